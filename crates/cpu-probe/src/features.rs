@@ -1,0 +1,362 @@
+//! Run-time dispatch features: what the kernel crates may use on this CPU.
+//!
+//! Kernel crates never call `is_x86_feature_detected!` themselves; they ask [`Features::get`]
+//! once at plan time and keep function pointers. [`Features::get`] honours the workspace-wide
+//! ISA cap in the environment variable [`ISA_CAP_ENV`] (`EDGE_KERNELS_ISA`), so a user can
+//! benchmark or debug a lower ISA level on a capable machine.
+
+use std::fmt;
+use std::sync::OnceLock;
+
+/// Name of the environment variable that caps the ISA level used by every crate of the workspace.
+///
+/// Accepted values (case-insensitive): `scalar`, `neon`, `neondot`, `i8mm` (aarch64),
+/// `avx2`, `avx512`, `avx512vnni` (x86_64), or `native` / empty for no cap.
+/// A value naming the other architecture's level caps to `scalar`. An unknown value is reported
+/// on stderr once and ignored.
+pub const ISA_CAP_ENV: &str = "EDGE_KERNELS_ISA";
+
+/// CPU features relevant to kernel dispatch, detected at run time.
+///
+/// All fields are plain booleans so that a test can construct any combination.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct Features {
+    /// x86: SSE2.
+    pub sse2: bool,
+    /// x86: SSSE3.
+    pub ssse3: bool,
+    /// x86: SSE4.1.
+    pub sse4_1: bool,
+    /// x86: AVX.
+    pub avx: bool,
+    /// x86: FMA3.
+    pub fma: bool,
+    /// x86: AVX2.
+    pub avx2: bool,
+    /// x86: AVX-512 Foundation.
+    pub avx512f: bool,
+    /// x86: AVX-512 Byte and Word.
+    pub avx512bw: bool,
+    /// x86: AVX-512 Doubleword and Quadword.
+    pub avx512dq: bool,
+    /// x86: AVX-512 Vector Length extensions.
+    pub avx512vl: bool,
+    /// x86: AVX-512 Vector Neural Network Instructions (`vpdpbusd`, `vpdpwssd`).
+    pub avx512vnni: bool,
+    /// x86: AVX-512 BF16.
+    pub avx512bf16: bool,
+    /// x86: AVX-VNNI (VEX-encoded `vpdpbusd` on 256-bit registers).
+    pub avxvnni: bool,
+    /// aarch64: Advanced SIMD (NEON). Always true on aarch64.
+    pub neon: bool,
+    /// aarch64: half-precision arithmetic (FEAT_FP16).
+    pub neon_fp16: bool,
+    /// aarch64: dot product (`SDOT`/`UDOT`, FEAT_DotProd).
+    pub neon_dot: bool,
+    /// aarch64: int8 matrix multiply (`SMMLA`/`UMMLA`/`USMMLA`, FEAT_I8MM).
+    pub neon_i8mm: bool,
+    /// aarch64: BFloat16 (FEAT_BF16).
+    pub neon_bf16: bool,
+    /// aarch64: SVE.
+    pub sve: bool,
+    /// aarch64: SVE2.
+    pub sve2: bool,
+}
+
+/// An ISA level, used to cap the features a process may use (see [`ISA_CAP_ENV`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum IsaCap {
+    /// Portable scalar code only.
+    Scalar,
+    /// aarch64: NEON, no dot product or i8mm.
+    Neon,
+    /// aarch64: NEON with dot product.
+    NeonDot,
+    /// aarch64: NEON with dot product and i8mm.
+    NeonI8mm,
+    /// x86_64: up to AVX2 + FMA.
+    Avx2,
+    /// x86_64: up to AVX-512 F/BW/DQ/VL, no VNNI.
+    Avx512,
+    /// x86_64: up to AVX-512 VNNI (no cap on this architecture's current kernels).
+    Avx512Vnni,
+}
+
+impl IsaCap {
+    /// Parses a cap name as accepted in [`ISA_CAP_ENV`]; `Ok(None)` means "no cap".
+    pub fn parse(s: &str) -> Result<Option<IsaCap>, String> {
+        let v = s.trim().to_ascii_lowercase();
+        Ok(Some(match v.as_str() {
+            "" | "native" | "max" => return Ok(None),
+            "scalar" | "none" => IsaCap::Scalar,
+            "neon" => IsaCap::Neon,
+            "neondot" | "dotprod" => IsaCap::NeonDot,
+            "i8mm" | "neoni8mm" => IsaCap::NeonI8mm,
+            "avx2" => IsaCap::Avx2,
+            "avx512" => IsaCap::Avx512,
+            "avx512vnni" | "vnni" => IsaCap::Avx512Vnni,
+            _ => {
+                return Err(format!(
+                    "{ISA_CAP_ENV}={s:?} is not one of scalar, neon, neondot, i8mm, avx2, avx512, avx512vnni, native"
+                ))
+            }
+        }))
+    }
+
+    /// The cap's name as written in [`ISA_CAP_ENV`].
+    pub fn name(self) -> &'static str {
+        match self {
+            IsaCap::Scalar => "scalar",
+            IsaCap::Neon => "neon",
+            IsaCap::NeonDot => "neondot",
+            IsaCap::NeonI8mm => "i8mm",
+            IsaCap::Avx2 => "avx2",
+            IsaCap::Avx512 => "avx512",
+            IsaCap::Avx512Vnni => "avx512vnni",
+        }
+    }
+}
+
+impl fmt::Display for IsaCap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Features {
+    /// No features at all: what the scalar paths need.
+    pub const NONE: Features = Features {
+        sse2: false,
+        ssse3: false,
+        sse4_1: false,
+        avx: false,
+        fma: false,
+        avx2: false,
+        avx512f: false,
+        avx512bw: false,
+        avx512dq: false,
+        avx512vl: false,
+        avx512vnni: false,
+        avx512bf16: false,
+        avxvnni: false,
+        neon: false,
+        neon_fp16: false,
+        neon_dot: false,
+        neon_i8mm: false,
+        neon_bf16: false,
+        sve: false,
+        sve2: false,
+    };
+
+    /// The features of the running CPU, capped by [`ISA_CAP_ENV`]. Detected once per process.
+    pub fn get() -> Features {
+        static CACHED: OnceLock<Features> = OnceLock::new();
+        *CACHED.get_or_init(|| {
+            let live = Features::detect_uncapped();
+            match std::env::var(ISA_CAP_ENV) {
+                Ok(v) => match IsaCap::parse(&v) {
+                    Ok(Some(cap)) => live.capped(cap),
+                    Ok(None) => live,
+                    Err(msg) => {
+                        eprintln!("edge-kernels: ignoring {msg}");
+                        live
+                    }
+                },
+                Err(_) => live,
+            }
+        })
+    }
+
+    /// The ISA cap in effect for this process, if any (parsed from [`ISA_CAP_ENV`]).
+    pub fn cap_from_env() -> Option<IsaCap> {
+        std::env::var(ISA_CAP_ENV)
+            .ok()
+            .and_then(|v| IsaCap::parse(&v).ok().flatten())
+    }
+
+    /// The features of the running CPU, ignoring [`ISA_CAP_ENV`].
+    #[allow(unused_mut)]
+    pub fn detect_uncapped() -> Features {
+        let mut f = Features::NONE;
+        #[cfg(target_arch = "x86_64")]
+        {
+            f.sse2 = std::arch::is_x86_feature_detected!("sse2");
+            f.ssse3 = std::arch::is_x86_feature_detected!("ssse3");
+            f.sse4_1 = std::arch::is_x86_feature_detected!("sse4.1");
+            f.avx = std::arch::is_x86_feature_detected!("avx");
+            f.fma = std::arch::is_x86_feature_detected!("fma");
+            f.avx2 = std::arch::is_x86_feature_detected!("avx2");
+            f.avx512f = std::arch::is_x86_feature_detected!("avx512f");
+            f.avx512bw = std::arch::is_x86_feature_detected!("avx512bw");
+            f.avx512dq = std::arch::is_x86_feature_detected!("avx512dq");
+            f.avx512vl = std::arch::is_x86_feature_detected!("avx512vl");
+            f.avx512vnni = std::arch::is_x86_feature_detected!("avx512vnni");
+            f.avx512bf16 = std::arch::is_x86_feature_detected!("avx512bf16");
+            f.avxvnni = std::arch::is_x86_feature_detected!("avxvnni");
+        }
+        #[cfg(target_arch = "aarch64")]
+        {
+            f.neon = std::arch::is_aarch64_feature_detected!("neon");
+            f.neon_fp16 = std::arch::is_aarch64_feature_detected!("fp16");
+            f.neon_dot = std::arch::is_aarch64_feature_detected!("dotprod");
+            f.neon_i8mm = std::arch::is_aarch64_feature_detected!("i8mm");
+            f.neon_bf16 = std::arch::is_aarch64_feature_detected!("bf16");
+            f.sve = std::arch::is_aarch64_feature_detected!("sve");
+            f.sve2 = std::arch::is_aarch64_feature_detected!("sve2");
+        }
+        f
+    }
+
+    /// These features with everything above `cap` switched off.
+    pub fn capped(mut self, cap: IsaCap) -> Features {
+        let arm_level = match cap {
+            IsaCap::Scalar | IsaCap::Avx2 | IsaCap::Avx512 | IsaCap::Avx512Vnni => 0,
+            IsaCap::Neon => 1,
+            IsaCap::NeonDot => 2,
+            IsaCap::NeonI8mm => 3,
+        };
+        let x86_level = match cap {
+            IsaCap::Scalar | IsaCap::Neon | IsaCap::NeonDot | IsaCap::NeonI8mm => 0,
+            IsaCap::Avx2 => 1,
+            IsaCap::Avx512 => 2,
+            IsaCap::Avx512Vnni => 3,
+        };
+        if arm_level < 1 {
+            self.neon = false;
+            self.neon_fp16 = false;
+            self.neon_bf16 = false;
+            self.sve = false;
+            self.sve2 = false;
+        }
+        if arm_level < 2 {
+            self.neon_dot = false;
+        }
+        if arm_level < 3 {
+            self.neon_i8mm = false;
+        }
+        if x86_level < 1 {
+            self.sse2 = false;
+            self.ssse3 = false;
+            self.sse4_1 = false;
+            self.avx = false;
+            self.fma = false;
+            self.avx2 = false;
+        }
+        if x86_level < 2 {
+            self.avx512f = false;
+            self.avx512bw = false;
+            self.avx512dq = false;
+            self.avx512vl = false;
+            self.avx512bf16 = false;
+        }
+        if x86_level < 3 {
+            self.avx512vnni = false;
+            self.avxvnni = false;
+        }
+        self
+    }
+
+    /// AVX2 + FMA: what the `__avx2` kernels of the workspace require.
+    pub fn has_avx2_fma(&self) -> bool {
+        self.avx2 && self.fma
+    }
+
+    /// AVX-512 F + BW + DQ + VL: what the `__avx512` kernels of the workspace require.
+    pub fn has_avx512(&self) -> bool {
+        self.avx512f && self.avx512bw && self.avx512dq && self.avx512vl
+    }
+
+    /// AVX-512 (as [`Features::has_avx512`]) plus VNNI: what the `__avx512vnni` kernels require.
+    pub fn has_avx512vnni(&self) -> bool {
+        self.has_avx512() && self.avx512vnni
+    }
+
+    /// Names of the features that are on, in declaration order (for reports and test logs).
+    pub fn enabled_names(&self) -> Vec<&'static str> {
+        let all = [
+            ("sse2", self.sse2),
+            ("ssse3", self.ssse3),
+            ("sse4.1", self.sse4_1),
+            ("avx", self.avx),
+            ("fma", self.fma),
+            ("avx2", self.avx2),
+            ("avx512f", self.avx512f),
+            ("avx512bw", self.avx512bw),
+            ("avx512dq", self.avx512dq),
+            ("avx512vl", self.avx512vl),
+            ("avx512vnni", self.avx512vnni),
+            ("avx512bf16", self.avx512bf16),
+            ("avxvnni", self.avxvnni),
+            ("neon", self.neon),
+            ("fp16", self.neon_fp16),
+            ("dotprod", self.neon_dot),
+            ("i8mm", self.neon_i8mm),
+            ("bf16", self.neon_bf16),
+            ("sve", self.sve),
+            ("sve2", self.sve2),
+        ];
+        all.iter().filter(|(_, on)| *on).map(|(n, _)| *n).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cap_parse() {
+        assert_eq!(IsaCap::parse("AVX2"), Ok(Some(IsaCap::Avx2)));
+        assert_eq!(IsaCap::parse(""), Ok(None));
+        assert_eq!(IsaCap::parse("native"), Ok(None));
+        assert!(IsaCap::parse("sse9").is_err());
+    }
+
+    #[test]
+    fn capping_clears_higher_levels() {
+        let mut all = Features::NONE;
+        all.avx2 = true;
+        all.fma = true;
+        all.avx512f = true;
+        all.avx512bw = true;
+        all.avx512dq = true;
+        all.avx512vl = true;
+        all.avx512vnni = true;
+        all.neon = true;
+        all.neon_dot = true;
+        all.neon_i8mm = true;
+        let c = all.capped(IsaCap::Avx512);
+        assert!(c.has_avx512() && !c.has_avx512vnni() && c.has_avx2_fma());
+        let c = all.capped(IsaCap::Avx2);
+        assert!(c.has_avx2_fma() && !c.avx512f);
+        let c = all.capped(IsaCap::NeonDot);
+        assert!(c.neon && c.neon_dot && !c.neon_i8mm && !c.avx2);
+        assert_eq!(all.capped(IsaCap::Scalar), Features::NONE);
+    }
+
+    /// Prints and asserts what the running CPU offers. Under `scripts/test-aarch64.sh` this
+    /// proves which paths a QEMU_CPU setting exercised: `cortex-a53` has NEON but no dot
+    /// product; `max` has both, and i8mm.
+    #[test]
+    fn live_features_match_the_platform() {
+        let f = Features::detect_uncapped();
+        eprintln!("detected features: {:?}", f.enabled_names());
+        #[cfg(target_arch = "aarch64")]
+        {
+            assert!(f.neon, "NEON is baseline on aarch64");
+            if let Ok(cpu) = std::env::var("QEMU_CPU") {
+                eprintln!(
+                    "QEMU_CPU={cpu}: dotprod={} i8mm={}",
+                    f.neon_dot, f.neon_i8mm
+                );
+                match cpu.as_str() {
+                    "cortex-a53" => assert!(!f.neon_dot && !f.neon_i8mm),
+                    "max" => assert!(f.neon_dot && f.neon_i8mm),
+                    _ => {}
+                }
+            }
+        }
+        #[cfg(target_arch = "x86_64")]
+        assert!(f.sse2, "SSE2 is baseline on x86_64");
+    }
+}
