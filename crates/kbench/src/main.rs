@@ -1,8 +1,17 @@
 //! `kbench`: the edge-kernels command-line tool.
 //!
 //! * `kbench probe`: this machine's CPU report (ISA features, caches, threads), or `--json`.
-//! * `kbench bench --workloads FILE`: the workload report (lands with the kbench bench issue).
+//! * `kbench bench --workloads FILE`: the workload report: latency distribution per workload,
+//!   throughput, % of this machine's measured peak, JSON, Markdown and SVG plots.
+//! * `kbench peak`: this machine's measured fp32 / int8 / memory peaks.
 //! * `kbench conformance DIR...`: ONNX node tests (lands with the ops issue).
+
+mod bench;
+mod cases;
+mod peak;
+mod plot;
+mod stats;
+mod workloads;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -40,17 +49,16 @@ enum Command {
         json: bool,
     },
     /// Run a workload list and report latency distributions.
-    Bench {
-        /// Workload file (schema of shared/bench/workloads.json).
-        #[arg(long)]
-        workloads: Option<PathBuf>,
-        /// Threads per operator.
+    Bench(BenchArgs),
+    /// Measure this machine's single-core and all-core peaks (fp32 FMA, int8 dot, memory read).
+    Peak {
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 0.5)]
+        seconds: f64,
+        /// Threads for the all-core figures (default: recommended threads).
         #[arg(long)]
         threads: Option<usize>,
-        /// Minimum measuring time per workload, seconds.
-        #[arg(long)]
-        min_time: Option<f64>,
-        /// Write the per-workload results as JSON here.
+        /// Write the peaks as JSON here.
         #[arg(long)]
         json: Option<PathBuf>,
     },
@@ -94,13 +102,148 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Command::Bench { .. } => {
-            eprintln!("kbench bench: not yet implemented (kbench bench issue)");
-            ExitCode::from(2)
+        Command::Bench(args) => run_bench(args),
+        Command::Peak {
+            seconds,
+            threads,
+            json,
+        } => {
+            let threads = threads
+                .unwrap_or_else(cpu_probe::recommended_threads)
+                .max(1);
+            let p = peak::measure_all(seconds, threads);
+            print!("{}", peak::table(&p));
+            if let Some(path) = json {
+                if let Err(e) = write_json(&path, &p) {
+                    eprintln!("kbench peak: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+            ExitCode::SUCCESS
         }
         Command::Conformance { .. } => {
             eprintln!("kbench conformance: not yet implemented (ops issue)");
             ExitCode::from(2)
         }
     }
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// Workload file (schema of the shared bench/workloads.json; default: ../shared/bench/workloads.json).
+    #[arg(long)]
+    workloads: Option<PathBuf>,
+    /// Threads per operator (default 1).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Minimum measuring time per workload, seconds, spread over the rounds.
+    #[arg(long, default_value_t = 2.0)]
+    min_time: f64,
+    /// Interleaved rounds.
+    #[arg(long, default_value_t = 4)]
+    rounds: usize,
+    /// Only these workload ids (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Write the report as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Write the Markdown table here.
+    #[arg(long)]
+    markdown: Option<PathBuf>,
+    /// Write SVG plots (latency histograms, % of peak) into this directory.
+    #[arg(long)]
+    plot: Option<PathBuf>,
+    /// Seconds per peak measurement (the % column's denominator).
+    #[arg(long, default_value_t = 0.3)]
+    peak_seconds: f64,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn write_json(path: &std::path::Path, value: &impl serde::Serialize) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| format!("cannot serialise: {e}"))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+fn run_bench(a: BenchArgs) -> ExitCode {
+    let Some(path) = a.workloads.clone().or_else(workloads::default_path) else {
+        eprintln!(
+            "kbench bench: no --workloads given and ../shared/bench/workloads.json is absent"
+        );
+        return ExitCode::from(2);
+    };
+    let mut list = match workloads::load(&path) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("kbench bench: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if !a.only.is_empty() {
+        let unknown: Vec<&String> = a
+            .only
+            .iter()
+            .filter(|id| !list.iter().any(|w| &&w.id == id))
+            .collect();
+        if !unknown.is_empty() {
+            eprintln!("kbench bench: --only names unknown workload ids {unknown:?}");
+            return ExitCode::from(2);
+        }
+        list.retain(|w| a.only.contains(&w.id));
+    }
+    if a.threads == 0 {
+        eprintln!("kbench bench: --threads must be >= 1");
+        return ExitCode::from(2);
+    }
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    eprintln!("measuring peaks ...");
+    let peaks = peak::measure_all(
+        a.peak_seconds,
+        a.threads.max(cpu_probe::recommended_threads()),
+    );
+    let opts = bench::Options {
+        threads: a.threads,
+        min_time: a.min_time,
+        rounds: a.rounds,
+        progress: !a.quiet,
+    };
+    let report = bench::run(&list, &opts, peaks, command, cases::build);
+    let md = bench::markdown(&report);
+    print!("{md}");
+    let mut status = ExitCode::SUCCESS;
+    if let Some(p) = &a.json {
+        if let Err(e) = write_json(p, &report) {
+            eprintln!("kbench bench: {e}");
+            status = ExitCode::FAILURE;
+        }
+    }
+    if let Some(p) = &a.markdown {
+        if let Err(e) = std::fs::write(p, &md) {
+            eprintln!("kbench bench: cannot write {}: {e}", p.display());
+            status = ExitCode::FAILURE;
+        }
+    }
+    if let Some(dir) = &a.plot {
+        match plot::write_all(&report, dir) {
+            Ok(files) => eprintln!("wrote {} plots to {}", files.len(), dir.display()),
+            Err(e) => {
+                eprintln!("kbench bench: {e}");
+                status = ExitCode::FAILURE;
+            }
+        }
+    }
+    if !report.failures.is_empty() {
+        eprintln!(
+            "kbench bench: {} workload(s) not measured",
+            report.failures.len()
+        );
+        status = ExitCode::FAILURE;
+    }
+    status
 }
