@@ -244,8 +244,12 @@ def torch_anchors(w, data, threads):
         import torch
     except Exception as e:  # torch absent or broken: say so, do not fail
         return [], "torch unavailable: %s" % e
+    import warnings
+
     import numpy as np
 
+    # torch.quantize_per_tensor is deprecated upstream; it is still what the quantized engines take.
+    warnings.filterwarnings("ignore", category=UserWarning)
     torch.set_num_threads(threads)
     out = []
     x, wt = data
