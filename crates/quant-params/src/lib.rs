@@ -18,10 +18,15 @@
 //! # Ok::<(), quant_params::QuantError>(())
 //! ```
 
+pub mod bulk;
 pub mod error;
 pub mod params;
+pub mod reference;
 pub mod requant;
+pub mod ukernel;
 
 pub use error::QuantError;
 pub use params::{PerChannelParams, QType, QuantParams};
+pub use bulk::{BulkKernels, RequantPlan};
 pub use requant::{RequantScheme, Requantizer};
+pub use ukernel::Variant;

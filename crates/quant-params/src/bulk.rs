@@ -1,0 +1,283 @@
+//! Bulk element-wise kernels with run-time dispatch: quantize, dequantize, requantize (every
+//! scheme), u8 <-> i8 zero-point shift.
+//!
+//! [`BulkKernels`] holds one variant's function-pointer table, chosen once. The slice methods on
+//! [`Requantizer`] ([`Requantizer::requantize_slice_u8`], ...) use the best variant of this CPU,
+//! chosen once per process; the `_with` forms force a variant (tests, benchmarks).
+
+use crate::ukernel::{scheme_index, KernelTable, QuantConsts, RequantConsts, Variant};
+use crate::{QType, QuantError, QuantParams, Requantizer};
+
+/// Checks two slice lengths.
+fn check_len(what: &str, expected: usize, found: usize) -> Result<(), QuantError> {
+    if expected != found {
+        return Err(QuantError::LengthMismatch {
+            what: what.to_string(),
+            expected,
+            found,
+        });
+    }
+    Ok(())
+}
+
+fn check_type(what: &str, have: QType, want: QType) -> Result<(), QuantError> {
+    if have != want {
+        return Err(QuantError::Invalid(format!(
+            "{what} are {have:?} but a {want:?} buffer was given"
+        )));
+    }
+    Ok(())
+}
+
+fn as_bytes_mut(x: &mut [i8]) -> &mut [u8] {
+    // SAFETY: i8 and u8 have the same size, alignment and validity (every bit pattern).
+    unsafe { core::slice::from_raw_parts_mut(x.as_mut_ptr().cast::<u8>(), x.len()) }
+}
+
+fn as_bytes(x: &[i8]) -> &[u8] {
+    // SAFETY: i8 and u8 have the same size, alignment and validity (every bit pattern).
+    unsafe { core::slice::from_raw_parts(x.as_ptr().cast::<u8>(), x.len()) }
+}
+
+/// One variant's bulk kernels (a table of function pointers, chosen once).
+///
+/// ```
+/// use quant_params::{BulkKernels, QuantParams, QType, Variant};
+/// let k = BulkKernels::best();
+/// let p = QuantParams::new(0.5, 10, QType::U8)?;
+/// let mut q = [0u8; 4];
+/// k.quantize_u8(&p, &[0.0, 1.25, -100.0, f32::NAN], &mut q)?;
+/// assert_eq!(q, [10, 12, 0, 10]);
+/// let mut back = [0f32; 4];
+/// k.dequantize_u8(&p, &q, &mut back)?;
+/// assert_eq!(back, [0.0, 1.0, -5.0, 0.0]);
+/// // Any available variant can be forced; all give identical results.
+/// for v in Variant::available() {
+///     let mut q2 = [0u8; 4];
+///     BulkKernels::new(v)?.quantize_u8(&p, &[0.0, 1.25, -100.0, f32::NAN], &mut q2)?;
+///     assert_eq!(q2, q);
+/// }
+/// # Ok::<(), quant_params::QuantError>(())
+/// ```
+#[derive(Clone, Copy)]
+pub struct BulkKernels {
+    table: &'static KernelTable,
+}
+
+impl std::fmt::Debug for BulkKernels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BulkKernels")
+            .field("variant", &self.table.variant)
+            .finish()
+    }
+}
+
+impl BulkKernels {
+    /// The kernels of `variant`, or an error if this CPU cannot run it.
+    pub fn new(variant: Variant) -> Result<BulkKernels, QuantError> {
+        variant
+            .table()
+            .map(|table| BulkKernels { table })
+            .ok_or_else(|| {
+                QuantError::Invalid(format!(
+                    "variant {} is not available on this CPU (available: {:?})",
+                    variant.name(),
+                    Variant::available()
+                ))
+            })
+    }
+
+    /// The best kernels of this CPU ([`Variant::best`]), chosen once per process.
+    pub fn best() -> BulkKernels {
+        static BEST: std::sync::OnceLock<BulkKernels> = std::sync::OnceLock::new();
+        *BEST.get_or_init(|| {
+            BulkKernels::new(Variant::best()).unwrap_or(BulkKernels {
+                table: &crate::ukernel::scalar::TABLE,
+            })
+        })
+    }
+
+    /// Which variant these kernels are.
+    pub fn variant(&self) -> Variant {
+        self.table.variant
+    }
+
+    /// ONNX QuantizeLinear into `u8`: `saturate(round_half_even(x / scale) + zero_point)`, NaN
+    /// to the zero point. `p` must be a `U8` parameter set.
+    pub fn quantize_u8(&self, p: &QuantParams, x: &[f32], out: &mut [u8]) -> Result<(), QuantError> {
+        check_type("quantization parameters", p.qtype, QType::U8)?;
+        check_len("quantize output vs input", x.len(), out.len())?;
+        let c = QuantConsts::new(p);
+        // SAFETY: the table belongs to an available variant; the lengths are equal.
+        unsafe { (self.table.quantize)(&c, x, out) };
+        Ok(())
+    }
+
+    /// ONNX QuantizeLinear into `i8` (see [`BulkKernels::quantize_u8`]).
+    pub fn quantize_i8(&self, p: &QuantParams, x: &[f32], out: &mut [i8]) -> Result<(), QuantError> {
+        check_type("quantization parameters", p.qtype, QType::I8)?;
+        check_len("quantize output vs input", x.len(), out.len())?;
+        let c = QuantConsts::new(p);
+        // SAFETY: the table belongs to an available variant; the lengths are equal.
+        unsafe { (self.table.quantize)(&c, x, as_bytes_mut(out)) };
+        Ok(())
+    }
+
+    /// ONNX DequantizeLinear from `u8`: `(q - zero_point) as f32 * scale`.
+    pub fn dequantize_u8(&self, p: &QuantParams, q: &[u8], out: &mut [f32]) -> Result<(), QuantError> {
+        check_type("quantization parameters", p.qtype, QType::U8)?;
+        check_len("dequantize output vs input", q.len(), out.len())?;
+        let c = QuantConsts::new(p);
+        // SAFETY: the table belongs to an available variant; the lengths are equal.
+        unsafe { (self.table.dequantize_u8)(&c, q, out) };
+        Ok(())
+    }
+
+    /// ONNX DequantizeLinear from `i8`.
+    pub fn dequantize_i8(&self, p: &QuantParams, q: &[i8], out: &mut [f32]) -> Result<(), QuantError> {
+        check_type("quantization parameters", p.qtype, QType::I8)?;
+        check_len("dequantize output vs input", q.len(), out.len())?;
+        let c = QuantConsts::new(p);
+        // SAFETY: the table belongs to an available variant; the lengths are equal.
+        unsafe { (self.table.dequantize_i8)(&c, as_bytes(q), out) };
+        Ok(())
+    }
+
+    /// Requantizes accumulators into `u8` with `r`'s scheme (the output type must be `U8`).
+    pub fn requantize_u8(&self, r: &Requantizer, acc: &[i32], out: &mut [u8]) -> Result<(), QuantError> {
+        check_type("requantizer outputs", r.qtype, QType::U8)?;
+        check_len("requantize output vs accumulators", acc.len(), out.len())?;
+        let c = RequantConsts::new(r);
+        // SAFETY: the table belongs to an available variant; the lengths are equal.
+        unsafe { (self.table.requant[scheme_index(r.scheme)])(&c, acc, out) };
+        Ok(())
+    }
+
+    /// Requantizes accumulators into `i8` (the output type must be `I8`).
+    pub fn requantize_i8(&self, r: &Requantizer, acc: &[i32], out: &mut [i8]) -> Result<(), QuantError> {
+        check_type("requantizer outputs", r.qtype, QType::I8)?;
+        check_len("requantize output vs accumulators", acc.len(), out.len())?;
+        let c = RequantConsts::new(r);
+        // SAFETY: the table belongs to an available variant; the lengths are equal.
+        unsafe { (self.table.requant[scheme_index(r.scheme)])(&c, acc, as_bytes_mut(out)) };
+        Ok(())
+    }
+
+    /// `u8` with zero point `z` to `i8` with zero point `z - 128` (XOR 0x80; real values kept).
+    pub fn u8_to_i8(&self, x: &[u8], out: &mut [i8]) -> Result<(), QuantError> {
+        check_len("u8_to_i8 output vs input", x.len(), out.len())?;
+        // SAFETY: the table belongs to an available variant; the lengths are equal.
+        unsafe { (self.table.xor80)(x, as_bytes_mut(out)) };
+        Ok(())
+    }
+
+    /// `i8` with zero point `z` to `u8` with zero point `z + 128` (XOR 0x80; real values kept).
+    pub fn i8_to_u8(&self, x: &[i8], out: &mut [u8]) -> Result<(), QuantError> {
+        check_len("i8_to_u8 output vs input", x.len(), out.len())?;
+        // SAFETY: the table belongs to an available variant; the lengths are equal.
+        unsafe { (self.table.xor80)(as_bytes(x), out) };
+        Ok(())
+    }
+}
+
+/// A requantizer bound to one variant's kernel, with its constants derived once: the cheapest
+/// call for kernel epilogues that requantize many rows with the same parameters.
+#[derive(Clone, Copy)]
+pub struct RequantPlan {
+    consts: RequantConsts,
+    qtype: QType,
+    variant: Variant,
+    f: crate::ukernel::RequantFn,
+}
+
+impl std::fmt::Debug for RequantPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequantPlan")
+            .field("consts", &self.consts)
+            .field("qtype", &self.qtype)
+            .field("variant", &self.variant)
+            .finish()
+    }
+}
+
+impl RequantPlan {
+    /// The variant this plan runs.
+    pub fn variant(&self) -> Variant {
+        self.variant
+    }
+
+    /// Requantizes into `u8` (the requantizer's output type must be `U8`).
+    pub fn run_u8(&self, acc: &[i32], out: &mut [u8]) -> Result<(), QuantError> {
+        check_type("requantizer outputs", self.qtype, QType::U8)?;
+        check_len("requantize output vs accumulators", acc.len(), out.len())?;
+        // SAFETY: the function comes from an available variant's table; the lengths are equal.
+        unsafe { (self.f)(&self.consts, acc, out) };
+        Ok(())
+    }
+
+    /// Requantizes into `i8` (the requantizer's output type must be `I8`).
+    pub fn run_i8(&self, acc: &[i32], out: &mut [i8]) -> Result<(), QuantError> {
+        check_type("requantizer outputs", self.qtype, QType::I8)?;
+        check_len("requantize output vs accumulators", acc.len(), out.len())?;
+        // SAFETY: the function comes from an available variant's table; the lengths are equal.
+        unsafe { (self.f)(&self.consts, acc, as_bytes_mut(out)) };
+        Ok(())
+    }
+}
+
+impl Requantizer {
+    /// Requantizes a slice into `u8` with the best kernel of this CPU (chosen once per process);
+    /// bit-identical to [`Requantizer::requantize`] on every element.
+    ///
+    /// ```
+    /// use quant_params::{QType, RequantScheme, Requantizer};
+    /// let r = Requantizer::new(RequantScheme::Gemmlowp, 0.25, 100, QType::U8)?;
+    /// let acc = [0, 10, -10, 1 << 20, i32::MIN];
+    /// let mut out = [0u8; 5];
+    /// r.requantize_slice_u8(&acc, &mut out)?;
+    /// assert_eq!(out, [100, 103, 97, 255, 0]);
+    /// # Ok::<(), quant_params::QuantError>(())
+    /// ```
+    pub fn requantize_slice_u8(&self, acc: &[i32], out: &mut [u8]) -> Result<(), QuantError> {
+        BulkKernels::best().requantize_u8(self, acc, out)
+    }
+
+    /// Requantizes a slice into `i8` with the best kernel of this CPU.
+    pub fn requantize_slice_i8(&self, acc: &[i32], out: &mut [i8]) -> Result<(), QuantError> {
+        BulkKernels::best().requantize_i8(self, acc, out)
+    }
+
+    /// [`Requantizer::requantize_slice_u8`] with a forced variant (error if unavailable).
+    pub fn requantize_slice_u8_with(
+        &self,
+        variant: Variant,
+        acc: &[i32],
+        out: &mut [u8],
+    ) -> Result<(), QuantError> {
+        BulkKernels::new(variant)?.requantize_u8(self, acc, out)
+    }
+
+    /// [`Requantizer::requantize_slice_i8`] with a forced variant (error if unavailable).
+    pub fn requantize_slice_i8_with(
+        &self,
+        variant: Variant,
+        acc: &[i32],
+        out: &mut [i8],
+    ) -> Result<(), QuantError> {
+        BulkKernels::new(variant)?.requantize_i8(self, acc, out)
+    }
+
+    /// A plan bound to `variant` (or the best one with `None`), constants derived once.
+    pub fn plan(&self, variant: Option<Variant>) -> Result<RequantPlan, QuantError> {
+        let k = match variant {
+            Some(v) => BulkKernels::new(v)?,
+            None => BulkKernels::best(),
+        };
+        Ok(RequantPlan {
+            consts: RequantConsts::new(self),
+            qtype: self.qtype,
+            variant: k.variant(),
+            f: k.table.requant[scheme_index(self.scheme)],
+        })
+    }
+}

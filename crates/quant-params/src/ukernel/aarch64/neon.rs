@@ -1,0 +1,288 @@
+//! NEON kernels, 16 outputs per step (four `int32x4_t` narrowed to one `uint8x16_t`). A partial
+//! last step goes through a zero-padded stack buffer, so no byte outside the slices is touched.
+//!
+//! * `Fp32`: `scvtf`, `fmul`, clamp, `fcvtns` (round to nearest, ties to even).
+//! * `Gemmlowp`: `sqshl` (saturating left shift), `sqrdmulh` (exactly SRDHM, saturation
+//!   included), then RoundingDivideByPOT as gemmlowp's NEON code does it: subtract 1 from
+//!   negative values (`sqadd`, only when the exponent is non-zero) and `srshl` (rounding shift,
+//!   ties up), which together round ties away from zero.
+//! * `Rndnu`/`Precise`: exact 64-bit `|acc| * mantissa` (`umull`/`umull2`), one rounding constant
+//!   (one smaller for negative inputs under `Rndnu`), `ushl` right shift, `uqxtn` narrowing,
+//!   magnitude capped at 256, sign restored.
+
+use core::arch::aarch64::*;
+
+use crate::ukernel::{KernelTable, QuantConsts, RequantConsts, Variant};
+
+/// The NEON kernel table.
+pub(crate) static TABLE: KernelTable = KernelTable {
+    variant: Variant::Neon,
+    requant: [
+        requant_fp32_x16__neon,
+        requant_gemmlowp_x16__neon,
+        requant_rndnu_x16__neon,
+        requant_precise_x16__neon,
+    ],
+    quantize: quantize_x16__neon,
+    dequantize_u8: dequantize_u8_x16__neon,
+    dequantize_i8: dequantize_i8_x16__neon,
+    xor80: xor80_x16__neon,
+};
+
+/// Low bytes of 4 x 4 i32 lanes (each in `[-128, 255]`) in order.
+#[inline]
+#[target_feature(enable = "neon")]
+fn pack4(a: int32x4_t, b: int32x4_t, c: int32x4_t, d: int32x4_t) -> uint8x16_t {
+    let ab = vcombine_s16(vmovn_s32(a), vmovn_s32(b));
+    let cd = vcombine_s16(vmovn_s32(c), vmovn_s32(d));
+    vreinterpretq_u8_s8(vcombine_s8(vmovn_s16(ab), vmovn_s16(cd)))
+}
+
+/// Runs `$body` (pointer `$p` to 4 inputs -> int32x4_t) over `$inp`, 16 per step.
+macro_rules! loop16 {
+    ($inp:expr, $out:expr, $zero:expr, |$p:ident| $body:expr) => {{
+        let inp = $inp;
+        let out: &mut [u8] = $out;
+        let n = inp.len().min(out.len());
+        let mut i = 0;
+        // SAFETY: NEON is baseline on aarch64. Full steps read inp[i..i+16] and write
+        // out[i..i+16] with i + 16 <= n; the partial last step reads and writes 16-element stack
+        // buffers and copies only the valid part.
+        unsafe {
+            while i + 16 <= n {
+                let base = inp.as_ptr().add(i);
+                let r0 = {
+                    let $p = base;
+                    $body
+                };
+                let r1 = {
+                    let $p = base.add(4);
+                    $body
+                };
+                let r2 = {
+                    let $p = base.add(8);
+                    $body
+                };
+                let r3 = {
+                    let $p = base.add(12);
+                    $body
+                };
+                vst1q_u8(out.as_mut_ptr().add(i), pack4(r0, r1, r2, r3));
+                i += 16;
+            }
+            if i < n {
+                let rem = n - i;
+                let mut tin = [$zero; 16];
+                tin[..rem].copy_from_slice(&inp[i..n]);
+                let base = tin.as_ptr();
+                let r0 = {
+                    let $p = base;
+                    $body
+                };
+                let r1 = {
+                    let $p = base.add(4);
+                    $body
+                };
+                let r2 = {
+                    let $p = base.add(8);
+                    $body
+                };
+                let r3 = {
+                    let $p = base.add(12);
+                    $body
+                };
+                let mut tout = [0u8; 16];
+                vst1q_u8(tout.as_mut_ptr(), pack4(r0, r1, r2, r3));
+                out[i..n].copy_from_slice(&tout[..rem]);
+            }
+        }
+    }};
+}
+
+/// Requantize with `Fp32`.
+#[allow(non_snake_case)]
+#[target_feature(enable = "neon")]
+pub(crate) unsafe fn requant_fp32_x16__neon(c: &RequantConsts, acc: &[i32], out: &mut [u8]) {
+    let vscale = vdupq_n_f32(c.scale);
+    let vlo = vdupq_n_f32(c.lo as f32);
+    let vhi = vdupq_n_f32(c.hi as f32);
+    let vzp = vdupq_n_s32(c.zp);
+    loop16!(acc, out, 0i32, |p| {
+        let f = vmulq_f32(vcvtq_f32_s32(vld1q_s32(p)), vscale);
+        let f = vminq_f32(vmaxq_f32(f, vlo), vhi);
+        vaddq_s32(vcvtnq_s32_f32(f), vzp)
+    });
+}
+
+/// Constants of `Rndnu`/`Precise`.
+#[derive(Clone, Copy)]
+struct MagConsts {
+    vm: uint32x2_t,
+    vmq: uint32x4_t,
+    vround: uint64x2_t,
+    nshift: int64x2_t,
+    cap: uint32x4_t,
+    vlo: int32x4_t,
+    vhi: int32x4_t,
+    vzp: int32x4_t,
+}
+
+impl MagConsts {
+    #[inline]
+    #[target_feature(enable = "neon")]
+    fn new(c: &RequantConsts) -> MagConsts {
+        MagConsts {
+            vm: vdup_n_u32(c.mantissa),
+            vmq: vdupq_n_u32(c.mantissa),
+            vround: vdupq_n_u64(1u64 << (c.shift - 1)),
+            nshift: vdupq_n_s64(-i64::from(c.shift)),
+            cap: vdupq_n_u32(256),
+            vlo: vdupq_n_s32(c.lo),
+            vhi: vdupq_n_s32(c.hi),
+            vzp: vdupq_n_s32(c.zp),
+        }
+    }
+}
+
+/// `Rndnu` (`ROUND_UP`) or `Precise` on 4 lanes.
+#[inline]
+#[target_feature(enable = "neon")]
+fn mag4<const ROUND_UP: bool>(x: int32x4_t, k: &MagConsts) -> int32x4_t {
+    let neg = vshrq_n_s32::<31>(x);
+    let ax = vreinterpretq_u32_s32(vabsq_s32(x));
+    let p_lo = vmull_u32(vget_low_u32(ax), k.vm);
+    let p_hi = vmull_high_u32(ax, k.vmq);
+    let (r_lo, r_hi) = if ROUND_UP {
+        (
+            vaddq_u64(k.vround, vreinterpretq_u64_s64(vmovl_s32(vget_low_s32(neg)))),
+            vaddq_u64(k.vround, vreinterpretq_u64_s64(vmovl_high_s32(neg))),
+        )
+    } else {
+        (k.vround, k.vround)
+    };
+    let q_lo = vshlq_u64(vaddq_u64(p_lo, r_lo), k.nshift);
+    let q_hi = vshlq_u64(vaddq_u64(p_hi, r_hi), k.nshift);
+    let m = vminq_u32(vcombine_u32(vqmovn_u64(q_lo), vqmovn_u64(q_hi)), k.cap);
+    let v = vsubq_s32(veorq_s32(vreinterpretq_s32_u32(m), neg), neg);
+    vaddq_s32(vminq_s32(vmaxq_s32(v, k.vlo), k.vhi), k.vzp)
+}
+
+/// Requantize with `Rndnu`.
+#[allow(non_snake_case)]
+#[target_feature(enable = "neon")]
+pub(crate) unsafe fn requant_rndnu_x16__neon(c: &RequantConsts, acc: &[i32], out: &mut [u8]) {
+    let k = MagConsts::new(c);
+    loop16!(acc, out, 0i32, |p| mag4::<true>(vld1q_s32(p), &k));
+}
+
+/// Requantize with `Precise`.
+#[allow(non_snake_case)]
+#[target_feature(enable = "neon")]
+pub(crate) unsafe fn requant_precise_x16__neon(c: &RequantConsts, acc: &[i32], out: &mut [u8]) {
+    let k = MagConsts::new(c);
+    loop16!(acc, out, 0i32, |p| mag4::<false>(vld1q_s32(p), &k));
+}
+
+/// Requantize with `Gemmlowp`.
+#[allow(non_snake_case)]
+#[target_feature(enable = "neon")]
+pub(crate) unsafe fn requant_gemmlowp_x16__neon(c: &RequantConsts, acc: &[i32], out: &mut [u8]) {
+    let left = vdupq_n_s32(c.left as i32);
+    let vmult = vdupq_n_s32(c.mult);
+    let fix_mask = vdupq_n_s32(if c.right > 0 { -1 } else { 0 });
+    let nright = vdupq_n_s32(-(c.right as i32));
+    let (vlo, vhi, vzp) = (vdupq_n_s32(c.lo), vdupq_n_s32(c.hi), vdupq_n_s32(c.zp));
+    loop16!(acc, out, 0i32, |p| {
+        let sh = vqshlq_s32(vld1q_s32(p), left);
+        let hm = vqrdmulhq_s32(sh, vmult);
+        let fixup = vandq_s32(vshrq_n_s32::<31>(hm), fix_mask);
+        let q = vrshlq_s32(vqaddq_s32(hm, fixup), nright);
+        vaddq_s32(vminq_s32(vmaxq_s32(q, vlo), vhi), vzp)
+    });
+}
+
+/// ONNX QuantizeLinear: IEEE `x / scale`, `fcvtns` (ties to even, NaN -> 0, saturating),
+/// clamp, add zp.
+#[allow(non_snake_case)]
+#[target_feature(enable = "neon")]
+pub(crate) unsafe fn quantize_x16__neon(c: &QuantConsts, x: &[f32], out: &mut [u8]) {
+    let vscale = vdupq_n_f32(c.scale);
+    let (vlo, vhi, vzp) = (vdupq_n_s32(c.lo), vdupq_n_s32(c.hi), vdupq_n_s32(c.zp));
+    loop16!(x, out, 0f32, |p| {
+        let r = vcvtnq_s32_f32(vdivq_f32(vld1q_f32(p), vscale));
+        vaddq_s32(vminq_s32(vmaxq_s32(r, vlo), vhi), vzp)
+    });
+}
+
+/// Dequantize 8 widened values.
+#[inline]
+#[target_feature(enable = "neon")]
+fn deq8(w: int16x8_t, vzp: int32x4_t, vscale: float32x4_t) -> (float32x4_t, float32x4_t) {
+    let lo = vsubq_s32(vmovl_s16(vget_low_s16(w)), vzp);
+    let hi = vsubq_s32(vmovl_high_s16(w), vzp);
+    (
+        vmulq_f32(vcvtq_f32_s32(lo), vscale),
+        vmulq_f32(vcvtq_f32_s32(hi), vscale),
+    )
+}
+
+macro_rules! dequant_kernel {
+    ($name:ident, $widen:expr) => {
+        /// DequantizeLinear: `(q - zp) as f32 * scale`, 8 per step.
+        #[allow(non_snake_case)]
+        #[target_feature(enable = "neon")]
+        pub(crate) unsafe fn $name(c: &QuantConsts, q: &[u8], out: &mut [f32]) {
+            let vscale = vdupq_n_f32(c.scale);
+            let vzp = vdupq_n_s32(c.zp);
+            let n = q.len().min(out.len());
+            let mut i = 0;
+            // SAFETY: NEON is baseline; full steps read q[i..i+8] and write out[i..i+8] with
+            // i + 8 <= n; the tail goes through 8-element stack buffers.
+            unsafe {
+                while i + 8 <= n {
+                    let (a, b) = deq8($widen(vld1_u8(q.as_ptr().add(i))), vzp, vscale);
+                    vst1q_f32(out.as_mut_ptr().add(i), a);
+                    vst1q_f32(out.as_mut_ptr().add(i + 4), b);
+                    i += 8;
+                }
+                if i < n {
+                    let rem = n - i;
+                    let mut tin = [0u8; 8];
+                    tin[..rem].copy_from_slice(&q[i..n]);
+                    let mut tout = [0f32; 8];
+                    let (a, b) = deq8($widen(vld1_u8(tin.as_ptr())), vzp, vscale);
+                    vst1q_f32(tout.as_mut_ptr(), a);
+                    vst1q_f32(tout.as_mut_ptr().add(4), b);
+                    out[i..n].copy_from_slice(&tout[..rem]);
+                }
+            }
+        }
+    };
+}
+
+dequant_kernel!(dequantize_u8_x16__neon, |b: uint8x8_t| vreinterpretq_s16_u16(
+    vmovl_u8(b)
+));
+dequant_kernel!(dequantize_i8_x16__neon, |b: uint8x8_t| vmovl_s8(
+    vreinterpret_s8_u8(b)
+));
+
+/// `out = x ^ 0x80`, 16 bytes per step.
+#[allow(non_snake_case)]
+#[target_feature(enable = "neon")]
+pub(crate) unsafe fn xor80_x16__neon(x: &[u8], out: &mut [u8]) {
+    let k80 = vdupq_n_u8(0x80);
+    let n = x.len().min(out.len());
+    let mut i = 0;
+    // SAFETY: NEON is baseline; full steps touch [i, i+16) with i + 16 <= n; the tail is bytewise.
+    unsafe {
+        while i + 16 <= n {
+            let v = vld1q_u8(x.as_ptr().add(i));
+            vst1q_u8(out.as_mut_ptr().add(i), veorq_u8(v, k80));
+            i += 16;
+        }
+    }
+    for j in i..n {
+        out[j] = x[j] ^ 0x80;
+    }
+}

@@ -1,0 +1,303 @@
+//! AVX2 kernels, 32 outputs per step (four vectors of 8 lanes packed to 32 bytes). A partial
+//! last step goes through a zero-padded stack buffer, so no byte outside the slices is touched.
+//!
+//! * `Fp32`: `vcvtdq2ps`, `vmulps`, clamp, `vroundps` to nearest even, `vcvtps2dq`.
+//! * `Rndnu`/`Precise`: exact 64-bit `|acc| * mantissa` (`vpmuludq`, even and odd lanes), one
+//!   rounding constant, `vpsrlq`, magnitude saturated at 256 (`vpcmpgtq`), sign by `vpsignd`.
+//! * `Gemmlowp`: saturating left shift, SRDHM as bits 31..62 of `a*m + 2^30` (`vpmuldq`),
+//!   RoundingDivideByPOT with gemmlowp's remainder/threshold test.
+
+use core::arch::x86_64::*;
+
+use crate::ukernel::{KernelTable, QuantConsts, RequantConsts, Variant};
+
+/// The AVX2 kernel table.
+pub(crate) static TABLE: KernelTable = KernelTable {
+    variant: Variant::Avx2,
+    requant: [
+        requant_fp32_x32__avx2,
+        requant_gemmlowp_x32__avx2,
+        requant_rndnu_x32__avx2,
+        requant_precise_x32__avx2,
+    ],
+    quantize: quantize_x32__avx2,
+    dequantize_u8: dequantize_u8_x8__avx2,
+    dequantize_i8: dequantize_i8_x8__avx2,
+    xor80: xor80_x32__avx2,
+};
+
+/// Low bytes of 4 x 8 i32 lanes (each in `[-128, 255]`) in order.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn pack4(a: __m256i, b: __m256i, c: __m256i, d: __m256i) -> __m256i {
+    let m = _mm256_set1_epi16(0xFF);
+    let ab = _mm256_and_si256(_mm256_packs_epi32(a, b), m);
+    let cd = _mm256_and_si256(_mm256_packs_epi32(c, d), m);
+    let r = _mm256_packus_epi16(ab, cd);
+    _mm256_permutevar8x32_epi32(r, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7))
+}
+
+/// Runs `$body` (pointer `$p` to 8 inputs -> __m256i of 8 results) over `$inp`, 32 per step.
+macro_rules! loop32 {
+    ($inp:expr, $out:expr, $zero:expr, |$p:ident| $body:expr) => {{
+        let inp = $inp;
+        let out: &mut [u8] = $out;
+        let n = inp.len().min(out.len());
+        let mut i = 0;
+        // SAFETY: AVX2 is guaranteed by the caller. Full steps read inp[i..i+32] and write
+        // out[i..i+32] with i + 32 <= n; the last partial step reads and writes 32-element
+        // stack buffers and copies only the valid part.
+        unsafe {
+            while i + 32 <= n {
+                let base = inp.as_ptr().add(i);
+                let r0 = {
+                    let $p = base;
+                    $body
+                };
+                let r1 = {
+                    let $p = base.add(8);
+                    $body
+                };
+                let r2 = {
+                    let $p = base.add(16);
+                    $body
+                };
+                let r3 = {
+                    let $p = base.add(24);
+                    $body
+                };
+                _mm256_storeu_si256(out.as_mut_ptr().add(i).cast(), pack4(r0, r1, r2, r3));
+                i += 32;
+            }
+            if i < n {
+                let rem = n - i;
+                let mut tin = [$zero; 32];
+                tin[..rem].copy_from_slice(&inp[i..n]);
+                let base = tin.as_ptr();
+                let r0 = {
+                    let $p = base;
+                    $body
+                };
+                let r1 = {
+                    let $p = base.add(8);
+                    $body
+                };
+                let r2 = {
+                    let $p = base.add(16);
+                    $body
+                };
+                let r3 = {
+                    let $p = base.add(24);
+                    $body
+                };
+                let mut tout = [0u8; 32];
+                _mm256_storeu_si256(tout.as_mut_ptr().cast(), pack4(r0, r1, r2, r3));
+                out[i..n].copy_from_slice(&tout[..rem]);
+            }
+        }
+    }};
+}
+
+/// Requantize with `Fp32`.
+#[allow(non_snake_case)]
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn requant_fp32_x32__avx2(c: &RequantConsts, acc: &[i32], out: &mut [u8]) {
+    let vscale = _mm256_set1_ps(c.scale);
+    let vlo = _mm256_set1_ps(c.lo as f32);
+    let vhi = _mm256_set1_ps(c.hi as f32);
+    let vzp = _mm256_set1_epi32(c.zp);
+    loop32!(acc, out, 0i32, |p| {
+        let x = _mm256_loadu_si256(p.cast());
+        let f = _mm256_mul_ps(_mm256_cvtepi32_ps(x), vscale);
+        let f = _mm256_min_ps(_mm256_max_ps(f, vlo), vhi);
+        let f = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(f);
+        _mm256_add_epi32(_mm256_cvtps_epi32(f), vzp)
+    });
+}
+
+/// Constants of `Rndnu`/`Precise`.
+#[derive(Clone, Copy)]
+struct MagConsts {
+    vm: __m256i,
+    vround: __m256i,
+    shift: __m128i,
+    cap: __m256i,
+    vlo: __m256i,
+    vhi: __m256i,
+    vzp: __m256i,
+}
+
+impl MagConsts {
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn new(c: &RequantConsts) -> MagConsts {
+        MagConsts {
+            vm: _mm256_set1_epi64x(i64::from(c.mantissa)),
+            vround: _mm256_set1_epi64x(1i64 << (c.shift - 1)),
+            shift: _mm_cvtsi32_si128(c.shift as i32),
+            cap: _mm256_set1_epi64x(256),
+            vlo: _mm256_set1_epi32(c.lo),
+            vhi: _mm256_set1_epi32(c.hi),
+            vzp: _mm256_set1_epi32(c.zp),
+        }
+    }
+}
+
+/// `Rndnu` (`ROUND_UP`) or `Precise` on 8 lanes.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn mag8<const ROUND_UP: bool>(x: __m256i, k: &MagConsts) -> __m256i {
+    let ax = _mm256_abs_epi32(x);
+    let p_even = _mm256_mul_epu32(ax, k.vm);
+    let p_odd = _mm256_mul_epu32(_mm256_srli_epi64::<32>(ax), k.vm);
+    let (r_even, r_odd) = if ROUND_UP {
+        let neg = _mm256_srai_epi32::<31>(x);
+        (
+            _mm256_add_epi64(k.vround, _mm256_shuffle_epi32::<0xA0>(neg)),
+            _mm256_add_epi64(k.vround, _mm256_shuffle_epi32::<0xF5>(neg)),
+        )
+    } else {
+        (k.vround, k.vround)
+    };
+    let q_even = _mm256_srl_epi64(_mm256_add_epi64(p_even, r_even), k.shift);
+    let q_odd = _mm256_srl_epi64(_mm256_add_epi64(p_odd, r_odd), k.shift);
+    let q_even = _mm256_blendv_epi8(q_even, k.cap, _mm256_cmpgt_epi64(q_even, k.cap));
+    let q_odd = _mm256_blendv_epi8(q_odd, k.cap, _mm256_cmpgt_epi64(q_odd, k.cap));
+    let m = _mm256_or_si256(q_even, _mm256_slli_epi64::<32>(q_odd));
+    let v = _mm256_sign_epi32(m, x);
+    _mm256_add_epi32(_mm256_min_epi32(_mm256_max_epi32(v, k.vlo), k.vhi), k.vzp)
+}
+
+/// Requantize with `Rndnu`.
+#[allow(non_snake_case)]
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn requant_rndnu_x32__avx2(c: &RequantConsts, acc: &[i32], out: &mut [u8]) {
+    let k = MagConsts::new(c);
+    loop32!(acc, out, 0i32, |p| mag8::<true>(
+        _mm256_loadu_si256(p.cast()),
+        &k
+    ));
+}
+
+/// Requantize with `Precise`.
+#[allow(non_snake_case)]
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn requant_precise_x32__avx2(c: &RequantConsts, acc: &[i32], out: &mut [u8]) {
+    let k = MagConsts::new(c);
+    loop32!(acc, out, 0i32, |p| mag8::<false>(
+        _mm256_loadu_si256(p.cast()),
+        &k
+    ));
+}
+
+/// Requantize with `Gemmlowp`.
+#[allow(non_snake_case)]
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn requant_gemmlowp_x32__avx2(c: &RequantConsts, acc: &[i32], out: &mut [u8]) {
+    let left = _mm256_set1_epi32(c.left as i32);
+    let sat_hi = _mm256_set1_epi32(i32::MAX >> c.left);
+    let sat_lo = _mm256_set1_epi32(i32::MIN >> c.left);
+    let vmax = _mm256_set1_epi32(i32::MAX);
+    let vmin = _mm256_set1_epi32(i32::MIN);
+    let vmult = _mm256_set1_epi32(c.mult);
+    let nudge = _mm256_set1_epi64x(1 << 30);
+    let mask = ((1i64 << c.right) - 1) as i32;
+    let vmask = _mm256_set1_epi32(mask);
+    let vhalf = _mm256_set1_epi32(mask >> 1);
+    let right = _mm_cvtsi32_si128(c.right as i32);
+    let (vlo, vhi, vzp) = (
+        _mm256_set1_epi32(c.lo),
+        _mm256_set1_epi32(c.hi),
+        _mm256_set1_epi32(c.zp),
+    );
+    loop32!(acc, out, 0i32, |p| {
+        let x = _mm256_loadu_si256(p.cast());
+        let sh = _mm256_sllv_epi32(x, left);
+        let sh = _mm256_blendv_epi8(sh, vmax, _mm256_cmpgt_epi32(x, sat_hi));
+        let sh = _mm256_blendv_epi8(sh, vmin, _mm256_cmpgt_epi32(sat_lo, x));
+        let p_even = _mm256_add_epi64(_mm256_mul_epi32(sh, vmult), nudge);
+        let p_odd = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64::<32>(sh), vmult), nudge);
+        let hm = _mm256_blend_epi32::<0xAA>(
+            _mm256_srli_epi64::<31>(p_even),
+            _mm256_slli_epi64::<1>(p_odd),
+        );
+        let rem = _mm256_and_si256(hm, vmask);
+        let thr = _mm256_sub_epi32(vhalf, _mm256_srai_epi32::<31>(hm));
+        let q = _mm256_sra_epi32(hm, right);
+        let q = _mm256_sub_epi32(q, _mm256_cmpgt_epi32(rem, thr));
+        _mm256_add_epi32(_mm256_min_epi32(_mm256_max_epi32(q, vlo), vhi), vzp)
+    });
+}
+
+/// ONNX QuantizeLinear: IEEE `x / scale`, NaN -> 0, clamp, round half to even, add zp.
+#[allow(non_snake_case)]
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn quantize_x32__avx2(c: &QuantConsts, x: &[f32], out: &mut [u8]) {
+    let vscale = _mm256_set1_ps(c.scale);
+    let vlo = _mm256_set1_ps(c.lo as f32);
+    let vhi = _mm256_set1_ps(c.hi as f32);
+    let vzp = _mm256_set1_epi32(c.zp);
+    loop32!(x, out, 0f32, |p| {
+        let v = _mm256_div_ps(_mm256_loadu_ps(p), vscale);
+        let v = _mm256_and_ps(v, _mm256_cmp_ps::<_CMP_ORD_Q>(v, v));
+        let v = _mm256_min_ps(_mm256_max_ps(v, vlo), vhi);
+        let v = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(v);
+        _mm256_add_epi32(_mm256_cvtps_epi32(v), vzp)
+    });
+}
+
+macro_rules! dequant_kernel {
+    ($name:ident, $widen:ident) => {
+        /// DequantizeLinear: `(q - zp) as f32 * scale`, 8 per step.
+        #[allow(non_snake_case)]
+        #[target_feature(enable = "avx2,fma")]
+        pub(crate) unsafe fn $name(c: &QuantConsts, q: &[u8], out: &mut [f32]) {
+            let vscale = _mm256_set1_ps(c.scale);
+            let vzp = _mm256_set1_epi32(c.zp);
+            let n = q.len().min(out.len());
+            let mut i = 0;
+            let f = |b: __m128i| _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32($widen(b), vzp)), vscale);
+            // SAFETY: AVX2 is guaranteed by the caller; full steps read q[i..i+8] and write
+            // out[i..i+8] with i + 8 <= n; the tail goes through 8-element stack buffers.
+            unsafe {
+                while i + 8 <= n {
+                    let b = _mm_loadl_epi64(q.as_ptr().add(i).cast());
+                    _mm256_storeu_ps(out.as_mut_ptr().add(i), f(b));
+                    i += 8;
+                }
+                if i < n {
+                    let rem = n - i;
+                    let mut tin = [0u8; 16];
+                    tin[..rem].copy_from_slice(&q[i..n]);
+                    let mut tout = [0f32; 8];
+                    _mm256_storeu_ps(tout.as_mut_ptr(), f(_mm_loadu_si128(tin.as_ptr().cast())));
+                    out[i..n].copy_from_slice(&tout[..rem]);
+                }
+            }
+        }
+    };
+}
+
+dequant_kernel!(dequantize_u8_x8__avx2, _mm256_cvtepu8_epi32);
+dequant_kernel!(dequantize_i8_x8__avx2, _mm256_cvtepi8_epi32);
+
+/// `out = x ^ 0x80`, 32 bytes per step.
+#[allow(non_snake_case)]
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn xor80_x32__avx2(x: &[u8], out: &mut [u8]) {
+    let k80 = _mm256_set1_epi8(0x80u8 as i8);
+    let n = x.len().min(out.len());
+    let mut i = 0;
+    // SAFETY: AVX2 is guaranteed by the caller; full steps touch [i, i+32) with i + 32 <= n;
+    // the tail is done bytewise.
+    unsafe {
+        while i + 32 <= n {
+            let v = _mm256_loadu_si256(x.as_ptr().add(i).cast());
+            _mm256_storeu_si256(out.as_mut_ptr().add(i).cast(), _mm256_xor_si256(v, k80));
+            i += 32;
+        }
+    }
+    for j in i..n {
+        out[j] = x[j] ^ 0x80;
+    }
+}
