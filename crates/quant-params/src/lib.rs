@@ -19,7 +19,11 @@
 //! ```
 
 pub mod bulk;
+pub mod choose;
+pub mod codebook;
+pub mod embedding;
 pub mod error;
+pub mod observer;
 pub mod params;
 pub mod reference;
 pub mod requant;
