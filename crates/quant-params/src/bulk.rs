@@ -104,7 +104,12 @@ impl BulkKernels {
 
     /// ONNX QuantizeLinear into `u8`: `saturate(round_half_even(x / scale) + zero_point)`, NaN
     /// to the zero point. `p` must be a `U8` parameter set.
-    pub fn quantize_u8(&self, p: &QuantParams, x: &[f32], out: &mut [u8]) -> Result<(), QuantError> {
+    pub fn quantize_u8(
+        &self,
+        p: &QuantParams,
+        x: &[f32],
+        out: &mut [u8],
+    ) -> Result<(), QuantError> {
         check_type("quantization parameters", p.qtype, QType::U8)?;
         check_len("quantize output vs input", x.len(), out.len())?;
         let c = QuantConsts::new(p);
@@ -114,7 +119,12 @@ impl BulkKernels {
     }
 
     /// ONNX QuantizeLinear into `i8` (see [`BulkKernels::quantize_u8`]).
-    pub fn quantize_i8(&self, p: &QuantParams, x: &[f32], out: &mut [i8]) -> Result<(), QuantError> {
+    pub fn quantize_i8(
+        &self,
+        p: &QuantParams,
+        x: &[f32],
+        out: &mut [i8],
+    ) -> Result<(), QuantError> {
         check_type("quantization parameters", p.qtype, QType::I8)?;
         check_len("quantize output vs input", x.len(), out.len())?;
         let c = QuantConsts::new(p);
@@ -124,7 +134,12 @@ impl BulkKernels {
     }
 
     /// ONNX DequantizeLinear from `u8`: `(q - zero_point) as f32 * scale`.
-    pub fn dequantize_u8(&self, p: &QuantParams, q: &[u8], out: &mut [f32]) -> Result<(), QuantError> {
+    pub fn dequantize_u8(
+        &self,
+        p: &QuantParams,
+        q: &[u8],
+        out: &mut [f32],
+    ) -> Result<(), QuantError> {
         check_type("quantization parameters", p.qtype, QType::U8)?;
         check_len("dequantize output vs input", q.len(), out.len())?;
         let c = QuantConsts::new(p);
@@ -134,7 +149,12 @@ impl BulkKernels {
     }
 
     /// ONNX DequantizeLinear from `i8`.
-    pub fn dequantize_i8(&self, p: &QuantParams, q: &[i8], out: &mut [f32]) -> Result<(), QuantError> {
+    pub fn dequantize_i8(
+        &self,
+        p: &QuantParams,
+        q: &[i8],
+        out: &mut [f32],
+    ) -> Result<(), QuantError> {
         check_type("quantization parameters", p.qtype, QType::I8)?;
         check_len("dequantize output vs input", q.len(), out.len())?;
         let c = QuantConsts::new(p);
@@ -144,7 +164,12 @@ impl BulkKernels {
     }
 
     /// Requantizes accumulators into `u8` with `r`'s scheme (the output type must be `U8`).
-    pub fn requantize_u8(&self, r: &Requantizer, acc: &[i32], out: &mut [u8]) -> Result<(), QuantError> {
+    pub fn requantize_u8(
+        &self,
+        r: &Requantizer,
+        acc: &[i32],
+        out: &mut [u8],
+    ) -> Result<(), QuantError> {
         check_type("requantizer outputs", r.qtype, QType::U8)?;
         check_len("requantize output vs accumulators", acc.len(), out.len())?;
         let c = RequantConsts::new(r);
@@ -154,7 +179,12 @@ impl BulkKernels {
     }
 
     /// Requantizes accumulators into `i8` (the output type must be `I8`).
-    pub fn requantize_i8(&self, r: &Requantizer, acc: &[i32], out: &mut [i8]) -> Result<(), QuantError> {
+    pub fn requantize_i8(
+        &self,
+        r: &Requantizer,
+        acc: &[i32],
+        out: &mut [i8],
+    ) -> Result<(), QuantError> {
         check_type("requantizer outputs", r.qtype, QType::I8)?;
         check_len("requantize output vs accumulators", acc.len(), out.len())?;
         let c = RequantConsts::new(r);

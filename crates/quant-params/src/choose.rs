@@ -30,7 +30,7 @@ pub struct ChannelLayout {
 
 impl ChannelLayout {
     /// Number of elements, or an error on overflow.
-    pub fn len(&self) -> Result<usize, QuantError> {
+    pub fn element_count(&self) -> Result<usize, QuantError> {
         self.outer
             .checked_mul(self.channels)
             .and_then(|v| v.checked_mul(self.inner))
@@ -48,10 +48,13 @@ impl ChannelLayout {
     }
 
     fn check(&self, what: &str, n: usize) -> Result<(), QuantError> {
-        let want = self.len()?;
+        let want = self.element_count()?;
         if want != n {
             return Err(QuantError::LengthMismatch {
-                what: format!("{what} vs channel layout {}x{}x{}", self.outer, self.channels, self.inner),
+                what: format!(
+                    "{what} vs channel layout {}x{}x{}",
+                    self.outer, self.channels, self.inner
+                ),
                 expected: want,
                 found: n,
             });
@@ -182,7 +185,10 @@ pub fn quantize_per_channel(
     for o in 0..layout.outer {
         for c in 0..layout.channels {
             let start = (o * layout.channels + c) * layout.inner;
-            let (src, dst) = (&x[start..start + layout.inner], &mut out[start..start + layout.inner]);
+            let (src, dst) = (
+                &x[start..start + layout.inner],
+                &mut out[start..start + layout.inner],
+            );
             let p = params.channel(c);
             match p.qtype {
                 QType::U8 => k.quantize_u8(&p, src, dst)?,

@@ -332,7 +332,11 @@ impl CompressedWeights {
                 found: original.len(),
             });
         }
-        Ok(ErrorReport::compare(original, &self.decode(), self.byte_size()))
+        Ok(ErrorReport::compare(
+            original,
+            &self.decode(),
+            self.byte_size(),
+        ))
     }
 
     /// Serialized form, little-endian: `b"EKCB"`, version `1u8`, `bits: u8`, two zero bytes,

@@ -66,7 +66,11 @@ impl FusedRowwise8 {
     }
 
     /// Wraps fused data (`rows * (cols + 8)` bytes) produced by Caffe2/FBGEMM or [`Self::as_bytes`].
-    pub fn from_bytes(data: Vec<u8>, rows: usize, cols: usize) -> Result<FusedRowwise8, QuantError> {
+    pub fn from_bytes(
+        data: Vec<u8>,
+        rows: usize,
+        cols: usize,
+    ) -> Result<FusedRowwise8, QuantError> {
         let want = cols
             .checked_add(8)
             .and_then(|s| s.checked_mul(rows))
@@ -144,7 +148,9 @@ impl FusedRowwise8 {
             });
         }
         if self.cols == 0 {
-            return indices.iter().try_for_each(|&r| self.dequantize_row(r, &mut []));
+            return indices
+                .iter()
+                .try_for_each(|&r| self.dequantize_row(r, &mut []));
         }
         for (&r, o) in indices.iter().zip(out.chunks_exact_mut(self.cols)) {
             self.dequantize_row(r, o)?;

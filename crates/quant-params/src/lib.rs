@@ -29,8 +29,8 @@ pub mod reference;
 pub mod requant;
 pub mod ukernel;
 
+pub use bulk::{BulkKernels, RequantPlan};
 pub use error::QuantError;
 pub use params::{PerChannelParams, QType, QuantParams};
-pub use bulk::{BulkKernels, RequantPlan};
 pub use requant::{RequantScheme, Requantizer};
 pub use ukernel::Variant;

@@ -119,7 +119,7 @@ pub enum HistogramMethod {
     /// percent in each tail; e.g. 99.99.
     Percentile(f64),
     /// Search the clipping range that minimises the expected squared quantization error of the
-    /// histogram (each bin's mass at its centre): a proportional shrink of both ends toward 0
+    /// histogram ([`HistogramObserver::quantization_mse`]): a proportional shrink of both ends toward 0
     /// over `steps` candidates, then each end refined alone.
     Mse {
         /// Number of candidates per search pass (e.g. 128).
@@ -152,7 +152,7 @@ impl HistogramObserver {
                     "percentile is {p}, but it must be in (0, 100]"
                 )))
             }
-            HistogramMethod::Mse { steps } if steps == 0 => {
+            HistogramMethod::Mse { steps: 0 } => {
                 return Err(QuantError::Invalid("MSE search steps is 0".to_string()))
             }
             _ => {}
@@ -180,7 +180,11 @@ impl HistogramObserver {
     }
 
     fn grow(&mut self, lo: f32, hi: f32) {
-        let (lo, hi) = if hi > lo { (lo, hi) } else { (lo, lo + f32::EPSILON.max(lo.abs() * 1e-6)) };
+        let (lo, hi) = if hi > lo {
+            (lo, hi)
+        } else {
+            (lo, lo + f32::EPSILON.max(lo.abs() * 1e-6))
+        };
         if self.seen.is_none() {
             self.lo = lo;
             self.hi = hi;
@@ -235,16 +239,23 @@ impl HistogramObserver {
         Some((lo.max(smin), hi.min(smax).max(lo.max(smin))))
     }
 
-    /// Expected squared quantization error of the histogram's mass under `p`.
+    /// Expected squared quantization error of the histogram's mass under `p`, each bin's mass
+    /// spread evenly over 8 points inside the bin (so bins wider than a quantization step still
+    /// see the rounding noise).
     pub fn quantization_mse(&self, p: &QuantParams) -> f64 {
+        const SUB: usize = 8;
         let w = self.width();
         let mut err = 0.0;
         let mut total = 0.0;
         for (b, &c) in self.counts.iter().enumerate() {
             if c > 0.0 {
-                let x = self.lo + (b as f32 + 0.5) * w;
-                let d = f64::from(x) - f64::from(p.dequantize(p.quantize(x)));
-                err += c * d * d;
+                let mut e = 0.0;
+                for k in 0..SUB {
+                    let x = self.lo + (b as f32 + (k as f32 + 0.5) / SUB as f32) * w;
+                    let d = f64::from(x) - f64::from(p.dequantize(p.quantize(x)));
+                    e += d * d;
+                }
+                err += c * e / SUB as f64;
                 total += c;
             }
         }
@@ -352,7 +363,7 @@ impl<O: Observer + Clone> PerChannelObserver<O> {
                 found: layout.channels,
             });
         }
-        let n = layout.len()?;
+        let n = layout.element_count()?;
         if n != x.len() {
             return Err(QuantError::LengthMismatch {
                 what: "input length vs channel layout".to_string(),

@@ -99,8 +99,10 @@ impl QuantParams {
     /// NaN maps to the zero point, as `f32 as i32` casts NaN to 0 after rounding.
     pub fn quantize(&self, x: f32) -> i32 {
         let v = (x / self.scale).round_ties_even();
-        // `as` saturates out-of-range floats and maps NaN to 0.
-        let v = (v as i64) + i64::from(self.zero_point);
+        // `as` saturates out-of-range floats and maps NaN to 0; the add must saturate too
+        // (+inf gives i64::MAX: a plain add overflowed, panicking in debug and wrapping to the
+        // wrong end in release).
+        let v = (v as i64).saturating_add(i64::from(self.zero_point));
         v.clamp(i64::from(self.qtype.min()), i64::from(self.qtype.max())) as i32
     }
 
@@ -227,6 +229,13 @@ mod tests {
         let q = QuantParams::new(1.0, 0, QType::I8).unwrap();
         assert_eq!(q.quantize(-1e9), -128);
         assert_eq!(q.quantize(-2.5), -2);
+        // Infinities saturate even with a non-zero zero point (this overflowed before).
+        let z = QuantParams::new(1.0, 3, QType::U8).unwrap();
+        assert_eq!(z.quantize(f32::INFINITY), 255);
+        assert_eq!(z.quantize(f32::NEG_INFINITY), 0);
+        let z = QuantParams::new(1.0, -3, QType::I8).unwrap();
+        assert_eq!(z.quantize(f32::NEG_INFINITY), -128);
+        assert_eq!(z.quantize(f32::NAN), -3);
     }
 
     #[test]

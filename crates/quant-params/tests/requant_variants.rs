@@ -288,7 +288,8 @@ fn int32_extremes() {
         let r = Requantizer::new(RequantScheme::Precise, MIN_REQUANT_SCALE, zp, QType::U8).unwrap();
         let mut out = [0u8];
         for v in Variant::available() {
-            r.requantize_slice_u8_with(v, &[i32::MIN], &mut out).unwrap();
+            r.requantize_slice_u8_with(v, &[i32::MIN], &mut out)
+                .unwrap();
             assert_eq!(i32::from(out[0]), (zp - 1).max(0), "{v:?} zp={zp}");
         }
     }
@@ -336,7 +337,9 @@ fn every_tail_length() {
     let mut rng = Rng(42);
     for scheme in RequantScheme::ALL {
         let r = Requantizer::new(scheme, 0.0123, 77, QType::U8).unwrap();
-        let all: Vec<i32> = (0..260).map(|_| rng.below(40_001) as i32 - 20_000).collect();
+        let all: Vec<i32> = (0..260)
+            .map(|_| rng.below(40_001) as i32 - 20_000)
+            .collect();
         for n in 0..=200 {
             for off in [0, 1, 3] {
                 check_all(&r, &all[off..off + n], "tail");

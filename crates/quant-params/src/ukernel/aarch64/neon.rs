@@ -154,7 +154,10 @@ fn mag4<const ROUND_UP: bool>(x: int32x4_t, k: &MagConsts) -> int32x4_t {
     let p_hi = vmull_high_u32(ax, k.vmq);
     let (r_lo, r_hi) = if ROUND_UP {
         (
-            vaddq_u64(k.vround, vreinterpretq_u64_s64(vmovl_s32(vget_low_s32(neg)))),
+            vaddq_u64(
+                k.vround,
+                vreinterpretq_u64_s64(vmovl_s32(vget_low_s32(neg))),
+            ),
             vaddq_u64(k.vround, vreinterpretq_u64_s64(vmovl_high_s32(neg))),
         )
     } else {
@@ -260,9 +263,9 @@ macro_rules! dequant_kernel {
     };
 }
 
-dequant_kernel!(dequantize_u8_x16__neon, |b: uint8x8_t| vreinterpretq_s16_u16(
-    vmovl_u8(b)
-));
+dequant_kernel!(dequantize_u8_x16__neon, |b: uint8x8_t| {
+    vreinterpretq_s16_u16(vmovl_u8(b))
+});
 dequant_kernel!(dequantize_i8_x16__neon, |b: uint8x8_t| vmovl_s8(
     vreinterpret_s8_u8(b)
 ));

@@ -256,7 +256,9 @@ macro_rules! dequant_kernel {
             let vzp = _mm256_set1_epi32(c.zp);
             let n = q.len().min(out.len());
             let mut i = 0;
-            let f = |b: __m128i| _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32($widen(b), vzp)), vscale);
+            let f = |b: __m128i| {
+                _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32($widen(b), vzp)), vscale)
+            };
             // SAFETY: AVX2 is guaranteed by the caller; full steps read q[i..i+8] and write
             // out[i..i+8] with i + 8 <= n; the tail goes through 8-element stack buffers.
             unsafe {

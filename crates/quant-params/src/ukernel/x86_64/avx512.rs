@@ -98,7 +98,10 @@ fn mag16<const ROUND_UP: bool>(
         (vround, vround)
     };
     let cap = _mm512_set1_epi64(256);
-    let q_even = _mm512_min_epu64(_mm512_srl_epi64(_mm512_add_epi64(p_even, r_even), shift), cap);
+    let q_even = _mm512_min_epu64(
+        _mm512_srl_epi64(_mm512_add_epi64(p_even, r_even), shift),
+        cap,
+    );
     let q_odd = _mm512_min_epu64(_mm512_srl_epi64(_mm512_add_epi64(p_odd, r_odd), shift), cap);
     let m = _mm512_or_si512(q_even, _mm512_slli_epi64::<32>(q_odd));
     let v = _mm512_sub_epi32(_mm512_xor_si512(m, neg), neg);
