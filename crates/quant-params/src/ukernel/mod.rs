@@ -2,7 +2,7 @@
 //!
 //! Every kernel has the same contract: equal-length input and output slices (checked by the safe
 //! callers in [`crate::bulk`]), and the CPU must support the variant's ISA (guaranteed because a
-//! [`KernelTable`] is only handed out for a variant in [`Variant::available`]).
+//! kernel table is only handed out for a variant in [`Variant::available`]).
 //! Kernels write the low byte of the clamped result, so one kernel serves `u8` and `i8` outputs.
 
 use crate::requant::{RequantScheme, Requantizer};

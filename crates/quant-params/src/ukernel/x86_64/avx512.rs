@@ -2,11 +2,12 @@
 //! stores, which do not touch masked-off memory, so no byte outside the slices is read or written.
 //!
 //! * `Fp32`: `vcvtdq2ps`, `vmulps`, clamp, `vcvtps2dq` with explicit round-to-nearest-even.
-//! * `Rndnu`/`Precise`: `|acc| * mantissa` as exact 64-bit products (`vpmuludq` on the even and
-//!   odd lanes), one rounding constant, `vpsrlq`, magnitude saturated at 256, sign restored.
+//! * `Rndnu`/`Precise`: `acc * mantissa` as exact signed 64-bit products (`vpmuldq` on the even
+//!   and odd lanes), one rounding constant (one smaller for negative products under `Precise`),
+//!   `vpsraq`, clamp.
 //! * `Gemmlowp`: saturating left shift, SRDHM as `(a*m + 2^30) >> 31` on `vpmuldq` products (the
-//!   multiplier is positive, so SRDHM's saturation case cannot occur), RoundingDivideByPOT with
-//!   gemmlowp's remainder/threshold test.
+//!   multiplier is positive, so SRDHM's saturation case cannot occur), and RoundingDivideByPOT
+//!   fused with SRDHM into one exact 64-bit arithmetic shift (see `gemmlowp16`).
 
 use core::arch::x86_64::*;
 
@@ -72,80 +73,119 @@ pub(crate) unsafe fn requant_fp32_x16__avx512(c: &RequantConsts, acc: &[i32], ou
     });
 }
 
-/// `Rndnu` (`ROUND_UP`) or `Precise` on 16 lanes.
+/// `Rndnu` (`PRECISE = false`) or `Precise` on 16 lanes, on signed 64-bit products:
+/// `Rndnu = (a*m + 2^(s-1)) >> s` and `Precise = (a*m + 2^(s-1) - [a < 0]) >> s` (arithmetic
+/// shifts; for `a < 0`, `-((|a|*m + 2^(s-1)) >> s) = floor((a*m + 2^(s-1) - 1) / 2^s)`), the
+/// sign of `a` being the sign of the product since `m > 0`. With `WIDE` (shift < 24, i.e.
+/// scale >= 1) the result may exceed i32 and is clamped in 64 bits; otherwise it fits in i32
+/// (`|a*m + 2^(s-1)| < 2^55`, shifted by >= 24) and is clamped after narrowing.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-fn mag16<const ROUND_UP: bool>(
-    x: __m512i,
+fn mag16<const PRECISE: bool, const WIDE: bool>(x: __m512i, k: &MagConsts) -> __m512i {
+    let p_even = _mm512_mul_epi32(x, k.vm);
+    let p_odd = _mm512_mul_epi32(_mm512_srli_epi64::<32>(x), k.vm);
+    let (p_even, p_odd) = if PRECISE {
+        (
+            _mm512_add_epi64(p_even, _mm512_srai_epi64::<63>(p_even)),
+            _mm512_add_epi64(p_odd, _mm512_srai_epi64::<63>(p_odd)),
+        )
+    } else {
+        (p_even, p_odd)
+    };
+    let q_even = _mm512_sra_epi64(_mm512_add_epi64(p_even, k.vround), k.shift);
+    let q_odd = _mm512_sra_epi64(_mm512_add_epi64(p_odd, k.vround), k.shift);
+    if WIDE {
+        let q_even = _mm512_min_epi64(_mm512_max_epi64(q_even, k.vlo), k.vhi);
+        let q_odd = _mm512_min_epi64(_mm512_max_epi64(q_odd, k.vlo), k.vhi);
+        let v = _mm512_mask_blend_epi32(0xAAAA, q_even, _mm512_slli_epi64::<32>(q_odd));
+        _mm512_add_epi32(v, k.vzp)
+    } else {
+        let v = _mm512_mask_blend_epi32(0xAAAA, q_even, _mm512_slli_epi64::<32>(q_odd));
+        _mm512_add_epi32(
+            _mm512_min_epi32(_mm512_max_epi32(v, k.vlo32), k.vhi32),
+            k.vzp,
+        )
+    }
+}
+
+/// Constants of `Rndnu`/`Precise` (clamp bounds as 64-bit lanes).
+#[derive(Clone, Copy)]
+struct MagConsts {
     vm: __m512i,
     vround: __m512i,
     shift: __m128i,
     vlo: __m512i,
     vhi: __m512i,
+    vlo32: __m512i,
+    vhi32: __m512i,
     vzp: __m512i,
-) -> __m512i {
-    let ax = _mm512_abs_epi32(x);
-    let neg = _mm512_srai_epi32::<31>(x);
-    let p_even = _mm512_mul_epu32(ax, vm);
-    let p_odd = _mm512_mul_epu32(_mm512_srli_epi64::<32>(ax), vm);
-    let (r_even, r_odd) = if ROUND_UP {
-        // 64-bit all-ones for negative inputs: the rounding constant is one smaller.
-        (
-            _mm512_add_epi64(vround, _mm512_srai_epi64::<63>(_mm512_slli_epi64::<32>(x))),
-            _mm512_add_epi64(vround, _mm512_srai_epi64::<63>(x)),
-        )
-    } else {
-        (vround, vround)
-    };
-    let cap = _mm512_set1_epi64(256);
-    let q_even = _mm512_min_epu64(
-        _mm512_srl_epi64(_mm512_add_epi64(p_even, r_even), shift),
-        cap,
-    );
-    let q_odd = _mm512_min_epu64(_mm512_srl_epi64(_mm512_add_epi64(p_odd, r_odd), shift), cap);
-    let m = _mm512_or_si512(q_even, _mm512_slli_epi64::<32>(q_odd));
-    let v = _mm512_sub_epi32(_mm512_xor_si512(m, neg), neg);
-    _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(v, vlo), vhi), vzp)
+}
+
+impl MagConsts {
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+    fn new(c: &RequantConsts) -> MagConsts {
+        MagConsts {
+            vm: _mm512_set1_epi64(i64::from(c.mantissa)),
+            vround: _mm512_set1_epi64(1i64 << (c.shift - 1)),
+            shift: _mm_cvtsi32_si128(c.shift as i32),
+            vlo: _mm512_set1_epi64(i64::from(c.lo)),
+            vhi: _mm512_set1_epi64(i64::from(c.hi)),
+            vlo32: _mm512_set1_epi32(c.lo),
+            vhi32: _mm512_set1_epi32(c.hi),
+            vzp: _mm512_set1_epi32(c.zp),
+        }
+    }
 }
 
 /// Requantize with `Rndnu`.
 #[allow(non_snake_case)]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
 pub(crate) unsafe fn requant_rndnu_x16__avx512(c: &RequantConsts, acc: &[i32], out: &mut [u8]) {
-    let vm = _mm512_set1_epi64(i64::from(c.mantissa));
-    let vround = _mm512_set1_epi64(1i64 << (c.shift - 1));
-    let shift = _mm_cvtsi32_si128(c.shift as i32);
-    let (vlo, vhi, vzp) = (
-        _mm512_set1_epi32(c.lo),
-        _mm512_set1_epi32(c.hi),
-        _mm512_set1_epi32(c.zp),
-    );
-    requant_loop!(acc, out, |x| mag16::<true>(
-        x, vm, vround, shift, vlo, vhi, vzp
-    ));
+    let k = MagConsts::new(c);
+    if c.shift < 24 {
+        requant_loop!(acc, out, |x| mag16::<false, true>(x, &k));
+    } else {
+        requant_loop!(acc, out, |x| mag16::<false, false>(x, &k));
+    }
 }
 
 /// Requantize with `Precise`.
 #[allow(non_snake_case)]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
 pub(crate) unsafe fn requant_precise_x16__avx512(c: &RequantConsts, acc: &[i32], out: &mut [u8]) {
-    let vm = _mm512_set1_epi64(i64::from(c.mantissa));
-    let vround = _mm512_set1_epi64(1i64 << (c.shift - 1));
-    let shift = _mm_cvtsi32_si128(c.shift as i32);
-    let (vlo, vhi, vzp) = (
-        _mm512_set1_epi32(c.lo),
-        _mm512_set1_epi32(c.hi),
-        _mm512_set1_epi32(c.zp),
-    );
-    requant_loop!(acc, out, |x| mag16::<false>(
-        x, vm, vround, shift, vlo, vhi, vzp
-    ));
+    let k = MagConsts::new(c);
+    if c.shift < 24 {
+        requant_loop!(acc, out, |x| mag16::<true, true>(x, &k));
+    } else {
+        requant_loop!(acc, out, |x| mag16::<true, false>(x, &k));
+    }
 }
 
 /// Requantize with `Gemmlowp`.
 #[allow(non_snake_case)]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
 pub(crate) unsafe fn requant_gemmlowp_x16__avx512(c: &RequantConsts, acc: &[i32], out: &mut [u8]) {
+    if c.left > 0 {
+        gemmlowp16::<true, false>(c, acc, out)
+    } else if c.right > 0 {
+        gemmlowp16::<false, true>(c, acc, out)
+    } else {
+        gemmlowp16::<false, false>(c, acc, out)
+    }
+}
+
+/// `Gemmlowp` on 16 lanes per step. `LEFT` (scales >= 1): saturating left shift first.
+/// SRDHM is `(a*m + 2^30) >> 31` on 64-bit products (the multiplier is positive, so SRDHM's
+/// saturation case cannot occur). `RIGHT` (exponent `e >= 1`): SRDHM and RoundingDivideByPOT
+/// fused into one exact 64-bit shift:
+/// `RDBPOT(floor(p / 2^31), e) = floor((p + 2^(30+e) - [p < 0] * 2^31) / 2^(31+e))` with
+/// `p = a*m + 2^30` (floor of floor is one floor; ties away from zero is the rounding constant
+/// `2^(e-1) - [x < 0]`). `[p < 0]` may be replaced by `[a < 0]`: they differ only when
+/// `p` is in `[0, 2^30]`, where both give 0.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+fn gemmlowp16<const LEFT: bool, const RIGHT: bool>(c: &RequantConsts, acc: &[i32], out: &mut [u8]) {
     let left = _mm512_set1_epi32(c.left as i32);
     let sat_hi = _mm512_set1_epi32(i32::MAX >> c.left);
     let sat_lo = _mm512_set1_epi32(i32::MIN >> c.left);
@@ -153,34 +193,42 @@ pub(crate) unsafe fn requant_gemmlowp_x16__avx512(c: &RequantConsts, acc: &[i32]
     let vmin = _mm512_set1_epi32(i32::MIN);
     let vmult = _mm512_set1_epi32(c.mult);
     let nudge = _mm512_set1_epi64(1 << 30);
-    let mask = ((1i64 << c.right) - 1) as i32;
-    let vmask = _mm512_set1_epi32(mask);
-    let vhalf = _mm512_set1_epi32(mask >> 1);
-    let right = _mm_cvtsi32_si128(c.right as i32);
-    let one = _mm512_set1_epi32(1);
+    // RIGHT: rounding constants for a >= 0 / a < 0, and the two shifts.
+    let e = c.right.max(1);
+    let k_pos = _mm512_set1_epi64((1i64 << 30) + (1i64 << (30 + e)));
+    let k_neg = _mm512_set1_epi64((1i64 << 30) + (1i64 << (30 + e)) - (1i64 << 31));
+    let shift_even = _mm_cvtsi32_si128(31 + e as i32);
+    // The odd lane's result is wanted in the high dword: shift by 31 + e - 32.
+    let shift_odd = _mm_cvtsi32_si128(e as i32 - 1);
     let (vlo, vhi, vzp) = (
         _mm512_set1_epi32(c.lo),
         _mm512_set1_epi32(c.hi),
         _mm512_set1_epi32(c.zp),
     );
     requant_loop!(acc, out, |x| {
-        // Saturating left shift.
-        let sh = _mm512_sllv_epi32(x, left);
-        let sh = _mm512_mask_mov_epi32(sh, _mm512_cmpgt_epi32_mask(x, sat_hi), vmax);
-        let sh = _mm512_mask_mov_epi32(sh, _mm512_cmplt_epi32_mask(x, sat_lo), vmin);
-        // SRDHM: bits 31..62 of (a*m + 2^30), even lanes low dword, odd lanes high dword.
-        let p_even = _mm512_add_epi64(_mm512_mul_epi32(sh, vmult), nudge);
-        let p_odd = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64::<32>(sh), vmult), nudge);
-        let hm = _mm512_mask_blend_epi32(
-            0xAAAA,
-            _mm512_srli_epi64::<31>(p_even),
-            _mm512_slli_epi64::<1>(p_odd),
-        );
-        // RoundingDivideByPOT.
-        let rem = _mm512_and_si512(hm, vmask);
-        let thr = _mm512_sub_epi32(vhalf, _mm512_srai_epi32::<31>(hm));
-        let q = _mm512_sra_epi32(hm, right);
-        let q = _mm512_mask_add_epi32(q, _mm512_cmpgt_epi32_mask(rem, thr), q, one);
+        let sh = if LEFT {
+            let sh = _mm512_sllv_epi32(x, left);
+            let sh = _mm512_mask_mov_epi32(sh, _mm512_cmpgt_epi32_mask(x, sat_hi), vmax);
+            _mm512_mask_mov_epi32(sh, _mm512_cmplt_epi32_mask(x, sat_lo), vmin)
+        } else {
+            x
+        };
+        let prod_even = _mm512_mul_epi32(sh, vmult);
+        let prod_odd = _mm512_mul_epi32(_mm512_srli_epi64::<32>(sh), vmult);
+        let q = if RIGHT {
+            let k_even = _mm512_mask_blend_epi64(_mm512_movepi64_mask(prod_even), k_pos, k_neg);
+            let k_odd = _mm512_mask_blend_epi64(_mm512_movepi64_mask(prod_odd), k_pos, k_neg);
+            let q_even = _mm512_sra_epi64(_mm512_add_epi64(prod_even, k_even), shift_even);
+            let q_odd = _mm512_sra_epi64(_mm512_add_epi64(prod_odd, k_odd), shift_odd);
+            _mm512_mask_blend_epi32(0xAAAA, q_even, q_odd)
+        } else {
+            // Bits 31..62 of (a*m + 2^30): even lanes low dword, odd lanes high dword.
+            _mm512_mask_blend_epi32(
+                0xAAAA,
+                _mm512_srli_epi64::<31>(_mm512_add_epi64(prod_even, nudge)),
+                _mm512_slli_epi64::<1>(_mm512_add_epi64(prod_odd, nudge)),
+            )
+        };
         _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(q, vlo), vhi), vzp)
     });
 }
