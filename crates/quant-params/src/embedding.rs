@@ -53,6 +53,11 @@ impl FusedRowwise8 {
                 .map_err(|e| QuantError::Invalid(format!("row {r}: {e}")))?
                 .unwrap_or((0.0, 0.0));
             let range = max - min;
+            if !range.is_finite() {
+                return Err(QuantError::Invalid(format!(
+                    "row {r}: range [{min}, {max}] overflows f32 (max - min is {range})"
+                )));
+            }
             let scale = range / 255.0;
             let inv = 255.0 / (range + EPSILON);
             let out = &mut data[r * stride..(r + 1) * stride];

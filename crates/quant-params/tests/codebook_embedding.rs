@@ -152,6 +152,8 @@ fn fused_rowwise_matches_caffe2_definition() {
     assert!(FusedRowwise8::from_bytes(vec![0; 10], rows, cols).is_err());
     let r = q.error_report(&t).unwrap();
     assert!(r.snr_db > 35.0, "{r:?}");
+    let e = FusedRowwise8::quantize(&[-3e38, 3e38], 1, 2).unwrap_err();
+    assert!(e.to_string().contains("row 0"), "{e}");
     // A constant row: scale 0, every value exact.
     let c = FusedRowwise8::quantize(&[2.5; 4], 1, 4).unwrap();
     let mut o = [0f32; 4];
