@@ -367,3 +367,37 @@ fn plans_and_errors() {
         assert_eq!(res.is_ok(), v.is_available(), "{v:?}");
     }
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(if cfg!(target_arch = "aarch64") { 48 } else { 256 }))]
+
+        /// Random lengths (tails of every width), offsets, scales, zero points, clamps, types.
+        #[test]
+        fn any_requantization_matches(
+            acc in proptest::collection::vec(any::<i32>(), 0..120),
+            small in proptest::collection::vec(-70_000i32..70_000, 0..120),
+            scale_bits in MIN_REQUANT_SCALE.to_bits()..MAX_REQUANT_SCALE.to_bits(),
+            zp in 0i32..256,
+            clamp in (0i32..256, 0i32..256),
+            scheme in 0usize..4,
+            signed in any::<bool>(),
+            off in 0usize..4,
+        ) {
+            let t = if signed { QType::I8 } else { QType::U8 };
+            let shift = if signed { -128 } else { 0 };
+            let (a, b) = (clamp.0.min(clamp.1) + shift, clamp.0.max(clamp.1) + shift);
+            let r = Requantizer::new(RequantScheme::ALL[scheme], f32::from_bits(scale_bits), zp + shift, t)
+                .unwrap()
+                .with_clamp(a, b)
+                .unwrap();
+            let mixed: Vec<i32> = acc.iter().zip(small.iter().cycle()).enumerate()
+                .map(|(i, (&x, &y))| if i % 3 == 0 { x } else { y }).collect();
+            let input = &mixed[off.min(mixed.len())..];
+            check_all(&r, input, "proptest");
+        }
+    }
+}
