@@ -311,3 +311,153 @@ impl Requantizer {
         })
     }
 }
+
+/// Per-output-channel requantization (per-channel weight scales, as XNNPACK `qc8w` and ONNX
+/// per-axis QLinearConv): one real scale per channel, one output zero point and clamp.
+/// Accumulators are rows of `channels` values (NHWC outputs, GEMM `C` with `N = channels`).
+///
+/// `Fp32` (the scheme XNNPACK and ONNX Runtime use for per-channel weights) runs the SIMD
+/// kernel of the variant with one scale per lane; the other schemes run the scalar per-element
+/// formulation in every variant. All are bit-identical to [`Requantizer::requantize`] with each
+/// channel's scale.
+///
+/// ```
+/// use quant_params::{PerChannelRequantizer, QType, RequantScheme};
+/// let r = PerChannelRequantizer::new(RequantScheme::Fp32, &[0.5, 0.25], 10, QType::U8)?;
+/// let acc = [4, 4, -4, -4]; // two rows of two channels
+/// let mut out = [0u8; 4];
+/// r.requantize_rows_u8(&acc, &mut out)?;
+/// assert_eq!(out, [12, 11, 8, 9]);
+/// # Ok::<(), quant_params::QuantError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct PerChannelRequantizer {
+    requantizers: Vec<Requantizer>,
+    scales: Vec<f32>,
+    consts: Vec<RequantConsts>,
+}
+
+impl PerChannelRequantizer {
+    /// One requantizer per entry of `scales` (each in `[2^-32, 256)`), sharing the scheme, the
+    /// output zero point and the full range of `qtype`.
+    pub fn new(
+        scheme: crate::RequantScheme,
+        scales: &[f32],
+        zero_point: i32,
+        qtype: QType,
+    ) -> Result<PerChannelRequantizer, QuantError> {
+        let mut requantizers = Vec::with_capacity(scales.len());
+        for (c, &s) in scales.iter().enumerate() {
+            let r = Requantizer::new(scheme, s, zero_point, qtype).map_err(|e| {
+                QuantError::Invalid(format!("requantization scale of channel {c}: {e}"))
+            })?;
+            requantizers.push(r);
+        }
+        Ok(PerChannelRequantizer {
+            consts: requantizers.iter().map(RequantConsts::new).collect(),
+            scales: scales.to_vec(),
+            requantizers,
+        })
+    }
+
+    /// The same requantizer with every channel's output clamped to `[qmin, qmax]`.
+    pub fn with_clamp(self, qmin: i32, qmax: i32) -> Result<PerChannelRequantizer, QuantError> {
+        let requantizers = self
+            .requantizers
+            .into_iter()
+            .map(|r| r.with_clamp(qmin, qmax))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(PerChannelRequantizer {
+            consts: requantizers.iter().map(RequantConsts::new).collect(),
+            scales: self.scales,
+            requantizers,
+        })
+    }
+
+    /// Number of channels.
+    pub fn channels(&self) -> usize {
+        self.requantizers.len()
+    }
+
+    /// The requantizer of channel `c`.
+    pub fn channel(&self, c: usize) -> Option<&Requantizer> {
+        self.requantizers.get(c)
+    }
+
+    fn check(&self, n_in: usize, n_out: usize, want: QType) -> Result<(), QuantError> {
+        let t = self.requantizers.first().map_or(want, |r| r.qtype);
+        check_type("requantizer outputs", t, want)?;
+        check_len("requantize output vs accumulators", n_in, n_out)?;
+        let ch = self.channels();
+        if !n_in.is_multiple_of(ch) {
+            return Err(QuantError::Invalid(format!(
+                "{n_in} accumulators are not whole rows of {ch} channels"
+            )));
+        }
+        Ok(())
+    }
+
+    fn run(&self, k: BulkKernels, acc: &[i32], out: &mut [u8]) {
+        let ch = self.channels();
+        if ch == 0 {
+            return;
+        }
+        let scheme = self.requantizers[0].scheme;
+        for (a, o) in acc.chunks_exact(ch).zip(out.chunks_exact_mut(ch)) {
+            if scheme == crate::RequantScheme::Fp32 {
+                // SAFETY: the table belongs to an available variant; `a`, `o` and the scales
+                // all have `ch` elements.
+                unsafe { (k.table.requant_fp32_per_channel)(&self.consts[0], &self.scales, a, o) };
+            } else {
+                for ((o, &a), c) in o.iter_mut().zip(a).zip(&self.consts) {
+                    let v = match scheme {
+                        crate::RequantScheme::Gemmlowp => {
+                            crate::ukernel::scalar::gemmlowp_one(c, a)
+                        }
+                        crate::RequantScheme::Rndnu => {
+                            crate::ukernel::scalar::mag_one::<true>(c, a)
+                        }
+                        _ => crate::ukernel::scalar::mag_one::<false>(c, a),
+                    };
+                    *o = v as u8;
+                }
+            }
+        }
+    }
+
+    /// Requantizes rows of `channels` accumulators into `u8` with the best variant.
+    pub fn requantize_rows_u8(&self, acc: &[i32], out: &mut [u8]) -> Result<(), QuantError> {
+        self.requantize_rows_u8_with(BulkKernels::best().variant(), acc, out)
+    }
+
+    /// Requantizes rows of `channels` accumulators into `i8` with the best variant.
+    pub fn requantize_rows_i8(&self, acc: &[i32], out: &mut [i8]) -> Result<(), QuantError> {
+        self.requantize_rows_i8_with(BulkKernels::best().variant(), acc, out)
+    }
+
+    /// [`PerChannelRequantizer::requantize_rows_u8`] with a forced variant.
+    pub fn requantize_rows_u8_with(
+        &self,
+        variant: Variant,
+        acc: &[i32],
+        out: &mut [u8],
+    ) -> Result<(), QuantError> {
+        let k = BulkKernels::new(variant)?;
+        self.check(acc.len(), out.len(), QType::U8)?;
+        self.run(k, acc, out);
+        Ok(())
+    }
+
+    /// [`PerChannelRequantizer::requantize_rows_i8`] with a forced variant.
+    pub fn requantize_rows_i8_with(
+        &self,
+        variant: Variant,
+        acc: &[i32],
+        out: &mut [i8],
+    ) -> Result<(), QuantError> {
+        let k = BulkKernels::new(variant)?;
+        self.check(acc.len(), out.len(), QType::I8)?;
+        self.run(k, acc, as_bytes_mut(out));
+        Ok(())
+    }
+}

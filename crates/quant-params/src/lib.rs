@@ -11,7 +11,8 @@
 //! * [`Requantizer`]: int32 accumulator to u8/i8 with one of four named rounding schemes
 //!   ([`RequantScheme`]) plus the output clamp; [`Requantizer::requantize`] is the scalar
 //!   reference, [`Requantizer::requantize_slice_u8`] / [`Requantizer::plan`] the fast slice API
-//!   for kernel epilogues.
+//!   for kernel epilogues; [`PerChannelRequantizer`] does rows of per-channel scales (SIMD for
+//!   `Fp32`, the scheme XNNPACK/ONNX Runtime use with per-channel weights).
 //! * [`BulkKernels`]: quantize f32 -> u8/i8 (ONNX QuantizeLinear), dequantize (ONNX
 //!   DequantizeLinear), requantize, u8 <-> i8 zero-point shift, for every [`Variant`]
 //!   (`Scalar`, `Neon`, `Avx2`, `Avx512`), chosen once from `cpu_probe::Features`
@@ -90,7 +91,7 @@ pub mod reference;
 pub mod requant;
 pub mod ukernel;
 
-pub use bulk::{BulkKernels, RequantPlan};
+pub use bulk::{BulkKernels, PerChannelRequantizer, RequantPlan};
 pub use error::QuantError;
 pub use params::{PerChannelParams, QType, QuantParams};
 pub use requant::{RequantScheme, Requantizer};

@@ -401,3 +401,74 @@ mod props {
         }
     }
 }
+
+/// Per-channel requantization (rows of `channels` accumulators) against each channel's scalar
+/// reference, every scheme, every variant, channel counts around every vector width.
+#[test]
+fn per_channel_rows() {
+    use quant_params::PerChannelRequantizer;
+    let mut rng = Rng(7);
+    for scheme in RequantScheme::ALL {
+        for ch in [1usize, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 64, 70] {
+            for t in [QType::U8, QType::I8] {
+                let scales: Vec<f32> = (0..ch)
+                    .map(|_| {
+                        f32::from_bits(
+                            MIN_REQUANT_SCALE.to_bits()
+                                + rng.below(u64::from(
+                                    MAX_REQUANT_SCALE.to_bits() - MIN_REQUANT_SCALE.to_bits(),
+                                )) as u32,
+                        )
+                    })
+                    .collect();
+                let zp = t.min() + rng.below(256) as i32;
+                let r = PerChannelRequantizer::new(scheme, &scales, zp, t)
+                    .unwrap()
+                    .with_clamp(t.min() + 10, t.max() - 5)
+                    .unwrap();
+                let rows = 3;
+                let acc: Vec<i32> = (0..rows * ch)
+                    .map(|k| {
+                        if k % 5 == 0 {
+                            rng.next() as i32
+                        } else {
+                            rng.below(2001) as i32 - 1000
+                        }
+                    })
+                    .collect();
+                let want: Vec<i32> = acc
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &a)| r.channel(k % ch).unwrap().requantize(a))
+                    .collect();
+                for v in Variant::available() {
+                    let got: Vec<i32> = match t {
+                        QType::U8 => {
+                            let mut o = vec![0u8; acc.len()];
+                            r.requantize_rows_u8_with(v, &acc, &mut o).unwrap();
+                            o.into_iter().map(i32::from).collect()
+                        }
+                        QType::I8 => {
+                            let mut o = vec![0i8; acc.len()];
+                            r.requantize_rows_i8_with(v, &acc, &mut o).unwrap();
+                            o.into_iter().map(i32::from).collect()
+                        }
+                    };
+                    assert_eq!(got, want, "{v:?} {scheme:?} ch={ch}");
+                }
+            }
+        }
+    }
+    let r =
+        PerChannelRequantizer::new(RequantScheme::Fp32, &[0.5, 0.5, 0.5], 0, QType::U8).unwrap();
+    let e = r
+        .requantize_rows_u8(&[1, 2, 3, 4], &mut [0u8; 4])
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("not whole rows of 3 channels"),
+        "{e}"
+    );
+    let e =
+        PerChannelRequantizer::new(RequantScheme::Fp32, &[0.5, 300.0], 0, QType::U8).unwrap_err();
+    assert!(e.to_string().contains("channel 1"), "{e}");
+}

@@ -153,6 +153,8 @@ impl QuantConsts {
 
 /// Requantize `acc` into the low bytes of `out` (`acc.len() == out.len()`).
 pub(crate) type RequantFn = unsafe fn(&RequantConsts, &[i32], &mut [u8]);
+/// `Fp32` with one scale per element (per-channel row): `scales.len() == acc.len() == out.len()`.
+pub(crate) type RequantFp32PerChannelFn = unsafe fn(&RequantConsts, &[f32], &[i32], &mut [u8]);
 /// Quantize `x` into the low bytes of `out` (`x.len() == out.len()`).
 pub(crate) type QuantizeFn = unsafe fn(&QuantConsts, &[f32], &mut [u8]);
 /// Dequantize bytes (as `u8` or `i8`) into `out` (equal lengths).
@@ -165,6 +167,7 @@ pub(crate) struct KernelTable {
     pub variant: Variant,
     /// Indexed by [`scheme_index`].
     pub requant: [RequantFn; 4],
+    pub requant_fp32_per_channel: RequantFp32PerChannelFn,
     pub quantize: QuantizeFn,
     pub dequantize_u8: DequantizeFn,
     pub dequantize_i8: DequantizeFn,

@@ -13,6 +13,7 @@ pub(crate) static TABLE: KernelTable = KernelTable {
         requant_rndnu__scalar,
         requant_precise__scalar,
     ],
+    requant_fp32_per_channel: requant_fp32_pc__scalar,
     quantize: quantize__scalar,
     dequantize_u8: dequantize_u8__scalar,
     dequantize_i8: dequantize_i8__scalar,
@@ -125,5 +126,20 @@ pub(crate) unsafe fn dequantize_i8__scalar(c: &QuantConsts, q: &[u8], out: &mut 
 pub(crate) unsafe fn xor80__scalar(x: &[u8], out: &mut [u8]) {
     for (o, &v) in out.iter_mut().zip(x) {
         *o = v ^ 0x80;
+    }
+}
+
+/// `Fp32` with per-element scales.
+#[allow(non_snake_case)]
+pub(crate) unsafe fn requant_fp32_pc__scalar(
+    c: &RequantConsts,
+    scales: &[f32],
+    acc: &[i32],
+    out: &mut [u8],
+) {
+    for ((o, &a), &s) in out.iter_mut().zip(acc).zip(scales) {
+        let v = (a as f32) * s;
+        let v = v.max(c.lo as f32).min(c.hi as f32);
+        *o = (v.round_ties_even() as i32 + c.zp) as u8;
     }
 }

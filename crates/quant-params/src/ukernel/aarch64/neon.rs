@@ -23,6 +23,7 @@ pub(crate) static TABLE: KernelTable = KernelTable {
         requant_rndnu_x16__neon,
         requant_precise_x16__neon,
     ],
+    requant_fp32_per_channel: requant_fp32_pc_x8__neon,
     quantize: quantize_x16__neon,
     dequantize_u8: dequantize_u8_x16__neon,
     dequantize_i8: dequantize_i8_x16__neon,
@@ -112,6 +113,48 @@ pub(crate) unsafe fn requant_fp32_x16__neon(c: &RequantConsts, acc: &[i32], out:
         let f = vminq_f32(vmaxq_f32(f, vlo), vhi);
         vaddq_s32(vcvtnq_s32_f32(f), vzp)
     });
+}
+
+/// Requantize with `Fp32` and one scale per element (a per-channel row), 8 per step.
+#[allow(non_snake_case)]
+#[target_feature(enable = "neon")]
+pub(crate) unsafe fn requant_fp32_pc_x8__neon(
+    c: &RequantConsts,
+    scales: &[f32],
+    acc: &[i32],
+    out: &mut [u8],
+) {
+    let vlo = vdupq_n_f32(c.lo as f32);
+    let vhi = vdupq_n_f32(c.hi as f32);
+    let vzp = vdupq_n_s32(c.zp);
+    let n = acc.len().min(out.len()).min(scales.len());
+    let one = |x: int32x4_t, s: float32x4_t| -> int32x4_t {
+        let f = vminq_f32(vmaxq_f32(vmulq_f32(vcvtq_f32_s32(x), s), vlo), vhi);
+        vaddq_s32(vcvtnq_s32_f32(f), vzp)
+    };
+    let mut i = 0;
+    // SAFETY: NEON is baseline; full steps read acc/scales[i..i+8] and write out[i..i+8] with
+    // i + 8 <= n; the tail goes through 8-element stack buffers.
+    unsafe {
+        let step = |a: *const i32, s: *const f32| -> uint8x8_t {
+            let lo = one(vld1q_s32(a), vld1q_f32(s));
+            let hi = one(vld1q_s32(a.add(4)), vld1q_f32(s.add(4)));
+            vreinterpret_u8_s8(vmovn_s16(vcombine_s16(vmovn_s32(lo), vmovn_s32(hi))))
+        };
+        while i + 8 <= n {
+            let r = step(acc.as_ptr().add(i), scales.as_ptr().add(i));
+            vst1_u8(out.as_mut_ptr().add(i), r);
+            i += 8;
+        }
+        if i < n {
+            let rem = n - i;
+            let (mut ta, mut ts, mut to) = ([0i32; 8], [0f32; 8], [0u8; 8]);
+            ta[..rem].copy_from_slice(&acc[i..n]);
+            ts[..rem].copy_from_slice(&scales[i..n]);
+            vst1_u8(to.as_mut_ptr(), step(ta.as_ptr(), ts.as_ptr()));
+            out[i..n].copy_from_slice(&to[..rem]);
+        }
+    }
 }
 
 /// Constants of `Rndnu`/`Precise`.

@@ -20,6 +20,7 @@ pub(crate) static TABLE: KernelTable = KernelTable {
         requant_rndnu_x32__avx2,
         requant_precise_x32__avx2,
     ],
+    requant_fp32_per_channel: requant_fp32_pc_x8__avx2,
     quantize: quantize_x32__avx2,
     dequantize_u8: dequantize_u8_x8__avx2,
     dequantize_i8: dequantize_i8_x8__avx2,
@@ -113,6 +114,55 @@ pub(crate) unsafe fn requant_fp32_x32__avx2(c: &RequantConsts, acc: &[i32], out:
         let f = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(f);
         _mm256_add_epi32(_mm256_cvtps_epi32(f), vzp)
     });
+}
+
+/// Requantize with `Fp32` and one scale per element (a per-channel row), 8 per step.
+#[allow(non_snake_case)]
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn requant_fp32_pc_x8__avx2(
+    c: &RequantConsts,
+    scales: &[f32],
+    acc: &[i32],
+    out: &mut [u8],
+) {
+    let vlo = _mm256_set1_ps(c.lo as f32);
+    let vhi = _mm256_set1_ps(c.hi as f32);
+    let vzp = _mm256_set1_epi32(c.zp);
+    let n = acc.len().min(out.len()).min(scales.len());
+    let step = |x: __m256i, s: __m256| -> __m128i {
+        let f = _mm256_mul_ps(_mm256_cvtepi32_ps(x), s);
+        let f = _mm256_min_ps(_mm256_max_ps(f, vlo), vhi);
+        let f = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(f);
+        let r = _mm256_add_epi32(_mm256_cvtps_epi32(f), vzp);
+        // Low bytes of the 8 lanes (each in [-128, 255]) into the low 8 bytes.
+        let w = _mm256_and_si256(_mm256_packs_epi32(r, r), _mm256_set1_epi16(0xFF));
+        let b = _mm256_packus_epi16(w, w);
+        _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(
+            b,
+            _mm256_setr_epi32(0, 4, 0, 4, 0, 4, 0, 4),
+        ))
+    };
+    let mut i = 0;
+    // SAFETY: AVX2 is guaranteed by the caller; full steps read acc/scales[i..i+8] and write
+    // out[i..i+8] with i + 8 <= n; the tail goes through 8-element stack buffers.
+    unsafe {
+        while i + 8 <= n {
+            let x = _mm256_loadu_si256(acc.as_ptr().add(i).cast());
+            let s = _mm256_loadu_ps(scales.as_ptr().add(i));
+            _mm_storel_epi64(out.as_mut_ptr().add(i).cast(), step(x, s));
+            i += 8;
+        }
+        if i < n {
+            let rem = n - i;
+            let (mut ta, mut ts, mut to) = ([0i32; 8], [0f32; 8], [0u8; 16]);
+            ta[..rem].copy_from_slice(&acc[i..n]);
+            ts[..rem].copy_from_slice(&scales[i..n]);
+            let x = _mm256_loadu_si256(ta.as_ptr().cast());
+            let s = _mm256_loadu_ps(ts.as_ptr());
+            _mm_storeu_si128(to.as_mut_ptr().cast(), step(x, s));
+            out[i..n].copy_from_slice(&to[..rem]);
+        }
+    }
 }
 
 /// Constants of `Rndnu`/`Precise`.

@@ -22,6 +22,7 @@ pub(crate) static TABLE: KernelTable = KernelTable {
         requant_rndnu_x16__avx512,
         requant_precise_x16__avx512,
     ],
+    requant_fp32_per_channel: requant_fp32_pc_x16__avx512,
     quantize: quantize_x16__avx512,
     dequantize_u8: dequantize_u8_x16__avx512,
     dequantize_i8: dequantize_i8_x16__avx512,
@@ -71,6 +72,44 @@ pub(crate) unsafe fn requant_fp32_x16__avx512(c: &RequantConsts, acc: &[i32], ou
         let r = _mm512_cvt_roundps_epi32::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(f);
         _mm512_add_epi32(r, vzp)
     });
+}
+
+/// Requantize with `Fp32` and one scale per element (a per-channel row).
+#[allow(non_snake_case)]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+pub(crate) unsafe fn requant_fp32_pc_x16__avx512(
+    c: &RequantConsts,
+    scales: &[f32],
+    acc: &[i32],
+    out: &mut [u8],
+) {
+    let vlo = _mm512_set1_ps(c.lo as f32);
+    let vhi = _mm512_set1_ps(c.hi as f32);
+    let vzp = _mm512_set1_epi32(c.zp);
+    let n = acc.len().min(out.len()).min(scales.len());
+    let step = |x: __m512i, s: __m512| -> __m128i {
+        let f = _mm512_mul_ps(_mm512_cvtepi32_ps(x), s);
+        let f = _mm512_min_ps(_mm512_max_ps(f, vlo), vhi);
+        let r = _mm512_cvt_roundps_epi32::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(f);
+        _mm512_cvtepi32_epi8(_mm512_add_epi32(r, vzp))
+    };
+    let mut i = 0;
+    // SAFETY: AVX-512 is guaranteed by the caller; full loads/stores cover i..i+16 <= n of three
+    // slices of length >= n; the tail uses masked loads/stores of exactly the remaining lanes.
+    unsafe {
+        while i + 16 <= n {
+            let x = _mm512_loadu_si512(acc.as_ptr().add(i).cast());
+            let s = _mm512_loadu_ps(scales.as_ptr().add(i));
+            _mm_storeu_si128(out.as_mut_ptr().add(i).cast(), step(x, s));
+            i += 16;
+        }
+        if i < n {
+            let k: __mmask16 = (1u32 << (n - i)) as u16 - 1;
+            let x = _mm512_maskz_loadu_epi32(k, acc.as_ptr().add(i));
+            let s = _mm512_maskz_loadu_ps(k, scales.as_ptr().add(i));
+            _mm_mask_storeu_epi8(out.as_mut_ptr().add(i).cast(), k, step(x, s));
+        }
+    }
 }
 
 /// `Rndnu` (`PRECISE = false`) or `Precise` on 16 lanes, on signed 64-bit products:
