@@ -193,10 +193,12 @@ impl MagConsts {
     }
 }
 
-/// `Rndnu` (`ROUND_UP`) or `Precise` on 8 lanes.
+/// `Rndnu` (`ROUND_UP`) or `Precise` on 8 lanes. With `WIDE` (shift < 24, scale >= 1) the
+/// magnitude may exceed 2^31 and is capped at 256 in 64 bits; otherwise it is below 2^31
+/// (`|a| * m + 2^(s-1) < 2^55`, shifted by >= 24) and needs no cap.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-fn mag8<const ROUND_UP: bool>(x: __m256i, k: &MagConsts) -> __m256i {
+fn mag8<const ROUND_UP: bool, const WIDE: bool>(x: __m256i, k: &MagConsts) -> __m256i {
     let ax = _mm256_abs_epi32(x);
     let p_even = _mm256_mul_epu32(ax, k.vm);
     let p_odd = _mm256_mul_epu32(_mm256_srli_epi64::<32>(ax), k.vm);
@@ -211,8 +213,14 @@ fn mag8<const ROUND_UP: bool>(x: __m256i, k: &MagConsts) -> __m256i {
     };
     let q_even = _mm256_srl_epi64(_mm256_add_epi64(p_even, r_even), k.shift);
     let q_odd = _mm256_srl_epi64(_mm256_add_epi64(p_odd, r_odd), k.shift);
-    let q_even = _mm256_blendv_epi8(q_even, k.cap, _mm256_cmpgt_epi64(q_even, k.cap));
-    let q_odd = _mm256_blendv_epi8(q_odd, k.cap, _mm256_cmpgt_epi64(q_odd, k.cap));
+    let (q_even, q_odd) = if WIDE {
+        (
+            _mm256_blendv_epi8(q_even, k.cap, _mm256_cmpgt_epi64(q_even, k.cap)),
+            _mm256_blendv_epi8(q_odd, k.cap, _mm256_cmpgt_epi64(q_odd, k.cap)),
+        )
+    } else {
+        (q_even, q_odd)
+    };
     let m = _mm256_or_si256(q_even, _mm256_slli_epi64::<32>(q_odd));
     let v = _mm256_sign_epi32(m, x);
     _mm256_add_epi32(_mm256_min_epi32(_mm256_max_epi32(v, k.vlo), k.vhi), k.vzp)
@@ -223,10 +231,17 @@ fn mag8<const ROUND_UP: bool>(x: __m256i, k: &MagConsts) -> __m256i {
 #[target_feature(enable = "avx2,fma")]
 pub(crate) unsafe fn requant_rndnu_x32__avx2(c: &RequantConsts, acc: &[i32], out: &mut [u8]) {
     let k = MagConsts::new(c);
-    loop32!(acc, out, 0i32, |p| mag8::<true>(
-        _mm256_loadu_si256(p.cast()),
-        &k
-    ));
+    if c.shift < 24 {
+        loop32!(acc, out, 0i32, |p| mag8::<true, true>(
+            _mm256_loadu_si256(p.cast()),
+            &k
+        ));
+    } else {
+        loop32!(acc, out, 0i32, |p| mag8::<true, false>(
+            _mm256_loadu_si256(p.cast()),
+            &k
+        ));
+    }
 }
 
 /// Requantize with `Precise`.
@@ -234,16 +249,34 @@ pub(crate) unsafe fn requant_rndnu_x32__avx2(c: &RequantConsts, acc: &[i32], out
 #[target_feature(enable = "avx2,fma")]
 pub(crate) unsafe fn requant_precise_x32__avx2(c: &RequantConsts, acc: &[i32], out: &mut [u8]) {
     let k = MagConsts::new(c);
-    loop32!(acc, out, 0i32, |p| mag8::<false>(
-        _mm256_loadu_si256(p.cast()),
-        &k
-    ));
+    if c.shift < 24 {
+        loop32!(acc, out, 0i32, |p| mag8::<false, true>(
+            _mm256_loadu_si256(p.cast()),
+            &k
+        ));
+    } else {
+        loop32!(acc, out, 0i32, |p| mag8::<false, false>(
+            _mm256_loadu_si256(p.cast()),
+            &k
+        ));
+    }
 }
 
 /// Requantize with `Gemmlowp`.
 #[allow(non_snake_case)]
 #[target_feature(enable = "avx2,fma")]
 pub(crate) unsafe fn requant_gemmlowp_x32__avx2(c: &RequantConsts, acc: &[i32], out: &mut [u8]) {
+    if c.left > 0 {
+        gemmlowp32::<true>(c, acc, out)
+    } else {
+        gemmlowp32::<false>(c, acc, out)
+    }
+}
+
+/// `Gemmlowp`, with the saturating left shift compiled in only when `LEFT` (scales >= 1).
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn gemmlowp32<const LEFT: bool>(c: &RequantConsts, acc: &[i32], out: &mut [u8]) {
     let left = _mm256_set1_epi32(c.left as i32);
     let sat_hi = _mm256_set1_epi32(i32::MAX >> c.left);
     let sat_lo = _mm256_set1_epi32(i32::MIN >> c.left);
@@ -262,9 +295,13 @@ pub(crate) unsafe fn requant_gemmlowp_x32__avx2(c: &RequantConsts, acc: &[i32], 
     );
     loop32!(acc, out, 0i32, |p| {
         let x = _mm256_loadu_si256(p.cast());
-        let sh = _mm256_sllv_epi32(x, left);
-        let sh = _mm256_blendv_epi8(sh, vmax, _mm256_cmpgt_epi32(x, sat_hi));
-        let sh = _mm256_blendv_epi8(sh, vmin, _mm256_cmpgt_epi32(sat_lo, x));
+        let sh = if LEFT {
+            let sh = _mm256_sllv_epi32(x, left);
+            let sh = _mm256_blendv_epi8(sh, vmax, _mm256_cmpgt_epi32(x, sat_hi));
+            _mm256_blendv_epi8(sh, vmin, _mm256_cmpgt_epi32(sat_lo, x))
+        } else {
+            x
+        };
         let p_even = _mm256_add_epi64(_mm256_mul_epi32(sh, vmult), nudge);
         let p_odd = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64::<32>(sh), vmult), nudge);
         let hm = _mm256_blend_epi32::<0xAA>(
