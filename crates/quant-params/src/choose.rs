@@ -37,14 +37,21 @@ impl ChannelLayout {
             .ok_or_else(|| QuantError::Invalid(format!("channel layout {self:?} overflows usize")))
     }
 
-    /// Calls `f(channel, run)` for every contiguous run of one channel's elements.
-    pub fn for_each_run<'a>(&self, x: &'a [f32], mut f: impl FnMut(usize, &'a [f32])) {
+    /// Calls `f(channel, run)` for every contiguous run of one channel's elements; an error if
+    /// `x` does not have exactly [`ChannelLayout::element_count`] elements.
+    pub fn for_each_run<'a>(
+        &self,
+        x: &'a [f32],
+        mut f: impl FnMut(usize, &'a [f32]),
+    ) -> Result<(), QuantError> {
+        self.check("input length", x.len())?;
         for o in 0..self.outer {
             for c in 0..self.channels {
                 let start = (o * self.channels + c) * self.inner;
                 f(c, &x[start..start + self.inner]);
             }
         }
+        Ok(())
     }
 
     fn check(&self, what: &str, n: usize) -> Result<(), QuantError> {
@@ -149,7 +156,7 @@ pub fn choose_per_channel(
                 })
             }
         }
-    });
+    })?;
     if let Some(e) = bad {
         return Err(e);
     }

@@ -99,12 +99,15 @@ fn packed_len(len: usize, bits: u32) -> Option<usize> {
     len.checked_mul(bits as usize).map(|b| b.div_ceil(8))
 }
 
-/// Writes `bits`-wide `indices` LSB-first into a byte stream.
+/// Writes `bits`-wide `indices` LSB-first into a byte stream (`bits` is clamped to `[1, 8]`;
+/// index bits above `bits` are dropped).
 pub fn pack_indices(indices: &[u8], bits: u32) -> Vec<u8> {
+    let bits = bits.clamp(1, 8);
+    let mask = (1u16 << bits) - 1;
     let mut out = vec![0u8; packed_len(indices.len(), bits).unwrap_or(0)];
     let mut pos = 0usize;
     for &ix in indices {
-        let v = u16::from(ix) << (pos % 8);
+        let v = (u16::from(ix) & mask) << (pos % 8);
         out[pos / 8] |= v as u8;
         if (pos % 8) as u32 + bits > 8 {
             out[pos / 8 + 1] |= (v >> 8) as u8;

@@ -27,7 +27,7 @@ impl FusedRowwise8 {
     /// use quant_params::embedding::FusedRowwise8;
     /// let table = [0.0f32, 1.0, 2.0, 3.0, /* row 1 */ -1.0, -1.0, -1.0, -1.0];
     /// let q = FusedRowwise8::quantize(&table, 2, 4)?;
-    /// assert_eq!(q.row_bytes(0), &[0, 85, 170, 255]);
+    /// assert_eq!(q.row_bytes(0), Some(&[0u8, 85, 170, 255][..]));
     /// let mut out = [0f32; 8];
     /// q.lookup(&[1, 0], &mut out)?;
     /// assert_eq!(&out[..4], &[-1.0; 4]);
@@ -105,20 +105,22 @@ impl FusedRowwise8 {
         self.cols
     }
 
-    /// The quantized bytes of row `r` (panics if `r >= rows`; see [`Self::lookup`] for checked use).
-    pub fn row_bytes(&self, r: usize) -> &[u8] {
+    /// The quantized bytes of row `r` (`None` if `r >= rows`).
+    pub fn row_bytes(&self, r: usize) -> Option<&[u8]> {
         let s = self.cols + 8;
-        &self.data[r * s..r * s + self.cols]
+        (r < self.rows).then(|| &self.data[r * s..r * s + self.cols])
     }
 
-    /// `(scale, bias)` of row `r` (panics if `r >= rows`).
-    pub fn scale_bias(&self, r: usize) -> (f32, f32) {
+    /// `(scale, bias)` of row `r` (`None` if `r >= rows`).
+    pub fn scale_bias(&self, r: usize) -> Option<(f32, f32)> {
         let s = self.cols + 8;
-        let b = &self.data[r * s + self.cols..(r + 1) * s];
-        (
-            f32::from_le_bytes([b[0], b[1], b[2], b[3]]),
-            f32::from_le_bytes([b[4], b[5], b[6], b[7]]),
-        )
+        (r < self.rows).then(|| {
+            let b = &self.data[r * s + self.cols..(r + 1) * s];
+            (
+                f32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+                f32::from_le_bytes([b[4], b[5], b[6], b[7]]),
+            )
+        })
     }
 
     /// Dequantizes row `r` into `out` (`cols` values).
@@ -136,8 +138,10 @@ impl FusedRowwise8 {
                 found: out.len(),
             });
         }
-        let (scale, bias) = self.scale_bias(r);
-        for (o, &q) in out.iter_mut().zip(self.row_bytes(r)) {
+        let (Some((scale, bias)), Some(row)) = (self.scale_bias(r), self.row_bytes(r)) else {
+            return Err(QuantError::Invalid(format!("row index {r} out of range")));
+        };
+        for (o, &q) in out.iter_mut().zip(row) {
             *o = f32::from(q) * scale + bias;
         }
         Ok(())

@@ -373,7 +373,7 @@ impl<O: Observer + Clone> PerChannelObserver<O> {
         }
         if layout.outer == 1 || layout.inner > 1 {
             let obs = &mut self.observers;
-            layout.for_each_run(x, |c, run| obs[c].observe(run));
+            layout.for_each_run(x, |c, run| obs[c].observe(run))?;
         } else {
             // Channel-last with inner == 1: gather each channel once, not element by element.
             let mut tmp = vec![0.0f32; layout.outer];

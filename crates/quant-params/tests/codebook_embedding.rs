@@ -82,6 +82,7 @@ fn packing_and_edge_cases() {
         assert_eq!(packed.len(), (37 * bits as usize).div_ceil(8));
     }
     assert_eq!(pack_indices(&[1, 2, 3, 0], 2), vec![0b00_11_10_01]);
+    assert_eq!(pack_indices(&[0xFF, 0], 2), vec![0b11]);
     // 101 | 010 | 111 from bit 0: byte 0 = 0b11_010_101, byte 1 = 0b1.
     assert_eq!(pack_indices(&[5, 2, 7], 3), vec![0b1101_0101, 0b1]);
     // Fewer distinct values than clusters, empty input, constant input.
@@ -126,14 +127,15 @@ fn fused_rowwise_matches_caffe2_definition() {
         let row = &t[r * cols..(r + 1) * cols];
         let min = row.iter().copied().fold(f32::INFINITY, f32::min);
         let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let (scale, bias) = q.scale_bias(r);
+        let (scale, bias) = q.scale_bias(r).unwrap();
         assert_eq!((scale, bias), ((max - min) / 255.0, min));
         let inv = 255.0f32 / (max - min + 1e-8);
         let want: Vec<u8> = row
             .iter()
             .map(|&x| ((x - min) * inv).round_ties_even() as u8)
             .collect();
-        assert_eq!(q.row_bytes(r), &want[..]);
+        assert_eq!(q.row_bytes(r), Some(&want[..]));
+        assert!(q.row_bytes(rows).is_none() && q.scale_bias(rows).is_none());
         let mut out = vec![0f32; cols];
         q.dequantize_row(r, &mut out).unwrap();
         for (j, &o) in out.iter().enumerate() {
