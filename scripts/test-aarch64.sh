@@ -23,8 +23,11 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}"
 fi
 
+# With no arguments: the whole workspace; otherwise the given cargo test arguments (e.g. -p qgemm).
+scope=(--workspace)
+[ $# -eq 0 ] || scope=()
 # Build once; both runs reuse the test binaries.
-cargo test --workspace --target "$target" --no-run "$@"
+cargo test "${scope[@]}" --target "$target" --no-run "$@"
 
 for cpu in cortex-a53 max; do
   echo "=== aarch64 tests under QEMU_CPU=$cpu ==="
@@ -32,7 +35,7 @@ for cpu in cortex-a53 max; do
   # The proof of what ran: prints the detected features and asserts dotprod/i8mm per CPU.
   cargo test -q -p cpu-probe --target "$target" --lib live_features_match_the_platform -- --nocapture 2>&1 \
     | grep -E 'detected features|QEMU_CPU=|test result'
-  cargo test --workspace --target "$target" "$@"
+  cargo test "${scope[@]}" --target "$target" "$@"
 done
 unset QEMU_CPU
 echo "aarch64: both QEMU_CPU settings passed"

@@ -1,0 +1,139 @@
+//! Weight packing: OHWI weights into the tile-major layout of the igemm micro-kernels, with the
+//! zero-point terms folded into a per-channel bias.
+//!
+//! ## Operand domain of the micro-kernels
+//!
+//! Every micro-kernel multiplies unsigned bytes `a'` (activations) by signed bytes `w'` (weights)
+//! and sums in wrapping i32, the operand convention of `vpdpbusd`:
+//!
+//! | operands | `a'` | `za'` | `w'` | `zw'` |
+//! |---|---|---|---|---|
+//! | u8 act. | `a` | `za` | | |
+//! | s8 act. | `a ^ 0x80` = `a + 128` | `za + 128` | | |
+//! | s8 weights | | | `w` | `zw` |
+//! | u8 weights | | | `w - 128` | `zw - 128` |
+//!
+//! so `(a − za)(w − zw) = (a' − za')(w' − zw')` and, summed over the `K = taps · cin_g` terms,
+//!
+//! `Σ(a−za)(w−zw) = S − zw'·Σa' + b'`,  with `S = Σ a'·w'` (the micro-kernel),
+//! `b' = bias − za'·Σw' + K·za'·zw'` (folded here, once) and `Σa'` the row sum of the output
+//! pixel (computed by the driver only when some `zw' ≠ 0`).
+//!
+//! All of it is exact in wrapping i32 arithmetic as long as the true result fits in i32, which
+//! the plan checks ([`crate::QConv2d::new`] refuses the rest).
+//!
+//! ## Layout
+//!
+//! For each group, for each block of `NR` output channels: `taps × kc4` groups of `NR × 4` bytes
+//! (`kc4 = ceil(cin_g / 4)`): the 4 consecutive input channels of each output channel are
+//! contiguous (`c4`), padded with zero weights.
+
+use aligned_vec::{AVec, ConstAlign};
+
+/// Packed weights and folded per-channel terms for one micro-kernel tile width.
+#[derive(Clone, Debug)]
+pub struct PackedWeights {
+    /// `NR`: output channels per block.
+    pub nr: usize,
+    /// Kernel taps (`kh · kw`).
+    pub taps: usize,
+    /// Input channels per group.
+    pub cin_g: usize,
+    /// Output channels per group.
+    pub cout_g: usize,
+    /// Groups.
+    pub groups: usize,
+    /// `ceil(cin_g / 4)`.
+    pub kc4: usize,
+    /// Blocks of `NR` per group.
+    pub blocks: usize,
+    /// The bytes, `groups · blocks · taps · kc4 · NR · 4`, 64-byte aligned.
+    pub data: AVec<i8, ConstAlign<64>>,
+    /// Folded bias `b'` per output channel (`groups · cout_g`).
+    pub bias: Vec<i32>,
+    /// `zw'` per output channel (all zero when no row sums are needed).
+    pub zw: Vec<i32>,
+    /// Whether some `zw'` is not zero (the driver then computes row sums).
+    pub needs_row_sums: bool,
+}
+
+impl PackedWeights {
+    /// Bytes of one `NR` block.
+    pub fn block_len(&self) -> usize {
+        self.taps * self.kc4 * self.nr * 4
+    }
+
+    /// The packed block of group `g`, block `b`.
+    pub fn block(&self, g: usize, b: usize) -> &[i8] {
+        let len = self.block_len();
+        let start = (g * self.blocks + b) * len;
+        &self.data[start..start + len]
+    }
+}
+
+/// Packs OHWI weights given as `w'` values (already shifted to i8, see the module docs).
+///
+/// `w_prime[((co · taps) + t) · cin_g + ci]`, `co` over all `groups · cout_g` channels.
+#[allow(clippy::too_many_arguments)]
+pub fn pack(
+    nr: usize,
+    taps: usize,
+    cin_g: usize,
+    cout_g: usize,
+    groups: usize,
+    w_prime: &[i8],
+    zw_prime: &[i32],
+    za_prime: i32,
+    bias: &[i32],
+) -> PackedWeights {
+    let kc4 = cin_g.div_ceil(4);
+    let blocks = cout_g.div_ceil(nr);
+    let block_len = taps * kc4 * nr * 4;
+    let total = groups * blocks * block_len;
+    let mut data: AVec<i8, ConstAlign<64>> = AVec::from_iter(64, std::iter::repeat_n(0i8, total));
+    let k_total = (taps * cin_g) as i64;
+    let cout = groups * cout_g;
+    let mut folded = vec![0i32; cout];
+    for g in 0..groups {
+        for b in 0..blocks {
+            let base = (g * blocks + b) * block_len;
+            for j in 0..nr {
+                let oc = b * nr + j;
+                if oc >= cout_g {
+                    continue;
+                }
+                let co = g * cout_g + oc;
+                for t in 0..taps {
+                    for ci in 0..cin_g {
+                        let v = w_prime[(co * taps + t) * cin_g + ci];
+                        let idx = base + ((t * kc4 + ci / 4) * nr + j) * 4 + ci % 4;
+                        data[idx] = v;
+                    }
+                }
+            }
+        }
+    }
+    for co in 0..cout {
+        let sum_w: i64 = w_prime[co * taps * cin_g..(co + 1) * taps * cin_g]
+            .iter()
+            .map(|&v| i64::from(v))
+            .sum();
+        let b = i64::from(bias[co]) - i64::from(za_prime) * sum_w
+            + k_total * i64::from(za_prime) * i64::from(zw_prime[co]);
+        // Exact modulo 2^32: the kernels add it in wrapping i32 arithmetic.
+        folded[co] = b as i32;
+    }
+    PackedWeights {
+        nr,
+        taps,
+        cin_g,
+        cout_g,
+        groups,
+        kc4,
+        blocks,
+        data,
+        bias: folded,
+        zw: zw_prime.to_vec(),
+        needs_row_sums: zw_prime.iter().any(|&z| z != 0),
+    }
+}

@@ -1,0 +1,3 @@
+//! aarch64 micro-kernels.
+
+pub mod neon;

@@ -1,0 +1,139 @@
+//! The igemm micro-kernels: which exist, which this CPU can run.
+//!
+//! Every micro-kernel computes, for an `MR × NR` tile, `S[m][j] = Σ_t Σ_k a'[t][m][k] · w'[t][k][j]`
+//! in wrapping i32 (see [`crate::pack`] for the operand domain), reading row `m` of tap `t`
+//! through the pointer `a[t · MR + m]` (the indirection buffer) and the packed weights of one
+//! `NR` block. It stores the `mr × nr` valid part to `out` with row stride `out_stride`.
+
+#[cfg(target_arch = "aarch64")]
+pub mod aarch64;
+pub mod scalar;
+#[cfg(target_arch = "x86_64")]
+pub mod x86_64;
+
+use cpu_probe::Features;
+
+/// The signature of every igemm micro-kernel.
+///
+/// # Safety
+/// `a` points at `taps · MR` pointers, each readable for `kc` bytes; `w` points at one packed
+/// block (`taps · kc4 · NR · 4` bytes, `kc4 = ceil(kc / 4)`, zero-padded); `out` is writable for
+/// `mr` rows of `nr` i32 with row stride `out_stride`; `mr <= MR`, `nr <= NR`; the CPU supports
+/// the kernel's ISA.
+pub type IgemmFn = unsafe fn(
+    mr: usize,
+    nr: usize,
+    taps: usize,
+    kc: usize,
+    a: *const *const u8,
+    a_xor: u8,
+    w: *const i8,
+    out: *mut i32,
+    out_stride: usize,
+);
+
+/// The micro-kernel families of this crate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Variant {
+    /// `igemm_4x8c4__scalar`: portable.
+    Scalar,
+    /// `igemm_4x8c4__neon`: NEON, i16-widening `smlal` by lane.
+    Neon,
+    /// `igemm_8x32c4__avx512vnni`: AVX-512 VNNI `vpdpbusd`.
+    Avx512Vnni,
+}
+
+/// A micro-kernel with its tile shape.
+#[derive(Clone, Copy, Debug)]
+pub struct Kernel {
+    /// Which family.
+    pub variant: Variant,
+    /// Its name (`igemm_8x32c4__avx512vnni`).
+    pub name: &'static str,
+    /// Rows per tile.
+    pub mr: usize,
+    /// Columns per tile.
+    pub nr: usize,
+    /// The function.
+    pub run: IgemmFn,
+}
+
+impl Variant {
+    /// Every variant the running CPU can execute (after the `EDGE_KERNELS_ISA` cap), best last.
+    pub fn available() -> Vec<Variant> {
+        Variant::available_for(&Features::get())
+    }
+
+    /// Every variant a CPU with `f` can execute, best last.
+    pub fn available_for(f: &Features) -> Vec<Variant> {
+        let mut v = vec![Variant::Scalar];
+        if cfg!(target_arch = "aarch64") && f.neon {
+            v.push(Variant::Neon);
+        }
+        if cfg!(target_arch = "x86_64") && f.has_avx512vnni() {
+            v.push(Variant::Avx512Vnni);
+        }
+        v
+    }
+
+    /// The best available variant.
+    pub fn best() -> Variant {
+        *Variant::available().last().unwrap_or(&Variant::Scalar)
+    }
+
+    /// The kernel of this variant, if this build and CPU can run it.
+    pub fn kernel(self) -> Option<Kernel> {
+        if !Variant::available().contains(&self) {
+            return None;
+        }
+        match self {
+            Variant::Scalar => Some(Kernel {
+                variant: self,
+                name: "igemm_4x8c4__scalar",
+                mr: scalar::MR,
+                nr: scalar::NR,
+                run: scalar::igemm_4x8c4,
+            }),
+            #[cfg(target_arch = "aarch64")]
+            Variant::Neon => Some(Kernel {
+                variant: self,
+                name: "igemm_4x8c4__neon",
+                mr: aarch64::neon::MR,
+                nr: aarch64::neon::NR,
+                run: aarch64::neon::igemm_4x8c4,
+            }),
+            #[cfg(target_arch = "x86_64")]
+            Variant::Avx512Vnni => Some(Kernel {
+                variant: self,
+                name: "igemm_8x32c4__avx512vnni",
+                mr: x86_64::avx512vnni::MR,
+                nr: x86_64::avx512vnni::NR,
+                run: x86_64::avx512vnni::igemm_8x32c4,
+            }),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
+}
+
+/// Reads the 4 bytes of k-group `q` of a row of `kc` bytes, zero-filling past `kc` (no read
+/// beyond the row), as a little-endian u32.
+///
+/// # Safety
+/// `row` is readable for `kc` bytes and `4 · q < kc`.
+#[inline(always)]
+pub(crate) unsafe fn load4(row: *const u8, q: usize, kc: usize) -> u32 {
+    let k = 4 * q;
+    if k + 4 <= kc {
+        // SAFETY: bytes k..k+4 are inside the row (caller contract).
+        unsafe { core::ptr::read_unaligned(row.add(k).cast::<u32>()) }
+    } else {
+        let mut b = [0u8; 4];
+        for (i, x) in b.iter_mut().enumerate().take(kc - k) {
+            // SAFETY: k + i < kc, inside the row.
+            *x = unsafe { *row.add(k + i) };
+        }
+        u32::from_le_bytes(b)
+    }
+}

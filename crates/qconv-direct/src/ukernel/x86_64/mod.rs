@@ -1,0 +1,3 @@
+//! x86_64 micro-kernels.
+
+pub mod avx512vnni;

@@ -1,0 +1,523 @@
+//! Every available variant == the naive reference, bit for bit, over random geometries.
+
+use cpu_probe::parallel::Parallel;
+use proptest::prelude::*;
+use qconv_direct::reference::conv_i32;
+use qconv_direct::{
+    Conv2dDesc, ConvError, ConvGeometry, Input8, Output, OutputStage, Padding, QConv2d,
+    QConv2dConfig, Variant,
+};
+use quant_params::{PerChannelRequantizer, QType, RequantScheme, Requantizer};
+
+#[derive(Clone, Debug)]
+struct Case {
+    kh: usize,
+    kw: usize,
+    sh: usize,
+    sw: usize,
+    dh: usize,
+    dw: usize,
+    pad: [usize; 4],
+    same: Option<bool>,
+    groups: usize,
+    cin_g: usize,
+    cout_g: usize,
+    batch: usize,
+    h: usize,
+    w: usize,
+    extra_stride: usize,
+    a_type: QType,
+    w_type: QType,
+    za: i32,
+    zw: Vec<i32>,
+    seed: u64,
+}
+
+fn lcg(seed: &mut u64) -> u32 {
+    *seed = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (*seed >> 33) as u32
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    (
+        (
+            1usize..=7,
+            1usize..=7,
+            1usize..=3,
+            1usize..=3,
+            1usize..=3,
+            1usize..=3,
+        ),
+        (
+            prop::array::uniform4(0usize..7),
+            prop::option::of(any::<bool>()),
+        ),
+        (1usize..=3, 1usize..=13, 1usize..=37, 1usize..=2),
+        (1usize..=9, 1usize..=9, 0usize..=3),
+        (0usize..3, any::<u64>(), any::<bool>(), any::<bool>()),
+    )
+        .prop_map(
+            |(
+                (kh, kw, sh, sw, dh, dw),
+                (pad, same),
+                (groups, cin_g, cout_g, batch),
+                (h0, w0, extra_stride),
+                (ops, seed, extreme, per_channel),
+            )| {
+                let (a_type, w_type) = [
+                    (QType::U8, QType::U8),
+                    (QType::I8, QType::I8),
+                    (QType::U8, QType::I8),
+                ][ops];
+                // Keep images large enough for the dilated kernel, and pads below the kernel extent.
+                let eh = dh * (kh - 1) + 1;
+                let ew = dw * (kw - 1) + 1;
+                let pad = [pad[0] % eh, pad[1] % ew, pad[2] % eh, pad[3] % ew];
+                let h = h0.max(eh.saturating_sub(pad[0] + pad[2]));
+                let w = w0.max(ew.saturating_sub(pad[1] + pad[3]));
+                let mut s = seed;
+                let za = if extreme {
+                    [a_type.min(), a_type.max()][(lcg(&mut s) % 2) as usize]
+                } else {
+                    a_type.min() + (lcg(&mut s) % 256) as i32
+                };
+                let cout = groups * cout_g;
+                let n = if per_channel { cout } else { 1 };
+                let zw = (0..n)
+                    .map(|_| match w_type {
+                        QType::I8 if ops == 1 => 0, // s8 x s8: symmetric weights (TFLite)
+                        t => t.min() + (lcg(&mut s) % 256) as i32,
+                    })
+                    .collect();
+                Case {
+                    kh,
+                    kw,
+                    sh,
+                    sw,
+                    dh,
+                    dw,
+                    pad,
+                    same,
+                    groups,
+                    cin_g,
+                    cout_g,
+                    batch,
+                    h,
+                    w,
+                    extra_stride,
+                    a_type,
+                    w_type,
+                    za,
+                    zw,
+                    seed,
+                }
+            },
+        )
+}
+
+fn bytes(n: usize, t: QType, seed: &mut u64) -> Vec<i32> {
+    (0..n).map(|_| t.min() + (lcg(seed) % 256) as i32).collect()
+}
+
+static CHECKED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn check(c: &Case) -> Result<(), TestCaseError> {
+    let padding = match c.same {
+        None => Padding::Explicit(c.pad),
+        Some(true) => Padding::SameUpper,
+        Some(false) => Padding::SameLower,
+    };
+    let desc = Conv2dDesc {
+        kernel: [c.kh, c.kw],
+        stride: [c.sh, c.sw],
+        dilation: [c.dh, c.dw],
+        padding,
+        groups: c.groups,
+        cin_per_group: c.cin_g,
+        cout_per_group: c.cout_g,
+    };
+    let Ok((oh, ow)) = desc.output_size(c.h, c.w) else {
+        return Ok(());
+    };
+    let pads = desc.pads_for(c.h, c.w);
+    let cin = c.groups * c.cin_g;
+    let cout = c.groups * c.cout_g;
+    let px = cin + c.extra_stride;
+    let mut seed = c.seed;
+    let input = bytes(c.batch * c.h * c.w * px, c.a_type, &mut seed);
+    let weights = bytes(cout * c.kh * c.kw * c.cin_g, c.w_type, &mut seed);
+    let bias: Vec<i32> = (0..cout)
+        .map(|_| (lcg(&mut seed) % 20001) as i32 - 10000)
+        .collect();
+    let zw_full: Vec<i32> = if c.zw.len() == 1 {
+        vec![c.zw[0]; cout]
+    } else {
+        c.zw.clone()
+    };
+
+    // Reference, per image.
+    let g = ConvGeometry {
+        in_h: c.h,
+        in_w: c.w,
+        k_h: c.kh,
+        k_w: c.kw,
+        stride_h: c.sh,
+        stride_w: c.sw,
+        dilation_h: c.dh,
+        dilation_w: c.dw,
+        pad: pads,
+    };
+    let mut want = Vec::new();
+    for b in 0..c.batch {
+        let img = &input[b * c.h * c.w * px..(b + 1) * c.h * c.w * px];
+        let mut r = conv_i32(
+            &g, c.groups, c.cin_g, c.cout_g, img, px, c.za, &weights, &zw_full,
+        );
+        for (i, x) in r.iter_mut().enumerate() {
+            *x += bias[i % cout];
+        }
+        want.extend(r);
+    }
+    prop_assert_eq!(want.len(), c.batch * oh * ow * cout);
+    CHECKED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+
+    let in_u8: Vec<u8> = input.iter().map(|&v| v as u8).collect();
+    let in_i8: Vec<i8> = input.iter().map(|&v| v as i8).collect();
+    let w_u8: Vec<u8> = weights.iter().map(|&v| v as u8).collect();
+    let w_i8: Vec<i8> = weights.iter().map(|&v| v as i8).collect();
+    let inp = match c.a_type {
+        QType::U8 => Input8::U8(&in_u8),
+        QType::I8 => Input8::I8(&in_i8),
+    };
+    let wts = match c.w_type {
+        QType::U8 => Input8::U8(&w_u8),
+        QType::I8 => Input8::I8(&w_i8),
+    };
+    let scales: Vec<f32> = (0..cout)
+        .map(|i| 0.0005 + 0.0003 * (i % 7) as f32)
+        .collect();
+    let scheme = RequantScheme::ALL[(c.seed % 4) as usize];
+    for variant in Variant::available() {
+        for stage_kind in 0..3 {
+            let (stage, out_t) = match stage_kind {
+                0 => (OutputStage::RawI32, None),
+                1 => (
+                    OutputStage::PerTensor(
+                        Requantizer::new(scheme, scales[0], 3, QType::U8)
+                            .unwrap()
+                            .with_clamp(5, 250)
+                            .unwrap(),
+                    ),
+                    Some(QType::U8),
+                ),
+                _ => (
+                    OutputStage::PerChannel(
+                        PerChannelRequantizer::new(scheme, &scales, -7, QType::I8).unwrap(),
+                    ),
+                    Some(QType::I8),
+                ),
+            };
+            let plan = QConv2d::new(QConv2dConfig {
+                desc,
+                input_type: c.a_type,
+                input_zero_point: c.za,
+                weights: wts,
+                weight_zero_points: &c.zw,
+                bias: Some(&bias),
+                output: stage.clone(),
+                variant: Some(variant),
+            });
+            let plan = match plan {
+                Ok(p) => p,
+                Err(ConvError::Overflow(_)) => return Ok(()),
+                Err(e) => return Err(TestCaseError::fail(format!("{e}"))),
+            };
+            let par = if c.seed.is_multiple_of(3) {
+                Parallel::new(2)
+            } else {
+                Parallel::single()
+            };
+            let n = want.len();
+            match out_t {
+                None => {
+                    let mut got = vec![0i32; n];
+                    plan.run(inp, c.batch, c.h, c.w, px, Output::I32(&mut got), &par)
+                        .unwrap();
+                    prop_assert_eq!(&got, &want, "{:?} {:?}", variant, c);
+                }
+                Some(QType::U8) => {
+                    let r = match &stage {
+                        OutputStage::PerTensor(r) => *r,
+                        _ => unreachable!(),
+                    };
+                    let mut got = vec![0u8; n];
+                    plan.run(inp, c.batch, c.h, c.w, px, Output::U8(&mut got), &par)
+                        .unwrap();
+                    let exp: Vec<u8> = want.iter().map(|&a| r.requantize(a) as u8).collect();
+                    prop_assert_eq!(got, exp, "{:?} {:?}", variant, c);
+                }
+                Some(QType::I8) => {
+                    let mut got = vec![0i8; n];
+                    plan.run(inp, c.batch, c.h, c.w, px, Output::I8(&mut got), &par)
+                        .unwrap();
+                    let exp: Vec<i8> = want
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &a)| {
+                            Requantizer::new(scheme, scales[i % cout], -7, QType::I8)
+                                .unwrap()
+                                .requantize(a) as i8
+                        })
+                        .collect();
+                    prop_assert_eq!(got, exp, "{:?} {:?}", variant, c);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: if cfg!(target_arch = "aarch64") { 24 } else { 96 },
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn every_variant_matches_the_reference(c in case()) {
+        check(&c)?;
+    }
+}
+
+#[test]
+fn proptest_checked_real_cases() {
+    every_variant_matches_the_reference();
+    let n = CHECKED.load(std::sync::atomic::Ordering::Relaxed);
+    eprintln!("{n} geometries compared against the reference");
+    assert!(n >= 20, "only {n} geometries were compared");
+}
+
+#[test]
+fn variants_that_ran() {
+    eprintln!("qconv-direct variants: {:?}", Variant::available());
+    for v in Variant::available() {
+        eprintln!("  {}", v.kernel().unwrap().name);
+    }
+}
+
+#[test]
+fn tiny_and_extreme_cases() {
+    // Output 1x1, full-range values, zero points at the ends of the range, 1x1 grouped conv.
+    for (a_type, w_type, za, zw) in [
+        (QType::U8, QType::U8, 0, 255),
+        (QType::U8, QType::U8, 255, 0),
+        (QType::I8, QType::I8, -128, 0),
+        (QType::I8, QType::I8, 127, 0),
+        (QType::U8, QType::I8, 0, -128),
+        (QType::U8, QType::I8, 255, 127),
+    ] {
+        for (k, groups, cin_g, cout_g, h) in [
+            (3, 1, 5, 3, 3),
+            (1, 3, 4, 80, 5),
+            (7, 1, 1, 1, 7),
+            (2, 2, 33, 65, 2),
+        ] {
+            let c = Case {
+                kh: k,
+                kw: k,
+                sh: 1,
+                sw: 1,
+                dh: 1,
+                dw: 1,
+                pad: [0; 4],
+                same: None,
+                groups,
+                cin_g,
+                cout_g,
+                batch: 2,
+                h,
+                w: h,
+                extra_stride: 1,
+                a_type,
+                w_type,
+                za,
+                zw: vec![zw],
+                seed: 12345,
+            };
+            check(&c).unwrap();
+        }
+    }
+}
+
+#[test]
+fn bad_geometry_and_buffers_are_errors() {
+    let ok = Conv2dDesc::square(3, 1, Padding::uniform(1), 1, 4, 4);
+    let w = vec![0i8; 4 * 9 * 4];
+    let mk = |desc: Conv2dDesc, w: &[i8], zw: &[i32]| {
+        QConv2d::new(QConv2dConfig {
+            desc,
+            input_type: QType::U8,
+            input_zero_point: 128,
+            weights: Input8::I8(w),
+            weight_zero_points: zw,
+            bias: None,
+            output: OutputStage::RawI32,
+            variant: None,
+        })
+    };
+    let e = mk(
+        Conv2dDesc {
+            stride: [0, 1],
+            ..ok
+        },
+        &w,
+        &[0],
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("stride"), "{e}");
+    let e = mk(
+        Conv2dDesc::square(3, 1, Padding::uniform(3), 1, 4, 4),
+        &w,
+        &[0],
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("padding"), "{e}");
+    let e = mk(ok, &w[1..], &[0]).unwrap_err();
+    assert!(e.to_string().contains("weights have"), "{e}");
+    let e = mk(ok, &w, &[0, 0]).unwrap_err();
+    assert!(e.to_string().contains("zero points"), "{e}");
+    let e = mk(ok, &w, &[200]).unwrap_err();
+    assert!(e.to_string().contains("zero point"), "{e}");
+    let plan = mk(ok, &w, &[0]).unwrap();
+    let par = Parallel::single();
+    let mut out = vec![0i32; 4 * 4 * 4];
+    let e = plan
+        .run(
+            Input8::U8(&[0u8; 10]),
+            1,
+            4,
+            4,
+            4,
+            Output::I32(&mut out),
+            &par,
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("input has 10"), "{e}");
+    let e = plan
+        .run(
+            Input8::U8(&[0u8; 64]),
+            1,
+            4,
+            4,
+            3,
+            Output::I32(&mut out),
+            &par,
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("pixel stride"), "{e}");
+    let e = plan
+        .run(
+            Input8::U8(&[0u8; 64]),
+            1,
+            4,
+            4,
+            4,
+            Output::I32(&mut out[1..]),
+            &par,
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("output has"), "{e}");
+    let e = plan
+        .run(
+            Input8::U8(&[0u8; 64]),
+            1,
+            4,
+            4,
+            4,
+            Output::U8(&mut [0u8; 64]),
+            &par,
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("output stage"), "{e}");
+    let e = plan
+        .run(
+            Input8::I8(&[0i8; 64]),
+            1,
+            4,
+            4,
+            4,
+            Output::I32(&mut out),
+            &par,
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("activations"), "{e}");
+    let small = mk(
+        Conv2dDesc::square(3, 1, Padding::uniform(0), 1, 4, 4),
+        &w,
+        &[0],
+    )
+    .unwrap();
+    let e = small
+        .run(
+            Input8::U8(&[0u8; 16]),
+            1,
+            2,
+            2,
+            4,
+            Output::I32(&mut out),
+            &par,
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("empty"), "{e}");
+}
+
+#[test]
+fn overflow_boundary() {
+    // u8 x u8 with za = 0 and zw = 255 on all-zero weights: |a − za| <= 255, |w − zw| = 255:
+    // each product up to 65025, so K = 33025 fits (2147450625 <= 2^31 − 1) and 33026 does not.
+    let mk = |cin: usize| {
+        let w = vec![0u8; cin];
+        QConv2d::new(QConv2dConfig {
+            desc: Conv2dDesc::square(1, 1, Padding::uniform(0), 1, cin, 1),
+            input_type: QType::U8,
+            input_zero_point: 0,
+            weights: Input8::U8(&w),
+            weight_zero_points: &[255],
+            bias: None,
+            output: OutputStage::RawI32,
+            variant: None,
+        })
+    };
+    let plan = mk(33025).unwrap();
+    for v in Variant::available() {
+        let w = vec![0u8; 33025];
+        let p = QConv2d::new(QConv2dConfig {
+            desc: Conv2dDesc::square(1, 1, Padding::uniform(0), 1, 33025, 1),
+            input_type: QType::U8,
+            input_zero_point: 0,
+            weights: Input8::U8(&w),
+            weight_zero_points: &[255],
+            bias: None,
+            output: OutputStage::RawI32,
+            variant: Some(v),
+        })
+        .unwrap();
+        let input = vec![255u8; 33025];
+        let mut out = [0i32; 1];
+        p.run(
+            Input8::U8(&input),
+            1,
+            1,
+            1,
+            33025,
+            Output::I32(&mut out),
+            &Parallel::single(),
+        )
+        .unwrap();
+        assert_eq!(out[0], -2147450625, "{v:?}");
+    }
+    drop(plan);
+    assert!(matches!(mk(33026).unwrap_err(), ConvError::Overflow(_)));
+}
