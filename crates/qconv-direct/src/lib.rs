@@ -410,8 +410,16 @@ impl fmt::Debug for QConv2d {
     }
 }
 
+/// Per-thread scratch: tile accumulators, indirection pointers of one tile, row sums.
+#[derive(Default)]
+struct Scratch {
+    acc: Vec<i32>,
+    ptrs: Vec<*const u8>,
+    row_sums: Vec<i32>,
+}
+
 thread_local! {
-    static SCRATCH: RefCell<Vec<i32>> = const { RefCell::new(Vec::new()) };
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
 struct SyncPtr<T>(*mut T);
@@ -665,17 +673,28 @@ impl QConv2d {
         let ind = self.indirection(batch, in_h, in_w, in_pixel_stride);
         let bytes = input.as_bytes();
         let mr = self.kernel.mr;
-        let tile = mr * 4;
+        // Tasks of a few micro-tiles: big enough to amortise the task, small enough to balance.
+        let tile = mr * 8;
         let tiles = pixels.div_ceil(tile);
         let out_ptr = &out_ptr;
         par.for_each(tiles, |ti| {
             let p0 = ti * tile;
             let p1 = (p0 + tile).min(pixels);
             SCRATCH.with(|s| {
-                let mut s = s.borrow_mut();
-                s.resize(tile * cout, 0);
-                self.tile(&ind.offsets, bytes, p0, p1, &mut s[..(p1 - p0) * cout]);
-                let acc = &s[..(p1 - p0) * cout];
+                let s = &mut *s.borrow_mut();
+                s.acc.resize(tile * cout, 0);
+                s.ptrs.resize(self.desc.taps() * mr, core::ptr::null());
+                s.row_sums.resize(mr, 0);
+                self.tile(
+                    &ind.offsets,
+                    bytes,
+                    p0,
+                    p1,
+                    &mut s.acc[..(p1 - p0) * cout],
+                    &mut s.ptrs,
+                    &mut s.row_sums,
+                );
+                let acc = &s.acc[..(p1 - p0) * cout];
                 let range = p0 * cout..p1 * cout;
                 // SAFETY: tiles are disjoint pixel ranges; `range` lies inside the output buffer
                 // whose length was checked to be pixels · cout, and its element type matches
@@ -719,7 +738,17 @@ impl QConv2d {
     }
 
     /// Accumulators (bias and zero points applied) of output pixels `p0..p1`, all channels.
-    fn tile(&self, offsets: &[usize], input: &[u8], p0: usize, p1: usize, acc: &mut [i32]) {
+    #[allow(clippy::too_many_arguments)]
+    fn tile(
+        &self,
+        offsets: &[usize],
+        input: &[u8],
+        p0: usize,
+        p1: usize,
+        acc: &mut [i32],
+        ptrs: &mut [*const u8],
+        row_sums: &mut [i32],
+    ) {
         let d = &self.desc;
         let k = &self.kernel;
         let taps = d.taps();
@@ -727,8 +756,6 @@ impl QConv2d {
         let cout_g = d.cout_per_group;
         let cout = d.cout();
         let pk = &self.packed;
-        let mut ptrs = vec![core::ptr::null::<u8>(); taps * k.mr];
-        let mut row_sums = vec![0i32; k.mr];
         let mut p = p0;
         while p < p1 {
             let rows = (p1 - p).min(k.mr);
@@ -764,7 +791,7 @@ impl QConv2d {
                     let out = &mut acc[(p - p0) * cout + col0..];
                     debug_assert!(out.len() >= (rows - 1) * cout + nr);
                     // SAFETY: ptrs holds taps · MR pointers to cin_g readable bytes; the packed
-                    // block has taps · kc4 · NR · 4 bytes; `out` holds rows rows of stride cout
+                    // block has taps · kc4 · NR · 4 bytes and its bias NR values; `out` holds rows rows of stride cout
                     // with nr valid columns from col0; the kernel's ISA is available (the plan
                     // was built from Variant::available()).
                     unsafe {
@@ -776,17 +803,17 @@ impl QConv2d {
                             ptrs.as_ptr(),
                             self.a_xor,
                             pk.block(g, b).as_ptr(),
+                            pk.block_bias(g, b).as_ptr(),
                             out.as_mut_ptr(),
                             cout,
                         );
                     }
-                    for m in 0..rows {
-                        let row = &mut acc[(p - p0 + m) * cout + col0..][..nr];
-                        for (j, x) in row.iter_mut().enumerate() {
-                            let co = col0 + j;
-                            *x = x
-                                .wrapping_add(pk.bias[co])
-                                .wrapping_sub(pk.zw[co].wrapping_mul(row_sums[m]));
+                    if pk.needs_row_sums {
+                        for (m, &rs) in row_sums.iter().enumerate().take(rows) {
+                            let row = &mut acc[(p - p0 + m) * cout + col0..][..nr];
+                            for (x, &z) in row.iter_mut().zip(&pk.zw[col0..col0 + nr]) {
+                                *x = x.wrapping_sub(z.wrapping_mul(rs));
+                            }
                         }
                     }
                 }

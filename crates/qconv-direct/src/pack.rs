@@ -51,6 +51,9 @@ pub struct PackedWeights {
     pub data: AVec<i8, ConstAlign<64>>,
     /// Folded bias `b'` per output channel (`groups · cout_g`).
     pub bias: Vec<i32>,
+    /// The same folded bias per `NR` block, zero-padded (`groups · blocks · NR`): the
+    /// micro-kernels start their accumulators from it.
+    pub block_bias: Vec<i32>,
     /// `zw'` per output channel (all zero when no row sums are needed).
     pub zw: Vec<i32>,
     /// Whether some `zw'` is not zero (the driver then computes row sums).
@@ -61,6 +64,12 @@ impl PackedWeights {
     /// Bytes of one `NR` block.
     pub fn block_len(&self) -> usize {
         self.taps * self.kc4 * self.nr * 4
+    }
+
+    /// The folded bias of group `g`, block `b` (`NR` values).
+    pub fn block_bias(&self, g: usize, b: usize) -> &[i32] {
+        let start = (g * self.blocks + b) * self.nr;
+        &self.block_bias[start..start + self.nr]
     }
 
     /// The packed block of group `g`, block `b`.
@@ -123,7 +132,14 @@ pub fn pack(
         // Exact modulo 2^32: the kernels add it in wrapping i32 arithmetic.
         folded[co] = b as i32;
     }
+    let mut block_bias = vec![0i32; groups * blocks * nr];
+    for g in 0..groups {
+        for oc in 0..cout_g {
+            block_bias[(g * blocks + oc / nr) * nr + oc % nr] = folded[g * cout_g + oc];
+        }
+    }
     PackedWeights {
+        block_bias,
         nr,
         taps,
         cin_g,

@@ -1,7 +1,7 @@
 //! The igemm micro-kernels: which exist, which this CPU can run.
 //!
 //! Every micro-kernel computes, for an `MR × NR` tile, `S[m][j] = Σ_t Σ_k a'[t][m][k] · w'[t][k][j]`
-//! in wrapping i32 (see [`crate::pack`] for the operand domain), reading row `m` of tap `t`
+//! in wrapping i32, starting from the block's folded bias, (see [`crate::pack`] for the operand domain), reading row `m` of tap `t`
 //! through the pointer `a[t · MR + m]` (the indirection buffer) and the packed weights of one
 //! `NR` block. It stores the `mr × nr` valid part to `out` with row stride `out_stride`.
 
@@ -17,7 +17,8 @@ use cpu_probe::Features;
 ///
 /// # Safety
 /// `a` points at `taps · MR` pointers, each readable for `kc` bytes; `w` points at one packed
-/// block (`taps · kc4 · NR · 4` bytes, `kc4 = ceil(kc / 4)`, zero-padded); `out` is writable for
+/// block (`taps · kc4 · NR · 4` bytes, `kc4 = ceil(kc / 4)`, zero-padded); `bias` points at `NR`
+/// i32 that initialise the accumulators; `out` is writable for
 /// `mr` rows of `nr` i32 with row stride `out_stride`; `mr <= MR`, `nr <= NR`; the CPU supports
 /// the kernel's ISA.
 pub type IgemmFn = unsafe fn(
@@ -28,6 +29,7 @@ pub type IgemmFn = unsafe fn(
     a: *const *const u8,
     a_xor: u8,
     w: *const i8,
+    bias: *const i32,
     out: *mut i32,
     out_stride: usize,
 );

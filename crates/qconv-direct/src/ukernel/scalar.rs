@@ -20,11 +20,18 @@ pub unsafe fn igemm_4x8c4(
     a: *const *const u8,
     a_xor: u8,
     w: *const i8,
+    bias: *const i32,
     out: *mut i32,
     out_stride: usize,
 ) {
     let kc4 = kc.div_ceil(4);
     let mut acc = [[0i32; NR]; MR];
+    for row in acc.iter_mut() {
+        for (j, x) in row.iter_mut().enumerate() {
+            // SAFETY: bias holds NR values.
+            *x = unsafe { *bias.add(j) };
+        }
+    }
     let xor = u32::from_ne_bytes([a_xor; 4]);
     for t in 0..taps {
         for q in 0..kc4 {

@@ -25,6 +25,7 @@ pub unsafe fn igemm_4x8c4(
     a: *const *const u8,
     a_xor: u8,
     w: *const i8,
+    bias: *const i32,
     out: *mut i32,
     out_stride: usize,
 ) {
@@ -34,8 +35,8 @@ pub unsafe fn igemm_4x8c4(
     // contract (a: taps·MR row pointers readable for kc bytes; w: taps·kc4 groups of 32 bytes;
     // out: mr rows of nr i32).
     unsafe {
-        let mut lo = [vdupq_n_s32(0); MR];
-        let mut hi = [vdupq_n_s32(0); MR];
+        let mut lo = [vld1q_s32(bias); MR];
+        let mut hi = [vld1q_s32(bias.add(4)); MR];
         let mut wp = w;
         for t in 0..taps {
             for q in 0..kc4 {

@@ -25,31 +25,68 @@ pub unsafe fn igemm_8x32c4(
     a: *const *const u8,
     a_xor: u8,
     w: *const i8,
+    bias: *const i32,
     out: *mut i32,
     out_stride: usize,
 ) {
     // SAFETY: same contract; the caller guarantees the CPU features.
-    unsafe { inner(mr, nr, taps, kc, a, a_xor, w, out, out_stride) }
+    unsafe {
+        if a_xor == 0 {
+            inner::<false>(mr, nr, taps, kc, a, w, bias, out, out_stride)
+        } else {
+            inner::<true>(mr, nr, taps, kc, a, w, bias, out, out_stride)
+        }
+    }
+}
+
+/// One k-group of 4 channels for all rows: broadcast each row's 4 bytes, two `vpdpbusd`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512vnni")]
+unsafe fn step<const XOR: bool>(
+    rows: &[*const u8; MR],
+    k: usize,
+    w0: __m512i,
+    w1: __m512i,
+    lo: &mut [__m512i; MR],
+    hi: &mut [__m512i; MR],
+) {
+    for m in 0..MR {
+        // SAFETY: the caller guarantees bytes k..k+4 of every row are readable.
+        let mut av =
+            unsafe { _mm512_set1_epi32(core::ptr::read_unaligned(rows[m].add(k).cast::<i32>())) };
+        if XOR {
+            av = _mm512_xor_si512(av, _mm512_set1_epi8(0x80u8 as i8));
+        }
+        lo[m] = _mm512_dpbusd_epi32(lo[m], av, w0);
+        hi[m] = _mm512_dpbusd_epi32(hi[m], av, w1);
+    }
 }
 
 #[target_feature(enable = "avx512f,avx512vnni")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn inner(
+unsafe fn inner<const XOR: bool>(
     mr: usize,
     nr: usize,
     taps: usize,
     kc: usize,
     a: *const *const u8,
-    a_xor: u8,
     w: *const i8,
+    bias: *const i32,
     out: *mut i32,
     out_stride: usize,
 ) {
     let kc4 = kc.div_ceil(4);
     let full = kc / 4;
-    let xor = _mm512_set1_epi8(a_xor as i8);
-    let mut lo = [_mm512_setzero_si512(); MR];
-    let mut hi = [_mm512_setzero_si512(); MR];
+
+    // SAFETY: bias holds NR = 32 values.
+    let (b0, b1) = unsafe {
+        (
+            _mm512_loadu_si512(bias.cast()),
+            _mm512_loadu_si512(bias.add(16).cast()),
+        )
+    };
+    let mut lo = [b0; MR];
+    let mut hi = [b1; MR];
     let mut wp = w;
     for t in 0..taps {
         let mut rows = [core::ptr::null::<u8>(); MR];
@@ -57,27 +94,30 @@ unsafe fn inner(
             // SAFETY: a holds taps · MR pointers.
             *r = unsafe { *a.add(t * MR + m) };
         }
-        for q in 0..kc4 {
-            // SAFETY: the packed block holds taps · kc4 groups of 128 bytes; wp walks them in order.
-            let (w0, w1) = unsafe {
-                (
-                    _mm512_loadu_si512(wp.cast()),
-                    _mm512_loadu_si512(wp.add(64).cast()),
-                )
-            };
-            // SAFETY: as above.
-            wp = unsafe { wp.add(NR * 4) };
-            for m in 0..MR {
-                let bytes = if q < full {
-                    // SAFETY: 4·q + 4 <= kc: inside the row.
-                    unsafe { core::ptr::read_unaligned(rows[m].add(4 * q).cast::<i32>()) }
-                } else {
-                    // SAFETY: the last partial group, 4·q < kc; load4 reads only kc bytes.
-                    unsafe { load4(rows[m], q, kc) as i32 }
-                };
-                let av = _mm512_xor_si512(_mm512_set1_epi32(bytes), xor);
-                lo[m] = _mm512_dpbusd_epi32(lo[m], av, w0);
-                hi[m] = _mm512_dpbusd_epi32(hi[m], av, w1);
+        for q in 0..full {
+            // SAFETY: the packed block holds taps · kc4 groups of 128 bytes; wp walks them in
+            // order; 4·q + 4 <= kc, so every row is readable at 4·q..4·q+4.
+            unsafe {
+                let w0 = _mm512_loadu_si512(wp.cast());
+                let w1 = _mm512_loadu_si512(wp.add(64).cast());
+                wp = wp.add(NR * 4);
+                step::<XOR>(&rows, 4 * q, w0, w1, &mut lo, &mut hi);
+            }
+        }
+        if full < kc4 {
+            // The last partial group: load4 reads only the kc bytes of each row.
+            let mut tail = [[0u8; 4]; MR];
+            for (m, t) in tail.iter_mut().enumerate() {
+                // SAFETY: 4·full < kc; load4 reads bytes 4·full..kc of the row.
+                *t = unsafe { load4(rows[m], full, kc) }.to_le_bytes();
+            }
+            let tail_rows: [*const u8; MR] = core::array::from_fn(|m| tail[m].as_ptr());
+            // SAFETY: as above for the weights; each tail row is 4 readable bytes.
+            unsafe {
+                let w0 = _mm512_loadu_si512(wp.cast());
+                let w1 = _mm512_loadu_si512(wp.add(64).cast());
+                wp = wp.add(NR * 4);
+                step::<XOR>(&tail_rows, 0, w0, w1, &mut lo, &mut hi);
             }
         }
     }
