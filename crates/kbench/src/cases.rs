@@ -1,12 +1,174 @@
-//! Workload → runnable case, through `ops` plans.
+//! Workload → runnable case.
+//!
+//! The workload file's int8 semantics: u8 activations with zero point 128, symmetric per-tensor
+//! i8 weights, requantized u8 output (ONNX Runtime's QLinearConv/QLinearMatMul: `Fp32` scheme);
+//! NHWC for int8 convolution. Scales are the ones `scripts/compare-anchors.py` uses, so both
+//! tools time the same arithmetic.
+//!
+//! Until the `ops` plans land, int8 convolutions and int8 GEMMs (as 1x1 convolutions over M
+//! pixels) run on `qconv-direct` directly; fp32 and depthwise workloads are reported as not
+//! measured, with the reason.
 
 use crate::bench::Case;
 use crate::workloads::Workload;
+use cpu_probe::parallel::Parallel;
+use qconv_direct::{
+    reference::conv_i32, Conv2dDesc, ConvGeometry, Input8, Output, OutputStage, Padding, QConv2d,
+    QConv2dConfig,
+};
+use quant_params::{QType, RequantScheme, Requantizer};
+
+const A_SCALE: f32 = 0.02;
+const A_ZP: i32 = 128;
+const W_SCALE: f32 = 0.005;
+const Y_SCALE: f32 = 0.1;
+const Y_ZP: i32 = 128;
+
+fn data(n: usize, seed: u64) -> Vec<u8> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (s >> 56) as u8
+        })
+        .collect()
+}
+
+struct QConvCase {
+    plan: QConv2d,
+    input: Vec<u8>,
+    weights: Vec<i8>,
+    out: Vec<u8>,
+    batch_pixels: (usize, usize),
+    cin: usize,
+    geom: ConvGeometry,
+    groups: usize,
+    cin_g: usize,
+    cout_g: usize,
+    requant: Requantizer,
+    par: Parallel,
+}
+
+impl Case for QConvCase {
+    fn algorithm(&self) -> String {
+        format!("qconv-direct {}", self.plan.kernel().name)
+    }
+
+    fn check(&mut self) -> Result<String, String> {
+        self.run();
+        let acc = conv_i32(
+            &self.geom,
+            self.groups,
+            self.cin_g,
+            self.cout_g,
+            &self.input,
+            self.cin,
+            A_ZP,
+            &self.weights,
+            &vec![0; self.groups * self.cout_g],
+        );
+        let want: Vec<u8> = acc
+            .iter()
+            .map(|&a| self.requant.requantize(a) as u8)
+            .collect();
+        if want == self.out {
+            Ok("bit-exact".to_string())
+        } else {
+            let bad = want.iter().zip(&self.out).filter(|(a, b)| a != b).count();
+            Err(format!(
+                "{bad} of {} outputs differ from the reference",
+                want.len()
+            ))
+        }
+    }
+
+    fn run(&mut self) {
+        let (h, w) = self.batch_pixels;
+        // Errors are impossible here: every shape was validated when the case was built.
+        let _ = self.plan.run(
+            Input8::U8(&self.input),
+            1,
+            h,
+            w,
+            self.cin,
+            Output::U8(&mut self.out),
+            &self.par,
+        );
+    }
+}
 
 /// Builds the case for a workload with `threads` threads.
-pub fn build(w: &Workload, _threads: usize) -> Result<Box<dyn Case>, String> {
-    Err(format!(
-        "workload {} ({} {}): ops plans are not wired into kbench bench yet",
-        w.id, w.kind, w.dtype
-    ))
+pub fn build(w: &Workload, threads: usize) -> Result<Box<dyn Case>, String> {
+    if w.dtype != "int8" {
+        return Err(format!(
+            "{} {}: fp32 kernels (winograd, fft-conv, direct) are not in the workspace yet",
+            w.kind, w.dtype
+        ));
+    }
+    let depthwise = w.kind == "conv2d" && w.groups > 1 && w.groups == w.cin && w.groups == w.cout;
+    if depthwise {
+        return Err(
+            "depthwise convolution waits for the depthwise crate (qconv-direct would waste 31/32 of each tile on it)"
+                .to_string(),
+        );
+    }
+    // A GEMM [m × k] · [k × n] is a 1x1 convolution over an m × 1 image of k channels.
+    let (h, wd, cin, cout, k, stride, pad, groups) = if w.kind == "gemm" {
+        (w.m, 1, w.k, w.n, 1, 1, 0, 1)
+    } else {
+        (w.h, w.w, w.cin, w.cout, w.k, w.stride, w.pad, w.groups)
+    };
+    let cin_g = cin / groups;
+    let cout_g = cout / groups;
+    let desc = Conv2dDesc::square(k, stride, Padding::uniform(pad), groups, cin_g, cout_g);
+    let (oh, ow) = desc.output_size(h, wd).map_err(|e| e.to_string())?;
+    let input = data(h * wd * cin, 1);
+    let weights: Vec<i8> = data(cout * k * k * cin_g, 2)
+        .into_iter()
+        .map(|b| (b as i8).max(-127))
+        .collect();
+    let requant = Requantizer::new(
+        RequantScheme::Fp32,
+        A_SCALE * W_SCALE / Y_SCALE,
+        Y_ZP,
+        QType::U8,
+    )
+    .map_err(|e| e.to_string())?;
+    let plan = QConv2d::new(QConv2dConfig {
+        desc,
+        input_type: QType::U8,
+        input_zero_point: A_ZP,
+        weights: Input8::I8(&weights),
+        weight_zero_points: &[0],
+        bias: None,
+        output: OutputStage::PerTensor(requant),
+        variant: None,
+    })
+    .map_err(|e| e.to_string())?;
+    Ok(Box::new(QConvCase {
+        plan,
+        out: vec![0; oh * ow * cout],
+        input,
+        weights,
+        batch_pixels: (h, wd),
+        cin,
+        geom: ConvGeometry {
+            in_h: h,
+            in_w: wd,
+            k_h: k,
+            k_w: k,
+            stride_h: stride,
+            stride_w: stride,
+            dilation_h: 1,
+            dilation_w: 1,
+            pad: [pad; 4],
+        },
+        groups,
+        cin_g,
+        cout_g,
+        requant,
+        par: Parallel::new(threads),
+    }))
 }
