@@ -42,6 +42,8 @@ pub enum Variant {
     Scalar,
     /// `igemm_4x8c4__neon`: NEON, i16-widening `smlal` by lane.
     Neon,
+    /// `igemm_4x8c4__avx2`: AVX2, i16-widening `vpmaddwd` (exact).
+    Avx2,
     /// `igemm_8x32c4__avx512vnni`: AVX-512 VNNI `vpdpbusd`.
     Avx512Vnni,
 }
@@ -72,6 +74,9 @@ impl Variant {
         let mut v = vec![Variant::Scalar];
         if cfg!(target_arch = "aarch64") && f.neon {
             v.push(Variant::Neon);
+        }
+        if cfg!(target_arch = "x86_64") && f.avx2 {
+            v.push(Variant::Avx2);
         }
         if cfg!(target_arch = "x86_64") && f.has_avx512vnni() {
             v.push(Variant::Avx512Vnni);
@@ -104,6 +109,14 @@ impl Variant {
                 mr: aarch64::neon::MR,
                 nr: aarch64::neon::NR,
                 run: aarch64::neon::igemm_4x8c4,
+            }),
+            #[cfg(target_arch = "x86_64")]
+            Variant::Avx2 => Some(Kernel {
+                variant: self,
+                name: "igemm_4x8c4__avx2",
+                mr: x86_64::avx2::MR,
+                nr: x86_64::avx2::NR,
+                run: x86_64::avx2::igemm_4x8c4,
             }),
             #[cfg(target_arch = "x86_64")]
             Variant::Avx512Vnni => Some(Kernel {
