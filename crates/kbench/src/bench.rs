@@ -53,7 +53,8 @@ pub struct Row {
     pub gbps: f64,
     /// Percentage of the measured compute peak for this dtype and thread count.
     pub pct_peak: f64,
-    /// The raw samples, µs (for plots).
+    /// The raw samples, µs (for plots; left out of the JSON, which keeps the summary).
+    #[serde(skip)]
     pub samples_us: Vec<f64>,
 }
 
