@@ -29,11 +29,21 @@ pub fn write_all(report: &Report, dir: &Path) -> Result<Vec<PathBuf>, String> {
 fn histogram(row: &Row, path: &Path) -> Result<(), String> {
     let s = &row.samples_us;
     let l = &row.latency_us;
-    let (lo, hi) = (l.min, l.max.max(l.min * 1.0001 + 1e-9));
+    // The x range stops at the 99.5th percentile so that a few interrupted runs do not squeeze
+    // the distribution into one bin; the title says how many runs lie beyond it.
+    let mut sorted = s.clone();
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    let cut = if sorted.is_empty() {
+        l.max
+    } else {
+        crate::stats::percentile(&sorted, 0.995)
+    };
+    let beyond = s.iter().filter(|&&x| x > cut).count();
+    let (lo, hi) = (l.min, cut.max(l.min * 1.0001 + 1e-9));
     let bins = 40usize;
     let width = (hi - lo) / bins as f64;
     let mut counts = vec![0u32; bins];
-    for &x in s {
+    for &x in s.iter().filter(|&&x| x <= hi) {
         let b = (((x - lo) / width) as usize).min(bins - 1);
         counts[b] += 1;
     }
@@ -41,8 +51,8 @@ fn histogram(row: &Row, path: &Path) -> Result<(), String> {
     let root = SVGBackend::new(path, (800, 420)).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
     let title = format!(
-        "{} {} ({}): median {:.1} µs, min {:.1}, max {:.1}, sd {:.1}, n {}",
-        row.id, row.shape, row.kind, l.median, l.min, l.max, l.stddev, l.n
+        "{} {} ({}): median {:.1} µs, min {:.1}, max {:.1}, sd {:.1}, n {} ({} beyond p99.5 not drawn)",
+        row.id, row.shape, row.kind, l.median, l.min, l.max, l.stddev, l.n, beyond
     );
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 16))
