@@ -29,28 +29,36 @@ pub unsafe fn igemm_8x32c4(
     out: *mut i32,
     out_stride: usize,
 ) {
-    // SAFETY: same contract; the caller guarantees the CPU features.
-    unsafe {
-        if a_xor == 0 {
-            inner::<false>(mr, nr, taps, kc, a, w, bias, out, out_stride)
-        } else {
-            inner::<true>(mr, nr, taps, kc, a, w, bias, out, out_stride)
-        }
+    // Tiles with fewer rows (GEMV, image tails) run a kernel of exactly that many rows
+    // instead of repeating the last one.
+    macro_rules! rows {
+        ($($m:literal)*) => {
+            match (mr, a_xor == 0) {
+                $(
+                    // SAFETY: same contract; the caller guarantees the CPU features.
+                    ($m, true) => unsafe { inner::<false, $m>(nr, taps, kc, a, w, bias, out, out_stride) },
+                    // SAFETY: as above.
+                    ($m, false) => unsafe { inner::<true, $m>(nr, taps, kc, a, w, bias, out, out_stride) },
+                )*
+                _ => {}
+            }
+        };
     }
+    rows!(1 2 3 4 5 6 7 8);
 }
 
 /// One k-group of 4 channels for all rows: broadcast each row's 4 bytes, two `vpdpbusd`.
 #[inline]
 #[target_feature(enable = "avx512f,avx512vnni")]
-unsafe fn step<const XOR: bool>(
-    rows: &[*const u8; MR],
+unsafe fn step<const XOR: bool, const M: usize>(
+    rows: &[*const u8; M],
     k: usize,
     w0: __m512i,
     w1: __m512i,
-    lo: &mut [__m512i; MR],
-    hi: &mut [__m512i; MR],
+    lo: &mut [__m512i; M],
+    hi: &mut [__m512i; M],
 ) {
-    for m in 0..MR {
+    for m in 0..M {
         // SAFETY: the caller guarantees bytes k..k+4 of every row are readable.
         let mut av =
             unsafe { _mm512_set1_epi32(core::ptr::read_unaligned(rows[m].add(k).cast::<i32>())) };
@@ -64,8 +72,7 @@ unsafe fn step<const XOR: bool>(
 
 #[target_feature(enable = "avx512f,avx512vnni")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn inner<const XOR: bool>(
-    mr: usize,
+unsafe fn inner<const XOR: bool, const M: usize>(
     nr: usize,
     taps: usize,
     kc: usize,
@@ -85,11 +92,11 @@ unsafe fn inner<const XOR: bool>(
             _mm512_loadu_si512(bias.add(16).cast()),
         )
     };
-    let mut lo = [b0; MR];
-    let mut hi = [b1; MR];
+    let mut lo = [b0; M];
+    let mut hi = [b1; M];
     let mut wp = w;
     for t in 0..taps {
-        let mut rows = [core::ptr::null::<u8>(); MR];
+        let mut rows = [core::ptr::null::<u8>(); M];
         for (m, r) in rows.iter_mut().enumerate() {
             // SAFETY: a holds taps · MR pointers.
             *r = unsafe { *a.add(t * MR + m) };
@@ -101,23 +108,23 @@ unsafe fn inner<const XOR: bool>(
                 let w0 = _mm512_loadu_si512(wp.cast());
                 let w1 = _mm512_loadu_si512(wp.add(64).cast());
                 wp = wp.add(NR * 4);
-                step::<XOR>(&rows, 4 * q, w0, w1, &mut lo, &mut hi);
+                step::<XOR, M>(&rows, 4 * q, w0, w1, &mut lo, &mut hi);
             }
         }
         if full < kc4 {
             // The last partial group: load4 reads only the kc bytes of each row.
-            let mut tail = [[0u8; 4]; MR];
+            let mut tail = [[0u8; 4]; M];
             for (m, t) in tail.iter_mut().enumerate() {
                 // SAFETY: 4·full < kc; load4 reads bytes 4·full..kc of the row.
                 *t = unsafe { load4(rows[m], full, kc) }.to_le_bytes();
             }
-            let tail_rows: [*const u8; MR] = core::array::from_fn(|m| tail[m].as_ptr());
+            let tail_rows: [*const u8; M] = core::array::from_fn(|m| tail[m].as_ptr());
             // SAFETY: as above for the weights; each tail row is 4 readable bytes.
             unsafe {
                 let w0 = _mm512_loadu_si512(wp.cast());
                 let w1 = _mm512_loadu_si512(wp.add(64).cast());
                 wp = wp.add(NR * 4);
-                step::<XOR>(&tail_rows, 0, w0, w1, &mut lo, &mut hi);
+                step::<XOR, M>(&tail_rows, 0, w0, w1, &mut lo, &mut hi);
             }
         }
     }
@@ -133,8 +140,8 @@ unsafe fn inner<const XOR: bool>(
     } else {
         0
     };
-    for m in 0..mr {
-        // SAFETY: row m < mr of out is writable for nr i32; the masks store only j < nr.
+    for m in 0..M {
+        // SAFETY: row m < M = mr of out is writable for nr i32; the masks store only j < nr.
         unsafe {
             let o = out.add(m * out_stride);
             _mm512_mask_storeu_epi32(o.cast(), mask_lo, lo[m]);
