@@ -673,8 +673,10 @@ impl QConv2d {
         let ind = self.indirection(batch, in_h, in_w, in_pixel_stride);
         let bytes = input.as_bytes();
         let mr = self.kernel.mr;
-        // Tasks of a few micro-tiles: big enough to amortise the task, small enough to balance.
-        let tile = mr * 8;
+        // Tasks of up to 8 micro-tiles: big enough to amortise the task, small enough to give
+        // every thread several tasks (at least 4 per thread where the image allows).
+        let per_thread = pixels.div_ceil(4 * par.threads().max(1));
+        let tile = (per_thread.div_ceil(mr) * mr).clamp(mr, mr * 8);
         let tiles = pixels.div_ceil(tile);
         let out_ptr = &out_ptr;
         par.for_each(tiles, |ti| {
