@@ -519,6 +519,7 @@ impl QConv2d {
             &zw_prime,
             za_prime,
             &bias,
+            kernel.signed_a,
         );
         let stage = match cfg.output {
             OutputStage::PerTensor(r) => Stage::PerTensor(r.plan(None)?, r.qtype),
@@ -803,7 +804,7 @@ impl QConv2d {
                             taps,
                             cin_g,
                             ptrs.as_ptr(),
-                            self.a_xor,
+                            self.a_xor ^ if k.signed_a { 0x80 } else { 0 },
                             pk.block(g, b).as_ptr(),
                             pk.block_bias(g, b).as_ptr(),
                             out.as_mut_ptr(),

@@ -81,6 +81,7 @@ impl PackedWeights {
 }
 
 /// Packs OHWI weights given as `w'` values (already shifted to i8, see the module docs).
+/// `signed_a`: the micro-kernel multiplies `a' − 128` (SDOT), so `128·Σw'` joins the bias.
 ///
 /// `w_prime[((co · taps) + t) · cin_g + ci]`, `co` over all `groups · cout_g` channels.
 #[allow(clippy::too_many_arguments)]
@@ -94,6 +95,7 @@ pub fn pack(
     zw_prime: &[i32],
     za_prime: i32,
     bias: &[i32],
+    signed_a: bool,
 ) -> PackedWeights {
     let kc4 = cin_g.div_ceil(4);
     let blocks = cout_g.div_ceil(nr);
@@ -127,8 +129,12 @@ pub fn pack(
             .iter()
             .map(|&v| i64::from(v))
             .sum();
-        let b = i64::from(bias[co]) - i64::from(za_prime) * sum_w
+        let mut b = i64::from(bias[co]) - i64::from(za_prime) * sum_w
             + k_total * i64::from(za_prime) * i64::from(zw_prime[co]);
+        if signed_a {
+            // The kernel sums (a' − 128)·w': add back 128·Σw'.
+            b += 128 * sum_w;
+        }
         // Exact modulo 2^32: the kernels add it in wrapping i32 arithmetic.
         folded[co] = b as i32;
     }

@@ -42,6 +42,10 @@ pub enum Variant {
     Scalar,
     /// `igemm_4x8c4__neon`: NEON, i16-widening `smlal` by lane.
     Neon,
+    /// `igemm_4x8c4__neondot`: NEON `sdot` by element (FEAT_DotProd).
+    NeonDot,
+    /// `igemm_4x8c4__neoni8mm`: NEON `sudot` by element (FEAT_I8MM).
+    NeonI8mm,
     /// `igemm_4x8c4__avx2`: AVX2, i16-widening `vpmaddwd` (exact).
     Avx2,
     /// `igemm_8x32c4__avx512vnni`: AVX-512 VNNI `vpdpbusd`.
@@ -61,6 +65,9 @@ pub struct Kernel {
     pub nr: usize,
     /// The function.
     pub run: IgemmFn,
+    /// Whether the kernel multiplies signed activations `a'' = a' − 128` (SDOT): the plan then
+    /// passes one more xor with 0x80 and folds `128·Σw'` into the bias.
+    pub signed_a: bool,
 }
 
 impl Variant {
@@ -74,6 +81,12 @@ impl Variant {
         let mut v = vec![Variant::Scalar];
         if cfg!(target_arch = "aarch64") && f.neon {
             v.push(Variant::Neon);
+        }
+        if cfg!(target_arch = "aarch64") && f.neon && f.neon_dot {
+            v.push(Variant::NeonDot);
+        }
+        if cfg!(target_arch = "aarch64") && f.neon && f.neon_i8mm {
+            v.push(Variant::NeonI8mm);
         }
         if cfg!(target_arch = "x86_64") && f.avx2 {
             v.push(Variant::Avx2);
@@ -101,6 +114,7 @@ impl Variant {
                 mr: scalar::MR,
                 nr: scalar::NR,
                 run: scalar::igemm_4x8c4,
+                signed_a: false,
             }),
             #[cfg(target_arch = "aarch64")]
             Variant::Neon => Some(Kernel {
@@ -109,6 +123,25 @@ impl Variant {
                 mr: aarch64::neon::MR,
                 nr: aarch64::neon::NR,
                 run: aarch64::neon::igemm_4x8c4,
+                signed_a: false,
+            }),
+            #[cfg(target_arch = "aarch64")]
+            Variant::NeonDot => Some(Kernel {
+                variant: self,
+                name: "igemm_4x8c4__neondot",
+                mr: aarch64::dot::MR,
+                nr: aarch64::dot::NR,
+                run: aarch64::dot::igemm_4x8c4_sdot,
+                signed_a: true,
+            }),
+            #[cfg(target_arch = "aarch64")]
+            Variant::NeonI8mm => Some(Kernel {
+                variant: self,
+                name: "igemm_4x8c4__neoni8mm",
+                mr: aarch64::dot::MR,
+                nr: aarch64::dot::NR,
+                run: aarch64::dot::igemm_4x8c4_sudot,
+                signed_a: false,
             }),
             #[cfg(target_arch = "x86_64")]
             Variant::Avx2 => Some(Kernel {
@@ -117,6 +150,7 @@ impl Variant {
                 mr: x86_64::avx2::MR,
                 nr: x86_64::avx2::NR,
                 run: x86_64::avx2::igemm_4x8c4,
+                signed_a: false,
             }),
             #[cfg(target_arch = "x86_64")]
             Variant::Avx512Vnni => Some(Kernel {
@@ -125,6 +159,7 @@ impl Variant {
                 mr: x86_64::avx512vnni::MR,
                 nr: x86_64::avx512vnni::NR,
                 run: x86_64::avx512vnni::igemm_8x32c4,
+                signed_a: false,
             }),
             #[allow(unreachable_patterns)]
             _ => None,

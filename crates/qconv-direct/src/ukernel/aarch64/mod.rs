@@ -1,3 +1,4 @@
 //! aarch64 micro-kernels.
 
+pub mod dot;
 pub mod neon;
