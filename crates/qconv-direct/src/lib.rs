@@ -763,16 +763,20 @@ impl QConv2d {
         while p < p1 {
             let rows = (p1 - p).min(k.mr);
             for g in 0..d.groups {
-                for t in 0..taps {
-                    for m in 0..k.mr {
-                        // Rows past the tile repeat its last pixel.
-                        let pix = p + m.min(rows - 1);
-                        let off = offsets[pix * taps + t];
+                let goff = g * cin_g;
+                for m in 0..k.mr {
+                    // Rows past the tile repeat its last pixel.
+                    let pix = p + m.min(rows - 1);
+                    for (t, &off) in offsets[pix * taps..(pix + 1) * taps].iter().enumerate() {
                         ptrs[t * k.mr + m] = if off == PAD {
                             self.zero_row.as_ptr()
                         } else {
-                            // In bounds: off + g·cin_g + cin_g <= need_in (checked in run).
-                            input[off + g * cin_g..off + (g + 1) * cin_g].as_ptr()
+                            debug_assert!(off + goff + cin_g <= input.len());
+                            // SAFETY: `off` is a pixel offset of an in-image tap, at most
+                            // (pixels_in − 1) · in_pixel_stride, and goff + cin_g <= cin, so
+                            // off + goff + cin_g <= need_in <= input.len() (checked in `run`):
+                            // the pointer and the cin_g bytes after it are inside `input`.
+                            unsafe { input.as_ptr().add(off + goff) }
                         };
                     }
                 }
