@@ -393,66 +393,21 @@ fn bad_geometry_and_buffers_are_errors() {
     let plan = mk(ok, &w, &[0]).unwrap();
     let par = Parallel::single();
     let mut out = vec![0i32; 4 * 4 * 4];
-    let e = plan
-        .run(
-            Input8::U8(&[0u8; 10]),
-            1,
-            4,
-            4,
-            4,
-            Output::I32(&mut out),
-            &par,
-        )
-        .unwrap_err();
-    assert!(e.to_string().contains("input has 10"), "{e}");
-    let e = plan
-        .run(
-            Input8::U8(&[0u8; 64]),
-            1,
-            4,
-            4,
-            3,
-            Output::I32(&mut out),
-            &par,
-        )
-        .unwrap_err();
-    assert!(e.to_string().contains("pixel stride"), "{e}");
-    let e = plan
-        .run(
-            Input8::U8(&[0u8; 64]),
-            1,
-            4,
-            4,
-            4,
-            Output::I32(&mut out[1..]),
-            &par,
-        )
-        .unwrap_err();
-    assert!(e.to_string().contains("output has"), "{e}");
-    let e = plan
-        .run(
-            Input8::U8(&[0u8; 64]),
-            1,
-            4,
-            4,
-            4,
-            Output::U8(&mut [0u8; 64]),
-            &par,
-        )
-        .unwrap_err();
-    assert!(e.to_string().contains("output stage"), "{e}");
-    let e = plan
-        .run(
-            Input8::I8(&[0i8; 64]),
-            1,
-            4,
-            4,
-            4,
-            Output::I32(&mut out),
-            &par,
-        )
-        .unwrap_err();
-    assert!(e.to_string().contains("activations"), "{e}");
+    let err = |input: Input8<'_>, px: usize, output: Output<'_>| {
+        plan.run(input, 1, 4, 4, px, output, &par)
+            .unwrap_err()
+            .to_string()
+    };
+    let e = err(Input8::U8(&[0u8; 10]), 4, Output::I32(&mut out));
+    assert!(e.contains("input has 10"), "{e}");
+    let e = err(Input8::U8(&[0u8; 64]), 3, Output::I32(&mut out));
+    assert!(e.contains("pixel stride"), "{e}");
+    let e = err(Input8::U8(&[0u8; 64]), 4, Output::I32(&mut out[1..]));
+    assert!(e.contains("output has"), "{e}");
+    let e = err(Input8::U8(&[0u8; 64]), 4, Output::U8(&mut [0u8; 64]));
+    assert!(e.contains("output stage"), "{e}");
+    let e = err(Input8::I8(&[0i8; 64]), 4, Output::I32(&mut out));
+    assert!(e.contains("activations"), "{e}");
     let small = mk(
         Conv2dDesc::square(3, 1, Padding::uniform(0), 1, 4, 4),
         &w,
@@ -477,7 +432,7 @@ fn bad_geometry_and_buffers_are_errors() {
 fn overflow_boundary() {
     // u8 x u8 with za = 0 and zw = 255 on all-zero weights: |a − za| <= 255, |w − zw| = 255:
     // each product up to 65025, so K = 33025 fits (2147450625 <= 2^31 − 1) and 33026 does not.
-    let mk = |cin: usize| {
+    let mk = |cin: usize, variant: Option<Variant>| {
         let w = vec![0u8; cin];
         QConv2d::new(QConv2dConfig {
             desc: Conv2dDesc::square(1, 1, Padding::uniform(0), 1, cin, 1),
@@ -487,25 +442,14 @@ fn overflow_boundary() {
             weight_zero_points: &[255],
             bias: None,
             output: OutputStage::RawI32,
-            variant: None,
+            variant,
         })
     };
-    let plan = mk(33025).unwrap();
+    let input = vec![255u8; 33025];
     for v in Variant::available() {
-        let w = vec![0u8; 33025];
-        let p = QConv2d::new(QConv2dConfig {
-            desc: Conv2dDesc::square(1, 1, Padding::uniform(0), 1, 33025, 1),
-            input_type: QType::U8,
-            input_zero_point: 0,
-            weights: Input8::U8(&w),
-            weight_zero_points: &[255],
-            bias: None,
-            output: OutputStage::RawI32,
-            variant: Some(v),
-        })
-        .unwrap();
-        let input = vec![255u8; 33025];
+        let p = mk(33025, Some(v)).unwrap();
         let mut out = [0i32; 1];
+        let par = Parallel::single();
         p.run(
             Input8::U8(&input),
             1,
@@ -513,11 +457,13 @@ fn overflow_boundary() {
             1,
             33025,
             Output::I32(&mut out),
-            &Parallel::single(),
+            &par,
         )
         .unwrap();
         assert_eq!(out[0], -2147450625, "{v:?}");
     }
-    drop(plan);
-    assert!(matches!(mk(33026).unwrap_err(), ConvError::Overflow(_)));
+    assert!(matches!(
+        mk(33026, None).unwrap_err(),
+        ConvError::Overflow(_)
+    ));
 }
