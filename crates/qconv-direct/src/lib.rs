@@ -38,16 +38,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub mod pack;
 pub mod reference;
-pub mod ukernel;
 
 use cpu_probe::parallel::Parallel;
+pub use qgemm::{pack, ukernel, Input8, Kernel, Variant};
 use quant_params::{PerChannelRequantizer, QType, RequantPlan, Requantizer};
 use std::cell::RefCell;
 use std::fmt;
 use std::sync::Mutex;
-pub use ukernel::{Kernel, Variant};
 
 /// Geometry of a 2-D convolution over an NHWC tensor (legacy helper for the reference).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -261,39 +259,6 @@ impl Conv2dDesc {
     }
 }
 
-/// Read-only 8-bit tensor data.
-#[derive(Clone, Copy, Debug)]
-pub enum Input8<'a> {
-    /// Unsigned bytes.
-    U8(&'a [u8]),
-    /// Signed bytes.
-    I8(&'a [i8]),
-}
-
-impl Input8<'_> {
-    fn qtype(&self) -> QType {
-        match self {
-            Input8::U8(_) => QType::U8,
-            Input8::I8(_) => QType::I8,
-        }
-    }
-
-    fn len(&self) -> usize {
-        match self {
-            Input8::U8(x) => x.len(),
-            Input8::I8(x) => x.len(),
-        }
-    }
-
-    fn as_bytes(&self) -> &[u8] {
-        match *self {
-            Input8::U8(x) => x,
-            // SAFETY: i8 and u8 have the same size, alignment and validity.
-            Input8::I8(x) => unsafe { std::slice::from_raw_parts(x.as_ptr().cast(), x.len()) },
-        }
-    }
-}
-
 /// Output buffer of a convolution (NHWC, dense: pixel stride = output channels).
 #[derive(Debug)]
 pub enum Output<'a> {
@@ -472,36 +437,21 @@ impl QConv2d {
                 )))
             }
         };
-        // Operand domain (see pack.rs).
-        let (a_xor, za_prime) = match cfg.input_type {
-            QType::U8 => (0u8, cfg.input_zero_point),
-            QType::I8 => (0x80u8, cfg.input_zero_point + 128),
-        };
-        let w_prime: Vec<i8> = match cfg.weights {
-            Input8::I8(w) => w.to_vec(),
-            Input8::U8(w) => w.iter().map(|&v| (i32::from(v) - 128) as i8).collect(),
-        };
-        let zw_prime: Vec<i32> = match wtype {
-            QType::I8 => zw.clone(),
-            QType::U8 => zw.iter().map(|z| z - 128).collect(),
-        };
-        // Exactness: the true result must fit in i32 (every intermediate is wrapping).
-        let amax = i64::from(
-            (cfg.input_type.max() - cfg.input_zero_point)
-                .max(cfg.input_zero_point - cfg.input_type.min()),
-        );
-        for co in 0..cout {
-            let sum_abs: i64 = w_prime[co * k_total..(co + 1) * k_total]
-                .iter()
-                .map(|&v| (i64::from(v) - i64::from(zw_prime[co])).abs())
-                .sum();
-            let bound = amax * sum_abs + i64::from(bias[co]).abs();
-            if bound > i64::from(i32::MAX) {
-                return Err(ConvError::Overflow(format!(
-                    "output channel {co}: |Σ(a−za)(w−zw)| + |bias| can reach {bound} > 2^31−1 (K = {k_total}); split the reduction or use smaller weights"
-                )));
-            }
-        }
+        // Operand domain (see qgemm::pack) and the exactness bound.
+        let (a_xor, za_prime) = qgemm::activation_domain(cfg.input_type, cfg.input_zero_point);
+        let (w_prime, zw_prime) = qgemm::weight_domain(cfg.weights, &zw);
+        qgemm::check_accumulator(
+            cfg.input_type,
+            cfg.input_zero_point,
+            &w_prime,
+            &zw_prime,
+            &bias,
+            k_total,
+        )
+        .map_err(|e| match e {
+            qgemm::GemmError::Overflow(m) => ConvError::Overflow(m),
+            other => ConvError::Quant(other.to_string()),
+        })?;
         let variant = cfg.variant.unwrap_or_else(Variant::best);
         let kernel = variant.kernel().ok_or_else(|| {
             ConvError::Variant(format!(

@@ -20,7 +20,8 @@
 //! pixel (computed by the driver only when some `zw' ≠ 0`).
 //!
 //! All of it is exact in wrapping i32 arithmetic as long as the true result fits in i32, which
-//! the plan checks ([`crate::QConv2d::new`] refuses the rest).
+//! the plans check ([`crate::check_accumulator`]; `PackedB::new` and qconv-direct's `QConv2d::new`
+//! refuse the rest).
 //!
 //! ## Layout
 //!

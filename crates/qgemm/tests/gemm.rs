@@ -1,0 +1,328 @@
+//! Every available variant == the reference, bit for bit: QNNPACK's case matrix plus proptest.
+
+use cpu_probe::parallel::Parallel;
+use proptest::prelude::*;
+use qgemm::reference::gemm_i32;
+use qgemm::{GemmConfig, GemmError, GemmOutput, Input8, PackedB, Variant};
+use quant_params::{QType, RequantScheme, Requantizer};
+
+fn lcg(s: &mut u64) -> i32 {
+    *s = s
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (*s >> 33) as i32
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check(
+    m: usize,
+    k: usize,
+    n: usize,
+    extra_a: usize,
+    extra_b: usize,
+    extra_c: usize,
+    ops: usize,
+    per_channel: bool,
+    seed: u64,
+) {
+    let (a_type, b_type) = [
+        (QType::U8, QType::U8),
+        (QType::I8, QType::I8),
+        (QType::U8, QType::I8),
+    ][ops];
+    let mut s = seed;
+    let (lda, ldb, ldc) = (k + extra_a, n + extra_b, n + extra_c);
+    let a: Vec<i32> = (0..m * lda)
+        .map(|_| a_type.min() + lcg(&mut s).rem_euclid(256))
+        .collect();
+    let b: Vec<i32> = (0..k * ldb)
+        .map(|_| b_type.min() + lcg(&mut s).rem_euclid(256))
+        .collect();
+    let za = a_type.min() + lcg(&mut s).rem_euclid(256);
+    let zb: Vec<i32> = (0..if per_channel { n } else { 1 })
+        .map(|_| {
+            if ops == 1 {
+                0
+            } else {
+                b_type.min() + lcg(&mut s).rem_euclid(256)
+            }
+        })
+        .collect();
+    let bias: Vec<i32> = (0..n)
+        .map(|_| lcg(&mut s).rem_euclid(20001) - 10000)
+        .collect();
+    let zb_full: Vec<i32> = if zb.len() == 1 {
+        vec![zb[0]; n]
+    } else {
+        zb.clone()
+    };
+    let mut want = gemm_i32(m, n, k, &a, lda, za, &b, ldb, &zb_full);
+    for (i, x) in want.iter_mut().enumerate() {
+        *x += bias[i % n];
+    }
+    let a_u8: Vec<u8> = a.iter().map(|&v| v as u8).collect();
+    let a_i8: Vec<i8> = a.iter().map(|&v| v as i8).collect();
+    let b_u8: Vec<u8> = b.iter().map(|&v| v as u8).collect();
+    let b_i8: Vec<i8> = b.iter().map(|&v| v as i8).collect();
+    let ain = if a_type == QType::U8 {
+        Input8::U8(&a_u8)
+    } else {
+        Input8::I8(&a_i8)
+    };
+    let bin = if b_type == QType::U8 {
+        Input8::U8(&b_u8)
+    } else {
+        Input8::I8(&b_i8)
+    };
+    let scheme = RequantScheme::ALL[(seed % 4) as usize];
+    let r = Requantizer::new(scheme, 0.0007, 7, QType::U8)
+        .unwrap()
+        .with_clamp(3, 250)
+        .unwrap();
+    let r8 = Requantizer::new(scheme, 0.0011, -5, QType::I8).unwrap();
+    let par = if seed.is_multiple_of(3) {
+        Parallel::new(2)
+    } else {
+        Parallel::single()
+    };
+    for v in Variant::available() {
+        let p = match PackedB::new(GemmConfig {
+            k,
+            n,
+            b: bin,
+            ldb,
+            a_type,
+            a_zero_point: za,
+            b_zero_points: &zb,
+            bias: Some(&bias),
+            variant: Some(v),
+        }) {
+            Ok(p) => p,
+            Err(GemmError::Overflow(_)) => return,
+            Err(e) => panic!("{e}"),
+        };
+        let mut c32 = vec![i32::MIN; m * ldc];
+        p.gemm(m, ain, lda, GemmOutput::I32 { c: &mut c32, ldc }, &par)
+            .unwrap();
+        let mut cu8 = vec![0u8; m * ldc];
+        p.gemm(
+            m,
+            ain,
+            lda,
+            GemmOutput::U8 {
+                c: &mut cu8,
+                ldc,
+                requant: &r,
+            },
+            &par,
+        )
+        .unwrap();
+        let mut ci8 = vec![0i8; m * ldc];
+        p.gemm(
+            m,
+            ain,
+            lda,
+            GemmOutput::I8 {
+                c: &mut ci8,
+                ldc,
+                requant: &r8,
+            },
+            &par,
+        )
+        .unwrap();
+        let mut cf = vec![0f32; m * ldc];
+        p.gemm(
+            m,
+            ain,
+            lda,
+            GemmOutput::F32 {
+                c: &mut cf,
+                ldc,
+                a_scale: 0.5,
+                b_scales: &[0.25],
+            },
+            &par,
+        )
+        .unwrap();
+        for i in 0..m {
+            for j in 0..n {
+                let w = want[i * n + j];
+                let at = i * ldc + j;
+                assert_eq!(c32[at], w, "{v:?} i32 m{m} k{k} n{n} ({i},{j})");
+                assert_eq!(i32::from(cu8[at]), r.requantize(w), "{v:?} u8");
+                assert_eq!(i32::from(ci8[at]), r8.requantize(w), "{v:?} i8");
+                assert_eq!(cf[at], w as f32 * 0.125, "{v:?} f32");
+            }
+            for j in n..ldc {
+                assert_eq!(c32[i * ldc + j], i32::MIN, "{v:?} wrote past n");
+            }
+        }
+    }
+}
+
+/// QNNPACK's matrix: k == KR, k > KR, k a multiple of KR, every m < MR and n < NR, strides.
+#[test]
+fn case_matrix() {
+    eprintln!(
+        "qgemm variants: {:?}",
+        Variant::available()
+            .iter()
+            .map(|v| v.kernel().unwrap().name)
+            .collect::<Vec<_>>()
+    );
+    let mut seed = 1u64;
+    for k in [1, 3, 4, 5, 8, 16, 17, 64] {
+        for m in 1..=9 {
+            for n in [1, 7, 8, 9, 31, 32, 33] {
+                for ops in 0..3 {
+                    seed += 1;
+                    check(
+                        m,
+                        k,
+                        n,
+                        (seed % 3) as usize,
+                        (seed % 2) as usize,
+                        (seed % 4) as usize,
+                        ops,
+                        seed.is_multiple_of(2),
+                        seed,
+                    );
+                }
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: if cfg!(target_arch = "aarch64") { 24 } else { 64 }, ..ProptestConfig::default() })]
+    #[test]
+    fn random_shapes(m in 1usize..70, k in 1usize..300, n in 1usize..90, ea in 0usize..5, eb in 0usize..5, ec in 0usize..5, ops in 0usize..3, pc in any::<bool>(), seed in any::<u64>()) {
+        check(m, k, n, ea, eb, ec, ops, pc, seed);
+    }
+}
+
+#[test]
+fn overflow_boundary() {
+    // u8 x u8, za = 0, zb = 255, B all zero: 65025 per product, K = 33025 fits, 33026 does not.
+    let mk = |k: usize, v: Option<Variant>| {
+        let b = vec![0u8; k];
+        PackedB::new(GemmConfig {
+            k,
+            n: 1,
+            b: Input8::U8(&b),
+            ldb: 1,
+            a_type: QType::U8,
+            a_zero_point: 0,
+            b_zero_points: &[255],
+            bias: None,
+            variant: v,
+        })
+    };
+    let a = vec![255u8; 33025];
+    for v in Variant::available() {
+        let p = mk(33025, Some(v)).unwrap();
+        let mut c = [0i32; 1];
+        p.gemm(
+            1,
+            Input8::U8(&a),
+            33025,
+            GemmOutput::I32 { c: &mut c, ldc: 1 },
+            &Parallel::single(),
+        )
+        .unwrap();
+        assert_eq!(c[0], -2147450625, "{v:?}");
+    }
+    assert!(matches!(
+        mk(33026, None).unwrap_err(),
+        GemmError::Overflow(_)
+    ));
+}
+
+#[test]
+fn bad_input_is_an_error() {
+    let b = [0i8; 12];
+    let cfg = GemmConfig {
+        k: 3,
+        n: 4,
+        b: Input8::I8(&b),
+        ldb: 4,
+        a_type: QType::U8,
+        a_zero_point: 128,
+        b_zero_points: &[0],
+        bias: None,
+        variant: None,
+    };
+    assert!(PackedB::new(GemmConfig { ldb: 3, ..cfg })
+        .unwrap_err()
+        .to_string()
+        .contains("ldb"));
+    assert!(PackedB::new(GemmConfig { k: 4, ..cfg })
+        .unwrap_err()
+        .to_string()
+        .contains("B has 12"));
+    assert!(PackedB::new(GemmConfig {
+        b_zero_points: &[0, 0],
+        ..cfg
+    })
+    .unwrap_err()
+    .to_string()
+    .contains("zero points"));
+    assert!(PackedB::new(GemmConfig {
+        a_zero_point: 300,
+        ..cfg
+    })
+    .unwrap_err()
+    .to_string()
+    .contains("zero point"));
+    let p = PackedB::new(cfg).unwrap();
+    let par = Parallel::single();
+    let mut c = [0i32; 8];
+    let e = p
+        .gemm(
+            2,
+            Input8::U8(&[0; 5]),
+            3,
+            GemmOutput::I32 { c: &mut c, ldc: 4 },
+            &par,
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("A has 5"), "{e}");
+    let e = p
+        .gemm(
+            2,
+            Input8::U8(&[0; 6]),
+            3,
+            GemmOutput::I32 {
+                c: &mut c[..7],
+                ldc: 4,
+            },
+            &par,
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("C has 7"), "{e}");
+    let e = p
+        .gemm(
+            2,
+            Input8::I8(&[0; 6]),
+            3,
+            GemmOutput::I32 { c: &mut c, ldc: 4 },
+            &par,
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("activations"), "{e}");
+    let r = Requantizer::new(RequantScheme::Fp32, 0.5, 0, QType::I8).unwrap();
+    let e = p
+        .gemm(
+            2,
+            Input8::U8(&[0; 6]),
+            3,
+            GemmOutput::U8 {
+                c: &mut [0u8; 8],
+                ldc: 4,
+                requant: &r,
+            },
+            &par,
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("requantizer produces"), "{e}");
+}
