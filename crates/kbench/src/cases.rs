@@ -5,9 +5,8 @@
 //! NHWC for int8 convolution. Scales are the ones `scripts/compare-anchors.py` uses, so both
 //! tools time the same arithmetic.
 //!
-//! Until the `ops` plans land, int8 convolutions and int8 GEMMs (as 1x1 convolutions over M
-//! pixels) run on `qconv-direct` directly; fp32 and depthwise workloads are reported as not
-//! measured, with the reason.
+//! Until the `ops` plans land, int8 convolutions run on `qconv-direct` and int8 GEMMs on `qgemm`
+//! directly; fp32 and depthwise workloads are reported as not measured, with the reason.
 
 use crate::bench::Case;
 use crate::workloads::Workload;
@@ -16,6 +15,7 @@ use qconv_direct::{
     reference::conv_i32, Conv2dDesc, ConvGeometry, Input8, Output, OutputStage, Padding, QConv2d,
     QConv2dConfig,
 };
+use qgemm::{GemmConfig, GemmOutput, PackedB};
 use quant_params::{QType, RequantScheme, Requantizer};
 
 const A_SCALE: f32 = 0.02;
@@ -99,6 +99,67 @@ impl Case for QConvCase {
     }
 }
 
+struct GemmCase {
+    packed: PackedB,
+    a: Vec<u8>,
+    b: Vec<i8>,
+    c: Vec<u8>,
+    m: usize,
+    k: usize,
+    n: usize,
+    requant: Requantizer,
+    par: Parallel,
+}
+
+impl Case for GemmCase {
+    fn algorithm(&self) -> String {
+        format!("qgemm {}", self.packed.kernel().name)
+    }
+
+    fn check(&mut self) -> Result<String, String> {
+        self.run();
+        let acc = qgemm::reference::gemm_i32(
+            self.m,
+            self.n,
+            self.k,
+            &self.a,
+            self.k,
+            A_ZP,
+            &self.b,
+            self.n,
+            &vec![0; self.n],
+        );
+        let bad = acc
+            .iter()
+            .zip(&self.c)
+            .filter(|(&a, &c)| self.requant.requantize(a) != i32::from(c))
+            .count();
+        if bad == 0 {
+            Ok("bit-exact".to_string())
+        } else {
+            Err(format!(
+                "{bad} of {} outputs differ from the reference",
+                acc.len()
+            ))
+        }
+    }
+
+    fn run(&mut self) {
+        // Errors are impossible here: every shape was validated when the case was built.
+        let _ = self.packed.gemm(
+            self.m,
+            qgemm::Input8::U8(&self.a),
+            self.k,
+            GemmOutput::U8 {
+                c: &mut self.c,
+                ldc: self.n,
+                requant: &self.requant,
+            },
+            &self.par,
+        );
+    }
+}
+
 /// Builds the case for a workload with `threads` threads.
 pub fn build(w: &Workload, threads: usize) -> Result<Box<dyn Case>, String> {
     if w.dtype != "int8" {
@@ -114,12 +175,45 @@ pub fn build(w: &Workload, threads: usize) -> Result<Box<dyn Case>, String> {
                 .to_string(),
         );
     }
-    // A GEMM [m × k] · [k × n] is a 1x1 convolution over an m × 1 image of k channels.
-    let (h, wd, cin, cout, k, stride, pad, groups) = if w.kind == "gemm" {
-        (w.m, 1, w.k, w.n, 1, 1, 0, 1)
-    } else {
-        (w.h, w.w, w.cin, w.cout, w.k, w.stride, w.pad, w.groups)
-    };
+    let requant = Requantizer::new(
+        RequantScheme::Fp32,
+        A_SCALE * W_SCALE / Y_SCALE,
+        Y_ZP,
+        QType::U8,
+    )
+    .map_err(|e| e.to_string())?;
+    if w.kind == "gemm" {
+        let (m, k, n) = (w.m, w.k, w.n);
+        let b: Vec<i8> = data(k * n, 2)
+            .into_iter()
+            .map(|x| (x as i8).max(-127))
+            .collect();
+        let packed = PackedB::new(GemmConfig {
+            k,
+            n,
+            b: qgemm::Input8::I8(&b),
+            ldb: n,
+            a_type: QType::U8,
+            a_zero_point: A_ZP,
+            b_zero_points: &[0],
+            bias: None,
+            variant: None,
+        })
+        .map_err(|e| e.to_string())?;
+        return Ok(Box::new(GemmCase {
+            packed,
+            a: data(m * k, 1),
+            b,
+            c: vec![0; m * n],
+            m,
+            k,
+            n,
+            requant,
+            par: Parallel::new(threads),
+        }));
+    }
+    let (h, wd, cin, cout, k, stride, pad, groups) =
+        (w.h, w.w, w.cin, w.cout, w.k, w.stride, w.pad, w.groups);
     let cin_g = cin / groups;
     let cout_g = cout / groups;
     let desc = Conv2dDesc::square(k, stride, Padding::uniform(pad), groups, cin_g, cout_g);
@@ -129,13 +223,6 @@ pub fn build(w: &Workload, threads: usize) -> Result<Box<dyn Case>, String> {
         .into_iter()
         .map(|b| (b as i8).max(-127))
         .collect();
-    let requant = Requantizer::new(
-        RequantScheme::Fp32,
-        A_SCALE * W_SCALE / Y_SCALE,
-        Y_ZP,
-        QType::U8,
-    )
-    .map_err(|e| e.to_string())?;
     let plan = QConv2d::new(QConv2dConfig {
         desc,
         input_type: QType::U8,
