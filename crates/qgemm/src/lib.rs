@@ -444,6 +444,7 @@ impl PackedB {
         let per_thread = m.div_ceil(4 * par.threads().max(1));
         let tile = (per_thread.div_ceil(mr) * mr).clamp(mr, mr * 8);
         let c_ptr = &c_ptr;
+        let n_cols = n;
         par.for_each(m.div_ceil(tile), |ti| {
             let r0 = ti * tile;
             let r1 = (r0 + tile).min(m);
@@ -453,10 +454,18 @@ impl PackedB {
                 ptrs.resize(mr, core::ptr::null());
                 let acc = &mut acc[..(r1 - r0) * n];
                 self.tile(bytes, lda, r0, r1, acc, ptrs);
-                for (i, row) in acc.chunks_exact(n).enumerate() {
-                    let off = (r0 + i) * ldc;
+                // A dense C (ldc == n) is written as one run; otherwise row by row.
+                let run = if ldc == n { acc.len() } else { n };
+                for (i, row) in acc.chunks_exact(run).enumerate() {
+                    let n = run;
+                    let off = if run == n_cols {
+                        (r0 + i) * ldc
+                    } else {
+                        r0 * ldc
+                    };
                     // SAFETY: rows r0..r1 belong to this task only; off + n <= need_c <= len
-                    // (checked above) and the element type matches `kind`.
+                    // (checked above; a dense run covers rows r0..r1 exactly) and the element
+                    // type matches `kind`.
                     unsafe {
                         match kind {
                             0 | 1 => {
