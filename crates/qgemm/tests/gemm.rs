@@ -326,3 +326,41 @@ fn bad_input_is_an_error() {
         .unwrap_err();
     assert!(e.to_string().contains("requantizer produces"), "{e}");
 }
+
+#[test]
+fn packed_b_is_shareable_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<PackedB>();
+    // One PackedB used from two threads at once gives the same C.
+    let b: Vec<i8> = (0..64 * 40).map(|i| (i % 251) as i8).collect();
+    let p = PackedB::new(GemmConfig {
+        k: 64,
+        n: 40,
+        b: Input8::I8(&b),
+        ldb: 40,
+        a_type: QType::U8,
+        a_zero_point: 100,
+        b_zero_points: &[0],
+        bias: None,
+        variant: None,
+    })
+    .unwrap();
+    let a: Vec<u8> = (0..13 * 64).map(|i| (i * 7 % 256) as u8).collect();
+    let run = || {
+        let mut c = vec![0i32; 13 * 40];
+        p.gemm(
+            13,
+            Input8::U8(&a),
+            64,
+            GemmOutput::I32 { c: &mut c, ldc: 40 },
+            &Parallel::single(),
+        )
+        .unwrap();
+        c
+    };
+    let (x, y) = std::thread::scope(|s| {
+        let h = s.spawn(run);
+        (run(), h.join().unwrap())
+    });
+    assert_eq!(x, y);
+}
