@@ -6,7 +6,8 @@
 //! * Operands: u8 × u8 (QNNPACK), s8 × s8 symmetric per-channel (TFLite/XNNPACK), u8 × s8
 //!   per-tensor or per-channel (ONNX Runtime/fbgemm). All three run on one u8 × s8 kernel domain
 //!   with the zero-point terms folded at pack time ([`pack`]).
-//! * Outputs: requantized u8/i8 (any `quant-params` scheme, clamp), raw i32, dequantized f32.
+//! * Outputs: requantized u8/i8 (any `quant-params` scheme, clamp; one requantizer or one per
+//!   column), raw i32, dequantized f32 (one scale or one per column).
 //! * Strided A and C (row strides); [`PackedB`] is packed once and is `Send + Sync`.
 //! * Micro-kernels ([`ukernel`]): `igemm_4x8c4__scalar`, `__neon`, `__neondot` (SDOT),
 //!   `__neoni8mm` (SUDOT), `__avx2`, `igemm_8x32c4__avx512vnni`. They are *indirect*: A rows are
@@ -40,7 +41,7 @@ pub mod reference;
 pub mod ukernel;
 
 use cpu_probe::parallel::Parallel;
-use quant_params::{QType, Requantizer};
+use quant_params::{PerChannelRequantizer, QType, Requantizer};
 use std::cell::RefCell;
 use std::fmt;
 pub use ukernel::{Kernel, Variant};
@@ -217,6 +218,24 @@ pub enum GemmOutput<'a> {
         /// The requantizer (output type i8).
         requant: &'a Requantizer,
     },
+    /// Requantized u8 with one requantizer per column (per-channel weight scales).
+    U8PerChannel {
+        /// C.
+        c: &'a mut [u8],
+        /// Row stride.
+        ldc: usize,
+        /// `n` requantizers (output type u8).
+        requant: &'a PerChannelRequantizer,
+    },
+    /// Requantized i8 with one requantizer per column (per-channel weight scales).
+    I8PerChannel {
+        /// C.
+        c: &'a mut [i8],
+        /// Row stride.
+        ldc: usize,
+        /// `n` requantizers (output type i8).
+        requant: &'a PerChannelRequantizer,
+    },
     /// Raw i32 accumulators (zero points and bias applied), row stride `ldc`.
     I32 {
         /// C.
@@ -390,16 +409,24 @@ impl PackedB {
                 a.len()
             )));
         }
-        let (ldc, len, elem, kind) = match &out {
+        let (ldc, len, kind) = match &out {
             GemmOutput::U8 { c, ldc, requant } => {
                 self.check_requant(requant, QType::U8)?;
-                (*ldc, c.len(), 1, 0)
+                (*ldc, c.len(), 0)
             }
             GemmOutput::I8 { c, ldc, requant } => {
                 self.check_requant(requant, QType::I8)?;
-                (*ldc, c.len(), 1, 1)
+                (*ldc, c.len(), 1)
             }
-            GemmOutput::I32 { c, ldc } => (*ldc, c.len(), 4, 2),
+            GemmOutput::U8PerChannel { c, ldc, requant } => {
+                self.check_per_channel(requant, QType::U8)?;
+                (*ldc, c.len(), 4)
+            }
+            GemmOutput::I8PerChannel { c, ldc, requant } => {
+                self.check_per_channel(requant, QType::I8)?;
+                (*ldc, c.len(), 5)
+            }
+            GemmOutput::I32 { c, ldc } => (*ldc, c.len(), 2),
             GemmOutput::F32 {
                 c, ldc, b_scales, ..
             } => {
@@ -409,7 +436,7 @@ impl PackedB {
                         b_scales.len()
                     )));
                 }
-                (*ldc, c.len(), 4, 3)
+                (*ldc, c.len(), 3)
             }
         };
         if ldc < n {
@@ -427,9 +454,19 @@ impl PackedB {
             }
             _ => None,
         };
+        let per_channel: Option<&PerChannelRequantizer> = match &out {
+            GemmOutput::U8PerChannel { requant, .. } | GemmOutput::I8PerChannel { requant, .. } => {
+                Some(requant)
+            }
+            _ => None,
+        };
         let (c_ptr, a_scale, b_scales): (SyncPtr, f32, &[f32]) = match out {
-            GemmOutput::U8 { c, .. } => (SyncPtr(c.as_mut_ptr()), 0.0, &[]),
-            GemmOutput::I8 { c, .. } => (SyncPtr(c.as_mut_ptr().cast()), 0.0, &[]),
+            GemmOutput::U8 { c, .. } | GemmOutput::U8PerChannel { c, .. } => {
+                (SyncPtr(c.as_mut_ptr()), 0.0, &[])
+            }
+            GemmOutput::I8 { c, .. } | GemmOutput::I8PerChannel { c, .. } => {
+                (SyncPtr(c.as_mut_ptr().cast()), 0.0, &[])
+            }
             GemmOutput::I32 { c, .. } => (SyncPtr(c.as_mut_ptr().cast()), 0.0, &[]),
             GemmOutput::F32 {
                 c,
@@ -438,7 +475,6 @@ impl PackedB {
                 ..
             } => (SyncPtr(c.as_mut_ptr().cast()), a_scale, b_scales),
         };
-        let _ = elem;
         let bytes = a.as_bytes();
         let mr = self.kernel.mr;
         let per_thread = m.div_ceil(4 * par.threads().max(1));
@@ -478,6 +514,20 @@ impl PackedB {
                                     };
                                 }
                             }
+                            4 | 5 => {
+                                let o = std::slice::from_raw_parts_mut(c_ptr.0.add(off), n);
+                                if let Some(pc) = per_channel {
+                                    // Runs are whole rows of n channels.
+                                    let _ = if kind == 4 {
+                                        pc.requantize_rows_u8(row, o)
+                                    } else {
+                                        pc.requantize_rows_i8(
+                                            row,
+                                            &mut *(o as *mut [u8] as *mut [i8]),
+                                        )
+                                    };
+                                }
+                            }
                             2 => std::slice::from_raw_parts_mut(c_ptr.0.cast::<i32>().add(off), n)
                                 .copy_from_slice(row),
                             _ => {
@@ -486,10 +536,11 @@ impl PackedB {
                                     n,
                                 );
                                 for (j, (x, &v)) in o.iter_mut().zip(row).enumerate() {
+                                    // A dense run spans several rows: the column is j mod n.
                                     let s = if b_scales.len() == 1 {
                                         b_scales[0]
                                     } else {
-                                        b_scales[j]
+                                        b_scales[j % n_cols]
                                     };
                                     *x = v as f32 * (a_scale * s);
                                 }
@@ -500,6 +551,20 @@ impl PackedB {
             });
         });
         Ok(())
+    }
+
+    fn check_per_channel(&self, r: &PerChannelRequantizer, want: QType) -> Result<(), GemmError> {
+        if r.channels() != self.n {
+            return Err(GemmError::Quant(format!(
+                "per-channel requantizer has {} channels but n = {}",
+                r.channels(),
+                self.n
+            )));
+        }
+        match r.channel(0) {
+            Some(c) => self.check_requant(c, want),
+            None => Ok(()),
+        }
     }
 
     fn check_requant(&self, r: &Requantizer, want: QType) -> Result<(), GemmError> {

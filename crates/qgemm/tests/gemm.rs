@@ -4,7 +4,7 @@ use cpu_probe::parallel::Parallel;
 use proptest::prelude::*;
 use qgemm::reference::gemm_i32;
 use qgemm::{GemmConfig, GemmError, GemmOutput, Input8, PackedB, Variant};
-use quant_params::{QType, RequantScheme, Requantizer};
+use quant_params::{PerChannelRequantizer, QType, RequantScheme, Requantizer};
 
 fn lcg(s: &mut u64) -> i32 {
     *s = s
@@ -80,6 +80,13 @@ fn check(
         .with_clamp(3, 250)
         .unwrap();
     let r8 = Requantizer::new(scheme, 0.0011, -5, QType::I8).unwrap();
+    let col_scales: Vec<f32> = (0..n).map(|j| 0.25 + 0.125 * (j % 5) as f32).collect();
+    let req_scales: Vec<f32> = (0..n).map(|j| 0.0003 + 0.0002 * (j % 7) as f32).collect();
+    let pc_u8 = PerChannelRequantizer::new(scheme, &req_scales, 9, QType::U8).unwrap();
+    let pc_i8 = PerChannelRequantizer::new(scheme, &req_scales, 0, QType::I8)
+        .unwrap()
+        .with_clamp(-100, 100)
+        .unwrap();
     let par = if seed.is_multiple_of(3) {
         Parallel::new(2)
     } else {
@@ -139,11 +146,25 @@ fn check(
                 c: &mut cf,
                 ldc,
                 a_scale: 0.5,
-                b_scales: &[0.25],
+                b_scales: &col_scales,
             },
             &par,
         )
         .unwrap();
+        let mut cpu = vec![0u8; m * ldc];
+        let out = GemmOutput::U8PerChannel {
+            c: &mut cpu,
+            ldc,
+            requant: &pc_u8,
+        };
+        p.gemm(m, ain, lda, out, &par).unwrap();
+        let mut cpi = vec![0i8; m * ldc];
+        let out = GemmOutput::I8PerChannel {
+            c: &mut cpi,
+            ldc,
+            requant: &pc_i8,
+        };
+        p.gemm(m, ain, lda, out, &par).unwrap();
         for i in 0..m {
             for j in 0..n {
                 let w = want[i * n + j];
@@ -151,7 +172,17 @@ fn check(
                 assert_eq!(c32[at], w, "{v:?} i32 m{m} k{k} n{n} ({i},{j})");
                 assert_eq!(i32::from(cu8[at]), r.requantize(w), "{v:?} u8");
                 assert_eq!(i32::from(ci8[at]), r8.requantize(w), "{v:?} i8");
-                assert_eq!(cf[at], w as f32 * 0.125, "{v:?} f32");
+                assert_eq!(cf[at], w as f32 * (0.5 * col_scales[j]), "{v:?} f32");
+                assert_eq!(
+                    i32::from(cpu[at]),
+                    pc_u8.channel(j).unwrap().requantize(w),
+                    "{v:?} u8 per channel"
+                );
+                assert_eq!(
+                    i32::from(cpi[at]),
+                    pc_i8.channel(j).unwrap().requantize(w),
+                    "{v:?} i8 per channel"
+                );
             }
             for j in n..ldc {
                 assert_eq!(c32[i * ldc + j], i32::MIN, "{v:?} wrote past n");
