@@ -327,17 +327,19 @@ impl PackedB {
             }
         };
         // B (k × n) to the kernel's column-major "OHWI" order: n × k.
-        let bt: Vec<i32> = (0..n)
-            .flat_map(|j| (0..k).map(move |p| (p, j)))
-            .map(|(p, j)| cfg.b.get(p * cfg.ldb + j))
+        // B (k × n) transposed to the kernels' per-output-channel order (n × k), as raw bytes.
+        let raw = cfg.b.as_bytes();
+        let bt: Vec<u8> = (0..n)
+            .flat_map(|j| (0..k).map(move |p| raw[p * cfg.ldb + j]))
             .collect();
-        let (w_prime, zw_prime) = match btype {
-            QType::I8 => (bt.iter().map(|&v| v as i8).collect::<Vec<_>>(), zw.clone()),
-            QType::U8 => (
-                bt.iter().map(|&v| (v - 128) as i8).collect(),
-                zw.iter().map(|z| z - 128).collect(),
-            ),
+        let bt_i8: &[i8] =
+            // SAFETY: i8 and u8 have the same size, alignment and validity.
+            unsafe { std::slice::from_raw_parts(bt.as_ptr().cast(), bt.len()) };
+        let bt_view = match btype {
+            QType::U8 => Input8::U8(&bt),
+            QType::I8 => Input8::I8(bt_i8),
         };
+        let (w_prime, zw_prime) = weight_domain(bt_view, &zw);
         check_accumulator(cfg.a_type, cfg.a_zero_point, &w_prime, &zw_prime, &bias, k)?;
         let (a_xor, za_prime) = activation_domain(cfg.a_type, cfg.a_zero_point);
         let variant = cfg.variant.unwrap_or_else(Variant::best);
