@@ -1,0 +1,380 @@
+//! Every available variant against the reference: int8 bit-exact, fp32 within 1e-6 relative
+//! (of the sum of |terms|) of an f64 reference.
+
+use cpu_probe::parallel::Parallel;
+use depthwise::reference::{depthwise_f64, depthwise_i32, output_size};
+use depthwise::{
+    Depthwise32, DwDesc, Input8, Output8, OutputStage, QDepthwise, QDepthwiseConfig, Variant,
+};
+use proptest::prelude::*;
+use quant_params::{PerChannelRequantizer, QType, RequantScheme, Requantizer};
+
+static CHECKED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn lcg(s: &mut u64) -> i32 {
+    *s = s
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (*s >> 33) as i32
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_i8(
+    d: DwDesc,
+    batch: usize,
+    h: usize,
+    w: usize,
+    ops: usize,
+    per_channel: bool,
+    extreme: bool,
+    seed: u64,
+) {
+    let Some((oh, ow)) = output_size(&d, h, w) else {
+        return;
+    };
+    CHECKED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let (at, wt) = [
+        (QType::U8, QType::U8),
+        (QType::I8, QType::I8),
+        (QType::U8, QType::I8),
+    ][ops];
+    let mut s = seed;
+    let cout = d.cout();
+    let n_in = batch * h * w * d.channels;
+    let x: Vec<i32> = (0..n_in)
+        .map(|i| {
+            if extreme {
+                if i % 2 == 0 {
+                    at.max()
+                } else {
+                    at.min()
+                }
+            } else {
+                at.min() + lcg(&mut s).rem_euclid(256)
+            }
+        })
+        .collect();
+    let wv: Vec<i32> = (0..d.taps() * cout)
+        .map(|i| {
+            if extreme {
+                [wt.min(), wt.max(), (-127i32).max(wt.min())][i % 3]
+            } else {
+                wt.min() + lcg(&mut s).rem_euclid(256)
+            }
+        })
+        .collect();
+    let za = if extreme {
+        if at == QType::U8 {
+            0
+        } else {
+            -128
+        }
+    } else {
+        at.min() + lcg(&mut s).rem_euclid(256)
+    };
+    let zw: Vec<i32> = (0..if per_channel { cout } else { 1 })
+        .map(|_| {
+            if ops == 1 || extreme {
+                0
+            } else {
+                wt.min() + lcg(&mut s).rem_euclid(256)
+            }
+        })
+        .collect();
+    let zw_full: Vec<i32> = if zw.len() == 1 {
+        vec![zw[0]; cout]
+    } else {
+        zw.clone()
+    };
+    let bias: Vec<i32> = (0..cout)
+        .map(|_| lcg(&mut s).rem_euclid(2001) - 1000)
+        .collect();
+    let mut want = Vec::new();
+    for b in 0..batch {
+        want.extend(depthwise_i32(
+            &d,
+            h,
+            w,
+            &x[b * h * w * d.channels..(b + 1) * h * w * d.channels],
+            za,
+            &wv,
+            &zw_full,
+            &bias,
+        ));
+    }
+    assert_eq!(want.len(), batch * oh * ow * cout);
+    let xu: Vec<u8> = x.iter().map(|&v| v as u8).collect();
+    let xi: Vec<i8> = x.iter().map(|&v| v as i8).collect();
+    let wu: Vec<u8> = wv.iter().map(|&v| v as u8).collect();
+    let wi: Vec<i8> = wv.iter().map(|&v| v as i8).collect();
+    let inp = if at == QType::U8 {
+        Input8::U8(&xu)
+    } else {
+        Input8::I8(&xi)
+    };
+    let wts = if wt == QType::U8 {
+        Input8::U8(&wu)
+    } else {
+        Input8::I8(&wi)
+    };
+    let scheme = RequantScheme::ALL[(seed % 4) as usize];
+    let r = Requantizer::new(scheme, 0.003, 5, QType::U8)
+        .unwrap()
+        .with_clamp(2, 251)
+        .unwrap();
+    let scales: Vec<f32> = (0..cout).map(|c| 0.001 + 0.0005 * (c % 5) as f32).collect();
+    let pc = PerChannelRequantizer::new(scheme, &scales, -3, QType::I8).unwrap();
+    let par = if seed % 3 == 0 {
+        Parallel::new(2)
+    } else {
+        Parallel::single()
+    };
+    for v in Variant::available() {
+        for stage in 0..3 {
+            let output = match stage {
+                0 => OutputStage::RawI32,
+                1 => OutputStage::PerTensor(r),
+                _ => OutputStage::PerChannel(pc.clone()),
+            };
+            let plan = QDepthwise::new(QDepthwiseConfig {
+                desc: d,
+                input_type: at,
+                input_zero_point: za,
+                weights: wts,
+                weight_zero_points: &zw,
+                bias: Some(&bias),
+                output,
+                variant: Some(v),
+            })
+            .unwrap();
+            let n = want.len();
+            match stage {
+                0 => {
+                    let mut y = vec![0i32; n];
+                    plan.run(inp, batch, h, w, Output8::I32(&mut y), &par)
+                        .unwrap();
+                    assert_eq!(y, want, "{v:?} {d:?}");
+                }
+                1 => {
+                    let mut y = vec![0u8; n];
+                    plan.run(inp, batch, h, w, Output8::U8(&mut y), &par)
+                        .unwrap();
+                    let e: Vec<u8> = want.iter().map(|&a| r.requantize(a) as u8).collect();
+                    assert_eq!(y, e, "{v:?}");
+                }
+                _ => {
+                    let mut y = vec![0i8; n];
+                    plan.run(inp, batch, h, w, Output8::I8(&mut y), &par)
+                        .unwrap();
+                    let e: Vec<i8> = want
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &a)| pc.channel(i % cout).unwrap().requantize(a) as i8)
+                        .collect();
+                    assert_eq!(y, e, "{v:?}");
+                }
+            }
+        }
+    }
+}
+
+fn check_f32(d: DwDesc, batch: usize, h: usize, w: usize, seed: u64) {
+    let Some((oh, ow)) = output_size(&d, h, w) else {
+        return;
+    };
+    let mut s = seed;
+    let cout = d.cout();
+    let mut f = || (lcg(&mut s).rem_euclid(2001) - 1000) as f32 / 500.0;
+    let x: Vec<f32> = (0..batch * h * w * d.channels).map(|_| f()).collect();
+    let wv: Vec<f32> = (0..d.taps() * cout).map(|_| f()).collect();
+    let bias: Vec<f32> = (0..cout).map(|_| f()).collect();
+    let absx: Vec<f32> = x.iter().map(|v| v.abs()).collect();
+    let absw: Vec<f32> = wv.iter().map(|v| v.abs()).collect();
+    let absb: Vec<f32> = bias.iter().map(|v| v.abs()).collect();
+    for v in Variant::available() {
+        for clamp in [(f32::NEG_INFINITY, f32::INFINITY), (0.0, 6.0)] {
+            let plan = Depthwise32::new(d, &wv, Some(&bias), clamp, Some(v)).unwrap();
+            let mut y = vec![0f32; batch * oh * ow * cout];
+            plan.run(&x, batch, h, w, &mut y, &Parallel::single())
+                .unwrap();
+            for b in 0..batch {
+                let img = b * h * w * d.channels..(b + 1) * h * w * d.channels;
+                let want = depthwise_f64(&d, h, w, &x[img.clone()], &wv, &bias);
+                let mag = depthwise_f64(&d, h, w, &absx[img], &absw, &absb);
+                for (i, (&e, &m)) in want.iter().zip(&mag).enumerate() {
+                    let e = e.clamp(f64::from(clamp.0), f64::from(clamp.1));
+                    let got = f64::from(y[b * oh * ow * cout + i]);
+                    assert!(
+                        (got - e).abs() <= 1e-6 * m + 1e-30,
+                        "{v:?} {d:?} {got} vs {e}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn desc() -> impl Strategy<Value = (DwDesc, usize, usize, usize)> {
+    (
+        1usize..=5,
+        1usize..=5,
+        1usize..=3,
+        1usize..=2,
+        prop::array::uniform4(0usize..3),
+        1usize..=37,
+        1usize..=3,
+        1usize..=2,
+        1usize..=9,
+        1usize..=9,
+    )
+        .prop_map(|(kh, kw, s, dil, pad, c, mult, batch, h, w)| {
+            let pad = [
+                pad[0].min(kh - 1),
+                pad[1].min(kw - 1),
+                pad[2].min(kh - 1),
+                pad[3].min(kw - 1),
+            ];
+            (
+                DwDesc {
+                    kernel: [kh, kw],
+                    stride: [s, s],
+                    dilation: [dil, dil],
+                    pad,
+                    channels: c,
+                    multiplier: mult,
+                },
+                batch,
+                h,
+                w,
+            )
+        })
+}
+
+#[test]
+fn proptest_compares_real_cases() {
+    int8_every_variant();
+    let n = CHECKED.load(std::sync::atomic::Ordering::Relaxed);
+    eprintln!("{n} int8 geometries compared against the reference");
+    assert!(n >= 20, "only {n} geometries were compared");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: if cfg!(target_arch = "aarch64") { 24 } else { 96 }, ..ProptestConfig::default() })]
+    #[test]
+    fn int8_every_variant((d, batch, h, w) in desc(), ops in 0usize..3, pc in any::<bool>(), seed in any::<u64>()) {
+        check_i8(d, batch, h, w, ops, pc, false, seed);
+    }
+
+    #[test]
+    fn fp32_every_variant((d, batch, h, w) in desc(), seed in any::<u64>()) {
+        check_f32(d, batch, h, w, seed);
+    }
+}
+
+/// Full-range u8 with zero point 0 and weights at ±127/−128 (the case int16 kernels get wrong),
+/// C = 1, odd C, stride 2 with odd sizes, 3x3 and 5x5.
+#[test]
+fn extremes() {
+    eprintln!(
+        "depthwise variants: {:?}",
+        Variant::available()
+            .iter()
+            .map(|v| v.name())
+            .collect::<Vec<_>>()
+    );
+    for (k, s, c, h) in [
+        (3, 1, 1, 5),
+        (3, 2, 17, 7),
+        (5, 1, 33, 9),
+        (5, 2, 144, 11),
+        (3, 1, 96, 3),
+    ] {
+        for ops in 0..3 {
+            let d = DwDesc::new([k, k], [s, s], [k / 2; 4], c, 1);
+            check_i8(d, 1, h, h, ops, false, true, 7 + ops as u64);
+            check_f32(d, 1, h, h, 11);
+        }
+    }
+}
+
+#[test]
+fn errors_name_the_problem() {
+    let d = DwDesc::new([3, 3], [1, 1], [1; 4], 4, 1);
+    let w = [0i8; 36];
+    let cfg = QDepthwiseConfig {
+        desc: d,
+        input_type: QType::U8,
+        input_zero_point: 0,
+        weights: Input8::I8(&w),
+        weight_zero_points: &[0],
+        bias: None,
+        output: OutputStage::RawI32,
+        variant: None,
+    };
+    assert!(QDepthwise::new(QDepthwiseConfig {
+        weights: Input8::I8(&w[1..]),
+        ..cfg.clone()
+    })
+    .unwrap_err()
+    .to_string()
+    .contains("weights have"));
+    assert!(QDepthwise::new(QDepthwiseConfig {
+        desc: DwDesc {
+            stride: [0, 1],
+            ..d
+        },
+        ..cfg.clone()
+    })
+    .unwrap_err()
+    .to_string()
+    .contains("stride"));
+    assert!(QDepthwise::new(QDepthwiseConfig {
+        weight_zero_points: &[0, 0],
+        ..cfg.clone()
+    })
+    .unwrap_err()
+    .to_string()
+    .contains("zero points"));
+    let p = QDepthwise::new(cfg).unwrap();
+    let mut y = [0i32; 64];
+    let e = p
+        .run(
+            Input8::U8(&[0u8; 63]),
+            1,
+            4,
+            4,
+            Output8::I32(&mut y),
+            &Parallel::single(),
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("input has 63"), "{e}");
+    let e = p
+        .run(
+            Input8::U8(&[0u8; 64]),
+            1,
+            4,
+            4,
+            Output8::U8(&mut [0u8; 64]),
+            &Parallel::single(),
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("output stage"), "{e}");
+    assert!(Depthwise32::new(d, &[0.0; 36], None, (1.0, 0.0), None)
+        .unwrap_err()
+        .to_string()
+        .contains("clamp"));
+    let small = DwDesc::new([3, 3], [1, 1], [0; 4], 4, 1);
+    let f = Depthwise32::new(
+        small,
+        &[0.0; 36],
+        None,
+        (f32::NEG_INFINITY, f32::INFINITY),
+        None,
+    )
+    .unwrap();
+    assert!(f
+        .run(&[0.0; 16], 1, 2, 2, &mut [], &Parallel::single())
+        .unwrap_err()
+        .to_string()
+        .contains("smaller"));
+}
