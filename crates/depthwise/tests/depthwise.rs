@@ -124,7 +124,7 @@ fn check_i8(
         .unwrap();
     let scales: Vec<f32> = (0..cout).map(|c| 0.001 + 0.0005 * (c % 5) as f32).collect();
     let pc = PerChannelRequantizer::new(scheme, &scales, -3, QType::I8).unwrap();
-    let par = if seed % 3 == 0 {
+    let par = if seed.is_multiple_of(3) {
         Parallel::new(2)
     } else {
         Parallel::single()
