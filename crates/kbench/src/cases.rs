@@ -5,8 +5,9 @@
 //! NHWC for int8 convolution. Scales are the ones `scripts/compare-anchors.py` uses, so both
 //! tools time the same arithmetic.
 //!
-//! Until the `ops` plans land, int8 convolutions run on `qconv-direct` and int8 GEMMs on `qgemm`
-//! directly; fp32 and depthwise workloads are reported as not measured, with the reason.
+//! Until the `ops` plans land, int8 convolutions run on `qconv-direct`, int8 GEMMs on `qgemm` and
+//! depthwise workloads (int8 and fp32, NHWC) on `depthwise` directly; the other fp32 workloads are
+//! reported as not measured, with the reason.
 
 use crate::bench::Case;
 use crate::workloads::Workload;
@@ -160,20 +161,186 @@ impl Case for GemmCase {
     }
 }
 
+struct DwCase {
+    plan: depthwise::QDepthwise,
+    desc: depthwise::DwDesc,
+    input: Vec<u8>,
+    weights: Vec<i8>,
+    out: Vec<u8>,
+    hw: (usize, usize),
+    requant: Requantizer,
+    par: Parallel,
+}
+
+impl Case for DwCase {
+    fn algorithm(&self) -> String {
+        format!("depthwise {}", self.plan.variant().name())
+    }
+
+    fn check(&mut self) -> Result<String, String> {
+        self.run();
+        let cout = self.desc.cout();
+        let acc = depthwise::reference::depthwise_i32(
+            &self.desc,
+            self.hw.0,
+            self.hw.1,
+            &self.input,
+            A_ZP,
+            &self.weights,
+            &vec![0; cout],
+            &vec![0; cout],
+        );
+        let bad = acc
+            .iter()
+            .zip(&self.out)
+            .filter(|(&a, &y)| self.requant.requantize(a) != i32::from(y))
+            .count();
+        if bad == 0 {
+            Ok("bit-exact".to_string())
+        } else {
+            Err(format!(
+                "{bad} of {} outputs differ from the reference",
+                acc.len()
+            ))
+        }
+    }
+
+    fn run(&mut self) {
+        // Errors are impossible here: every shape was validated when the case was built.
+        let _ = self.plan.run(
+            depthwise::Input8::U8(&self.input),
+            1,
+            self.hw.0,
+            self.hw.1,
+            depthwise::Output8::U8(&mut self.out),
+            &self.par,
+        );
+    }
+}
+
+struct DwF32Case {
+    plan: depthwise::Depthwise32,
+    desc: depthwise::DwDesc,
+    input: Vec<f32>,
+    weights: Vec<f32>,
+    out: Vec<f32>,
+    hw: (usize, usize),
+    par: Parallel,
+}
+
+impl Case for DwF32Case {
+    fn algorithm(&self) -> String {
+        "depthwise fp32 (NHWC)".to_string()
+    }
+
+    fn check(&mut self) -> Result<String, String> {
+        self.run();
+        let cout = self.desc.cout();
+        let want = depthwise::reference::depthwise_f64(
+            &self.desc,
+            self.hw.0,
+            self.hw.1,
+            &self.input,
+            &self.weights,
+            &vec![0.0; cout],
+        );
+        let rms = (want.iter().map(|x| x * x).sum::<f64>() / want.len().max(1) as f64).sqrt();
+        let err = want
+            .iter()
+            .zip(&self.out)
+            .map(|(&e, &g)| (e - f64::from(g)).abs())
+            .fold(0.0, f64::max);
+        if err <= 2e-5 * rms.max(f64::MIN_POSITIVE) {
+            Ok(format!("max err {:.1e} x RMS", err / rms))
+        } else {
+            Err(format!("max err {:.1e} x RMS exceeds 2e-5", err / rms))
+        }
+    }
+
+    fn run(&mut self) {
+        // Errors are impossible here: every shape was validated when the case was built.
+        let _ = self.plan.run(
+            &self.input,
+            1,
+            self.hw.0,
+            self.hw.1,
+            &mut self.out,
+            &self.par,
+        );
+    }
+}
+
+fn build_depthwise(w: &Workload, threads: usize) -> Result<Box<dyn Case>, String> {
+    let desc = depthwise::DwDesc::new([w.k, w.k], [w.stride, w.stride], [w.pad; 4], w.cin, 1);
+    let (oh, ow) = desc.output_size(w.h, w.w).map_err(|e| e.to_string())?;
+    let n_out = oh * ow * w.cout;
+    if w.dtype == "fp32" {
+        let to_f = |b: u8| (f32::from(b) - 127.5) / 64.0;
+        let input: Vec<f32> = data(w.h * w.w * w.cin, 1).into_iter().map(to_f).collect();
+        let weights: Vec<f32> = data(w.k * w.k * w.cout, 2).into_iter().map(to_f).collect();
+        let plan = depthwise::Depthwise32::new(
+            desc,
+            &weights,
+            None,
+            (f32::NEG_INFINITY, f32::INFINITY),
+            None,
+        )
+        .map_err(|e| e.to_string())?;
+        return Ok(Box::new(DwF32Case {
+            plan,
+            desc,
+            input,
+            weights,
+            out: vec![0.0; n_out],
+            hw: (w.h, w.w),
+            par: Parallel::new(threads),
+        }));
+    }
+    let weights: Vec<i8> = data(w.k * w.k * w.cout, 2)
+        .into_iter()
+        .map(|b| (b as i8).max(-127))
+        .collect();
+    let requant = Requantizer::new(
+        RequantScheme::Fp32,
+        A_SCALE * W_SCALE / Y_SCALE,
+        Y_ZP,
+        QType::U8,
+    )
+    .map_err(|e| e.to_string())?;
+    let plan = depthwise::QDepthwise::new(depthwise::QDepthwiseConfig {
+        desc,
+        input_type: QType::U8,
+        input_zero_point: A_ZP,
+        weights: depthwise::Input8::I8(&weights),
+        weight_zero_points: &[0],
+        bias: None,
+        output: depthwise::OutputStage::PerTensor(requant),
+        variant: None,
+    })
+    .map_err(|e| e.to_string())?;
+    Ok(Box::new(DwCase {
+        plan,
+        desc,
+        input: data(w.h * w.w * w.cin, 1),
+        weights,
+        out: vec![0; n_out],
+        hw: (w.h, w.w),
+        requant,
+        par: Parallel::new(threads),
+    }))
+}
+
 /// Builds the case for a workload with `threads` threads.
 pub fn build(w: &Workload, threads: usize) -> Result<Box<dyn Case>, String> {
+    let depthwise = w.kind == "conv2d" && w.groups > 1 && w.groups == w.cin && w.groups == w.cout;
+    if depthwise {
+        return build_depthwise(w, threads);
+    }
     if w.dtype != "int8" {
         return Err(format!(
             "{} {}: fp32 kernels (winograd, fft-conv, direct) are not in the workspace yet",
             w.kind, w.dtype
         ));
-    }
-    let depthwise = w.kind == "conv2d" && w.groups > 1 && w.groups == w.cin && w.groups == w.cout;
-    if depthwise {
-        return Err(
-            "depthwise convolution waits for the depthwise crate (qconv-direct would waste 31/32 of each tile on it)"
-                .to_string(),
-        );
     }
     let requant = Requantizer::new(
         RequantScheme::Fp32,
