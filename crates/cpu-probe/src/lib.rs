@@ -17,6 +17,8 @@
 //! # let _ = f;
 //! ```
 
+pub mod brand;
+pub mod chipset;
 pub mod features;
 pub mod parallel;
 pub mod x86;

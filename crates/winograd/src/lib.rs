@@ -6,6 +6,8 @@
 //! This crate currently holds the F(2,3) transform matrices ([`f2x3`]); the plans land with the
 //! winograd issue.
 
+pub mod int8;
+
 /// F(2,3): `y = Aᵀ [(G g) ⊙ (Bᵀ d)]` for a 4-point input `d`, 3-tap kernel `g`, 2 outputs.
 pub mod f2x3 {
     /// Input transform Bᵀ (4×4), entries 0/±1.

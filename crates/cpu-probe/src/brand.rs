@@ -1,0 +1,1 @@
+//! x86 brand-string normalisation (in progress).

@@ -1,0 +1,1 @@
+//! SoC / chipset name decoding (in progress).
