@@ -1,1 +1,668 @@
-//! Exact int8 Winograd F(2x2,3x3) (in progress).
+//! Exact int8 Winograd F(2x2,3x3) over NHWC tensors.
+//!
+//! A 3x3, stride-1 convolution of 8-bit activations and weights whose i32 accumulators are
+//! **bit-for-bit equal** to direct convolution, with 16 multiplies per 2x2 output tile and
+//! channel pair instead of 36 (2.25x fewer).
+//!
+//! # The transforms
+//!
+//! F(2,3) computes two outputs of a 3-tap correlation from four inputs as
+//! `y = Aᵀ[(G g) ⊙ (Bᵀ d)]`; in 2-D, `Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A` for a 4x4 input tile `d`
+//! and a 3x3 kernel `g`. With the points 0, ±1, ∞:
+//!
+//! ```text
+//!       ⎡1  0 -1  0⎤           ⎡2  0  0⎤
+//! Bᵀ =  ⎢0  1  1  0⎥    2G =   ⎢1  1  1⎥    Aᵀ = ⎡1  1  1  0⎤
+//!       ⎢0 -1  1  0⎥           ⎢1 -1  1⎥         ⎣0  1 -1 -1⎦
+//!       ⎣0  1  0 -1⎦           ⎣0  0  2⎦
+//! ```
+//!
+//! (`crate::f2x3::{BT, G2, AT}`). G itself has entries ½, so this path uses `2G`, which is
+//! integral; then `U = (2G) g (2G)ᵀ = 4·G g Gᵀ` and
+//!
+//! `4·Y = Aᵀ [U ⊙ V] A`, with `V = Bᵀ d B`,
+//!
+//! an identity between integer matrices. Summed over input channels (the "tuple GEMM": for
+//! each of the 16 points, `M[tiles × Cout] = V[tiles × Cin] · U[Cin × Cout]`), it gives 4 times
+//! the direct convolution; dividing by 4 is exact.
+//!
+//! # Why it is exact in 16/32-bit integers
+//!
+//! * `d = x − zx` (activation minus its zero point; padding reads the zero point, so d = 0)
+//!   lies in [−255, 255]. Each row of Bᵀ has two entries ±1, so |V| ≤ 4·255 = 1020: **i16**.
+//! * `g = w − zw` lies in [−255, 255]; the rows of 2G have absolute sums 2, 3, 3, 2, so
+//!   |U| ≤ 3·3·255 = 2295: **i16**, computed once when the plan is built.
+//! * Each product `U·V` (≤ 2 340 900 in magnitude) is exact in i32 (`vpmaddwd`, `vpdpwssd`,
+//!   `smlal`). Everything after that is additions, subtractions and multiplications by
+//!   constants, done in **wrapping** i32 arithmetic, i.e. in the ring ℤ/2³². So the computed
+//!   i32 equals the true integer `4·Y` modulo 2³², whatever the intermediate values; if the true
+//!   `4·Y` lies in i32's range, the computed value *is* `4·Y`. It is a multiple of 4, so an
+//!   arithmetic shift by 2 gives `Y` exactly, and `Y + bias` is exact if it fits too.
+//!
+//! # The overflow bound (checked at plan time)
+//!
+//! For output channel `o`, with `A = max(qmax − zx, zx − qmin)` the largest |x − zx| of the
+//! activation type and `S_o = Σ_{ky,kx,c} |w − zw_o|` over its actual weights,
+//!
+//! `|4·Y_o| ≤ 4·A·S_o ≤ 2³¹ − 1`  and  `A·S_o + |bias_o| ≤ 2³¹ − 1`
+//!
+//! are required, and [`WinogradInt8::new`] returns [`Int8Error::Overflow`] otherwise (the
+//! caller falls back to direct convolution, whose own bound is the second inequality alone,
+//! 4x looser). Both are attained (activations at ±A with the signs of the weights), so the
+//! check is tight. With every |w − zw| = 255 and A = 255 (e.g. u8 with zero points 0) it
+//! allows `4·255·255·9·C ≤ 2³¹ − 1`, i.e. **C ≤ 917** input channels; the tests run C = 917
+//! at those extremes and see C = 918 refused.
+//!
+//! # Operands and outputs
+//!
+//! Every operand combination of `qgemm`/`qconv-direct`: u8 × u8 with zero points, s8 × s8
+//! (symmetric or with zero points, per-channel weight zero points), u8 × s8, s8 × u8. Outputs:
+//! requantized u8/i8 with any `quant-params` scheme (one requantizer or one per channel, with
+//! its clamp), or the raw i32 accumulators (bias applied).
+//!
+//! # Example
+//!
+//! ```
+//! use winograd::int8::{Int8Config, Output, OutputStage, Tensor8, WinogradInt8};
+//! use quant_params::{QType, RequantScheme, Requantizer};
+//!
+//! // 3x3 conv, 2 -> 1 channels, padding 1, u8 activations (zero point 128) x s8 weights.
+//! let weights = vec![1i8; 9 * 2]; // OHWI
+//! let plan = WinogradInt8::new(Int8Config {
+//!     cin: 2,
+//!     cout: 1,
+//!     padding: [1, 1, 1, 1],
+//!     input_type: QType::U8,
+//!     input_zero_point: 128,
+//!     weights: Tensor8::I8(&weights),
+//!     weight_zero_points: &[0],
+//!     bias: Some(&[10]),
+//!     output: OutputStage::RawI32,
+//!     variant: None,
+//! })?;
+//! let input = vec![130u8; 4 * 4 * 2]; // 4x4 image, every value +2 from the zero point
+//! let mut acc = vec![0i32; 4 * 4];
+//! plan.run(Tensor8::U8(&input), 1, 4, 4, 2, Output::I32(&mut acc), &cpu_probe::parallel::Parallel::single())?;
+//! // Interior pixels: 9 taps x 2 channels x (+2) + bias 10 = 46; corners see 4 taps: 26.
+//! assert_eq!((acc[5], acc[0]), (46, 26));
+//!
+//! // The same with a requantized u8 output.
+//! let requant = Requantizer::new(RequantScheme::Fp32, 0.25, 128, QType::U8)?;
+//! let plan = WinogradInt8::new(Int8Config {
+//!     cin: 2, cout: 1, padding: [1; 4], input_type: QType::U8, input_zero_point: 128,
+//!     weights: Tensor8::I8(&weights), weight_zero_points: &[0], bias: None,
+//!     output: OutputStage::PerTensor(requant), variant: None,
+//! })?;
+//! let mut out = vec![0u8; 4 * 4];
+//! plan.run(Tensor8::U8(&input), 1, 4, 4, 2, Output::U8(&mut out), &cpu_probe::parallel::Parallel::single())?;
+//! assert_eq!(out[5], 128 + 9); // 36 x 0.25
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod transform;
+pub mod ukernel;
+
+use aligned_vec::{AVec, ConstAlign};
+use cpu_probe::parallel::Parallel;
+use quant_params::{PerChannelRequantizer, QType, RequantPlan, Requantizer};
+use std::cell::RefCell;
+use std::fmt;
+pub use ukernel::{Kernel, Variant};
+
+/// Read-only 8-bit tensor data (activations or weights). The same shape as `qgemm::Input8`;
+/// this crate keeps its own so it does not depend on `qgemm`.
+#[derive(Clone, Copy, Debug)]
+pub enum Tensor8<'a> {
+    /// Unsigned bytes.
+    U8(&'a [u8]),
+    /// Signed bytes.
+    I8(&'a [i8]),
+}
+
+impl Tensor8<'_> {
+    /// The element type.
+    pub fn qtype(&self) -> QType {
+        match self {
+            Tensor8::U8(_) => QType::U8,
+            Tensor8::I8(_) => QType::I8,
+        }
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        match self {
+            Tensor8::U8(x) => x.len(),
+            Tensor8::I8(x) => x.len(),
+        }
+    }
+
+    /// Whether there are no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Element `i` as i32.
+    pub fn get(&self, i: usize) -> i32 {
+        match self {
+            Tensor8::U8(x) => i32::from(x[i]),
+            Tensor8::I8(x) => i32::from(x[i]),
+        }
+    }
+
+    /// The raw bytes (i8 reinterpreted).
+    pub fn as_bytes(&self) -> &[u8] {
+        match *self {
+            Tensor8::U8(x) => x,
+            // SAFETY: i8 and u8 have the same size, alignment and validity.
+            Tensor8::I8(x) => unsafe { std::slice::from_raw_parts(x.as_ptr().cast(), x.len()) },
+        }
+    }
+}
+
+/// Output buffer (NHWC, dense: pixel stride = output channels).
+#[derive(Debug)]
+pub enum Output<'a> {
+    /// Requantized u8.
+    U8(&'a mut [u8]),
+    /// Requantized i8.
+    I8(&'a mut [i8]),
+    /// Raw i32 accumulators (zero points and bias applied, no requantization).
+    I32(&'a mut [i32]),
+}
+
+/// What happens to the i32 accumulators (as in `qconv-direct`).
+#[derive(Clone, Debug)]
+pub enum OutputStage {
+    /// One requantizer for every output channel.
+    PerTensor(Requantizer),
+    /// One requantizer per output channel (per-channel weight scales).
+    PerChannel(PerChannelRequantizer),
+    /// Keep raw i32.
+    RawI32,
+}
+
+/// Everything a plan needs.
+#[derive(Clone, Debug)]
+pub struct Int8Config<'a> {
+    /// Input channels.
+    pub cin: usize,
+    /// Output channels.
+    pub cout: usize,
+    /// Padding `[top, left, bottom, right]`; padded taps read the input zero point.
+    pub padding: [usize; 4],
+    /// Activation type.
+    pub input_type: QType,
+    /// Activation zero point.
+    pub input_zero_point: i32,
+    /// Weights, OHWI: `cout × 3 × 3 × cin`.
+    pub weights: Tensor8<'a>,
+    /// Weight zero points: one (per tensor) or one per output channel.
+    pub weight_zero_points: &'a [i32],
+    /// Optional i32 bias per output channel.
+    pub bias: Option<&'a [i32]>,
+    /// Output stage.
+    pub output: OutputStage,
+    /// Force a variant (`None`: the best available).
+    pub variant: Option<Variant>,
+}
+
+/// Errors of the int8 path; each message names the argument and the values.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Int8Error {
+    /// Impossible geometry.
+    Geometry(String),
+    /// A buffer of the wrong length or type.
+    Buffer(String),
+    /// Bad quantization parameters.
+    Quant(String),
+    /// The i32 result could overflow for these weights and zero points: use direct convolution.
+    Overflow(String),
+    /// The requested variant cannot run here.
+    Variant(String),
+}
+
+impl fmt::Display for Int8Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Int8Error::Geometry(m) => write!(f, "winograd int8 geometry: {m}"),
+            Int8Error::Buffer(m) => write!(f, "buffer: {m}"),
+            Int8Error::Quant(m) => write!(f, "quantization: {m}"),
+            Int8Error::Overflow(m) => write!(f, "accumulator overflow risk: {m}"),
+            Int8Error::Variant(m) => write!(f, "variant: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for Int8Error {}
+
+impl From<quant_params::QuantError> for Int8Error {
+    fn from(e: quant_params::QuantError) -> Self {
+        Int8Error::Quant(e.to_string())
+    }
+}
+
+/// The largest |x − zx| of activations of type `t` with zero point `zx`.
+pub fn activation_magnitude(t: QType, zx: i32) -> i64 {
+    i64::from((t.max() - zx).max(zx - t.min()))
+}
+
+/// The plan-time exactness check for one output channel (see the module docs): `4·A·S ≤ 2³¹−1`
+/// and `A·S + |bias| ≤ 2³¹−1` with `A` = [`activation_magnitude`] and `S = Σ|w − zw|`.
+pub fn check_channel(a_max: i64, sum_abs_w: i64, bias: i32) -> Result<(), String> {
+    let lim = i64::from(i32::MAX);
+    let four_y = 4 * a_max * sum_abs_w;
+    if four_y > lim {
+        return Err(format!(
+            "4·max|x−zx|·Σ|w−zw| = 4·{a_max}·{sum_abs_w} = {four_y} > 2^31−1: the Winograd value 4·y could leave i32 (direct convolution can still do it)"
+        ));
+    }
+    let y = a_max * sum_abs_w + i64::from(bias).abs();
+    if y > lim {
+        return Err(format!(
+            "max|x−zx|·Σ|w−zw| + |bias| = {a_max}·{sum_abs_w} + {} = {y} > 2^31−1",
+            i64::from(bias).abs()
+        ));
+    }
+    Ok(())
+}
+
+enum Stage {
+    PerTensor(RequantPlan, QType),
+    PerChannel(PerChannelRequantizer, QType),
+    Raw,
+}
+
+/// A planned exact int8 F(2x2,3x3) convolution: kernel transformed once, reusable across calls
+/// and threads.
+pub struct WinogradInt8 {
+    cin: usize,
+    cout: usize,
+    pad: [usize; 4],
+    input_type: QType,
+    xor: u8,
+    za: i16,
+    kernel: Kernel,
+    kp: usize,
+    blocks: usize,
+    tiles_per_block: usize,
+    u: AVec<i16, ConstAlign<64>>,
+    bias: Vec<i32>,
+    stage: Stage,
+    zero_row: Vec<u8>,
+}
+
+impl fmt::Debug for WinogradInt8 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WinogradInt8")
+            .field("cin", &self.cin)
+            .field("cout", &self.cout)
+            .field("pad", &self.pad)
+            .field("kernel", &self.kernel.name)
+            .finish()
+    }
+}
+
+/// Per-thread scratch: transformed input and products of one tile block, one tile's outputs.
+#[derive(Default)]
+struct Scratch {
+    v: Vec<i16>,
+    m: Vec<i32>,
+    y: Vec<i32>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+struct SyncPtr(*mut u8);
+// SAFETY: used only to hand disjoint output pixels to parallel tasks (see `run`).
+unsafe impl Send for SyncPtr {}
+// SAFETY: as above; each task writes pixels no other task touches.
+unsafe impl Sync for SyncPtr {}
+
+impl WinogradInt8 {
+    /// Validates, checks the exactness bound (module docs) and transforms the kernel.
+    pub fn new(cfg: Int8Config<'_>) -> Result<WinogradInt8, Int8Error> {
+        let (cin, cout) = (cfg.cin, cfg.cout);
+        if cin == 0 || cout == 0 {
+            return Err(Int8Error::Geometry(format!(
+                "input channels ({cin}) and output channels ({cout}) must be >= 1"
+            )));
+        }
+        let wlen = cout * 9 * cin;
+        if cfg.weights.len() != wlen {
+            return Err(Int8Error::Buffer(format!(
+                "weights have {} elements but OHWI {cout}x3x3x{cin} needs {wlen}",
+                cfg.weights.len()
+            )));
+        }
+        cfg.input_type
+            .check_zero_point("input zero point", cfg.input_zero_point)?;
+        let wtype = cfg.weights.qtype();
+        let zw: Vec<i32> = match cfg.weight_zero_points.len() {
+            1 => vec![cfg.weight_zero_points[0]; cout],
+            n if n == cout => cfg.weight_zero_points.to_vec(),
+            n => {
+                return Err(Int8Error::Quant(format!(
+                    "{n} weight zero points given; need 1 or one per output channel ({cout})"
+                )))
+            }
+        };
+        for (c, &z) in zw.iter().enumerate() {
+            wtype.check_zero_point(&format!("weight zero point of channel {c}"), z)?;
+        }
+        let bias: Vec<i32> = match cfg.bias {
+            None => vec![0; cout],
+            Some(b) if b.len() == cout => b.to_vec(),
+            Some(b) => {
+                return Err(Int8Error::Buffer(format!(
+                    "bias has {} elements but there are {cout} output channels",
+                    b.len()
+                )))
+            }
+        };
+        let a_max = activation_magnitude(cfg.input_type, cfg.input_zero_point);
+        let g = |o: usize, ky: usize, kx: usize, c: usize| {
+            cfg.weights.get(((o * 3 + ky) * 3 + kx) * cin + c) - zw[o]
+        };
+        for o in 0..cout {
+            let s: i64 = (0..9 * cin)
+                .map(|i| i64::from((cfg.weights.get(o * 9 * cin + i) - zw[o]).abs()))
+                .sum();
+            check_channel(a_max, s, bias[o])
+                .map_err(|m| Int8Error::Overflow(format!("output channel {o} (C = {cin}): {m}")))?;
+        }
+        let variant = cfg.variant.unwrap_or_else(Variant::best);
+        let kernel = variant.kernel().ok_or_else(|| {
+            Int8Error::Variant(format!(
+                "{variant:?} is not available on this CPU/build (available: {:?})",
+                Variant::available()
+            ))
+        })?;
+        let kp = cin.next_multiple_of(4);
+        let blocks = cout.div_ceil(kernel.nr);
+        let u = transform::pack_kernel(g, cin, cout, kp, kernel.nr);
+        // Tiles per block: 32 (a multiple of MR), fewer when the block's V would pass 128 KiB.
+        let cap = (128 * 1024 / (16 * 2 * kp)).max(kernel.mr);
+        let tiles_per_block = (32.min(cap) / kernel.mr).max(1) * kernel.mr;
+        let stage = match cfg.output {
+            OutputStage::PerTensor(r) => Stage::PerTensor(r.plan(None)?, r.qtype),
+            OutputStage::PerChannel(p) => {
+                if p.channels() != cout {
+                    return Err(Int8Error::Quant(format!(
+                        "per-channel requantizer has {} channels but the convolution has {cout}",
+                        p.channels()
+                    )));
+                }
+                let t = p.channel(0).map(|r| r.qtype).unwrap_or(QType::U8);
+                Stage::PerChannel(p, t)
+            }
+            OutputStage::RawI32 => Stage::Raw,
+        };
+        // Activations in the u8 domain: a = (byte ^ xor) − za.
+        let (xor, za) = match cfg.input_type {
+            QType::U8 => (0u8, cfg.input_zero_point),
+            QType::I8 => (0x80u8, cfg.input_zero_point + 128),
+        };
+        let zero_byte = cfg.input_zero_point as u8; // i8 zero points: the same byte
+        Ok(WinogradInt8 {
+            cin,
+            cout,
+            pad: cfg.padding,
+            input_type: cfg.input_type,
+            xor,
+            za: za as i16,
+            kernel,
+            kp,
+            blocks,
+            tiles_per_block,
+            u,
+            bias,
+            stage,
+            zero_row: vec![zero_byte; cin],
+        })
+    }
+
+    /// The micro-kernels this plan runs.
+    pub fn kernel(&self) -> &Kernel {
+        &self.kernel
+    }
+
+    /// Output height and width for an `in_h × in_w` input.
+    pub fn output_size(&self, in_h: usize, in_w: usize) -> Result<(usize, usize), Int8Error> {
+        let (h, w) = (
+            in_h + self.pad[0] + self.pad[2],
+            in_w + self.pad[1] + self.pad[3],
+        );
+        if h < 3 || w < 3 {
+            return Err(Int8Error::Geometry(format!(
+                "input {in_h}x{in_w} with padding {:?} is smaller than the 3x3 kernel",
+                self.pad
+            )));
+        }
+        Ok((h - 2, w - 2))
+    }
+
+    /// Runs the convolution on `batch` NHWC images of `in_h × in_w` whose pixels are
+    /// `in_pixel_stride` elements apart (>= cin), writing a dense NHWC output.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run(
+        &self,
+        input: Tensor8<'_>,
+        batch: usize,
+        in_h: usize,
+        in_w: usize,
+        in_pixel_stride: usize,
+        output: Output<'_>,
+        par: &Parallel,
+    ) -> Result<(), Int8Error> {
+        if input.qtype() != self.input_type {
+            return Err(Int8Error::Buffer(format!(
+                "input is {:?} but the plan was built for {:?} activations",
+                input.qtype(),
+                self.input_type
+            )));
+        }
+        let (oh, ow) = self.output_size(in_h, in_w)?;
+        let cin = self.cin;
+        if in_pixel_stride < cin {
+            return Err(Int8Error::Buffer(format!(
+                "input pixel stride {in_pixel_stride} is smaller than the {cin} input channels"
+            )));
+        }
+        let pixels_in = batch * in_h * in_w;
+        let need_in = if pixels_in == 0 {
+            0
+        } else {
+            (pixels_in - 1) * in_pixel_stride + cin
+        };
+        if input.len() < need_in {
+            return Err(Int8Error::Buffer(format!(
+                "input has {} elements but {batch}x{in_h}x{in_w} pixels with stride {in_pixel_stride} need {need_in}",
+                input.len()
+            )));
+        }
+        let cout = self.cout;
+        let out_len = batch * oh * ow * cout;
+        let (out_ptr, out_kind, got_len) = match output {
+            Output::U8(o) => (SyncPtr(o.as_mut_ptr()), 0u8, o.len()),
+            Output::I8(o) => (SyncPtr(o.as_mut_ptr().cast()), 1, o.len()),
+            Output::I32(o) => (SyncPtr(o.as_mut_ptr().cast()), 2, o.len()),
+        };
+        if got_len != out_len {
+            return Err(Int8Error::Buffer(format!(
+                "output has {got_len} elements but {batch}x{oh}x{ow}x{cout} = {out_len} are produced"
+            )));
+        }
+        let stage_kind = match &self.stage {
+            Stage::Raw => 2,
+            Stage::PerTensor(_, QType::U8) | Stage::PerChannel(_, QType::U8) => 0,
+            _ => 1,
+        };
+        if stage_kind != out_kind {
+            return Err(Int8Error::Buffer(format!(
+                "output buffer type does not match the plan's output stage ({})",
+                ["u8", "i8", "i32"][stage_kind as usize]
+            )));
+        }
+        if out_len == 0 {
+            return Ok(());
+        }
+        let geo = Geo {
+            in_h,
+            in_w,
+            stride: in_pixel_stride,
+            oh,
+            ow,
+            th: oh.div_ceil(2),
+            tw: ow.div_ceil(2),
+        };
+        let ntiles = batch * geo.th * geo.tw;
+        let tb = self.tiles_per_block;
+        let nblocks = ntiles.div_ceil(tb);
+        let bytes = input.as_bytes();
+        let out_ptr = &out_ptr;
+        par.for_each(nblocks, |bi| {
+            let t0 = bi * tb;
+            let t1 = (t0 + tb).min(ntiles);
+            SCRATCH.with(|s| {
+                let s = &mut *s.borrow_mut();
+                self.block(&geo, bytes, t0, t1, s, out_ptr);
+            });
+        });
+        Ok(())
+    }
+
+    /// Tiles `t0..t1`: input transform, 16 GEMMs, output transform, output stage.
+    fn block(&self, geo: &Geo, input: &[u8], t0: usize, t1: usize, s: &mut Scratch, out: &SyncPtr) {
+        let k = &self.kernel;
+        let (cin, cout, kp) = (self.cin, self.cout, self.kp);
+        let tb = self.tiles_per_block;
+        let coutp = self.blocks * k.nr;
+        let vps = tb * kp; // point stride of V
+        let mps = tb * coutp; // point stride of M
+        if s.v.len() < 16 * vps {
+            s.v.resize(16 * vps, 0);
+        }
+        if s.m.len() < 16 * mps {
+            s.m.resize(16 * mps, 0);
+        }
+        if s.y.len() < 4 * cout {
+            s.y.resize(4 * cout, 0);
+        }
+        let tiles_img = geo.th * geo.tw;
+        // 1. Input transform.
+        for t in t0..t1 {
+            let (b, r) = (t / tiles_img, t % tiles_img);
+            let (ty, tx) = (r / geo.tw, r % geo.tw);
+            let rows: [&[u8]; 16] = core::array::from_fn(|i| {
+                let iy = (2 * ty + i / 4) as isize - self.pad[0] as isize;
+                let ix = (2 * tx + i % 4) as isize - self.pad[1] as isize;
+                if iy < 0 || ix < 0 || iy >= geo.in_h as isize || ix >= geo.in_w as isize {
+                    &self.zero_row[..]
+                } else {
+                    let off = ((b * geo.in_h + iy as usize) * geo.in_w + ix as usize) * geo.stride;
+                    &input[off..off + cin]
+                }
+            });
+            let row = (t - t0) * kp;
+            // SAFETY: every row has cin bytes; the V slice from `row` holds 15·vps + cin
+            // elements (row + cin <= vps); the kernel's ISA is available (plan built from
+            // Variant::available()).
+            unsafe { (k.input)(&rows, cin, self.xor, self.za, &mut s.v[row..16 * vps], vps) };
+        }
+        // 2. One GEMM per point, micro-tiles of MR tiles × NR output channels.
+        let rows_used = (t1 - t0).next_multiple_of(k.mr);
+        let panel = kp * k.nr;
+        for p in 0..16 {
+            let vp = &s.v[p * vps..(p + 1) * vps];
+            let mp = &mut s.m[p * mps..(p + 1) * mps];
+            for nb in 0..self.blocks {
+                let up = &self.u[(p * self.blocks + nb) * panel..][..panel];
+                for mb in (0..rows_used).step_by(k.mr) {
+                    debug_assert!((mb + k.mr) * kp <= vp.len());
+                    debug_assert!((mb + k.mr - 1) * coutp + (nb + 1) * k.nr <= mp.len());
+                    // SAFETY: rows mb..mb+MR of V_p (kp i16 each) lie in vp since
+                    // rows_used <= tb; the panel has kp·NR i16; rows mb..mb+MR of M_p have
+                    // NR columns from nb·NR <= coutp − NR; kp is a multiple of 4; the ISA is
+                    // available.
+                    unsafe {
+                        (k.gemm)(
+                            kp,
+                            vp.as_ptr().add(mb * kp),
+                            kp,
+                            up.as_ptr(),
+                            mp.as_mut_ptr().add(mb * coutp + nb * k.nr),
+                            coutp,
+                        )
+                    };
+                }
+            }
+        }
+        // 3. Output transform and output stage, per tile.
+        for t in t0..t1 {
+            let (b, r) = (t / tiles_img, t % tiles_img);
+            let (ty, tx) = (r / geo.tw, r % geo.tw);
+            let row = (t - t0) * coutp;
+            // SAFETY: M from `row` holds 15·mps + cout elements, y holds 4·cout; ISA available.
+            unsafe {
+                (k.output)(
+                    &s.m[row..16 * mps],
+                    mps,
+                    &self.bias,
+                    cout,
+                    &mut s.y[..4 * cout],
+                )
+            };
+            for (q, y) in s.y[..4 * cout].chunks_exact(cout).enumerate() {
+                let (oy, ox) = (2 * ty + q / 2, 2 * tx + q % 2);
+                if oy >= geo.oh || ox >= geo.ow {
+                    continue;
+                }
+                let at = ((b * geo.oh + oy) * geo.ow + ox) * cout;
+                self.store(y, out, at);
+            }
+        }
+    }
+
+    /// Writes one output pixel's `cout` accumulators at element `at` of the output.
+    fn store(&self, y: &[i32], out: &SyncPtr, at: usize) {
+        let n = y.len();
+        // SAFETY: `at + n` <= the output length checked in `run`; the element type matches the
+        // stage (checked in `run`); output pixels belong to exactly one tile, so no other task
+        // writes this range.
+        unsafe {
+            match &self.stage {
+                Stage::Raw => std::slice::from_raw_parts_mut(out.0.cast::<i32>().add(at), n)
+                    .copy_from_slice(y),
+                Stage::PerTensor(plan, t) => {
+                    let o = std::slice::from_raw_parts_mut(out.0.add(at), n);
+                    let _ = if *t == QType::U8 {
+                        plan.run_u8(y, o)
+                    } else {
+                        plan.run_i8(y, &mut *(o as *mut [u8] as *mut [i8]))
+                    };
+                }
+                Stage::PerChannel(pc, t) => {
+                    let o = std::slice::from_raw_parts_mut(out.0.add(at), n);
+                    let _ = if *t == QType::U8 {
+                        pc.requantize_rows_u8(y, o)
+                    } else {
+                        pc.requantize_rows_i8(y, &mut *(o as *mut [u8] as *mut [i8]))
+                    };
+                }
+            }
+        }
+    }
+}
+
+struct Geo {
+    in_h: usize,
+    in_w: usize,
+    stride: usize,
+    oh: usize,
+    ow: usize,
+    th: usize,
+    tw: usize,
+}
