@@ -139,7 +139,8 @@ pub enum ChipsetSeries {
     QualcommApq,
     /// Qualcomm Snapdragon (from `SDMxxx`).
     QualcommSnapdragon,
-    /// Qualcomm SM (`SMxxxx`).
+    /// Qualcomm SM, printed `SMxxxx`. The decoders print `SMxxxx` chips as Snapdragon, as
+    /// cpuinfo's name tests expect; this series is for callers that want the part number.
     QualcommSm,
     /// MediaTek MT.
     MediatekMt,
@@ -536,12 +537,18 @@ fn match_sdm(s: &[u8]) -> Option<Raw> {
     ))
 }
 
-/// `SM\d{4}` exactly: Qualcomm SM.
+/// `SM\d{4}` exactly: printed as `Qualcomm Snapdragon NNNN`, which is what cpuinfo's name tests
+/// assert (`SM8150` -> `Qualcomm Snapdragon 8150`) and what cpuinfo printed from 2020 until
+/// April 2026; its newest code prints `Qualcomm SMNNNN` ([`ChipsetSeries::QualcommSm`]) while
+/// that test still expects the Snapdragon form.
 fn match_sm(s: &[u8]) -> Option<Raw> {
     if s.len() != 6 || &s[..2] != b"SM" {
         return None;
     }
-    Some(Raw::new(ChipsetSeries::QualcommSm, digits(&s[2..6])?))
+    Some(Raw::new(
+        ChipsetSeries::QualcommSnapdragon,
+        digits(&s[2..6])?,
+    ))
 }
 
 /// `Samsung Exynos ?\d{4}` (18 or 19 characters; first letters of both words exact case).
@@ -691,9 +698,14 @@ fn match_rk(s: &[u8]) -> Option<Raw> {
     Some(r)
 }
 
-/// `s[cp]\d{4}[a-z]*` (suffix cut at 8) or `scx15` (SC7715), case-insensitive.
+/// `sc\d{4}[a-z]*` (suffix cut at 8) or `scx15` (SC7715), case-insensitive.
+///
+/// Since 2020 cpuinfo also accepts an `sp` prefix here, which turns Spreadtrum reference-board
+/// names such as `sp7731cea` (ro.product.board of an SC7731C phone) into a chip "SC7731CEA";
+/// its own disambiguation test expects `Spreadtrum SC7731C` for that device, so only `sc` is
+/// accepted here.
 fn match_sc(s: &[u8]) -> Option<Raw> {
-    if s.len() < 5 || !(ieq_prefix(s, b"sc") || ieq_prefix(s, b"sp")) {
+    if s.len() < 5 || !ieq_prefix(s, b"sc") {
         return None;
     }
     if ieq(s[2], b'x') {
@@ -1480,12 +1492,15 @@ pub fn decode_android(
     }
 
     // 3. Suffix propagation between sources of the same series.
+    // (cpuinfo measures the suffix of source `i` once, before comparing it with the earlier
+    // sources, even if one of them extends it.)
     for i in 0..SOURCES {
+        let li = cs[i].suffix_len();
         for j in 0..i {
             if cs[i].series != cs[j].series {
                 continue;
             }
-            let (li, lj) = (cs[i].suffix_len(), cs[j].suffix_len());
+            let lj = cs[j].suffix_len();
             if li == lj {
                 continue;
             }
@@ -1620,7 +1635,7 @@ mod tests {
         );
         assert_eq!(
             hw("Qualcomm Technologies, Inc SM8150", 8),
-            "Qualcomm SM8150"
+            "Qualcomm Snapdragon 8150"
         );
         assert_eq!(hw("Qualcomm MSM8916MSM8916", 4), "Qualcomm MSM8916");
         assert_eq!(hw("Qualcomm MSM8916", 8), "Qualcomm MSM8939");
