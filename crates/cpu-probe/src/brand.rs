@@ -363,6 +363,46 @@ pub fn normalize_brand_string(raw: &[u8]) -> String {
     out.iter().map(|&c| char::from(c)).collect()
 }
 
+/// cpuinfo's vendor name for a CPUID leaf-0 vendor id (`EBX, EDX, ECX` bytes, e.g.
+/// `GenuineIntel` -> `Intel`), `None` for ids it does not know.
+pub fn x86_vendor_name(vendor_id: &[u8]) -> Option<&'static str> {
+    Some(match vendor_id {
+        b"GenuineIntel" => "Intel",
+        b"AuthenticAMD" | b"AMDisbetter!" | b"AMD ISBETTER" => "AMD",
+        b"CentaurHauls" | b"VIA VIA VIA " => "VIA",
+        b"HygonGenuine" => "Hygon",
+        b"GenuineTMx86" | b"TransmetaCPU" => "Transmeta",
+        b"CyrixInstead" => "Cyrix",
+        b"RiseRiseRise" => "Rise",
+        b"Geode by NSC" => "NSC",
+        b"SiS SiS SiS " => "SiS",
+        b"NexGenDriven" => "NexGen",
+        b"UMC UMC UMC " => "UMC",
+        b"Genuine  RDC" => "RDC",
+        b"Vortex86 SoC" => "DM&P",
+        _ => return None,
+    })
+}
+
+/// The package name cpuinfo gives an x86 processor: the vendor name and the normalised brand
+/// string (`"Intel" + "Atom Z3745"` -> `"Intel Atom Z3745"`), the brand alone for an unknown
+/// vendor, and the empty string when the brand normalised to nothing. At most 63 bytes.
+pub fn format_package_name(vendor: Option<&str>, normalized_brand: &str) -> String {
+    if normalized_brand.is_empty() {
+        return String::new();
+    }
+    let mut s = match vendor {
+        Some(v) => format!("{v} {normalized_brand}"),
+        None => normalized_brand.to_string(),
+    };
+    let mut cut = s.len().min(63);
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    s.truncate(cut);
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -397,5 +437,18 @@ mod tests {
         assert_eq!(norm("Genuine Intel(R) CPU @ 2.13GHz"), "");
         assert_eq!(normalize_brand_string(&[0; 48]), "");
         assert_eq!(normalize_brand_string(&[]), "");
+    }
+
+    #[test]
+    fn package_names() {
+        assert_eq!(x86_vendor_name(b"GenuineIntel"), Some("Intel"));
+        assert_eq!(x86_vendor_name(b"Vortex86 SoC"), Some("DM&P"));
+        assert_eq!(x86_vendor_name(b"KVMKVMKVM\0\0\0"), None);
+        assert_eq!(
+            format_package_name(Some("Intel"), "Atom Z3580"),
+            "Intel Atom Z3580"
+        );
+        assert_eq!(format_package_name(None, "Atom Z3580"), "Atom Z3580");
+        assert_eq!(format_package_name(Some("AMD"), ""), "");
     }
 }

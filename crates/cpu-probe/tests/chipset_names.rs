@@ -1,7 +1,7 @@
 //! Chipset-name decoding and brand-string normalisation against cpuinfo's recorded cases
 //! (`<workspace>/../shared/fixtures/cpuinfo`, skipped with a message when absent).
 
-use cpu_probe::brand::normalize_brand_string;
+use cpu_probe::brand::{format_package_name, normalize_brand_string, x86_vendor_name};
 use cpu_probe::chipset::{self, chipset_name, AndroidProperties, Chipset};
 use proptest::prelude::*;
 use serde_json::Value;
@@ -420,6 +420,77 @@ fn device_chipset_names() {
     }
     println!("device chipset names: {pass}/{total}");
     assert!(total > 0 || devices.is_empty());
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Registers of one recorded CPUID leaf (`[eax, ebx, ecx, edx]`).
+fn cpuid_leaf(cpuid: &Value, leaf: u32) -> Option<[u32; 4]> {
+    let hex = |v: &Value| u32::from_str_radix(v.as_str()?.trim_start_matches("0x"), 16).ok();
+    let e = cpuid
+        .as_array()?
+        .iter()
+        .find(|e| hex(&e["input_eax"]) == Some(leaf) && hex(&e["input_ecx"]).unwrap_or(0) == 0)?;
+    Some([
+        hex(&e["eax"])?,
+        hex(&e["ebx"])?,
+        hex(&e["ecx"])?,
+        hex(&e["edx"])?,
+    ])
+}
+
+/// x86 devices: the package name from the recorded CPUID vendor id and brand string.
+#[test]
+fn x86_device_package_names() {
+    let Some(dir) = fixture_dir() else { return };
+    let mut devices: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("read fixture dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("cpuid.json").is_file() && p.join("expected.json").is_file())
+        .collect();
+    devices.sort();
+    let (mut pass, mut total) = (0, 0);
+    let mut failures = Vec::new();
+    for dev in &devices {
+        let exp: Value =
+            serde_json::from_str(&std::fs::read_to_string(dev.join("expected.json")).unwrap())
+                .expect("parse expected.json");
+        let cpuid: Value =
+            serde_json::from_str(&std::fs::read_to_string(dev.join("cpuid.json")).unwrap())
+                .expect("parse cpuid.json");
+        let arch = exp["primary_arch"].as_str().unwrap_or("x86_64");
+        let dev_name = dev.file_name().map(|n| n.to_string_lossy().to_string());
+        let dev_name = dev_name.unwrap_or_default();
+        let Some(expected) = exp["expected"][arch]["packages"]["items"][0]["name"].as_str() else {
+            println!("{dev_name}: no package name asserted, skipped");
+            continue;
+        };
+        let Some(l0) = cpuid_leaf(&cpuid, 0) else {
+            failures.push(format!("{dev_name}: no CPUID leaf 0"));
+            continue;
+        };
+        let mut vendor_id = Vec::with_capacity(12);
+        for r in [l0[1], l0[3], l0[2]] {
+            vendor_id.extend_from_slice(&r.to_le_bytes());
+        }
+        let max_ext = cpuid_leaf(&cpuid, 0x8000_0000).map_or(0, |r| r[0]);
+        let mut raw = Vec::with_capacity(48);
+        if max_ext >= 0x8000_0004 {
+            for leaf in 0x8000_0002..=0x8000_0004u32 {
+                for r in cpuid_leaf(&cpuid, leaf).unwrap_or_default() {
+                    raw.extend_from_slice(&r.to_le_bytes());
+                }
+            }
+        }
+        let got = format_package_name(x86_vendor_name(&vendor_id), &normalize_brand_string(&raw));
+        total += 1;
+        println!("{dev_name:<22} {got:<28} expected {expected}");
+        if got == expected {
+            pass += 1;
+        } else {
+            failures.push(format!("{dev_name}: got {got:?}, expected {expected:?}"));
+        }
+    }
+    println!("x86 package names: {pass}/{total}");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
