@@ -1,17 +1,89 @@
 //! # fft-conv
 //!
-//! fp32 FFT convolution (NCHW, stride 1) on 8x8 and 16x16 tiles for kernels from 2x2 to 16x16.
+//! fp32 FFT convolution (NCHW, stride 1, groups 1) on 8x8 and 16x16 tiles, for kernels from 1x1
+//! up to 8x8 (8x8 tiles) and 16x16 (16x16 tiles), with any 4-sided zero padding, batch ≥ 1 and an
+//! optional fused bias and clamp (ReLU, ReLU6, ...). "Convolution" is the cross-correlation of
+//! NN frameworks: `y[n][o][i][j] = b[o] + Σ_c Σ_p Σ_q x[n][c][i+p−top][j+q−left] · w[o][c][p][q]`.
 //!
-//! This crate currently holds the tile-size rule ([`choose_tile`]); the plan lands with the
-//! fft-conv issue.
+//! ## Algorithm (overlap-save)
+//!
+//! The output is cut into tiles of `m_h × m_w = (T+1−k_h) × (T+1−k_w)` pixels (`T` = 8 or 16).
+//! Each needs the `T × T` input patch that starts at the same position (zero outside the image);
+//! the circular correlation of that patch with the zero-padded kernel equals the linear one in the
+//! first `m_h × m_w` positions, the rest wraps around and is discarded. Per run:
+//!
+//! 1. **input transform**: real 2-D FFT of every (channel, tile) patch;
+//! 2. **multiply**: for every frequency bin, a complex matrix product
+//!    `Y[oc][tile] = Σ_ic Ŵ[oc][ic] · X[ic][tile]` (a "tuple GEMM": one small GEMM per bin);
+//! 3. **output transform**: inverse FFT of every (output channel, tile), crop to `m_h × m_w`,
+//!    add the bias, clamp, store.
+//!
+//! The kernel transform `Ŵ = conj(DFT(w)) / (2T²)` is computed once in f64 by [`FftConv::new`]
+//! and cached in the plan (the conjugate turns the product into a correlation; the scale folds in
+//! the unnormalised inverse and a factor 2 the input transform leaves in).
+//!
+//! ## Layout
+//!
+//! Transforms are vectorised **across tiles** (structure of arrays): a vector holds the same
+//! pixel (or bin) of `L` tiles, `L` = 16 (AVX-512), 8 (AVX2) or 4 (NEON, scalar). The FFTs are
+//! hand-written fixed-size radix-2/4 butterflies for 8 and 16 points with constant twiddles; a
+//! real `T × T` tile is transformed as `T/2` complex row FFTs (two real rows each, separated by
+//! Hermitian symmetry) and `T/2 + 1` column FFTs. Only the non-redundant half of the spectrum is
+//! stored: 34 complex bins for 8x8 (68 floats for 64 pixels), 130 for 16x16 (see [`pack`]).
+//! The transformed input is `X[bin][tile block][ic][re|im][L]`, the product
+//! `Y[bin][tile block][oc][re|im][L]`, the kernel `Ŵ[bin][oc/4][ic][4][re,im]`, so the multiply
+//! stage for one bin streams `X` once per 4 output channels and keeps a 4 × 2 (AVX-512, NEON)
+//! or 4 × 1 (AVX2, scalar) block of complex vector accumulators in registers.
+//!
+//! Phases run on a [`Parallel`] pool: the transforms over (channel, tile block) pairs, the
+//! multiply over bins. The tile size is chosen per input size from an arithmetic cost estimate
+//! ([`Tile::Auto`]) or forced.
+//!
+//! ## Example
 //!
 //! ```
-//! assert_eq!(fft_conv::choose_tile(8, 8, 5), Some(8));
-//! assert_eq!(fft_conv::choose_tile(64, 64, 12), Some(16));
+//! use cpu_probe::parallel::Parallel;
+//! use fft_conv::{FftConfig, FftConv, Tile};
+//!
+//! // 1 -> 1 channel, 3x3 box filter, padding 1, bias 0.5, ReLU.
+//! let kernel = [1.0f32; 9];
+//! let plan = FftConv::new(FftConfig {
+//!     bias: Some(&[0.5]),
+//!     clamp: Some((0.0, f32::INFINITY)),
+//!     padding: [1, 1, 1, 1],
+//!     ..FftConfig::new(1, 1, 3, 3, &kernel)
+//! })?;
+//! let (h, w) = (5, 7);
+//! let input = vec![1.0f32; h * w];
+//! let (oh, ow) = plan.output_size(h, w)?;
+//! assert_eq!((oh, ow), (5, 7));
+//! let mut out = vec![0.0f32; oh * ow];
+//! plan.run(&input, 1, h, w, &mut out, &Parallel::single())?;
+//! assert!((out[0] - 4.5).abs() < 1e-5); // corner: 4 taps inside + bias
+//! assert!((out[ow + 1] - 9.5).abs() < 1e-5); // interior: 9 taps + bias
+//! assert_eq!(plan.tile_for(h, w)?, 8);
+//! # let _ = Tile::Auto;
+//! # Ok::<(), fft_conv::FftError>(())
 //! ```
+
+pub mod pack;
+pub mod reference;
+pub mod ukernel;
+
+use aligned_vec::{AVec, ConstAlign};
+use cpu_probe::parallel::Parallel;
+use pack::{bins, PackedKernel};
+use std::fmt;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+pub use ukernel::Variant;
+use ukernel::{GemmArgs, Kernels, Post, MR};
 
 /// FFT tile edge for an `h × w` output and a `k × k` kernel: 8 if the kernel fits an 8x8 tile and
 /// needs at most 4× as many tiles as 16x16 would (NNPACK's rule), 16 if it fits 16x16, else `None`.
+///
+/// [`FftConv`] with [`Tile::Auto`] uses an arithmetic cost estimate instead (see
+/// [`FftConv::tile_for`]); this rule is kept as the reference point.
 pub fn choose_tile(out_h: usize, out_w: usize, k: usize) -> Option<usize> {
     let tiles = |t: usize| {
         let step = t + 1 - k;
@@ -23,3 +95,729 @@ pub fn choose_tile(out_h: usize, out_w: usize, k: usize) -> Option<usize> {
         _ => None,
     }
 }
+
+/// Tile size selection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Tile {
+    /// Per input size, the tile with the lower estimated cost (16x16 if the kernel exceeds 8).
+    #[default]
+    Auto,
+    /// 8x8 tiles (kernels up to 8x8), output tiles of `(9−k_h) × (9−k_w)`.
+    T8,
+    /// 16x16 tiles (kernels up to 16x16), output tiles of `(17−k_h) × (17−k_w)`.
+    T16,
+}
+
+/// Everything a plan needs; build it with [`FftConfig::new`] and struct update syntax.
+#[derive(Clone, Copy, Debug)]
+pub struct FftConfig<'a> {
+    /// Input channels.
+    pub in_channels: usize,
+    /// Output channels.
+    pub out_channels: usize,
+    /// Kernel height.
+    pub kernel_h: usize,
+    /// Kernel width.
+    pub kernel_w: usize,
+    /// Weights, OIHW: `out_channels × in_channels × kernel_h × kernel_w`.
+    pub kernel: &'a [f32],
+    /// Optional bias, one per output channel.
+    pub bias: Option<&'a [f32]>,
+    /// Zero padding: top, left, bottom, right.
+    pub padding: [usize; 4],
+    /// Tile size selection.
+    pub tile: Tile,
+    /// Optional output clamp `(min, max)`: `(0, ∞)` is ReLU, `(0, 6)` ReLU6.
+    pub clamp: Option<(f32, f32)>,
+    /// Force a variant (`None`: the best available one).
+    pub variant: Option<Variant>,
+}
+
+impl<'a> FftConfig<'a> {
+    /// A configuration with no bias, no padding, no clamp, [`Tile::Auto`] and the best variant.
+    pub fn new(
+        in_channels: usize,
+        out_channels: usize,
+        kernel_h: usize,
+        kernel_w: usize,
+        kernel: &'a [f32],
+    ) -> FftConfig<'a> {
+        FftConfig {
+            in_channels,
+            out_channels,
+            kernel_h,
+            kernel_w,
+            kernel,
+            bias: None,
+            padding: [0; 4],
+            tile: Tile::Auto,
+            clamp: None,
+            variant: None,
+        }
+    }
+}
+
+/// Errors of this crate; every message names the argument and the values.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum FftError {
+    /// A size that must be positive is zero.
+    ZeroSize {
+        /// The argument.
+        what: &'static str,
+    },
+    /// The kernel does not fit the (forced or largest) tile.
+    KernelTooLarge {
+        /// Kernel height.
+        kernel_h: usize,
+        /// Kernel width.
+        kernel_w: usize,
+        /// Tile edge.
+        tile: usize,
+    },
+    /// A slice has the wrong length.
+    LengthMismatch {
+        /// The argument.
+        what: &'static str,
+        /// The length it must have.
+        expected: usize,
+        /// The length it has.
+        actual: usize,
+    },
+    /// A buffer is shorter than the shape needs.
+    BufferTooSmall {
+        /// The argument.
+        what: &'static str,
+        /// The length needed.
+        needed: usize,
+        /// The length given.
+        actual: usize,
+    },
+    /// The padded input is smaller than the kernel.
+    EmptyOutput {
+        /// Input height and width.
+        input: (usize, usize),
+        /// Kernel height and width.
+        kernel: (usize, usize),
+        /// Padding top, left, bottom, right.
+        padding: [usize; 4],
+    },
+    /// The clamp bounds are NaN or `min > max`.
+    InvalidClamp {
+        /// Lower bound.
+        min: f32,
+        /// Upper bound.
+        max: f32,
+    },
+    /// The forced variant cannot run on this CPU or build.
+    VariantUnavailable(Variant),
+    /// A size computation overflows `usize`.
+    TooLarge {
+        /// What overflowed.
+        what: &'static str,
+    },
+}
+
+impl fmt::Display for FftError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FftError::ZeroSize { what } => write!(f, "{what} must be positive, got 0"),
+            FftError::KernelTooLarge {
+                kernel_h,
+                kernel_w,
+                tile,
+            } => write!(
+                f,
+                "kernel {kernel_h}x{kernel_w} does not fit a {tile}x{tile} FFT tile \
+                 (at most {tile}x{tile})"
+            ),
+            FftError::LengthMismatch {
+                what,
+                expected,
+                actual,
+            } => write!(f, "{what} has {actual} elements but must have {expected}"),
+            FftError::BufferTooSmall {
+                what,
+                needed,
+                actual,
+            } => write!(
+                f,
+                "{what} has {actual} elements but the shape needs {needed}"
+            ),
+            FftError::EmptyOutput {
+                input,
+                kernel,
+                padding,
+            } => write!(
+                f,
+                "input {}x{} with padding {:?} is smaller than the {}x{} kernel",
+                input.0, input.1, padding, kernel.0, kernel.1
+            ),
+            FftError::InvalidClamp { min, max } => {
+                write!(
+                    f,
+                    "clamp ({min}, {max}) is invalid: bounds must not be NaN and min <= max"
+                )
+            }
+            FftError::VariantUnavailable(v) => {
+                write!(f, "variant {v:?} is not available on this CPU/build")
+            }
+            FftError::TooLarge { what } => write!(f, "{what} overflows usize"),
+        }
+    }
+}
+
+impl std::error::Error for FftError {}
+
+/// Time spent per phase of one run (like NNPACK's `nnp_profile`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Profile {
+    /// Gather and forward FFT of the input tiles.
+    pub input_transform: Duration,
+    /// Kernel transform: zero in a run, since [`FftConv::new`] transforms and caches the kernels
+    /// (its cost is [`FftConv::kernel_transform_time`]).
+    pub kernel_transform: Duration,
+    /// The tuple GEMM over all bins.
+    pub multiply: Duration,
+    /// Inverse FFT, bias, clamp and store.
+    pub output_transform: Duration,
+}
+
+impl Profile {
+    /// Sum of the phases.
+    pub fn total(&self) -> Duration {
+        self.input_transform + self.kernel_transform + self.multiply + self.output_transform
+    }
+}
+
+/// A planned FFT convolution with its transformed kernels.
+pub struct FftConv {
+    cin: usize,
+    cout: usize,
+    kh: usize,
+    kw: usize,
+    pad: [usize; 4],
+    tile: Tile,
+    clamp: Option<(f32, f32)>,
+    bias: Vec<f32>,
+    variant: Variant,
+    kernels: Kernels,
+    packed8: Option<PackedKernel>,
+    packed16: Option<PackedKernel>,
+    kernel_time: Duration,
+    workspace: Mutex<AVec<f32, ConstAlign<64>>>,
+}
+
+impl fmt::Debug for FftConv {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FftConv")
+            .field("in_channels", &self.cin)
+            .field("out_channels", &self.cout)
+            .field("kernel", &(self.kh, self.kw))
+            .field("padding", &self.pad)
+            .field("tile", &self.tile)
+            .field("variant", &self.variant)
+            .finish()
+    }
+}
+
+/// Geometry of one run.
+#[derive(Clone, Copy, Debug)]
+struct Geom {
+    t: usize,
+    h: usize,
+    w: usize,
+    oh: usize,
+    ow: usize,
+    mh: usize,
+    mw: usize,
+    tiles_x: usize,
+    tiles_per_image: usize,
+    total_tiles: usize,
+    lanes: usize,
+}
+
+/// A raw pointer that tasks of one phase share; each task touches a disjoint part.
+#[derive(Clone, Copy)]
+struct SharedPtr(*mut f32);
+// SAFETY: the pointer is only dereferenced by tasks that write disjoint ranges (documented at each
+// use) while the buffer it points into outlives the parallel phase.
+unsafe impl Send for SharedPtr {}
+// SAFETY: as above.
+unsafe impl Sync for SharedPtr {}
+impl SharedPtr {
+    fn get(self) -> *mut f32 {
+        self.0
+    }
+}
+
+/// Per-task scratch: one spatial block and one half-transformed block (largest tile and lanes).
+#[repr(C, align(64))]
+struct Scratch {
+    tile: [f32; 16 * 16 * 16],
+    mid: [f32; 16 * 9 * 2 * 16],
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        Scratch {
+            tile: [0.0; 16 * 16 * 16],
+            mid: [0.0; 16 * 9 * 2 * 16],
+        }
+    }
+}
+
+/// Estimated cost of a forward or inverse tile transform per tile and channel (flops and moves).
+fn transform_cost(t: usize) -> usize {
+    if t == 8 {
+        900
+    } else {
+        4000
+    }
+}
+
+impl FftConv {
+    /// Validates the configuration, picks the variant and transforms the kernels.
+    pub fn new(cfg: FftConfig<'_>) -> Result<FftConv, FftError> {
+        for (what, v) in [
+            ("in_channels", cfg.in_channels),
+            ("out_channels", cfg.out_channels),
+            ("kernel_h", cfg.kernel_h),
+            ("kernel_w", cfg.kernel_w),
+        ] {
+            if v == 0 {
+                return Err(FftError::ZeroSize { what });
+            }
+        }
+        let (kh, kw) = (cfg.kernel_h, cfg.kernel_w);
+        let kmax = kh.max(kw);
+        let max_tile = if cfg.tile == Tile::T8 { 8 } else { 16 };
+        if kmax > max_tile {
+            return Err(FftError::KernelTooLarge {
+                kernel_h: kh,
+                kernel_w: kw,
+                tile: max_tile,
+            });
+        }
+        let klen = cfg
+            .out_channels
+            .checked_mul(cfg.in_channels)
+            .and_then(|v| v.checked_mul(kh * kw))
+            .ok_or(FftError::TooLarge {
+                what: "kernel size",
+            })?;
+        if cfg.kernel.len() != klen {
+            return Err(FftError::LengthMismatch {
+                what: "kernel",
+                expected: klen,
+                actual: cfg.kernel.len(),
+            });
+        }
+        if let Some(b) = cfg.bias {
+            if b.len() != cfg.out_channels {
+                return Err(FftError::LengthMismatch {
+                    what: "bias",
+                    expected: cfg.out_channels,
+                    actual: b.len(),
+                });
+            }
+        }
+        if let Some((lo, hi)) = cfg.clamp {
+            if lo.is_nan() || hi.is_nan() || lo > hi {
+                return Err(FftError::InvalidClamp { min: lo, max: hi });
+            }
+        }
+        let variant = cfg.variant.unwrap_or_else(Variant::best);
+        let kernels = variant
+            .kernels()
+            .ok_or(FftError::VariantUnavailable(variant))?;
+        let start = Instant::now();
+        let use8 = kmax <= 8 && cfg.tile != Tile::T16;
+        let use16 = cfg.tile != Tile::T8;
+        let (cin, cout) = (cfg.in_channels, cfg.out_channels);
+        let packed8 = use8.then(|| pack::pack_kernel(8, cin, cout, kh, kw, cfg.kernel));
+        let packed16 = use16.then(|| pack::pack_kernel(16, cin, cout, kh, kw, cfg.kernel));
+        let kernel_time = start.elapsed();
+        Ok(FftConv {
+            cin,
+            cout,
+            kh,
+            kw,
+            pad: cfg.padding,
+            tile: cfg.tile,
+            clamp: cfg.clamp,
+            bias: cfg.bias.map_or_else(|| vec![0.0; cout], <[f32]>::to_vec),
+            variant,
+            kernels,
+            packed8,
+            packed16,
+            kernel_time,
+            workspace: Mutex::new(AVec::new(64)),
+        })
+    }
+
+    /// The variant this plan runs.
+    pub fn variant(&self) -> Variant {
+        self.variant
+    }
+
+    /// Time [`FftConv::new`] spent transforming the kernels (f64, every tile size it may use).
+    pub fn kernel_transform_time(&self) -> Duration {
+        self.kernel_time
+    }
+
+    /// Output height and width for an `h × w` input.
+    pub fn output_size(&self, h: usize, w: usize) -> Result<(usize, usize), FftError> {
+        if h == 0 {
+            return Err(FftError::ZeroSize {
+                what: "input height",
+            });
+        }
+        if w == 0 {
+            return Err(FftError::ZeroSize {
+                what: "input width",
+            });
+        }
+        reference::output_size(h, w, self.kh, self.kw, self.pad).ok_or(FftError::EmptyOutput {
+            input: (h, w),
+            kernel: (self.kh, self.kw),
+            padding: self.pad,
+        })
+    }
+
+    /// The tile edge (8 or 16) a run on an `h × w` input uses.
+    pub fn tile_for(&self, h: usize, w: usize) -> Result<usize, FftError> {
+        let (oh, ow) = self.output_size(h, w)?;
+        Ok(self.pick_tile(oh, ow))
+    }
+
+    fn pick_tile(&self, oh: usize, ow: usize) -> usize {
+        match (&self.packed8, &self.packed16) {
+            (Some(_), None) => 8,
+            (None, _) => 16,
+            (Some(_), Some(_)) => {
+                let l = self.kernels.lanes;
+                let ocp = self.cout.div_ceil(MR) * MR;
+                let cost = |t: usize| {
+                    let mh = t + 1 - self.kh;
+                    let mw = t + 1 - self.kw;
+                    let tiles = oh.div_ceil(mh) * ow.div_ceil(mw);
+                    let lanes = tiles.div_ceil(l) * l;
+                    let gemm = bins(t) * self.cin * ocp * 8;
+                    let tf = (self.cin + self.cout) * transform_cost(t);
+                    lanes as f64 * (gemm + tf) as f64
+                };
+                if cost(8) <= cost(16) {
+                    8
+                } else {
+                    16
+                }
+            }
+        }
+    }
+
+    /// Convolves `input` (`batch × in_channels × h × w`) into `output`
+    /// (`batch × out_channels × oh × ow`, see [`FftConv::output_size`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn run(
+        &self,
+        input: &[f32],
+        batch: usize,
+        h: usize,
+        w: usize,
+        output: &mut [f32],
+        parallel: &Parallel,
+    ) -> Result<(), FftError> {
+        self.run_profiled(input, batch, h, w, output, parallel)
+            .map(|_| ())
+    }
+
+    /// As [`FftConv::run`], returning the time spent per phase.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_profiled(
+        &self,
+        input: &[f32],
+        batch: usize,
+        h: usize,
+        w: usize,
+        output: &mut [f32],
+        parallel: &Parallel,
+    ) -> Result<Profile, FftError> {
+        if batch == 0 {
+            return Err(FftError::ZeroSize { what: "batch" });
+        }
+        let (oh, ow) = self.output_size(h, w)?;
+        let too_large = |what| FftError::TooLarge { what };
+        let in_len = batch
+            .checked_mul(self.cin)
+            .and_then(|v| v.checked_mul(h))
+            .and_then(|v| v.checked_mul(w))
+            .ok_or(too_large("input size"))?;
+        if input.len() < in_len {
+            return Err(FftError::BufferTooSmall {
+                what: "input",
+                needed: in_len,
+                actual: input.len(),
+            });
+        }
+        let out_len = batch
+            .checked_mul(self.cout)
+            .and_then(|v| v.checked_mul(oh))
+            .and_then(|v| v.checked_mul(ow))
+            .ok_or(too_large("output size"))?;
+        if output.len() < out_len {
+            return Err(FftError::BufferTooSmall {
+                what: "output",
+                needed: out_len,
+                actual: output.len(),
+            });
+        }
+        let t = self.pick_tile(oh, ow);
+        let packed = if t == 8 {
+            self.packed8.as_ref()
+        } else {
+            self.packed16.as_ref()
+        };
+        let Some(packed) = packed else {
+            // Unreachable by construction (pick_tile only returns a tile that was packed).
+            return Err(FftError::KernelTooLarge {
+                kernel_h: self.kh,
+                kernel_w: self.kw,
+                tile: t,
+            });
+        };
+        let l = self.kernels.lanes;
+        let mh = t + 1 - self.kh;
+        let mw = t + 1 - self.kw;
+        let tiles_x = ow.div_ceil(mw);
+        let tiles_per_image = oh.div_ceil(mh) * tiles_x;
+        let total_tiles = batch
+            .checked_mul(tiles_per_image)
+            .ok_or(too_large("tile count"))?;
+        let groups = total_tiles.div_ceil(l);
+        let g = Geom {
+            t,
+            h,
+            w,
+            oh,
+            ow,
+            mh,
+            mw,
+            tiles_x,
+            tiles_per_image,
+            total_tiles,
+            lanes: l,
+        };
+        let nb = bins(t);
+        let ocp = packed.oc_blocks * MR;
+        let x_bin = groups
+            .checked_mul(self.cin * 2 * l)
+            .ok_or(too_large("workspace"))?;
+        let y_bin = groups
+            .checked_mul(ocp * 2 * l)
+            .ok_or(too_large("workspace"))?;
+        let ws_len = x_bin
+            .checked_add(y_bin)
+            .and_then(|v| v.checked_mul(nb))
+            .ok_or(too_large("workspace"))?;
+
+        // The cached workspace, or a fresh one if another run of this plan holds it.
+        let mut local;
+        let mut guard = self.workspace.try_lock().ok();
+        let ws: &mut AVec<f32, ConstAlign<64>> = match guard.as_deref_mut() {
+            Some(ws) => ws,
+            None => {
+                local = AVec::new(64);
+                &mut local
+            }
+        };
+        if ws.len() < ws_len {
+            ws.resize(ws_len, 0.0);
+        }
+        let (xbuf, ybuf) = ws.split_at_mut(nb * x_bin);
+        let xp = SharedPtr(xbuf.as_mut_ptr());
+        let yp = SharedPtr(ybuf.as_mut_ptr());
+        let outp = SharedPtr(output.as_mut_ptr());
+        let chunk = |tasks: usize| tasks.div_ceil(parallel.threads() * 4).max(1);
+        let mut profile = Profile::default();
+
+        // 1. Input transform: tasks (ic, tile block).
+        let start = Instant::now();
+        let fwd = if t == 8 {
+            self.kernels.fwd8
+        } else {
+            self.kernels.fwd16
+        };
+        let cin = self.cin;
+        let tasks = cin * groups;
+        parallel.for_each_chunk(tasks, chunk(tasks), |range| {
+            let mut s = Scratch::new();
+            for task in range {
+                let (ic, gi) = (task / groups, task % groups);
+                gather(input, &g, cin, ic, gi, self.pad, &mut s.tile);
+                let xs = xp.get();
+                // SAFETY: the task writes only X[·][gi][ic] (`2·L` floats per bin at stride
+                // `x_bin`), inside `xbuf` (`nb · x_bin` floats) and disjoint from other tasks;
+                // `s` holds `T·T·L` and `T·H·2·L` floats; the variant's ISA was checked in `new`.
+                unsafe {
+                    fwd(
+                        s.tile.as_ptr(),
+                        s.mid.as_mut_ptr(),
+                        xs.add((gi * cin + ic) * 2 * l),
+                        x_bin,
+                    )
+                };
+            }
+        });
+        profile.input_transform = start.elapsed();
+
+        // 2. Tuple GEMM: tasks = bins.
+        let start = Instant::now();
+        let gemm = self.kernels.gemm;
+        let w_bin = packed.bin_len(cin);
+        let wptr = packed.data.as_ptr();
+        let wp = SharedPtr(wptr.cast_mut());
+        parallel.for_each(nb, |b| {
+            let args = GemmArgs {
+                cin,
+                oc_blocks: packed.oc_blocks,
+                groups,
+                w: wp.get().cast_const().wrapping_add(b * w_bin),
+                x: xp.get().cast_const().wrapping_add(b * x_bin),
+                y: yp.get().wrapping_add(b * y_bin),
+            };
+            // SAFETY: bin `b` reads its `w_bin` packed floats and `x_bin` input floats and writes
+            // its own `y_bin` floats of `ybuf` (disjoint per bin); sizes match `GemmArgs`.
+            unsafe { gemm(&args) };
+        });
+        profile.multiply = start.elapsed();
+
+        // 3. Output transform: tasks (oc, tile block).
+        let start = Instant::now();
+        let inv = if t == 8 {
+            self.kernels.inv8
+        } else {
+            self.kernels.inv16
+        };
+        let cout = self.cout;
+        let tasks = cout * groups;
+        parallel.for_each_chunk(tasks, chunk(tasks), |range| {
+            let mut s = Scratch::new();
+            for task in range {
+                let (oc, gi) = (task / groups, task % groups);
+                let post = Post {
+                    bias: self.bias[oc],
+                    clamp: self.clamp,
+                };
+                // SAFETY: reads Y[·][gi][oc] inside `ybuf`; writes `mh` rows of `T·L` floats
+                // into `s.tile` and `T·H·2·L` floats into `s.mid`; ISA checked in `new`.
+                unsafe {
+                    inv(
+                        yp.get().cast_const().add((gi * ocp + oc) * 2 * l),
+                        y_bin,
+                        mh,
+                        &post,
+                        s.mid.as_mut_ptr(),
+                        s.tile.as_mut_ptr(),
+                    )
+                };
+                // SAFETY: `scatter` writes only the output pixels of the tiles of block `gi` in
+                // channel `oc`, which no other task writes; `output` holds `out_len` floats.
+                unsafe { scatter(&s.tile, &g, cout, oc, gi, outp.get()) };
+            }
+        });
+        profile.output_transform = start.elapsed();
+        Ok(profile)
+    }
+}
+
+/// Decomposes global tile index `ti` into (image, tile row, tile column).
+#[inline]
+fn tile_pos(g: &Geom, ti: usize) -> (usize, usize, usize) {
+    let n = ti / g.tiles_per_image;
+    let r = ti % g.tiles_per_image;
+    (n, r / g.tiles_x, r % g.tiles_x)
+}
+
+/// Copies the `T × T` input patches of the `L` tiles of block `gi`, channel `ic`, into `tile`
+/// (`[row][col][lane]`), zero outside the image and for lanes past the last tile.
+fn gather(
+    input: &[f32],
+    g: &Geom,
+    cin: usize,
+    ic: usize,
+    gi: usize,
+    pad: [usize; 4],
+    tile: &mut [f32],
+) {
+    let (t, l) = (g.t, g.lanes);
+    let tile = &mut tile[..t * t * l];
+    for lane in 0..l {
+        let ti = gi * l + lane;
+        if ti >= g.total_tiles {
+            for v in tile.iter_mut().skip(lane).step_by(l) {
+                *v = 0.0;
+            }
+            continue;
+        }
+        let (n, ty, tx) = tile_pos(g, ti);
+        let y0 = (ty * g.mh) as isize - pad[0] as isize;
+        let x0 = (tx * g.mw) as isize - pad[1] as isize;
+        let plane = &input[(n * cin + ic) * g.h * g.w..][..g.h * g.w];
+        let b0 = (-x0).clamp(0, t as isize) as usize;
+        let b1 = (g.w as isize - x0).clamp(0, t as isize) as usize;
+        for a in 0..t {
+            let iy = y0 + a as isize;
+            let dst = &mut tile[a * t * l..][..t * l];
+            if iy < 0 || iy >= g.h as isize || b0 >= b1 {
+                for v in dst.iter_mut().skip(lane).step_by(l) {
+                    *v = 0.0;
+                }
+                continue;
+            }
+            let row = &plane[iy as usize * g.w..][..g.w];
+            for b in 0..b0 {
+                dst[b * l + lane] = 0.0;
+            }
+            let src = &row[(x0 + b0 as isize) as usize..][..b1 - b0];
+            for (b, &v) in (b0..b1).zip(src) {
+                dst[b * l + lane] = v;
+            }
+            for b in b1..t {
+                dst[b * l + lane] = 0.0;
+            }
+        }
+    }
+}
+
+/// Writes the cropped output tiles of block `gi`, channel `oc`, from `tile` (`[row][col][lane]`).
+///
+/// # Safety
+/// `out` points to `batch × cout × oh × ow` writable floats and no other thread writes the pixels
+/// of these tiles in channel `oc` at the same time.
+unsafe fn scatter(tile: &[f32], g: &Geom, cout: usize, oc: usize, gi: usize, out: *mut f32) {
+    let (t, l) = (g.t, g.lanes);
+    for lane in 0..l {
+        let ti = gi * l + lane;
+        if ti >= g.total_tiles {
+            break;
+        }
+        let (n, ty, tx) = tile_pos(g, ti);
+        let (oy0, ox0) = (ty * g.mh, tx * g.mw);
+        let rows = g.mh.min(g.oh - oy0);
+        let cols = g.mw.min(g.ow - ox0);
+        let base = (n * cout + oc) * g.oh * g.ow;
+        for p in 0..rows {
+            for q in 0..cols {
+                // SAFETY: `oy0 + p < oh`, `ox0 + q < ow`, `n < batch`, `oc < cout`: in bounds of
+                // the output; the pixel belongs to this (oc, tile) only (caller contract).
+                unsafe {
+                    *out.add(base + (oy0 + p) * g.ow + ox0 + q) = tile[(p * t + q) * l + lane];
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

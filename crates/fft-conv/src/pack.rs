@@ -1,0 +1,120 @@
+//! Frequency-bin layout and the kernel transform (done once per weight tensor, in f64).
+//!
+//! A real `T×T` tile has a Hermitian spectrum, so only columns `kx` in `0..=T/2` are kept, and in
+//! columns 0 and `T/2` (which are Hermitian along `ky` themselves) only `ky` in `0..=T/2`. The
+//! bins are numbered column by column: column 0, column `T/2`, then columns `1..T/2`:
+//!
+//! | tile  | column 0 | column T/2 | columns 1..T/2 | bins (complex) | floats |
+//! |-------|----------|------------|----------------|----------------|--------|
+//! | 8x8   | 5        | 5          | 3 × 8          | 34             | 68     |
+//! | 16x16 | 9        | 9          | 7 × 16         | 130            | 260    |
+//!
+//! (of which 4 bins are real: `(0,0)`, `(0,T/2)`, `(T/2,0)`, `(T/2,T/2)`).
+
+use crate::ukernel::MR;
+use aligned_vec::{AVec, ConstAlign};
+
+/// Number of stored complex bins of a `t × t` tile (`t` = 8 or 16).
+pub const fn bins(t: usize) -> usize {
+    let h = t / 2 + 1;
+    2 * h + (t / 2 - 1) * t
+}
+
+/// Index of the first bin of column `kx` (`kx <= t/2`).
+#[inline(always)]
+pub(crate) const fn bin_offset(t: usize, kx: usize) -> usize {
+    let h = t / 2 + 1;
+    if kx == 0 {
+        0
+    } else if kx == t / 2 {
+        h
+    } else {
+        2 * h + (kx - 1) * t
+    }
+}
+
+/// Index of bin `(ky, kx)` in the stored order, or `None` if that bin is not stored (it is the
+/// conjugate of a stored one) or out of range.
+pub fn bin_index(t: usize, ky: usize, kx: usize) -> Option<usize> {
+    if !(t == 8 || t == 16) || ky >= t || kx > t / 2 {
+        return None;
+    }
+    if (kx == 0 || kx == t / 2) && ky > t / 2 {
+        return None;
+    }
+    Some(bin_offset(t, kx) + ky)
+}
+
+/// Transformed kernels for one tile size: per bin, `[oc / MR][ic][MR][re, im]` of
+/// `conj(DFT(w)) / (2·T²)` (the conjugate turns the product into a correlation; the scale undoes
+/// the unnormalised inverse and the factor 2 of the input transform).
+pub(crate) struct PackedKernel {
+    pub oc_blocks: usize,
+    pub data: AVec<f32, ConstAlign<64>>,
+}
+
+impl PackedKernel {
+    /// Floats per bin.
+    pub fn bin_len(&self, cin: usize) -> usize {
+        self.oc_blocks * cin * MR * 2
+    }
+}
+
+/// Transforms `kernel` (OIHW, `cout × cin × kh × kw`) for a `t × t` tile in f64.
+pub(crate) fn pack_kernel(
+    t: usize,
+    cin: usize,
+    cout: usize,
+    kh: usize,
+    kw: usize,
+    kernel: &[f32],
+) -> PackedKernel {
+    let oc_blocks = cout.div_ceil(MR);
+    let nb = bins(t);
+    let bin_len = oc_blocks * cin * MR * 2;
+    let mut data: AVec<f32, ConstAlign<64>> =
+        AVec::from_iter(64, std::iter::repeat_n(0.0f32, nb * bin_len));
+    let h = t / 2 + 1;
+    let tau = 2.0 * std::f64::consts::PI / t as f64;
+    let cs: Vec<(f64, f64)> = (0..t)
+        .map(|n| ((tau * n as f64).cos(), (tau * n as f64).sin()))
+        .collect();
+    let scale = 1.0 / (2.0 * (t * t) as f64);
+    // Row DFT of each kernel row: r[i][kx], then column DFT: f[ky][kx].
+    let mut r = vec![(0.0f64, 0.0f64); kh * h];
+    for oc in 0..cout {
+        for ic in 0..cin {
+            let w = &kernel[(oc * cin + ic) * kh * kw..][..kh * kw];
+            for i in 0..kh {
+                for kx in 0..h {
+                    let (mut re, mut im) = (0.0, 0.0);
+                    for j in 0..kw {
+                        let (c, s) = cs[(j * kx) % t];
+                        let v = w[i * kw + j] as f64;
+                        re += v * c;
+                        im -= v * s;
+                    }
+                    r[i * h + kx] = (re, im);
+                }
+            }
+            for kx in 0..h {
+                let rows = if kx == 0 || kx == t / 2 { h } else { t };
+                for ky in 0..rows {
+                    let (mut re, mut im) = (0.0, 0.0);
+                    for i in 0..kh {
+                        let (c, s) = cs[(i * ky) % t];
+                        let (a, b) = r[i * h + kx];
+                        // (a + ib)(c − is)
+                        re += a * c + b * s;
+                        im += b * c - a * s;
+                    }
+                    let bin = bin_offset(t, kx) + ky;
+                    let idx = bin * bin_len + ((oc / MR) * cin + ic) * MR * 2 + (oc % MR) * 2;
+                    data[idx] = (re * scale) as f32;
+                    data[idx + 1] = (-im * scale) as f32;
+                }
+            }
+        }
+    }
+    PackedKernel { oc_blocks, data }
+}

@@ -1,0 +1,77 @@
+//! Scalar f64 reference: direct NCHW cross-correlation (what NN frameworks call convolution),
+//! stride 1, 4-sided zero padding, optional bias and clamp. Plain loops, the spec of this crate.
+
+/// Output height and width of a stride-1 convolution, or `None` if the padded input is smaller
+/// than the kernel.
+pub fn output_size(
+    h: usize,
+    w: usize,
+    kh: usize,
+    kw: usize,
+    pad: [usize; 4],
+) -> Option<(usize, usize)> {
+    let ph = h + pad[0] + pad[2];
+    let pw = w + pad[1] + pad[3];
+    if ph < kh || pw < kw || kh == 0 || kw == 0 {
+        return None;
+    }
+    Some((ph - kh + 1, pw - kw + 1))
+}
+
+/// Direct convolution in f64. `input` is `batch × cin × h × w`, `kernel` is OIHW
+/// (`cout × cin × kh × kw`), `pad` is `[top, left, bottom, right]`; returns
+/// `batch × cout × oh × ow` (empty if the output would be empty).
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_nchw(
+    input: &[f32],
+    batch: usize,
+    cin: usize,
+    h: usize,
+    w: usize,
+    kernel: &[f32],
+    cout: usize,
+    kh: usize,
+    kw: usize,
+    pad: [usize; 4],
+    bias: Option<&[f32]>,
+    clamp: Option<(f32, f32)>,
+) -> Vec<f64> {
+    let Some((oh, ow)) = output_size(h, w, kh, kw, pad) else {
+        return Vec::new();
+    };
+    let mut out = vec![0.0f64; batch * cout * oh * ow];
+    for n in 0..batch {
+        for oc in 0..cout {
+            let o = &mut out[(n * cout + oc) * oh * ow..][..oh * ow];
+            let b = bias.map_or(0.0, |b| b[oc] as f64);
+            o.iter_mut().for_each(|v| *v = b);
+            for ic in 0..cin {
+                let x = &input[(n * cin + ic) * h * w..][..h * w];
+                let k = &kernel[(oc * cin + ic) * kh * kw..][..kh * kw];
+                for i in 0..kh {
+                    for j in 0..kw {
+                        let wv = k[i * kw + j] as f64;
+                        for oy in 0..oh {
+                            let iy = (oy + i) as isize - pad[0] as isize;
+                            if iy < 0 || iy >= h as isize {
+                                continue;
+                            }
+                            let row = &x[iy as usize * w..][..w];
+                            for ox in 0..ow {
+                                let ix = (ox + j) as isize - pad[1] as isize;
+                                if ix >= 0 && ix < w as isize {
+                                    o[oy * ow + ox] += wv * row[ix as usize] as f64;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            if let Some((lo, hi)) = clamp {
+                o.iter_mut()
+                    .for_each(|v| *v = v.max(lo as f64).min(hi as f64));
+            }
+        }
+    }
+    out
+}

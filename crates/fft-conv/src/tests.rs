@@ -1,0 +1,153 @@
+//! Unit tests of the tile transforms against rustfft (the oracle).
+
+use crate::pack::{bin_index, bins};
+use crate::ukernel::{Post, Variant};
+use rustfft::num_complex::Complex;
+use rustfft::FftPlanner;
+
+/// Deterministic pseudo-random values in [-1, 1).
+fn values(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        })
+        .collect()
+}
+
+/// Full complex 2-D DFT of a real `t × t` tile with rustfft (rows, then columns), in f64.
+fn dft2(t: usize, x: &[f32]) -> Vec<Complex<f64>> {
+    let mut planner = FftPlanner::<f64>::new();
+    let fft = planner.plan_fft_forward(t);
+    let mut a: Vec<Complex<f64>> = x.iter().map(|&v| Complex::new(v as f64, 0.0)).collect();
+    for row in a.chunks_mut(t) {
+        fft.process(row);
+    }
+    for c in 0..t {
+        let mut col: Vec<Complex<f64>> = (0..t).map(|r| a[r * t + c]).collect();
+        fft.process(&mut col);
+        for r in 0..t {
+            a[r * t + c] = col[r];
+        }
+    }
+    a
+}
+
+#[test]
+fn real_fft_of_one_row_matches_realfft() {
+    // The row stage of the transform is a real FFT; check the library oracle agrees with rustfft
+    // on the convention (e^-i, unnormalised) this crate uses.
+    let mut planner = realfft::RealFftPlanner::<f64>::new();
+    for t in [8usize, 16] {
+        let r2c = planner.plan_fft_forward(t);
+        let x = values(t, t as u64);
+        let mut inp: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+        let mut spec = r2c.make_output_vec();
+        r2c.process(&mut inp, &mut spec).unwrap();
+        let mut tile = vec![0.0f32; t * t];
+        tile[..t].copy_from_slice(&x);
+        let full = dft2(t, &tile);
+        // Row 0 only: the 2-D DFT of a one-row tile is that row's DFT in every ky.
+        for kx in 0..=t / 2 {
+            assert!((full[kx] - spec[kx]).norm() < 1e-9);
+        }
+    }
+}
+
+#[test]
+fn forward_transform_matches_rustfft() {
+    for v in Variant::available() {
+        let k = v.kernels().unwrap();
+        let l = k.lanes;
+        for t in [8usize, 16] {
+            let nb = bins(t);
+            let tiles: Vec<Vec<f32>> = (0..l)
+                .map(|i| values(t * t, (t * 100 + i) as u64))
+                .collect();
+            let mut soa = vec![0.0f32; t * t * l];
+            for (lane, tl) in tiles.iter().enumerate() {
+                for (i, &x) in tl.iter().enumerate() {
+                    soa[i * l + lane] = x;
+                }
+            }
+            let mut mid = vec![0.0f32; t * (t / 2 + 1) * 2 * l];
+            let mut out = vec![f32::NAN; nb * 2 * l];
+            let f = if t == 8 { k.fwd8 } else { k.fwd16 };
+            // SAFETY: buffers have the sizes `FwdFn` requires; `kernels()` checked the ISA.
+            unsafe { f(soa.as_ptr(), mid.as_mut_ptr(), out.as_mut_ptr(), 2 * l) };
+            for (lane, tl) in tiles.iter().enumerate() {
+                let want = dft2(t, tl);
+                for ky in 0..t {
+                    for kx in 0..=t / 2 {
+                        let Some(b) = bin_index(t, ky, kx) else {
+                            continue;
+                        };
+                        let got = Complex::new(
+                            out[b * 2 * l + lane] as f64,
+                            out[b * 2 * l + l + lane] as f64,
+                        ) * 0.5;
+                        let err = (got - want[ky * t + kx]).norm();
+                        assert!(err < 2e-5 * t as f64, "{v:?} t={t} ({ky},{kx}) err {err}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn inverse_transform_matches_rustfft() {
+    for v in Variant::available() {
+        let k = v.kernels().unwrap();
+        let l = k.lanes;
+        for t in [8usize, 16] {
+            let nb = bins(t);
+            let tiles: Vec<Vec<f32>> = (0..l).map(|i| values(t * t, (t * 7 + i) as u64)).collect();
+            let mut spec = vec![0.0f32; nb * 2 * l];
+            for (lane, tl) in tiles.iter().enumerate() {
+                let s = dft2(t, tl);
+                for ky in 0..t {
+                    for kx in 0..=t / 2 {
+                        if let Some(b) = bin_index(t, ky, kx) {
+                            spec[b * 2 * l + lane] = s[ky * t + kx].re as f32;
+                            spec[b * 2 * l + l + lane] = s[ky * t + kx].im as f32;
+                        }
+                    }
+                }
+            }
+            let f = if t == 8 { k.inv8 } else { k.inv16 };
+            for rows in [1, t / 2 + 1, t] {
+                let post = Post {
+                    bias: 0.25,
+                    clamp: None,
+                };
+                let mut mid = vec![0.0f32; t * (t / 2 + 1) * 2 * l];
+                let mut out = vec![f32::NAN; t * t * l];
+                // SAFETY: buffers have the sizes `InvFn` requires; `kernels()` checked the ISA.
+                unsafe {
+                    f(
+                        spec.as_ptr(),
+                        2 * l,
+                        rows,
+                        &post,
+                        mid.as_mut_ptr(),
+                        out.as_mut_ptr(),
+                    )
+                };
+                let n2 = (t * t) as f64;
+                for (lane, tl) in tiles.iter().enumerate() {
+                    for r in 0..rows {
+                        for c in 0..t {
+                            let got = (out[(r * t + c) * l + lane] as f64 - 0.25) / n2;
+                            let err = (got - tl[r * t + c] as f64).abs();
+                            assert!(err < 1e-5, "{v:?} t={t} rows={rows} ({r},{c}) err {err}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! NEON variant: 4 tiles per `float32x4_t`.
+
+#![allow(non_snake_case)] // kernel names follow the tile__isa convention (e.g. ft8x8_fwd__avx2)
+
+use super::generic;
+use super::{GemmArgs, Kernels, Post, Simd};
+use core::arch::aarch64::*;
+
+/// NEON, `float32x4_t`.
+pub(crate) struct Neon;
+
+impl Simd for Neon {
+    const LANES: usize = 4;
+    type V = float32x4_t;
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> float32x4_t {
+        // SAFETY: NEON is enabled in the caller.
+        unsafe { vdupq_n_f32(x) }
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> float32x4_t {
+        // SAFETY: the caller guarantees 4 readable floats and NEON.
+        unsafe { vld1q_f32(p) }
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: float32x4_t) {
+        // SAFETY: the caller guarantees 4 writable floats and NEON.
+        unsafe { vst1q_f32(p, v) }
+    }
+    #[inline(always)]
+    unsafe fn add(a: float32x4_t, b: float32x4_t) -> float32x4_t {
+        // SAFETY: NEON is enabled in the caller.
+        unsafe { vaddq_f32(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn sub(a: float32x4_t, b: float32x4_t) -> float32x4_t {
+        // SAFETY: NEON is enabled in the caller.
+        unsafe { vsubq_f32(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn mul(a: float32x4_t, b: float32x4_t) -> float32x4_t {
+        // SAFETY: NEON is enabled in the caller.
+        unsafe { vmulq_f32(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn fma(a: float32x4_t, b: float32x4_t, c: float32x4_t) -> float32x4_t {
+        // SAFETY: NEON is enabled in the caller.
+        unsafe { vfmaq_f32(c, a, b) }
+    }
+    #[inline(always)]
+    unsafe fn fnma(a: float32x4_t, b: float32x4_t, c: float32x4_t) -> float32x4_t {
+        // SAFETY: NEON is enabled in the caller.
+        unsafe { vfmsq_f32(c, a, b) }
+    }
+    #[inline(always)]
+    unsafe fn min(a: float32x4_t, b: float32x4_t) -> float32x4_t {
+        // SAFETY: NEON is enabled in the caller.
+        unsafe { vminq_f32(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn max(a: float32x4_t, b: float32x4_t) -> float32x4_t {
+        // SAFETY: NEON is enabled in the caller.
+        unsafe { vmaxq_f32(a, b) }
+    }
+}
+
+#[target_feature(enable = "neon")]
+unsafe fn ft8x8_fwd__neon(tile: *const f32, mid: *mut f32, x: *mut f32, bs: usize) {
+    // SAFETY: forwarded contract of `FwdFn`; NEON is enabled here.
+    unsafe { generic::forward::<Neon, 8>(tile, mid, x, bs) }
+}
+#[target_feature(enable = "neon")]
+unsafe fn ft16x16_fwd__neon(tile: *const f32, mid: *mut f32, x: *mut f32, bs: usize) {
+    // SAFETY: forwarded contract of `FwdFn`; NEON is enabled here.
+    unsafe { generic::forward::<Neon, 16>(tile, mid, x, bs) }
+}
+#[target_feature(enable = "neon")]
+unsafe fn ft8x8_inv__neon(
+    y: *const f32,
+    bs: usize,
+    rows: usize,
+    post: &Post,
+    mid: *mut f32,
+    out: *mut f32,
+) {
+    // SAFETY: forwarded contract of `InvFn`; NEON is enabled here.
+    unsafe { generic::inverse::<Neon, 8>(y, bs, rows, post, mid, out) }
+}
+#[target_feature(enable = "neon")]
+unsafe fn ft16x16_inv__neon(
+    y: *const f32,
+    bs: usize,
+    rows: usize,
+    post: &Post,
+    mid: *mut f32,
+    out: *mut f32,
+) {
+    // SAFETY: forwarded contract of `InvFn`; NEON is enabled here.
+    unsafe { generic::inverse::<Neon, 16>(y, bs, rows, post, mid, out) }
+}
+#[target_feature(enable = "neon")]
+unsafe fn cgemm_4x2__neon(a: &GemmArgs) {
+    // SAFETY: forwarded contract of `GemmFn`; NEON is enabled here.
+    unsafe { generic::gemm::<Neon, 2>(a) }
+}
+
+pub(crate) const KERNELS: Kernels = Kernels {
+    lanes: 4,
+    fwd8: ft8x8_fwd__neon,
+    fwd16: ft16x16_fwd__neon,
+    inv8: ft8x8_inv__neon,
+    inv16: ft16x16_inv__neon,
+    gemm: cgemm_4x2__neon,
+};

@@ -1,0 +1,409 @@
+//! The algorithm, written once over [`Simd`]: fixed-size complex FFTs of 4, 8 and 16 points
+//! (radix-2 decimation in time, every twiddle a constant), the real 2-D tile transforms built on
+//! them, and the complex tuple GEMM.
+//!
+//! All functions are `#[inline(always)]` so that they compile inside each variant's
+//! `#[target_feature]` entry point.
+
+use super::{GemmArgs, Post, Simd, MR};
+use crate::pack::bin_offset;
+
+/// A complex vector: `LANES` complex numbers (one per tile) as separate real and imaginary parts.
+#[derive(Clone, Copy)]
+struct C<V> {
+    re: V,
+    im: V,
+}
+
+#[inline(always)]
+unsafe fn zero<S: Simd>() -> C<S::V> {
+    // SAFETY: the caller runs with the ISA of `S` enabled.
+    unsafe {
+        C {
+            re: S::splat(0.0),
+            im: S::splat(0.0),
+        }
+    }
+}
+
+#[inline(always)]
+unsafe fn cadd<S: Simd>(a: C<S::V>, b: C<S::V>) -> C<S::V> {
+    // SAFETY: the caller runs with the ISA of `S` enabled.
+    unsafe {
+        C {
+            re: S::add(a.re, b.re),
+            im: S::add(a.im, b.im),
+        }
+    }
+}
+
+#[inline(always)]
+unsafe fn csub<S: Simd>(a: C<S::V>, b: C<S::V>) -> C<S::V> {
+    // SAFETY: the caller runs with the ISA of `S` enabled.
+    unsafe {
+        C {
+            re: S::sub(a.re, b.re),
+            im: S::sub(a.im, b.im),
+        }
+    }
+}
+
+/// `cos(2πj/16)` for `j` in `0..8`.
+const COS16: [f32; 8] = [
+    1.0,
+    0.923_879_5,
+    core::f32::consts::FRAC_1_SQRT_2,
+    0.382_683_43,
+    0.0,
+    -0.382_683_43,
+    -core::f32::consts::FRAC_1_SQRT_2,
+    -0.923_879_5,
+];
+/// `sin(2πj/16)` for `j` in `0..8`.
+const SIN16: [f32; 8] = [
+    0.0,
+    0.382_683_43,
+    core::f32::consts::FRAC_1_SQRT_2,
+    0.923_879_5,
+    1.0,
+    0.923_879_5,
+    core::f32::consts::FRAC_1_SQRT_2,
+    0.382_683_43,
+];
+
+/// `x · e^(−2πi·j/16)` with the cheap cases (`j` = 0, 2, 4, 6) spelled out.
+#[inline(always)]
+unsafe fn twiddle16<S: Simd>(x: C<S::V>, j: usize) -> C<S::V> {
+    // SAFETY: the caller runs with the ISA of `S` enabled.
+    unsafe {
+        let (a, b) = (x.re, x.im);
+        match j {
+            0 => x,
+            // (a + ib)(−i) = b − ia
+            4 => C {
+                re: b,
+                im: S::sub(S::splat(0.0), a),
+            },
+            // (a + ib)(1 − i)/√2
+            2 => {
+                let r = S::splat(core::f32::consts::FRAC_1_SQRT_2);
+                C {
+                    re: S::mul(S::add(a, b), r),
+                    im: S::mul(S::sub(b, a), r),
+                }
+            }
+            // (a + ib)(−1 − i)/√2
+            6 => {
+                let r = S::splat(core::f32::consts::FRAC_1_SQRT_2);
+                C {
+                    re: S::mul(S::sub(b, a), r),
+                    im: S::mul(S::add(a, b), S::splat(-core::f32::consts::FRAC_1_SQRT_2)),
+                }
+            }
+            // (a + ib)(c − is) = (ac + bs) + i(bc − as)
+            _ => {
+                let c = S::splat(COS16[j]);
+                let s = S::splat(SIN16[j]);
+                C {
+                    re: S::fma(a, c, S::mul(b, s)),
+                    im: S::fnma(a, s, S::mul(b, c)),
+                }
+            }
+        }
+    }
+}
+
+#[inline(always)]
+unsafe fn fft4<S: Simd>(x: [C<S::V>; 4]) -> [C<S::V>; 4] {
+    // SAFETY: the caller runs with the ISA of `S` enabled.
+    unsafe {
+        let a0 = cadd::<S>(x[0], x[2]);
+        let a1 = csub::<S>(x[0], x[2]);
+        let b0 = cadd::<S>(x[1], x[3]);
+        let d = csub::<S>(x[1], x[3]);
+        // X1 = a1 − i·d, X3 = a1 + i·d
+        [
+            cadd::<S>(a0, b0),
+            C {
+                re: S::add(a1.re, d.im),
+                im: S::sub(a1.im, d.re),
+            },
+            csub::<S>(a0, b0),
+            C {
+                re: S::sub(a1.re, d.im),
+                im: S::add(a1.im, d.re),
+            },
+        ]
+    }
+}
+
+#[inline(always)]
+unsafe fn fft8<S: Simd>(x: [C<S::V>; 8]) -> [C<S::V>; 8] {
+    // SAFETY: the caller runs with the ISA of `S` enabled.
+    unsafe {
+        let e = fft4::<S>([x[0], x[2], x[4], x[6]]);
+        let o = fft4::<S>([x[1], x[3], x[5], x[7]]);
+        let mut y = [e[0]; 8];
+        for k in 0..4 {
+            let t = twiddle16::<S>(o[k], 2 * k);
+            y[k] = cadd::<S>(e[k], t);
+            y[k + 4] = csub::<S>(e[k], t);
+        }
+        y
+    }
+}
+
+#[inline(always)]
+unsafe fn fft16<S: Simd>(x: [C<S::V>; 16]) -> [C<S::V>; 16] {
+    // SAFETY: the caller runs with the ISA of `S` enabled.
+    unsafe {
+        let e = fft8::<S>(core::array::from_fn(|i| x[2 * i]));
+        let o = fft8::<S>(core::array::from_fn(|i| x[2 * i + 1]));
+        let mut y = [e[0]; 16];
+        for k in 0..8 {
+            let t = twiddle16::<S>(o[k], k);
+            y[k] = cadd::<S>(e[k], t);
+            y[k + 8] = csub::<S>(e[k], t);
+        }
+        y
+    }
+}
+
+/// In-place forward DFT of `T` ∈ {8, 16} points: `X[k] = Σ x[n] e^(−2πi·nk/T)`.
+#[inline(always)]
+unsafe fn fft<S: Simd, const T: usize>(x: &mut [C<S::V>; T]) {
+    // SAFETY: the caller runs with the ISA of `S` enabled.
+    unsafe {
+        if T == 8 {
+            let y = fft8::<S>(core::array::from_fn(|i| x[i]));
+            x[..8].copy_from_slice(&y);
+        } else {
+            let y = fft16::<S>(core::array::from_fn(|i| x[i]));
+            x[..16].copy_from_slice(&y);
+        }
+    }
+}
+
+/// In-place unnormalised inverse DFT: `x[n] = Σ X[k] e^(+2πi·nk/T)`, as
+/// `swap(FFT(swap(X)))` where `swap` exchanges real and imaginary parts.
+#[inline(always)]
+unsafe fn ifft<S: Simd, const T: usize>(x: &mut [C<S::V>; T]) {
+    for v in x.iter_mut() {
+        core::mem::swap(&mut v.re, &mut v.im);
+    }
+    // SAFETY: the caller runs with the ISA of `S` enabled.
+    unsafe { fft::<S, T>(x) };
+    for v in x.iter_mut() {
+        core::mem::swap(&mut v.re, &mut v.im);
+    }
+}
+
+/// Forward real 2-D FFT of `LANES` tiles at once (see [`super::FwdFn`]).
+///
+/// Rows are transformed two at a time as one complex FFT (`row 2j + i·row 2j+1`) and separated
+/// with the Hermitian symmetry; the separation leaves out the factor ½, so the result is **twice**
+/// the DFT (the packed kernel carries the compensating factor). Then the `T/2 + 1` columns get a
+/// complex FFT each; columns 0 and `T/2` are Hermitian along `ky` and store `ky ≤ T/2` only.
+#[inline(always)]
+pub(crate) unsafe fn forward<S: Simd, const T: usize>(
+    tile: *const f32,
+    mid: *mut f32,
+    x: *mut f32,
+    bin_stride: usize,
+) {
+    let l = S::LANES;
+    let h = T / 2 + 1;
+    // SAFETY: the caller guarantees the buffer sizes of `FwdFn` and the ISA; every offset below is
+    // within `T·T·L` (tile), `T·H·2·L` (mid) or a bin's `2·L` floats.
+    unsafe {
+        for j in 0..T / 2 {
+            let mut z = [zero::<S>(); T];
+            for (b, zb) in z.iter_mut().enumerate() {
+                zb.re = S::load(tile.add((2 * j * T + b) * l));
+                zb.im = S::load(tile.add(((2 * j + 1) * T + b) * l));
+            }
+            fft::<S, T>(&mut z);
+            for k in 0..h {
+                let p = z[k];
+                let q = z[(T - k) % T];
+                let r0 = mid.add((2 * j * h + k) * 2 * l);
+                let r1 = mid.add(((2 * j + 1) * h + k) * 2 * l);
+                S::store(r0, S::add(p.re, q.re));
+                S::store(r0.add(l), S::sub(p.im, q.im));
+                S::store(r1, S::add(p.im, q.im));
+                S::store(r1.add(l), S::sub(q.re, p.re));
+            }
+        }
+        for kx in 0..h {
+            let mut c = [zero::<S>(); T];
+            for (y, cy) in c.iter_mut().enumerate() {
+                let p = mid.add((y * h + kx) * 2 * l);
+                cy.re = S::load(p);
+                cy.im = S::load(p.add(l));
+            }
+            fft::<S, T>(&mut c);
+            let n = if kx == 0 || kx == T / 2 { h } else { T };
+            let off = bin_offset(T, kx);
+            for (ky, cy) in c.iter().enumerate().take(n) {
+                let p = x.add((off + ky) * bin_stride);
+                S::store(p, cy.re);
+                S::store(p.add(l), cy.im);
+            }
+        }
+    }
+}
+
+/// Inverse real 2-D FFT of `LANES` tiles, first `rows` rows only, plus bias and clamp (see
+/// [`super::InvFn`]). Unnormalised: the packed kernel carries `1/(2·T²)`.
+#[inline(always)]
+pub(crate) unsafe fn inverse<S: Simd, const T: usize>(
+    y: *const f32,
+    bin_stride: usize,
+    rows: usize,
+    post: &Post,
+    mid: *mut f32,
+    out: *mut f32,
+) {
+    let l = S::LANES;
+    let h = T / 2 + 1;
+    let rows = rows.min(T);
+    // SAFETY: as in `forward`, the caller guarantees the sizes of `InvFn` and the ISA.
+    unsafe {
+        for kx in 0..h {
+            let off = bin_offset(T, kx);
+            let mut c = [zero::<S>(); T];
+            let n = if kx == 0 || kx == T / 2 { h } else { T };
+            for (ky, cy) in c.iter_mut().enumerate().take(n) {
+                let p = y.add((off + ky) * bin_stride);
+                cy.re = S::load(p);
+                cy.im = S::load(p.add(l));
+            }
+            for ky in n..T {
+                let m = c[T - ky];
+                c[ky] = C {
+                    re: m.re,
+                    im: S::sub(S::splat(0.0), m.im),
+                };
+            }
+            ifft::<S, T>(&mut c);
+            for (r, cr) in c.iter().enumerate().take(rows) {
+                let p = mid.add((r * h + kx) * 2 * l);
+                S::store(p, cr.re);
+                S::store(p.add(l), cr.im);
+            }
+        }
+        let bias = S::splat(post.bias);
+        let clamp = post.clamp.map(|(lo, hi)| (S::splat(lo), S::splat(hi)));
+        let finish = |v: S::V| {
+            let v = S::add(v, bias);
+            match clamp {
+                Some((lo, hi)) => S::min(S::max(v, lo), hi),
+                None => v,
+            }
+        };
+        let mut r = 0;
+        while r < rows {
+            let two = r + 1 < rows;
+            let mut z = [zero::<S>(); T];
+            for (k, zk) in z.iter_mut().enumerate() {
+                let kk = if k <= T / 2 { k } else { T - k };
+                let p1 = mid.add((r * h + kk) * 2 * l);
+                let a = C {
+                    re: S::load(p1),
+                    im: S::load(p1.add(l)),
+                };
+                let b = if two {
+                    let p2 = mid.add(((r + 1) * h + kk) * 2 * l);
+                    C {
+                        re: S::load(p2),
+                        im: S::load(p2.add(l)),
+                    }
+                } else {
+                    zero::<S>()
+                };
+                // k ≤ T/2: A + iB; k > T/2: conj(A') + i·conj(B').
+                *zk = if k <= T / 2 {
+                    C {
+                        re: S::sub(a.re, b.im),
+                        im: S::add(a.im, b.re),
+                    }
+                } else {
+                    C {
+                        re: S::add(a.re, b.im),
+                        im: S::sub(b.re, a.im),
+                    }
+                };
+            }
+            ifft::<S, T>(&mut z);
+            for (xcol, zx) in z.iter().enumerate() {
+                S::store(out.add((r * T + xcol) * l), finish(zx.re));
+                if two {
+                    S::store(out.add(((r + 1) * T + xcol) * l), finish(zx.im));
+                }
+            }
+            r += 2;
+        }
+    }
+}
+
+/// The tuple GEMM of one bin (see [`GemmArgs`]): register blocks of `MR` output channels × `NR`
+/// tile vectors, then the remaining tile vectors one at a time.
+#[inline(always)]
+pub(crate) unsafe fn gemm<S: Simd, const NR: usize>(a: &GemmArgs) {
+    let mut g = 0;
+    // SAFETY: the caller guarantees the sizes of `GemmArgs` and the ISA.
+    unsafe {
+        while g + NR <= a.groups {
+            gemm_block::<S, NR>(a, g);
+            g += NR;
+        }
+        while g < a.groups {
+            gemm_block::<S, 1>(a, g);
+            g += 1;
+        }
+    }
+}
+
+#[inline(always)]
+unsafe fn gemm_block<S: Simd, const N: usize>(a: &GemmArgs, g0: usize) {
+    let l = S::LANES;
+    let ocp = a.oc_blocks * MR;
+    // SAFETY: offsets stay within the `GemmArgs` sizes: `g0 + N <= groups`, `ob < oc_blocks`,
+    // `ic < cin`, `r < MR`.
+    unsafe {
+        for ob in 0..a.oc_blocks {
+            let w = a.w.add(ob * a.cin * MR * 2);
+            let mut acc = [[zero::<S>(); N]; MR];
+            let mut xp: [*const f32; N] =
+                core::array::from_fn(|n| a.x.add((g0 + n) * a.cin * 2 * l));
+            let mut wp = w;
+            for _ in 0..a.cin {
+                let xv: [C<S::V>; N] = core::array::from_fn(|n| C {
+                    re: S::load(xp[n]),
+                    im: S::load(xp[n].add(l)),
+                });
+                for (r, acc_r) in acc.iter_mut().enumerate() {
+                    let wr = S::splat(*wp.add(2 * r));
+                    let wi = S::splat(*wp.add(2 * r + 1));
+                    for (acc_rn, x) in acc_r.iter_mut().zip(xv.iter()) {
+                        acc_rn.re = S::fma(wr, x.re, acc_rn.re);
+                        acc_rn.re = S::fnma(wi, x.im, acc_rn.re);
+                        acc_rn.im = S::fma(wr, x.im, acc_rn.im);
+                        acc_rn.im = S::fma(wi, x.re, acc_rn.im);
+                    }
+                }
+                for p in xp.iter_mut() {
+                    *p = p.add(2 * l);
+                }
+                wp = wp.add(2 * MR);
+            }
+            for (r, acc_r) in acc.iter().enumerate() {
+                for (n, v) in acc_r.iter().enumerate() {
+                    let p = a.y.add(((g0 + n) * ocp + ob * MR + r) * 2 * l);
+                    S::store(p, v.re);
+                    S::store(p.add(l), v.im);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! The variant table and the SIMD-generic transforms and tuple GEMM.
+//!
+//! Every variant runs the same algorithm, written once over the small [`Simd`] trait and
+//! instantiated per ISA inside `#[target_feature]` entry points (`scalar.rs`, `x86_64.rs`,
+//! `aarch64.rs`), so the helpers below inline into code compiled for that ISA.
+//!
+//! Layout (`L` = [`Simd::LANES`], `T` = tile edge, `H = T/2 + 1`):
+//! - a spatial tile block is `[row][col][L]` floats: one lane per tile (structure of arrays);
+//! - a transformed tile block is one complex vector pair `[re; L][im; L]` per frequency bin, bins
+//!   at `bin · bin_stride` (see [`crate::pack::bin_index`] for the bin order);
+//! - packed kernels per bin are `[oc / MR][ic][MR][re, im]` scalars.
+
+#[cfg(target_arch = "aarch64")]
+pub mod aarch64;
+pub mod scalar;
+#[cfg(target_arch = "x86_64")]
+pub mod x86_64;
+
+use cpu_probe::Features;
+
+/// Output channels per register block of the tuple GEMM (every variant).
+pub const MR: usize = 4;
+
+/// The kernel families of this crate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Variant {
+    /// Portable code over 4-float arrays (`ft8x8__scalar`, `ft16x16__scalar`).
+    Scalar,
+    /// 128-bit NEON, 4 tiles per vector (aarch64 baseline).
+    Neon,
+    /// AVX2 + FMA, 8 tiles per vector.
+    Avx2,
+    /// AVX-512 (F, BW, DQ, VL), 16 tiles per vector.
+    Avx512,
+}
+
+impl Variant {
+    /// Every variant the running CPU can execute (after the `EDGE_KERNELS_ISA` cap), best last.
+    pub fn available() -> Vec<Variant> {
+        let f = Features::get();
+        let mut v = vec![Variant::Scalar];
+        if cfg!(target_arch = "aarch64") && f.neon {
+            v.push(Variant::Neon);
+        }
+        if cfg!(target_arch = "x86_64") && f.has_avx2_fma() {
+            v.push(Variant::Avx2);
+        }
+        if cfg!(target_arch = "x86_64") && f.has_avx512() {
+            v.push(Variant::Avx512);
+        }
+        v
+    }
+
+    /// The best available variant.
+    pub fn best() -> Variant {
+        *Variant::available().last().unwrap_or(&Variant::Scalar)
+    }
+
+    /// Short name of the variant (used in bench ids and reports).
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::Scalar => "scalar",
+            Variant::Neon => "neon",
+            Variant::Avx2 => "avx2",
+            Variant::Avx512 => "avx512",
+        }
+    }
+
+    /// Tiles processed side by side in SIMD lanes.
+    pub fn lanes(self) -> usize {
+        match self {
+            Variant::Scalar | Variant::Neon => 4,
+            Variant::Avx2 => 8,
+            Variant::Avx512 => 16,
+        }
+    }
+
+    /// The kernels of this variant, if this CPU/build can run them.
+    pub(crate) fn kernels(self) -> Option<Kernels> {
+        if !Variant::available().contains(&self) {
+            return None;
+        }
+        match self {
+            Variant::Scalar => Some(scalar::KERNELS),
+            #[cfg(target_arch = "aarch64")]
+            Variant::Neon => Some(aarch64::KERNELS),
+            #[cfg(target_arch = "x86_64")]
+            Variant::Avx2 => Some(x86_64::KERNELS_AVX2),
+            #[cfg(target_arch = "x86_64")]
+            Variant::Avx512 => Some(x86_64::KERNELS_AVX512),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
+}
+
+/// Forward transform of one block of `L` spatial tiles: `(tile, mid, x, bin_stride)`.
+///
+/// # Safety
+/// `tile` holds `T·T·L` floats, `mid` is writable for `T·H·2·L` floats, `x + b·bin_stride` is
+/// writable for `2·L` floats for every bin `b` of [`crate::pack::bins`], and the CPU supports the
+/// variant's ISA.
+pub(crate) type FwdFn = unsafe fn(*const f32, *mut f32, *mut f32, usize);
+
+/// Inverse transform of one block: `(y, bin_stride, rows, post, mid, out)`; `out` receives `rows`
+/// rows of `T` columns `[row][col][L]` with bias and clamp applied.
+///
+/// # Safety
+/// `y + b·bin_stride` is readable for `2·L` floats for every bin, `mid` is writable for
+/// `T·H·2·L` floats, `out` for `T·T·L` floats, `rows <= T`, and the CPU supports the ISA.
+pub(crate) type InvFn = unsafe fn(*const f32, usize, usize, &Post, *mut f32, *mut f32);
+
+/// Tuple GEMM of one frequency bin.
+///
+/// # Safety
+/// The pointers of [`GemmArgs`] cover the sizes it documents; the CPU supports the ISA.
+pub(crate) type GemmFn = unsafe fn(&GemmArgs);
+
+/// What the output transform adds after the inverse FFT.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Post {
+    pub bias: f32,
+    pub clamp: Option<(f32, f32)>,
+}
+
+/// One bin of the tuple GEMM: `y[g][oc] = Σ_ic w[oc][ic] · x[g][ic]` (complex, `L` tiles a
+/// vector).
+pub(crate) struct GemmArgs {
+    /// Input channels.
+    pub cin: usize,
+    /// Output channel blocks of [`MR`].
+    pub oc_blocks: usize,
+    /// Tile blocks of `L` tiles.
+    pub groups: usize,
+    /// `[oc_blocks][cin][MR][2]` floats.
+    pub w: *const f32,
+    /// `[groups][cin][2][L]` floats.
+    pub x: *const f32,
+    /// `[groups][oc_blocks·MR][2][L]` floats, written.
+    pub y: *mut f32,
+}
+
+/// The entry points of one variant.
+#[derive(Clone, Copy)]
+pub(crate) struct Kernels {
+    pub lanes: usize,
+    pub fwd8: FwdFn,
+    pub fwd16: FwdFn,
+    pub inv8: InvFn,
+    pub inv16: InvFn,
+    pub gemm: GemmFn,
+}
+
+/// The vector operations the generic code needs. Every method is `unsafe` because the x86 and
+/// NEON implementations call intrinsics that need the ISA enabled in the caller.
+pub(crate) trait Simd {
+    /// f32 lanes in a vector.
+    const LANES: usize;
+    /// The vector type.
+    type V: Copy;
+    /// # Safety
+    /// The CPU supports the ISA.
+    unsafe fn splat(x: f32) -> Self::V;
+    /// # Safety
+    /// `p` is readable for `LANES` floats; the CPU supports the ISA.
+    unsafe fn load(p: *const f32) -> Self::V;
+    /// # Safety
+    /// `p` is writable for `LANES` floats; the CPU supports the ISA.
+    unsafe fn store(p: *mut f32, v: Self::V);
+    /// # Safety
+    /// The CPU supports the ISA.
+    unsafe fn add(a: Self::V, b: Self::V) -> Self::V;
+    /// # Safety
+    /// The CPU supports the ISA.
+    unsafe fn sub(a: Self::V, b: Self::V) -> Self::V;
+    /// # Safety
+    /// The CPU supports the ISA.
+    unsafe fn mul(a: Self::V, b: Self::V) -> Self::V;
+    /// `a·b + c`.
+    /// # Safety
+    /// The CPU supports the ISA.
+    unsafe fn fma(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+    /// `c − a·b`.
+    /// # Safety
+    /// The CPU supports the ISA.
+    unsafe fn fnma(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+    /// # Safety
+    /// The CPU supports the ISA.
+    unsafe fn min(a: Self::V, b: Self::V) -> Self::V;
+    /// # Safety
+    /// The CPU supports the ISA.
+    unsafe fn max(a: Self::V, b: Self::V) -> Self::V;
+}
+
+pub(crate) mod generic;

@@ -1,0 +1,106 @@
+//! Portable variant: vectors of 4 floats as plain arrays (the compiler maps them to whatever the
+//! baseline target offers, e.g. SSE2 or NEON). Also the fallback on every CPU.
+
+use super::generic;
+use super::{GemmArgs, Kernels, Post, Simd};
+
+/// Four f32 lanes.
+#[derive(Clone, Copy)]
+pub(crate) struct F4([f32; 4]);
+
+/// The portable [`Simd`] implementation.
+pub(crate) struct Scalar;
+
+#[inline(always)]
+fn map2(a: F4, b: F4, f: impl Fn(f32, f32) -> f32) -> F4 {
+    F4([
+        f(a.0[0], b.0[0]),
+        f(a.0[1], b.0[1]),
+        f(a.0[2], b.0[2]),
+        f(a.0[3], b.0[3]),
+    ])
+}
+
+impl Simd for Scalar {
+    const LANES: usize = 4;
+    type V = F4;
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> F4 {
+        F4([x; 4])
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> F4 {
+        // SAFETY: the caller guarantees 4 readable floats at `p`.
+        F4(unsafe { p.cast::<[f32; 4]>().read_unaligned() })
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: F4) {
+        // SAFETY: the caller guarantees 4 writable floats at `p`.
+        unsafe { p.cast::<[f32; 4]>().write_unaligned(v.0) }
+    }
+    #[inline(always)]
+    unsafe fn add(a: F4, b: F4) -> F4 {
+        map2(a, b, |x, y| x + y)
+    }
+    #[inline(always)]
+    unsafe fn sub(a: F4, b: F4) -> F4 {
+        map2(a, b, |x, y| x - y)
+    }
+    #[inline(always)]
+    unsafe fn mul(a: F4, b: F4) -> F4 {
+        map2(a, b, |x, y| x * y)
+    }
+    #[inline(always)]
+    unsafe fn fma(a: F4, b: F4, c: F4) -> F4 {
+        let p = map2(a, b, |x, y| x * y);
+        map2(p, c, |x, y| x + y)
+    }
+    #[inline(always)]
+    unsafe fn fnma(a: F4, b: F4, c: F4) -> F4 {
+        let p = map2(a, b, |x, y| x * y);
+        map2(c, p, |x, y| x - y)
+    }
+    #[inline(always)]
+    unsafe fn min(a: F4, b: F4) -> F4 {
+        map2(a, b, f32::min)
+    }
+    #[inline(always)]
+    unsafe fn max(a: F4, b: F4) -> F4 {
+        map2(a, b, f32::max)
+    }
+}
+
+/// `ft8x8_fwd__scalar`.
+unsafe fn fwd8(tile: *const f32, mid: *mut f32, x: *mut f32, bs: usize) {
+    // SAFETY: forwarded contract of `FwdFn`; no ISA requirement.
+    unsafe { generic::forward::<Scalar, 8>(tile, mid, x, bs) }
+}
+/// `ft16x16_fwd__scalar`.
+unsafe fn fwd16(tile: *const f32, mid: *mut f32, x: *mut f32, bs: usize) {
+    // SAFETY: forwarded contract of `FwdFn`; no ISA requirement.
+    unsafe { generic::forward::<Scalar, 16>(tile, mid, x, bs) }
+}
+/// `ft8x8_inv__scalar`.
+unsafe fn inv8(y: *const f32, bs: usize, rows: usize, post: &Post, mid: *mut f32, out: *mut f32) {
+    // SAFETY: forwarded contract of `InvFn`; no ISA requirement.
+    unsafe { generic::inverse::<Scalar, 8>(y, bs, rows, post, mid, out) }
+}
+/// `ft16x16_inv__scalar`.
+unsafe fn inv16(y: *const f32, bs: usize, rows: usize, post: &Post, mid: *mut f32, out: *mut f32) {
+    // SAFETY: forwarded contract of `InvFn`; no ISA requirement.
+    unsafe { generic::inverse::<Scalar, 16>(y, bs, rows, post, mid, out) }
+}
+/// `cgemm_4x1__scalar`.
+unsafe fn gemm(a: &GemmArgs) {
+    // SAFETY: forwarded contract of `GemmFn`; no ISA requirement.
+    unsafe { generic::gemm::<Scalar, 1>(a) }
+}
+
+pub(crate) const KERNELS: Kernels = Kernels {
+    lanes: 4,
+    fwd8,
+    fwd16,
+    inv8,
+    inv16,
+    gemm,
+};
