@@ -17,11 +17,16 @@
 //! # let _ = f;
 //! ```
 
+pub mod arm;
 pub mod brand;
 pub mod chipset;
 pub mod features;
+pub mod linux_arm;
 pub mod parallel;
+pub mod probe;
+pub mod sysroot;
 pub mod x86;
+pub mod x86_linux;
 
 pub use features::{Features, IsaCap, ISA_CAP_ENV};
 
@@ -202,9 +207,16 @@ impl CpuInfo {
 ///
 /// On a machine without big.LITTLE clusters that is every processor available to the process.
 pub fn recommended_threads() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
+    static CACHED: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CACHED.get_or_init(|| {
+        let available = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        // The probe's answer, never more than this process may use (cgroups, affinity).
+        probe::probe(&probe::ProbeOptions::live())
+            .recommended_threads()
+            .clamp(1, available)
+    })
 }
 
 /// Cache sizes of the running machine for blocking decisions (detected once).

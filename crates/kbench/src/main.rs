@@ -72,6 +72,95 @@ enum Command {
     },
 }
 
+fn parse_hex(flag: &str, v: &str) -> Result<u64, String> {
+    u64::from_str_radix(
+        v.trim().trim_start_matches("0x").trim_start_matches("0X"),
+        16,
+    )
+    .map_err(|e| format!("{flag} {v}: not a hexadecimal number ({e})"))
+}
+
+fn run_probe(
+    sysroot: Option<PathBuf>,
+    arch: Option<String>,
+    hwcap: Option<String>,
+    hwcap2: Option<String>,
+    json: bool,
+) -> ExitCode {
+    use cpu_probe::probe::{infer_arch, probe, ProbeArch, ProbeOptions};
+    use cpu_probe::sysroot::Sysroot;
+    let fail = |msg: String| {
+        eprintln!("kbench probe: {msg}");
+        ExitCode::from(2)
+    };
+    if let Some(dir) = &sysroot {
+        if !dir.is_dir() {
+            return fail(format!("--sysroot {}: not a directory", dir.display()));
+        }
+    }
+    let parch = match &arch {
+        Some(a) => match ProbeArch::parse(a) {
+            Ok(p) => p,
+            Err(e) => return fail(format!("--arch: {e}")),
+        },
+        None => match &sysroot {
+            Some(d) => infer_arch(&Sysroot::new(d)),
+            None => ProbeArch::native(),
+        },
+    };
+    let root = match &sysroot {
+        // A recording may hold what a 32-bit process sees as an overlay (alt-arch/<arch>).
+        Some(d) => {
+            let overlay = d.join("alt-arch").join(parch.name());
+            if overlay.is_dir() {
+                Sysroot::with_layers(vec![overlay, d.clone()])
+            } else {
+                Sysroot::new(d)
+            }
+        }
+        None => Sysroot::live(),
+    };
+    let mut opts = ProbeOptions::new(root, parch);
+    match (&hwcap, &hwcap2) {
+        (None, None) => {}
+        (h1, h2) => {
+            let a = match h1.as_deref().map(|v| parse_hex("--hwcap", v)).transpose() {
+                Ok(v) => v.unwrap_or(0),
+                Err(e) => return fail(e),
+            };
+            let b = match h2.as_deref().map(|v| parse_hex("--hwcap2", v)).transpose() {
+                Ok(v) => v.unwrap_or(0),
+                Err(e) => return fail(e),
+            };
+            opts.hwcap = Some((a, b));
+        }
+    }
+    let report = probe(&opts);
+    let live = sysroot.is_none();
+    if json {
+        let mut v = report.summary_json();
+        if live {
+            let info = cpu_probe::CpuInfo::live();
+            v["dispatch_features"] = serde_json::json!(info.features.enabled_names());
+            v["brand"] = serde_json::json!(info.brand);
+        }
+        match serde_json::to_string_pretty(&v) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("kbench probe: cannot serialise the report: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        print!("{}", report.report_text());
+        if live {
+            println!();
+            print!("{}", cpu_probe::CpuInfo::live().report_text());
+        }
+    }
+    ExitCode::SUCCESS
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -81,27 +170,7 @@ fn main() -> ExitCode {
             hwcap,
             hwcap2,
             json,
-        } => {
-            if sysroot.is_some() || arch.is_some() || hwcap.is_some() || hwcap2.is_some() {
-                eprintln!(
-                    "kbench probe: --sysroot/--arch/--hwcap/--hwcap2 are not yet implemented (cpu-probe issue); only the live probe works"
-                );
-                return ExitCode::from(2);
-            }
-            let info = cpu_probe::CpuInfo::live();
-            if json {
-                match serde_json::to_string_pretty(&info) {
-                    Ok(s) => println!("{s}"),
-                    Err(e) => {
-                        eprintln!("kbench probe: cannot serialise the report: {e}");
-                        return ExitCode::FAILURE;
-                    }
-                }
-            } else {
-                print!("{}", info.report_text());
-            }
-            ExitCode::SUCCESS
-        }
+        } => run_probe(sysroot, arch, hwcap, hwcap2, json),
         Command::Bench(args) => run_bench(args),
         Command::Peak {
             seconds,
