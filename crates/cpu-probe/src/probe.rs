@@ -330,6 +330,41 @@ impl SystemReport {
     }
 }
 
+/// The chipset-naming Android properties of the running system (Android builds only).
+fn live_android_properties() -> Option<Vec<(String, String)>> {
+    #[cfg(target_os = "android")]
+    {
+        const KEYS: [&str; 7] = [
+            "ro.product.board",
+            "ro.board.platform",
+            "ro.mediatek.platform",
+            "ro.arch",
+            "ro.chipname",
+            "ro.hardware.chipname",
+            "ro.soc.model",
+        ];
+        let mut out = Vec::new();
+        for k in KEYS {
+            let Ok(name) = std::ffi::CString::new(k) else {
+                continue;
+            };
+            // PROP_VALUE_MAX is 92 bytes including the terminating NUL.
+            let mut buf = [0 as libc::c_char; 92];
+            // SAFETY: `name` is NUL-terminated and `buf` has the PROP_VALUE_MAX bytes the call
+            // may write (it always NUL-terminates within them).
+            let n = unsafe { libc::__system_property_get(name.as_ptr(), buf.as_mut_ptr()) };
+            if n > 0 {
+                // SAFETY: the call wrote a NUL-terminated string into `buf`.
+                let v = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
+                out.push((k.to_string(), v.to_string_lossy().into_owned()));
+            }
+        }
+        Some(out)
+    }
+    #[cfg(not(target_os = "android"))]
+    None
+}
+
 fn live_hwcaps() -> Option<(u64, u64)> {
     #[cfg(all(target_os = "linux", any(target_arch = "aarch64", target_arch = "arm")))]
     {
@@ -365,10 +400,20 @@ fn probe_arm(opts: &ProbeOptions) -> SystemReport {
     };
     let root = &opts.sysroot;
     let is_live_root = root.layers().len() == 1 && root.layers()[0] == std::path::Path::new("/");
-    let props: Option<Vec<(String, String)>> = opts.android_properties.clone().or_else(|| {
-        root.read_text("android-properties.txt")
-            .map(|t| parse_properties(&t))
-    });
+    let props: Option<Vec<(String, String)>> = opts
+        .android_properties
+        .clone()
+        .or_else(|| {
+            root.read_text("android-properties.txt")
+                .map(|t| parse_properties(&t))
+        })
+        .or_else(|| {
+            if is_live_root {
+                live_android_properties()
+            } else {
+                None
+            }
+        });
     let android = props.is_some();
     let hwcap = opts.hwcap.or_else(|| {
         if is_live_root && ProbeArch::native() == opts.arch {
