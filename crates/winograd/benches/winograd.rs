@@ -1,7 +1,136 @@
-//! Criterion benchmarks (placeholder until the plan lands).
-use criterion::{criterion_group, criterion_main, Criterion};
+//! Criterion benchmarks of the fp32 Winograd plans on the W1/W2/W3 workloads of
+//! `shared/bench/workloads.json` (batch 1, 3x3, stride 1, pad 1), one thread, kernels
+//! pre-transformed at plan time (outside the timed loop), for every tile and available variant.
+//!
+//! Before the criterion groups, a phase breakdown (median over repeated `run_profiled` calls) is
+//! printed to stderr for each (workload, tile, variant), with the effective GFLOP/s
+//! (direct-convolution FLOPs `2·N·K·C·9·OH·OW` / median time).
+//!
+//! Environment: `WINOGRAD_BENCH_FILTER=W1` restricts workloads; `WINOGRAD_BENCH_PROFILE=0` skips
+//! the breakdown.
 
-fn placeholder(_c: &mut Criterion) {}
+use cpu_probe::parallel::Parallel;
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use std::time::Duration;
+use winograd::{Tile, Variant, WinogradConfig, WinogradConv};
 
-criterion_group!(benches, placeholder);
+/// (id, C, K, H, W) from shared/bench/workloads.json (pad 1 on every side).
+const WORKLOADS: [(&str, usize, usize, usize, usize); 3] = [
+    ("W1", 64, 64, 56, 56),
+    ("W2", 32, 32, 128, 128),
+    ("W3", 256, 256, 14, 14),
+];
+
+fn data(n: usize, seed: u32) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(2654435761) | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            (s >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        })
+        .collect()
+}
+
+fn selected() -> Vec<(&'static str, usize, usize, usize, usize)> {
+    let filter = std::env::var("WINOGRAD_BENCH_FILTER").unwrap_or_default();
+    WORKLOADS
+        .iter()
+        .copied()
+        .filter(|w| filter.is_empty() || filter.split(',').any(|f| f == w.0))
+        .collect()
+}
+
+fn plan(c: usize, k: usize, tile: Tile, variant: Variant, kernel: &[f32]) -> WinogradConv {
+    let mut cfg = WinogradConfig::new(c, k, kernel);
+    cfg.padding = [1; 4];
+    cfg.tile = tile;
+    cfg.variant = Some(variant);
+    WinogradConv::new(cfg).expect("plan")
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn profile_table() {
+    if std::env::var("WINOGRAD_BENCH_PROFILE").as_deref() == Ok("0") {
+        return;
+    }
+    let par = Parallel::single();
+    eprintln!("| id | tile | variant | median µs | min µs | GFLOP/s (direct FLOPs) | input tf µs | multiply µs | output tf µs | kernel tf (plan) µs |");
+    eprintln!("|---|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (id, c, k, h, w) in selected() {
+        let x = data(c * h * w, 1);
+        let wt = data(k * c * 9, 2);
+        let flops = 2.0 * (k * c * 9 * h * w) as f64;
+        for tile in Tile::ALL {
+            for variant in Variant::available() {
+                if variant == Variant::Scalar && std::env::var("WINOGRAD_BENCH_SCALAR").is_err() {
+                    continue;
+                }
+                let p = plan(c, k, tile, variant, &wt);
+                let mut y = vec![0.0f32; k * h * w];
+                let reps = if variant == Variant::Scalar { 5 } else { 41 };
+                let mut total = Vec::new();
+                let (mut pi, mut pm, mut po) = (Vec::new(), Vec::new(), Vec::new());
+                for r in 0..reps + 3 {
+                    let t = std::time::Instant::now();
+                    let prof = p.run_profiled(&x, 1, h, w, &mut y, &par).expect("run");
+                    let e = t.elapsed();
+                    if r >= 3 {
+                        total.push(e);
+                        pi.push(prof.input_transform);
+                        pm.push(prof.multiply);
+                        po.push(prof.output_transform);
+                    }
+                }
+                let us = |d: Duration| d.as_secs_f64() * 1e6;
+                let min = total.iter().copied().min().unwrap_or_default();
+                let med = median(total);
+                eprintln!(
+                    "| {id} | {tile:?} | {variant:?} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
+                    us(med),
+                    us(min),
+                    flops / med.as_secs_f64() / 1e9,
+                    us(median(pi)),
+                    us(median(pm)),
+                    us(median(po)),
+                    us(p.kernel_transform_time()),
+                );
+            }
+        }
+    }
+}
+
+fn bench(cr: &mut Criterion) {
+    profile_table();
+    let par = Parallel::single();
+    for (id, c, k, h, w) in selected() {
+        let x = data(c * h * w, 1);
+        let wt = data(k * c * 9, 2);
+        let mut g = cr.benchmark_group(format!("winograd/{id}"));
+        g.sample_size(20)
+            .measurement_time(Duration::from_secs(2))
+            .warm_up_time(Duration::from_millis(500));
+        for tile in Tile::ALL {
+            for variant in Variant::available() {
+                if variant == Variant::Scalar {
+                    continue; // minutes per workload; its numbers are in the profile table
+                }
+                let p = plan(c, k, tile, variant, &wt);
+                let mut y = vec![0.0f32; k * h * w];
+                g.bench_function(
+                    BenchmarkId::new(format!("{tile:?}"), format!("{variant:?}")),
+                    |b| b.iter(|| p.run(&x, 1, h, w, &mut y, &par).expect("run")),
+                );
+            }
+        }
+        g.finish();
+    }
+}
+
+criterion_group!(benches, bench);
 criterion_main!(benches);

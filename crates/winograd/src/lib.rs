@@ -1,12 +1,857 @@
 //! # winograd
 //!
 //! Winograd convolution for 3x3 stride-1 layers: fp32 F(6x6,3x3), F(4x4,3x3), F(2x2,3x3) over
-//! NCHW, and an exact int8 F(2x2,3x3).
+//! NCHW tensors (NNPACK's layout), and an exact int8 F(2x2,3x3) ([`int8`]).
 //!
-//! This crate currently holds the F(2,3) transform matrices ([`f2x3`]); the plans land with the
-//! winograd issue.
+//! ## The fp32 algorithm
+//!
+//! A tile `F(m×m, 3×3)` computes an `m×m` block of outputs from an `α×α` input tile, `α = m + 2`,
+//! with `α²` multiplications instead of `9m²`:
+//!
+//! ```text
+//! Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A
+//! ```
+//!
+//! Summed over input channels, the element-wise product becomes, for each of the `α²` points, a
+//! matrix product ("tuple GEMM"): `M_p[k][t] = Σ_c U_p[k][c] · V_p[c][t]` with `U = G g Gᵀ` (the
+//! kernel transform, computed once per plan in f64 and cached), `V = Bᵀ d B` (the input transform,
+//! per tile) and the output transform `Aᵀ M A` (plus bias and clamp/ReLU) per tile.
+//!
+//! The matrices (tables in [`transforms`], checked against their Toom-Cook definition and the
+//! 1-D identity `y[i] = Σ_j g[j]·d[i+j]` in the tests):
+//!
+//! F(2x2,3x3), points 0, 1, −1, ∞:
+//! ```text
+//! Bᵀ = [ 1  0 −1  0 ]    G = [ 1    0    0  ]    Aᵀ = [ 1  1  1  0 ]
+//!      [ 0  1  1  0 ]        [ 1/2  1/2 1/2 ]         [ 0  1 −1  1 ]
+//!      [ 0 −1  1  0 ]        [ 1/2 −1/2 1/2 ]
+//!      [ 0 −1  0  1 ]        [ 0    0    1  ]
+//! ```
+//! F(4x4,3x3), points 0, 1, −1, 2, −2, ∞:
+//! ```text
+//! Bᵀ = [ 4  0 −5  0  1  0 ]    G = [  1/4     0     0  ]    Aᵀ = [ 1  1  1  1  1  0 ]
+//!      [ 0 −4 −4  1  1  0 ]        [ −1/6  −1/6  −1/6  ]         [ 0  1 −1  2 −2  0 ]
+//!      [ 0  4 −4 −1  1  0 ]        [ −1/6   1/6  −1/6  ]         [ 0  1  1  4  4  0 ]
+//!      [ 0 −2 −1  2  1  0 ]        [  1/24  1/12  1/6  ]         [ 0  1 −1  8 −8  1 ]
+//!      [ 0  2 −1 −2  1  0 ]        [  1/24 −1/12  1/6  ]
+//!      [ 0  4  0 −5  0  1 ]        [  0     0     1    ]
+//! ```
+//! F(6x6,3x3), points 0, ±1, ±2, ±1/2, ∞ (the points NNPACK uses):
+//! ```text
+//! Bᵀ = [ 1   0   −21/4   0     21/4   0    −1  0 ]   G = [  1      0      0    ]
+//!      [ 0   1    1    −17/4 −17/4    1     1  0 ]       [ −2/9  −2/9   −2/9   ]
+//!      [ 0  −1    1     17/4 −17/4   −1     1  0 ]       [ −2/9   2/9   −2/9   ]
+//!      [ 0  1/2  1/4   −5/2  −5/4     2     1  0 ]       [  1/90  1/45   2/45  ]
+//!      [ 0 −1/2  1/4    5/2  −5/4    −2     1  0 ]       [  1/90 −1/45   2/45  ]
+//!      [ 0   2    4    −5/2  −5      1/2    1  0 ]       [ 32/45 16/45   8/45  ]
+//!      [ 0  −2    4     5/2  −5     −1/2    1  0 ]       [ 32/45 −16/45  8/45  ]
+//!      [ 0  −1    0     21/4   0   −21/4    0  1 ]       [  0      0      1    ]
+//!
+//! Aᵀ = [ 1  1  1  1   1   1     1     0 ]
+//!      [ 0  1 −1  2  −2   1/2  −1/2   0 ]
+//!      [ 0  1  1  4   4   1/4   1/4   0 ]
+//!      [ 0  1 −1  8  −8   1/8  −1/8   0 ]
+//!      [ 0  1  1 16  16   1/16  1/16  0 ]
+//!      [ 0  1 −1 32 −32   1/32 −1/32  1 ]
+//! ```
+//! The run-time transforms are factored forms of `Bᵀ` and `Aᵀ` (shared sub-expressions, e.g.
+//! rows 1/2 of F(6) `Bᵀ` are `e ± o` with `e = x2 + x6 − 4.25·x4`, `o = x1 + x5 − 4.25·x3`).
+//!
+//! ## Layout and schedule
+//!
+//! Tiles are numbered over the whole batch (image, tile row, tile column) and handled 16 at a
+//! time: every transform works on vectors of 16 tiles, so the transformed data need no transpose.
+//! A run goes over chunks of tiles sized for the L2 cache; per chunk:
+//!
+//! 1. input transform, parallel over (channel, 16-tile block): `V[p][tb][c][16]`;
+//! 2. tuple GEMM, parallel over (point, block of 6 output channels): `M[p][tb][k][16] =
+//!    Σ_c U[p][kb][c][6] · V[p][tb][c][16]`, blocked over `c` for L1, with a register-blocked
+//!    micro-kernel (AVX-512: 6 output channels × 32 tiles in 12 zmm accumulators);
+//! 3. output transform with bias and clamp, parallel over (output channel, 16-tile block),
+//!    written straight into the NCHW output.
+//!
+//! The packed kernel `U[p][kb][c][6]` is 64-byte aligned and built once; the scratch (`V`, `M`) is
+//! kept in the plan and reused, so steady-state runs do not allocate (a concurrent second caller
+//! of the same plan gets its own scratch).
+//!
+//! ## Numerics
+//!
+//! Accuracy against the f64 direct reference ([`reference`]), with RMS the RMS of the reference
+//! output, is tested to max|err| ≤ 1e-4·RMS (F6x6), 5e-5·RMS (F4x4), 2e-5·RMS (F2x2). A
+//! non-finite input value spreads over the whole tile neighbourhood (as in every Winograd
+//! implementation), unlike in a direct convolution; kernels and biases must be finite.
+//!
+//! ## Example
+//!
+//! ```
+//! use winograd::{Activation, Tile, WinogradConfig, WinogradConv};
+//! use cpu_probe::parallel::Parallel;
+//!
+//! // 2 input channels, 3 output channels, all-ones kernel, padding 1.
+//! let kernel = vec![1.0f32; 3 * 2 * 9];
+//! let mut cfg = WinogradConfig::new(2, 3, &kernel);
+//! cfg.padding = [1, 1, 1, 1];
+//! cfg.tile = Tile::F4x4;
+//! cfg.activation = Activation::Relu;
+//! let plan = WinogradConv::new(cfg)?;
+//! let (oh, ow) = plan.output_size(5, 5)?;
+//! assert_eq!((oh, ow), (5, 5));
+//! let x = vec![1.0f32; 2 * 5 * 5];
+//! let mut y = vec![0.0f32; 3 * oh * ow];
+//! plan.run(&x, 1, 5, 5, &mut y, &Parallel::single())?;
+//! assert!((y[2 * 5 + 2] - 18.0).abs() < 1e-4); // centre: 9 taps x 2 channels
+//! assert!((y[0] - 8.0).abs() < 1e-4); // corner: 4 taps inside x 2 channels
+//! # Ok::<(), winograd::WinogradError>(())
+//! ```
 
 pub mod int8;
+pub mod reference;
+pub mod transforms;
+pub mod ukernel;
+
+use aligned_vec::{AVec, ConstAlign};
+use cpu_probe::parallel::Parallel;
+use std::fmt;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use transforms::{Geometry, InJob, OutJob, LANES};
+pub use ukernel::Variant;
+use ukernel::{Kernels, MR};
+
+type Buf = AVec<f32, ConstAlign<64>>;
+
+fn zeroed(len: usize) -> Buf {
+    AVec::from_iter(64, std::iter::repeat_n(0.0f32, len))
+}
+
+/// Winograd tile size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Tile {
+    /// F(6x6,3x3): 8x8 input tiles, 64 points (0, ±1, ±2, ±1/2, ∞); 5.06x fewer multiplies.
+    F6x6,
+    /// F(4x4,3x3): 6x6 input tiles, 36 points (0, ±1, ±2, ∞); 4x fewer multiplies.
+    F4x4,
+    /// F(2x2,3x3): 4x4 input tiles, 16 points (0, ±1, ∞); 2.25x fewer multiplies.
+    F2x2,
+    /// Chosen at plan time by a cost model (tile waste at the borders, transform and multiply
+    /// cost) for [`WinogradConfig::input_size_hint`], F6x6 without a hint.
+    Auto,
+}
+
+impl Tile {
+    /// Outputs per tile side, `m` (0 for `Auto`).
+    pub fn m(self) -> usize {
+        match self {
+            Tile::F6x6 => 6,
+            Tile::F4x4 => 4,
+            Tile::F2x2 => 2,
+            Tile::Auto => 0,
+        }
+    }
+
+    /// Input tile side `α = m + 2` (0 for `Auto`).
+    pub fn alpha(self) -> usize {
+        match self {
+            Tile::Auto => 0,
+            t => t.m() + 2,
+        }
+    }
+
+    /// The concrete tiles.
+    pub const ALL: [Tile; 3] = [Tile::F6x6, Tile::F4x4, Tile::F2x2];
+
+    /// Relative cost of a run of this tile on an `h×w` input (multiplies plus transform work),
+    /// used by `Auto`.
+    fn cost(self, c: usize, k: usize, oh: usize, ow: usize) -> f64 {
+        let m = self.m();
+        let a = self.alpha() as f64;
+        let tiles = (oh.div_ceil(m) * ow.div_ceil(m)) as f64;
+        let tiles = (tiles / LANES as f64).ceil() * LANES as f64;
+        let gemm = a * a * tiles * c as f64 * k as f64;
+        // Transforms: about 2α flops per point and channel, gathers/scatters on top.
+        let tf = a * a * tiles * (c + k) as f64 * (2.0 * a + 4.0);
+        gemm + tf / 4.0
+    }
+}
+
+/// Fused activation applied after the bias.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+#[non_exhaustive]
+pub enum Activation {
+    /// Identity.
+    #[default]
+    None,
+    /// `max(x, 0)`.
+    Relu,
+    /// `min(max(x, min), max)`.
+    Clamp {
+        /// Lower bound.
+        min: f32,
+        /// Upper bound.
+        max: f32,
+    },
+}
+
+impl Activation {
+    fn bounds(self) -> (f32, f32) {
+        match self {
+            Activation::None => (f32::NEG_INFINITY, f32::INFINITY),
+            Activation::Relu => (0.0, f32::INFINITY),
+            Activation::Clamp { min, max } => (min, max),
+        }
+    }
+}
+
+/// Everything a [`WinogradConv`] plan needs. Build with [`WinogradConfig::new`] and set fields.
+#[derive(Clone, Copy, Debug)]
+pub struct WinogradConfig<'a> {
+    /// Input channels `C`.
+    pub in_channels: usize,
+    /// Output channels `K`.
+    pub out_channels: usize,
+    /// Kernel, OIHW: `K · C · 3 · 3` floats.
+    pub kernel: &'a [f32],
+    /// Optional bias, `K` floats.
+    pub bias: Option<&'a [f32]>,
+    /// Zero padding: top, left, bottom, right.
+    pub padding: [usize; 4],
+    /// Tile size.
+    pub tile: Tile,
+    /// Fused activation.
+    pub activation: Activation,
+    /// Force a micro-kernel variant (`None`: the best available).
+    pub variant: Option<Variant>,
+    /// Expected input `[h, w]`, used by [`Tile::Auto`].
+    pub input_size_hint: Option<[usize; 2]>,
+    /// Tiles per chunk (a multiple of 16); `None`: sized from the cache sizes.
+    pub chunk_tiles: Option<usize>,
+}
+
+impl<'a> WinogradConfig<'a> {
+    /// A configuration with no bias, no padding, `Tile::Auto`, no activation, best variant.
+    pub fn new(in_channels: usize, out_channels: usize, kernel: &'a [f32]) -> Self {
+        WinogradConfig {
+            in_channels,
+            out_channels,
+            kernel,
+            bias: None,
+            padding: [0; 4],
+            tile: Tile::Auto,
+            activation: Activation::None,
+            variant: None,
+            input_size_hint: None,
+            chunk_tiles: None,
+        }
+    }
+}
+
+/// Errors of this crate.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum WinogradError {
+    /// `in_channels` or `out_channels` is zero.
+    ZeroChannels {
+        /// Input channels given.
+        in_channels: usize,
+        /// Output channels given.
+        out_channels: usize,
+    },
+    /// A buffer argument has the wrong length.
+    Length {
+        /// Argument name.
+        argument: &'static str,
+        /// Required length.
+        expected: usize,
+        /// Given length.
+        actual: usize,
+    },
+    /// A kernel or bias value is NaN or infinite.
+    NonFinite {
+        /// Argument name.
+        argument: &'static str,
+        /// Index of the first such value.
+        index: usize,
+        /// The value.
+        value: f32,
+    },
+    /// The clamp bounds are NaN or `min > max`.
+    InvalidClamp {
+        /// Lower bound.
+        min: f32,
+        /// Upper bound.
+        max: f32,
+    },
+    /// The requested variant cannot run on this CPU/build.
+    VariantUnavailable(Variant),
+    /// Batch, height or width is zero, the padded input is smaller than the 3x3 kernel, or a size
+    /// overflows.
+    Shape(String),
+}
+
+impl fmt::Display for WinogradError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WinogradError::ZeroChannels {
+                in_channels,
+                out_channels,
+            } => write!(
+                f,
+                "channel counts must be positive: in_channels = {in_channels}, out_channels = {out_channels}"
+            ),
+            WinogradError::Length {
+                argument,
+                expected,
+                actual,
+            } => write!(f, "{argument} has {actual} elements but {expected} are required"),
+            WinogradError::NonFinite {
+                argument,
+                index,
+                value,
+            } => write!(f, "{argument}[{index}] = {value} is not finite"),
+            WinogradError::InvalidClamp { min, max } => {
+                write!(f, "invalid clamp bounds: min = {min}, max = {max} (need min <= max, no NaN)")
+            }
+            WinogradError::VariantUnavailable(v) => {
+                write!(f, "variant {v:?} is not available on this CPU (available: {:?})", Variant::available())
+            }
+            WinogradError::Shape(s) => f.write_str(s),
+        }
+    }
+}
+
+impl std::error::Error for WinogradError {}
+
+/// Time spent in each phase (NNPACK's profile). The kernel transform is done at plan time; its
+/// time is the plan's.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Profile {
+    /// Input transforms.
+    pub input_transform: Duration,
+    /// Kernel transform (at plan time).
+    pub kernel_transform: Duration,
+    /// Tuple GEMM.
+    pub multiply: Duration,
+    /// Output transforms (with bias and activation).
+    pub output_transform: Duration,
+}
+
+impl Profile {
+    /// Sum of the run-time phases (input transform, multiply, output transform).
+    pub fn run_total(&self) -> Duration {
+        self.input_transform + self.multiply + self.output_transform
+    }
+}
+
+#[derive(Default)]
+struct Scratch {
+    v: Option<Buf>,
+    m: Option<Buf>,
+}
+
+impl Scratch {
+    fn ensure(&mut self, v_len: usize, m_len: usize) -> (*mut f32, *mut f32) {
+        if self.v.as_ref().is_none_or(|b| b.len() < v_len) {
+            self.v = Some(zeroed(v_len));
+        }
+        if self.m.as_ref().is_none_or(|b| b.len() < m_len) {
+            self.m = Some(zeroed(m_len));
+        }
+        let v = self
+            .v
+            .as_mut()
+            .map_or(std::ptr::null_mut(), |b| b.as_mut_ptr());
+        let m = self
+            .m
+            .as_mut()
+            .map_or(std::ptr::null_mut(), |b| b.as_mut_ptr());
+        (v, m)
+    }
+}
+
+/// A raw pointer that parallel tasks share; every task touches a disjoint part.
+#[derive(Clone, Copy)]
+struct Shared<T>(*mut T);
+// SAFETY: used only to hand disjoint regions of one buffer to tasks of `Parallel`, which all end
+// before the buffer's owner continues.
+unsafe impl<T> Send for Shared<T> {}
+// SAFETY: as above.
+unsafe impl<T> Sync for Shared<T> {}
+
+impl<T> Shared<T> {
+    /// The pointer (a method, so closures capture the whole `Shared`, not its raw field).
+    fn get(self) -> *mut T {
+        self.0
+    }
+}
+
+/// A Winograd convolution plan: validated shape, transformed kernel, chosen micro-kernels.
+pub struct WinogradConv {
+    c: usize,
+    k: usize,
+    pad: [usize; 4],
+    tile: Tile,
+    variant: Variant,
+    kernels: Kernels,
+    /// Packed transformed kernel `U[p][kb][c][6]`.
+    u: Buf,
+    bias: Vec<f32>,
+    lo: f32,
+    hi: f32,
+    kernel_transform_time: Duration,
+    chunk_tiles: Option<usize>,
+    l1: usize,
+    l2: usize,
+    scratch: Mutex<Scratch>,
+}
+
+impl fmt::Debug for WinogradConv {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WinogradConv")
+            .field("in_channels", &self.c)
+            .field("out_channels", &self.k)
+            .field("padding", &self.pad)
+            .field("tile", &self.tile)
+            .field("variant", &self.variant)
+            .finish()
+    }
+}
+
+fn check_finite(argument: &'static str, xs: &[f32]) -> Result<(), WinogradError> {
+    match xs.iter().position(|x| !x.is_finite()) {
+        Some(index) => Err(WinogradError::NonFinite {
+            argument,
+            index,
+            value: xs[index],
+        }),
+        None => Ok(()),
+    }
+}
+
+fn shape_err(msg: String) -> WinogradError {
+    WinogradError::Shape(msg)
+}
+
+fn mul(a: usize, b: usize, what: &str) -> Result<usize, WinogradError> {
+    a.checked_mul(b)
+        .ok_or_else(|| shape_err(format!("{what} overflows usize ({a} x {b})")))
+}
+
+impl WinogradConv {
+    /// Validates `cfg`, transforms and packs the kernel (in f64, rounded once to f32) and picks
+    /// the micro-kernels.
+    pub fn new(cfg: WinogradConfig<'_>) -> Result<WinogradConv, WinogradError> {
+        let (c, k) = (cfg.in_channels, cfg.out_channels);
+        if c == 0 || k == 0 {
+            return Err(WinogradError::ZeroChannels {
+                in_channels: c,
+                out_channels: k,
+            });
+        }
+        let klen = mul(mul(k, c, "out_channels x in_channels")?, 9, "kernel length")?;
+        if cfg.kernel.len() != klen {
+            return Err(WinogradError::Length {
+                argument: "kernel (OIHW 3x3)",
+                expected: klen,
+                actual: cfg.kernel.len(),
+            });
+        }
+        check_finite("kernel", cfg.kernel)?;
+        let bias = match cfg.bias {
+            Some(b) => {
+                if b.len() != k {
+                    return Err(WinogradError::Length {
+                        argument: "bias",
+                        expected: k,
+                        actual: b.len(),
+                    });
+                }
+                check_finite("bias", b)?;
+                b.to_vec()
+            }
+            None => vec![0.0; k],
+        };
+        let (lo, hi) = cfg.activation.bounds();
+        if lo.is_nan() || hi.is_nan() || lo > hi {
+            return Err(WinogradError::InvalidClamp { min: lo, max: hi });
+        }
+        let variant = match cfg.variant {
+            Some(v) => v,
+            None => Variant::best(),
+        };
+        if let Some(n) = cfg.chunk_tiles {
+            if n == 0 || n % (2 * LANES) != 0 {
+                return Err(shape_err(format!(
+                    "chunk_tiles = {n} must be a positive multiple of {}",
+                    2 * LANES
+                )));
+            }
+        }
+        let tile = match cfg.tile {
+            Tile::Auto => match cfg.input_size_hint {
+                Some([h, w]) => {
+                    let oh = (h + cfg.padding[0] + cfg.padding[2])
+                        .saturating_sub(2)
+                        .max(1);
+                    let ow = (w + cfg.padding[1] + cfg.padding[3])
+                        .saturating_sub(2)
+                        .max(1);
+                    let mut best = Tile::F6x6;
+                    for t in Tile::ALL {
+                        if t.cost(c, k, oh, ow) < best.cost(c, k, oh, ow) {
+                            best = t;
+                        }
+                    }
+                    best
+                }
+                None => Tile::F6x6,
+            },
+            t => t,
+        };
+        let kernels = variant
+            .kernels(tile)
+            .ok_or(WinogradError::VariantUnavailable(variant))?;
+
+        let start = Instant::now();
+        let alpha = tile.alpha();
+        let a2 = alpha * alpha;
+        let nkb = k.div_ceil(MR);
+        let ulen = mul(
+            mul(
+                mul(a2, nkb, "kernel transform size")?,
+                c,
+                "kernel transform size",
+            )?,
+            MR,
+            "kernel transform size",
+        )?;
+        let mut u = zeroed(ulen);
+        let mut tmp = [0.0f64; 64];
+        for ko in 0..k {
+            for ci in 0..c {
+                let g = &cfg.kernel[(ko * c + ci) * 9..][..9];
+                transforms::kernel_transform_f64(alpha, g, &mut tmp);
+                for (p, &val) in tmp[..a2].iter().enumerate() {
+                    u[((p * nkb + ko / MR) * c + ci) * MR + ko % MR] = val as f32;
+                }
+            }
+        }
+        let kernel_transform_time = start.elapsed();
+        let caches = cpu_probe::cache_sizes();
+        let l1 = usize::try_from(caches.l1d)
+            .unwrap_or(32 * 1024)
+            .clamp(16 * 1024, 256 * 1024);
+        let l2 = usize::try_from(caches.l2)
+            .unwrap_or(512 * 1024)
+            .clamp(128 * 1024, 8 * 1024 * 1024);
+        Ok(WinogradConv {
+            c,
+            k,
+            pad: cfg.padding,
+            tile,
+            variant,
+            kernels,
+            u,
+            bias,
+            lo,
+            hi,
+            kernel_transform_time,
+            chunk_tiles: cfg.chunk_tiles,
+            l1,
+            l2,
+            scratch: Mutex::new(Scratch::default()),
+        })
+    }
+
+    /// The tile in use (resolved if `Auto` was requested).
+    pub fn tile(&self) -> Tile {
+        self.tile
+    }
+
+    /// The micro-kernel variant in use.
+    pub fn variant(&self) -> Variant {
+        self.variant
+    }
+
+    /// Input channels.
+    pub fn in_channels(&self) -> usize {
+        self.c
+    }
+
+    /// Output channels.
+    pub fn out_channels(&self) -> usize {
+        self.k
+    }
+
+    /// Time the kernel transform took at plan time.
+    pub fn kernel_transform_time(&self) -> Duration {
+        self.kernel_transform_time
+    }
+
+    /// Output `(height, width)` for an `h×w` input.
+    pub fn output_size(&self, h: usize, w: usize) -> Result<(usize, usize), WinogradError> {
+        let [pt, pl, pb, pr] = self.pad;
+        let ph = h
+            .checked_add(pt)
+            .and_then(|x| x.checked_add(pb))
+            .ok_or_else(|| {
+                shape_err(format!(
+                    "padded height overflows: h = {h}, padding {:?}",
+                    self.pad
+                ))
+            })?;
+        let pw = w
+            .checked_add(pl)
+            .and_then(|x| x.checked_add(pr))
+            .ok_or_else(|| {
+                shape_err(format!(
+                    "padded width overflows: w = {w}, padding {:?}",
+                    self.pad
+                ))
+            })?;
+        if h == 0 || w == 0 || ph < 3 || pw < 3 {
+            return Err(shape_err(format!(
+                "input {h}x{w} with padding [top, left, bottom, right] = {:?} is {ph}x{pw} after padding; \
+                 a 3x3 kernel needs a non-empty input and at least 3x3 after padding",
+                self.pad
+            )));
+        }
+        Ok((ph - 2, pw - 2))
+    }
+
+    /// Tiles per chunk for a run over `tiles` tiles.
+    fn chunk(&self, tiles: usize) -> usize {
+        let step = 2 * LANES;
+        let n = match self.chunk_tiles {
+            Some(n) => n,
+            None => {
+                let a2 = self.tile.alpha() * self.tile.alpha();
+                let per_tile = a2 * (self.c + self.k) * 4;
+                let u_bytes = self.u.len() * 4;
+                // V and M of a chunk in about half of L2; when the packed kernel does not fit in
+                // L2 itself, bigger chunks amortise streaming it.
+                let mut n = (self.l2 / 2) / per_tile;
+                if u_bytes > self.l2 / 2 {
+                    n = n.max(256);
+                }
+                n.max(step)
+            }
+        };
+        let n = n.div_ceil(step) * step;
+        n.min(tiles.div_ceil(step) * step).max(step)
+    }
+
+    /// Convolves `input` (NCHW, `batch · in_channels · h · w`) into `output` (NCHW,
+    /// `batch · out_channels · oh · ow`, see [`WinogradConv::output_size`]).
+    pub fn run(
+        &self,
+        input: &[f32],
+        batch: usize,
+        h: usize,
+        w: usize,
+        output: &mut [f32],
+        par: &Parallel,
+    ) -> Result<(), WinogradError> {
+        self.run_inner(input, batch, h, w, output, par, None)
+    }
+
+    /// As [`WinogradConv::run`], and returns the time of each phase.
+    pub fn run_profiled(
+        &self,
+        input: &[f32],
+        batch: usize,
+        h: usize,
+        w: usize,
+        output: &mut [f32],
+        par: &Parallel,
+    ) -> Result<Profile, WinogradError> {
+        let mut p = Profile {
+            kernel_transform: self.kernel_transform_time,
+            ..Profile::default()
+        };
+        self.run_inner(input, batch, h, w, output, par, Some(&mut p))?;
+        Ok(p)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run_inner(
+        &self,
+        input: &[f32],
+        batch: usize,
+        h: usize,
+        w: usize,
+        output: &mut [f32],
+        par: &Parallel,
+        mut profile: Option<&mut Profile>,
+    ) -> Result<(), WinogradError> {
+        if batch == 0 {
+            return Err(shape_err("batch = 0: need at least one image".to_string()));
+        }
+        let (oh, ow) = self.output_size(h, w)?;
+        let (c, k) = (self.c, self.k);
+        let in_len = mul(
+            mul(mul(batch, c, "input size")?, h, "input size")?,
+            w,
+            "input size",
+        )?;
+        if input.len() < in_len {
+            return Err(WinogradError::Length {
+                argument: "input",
+                expected: in_len,
+                actual: input.len(),
+            });
+        }
+        let out_len = mul(
+            mul(mul(batch, k, "output size")?, oh, "output size")?,
+            ow,
+            "output size",
+        )?;
+        if output.len() < out_len {
+            return Err(WinogradError::Length {
+                argument: "output",
+                expected: out_len,
+                actual: output.len(),
+            });
+        }
+        let m = self.tile.m();
+        let alpha = self.tile.alpha();
+        let a2 = alpha * alpha;
+        let tiles_y = oh.div_ceil(m);
+        let tiles_x = ow.div_ceil(m);
+        let tiles = mul(mul(batch, tiles_y, "tile count")?, tiles_x, "tile count")?;
+        let g = Geometry {
+            c,
+            k,
+            h,
+            w,
+            oh,
+            ow,
+            pad_top: self.pad[0],
+            pad_left: self.pad[1],
+            tiles_y,
+            tiles_x,
+            tiles,
+        };
+        let chunk = self.chunk(tiles);
+        let ntb_max = chunk / LANES;
+        let v_len = mul(mul(a2, c, "scratch size")?, ntb_max * LANES, "scratch size")?;
+        let m_len = mul(mul(a2, k, "scratch size")?, ntb_max * LANES, "scratch size")?;
+
+        let mut guard = self.scratch.try_lock().ok();
+        let mut local = Scratch::default();
+        let scratch: &mut Scratch = match guard.as_deref_mut() {
+            Some(s) => s,
+            None => &mut local,
+        };
+        let (vp, mp) = scratch.ensure(v_len, m_len);
+        let vbuf = Shared(vp);
+        let mbuf = Shared(mp);
+        let out = Shared(output.as_mut_ptr());
+        let inp = input.as_ptr() as usize;
+        let kern = self.kernels;
+        let nkb = k.div_ceil(MR);
+        // C blocking: a U panel (kc·6) and the V panels it meets (kc·16·panels) in ~3/4 of L1.
+        let kc_max = ((self.l1 * 3 / 4) / ((kern.panels * LANES + MR) * 4)).max(16);
+        let kc = c.div_ceil(c.div_ceil(kc_max));
+        let u = Shared(self.u.as_ptr() as *mut f32);
+
+        let mut t0 = 0;
+        while t0 < tiles {
+            let nt = chunk.min(tiles - t0);
+            let ntb = nt.div_ceil(LANES);
+            let clock = Instant::now();
+            par.for_each(c * ntb, |job| {
+                let (ch, tb) = (job / ntb, job % ntb);
+                let ij = InJob {
+                    input: inp as *const f32,
+                    ch,
+                    tile0: t0 + tb * LANES,
+                    // SAFETY: (tb·c + ch)·16 < c·ntb·16 ≤ v_len.
+                    out: unsafe { vbuf.get().add((tb * c + ch) * LANES) },
+                    stride_p: ntb * c * LANES,
+                };
+                // SAFETY: the input holds batch·c·h·w floats (checked), V holds a2·ntb·c·16
+                // floats, this job writes only its own (tb, ch) slots, and the variant is
+                // available (checked at plan time).
+                unsafe { (kern.input)(&g, &ij) };
+            });
+            let t_in = clock.elapsed();
+            let clock = Instant::now();
+            par.for_each(a2 * nkb, |job| {
+                let (p, kb) = (job / nkb, job % nkb);
+                let mr = MR.min(k - kb * MR);
+                let mut c0 = 0;
+                while c0 < c {
+                    let kcl = kc.min(c - c0);
+                    // SAFETY: all offsets below are inside U (a2·nkb·c·6), V (a2·ntb·c·16) and
+                    // M (a2·ntb·k·16); this job writes only rows kb·6..kb·6+mr of point p.
+                    unsafe {
+                        let up = u.get().add(((p * nkb + kb) * c + c0) * MR) as *const f32;
+                        let mut tb = 0;
+                        while tb < ntb {
+                            let vptr = vbuf.get().add(((p * ntb + tb) * c + c0) * LANES);
+                            let mptr = mbuf.get().add(((p * ntb + tb) * k + kb * MR) * LANES);
+                            if tb + kern.panels <= ntb {
+                                (kern.gemm[mr - 1])(
+                                    kcl,
+                                    up,
+                                    vptr,
+                                    c * LANES,
+                                    mptr,
+                                    k * LANES,
+                                    c0 > 0,
+                                );
+                                tb += kern.panels;
+                            } else {
+                                (kern.gemm1[mr - 1])(
+                                    kcl,
+                                    up,
+                                    vptr,
+                                    c * LANES,
+                                    mptr,
+                                    k * LANES,
+                                    c0 > 0,
+                                );
+                                tb += 1;
+                            }
+                        }
+                    }
+                    c0 += kcl;
+                }
+            });
+            let t_mul = clock.elapsed();
+            let clock = Instant::now();
+            let bias = &self.bias;
+            let (lo, hi) = (self.lo, self.hi);
+            par.for_each(k * ntb, |job| {
+                let (ch, tb) = (job / ntb, job % ntb);
+                let oj = OutJob {
+                    // SAFETY: (tb·k + ch)·16 < k·ntb·16 ≤ m_len.
+                    m: unsafe { mbuf.get().add((tb * k + ch) * LANES) },
+                    stride_p: ntb * k * LANES,
+                    output: out.get(),
+                    ch,
+                    tile0: t0 + tb * LANES,
+                    bias: bias[ch],
+                    lo,
+                    hi,
+                };
+                // SAFETY: M holds the a2 points of this (tb, ch); the output holds
+                // batch·k·oh·ow floats (checked) and this job writes only channel ch of its 16
+                // tiles.
+                unsafe { (kern.output)(&g, &oj) };
+            });
+            let t_out = clock.elapsed();
+            if let Some(p) = profile.as_deref_mut() {
+                p.input_transform += t_in;
+                p.multiply += t_mul;
+                p.output_transform += t_out;
+            }
+            t0 += nt;
+        }
+        Ok(())
+    }
+}
 
 /// F(2,3): `y = Aᵀ [(G g) ⊙ (Bᵀ d)]` for a 4-point input `d`, 3-tap kernel `g`, 2 outputs.
 pub mod f2x3 {

@@ -1,0 +1,530 @@
+//! The fp32 Winograd transform matrices and the block transforms built on them.
+//!
+//! For a tile `F(m, 3)` with `α = m + 2` interpolation points the 1-D identity is
+//!
+//! ```text
+//! y = Aᵀ [ (G g) ⊙ (Bᵀ d) ]        d: α inputs, g: 3 taps, y: m outputs,
+//! y[i] = Σ_j g[j] · d[i + j]       (cross-correlation, as in NN convolution)
+//! ```
+//!
+//! and the 2-D transform nests it: `Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A`.
+//! The matrices come from the modified Toom-Cook construction over the points listed on each
+//! [`Tile`](crate::Tile) (`∞` is the extra point that carries the leading coefficient):
+//! for a finite point `a_k`, row `k` of `Aᵀ` is `a_kⁱ`, row `k` of `G` is `a_kʲ / Π_{l≠k}(a_k − a_l)`
+//! and row `k` of `Bᵀ` holds the coefficients of `Π_{l≠k}(x − a_l)`; the `∞` rows select the last
+//! tap / output and hold the coefficients of `Π_l (x − a_l)`. Rows 0 of `G` and `Bᵀ` are negated
+//! together where that makes `Bᵀ[0][0] = +1` (the product is unchanged).
+//!
+//! The tables below are the definitions (f64); the run-time 1-D transforms ([`Tf`]) are
+//! hand-factored forms of `Bᵀ` and `Aᵀ` that share sub-expressions, and the tests check them
+//! against the tables. The kernel transform `G g Gᵀ` is computed once per plan in f64.
+
+use std::ops::{Add, Mul, Sub};
+
+/// Lanes per transformed vector: every transform and GEMM panel works on 16 tiles at once.
+pub const LANES: usize = 16;
+
+/// F(2x2,3x3), points 0, 1, −1, ∞: `Bᵀ` (4×4).
+pub const BT2: [[f64; 4]; 4] = [
+    [1.0, 0.0, -1.0, 0.0],
+    [0.0, 1.0, 1.0, 0.0],
+    [0.0, -1.0, 1.0, 0.0],
+    [0.0, -1.0, 0.0, 1.0],
+];
+/// F(2x2,3x3): `G` (4×3).
+pub const G2: [[f64; 3]; 4] = [
+    [1.0, 0.0, 0.0],
+    [0.5, 0.5, 0.5],
+    [0.5, -0.5, 0.5],
+    [0.0, 0.0, 1.0],
+];
+/// F(2x2,3x3): `Aᵀ` (2×4).
+pub const AT2: [[f64; 4]; 2] = [[1.0, 1.0, 1.0, 0.0], [0.0, 1.0, -1.0, 1.0]];
+
+/// F(4x4,3x3), points 0, 1, −1, 2, −2, ∞: `Bᵀ` (6×6).
+pub const BT4: [[f64; 6]; 6] = [
+    [4.0, 0.0, -5.0, 0.0, 1.0, 0.0],
+    [0.0, -4.0, -4.0, 1.0, 1.0, 0.0],
+    [0.0, 4.0, -4.0, -1.0, 1.0, 0.0],
+    [0.0, -2.0, -1.0, 2.0, 1.0, 0.0],
+    [0.0, 2.0, -1.0, -2.0, 1.0, 0.0],
+    [0.0, 4.0, 0.0, -5.0, 0.0, 1.0],
+];
+/// F(4x4,3x3): `G` (6×3).
+pub const G4: [[f64; 3]; 6] = [
+    [1.0 / 4.0, 0.0, 0.0],
+    [-1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0],
+    [-1.0 / 6.0, 1.0 / 6.0, -1.0 / 6.0],
+    [1.0 / 24.0, 1.0 / 12.0, 1.0 / 6.0],
+    [1.0 / 24.0, -1.0 / 12.0, 1.0 / 6.0],
+    [0.0, 0.0, 1.0],
+];
+/// F(4x4,3x3): `Aᵀ` (4×6).
+pub const AT4: [[f64; 6]; 4] = [
+    [1.0, 1.0, 1.0, 1.0, 1.0, 0.0],
+    [0.0, 1.0, -1.0, 2.0, -2.0, 0.0],
+    [0.0, 1.0, 1.0, 4.0, 4.0, 0.0],
+    [0.0, 1.0, -1.0, 8.0, -8.0, 1.0],
+];
+
+/// F(6x6,3x3), points 0, 1, −1, 2, −2, 1/2, −1/2, ∞ (NNPACK's choice): `Bᵀ` (8×8).
+pub const BT6: [[f64; 8]; 8] = [
+    [1.0, 0.0, -5.25, 0.0, 5.25, 0.0, -1.0, 0.0],
+    [0.0, 1.0, 1.0, -4.25, -4.25, 1.0, 1.0, 0.0],
+    [0.0, -1.0, 1.0, 4.25, -4.25, -1.0, 1.0, 0.0],
+    [0.0, 0.5, 0.25, -2.5, -1.25, 2.0, 1.0, 0.0],
+    [0.0, -0.5, 0.25, 2.5, -1.25, -2.0, 1.0, 0.0],
+    [0.0, 2.0, 4.0, -2.5, -5.0, 0.5, 1.0, 0.0],
+    [0.0, -2.0, 4.0, 2.5, -5.0, -0.5, 1.0, 0.0],
+    [0.0, -1.0, 0.0, 5.25, 0.0, -5.25, 0.0, 1.0],
+];
+/// F(6x6,3x3): `G` (8×3).
+pub const G6: [[f64; 3]; 8] = [
+    [1.0, 0.0, 0.0],
+    [-2.0 / 9.0, -2.0 / 9.0, -2.0 / 9.0],
+    [-2.0 / 9.0, 2.0 / 9.0, -2.0 / 9.0],
+    [1.0 / 90.0, 1.0 / 45.0, 2.0 / 45.0],
+    [1.0 / 90.0, -1.0 / 45.0, 2.0 / 45.0],
+    [32.0 / 45.0, 16.0 / 45.0, 8.0 / 45.0],
+    [32.0 / 45.0, -16.0 / 45.0, 8.0 / 45.0],
+    [0.0, 0.0, 1.0],
+];
+/// F(6x6,3x3): `Aᵀ` (6×8).
+pub const AT6: [[f64; 8]; 6] = [
+    [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0],
+    [0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5, 0.0],
+    [0.0, 1.0, 1.0, 4.0, 4.0, 0.25, 0.25, 0.0],
+    [0.0, 1.0, -1.0, 8.0, -8.0, 0.125, -0.125, 0.0],
+    [0.0, 1.0, 1.0, 16.0, 16.0, 0.0625, 0.0625, 0.0],
+    [0.0, 1.0, -1.0, 32.0, -32.0, 0.03125, -0.03125, 1.0],
+];
+
+/// `G` of a tile as rows of 3 (α rows).
+pub fn g_matrix(alpha: usize) -> &'static [[f64; 3]] {
+    match alpha {
+        4 => &G2,
+        6 => &G4,
+        _ => &G6,
+    }
+}
+
+/// Kernel transform of one 3x3 kernel (row-major), in f64: `U = G g Gᵀ`, α×α row-major.
+pub fn kernel_transform_f64(alpha: usize, g: &[f32], out: &mut [f64]) {
+    let gm = g_matrix(alpha);
+    // t = G g (α×3)
+    let mut t = [[0.0f64; 3]; 8];
+    for i in 0..alpha {
+        for j in 0..3 {
+            t[i][j] = (0..3).map(|k| gm[i][k] * g[k * 3 + j] as f64).sum();
+        }
+    }
+    for i in 0..alpha {
+        for j in 0..alpha {
+            out[i * alpha + j] = (0..3).map(|k| t[i][k] * gm[j][k]).sum();
+        }
+    }
+}
+
+/// 16 f32 lanes (16 tiles), the unit of every transform; plain arrays that the compiler turns
+/// into SIMD registers inside the `#[target_feature]` instantiations of each variant.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(C, align(64))]
+pub struct L(pub [f32; LANES]);
+
+impl L {
+    /// All lanes zero.
+    pub const ZERO: L = L([0.0; LANES]);
+
+    /// Every lane `v`.
+    #[inline(always)]
+    pub fn splat(v: f32) -> L {
+        L([v; LANES])
+    }
+
+    /// Lane-wise `min(max(self, lo), hi)`.
+    #[inline(always)]
+    pub fn clamp(self, lo: f32, hi: f32) -> L {
+        let mut r = self;
+        for x in r.0.iter_mut() {
+            *x = x.max(lo).min(hi);
+        }
+        r
+    }
+}
+
+impl Add for L {
+    type Output = L;
+    #[inline(always)]
+    fn add(self, o: L) -> L {
+        let mut r = self;
+        for (a, b) in r.0.iter_mut().zip(o.0) {
+            *a += b;
+        }
+        r
+    }
+}
+
+impl Sub for L {
+    type Output = L;
+    #[inline(always)]
+    fn sub(self, o: L) -> L {
+        let mut r = self;
+        for (a, b) in r.0.iter_mut().zip(o.0) {
+            *a -= b;
+        }
+        r
+    }
+}
+
+impl Mul<f32> for L {
+    type Output = L;
+    #[inline(always)]
+    fn mul(self, s: f32) -> L {
+        let mut r = self;
+        for a in r.0.iter_mut() {
+            *a *= s;
+        }
+        r
+    }
+}
+
+/// How `a + x·s` is evaluated: fused (one rounding, for ISAs with FMA) or not.
+pub trait Arith {
+    /// `a + x·s`.
+    fn madd(a: L, x: L, s: f32) -> L;
+}
+
+/// `a + x·s` with a separate multiply and add (portable scalar code: no libm `fmaf` call).
+pub struct Plain;
+impl Arith for Plain {
+    #[inline(always)]
+    fn madd(a: L, x: L, s: f32) -> L {
+        a + x * s
+    }
+}
+
+/// `a + x·s` as a fused multiply-add (only instantiate inside FMA-enabled functions).
+pub struct Fused;
+impl Arith for Fused {
+    #[inline(always)]
+    fn madd(a: L, x: L, s: f32) -> L {
+        let mut r = a;
+        for (r, x) in r.0.iter_mut().zip(x.0) {
+            *r = x.mul_add(s, *r);
+        }
+        r
+    }
+}
+
+/// The factored 1-D transforms of a tile with `A = α` points and `M = m` outputs.
+pub trait Tf<const A: usize, const M: usize> {
+    /// `Bᵀ x`.
+    fn bt<R: Arith>(x: &[L; A]) -> [L; A];
+    /// `Aᵀ x`.
+    fn at<R: Arith>(x: &[L; A]) -> [L; M];
+}
+
+/// F(2x2,3x3) transforms.
+pub struct F2;
+/// F(4x4,3x3) transforms.
+pub struct F4;
+/// F(6x6,3x3) transforms.
+pub struct F6;
+
+impl Tf<4, 2> for F2 {
+    #[inline(always)]
+    fn bt<R: Arith>(x: &[L; 4]) -> [L; 4] {
+        [x[0] - x[2], x[1] + x[2], x[2] - x[1], x[3] - x[1]]
+    }
+    #[inline(always)]
+    fn at<R: Arith>(x: &[L; 4]) -> [L; 2] {
+        [x[0] + x[1] + x[2], x[1] - x[2] + x[3]]
+    }
+}
+
+impl Tf<6, 4> for F4 {
+    #[inline(always)]
+    fn bt<R: Arith>(x: &[L; 6]) -> [L; 6] {
+        let p = R::madd(x[4], x[2], -4.0); // x4 − 4x2
+        let q = R::madd(x[3], x[1], -4.0); // x3 − 4x1
+        let r = x[4] - x[2];
+        let s = (x[3] - x[1]) * 2.0;
+        [
+            R::madd(R::madd(x[4], x[0], 4.0), x[2], -5.0),
+            p + q,
+            p - q,
+            r + s,
+            r - s,
+            R::madd(R::madd(x[5], x[1], 4.0), x[3], -5.0),
+        ]
+    }
+    #[inline(always)]
+    fn at<R: Arith>(x: &[L; 6]) -> [L; 4] {
+        let a = x[1] + x[2];
+        let b = x[1] - x[2];
+        let c = x[3] + x[4];
+        let d = x[3] - x[4];
+        [
+            x[0] + a + c,
+            R::madd(b, d, 2.0),
+            R::madd(a, c, 4.0),
+            R::madd(b, d, 8.0) + x[5],
+        ]
+    }
+}
+
+impl Tf<8, 6> for F6 {
+    #[inline(always)]
+    fn bt<R: Arith>(x: &[L; 8]) -> [L; 8] {
+        let y0 = R::madd(x[0] - x[6], x[4] - x[2], 5.25);
+        let y7 = R::madd(x[7] - x[1], x[3] - x[5], 5.25);
+        let e1 = R::madd(x[2] + x[6], x[4], -4.25);
+        let o1 = R::madd(x[1] + x[5], x[3], -4.25);
+        let e2 = R::madd(R::madd(x[6], x[2], 0.25), x[4], -1.25);
+        let o2 = R::madd(R::madd(x[1] * 0.5, x[3], -2.5), x[5], 2.0);
+        let e3 = R::madd(R::madd(x[6], x[2], 4.0), x[4], -5.0);
+        let o3 = R::madd(R::madd(x[1] * 2.0, x[3], -2.5), x[5], 0.5);
+        [y0, e1 + o1, e1 - o1, e2 + o2, e2 - o2, e3 + o3, e3 - o3, y7]
+    }
+    #[inline(always)]
+    fn at<R: Arith>(x: &[L; 8]) -> [L; 6] {
+        let a1 = x[1] + x[2];
+        let s1 = x[1] - x[2];
+        let a2 = x[3] + x[4];
+        let s2 = x[3] - x[4];
+        let a3 = x[5] + x[6];
+        let s3 = x[5] - x[6];
+        [
+            x[0] + a1 + a2 + a3,
+            R::madd(R::madd(s1, s2, 2.0), s3, 0.5),
+            R::madd(R::madd(a1, a2, 4.0), a3, 0.25),
+            R::madd(R::madd(s1, s2, 8.0), s3, 0.125),
+            R::madd(R::madd(a1, a2, 16.0), a3, 0.0625),
+            R::madd(R::madd(s1, s2, 32.0), s3, 0.03125) + x[7],
+        ]
+    }
+}
+
+/// Geometry of one run, shared by the input and output block transforms.
+#[derive(Clone, Copy, Debug)]
+pub struct Geometry {
+    /// Input channels.
+    pub c: usize,
+    /// Output channels.
+    pub k: usize,
+    /// Input height and width.
+    pub h: usize,
+    /// Input width.
+    pub w: usize,
+    /// Output height.
+    pub oh: usize,
+    /// Output width.
+    pub ow: usize,
+    /// Padding top.
+    pub pad_top: usize,
+    /// Padding left.
+    pub pad_left: usize,
+    /// Tiles per column of the output (vertical count).
+    pub tiles_y: usize,
+    /// Tiles per output row.
+    pub tiles_x: usize,
+    /// Tiles over the whole batch.
+    pub tiles: usize,
+}
+
+/// Input of the input block transform: the NCHW input and one (channel, 16-tile block) job.
+#[derive(Clone, Copy, Debug)]
+pub struct InJob {
+    /// Start of the NCHW input (`batch · c · h · w` floats).
+    pub input: *const f32,
+    /// Input channel.
+    pub ch: usize,
+    /// Global index of the first of the 16 tiles.
+    pub tile0: usize,
+    /// Where point `p` of the 16 transformed tiles goes: `out + p · stride_p` (16 floats).
+    pub out: *mut f32,
+    /// Distance between points in `out`, in floats.
+    pub stride_p: usize,
+}
+
+/// Input of the output block transform: one (output channel, 16-tile block) job.
+#[derive(Clone, Copy, Debug)]
+pub struct OutJob {
+    /// Point `p` of the 16 tiles' products is at `m + p · stride_p` (16 floats).
+    pub m: *const f32,
+    /// Distance between points in `m`, in floats.
+    pub stride_p: usize,
+    /// Start of the NCHW output (`batch · k · oh · ow` floats).
+    pub output: *mut f32,
+    /// Output channel.
+    pub ch: usize,
+    /// Global index of the first of the 16 tiles.
+    pub tile0: usize,
+    /// Bias added to every output of this channel.
+    pub bias: f32,
+    /// Lower clamp.
+    pub lo: f32,
+    /// Upper clamp.
+    pub hi: f32,
+}
+
+/// Input block transform: gathers 16 α×α input tiles of one channel (zeros outside the image),
+/// computes `Bᵀ d B` for each and stores point `p` of the 16 tiles at `out + p · stride_p`.
+///
+/// # Safety
+/// `job.input` holds the whole NCHW input of `g`; `job.out + p · stride_p + 16` is writable for
+/// every `p < α²`; `ch < g.c`.
+#[inline(always)]
+#[allow(clippy::needless_range_loop)]
+pub unsafe fn input_block<const A: usize, const M: usize, T: Tf<A, M>, R: Arith>(
+    g: &Geometry,
+    job: &InJob,
+) {
+    let mut d = [[L::ZERO; A]; A];
+    // SAFETY: forwarded contract.
+    unsafe { gather::<A, M>(g, job, &mut d) };
+    // Rows: t[i] = Bᵀ d[i] (along x), then columns.
+    let mut t = [[L::ZERO; A]; A];
+    for i in 0..A {
+        t[i] = T::bt::<R>(&d[i]);
+    }
+    for j in 0..A {
+        let col: [L; A] = core::array::from_fn(|i| t[i][j]);
+        let v = T::bt::<R>(&col);
+        for (i, vi) in v.iter().enumerate() {
+            // SAFETY: point i·α + j < α² is writable for 16 floats per the contract.
+            unsafe {
+                core::ptr::write_unaligned(job.out.add((i * A + j) * job.stride_p) as *mut L, *vi);
+            }
+        }
+    }
+}
+
+/// Output block transform: reads the α² products of 16 tiles of one output channel, computes
+/// `Aᵀ M A`, adds the bias, clamps and stores the m×m outputs of each tile that are inside the
+/// output image.
+///
+/// # Safety
+/// `job.m + p · stride_p + 16` is readable for every `p < α²`; `job.output` holds the whole NCHW
+/// output of `g`; `ch < g.k`; no other thread writes the same tiles of this channel.
+#[inline(always)]
+#[allow(clippy::needless_range_loop)]
+pub unsafe fn output_block<const A: usize, const M: usize, T: Tf<A, M>, R: Arith>(
+    g: &Geometry,
+    job: &OutJob,
+) {
+    let mut mm = [[L::ZERO; A]; A];
+    for (i, mi) in mm.iter_mut().enumerate() {
+        for (j, mij) in mi.iter_mut().enumerate() {
+            // SAFETY: 16 floats at this point are readable per the contract (unaligned read, so
+            // any base address is fine).
+            *mij = unsafe {
+                core::ptr::read_unaligned(job.m.add((i * A + j) * job.stride_p) as *const L)
+            };
+        }
+    }
+    let mut t = [[L::ZERO; M]; A];
+    for i in 0..A {
+        t[i] = T::at::<R>(&mm[i]);
+    }
+    let mut y = [[L::ZERO; M]; M];
+    for j in 0..M {
+        let col: [L; A] = core::array::from_fn(|i| t[i][j]);
+        let v = T::at::<R>(&col);
+        for i in 0..M {
+            y[i][j] = (v[i] + L::splat(job.bias)).clamp(job.lo, job.hi);
+        }
+    }
+    // SAFETY: forwarded contract.
+    unsafe { scatter::<A, M>(g, job, &y) };
+}
+
+/// Copies the 16 input tiles of `job` into lane-major `d` (zeros outside the image and for
+/// lanes past the last tile).
+///
+/// Not inlined into the SIMD instantiations on purpose: compiled for the baseline ISA these are
+/// plain scalar moves, where AVX-512 code generation would turn them into `vgatherdps` /
+/// `vscatterdps`, which are far slower than scalar moves on current cores.
+///
+/// # Safety
+/// As [`input_block`].
+#[inline(never)]
+unsafe fn gather<const A: usize, const M: usize>(g: &Geometry, job: &InJob, d: &mut [[L; A]; A]) {
+    let plane_len = g.h * g.w;
+    for lane in 0..LANES {
+        let t = job.tile0 + lane;
+        if t >= g.tiles {
+            break;
+        }
+        let per_image = g.tiles_y * g.tiles_x;
+        let n = t / per_image;
+        let r = t % per_image;
+        let ty = r / g.tiles_x;
+        let tx = r % g.tiles_x;
+        // Top-left input coordinate of the tile, in padded coordinates.
+        let y0 = ty * M;
+        let x0 = tx * M;
+        // SAFETY: the plane start is inside the input (n < batch, ch < c per the contract).
+        let plane = unsafe { job.input.add((n * g.c + job.ch) * plane_len) };
+        let inside = y0 >= g.pad_top
+            && x0 >= g.pad_left
+            && y0 + A - g.pad_top <= g.h
+            && x0 + A - g.pad_left <= g.w;
+        if inside {
+            for (i, di) in d.iter_mut().enumerate() {
+                // SAFETY: the whole α×α window is inside the plane (checked above).
+                let row = unsafe { plane.add((y0 + i - g.pad_top) * g.w + (x0 - g.pad_left)) };
+                for (j, dij) in di.iter_mut().enumerate() {
+                    // SAFETY: j < α and the window row is inside the plane.
+                    dij.0[lane] = unsafe { *row.add(j) };
+                }
+            }
+        } else {
+            for (i, di) in d.iter_mut().enumerate() {
+                let yy = (y0 + i).wrapping_sub(g.pad_top);
+                for (j, dij) in di.iter_mut().enumerate() {
+                    let xx = (x0 + j).wrapping_sub(g.pad_left);
+                    dij.0[lane] = if yy < g.h && xx < g.w {
+                        // SAFETY: (yy, xx) is inside the plane.
+                        unsafe { *plane.add(yy * g.w + xx) }
+                    } else {
+                        0.0
+                    };
+                }
+            }
+        }
+    }
+}
+
+/// Stores the m×m outputs `y` of the 16 tiles of `job` that are inside the output image (see
+/// [`gather`] for why this is not inlined).
+///
+/// # Safety
+/// As [`output_block`].
+#[inline(never)]
+unsafe fn scatter<const A: usize, const M: usize>(g: &Geometry, job: &OutJob, y: &[[L; M]; M]) {
+    let plane_len = g.oh * g.ow;
+    let per_image = g.tiles_y * g.tiles_x;
+    for lane in 0..LANES {
+        let t = job.tile0 + lane;
+        if t >= g.tiles {
+            break;
+        }
+        let n = t / per_image;
+        let r = t % per_image;
+        let oy = (r / g.tiles_x) * M;
+        let ox = (r % g.tiles_x) * M;
+        let rows = M.min(g.oh - oy);
+        let cols = M.min(g.ow - ox);
+        // SAFETY: n < batch and ch < k, so the plane is inside the output.
+        let plane = unsafe { job.output.add((n * g.k + job.ch) * plane_len) };
+        for (i, yi) in y.iter().enumerate().take(rows) {
+            // SAFETY: oy + i < oh.
+            let row = unsafe { plane.add((oy + i) * g.ow + ox) };
+            for (j, yij) in yi.iter().enumerate().take(cols) {
+                // SAFETY: ox + j < ow; this thread owns this tile of this channel.
+                unsafe { *row.add(j) = yij.0[lane] };
+            }
+        }
+    }
+}
