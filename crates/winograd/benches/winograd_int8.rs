@@ -1,7 +1,234 @@
-//! Criterion benchmarks (placeholder until the plan lands).
-use criterion::{criterion_group, criterion_main, Criterion};
+//! Workload Q3 (3x3, 64 -> 64, 56x56, pad 1; u8 activations zp 128 × s8 weights, requantized
+//! u8), 1 thread: the exact int8 Winograd F(2x2,3x3) per variant against `qconv-direct` per
+//! variant on the same problem (both kernels/weights prepared outside the timed region).
+//! Before the criterion runs, prints one phase profile per Winograd variant.
+//!
+//! Instruction-count mode (for targets without timing, e.g. aarch64 under QEMU):
+//! `WINOGRAD_INT8_ICOUNT=<kernel name>:<runs>` builds the plan of that kernel (Winograd, e.g.
+//! `wgemm_4x8c2__neon`, or qconv-direct, e.g. `igemm_4x8c4__neon`), runs Q3 `<runs>` times and
+//! exits. Counting executed instructions with a QEMU plugin for runs = 0 and runs = 2 gives the
+//! instructions of one run as half the difference.
 
-fn placeholder(_c: &mut Criterion) {}
+use cpu_probe::parallel::Parallel;
+use criterion::{criterion_group, Criterion, Throughput};
+use quant_params::{QType, RequantScheme, Requantizer};
+use std::hint::black_box;
+use winograd::int8::{Int8Config, Output, OutputStage, Tensor8, Variant, WinogradInt8};
 
-criterion_group!(benches, placeholder);
-criterion_main!(benches);
+const CIN: usize = 64;
+const COUT: usize = 64;
+const HW: usize = 56;
+
+fn data(n: usize, seed: u32) -> Vec<u8> {
+    (0..n as u32)
+        .map(|i| (i.wrapping_mul(2654435761).wrapping_add(seed) >> 13) as u8)
+        .collect()
+}
+
+fn requant() -> Requantizer {
+    Requantizer::new(RequantScheme::Fp32, 0.001, 128, QType::U8).unwrap()
+}
+
+fn winograd_plan(w: &[i8], v: Variant) -> WinogradInt8 {
+    WinogradInt8::new(Int8Config {
+        cin: CIN,
+        cout: COUT,
+        padding: [1; 4],
+        input_type: QType::U8,
+        input_zero_point: 128,
+        weights: Tensor8::I8(w),
+        weight_zero_points: &[0],
+        bias: None,
+        output: OutputStage::PerTensor(requant()),
+        variant: Some(v),
+    })
+    .unwrap()
+}
+
+fn direct_plan(w: &[i8], v: qconv_direct::Variant) -> qconv_direct::QConv2d {
+    qconv_direct::QConv2d::new(qconv_direct::QConv2dConfig {
+        desc: qconv_direct::Conv2dDesc::square(
+            3,
+            1,
+            qconv_direct::Padding::uniform(1),
+            1,
+            CIN,
+            COUT,
+        ),
+        input_type: QType::U8,
+        input_zero_point: 128,
+        weights: qconv_direct::Input8::I8(w),
+        weight_zero_points: &[0],
+        bias: None,
+        output: qconv_direct::OutputStage::PerTensor(requant()),
+        variant: Some(v),
+    })
+    .unwrap()
+}
+
+fn weights() -> Vec<i8> {
+    data(COUT * 9 * CIN, 7).iter().map(|&b| b as i8).collect()
+}
+
+fn profile() {
+    let x = data(HW * HW * CIN, 1);
+    let w = weights();
+    let mut out = vec![0u8; HW * HW * COUT];
+    for v in Variant::available() {
+        let plan = winograd_plan(&w, v);
+        // Warm up, then keep the fastest of 20 profiled runs per phase.
+        let mut best = None::<winograd::int8::Int8Profile>;
+        for _ in 0..21 {
+            let p = plan
+                .run_profiled(Tensor8::U8(&x), 1, HW, HW, CIN, Output::U8(&mut out))
+                .unwrap();
+            best = Some(match best {
+                None => p,
+                Some(b) => winograd::int8::Int8Profile {
+                    kernel_transform: p.kernel_transform,
+                    input_transform: b.input_transform.min(p.input_transform),
+                    multiply: b.multiply.min(p.multiply),
+                    output_transform: b.output_transform.min(p.output_transform),
+                },
+            });
+        }
+        let b = best.unwrap();
+        println!(
+            "Q3 int8 winograd {:<26} phases (min of 21): input {:>7.1} µs, multiply {:>7.1} µs, output+requant {:>7.1} µs; kernel transform (once) {:>7.1} µs",
+            plan.kernel().name,
+            b.input_transform.as_secs_f64() * 1e6,
+            b.multiply.as_secs_f64() * 1e6,
+            b.output_transform.as_secs_f64() * 1e6,
+            b.kernel_transform.as_secs_f64() * 1e6,
+        );
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let par = Parallel::single();
+    let x = data(HW * HW * CIN, 1);
+    let w = weights();
+    let mut g = c.benchmark_group("Q3_int8");
+    g.sample_size(30);
+    // Direct-convolution operations (2 per multiply-accumulate) for GOP/s.
+    g.throughput(Throughput::Elements((2 * HW * HW * COUT * 9 * CIN) as u64));
+    let mut out = vec![0u8; HW * HW * COUT];
+    let mut check = None;
+    for v in Variant::available() {
+        let plan = winograd_plan(&w, v);
+        plan.run(Tensor8::U8(&x), 1, HW, HW, CIN, Output::U8(&mut out), &par)
+            .unwrap();
+        assert!(check.get_or_insert_with(|| out.clone()) == &out);
+        g.bench_function(format!("winograd/{}", plan.kernel().name), |b| {
+            b.iter(|| {
+                plan.run(
+                    Tensor8::U8(black_box(&x)),
+                    1,
+                    HW,
+                    HW,
+                    CIN,
+                    Output::U8(&mut out),
+                    &par,
+                )
+                .unwrap()
+            })
+        });
+    }
+    for v in qconv_direct::Variant::available() {
+        let plan = direct_plan(&w, v);
+        plan.run(
+            qconv_direct::Input8::U8(&x),
+            1,
+            HW,
+            HW,
+            CIN,
+            qconv_direct::Output::U8(&mut out),
+            &par,
+        )
+        .unwrap();
+        assert!(check.as_ref() == Some(&out), "direct and Winograd differ");
+        g.bench_function(format!("direct/{}", plan.kernel().name), |b| {
+            b.iter(|| {
+                plan.run(
+                    qconv_direct::Input8::U8(black_box(&x)),
+                    1,
+                    HW,
+                    HW,
+                    CIN,
+                    qconv_direct::Output::U8(&mut out),
+                    &par,
+                )
+                .unwrap()
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+
+/// The instruction-count mode (see the file docs); returns false when the variable is unset.
+fn icount_mode() -> bool {
+    let Ok(spec) = std::env::var("WINOGRAD_INT8_ICOUNT") else {
+        return false;
+    };
+    let (name, runs) = spec
+        .split_once(':')
+        .expect("WINOGRAD_INT8_ICOUNT=<kernel>:<runs>");
+    let runs: usize = runs.parse().expect("runs");
+    let par = Parallel::single();
+    let x = data(HW * HW * CIN, 1);
+    let w = weights();
+    let mut out = vec![0u8; HW * HW * COUT];
+    if let Some(v) = Variant::available()
+        .into_iter()
+        .find(|v| v.kernel().unwrap().name == name)
+    {
+        let plan = winograd_plan(&w, v);
+        for _ in 0..runs {
+            plan.run(
+                Tensor8::U8(black_box(&x)),
+                1,
+                HW,
+                HW,
+                CIN,
+                Output::U8(&mut out),
+                &par,
+            )
+            .unwrap();
+        }
+    } else if let Some(v) = qconv_direct::Variant::available()
+        .into_iter()
+        .find(|v| v.kernel().unwrap().name == name)
+    {
+        let plan = direct_plan(&w, v);
+        for _ in 0..runs {
+            plan.run(
+                qconv_direct::Input8::U8(black_box(&x)),
+                1,
+                HW,
+                HW,
+                CIN,
+                qconv_direct::Output::U8(&mut out),
+                &par,
+            )
+            .unwrap();
+        }
+    } else {
+        panic!("no available kernel named {name}");
+    }
+    println!(
+        "{name}: {runs} runs, checksum {}",
+        out.iter().map(|&b| u64::from(b)).sum::<u64>()
+    );
+    true
+}
+
+fn main() {
+    if icount_mode() {
+        return;
+    }
+    profile();
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

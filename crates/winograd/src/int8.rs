@@ -107,6 +107,7 @@ use cpu_probe::parallel::Parallel;
 use quant_params::{PerChannelRequantizer, QType, RequantPlan, Requantizer};
 use std::cell::RefCell;
 use std::fmt;
+use std::time::{Duration, Instant};
 pub use ukernel::{Kernel, Variant};
 
 /// Read-only 8-bit tensor data (activations or weights). The same shape as `qgemm::Input8`;
@@ -267,6 +268,19 @@ pub fn check_channel(a_max: i64, sum_abs_w: i64, bias: i32) -> Result<(), String
     Ok(())
 }
 
+/// Time per phase of one [`WinogradInt8::run_profiled`] call (NNPACK-style profile).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Int8Profile {
+    /// Kernel transform (done once, when the plan was built; reported for reference).
+    pub kernel_transform: Duration,
+    /// Input transform: gather 4x4 tiles, subtract the zero point, `Bᵀ d B` to i16.
+    pub input_transform: Duration,
+    /// The 16 i16 × i16 → i32 GEMMs.
+    pub multiply: Duration,
+    /// Output transform, exact /4, bias, requantization and stores.
+    pub output_transform: Duration,
+}
+
 enum Stage {
     PerTensor(RequantPlan, QType),
     PerChannel(PerChannelRequantizer, QType),
@@ -290,6 +304,7 @@ pub struct WinogradInt8 {
     bias: Vec<i32>,
     stage: Stage,
     zero_row: Vec<u8>,
+    kernel_transform_time: Duration,
 }
 
 impl fmt::Debug for WinogradInt8 {
@@ -382,7 +397,9 @@ impl WinogradInt8 {
         })?;
         let kp = cin.next_multiple_of(4);
         let blocks = cout.div_ceil(kernel.nr);
+        let started = Instant::now();
         let u = transform::pack_kernel(g, cin, cout, kp, kernel.nr);
+        let kernel_transform_time = started.elapsed();
         // Tiles per block: 32 (a multiple of MR), fewer when the block's V would pass 128 KiB.
         let cap = (128 * 1024 / (16 * 2 * kp)).max(kernel.mr);
         let tiles_per_block = (32.min(cap) / kernel.mr).max(1) * kernel.mr;
@@ -421,6 +438,7 @@ impl WinogradInt8 {
             bias,
             stage,
             zero_row: vec![zero_byte; cin],
+            kernel_transform_time,
         })
     }
 
@@ -457,6 +475,44 @@ impl WinogradInt8 {
         output: Output<'_>,
         par: &Parallel,
     ) -> Result<(), Int8Error> {
+        self.exec(input, batch, in_h, in_w, in_pixel_stride, output, Some(par))
+            .map(|_| ())
+    }
+
+    /// [`WinogradInt8::run`] on the calling thread, timing each phase (for benchmarks; the
+    /// clock reads add a few tens of nanoseconds per block of tiles).
+    pub fn run_profiled(
+        &self,
+        input: Tensor8<'_>,
+        batch: usize,
+        in_h: usize,
+        in_w: usize,
+        in_pixel_stride: usize,
+        output: Output<'_>,
+    ) -> Result<Int8Profile, Int8Error> {
+        let p = self.exec(input, batch, in_h, in_w, in_pixel_stride, output, None)?;
+        Ok(p.unwrap_or(Int8Profile {
+            kernel_transform: self.kernel_transform_time,
+            ..Int8Profile::default()
+        }))
+    }
+
+    /// Time spent transforming the kernel when the plan was built.
+    pub fn kernel_transform_time(&self) -> Duration {
+        self.kernel_transform_time
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn exec(
+        &self,
+        input: Tensor8<'_>,
+        batch: usize,
+        in_h: usize,
+        in_w: usize,
+        in_pixel_stride: usize,
+        output: Output<'_>,
+        par: Option<&Parallel>,
+    ) -> Result<Option<Int8Profile>, Int8Error> {
         if input.qtype() != self.input_type {
             return Err(Int8Error::Buffer(format!(
                 "input is {:?} but the plan was built for {:?} activations",
@@ -507,7 +563,7 @@ impl WinogradInt8 {
             )));
         }
         if out_len == 0 {
-            return Ok(());
+            return Ok(None);
         }
         let geo = Geo {
             in_h,
@@ -523,25 +579,63 @@ impl WinogradInt8 {
         let nblocks = ntiles.div_ceil(tb);
         let bytes = input.as_bytes();
         let out_ptr = &out_ptr;
+        let Some(par) = par else {
+            let mut times = [Duration::ZERO; 3];
+            SCRATCH.with(|s| {
+                let s = &mut *s.borrow_mut();
+                for bi in 0..nblocks {
+                    let t0 = bi * tb;
+                    let t1 = (t0 + tb).min(ntiles);
+                    self.block(&geo, bytes, t0, t1, s, out_ptr, Some(&mut times));
+                }
+            });
+            return Ok(Some(Int8Profile {
+                kernel_transform: self.kernel_transform_time,
+                input_transform: times[0],
+                multiply: times[1],
+                output_transform: times[2],
+            }));
+        };
         par.for_each(nblocks, |bi| {
             let t0 = bi * tb;
             let t1 = (t0 + tb).min(ntiles);
             SCRATCH.with(|s| {
                 let s = &mut *s.borrow_mut();
-                self.block(&geo, bytes, t0, t1, s, out_ptr);
+                self.block(&geo, bytes, t0, t1, s, out_ptr, None);
             });
         });
-        Ok(())
+        Ok(None)
     }
 
-    /// Tiles `t0..t1`: input transform, 16 GEMMs, output transform, output stage.
-    fn block(&self, geo: &Geo, input: &[u8], t0: usize, t1: usize, s: &mut Scratch, out: &SyncPtr) {
+    /// Tiles `t0..t1`: input transform, 16 GEMMs, output transform, output stage; adds the
+    /// three phase times to `times` when given.
+    #[allow(clippy::too_many_arguments)]
+    fn block(
+        &self,
+        geo: &Geo,
+        input: &[u8],
+        t0: usize,
+        t1: usize,
+        s: &mut Scratch,
+        out: &SyncPtr,
+        mut times: Option<&mut [Duration; 3]>,
+    ) {
+        let mut clock = times.as_ref().map(|_| Instant::now());
+        let mut lap = |i: usize, times: &mut Option<&mut [Duration; 3]>| {
+            if let (Some(t), Some(c)) = (times.as_deref_mut(), clock.as_mut()) {
+                let now = Instant::now();
+                t[i] += now - *c;
+                *c = now;
+            }
+        };
         let k = &self.kernel;
         let (cin, cout, kp) = (self.cin, self.cout, self.kp);
         let tb = self.tiles_per_block;
         let coutp = self.blocks * k.nr;
-        let vps = tb * kp; // point stride of V
-        let mps = tb * coutp; // point stride of M
+        // Point strides of V and M, one cache line more than the data so the 16 point rows of a
+        // tile fall into different L1 sets (a multiple of 4 KiB would put them all in one).
+        let vps = tb * kp + 32;
+        let mps = tb * coutp + 16;
         if s.v.len() < 16 * vps {
             s.v.resize(16 * vps, 0);
         }
@@ -572,6 +666,7 @@ impl WinogradInt8 {
             // Variant::available()).
             unsafe { (k.input)(&rows, cin, self.xor, self.za, &mut s.v[row..16 * vps], vps) };
         }
+        lap(0, &mut times);
         // 2. One GEMM per point, micro-tiles of MR tiles × NR output channels.
         let rows_used = (t1 - t0).next_multiple_of(k.mr);
         let panel = kp * k.nr;
@@ -600,6 +695,7 @@ impl WinogradInt8 {
                 }
             }
         }
+        lap(1, &mut times);
         // 3. Output transform and output stage, per tile.
         for t in t0..t1 {
             let (b, r) = (t / tiles_img, t % tiles_img);
@@ -624,6 +720,7 @@ impl WinogradInt8 {
                 self.store(y, out, at);
             }
         }
+        lap(2, &mut times);
     }
 
     /// Writes one output pixel's `cout` accumulators at element `at` of the output.

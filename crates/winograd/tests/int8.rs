@@ -552,4 +552,36 @@ fn reports_variants() {
         .collect();
     eprintln!("int8 winograd variants available: {names:?}");
     assert!(names.contains(&"wgemm_4x8c2__scalar"));
+    #[cfg(target_arch = "aarch64")]
+    assert!(names.contains(&"wgemm_4x8c2__neon"), "{names:?}");
+}
+
+#[test]
+fn profiled_run_matches_run() {
+    let mut c = uniform(13, 10, 19, 21, 1, QType::I8, -7, 0, QType::I8, 0, 0);
+    for (i, x) in c.input.iter_mut().enumerate() {
+        *x = (i * 37 % 251) as u8;
+    }
+    for (i, w) in c.weights.iter_mut().enumerate() {
+        *w = (i * 91 % 253) as u8;
+    }
+    let want = c.reference();
+    for v in Variant::available() {
+        let plan = c.plan(OutputStage::RawI32, v).unwrap();
+        let mut got = vec![0i32; want.len()];
+        let i8s = as_i8(&c.input);
+        let p = plan
+            .run_profiled(
+                Tensor8::I8(&i8s),
+                1,
+                c.h,
+                c.w,
+                c.stride,
+                Output::I32(&mut got),
+            )
+            .unwrap();
+        assert_eq!(got, want, "{v:?}");
+        assert!(p.multiply > std::time::Duration::ZERO);
+        assert_eq!(p.kernel_transform, plan.kernel_transform_time());
+    }
 }

@@ -10,14 +10,15 @@ const CH: usize = 32;
 /// Channels per step of the output transform.
 const CHO: usize = 16;
 
+/// `dst[..n] = src[..n]` where `n <= N`; a constant-length copy (vector moves, no `memcpy`
+/// call) when `n == N`, the common case.
 #[inline(always)]
-fn sub16(a: &[i16; CH], b: &[i16; CH]) -> [i16; CH] {
-    core::array::from_fn(|i| a[i].wrapping_sub(b[i]))
-}
-
-#[inline(always)]
-fn add16(a: &[i16; CH], b: &[i16; CH]) -> [i16; CH] {
-    core::array::from_fn(|i| a[i].wrapping_add(b[i]))
+fn copy_n<T: Copy, const N: usize>(dst: &mut [T], src: &[T], n: usize) {
+    if n == N {
+        dst[..N].copy_from_slice(&src[..N]);
+    } else {
+        dst[..n].copy_from_slice(&src[..n]);
+    }
 }
 
 /// Input transform `V = Bᵀ d B` of one 4x4 tile, all `cin` channels.
@@ -31,46 +32,45 @@ pub fn input_tile(rows: &[&[u8]; 16], cin: usize, xor: u8, za: i16, out: &mut [i
     let mut c0 = 0;
     while c0 < cin {
         let n = (cin - c0).min(CH);
-        let mut d = [[0i16; CH]; 16];
-        for (di, row) in d.iter_mut().zip(rows) {
-            for (x, &b) in di[..n].iter_mut().zip(&row[c0..c0 + n]) {
-                *x = i16::from(b ^ xor) - za;
+        // A full chunk reads fixed-length arrays straight from the rows; a tail is padded.
+        let mut pad = [[0u8; CH]; 16];
+        if n < CH {
+            for (p, row) in pad.iter_mut().zip(rows) {
+                p[..n].copy_from_slice(&row[c0..c0 + n]);
             }
         }
-        // t = Bᵀ d (Bᵀ rows: [1,0,-1,0], [0,1,1,0], [0,-1,1,0], [0,1,0,-1]).
-        let mut t = [[0i16; CH]; 16];
-        for l in 0..4 {
-            t[l] = sub16(&d[l], &d[8 + l]);
-            t[4 + l] = add16(&d[4 + l], &d[8 + l]);
-            t[8 + l] = sub16(&d[8 + l], &d[4 + l]);
-            t[12 + l] = sub16(&d[4 + l], &d[12 + l]);
-        }
-        // V = t B, the same combination along the columns.
-        for i in 0..4 {
-            let r = 4 * i;
-            let v = [
-                sub16(&t[r], &t[r + 2]),
-                add16(&t[r + 1], &t[r + 2]),
-                sub16(&t[r + 2], &t[r + 1]),
-                sub16(&t[r + 1], &t[r + 3]),
-            ];
-            for (j, vj) in v.iter().enumerate() {
-                let p = r + j;
-                out[p * ps + c0..p * ps + c0 + n].copy_from_slice(&vj[..n]);
+        let src: [&[u8; CH]; 16] = core::array::from_fn(|i| {
+            if n == CH {
+                rows[i][c0..c0 + CH].try_into().expect("CH bytes")
+            } else {
+                &pad[i]
             }
+        });
+        let mut v = [[0i16; CH]; 16];
+        for c in 0..CH {
+            let d: [i16; 16] = core::array::from_fn(|i| i16::from(src[i][c] ^ xor) - za);
+            // t = Bᵀ d (Bᵀ rows: [1,0,-1,0], [0,1,1,0], [0,-1,1,0], [0,1,0,-1]), per column l.
+            let mut t = [0i16; 16];
+            for l in 0..4 {
+                t[l] = d[l].wrapping_sub(d[8 + l]);
+                t[4 + l] = d[4 + l].wrapping_add(d[8 + l]);
+                t[8 + l] = d[8 + l].wrapping_sub(d[4 + l]);
+                t[12 + l] = d[4 + l].wrapping_sub(d[12 + l]);
+            }
+            // V = t B: the same combination along each row i.
+            for i in 0..4 {
+                let r = 4 * i;
+                v[r][c] = t[r].wrapping_sub(t[r + 2]);
+                v[r + 1][c] = t[r + 1].wrapping_add(t[r + 2]);
+                v[r + 2][c] = t[r + 2].wrapping_sub(t[r + 1]);
+                v[r + 3][c] = t[r + 1].wrapping_sub(t[r + 3]);
+            }
+        }
+        for (p, vp) in v.iter().enumerate() {
+            copy_n::<i16, CH>(&mut out[p * ps + c0..], vp, n);
         }
         c0 += n;
     }
-}
-
-#[inline(always)]
-fn add32(a: &[i32; CHO], b: &[i32; CHO]) -> [i32; CHO] {
-    core::array::from_fn(|i| a[i].wrapping_add(b[i]))
-}
-
-#[inline(always)]
-fn sub32(a: &[i32; CHO], b: &[i32; CHO]) -> [i32; CHO] {
-    core::array::from_fn(|i| a[i].wrapping_sub(b[i]))
 }
 
 /// Output transform `Y = (Aᵀ M A) / 4 + bias` of one tile, all `cout` channels.
@@ -83,33 +83,49 @@ pub fn output_tile(m: &[i32], ps: usize, bias: &[i32], cout: usize, y: &mut [i32
     let mut o0 = 0;
     while o0 < cout {
         let n = (cout - o0).min(CHO);
-        let mut mm = [[0i32; CHO]; 16];
-        for (p, x) in mm.iter_mut().enumerate() {
-            x[..n].copy_from_slice(&m[p * ps + o0..p * ps + o0 + n]);
-        }
-        let mut b = [0i32; CHO];
-        b[..n].copy_from_slice(&bias[o0..o0 + n]);
-        // s = Aᵀ M (Aᵀ rows: [1,1,1,0], [0,1,-1,-1]).
-        let mut s = [[0i32; CHO]; 8];
-        for j in 0..4 {
-            s[j] = add32(&add32(&mm[j], &mm[4 + j]), &mm[8 + j]);
-            s[4 + j] = sub32(&sub32(&mm[4 + j], &mm[8 + j]), &mm[12 + j]);
-        }
-        for r in 0..2 {
-            let q = 4 * r;
-            let y4 = [
-                add32(&add32(&s[q], &s[q + 1]), &s[q + 2]),
-                sub32(&sub32(&s[q + 1], &s[q + 2]), &s[q + 3]),
-            ];
-            for (sx, v) in y4.iter().enumerate() {
-                debug_assert!(
-                    v[..n].iter().all(|x| x & 3 == 0),
-                    "Winograd output not divisible by 4: {v:?}"
-                );
-                let out: [i32; CHO] = core::array::from_fn(|i| (v[i] >> 2).wrapping_add(b[i]));
-                let at = (2 * r + sx) * cout + o0;
-                y[at..at + n].copy_from_slice(&out[..n]);
+        // A full chunk reads fixed-length arrays straight from M; a tail is padded.
+        let mut pad = [[0i32; CHO]; 17];
+        if n < CHO {
+            for (p, x) in pad.iter_mut().take(16).enumerate() {
+                x[..n].copy_from_slice(&m[p * ps + o0..p * ps + o0 + n]);
             }
+            pad[16][..n].copy_from_slice(&bias[o0..o0 + n]);
+        }
+        let src: [&[i32; CHO]; 17] = core::array::from_fn(|p| {
+            if n < CHO {
+                &pad[p]
+            } else if p < 16 {
+                m[p * ps + o0..p * ps + o0 + CHO]
+                    .try_into()
+                    .expect("CHO values")
+            } else {
+                bias[o0..o0 + CHO].try_into().expect("CHO values")
+            }
+        });
+        let mut out = [[0i32; CHO]; 4];
+        for o in 0..CHO {
+            let mm: [i32; 16] = core::array::from_fn(|p| src[p][o]);
+            // s = Aᵀ M (Aᵀ rows: [1,1,1,0], [0,1,-1,-1]), per column j.
+            let mut s = [0i32; 8];
+            for j in 0..4 {
+                s[j] = mm[j].wrapping_add(mm[4 + j]).wrapping_add(mm[8 + j]);
+                s[4 + j] = mm[4 + j].wrapping_sub(mm[8 + j]).wrapping_sub(mm[12 + j]);
+            }
+            // 4·Y = s A, then the exact division and the bias.
+            for r in 0..2 {
+                let q = 4 * r;
+                let y0 = s[q].wrapping_add(s[q + 1]).wrapping_add(s[q + 2]);
+                let y1 = s[q + 1].wrapping_sub(s[q + 2]).wrapping_sub(s[q + 3]);
+                debug_assert!(
+                    y0 & 3 == 0 && y1 & 3 == 0,
+                    "Winograd output not divisible by 4: {y0}, {y1}"
+                );
+                out[2 * r][o] = (y0 >> 2).wrapping_add(src[16][o]);
+                out[2 * r + 1][o] = (y1 >> 2).wrapping_add(src[16][o]);
+            }
+        }
+        for (q, v) in out.iter().enumerate() {
+            copy_n::<i32, CHO>(&mut y[q * cout + o0..], v, n);
         }
         o0 += n;
     }
