@@ -7,9 +7,45 @@
 //! * [`plan_node`]: an ONNX node (type + attributes) and the inputs known at plan time (weights,
 //!   scales, zero points; the shapes of the others) give a [`Plan`], run on the remaining inputs.
 //!   This is how `kbench conformance` runs ONNX's node tests.
-//! * typed plans for runtimes that build their own graphs (see [`conv`]).
+//! * typed plans for runtimes that build their own graphs, with fused activations
+//!   ([`conv::plan_conv_f32`], [`conv::plan_conv_q8`]).
+//!
+//! Algorithm choice is made once per plan from the shape and the CPU (see [`conv`]):
+//! depthwise → `depthwise`; int8 → `qconv-direct` (1x1 included); fp32 3x3 stride 1 →
+//! `winograd`; fp32 4x4..16x16 stride 1 → `fft-conv`; the rest → im2col + the `gemm` crate.
+//! [`Options::algorithm`] forces one, [`Options::autotune`] times the candidates. Layout: ONNX's
+//! NCHW at the interface; the quantized kernels and `depthwise` run NHWC and `ops` converts.
+//!
+//! A runtime running a quantized convolution (u8 activations, per-channel s8 weights):
+//!
+//! ```
+//! use ops::{plan_node, Attribute, Node, Options, PlanInput, Tensor};
+//! let x = Tensor::u8(vec![1, 8, 10, 10], vec![130; 800])?;
+//! let w = Tensor::i8(vec![16, 8, 3, 3], vec![3; 16 * 8 * 9])?;
+//! let (xs, xz) = (Tensor::scalar_f32(0.02), Tensor::u8(vec![], vec![128])?);
+//! let ws = Tensor::f32(vec![16], vec![0.01; 16])?;
+//! let wz = Tensor::i8(vec![16], vec![0; 16])?;
+//! let (ys, yz) = (Tensor::scalar_f32(0.05), Tensor::u8(vec![], vec![0])?);
+//! let bias = Tensor::i32(vec![16], vec![100; 16])?;
+//! let node = Node::new("QLinearConv").with("pads", Attribute::Ints(vec![1, 1, 1, 1]));
+//! let c = PlanInput::Constant;
+//! let x_shape = PlanInput::Runtime { dtype: ops::DataType::U8, shape: x.shape() };
+//! let plan = plan_node(&node, &[x_shape, c(&xs), c(&xz), c(&w), c(&ws), c(&wz), c(&ys), c(&yz), c(&bias)],
+//!     &Options::default())?;
+//! let y = plan.run(&[Some(&x)])?;
+//! assert_eq!(y[0].shape(), &[1, 16, 10, 10]);
+//! println!("{}", plan.describe()); // e.g. "qconv-direct igemm_8x32c4__avx512vnni"
+//! # Ok::<(), ops::OpsError>(())
+//! ```
 
+pub mod attrs;
+pub mod conv;
+mod elementwise;
+mod fgemm;
+pub mod layout;
+mod matmul;
 pub mod node;
+mod quant;
 pub mod tensor;
 
 pub use node::{Attribute, Node};
@@ -122,21 +158,48 @@ pub enum PlanInput<'a> {
     },
 }
 
+/// Threads for a plan: the option, or the cores of the fastest cluster (cpu-probe).
+pub fn threads_for(opts: &Options) -> usize {
+    opts.threads
+        .unwrap_or_else(cpu_probe::recommended_threads)
+        .max(1)
+}
+
 /// Plans an ONNX node. Inputs that are constants (initializers) are packed into the plan; the
 /// others must be passed to [`Plan::run`] in the same positions.
+///
+/// Supported: `Conv`, `QLinearConv`, `ConvInteger`, `MatMul`, `Gemm`, `QLinearMatMul`,
+/// `MatMulInteger`, `QuantizeLinear`, `DequantizeLinear`, `DynamicQuantizeLinear`, `Relu`,
+/// `Clip`. Anything else is [`OpsError::Unsupported`].
 pub fn plan_node(
     node: &Node,
     inputs: &[PlanInput<'_>],
     opts: &Options,
 ) -> Result<Box<dyn Plan>, OpsError> {
-    let _ = (inputs, opts);
-    Err(OpsError::Unsupported(format!(
-        "operator {}{}",
-        if node.domain.is_empty() {
-            String::new()
-        } else {
-            format!("{}.", node.domain)
-        },
-        node.op_type
-    )))
+    if !(node.domain.is_empty() || node.domain == "ai.onnx") {
+        return Err(OpsError::Unsupported(format!(
+            "operator {}.{} (only the default ONNX domain)",
+            node.domain, node.op_type
+        )));
+    }
+    match node.op_type.as_str() {
+        "Conv" => Ok(Box::new(conv::plan_conv_f32(
+            node,
+            inputs,
+            opts,
+            conv::Activation::None,
+        )?)),
+        "QLinearConv" | "ConvInteger" => Ok(Box::new(conv::plan_conv_q8(
+            node,
+            inputs,
+            opts,
+            conv::Activation::None,
+        )?)),
+        "MatMul" | "Gemm" | "MatMulInteger" | "QLinearMatMul" => matmul::plan(node, inputs, opts),
+        "QuantizeLinear" | "DequantizeLinear" | "DynamicQuantizeLinear" => {
+            quant::plan(node, inputs)
+        }
+        "Relu" | "Clip" => elementwise::plan(node, inputs),
+        o => Err(OpsError::Unsupported(format!("operator {o}"))),
+    }
 }

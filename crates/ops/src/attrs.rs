@@ -1,0 +1,292 @@
+//! Attribute access and the convolution geometry ONNX defines (`kernel_shape`, `strides`,
+//! `dilations`, `pads`, `auto_pad`, `group`).
+
+use crate::{Attribute, Node, OpsError};
+
+/// An `INT` attribute, or `default`.
+pub fn int(node: &Node, name: &str, default: i64) -> Result<i64, OpsError> {
+    match node.attributes.get(name) {
+        None => Ok(default),
+        Some(Attribute::Int(v)) => Ok(*v),
+        Some(o) => Err(OpsError::Attribute(format!(
+            "{}: attribute {name} must be an int, got {o:?}",
+            node.op_type
+        ))),
+    }
+}
+
+/// A `FLOAT` attribute, or `default`.
+pub fn float(node: &Node, name: &str, default: f32) -> Result<f32, OpsError> {
+    match node.attributes.get(name) {
+        None => Ok(default),
+        Some(Attribute::Float(v)) => Ok(*v),
+        Some(o) => Err(OpsError::Attribute(format!(
+            "{}: attribute {name} must be a float, got {o:?}",
+            node.op_type
+        ))),
+    }
+}
+
+/// An `INTS` attribute, if present.
+pub fn ints(node: &Node, name: &str) -> Result<Option<Vec<i64>>, OpsError> {
+    match node.attributes.get(name) {
+        None => Ok(None),
+        Some(Attribute::Ints(v)) => Ok(Some(v.clone())),
+        Some(o) => Err(OpsError::Attribute(format!(
+            "{}: attribute {name} must be a list of ints, got {o:?}",
+            node.op_type
+        ))),
+    }
+}
+
+/// A `STRING` attribute, or `default`.
+pub fn string(node: &Node, name: &str, default: &str) -> Result<String, OpsError> {
+    match node.attributes.get(name) {
+        None => Ok(default.to_string()),
+        Some(Attribute::String(v)) => Ok(v.clone()),
+        Some(o) => Err(OpsError::Attribute(format!(
+            "{}: attribute {name} must be a string, got {o:?}",
+            node.op_type
+        ))),
+    }
+}
+
+/// Rejects attributes this node does not know (a misspelt attribute must not be ignored).
+pub fn only(node: &Node, known: &[&str]) -> Result<(), OpsError> {
+    for k in node.attributes.keys() {
+        if !known.contains(&k.as_str()) {
+            return Err(OpsError::Unsupported(format!(
+                "{}: attribute {k} is not supported",
+                node.op_type
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// 2-D convolution geometry after resolving ONNX's attributes against the shapes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvGeom {
+    /// Batch.
+    pub n: usize,
+    /// Input channels.
+    pub c: usize,
+    /// Input height, width.
+    pub h: usize,
+    /// Input width.
+    pub w: usize,
+    /// Output channels.
+    pub m: usize,
+    /// Kernel height, width.
+    pub kernel: [usize; 2],
+    /// Strides (h, w).
+    pub stride: [usize; 2],
+    /// Dilations (h, w).
+    pub dilation: [usize; 2],
+    /// Padding top, left, bottom, right.
+    pub pad: [usize; 4],
+    /// Groups.
+    pub group: usize,
+    /// Output height.
+    pub oh: usize,
+    /// Output width.
+    pub ow: usize,
+    /// Whether the node was 1-D (`N×C×W`), run as `H = 1`.
+    pub one_d: bool,
+}
+
+fn positive(node: &Node, name: &str, v: &[i64], n: usize) -> Result<Vec<usize>, OpsError> {
+    if v.len() != n {
+        return Err(OpsError::Attribute(format!(
+            "{}: {name} has {} values, the convolution has {n} spatial dimensions",
+            node.op_type,
+            v.len()
+        )));
+    }
+    v.iter()
+        .map(|&x| {
+            if x >= 1 {
+                Ok(x as usize)
+            } else {
+                Err(OpsError::Attribute(format!(
+                    "{}: {name} must be >= 1, got {v:?}",
+                    node.op_type
+                )))
+            }
+        })
+        .collect()
+}
+
+/// Resolves a Conv-like node's geometry from the input shape `N×C×(H×)W` and the weight shape
+/// `M×C/group×(kH×)kW`.
+pub fn conv_geom(node: &Node, x: &[usize], w: &[usize]) -> Result<ConvGeom, OpsError> {
+    let op = &node.op_type;
+    if x.len() != w.len() {
+        return Err(OpsError::Shape(format!(
+            "{op}: input has rank {} but the weights have rank {}",
+            x.len(),
+            w.len()
+        )));
+    }
+    let spatial = match x.len() {
+        3 => 1,
+        4 => 2,
+        r => {
+            return Err(OpsError::Unsupported(format!(
+                "{op}: {}-D convolution (input rank {r}); 1-D and 2-D are supported",
+                r.saturating_sub(2)
+            )))
+        }
+    };
+    let group = int(node, "group", 1)?;
+    if group < 1 {
+        return Err(OpsError::Attribute(format!(
+            "{op}: group must be >= 1, got {group}"
+        )));
+    }
+    let group = group as usize;
+    let (n, c, m) = (x[0], x[1], w[0]);
+    if c == 0 || m == 0 {
+        return Err(OpsError::Shape(format!(
+            "{op}: input channels ({c}) and output channels ({m}) must be >= 1"
+        )));
+    }
+    if c % group != 0 || m % group != 0 {
+        return Err(OpsError::Shape(format!(
+            "{op}: input channels {c} and output channels {m} must be multiples of group {group}"
+        )));
+    }
+    if w[1] * group != c {
+        return Err(OpsError::Shape(format!(
+            "{op}: weights have {} input channels per group, the input has {c} channels in {group} group(s)",
+            w[1]
+        )));
+    }
+    let kshape: Vec<usize> = w[2..].to_vec();
+    if let Some(ks) = ints(node, "kernel_shape")? {
+        let ks = positive(node, "kernel_shape", &ks, spatial)?;
+        if ks != kshape {
+            return Err(OpsError::Shape(format!(
+                "{op}: kernel_shape {ks:?} does not match the weights' {kshape:?}"
+            )));
+        }
+    }
+    if kshape.contains(&0) {
+        return Err(OpsError::Shape(format!("{op}: empty kernel {kshape:?}")));
+    }
+    let ones = vec![1i64; spatial];
+    let strides = positive(
+        node,
+        "strides",
+        &ints(node, "strides")?.unwrap_or(ones.clone()),
+        spatial,
+    )?;
+    let dilations = positive(
+        node,
+        "dilations",
+        &ints(node, "dilations")?.unwrap_or(ones),
+        spatial,
+    )?;
+    let in_sp: Vec<usize> = x[2..].to_vec();
+    let auto_pad = string(node, "auto_pad", "NOTSET")?;
+    let mut begin = vec![0usize; spatial];
+    let mut end = vec![0usize; spatial];
+    match auto_pad.as_str() {
+        "NOTSET" => {
+            if let Some(p) = ints(node, "pads")? {
+                if p.len() != 2 * spatial || p.iter().any(|&v| v < 0) {
+                    return Err(OpsError::Attribute(format!(
+                        "{op}: pads must be {} non-negative values, got {p:?}",
+                        2 * spatial
+                    )));
+                }
+                for i in 0..spatial {
+                    begin[i] = p[i] as usize;
+                    end[i] = p[i + spatial] as usize;
+                }
+            }
+        }
+        "VALID" => {}
+        "SAME_UPPER" | "SAME_LOWER" => {
+            for i in 0..spatial {
+                let out = in_sp[i].div_ceil(strides[i]);
+                let eff_k = (kshape[i] - 1) * dilations[i] + 1;
+                let total = ((out - 1) * strides[i] + eff_k).saturating_sub(in_sp[i]);
+                let small = total / 2;
+                let big = total - small;
+                if auto_pad == "SAME_UPPER" {
+                    begin[i] = small;
+                    end[i] = big;
+                } else {
+                    begin[i] = big;
+                    end[i] = small;
+                }
+            }
+        }
+        o => {
+            return Err(OpsError::Attribute(format!(
+                "{op}: auto_pad must be NOTSET, SAME_UPPER, SAME_LOWER or VALID, got {o}"
+            )))
+        }
+    }
+    let mut out = Vec::with_capacity(spatial);
+    for i in 0..spatial {
+        let eff_k = (kshape[i] - 1) * dilations[i] + 1;
+        let padded = in_sp[i] + begin[i] + end[i];
+        if padded < eff_k {
+            return Err(OpsError::Shape(format!(
+                "{op}: the kernel (extent {eff_k} with dilation) does not fit the padded input ({padded}) in spatial dimension {i}"
+            )));
+        }
+        out.push((padded - eff_k) / strides[i] + 1);
+    }
+    let (kernel, stride, dilation, pad, h, wd, oh, ow) = if spatial == 1 {
+        (
+            [1, kshape[0]],
+            [1, strides[0]],
+            [1, dilations[0]],
+            [0, begin[0], 0, end[0]],
+            1,
+            in_sp[0],
+            1,
+            out[0],
+        )
+    } else {
+        (
+            [kshape[0], kshape[1]],
+            [strides[0], strides[1]],
+            [dilations[0], dilations[1]],
+            [begin[0], begin[1], end[0], end[1]],
+            in_sp[0],
+            in_sp[1],
+            out[0],
+            out[1],
+        )
+    };
+    Ok(ConvGeom {
+        n,
+        c,
+        h,
+        w: wd,
+        m,
+        kernel,
+        stride,
+        dilation,
+        pad,
+        group,
+        oh,
+        ow,
+        one_d: spatial == 1,
+    })
+}
+
+impl ConvGeom {
+    /// The output shape in the node's rank.
+    pub fn output_shape(&self) -> Vec<usize> {
+        if self.one_d {
+            vec![self.n, self.m, self.ow]
+        } else {
+            vec![self.n, self.m, self.oh, self.ow]
+        }
+    }
+}

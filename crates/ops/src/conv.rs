@@ -1,0 +1,909 @@
+//! Conv (fp32, NCHW), QLinearConv and ConvInteger (int8) with ONNX semantics, and the choice of
+//! algorithm made once at plan time:
+//!
+//! | problem | algorithm |
+//! |---|---|
+//! | fp32 depthwise (group = C, any k) | `depthwise` (NHWC) |
+//! | fp32 3x3, stride 1, dilation 1, group 1 | `winograd` |
+//! | fp32 4x4..16x16, stride 1, dilation 1, group 1 | `fft-conv` |
+//! | fp32 anything else | im2col + `gemm` crate |
+//! | int8 depthwise | `depthwise` |
+//! | int8 anything else (1x1 included: its indirection is the identity) | `qconv-direct` on `qgemm` |
+//!
+//! `Options::algorithm` forces one; `Options::autotune` times the candidates at plan time.
+
+use crate::attrs::{self, ConvGeom};
+use crate::fgemm::{sgemm, View};
+use crate::layout;
+use crate::{
+    threads_for, Algorithm, DataType, Node, OpsError, Options, Plan, PlanInput, Tensor, TensorData,
+};
+use cpu_probe::parallel::Parallel;
+use quant_params::{PerChannelRequantizer, QType, RequantScheme, Requantizer};
+
+/// An activation fused into a convolution's output.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum Activation {
+    /// None.
+    #[default]
+    None,
+    /// `max(x, 0)`.
+    Relu,
+    /// `min(max(x, lo), hi)` (ReLU6 is `Clip(0, 6)`).
+    Clip(f32, f32),
+}
+
+impl Activation {
+    fn bounds(self) -> (f32, f32) {
+        match self {
+            Activation::None => (f32::NEG_INFINITY, f32::INFINITY),
+            Activation::Relu => (0.0, f32::INFINITY),
+            Activation::Clip(lo, hi) => (lo, hi),
+        }
+    }
+}
+
+fn get<'a>(inputs: &[PlanInput<'a>], i: usize) -> Option<&'a Tensor> {
+    match inputs.get(i) {
+        Some(PlanInput::Constant(t)) => Some(t),
+        _ => None,
+    }
+}
+
+fn shape_of<'a>(
+    inputs: &[PlanInput<'a>],
+    i: usize,
+    op: &str,
+) -> Result<(DataType, &'a [usize]), OpsError> {
+    match inputs.get(i) {
+        Some(PlanInput::Constant(t)) => Ok((t.dtype(), t.shape())),
+        Some(PlanInput::Runtime { dtype, shape }) => Ok((*dtype, shape)),
+        _ => Err(OpsError::MissingInput(format!("{op}: input {i}"))),
+    }
+}
+
+enum F32Kernel {
+    Winograd(winograd::WinogradConv),
+    Fft(fft_conv::FftConv),
+    Depthwise(depthwise::Depthwise32),
+    Im2col {
+        w: Vec<f32>,
+        bias: Option<Vec<f32>>,
+        act: Activation,
+    },
+}
+
+/// A planned fp32 convolution.
+pub struct ConvF32 {
+    g: ConvGeom,
+    kernel: F32Kernel,
+    algorithm: Algorithm,
+    par: Parallel,
+    threads: usize,
+}
+
+impl ConvF32 {
+    /// The algorithm chosen.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// Runs on an NCHW input of the planned shape.
+    pub fn run_f32(&self, x: &[f32]) -> Result<Vec<f32>, OpsError> {
+        let g = &self.g;
+        let need = g.n * g.c * g.h * g.w;
+        if x.len() != need {
+            return Err(OpsError::Shape(format!(
+                "Conv: input has {} elements, the plan expects {need} ({}x{}x{}x{})",
+                x.len(),
+                g.n,
+                g.c,
+                g.h,
+                g.w
+            )));
+        }
+        let mut y = vec![0f32; g.n * g.m * g.oh * g.ow];
+        match &self.kernel {
+            F32Kernel::Winograd(p) => p
+                .run(x, g.n, g.h, g.w, &mut y, &self.par)
+                .map_err(|e| OpsError::Kernel(e.to_string()))?,
+            F32Kernel::Fft(p) => p
+                .run(x, g.n, g.h, g.w, &mut y, &self.par)
+                .map_err(|e| OpsError::Kernel(e.to_string()))?,
+            F32Kernel::Depthwise(p) => {
+                let xn = layout::nchw_to_nhwc(x, g.n, g.c, g.h, g.w);
+                let mut yn = vec![0f32; y.len()];
+                p.run(&xn, g.n, g.h, g.w, &mut yn, &self.par)
+                    .map_err(|e| OpsError::Kernel(e.to_string()))?;
+                y = layout::nhwc_to_nchw(&yn, g.n, g.m, g.oh, g.ow);
+            }
+            F32Kernel::Im2col { w, bias, act } => {
+                im2col_conv(g, x, w, bias.as_deref(), *act, &mut y, self.threads)?
+            }
+        }
+        Ok(y)
+    }
+}
+
+impl Plan for ConvF32 {
+    fn run(&self, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, OpsError> {
+        let x = inputs
+            .first()
+            .copied()
+            .flatten()
+            .ok_or_else(|| OpsError::MissingInput("Conv: X".into()))?;
+        let y = self.run_f32(x.as_f32("Conv X")?)?;
+        Ok(vec![Tensor::f32(self.g.output_shape(), y)?])
+    }
+    fn describe(&self) -> String {
+        match &self.kernel {
+            F32Kernel::Winograd(p) => format!("winograd {:?} {:?}", p.tile(), p.variant()),
+            F32Kernel::Fft(p) => format!("fft-conv {:?}", p.variant()),
+            F32Kernel::Depthwise(p) => format!("depthwise fp32 {:?}", p.variant()),
+            F32Kernel::Im2col { .. } => "im2col + gemm crate".into(),
+        }
+    }
+}
+
+fn im2col_conv(
+    g: &ConvGeom,
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    act: Activation,
+    y: &mut [f32],
+    threads: usize,
+) -> Result<(), OpsError> {
+    let (cg, mg) = (g.c / g.group, g.m / g.group);
+    let (kh, kw) = (g.kernel[0], g.kernel[1]);
+    let kk = cg * kh * kw;
+    let ohw = g.oh * g.ow;
+    let mut col = vec![0f32; kk * ohw];
+    for b in 0..g.n {
+        for grp in 0..g.group {
+            for ci in 0..cg {
+                let xc = &x[((b * g.c) + grp * cg + ci) * g.h * g.w..][..g.h * g.w];
+                for r in 0..kh {
+                    for s in 0..kw {
+                        let row = &mut col[((ci * kh + r) * kw + s) * ohw..][..ohw];
+                        for oy in 0..g.oh {
+                            let iy =
+                                (oy * g.stride[0] + r * g.dilation[0]) as isize - g.pad[0] as isize;
+                            for ox in 0..g.ow {
+                                let ix = (ox * g.stride[1] + s * g.dilation[1]) as isize
+                                    - g.pad[1] as isize;
+                                row[oy * g.ow + ox] = if iy >= 0
+                                    && (iy as usize) < g.h
+                                    && ix >= 0
+                                    && (ix as usize) < g.w
+                                {
+                                    xc[iy as usize * g.w + ix as usize]
+                                } else {
+                                    0.0
+                                };
+                            }
+                        }
+                    }
+                }
+            }
+            let yoff = (b * g.m + grp * mg) * ohw;
+            sgemm(
+                mg,
+                ohw,
+                kk,
+                w,
+                View::row_major(grp * mg * kk, kk),
+                &col,
+                View::row_major(0, ohw),
+                y,
+                View::row_major(yoff, ohw),
+                false,
+                0.0,
+                1.0,
+                threads,
+            )
+            .map_err(OpsError::Kernel)?;
+        }
+        let (lo, hi) = act.bounds();
+        for o in 0..g.m {
+            let bv = bias.map(|b| b[o]).unwrap_or(0.0);
+            for v in &mut y[(b * g.m + o) * ohw..][..ohw] {
+                *v = (*v + bv).max(lo).min(hi);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn fp32_candidates(g: &ConvGeom) -> Vec<Algorithm> {
+    let mut c = Vec::new();
+    let plain = g.group == 1 && g.stride == [1, 1] && g.dilation == [1, 1];
+    if g.group > 1 && g.group == g.c && g.m % g.c == 0 {
+        c.push(Algorithm::Depthwise);
+    }
+    if plain && g.kernel == [3, 3] && !g.one_d {
+        c.push(Algorithm::Winograd);
+    }
+    if plain && !g.one_d && g.kernel[0].max(g.kernel[1]) >= 4 && g.kernel[0].max(g.kernel[1]) <= 16
+    {
+        c.push(Algorithm::Fft);
+    }
+    c.push(Algorithm::Im2colGemm);
+    c
+}
+
+fn build_f32(
+    g: &ConvGeom,
+    alg: Algorithm,
+    w: &[f32],
+    bias: Option<&[f32]>,
+    act: Activation,
+    threads: usize,
+) -> Result<ConvF32, OpsError> {
+    let kern = |e: String| OpsError::Kernel(e);
+    let plain = g.group == 1 && g.stride == [1, 1] && g.dilation == [1, 1] && !g.one_d;
+    let fits = match alg {
+        Algorithm::Winograd => plain && g.kernel == [3, 3],
+        Algorithm::Fft => plain && g.kernel[0].max(g.kernel[1]) <= 16,
+        _ => true,
+    };
+    if !fits {
+        return Err(OpsError::Unsupported(format!(
+            "{} runs 2-D, stride 1, dilation 1, group 1 convolutions{}",
+            alg.name(),
+            if alg == Algorithm::Winograd {
+                " with 3x3 kernels"
+            } else {
+                " with kernels up to 16x16"
+            }
+        )));
+    }
+    let kernel = match alg {
+        Algorithm::Winograd => {
+            let mut cfg = winograd::WinogradConfig::new(g.c, g.m, w);
+            cfg.bias = bias;
+            cfg.padding = g.pad;
+            cfg.activation = match act {
+                Activation::None => winograd::Activation::None,
+                Activation::Relu => winograd::Activation::Relu,
+                Activation::Clip(min, max) => winograd::Activation::Clamp { min, max },
+            };
+            cfg.input_size_hint = Some([g.h, g.w]);
+            F32Kernel::Winograd(winograd::WinogradConv::new(cfg).map_err(|e| kern(e.to_string()))?)
+        }
+        Algorithm::Fft => {
+            let mut cfg = fft_conv::FftConfig::new(g.c, g.m, g.kernel[0], g.kernel[1], w);
+            cfg.bias = bias;
+            cfg.padding = g.pad;
+            cfg.clamp = match act {
+                Activation::None => None,
+                a => Some(a.bounds()),
+            };
+            F32Kernel::Fft(fft_conv::FftConv::new(cfg).map_err(|e| kern(e.to_string()))?)
+        }
+        Algorithm::Depthwise => {
+            if !(g.group > 1 && g.group == g.c && g.m % g.c == 0) {
+                return Err(OpsError::Unsupported(
+                    "depthwise needs group == input channels".into(),
+                ));
+            }
+            let mut desc = depthwise::DwDesc::new(g.kernel, g.stride, g.pad, g.c, g.m / g.c);
+            desc.dilation = g.dilation;
+            let wh = layout::dw_to_hwc(w, g.m, g.kernel[0], g.kernel[1]);
+            F32Kernel::Depthwise(
+                depthwise::Depthwise32::new(desc, &wh, bias, act.bounds(), None)
+                    .map_err(|e| kern(e.to_string()))?,
+            )
+        }
+        Algorithm::Im2colGemm => F32Kernel::Im2col {
+            w: w.to_vec(),
+            bias: bias.map(<[f32]>::to_vec),
+            act,
+        },
+        o => {
+            return Err(OpsError::Unsupported(format!(
+                "algorithm {} for an fp32 convolution",
+                o.name()
+            )))
+        }
+    };
+    Ok(ConvF32 {
+        g: *g,
+        kernel,
+        algorithm: alg,
+        par: Parallel::new(threads),
+        threads,
+    })
+}
+
+/// Plans an fp32 Conv node with a fused activation.
+pub fn plan_conv_f32(
+    node: &Node,
+    inputs: &[PlanInput<'_>],
+    opts: &Options,
+    act: Activation,
+) -> Result<ConvF32, OpsError> {
+    attrs::only(
+        node,
+        &[
+            "auto_pad",
+            "dilations",
+            "group",
+            "kernel_shape",
+            "pads",
+            "strides",
+        ],
+    )?;
+    let (xt, xs) = shape_of(inputs, 0, "Conv")?;
+    if xt != DataType::F32 {
+        return Err(OpsError::Unsupported(format!(
+            "Conv of {} (float is supported)",
+            xt.name()
+        )));
+    }
+    let w = get(inputs, 1)
+        .ok_or_else(|| OpsError::MissingInput("Conv: W must be a constant".into()))?;
+    let g = attrs::conv_geom(node, xs, w.shape())?;
+    let wv = w.as_f32("Conv W")?;
+    let bias = match get(inputs, 2) {
+        Some(b) => {
+            let v = b.as_f32("Conv B")?;
+            if v.len() != g.m {
+                return Err(OpsError::Shape(format!(
+                    "Conv: B has {} elements for {} output channels",
+                    v.len(),
+                    g.m
+                )));
+            }
+            Some(v)
+        }
+        None => {
+            if matches!(inputs.get(2), Some(PlanInput::Runtime { .. })) {
+                return Err(OpsError::MissingInput("Conv: B must be a constant".into()));
+            }
+            None
+        }
+    };
+    let threads = threads_for(opts);
+    let cands = fp32_candidates(&g);
+    if let Some(a) = opts.algorithm {
+        return build_f32(&g, a, wv, bias, act, threads);
+    }
+    if opts.autotune && cands.len() > 1 {
+        let x = vec![0.5f32; g.n * g.c * g.h * g.w];
+        let mut best: Option<(std::time::Duration, ConvF32)> = None;
+        for a in cands {
+            let Ok(p) = build_f32(&g, a, wv, bias, act, threads) else {
+                continue;
+            };
+            let _ = p.run_f32(&x);
+            let t0 = std::time::Instant::now();
+            for _ in 0..3 {
+                p.run_f32(&x)?;
+            }
+            let t = t0.elapsed();
+            if best.as_ref().is_none_or(|(bt, _)| t < *bt) {
+                best = Some((t, p));
+            }
+        }
+        return best
+            .map(|b| b.1)
+            .ok_or_else(|| OpsError::Kernel("no algorithm could plan this convolution".into()));
+    }
+    // Default order: the first candidate that plans (depthwise, winograd, fft, im2col).
+    let mut last = None;
+    for a in cands {
+        match build_f32(&g, a, wv, bias, act, threads) {
+            Ok(p) => return Ok(p),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| OpsError::Kernel("no algorithm".into())))
+}
+
+enum QKernel {
+    Direct(qconv_direct::QConv2d),
+    Depthwise(depthwise::QDepthwise),
+}
+
+/// Output of an int8 convolution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum QOut {
+    U8,
+    I8,
+    I32,
+}
+
+/// A planned QLinearConv / ConvInteger.
+pub struct ConvQ8 {
+    op: &'static str,
+    g: ConvGeom,
+    /// Padding beyond what the kernels take (ONNX allows pads wider than the kernel): added to
+    /// the input, filled with the input zero point, before the kernel runs.
+    extra: [usize; 4],
+    x_zp: i32,
+    kernel: QKernel,
+    x_type: QType,
+    out: QOut,
+    par: Parallel,
+}
+
+impl Plan for ConvQ8 {
+    fn run(&self, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, OpsError> {
+        let x = inputs
+            .first()
+            .copied()
+            .flatten()
+            .ok_or_else(|| OpsError::MissingInput(format!("{}: x", self.op)))?;
+        let g = &self.g;
+        let need = g.n * g.c * g.h * g.w;
+        if x.len() != need {
+            return Err(OpsError::Shape(format!(
+                "{}: input has shape {:?}, the plan expects {} elements",
+                self.op,
+                x.shape(),
+                need
+            )));
+        }
+        let ylen = g.n * g.m * g.oh * g.ow;
+        let kern = |e: String| OpsError::Kernel(e);
+        let e = self.extra;
+        let (ph, pw) = (g.h + e[0] + e[2], g.w + e[1] + e[3]);
+        macro_rules! go {
+            ($xs:expr, $in8:ident, $dw_in:path, $qd_in:path) => {{
+                let xn0 = layout::nchw_to_nhwc($xs, g.n, g.c, g.h, g.w);
+                let xn = if e == [0; 4] {
+                    xn0
+                } else {
+                    let fill = self.x_zp as _;
+                    let mut p = vec![fill; g.n * ph * pw * g.c];
+                    for b in 0..g.n {
+                        for y in 0..g.h {
+                            let src = &xn0[(b * g.h + y) * g.w * g.c..][..g.w * g.c];
+                            let dst = ((b * ph + y + e[0]) * pw + e[1]) * g.c;
+                            p[dst..dst + g.w * g.c].copy_from_slice(src);
+                        }
+                    }
+                    p
+                };
+                match self.out {
+                    QOut::U8 => {
+                        let mut yn = vec![0u8; ylen];
+                        match &self.kernel {
+                            QKernel::Direct(p) => p
+                                .run(
+                                    $qd_in(&xn),
+                                    g.n,
+                                    ph,
+                                    pw,
+                                    g.c,
+                                    qconv_direct::Output::U8(&mut yn),
+                                    &self.par,
+                                )
+                                .map_err(|e| kern(e.to_string()))?,
+                            QKernel::Depthwise(p) => p
+                                .run(
+                                    $dw_in(&xn),
+                                    g.n,
+                                    ph,
+                                    pw,
+                                    depthwise::Output8::U8(&mut yn),
+                                    &self.par,
+                                )
+                                .map_err(|e| kern(e.to_string()))?,
+                        }
+                        Tensor::u8(
+                            g.output_shape(),
+                            layout::nhwc_to_nchw(&yn, g.n, g.m, g.oh, g.ow),
+                        )?
+                    }
+                    QOut::I8 => {
+                        let mut yn = vec![0i8; ylen];
+                        match &self.kernel {
+                            QKernel::Direct(p) => p
+                                .run(
+                                    $qd_in(&xn),
+                                    g.n,
+                                    ph,
+                                    pw,
+                                    g.c,
+                                    qconv_direct::Output::I8(&mut yn),
+                                    &self.par,
+                                )
+                                .map_err(|e| kern(e.to_string()))?,
+                            QKernel::Depthwise(p) => p
+                                .run(
+                                    $dw_in(&xn),
+                                    g.n,
+                                    ph,
+                                    pw,
+                                    depthwise::Output8::I8(&mut yn),
+                                    &self.par,
+                                )
+                                .map_err(|e| kern(e.to_string()))?,
+                        }
+                        Tensor::i8(
+                            g.output_shape(),
+                            layout::nhwc_to_nchw(&yn, g.n, g.m, g.oh, g.ow),
+                        )?
+                    }
+                    QOut::I32 => {
+                        let mut yn = vec![0i32; ylen];
+                        match &self.kernel {
+                            QKernel::Direct(p) => p
+                                .run(
+                                    $qd_in(&xn),
+                                    g.n,
+                                    ph,
+                                    pw,
+                                    g.c,
+                                    qconv_direct::Output::I32(&mut yn),
+                                    &self.par,
+                                )
+                                .map_err(|e| kern(e.to_string()))?,
+                            QKernel::Depthwise(p) => p
+                                .run(
+                                    $dw_in(&xn),
+                                    g.n,
+                                    ph,
+                                    pw,
+                                    depthwise::Output8::I32(&mut yn),
+                                    &self.par,
+                                )
+                                .map_err(|e| kern(e.to_string()))?,
+                        }
+                        Tensor::i32(
+                            g.output_shape(),
+                            layout::nhwc_to_nchw(&yn, g.n, g.m, g.oh, g.ow),
+                        )?
+                    }
+                }
+            }};
+        }
+        let y = match (x.data(), self.x_type) {
+            (TensorData::U8(v), QType::U8) => go!(v, U8, depthwise::Input8::U8, qgemm::Input8::U8),
+            (TensorData::I8(v), QType::I8) => go!(v, I8, depthwise::Input8::I8, qgemm::Input8::I8),
+            _ => {
+                return Err(OpsError::Type(format!(
+                    "{}: x is {}, the plan expects {:?}",
+                    self.op,
+                    x.dtype().name(),
+                    self.x_type
+                )))
+            }
+        };
+        Ok(vec![y])
+    }
+    fn describe(&self) -> String {
+        match &self.kernel {
+            QKernel::Direct(p) => format!("qconv-direct {}", p.kernel().name),
+            QKernel::Depthwise(p) => format!("depthwise int8 {:?}", p.variant()),
+        }
+    }
+}
+
+fn zps(t: Option<&Tensor>, what: &str) -> Result<Option<(QType, Vec<i32>)>, OpsError> {
+    Ok(match t {
+        None => None,
+        Some(t) => Some(match t.data() {
+            TensorData::U8(v) => (QType::U8, v.iter().map(|&x| i32::from(x)).collect()),
+            TensorData::I8(v) => (QType::I8, v.iter().map(|&x| i32::from(x)).collect()),
+            _ => {
+                return Err(OpsError::Type(format!(
+                    "{what} must be uint8 or int8, got {}",
+                    t.dtype().name()
+                )))
+            }
+        }),
+    })
+}
+
+/// Plans QLinearConv / ConvInteger.
+pub fn plan_conv_q8(
+    node: &Node,
+    inputs: &[PlanInput<'_>],
+    opts: &Options,
+    act: Activation,
+) -> Result<ConvQ8, OpsError> {
+    attrs::only(
+        node,
+        &[
+            "auto_pad",
+            "dilations",
+            "group",
+            "kernel_shape",
+            "pads",
+            "strides",
+        ],
+    )?;
+    let qlinear = node.op_type == "QLinearConv";
+    let op: &'static str = if qlinear {
+        "QLinearConv"
+    } else {
+        "ConvInteger"
+    };
+    let (xt, xs) = shape_of(inputs, 0, op)?;
+    let x_type = match xt {
+        DataType::U8 => QType::U8,
+        DataType::I8 => QType::I8,
+        o => {
+            return Err(OpsError::Type(format!(
+                "{op}: x must be uint8 or int8, got {}",
+                o.name()
+            )))
+        }
+    };
+    let need = |i: usize, what: &str| {
+        get(inputs, i)
+            .ok_or_else(|| OpsError::MissingInput(format!("{op}: {what} must be a constant")))
+    };
+    let opt = |i: usize| get(inputs, i);
+    // Input positions differ: QLinearConv(x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B);
+    // ConvInteger(x, w, x_zp, w_zp).
+    let (w, x_zp_t, w_zp_t) = if qlinear {
+        (
+            need(3, "w")?,
+            Some(need(2, "x_zero_point")?),
+            Some(need(5, "w_zero_point")?),
+        )
+    } else {
+        (need(1, "w")?, opt(2), opt(3))
+    };
+    let g = attrs::conv_geom(node, xs, w.shape())?;
+    let x_zp = match zps(x_zp_t, &format!("{op} x_zero_point"))? {
+        None => 0,
+        Some((t, v)) => {
+            if t != x_type {
+                return Err(OpsError::Type(format!(
+                    "{op}: x_zero_point type differs from x"
+                )));
+            }
+            if v.is_empty() || v.iter().any(|&z| z != v[0]) {
+                return Err(OpsError::Unsupported(format!(
+                    "{op}: x_zero_point must be one value"
+                )));
+            }
+            v[0]
+        }
+    };
+    let (w_type, w8) = match w.data() {
+        TensorData::U8(v) => (QType::U8, qgemm::Input8::U8(v)),
+        TensorData::I8(v) => (QType::I8, qgemm::Input8::I8(v)),
+        _ => {
+            return Err(OpsError::Type(format!(
+                "{op}: w must be uint8 or int8, got {}",
+                w.dtype().name()
+            )))
+        }
+    };
+    let w_zps: Vec<i32> = match zps(w_zp_t, &format!("{op} w_zero_point"))? {
+        None => vec![0],
+        Some((t, v)) => {
+            if t != w_type {
+                return Err(OpsError::Type(format!(
+                    "{op}: w_zero_point type differs from w"
+                )));
+            }
+            if v.len() != 1 && v.len() != g.m {
+                return Err(OpsError::Shape(format!(
+                    "{op}: {} weight zero points for {} output channels",
+                    v.len(),
+                    g.m
+                )));
+            }
+            v
+        }
+    };
+    let w_zps_full: Vec<i32> = if w_zps.len() == 1 {
+        vec![w_zps[0]; g.m]
+    } else {
+        w_zps.clone()
+    };
+    let (out, stage_pt, stage_pc) = if qlinear {
+        let f = |i: usize, what: &str| -> Result<Vec<f32>, OpsError> {
+            Ok(need(i, what)?.as_f32(&format!("{op} {what}"))?.to_vec())
+        };
+        let x_scale = f(1, "x_scale")?;
+        let w_scale = f(4, "w_scale")?;
+        let y_scale = f(6, "y_scale")?;
+        let (y_type, y_zp) = match zps(Some(need(7, "y_zero_point")?), "QLinearConv y_zero_point")?
+        {
+            Some((t, v)) if v.len() == 1 => (t, v[0]),
+            _ => {
+                return Err(OpsError::Unsupported(
+                    "QLinearConv: y_zero_point must be one value".into(),
+                ))
+            }
+        };
+        if x_scale.len() != 1 || y_scale.len() != 1 || (w_scale.len() != 1 && w_scale.len() != g.m)
+        {
+            return Err(OpsError::Shape(format!(
+                "QLinearConv: x_scale ({}) and y_scale ({}) must be scalars and w_scale ({}) 1 or {} values",
+                x_scale.len(),
+                y_scale.len(),
+                w_scale.len(),
+                g.m
+            )));
+        }
+        // ONNX Runtime's requantization: f32 multiplier x_scale·w_scale/y_scale, round half to
+        // even, saturate; a fused activation clamps in the quantized domain.
+        let scales: Vec<f32> = w_scale
+            .iter()
+            .map(|&ws| x_scale[0] * ws / y_scale[0])
+            .collect();
+        let q = |e: quant_params::QuantError| OpsError::Quantization(format!("{op}: {e}"));
+        let (lo, hi) = {
+            let (l, h) = act.bounds();
+            let inv = 1.0 / y_scale[0];
+            let ql = if l.is_finite() {
+                ((l * inv).round_ties_even() as i32 + y_zp).max(y_type.min())
+            } else {
+                y_type.min()
+            };
+            let qh = if h.is_finite() {
+                ((h * inv).round_ties_even() as i32 + y_zp).min(y_type.max())
+            } else {
+                y_type.max()
+            };
+            (ql.min(qh), qh)
+        };
+        let out = if y_type == QType::U8 {
+            QOut::U8
+        } else {
+            QOut::I8
+        };
+        if scales.len() == 1 {
+            let r = Requantizer::new(RequantScheme::Fp32, scales[0], y_zp, y_type)
+                .map_err(q)?
+                .with_clamp(lo, hi)
+                .map_err(q)?;
+            (out, Some(r), None)
+        } else {
+            let r = PerChannelRequantizer::new(RequantScheme::Fp32, &scales, y_zp, y_type)
+                .map_err(q)?
+                .with_clamp(lo, hi)
+                .map_err(q)?;
+            (out, None, Some(r))
+        }
+    } else {
+        (QOut::I32, None, None)
+    };
+    let bias: Option<Vec<i32>> = if qlinear {
+        match get(inputs, 8) {
+            Some(b) => {
+                let v = b.as_i32("QLinearConv B")?.to_vec();
+                if v.len() != g.m {
+                    return Err(OpsError::Shape(format!(
+                        "QLinearConv: B has {} values for {} output channels",
+                        v.len(),
+                        g.m
+                    )));
+                }
+                Some(v)
+            }
+            None => None,
+        }
+    } else {
+        None
+    };
+    let threads = threads_for(opts);
+    // The kernels take padding up to the dilated kernel extent minus one; the rest is added to
+    // the input at run time.
+    let ext = [
+        (g.kernel[0] - 1) * g.dilation[0],
+        (g.kernel[1] - 1) * g.dilation[1],
+    ];
+    let kpad = [
+        g.pad[0].min(ext[0]),
+        g.pad[1].min(ext[1]),
+        g.pad[2].min(ext[0]),
+        g.pad[3].min(ext[1]),
+    ];
+    let extra = [
+        g.pad[0] - kpad[0],
+        g.pad[1] - kpad[1],
+        g.pad[2] - kpad[2],
+        g.pad[3] - kpad[3],
+    ];
+    let depthwise_ok = g.group > 1 && g.group == g.c && g.m % g.c == 0;
+    let alg = match opts.algorithm {
+        Some(a) => a,
+        None if depthwise_ok => Algorithm::Depthwise,
+        None => Algorithm::QConvDirect,
+    };
+    let kern = |e: String| OpsError::Kernel(format!("{op}: {e}"));
+    let kernel = match alg {
+        Algorithm::Depthwise if depthwise_ok => {
+            let mut desc = depthwise::DwDesc::new(g.kernel, g.stride, kpad, g.c, g.m / g.c);
+            desc.dilation = g.dilation;
+            let wh: qgemm::Input8<'_> = w8;
+            let whwc_u8;
+            let whwc_i8;
+            let wd = match wh {
+                qgemm::Input8::U8(v) => {
+                    whwc_u8 = layout::dw_to_hwc(v, g.m, g.kernel[0], g.kernel[1]);
+                    depthwise::Input8::U8(&whwc_u8)
+                }
+                qgemm::Input8::I8(v) => {
+                    whwc_i8 = layout::dw_to_hwc(v, g.m, g.kernel[0], g.kernel[1]);
+                    depthwise::Input8::I8(&whwc_i8)
+                }
+            };
+            let output = match (&stage_pt, &stage_pc) {
+                (Some(r), _) => depthwise::OutputStage::PerTensor(*r),
+                (None, Some(r)) => depthwise::OutputStage::PerChannel(r.clone()),
+                _ => depthwise::OutputStage::RawI32,
+            };
+            QKernel::Depthwise(
+                depthwise::QDepthwise::new(depthwise::QDepthwiseConfig {
+                    desc,
+                    input_type: x_type,
+                    input_zero_point: x_zp,
+                    weights: wd,
+                    weight_zero_points: &w_zps_full,
+                    bias: bias.as_deref(),
+                    output,
+                    variant: None,
+                })
+                .map_err(|e| kern(e.to_string()))?,
+            )
+        }
+        Algorithm::QConvDirect | Algorithm::QGemm => {
+            let cg = g.c / g.group;
+            let ohwi_u8;
+            let ohwi_i8;
+            let wq = match w8 {
+                qgemm::Input8::U8(v) => {
+                    ohwi_u8 = layout::oihw_to_ohwi(v, g.m, cg, g.kernel[0], g.kernel[1]);
+                    qgemm::Input8::U8(&ohwi_u8)
+                }
+                qgemm::Input8::I8(v) => {
+                    ohwi_i8 = layout::oihw_to_ohwi(v, g.m, cg, g.kernel[0], g.kernel[1]);
+                    qgemm::Input8::I8(&ohwi_i8)
+                }
+            };
+            let output = match (&stage_pt, &stage_pc) {
+                (Some(r), _) => qconv_direct::OutputStage::PerTensor(*r),
+                (None, Some(r)) => qconv_direct::OutputStage::PerChannel(r.clone()),
+                _ => qconv_direct::OutputStage::RawI32,
+            };
+            QKernel::Direct(
+                qconv_direct::QConv2d::new(qconv_direct::QConv2dConfig {
+                    desc: qconv_direct::Conv2dDesc {
+                        kernel: g.kernel,
+                        stride: g.stride,
+                        dilation: g.dilation,
+                        padding: qconv_direct::Padding::Explicit(kpad),
+                        groups: g.group,
+                        cin_per_group: cg,
+                        cout_per_group: g.m / g.group,
+                    },
+                    input_type: x_type,
+                    input_zero_point: x_zp,
+                    weights: wq,
+                    weight_zero_points: &w_zps_full,
+                    bias: bias.as_deref(),
+                    output,
+                    variant: None,
+                })
+                .map_err(|e| kern(e.to_string()))?,
+            )
+        }
+        a => {
+            return Err(OpsError::Unsupported(format!(
+                "{op}: algorithm {}",
+                a.name()
+            )))
+        }
+    };
+    Ok(ConvQ8 {
+        op,
+        g,
+        extra,
+        x_zp,
+        kernel,
+        x_type,
+        out,
+        par: Parallel::new(threads),
+    })
+}

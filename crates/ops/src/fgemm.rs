@@ -1,0 +1,173 @@
+//! A safe wrapper over the `gemm` crate for the fp32 products of `ops` (MatMul, Gemm, the
+//! im2col convolution fallback).
+
+/// A strided matrix view: element (i, j) at `offset + i * rs + j * cs`.
+#[derive(Clone, Copy, Debug)]
+pub struct View {
+    /// Offset of element (0, 0).
+    pub offset: usize,
+    /// Row stride.
+    pub rs: usize,
+    /// Column stride.
+    pub cs: usize,
+}
+
+impl View {
+    /// A row-major matrix with `cols` columns starting at `offset`.
+    pub fn row_major(offset: usize, cols: usize) -> View {
+        View {
+            offset,
+            rs: cols,
+            cs: 1,
+        }
+    }
+    /// The transposed view.
+    pub fn t(self) -> View {
+        View {
+            offset: self.offset,
+            rs: self.cs,
+            cs: self.rs,
+        }
+    }
+    fn last(&self, rows: usize, cols: usize) -> usize {
+        self.offset + (rows - 1) * self.rs + (cols - 1) * self.cs
+    }
+}
+
+/// `c[m×n] = alpha·c + beta·a[m×k]·b[k×n]` (`accumulate`), or `c = beta·a·b`. Panics never: an
+/// out-of-bounds view is a bug of the caller reported as `Err`.
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    av: View,
+    b: &[f32],
+    bv: View,
+    c: &mut [f32],
+    cv: View,
+    accumulate: bool,
+    alpha: f32,
+    beta: f32,
+    threads: usize,
+) -> Result<(), String> {
+    if m == 0 || n == 0 {
+        return Ok(());
+    }
+    if cv.last(m, n) >= c.len() {
+        return Err(format!(
+            "output view exceeds its buffer ({} elements)",
+            c.len()
+        ));
+    }
+    if k == 0 {
+        for i in 0..m {
+            for j in 0..n {
+                let x = &mut c[cv.offset + i * cv.rs + j * cv.cs];
+                *x = if accumulate { alpha * *x } else { 0.0 };
+            }
+        }
+        return Ok(());
+    }
+    if av.last(m, k) >= a.len() || bv.last(k, n) >= b.len() {
+        return Err("input view exceeds its buffer".into());
+    }
+    let par = if threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    // SAFETY: every element the product reads or writes lies inside its slice: the last
+    // element of each view (offset + (rows-1)·rs + (cols-1)·cs) was checked against the slice
+    // length above and all strides are non-negative. `c` is borrowed mutably, so it cannot alias
+    // `a` or `b`.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr().add(cv.offset),
+            cv.cs as isize,
+            cv.rs as isize,
+            accumulate,
+            a.as_ptr().add(av.offset),
+            av.cs as isize,
+            av.rs as isize,
+            b.as_ptr().add(bv.offset),
+            bv.cs as isize,
+            bv.rs as isize,
+            alpha,
+            beta,
+            false,
+            false,
+            false,
+            par,
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_product() {
+        let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]; // 2x3
+        let b = [1.0, 0.0, 0.0, 1.0, 1.0, 1.0]; // 3x2
+        let mut c = [0.0; 4];
+        sgemm(
+            2,
+            2,
+            3,
+            &a,
+            View::row_major(0, 3),
+            &b,
+            View::row_major(0, 2),
+            &mut c,
+            View::row_major(0, 2),
+            false,
+            0.0,
+            1.0,
+            1,
+        )
+        .unwrap();
+        assert_eq!(c, [4.0, 5.0, 10.0, 11.0]);
+        let mut c2 = [0.0; 4];
+        // aᵀ (3x2)ᵀ... use b as 2x3 transposed view of itself: (bᵀ is 2x3)
+        sgemm(
+            2,
+            2,
+            3,
+            &a,
+            View::row_major(0, 3),
+            &b,
+            View::row_major(0, 2),
+            &mut c2,
+            View::row_major(0, 2).t(),
+            false,
+            0.0,
+            1.0,
+            1,
+        )
+        .unwrap();
+        assert_eq!(c2, [4.0, 10.0, 5.0, 11.0]);
+        assert!(sgemm(
+            2,
+            2,
+            3,
+            &a[..5],
+            View::row_major(0, 3),
+            &b,
+            View::row_major(0, 2),
+            &mut c,
+            View::row_major(0, 2),
+            false,
+            0.0,
+            1.0,
+            1
+        )
+        .is_err());
+    }
+}

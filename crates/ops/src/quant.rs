@@ -1,0 +1,382 @@
+//! QuantizeLinear, DequantizeLinear (per tensor and per axis) and DynamicQuantizeLinear, on
+//! quant-params' bulk kernels.
+
+use crate::attrs;
+use crate::{Node, OpsError, Plan, PlanInput, Tensor, TensorData};
+use quant_params::{BulkKernels, QType, QuantParams};
+
+fn qerr(e: quant_params::QuantError) -> OpsError {
+    OpsError::Quantization(e.to_string())
+}
+
+/// Per-tensor or per-axis parameters: `(axis_len_outer, axis_len, inner, params per axis index)`.
+struct Axis {
+    outer: usize,
+    len: usize,
+    inner: usize,
+}
+
+fn resolve_axis(op: &str, shape: &[usize], axis: i64, scales: usize) -> Result<Axis, OpsError> {
+    let total: usize = shape.iter().product();
+    if scales == 1 {
+        return Ok(Axis {
+            outer: 1,
+            len: 1,
+            inner: total,
+        });
+    }
+    let r = shape.len() as i64;
+    let a = if axis < 0 { axis + r } else { axis };
+    if a < 0 || a >= r {
+        return Err(OpsError::Attribute(format!(
+            "{op}: axis {axis} is out of range for rank {r}"
+        )));
+    }
+    let a = a as usize;
+    if shape[a] != scales {
+        return Err(OpsError::Shape(format!(
+            "{op}: {scales} scales for axis {a} of length {}",
+            shape[a]
+        )));
+    }
+    Ok(Axis {
+        outer: shape[..a].iter().product(),
+        len: shape[a],
+        inner: shape[a + 1..].iter().product(),
+    })
+}
+
+fn scalar_or_vec_f32(t: &Tensor, what: &str) -> Result<Vec<f32>, OpsError> {
+    if t.shape().len() > 1 {
+        return Err(OpsError::Unsupported(format!(
+            "{what} of rank {} (blocked quantization)",
+            t.shape().len()
+        )));
+    }
+    Ok(t.as_f32(what)?.to_vec())
+}
+
+fn zero_points(t: Option<&Tensor>, what: &str, n: usize) -> Result<(QType, Vec<i32>), OpsError> {
+    match t {
+        None => Ok((QType::U8, vec![0; n])),
+        Some(t) => {
+            if t.shape().len() > 1 || t.len() != n {
+                return Err(OpsError::Shape(format!(
+                    "{what} has shape {:?}, the scale has {n} element(s)",
+                    t.shape()
+                )));
+            }
+            match t.data() {
+                TensorData::U8(v) => Ok((QType::U8, v.iter().map(|&x| i32::from(x)).collect())),
+                TensorData::I8(v) => Ok((QType::I8, v.iter().map(|&x| i32::from(x)).collect())),
+                _ => Err(OpsError::Unsupported(format!(
+                    "{what} of type {} (uint8 and int8 are supported)",
+                    t.dtype().name()
+                ))),
+            }
+        }
+    }
+}
+
+fn constant<'a>(inputs: &[PlanInput<'a>], i: usize) -> Option<&'a Tensor> {
+    match inputs.get(i) {
+        Some(PlanInput::Constant(t)) => Some(t),
+        _ => None,
+    }
+}
+
+/// QuantizeLinear.
+struct Quantize {
+    scales: Vec<f32>,
+    zps: Vec<i32>,
+    qtype: QType,
+    axis: i64,
+    kernels: BulkKernels,
+}
+
+impl Plan for Quantize {
+    fn run(&self, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, OpsError> {
+        let x = inputs
+            .first()
+            .copied()
+            .flatten()
+            .ok_or_else(|| OpsError::MissingInput("QuantizeLinear: x".into()))?;
+        let xs = x.as_f32("QuantizeLinear x")?;
+        let ax = resolve_axis("QuantizeLinear", x.shape(), self.axis, self.scales.len())?;
+        let params: Vec<QuantParams> = self
+            .scales
+            .iter()
+            .zip(&self.zps)
+            .map(|(&s, &z)| QuantParams::new(s, z, self.qtype).map_err(qerr))
+            .collect::<Result<_, _>>()?;
+        let shape = x.shape().to_vec();
+        macro_rules! each {
+            ($ty:ty, $f:ident, $ctor:ident) => {{
+                let mut out = vec![<$ty>::default(); xs.len()];
+                for o in 0..ax.outer {
+                    for a in 0..ax.len {
+                        let base = (o * ax.len + a) * ax.inner;
+                        let p = &params[if params.len() == 1 { 0 } else { a }];
+                        self.kernels
+                            .$f(
+                                p,
+                                &xs[base..base + ax.inner],
+                                &mut out[base..base + ax.inner],
+                            )
+                            .map_err(qerr)?;
+                    }
+                }
+                Tensor::$ctor(shape, out)?
+            }};
+        }
+        let y = match self.qtype {
+            QType::U8 => each!(u8, quantize_u8, u8),
+            QType::I8 => each!(i8, quantize_i8, i8),
+        };
+        Ok(vec![y])
+    }
+    fn describe(&self) -> String {
+        format!("quantize {:?}", self.kernels.variant())
+    }
+}
+
+/// DequantizeLinear.
+struct Dequantize {
+    scales: Vec<f32>,
+    zps: Vec<i32>,
+    axis: i64,
+    kernels: BulkKernels,
+}
+
+impl Plan for Dequantize {
+    fn run(&self, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, OpsError> {
+        let x = inputs
+            .first()
+            .copied()
+            .flatten()
+            .ok_or_else(|| OpsError::MissingInput("DequantizeLinear: x".into()))?;
+        let ax = resolve_axis("DequantizeLinear", x.shape(), self.axis, self.scales.len())?;
+        let mut out = vec![0f32; x.len()];
+        let pick = |a: usize| if self.scales.len() == 1 { 0 } else { a };
+        match x.data() {
+            TensorData::I32(v) => {
+                if self.zps.iter().any(|&z| z != 0) {
+                    return Err(OpsError::Quantization(
+                        "DequantizeLinear: an int32 input needs a zero point of 0".into(),
+                    ));
+                }
+                for o in 0..ax.outer {
+                    for a in 0..ax.len {
+                        let base = (o * ax.len + a) * ax.inner;
+                        let s = self.scales[pick(a)];
+                        for i in base..base + ax.inner {
+                            out[i] = v[i] as f32 * s;
+                        }
+                    }
+                }
+            }
+            TensorData::U8(v) => {
+                for o in 0..ax.outer {
+                    for a in 0..ax.len {
+                        let base = (o * ax.len + a) * ax.inner;
+                        let p =
+                            QuantParams::new(self.scales[pick(a)], self.zps[pick(a)], QType::U8)
+                                .map_err(qerr)?;
+                        self.kernels
+                            .dequantize_u8(
+                                &p,
+                                &v[base..base + ax.inner],
+                                &mut out[base..base + ax.inner],
+                            )
+                            .map_err(qerr)?;
+                    }
+                }
+            }
+            TensorData::I8(v) => {
+                for o in 0..ax.outer {
+                    for a in 0..ax.len {
+                        let base = (o * ax.len + a) * ax.inner;
+                        let p =
+                            QuantParams::new(self.scales[pick(a)], self.zps[pick(a)], QType::I8)
+                                .map_err(qerr)?;
+                        self.kernels
+                            .dequantize_i8(
+                                &p,
+                                &v[base..base + ax.inner],
+                                &mut out[base..base + ax.inner],
+                            )
+                            .map_err(qerr)?;
+                    }
+                }
+            }
+            _ => {
+                return Err(OpsError::Unsupported(format!(
+                    "DequantizeLinear of {} (uint8, int8 and int32 are supported)",
+                    x.dtype().name()
+                )))
+            }
+        }
+        Ok(vec![Tensor::f32(x.shape().to_vec(), out)?])
+    }
+    fn describe(&self) -> String {
+        format!("dequantize {:?}", self.kernels.variant())
+    }
+}
+
+/// DynamicQuantizeLinear: u8 with scale and zero point from the data's range (including 0).
+struct DynamicQuantize {
+    kernels: BulkKernels,
+}
+
+impl Plan for DynamicQuantize {
+    fn run(&self, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, OpsError> {
+        let x = inputs
+            .first()
+            .copied()
+            .flatten()
+            .ok_or_else(|| OpsError::MissingInput("DynamicQuantizeLinear: x".into()))?;
+        let xs = x.as_f32("DynamicQuantizeLinear x")?;
+        let (mut lo, mut hi) = (0f32, 0f32);
+        for &v in xs {
+            if v.is_nan() {
+                return Err(OpsError::Quantization(
+                    "DynamicQuantizeLinear: the input holds NaN".into(),
+                ));
+            }
+            lo = lo.min(v);
+            hi = hi.max(v);
+        }
+        let scale = (hi - lo) / 255.0;
+        let mut y = vec![0u8; xs.len()];
+        let zp = if scale > 0.0 && scale.is_finite() {
+            let zp = (0.0 - lo / scale).clamp(0.0, 255.0).round_ties_even() as i32;
+            let p = QuantParams::new(scale, zp, QType::U8).map_err(qerr)?;
+            self.kernels.quantize_u8(&p, xs, &mut y).map_err(qerr)?;
+            zp
+        } else if scale == 0.0 {
+            0
+        } else {
+            return Err(OpsError::Quantization(format!(
+                "DynamicQuantizeLinear: the input range [{lo}, {hi}] gives scale {scale}"
+            )));
+        };
+        Ok(vec![
+            Tensor::u8(x.shape().to_vec(), y)?,
+            Tensor::scalar_f32(scale),
+            Tensor::u8(Vec::new(), vec![zp as u8])?,
+        ])
+    }
+    fn describe(&self) -> String {
+        format!("dynamic quantize {:?}", self.kernels.variant())
+    }
+}
+
+fn check_block(node: &Node) -> Result<(), OpsError> {
+    if attrs::int(node, "block_size", 0)? != 0 {
+        return Err(OpsError::Unsupported(format!(
+            "{}: blocked quantization (block_size)",
+            node.op_type
+        )));
+    }
+    Ok(())
+}
+
+/// Plans QuantizeLinear / DequantizeLinear / DynamicQuantizeLinear.
+pub fn plan(node: &Node, inputs: &[PlanInput<'_>]) -> Result<Box<dyn Plan>, OpsError> {
+    let op = node.op_type.as_str();
+    let kernels = BulkKernels::best();
+    match op {
+        "QuantizeLinear" => {
+            attrs::only(
+                node,
+                &[
+                    "axis",
+                    "saturate",
+                    "block_size",
+                    "output_dtype",
+                    "precision",
+                ],
+            )?;
+            check_block(node)?;
+            if attrs::int(node, "precision", 0)? != 0 {
+                return Err(OpsError::Unsupported(
+                    "QuantizeLinear: precision attribute".into(),
+                ));
+            }
+            let scale = constant(inputs, 1).ok_or_else(|| {
+                OpsError::MissingInput("QuantizeLinear: y_scale must be a constant".into())
+            })?;
+            let scales = scalar_or_vec_f32(scale, "QuantizeLinear y_scale")?;
+            let (mut qtype, zps) = zero_points(
+                constant(inputs, 2),
+                "QuantizeLinear y_zero_point",
+                scales.len(),
+            )?;
+            match attrs::int(node, "output_dtype", 0)? {
+                0 => {}
+                2 if constant(inputs, 2).is_none() || qtype == QType::U8 => qtype = QType::U8,
+                3 if constant(inputs, 2).is_none() || qtype == QType::I8 => qtype = QType::I8,
+                2 | 3 => {
+                    return Err(OpsError::Type(
+                        "QuantizeLinear: output_dtype disagrees with y_zero_point's type".into(),
+                    ))
+                }
+                d => {
+                    return Err(OpsError::Unsupported(format!(
+                        "QuantizeLinear: output_dtype {d} (uint8 = 2 and int8 = 3 are supported)"
+                    )))
+                }
+            }
+            if matches!(inputs.first(), Some(PlanInput::Runtime { dtype, .. }) if *dtype != crate::DataType::F32)
+                || matches!(inputs.first(), Some(PlanInput::Constant(t)) if t.dtype() != crate::DataType::F32)
+            {
+                return Err(OpsError::Unsupported(
+                    "QuantizeLinear: input must be float".into(),
+                ));
+            }
+            Ok(Box::new(Quantize {
+                scales,
+                zps,
+                qtype,
+                axis: attrs::int(node, "axis", 1)?,
+                kernels,
+            }))
+        }
+        "DequantizeLinear" => {
+            attrs::only(node, &["axis", "block_size", "output_dtype"])?;
+            check_block(node)?;
+            if attrs::int(node, "output_dtype", 0)? > 1 {
+                return Err(OpsError::Unsupported(
+                    "DequantizeLinear: output_dtype other than float".into(),
+                ));
+            }
+            let scale = constant(inputs, 1).ok_or_else(|| {
+                OpsError::MissingInput("DequantizeLinear: x_scale must be a constant".into())
+            })?;
+            let scales = scalar_or_vec_f32(scale, "DequantizeLinear x_scale")?;
+            let zps = match constant(inputs, 2) {
+                Some(t) if t.dtype() == crate::DataType::I32 => {
+                    let v = t.as_i32("DequantizeLinear x_zero_point")?.to_vec();
+                    if v.len() != scales.len() {
+                        return Err(OpsError::Shape(
+                            "DequantizeLinear: zero points vs scales".into(),
+                        ));
+                    }
+                    v
+                }
+                z => zero_points(z, "DequantizeLinear x_zero_point", scales.len())?.1,
+            };
+            Ok(Box::new(Dequantize {
+                scales,
+                zps,
+                axis: attrs::int(node, "axis", 1)?,
+                kernels,
+            }))
+        }
+        "DynamicQuantizeLinear" => {
+            attrs::only(node, &[])?;
+            Ok(Box::new(DynamicQuantize { kernels }))
+        }
+        _ => Err(OpsError::Unsupported(op.to_string())),
+    }
+}
