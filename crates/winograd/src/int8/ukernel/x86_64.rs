@@ -121,6 +121,27 @@ unsafe fn gemm_avx512(
     }
 }
 
+/// `vpdpwssd acc, x, u`: non-saturating (wrapping) i32 accumulation of the two i16 products
+/// per lane. Written as `asm!` because LLVM splits `_mm512_dpwssd_epi32` back into
+/// `vpmaddwd` + `vpaddd` (seen in the generated code), which loses the point of the variant.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+fn dpwssd(acc: __m512i, x: __m512i, u: __m512i) -> __m512i {
+    let mut acc = acc;
+    // SAFETY: register-only instruction (no memory, no stack, flags untouched); this function
+    // only runs where AVX-512 VNNI is enabled (target feature), so the CPU supports it.
+    unsafe {
+        core::arch::asm!(
+            "vpdpwssd {acc}, {x}, {u}",
+            acc = inout(zmm_reg) acc,
+            x = in(zmm_reg) x,
+            u = in(zmm_reg) u,
+            options(pure, nomem, nostack, preserves_flags),
+        );
+    }
+    acc
+}
+
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 unsafe fn gemm_avx512vnni(
     kp: usize,
@@ -139,9 +160,8 @@ unsafe fn gemm_avx512vnni(
             let u1 = _mm512_loadu_si512(u.add(k2 * 64 + 32).cast());
             for (r, a) in acc.iter_mut().enumerate() {
                 let x = _mm512_set1_epi32(pair(v.add(r * ldv + 2 * k2)));
-                // vpdpwssd: non-saturating (wrapping) i32 accumulation of the two products.
-                a[0] = _mm512_dpwssd_epi32(a[0], x, u0);
-                a[1] = _mm512_dpwssd_epi32(a[1], x, u1);
+                a[0] = dpwssd(a[0], x, u0);
+                a[1] = dpwssd(a[1], x, u1);
             }
         }
     }
