@@ -50,6 +50,23 @@ fn get<'a>(inputs: &[PlanInput<'a>], i: usize) -> Option<&'a Tensor> {
     }
 }
 
+/// The NCHW shape of an activation given in `layout`.
+fn as_nchw(shape: &[usize], layout: crate::Layout) -> Vec<usize> {
+    match (layout, shape.len()) {
+        (crate::Layout::Nhwc, 4) => vec![shape[0], shape[3], shape[1], shape[2]],
+        (crate::Layout::Nhwc, 3) => vec![shape[0], shape[2], shape[1]],
+        _ => shape.to_vec(),
+    }
+}
+
+fn out_shape(g: &ConvGeom, nhwc: bool) -> Vec<usize> {
+    match (nhwc, g.one_d) {
+        (false, _) => g.output_shape(),
+        (true, false) => vec![g.n, g.oh, g.ow, g.m],
+        (true, true) => vec![g.n, g.ow, g.m],
+    }
+}
+
 fn shape_of<'a>(
     inputs: &[PlanInput<'a>],
     i: usize,
@@ -76,6 +93,7 @@ enum F32Kernel {
 /// A planned fp32 convolution.
 pub struct ConvF32 {
     g: ConvGeom,
+    nhwc: bool,
     kernel: F32Kernel,
     algorithm: Algorithm,
     par: Parallel,
@@ -88,8 +106,50 @@ impl ConvF32 {
         self.algorithm
     }
 
-    /// Runs on an NCHW input of the planned shape.
+    /// The output shape (`N×M×OH×OW`, or `N×M×OW` for a 1-D node; NHWC order with
+    /// [`crate::Layout::Nhwc`]).
+    pub fn output_shape(&self) -> Vec<usize> {
+        out_shape(&self.g, self.nhwc)
+    }
+
+    /// Runs on an NCHW input of the planned shape, allocating the output.
     pub fn run_f32(&self, x: &[f32]) -> Result<Vec<f32>, OpsError> {
+        let g = &self.g;
+        let mut y = vec![0f32; g.n * g.m * g.oh * g.ow];
+        self.run_into(x, &mut y)?;
+        Ok(y)
+    }
+
+    /// Runs on an input of the planned shape and layout into `y`. With NCHW, steady-state runs
+    /// of the Winograd, FFT and im2col paths do not allocate the output; with NHWC the depthwise
+    /// path runs without conversion and the others convert.
+    pub fn run_into(&self, x: &[f32], y: &mut [f32]) -> Result<(), OpsError> {
+        if self.nhwc {
+            let g = &self.g;
+            if let F32Kernel::Depthwise(p) = &self.kernel {
+                return p
+                    .run(x, g.n, g.h, g.w, y, &self.par)
+                    .map_err(|e| OpsError::Kernel(e.to_string()));
+            }
+            if x.len() != g.n * g.c * g.h * g.w || y.len() != g.n * g.m * g.oh * g.ow {
+                return Err(OpsError::Shape(format!(
+                    "Conv: input/output buffers have {}/{} elements, the plan expects {}/{}",
+                    x.len(),
+                    y.len(),
+                    g.n * g.c * g.h * g.w,
+                    g.n * g.m * g.oh * g.ow
+                )));
+            }
+            let xc = layout::nhwc_to_nchw(x, g.n, g.c, g.h, g.w);
+            let mut yc = vec![0f32; y.len()];
+            self.run_nchw(&xc, &mut yc)?;
+            y.copy_from_slice(&layout::nchw_to_nhwc(&yc, g.n, g.m, g.oh, g.ow));
+            return Ok(());
+        }
+        self.run_nchw(x, y)
+    }
+
+    fn run_nchw(&self, x: &[f32], y: &mut [f32]) -> Result<(), OpsError> {
         let g = &self.g;
         let need = g.n * g.c * g.h * g.w;
         if x.len() != need {
@@ -102,26 +162,32 @@ impl ConvF32 {
                 g.w
             )));
         }
-        let mut y = vec![0f32; g.n * g.m * g.oh * g.ow];
+        let ylen = g.n * g.m * g.oh * g.ow;
+        if y.len() != ylen {
+            return Err(OpsError::Shape(format!(
+                "Conv: output buffer has {} elements, the plan produces {ylen}",
+                y.len()
+            )));
+        }
         match &self.kernel {
             F32Kernel::Winograd(p) => p
-                .run(x, g.n, g.h, g.w, &mut y, &self.par)
+                .run(x, g.n, g.h, g.w, y, &self.par)
                 .map_err(|e| OpsError::Kernel(e.to_string()))?,
             F32Kernel::Fft(p) => p
-                .run(x, g.n, g.h, g.w, &mut y, &self.par)
+                .run(x, g.n, g.h, g.w, y, &self.par)
                 .map_err(|e| OpsError::Kernel(e.to_string()))?,
             F32Kernel::Depthwise(p) => {
                 let xn = layout::nchw_to_nhwc(x, g.n, g.c, g.h, g.w);
-                let mut yn = vec![0f32; y.len()];
+                let mut yn = vec![0f32; ylen];
                 p.run(&xn, g.n, g.h, g.w, &mut yn, &self.par)
                     .map_err(|e| OpsError::Kernel(e.to_string()))?;
-                y = layout::nhwc_to_nchw(&yn, g.n, g.m, g.oh, g.ow);
+                y.copy_from_slice(&layout::nhwc_to_nchw(&yn, g.n, g.m, g.oh, g.ow));
             }
             F32Kernel::Im2col { w, bias, act } => {
-                im2col_conv(g, x, w, bias.as_deref(), *act, &mut y, self.threads)?
+                im2col_conv(g, x, w, bias.as_deref(), *act, y, self.threads)?
             }
         }
-        Ok(y)
+        Ok(())
     }
 }
 
@@ -133,7 +199,7 @@ impl Plan for ConvF32 {
             .flatten()
             .ok_or_else(|| OpsError::MissingInput("Conv: X".into()))?;
         let y = self.run_f32(x.as_f32("Conv X")?)?;
-        Ok(vec![Tensor::f32(self.g.output_shape(), y)?])
+        Ok(vec![Tensor::f32(self.output_shape(), y)?])
     }
     fn describe(&self) -> String {
         match &self.kernel {
@@ -309,6 +375,7 @@ fn build_f32(
     };
     Ok(ConvF32 {
         g: *g,
+        nhwc: false,
         kernel,
         algorithm: alg,
         par: Parallel::new(threads),
@@ -343,7 +410,14 @@ pub fn plan_conv_f32(
     }
     let w = get(inputs, 1)
         .ok_or_else(|| OpsError::MissingInput("Conv: W must be a constant".into()))?;
-    let g = attrs::conv_geom(node, xs, w.shape())?;
+    let g = attrs::conv_geom(node, &as_nchw(xs, opts.layout), w.shape())?;
+    let nhwc = opts.layout == crate::Layout::Nhwc;
+    let build_f32 = |g: &ConvGeom, a, wv, bias, act, threads| {
+        build_f32(g, a, wv, bias, act, threads).map(|mut p| {
+            p.nhwc = nhwc;
+            p
+        })
+    };
     let wv = w.as_f32("Conv W")?;
     let bias = match get(inputs, 2) {
         Some(b) => {
@@ -422,6 +496,7 @@ pub struct ConvQ8 {
     /// the input, filled with the input zero point, before the kernel runs.
     extra: [usize; 4],
     x_zp: i32,
+    nhwc: bool,
     kernel: QKernel,
     x_type: QType,
     out: QOut,
@@ -451,8 +526,12 @@ impl Plan for ConvQ8 {
         let (ph, pw) = (g.h + e[0] + e[2], g.w + e[1] + e[3]);
         macro_rules! go {
             ($xs:expr, $in8:ident, $dw_in:path, $qd_in:path) => {{
-                let xn0 = layout::nchw_to_nhwc($xs, g.n, g.c, g.h, g.w);
-                let xn = if e == [0; 4] {
+                let xn0: std::borrow::Cow<'_, [_]> = if self.nhwc {
+                    std::borrow::Cow::Borrowed(&$xs[..])
+                } else {
+                    std::borrow::Cow::Owned(layout::nchw_to_nhwc($xs, g.n, g.c, g.h, g.w))
+                };
+                let xn: std::borrow::Cow<'_, [_]> = if e == [0; 4] {
                     xn0
                 } else {
                     let fill = self.x_zp as _;
@@ -464,7 +543,7 @@ impl Plan for ConvQ8 {
                             p[dst..dst + g.w * g.c].copy_from_slice(src);
                         }
                     }
-                    p
+                    std::borrow::Cow::Owned(p)
                 };
                 match self.out {
                     QOut::U8 => {
@@ -472,7 +551,7 @@ impl Plan for ConvQ8 {
                         match &self.kernel {
                             QKernel::Direct(p) => p
                                 .run(
-                                    $qd_in(&xn),
+                                    $qd_in(&xn[..]),
                                     g.n,
                                     ph,
                                     pw,
@@ -483,7 +562,7 @@ impl Plan for ConvQ8 {
                                 .map_err(|e| kern(e.to_string()))?,
                             QKernel::Depthwise(p) => p
                                 .run(
-                                    $dw_in(&xn),
+                                    $dw_in(&xn[..]),
                                     g.n,
                                     ph,
                                     pw,
@@ -493,8 +572,12 @@ impl Plan for ConvQ8 {
                                 .map_err(|e| kern(e.to_string()))?,
                         }
                         Tensor::u8(
-                            g.output_shape(),
-                            layout::nhwc_to_nchw(&yn, g.n, g.m, g.oh, g.ow),
+                            out_shape(g, self.nhwc),
+                            if self.nhwc {
+                                yn
+                            } else {
+                                layout::nhwc_to_nchw(&yn, g.n, g.m, g.oh, g.ow)
+                            },
                         )?
                     }
                     QOut::I8 => {
@@ -502,7 +585,7 @@ impl Plan for ConvQ8 {
                         match &self.kernel {
                             QKernel::Direct(p) => p
                                 .run(
-                                    $qd_in(&xn),
+                                    $qd_in(&xn[..]),
                                     g.n,
                                     ph,
                                     pw,
@@ -513,7 +596,7 @@ impl Plan for ConvQ8 {
                                 .map_err(|e| kern(e.to_string()))?,
                             QKernel::Depthwise(p) => p
                                 .run(
-                                    $dw_in(&xn),
+                                    $dw_in(&xn[..]),
                                     g.n,
                                     ph,
                                     pw,
@@ -523,8 +606,12 @@ impl Plan for ConvQ8 {
                                 .map_err(|e| kern(e.to_string()))?,
                         }
                         Tensor::i8(
-                            g.output_shape(),
-                            layout::nhwc_to_nchw(&yn, g.n, g.m, g.oh, g.ow),
+                            out_shape(g, self.nhwc),
+                            if self.nhwc {
+                                yn
+                            } else {
+                                layout::nhwc_to_nchw(&yn, g.n, g.m, g.oh, g.ow)
+                            },
                         )?
                     }
                     QOut::I32 => {
@@ -532,7 +619,7 @@ impl Plan for ConvQ8 {
                         match &self.kernel {
                             QKernel::Direct(p) => p
                                 .run(
-                                    $qd_in(&xn),
+                                    $qd_in(&xn[..]),
                                     g.n,
                                     ph,
                                     pw,
@@ -543,7 +630,7 @@ impl Plan for ConvQ8 {
                                 .map_err(|e| kern(e.to_string()))?,
                             QKernel::Depthwise(p) => p
                                 .run(
-                                    $dw_in(&xn),
+                                    $dw_in(&xn[..]),
                                     g.n,
                                     ph,
                                     pw,
@@ -553,8 +640,12 @@ impl Plan for ConvQ8 {
                                 .map_err(|e| kern(e.to_string()))?,
                         }
                         Tensor::i32(
-                            g.output_shape(),
-                            layout::nhwc_to_nchw(&yn, g.n, g.m, g.oh, g.ow),
+                            out_shape(g, self.nhwc),
+                            if self.nhwc {
+                                yn
+                            } else {
+                                layout::nhwc_to_nchw(&yn, g.n, g.m, g.oh, g.ow)
+                            },
                         )?
                     }
                 }
@@ -622,7 +713,9 @@ pub fn plan_conv_q8(
     } else {
         "ConvInteger"
     };
-    let (xt, xs) = shape_of(inputs, 0, op)?;
+    let (xt, xs0) = shape_of(inputs, 0, op)?;
+    let xs_nchw = as_nchw(xs0, opts.layout);
+    let xs = &xs_nchw[..];
     let x_type = match xt {
         DataType::U8 => QType::U8,
         DataType::I8 => QType::I8,
@@ -901,6 +994,7 @@ pub fn plan_conv_q8(
         g,
         extra,
         x_zp,
+        nhwc: opts.layout == crate::Layout::Nhwc,
         kernel,
         x_type,
         out,

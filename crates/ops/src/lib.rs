@@ -121,9 +121,21 @@ impl Algorithm {
     }
 }
 
+/// Layout of convolution activations at the `ops` interface (weights are always ONNX's OIHW).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Layout {
+    /// `N×C×H×W` (ONNX).
+    #[default]
+    Nchw,
+    /// `N×H×W×C` (TFLite, QNNPACK): the int8 and depthwise kernels run it without conversion.
+    Nhwc,
+}
+
 /// Plan-time options.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
+    /// Activation layout of convolution inputs and outputs.
+    pub layout: Layout,
     /// Threads per run (`None`: the cores of the fastest cluster, from cpu-probe).
     pub threads: Option<usize>,
     /// Force one algorithm (an `Err` if it cannot run this problem).

@@ -122,7 +122,7 @@ fn check_f32(geo: Geo, alg: Option<Algorithm>, seed: u64) -> Result<(), String> 
     let opts = Options {
         threads: Some(2),
         algorithm: alg,
-        autotune: false,
+        ..Options::default()
     };
     let plan = match plan_node(
         &geo.node("Conv"),
@@ -674,4 +674,102 @@ fn bad_input_is_an_error() {
         p.run(&[Some(&a), Some(&a)]),
         Err(OpsError::Shape(_))
     ));
+}
+
+#[test]
+fn nhwc_layout_equals_transposed_nchw() {
+    let mut r = Rng(99);
+    let (n, c, h, w, m) = (2, 4, 7, 6, 8);
+    for (group, alg) in [
+        (1, None),
+        (4, None),
+        (1, Some(Algorithm::Im2colGemm)),
+        (1, Some(Algorithm::Winograd)),
+    ] {
+        let x: Vec<f32> = (0..n * c * h * w).map(|_| r.f()).collect();
+        let wv: Vec<f32> = (0..m * (c / group) * 9).map(|_| r.f()).collect();
+        let xt = Tensor::f32(vec![n, c, h, w], x.clone()).unwrap();
+        let xh = Tensor::f32(vec![n, h, w, c], ops::layout::nchw_to_nhwc(&x, n, c, h, w)).unwrap();
+        let wt = Tensor::f32(vec![m, c / group, 3, 3], wv).unwrap();
+        let node = Node::new("Conv")
+            .with("pads", Attribute::Ints(vec![1, 0, 1, 2]))
+            .with("group", Attribute::Int(group as i64));
+        let c0 = PlanInput::Constant;
+        let pa = plan_node(
+            &node,
+            &[c0(&xt), c0(&wt)],
+            &Options {
+                algorithm: alg,
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        let pb = plan_node(
+            &node,
+            &[c0(&xh), c0(&wt)],
+            &Options {
+                algorithm: alg,
+                layout: ops::Layout::Nhwc,
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        let ya = pa.run(&[Some(&xt)]).unwrap();
+        let yb = pb.run(&[Some(&xh)]).unwrap();
+        let s = ya[0].shape().to_vec();
+        assert_eq!(yb[0].shape(), &[s[0], s[2], s[3], s[1]]);
+        let (TensorData::F32(a), TensorData::F32(b)) = (ya[0].data(), yb[0].data()) else {
+            panic!()
+        };
+        let at = ops::layout::nchw_to_nhwc(a, s[0], s[1], s[2], s[3]);
+        for (u, v) in at.iter().zip(b) {
+            assert!((u - v).abs() <= 1e-5 * (1.0 + u.abs()), "{u} {v}");
+        }
+        // QLinearConv, same geometry.
+        let xq: Vec<u8> = (0..n * c * h * w).map(|_| r.u8()).collect();
+        let wq: Vec<i8> = (0..m * (c / group) * 9).map(|_| r.u8() as i8).collect();
+        let xqt = Tensor::u8(vec![n, c, h, w], xq.clone()).unwrap();
+        let xqh = Tensor::u8(vec![n, h, w, c], ops::layout::nchw_to_nhwc(&xq, n, c, h, w)).unwrap();
+        let wqt = Tensor::i8(vec![m, c / group, 3, 3], wq).unwrap();
+        let (s1, z1, s2, z2, s3, z3) = (
+            Tensor::scalar_f32(0.02),
+            Tensor::u8(vec![], vec![128]).unwrap(),
+            Tensor::scalar_f32(0.01),
+            Tensor::i8(vec![], vec![0]).unwrap(),
+            Tensor::scalar_f32(0.3),
+            Tensor::u8(vec![], vec![7]).unwrap(),
+        );
+        let qnode = Node::new("QLinearConv")
+            .with("pads", Attribute::Ints(vec![1, 0, 1, 2]))
+            .with("group", Attribute::Int(group as i64));
+        let ins = |x| {
+            [
+                c0(x),
+                c0(&s1),
+                c0(&z1),
+                c0(&wqt),
+                c0(&s2),
+                c0(&z2),
+                c0(&s3),
+                c0(&z3),
+            ]
+        };
+        let qa = plan_node(&qnode, &ins(&xqt), &Options::default()).unwrap();
+        let qb = plan_node(
+            &qnode,
+            &ins(&xqh),
+            &Options {
+                layout: ops::Layout::Nhwc,
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        let ya = qa.run(&[Some(&xqt)]).unwrap();
+        let yb = qb.run(&[Some(&xqh)]).unwrap();
+        let (TensorData::U8(a), TensorData::U8(b)) = (ya[0].data(), yb[0].data()) else {
+            panic!()
+        };
+        let s = ya[0].shape().to_vec();
+        assert_eq!(&ops::layout::nchw_to_nhwc(a, s[0], s[1], s[2], s[3]), b);
+    }
 }
