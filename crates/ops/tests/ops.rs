@@ -257,6 +257,24 @@ fn requant(acc: i64, scale: f32, zp: i32, lo: i32, hi: i32) -> i32 {
 }
 
 fn check_qlinear(geo: Geo, signed: bool, per_channel: bool, seed: u64) -> Result<(), String> {
+    for alg in [
+        None,
+        Some(Algorithm::Winograd),
+        Some(Algorithm::QConvDirect),
+        Some(Algorithm::Depthwise),
+    ] {
+        check_qlinear_alg(geo, signed, per_channel, seed, alg)?;
+    }
+    Ok(())
+}
+
+fn check_qlinear_alg(
+    geo: Geo,
+    signed: bool,
+    per_channel: bool,
+    seed: u64,
+    alg: Option<Algorithm>,
+) -> Result<(), String> {
     let mut r = Rng(seed | 1);
     let nx = geo.n * geo.c * geo.h * geo.w;
     let nw = geo.m * (geo.c / geo.g) * geo.k[0] * geo.k[1];
@@ -772,4 +790,66 @@ fn nhwc_layout_equals_transposed_nchw() {
         let s = ya[0].shape().to_vec();
         assert_eq!(&ops::layout::nchw_to_nhwc(a, s[0], s[1], s[2], s[3]), b);
     }
+}
+
+#[test]
+fn int8_winograd_is_chosen_when_forced_and_exact() {
+    let geo = Geo {
+        n: 1,
+        c: 5,
+        h: 8,
+        w: 9,
+        m: 7,
+        k: [3, 3],
+        s: [1, 1],
+        d: [1, 1],
+        p: [1, 0, 2, 1],
+        g: 1,
+    };
+    let x = Tensor::u8(
+        vec![1, 5, 8, 9],
+        (0..360).map(|i| (i * 37 % 256) as u8).collect(),
+    )
+    .unwrap();
+    let w = Tensor::i8(
+        vec![7, 5, 3, 3],
+        (0..315).map(|i| (i * 53 % 256) as u8 as i8).collect(),
+    )
+    .unwrap();
+    let (z, s) = (
+        Tensor::u8(vec![], vec![128]).unwrap(),
+        Tensor::scalar_f32(0.01),
+    );
+    let wz = Tensor::i8(vec![], vec![0]).unwrap();
+    let c = PlanInput::Constant;
+    let node = geo.node("QLinearConv");
+    let ins = [c(&x), c(&s), c(&z), c(&w), c(&s), c(&wz), c(&s), c(&z)];
+    let wg = plan_node(
+        &node,
+        &ins,
+        &Options {
+            algorithm: Some(Algorithm::Winograd),
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    assert!(
+        wg.describe().starts_with("winograd int8"),
+        "{}",
+        wg.describe()
+    );
+    let direct = plan_node(
+        &node,
+        &ins,
+        &Options {
+            algorithm: Some(Algorithm::QConvDirect),
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        wg.run(&[Some(&x)]).unwrap(),
+        direct.run(&[Some(&x)]).unwrap()
+    );
+    check_qlinear_alg(geo, false, true, 3, Some(Algorithm::Winograd)).unwrap();
 }
