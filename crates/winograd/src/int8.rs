@@ -632,15 +632,17 @@ impl WinogradInt8 {
         let (cin, cout, kp) = (self.cin, self.cout, self.kp);
         let tb = self.tiles_per_block;
         let coutp = self.blocks * k.nr;
-        // Point strides of V and M, one cache line more than the data so the 16 point rows of a
-        // tile fall into different L1 sets (a multiple of 4 KiB would put them all in one).
+        // V is point-major ([16][tiles][kp], the GEMM's A operands); M is tile-major
+        // ([tiles][16][coutp]) so the output transform reads one contiguous run per tile. The
+        // strides get one cache line more than the data so rows 4 KiB apart do not all land in
+        // one L1 set.
         let vps = tb * kp + 32;
-        let mps = tb * coutp + 16;
+        let mts = 16 * coutp + 16;
         if s.v.len() < 16 * vps {
             s.v.resize(16 * vps, 0);
         }
-        if s.m.len() < 16 * mps {
-            s.m.resize(16 * mps, 0);
+        if s.m.len() < tb * mts {
+            s.m.resize(tb * mts, 0);
         }
         if s.y.len() < 4 * cout {
             s.y.resize(4 * cout, 0);
@@ -672,24 +674,25 @@ impl WinogradInt8 {
         let panel = kp * k.nr;
         for p in 0..16 {
             let vp = &s.v[p * vps..(p + 1) * vps];
-            let mp = &mut s.m[p * mps..(p + 1) * mps];
+            let mp = &mut s.m[p * coutp..];
             for nb in 0..self.blocks {
                 let up = &self.u[(p * self.blocks + nb) * panel..][..panel];
                 for mb in (0..rows_used).step_by(k.mr) {
                     debug_assert!((mb + k.mr) * kp <= vp.len());
-                    debug_assert!((mb + k.mr - 1) * coutp + (nb + 1) * k.nr <= mp.len());
+                    debug_assert!((mb + k.mr - 1) * mts + (nb + 1) * k.nr <= mp.len());
                     // SAFETY: rows mb..mb+MR of V_p (kp i16 each) lie in vp since
-                    // rows_used <= tb; the panel has kp·NR i16; rows mb..mb+MR of M_p have
-                    // NR columns from nb·NR <= coutp − NR; kp is a multiple of 4; the ISA is
-                    // available.
+                    // rows_used <= tb; the panel has kp·NR i16; `mp` starts at point p of tile
+                    // 0 and tiles mb..mb+MR (stride mts) have NR columns from
+                    // nb·NR <= coutp − NR within it (p·coutp + (tb−1)·mts + coutp <= tb·mts);
+                    // kp is a multiple of 4; the ISA is available.
                     unsafe {
                         (k.gemm)(
                             kp,
                             vp.as_ptr().add(mb * kp),
                             kp,
                             up.as_ptr(),
-                            mp.as_mut_ptr().add(mb * coutp + nb * k.nr),
-                            coutp,
+                            mp.as_mut_ptr().add(mb * mts + nb * k.nr),
+                            mts,
                         )
                     };
                 }
@@ -700,12 +703,13 @@ impl WinogradInt8 {
         for t in t0..t1 {
             let (b, r) = (t / tiles_img, t % tiles_img);
             let (ty, tx) = (r / geo.tw, r % geo.tw);
-            let row = (t - t0) * coutp;
-            // SAFETY: M from `row` holds 15·mps + cout elements, y holds 4·cout; ISA available.
+            let row = (t - t0) * mts;
+            // SAFETY: M from `row` holds 15·coutp + cout elements, y holds 4·cout; ISA
+            // available.
             unsafe {
                 (k.output)(
-                    &s.m[row..16 * mps],
-                    mps,
+                    &s.m[row..row + 16 * coutp],
+                    coutp,
                     &self.bias,
                     cout,
                     &mut s.y[..4 * cout],

@@ -33,43 +33,48 @@ pub fn input_tile(rows: &[&[u8]; 16], cin: usize, xor: u8, za: i16, out: &mut [i
     while c0 < cin {
         let n = (cin - c0).min(CH);
         // A full chunk reads fixed-length arrays straight from the rows; a tail is padded.
-        let mut pad = [[0u8; CH]; 16];
-        if n < CH {
+        if n == CH {
+            let src: [&[u8; CH]; 16] =
+                core::array::from_fn(|i| rows[i][c0..c0 + CH].try_into().expect("CH bytes"));
+            input_chunk(&src, xor, za, &mut out[c0..], ps, n);
+        } else {
+            let mut pad = [[0u8; CH]; 16];
             for (p, row) in pad.iter_mut().zip(rows) {
                 p[..n].copy_from_slice(&row[c0..c0 + n]);
             }
-        }
-        let src: [&[u8; CH]; 16] = core::array::from_fn(|i| {
-            if n == CH {
-                rows[i][c0..c0 + CH].try_into().expect("CH bytes")
-            } else {
-                &pad[i]
-            }
-        });
-        let mut v = [[0i16; CH]; 16];
-        for c in 0..CH {
-            let d: [i16; 16] = core::array::from_fn(|i| i16::from(src[i][c] ^ xor) - za);
-            // t = Bᵀ d (Bᵀ rows: [1,0,-1,0], [0,1,1,0], [0,-1,1,0], [0,1,0,-1]), per column l.
-            let mut t = [0i16; 16];
-            for l in 0..4 {
-                t[l] = d[l].wrapping_sub(d[8 + l]);
-                t[4 + l] = d[4 + l].wrapping_add(d[8 + l]);
-                t[8 + l] = d[8 + l].wrapping_sub(d[4 + l]);
-                t[12 + l] = d[4 + l].wrapping_sub(d[12 + l]);
-            }
-            // V = t B: the same combination along each row i.
-            for i in 0..4 {
-                let r = 4 * i;
-                v[r][c] = t[r].wrapping_sub(t[r + 2]);
-                v[r + 1][c] = t[r + 1].wrapping_add(t[r + 2]);
-                v[r + 2][c] = t[r + 2].wrapping_sub(t[r + 1]);
-                v[r + 3][c] = t[r + 1].wrapping_sub(t[r + 3]);
-            }
-        }
-        for (p, vp) in v.iter().enumerate() {
-            copy_n::<i16, CH>(&mut out[p * ps + c0..], vp, n);
+            let src: [&[u8; CH]; 16] = core::array::from_fn(|i| &pad[i]);
+            input_chunk(&src, xor, za, &mut out[c0..], ps, n);
         }
         c0 += n;
+    }
+}
+
+/// One chunk of [`input_tile`]: `CH` channels of the 16 rows; the first `n` are stored at
+/// `out[p · ps ..]`.
+#[inline(always)]
+fn input_chunk(src: &[&[u8; CH]; 16], xor: u8, za: i16, out: &mut [i16], ps: usize, n: usize) {
+    let mut v = [[0i16; CH]; 16];
+    for c in 0..CH {
+        let d: [i16; 16] = core::array::from_fn(|i| i16::from(src[i][c] ^ xor) - za);
+        // t = Bᵀ d (Bᵀ rows: [1,0,-1,0], [0,1,1,0], [0,-1,1,0], [0,1,0,-1]), per column l.
+        let mut t = [0i16; 16];
+        for l in 0..4 {
+            t[l] = d[l].wrapping_sub(d[8 + l]);
+            t[4 + l] = d[4 + l].wrapping_add(d[8 + l]);
+            t[8 + l] = d[8 + l].wrapping_sub(d[4 + l]);
+            t[12 + l] = d[4 + l].wrapping_sub(d[12 + l]);
+        }
+        // V = t B: the same combination along each row i.
+        for i in 0..4 {
+            let r = 4 * i;
+            v[r][c] = t[r].wrapping_sub(t[r + 2]);
+            v[r + 1][c] = t[r + 1].wrapping_add(t[r + 2]);
+            v[r + 2][c] = t[r + 2].wrapping_sub(t[r + 1]);
+            v[r + 3][c] = t[r + 1].wrapping_sub(t[r + 3]);
+        }
+    }
+    for (p, vp) in v.iter().enumerate() {
+        copy_n::<i16, CH>(&mut out[p * ps..], vp, n);
     }
 }
 
@@ -84,50 +89,57 @@ pub fn output_tile(m: &[i32], ps: usize, bias: &[i32], cout: usize, y: &mut [i32
     while o0 < cout {
         let n = (cout - o0).min(CHO);
         // A full chunk reads fixed-length arrays straight from M; a tail is padded.
-        let mut pad = [[0i32; CHO]; 17];
-        if n < CHO {
+        if n == CHO {
+            let src: [&[i32; CHO]; 17] = core::array::from_fn(|p| {
+                let from = if p < 16 {
+                    &m[p * ps + o0..]
+                } else {
+                    &bias[o0..]
+                };
+                from[..CHO].try_into().expect("CHO values")
+            });
+            output_chunk(&src, &mut y[o0..], cout, n);
+        } else {
+            let mut pad = [[0i32; CHO]; 17];
             for (p, x) in pad.iter_mut().take(16).enumerate() {
                 x[..n].copy_from_slice(&m[p * ps + o0..p * ps + o0 + n]);
             }
             pad[16][..n].copy_from_slice(&bias[o0..o0 + n]);
-        }
-        let src: [&[i32; CHO]; 17] = core::array::from_fn(|p| {
-            if n < CHO {
-                &pad[p]
-            } else if p < 16 {
-                m[p * ps + o0..p * ps + o0 + CHO]
-                    .try_into()
-                    .expect("CHO values")
-            } else {
-                bias[o0..o0 + CHO].try_into().expect("CHO values")
-            }
-        });
-        let mut out = [[0i32; CHO]; 4];
-        for o in 0..CHO {
-            let mm: [i32; 16] = core::array::from_fn(|p| src[p][o]);
-            // s = Aᵀ M (Aᵀ rows: [1,1,1,0], [0,1,-1,-1]), per column j.
-            let mut s = [0i32; 8];
-            for j in 0..4 {
-                s[j] = mm[j].wrapping_add(mm[4 + j]).wrapping_add(mm[8 + j]);
-                s[4 + j] = mm[4 + j].wrapping_sub(mm[8 + j]).wrapping_sub(mm[12 + j]);
-            }
-            // 4·Y = s A, then the exact division and the bias.
-            for r in 0..2 {
-                let q = 4 * r;
-                let y0 = s[q].wrapping_add(s[q + 1]).wrapping_add(s[q + 2]);
-                let y1 = s[q + 1].wrapping_sub(s[q + 2]).wrapping_sub(s[q + 3]);
-                debug_assert!(
-                    y0 & 3 == 0 && y1 & 3 == 0,
-                    "Winograd output not divisible by 4: {y0}, {y1}"
-                );
-                out[2 * r][o] = (y0 >> 2).wrapping_add(src[16][o]);
-                out[2 * r + 1][o] = (y1 >> 2).wrapping_add(src[16][o]);
-            }
-        }
-        for (q, v) in out.iter().enumerate() {
-            copy_n::<i32, CHO>(&mut y[q * cout + o0..], v, n);
+            let src: [&[i32; CHO]; 17] = core::array::from_fn(|p| &pad[p]);
+            output_chunk(&src, &mut y[o0..], cout, n);
         }
         o0 += n;
+    }
+}
+
+/// One chunk of [`output_tile`]: `src[p]` holds `CHO` channels of point `p`, `src[16]` their
+/// bias; the first `n` results of output pixel `q` go to `y[q · cout ..]`.
+#[inline(always)]
+fn output_chunk(src: &[&[i32; CHO]; 17], y: &mut [i32], cout: usize, n: usize) {
+    let mut out = [[0i32; CHO]; 4];
+    for o in 0..CHO {
+        let mm: [i32; 16] = core::array::from_fn(|p| src[p][o]);
+        // s = Aᵀ M (Aᵀ rows: [1,1,1,0], [0,1,-1,-1]), per column j.
+        let mut s = [0i32; 8];
+        for j in 0..4 {
+            s[j] = mm[j].wrapping_add(mm[4 + j]).wrapping_add(mm[8 + j]);
+            s[4 + j] = mm[4 + j].wrapping_sub(mm[8 + j]).wrapping_sub(mm[12 + j]);
+        }
+        // 4·Y = s A, then the exact division and the bias.
+        for r in 0..2 {
+            let q = 4 * r;
+            let y0 = s[q].wrapping_add(s[q + 1]).wrapping_add(s[q + 2]);
+            let y1 = s[q + 1].wrapping_sub(s[q + 2]).wrapping_sub(s[q + 3]);
+            debug_assert!(
+                y0 & 3 == 0 && y1 & 3 == 0,
+                "Winograd output not divisible by 4: {y0}, {y1}"
+            );
+            out[2 * r][o] = (y0 >> 2).wrapping_add(src[16][o]);
+            out[2 * r + 1][o] = (y1 >> 2).wrapping_add(src[16][o]);
+        }
+    }
+    for (q, v) in out.iter().enumerate() {
+        copy_n::<i32, CHO>(&mut y[q * cout..], v, n);
     }
 }
 
