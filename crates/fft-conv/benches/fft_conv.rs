@@ -1,7 +1,144 @@
-//! Criterion benchmarks (placeholder until the plan lands).
-use criterion::{criterion_group, criterion_main, Criterion};
+//! Criterion benchmarks: the FFT workloads F1 (5x5, 32→32, 64²) and F2 (7x7, 16→16, 128²) of
+//! `shared/bench/workloads.json`, plus W2 (3x3, 32→32, 128²) for comparison with Winograd.
+//! One thread, batch 1, kernels transformed once at plan time (outside the timed loop), every
+//! available variant. Throughput is in direct-convolution FLOPs (2 per MAC), so criterion's
+//! `Gelem/s` reads as effective GFLOP/s.
+//!
+//! Before the criterion groups, a phase breakdown (mean of `run_profiled` over 50 runs) is
+//! printed to stderr for every workload and variant.
 
-fn placeholder(_c: &mut Criterion) {}
+use cpu_probe::parallel::Parallel;
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use fft_conv::{FftConfig, FftConv, Variant};
+use std::hint::black_box;
+use std::time::Duration;
 
-criterion_group!(benches, placeholder);
+struct Workload {
+    id: &'static str,
+    cin: usize,
+    cout: usize,
+    hw: usize,
+    k: usize,
+    pad: usize,
+}
+
+const WORKLOADS: [Workload; 3] = [
+    Workload {
+        id: "F1",
+        cin: 32,
+        cout: 32,
+        hw: 64,
+        k: 5,
+        pad: 2,
+    },
+    Workload {
+        id: "F2",
+        cin: 16,
+        cout: 16,
+        hw: 128,
+        k: 7,
+        pad: 3,
+    },
+    Workload {
+        id: "W2",
+        cin: 32,
+        cout: 32,
+        hw: 128,
+        k: 3,
+        pad: 1,
+    },
+];
+
+fn values(n: usize, seed: u32) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(2_654_435_761) | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            (s >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        })
+        .collect()
+}
+
+fn plan(w: &Workload, v: Variant) -> FftConv {
+    let k = values(w.cout * w.cin * w.k * w.k, 1);
+    FftConv::new(FftConfig {
+        padding: [w.pad; 4],
+        variant: Some(v),
+        ..FftConfig::new(w.cin, w.cout, w.k, w.k, &k)
+    })
+    .expect("valid workload")
+}
+
+fn flops(w: &Workload) -> u64 {
+    let o = w.hw + 2 * w.pad + 1 - w.k;
+    (2 * w.cin * w.cout * w.k * w.k * o * o) as u64
+}
+
+fn phases() {
+    let par = Parallel::single();
+    for w in &WORKLOADS {
+        let x = values(w.cin * w.hw * w.hw, 2);
+        for v in Variant::available() {
+            let p = plan(w, v);
+            let (oh, ow) = p.output_size(w.hw, w.hw).expect("size");
+            let mut y = vec![0.0; w.cout * oh * ow];
+            let tile = p.tile_for(w.hw, w.hw).expect("tile");
+            let n = 50u32;
+            let mut sum = fft_conv::Profile::default();
+            p.run(&x, 1, w.hw, w.hw, &mut y, &par).expect("run");
+            for _ in 0..n {
+                let q = p
+                    .run_profiled(&x, 1, w.hw, w.hw, &mut y, &par)
+                    .expect("run");
+                sum.input_transform += q.input_transform;
+                sum.multiply += q.multiply;
+                sum.output_transform += q.output_transform;
+            }
+            let us = |d: Duration| d.as_secs_f64() * 1e6 / n as f64;
+            let total = us(sum.total());
+            eprintln!(
+                "{} {:7} tile {:2}: input {:7.1} µs, multiply {:7.1} µs, output {:7.1} µs, \
+                 total {:7.1} µs, {:6.1} GFLOP/s effective (kernel transform at plan time {:.1} ms)",
+                w.id,
+                v.name(),
+                tile,
+                us(sum.input_transform),
+                us(sum.multiply),
+                us(sum.output_transform),
+                total,
+                flops(w) as f64 / total / 1e3,
+                p.kernel_transform_time().as_secs_f64() * 1e3,
+            );
+        }
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    phases();
+    let par = Parallel::single();
+    for w in &WORKLOADS {
+        let mut g = c.benchmark_group(w.id);
+        g.throughput(Throughput::Elements(flops(w)));
+        g.sample_size(30);
+        g.warm_up_time(Duration::from_millis(500));
+        g.measurement_time(Duration::from_secs(2));
+        let x = values(w.cin * w.hw * w.hw, 2);
+        for v in Variant::available() {
+            let p = plan(w, v);
+            let (oh, ow) = p.output_size(w.hw, w.hw).expect("size");
+            let mut y = vec![0.0; w.cout * oh * ow];
+            g.bench_function(BenchmarkId::new("fft", v.name()), |b| {
+                b.iter(|| {
+                    p.run(black_box(&x), 1, w.hw, w.hw, &mut y, &par)
+                        .expect("run")
+                })
+            });
+        }
+        g.finish();
+    }
+}
+
+criterion_group!(benches, bench);
 criterion_main!(benches);

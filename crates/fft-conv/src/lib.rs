@@ -77,7 +77,7 @@ use std::fmt;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 pub use ukernel::Variant;
-use ukernel::{GemmArgs, Kernels, Post, MR};
+use ukernel::{GatherFn, GemmArgs, Kernels, Lanes, OutLanes, Post, MR};
 
 /// FFT tile edge for an `h × w` output and a `k × k` kernel: 8 if the kernel fits an 8x8 tile and
 /// needs at most 4× as many tiles as 16x16 would (NNPACK's rule), 16 if it fits 16x16, else `None`.
@@ -269,7 +269,9 @@ impl fmt::Display for FftError {
 
 impl std::error::Error for FftError {}
 
-/// Time spent per phase of one run (like NNPACK's `nnp_profile`).
+/// Time spent per phase of one run (like NNPACK's `nnp_profile`). The run works tile block by
+/// tile block; each phase is the sum over blocks (so with several threads, the sum of the time
+/// the threads spent in it).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Profile {
     /// Gather and forward FFT of the input tiles.
@@ -350,6 +352,9 @@ impl SharedPtr {
         self.0
     }
 }
+
+/// Target size of one tile block's transformed input plus product (L2-sized).
+const BLOCK_BYTES: usize = 512 * 1024;
 
 /// Per-task scratch: one spatial block and one half-transformed block (largest tile and lanes).
 #[repr(C, align(64))]
@@ -610,15 +615,24 @@ impl FftConv {
         };
         let nb = bins(t);
         let ocp = packed.oc_blocks * MR;
-        let x_bin = groups
-            .checked_mul(self.cin * 2 * l)
+        let cin = self.cin;
+        let cout = self.cout;
+        // Tile blocks: enough tile groups per block that X and Y of a block stay within about
+        // 512 KiB (L2), and at least two blocks per thread when there are enough groups.
+        let group_bytes = nb * (cin + ocp) * 2 * l * 4;
+        let gb = (BLOCK_BYTES / group_bytes)
+            .max(1)
+            .min(groups.div_ceil(2 * parallel.threads()).max(1));
+        let nblocks = groups.div_ceil(gb);
+        let x_blk = nb
+            .checked_mul(gb * cin * 2 * l)
             .ok_or(too_large("workspace"))?;
-        let y_bin = groups
-            .checked_mul(ocp * 2 * l)
+        let y_blk = nb
+            .checked_mul(gb * ocp * 2 * l)
             .ok_or(too_large("workspace"))?;
-        let ws_len = x_bin
-            .checked_add(y_bin)
-            .and_then(|v| v.checked_mul(nb))
+        let ws_len = x_blk
+            .checked_add(y_blk)
+            .and_then(|v| v.checked_mul(nblocks))
             .ok_or(too_large("workspace"))?;
 
         // The cached workspace, or a fresh one if another run of this plan holds it.
@@ -634,100 +648,126 @@ impl FftConv {
         if ws.len() < ws_len {
             ws.resize(ws_len, 0.0);
         }
-        let (xbuf, ybuf) = ws.split_at_mut(nb * x_bin);
-        let xp = SharedPtr(xbuf.as_mut_ptr());
-        let yp = SharedPtr(ybuf.as_mut_ptr());
+        let wsp = SharedPtr(ws.as_mut_ptr());
         let outp = SharedPtr(output.as_mut_ptr());
-        let chunk = |tasks: usize| tasks.div_ceil(parallel.threads() * 4).max(1);
-        let mut profile = Profile::default();
-
-        // 1. Input transform: tasks (ic, tile block).
-        let start = Instant::now();
-        let fwd = if t == 8 {
-            self.kernels.fwd8
+        let gather = if input.len() <= i32::MAX as usize {
+            self.kernels.gather
         } else {
-            self.kernels.fwd16
+            portable_gather(l)
         };
-        let cin = self.cin;
-        let tasks = cin * groups;
-        parallel.for_each_chunk(tasks, chunk(tasks), |range| {
-            let mut s = Scratch::new();
-            for task in range {
-                let (ic, gi) = (task / groups, task % groups);
-                gather(input, &g, cin, ic, gi, self.pad, &mut s.tile);
-                let xs = xp.get();
-                // SAFETY: the task writes only X[·][gi][ic] (`2·L` floats per bin at stride
-                // `x_bin`), inside `xbuf` (`nb · x_bin` floats) and disjoint from other tasks;
-                // `s` holds `T·T·L` and `T·H·2·L` floats; the variant's ISA was checked in `new`.
-                unsafe {
-                    fwd(
-                        s.tile.as_ptr(),
-                        s.mid.as_mut_ptr(),
-                        xs.add((gi * cin + ic) * 2 * l),
-                        x_bin,
-                    )
-                };
-            }
-        });
-        profile.input_transform = start.elapsed();
-
-        // 2. Tuple GEMM: tasks = bins.
-        let start = Instant::now();
+        let (fwd, inv) = if t == 8 {
+            (self.kernels.fwd8, self.kernels.inv8)
+        } else {
+            (self.kernels.fwd16, self.kernels.inv16)
+        };
         let gemm = self.kernels.gemm;
+        let scatter = self.kernels.scatter;
         let w_bin = packed.bin_len(cin);
-        let wptr = packed.data.as_ptr();
-        let wp = SharedPtr(wptr.cast_mut());
-        parallel.for_each(nb, |b| {
-            let args = GemmArgs {
-                cin,
-                oc_blocks: packed.oc_blocks,
-                groups,
-                w: wp.get().cast_const().wrapping_add(b * w_bin),
-                x: xp.get().cast_const().wrapping_add(b * x_bin),
-                y: yp.get().wrapping_add(b * y_bin),
-            };
-            // SAFETY: bin `b` reads its `w_bin` packed floats and `x_bin` input floats and writes
-            // its own `y_bin` floats of `ybuf` (disjoint per bin); sizes match `GemmArgs`.
-            unsafe { gemm(&args) };
-        });
-        profile.multiply = start.elapsed();
+        let wp = SharedPtr(packed.data.as_ptr().cast_mut());
+        let times = Mutex::new(Profile::default());
 
-        // 3. Output transform: tasks (oc, tile block).
-        let start = Instant::now();
-        let inv = if t == 8 {
-            self.kernels.inv8
-        } else {
-            self.kernels.inv16
-        };
-        let cout = self.cout;
-        let tasks = cout * groups;
-        parallel.for_each_chunk(tasks, chunk(tasks), |range| {
+        parallel.for_each(nblocks, |blk| {
+            let g0 = blk * gb;
+            let gn = gb.min(groups - g0);
+            // This block's X `[bin][gl][ic][2][L]` and Y `[bin][gl][oc][2][L]` (gl < gn).
+            let x_bin = gn * cin * 2 * l;
+            let y_bin = gn * ocp * 2 * l;
+            // SAFETY: block `blk` owns `[blk·(x_blk + y_blk), (blk+1)·(x_blk + y_blk))` of the
+            // workspace (`ws_len` floats); `nb·x_bin <= x_blk` and `nb·y_bin <= y_blk`.
+            let (xb, yb) = unsafe {
+                let xb = wsp.get().add(blk * (x_blk + y_blk));
+                (xb, xb.add(x_blk))
+            };
             let mut s = Scratch::new();
-            for task in range {
-                let (oc, gi) = (task / groups, task % groups);
-                let post = Post {
-                    bias: self.bias[oc],
-                    clamp: self.clamp,
+            let mut prof = Profile::default();
+
+            // 1. Input transform.
+            let start = Instant::now();
+            for gl in 0..gn {
+                for ic in 0..cin {
+                    let lanes = lanes_of(&g, cin, ic, g0 + gl, self.pad);
+                    // SAFETY: in-range lane elements are inside `input` (rows and columns
+                    // clipped to the image, planes of `n < batch`, `ic < cin`);
+                    // `input.len() <= i32::MAX` for the gathers with 32-bit indices (else the
+                    // portable one runs); `s.tile` holds `T·T·L` floats. `fwd` writes
+                    // X[·][gl][ic] (2·L floats per bin at stride `x_bin`) inside this block's X,
+                    // `s.mid` holds `T·H·2·L` floats; the variant's ISA was checked in `new`.
+                    unsafe {
+                        gather(input.as_ptr(), g.w, t, &lanes, s.tile.as_mut_ptr());
+                        fwd(
+                            s.tile.as_ptr(),
+                            s.mid.as_mut_ptr(),
+                            xb.add((gl * cin + ic) * 2 * l),
+                            x_bin,
+                        );
+                    }
+                }
+            }
+            prof.input_transform = start.elapsed();
+
+            // 2. Tuple GEMM, bin by bin.
+            let start = Instant::now();
+            for b in 0..nb {
+                let args = GemmArgs {
+                    cin,
+                    oc_blocks: packed.oc_blocks,
+                    groups: gn,
+                    w: wp.get().cast_const().wrapping_add(b * w_bin),
+                    x: xb.cast_const().wrapping_add(b * x_bin),
+                    y: yb.wrapping_add(b * y_bin),
                 };
-                // SAFETY: reads Y[·][gi][oc] inside `ybuf`; writes `mh` rows of `T·L` floats
-                // into `s.tile` and `T·H·2·L` floats into `s.mid`; ISA checked in `new`.
-                unsafe {
-                    inv(
-                        yp.get().cast_const().add((gi * ocp + oc) * 2 * l),
-                        y_bin,
-                        mh,
-                        &post,
-                        s.mid.as_mut_ptr(),
-                        s.tile.as_mut_ptr(),
-                    )
-                };
-                // SAFETY: `scatter` writes only the output pixels of the tiles of block `gi` in
-                // channel `oc`, which no other task writes; `output` holds `out_len` floats.
-                unsafe { scatter(&s.tile, &g, cout, oc, gi, outp.get()) };
+                // SAFETY: bin `b` reads its `w_bin` packed floats and `x_bin` floats of this
+                // block's X and writes its `y_bin` floats of this block's Y; sizes match
+                // `GemmArgs`.
+                unsafe { gemm(&args) };
+            }
+            prof.multiply = start.elapsed();
+
+            // 3. Output transform.
+            let start = Instant::now();
+            for gl in 0..gn {
+                for oc in 0..cout {
+                    let post = Post {
+                        bias: self.bias[oc],
+                        clamp: self.clamp,
+                    };
+                    // SAFETY: reads Y[·][gl][oc] inside this block's Y; writes `mh` rows of
+                    // `T·L` floats into `s.tile` and `T·H·2·L` floats into `s.mid`; ISA checked
+                    // in `new`. `scatter` writes only the output pixels of the tiles of group
+                    // `g0 + gl` in channel `oc`, which no other task writes; `output` holds
+                    // `out_len` floats.
+                    unsafe {
+                        inv(
+                            yb.cast_const().add((gl * ocp + oc) * 2 * l),
+                            y_bin,
+                            mh,
+                            &post,
+                            s.mid.as_mut_ptr(),
+                            s.tile.as_mut_ptr(),
+                        );
+                        let lanes = out_lanes_of(&g, cout, oc, g0 + gl);
+                        scatter(s.tile.as_ptr(), t, g.ow, &lanes, outp.get());
+                    }
+                }
+            }
+            prof.output_transform = start.elapsed();
+            if let Ok(mut p) = times.lock() {
+                p.input_transform += prof.input_transform;
+                p.multiply += prof.multiply;
+                p.output_transform += prof.output_transform;
             }
         });
-        profile.output_transform = start.elapsed();
+        let profile = times.into_inner().unwrap_or_default();
         Ok(profile)
+    }
+}
+
+/// The portable gather for `l` lanes (inputs too large for 32-bit gather indices).
+fn portable_gather(l: usize) -> GatherFn {
+    match l {
+        4 => ukernel::gather_generic::<4>,
+        8 => ukernel::gather_generic::<8>,
+        _ => ukernel::gather_generic::<16>,
     }
 }
 
@@ -739,84 +779,48 @@ fn tile_pos(g: &Geom, ti: usize) -> (usize, usize, usize) {
     (n, r / g.tiles_x, r % g.tiles_x)
 }
 
-/// Copies the `T × T` input patches of the `L` tiles of block `gi`, channel `ic`, into `tile`
-/// (`[row][col][lane]`), zero outside the image and for lanes past the last tile.
-fn gather(
-    input: &[f32],
-    g: &Geom,
-    cin: usize,
-    ic: usize,
-    gi: usize,
-    pad: [usize; 4],
-    tile: &mut [f32],
-) {
-    let (t, l) = (g.t, g.lanes);
-    let tile = &mut tile[..t * t * l];
-    for lane in 0..l {
-        let ti = gi * l + lane;
+/// Describes where the `T × T` input patches of the `L` tiles of block `gi`, channel `ic`, lie
+/// (lanes past the last tile get an empty row range, hence zeros).
+fn lanes_of(g: &Geom, cin: usize, ic: usize, gi: usize, pad: [usize; 4]) -> Lanes {
+    let t = g.t as isize;
+    let mut d = Lanes::default();
+    for lane in 0..g.lanes {
+        let ti = gi * g.lanes + lane;
         if ti >= g.total_tiles {
-            for v in tile.iter_mut().skip(lane).step_by(l) {
-                *v = 0.0;
-            }
-            continue;
+            break;
         }
         let (n, ty, tx) = tile_pos(g, ti);
         let y0 = (ty * g.mh) as isize - pad[0] as isize;
         let x0 = (tx * g.mw) as isize - pad[1] as isize;
-        let plane = &input[(n * cin + ic) * g.h * g.w..][..g.h * g.w];
-        let b0 = (-x0).clamp(0, t as isize) as usize;
-        let b1 = (g.w as isize - x0).clamp(0, t as isize) as usize;
-        for a in 0..t {
-            let iy = y0 + a as isize;
-            let dst = &mut tile[a * t * l..][..t * l];
-            if iy < 0 || iy >= g.h as isize || b0 >= b1 {
-                for v in dst.iter_mut().skip(lane).step_by(l) {
-                    *v = 0.0;
-                }
-                continue;
-            }
-            let row = &plane[iy as usize * g.w..][..g.w];
-            for b in 0..b0 {
-                dst[b * l + lane] = 0.0;
-            }
-            let src = &row[(x0 + b0 as isize) as usize..][..b1 - b0];
-            for (b, &v) in (b0..b1).zip(src) {
-                dst[b * l + lane] = v;
-            }
-            for b in b1..t {
-                dst[b * l + lane] = 0.0;
-            }
-        }
+        let plane = ((n * cin + ic) * g.h * g.w) as isize;
+        d.origin[lane] = plane + y0 * g.w as isize + x0;
+        d.rows[lane] = (
+            (-y0).clamp(0, t) as usize,
+            (g.h as isize - y0).clamp(0, t) as usize,
+        );
+        d.cols[lane] = (
+            (-x0).clamp(0, t) as usize,
+            (g.w as isize - x0).clamp(0, t) as usize,
+        );
     }
+    d
 }
 
-/// Writes the cropped output tiles of block `gi`, channel `oc`, from `tile` (`[row][col][lane]`).
-///
-/// # Safety
-/// `out` points to `batch × cout × oh × ow` writable floats and no other thread writes the pixels
-/// of these tiles in channel `oc` at the same time.
-unsafe fn scatter(tile: &[f32], g: &Geom, cout: usize, oc: usize, gi: usize, out: *mut f32) {
-    let (t, l) = (g.t, g.lanes);
-    for lane in 0..l {
-        let ti = gi * l + lane;
+/// Describes where the cropped output tiles of block `gi`, channel `oc`, go.
+fn out_lanes_of(g: &Geom, cout: usize, oc: usize, gi: usize) -> OutLanes {
+    let mut d = OutLanes::default();
+    for lane in 0..g.lanes {
+        let ti = gi * g.lanes + lane;
         if ti >= g.total_tiles {
             break;
         }
         let (n, ty, tx) = tile_pos(g, ti);
         let (oy0, ox0) = (ty * g.mh, tx * g.mw);
-        let rows = g.mh.min(g.oh - oy0);
-        let cols = g.mw.min(g.ow - ox0);
-        let base = (n * cout + oc) * g.oh * g.ow;
-        for p in 0..rows {
-            for q in 0..cols {
-                // SAFETY: `oy0 + p < oh`, `ox0 + q < ow`, `n < batch`, `oc < cout`: in bounds of
-                // the output; the pixel belongs to this (oc, tile) only (caller contract).
-                unsafe {
-                    *out.add(base + (oy0 + p) * g.ow + ox0 + q) = tile[(p * t + q) * l + lane];
-                }
-            }
-        }
+        d.rows[lane] = g.mh.min(g.oh - oy0);
+        d.cols[lane] = g.mw.min(g.ow - ox0);
+        d.base[lane] = (n * cout + oc) * g.oh * g.ow + oy0 * g.ow + ox0;
     }
+    d
 }
 
 #[cfg(test)]

@@ -151,3 +151,63 @@ fn inverse_transform_matches_rustfft() {
         }
     }
 }
+
+/// Timing of the tile kernels alone (`cargo test --release -p fft-conv --lib -- --ignored
+/// --nocapture kernel_timing`); not a test of anything.
+#[test]
+#[ignore]
+fn kernel_timing() {
+    for v in Variant::available() {
+        let k = v.kernels().unwrap();
+        let l = k.lanes;
+        for t in [8usize, 16] {
+            let nb = bins(t);
+            let tile = values(t * t * l, 1);
+            let mut mid = vec![0.0f32; t * (t / 2 + 1) * 2 * l];
+            let mut out = vec![0.0f32; nb * 2 * l];
+            let mut sp = vec![0.0f32; t * t * l];
+            let (f, i) = if t == 8 {
+                (k.fwd8, k.inv8)
+            } else {
+                (k.fwd16, k.inv16)
+            };
+            let post = Post {
+                bias: 0.0,
+                clamp: None,
+            };
+            let n = 10;
+            let mut best_f = f64::MAX;
+            let mut best_i = f64::MAX;
+            for _ in 0..3000 {
+                let s = std::time::Instant::now();
+                for _ in 0..n {
+                    // SAFETY: sizes as `FwdFn` requires.
+                    unsafe { f(tile.as_ptr(), mid.as_mut_ptr(), out.as_mut_ptr(), 2 * l) };
+                }
+                best_f = best_f.min(s.elapsed().as_secs_f64() / n as f64);
+                let s = std::time::Instant::now();
+                for _ in 0..n {
+                    // SAFETY: sizes as `InvFn` requires.
+                    unsafe {
+                        i(
+                            out.as_ptr(),
+                            2 * l,
+                            t,
+                            &post,
+                            mid.as_mut_ptr(),
+                            sp.as_mut_ptr(),
+                        )
+                    };
+                }
+                best_i = best_i.min(s.elapsed().as_secs_f64() / n as f64);
+            }
+            println!(
+                "{v:?} t={t}: fwd {:.0} ns ({:.1} ns/tile), inv {:.0} ns ({:.1} ns/tile)",
+                best_f * 1e9,
+                best_f * 1e9 / l as f64,
+                best_i * 1e9,
+                best_i * 1e9 / l as f64
+            );
+        }
+    }
+}

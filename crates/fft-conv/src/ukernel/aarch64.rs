@@ -3,7 +3,7 @@
 #![allow(non_snake_case)] // kernel names follow the tile__isa convention (e.g. ft8x8_fwd__avx2)
 
 use super::generic;
-use super::{GemmArgs, Kernels, Post, Simd};
+use super::{GemmArgs, Kernels, Lanes, OutLanes, Post, Simd};
 use core::arch::aarch64::*;
 
 /// NEON, `float32x4_t`.
@@ -104,8 +104,22 @@ unsafe fn cgemm_4x2__neon(a: &GemmArgs) {
     unsafe { generic::gemm::<Neon, 2>(a) }
 }
 
+/// `gather_4__neon` (portable code: NEON has no gather).
+unsafe fn gather_4__neon(input: *const f32, w: usize, t: usize, d: &Lanes, tile: *mut f32) {
+    // SAFETY: forwarded contract of `GatherFn`.
+    unsafe { super::gather_generic::<4>(input, w, t, d, tile) }
+}
+
+/// `scatter_4` (portable code).
+unsafe fn scatter_4__neon(tile: *const f32, t: usize, ow: usize, d: &OutLanes, out: *mut f32) {
+    // SAFETY: forwarded contract of `ScatterFn`.
+    unsafe { super::scatter_generic::<4>(tile, t, ow, d, out) }
+}
+
 pub(crate) const KERNELS: Kernels = Kernels {
     lanes: 4,
+    gather: gather_4__neon,
+    scatter: scatter_4__neon,
     fwd8: ft8x8_fwd__neon,
     fwd16: ft16x16_fwd__neon,
     inv8: ft8x8_inv__neon,

@@ -234,7 +234,29 @@ pub(crate) unsafe fn forward<S: Simd, const T: usize>(
                 S::store(r1.add(l), S::sub(q.re, p.re));
             }
         }
-        for kx in 0..h {
+        // Columns 0 and T/2 are real: one complex FFT of `col 0 + i·col T/2`, separated by
+        // Hermitian symmetry (with the ½ here, so every bin carries the same factor 2).
+        {
+            let mut c = [zero::<S>(); T];
+            for (y, cy) in c.iter_mut().enumerate() {
+                cy.re = S::load(mid.add(y * h * 2 * l));
+                cy.im = S::load(mid.add((y * h + T / 2) * 2 * l));
+            }
+            fft::<S, T>(&mut c);
+            let half = S::splat(0.5);
+            let (o0, o1) = (bin_offset(T, 0), bin_offset(T, T / 2));
+            for ky in 0..h {
+                let p = c[ky];
+                let q = c[(T - ky) % T];
+                let x0 = x.add((o0 + ky) * bin_stride);
+                let x1 = x.add((o1 + ky) * bin_stride);
+                S::store(x0, S::mul(S::add(p.re, q.re), half));
+                S::store(x0.add(l), S::mul(S::sub(p.im, q.im), half));
+                S::store(x1, S::mul(S::add(p.im, q.im), half));
+                S::store(x1.add(l), S::mul(S::sub(q.re, p.re), half));
+            }
+        }
+        for kx in 1..T / 2 {
             let mut c = [zero::<S>(); T];
             for (y, cy) in c.iter_mut().enumerate() {
                 let p = mid.add((y * h + kx) * 2 * l);
@@ -242,9 +264,8 @@ pub(crate) unsafe fn forward<S: Simd, const T: usize>(
                 cy.im = S::load(p.add(l));
             }
             fft::<S, T>(&mut c);
-            let n = if kx == 0 || kx == T / 2 { h } else { T };
             let off = bin_offset(T, kx);
-            for (ky, cy) in c.iter().enumerate().take(n) {
+            for (ky, cy) in c.iter().enumerate() {
                 let p = x.add((off + ky) * bin_stride);
                 S::store(p, cy.re);
                 S::store(p.add(l), cy.im);
@@ -266,82 +287,110 @@ pub(crate) unsafe fn inverse<S: Simd, const T: usize>(
 ) {
     let l = S::LANES;
     let h = T / 2 + 1;
-    let rows = rows.min(T);
+    // Rows are produced in pairs; an odd count computes one extra (valid, unused) row.
+    let rows = ((rows + 1) & !1).min(T);
     // SAFETY: as in `forward`, the caller guarantees the sizes of `InvFn` and the ISA.
     unsafe {
-        for kx in 0..h {
+        // Columns 0 and T/2 (Hermitian along ky, real after the inverse): one complex IFFT of
+        // `A + i·B` over the Hermitian extensions of both.
+        {
+            let (o0, o1) = (bin_offset(T, 0), bin_offset(T, T / 2));
+            let mut z = [zero::<S>(); T];
+            for (k, zk) in z.iter_mut().enumerate().take(h) {
+                let pa = y.add((o0 + k) * bin_stride);
+                let pb = y.add((o1 + k) * bin_stride);
+                let (ar, ai) = (S::load(pa), S::load(pa.add(l)));
+                let (br, bi) = (S::load(pb), S::load(pb.add(l)));
+                zk.re = S::sub(ar, bi);
+                zk.im = S::add(ai, br);
+            }
+            for (k, zk) in z.iter_mut().enumerate().skip(h) {
+                let pa = y.add((o0 + T - k) * bin_stride);
+                let pb = y.add((o1 + T - k) * bin_stride);
+                let (ar, ai) = (S::load(pa), S::load(pa.add(l)));
+                let (br, bi) = (S::load(pb), S::load(pb.add(l)));
+                zk.re = S::add(ar, bi);
+                zk.im = S::sub(br, ai);
+            }
+            ifft::<S, T>(&mut z);
+            let zero_v = S::splat(0.0);
+            // (Static loop with a test: a dynamic trip count would keep `z` in memory.)
+            for (r, zr) in z.iter().enumerate() {
+                if r >= rows {
+                    break;
+                }
+                let p0 = mid.add(r * h * 2 * l);
+                let p1 = mid.add((r * h + T / 2) * 2 * l);
+                S::store(p0, zr.re);
+                S::store(p0.add(l), zero_v);
+                S::store(p1, zr.im);
+                S::store(p1.add(l), zero_v);
+            }
+        }
+        for kx in 1..T / 2 {
             let off = bin_offset(T, kx);
             let mut c = [zero::<S>(); T];
-            let n = if kx == 0 || kx == T / 2 { h } else { T };
-            for (ky, cy) in c.iter_mut().enumerate().take(n) {
+            for (ky, cy) in c.iter_mut().enumerate() {
                 let p = y.add((off + ky) * bin_stride);
                 cy.re = S::load(p);
                 cy.im = S::load(p.add(l));
             }
-            for ky in n..T {
-                let m = c[T - ky];
-                c[ky] = C {
-                    re: m.re,
-                    im: S::sub(S::splat(0.0), m.im),
-                };
-            }
             ifft::<S, T>(&mut c);
-            for (r, cr) in c.iter().enumerate().take(rows) {
+            for (r, cr) in c.iter().enumerate() {
+                if r >= rows {
+                    break;
+                }
                 let p = mid.add((r * h + kx) * 2 * l);
                 S::store(p, cr.re);
                 S::store(p.add(l), cr.im);
             }
         }
         let bias = S::splat(post.bias);
-        let clamp = post.clamp.map(|(lo, hi)| (S::splat(lo), S::splat(hi)));
-        let finish = |v: S::V| {
-            let v = S::add(v, bias);
-            match clamp {
-                Some((lo, hi)) => S::min(S::max(v, lo), hi),
-                None => v,
-            }
+        let (clamp, lo, hi) = match post.clamp {
+            Some((lo, hi)) => (true, S::splat(lo), S::splat(hi)),
+            None => (false, bias, bias),
         };
-        let mut r = 0;
-        while r < rows {
-            let two = r + 1 < rows;
+        for r in (0..rows).step_by(2) {
             let mut z = [zero::<S>(); T];
-            for (k, zk) in z.iter_mut().enumerate() {
-                let kk = if k <= T / 2 { k } else { T - k };
-                let p1 = mid.add((r * h + kk) * 2 * l);
-                let a = C {
-                    re: S::load(p1),
-                    im: S::load(p1.add(l)),
-                };
-                let b = if two {
-                    let p2 = mid.add(((r + 1) * h + kk) * 2 * l);
-                    C {
-                        re: S::load(p2),
-                        im: S::load(p2.add(l)),
-                    }
-                } else {
-                    zero::<S>()
-                };
-                // k ≤ T/2: A + iB; k > T/2: conj(A') + i·conj(B').
-                *zk = if k <= T / 2 {
-                    C {
-                        re: S::sub(a.re, b.im),
-                        im: S::add(a.im, b.re),
-                    }
-                } else {
-                    C {
-                        re: S::add(a.re, b.im),
-                        im: S::sub(b.re, a.im),
-                    }
-                };
+            // k ≤ T/2: A + iB; k > T/2: conj(A[T−k]) + i·conj(B[T−k]). Two static loops, so
+            // that they unroll and `z` stays in registers.
+            for (k, zk) in z.iter_mut().enumerate().take(T / 2 + 1) {
+                let p1 = mid.add((r * h + k) * 2 * l);
+                let p2 = mid.add(((r + 1) * h + k) * 2 * l);
+                let (ar, ai) = (S::load(p1), S::load(p1.add(l)));
+                let (br, bi) = (S::load(p2), S::load(p2.add(l)));
+                zk.re = S::sub(ar, bi);
+                zk.im = S::add(ai, br);
+            }
+            for (k, zk) in z.iter_mut().enumerate().skip(T / 2 + 1) {
+                let p1 = mid.add((r * h + T - k) * 2 * l);
+                let p2 = mid.add(((r + 1) * h + T - k) * 2 * l);
+                let (ar, ai) = (S::load(p1), S::load(p1.add(l)));
+                let (br, bi) = (S::load(p2), S::load(p2.add(l)));
+                zk.re = S::add(ar, bi);
+                zk.im = S::sub(br, ai);
             }
             ifft::<S, T>(&mut z);
             for (xcol, zx) in z.iter().enumerate() {
-                S::store(out.add((r * T + xcol) * l), finish(zx.re));
-                if two {
-                    S::store(out.add(((r + 1) * T + xcol) * l), finish(zx.im));
-                }
+                let v0 = finish::<S>(zx.re, bias, clamp, lo, hi);
+                let v1 = finish::<S>(zx.im, bias, clamp, lo, hi);
+                S::store(out.add((r * T + xcol) * l), v0);
+                S::store(out.add(((r + 1) * T + xcol) * l), v1);
             }
-            r += 2;
+        }
+    }
+}
+
+/// Bias, then the optional clamp.
+#[inline(always)]
+unsafe fn finish<S: Simd>(v: S::V, bias: S::V, clamp: bool, lo: S::V, hi: S::V) -> S::V {
+    // SAFETY: the caller runs with the ISA of `S` enabled.
+    unsafe {
+        let v = S::add(v, bias);
+        if clamp {
+            S::min(S::max(v, lo), hi)
+        } else {
+            v
         }
     }
 }
@@ -374,14 +423,17 @@ unsafe fn gemm_block<S: Simd, const N: usize>(a: &GemmArgs, g0: usize) {
         for ob in 0..a.oc_blocks {
             let w = a.w.add(ob * a.cin * MR * 2);
             let mut acc = [[zero::<S>(); N]; MR];
-            let mut xp: [*const f32; N] =
-                core::array::from_fn(|n| a.x.add((g0 + n) * a.cin * 2 * l));
+            let mut xp = [a.x; N];
+            for (n, p) in xp.iter_mut().enumerate() {
+                *p = a.x.add((g0 + n) * a.cin * 2 * l);
+            }
             let mut wp = w;
             for _ in 0..a.cin {
-                let xv: [C<S::V>; N] = core::array::from_fn(|n| C {
-                    re: S::load(xp[n]),
-                    im: S::load(xp[n].add(l)),
-                });
+                let mut xv = [zero::<S>(); N];
+                for (x, p) in xv.iter_mut().zip(xp.iter()) {
+                    x.re = S::load(*p);
+                    x.im = S::load(p.add(l));
+                }
                 for (r, acc_r) in acc.iter_mut().enumerate() {
                     let wr = S::splat(*wp.add(2 * r));
                     let wi = S::splat(*wp.add(2 * r + 1));

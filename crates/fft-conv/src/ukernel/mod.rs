@@ -104,7 +104,7 @@ impl Variant {
 pub(crate) type FwdFn = unsafe fn(*const f32, *mut f32, *mut f32, usize);
 
 /// Inverse transform of one block: `(y, bin_stride, rows, post, mid, out)`; `out` receives `rows`
-/// rows of `T` columns `[row][col][L]` with bias and clamp applied.
+/// rows (rounded up to even, at most `T`) of `T` columns `[row][col][L]` with bias and clamp.
 ///
 /// # Safety
 /// `y + b·bin_stride` is readable for `2·L` floats for every bin, `mid` is writable for
@@ -141,10 +141,112 @@ pub(crate) struct GemmArgs {
     pub y: *mut f32,
 }
 
+/// Where the `T × T` input patch of each lane lies: element `(a, b)` of lane `i` is
+/// `input[origin[i] + a·w + b]` when `rows[i].0 <= a < rows[i].1` and `cols[i].0 <= b < cols[i].1`,
+/// zero otherwise (padding, or a lane past the last tile with an empty row range).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Lanes {
+    pub origin: [isize; 16],
+    pub rows: [(usize, usize); 16],
+    pub cols: [(usize, usize); 16],
+}
+
+/// Fills a `[T][T][L]` spatial block from the input: `(input, w, t, lanes, tile)`.
+///
+/// # Safety
+/// Every in-range element of [`Lanes`] is a valid index of `input`, and `input` has at most
+/// `i32::MAX` elements (the AVX gathers use 32-bit indices); `tile` is writable for `T·T·L`
+/// floats; the CPU supports the ISA.
+pub(crate) type GatherFn = unsafe fn(*const f32, usize, usize, &Lanes, *mut f32);
+
+/// Portable gather (any lane count `L`, no index-width limit).
+///
+/// # Safety
+/// As [`GatherFn`], without the `i32::MAX` limit.
+#[inline(always)]
+pub(crate) unsafe fn gather_generic<const L: usize>(
+    input: *const f32,
+    w: usize,
+    t: usize,
+    d: &Lanes,
+    tile: *mut f32,
+) {
+    for lane in 0..L {
+        let (a0, a1) = d.rows[lane];
+        let (b0, b1) = d.cols[lane];
+        for a in 0..t {
+            // SAFETY: `(a·t + b)·L + lane < t·t·L`; in-range elements are valid input indices.
+            unsafe {
+                let dst = tile.add(a * t * L + lane);
+                if a < a0 || a >= a1 || b0 >= b1 {
+                    for b in 0..t {
+                        *dst.add(b * L) = 0.0;
+                    }
+                    continue;
+                }
+                let row = input.offset(d.origin[lane] + (a * w) as isize);
+                for b in 0..b0 {
+                    *dst.add(b * L) = 0.0;
+                }
+                for b in b0..b1 {
+                    *dst.add(b * L) = *row.add(b);
+                }
+                for b in b1..t {
+                    *dst.add(b * L) = 0.0;
+                }
+            }
+        }
+    }
+}
+
+/// Where each lane's cropped output tile goes: rows `p < rows[i]`, columns `q < cols[i]` of
+/// lane `i` are written to `out[base[i] + p·ow + q]` (`rows[i] = 0` for lanes past the end).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct OutLanes {
+    pub base: [usize; 16],
+    pub rows: [usize; 16],
+    pub cols: [usize; 16],
+}
+
+/// Writes the cropped output tiles of a `[T][T][L]` block: `(tile, t, ow, lanes, out)`.
+///
+/// # Safety
+/// `tile` holds `T·T·L` floats; every written position is inside `out`, and no other thread
+/// writes those positions concurrently; `rows[i], cols[i] <= T`; the CPU supports the ISA.
+pub(crate) type ScatterFn = unsafe fn(*const f32, usize, usize, &OutLanes, *mut f32);
+
+/// Portable scatter.
+///
+/// # Safety
+/// As [`ScatterFn`].
+#[inline(always)]
+pub(crate) unsafe fn scatter_generic<const L: usize>(
+    tile: *const f32,
+    t: usize,
+    ow: usize,
+    d: &OutLanes,
+    out: *mut f32,
+) {
+    for lane in 0..L {
+        for p in 0..d.rows[lane] {
+            // SAFETY: contract of `ScatterFn`; `(p·t + q)·L + lane < t·t·L`.
+            unsafe {
+                let o = out.add(d.base[lane] + p * ow);
+                let s = tile.add(p * t * L + lane);
+                for q in 0..d.cols[lane] {
+                    *o.add(q) = *s.add(q * L);
+                }
+            }
+        }
+    }
+}
+
 /// The entry points of one variant.
 #[derive(Clone, Copy)]
 pub(crate) struct Kernels {
     pub lanes: usize,
+    pub gather: GatherFn,
+    pub scatter: ScatterFn,
     pub fwd8: FwdFn,
     pub fwd16: FwdFn,
     pub inv8: InvFn,

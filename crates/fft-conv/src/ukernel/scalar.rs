@@ -2,7 +2,7 @@
 //! baseline target offers, e.g. SSE2 or NEON). Also the fallback on every CPU.
 
 use super::generic;
-use super::{GemmArgs, Kernels, Post, Simd};
+use super::{GemmArgs, Kernels, Lanes, OutLanes, Post, Simd};
 
 /// Four f32 lanes.
 #[derive(Clone, Copy)]
@@ -96,8 +96,22 @@ unsafe fn gemm(a: &GemmArgs) {
     unsafe { generic::gemm::<Scalar, 1>(a) }
 }
 
+/// `gather_4__scalar`.
+unsafe fn gather(input: *const f32, w: usize, t: usize, d: &Lanes, tile: *mut f32) {
+    // SAFETY: forwarded contract of `GatherFn`.
+    unsafe { super::gather_generic::<4>(input, w, t, d, tile) }
+}
+
+/// `scatter_4` (portable code).
+unsafe fn scatter(tile: *const f32, t: usize, ow: usize, d: &OutLanes, out: *mut f32) {
+    // SAFETY: forwarded contract of `ScatterFn`.
+    unsafe { super::scatter_generic::<4>(tile, t, ow, d, out) }
+}
+
 pub(crate) const KERNELS: Kernels = Kernels {
     lanes: 4,
+    gather,
+    scatter,
     fwd8,
     fwd16,
     inv8,

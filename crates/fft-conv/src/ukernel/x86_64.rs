@@ -3,7 +3,7 @@
 #![allow(non_snake_case)] // kernel names follow the tile__isa convention (e.g. ft8x8_fwd__avx2)
 
 use super::generic;
-use super::{GemmArgs, Kernels, Post, Simd};
+use super::{GemmArgs, Kernels, Lanes, OutLanes, Post, Simd};
 use core::arch::x86_64::*;
 
 /// AVX2 + FMA, `__m256`.
@@ -122,7 +122,7 @@ impl Simd for Avx512 {
 }
 
 macro_rules! entry_points {
-    ($feat:literal, $S:ty, $nr:literal, $konst:ident, $fwd8:ident, $fwd16:ident, $inv8:ident,
+    ($feat:literal, $S:ty, $nr:literal, $konst:ident, $gather:ident, $scatter:ident, $fwd8:ident, $fwd16:ident, $inv8:ident,
      $inv16:ident, $gemm:ident) => {
         #[target_feature(enable = $feat)]
         unsafe fn $fwd8(tile: *const f32, mid: *mut f32, x: *mut f32, bs: usize) {
@@ -165,6 +165,8 @@ macro_rules! entry_points {
         }
         pub(crate) const $konst: Kernels = Kernels {
             lanes: <$S as Simd>::LANES,
+            gather: $gather,
+            scatter: $scatter,
             fwd8: $fwd8,
             fwd16: $fwd16,
             inv8: $inv8,
@@ -180,6 +182,8 @@ entry_points!(
     Avx2,
     1,
     KERNELS_AVX2,
+    gather_8__avx2,
+    scatter_8__avx2,
     ft8x8_fwd__avx2,
     ft16x16_fwd__avx2,
     ft8x8_inv__avx2,
@@ -192,9 +196,167 @@ entry_points!(
     Avx512,
     2,
     KERNELS_AVX512,
+    gather_16__avx512,
+    scatter_16__avx512,
     ft8x8_fwd__avx512,
     ft16x16_fwd__avx512,
     ft8x8_inv__avx512,
     ft16x16_inv__avx512,
     cgemm_4x2__avx512
 );
+
+/// Lane `i` of `x` as i32 (wrapping: only valid, hence < 2^31, indices are ever used).
+#[inline(always)]
+fn lane_i32<const L: usize>(x: impl Fn(usize) -> i64) -> [i32; L] {
+    core::array::from_fn(|i| x(i) as i32)
+}
+
+/// `scatter_8__avx2` (portable code).
+unsafe fn scatter_8__avx2(tile: *const f32, t: usize, ow: usize, d: &OutLanes, out: *mut f32) {
+    // SAFETY: forwarded contract of `ScatterFn`.
+    unsafe { super::scatter_generic::<8>(tile, t, ow, d, out) }
+}
+
+/// `gather_8__avx2`: one masked `vgatherdps` per patch element, 8 tiles at a time.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn gather_8__avx2(input: *const f32, w: usize, t: usize, d: &Lanes, tile: *mut f32) {
+    let origin = lane_i32::<8>(|i| d.origin[i] as i64);
+    let a0 = lane_i32::<8>(|i| d.rows[i].0 as i64);
+    let a1 = lane_i32::<8>(|i| d.rows[i].1 as i64);
+    let b0 = lane_i32::<8>(|i| d.cols[i].0 as i64);
+    let b1 = lane_i32::<8>(|i| d.cols[i].1 as i64);
+    // SAFETY: the arrays hold 8 i32; masked-off lanes are not accessed by the gather; masked-in
+    // lanes are valid input indices (contract of `GatherFn`, including the i32 range); `tile`
+    // holds `t·t·8` floats.
+    unsafe {
+        let origin = _mm256_loadu_si256(origin.as_ptr().cast());
+        let a0 = _mm256_loadu_si256(a0.as_ptr().cast());
+        let a1 = _mm256_loadu_si256(a1.as_ptr().cast());
+        let b0 = _mm256_loadu_si256(b0.as_ptr().cast());
+        let b1 = _mm256_loadu_si256(b1.as_ptr().cast());
+        let one = _mm256_set1_epi32(1);
+        let zero = _mm256_setzero_ps();
+        for a in 0..t {
+            let av = _mm256_set1_epi32(a as i32);
+            // a >= a0 && a < a1  <=>  a + 1 > a0 && a1 > a
+            let rm = _mm256_and_si256(
+                _mm256_cmpgt_epi32(_mm256_add_epi32(av, one), a0),
+                _mm256_cmpgt_epi32(a1, av),
+            );
+            let row = _mm256_add_epi32(origin, _mm256_set1_epi32((a * w) as i32));
+            for b in 0..t {
+                let bv = _mm256_set1_epi32(b as i32);
+                let m = _mm256_and_si256(
+                    rm,
+                    _mm256_and_si256(
+                        _mm256_cmpgt_epi32(_mm256_add_epi32(bv, one), b0),
+                        _mm256_cmpgt_epi32(b1, bv),
+                    ),
+                );
+                let v = _mm256_mask_i32gather_ps::<4>(
+                    zero,
+                    input,
+                    _mm256_add_epi32(row, bv),
+                    _mm256_castsi256_ps(m),
+                );
+                _mm256_storeu_ps(tile.add((a * t + b) * 8), v);
+            }
+        }
+    }
+}
+
+/// Transposes 16 rows of 16 floats in registers: `c[j][i] = r[i][j]` (64 shuffles).
+#[inline(always)]
+unsafe fn transpose16(r: &[__m512; 16]) -> [__m512; 16] {
+    // SAFETY: register-only intrinsics; the caller runs with AVX-512 F enabled.
+    unsafe {
+        // (Plain loops: closures would not inherit the target features of the caller.)
+        let z = _mm512_setzero_ps();
+        let mut t = [z; 16];
+        for k in 0..8 {
+            t[2 * k] = _mm512_unpacklo_ps(r[2 * k], r[2 * k + 1]);
+            t[2 * k + 1] = _mm512_unpackhi_ps(r[2 * k], r[2 * k + 1]);
+        }
+        // u[4m + c]: 128-bit lane L holds rows 4m..4m+3 of column 4L + c.
+        let mut u = [z; 16];
+        for m in 0..4 {
+            let a = _mm512_castps_pd(t[4 * m]);
+            let b = _mm512_castps_pd(t[4 * m + 2]);
+            let c = _mm512_castps_pd(t[4 * m + 1]);
+            let d = _mm512_castps_pd(t[4 * m + 3]);
+            u[4 * m] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+            u[4 * m + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+            u[4 * m + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c, d));
+            u[4 * m + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, d));
+        }
+        let mut out = [u[0]; 16];
+        for c in 0..4 {
+            let v0 = _mm512_shuffle_f32x4::<0x44>(u[c], u[4 + c]);
+            let v1 = _mm512_shuffle_f32x4::<0xEE>(u[c], u[4 + c]);
+            let w0 = _mm512_shuffle_f32x4::<0x44>(u[8 + c], u[12 + c]);
+            let w1 = _mm512_shuffle_f32x4::<0xEE>(u[8 + c], u[12 + c]);
+            out[c] = _mm512_shuffle_f32x4::<0x88>(v0, w0);
+            out[4 + c] = _mm512_shuffle_f32x4::<0xDD>(v0, w0);
+            out[8 + c] = _mm512_shuffle_f32x4::<0x88>(v1, w1);
+            out[12 + c] = _mm512_shuffle_f32x4::<0xDD>(v1, w1);
+        }
+        out
+    }
+}
+
+/// `gather_16__avx512`: per patch row, one masked load of each lane's row segment (masked-off
+/// elements are not accessed), then a 16×16 register transpose into tile-per-lane order.
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+unsafe fn gather_16__avx512(input: *const f32, w: usize, t: usize, d: &Lanes, tile: *mut f32) {
+    let colmask: [__mmask16; 16] = core::array::from_fn(|i| {
+        let (b0, b1) = d.cols[i];
+        let upto = |n: usize| if n >= 16 { 0xFFFFu32 } else { (1u32 << n) - 1 };
+        (upto(b1) & !upto(b0)) as __mmask16
+    });
+    // SAFETY: a masked load touches only the elements of its mask, which are in-range patch
+    // elements, hence valid input indices (contract of `GatherFn`); the base address of a lane
+    // may lie before the row (left padding), so it is formed with `wrapping_offset` and only the
+    // masked-in elements behind it are read. `tile` holds `t·t·16` floats.
+    unsafe {
+        for a in 0..t {
+            let mut r = [_mm512_setzero_ps(); 16];
+            for (i, ri) in r.iter_mut().enumerate() {
+                let (a0, a1) = d.rows[i];
+                if a >= a0 && a < a1 {
+                    let p = input.wrapping_offset(d.origin[i] + (a * w) as isize);
+                    *ri = _mm512_maskz_loadu_ps(colmask[i], p);
+                }
+            }
+            let c = transpose16(&r);
+            for (b, cb) in c.iter().enumerate().take(t) {
+                _mm512_storeu_ps(tile.add((a * t + b) * 16), *cb);
+            }
+        }
+    }
+}
+
+/// `scatter_16__avx512`: per output row, a 16×16 register transpose of the block and one masked
+/// store per lane of its `cols` leading elements.
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+unsafe fn scatter_16__avx512(tile: *const f32, t: usize, ow: usize, d: &OutLanes, out: *mut f32) {
+    let rows = d.rows.iter().take(16).copied().max().unwrap_or(0).min(t);
+    let colmask: [__mmask16; 16] =
+        core::array::from_fn(|i| ((1u32 << d.cols[i].min(16)) - 1) as __mmask16);
+    // SAFETY: `tile` holds `t·t·16` floats (`p < rows <= t`, `q < t`); a masked store writes
+    // only its `cols[i]` leading elements, which are output pixels of lane `i` (contract of
+    // `ScatterFn`), and only in rows `p < rows[i]`.
+    unsafe {
+        for p in 0..rows {
+            let mut r = [_mm512_setzero_ps(); 16];
+            for (q, rq) in r.iter_mut().enumerate().take(t) {
+                *rq = _mm512_loadu_ps(tile.add((p * t + q) * 16));
+            }
+            let c = transpose16(&r);
+            for (i, ci) in c.iter().enumerate() {
+                if p < d.rows[i] {
+                    _mm512_mask_storeu_ps(out.add(d.base[i] + p * ow), colmask[i], *ci);
+                }
+            }
+        }
+    }
+}
