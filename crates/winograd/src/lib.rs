@@ -76,7 +76,7 @@
 //!
 //! ## Numerics
 //!
-//! Accuracy against the f64 direct reference ([`reference`]), with RMS the RMS of the reference
+//! Accuracy against the f64 direct reference ([`mod@reference`]), with RMS the RMS of the reference
 //! output, is tested to max|err| ≤ 1e-4·RMS (F6x6), 5e-5·RMS (F4x4), 2e-5·RMS (F2x2). A
 //! non-finite input value spreads over the whole tile neighbourhood (as in every Winograd
 //! implementation), unlike in a direct convolution; kernels and biases must be finite.
@@ -526,13 +526,33 @@ impl WinogradConv {
             "kernel transform size",
         )?;
         let mut u = zeroed(ulen);
-        let mut tmp = [0.0f64; 64];
-        for ko in 0..k {
-            for ci in 0..c {
-                let g = &cfg.kernel[(ko * c + ci) * 9..][..9];
-                transforms::kernel_transform_f64(alpha, g, &mut tmp);
-                for (p, &val) in tmp[..a2].iter().enumerate() {
-                    u[((p * nkb + ko / MR) * c + ci) * MR + ko % MR] = val as f32;
+        // Transform a block of (6 output channels x CB input channels) at a time, then write
+        // each point's contiguous run of CB·6 floats: sequential stores instead of one scattered
+        // store per point and kernel (the packed kernel can be tens of MB).
+        const CB: usize = 64;
+        let mut tmp = vec![0.0f64; MR * CB * 64];
+        for kb in 0..nkb {
+            let mr = MR.min(k - kb * MR);
+            for cb in (0..c).step_by(CB) {
+                let cn = CB.min(c - cb);
+                for r in 0..mr {
+                    for cj in 0..cn {
+                        let (ko, ci) = (kb * MR + r, cb + cj);
+                        let g = &cfg.kernel[(ko * c + ci) * 9..][..9];
+                        transforms::kernel_transform_f64(
+                            alpha,
+                            g,
+                            &mut tmp[(cj * MR + r) * 64..][..64],
+                        );
+                    }
+                }
+                for p in 0..a2 {
+                    let dst = &mut u[((p * nkb + kb) * c + cb) * MR..][..cn * MR];
+                    for cj in 0..cn {
+                        for r in 0..mr {
+                            dst[cj * MR + r] = tmp[(cj * MR + r) * 64 + p] as f32;
+                        }
+                    }
                 }
             }
         }
@@ -769,6 +789,7 @@ impl WinogradConv {
                     // SAFETY: (tb·c + ch)·16 < c·ntb·16 ≤ v_len.
                     out: unsafe { vbuf.get().add((tb * c + ch) * LANES) },
                     stride_p: ntb * c * LANES,
+                    input_len: in_len,
                 };
                 // SAFETY: the input holds batch·c·h·w floats (checked), V holds a2·ntb·c·16
                 // floats, this job writes only its own (tb, ch) slots, and the variant is

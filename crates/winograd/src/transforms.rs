@@ -188,15 +188,67 @@ impl Mul<f32> for L {
     }
 }
 
-/// How `a + x·s` is evaluated: fused (one rounding, for ISAs with FMA) or not.
-pub trait Arith {
+/// A vector of 16 lanes the transforms compute on: [`L`] (plain arrays, compiled to whatever
+/// SIMD the enclosing function enables) or an ISA register type.
+pub trait Vector: Copy + Add<Output = Self> + Sub<Output = Self> + Mul<f32, Output = Self> {
+    /// From 16 lanes.
+    fn from_l(l: &L) -> Self;
+    /// To 16 lanes.
+    fn to_l(self) -> L;
+    /// Reads 16 floats.
+    ///
+    /// # Safety
+    /// `p` is readable for 16 floats.
+    unsafe fn load(p: *const f32) -> Self;
+    /// Writes 16 floats.
+    ///
+    /// # Safety
+    /// `p` is writable for 16 floats.
+    unsafe fn store(self, p: *mut f32);
+    /// Every lane `v`.
+    fn splat(v: f32) -> Self;
+    /// Lane-wise `min(max(self, lo), hi)`.
+    fn clamp(self, lo: f32, hi: f32) -> Self;
+}
+
+impl Vector for L {
+    #[inline(always)]
+    fn from_l(l: &L) -> L {
+        *l
+    }
+    #[inline(always)]
+    fn to_l(self) -> L {
+        self
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> L {
+        // SAFETY: readable for 16 floats (contract); unaligned read.
+        unsafe { core::ptr::read_unaligned(p as *const L) }
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f32) {
+        // SAFETY: writable for 16 floats (contract); unaligned write.
+        unsafe { core::ptr::write_unaligned(p as *mut L, self) }
+    }
+    #[inline(always)]
+    fn splat(v: f32) -> L {
+        L::splat(v)
+    }
+    #[inline(always)]
+    fn clamp(self, lo: f32, hi: f32) -> L {
+        L::clamp(self, lo, hi)
+    }
+}
+
+/// How `a + x·s` is evaluated on vectors `V`: fused (one rounding, for ISAs with FMA) or not.
+pub trait Arith<V> {
     /// `a + x·s`.
-    fn madd(a: L, x: L, s: f32) -> L;
+    fn madd(a: V, x: V, s: f32) -> V;
 }
 
 /// `a + x·s` with a separate multiply and add (portable scalar code: no libm `fmaf` call).
 pub struct Plain;
-impl Arith for Plain {
+impl Arith<L> for Plain {
     #[inline(always)]
     fn madd(a: L, x: L, s: f32) -> L {
         a + x * s
@@ -205,7 +257,7 @@ impl Arith for Plain {
 
 /// `a + x·s` as a fused multiply-add (only instantiate inside FMA-enabled functions).
 pub struct Fused;
-impl Arith for Fused {
+impl Arith<L> for Fused {
     #[inline(always)]
     fn madd(a: L, x: L, s: f32) -> L {
         let mut r = a;
@@ -219,9 +271,9 @@ impl Arith for Fused {
 /// The factored 1-D transforms of a tile with `A = α` points and `M = m` outputs.
 pub trait Tf<const A: usize, const M: usize> {
     /// `Bᵀ x`.
-    fn bt<R: Arith>(x: &[L; A]) -> [L; A];
+    fn bt<V: Vector, R: Arith<V>>(x: &[V; A]) -> [V; A];
     /// `Aᵀ x`.
-    fn at<R: Arith>(x: &[L; A]) -> [L; M];
+    fn at<V: Vector, R: Arith<V>>(x: &[V; A]) -> [V; M];
 }
 
 /// F(2x2,3x3) transforms.
@@ -233,18 +285,18 @@ pub struct F6;
 
 impl Tf<4, 2> for F2 {
     #[inline(always)]
-    fn bt<R: Arith>(x: &[L; 4]) -> [L; 4] {
+    fn bt<V: Vector, R: Arith<V>>(x: &[V; 4]) -> [V; 4] {
         [x[0] - x[2], x[1] + x[2], x[2] - x[1], x[3] - x[1]]
     }
     #[inline(always)]
-    fn at<R: Arith>(x: &[L; 4]) -> [L; 2] {
+    fn at<V: Vector, R: Arith<V>>(x: &[V; 4]) -> [V; 2] {
         [x[0] + x[1] + x[2], x[1] - x[2] + x[3]]
     }
 }
 
 impl Tf<6, 4> for F4 {
     #[inline(always)]
-    fn bt<R: Arith>(x: &[L; 6]) -> [L; 6] {
+    fn bt<V: Vector, R: Arith<V>>(x: &[V; 6]) -> [V; 6] {
         let p = R::madd(x[4], x[2], -4.0); // x4 − 4x2
         let q = R::madd(x[3], x[1], -4.0); // x3 − 4x1
         let r = x[4] - x[2];
@@ -259,7 +311,7 @@ impl Tf<6, 4> for F4 {
         ]
     }
     #[inline(always)]
-    fn at<R: Arith>(x: &[L; 6]) -> [L; 4] {
+    fn at<V: Vector, R: Arith<V>>(x: &[V; 6]) -> [V; 4] {
         let a = x[1] + x[2];
         let b = x[1] - x[2];
         let c = x[3] + x[4];
@@ -275,7 +327,7 @@ impl Tf<6, 4> for F4 {
 
 impl Tf<8, 6> for F6 {
     #[inline(always)]
-    fn bt<R: Arith>(x: &[L; 8]) -> [L; 8] {
+    fn bt<V: Vector, R: Arith<V>>(x: &[V; 8]) -> [V; 8] {
         let y0 = R::madd(x[0] - x[6], x[4] - x[2], 5.25);
         let y7 = R::madd(x[7] - x[1], x[3] - x[5], 5.25);
         let e1 = R::madd(x[2] + x[6], x[4], -4.25);
@@ -287,7 +339,7 @@ impl Tf<8, 6> for F6 {
         [y0, e1 + o1, e1 - o1, e2 + o2, e2 - o2, e3 + o3, e3 - o3, y7]
     }
     #[inline(always)]
-    fn at<R: Arith>(x: &[L; 8]) -> [L; 6] {
+    fn at<V: Vector, R: Arith<V>>(x: &[V; 8]) -> [V; 6] {
         let a1 = x[1] + x[2];
         let s1 = x[1] - x[2];
         let a2 = x[3] + x[4];
@@ -332,6 +384,45 @@ pub struct Geometry {
     pub tiles: usize,
 }
 
+/// (image, tile row, tile column) of a tile, stepped to the next tile without divisions.
+#[derive(Clone, Copy, Debug)]
+pub struct TilePos {
+    /// Image.
+    pub n: usize,
+    /// Tile row.
+    pub ty: usize,
+    /// Tile column.
+    pub tx: usize,
+}
+
+impl TilePos {
+    /// Position of global tile `t`.
+    #[inline(always)]
+    pub fn of(g: &Geometry, t: usize) -> TilePos {
+        let per_image = g.tiles_y * g.tiles_x;
+        let r = t % per_image;
+        TilePos {
+            n: t / per_image,
+            ty: r / g.tiles_x,
+            tx: r % g.tiles_x,
+        }
+    }
+
+    /// Moves to the next tile (row-major within an image, then the next image).
+    #[inline(always)]
+    pub fn advance(&mut self, g: &Geometry) {
+        self.tx += 1;
+        if self.tx == g.tiles_x {
+            self.tx = 0;
+            self.ty += 1;
+            if self.ty == g.tiles_y {
+                self.ty = 0;
+                self.n += 1;
+            }
+        }
+    }
+}
+
 /// Input of the input block transform: the NCHW input and one (channel, 16-tile block) job.
 #[derive(Clone, Copy, Debug)]
 pub struct InJob {
@@ -345,6 +436,8 @@ pub struct InJob {
     pub out: *mut f32,
     /// Distance between points in `out`, in floats.
     pub stride_p: usize,
+    /// Length of the whole input buffer in floats (bounds wide loads).
+    pub input_len: usize,
 }
 
 /// Input of the output block transform: one (output channel, 16-tile block) job.
@@ -368,6 +461,38 @@ pub struct OutJob {
     pub hi: f32,
 }
 
+/// How the 16 tiles of a block are moved between the images and the lane-major arrays.
+pub trait TileIo {
+    /// Returns `d` with `d[i][j].0[lane]` = input `(i, j)` of tile `tile0 + lane` (zero outside).
+    ///
+    /// # Safety
+    /// As [`input_block`].
+    unsafe fn gather<const A: usize, const M: usize>(g: &Geometry, job: &InJob) -> [[L; A]; A];
+    /// Stores `y[i][j].0[lane]` as output `(i, j)` of tile `tile0 + lane` where inside.
+    ///
+    /// # Safety
+    /// As [`output_block`].
+    unsafe fn scatter<const A: usize, const M: usize>(g: &Geometry, job: &OutJob, y: &[[L; M]; M]);
+}
+
+/// Element-by-element moves ([`gather`], [`scatter`]).
+pub struct ScalarIo;
+
+impl TileIo for ScalarIo {
+    #[inline(always)]
+    unsafe fn gather<const A: usize, const M: usize>(g: &Geometry, job: &InJob) -> [[L; A]; A] {
+        let mut d = [[L::ZERO; A]; A];
+        // SAFETY: forwarded contract.
+        unsafe { gather::<A, M>(g, job, &mut d) };
+        d
+    }
+    #[inline(always)]
+    unsafe fn scatter<const A: usize, const M: usize>(g: &Geometry, job: &OutJob, y: &[[L; M]; M]) {
+        // SAFETY: forwarded contract.
+        unsafe { scatter::<A, M>(g, job, y) }
+    }
+}
+
 /// Input block transform: gathers 16 α×α input tiles of one channel (zeros outside the image),
 /// computes `Bᵀ d B` for each and stores point `p` of the 16 tiles at `out + p · stride_p`.
 ///
@@ -376,26 +501,27 @@ pub struct OutJob {
 /// every `p < α²`; `ch < g.c`.
 #[inline(always)]
 #[allow(clippy::needless_range_loop)]
-pub unsafe fn input_block<const A: usize, const M: usize, T: Tf<A, M>, R: Arith>(
+pub unsafe fn input_block<
+    const A: usize,
+    const M: usize,
+    T: Tf<A, M>,
+    V: Vector,
+    R: Arith<V>,
+    Io: TileIo,
+>(
     g: &Geometry,
     job: &InJob,
 ) {
-    let mut d = [[L::ZERO; A]; A];
     // SAFETY: forwarded contract.
-    unsafe { gather::<A, M>(g, job, &mut d) };
-    // Rows: t[i] = Bᵀ d[i] (along x), then columns.
-    let mut t = [[L::ZERO; A]; A];
-    for i in 0..A {
-        t[i] = T::bt::<R>(&d[i]);
-    }
+    let d = unsafe { Io::gather::<A, M>(g, job) };
+    // Rows: t[i] = Bᵀ d[i] (along x), then columns. Built by value (no zero-filled arrays).
+    let t: [[V; A]; A] = core::array::from_fn(|i| T::bt::<V, R>(&d[i].each_ref().map(V::from_l)));
     for j in 0..A {
-        let col: [L; A] = core::array::from_fn(|i| t[i][j]);
-        let v = T::bt::<R>(&col);
+        let col: [V; A] = core::array::from_fn(|i| t[i][j]);
+        let v = T::bt::<V, R>(&col);
         for (i, vi) in v.iter().enumerate() {
             // SAFETY: point i·α + j < α² is writable for 16 floats per the contract.
-            unsafe {
-                core::ptr::write_unaligned(job.out.add((i * A + j) * job.stride_p) as *mut L, *vi);
-            }
+            unsafe { vi.store(job.out.add((i * A + j) * job.stride_p)) };
         }
     }
 }
@@ -409,34 +535,40 @@ pub unsafe fn input_block<const A: usize, const M: usize, T: Tf<A, M>, R: Arith>
 /// output of `g`; `ch < g.k`; no other thread writes the same tiles of this channel.
 #[inline(always)]
 #[allow(clippy::needless_range_loop)]
-pub unsafe fn output_block<const A: usize, const M: usize, T: Tf<A, M>, R: Arith>(
+pub unsafe fn output_block<
+    const A: usize,
+    const M: usize,
+    T: Tf<A, M>,
+    V: Vector,
+    R: Arith<V>,
+    Io: TileIo,
+>(
     g: &Geometry,
     job: &OutJob,
 ) {
-    let mut mm = [[L::ZERO; A]; A];
-    for (i, mi) in mm.iter_mut().enumerate() {
-        for (j, mij) in mi.iter_mut().enumerate() {
-            // SAFETY: 16 floats at this point are readable per the contract (unaligned read, so
-            // any base address is fine).
-            *mij = unsafe {
-                core::ptr::read_unaligned(job.m.add((i * A + j) * job.stride_p) as *const L)
-            };
-        }
-    }
-    let mut t = [[L::ZERO; M]; A];
-    for i in 0..A {
-        t[i] = T::at::<R>(&mm[i]);
-    }
-    let mut y = [[L::ZERO; M]; M];
-    for j in 0..M {
-        let col: [L; A] = core::array::from_fn(|i| t[i][j]);
-        let v = T::at::<R>(&col);
-        for i in 0..M {
-            y[i][j] = (v[i] + L::splat(job.bias)).clamp(job.lo, job.hi);
-        }
-    }
+    let t: [[V; M]; A] = core::array::from_fn(|i| {
+        let row: [V; A] = core::array::from_fn(|j| {
+            // SAFETY: 16 floats at this point are readable per the contract.
+            unsafe { V::load(job.m.add((i * A + j) * job.stride_p)) }
+        });
+        T::at::<V, R>(&row)
+    });
+    // yt[j] = column j of the result.
+    let yt: [[V; M]; M] = core::array::from_fn(|j| {
+        let col: [V; A] = core::array::from_fn(|i| t[i][j]);
+        T::at::<V, R>(&col)
+    });
+    let bias = V::splat(job.bias);
+    // No clamp without an activation, so that NaN stays NaN.
+    let clamp = job.lo > f32::NEG_INFINITY || job.hi < f32::INFINITY;
+    let y: [[L; M]; M] = core::array::from_fn(|i| {
+        core::array::from_fn(|j| {
+            let v = yt[j][i] + bias;
+            if clamp { v.clamp(job.lo, job.hi) } else { v }.to_l()
+        })
+    });
     // SAFETY: forwarded contract.
-    unsafe { scatter::<A, M>(g, job, &y) };
+    unsafe { Io::scatter::<A, M>(g, job, &y) };
 }
 
 /// Copies the 16 input tiles of `job` into lane-major `d` (zeros outside the image and for
@@ -449,7 +581,11 @@ pub unsafe fn output_block<const A: usize, const M: usize, T: Tf<A, M>, R: Arith
 /// # Safety
 /// As [`input_block`].
 #[inline(never)]
-unsafe fn gather<const A: usize, const M: usize>(g: &Geometry, job: &InJob, d: &mut [[L; A]; A]) {
+pub unsafe fn gather<const A: usize, const M: usize>(
+    g: &Geometry,
+    job: &InJob,
+    d: &mut [[L; A]; A],
+) {
     let plane_len = g.h * g.w;
     for lane in 0..LANES {
         let t = job.tile0 + lane;
@@ -502,7 +638,7 @@ unsafe fn gather<const A: usize, const M: usize>(g: &Geometry, job: &InJob, d: &
 /// # Safety
 /// As [`output_block`].
 #[inline(never)]
-unsafe fn scatter<const A: usize, const M: usize>(g: &Geometry, job: &OutJob, y: &[[L; M]; M]) {
+pub unsafe fn scatter<const A: usize, const M: usize>(g: &Geometry, job: &OutJob, y: &[[L; M]; M]) {
     let plane_len = g.oh * g.ow;
     let per_image = g.tiles_y * g.tiles_x;
     for lane in 0..LANES {

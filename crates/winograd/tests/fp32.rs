@@ -162,8 +162,8 @@ fn unit_lanes<const A: usize>() -> [L; A] {
 
 fn check_factored<const A: usize, const M: usize, T: Tf<A, M>>(bt: &[Vec<f64>], at: &[Vec<f64>]) {
     let x = unit_lanes::<A>();
-    let (yb, ya) = (T::bt::<Plain>(&x), T::at::<Plain>(&x));
-    let (yb2, ya2) = (T::bt::<Fused>(&x), T::at::<Fused>(&x));
+    let (yb, ya) = (T::bt::<L, Plain>(&x), T::at::<L, Plain>(&x));
+    let (yb2, ya2) = (T::bt::<L, Fused>(&x), T::at::<L, Fused>(&x));
     for i in 0..A {
         for j in 0..A {
             assert_eq!(yb[i].0[j] as f64, bt[i][j], "Bt[{i}][{j}]");
@@ -389,6 +389,31 @@ fn threads_do_not_change_results() {
                 .unwrap();
             assert_eq!(y1, y2);
             assert!(prof.run_total() > std::time::Duration::ZERO);
+        }
+    }
+}
+
+/// Without an activation a NaN input gives NaN outputs (not a clamped infinity).
+#[test]
+fn nan_input_stays_nan_without_activation() {
+    let wt = vec![0.5f32; 9];
+    let mut x = vec![1.0f32; 8 * 8];
+    x[27] = f32::NAN;
+    for variant in Variant::available() {
+        for tile in Tile::ALL {
+            let mut cfg = WinogradConfig::new(1, 1, &wt);
+            cfg.tile = tile;
+            cfg.variant = Some(variant);
+            let plan = WinogradConv::new(cfg).unwrap();
+            let mut y = vec![0.0f32; 6 * 6];
+            plan.run(&x, 1, 8, 8, &mut y, &Parallel::single()).unwrap();
+            // Output (2, 2) reads input (3, 3) = index 27 directly.
+            assert!(
+                y[2 * 6 + 2].is_nan(),
+                "{variant:?} {tile:?}: {}",
+                y[2 * 6 + 2]
+            );
+            assert!(y.iter().all(|v| v.is_nan() || *v != f32::NEG_INFINITY));
         }
     }
 }

@@ -6,7 +6,7 @@ use crate::Tile;
 use core::arch::aarch64::*;
 
 mod neon {
-    super::super::block_transforms!(#[target_feature(enable = "neon")]; Fused);
+    super::super::block_transforms!(#[target_feature(enable = "neon")]; L; Fused; crate::transforms::ScalarIo);
     pub(super) use tf::select;
 }
 

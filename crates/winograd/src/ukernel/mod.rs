@@ -136,41 +136,41 @@ impl Variant {
 /// Instantiates the six block transforms of one variant inside `#[target_feature]` functions
 /// and a `transforms(tile) -> (InFn, OutFn)` selector.
 macro_rules! block_transforms {
-    ($(#[$attr:meta])* ; $arith:ty) => {
+    ($(#[$attr:meta])* ; $vec:ty ; $arith:ty ; $io:ty) => {
         mod tf {
             use crate::transforms::{input_block, output_block, Geometry, InJob, OutJob, F2, F4, F6};
             #[allow(unused_imports)]
-            use crate::transforms::{Fused, Plain};
+            use crate::transforms::{Fused, Plain, L};
 
             $(#[$attr])*
             pub(crate) unsafe fn in2(g: &Geometry, j: &InJob) {
                 // SAFETY: forwarded contract of `InFn`.
-                unsafe { input_block::<4, 2, F2, $arith>(g, j) }
+                unsafe { input_block::<4, 2, F2, $vec, $arith, $io>(g, j) }
             }
             $(#[$attr])*
             pub(crate) unsafe fn in4(g: &Geometry, j: &InJob) {
                 // SAFETY: forwarded contract of `InFn`.
-                unsafe { input_block::<6, 4, F4, $arith>(g, j) }
+                unsafe { input_block::<6, 4, F4, $vec, $arith, $io>(g, j) }
             }
             $(#[$attr])*
             pub(crate) unsafe fn in6(g: &Geometry, j: &InJob) {
                 // SAFETY: forwarded contract of `InFn`.
-                unsafe { input_block::<8, 6, F6, $arith>(g, j) }
+                unsafe { input_block::<8, 6, F6, $vec, $arith, $io>(g, j) }
             }
             $(#[$attr])*
             pub(crate) unsafe fn out2(g: &Geometry, j: &OutJob) {
                 // SAFETY: forwarded contract of `OutFn`.
-                unsafe { output_block::<4, 2, F2, $arith>(g, j) }
+                unsafe { output_block::<4, 2, F2, $vec, $arith, $io>(g, j) }
             }
             $(#[$attr])*
             pub(crate) unsafe fn out4(g: &Geometry, j: &OutJob) {
                 // SAFETY: forwarded contract of `OutFn`.
-                unsafe { output_block::<6, 4, F4, $arith>(g, j) }
+                unsafe { output_block::<6, 4, F4, $vec, $arith, $io>(g, j) }
             }
             $(#[$attr])*
             pub(crate) unsafe fn out6(g: &Geometry, j: &OutJob) {
                 // SAFETY: forwarded contract of `OutFn`.
-                unsafe { output_block::<8, 6, F6, $arith>(g, j) }
+                unsafe { output_block::<8, 6, F6, $vec, $arith, $io>(g, j) }
             }
 
             pub(crate) fn select(tile: crate::Tile) -> (crate::ukernel::InFn, crate::ukernel::OutFn) {

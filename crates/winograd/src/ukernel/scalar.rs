@@ -4,7 +4,7 @@ use super::{GemmFn, Kernels, MR};
 use crate::transforms::LANES;
 use crate::Tile;
 
-super::block_transforms!(; Plain);
+super::block_transforms!(; L; Plain; crate::transforms::ScalarIo);
 
 /// `tgemm_{R}x16__scalar`: see [`GemmFn`].
 ///

@@ -1,13 +1,20 @@
 //! x86_64 kernels: `tgemm_6x16__avx2` (AVX2 + FMA) and `tgemm_6x32__avx512` (AVX-512 F),
-//! with the block transforms instantiated for AVX2 + FMA (used by both).
+//! with the block transforms instantiated for each (16-lane arrays for AVX2, zmm registers for
+//! AVX-512).
 
 use super::{GemmFn, Kernels, MR};
-use crate::transforms::LANES;
+use crate::transforms::{Arith, Fused, Geometry, InJob, OutJob, TileIo, TilePos, Vector, L, LANES};
 use crate::Tile;
 use core::arch::x86_64::*;
+use core::ops::{Add, Mul, Sub};
+
+mod avx512 {
+    super::super::block_transforms!(#[target_feature(enable = "avx512f,avx2,fma")]; super::super::Z; crate::transforms::Fused; super::super::Avx2Io);
+    pub(super) use tf::select;
+}
 
 mod avx2 {
-    super::super::block_transforms!(#[target_feature(enable = "avx2,fma")]; Fused);
+    super::super::block_transforms!(#[target_feature(enable = "avx2,fma")]; L; Fused; super::super::Avx2Io);
     pub(super) use tf::select;
 }
 
@@ -154,13 +161,10 @@ pub fn kernels_avx2(tile: Tile) -> Kernels {
     }
 }
 
-/// The AVX-512 kernels for `tile`: the AVX-512 GEMM with the AVX2 block transforms.
-///
-/// The transforms stay on 256-bit code on purpose: instantiated with AVX-512 enabled, LLVM
-/// vectorizes their small fixed-count loops across points with `vgatherdps`/`vscatterdps`, which
-/// measured 3–4x slower than the AVX2 code (W1 F6x6 output transform 867 µs vs 243 µs).
+/// The AVX-512 kernels for `tile`: the AVX-512 GEMM, and block transforms on zmm registers
+/// ([`Z`]) with the AVX2 transposes for the tile moves.
 pub fn kernels_avx512(tile: Tile) -> Kernels {
-    let (input, output) = avx2::select(tile);
+    let (input, output) = avx512::select(tile);
     Kernels {
         input,
         output,
@@ -181,5 +185,289 @@ pub fn kernels_avx512(tile: Tile) -> Kernels {
             tgemm1_avx512::<5>,
             tgemm1_avx512::<6>,
         ],
+    }
+}
+
+/// Tile moves with 8x8 AVX2 transposes: row `i` of 8 tiles (8 floats each, read straight from
+/// the image when the tile is inside it, else from a zero-padded copy) becomes the 8 vectors
+/// `d[i][j]` of those tiles; the output side transposes back and stores `m` floats per row.
+pub struct Avx2Io;
+
+impl TileIo for Avx2Io {
+    #[inline(always)]
+    unsafe fn gather<const A: usize, const M: usize>(g: &Geometry, job: &InJob) -> [[L; A]; A] {
+        // SAFETY: forwarded contract; only instantiated in AVX2 functions of the Avx2/Avx512
+        // variants, which require AVX2.
+        unsafe { gather_avx2::<A, M>(g, job) }
+    }
+    #[inline(always)]
+    unsafe fn scatter<const A: usize, const M: usize>(g: &Geometry, job: &OutJob, y: &[[L; M]; M]) {
+        // SAFETY: as above.
+        unsafe { scatter_avx2::<A, M>(g, job, y) }
+    }
+}
+
+/// `c[j][l] = r[l][j]` for 8 vectors of 8.
+#[inline(always)]
+fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
+    // SAFETY: AVX register operations only; callers run with AVX2 enabled.
+    unsafe {
+        let t0 = _mm256_unpacklo_ps(r[0], r[1]);
+        let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+        let t2 = _mm256_unpacklo_ps(r[2], r[3]);
+        let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+        let t4 = _mm256_unpacklo_ps(r[4], r[5]);
+        let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+        let t6 = _mm256_unpacklo_ps(r[6], r[7]);
+        let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+        let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+        let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+        let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+        let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+        let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+        let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+        let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+        let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+        [
+            _mm256_permute2f128_ps::<0x20>(u0, u4),
+            _mm256_permute2f128_ps::<0x20>(u1, u5),
+            _mm256_permute2f128_ps::<0x20>(u2, u6),
+            _mm256_permute2f128_ps::<0x20>(u3, u7),
+            _mm256_permute2f128_ps::<0x31>(u0, u4),
+            _mm256_permute2f128_ps::<0x31>(u1, u5),
+            _mm256_permute2f128_ps::<0x31>(u2, u6),
+            _mm256_permute2f128_ps::<0x31>(u3, u7),
+        ]
+    }
+}
+
+/// Zeros read by lanes past the last tile (8 floats, stride 0).
+static ZERO_ROW: [f32; 8] = [0.0; 8];
+
+/// # Safety
+/// As [`crate::transforms::input_block`]; the CPU has AVX2.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn gather_avx2<const A: usize, const M: usize>(g: &Geometry, job: &InJob) -> [[L; A]; A] {
+    let plane_len = g.h * g.w;
+    // Per lane: where row i of the tile starts (`base + i·stride`, 8 readable floats): in the
+    // image when the tile is inside it, else in a zero-padded 8x8 copy in `pool`.
+    let mut base = [ZERO_ROW.as_ptr(); LANES];
+    let mut stride = [0usize; LANES];
+    let mut pool = core::mem::MaybeUninit::<[[f32; 64]; LANES]>::uninit();
+    let pool_ptr = pool.as_mut_ptr() as *mut f32;
+    let mut pos = TilePos::of(g, job.tile0);
+    for l in 0..LANES.min(g.tiles.saturating_sub(job.tile0)) {
+        let y0 = pos.ty * M;
+        let x0 = pos.tx * M;
+        let plane_off = (pos.n * g.c + job.ch) * plane_len;
+        let inside = y0 >= g.pad_top
+            && x0 >= g.pad_left
+            && y0 + A - g.pad_top <= g.h
+            && x0 + A - g.pad_left <= g.w;
+        // Offset of the window's top-left when it is inside the plane.
+        let off = plane_off + (y0 - g.pad_top.min(y0)) * g.w + (x0 - g.pad_left.min(x0));
+        if inside && off + (A - 1) * g.w + 8 <= job.input_len {
+            // SAFETY: the window is inside the plane, and an 8-float read of its last row
+            // stays inside the input buffer (checked).
+            base[l] = unsafe { job.input.add(off) };
+            stride[l] = g.w;
+        } else {
+            // SAFETY: lane l's 64 floats of the pool are written in full before any read; the
+            // plane start is inside the input and (yy, xx) is checked against the plane.
+            unsafe {
+                let dst = pool_ptr.add(l * 64);
+                let plane = job.input.add(plane_off);
+                for i in 0..8 {
+                    let yy = (y0 + i).wrapping_sub(g.pad_top);
+                    for j in 0..8 {
+                        let xx = (x0 + j).wrapping_sub(g.pad_left);
+                        let v = if i < A && j < A && yy < g.h && xx < g.w {
+                            *plane.add(yy * g.w + xx)
+                        } else {
+                            0.0
+                        };
+                        dst.add(i * 8 + j).write(v);
+                    }
+                }
+                base[l] = dst;
+            }
+            stride[l] = 8;
+        }
+        pos.advance(g);
+    }
+    // SAFETY: base[l] + i·stride[l] has 8 readable floats for every lane and i < α (image rows
+    // checked above, pool entries written in full, the zero row has stride 0).
+    let row = |l: usize, i: usize| unsafe { _mm256_loadu_ps(base[l].add(i * stride[l])) };
+    core::array::from_fn(|i| {
+        let c0 = transpose8(core::array::from_fn(|l| row(l, i)));
+        let c1 = transpose8(core::array::from_fn(|l| row(8 + l, i)));
+        core::array::from_fn(|j| {
+            let mut v = L::ZERO;
+            // SAFETY: two 8-float stores into a 16-float local.
+            unsafe {
+                _mm256_storeu_ps(v.0.as_mut_ptr(), c0[j]);
+                _mm256_storeu_ps(v.0.as_mut_ptr().add(8), c1[j]);
+            }
+            v
+        })
+    })
+}
+
+/// # Safety
+/// As [`crate::transforms::output_block`]; the CPU has AVX2.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn scatter_avx2<const A: usize, const M: usize>(
+    g: &Geometry,
+    job: &OutJob,
+    y: &[[L; M]; M],
+) {
+    let plane_len = g.oh * g.ow;
+    let mut pos = TilePos::of(g, job.tile0);
+    for half in 0..2 {
+        // Per lane: output row pointer of the tile's first row, rows and columns inside.
+        let mut dst = [(core::ptr::null_mut::<f32>(), 0usize, 0usize); 8];
+        let mut lanes = 0;
+        for (l, dl) in dst.iter_mut().enumerate() {
+            let t = job.tile0 + half * 8 + l;
+            if t >= g.tiles {
+                break;
+            }
+            let oy = pos.ty * M;
+            let ox = pos.tx * M;
+            // SAFETY: n < batch, ch < k, (oy, ox) inside the output plane.
+            let p = unsafe {
+                job.output
+                    .add((pos.n * g.k + job.ch) * plane_len + oy * g.ow + ox)
+            };
+            *dl = (p, M.min(g.oh - oy), M.min(g.ow - ox));
+            lanes = l + 1;
+            pos.advance(g);
+        }
+        if lanes == 0 {
+            break;
+        }
+        for (i, yi) in y.iter().enumerate() {
+            let cols: [__m256; 8] = core::array::from_fn(|j| {
+                if j < M {
+                    // SAFETY: reads 8 floats of a 16-float vector.
+                    unsafe { _mm256_loadu_ps(yi[j].0.as_ptr().add(half * 8)) }
+                } else {
+                    _mm256_setzero_ps()
+                }
+            });
+            let rows = transpose8(cols);
+            for (l, &(p, nr, nc)) in dst.iter().enumerate().take(lanes) {
+                if i >= nr {
+                    continue;
+                }
+                // SAFETY: row i < nr of this tile is inside the output, and only its first
+                // nc ≤ M floats are written; this job owns these outputs.
+                unsafe {
+                    let q = p.add(i * g.ow);
+                    let lo = _mm256_castps256_ps128(rows[l]);
+                    if nc == M {
+                        match M {
+                            2 => _mm_store_sd(q as *mut f64, _mm_castps_pd(lo)),
+                            4 => _mm_storeu_ps(q, lo),
+                            _ => {
+                                _mm_storeu_ps(q, lo);
+                                let hi = _mm256_extractf128_ps::<1>(rows[l]);
+                                _mm_store_sd(q.add(4) as *mut f64, _mm_castps_pd(hi));
+                            }
+                        }
+                    } else {
+                        let mut tmp = [0.0f32; 8];
+                        _mm256_storeu_ps(tmp.as_mut_ptr(), rows[l]);
+                        core::ptr::copy_nonoverlapping(tmp.as_ptr(), q, nc);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One zmm register of 16 f32 lanes for the AVX-512 block transforms.
+///
+/// Written with explicit intrinsics: the generic 16-lane arrays ([`L`]), compiled with AVX-512
+/// enabled, get their small fixed-count loops vectorized across points with
+/// `vgatherdps`/`vscatterdps` (measured 3-4x slower). Values of this type are only created in
+/// the AVX-512 variant's transform functions (`#[target_feature(enable = "avx512f")]`), which
+/// the plan selects only when the CPU has AVX-512 F; every method is inlined into them.
+#[derive(Clone, Copy)]
+pub struct Z(__m512);
+
+impl Add for Z {
+    type Output = Z;
+    #[inline(always)]
+    fn add(self, o: Z) -> Z {
+        // SAFETY: AVX-512 F is present wherever a `Z` exists (see the type's docs).
+        Z(unsafe { _mm512_add_ps(self.0, o.0) })
+    }
+}
+
+impl Sub for Z {
+    type Output = Z;
+    #[inline(always)]
+    fn sub(self, o: Z) -> Z {
+        // SAFETY: as in `add`.
+        Z(unsafe { _mm512_sub_ps(self.0, o.0) })
+    }
+}
+
+impl Mul<f32> for Z {
+    type Output = Z;
+    #[inline(always)]
+    fn mul(self, s: f32) -> Z {
+        // SAFETY: as in `add`.
+        Z(unsafe { _mm512_mul_ps(self.0, _mm512_set1_ps(s)) })
+    }
+}
+
+impl Arith<Z> for Fused {
+    #[inline(always)]
+    fn madd(a: Z, x: Z, s: f32) -> Z {
+        // SAFETY: as in `add`.
+        Z(unsafe { _mm512_fmadd_ps(x.0, _mm512_set1_ps(s), a.0) })
+    }
+}
+
+impl Vector for Z {
+    #[inline(always)]
+    fn from_l(l: &L) -> Z {
+        // SAFETY: as in `add`; `l` holds 16 floats.
+        Z(unsafe { _mm512_loadu_ps(l.0.as_ptr()) })
+    }
+    #[inline(always)]
+    fn to_l(self) -> L {
+        let mut l = L::ZERO;
+        // SAFETY: as in `add`; `l` holds 16 floats.
+        unsafe { _mm512_storeu_ps(l.0.as_mut_ptr(), self.0) };
+        l
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Z {
+        // SAFETY: as in `add`; readable for 16 floats (contract).
+        Z(unsafe { _mm512_loadu_ps(p) })
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f32) {
+        // SAFETY: as in `add`; writable for 16 floats (contract).
+        unsafe { _mm512_storeu_ps(p, self.0) }
+    }
+    #[inline(always)]
+    fn splat(v: f32) -> Z {
+        // SAFETY: as in `add`.
+        Z(unsafe { _mm512_set1_ps(v) })
+    }
+    #[inline(always)]
+    fn clamp(self, lo: f32, hi: f32) -> Z {
+        // SAFETY: as in `add`. max/min return the second operand for NaN, as f32::max/min
+        // return the non-NaN one.
+        Z(unsafe {
+            _mm512_min_ps(
+                _mm512_max_ps(self.0, _mm512_set1_ps(lo)),
+                _mm512_set1_ps(hi),
+            )
+        })
     }
 }
