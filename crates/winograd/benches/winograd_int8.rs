@@ -5,7 +5,7 @@
 //!
 //! Instruction-count mode (for targets without timing, e.g. aarch64 under QEMU):
 //! `WINOGRAD_INT8_ICOUNT=<kernel name>:<runs>` builds the plan of that kernel (Winograd, e.g.
-//! `wgemm_4x8c2__neon`, or qconv-direct, e.g. `igemm_4x8c4__neon`), runs Q3 `<runs>` times and
+//! `wgemm_8x8c2__neon`, or qconv-direct, e.g. `igemm_4x8c4__neon`), runs Q3 `<runs>` times and
 //! exits. Counting executed instructions with a QEMU plugin for runs = 0 and runs = 2 gives the
 //! instructions of one run as half the difference.
 

@@ -60,6 +60,32 @@
 //! requantized u8/i8 with any `quant-params` scheme (one requantizer or one per channel, with
 //! its clamp), or the raw i32 accumulators (bias applied).
 //!
+//! # Computation and kernels
+//!
+//! A plan ([`WinogradInt8::new`]) checks the bound and transforms the kernel once into
+//! `U[16 points][Cout blocks of NR][Cin/2][NR][2]` (i16, `c2` pairs, zero padded). A run
+//! ([`WinogradInt8::run`]) splits the `batch × ⌈OH/2⌉ × ⌈OW/2⌉` tiles into blocks of 32 (the
+//! unit of parallelism, [`cpu_probe::parallel::Parallel`]); per block, on one thread:
+//!
+//! 1. input transform: gather each 4x4 tile (zero-point rows for padding), `d = x − zx`,
+//!    `V = Bᵀ d B` into `V[16][tiles][Cin]` (i16);
+//! 2. 16 GEMMs `M_p[tiles × Cout] = V_p · U_p` (i16 × i16 → wrapping i32), micro-kernels
+//!    [`Variant`]: `wgemm_4x8c2__scalar`, `wgemm_4x16c2__avx2` (`vpmaddwd` + `vpaddd`),
+//!    `wgemm_8x32c2__avx512` (the same on zmm), `wgemm_8x32c2__avx512vnni` (`vpdpwssd`),
+//!    `wgemm_8x8c2__neon` (`smlal`/`smlal2` by lane, `vld2q_s16` for the pairs);
+//! 3. output transform `4Y = Aᵀ M A` in wrapping i32, `>> 2` (exact; asserted in debug
+//!    builds), `+ bias`, then the output stage: raw i32 or `quant-params` requantization (per
+//!    tensor through a [`quant_params::RequantPlan`], or per channel) and NHWC stores.
+//!
+//! [`WinogradInt8::run_profiled`] times the three phases ([`Int8Profile`]).
+//!
+//! Arithmetic per 2x2 output tile and (input, output) channel pair: 16 multiply-accumulates
+//! against 36 for direct convolution (2.25x fewer), but on 16-bit operands, so SIMD lanes hold
+//! half as many as 8-bit dot products (`vpdpbusd`, `sdot`) do. Where the direct kernel has
+//! only 16-bit multiplies (NEON without dot product, x86 AVX2 `vpmaddubsw` chains), Winograd
+//! wins; against 8-bit dot-product instructions (AVX-512 VNNI, NEON dotprod) it is close to
+//! break-even. `benches/winograd_int8.rs` has the measurements.
+//!
 //! # Example
 //!
 //! ```

@@ -553,7 +553,7 @@ fn reports_variants() {
     eprintln!("int8 winograd variants available: {names:?}");
     assert!(names.contains(&"wgemm_4x8c2__scalar"));
     #[cfg(target_arch = "aarch64")]
-    assert!(names.contains(&"wgemm_4x8c2__neon"), "{names:?}");
+    assert!(names.contains(&"wgemm_8x8c2__neon"), "{names:?}");
 }
 
 #[test]

@@ -1,12 +1,12 @@
-//! `wgemm_4x8c2__neon`: widening multiply-accumulate by lane (`smlal v.4s, v.4h, v.h[i]`).
+//! `wgemm_8x8c2__neon`: widening multiply-accumulate by lane (`smlal v.4s, v.4h, v.h[i]`).
 
 use core::arch::aarch64::*;
 
 /// See [`super::GemmFn`].
 ///
 /// # Safety
-/// The contract of [`super::GemmFn`] with `MR = 4`, `NR = 8` (NEON is baseline on aarch64).
-pub unsafe fn wgemm_4x8c2_neon(
+/// The contract of [`super::GemmFn`] with `MR = 8`, `NR = 8` (NEON is baseline on aarch64).
+pub unsafe fn wgemm_8x8c2_neon(
     kp: usize,
     v: *const i16,
     ldv: usize,
@@ -14,7 +14,7 @@ pub unsafe fn wgemm_4x8c2_neon(
     m: *mut i32,
     ldm: usize,
 ) {
-    const MR: usize = 4;
+    const MR: usize = 8;
     // SAFETY: kp is a multiple of 4 (contract): for q < kp/4 the pair rows 2q and 2q+1 of `u`
     // (16 i16 each) and elements 4q..4q+4 of each of the MR rows of `v` are inside the buffers;
     // row r < MR of `m` has 8 writable i32.

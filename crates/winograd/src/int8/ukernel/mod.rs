@@ -53,7 +53,7 @@ pub enum Variant {
     Avx512,
     /// `wgemm_8x32c2__avx512vnni`: fused `vpdpwssd`.
     Avx512Vnni,
-    /// `wgemm_4x8c2__neon`: `smlal` by lane (`vmlal_lane_s16`), NEON baseline.
+    /// `wgemm_8x8c2__neon`: `smlal` by lane (`vmlal_lane_s16`), NEON baseline.
     Neon,
 }
 
@@ -157,10 +157,10 @@ impl Variant {
             #[cfg(target_arch = "aarch64")]
             Variant::Neon => Some(Kernel {
                 variant: self,
-                name: "wgemm_4x8c2__neon",
-                mr: 4,
+                name: "wgemm_8x8c2__neon",
+                mr: 8,
                 nr: 8,
-                gemm: aarch64::wgemm_4x8c2_neon,
+                gemm: aarch64::wgemm_8x8c2_neon,
                 input: scalar::input_tile,
                 output: scalar::output_tile,
             }),
