@@ -33,7 +33,7 @@
 //! The transformed input is `X[bin][tile block][ic][re|im][L]`, the product
 //! `Y[bin][tile block][oc][re|im][L]`, the kernel `Ŵ[bin][oc/4][ic][4][re,im]`, so the multiply
 //! stage for one bin streams `X` once per 4 output channels and keeps a 4 × 2 (AVX-512, NEON)
-//! or 4 × 1 (AVX2, scalar) block of complex vector accumulators in registers.
+//! block of complex vector accumulators in registers.
 //!
 //! Phases run on a [`Parallel`] pool: the transforms over (channel, tile block) pairs, the
 //! multiply over bins. The tile size is chosen per input size from an arithmetic cost estimate

@@ -45,9 +45,10 @@ pub fn bin_index(t: usize, ky: usize, kx: usize) -> Option<usize> {
     Some(bin_offset(t, kx) + ky)
 }
 
-/// Transformed kernels for one tile size: per bin, `[oc / MR][ic][MR][re, im]` of
-/// `conj(DFT(w)) / (2·T²)` (the conjugate turns the product into a correlation; the scale undoes
-/// the unnormalised inverse and the factor 2 of the input transform).
+/// Transformed kernels for one tile size: per bin, `[oc / MR][ic][MR][c, c + d, d − c]` where
+/// `c + id = conj(DFT(w)) / (2·T²)` (the conjugate turns the product into a correlation; the
+/// scale undoes the unnormalised inverse and the factor 2 of the input transform; the three
+/// numbers serve the 3-multiplication complex product of the tuple GEMM).
 pub(crate) struct PackedKernel {
     pub oc_blocks: usize,
     pub data: AVec<f32, ConstAlign<64>>,
@@ -56,7 +57,7 @@ pub(crate) struct PackedKernel {
 impl PackedKernel {
     /// Floats per bin.
     pub fn bin_len(&self, cin: usize) -> usize {
-        self.oc_blocks * cin * MR * 2
+        self.oc_blocks * cin * MR * 3
     }
 }
 
@@ -71,7 +72,7 @@ pub(crate) fn pack_kernel(
 ) -> PackedKernel {
     let oc_blocks = cout.div_ceil(MR);
     let nb = bins(t);
-    let bin_len = oc_blocks * cin * MR * 2;
+    let bin_len = oc_blocks * cin * MR * 3;
     let mut data: AVec<f32, ConstAlign<64>> =
         AVec::from_iter(64, std::iter::repeat_n(0.0f32, nb * bin_len));
     let h = t / 2 + 1;
@@ -109,9 +110,13 @@ pub(crate) fn pack_kernel(
                         im += b * c - a * s;
                     }
                     let bin = bin_offset(t, kx) + ky;
-                    let idx = bin * bin_len + ((oc / MR) * cin + ic) * MR * 2 + (oc % MR) * 2;
-                    data[idx] = (re * scale) as f32;
-                    data[idx + 1] = (-im * scale) as f32;
+                    let idx = bin * bin_len + ((oc / MR) * cin + ic) * MR * 3 + (oc % MR) * 3;
+                    // Ŵ = c + id with c = re·scale, d = −im·scale (conjugate), stored for the
+                    // 3-multiplication product as (c, c + d, d − c).
+                    let (c, d) = (re * scale, -im * scale);
+                    data[idx] = c as f32;
+                    data[idx + 1] = (c + d) as f32;
+                    data[idx + 2] = (d - c) as f32;
                 }
             }
         }

@@ -99,9 +99,9 @@ unsafe fn ft16x16_inv__neon(
     unsafe { generic::inverse::<Neon, 16>(y, bs, rows, post, mid, out) }
 }
 #[target_feature(enable = "neon")]
-unsafe fn cgemm_4x2__neon(a: &GemmArgs) {
+unsafe fn cgemm_4x1__neon(a: &GemmArgs) {
     // SAFETY: forwarded contract of `GemmFn`; NEON is enabled here.
-    unsafe { generic::gemm::<Neon, 2>(a) }
+    unsafe { generic::gemm::<Neon, 1, 4>(a) }
 }
 
 /// `gather_4__neon` (portable code: NEON has no gather).
@@ -124,5 +124,5 @@ pub(crate) const KERNELS: Kernels = Kernels {
     fwd16: ft16x16_fwd__neon,
     inv8: ft8x8_inv__neon,
     inv16: ft16x16_inv__neon,
-    gemm: cgemm_4x2__neon,
+    gemm: cgemm_4x1__neon,
 };

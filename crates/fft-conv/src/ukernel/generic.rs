@@ -398,62 +398,72 @@ unsafe fn finish<S: Simd>(v: S::V, bias: S::V, clamp: bool, lo: S::V, hi: S::V) 
 /// The tuple GEMM of one bin (see [`GemmArgs`]): register blocks of `MR` output channels × `NR`
 /// tile vectors, then the remaining tile vectors one at a time.
 #[inline(always)]
-pub(crate) unsafe fn gemm<S: Simd, const NR: usize>(a: &GemmArgs) {
+pub(crate) unsafe fn gemm<S: Simd, const NR: usize, const MH: usize>(a: &GemmArgs) {
     let mut g = 0;
     // SAFETY: the caller guarantees the sizes of `GemmArgs` and the ISA.
     unsafe {
         while g + NR <= a.groups {
-            gemm_block::<S, NR>(a, g);
+            gemm_block::<S, NR, MH>(a, g);
             g += NR;
         }
         while g < a.groups {
-            gemm_block::<S, 1>(a, g);
+            gemm_block::<S, 1, MH>(a, g);
             g += 1;
         }
     }
 }
 
+/// One register block: `MH` (a divisor of `MR`) output channels × `N` tile vectors. The complex product
+/// `(c + id)(a + ib)` takes three multiply-adds (Gauss): `k1 += c·(a + b)`, `k2 += (c + d)·b`,
+/// `k3 += (d − c)·a`, and at the end `re = k1 − k2`, `im = k1 + k3` (the kernel stores
+/// `c, c + d, d − c`; `a + b` is shared by the `MR` channels).
 #[inline(always)]
-unsafe fn gemm_block<S: Simd, const N: usize>(a: &GemmArgs, g0: usize) {
+unsafe fn gemm_block<S: Simd, const N: usize, const MH: usize>(a: &GemmArgs, g0: usize) {
     let l = S::LANES;
     let ocp = a.oc_blocks * MR;
     // SAFETY: offsets stay within the `GemmArgs` sizes: `g0 + N <= groups`, `ob < oc_blocks`,
     // `ic < cin`, `r < MR`.
     unsafe {
-        for ob in 0..a.oc_blocks {
-            let w = a.w.add(ob * a.cin * MR * 2);
-            let mut acc = [[zero::<S>(); N]; MR];
+        for (ob, r0) in (0..a.oc_blocks).flat_map(|ob| (0..MR).step_by(MH).map(move |r| (ob, r))) {
+            let w = a.w.add(ob * a.cin * MR * 3 + r0 * 3);
+            let z = S::splat(0.0);
+            let mut k1 = [[z; N]; MH];
+            let mut k2 = [[z; N]; MH];
+            let mut k3 = [[z; N]; MH];
             let mut xp = [a.x; N];
             for (n, p) in xp.iter_mut().enumerate() {
                 *p = a.x.add((g0 + n) * a.cin * 2 * l);
             }
             let mut wp = w;
             for _ in 0..a.cin {
-                let mut xv = [zero::<S>(); N];
-                for (x, p) in xv.iter_mut().zip(xp.iter()) {
-                    x.re = S::load(*p);
-                    x.im = S::load(p.add(l));
+                let mut xa = [z; N];
+                let mut xb = [z; N];
+                let mut xs = [z; N];
+                for n in 0..N {
+                    xa[n] = S::load(xp[n]);
+                    xb[n] = S::load(xp[n].add(l));
+                    xs[n] = S::add(xa[n], xb[n]);
                 }
-                for (r, acc_r) in acc.iter_mut().enumerate() {
-                    let wr = S::splat(*wp.add(2 * r));
-                    let wi = S::splat(*wp.add(2 * r + 1));
-                    for (acc_rn, x) in acc_r.iter_mut().zip(xv.iter()) {
-                        acc_rn.re = S::fma(wr, x.re, acc_rn.re);
-                        acc_rn.re = S::fnma(wi, x.im, acc_rn.re);
-                        acc_rn.im = S::fma(wr, x.im, acc_rn.im);
-                        acc_rn.im = S::fma(wi, x.re, acc_rn.im);
+                for r in 0..MH {
+                    let c = S::splat(*wp.add(3 * r));
+                    let cpd = S::splat(*wp.add(3 * r + 1));
+                    let dmc = S::splat(*wp.add(3 * r + 2));
+                    for n in 0..N {
+                        k1[r][n] = S::fma(c, xs[n], k1[r][n]);
+                        k2[r][n] = S::fma(cpd, xb[n], k2[r][n]);
+                        k3[r][n] = S::fma(dmc, xa[n], k3[r][n]);
                     }
                 }
                 for p in xp.iter_mut() {
                     *p = p.add(2 * l);
                 }
-                wp = wp.add(2 * MR);
+                wp = wp.add(3 * MR);
             }
-            for (r, acc_r) in acc.iter().enumerate() {
-                for (n, v) in acc_r.iter().enumerate() {
-                    let p = a.y.add(((g0 + n) * ocp + ob * MR + r) * 2 * l);
-                    S::store(p, v.re);
-                    S::store(p.add(l), v.im);
+            for r in 0..MH {
+                for n in 0..N {
+                    let p = a.y.add(((g0 + n) * ocp + ob * MR + r0 + r) * 2 * l);
+                    S::store(p, S::sub(k1[r][n], k2[r][n]));
+                    S::store(p.add(l), S::add(k1[r][n], k3[r][n]));
                 }
             }
         }

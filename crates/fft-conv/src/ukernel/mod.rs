@@ -8,7 +8,7 @@
 //! - a spatial tile block is `[row][col][L]` floats: one lane per tile (structure of arrays);
 //! - a transformed tile block is one complex vector pair `[re; L][im; L]` per frequency bin, bins
 //!   at `bin · bin_stride` (see [`crate::pack::bin_index`] for the bin order);
-//! - packed kernels per bin are `[oc / MR][ic][MR][re, im]` scalars.
+//! - packed kernels per bin are `[oc / MR][ic][MR][c, c + d, d − c]` scalars (`Ŵ = c + id`).
 
 #[cfg(target_arch = "aarch64")]
 pub mod aarch64;
@@ -133,7 +133,7 @@ pub(crate) struct GemmArgs {
     pub oc_blocks: usize,
     /// Tile blocks of `L` tiles.
     pub groups: usize,
-    /// `[oc_blocks][cin][MR][2]` floats.
+    /// `[oc_blocks][cin][MR][3]` floats (see [`crate::pack`]).
     pub w: *const f32,
     /// `[groups][cin][2][L]` floats.
     pub x: *const f32,

@@ -90,10 +90,10 @@ unsafe fn inv16(y: *const f32, bs: usize, rows: usize, post: &Post, mid: *mut f3
     // SAFETY: forwarded contract of `InvFn`; no ISA requirement.
     unsafe { generic::inverse::<Scalar, 16>(y, bs, rows, post, mid, out) }
 }
-/// `cgemm_4x1__scalar`.
+/// `cgemm_2x1__scalar`.
 unsafe fn gemm(a: &GemmArgs) {
     // SAFETY: forwarded contract of `GemmFn`; no ISA requirement.
-    unsafe { generic::gemm::<Scalar, 1>(a) }
+    unsafe { generic::gemm::<Scalar, 1, 2>(a) }
 }
 
 /// `gather_4__scalar`.

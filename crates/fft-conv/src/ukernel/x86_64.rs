@@ -122,7 +122,7 @@ impl Simd for Avx512 {
 }
 
 macro_rules! entry_points {
-    ($feat:literal, $S:ty, $nr:literal, $konst:ident, $gather:ident, $scatter:ident, $fwd8:ident, $fwd16:ident, $inv8:ident,
+    ($feat:literal, $S:ty, $nr:literal, $mh:literal, $konst:ident, $gather:ident, $scatter:ident, $fwd8:ident, $fwd16:ident, $inv8:ident,
      $inv16:ident, $gemm:ident) => {
         #[target_feature(enable = $feat)]
         unsafe fn $fwd8(tile: *const f32, mid: *mut f32, x: *mut f32, bs: usize) {
@@ -161,7 +161,7 @@ macro_rules! entry_points {
         #[target_feature(enable = $feat)]
         unsafe fn $gemm(a: &GemmArgs) {
             // SAFETY: forwarded contract of `GemmFn`; the ISA is enabled here.
-            unsafe { generic::gemm::<$S, $nr>(a) }
+            unsafe { generic::gemm::<$S, $nr, $mh>(a) }
         }
         pub(crate) const $konst: Kernels = Kernels {
             lanes: <$S as Simd>::LANES,
@@ -176,11 +176,12 @@ macro_rules! entry_points {
     };
 }
 
-// ft8x8/ft16x16 transforms and cgemm_4x1 (8 tiles a vector).
+// ft8x8/ft16x16 transforms and cgemm_2x1 (8 tiles a vector).
 entry_points!(
     "avx2,fma",
     Avx2,
     1,
+    2,
     KERNELS_AVX2,
     gather_8__avx2,
     scatter_8__avx2,
@@ -188,13 +189,14 @@ entry_points!(
     ft16x16_fwd__avx2,
     ft8x8_inv__avx2,
     ft16x16_inv__avx2,
-    cgemm_4x1__avx2
+    cgemm_2x1__avx2
 );
-// ft8x8/ft16x16 transforms and cgemm_4x2 (16 tiles a vector).
+// ft8x8/ft16x16 transforms and cgemm_4x1 (16 tiles a vector).
 entry_points!(
     "avx512f,avx512bw,avx512dq,avx512vl",
     Avx512,
-    2,
+    1,
+    4,
     KERNELS_AVX512,
     gather_16__avx512,
     scatter_16__avx512,
@@ -202,7 +204,7 @@ entry_points!(
     ft16x16_fwd__avx512,
     ft8x8_inv__avx512,
     ft16x16_inv__avx512,
-    cgemm_4x2__avx512
+    cgemm_4x1__avx512
 );
 
 /// Lane `i` of `x` as i32 (wrapping: only valid, hence < 2^31, indices are ever used).
