@@ -4,10 +4,12 @@
 //! * `kbench bench --workloads FILE`: the workload report: latency distribution per workload,
 //!   throughput, % of this machine's measured peak, JSON, Markdown and SVG plots.
 //! * `kbench peak`: this machine's measured fp32 / int8 / memory peaks.
-//! * `kbench conformance DIR...`: ONNX node tests (lands with the ops issue).
+//! * `kbench conformance DIR... [--json FILE]`: ONNX node-test folders run through `ops`.
 
 mod bench;
 mod cases;
+mod conformance;
+mod onnx;
 mod peak;
 mod plot;
 mod stats;
@@ -190,10 +192,7 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Command::Conformance { .. } => {
-            eprintln!("kbench conformance: not yet implemented (ops issue)");
-            ExitCode::from(2)
-        }
+        Command::Conformance { dirs, json } => conformance::run(&dirs, json.as_deref()),
     }
 }
 

@@ -1,0 +1,372 @@
+//! `kbench conformance` on node-test folders built here: prost-encoded ModelProto/TensorProto
+//! files in ONNX's layout. Cases that `ops` cannot run are SKIP with the reason, corrupted files
+//! are FAIL (never a panic), and arbitrary bytes never panic the decoder or the runner.
+
+#[allow(dead_code)]
+#[path = "../src/onnx.rs"]
+mod onnx;
+
+#[allow(dead_code)]
+#[path = "../src/conformance.rs"]
+mod conformance;
+
+use onnx::{
+    attribute_type, data_type, AttributeProto, GraphProto, ModelProto, NodeProto,
+    OperatorSetIdProto, TensorProto, TypeProto, TypeProtoTensor, ValueInfoProto,
+};
+use proptest::prelude::*;
+use prost::Message;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A fresh empty folder under the system temp dir (removed when dropped).
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "kbench-conformance-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn value_info(name: &str, elem: i32) -> ValueInfoProto {
+    ValueInfoProto {
+        name: Some(name.into()),
+        r#type: Some(TypeProto {
+            tensor_type: Some(TypeProtoTensor {
+                elem_type: Some(elem),
+                shape: None,
+            }),
+            ..Default::default()
+        }),
+    }
+}
+
+/// A one-node model: inputs `x` (and the node's other named inputs), output `y`.
+fn model(op_type: &str, domain: &str, node_inputs: &[&str], elem: i32) -> ModelProto {
+    let node = NodeProto {
+        input: node_inputs.iter().map(|s| s.to_string()).collect(),
+        output: vec!["y".into()],
+        op_type: Some(op_type.into()),
+        domain: Some(domain.into()),
+        attribute: vec![
+            AttributeProto {
+                name: Some("alpha".into()),
+                f: Some(0.5),
+                r#type: Some(attribute_type::FLOAT),
+                ..Default::default()
+            },
+            AttributeProto {
+                name: Some("pads".into()),
+                ints: vec![1, 1, 1, 1],
+                r#type: Some(attribute_type::INTS),
+                ..Default::default()
+            },
+            AttributeProto {
+                name: Some("auto_pad".into()),
+                s: Some(b"NOTSET".to_vec()),
+                r#type: Some(attribute_type::STRING),
+                ..Default::default()
+            },
+        ],
+        ..Default::default()
+    };
+    ModelProto {
+        ir_version: Some(8),
+        producer_name: Some("kbench-test".into()),
+        graph: Some(GraphProto {
+            node: vec![node],
+            name: Some("g".into()),
+            initializer: vec![],
+            input: node_inputs
+                .iter()
+                .filter(|n| !n.is_empty())
+                .map(|n| value_info(n, elem))
+                .collect(),
+            output: vec![value_info("y", elem)],
+        }),
+        opset_import: vec![OperatorSetIdProto {
+            domain: Some(domain.into()),
+            version: Some(1),
+        }],
+    }
+}
+
+fn f32_tensor(name: &str, dims: &[i64], v: &[f32]) -> TensorProto {
+    TensorProto {
+        dims: dims.to_vec(),
+        data_type: Some(data_type::FLOAT),
+        raw_data: Some(v.iter().flat_map(|x| x.to_le_bytes()).collect()),
+        name: Some(name.into()),
+        ..Default::default()
+    }
+}
+
+fn write_case(dir: &Path, m: &ModelProto, inputs: &[TensorProto], outputs: &[TensorProto]) {
+    std::fs::create_dir_all(dir.join("test_data_set_0")).unwrap();
+    std::fs::write(dir.join("model.onnx"), m.encode_to_vec()).unwrap();
+    for (i, t) in inputs.iter().enumerate() {
+        std::fs::write(
+            dir.join(format!("test_data_set_0/input_{i}.pb")),
+            t.encode_to_vec(),
+        )
+        .unwrap();
+    }
+    for (i, t) in outputs.iter().enumerate() {
+        std::fs::write(
+            dir.join(format!("test_data_set_0/output_{i}.pb")),
+            t.encode_to_vec(),
+        )
+        .unwrap();
+    }
+}
+
+/// An operator `ops` will never have, with an omitted optional input in the middle.
+fn write_unsupported_op(dir: &Path) {
+    let m = model("NotAnOperator", "com.example.none", &["x", "", "z"], 1);
+    let x = f32_tensor("x", &[2], &[1.0, -2.0]);
+    let z = f32_tensor("z", &[], &[3.0]);
+    let y = f32_tensor("y", &[2], &[1.0, 0.0]);
+    write_case(dir, &m, &[x, z], &[y]);
+}
+
+/// float16 input: the runner cannot represent it (SKIP before `ops` is asked).
+fn write_float16(dir: &Path) {
+    let m = model("Relu", "", &["x"], 10);
+    let half = TensorProto {
+        dims: vec![2],
+        data_type: Some(10),
+        int32_data: vec![0x3c00, 0xc000],
+        name: Some("x".into()),
+        ..Default::default()
+    };
+    let y = TensorProto {
+        name: Some("y".into()),
+        int32_data: vec![0x3c00, 0],
+        ..half.clone()
+    };
+    write_case(dir, &m, &[half], &[y]);
+}
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+fn kbench(args: &[&std::ffi::OsStr]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_kbench"))
+        .arg("conformance")
+        .args(args)
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn unsupported_cases_skip_with_reason_and_summary() {
+    let root = TempDir::new("skip");
+    write_unsupported_op(&root.path().join("test_not_an_operator"));
+    write_float16(&root.path().join("test_relu_float16"));
+    let json = root.path().join("out/results.json");
+    let r = kbench(&[root.path().as_os_str(), "--json".as_ref(), json.as_os_str()]);
+    assert_eq!(
+        r.code,
+        Some(0),
+        "stdout:\n{}\nstderr:\n{}",
+        r.stdout,
+        r.stderr
+    );
+    assert!(
+        r.stdout.contains(
+            "SKIP test_not_an_operator: unsupported: operator com.example.none.NotAnOperator"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains(
+            "SKIP test_relu_float16: input 'x' (test_data_set_0/input_0.pb): type float16 not supported"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        r.stdout.lines().last(),
+        Some("0 passed, 0 failed, 2 skipped"),
+        "{}",
+        r.stdout
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["skipped"], 2);
+    assert_eq!(v["cases"].as_array().unwrap().len(), 2);
+    assert_eq!(v["cases"][0]["name"], "test_not_an_operator");
+    assert_eq!(v["cases"][0]["status"], "SKIP");
+    assert_eq!(v["cases"][0]["op_type"], "NotAnOperator");
+    assert_eq!(v["by_operator"]["Relu"]["skipped"], 1);
+
+    // A single case folder works too.
+    let r = kbench(&[root.path().join("test_not_an_operator").as_os_str()]);
+    assert_eq!(r.code, Some(0));
+    assert_eq!(
+        r.stdout.lines().last(),
+        Some("0 passed, 0 failed, 1 skipped")
+    );
+}
+
+#[test]
+fn corrupted_files_fail_without_panic() {
+    let root = TempDir::new("corrupt");
+    // A model.onnx cut in the middle of a length-delimited field.
+    let bad = root.path().join("test_truncated_model");
+    write_unsupported_op(&bad);
+    let bytes = model("NotAnOperator", "com.example.none", &["x", "", "z"], 1).encode_to_vec();
+    std::fs::write(bad.join("model.onnx"), &bytes[..bytes.len() / 2]).unwrap();
+    // An input file with a wrong raw_data length.
+    let short = root.path().join("test_short_input");
+    write_unsupported_op(&short);
+    let mut x = f32_tensor("x", &[2], &[1.0, -2.0]);
+    x.raw_data.as_mut().unwrap().pop();
+    std::fs::write(short.join("test_data_set_0/input_0.pb"), x.encode_to_vec()).unwrap();
+    // A missing input file.
+    let missing = root.path().join("test_missing_input");
+    write_unsupported_op(&missing);
+    std::fs::remove_file(missing.join("test_data_set_0/input_1.pb")).unwrap();
+    // Pure garbage.
+    let garbage = root.path().join("test_garbage");
+    std::fs::create_dir_all(&garbage).unwrap();
+    std::fs::write(garbage.join("model.onnx"), [0xff; 64]).unwrap();
+
+    let r = kbench(&[root.path().as_os_str()]);
+    assert_eq!(
+        r.code,
+        Some(1),
+        "stdout:\n{}\nstderr:\n{}",
+        r.stdout,
+        r.stderr
+    );
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    let line = |name: &str| {
+        r.stdout
+            .lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("no line for {name}:\n{}", r.stdout))
+            .to_string()
+    };
+    assert!(line("test_truncated_model")
+        .starts_with("FAIL test_truncated_model: model.onnx: not a valid ONNX ModelProto"));
+    assert!(line("test_garbage").starts_with("FAIL test_garbage: model.onnx:"));
+    let s = line("test_short_input");
+    assert!(
+        s.starts_with("FAIL") && s.contains("raw_data has 7 bytes"),
+        "{s}"
+    );
+    let s = line("test_missing_input");
+    assert!(
+        s.starts_with("FAIL") && s.contains("1 input files for 2 graph inputs"),
+        "{s}"
+    );
+    assert_eq!(
+        r.stdout.lines().last(),
+        Some("0 passed, 4 failed, 0 skipped")
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let root = TempDir::new("empty");
+    let r = kbench(&[root.path().as_os_str()]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    let r = kbench(&[root.path().join("does-not-exist").as_os_str()]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+}
+
+fn valid_model_bytes() -> Vec<u8> {
+    model("NotAnOperator", "com.example.none", &["x", "", "z"], 1).encode_to_vec()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic_the_decoder(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        if let Ok(m) = onnx::decode_model(&bytes) {
+            if let Some(g) = &m.graph {
+                for n in &g.node {
+                    let _ = conformance::node_from_proto(n);
+                }
+                for t in &g.initializer {
+                    let _ = conformance::tensor_from_proto(t);
+                }
+            }
+        }
+        if let Ok(t) = onnx::decode_tensor(&bytes) {
+            let _ = conformance::tensor_from_proto(&t);
+        }
+    }
+
+    #[test]
+    fn mutated_model_bytes_never_panic(
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+    ) {
+        let mut bytes = valid_model_bytes();
+        for (i, b) in edits {
+            let k = i.index(bytes.len());
+            bytes[k] = b;
+        }
+        if let Ok(m) = onnx::decode_model(&bytes) {
+            if let Some(g) = &m.graph {
+                for n in &g.node {
+                    let _ = conformance::node_from_proto(n);
+                }
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// The whole runner (files on disk) on an arbitrary model.onnx or an arbitrary input_0.pb.
+    #[test]
+    fn runner_never_panics_on_arbitrary_files(
+        model_bytes in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..256)),
+        input_bytes in proptest::collection::vec(any::<u8>(), 0..256),
+    ) {
+        let root = TempDir::new("prop");
+        let dir = root.path().join("test_case");
+        write_unsupported_op(&dir);
+        if let Some(m) = &model_bytes {
+            std::fs::write(dir.join("model.onnx"), m).unwrap();
+        }
+        std::fs::write(dir.join("test_data_set_0/input_0.pb"), &input_bytes).unwrap();
+        let r = conformance::run_case(&dir);
+        prop_assert!(!r.line().is_empty());
+        if model_bytes.is_none() {
+            // Valid model, arbitrary input: never a PASS (ops has no such operator).
+            prop_assert!(r.status != conformance::Status::Pass, "{}", r.line());
+        }
+    }
+}
