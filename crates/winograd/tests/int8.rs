@@ -585,3 +585,57 @@ fn profiled_run_matches_run() {
         assert_eq!(p.kernel_transform, plan.kernel_transform_time());
     }
 }
+
+/// The 2-D identity behind the exact path, straight from the matrices in `winograd::f2x3`:
+/// `Aᵀ[((2G) g (2G)ᵀ) ⊙ (Bᵀ d B)]A = 4 · (d ⋆ g)` for integer tiles, at the value extremes too.
+#[test]
+fn matrices_give_four_times_the_correlation() {
+    use winograd::f2x3::{AT, BT, G2};
+    let mut s = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rnd = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    };
+    for case in 0..2000 {
+        let pick = |r: u64| match case % 3 {
+            0 => (r % 511) as i64 - 255,
+            1 => [255, -255][(r % 2) as usize],
+            _ => [255, -255, 0][(r % 3) as usize],
+        };
+        let d: [[i64; 4]; 4] = core::array::from_fn(|_| core::array::from_fn(|_| pick(rnd())));
+        let g: [[i64; 3]; 3] = core::array::from_fn(|_| core::array::from_fn(|_| pick(rnd())));
+        let bt = |i: usize, k: usize| i64::from(BT[i][k]);
+        let g2 = |i: usize, k: usize| i64::from(G2[i][k]);
+        let at = |i: usize, k: usize| i64::from(AT[i][k]);
+        let mut m = [[0i64; 4]; 4];
+        for (i, mi) in m.iter_mut().enumerate() {
+            for (j, mij) in mi.iter_mut().enumerate() {
+                let v: i64 = (0..4)
+                    .flat_map(|k| (0..4).map(move |l| (k, l)))
+                    .map(|(k, l)| bt(i, k) * d[k][l] * bt(j, l))
+                    .sum();
+                let u: i64 = (0..3)
+                    .flat_map(|a| (0..3).map(move |b| (a, b)))
+                    .map(|(a, b)| g2(i, a) * g[a][b] * g2(j, b))
+                    .sum();
+                assert!(v.abs() <= 1020 && u.abs() <= 2295, "|V| = {v}, |U| = {u}");
+                *mij = u * v;
+            }
+        }
+        for r in 0..2 {
+            for c in 0..2 {
+                let y4: i64 = (0..4)
+                    .flat_map(|i| (0..4).map(move |j| (i, j)))
+                    .map(|(i, j)| at(r, i) * m[i][j] * at(c, j))
+                    .sum();
+                let direct: i64 = (0..3)
+                    .flat_map(|a| (0..3).map(move |b| (a, b)))
+                    .map(|(a, b)| d[r + a][c + b] * g[a][b])
+                    .sum();
+                assert_eq!(y4, 4 * direct, "tile {d:?} kernel {g:?}");
+            }
+        }
+    }
+}
