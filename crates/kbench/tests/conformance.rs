@@ -294,6 +294,86 @@ fn corrupted_files_fail_without_panic() {
     );
 }
 
+/// A one-node model without attributes, with the given input and output types.
+fn plain_model(op_type: &str, inputs: &[(&str, i32)], out_elem: i32) -> ModelProto {
+    let mut m = model(op_type, "", &[], out_elem);
+    let g = m.graph.as_mut().unwrap();
+    g.node[0].attribute.clear();
+    g.node[0].input = inputs.iter().map(|(n, _)| n.to_string()).collect();
+    g.input = inputs.iter().map(|(n, t)| value_info(n, *t)).collect();
+    m
+}
+
+/// Cases `ops` runs (Relu, and a Conv it must refuse): PASS with the plan's description, a wrong
+/// expected value is a FAIL naming index, expected and got; a plan error other than Unsupported
+/// is a FAIL.
+#[test]
+fn runnable_cases_pass_or_fail_with_first_mismatch() {
+    let root = TempDir::new("run");
+    let relu = plain_model("Relu", &[("x", data_type::FLOAT)], data_type::FLOAT);
+    let x = f32_tensor("x", &[2, 2], &[1.5, -2.0, 0.0, 3.25]);
+    write_case(
+        &root.path().join("test_relu_ok"),
+        &relu,
+        &[x.clone()],
+        &[f32_tensor("y", &[2, 2], &[1.5, 0.0, 0.0, 3.25])],
+    );
+    write_case(
+        &root.path().join("test_relu_wrong_expected"),
+        &relu,
+        &[x],
+        &[f32_tensor("y", &[2, 2], &[1.5, 0.0, 0.0, 3.5])],
+    );
+    let conv = plain_model(
+        "Conv",
+        &[("x", data_type::FLOAT), ("w", data_type::FLOAT)],
+        data_type::FLOAT,
+    );
+    write_case(
+        &root.path().join("test_conv_channel_mismatch"),
+        &conv,
+        &[
+            f32_tensor("x", &[1, 1, 3, 3], &[1.0; 9]),
+            f32_tensor("w", &[1, 2, 3, 3], &[1.0; 18]),
+        ],
+        &[f32_tensor("y", &[1, 1, 1, 1], &[9.0])],
+    );
+    let r = kbench(&[root.path().as_os_str()]);
+    assert_eq!(
+        r.code,
+        Some(1),
+        "stdout:\n{}\nstderr:\n{}",
+        r.stdout,
+        r.stderr
+    );
+    let line = |name: &str| {
+        r.stdout
+            .lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("no line for {name}:\n{}", r.stdout))
+            .to_string()
+    };
+    let ok = line("test_relu_ok");
+    assert!(
+        ok.starts_with("PASS test_relu_ok (") && ok.ends_with(')'),
+        "{ok}"
+    );
+    let bad = line("test_relu_wrong_expected");
+    assert!(
+        bad.starts_with("FAIL test_relu_wrong_expected: test_data_set_0 output 0 'y' index 3 [1, 1]: expected 3.5e0, got 3.25e0"),
+        "{bad}"
+    );
+    let conv = line("test_conv_channel_mismatch");
+    assert!(
+        conv.starts_with("FAIL test_conv_channel_mismatch: plan: "),
+        "{conv}"
+    );
+    assert_eq!(
+        r.stdout.lines().last(),
+        Some("1 passed, 2 failed, 0 skipped")
+    );
+}
+
 #[test]
 fn usage_errors_exit_2() {
     let root = TempDir::new("empty");
