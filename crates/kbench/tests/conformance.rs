@@ -315,7 +315,7 @@ fn runnable_cases_pass_or_fail_with_first_mismatch() {
     write_case(
         &root.path().join("test_relu_ok"),
         &relu,
-        &[x.clone()],
+        std::slice::from_ref(&x),
         &[f32_tensor("y", &[2, 2], &[1.5, 0.0, 0.0, 3.25])],
     );
     write_case(
