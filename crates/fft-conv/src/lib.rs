@@ -684,16 +684,21 @@ impl FftConv {
             // 1. Input transform.
             let start = Instant::now();
             for gl in 0..gn {
+                // Lane geometry once per tile group (integer divisions), then per channel only
+                // the plane offset changes.
+                let lanes0 = lanes_of(&g, cin, 0, g0 + gl, self.pad);
                 for ic in 0..cin {
-                    let lanes = lanes_of(&g, cin, ic, g0 + gl, self.pad);
-                    // SAFETY: in-range lane elements are inside `input` (rows and columns
-                    // clipped to the image, planes of `n < batch`, `ic < cin`);
+                    // Channel `ic`: the lane offsets of channel 0, from the plane of `ic`.
+                    let base = input.as_ptr().wrapping_add(ic * g.h * g.w);
+                    // SAFETY: in-range lane elements, taken from `base` (the plane of `ic` in
+                    // image 0; lane origins add the image plane), are inside `input` (rows and
+                    // columns clipped to the image, `n < batch`, `ic < cin`);
                     // `input.len() <= i32::MAX` for the gathers with 32-bit indices (else the
                     // portable one runs); `s.tile` holds `T·T·L` floats. `fwd` writes
                     // X[·][gl][ic] (2·L floats per bin at stride `x_bin`) inside this block's X,
                     // `s.mid` holds `T·H·2·L` floats; the variant's ISA was checked in `new`.
                     unsafe {
-                        gather(input.as_ptr(), g.w, t, &lanes, s.tile.as_mut_ptr());
+                        gather(base, g.w, t, &lanes0, s.tile.as_mut_ptr());
                         fwd(
                             s.tile.as_ptr(),
                             s.mid.as_mut_ptr(),
@@ -726,6 +731,7 @@ impl FftConv {
             // 3. Output transform.
             let start = Instant::now();
             for gl in 0..gn {
+                let lanes0 = out_lanes_of(&g, cout, 0, g0 + gl);
                 for oc in 0..cout {
                     let post = Post {
                         bias: self.bias[oc],
@@ -733,9 +739,10 @@ impl FftConv {
                     };
                     // SAFETY: reads Y[·][gl][oc] inside this block's Y; writes `mh` rows of
                     // `T·L` floats into `s.tile` and `T·H·2·L` floats into `s.mid`; ISA checked
-                    // in `new`. `scatter` writes only the output pixels of the tiles of group
-                    // `g0 + gl` in channel `oc`, which no other task writes; `output` holds
-                    // `out_len` floats.
+                    // in `new`. `scatter` writes, from `out_oc` (channel `oc` of image 0; lane
+                    // bases add the image plane), only the output pixels of the tiles of group
+                    // `g0 + gl` in channel `oc`, which no other task writes, all inside
+                    // `output` (`out_len` floats).
                     unsafe {
                         inv(
                             yb.cast_const().add((gl * ocp + oc) * 2 * l),
@@ -745,8 +752,8 @@ impl FftConv {
                             s.mid.as_mut_ptr(),
                             s.tile.as_mut_ptr(),
                         );
-                        let lanes = out_lanes_of(&g, cout, oc, g0 + gl);
-                        scatter(s.tile.as_ptr(), t, g.ow, &lanes, outp.get());
+                        let out_oc = outp.get().wrapping_add(oc * g.oh * g.ow);
+                        scatter(s.tile.as_ptr(), t, g.ow, &lanes0, out_oc);
                     }
                 }
             }

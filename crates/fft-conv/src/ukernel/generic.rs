@@ -71,43 +71,71 @@ const SIN16: [f32; 8] = [
     0.382_683_43,
 ];
 
-/// `x · e^(−2πi·j/16)` with the cheap cases (`j` = 0, 2, 4, 6) spelled out.
+/// Radix-2 butterfly `(e + w·o, e − w·o)` with `w = e^(−2πi·j/16)`, written so that the
+/// twiddle products fuse into the additions (multiply-adds instead of multiply + add: the
+/// transforms are bound by the adder ports otherwise). `j` is a constant after inlining.
 #[inline(always)]
-unsafe fn twiddle16<S: Simd>(x: C<S::V>, j: usize) -> C<S::V> {
+unsafe fn bfly16<S: Simd>(e: C<S::V>, o: C<S::V>, j: usize) -> (C<S::V>, C<S::V>) {
     // SAFETY: the caller runs with the ISA of `S` enabled.
     unsafe {
-        let (a, b) = (x.re, x.im);
+        let (a, b) = (o.re, o.im);
         match j {
-            0 => x,
-            // (a + ib)(−i) = b − ia
-            4 => C {
-                re: b,
-                im: S::sub(S::splat(0.0), a),
-            },
-            // (a + ib)(1 − i)/√2
+            0 => (cadd::<S>(e, o), csub::<S>(e, o)),
+            // w·o = b − ia
+            4 => (
+                C {
+                    re: S::add(e.re, b),
+                    im: S::sub(e.im, a),
+                },
+                C {
+                    re: S::sub(e.re, b),
+                    im: S::add(e.im, a),
+                },
+            ),
+            // w·o = ((a + b) + i(b − a))·r
             2 => {
                 let r = S::splat(core::f32::consts::FRAC_1_SQRT_2);
-                C {
-                    re: S::mul(S::add(a, b), r),
-                    im: S::mul(S::sub(b, a), r),
-                }
+                let (sum, dif) = (S::add(a, b), S::sub(b, a));
+                (
+                    C {
+                        re: S::fma(sum, r, e.re),
+                        im: S::fma(dif, r, e.im),
+                    },
+                    C {
+                        re: S::fnma(sum, r, e.re),
+                        im: S::fnma(dif, r, e.im),
+                    },
+                )
             }
-            // (a + ib)(−1 − i)/√2
+            // w·o = ((b − a) − i(a + b))·r
             6 => {
                 let r = S::splat(core::f32::consts::FRAC_1_SQRT_2);
-                C {
-                    re: S::mul(S::sub(b, a), r),
-                    im: S::mul(S::add(a, b), S::splat(-core::f32::consts::FRAC_1_SQRT_2)),
-                }
+                let (sum, dif) = (S::add(a, b), S::sub(b, a));
+                (
+                    C {
+                        re: S::fma(dif, r, e.re),
+                        im: S::fnma(sum, r, e.im),
+                    },
+                    C {
+                        re: S::fnma(dif, r, e.re),
+                        im: S::fma(sum, r, e.im),
+                    },
+                )
             }
-            // (a + ib)(c − is) = (ac + bs) + i(bc − as)
+            // w·o = (ac + bs) + i(bc − as)
             _ => {
                 let c = S::splat(COS16[j]);
                 let s = S::splat(SIN16[j]);
-                C {
-                    re: S::fma(a, c, S::mul(b, s)),
-                    im: S::fnma(a, s, S::mul(b, c)),
-                }
+                (
+                    C {
+                        re: S::fma(a, c, S::fma(b, s, e.re)),
+                        im: S::fma(b, c, S::fnma(a, s, e.im)),
+                    },
+                    C {
+                        re: S::fnma(a, c, S::fnma(b, s, e.re)),
+                        im: S::fnma(b, c, S::fma(a, s, e.im)),
+                    },
+                )
             }
         }
     }
@@ -145,9 +173,7 @@ unsafe fn fft8<S: Simd>(x: [C<S::V>; 8]) -> [C<S::V>; 8] {
         let o = fft4::<S>([x[1], x[3], x[5], x[7]]);
         let mut y = [e[0]; 8];
         for k in 0..4 {
-            let t = twiddle16::<S>(o[k], 2 * k);
-            y[k] = cadd::<S>(e[k], t);
-            y[k + 4] = csub::<S>(e[k], t);
+            (y[k], y[k + 4]) = bfly16::<S>(e[k], o[k], 2 * k);
         }
         y
     }
@@ -161,9 +187,7 @@ unsafe fn fft16<S: Simd>(x: [C<S::V>; 16]) -> [C<S::V>; 16] {
         let o = fft8::<S>(core::array::from_fn(|i| x[2 * i + 1]));
         let mut y = [e[0]; 16];
         for k in 0..8 {
-            let t = twiddle16::<S>(o[k], k);
-            y[k] = cadd::<S>(e[k], t);
-            y[k + 8] = csub::<S>(e[k], t);
+            (y[k], y[k + 8]) = bfly16::<S>(e[k], o[k], k);
         }
         y
     }
