@@ -304,6 +304,8 @@ pub struct FftConv {
     bias: Vec<f32>,
     variant: Variant,
     kernels: Kernels,
+    /// Half-width kernels for a remainder of at most `lanes/2` tiles (AVX-512: the AVX2 ones).
+    half: Option<Kernels>,
     packed8: Option<PackedKernel>,
     packed16: Option<PackedKernel>,
     kernel_time: Duration,
@@ -336,7 +338,6 @@ struct Geom {
     tiles_x: usize,
     tiles_per_image: usize,
     total_tiles: usize,
-    lanes: usize,
 }
 
 /// A raw pointer that tasks of one phase share; each task touches a disjoint part.
@@ -454,6 +455,7 @@ impl FftConv {
             bias: cfg.bias.map_or_else(|| vec![0.0; cout], <[f32]>::to_vec),
             variant,
             kernels,
+            half: variant.half_kernels(),
             packed8,
             packed16,
             kernel_time,
@@ -599,7 +601,17 @@ impl FftConv {
         let total_tiles = batch
             .checked_mul(tiles_per_image)
             .ok_or(too_large("tile count"))?;
-        let groups = total_tiles.div_ceil(l);
+        // Full groups of `l` tiles; a remainder of at most `l/2` tiles runs as one group of the
+        // half-width kernels (AVX-512 -> AVX2) instead of a mostly empty full group.
+        let half = self.half.filter(|_| {
+            let rem = total_tiles % l;
+            rem > 0 && rem <= l / 2
+        });
+        let groups = if half.is_some() {
+            total_tiles / l
+        } else {
+            total_tiles.div_ceil(l)
+        };
         let g = Geom {
             t,
             h,
@@ -611,7 +623,6 @@ impl FftConv {
             tiles_x,
             tiles_per_image,
             total_tiles,
-            lanes: l,
         };
         let nb = bins(t);
         let ocp = packed.oc_blocks * MR;
@@ -623,7 +634,8 @@ impl FftConv {
         let gb = (BLOCK_BYTES / group_bytes)
             .max(1)
             .min(groups.div_ceil(2 * parallel.threads()).max(1));
-        let nblocks = groups.div_ceil(gb);
+        let main_blocks = groups.div_ceil(gb);
+        let nblocks = main_blocks + usize::from(half.is_some());
         let x_blk = nb
             .checked_mul(gb * cin * 2 * l)
             .ok_or(too_large("workspace"))?;
@@ -650,25 +662,30 @@ impl FftConv {
         }
         let wsp = SharedPtr(ws.as_mut_ptr());
         let outp = SharedPtr(output.as_mut_ptr());
-        let gather = if input.len() <= i32::MAX as usize {
-            self.kernels.gather
-        } else {
-            portable_gather(l)
-        };
-        let (fwd, inv) = if t == 8 {
-            (self.kernels.fwd8, self.kernels.inv8)
-        } else {
-            (self.kernels.fwd16, self.kernels.inv16)
-        };
-        let gemm = self.kernels.gemm;
-        let scatter = self.kernels.scatter;
+        let small_input = input.len() <= i32::MAX as usize;
         let w_bin = packed.bin_len(cin);
         let wp = SharedPtr(packed.data.as_ptr().cast_mut());
         let times = Mutex::new(Profile::default());
 
         parallel.for_each(nblocks, |blk| {
-            let g0 = blk * gb;
-            let gn = gb.min(groups - g0);
+            // Block `blk`: `gn` groups of `l` tiles from tile `t0` with `k`, or the half group.
+            let (k, l, t0, gn) = match half {
+                Some(hk) if blk == main_blocks => (hk, l / 2, groups * l, 1),
+                _ => {
+                    let g0 = blk * gb;
+                    (self.kernels, l, g0 * l, gb.min(groups - g0))
+                }
+            };
+            let gather = if small_input {
+                k.gather
+            } else {
+                portable_gather(l)
+            };
+            let (fwd, inv) = if t == 8 {
+                (k.fwd8, k.inv8)
+            } else {
+                (k.fwd16, k.inv16)
+            };
             // This block's X `[bin][gl][ic][2][L]` and Y `[bin][gl][oc][2][L]` (gl < gn).
             let x_bin = gn * cin * 2 * l;
             let y_bin = gn * ocp * 2 * l;
@@ -686,7 +703,7 @@ impl FftConv {
             for gl in 0..gn {
                 // Lane geometry once per tile group (integer divisions), then per channel only
                 // the plane offset changes.
-                let lanes0 = lanes_of(&g, cin, 0, g0 + gl, self.pad);
+                let lanes0 = lanes_of(&g, cin, t0 + gl * l, l, self.pad);
                 for ic in 0..cin {
                     // Channel `ic`: the lane offsets of channel 0, from the plane of `ic`.
                     let base = input.as_ptr().wrapping_add(ic * g.h * g.w);
@@ -724,14 +741,14 @@ impl FftConv {
                 // SAFETY: bin `b` reads its `w_bin` packed floats and `x_bin` floats of this
                 // block's X and writes its `y_bin` floats of this block's Y; sizes match
                 // `GemmArgs`.
-                unsafe { gemm(&args) };
+                unsafe { (k.gemm)(&args) };
             }
             prof.multiply = start.elapsed();
 
             // 3. Output transform.
             let start = Instant::now();
             for gl in 0..gn {
-                let lanes0 = out_lanes_of(&g, cout, 0, g0 + gl);
+                let lanes0 = out_lanes_of(&g, cout, t0 + gl * l, l);
                 for oc in 0..cout {
                     let post = Post {
                         bias: self.bias[oc],
@@ -741,7 +758,7 @@ impl FftConv {
                     // `T·L` floats into `s.tile` and `T·H·2·L` floats into `s.mid`; ISA checked
                     // in `new`. `scatter` writes, from `out_oc` (channel `oc` of image 0; lane
                     // bases add the image plane), only the output pixels of the tiles of group
-                    // `g0 + gl` in channel `oc`, which no other task writes, all inside
+                    // `gl` of this block in channel `oc`, which no other task writes, all inside
                     // `output` (`out_len` floats).
                     unsafe {
                         inv(
@@ -753,7 +770,7 @@ impl FftConv {
                             s.tile.as_mut_ptr(),
                         );
                         let out_oc = outp.get().wrapping_add(oc * g.oh * g.ow);
-                        scatter(s.tile.as_ptr(), t, g.ow, &lanes0, out_oc);
+                        (k.scatter)(s.tile.as_ptr(), t, g.ow, &lanes0, out_oc);
                     }
                 }
             }
@@ -786,20 +803,20 @@ fn tile_pos(g: &Geom, ti: usize) -> (usize, usize, usize) {
     (n, r / g.tiles_x, r % g.tiles_x)
 }
 
-/// Describes where the `T × T` input patches of the `L` tiles of block `gi`, channel `ic`, lie
-/// (lanes past the last tile get an empty row range, hence zeros).
-fn lanes_of(g: &Geom, cin: usize, ic: usize, gi: usize, pad: [usize; 4]) -> Lanes {
+/// Describes where the `T × T` input patches of tiles `first..first + lanes` (channel 0) lie;
+/// lanes past the last tile get an empty row range, hence zeros.
+fn lanes_of(g: &Geom, cin: usize, first: usize, lanes: usize, pad: [usize; 4]) -> Lanes {
     let t = g.t as isize;
     let mut d = Lanes::default();
-    for lane in 0..g.lanes {
-        let ti = gi * g.lanes + lane;
+    for lane in 0..lanes {
+        let ti = first + lane;
         if ti >= g.total_tiles {
             break;
         }
         let (n, ty, tx) = tile_pos(g, ti);
         let y0 = (ty * g.mh) as isize - pad[0] as isize;
         let x0 = (tx * g.mw) as isize - pad[1] as isize;
-        let plane = ((n * cin + ic) * g.h * g.w) as isize;
+        let plane = (n * cin * g.h * g.w) as isize;
         d.origin[lane] = plane + y0 * g.w as isize + x0;
         d.rows[lane] = (
             (-y0).clamp(0, t) as usize,
@@ -813,11 +830,11 @@ fn lanes_of(g: &Geom, cin: usize, ic: usize, gi: usize, pad: [usize; 4]) -> Lane
     d
 }
 
-/// Describes where the cropped output tiles of block `gi`, channel `oc`, go.
-fn out_lanes_of(g: &Geom, cout: usize, oc: usize, gi: usize) -> OutLanes {
+/// Describes where the cropped output tiles `first..first + lanes` go (channel 0).
+fn out_lanes_of(g: &Geom, cout: usize, first: usize, lanes: usize) -> OutLanes {
     let mut d = OutLanes::default();
-    for lane in 0..g.lanes {
-        let ti = gi * g.lanes + lane;
+    for lane in 0..lanes {
+        let ti = first + lane;
         if ti >= g.total_tiles {
             break;
         }
@@ -825,7 +842,7 @@ fn out_lanes_of(g: &Geom, cout: usize, oc: usize, gi: usize) -> OutLanes {
         let (oy0, ox0) = (ty * g.mh, tx * g.mw);
         d.rows[lane] = g.mh.min(g.oh - oy0);
         d.cols[lane] = g.mw.min(g.ow - ox0);
-        d.base[lane] = (n * cout + oc) * g.oh * g.ow + oy0 * g.ow + ox0;
+        d.base[lane] = n * cout * g.oh * g.ow + oy0 * g.ow + ox0;
     }
     d
 }

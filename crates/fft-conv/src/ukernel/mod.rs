@@ -76,6 +76,14 @@ impl Variant {
         }
     }
 
+    /// Kernels of half this variant's width for a short last tile group (AVX-512 -> AVX2).
+    pub(crate) fn half_kernels(self) -> Option<Kernels> {
+        match self {
+            Variant::Avx512 => Variant::Avx2.kernels(),
+            _ => None,
+        }
+    }
+
     /// The kernels of this variant, if this CPU/build can run them.
     pub(crate) fn kernels(self) -> Option<Kernels> {
         if !Variant::available().contains(&self) {
