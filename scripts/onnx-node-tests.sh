@@ -45,6 +45,7 @@ echo "::: venv ready ($("$VENV/bin/python" -c 'import onnx, numpy; print("onnx",
 # --- 2. generate the node tests -------------------------------------------------------------------
 t0=$SECONDS
 mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
 "$VENV/bin/python" -W ignore - "$OUT" $OPS <<'PY'
 import collections
 import os
