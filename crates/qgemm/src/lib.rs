@@ -10,9 +10,13 @@
 //!   column), raw i32, dequantized f32 (one scale or one per column).
 //! * Strided A and C (row strides); [`PackedB`] is packed once and is `Send + Sync`.
 //! * Micro-kernels ([`ukernel`]): `igemm_4x8c4__scalar`, `__neon`, `__neondot` (SDOT),
-//!   `__neoni8mm` (SUDOT), `__avx2`, `igemm_8x32c4__avx512vnni`. They are *indirect*: A rows are
+//!   `__neoni8mm` (SUDOT), `igemm_4x16c8__neoni8mm` (USMMLA, `c8` packing), `igemm_4x8c4__avx2`,
+//!   `igemm_8x32c4__avx512vnni`. They are *indirect*: A rows are
 //!   read through pointers, one per row and kernel tap, so `qconv-direct` runs convolutions on
 //!   the same kernels through its indirection buffer; a GEMM is the one-tap case.
+//! * Driver ([`PackedB::gemm`], [`PackedB::tiling`]): tiles of MR-row blocks × panels of packed
+//!   B sized from the L1/L2 caches (`cpu_probe::cache_sizes`), run in parallel on a
+//!   `cpu_probe::parallel::Parallel`; an M = 1 GEMV (classifier head) splits its columns.
 //! * Exactness: a plan whose i32 accumulator could overflow (from the actual weights, zero points
 //!   and bias) is refused.
 //!
@@ -268,6 +272,23 @@ pub struct PackedB {
     packed: pack::PackedWeights,
 }
 
+/// The smallest task (multiply-adds) the driver hands to another thread.
+pub const MIN_TASK_MACS: usize = 1 << 18;
+/// At most this many tasks per thread (load balance on shared cores vs per-task cost).
+pub const TASKS_PER_THREAD: usize = 4;
+/// The largest MR of any micro-kernel.
+const MAX_MR: usize = 8;
+
+/// A split of a GEMM into tasks of `rows` rows × `blocks` NR-column blocks
+/// ([`PackedB::tiling`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tiling {
+    /// Rows of C per task.
+    pub rows: usize,
+    /// NR-column blocks of C per task.
+    pub blocks: usize,
+}
+
 thread_local! {
     static SCRATCH: RefCell<(Vec<i32>, Vec<*const u8>)> = const { RefCell::new((Vec::new(), Vec::new())) };
 }
@@ -349,18 +370,7 @@ impl PackedB {
                 Variant::available()
             ))
         })?;
-        let packed = pack::pack(
-            kernel.nr,
-            1,
-            k,
-            n,
-            1,
-            &w_prime,
-            &zw_prime,
-            za_prime,
-            &bias,
-            kernel.signed_a,
-        );
+        let packed = pack::pack_kernel(&kernel, 1, k, n, 1, &w_prime, &zw_prime, za_prime, &bias);
         Ok(PackedB {
             k,
             n,
@@ -381,7 +391,8 @@ impl PackedB {
         &self.packed
     }
 
-    /// `C = A · B` (+ bias, zero points) for `m` rows of A with row stride `lda`.
+    /// `C = A · B` (+ bias, zero points) for `m` rows of A with row stride `lda`, split into
+    /// tasks by [`PackedB::tiling`] and run on `par`.
     pub fn gemm(
         &self,
         m: usize,
@@ -389,6 +400,32 @@ impl PackedB {
         lda: usize,
         out: GemmOutput<'_>,
         par: &Parallel,
+    ) -> Result<(), GemmError> {
+        self.gemm_impl(m, a, lda, out, par, None)
+    }
+
+    /// [`PackedB::gemm`] with a forced task split (tests and tuning; any `rows`, `blocks` >= 1
+    /// give the same C).
+    pub fn gemm_with_tiling(
+        &self,
+        m: usize,
+        a: Input8<'_>,
+        lda: usize,
+        out: GemmOutput<'_>,
+        par: &Parallel,
+        tiling: Tiling,
+    ) -> Result<(), GemmError> {
+        self.gemm_impl(m, a, lda, out, par, Some(tiling))
+    }
+
+    fn gemm_impl(
+        &self,
+        m: usize,
+        a: Input8<'_>,
+        lda: usize,
+        out: GemmOutput<'_>,
+        par: &Parallel,
+        tiling: Option<Tiling>,
     ) -> Result<(), GemmError> {
         let (k, n) = (self.k, self.n);
         if a.qtype() != self.a_type {
@@ -477,82 +514,107 @@ impl PackedB {
                 ..
             } => (SyncPtr(c.as_mut_ptr().cast()), a_scale, b_scales),
         };
+        let tiling = tiling.unwrap_or_else(|| self.tiling(m, par.threads()));
+        if tiling.rows == 0 || tiling.blocks == 0 {
+            return Err(GemmError::Shape(format!(
+                "tiling rows ({}) and blocks ({}) must be >= 1",
+                tiling.rows, tiling.blocks
+            )));
+        }
         let bytes = a.as_bytes();
-        let mr = self.kernel.mr;
-        let per_thread = m.div_ceil(4 * par.threads().max(1));
-        let tile = (per_thread.div_ceil(mr) * mr).clamp(mr, mr * 8);
-        let c_ptr = &c_ptr;
-        let n_cols = n;
-        par.for_each(m.div_ceil(tile), |ti| {
-            let r0 = ti * tile;
-            let r1 = (r0 + tile).min(m);
+        let nr = self.kernel.nr;
+        let nb = self.packed.blocks;
+        let (rows, blocks) = (tiling.rows.min(m), tiling.blocks.min(nb));
+        let m_tiles = m.div_ceil(rows);
+        let n_tiles = nb.div_ceil(blocks);
+        let store = Store {
+            c: c_ptr,
+            n,
+            kind,
+            plan: plan.as_ref(),
+            per_channel,
+            a_scale,
+            b_scales,
+        };
+        let store = &store;
+        // Column panels outermost: the consecutive tasks a thread takes share one panel of B.
+        par.for_each(m_tiles * n_tiles, |task| {
+            let (ni, mi) = (task / m_tiles, task % m_tiles);
+            let r0 = mi * rows;
+            let r1 = (r0 + rows).min(m);
+            let b0 = ni * blocks;
+            let b1 = (b0 + blocks).min(nb);
+            let c0 = b0 * nr;
+            let width = (b1 * nr).min(n) - c0;
             SCRATCH.with(|s| {
                 let (acc, ptrs) = &mut *s.borrow_mut();
-                acc.resize(tile * n, 0);
-                ptrs.resize(mr, core::ptr::null());
-                let acc = &mut acc[..(r1 - r0) * n];
-                self.tile(bytes, lda, r0, r1, acc, ptrs);
-                // A dense C (ldc == n) is written as one run; otherwise row by row.
-                let run = if ldc == n { acc.len() } else { n };
-                for (i, row) in acc.chunks_exact(run).enumerate() {
-                    let n = run;
-                    let off = if run == n_cols {
-                        (r0 + i) * ldc
-                    } else {
-                        r0 * ldc
-                    };
-                    // SAFETY: rows r0..r1 belong to this task only; off + n <= need_c <= len
-                    // (checked above; a dense run covers rows r0..r1 exactly) and the element
-                    // type matches `kind`.
-                    unsafe {
-                        match kind {
-                            0 | 1 => {
-                                let o = std::slice::from_raw_parts_mut(c_ptr.0.add(off), n);
-                                if let Some(p) = &plan {
-                                    let _ = if kind == 0 {
-                                        p.run_u8(row, o)
-                                    } else {
-                                        p.run_i8(row, &mut *(o as *mut [u8] as *mut [i8]))
-                                    };
-                                }
-                            }
-                            4 | 5 => {
-                                let o = std::slice::from_raw_parts_mut(c_ptr.0.add(off), n);
-                                if let Some(pc) = per_channel {
-                                    // Runs are whole rows of n channels.
-                                    let _ = if kind == 4 {
-                                        pc.requantize_rows_u8(row, o)
-                                    } else {
-                                        pc.requantize_rows_i8(
-                                            row,
-                                            &mut *(o as *mut [u8] as *mut [i8]),
-                                        )
-                                    };
-                                }
-                            }
-                            2 => std::slice::from_raw_parts_mut(c_ptr.0.cast::<i32>().add(off), n)
-                                .copy_from_slice(row),
-                            _ => {
-                                let o = std::slice::from_raw_parts_mut(
-                                    c_ptr.0.cast::<f32>().add(off),
-                                    n,
-                                );
-                                for (j, (x, &v)) in o.iter_mut().zip(row).enumerate() {
-                                    // A dense run spans several rows: the column is j mod n.
-                                    let s = if b_scales.len() == 1 {
-                                        b_scales[0]
-                                    } else {
-                                        b_scales[j % n_cols]
-                                    };
-                                    *x = v as f32 * (a_scale * s);
-                                }
-                            }
-                        }
+                let len = (r1 - r0) * width;
+                if acc.len() < len {
+                    acc.resize(len, 0);
+                }
+                if ptrs.len() < self.kernel.mr {
+                    ptrs.resize(self.kernel.mr, core::ptr::null());
+                }
+                let acc = &mut acc[..len];
+                self.tile(bytes, lda, r0, r1, b0, b1, acc, width, ptrs);
+                if c0 == 0 && width == n && ldc == n {
+                    // Dense C: rows r0..r1 are one run.
+                    // SAFETY: rows r0..r1 belong to this task only and r1 <= m, so the run
+                    // r0·n .. r1·n lies inside C (checked in `gemm`).
+                    unsafe { store.write(acc, r0 * ldc, 0) };
+                } else {
+                    for (i, row) in acc.chunks_exact(width).enumerate() {
+                        // SAFETY: row r0 + i < m, columns c0..c0 + width <= n belong to this task
+                        // only; (r0 + i)·ldc + c0 + width <= (m − 1)·ldc + n <= C's length.
+                        unsafe { store.write(row, (r0 + i) * ldc + c0, c0) };
                     }
                 }
             });
         });
         Ok(())
+    }
+
+    /// How [`PackedB::gemm`] splits `m` rows over `threads` threads: the tasks are tiles of
+    /// `rows` rows × `blocks` NR-column blocks.
+    ///
+    /// * N: a panel of packed B (`blocks` blocks over all of K) fits half of the L2 cache
+    ///   ([`cpu_probe::cache_sizes`]), so it stays in L2 while the row blocks of a task stream
+    ///   past it; each MR-row block of A (`MR × K` bytes) is reused from L1 across the panel.
+    /// * M: a task's i32 accumulators and A rows fit a quarter of L2.
+    /// * Threads: big enough tasks (>= [`MIN_TASK_MACS`] multiply-adds) and up to
+    ///   [`TASKS_PER_THREAD`] per thread, split over rows when there are enough MR-row blocks,
+    ///   otherwise over columns (GEMV: M = 1 runs column panels in parallel).
+    pub fn tiling(&self, m: usize, threads: usize) -> Tiling {
+        let caches = cpu_probe::cache_sizes();
+        let (mr, nr) = (self.kernel.mr, self.kernel.nr);
+        let (k, n, nb) = (self.k, self.n, self.packed.blocks);
+        let m = m.max(1);
+        let block_bytes = self.packed.block_len().max(1) as u64;
+        let mut blocks = ((caches.l2 / 2) / block_bytes).clamp(1, nb as u64) as usize;
+        let width = (blocks * nr).min(n);
+        let row_bytes = (width * 4 + k) as u64;
+        let mut rows = (((caches.l2 / 4) / row_bytes) as usize / mr * mr).clamp(mr, m.max(mr));
+        let macs = m.saturating_mul(n).saturating_mul(k);
+        let want = (macs / MIN_TASK_MACS).clamp(1, threads.max(1) * TASKS_PER_THREAD);
+        if threads > 1 && want > 1 {
+            let m_blocks = m.div_ceil(mr);
+            if m_blocks >= want {
+                rows = rows.min(m_blocks.div_ceil(want) * mr);
+            } else {
+                rows = rows.min(mr);
+                let n_tasks = want.div_ceil(m_blocks);
+                blocks = blocks.min(nb.div_ceil(n_tasks));
+                // u8 C: keep column boundaries on 64-byte lines where the panel allows it.
+                let line = 64usize.div_ceil(nr);
+                if blocks > line {
+                    blocks = blocks / line * line;
+                }
+            }
+        }
+        Tiling {
+            rows: rows.min(m),
+            blocks,
+        }
     }
 
     fn check_per_channel(&self, r: &PerChannelRequantizer, want: QType) -> Result<(), GemmError> {
@@ -579,27 +641,34 @@ impl PackedB {
         Ok(())
     }
 
+    /// Rows `r0..r1` × NR blocks `b0..b1` into `acc` (row stride `ldacc`, column 0 = column
+    /// `b0 · NR` of C).
+    #[allow(clippy::too_many_arguments)]
     fn tile(
         &self,
         a: &[u8],
         lda: usize,
         r0: usize,
         r1: usize,
+        b0: usize,
+        b1: usize,
         acc: &mut [i32],
+        ldacc: usize,
         ptrs: &mut [*const u8],
     ) {
         let k = &self.kernel;
         let pk = &self.packed;
         let n = self.n;
+        let xor = self.a_xor ^ if k.signed_a { 0x80 } else { 0 };
         let mut r = r0;
         while r < r1 {
             let rows = (r1 - r).min(k.mr);
-            for (i, p) in ptrs.iter_mut().enumerate() {
+            for (i, p) in ptrs.iter_mut().take(k.mr).enumerate() {
                 // Rows past the tile repeat its last row; each row has k readable bytes
                 // (checked in `gemm`).
                 *p = a[(r + i.min(rows - 1)) * lda..][..self.k].as_ptr();
             }
-            let mut row_sums = [0i32; 8];
+            let mut row_sums = [0i32; MAX_MR];
             if pk.needs_row_sums {
                 for (i, s) in row_sums.iter_mut().enumerate().take(rows) {
                     *s = a[(r + i) * lda..][..self.k]
@@ -608,13 +677,15 @@ impl PackedB {
                         .sum();
                 }
             }
-            for b in 0..pk.blocks {
-                let nr = (n - b * k.nr).min(k.nr);
+            for b in b0..b1 {
                 let col0 = b * k.nr;
-                let out = &mut acc[(r - r0) * n + col0..];
+                let nr = (n - col0).min(k.nr);
+                let at = (r - r0) * ldacc + (col0 - b0 * k.nr);
+                let out = &mut acc[at..];
+                assert!(out.len() >= (rows - 1) * ldacc + nr);
                 // SAFETY: ptrs holds MR pointers to k readable bytes; the packed block and its
-                // bias have the kernel's sizes; `out` holds `rows` rows of stride n with nr
-                // valid columns from col0; the kernel's ISA is available (chosen from
+                // bias have the kernel's sizes; `out` holds `rows` rows of stride ldacc with nr
+                // valid columns (asserted); the kernel's ISA is available (chosen from
                 // Variant::available()).
                 unsafe {
                     (k.run)(
@@ -623,16 +694,16 @@ impl PackedB {
                         1,
                         self.k,
                         ptrs.as_ptr(),
-                        self.a_xor ^ if k.signed_a { 0x80 } else { 0 },
+                        xor,
                         pk.block(0, b).as_ptr(),
                         pk.block_bias(0, b).as_ptr(),
                         out.as_mut_ptr(),
-                        n,
+                        ldacc,
                     );
                 }
                 if pk.needs_row_sums {
                     for (i, &rs) in row_sums.iter().enumerate().take(rows) {
-                        let row = &mut acc[(r - r0 + i) * n + col0..][..nr];
+                        let row = &mut out[i * ldacc..][..nr];
                         for (x, &z) in row.iter_mut().zip(&pk.zw[col0..col0 + nr]) {
                             *x = x.wrapping_sub(z.wrapping_mul(rs));
                         }
@@ -640,6 +711,78 @@ impl PackedB {
                 }
             }
             r += rows;
+        }
+    }
+}
+
+/// Where a task writes its accumulators and how.
+struct Store<'a> {
+    c: SyncPtr,
+    n: usize,
+    /// 0 u8, 1 i8, 2 i32, 3 f32, 4 u8 per channel, 5 i8 per channel.
+    kind: u8,
+    plan: Option<&'a quant_params::RequantPlan>,
+    per_channel: Option<&'a PerChannelRequantizer>,
+    a_scale: f32,
+    b_scales: &'a [f32],
+}
+
+impl Store<'_> {
+    /// Writes `run` to C at element offset `off`; its first element is in column `col0`. A run
+    /// is either part of one row (`col0 + len <= n`) or whole dense rows (`col0 == 0`, `ldc == n`).
+    ///
+    /// # Safety
+    /// Elements `off .. off + run.len()` of C are inside C and written by this task only.
+    unsafe fn write(&self, run: &[i32], off: usize, col0: usize) {
+        let len = run.len();
+        let n = self.n;
+        let whole_rows = col0 == 0 && len.is_multiple_of(n);
+        // SAFETY: (all arms) the caller's contract; the element type matches `kind`.
+        unsafe {
+            match self.kind {
+                0 | 1 => {
+                    let o = std::slice::from_raw_parts_mut(self.c.0.add(off), len);
+                    if let Some(p) = self.plan {
+                        let _ = if self.kind == 0 {
+                            p.run_u8(run, o)
+                        } else {
+                            p.run_i8(run, &mut *(o as *mut [u8] as *mut [i8]))
+                        };
+                    }
+                }
+                4 | 5 => {
+                    let o = std::slice::from_raw_parts_mut(self.c.0.add(off), len);
+                    let Some(pc) = self.per_channel else { return };
+                    if whole_rows {
+                        let _ = if self.kind == 4 {
+                            pc.requantize_rows_u8(run, o)
+                        } else {
+                            pc.requantize_rows_i8(run, &mut *(o as *mut [u8] as *mut [i8]))
+                        };
+                    } else {
+                        // A column range (GEMV panels): channel by channel.
+                        for (j, (x, &v)) in o.iter_mut().zip(run).enumerate() {
+                            if let Some(r) = pc.channel(col0 + j) {
+                                *x = r.requantize(v) as u8;
+                            }
+                        }
+                    }
+                }
+                2 => std::slice::from_raw_parts_mut(self.c.0.cast::<i32>().add(off), len)
+                    .copy_from_slice(run),
+                _ => {
+                    let o = std::slice::from_raw_parts_mut(self.c.0.cast::<f32>().add(off), len);
+                    for (j, (x, &v)) in o.iter_mut().zip(run).enumerate() {
+                        // A dense run spans several rows: the column is (col0 + j) mod n.
+                        let s = if self.b_scales.len() == 1 {
+                            self.b_scales[0]
+                        } else {
+                            self.b_scales[(col0 + j) % n]
+                        };
+                        *x = v as f32 * (self.a_scale * s);
+                    }
+                }
+            }
         }
     }
 }

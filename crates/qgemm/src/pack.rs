@@ -25,9 +25,18 @@
 //!
 //! ## Layout
 //!
-//! For each group, for each block of `NR` output channels: `taps × kc4` groups of `NR × 4` bytes
-//! (`kc4 = ceil(cin_g / 4)`): the 4 consecutive input channels of each output channel are
-//! contiguous (`c4`), padded with zero weights.
+//! For each group, for each block of `NR` output channels, for each tap: `ceil(cin_g / KR)`
+//! groups of `NR × KR` bytes in which the `KR` consecutive input channels of each output channel
+//! are contiguous (`cKR`), padded with zero weights. Byte `ci` of output channel `j` (in its
+//! block) at tap `t` is at `((t · kcg + ci / KR) · NR + j) · KR + ci % KR`.
+//!
+//! * `KR = 4` (`c4`): the dot-product kernels (`vpdpbusd`, SDOT/SUDOT, and the `vpmaddwd` /
+//!   `smlal` kernels that read the same groups).
+//! * `KR = 8` (`c8`): the matrix-multiply kernel (USMMLA): 16 bytes hold two output channels ×
+//!   8 input channels, the `8 × 2` right operand of one instruction.
+//!
+//! [`pack_kernel`] packs for a given micro-kernel; [`pack`] infers `KR` from `NR`
+//! ([`crate::ukernel::kr_for_nr`]).
 
 use aligned_vec::{AVec, ConstAlign};
 
@@ -44,7 +53,9 @@ pub struct PackedWeights {
     pub cout_g: usize,
     /// Groups.
     pub groups: usize,
-    /// `ceil(cin_g / 4)`.
+    /// Input channels per k-group (`KR`: 4 or 8).
+    pub kr: usize,
+    /// 4-byte groups per tap: `ceil(cin_g / KR) · KR / 4` (`ceil(cin_g / 4)` for `c4`).
     pub kc4: usize,
     /// Blocks of `NR` per group.
     pub blocks: usize,
@@ -81,7 +92,8 @@ impl PackedWeights {
     }
 }
 
-/// Packs OHWI weights given as `w'` values (already shifted to i8, see the module docs).
+/// Packs OHWI weights given as `w'` values (already shifted to i8, see the module docs) for the
+/// micro-kernel of this build whose tile width is `nr` (`KR` from [`crate::ukernel::kr_for_nr`]).
 /// `signed_a`: the micro-kernel multiplies `a' − 128` (SDOT), so `128·Σw'` joins the bias.
 ///
 /// `w_prime[((co · taps) + t) · cin_g + ci]`, `co` over all `groups · cout_g` channels.
@@ -98,7 +110,65 @@ pub fn pack(
     bias: &[i32],
     signed_a: bool,
 ) -> PackedWeights {
-    let kc4 = cin_g.div_ceil(4);
+    pack_layout(
+        nr,
+        crate::ukernel::kr_for_nr(nr),
+        taps,
+        cin_g,
+        cout_g,
+        groups,
+        w_prime,
+        zw_prime,
+        za_prime,
+        bias,
+        signed_a,
+    )
+}
+
+/// [`pack`] for `kernel` (its `NR`, `KR` and operand convention).
+#[allow(clippy::too_many_arguments)]
+pub fn pack_kernel(
+    kernel: &crate::Kernel,
+    taps: usize,
+    cin_g: usize,
+    cout_g: usize,
+    groups: usize,
+    w_prime: &[i8],
+    zw_prime: &[i32],
+    za_prime: i32,
+    bias: &[i32],
+) -> PackedWeights {
+    pack_layout(
+        kernel.nr,
+        kernel.kr,
+        taps,
+        cin_g,
+        cout_g,
+        groups,
+        w_prime,
+        zw_prime,
+        za_prime,
+        bias,
+        kernel.signed_a,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn pack_layout(
+    nr: usize,
+    kr: usize,
+    taps: usize,
+    cin_g: usize,
+    cout_g: usize,
+    groups: usize,
+    w_prime: &[i8],
+    zw_prime: &[i32],
+    za_prime: i32,
+    bias: &[i32],
+    signed_a: bool,
+) -> PackedWeights {
+    let kcg = cin_g.div_ceil(kr);
+    let kc4 = kcg * kr / 4;
     let blocks = cout_g.div_ceil(nr);
     let block_len = taps * kc4 * nr * 4;
     let total = groups * blocks * block_len;
@@ -118,7 +188,7 @@ pub fn pack(
                 for t in 0..taps {
                     for ci in 0..cin_g {
                         let v = w_prime[(co * taps + t) * cin_g + ci];
-                        let idx = base + ((t * kc4 + ci / 4) * nr + j) * 4 + ci % 4;
+                        let idx = base + ((t * kcg + ci / kr) * nr + j) * kr + ci % kr;
                         data[idx] = v;
                     }
                 }
@@ -152,6 +222,7 @@ pub fn pack(
         cin_g,
         cout_g,
         groups,
+        kr,
         kc4,
         blocks,
         data,

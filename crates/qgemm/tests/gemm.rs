@@ -3,7 +3,7 @@
 use cpu_probe::parallel::Parallel;
 use proptest::prelude::*;
 use qgemm::reference::gemm_i32;
-use qgemm::{GemmConfig, GemmError, GemmOutput, Input8, PackedB, Variant};
+use qgemm::{GemmConfig, GemmError, GemmOutput, Input8, PackedB, Tiling, Variant};
 use quant_params::{PerChannelRequantizer, QType, RequantScheme, Requantizer};
 
 fn lcg(s: &mut u64) -> i32 {
@@ -108,84 +108,78 @@ fn check(
             Err(GemmError::Overflow(_)) => return,
             Err(e) => panic!("{e}"),
         };
-        let mut c32 = vec![i32::MIN; m * ldc];
-        p.gemm(m, ain, lda, GemmOutput::I32 { c: &mut c32, ldc }, &par)
-            .unwrap();
-        let mut cu8 = vec![0u8; m * ldc];
-        p.gemm(
-            m,
-            ain,
-            lda,
-            GemmOutput::U8 {
+        // The driver's own split, then a forced one (every rows/blocks split gives the same C).
+        let nb = n.div_ceil(p.kernel().nr);
+        let forced = Tiling {
+            rows: 1 + (seed as usize / 7) % m,
+            blocks: 1 + (seed as usize / 11) % nb,
+        };
+        for tiling in [None, Some(forced)] {
+            let run = |out: GemmOutput<'_>| match tiling {
+                None => p.gemm(m, ain, lda, out, &par),
+                Some(t) => p.gemm_with_tiling(m, ain, lda, out, &par, t),
+            };
+            let mut c32 = vec![i32::MIN; m * ldc];
+            run(GemmOutput::I32 { c: &mut c32, ldc }).unwrap();
+            let mut cu8 = vec![0u8; m * ldc];
+            run(GemmOutput::U8 {
                 c: &mut cu8,
                 ldc,
                 requant: &r,
-            },
-            &par,
-        )
-        .unwrap();
-        let mut ci8 = vec![0i8; m * ldc];
-        p.gemm(
-            m,
-            ain,
-            lda,
-            GemmOutput::I8 {
+            })
+            .unwrap();
+            let mut ci8 = vec![0i8; m * ldc];
+            run(GemmOutput::I8 {
                 c: &mut ci8,
                 ldc,
                 requant: &r8,
-            },
-            &par,
-        )
-        .unwrap();
-        let mut cf = vec![0f32; m * ldc];
-        p.gemm(
-            m,
-            ain,
-            lda,
-            GemmOutput::F32 {
+            })
+            .unwrap();
+            let mut cf = vec![0f32; m * ldc];
+            run(GemmOutput::F32 {
                 c: &mut cf,
                 ldc,
                 a_scale: 0.5,
                 b_scales: &col_scales,
-            },
-            &par,
-        )
-        .unwrap();
-        let mut cpu = vec![0u8; m * ldc];
-        let out = GemmOutput::U8PerChannel {
-            c: &mut cpu,
-            ldc,
-            requant: &pc_u8,
-        };
-        p.gemm(m, ain, lda, out, &par).unwrap();
-        let mut cpi = vec![0i8; m * ldc];
-        let out = GemmOutput::I8PerChannel {
-            c: &mut cpi,
-            ldc,
-            requant: &pc_i8,
-        };
-        p.gemm(m, ain, lda, out, &par).unwrap();
-        for i in 0..m {
-            for j in 0..n {
-                let w = want[i * n + j];
-                let at = i * ldc + j;
-                assert_eq!(c32[at], w, "{v:?} i32 m{m} k{k} n{n} ({i},{j})");
-                assert_eq!(i32::from(cu8[at]), r.requantize(w), "{v:?} u8");
-                assert_eq!(i32::from(ci8[at]), r8.requantize(w), "{v:?} i8");
-                assert_eq!(cf[at], w as f32 * (0.5 * col_scales[j]), "{v:?} f32");
-                assert_eq!(
-                    i32::from(cpu[at]),
-                    pc_u8.channel(j).unwrap().requantize(w),
-                    "{v:?} u8 per channel"
-                );
-                assert_eq!(
-                    i32::from(cpi[at]),
-                    pc_i8.channel(j).unwrap().requantize(w),
-                    "{v:?} i8 per channel"
-                );
-            }
-            for j in n..ldc {
-                assert_eq!(c32[i * ldc + j], i32::MIN, "{v:?} wrote past n");
+            })
+            .unwrap();
+            let mut cpu = vec![0u8; m * ldc];
+            run(GemmOutput::U8PerChannel {
+                c: &mut cpu,
+                ldc,
+                requant: &pc_u8,
+            })
+            .unwrap();
+            let mut cpi = vec![0i8; m * ldc];
+            run(GemmOutput::I8PerChannel {
+                c: &mut cpi,
+                ldc,
+                requant: &pc_i8,
+            })
+            .unwrap();
+            let v = (v, tiling);
+            for i in 0..m {
+                for j in 0..n {
+                    let w = want[i * n + j];
+                    let at = i * ldc + j;
+                    assert_eq!(c32[at], w, "{v:?} i32 m{m} k{k} n{n} ({i},{j})");
+                    assert_eq!(i32::from(cu8[at]), r.requantize(w), "{v:?} u8");
+                    assert_eq!(i32::from(ci8[at]), r8.requantize(w), "{v:?} i8");
+                    assert_eq!(cf[at], w as f32 * (0.5 * col_scales[j]), "{v:?} f32");
+                    assert_eq!(
+                        i32::from(cpu[at]),
+                        pc_u8.channel(j).unwrap().requantize(w),
+                        "{v:?} u8 per channel"
+                    );
+                    assert_eq!(
+                        i32::from(cpi[at]),
+                        pc_i8.channel(j).unwrap().requantize(w),
+                        "{v:?} i8 per channel"
+                    );
+                }
+                for j in n..ldc {
+                    assert_eq!(c32[i * ldc + j], i32::MIN, "{v:?} wrote past n");
+                }
             }
         }
     }
@@ -202,7 +196,7 @@ fn case_matrix() {
             .collect::<Vec<_>>()
     );
     let mut seed = 1u64;
-    for k in [1, 3, 4, 5, 8, 16, 17, 64] {
+    for k in [1, 3, 4, 5, 8, 12, 16, 17, 64] {
         for m in 1..=9 {
             for n in [1, 7, 8, 9, 31, 32, 33] {
                 for ops in 0..3 {
@@ -394,4 +388,57 @@ fn packed_b_is_shareable_across_threads() {
         (run(), h.join().unwrap())
     });
     assert_eq!(x, y);
+}
+
+#[test]
+fn driver_tiling() {
+    // Q1 (1x1024x1000, a classifier head): 2 threads split the columns; 1 thread does not.
+    let b = vec![1i8; 1024 * 1000];
+    let p = PackedB::new(GemmConfig {
+        k: 1024,
+        n: 1000,
+        b: Input8::I8(&b),
+        ldb: 1000,
+        a_type: QType::U8,
+        a_zero_point: 128,
+        b_zero_points: &[0],
+        bias: None,
+        variant: None,
+    })
+    .unwrap();
+    let nb = 1000usize.div_ceil(p.kernel().nr);
+    let t2 = p.tiling(1, 2);
+    assert!(nb.div_ceil(t2.blocks) >= 2, "{t2:?}");
+    let t1 = p.tiling(1, 1);
+    assert_eq!(t1.rows, 1);
+    // Q2 (3136x64x64): at least 2 tasks per thread, row tiles a multiple of MR.
+    let b = vec![1i8; 64 * 64];
+    let p = PackedB::new(GemmConfig {
+        k: 64,
+        n: 64,
+        b: Input8::I8(&b),
+        ldb: 64,
+        a_type: QType::U8,
+        a_zero_point: 128,
+        b_zero_points: &[0],
+        bias: None,
+        variant: None,
+    })
+    .unwrap();
+    let t = p.tiling(3136, 2);
+    assert!(3136usize.div_ceil(t.rows) >= 4, "{t:?}");
+    assert_eq!(t.rows % p.kernel().mr, 0);
+    // A zero tiling is an error, not a panic.
+    let mut c = vec![0i32; 64];
+    let e = p
+        .gemm_with_tiling(
+            1,
+            Input8::U8(&[0; 64]),
+            64,
+            GemmOutput::I32 { c: &mut c, ldc: 64 },
+            &Parallel::single(),
+            Tiling { rows: 0, blocks: 1 },
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("tiling"), "{e}");
 }

@@ -17,7 +17,8 @@ use cpu_probe::Features;
 ///
 /// # Safety
 /// `a` points at `taps · MR` pointers, each readable for `kc` bytes; `w` points at one packed
-/// block (`taps · kc4 · NR · 4` bytes, `kc4 = ceil(kc / 4)`, zero-padded); `bias` points at `NR`
+/// block (`taps · kc4 · NR · 4` bytes, `kc4 = ceil(kc / KR) · KR / 4`, zero-padded, `cKR`
+/// layout); `bias` points at `NR`
 /// i32 that initialise the accumulators; `out` is writable for
 /// `mr` rows of `nr` i32 with row stride `out_stride`; `mr <= MR`, `nr <= NR`; the CPU supports
 /// the kernel's ISA.
@@ -46,6 +47,9 @@ pub enum Variant {
     NeonDot,
     /// `igemm_4x8c4__neoni8mm`: NEON `sudot` by element (FEAT_I8MM).
     NeonI8mm,
+    /// `igemm_4x16c8__neoni8mm`: NEON `usmmla` 2×8·8×2 matrix multiplies (FEAT_I8MM), `c8`
+    /// packing.
+    NeonI8mmC8,
     /// `igemm_4x8c4__avx2`: AVX2, i16-widening `vpmaddwd` (exact).
     Avx2,
     /// `igemm_8x32c4__avx512vnni`: AVX-512 VNNI `vpdpbusd`.
@@ -63,6 +67,8 @@ pub struct Kernel {
     pub mr: usize,
     /// Columns per tile.
     pub nr: usize,
+    /// Input channels per packed k-group (4: `c4`, 8: `c8`; see [`crate::pack`]).
+    pub kr: usize,
     /// The function.
     pub run: IgemmFn,
     /// Whether the kernel multiplies signed activations `a'' = a' − 128` (SDOT): the plan then
@@ -87,6 +93,7 @@ impl Variant {
         }
         if cfg!(target_arch = "aarch64") && f.neon && f.neon_i8mm {
             v.push(Variant::NeonI8mm);
+            v.push(Variant::NeonI8mmC8);
         }
         if cfg!(target_arch = "x86_64") && f.avx2 {
             v.push(Variant::Avx2);
@@ -113,6 +120,7 @@ impl Variant {
                 name: "igemm_4x8c4__scalar",
                 mr: scalar::MR,
                 nr: scalar::NR,
+                kr: 4,
                 run: scalar::igemm_4x8c4,
                 signed_a: false,
             }),
@@ -122,6 +130,7 @@ impl Variant {
                 name: "igemm_4x8c4__neon",
                 mr: aarch64::neon::MR,
                 nr: aarch64::neon::NR,
+                kr: 4,
                 run: aarch64::neon::igemm_4x8c4,
                 signed_a: false,
             }),
@@ -131,6 +140,7 @@ impl Variant {
                 name: "igemm_4x8c4__neondot",
                 mr: aarch64::dot::MR,
                 nr: aarch64::dot::NR,
+                kr: 4,
                 run: aarch64::dot::igemm_4x8c4_sdot,
                 signed_a: true,
             }),
@@ -140,7 +150,18 @@ impl Variant {
                 name: "igemm_4x8c4__neoni8mm",
                 mr: aarch64::dot::MR,
                 nr: aarch64::dot::NR,
+                kr: 4,
                 run: aarch64::dot::igemm_4x8c4_sudot,
+                signed_a: false,
+            }),
+            #[cfg(target_arch = "aarch64")]
+            Variant::NeonI8mmC8 => Some(Kernel {
+                variant: self,
+                name: "igemm_4x16c8__neoni8mm",
+                mr: aarch64::mmla::MR,
+                nr: aarch64::mmla::NR,
+                kr: 8,
+                run: aarch64::mmla::igemm_4x16c8,
                 signed_a: false,
             }),
             #[cfg(target_arch = "x86_64")]
@@ -149,6 +170,7 @@ impl Variant {
                 name: "igemm_4x8c4__avx2",
                 mr: x86_64::avx2::MR,
                 nr: x86_64::avx2::NR,
+                kr: 4,
                 run: x86_64::avx2::igemm_4x8c4,
                 signed_a: false,
             }),
@@ -158,12 +180,46 @@ impl Variant {
                 name: "igemm_8x32c4__avx512vnni",
                 mr: x86_64::avx512vnni::MR,
                 nr: x86_64::avx512vnni::NR,
+                kr: 4,
                 run: x86_64::avx512vnni::igemm_8x32c4,
                 signed_a: false,
             }),
             #[allow(unreachable_patterns)]
             _ => None,
         }
+    }
+}
+
+/// `KR` of the packed layout of the micro-kernel of this build whose tile width is `nr`: 8 for
+/// `igemm_4x16c8__neoni8mm` (the only kernel with `NR = 16`), 4 for every other kernel.
+/// [`crate::pack::pack`] uses it; new code should pack with [`crate::pack::pack_kernel`].
+pub fn kr_for_nr(nr: usize) -> usize {
+    if cfg!(target_arch = "aarch64") && nr == 16 {
+        8
+    } else {
+        4
+    }
+}
+
+/// Reads the 8 bytes of k-group `q` of a row of `kc` bytes, zero-filling past `kc` (no read
+/// beyond the row), as a little-endian u64.
+///
+/// # Safety
+/// `row` is readable for `kc` bytes and `8 · q < kc`.
+#[allow(dead_code)]
+#[inline(always)]
+pub(crate) unsafe fn load8(row: *const u8, q: usize, kc: usize) -> u64 {
+    let k = 8 * q;
+    if k + 8 <= kc {
+        // SAFETY: bytes k..k+8 are inside the row (caller contract).
+        unsafe { core::ptr::read_unaligned(row.add(k).cast::<u64>()) }
+    } else {
+        let mut b = [0u8; 8];
+        for (i, x) in b.iter_mut().enumerate().take(kc - k) {
+            // SAFETY: k + i < kc, inside the row.
+            *x = unsafe { *row.add(k + i) };
+        }
+        u64::from_le_bytes(b)
     }
 }
 

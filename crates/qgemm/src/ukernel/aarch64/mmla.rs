@@ -1,0 +1,172 @@
+//! `igemm_4x16c8__neoni8mm`: 4 rows × 16 columns, 8 input channels per `usmmla`, written with
+//! `asm!` (the i8mm intrinsics are not stable in Rust 1.95).
+//!
+//! `usmmla vd.4s, vn.16b, vm.16b` multiplies a 2 × 8 matrix of unsigned bytes (`vn`: two rows of
+//! activations, 8 channels each) by an 8 × 2 matrix of signed bytes (`vm`: two output channels,
+//! stored as two rows of 8 weights, the `c8` packing of [`crate::pack`]) and adds the 2 × 2
+//! product to `vd = [r0·c0, r0·c1, r1·c0, r1·c1]`. Unsigned × signed is exactly the crate's
+//! `a'·w'` operand domain, so no shift or bias correction is needed (SMMLA, signed × signed,
+//! would need the `a' − 128` shift of the SDOT kernel).
+//!
+//! Per k-group of 8: two activation vectors (rows 0/1 and 2/3), eight weight vectors (column
+//! pairs), 16 `usmmla` into 16 accumulators; at the end `zip1`/`zip2` on 64-bit lanes turn the
+//! 2 × 2 blocks back into rows.
+
+use super::super::load8;
+use core::arch::aarch64::*;
+
+/// Rows per tile.
+pub const MR: usize = 4;
+/// Columns per tile.
+pub const NR: usize = 16;
+
+/// See [`super::super::IgemmFn`] (`c8` packing).
+///
+/// # Safety
+/// The contract of [`super::super::IgemmFn`] with `MR = 4`, `NR = 16`, `KR = 8`, on a CPU with
+/// NEON and FEAT_I8MM.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn igemm_4x16c8(
+    mr: usize,
+    nr: usize,
+    taps: usize,
+    kc: usize,
+    a: *const *const u8,
+    a_xor: u8,
+    w: *const i8,
+    bias: *const i32,
+    out: *mut i32,
+    out_stride: usize,
+) {
+    // SAFETY: same contract; the caller guarantees the CPU features.
+    unsafe { inner(mr, nr, taps, kc, a, a_xor, w, bias, out, out_stride) }
+}
+
+/// Rows `r` and `r + 1` of k-group `q` in one vector, xored into the `a'` domain.
+///
+/// # Safety
+/// Both rows are readable for `kc` bytes and `8 · q < kc`.
+#[inline(always)]
+unsafe fn pair(r0: *const u8, r1: *const u8, q: usize, kc: usize, xor: uint8x16_t) -> uint8x16_t {
+    // SAFETY: load8 reads only bytes 8·q..min(8·q + 8, kc) of each row (caller contract).
+    let (x0, x1) = unsafe { (load8(r0, q, kc), load8(r1, q, kc)) };
+    // SAFETY: NEON is baseline on aarch64.
+    unsafe {
+        let v = vcombine_u64(vcreate_u64(x0), vcreate_u64(x1));
+        veorq_u8(vreinterpretq_u8_u64(v), xor)
+    }
+}
+
+#[target_feature(enable = "neon,i8mm")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn inner(
+    mr: usize,
+    nr: usize,
+    taps: usize,
+    kc: usize,
+    a: *const *const u8,
+    a_xor: u8,
+    w: *const i8,
+    bias: *const i32,
+    out: *mut i32,
+    out_stride: usize,
+) {
+    let kc8 = kc.div_ceil(8);
+    // SAFETY: every access follows the IgemmFn contract: bias holds NR values, the packed block
+    // taps · kc8 groups of 128 bytes, each row pointer kc bytes (`pair` never reads past kc), out
+    // mr rows of nr values.
+    unsafe {
+        let xor = vdupq_n_u8(a_xor);
+        // Column pair q starts as [b(2q), b(2q+1), b(2q), b(2q+1)] for both row pairs.
+        let row: [int32x4_t; 8] = core::array::from_fn(|q| {
+            let b = vld1_s32(bias.add(2 * q));
+            vcombine_s32(b, b)
+        });
+        let mut c = [row, row];
+        let mut wp = w;
+        for t in 0..taps {
+            let r = [
+                *a.add(t * MR),
+                *a.add(t * MR + 1),
+                *a.add(t * MR + 2),
+                *a.add(t * MR + 3),
+            ];
+            for q in 0..kc8 {
+                let a01 = pair(r[0], r[1], q, kc, xor);
+                let a23 = pair(r[2], r[3], q, kc, xor);
+                let w0 = vld1q_s8(wp);
+                let w1 = vld1q_s8(wp.add(16));
+                let w2 = vld1q_s8(wp.add(32));
+                let w3 = vld1q_s8(wp.add(48));
+                let w4 = vld1q_s8(wp.add(64));
+                let w5 = vld1q_s8(wp.add(80));
+                let w6 = vld1q_s8(wp.add(96));
+                let w7 = vld1q_s8(wp.add(112));
+                wp = wp.add(NR * 8);
+                core::arch::asm!(
+                    "usmmla {c00:v}.4s, {a01:v}.16b, {w0:v}.16b",
+                    "usmmla {c01:v}.4s, {a01:v}.16b, {w1:v}.16b",
+                    "usmmla {c02:v}.4s, {a01:v}.16b, {w2:v}.16b",
+                    "usmmla {c03:v}.4s, {a01:v}.16b, {w3:v}.16b",
+                    "usmmla {c04:v}.4s, {a01:v}.16b, {w4:v}.16b",
+                    "usmmla {c05:v}.4s, {a01:v}.16b, {w5:v}.16b",
+                    "usmmla {c06:v}.4s, {a01:v}.16b, {w6:v}.16b",
+                    "usmmla {c07:v}.4s, {a01:v}.16b, {w7:v}.16b",
+                    "usmmla {c10:v}.4s, {a23:v}.16b, {w0:v}.16b",
+                    "usmmla {c11:v}.4s, {a23:v}.16b, {w1:v}.16b",
+                    "usmmla {c12:v}.4s, {a23:v}.16b, {w2:v}.16b",
+                    "usmmla {c13:v}.4s, {a23:v}.16b, {w3:v}.16b",
+                    "usmmla {c14:v}.4s, {a23:v}.16b, {w4:v}.16b",
+                    "usmmla {c15:v}.4s, {a23:v}.16b, {w5:v}.16b",
+                    "usmmla {c16:v}.4s, {a23:v}.16b, {w6:v}.16b",
+                    "usmmla {c17:v}.4s, {a23:v}.16b, {w7:v}.16b",
+                    c00 = inout(vreg) c[0][0],
+                    c01 = inout(vreg) c[0][1],
+                    c02 = inout(vreg) c[0][2],
+                    c03 = inout(vreg) c[0][3],
+                    c04 = inout(vreg) c[0][4],
+                    c05 = inout(vreg) c[0][5],
+                    c06 = inout(vreg) c[0][6],
+                    c07 = inout(vreg) c[0][7],
+                    c10 = inout(vreg) c[1][0],
+                    c11 = inout(vreg) c[1][1],
+                    c12 = inout(vreg) c[1][2],
+                    c13 = inout(vreg) c[1][3],
+                    c14 = inout(vreg) c[1][4],
+                    c15 = inout(vreg) c[1][5],
+                    c16 = inout(vreg) c[1][6],
+                    c17 = inout(vreg) c[1][7],
+                    a01 = in(vreg) a01,
+                    a23 = in(vreg) a23,
+                    w0 = in(vreg) w0,
+                    w1 = in(vreg) w1,
+                    w2 = in(vreg) w2,
+                    w3 = in(vreg) w3,
+                    w4 = in(vreg) w4,
+                    w5 = in(vreg) w5,
+                    w6 = in(vreg) w6,
+                    w7 = in(vreg) w7,
+                    options(pure, nomem, nostack)
+                );
+            }
+        }
+        for m in 0..mr {
+            let (p, hi) = (m / 2, m % 2 == 1);
+            let mut row = [0i32; NR];
+            for q in 0..4 {
+                let (x, y) = (
+                    vreinterpretq_s64_s32(c[p][2 * q]),
+                    vreinterpretq_s64_s32(c[p][2 * q + 1]),
+                );
+                // Low halves: the even row of the pair; high halves: the odd row.
+                let v = if hi {
+                    vzip2q_s64(x, y)
+                } else {
+                    vzip1q_s64(x, y)
+                };
+                vst1q_s32(row.as_mut_ptr().add(4 * q), vreinterpretq_s32_s64(v));
+            }
+            core::ptr::copy_nonoverlapping(row.as_ptr(), out.add(m * out_stride), nr);
+        }
+    }
+}
