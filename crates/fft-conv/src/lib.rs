@@ -25,19 +25,32 @@
 //! ## Layout
 //!
 //! Transforms are vectorised **across tiles** (structure of arrays): a vector holds the same
-//! pixel (or bin) of `L` tiles, `L` = 16 (AVX-512), 8 (AVX2) or 4 (NEON, scalar). The FFTs are
-//! hand-written fixed-size radix-2/4 butterflies for 8 and 16 points with constant twiddles; a
-//! real `T × T` tile is transformed as `T/2` complex row FFTs (two real rows each, separated by
-//! Hermitian symmetry) and `T/2 + 1` column FFTs. Only the non-redundant half of the spectrum is
-//! stored: 34 complex bins for 8x8 (68 floats for 64 pixels), 130 for 16x16 (see [`pack`]).
-//! The transformed input is `X[bin][tile block][ic][re|im][L]`, the product
-//! `Y[bin][tile block][oc][re|im][L]`, the kernel `Ŵ[bin][oc/4][ic][4][re,im]`, so the multiply
-//! stage for one bin streams `X` once per 4 output channels and keeps a 4 × 2 (AVX-512, NEON)
-//! block of complex vector accumulators in registers.
+//! pixel (or frequency bin) of `L` tiles, `L` = 16 (AVX-512), 8 (AVX2) or 4 (NEON, scalar), so a
+//! block of `L` tiles is one "tile group". The FFTs are hand-written fixed-size radix-2
+//! butterflies for 4, 8 and 16 points with constant twiddles fused into multiply-adds. A real
+//! `T × T` tile is transformed as `T/2` complex row FFTs (rows `2j + i·(2j+1)`, separated by
+//! Hermitian symmetry), then one complex FFT per column `kx = 1 .. T/2−1` plus one shared by the
+//! two real columns `0` and `T/2`. Only the non-redundant half of the spectrum is stored (see
+//! [`pack`]):
 //!
-//! Phases run on a [`Parallel`] pool: the transforms over (channel, tile block) pairs, the
-//! multiply over bins. The tile size is chosen per input size from an arithmetic cost estimate
-//! ([`Tile::Auto`]) or forced.
+//! | tile  | stored complex bins | floats per tile | pixels |
+//! |-------|---------------------|-----------------|--------|
+//! | 8x8   | 34 (columns 0, 4: `ky ≤ 4`; columns 1–3: all 8) | 68  | 64  |
+//! | 16x16 | 130 (columns 0, 8: `ky ≤ 8`; columns 1–7: all 16) | 260 | 256 |
+//!
+//! A run walks the tiles in **blocks** of tile groups sized so that a block's transformed input
+//! and product stay in L2 (~512 KiB); per block: input transform, multiply, output transform.
+//! Within a block the transformed input is `X[bin][group][ic][re|im][L]` and the product
+//! `Y[bin][group][oc][re|im][L]`; the kernel is `Ŵ[bin][oc/4][ic][4][c, c+d, d−c]` (`Ŵ = c+id`).
+//! The multiply stage is, per bin, a complex GEMM `[Cout × Cin] · [Cin × L tiles]` whose micro-
+//! kernel keeps 4 (AVX-512, NEON) or 2 (AVX2, scalar) output channels × one tile vector in
+//! registers and uses 3 multiply-adds per complex product (Gauss: `c(a+b)`, `(c+d)b`, `(d−c)a`).
+//! Input patches are gathered into the tile-per-lane order with masked row loads and a 16×16
+//! register transpose (AVX-512), `vgatherdps` (AVX2) or scalar copies; zero padding is the mask.
+//! Under AVX-512 a last group of at most 8 tiles runs on the AVX2 kernels.
+//!
+//! Blocks run on a [`Parallel`] pool. The tile size is chosen per input size from an arithmetic
+//! cost estimate ([`Tile::Auto`]) or forced; [`choose_tile`] is NNPACK's rule for reference.
 //!
 //! ## Example
 //!
