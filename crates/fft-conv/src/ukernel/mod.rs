@@ -1,10 +1,10 @@
 //! The variant table and the SIMD-generic transforms and tuple GEMM.
 //!
-//! Every variant runs the same algorithm, written once over the small [`Simd`] trait and
+//! Every variant runs the same algorithm, written once over the small `Simd` trait and
 //! instantiated per ISA inside `#[target_feature]` entry points (`scalar.rs`, `x86_64.rs`,
 //! `aarch64.rs`), so the helpers below inline into code compiled for that ISA.
 //!
-//! Layout (`L` = [`Simd::LANES`], `T` = tile edge, `H = T/2 + 1`):
+//! Layout (`L` = `Simd::LANES`, `T` = tile edge, `H = T/2 + 1`):
 //! - a spatial tile block is `[row][col][L]` floats: one lane per tile (structure of arrays);
 //! - a transformed tile block is one complex vector pair `[re; L][im; L]` per frequency bin, bins
 //!   at `bin · bin_stride` (see [`crate::pack::bin_index`] for the bin order);
