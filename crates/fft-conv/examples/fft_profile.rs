@@ -1,5 +1,5 @@
 //! Phase breakdown of the FFT workloads: `cargo run --release -p fft-conv --example fft_profile
-//! [-- RUNS]`. Prints the minimum over RUNS (default 200) of every phase and of the total, one
+//! [-- RUNS [WORKLOAD [VARIANT [TILE]]]]`. Prints the minimum over RUNS (default 200) of every phase and of the total, one
 //! thread, per variant (the minimum is the figure least disturbed by other processes).
 
 use cpu_probe::parallel::Parallel;
@@ -13,6 +13,11 @@ fn main() {
         .unwrap_or(200);
     let only = std::env::args().nth(2);
     let only_variant = std::env::args().nth(3);
+    let tile = match std::env::args().nth(4).as_deref() {
+        Some("8") => fft_conv::Tile::T8,
+        Some("16") => fft_conv::Tile::T16,
+        _ => fft_conv::Tile::Auto,
+    };
     let par = Parallel::single();
     for (id, cin, cout, hw, k, pad) in [
         ("F1", 32, 32, 64, 5, 2),
@@ -37,6 +42,7 @@ fn main() {
             let plan = FftConv::new(FftConfig {
                 padding: [pad; 4],
                 variant: Some(v),
+                tile,
                 ..FftConfig::new(cin, cout, k, k, &kernel)
             })
             .expect("plan");
