@@ -3,17 +3,27 @@
 //! Knows the CPU the way [cpuinfo](https://github.com/pytorch/cpuinfo) does, for the kernel
 //! crates of edge-kernels:
 //!
+//! * [`probe`]: the system probe. Processors, cores and clusters (fastest first, one MIDR and
+//!   microarchitecture per core: Cortex-A5…X4/A510/A715, Kryo, Krait, Exynos M1–M5, Denver,
+//!   Carmel, Apple, ThunderX, Neoverse, x86 families), caches, the chipset name as cpuinfo formats
+//!   it ([`chipset`], [`brand`]), ISA flags with cpuinfo's names (`arm_neon_dot`,
+//!   `x86_avx512vnni`, ...), read from a [`sysroot::Sysroot`]: `/` live, or a recording of another
+//!   device (`/proc/cpuinfo`, sysfs, Android properties, `cpuid.json`), with `AT_HWCAP` given or
+//!   read live. Never panics: what cannot be known degrades the report and is said in its notes.
+//!   Checked against cpuinfo's recorded real devices (the shared fixtures): every asserted fact of
+//!   the 34 devices cpuinfo builds.
 //! * [`Features`]: the ISA features kernel dispatch may use, detected once per process and capped
 //!   by the `EDGE_KERNELS_ISA` environment variable ([`ISA_CAP_ENV`]).
-//! * [`CpuInfo`]: a report of the machine (vendor, brand, caches, processors).
-//! * [`recommended_threads`] and [`parallel::Parallel`]: the thread count and the one thread pool
-//!   every operator of the workspace runs on.
+//! * [`CpuInfo`]: the live x86 CPUID report (vendor, brand, deterministic caches).
+//! * [`recommended_threads`] (the cores of the fastest cluster) and [`parallel::Parallel`]: the
+//!   thread count and the one thread pool every operator of the workspace runs on.
 //!
 //! ```
 //! let f = cpu_probe::Features::get();
-//! let info = cpu_probe::CpuInfo::live();
-//! assert!(info.logical_processors >= 1);
-//! println!("{}", info.report_text());
+//! let report = cpu_probe::probe::probe(&cpu_probe::probe::ProbeOptions::live());
+//! assert!(!report.cores.is_empty());
+//! println!("{}", report.report_text());
+//! assert!(cpu_probe::recommended_threads() >= 1);
 //! # let _ = f;
 //! ```
 
