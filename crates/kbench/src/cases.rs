@@ -5,9 +5,11 @@
 //! NHWC for int8 convolution. Scales are the ones `scripts/compare-anchors.py` uses, so both
 //! tools time the same arithmetic.
 //!
-//! Until the `ops` plans land, int8 convolutions run on `qconv-direct`, int8 GEMMs on `qgemm` and
-//! depthwise workloads (int8 and fp32, NHWC) on `depthwise` directly; the other fp32 workloads are
-//! reported as not measured, with the reason.
+//! fp32 convolutions (NCHW) run through `ops`, which chooses the algorithm (Winograd, FFT,
+//! im2col + GEMM) as a runtime would get it; the report names the choice. int8 convolutions (NHWC)
+//! run on `qconv-direct`, int8 GEMMs on `qgemm` and depthwise workloads (NHWC) on `depthwise`
+//! directly: `ops` takes ONNX's NCHW and would add two layout conversions per run that a runtime
+//! keeping NHWC activations does not pay.
 
 use crate::bench::Case;
 use crate::workloads::Workload;
@@ -330,15 +332,136 @@ fn build_depthwise(w: &Workload, threads: usize) -> Result<Box<dyn Case>, String
     }))
 }
 
+/// fp32 convolution through `ops` (NCHW, OIHW weights, bias), checked against an f64 direct
+/// convolution.
+struct OpsConvF32Case {
+    plan: ops::conv::ConvF32,
+    w: Workload,
+    x: Vec<f32>,
+    wt: Vec<f32>,
+    bias: Vec<f32>,
+    y: Vec<f32>,
+}
+
+impl Case for OpsConvF32Case {
+    fn algorithm(&self) -> String {
+        use ops::Plan;
+        format!("ops: {}", self.plan.describe())
+    }
+
+    fn check(&mut self) -> Result<String, String> {
+        self.run();
+        let w = &self.w;
+        let (oh, ow) = (
+            (w.h + 2 * w.pad - w.k) / w.stride + 1,
+            (w.w + 2 * w.pad - w.k) / w.stride + 1,
+        );
+        let (cg, mg) = (w.cin / w.groups, w.cout / w.groups);
+        let mut sq = 0f64;
+        let mut max_err = 0f64;
+        for o in 0..w.cout {
+            let g = o / mg;
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let mut acc = f64::from(self.bias[o]);
+                    for ci in 0..cg {
+                        let c = g * cg + ci;
+                        for r in 0..w.k {
+                            let iy = (oy * w.stride + r) as isize - w.pad as isize;
+                            if iy < 0 || iy as usize >= w.h {
+                                continue;
+                            }
+                            for t in 0..w.k {
+                                let ix = (ox * w.stride + t) as isize - w.pad as isize;
+                                if ix < 0 || ix as usize >= w.w {
+                                    continue;
+                                }
+                                acc +=
+                                    f64::from(self.x[(c * w.h + iy as usize) * w.w + ix as usize])
+                                        * f64::from(self.wt[((o * cg + ci) * w.k + r) * w.k + t]);
+                            }
+                        }
+                    }
+                    let got = f64::from(self.y[(o * oh + oy) * ow + ox]);
+                    sq += acc * acc;
+                    max_err = max_err.max((got - acc).abs());
+                }
+            }
+        }
+        let rms = (sq / (w.cout * oh * ow) as f64).sqrt();
+        let rel = max_err / rms.max(1e-30);
+        // The loosest gate of DESIGN.md (Winograd F(6x6,3x3)).
+        if rel <= 1e-4 {
+            Ok(format!("max err {rel:.1e} x RMS"))
+        } else {
+            Err(format!("max err {rel:.1e} x RMS exceeds 1e-4"))
+        }
+    }
+
+    fn run(&mut self) {
+        // Shapes were validated when the plan was made.
+        let _ = self.plan.run_into(&self.x, &mut self.y);
+    }
+}
+
+fn build_ops_conv_f32(w: &Workload, threads: usize) -> Result<Box<dyn Case>, String> {
+    use ops::{Attribute, DataType, Node, PlanInput, Tensor};
+    let to_f = |b: u8| (f32::from(b) - 127.5) / 128.0;
+    let x: Vec<f32> = data(w.cin * w.h * w.w, 1).into_iter().map(to_f).collect();
+    let cg = w.cin / w.groups;
+    let wt: Vec<f32> = data(w.cout * cg * w.k * w.k, 2)
+        .into_iter()
+        .map(to_f)
+        .collect();
+    let bias: Vec<f32> = data(w.cout, 3).into_iter().map(to_f).collect();
+    let wtt = Tensor::f32(vec![w.cout, cg, w.k, w.k], wt.clone()).map_err(|e| e.to_string())?;
+    let bt = Tensor::f32(vec![w.cout], bias.clone()).map_err(|e| e.to_string())?;
+    let shape = [1, w.cin, w.h, w.w];
+    let p = w.pad as i64;
+    let node = Node::new("Conv")
+        .with("pads", Attribute::Ints(vec![p, p, p, p]))
+        .with("strides", Attribute::Ints(vec![w.stride as i64; 2]))
+        .with("group", Attribute::Int(w.groups as i64));
+    let plan = ops::conv::plan_conv_f32(
+        &node,
+        &[
+            PlanInput::Runtime {
+                dtype: DataType::F32,
+                shape: &shape,
+            },
+            PlanInput::Constant(&wtt),
+            PlanInput::Constant(&bt),
+        ],
+        &ops::Options {
+            threads: Some(threads),
+            ..ops::Options::default()
+        },
+        ops::conv::Activation::None,
+    )
+    .map_err(|e| e.to_string())?;
+    let ylen: usize = plan.output_shape().iter().product();
+    Ok(Box::new(OpsConvF32Case {
+        plan,
+        w: w.clone(),
+        x,
+        wt,
+        bias,
+        y: vec![0.0; ylen],
+    }))
+}
+
 /// Builds the case for a workload with `threads` threads.
 pub fn build(w: &Workload, threads: usize) -> Result<Box<dyn Case>, String> {
     let depthwise = w.kind == "conv2d" && w.groups > 1 && w.groups == w.cin && w.groups == w.cout;
     if depthwise {
         return build_depthwise(w, threads);
     }
+    if w.dtype == "fp32" && w.kind == "conv2d" {
+        return build_ops_conv_f32(w, threads);
+    }
     if w.dtype != "int8" {
         return Err(format!(
-            "{} {}: fp32 kernels (winograd, fft-conv, direct) are not in the workspace yet",
+            "{} {}: no fp32 GEMM workload runner (ops::MatMul exists; not wired to kbench)",
             w.kind, w.dtype
         ));
     }
