@@ -3,6 +3,22 @@
 //! variant on the same problem (both kernels/weights prepared outside the timed region).
 //! Before the criterion runs, prints one phase profile per Winograd variant.
 //!
+//! Measured 2026-12-01 on the Zen 5 host (AVX-512 VNNI), 1 thread, CPU time per run from
+//! `perf stat -e task-clock` in the instruction-count mode (runs 100 − runs 0, min / median of
+//! 5; wall-clock criterion medians were 2-3x inflated by a load average of ~13 on 2 cores):
+//!
+//! | Q3 | Winograd | direct (qconv-direct) | direct / Winograd |
+//! |---|---|---|---|
+//! | AVX-512 VNNI | 639 / 671 µs (`wgemm_8x32c2__avx512vnni`) | 560 / 584 µs (`igemm_8x32c4__avx512vnni`) | 0.87x: direct is faster |
+//! | AVX-512 BW | 795 / 830 µs | — | |
+//! | AVX2 | 815 / 962 µs | 2402 / 2470 µs (`igemm_4x8c4__avx2`) | 2.6-2.9x |
+//! | scalar | 6.82 / 6.87 ms | 50.1 / 52.1 ms | 7.6x |
+//!
+//! VNNI phases (min of 21): input 74 µs, multiply 461 µs (≈ one `vpdpwssd` per cycle), output
+//! + requantization 75 µs. aarch64 (QEMU, instructions per run): Winograd `wgemm_8x8c2__neon`
+//! 21.5 M vs direct `igemm_4x8c4__neon` 112.0 M (5.2x fewer) and `igemm_4x8c4__neondot`
+//! 30.8 M (1.43x fewer).
+//!
 //! Instruction-count mode (for targets without timing, e.g. aarch64 under QEMU):
 //! `WINOGRAD_INT8_ICOUNT=<kernel name>:<runs>` builds the plan of that kernel (Winograd, e.g.
 //! `wgemm_8x8c2__neon`, or qconv-direct, e.g. `igemm_4x8c4__neon`), runs Q3 `<runs>` times and
