@@ -580,7 +580,8 @@ impl PackedB {
     /// * N: a panel of packed B (`blocks` blocks over all of K) fits half of the L2 cache
     ///   ([`cpu_probe::cache_sizes`]), so it stays in L2 while the row blocks of a task stream
     ///   past it; each MR-row block of A (`MR × K` bytes) is reused from L1 across the panel.
-    /// * M: a task's i32 accumulators and A rows fit a quarter of L2.
+    /// * M: a task's i32 accumulators (rows × panel width) fit half of L1, so they are still
+    ///   there when the task requantizes them.
     /// * Threads: big enough tasks (>= [`MIN_TASK_MACS`] multiply-adds) and up to
     ///   [`TASKS_PER_THREAD`] per thread, split over rows when there are enough MR-row blocks,
     ///   otherwise over columns (GEMV: M = 1 runs column panels in parallel).
@@ -592,8 +593,9 @@ impl PackedB {
         let block_bytes = self.packed.block_len().max(1) as u64;
         let mut blocks = ((caches.l2 / 2) / block_bytes).clamp(1, nb as u64) as usize;
         let width = (blocks * nr).min(n);
-        let row_bytes = (width * 4 + k) as u64;
-        let mut rows = (((caches.l2 / 4) / row_bytes) as usize / mr * mr).clamp(mr, m.max(mr));
+        // The i32 accumulators of a task stay in L1 until they are requantized.
+        let row_bytes = (width * 4) as u64;
+        let mut rows = (((caches.l1d / 2) / row_bytes) as usize / mr * mr).clamp(mr, m.max(mr));
         let macs = m.saturating_mul(n).saturating_mul(k);
         let want = (macs / MIN_TASK_MACS).clamp(1, threads.max(1) * TASKS_PER_THREAD);
         if threads > 1 && want > 1 {
@@ -602,13 +604,18 @@ impl PackedB {
                 rows = rows.min(m_blocks.div_ceil(want) * mr);
             } else {
                 rows = rows.min(mr);
-                let n_tasks = want.div_ceil(m_blocks);
-                blocks = blocks.min(nb.div_ceil(n_tasks));
-                // u8 C: keep column boundaries on 64-byte lines where the panel allows it.
+                // Column panels in a multiple of `threads` tasks (equal shares), each a whole
+                // number of 64-byte lines of a u8 C row where the width allows it (no line is
+                // written by two tasks).
+                let t = threads.max(1);
+                let n_tasks = (want.div_ceil(m_blocks) / t).max(1) * t;
                 let line = 64usize.div_ceil(nr);
-                if blocks > line {
-                    blocks = blocks / line * line;
-                }
+                let share = nb.div_ceil(n_tasks);
+                blocks = blocks.min(if share >= line {
+                    share.div_ceil(line) * line
+                } else {
+                    share
+                });
             }
         }
         Tiling {
