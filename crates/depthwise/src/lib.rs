@@ -3,8 +3,16 @@
 //! Depthwise convolution over NHWC tensors, 8-bit (exact i32 accumulation, any `quant-params`
 //! requantization) and fp32, with channel multiplier, stride, dilation, 4-sided padding and batch.
 //!
-//! Padding costs no branch in the inner loop: every output pixel gets one input-row pointer per
-//! tap, and taps outside the image point at a row of zero points (int8) or zeros (fp32).
+//! Padding costs no branch in the inner loop: every output row gets an indirection list (one
+//! input-row pointer per pixel and tap, rebuilt per row without allocating), and taps outside the
+//! image point at a row of zero points (int8) or zeros (fp32).
+//!
+//! Weights are packed once per plan in the chosen variant's layout (channel tile per ISA: 32 for
+//! AVX-512, 16 for AVX2, 8 for NEON), with the bias and the `−zx · Σ w'` term folded in, so the
+//! int8 inner loop only widens bytes to i16 and multiply-accumulates two taps at a time
+//! (`vpdpwssd` / `vpmaddwd`, `smlal` on NEON), exact in i32. Kernels are specialised for 3x3
+//! and 5x5 (9 and 25 taps, unrolled) with a generic loop for any other kernel size; fp32 kernels
+//! compute 4 output pixels per iteration and apply the clamp at the store. See [`Variant`].
 //!
 //! ```
 //! use depthwise::{DwDesc, Input8, Output8, OutputStage, QDepthwise, QDepthwiseConfig};
@@ -29,6 +37,7 @@
 pub mod reference;
 pub mod ukernel;
 
+use aligned_vec::{AVec, ConstAlign};
 use cpu_probe::parallel::Parallel;
 use quant_params::{PerChannelRequantizer, QType, RequantPlan, Requantizer};
 use std::cell::RefCell;
@@ -175,13 +184,6 @@ impl Input8<'_> {
             Input8::I8(x) => i32::from(x[i]),
         }
     }
-
-    fn as_ptr(&self) -> *const u8 {
-        match self {
-            Input8::U8(x) => x.as_ptr(),
-            Input8::I8(x) => x.as_ptr().cast(),
-        }
-    }
 }
 
 /// Output of an 8-bit depthwise convolution (dense NHWC).
@@ -239,39 +241,106 @@ unsafe impl Send for SyncPtr {}
 // SAFETY: as above.
 unsafe impl Sync for SyncPtr {}
 
-thread_local! {
-    static SCRATCH: RefCell<(Vec<i32>, Vec<u8>, Vec<usize>)> = const { RefCell::new((Vec::new(), Vec::new(), Vec::new())) };
+/// Per-thread scratch, reused across rows and runs (steady-state `run` does not allocate).
+struct Scratch<T> {
+    /// Indirection list of one output row: `ow · taps` row pointers.
+    ind: Vec<*const T>,
+    /// Input rows expanded to output channels (channel multiplier > 1 only).
+    expanded: Vec<T>,
 }
 
-/// Row pointers (as element offsets into the input, `None` = padding) of output pixel (oy, ox).
-fn tap_offsets(
-    d: &DwDesc,
-    in_h: usize,
-    in_w: usize,
-    b: usize,
-    oy: usize,
-    ox: usize,
-    out: &mut Vec<Option<usize>>,
-) {
-    out.clear();
-    for ky in 0..d.kernel[0] {
-        for kx in 0..d.kernel[1] {
-            let iy = (oy * d.stride[0] + ky * d.dilation[0]) as isize - d.pad[0] as isize;
-            let ix = (ox * d.stride[1] + kx * d.dilation[1]) as isize - d.pad[1] as isize;
-            let inside = iy >= 0 && ix >= 0 && (iy as usize) < in_h && (ix as usize) < in_w;
-            out.push(inside.then(|| ((b * in_h + iy as usize) * in_w + ix as usize) * d.channels));
+impl<T> Scratch<T> {
+    const fn new() -> Self {
+        Scratch {
+            ind: Vec::new(),
+            expanded: Vec::new(),
         }
     }
 }
 
-/// A planned 8-bit depthwise convolution; weights packed once. `Send + Sync`.
+thread_local! {
+    static SCRATCH_I8: RefCell<(Scratch<u8>, Vec<i32>)> = const { RefCell::new((Scratch::new(), Vec::new())) };
+    static SCRATCH_F32: RefCell<Scratch<f32>> = const { RefCell::new(Scratch::new()) };
+}
+
+/// Fills `s.ind` with the `ow · taps` row pointers of output row `oy` of one image `img`
+/// (`in_h × in_w × channels`): tap `(ky, kx)` of pixel `ox` points at input pixel
+/// `(oy·sh + ky·dh − pt, ox·sw + kx·dw − pl)`, or at `zero` (a row of `cout` zero points /
+/// zeros) when that pixel is padding. With a channel multiplier the needed input rows are first
+/// expanded to `cout` channels (output channel `co` reads input channel `co / multiplier`).
+#[allow(clippy::too_many_arguments)]
+fn row_indirection<T: Copy>(
+    d: &DwDesc,
+    in_h: usize,
+    in_w: usize,
+    img: &[T],
+    oy: usize,
+    ow: usize,
+    zero: &[T],
+    s: &mut Scratch<T>,
+) {
+    let (kh, kw) = (d.kernel[0], d.kernel[1]);
+    let (c, mult) = (d.channels, d.multiplier);
+    let cout = c * mult;
+    let iy_of = |ky: usize| {
+        let iy = (oy * d.stride[0] + ky * d.dilation[0]) as isize - d.pad[0] as isize;
+        (iy >= 0 && (iy as usize) < in_h).then_some(iy as usize)
+    };
+    let (src, stride): (&[T], usize) = if mult > 1 {
+        s.expanded.resize(kh * in_w * cout, zero[0]);
+        for ky in 0..kh {
+            if let Some(iy) = iy_of(ky) {
+                let from = &img[iy * in_w * c..(iy + 1) * in_w * c];
+                let to = &mut s.expanded[ky * in_w * cout..(ky + 1) * in_w * cout];
+                for (px_out, px_in) in to.chunks_exact_mut(cout).zip(from.chunks_exact(c)) {
+                    for (co, v) in px_out.iter_mut().enumerate() {
+                        *v = px_in[co / mult];
+                    }
+                }
+            }
+        }
+        (&s.expanded, cout)
+    } else {
+        (img, c)
+    };
+    // Per tap: the pixels ox whose input column ix = ox·sw + kx·dw − pl lies inside the image
+    // form one range [lo, hi); everything else reads the zero row.
+    let zp = zero.as_ptr();
+    s.ind.clear();
+    s.ind.resize(ow * kh * kw, zp);
+    let (sw, taps) = (d.stride[1], kh * kw);
+    let base = src.as_ptr();
+    for ky in 0..kh {
+        let Some(iy) = iy_of(ky) else { continue };
+        let row = if mult > 1 { ky } else { iy } * in_w * stride;
+        for kx in 0..kw {
+            let off = (kx * d.dilation[1]) as isize - d.pad[1] as isize;
+            let lo = if off >= 0 {
+                0
+            } else {
+                ((-off) as usize).div_ceil(sw)
+            };
+            let hi = if (in_w as isize) <= off {
+                0
+            } else {
+                ((in_w as isize - off) as usize).div_ceil(sw).min(ow)
+            };
+            let t = ky * kw + kx;
+            for ox in lo..hi.max(lo) {
+                let ix = (ox * sw) as isize + off;
+                // In bounds: 0 <= ix < in_w, so the pointer stays inside `src`.
+                s.ind[ox * taps + t] = base.wrapping_add(row + ix as usize * stride);
+            }
+        }
+    }
+}
+
+/// A planned 8-bit depthwise convolution; weights packed once (with the bias and the
+/// `−zx · Σ w'` term folded in). `Send + Sync`.
 pub struct QDepthwise {
     desc: DwDesc,
     input_type: QType,
-    xor: u8,
-    za: i32,
-    w: Vec<i32>,
-    bias: Vec<i32>,
+    packed: AVec<i32, ConstAlign<64>>,
     stage: Stage,
     variant: Variant,
     kernel: ukernel::DwI8Fn,
@@ -329,10 +398,9 @@ impl QDepthwise {
         let w: Vec<i32> = (0..taps * cout)
             .map(|i| cfg.weights.get(i) - zw[i % cout])
             .collect();
-        let amax = i64::from(
-            (cfg.input_type.max() - cfg.input_zero_point)
-                .max(cfg.input_zero_point - cfg.input_type.min()),
-        );
+        let za = cfg.input_zero_point;
+        let amax = i64::from((cfg.input_type.max() - za).max(za - cfg.input_type.min()));
+        let mut folded = Vec::with_capacity(cout);
         for c in 0..cout {
             let s: i64 = (0..taps).map(|t| i64::from(w[t * cout + c]).abs()).sum();
             let bound = amax * s + i64::from(bias[c]).abs();
@@ -341,9 +409,13 @@ impl QDepthwise {
                     "channel {c}: the accumulator can reach {bound} > 2^31-1"
                 )));
             }
+            // bias − zx·Σw': the kernels then accumulate Σ x·w' (wrapping; exact mod 2^32, and
+            // the true sum fits i32 by the bound above).
+            let sw: i64 = (0..taps).map(|t| i64::from(w[t * cout + c])).sum();
+            folded.push((i64::from(bias[c]) - i64::from(za) * sw) as i32);
         }
         let variant = cfg.variant.unwrap_or_else(Variant::best);
-        let (kernel, _) = variant.kernels().ok_or_else(|| {
+        let k = variant.kernels().ok_or_else(|| {
             DwError::Variant(format!(
                 "{variant:?} is not available (available: {:?})",
                 Variant::available()
@@ -363,19 +435,15 @@ impl QDepthwise {
             }
             OutputStage::RawI32 => Stage::Raw,
         };
-        let (xor, za) = match cfg.input_type {
-            QType::U8 => (0u8, cfg.input_zero_point),
-            QType::I8 => (0x80u8, cfg.input_zero_point + 128),
+        // Padding reads the zero point, whose contribution zx·w' the folded bias cancels.
+        let (kernel, zero_byte) = match cfg.input_type {
+            QType::U8 => (k.i8_u, za as u8),
+            QType::I8 => (k.i8_s, za as i8 as u8),
         };
-        // Padding reads the zero point, which contributes (za − za)·w = 0.
-        let zero_byte = (za as u8) ^ xor;
         Ok(QDepthwise {
             desc: d,
             input_type: cfg.input_type,
-            xor,
-            za,
-            w,
-            bias,
+            packed: AVec::from_slice(64, &(k.pack_i8)(taps, cout, &w, &folded)),
             stage,
             variant,
             kernel,
@@ -439,70 +507,40 @@ impl QDepthwise {
                 ["u8", "i8", "i32"][want as usize]
             )));
         }
-        let base = input.as_ptr();
-        let base_addr = base as usize;
+        let bytes: &[u8] = match input {
+            Input8::U8(x) => x,
+            // SAFETY: i8 and u8 have the same size and alignment; the kernel sign-extends.
+            Input8::I8(x) => unsafe { std::slice::from_raw_parts(x.as_ptr().cast(), x.len()) },
+        };
+        let img_len = in_h * in_w * d.channels;
         let ptr = &ptr;
         let taps = d.taps();
-        let mult = d.multiplier;
         par.for_each(batch * oh, |row| {
             let (b, oy) = (row / oh, row % oh);
-            SCRATCH.with(|s| {
-                let (acc, expanded, _) = &mut *s.borrow_mut();
-                acc.resize(ow * cout, 0);
-                if mult > 1 {
-                    expanded.resize(taps * cout, 0);
-                }
-                let mut offs = Vec::with_capacity(taps);
-                let mut rows: Vec<*const u8> = vec![core::ptr::null(); taps];
-                let base = base_addr as *const u8;
-                for ox in 0..ow {
-                    tap_offsets(d, in_h, in_w, b, oy, ox, &mut offs);
-                    for (t, o) in offs.iter().enumerate() {
-                        rows[t] = match o {
-                            // SAFETY: o + channels <= need = input.len() (checked above).
-                            Some(o) => unsafe { base.add(*o) },
-                            None => self.zero_row.as_ptr(),
-                        };
-                        if mult > 1 {
-                            // Expand the row to output channels: out channel co reads co / mult.
-                            let dst = &mut expanded[t * cout..(t + 1) * cout];
-                            for (co, x) in dst.iter_mut().enumerate() {
-                                // SAFETY: co / mult < channels, inside the row (or the zero row,
-                                // which has cout >= channels bytes).
-                                *x = unsafe { *rows[t].add(co / mult) };
-                            }
-                        }
-                    }
-                    if mult > 1 {
-                        for (t, r) in rows.iter_mut().enumerate() {
-                            *r = expanded[t * cout..].as_ptr();
-                        }
-                    }
-                    // SAFETY: rows holds taps pointers to cout readable bytes; w is taps·cout,
-                    // bias and the acc slice cout; the kernel's ISA is available.
-                    unsafe {
-                        (self.kernel)(
-                            taps,
-                            rows.as_ptr(),
-                            self.xor,
-                            self.za,
-                            self.w.as_ptr(),
-                            self.bias.as_ptr(),
-                            cout,
-                            acc[ox * cout..].as_mut_ptr(),
-                        );
-                    }
-                }
+            let img = &bytes[b * img_len..(b + 1) * img_len];
+            SCRATCH_I8.with(|s| {
+                let (s, acc) = &mut *s.borrow_mut();
+                row_indirection(d, in_h, in_w, img, oy, ow, &self.zero_row, s);
                 let start = row * ow * cout;
                 let n = ow * cout;
-                // SAFETY: output rows are disjoint per task; start + n <= out_len = len and the
-                // element type matches `kind` (checked above).
+                let dst: *mut i32 = match self.stage {
+                    // SAFETY: output rows are disjoint per task and start + n <= out_len = len
+                    // i32 elements (the buffer type was checked above).
+                    Stage::Raw => unsafe { ptr.0.cast::<i32>().add(start) },
+                    _ => {
+                        acc.resize(n, 0);
+                        acc.as_mut_ptr()
+                    }
+                };
+                // SAFETY: ind holds ow · taps pointers to cout readable bytes; packed is this
+                // variant's layout for (taps, cout); dst holds ow · cout i32; the ISA is there.
+                unsafe {
+                    (self.kernel)(ow, taps, s.ind.as_ptr(), self.packed.as_ptr(), cout, dst);
+                }
+                // SAFETY: as above; the element type matches `kind` (checked above).
                 unsafe {
                     match &self.stage {
-                        Stage::Raw => {
-                            std::slice::from_raw_parts_mut(ptr.0.cast::<i32>().add(start), n)
-                                .copy_from_slice(acc)
-                        }
+                        Stage::Raw => {}
                         Stage::PerTensor(p, t) => {
                             let o = std::slice::from_raw_parts_mut(ptr.0.add(start), n);
                             let _ = if *t == QType::U8 {
@@ -530,8 +568,7 @@ impl QDepthwise {
 /// A planned fp32 depthwise convolution with optional bias and output clamp (ReLU / ReLU6).
 pub struct Depthwise32 {
     desc: DwDesc,
-    w: Vec<f32>,
-    bias: Vec<f32>,
+    packed: AVec<f32, ConstAlign<64>>,
     clamp: (f32, f32),
     variant: Variant,
     kernel: ukernel::DwF32Fn,
@@ -583,18 +620,22 @@ impl Depthwise32 {
             }
         };
         let variant = variant.unwrap_or_else(Variant::best);
-        let (_, kernel) = variant
+        let k = variant
             .kernels()
             .ok_or_else(|| DwError::Variant(format!("{variant:?} is not available")))?;
         Ok(Depthwise32 {
             desc,
-            w: weights.to_vec(),
-            bias,
+            packed: AVec::from_slice(64, &(k.pack_f32)(desc.taps(), cout, weights, &bias)),
             clamp,
             variant,
-            kernel,
+            kernel: k.f32,
             zero_row: vec![0.0; cout],
         })
+    }
+
+    /// The variant this plan runs.
+    pub fn variant(&self) -> Variant {
+        self.variant
     }
 
     /// Runs on `batch` dense NHWC images, parallel over output rows.
@@ -625,59 +666,31 @@ impl Depthwise32 {
             )));
         }
         let taps = d.taps();
-        let mult = d.multiplier;
+        let img_len = in_h * in_w * d.channels;
         let out_ptr = SyncPtr(output.as_mut_ptr().cast());
         let out_ptr = &out_ptr;
         par.for_each(batch * oh, |row| {
             let (b, oy) = (row / oh, row % oh);
-            let mut offs = Vec::with_capacity(taps);
-            let mut rows: Vec<*const f32> = vec![core::ptr::null(); taps];
-            let mut expanded = if mult > 1 {
-                vec![0f32; taps * cout]
-            } else {
-                Vec::new()
-            };
-            // SAFETY: rows are disjoint per task: row · ow · cout .. + ow · cout is inside output.
-            let out = unsafe {
-                std::slice::from_raw_parts_mut(
-                    out_ptr.0.cast::<f32>().add(row * ow * cout),
-                    ow * cout,
-                )
-            };
-            for ox in 0..ow {
-                tap_offsets(d, in_h, in_w, b, oy, ox, &mut offs);
-                for (t, o) in offs.iter().enumerate() {
-                    let src: &[f32] = match o {
-                        Some(o) => &input[*o..*o + d.channels],
-                        None => &self.zero_row,
-                    };
-                    rows[t] = if mult > 1 {
-                        let dst = &mut expanded[t * cout..(t + 1) * cout];
-                        for (co, x) in dst.iter_mut().enumerate() {
-                            *x = src[co / mult];
-                        }
-                        dst.as_ptr()
-                    } else {
-                        src.as_ptr()
-                    };
-                }
-                let o = &mut out[ox * cout..(ox + 1) * cout];
-                // SAFETY: rows holds taps pointers to cout readable floats; w is taps·cout, bias
-                // and o cout; the kernel's ISA is available.
+            let img = &input[b * img_len..(b + 1) * img_len];
+            SCRATCH_F32.with(|s| {
+                let s = &mut *s.borrow_mut();
+                row_indirection(d, in_h, in_w, img, oy, ow, &self.zero_row, s);
+                // SAFETY: ind holds ow · taps pointers to cout readable floats; packed is this
+                // variant's layout; output rows are disjoint per task and row · ow · cout +
+                // ow · cout <= output.len(); the kernel's ISA is available.
                 unsafe {
                     (self.kernel)(
+                        ow,
                         taps,
-                        rows.as_ptr(),
-                        self.w.as_ptr(),
-                        self.bias.as_ptr(),
+                        s.ind.as_ptr(),
+                        self.packed.as_ptr(),
                         cout,
-                        o.as_mut_ptr(),
+                        self.clamp.0,
+                        self.clamp.1,
+                        out_ptr.0.cast::<f32>().add(row * ow * cout),
                     )
                 };
-                for x in o.iter_mut() {
-                    *x = x.clamp(self.clamp.0, self.clamp.1);
-                }
-            }
+            });
         });
         Ok(())
     }

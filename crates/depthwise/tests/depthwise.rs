@@ -272,7 +272,7 @@ proptest! {
 }
 
 /// Full-range u8 with zero point 0 and weights at ±127/−128 (the case int16 kernels get wrong),
-/// C = 1, odd C, stride 2 with odd sizes, 3x3 and 5x5.
+/// C = 1, odd C, stride 2 with odd sizes, 3x3, 5x5 and 7x7, every channel-tile remainder.
 #[test]
 fn extremes() {
     eprintln!(
@@ -288,6 +288,12 @@ fn extremes() {
         (5, 1, 33, 9),
         (5, 2, 144, 11),
         (3, 1, 96, 3),
+        // Channel tiles: 32 + 16, 32 + 8 (16-wide tails), 240 = 7·32 + 16; 7x7 (49 taps) takes
+        // the generic kernels.
+        (3, 1, 48, 6),
+        (5, 1, 40, 7),
+        (3, 2, 240, 5),
+        (7, 1, 19, 9),
     ] {
         for ops in 0..3 {
             let d = DwDesc::new([k, k], [s, s], [k / 2; 4], c, 1);

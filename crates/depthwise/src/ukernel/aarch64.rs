@@ -1,50 +1,118 @@
-//! `dwconv_c8__neon`: 8 channels per step (int8 widened to i32, exact), 4 per step for fp32;
-//! remaining channels in scalar code.
+//! `dwconv_c8__neon`: int8 in 8-channel tiles (bytes widened to i16, `smlal`/`smlal2` with i16
+//! weights `w'` into i32: exact); fp32 in 4-channel tiles, 4 output pixels per iteration.
+//! Partial tiles go through small zeroed buffers (nothing reads past a row).
 
+use super::pack_f32_tiles;
 use core::arch::aarch64::*;
+
+/// Pixels per fp32 iteration.
+const PB: usize = 4;
+
+/// Packed int8 layout: 8-channel tiles (zero-padded), each 8 folded biases (i32) then per tap
+/// 8 i16 weights (4 words).
+pub fn pack_i8(taps: usize, ch: usize, w: &[i32], bias: &[i32]) -> Vec<i32> {
+    let tiles = ch.div_ceil(8);
+    let mut out = Vec::with_capacity(tiles * (8 + 4 * taps));
+    for j in 0..tiles {
+        for i in 0..8 {
+            out.push(bias.get(8 * j + i).copied().unwrap_or(0));
+        }
+        for t in 0..taps {
+            for i in 0..4 {
+                let get = |k: usize| {
+                    let c = 8 * j + 2 * i + k;
+                    if c < ch {
+                        w[t * ch + c] as i16 as u16 as u32
+                    } else {
+                        0
+                    }
+                };
+                out.push((get(0) | (get(1) << 16)) as i32);
+            }
+        }
+    }
+    out
+}
+
+/// fp32 packer (4-channel tiles).
+pub fn pack_f32(taps: usize, ch: usize, w: &[f32], bias: &[f32]) -> Vec<f32> {
+    pack_f32_tiles(4, taps, ch, w, bias)
+}
 
 /// See [`super::DwI8Fn`].
 ///
 /// # Safety
-/// The contract of [`super::DwI8Fn`] (NEON is baseline).
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn dw_i8(
+/// The contract of [`super::DwI8Fn`] with the layout of [`pack_i8`] (NEON is baseline).
+pub unsafe fn dw_i8<const SIGNED: bool>(
+    px: usize,
     taps: usize,
-    rows: *const *const u8,
-    xor: u8,
-    za: i32,
+    ind: *const *const u8,
     w: *const i32,
-    bias: *const i32,
     ch: usize,
     out: *mut i32,
 ) {
-    let full = ch / 8 * 8;
-    // SAFETY: vector accesses cover channels c..c+8 <= full <= ch of every buffer.
+    // SAFETY: same contract.
     unsafe {
-        let vxor = vdup_n_u8(xor);
-        let vza = vdupq_n_s32(za);
-        let mut c = 0;
-        while c < full {
-            let mut lo = vld1q_s32(bias.add(c));
-            let mut hi = vld1q_s32(bias.add(c + 4));
-            for t in 0..taps {
-                let xb = veor_u8(vld1_u8((*rows.add(t)).add(c)), vxor);
-                let x16 = vreinterpretq_s16_u16(vmovl_u8(xb));
-                let xl = vsubq_s32(vmovl_s16(vget_low_s16(x16)), vza);
-                let xh = vsubq_s32(vmovl_s16(vget_high_s16(x16)), vza);
-                lo = vmlaq_s32(lo, xl, vld1q_s32(w.add(t * ch + c)));
-                hi = vmlaq_s32(hi, xh, vld1q_s32(w.add(t * ch + c + 4)));
-            }
-            vst1q_s32(out.add(c), lo);
-            vst1q_s32(out.add(c + 4), hi);
-            c += 8;
+        match taps {
+            9 => i8_body::<SIGNED, 9>(px, taps, ind, w, ch, out),
+            25 => i8_body::<SIGNED, 25>(px, taps, ind, w, ch, out),
+            _ => i8_body::<SIGNED, 0>(px, taps, ind, w, ch, out),
         }
-        for c in full..ch {
-            let mut acc = *bias.add(c);
-            for t in 0..taps {
-                acc += (i32::from(*(*rows.add(t)).add(c) ^ xor) - za) * *w.add(t * ch + c);
+    }
+}
+
+#[inline(always)]
+unsafe fn i8_body<const SIGNED: bool, const K: usize>(
+    px: usize,
+    taps_rt: usize,
+    ind: *const *const u8,
+    w: *const i32,
+    ch: usize,
+    out: *mut i32,
+) {
+    let taps = if K == 0 { taps_rt } else { K };
+    let tile_words = 8 + 4 * taps;
+    let tiles = ch.div_ceil(8);
+    // SAFETY: full tiles read channels c..c+8 <= ch of each row; partial tiles copy n bytes;
+    // weights stay inside the packed buffer; stores cover out[p·ch + c..+n].
+    unsafe {
+        for p in 0..px {
+            let rows = ind.add(p * taps);
+            let o = out.add(p * ch);
+            for j in 0..tiles {
+                let c = 8 * j;
+                let n = (ch - c).min(8);
+                let wt = w.add(j * tile_words);
+                let mut lo = vld1q_s32(wt);
+                let mut hi = vld1q_s32(wt.add(4));
+                for t in 0..taps {
+                    let r = (*rows.add(t)).add(c);
+                    let xb = if n == 8 {
+                        vld1_u8(r)
+                    } else {
+                        let mut buf = [0u8; 8];
+                        core::ptr::copy_nonoverlapping(r, buf.as_mut_ptr(), n);
+                        vld1_u8(buf.as_ptr())
+                    };
+                    let x = if SIGNED {
+                        vmovl_s8(vreinterpret_s8_u8(xb))
+                    } else {
+                        vreinterpretq_s16_u16(vmovl_u8(xb))
+                    };
+                    let wv = vld1q_s16(wt.add(8 + 4 * t).cast());
+                    lo = vmlal_s16(lo, vget_low_s16(x), vget_low_s16(wv));
+                    hi = vmlal_high_s16(hi, x, wv);
+                }
+                if n == 8 {
+                    vst1q_s32(o.add(c), lo);
+                    vst1q_s32(o.add(c + 4), hi);
+                } else {
+                    let mut buf = [0i32; 8];
+                    vst1q_s32(buf.as_mut_ptr(), lo);
+                    vst1q_s32(buf.as_mut_ptr().add(4), hi);
+                    core::ptr::copy_nonoverlapping(buf.as_ptr(), o.add(c), n);
+                }
             }
-            *out.add(c) = acc;
         }
     }
 }
@@ -52,37 +120,103 @@ pub unsafe fn dw_i8(
 /// See [`super::DwF32Fn`].
 ///
 /// # Safety
-/// The contract of [`super::DwF32Fn`] (NEON is baseline).
+/// The contract of [`super::DwF32Fn`] with the layout of [`pack_f32`] (NEON is baseline).
+#[allow(clippy::too_many_arguments)]
 pub unsafe fn dw_f32(
+    px: usize,
     taps: usize,
-    rows: *const *const f32,
+    ind: *const *const f32,
     w: *const f32,
-    bias: *const f32,
     ch: usize,
+    lo: f32,
+    hi: f32,
     out: *mut f32,
 ) {
-    let full = ch / 4 * 4;
-    // SAFETY: vector accesses cover channels c..c+4 <= full <= ch of every buffer.
+    // SAFETY: same contract.
     unsafe {
-        let mut c = 0;
-        while c < full {
-            let mut acc = vld1q_f32(bias.add(c));
-            for t in 0..taps {
-                acc = vfmaq_f32(
-                    acc,
-                    vld1q_f32((*rows.add(t)).add(c)),
-                    vld1q_f32(w.add(t * ch + c)),
-                );
-            }
-            vst1q_f32(out.add(c), acc);
-            c += 4;
+        match taps {
+            9 => f32_rows::<9>(px, taps, ind, w, ch, lo, hi, out),
+            25 => f32_rows::<25>(px, taps, ind, w, ch, lo, hi, out),
+            _ => f32_rows::<0>(px, taps, ind, w, ch, lo, hi, out),
         }
-        for c in full..ch {
-            let mut acc = *bias.add(c);
+    }
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn f32_rows<const K: usize>(
+    px: usize,
+    taps_rt: usize,
+    ind: *const *const f32,
+    w: *const f32,
+    ch: usize,
+    lo: f32,
+    hi: f32,
+    out: *mut f32,
+) {
+    let taps = if K == 0 { taps_rt } else { K };
+    let mut p = 0;
+    // SAFETY: forwarded contract; each call covers pixels p..p+PB or p..p+1 < px.
+    unsafe {
+        while p + PB <= px {
+            f32_px::<PB>(taps, ind.add(p * taps), w, ch, lo, hi, out.add(p * ch));
+            p += PB;
+        }
+        while p < px {
+            f32_px::<1>(taps, ind.add(p * taps), w, ch, lo, hi, out.add(p * ch));
+            p += 1;
+        }
+    }
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn f32_px<const P: usize>(
+    taps: usize,
+    ind: *const *const f32,
+    w: *const f32,
+    ch: usize,
+    lo: f32,
+    hi: f32,
+    out: *mut f32,
+) {
+    let tile_len = 4 * (1 + taps);
+    let tiles = ch.div_ceil(4);
+    // SAFETY: full tiles read/write channels c..c+4 <= ch; partial tiles copy n floats through
+    // buffers; weights stay inside the packed buffer.
+    unsafe {
+        let vlo = vdupq_n_f32(lo);
+        let vhi = vdupq_n_f32(hi);
+        for j in 0..tiles {
+            let c = 4 * j;
+            let n = (ch - c).min(4);
+            let wt = w.add(j * tile_len);
+            let b = vld1q_f32(wt);
+            let mut acc = [b; P];
             for t in 0..taps {
-                acc = (*(*rows.add(t)).add(c)).mul_add(*w.add(t * ch + c), acc);
+                let wv = vld1q_f32(wt.add(4 + 4 * t));
+                for (q, a) in acc.iter_mut().enumerate() {
+                    let r = (*ind.add(q * taps + t)).add(c);
+                    let x = if n == 4 {
+                        vld1q_f32(r)
+                    } else {
+                        let mut buf = [0f32; 4];
+                        core::ptr::copy_nonoverlapping(r, buf.as_mut_ptr(), n);
+                        vld1q_f32(buf.as_ptr())
+                    };
+                    *a = vfmaq_f32(*a, x, wv);
+                }
             }
-            *out.add(c) = acc;
+            for (q, a) in acc.iter().enumerate() {
+                let r = vminq_f32(vmaxq_f32(*a, vlo), vhi);
+                if n == 4 {
+                    vst1q_f32(out.add(q * ch + c), r);
+                } else {
+                    let mut buf = [0f32; 4];
+                    vst1q_f32(buf.as_mut_ptr(), r);
+                    core::ptr::copy_nonoverlapping(buf.as_ptr(), out.add(q * ch + c), n);
+                }
+            }
         }
     }
 }

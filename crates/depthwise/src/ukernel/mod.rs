@@ -1,9 +1,17 @@
-//! Depthwise micro-kernels: one output pixel, all channels, `taps` input rows given by pointer
-//! (padding taps point at a zero / zero-point row), accumulators started from the bias.
+//! Depthwise micro-kernels. A kernel computes `px` output pixels of all channels; the input is
+//! given as an indirection list of `px · taps` row pointers (pixel-major, one pointer per tap;
+//! padding taps point at a zero / zero-point row), so padding costs no branch.
 //!
-//! int8 kernels compute `acc[c] = bias[c] + Σ_t ((x_t[c] ^ xor) − za') · w'[t][c]` in exact i32,
-//! with `w' = w − zw` stored as i32 (no i16 saturation anywhere). fp32 kernels compute
-//! `bias[c] + Σ_t x_t[c] · w[t][c]` with fused multiply-adds.
+//! int8 kernels compute `out[p][c] = b'[c] + Σ_t x_t[c] · w'[t][c]` with `w' = w − zw` (i16) and
+//! `b' = bias − zx · Σ_t w'[t][c]` folded in at pack time, so the zero point is never subtracted
+//! in the inner loop. Every product and pair sum is exact (|x| ≤ 255, |w'| ≤ 255); sums wrap
+//! modulo 2^32, and the plan checks that the true accumulator fits i32, so the result is exact.
+//! fp32 kernels compute `clamp(bias[c] + Σ_t x_t[c] · w[t][c])` with fused multiply-adds in tap
+//! order (the reference order).
+//!
+//! Each variant has its own packed-weight layout (channel tile per ISA) made by its `pack`
+//! function, and is specialised for 9 taps (3x3) and 25 taps (5x5) with a generic loop for any
+//! other kernel size.
 
 #[cfg(target_arch = "aarch64")]
 pub mod aarch64;
@@ -13,19 +21,41 @@ pub mod x86_64;
 
 use cpu_probe::Features;
 
-/// int8 kernel: `(taps, rows, xor, za', w', bias, channels, out)`.
+/// int8 row kernel: `(px, taps, indirection, packed weights, channels, out)`. `SIGNED` inputs are
+/// sign-extended bytes (i8), otherwise zero-extended (u8); selected by the plan.
 ///
 /// # Safety
-/// `rows` holds `taps` pointers each readable for `channels` bytes; `w` holds `taps · channels`
-/// i32 (tap-major); `bias` and `out` hold `channels` i32; the CPU supports the kernel's ISA.
-pub type DwI8Fn =
-    unsafe fn(usize, *const *const u8, u8, i32, *const i32, *const i32, usize, *mut i32);
+/// `ind` holds `px · taps` pointers, each readable for `channels` bytes; `w` is the packed buffer
+/// of the same variant for `(taps, channels)`; `out` is writable for `px · channels` i32; the CPU
+/// supports the kernel's ISA.
+pub type DwI8Fn = unsafe fn(usize, usize, *const *const u8, *const i32, usize, *mut i32);
 
-/// fp32 kernel: `(taps, rows, w, bias, channels, out)`, pointers as for [`DwI8Fn`] with f32.
+/// fp32 row kernel: `(px, taps, indirection, packed weights, channels, lo, hi, out)`.
 ///
 /// # Safety
-/// As [`DwI8Fn`], with f32 rows, weights, bias and output.
-pub type DwF32Fn = unsafe fn(usize, *const *const f32, *const f32, *const f32, usize, *mut f32);
+/// As [`DwI8Fn`], with f32 rows and output (`px · channels` f32).
+pub type DwF32Fn =
+    unsafe fn(usize, usize, *const *const f32, *const f32, usize, f32, f32, *mut f32);
+
+/// Packs int8 weights: `(taps, channels, w' tap-major (w − zw), folded bias)` → packed words.
+pub type PackI8Fn = fn(usize, usize, &[i32], &[i32]) -> Vec<i32>;
+/// Packs fp32 weights: `(taps, channels, w tap-major, bias)` → packed floats.
+pub type PackF32Fn = fn(usize, usize, &[f32], &[f32]) -> Vec<f32>;
+
+/// The kernels and packers of one variant.
+#[derive(Clone, Copy)]
+pub struct Kernels {
+    /// int8 packer.
+    pub pack_i8: PackI8Fn,
+    /// int8 kernel for u8 inputs.
+    pub i8_u: DwI8Fn,
+    /// int8 kernel for i8 inputs.
+    pub i8_s: DwI8Fn,
+    /// fp32 packer.
+    pub pack_f32: PackF32Fn,
+    /// fp32 kernel.
+    pub f32: DwF32Fn,
+}
 
 /// The micro-kernel families of this crate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -33,10 +63,14 @@ pub type DwF32Fn = unsafe fn(usize, *const *const f32, *const f32, *const f32, u
 pub enum Variant {
     /// `dwconv_c1__scalar`.
     Scalar,
-    /// `dwconv_c8__neon`.
+    /// `dwconv_c8__neon` (int8 `smlal` over i16, fp32 4 channels × 4 pixels).
     Neon,
-    /// `dwconv_c16__avx512` (F + BW + VL masked tails).
+    /// `dwconv_c16__avx2` (int8 `vpmaddwd` two taps at a time, fp32 8 channels × 4 pixels).
+    Avx2,
+    /// `dwconv_c32__avx512` (int8 `vpmaddwd` + `vpaddd`, fp32 16 channels × 4 pixels).
     Avx512,
+    /// `dwconv_c32__avx512vnni` (int8 `vpdpwssd`; fp32 as [`Variant::Avx512`]).
+    Avx512Vnni,
 }
 
 impl Variant {
@@ -47,8 +81,16 @@ impl Variant {
         if cfg!(target_arch = "aarch64") && f.neon {
             v.push(Variant::Neon);
         }
-        if cfg!(target_arch = "x86_64") && f.has_avx512() {
-            v.push(Variant::Avx512);
+        if cfg!(target_arch = "x86_64") {
+            if f.has_avx2_fma() {
+                v.push(Variant::Avx2);
+            }
+            if f.has_avx512() {
+                v.push(Variant::Avx512);
+            }
+            if f.has_avx512vnni() {
+                v.push(Variant::Avx512Vnni);
+            }
         }
         v
     }
@@ -63,23 +105,144 @@ impl Variant {
         match self {
             Variant::Scalar => "dwconv_c1__scalar",
             Variant::Neon => "dwconv_c8__neon",
-            Variant::Avx512 => "dwconv_c16__avx512",
+            Variant::Avx2 => "dwconv_c16__avx2",
+            Variant::Avx512 => "dwconv_c32__avx512",
+            Variant::Avx512Vnni => "dwconv_c32__avx512vnni",
         }
     }
 
-    /// The (int8, fp32) kernels, if this CPU/build can run them.
-    pub fn kernels(self) -> Option<(DwI8Fn, DwF32Fn)> {
+    /// The kernels, if this CPU/build can run them.
+    pub fn kernels(self) -> Option<Kernels> {
         if !Variant::available().contains(&self) {
             return None;
         }
         match self {
-            Variant::Scalar => Some((scalar::dw_i8, scalar::dw_f32)),
+            Variant::Scalar => Some(Kernels {
+                pack_i8: scalar::pack_i8,
+                i8_u: scalar::dw_i8::<false>,
+                i8_s: scalar::dw_i8::<true>,
+                pack_f32: scalar::pack_f32,
+                f32: scalar::dw_f32,
+            }),
             #[cfg(target_arch = "aarch64")]
-            Variant::Neon => Some((aarch64::dw_i8, aarch64::dw_f32)),
+            Variant::Neon => Some(Kernels {
+                pack_i8: aarch64::pack_i8,
+                i8_u: aarch64::dw_i8::<false>,
+                i8_s: aarch64::dw_i8::<true>,
+                pack_f32: aarch64::pack_f32,
+                f32: aarch64::dw_f32,
+            }),
             #[cfg(target_arch = "x86_64")]
-            Variant::Avx512 => Some((x86_64::dw_i8, x86_64::dw_f32)),
+            Variant::Avx2 => Some(Kernels {
+                pack_i8: x86_64::pack_i8_avx2,
+                i8_u: x86_64::dw_i8_avx2::<false>,
+                i8_s: x86_64::dw_i8_avx2::<true>,
+                pack_f32: x86_64::pack_f32_avx2,
+                f32: x86_64::dw_f32_avx2,
+            }),
+            #[cfg(target_arch = "x86_64")]
+            Variant::Avx512 => Some(Kernels {
+                pack_i8: x86_64::pack_i8_avx512,
+                i8_u: x86_64::dw_i8_avx512::<false, false>,
+                i8_s: x86_64::dw_i8_avx512::<true, false>,
+                pack_f32: x86_64::pack_f32_avx512,
+                f32: x86_64::dw_f32_avx512,
+            }),
+            #[cfg(target_arch = "x86_64")]
+            Variant::Avx512Vnni => Some(Kernels {
+                pack_i8: x86_64::pack_i8_avx512,
+                i8_u: x86_64::dw_i8_avx512::<false, true>,
+                i8_s: x86_64::dw_i8_avx512::<true, true>,
+                pack_f32: x86_64::pack_f32_avx512,
+                f32: x86_64::dw_f32_avx512,
+            }),
             #[allow(unreachable_patterns)]
             _ => None,
         }
     }
+}
+
+#[cfg(target_arch = "x86_64")]
+/// Packs int8 weights for the x86 pair-interleaved layout used with `vpmaddwd` / `vpdpwssd`:
+/// channel tiles of `tile` (16 or 32, zero-padded); per tile the folded bias (`tile` i32, in the
+/// accumulators' order), then per pair of taps `(2p, 2p+1)` the i32 words `w'[2p][c] | w'[2p+1][c] << 16`
+/// (an odd last tap is paired with zero), in the order that `vpunpck{l,h}wd` produces within
+/// each 128-bit lane: the `lo` half holds channels `8L..8L+3` of lane `L`, the `hi` half `8L+4..8L+7`.
+pub(crate) fn pack_i8_pairs(
+    tile: usize,
+    taps: usize,
+    ch: usize,
+    w: &[i32],
+    bias: &[i32],
+) -> Vec<i32> {
+    let mut out = Vec::new();
+    pack_i8_pairs_range(tile, taps, ch, 0, ch, w, bias, &mut out);
+    out
+}
+
+#[cfg(target_arch = "x86_64")]
+/// [`pack_i8_pairs`] for channels `c0..c1` only, appended to `out`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn pack_i8_pairs_range(
+    tile: usize,
+    taps: usize,
+    ch: usize,
+    c0: usize,
+    c1: usize,
+    w: &[i32],
+    bias: &[i32],
+    out: &mut Vec<i32>,
+) {
+    let pairs = taps.div_ceil(2);
+    let half = tile / 2;
+    // Channel of accumulator slot i (0..tile): lo half then hi half.
+    let slot = |i: usize| {
+        let (h, j) = (i / half, i % half);
+        8 * (j / 4) + 4 * h + j % 4
+    };
+    for base in (c0..c1).step_by(tile) {
+        for i in 0..tile {
+            let c = base + slot(i);
+            out.push(if c < c1 { bias[c] } else { 0 });
+        }
+        for p in 0..pairs {
+            for i in 0..tile {
+                let c = base + slot(i);
+                let get = |t: usize| {
+                    if c < c1 && t < taps {
+                        w[t * ch + c] as i16 as u16 as u32
+                    } else {
+                        0
+                    }
+                };
+                out.push((get(2 * p) | (get(2 * p + 1) << 16)) as i32);
+            }
+        }
+    }
+}
+
+/// Packs fp32 weights in channel tiles of `tile` (zero-padded): per tile `tile` biases, then
+/// `taps × tile` weights.
+pub(crate) fn pack_f32_tiles(
+    tile: usize,
+    taps: usize,
+    ch: usize,
+    w: &[f32],
+    bias: &[f32],
+) -> Vec<f32> {
+    let tiles = ch.div_ceil(tile);
+    let mut out = Vec::with_capacity(tiles * tile * (1 + taps));
+    for t0 in 0..tiles {
+        let base = t0 * tile;
+        for i in 0..tile {
+            out.push(bias.get(base + i).copied().unwrap_or(0.0));
+        }
+        for t in 0..taps {
+            for i in 0..tile {
+                let c = base + i;
+                out.push(if c < ch { w[t * ch + c] } else { 0.0 });
+            }
+        }
+    }
+    out
 }

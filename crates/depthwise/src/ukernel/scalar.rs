@@ -1,35 +1,55 @@
-//! Portable kernels.
+//! Portable kernels (`dwconv_c1__scalar`): natural layout, folded bias first, then the taps.
+
+/// Packed int8 layout: `channels` folded biases, then `taps × channels` weights `w'` (tap-major).
+pub fn pack_i8(taps: usize, ch: usize, w: &[i32], bias: &[i32]) -> Vec<i32> {
+    let mut out = Vec::with_capacity(ch * (1 + taps));
+    out.extend_from_slice(&bias[..ch]);
+    out.extend_from_slice(&w[..taps * ch]);
+    out
+}
+
+/// Packed fp32 layout: `channels` biases, then `taps × channels` weights (tap-major).
+pub fn pack_f32(taps: usize, ch: usize, w: &[f32], bias: &[f32]) -> Vec<f32> {
+    let mut out = Vec::with_capacity(ch * (1 + taps));
+    out.extend_from_slice(&bias[..ch]);
+    out.extend_from_slice(&w[..taps * ch]);
+    out
+}
 
 /// See [`super::DwI8Fn`].
 ///
 /// # Safety
-/// The contract of [`super::DwI8Fn`].
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn dw_i8(
+/// The contract of [`super::DwI8Fn`] with the layout of [`pack_i8`].
+pub unsafe fn dw_i8<const SIGNED: bool>(
+    px: usize,
     taps: usize,
-    rows: *const *const u8,
-    xor: u8,
-    za: i32,
+    ind: *const *const u8,
     w: *const i32,
-    bias: *const i32,
     ch: usize,
     out: *mut i32,
 ) {
     // SAFETY: the caller's contract gives these lengths.
-    let (rows, w, bias, out) = unsafe {
+    let (ind, w, out) = unsafe {
         (
-            core::slice::from_raw_parts(rows, taps),
-            core::slice::from_raw_parts(w, taps * ch),
-            core::slice::from_raw_parts(bias, ch),
-            core::slice::from_raw_parts_mut(out, ch),
+            core::slice::from_raw_parts(ind, px * taps),
+            core::slice::from_raw_parts(w, ch * (1 + taps)),
+            core::slice::from_raw_parts_mut(out, px * ch),
         )
     };
-    out.copy_from_slice(bias);
-    for (t, &r) in rows.iter().enumerate() {
-        // SAFETY: each row has ch readable bytes.
-        let x = unsafe { core::slice::from_raw_parts(r, ch) };
-        for ((o, &xv), &wv) in out.iter_mut().zip(x).zip(&w[t * ch..(t + 1) * ch]) {
-            *o += (i32::from(xv ^ xor) - za) * wv;
+    let (bias, w) = w.split_at(ch);
+    for (rows, o) in ind.chunks_exact(taps).zip(out.chunks_exact_mut(ch)) {
+        o.copy_from_slice(bias);
+        for (t, &r) in rows.iter().enumerate() {
+            // SAFETY: each row has ch readable bytes.
+            let x = unsafe { core::slice::from_raw_parts(r, ch) };
+            for ((o, &xv), &wv) in o.iter_mut().zip(x).zip(&w[t * ch..(t + 1) * ch]) {
+                let xv = if SIGNED {
+                    i32::from(xv as i8)
+                } else {
+                    i32::from(xv)
+                };
+                *o = o.wrapping_add(xv.wrapping_mul(wv));
+            }
         }
     }
 }
@@ -37,30 +57,38 @@ pub unsafe fn dw_i8(
 /// See [`super::DwF32Fn`].
 ///
 /// # Safety
-/// The contract of [`super::DwF32Fn`].
+/// The contract of [`super::DwF32Fn`] with the layout of [`pack_f32`].
+#[allow(clippy::too_many_arguments)]
 pub unsafe fn dw_f32(
+    px: usize,
     taps: usize,
-    rows: *const *const f32,
+    ind: *const *const f32,
     w: *const f32,
-    bias: *const f32,
     ch: usize,
+    lo: f32,
+    hi: f32,
     out: *mut f32,
 ) {
     // SAFETY: the caller's contract gives these lengths.
-    let (rows, w, bias, out) = unsafe {
+    let (ind, w, out) = unsafe {
         (
-            core::slice::from_raw_parts(rows, taps),
-            core::slice::from_raw_parts(w, taps * ch),
-            core::slice::from_raw_parts(bias, ch),
-            core::slice::from_raw_parts_mut(out, ch),
+            core::slice::from_raw_parts(ind, px * taps),
+            core::slice::from_raw_parts(w, ch * (1 + taps)),
+            core::slice::from_raw_parts_mut(out, px * ch),
         )
     };
-    out.copy_from_slice(bias);
-    for (t, &r) in rows.iter().enumerate() {
-        // SAFETY: each row has ch readable floats.
-        let x = unsafe { core::slice::from_raw_parts(r, ch) };
-        for ((o, &xv), &wv) in out.iter_mut().zip(x).zip(&w[t * ch..(t + 1) * ch]) {
-            *o = xv.mul_add(wv, *o);
+    let (bias, w) = w.split_at(ch);
+    for (rows, o) in ind.chunks_exact(taps).zip(out.chunks_exact_mut(ch)) {
+        o.copy_from_slice(bias);
+        for (t, &r) in rows.iter().enumerate() {
+            // SAFETY: each row has ch readable floats.
+            let x = unsafe { core::slice::from_raw_parts(r, ch) };
+            for ((o, &xv), &wv) in o.iter_mut().zip(x).zip(&w[t * ch..(t + 1) * ch]) {
+                *o = xv.mul_add(wv, *o);
+            }
+        }
+        for v in o.iter_mut() {
+            *v = v.max(lo).min(hi);
         }
     }
 }

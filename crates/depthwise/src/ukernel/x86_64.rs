@@ -1,99 +1,688 @@
-//! `dwconv_c16__avx512`: 16 channels per vector, masked tails (no access past the rows).
+//! x86-64 kernels.
+//!
+//! - `dwconv_c16__avx2` / `dwconv_c32__avx512` / `dwconv_c32__avx512vnni` (int8): bytes of two
+//!   taps are widened to i16 and interleaved (`vpunpck{l,h}wd`), then multiplied by the
+//!   pair-interleaved packed weights `w'` with `vpmaddwd` (+ `vpaddd`) or `vpdpwssd`: two taps per
+//!   instruction, exact in i32 (|x| ≤ 255, |w'| ≤ 255, no i16 saturation). The accumulators hold
+//!   channels in the interleaved order and are put back in order at the store.
+//! - fp32: 8 (AVX2) or 16 (AVX-512) channels per vector, 4 output pixels per iteration sharing
+//!   each weight load, fused multiply-adds in tap order, clamp at the store.
+//!
+//! Tails: AVX-512 uses masked loads/stores; AVX2 copies a partial int8 tile through a small
+//! buffer and uses `vmaskmovps` for fp32. Nothing reads past a row.
+//! All kernels are specialised for 9 and 25 taps (the tap loop fully unrolled), with a generic
+//! loop for any other kernel size.
 
+use super::{pack_f32_tiles, pack_i8_pairs, pack_i8_pairs_range};
 use core::arch::x86_64::*;
 
-/// See [`super::DwI8Fn`].
-///
-/// # Safety
-/// The contract of [`super::DwI8Fn`], on a CPU with AVX-512 F/BW/VL.
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn dw_i8(
-    taps: usize,
-    rows: *const *const u8,
-    xor: u8,
-    za: i32,
-    w: *const i32,
-    bias: *const i32,
-    ch: usize,
-    out: *mut i32,
-) {
-    // SAFETY: same contract.
-    unsafe { i8_inner(taps, rows, xor, za, w, bias, ch, out) }
+/// Pixels per fp32 iteration.
+const PB: usize = 4;
+
+/// int8 packer of [`dw_i8_avx2`] (16-channel tiles).
+pub fn pack_i8_avx2(taps: usize, ch: usize, w: &[i32], bias: &[i32]) -> Vec<i32> {
+    pack_i8_pairs(16, taps, ch, w, bias)
 }
 
-#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn i8_inner(
+/// int8 packer of [`dw_i8_avx512`]: 32-channel tiles; a remainder of at most 16 channels gets
+/// a 16-channel tile (half the work of a masked 32-channel one).
+pub fn pack_i8_avx512(taps: usize, ch: usize, w: &[i32], bias: &[i32]) -> Vec<i32> {
+    let split = ch / 32 * 32;
+    let mut out = Vec::new();
+    pack_i8_pairs_range(32, taps, ch, 0, split, w, bias, &mut out);
+    let tail = if ch - split > 16 { 32 } else { 16 };
+    pack_i8_pairs_range(tail, taps, ch, split, ch, w, bias, &mut out);
+    out
+}
+
+/// fp32 packer of [`dw_f32_avx2`] (8-channel tiles).
+pub fn pack_f32_avx2(taps: usize, ch: usize, w: &[f32], bias: &[f32]) -> Vec<f32> {
+    pack_f32_tiles(8, taps, ch, w, bias)
+}
+
+/// fp32 packer of [`dw_f32_avx512`] (16-channel tiles).
+pub fn pack_f32_avx512(taps: usize, ch: usize, w: &[f32], bias: &[f32]) -> Vec<f32> {
+    pack_f32_tiles(16, taps, ch, w, bias)
+}
+
+// ---------------------------------------------------------------- int8, AVX-512
+
+/// `dwconv_c32__avx512[vnni]`; see [`super::DwI8Fn`].
+///
+/// # Safety
+/// The contract of [`super::DwI8Fn`] with the layout of [`pack_i8_avx512`], on a CPU with
+/// AVX-512 F/BW/DQ/VL (and VNNI when `VNNI`).
+pub unsafe fn dw_i8_avx512<const SIGNED: bool, const VNNI: bool>(
+    px: usize,
     taps: usize,
-    rows: *const *const u8,
-    xor: u8,
-    za: i32,
+    ind: *const *const u8,
     w: *const i32,
-    bias: *const i32,
     ch: usize,
     out: *mut i32,
 ) {
-    let vxor = _mm_set1_epi8(xor as i8);
-    let vza = _mm512_set1_epi32(za);
-    let mut c = 0;
-    while c < ch {
-        let n = (ch - c).min(16);
-        let m: __mmask16 = ((1u32 << n) - 1) as u16;
-        // SAFETY: masked loads/stores touch only channels c..c+n, inside every buffer.
-        unsafe {
-            let mut acc = _mm512_maskz_loadu_epi32(m, bias.add(c).cast());
-            for t in 0..taps {
-                let r = *rows.add(t);
-                let xb = _mm_xor_si128(_mm_maskz_loadu_epi8(m, r.add(c).cast()), vxor);
-                let x = _mm512_sub_epi32(_mm512_cvtepu8_epi32(xb), vza);
-                let wv = _mm512_maskz_loadu_epi32(m, w.add(t * ch + c).cast());
-                acc = _mm512_add_epi32(acc, _mm512_mullo_epi32(x, wv));
-            }
-            _mm512_mask_storeu_epi32(out.add(c).cast(), m, acc);
+    // SAFETY: same contract; the variant table hands out the VNNI kernel only when VNNI is there.
+    unsafe {
+        match (VNNI, taps) {
+            (true, 9) => i8_512_vnni::<SIGNED, 9>(px, taps, ind, w, ch, out),
+            (true, 25) => i8_512_vnni::<SIGNED, 25>(px, taps, ind, w, ch, out),
+            (true, _) => i8_512_vnni::<SIGNED, 0>(px, taps, ind, w, ch, out),
+            (false, 9) => i8_512::<SIGNED, 9>(px, taps, ind, w, ch, out),
+            (false, 25) => i8_512::<SIGNED, 25>(px, taps, ind, w, ch, out),
+            (false, _) => i8_512::<SIGNED, 0>(px, taps, ind, w, ch, out),
         }
-        c += 16;
     }
 }
 
-/// See [`super::DwF32Fn`].
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+unsafe fn i8_512<const SIGNED: bool, const K: usize>(
+    px: usize,
+    taps: usize,
+    ind: *const *const u8,
+    w: *const i32,
+    ch: usize,
+    out: *mut i32,
+) {
+    // SAFETY: forwarded contract.
+    unsafe { i8_512_body::<SIGNED, false, K>(px, taps, ind, w, ch, out) }
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
+unsafe fn i8_512_vnni<const SIGNED: bool, const K: usize>(
+    px: usize,
+    taps: usize,
+    ind: *const *const u8,
+    w: *const i32,
+    ch: usize,
+    out: *mut i32,
+) {
+    // SAFETY: forwarded contract.
+    unsafe { i8_512_body::<SIGNED, true, K>(px, taps, ind, w, ch, out) }
+}
+
+/// 32 bytes (masked to `m`; all 32 when `m` is all ones) widened to 32 i16.
+#[inline(always)]
+unsafe fn widen32<const SIGNED: bool>(p: *const u8, m: __mmask32) -> __m512i {
+    // SAFETY: the (masked) load touches only the bytes selected by `m`, which the caller
+    // guarantees readable; the caller's target features include AVX-512 BW/VL.
+    unsafe {
+        let v = if m == !0 {
+            _mm256_loadu_si256(p.cast())
+        } else {
+            _mm256_maskz_loadu_epi8(m, p.cast())
+        };
+        if SIGNED {
+            _mm512_cvtepi8_epi16(v)
+        } else {
+            _mm512_cvtepu8_epi16(v)
+        }
+    }
+}
+
+/// `lo += xl · wp[0..16]`, `hi += xh · wp[16..32]` (i16 pairs, `vpdpwssd`).
+///
+/// Written as asm: LLVM otherwise splits the unrolled intrinsic back into `vpmaddwd` + `vpaddd`.
 ///
 /// # Safety
-/// The contract of [`super::DwF32Fn`], on a CPU with AVX-512 F.
-pub unsafe fn dw_f32(
-    taps: usize,
-    rows: *const *const f32,
-    w: *const f32,
-    bias: *const f32,
+/// `wp` is readable for 32 i32; the CPU has AVX-512 F and VNNI.
+#[target_feature(enable = "avx512f,avx512vnni")]
+#[inline]
+unsafe fn dpwssd2(
+    mut lo: __m512i,
+    mut hi: __m512i,
+    xl: __m512i,
+    xh: __m512i,
+    wp: *const i32,
+) -> (__m512i, __m512i) {
+    // SAFETY: reads the 128 weight bytes at wp (readable by the contract); no stores, no flags.
+    unsafe {
+        core::arch::asm!(
+            "vpdpwssd {lo}, {xl}, zmmword ptr [{wp}]",
+            "vpdpwssd {hi}, {xh}, zmmword ptr [{wp} + 64]",
+            lo = inout(zmm_reg) lo,
+            hi = inout(zmm_reg) hi,
+            xl = in(zmm_reg) xl,
+            xh = in(zmm_reg) xh,
+            wp = in(reg) wp,
+            options(pure, readonly, nostack, preserves_flags)
+        );
+    }
+    (lo, hi)
+}
+
+#[inline(always)]
+unsafe fn i8_512_body<const SIGNED: bool, const VNNI: bool, const K: usize>(
+    px: usize,
+    taps_rt: usize,
+    ind: *const *const u8,
+    w: *const i32,
     ch: usize,
+    out: *mut i32,
+) {
+    let taps = if K == 0 { taps_rt } else { K };
+    let pairs = taps.div_ceil(2);
+    let tile_words = 32 * (1 + pairs);
+    let full = ch / 32;
+    // SAFETY: loads cover channels c..c+n (masked) of rows that hold ch >= c+n bytes; weight
+    // loads stay inside the packed buffer (tiles · tile_words i32); stores cover out[p·ch + c..+n].
+    unsafe {
+        for p in 0..px {
+            let mut rows = ind.add(p * taps);
+            // The K row pointers copied to a local array: the compiler then knows the output
+            // stores cannot change them and keeps them in registers across the tiles.
+            let mut local = [core::ptr::null::<u8>(); K];
+            if K != 0 {
+                for (t, r) in local.iter_mut().enumerate() {
+                    *r = *rows.add(t);
+                }
+                rows = local.as_ptr();
+            }
+            let o = out.add(p * ch);
+            for j in 0..full {
+                i8_512_tile::<SIGNED, VNNI>(
+                    taps,
+                    pairs,
+                    rows,
+                    w.add(j * tile_words),
+                    32 * j,
+                    !0,
+                    o,
+                );
+            }
+            let (c, n) = (32 * full, ch - 32 * full);
+            let wt = w.add(full * tile_words);
+            if n > 16 {
+                let m = (1u32 << n) - 1;
+                i8_512_tile::<SIGNED, VNNI>(taps, pairs, rows, wt, c, m, o);
+            } else if n == 16 {
+                i8_512_tile16::<SIGNED, VNNI>(taps, pairs, rows, wt, c, !0, o);
+            } else if n > 0 {
+                let m = ((1u32 << n) - 1) as __mmask16;
+                i8_512_tile16::<SIGNED, VNNI>(taps, pairs, rows, wt, c, m, o);
+            }
+        }
+    }
+}
+
+/// One 32-channel tile of one pixel: channels `c..` selected by `m` (all ones: 32).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn i8_512_tile<const SIGNED: bool, const VNNI: bool>(
+    taps: usize,
+    pairs: usize,
+    rows: *const *const u8,
+    wt: *const i32,
+    c: usize,
+    m: __mmask32,
+    o: *mut i32,
+) {
+    // SAFETY: see i8_512_body.
+    unsafe {
+        let idx0 = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+        let idx1 = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+        let mut lo = _mm512_loadu_si512(wt.cast());
+        let mut hi = _mm512_loadu_si512(wt.add(16).cast());
+        for pr in 0..pairs {
+            let t0 = 2 * pr;
+            let a = widen32::<SIGNED>((*rows.add(t0)).add(c), m);
+            let b = if t0 + 1 < taps {
+                widen32::<SIGNED>((*rows.add(t0 + 1)).add(c), m)
+            } else {
+                _mm512_setzero_si512()
+            };
+            let xl = _mm512_unpacklo_epi16(a, b);
+            let xh = _mm512_unpackhi_epi16(a, b);
+            let wp = wt.add(32 + 32 * pr);
+            if VNNI {
+                (lo, hi) = dpwssd2(lo, hi, xl, xh, wp);
+            } else {
+                let wl = _mm512_loadu_si512(wp.cast());
+                let wh = _mm512_loadu_si512(wp.add(16).cast());
+                lo = _mm512_add_epi32(lo, _mm512_madd_epi16(xl, wl));
+                hi = _mm512_add_epi32(hi, _mm512_madd_epi16(xh, wh));
+            }
+        }
+        let r0 = _mm512_permutex2var_epi32(lo, idx0, hi);
+        let r1 = _mm512_permutex2var_epi32(lo, idx1, hi);
+        if m == !0 {
+            _mm512_storeu_si512(o.add(c).cast(), r0);
+            _mm512_storeu_si512(o.add(c + 16).cast(), r1);
+        } else {
+            let m0 = (m & 0xffff) as __mmask16;
+            let m1 = (m >> 16) as __mmask16;
+            _mm512_mask_storeu_epi32(o.add(c).cast(), m0, r0);
+            _mm512_mask_storeu_epi32(o.add(c + 16).cast(), m1, r1);
+        }
+    }
+}
+
+/// `lo += xl · wp[0..8]`, `hi += xh · wp[8..16]` (i16 pairs, `vpdpwssd` on ymm).
+///
+/// # Safety
+/// `wp` is readable for 16 i32; the CPU has AVX-512 F/VL and VNNI.
+#[target_feature(enable = "avx512f,avx512vl,avx512vnni")]
+#[inline]
+unsafe fn dpwssd2_256(
+    mut lo: __m256i,
+    mut hi: __m256i,
+    xl: __m256i,
+    xh: __m256i,
+    wp: *const i32,
+) -> (__m256i, __m256i) {
+    // SAFETY: reads the 64 weight bytes at wp (readable by the contract); no stores, no flags.
+    unsafe {
+        core::arch::asm!(
+            "vpdpwssd {lo}, {xl}, ymmword ptr [{wp}]",
+            "vpdpwssd {hi}, {xh}, ymmword ptr [{wp} + 32]",
+            lo = inout(ymm_reg) lo,
+            hi = inout(ymm_reg) hi,
+            xl = in(ymm_reg) xl,
+            xh = in(ymm_reg) xh,
+            wp = in(reg) wp,
+            options(pure, readonly, nostack, preserves_flags)
+        );
+    }
+    (lo, hi)
+}
+
+/// The last tile of at most 16 channels (16-channel layout of [`pack_i8_avx512`]): channels
+/// `c..` selected by `m` (all ones: 16).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn i8_512_tile16<const SIGNED: bool, const VNNI: bool>(
+    taps: usize,
+    pairs: usize,
+    rows: *const *const u8,
+    wt: *const i32,
+    c: usize,
+    m: __mmask16,
+    o: *mut i32,
+) {
+    let widen = |p: *const u8| {
+        // SAFETY: the (masked) load touches only the channels of m, readable in every row.
+        unsafe {
+            let v = if m == !0 {
+                _mm_loadu_si128(p.cast())
+            } else {
+                _mm_maskz_loadu_epi8(m, p.cast())
+            };
+            if SIGNED {
+                _mm256_cvtepi8_epi16(v)
+            } else {
+                _mm256_cvtepu8_epi16(v)
+            }
+        }
+    };
+    // SAFETY: see i8_512_body; weights stay inside this tile (16 · (1 + pairs) i32).
+    unsafe {
+        let mut lo = _mm256_loadu_si256(wt.cast());
+        let mut hi = _mm256_loadu_si256(wt.add(8).cast());
+        for pr in 0..pairs {
+            let t0 = 2 * pr;
+            let a = widen((*rows.add(t0)).add(c));
+            let b = if t0 + 1 < taps {
+                widen((*rows.add(t0 + 1)).add(c))
+            } else {
+                _mm256_setzero_si256()
+            };
+            let xl = _mm256_unpacklo_epi16(a, b);
+            let xh = _mm256_unpackhi_epi16(a, b);
+            let wp = wt.add(16 + 16 * pr);
+            if VNNI {
+                (lo, hi) = dpwssd2_256(lo, hi, xl, xh, wp);
+            } else {
+                let wl = _mm256_loadu_si256(wp.cast());
+                let wh = _mm256_loadu_si256(wp.add(8).cast());
+                lo = _mm256_add_epi32(lo, _mm256_madd_epi16(xl, wl));
+                hi = _mm256_add_epi32(hi, _mm256_madd_epi16(xh, wh));
+            }
+        }
+        let r0 = _mm256_permute2x128_si256(lo, hi, 0x20);
+        let r1 = _mm256_permute2x128_si256(lo, hi, 0x31);
+        if m == !0 {
+            _mm256_storeu_si256(o.add(c).cast(), r0);
+            _mm256_storeu_si256(o.add(c + 8).cast(), r1);
+        } else {
+            _mm256_mask_storeu_epi32(o.add(c).cast(), (m & 0xff) as __mmask8, r0);
+            _mm256_mask_storeu_epi32(o.add(c + 8).cast(), (m >> 8) as __mmask8, r1);
+        }
+    }
+}
+
+// ---------------------------------------------------------------- int8, AVX2
+
+/// `dwconv_c16__avx2`; see [`super::DwI8Fn`].
+///
+/// # Safety
+/// The contract of [`super::DwI8Fn`] with the layout of [`pack_i8_avx2`], on a CPU with AVX2.
+pub unsafe fn dw_i8_avx2<const SIGNED: bool>(
+    px: usize,
+    taps: usize,
+    ind: *const *const u8,
+    w: *const i32,
+    ch: usize,
+    out: *mut i32,
+) {
+    // SAFETY: same contract.
+    unsafe {
+        match taps {
+            9 => i8_256::<SIGNED, 9>(px, taps, ind, w, ch, out),
+            25 => i8_256::<SIGNED, 25>(px, taps, ind, w, ch, out),
+            _ => i8_256::<SIGNED, 0>(px, taps, ind, w, ch, out),
+        }
+    }
+}
+
+/// 16 bytes widened to 16 i16; `n < 16` reads only `n` bytes (through a zeroed copy).
+#[inline(always)]
+unsafe fn widen16<const SIGNED: bool>(p: *const u8, n: usize) -> __m256i {
+    // SAFETY: p is readable for n bytes (caller); the full load only when n == 16.
+    unsafe {
+        let v = if n == 16 {
+            _mm_loadu_si128(p.cast())
+        } else {
+            let mut buf = [0u8; 16];
+            core::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), n);
+            _mm_loadu_si128(buf.as_ptr().cast())
+        };
+        if SIGNED {
+            _mm256_cvtepi8_epi16(v)
+        } else {
+            _mm256_cvtepu8_epi16(v)
+        }
+    }
+}
+
+#[target_feature(enable = "avx2,fma")]
+unsafe fn i8_256<const SIGNED: bool, const K: usize>(
+    px: usize,
+    taps_rt: usize,
+    ind: *const *const u8,
+    w: *const i32,
+    ch: usize,
+    out: *mut i32,
+) {
+    let taps = if K == 0 { taps_rt } else { K };
+    let pairs = taps.div_ceil(2);
+    let tile_words = 16 * (1 + pairs);
+    let tiles = ch.div_ceil(16);
+    // SAFETY: as in the AVX-512 kernel; partial tiles read and write exactly n channels.
+    unsafe {
+        for p in 0..px {
+            let rows = ind.add(p * taps);
+            let o = out.add(p * ch);
+            for j in 0..tiles {
+                let c = 16 * j;
+                let n = (ch - c).min(16);
+                let wt = w.add(j * tile_words);
+                let mut lo = _mm256_loadu_si256(wt.cast());
+                let mut hi = _mm256_loadu_si256(wt.add(8).cast());
+                for pr in 0..pairs {
+                    let t0 = 2 * pr;
+                    let a = widen16::<SIGNED>((*rows.add(t0)).add(c), n);
+                    let b = if t0 + 1 < taps {
+                        widen16::<SIGNED>((*rows.add(t0 + 1)).add(c), n)
+                    } else {
+                        _mm256_setzero_si256()
+                    };
+                    let wp = wt.add(16 + 16 * pr);
+                    let wl = _mm256_loadu_si256(wp.cast());
+                    let wh = _mm256_loadu_si256(wp.add(8).cast());
+                    lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), wl));
+                    hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), wh));
+                }
+                let r0 = _mm256_permute2x128_si256(lo, hi, 0x20);
+                let r1 = _mm256_permute2x128_si256(lo, hi, 0x31);
+                if n == 16 {
+                    _mm256_storeu_si256(o.add(c).cast(), r0);
+                    _mm256_storeu_si256(o.add(c + 8).cast(), r1);
+                } else {
+                    let mut buf = [0i32; 16];
+                    _mm256_storeu_si256(buf.as_mut_ptr().cast(), r0);
+                    _mm256_storeu_si256(buf.as_mut_ptr().add(8).cast(), r1);
+                    core::ptr::copy_nonoverlapping(buf.as_ptr(), o.add(c), n);
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- fp32, AVX-512
+
+/// `dwconv_c16x4__avx512` (fp32); see [`super::DwF32Fn`].
+///
+/// # Safety
+/// The contract of [`super::DwF32Fn`] with the layout of [`pack_f32_avx512`], on a CPU with
+/// AVX-512 F.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn dw_f32_avx512(
+    px: usize,
+    taps: usize,
+    ind: *const *const f32,
+    w: *const f32,
+    ch: usize,
+    lo: f32,
+    hi: f32,
     out: *mut f32,
 ) {
     // SAFETY: same contract.
-    unsafe { f32_inner(taps, rows, w, bias, ch, out) }
+    unsafe {
+        match taps {
+            9 => f32_512::<9>(px, taps, ind, w, ch, lo, hi, out),
+            25 => f32_512::<25>(px, taps, ind, w, ch, lo, hi, out),
+            _ => f32_512::<0>(px, taps, ind, w, ch, lo, hi, out),
+        }
+    }
 }
 
-#[target_feature(enable = "avx512f")]
-unsafe fn f32_inner(
-    taps: usize,
-    rows: *const *const f32,
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn f32_512<const K: usize>(
+    px: usize,
+    taps_rt: usize,
+    ind: *const *const f32,
     w: *const f32,
-    bias: *const f32,
     ch: usize,
+    lo: f32,
+    hi: f32,
     out: *mut f32,
 ) {
-    let mut c = 0;
-    while c < ch {
-        let n = (ch - c).min(16);
-        let m: __mmask16 = ((1u32 << n) - 1) as u16;
-        // SAFETY: masked loads/stores touch only channels c..c+n, inside every buffer.
-        unsafe {
-            let mut acc = _mm512_maskz_loadu_ps(m, bias.add(c));
-            for t in 0..taps {
-                let x = _mm512_maskz_loadu_ps(m, (*rows.add(t)).add(c));
-                let wv = _mm512_maskz_loadu_ps(m, w.add(t * ch + c));
-                acc = _mm512_fmadd_ps(x, wv, acc);
-            }
-            _mm512_mask_storeu_ps(out.add(c), m, acc);
+    let taps = if K == 0 { taps_rt } else { K };
+    let mut p = 0;
+    // SAFETY: forwarded contract; each call covers pixels p..p+PB or p..p+1 < px.
+    unsafe {
+        while p + PB <= px {
+            f32_512_px::<K, PB>(taps, ind.add(p * taps), w, ch, lo, hi, out.add(p * ch));
+            p += PB;
         }
-        c += 16;
+        while p < px {
+            f32_512_px::<K, 1>(taps, ind.add(p * taps), w, ch, lo, hi, out.add(p * ch));
+            p += 1;
+        }
+    }
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn f32_512_px<const K: usize, const P: usize>(
+    taps: usize,
+    ind: *const *const f32,
+    w: *const f32,
+    ch: usize,
+    lo: f32,
+    hi: f32,
+    out: *mut f32,
+) {
+    let tile_len = 16 * (1 + taps);
+    let tiles = ch.div_ceil(16);
+    // SAFETY: loads cover channels c..c+n (masked) of rows with ch floats; weights stay in the
+    // packed buffer; stores cover out[q·ch + c..+n] for the P pixels given.
+    unsafe {
+        let vlo = _mm512_set1_ps(lo);
+        let vhi = _mm512_set1_ps(hi);
+        for j in 0..tiles {
+            let c = 16 * j;
+            let n = (ch - c).min(16);
+            let wt = w.add(j * tile_len);
+            if n == 16 {
+                f32_512_tile::<P, false>(taps, ind, wt, c, !0, ch, vlo, vhi, out);
+            } else {
+                let m = ((1u32 << n) - 1) as u16;
+                f32_512_tile::<P, true>(taps, ind, wt, c, m, ch, vlo, vhi, out);
+            }
+        }
+    }
+}
+
+/// One 16-channel tile of P pixels; `MASKED`: only the channels of `m`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn f32_512_tile<const P: usize, const MASKED: bool>(
+    taps: usize,
+    ind: *const *const f32,
+    wt: *const f32,
+    c: usize,
+    m: __mmask16,
+    ch: usize,
+    vlo: __m512,
+    vhi: __m512,
+    out: *mut f32,
+) {
+    // SAFETY: see f32_512_px; unmasked accesses only when all 16 channels exist.
+    unsafe {
+        let b = _mm512_loadu_ps(wt);
+        let mut acc = [b; P];
+        for t in 0..taps {
+            let wv = _mm512_loadu_ps(wt.add(16 + 16 * t));
+            for (q, a) in acc.iter_mut().enumerate() {
+                let p = (*ind.add(q * taps + t)).add(c);
+                let x = if MASKED {
+                    _mm512_maskz_loadu_ps(m, p)
+                } else {
+                    _mm512_loadu_ps(p)
+                };
+                *a = _mm512_fmadd_ps(x, wv, *a);
+            }
+        }
+        for (q, a) in acc.iter().enumerate() {
+            let r = _mm512_min_ps(_mm512_max_ps(*a, vlo), vhi);
+            if MASKED {
+                _mm512_mask_storeu_ps(out.add(q * ch + c), m, r);
+            } else {
+                _mm512_storeu_ps(out.add(q * ch + c), r);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- fp32, AVX2
+
+/// `dwconv_c8x4__avx2` (fp32); see [`super::DwF32Fn`].
+///
+/// # Safety
+/// The contract of [`super::DwF32Fn`] with the layout of [`pack_f32_avx2`], on a CPU with AVX2
+/// and FMA.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn dw_f32_avx2(
+    px: usize,
+    taps: usize,
+    ind: *const *const f32,
+    w: *const f32,
+    ch: usize,
+    lo: f32,
+    hi: f32,
+    out: *mut f32,
+) {
+    // SAFETY: same contract.
+    unsafe {
+        match taps {
+            9 => f32_256::<9>(px, taps, ind, w, ch, lo, hi, out),
+            25 => f32_256::<25>(px, taps, ind, w, ch, lo, hi, out),
+            _ => f32_256::<0>(px, taps, ind, w, ch, lo, hi, out),
+        }
+    }
+}
+
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn f32_256<const K: usize>(
+    px: usize,
+    taps_rt: usize,
+    ind: *const *const f32,
+    w: *const f32,
+    ch: usize,
+    lo: f32,
+    hi: f32,
+    out: *mut f32,
+) {
+    let taps = if K == 0 { taps_rt } else { K };
+    let mut p = 0;
+    // SAFETY: forwarded contract; each call covers pixels p..p+PB or p..p+1 < px.
+    unsafe {
+        while p + PB <= px {
+            f32_256_px::<K, PB>(taps, ind.add(p * taps), w, ch, lo, hi, out.add(p * ch));
+            p += PB;
+        }
+        while p < px {
+            f32_256_px::<K, 1>(taps, ind.add(p * taps), w, ch, lo, hi, out.add(p * ch));
+            p += 1;
+        }
+    }
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn f32_256_px<const K: usize, const P: usize>(
+    taps: usize,
+    ind: *const *const f32,
+    w: *const f32,
+    ch: usize,
+    lo: f32,
+    hi: f32,
+    out: *mut f32,
+) {
+    let tile_len = 8 * (1 + taps);
+    let full = ch / 8;
+    // SAFETY: full tiles read/write channels c..c+8 <= ch; the tail uses vmaskmovps, which
+    // touches only the selected lanes; weights stay in the packed buffer.
+    unsafe {
+        let vlo = _mm256_set1_ps(lo);
+        let vhi = _mm256_set1_ps(hi);
+        for j in 0..full {
+            let c = 8 * j;
+            let wt = w.add(j * tile_len);
+            let b = _mm256_loadu_ps(wt);
+            let mut acc = [b; P];
+            for t in 0..taps {
+                let wv = _mm256_loadu_ps(wt.add(8 + 8 * t));
+                for (q, a) in acc.iter_mut().enumerate() {
+                    let x = _mm256_loadu_ps((*ind.add(q * taps + t)).add(c));
+                    *a = _mm256_fmadd_ps(x, wv, *a);
+                }
+            }
+            for (q, a) in acc.iter().enumerate() {
+                let r = _mm256_min_ps(_mm256_max_ps(*a, vlo), vhi);
+                _mm256_storeu_ps(out.add(q * ch + c), r);
+            }
+        }
+        let n = ch - 8 * full;
+        if n > 0 {
+            let c = 8 * full;
+            let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+            let mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(n as i32), lanes);
+            let wt = w.add(full * tile_len);
+            let b = _mm256_loadu_ps(wt);
+            let mut acc = [b; P];
+            for t in 0..taps {
+                let wv = _mm256_loadu_ps(wt.add(8 + 8 * t));
+                for (q, a) in acc.iter_mut().enumerate() {
+                    let x = _mm256_maskload_ps((*ind.add(q * taps + t)).add(c), mask);
+                    *a = _mm256_fmadd_ps(x, wv, *a);
+                }
+            }
+            for (q, a) in acc.iter().enumerate() {
+                let r = _mm256_min_ps(_mm256_max_ps(*a, vlo), vhi);
+                _mm256_maskstore_ps(out.add(q * ch + c), mask, r);
+            }
+        }
     }
 }

@@ -1,0 +1,101 @@
+//! Quick latency check on a shared machine: D1/D2/D3 (int8) and DF (fp32) per variant, 1
+//! thread, `N` runs each (default 400, env `DW_RUNS`); prints min and median µs (the minimum is
+//! the least disturbed by other load). `cargo bench -p depthwise --bench dw_min`.
+
+use cpu_probe::parallel::Parallel;
+use depthwise::{
+    Depthwise32, DwDesc, Input8, Output8, OutputStage, QDepthwise, QDepthwiseConfig, Variant,
+};
+use quant_params::{QType, RequantScheme, Requantizer};
+use std::hint::black_box;
+use std::time::Instant;
+
+fn data(n: usize, seed: u32) -> Vec<u8> {
+    (0..n as u32)
+        .map(|i| (i.wrapping_mul(2654435761).wrapping_add(seed) >> 13) as u8)
+        .collect()
+}
+
+fn time(runs: usize, mut f: impl FnMut()) -> (f64, f64) {
+    f();
+    let mut t: Vec<f64> = (0..runs)
+        .map(|_| {
+            let s = Instant::now();
+            f();
+            s.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    t.sort_by(f64::total_cmp);
+    (t[0], t[runs / 2])
+}
+
+fn main() {
+    let runs: usize = std::env::var("DW_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(400);
+    let par = Parallel::single();
+    let dw = |k: usize, s: usize, ch: usize| DwDesc::new([k, k], [s, s], [k / 2; 4], ch, 1);
+    for (id, d, h) in [
+        ("D1", dw(3, 1, 144), 56),
+        ("D2", dw(3, 2, 96), 112),
+        ("D3", dw(5, 1, 240), 14),
+        ("DF", dw(3, 1, 144), 56),
+        // Cache-resident versions of D1 / DF (compute, not memory, bound).
+        ("D1-14x14", dw(3, 1, 144), 14),
+        ("DF-14x14", dw(3, 1, 144), 14),
+    ] {
+        let (oh, ow) = d.output_size(h, h).unwrap();
+        let (n_in, n_out, n_w) = (h * h * d.channels, oh * ow * d.cout(), d.taps() * d.cout());
+        for v in Variant::available() {
+            if v == Variant::Scalar {
+                continue;
+            }
+            let (min, med) = if id.starts_with("DF") {
+                let f = |n, s| -> Vec<f32> {
+                    data(n, s)
+                        .into_iter()
+                        .map(|b| f32::from(b) / 128.0 - 1.0)
+                        .collect()
+                };
+                let (x, wt, b) = (f(n_in, 3), f(n_w, 4), f(d.cout(), 5));
+                let plan = Depthwise32::new(d, &wt, Some(&b), (0.0, 6.0), Some(v)).unwrap();
+                let mut y = vec![0f32; n_out];
+                time(runs, || {
+                    plan.run(black_box(&x), 1, h, h, &mut y, &par).unwrap()
+                })
+            } else {
+                let x = data(n_in, 1);
+                let wt: Vec<i8> = data(n_w, 2).into_iter().map(|b| b as i8).collect();
+                let r = Requantizer::new(RequantScheme::Fp32, 0.002, 128, QType::U8).unwrap();
+                let plan = QDepthwise::new(QDepthwiseConfig {
+                    desc: d,
+                    input_type: QType::U8,
+                    input_zero_point: 128,
+                    weights: Input8::I8(&wt),
+                    weight_zero_points: &[0],
+                    bias: None,
+                    output: OutputStage::PerTensor(r),
+                    variant: Some(v),
+                })
+                .unwrap();
+                let mut y = vec![0u8; n_out];
+                time(runs, || {
+                    plan.run(
+                        Input8::U8(black_box(&x)),
+                        1,
+                        h,
+                        h,
+                        Output8::U8(&mut y),
+                        &par,
+                    )
+                    .unwrap()
+                })
+            };
+            println!(
+                "{id:<9} {:<24} min {min:8.1} µs  median {med:8.1} µs",
+                v.name()
+            );
+        }
+    }
+}
