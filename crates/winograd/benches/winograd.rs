@@ -6,11 +6,16 @@
 //! printed to stderr for each (workload, tile, variant), with the effective GFLOP/s
 //! (direct-convolution FLOPs `2·N·K·C·9·OH·OW` / median time).
 //!
+//! The criterion groups measure the thread's CPU time ([`ThreadCpu`]), not wall time: this
+//! machine's 2 cores are shared by several agents, and wall-clock medians there mostly measure
+//! the scheduler. Throughput is reported as effective GFLOP/s (direct-convolution FLOPs).
+//!
 //! Environment: `WINOGRAD_BENCH_FILTER=W1` restricts workloads; `WINOGRAD_BENCH_PROFILE=0` skips
 //! the breakdown.
 
 use cpu_probe::parallel::Parallel;
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::measurement::{Measurement, ValueFormatter};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::time::Duration;
 use winograd::{Tile, Variant, WinogradConfig, WinogradConv};
 
@@ -77,6 +82,65 @@ fn thread_cpu() -> Duration {
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
+/// Criterion measurement of the benchmark thread's CPU time (ns). Runs use one thread
+/// (`Parallel::single()`), so this is the work of the run, without the time the thread waits
+/// descheduled on this shared machine (cache interference by other processes still counts).
+struct ThreadCpu;
+
+impl Measurement for ThreadCpu {
+    type Intermediate = Duration;
+    type Value = Duration;
+    fn start(&self) -> Duration {
+        thread_cpu()
+    }
+    fn end(&self, i: Duration) -> Duration {
+        thread_cpu().saturating_sub(i)
+    }
+    fn add(&self, a: &Duration, b: &Duration) -> Duration {
+        *a + *b
+    }
+    fn zero(&self) -> Duration {
+        Duration::ZERO
+    }
+    fn to_f64(&self, v: &Duration) -> f64 {
+        v.as_nanos() as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        &CpuFormatter
+    }
+}
+
+/// Formats ns of CPU time as µs/ms, and element throughput (FLOPs) as GFLOP/s.
+struct CpuFormatter;
+
+impl ValueFormatter for CpuFormatter {
+    fn scale_values(&self, typical: f64, values: &mut [f64]) -> &'static str {
+        let (f, unit) = if typical < 1e6 {
+            (1e-3, "µs (cpu)")
+        } else {
+            (1e-6, "ms (cpu)")
+        };
+        for v in values {
+            *v *= f;
+        }
+        unit
+    }
+    fn scale_throughputs(&self, _typical: f64, t: &Throughput, values: &mut [f64]) -> &'static str {
+        let n = match *t {
+            Throughput::Elements(n) | Throughput::Bytes(n) | Throughput::Bits(n) => n as f64,
+            Throughput::BytesDecimal(n) => n as f64,
+            Throughput::ElementsAndBytes { elements, .. } => elements as f64,
+        };
+        for v in values {
+            *v = n / *v; // FLOP per ns = GFLOP/s
+        }
+        "GFLOP/s"
+    }
+    fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
+        "ns"
+    }
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -140,13 +204,14 @@ fn profile_table() {
     }
 }
 
-fn bench(cr: &mut Criterion) {
+fn bench(cr: &mut Criterion<ThreadCpu>) {
     profile_table();
     let par = Parallel::single();
     for (id, c, k, h, w) in selected() {
         let x = data(c * h * w, 1);
         let wt = data(k * c * 9, 2);
         let mut g = cr.benchmark_group(format!("winograd/{id}"));
+        g.throughput(Throughput::Elements(2 * (k * c * 9 * h * w) as u64));
         g.sample_size(20)
             .measurement_time(Duration::from_secs(2))
             .warm_up_time(Duration::from_millis(500));
@@ -167,5 +232,9 @@ fn bench(cr: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+criterion_group! {
+    name = benches;
+    config = Criterion::default().with_measurement(ThreadCpu);
+    targets = bench
+}
 criterion_main!(benches);

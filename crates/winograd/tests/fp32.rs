@@ -428,6 +428,19 @@ fn auto_tile_and_variant_defaults() {
     cfg.input_size_hint = Some([4, 4]);
     let plan = WinogradConv::new(cfg).unwrap();
     assert_ne!(plan.tile(), Tile::Auto);
+    // The cost model on the benchmark shapes: W2 (32ch, 128x128) -> F6x6, W3 (256ch, 14x14)
+    // -> F4x4 (F6x6 would pad 14x14 to 18x18).
+    for (ch, hw, want) in [(32, 128, Tile::F6x6), (256, 14, Tile::F4x4)] {
+        let wt = vec![0.5f32; ch * ch * 9];
+        let mut cfg = WinogradConfig::new(ch, ch, &wt);
+        cfg.padding = [1; 4];
+        cfg.input_size_hint = Some([hw, hw]);
+        assert_eq!(
+            WinogradConv::new(cfg).unwrap().tile(),
+            want,
+            "{ch} channels, {hw}x{hw}"
+        );
+    }
 }
 
 #[test]

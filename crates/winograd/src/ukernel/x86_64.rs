@@ -272,21 +272,25 @@ unsafe fn gather_avx2<const A: usize, const M: usize>(g: &Geometry, job: &InJob)
             base[l] = unsafe { job.input.add(off) };
             stride[l] = g.w;
         } else {
-            // SAFETY: lane l's 64 floats of the pool are written in full before any read; the
-            // plane start is inside the input and (yy, xx) is checked against the plane.
+            // SAFETY: lane l's 64 floats of the pool are written in full (zeros, then the
+            // columns jlo..jhi that are inside the image) before any read; the plane start is
+            // inside the input, yy < h, and x0 + j − pad_left ∈ [0, w) for j ∈ jlo..jhi.
             unsafe {
                 let dst = pool_ptr.add(l * 64);
                 let plane = job.input.add(plane_off);
+                // Columns j of the window inside the image: jlo..jhi.
+                let jlo = g.pad_left.saturating_sub(x0).min(A);
+                let jhi = (g.w + g.pad_left).saturating_sub(x0).min(A);
                 for i in 0..8 {
+                    let row = dst.add(i * 8);
+                    _mm256_storeu_ps(row, _mm256_setzero_ps());
                     let yy = (y0 + i).wrapping_sub(g.pad_top);
-                    for j in 0..8 {
-                        let xx = (x0 + j).wrapping_sub(g.pad_left);
-                        let v = if i < A && j < A && yy < g.h && xx < g.w {
-                            *plane.add(yy * g.w + xx)
-                        } else {
-                            0.0
-                        };
-                        dst.add(i * 8 + j).write(v);
+                    if i < A && yy < g.h && jlo < jhi {
+                        core::ptr::copy_nonoverlapping(
+                            plane.add(yy * g.w + x0 + jlo - g.pad_left),
+                            row.add(jlo),
+                            jhi - jlo,
+                        );
                     }
                 }
                 base[l] = dst;
