@@ -5,20 +5,15 @@
 //! NHWC for int8 convolution. Scales are the ones `scripts/compare-anchors.py` uses, so both
 //! tools time the same arithmetic.
 //!
-//! fp32 convolutions (NCHW) run through `ops`, which chooses the algorithm (Winograd, FFT,
-//! im2col + GEMM) as a runtime would get it; the report names the choice. int8 convolutions (NHWC)
-//! run on `qconv-direct`, int8 GEMMs on `qgemm` and depthwise workloads (NHWC) on `depthwise`
-//! directly: `ops` takes ONNX's NCHW and would add two layout conversions per run that a runtime
-//! keeping NHWC activations does not pay.
+//! Every workload runs as an `ops` plan, built once (weights packed / transformed outside the
+//! timed region), with the algorithm `ops` chooses, as a runtime would get it; the report names
+//! the choice. fp32 convolutions are NCHW (ONNX); int8 and depthwise ones use `ops`'s NHWC layout
+//! (what an int8 runtime keeps its activations in) through the allocation-free steady-state calls
+//! (`ConvQ8::run_nhwc_u8_into`, `MatMulInt8::run_u8_into`, `ConvF32::run_into`).
 
 use crate::bench::Case;
 use crate::workloads::Workload;
-use cpu_probe::parallel::Parallel;
-use qconv_direct::{
-    reference::conv_i32, Conv2dDesc, ConvGeometry, Input8, Output, OutputStage, Padding, QConv2d,
-    QConv2dConfig,
-};
-use qgemm::{GemmConfig, GemmOutput, PackedB};
+use qconv_direct::{reference::conv_i32, Conv2dDesc, ConvGeometry, Padding};
 use quant_params::{QType, RequantScheme, Requantizer};
 
 const A_SCALE: f32 = 0.02;
@@ -40,23 +35,22 @@ fn data(n: usize, seed: u64) -> Vec<u8> {
 }
 
 struct QConvCase {
-    plan: QConv2d,
+    plan: ops::conv::ConvQ8,
     input: Vec<u8>,
     weights: Vec<i8>,
     out: Vec<u8>,
-    batch_pixels: (usize, usize),
     cin: usize,
     geom: ConvGeometry,
     groups: usize,
     cin_g: usize,
     cout_g: usize,
     requant: Requantizer,
-    par: Parallel,
 }
 
 impl Case for QConvCase {
     fn algorithm(&self) -> String {
-        format!("qconv-direct {}", self.plan.kernel().name)
+        use ops::Plan;
+        format!("ops: {}", self.plan.describe())
     }
 
     fn check(&mut self) -> Result<String, String> {
@@ -88,22 +82,13 @@ impl Case for QConvCase {
     }
 
     fn run(&mut self) {
-        let (h, w) = self.batch_pixels;
         // Errors are impossible here: every shape was validated when the case was built.
-        let _ = self.plan.run(
-            Input8::U8(&self.input),
-            1,
-            h,
-            w,
-            self.cin,
-            Output::U8(&mut self.out),
-            &self.par,
-        );
+        let _ = self.plan.run_nhwc_u8_into(&self.input, &mut self.out);
     }
 }
 
 struct GemmCase {
-    packed: PackedB,
+    plan: ops::matmul::MatMulInt8,
     a: Vec<u8>,
     b: Vec<i8>,
     c: Vec<u8>,
@@ -111,12 +96,12 @@ struct GemmCase {
     k: usize,
     n: usize,
     requant: Requantizer,
-    par: Parallel,
 }
 
 impl Case for GemmCase {
     fn algorithm(&self) -> String {
-        format!("qgemm {}", self.packed.kernel().name)
+        use ops::Plan;
+        format!("ops: {}", self.plan.describe())
     }
 
     fn check(&mut self) -> Result<String, String> {
@@ -149,34 +134,24 @@ impl Case for GemmCase {
 
     fn run(&mut self) {
         // Errors are impossible here: every shape was validated when the case was built.
-        let _ = self.packed.gemm(
-            self.m,
-            qgemm::Input8::U8(&self.a),
-            self.k,
-            GemmOutput::U8 {
-                c: &mut self.c,
-                ldc: self.n,
-                requant: &self.requant,
-            },
-            &self.par,
-        );
+        let _ = self.plan.run_u8_into(&self.a, self.m, &mut self.c);
     }
 }
 
 struct DwCase {
-    plan: depthwise::QDepthwise,
+    plan: ops::conv::ConvQ8,
     desc: depthwise::DwDesc,
     input: Vec<u8>,
     weights: Vec<i8>,
     out: Vec<u8>,
     hw: (usize, usize),
     requant: Requantizer,
-    par: Parallel,
 }
 
 impl Case for DwCase {
     fn algorithm(&self) -> String {
-        format!("depthwise {}", self.plan.variant().name())
+        use ops::Plan;
+        format!("ops: {}", self.plan.describe())
     }
 
     fn check(&mut self) -> Result<String, String> {
@@ -209,30 +184,23 @@ impl Case for DwCase {
 
     fn run(&mut self) {
         // Errors are impossible here: every shape was validated when the case was built.
-        let _ = self.plan.run(
-            depthwise::Input8::U8(&self.input),
-            1,
-            self.hw.0,
-            self.hw.1,
-            depthwise::Output8::U8(&mut self.out),
-            &self.par,
-        );
+        let _ = self.plan.run_nhwc_u8_into(&self.input, &mut self.out);
     }
 }
 
 struct DwF32Case {
-    plan: depthwise::Depthwise32,
+    plan: ops::conv::ConvF32,
     desc: depthwise::DwDesc,
     input: Vec<f32>,
     weights: Vec<f32>,
     out: Vec<f32>,
     hw: (usize, usize),
-    par: Parallel,
 }
 
 impl Case for DwF32Case {
     fn algorithm(&self) -> String {
-        "depthwise fp32 (NHWC)".to_string()
+        use ops::Plan;
+        format!("ops: {} (NHWC)", self.plan.describe())
     }
 
     fn check(&mut self) -> Result<String, String> {
@@ -261,14 +229,7 @@ impl Case for DwF32Case {
 
     fn run(&mut self) {
         // Errors are impossible here: every shape was validated when the case was built.
-        let _ = self.plan.run(
-            &self.input,
-            1,
-            self.hw.0,
-            self.hw.1,
-            &mut self.out,
-            &self.par,
-        );
+        let _ = self.plan.run_into(&self.input, &mut self.out);
     }
 }
 
@@ -280,14 +241,37 @@ fn build_depthwise(w: &Workload, threads: usize) -> Result<Box<dyn Case>, String
         let to_f = |b: u8| (f32::from(b) - 127.5) / 64.0;
         let input: Vec<f32> = data(w.h * w.w * w.cin, 1).into_iter().map(to_f).collect();
         let weights: Vec<f32> = data(w.k * w.k * w.cout, 2).into_iter().map(to_f).collect();
-        let plan = depthwise::Depthwise32::new(
-            desc,
-            &weights,
-            None,
-            (f32::NEG_INFINITY, f32::INFINITY),
-            None,
-        )
-        .map_err(|e| e.to_string())?;
+        let plan = {
+            use ops::{Attribute, DataType, Node, PlanInput, Tensor};
+            let wt = Tensor::f32(
+                vec![w.cout, 1, w.k, w.k],
+                hwc_to_oihw(&weights, w.cout, w.k),
+            )
+            .map_err(|e| e.to_string())?;
+            let p = w.pad as i64;
+            let node = Node::new("Conv")
+                .with("pads", Attribute::Ints(vec![p, p, p, p]))
+                .with("strides", Attribute::Ints(vec![w.stride as i64; 2]))
+                .with("group", Attribute::Int(w.groups as i64));
+            let shape = [1, w.h, w.w, w.cin];
+            ops::conv::plan_conv_f32(
+                &node,
+                &[
+                    PlanInput::Runtime {
+                        dtype: DataType::F32,
+                        shape: &shape,
+                    },
+                    PlanInput::Constant(&wt),
+                ],
+                &ops::Options {
+                    threads: Some(threads),
+                    layout: ops::Layout::Nhwc,
+                    ..ops::Options::default()
+                },
+                ops::conv::Activation::None,
+            )
+            .map_err(|e| e.to_string())?
+        };
         return Ok(Box::new(DwF32Case {
             plan,
             desc,
@@ -295,7 +279,6 @@ fn build_depthwise(w: &Workload, threads: usize) -> Result<Box<dyn Case>, String
             weights,
             out: vec![0.0; n_out],
             hw: (w.h, w.w),
-            par: Parallel::new(threads),
         }));
     }
     let weights: Vec<i8> = data(w.k * w.k * w.cout, 2)
@@ -309,17 +292,7 @@ fn build_depthwise(w: &Workload, threads: usize) -> Result<Box<dyn Case>, String
         QType::U8,
     )
     .map_err(|e| e.to_string())?;
-    let plan = depthwise::QDepthwise::new(depthwise::QDepthwiseConfig {
-        desc,
-        input_type: QType::U8,
-        input_zero_point: A_ZP,
-        weights: depthwise::Input8::I8(&weights),
-        weight_zero_points: &[0],
-        bias: None,
-        output: depthwise::OutputStage::PerTensor(requant),
-        variant: None,
-    })
-    .map_err(|e| e.to_string())?;
+    let plan = qlinear_conv(w, hwc_to_oihw(&weights, w.cout, w.k), threads)?;
     Ok(Box::new(DwCase {
         plan,
         desc,
@@ -328,7 +301,6 @@ fn build_depthwise(w: &Workload, threads: usize) -> Result<Box<dyn Case>, String
         out: vec![0; n_out],
         hw: (w.h, w.w),
         requant,
-        par: Parallel::new(threads),
     }))
 }
 
@@ -450,6 +422,79 @@ fn build_ops_conv_f32(w: &Workload, threads: usize) -> Result<Box<dyn Case>, Str
     }))
 }
 
+/// The workload's int8 convolution as an `ops` QLinearConv plan over NHWC activations
+/// (`weights_oihw`: `cout × cin/groups × k × k`).
+fn qlinear_conv(
+    w: &Workload,
+    weights_oihw: Vec<i8>,
+    threads: usize,
+) -> Result<ops::conv::ConvQ8, String> {
+    use ops::{Attribute, DataType, Node, PlanInput, Tensor};
+    let e = |x: ops::OpsError| x.to_string();
+    let cin_g = w.cin / w.groups;
+    let wt = Tensor::i8(vec![w.cout, cin_g, w.k, w.k], weights_oihw).map_err(e)?;
+    let xs = Tensor::scalar_f32(A_SCALE);
+    let xz = Tensor::u8(vec![], vec![A_ZP as u8]).map_err(e)?;
+    let ws = Tensor::scalar_f32(W_SCALE);
+    let wz = Tensor::i8(vec![], vec![0]).map_err(e)?;
+    let ys = Tensor::scalar_f32(Y_SCALE);
+    let yz = Tensor::u8(vec![], vec![Y_ZP as u8]).map_err(e)?;
+    let p = w.pad as i64;
+    let node = Node::new("QLinearConv")
+        .with("pads", Attribute::Ints(vec![p, p, p, p]))
+        .with("strides", Attribute::Ints(vec![w.stride as i64; 2]))
+        .with("group", Attribute::Int(w.groups as i64));
+    let shape = [1, w.h, w.w, w.cin];
+    let c = PlanInput::Constant;
+    ops::conv::plan_conv_q8(
+        &node,
+        &[
+            PlanInput::Runtime {
+                dtype: DataType::U8,
+                shape: &shape,
+            },
+            c(&xs),
+            c(&xz),
+            c(&wt),
+            c(&ws),
+            c(&wz),
+            c(&ys),
+            c(&yz),
+        ],
+        &ops::Options {
+            threads: Some(threads),
+            layout: ops::Layout::Nhwc,
+            ..ops::Options::default()
+        },
+        ops::conv::Activation::None,
+    )
+    .map_err(e)
+}
+
+/// OHWI (`cout × k × k × cin_g`) → OIHW.
+fn ohwi_to_oihw(w: &[i8], cout: usize, k: usize, cin_g: usize) -> Vec<i8> {
+    let mut o = vec![0i8; w.len()];
+    for m in 0..cout {
+        for t in 0..k * k {
+            for c in 0..cin_g {
+                o[(m * cin_g + c) * k * k + t] = w[(m * k * k + t) * cin_g + c];
+            }
+        }
+    }
+    o
+}
+
+/// Depthwise HWC (`k × k × c`) → OIHW (`c × 1 × k × k`).
+fn hwc_to_oihw<T: Copy + Default>(w: &[T], c: usize, k: usize) -> Vec<T> {
+    let mut o = vec![T::default(); w.len()];
+    for ch in 0..c {
+        for t in 0..k * k {
+            o[ch * k * k + t] = w[t * c + ch];
+        }
+    }
+    o
+}
+
 /// Builds the case for a workload with `threads` threads.
 pub fn build(w: &Workload, threads: usize) -> Result<Box<dyn Case>, String> {
     let depthwise = w.kind == "conv2d" && w.groups > 1 && w.groups == w.cin && w.groups == w.cout;
@@ -478,20 +523,44 @@ pub fn build(w: &Workload, threads: usize) -> Result<Box<dyn Case>, String> {
             .into_iter()
             .map(|x| (x as i8).max(-127))
             .collect();
-        let packed = PackedB::new(GemmConfig {
-            k,
-            n,
-            b: qgemm::Input8::I8(&b),
-            ldb: n,
-            a_type: QType::U8,
-            a_zero_point: A_ZP,
-            b_zero_points: &[0],
-            bias: None,
-            variant: None,
-        })
-        .map_err(|e| e.to_string())?;
+        let plan = {
+            use ops::{DataType, Node, PlanInput, Tensor};
+            let e = |x: ops::OpsError| x.to_string();
+            let bt = Tensor::i8(vec![k, n], b.clone()).map_err(e)?;
+            let (xs, ws, ys) = (
+                Tensor::scalar_f32(A_SCALE),
+                Tensor::scalar_f32(W_SCALE),
+                Tensor::scalar_f32(Y_SCALE),
+            );
+            let xz = Tensor::u8(vec![], vec![A_ZP as u8]).map_err(e)?;
+            let wz = Tensor::i8(vec![], vec![0]).map_err(e)?;
+            let yz = Tensor::u8(vec![], vec![Y_ZP as u8]).map_err(e)?;
+            let shape = [m, k];
+            let c = PlanInput::Constant;
+            ops::matmul::plan_qlinear_matmul(
+                &Node::new("QLinearMatMul"),
+                &[
+                    PlanInput::Runtime {
+                        dtype: DataType::U8,
+                        shape: &shape,
+                    },
+                    c(&xs),
+                    c(&xz),
+                    c(&bt),
+                    c(&ws),
+                    c(&wz),
+                    c(&ys),
+                    c(&yz),
+                ],
+                &ops::Options {
+                    threads: Some(threads),
+                    ..ops::Options::default()
+                },
+            )
+            .map_err(e)?
+        };
         return Ok(Box::new(GemmCase {
-            packed,
+            plan,
             a: data(m * k, 1),
             b,
             c: vec![0; m * n],
@@ -499,7 +568,6 @@ pub fn build(w: &Workload, threads: usize) -> Result<Box<dyn Case>, String> {
             k,
             n,
             requant,
-            par: Parallel::new(threads),
         }));
     }
     let (h, wd, cin, cout, k, stride, pad, groups) =
@@ -513,23 +581,12 @@ pub fn build(w: &Workload, threads: usize) -> Result<Box<dyn Case>, String> {
         .into_iter()
         .map(|b| (b as i8).max(-127))
         .collect();
-    let plan = QConv2d::new(QConv2dConfig {
-        desc,
-        input_type: QType::U8,
-        input_zero_point: A_ZP,
-        weights: Input8::I8(&weights),
-        weight_zero_points: &[0],
-        bias: None,
-        output: OutputStage::PerTensor(requant),
-        variant: None,
-    })
-    .map_err(|e| e.to_string())?;
+    let plan = qlinear_conv(w, ohwi_to_oihw(&weights, cout, k, cin_g), threads)?;
     Ok(Box::new(QConvCase {
         plan,
         out: vec![0; oh * ow * cout],
         input,
         weights,
-        batch_pixels: (h, wd),
         cin,
         geom: ConvGeometry {
             in_h: h,
@@ -546,6 +603,5 @@ pub fn build(w: &Workload, threads: usize) -> Result<Box<dyn Case>, String> {
         cin_g,
         cout_g,
         requant,
-        par: Parallel::new(threads),
     }))
 }

@@ -504,6 +504,70 @@ pub struct ConvQ8 {
     par: Parallel,
 }
 
+impl ConvQ8 {
+    /// The output shape in the plan's layout.
+    pub fn output_shape(&self) -> Vec<usize> {
+        out_shape(&self.g, self.nhwc)
+    }
+
+    /// The steady-state path of an NHWC u8 → u8 plan ([`crate::Layout::Nhwc`], u8 activations,
+    /// u8 output): runs into `y` with no allocation and no layout conversion. Other plans (NCHW,
+    /// i8, i32 outputs, or pads wider than the kernel) use [`Plan::run`].
+    pub fn run_nhwc_u8_into(&self, x: &[u8], y: &mut [u8]) -> Result<(), OpsError> {
+        let g = &self.g;
+        if !self.nhwc || self.x_type != QType::U8 || self.out != QOut::U8 || self.extra != [0; 4] {
+            return Err(OpsError::Unsupported(format!(
+                "{}: run_nhwc_u8_into needs an NHWC u8 -> u8 plan without extra padding",
+                self.op
+            )));
+        }
+        let (nx, ny) = (g.n * g.h * g.w * g.c, g.n * g.oh * g.ow * g.m);
+        if x.len() != nx || y.len() != ny {
+            return Err(OpsError::Shape(format!(
+                "{}: buffers of {}/{} elements, the plan expects {nx}/{ny}",
+                self.op,
+                x.len(),
+                y.len()
+            )));
+        }
+        let kern = |e: String| OpsError::Kernel(e);
+        match &self.kernel {
+            QKernel::Direct(p) => p
+                .run(
+                    qgemm::Input8::U8(x),
+                    g.n,
+                    g.h,
+                    g.w,
+                    g.c,
+                    qconv_direct::Output::U8(y),
+                    &self.par,
+                )
+                .map_err(|e| kern(e.to_string())),
+            QKernel::Depthwise(p) => p
+                .run(
+                    depthwise::Input8::U8(x),
+                    g.n,
+                    g.h,
+                    g.w,
+                    depthwise::Output8::U8(y),
+                    &self.par,
+                )
+                .map_err(|e| kern(e.to_string())),
+            QKernel::Winograd(p) => p
+                .run(
+                    winograd::int8::Tensor8::U8(x),
+                    g.n,
+                    g.h,
+                    g.w,
+                    g.c,
+                    winograd::int8::Output::U8(y),
+                    &self.par,
+                )
+                .map_err(|e| kern(e.to_string())),
+        }
+    }
+}
+
 impl Plan for ConvQ8 {
     fn run(&self, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, OpsError> {
         let x = inputs

@@ -43,7 +43,7 @@ pub mod conv;
 mod elementwise;
 mod fgemm;
 pub mod layout;
-mod matmul;
+pub mod matmul;
 pub mod node;
 mod quant;
 pub mod tensor;

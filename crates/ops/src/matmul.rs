@@ -306,13 +306,79 @@ enum IntOut {
 }
 
 /// MatMulInteger / QLinearMatMul with B packed at plan time.
-struct MatMulInt8 {
+pub struct MatMulInt8 {
     op: &'static str,
     packed: Vec<PackedB>,
     b_shape: Vec<usize>,
     a_type: QType,
     out: IntOut,
     par: Parallel,
+}
+
+impl MatMulInt8 {
+    /// The steady-state path of a 2-D QLinearMatMul with u8 A and u8 output: `a` is `m×k`
+    /// row-major, `y` is `m×n`; no allocation. Other plans use [`Plan::run`].
+    pub fn run_u8_into(&self, a: &[u8], m: usize, y: &mut [u8]) -> Result<(), OpsError> {
+        let (k, n) = match self.b_shape.as_slice() {
+            [k, n] => (*k, *n),
+            s => {
+                return Err(OpsError::Unsupported(format!(
+                    "{}: run_u8_into with B of shape {s:?}",
+                    self.op
+                )))
+            }
+        };
+        let IntOut::Requant {
+            per_tensor,
+            per_col,
+            qtype: QType::U8,
+        } = &self.out
+        else {
+            return Err(OpsError::Unsupported(format!(
+                "{}: run_u8_into needs a u8 output",
+                self.op
+            )));
+        };
+        if self.a_type != QType::U8 || a.len() != m * k || y.len() != m * n {
+            return Err(OpsError::Shape(format!(
+                "{}: A has {} elements (want {m}x{k} u8), y has {} (want {m}x{n})",
+                self.op,
+                a.len(),
+                y.len()
+            )));
+        }
+        let out = match (per_tensor, per_col) {
+            (Some(r), _) => GemmOutput::U8 {
+                c: y,
+                ldc: n,
+                requant: r,
+            },
+            (None, Some(r)) => GemmOutput::U8PerChannel {
+                c: y,
+                ldc: n,
+                requant: r,
+            },
+            _ => return Err(OpsError::Unsupported("no requantizer".into())),
+        };
+        self.packed[0]
+            .gemm(m, Input8::U8(a), k, out, &self.par)
+            .map_err(|e| OpsError::Kernel(e.to_string()))
+    }
+}
+
+/// Plans a QLinearMatMul node as the typed [`MatMulInt8`] (for [`MatMulInt8::run_u8_into`]).
+pub fn plan_qlinear_matmul(
+    node: &Node,
+    inputs: &[PlanInput<'_>],
+    opts: &Options,
+) -> Result<MatMulInt8, OpsError> {
+    if node.op_type != "QLinearMatMul" {
+        return Err(OpsError::Unsupported(format!(
+            "plan_qlinear_matmul on {}",
+            node.op_type
+        )));
+    }
+    plan_int8(node, inputs, opts)
 }
 
 impl Plan for MatMulInt8 {
@@ -491,7 +557,6 @@ pub fn plan(
     opts: &Options,
 ) -> Result<Box<dyn Plan>, OpsError> {
     let threads = threads_for(opts);
-    let par = Parallel::new(threads);
     match node.op_type.as_str() {
         "MatMul" => {
             attrs::only(node, &[])?;
@@ -520,6 +585,18 @@ pub fn plan(
                 threads,
             }))
         }
+        "MatMulInteger" | "QLinearMatMul" => Ok(Box::new(plan_int8(node, inputs, opts)?)),
+        o => Err(OpsError::Unsupported(o.to_string())),
+    }
+}
+
+fn plan_int8(
+    node: &Node,
+    inputs: &[PlanInput<'_>],
+    opts: &Options,
+) -> Result<MatMulInt8, OpsError> {
+    let par = Parallel::new(threads_for(opts));
+    match node.op_type.as_str() {
         "MatMulInteger" => {
             attrs::only(node, &[])?;
             let a_type = a_type_of("MatMulInteger", inputs)?;
@@ -533,14 +610,14 @@ pub fn plan(
                 None => vec![0],
             };
             let (packed, b_shape) = pack_b("MatMulInteger", b, a_type, a_zp, &b_zps)?;
-            Ok(Box::new(MatMulInt8 {
+            Ok(MatMulInt8 {
                 op: "MatMulInteger",
                 packed,
                 b_shape,
                 a_type,
                 out: IntOut::I32,
                 par,
-            }))
+            })
         }
         "QLinearMatMul" => {
             attrs::only(node, &[])?;
@@ -615,14 +692,14 @@ pub fn plan(
                 }
             };
             let (packed, b_shape) = pack_b("QLinearMatMul", b, a_type, a_zp, &b_zps)?;
-            Ok(Box::new(MatMulInt8 {
+            Ok(MatMulInt8 {
                 op: "QLinearMatMul",
                 packed,
                 b_shape,
                 a_type,
                 out,
                 par,
-            }))
+            })
         }
         o => Err(OpsError::Unsupported(o.to_string())),
     }
