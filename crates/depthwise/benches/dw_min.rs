@@ -1,6 +1,7 @@
 //! Quick latency check on a shared machine: D1/D2/D3 (int8) and DF (fp32) per variant, 1
 //! thread, `N` runs each (default 400, env `DW_RUNS`); prints min and median µs (the minimum is
-//! the least disturbed by other load). `cargo bench -p depthwise --bench dw_min`.
+//! the least disturbed by other load). `cargo bench -p depthwise --bench dw_min`; `DW_ONLY=D1,DF`
+//! runs only those ids.
 
 use cpu_probe::parallel::Parallel;
 use depthwise::{
@@ -34,6 +35,8 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(400);
+    // DW_ONLY=DF-14x14 (comma-separated ids) restricts the run, e.g. for `perf stat`.
+    let only = std::env::var("DW_ONLY").ok();
     let par = Parallel::single();
     let dw = |k: usize, s: usize, ch: usize| DwDesc::new([k, k], [s, s], [k / 2; 4], ch, 1);
     for (id, d, h) in [
@@ -45,6 +48,12 @@ fn main() {
         ("D1-14x14", dw(3, 1, 144), 14),
         ("DF-14x14", dw(3, 1, 144), 14),
     ] {
+        if only
+            .as_deref()
+            .is_some_and(|o| !o.split(',').any(|x| x == id))
+        {
+            continue;
+        }
         let (oh, ow) = d.output_size(h, h).unwrap();
         let (n_in, n_out, n_w) = (h * h * d.channels, oh * ow * d.cout(), d.taps() * d.cout());
         for v in Variant::available() {

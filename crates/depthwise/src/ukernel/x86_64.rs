@@ -16,8 +16,10 @@
 use super::{pack_f32_tiles, pack_i8_pairs, pack_i8_pairs_range};
 use core::arch::x86_64::*;
 
-/// Pixels per fp32 iteration.
+/// Pixels per fp32 iteration (AVX2; AVX-512 uses [`PB512`]).
 const PB: usize = 4;
+/// Pixels per AVX-512 fp32 iteration: 8 independent FMA chains.
+const PB512: usize = 8;
 
 /// int8 packer of [`dw_i8_avx2`] (16-channel tiles).
 pub fn pack_i8_avx2(taps: usize, ch: usize, w: &[i32], bias: &[i32]) -> Vec<i32> {
@@ -219,8 +221,11 @@ unsafe fn i8_512_tile<const SIGNED: bool, const VNNI: bool>(
     unsafe {
         let idx0 = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
         let idx1 = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+        // Two accumulator sets (even / odd tap pairs): twice the independent chains.
         let mut lo = _mm512_loadu_si512(wt.cast());
         let mut hi = _mm512_loadu_si512(wt.add(16).cast());
+        let mut lo1 = _mm512_setzero_si512();
+        let mut hi1 = _mm512_setzero_si512();
         for pr in 0..pairs {
             let t0 = 2 * pr;
             let a = widen32::<SIGNED>((*rows.add(t0)).add(c), m);
@@ -233,14 +238,25 @@ unsafe fn i8_512_tile<const SIGNED: bool, const VNNI: bool>(
             let xh = _mm512_unpackhi_epi16(a, b);
             let wp = wt.add(32 + 32 * pr);
             if VNNI {
-                (lo, hi) = dpwssd2(lo, hi, xl, xh, wp);
+                if pr % 2 == 0 {
+                    (lo, hi) = dpwssd2(lo, hi, xl, xh, wp);
+                } else {
+                    (lo1, hi1) = dpwssd2(lo1, hi1, xl, xh, wp);
+                }
             } else {
                 let wl = _mm512_loadu_si512(wp.cast());
                 let wh = _mm512_loadu_si512(wp.add(16).cast());
-                lo = _mm512_add_epi32(lo, _mm512_madd_epi16(xl, wl));
-                hi = _mm512_add_epi32(hi, _mm512_madd_epi16(xh, wh));
+                if pr % 2 == 0 {
+                    lo = _mm512_add_epi32(lo, _mm512_madd_epi16(xl, wl));
+                    hi = _mm512_add_epi32(hi, _mm512_madd_epi16(xh, wh));
+                } else {
+                    lo1 = _mm512_add_epi32(lo1, _mm512_madd_epi16(xl, wl));
+                    hi1 = _mm512_add_epi32(hi1, _mm512_madd_epi16(xh, wh));
+                }
             }
         }
+        let lo = _mm512_add_epi32(lo, lo1);
+        let hi = _mm512_add_epi32(hi, hi1);
         let r0 = _mm512_permutex2var_epi32(lo, idx0, hi);
         let r1 = _mm512_permutex2var_epi32(lo, idx1, hi);
         if m == !0 {
@@ -316,6 +332,8 @@ unsafe fn i8_512_tile16<const SIGNED: bool, const VNNI: bool>(
     unsafe {
         let mut lo = _mm256_loadu_si256(wt.cast());
         let mut hi = _mm256_loadu_si256(wt.add(8).cast());
+        let mut lo1 = _mm256_setzero_si256();
+        let mut hi1 = _mm256_setzero_si256();
         for pr in 0..pairs {
             let t0 = 2 * pr;
             let a = widen((*rows.add(t0)).add(c));
@@ -328,14 +346,25 @@ unsafe fn i8_512_tile16<const SIGNED: bool, const VNNI: bool>(
             let xh = _mm256_unpackhi_epi16(a, b);
             let wp = wt.add(16 + 16 * pr);
             if VNNI {
-                (lo, hi) = dpwssd2_256(lo, hi, xl, xh, wp);
+                if pr % 2 == 0 {
+                    (lo, hi) = dpwssd2_256(lo, hi, xl, xh, wp);
+                } else {
+                    (lo1, hi1) = dpwssd2_256(lo1, hi1, xl, xh, wp);
+                }
             } else {
                 let wl = _mm256_loadu_si256(wp.cast());
                 let wh = _mm256_loadu_si256(wp.add(8).cast());
-                lo = _mm256_add_epi32(lo, _mm256_madd_epi16(xl, wl));
-                hi = _mm256_add_epi32(hi, _mm256_madd_epi16(xh, wh));
+                if pr % 2 == 0 {
+                    lo = _mm256_add_epi32(lo, _mm256_madd_epi16(xl, wl));
+                    hi = _mm256_add_epi32(hi, _mm256_madd_epi16(xh, wh));
+                } else {
+                    lo1 = _mm256_add_epi32(lo1, _mm256_madd_epi16(xl, wl));
+                    hi1 = _mm256_add_epi32(hi1, _mm256_madd_epi16(xh, wh));
+                }
             }
         }
+        let lo = _mm256_add_epi32(lo, lo1);
+        let hi = _mm256_add_epi32(hi, hi1);
         let r0 = _mm256_permute2x128_si256(lo, hi, 0x20);
         let r1 = _mm256_permute2x128_si256(lo, hi, 0x31);
         if m == !0 {
@@ -490,6 +519,10 @@ unsafe fn f32_512<const K: usize>(
     let mut p = 0;
     // SAFETY: forwarded contract; each call covers pixels p..p+PB or p..p+1 < px.
     unsafe {
+        while p + PB512 <= px {
+            f32_512_px::<K, PB512>(taps, ind.add(p * taps), w, ch, lo, hi, out.add(p * ch));
+            p += PB512;
+        }
         while p + PB <= px {
             f32_512_px::<K, PB>(taps, ind.add(p * taps), w, ch, lo, hi, out.add(p * ch));
             p += PB;
