@@ -275,13 +275,18 @@ impl SystemReport {
                 .first()
                 .map(|&k| self.cores[k].max_frequency_khz)
                 .unwrap_or(0);
+            let midr = if self.arch == ProbeArch::X86_64 {
+                String::new()
+            } else {
+                format!(", MIDR 0x{:08x}", c.midr)
+            };
             let _ = writeln!(
                 s,
-                "  cluster {i}: {} x {} ({}, MIDR 0x{:08x}{}) cores {:?}",
+                "  cluster {i}: {} x {} ({}{}{}) cores {:?}",
                 c.cores.len(),
                 c.uarch,
                 c.vendor,
-                c.midr,
+                midr,
                 if freq > 0 {
                     format!(", {} MHz", freq / 1000)
                 } else {
