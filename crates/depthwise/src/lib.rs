@@ -39,7 +39,7 @@ pub mod ukernel;
 
 use aligned_vec::{AVec, ConstAlign};
 use cpu_probe::parallel::Parallel;
-use quant_params::{PerChannelRequantizer, QType, RequantPlan, Requantizer};
+use quant_params::{PerChannelRequantizer, QType, RequantPlan, RequantScheme, Requantizer};
 use std::cell::RefCell;
 use std::fmt;
 pub use ukernel::Variant;
@@ -344,6 +344,8 @@ pub struct QDepthwise {
     stage: Stage,
     variant: Variant,
     kernel: ukernel::DwI8Fn,
+    /// The kernel with the per-tensor Fp32 requantization fused, when the variant has one.
+    fused: Option<(ukernel::DwI8QFn, ukernel::Fp32Requant)>,
     zero_row: Vec<u8>,
 }
 
@@ -421,6 +423,19 @@ impl QDepthwise {
                 Variant::available()
             ))
         })?;
+        let fused = match (&cfg.output, k.i8_q) {
+            (OutputStage::PerTensor(r), Some((fu, fs))) if r.scheme == RequantScheme::Fp32 => {
+                let q = ukernel::Fp32Requant {
+                    scale: r.scale,
+                    lo: (i64::from(r.qmin) - i64::from(r.zero_point)) as f32,
+                    hi: (i64::from(r.qmax) - i64::from(r.zero_point)) as f32,
+                    zero_point: r.zero_point,
+                    signed: r.qtype == QType::I8,
+                };
+                Some((if cfg.input_type == QType::U8 { fu } else { fs }, q))
+            }
+            _ => None,
+        };
         let stage = match cfg.output {
             OutputStage::PerTensor(r) => Stage::PerTensor(r.plan(None)?, r.qtype),
             OutputStage::PerChannel(p) => {
@@ -447,6 +462,7 @@ impl QDepthwise {
             stage,
             variant,
             kernel,
+            fused,
             zero_row: vec![zero_byte; cout],
         })
     }
@@ -523,6 +539,22 @@ impl QDepthwise {
                 row_indirection(d, in_h, in_w, img, oy, ow, &self.zero_row, s);
                 let start = row * ow * cout;
                 let n = ow * cout;
+                if let Some((f, q)) = &self.fused {
+                    // SAFETY: as below; the output is bytes (u8 or i8, checked above) and this
+                    // row's n bytes start at `start` <= out_len - n.
+                    unsafe {
+                        f(
+                            ow,
+                            taps,
+                            s.ind.as_ptr(),
+                            self.packed.as_ptr(),
+                            cout,
+                            q,
+                            ptr.0.add(start),
+                        );
+                    }
+                    return;
+                }
                 let dst: *mut i32 = match self.stage {
                     // SAFETY: output rows are disjoint per task and start + n <= out_len = len
                     // i32 elements (the buffer type was checked above).

@@ -124,17 +124,23 @@ fn check_i8(
         .unwrap();
     let scales: Vec<f32> = (0..cout).map(|c| 0.001 + 0.0005 * (c % 5) as f32).collect();
     let pc = PerChannelRequantizer::new(scheme, &scales, -3, QType::I8).unwrap();
+    // Per-tensor i8 output with the Fp32 scheme (fused into the AVX-512 kernels' store).
+    let r8 = Requantizer::new(RequantScheme::Fp32, 0.004, -7, QType::I8)
+        .unwrap()
+        .with_clamp(-100, 120)
+        .unwrap();
     let par = if seed.is_multiple_of(3) {
         Parallel::new(2)
     } else {
         Parallel::single()
     };
     for v in Variant::available() {
-        for stage in 0..3 {
+        for stage in 0..4 {
             let output = match stage {
                 0 => OutputStage::RawI32,
                 1 => OutputStage::PerTensor(r),
-                _ => OutputStage::PerChannel(pc.clone()),
+                2 => OutputStage::PerChannel(pc.clone()),
+                _ => OutputStage::PerTensor(r8),
             };
             let plan = QDepthwise::new(QDepthwiseConfig {
                 desc: d,
@@ -162,7 +168,7 @@ fn check_i8(
                     let e: Vec<u8> = want.iter().map(|&a| r.requantize(a) as u8).collect();
                     assert_eq!(y, e, "{v:?}");
                 }
-                _ => {
+                2 => {
                     let mut y = vec![0i8; n];
                     plan.run(inp, batch, h, w, Output8::I8(&mut y), &par)
                         .unwrap();
@@ -171,6 +177,13 @@ fn check_i8(
                         .enumerate()
                         .map(|(i, &a)| pc.channel(i % cout).unwrap().requantize(a) as i8)
                         .collect();
+                    assert_eq!(y, e, "{v:?}");
+                }
+                _ => {
+                    let mut y = vec![0i8; n];
+                    plan.run(inp, batch, h, w, Output8::I8(&mut y), &par)
+                        .unwrap();
+                    let e: Vec<i8> = want.iter().map(|&a| r8.requantize(a) as i8).collect();
                     assert_eq!(y, e, "{v:?}");
                 }
             }

@@ -37,6 +37,29 @@ pub type DwI8Fn = unsafe fn(usize, usize, *const *const u8, *const i32, usize, *
 pub type DwF32Fn =
     unsafe fn(usize, usize, *const *const f32, *const f32, usize, f32, f32, *mut f32);
 
+/// Per-tensor `Fp32` requantization fused into an int8 kernel's store (the definition of
+/// `quant_params::Requantizer::requantize` for `RequantScheme::Fp32`): `acc as f32 · scale`,
+/// clamped to `[lo, hi]` (`qmin − zp`, `qmax − zp`), rounded half to even, plus `zero_point`;
+/// stored as i8 when `signed`, else u8.
+#[derive(Clone, Copy, Debug)]
+pub struct Fp32Requant {
+    /// Multiplier.
+    pub scale: f32,
+    /// Lower clamp before the zero point.
+    pub lo: f32,
+    /// Upper clamp before the zero point.
+    pub hi: f32,
+    /// Output zero point.
+    pub zero_point: i32,
+    /// i8 output (else u8).
+    pub signed: bool,
+}
+
+/// int8 kernel with [`Fp32Requant`] fused: `(px, taps, indirection, packed weights, channels,
+/// requantization, out)`, `out` writable for `px · channels` bytes; otherwise as [`DwI8Fn`].
+pub type DwI8QFn =
+    unsafe fn(usize, usize, *const *const u8, *const i32, usize, &Fp32Requant, *mut u8);
+
 /// Packs int8 weights: `(taps, channels, w' tap-major (w − zw), folded bias)` → packed words.
 pub type PackI8Fn = fn(usize, usize, &[i32], &[i32]) -> Vec<i32>;
 /// Packs fp32 weights: `(taps, channels, w tap-major, bias)` → packed floats.
@@ -51,6 +74,8 @@ pub struct Kernels {
     pub i8_u: DwI8Fn,
     /// int8 kernel for i8 inputs.
     pub i8_s: DwI8Fn,
+    /// int8 kernels with the per-tensor Fp32 requantization fused (u8, i8 inputs), if any.
+    pub i8_q: Option<(DwI8QFn, DwI8QFn)>,
     /// fp32 packer.
     pub pack_f32: PackF32Fn,
     /// fp32 kernel.
@@ -121,6 +146,7 @@ impl Variant {
                 pack_i8: scalar::pack_i8,
                 i8_u: scalar::dw_i8::<false>,
                 i8_s: scalar::dw_i8::<true>,
+                i8_q: None,
                 pack_f32: scalar::pack_f32,
                 f32: scalar::dw_f32,
             }),
@@ -129,6 +155,7 @@ impl Variant {
                 pack_i8: aarch64::pack_i8,
                 i8_u: aarch64::dw_i8::<false>,
                 i8_s: aarch64::dw_i8::<true>,
+                i8_q: None,
                 pack_f32: aarch64::pack_f32,
                 f32: aarch64::dw_f32,
             }),
@@ -137,6 +164,7 @@ impl Variant {
                 pack_i8: x86_64::pack_i8_avx2,
                 i8_u: x86_64::dw_i8_avx2::<false>,
                 i8_s: x86_64::dw_i8_avx2::<true>,
+                i8_q: None,
                 pack_f32: x86_64::pack_f32_avx2,
                 f32: x86_64::dw_f32_avx2,
             }),
@@ -145,6 +173,10 @@ impl Variant {
                 pack_i8: x86_64::pack_i8_avx512,
                 i8_u: x86_64::dw_i8_avx512::<false, false>,
                 i8_s: x86_64::dw_i8_avx512::<true, false>,
+                i8_q: Some((
+                    x86_64::dw_i8_avx512_q::<false, false>,
+                    x86_64::dw_i8_avx512_q::<true, false>,
+                )),
                 pack_f32: x86_64::pack_f32_avx512,
                 f32: x86_64::dw_f32_avx512,
             }),
@@ -153,6 +185,10 @@ impl Variant {
                 pack_i8: x86_64::pack_i8_avx512,
                 i8_u: x86_64::dw_i8_avx512::<false, true>,
                 i8_s: x86_64::dw_i8_avx512::<true, true>,
+                i8_q: Some((
+                    x86_64::dw_i8_avx512_q::<false, true>,
+                    x86_64::dw_i8_avx512_q::<true, true>,
+                )),
                 pack_f32: x86_64::pack_f32_avx512,
                 f32: x86_64::dw_f32_avx512,
             }),

@@ -13,7 +13,16 @@
 //! All kernels are specialised for 9 and 25 taps (the tap loop fully unrolled), with a generic
 //! loop for any other kernel size.
 
-use super::{pack_f32_tiles, pack_i8_pairs, pack_i8_pairs_range};
+use super::{pack_f32_tiles, pack_i8_pairs, pack_i8_pairs_range, Fp32Requant};
+
+/// Placeholder for the kernels that store i32 (never read).
+const NO_REQUANT: Fp32Requant = Fp32Requant {
+    scale: 1.0,
+    lo: 0.0,
+    hi: 0.0,
+    zero_point: 0,
+    signed: false,
+};
 use core::arch::x86_64::*;
 
 /// Pixels per fp32 iteration (AVX2; AVX-512 uses [`PB512`]).
@@ -63,42 +72,136 @@ pub unsafe fn dw_i8_avx512<const SIGNED: bool, const VNNI: bool>(
     out: *mut i32,
 ) {
     // SAFETY: same contract; the variant table hands out the VNNI kernel only when VNNI is there.
+    unsafe { i8_512_dispatch::<SIGNED, VNNI, false>(px, taps, ind, w, ch, &NO_REQUANT, out.cast()) }
+}
+
+/// `dwconv_c32__avx512[vnni]` with the per-tensor Fp32 requantization fused into the store;
+/// see [`super::DwI8QFn`].
+///
+/// # Safety
+/// The contract of [`super::DwI8QFn`] with the layout of [`pack_i8_avx512`], on a CPU with
+/// AVX-512 F/BW/DQ/VL (and VNNI when `VNNI`).
+pub unsafe fn dw_i8_avx512_q<const SIGNED: bool, const VNNI: bool>(
+    px: usize,
+    taps: usize,
+    ind: *const *const u8,
+    w: *const i32,
+    ch: usize,
+    q: &Fp32Requant,
+    out: *mut u8,
+) {
+    // SAFETY: same contract.
+    unsafe { i8_512_dispatch::<SIGNED, VNNI, true>(px, taps, ind, w, ch, q, out) }
+}
+
+#[inline(always)]
+unsafe fn i8_512_dispatch<const SIGNED: bool, const VNNI: bool, const Q: bool>(
+    px: usize,
+    taps: usize,
+    ind: *const *const u8,
+    w: *const i32,
+    ch: usize,
+    q: &Fp32Requant,
+    out: *mut u8,
+) {
+    // SAFETY: forwarded contract; the VNNI kernel only when VNNI is there.
     unsafe {
         match (VNNI, taps) {
-            (true, 9) => i8_512_vnni::<SIGNED, 9>(px, taps, ind, w, ch, out),
-            (true, 25) => i8_512_vnni::<SIGNED, 25>(px, taps, ind, w, ch, out),
-            (true, _) => i8_512_vnni::<SIGNED, 0>(px, taps, ind, w, ch, out),
-            (false, 9) => i8_512::<SIGNED, 9>(px, taps, ind, w, ch, out),
-            (false, 25) => i8_512::<SIGNED, 25>(px, taps, ind, w, ch, out),
-            (false, _) => i8_512::<SIGNED, 0>(px, taps, ind, w, ch, out),
+            (true, 9) => i8_512_vnni::<SIGNED, 9, Q>(px, taps, ind, w, ch, q, out),
+            (true, 25) => i8_512_vnni::<SIGNED, 25, Q>(px, taps, ind, w, ch, q, out),
+            (true, _) => i8_512_vnni::<SIGNED, 0, Q>(px, taps, ind, w, ch, q, out),
+            (false, 9) => i8_512::<SIGNED, 9, Q>(px, taps, ind, w, ch, q, out),
+            (false, 25) => i8_512::<SIGNED, 25, Q>(px, taps, ind, w, ch, q, out),
+            (false, _) => i8_512::<SIGNED, 0, Q>(px, taps, ind, w, ch, q, out),
         }
     }
 }
 
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-unsafe fn i8_512<const SIGNED: bool, const K: usize>(
+unsafe fn i8_512<const SIGNED: bool, const K: usize, const Q: bool>(
     px: usize,
     taps: usize,
     ind: *const *const u8,
     w: *const i32,
     ch: usize,
-    out: *mut i32,
+    q: &Fp32Requant,
+    out: *mut u8,
 ) {
     // SAFETY: forwarded contract.
-    unsafe { i8_512_body::<SIGNED, false, K>(px, taps, ind, w, ch, out) }
+    unsafe { i8_512_body::<SIGNED, false, K, Q>(px, taps, ind, w, ch, q, out) }
 }
 
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
-unsafe fn i8_512_vnni<const SIGNED: bool, const K: usize>(
+unsafe fn i8_512_vnni<const SIGNED: bool, const K: usize, const Q: bool>(
     px: usize,
     taps: usize,
     ind: *const *const u8,
     w: *const i32,
     ch: usize,
-    out: *mut i32,
+    q: &Fp32Requant,
+    out: *mut u8,
 ) {
     // SAFETY: forwarded contract.
-    unsafe { i8_512_body::<SIGNED, true, K>(px, taps, ind, w, ch, out) }
+    unsafe { i8_512_body::<SIGNED, true, K, Q>(px, taps, ind, w, ch, q, out) }
+}
+
+/// Stores 16 accumulators at channel `c` of pixel base `o` (masked to `m`): raw i32, or (`Q`)
+/// requantized to bytes exactly as `Requantizer::requantize` (Fp32 scheme).
+#[inline(always)]
+unsafe fn store16<const Q: bool>(o: *mut u8, c: usize, v: __m512i, m: __mmask16, q: &Fp32Requant) {
+    // SAFETY: (masked) stores of channels c.. selected by m, inside the pixel's output.
+    unsafe {
+        if Q {
+            let f = _mm512_mul_ps(_mm512_cvtepi32_ps(v), _mm512_set1_ps(q.scale));
+            let f = _mm512_min_ps(_mm512_max_ps(f, _mm512_set1_ps(q.lo)), _mm512_set1_ps(q.hi));
+            // Default MXCSR rounding: to nearest, ties to even.
+            let i = _mm512_add_epi32(_mm512_cvtps_epi32(f), _mm512_set1_epi32(q.zero_point));
+            // In [qmin, qmax] already: the saturating narrowing is exact.
+            let b = if q.signed {
+                _mm512_cvtsepi32_epi8(i)
+            } else {
+                _mm512_cvtusepi32_epi8(i)
+            };
+            if m == !0 {
+                _mm_storeu_si128(o.add(c).cast(), b);
+            } else {
+                _mm_mask_storeu_epi8(o.add(c).cast(), m, b);
+            }
+        } else {
+            let p = o.cast::<i32>().add(c);
+            if m == !0 {
+                _mm512_storeu_si512(p.cast(), v);
+            } else {
+                _mm512_mask_storeu_epi32(p.cast(), m, v);
+            }
+        }
+    }
+}
+
+/// [`store16`] for 8 accumulators (ymm).
+#[inline(always)]
+unsafe fn store8<const Q: bool>(o: *mut u8, c: usize, v: __m256i, m: __mmask8, q: &Fp32Requant) {
+    // SAFETY: (masked) stores of channels c.. selected by m, inside the pixel's output.
+    unsafe {
+        if Q {
+            let f = _mm256_mul_ps(_mm256_cvtepi32_ps(v), _mm256_set1_ps(q.scale));
+            let f = _mm256_min_ps(_mm256_max_ps(f, _mm256_set1_ps(q.lo)), _mm256_set1_ps(q.hi));
+            let i = _mm256_add_epi32(_mm256_cvtps_epi32(f), _mm256_set1_epi32(q.zero_point));
+            let b = if q.signed {
+                _mm256_cvtsepi32_epi8(i)
+            } else {
+                _mm256_cvtusepi32_epi8(i)
+            };
+            _mm_mask_storeu_epi8(o.add(c).cast(), __mmask16::from(m), b);
+        } else {
+            let p = o.cast::<i32>().add(c);
+            if m == !0 {
+                _mm256_storeu_si256(p.cast(), v);
+            } else {
+                _mm256_mask_storeu_epi32(p.cast(), m, v);
+            }
+        }
+    }
 }
 
 /// 32 bytes (masked to `m`; all 32 when `m` is all ones) widened to 32 i16.
@@ -152,13 +255,15 @@ unsafe fn dpwssd2(
 }
 
 #[inline(always)]
-unsafe fn i8_512_body<const SIGNED: bool, const VNNI: bool, const K: usize>(
+#[allow(clippy::too_many_arguments)]
+unsafe fn i8_512_body<const SIGNED: bool, const VNNI: bool, const K: usize, const Q: bool>(
     px: usize,
     taps_rt: usize,
     ind: *const *const u8,
     w: *const i32,
     ch: usize,
-    out: *mut i32,
+    q: &Fp32Requant,
+    out: *mut u8,
 ) {
     let taps = if K == 0 { taps_rt } else { K };
     let pairs = taps.div_ceil(2);
@@ -178,15 +283,21 @@ unsafe fn i8_512_body<const SIGNED: bool, const VNNI: bool, const K: usize>(
                 }
                 rows = local.as_ptr();
             }
-            let o = out.add(p * ch);
+            // Pixel base: bytes (Q) or i32.
+            let o = if Q {
+                out.add(p * ch)
+            } else {
+                out.cast::<i32>().add(p * ch).cast::<u8>()
+            };
             for j in 0..full {
-                i8_512_tile::<SIGNED, VNNI>(
+                i8_512_tile::<SIGNED, VNNI, Q>(
                     taps,
                     pairs,
                     rows,
                     w.add(j * tile_words),
                     32 * j,
                     !0,
+                    q,
                     o,
                 );
             }
@@ -194,12 +305,12 @@ unsafe fn i8_512_body<const SIGNED: bool, const VNNI: bool, const K: usize>(
             let wt = w.add(full * tile_words);
             if n > 16 {
                 let m = (1u32 << n) - 1;
-                i8_512_tile::<SIGNED, VNNI>(taps, pairs, rows, wt, c, m, o);
+                i8_512_tile::<SIGNED, VNNI, Q>(taps, pairs, rows, wt, c, m, q, o);
             } else if n == 16 {
-                i8_512_tile16::<SIGNED, VNNI>(taps, pairs, rows, wt, c, !0, o);
+                i8_512_tile16::<SIGNED, VNNI, Q>(taps, pairs, rows, wt, c, !0, q, o);
             } else if n > 0 {
                 let m = ((1u32 << n) - 1) as __mmask16;
-                i8_512_tile16::<SIGNED, VNNI>(taps, pairs, rows, wt, c, m, o);
+                i8_512_tile16::<SIGNED, VNNI, Q>(taps, pairs, rows, wt, c, m, q, o);
             }
         }
     }
@@ -208,14 +319,15 @@ unsafe fn i8_512_body<const SIGNED: bool, const VNNI: bool, const K: usize>(
 /// One 32-channel tile of one pixel: channels `c..` selected by `m` (all ones: 32).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn i8_512_tile<const SIGNED: bool, const VNNI: bool>(
+unsafe fn i8_512_tile<const SIGNED: bool, const VNNI: bool, const Q: bool>(
     taps: usize,
     pairs: usize,
     rows: *const *const u8,
     wt: *const i32,
     c: usize,
     m: __mmask32,
-    o: *mut i32,
+    q: &Fp32Requant,
+    o: *mut u8,
 ) {
     // SAFETY: see i8_512_body.
     unsafe {
@@ -260,13 +372,11 @@ unsafe fn i8_512_tile<const SIGNED: bool, const VNNI: bool>(
         let r0 = _mm512_permutex2var_epi32(lo, idx0, hi);
         let r1 = _mm512_permutex2var_epi32(lo, idx1, hi);
         if m == !0 {
-            _mm512_storeu_si512(o.add(c).cast(), r0);
-            _mm512_storeu_si512(o.add(c + 16).cast(), r1);
+            store16::<Q>(o, c, r0, !0, q);
+            store16::<Q>(o, c + 16, r1, !0, q);
         } else {
-            let m0 = (m & 0xffff) as __mmask16;
-            let m1 = (m >> 16) as __mmask16;
-            _mm512_mask_storeu_epi32(o.add(c).cast(), m0, r0);
-            _mm512_mask_storeu_epi32(o.add(c + 16).cast(), m1, r1);
+            store16::<Q>(o, c, r0, (m & 0xffff) as __mmask16, q);
+            store16::<Q>(o, c + 16, r1, (m >> 16) as __mmask16, q);
         }
     }
 }
@@ -304,14 +414,15 @@ unsafe fn dpwssd2_256(
 /// `c..` selected by `m` (all ones: 16).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn i8_512_tile16<const SIGNED: bool, const VNNI: bool>(
+unsafe fn i8_512_tile16<const SIGNED: bool, const VNNI: bool, const Q: bool>(
     taps: usize,
     pairs: usize,
     rows: *const *const u8,
     wt: *const i32,
     c: usize,
     m: __mmask16,
-    o: *mut i32,
+    q: &Fp32Requant,
+    o: *mut u8,
 ) {
     let widen = |p: *const u8| {
         // SAFETY: the (masked) load touches only the channels of m, readable in every row.
@@ -367,13 +478,8 @@ unsafe fn i8_512_tile16<const SIGNED: bool, const VNNI: bool>(
         let hi = _mm256_add_epi32(hi, hi1);
         let r0 = _mm256_permute2x128_si256(lo, hi, 0x20);
         let r1 = _mm256_permute2x128_si256(lo, hi, 0x31);
-        if m == !0 {
-            _mm256_storeu_si256(o.add(c).cast(), r0);
-            _mm256_storeu_si256(o.add(c + 8).cast(), r1);
-        } else {
-            _mm256_mask_storeu_epi32(o.add(c).cast(), (m & 0xff) as __mmask8, r0);
-            _mm256_mask_storeu_epi32(o.add(c + 8).cast(), (m >> 8) as __mmask8, r1);
-        }
+        store8::<Q>(o, c, r0, (m & 0xff) as __mmask8, q);
+        store8::<Q>(o, c + 8, r1, (m >> 8) as __mmask8, q);
     }
 }
 
