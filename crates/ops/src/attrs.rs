@@ -151,7 +151,7 @@ pub fn conv_geom(node: &Node, x: &[usize], w: &[usize]) -> Result<ConvGeom, OpsE
             "{op}: input channels ({c}) and output channels ({m}) must be >= 1"
         )));
     }
-    if c % group != 0 || m % group != 0 {
+    if !c.is_multiple_of(group) || !m.is_multiple_of(group) {
         return Err(OpsError::Shape(format!(
             "{op}: input channels {c} and output channels {m} must be multiples of group {group}"
         )));

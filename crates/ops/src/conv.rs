@@ -284,7 +284,7 @@ fn im2col_conv(
 fn fp32_candidates(g: &ConvGeom) -> Vec<Algorithm> {
     let mut c = Vec::new();
     let plain = g.group == 1 && g.stride == [1, 1] && g.dilation == [1, 1];
-    if g.group > 1 && g.group == g.c && g.m % g.c == 0 {
+    if g.group > 1 && g.group == g.c && g.m.is_multiple_of(g.c) {
         c.push(Algorithm::Depthwise);
     }
     if plain && g.kernel == [3, 3] && !g.one_d {
@@ -348,7 +348,7 @@ fn build_f32(
             F32Kernel::Fft(fft_conv::FftConv::new(cfg).map_err(|e| kern(e.to_string()))?)
         }
         Algorithm::Depthwise => {
-            if !(g.group > 1 && g.group == g.c && g.m % g.c == 0) {
+            if !(g.group > 1 && g.group == g.c && g.m.is_multiple_of(g.c)) {
                 return Err(OpsError::Unsupported(
                     "depthwise needs group == input channels".into(),
                 ));
@@ -1009,7 +1009,7 @@ pub fn plan_conv_q8(
         g.pad[2] - kpad[2],
         g.pad[3] - kpad[3],
     ];
-    let depthwise_ok = g.group > 1 && g.group == g.c && g.m % g.c == 0;
+    let depthwise_ok = g.group > 1 && g.group == g.c && g.m.is_multiple_of(g.c);
     let winograd_ok = g.group == 1
         && g.kernel == [3, 3]
         && g.stride == [1, 1]

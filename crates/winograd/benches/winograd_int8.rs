@@ -15,7 +15,7 @@
 //! | scalar | 6.82 / 6.87 ms | 50.1 / 52.1 ms | 7.6x |
 //!
 //! VNNI phases (min of 21): input 74 µs, multiply 461 µs (≈ one `vpdpwssd` per cycle), output
-//! + requantization 75 µs. aarch64 (QEMU, instructions per run): Winograd `wgemm_8x8c2__neon`
+//! and requantization 75 µs. aarch64 (QEMU, instructions per run): Winograd `wgemm_8x8c2__neon`
 //! 21.5 M vs direct `igemm_4x8c4__neon` 112.0 M (5.2x fewer) and `igemm_4x8c4__neondot`
 //! 30.8 M (1.43x fewer).
 //!
