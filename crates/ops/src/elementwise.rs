@@ -1,12 +1,40 @@
-//! Relu and Clip on float tensors (standalone; fused into convolutions by [`crate::conv`]).
+//! Relu and Clip (standalone; fused into convolutions by [`crate::conv`]), on every numeric type
+//! `ops` represents, bounds of the input's type as ONNX requires.
 
 use crate::attrs;
 use crate::{Node, OpsError, Plan, PlanInput, Tensor, TensorData};
 
+/// Bounds of one element type; `None` = unbounded on that side.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Bound {
+    F32(f32),
+    Int(i64),
+}
+
 struct Clamp {
     op: &'static str,
-    lo: f32,
-    hi: f32,
+    lo: Option<Bound>,
+    hi: Option<Bound>,
+}
+
+fn clamp_int<T: Copy + Into<i64> + TryFrom<i64>>(
+    v: &[T],
+    lo: Option<i64>,
+    hi: Option<i64>,
+) -> Vec<T> {
+    v.iter()
+        .map(|&a| {
+            let mut x: i64 = a.into();
+            if let Some(l) = lo {
+                x = x.max(l);
+            }
+            if let Some(h) = hi {
+                x = x.min(h);
+            }
+            // The bound is of the input's type (checked at run time), so this cannot fail.
+            T::try_from(x).unwrap_or(a)
+        })
+        .collect()
 }
 
 impl Plan for Clamp {
@@ -16,44 +44,67 @@ impl Plan for Clamp {
             .copied()
             .flatten()
             .ok_or_else(|| OpsError::MissingInput(format!("{}: X", self.op)))?;
-        let y = match x.data() {
-            // NaN stays NaN (max/min would drop it).
-            TensorData::F32(v) => TensorData::F32(
-                v.iter()
-                    .map(|&a| {
-                        if a.is_nan() {
-                            a
-                        } else {
-                            a.max(self.lo).min(self.hi)
-                        }
-                    })
-                    .collect(),
-            ),
-            _ => {
-                return Err(OpsError::Unsupported(format!(
-                    "{} of {} (float is supported)",
+        let int = |b: Option<Bound>| -> Result<Option<i64>, OpsError> {
+            match b {
+                None => Ok(None),
+                Some(Bound::Int(v)) => Ok(Some(v)),
+                Some(Bound::F32(_)) => Err(OpsError::Type(format!(
+                    "{}: a float bound for a {} input",
                     self.op,
                     x.dtype().name()
-                )))
+                ))),
             }
+        };
+        let y = match x.data() {
+            TensorData::F32(v) => {
+                let f = |b: Option<Bound>, d: f32| -> Result<f32, OpsError> {
+                    match b {
+                        None => Ok(d),
+                        Some(Bound::F32(v)) => Ok(v),
+                        Some(Bound::Int(_)) => Err(OpsError::Type(format!(
+                            "{}: an integer bound for a float input",
+                            self.op
+                        ))),
+                    }
+                };
+                let (lo, hi) = (f(self.lo, f32::NEG_INFINITY)?, f(self.hi, f32::INFINITY)?);
+                // NaN stays NaN (max/min would drop it).
+                TensorData::F32(
+                    v.iter()
+                        .map(|&a| if a.is_nan() { a } else { a.max(lo).min(hi) })
+                        .collect(),
+                )
+            }
+            TensorData::U8(v) => TensorData::U8(clamp_int(v, int(self.lo)?, int(self.hi)?)),
+            TensorData::I8(v) => TensorData::I8(clamp_int(v, int(self.lo)?, int(self.hi)?)),
+            TensorData::I32(v) => TensorData::I32(clamp_int(v, int(self.lo)?, int(self.hi)?)),
+            TensorData::I64(v) => TensorData::I64(clamp_int(v, int(self.lo)?, int(self.hi)?)),
         };
         Ok(vec![Tensor::new(x.shape().to_vec(), y)?])
     }
     fn describe(&self) -> String {
-        format!("{} [{}, {}]", self.op, self.lo, self.hi)
+        format!("{} [{:?}, {:?}]", self.op, self.lo, self.hi)
     }
 }
 
-fn bound(inputs: &[PlanInput<'_>], i: usize, default: f32) -> Result<f32, OpsError> {
+fn bound(inputs: &[PlanInput<'_>], i: usize) -> Result<Option<Bound>, OpsError> {
     match inputs.get(i) {
-        None | Some(PlanInput::Absent) => Ok(default),
-        Some(PlanInput::Constant(t)) => match t.as_f32("Clip bound")? {
-            [v] => Ok(*v),
-            v => Err(OpsError::Shape(format!(
-                "Clip: bounds must be scalars, got {} values",
-                v.len()
-            ))),
-        },
+        None | Some(PlanInput::Absent) => Ok(None),
+        Some(PlanInput::Constant(t)) => {
+            if t.len() != 1 {
+                return Err(OpsError::Shape(format!(
+                    "Clip: bounds must be scalars, got shape {:?}",
+                    t.shape()
+                )));
+            }
+            Ok(Some(match t.data() {
+                TensorData::F32(v) => Bound::F32(v[0]),
+                TensorData::U8(v) => Bound::Int(i64::from(v[0])),
+                TensorData::I8(v) => Bound::Int(i64::from(v[0])),
+                TensorData::I32(v) => Bound::Int(i64::from(v[0])),
+                TensorData::I64(v) => Bound::Int(v[0]),
+            }))
+        }
         Some(PlanInput::Runtime { .. }) => Err(OpsError::MissingInput(
             "Clip: min/max must be constants".into(),
         )),
@@ -62,25 +113,35 @@ fn bound(inputs: &[PlanInput<'_>], i: usize, default: f32) -> Result<f32, OpsErr
 
 /// Plans Relu / Clip.
 pub fn plan(node: &Node, inputs: &[PlanInput<'_>]) -> Result<Box<dyn Plan>, OpsError> {
+    let x_is_float = match inputs.first() {
+        Some(PlanInput::Constant(t)) => t.dtype() == crate::DataType::F32,
+        Some(PlanInput::Runtime { dtype, .. }) => *dtype == crate::DataType::F32,
+        _ => true,
+    };
     match node.op_type.as_str() {
         "Relu" => {
             attrs::only(node, &[])?;
+            let zero = if x_is_float {
+                Bound::F32(0.0)
+            } else {
+                Bound::Int(0)
+            };
             Ok(Box::new(Clamp {
                 op: "Relu",
-                lo: 0.0,
-                hi: f32::INFINITY,
+                lo: Some(zero),
+                hi: None,
             }))
         }
         "Clip" => {
             attrs::only(node, &["min", "max"])?;
-            // Opset < 11 has min/max attributes; later versions take inputs 1 and 2.
+            // Opset < 11 has float min/max attributes; later versions take inputs 1 and 2.
             let lo = match node.attributes.get("min") {
-                Some(_) => attrs::float(node, "min", f32::MIN)?,
-                None => bound(inputs, 1, f32::NEG_INFINITY)?,
+                Some(_) => Some(Bound::F32(attrs::float(node, "min", f32::MIN)?)),
+                None => bound(inputs, 1)?,
             };
             let hi = match node.attributes.get("max") {
-                Some(_) => attrs::float(node, "max", f32::MAX)?,
-                None => bound(inputs, 2, f32::INFINITY)?,
+                Some(_) => Some(Bound::F32(attrs::float(node, "max", f32::MAX)?)),
+                None => bound(inputs, 2)?,
             };
             Ok(Box::new(Clamp { op: "Clip", lo, hi }))
         }

@@ -46,21 +46,67 @@ fn resolve_axis(op: &str, shape: &[usize], axis: i64, scales: usize) -> Result<A
     })
 }
 
-fn scalar_or_vec_f32(t: &Tensor, what: &str) -> Result<Vec<f32>, OpsError> {
-    if t.shape().len() > 1 {
-        return Err(OpsError::Unsupported(format!(
-            "{what} of rank {} (blocked quantization)",
+fn scalar_or_vec_f32(t: &Tensor, what: &str, blocked: bool) -> Result<Vec<f32>, OpsError> {
+    if t.shape().len() > 1 && !blocked {
+        return Err(OpsError::Shape(format!(
+            "{what} has rank {}: per-tensor and per-axis scales have rank 0 or 1 (blocked quantization needs block_size)",
             t.shape().len()
         )));
     }
     Ok(t.as_f32(what)?.to_vec())
 }
 
+/// Blocked quantization (ONNX `block_size`): the scale tensor has the input's rank, with the
+/// axis dimension divided into blocks of `block_size`. For every element, the index of its scale.
+fn block_index(
+    op: &str,
+    x: &[usize],
+    s: &[usize],
+    axis: i64,
+    block: usize,
+) -> Result<Vec<usize>, OpsError> {
+    let r = x.len() as i64;
+    let a = if axis < 0 { axis + r } else { axis };
+    if a < 0 || a >= r || s.len() != x.len() {
+        return Err(OpsError::Shape(format!(
+            "{op}: blocked scales of shape {s:?} for an input of shape {x:?} on axis {axis}"
+        )));
+    }
+    let a = a as usize;
+    for (i, (&xd, &sd)) in x.iter().zip(s).enumerate() {
+        let want = if i == a { xd.div_ceil(block) } else { xd };
+        if sd != want {
+            return Err(OpsError::Shape(format!(
+                "{op}: scale shape {s:?} does not match input {x:?} with block_size {block} on axis {a}"
+            )));
+        }
+    }
+    let n: usize = x.iter().product();
+    let mut out = Vec::with_capacity(n);
+    let mut coord = vec![0usize; x.len()];
+    for _ in 0..n {
+        let mut idx = 0;
+        for (i, &c) in coord.iter().enumerate() {
+            let c = if i == a { c / block } else { c };
+            idx = idx * s[i] + c;
+        }
+        out.push(idx);
+        for i in (0..x.len()).rev() {
+            coord[i] += 1;
+            if coord[i] < x[i] {
+                break;
+            }
+            coord[i] = 0;
+        }
+    }
+    Ok(out)
+}
+
 fn zero_points(t: Option<&Tensor>, what: &str, n: usize) -> Result<(QType, Vec<i32>), OpsError> {
     match t {
         None => Ok((QType::U8, vec![0; n])),
         Some(t) => {
-            if t.shape().len() > 1 || t.len() != n {
+            if t.len() != n {
                 return Err(OpsError::Shape(format!(
                     "{what} has shape {:?}, the scale has {n} element(s)",
                     t.shape()
@@ -88,9 +134,11 @@ fn constant<'a>(inputs: &[PlanInput<'a>], i: usize) -> Option<&'a Tensor> {
 /// QuantizeLinear.
 struct Quantize {
     scales: Vec<f32>,
+    scale_shape: Vec<usize>,
     zps: Vec<i32>,
     qtype: QType,
     axis: i64,
+    block: usize,
     kernels: BulkKernels,
 }
 
@@ -102,6 +150,32 @@ impl Plan for Quantize {
             .flatten()
             .ok_or_else(|| OpsError::MissingInput("QuantizeLinear: x".into()))?;
         let xs = x.as_f32("QuantizeLinear x")?;
+        if self.block > 0 {
+            let idx = block_index(
+                "QuantizeLinear",
+                x.shape(),
+                &self.scale_shape,
+                self.axis,
+                self.block,
+            )?;
+            let params: Vec<QuantParams> = self
+                .scales
+                .iter()
+                .zip(&self.zps)
+                .map(|(&s, &z)| QuantParams::new(s, z, self.qtype).map_err(qerr))
+                .collect::<Result<_, _>>()?;
+            let q: Vec<i32> = xs
+                .iter()
+                .zip(&idx)
+                .map(|(&v, &i)| params[i].quantize(v))
+                .collect();
+            let shape = x.shape().to_vec();
+            let y = match self.qtype {
+                QType::U8 => Tensor::u8(shape, q.iter().map(|&v| v as u8).collect())?,
+                QType::I8 => Tensor::i8(shape, q.iter().map(|&v| v as i8).collect())?,
+            };
+            return Ok(vec![y]);
+        }
         let ax = resolve_axis("QuantizeLinear", x.shape(), self.axis, self.scales.len())?;
         let params: Vec<QuantParams> = self
             .scales
@@ -143,8 +217,10 @@ impl Plan for Quantize {
 /// DequantizeLinear.
 struct Dequantize {
     scales: Vec<f32>,
+    scale_shape: Vec<usize>,
     zps: Vec<i32>,
     axis: i64,
+    block: usize,
     kernels: BulkKernels,
 }
 
@@ -155,6 +231,32 @@ impl Plan for Dequantize {
             .copied()
             .flatten()
             .ok_or_else(|| OpsError::MissingInput("DequantizeLinear: x".into()))?;
+        if self.block > 0 {
+            let idx = block_index(
+                "DequantizeLinear",
+                x.shape(),
+                &self.scale_shape,
+                self.axis,
+                self.block,
+            )?;
+            let q: Vec<i32> = match x.data() {
+                TensorData::U8(v) => v.iter().map(|&a| i32::from(a)).collect(),
+                TensorData::I8(v) => v.iter().map(|&a| i32::from(a)).collect(),
+                TensorData::I32(v) => v.clone(),
+                _ => {
+                    return Err(OpsError::Unsupported(format!(
+                        "DequantizeLinear of {}",
+                        x.dtype().name()
+                    )))
+                }
+            };
+            let y: Vec<f32> = q
+                .iter()
+                .zip(&idx)
+                .map(|(&v, &i)| (v - self.zps[i]) as f32 * self.scales[i])
+                .collect();
+            return Ok(vec![Tensor::f32(x.shape().to_vec(), y)?]);
+        }
         let ax = resolve_axis("DequantizeLinear", x.shape(), self.axis, self.scales.len())?;
         let mut out = vec![0f32; x.len()];
         let pick = |a: usize| if self.scales.len() == 1 { 0 } else { a };
@@ -271,14 +373,15 @@ impl Plan for DynamicQuantize {
     }
 }
 
-fn check_block(node: &Node) -> Result<(), OpsError> {
-    if attrs::int(node, "block_size", 0)? != 0 {
-        return Err(OpsError::Unsupported(format!(
-            "{}: blocked quantization (block_size)",
+fn block_size(node: &Node) -> Result<usize, OpsError> {
+    let b = attrs::int(node, "block_size", 0)?;
+    if b < 0 {
+        return Err(OpsError::Attribute(format!(
+            "{}: block_size must be >= 0, got {b}",
             node.op_type
         )));
     }
-    Ok(())
+    Ok(b as usize)
 }
 
 /// Plans QuantizeLinear / DequantizeLinear / DynamicQuantizeLinear.
@@ -297,7 +400,7 @@ pub fn plan(node: &Node, inputs: &[PlanInput<'_>]) -> Result<Box<dyn Plan>, OpsE
                     "precision",
                 ],
             )?;
-            check_block(node)?;
+            let block = block_size(node)?;
             if attrs::int(node, "precision", 0)? != 0 {
                 return Err(OpsError::Unsupported(
                     "QuantizeLinear: precision attribute".into(),
@@ -306,7 +409,7 @@ pub fn plan(node: &Node, inputs: &[PlanInput<'_>]) -> Result<Box<dyn Plan>, OpsE
             let scale = constant(inputs, 1).ok_or_else(|| {
                 OpsError::MissingInput("QuantizeLinear: y_scale must be a constant".into())
             })?;
-            let scales = scalar_or_vec_f32(scale, "QuantizeLinear y_scale")?;
+            let scales = scalar_or_vec_f32(scale, "QuantizeLinear y_scale", block > 0)?;
             let (mut qtype, zps) = zero_points(
                 constant(inputs, 2),
                 "QuantizeLinear y_zero_point",
@@ -336,6 +439,8 @@ pub fn plan(node: &Node, inputs: &[PlanInput<'_>]) -> Result<Box<dyn Plan>, OpsE
             }
             Ok(Box::new(Quantize {
                 scales,
+                scale_shape: scale.shape().to_vec(),
+                block,
                 zps,
                 qtype,
                 axis: attrs::int(node, "axis", 1)?,
@@ -344,7 +449,7 @@ pub fn plan(node: &Node, inputs: &[PlanInput<'_>]) -> Result<Box<dyn Plan>, OpsE
         }
         "DequantizeLinear" => {
             attrs::only(node, &["axis", "block_size", "output_dtype"])?;
-            check_block(node)?;
+            let block = block_size(node)?;
             if attrs::int(node, "output_dtype", 0)? > 1 {
                 return Err(OpsError::Unsupported(
                     "DequantizeLinear: output_dtype other than float".into(),
@@ -353,7 +458,7 @@ pub fn plan(node: &Node, inputs: &[PlanInput<'_>]) -> Result<Box<dyn Plan>, OpsE
             let scale = constant(inputs, 1).ok_or_else(|| {
                 OpsError::MissingInput("DequantizeLinear: x_scale must be a constant".into())
             })?;
-            let scales = scalar_or_vec_f32(scale, "DequantizeLinear x_scale")?;
+            let scales = scalar_or_vec_f32(scale, "DequantizeLinear x_scale", block > 0)?;
             let zps = match constant(inputs, 2) {
                 Some(t) if t.dtype() == crate::DataType::I32 => {
                     let v = t.as_i32("DequantizeLinear x_zero_point")?.to_vec();
@@ -368,6 +473,8 @@ pub fn plan(node: &Node, inputs: &[PlanInput<'_>]) -> Result<Box<dyn Plan>, OpsE
             };
             Ok(Box::new(Dequantize {
                 scales,
+                scale_shape: scale.shape().to_vec(),
+                block,
                 zps,
                 axis: attrs::int(node, "axis", 1)?,
                 kernels,
