@@ -172,11 +172,18 @@ struct Run {
 }
 
 fn kbench(args: &[&std::ffi::OsStr]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_kbench"))
-        .arg("conformance")
-        .args(args)
-        .output()
-        .unwrap();
+    // Under scripts/test-aarch64.sh this test is an aarch64 process emulated by qemu-user, and
+    // the kbench it spawns is an aarch64 executable the host kernel cannot run by itself: run it
+    // through the same emulator (the test's QEMU_CPU is inherited).
+    let bin = env!("CARGO_BIN_EXE_kbench");
+    let mut cmd = if cfg!(target_arch = "aarch64") && std::env::var_os("QEMU_CPU").is_some() {
+        let mut c = Command::new("qemu-aarch64");
+        c.args(["-L", "/usr/aarch64-linux-gnu", bin]);
+        c
+    } else {
+        Command::new(bin)
+    };
+    let out = cmd.arg("conformance").args(args).output().unwrap();
     Run {
         code: out.status.code(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
