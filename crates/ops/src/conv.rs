@@ -504,10 +504,85 @@ pub struct ConvQ8 {
     par: Parallel,
 }
 
+/// 8-bit NHWC input of a [`ConvQ8`] kernel.
+#[derive(Clone, Copy)]
+enum QIn<'a> {
+    U8(&'a [u8]),
+    I8(&'a [i8]),
+}
+
+/// NHWC output of a [`ConvQ8`] kernel.
+enum QBuf<'a> {
+    U8(&'a mut [u8]),
+    I8(&'a mut [i8]),
+    I32(&'a mut [i32]),
+}
+
+/// Adds `extra` padding (top, left, bottom, right) around an NHWC tensor, filled with `fill`.
+fn pad_nhwc<T: Copy>(x: &[T], g: &ConvGeom, extra: [usize; 4], fill: T) -> Vec<T> {
+    let (ph, pw) = (g.h + extra[0] + extra[2], g.w + extra[1] + extra[3]);
+    let row = g.w * g.c;
+    let mut p = vec![fill; g.n * ph * pw * g.c];
+    for b in 0..g.n {
+        for y in 0..g.h {
+            let dst = ((b * ph + y + extra[0]) * pw + extra[1]) * g.c;
+            p[dst..dst + row].copy_from_slice(&x[(b * g.h + y) * row..][..row]);
+        }
+    }
+    p
+}
+
 impl ConvQ8 {
     /// The output shape in the plan's layout.
     pub fn output_shape(&self) -> Vec<usize> {
         out_shape(&self.g, self.nhwc)
+    }
+
+    /// Runs the planned kernel on an NHWC input of `h × w` pixels (already padded by `extra`).
+    fn exec(&self, x: QIn<'_>, h: usize, w: usize, y: QBuf<'_>) -> Result<(), OpsError> {
+        let g = &self.g;
+        let kern = |e: String| OpsError::Kernel(e);
+        match &self.kernel {
+            QKernel::Direct(p) => {
+                let x = match x {
+                    QIn::U8(v) => qgemm::Input8::U8(v),
+                    QIn::I8(v) => qgemm::Input8::I8(v),
+                };
+                let y = match y {
+                    QBuf::U8(v) => qconv_direct::Output::U8(v),
+                    QBuf::I8(v) => qconv_direct::Output::I8(v),
+                    QBuf::I32(v) => qconv_direct::Output::I32(v),
+                };
+                p.run(x, g.n, h, w, g.c, y, &self.par)
+                    .map_err(|e| kern(e.to_string()))
+            }
+            QKernel::Depthwise(p) => {
+                let x = match x {
+                    QIn::U8(v) => depthwise::Input8::U8(v),
+                    QIn::I8(v) => depthwise::Input8::I8(v),
+                };
+                let y = match y {
+                    QBuf::U8(v) => depthwise::Output8::U8(v),
+                    QBuf::I8(v) => depthwise::Output8::I8(v),
+                    QBuf::I32(v) => depthwise::Output8::I32(v),
+                };
+                p.run(x, g.n, h, w, y, &self.par)
+                    .map_err(|e| kern(e.to_string()))
+            }
+            QKernel::Winograd(p) => {
+                let x = match x {
+                    QIn::U8(v) => winograd::int8::Tensor8::U8(v),
+                    QIn::I8(v) => winograd::int8::Tensor8::I8(v),
+                };
+                let y = match y {
+                    QBuf::U8(v) => winograd::int8::Output::U8(v),
+                    QBuf::I8(v) => winograd::int8::Output::I8(v),
+                    QBuf::I32(v) => winograd::int8::Output::I32(v),
+                };
+                p.run(x, g.n, h, w, g.c, y, &self.par)
+                    .map_err(|e| kern(e.to_string()))
+            }
+        }
     }
 
     /// The steady-state path of an NHWC u8 → u8 plan ([`crate::Layout::Nhwc`], u8 activations,
@@ -530,41 +605,38 @@ impl ConvQ8 {
                 y.len()
             )));
         }
-        let kern = |e: String| OpsError::Kernel(e);
-        match &self.kernel {
-            QKernel::Direct(p) => p
-                .run(
-                    qgemm::Input8::U8(x),
-                    g.n,
-                    g.h,
-                    g.w,
-                    g.c,
-                    qconv_direct::Output::U8(y),
-                    &self.par,
-                )
-                .map_err(|e| kern(e.to_string())),
-            QKernel::Depthwise(p) => p
-                .run(
-                    depthwise::Input8::U8(x),
-                    g.n,
-                    g.h,
-                    g.w,
-                    depthwise::Output8::U8(y),
-                    &self.par,
-                )
-                .map_err(|e| kern(e.to_string())),
-            QKernel::Winograd(p) => p
-                .run(
-                    winograd::int8::Tensor8::U8(x),
-                    g.n,
-                    g.h,
-                    g.w,
-                    g.c,
-                    winograd::int8::Output::U8(y),
-                    &self.par,
-                )
-                .map_err(|e| kern(e.to_string())),
+        self.exec(QIn::U8(x), g.h, g.w, QBuf::U8(y))
+    }
+
+    /// The input as NHWC, with the `extra` padding added.
+    fn nhwc_input<'x, T: Copy + Default>(&self, x: &'x [T], fill: T) -> std::borrow::Cow<'x, [T]> {
+        use std::borrow::Cow;
+        let g = &self.g;
+        let xn: Cow<'x, [T]> = if self.nhwc {
+            Cow::Borrowed(x)
+        } else {
+            Cow::Owned(layout::nchw_to_nhwc(x, g.n, g.c, g.h, g.w))
+        };
+        if self.extra == [0; 4] {
+            xn
+        } else {
+            Cow::Owned(pad_nhwc(&xn, g, self.extra, fill))
         }
+    }
+
+    /// An NHWC kernel output as the plan's output tensor.
+    fn output_tensor<T: Copy + Default>(
+        &self,
+        yn: Vec<T>,
+        make: fn(Vec<usize>, Vec<T>) -> Result<Tensor, OpsError>,
+    ) -> Result<Tensor, OpsError> {
+        let g = &self.g;
+        let y = if self.nhwc {
+            yn
+        } else {
+            layout::nhwc_to_nchw(&yn, g.n, g.m, g.oh, g.ow)
+        };
+        make(out_shape(g, self.nhwc), y)
     }
 }
 
@@ -586,184 +658,19 @@ impl Plan for ConvQ8 {
             )));
         }
         let ylen = g.n * g.m * g.oh * g.ow;
-        let kern = |e: String| OpsError::Kernel(e);
         let e = self.extra;
         let (ph, pw) = (g.h + e[0] + e[2], g.w + e[1] + e[3]);
-        macro_rules! go {
-            ($xs:expr, $in8:ident, $dw_in:path, $qd_in:path, $wg_in:path) => {{
-                let xn0: std::borrow::Cow<'_, [_]> = if self.nhwc {
-                    std::borrow::Cow::Borrowed(&$xs[..])
-                } else {
-                    std::borrow::Cow::Owned(layout::nchw_to_nhwc($xs, g.n, g.c, g.h, g.w))
-                };
-                let xn: std::borrow::Cow<'_, [_]> = if e == [0; 4] {
-                    xn0
-                } else {
-                    let fill = self.x_zp as _;
-                    let mut p = vec![fill; g.n * ph * pw * g.c];
-                    for b in 0..g.n {
-                        for y in 0..g.h {
-                            let src = &xn0[(b * g.h + y) * g.w * g.c..][..g.w * g.c];
-                            let dst = ((b * ph + y + e[0]) * pw + e[1]) * g.c;
-                            p[dst..dst + g.w * g.c].copy_from_slice(src);
-                        }
-                    }
-                    std::borrow::Cow::Owned(p)
-                };
-                match self.out {
-                    QOut::U8 => {
-                        let mut yn = vec![0u8; ylen];
-                        match &self.kernel {
-                            QKernel::Direct(p) => p
-                                .run(
-                                    $qd_in(&xn[..]),
-                                    g.n,
-                                    ph,
-                                    pw,
-                                    g.c,
-                                    qconv_direct::Output::U8(&mut yn),
-                                    &self.par,
-                                )
-                                .map_err(|e| kern(e.to_string()))?,
-                            QKernel::Winograd(p) => p
-                                .run(
-                                    $wg_in(&xn[..]),
-                                    g.n,
-                                    ph,
-                                    pw,
-                                    g.c,
-                                    winograd::int8::Output::U8(&mut yn),
-                                    &self.par,
-                                )
-                                .map_err(|e| kern(e.to_string()))?,
-                            QKernel::Depthwise(p) => p
-                                .run(
-                                    $dw_in(&xn[..]),
-                                    g.n,
-                                    ph,
-                                    pw,
-                                    depthwise::Output8::U8(&mut yn),
-                                    &self.par,
-                                )
-                                .map_err(|e| kern(e.to_string()))?,
-                        }
-                        Tensor::u8(
-                            out_shape(g, self.nhwc),
-                            if self.nhwc {
-                                yn
-                            } else {
-                                layout::nhwc_to_nchw(&yn, g.n, g.m, g.oh, g.ow)
-                            },
-                        )?
-                    }
-                    QOut::I8 => {
-                        let mut yn = vec![0i8; ylen];
-                        match &self.kernel {
-                            QKernel::Direct(p) => p
-                                .run(
-                                    $qd_in(&xn[..]),
-                                    g.n,
-                                    ph,
-                                    pw,
-                                    g.c,
-                                    qconv_direct::Output::I8(&mut yn),
-                                    &self.par,
-                                )
-                                .map_err(|e| kern(e.to_string()))?,
-                            QKernel::Winograd(p) => p
-                                .run(
-                                    $wg_in(&xn[..]),
-                                    g.n,
-                                    ph,
-                                    pw,
-                                    g.c,
-                                    winograd::int8::Output::I8(&mut yn),
-                                    &self.par,
-                                )
-                                .map_err(|e| kern(e.to_string()))?,
-                            QKernel::Depthwise(p) => p
-                                .run(
-                                    $dw_in(&xn[..]),
-                                    g.n,
-                                    ph,
-                                    pw,
-                                    depthwise::Output8::I8(&mut yn),
-                                    &self.par,
-                                )
-                                .map_err(|e| kern(e.to_string()))?,
-                        }
-                        Tensor::i8(
-                            out_shape(g, self.nhwc),
-                            if self.nhwc {
-                                yn
-                            } else {
-                                layout::nhwc_to_nchw(&yn, g.n, g.m, g.oh, g.ow)
-                            },
-                        )?
-                    }
-                    QOut::I32 => {
-                        let mut yn = vec![0i32; ylen];
-                        match &self.kernel {
-                            QKernel::Direct(p) => p
-                                .run(
-                                    $qd_in(&xn[..]),
-                                    g.n,
-                                    ph,
-                                    pw,
-                                    g.c,
-                                    qconv_direct::Output::I32(&mut yn),
-                                    &self.par,
-                                )
-                                .map_err(|e| kern(e.to_string()))?,
-                            QKernel::Winograd(p) => p
-                                .run(
-                                    $wg_in(&xn[..]),
-                                    g.n,
-                                    ph,
-                                    pw,
-                                    g.c,
-                                    winograd::int8::Output::I32(&mut yn),
-                                    &self.par,
-                                )
-                                .map_err(|e| kern(e.to_string()))?,
-                            QKernel::Depthwise(p) => p
-                                .run(
-                                    $dw_in(&xn[..]),
-                                    g.n,
-                                    ph,
-                                    pw,
-                                    depthwise::Output8::I32(&mut yn),
-                                    &self.par,
-                                )
-                                .map_err(|e| kern(e.to_string()))?,
-                        }
-                        Tensor::i32(
-                            out_shape(g, self.nhwc),
-                            if self.nhwc {
-                                yn
-                            } else {
-                                layout::nhwc_to_nchw(&yn, g.n, g.m, g.oh, g.ow)
-                            },
-                        )?
-                    }
-                }
-            }};
-        }
-        let y = match (x.data(), self.x_type) {
-            (TensorData::U8(v), QType::U8) => go!(
-                v,
-                U8,
-                depthwise::Input8::U8,
-                qgemm::Input8::U8,
-                winograd::int8::Tensor8::U8
-            ),
-            (TensorData::I8(v), QType::I8) => go!(
-                v,
-                I8,
-                depthwise::Input8::I8,
-                qgemm::Input8::I8,
-                winograd::int8::Tensor8::I8
-            ),
+        // The zero point fits the input type (checked at plan time), so the casts are exact.
+        let (xn_u8, xn_i8);
+        let xin = match (x.data(), self.x_type) {
+            (TensorData::U8(v), QType::U8) => {
+                xn_u8 = self.nhwc_input(v, self.x_zp as u8);
+                QIn::U8(&xn_u8)
+            }
+            (TensorData::I8(v), QType::I8) => {
+                xn_i8 = self.nhwc_input(v, self.x_zp as i8);
+                QIn::I8(&xn_i8)
+            }
             _ => {
                 return Err(OpsError::Type(format!(
                     "{}: x is {}, the plan expects {:?}",
@@ -771,6 +678,23 @@ impl Plan for ConvQ8 {
                     x.dtype().name(),
                     self.x_type
                 )))
+            }
+        };
+        let y = match self.out {
+            QOut::U8 => {
+                let mut yn = vec![0u8; ylen];
+                self.exec(xin, ph, pw, QBuf::U8(&mut yn))?;
+                self.output_tensor(yn, Tensor::u8)?
+            }
+            QOut::I8 => {
+                let mut yn = vec![0i8; ylen];
+                self.exec(xin, ph, pw, QBuf::I8(&mut yn))?;
+                self.output_tensor(yn, Tensor::i8)?
+            }
+            QOut::I32 => {
+                let mut yn = vec![0i32; ylen];
+                self.exec(xin, ph, pw, QBuf::I32(&mut yn))?;
+                self.output_tensor(yn, Tensor::i32)?
             }
         };
         Ok(vec![y])
