@@ -883,6 +883,64 @@ pub fn series_model(name: &str) -> Option<SeriesModel<'_>> {
     })
 }
 
+/// What is known about a cluster being assembled: min/max frequency and MIDR fields, each only
+/// once some member reported it.
+#[derive(Default)]
+struct ClusterFacts {
+    flags: u32,
+    midr: u32,
+    max_frequency: u32,
+    min_frequency: u32,
+}
+
+impl ClusterFacts {
+    /// Adds `p` to the cluster: `false` (and possibly some facts recorded) if a fact `p` reports
+    /// differs from the cluster's, else records the facts the cluster did not know yet.
+    fn admit(&mut self, p: &Proc) -> bool {
+        for (f, have, theirs) in [
+            (
+                flag::MIN_FREQUENCY,
+                &mut self.min_frequency,
+                p.min_frequency,
+            ),
+            (
+                flag::MAX_FREQUENCY,
+                &mut self.max_frequency,
+                p.max_frequency,
+            ),
+        ] {
+            if p.flags & f != 0 {
+                if self.flags & f != 0 {
+                    if *have != theirs {
+                        return false;
+                    }
+                } else {
+                    *have = theirs;
+                    self.flags |= f;
+                }
+            }
+        }
+        for (f, mask) in [
+            (flag::IMPLEMENTER, midr::IMPLEMENTER),
+            (flag::VARIANT, midr::VARIANT),
+            (flag::PART, midr::PART),
+            (flag::REVISION, midr::REVISION),
+        ] {
+            if p.flags & f != 0 {
+                if self.flags & f != 0 {
+                    if self.midr & mask != p.midr & mask {
+                        return false;
+                    }
+                } else {
+                    self.midr = (self.midr & !mask) | (p.midr & mask);
+                    self.flags |= f;
+                }
+            }
+        }
+        true
+    }
+}
+
 // Processor indices are also Linux CPU numbers (cluster leader ids), so the loops index.
 #[allow(clippy::needless_range_loop)]
 fn clusters_by_heuristic(usable: u32, procs: &mut [Proc], mode: ArmMode, android: bool) -> bool {
@@ -897,7 +955,7 @@ fn clusters_by_heuristic(usable: u32, procs: &mut [Proc], mode: ArmMode, android
     let mut cluster = 0usize;
     let mut expected = 0u32;
     let (mut start, mut exists) = (0usize, false);
-    let (mut cflags, mut cmidr, mut cmax, mut cmin) = (0u32, 0u32, 0u32, 0u32);
+    let mut facts = ClusterFacts::default();
     for i in 0..procs.len() {
         let p = &procs[i];
         if !all(p.flags, flag::VALID) {
@@ -910,7 +968,8 @@ fn clusters_by_heuristic(usable: u32, procs: &mut [Proc], mode: ArmMode, android
                     return false;
                 }
             } else {
-                cflags = 0;
+                // As cpuinfo: the first processor of a guessed cluster sets no facts.
+                facts = ClusterFacts::default();
             }
             start = i;
             let Some(&s) = sizes.get(cluster) else {
@@ -922,47 +981,8 @@ fn clusters_by_heuristic(usable: u32, procs: &mut [Proc], mode: ArmMode, android
             if p.flags & flag::PACKAGE_CLUSTER == 0 || p.leader != start {
                 return false;
             }
-        } else {
-            if p.flags & flag::PACKAGE_CLUSTER != 0 {
-                return false;
-            }
-            if p.flags & flag::MIN_FREQUENCY != 0 {
-                if cflags & flag::MIN_FREQUENCY != 0 {
-                    if cmin != p.min_frequency {
-                        return false;
-                    }
-                } else {
-                    cmin = p.min_frequency;
-                    cflags |= flag::MIN_FREQUENCY;
-                }
-            }
-            if p.flags & flag::MAX_FREQUENCY != 0 {
-                if cflags & flag::MAX_FREQUENCY != 0 {
-                    if cmax != p.max_frequency {
-                        return false;
-                    }
-                } else {
-                    cmax = p.max_frequency;
-                    cflags |= flag::MAX_FREQUENCY;
-                }
-            }
-            for (f, mask) in [
-                (flag::IMPLEMENTER, midr::IMPLEMENTER),
-                (flag::VARIANT, midr::VARIANT),
-                (flag::PART, midr::PART),
-                (flag::REVISION, midr::REVISION),
-            ] {
-                if p.flags & f != 0 {
-                    if cflags & f != 0 {
-                        if cmidr & mask != p.midr & mask {
-                            return false;
-                        }
-                    } else {
-                        cmidr = (cmidr & !mask) | (p.midr & mask);
-                        cflags |= f;
-                    }
-                }
-            }
+        } else if p.flags & flag::PACKAGE_CLUSTER != 0 || !facts.admit(p) {
+            return false;
         }
         expected -= 1;
     }
@@ -990,80 +1010,25 @@ fn clusters_by_heuristic(usable: u32, procs: &mut [Proc], mode: ArmMode, android
 // Processor indices are also Linux CPU numbers (cluster leader ids), so the loops index.
 #[allow(clippy::needless_range_loop)]
 fn clusters_by_sequential_scan(procs: &mut [Proc]) {
-    let (mut cflags, mut count, mut start) = (0u32, 0u32, 0usize);
-    let (mut cmidr, mut cmax, mut cmin) = (0u32, 0u32, 0u32);
+    let (mut count, mut start) = (0u32, 0usize);
+    let mut facts = ClusterFacts::default();
     for i in 0..procs.len() {
         if procs[i].flags & (flag::VALID | flag::PACKAGE_CLUSTER) != flag::VALID {
             continue;
         }
-        let p = procs[i].clone();
-        let mut new_cluster = count == 0;
-        if !new_cluster {
-            if p.flags & flag::MIN_FREQUENCY != 0 {
-                if cflags & flag::MIN_FREQUENCY != 0 {
-                    new_cluster |= cmin != p.min_frequency;
-                } else {
-                    cmin = p.min_frequency;
-                    cflags |= flag::MIN_FREQUENCY;
-                }
-            }
-            if !new_cluster && p.flags & flag::MAX_FREQUENCY != 0 {
-                if cflags & flag::MAX_FREQUENCY != 0 {
-                    new_cluster |= cmax != p.max_frequency;
-                } else {
-                    cmax = p.max_frequency;
-                    cflags |= flag::MAX_FREQUENCY;
-                }
-            }
-            for (f, mask) in [
-                (flag::IMPLEMENTER, midr::IMPLEMENTER),
-                (flag::VARIANT, midr::VARIANT),
-                (flag::PART, midr::PART),
-                (flag::REVISION, midr::REVISION),
-            ] {
-                if new_cluster {
-                    break;
-                }
-                if p.flags & f != 0 {
-                    if cflags & f != 0 {
-                        new_cluster |= cmidr & mask != p.midr & mask;
-                    } else {
-                        cmidr = (cmidr & !mask) | (p.midr & mask);
-                        cflags |= f;
-                    }
-                }
-            }
-        }
-        if !new_cluster {
+        if count > 0 && facts.admit(&procs[i]) {
             count += 1;
             procs[i].leader = start;
             procs[i].flags |= flag::PACKAGE_CLUSTER;
             continue;
         }
+        // A new cluster, starting with everything this processor reports.
         start = i;
         procs[i].leader = i;
         procs[i].flags |= flag::PACKAGE_CLUSTER;
         count = 1;
-        cflags = 0;
-        if p.flags & flag::MIN_FREQUENCY != 0 {
-            cmin = p.min_frequency;
-            cflags |= flag::MIN_FREQUENCY;
-        }
-        if p.flags & flag::MAX_FREQUENCY != 0 {
-            cmax = p.max_frequency;
-            cflags |= flag::MAX_FREQUENCY;
-        }
-        for (f, mask) in [
-            (flag::IMPLEMENTER, midr::IMPLEMENTER),
-            (flag::VARIANT, midr::VARIANT),
-            (flag::PART, midr::PART),
-            (flag::REVISION, midr::REVISION),
-        ] {
-            if p.flags & f != 0 {
-                cmidr = (cmidr & !mask) | (p.midr & mask);
-                cflags |= f;
-            }
-        }
+        facts = ClusterFacts::default();
+        facts.admit(&procs[i]);
     }
 }
 
