@@ -43,12 +43,7 @@ impl Activation {
     }
 }
 
-fn get<'a>(inputs: &[PlanInput<'a>], i: usize) -> Option<&'a Tensor> {
-    match inputs.get(i) {
-        Some(PlanInput::Constant(t)) => Some(t),
-        _ => None,
-    }
-}
+use crate::constant as get;
 
 /// The NCHW shape of an activation given in `layout`.
 fn as_nchw(shape: &[usize], layout: crate::Layout) -> Vec<usize> {

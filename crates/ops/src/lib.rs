@@ -170,6 +170,14 @@ pub enum PlanInput<'a> {
     },
 }
 
+/// The tensor of node input `i` if it was given as a plan-time constant.
+pub(crate) fn constant<'a>(inputs: &[PlanInput<'a>], i: usize) -> Option<&'a Tensor> {
+    match inputs.get(i) {
+        Some(PlanInput::Constant(t)) => Some(t),
+        _ => None,
+    }
+}
+
 /// Threads for a plan: the option, or the cores of the fastest cluster (cpu-probe).
 pub fn threads_for(opts: &Options) -> usize {
     opts.threads

@@ -104,12 +104,7 @@ fn broadcast(op: &str, a: &[usize], b: &[usize]) -> Result<Bcast, OpsError> {
     })
 }
 
-fn get<'a>(inputs: &[PlanInput<'a>], i: usize) -> Option<&'a Tensor> {
-    match inputs.get(i) {
-        Some(PlanInput::Constant(t)) => Some(t),
-        _ => None,
-    }
-}
+use crate::constant as get;
 
 /// fp32 MatMul.
 struct MatMulF32 {

@@ -124,12 +124,7 @@ fn zero_points(t: Option<&Tensor>, what: &str, n: usize) -> Result<(QType, Vec<i
     }
 }
 
-fn constant<'a>(inputs: &[PlanInput<'a>], i: usize) -> Option<&'a Tensor> {
-    match inputs.get(i) {
-        Some(PlanInput::Constant(t)) => Some(t),
-        _ => None,
-    }
-}
+use crate::constant;
 
 /// QuantizeLinear.
 struct Quantize {
