@@ -242,17 +242,13 @@ fn build_depthwise(w: &Workload, threads: usize) -> Result<Box<dyn Case>, String
         let input: Vec<f32> = data(w.h * w.w * w.cin, 1).into_iter().map(to_f).collect();
         let weights: Vec<f32> = data(w.k * w.k * w.cout, 2).into_iter().map(to_f).collect();
         let plan = {
-            use ops::{Attribute, DataType, Node, PlanInput, Tensor};
+            use ops::{DataType, PlanInput, Tensor};
             let wt = Tensor::f32(
                 vec![w.cout, 1, w.k, w.k],
                 hwc_to_oihw(&weights, w.cout, w.k),
             )
             .map_err(|e| e.to_string())?;
-            let p = w.pad as i64;
-            let node = Node::new("Conv")
-                .with("pads", Attribute::Ints(vec![p, p, p, p]))
-                .with("strides", Attribute::Ints(vec![w.stride as i64; 2]))
-                .with("group", Attribute::Int(w.groups as i64));
+            let node = conv_node("Conv", w);
             let shape = [1, w.h, w.w, w.cin];
             ops::conv::plan_conv_f32(
                 &node,
@@ -377,7 +373,7 @@ impl Case for OpsConvF32Case {
 }
 
 fn build_ops_conv_f32(w: &Workload, threads: usize) -> Result<Box<dyn Case>, String> {
-    use ops::{Attribute, DataType, Node, PlanInput, Tensor};
+    use ops::{DataType, PlanInput, Tensor};
     let to_f = |b: u8| (f32::from(b) - 127.5) / 128.0;
     let x: Vec<f32> = data(w.cin * w.h * w.w, 1).into_iter().map(to_f).collect();
     let cg = w.cin / w.groups;
@@ -389,11 +385,7 @@ fn build_ops_conv_f32(w: &Workload, threads: usize) -> Result<Box<dyn Case>, Str
     let wtt = Tensor::f32(vec![w.cout, cg, w.k, w.k], wt.clone()).map_err(|e| e.to_string())?;
     let bt = Tensor::f32(vec![w.cout], bias.clone()).map_err(|e| e.to_string())?;
     let shape = [1, w.cin, w.h, w.w];
-    let p = w.pad as i64;
-    let node = Node::new("Conv")
-        .with("pads", Attribute::Ints(vec![p, p, p, p]))
-        .with("strides", Attribute::Ints(vec![w.stride as i64; 2]))
-        .with("group", Attribute::Int(w.groups as i64));
+    let node = conv_node("Conv", w);
     let plan = ops::conv::plan_conv_f32(
         &node,
         &[
@@ -422,6 +414,17 @@ fn build_ops_conv_f32(w: &Workload, threads: usize) -> Result<Box<dyn Case>, Str
     }))
 }
 
+/// The ONNX node of a convolution workload (`op` = `Conv` or `QLinearConv`): square kernel,
+/// uniform padding and stride, groups.
+fn conv_node(op: &str, w: &Workload) -> ops::Node {
+    use ops::Attribute;
+    let p = w.pad as i64;
+    ops::Node::new(op)
+        .with("pads", Attribute::Ints(vec![p, p, p, p]))
+        .with("strides", Attribute::Ints(vec![w.stride as i64; 2]))
+        .with("group", Attribute::Int(w.groups as i64))
+}
+
 /// The workload's int8 convolution as an `ops` QLinearConv plan over NHWC activations
 /// (`weights_oihw`: `cout × cin/groups × k × k`).
 fn qlinear_conv(
@@ -429,7 +432,7 @@ fn qlinear_conv(
     weights_oihw: Vec<i8>,
     threads: usize,
 ) -> Result<ops::conv::ConvQ8, String> {
-    use ops::{Attribute, DataType, Node, PlanInput, Tensor};
+    use ops::{DataType, PlanInput, Tensor};
     let e = |x: ops::OpsError| x.to_string();
     let cin_g = w.cin / w.groups;
     let wt = Tensor::i8(vec![w.cout, cin_g, w.k, w.k], weights_oihw).map_err(e)?;
@@ -439,11 +442,7 @@ fn qlinear_conv(
     let wz = Tensor::i8(vec![], vec![0]).map_err(e)?;
     let ys = Tensor::scalar_f32(Y_SCALE);
     let yz = Tensor::u8(vec![], vec![Y_ZP as u8]).map_err(e)?;
-    let p = w.pad as i64;
-    let node = Node::new("QLinearConv")
-        .with("pads", Attribute::Ints(vec![p, p, p, p]))
-        .with("strides", Attribute::Ints(vec![w.stride as i64; 2]))
-        .with("group", Attribute::Int(w.groups as i64));
+    let node = conv_node("QLinearConv", w);
     let shape = [1, w.h, w.w, w.cin];
     let c = PlanInput::Constant;
     ops::conv::plan_conv_q8(
