@@ -16,18 +16,43 @@
 //! });
 //! assert_eq!(sum.into_inner(), 4950);
 //! ```
+//!
+//! # How a job runs
+//!
+//! A pool of `T` threads is the calling thread plus `T − 1` workers (the pthreadpool design that
+//! QNNPACK and XNNPACK use, not a work-stealing scheduler): [`Parallel::for_each`] publishes the
+//! job and starts on it at once; the caller and the workers that join take task indices from one
+//! atomic counter. When the caller runs out of tasks it closes the job (no worker joins after
+//! that) and waits only for the workers that joined, so a worker that is asleep or descheduled
+//! (a loaded machine) costs nothing but a wake-up call: the caller does the work. Workers that
+//! finish a job spin for [`SPIN`] before they sleep, so the back-to-back operator calls of an
+//! inference loop reach them awake; the caller waits for joined workers the same way.
+//!
+//! One job runs on a pool at a time. A `for_each` that finds the pool busy (called from inside a
+//! task, or from another thread sharing a clone of the pool) runs its tasks inline on its own
+//! thread instead of waiting: nested calls cannot deadlock and results never depend on the
+//! thread count. A panic in a task is re-raised on the calling thread after every worker has
+//! left the job.
 
-use rayon::prelude::*;
-use std::sync::Arc;
+use std::cell::UnsafeCell;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, TryLockError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
-/// A thread count and, when it is above one, a pool of that many worker threads (rayon).
+/// How long an idle worker (and a caller waiting for the last task) spins before it sleeps.
+pub const SPIN: Duration = Duration::from_micros(200);
+
+/// A thread count and, when it is above one, the worker threads that share jobs with the
+/// caller.
 ///
-/// Cheap to clone (the pool is shared). With one thread, work runs inline on the caller's thread
-/// with no synchronisation at all.
+/// Cheap to clone (the workers are shared; they stop when the last clone is dropped). With one
+/// thread, work runs inline on the caller's thread with no synchronisation at all.
 #[derive(Clone)]
 pub struct Parallel {
     threads: usize,
-    pool: Option<Arc<rayon::ThreadPool>>,
+    pool: Option<Arc<Pool>>,
 }
 
 impl std::fmt::Debug for Parallel {
@@ -44,11 +69,60 @@ impl Default for Parallel {
     }
 }
 
+/// The task function of the current job with its lifetime erased (see `Pool::run`).
+type TaskRef = *const (dyn Fn(usize) + Sync);
+
+struct Shared {
+    /// `epoch << 32 | CLOSED? | joined workers`: the caller stores a new epoch (open, 0 joined) to
+    /// publish a job; workers join with a compare-and-swap while it is open and leave with a
+    /// decrement; the caller sets CLOSED when it runs out of tasks and waits for 0 joined.
+    state: AtomicU64,
+    /// The current job's function; written by the caller before the epoch is published.
+    job: UnsafeCell<Option<TaskRef>>,
+    /// Tasks of the current job and the next index to take.
+    tasks: AtomicUsize,
+    next: AtomicUsize,
+    panicked: AtomicBool,
+    stop: AtomicBool,
+    /// Sleeping workers, and the lock + condition they sleep on.
+    sleepers: AtomicUsize,
+    sleep_lock: Mutex<()>,
+    sleep_cv: Condvar,
+    /// The caller sleeping until the joined workers have left.
+    caller_waits: AtomicBool,
+    done_lock: Mutex<()>,
+    done_cv: Condvar,
+}
+
+const CLOSED: u64 = 1 << 31;
+const JOINED: u64 = CLOSED - 1;
+
+fn epoch_of(state: u64) -> u64 {
+    state >> 32
+}
+
+// SAFETY: `job` is written only by the thread holding `Pool::busy` while the previous job is
+// closed with no worker joined, and read by a worker only after it joined the open job that
+// published it (Acquire on `state`, paired with the publishing Release store) and before it
+// leaves; the function it points to is `Sync`. Every other field is an atomic or a lock.
+unsafe impl Sync for Shared {}
+// SAFETY: as above; the raw pointer is only dereferenced under that protocol.
+unsafe impl Send for Shared {}
+
+struct Pool {
+    shared: Arc<Shared>,
+    /// Held by the thread running a job on this pool.
+    busy: Mutex<()>,
+    workers: Vec<JoinHandle<()>>,
+}
+
 impl Parallel {
-    /// A pool with `threads` threads; `0` means [`crate::recommended_threads`].
+    /// A pool with `threads` threads (the caller and `threads − 1` workers); `0` means
+    /// [`crate::recommended_threads`].
     ///
-    /// If the operating system refuses to start threads, this degrades to one thread (inline)
-    /// rather than failing: the result of every operator is the same for any thread count.
+    /// If the operating system refuses to start threads, this uses the ones it got (down to
+    /// one, inline) rather than failing: the result of every operator is the same for any
+    /// thread count.
     pub fn new(threads: usize) -> Parallel {
         let threads = if threads == 0 {
             crate::recommended_threads()
@@ -58,16 +132,41 @@ impl Parallel {
         if threads <= 1 {
             return Parallel::single();
         }
-        match rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("edge-kernels-{i}"))
-            .build()
-        {
-            Ok(pool) => Parallel {
-                threads,
-                pool: Some(Arc::new(pool)),
-            },
-            Err(_) => Parallel::single(),
+        let shared = Arc::new(Shared {
+            state: AtomicU64::new(CLOSED),
+            job: UnsafeCell::new(None),
+            tasks: AtomicUsize::new(0),
+            next: AtomicUsize::new(0),
+            panicked: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            sleepers: AtomicUsize::new(0),
+            sleep_lock: Mutex::new(()),
+            sleep_cv: Condvar::new(),
+            caller_waits: AtomicBool::new(false),
+            done_lock: Mutex::new(()),
+            done_cv: Condvar::new(),
+        });
+        let mut workers = Vec::with_capacity(threads - 1);
+        for i in 0..threads - 1 {
+            let s = Arc::clone(&shared);
+            match std::thread::Builder::new()
+                .name(format!("edge-kernels-{}", i + 1))
+                .spawn(move || worker(&s))
+            {
+                Ok(h) => workers.push(h),
+                Err(_) => break,
+            }
+        }
+        if workers.is_empty() {
+            return Parallel::single();
+        }
+        Parallel {
+            threads: workers.len() + 1,
+            pool: Some(Arc::new(Pool {
+                shared,
+                busy: Mutex::new(()),
+                workers,
+            })),
         }
     }
 
@@ -91,7 +190,7 @@ impl Parallel {
         F: Fn(usize) + Sync + Send,
     {
         match &self.pool {
-            Some(pool) if n > 1 => pool.install(|| (0..n).into_par_iter().for_each(&f)),
+            Some(pool) if n > 1 => pool.run(n, &f),
             _ => (0..n).for_each(f),
         }
     }
@@ -123,6 +222,160 @@ impl Parallel {
     }
 }
 
+/// Takes task indices of the current job until none are left; returns false if a task
+/// panicked.
+fn take_tasks(s: &Shared, f: &(dyn Fn(usize) + Sync)) -> bool {
+    let n = s.tasks.load(Ordering::Relaxed);
+    catch_unwind(AssertUnwindSafe(|| loop {
+        let i = s.next.fetch_add(1, Ordering::Relaxed);
+        if i >= n {
+            break;
+        }
+        f(i);
+    }))
+    .is_ok()
+}
+
+fn worker(s: &Shared) {
+    let mut seen = 0u64;
+    loop {
+        // Wait for a new epoch: spin for SPIN, then sleep.
+        let start = Instant::now();
+        let mut spins = 0u32;
+        let mut state = s.state.load(Ordering::Acquire);
+        while epoch_of(state) == seen {
+            spins = spins.wrapping_add(1);
+            if !spins.is_multiple_of(64) || start.elapsed() < SPIN {
+                std::hint::spin_loop();
+            } else {
+                let mut guard = s.sleep_lock.lock().unwrap_or_else(|e| e.into_inner());
+                s.sleepers.fetch_add(1, Ordering::SeqCst);
+                while epoch_of(s.state.load(Ordering::SeqCst)) == seen {
+                    guard = s.sleep_cv.wait(guard).unwrap_or_else(|e| e.into_inner());
+                }
+                s.sleepers.fetch_sub(1, Ordering::SeqCst);
+            }
+            state = s.state.load(Ordering::Acquire);
+        }
+        seen = epoch_of(state);
+        if s.stop.load(Ordering::Acquire) {
+            return;
+        }
+        // Join the job while it is open and still the one we saw.
+        let mut joined = false;
+        while epoch_of(state) == seen && state & CLOSED == 0 {
+            match s.state.compare_exchange_weak(
+                state,
+                state + 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    joined = true;
+                    break;
+                }
+                Err(now) => state = now,
+            }
+        }
+        if !joined {
+            continue;
+        }
+        // SAFETY: we joined the open job of epoch `seen`: the caller stored `job` before
+        // publishing that epoch (Release, paired with our Acquire) and waits for us to leave
+        // before it returns or publishes another job, so the function it points to is alive.
+        let job = unsafe { *s.job.get() };
+        if let Some(f) = job {
+            // SAFETY: as above: `f` points to the caller's live `Sync` closure.
+            if !take_tasks(s, unsafe { &*f }) {
+                s.panicked.store(true, Ordering::Relaxed);
+            }
+        }
+        let before = s.state.fetch_sub(1, Ordering::SeqCst);
+        if before & JOINED == 1 && s.caller_waits.load(Ordering::SeqCst) {
+            let _g = s.done_lock.lock().unwrap_or_else(|e| e.into_inner());
+            s.done_cv.notify_one();
+        }
+    }
+}
+
+impl Pool {
+    fn run(&self, n: usize, f: &(dyn Fn(usize) + Sync)) {
+        let _busy = match self.busy.try_lock() {
+            Ok(g) => g,
+            Err(TryLockError::Poisoned(e)) => e.into_inner(),
+            // Nested call or another thread's job: run inline.
+            Err(TryLockError::WouldBlock) => return (0..n).for_each(f),
+        };
+        let s = &*self.shared;
+        // SAFETY: lifetime erasure only; `Finish` below does not let this function return (or
+        // unwind) before every worker has left the job, after which no worker reads `job`.
+        let erased: TaskRef =
+            unsafe { std::mem::transmute::<*const (dyn Fn(usize) + Sync + '_), TaskRef>(f) };
+        // SAFETY: we hold `busy` and the previous job is closed with no worker joined (it ended
+        // with `Finish`), so no worker reads `job` now.
+        unsafe { *s.job.get() = Some(erased) };
+        s.tasks.store(n, Ordering::Relaxed);
+        s.next.store(0, Ordering::Relaxed);
+        s.panicked.store(false, Ordering::Relaxed);
+        let epoch = epoch_of(s.state.load(Ordering::Relaxed)).wrapping_add(1) & 0xFFFF_FFFF;
+        s.state.store(epoch << 32, Ordering::SeqCst);
+        if s.sleepers.load(Ordering::SeqCst) > 0 {
+            let _g = s.sleep_lock.lock().unwrap_or_else(|e| e.into_inner());
+            s.sleep_cv.notify_all();
+        }
+        let finish = Finish(s);
+        let ok = take_tasks(s, f);
+        drop(finish);
+        // SAFETY: the job is closed and every worker that joined it has left (Finish).
+        unsafe { *s.job.get() = None };
+        if !ok || s.panicked.load(Ordering::Relaxed) {
+            resume_unwind(Box::new("a task of Parallel::for_each panicked"));
+        }
+    }
+}
+
+/// Closes the current job and waits (spin, then sleep) until every worker that joined it has
+/// left; also on unwind.
+struct Finish<'a>(&'a Shared);
+
+impl Drop for Finish<'_> {
+    fn drop(&mut self) {
+        let s = self.0;
+        s.state.fetch_or(CLOSED, Ordering::AcqRel);
+        let start = Instant::now();
+        let mut spins = 0u32;
+        while s.state.load(Ordering::Acquire) & JOINED != 0 {
+            spins = spins.wrapping_add(1);
+            if !spins.is_multiple_of(64) || start.elapsed() < SPIN {
+                std::hint::spin_loop();
+                continue;
+            }
+            let mut guard = s.done_lock.lock().unwrap_or_else(|e| e.into_inner());
+            s.caller_waits.store(true, Ordering::SeqCst);
+            while s.state.load(Ordering::SeqCst) & JOINED != 0 {
+                guard = s.done_cv.wait(guard).unwrap_or_else(|e| e.into_inner());
+            }
+            s.caller_waits.store(false, Ordering::SeqCst);
+        }
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        let s = &*self.shared;
+        s.stop.store(true, Ordering::Release);
+        let epoch = epoch_of(s.state.load(Ordering::Relaxed)).wrapping_add(1) & 0xFFFF_FFFF;
+        s.state.store(epoch << 32 | CLOSED, Ordering::SeqCst);
+        {
+            let _g = s.sleep_lock.lock().unwrap_or_else(|e| e.into_inner());
+            s.sleep_cv.notify_all();
+        }
+        for h in self.workers.drain(..) {
+            let _ = h.join();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,6 +401,82 @@ mod tests {
                 total.fetch_add(r.len(), Ordering::Relaxed);
             });
             assert_eq!(total.into_inner(), 10);
+        }
+    }
+
+    #[test]
+    fn many_jobs_after_sleeping_workers() {
+        let p = Parallel::new(3);
+        for round in 0..2000usize {
+            if round % 500 == 0 {
+                // Let the workers fall asleep, so both wake paths run.
+                std::thread::sleep(SPIN * 3);
+            }
+            let n = round % 17;
+            let sum = AtomicUsize::new(0);
+            p.for_each(n, |i| {
+                sum.fetch_add(i + 1, Ordering::Relaxed);
+            });
+            assert_eq!(sum.into_inner(), n * (n + 1) / 2);
+        }
+    }
+
+    #[test]
+    fn nested_and_shared_calls_run_inline() {
+        let p = Parallel::new(2);
+        let total = AtomicUsize::new(0);
+        p.for_each(8, |_| {
+            p.for_each(4, |_| {
+                total.fetch_add(1, Ordering::Relaxed);
+            });
+        });
+        assert_eq!(total.load(Ordering::Relaxed), 32);
+        // Two threads using clones of one pool at once.
+        let q = p.clone();
+        let other = AtomicUsize::new(0);
+        std::thread::scope(|sc| {
+            sc.spawn(|| {
+                for _ in 0..200 {
+                    q.for_each(10, |_| {
+                        other.fetch_add(1, Ordering::Relaxed);
+                    });
+                }
+            });
+            for _ in 0..200 {
+                p.for_each(10, |_| {
+                    total.fetch_add(1, Ordering::Relaxed);
+                });
+            }
+        });
+        assert_eq!(other.into_inner(), 2000);
+        assert_eq!(total.into_inner(), 32 + 2000);
+    }
+
+    #[test]
+    fn a_panicking_task_reaches_the_caller_and_the_pool_survives() {
+        let p = Parallel::new(2);
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            p.for_each(16, |i| {
+                if i == 11 {
+                    panic!("task 11");
+                }
+            })
+        }));
+        assert!(r.is_err());
+        let sum = AtomicUsize::new(0);
+        p.for_each(10, |i| {
+            sum.fetch_add(i, Ordering::Relaxed);
+        });
+        assert_eq!(sum.into_inner(), 45);
+    }
+
+    #[test]
+    fn dropping_the_last_clone_stops_the_workers() {
+        for _ in 0..50 {
+            let p = Parallel::new(2);
+            p.for_each(4, |_| {});
+            drop(p.clone());
+            drop(p);
         }
     }
 }
