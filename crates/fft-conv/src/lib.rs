@@ -47,6 +47,9 @@
 //! registers and uses 3 multiply-adds per complex product (Gauss: `c(a+b)`, `(c+d)b`, `(d−c)a`).
 //! Input patches are gathered into the tile-per-lane order with masked row loads and a 16×16
 //! register transpose (AVX-512), `vgatherdps` (AVX2) or scalar copies; zero padding is the mask.
+//! Under AVX-512 the gather is fused into the row FFTs (each transposed row pair goes straight
+//! into its FFT) and the inverse row IFFTs store their cropped rows straight to the output
+//! (transpose + masked store per tile), so no spatial tile block passes through memory.
 //! Under AVX-512 a last group of at most 8 tiles runs on the AVX2 kernels.
 //!
 //! Blocks run on a [`Parallel`] pool. The tile size is chosen per input size from an arithmetic
@@ -699,6 +702,11 @@ impl FftConv {
             } else {
                 (k.fwd16, k.inv16)
             };
+            let (fwd_in, inv_out) = match k.fused {
+                Some(f) if t == 8 => (Some(f.fwd8), Some(f.inv8)),
+                Some(f) => (Some(f.fwd16), Some(f.inv16)),
+                None => (None, None),
+            };
             // This block's X `[bin][gl][ic][2][L]` and Y `[bin][gl][oc][2][L]` (gl < gn).
             let x_bin = gn * cin * 2 * l;
             let y_bin = gn * ocp * 2 * l;
@@ -727,14 +735,16 @@ impl FftConv {
                     // portable one runs); `s.tile` holds `T·T·L` floats. `fwd` writes
                     // X[·][gl][ic] (2·L floats per bin at stride `x_bin`) inside this block's X,
                     // `s.mid` holds `T·H·2·L` floats; the variant's ISA was checked in `new`.
+                    // The fused variant reads the same elements straight from `input` (no
+                    // index-width limit).
                     unsafe {
-                        gather(base, g.w, t, &lanes0, s.tile.as_mut_ptr());
-                        fwd(
-                            s.tile.as_ptr(),
-                            s.mid.as_mut_ptr(),
-                            xb.add((gl * cin + ic) * 2 * l),
-                            x_bin,
-                        );
+                        let xp = xb.add((gl * cin + ic) * 2 * l);
+                        if let Some(fwd_in) = fwd_in {
+                            fwd_in(base, g.w, &lanes0, s.mid.as_mut_ptr(), xp, x_bin);
+                        } else {
+                            gather(base, g.w, t, &lanes0, s.tile.as_mut_ptr());
+                            fwd(s.tile.as_ptr(), s.mid.as_mut_ptr(), xp, x_bin);
+                        }
                     }
                 }
             }
@@ -773,17 +783,32 @@ impl FftConv {
                     // bases add the image plane), only the output pixels of the tiles of group
                     // `gl` of this block in channel `oc`, which no other task writes, all inside
                     // `output` (`out_len` floats).
+                    // The fused variant writes the same pixels directly (`mh >= rows[i]`).
                     unsafe {
-                        inv(
-                            yb.cast_const().add((gl * ocp + oc) * 2 * l),
-                            y_bin,
-                            mh,
-                            &post,
-                            s.mid.as_mut_ptr(),
-                            s.tile.as_mut_ptr(),
-                        );
+                        let yp = yb.cast_const().add((gl * ocp + oc) * 2 * l);
                         let out_oc = outp.get().wrapping_add(oc * g.oh * g.ow);
-                        (k.scatter)(s.tile.as_ptr(), t, g.ow, &lanes0, out_oc);
+                        if let Some(inv_out) = inv_out {
+                            inv_out(
+                                yp,
+                                y_bin,
+                                mh,
+                                &post,
+                                s.mid.as_mut_ptr(),
+                                g.ow,
+                                &lanes0,
+                                out_oc,
+                            );
+                        } else {
+                            inv(
+                                yp,
+                                y_bin,
+                                mh,
+                                &post,
+                                s.mid.as_mut_ptr(),
+                                s.tile.as_mut_ptr(),
+                            );
+                            (k.scatter)(s.tile.as_ptr(), t, g.ow, &lanes0, out_oc);
+                        }
                     }
                 }
             }

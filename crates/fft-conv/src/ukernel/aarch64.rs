@@ -67,12 +67,12 @@ impl Simd for Neon {
 #[target_feature(enable = "neon")]
 unsafe fn ft8x8_fwd__neon(tile: *const f32, mid: *mut f32, x: *mut f32, bs: usize) {
     // SAFETY: forwarded contract of `FwdFn`; NEON is enabled here.
-    unsafe { generic::forward::<Neon, 8>(tile, mid, x, bs) }
+    unsafe { generic::forward::<Neon, 8, _>(&generic::TileBuf(tile.cast_mut()), mid, x, bs) }
 }
 #[target_feature(enable = "neon")]
 unsafe fn ft16x16_fwd__neon(tile: *const f32, mid: *mut f32, x: *mut f32, bs: usize) {
     // SAFETY: forwarded contract of `FwdFn`; NEON is enabled here.
-    unsafe { generic::forward::<Neon, 16>(tile, mid, x, bs) }
+    unsafe { generic::forward::<Neon, 16, _>(&generic::TileBuf(tile.cast_mut()), mid, x, bs) }
 }
 #[target_feature(enable = "neon")]
 unsafe fn ft8x8_inv__neon(
@@ -84,7 +84,7 @@ unsafe fn ft8x8_inv__neon(
     out: *mut f32,
 ) {
     // SAFETY: forwarded contract of `InvFn`; NEON is enabled here.
-    unsafe { generic::inverse::<Neon, 8>(y, bs, rows, post, mid, out) }
+    unsafe { generic::inverse::<Neon, 8, _>(y, bs, rows, post, mid, &generic::TileBuf(out)) }
 }
 #[target_feature(enable = "neon")]
 unsafe fn ft16x16_inv__neon(
@@ -96,7 +96,7 @@ unsafe fn ft16x16_inv__neon(
     out: *mut f32,
 ) {
     // SAFETY: forwarded contract of `InvFn`; NEON is enabled here.
-    unsafe { generic::inverse::<Neon, 16>(y, bs, rows, post, mid, out) }
+    unsafe { generic::inverse::<Neon, 16, _>(y, bs, rows, post, mid, &generic::TileBuf(out)) }
 }
 #[target_feature(enable = "neon")]
 unsafe fn cgemm_4x1__neon(a: &GemmArgs) {
@@ -117,6 +117,7 @@ unsafe fn scatter_4__neon(tile: *const f32, t: usize, ow: usize, d: &OutLanes, o
 }
 
 pub(crate) const KERNELS: Kernels = Kernels {
+    fused: None,
     lanes: 4,
     gather: gather_4__neon,
     scatter: scatter_4__neon,

@@ -8,6 +8,53 @@
 use super::{GemmArgs, Post, Simd, MR};
 use crate::pack::bin_offset;
 
+/// Where the forward transform reads its spatial rows from.
+pub(crate) trait RowSource<S: Simd> {
+    /// Row `a < T` of the `L` spatial tiles: vector `b` holds column `b` of every lane's tile.
+    ///
+    /// # Safety
+    /// The source's own contract (valid pointers), `a < T`, and the ISA of `S`.
+    unsafe fn row<const T: usize>(&self, a: usize) -> [S::V; T];
+}
+
+/// Where the inverse transform puts its output rows.
+pub(crate) trait RowSink<S: Simd> {
+    /// Output row `r < T` (bias and clamp applied): vector `x` holds column `x` of every lane.
+    ///
+    /// # Safety
+    /// The sink's own contract (valid pointers), `r < T`, and the ISA of `S`.
+    unsafe fn put<const T: usize>(&self, r: usize, v: &[S::V; T]);
+}
+
+/// A `[T][T][L]` spatial block in memory, as row source or sink.
+pub(crate) struct TileBuf(pub *mut f32);
+
+impl<S: Simd> RowSource<S> for TileBuf {
+    #[inline(always)]
+    unsafe fn row<const T: usize>(&self, a: usize) -> [S::V; T] {
+        // SAFETY: the buffer holds `T·T·L` floats (contract of `FwdFn`), `a < T`; the caller
+        // runs with the ISA of `S`.
+        unsafe {
+            // (Plain loops, no closures: a closure would not inherit the caller's ISA.)
+            let mut v = [S::splat(0.0); T];
+            for (b, vb) in v.iter_mut().enumerate() {
+                *vb = S::load(self.0.add((a * T + b) * S::LANES));
+            }
+            v
+        }
+    }
+}
+
+impl<S: Simd> RowSink<S> for TileBuf {
+    #[inline(always)]
+    unsafe fn put<const T: usize>(&self, r: usize, v: &[S::V; T]) {
+        for (b, vb) in v.iter().enumerate() {
+            // SAFETY: the buffer is writable for `T·T·L` floats (contract of `InvFn`), `r < T`.
+            unsafe { S::store(self.0.add((r * T + b) * S::LANES), *vb) };
+        }
+    }
+}
+
 /// A complex vector: `LANES` complex numbers (one per tile) as separate real and imaginary parts.
 #[derive(Clone, Copy)]
 struct C<V> {
@@ -229,22 +276,24 @@ unsafe fn ifft<S: Simd, const T: usize>(x: &mut [C<S::V>; T]) {
 /// the DFT (the packed kernel carries the compensating factor). Then the `T/2 + 1` columns get a
 /// complex FFT each; columns 0 and `T/2` are Hermitian along `ky` and store `ky ≤ T/2` only.
 #[inline(always)]
-pub(crate) unsafe fn forward<S: Simd, const T: usize>(
-    tile: *const f32,
+pub(crate) unsafe fn forward<S: Simd, const T: usize, R: RowSource<S>>(
+    src: &R,
     mid: *mut f32,
     x: *mut f32,
     bin_stride: usize,
 ) {
     let l = S::LANES;
     let h = T / 2 + 1;
-    // SAFETY: the caller guarantees the buffer sizes of `FwdFn` and the ISA; every offset below is
-    // within `T·T·L` (tile), `T·H·2·L` (mid) or a bin's `2·L` floats.
+    // SAFETY: the caller guarantees the buffer sizes of `FwdFn`, a valid row source and the ISA;
+    // every offset below is within `T·H·2·L` (mid) or a bin's `2·L` floats.
     unsafe {
         for j in 0..T / 2 {
+            let re = src.row::<T>(2 * j);
+            let im = src.row::<T>(2 * j + 1);
             let mut z = [zero::<S>(); T];
             for (b, zb) in z.iter_mut().enumerate() {
-                zb.re = S::load(tile.add((2 * j * T + b) * l));
-                zb.im = S::load(tile.add(((2 * j + 1) * T + b) * l));
+                zb.re = re[b];
+                zb.im = im[b];
             }
             fft::<S, T>(&mut z);
             for k in 0..h {
@@ -301,13 +350,13 @@ pub(crate) unsafe fn forward<S: Simd, const T: usize>(
 /// Inverse real 2-D FFT of `LANES` tiles, first `rows` rows only, plus bias and clamp (see
 /// [`super::InvFn`]). Unnormalised: the packed kernel carries `1/(2·T²)`.
 #[inline(always)]
-pub(crate) unsafe fn inverse<S: Simd, const T: usize>(
+pub(crate) unsafe fn inverse<S: Simd, const T: usize, K: RowSink<S>>(
     y: *const f32,
     bin_stride: usize,
     rows: usize,
     post: &Post,
     mid: *mut f32,
-    out: *mut f32,
+    sink: &K,
 ) {
     let l = S::LANES;
     let h = T / 2 + 1;
@@ -395,12 +444,14 @@ pub(crate) unsafe fn inverse<S: Simd, const T: usize>(
                 zk.im = S::sub(br, ai);
             }
             ifft::<S, T>(&mut z);
+            let mut v0 = [bias; T];
+            let mut v1 = [bias; T];
             for (xcol, zx) in z.iter().enumerate() {
-                let v0 = finish::<S>(zx.re, bias, clamp, lo, hi);
-                let v1 = finish::<S>(zx.im, bias, clamp, lo, hi);
-                S::store(out.add((r * T + xcol) * l), v0);
-                S::store(out.add(((r + 1) * T + xcol) * l), v1);
+                v0[xcol] = finish::<S>(zx.re, bias, clamp, lo, hi);
+                v1[xcol] = finish::<S>(zx.im, bias, clamp, lo, hi);
             }
+            sink.put::<T>(r, &v0);
+            sink.put::<T>(r + 1, &v1);
         }
     }
 }

@@ -249,9 +249,37 @@ pub(crate) unsafe fn scatter_generic<const L: usize>(
     }
 }
 
+/// Forward transform reading the input directly (gather fused into the row FFTs):
+/// `(input, w, lanes, mid, x, bin_stride)`.
+///
+/// # Safety
+/// Every in-range element of [`Lanes`] is a valid index of `input` (no index-width limit);
+/// `mid`, `x` and the ISA as for [`FwdFn`].
+pub(crate) type FwdInFn = unsafe fn(*const f32, usize, &Lanes, *mut f32, *mut f32, usize);
+
+/// Inverse transform writing the cropped output tiles directly (scatter fused into the row
+/// IFFTs): `(y, bin_stride, rows, post, mid, ow, lanes, out)`.
+///
+/// # Safety
+/// `y`, `mid`, `rows` and the ISA as for [`InvFn`]; `out`, `ow` and the lanes as for
+/// [`ScatterFn`], with `rows >= OutLanes::rows[i]` for every lane.
+pub(crate) type InvOutFn =
+    unsafe fn(*const f32, usize, usize, &Post, *mut f32, usize, &OutLanes, *mut f32);
+
+/// The fused transforms of a variant that has them (8x8 and 16x16 tiles).
+#[derive(Clone, Copy)]
+pub(crate) struct Fused {
+    pub fwd8: FwdInFn,
+    pub fwd16: FwdInFn,
+    pub inv8: InvOutFn,
+    pub inv16: InvOutFn,
+}
+
 /// The entry points of one variant.
 #[derive(Clone, Copy)]
 pub(crate) struct Kernels {
+    /// Fused gather + forward and inverse + scatter, if the variant has them.
+    pub fused: Option<Fused>,
     pub lanes: usize,
     pub gather: GatherFn,
     pub scatter: ScatterFn,

@@ -73,22 +73,22 @@ impl Simd for Scalar {
 /// `ft8x8_fwd__scalar`.
 unsafe fn fwd8(tile: *const f32, mid: *mut f32, x: *mut f32, bs: usize) {
     // SAFETY: forwarded contract of `FwdFn`; no ISA requirement.
-    unsafe { generic::forward::<Scalar, 8>(tile, mid, x, bs) }
+    unsafe { generic::forward::<Scalar, 8, _>(&generic::TileBuf(tile.cast_mut()), mid, x, bs) }
 }
 /// `ft16x16_fwd__scalar`.
 unsafe fn fwd16(tile: *const f32, mid: *mut f32, x: *mut f32, bs: usize) {
     // SAFETY: forwarded contract of `FwdFn`; no ISA requirement.
-    unsafe { generic::forward::<Scalar, 16>(tile, mid, x, bs) }
+    unsafe { generic::forward::<Scalar, 16, _>(&generic::TileBuf(tile.cast_mut()), mid, x, bs) }
 }
 /// `ft8x8_inv__scalar`.
 unsafe fn inv8(y: *const f32, bs: usize, rows: usize, post: &Post, mid: *mut f32, out: *mut f32) {
     // SAFETY: forwarded contract of `InvFn`; no ISA requirement.
-    unsafe { generic::inverse::<Scalar, 8>(y, bs, rows, post, mid, out) }
+    unsafe { generic::inverse::<Scalar, 8, _>(y, bs, rows, post, mid, &generic::TileBuf(out)) }
 }
 /// `ft16x16_inv__scalar`.
 unsafe fn inv16(y: *const f32, bs: usize, rows: usize, post: &Post, mid: *mut f32, out: *mut f32) {
     // SAFETY: forwarded contract of `InvFn`; no ISA requirement.
-    unsafe { generic::inverse::<Scalar, 16>(y, bs, rows, post, mid, out) }
+    unsafe { generic::inverse::<Scalar, 16, _>(y, bs, rows, post, mid, &generic::TileBuf(out)) }
 }
 /// `cgemm_2x1__scalar`.
 unsafe fn gemm(a: &GemmArgs) {
@@ -109,6 +109,7 @@ unsafe fn scatter(tile: *const f32, t: usize, ow: usize, d: &OutLanes, out: *mut
 }
 
 pub(crate) const KERNELS: Kernels = Kernels {
+    fused: None,
     lanes: 4,
     gather,
     scatter,

@@ -2,8 +2,8 @@
 
 #![allow(non_snake_case)] // kernel names follow the tile__isa convention (e.g. ft8x8_fwd__avx2)
 
-use super::generic;
-use super::{GemmArgs, Kernels, Lanes, OutLanes, Post, Simd};
+use super::generic::{self, RowSink, RowSource};
+use super::{Fused, GemmArgs, Kernels, Lanes, OutLanes, Post, Simd};
 use core::arch::x86_64::*;
 
 /// AVX2 + FMA, `__m256`.
@@ -122,17 +122,17 @@ impl Simd for Avx512 {
 }
 
 macro_rules! entry_points {
-    ($feat:literal, $S:ty, $nr:literal, $mh:literal, $konst:ident, $gather:ident, $scatter:ident, $fwd8:ident, $fwd16:ident, $inv8:ident,
+    ($feat:literal, $S:ty, $nr:literal, $mh:literal, $fused:expr, $konst:ident, $gather:ident, $scatter:ident, $fwd8:ident, $fwd16:ident, $inv8:ident,
      $inv16:ident, $gemm:ident) => {
         #[target_feature(enable = $feat)]
         unsafe fn $fwd8(tile: *const f32, mid: *mut f32, x: *mut f32, bs: usize) {
             // SAFETY: forwarded contract of `FwdFn`; the ISA is enabled here.
-            unsafe { generic::forward::<$S, 8>(tile, mid, x, bs) }
+            unsafe { generic::forward::<$S, 8, _>(&generic::TileBuf(tile.cast_mut()), mid, x, bs) }
         }
         #[target_feature(enable = $feat)]
         unsafe fn $fwd16(tile: *const f32, mid: *mut f32, x: *mut f32, bs: usize) {
             // SAFETY: forwarded contract of `FwdFn`; the ISA is enabled here.
-            unsafe { generic::forward::<$S, 16>(tile, mid, x, bs) }
+            unsafe { generic::forward::<$S, 16, _>(&generic::TileBuf(tile.cast_mut()), mid, x, bs) }
         }
         #[target_feature(enable = $feat)]
         unsafe fn $inv8(
@@ -144,7 +144,7 @@ macro_rules! entry_points {
             out: *mut f32,
         ) {
             // SAFETY: forwarded contract of `InvFn`; the ISA is enabled here.
-            unsafe { generic::inverse::<$S, 8>(y, bs, rows, post, mid, out) }
+            unsafe { generic::inverse::<$S, 8, _>(y, bs, rows, post, mid, &generic::TileBuf(out)) }
         }
         #[target_feature(enable = $feat)]
         unsafe fn $inv16(
@@ -156,7 +156,7 @@ macro_rules! entry_points {
             out: *mut f32,
         ) {
             // SAFETY: forwarded contract of `InvFn`; the ISA is enabled here.
-            unsafe { generic::inverse::<$S, 16>(y, bs, rows, post, mid, out) }
+            unsafe { generic::inverse::<$S, 16, _>(y, bs, rows, post, mid, &generic::TileBuf(out)) }
         }
         #[target_feature(enable = $feat)]
         unsafe fn $gemm(a: &GemmArgs) {
@@ -164,6 +164,7 @@ macro_rules! entry_points {
             unsafe { generic::gemm::<$S, $nr, $mh>(a) }
         }
         pub(crate) const $konst: Kernels = Kernels {
+            fused: $fused,
             lanes: <$S as Simd>::LANES,
             gather: $gather,
             scatter: $scatter,
@@ -182,6 +183,7 @@ entry_points!(
     Avx2,
     1,
     2,
+    None,
     KERNELS_AVX2,
     gather_8__avx2,
     scatter_8__avx2,
@@ -197,6 +199,7 @@ entry_points!(
     Avx512,
     1,
     4,
+    Some(FUSED_AVX512),
     KERNELS_AVX512,
     gather_16__avx512,
     scatter_16__avx512,
@@ -362,3 +365,144 @@ unsafe fn scatter_16__avx512(tile: *const f32, t: usize, ow: usize, d: &OutLanes
         }
     }
 }
+
+/// Lanes whose columns `cols.0 .. cols.1` (at most 16) are set.
+#[inline(always)]
+fn col_masks(cols: impl Fn(usize) -> (usize, usize)) -> [__mmask16; 16] {
+    let upto = |n: usize| if n >= 16 { 0xFFFFu32 } else { (1u32 << n) - 1 };
+    core::array::from_fn(|i| {
+        let (b0, b1) = cols(i);
+        (upto(b1) & !upto(b0)) as __mmask16
+    })
+}
+
+/// Row source of the fused AVX-512 forward transform: per row, one masked load of each lane's
+/// row segment (masked-off elements are not accessed), then a 16×16 register transpose.
+struct MaskedRows<'a> {
+    input: *const f32,
+    w: usize,
+    d: &'a Lanes,
+    colmask: [__mmask16; 16],
+}
+
+impl RowSource<Avx512> for MaskedRows<'_> {
+    #[inline(always)]
+    unsafe fn row<const T: usize>(&self, a: usize) -> [__m512; T] {
+        // SAFETY: a masked load touches only the elements of its mask, which are in-range patch
+        // elements of rows `rows.0 <= a < rows.1`, hence valid input indices (contract of
+        // `FwdInFn`); the address of a lane may lie outside the input (padding), so it is formed
+        // with `wrapping_offset` and only the masked-in elements behind it are read. The caller
+        // runs with AVX-512 F.
+        unsafe {
+            let mut r = [_mm512_setzero_ps(); 16];
+            for (i, ri) in r.iter_mut().enumerate() {
+                let (a0, a1) = self.d.rows[i];
+                let m = if a >= a0 && a < a1 {
+                    self.colmask[i]
+                } else {
+                    0
+                };
+                let p = self
+                    .input
+                    .wrapping_offset(self.d.origin[i].wrapping_add((a * self.w) as isize));
+                *ri = _mm512_maskz_loadu_ps(m, p);
+            }
+            let c = transpose16(&r);
+            let mut v = [c[0]; T];
+            v.copy_from_slice(&c[..T]);
+            v
+        }
+    }
+}
+
+/// Row sink of the fused AVX-512 inverse transform: a 16×16 register transpose of the row,
+/// then one masked store per lane of its `cols` leading elements (rows `r < rows[i]` only).
+struct MaskedStores<'a> {
+    out: *mut f32,
+    ow: usize,
+    d: &'a OutLanes,
+    colmask: [__mmask16; 16],
+}
+
+impl RowSink<Avx512> for MaskedStores<'_> {
+    #[inline(always)]
+    unsafe fn put<const T: usize>(&self, r: usize, v: &[__m512; T]) {
+        // SAFETY: register-only shuffles, then masked stores that write only the `cols[i]`
+        // leading elements of row `r < rows[i]` of lane `i`: output pixels of that lane
+        // (contract of `InvOutFn`); a lane with no store has an empty mask and its address is
+        // formed with `wrapping_add`. The caller runs with AVX-512 F.
+        unsafe {
+            let mut rr = [_mm512_setzero_ps(); 16];
+            rr[..T].copy_from_slice(v);
+            let c = transpose16(&rr);
+            for (i, ci) in c.iter().enumerate() {
+                let m = if r < self.d.rows[i] {
+                    self.colmask[i]
+                } else {
+                    0
+                };
+                let p = self
+                    .out
+                    .wrapping_add(self.d.base[i].wrapping_add(r * self.ow));
+                _mm512_mask_storeu_ps(p, m, *ci);
+            }
+        }
+    }
+}
+
+macro_rules! fused_avx512 {
+    ($fwd:ident, $inv:ident, $t:literal) => {
+        #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+        unsafe fn $fwd(
+            input: *const f32,
+            w: usize,
+            d: &Lanes,
+            mid: *mut f32,
+            x: *mut f32,
+            bs: usize,
+        ) {
+            let src = MaskedRows {
+                input,
+                w,
+                d,
+                colmask: col_masks(|i| d.cols[i]),
+            };
+            // SAFETY: forwarded contract of `FwdInFn` (the row source reads only in-range patch
+            // elements); the ISA is enabled here.
+            unsafe { generic::forward::<Avx512, $t, _>(&src, mid, x, bs) }
+        }
+        #[allow(clippy::too_many_arguments)]
+        #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+        unsafe fn $inv(
+            y: *const f32,
+            bs: usize,
+            rows: usize,
+            post: &Post,
+            mid: *mut f32,
+            ow: usize,
+            d: &OutLanes,
+            out: *mut f32,
+        ) {
+            let sink = MaskedStores {
+                out,
+                ow,
+                d,
+                colmask: col_masks(|i| (0, d.cols[i])),
+            };
+            // SAFETY: forwarded contract of `InvOutFn` (the sink writes only each lane's output
+            // pixels); the ISA is enabled here.
+            unsafe { generic::inverse::<Avx512, $t, _>(y, bs, rows, post, mid, &sink) }
+        }
+    };
+}
+
+fused_avx512!(ft8x8_fwd_in__avx512, ft8x8_inv_out__avx512, 8);
+fused_avx512!(ft16x16_fwd_in__avx512, ft16x16_inv_out__avx512, 16);
+
+/// The fused AVX-512 transforms.
+const FUSED_AVX512: Fused = Fused {
+    fwd8: ft8x8_fwd_in__avx512,
+    fwd16: ft16x16_fwd_in__avx512,
+    inv8: ft8x8_inv_out__avx512,
+    inv16: ft16x16_inv_out__avx512,
+};
