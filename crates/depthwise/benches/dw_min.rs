@@ -17,6 +17,17 @@ fn data(n: usize, seed: u32) -> Vec<u8> {
         .collect()
 }
 
+/// `v` copied to a buffer that starts `off` bytes past a 64-byte boundary (env `DW_OFFSET`:
+/// the alignment of the caller's input and output, which decides how many vector loads split
+/// cache lines).
+fn at_offset<T: Copy + Default>(v: &[T], off: usize) -> (Vec<T>, usize) {
+    let sz = std::mem::size_of::<T>();
+    let mut buf = vec![T::default(); v.len() + 64 / sz + 1];
+    let skew = (off % 64 + 64 - buf.as_ptr() as usize % 64) % 64 / sz;
+    buf[skew..skew + v.len()].copy_from_slice(v);
+    (buf, skew)
+}
+
 fn time(runs: usize, mut f: impl FnMut()) -> (f64, f64) {
     f();
     let mut t: Vec<f64> = (0..runs)
@@ -37,6 +48,10 @@ fn main() {
         .unwrap_or(400);
     // DW_ONLY=DF-14x14 (comma-separated ids) restricts the run, e.g. for `perf stat`.
     let only = std::env::var("DW_ONLY").ok();
+    let off: usize = std::env::var("DW_OFFSET")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let par = Parallel::single();
     let dw = |k: usize, s: usize, ch: usize| DwDesc::new([k, k], [s, s], [k / 2; 4], ch, 1);
     for (id, d, h) in [
@@ -69,9 +84,11 @@ fn main() {
                 };
                 let (x, wt, b) = (f(n_in, 3), f(n_w, 4), f(d.cout(), 5));
                 let plan = Depthwise32::new(d, &wt, Some(&b), (0.0, 6.0), Some(v)).unwrap();
-                let mut y = vec![0f32; n_out];
+                let (xb, xs) = at_offset(&x, off);
+                let (mut yb, ys) = at_offset(&vec![0f32; n_out], off);
                 time(runs, || {
-                    plan.run(black_box(&x), 1, h, h, &mut y, &par).unwrap()
+                    let (x, y) = (&xb[xs..xs + n_in], &mut yb[ys..ys + n_out]);
+                    plan.run(black_box(x), 1, h, h, y, &par).unwrap()
                 })
             } else {
                 let x = data(n_in, 1);
@@ -88,17 +105,12 @@ fn main() {
                     variant: Some(v),
                 })
                 .unwrap();
-                let mut y = vec![0u8; n_out];
+                let (xb, xs) = at_offset(&x, off);
+                let (mut yb, ys) = at_offset(&vec![0u8; n_out], off);
                 time(runs, || {
-                    plan.run(
-                        Input8::U8(black_box(&x)),
-                        1,
-                        h,
-                        h,
-                        Output8::U8(&mut y),
-                        &par,
-                    )
-                    .unwrap()
+                    let (x, y) = (&xb[xs..xs + n_in], &mut yb[ys..ys + n_out]);
+                    plan.run(Input8::U8(black_box(x)), 1, h, h, Output8::U8(y), &par)
+                        .unwrap()
                 })
             };
             println!(

@@ -12,7 +12,10 @@
 //! int8 inner loop only widens bytes to i16 and multiply-accumulates two taps at a time
 //! (`vpdpwssd` / `vpmaddwd`, `smlal` on NEON), exact in i32. Kernels are specialised for 3x3
 //! and 5x5 (9 and 25 taps, unrolled) with a generic loop for any other kernel size; fp32 kernels
-//! compute 4 output pixels per iteration and apply the clamp at the store. See [`Variant`].
+//! compute 4 (AVX-512: 8) output pixels per iteration and apply the clamp at the store; with
+//! stride 1 along W the AVX-512 fp32 kernel loads each input column once for the up to `kw`
+//! pixels that use it, and its channel tiles follow the input's cache-line alignment. See
+//! [`Variant`].
 //!
 //! ```
 //! use depthwise::{DwDesc, Input8, Output8, OutputStage, QDepthwise, QDepthwiseConfig};
@@ -604,7 +607,12 @@ pub struct Depthwise32 {
     clamp: (f32, f32),
     variant: Variant,
     kernel: ukernel::DwF32Fn,
-    zero_row: Vec<f32>,
+    /// The stride-1 kernel, when the geometry allows it (stride and dilation 1 along W).
+    kernel_s1: Option<ukernel::DwF32S1Fn>,
+    /// `cout + 16` zeros, 64-byte aligned: padding taps read `cout` of them starting at the
+    /// input's offset within its cache line, so they share the input's alignment (which the
+    /// AVX-512 kernels tile by).
+    zero_row: AVec<f32, ConstAlign<64>>,
 }
 
 impl fmt::Debug for Depthwise32 {
@@ -661,7 +669,10 @@ impl Depthwise32 {
             clamp,
             variant,
             kernel: k.f32,
-            zero_row: vec![0.0; cout],
+            kernel_s1: k
+                .f32_s1
+                .filter(|_| desc.stride[1] == 1 && desc.dilation[1] == 1),
+            zero_row: AVec::from_slice(64, &vec![0.0; cout + 16]),
         })
     }
 
@@ -704,23 +715,28 @@ impl Depthwise32 {
         par.for_each(batch * oh, |row| {
             let (b, oy) = (row / oh, row % oh);
             let img = &input[b * img_len..(b + 1) * img_len];
+            let skew = img.as_ptr() as usize % 64 / 4;
+            let zero = &self.zero_row[skew..skew + cout];
             SCRATCH_F32.with(|s| {
                 let s = &mut *s.borrow_mut();
-                row_indirection(d, in_h, in_w, img, oy, ow, &self.zero_row, s);
+                row_indirection(d, in_h, in_w, img, oy, ow, zero, s);
+                let (ind, w, o) = (
+                    s.ind.as_ptr(),
+                    self.packed.as_ptr(),
+                    // SAFETY: row · ow · cout + ow · cout <= output.len() (checked above).
+                    unsafe { out_ptr.0.cast::<f32>().add(row * ow * cout) },
+                );
+                let (lo, hi) = self.clamp;
                 // SAFETY: ind holds ow · taps pointers to cout readable floats; packed is this
-                // variant's layout; output rows are disjoint per task and row · ow · cout +
-                // ow · cout <= output.len(); the kernel's ISA is available.
+                // variant's layout; output rows are disjoint per task; the kernel's ISA is
+                // available. With stride and dilation 1 along W, row_indirection gives pixel
+                // ox + 1's tap kx the pointer of pixel ox's tap kx + 1 (the same input column,
+                // or the zero row for both), as the stride-1 kernel requires.
                 unsafe {
-                    (self.kernel)(
-                        ow,
-                        taps,
-                        s.ind.as_ptr(),
-                        self.packed.as_ptr(),
-                        cout,
-                        self.clamp.0,
-                        self.clamp.1,
-                        out_ptr.0.cast::<f32>().add(row * ow * cout),
-                    )
+                    match self.kernel_s1 {
+                        Some(k) => k(ow, d.kernel[1], taps, ind, w, cout, lo, hi, o),
+                        None => (self.kernel)(ow, taps, ind, w, cout, lo, hi, o),
+                    }
                 };
             });
         });

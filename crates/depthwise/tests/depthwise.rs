@@ -192,13 +192,22 @@ fn check_i8(
 }
 
 fn check_f32(d: DwDesc, batch: usize, h: usize, w: usize, seed: u64) {
+    check_f32_at(d, batch, h, w, seed, None);
+}
+
+/// [`check_f32`] with the input starting `skew` floats past a 64-byte boundary (`None`: where
+/// the allocator puts it).
+fn check_f32_at(d: DwDesc, batch: usize, h: usize, w: usize, seed: u64, skew: Option<usize>) {
     let Some((oh, ow)) = output_size(&d, h, w) else {
         return;
     };
     let mut s = seed;
     let cout = d.cout();
     let mut f = || (lcg(&mut s).rem_euclid(2001) - 1000) as f32 / 500.0;
-    let x: Vec<f32> = (0..batch * h * w * d.channels).map(|_| f()).collect();
+    let n_in = batch * h * w * d.channels;
+    let xbuf: Vec<f32> = (0..n_in + 16).map(|_| f()).collect();
+    let at = skew.map_or(0, |k| (k * 4 + 64 - xbuf.as_ptr() as usize % 64) % 64 / 4);
+    let x = &xbuf[at..at + n_in];
     let wv: Vec<f32> = (0..d.taps() * cout).map(|_| f()).collect();
     let bias: Vec<f32> = (0..cout).map(|_| f()).collect();
     let absx: Vec<f32> = x.iter().map(|v| v.abs()).collect();
@@ -208,7 +217,7 @@ fn check_f32(d: DwDesc, batch: usize, h: usize, w: usize, seed: u64) {
         for clamp in [(f32::NEG_INFINITY, f32::INFINITY), (0.0, 6.0)] {
             let plan = Depthwise32::new(d, &wv, Some(&bias), clamp, Some(v)).unwrap();
             let mut y = vec![0f32; batch * oh * ow * cout];
-            plan.run(&x, batch, h, w, &mut y, &Parallel::single())
+            plan.run(x, batch, h, w, &mut y, &Parallel::single())
                 .unwrap();
             for b in 0..batch {
                 let img = b * h * w * d.channels..(b + 1) * h * w * d.channels;
@@ -312,6 +321,28 @@ fn extremes() {
             let d = DwDesc::new([k, k], [s, s], [k / 2; 4], c, 1);
             check_i8(d, 1, h, h, ops, false, true, 7 + ops as u64);
             check_f32(d, 1, h, h, 11);
+        }
+    }
+}
+
+/// fp32 with the input at every offset within a cache line (the AVX-512 kernels tile the
+/// channels by the input's alignment), rows long enough for every pixel block (8, 4, 1), stride
+/// 1 (the column-reusing kernel) and 2, 3x3, 5x5 and a generic 3x2.
+#[test]
+fn fp32_every_alignment() {
+    for skew in 0..16 {
+        for (k, s, c, w) in [
+            ([3, 3], 1, 144, 21),
+            ([3, 3], 1, 19, 13),
+            ([5, 5], 1, 32, 14),
+            ([3, 2], 1, 17, 12),
+            ([3, 3], 2, 48, 23),
+            ([3, 3], 1, 1, 9),
+        ] {
+            let d = DwDesc::new(k, [s, s], [1, k[1] / 2, 1, k[1] / 2], c, 1);
+            check_f32_at(d, 2, 4, w, 5 + skew as u64, Some(skew));
+            let d = DwDesc::new(k, [s, s], [0; 4], c, 2);
+            check_f32_at(d, 1, 5, w, 9 + skew as u64, Some(skew));
         }
     }
 }

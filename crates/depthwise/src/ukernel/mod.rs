@@ -37,6 +37,16 @@ pub type DwI8Fn = unsafe fn(usize, usize, *const *const u8, *const i32, usize, *
 pub type DwF32Fn =
     unsafe fn(usize, usize, *const *const f32, *const f32, usize, f32, f32, *mut f32);
 
+/// fp32 row kernel for stride 1 and dilation 1 along W: `(px, kw, taps, indirection, packed
+/// weights, channels, lo, hi, out)`; it may read a pixel's tap `kx` through the pointer of the
+/// previous pixel's tap `kx + 1`, which is the same pointer under that geometry.
+///
+/// # Safety
+/// As [`DwF32Fn`], and `ind[(p + 1)·taps + ky·kw + kx] == ind[p·taps + ky·kw + kx + 1]` for
+/// every pixel `p + 1 < px`, row `ky` and `kx + 1 < kw`.
+pub type DwF32S1Fn =
+    unsafe fn(usize, usize, usize, *const *const f32, *const f32, usize, f32, f32, *mut f32);
+
 /// Per-tensor `Fp32` requantization fused into an int8 kernel's store (the definition of
 /// `quant_params::Requantizer::requantize` for `RequantScheme::Fp32`): `acc as f32 · scale`,
 /// clamped to `[lo, hi]` (`qmin − zp`, `qmax − zp`), rounded half to even, plus `zero_point`;
@@ -80,6 +90,8 @@ pub struct Kernels {
     pub pack_f32: PackF32Fn,
     /// fp32 kernel.
     pub f32: DwF32Fn,
+    /// fp32 kernel for stride 1 along W, if any (same packed layout).
+    pub f32_s1: Option<DwF32S1Fn>,
 }
 
 /// The micro-kernel families of this crate.
@@ -92,7 +104,7 @@ pub enum Variant {
     Neon,
     /// `dwconv_c16__avx2` (int8 `vpmaddwd` two taps at a time, fp32 8 channels × 4 pixels).
     Avx2,
-    /// `dwconv_c32__avx512` (int8 `vpmaddwd` + `vpaddd`, fp32 16 channels × 4 pixels).
+    /// `dwconv_c32__avx512` (int8 `vpmaddwd` + `vpaddd`, fp32 16 channels × 8 pixels).
     Avx512,
     /// `dwconv_c32__avx512vnni` (int8 `vpdpwssd`; fp32 as [`Variant::Avx512`]).
     Avx512Vnni,
@@ -149,6 +161,7 @@ impl Variant {
                 i8_q: None,
                 pack_f32: scalar::pack_f32,
                 f32: scalar::dw_f32,
+                f32_s1: None,
             }),
             #[cfg(target_arch = "aarch64")]
             Variant::Neon => Some(Kernels {
@@ -158,6 +171,7 @@ impl Variant {
                 i8_q: None,
                 pack_f32: aarch64::pack_f32,
                 f32: aarch64::dw_f32,
+                f32_s1: None,
             }),
             #[cfg(target_arch = "x86_64")]
             Variant::Avx2 => Some(Kernels {
@@ -167,6 +181,7 @@ impl Variant {
                 i8_q: None,
                 pack_f32: x86_64::pack_f32_avx2,
                 f32: x86_64::dw_f32_avx2,
+                f32_s1: None,
             }),
             #[cfg(target_arch = "x86_64")]
             Variant::Avx512 => Some(Kernels {
@@ -179,6 +194,7 @@ impl Variant {
                 )),
                 pack_f32: x86_64::pack_f32_avx512,
                 f32: x86_64::dw_f32_avx512,
+                f32_s1: Some(x86_64::dw_f32_avx512_s1),
             }),
             #[cfg(target_arch = "x86_64")]
             Variant::Avx512Vnni => Some(Kernels {
@@ -191,6 +207,7 @@ impl Variant {
                 )),
                 pack_f32: x86_64::pack_f32_avx512,
                 f32: x86_64::dw_f32_avx512,
+                f32_s1: Some(x86_64::dw_f32_avx512_s1),
             }),
             #[allow(unreachable_patterns)]
             _ => None,
