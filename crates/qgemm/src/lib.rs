@@ -45,9 +45,10 @@ pub mod reference;
 pub mod ukernel;
 
 use cpu_probe::parallel::Parallel;
-use quant_params::{PerChannelRequantizer, QType, Requantizer};
+use quant_params::{PerChannelRequantizer, QType, RequantScheme, Requantizer};
 use std::cell::RefCell;
 use std::fmt;
+use ukernel::Fp32Requant;
 pub use ukernel::{Kernel, Variant};
 
 /// Read-only 8-bit tensor data.
@@ -496,6 +497,24 @@ impl PackedB {
             }
             _ => None,
         };
+        // Per-tensor Fp32 to u8/i8 on a kernel that has it fused: the kernel stores bytes.
+        let fused = match (&out, self.kernel.run_fp32) {
+            (GemmOutput::U8 { requant: r, .. } | GemmOutput::I8 { requant: r, .. }, Some(f))
+                if r.scheme == RequantScheme::Fp32 && !self.packed.needs_row_sums =>
+            {
+                Some((
+                    f,
+                    Fp32Requant {
+                        scale: r.scale,
+                        lo: (i64::from(r.qmin) - i64::from(r.zero_point)) as f32,
+                        hi: (i64::from(r.qmax) - i64::from(r.zero_point)) as f32,
+                        zero_point: r.zero_point,
+                        signed: kind == 1,
+                    },
+                ))
+            }
+            _ => None,
+        };
         let per_channel: Option<&PerChannelRequantizer> = match &out {
             GemmOutput::U8PerChannel { requant, .. } | GemmOutput::I8PerChannel { requant, .. } => {
                 Some(requant)
@@ -558,8 +577,29 @@ impl PackedB {
                 if ptrs.len() < self.kernel.mr {
                     ptrs.resize(self.kernel.mr, core::ptr::null());
                 }
+                if let Some((f, q)) = &fused {
+                    // SAFETY: rows r0..r1 < m and columns c0..c0 + width <= n of the byte C
+                    // belong to this task only; element (r, c) is at r·ldc + c < C's length.
+                    unsafe {
+                        let base = store.c.0.add(r0 * ldc + c0);
+                        self.tile_fp32(bytes, lda, r0, r1, b0, b1, *f, q, base, ldc, ptrs);
+                    }
+                    return;
+                }
+                if kind == 2 {
+                    // i32 C: the kernels store straight into C, no scratch pass.
+                    // SAFETY: rows r0..r1 < m and columns c0..c0 + width <= n of C belong to
+                    // this task only; element (r, c) is at (r·ldc + c) < C's length (checked
+                    // above), and C holds i32 for kind 2.
+                    unsafe {
+                        let base = store.c.0.cast::<i32>().add(r0 * ldc + c0);
+                        self.tile(bytes, lda, r0, r1, b0, b1, base, ldc, ptrs);
+                    }
+                    return;
+                }
                 let acc = &mut acc[..len];
-                self.tile(bytes, lda, r0, r1, b0, b1, acc, width, ptrs);
+                // SAFETY: acc holds (r1 − r0) rows of `width` = the task's columns.
+                unsafe { self.tile(bytes, lda, r0, r1, b0, b1, acc.as_mut_ptr(), width, ptrs) };
                 if c0 == 0 && width == n && ldc == n {
                     // Dense C: rows r0..r1 are one run.
                     // SAFETY: rows r0..r1 belong to this task only and r1 <= m, so the run
@@ -653,8 +693,12 @@ impl PackedB {
 
     /// Rows `r0..r1` × NR blocks `b0..b1` into `acc` (row stride `ldacc`, column 0 = column
     /// `b0 · NR` of C).
+    ///
+    /// # Safety
+    /// For every row `r0 <= r < r1` and column `b0·NR <= c < min(b1·NR, n)`, `acc` is writable
+    /// at `(r − r0)·ldacc + c − b0·NR` and no other thread accesses those elements.
     #[allow(clippy::too_many_arguments)]
-    fn tile(
+    unsafe fn tile(
         &self,
         a: &[u8],
         lda: usize,
@@ -662,7 +706,7 @@ impl PackedB {
         r1: usize,
         b0: usize,
         b1: usize,
-        acc: &mut [i32],
+        acc: *mut i32,
         ldacc: usize,
         ptrs: &mut [*const u8],
     ) {
@@ -691,11 +735,12 @@ impl PackedB {
                 let col0 = b * k.nr;
                 let nr = (n - col0).min(k.nr);
                 let at = (r - r0) * ldacc + (col0 - b0 * k.nr);
-                let out = &mut acc[at..];
-                assert!(out.len() >= (rows - 1) * ldacc + nr);
+                // SAFETY: rows r..r + rows and columns col0..col0 + nr are inside the range
+                // the caller guarantees writable (and ours alone).
+                let out = unsafe { acc.add(at) };
                 // SAFETY: ptrs holds MR pointers to k readable bytes; the packed block and its
-                // bias have the kernel's sizes; `out` holds `rows` rows of stride ldacc with nr
-                // valid columns (asserted); the kernel's ISA is available (chosen from
+                // bias have the kernel's sizes; `out` is writable for `rows` rows of stride
+                // ldacc with nr columns (above); the kernel's ISA is available (chosen from
                 // Variant::available()).
                 unsafe {
                     (k.run)(
@@ -707,17 +752,78 @@ impl PackedB {
                         xor,
                         pk.block(0, b).as_ptr(),
                         pk.block_bias(0, b).as_ptr(),
-                        out.as_mut_ptr(),
+                        out,
                         ldacc,
                     );
                 }
                 if pk.needs_row_sums {
                     for (i, &rs) in row_sums.iter().enumerate().take(rows) {
-                        let row = &mut out[i * ldacc..][..nr];
+                        // SAFETY: row i of the tile, nr columns: inside the caller's range, ours
+                        // alone, and not aliased by any other live reference.
+                        let row = unsafe { std::slice::from_raw_parts_mut(out.add(i * ldacc), nr) };
                         for (x, &z) in row.iter_mut().zip(&pk.zw[col0..col0 + nr]) {
                             *x = x.wrapping_sub(z.wrapping_mul(rs));
                         }
                     }
+                }
+            }
+            r += rows;
+        }
+    }
+}
+
+impl PackedB {
+    /// [`PackedB::tile`] through a kernel with the per-tensor Fp32 requantization fused,
+    /// storing bytes (`out`, row stride `ldo` bytes). Only for plans without row sums.
+    ///
+    /// # Safety
+    /// For every row `r0 <= r < r1` and column `b0·NR <= c < min(b1·NR, n)`, `out` is writable
+    /// at `(r − r0)·ldo + c − b0·NR` and no other thread accesses those bytes.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn tile_fp32(
+        &self,
+        a: &[u8],
+        lda: usize,
+        r0: usize,
+        r1: usize,
+        b0: usize,
+        b1: usize,
+        f: ukernel::IgemmFp32Fn,
+        q: &Fp32Requant,
+        out: *mut u8,
+        ldo: usize,
+        ptrs: &mut [*const u8],
+    ) {
+        let k = &self.kernel;
+        let pk = &self.packed;
+        let xor = self.a_xor ^ if k.signed_a { 0x80 } else { 0 };
+        let mut r = r0;
+        while r < r1 {
+            let rows = (r1 - r).min(k.mr);
+            for (i, p) in ptrs.iter_mut().take(k.mr).enumerate() {
+                *p = a[(r + i.min(rows - 1)) * lda..][..self.k].as_ptr();
+            }
+            for b in b0..b1 {
+                let col0 = b * k.nr;
+                let nr = (self.n - col0).min(k.nr);
+                // SAFETY: rows r..r + rows, columns col0..col0 + nr: inside the caller's range.
+                let o = unsafe { out.add((r - r0) * ldo + (col0 - b0 * k.nr)) };
+                // SAFETY: as in `tile`; `o` is writable for `rows` rows of nr bytes at stride
+                // ldo (above).
+                unsafe {
+                    f(
+                        rows,
+                        nr,
+                        1,
+                        self.k,
+                        ptrs.as_ptr(),
+                        xor,
+                        pk.block(0, b).as_ptr(),
+                        pk.block_bias(0, b).as_ptr(),
+                        q,
+                        o,
+                        ldo,
+                    );
                 }
             }
             r += rows;

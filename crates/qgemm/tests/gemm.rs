@@ -121,14 +121,14 @@ fn check(
             };
             let mut c32 = vec![i32::MIN; m * ldc];
             run(GemmOutput::I32 { c: &mut c32, ldc }).unwrap();
-            let mut cu8 = vec![0u8; m * ldc];
+            let mut cu8 = vec![0xA5u8; m * ldc];
             run(GemmOutput::U8 {
                 c: &mut cu8,
                 ldc,
                 requant: &r,
             })
             .unwrap();
-            let mut ci8 = vec![0i8; m * ldc];
+            let mut ci8 = vec![0x5Ai8; m * ldc];
             run(GemmOutput::I8 {
                 c: &mut ci8,
                 ldc,
@@ -179,6 +179,8 @@ fn check(
                 }
                 for j in n..ldc {
                     assert_eq!(c32[i * ldc + j], i32::MIN, "{v:?} wrote past n");
+                    assert_eq!(cu8[i * ldc + j], 0xA5, "{v:?} u8 wrote past n");
+                    assert_eq!(ci8[i * ldc + j], 0x5A, "{v:?} i8 wrote past n");
                 }
             }
         }

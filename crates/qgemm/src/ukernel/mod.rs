@@ -35,6 +35,41 @@ pub type IgemmFn = unsafe fn(
     out_stride: usize,
 );
 
+/// Per-tensor `Fp32` requantization fused into a kernel's store (the definition of
+/// `quant_params::Requantizer::requantize` for `RequantScheme::Fp32`): `acc as f32 · scale`,
+/// clamped to `[lo, hi]` (`qmin − zp`, `qmax − zp`), rounded half to even, plus `zero_point`;
+/// stored as i8 when `signed`, else u8.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Fp32Requant {
+    /// Multiplier.
+    pub scale: f32,
+    /// Lower clamp before the zero point.
+    pub lo: f32,
+    /// Upper clamp before the zero point.
+    pub hi: f32,
+    /// Output zero point.
+    pub zero_point: i32,
+    /// i8 output (else u8).
+    pub signed: bool,
+}
+
+/// An igemm micro-kernel with [`Fp32Requant`] fused into its store: as [`IgemmFn`], but the
+/// `mr × nr` tile is requantized by `q` and stored as bytes to `out` (row stride `out_stride`
+/// bytes), which must be writable for `mr` rows of `nr` bytes.
+pub type IgemmFp32Fn = unsafe fn(
+    mr: usize,
+    nr: usize,
+    taps: usize,
+    kc: usize,
+    a: *const *const u8,
+    a_xor: u8,
+    w: *const i8,
+    bias: *const i32,
+    q: &Fp32Requant,
+    out: *mut u8,
+    out_stride: usize,
+);
+
 /// The micro-kernel families of this crate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -71,6 +106,9 @@ pub struct Kernel {
     pub kr: usize,
     /// The function.
     pub run: IgemmFn,
+    /// The same kernel with a per-tensor `Fp32` requantization fused into its store, where
+    /// the variant has one (AVX-512 VNNI).
+    pub run_fp32: Option<IgemmFp32Fn>,
     /// Whether the kernel multiplies signed activations `a'' = a' − 128` (SDOT): the plan then
     /// passes one more xor with 0x80 and folds `128·Σw'` into the bias.
     pub signed_a: bool,
@@ -122,6 +160,7 @@ impl Variant {
                 nr: scalar::NR,
                 kr: 4,
                 run: scalar::igemm_4x8c4,
+                run_fp32: None,
                 signed_a: false,
             }),
             #[cfg(target_arch = "aarch64")]
@@ -132,6 +171,7 @@ impl Variant {
                 nr: aarch64::neon::NR,
                 kr: 4,
                 run: aarch64::neon::igemm_4x8c4,
+                run_fp32: None,
                 signed_a: false,
             }),
             #[cfg(target_arch = "aarch64")]
@@ -142,6 +182,7 @@ impl Variant {
                 nr: aarch64::dot::NR,
                 kr: 4,
                 run: aarch64::dot::igemm_4x8c4_sdot,
+                run_fp32: None,
                 signed_a: true,
             }),
             #[cfg(target_arch = "aarch64")]
@@ -152,6 +193,7 @@ impl Variant {
                 nr: aarch64::dot::NR,
                 kr: 4,
                 run: aarch64::dot::igemm_4x8c4_sudot,
+                run_fp32: None,
                 signed_a: false,
             }),
             #[cfg(target_arch = "aarch64")]
@@ -162,6 +204,7 @@ impl Variant {
                 nr: aarch64::mmla::NR,
                 kr: 8,
                 run: aarch64::mmla::igemm_4x16c8,
+                run_fp32: None,
                 signed_a: false,
             }),
             #[cfg(target_arch = "x86_64")]
@@ -172,6 +215,7 @@ impl Variant {
                 nr: x86_64::avx2::NR,
                 kr: 4,
                 run: x86_64::avx2::igemm_4x8c4,
+                run_fp32: None,
                 signed_a: false,
             }),
             #[cfg(target_arch = "x86_64")]
@@ -182,6 +226,7 @@ impl Variant {
                 nr: x86_64::avx512vnni::NR,
                 kr: 4,
                 run: x86_64::avx512vnni::igemm_8x32c4,
+                run_fp32: Some(x86_64::avx512vnni::igemm_8x32c4_fp32),
                 signed_a: false,
             }),
             #[allow(unreachable_patterns)]

@@ -3,7 +3,7 @@
 //! Per k-group: two 64-byte weight loads (32 columns × 4 channels), one 4-byte broadcast of each
 //! row's activations, 16 `vpdpbusd` into 16 zmm accumulators.
 
-use super::super::load4;
+use super::super::{load4, Fp32Requant};
 use core::arch::x86_64::*;
 
 /// Rows per tile.
@@ -29,16 +29,89 @@ pub unsafe fn igemm_8x32c4(
     out: *mut i32,
     out_stride: usize,
 ) {
-    // Tiles with fewer rows (GEMV, image tails) run a kernel of exactly that many rows
-    // instead of repeating the last one.
+    // SAFETY: the caller's contract is IgemmFn's; OUT = 0 stores i32.
+    unsafe {
+        dispatch::<0>(
+            mr,
+            nr,
+            taps,
+            kc,
+            a,
+            a_xor,
+            w,
+            bias,
+            out.cast(),
+            out_stride,
+            &NO_Q,
+        )
+    }
+}
+
+/// `igemm_8x32c4__avx512vnni` with the per-tensor `Fp32` requantization fused into the store:
+/// see [`super::super::IgemmFp32Fn`].
+///
+/// # Safety
+/// The contract of [`super::super::IgemmFp32Fn`] with `MR = 8`, `NR = 32`, on a CPU with
+/// AVX-512 F/BW/VL and VNNI.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn igemm_8x32c4_fp32(
+    mr: usize,
+    nr: usize,
+    taps: usize,
+    kc: usize,
+    a: *const *const u8,
+    a_xor: u8,
+    w: *const i8,
+    bias: *const i32,
+    q: &Fp32Requant,
+    out: *mut u8,
+    out_stride: usize,
+) {
+    // SAFETY: the caller's contract; OUT = 1 (u8) / 2 (i8) stores bytes.
+    unsafe {
+        if q.signed {
+            dispatch::<2>(mr, nr, taps, kc, a, a_xor, w, bias, out, out_stride, q)
+        } else {
+            dispatch::<1>(mr, nr, taps, kc, a, a_xor, w, bias, out, out_stride, q)
+        }
+    }
+}
+
+const NO_Q: Fp32Requant = Fp32Requant {
+    scale: 1.0,
+    lo: 0.0,
+    hi: 0.0,
+    zero_point: 0,
+    signed: false,
+};
+
+/// Picks the kernel with exactly `mr` rows (GEMV and image tails do not repeat a row).
+///
+/// # Safety
+/// As [`igemm_8x32c4`] (OUT = 0, `out` holds i32) or [`igemm_8x32c4_fp32`] (OUT = 1, 2).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn dispatch<const OUT: u8>(
+    mr: usize,
+    nr: usize,
+    taps: usize,
+    kc: usize,
+    a: *const *const u8,
+    a_xor: u8,
+    w: *const i8,
+    bias: *const i32,
+    out: *mut u8,
+    out_stride: usize,
+    q: &Fp32Requant,
+) {
     macro_rules! rows {
         ($($m:literal)*) => {
             match (mr, a_xor == 0) {
                 $(
                     // SAFETY: same contract; the caller guarantees the CPU features.
-                    ($m, true) => unsafe { inner::<false, $m>(nr, taps, kc, a, w, bias, out, out_stride) },
+                    ($m, true) => unsafe { inner::<false, $m, OUT>(nr, taps, kc, a, w, bias, out, out_stride, q) },
                     // SAFETY: as above.
-                    ($m, false) => unsafe { inner::<true, $m>(nr, taps, kc, a, w, bias, out, out_stride) },
+                    ($m, false) => unsafe { inner::<true, $m, OUT>(nr, taps, kc, a, w, bias, out, out_stride, q) },
                 )*
                 _ => {}
             }
@@ -70,17 +143,20 @@ unsafe fn step<const XOR: bool, const M: usize>(
     }
 }
 
-#[target_feature(enable = "avx512f,avx512vnni")]
+/// The kernel body. OUT = 0: `out` is i32 (`out_stride` in elements); 1: u8, 2: i8 after the
+/// `q` requantization (`out_stride` in bytes).
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn inner<const XOR: bool, const M: usize>(
+unsafe fn inner<const XOR: bool, const M: usize, const OUT: u8>(
     nr: usize,
     taps: usize,
     kc: usize,
     a: *const *const u8,
     w: *const i8,
     bias: *const i32,
-    out: *mut i32,
+    out: *mut u8,
     out_stride: usize,
+    q: &Fp32Requant,
 ) {
     let kc4 = kc.div_ceil(4);
     let full = kc / 4;
@@ -140,13 +216,56 @@ unsafe fn inner<const XOR: bool, const M: usize>(
     } else {
         0
     };
+    if OUT == 0 {
+        let out = out.cast::<i32>();
+        for m in 0..M {
+            // SAFETY: row m < M = mr of out is writable for nr i32; the masks store only j < nr.
+            unsafe {
+                let o = out.add(m * out_stride);
+                if nr == NR {
+                    _mm512_storeu_si512(o.cast(), lo[m]);
+                    _mm512_storeu_si512(o.add(16).cast(), hi[m]);
+                } else {
+                    _mm512_mask_storeu_epi32(o.cast(), mask_lo, lo[m]);
+                    if mask_hi != 0 {
+                        _mm512_mask_storeu_epi32(o.add(16).cast(), mask_hi, hi[m]);
+                    }
+                }
+            }
+        }
+        return;
+    }
+    // Fused Fp32 requantization, the definition of `Requantizer::requantize`: acc as f32 (round
+    // to nearest), times the scale, clamped to [qmin − zp, qmax − zp], rounded half to even
+    // (the default MXCSR mode), plus zp; then in [qmin, qmax], so the saturating narrowing is
+    // exact.
+    let (scale, lo_c, hi_c, zp) = (
+        _mm512_set1_ps(q.scale),
+        _mm512_set1_ps(q.lo),
+        _mm512_set1_ps(q.hi),
+        _mm512_set1_epi32(q.zero_point),
+    );
+    let requant = |v: __m512i| -> __m128i {
+        let f = _mm512_mul_ps(_mm512_cvtepi32_ps(v), scale);
+        let f = _mm512_min_ps(_mm512_max_ps(f, lo_c), hi_c);
+        let i = _mm512_add_epi32(_mm512_cvtps_epi32(f), zp);
+        if OUT == 2 {
+            _mm512_cvtsepi32_epi8(i)
+        } else {
+            _mm512_cvtusepi32_epi8(i)
+        }
+    };
+    let mask: __mmask32 = if nr >= 32 { u32::MAX } else { (1u32 << nr) - 1 };
     for m in 0..M {
-        // SAFETY: row m < M = mr of out is writable for nr i32; the masks store only j < nr.
+        let bytes =
+            _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(requant(lo[m])), requant(hi[m]));
+        // SAFETY: row m < M = mr of out is writable for nr bytes; the mask stores only j < nr.
         unsafe {
             let o = out.add(m * out_stride);
-            _mm512_mask_storeu_epi32(o.cast(), mask_lo, lo[m]);
-            if mask_hi != 0 {
-                _mm512_mask_storeu_epi32(o.add(16).cast(), mask_hi, hi[m]);
+            if nr == NR {
+                _mm256_storeu_si256(o.cast(), bytes);
+            } else {
+                _mm256_mask_storeu_epi8(o.cast(), mask, bytes);
             }
         }
     }
