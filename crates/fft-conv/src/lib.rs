@@ -40,6 +40,9 @@
 //!
 //! A run walks the tiles in **blocks** of tile groups sized so that a block's transformed input
 //! and product stay in L2 (~512 KiB); per block: input transform, multiply, output transform.
+//! Each running task reuses one workspace slot for its blocks (so X and Y stay in its core's
+//! L2), and bins sit one cache line further apart than their data needs, so that the per-bin
+//! strided stores and loads of the transforms spread over the L1 sets.
 //! Within a block the transformed input is `X[bin][group][ic][re|im][L]` and the product
 //! `Y[bin][group][oc][re|im][L]`; the kernel is `Ŵ[bin][oc/4][ic][4][c, c+d, d−c]` (`Ŵ = c+id`).
 //! The multiply stage is, per bin, a complex GEMM `[Cout × Cin] · [Cin × L tiles]` whose micro-
@@ -90,6 +93,7 @@ use aligned_vec::{AVec, ConstAlign};
 use cpu_probe::parallel::Parallel;
 use pack::{bins, PackedKernel};
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 pub use ukernel::Variant;
@@ -369,6 +373,11 @@ impl SharedPtr {
         self.0
     }
 }
+
+/// Floats between the bins of X and Y beyond their data: one cache line, so that the strided
+/// per-bin stores and loads of the transforms do not all fall into the same few L1 sets (bin
+/// sizes are multiples of 1–2 KiB).
+const BIN_PAD: usize = 16;
 
 /// Target size of one tile block's transformed input plus product (L2-sized).
 const BLOCK_BYTES: usize = 512 * 1024;
@@ -653,15 +662,18 @@ impl FftConv {
         let main_blocks = groups.div_ceil(gb);
         let nblocks = main_blocks + usize::from(half.is_some());
         let x_blk = nb
-            .checked_mul(gb * cin * 2 * l)
+            .checked_mul(gb * cin * 2 * l + BIN_PAD)
             .ok_or(too_large("workspace"))?;
         let y_blk = nb
-            .checked_mul(gb * ocp * 2 * l)
+            .checked_mul(gb * ocp * 2 * l + BIN_PAD)
             .ok_or(too_large("workspace"))?;
-        let ws_len = x_blk
-            .checked_add(y_blk)
-            .and_then(|v| v.checked_mul(nblocks))
-            .ok_or(too_large("workspace"))?;
+        // One workspace slot per concurrently running task (the pool runs at most `threads`
+        // tasks at once), reused block after block so that X and Y stay in that core's L2
+        // instead of every block writing fresh memory.
+        let nslots = parallel.threads().min(nblocks).max(1);
+        let slot_len = x_blk.checked_add(y_blk).ok_or(too_large("workspace"))?;
+        let ws_len = slot_len.checked_mul(nslots).ok_or(too_large("workspace"))?;
+        let busy: Vec<AtomicBool> = (0..nslots).map(|_| AtomicBool::new(false)).collect();
 
         // The cached workspace, or a fresh one if another run of this plan holds it.
         let mut local;
@@ -707,15 +719,29 @@ impl FftConv {
                 Some(f) => (Some(f.fwd16), Some(f.inv16)),
                 None => (None, None),
             };
-            // This block's X `[bin][gl][ic][2][L]` and Y `[bin][gl][oc][2][L]` (gl < gn).
-            let x_bin = gn * cin * 2 * l;
-            let y_bin = gn * ocp * 2 * l;
-            // SAFETY: block `blk` owns `[blk·(x_blk + y_blk), (blk+1)·(x_blk + y_blk))` of the
-            // workspace (`ws_len` floats); `nb·x_bin <= x_blk` and `nb·y_bin <= y_blk`.
-            let (xb, yb) = unsafe {
-                let xb = wsp.get().add(blk * (x_blk + y_blk));
-                (xb, xb.add(x_blk))
+            // This block's X `[bin][gl][ic][2][L]` and Y `[bin][gl][oc][2][L]` (gl < gn), in a
+            // free slot (held until the end of the block), or, should every slot be taken,
+            // in memory of its own.
+            let x_bin = gn * cin * 2 * l + BIN_PAD;
+            let y_bin = gn * ocp * 2 * l + BIN_PAD;
+            let slot = busy.iter().position(|b| {
+                b.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+            });
+            let mut own: AVec<f32, ConstAlign<64>> = AVec::new(64);
+            let base = match slot {
+                // SAFETY: the task holding slot `i` (flag set by the CAS above, cleared at the
+                // end of this block) is the only one using `[i·slot_len, (i+1)·slot_len)` of the
+                // workspace (`ws_len = nslots·slot_len` floats).
+                Some(i) => unsafe { wsp.get().add(i * slot_len) },
+                None => {
+                    own.resize(slot_len, 0.0);
+                    own.as_mut_ptr()
+                }
             };
+            // SAFETY: `base` has `slot_len = x_blk + y_blk` floats; `nb·x_bin <= x_blk` and
+            // `nb·y_bin <= y_blk`.
+            let (xb, yb) = (base, unsafe { base.add(x_blk) });
             let mut s = Scratch::new();
             let mut prof = Profile::default();
 
@@ -813,6 +839,9 @@ impl FftConv {
                 }
             }
             prof.output_transform = start.elapsed();
+            if let Some(i) = slot {
+                busy[i].store(false, Ordering::Release);
+            }
             if let Ok(mut p) = times.lock() {
                 p.input_transform += prof.input_transform;
                 p.multiply += prof.multiply;
