@@ -766,8 +766,28 @@ impl WinogradConv {
         };
         let chunk = self.chunk(tiles);
         let ntb_max = chunk / LANES;
-        let v_len = mul(mul(a2, c, "scratch size")?, ntb_max * LANES, "scratch size")?;
-        let m_len = mul(mul(a2, k, "scratch size")?, ntb_max * LANES, "scratch size")?;
+        // Point strides of V and M: an odd number of 64-byte lines, so that the α² points one
+        // transform job touches fall into different L1 sets (a multiple of 4 KiB would put them
+        // all into one 8-way set and alias the stores with each other).
+        let odd_lines = |n: usize| (n / LANES) | 1;
+        let v_len = mul(
+            a2,
+            mul(
+                odd_lines(mul(c, ntb_max * LANES, "scratch size")?),
+                LANES,
+                "scratch size",
+            )?,
+            "scratch size",
+        )?;
+        let m_len = mul(
+            a2,
+            mul(
+                odd_lines(mul(k, ntb_max * LANES, "scratch size")?),
+                LANES,
+                "scratch size",
+            )?,
+            "scratch size",
+        )?;
 
         let mut guard = self.scratch.try_lock().ok();
         let mut local = Scratch::default();
@@ -787,25 +807,36 @@ impl WinogradConv {
         let kc = c.div_ceil(c.div_ceil(kc_max));
         let u = Shared(self.u.as_ptr() as *mut f32);
 
+        // Channels per transform job: the per-tile set-up (positions, borders) is shared by the
+        // channels of a job; groups of at most 8 leave enough jobs for the threads.
+        let group = |n: usize| n.div_ceil(n.div_ceil(8));
+        let (gc, gk) = (group(c), group(k));
+        let (ngc, ngk) = (c.div_ceil(gc), k.div_ceil(gk));
         let mut t0 = 0;
         while t0 < tiles {
             let nt = chunk.min(tiles - t0);
             let ntb = nt.div_ceil(LANES);
+            // Point strides (see v_len): sv ≥ ntb·c·16, sm ≥ ntb·k·16, and a2·sv ≤ v_len,
+            // a2·sm ≤ m_len since ntb ≤ ntb_max.
+            let sv = odd_lines(ntb * c * LANES) * LANES;
+            let sm = odd_lines(ntb * k * LANES) * LANES;
             let clock = Instant::now();
-            par.for_each(c * ntb, |job| {
-                let (tb, ch) = (job / c, job % c);
+            par.for_each(ngc * ntb, |job| {
+                let (tb, gi) = (job / ngc, job % ngc);
+                let ch = gi * gc;
                 let ij = InJob {
                     input: inp as *const f32,
                     ch,
+                    nch: gc.min(c - ch),
                     tile0: t0 + tb * LANES,
-                    // SAFETY: (tb·c + ch)·16 < c·ntb·16 ≤ v_len.
+                    // SAFETY: (tb·c + ch)·16 < c·ntb·16 ≤ sv ≤ v_len.
                     out: unsafe { vbuf.get().add((tb * c + ch) * LANES) },
-                    stride_p: ntb * c * LANES,
+                    stride_p: sv,
                     input_len: in_len,
                 };
                 // SAFETY: the input holds batch·c·h·w floats (checked), V holds a2·ntb·c·16
-                // floats, this job writes only its own (tb, ch) slots, and the variant is
-                // available (checked at plan time).
+                // floats, this job writes only its own (tb, ch..ch + nch) slots, and the
+                // variant is available (checked at plan time).
                 unsafe { (kern.input)(&g, &ij) };
             });
             let t_in = clock.elapsed();
@@ -816,14 +847,15 @@ impl WinogradConv {
                 let mut c0 = 0;
                 while c0 < c {
                     let kcl = kc.min(c - c0);
-                    // SAFETY: all offsets below are inside U (a2·nkb·c·6), V (a2·ntb·c·16) and
-                    // M (a2·ntb·k·16); this job writes only rows kb·6..kb·6+mr of point p.
+                    // SAFETY: all offsets below are inside U (a2·nkb·c·6), V (a2 points of sv ≥
+                    // ntb·c·16 floats) and M (a2 points of sm ≥ ntb·k·16); this job writes only
+                    // rows kb·6..kb·6+mr of point p.
                     unsafe {
                         let up = u.get().add(((p * nkb + kb) * c + c0) * MR) as *const f32;
                         let mut tb = 0;
                         while tb < ntb {
-                            let vptr = vbuf.get().add(((p * ntb + tb) * c + c0) * LANES);
-                            let mptr = mbuf.get().add(((p * ntb + tb) * k + kb * MR) * LANES);
+                            let vptr = vbuf.get().add(p * sv + (tb * c + c0) * LANES);
+                            let mptr = mbuf.get().add(p * sm + (tb * k + kb * MR) * LANES);
                             if tb + kern.panels <= ntb {
                                 (kern.gemm[mr - 1])(
                                     kcl,
@@ -856,22 +888,24 @@ impl WinogradConv {
             let clock = Instant::now();
             let bias = &self.bias;
             let (lo, hi) = (self.lo, self.hi);
-            par.for_each(k * ntb, |job| {
-                let (tb, ch) = (job / k, job % k);
+            par.for_each(ngk * ntb, |job| {
+                let (tb, gi) = (job / ngk, job % ngk);
+                let ch = gi * gk;
                 let oj = OutJob {
-                    // SAFETY: (tb·k + ch)·16 < k·ntb·16 ≤ m_len.
+                    // SAFETY: (tb·k + ch)·16 < k·ntb·16 ≤ sm ≤ m_len.
                     m: unsafe { mbuf.get().add((tb * k + ch) * LANES) },
-                    stride_p: ntb * k * LANES,
+                    stride_p: sm,
                     output: out.get(),
                     ch,
+                    nch: gk.min(k - ch),
                     tile0: t0 + tb * LANES,
-                    bias: bias[ch],
+                    bias: bias[ch..].as_ptr(),
                     lo,
                     hi,
                 };
-                // SAFETY: M holds the a2 points of this (tb, ch); the output holds
-                // batch·k·oh·ow floats (checked) and this job writes only channel ch of its 16
-                // tiles.
+                // SAFETY: M holds the a2 points of this (tb, ch..ch + nch), the bias k floats;
+                // the output holds batch·k·oh·ow floats (checked) and this job writes only
+                // channels ch..ch + nch of its 16 tiles.
                 unsafe { (kern.output)(&g, &oj) };
             });
             let t_out = clock.elapsed();

@@ -428,11 +428,14 @@ impl TilePos {
 pub struct InJob {
     /// Start of the NCHW input (`batch · c · h · w` floats).
     pub input: *const f32,
-    /// Input channel.
+    /// First input channel.
     pub ch: usize,
+    /// Channels `ch..ch + nch` are transformed (at least 1).
+    pub nch: usize,
     /// Global index of the first of the 16 tiles.
     pub tile0: usize,
-    /// Where point `p` of the 16 transformed tiles goes: `out + p · stride_p` (16 floats).
+    /// Where point `p` of the 16 transformed tiles of channel `ch + i` goes:
+    /// `out + p · stride_p + 16·i` (16 floats).
     pub out: *mut f32,
     /// Distance between points in `out`, in floats.
     pub stride_p: usize,
@@ -443,18 +446,21 @@ pub struct InJob {
 /// Input of the output block transform: one (output channel, 16-tile block) job.
 #[derive(Clone, Copy, Debug)]
 pub struct OutJob {
-    /// Point `p` of the 16 tiles' products is at `m + p · stride_p` (16 floats).
+    /// Point `p` of the 16 tiles' products of channel `ch + i` is at `m + p · stride_p + 16·i`
+    /// (16 floats).
     pub m: *const f32,
     /// Distance between points in `m`, in floats.
     pub stride_p: usize,
     /// Start of the NCHW output (`batch · k · oh · ow` floats).
     pub output: *mut f32,
-    /// Output channel.
+    /// First output channel.
     pub ch: usize,
+    /// Channels `ch..ch + nch` are transformed (at least 1).
+    pub nch: usize,
     /// Global index of the first of the 16 tiles.
     pub tile0: usize,
-    /// Bias added to every output of this channel.
-    pub bias: f32,
+    /// Biases of channels `ch..ch + nch` (`nch` readable floats).
+    pub bias: *const f32,
     /// Lower clamp.
     pub lo: f32,
     /// Upper clamp.
@@ -497,11 +503,41 @@ impl TileIo for ScalarIo {
 /// computes `Bᵀ d B` for each and stores point `p` of the 16 tiles at `out + p · stride_p`.
 ///
 /// # Safety
-/// `job.input` holds the whole NCHW input of `g`; `job.out + p · stride_p + 16` is writable for
-/// every `p < α²`; `ch < g.c`.
+/// `job.input` holds the whole NCHW input of `g`; `job.out + p · stride_p + 16·i` is writable
+/// for 16 floats for every `p < α²` and `i < nch`; `ch + nch ≤ g.c`, `nch ≥ 1`.
 #[inline(always)]
 #[allow(clippy::needless_range_loop)]
 pub unsafe fn input_block<
+    const A: usize,
+    const M: usize,
+    T: Tf<A, M>,
+    V: Vector,
+    R: Arith<V>,
+    Io: TileIo,
+>(
+    g: &Geometry,
+    job: &InJob,
+) {
+    for i in 0..job.nch {
+        let one = InJob {
+            ch: job.ch + i,
+            nch: 1,
+            // SAFETY: channel i's points are inside the output region (contract).
+            out: unsafe { job.out.add(i * LANES) },
+            ..*job
+        };
+        // SAFETY: forwarded contract, for one channel.
+        unsafe { input_one::<A, M, T, V, R, Io>(g, &one) };
+    }
+}
+
+/// [`input_block`] of channel `job.ch` only.
+///
+/// # Safety
+/// As [`input_block`].
+#[inline(always)]
+#[allow(clippy::needless_range_loop)]
+unsafe fn input_one<
     const A: usize,
     const M: usize,
     T: Tf<A, M>,
@@ -531,11 +567,44 @@ pub unsafe fn input_block<
 /// output image.
 ///
 /// # Safety
-/// `job.m + p · stride_p + 16` is readable for every `p < α²`; `job.output` holds the whole NCHW
-/// output of `g`; `ch < g.k`; no other thread writes the same tiles of this channel.
+/// `job.m + p · stride_p + 16·i` is readable for 16 floats for every `p < α²` and `i < nch`;
+/// `job.bias` for `nch` floats; `job.output` holds the whole NCHW output of `g`;
+/// `ch + nch ≤ g.k`, `nch ≥ 1`; no other thread writes the same tiles of these channels.
 #[inline(always)]
 #[allow(clippy::needless_range_loop)]
 pub unsafe fn output_block<
+    const A: usize,
+    const M: usize,
+    T: Tf<A, M>,
+    V: Vector,
+    R: Arith<V>,
+    Io: TileIo,
+>(
+    g: &Geometry,
+    job: &OutJob,
+) {
+    for i in 0..job.nch {
+        let one = OutJob {
+            ch: job.ch + i,
+            nch: 1,
+            // SAFETY: channel i's points and bias are inside the regions of the contract.
+            m: unsafe { job.m.add(i * LANES) },
+            // SAFETY: as above.
+            bias: unsafe { job.bias.add(i) },
+            ..*job
+        };
+        // SAFETY: forwarded contract, for one channel.
+        unsafe { output_one::<A, M, T, V, R, Io>(g, &one) };
+    }
+}
+
+/// [`output_block`] of channel `job.ch` only.
+///
+/// # Safety
+/// As [`output_block`].
+#[inline(always)]
+#[allow(clippy::needless_range_loop)]
+unsafe fn output_one<
     const A: usize,
     const M: usize,
     T: Tf<A, M>,
@@ -558,7 +627,8 @@ pub unsafe fn output_block<
         let col: [V; A] = core::array::from_fn(|i| t[i][j]);
         T::at::<V, R>(&col)
     });
-    let bias = V::splat(job.bias);
+    // SAFETY: one readable bias (contract).
+    let bias = V::splat(unsafe { *job.bias });
     // No clamp without an activation, so that NaN stays NaN.
     let clamp = job.lo > f32::NEG_INFINITY || job.hi < f32::INFINITY;
     let y: [[L; M]; M] = core::array::from_fn(|i| {

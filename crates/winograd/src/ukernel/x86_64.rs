@@ -3,14 +3,51 @@
 //! AVX-512).
 
 use super::{GemmFn, Kernels, MR};
-use crate::transforms::{Arith, Fused, Geometry, InJob, OutJob, TileIo, TilePos, Vector, L, LANES};
+use crate::transforms::{
+    Arith, Fused, Geometry, InJob, OutJob, Tf, TileIo, TilePos, Vector, L, LANES,
+};
 use crate::Tile;
 use core::arch::x86_64::*;
 use core::ops::{Add, Mul, Sub};
 
 mod avx512 {
-    super::super::block_transforms!(#[target_feature(enable = "avx512f,avx2,fma")]; super::super::Z; crate::transforms::Fused; super::super::Avx2Io);
-    pub(super) use tf::select;
+    use super::{in_avx512, out_avx512};
+    use crate::transforms::{Geometry, InJob, OutJob, F2, F4, F6};
+    use crate::ukernel::{InFn, OutFn};
+
+    unsafe fn in2(g: &Geometry, j: &InJob) {
+        // SAFETY: forwarded contract of `InFn` (the Avx512 variant is only selected when the CPU
+        // has AVX-512 F/BW/DQ/VL, AVX2 and FMA).
+        unsafe { in_avx512::<4, 2, F2>(g, j) }
+    }
+    unsafe fn in4(g: &Geometry, j: &InJob) {
+        // SAFETY: as in `in2`.
+        unsafe { in_avx512::<6, 4, F4>(g, j) }
+    }
+    unsafe fn in6(g: &Geometry, j: &InJob) {
+        // SAFETY: as in `in2`.
+        unsafe { in_avx512::<8, 6, F6>(g, j) }
+    }
+    unsafe fn out2(g: &Geometry, j: &OutJob) {
+        // SAFETY: forwarded contract of `OutFn`; CPU features as in `in2`.
+        unsafe { out_avx512::<4, 2, F2>(g, j) }
+    }
+    unsafe fn out4(g: &Geometry, j: &OutJob) {
+        // SAFETY: as in `out2`.
+        unsafe { out_avx512::<6, 4, F4>(g, j) }
+    }
+    unsafe fn out6(g: &Geometry, j: &OutJob) {
+        // SAFETY: as in `out2`.
+        unsafe { out_avx512::<8, 6, F6>(g, j) }
+    }
+
+    pub(super) fn select(tile: crate::Tile) -> (InFn, OutFn) {
+        match tile {
+            crate::Tile::F2x2 => (in2, out2),
+            crate::Tile::F4x4 => (in4, out4),
+            _ => (in6, out6),
+        }
+    }
 }
 
 mod avx2 {
@@ -473,5 +510,191 @@ impl Vector for Z {
                 _mm512_set1_ps(hi),
             )
         })
+    }
+}
+
+/// 8x8 transpose inside each 256-bit half of eight zmm registers: with `r[l]` = `[a_l | b_l]`
+/// (two rows of 8), returns `c[j]` = `[a_0[j] .. a_7[j] | b_0[j] .. b_7[j]]`. It is its own
+/// inverse.
+#[inline(always)]
+fn transpose8x2(r: [__m512; 8]) -> [__m512; 8] {
+    // SAFETY: register operations only; callers run with AVX-512 F enabled.
+    unsafe {
+        let t0 = _mm512_unpacklo_ps(r[0], r[1]);
+        let t1 = _mm512_unpackhi_ps(r[0], r[1]);
+        let t2 = _mm512_unpacklo_ps(r[2], r[3]);
+        let t3 = _mm512_unpackhi_ps(r[2], r[3]);
+        let t4 = _mm512_unpacklo_ps(r[4], r[5]);
+        let t5 = _mm512_unpackhi_ps(r[4], r[5]);
+        let t6 = _mm512_unpacklo_ps(r[6], r[7]);
+        let t7 = _mm512_unpackhi_ps(r[6], r[7]);
+        let u0 = _mm512_shuffle_ps::<0x44>(t0, t2);
+        let u1 = _mm512_shuffle_ps::<0xEE>(t0, t2);
+        let u2 = _mm512_shuffle_ps::<0x44>(t1, t3);
+        let u3 = _mm512_shuffle_ps::<0xEE>(t1, t3);
+        let u4 = _mm512_shuffle_ps::<0x44>(t4, t6);
+        let u5 = _mm512_shuffle_ps::<0xEE>(t4, t6);
+        let u6 = _mm512_shuffle_ps::<0x44>(t5, t7);
+        let u7 = _mm512_shuffle_ps::<0xEE>(t5, t7);
+        // 128-bit lanes [x.0, y.0, x.2, y.2] and [x.1, y.1, x.3, y.3].
+        let lo = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
+        let hi = _mm512_setr_epi32(4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
+        [
+            _mm512_permutex2var_ps(u0, lo, u4),
+            _mm512_permutex2var_ps(u1, lo, u5),
+            _mm512_permutex2var_ps(u2, lo, u6),
+            _mm512_permutex2var_ps(u3, lo, u7),
+            _mm512_permutex2var_ps(u0, hi, u4),
+            _mm512_permutex2var_ps(u1, hi, u5),
+            _mm512_permutex2var_ps(u2, hi, u6),
+            _mm512_permutex2var_ps(u3, hi, u7),
+        ]
+    }
+}
+
+/// Input block transform of the Avx512 variant: the rows of the 16 tiles are read with masked
+/// ymm loads straight from the image (the mask selects the window columns inside the image; rows
+/// outside get an empty mask, so no padded copies), transposed on zmm in pairs of 8 and
+/// transformed on zmm. The per-tile set-up is shared by the `nch` channels of the job. See
+/// [`crate::transforms::input_block`].
+///
+/// # Safety
+/// As [`crate::transforms::input_block`]; the CPU has AVX-512 F/BW/DQ/VL, AVX2 and FMA.
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+#[allow(clippy::needless_range_loop)]
+unsafe fn in_avx512<const A: usize, const M: usize, T: Tf<A, M>>(g: &Geometry, job: &InJob) {
+    let plane_len = g.h * g.w;
+    // Per lane: the (possibly virtual, outside the image) address of window element (0, 0) in
+    // channel `job.ch`, and per window row the mask of its columns inside the image (0 for rows
+    // outside the image and for lanes past the last tile).
+    let mut base = [job.input; LANES];
+    let mut masks = [[0u8; LANES]; 8];
+    let mut pos = TilePos::of(g, job.tile0);
+    for l in 0..LANES.min(g.tiles.saturating_sub(job.tile0)) {
+        let y0 = pos.ty * M;
+        let x0 = pos.tx * M;
+        let ilo = g.pad_top.saturating_sub(y0).min(A);
+        let ihi = (g.h + g.pad_top).saturating_sub(y0).min(A);
+        let jlo = g.pad_left.saturating_sub(x0).min(A);
+        let jhi = (g.w + g.pad_left).saturating_sub(x0).min(A);
+        if ilo < ihi && jlo < jhi {
+            let off = ((pos.n * g.c + job.ch) * plane_len) as isize
+                + (y0 as isize - g.pad_top as isize) * g.w as isize
+                + (x0 as isize - g.pad_left as isize);
+            base[l] = job.input.wrapping_offset(off);
+            let mask = ((1u32 << jhi) - (1u32 << jlo)) as u8;
+            for m in masks.iter_mut().take(ihi).skip(ilo) {
+                m[l] = mask;
+            }
+        }
+        pos.advance(g);
+    }
+    let w = g.w;
+    for cc in 0..job.nch {
+        let coff = cc * plane_len;
+        // SAFETY: the enabled lanes of mask (i, l) are window elements (i, j) inside the image
+        // plane of channel ch + cc < c, at base[l] + coff + i·w + j; masked-off lanes are not
+        // accessed (AVX-512 fault suppression), so the address may lie outside the buffer.
+        let row = |l: usize, i: usize| unsafe {
+            let q = base[l].wrapping_add(coff + i * w);
+            _mm256_maskz_loadu_ps(masks[i][l], q)
+        };
+        // Row pass: t[i] = Bᵀ applied along x to row i of the 16 tiles.
+        let t: [[Z; A]; A] = core::array::from_fn(|i| {
+            let r: [__m512; 8] = core::array::from_fn(|l| {
+                _mm512_insertf32x8::<1>(_mm512_castps256_ps512(row(l, i)), row(l + 8, i))
+            });
+            let c = transpose8x2(r);
+            let d: [Z; A] = core::array::from_fn(|j| Z(c[j]));
+            T::bt::<Z, Fused>(&d)
+        });
+        for j in 0..A {
+            let col: [Z; A] = core::array::from_fn(|i| t[i][j]);
+            let v = T::bt::<Z, Fused>(&col);
+            for (i, vi) in v.iter().enumerate() {
+                // SAFETY: point i·α + j < α² of channel cc < nch is writable for 16 floats
+                // (contract).
+                unsafe { vi.store(job.out.add((i * A + j) * job.stride_p + cc * LANES)) };
+            }
+        }
+    }
+}
+
+/// Output block transform of the Avx512 variant: `Aᵀ M A` on zmm, bias and clamp, then per
+/// output row a zmm 8x8 transpose pair and masked ymm stores of the columns inside the image
+/// (rows outside get an empty mask). The per-tile set-up is shared by the `nch` channels of the
+/// job. See [`crate::transforms::output_block`].
+///
+/// # Safety
+/// As [`crate::transforms::output_block`]; the CPU has AVX-512 F/BW/DQ/VL, AVX2 and FMA.
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+#[allow(clippy::needless_range_loop)]
+unsafe fn out_avx512<const A: usize, const M: usize, T: Tf<A, M>>(g: &Geometry, job: &OutJob) {
+    let plane_len = g.oh * g.ow;
+    // Per lane: the address of the tile's output (0, 0) in channel `job.ch` and per output row
+    // the mask of its columns inside the image (0 for rows outside, lanes past the last tile).
+    let mut base = [job.output; LANES];
+    let mut masks = [[0u8; LANES]; 8];
+    let mut pos = TilePos::of(g, job.tile0);
+    for l in 0..LANES.min(g.tiles.saturating_sub(job.tile0)) {
+        let oy = pos.ty * M;
+        let ox = pos.tx * M;
+        base[l] = job
+            .output
+            .wrapping_add((pos.n * g.k + job.ch) * plane_len + oy * g.ow + ox);
+        let mask = ((1u32 << M.min(g.ow - ox)) - 1) as u8;
+        for m in masks.iter_mut().take(M.min(g.oh - oy)) {
+            m[l] = mask;
+        }
+        pos.advance(g);
+    }
+    // No clamp without an activation, so that NaN stays NaN.
+    let clamp = job.lo > f32::NEG_INFINITY || job.hi < f32::INFINITY;
+    for cc in 0..job.nch {
+        // SAFETY: point i·α + j of channel cc < nch is readable for 16 floats (contract).
+        let mp = unsafe { job.m.add(cc * LANES) };
+        let t: [[Z; M]; A] = core::array::from_fn(|i| {
+            let r: [Z; A] = core::array::from_fn(|j| {
+                // SAFETY: as above.
+                unsafe { Z::load(mp.add((i * A + j) * job.stride_p)) }
+            });
+            T::at::<Z, Fused>(&r)
+        });
+        // SAFETY: nch biases are readable (contract).
+        let bias = Z::splat(unsafe { *job.bias.add(cc) });
+        // yt[j][i] = output (i, j) of the 16 tiles.
+        let yt: [[Z; M]; M] = core::array::from_fn(|j| {
+            let col: [Z; A] = core::array::from_fn(|i| t[i][j]);
+            T::at::<Z, Fused>(&col).map(|v| {
+                let v = v + bias;
+                if clamp {
+                    v.clamp(job.lo, job.hi)
+                } else {
+                    v
+                }
+            })
+        });
+        let coff = cc * plane_len;
+        for i in 0..M {
+            let r: [__m512; 8] = core::array::from_fn(|j| {
+                if j < M {
+                    yt[j][i].0
+                } else {
+                    _mm512_setzero_ps()
+                }
+            });
+            let c = transpose8x2(r);
+            for l in 0..8 {
+                // SAFETY: the enabled lanes of mask (i, l) are outputs (i, j) of the tile inside
+                // the output plane of channel ch + cc < k, owned by this job; masked-off lanes
+                // are not accessed (AVX-512 fault suppression).
+                unsafe {
+                    let q0 = base[l].wrapping_add(coff + i * g.ow);
+                    let q1 = base[l + 8].wrapping_add(coff + i * g.ow);
+                    _mm256_mask_storeu_ps(q0, masks[i][l], _mm512_castps512_ps256(c[l]));
+                    _mm256_mask_storeu_ps(q1, masks[i][l + 8], _mm512_extractf32x8_ps::<1>(c[l]));
+                }
+            }
+        }
     }
 }
