@@ -53,7 +53,8 @@
 //! Under AVX-512 the gather is fused into the row FFTs (each transposed row pair goes straight
 //! into its FFT) and the inverse row IFFTs store their cropped rows straight to the output
 //! (transpose + masked store per tile), so no spatial tile block passes through memory.
-//! Under AVX-512 a last group of at most 8 tiles runs on the AVX2 kernels.
+//! Under AVX-512 a last group of at most 8 tiles runs on the 8-lane kernels (compiled with AVX-512
+//! VL: 32 registers, so the tuple GEMM keeps 4 output channels in registers like the 16-lane one).
 //!
 //! Blocks run on a [`Parallel`] pool. The tile size is chosen per input size from an arithmetic
 //! cost estimate ([`Tile::Auto`]) or forced; [`choose_tile`] is NNPACK's rule for reference.

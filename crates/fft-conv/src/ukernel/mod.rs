@@ -79,7 +79,9 @@ impl Variant {
     /// Kernels of half this variant's width for a short last tile group (AVX-512 -> AVX2).
     pub(crate) fn half_kernels(self) -> Option<Kernels> {
         match self {
-            Variant::Avx512 => Variant::Avx2.kernels(),
+            // The 8-lane kernels compiled with AVX-512 VL (32 registers).
+            #[cfg(target_arch = "x86_64")]
+            Variant::Avx512 => self.kernels().map(|_| x86_64::KERNELS_AVX512_HALF),
             _ => None,
         }
     }

@@ -193,6 +193,24 @@ entry_points!(
     ft16x16_inv__avx2,
     cgemm_2x1__avx2
 );
+// The same 8-tile kernels compiled with AVX-512 VL enabled (32 vector registers): the half-width
+// kernels of the AVX-512 variant; the tuple GEMM keeps 4 output channels (12 accumulators, enough
+// to cover the FMA latency) instead of 2.
+entry_points!(
+    "avx2,fma,avx512f,avx512bw,avx512dq,avx512vl",
+    Avx2,
+    1,
+    4,
+    None,
+    KERNELS_AVX512_HALF,
+    gather_8__avx2,
+    scatter_8__avx2,
+    ft8x8_fwd__avx512vl,
+    ft16x16_fwd__avx512vl,
+    ft8x8_inv__avx512vl,
+    ft16x16_inv__avx512vl,
+    cgemm_4x1__avx512vl
+);
 // ft8x8/ft16x16 transforms and cgemm_4x1 (16 tiles a vector).
 entry_points!(
     "avx512f,avx512bw,avx512dq,avx512vl",
