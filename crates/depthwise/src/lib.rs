@@ -10,7 +10,10 @@
 //! Weights are packed once per plan in the chosen variant's layout (channel tile per ISA: 32 for
 //! AVX-512, 16 for AVX2, 8 for NEON), with the bias and the `−zx · Σ w'` term folded in, so the
 //! int8 inner loop only widens bytes to i16 and multiply-accumulates two taps at a time
-//! (`vpdpwssd` / `vpmaddwd`, `smlal` on NEON), exact in i32. Kernels are specialised for 3x3
+//! (`vpdpwssd` / `vpmaddwd`, `smlal` on NEON), exact in i32. On AVX-512 VNNI, 3x3 and 5x5
+//! plans with stride 1 along W, 8-bit `w'` and a per-tensor Fp32 output stage take a `vpdpbusd`
+//! kernel instead: four kernel rows' bytes interleaved per channel, each input column
+//! interleaved once for the pixels that share it, four taps per instruction. Kernels are specialised for 3x3
 //! and 5x5 (9 and 25 taps, unrolled) with a generic loop for any other kernel size; fp32 kernels
 //! compute 4 (AVX-512: 8) output pixels per iteration and apply the clamp at the store; with
 //! stride 1 along W the AVX-512 fp32 kernel loads each input column once for the up to `kw`
@@ -349,6 +352,9 @@ pub struct QDepthwise {
     kernel: ukernel::DwI8Fn,
     /// The kernel with the per-tensor Fp32 requantization fused, when the variant has one.
     fused: Option<(ukernel::DwI8QFn, ukernel::Fp32Requant)>,
+    /// The stride-1 fused kernel (8-bit weights), when the variant and geometry allow it; it
+    /// then owns `packed` and takes precedence over `kernel` and `fused`.
+    fused_s1: Option<(ukernel::DwI8QS1Fn, ukernel::Fp32Requant)>,
     zero_row: Vec<u8>,
 }
 
@@ -439,6 +445,26 @@ impl QDepthwise {
             }
             _ => None,
         };
+        let s1 = match (&fused, k.i8_q_s1) {
+            (Some((_, q)), Some((pack, fu, fs, sizes)))
+                if d.stride[1] == 1
+                    && d.dilation[1] == 1
+                    && sizes.contains(&d.kernel)
+                    && w.iter().all(|v| (-128..=127).contains(v)) =>
+            {
+                let f = if cfg.input_type == QType::U8 { fu } else { fs };
+                let packed = pack(
+                    d.kernel[0],
+                    d.kernel[1],
+                    cout,
+                    &w,
+                    &folded,
+                    cfg.input_type == QType::I8,
+                );
+                Some((f, *q, packed))
+            }
+            _ => None,
+        };
         let stage = match cfg.output {
             OutputStage::PerTensor(r) => Stage::PerTensor(r.plan(None)?, r.qtype),
             OutputStage::PerChannel(p) => {
@@ -458,14 +484,19 @@ impl QDepthwise {
             QType::U8 => (k.i8_u, za as u8),
             QType::I8 => (k.i8_s, za as i8 as u8),
         };
+        let (packed, fused_s1) = match s1 {
+            Some((f, q, p)) => (p, Some((f, q))),
+            None => ((k.pack_i8)(taps, cout, &w, &folded), None),
+        };
         Ok(QDepthwise {
             desc: d,
             input_type: cfg.input_type,
-            packed: AVec::from_slice(64, &(k.pack_i8)(taps, cout, &w, &folded)),
+            packed: AVec::from_slice(64, &packed),
             stage,
             variant,
             kernel,
             fused,
+            fused_s1,
             zero_row: vec![zero_byte; cout],
         })
     }
@@ -542,6 +573,25 @@ impl QDepthwise {
                 row_indirection(d, in_h, in_w, img, oy, ow, &self.zero_row, s);
                 let start = row * ow * cout;
                 let n = ow * cout;
+                if let Some((f, q)) = &self.fused_s1 {
+                    // SAFETY: as below; with stride and dilation 1 along W, row_indirection
+                    // gives pixel ox + 1's tap kx the pointer of pixel ox's tap kx + 1 (the
+                    // same input column, or the zero row for both); the kernel size is one the
+                    // variant listed; packed has this kernel's layout.
+                    unsafe {
+                        f(
+                            ow,
+                            d.kernel[1],
+                            taps,
+                            s.ind.as_ptr(),
+                            self.packed.as_ptr(),
+                            cout,
+                            q,
+                            ptr.0.add(start),
+                        );
+                    }
+                    return;
+                }
                 if let Some((f, q)) = &self.fused {
                     // SAFETY: as below; the output is bytes (u8 or i8, checked above) and this
                     // row's n bytes start at `start` <= out_len - n.

@@ -347,6 +347,115 @@ fn fp32_every_alignment() {
     }
 }
 
+/// The fused per-tensor Fp32 path with stride 1 (on AVX-512 VNNI the `vpdpbusd` kernel, which
+/// takes 3x3 and 5x5 with 8-bit `w'`): u8 and i8 activations (full range, zero point at the
+/// ends), s8 weights at ±127/−128 and u8 weights with zero point 128, u8 and i8 outputs with
+/// clamps, scales small to 200 (accumulators far past the clamp), channel counts around the
+/// 64-channel tile, rows long enough for every pixel block.
+#[test]
+fn fused_stride1_exact() {
+    let mut seed = 99u64;
+    for (k, c, h, w) in [
+        (3, 144, 3, 13),
+        (3, 1, 4, 6),
+        (3, 63, 3, 9),
+        (3, 65, 2, 7),
+        (5, 240, 5, 11),
+        (5, 16, 6, 6),
+        (5, 97, 3, 9),
+    ] {
+        for (at, wt, wzp) in [
+            (QType::U8, QType::I8, 0),
+            (QType::I8, QType::I8, 0),
+            (QType::U8, QType::U8, 128),
+        ] {
+            for extreme in [false, true] {
+                let d = DwDesc::new([k, k], [1, 1], [k / 2; 4], c, 1);
+                let n_in = h * w * c;
+                let x: Vec<i32> = (0..n_in)
+                    .map(|i| match (extreme, i % 3) {
+                        (true, 0) => at.min(),
+                        (true, _) => at.max(),
+                        _ => at.min() + lcg(&mut seed).rem_euclid(256),
+                    })
+                    .collect();
+                let wv: Vec<i32> = (0..k * k * c)
+                    .map(|i| match (extreme, i % 3) {
+                        (true, 0) => (wzp - 128).max(wt.min()),
+                        (true, 1) => wzp + 127,
+                        (true, _) => wzp - 127,
+                        _ => wzp - 128 + lcg(&mut seed).rem_euclid(256),
+                    })
+                    .collect();
+                let za = match (extreme, at) {
+                    (true, QType::U8) => 0,
+                    (true, _) => -128,
+                    _ => at.min() + lcg(&mut seed).rem_euclid(256),
+                };
+                let bias: Vec<i32> = (0..c)
+                    .map(|_| lcg(&mut seed).rem_euclid(20001) - 10000)
+                    .collect();
+                let want = depthwise_i32(&d, h, w, &x, za, &wv, &vec![wzp; c], &bias);
+                let (xu, xi): (Vec<u8>, Vec<i8>) = x.iter().map(|&v| (v as u8, v as i8)).unzip();
+                let (wu, wi): (Vec<u8>, Vec<i8>) = wv.iter().map(|&v| (v as u8, v as i8)).unzip();
+                let inp = if at == QType::U8 {
+                    Input8::U8(&xu)
+                } else {
+                    Input8::I8(&xi)
+                };
+                let wts = if wt == QType::U8 {
+                    Input8::U8(&wu)
+                } else {
+                    Input8::I8(&wi)
+                };
+                for scale in [0.0003f32, 0.011, 200.0] {
+                    for signed_out in [false, true] {
+                        let r = if signed_out {
+                            Requantizer::new(RequantScheme::Fp32, scale, -7, QType::I8)
+                                .unwrap()
+                                .with_clamp(-100, 120)
+                        } else {
+                            Requantizer::new(RequantScheme::Fp32, scale, 5, QType::U8)
+                                .unwrap()
+                                .with_clamp(2, 251)
+                        }
+                        .unwrap();
+                        for v in Variant::available() {
+                            let plan = QDepthwise::new(QDepthwiseConfig {
+                                desc: d,
+                                input_type: at,
+                                input_zero_point: za,
+                                weights: wts,
+                                weight_zero_points: &[wzp],
+                                bias: Some(&bias),
+                                output: OutputStage::PerTensor(r),
+                                variant: Some(v),
+                            })
+                            .unwrap();
+                            let e: Vec<i32> = want.iter().map(|&a| r.requantize(a)).collect();
+                            let got: Vec<i32> = if signed_out {
+                                let mut y = vec![0i8; e.len()];
+                                plan.run(inp, 1, h, w, Output8::I8(&mut y), &Parallel::single())
+                                    .unwrap();
+                                y.iter().map(|&v| i32::from(v)).collect()
+                            } else {
+                                let mut y = vec![0u8; e.len()];
+                                plan.run(inp, 1, h, w, Output8::U8(&mut y), &Parallel::single())
+                                    .unwrap();
+                                y.iter().map(|&v| i32::from(v)).collect()
+                            };
+                            assert_eq!(
+                                got, e,
+                                "{v:?} {d:?} {at:?}x{wt:?} extreme {extreme} scale {scale}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn errors_name_the_problem() {
     let d = DwDesc::new([3, 3], [1, 1], [1; 4], 4, 1);

@@ -70,6 +70,21 @@ pub struct Fp32Requant {
 pub type DwI8QFn =
     unsafe fn(usize, usize, *const *const u8, *const i32, usize, &Fp32Requant, *mut u8);
 
+/// int8 kernel with [`Fp32Requant`] fused, for stride 1 and dilation 1 along W and 8-bit
+/// weights (`w'` in `[-128, 127]`): `(px, kw, taps, indirection, packed weights, channels,
+/// requantization, out)`; it may read a pixel's tap `kx` through the previous pixel's tap
+/// `kx + 1` (see [`DwF32S1Fn`]).
+///
+/// # Safety
+/// As [`DwI8QFn`], with the indirection property of [`DwF32S1Fn`] and a kernel size the
+/// variant supports.
+pub type DwI8QS1Fn =
+    unsafe fn(usize, usize, usize, *const *const u8, *const i32, usize, &Fp32Requant, *mut u8);
+
+/// Packs int8 weights for a [`DwI8QS1Fn`]: `(kh, kw, channels, w' tap-major, folded bias,
+/// signed inputs)` → packed words.
+pub type PackI8S1Fn = fn(usize, usize, usize, &[i32], &[i32], bool) -> Vec<i32>;
+
 /// Packs int8 weights: `(taps, channels, w' tap-major (w − zw), folded bias)` → packed words.
 pub type PackI8Fn = fn(usize, usize, &[i32], &[i32]) -> Vec<i32>;
 /// Packs fp32 weights: `(taps, channels, w tap-major, bias)` → packed floats.
@@ -86,6 +101,9 @@ pub struct Kernels {
     pub i8_s: DwI8Fn,
     /// int8 kernels with the per-tensor Fp32 requantization fused (u8, i8 inputs), if any.
     pub i8_q: Option<(DwI8QFn, DwI8QFn)>,
+    /// Stride-1 fused int8 kernels with 8-bit weights, if any: packer, u8 and i8 inputs, and
+    /// the kernel sizes `[kh, kw]` they take.
+    pub i8_q_s1: Option<(PackI8S1Fn, DwI8QS1Fn, DwI8QS1Fn, &'static [[usize; 2]])>,
     /// fp32 packer.
     pub pack_f32: PackF32Fn,
     /// fp32 kernel.
@@ -159,6 +177,7 @@ impl Variant {
                 i8_u: scalar::dw_i8::<false>,
                 i8_s: scalar::dw_i8::<true>,
                 i8_q: None,
+                i8_q_s1: None,
                 pack_f32: scalar::pack_f32,
                 f32: scalar::dw_f32,
                 f32_s1: None,
@@ -169,6 +188,7 @@ impl Variant {
                 i8_u: aarch64::dw_i8::<false>,
                 i8_s: aarch64::dw_i8::<true>,
                 i8_q: None,
+                i8_q_s1: None,
                 pack_f32: aarch64::pack_f32,
                 f32: aarch64::dw_f32,
                 f32_s1: None,
@@ -179,6 +199,7 @@ impl Variant {
                 i8_u: x86_64::dw_i8_avx2::<false>,
                 i8_s: x86_64::dw_i8_avx2::<true>,
                 i8_q: None,
+                i8_q_s1: None,
                 pack_f32: x86_64::pack_f32_avx2,
                 f32: x86_64::dw_f32_avx2,
                 f32_s1: None,
@@ -192,6 +213,7 @@ impl Variant {
                     x86_64::dw_i8_avx512_q::<false, false>,
                     x86_64::dw_i8_avx512_q::<true, false>,
                 )),
+                i8_q_s1: None,
                 pack_f32: x86_64::pack_f32_avx512,
                 f32: x86_64::dw_f32_avx512,
                 f32_s1: Some(x86_64::dw_f32_avx512_s1),
@@ -204,6 +226,12 @@ impl Variant {
                 i8_q: Some((
                     x86_64::dw_i8_avx512_q::<false, true>,
                     x86_64::dw_i8_avx512_q::<true, true>,
+                )),
+                i8_q_s1: Some((
+                    x86_64::pack_i8_quads,
+                    x86_64::dw_i8q_s1_vnni::<false>,
+                    x86_64::dw_i8q_s1_vnni::<true>,
+                    &[[3, 3], [5, 5]],
                 )),
                 pack_f32: x86_64::pack_f32_avx512,
                 f32: x86_64::dw_f32_avx512,

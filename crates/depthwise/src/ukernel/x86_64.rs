@@ -5,6 +5,9 @@
 //!   pair-interleaved packed weights `w'` with `vpmaddwd` (+ `vpaddd`) or `vpdpwssd`: two taps per
 //!   instruction, exact in i32 (|x| ≤ 255, |w'| ≤ 255, no i16 saturation). The accumulators hold
 //!   channels in the interleaved order and are put back in order at the store.
+//! - `dwconv_c64s1__avx512vnni` ([`dw_i8q_s1_vnni`]): u8 (or i8 + 128) × s8 bytes of four
+//!   kernel rows interleaved per channel, `vpdpbusd`, each input column interleaved once per
+//!   block of pixels; 3x3 / 5x5, stride 1, requantization fused.
 //! - fp32: 8 (AVX2) or 16 (AVX-512) channels per vector, 4 (AVX-512: 8) output pixels per
 //!   iteration sharing each weight load, fused multiply-adds in tap order, clamp at the store.
 //!   AVX-512: weights packed flat (a tile may start at any channel) and channel tiles aligned to
@@ -491,6 +494,334 @@ unsafe fn i8_512_tile16<const SIGNED: bool, const VNNI: bool, const Q: bool>(
         let r1 = _mm256_permute2x128_si256(lo, hi, 0x31);
         store8::<Q>(o, c, r0, (m & 0xff) as __mmask8, q);
         store8::<Q>(o, c + 8, r1, (m >> 8) as __mmask8, q);
+    }
+}
+
+// ---------------------------------------------------------------- int8, AVX-512 VNNI, u8 x s8
+
+/// Pixels per iteration of [`dw_i8q_s1_vnni`].
+const Q8P: usize = 4;
+
+/// Packer of [`dw_i8q_s1_vnni`] (3x3 and 5x5, `w'` in `[-128, 127]`): 64-channel tiles
+/// (zero-padded); per tile the folded bias (64 i32; with `signed` inputs less `128 · Σ_t w'`,
+/// since the kernel reads `x + 128`), then per group of 4 kernel rows `g` and column `kx` 64
+/// words whose bytes are `w'[4g + r][kx][c]`, `r = 0..4` (0 past the last row). Word `i` of
+/// accumulator `k` (`i = 4L + j`, 128-bit lane `L`) holds channel `16L + 4k + j`: the order in
+/// which `vpunpck{l,h}bw` + `vpunpck{l,h}wd` interleave four rows.
+pub fn pack_i8_quads(
+    kh: usize,
+    kw: usize,
+    ch: usize,
+    w: &[i32],
+    bias: &[i32],
+    signed: bool,
+) -> Vec<i32> {
+    let taps = kh * kw;
+    let groups = kh.div_ceil(4);
+    let chan = |base: usize, k: usize, i: usize| base + 16 * (i / 4) + 4 * k + i % 4;
+    let mut out = Vec::with_capacity(ch.div_ceil(64) * 64 * (1 + groups * kw));
+    for base in (0..ch).step_by(64) {
+        for k in 0..4 {
+            for i in 0..16 {
+                let c = chan(base, k, i);
+                out.push(if c < ch {
+                    let sw = (0..taps).fold(0i32, |s, t| s.wrapping_add(w[t * ch + c]));
+                    bias[c].wrapping_sub(if signed { sw.wrapping_mul(128) } else { 0 })
+                } else {
+                    0
+                });
+            }
+        }
+        for g in 0..groups {
+            for kx in 0..kw {
+                for k in 0..4 {
+                    for i in 0..16 {
+                        let c = chan(base, k, i);
+                        let b = |r: usize| {
+                            let ky = 4 * g + r;
+                            if c < ch && ky < kh {
+                                w[(ky * kw + kx) * ch + c] as i8 as u8
+                            } else {
+                                0
+                            }
+                        };
+                        out.push(i32::from_le_bytes([b(0), b(1), b(2), b(3)]));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `dwconv_c64s1__avx512vnni` (u8 or i8 activations × s8 weights, `vpdpbusd`): 3x3 and 5x5,
+/// stride and dilation 1 along W, per-tensor Fp32 requantization fused; see
+/// [`super::DwI8QS1Fn`].
+///
+/// Per 64-channel tile and block of [`Q8P`] pixels, each input column of a group of 4 kernel
+/// rows is loaded and interleaved once (`vpunpck{l,h}bw` + `vpunpck{l,h}wd`: four 16-channel
+/// vectors whose dwords hold the 4 rows' bytes of one channel; a lone row, as the fifth of a 5x5
+/// kernel, is spread with `vpshufb`) and feeds the up to `kw` pixels that use it: one
+/// `vpdpbusd` multiplies 4 taps of 16 channels, exact in i32 (u8 · s8 products, no
+/// saturation). i8 activations are read as `x + 128` (`vpxor`), with `128 · Σ w'` taken off the
+/// packed bias. The accumulators are requantized in their interleaved order (scale, upper clamp
+/// and round in f32), packed back to channel order with `vpackssdw` (+ zero point, saturating)
+/// and `vpack{us,ss}wb`, and clamped below in bytes: `clamp(round(x), lo, hi) = round(clamp(x,
+/// lo, hi))` for integer bounds, so this is bit-exact with `Requantizer::requantize`.
+///
+/// # Safety
+/// The contract of [`super::DwI8QS1Fn`] with the layout of [`pack_i8_quads`], on a CPU with
+/// AVX-512 F/BW/VL and VNNI.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn dw_i8q_s1_vnni<const SIGNED: bool>(
+    px: usize,
+    kw: usize,
+    taps: usize,
+    ind: *const *const u8,
+    w: *const i32,
+    ch: usize,
+    q: &Fp32Requant,
+    out: *mut u8,
+) {
+    // SAFETY: same contract; the plan hands this kernel out only for 3x3 and 5x5.
+    unsafe {
+        match (taps, kw) {
+            (9, 3) => i8q_s1::<SIGNED, 3, 3>(px, ind, w, ch, q, out),
+            (25, 5) => i8q_s1::<SIGNED, 5, 5>(px, ind, w, ch, q, out),
+            _ => unreachable!("dw_i8q_s1_vnni: only 3x3 and 5x5"),
+        }
+    }
+}
+
+/// Per-tensor requantization constants in registers.
+#[derive(Clone, Copy)]
+struct Q8Consts {
+    scale: __m512,
+    hi: __m512,
+    zp: __m512i,
+    qmin: __m512i,
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
+unsafe fn i8q_s1<const SIGNED: bool, const KH: usize, const KW: usize>(
+    px: usize,
+    ind: *const *const u8,
+    w: *const i32,
+    ch: usize,
+    q: &Fp32Requant,
+    out: *mut u8,
+) {
+    let taps = KH * KW;
+    let tile_words = 64 * (1 + KH.div_ceil(4) * KW);
+    let qmin = (q.lo as i32 + q.zero_point) as i8;
+    let k = Q8Consts {
+        scale: _mm512_set1_ps(q.scale),
+        hi: _mm512_set1_ps(q.hi),
+        zp: _mm512_set1_epi16(q.zero_point as i16),
+        qmin: _mm512_set1_epi8(qmin),
+    };
+    // SAFETY: every call covers channels c..c+n <= ch of pixels p..p+P <= px; weights stay in
+    // tile j's tile_words.
+    unsafe {
+        let mut c = 0;
+        while c < ch {
+            let n = (ch - c).min(64);
+            let m: __mmask64 = if n == 64 { !0 } else { (1u64 << n) - 1 };
+            let wt = w.add(c / 64 * tile_words);
+            let mut p = 0;
+            while p + Q8P <= px {
+                let (i, o) = (ind.add(p * taps), out.add(p * ch + c));
+                i8q_s1_block::<SIGNED, KH, KW, Q8P>(i, wt, c, m, ch, q.signed, k, o);
+                p += Q8P;
+            }
+            while p < px {
+                let (i, o) = (ind.add(p * taps), out.add(p * ch + c));
+                i8q_s1_block::<SIGNED, KH, KW, 1>(i, wt, c, m, ch, q.signed, k, o);
+                p += 1;
+            }
+            c += n;
+        }
+    }
+}
+
+/// 64 bytes of channels `c..` selected by `m` (the others 0), as `x + 128` when `SIGNED`.
+#[inline(always)]
+unsafe fn ld64<const SIGNED: bool>(p: *const u8, m: __mmask64) -> __m512i {
+    // SAFETY: the caller guarantees the selected bytes readable.
+    unsafe {
+        let v = if m == !0 {
+            _mm512_loadu_si512(p.cast())
+        } else {
+            _mm512_maskz_loadu_epi8(m, p.cast())
+        };
+        if SIGNED {
+            _mm512_xor_si512(v, _mm512_set1_epi8(-128))
+        } else {
+            v
+        }
+    }
+}
+
+/// Repeats `$body` with `$i` bound to 0..8 (constants, so array indices fold and the
+/// accumulators stay in registers); the body tests its own bound.
+macro_rules! unroll8 {
+    ($i:ident, $body:block) => {{
+        {
+            let $i: usize = 0;
+            $body
+        }
+        {
+            let $i: usize = 1;
+            $body
+        }
+        {
+            let $i: usize = 2;
+            $body
+        }
+        {
+            let $i: usize = 3;
+            $body
+        }
+        {
+            let $i: usize = 4;
+            $body
+        }
+        {
+            let $i: usize = 5;
+            $body
+        }
+        {
+            let $i: usize = 6;
+            $body
+        }
+        {
+            let $i: usize = 7;
+            $body
+        }
+    }};
+}
+
+/// Column `j` of kernel rows `r0..r0 + rows` (`rows` ≤ 4) interleaved for `vpdpbusd`: four
+/// vectors, vector `k` holding in dword `4L + i` the rows' bytes of channel `16L + 4k + i`
+/// (rows past `rows` repeat a loaded one; their weights are 0). `col(ky, j)` is the pointer.
+#[inline(always)]
+unsafe fn q8_column<const SIGNED: bool, const P: usize>(
+    col: impl Fn(usize, usize) -> *const u8,
+    r0: usize,
+    rows: usize,
+    j: usize,
+    m: __mmask64,
+) -> [__m512i; 4] {
+    // SAFETY: col gives pointers readable for the channels of m (caller).
+    unsafe {
+        let a = ld64::<SIGNED>(col(r0, j), m);
+        if rows == 1 {
+            // Vector k takes byte 4k + i of each lane into dword i (all 4 bytes; the weights
+            // of bytes 1..3 are 0).
+            let b = |v: i32| v * 0x0101_0101;
+            return [0, 4, 8, 12].map(|s| {
+                let ctl = _mm_setr_epi32(b(s), b(s + 1), b(s + 2), b(s + 3));
+                _mm512_shuffle_epi8(a, _mm512_broadcast_i32x4(ctl))
+            });
+        }
+        let b = ld64::<SIGNED>(col(r0 + 1, j), m);
+        let c = if rows > 2 {
+            ld64::<SIGNED>(col(r0 + 2, j), m)
+        } else {
+            a
+        };
+        let d = if rows > 3 {
+            ld64::<SIGNED>(col(r0 + 3, j), m)
+        } else {
+            c
+        };
+        let ab_l = _mm512_unpacklo_epi8(a, b);
+        let ab_h = _mm512_unpackhi_epi8(a, b);
+        let cd_l = _mm512_unpacklo_epi8(c, d);
+        let cd_h = _mm512_unpackhi_epi8(c, d);
+        [
+            _mm512_unpacklo_epi16(ab_l, cd_l),
+            _mm512_unpackhi_epi16(ab_l, cd_l),
+            _mm512_unpacklo_epi16(ab_h, cd_h),
+            _mm512_unpackhi_epi16(ab_h, cd_h),
+        ]
+    }
+}
+
+/// One 64-channel tile of P pixels (stride 1): per group of kernel rows, column `j` of the
+/// block (`0 ≤ j < P + KW − 1`) is pixel `j`'s tap `kx = 0` for `j < P`, then the last
+/// pixel's tap `j − (P − 1)`; it feeds pixel `j − kx` with the weights of column `kx`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn i8q_s1_block<const SIGNED: bool, const KH: usize, const KW: usize, const P: usize>(
+    ind: *const *const u8,
+    wt: *const i32,
+    c: usize,
+    m: __mmask64,
+    ch: usize,
+    signed_out: bool,
+    k: Q8Consts,
+    out: *mut u8,
+) {
+    let taps = KH * KW;
+    // SAFETY: row pointers are the block's P · taps pointers, each readable for ch >= c + n
+    // bytes (masked loads read only the channels of m); weights inside the tile; stores are
+    // the n channels of P pixels.
+    unsafe {
+        let col = |ky: usize, j: usize| {
+            let i = if j < P {
+                j * taps
+            } else {
+                (P - 1) * taps + j + 1 - P
+            };
+            (*ind.add(ky * KW + i)).add(c)
+        };
+        const { assert!(P + KW - 1 <= 8, "unroll8 covers 8 columns") };
+        let bias = [0, 1, 2, 3].map(|a| _mm512_loadu_si512(wt.add(16 * a).cast()));
+        let mut acc = [bias; P];
+        let mut wg = wt.add(64);
+        for g in 0..KH.div_ceil(4) {
+            let rows = (KH - 4 * g).min(4);
+            // Unrolled by hand (LLVM keeps a loop here and the accumulators in memory).
+            unroll8!(j, {
+                if j < P + KW - 1 {
+                    let x = q8_column::<SIGNED, P>(col, 4 * g, rows, j, m);
+                    unroll8!(kx, {
+                        if kx < KW && j >= kx && j - kx < P {
+                            let wk = wg.add(64 * kx);
+                            unroll8!(a, {
+                                if a < 4 {
+                                    let wv = _mm512_loadu_si512(wk.add(16 * a).cast());
+                                    acc[j - kx][a] = _mm512_dpbusd_epi32(acc[j - kx][a], x[a], wv);
+                                }
+                            });
+                        }
+                    });
+                }
+            });
+            wg = wg.add(64 * KW);
+        }
+        for (qi, a) in acc.iter().enumerate() {
+            let f = a.map(|v| {
+                let f = _mm512_mul_ps(_mm512_cvtepi32_ps(v), k.scale);
+                // Default MXCSR rounding: to nearest, ties to even. The upper clamp keeps f
+                // below 2^31 (where the conversion would give i32::MIN).
+                _mm512_cvtps_epi32(_mm512_min_ps(f, k.hi))
+            });
+            let lo = _mm512_adds_epi16(_mm512_packs_epi32(f[0], f[1]), k.zp);
+            let hi = _mm512_adds_epi16(_mm512_packs_epi32(f[2], f[3]), k.zp);
+            let b = if signed_out {
+                _mm512_max_epi8(_mm512_packs_epi16(lo, hi), k.qmin)
+            } else {
+                _mm512_max_epu8(_mm512_packus_epi16(lo, hi), k.qmin)
+            };
+            let o = out.add(qi * ch);
+            if m == !0 {
+                _mm512_storeu_si512(o.cast(), b);
+            } else {
+                _mm512_mask_storeu_epi8(o.cast(), m, b);
+            }
+        }
     }
 }
 
