@@ -54,7 +54,8 @@
 //! into its FFT) and the inverse row IFFTs store their cropped rows straight to the output
 //! (transpose + masked store per tile), so no spatial tile block passes through memory.
 //! Under AVX-512 a last group of at most 8 tiles runs on the 8-lane kernels (compiled with AVX-512
-//! VL: 32 registers, so the tuple GEMM keeps 4 output channels in registers like the 16-lane one).
+//! VL: 32 registers, so the tuple GEMM keeps 4 output channels in registers like the 16-lane one),
+//! with the same fused transforms on 8×8 register transposes and 8-wide masked loads and stores.
 //!
 //! Blocks run on a [`Parallel`] pool. The tile size is chosen per input size from an arithmetic
 //! cost estimate ([`Tile::Auto`]) or forced; [`choose_tile`] is NNPACK's rule for reference.

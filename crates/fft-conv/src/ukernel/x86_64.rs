@@ -201,7 +201,7 @@ entry_points!(
     Avx2,
     1,
     4,
-    None,
+    Some(FUSED_AVX512_HALF),
     KERNELS_AVX512_HALF,
     gather_8__avx2,
     scatter_8__avx2,
@@ -523,4 +523,180 @@ const FUSED_AVX512: Fused = Fused {
     fwd16: ft16x16_fwd_in__avx512,
     inv8: ft8x8_inv_out__avx512,
     inv16: ft16x16_inv_out__avx512,
+};
+
+/// Transposes 8 rows of 8 floats in registers: `c[j][i] = r[i][j]` (24 shuffles).
+#[inline(always)]
+unsafe fn transpose8(r: &[__m256; 8]) -> [__m256; 8] {
+    // SAFETY: register-only intrinsics; the caller runs with AVX enabled.
+    unsafe {
+        let z = _mm256_setzero_ps();
+        let mut t = [z; 8];
+        for k in 0..4 {
+            t[2 * k] = _mm256_unpacklo_ps(r[2 * k], r[2 * k + 1]);
+            t[2 * k + 1] = _mm256_unpackhi_ps(r[2 * k], r[2 * k + 1]);
+        }
+        // u[4m + c]: each 128-bit half holds rows 4m..4m+3 of column (half·4 + c).
+        let mut u = [z; 8];
+        for m in 0..2 {
+            u[4 * m] = _mm256_shuffle_ps::<0x44>(t[4 * m], t[4 * m + 2]);
+            u[4 * m + 1] = _mm256_shuffle_ps::<0xEE>(t[4 * m], t[4 * m + 2]);
+            u[4 * m + 2] = _mm256_shuffle_ps::<0x44>(t[4 * m + 1], t[4 * m + 3]);
+            u[4 * m + 3] = _mm256_shuffle_ps::<0xEE>(t[4 * m + 1], t[4 * m + 3]);
+        }
+        let mut out = [z; 8];
+        for c in 0..4 {
+            out[c] = _mm256_permute2f128_ps::<0x20>(u[c], u[4 + c]);
+            out[4 + c] = _mm256_permute2f128_ps::<0x31>(u[c], u[4 + c]);
+        }
+        out
+    }
+}
+
+/// Row source of the fused 8-lane AVX-512 VL forward transform: per row, masked loads of each
+/// lane's row segment (two of 8 columns for 16x16 tiles), then 8×8 register transposes.
+struct MaskedRows8<'a> {
+    input: *const f32,
+    w: usize,
+    d: &'a Lanes,
+    colmask: [__mmask16; 16],
+}
+
+impl RowSource<Avx2> for MaskedRows8<'_> {
+    #[inline(always)]
+    unsafe fn row<const T: usize>(&self, a: usize) -> [__m256; T] {
+        // SAFETY: as for `MaskedRows`: a masked load touches only the in-range patch elements
+        // of its mask (valid input indices, contract of `FwdInFn`); addresses are formed with
+        // `wrapping_offset`. The caller runs with AVX-512 F and VL.
+        unsafe {
+            let z = _mm256_setzero_ps();
+            let mut lo = [z; 8];
+            let mut hi = [z; 8];
+            for i in 0..8 {
+                let (a0, a1) = self.d.rows[i];
+                let m = if a >= a0 && a < a1 {
+                    self.colmask[i]
+                } else {
+                    0
+                };
+                let p = self
+                    .input
+                    .wrapping_offset(self.d.origin[i].wrapping_add((a * self.w) as isize));
+                lo[i] = _mm256_maskz_loadu_ps(m as __mmask8, p);
+                if T > 8 {
+                    hi[i] = _mm256_maskz_loadu_ps((m >> 8) as __mmask8, p.wrapping_add(8));
+                }
+            }
+            let mut v = [z; T];
+            v[..8].copy_from_slice(&transpose8(&lo));
+            if T > 8 {
+                v[8..].copy_from_slice(&transpose8(&hi)[..T - 8]);
+            }
+            v
+        }
+    }
+}
+
+/// Row sink of the fused 8-lane AVX-512 VL inverse transform: 8×8 register transposes, then
+/// masked stores of each lane's `cols` leading elements (rows `r < rows[i]` only).
+struct MaskedStores8<'a> {
+    out: *mut f32,
+    ow: usize,
+    d: &'a OutLanes,
+    colmask: [__mmask16; 16],
+}
+
+impl RowSink<Avx2> for MaskedStores8<'_> {
+    #[inline(always)]
+    unsafe fn put<const T: usize>(&self, r: usize, v: &[__m256; T]) {
+        // SAFETY: as for `MaskedStores`: the masked stores write only the `cols[i]` leading
+        // elements of row `r < rows[i]` of lane `i` (contract of `InvOutFn`); addresses are
+        // formed with `wrapping_add`. The caller runs with AVX-512 F and VL.
+        unsafe {
+            let z = _mm256_setzero_ps();
+            let mut lo = [z; 8];
+            lo.copy_from_slice(&v[..8]);
+            let lo = transpose8(&lo);
+            let mut hi = [z; 8];
+            if T > 8 {
+                let mut h = [z; 8];
+                h[..T - 8].copy_from_slice(&v[8..]);
+                hi = transpose8(&h);
+            }
+            for i in 0..8 {
+                let m = if r < self.d.rows[i] {
+                    self.colmask[i]
+                } else {
+                    0
+                };
+                if m == 0 {
+                    continue;
+                }
+                let p = self
+                    .out
+                    .wrapping_add(self.d.base[i].wrapping_add(r * self.ow));
+                _mm256_mask_storeu_ps(p, m as __mmask8, lo[i]);
+                if T > 8 && m >> 8 != 0 {
+                    _mm256_mask_storeu_ps(p.wrapping_add(8), (m >> 8) as __mmask8, hi[i]);
+                }
+            }
+        }
+    }
+}
+
+macro_rules! fused_avx512_half {
+    ($fwd:ident, $inv:ident, $t:literal) => {
+        #[target_feature(enable = "avx2,fma,avx512f,avx512bw,avx512dq,avx512vl")]
+        unsafe fn $fwd(
+            input: *const f32,
+            w: usize,
+            d: &Lanes,
+            mid: *mut f32,
+            x: *mut f32,
+            bs: usize,
+        ) {
+            let src = MaskedRows8 {
+                input,
+                w,
+                d,
+                colmask: col_masks(|i| d.cols[i]),
+            };
+            // SAFETY: forwarded contract of `FwdInFn` (the row source reads only in-range patch
+            // elements); the ISA is enabled here.
+            unsafe { generic::forward::<Avx2, $t, _>(&src, mid, x, bs) }
+        }
+        #[allow(clippy::too_many_arguments)]
+        #[target_feature(enable = "avx2,fma,avx512f,avx512bw,avx512dq,avx512vl")]
+        unsafe fn $inv(
+            y: *const f32,
+            bs: usize,
+            rows: usize,
+            post: &Post,
+            mid: *mut f32,
+            ow: usize,
+            d: &OutLanes,
+            out: *mut f32,
+        ) {
+            let sink = MaskedStores8 {
+                out,
+                ow,
+                d,
+                colmask: col_masks(|i| (0, d.cols[i])),
+            };
+            // SAFETY: forwarded contract of `InvOutFn` (the sink writes only each lane's output
+            // pixels); the ISA is enabled here.
+            unsafe { generic::inverse::<Avx2, $t, _>(y, bs, rows, post, mid, &sink) }
+        }
+    };
+}
+
+fused_avx512_half!(ft8x8_fwd_in__avx512vl, ft8x8_inv_out__avx512vl, 8);
+fused_avx512_half!(ft16x16_fwd_in__avx512vl, ft16x16_inv_out__avx512vl, 16);
+
+/// The fused 8-lane transforms of the AVX-512 variant (its half-width group).
+const FUSED_AVX512_HALF: Fused = Fused {
+    fwd8: ft8x8_fwd_in__avx512vl,
+    fwd16: ft16x16_fwd_in__avx512vl,
+    inv8: ft8x8_inv_out__avx512vl,
+    inv16: ft16x16_inv_out__avx512vl,
 };
