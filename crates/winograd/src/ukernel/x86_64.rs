@@ -590,6 +590,9 @@ unsafe fn in_avx512<const A: usize, const M: usize, T: Tf<A, M>>(g: &Geometry, j
         pos.advance(g);
     }
     let w = g.w;
+    // Row-pass results, reused by every channel (initialised once per job: building such
+    // kilobyte-sized blocks per channel by value made LLVM emit memcpy/memset calls).
+    let mut t = [[Z(_mm512_setzero_ps()); A]; A];
     for cc in 0..job.nch {
         let coff = cc * plane_len;
         // SAFETY: the enabled lanes of mask (i, l) are window elements (i, j) inside the image
@@ -600,14 +603,14 @@ unsafe fn in_avx512<const A: usize, const M: usize, T: Tf<A, M>>(g: &Geometry, j
             _mm256_maskz_loadu_ps(masks[i][l], q)
         };
         // Row pass: t[i] = Bᵀ applied along x to row i of the 16 tiles.
-        let t: [[Z; A]; A] = core::array::from_fn(|i| {
+        for (i, ti) in t.iter_mut().enumerate() {
             let r: [__m512; 8] = core::array::from_fn(|l| {
                 _mm512_insertf32x8::<1>(_mm512_castps256_ps512(row(l, i)), row(l + 8, i))
             });
             let c = transpose8x2(r);
             let d: [Z; A] = core::array::from_fn(|j| Z(c[j]));
-            T::bt::<Z, Fused>(&d)
-        });
+            *ti = T::bt::<Z, Fused>(&d);
+        }
         for j in 0..A {
             let col: [Z; A] = core::array::from_fn(|i| t[i][j]);
             let v = T::bt::<Z, Fused>(&col);
@@ -650,30 +653,29 @@ unsafe fn out_avx512<const A: usize, const M: usize, T: Tf<A, M>>(g: &Geometry, 
     }
     // No clamp without an activation, so that NaN stays NaN.
     let clamp = job.lo > f32::NEG_INFINITY || job.hi < f32::INFINITY;
+    // Blocks reused by every channel (see `in_avx512`); yt[j][i] = output (i, j) of the tiles.
+    let mut t = [[Z(_mm512_setzero_ps()); M]; A];
+    let mut yt = [[Z(_mm512_setzero_ps()); M]; M];
     for cc in 0..job.nch {
         // SAFETY: point i·α + j of channel cc < nch is readable for 16 floats (contract).
         let mp = unsafe { job.m.add(cc * LANES) };
-        let t: [[Z; M]; A] = core::array::from_fn(|i| {
+        for (i, ti) in t.iter_mut().enumerate() {
             let r: [Z; A] = core::array::from_fn(|j| {
                 // SAFETY: as above.
                 unsafe { Z::load(mp.add((i * A + j) * job.stride_p)) }
             });
-            T::at::<Z, Fused>(&r)
-        });
+            *ti = T::at::<Z, Fused>(&r);
+        }
         // SAFETY: nch biases are readable (contract).
         let bias = Z::splat(unsafe { *job.bias.add(cc) });
-        // yt[j][i] = output (i, j) of the 16 tiles.
-        let yt: [[Z; M]; M] = core::array::from_fn(|j| {
+        for (j, ytj) in yt.iter_mut().enumerate() {
             let col: [Z; A] = core::array::from_fn(|i| t[i][j]);
-            T::at::<Z, Fused>(&col).map(|v| {
+            let y = T::at::<Z, Fused>(&col);
+            for (o, v) in ytj.iter_mut().zip(y) {
                 let v = v + bias;
-                if clamp {
-                    v.clamp(job.lo, job.hi)
-                } else {
-                    v
-                }
-            })
-        });
+                *o = if clamp { v.clamp(job.lo, job.hi) } else { v };
+            }
+        }
         let coff = cc * plane_len;
         for i in 0..M {
             let r: [__m512; 8] = core::array::from_fn(|j| {
