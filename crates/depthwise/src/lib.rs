@@ -446,8 +446,8 @@ impl QDepthwise {
             _ => None,
         };
         let s1 = match (&fused, k.i8_q_s1) {
-            (Some((_, q)), Some((pack, fu, fs, sizes)))
-                if d.stride[1] == 1
+            (Some((_, q)), Some((pack, fu, fs, sizes, strides)))
+                if strides.contains(&d.stride[1])
                     && d.dilation[1] == 1
                     && sizes.contains(&d.kernel)
                     && w.iter().all(|v| (-128..=127).contains(v)) =>
@@ -574,14 +574,15 @@ impl QDepthwise {
                 let start = row * ow * cout;
                 let n = ow * cout;
                 if let Some((f, q)) = &self.fused_s1 {
-                    // SAFETY: as below; with stride and dilation 1 along W, row_indirection
-                    // gives pixel ox + 1's tap kx the pointer of pixel ox's tap kx + 1 (the
-                    // same input column, or the zero row for both); the kernel size is one the
-                    // variant listed; packed has this kernel's layout.
+                    // SAFETY: as below; with dilation 1 along W, row_indirection gives pixel
+                    // ox + 1's tap kx the pointer of pixel ox's tap kx + sw (the same input
+                    // column, or the zero row for both); the kernel size and stride are ones
+                    // the variant listed; packed has this kernel's layout.
                     unsafe {
                         f(
                             ow,
                             d.kernel[1],
+                            d.stride[1],
                             taps,
                             s.ind.as_ptr(),
                             self.packed.as_ptr(),

@@ -347,22 +347,26 @@ fn fp32_every_alignment() {
     }
 }
 
-/// The fused per-tensor Fp32 path with stride 1 (on AVX-512 VNNI the `vpdpbusd` kernel, which
-/// takes 3x3 and 5x5 with 8-bit `w'`): u8 and i8 activations (full range, zero point at the
+/// The fused per-tensor Fp32 path with stride 1 or 2 along W (on AVX-512 VNNI the `vpdpbusd`
+/// kernel, which takes 3x3 and 5x5 with 8-bit `w'`): u8 and i8 activations (full range, zero point at the
 /// ends), s8 weights at ±127/−128 and u8 weights with zero point 128, u8 and i8 outputs with
 /// clamps, scales small to 200 (accumulators far past the clamp), channel counts around the
 /// 64-channel tile, rows long enough for every pixel block.
 #[test]
 fn fused_stride1_exact() {
     let mut seed = 99u64;
-    for (k, c, h, w) in [
-        (3, 144, 3, 13),
-        (3, 1, 4, 6),
-        (3, 63, 3, 9),
-        (3, 65, 2, 7),
-        (5, 240, 5, 11),
-        (5, 16, 6, 6),
-        (5, 97, 3, 9),
+    for (k, sw, c, h, w) in [
+        (3, 1, 144, 3, 13),
+        (3, 1, 1, 4, 6),
+        (3, 1, 63, 3, 9),
+        (3, 1, 65, 2, 7),
+        (5, 1, 240, 5, 11),
+        (5, 1, 16, 6, 6),
+        (5, 1, 97, 3, 9),
+        (3, 2, 96, 3, 19),
+        (3, 2, 33, 4, 12),
+        (5, 2, 130, 5, 22),
+        (5, 2, 7, 3, 8),
     ] {
         for (at, wt, wzp) in [
             (QType::U8, QType::I8, 0),
@@ -370,7 +374,7 @@ fn fused_stride1_exact() {
             (QType::U8, QType::U8, 128),
         ] {
             for extreme in [false, true] {
-                let d = DwDesc::new([k, k], [1, 1], [k / 2; 4], c, 1);
+                let d = DwDesc::new([k, k], [1, sw], [k / 2; 4], c, 1);
                 let n_in = h * w * c;
                 let x: Vec<i32> = (0..n_in)
                     .map(|i| match (extreme, i % 3) {

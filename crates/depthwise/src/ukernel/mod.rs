@@ -70,16 +70,26 @@ pub struct Fp32Requant {
 pub type DwI8QFn =
     unsafe fn(usize, usize, *const *const u8, *const i32, usize, &Fp32Requant, *mut u8);
 
-/// int8 kernel with [`Fp32Requant`] fused, for stride 1 and dilation 1 along W and 8-bit
-/// weights (`w'` in `[-128, 127]`): `(px, kw, taps, indirection, packed weights, channels,
+/// int8 kernel with [`Fp32Requant`] fused, for dilation 1 along W and 8-bit weights (`w'` in
+/// `[-128, 127]`): `(px, kw, stride along W, taps, indirection, packed weights, channels,
 /// requantization, out)`; it may read a pixel's tap `kx` through the previous pixel's tap
-/// `kx + 1` (see [`DwF32S1Fn`]).
+/// `kx + sw`.
 ///
 /// # Safety
-/// As [`DwI8QFn`], with the indirection property of [`DwF32S1Fn`] and a kernel size the
-/// variant supports.
-pub type DwI8QS1Fn =
-    unsafe fn(usize, usize, usize, *const *const u8, *const i32, usize, &Fp32Requant, *mut u8);
+/// As [`DwI8QFn`], with `ind[(p + 1)·taps + ky·kw + kx] == ind[p·taps + ky·kw + kx + sw]` for
+/// every pixel `p + 1 < px`, row `ky` and `kx + sw < kw`, and a kernel size and stride the
+/// variant lists.
+pub type DwI8QS1Fn = unsafe fn(
+    usize,
+    usize,
+    usize,
+    usize,
+    *const *const u8,
+    *const i32,
+    usize,
+    &Fp32Requant,
+    *mut u8,
+);
 
 /// Packs int8 weights for a [`DwI8QS1Fn`]: `(kh, kw, channels, w' tap-major, folded bias,
 /// signed inputs)` → packed words.
@@ -101,9 +111,16 @@ pub struct Kernels {
     pub i8_s: DwI8Fn,
     /// int8 kernels with the per-tensor Fp32 requantization fused (u8, i8 inputs), if any.
     pub i8_q: Option<(DwI8QFn, DwI8QFn)>,
-    /// Stride-1 fused int8 kernels with 8-bit weights, if any: packer, u8 and i8 inputs, and
-    /// the kernel sizes `[kh, kw]` they take.
-    pub i8_q_s1: Option<(PackI8S1Fn, DwI8QS1Fn, DwI8QS1Fn, &'static [[usize; 2]])>,
+    /// Fused int8 kernels with 8-bit weights and column reuse along W, if any: packer, u8 and
+    /// i8 inputs, the kernel sizes `[kh, kw]` and the strides along W they take.
+    #[allow(clippy::type_complexity)]
+    pub i8_q_s1: Option<(
+        PackI8S1Fn,
+        DwI8QS1Fn,
+        DwI8QS1Fn,
+        &'static [[usize; 2]],
+        &'static [usize],
+    )>,
     /// fp32 packer.
     pub pack_f32: PackF32Fn,
     /// fp32 kernel.
@@ -232,6 +249,7 @@ impl Variant {
                     x86_64::dw_i8q_s1_vnni::<false>,
                     x86_64::dw_i8q_s1_vnni::<true>,
                     &[[3, 3], [5, 5]],
+                    &[1, 2],
                 )),
                 pack_f32: x86_64::pack_f32_avx512,
                 f32: x86_64::dw_f32_avx512,

@@ -558,7 +558,7 @@ pub fn pack_i8_quads(
 /// stride and dilation 1 along W, per-tensor Fp32 requantization fused; see
 /// [`super::DwI8QS1Fn`].
 ///
-/// Per 64-channel tile and block of [`Q8P`] pixels, each input column of a group of 4 kernel
+/// Per 64-channel tile and block of `Q8P` (4) pixels, each input column of a group of 4 kernel
 /// rows is loaded and interleaved once (`vpunpck{l,h}bw` + `vpunpck{l,h}wd`: four 16-channel
 /// vectors whose dwords hold the 4 rows' bytes of one channel; a lone row, as the fifth of a 5x5
 /// kernel, is spread with `vpshufb`) and feeds the up to `kw` pixels that use it: one
@@ -576,6 +576,7 @@ pub fn pack_i8_quads(
 pub unsafe fn dw_i8q_s1_vnni<const SIGNED: bool>(
     px: usize,
     kw: usize,
+    sw: usize,
     taps: usize,
     ind: *const *const u8,
     w: *const i32,
@@ -583,12 +584,15 @@ pub unsafe fn dw_i8q_s1_vnni<const SIGNED: bool>(
     q: &Fp32Requant,
     out: *mut u8,
 ) {
-    // SAFETY: same contract; the plan hands this kernel out only for 3x3 and 5x5.
+    // SAFETY: same contract; the plan hands this kernel out only for 3x3 and 5x5 with stride
+    // 1 or 2 along W.
     unsafe {
-        match (taps, kw) {
-            (9, 3) => i8q_s1::<SIGNED, 3, 3>(px, ind, w, ch, q, out),
-            (25, 5) => i8q_s1::<SIGNED, 5, 5>(px, ind, w, ch, q, out),
-            _ => unreachable!("dw_i8q_s1_vnni: only 3x3 and 5x5"),
+        match (taps, kw, sw) {
+            (9, 3, 1) => i8q_s1::<SIGNED, 3, 3, 1>(px, ind, w, ch, q, out),
+            (25, 5, 1) => i8q_s1::<SIGNED, 5, 5, 1>(px, ind, w, ch, q, out),
+            (9, 3, 2) => i8q_s1::<SIGNED, 3, 3, 2>(px, ind, w, ch, q, out),
+            (25, 5, 2) => i8q_s1::<SIGNED, 5, 5, 2>(px, ind, w, ch, q, out),
+            _ => unreachable!("dw_i8q_s1_vnni: only 3x3 and 5x5, stride 1 or 2"),
         }
     }
 }
@@ -603,7 +607,7 @@ struct Q8Consts {
 }
 
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
-unsafe fn i8q_s1<const SIGNED: bool, const KH: usize, const KW: usize>(
+unsafe fn i8q_s1<const SIGNED: bool, const KH: usize, const KW: usize, const S: usize>(
     px: usize,
     ind: *const *const u8,
     w: *const i32,
@@ -629,14 +633,28 @@ unsafe fn i8q_s1<const SIGNED: bool, const KH: usize, const KW: usize>(
             let m: __mmask64 = if n == 64 { !0 } else { (1u64 << n) - 1 };
             let wt = w.add(c / 64 * tile_words);
             let mut p = 0;
+            if n <= 32 {
+                let m = m as __mmask32;
+                while p + Q8P <= px {
+                    let (i, o) = (ind.add(p * taps), out.add(p * ch + c));
+                    i8q_s1_block_256::<SIGNED, KH, KW, S, Q8P>(i, wt, c, m, ch, q.signed, k, o);
+                    p += Q8P;
+                }
+                while p < px {
+                    let (i, o) = (ind.add(p * taps), out.add(p * ch + c));
+                    i8q_s1_block_256::<SIGNED, KH, KW, S, 1>(i, wt, c, m, ch, q.signed, k, o);
+                    p += 1;
+                }
+                break;
+            }
             while p + Q8P <= px {
                 let (i, o) = (ind.add(p * taps), out.add(p * ch + c));
-                i8q_s1_block::<SIGNED, KH, KW, Q8P>(i, wt, c, m, ch, q.signed, k, o);
+                i8q_s1_block::<SIGNED, KH, KW, S, Q8P>(i, wt, c, m, ch, q.signed, k, o);
                 p += Q8P;
             }
             while p < px {
                 let (i, o) = (ind.add(p * taps), out.add(p * ch + c));
-                i8q_s1_block::<SIGNED, KH, KW, 1>(i, wt, c, m, ch, q.signed, k, o);
+                i8q_s1_block::<SIGNED, KH, KW, S, 1>(i, wt, c, m, ch, q.signed, k, o);
                 p += 1;
             }
             c += n;
@@ -662,9 +680,9 @@ unsafe fn ld64<const SIGNED: bool>(p: *const u8, m: __mmask64) -> __m512i {
     }
 }
 
-/// Repeats `$body` with `$i` bound to 0..8 (constants, so array indices fold and the
+/// Repeats `$body` with `$i` bound to 0..12 (constants, so array indices fold and the
 /// accumulators stay in registers); the body tests its own bound.
-macro_rules! unroll8 {
+macro_rules! unroll12 {
     ($i:ident, $body:block) => {{
         {
             let $i: usize = 0;
@@ -698,6 +716,22 @@ macro_rules! unroll8 {
             let $i: usize = 7;
             $body
         }
+        {
+            let $i: usize = 8;
+            $body
+        }
+        {
+            let $i: usize = 9;
+            $body
+        }
+        {
+            let $i: usize = 10;
+            $body
+        }
+        {
+            let $i: usize = 11;
+            $body
+        }
     }};
 }
 
@@ -705,7 +739,7 @@ macro_rules! unroll8 {
 /// vectors, vector `k` holding in dword `4L + i` the rows' bytes of channel `16L + 4k + i`
 /// (rows past `rows` repeat a loaded one; their weights are 0). `col(ky, j)` is the pointer.
 #[inline(always)]
-unsafe fn q8_column<const SIGNED: bool, const P: usize>(
+unsafe fn q8_column<const SIGNED: bool>(
     col: impl Fn(usize, usize) -> *const u8,
     r0: usize,
     rows: usize,
@@ -748,12 +782,18 @@ unsafe fn q8_column<const SIGNED: bool, const P: usize>(
     }
 }
 
-/// One 64-channel tile of P pixels (stride 1): per group of kernel rows, column `j` of the
-/// block (`0 ≤ j < P + KW − 1`) is pixel `j`'s tap `kx = 0` for `j < P`, then the last
-/// pixel's tap `j − (P − 1)`; it feeds pixel `j − kx` with the weights of column `kx`.
+/// One 64-channel tile of P pixels (stride S along W): per group of kernel rows, the block
+/// reads columns `j = 0..(P − 1)·S + KW` once each; column `j` feeds every pixel `q` with
+/// `0 ≤ j − q·S < KW`, with the weights of column `j − q·S`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn i8q_s1_block<const SIGNED: bool, const KH: usize, const KW: usize, const P: usize>(
+unsafe fn i8q_s1_block<
+    const SIGNED: bool,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+>(
     ind: *const *const u8,
     wt: *const i32,
     c: usize,
@@ -768,31 +808,33 @@ unsafe fn i8q_s1_block<const SIGNED: bool, const KH: usize, const KW: usize, con
     // bytes (masked loads read only the channels of m); weights inside the tile; stores are
     // the n channels of P pixels.
     unsafe {
+        // Column j: pixel q = min(j / S, P − 1)'s tap j − q·S (< KW as S ≤ KW).
         let col = |ky: usize, j: usize| {
-            let i = if j < P {
-                j * taps
-            } else {
-                (P - 1) * taps + j + 1 - P
-            };
-            (*ind.add(ky * KW + i)).add(c)
+            let q = (j / S).min(P - 1);
+            (*ind.add(q * taps + ky * KW + j - q * S)).add(c)
         };
-        const { assert!(P + KW - 1 <= 8, "unroll8 covers 8 columns") };
+        const {
+            assert!(
+                S <= KW && (P - 1) * S + KW <= 12,
+                "unroll12 covers 12 columns"
+            )
+        };
         let bias = [0, 1, 2, 3].map(|a| _mm512_loadu_si512(wt.add(16 * a).cast()));
         let mut acc = [bias; P];
         let mut wg = wt.add(64);
         for g in 0..KH.div_ceil(4) {
             let rows = (KH - 4 * g).min(4);
             // Unrolled by hand (LLVM keeps a loop here and the accumulators in memory).
-            unroll8!(j, {
-                if j < P + KW - 1 {
-                    let x = q8_column::<SIGNED, P>(col, 4 * g, rows, j, m);
-                    unroll8!(kx, {
-                        if kx < KW && j >= kx && j - kx < P {
-                            let wk = wg.add(64 * kx);
-                            unroll8!(a, {
+            unroll12!(j, {
+                if j < (P - 1) * S + KW {
+                    let x = q8_column::<SIGNED>(col, 4 * g, rows, j, m);
+                    unroll12!(q, {
+                        if q < P && j >= q * S && j - q * S < KW {
+                            let wk = wg.add(64 * (j - q * S));
+                            unroll12!(a, {
                                 if a < 4 {
                                     let wv = _mm512_loadu_si512(wk.add(16 * a).cast());
-                                    acc[j - kx][a] = _mm512_dpbusd_epi32(acc[j - kx][a], x[a], wv);
+                                    acc[q][a] = _mm512_dpbusd_epi32(acc[q][a], x[a], wv);
                                 }
                             });
                         }
@@ -820,6 +862,172 @@ unsafe fn i8q_s1_block<const SIGNED: bool, const KH: usize, const KW: usize, con
                 _mm512_storeu_si512(o.cast(), b);
             } else {
                 _mm512_mask_storeu_epi8(o.cast(), m, b);
+            }
+        }
+    }
+}
+
+/// The low halves of [`Q8Consts`].
+#[derive(Clone, Copy)]
+struct Q8Consts256 {
+    scale: __m256,
+    hi: __m256,
+    zp: __m256i,
+    qmin: __m256i,
+}
+
+/// [`ld64`] for 32 channels.
+#[inline(always)]
+unsafe fn ld32<const SIGNED: bool>(p: *const u8, m: __mmask32) -> __m256i {
+    // SAFETY: the caller guarantees the selected bytes readable.
+    unsafe {
+        let v = if m == !0 {
+            _mm256_loadu_si256(p.cast())
+        } else {
+            _mm256_maskz_loadu_epi8(m, p.cast())
+        };
+        if SIGNED {
+            _mm256_xor_si256(v, _mm256_set1_epi8(-128))
+        } else {
+            v
+        }
+    }
+}
+
+/// [`q8_column`] for 32 channels (two 128-bit lanes, the same order).
+#[inline(always)]
+unsafe fn q8_column_256<const SIGNED: bool>(
+    col: impl Fn(usize, usize) -> *const u8,
+    r0: usize,
+    rows: usize,
+    j: usize,
+    m: __mmask32,
+) -> [__m256i; 4] {
+    // SAFETY: col gives pointers readable for the channels of m (caller).
+    unsafe {
+        let a = ld32::<SIGNED>(col(r0, j), m);
+        if rows == 1 {
+            // Vector k takes byte 4k + i of each lane into dword i (all 4 bytes; the weights
+            // of bytes 1..3 are 0).
+            let b = |v: i32| v * 0x0101_0101;
+            return [0, 4, 8, 12].map(|s| {
+                let ctl = _mm_setr_epi32(b(s), b(s + 1), b(s + 2), b(s + 3));
+                _mm256_shuffle_epi8(a, _mm256_broadcastsi128_si256(ctl))
+            });
+        }
+        let b = ld32::<SIGNED>(col(r0 + 1, j), m);
+        let c = if rows > 2 {
+            ld32::<SIGNED>(col(r0 + 2, j), m)
+        } else {
+            a
+        };
+        let d = if rows > 3 {
+            ld32::<SIGNED>(col(r0 + 3, j), m)
+        } else {
+            c
+        };
+        let ab_l = _mm256_unpacklo_epi8(a, b);
+        let ab_h = _mm256_unpackhi_epi8(a, b);
+        let cd_l = _mm256_unpacklo_epi8(c, d);
+        let cd_h = _mm256_unpackhi_epi8(c, d);
+        [
+            _mm256_unpacklo_epi16(ab_l, cd_l),
+            _mm256_unpackhi_epi16(ab_l, cd_l),
+            _mm256_unpacklo_epi16(ab_h, cd_h),
+            _mm256_unpackhi_epi16(ab_h, cd_h),
+        ]
+    }
+}
+
+/// [`i8q_s1_block`] for a last tile of at most 32 channels (ymm: half the work of a masked
+/// 64-channel tile). The weights are the 64-channel tile's: the low 8 words of each vector
+/// hold lanes 0 and 1, the channels of this tile.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn i8q_s1_block_256<
+    const SIGNED: bool,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+>(
+    ind: *const *const u8,
+    wt: *const i32,
+    c: usize,
+    m: __mmask32,
+    ch: usize,
+    signed_out: bool,
+    k: Q8Consts,
+    out: *mut u8,
+) {
+    let taps = KH * KW;
+    // SAFETY: register casts; the caller runs with AVX-512 F.
+    let k = unsafe {
+        Q8Consts256 {
+            scale: _mm512_castps512_ps256(k.scale),
+            hi: _mm512_castps512_ps256(k.hi),
+            zp: _mm512_castsi512_si256(k.zp),
+            qmin: _mm512_castsi512_si256(k.qmin),
+        }
+    };
+    // SAFETY: row pointers are the block's P · taps pointers, each readable for ch >= c + n
+    // bytes (masked loads read only the channels of m); weights inside the tile; stores are
+    // the n channels of P pixels.
+    unsafe {
+        // Column j: pixel q = min(j / S, P − 1)'s tap j − q·S (< KW as S ≤ KW).
+        let col = |ky: usize, j: usize| {
+            let q = (j / S).min(P - 1);
+            (*ind.add(q * taps + ky * KW + j - q * S)).add(c)
+        };
+        const {
+            assert!(
+                S <= KW && (P - 1) * S + KW <= 12,
+                "unroll12 covers 12 columns"
+            )
+        };
+        let bias = [0, 1, 2, 3].map(|a| _mm256_loadu_si256(wt.add(16 * a).cast()));
+        let mut acc = [bias; P];
+        let mut wg = wt.add(64);
+        for g in 0..KH.div_ceil(4) {
+            let rows = (KH - 4 * g).min(4);
+            // Unrolled by hand (LLVM keeps a loop here and the accumulators in memory).
+            unroll12!(j, {
+                if j < (P - 1) * S + KW {
+                    let x = q8_column_256::<SIGNED>(col, 4 * g, rows, j, m);
+                    unroll12!(q, {
+                        if q < P && j >= q * S && j - q * S < KW {
+                            let wk = wg.add(64 * (j - q * S));
+                            unroll12!(a, {
+                                if a < 4 {
+                                    let wv = _mm256_loadu_si256(wk.add(16 * a).cast());
+                                    acc[q][a] = _mm256_dpbusd_epi32(acc[q][a], x[a], wv);
+                                }
+                            });
+                        }
+                    });
+                }
+            });
+            wg = wg.add(64 * KW);
+        }
+        for (qi, a) in acc.iter().enumerate() {
+            let f = a.map(|v| {
+                let f = _mm256_mul_ps(_mm256_cvtepi32_ps(v), k.scale);
+                // Default MXCSR rounding: to nearest, ties to even. The upper clamp keeps f
+                // below 2^31 (where the conversion would give i32::MIN).
+                _mm256_cvtps_epi32(_mm256_min_ps(f, k.hi))
+            });
+            let lo = _mm256_adds_epi16(_mm256_packs_epi32(f[0], f[1]), k.zp);
+            let hi = _mm256_adds_epi16(_mm256_packs_epi32(f[2], f[3]), k.zp);
+            let b = if signed_out {
+                _mm256_max_epi8(_mm256_packs_epi16(lo, hi), k.qmin)
+            } else {
+                _mm256_max_epu8(_mm256_packus_epi16(lo, hi), k.qmin)
+            };
+            let o = out.add(qi * ch);
+            if m == !0 {
+                _mm256_storeu_si256(o.cast(), b);
+            } else {
+                _mm256_mask_storeu_epi8(o.cast(), m, b);
             }
         }
     }
