@@ -840,6 +840,10 @@ impl WinogradConv {
                 unsafe { (kern.input)(&g, &ij) };
             });
             let t_in = clock.elapsed();
+            // A last block of at most 8 tiles goes to the half-panel kernel when there is one
+            // (lanes 8..16 of its M rows are then stale; the output transform ignores them).
+            let last_half = kern.gemm_half.is_some() && nt - (ntb - 1) * LANES <= LANES / 2;
+            let nfull = if last_half { ntb - 1 } else { ntb };
             let clock = Instant::now();
             par.for_each(a2 * nkb, |job| {
                 let (p, kb) = (job / nkb, job % nkb);
@@ -853,10 +857,10 @@ impl WinogradConv {
                     unsafe {
                         let up = u.get().add(((p * nkb + kb) * c + c0) * MR) as *const f32;
                         let mut tb = 0;
-                        while tb < ntb {
+                        while tb < nfull {
                             let vptr = vbuf.get().add(p * sv + (tb * c + c0) * LANES);
                             let mptr = mbuf.get().add(p * sm + (tb * k + kb * MR) * LANES);
-                            if tb + kern.panels <= ntb {
+                            if tb + kern.panels <= nfull {
                                 (kern.gemm[mr - 1])(
                                     kcl,
                                     up,
@@ -879,6 +883,18 @@ impl WinogradConv {
                                 );
                                 tb += 1;
                             }
+                        }
+                        if let (true, Some(half)) = (last_half, kern.gemm_half) {
+                            let tb = ntb - 1;
+                            (half[mr - 1])(
+                                kcl,
+                                up,
+                                vbuf.get().add(p * sv + (tb * c + c0) * LANES),
+                                c * LANES,
+                                mbuf.get().add(p * sm + (tb * k + kb * MR) * LANES),
+                                k * LANES,
+                                c0 > 0,
+                            );
                         }
                     }
                     c0 += kcl;

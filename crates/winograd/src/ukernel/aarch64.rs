@@ -75,5 +75,6 @@ pub fn kernels(tile: Tile) -> Kernels {
         gemm,
         panels: 1,
         gemm1: gemm,
+        gemm_half: None,
     }
 }

@@ -66,6 +66,9 @@ pub struct Kernels {
     pub panels: usize,
     /// Single-panel GEMM kernels for a leftover panel when `panels == 2`.
     pub gemm1: [GemmFn; MR],
+    /// Half-panel GEMM kernels (lanes 0..8 of one panel only: a last panel with at most 8
+    /// tiles), where the ISA has them at full speed per lane.
+    pub gemm_half: Option<[GemmFn; MR]>,
 }
 
 /// The micro-kernel families of this crate.

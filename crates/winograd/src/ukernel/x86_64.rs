@@ -178,6 +178,58 @@ pub unsafe fn tgemm1_avx512<const R: usize>(
     }
 }
 
+/// `tgemm_{R}x8__avx512`: lanes 0..8 of one panel (a last panel with at most 8 tiles) on ymm,
+/// which run at the zmm rate per lane; two sets of accumulators over even/odd `c` hide the FMA
+/// latency. Lanes 8..16 of `m` are not written. See [`GemmFn`].
+///
+/// # Safety
+/// As [`GemmFn`] with one panel; the CPU has AVX-512 F/VL (and AVX2, FMA).
+#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+pub unsafe fn tgemm_half_avx512<const R: usize>(
+    kc: usize,
+    u: *const f32,
+    v: *const f32,
+    _vps: usize,
+    m: *mut f32,
+    _mps: usize,
+    accumulate: bool,
+) {
+    let mut acc = [[_mm256_setzero_ps(); 2]; R];
+    let mut c = 0;
+    while c + 2 <= kc {
+        // SAFETY: v readable for kc·16 floats, u for kc·6 (contract); c + 1 < kc.
+        unsafe {
+            let v0 = _mm256_loadu_ps(v.add(c * LANES));
+            let v1 = _mm256_loadu_ps(v.add((c + 1) * LANES));
+            for (r, a) in acc.iter_mut().enumerate() {
+                a[0] = _mm256_fmadd_ps(_mm256_broadcast_ss(&*u.add(c * MR + r)), v0, a[0]);
+                a[1] = _mm256_fmadd_ps(_mm256_broadcast_ss(&*u.add((c + 1) * MR + r)), v1, a[1]);
+            }
+        }
+        c += 2;
+    }
+    if c < kc {
+        // SAFETY: as above, c < kc.
+        unsafe {
+            let v0 = _mm256_loadu_ps(v.add(c * LANES));
+            for (r, a) in acc.iter_mut().enumerate() {
+                a[0] = _mm256_fmadd_ps(_mm256_broadcast_ss(&*u.add(c * MR + r)), v0, a[0]);
+            }
+        }
+    }
+    for (r, a) in acc.iter().enumerate() {
+        // SAFETY: m writable for R·16 floats (contract); 8 of them are written.
+        unsafe {
+            let d = m.add(r * LANES);
+            let mut x = _mm256_add_ps(a[0], a[1]);
+            if accumulate {
+                x = _mm256_add_ps(x, _mm256_loadu_ps(d));
+            }
+            _mm256_storeu_ps(d, x);
+        }
+    }
+}
+
 /// The AVX2 kernels for `tile`.
 pub fn kernels_avx2(tile: Tile) -> Kernels {
     let (input, output) = avx2::select(tile);
@@ -195,6 +247,7 @@ pub fn kernels_avx2(tile: Tile) -> Kernels {
         gemm,
         panels: 1,
         gemm1: gemm,
+        gemm_half: None,
     }
 }
 
@@ -222,6 +275,14 @@ pub fn kernels_avx512(tile: Tile) -> Kernels {
             tgemm1_avx512::<5>,
             tgemm1_avx512::<6>,
         ],
+        gemm_half: Some([
+            tgemm_half_avx512::<1>,
+            tgemm_half_avx512::<2>,
+            tgemm_half_avx512::<3>,
+            tgemm_half_avx512::<4>,
+            tgemm_half_avx512::<5>,
+            tgemm_half_avx512::<6>,
+        ]),
     }
 }
 
