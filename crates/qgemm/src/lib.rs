@@ -803,28 +803,28 @@ impl PackedB {
             for (i, p) in ptrs.iter_mut().take(k.mr).enumerate() {
                 *p = a[(r + i.min(rows - 1)) * lda..][..self.k].as_ptr();
             }
-            for b in b0..b1 {
-                let col0 = b * k.nr;
-                let nr = (self.n - col0).min(k.nr);
-                // SAFETY: rows r..r + rows, columns col0..col0 + nr: inside the caller's range.
-                let o = unsafe { out.add((r - r0) * ldo + (col0 - b0 * k.nr)) };
-                // SAFETY: as in `tile`; `o` is writable for `rows` rows of nr bytes at stride
-                // ldo (above).
-                unsafe {
-                    f(
-                        rows,
-                        nr,
-                        1,
-                        self.k,
-                        ptrs.as_ptr(),
-                        xor,
-                        pk.block(0, b).as_ptr(),
-                        pk.block_bias(0, b).as_ptr(),
-                        q,
-                        o,
-                        ldo,
-                    );
-                }
+            let col0 = b0 * k.nr;
+            let ncols = (b1 * k.nr).min(self.n) - col0;
+            // SAFETY: rows r..r + rows, columns col0..col0 + ncols: the caller's range.
+            let o = unsafe { out.add((r - r0) * ldo) };
+            // SAFETY: as in `tile`; blocks b0..b1 are consecutive in the packed data
+            // (block_len bytes apart) with consecutive NR biases; `o` is writable for `rows`
+            // rows of ncols bytes at stride ldo (above).
+            unsafe {
+                f(
+                    rows,
+                    ncols,
+                    pk.block_len(),
+                    1,
+                    self.k,
+                    ptrs.as_ptr(),
+                    xor,
+                    pk.block(0, b0).as_ptr(),
+                    pk.block_bias(0, b0).as_ptr(),
+                    q,
+                    o,
+                    ldo,
+                );
             }
             r += rows;
         }

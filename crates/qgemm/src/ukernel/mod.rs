@@ -53,12 +53,15 @@ pub struct Fp32Requant {
     pub signed: bool,
 }
 
-/// An igemm micro-kernel with [`Fp32Requant`] fused into its store: as [`IgemmFn`], but the
-/// `mr × nr` tile is requantized by `q` and stored as bytes to `out` (row stride `out_stride`
-/// bytes), which must be writable for `mr` rows of `nr` bytes.
+/// An igemm micro-kernel with [`Fp32Requant`] fused into its store, over several consecutive
+/// `NR` blocks in one call: as [`IgemmFn`], but for `ncols` columns (`ceil(ncols / NR)` packed
+/// blocks starting at `w`, `w_stride` bytes apart, with their `NR` biases consecutive from
+/// `bias`), requantized by `q` and stored as bytes to `out` (row stride `out_stride` bytes),
+/// which must be writable for `mr` rows of `ncols` bytes.
 pub type IgemmFp32Fn = unsafe fn(
     mr: usize,
-    nr: usize,
+    ncols: usize,
+    w_stride: usize,
     taps: usize,
     kc: usize,
     a: *const *const u8,

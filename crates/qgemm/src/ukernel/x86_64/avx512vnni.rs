@@ -34,6 +34,7 @@ pub unsafe fn igemm_8x32c4(
         dispatch::<0>(
             mr,
             nr,
+            0,
             taps,
             kc,
             a,
@@ -56,7 +57,8 @@ pub unsafe fn igemm_8x32c4(
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn igemm_8x32c4_fp32(
     mr: usize,
-    nr: usize,
+    ncols: usize,
+    w_stride: usize,
     taps: usize,
     kc: usize,
     a: *const *const u8,
@@ -70,9 +72,13 @@ pub unsafe fn igemm_8x32c4_fp32(
     // SAFETY: the caller's contract; OUT = 1 (u8) / 2 (i8) stores bytes.
     unsafe {
         if q.signed {
-            dispatch::<2>(mr, nr, taps, kc, a, a_xor, w, bias, out, out_stride, q)
+            dispatch::<2>(
+                mr, ncols, w_stride, taps, kc, a, a_xor, w, bias, out, out_stride, q,
+            )
         } else {
-            dispatch::<1>(mr, nr, taps, kc, a, a_xor, w, bias, out, out_stride, q)
+            dispatch::<1>(
+                mr, ncols, w_stride, taps, kc, a, a_xor, w, bias, out, out_stride, q,
+            )
         }
     }
 }
@@ -93,7 +99,8 @@ const NO_Q: Fp32Requant = Fp32Requant {
 #[inline(always)]
 unsafe fn dispatch<const OUT: u8>(
     mr: usize,
-    nr: usize,
+    ncols: usize,
+    w_stride: usize,
     taps: usize,
     kc: usize,
     a: *const *const u8,
@@ -109,9 +116,9 @@ unsafe fn dispatch<const OUT: u8>(
             match (mr, a_xor == 0) {
                 $(
                     // SAFETY: same contract; the caller guarantees the CPU features.
-                    ($m, true) => unsafe { inner::<false, $m, OUT>(nr, taps, kc, a, w, bias, out, out_stride, q) },
+                    ($m, true) => unsafe { inner::<false, $m, OUT>(ncols, w_stride, taps, kc, a, w, bias, out, out_stride, q) },
                     // SAFETY: as above.
-                    ($m, false) => unsafe { inner::<true, $m, OUT>(nr, taps, kc, a, w, bias, out, out_stride, q) },
+                    ($m, false) => unsafe { inner::<true, $m, OUT>(ncols, w_stride, taps, kc, a, w, bias, out, out_stride, q) },
                 )*
                 _ => {}
             }
@@ -143,11 +150,53 @@ unsafe fn step<const XOR: bool, const M: usize>(
     }
 }
 
-/// The kernel body. OUT = 0: `out` is i32 (`out_stride` in elements); 1: u8, 2: i8 after the
-/// `q` requantization (`out_stride` in bytes).
+/// The kernel body over `ncols` columns: `ceil(ncols / NR)` consecutive packed blocks
+/// (`w_stride` bytes apart, biases `NR` apart), the last one `ncols mod NR` wide (or full).
+/// OUT = 0: `out` is i32 (`out_stride` in elements); 1: u8, 2: i8 after the `q`
+/// requantization (`out_stride` in bytes).
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
 #[allow(clippy::too_many_arguments)]
 unsafe fn inner<const XOR: bool, const M: usize, const OUT: u8>(
+    ncols: usize,
+    w_stride: usize,
+    taps: usize,
+    kc: usize,
+    a: *const *const u8,
+    w: *const i8,
+    bias: *const i32,
+    out: *mut u8,
+    out_stride: usize,
+    q: &Fp32Requant,
+) {
+    let mut col = 0;
+    while col < ncols {
+        let nr = (ncols - col).min(NR);
+        let blk = col / NR;
+        // SAFETY: block `blk` exists (caller contract): its weights, its NR biases, and
+        // columns col..col + nr of every output row.
+        unsafe {
+            let elem = if OUT == 0 { 4 } else { 1 };
+            one_block::<XOR, M, OUT>(
+                nr,
+                taps,
+                kc,
+                a,
+                w.add(blk * w_stride),
+                bias.add(blk * NR),
+                out.add(col * elem),
+                out_stride,
+                q,
+            );
+        }
+        col += nr;
+    }
+}
+
+/// One NR block of [`inner`].
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn one_block<const XOR: bool, const M: usize, const OUT: u8>(
     nr: usize,
     taps: usize,
     kc: usize,
