@@ -63,22 +63,31 @@
 //! time: every transform works on vectors of 16 tiles, so the transformed data need no transpose.
 //! A run goes over chunks of tiles sized for the L2 cache; per chunk:
 //!
-//! 1. input transform, parallel over (channel, 16-tile block): `V[p][tb][c][16]`;
+//! 1. input transform, parallel over (group of up to 8 channels, 16-tile block):
+//!    `V[p][tb][c][16]`;
 //! 2. tuple GEMM, parallel over (point, block of 6 output channels): `M[p][tb][k][16] =
 //!    Σ_c U[p][kb][c][6] · V[p][tb][c][16]`, blocked over `c` for L1, with a register-blocked
-//!    micro-kernel (AVX-512: 6 output channels × 32 tiles in 12 zmm accumulators);
-//! 3. output transform with bias and clamp, parallel over (output channel, 16-tile block),
-//!    written straight into the NCHW output.
+//!    micro-kernel (AVX-512: 6 output channels × 32 tiles in 12 zmm accumulators, and 6 × 8
+//!    tiles on ymm for a last block of at most 8 tiles);
+//! 3. output transform with bias and clamp, parallel over (group of up to 8 output channels,
+//!    16-tile block), written straight into the NCHW output.
 //!
-//! The tile moves between NCHW images and the 16-lane layout are 8x8 register transposes on
-//! x86 (AVX2, also used by the AVX-512 variant; tiles crossing the image border are first copied
-//! into a zero-padded 8x8 buffer), element moves elsewhere. The AVX-512 variant computes the
+//! The point stride of `V` and `M` is an odd number of cache lines, so that the α² points a
+//! transform writes or reads do not all fall into one L1 set.
+//!
+//! The tile moves between NCHW images and the 16-lane layout: the AVX-512 variant reads each
+//! tile row with a masked ymm load (the mask keeps the columns inside the image, rows outside
+//! get an empty mask: no padded copies), pairs tiles `l` and `l + 8` in one zmm and transposes
+//! 8x8 inside both 256-bit halves at once; the output goes back the same way with masked
+//! stores. AVX2 uses 8x8 ymm transposes (tiles crossing the image border are first copied into
+//! a zero-padded 8x8 buffer), the others element moves. The AVX-512 variant computes the
 //! transforms on zmm registers and uses a 6x32 GEMM micro-kernel; AVX2 uses 6x16; NEON 6x16 in
 //! 24 q registers.
 //!
 //! [`Tile::Auto`] picks the tile with the lowest estimated cost for the hinted input size:
-//! `α² · ⌈tiles/16⌉·16 · (C·K + 30·(C+K))` (multiply-adds plus the transforms, whose cost per
-//! point, tile and channel measured about 30 multiply-adds on Zen 5). On the benchmark shapes it
+//! `α² · ⌈tiles/16⌉·16 · (C·K + t·(C+K))` (multiply-adds plus the transforms, whose cost per
+//! point, tile and channel measured about t = 30 multiply-adds with the AVX2 tile moves on Zen 5
+//! and t = 10 with the AVX-512 transforms on Zen 4). On the benchmark shapes it
 //! picks F6x6 for 32 channels at 128x128 and F4x4 for 256 channels at 14x14 (F6x6 would pad
 //! 14x14 up to 18x18).
 //!
@@ -175,15 +184,22 @@ impl Tile {
 
     /// Relative cost of a run of this tile on an `h×w` input (multiplies plus transform work),
     /// used by `Auto`.
-    fn cost(self, c: usize, k: usize, oh: usize, ow: usize) -> f64 {
+    fn cost(self, c: usize, k: usize, oh: usize, ow: usize, variant: Variant) -> f64 {
         let m = self.m();
         let a = self.alpha() as f64;
         let tiles = (oh.div_ceil(m) * ow.div_ceil(m)) as f64;
         let tiles = (tiles / LANES as f64).ceil() * LANES as f64;
-        // Per point and 16-tile block: c·k multiply-adds in the tuple GEMM, and about 30 times
-        // that unit per channel for the input and output transforms (tile moves included),
-        // measured on Zen 5 (W1-W3: ~0.6 ns per point, tile and channel vs ~0.02 ns per MAC).
-        a * a * tiles * (c as f64 * k as f64 + 30.0 * (c + k) as f64)
+        // Per point and 16-tile block: c·k multiply-adds in the tuple GEMM, and `tf` times that
+        // unit per channel for the input and output transforms (tile moves included). Measured
+        // on W1-W3: about 30 with the AVX2 tile moves (Zen 5: ~0.6 ns per point, tile and
+        // channel vs ~0.02 ns per MAC), about 10 for the AVX-512 transforms (Zen 4, 1 thread:
+        // 0.16-0.18 ns vs 0.017-0.018 ns).
+        let tf = if variant == Variant::Avx512 {
+            10.0
+        } else {
+            30.0
+        };
+        a * a * tiles * (c as f64 * k as f64 + tf * (c + k) as f64)
     }
 }
 
@@ -510,7 +526,7 @@ impl WinogradConv {
                         .max(1);
                     let mut best = Tile::F6x6;
                     for t in Tile::ALL {
-                        if t.cost(c, k, oh, ow) < best.cost(c, k, oh, ow) {
+                        if t.cost(c, k, oh, ow, variant) < best.cost(c, k, oh, ow, variant) {
                             best = t;
                         }
                     }

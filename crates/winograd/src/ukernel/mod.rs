@@ -17,7 +17,9 @@
 //! | Avx2    | `tgemm_6x16__avx2`       | 12 ymm registers    |
 //! | Avx512  | `tgemm_6x32__avx512`     | 12 zmm registers    |
 //!
-//! The Avx512 variant uses the AVX2 block transforms (see `x86_64::kernels_avx512`).
+//! The Avx512 variant has its own block transforms (masked ymm tile moves, zmm transposes and
+//! arithmetic) and a 6x8 ymm kernel for a last block of at most 8 tiles (see
+//! `x86_64::kernels_avx512`).
 
 #[cfg(target_arch = "aarch64")]
 pub mod aarch64;

@@ -251,8 +251,9 @@ pub fn kernels_avx2(tile: Tile) -> Kernels {
     }
 }
 
-/// The AVX-512 kernels for `tile`: the AVX-512 GEMM, and block transforms on zmm registers
-/// ([`Z`]) with the AVX2 transposes for the tile moves.
+/// The AVX-512 kernels for `tile`: the AVX-512 GEMM (with the half-panel tail kernel), and
+/// block transforms on zmm registers ([`Z`]) with masked ymm tile moves and zmm transposes
+/// (`transpose8x2`).
 pub fn kernels_avx512(tile: Tile) -> Kernels {
     let (input, output) = avx512::select(tile);
     Kernels {
