@@ -604,6 +604,7 @@ struct Q8Consts {
     hi: __m512,
     zp: __m512i,
     qmin: __m512i,
+    qmax: __m512i,
 }
 
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
@@ -615,15 +616,45 @@ unsafe fn i8q_s1<const SIGNED: bool, const KH: usize, const KW: usize, const S: 
     q: &Fp32Requant,
     out: *mut u8,
 ) {
-    let taps = KH * KW;
-    let tile_words = 64 * (1 + KH.div_ceil(4) * KW);
     let qmin = (q.lo as i32 + q.zero_point) as i8;
+    let qmax = (q.hi as i32 + q.zero_point) as i8;
     let k = Q8Consts {
         scale: _mm512_set1_ps(q.scale),
         hi: _mm512_set1_ps(q.hi),
         zp: _mm512_set1_epi16(q.zero_point as i16),
         qmin: _mm512_set1_epi8(qmin),
+        qmax: _mm512_set1_epi8(qmax),
     };
+    // With scale <= 0.5, |acc · scale| <= 2^30 (|acc as f32| <= 2^31), so the conversion to
+    // i32 is exact and the upper clamp can be done in bytes after the saturating packs.
+    if q.scale > 0.5 {
+        // SAFETY: forwarded.
+        unsafe { i8q_tiles::<SIGNED, KH, KW, S, true>(px, ind, w, ch, q, k, out) }
+    } else {
+        // SAFETY: forwarded.
+        unsafe { i8q_tiles::<SIGNED, KH, KW, S, false>(px, ind, w, ch, q, k, out) }
+    }
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn i8q_tiles<
+    const SIGNED: bool,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const BIG: bool,
+>(
+    px: usize,
+    ind: *const *const u8,
+    w: *const i32,
+    ch: usize,
+    q: &Fp32Requant,
+    k: Q8Consts,
+    out: *mut u8,
+) {
+    let taps = KH * KW;
+    let tile_words = 64 * (1 + KH.div_ceil(4) * KW);
     // SAFETY: every call covers channels c..c+n <= ch of pixels p..p+P <= px; weights stay in
     // tile j's tile_words.
     unsafe {
@@ -637,24 +668,26 @@ unsafe fn i8q_s1<const SIGNED: bool, const KH: usize, const KW: usize, const S: 
                 let m = m as __mmask32;
                 while p + Q8P <= px {
                     let (i, o) = (ind.add(p * taps), out.add(p * ch + c));
-                    i8q_s1_block_256::<SIGNED, KH, KW, S, Q8P>(i, wt, c, m, ch, q.signed, k, o);
+                    i8q_s1_block_256::<SIGNED, KH, KW, S, Q8P, BIG>(
+                        i, wt, c, m, ch, q.signed, k, o,
+                    );
                     p += Q8P;
                 }
                 while p < px {
                     let (i, o) = (ind.add(p * taps), out.add(p * ch + c));
-                    i8q_s1_block_256::<SIGNED, KH, KW, S, 1>(i, wt, c, m, ch, q.signed, k, o);
+                    i8q_s1_block_256::<SIGNED, KH, KW, S, 1, BIG>(i, wt, c, m, ch, q.signed, k, o);
                     p += 1;
                 }
                 break;
             }
             while p + Q8P <= px {
                 let (i, o) = (ind.add(p * taps), out.add(p * ch + c));
-                i8q_s1_block::<SIGNED, KH, KW, S, Q8P>(i, wt, c, m, ch, q.signed, k, o);
+                i8q_s1_block::<SIGNED, KH, KW, S, Q8P, BIG>(i, wt, c, m, ch, q.signed, k, o);
                 p += Q8P;
             }
             while p < px {
                 let (i, o) = (ind.add(p * taps), out.add(p * ch + c));
-                i8q_s1_block::<SIGNED, KH, KW, S, 1>(i, wt, c, m, ch, q.signed, k, o);
+                i8q_s1_block::<SIGNED, KH, KW, S, 1, BIG>(i, wt, c, m, ch, q.signed, k, o);
                 p += 1;
             }
             c += n;
@@ -793,6 +826,7 @@ unsafe fn i8q_s1_block<
     const KW: usize,
     const S: usize,
     const P: usize,
+    const BIG: bool,
 >(
     ind: *const *const u8,
     wt: *const i32,
@@ -846,16 +880,26 @@ unsafe fn i8q_s1_block<
         for (qi, a) in acc.iter().enumerate() {
             let f = a.map(|v| {
                 let f = _mm512_mul_ps(_mm512_cvtepi32_ps(v), k.scale);
-                // Default MXCSR rounding: to nearest, ties to even. The upper clamp keeps f
-                // below 2^31 (where the conversion would give i32::MIN).
-                _mm512_cvtps_epi32(_mm512_min_ps(f, k.hi))
+                // Default MXCSR rounding: to nearest, ties to even. BIG (scale > 0.5): the
+                // upper clamp keeps f below 2^31 (where the conversion gives i32::MIN).
+                _mm512_cvtps_epi32(if BIG { _mm512_min_ps(f, k.hi) } else { f })
             });
             let lo = _mm512_adds_epi16(_mm512_packs_epi32(f[0], f[1]), k.zp);
             let hi = _mm512_adds_epi16(_mm512_packs_epi32(f[2], f[3]), k.zp);
             let b = if signed_out {
-                _mm512_max_epi8(_mm512_packs_epi16(lo, hi), k.qmin)
+                let b = _mm512_max_epi8(_mm512_packs_epi16(lo, hi), k.qmin);
+                if BIG {
+                    b
+                } else {
+                    _mm512_min_epi8(b, k.qmax)
+                }
             } else {
-                _mm512_max_epu8(_mm512_packus_epi16(lo, hi), k.qmin)
+                let b = _mm512_max_epu8(_mm512_packus_epi16(lo, hi), k.qmin);
+                if BIG {
+                    b
+                } else {
+                    _mm512_min_epu8(b, k.qmax)
+                }
             };
             let o = out.add(qi * ch);
             if m == !0 {
@@ -874,6 +918,7 @@ struct Q8Consts256 {
     hi: __m256,
     zp: __m256i,
     qmin: __m256i,
+    qmax: __m256i,
 }
 
 /// [`ld64`] for 32 channels.
@@ -950,6 +995,7 @@ unsafe fn i8q_s1_block_256<
     const KW: usize,
     const S: usize,
     const P: usize,
+    const BIG: bool,
 >(
     ind: *const *const u8,
     wt: *const i32,
@@ -968,6 +1014,7 @@ unsafe fn i8q_s1_block_256<
             hi: _mm512_castps512_ps256(k.hi),
             zp: _mm512_castsi512_si256(k.zp),
             qmin: _mm512_castsi512_si256(k.qmin),
+            qmax: _mm512_castsi512_si256(k.qmax),
         }
     };
     // SAFETY: row pointers are the block's P · taps pointers, each readable for ch >= c + n
@@ -1012,16 +1059,26 @@ unsafe fn i8q_s1_block_256<
         for (qi, a) in acc.iter().enumerate() {
             let f = a.map(|v| {
                 let f = _mm256_mul_ps(_mm256_cvtepi32_ps(v), k.scale);
-                // Default MXCSR rounding: to nearest, ties to even. The upper clamp keeps f
-                // below 2^31 (where the conversion would give i32::MIN).
-                _mm256_cvtps_epi32(_mm256_min_ps(f, k.hi))
+                // Default MXCSR rounding: to nearest, ties to even. BIG (scale > 0.5): the
+                // upper clamp keeps f below 2^31 (where the conversion gives i32::MIN).
+                _mm256_cvtps_epi32(if BIG { _mm256_min_ps(f, k.hi) } else { f })
             });
             let lo = _mm256_adds_epi16(_mm256_packs_epi32(f[0], f[1]), k.zp);
             let hi = _mm256_adds_epi16(_mm256_packs_epi32(f[2], f[3]), k.zp);
             let b = if signed_out {
-                _mm256_max_epi8(_mm256_packs_epi16(lo, hi), k.qmin)
+                let b = _mm256_max_epi8(_mm256_packs_epi16(lo, hi), k.qmin);
+                if BIG {
+                    b
+                } else {
+                    _mm256_min_epi8(b, k.qmax)
+                }
             } else {
-                _mm256_max_epu8(_mm256_packus_epi16(lo, hi), k.qmin)
+                let b = _mm256_max_epu8(_mm256_packus_epi16(lo, hi), k.qmin);
+                if BIG {
+                    b
+                } else {
+                    _mm256_min_epu8(b, k.qmax)
+                }
             };
             let o = out.add(qi * ch);
             if m == !0 {
