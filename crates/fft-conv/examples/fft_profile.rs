@@ -1,6 +1,7 @@
 //! Phase breakdown of the FFT workloads: `cargo run --release -p fft-conv --example fft_profile
 //! [-- RUNS [WORKLOAD [VARIANT [TILE]]]]`. Prints the minimum over RUNS (default 200) of every phase and of the total, one
-//! thread, per variant (the minimum is the figure least disturbed by other processes).
+//! thread, per variant (the minimum is the figure least disturbed by other processes), and the
+//! minimum wall time of a whole `run_profiled` call (phases plus setup and scheduling).
 
 use cpu_probe::parallel::Parallel;
 use fft_conv::{FftConfig, FftConv, Variant};
@@ -48,8 +49,11 @@ fn main() {
             .expect("plan");
             let mut y = vec![0.0f32; cout * o * o];
             let mut best = [Duration::MAX; 4];
+            let mut wall = Duration::MAX;
             for _ in 0..runs {
+                let start = std::time::Instant::now();
                 let p = plan.run_profiled(&x, 1, hw, hw, &mut y, &par).expect("run");
+                wall = wall.min(start.elapsed());
                 for (b, d) in best.iter_mut().zip([
                     p.input_transform,
                     p.multiply,
@@ -61,14 +65,15 @@ fn main() {
             }
             let us = |d: Duration| d.as_secs_f64() * 1e6;
             println!(
-                "{id} {:7} tile {:2}: min input {:7.1} µs, multiply {:7.1} µs, output {:7.1} µs, total {:7.1} µs = {:6.1} GFLOP/s",
+                "{id} {:7} tile {:2}: min input {:7.1} µs, multiply {:7.1} µs, output {:7.1} µs, total {:7.1} µs = {:6.1} GFLOP/s, run {:7.1} µs",
                 v.name(),
                 plan.tile_for(hw, hw).expect("tile"),
                 us(best[0]),
                 us(best[1]),
                 us(best[2]),
                 us(best[3]),
-                flops / us(best[3]) / 1e3
+                flops / us(best[3]) / 1e3,
+                us(wall)
             );
         }
     }

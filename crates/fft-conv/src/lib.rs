@@ -18,9 +18,10 @@
 //! 3. **output transform**: inverse FFT of every (output channel, tile), crop to `m_h × m_w`,
 //!    add the bias, clamp, store.
 //!
-//! The kernel transform `Ŵ = conj(DFT(w)) / (2T²)` is computed once in f64 by [`FftConv::new`]
-//! and cached in the plan (the conjugate turns the product into a correlation; the scale folds in
-//! the unnormalised inverse and a factor 2 the input transform leaves in).
+//! The kernel transform `Ŵ = conj(DFT(w)) / (2T²)` (`/ (4T²)` in frequency columns 0 and `T/2`)
+//! is computed once in f64 by [`FftConv::new`] and cached in the plan (the conjugate turns the
+//! product into a correlation; the scale folds in the unnormalised inverse and the factor 2, or 4
+//! in those columns, that the input transform leaves in).
 //!
 //! ## Layout
 //!

@@ -46,8 +46,9 @@ pub fn bin_index(t: usize, ky: usize, kx: usize) -> Option<usize> {
 }
 
 /// Transformed kernels for one tile size: per bin, `[oc / MR][ic][MR][c, c + d, d − c]` where
-/// `c + id = conj(DFT(w)) / (2·T²)` (the conjugate turns the product into a correlation; the
-/// scale undoes the unnormalised inverse and the factor 2 of the input transform; the three
+/// `c + id = conj(DFT(w)) / (2·T²)`, or `/ (4·T²)` in columns 0 and `T/2` (the conjugate turns
+/// the product into a correlation; the scale undoes the unnormalised inverse and the factor 2,
+/// or 4 in those two columns, of the input transform; the three
 /// numbers serve the 3-multiplication complex product of the tuple GEMM).
 pub(crate) struct PackedKernel {
     pub oc_blocks: usize,
@@ -109,6 +110,12 @@ pub(crate) fn pack_kernel(
                         re += a * c + b * s;
                         im += b * c - a * s;
                     }
+                    // Columns 0 and t/2 of the input transform carry a factor 4, the others 2.
+                    let scale = if kx == 0 || kx == t / 2 {
+                        scale / 2.0
+                    } else {
+                        scale
+                    };
                     let bin = bin_offset(t, kx) + ky;
                     let idx = bin * bin_len + ((oc / MR) * cin + ic) * MR * 3 + (oc % MR) * 3;
                     // Ŵ = c + id with c = re·scale, d = −im·scale (conjugate), stored for the

@@ -38,11 +38,6 @@ impl Simd for Neon {
         unsafe { vsubq_f32(a, b) }
     }
     #[inline(always)]
-    unsafe fn mul(a: float32x4_t, b: float32x4_t) -> float32x4_t {
-        // SAFETY: NEON is enabled in the caller.
-        unsafe { vmulq_f32(a, b) }
-    }
-    #[inline(always)]
     unsafe fn fma(a: float32x4_t, b: float32x4_t, c: float32x4_t) -> float32x4_t {
         // SAFETY: NEON is enabled in the caller.
         unsafe { vfmaq_f32(c, a, b) }

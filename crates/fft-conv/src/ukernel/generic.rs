@@ -274,7 +274,8 @@ unsafe fn ifft<S: Simd, const T: usize>(x: &mut [C<S::V>; T]) {
 /// Rows are transformed two at a time as one complex FFT (`row 2j + i·row 2j+1`) and separated
 /// with the Hermitian symmetry; the separation leaves out the factor ½, so the result is **twice**
 /// the DFT (the packed kernel carries the compensating factor). Then the `T/2 + 1` columns get a
-/// complex FFT each; columns 0 and `T/2` are Hermitian along `ky` and store `ky ≤ T/2` only.
+/// complex FFT each; columns 0 and `T/2` are Hermitian along `ky` and store `ky ≤ T/2` only, and
+/// since their separation also leaves out its ½, they hold **four times** the DFT.
 #[inline(always)]
 pub(crate) unsafe fn forward<S: Simd, const T: usize, R: RowSource<S>>(
     src: &R,
@@ -308,7 +309,8 @@ pub(crate) unsafe fn forward<S: Simd, const T: usize, R: RowSource<S>>(
             }
         }
         // Columns 0 and T/2 are real: one complex FFT of `col 0 + i·col T/2`, separated by
-        // Hermitian symmetry (with the ½ here, so every bin carries the same factor 2).
+        // Hermitian symmetry without its ½, so these bins carry a factor 4 (the packed kernel
+        // has an extra ½ for them) and every other bin a factor 2.
         {
             let mut c = [zero::<S>(); T];
             for (y, cy) in c.iter_mut().enumerate() {
@@ -316,17 +318,16 @@ pub(crate) unsafe fn forward<S: Simd, const T: usize, R: RowSource<S>>(
                 cy.im = S::load(mid.add((y * h + T / 2) * 2 * l));
             }
             fft::<S, T>(&mut c);
-            let half = S::splat(0.5);
             let (o0, o1) = (bin_offset(T, 0), bin_offset(T, T / 2));
             for ky in 0..h {
                 let p = c[ky];
                 let q = c[(T - ky) % T];
                 let x0 = x.add((o0 + ky) * bin_stride);
                 let x1 = x.add((o1 + ky) * bin_stride);
-                S::store(x0, S::mul(S::add(p.re, q.re), half));
-                S::store(x0.add(l), S::mul(S::sub(p.im, q.im), half));
-                S::store(x1, S::mul(S::add(p.im, q.im), half));
-                S::store(x1.add(l), S::mul(S::sub(q.re, p.re), half));
+                S::store(x0, S::add(p.re, q.re));
+                S::store(x0.add(l), S::sub(p.im, q.im));
+                S::store(x1, S::add(p.im, q.im));
+                S::store(x1.add(l), S::sub(q.re, p.re));
             }
         }
         for kx in 1..T / 2 {
@@ -386,18 +387,15 @@ pub(crate) unsafe fn inverse<S: Simd, const T: usize, K: RowSink<S>>(
                 zk.im = S::sub(br, ai);
             }
             ifft::<S, T>(&mut z);
-            let zero_v = S::splat(0.0);
-            // (Static loop with a test: a dynamic trip count would keep `z` in memory.)
+            // (Static loop with a test: a dynamic trip count would keep `z` in memory.) These
+            // two columns are real: their imaginary parts are not stored (the row pass knows
+            // they are zero).
             for (r, zr) in z.iter().enumerate() {
                 if r >= rows {
                     break;
                 }
-                let p0 = mid.add(r * h * 2 * l);
-                let p1 = mid.add((r * h + T / 2) * 2 * l);
-                S::store(p0, zr.re);
-                S::store(p0.add(l), zero_v);
-                S::store(p1, zr.im);
-                S::store(p1.add(l), zero_v);
+                S::store(mid.add(r * h * 2 * l), zr.re);
+                S::store(mid.add((r * h + T / 2) * 2 * l), zr.im);
             }
         }
         for kx in 1..T / 2 {
@@ -430,10 +428,16 @@ pub(crate) unsafe fn inverse<S: Simd, const T: usize, K: RowSink<S>>(
             for (k, zk) in z.iter_mut().enumerate().take(T / 2 + 1) {
                 let p1 = mid.add((r * h + k) * 2 * l);
                 let p2 = mid.add(((r + 1) * h + k) * 2 * l);
-                let (ar, ai) = (S::load(p1), S::load(p1.add(l)));
-                let (br, bi) = (S::load(p2), S::load(p2.add(l)));
-                zk.re = S::sub(ar, bi);
-                zk.im = S::add(ai, br);
+                if k == 0 || k == T / 2 {
+                    // Real columns: A and B are real.
+                    zk.re = S::load(p1);
+                    zk.im = S::load(p2);
+                } else {
+                    let (ar, ai) = (S::load(p1), S::load(p1.add(l)));
+                    let (br, bi) = (S::load(p2), S::load(p2.add(l)));
+                    zk.re = S::sub(ar, bi);
+                    zk.im = S::add(ai, br);
+                }
             }
             for (k, zk) in z.iter_mut().enumerate().skip(T / 2 + 1) {
                 let p1 = mid.add((r * h + T - k) * 2 * l);

@@ -314,9 +314,6 @@ pub(crate) trait Simd {
     /// # Safety
     /// The CPU supports the ISA.
     unsafe fn sub(a: Self::V, b: Self::V) -> Self::V;
-    /// # Safety
-    /// The CPU supports the ISA.
-    unsafe fn mul(a: Self::V, b: Self::V) -> Self::V;
     /// `a·b + c`.
     /// # Safety
     /// The CPU supports the ISA.

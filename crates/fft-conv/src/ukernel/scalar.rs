@@ -47,10 +47,6 @@ impl Simd for Scalar {
         map2(a, b, |x, y| x - y)
     }
     #[inline(always)]
-    unsafe fn mul(a: F4, b: F4) -> F4 {
-        map2(a, b, |x, y| x * y)
-    }
-    #[inline(always)]
     unsafe fn fma(a: F4, b: F4, c: F4) -> F4 {
         let p = map2(a, b, |x, y| x * y);
         map2(p, c, |x, y| x + y)

@@ -40,11 +40,6 @@ impl Simd for Avx2 {
         unsafe { _mm256_sub_ps(a, b) }
     }
     #[inline(always)]
-    unsafe fn mul(a: __m256, b: __m256) -> __m256 {
-        // SAFETY: the caller runs with AVX enabled.
-        unsafe { _mm256_mul_ps(a, b) }
-    }
-    #[inline(always)]
     unsafe fn fma(a: __m256, b: __m256, c: __m256) -> __m256 {
         // SAFETY: the caller runs with FMA enabled.
         unsafe { _mm256_fmadd_ps(a, b, c) }
@@ -93,11 +88,6 @@ impl Simd for Avx512 {
     unsafe fn sub(a: __m512, b: __m512) -> __m512 {
         // SAFETY: the caller runs with AVX-512 F enabled.
         unsafe { _mm512_sub_ps(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn mul(a: __m512, b: __m512) -> __m512 {
-        // SAFETY: the caller runs with AVX-512 F enabled.
-        unsafe { _mm512_mul_ps(a, b) }
     }
     #[inline(always)]
     unsafe fn fma(a: __m512, b: __m512, c: __m512) -> __m512 {
