@@ -662,7 +662,7 @@ unsafe fn in_avx512<const A: usize, const M: usize, T: Tf<A, M>>(g: &Geometry, j
         // accessed (AVX-512 fault suppression), so the address may lie outside the buffer.
         let row = |l: usize, i: usize| unsafe {
             let q = base[l].wrapping_add(coff + i * w);
-            if l % 2 == 0 || l == LANES - 1 {
+            if l.is_multiple_of(2) || l == LANES - 1 {
                 // The same row of the next channel (a hint: never faults). Every other lane
                 // covers the 64-byte lines of a row of tiles 24 bytes apart (F6x6).
                 _mm_prefetch::<_MM_HINT_T0>(q.wrapping_add(plane_len) as *const i8);
