@@ -63,7 +63,7 @@
 //! time: every transform works on vectors of 16 tiles, so the transformed data need no transpose.
 //! A run goes over chunks of tiles sized for the L2 cache; per chunk:
 //!
-//! 1. input transform, parallel over (group of up to 8 channels, 16-tile block):
+//! 1. input transform, parallel over (group of up to 32 channels, 16-tile block):
 //!    `V[p][tb][c][16]`;
 //! 2. tuple GEMM, parallel over (point, block of 6 output channels): `M[p][tb][k][16] =
 //!    Σ_c U[p][kb][c][6] · V[p][tb][c][16]`, blocked over `c` for L1, with a register-blocked
@@ -824,9 +824,11 @@ impl WinogradConv {
         let u = Shared(self.u.as_ptr() as *mut f32);
 
         // Channels per transform job: the per-tile set-up (positions, borders) is shared by the
-        // channels of a job; groups of at most 8 leave enough jobs for the threads.
-        let group = |n: usize| n.div_ceil(n.div_ceil(8));
-        let (gc, gk) = (group(c), group(k));
+        // channels of a job. Measured (W1/W2, 1 thread): the input transform gains up to 32
+        // channels per job (it also prefetches the next channel), the output transform does not
+        // beyond 8 (more output planes written at once).
+        let group = |n: usize, max: usize| n.div_ceil(n.div_ceil(max));
+        let (gc, gk) = (group(c, 32), group(k, 8));
         let (ngc, ngk) = (c.div_ceil(gc), k.div_ceil(gk));
         let mut t0 = 0;
         while t0 < tiles {
