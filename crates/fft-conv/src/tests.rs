@@ -218,3 +218,119 @@ fn kernel_timing() {
         }
     }
 }
+
+/// The fused transforms (gather in the forward, scatter in the inverse) give exactly what the
+/// separate gather + forward and inverse + scatter give, on lanes with padding on every side,
+/// partial output tiles and an empty lane.
+#[test]
+fn fused_transforms_match_gather_and_scatter() {
+    use crate::ukernel::{Kernels, Lanes, OutLanes};
+    let mut all: Vec<Kernels> = Vec::new();
+    for v in Variant::available() {
+        all.extend(v.kernels());
+        all.extend(v.half_kernels());
+    }
+    let mut tested = 0;
+    for k in all {
+        let Some(fused) = k.fused else {
+            continue;
+        };
+        tested += 1;
+        let l = k.lanes;
+        for t in [8usize, 16] {
+            let nb = bins(t);
+            // Forward: a 20 x 23 image, patches overlapping every border.
+            let (h, w) = (20usize, 23usize);
+            let input = values(h * w, t as u64 + 3);
+            let mut d = Lanes::default();
+            for i in 0..l - 1 {
+                let y0 = (i % 4) as isize * 5 - 3;
+                let x0 = (i / 4) as isize * 6 - 4;
+                d.origin[i] = y0 * w as isize + x0;
+                d.rows[i] = (
+                    (-y0).clamp(0, t as isize) as usize,
+                    (h as isize - y0).clamp(0, t as isize) as usize,
+                );
+                d.cols[i] = (
+                    (-x0).clamp(0, t as isize) as usize,
+                    (w as isize - x0).clamp(0, t as isize) as usize,
+                );
+            }
+            let mut tile = vec![0.0f32; t * t * l];
+            let mut mid = vec![0.0f32; t * (t / 2 + 1) * 2 * l];
+            let mut want = vec![0.0f32; nb * 2 * l];
+            let mut got = vec![1.0f32; nb * 2 * l];
+            let (fwd, fwd_in) = if t == 8 {
+                (k.fwd8, fused.fwd8)
+            } else {
+                (k.fwd16, fused.fwd16)
+            };
+            // SAFETY: in-range lane elements are inside `input` (rows and columns clipped to the
+            // image); buffer sizes as `GatherFn`, `FwdFn` and `FwdInFn` require; the kernels
+            // were checked against the CPU.
+            unsafe {
+                (k.gather)(input.as_ptr(), w, t, &d, tile.as_mut_ptr());
+                fwd(tile.as_ptr(), mid.as_mut_ptr(), want.as_mut_ptr(), 2 * l);
+                fwd_in(
+                    input.as_ptr(),
+                    w,
+                    &d,
+                    mid.as_mut_ptr(),
+                    got.as_mut_ptr(),
+                    2 * l,
+                );
+            }
+            assert_eq!(want, got, "forward, {l} lanes, t={t}");
+
+            // Inverse: lanes write disjoint cells of a 4 x 4 grid, some cropped, the last empty.
+            let cell = t.min(10);
+            let ow = 4 * cell + 3;
+            let spec = values(nb * 2 * l, t as u64 + 5);
+            let mut o = OutLanes::default();
+            for i in 0..l - 1 {
+                o.rows[i] = cell - i % 3;
+                o.cols[i] = cell - i % 2;
+                o.base[i] = (i / 4) * cell * ow + (i % 4) * cell;
+            }
+            let rows = cell;
+            let post = Post {
+                bias: 0.5,
+                clamp: Some((-3.0, 3.0)),
+            };
+            let mut want = vec![7.0f32; 4 * cell * ow];
+            let mut got = want.clone();
+            let (inv, inv_out) = if t == 8 {
+                (k.inv8, fused.inv8)
+            } else {
+                (k.inv16, fused.inv16)
+            };
+            // SAFETY: every lane's cell lies inside the output; buffer sizes as `InvFn`,
+            // `ScatterFn` and `InvOutFn` require; the kernels were checked against the CPU.
+            unsafe {
+                inv(
+                    spec.as_ptr(),
+                    2 * l,
+                    rows,
+                    &post,
+                    mid.as_mut_ptr(),
+                    tile.as_mut_ptr(),
+                );
+                (k.scatter)(tile.as_ptr(), t, ow, &o, want.as_mut_ptr());
+                inv_out(
+                    spec.as_ptr(),
+                    2 * l,
+                    rows,
+                    &post,
+                    mid.as_mut_ptr(),
+                    ow,
+                    &o,
+                    got.as_mut_ptr(),
+                );
+            }
+            let written: usize = (0..l).map(|i| o.rows[i] * o.cols[i]).sum();
+            assert_eq!(want.iter().filter(|&&v| v != 7.0).count(), written);
+            assert_eq!(want, got, "inverse, {l} lanes, t={t}");
+        }
+    }
+    eprintln!("fused transforms checked for {tested} kernel sets");
+}
