@@ -663,33 +663,30 @@ unsafe fn i8q_tiles<
             let n = (ch - c).min(64);
             let m: __mmask64 = if n == 64 { !0 } else { (1u64 << n) - 1 };
             let wt = w.add(c / 64 * tile_words);
-            let mut p = 0;
+            // Blocks of Q8P pixels, then one block of the remaining 1..Q8P − 1.
+            macro_rules! sweep {
+                ($blk:ident, $m:expr) => {{
+                    let mut p = 0;
+                    while p + Q8P <= px {
+                        let (i, o) = (ind.add(p * taps), out.add(p * ch + c));
+                        $blk::<SIGNED, KH, KW, S, Q8P, BIG>(i, wt, c, $m, ch, q.signed, k, o);
+                        p += Q8P;
+                    }
+                    let (i, o) = (ind.add(p * taps), out.add(p * ch + c));
+                    match px - p {
+                        4 => $blk::<SIGNED, KH, KW, S, 4, BIG>(i, wt, c, $m, ch, q.signed, k, o),
+                        3 => $blk::<SIGNED, KH, KW, S, 3, BIG>(i, wt, c, $m, ch, q.signed, k, o),
+                        2 => $blk::<SIGNED, KH, KW, S, 2, BIG>(i, wt, c, $m, ch, q.signed, k, o),
+                        1 => $blk::<SIGNED, KH, KW, S, 1, BIG>(i, wt, c, $m, ch, q.signed, k, o),
+                        _ => {}
+                    }
+                }};
+            }
             if n <= 32 {
-                let m = m as __mmask32;
-                while p + Q8P <= px {
-                    let (i, o) = (ind.add(p * taps), out.add(p * ch + c));
-                    i8q_s1_block_256::<SIGNED, KH, KW, S, Q8P, BIG>(
-                        i, wt, c, m, ch, q.signed, k, o,
-                    );
-                    p += Q8P;
-                }
-                while p < px {
-                    let (i, o) = (ind.add(p * taps), out.add(p * ch + c));
-                    i8q_s1_block_256::<SIGNED, KH, KW, S, 1, BIG>(i, wt, c, m, ch, q.signed, k, o);
-                    p += 1;
-                }
+                sweep!(i8q_s1_block_256, m as __mmask32);
                 break;
             }
-            while p + Q8P <= px {
-                let (i, o) = (ind.add(p * taps), out.add(p * ch + c));
-                i8q_s1_block::<SIGNED, KH, KW, S, Q8P, BIG>(i, wt, c, m, ch, q.signed, k, o);
-                p += Q8P;
-            }
-            while p < px {
-                let (i, o) = (ind.add(p * taps), out.add(p * ch + c));
-                i8q_s1_block::<SIGNED, KH, KW, S, 1, BIG>(i, wt, c, m, ch, q.signed, k, o);
-                p += 1;
-            }
+            sweep!(i8q_s1_block, m);
             c += n;
         }
     }
@@ -713,9 +710,9 @@ unsafe fn ld64<const SIGNED: bool>(p: *const u8, m: __mmask64) -> __m512i {
     }
 }
 
-/// Repeats `$body` with `$i` bound to 0..12 (constants, so array indices fold and the
+/// Repeats `$body` with `$i` bound to 0..16 (constants, so array indices fold and the
 /// accumulators stay in registers); the body tests its own bound.
-macro_rules! unroll12 {
+macro_rules! unroll16 {
     ($i:ident, $body:block) => {{
         {
             let $i: usize = 0;
@@ -763,6 +760,22 @@ macro_rules! unroll12 {
         }
         {
             let $i: usize = 11;
+            $body
+        }
+        {
+            let $i: usize = 12;
+            $body
+        }
+        {
+            let $i: usize = 13;
+            $body
+        }
+        {
+            let $i: usize = 14;
+            $body
+        }
+        {
+            let $i: usize = 15;
             $body
         }
     }};
@@ -849,8 +862,8 @@ unsafe fn i8q_s1_block<
         };
         const {
             assert!(
-                S <= KW && (P - 1) * S + KW <= 12,
-                "unroll12 covers 12 columns"
+                S <= KW && (P - 1) * S + KW <= 16,
+                "unroll16 covers 16 columns"
             )
         };
         let bias = [0, 1, 2, 3].map(|a| _mm512_loadu_si512(wt.add(16 * a).cast()));
@@ -859,13 +872,13 @@ unsafe fn i8q_s1_block<
         for g in 0..KH.div_ceil(4) {
             let rows = (KH - 4 * g).min(4);
             // Unrolled by hand (LLVM keeps a loop here and the accumulators in memory).
-            unroll12!(j, {
+            unroll16!(j, {
                 if j < (P - 1) * S + KW {
                     let x = q8_column::<SIGNED>(col, 4 * g, rows, j, m);
-                    unroll12!(q, {
+                    unroll16!(q, {
                         if q < P && j >= q * S && j - q * S < KW {
                             let wk = wg.add(64 * (j - q * S));
-                            unroll12!(a, {
+                            unroll16!(a, {
                                 if a < 4 {
                                     let wv = _mm512_loadu_si512(wk.add(16 * a).cast());
                                     acc[q][a] = _mm512_dpbusd_epi32(acc[q][a], x[a], wv);
@@ -1028,8 +1041,8 @@ unsafe fn i8q_s1_block_256<
         };
         const {
             assert!(
-                S <= KW && (P - 1) * S + KW <= 12,
-                "unroll12 covers 12 columns"
+                S <= KW && (P - 1) * S + KW <= 16,
+                "unroll16 covers 16 columns"
             )
         };
         let bias = [0, 1, 2, 3].map(|a| _mm256_loadu_si256(wt.add(16 * a).cast()));
@@ -1038,13 +1051,13 @@ unsafe fn i8q_s1_block_256<
         for g in 0..KH.div_ceil(4) {
             let rows = (KH - 4 * g).min(4);
             // Unrolled by hand (LLVM keeps a loop here and the accumulators in memory).
-            unroll12!(j, {
+            unroll16!(j, {
                 if j < (P - 1) * S + KW {
                     let x = q8_column_256::<SIGNED>(col, 4 * g, rows, j, m);
-                    unroll12!(q, {
+                    unroll16!(q, {
                         if q < P && j >= q * S && j - q * S < KW {
                             let wk = wg.add(64 * (j - q * S));
-                            unroll12!(a, {
+                            unroll16!(a, {
                                 if a < 4 {
                                     let wv = _mm256_loadu_si256(wk.add(16 * a).cast());
                                     acc[q][a] = _mm256_dpbusd_epi32(acc[q][a], x[a], wv);
