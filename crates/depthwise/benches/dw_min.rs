@@ -17,13 +17,14 @@ fn data(n: usize, seed: u32) -> Vec<u8> {
         .collect()
 }
 
-/// `v` copied to a buffer that starts `off` bytes past a 64-byte boundary (env `DW_OFFSET`:
-/// the alignment of the caller's input and output, which decides how many vector loads split
-/// cache lines).
+/// `v` copied to a buffer that starts `off` bytes past a 4096-byte boundary (env `DW_OFFSET`,
+/// bytes past a 64-byte boundary for input and output: the alignment of the caller's buffers,
+/// which decides how many vector loads split cache lines; env `DW_OUT_PAGE_OFFSET`, bytes added
+/// to the output's offset within a 4 KiB page, for 4K-aliasing between input and output).
 fn at_offset<T: Copy + Default>(v: &[T], off: usize) -> (Vec<T>, usize) {
     let sz = std::mem::size_of::<T>();
-    let mut buf = vec![T::default(); v.len() + 64 / sz + 1];
-    let skew = (off % 64 + 64 - buf.as_ptr() as usize % 64) % 64 / sz;
+    let mut buf = vec![T::default(); v.len() + 4096 / sz + 1];
+    let skew = (off % 4096 + 4096 - buf.as_ptr() as usize % 4096) % 4096 / sz;
     buf[skew..skew + v.len()].copy_from_slice(v);
     (buf, skew)
 }
@@ -51,7 +52,13 @@ fn main() {
     let off: usize = std::env::var("DW_OFFSET")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+        .unwrap_or(0)
+        % 64;
+    let out_off = off
+        + std::env::var("DW_OUT_PAGE_OFFSET")
+            .ok()
+            .and_then(|s| s.parse::<usize>().ok())
+            .unwrap_or(0);
     let par = Parallel::single();
     let dw = |k: usize, s: usize, ch: usize| DwDesc::new([k, k], [s, s], [k / 2; 4], ch, 1);
     for (id, d, h) in [
@@ -85,7 +92,7 @@ fn main() {
                 let (x, wt, b) = (f(n_in, 3), f(n_w, 4), f(d.cout(), 5));
                 let plan = Depthwise32::new(d, &wt, Some(&b), (0.0, 6.0), Some(v)).unwrap();
                 let (xb, xs) = at_offset(&x, off);
-                let (mut yb, ys) = at_offset(&vec![0f32; n_out], off);
+                let (mut yb, ys) = at_offset(&vec![0f32; n_out], out_off);
                 time(runs, || {
                     let (x, y) = (&xb[xs..xs + n_in], &mut yb[ys..ys + n_out]);
                     plan.run(black_box(x), 1, h, h, y, &par).unwrap()
@@ -106,7 +113,7 @@ fn main() {
                 })
                 .unwrap();
                 let (xb, xs) = at_offset(&x, off);
-                let (mut yb, ys) = at_offset(&vec![0u8; n_out], off);
+                let (mut yb, ys) = at_offset(&vec![0u8; n_out], out_off);
                 time(runs, || {
                     let (x, y) = (&xb[xs..xs + n_in], &mut yb[ys..ys + n_out]);
                     plan.run(Input8::U8(black_box(x)), 1, h, h, Output8::U8(y), &par)
