@@ -50,7 +50,9 @@
 //! kernel keeps 4 (AVX-512, NEON) or 2 (AVX2, scalar) output channels × one tile vector in
 //! registers and uses 3 multiply-adds per complex product (Gauss: `c(a+b)`, `(c+d)b`, `(d−c)a`).
 //! Input patches are gathered into the tile-per-lane order with masked row loads and a 16×16
-//! register transpose (AVX-512), `vgatherdps` (AVX2) or scalar copies; zero padding is the mask.
+//! register transpose (AVX-512), `vmaskmovps` row loads and 8×8 transposes (AVX2; `vgatherdps`
+//! only as the separate gather) or scalar copies; zero padding is the mask. AVX2 fuses the
+//! gather into the forward row FFTs; its inverse writes through the separate scatter.
 //! Under AVX-512 the gather is fused into the row FFTs (each transposed row pair goes straight
 //! into its FFT) and the inverse row IFFTs store their cropped rows straight to the output
 //! (transpose + masked store per tile), so no spatial tile block passes through memory.
@@ -718,8 +720,8 @@ impl FftConv {
                 (k.fwd16, k.inv16)
             };
             let (fwd_in, inv_out) = match k.fused {
-                Some(f) if t == 8 => (Some(f.fwd8), Some(f.inv8)),
-                Some(f) => (Some(f.fwd16), Some(f.inv16)),
+                Some(f) if t == 8 => (Some(f.fwd8), f.inv8),
+                Some(f) => (Some(f.fwd16), f.inv16),
                 None => (None, None),
             };
             // This block's X `[bin][gl][ic][2][L]` and Y `[bin][gl][oc][2][L]` (gl < gn), in a

@@ -268,13 +268,14 @@ pub(crate) type FwdInFn = unsafe fn(*const f32, usize, &Lanes, *mut f32, *mut f3
 pub(crate) type InvOutFn =
     unsafe fn(*const f32, usize, usize, &Post, *mut f32, usize, &OutLanes, *mut f32);
 
-/// The fused transforms of a variant that has them (8x8 and 16x16 tiles).
+/// The fused transforms of a variant that has them (8x8 and 16x16 tiles); a variant may fuse
+/// only the forward side.
 #[derive(Clone, Copy)]
 pub(crate) struct Fused {
     pub fwd8: FwdInFn,
     pub fwd16: FwdInFn,
-    pub inv8: InvOutFn,
-    pub inv16: InvOutFn,
+    pub inv8: Option<InvOutFn>,
+    pub inv16: Option<InvOutFn>,
 }
 
 /// The entry points of one variant.

@@ -173,7 +173,7 @@ entry_points!(
     Avx2,
     1,
     2,
-    None,
+    Some(FUSED_AVX2),
     KERNELS_AVX2,
     gather_8__avx2,
     scatter_8__avx2,
@@ -511,8 +511,8 @@ fused_avx512!(ft16x16_fwd_in__avx512, ft16x16_inv_out__avx512, 16);
 const FUSED_AVX512: Fused = Fused {
     fwd8: ft8x8_fwd_in__avx512,
     fwd16: ft16x16_fwd_in__avx512,
-    inv8: ft8x8_inv_out__avx512,
-    inv16: ft16x16_inv_out__avx512,
+    inv8: Some(ft8x8_inv_out__avx512),
+    inv16: Some(ft16x16_inv_out__avx512),
 };
 
 /// Transposes 8 rows of 8 floats in registers: `c[j][i] = r[i][j]` (24 shuffles).
@@ -687,6 +687,103 @@ fused_avx512_half!(ft16x16_fwd_in__avx512vl, ft16x16_inv_out__avx512vl, 16);
 const FUSED_AVX512_HALF: Fused = Fused {
     fwd8: ft8x8_fwd_in__avx512vl,
     fwd16: ft16x16_fwd_in__avx512vl,
-    inv8: ft8x8_inv_out__avx512vl,
-    inv16: ft16x16_inv_out__avx512vl,
+    inv8: Some(ft8x8_inv_out__avx512vl),
+    inv16: Some(ft16x16_inv_out__avx512vl),
+};
+
+/// Row source of the fused AVX2 forward transform: per row, `vmaskmovps` loads of each lane's
+/// row segment (two of 8 columns for 16x16 tiles; masked-off elements are not accessed), then
+/// 8×8 register transposes (instead of one `vgatherdps` per element).
+struct MaskLoadRows8<'a> {
+    input: *const f32,
+    w: usize,
+    d: &'a Lanes,
+    /// Per lane, the load masks of columns 0..8 and 8..16 (sign bit set: load).
+    lo: [__m256i; 8],
+    hi: [__m256i; 8],
+}
+
+impl RowSource<Avx2> for MaskLoadRows8<'_> {
+    #[inline(always)]
+    unsafe fn row<const T: usize>(&self, a: usize) -> [__m256; T] {
+        // SAFETY: `vmaskmovps` touches only the elements of its mask, which are in-range patch
+        // elements of a row `rows.0 <= a < rows.1`, hence valid input indices (contract of
+        // `FwdInFn`); addresses are formed with `wrapping_offset`. The caller runs with AVX2.
+        unsafe {
+            let z = _mm256_setzero_ps();
+            let mut lo = [z; 8];
+            let mut hi = [z; 8];
+            for i in 0..8 {
+                let (a0, a1) = self.d.rows[i];
+                if a < a0 || a >= a1 {
+                    continue;
+                }
+                let p = self
+                    .input
+                    .wrapping_offset(self.d.origin[i].wrapping_add((a * self.w) as isize));
+                lo[i] = _mm256_maskload_ps(p, self.lo[i]);
+                if T > 8 {
+                    hi[i] = _mm256_maskload_ps(p.wrapping_add(8), self.hi[i]);
+                }
+            }
+            let mut v = [z; T];
+            v[..8].copy_from_slice(&transpose8(&lo));
+            if T > 8 {
+                v[8..].copy_from_slice(&transpose8(&hi)[..T - 8]);
+            }
+            v
+        }
+    }
+}
+
+macro_rules! fused_avx2 {
+    ($fwd:ident, $t:literal) => {
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn $fwd(
+            input: *const f32,
+            w: usize,
+            d: &Lanes,
+            mid: *mut f32,
+            x: *mut f32,
+            bs: usize,
+        ) {
+            let colmask = col_masks(|i| d.cols[i]);
+            // SAFETY: register-only intrinsics building the masks (AVX2 enabled here), then the
+            // forwarded contract of `FwdInFn` (the row source reads only in-range patch
+            // elements).
+            unsafe {
+                let bits_lo = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+                let bits_hi = _mm256_slli_epi32::<8>(bits_lo);
+                let zero = _mm256_setzero_si256();
+                let mut lo = [zero; 8];
+                let mut hi = [zero; 8];
+                for i in 0..8 {
+                    // (No closure: it would not inherit this function's ISA.)
+                    let m = _mm256_set1_epi32(i32::from(colmask[i]));
+                    lo[i] = _mm256_cmpeq_epi32(_mm256_and_si256(m, bits_lo), bits_lo);
+                    hi[i] = _mm256_cmpeq_epi32(_mm256_and_si256(m, bits_hi), bits_hi);
+                }
+                let src = MaskLoadRows8 {
+                    input,
+                    w,
+                    d,
+                    lo,
+                    hi,
+                };
+                generic::forward::<Avx2, $t, _>(&src, mid, x, bs)
+            }
+        }
+    };
+}
+
+fused_avx2!(ft8x8_fwd_in__avx2, 8);
+fused_avx2!(ft16x16_fwd_in__avx2, 16);
+
+/// The fused AVX2 forward transforms (the inverse keeps the separate scatter: `vmaskmovps`
+/// stores are slow on some CPUs).
+const FUSED_AVX2: Fused = Fused {
+    fwd8: ft8x8_fwd_in__avx2,
+    fwd16: ft16x16_fwd_in__avx2,
+    inv8: None,
+    inv16: None,
 };
