@@ -212,58 +212,107 @@ unsafe fn fft4<S: Simd>(x: [C<S::V>; 4]) -> [C<S::V>; 4] {
     }
 }
 
+/// `e + w·o` alone (the upper output of [`bfly16`]), for a lower output nobody reads.
 #[inline(always)]
-unsafe fn fft8<S: Simd>(x: [C<S::V>; 8]) -> [C<S::V>; 8] {
+unsafe fn bfly16_top<S: Simd>(e: C<S::V>, o: C<S::V>, j: usize) -> C<S::V> {
+    // SAFETY: the caller runs with the ISA of `S` enabled.
+    unsafe {
+        let (a, b) = (o.re, o.im);
+        match j {
+            0 => cadd::<S>(e, o),
+            4 => C {
+                re: S::add(e.re, b),
+                im: S::sub(e.im, a),
+            },
+            2 => {
+                let r = S::splat(core::f32::consts::FRAC_1_SQRT_2);
+                C {
+                    re: S::fma(S::add(a, b), r, e.re),
+                    im: S::fma(S::sub(b, a), r, e.im),
+                }
+            }
+            6 => {
+                let r = S::splat(core::f32::consts::FRAC_1_SQRT_2);
+                C {
+                    re: S::fma(S::sub(b, a), r, e.re),
+                    im: S::fnma(S::add(a, b), r, e.im),
+                }
+            }
+            _ => {
+                let c = S::splat(COS16[j]);
+                let s = S::splat(SIN16[j]);
+                C {
+                    re: S::fma(a, c, S::fma(b, s, e.re)),
+                    im: S::fma(b, c, S::fnma(a, s, e.im)),
+                }
+            }
+        }
+    }
+}
+
+/// 8-point DFT; outputs `k >= n` (`n >= 4`, a constant after inlining) are left unspecified.
+#[inline(always)]
+unsafe fn fft8<S: Simd>(x: [C<S::V>; 8], n: usize) -> [C<S::V>; 8] {
     // SAFETY: the caller runs with the ISA of `S` enabled.
     unsafe {
         let e = fft4::<S>([x[0], x[2], x[4], x[6]]);
         let o = fft4::<S>([x[1], x[3], x[5], x[7]]);
         let mut y = [e[0]; 8];
         for k in 0..4 {
-            (y[k], y[k + 4]) = bfly16::<S>(e[k], o[k], 2 * k);
+            if k + 4 < n {
+                (y[k], y[k + 4]) = bfly16::<S>(e[k], o[k], 2 * k);
+            } else {
+                y[k] = bfly16_top::<S>(e[k], o[k], 2 * k);
+            }
         }
         y
     }
 }
 
+/// 16-point DFT; outputs `k >= n` (`n >= 8`, a constant after inlining) are left unspecified.
 #[inline(always)]
-unsafe fn fft16<S: Simd>(x: [C<S::V>; 16]) -> [C<S::V>; 16] {
+unsafe fn fft16<S: Simd>(x: [C<S::V>; 16], n: usize) -> [C<S::V>; 16] {
     // SAFETY: the caller runs with the ISA of `S` enabled.
     unsafe {
-        let e = fft8::<S>(core::array::from_fn(|i| x[2 * i]));
-        let o = fft8::<S>(core::array::from_fn(|i| x[2 * i + 1]));
+        let e = fft8::<S>(core::array::from_fn(|i| x[2 * i]), 8);
+        let o = fft8::<S>(core::array::from_fn(|i| x[2 * i + 1]), 8);
         let mut y = [e[0]; 16];
         for k in 0..8 {
-            (y[k], y[k + 8]) = bfly16::<S>(e[k], o[k], k);
+            if k + 8 < n {
+                (y[k], y[k + 8]) = bfly16::<S>(e[k], o[k], k);
+            } else {
+                y[k] = bfly16_top::<S>(e[k], o[k], k);
+            }
         }
         y
     }
 }
 
-/// In-place forward DFT of `T` ∈ {8, 16} points: `X[k] = Σ x[n] e^(−2πi·nk/T)`.
+/// In-place forward DFT of `T` ∈ {8, 16} points: `X[k] = Σ x[n] e^(−2πi·nk/T)`; only outputs
+/// `k < N` are computed (`N >= T/2`; the last butterfly stage skips the others).
 #[inline(always)]
-unsafe fn fft<S: Simd, const T: usize>(x: &mut [C<S::V>; T]) {
+unsafe fn fft<S: Simd, const T: usize, const N: usize>(x: &mut [C<S::V>; T]) {
     // SAFETY: the caller runs with the ISA of `S` enabled.
     unsafe {
         if T == 8 {
-            let y = fft8::<S>(core::array::from_fn(|i| x[i]));
+            let y = fft8::<S>(core::array::from_fn(|i| x[i]), N);
             x[..8].copy_from_slice(&y);
         } else {
-            let y = fft16::<S>(core::array::from_fn(|i| x[i]));
+            let y = fft16::<S>(core::array::from_fn(|i| x[i]), N);
             x[..16].copy_from_slice(&y);
         }
     }
 }
 
 /// In-place unnormalised inverse DFT: `x[n] = Σ X[k] e^(+2πi·nk/T)`, as
-/// `swap(FFT(swap(X)))` where `swap` exchanges real and imaginary parts.
+/// `swap(FFT(swap(X)))` where `swap` exchanges real and imaginary parts; outputs `< N` only.
 #[inline(always)]
-unsafe fn ifft<S: Simd, const T: usize>(x: &mut [C<S::V>; T]) {
+unsafe fn ifft<S: Simd, const T: usize, const N: usize>(x: &mut [C<S::V>; T]) {
     for v in x.iter_mut() {
         core::mem::swap(&mut v.re, &mut v.im);
     }
     // SAFETY: the caller runs with the ISA of `S` enabled.
-    unsafe { fft::<S, T>(x) };
+    unsafe { fft::<S, T, N>(x) };
     for v in x.iter_mut() {
         core::mem::swap(&mut v.re, &mut v.im);
     }
@@ -296,7 +345,7 @@ pub(crate) unsafe fn forward<S: Simd, const T: usize, R: RowSource<S>>(
                 zb.re = re[b];
                 zb.im = im[b];
             }
-            fft::<S, T>(&mut z);
+            fft::<S, T, T>(&mut z);
             for k in 0..h {
                 let p = z[k];
                 let q = z[(T - k) % T];
@@ -317,7 +366,7 @@ pub(crate) unsafe fn forward<S: Simd, const T: usize, R: RowSource<S>>(
                 cy.re = S::load(mid.add(y * h * 2 * l));
                 cy.im = S::load(mid.add((y * h + T / 2) * 2 * l));
             }
-            fft::<S, T>(&mut c);
+            fft::<S, T, T>(&mut c);
             let (o0, o1) = (bin_offset(T, 0), bin_offset(T, T / 2));
             for ky in 0..h {
                 let p = c[ky];
@@ -337,7 +386,7 @@ pub(crate) unsafe fn forward<S: Simd, const T: usize, R: RowSource<S>>(
                 cy.re = S::load(p);
                 cy.im = S::load(p.add(l));
             }
-            fft::<S, T>(&mut c);
+            fft::<S, T, T>(&mut c);
             let off = bin_offset(T, kx);
             for (ky, cy) in c.iter().enumerate() {
                 let p = x.add((off + ky) * bin_stride);
@@ -352,6 +401,21 @@ pub(crate) unsafe fn forward<S: Simd, const T: usize, R: RowSource<S>>(
 /// [`super::InvFn`]). Unnormalised: the packed kernel carries `1/(2·T²)`.
 #[inline(always)]
 pub(crate) unsafe fn inverse<S: Simd, const T: usize, K: RowSink<S>>(
+    y: *const f32,
+    bin_stride: usize,
+    rows: usize,
+    post: &Post,
+    mid: *mut f32,
+    sink: &K,
+) {
+    // SAFETY: forwarded contract.
+    unsafe { inverse_first::<S, T, T, K>(y, bin_stride, rows, post, mid, sink) }
+}
+
+/// As [`inverse`], computing only rows and columns `< NP` (`T/2 <= NP <= T`, `rows <= NP`) in
+/// the last butterfly stage of every IFFT: columns `NP..T` reach the sink unspecified.
+#[inline(always)]
+pub(crate) unsafe fn inverse_first<S: Simd, const T: usize, const NP: usize, K: RowSink<S>>(
     y: *const f32,
     bin_stride: usize,
     rows: usize,
@@ -386,7 +450,7 @@ pub(crate) unsafe fn inverse<S: Simd, const T: usize, K: RowSink<S>>(
                 zk.re = S::add(ar, bi);
                 zk.im = S::sub(br, ai);
             }
-            ifft::<S, T>(&mut z);
+            ifft::<S, T, NP>(&mut z);
             // (Static loop with a test: a dynamic trip count would keep `z` in memory.) These
             // two columns are real: their imaginary parts are not stored (the row pass knows
             // they are zero).
@@ -406,7 +470,7 @@ pub(crate) unsafe fn inverse<S: Simd, const T: usize, K: RowSink<S>>(
                 cy.re = S::load(p);
                 cy.im = S::load(p.add(l));
             }
-            ifft::<S, T>(&mut c);
+            ifft::<S, T, NP>(&mut c);
             for (r, cr) in c.iter().enumerate() {
                 if r >= rows {
                     break;
@@ -447,7 +511,7 @@ pub(crate) unsafe fn inverse<S: Simd, const T: usize, K: RowSink<S>>(
                 zk.re = S::add(ar, bi);
                 zk.im = S::sub(br, ai);
             }
-            ifft::<S, T>(&mut z);
+            ifft::<S, T, NP>(&mut z);
             let mut v0 = [bias; T];
             let mut v1 = [bias; T];
             for (xcol, zx) in z.iter().enumerate() {

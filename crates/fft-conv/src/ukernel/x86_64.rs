@@ -497,9 +497,20 @@ macro_rules! fused_avx512 {
                 d,
                 colmask: col_masks(|i| (0, d.cols[i])),
             };
+            // Only the rows and columns the lanes keep are computed to the end (a few fixed
+            // counts, so that the pruning is static).
+            let n = ((rows + 1) & !1).max(d.cols.iter().copied().max().unwrap_or(0));
             // SAFETY: forwarded contract of `InvOutFn` (the sink writes only each lane's output
-            // pixels); the ISA is enabled here.
-            unsafe { generic::inverse::<Avx512, $t, _>(y, bs, rows, post, mid, &sink) }
+            // pixels, columns `< cols[i] <= n`); `rows <= n <= NP`; the ISA is enabled here.
+            unsafe {
+                if $t == 16 && n <= 10 {
+                    generic::inverse_first::<Avx512, $t, 10, _>(y, bs, rows, post, mid, &sink)
+                } else if $t == 16 && n <= 12 {
+                    generic::inverse_first::<Avx512, $t, 12, _>(y, bs, rows, post, mid, &sink)
+                } else {
+                    generic::inverse::<Avx512, $t, _>(y, bs, rows, post, mid, &sink)
+                }
+            }
         }
     };
 }
