@@ -38,6 +38,11 @@ fn main() {
     let mut c8 = vec![0u8; m * n];
     let mut c32 = vec![0i32; m * n];
     let pools = [Parallel::new(1), Parallel::new(2)];
+    println!(
+        "tiling 1 thread {:?}, 2 threads {:?}",
+        p.tiling(m, 1),
+        p.tiling(m, 2)
+    );
     let mut t: Vec<Vec<f64>> = vec![Vec::new(); 4];
     for _round in 0..40 {
         for (pi, par) in pools.iter().enumerate() {

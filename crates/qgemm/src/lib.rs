@@ -273,11 +273,11 @@ pub struct PackedB {
     packed: pack::PackedWeights,
 }
 
-/// The smallest task (multiply-adds) the driver hands to another thread: 2M multiply-adds,
-/// about 4 µs of AVX-512 VNNI work, of the order of the thread pool's round trip (5-14 µs
-/// measured on the development VM). A classifier head like Q1 (1M) stays on one thread, where
-/// splitting it measured 2x slower.
-pub const MIN_TASK_MACS: usize = 1 << 21;
+/// The smallest task (multiply-adds) the driver hands to another thread: 512K multiply-adds,
+/// about 1 µs of AVX-512 VNNI work, several times the cost of a job on
+/// [`cpu_probe::parallel::Parallel`] when its workers are awake (0.1-0.3 µs measured on the
+/// development VM; `cargo run --release -p cpu-probe --example pool_latency`).
+pub const MIN_TASK_MACS: usize = 1 << 19;
 /// At most this many tasks per thread (load balance on shared cores vs per-task cost).
 pub const TASKS_PER_THREAD: usize = 4;
 /// The largest MR of any micro-kernel.
