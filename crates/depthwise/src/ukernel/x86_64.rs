@@ -710,6 +710,51 @@ unsafe fn ld64<const SIGNED: bool>(p: *const u8, m: __mmask64) -> __m512i {
     }
 }
 
+/// `acc + Σ4 u8(x) · s8([wp])` per dword (`vpdpbusd` with a memory operand).
+///
+/// Written as asm so that the weights stay a memory operand: as an intrinsic, LLVM hoists a
+/// block's loop-invariant weight loads and spills them (and the accumulators) to the stack,
+/// whose position then decides 4K-aliasing stalls (D3 23 or 29 µs by the size of the
+/// environment, which moves the stack).
+///
+/// # Safety
+/// `wp` is readable for 16 i32; the CPU has AVX-512 F and VNNI.
+#[target_feature(enable = "avx512f,avx512vnni")]
+#[inline]
+unsafe fn dpbusd_mem(mut acc: __m512i, x: __m512i, wp: *const i32) -> __m512i {
+    // SAFETY: reads the 64 weight bytes at wp (readable by the contract); no stores, no flags.
+    unsafe {
+        core::arch::asm!(
+            "vpdpbusd {acc}, {x}, zmmword ptr [{wp}]",
+            acc = inout(zmm_reg) acc,
+            x = in(zmm_reg) x,
+            wp = in(reg) wp,
+            options(pure, readonly, nostack, preserves_flags)
+        );
+    }
+    acc
+}
+
+/// [`dpbusd_mem`] on ymm (8 dwords).
+///
+/// # Safety
+/// `wp` is readable for 8 i32; the CPU has AVX-512 F/VL and VNNI.
+#[target_feature(enable = "avx512f,avx512vl,avx512vnni")]
+#[inline]
+unsafe fn dpbusd_mem256(mut acc: __m256i, x: __m256i, wp: *const i32) -> __m256i {
+    // SAFETY: reads the 32 weight bytes at wp (readable by the contract); no stores, no flags.
+    unsafe {
+        core::arch::asm!(
+            "vpdpbusd {acc}, {x}, ymmword ptr [{wp}]",
+            acc = inout(ymm_reg) acc,
+            x = in(ymm_reg) x,
+            wp = in(reg) wp,
+            options(pure, readonly, nostack, preserves_flags)
+        );
+    }
+    acc
+}
+
 /// Repeats `$body` with `$i` bound to 0..16 (constants, so array indices fold and the
 /// accumulators stay in registers); the body tests its own bound.
 macro_rules! unroll16 {
@@ -880,8 +925,7 @@ unsafe fn i8q_s1_block<
                             let wk = wg.add(64 * (j - q * S));
                             unroll16!(a, {
                                 if a < 4 {
-                                    let wv = _mm512_loadu_si512(wk.add(16 * a).cast());
-                                    acc[q][a] = _mm512_dpbusd_epi32(acc[q][a], x[a], wv);
+                                    acc[q][a] = dpbusd_mem(acc[q][a], x[a], wk.add(16 * a));
                                 }
                             });
                         }
@@ -1059,8 +1103,7 @@ unsafe fn i8q_s1_block_256<
                             let wk = wg.add(64 * (j - q * S));
                             unroll16!(a, {
                                 if a < 4 {
-                                    let wv = _mm256_loadu_si256(wk.add(16 * a).cast());
-                                    acc[q][a] = _mm256_dpbusd_epi32(acc[q][a], x[a], wv);
+                                    acc[q][a] = dpbusd_mem256(acc[q][a], x[a], wk.add(16 * a));
                                 }
                             });
                         }
