@@ -11,7 +11,7 @@
 //! AVX-512, 16 for AVX2, 8 for NEON), with the bias and the `−zx · Σ w'` term folded in, so the
 //! int8 inner loop only widens bytes to i16 and multiply-accumulates two taps at a time
 //! (`vpdpwssd` / `vpmaddwd`, `smlal` on NEON), exact in i32. On AVX-512 VNNI, 3x3 and 5x5
-//! plans with stride 1 along W, 8-bit `w'` and a per-tensor Fp32 output stage take a `vpdpbusd`
+//! plans with stride 1 or 2 along W, 8-bit `w'` and a per-tensor Fp32 output stage take a `vpdpbusd`
 //! kernel instead: four kernel rows' bytes interleaved per channel, each input column
 //! interleaved once for the pixels that share it, four taps per instruction. Kernels are specialised for 3x3
 //! and 5x5 (9 and 25 taps, unrolled) with a generic loop for any other kernel size; fp32 kernels

@@ -7,7 +7,7 @@
 //!   channels in the interleaved order and are put back in order at the store.
 //! - `dwconv_c64s1__avx512vnni` ([`dw_i8q_s1_vnni`]): u8 (or i8 + 128) × s8 bytes of four
 //!   kernel rows interleaved per channel, `vpdpbusd`, each input column interleaved once per
-//!   block of pixels; 3x3 / 5x5, stride 1, requantization fused.
+//!   block of pixels; 3x3 / 5x5, stride 1 or 2 along W, requantization fused.
 //! - fp32: 8 (AVX2) or 16 (AVX-512) channels per vector, 4 (AVX-512: 8) output pixels per
 //!   iteration sharing each weight load, fused multiply-adds in tap order, clamp at the store.
 //!   AVX-512: weights packed flat (a tile may start at any channel) and channel tiles aligned to
@@ -555,18 +555,19 @@ pub fn pack_i8_quads(
 }
 
 /// `dwconv_c64s1__avx512vnni` (u8 or i8 activations × s8 weights, `vpdpbusd`): 3x3 and 5x5,
-/// stride and dilation 1 along W, per-tensor Fp32 requantization fused; see
+/// stride 1 or 2 and dilation 1 along W, per-tensor Fp32 requantization fused; see
 /// [`super::DwI8QS1Fn`].
 ///
-/// Per 64-channel tile and block of `Q8P` (4) pixels, each input column of a group of 4 kernel
+/// Per 64-channel tile (a last tile of at most 32 channels in ymm) and block of `Q8P` (4)
+/// pixels (a row's last 1-3 pixels as one smaller block), each input column of a group of 4 kernel
 /// rows is loaded and interleaved once (`vpunpck{l,h}bw` + `vpunpck{l,h}wd`: four 16-channel
 /// vectors whose dwords hold the 4 rows' bytes of one channel; a lone row, as the fifth of a 5x5
 /// kernel, is spread with `vpshufb`) and feeds the up to `kw` pixels that use it: one
 /// `vpdpbusd` multiplies 4 taps of 16 channels, exact in i32 (u8 · s8 products, no
 /// saturation). i8 activations are read as `x + 128` (`vpxor`), with `128 · Σ w'` taken off the
-/// packed bias. The accumulators are requantized in their interleaved order (scale, upper clamp
-/// and round in f32), packed back to channel order with `vpackssdw` (+ zero point, saturating)
-/// and `vpack{us,ss}wb`, and clamped below in bytes: `clamp(round(x), lo, hi) = round(clamp(x,
+/// packed bias. The accumulators are requantized in their interleaved order (scale and round in
+/// f32, the upper clamp there too when the scale exceeds 0.5), packed back to channel order with
+/// `vpackssdw` (+ zero point, saturating) and `vpack{us,ss}wb`, and clamped in bytes: `clamp(round(x), lo, hi) = round(clamp(x,
 /// lo, hi))` for integer bounds, so this is bit-exact with `Requantizer::requantize`.
 ///
 /// # Safety
