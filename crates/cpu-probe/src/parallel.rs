@@ -28,16 +28,18 @@
 //! finish a job spin for [`SPIN`] before they sleep, so the back-to-back operator calls of an
 //! inference loop reach them awake; the caller waits for joined workers the same way.
 //!
-//! One job runs on a pool at a time. A `for_each` that finds the pool busy (called from inside a
-//! task, or from another thread sharing a clone of the pool) runs its tasks inline on its own
-//! thread instead of waiting: nested calls cannot deadlock and results never depend on the
-//! thread count. A panic in a task is re-raised on the calling thread after every worker has
+//! All `Parallel`s of one thread count share one set of workers (one pool per process, as
+//! XNNPACK's operators share one pthreadpool), so the workers of one operator never spin on the
+//! cores the next operator needs. One job runs on a pool at a time. A `for_each` that finds the
+//! pool busy (called from inside a task, or from another thread using the same pool) runs its
+//! tasks inline on its own thread instead of waiting: nested calls cannot deadlock and results
+//! never depend on the thread count. A panic in a task is re-raised on the calling thread after every worker has
 //! left the job.
 
 use std::cell::UnsafeCell;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, TryLockError};
+use std::sync::{Arc, Condvar, Mutex, TryLockError, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -109,6 +111,9 @@ unsafe impl Sync for Shared {}
 // SAFETY: as above; the raw pointer is only dereferenced under that protocol.
 unsafe impl Send for Shared {}
 
+/// The live pools by requested thread count (see [`Parallel::new`]).
+static REGISTRY: Mutex<Vec<(usize, Weak<Pool>)>> = Mutex::new(Vec::new());
+
 struct Pool {
     shared: Arc<Shared>,
     /// Held by the thread running a job on this pool.
@@ -118,7 +123,8 @@ struct Pool {
 
 impl Parallel {
     /// A pool with `threads` threads (the caller and `threads − 1` workers); `0` means
-    /// [`crate::recommended_threads`].
+    /// [`crate::recommended_threads`]. Every `Parallel` of one thread count alive at the same
+    /// time shares the same workers.
     ///
     /// If the operating system refuses to start threads, this uses the ones it got (down to
     /// one, inline) rather than failing: the result of every operator is the same for any
@@ -132,6 +138,31 @@ impl Parallel {
         if threads <= 1 {
             return Parallel::single();
         }
+        // One set of workers per thread count for the whole process, shared by every
+        // `Parallel` of that count (every operator plan), as one pthreadpool is shared by all
+        // of XNNPACK's operators: separate pools would leave one plan's workers spinning on the
+        // cores the next plan needs.
+        let mut registry = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
+        registry.retain(|(_, w)| w.strong_count() > 0);
+        if let Some(pool) = registry
+            .iter()
+            .find(|(t, _)| *t == threads)
+            .and_then(|(_, w)| w.upgrade())
+        {
+            return Parallel {
+                threads: pool.workers.len() + 1,
+                pool: Some(pool),
+            };
+        }
+        let p = Parallel::spawn(threads);
+        if let Some(pool) = &p.pool {
+            registry.push((threads, Arc::downgrade(pool)));
+        }
+        p
+    }
+
+    /// Starts `threads − 1` new workers.
+    fn spawn(threads: usize) -> Parallel {
         let shared = Arc::new(Shared {
             state: AtomicU64::new(CLOSED),
             job: UnsafeCell::new(None),
