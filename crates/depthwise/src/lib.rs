@@ -13,7 +13,10 @@
 //! (`vpdpwssd` / `vpmaddwd`, `smlal` on NEON), exact in i32. On AVX-512 VNNI, 3x3 and 5x5
 //! plans with stride 1 or 2 along W, 8-bit `w'` and a per-tensor Fp32 output stage take a `vpdpbusd`
 //! kernel instead: four kernel rows' bytes interleaved per channel, each input column
-//! interleaved once for the pixels that share it, four taps per instruction. Kernels are specialised for 3x3
+//! interleaved once for the pixels that share it, four taps per instruction. On aarch64 with
+//! FEAT_DotProd ([`Variant::NeonDot`]) plans whose `w'` all fit s8 run an `sdot` kernel: four
+//! taps' bytes of each channel zipped side by side, four taps per instruction (u8 inputs flipped
+//! to s8, `128·Σw'` in the packed bias); other plans run the `smlal` kernel. Kernels are specialised for 3x3
 //! and 5x5 (9 and 25 taps, unrolled) with a generic loop for any other kernel size; fp32 kernels
 //! compute 4 (AVX-512: 8) output pixels per iteration and apply the clamp at the store; with
 //! stride 1 along W the AVX-512 fp32 kernel loads each input column once for the up to `kw`

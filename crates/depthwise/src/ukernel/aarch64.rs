@@ -220,3 +220,228 @@ unsafe fn f32_px<const P: usize>(
         }
     }
 }
+
+/// Header words of a [`pack_i8_dot`] buffer (the first is the layout tag).
+const DOT_HEADER: usize = 4;
+/// Channels per dot-product tile.
+const DT: usize = 16;
+
+/// Packs int8 weights for `dwconv_c16__neondot` ([`dw_i8_dot`]). A header of 4 words, the first
+/// the layout tag:
+///
+/// * `1` (every `w'` in `[-128, 127]`): 16-channel tiles (zero-padded), each 16 folded biases
+///   for i8 inputs, 16 for u8 inputs (`b' + 128·Σ_t w'`: the kernel feeds `x − 128 = x ^ 0x80`
+///   as s8), then per group of 4 taps (`taps.div_ceil(4)` groups, missing taps zero) 64 bytes:
+///   channel `c` of the tile at bytes `4c..4c + 4`, one byte per tap of the group (the lane
+///   order `sdot` multiplies within).
+/// * `0` (some `w'` needs 9 bits): the [`pack_i8`] layout follows, run by [`dw_i8`].
+pub fn pack_i8_dot(taps: usize, ch: usize, w: &[i32], bias: &[i32]) -> Vec<i32> {
+    let mut out = vec![0i32; DOT_HEADER];
+    if !w.iter().all(|v| (-128..=127).contains(v)) {
+        out.extend(pack_i8(taps, ch, w, bias));
+        return out;
+    }
+    out[0] = 1;
+    let groups = taps.div_ceil(4);
+    let tiles = ch.div_ceil(DT);
+    out.reserve(tiles * (2 * DT + groups * DT));
+    for j in 0..tiles {
+        let chan = |i: usize| (DT * j + i < ch).then_some(DT * j + i);
+        for i in 0..DT {
+            out.push(chan(i).map_or(0, |c| bias[c]));
+        }
+        for i in 0..DT {
+            out.push(chan(i).map_or(0, |c| {
+                let s: i32 = (0..taps).map(|t| w[t * ch + c]).sum();
+                bias[c].wrapping_add(s.wrapping_mul(128))
+            }));
+        }
+        for g in 0..groups {
+            for i in 0..DT {
+                let mut b = [0u8; 4];
+                for (k, byte) in b.iter_mut().enumerate() {
+                    let t = 4 * g + k;
+                    if let (Some(c), true) = (chan(i), t < taps) {
+                        *byte = w[t * ch + c] as i8 as u8;
+                    }
+                }
+                out.push(i32::from_ne_bytes(b));
+            }
+        }
+    }
+    out
+}
+
+/// `dwconv_c16__neondot` int8 kernel (see [`super::DwI8Fn`]): per output pixel and 16-channel
+/// tile, each group of 4 taps is 4 row loads, 8 `zip1`/`zip2` that put the 4 taps' bytes of a
+/// channel side by side, and 4 `sdot` (by vector) into the 16 accumulators. u8 inputs are
+/// flipped to s8 with `eor 0x80` (the bias of the packed tile compensates). A buffer packed
+/// with tag 0 (9-bit weights) runs the `smlal` kernel [`dw_i8`].
+///
+/// # Safety
+/// The contract of [`super::DwI8Fn`] with the layout of [`pack_i8_dot`], on a CPU with
+/// FEAT_DotProd.
+pub unsafe fn dw_i8_dot<const SIGNED: bool>(
+    px: usize,
+    taps: usize,
+    ind: *const *const u8,
+    w: *const i32,
+    ch: usize,
+    out: *mut i32,
+) {
+    // SAFETY: same contract; the header is part of the packed buffer; the caller guarantees
+    // FEAT_DotProd.
+    unsafe {
+        let body = w.add(DOT_HEADER);
+        if *w == 0 {
+            return dw_i8::<SIGNED>(px, taps, ind, body, ch, out);
+        }
+        match taps {
+            9 => dot_body::<SIGNED, 9>(px, taps, ind, body, ch, out),
+            25 => dot_body::<SIGNED, 25>(px, taps, ind, body, ch, out),
+            _ => dot_body::<SIGNED, 0>(px, taps, ind, body, ch, out),
+        }
+    }
+}
+
+/// `acc += Σ_k a[4i + k] · b[4i + k]` per lane `i` (s8 × s8, by vector).
+#[inline(always)]
+unsafe fn sdot(acc: int32x4_t, a: int8x16_t, b: int8x16_t) -> int32x4_t {
+    let mut acc = acc;
+    // SAFETY: register-only instruction; callers are `dotprod` target-feature functions that
+    // only run on CPUs with FEAT_DotProd.
+    unsafe {
+        core::arch::asm!(
+            "sdot {acc:v}.4s, {a:v}.16b, {b:v}.16b",
+            acc = inout(vreg) acc,
+            a = in(vreg) a,
+            b = in(vreg) b,
+            options(pure, nomem, nostack)
+        );
+    }
+    acc
+}
+
+#[target_feature(enable = "neon,dotprod")]
+unsafe fn dot_body<const SIGNED: bool, const K: usize>(
+    px: usize,
+    taps_rt: usize,
+    ind: *const *const u8,
+    w: *const i32,
+    ch: usize,
+    out: *mut i32,
+) {
+    let taps = if K == 0 { taps_rt } else { K };
+    let tile_words = 2 * DT + taps.div_ceil(4) * DT;
+    let full = ch / DT;
+    // SAFETY: tile j < full covers channels 16j..16j+16 <= ch, the tail tile the remaining
+    // ch − 16·full; the packed buffer holds ch.div_ceil(16) tiles of tile_words words.
+    unsafe {
+        for j in 0..full {
+            dot_tile::<SIGNED, K, true>(px, taps, ind, w.add(j * tile_words), ch, DT * j, out);
+        }
+        if full * DT < ch {
+            dot_tile::<SIGNED, K, false>(
+                px,
+                taps,
+                ind,
+                w.add(full * tile_words),
+                ch,
+                full * DT,
+                out,
+            );
+        }
+    }
+}
+
+/// One 16-channel tile (channels `c..c + n`, `n = min(16, ch − c)`) of every pixel: the tile's
+/// weights are loaded once (kept in registers for 3x3), then per pixel and group of 4 taps 4 row
+/// loads, 8 zips and 4 `sdot`. `FULL`: `n == 16` (else rows go through a zeroed buffer).
+#[inline(always)]
+unsafe fn dot_tile<const SIGNED: bool, const K: usize, const FULL: bool>(
+    px: usize,
+    taps: usize,
+    ind: *const *const u8,
+    wt: *const i32,
+    ch: usize,
+    c: usize,
+    out: *mut i32,
+) {
+    /// Most groups kept in the weight array (7 for 25 taps; more taps reload per pixel).
+    const MAXG: usize = 7;
+    let groups = taps.div_ceil(4);
+    let n = if FULL { DT } else { ch - c };
+    // SAFETY: row reads cover channels c..c+n of rows given by the indirection list (FULL:
+    // n = 16); weight reads stay inside this tile of the packed buffer; stores cover
+    // out[p·ch + c..+n].
+    unsafe {
+        let flip = vdupq_n_u8(if SIGNED { 0 } else { 0x80 });
+        let bt = if SIGNED { wt } else { wt.add(DT) };
+        let bias = [
+            vld1q_s32(bt),
+            vld1q_s32(bt.add(4)),
+            vld1q_s32(bt.add(8)),
+            vld1q_s32(bt.add(12)),
+        ];
+        let wq = wt.add(2 * DT).cast::<i8>();
+        let mut wv = [vdupq_n_s8(0); 4 * MAXG];
+        for (i, v) in wv.iter_mut().enumerate().take(4 * groups.min(MAXG)) {
+            *v = vld1q_s8(wq.add(16 * i));
+        }
+        for p in 0..px {
+            let rows = ind.add(p * taps);
+            let [mut a0, mut a1, mut a2, mut a3] = bias;
+            for g in 0..groups {
+                let load = |k: usize| {
+                    let t = 4 * g + k;
+                    if t >= taps {
+                        return vdupq_n_u8(0);
+                    }
+                    let r = (*rows.add(t)).add(c);
+                    let v = if FULL {
+                        vld1q_u8(r)
+                    } else {
+                        let mut buf = [0u8; DT];
+                        core::ptr::copy_nonoverlapping(r, buf.as_mut_ptr(), n);
+                        vld1q_u8(buf.as_ptr())
+                    };
+                    veorq_u8(v, flip)
+                };
+                let (x0, x1, x2, x3) = (load(0), load(1), load(2), load(3));
+                let p01l = vreinterpretq_u16_u8(vzip1q_u8(x0, x1));
+                let p01h = vreinterpretq_u16_u8(vzip2q_u8(x0, x1));
+                let p23l = vreinterpretq_u16_u8(vzip1q_u8(x2, x3));
+                let p23h = vreinterpretq_u16_u8(vzip2q_u8(x2, x3));
+                let q0 = vreinterpretq_s8_u16(vzip1q_u16(p01l, p23l));
+                let q1 = vreinterpretq_s8_u16(vzip2q_u16(p01l, p23l));
+                let q2 = vreinterpretq_s8_u16(vzip1q_u16(p01h, p23h));
+                let q3 = vreinterpretq_s8_u16(vzip2q_u16(p01h, p23h));
+                let wg = |k: usize| {
+                    if g < MAXG {
+                        wv[4 * g + k]
+                    } else {
+                        vld1q_s8(wq.add(64 * g + 16 * k))
+                    }
+                };
+                a0 = sdot(a0, q0, wg(0));
+                a1 = sdot(a1, q1, wg(1));
+                a2 = sdot(a2, q2, wg(2));
+                a3 = sdot(a3, q3, wg(3));
+            }
+            let o = out.add(p * ch + c);
+            if FULL {
+                vst1q_s32(o, a0);
+                vst1q_s32(o.add(4), a1);
+                vst1q_s32(o.add(8), a2);
+                vst1q_s32(o.add(12), a3);
+            } else {
+                let mut buf = [0i32; DT];
+                vst1q_s32(buf.as_mut_ptr(), a0);
+                vst1q_s32(buf.as_mut_ptr().add(4), a1);
+                vst1q_s32(buf.as_mut_ptr().add(8), a2);
+                vst1q_s32(buf.as_mut_ptr().add(12), a3);
+                core::ptr::copy_nonoverlapping(buf.as_ptr(), o, n);
+            }
+        }
+    }
+}

@@ -137,6 +137,10 @@ pub enum Variant {
     Scalar,
     /// `dwconv_c8__neon` (int8 `smlal` over i16, fp32 4 channels × 4 pixels).
     Neon,
+    /// `dwconv_c16__neondot` (FEAT_DotProd: int8 `sdot` by vector, 4 taps of 16 channels per
+    /// 4 instructions, when every `w'` fits s8, else the `smlal` kernel; fp32 as
+    /// [`Variant::Neon`]).
+    NeonDot,
     /// `dwconv_c16__avx2` (int8 `vpmaddwd` two taps at a time, fp32 8 channels × 4 pixels).
     Avx2,
     /// `dwconv_c32__avx512` (int8 `vpmaddwd` + `vpaddd`, fp32 16 channels × 8 pixels).
@@ -152,6 +156,9 @@ impl Variant {
         let mut v = vec![Variant::Scalar];
         if cfg!(target_arch = "aarch64") && f.neon {
             v.push(Variant::Neon);
+        }
+        if cfg!(target_arch = "aarch64") && f.neon && f.neon_dot {
+            v.push(Variant::NeonDot);
         }
         if cfg!(target_arch = "x86_64") {
             if f.has_avx2_fma() {
@@ -177,6 +184,7 @@ impl Variant {
         match self {
             Variant::Scalar => "dwconv_c1__scalar",
             Variant::Neon => "dwconv_c8__neon",
+            Variant::NeonDot => "dwconv_c16__neondot",
             Variant::Avx2 => "dwconv_c16__avx2",
             Variant::Avx512 => "dwconv_c32__avx512",
             Variant::Avx512Vnni => "dwconv_c32__avx512vnni",
@@ -204,6 +212,17 @@ impl Variant {
                 pack_i8: aarch64::pack_i8,
                 i8_u: aarch64::dw_i8::<false>,
                 i8_s: aarch64::dw_i8::<true>,
+                i8_q: None,
+                i8_q_s1: None,
+                pack_f32: aarch64::pack_f32,
+                f32: aarch64::dw_f32,
+                f32_s1: None,
+            }),
+            #[cfg(target_arch = "aarch64")]
+            Variant::NeonDot => Some(Kernels {
+                pack_i8: aarch64::pack_i8_dot,
+                i8_u: aarch64::dw_i8_dot::<false>,
+                i8_s: aarch64::dw_i8_dot::<true>,
                 i8_q: None,
                 i8_q_s1: None,
                 pack_f32: aarch64::pack_f32,
