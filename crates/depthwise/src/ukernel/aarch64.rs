@@ -296,10 +296,102 @@ pub unsafe fn dw_i8_dot<const SIGNED: bool>(
         if *w == 0 {
             return dw_i8::<SIGNED>(px, taps, ind, body, ch, out);
         }
+        let sink = Sink::I32(out);
         match taps {
-            9 => dot_body::<SIGNED, 9>(px, taps, ind, body, ch, out),
-            25 => dot_body::<SIGNED, 25>(px, taps, ind, body, ch, out),
-            _ => dot_body::<SIGNED, 0>(px, taps, ind, body, ch, out),
+            9 => dot_body::<SIGNED, 9, false>(px, taps, ind, body, ch, sink),
+            25 => dot_body::<SIGNED, 25, false>(px, taps, ind, body, ch, sink),
+            _ => dot_body::<SIGNED, 0, false>(px, taps, ind, body, ch, sink),
+        }
+    }
+}
+
+/// [`dw_i8_dot`] with the per-tensor Fp32 requantization fused into the store (see
+/// [`super::DwI8QFn`]): `scvtf`, `fmul`, clamp, `fcvtns` (ties to even), zero point, saturating
+/// narrows. A buffer packed with tag 0 runs [`dw_i8`] a pixel at a time into a buffer and
+/// requantizes that in scalar code.
+///
+/// # Safety
+/// The contract of [`super::DwI8QFn`] with the layout of [`pack_i8_dot`], on a CPU with
+/// FEAT_DotProd.
+pub unsafe fn dw_i8q_dot<const SIGNED: bool>(
+    px: usize,
+    taps: usize,
+    ind: *const *const u8,
+    w: *const i32,
+    ch: usize,
+    q: &super::Fp32Requant,
+    out: *mut u8,
+) {
+    // SAFETY: same contract; the header is part of the packed buffer; the caller guarantees
+    // FEAT_DotProd; the fallback writes px · ch bytes of out through pixel-sized buffers.
+    unsafe {
+        let body = w.add(DOT_HEADER);
+        if *w == 0 {
+            let mut acc = vec![0i32; ch];
+            for p in 0..px {
+                dw_i8::<SIGNED>(1, taps, ind.add(p * taps), body, ch, acc.as_mut_ptr());
+                for (c, &a) in acc.iter().enumerate() {
+                    let v = ((a as f32) * q.scale).clamp(q.lo, q.hi).round_ties_even() as i32
+                        + q.zero_point;
+                    *out.add(p * ch + c) = if q.signed {
+                        v.clamp(-128, 127) as i8 as u8
+                    } else {
+                        v.clamp(0, 255) as u8
+                    };
+                }
+            }
+            return;
+        }
+        let sink = Sink::Q(
+            QVec {
+                scale: vdupq_n_f32(q.scale),
+                lo: vdupq_n_f32(q.lo),
+                hi: vdupq_n_f32(q.hi),
+                zp: vdupq_n_s32(q.zero_point),
+                signed: q.signed,
+            },
+            out,
+        );
+        match taps {
+            9 => dot_body::<SIGNED, 9, true>(px, taps, ind, body, ch, sink),
+            25 => dot_body::<SIGNED, 25, true>(px, taps, ind, body, ch, sink),
+            _ => dot_body::<SIGNED, 0, true>(px, taps, ind, body, ch, sink),
+        }
+    }
+}
+
+/// [`super::Fp32Requant`] in vectors.
+#[derive(Clone, Copy)]
+struct QVec {
+    scale: float32x4_t,
+    lo: float32x4_t,
+    hi: float32x4_t,
+    zp: int32x4_t,
+    signed: bool,
+}
+
+/// Where a dot kernel stores: i32 accumulators, or requantized bytes.
+#[derive(Clone, Copy)]
+enum Sink {
+    I32(*mut i32),
+    Q(QVec, *mut u8),
+}
+
+/// 16 accumulators (channel order) requantized to 16 bytes.
+#[inline(always)]
+fn requant16(a: [int32x4_t; 4], q: &QVec) -> uint8x16_t {
+    // SAFETY: NEON is baseline on aarch64; register-only operations.
+    unsafe {
+        let r = a.map(|v| {
+            let f = vmulq_f32(vcvtq_f32_s32(v), q.scale);
+            vaddq_s32(vcvtnq_s32_f32(vminq_f32(vmaxq_f32(f, q.lo), q.hi)), q.zp)
+        });
+        let h0 = vqmovn_high_s32(vqmovn_s32(r[0]), r[1]);
+        let h1 = vqmovn_high_s32(vqmovn_s32(r[2]), r[3]);
+        if q.signed {
+            vreinterpretq_u8_s8(vqmovn_high_s16(vqmovn_s16(h0), h1))
+        } else {
+            vqmovun_high_s16(vqmovun_s16(h0), h1)
         }
     }
 }
@@ -323,13 +415,13 @@ unsafe fn sdot(acc: int32x4_t, a: int8x16_t, b: int8x16_t) -> int32x4_t {
 }
 
 #[target_feature(enable = "neon,dotprod")]
-unsafe fn dot_body<const SIGNED: bool, const K: usize>(
+unsafe fn dot_body<const SIGNED: bool, const K: usize, const Q: bool>(
     px: usize,
     taps_rt: usize,
     ind: *const *const u8,
     w: *const i32,
     ch: usize,
-    out: *mut i32,
+    sink: Sink,
 ) {
     let taps = if K == 0 { taps_rt } else { K };
     let tile_words = 2 * DT + taps.div_ceil(4) * DT;
@@ -338,18 +430,12 @@ unsafe fn dot_body<const SIGNED: bool, const K: usize>(
     // ch − 16·full; the packed buffer holds ch.div_ceil(16) tiles of tile_words words.
     unsafe {
         for j in 0..full {
-            dot_tile::<SIGNED, K, true>(px, taps, ind, w.add(j * tile_words), ch, DT * j, out);
+            let wt = w.add(j * tile_words);
+            dot_tile::<SIGNED, K, true, Q>(px, taps, ind, wt, ch, DT * j, sink);
         }
         if full * DT < ch {
-            dot_tile::<SIGNED, K, false>(
-                px,
-                taps,
-                ind,
-                w.add(full * tile_words),
-                ch,
-                full * DT,
-                out,
-            );
+            let wt = w.add(full * tile_words);
+            dot_tile::<SIGNED, K, false, Q>(px, taps, ind, wt, ch, full * DT, sink);
         }
     }
 }
@@ -358,14 +444,14 @@ unsafe fn dot_body<const SIGNED: bool, const K: usize>(
 /// weights are loaded once (kept in registers for 3x3), then per pixel and group of 4 taps 4 row
 /// loads, 8 zips and 4 `sdot`. `FULL`: `n == 16` (else rows go through a zeroed buffer).
 #[inline(always)]
-unsafe fn dot_tile<const SIGNED: bool, const K: usize, const FULL: bool>(
+unsafe fn dot_tile<const SIGNED: bool, const K: usize, const FULL: bool, const Q: bool>(
     px: usize,
     taps: usize,
     ind: *const *const u8,
     wt: *const i32,
     ch: usize,
     c: usize,
-    out: *mut i32,
+    sink: Sink,
 ) {
     /// Most groups kept in the weight array (7 for 25 taps; more taps reload per pixel).
     const MAXG: usize = 7;
@@ -373,7 +459,7 @@ unsafe fn dot_tile<const SIGNED: bool, const K: usize, const FULL: bool>(
     let n = if FULL { DT } else { ch - c };
     // SAFETY: row reads cover channels c..c+n of rows given by the indirection list (FULL:
     // n = 16); weight reads stay inside this tile of the packed buffer; stores cover
-    // out[p·ch + c..+n].
+    // out[p·ch + c..+n] (i32 or bytes, the sink's buffer of px · ch elements).
     unsafe {
         let flip = vdupq_n_u8(if SIGNED { 0 } else { 0x80 });
         let bt = if SIGNED { wt } else { wt.add(DT) };
@@ -428,19 +514,36 @@ unsafe fn dot_tile<const SIGNED: bool, const K: usize, const FULL: bool>(
                 a2 = sdot(a2, q2, wg(2));
                 a3 = sdot(a3, q3, wg(3));
             }
-            let o = out.add(p * ch + c);
-            if FULL {
-                vst1q_s32(o, a0);
-                vst1q_s32(o.add(4), a1);
-                vst1q_s32(o.add(8), a2);
-                vst1q_s32(o.add(12), a3);
-            } else {
-                let mut buf = [0i32; DT];
-                vst1q_s32(buf.as_mut_ptr(), a0);
-                vst1q_s32(buf.as_mut_ptr().add(4), a1);
-                vst1q_s32(buf.as_mut_ptr().add(8), a2);
-                vst1q_s32(buf.as_mut_ptr().add(12), a3);
-                core::ptr::copy_nonoverlapping(buf.as_ptr(), o, n);
+            match sink {
+                Sink::Q(qv, out) if Q => {
+                    let b = requant16([a0, a1, a2, a3], &qv);
+                    let o = out.add(p * ch + c);
+                    if FULL {
+                        vst1q_u8(o, b);
+                    } else {
+                        let mut buf = [0u8; DT];
+                        vst1q_u8(buf.as_mut_ptr(), b);
+                        core::ptr::copy_nonoverlapping(buf.as_ptr(), o, n);
+                    }
+                }
+                Sink::I32(out) if !Q => {
+                    let o = out.add(p * ch + c);
+                    if FULL {
+                        vst1q_s32(o, a0);
+                        vst1q_s32(o.add(4), a1);
+                        vst1q_s32(o.add(8), a2);
+                        vst1q_s32(o.add(12), a3);
+                    } else {
+                        let mut buf = [0i32; DT];
+                        vst1q_s32(buf.as_mut_ptr(), a0);
+                        vst1q_s32(buf.as_mut_ptr().add(4), a1);
+                        vst1q_s32(buf.as_mut_ptr().add(8), a2);
+                        vst1q_s32(buf.as_mut_ptr().add(12), a3);
+                        core::ptr::copy_nonoverlapping(buf.as_ptr(), o, n);
+                    }
+                }
+                // Q selects the sink kind at every call site.
+                _ => {}
             }
         }
     }

@@ -138,8 +138,8 @@ pub enum Variant {
     /// `dwconv_c8__neon` (int8 `smlal` over i16, fp32 4 channels × 4 pixels).
     Neon,
     /// `dwconv_c16__neondot` (FEAT_DotProd: int8 `sdot` by vector, 4 taps of 16 channels per
-    /// 4 instructions, when every `w'` fits s8, else the `smlal` kernel; fp32 as
-    /// [`Variant::Neon`]).
+    /// 4 instructions, when every `w'` fits s8, else the `smlal` kernel; per-tensor Fp32
+    /// requantization fused into the store; fp32 as [`Variant::Neon`]).
     NeonDot,
     /// `dwconv_c16__avx2` (int8 `vpmaddwd` two taps at a time, fp32 8 channels × 4 pixels).
     Avx2,
@@ -223,7 +223,7 @@ impl Variant {
                 pack_i8: aarch64::pack_i8_dot,
                 i8_u: aarch64::dw_i8_dot::<false>,
                 i8_s: aarch64::dw_i8_dot::<true>,
-                i8_q: None,
+                i8_q: Some((aarch64::dw_i8q_dot::<false>, aarch64::dw_i8q_dot::<true>)),
                 i8_q_s1: None,
                 pack_f32: aarch64::pack_f32,
                 f32: aarch64::dw_f32,
