@@ -16,7 +16,10 @@
 //! interleaved once for the pixels that share it, four taps per instruction. On aarch64 with
 //! FEAT_DotProd ([`Variant::NeonDot`]) plans whose `w'` all fit s8 run an `sdot` kernel: four
 //! taps' bytes of each channel zipped side by side, four taps per instruction (u8 inputs flipped
-//! to s8, `128·Σw'` in the packed bias); other plans run the `smlal` kernel. Kernels are specialised for 3x3
+//! to s8, `128·Σw'` in the packed bias), with the per-tensor Fp32 requantization fused; 3x3
+//! stride-1 (along W) plans with that output take a column-reusing 8-channel `sdot` kernel
+//! (three kernel rows' bytes per channel, one new input column per pixel); plans with a 9-bit
+//! `w'` run the `smlal` kernel. Kernels are specialised for 3x3
 //! and 5x5 (9 and 25 taps, unrolled) with a generic loop for any other kernel size; fp32 kernels
 //! compute 4 (AVX-512: 8) output pixels per iteration and apply the clamp at the store; with
 //! stride 1 along W the AVX-512 fp32 kernel loads each input column once for the up to `kw`

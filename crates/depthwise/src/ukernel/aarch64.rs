@@ -548,3 +548,200 @@ unsafe fn dot_tile<const SIGNED: bool, const K: usize, const FULL: bool, const Q
         }
     }
 }
+
+/// Channels per tile of the column-reusing 3x3 kernel.
+const CT: usize = 8;
+
+/// Packs 3x3 int8 weights (every `w'` in `[-128, 127]`) for [`dw_i8q_dot_s1`]: 8-channel tiles
+/// (zero-padded), each 8 folded biases (plus `128·Σ_t w'` for u8 inputs, which the kernel flips
+/// to s8), then per kernel column `kx` 32 bytes: channel `c` at bytes `4c..4c + 4` holds
+/// `w'[ky][kx][c]` for `ky = 0, 1, 2` and a zero.
+pub fn pack_i8_dot_s1(
+    kh: usize,
+    kw: usize,
+    ch: usize,
+    w: &[i32],
+    bias: &[i32],
+    signed: bool,
+) -> Vec<i32> {
+    debug_assert_eq!((kh, kw), (3, 3));
+    let taps = kh * kw;
+    let tiles = ch.div_ceil(CT);
+    let mut out = Vec::with_capacity(tiles * (CT + kw * CT));
+    for j in 0..tiles {
+        let chan = |i: usize| (CT * j + i < ch).then_some(CT * j + i);
+        for i in 0..CT {
+            out.push(chan(i).map_or(0, |c| {
+                let s: i32 = (0..taps).map(|t| w[t * ch + c]).sum();
+                if signed {
+                    bias[c]
+                } else {
+                    bias[c].wrapping_add(s.wrapping_mul(128))
+                }
+            }));
+        }
+        for kx in 0..kw {
+            for i in 0..CT {
+                let mut b = [0u8; 4];
+                if let Some(c) = chan(i) {
+                    for (ky, byte) in b.iter_mut().enumerate().take(kh) {
+                        *byte = w[(ky * kw + kx) * ch + c] as i8 as u8;
+                    }
+                }
+                out.push(i32::from_ne_bytes(b));
+            }
+        }
+    }
+    out
+}
+
+/// `dwconv_c8s1__neondot`: 3x3, stride 1 along W, per-tensor Fp32 requantization fused (see
+/// [`super::DwI8QS1Fn`]). Per 8-channel tile and output pixel only the newest input column is
+/// loaded and interleaved (3 row loads, 4 zips: the 3 kernel rows' bytes of a channel side by
+/// side); the two columns before it are the previous pixel's; 6 `sdot` (3 columns × 2).
+///
+/// # Safety
+/// The contract of [`super::DwI8QS1Fn`] with kernel 3x3, stride 1 along W and the layout of
+/// [`pack_i8_dot_s1`], on a CPU with FEAT_DotProd.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn dw_i8q_dot_s1<const SIGNED: bool>(
+    px: usize,
+    kw: usize,
+    sw: usize,
+    taps: usize,
+    ind: *const *const u8,
+    w: *const i32,
+    ch: usize,
+    q: &super::Fp32Requant,
+    out: *mut u8,
+) {
+    debug_assert_eq!((kw, sw, taps), (3, 1, 9));
+    // SAFETY: same contract; the caller guarantees FEAT_DotProd.
+    unsafe { s1_body::<SIGNED>(px, ind, w, ch, q, out) }
+}
+
+#[target_feature(enable = "neon,dotprod")]
+unsafe fn s1_body<const SIGNED: bool>(
+    px: usize,
+    ind: *const *const u8,
+    w: *const i32,
+    ch: usize,
+    q: &super::Fp32Requant,
+    out: *mut u8,
+) {
+    let tile_words = CT + 3 * CT;
+    let full = ch / CT;
+    // SAFETY: tile j < full covers channels 8j..8j+8 <= ch, the tail tile the rest; the packed
+    // buffer holds ch.div_ceil(8) tiles.
+    unsafe {
+        let qv = QVec {
+            scale: vdupq_n_f32(q.scale),
+            lo: vdupq_n_f32(q.lo),
+            hi: vdupq_n_f32(q.hi),
+            zp: vdupq_n_s32(q.zero_point),
+            signed: q.signed,
+        };
+        for j in 0..full {
+            s1_tile::<SIGNED, true>(px, ind, w.add(j * tile_words), ch, CT * j, &qv, out);
+        }
+        if full * CT < ch {
+            let wt = w.add(full * tile_words);
+            s1_tile::<SIGNED, false>(px, ind, wt, ch, full * CT, &qv, out);
+        }
+    }
+}
+
+/// One 8-channel tile (channels `c..c + n`) of every pixel; `FULL`: `n == 8`.
+#[inline(always)]
+unsafe fn s1_tile<const SIGNED: bool, const FULL: bool>(
+    px: usize,
+    ind: *const *const u8,
+    wt: *const i32,
+    ch: usize,
+    c: usize,
+    q: &QVec,
+    out: *mut u8,
+) {
+    let n = if FULL { CT } else { ch - c };
+    // SAFETY: row reads cover channels c..c+n of rows named by the indirection list (column kx
+    // of pixel p through tap (ky, kx) of pixel p, or tap (ky, kx + 1) of pixel p − 1: the same
+    // pointer by the DwI8QS1Fn contract); weights stay inside the tile; stores cover
+    // out[p·ch + c..+n].
+    unsafe {
+        let flip = vdup_n_u8(if SIGNED { 0 } else { 0x80 });
+        let bias = [vld1q_s32(wt), vld1q_s32(wt.add(4))];
+        let wq = wt.add(CT).cast::<i8>();
+        let wv: [int8x16_t; 6] = core::array::from_fn(|i| vld1q_s8(wq.add(16 * i)));
+        // Column kx of pixel p: the three kernel rows' bytes of channels c..c+8 interleaved
+        // (channels 0-3, 4-7 of the tile), s8.
+        let column = |p: usize, kx: usize| {
+            let row = |ky: usize| {
+                let r = (*ind.add(p * 9 + ky * 3 + kx)).add(c);
+                let v = if FULL {
+                    vld1_u8(r)
+                } else {
+                    let mut buf = [0u8; CT];
+                    core::ptr::copy_nonoverlapping(r, buf.as_mut_ptr(), n);
+                    vld1_u8(buf.as_ptr())
+                };
+                vcombine_u8(veor_u8(v, flip), vdup_n_u8(0))
+            };
+            let p01 = vreinterpretq_u16_u8(vzip1q_u8(row(0), row(1)));
+            let p2z = vreinterpretq_u16_u8(vzip1q_u8(row(2), vdupq_n_u8(0)));
+            [
+                vreinterpretq_s8_u16(vzip1q_u16(p01, p2z)),
+                vreinterpretq_s8_u16(vzip2q_u16(p01, p2z)),
+            ]
+        };
+        if px == 0 {
+            return;
+        }
+        // Output pixel p from its three columns.
+        let pixel = |p: usize, z0: [int8x16_t; 2], z1: [int8x16_t; 2], z2: [int8x16_t; 2]| {
+            let mut a0 = sdot(bias[0], z0[0], wv[0]);
+            let mut a1 = sdot(bias[1], z0[1], wv[1]);
+            a0 = sdot(a0, z1[0], wv[2]);
+            a1 = sdot(a1, z1[1], wv[3]);
+            a0 = sdot(a0, z2[0], wv[4]);
+            a1 = sdot(a1, z2[1], wv[5]);
+            let r = [a0, a1].map(|v| {
+                let f = vmulq_f32(vcvtq_f32_s32(v), q.scale);
+                vaddq_s32(vcvtnq_s32_f32(vminq_f32(vmaxq_f32(f, q.lo), q.hi)), q.zp)
+            });
+            let h = vqmovn_high_s32(vqmovn_s32(r[0]), r[1]);
+            let b = if q.signed {
+                vreinterpret_u8_s8(vqmovn_s16(h))
+            } else {
+                vqmovun_s16(h)
+            };
+            let o = out.add(p * ch + c);
+            if FULL {
+                vst1_u8(o, b);
+            } else {
+                let mut buf = [0u8; CT];
+                vst1_u8(buf.as_mut_ptr(), b);
+                core::ptr::copy_nonoverlapping(buf.as_ptr(), o, n);
+            }
+        };
+        let mut z0 = column(0, 0);
+        let mut z1 = column(0, 1);
+        let mut p = 0;
+        // Three pixels per iteration, so the column window rotates without register moves.
+        while p + 3 <= px {
+            let z2 = column(p, 2);
+            pixel(p, z0, z1, z2);
+            let z3 = column(p + 1, 2);
+            pixel(p + 1, z1, z2, z3);
+            let z4 = column(p + 2, 2);
+            pixel(p + 2, z2, z3, z4);
+            (z0, z1) = (z3, z4);
+            p += 3;
+        }
+        while p < px {
+            let z2 = column(p, 2);
+            pixel(p, z0, z1, z2);
+            (z0, z1) = (z1, z2);
+            p += 1;
+        }
+    }
+}

@@ -139,7 +139,8 @@ pub enum Variant {
     Neon,
     /// `dwconv_c16__neondot` (FEAT_DotProd: int8 `sdot` by vector, 4 taps of 16 channels per
     /// 4 instructions, when every `w'` fits s8, else the `smlal` kernel; per-tensor Fp32
-    /// requantization fused into the store; fp32 as [`Variant::Neon`]).
+    /// requantization fused into the store; 3x3 stride 1 along W: column-reusing 8-channel
+    /// kernel; fp32 as [`Variant::Neon`]).
     NeonDot,
     /// `dwconv_c16__avx2` (int8 `vpmaddwd` two taps at a time, fp32 8 channels × 4 pixels).
     Avx2,
@@ -224,7 +225,13 @@ impl Variant {
                 i8_u: aarch64::dw_i8_dot::<false>,
                 i8_s: aarch64::dw_i8_dot::<true>,
                 i8_q: Some((aarch64::dw_i8q_dot::<false>, aarch64::dw_i8q_dot::<true>)),
-                i8_q_s1: None,
+                i8_q_s1: Some((
+                    aarch64::pack_i8_dot_s1,
+                    aarch64::dw_i8q_dot_s1::<false>,
+                    aarch64::dw_i8q_dot_s1::<true>,
+                    &[[3, 3]],
+                    &[1],
+                )),
                 pack_f32: aarch64::pack_f32,
                 f32: aarch64::dw_f32,
                 f32_s1: None,
