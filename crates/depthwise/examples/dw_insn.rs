@@ -1,8 +1,9 @@
 //! D1 (144 channels, 56x56, 3x3, stride 1, padding 1, u8 activations × s8 weights, per-tensor
 //! Fp32 to u8) run `RUNS` times (default 1) with one variant, for counting executed instructions
-//! under an emulator: `dw_insn <variant name> [RUNS]` (a name from `Variant::name`, e.g.
-//! `dwconv_c8__neon`, `dwconv_c16__neondot`). With `RUNS = 0` only the plan is built, so the
-//! difference of two counts is the cost of the runs. Prints a checksum of the output.
+//! under an emulator: `dw_insn <variant name> [RUNS] [D1|D2|D3]` (a name from `Variant::name`,
+//! e.g. `dwconv_c8__neon`, `dwconv_c16__neondot`; D2: 96 channels 112x112 3x3 stride 2, D3: 240
+//! channels 14x14 5x5 stride 1). With `RUNS = 0` only the plan is built, so the difference of two
+//! counts is the cost of the runs. Prints a checksum of the output.
 
 use cpu_probe::parallel::Parallel;
 use depthwise::{DwDesc, Input8, Output8, OutputStage, QDepthwise, QDepthwiseConfig, Variant};
@@ -29,7 +30,12 @@ fn main() {
         );
         std::process::exit(2);
     };
-    let (h, d) = (56, DwDesc::new([3, 3], [1, 1], [1; 4], 144, 1));
+    let dw = |k: usize, s: usize, ch: usize| DwDesc::new([k, k], [s, s], [k / 2; 4], ch, 1);
+    let (h, d) = match args.get(3).map_or("D1", String::as_str) {
+        "D2" => (112, dw(3, 2, 96)),
+        "D3" => (14, dw(5, 1, 240)),
+        _ => (56, dw(3, 1, 144)),
+    };
     let (oh, ow) = d.output_size(h, h).expect("D1 has an output");
     let (n_in, n_out, n_w) = (h * h * d.channels, oh * ow * d.cout(), d.taps() * d.cout());
     let x = data(n_in, 1);
