@@ -14,6 +14,9 @@ secs=${1:-60}
 sanitizer=${2:-address}
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+# Build first, unfiltered: a build failure must fail this script (the run's output is filtered
+# below and its exit status ignored, since cargo fuzz also exits non-zero on a crash).
+cargo +nightly fuzz build --fuzz-dir fuzz -s "$sanitizer"
 for t in conv matmul quantize; do
   echo "=== fuzz $t for ${secs}s ==="
   cargo +nightly fuzz run --fuzz-dir fuzz -s "$sanitizer" "$t" -- -max_total_time="$secs" -rss_limit_mb=4096 2>&1 \
