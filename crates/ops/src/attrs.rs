@@ -210,8 +210,21 @@ pub fn conv_geom(node: &Node, x: &[usize], w: &[usize]) -> Result<ConvGeom, OpsE
         "SAME_UPPER" | "SAME_LOWER" => {
             for i in 0..spatial {
                 let out = in_sp[i].div_ceil(strides[i]);
-                let eff_k = (kshape[i] - 1) * dilations[i] + 1;
-                let total = ((out - 1) * strides[i] + eff_k).saturating_sub(in_sp[i]);
+                let eff_k = extent(op, &kshape, &dilations, i)?;
+                // An empty input gets no padding (the kernel check below then refuses it).
+                let total = match out {
+                    0 => 0,
+                    _ => (out - 1)
+                        .checked_mul(strides[i])
+                        .and_then(|v| v.checked_add(eff_k))
+                        .ok_or_else(|| {
+                            OpsError::Attribute(format!(
+                                "{op}: stride {} and kernel extent {eff_k} overflow in spatial dimension {i}",
+                                strides[i]
+                            ))
+                        })?
+                        .saturating_sub(in_sp[i]),
+                };
                 let small = total / 2;
                 let big = total - small;
                 if auto_pad == "SAME_UPPER" {
@@ -231,8 +244,16 @@ pub fn conv_geom(node: &Node, x: &[usize], w: &[usize]) -> Result<ConvGeom, OpsE
     }
     let mut out = Vec::with_capacity(spatial);
     for i in 0..spatial {
-        let eff_k = (kshape[i] - 1) * dilations[i] + 1;
-        let padded = in_sp[i] + begin[i] + end[i];
+        let eff_k = extent(op, &kshape, &dilations, i)?;
+        let padded = in_sp[i]
+            .checked_add(begin[i])
+            .and_then(|v| v.checked_add(end[i]))
+            .ok_or_else(|| {
+                OpsError::Attribute(format!(
+                    "{op}: pads {} + {} overflow in spatial dimension {i}",
+                    begin[i], end[i]
+                ))
+            })?;
         if padded < eff_k {
             return Err(OpsError::Shape(format!(
                 "{op}: the kernel (extent {eff_k} with dilation) does not fit the padded input ({padded}) in spatial dimension {i}"
@@ -289,4 +310,18 @@ impl ConvGeom {
             vec![self.n, self.m, self.oh, self.ow]
         }
     }
+}
+
+/// The dilated kernel extent `(k − 1)·d + 1` of spatial dimension `i`, or an error naming the
+/// overflow (k >= 1 and d >= 1 are checked by the caller).
+fn extent(op: &str, kshape: &[usize], dilations: &[usize], i: usize) -> Result<usize, OpsError> {
+    (kshape[i] - 1)
+        .checked_mul(dilations[i])
+        .and_then(|v| v.checked_add(1))
+        .ok_or_else(|| {
+            OpsError::Attribute(format!(
+                "{op}: kernel {} with dilation {} overflows in spatial dimension {i}",
+                kshape[i], dilations[i]
+            ))
+        })
 }

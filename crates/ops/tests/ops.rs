@@ -661,6 +661,33 @@ fn bad_input_is_an_error() {
         );
         assert!(r.is_err(), "{k}={v:?} accepted");
     }
+    // Overflowing geometry and empty images (found by fuzzing: SAME padding of an empty input
+    // underflowed, huge dilations and pads overflowed).
+    for (k, v) in [
+        ("dilations", Attribute::Ints(vec![i64::MAX, 1])),
+        ("pads", Attribute::Ints(vec![i64::MAX, 0, i64::MAX, 0])),
+    ] {
+        let r = plan_node(
+            &Node::new("Conv").with(k, v.clone()),
+            &[c(&x), c(&w3)],
+            &Options::default(),
+        );
+        assert!(r.is_err(), "{k}={v:?} accepted");
+    }
+    let empty = Tensor::f32(vec![1, 3, 0, 5], vec![]).unwrap();
+    for pad in ["SAME_UPPER", "SAME_LOWER"] {
+        for (k, v) in [
+            ("strides", Attribute::Ints(vec![1, 1])),
+            ("dilations", Attribute::Ints(vec![i64::MAX / 2, 1])),
+        ] {
+            let node = Node::new("Conv")
+                .with("auto_pad", Attribute::String(pad.into()))
+                .with(k, v);
+            for input in [&empty, &x] {
+                let _ = plan_node(&node, &[c(input), c(&w3)], &Options::default());
+            }
+        }
+    }
     // Missing weights, wrong types, unknown operators and attributes.
     assert!(matches!(
         plan_node(&Node::new("Conv"), &[c(&x)], &Options::default()),
