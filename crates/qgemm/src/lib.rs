@@ -13,7 +13,10 @@
 //!   `__neoni8mm` (SUDOT), `igemm_4x16c8__neoni8mm` (USMMLA, `c8` packing), `igemm_4x8c4__avx2`,
 //!   `igemm_8x32c4__avx512vnni`. They are *indirect*: A rows are
 //!   read through pointers, one per row and kernel tap, so `qconv-direct` runs convolutions on
-//!   the same kernels through its indirection buffer; a GEMM is the one-tap case.
+//!   the same kernels through its indirection buffer; a GEMM is the one-tap case. The AVX-512
+//!   VNNI kernel also has an entry with the per-tensor `Fp32` requantization fused into its
+//!   store ([`ukernel::Kernel::run_fp32`], all NR blocks of a row block per call): u8/i8 outputs
+//!   with that scheme skip the i32 scratch pass; i32 outputs are stored straight into C.
 //! * Driver ([`PackedB::gemm`], [`PackedB::tiling`]): tiles of MR-row blocks × panels of packed
 //!   B sized from the L1/L2 caches (`cpu_probe::cache_sizes`), run in parallel on a
 //!   `cpu_probe::parallel::Parallel`; an M = 1 GEMV (classifier head) splits its columns.
