@@ -1,5 +1,7 @@
-//! CPU time burnt by idle pools: `pools` pools run one job each, then the process sleeps; the
-//! CPU time used during the sleep should be ~0 once the workers' spin (SPIN) has ended.
+//! CPU time burnt by idle workers: seven `Parallel::new(2)` (one shared pool since workers are
+//! shared per thread count) run one job each, then the process sleeps; the CPU time used during
+//! the sleep should be ~0 once the workers' spin (SPIN) has ended. Then jobs round-robin over
+//! them, as kbench's interleaved rounds do over operator plans.
 //! `cargo run --release -p cpu-probe --example pool_idle`
 use cpu_probe::parallel::Parallel;
 use std::time::Duration;
@@ -25,7 +27,10 @@ fn main() {
     let c0 = cpu_seconds();
     std::thread::sleep(Duration::from_millis(1000));
     let c1 = cpu_seconds();
-    println!("7 idle pools: {:.3} s of CPU in 1 s of wall time", c1 - c0);
+    println!(
+        "7 idle Parallels: {:.3} s of CPU in 1 s of wall time",
+        c1 - c0
+    );
     // Round-robin over the pools, 200 jobs of 2 x 20 us each per turn (kbench's rounds).
     for npools in [1usize, 2, 7] {
         let mut per_job = Vec::new();
@@ -43,7 +48,7 @@ fn main() {
         }
         per_job.sort_by(|a, b| a.partial_cmp(b).unwrap());
         println!(
-            "{npools} pools round-robin: job of 2 x 20 us: median {:.1} us, p90 {:.1} us",
+            "{npools} Parallels round-robin: job of 2 x 20 us: median {:.1} us, p90 {:.1} us",
             per_job[per_job.len() / 2],
             per_job[per_job.len() * 9 / 10]
         );

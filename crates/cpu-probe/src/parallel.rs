@@ -267,27 +267,39 @@ fn take_tasks(s: &Shared, f: &(dyn Fn(usize) + Sync)) -> bool {
     .is_ok()
 }
 
+/// Spins until `done()` holds or [`SPIN`] has passed (the clock read every 64 spins); returns
+/// whether `done()` held. The caller then sleeps on its condition, if it must.
+fn spin_until(done: impl Fn() -> bool) -> bool {
+    let start = Instant::now();
+    let mut spins = 0u32;
+    while !done() {
+        spins = spins.wrapping_add(1);
+        if spins.is_multiple_of(64) && start.elapsed() >= SPIN {
+            return false;
+        }
+        std::hint::spin_loop();
+    }
+    true
+}
+
+/// The epoch after the current one (32 bits, wrapping), shifted into place in `state`.
+fn next_epoch(s: &Shared) -> u64 {
+    (epoch_of(s.state.load(Ordering::Relaxed)).wrapping_add(1) & 0xFFFF_FFFF) << 32
+}
+
 fn worker(s: &Shared) {
     let mut seen = 0u64;
     loop {
         // Wait for a new epoch: spin for SPIN, then sleep.
-        let start = Instant::now();
-        let mut spins = 0u32;
-        let mut state = s.state.load(Ordering::Acquire);
-        while epoch_of(state) == seen {
-            spins = spins.wrapping_add(1);
-            if !spins.is_multiple_of(64) || start.elapsed() < SPIN {
-                std::hint::spin_loop();
-            } else {
-                let mut guard = s.sleep_lock.lock().unwrap_or_else(|e| e.into_inner());
-                s.sleepers.fetch_add(1, Ordering::SeqCst);
-                while epoch_of(s.state.load(Ordering::SeqCst)) == seen {
-                    guard = s.sleep_cv.wait(guard).unwrap_or_else(|e| e.into_inner());
-                }
-                s.sleepers.fetch_sub(1, Ordering::SeqCst);
+        if !spin_until(|| epoch_of(s.state.load(Ordering::Acquire)) != seen) {
+            let mut guard = s.sleep_lock.lock().unwrap_or_else(|e| e.into_inner());
+            s.sleepers.fetch_add(1, Ordering::SeqCst);
+            while epoch_of(s.state.load(Ordering::SeqCst)) == seen {
+                guard = s.sleep_cv.wait(guard).unwrap_or_else(|e| e.into_inner());
             }
-            state = s.state.load(Ordering::Acquire);
+            s.sleepers.fetch_sub(1, Ordering::SeqCst);
         }
+        let mut state = s.state.load(Ordering::Acquire);
         seen = epoch_of(state);
         if s.stop.load(Ordering::Acquire) {
             return;
@@ -348,8 +360,7 @@ impl Pool {
         s.tasks.store(n, Ordering::Relaxed);
         s.next.store(0, Ordering::Relaxed);
         s.panicked.store(false, Ordering::Relaxed);
-        let epoch = epoch_of(s.state.load(Ordering::Relaxed)).wrapping_add(1) & 0xFFFF_FFFF;
-        s.state.store(epoch << 32, Ordering::SeqCst);
+        s.state.store(next_epoch(s), Ordering::SeqCst);
         if s.sleepers.load(Ordering::SeqCst) > 0 {
             let _g = s.sleep_lock.lock().unwrap_or_else(|e| e.into_inner());
             s.sleep_cv.notify_all();
@@ -373,14 +384,7 @@ impl Drop for Finish<'_> {
     fn drop(&mut self) {
         let s = self.0;
         s.state.fetch_or(CLOSED, Ordering::AcqRel);
-        let start = Instant::now();
-        let mut spins = 0u32;
-        while s.state.load(Ordering::Acquire) & JOINED != 0 {
-            spins = spins.wrapping_add(1);
-            if !spins.is_multiple_of(64) || start.elapsed() < SPIN {
-                std::hint::spin_loop();
-                continue;
-            }
+        if !spin_until(|| s.state.load(Ordering::Acquire) & JOINED == 0) {
             let mut guard = s.done_lock.lock().unwrap_or_else(|e| e.into_inner());
             s.caller_waits.store(true, Ordering::SeqCst);
             while s.state.load(Ordering::SeqCst) & JOINED != 0 {
@@ -395,8 +399,7 @@ impl Drop for Pool {
     fn drop(&mut self) {
         let s = &*self.shared;
         s.stop.store(true, Ordering::Release);
-        let epoch = epoch_of(s.state.load(Ordering::Relaxed)).wrapping_add(1) & 0xFFFF_FFFF;
-        s.state.store(epoch << 32 | CLOSED, Ordering::SeqCst);
+        s.state.store(next_epoch(s) | CLOSED, Ordering::SeqCst);
         {
             let _g = s.sleep_lock.lock().unwrap_or_else(|e| e.into_inner());
             s.sleep_cv.notify_all();
