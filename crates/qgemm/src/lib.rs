@@ -694,6 +694,20 @@ impl PackedB {
         Ok(())
     }
 
+    /// The byte mask the kernel applies to A: the activation domain's xor, and one more 0x80
+    /// for kernels that multiply signed activations.
+    fn kernel_xor(&self) -> u8 {
+        self.a_xor ^ if self.kernel.signed_a { 0x80 } else { 0 }
+    }
+
+    /// The MR row pointers of the row block at `r` with `rows` valid rows: rows past the block
+    /// repeat its last row; each row has k readable bytes (checked in `gemm`).
+    fn row_pointers(&self, a: &[u8], lda: usize, r: usize, rows: usize, ptrs: &mut [*const u8]) {
+        for (i, p) in ptrs.iter_mut().take(self.kernel.mr).enumerate() {
+            *p = a[(r + i.min(rows - 1)) * lda..][..self.k].as_ptr();
+        }
+    }
+
     /// Rows `r0..r1` × NR blocks `b0..b1` into `acc` (row stride `ldacc`, column 0 = column
     /// `b0 · NR` of C).
     ///
@@ -716,15 +730,11 @@ impl PackedB {
         let k = &self.kernel;
         let pk = &self.packed;
         let n = self.n;
-        let xor = self.a_xor ^ if k.signed_a { 0x80 } else { 0 };
+        let xor = self.kernel_xor();
         let mut r = r0;
         while r < r1 {
             let rows = (r1 - r).min(k.mr);
-            for (i, p) in ptrs.iter_mut().take(k.mr).enumerate() {
-                // Rows past the tile repeat its last row; each row has k readable bytes
-                // (checked in `gemm`).
-                *p = a[(r + i.min(rows - 1)) * lda..][..self.k].as_ptr();
-            }
+            self.row_pointers(a, lda, r, rows, ptrs);
             let mut row_sums = [0i32; MAX_MR];
             if pk.needs_row_sums {
                 for (i, s) in row_sums.iter_mut().enumerate().take(rows) {
@@ -799,13 +809,11 @@ impl PackedB {
     ) {
         let k = &self.kernel;
         let pk = &self.packed;
-        let xor = self.a_xor ^ if k.signed_a { 0x80 } else { 0 };
+        let xor = self.kernel_xor();
         let mut r = r0;
         while r < r1 {
             let rows = (r1 - r).min(k.mr);
-            for (i, p) in ptrs.iter_mut().take(k.mr).enumerate() {
-                *p = a[(r + i.min(rows - 1)) * lda..][..self.k].as_ptr();
-            }
+            self.row_pointers(a, lda, r, rows, ptrs);
             let col0 = b0 * k.nr;
             let ncols = (b1 * k.nr).min(self.n) - col0;
             // SAFETY: rows r..r + rows, columns col0..col0 + ncols: the caller's range.
