@@ -458,9 +458,13 @@ impl RowSink<Avx512> for MaskedStores<'_> {
     }
 }
 
-macro_rules! fused_avx512 {
-    ($fwd:ident, $inv:ident, $t:literal) => {
-        #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+/// The fused forward (`$fwd`) and inverse (`$inv`) transforms of tile `$t` over the row
+/// source `$src` / row sink `$sink` with the vectors `$s`, compiled for `$feat`. `prune`: the
+/// inverse computes only the rows and columns the lanes keep to the end, among a few fixed
+/// counts so that the pruning is static (used where it measured faster: the 16-lane group).
+macro_rules! fused_transforms {
+    ($fwd:ident, $inv:ident, $t:literal, $feat:literal, $s:ty, $src:ident, $sink:ident, prune = $prune:literal) => {
+        #[target_feature(enable = $feat)]
         unsafe fn $fwd(
             input: *const f32,
             w: usize,
@@ -469,7 +473,7 @@ macro_rules! fused_avx512 {
             x: *mut f32,
             bs: usize,
         ) {
-            let src = MaskedRows {
+            let src = $src {
                 input,
                 w,
                 d,
@@ -477,10 +481,10 @@ macro_rules! fused_avx512 {
             };
             // SAFETY: forwarded contract of `FwdInFn` (the row source reads only in-range patch
             // elements); the ISA is enabled here.
-            unsafe { generic::forward::<Avx512, $t, _>(&src, mid, x, bs) }
+            unsafe { generic::forward::<$s, $t, _>(&src, mid, x, bs) }
         }
         #[allow(clippy::too_many_arguments)]
-        #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+        #[target_feature(enable = $feat)]
         unsafe fn $inv(
             y: *const f32,
             bs: usize,
@@ -491,32 +495,48 @@ macro_rules! fused_avx512 {
             d: &OutLanes,
             out: *mut f32,
         ) {
-            let sink = MaskedStores {
+            let sink = $sink {
                 out,
                 ow,
                 d,
                 colmask: col_masks(|i| (0, d.cols[i])),
             };
-            // Only the rows and columns the lanes keep are computed to the end (a few fixed
-            // counts, so that the pruning is static).
             let n = ((rows + 1) & !1).max(d.cols.iter().copied().max().unwrap_or(0));
             // SAFETY: forwarded contract of `InvOutFn` (the sink writes only each lane's output
             // pixels, columns `< cols[i] <= n`); `rows <= n <= NP`; the ISA is enabled here.
             unsafe {
-                if $t == 16 && n <= 10 {
-                    generic::inverse_first::<Avx512, $t, 10, _>(y, bs, rows, post, mid, &sink)
-                } else if $t == 16 && n <= 12 {
-                    generic::inverse_first::<Avx512, $t, 12, _>(y, bs, rows, post, mid, &sink)
+                if $prune && $t == 16 && n <= 10 {
+                    generic::inverse_first::<$s, $t, 10, _>(y, bs, rows, post, mid, &sink)
+                } else if $prune && $t == 16 && n <= 12 {
+                    generic::inverse_first::<$s, $t, 12, _>(y, bs, rows, post, mid, &sink)
                 } else {
-                    generic::inverse::<Avx512, $t, _>(y, bs, rows, post, mid, &sink)
+                    generic::inverse::<$s, $t, _>(y, bs, rows, post, mid, &sink)
                 }
             }
         }
     };
 }
 
-fused_avx512!(ft8x8_fwd_in__avx512, ft8x8_inv_out__avx512, 8);
-fused_avx512!(ft16x16_fwd_in__avx512, ft16x16_inv_out__avx512, 16);
+fused_transforms!(
+    ft8x8_fwd_in__avx512,
+    ft8x8_inv_out__avx512,
+    8,
+    "avx512f,avx512bw,avx512dq,avx512vl",
+    Avx512,
+    MaskedRows,
+    MaskedStores,
+    prune = true
+);
+fused_transforms!(
+    ft16x16_fwd_in__avx512,
+    ft16x16_inv_out__avx512,
+    16,
+    "avx512f,avx512bw,avx512dq,avx512vl",
+    Avx512,
+    MaskedRows,
+    MaskedStores,
+    prune = true
+);
 
 /// The fused AVX-512 transforms.
 const FUSED_AVX512: Fused = Fused {
@@ -645,54 +665,26 @@ impl RowSink<Avx2> for MaskedStores8<'_> {
     }
 }
 
-macro_rules! fused_avx512_half {
-    ($fwd:ident, $inv:ident, $t:literal) => {
-        #[target_feature(enable = "avx2,fma,avx512f,avx512bw,avx512dq,avx512vl")]
-        unsafe fn $fwd(
-            input: *const f32,
-            w: usize,
-            d: &Lanes,
-            mid: *mut f32,
-            x: *mut f32,
-            bs: usize,
-        ) {
-            let src = MaskedRows8 {
-                input,
-                w,
-                d,
-                colmask: col_masks(|i| d.cols[i]),
-            };
-            // SAFETY: forwarded contract of `FwdInFn` (the row source reads only in-range patch
-            // elements); the ISA is enabled here.
-            unsafe { generic::forward::<Avx2, $t, _>(&src, mid, x, bs) }
-        }
-        #[allow(clippy::too_many_arguments)]
-        #[target_feature(enable = "avx2,fma,avx512f,avx512bw,avx512dq,avx512vl")]
-        unsafe fn $inv(
-            y: *const f32,
-            bs: usize,
-            rows: usize,
-            post: &Post,
-            mid: *mut f32,
-            ow: usize,
-            d: &OutLanes,
-            out: *mut f32,
-        ) {
-            let sink = MaskedStores8 {
-                out,
-                ow,
-                d,
-                colmask: col_masks(|i| (0, d.cols[i])),
-            };
-            // SAFETY: forwarded contract of `InvOutFn` (the sink writes only each lane's output
-            // pixels); the ISA is enabled here.
-            unsafe { generic::inverse::<Avx2, $t, _>(y, bs, rows, post, mid, &sink) }
-        }
-    };
-}
-
-fused_avx512_half!(ft8x8_fwd_in__avx512vl, ft8x8_inv_out__avx512vl, 8);
-fused_avx512_half!(ft16x16_fwd_in__avx512vl, ft16x16_inv_out__avx512vl, 16);
+fused_transforms!(
+    ft8x8_fwd_in__avx512vl,
+    ft8x8_inv_out__avx512vl,
+    8,
+    "avx2,fma,avx512f,avx512bw,avx512dq,avx512vl",
+    Avx2,
+    MaskedRows8,
+    MaskedStores8,
+    prune = false
+);
+fused_transforms!(
+    ft16x16_fwd_in__avx512vl,
+    ft16x16_inv_out__avx512vl,
+    16,
+    "avx2,fma,avx512f,avx512bw,avx512dq,avx512vl",
+    Avx2,
+    MaskedRows8,
+    MaskedStores8,
+    prune = false
+);
 
 /// The fused 8-lane transforms of the AVX-512 variant (its half-width group).
 const FUSED_AVX512_HALF: Fused = Fused {
