@@ -39,9 +39,9 @@ fn main() {
     let mut c32 = vec![0i32; m * n];
     let pools = [Parallel::new(1), Parallel::new(2)];
     println!(
-        "tiling 1 thread {:?}, 2 threads {:?}",
-        p.tiling(m, 1),
-        p.tiling(m, 2)
+        "tiling (direct outputs) 1 thread {:?}, 2 threads {:?}",
+        p.tiling_direct(m, 1),
+        p.tiling_direct(m, 2)
     );
     let mut t: Vec<Vec<f64>> = vec![Vec::new(); 4];
     for _round in 0..40 {

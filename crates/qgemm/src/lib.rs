@@ -539,7 +539,8 @@ impl PackedB {
                 ..
             } => (SyncPtr(c.as_mut_ptr().cast()), a_scale, b_scales),
         };
-        let tiling = tiling.unwrap_or_else(|| self.tiling(m, par.threads()));
+        let tiling =
+            tiling.unwrap_or_else(|| self.split(m, par.threads(), fused.is_none() && kind != 2));
         if tiling.rows == 0 || tiling.blocks == 0 {
             return Err(GemmError::Shape(format!(
                 "tiling rows ({}) and blocks ({}) must be >= 1",
@@ -627,11 +628,25 @@ impl PackedB {
     ///   ([`cpu_probe::cache_sizes`]), so it stays in L2 while the row blocks of a task stream
     ///   past it; each MR-row block of A (`MR × K` bytes) is reused from L1 across the panel.
     /// * M: a task's i32 accumulators (rows × panel width) fit half of L1, so they are still
-    ///   there when the task requantizes them.
+    ///   there when the task requantizes them. This is the split of the outputs that go through
+    ///   that scratch (f32, per-channel, and u8/i8 without a fused kernel);
+    ///   [`PackedB::tiling_direct`] is the one for the outputs the kernels store directly.
     /// * Threads: big enough tasks (>= [`MIN_TASK_MACS`] multiply-adds) and up to
     ///   [`TASKS_PER_THREAD`] per thread, split over rows when there are enough MR-row blocks,
     ///   otherwise over columns (GEMV: M = 1 runs column panels in parallel).
     pub fn tiling(&self, m: usize, threads: usize) -> Tiling {
+        self.split(m, threads, true)
+    }
+
+    /// The split [`PackedB::gemm`] uses for outputs the kernels store directly (i32 C, and u8/i8
+    /// C with a per-tensor `Fp32` requantizer on a kernel with it fused): as
+    /// [`PackedB::tiling`] without the L1 limit on rows, which only keeps a task's i32 scratch
+    /// in L1 (one thread: one task; fewer, longer kernel calls).
+    pub fn tiling_direct(&self, m: usize, threads: usize) -> Tiling {
+        self.split(m, threads, false)
+    }
+
+    fn split(&self, m: usize, threads: usize, scratch: bool) -> Tiling {
         let caches = cpu_probe::cache_sizes();
         let (mr, nr) = (self.kernel.mr, self.kernel.nr);
         let (k, n, nb) = (self.k, self.n, self.packed.blocks);
@@ -641,7 +656,11 @@ impl PackedB {
         let width = (blocks * nr).min(n);
         // The i32 accumulators of a task stay in L1 until they are requantized.
         let row_bytes = (width * 4) as u64;
-        let mut rows = (((caches.l1d / 2) / row_bytes) as usize / mr * mr).clamp(mr, m.max(mr));
+        let mut rows = if scratch {
+            (((caches.l1d / 2) / row_bytes) as usize / mr * mr).clamp(mr, m.max(mr))
+        } else {
+            m.div_ceil(mr) * mr
+        };
         let macs = m.saturating_mul(n).saturating_mul(k);
         let want = (macs / MIN_TASK_MACS).clamp(1, threads.max(1) * TASKS_PER_THREAD);
         if threads > 1 && want > 1 {
@@ -811,10 +830,44 @@ impl PackedB {
         let pk = &self.packed;
         let xor = self.kernel_xor();
         let mut r = r0;
+        let col0 = b0 * k.nr;
+        let ncols = (b1 * k.nr).min(self.n) - col0;
+        if let Some(g) = k.gemm_fp32 {
+            // Full row blocks in one call; the kernel reads whole k-groups (kc4 · 4 bytes) of
+            // every row, so a block may go only where its last row has them inside A.
+            let kc4 = self.k.div_ceil(4);
+            let mut mb = (r1 - r0) / k.mr;
+            while mb > 0 && (r0 + mb * k.mr - 1) * lda + 4 * kc4 > a.len() {
+                mb -= 1;
+            }
+            if mb > 0 {
+                // SAFETY: rows r0..r0 + mb·MR are readable for 4·kc4 bytes (above) and, with
+                // their output rows, inside the caller's range; the panel's blocks b0..b1 are
+                // consecutive (block_len apart) with consecutive NR biases, packed with
+                // ceil(k / 4) groups (KR = 4 for every kernel with a strided entry); the
+                // kernel's ISA is available (the plan's variant).
+                unsafe {
+                    g(
+                        mb,
+                        ncols,
+                        pk.block_len(),
+                        kc4,
+                        a.as_ptr().add(r0 * lda),
+                        lda,
+                        xor,
+                        pk.block(0, b0).as_ptr(),
+                        pk.block_bias(0, b0).as_ptr(),
+                        q,
+                        out,
+                        ldo,
+                    );
+                }
+                r += mb * k.mr;
+            }
+        }
         while r < r1 {
             let rows = (r1 - r).min(k.mr);
             self.row_pointers(a, lda, r, rows, ptrs);
-            let col0 = b0 * k.nr;
             let ncols = (b1 * k.nr).min(self.n) - col0;
             // SAFETY: rows r..r + rows, columns col0..col0 + ncols: the caller's range.
             let o = unsafe { out.add((r - r0) * ldo) };

@@ -444,3 +444,112 @@ fn driver_tiling() {
         .unwrap_err();
     assert!(e.to_string().contains("tiling"), "{e}");
 }
+
+/// The fused per-tensor Fp32 requantization (AVX-512 VNNI: strided and per-block kernels) at its
+/// edges: scales from 2^-20 to 255 (products past ±2^31 and past the i16 range), biases near
+/// ±2^31, u8 and i8 outputs with and without a [qmin, qmax] clamp, every zero point kind; rows
+/// 8 · 3 + 5 so both the many-block entry and the row-block tail run; every variant, == the
+/// scalar `Requantizer::requantize` of the reference accumulators.
+#[test]
+fn fused_requantization_edges() {
+    let (m, k, n) = (29usize, 12usize, 45usize);
+    let mut s = 7u64;
+    let a: Vec<u8> = (0..m * k).map(|_| lcg(&mut s) as u8).collect();
+    let b: Vec<i8> = (0..k * n).map(|_| lcg(&mut s) as i8).collect();
+    let bias: Vec<i32> = (0..n)
+        .map(|j| match j % 5 {
+            0 => 2_147_000_000,
+            1 => -2_147_000_000,
+            2 => 40_000 * (j as i32) - 900_000,
+            3 => 0,
+            _ => lcg(&mut s).rem_euclid(200_001) - 100_000,
+        })
+        .collect();
+    let a32: Vec<i32> = a.iter().map(|&v| i32::from(v)).collect();
+    let b32: Vec<i32> = b.iter().map(|&v| i32::from(v)).collect();
+    let mut want = gemm_i32(m, n, k, &a32, k, 128, &b32, n, &vec![0; n]);
+    for (i, x) in want.iter_mut().enumerate() {
+        *x += bias[i % n];
+    }
+    let scales = [
+        1.0f32 / 1_048_576.0,
+        0.0007,
+        0.499,
+        0.999_999_94,
+        1.0,
+        3.5,
+        255.0,
+    ];
+    for v in Variant::available() {
+        let p = PackedB::new(GemmConfig {
+            k,
+            n,
+            b: Input8::I8(&b),
+            ldb: n,
+            a_type: QType::U8,
+            a_zero_point: 128,
+            b_zero_points: &[0],
+            bias: Some(&bias),
+            variant: Some(v),
+        })
+        .unwrap();
+        for &scale in &scales {
+            for (qt, zp, clamp) in [
+                (QType::U8, 0, None),
+                (QType::U8, 255, None),
+                (QType::U8, 131, None),
+                (QType::U8, 7, Some((3, 250))),
+                (QType::U8, 200, Some((0, 201))),
+                (QType::I8, 0, None),
+                (QType::I8, -128, None),
+                (QType::I8, 127, None),
+                (QType::I8, -5, Some((-100, 100))),
+                (QType::I8, 9, Some((-128, 0))),
+            ] {
+                let mut r = Requantizer::new(RequantScheme::Fp32, scale, zp, qt).unwrap();
+                if let Some((lo, hi)) = clamp {
+                    r = r.with_clamp(lo, hi).unwrap();
+                }
+                let ldc = n + 3;
+                let mut c = vec![0x33u8; m * ldc];
+                let out = if qt == QType::U8 {
+                    GemmOutput::U8 {
+                        c: &mut c,
+                        ldc,
+                        requant: &r,
+                    }
+                } else {
+                    // SAFETY: u8 and i8 have the same size and alignment; c outlives the call.
+                    let ci8 = unsafe {
+                        std::slice::from_raw_parts_mut(c.as_mut_ptr().cast::<i8>(), c.len())
+                    };
+                    GemmOutput::I8 {
+                        c: ci8,
+                        ldc,
+                        requant: &r,
+                    }
+                };
+                p.gemm(m, Input8::U8(&a), k, out, &Parallel::single())
+                    .unwrap();
+                for i in 0..m {
+                    for j in 0..n {
+                        let got = if qt == QType::U8 {
+                            i32::from(c[i * ldc + j])
+                        } else {
+                            i32::from(c[i * ldc + j] as i8)
+                        };
+                        assert_eq!(
+                            got,
+                            r.requantize(want[i * n + j]),
+                            "{v:?} scale {scale} {qt:?} zp {zp} clamp {clamp:?} ({i},{j}) acc {}",
+                            want[i * n + j]
+                        );
+                    }
+                    for j in n..ldc {
+                        assert_eq!(c[i * ldc + j], 0x33, "{v:?} wrote past n");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -73,6 +73,31 @@ pub type IgemmFp32Fn = unsafe fn(
     out_stride: usize,
 );
 
+/// A GEMM kernel for plain (strided) A with [`Fp32Requant`] fused: `mb` full blocks of `MR`
+/// rows (row `r` at `a + r · lda`, each readable for `kc4 · 4` bytes; the bytes past `kc` may
+/// hold anything, their packed weights are zero) against `ncols` columns of packed B (one tap;
+/// `ceil(ncols / NR)` blocks from `w`, `w_stride` bytes apart, `NR` biases each from `bias`),
+/// stored as bytes to `out` (row stride `out_stride`), all in one call.
+///
+/// # Safety
+/// As stated; `out` is writable for `MR · mb` rows of `ncols` bytes, accessed by no other
+/// thread; `q.lo`, `q.hi` are integers with `q.lo + zp`, `q.hi + zp` inside the output type;
+/// the CPU supports the kernel's ISA.
+pub type GemmFp32Fn = unsafe fn(
+    mb: usize,
+    ncols: usize,
+    w_stride: usize,
+    kc4: usize,
+    a: *const u8,
+    lda: usize,
+    a_xor: u8,
+    w: *const i8,
+    bias: *const i32,
+    q: &Fp32Requant,
+    out: *mut u8,
+    out_stride: usize,
+);
+
 /// The micro-kernel families of this crate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -112,6 +137,9 @@ pub struct Kernel {
     /// The same kernel with a per-tensor `Fp32` requantization fused into its store, where
     /// the variant has one (AVX-512 VNNI).
     pub run_fp32: Option<IgemmFp32Fn>,
+    /// A strided-A GEMM kernel with the same fusion that runs many row blocks per call, where
+    /// the variant has one (AVX-512 VNNI): the driver's path for plain GEMM.
+    pub gemm_fp32: Option<GemmFp32Fn>,
     /// Whether the kernel multiplies signed activations `a'' = a' − 128` (SDOT): the plan then
     /// passes one more xor with 0x80 and folds `128·Σw'` into the bias.
     pub signed_a: bool,
@@ -164,6 +192,7 @@ impl Variant {
                 kr: 4,
                 run: scalar::igemm_4x8c4,
                 run_fp32: None,
+                gemm_fp32: None,
                 signed_a: false,
             }),
             #[cfg(target_arch = "aarch64")]
@@ -175,6 +204,7 @@ impl Variant {
                 kr: 4,
                 run: aarch64::neon::igemm_4x8c4,
                 run_fp32: None,
+                gemm_fp32: None,
                 signed_a: false,
             }),
             #[cfg(target_arch = "aarch64")]
@@ -186,6 +216,7 @@ impl Variant {
                 kr: 4,
                 run: aarch64::dot::igemm_4x8c4_sdot,
                 run_fp32: None,
+                gemm_fp32: None,
                 signed_a: true,
             }),
             #[cfg(target_arch = "aarch64")]
@@ -197,6 +228,7 @@ impl Variant {
                 kr: 4,
                 run: aarch64::dot::igemm_4x8c4_sudot,
                 run_fp32: None,
+                gemm_fp32: None,
                 signed_a: false,
             }),
             #[cfg(target_arch = "aarch64")]
@@ -208,6 +240,7 @@ impl Variant {
                 kr: 8,
                 run: aarch64::mmla::igemm_4x16c8,
                 run_fp32: None,
+                gemm_fp32: None,
                 signed_a: false,
             }),
             #[cfg(target_arch = "x86_64")]
@@ -219,6 +252,7 @@ impl Variant {
                 kr: 4,
                 run: x86_64::avx2::igemm_4x8c4,
                 run_fp32: None,
+                gemm_fp32: None,
                 signed_a: false,
             }),
             #[cfg(target_arch = "x86_64")]
@@ -230,6 +264,7 @@ impl Variant {
                 kr: 4,
                 run: x86_64::avx512vnni::igemm_8x32c4,
                 run_fp32: Some(x86_64::avx512vnni::igemm_8x32c4_fp32),
+                gemm_fp32: Some(x86_64::avx512vnni::gemm_8x32c4_fp32_strided),
                 signed_a: false,
             }),
             #[allow(unreachable_patterns)]

@@ -319,3 +319,221 @@ unsafe fn one_block<const XOR: bool, const M: usize, const OUT: u8>(
         }
     }
 }
+
+/// `gemm_8x32c4__avx512vnni` with the per-tensor `Fp32` requantization fused, for plain
+/// (strided) A: `mb` full blocks of 8 rows (row `r` at `a + r · lda`), each against `ncols`
+/// columns of packed B (`ceil(ncols / NR)` blocks `w_stride` bytes apart, biases `NR` apart),
+/// in one call; row `r` of the output is at `out + r · out_stride`. One call per task instead
+/// of one per row block, and a cheaper requantization than [`igemm_8x32c4_fp32`]'s: at K = 64
+/// (Q2) each tile is only 256 `vpdpbusd`, so the per-call set-up and the store sequence showed
+/// as ~20% of the time.
+///
+/// The requantization is [`Fp32Requant`]'s, computed in the integer domain after rounding: for
+/// integer bounds `round(clamp(x, lo, hi)) + zp == clamp(round(x) + zp, qmin, qmax)`. So: the
+/// f32 product (capped below 2³¹ when `scale >= 1`; with `scale < 1` and `|acc| <= 2³¹` it
+/// already is: `2³¹ · (1 − 2⁻²⁴)` is exact), rounded to even (`vcvtps2dq`; a product at or below
+/// −2³¹ gives i32::MIN), narrowed to i16 with saturation, `+ zp` with i16 saturation, narrowed
+/// to bytes with saturation, and clamped to `[qmin, qmax]` on bytes unless that is the whole
+/// type. Every saturation happens on the side the exact value lies and `[qmin, qmax]` lies
+/// inside every intermediate range, so the bytes equal `Requantizer::requantize`'s (tested
+/// against it, including products past ±2³¹).
+///
+/// The tiles are software-pipelined: a tile's accumulators go to a 1 KiB stack buffer and are
+/// requantized, two rows at a time, during the first four k-groups of the next tile.
+///
+/// # Safety
+/// The CPU has AVX-512 F/BW/VL and VNNI; `kc4 · 4` bytes are readable from every row
+/// `a + r · lda`, `r < 8 · mb` (bytes past `kc` may hold anything: their packed weights are
+/// zero); `w` holds `ceil(ncols / NR)` packed blocks of `kc4` groups (one tap), `w_stride`
+/// bytes apart, and `bias` their `NR` biases each; `out` is writable for `8 · mb` rows of
+/// `ncols` bytes at stride `out_stride`, and no other thread accesses them; `q.lo` and `q.hi`
+/// are integers with `q.lo + zp`, `q.hi + zp` inside the output type.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn gemm_8x32c4_fp32_strided(
+    mb: usize,
+    ncols: usize,
+    w_stride: usize,
+    kc4: usize,
+    a: *const u8,
+    lda: usize,
+    a_xor: u8,
+    w: *const i8,
+    bias: *const i32,
+    q: &Fp32Requant,
+    out: *mut u8,
+    out_stride: usize,
+) {
+    let (tmin, tmax) = if q.signed { (-128, 127) } else { (0, 255) };
+    let clamp = q.lo as i32 + q.zero_point > tmin || q.hi as i32 + q.zero_point < tmax;
+    let cap = q.scale >= 1.0;
+    macro_rules! go {
+        ($($x:literal $s:literal $c:literal $p:literal)*) => {
+            match (a_xor != 0, q.signed, clamp, cap) {
+                $(
+                    // SAFETY: the caller's contract, passed on.
+                    ($x, $s, $c, $p) => unsafe {
+                        strided::<$x, $s, $c, $p>(
+                            mb, ncols, w_stride, kc4, a, lda, w, bias, q, out, out_stride,
+                        )
+                    },
+                )*
+            }
+        };
+    }
+    go!(
+        false false false false  false false false true  false false true false  false false true true
+        false true false false   false true false true   false true true false   false true true true
+        true false false false   true false false true   true false true false   true false true true
+        true true false false    true true false true    true true true false    true true true true
+    );
+}
+
+/// The body of [`gemm_8x32c4_fp32_strided`]. XOR: flip the activations' sign bit; SIGNED: i8
+/// output; CLAMP: clamp the bytes to `[qmin, qmax]`; CAP: cap the product below 2³¹.
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
+unsafe fn strided<const XOR: bool, const SIGNED: bool, const CLAMP: bool, const CAP: bool>(
+    mb: usize,
+    ncols: usize,
+    w_stride: usize,
+    kc4: usize,
+    a: *const u8,
+    lda: usize,
+    w: *const i8,
+    bias: *const i32,
+    q: &Fp32Requant,
+    out: *mut u8,
+    out_stride: usize,
+) {
+    let scale = _mm512_set1_ps(q.scale);
+    let cap = _mm512_set1_ps(2_147_483_520.0);
+    let zp = _mm512_set1_epi16(q.zero_point as i16);
+    let (qmin, qmax) = (
+        (q.lo as i32 + q.zero_point) as i8,
+        (q.hi as i32 + q.zero_point) as i8,
+    );
+    let (bmin, bmax) = (_mm512_set1_epi8(qmin), _mm512_set1_epi8(qmax));
+    let flip = _mm512_set1_epi8(0x80u8 as i8);
+    // After the two in-lane packs, dword j of lane L holds 4 bytes of row 2p (j = 0: columns
+    // 4L.., j = 1: 16 + 4L..) or row 2p + 1 (j = 2, 3); this puts row 2p's 32 bytes first.
+    let order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    // The accumulators of the previous tile, row m at 32·m (columns 0..16, then 16..32).
+    #[repr(align(64))]
+    struct Scratch([i32; 256]);
+    let mut scratch = Scratch([0; 256]);
+    let sp = scratch.0.as_mut_ptr();
+    // The pending tile: its two output rows' base, its width.
+    let mut pend: Option<(*mut u8, usize)> = None;
+    // Requantizes and stores rows 2p and 2p + 1 of the tile in `scratch`, whose output starts at
+    // `o` and is `nr` columns wide.
+    let pair = |p: usize, o: *mut u8, nr: usize| {
+        // SAFETY: scratch holds 16 vectors (volatile: kept in memory, not in registers, so the
+        // k-loop keeps its 19); rows 2p, 2p + 1 at `o` are writable for nr bytes (the
+        // caller's contract, recorded with the tile).
+        unsafe {
+            let ld = |i: usize| -> __m512i {
+                let v = core::ptr::read_volatile(sp.add(16 * i).cast::<__m512i>());
+                let f = _mm512_mul_ps(_mm512_cvtepi32_ps(v), scale);
+                _mm512_cvtps_epi32(if CAP { _mm512_min_ps(f, cap) } else { f })
+            };
+            // i16 lane L of row r: columns 4L.., then 16 + 4L.. (in-lane pack).
+            let s0 = _mm512_adds_epi16(_mm512_packs_epi32(ld(4 * p), ld(4 * p + 1)), zp);
+            let s1 = _mm512_adds_epi16(_mm512_packs_epi32(ld(4 * p + 2), ld(4 * p + 3)), zp);
+            let bytes = if SIGNED {
+                let b = _mm512_permutexvar_epi32(order, _mm512_packs_epi16(s0, s1));
+                if CLAMP {
+                    _mm512_min_epi8(_mm512_max_epi8(b, bmin), bmax)
+                } else {
+                    b
+                }
+            } else {
+                let b = _mm512_permutexvar_epi32(order, _mm512_packus_epi16(s0, s1));
+                if CLAMP {
+                    _mm512_min_epu8(_mm512_max_epu8(b, bmin), bmax)
+                } else {
+                    b
+                }
+            };
+            let o0 = o.add(2 * p * out_stride);
+            let o1 = o0.add(out_stride);
+            let (h0, h1) = (
+                _mm512_castsi512_si256(bytes),
+                _mm512_extracti64x4_epi64::<1>(bytes),
+            );
+            if nr == NR {
+                _mm256_storeu_si256(o0.cast(), h0);
+                _mm256_storeu_si256(o1.cast(), h1);
+            } else {
+                let mask: __mmask32 = (1u32 << nr) - 1;
+                _mm256_mask_storeu_epi8(o0.cast(), mask, h0);
+                _mm256_mask_storeu_epi8(o1.cast(), mask, h1);
+            }
+        }
+    };
+    let nblocks = ncols.div_ceil(NR);
+    for blk in 0..mb {
+        // SAFETY: rows 8·blk .. 8·blk + 8 are readable (caller contract).
+        let rows: [*const u8; 8] = core::array::from_fn(|m| unsafe { a.add((8 * blk + m) * lda) });
+        // SAFETY: as above for the output rows.
+        let orow = unsafe { out.add(8 * blk * out_stride) };
+        for nb in 0..nblocks {
+            let nr = (ncols - nb * NR).min(NR);
+            // SAFETY: block nb exists with NR biases (caller contract).
+            let (b0, b1) = unsafe {
+                let b = bias.add(nb * NR);
+                (
+                    _mm512_loadu_si512(b.cast()),
+                    _mm512_loadu_si512(b.add(16).cast()),
+                )
+            };
+            let mut lo = [b0; 8];
+            let mut hi = [b1; 8];
+            // SAFETY: block nb's kc4 groups of 128 bytes.
+            let mut wp = unsafe { w.add(nb * w_stride) };
+            for g in 0..kc4 {
+                // SAFETY: group g of the block; bytes 4g..4g+4 of every row are readable.
+                unsafe {
+                    let w0 = _mm512_loadu_si512(wp.cast());
+                    let w1 = _mm512_loadu_si512(wp.add(64).cast());
+                    wp = wp.add(NR * 4);
+                    for m in 0..8 {
+                        let mut av = _mm512_set1_epi32(core::ptr::read_unaligned(
+                            rows[m].add(4 * g).cast::<i32>(),
+                        ));
+                        if XOR {
+                            av = _mm512_xor_si512(av, flip);
+                        }
+                        lo[m] = _mm512_dpbusd_epi32(lo[m], av, w0);
+                        hi[m] = _mm512_dpbusd_epi32(hi[m], av, w1);
+                    }
+                }
+                // The previous tile's requantization, two rows per k-group, in the shadow of
+                // this tile's vpdpbusd.
+                if g < 4 {
+                    if let Some((o, pnr)) = pend {
+                        pair(g, o, pnr);
+                    }
+                }
+            }
+            if let Some((o, pnr)) = pend {
+                for p in kc4.min(4)..4 {
+                    pair(p, o, pnr);
+                }
+            }
+            for m in 0..8 {
+                // SAFETY: scratch holds 16 vectors.
+                unsafe {
+                    core::ptr::write_volatile(sp.add(32 * m).cast::<__m512i>(), lo[m]);
+                    core::ptr::write_volatile(sp.add(32 * m + 16).cast::<__m512i>(), hi[m]);
+                }
+            }
+            // SAFETY: columns nb·NR.. of the block's rows.
+            pend = Some((unsafe { orow.add(nb * NR) }, nr));
+        }
+    }
+    if let Some((o, pnr)) = pend {
+        for p in 0..4 {
+            pair(p, o, pnr);
+        }
+    }
+}
