@@ -297,12 +297,14 @@ pub(crate) unsafe fn load8(row: *const u8, q: usize, kc: usize) -> u64 {
         // SAFETY: bytes k..k+8 are inside the row (caller contract).
         unsafe { core::ptr::read_unaligned(row.add(k).cast::<u64>()) }
     } else {
-        let mut b = [0u8; 8];
-        for (i, x) in b.iter_mut().enumerate().take(kc - k) {
+        // Shifts, not a byte array: LLVM turns a byte-copy loop into a memcpy call, and a call
+        // inside a kernel makes it spill every vector register around it.
+        let mut v = 0u64;
+        for i in 0..kc - k {
             // SAFETY: k + i < kc, inside the row.
-            *x = unsafe { *row.add(k + i) };
+            v |= u64::from(unsafe { *row.add(k + i) }) << (8 * i);
         }
-        u64::from_le_bytes(b)
+        v
     }
 }
 
@@ -318,11 +320,12 @@ pub(crate) unsafe fn load4(row: *const u8, q: usize, kc: usize) -> u32 {
         // SAFETY: bytes k..k+4 are inside the row (caller contract).
         unsafe { core::ptr::read_unaligned(row.add(k).cast::<u32>()) }
     } else {
-        let mut b = [0u8; 4];
-        for (i, x) in b.iter_mut().enumerate().take(kc - k) {
+        // Shifts, not a byte array (see load8).
+        let mut v = 0u32;
+        for i in 0..kc - k {
             // SAFETY: k + i < kc, inside the row.
-            *x = unsafe { *row.add(k + i) };
+            v |= u32::from(unsafe { *row.add(k + i) }) << (8 * i);
         }
-        u32::from_le_bytes(b)
+        v
     }
 }
