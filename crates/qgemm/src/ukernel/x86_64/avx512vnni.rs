@@ -338,8 +338,10 @@ unsafe fn one_block<const XOR: bool, const M: usize, const OUT: u8>(
 /// inside every intermediate range, so the bytes equal `Requantizer::requantize`'s (tested
 /// against it, including products past ±2³¹).
 ///
-/// The tiles are software-pipelined: a tile's accumulators go to a 1 KiB stack buffer and are
-/// requantized, two rows at a time, during the first four k-groups of the next tile.
+/// (A software-pipelined form, requantizing a tile from a stack copy of its accumulators during
+/// the next tile's first k-groups, was 1.5% faster on a quiet core but 20% slower in the
+/// phases when this shared VM's core was slowed by a neighbour (61.3/74.7 µs vs 62.3/65.4 µs on
+/// Q2); this direct form is the robust one.)
 ///
 /// # Safety
 /// The CPU has AVX-512 F/BW/VL and VNNI; `kc4 · 4` bytes are readable from every row
@@ -406,6 +408,7 @@ unsafe fn strided<const XOR: bool, const SIGNED: bool, const CLAMP: bool, const 
     out_stride: usize,
 ) {
     let scale = _mm512_set1_ps(q.scale);
+    // The largest f32 below 2^31.
     let cap = _mm512_set1_ps(2_147_483_520.0);
     let zp = _mm512_set1_epi16(q.zero_point as i16);
     let (qmin, qmax) = (
@@ -414,68 +417,22 @@ unsafe fn strided<const XOR: bool, const SIGNED: bool, const CLAMP: bool, const 
     );
     let (bmin, bmax) = (_mm512_set1_epi8(qmin), _mm512_set1_epi8(qmax));
     let flip = _mm512_set1_epi8(0x80u8 as i8);
-    // After the two in-lane packs, dword j of lane L holds 4 bytes of row 2p (j = 0: columns
-    // 4L.., j = 1: 16 + 4L..) or row 2p + 1 (j = 2, 3); this puts row 2p's 32 bytes first.
+    // After the two in-lane packs, dword j of lane L holds 4 bytes of row r (j = 0: columns
+    // 4L.., j = 1: 16 + 4L..) or row r + 1 (j = 2, 3); this puts row r's 32 bytes first.
     let order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-    // The accumulators of the previous tile, row m at 32·m (columns 0..16, then 16..32).
-    #[repr(align(64))]
-    struct Scratch([i32; 256]);
-    let mut scratch = Scratch([0; 256]);
-    let sp = scratch.0.as_mut_ptr();
-    // The pending tile: its two output rows' base, its width.
-    let mut pend: Option<(*mut u8, usize)> = None;
-    // Requantizes and stores rows 2p and 2p + 1 of the tile in `scratch`, whose output starts at
-    // `o` and is `nr` columns wide.
-    let pair = |p: usize, o: *mut u8, nr: usize| {
-        // SAFETY: scratch holds 16 vectors (volatile: kept in memory, not in registers, so the
-        // k-loop keeps its 19); rows 2p, 2p + 1 at `o` are writable for nr bytes (the
-        // caller's contract, recorded with the tile).
-        unsafe {
-            let ld = |i: usize| -> __m512i {
-                let v = core::ptr::read_volatile(sp.add(16 * i).cast::<__m512i>());
-                let f = _mm512_mul_ps(_mm512_cvtepi32_ps(v), scale);
-                _mm512_cvtps_epi32(if CAP { _mm512_min_ps(f, cap) } else { f })
-            };
-            // i16 lane L of row r: columns 4L.., then 16 + 4L.. (in-lane pack).
-            let s0 = _mm512_adds_epi16(_mm512_packs_epi32(ld(4 * p), ld(4 * p + 1)), zp);
-            let s1 = _mm512_adds_epi16(_mm512_packs_epi32(ld(4 * p + 2), ld(4 * p + 3)), zp);
-            let bytes = if SIGNED {
-                let b = _mm512_permutexvar_epi32(order, _mm512_packs_epi16(s0, s1));
-                if CLAMP {
-                    _mm512_min_epi8(_mm512_max_epi8(b, bmin), bmax)
-                } else {
-                    b
-                }
-            } else {
-                let b = _mm512_permutexvar_epi32(order, _mm512_packus_epi16(s0, s1));
-                if CLAMP {
-                    _mm512_min_epu8(_mm512_max_epu8(b, bmin), bmax)
-                } else {
-                    b
-                }
-            };
-            let o0 = o.add(2 * p * out_stride);
-            let o1 = o0.add(out_stride);
-            let (h0, h1) = (
-                _mm512_castsi512_si256(bytes),
-                _mm512_extracti64x4_epi64::<1>(bytes),
-            );
-            if nr == NR {
-                _mm256_storeu_si256(o0.cast(), h0);
-                _mm256_storeu_si256(o1.cast(), h1);
-            } else {
-                let mask: __mmask32 = (1u32 << nr) - 1;
-                _mm256_mask_storeu_epi8(o0.cast(), mask, h0);
-                _mm256_mask_storeu_epi8(o1.cast(), mask, h1);
-            }
-        }
+    let rescale = |v: __m512i| -> __m512i {
+        let f = _mm512_mul_ps(_mm512_cvtepi32_ps(v), scale);
+        _mm512_cvtps_epi32(if CAP { _mm512_min_ps(f, cap) } else { f })
     };
     let nblocks = ncols.div_ceil(NR);
     for blk in 0..mb {
-        // SAFETY: rows 8·blk .. 8·blk + 8 are readable (caller contract).
-        let rows: [*const u8; 8] = core::array::from_fn(|m| unsafe { a.add((8 * blk + m) * lda) });
-        // SAFETY: as above for the output rows.
-        let orow = unsafe { out.add(8 * blk * out_stride) };
+        // SAFETY: rows 8·blk .. 8·blk + 8 of A and of the output are inside the caller's range.
+        let (rows, orow): ([*const u8; 8], *mut u8) = unsafe {
+            (
+                core::array::from_fn(|m| a.add((8 * blk + m) * lda)),
+                out.add(8 * blk * out_stride),
+            )
+        };
         for nb in 0..nblocks {
             let nr = (ncols - nb * NR).min(NR);
             // SAFETY: block nb exists with NR biases (caller contract).
@@ -507,33 +464,49 @@ unsafe fn strided<const XOR: bool, const SIGNED: bool, const CLAMP: bool, const 
                         hi[m] = _mm512_dpbusd_epi32(hi[m], av, w1);
                     }
                 }
-                // The previous tile's requantization, two rows per k-group, in the shadow of
-                // this tile's vpdpbusd.
-                if g < 4 {
-                    if let Some((o, pnr)) = pend {
-                        pair(g, o, pnr);
+            }
+            // Two rows per store pair: 4 accumulators -> one zmm of 64 bytes.
+            for r in (0..8).step_by(2) {
+                // i16 lane L of row r: columns 4L.., then 16 + 4L.. (in-lane pack).
+                let s0 = _mm512_adds_epi16(_mm512_packs_epi32(rescale(lo[r]), rescale(hi[r])), zp);
+                let s1 = _mm512_adds_epi16(
+                    _mm512_packs_epi32(rescale(lo[r + 1]), rescale(hi[r + 1])),
+                    zp,
+                );
+                let bytes = if SIGNED {
+                    let b = _mm512_permutexvar_epi32(order, _mm512_packs_epi16(s0, s1));
+                    if CLAMP {
+                        _mm512_min_epi8(_mm512_max_epi8(b, bmin), bmax)
+                    } else {
+                        b
+                    }
+                } else {
+                    let b = _mm512_permutexvar_epi32(order, _mm512_packus_epi16(s0, s1));
+                    if CLAMP {
+                        _mm512_min_epu8(_mm512_max_epu8(b, bmin), bmax)
+                    } else {
+                        b
+                    }
+                };
+                let (h0, h1) = (
+                    _mm512_castsi512_si256(bytes),
+                    _mm512_extracti64x4_epi64::<1>(bytes),
+                );
+                // SAFETY: rows r, r + 1 of this block are writable for ncols bytes (caller
+                // contract); columns nb·NR .. nb·NR + nr, and the mask stores only those.
+                unsafe {
+                    let o0 = orow.add(r * out_stride + nb * NR);
+                    let o1 = o0.add(out_stride);
+                    if nr == NR {
+                        _mm256_storeu_si256(o0.cast(), h0);
+                        _mm256_storeu_si256(o1.cast(), h1);
+                    } else {
+                        let mask: __mmask32 = (1u32 << nr) - 1;
+                        _mm256_mask_storeu_epi8(o0.cast(), mask, h0);
+                        _mm256_mask_storeu_epi8(o1.cast(), mask, h1);
                     }
                 }
             }
-            if let Some((o, pnr)) = pend {
-                for p in kc4.min(4)..4 {
-                    pair(p, o, pnr);
-                }
-            }
-            for m in 0..8 {
-                // SAFETY: scratch holds 16 vectors.
-                unsafe {
-                    core::ptr::write_volatile(sp.add(32 * m).cast::<__m512i>(), lo[m]);
-                    core::ptr::write_volatile(sp.add(32 * m + 16).cast::<__m512i>(), hi[m]);
-                }
-            }
-            // SAFETY: columns nb·NR.. of the block's rows.
-            pend = Some((unsafe { orow.add(nb * NR) }, nr));
-        }
-    }
-    if let Some((o, pnr)) = pend {
-        for p in 0..4 {
-            pair(p, o, pnr);
         }
     }
 }
