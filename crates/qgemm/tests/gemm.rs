@@ -553,3 +553,126 @@ fn fused_requantization_edges() {
         }
     }
 }
+
+/// `len` bytes that end exactly where a `PROT_NONE` page starts: a read one byte past them
+/// faults (and fails the test) instead of going unnoticed in a heap allocation's slack.
+struct Guarded {
+    map: *mut libc::c_void,
+    total: usize,
+    len: usize,
+}
+
+impl Guarded {
+    fn new(len: usize) -> Guarded {
+        // SAFETY: sysconf has no preconditions.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
+        let total = (len.div_ceil(page) + 1) * page;
+        // SAFETY: a fresh private anonymous mapping; the result is checked.
+        let map = unsafe {
+            libc::mmap(
+                core::ptr::null_mut(),
+                total,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(map, libc::MAP_FAILED, "mmap failed");
+        // SAFETY: the last page lies inside the mapping made above.
+        let rc = unsafe {
+            libc::mprotect(
+                map.cast::<u8>().add(total - page).cast(),
+                page,
+                libc::PROT_NONE,
+            )
+        };
+        assert_eq!(rc, 0, "mprotect failed");
+        Guarded { map, total, len }
+    }
+
+    fn bytes(&mut self) -> &mut [u8] {
+        // SAFETY: the len bytes right before the guard page are mapped read-write and owned by
+        // this value; the borrow is tied to &mut self.
+        unsafe {
+            let guard = self.map.cast::<u8>().add(self.total - Self::page());
+            std::slice::from_raw_parts_mut(guard.sub(self.len), self.len)
+        }
+    }
+
+    fn page() -> usize {
+        // SAFETY: sysconf has no preconditions.
+        unsafe { libc::sysconf(libc::_SC_PAGESIZE) as usize }
+    }
+}
+
+impl Drop for Guarded {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in `new`, unmapped once.
+        unsafe { libc::munmap(self.map, self.total) };
+    }
+}
+
+/// No kernel reads past A: A ends at a guard page, with k not a multiple of 4 (the strided
+/// entry reads whole 4-byte groups, so its last rows must go to the pointer path) and lda = k;
+/// every variant, every output kind, == the reference.
+#[test]
+fn no_read_past_the_end_of_a() {
+    for (m, k, n) in [
+        (8, 1, 7),
+        (16, 3, 45),
+        (17, 5, 64),
+        (29, 6, 33),
+        (64, 7, 32),
+        (24, 13, 40),
+        (9, 66, 64),
+        (40, 64, 64),
+    ] {
+        let mut s = (m * 1000 + k * 10 + n) as u64;
+        let mut ga = Guarded::new(m * k);
+        for x in ga.bytes().iter_mut() {
+            *x = lcg(&mut s) as u8;
+        }
+        let b: Vec<i8> = (0..k * n).map(|_| lcg(&mut s) as i8).collect();
+        let a32: Vec<i32> = ga.bytes().iter().map(|&v| i32::from(v)).collect();
+        let b32: Vec<i32> = b.iter().map(|&v| i32::from(v)).collect();
+        let want = gemm_i32(m, n, k, &a32, k, 128, &b32, n, &vec![0; n]);
+        let r = Requantizer::new(RequantScheme::Fp32, 0.01, 128, QType::U8).unwrap();
+        for v in Variant::available() {
+            let p = PackedB::new(GemmConfig {
+                k,
+                n,
+                b: Input8::I8(&b),
+                ldb: n,
+                a_type: QType::U8,
+                a_zero_point: 128,
+                b_zero_points: &[0],
+                bias: None,
+                variant: Some(v),
+            })
+            .unwrap();
+            let a = Input8::U8(ga.bytes());
+            let mut c8 = vec![0u8; m * n];
+            let out = GemmOutput::U8 {
+                c: &mut c8,
+                ldc: n,
+                requant: &r,
+            };
+            p.gemm(m, a, k, out, &Parallel::single()).unwrap();
+            let mut c32 = vec![0i32; m * n];
+            let out = GemmOutput::I32 {
+                c: &mut c32,
+                ldc: n,
+            };
+            p.gemm(m, a, k, out, &Parallel::single()).unwrap();
+            assert_eq!(c32, want, "{v:?} m{m} k{k} n{n} i32");
+            for (i, (&got, &acc)) in c8.iter().zip(&want).enumerate() {
+                assert_eq!(
+                    i32::from(got),
+                    r.requantize(acc),
+                    "{v:?} m{m} k{k} n{n} at {i}"
+                );
+            }
+        }
+    }
+}

@@ -53,6 +53,19 @@ pub struct Fp32Requant {
     pub signed: bool,
 }
 
+impl Fp32Requant {
+    /// The fused form of `r`, if its scheme is `Fp32` (the only one the kernels fuse).
+    pub fn from_requantizer(r: &quant_params::Requantizer) -> Option<Fp32Requant> {
+        (r.scheme == quant_params::RequantScheme::Fp32).then(|| Fp32Requant {
+            scale: r.scale,
+            lo: (i64::from(r.qmin) - i64::from(r.zero_point)) as f32,
+            hi: (i64::from(r.qmax) - i64::from(r.zero_point)) as f32,
+            zero_point: r.zero_point,
+            signed: r.qtype == quant_params::QType::I8,
+        })
+    }
+}
+
 /// An igemm micro-kernel with [`Fp32Requant`] fused into its store, over several consecutive
 /// `NR` blocks in one call: as [`IgemmFn`], but for `ncols` columns (`ceil(ncols / NR)` packed
 /// blocks starting at `w`, `w_stride` bytes apart, with their `NR` biases consecutive from
