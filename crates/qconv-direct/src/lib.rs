@@ -361,6 +361,8 @@ pub struct QConv2d {
     kernel: Kernel,
     packed: pack::PackedWeights,
     stage: Stage,
+    /// A per-tensor `Fp32` stage the kernel fuses into its store (no i32 scratch pass).
+    fused: Option<ukernel::Fp32Requant>,
     a_xor: u8,
     zero_row: Vec<u8>,
     indirection: Mutex<Option<std::sync::Arc<Indirection>>>,
@@ -471,6 +473,12 @@ impl QConv2d {
             &bias,
             kernel.signed_a,
         );
+        let fused = match &cfg.output {
+            OutputStage::PerTensor(r) if kernel.run_fp32.is_some() && !packed.needs_row_sums => {
+                ukernel::Fp32Requant::from_requantizer(r)
+            }
+            _ => None,
+        };
         let stage = match cfg.output {
             OutputStage::PerTensor(r) => Stage::PerTensor(r.plan(None)?, r.qtype),
             OutputStage::PerChannel(p) => {
@@ -495,6 +503,7 @@ impl QConv2d {
             kernel,
             packed,
             stage,
+            fused,
             a_xor,
             zero_row: vec![zero_byte; d.cin_per_group],
             indirection: Mutex::new(None),
@@ -630,6 +639,38 @@ impl QConv2d {
         let tile = (per_thread.div_ceil(mr) * mr).clamp(mr, mr * 8);
         let tiles = pixels.div_ceil(tile);
         let out_ptr = &out_ptr;
+        if let (Some(q), Some(f)) = (&self.fused, self.kernel.run_fp32) {
+            // 1x1, stride 1, no padding: output pixel p reads input pixel p, a strided GEMM.
+            let strided = (d.taps() == 1 && d.stride == [1, 1] && d.pads_for(in_h, in_w) == [0; 4])
+                .then_some(self.kernel.gemm_fp32)
+                .flatten();
+            par.for_each(tiles, |ti| {
+                let p0 = ti * tile;
+                let p1 = (p0 + tile).min(pixels);
+                SCRATCH.with(|s| {
+                    let s = &mut *s.borrow_mut();
+                    s.ptrs.resize(self.desc.taps() * mr, core::ptr::null());
+                    // SAFETY: tiles are disjoint pixel ranges; pixels p0..p1 × cout bytes lie
+                    // inside the output (length pixels · cout, checked above), a u8 or i8
+                    // buffer as the fused stage produces (stage_kind checked above).
+                    unsafe {
+                        self.tile_fused(
+                            &ind.offsets,
+                            bytes,
+                            in_pixel_stride,
+                            p0,
+                            p1,
+                            f,
+                            strided,
+                            q,
+                            out_ptr.0.add(p0 * cout),
+                            &mut s.ptrs,
+                        )
+                    };
+                });
+            });
+            return Ok(());
+        }
         par.for_each(tiles, |ti| {
             let p0 = ti * tile;
             let p1 = (p0 + tile).min(pixels);
@@ -688,6 +729,113 @@ impl QConv2d {
             });
         });
         Ok(())
+    }
+
+    /// Output pixels `p0..p1`, all channels, requantized by the kernels (`f`, and `strided`
+    /// for 1x1 stride-1 unpadded convolutions) straight into `out` (pixel p0 first, `cout`
+    /// bytes per pixel).
+    ///
+    /// # Safety
+    /// `out` is writable for `(p1 − p0) · cout` bytes that no other thread accesses; `input`
+    /// holds every pixel the offsets name (checked in `run`); the plan has no row sums.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn tile_fused(
+        &self,
+        offsets: &[usize],
+        input: &[u8],
+        px: usize,
+        p0: usize,
+        p1: usize,
+        f: ukernel::IgemmFp32Fn,
+        strided: Option<ukernel::GemmFp32Fn>,
+        q: &ukernel::Fp32Requant,
+        out: *mut u8,
+        ptrs: &mut [*const u8],
+    ) {
+        let d = &self.desc;
+        let k = &self.kernel;
+        let taps = d.taps();
+        let (cin_g, cout_g, cout) = (d.cin_per_group, d.cout_per_group, d.cout());
+        let pk = &self.packed;
+        let xor = self.a_xor ^ if k.signed_a { 0x80 } else { 0 };
+        let mut p = p0;
+        if let Some(gf) = strided {
+            // The kernel reads whole k-groups (4·kc4 bytes) of every row: full row blocks up to
+            // the last one whose last pixel has them inside the input, for every group (the
+            // last group's bound is the tightest).
+            let kc4 = cin_g.div_ceil(4);
+            let last = (d.groups - 1) * cin_g + 4 * kc4;
+            let mut mb = (p1 - p0) / k.mr;
+            while mb > 0 && (p0 + mb * k.mr - 1) * px + last > input.len() {
+                mb -= 1;
+            }
+            if mb > 0 {
+                for g in 0..d.groups {
+                    // SAFETY: pixels p0..p0 + mb·MR of the input are readable for
+                    // g·cin_g + 4·kc4 bytes (above; 1x1 stride 1 unpadded: output pixel p is
+                    // input pixel p, at p · px); their outputs are the caller's; the group's
+                    // blocks are consecutive (block_len apart, NR biases apart), one tap,
+                    // KR = 4 (every kernel with a strided entry); the kernel's ISA is the
+                    // plan's.
+                    unsafe {
+                        gf(
+                            mb,
+                            cout_g,
+                            pk.block_len(),
+                            kc4,
+                            input.as_ptr().add(p0 * px + g * cin_g),
+                            px,
+                            xor,
+                            pk.block(g, 0).as_ptr(),
+                            pk.block_bias(g, 0).as_ptr(),
+                            q,
+                            out.add(g * cout_g),
+                            cout,
+                        );
+                    }
+                }
+                p += mb * k.mr;
+            }
+        }
+        while p < p1 {
+            let rows = (p1 - p).min(k.mr);
+            for g in 0..d.groups {
+                let goff = g * cin_g;
+                for m in 0..k.mr {
+                    // Rows past the tile repeat its last pixel.
+                    let pix = p + m.min(rows - 1);
+                    for (t, &off) in offsets[pix * taps..(pix + 1) * taps].iter().enumerate() {
+                        ptrs[t * k.mr + m] = if off == PAD {
+                            self.zero_row.as_ptr()
+                        } else {
+                            // SAFETY: as in `tile`: off + goff + cin_g <= input.len().
+                            unsafe { input.as_ptr().add(off + goff) }
+                        };
+                    }
+                }
+                // SAFETY: ptrs holds taps · MR pointers to cin_g readable bytes; the group's
+                // blocks are consecutive with consecutive biases; the output rows p..p + rows,
+                // columns g·cout_g.. are the caller's (row stride cout); the kernel's ISA is
+                // the plan's.
+                unsafe {
+                    f(
+                        rows,
+                        cout_g,
+                        pk.block_len(),
+                        taps,
+                        cin_g,
+                        ptrs.as_ptr(),
+                        xor,
+                        pk.block(g, 0).as_ptr(),
+                        pk.block_bias(g, 0).as_ptr(),
+                        q,
+                        out.add((p - p0) * cout + g * cout_g),
+                        cout,
+                    );
+                }
+            }
+            p += rows;
+        }
     }
 
     /// Accumulators (bias and zero points applied) of output pixels `p0..p1`, all channels.

@@ -200,7 +200,7 @@ fn check(c: &Case) -> Result<(), TestCaseError> {
         .collect();
     let scheme = RequantScheme::ALL[(c.seed % 4) as usize];
     for variant in Variant::available() {
-        for stage_kind in 0..3 {
+        for stage_kind in 0..4 {
             let (stage, out_t) = match stage_kind {
                 0 => (OutputStage::RawI32, None),
                 1 => (
@@ -212,9 +212,16 @@ fn check(c: &Case) -> Result<(), TestCaseError> {
                     ),
                     Some(QType::U8),
                 ),
-                _ => (
+                2 => (
                     OutputStage::PerChannel(
                         PerChannelRequantizer::new(scheme, &scales, -7, QType::I8).unwrap(),
+                    ),
+                    Some(QType::I8),
+                ),
+                // Per tensor, i8, no clamp (the kernels' other fused form).
+                _ => (
+                    OutputStage::PerTensor(
+                        Requantizer::new(scheme, scales[0], -7, QType::I8).unwrap(),
                     ),
                     Some(QType::I8),
                 ),
@@ -266,7 +273,12 @@ fn check(c: &Case) -> Result<(), TestCaseError> {
                         .iter()
                         .enumerate()
                         .map(|(i, &a)| {
-                            Requantizer::new(scheme, scales[i % cout], -7, QType::I8)
+                            let scale = if stage_kind == 2 {
+                                scales[i % cout]
+                            } else {
+                                scales[0]
+                            };
+                            Requantizer::new(scheme, scale, -7, QType::I8)
                                 .unwrap()
                                 .requantize(a) as i8
                         })
@@ -345,6 +357,59 @@ fn tiny_and_extreme_cases() {
                 za,
                 zw: vec![zw],
                 seed: 12345,
+            };
+            check(&c).unwrap();
+        }
+    }
+}
+
+/// The fused per-tensor Fp32 stores (AVX-512 VNNI): 1x1 stride-1 unpadded convolutions run the
+/// strided GEMM entry over whole row blocks (input channels per group not a multiple of 4, so
+/// the last pixels' k-groups reach past the input end and must go to the pointer path; pixel
+/// counts with and without a partial row block; groups; padded pixel strides), the others the
+/// indirect entry; u8 with a clamp and i8 without (`check` runs both).
+#[test]
+fn fused_requantization_paths() {
+    let mut seed = 0u64;
+    for (k, sh, pad, groups, cin_g, cout_g, h, w, extra) in [
+        (1, 1, 0, 1, 5, 45, 8, 8, 0),
+        (1, 1, 0, 3, 3, 80, 5, 13, 0),
+        (1, 1, 0, 2, 4, 33, 3, 11, 2),
+        (1, 1, 0, 1, 13, 64, 9, 9, 1),
+        (1, 1, 0, 1, 64, 70, 7, 9, 0),
+        (1, 2, 0, 2, 6, 17, 9, 7, 0),
+        (2, 1, 1, 1, 7, 9, 4, 5, 0),
+        (3, 1, 1, 2, 5, 40, 6, 7, 1),
+    ] {
+        for ops in 0..3 {
+            let (a_type, w_type) = [
+                (QType::U8, QType::U8),
+                (QType::I8, QType::I8),
+                (QType::U8, QType::I8),
+            ][ops];
+            // Seeds that are multiples of 4 pick the Fp32 scheme in `check`.
+            seed += 4;
+            let c = Case {
+                kh: k,
+                kw: k,
+                sh,
+                sw: sh,
+                dh: 1,
+                dw: 1,
+                pad: [pad; 4],
+                same: None,
+                groups,
+                cin_g,
+                cout_g,
+                batch: 1 + (seed as usize / 4) % 2,
+                h,
+                w,
+                extra_stride: extra,
+                a_type,
+                w_type,
+                za: if a_type == QType::U8 { 131 } else { -3 },
+                zw: vec![if ops == 1 { 0 } else { 17 }],
+                seed,
             };
             check(&c).unwrap();
         }
@@ -466,4 +531,150 @@ fn overflow_boundary() {
         mk(33026, None).unwrap_err(),
         ConvError::Overflow(_)
     ));
+}
+
+/// `len` bytes that end exactly where a `PROT_NONE` page starts: a read one byte past them
+/// faults (and fails the test) instead of going unnoticed in a heap allocation's slack.
+struct Guarded {
+    map: *mut libc::c_void,
+    total: usize,
+    len: usize,
+}
+
+impl Guarded {
+    fn page() -> usize {
+        // SAFETY: sysconf has no preconditions.
+        unsafe { libc::sysconf(libc::_SC_PAGESIZE) as usize }
+    }
+
+    fn new(len: usize) -> Guarded {
+        let page = Self::page();
+        let total = (len.div_ceil(page) + 1) * page;
+        // SAFETY: a fresh private anonymous mapping; the result is checked.
+        let map = unsafe {
+            libc::mmap(
+                core::ptr::null_mut(),
+                total,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(map, libc::MAP_FAILED, "mmap failed");
+        // SAFETY: the last page lies inside the mapping made above.
+        let rc = unsafe {
+            libc::mprotect(
+                map.cast::<u8>().add(total - page).cast(),
+                page,
+                libc::PROT_NONE,
+            )
+        };
+        assert_eq!(rc, 0, "mprotect failed");
+        Guarded { map, total, len }
+    }
+
+    fn bytes(&mut self) -> &mut [u8] {
+        // SAFETY: the len bytes right before the guard page are mapped read-write and owned by
+        // this value; the borrow is tied to &mut self.
+        unsafe {
+            let guard = self.map.cast::<u8>().add(self.total - Self::page());
+            std::slice::from_raw_parts_mut(guard.sub(self.len), self.len)
+        }
+    }
+}
+
+impl Drop for Guarded {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in `new`, unmapped once.
+        unsafe { libc::munmap(self.map, self.total) };
+    }
+}
+
+/// No kernel reads past the input: it ends at a guard page, pixel stride = channels, input
+/// channels per group not a multiple of 4 (the strided 1x1 entry reads whole 4-byte groups, so
+/// the last pixels must go to the pointer path). Fused u8 output == the i32 output requantized,
+/// and the i32 output == the reference; every variant.
+#[test]
+fn no_read_past_the_end_of_the_input() {
+    for (k, groups, cin_g, cout_g, h, w) in [
+        (1, 1, 5, 45, 8, 8),
+        (1, 3, 3, 80, 5, 13),
+        (1, 2, 7, 33, 4, 6),
+        (1, 1, 1, 9, 3, 9),
+        (3, 1, 6, 20, 5, 5),
+    ] {
+        let desc = Conv2dDesc::square(k, 1, Padding::uniform(k / 2), groups, cin_g, cout_g);
+        let (cin, cout) = (groups * cin_g, groups * cout_g);
+        let mut seed = (k * 100 + cin * 10 + cout) as u64;
+        let mut gi = Guarded::new(h * w * cin);
+        for x in gi.bytes().iter_mut() {
+            *x = lcg(&mut seed) as u8;
+        }
+        let wts: Vec<i8> = (0..cout * k * k * cin_g)
+            .map(|_| lcg(&mut seed) as i8)
+            .collect();
+        let r = Requantizer::new(RequantScheme::Fp32, 0.003, 120, QType::U8).unwrap();
+        let inp32: Vec<i32> = gi.bytes().iter().map(|&v| i32::from(v)).collect();
+        let w32: Vec<i32> = wts.iter().map(|&v| i32::from(v)).collect();
+        let geom = ConvGeometry {
+            in_h: h,
+            in_w: w,
+            k_h: k,
+            k_w: k,
+            stride_h: 1,
+            stride_w: 1,
+            dilation_h: 1,
+            dilation_w: 1,
+            pad: desc.pads_for(h, w),
+        };
+        let want = conv_i32(
+            &geom,
+            groups,
+            cin_g,
+            cout_g,
+            &inp32,
+            cin,
+            128,
+            &w32,
+            &vec![0; cout],
+        );
+        for v in Variant::available() {
+            let plan = |output| {
+                QConv2d::new(QConv2dConfig {
+                    desc,
+                    input_type: QType::U8,
+                    input_zero_point: 128,
+                    weights: Input8::I8(&wts),
+                    weight_zero_points: &[0],
+                    bias: None,
+                    output,
+                    variant: Some(v),
+                })
+                .unwrap()
+            };
+            let n = h * w * cout;
+            let mut c32 = vec![0i32; n];
+            let mut c8 = vec![0u8; n];
+            let inp = Input8::U8(gi.bytes());
+            plan(OutputStage::RawI32)
+                .run(
+                    inp,
+                    1,
+                    h,
+                    w,
+                    cin,
+                    Output::I32(&mut c32),
+                    &Parallel::single(),
+                )
+                .unwrap();
+            plan(OutputStage::PerTensor(r))
+                .run(inp, 1, h, w, cin, Output::U8(&mut c8), &Parallel::single())
+                .unwrap();
+            assert_eq!(c32, want, "{v:?} k{k} g{groups} cin_g{cin_g}");
+            for (i, (&got, &acc)) in c8.iter().zip(&c32).enumerate() {
+                assert_eq!(i32::from(got), r.requantize(acc), "{v:?} at {i}");
+            }
+        }
+    }
 }
