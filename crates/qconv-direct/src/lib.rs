@@ -9,7 +9,10 @@
 //!   (ONNX Runtime/fbgemm); per-tensor or per-output-channel weight zero points and scales.
 //! * Geometry: groups (incl. grouped 1x1), stride, dilation, 4-sided explicit padding, SAME
 //!   (upper/lower), batch, an input pixel stride (channel slices of a bigger tensor).
-//! * Outputs: requantized u8/i8 with any `quant-params` scheme and clamp, or raw i32.
+//! * Outputs: requantized u8/i8 with any `quant-params` scheme and clamp, or raw i32. On a
+//!   kernel with the per-tensor `Fp32` requantization fused (AVX-512 VNNI) that stage is stored
+//!   by the kernel itself (no i32 scratch pass), and 1x1 stride-1 unpadded convolutions run as
+//!   a strided GEMM (the pixel stride as the row stride, no indirection).
 //! * Accumulation is exact: the plan refuses weights/zero points whose worst case could leave i32.
 //!
 //! ```
