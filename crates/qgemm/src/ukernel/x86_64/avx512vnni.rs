@@ -3,7 +3,7 @@
 //! Per k-group: two 64-byte weight loads (32 columns × 4 channels), one 4-byte broadcast of each
 //! row's activations, 16 `vpdpbusd` into 16 zmm accumulators.
 
-use super::super::{load4, Fp32Requant};
+use super::super::{load_tail, Fp32Requant};
 use core::arch::x86_64::*;
 
 /// Rows per tile.
@@ -237,11 +237,13 @@ unsafe fn one_block<const XOR: bool, const M: usize, const OUT: u8>(
             }
         }
         if full < kc4 {
-            // The last partial group: load4 reads only the kc bytes of each row.
+            // The last partial group: load_tail reads only the kc bytes of each row (inline:
+            // no call, so no vector register is spilled around it).
             let mut tail = [[0u8; 4]; M];
             for (m, t) in tail.iter_mut().enumerate() {
-                // SAFETY: 4·full < kc; load4 reads bytes 4·full..kc of the row.
-                *t = unsafe { load4(rows[m], full, kc) }.to_le_bytes();
+                // SAFETY: 4·full < kc < 4·full + 4; bytes 4·full..kc are inside the row.
+                *t = (unsafe { load_tail(rows[m].add(4 * full), kc - 4 * full) } as u32)
+                    .to_le_bytes();
             }
             let tail_rows: [*const u8; M] = core::array::from_fn(|m| tail[m].as_ptr());
             // SAFETY: as above for the weights; each tail row is 4 readable bytes.
