@@ -723,6 +723,20 @@ impl PackedB {
         }
     }
 
+    /// How many full MR-row blocks from row `r0` (up to `r1`) a strided kernel entry may run:
+    /// it reads whole k-groups (`4 · ceil(k / 4)` bytes) of every row, so the last row of the
+    /// last block must have them inside A (rows before it do: `lda >= k` and the bytes past `k`
+    /// are the next row's).
+    fn strided_blocks(&self, a: &[u8], lda: usize, r0: usize, r1: usize) -> usize {
+        let mr = self.kernel.mr;
+        let group_bytes = 4 * self.k.div_ceil(4);
+        let mut mb = (r1 - r0) / mr;
+        while mb > 0 && (r0 + mb * mr - 1) * lda + group_bytes > a.len() {
+            mb -= 1;
+        }
+        mb
+    }
+
     /// Rows `r0..r1` × NR blocks `b0..b1` into `acc` (row stride `ldacc`, column 0 = column
     /// `b0 · NR` of C).
     ///
@@ -747,6 +761,33 @@ impl PackedB {
         let n = self.n;
         let xor = self.kernel_xor();
         let mut r = r0;
+        if let (Some(g), false) = (k.gemm_i32, pk.needs_row_sums) {
+            // Full row blocks in one call (see `strided_blocks`).
+            let mb = self.strided_blocks(a, lda, r0, r1);
+            if mb > 0 {
+                let ncols = (b1 * k.nr).min(n) - b0 * k.nr;
+                // SAFETY: rows r0..r0 + mb·MR are readable for whole k-groups
+                // (strided_blocks); `acc` rows 0..mb·MR, columns 0..ncols are the caller's;
+                // blocks b0..b1 are consecutive (block_len apart, NR biases apart), KR = 4; the
+                // kernel's ISA is the plan's.
+                unsafe {
+                    g(
+                        mb,
+                        ncols,
+                        pk.block_len(),
+                        self.k.div_ceil(4),
+                        a.as_ptr().add(r0 * lda),
+                        lda,
+                        xor,
+                        pk.block(0, b0).as_ptr(),
+                        pk.block_bias(0, b0).as_ptr(),
+                        acc,
+                        ldacc,
+                    );
+                }
+                r += mb * k.mr;
+            }
+        }
         while r < r1 {
             let rows = (r1 - r).min(k.mr);
             self.row_pointers(a, lda, r, rows, ptrs);
@@ -832,10 +873,7 @@ impl PackedB {
             // Full row blocks in one call; the kernel reads whole k-groups (kc4 · 4 bytes) of
             // every row, so a block may go only where its last row has them inside A.
             let kc4 = self.k.div_ceil(4);
-            let mut mb = (r1 - r0) / k.mr;
-            while mb > 0 && (r0 + mb * k.mr - 1) * lda + 4 * kc4 > a.len() {
-                mb -= 1;
-            }
+            let mb = self.strided_blocks(a, lda, r0, r1);
             if mb > 0 {
                 // SAFETY: rows r0..r0 + mb·MR are readable for 4·kc4 bytes (above) and, with
                 // their output rows, inside the caller's range; the panel's blocks b0..b1 are

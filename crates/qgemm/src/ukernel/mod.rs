@@ -111,6 +111,25 @@ pub type GemmFp32Fn = unsafe fn(
     out_stride: usize,
 );
 
+/// [`GemmFp32Fn`] storing the i32 accumulators instead (`out` writable for `MR · mb` rows of
+/// `ncols` i32, row stride `out_stride` elements).
+///
+/// # Safety
+/// As [`GemmFp32Fn`] for A, B and the ISA; `out` as stated, accessed by no other thread.
+pub type GemmI32Fn = unsafe fn(
+    mb: usize,
+    ncols: usize,
+    w_stride: usize,
+    kc4: usize,
+    a: *const u8,
+    lda: usize,
+    a_xor: u8,
+    w: *const i8,
+    bias: *const i32,
+    out: *mut i32,
+    out_stride: usize,
+);
+
 /// The micro-kernel families of this crate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -153,6 +172,8 @@ pub struct Kernel {
     /// A strided-A GEMM kernel with the same fusion that runs many row blocks per call, where
     /// the variant has one (AVX-512 VNNI): the driver's path for plain GEMM.
     pub gemm_fp32: Option<GemmFp32Fn>,
+    /// The strided-A entry with i32 output (the driver's path for i32 C).
+    pub gemm_i32: Option<GemmI32Fn>,
     /// Whether the kernel multiplies signed activations `a'' = a' − 128` (SDOT): the plan then
     /// passes one more xor with 0x80 and folds `128·Σw'` into the bias.
     pub signed_a: bool,
@@ -206,6 +227,7 @@ impl Variant {
                 run: scalar::igemm_4x8c4,
                 run_fp32: None,
                 gemm_fp32: None,
+                gemm_i32: None,
                 signed_a: false,
             }),
             #[cfg(target_arch = "aarch64")]
@@ -218,6 +240,7 @@ impl Variant {
                 run: aarch64::neon::igemm_4x8c4,
                 run_fp32: None,
                 gemm_fp32: None,
+                gemm_i32: None,
                 signed_a: false,
             }),
             #[cfg(target_arch = "aarch64")]
@@ -230,6 +253,7 @@ impl Variant {
                 run: aarch64::dot::igemm_4x8c4_sdot,
                 run_fp32: None,
                 gemm_fp32: None,
+                gemm_i32: None,
                 signed_a: true,
             }),
             #[cfg(target_arch = "aarch64")]
@@ -242,6 +266,7 @@ impl Variant {
                 run: aarch64::dot::igemm_4x8c4_sudot,
                 run_fp32: None,
                 gemm_fp32: None,
+                gemm_i32: None,
                 signed_a: false,
             }),
             #[cfg(target_arch = "aarch64")]
@@ -254,6 +279,7 @@ impl Variant {
                 run: aarch64::mmla::igemm_4x16c8,
                 run_fp32: None,
                 gemm_fp32: None,
+                gemm_i32: None,
                 signed_a: false,
             }),
             #[cfg(target_arch = "x86_64")]
@@ -266,6 +292,7 @@ impl Variant {
                 run: x86_64::avx2::igemm_4x8c4,
                 run_fp32: None,
                 gemm_fp32: None,
+                gemm_i32: None,
                 signed_a: false,
             }),
             #[cfg(target_arch = "x86_64")]
@@ -278,6 +305,7 @@ impl Variant {
                 run: x86_64::avx512vnni::igemm_8x32c4,
                 run_fp32: Some(x86_64::avx512vnni::igemm_8x32c4_fp32),
                 gemm_fp32: Some(x86_64::avx512vnni::gemm_8x32c4_fp32_strided),
+                gemm_i32: Some(x86_64::avx512vnni::gemm_8x32c4_i32_strided),
                 signed_a: false,
             }),
             #[allow(unreachable_patterns)]

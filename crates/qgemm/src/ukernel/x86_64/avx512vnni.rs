@@ -376,7 +376,7 @@ pub unsafe fn gemm_8x32c4_fp32_strided(
                 $(
                     // SAFETY: the caller's contract, passed on.
                     ($x, $s, $c, $p) => unsafe {
-                        strided::<$x, $s, $c, $p>(
+                        strided::<$x, false, $s, $c, $p>(
                             mb, ncols, w_stride, kc4, a, lda, w, bias, q, out, out_stride,
                         )
                     },
@@ -392,11 +392,73 @@ pub unsafe fn gemm_8x32c4_fp32_strided(
     );
 }
 
-/// The body of [`gemm_8x32c4_fp32_strided`]. XOR: flip the activations' sign bit; SIGNED: i8
-/// output; CLAMP: clamp the bytes to `[qmin, qmax]`; CAP: cap the product below 2³¹.
+/// `gemm_8x32c4__avx512vnni` for plain (strided) A with i32 output: as
+/// [`gemm_8x32c4_fp32_strided`] (`mb` full 8-row blocks in one call, same read contract), storing
+/// the accumulators to `out` (row stride `out_stride` elements).
+///
+/// # Safety
+/// As [`gemm_8x32c4_fp32_strided`], with `out` writable for `8 · mb` rows of `ncols` i32.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn gemm_8x32c4_i32_strided(
+    mb: usize,
+    ncols: usize,
+    w_stride: usize,
+    kc4: usize,
+    a: *const u8,
+    lda: usize,
+    a_xor: u8,
+    w: *const i8,
+    bias: *const i32,
+    out: *mut i32,
+    out_stride: usize,
+) {
+    // SAFETY: the caller's contract, passed on (the requantizer is unused with I32).
+    unsafe {
+        if a_xor == 0 {
+            strided::<false, true, false, false, false>(
+                mb,
+                ncols,
+                w_stride,
+                kc4,
+                a,
+                lda,
+                w,
+                bias,
+                &NO_Q,
+                out.cast(),
+                out_stride,
+            )
+        } else {
+            strided::<true, true, false, false, false>(
+                mb,
+                ncols,
+                w_stride,
+                kc4,
+                a,
+                lda,
+                w,
+                bias,
+                &NO_Q,
+                out.cast(),
+                out_stride,
+            )
+        }
+    }
+}
+
+/// The body of [`gemm_8x32c4_fp32_strided`] and [`gemm_8x32c4_i32_strided`]. XOR: flip the
+/// activations' sign bit; I32: store the accumulators (`out` holds i32, `out_stride` in
+/// elements); else requantize: SIGNED: i8 output; CLAMP: clamp the bytes to `[qmin, qmax]`; CAP:
+/// cap the product below 2³¹.
 #[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
-unsafe fn strided<const XOR: bool, const SIGNED: bool, const CLAMP: bool, const CAP: bool>(
+unsafe fn strided<
+    const XOR: bool,
+    const I32: bool,
+    const SIGNED: bool,
+    const CLAMP: bool,
+    const CAP: bool,
+>(
     mb: usize,
     ncols: usize,
     w_stride: usize,
@@ -466,6 +528,30 @@ unsafe fn strided<const XOR: bool, const SIGNED: bool, const CLAMP: bool, const 
                         hi[m] = _mm512_dpbusd_epi32(hi[m], av, w1);
                     }
                 }
+            }
+            if I32 {
+                // SAFETY: `out` holds i32 here; row 8·blk of this block (caller contract).
+                let out = unsafe { out.cast::<i32>().add(8 * blk * out_stride) };
+                let (mlo, mhi) = ((nr.min(16) as u32), (nr.saturating_sub(16) as u32));
+                let (mask_lo, mask_hi) = (
+                    ((1u32 << mlo) - 1) as __mmask16,
+                    ((1u32 << mhi) - 1) as __mmask16,
+                );
+                for m in 0..8 {
+                    // SAFETY: row m of this block holds ncols i32 at out_stride elements
+                    // (caller contract); columns nb·NR .. nb·NR + nr, the masks store only those.
+                    unsafe {
+                        let o = out.add(m * out_stride + nb * NR);
+                        if nr == NR {
+                            _mm512_storeu_si512(o.cast(), lo[m]);
+                            _mm512_storeu_si512(o.add(16).cast(), hi[m]);
+                        } else {
+                            _mm512_mask_storeu_epi32(o.cast(), mask_lo, lo[m]);
+                            _mm512_mask_storeu_epi32(o.add(16).cast(), mask_hi, hi[m]);
+                        }
+                    }
+                }
+                continue;
             }
             // Two rows per store pair: 4 accumulators -> one zmm of 64 bytes.
             for r in (0..8).step_by(2) {
