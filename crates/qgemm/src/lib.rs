@@ -17,11 +17,11 @@
 //!   VNNI kernel also has an entry with the per-tensor `Fp32` requantization fused into its
 //!   store ([`ukernel::Kernel::run_fp32`], all NR blocks of a row block per call): u8/i8 outputs
 //!   with that scheme skip the i32 scratch pass; i32 outputs are stored straight into C. For
-//!   plain GEMM (A rows `lda` apart) it has a third, strided entry
-//!   ([`ukernel::Kernel::gemm_fp32`]) that runs every full 8-row block of a task in one call
-//!   with a cheaper, still bit-exact requantization (saturating packs instead of float clamps):
-//!   at K = 64 (Q2) a tile is only 256 `vpdpbusd`, and the per-call and per-store costs were a
-//!   fifth of the time.
+//!   plain GEMM (A rows `lda` apart) it has strided entries ([`ukernel::Kernel::gemm_fp32`],
+//!   [`ukernel::Kernel::gemm_i32`]) that run every full 8-row block of a task in one call, the
+//!   first with a cheaper, still bit-exact requantization (saturating packs instead of float
+//!   clamps): at K = 64 (Q2) a tile is only 256 `vpdpbusd`, and the per-call and per-store costs
+//!   were a fifth of the time.
 //! * Driver ([`PackedB::gemm`], [`PackedB::tiling`]): tiles of MR-row blocks × panels of packed
 //!   B sized from the L1/L2 caches (`cpu_probe::cache_sizes`), run in parallel on a
 //!   `cpu_probe::parallel::Parallel`; an M = 1 GEMV (classifier head) splits its columns.
