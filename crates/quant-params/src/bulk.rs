@@ -384,6 +384,12 @@ impl PerChannelRequantizer {
         self.requantizers.get(c)
     }
 
+    /// The channels' scales, in channel order (what kernels that fuse the `Fp32` scheme into
+    /// their stores multiply by).
+    pub fn scales(&self) -> &[f32] {
+        &self.scales
+    }
+
     fn check(&self, n_in: usize, n_out: usize, want: QType) -> Result<(), QuantError> {
         let t = self.requantizers.first().map_or(want, |r| r.qtype);
         check_type("requantizer outputs", t, want)?;
