@@ -365,7 +365,7 @@ pub struct QConv2d {
     packed: pack::PackedWeights,
     stage: Stage,
     /// A per-tensor `Fp32` stage the kernel fuses into its store (no i32 scratch pass).
-    fused: Option<ukernel::Fp32Requant>,
+    fused: Option<ukernel::Fp32Requant<'static>>,
     a_xor: u8,
     zero_row: Vec<u8>,
     indirection: Mutex<Option<std::sync::Arc<Indirection>>>,
@@ -642,7 +642,14 @@ impl QConv2d {
         let tile = (per_thread.div_ceil(mr) * mr).clamp(mr, mr * 8);
         let tiles = pixels.div_ceil(tile);
         let out_ptr = &out_ptr;
-        if let (Some(q), Some(f)) = (&self.fused, self.kernel.run_fp32) {
+        // The fused stage: per tensor (made at plan time), or per channel (borrowing the
+        // plan's scales).
+        let fused = match &self.stage {
+            _ if self.packed.needs_row_sums => None,
+            Stage::PerChannel(pc, _) => ukernel::Fp32Requant::from_per_channel(pc),
+            _ => self.fused,
+        };
+        if let (Some(q), Some(f)) = (&fused, self.kernel.run_fp32) {
             // 1x1, stride 1, no padding: output pixel p reads input pixel p, a strided GEMM.
             let strided = (d.taps() == 1 && d.stride == [1, 1] && d.pads_for(in_h, in_w) == [0; 4])
                 .then_some(self.kernel.gemm_fp32)
@@ -791,7 +798,7 @@ impl QConv2d {
                             xor,
                             pk.block(g, 0).as_ptr(),
                             pk.block_bias(g, 0).as_ptr(),
-                            q,
+                            &q.from_column(g * cout_g),
                             out.add(g * cout_g),
                             cout,
                         );
@@ -831,7 +838,7 @@ impl QConv2d {
                         xor,
                         pk.block(g, 0).as_ptr(),
                         pk.block_bias(g, 0).as_ptr(),
-                        q,
+                        &q.from_column(g * cout_g),
                         out.add((p - p0) * cout + g * cout_g),
                         cout,
                     );

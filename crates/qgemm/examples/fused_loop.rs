@@ -38,6 +38,7 @@ fn main() {
         hi: 127.0,
         zero_point: 128,
         signed: false,
+        channel_scales: None,
     };
     // 4 bytes of slack: the strided kernel reads whole 4-byte groups of the last row.
     let a: Vec<u8> = (0..m * k + 4).map(|i| (i * 13 % 256) as u8).collect();

@@ -505,13 +505,18 @@ impl PackedB {
             }
             _ => None,
         };
-        // Per-tensor Fp32 to u8/i8 on a kernel that has it fused: the kernel stores bytes.
+        // Per-tensor or per-channel Fp32 to u8/i8 on a kernel that has it fused: the kernel
+        // stores bytes.
         let fused = match (&out, self.kernel.run_fp32) {
-            (GemmOutput::U8 { requant: r, .. } | GemmOutput::I8 { requant: r, .. }, Some(f))
-                if !self.packed.needs_row_sums =>
-            {
+            _ if self.packed.needs_row_sums => None,
+            (GemmOutput::U8 { requant: r, .. } | GemmOutput::I8 { requant: r, .. }, Some(f)) => {
                 Fp32Requant::from_requantizer(r).map(|q| (f, q))
             }
+            (
+                GemmOutput::U8PerChannel { requant: r, .. }
+                | GemmOutput::I8PerChannel { requant: r, .. },
+                Some(f),
+            ) => Fp32Requant::from_per_channel(r).map(|q| (f, q)),
             _ => None,
         };
         let per_channel: Option<&PerChannelRequantizer> = match &out {
@@ -869,6 +874,8 @@ impl PackedB {
         let mut r = r0;
         let col0 = b0 * k.nr;
         let ncols = (b1 * k.nr).min(self.n) - col0;
+        // Channel scales from this panel's first column.
+        let q = &q.from_column(col0);
         if let Some(g) = k.gemm_fp32 {
             // Full row blocks in one call; the kernel reads whole k-groups (kc4 · 4 bytes) of
             // every row, so a block may go only where its last row has them inside A.

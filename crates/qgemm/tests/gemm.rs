@@ -445,11 +445,12 @@ fn driver_tiling() {
     assert!(e.to_string().contains("tiling"), "{e}");
 }
 
-/// The fused per-tensor Fp32 requantization (AVX-512 VNNI: strided and per-block kernels) at its
-/// edges: scales from 2^-20 to 255 (products past ±2^31 and past the i16 range), biases near
-/// ±2^31, u8 and i8 outputs with and without a [qmin, qmax] clamp, every zero point kind; rows
-/// 8 · 3 + 5 so both the many-block entry and the row-block tail run; every variant, == the
-/// scalar `Requantizer::requantize` of the reference accumulators.
+/// The fused Fp32 requantization (AVX-512 VNNI: strided and per-block kernels), per tensor and
+/// per channel, at its edges: scales from 2^-20 to 255 (products past ±2^31 and past the i16
+/// range), biases near ±2^31, u8 and i8 outputs with and without a [qmin, qmax] clamp, every
+/// zero point kind; rows 8 · 3 + 5 so both the many-block entry and the row-block tail run;
+/// column panels that start past column 0; every variant, == the scalar
+/// `Requantizer::requantize` of the reference accumulators.
 #[test]
 fn fused_requantization_edges() {
     let (m, k, n) = (29usize, 12usize, 45usize);
@@ -493,7 +494,7 @@ fn fused_requantization_edges() {
             variant: Some(v),
         })
         .unwrap();
-        for &scale in &scales {
+        for (si, &scale) in scales.iter().enumerate() {
             for (qt, zp, clamp) in [
                 (QType::U8, 0, None),
                 (QType::U8, 255, None),
@@ -507,51 +508,88 @@ fn fused_requantization_edges() {
                 (QType::I8, 9, Some((-128, 0))),
             ] {
                 let mut r = Requantizer::new(RequantScheme::Fp32, scale, zp, qt).unwrap();
+                // Per channel: the scales rotated by si over the columns.
+                let col_scales: Vec<f32> =
+                    (0..n).map(|j| scales[(j + si) % scales.len()]).collect();
+                let mut pc =
+                    PerChannelRequantizer::new(RequantScheme::Fp32, &col_scales, zp, qt).unwrap();
                 if let Some((lo, hi)) = clamp {
                     r = r.with_clamp(lo, hi).unwrap();
+                    pc = pc.with_clamp(lo, hi).unwrap();
                 }
                 let ldc = n + 3;
-                let mut c = vec![0x33u8; m * ldc];
-                let out = if qt == QType::U8 {
-                    GemmOutput::U8 {
-                        c: &mut c,
-                        ldc,
-                        requant: &r,
-                    }
-                } else {
+                // Per tensor and per channel, the driver's split and one of 8-row, 1-block tasks
+                // (panels starting at column 32: the channel scales must follow).
+                for (per_channel, tiling) in [
+                    (false, None),
+                    (true, None),
+                    (true, Some(Tiling { rows: 8, blocks: 1 })),
+                ] {
+                    let mut c = vec![0x33u8; m * ldc];
                     // SAFETY: u8 and i8 have the same size and alignment; c outlives the call.
                     let ci8 = unsafe {
                         std::slice::from_raw_parts_mut(c.as_mut_ptr().cast::<i8>(), c.len())
                     };
-                    GemmOutput::I8 {
-                        c: ci8,
-                        ldc,
-                        requant: &r,
+                    let out = match (qt, per_channel) {
+                        (QType::U8, false) => GemmOutput::U8 {
+                            c: ci8_as_u8(ci8),
+                            ldc,
+                            requant: &r,
+                        },
+                        (QType::U8, true) => GemmOutput::U8PerChannel {
+                            c: ci8_as_u8(ci8),
+                            ldc,
+                            requant: &pc,
+                        },
+                        (QType::I8, false) => GemmOutput::I8 {
+                            c: ci8,
+                            ldc,
+                            requant: &r,
+                        },
+                        (QType::I8, true) => GemmOutput::I8PerChannel {
+                            c: ci8,
+                            ldc,
+                            requant: &pc,
+                        },
+                    };
+                    let par = Parallel::single();
+                    match tiling {
+                        None => p.gemm(m, Input8::U8(&a), k, out, &par),
+                        Some(t) => p.gemm_with_tiling(m, Input8::U8(&a), k, out, &par, t),
                     }
-                };
-                p.gemm(m, Input8::U8(&a), k, out, &Parallel::single())
                     .unwrap();
-                for i in 0..m {
-                    for j in 0..n {
-                        let got = if qt == QType::U8 {
-                            i32::from(c[i * ldc + j])
-                        } else {
-                            i32::from(c[i * ldc + j] as i8)
-                        };
-                        assert_eq!(
-                            got,
-                            r.requantize(want[i * n + j]),
-                            "{v:?} scale {scale} {qt:?} zp {zp} clamp {clamp:?} ({i},{j}) acc {}",
-                            want[i * n + j]
-                        );
-                    }
-                    for j in n..ldc {
-                        assert_eq!(c[i * ldc + j], 0x33, "{v:?} wrote past n");
+                    for i in 0..m {
+                        for j in 0..n {
+                            let got = if qt == QType::U8 {
+                                i32::from(c[i * ldc + j])
+                            } else {
+                                i32::from(c[i * ldc + j] as i8)
+                            };
+                            let acc = want[i * n + j];
+                            let exp = if per_channel {
+                                pc.channel(j).unwrap().requantize(acc)
+                            } else {
+                                r.requantize(acc)
+                            };
+                            assert_eq!(
+                                got, exp,
+                                "{v:?} scale {scale} {qt:?} zp {zp} clamp {clamp:?} per channel \
+                                 {per_channel} {tiling:?} ({i},{j}) acc {acc}"
+                            );
+                        }
+                        for j in n..ldc {
+                            assert_eq!(c[i * ldc + j], 0x33, "{v:?} wrote past n");
+                        }
                     }
                 }
             }
         }
     }
+}
+
+fn ci8_as_u8(c: &mut [i8]) -> &mut [u8] {
+    // SAFETY: i8 and u8 have the same size and alignment; the borrow is passed through.
+    unsafe { std::slice::from_raw_parts_mut(c.as_mut_ptr().cast::<u8>(), c.len()) }
 }
 
 /// `len` bytes that end exactly where a `PROT_NONE` page starts: a read one byte past them

@@ -35,13 +35,15 @@ pub type IgemmFn = unsafe fn(
     out_stride: usize,
 );
 
-/// Per-tensor `Fp32` requantization fused into a kernel's store (the definition of
+/// The `Fp32` requantization fused into a kernel's store (the definition of
 /// `quant_params::Requantizer::requantize` for `RequantScheme::Fp32`): `acc as f32 · scale`,
 /// clamped to `[lo, hi]` (`qmin − zp`, `qmax − zp`), rounded half to even, plus `zero_point`;
-/// stored as i8 when `signed`, else u8.
+/// stored as i8 when `signed`, else u8. Per tensor (one `scale`) or per output channel
+/// (`channel_scales`, one per column of the call).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Fp32Requant {
-    /// Multiplier.
+pub struct Fp32Requant<'a> {
+    /// Multiplier per tensor; with `channel_scales`, the largest of them (kernels use it to
+    /// decide whether a product can pass 2³¹).
     pub scale: f32,
     /// Lower clamp before the zero point.
     pub lo: f32,
@@ -51,18 +53,42 @@ pub struct Fp32Requant {
     pub zero_point: i32,
     /// i8 output (else u8).
     pub signed: bool,
+    /// One multiplier per output column, starting at the kernel call's first column (at least
+    /// as many as the call's columns), instead of `scale`.
+    pub channel_scales: Option<&'a [f32]>,
 }
 
-impl Fp32Requant {
+impl<'a> Fp32Requant<'a> {
     /// The fused form of `r`, if its scheme is `Fp32` (the only one the kernels fuse).
-    pub fn from_requantizer(r: &quant_params::Requantizer) -> Option<Fp32Requant> {
+    pub fn from_requantizer(r: &quant_params::Requantizer) -> Option<Fp32Requant<'static>> {
         (r.scheme == quant_params::RequantScheme::Fp32).then(|| Fp32Requant {
             scale: r.scale,
             lo: (i64::from(r.qmin) - i64::from(r.zero_point)) as f32,
             hi: (i64::from(r.qmax) - i64::from(r.zero_point)) as f32,
             zero_point: r.zero_point,
             signed: r.qtype == quant_params::QType::I8,
+            channel_scales: None,
         })
+    }
+
+    /// The fused form of a per-channel requantizer (channel `j` = column `j`), if its scheme is
+    /// `Fp32` and it has channels.
+    pub fn from_per_channel(r: &'a quant_params::PerChannelRequantizer) -> Option<Fp32Requant<'a>> {
+        let first = Fp32Requant::from_requantizer(r.channel(0)?)?;
+        let max = r.scales().iter().fold(0f32, |m, &s| m.max(s));
+        Some(Fp32Requant {
+            scale: max,
+            channel_scales: Some(r.scales()),
+            ..first
+        })
+    }
+
+    /// The same requantization for a call whose first column is column `c0` of this one.
+    pub fn from_column(&self, c0: usize) -> Fp32Requant<'a> {
+        Fp32Requant {
+            channel_scales: self.channel_scales.map(|s| s.get(c0..).unwrap_or(&[])),
+            ..*self
+        }
     }
 }
 

@@ -83,12 +83,13 @@ pub unsafe fn igemm_8x32c4_fp32(
     }
 }
 
-const NO_Q: Fp32Requant = Fp32Requant {
+const NO_Q: Fp32Requant<'static> = Fp32Requant {
     scale: 1.0,
     lo: 0.0,
     hi: 0.0,
     zero_point: 0,
     signed: false,
+    channel_scales: None,
 };
 
 /// Picks the kernel with exactly `mr` rows (GEMV and image tails do not repeat a row).
@@ -186,6 +187,7 @@ unsafe fn inner<const XOR: bool, const M: usize, const OUT: u8>(
                 out.add(col * elem),
                 out_stride,
                 q,
+                col,
             );
         }
         col += nr;
@@ -206,6 +208,7 @@ unsafe fn one_block<const XOR: bool, const M: usize, const OUT: u8>(
     out: *mut u8,
     out_stride: usize,
     q: &Fp32Requant,
+    col: usize,
 ) {
     let kc4 = kc.div_ceil(4);
     let full = kc / 4;
@@ -290,13 +293,14 @@ unsafe fn one_block<const XOR: bool, const M: usize, const OUT: u8>(
     // to nearest), times the scale, clamped to [qmin − zp, qmax − zp], rounded half to even
     // (the default MXCSR mode), plus zp; then in [qmin, qmax], so the saturating narrowing is
     // exact.
-    let (scale, lo_c, hi_c, zp) = (
-        _mm512_set1_ps(q.scale),
+    // SAFETY: q's channel scales (if any) cover this call's columns, col..col + nr among them.
+    let (s_lo, s_hi) = unsafe { block_scales(q, col, nr) };
+    let (lo_c, hi_c, zp) = (
         _mm512_set1_ps(q.lo),
         _mm512_set1_ps(q.hi),
         _mm512_set1_epi32(q.zero_point),
     );
-    let requant = |v: __m512i| -> __m128i {
+    let requant = |v: __m512i, scale: __m512| -> __m128i {
         let f = _mm512_mul_ps(_mm512_cvtepi32_ps(v), scale);
         let f = _mm512_min_ps(_mm512_max_ps(f, lo_c), hi_c);
         let i = _mm512_add_epi32(_mm512_cvtps_epi32(f), zp);
@@ -308,8 +312,10 @@ unsafe fn one_block<const XOR: bool, const M: usize, const OUT: u8>(
     };
     let mask: __mmask32 = if nr >= 32 { u32::MAX } else { (1u32 << nr) - 1 };
     for m in 0..M {
-        let bytes =
-            _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(requant(lo[m])), requant(hi[m]));
+        let bytes = _mm256_inserti128_si256::<1>(
+            _mm256_castsi128_si256(requant(lo[m], s_lo)),
+            requant(hi[m], s_hi),
+        );
         // SAFETY: row m < M = mr of out is writable for nr bytes; the mask stores only j < nr.
         unsafe {
             let o = out.add(m * out_stride);
@@ -471,7 +477,6 @@ unsafe fn strided<
     out: *mut u8,
     out_stride: usize,
 ) {
-    let scale = _mm512_set1_ps(q.scale);
     // The largest f32 below 2^31.
     let cap = _mm512_set1_ps(2_147_483_520.0);
     let zp = _mm512_set1_epi16(q.zero_point as i16);
@@ -484,7 +489,7 @@ unsafe fn strided<
     // After the two in-lane packs, dword j of lane L holds 4 bytes of row r (j = 0: columns
     // 4L.., j = 1: 16 + 4L..) or row r + 1 (j = 2, 3); this puts row r's 32 bytes first.
     let order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-    let rescale = |v: __m512i| -> __m512i {
+    let rescale = |v: __m512i, scale: __m512| -> __m512i {
         let f = _mm512_mul_ps(_mm512_cvtepi32_ps(v), scale);
         _mm512_cvtps_epi32(if CAP { _mm512_min_ps(f, cap) } else { f })
     };
@@ -553,12 +558,17 @@ unsafe fn strided<
                 }
                 continue;
             }
+            // SAFETY: q's channel scales (if any) cover the call's columns (caller contract).
+            let (s_lo, s_hi) = unsafe { block_scales(q, nb * NR, nr) };
             // Two rows per store pair: 4 accumulators -> one zmm of 64 bytes.
             for r in (0..8).step_by(2) {
                 // i16 lane L of row r: columns 4L.., then 16 + 4L.. (in-lane pack).
-                let s0 = _mm512_adds_epi16(_mm512_packs_epi32(rescale(lo[r]), rescale(hi[r])), zp);
+                let s0 = _mm512_adds_epi16(
+                    _mm512_packs_epi32(rescale(lo[r], s_lo), rescale(hi[r], s_hi)),
+                    zp,
+                );
                 let s1 = _mm512_adds_epi16(
-                    _mm512_packs_epi32(rescale(lo[r + 1]), rescale(hi[r + 1])),
+                    _mm512_packs_epi32(rescale(lo[r + 1], s_lo), rescale(hi[r + 1], s_hi)),
                     zp,
                 );
                 let bytes = if SIGNED {
@@ -596,5 +606,31 @@ unsafe fn strided<
                 }
             }
         }
+    }
+}
+
+/// The multipliers of columns `col..col + nr` (`nr <= NR`) of a kernel call: `q`'s channel
+/// scales there (0 in the lanes past `nr`, whose columns are not stored), or its one scale.
+///
+/// # Safety
+/// With channel scales, they hold at least `col + nr` entries; the CPU has AVX-512 F.
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn block_scales(q: &Fp32Requant, col: usize, nr: usize) -> (__m512, __m512) {
+    match q.channel_scales {
+        Some(cs) => {
+            let lo = (1u32 << nr.min(16)) - 1;
+            let hi = (1u32 << nr.saturating_sub(16)) - 1;
+            let p = cs.as_ptr().wrapping_add(col);
+            // SAFETY: the masks cover only columns col..col + nr, inside `cs` (caller
+            // contract); masked-off lanes are not read (AVX-512 masked loads suppress faults).
+            unsafe {
+                (
+                    _mm512_maskz_loadu_ps(lo as __mmask16, p),
+                    _mm512_maskz_loadu_ps(hi as __mmask16, p.wrapping_add(16)),
+                )
+            }
+        }
+        None => (_mm512_set1_ps(q.scale), _mm512_set1_ps(q.scale)),
     }
 }
