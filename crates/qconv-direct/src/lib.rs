@@ -10,9 +10,9 @@
 //! * Geometry: groups (incl. grouped 1x1), stride, dilation, 4-sided explicit padding, SAME
 //!   (upper/lower), batch, an input pixel stride (channel slices of a bigger tensor).
 //! * Outputs: requantized u8/i8 with any `quant-params` scheme and clamp, or raw i32. On a
-//!   kernel with the per-tensor `Fp32` requantization fused (AVX-512 VNNI) that stage is stored
-//!   by the kernel itself (no i32 scratch pass), and 1x1 stride-1 unpadded convolutions run as
-//!   a strided GEMM (the pixel stride as the row stride, no indirection).
+//!   kernel with the `Fp32` requantization fused (AVX-512 VNNI) that stage, per tensor or per
+//!   channel, is stored by the kernel itself (no i32 scratch pass), and 1x1 stride-1 unpadded
+//!   convolutions run as a strided GEMM (the pixel stride as the row stride, no indirection).
 //! * Accumulation is exact: the plan refuses weights/zero points whose worst case could leave i32.
 //!
 //! ```
@@ -364,7 +364,8 @@ pub struct QConv2d {
     kernel: Kernel,
     packed: pack::PackedWeights,
     stage: Stage,
-    /// A per-tensor `Fp32` stage the kernel fuses into its store (no i32 scratch pass).
+    /// A per-tensor `Fp32` stage the kernel fuses into its store (no i32 scratch pass); a
+    /// per-channel one is made in `run`, borrowing the stage's scales.
     fused: Option<ukernel::Fp32Requant<'static>>,
     a_xor: u8,
     zero_row: Vec<u8>,

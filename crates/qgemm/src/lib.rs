@@ -14,9 +14,10 @@
 //!   `igemm_8x32c4__avx512vnni`. They are *indirect*: A rows are
 //!   read through pointers, one per row and kernel tap, so `qconv-direct` runs convolutions on
 //!   the same kernels through its indirection buffer; a GEMM is the one-tap case. The AVX-512
-//!   VNNI kernel also has an entry with the per-tensor `Fp32` requantization fused into its
-//!   store ([`ukernel::Kernel::run_fp32`], all NR blocks of a row block per call): u8/i8 outputs
-//!   with that scheme skip the i32 scratch pass; i32 outputs are stored straight into C. For
+//!   VNNI kernel also has an entry with the `Fp32` requantization (per tensor or per channel)
+//!   fused into its store ([`ukernel::Kernel::run_fp32`], all NR blocks of a row block per
+//!   call): u8/i8 outputs with that scheme skip the i32 scratch pass; i32 outputs are stored
+//!   straight into C. For
 //!   plain GEMM (A rows `lda` apart) it has strided entries ([`ukernel::Kernel::gemm_fp32`],
 //!   [`ukernel::Kernel::gemm_i32`]) that run every full 8-row block of a task in one call, the
 //!   first with a cheaper, still bit-exact requantization (saturating packs instead of float
@@ -640,7 +641,7 @@ impl PackedB {
     }
 
     /// The split [`PackedB::gemm`] uses for outputs the kernels store directly (i32 C, and u8/i8
-    /// C with a per-tensor `Fp32` requantizer on a kernel with it fused): as
+    /// C with an `Fp32` requantizer, per tensor or per channel, on a kernel with it fused): as
     /// [`PackedB::tiling`] without the L1 limit on rows, which only keeps a task's i32 scratch
     /// in L1 (one thread: one task; fewer, longer kernel calls).
     pub fn tiling_direct(&self, m: usize, threads: usize) -> Tiling {
@@ -847,7 +848,7 @@ impl PackedB {
 }
 
 impl PackedB {
-    /// [`PackedB::tile`] through a kernel with the per-tensor Fp32 requantization fused,
+    /// [`PackedB::tile`] through a kernel with the Fp32 requantization (per tensor or per channel) fused,
     /// storing bytes (`out`, row stride `ldo` bytes). Only for plans without row sums.
     ///
     /// # Safety

@@ -192,7 +192,7 @@ pub struct Kernel {
     pub kr: usize,
     /// The function.
     pub run: IgemmFn,
-    /// The same kernel with a per-tensor `Fp32` requantization fused into its store, where
+    /// The same kernel with the `Fp32` requantization (per tensor or per channel) fused into its store, where
     /// the variant has one (AVX-512 VNNI).
     pub run_fp32: Option<IgemmFp32Fn>,
     /// A strided-A GEMM kernel with the same fusion that runs many row blocks per call, where

@@ -48,7 +48,7 @@ pub unsafe fn igemm_8x32c4(
     }
 }
 
-/// `igemm_8x32c4__avx512vnni` with the per-tensor `Fp32` requantization fused into the store:
+/// `igemm_8x32c4__avx512vnni` with the `Fp32` requantization (per tensor or per channel) fused into the store:
 /// see [`super::super::IgemmFp32Fn`].
 ///
 /// # Safety
@@ -328,7 +328,7 @@ unsafe fn one_block<const XOR: bool, const M: usize, const OUT: u8>(
     }
 }
 
-/// `gemm_8x32c4__avx512vnni` with the per-tensor `Fp32` requantization fused, for plain
+/// `gemm_8x32c4__avx512vnni` with the `Fp32` requantization (per tensor or per channel) fused, for plain
 /// (strided) A: `mb` full blocks of 8 rows (row `r` at `a + r · lda`), each against `ncols`
 /// columns of packed B (`ceil(ncols / NR)` blocks `w_stride` bytes apart, biases `NR` apart),
 /// in one call; row `r` of the output is at `out + r · out_stride`. One call per task instead
