@@ -17,12 +17,11 @@
 //!   VNNI kernel also has an entry with the `Fp32` requantization (per tensor or per channel)
 //!   fused into its store ([`ukernel::Kernel::run_fp32`], all NR blocks of a row block per
 //!   call): u8/i8 outputs with that scheme skip the i32 scratch pass; i32 outputs are stored
-//!   straight into C. For
-//!   plain GEMM (A rows `lda` apart) it has strided entries ([`ukernel::Kernel::gemm_fp32`],
-//!   [`ukernel::Kernel::gemm_i32`]) that run every full 8-row block of a task in one call, the
-//!   first with a cheaper, still bit-exact requantization (saturating packs instead of float
-//!   clamps): at K = 64 (Q2) a tile is only 256 `vpdpbusd`, and the per-call and per-store costs
-//!   were a fifth of the time.
+//!   straight into C. For plain GEMM (A rows `lda` apart) it has strided entries
+//!   ([`ukernel::Kernel::gemm_fp32`], [`ukernel::Kernel::gemm_i32`]) that run every full 8-row
+//!   block of a task in one call, the first with a cheaper, still bit-exact requantization
+//!   (saturating packs instead of float clamps): at K = 64 (Q2) a tile is only 256 `vpdpbusd`,
+//!   and the per-call and per-store costs were a fifth of the time.
 //! * Driver ([`PackedB::gemm`], [`PackedB::tiling`]): tiles of MR-row blocks × panels of packed
 //!   B sized from the L1/L2 caches (`cpu_probe::cache_sizes`), run in parallel on a
 //!   `cpu_probe::parallel::Parallel`; an M = 1 GEMV (classifier head) splits its columns.
@@ -848,8 +847,9 @@ impl PackedB {
 }
 
 impl PackedB {
-    /// [`PackedB::tile`] through a kernel with the Fp32 requantization (per tensor or per channel) fused,
-    /// storing bytes (`out`, row stride `ldo` bytes). Only for plans without row sums.
+    /// [`PackedB::tile`] through a kernel with the Fp32 requantization (per tensor or per
+    /// channel) fused, storing bytes (`out`, row stride `ldo` bytes). Only for plans without row
+    /// sums.
     ///
     /// # Safety
     /// For every row `r0 <= r < r1` and column `b0·NR <= c < min(b1·NR, n)`, `out` is writable
@@ -910,7 +910,6 @@ impl PackedB {
         while r < r1 {
             let rows = (r1 - r).min(k.mr);
             self.row_pointers(a, lda, r, rows, ptrs);
-            let ncols = (b1 * k.nr).min(self.n) - col0;
             // SAFETY: rows r..r + rows, columns col0..col0 + ncols: the caller's range.
             let o = unsafe { out.add((r - r0) * ldo) };
             // SAFETY: as in `tile`; blocks b0..b1 are consecutive in the packed data
