@@ -471,7 +471,9 @@ pub fn plan_conv_f32(
 }
 
 enum QKernel {
-    Direct(qconv_direct::QConv2d),
+    /// Boxed: a plan is ~0.5 KiB (the kernel table and the fused output stage), the other
+    /// variants much less.
+    Direct(Box<qconv_direct::QConv2d>),
     Depthwise(depthwise::QDepthwise),
     Winograd(winograd::int8::WinogradInt8),
 }
@@ -1004,7 +1006,7 @@ pub fn plan_conv_q8(
                 (None, Some(r)) => qconv_direct::OutputStage::PerChannel(r.clone()),
                 _ => qconv_direct::OutputStage::RawI32,
             };
-            QKernel::Direct(
+            QKernel::Direct(Box::new(
                 qconv_direct::QConv2d::new(qconv_direct::QConv2dConfig {
                     desc: qconv_direct::Conv2dDesc {
                         kernel: g.kernel,
@@ -1024,7 +1026,7 @@ pub fn plan_conv_q8(
                     variant: None,
                 })
                 .map_err(|e| kern(e.to_string()))?,
-            )
+            ))
         }
         Algorithm::Winograd if winograd_ok => {
             let ohwi_u8;
