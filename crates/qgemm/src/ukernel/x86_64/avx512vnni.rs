@@ -258,35 +258,9 @@ unsafe fn one_block<const XOR: bool, const M: usize, const OUT: u8>(
             }
         }
     }
-    let mask_lo: __mmask16 = if nr >= 16 {
-        0xFFFF
-    } else {
-        (1u32 << nr) as u16 - 1
-    };
-    let mask_hi: __mmask16 = if nr >= 32 {
-        0xFFFF
-    } else if nr > 16 {
-        (1u32 << (nr - 16)) as u16 - 1
-    } else {
-        0
-    };
     if OUT == 0 {
-        let out = out.cast::<i32>();
-        for m in 0..M {
-            // SAFETY: row m < M = mr of out is writable for nr i32; the masks store only j < nr.
-            unsafe {
-                let o = out.add(m * out_stride);
-                if nr == NR {
-                    _mm512_storeu_si512(o.cast(), lo[m]);
-                    _mm512_storeu_si512(o.add(16).cast(), hi[m]);
-                } else {
-                    _mm512_mask_storeu_epi32(o.cast(), mask_lo, lo[m]);
-                    if mask_hi != 0 {
-                        _mm512_mask_storeu_epi32(o.add(16).cast(), mask_hi, hi[m]);
-                    }
-                }
-            }
-        }
+        // SAFETY: rows 0..M (= mr) of out hold nr i32 at out_stride elements (caller contract).
+        unsafe { store_i32::<M>(&lo, &hi, out.cast(), out_stride, nr) };
         return;
     }
     // Fused Fp32 requantization, the definition of `Requantizer::requantize`: acc as f32 (round
@@ -535,26 +509,11 @@ unsafe fn strided<
                 }
             }
             if I32 {
-                // SAFETY: `out` holds i32 here; row 8·blk of this block (caller contract).
-                let out = unsafe { out.cast::<i32>().add(8 * blk * out_stride) };
-                let (mlo, mhi) = ((nr.min(16) as u32), (nr.saturating_sub(16) as u32));
-                let (mask_lo, mask_hi) = (
-                    ((1u32 << mlo) - 1) as __mmask16,
-                    ((1u32 << mhi) - 1) as __mmask16,
-                );
-                for m in 0..8 {
-                    // SAFETY: row m of this block holds ncols i32 at out_stride elements
-                    // (caller contract); columns nb·NR .. nb·NR + nr, the masks store only those.
-                    unsafe {
-                        let o = out.add(m * out_stride + nb * NR);
-                        if nr == NR {
-                            _mm512_storeu_si512(o.cast(), lo[m]);
-                            _mm512_storeu_si512(o.add(16).cast(), hi[m]);
-                        } else {
-                            _mm512_mask_storeu_epi32(o.cast(), mask_lo, lo[m]);
-                            _mm512_mask_storeu_epi32(o.add(16).cast(), mask_hi, hi[m]);
-                        }
-                    }
+                // SAFETY: `out` holds i32 here; rows 8·blk .. 8·blk + 8 of it hold ncols i32 at
+                // out_stride elements (caller contract), columns nb·NR .. nb·NR + nr among them.
+                unsafe {
+                    let o = out.cast::<i32>().add(8 * blk * out_stride + nb * NR);
+                    store_i32::<8>(&lo, &hi, o, out_stride, nr);
                 }
                 continue;
             }
@@ -619,18 +578,57 @@ unsafe fn strided<
 unsafe fn block_scales(q: &Fp32Requant, col: usize, nr: usize) -> (__m512, __m512) {
     match q.channel_scales {
         Some(cs) => {
-            let lo = (1u32 << nr.min(16)) - 1;
-            let hi = (1u32 << nr.saturating_sub(16)) - 1;
+            let (lo, hi) = half_masks(nr);
             let p = cs.as_ptr().wrapping_add(col);
             // SAFETY: the masks cover only columns col..col + nr, inside `cs` (caller
             // contract); masked-off lanes are not read (AVX-512 masked loads suppress faults).
             unsafe {
                 (
-                    _mm512_maskz_loadu_ps(lo as __mmask16, p),
-                    _mm512_maskz_loadu_ps(hi as __mmask16, p.wrapping_add(16)),
+                    _mm512_maskz_loadu_ps(lo, p),
+                    _mm512_maskz_loadu_ps(hi, p.wrapping_add(16)),
                 )
             }
         }
         None => (_mm512_set1_ps(q.scale), _mm512_set1_ps(q.scale)),
+    }
+}
+
+/// The lane masks of an NR block's two 16-column halves when its first `nr` (<= NR) columns
+/// are valid.
+#[inline(always)]
+fn half_masks(nr: usize) -> (__mmask16, __mmask16) {
+    let lanes = |n: usize| ((1u32 << n) - 1) as __mmask16;
+    (lanes(nr.min(16)), lanes(nr.min(NR).saturating_sub(16)))
+}
+
+/// Stores the i32 accumulators of `M` rows of one NR block (`lo`: columns 0..16, `hi`: 16..32),
+/// the first `nr` columns of each, to `out` (row stride `out_stride` elements).
+///
+/// # Safety
+/// Rows `0..M` of `out` are writable for `nr` i32 each; the CPU has AVX-512 F.
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn store_i32<const M: usize>(
+    lo: &[__m512i; M],
+    hi: &[__m512i; M],
+    out: *mut i32,
+    out_stride: usize,
+    nr: usize,
+) {
+    let (mask_lo, mask_hi) = half_masks(nr);
+    for m in 0..M {
+        // SAFETY: row m is writable for nr i32 (caller contract); the masks store only j < nr.
+        unsafe {
+            let o = out.add(m * out_stride);
+            if nr == NR {
+                _mm512_storeu_si512(o.cast(), lo[m]);
+                _mm512_storeu_si512(o.add(16).cast(), hi[m]);
+            } else {
+                _mm512_mask_storeu_epi32(o.cast(), mask_lo, lo[m]);
+                if mask_hi != 0 {
+                    _mm512_mask_storeu_epi32(o.add(16).cast(), mask_hi, hi[m]);
+                }
+            }
+        }
     }
 }
