@@ -6,6 +6,10 @@ use qgemm::reference::gemm_i32;
 use qgemm::{GemmConfig, GemmError, GemmOutput, Input8, PackedB, Tiling, Variant};
 use quant_params::{PerChannelRequantizer, QType, RequantScheme, Requantizer};
 
+#[path = "support/guarded.rs"]
+mod guarded;
+use guarded::Guarded;
+
 fn lcg(s: &mut u64) -> i32 {
     *s = s
         .wrapping_mul(6364136223846793005)
@@ -590,65 +594,6 @@ fn fused_requantization_edges() {
 fn ci8_as_u8(c: &mut [i8]) -> &mut [u8] {
     // SAFETY: i8 and u8 have the same size and alignment; the borrow is passed through.
     unsafe { std::slice::from_raw_parts_mut(c.as_mut_ptr().cast::<u8>(), c.len()) }
-}
-
-/// `len` bytes that end exactly where a `PROT_NONE` page starts: a read one byte past them
-/// faults (and fails the test) instead of going unnoticed in a heap allocation's slack.
-struct Guarded {
-    map: *mut libc::c_void,
-    total: usize,
-    len: usize,
-}
-
-impl Guarded {
-    fn new(len: usize) -> Guarded {
-        // SAFETY: sysconf has no preconditions.
-        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
-        let total = (len.div_ceil(page) + 1) * page;
-        // SAFETY: a fresh private anonymous mapping; the result is checked.
-        let map = unsafe {
-            libc::mmap(
-                core::ptr::null_mut(),
-                total,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        assert_ne!(map, libc::MAP_FAILED, "mmap failed");
-        // SAFETY: the last page lies inside the mapping made above.
-        let rc = unsafe {
-            libc::mprotect(
-                map.cast::<u8>().add(total - page).cast(),
-                page,
-                libc::PROT_NONE,
-            )
-        };
-        assert_eq!(rc, 0, "mprotect failed");
-        Guarded { map, total, len }
-    }
-
-    fn bytes(&mut self) -> &mut [u8] {
-        // SAFETY: the len bytes right before the guard page are mapped read-write and owned by
-        // this value; the borrow is tied to &mut self.
-        unsafe {
-            let guard = self.map.cast::<u8>().add(self.total - Self::page());
-            std::slice::from_raw_parts_mut(guard.sub(self.len), self.len)
-        }
-    }
-
-    fn page() -> usize {
-        // SAFETY: sysconf has no preconditions.
-        unsafe { libc::sysconf(libc::_SC_PAGESIZE) as usize }
-    }
-}
-
-impl Drop for Guarded {
-    fn drop(&mut self) {
-        // SAFETY: the mapping made in `new`, unmapped once.
-        unsafe { libc::munmap(self.map, self.total) };
-    }
 }
 
 /// No kernel reads past A: A ends at a guard page, with k not a multiple of 4 (the strided
