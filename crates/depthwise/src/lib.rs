@@ -439,13 +439,13 @@ impl QDepthwise {
             ))
         })?;
         let fused = match (&cfg.output, k.i8_q) {
-            (OutputStage::PerTensor(r), Some((fu, fs))) if r.scheme == RequantScheme::Fp32 => {
+            (OutputStage::PerTensor(r), Some((fu, fs))) if r.scheme() == RequantScheme::Fp32 => {
                 let q = ukernel::Fp32Requant {
-                    scale: r.scale,
-                    lo: (i64::from(r.qmin) - i64::from(r.zero_point)) as f32,
-                    hi: (i64::from(r.qmax) - i64::from(r.zero_point)) as f32,
-                    zero_point: r.zero_point,
-                    signed: r.qtype == QType::I8,
+                    scale: r.scale(),
+                    lo: (i64::from(r.qmin()) - i64::from(r.zero_point())) as f32,
+                    hi: (i64::from(r.qmax()) - i64::from(r.zero_point())) as f32,
+                    zero_point: r.zero_point(),
+                    signed: r.qtype() == QType::I8,
                 };
                 Some((if cfg.input_type == QType::U8 { fu } else { fs }, q))
             }
@@ -472,7 +472,7 @@ impl QDepthwise {
             _ => None,
         };
         let stage = match cfg.output {
-            OutputStage::PerTensor(r) => Stage::PerTensor(r.plan(None)?, r.qtype),
+            OutputStage::PerTensor(r) => Stage::PerTensor(r.plan(None)?, r.qtype()),
             OutputStage::PerChannel(p) => {
                 if p.channels() != cout {
                     return Err(DwError::Quant(format!(
@@ -480,7 +480,7 @@ impl QDepthwise {
                         p.channels()
                     )));
                 }
-                let t = p.channel(0).map_or(QType::U8, |r| r.qtype);
+                let t = p.channel(0).map_or(QType::U8, |r| r.qtype());
                 Stage::PerChannel(p, t)
             }
             OutputStage::RawI32 => Stage::Raw,

@@ -484,7 +484,7 @@ impl QConv2d {
             _ => None,
         };
         let stage = match cfg.output {
-            OutputStage::PerTensor(r) => Stage::PerTensor(r.plan(None)?, r.qtype),
+            OutputStage::PerTensor(r) => Stage::PerTensor(r.plan(None)?, r.qtype()),
             OutputStage::PerChannel(p) => {
                 if p.channels() != cout {
                     return Err(ConvError::Quant(format!(
@@ -492,7 +492,7 @@ impl QConv2d {
                         p.channels()
                     )));
                 }
-                let t = p.channel(0).map(|r| r.qtype).unwrap_or(QType::U8);
+                let t = p.channel(0).map(|r| r.qtype()).unwrap_or(QType::U8);
                 Stage::PerChannel(p, t)
             }
             OutputStage::RawI32 => Stage::Raw,

@@ -705,10 +705,10 @@ impl PackedB {
     }
 
     fn check_requant(&self, r: &Requantizer, want: QType) -> Result<(), GemmError> {
-        if r.qtype != want {
+        if r.qtype() != want {
             return Err(GemmError::Shape(format!(
                 "requantizer produces {:?} but a {want:?} C was given",
-                r.qtype
+                r.qtype()
             )));
         }
         Ok(())

@@ -430,7 +430,7 @@ impl WinogradInt8 {
         let cap = (128 * 1024 / (16 * 2 * kp)).max(kernel.mr);
         let tiles_per_block = (32.min(cap) / kernel.mr).max(1) * kernel.mr;
         let stage = match cfg.output {
-            OutputStage::PerTensor(r) => Stage::PerTensor(r.plan(None)?, r.qtype),
+            OutputStage::PerTensor(r) => Stage::PerTensor(r.plan(None)?, r.qtype()),
             OutputStage::PerChannel(p) => {
                 if p.channels() != cout {
                     return Err(Int8Error::Quant(format!(
@@ -438,7 +438,7 @@ impl WinogradInt8 {
                         p.channels()
                     )));
                 }
-                let t = p.channel(0).map(|r| r.qtype).unwrap_or(QType::U8);
+                let t = p.channel(0).map(|r| r.qtype()).unwrap_or(QType::U8);
                 Stage::PerChannel(p, t)
             }
             OutputStage::RawI32 => Stage::Raw,
