@@ -1082,6 +1082,7 @@ impl QConv2d {
             }
             if mb > 0 {
                 for g in 0..d.groups {
+                    let (w_group, bias_group) = pk.block_range(g, 0, pk.blocks());
                     // SAFETY: pixels p0..p0 + mb·MR of the input are readable for
                     // g·cin_g + 4·kc4 bytes (above; 1x1 stride 1 unpadded: output pixel p is
                     // input pixel p, at p · px); their outputs are the caller's; the group's
@@ -1097,8 +1098,8 @@ impl QConv2d {
                             input.as_ptr().add(p0 * px + g * cin_g),
                             px,
                             xor,
-                            pk.block(g, 0).as_ptr(),
-                            pk.block_bias(g, 0).as_ptr(),
+                            w_group.as_ptr(),
+                            bias_group.as_ptr(),
                             &q.from_column(g * cout_g),
                             out.add(g * cout_g),
                             cout,
@@ -1112,6 +1113,7 @@ impl QConv2d {
             let rows = (p1 - p).min(k.mr);
             for g in 0..d.groups {
                 let goff = g * cin_g;
+                let (w_group, bias_group) = pk.block_range(g, 0, pk.blocks());
                 for m in 0..k.mr {
                     // Rows past the tile repeat its last pixel.
                     let pix = p + m.min(rows - 1);
@@ -1137,8 +1139,8 @@ impl QConv2d {
                         cin_g,
                         ptrs.as_ptr(),
                         xor,
-                        pk.block(g, 0).as_ptr(),
-                        pk.block_bias(g, 0).as_ptr(),
+                        w_group.as_ptr(),
+                        bias_group.as_ptr(),
                         &q.from_column(g * cout_g),
                         out.add((p - p0) * cout + g * cout_g),
                         cout,
@@ -1173,6 +1175,7 @@ impl QConv2d {
             let rows = (p1 - p).min(k.mr);
             for g in 0..d.groups {
                 let goff = g * cin_g;
+                let (w_group, bias_group) = pk.block_range(g, 0, pk.blocks());
                 for m in 0..k.mr {
                     // Rows past the tile repeat its last pixel.
                     let pix = p + m.min(rows - 1);
@@ -1201,7 +1204,10 @@ impl QConv2d {
                         *rs = s;
                     }
                 }
-                for b in 0..pk.blocks() {
+                let blocks = w_group
+                    .chunks_exact(pk.block_len())
+                    .zip(bias_group.chunks_exact(k.nr));
+                for (b, (w, bias)) in blocks.enumerate() {
                     let nr = (cout_g - b * k.nr).min(k.nr);
                     let col0 = g * cout_g + b * k.nr;
                     let out = &mut acc[(p - p0) * cout + col0..];
@@ -1218,8 +1224,8 @@ impl QConv2d {
                             cin_g,
                             ptrs.as_ptr(),
                             self.a_xor ^ if k.signed_a { 0x80 } else { 0 },
-                            pk.block(g, b).as_ptr(),
-                            pk.block_bias(g, b).as_ptr(),
+                            w.as_ptr(),
+                            bias.as_ptr(),
                             out.as_mut_ptr(),
                             cout,
                         );

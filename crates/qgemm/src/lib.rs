@@ -884,6 +884,8 @@ impl PackedB {
         let pk = &self.packed;
         let n = self.n;
         let xor = self.kernel_xor();
+        // The task's blocks (checked once, not per kernel call).
+        let (w_panel, bias_panel) = pk.block_range(0, b0, b1);
         let mut r = r0;
         if let (Some(g), false) = (k.gemm_i32, pk.needs_row_sums()) {
             // Full row blocks in one call (see `strided_blocks`).
@@ -903,8 +905,8 @@ impl PackedB {
                         a.as_ptr().add(r0 * lda),
                         lda,
                         xor,
-                        pk.block(0, b0).as_ptr(),
-                        pk.block_bias(0, b0).as_ptr(),
+                        w_panel.as_ptr(),
+                        bias_panel.as_ptr(),
                         acc,
                         ldacc,
                     );
@@ -924,7 +926,10 @@ impl PackedB {
                         .sum();
                 }
             }
-            for b in b0..b1 {
+            let blocks = w_panel
+                .chunks_exact(pk.block_len())
+                .zip(bias_panel.chunks_exact(k.nr));
+            for (b, (w, bias)) in (b0..b1).zip(blocks) {
                 let col0 = b * k.nr;
                 let nr = (n - col0).min(k.nr);
                 let at = (r - r0) * ldacc + (col0 - b0 * k.nr);
@@ -943,8 +948,8 @@ impl PackedB {
                         self.k,
                         ptrs.as_ptr(),
                         xor,
-                        pk.block(0, b).as_ptr(),
-                        pk.block_bias(0, b).as_ptr(),
+                        w.as_ptr(),
+                        bias.as_ptr(),
                         out,
                         ldacc,
                     );
@@ -991,6 +996,8 @@ impl PackedB {
         let k = &self.kernel;
         let pk = &self.packed;
         let xor = self.kernel_xor();
+        // The task's blocks (checked once, not per kernel call).
+        let (w_panel, bias_panel) = pk.block_range(0, b0, b1);
         let mut r = r0;
         let col0 = b0 * k.nr;
         let ncols = (b1 * k.nr).min(self.n) - col0;
@@ -1016,8 +1023,8 @@ impl PackedB {
                         a.as_ptr().add(r0 * lda),
                         lda,
                         xor,
-                        pk.block(0, b0).as_ptr(),
-                        pk.block_bias(0, b0).as_ptr(),
+                        w_panel.as_ptr(),
+                        bias_panel.as_ptr(),
                         q,
                         out,
                         ldo,
@@ -1043,8 +1050,8 @@ impl PackedB {
                     self.k,
                     ptrs.as_ptr(),
                     xor,
-                    pk.block(0, b0).as_ptr(),
-                    pk.block_bias(0, b0).as_ptr(),
+                    w_panel.as_ptr(),
+                    bias_panel.as_ptr(),
                     q,
                     o,
                     ldo,

@@ -139,30 +139,40 @@ impl PackedWeights {
     ///
     /// # Panics
     /// If `g >= groups` or `b >= blocks`.
-    #[inline]
     pub fn block_bias(&self, g: usize, b: usize) -> &[i32] {
-        assert!(
-            g < self.groups && b < self.blocks,
-            "block ({g}, {b}) out of range"
-        );
-        // g · blocks + b < groups · blocks, and (groups · blocks) · NR was allocated.
-        let start = (g * self.blocks + b) * self.nr;
-        &self.block_bias[start..start + self.nr]
+        assert!(b < self.blocks, "block {b} of {} out of range", self.blocks);
+        self.block_range(g, b, b + 1).1
     }
 
     /// The packed block of group `g`, block `b`.
     ///
     /// # Panics
     /// If `g >= groups` or `b >= blocks`.
-    #[inline]
     pub fn block(&self, g: usize, b: usize) -> &[i8] {
+        assert!(b < self.blocks, "block {b} of {} out of range", self.blocks);
+        self.block_range(g, b, b + 1).0
+    }
+
+    /// Blocks `b0..b1` of group `g`: their packed bytes (consecutive, [`Self::block_len`] each)
+    /// and their folded biases (`NR` each), what a kernel entry that runs several blocks per
+    /// call reads (iterate one block at a time with `chunks_exact`).
+    ///
+    /// # Panics
+    /// Unless `g < groups` and `b0 <= b1 <= blocks`.
+    #[inline]
+    pub fn block_range(&self, g: usize, b0: usize, b1: usize) -> (&[i8], &[i32]) {
         assert!(
-            g < self.groups && b < self.blocks,
-            "block ({g}, {b}) out of range"
+            g < self.groups && b0 <= b1 && b1 <= self.blocks,
+            "blocks {b0}..{b1} of group {g} out of range ({} groups of {} blocks)",
+            self.groups,
+            self.blocks
         );
-        // (g · blocks + b) · block_len < groups · blocks · block_len, the allocated size.
-        let start = (g * self.blocks + b) * self.block_len;
-        &self.data[start..start + self.block_len]
+        // g · blocks + b1 <= groups · blocks: each product is at most a size `pack` checked.
+        let (i0, i1) = (g * self.blocks + b0, g * self.blocks + b1);
+        (
+            &self.data[i0 * self.block_len..i1 * self.block_len],
+            &self.block_bias[i0 * self.nr..i1 * self.nr],
+        )
     }
 }
 

@@ -448,4 +448,10 @@ fn pack_rejects_bad_layouts() {
     let p = pack_kernel(&kern, 1, 4, 2, 1, &w, &[0, 0], 0, &[5, 6]).unwrap();
     assert_eq!(p.bias(), &[5, 6]);
     assert_eq!(p.block(0, 0).len(), p.block_len());
+    let (wr, br) = p.block_range(0, 0, p.blocks());
+    assert_eq!(wr.len(), p.blocks() * p.block_len());
+    assert_eq!(br.len(), p.blocks() * p.nr());
+    // Out-of-range blocks panic (they are never an out-of-bounds read).
+    assert!(std::panic::catch_unwind(|| p.block_range(0, 0, p.blocks() + 1).0.len()).is_err());
+    assert!(std::panic::catch_unwind(|| p.block(usize::MAX, usize::MAX).len()).is_err());
 }
