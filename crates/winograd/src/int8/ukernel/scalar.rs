@@ -54,7 +54,7 @@ pub unsafe fn input_tile(
     out: &mut [i16],
     ps: usize,
 ) {
-    transform::input_tile(rows, cin, xor, za, out, ps);
+    transform::input_tile_raw(rows, cin, xor, za, out, ps);
 }
 
 /// See [`super::OutputFn`].
@@ -62,5 +62,5 @@ pub unsafe fn input_tile(
 /// # Safety
 /// None beyond the safe function's (no ISA requirement).
 pub unsafe fn output_tile(m: &[i32], ps: usize, bias: &[i32], cout: usize, y: &mut [i32]) {
-    transform::output_tile(m, ps, bias, cout, y);
+    transform::output_tile_raw(m, ps, bias, cout, y);
 }
