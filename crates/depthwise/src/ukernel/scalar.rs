@@ -99,14 +99,14 @@ pub unsafe fn dw_f32(
 }
 
 /// `v` clamped to `[lo, hi]`, NaN staying NaN (both comparisons are false for NaN); `f32::max`
-/// and `f32::min` would return the bound instead.
+/// and `f32::min` would return the bound instead. Written as x86 `maxss(lo, v)` then
+/// `minss(hi, ·)` (`a > b ? a : b`), which is what it compiles to.
 #[inline(always)]
 pub(crate) fn clamp_nan(v: f32, lo: f32, hi: f32) -> f32 {
-    if v < lo {
-        lo
-    } else if v > hi {
+    let m = if lo > v { lo } else { v };
+    if hi < m {
         hi
     } else {
-        v
+        m
     }
 }
