@@ -510,14 +510,12 @@ impl FftConv {
         let use8 = kmax <= 8 && cfg.tile != Tile::T16;
         let use16 = cfg.tile != Tile::T8;
         let (cin, cout) = (cfg.in_channels, cfg.out_channels);
-        let packed8 = match use8 {
-            true => Some(pack::pack_kernel(8, cin, cout, kh, kw, cfg.kernel)?),
-            false => None,
-        };
-        let packed16 = match use16 {
-            true => Some(pack::pack_kernel(16, cin, cout, kh, kw, cfg.kernel)?),
-            false => None,
-        };
+        let packed8 = use8
+            .then(|| pack::pack_kernel(8, cin, cout, kh, kw, cfg.kernel))
+            .transpose()?;
+        let packed16 = use16
+            .then(|| pack::pack_kernel(16, cin, cout, kh, kw, cfg.kernel))
+            .transpose()?;
         let kernel_time = start.elapsed();
         // cout <= kernel.len() (checked above).
         let mut bias = try_floats(cout, "bias")?;
