@@ -61,7 +61,10 @@ fn dynamic_quantize_linear_node_tests() {
     // All zeros: the spec's scale would be 0; onnx.reference uses 1/255 and zero point 0.
     let mut out = [7u8; 3];
     let p = dynamic_quantize_linear(&[0.0, -0.0, 0.0], &mut out).unwrap();
-    assert_eq!((p.scale(), p.zero_point(), out), (1.0 / 255.0, 0, [0, 0, 0]));
+    assert_eq!(
+        (p.scale(), p.zero_point(), out),
+        (1.0 / 255.0, 0, [0, 0, 0])
+    );
     assert_eq!(dynamic_quantize_params(&[]).unwrap().zero_point(), 0);
     // Non-finite input is refused, naming the element.
     let e = dynamic_quantize_params(&[1.0, f32::NAN]).unwrap_err();
