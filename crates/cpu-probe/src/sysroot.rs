@@ -77,7 +77,8 @@ impl Sysroot {
         parse_leading_u32(&self.read_text(rel)?)
     }
 
-    /// A Linux CPU list file (`0-3,6`), as the set of CPU numbers it names (capped at `limit`).
+    /// A Linux CPU list file (`0-3,6`), as the CPU numbers it names below `limit`, ascending and
+    /// without repeats (see [`parse_cpulist`]).
     pub fn read_cpulist(&self, rel: &str, limit: u32) -> Option<Vec<u32>> {
         parse_cpulist(&self.read_text(rel)?, limit)
     }
@@ -109,14 +110,25 @@ pub fn parse_leading_u32(s: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
-/// Parses a Linux CPU list (`0-3,6,8-9\n`). Numbers at or above `limit` are dropped. `None` if
-/// the text is not a CPU list at all.
+/// The most CPU numbers [`parse_cpulist`] returns (and so the largest `limit` it honours): Linux
+/// supports at most 8192 (`CONFIG_NR_CPUS`), this leaves room for any future kernel while keeping a
+/// hostile recording (`0-4294967295`) from asking for gigabytes.
+pub const MAX_CPUS: u32 = 1 << 16;
+
+/// Parses a Linux CPU list (`0-3,6,8-9\n`): the CPU numbers it names below `limit` (itself
+/// capped at [`MAX_CPUS`]), ascending and without repeats, so never more than `limit` of them
+/// however long the ranges (`0-4294967295`) or how often they repeat. Numbers at or above the
+/// limit are dropped. `None` if the text is not a CPU list at all (empty, a part that is not a
+/// `u32` or a `u32` range, or a range whose end is below its start).
 pub fn parse_cpulist(s: &str, limit: u32) -> Option<Vec<u32>> {
     let s = s.trim();
     if s.is_empty() {
         return None;
     }
-    let mut out = Vec::new();
+    let limit = limit.min(MAX_CPUS);
+    // Ranges clipped to the limit, then sorted and merged: the work and the output are bounded
+    // by the text's length and the limit, never by the numbers in it.
+    let mut ranges: Vec<(u32, u32)> = Vec::new();
     for part in s.split(',') {
         let part = part.trim();
         let (a, b) = match part.split_once('-') {
@@ -129,9 +141,20 @@ pub fn parse_cpulist(s: &str, limit: u32) -> Option<Vec<u32>> {
         if b < a {
             return None;
         }
-        for c in a..=b.min(limit.saturating_sub(1)) {
-            out.push(c);
+        if a < limit {
+            ranges.push((a, b.min(limit - 1)));
         }
+    }
+    ranges.sort_unstable();
+    let mut out: Vec<u32> = Vec::new();
+    for (a, b) in ranges {
+        // Resume after the last number already listed (ranges are sorted by start).
+        let start = match out.last() {
+            Some(&last) if last >= b => continue,
+            Some(&last) => a.max(last + 1),
+            None => a,
+        };
+        out.extend(start..=b);
     }
     Some(out)
 }
@@ -176,6 +199,8 @@ mod tests {
         assert_eq!(parse_cpulist("", 4), None);
         assert_eq!(parse_cpulist("3-1", 4), None);
         assert_eq!(parse_cpulist("x", 4), None);
+        assert_eq!(parse_cpulist("6,0-3,2", 64), Some(vec![0, 1, 2, 3, 6]));
+        assert_eq!(parse_cpulist("5", 0), Some(vec![]));
     }
 
     #[test]

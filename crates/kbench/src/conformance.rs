@@ -479,13 +479,45 @@ fn numbered_files(dir: &Path, prefix: &str, suffix: &str) -> Result<Vec<PathBuf>
     Ok(found.into_iter().map(|(_, p)| p).collect())
 }
 
+/// The largest `model.onnx` or `*.pb` file the runner reads (256 MiB): ONNX node tests are a few
+/// KiB; a bigger file (or a device such as `/dev/zero` behind a symlink) is a FAIL naming it, not
+/// an unbounded read.
+pub const MAX_FILE_BYTES: u64 = 256 << 20;
+
+/// Reads a whole file of at most [`MAX_FILE_BYTES`]; `what` names it in errors.
+pub fn read_file_limited(path: &Path, what: &str) -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    let f = std::fs::File::open(path).map_err(|e| format!("cannot read {what}: {e}"))?;
+    let len = f
+        .metadata()
+        .map_err(|e| format!("cannot read {what}: {e}"))?
+        .len();
+    if len > MAX_FILE_BYTES {
+        return Err(format!(
+            "{what} is {len} bytes, more than the runner's limit of {MAX_FILE_BYTES}"
+        ));
+    }
+    // The size from the metadata bounds the read only for regular files: take() bounds it
+    // for everything else.
+    let mut bytes = Vec::new();
+    f.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read {what}: {e}"))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!(
+            "{what} holds more than the runner's limit of {MAX_FILE_BYTES} bytes"
+        ));
+    }
+    Ok(bytes)
+}
+
 fn read_tensor(path: &Path, base: &Path) -> Result<(TensorProto, String), Stop> {
     let rel = path
         .strip_prefix(base)
         .unwrap_or(path)
         .display()
         .to_string();
-    let bytes = std::fs::read(path).map_err(|e| Stop::Fail(format!("cannot read {rel}: {e}")))?;
+    let bytes = read_file_limited(path, &rel).map_err(Stop::Fail)?;
     let t = onnx::decode_tensor(&bytes).map_err(|e| Stop::Fail(format!("{rel}: {e}")))?;
     Ok((t, rel))
 }
@@ -662,8 +694,7 @@ pub fn run_case(dir: &Path) -> CaseResult {
 
 fn run_case_inner(dir: &Path, r: &mut CaseResult) -> Result<(String, Option<String>), Stop> {
     let model_path = dir.join("model.onnx");
-    let bytes = std::fs::read(&model_path)
-        .map_err(|e| Stop::Fail(format!("cannot read model.onnx: {e}")))?;
+    let bytes = read_file_limited(&model_path, "model.onnx").map_err(Stop::Fail)?;
     let model = onnx::decode_model(&bytes).map_err(|e| Stop::Fail(format!("model.onnx: {e}")))?;
     let graph = model
         .graph

@@ -359,7 +359,10 @@ impl CompressedWeights {
         v
     }
 
-    /// Parses [`CompressedWeights::to_bytes`], validating every field.
+    /// Parses [`CompressedWeights::to_bytes`], validating every field (magic, version, bits in
+    /// `[2, 8]`, zero reserved bytes, and a byte size that is exactly the header's: the element
+    /// count is checked against the data before anything is allocated, so a header claiming
+    /// 2^64 − 1 weights is an error, not an allocation).
     pub fn from_bytes(b: &[u8]) -> Result<CompressedWeights, QuantError> {
         let bad = |m: String| QuantError::Invalid(format!("compressed weights: {m}"));
         if b.len() < 16 || &b[..4] != MAGIC {
@@ -372,11 +375,23 @@ impl CompressedWeights {
         if !(2..=8).contains(&bits) {
             return Err(bad(format!("bits {bits} outside [2, 8]")));
         }
+        if b[6..8] != [0, 0] {
+            return Err(bad(format!(
+                "reserved header bytes are {:?}, not zero",
+                &b[6..8]
+            )));
+        }
         let len = u64::from_le_bytes(b[8..16].try_into().map_err(|_| bad("header".into()))?);
         let len = usize::try_from(len).map_err(|_| bad(format!("length {len} too large")))?;
         let k = 1usize << bits;
-        let plen = packed_len(len, bits).ok_or_else(|| bad(format!("length {len} too large")))?;
-        let want = 16 + 4 * k + plen;
+        // Every size from the header is checked: `len · bits` and the total may not fit usize.
+        let want = packed_len(len, bits)
+            .and_then(|plen| plen.checked_add(16 + 4 * k))
+            .ok_or_else(|| {
+                bad(format!(
+                    "length {len} at {bits} bits per index overflows usize"
+                ))
+            })?;
         if b.len() != want {
             return Err(QuantError::LengthMismatch {
                 what: "compressed weights byte size".to_string(),

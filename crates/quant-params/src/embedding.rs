@@ -21,7 +21,8 @@ pub struct FusedRowwise8 {
 }
 
 impl FusedRowwise8 {
-    /// Quantizes a row-major `rows x cols` f32 table (finite values only).
+    /// Quantizes a row-major `rows x cols` f32 table (finite values only; `cols >= 1` unless the
+    /// table has no rows: the fused size is then bounded by the input's).
     ///
     /// ```
     /// use quant_params::embedding::FusedRowwise8;
@@ -45,8 +46,29 @@ impl FusedRowwise8 {
                 found: table.len(),
             });
         }
-        let stride = cols + 8;
-        let mut data = vec![0u8; rows * stride];
+        if cols == 0 && rows > 0 {
+            // Nothing to quantize, and the fused table (8 bytes of scale and bias per row) would
+            // not be bounded by the input: `rows` alone could ask for any amount of memory.
+            return Err(QuantError::Invalid(format!(
+                "embedding dimension is 0: {rows} rows hold no values to quantize"
+            )));
+        }
+        let stride = cols.checked_add(8).ok_or_else(|| {
+            QuantError::Invalid(format!("embedding dimension {cols} plus 8 overflows usize"))
+        })?;
+        let bytes = rows.checked_mul(stride).ok_or_else(|| {
+            QuantError::Invalid(format!(
+                "fused table of {rows} rows x ({cols} + 8) bytes overflows usize"
+            ))
+        })?;
+        // `bytes` <= 9 · table.len() here (cols >= 1), but allocate fallibly all the same.
+        let mut data = Vec::new();
+        data.try_reserve_exact(bytes).map_err(|_| {
+            QuantError::Invalid(format!(
+                "fused table of {rows} rows x ({cols} + 8) bytes ({bytes} bytes) cannot be allocated"
+            ))
+        })?;
+        data.resize(bytes, 0u8);
         for r in 0..rows {
             let row = &table[r * cols..(r + 1) * cols];
             let (min, max) = crate::choose::finite_min_max(row)
@@ -149,10 +171,17 @@ impl FusedRowwise8 {
 
     /// Gathers and dequantizes rows `indices` into `out` (`indices.len() * cols` values).
     pub fn lookup(&self, indices: &[usize], out: &mut [f32]) -> Result<(), QuantError> {
-        if out.len() != indices.len() * self.cols {
+        let want = indices.len().checked_mul(self.cols).ok_or_else(|| {
+            QuantError::Invalid(format!(
+                "lookup of {} rows x embedding dimension {} overflows usize",
+                indices.len(),
+                self.cols
+            ))
+        })?;
+        if out.len() != want {
             return Err(QuantError::LengthMismatch {
                 what: "lookup output vs indices x embedding dimension".to_string(),
-                expected: indices.len() * self.cols,
+                expected: want,
                 found: out.len(),
             });
         }

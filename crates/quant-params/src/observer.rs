@@ -23,6 +23,12 @@ pub trait Observer {
     /// The proposed range for `qtype` / `symmetry`, or `None` if nothing finite was seen.
     fn range(&self, qtype: QType, symmetry: Symmetry) -> Option<(f32, f32)>;
 
+    /// Bytes this observer owns on the heap (its histogram, say): a [`PerChannelObserver`] uses
+    /// it to refuse channel counts whose observers would not fit in memory. Default 0.
+    fn heap_bytes(&self) -> usize {
+        0
+    }
+
     /// Parameters from the proposed range (the degenerate range `[0, 0]` if nothing was seen).
     fn params(&self, qtype: QType, symmetry: Symmetry) -> Result<QuantParams, QuantError> {
         let (lo, hi) = self.range(qtype, symmetry).unwrap_or((0.0, 0.0));
@@ -97,10 +103,19 @@ impl MovingAverageMinMaxObserver {
 impl Observer for MovingAverageMinMaxObserver {
     fn observe(&mut self, x: &[f32]) {
         if let Some((a, b)) = batch_min_max(x) {
-            let c = self.averaging_constant;
             self.range = Some(match self.range {
                 None => (a, b),
-                Some((p, q)) => (p + c * (a - p), q + c * (b - q)),
+                Some((p, q)) => {
+                    // In f64: `a - p` of two finite f32 can overflow f32 (-3e38 to 3e38) and
+                    // gave an infinite bound. The average lies between `p` and `a`, so it is a
+                    // finite f32 again.
+                    let c = f64::from(self.averaging_constant);
+                    let ema = |old: f32, new: f32| {
+                        (f64::from(old) + c * (f64::from(new) - f64::from(old))) as f32
+                    };
+                    let (lo, hi) = (ema(p, a), ema(q, b));
+                    (lo.min(hi), lo.max(hi))
+                }
             });
         }
     }
@@ -122,10 +137,14 @@ pub enum HistogramMethod {
     /// histogram ([`HistogramObserver::quantization_mse`]): a proportional shrink of both ends toward 0
     /// over `steps` candidates, then each end refined alone.
     Mse {
-        /// Number of candidates per search pass (e.g. 128).
+        /// Number of candidates per search pass (e.g. 128), at most [`MAX_MSE_STEPS`].
         steps: usize,
     },
 }
+
+/// The most candidates per pass of [`HistogramMethod::Mse`]: each candidate costs one pass over
+/// the histogram, so an unbounded count (`usize::MAX`) would never return.
+pub const MAX_MSE_STEPS: usize = 1 << 16;
 
 /// A histogram of everything seen, over a range that grows as data arrives (old counts are
 /// moved to the new bins containing their old bin centres).
@@ -139,7 +158,8 @@ pub struct HistogramObserver {
 }
 
 impl HistogramObserver {
-    /// A histogram with `bins` bins (PyTorch uses 2048) and the given range method.
+    /// A histogram with `bins` bins (PyTorch uses 2048; at most 2^20) and the given range method
+    /// (a percentile in `(0, 100]`, MSE steps in `[1, MAX_MSE_STEPS]`).
     pub fn new(bins: usize, method: HistogramMethod) -> Result<HistogramObserver, QuantError> {
         if !(2..=1 << 20).contains(&bins) {
             return Err(QuantError::Invalid(format!(
@@ -152,8 +172,10 @@ impl HistogramObserver {
                     "percentile is {p}, but it must be in (0, 100]"
                 )))
             }
-            HistogramMethod::Mse { steps: 0 } => {
-                return Err(QuantError::Invalid("MSE search steps is 0".to_string()))
+            HistogramMethod::Mse { steps } if !(1..=MAX_MSE_STEPS).contains(&steps) => {
+                return Err(QuantError::Invalid(format!(
+                    "MSE search steps is {steps}, but it must be in [1, {MAX_MSE_STEPS}]"
+                )))
             }
             _ => {}
         }
@@ -166,8 +188,15 @@ impl HistogramObserver {
         })
     }
 
-    fn width(&self) -> f32 {
-        (self.hi - self.lo) / self.counts.len() as f32
+    /// Bin width in f64: `hi - lo` of two finite f32 can overflow f32 (a range from -3e38 to
+    /// 3e38), which made every width infinite and every bin edge NaN.
+    fn width(&self) -> f64 {
+        (f64::from(self.hi) - f64::from(self.lo)) / self.counts.len() as f64
+    }
+
+    /// The position `lo + t · width` as f32 (inside `[lo, hi]` for `t` in `[0, bins]`).
+    fn at(&self, t: f64) -> f32 {
+        (f64::from(self.lo) + t * self.width()) as f32
     }
 
     fn bin_of(&self, v: f32) -> usize {
@@ -176,14 +205,24 @@ impl HistogramObserver {
         if w <= 0.0 {
             return 0;
         }
-        (((v - self.lo) / w) as usize).min(n - 1)
+        // `as usize` saturates (and maps NaN to 0), then the last bin takes the top edge.
+        ((f64::from(v) - f64::from(self.lo)) / w)
+            .max(0.0)
+            .min((n - 1) as f64) as usize
     }
 
     fn grow(&mut self, lo: f32, hi: f32) {
         let (lo, hi) = if hi > lo {
             (lo, hi)
         } else {
-            (lo, lo + f32::EPSILON.max(lo.abs() * 1e-6))
+            // One value: a small range around it, on the side that stays finite (`lo + δ`
+            // overflows to +inf for values near f32::MAX).
+            let d = f32::EPSILON.max(lo.abs() * 1e-6);
+            if (lo + d).is_finite() {
+                (lo, lo + d)
+            } else {
+                (lo - d, lo)
+            }
         };
         if self.seen.is_none() {
             self.lo = lo;
@@ -195,12 +234,11 @@ impl HistogramObserver {
         }
         let nbins = self.counts.len();
         let old = std::mem::replace(&mut self.counts, vec![0.0; nbins]);
-        let (olo, ow) = (self.lo, (self.hi - self.lo) / old.len() as f32);
+        let old_at: Vec<f32> = (0..nbins).map(|b| self.at(b as f64 + 0.5)).collect();
         self.lo = self.lo.min(lo);
         self.hi = self.hi.max(hi);
-        for (b, &c) in old.iter().enumerate() {
+        for (&c, &centre) in old.iter().zip(&old_at) {
             if c > 0.0 {
-                let centre = olo + (b as f32 + 0.5) * ow;
                 let nb = self.bin_of(centre);
                 self.counts[nb] += c;
             }
@@ -209,7 +247,7 @@ impl HistogramObserver {
 
     /// The histogram: `(lower edge, bin width, counts)`.
     pub fn histogram(&self) -> (f32, f32, &[f64]) {
-        (self.lo, self.width(), &self.counts)
+        (self.lo, self.width() as f32, &self.counts)
     }
 
     /// The range keeping the central `p` percent of the mass.
@@ -217,13 +255,12 @@ impl HistogramObserver {
         let (smin, smax) = self.seen?;
         let total: f64 = self.counts.iter().sum();
         let drop = total * (1.0 - p / 100.0) / 2.0;
-        let w = self.width();
         let mut cum = 0.0;
         let mut lo = smin;
         for (b, &c) in self.counts.iter().enumerate() {
             cum += c;
             if cum > drop {
-                lo = self.lo + b as f32 * w;
+                lo = self.at(b as f64);
                 break;
             }
         }
@@ -232,7 +269,7 @@ impl HistogramObserver {
         for (b, &c) in self.counts.iter().enumerate().rev() {
             cum += c;
             if cum > drop {
-                hi = self.lo + (b + 1) as f32 * w;
+                hi = self.at((b + 1) as f64);
                 break;
             }
         }
@@ -244,14 +281,13 @@ impl HistogramObserver {
     /// see the rounding noise).
     pub fn quantization_mse(&self, p: &QuantParams) -> f64 {
         const SUB: usize = 8;
-        let w = self.width();
         let mut err = 0.0;
         let mut total = 0.0;
         for (b, &c) in self.counts.iter().enumerate() {
             if c > 0.0 {
                 let mut e = 0.0;
                 for k in 0..SUB {
-                    let x = self.lo + (b as f32 + (k as f32 + 0.5) / SUB as f32) * w;
+                    let x = self.at(b as f64 + (k as f64 + 0.5) / SUB as f64);
                     let d = f64::from(x) - f64::from(p.dequantize(p.quantize(x)));
                     e += d * d;
                 }
@@ -326,6 +362,10 @@ impl Observer for HistogramObserver {
         }
     }
 
+    fn heap_bytes(&self) -> usize {
+        self.counts.len() * std::mem::size_of::<f64>()
+    }
+
     fn range(&self, qtype: QType, symmetry: Symmetry) -> Option<(f32, f32)> {
         match self.method {
             HistogramMethod::Full => self.seen,
@@ -335,31 +375,78 @@ impl Observer for HistogramObserver {
     }
 }
 
+/// The most memory a [`PerChannelObserver`] allocates for its observers (4 GiB): `channels`
+/// copies of the prototype, each `size_of::<O>() + O::heap_bytes()`. More is an error, not an
+/// allocation that aborts the process.
+pub const MAX_PER_CHANNEL_BYTES: usize = 1 << 32;
+
 /// One observer per channel of a [`ChannelLayout`].
+///
+/// The per-channel observers are allocated on the first [`PerChannelObserver::observe`] that
+/// sees data (fallibly, within [`MAX_PER_CHANNEL_BYTES`]), so a channel count read from a model
+/// file can be as large as it likes without aborting at construction.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PerChannelObserver<O> {
+    proto: O,
+    channels: usize,
+    /// Empty until the first observation, then one per channel.
     observers: Vec<O>,
 }
 
 impl<O: Observer + Clone> PerChannelObserver<O> {
-    /// `channels` copies of `proto`.
+    /// `channels` copies of `proto` (allocated when the first data arrives).
     pub fn new(proto: O, channels: usize) -> PerChannelObserver<O> {
         PerChannelObserver {
-            observers: vec![proto; channels],
+            proto,
+            channels,
+            observers: Vec::new(),
         }
     }
 
-    /// The observer of channel `c`.
+    /// The observer of channel `c` (`None` if `c >= channels`).
     pub fn channel(&self, c: usize) -> Option<&O> {
-        self.observers.get(c)
+        if c >= self.channels {
+            return None;
+        }
+        Some(self.observers.get(c).unwrap_or(&self.proto))
+    }
+
+    /// Checks that `channels` items of `bytes_each` fit [`MAX_PER_CHANNEL_BYTES`].
+    fn check_size(&self, what: &str, bytes_each: usize) -> Result<(), QuantError> {
+        match self.channels.checked_mul(bytes_each.max(1)) {
+            Some(b) if b <= MAX_PER_CHANNEL_BYTES => Ok(()),
+            _ => Err(QuantError::Invalid(format!(
+                "{} channels of {what} ({bytes_each} bytes each) exceed the per-channel observer limit of {MAX_PER_CHANNEL_BYTES} bytes",
+                self.channels
+            ))),
+        }
+    }
+
+    /// The per-channel observers, allocated on first use.
+    fn allocate(&mut self) -> Result<(), QuantError> {
+        if self.observers.len() == self.channels {
+            return Ok(());
+        }
+        let each = std::mem::size_of::<O>().saturating_add(self.proto.heap_bytes());
+        self.check_size("observers", each)?;
+        let mut v = Vec::new();
+        v.try_reserve_exact(self.channels).map_err(|_| {
+            QuantError::Invalid(format!(
+                "cannot allocate {} per-channel observers",
+                self.channels
+            ))
+        })?;
+        v.resize(self.channels, self.proto.clone());
+        self.observers = v;
+        Ok(())
     }
 
     /// Watches one tensor laid out as `layout` (its channel count must match).
     pub fn observe(&mut self, x: &[f32], layout: ChannelLayout) -> Result<(), QuantError> {
-        if layout.channels != self.observers.len() {
+        if layout.channels != self.channels {
             return Err(QuantError::LengthMismatch {
                 what: "layout channels vs observer channels".to_string(),
-                expected: self.observers.len(),
+                expected: self.channels,
                 found: layout.channels,
             });
         }
@@ -371,6 +458,11 @@ impl<O: Observer + Clone> PerChannelObserver<O> {
                 found: x.len(),
             });
         }
+        if x.is_empty() {
+            return Ok(());
+        }
+        // Non-empty data: outer and inner are >= 1, so channels <= x.len().
+        self.allocate()?;
         if layout.outer == 1 || layout.inner > 1 {
             let obs = &mut self.observers;
             layout.for_each_run(x, |c, run| obs[c].observe(run))?;
@@ -389,9 +481,11 @@ impl<O: Observer + Clone> PerChannelObserver<O> {
 
     /// Per-channel parameters from each channel's proposed range.
     pub fn params(&self, qtype: QType, symmetry: Symmetry) -> Result<PerChannelParams, QuantError> {
-        let mut scales = Vec::with_capacity(self.observers.len());
-        let mut zps = Vec::with_capacity(self.observers.len());
-        for o in &self.observers {
+        self.check_size("parameters", 8)?;
+        let mut scales = Vec::with_capacity(self.channels);
+        let mut zps = Vec::with_capacity(self.channels);
+        for c in 0..self.channels {
+            let o = self.channel(c).unwrap_or(&self.proto);
             let p = o.params(qtype, symmetry)?;
             scales.push(p.scale);
             zps.push(p.zero_point);
