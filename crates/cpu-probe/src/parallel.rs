@@ -121,6 +121,9 @@ struct Pool {
     workers: Vec<JoinHandle<()>>,
 }
 
+/// The most threads a [`Parallel`] runs: larger requests are capped to this.
+pub const MAX_THREADS: usize = 256;
+
 impl Parallel {
     /// A pool with `threads` threads (the caller and `threads − 1` workers); `0` means
     /// [`crate::recommended_threads`]. Every `Parallel` of one thread count alive at the same
@@ -129,12 +132,16 @@ impl Parallel {
     /// If the operating system refuses to start threads, this uses the ones it got (down to
     /// one, inline) rather than failing: the result of every operator is the same for any
     /// thread count.
+    ///
+    /// Counts above [`MAX_THREADS`] are capped to it (a count from a configuration file must not
+    /// ask for billions of OS threads).
     pub fn new(threads: usize) -> Parallel {
         let threads = if threads == 0 {
             crate::recommended_threads()
         } else {
             threads
-        };
+        }
+        .min(MAX_THREADS);
         if threads <= 1 {
             return Parallel::single();
         }

@@ -26,6 +26,20 @@
 //! pixels that use it, and its channel tiles follow the input's cache-line alignment. See
 //! [`Variant`].
 //!
+//! ## Hostile inputs and NaN
+//!
+//! Every public entry point validates what the caller passes before anything is allocated or
+//! any pointer is made: every geometry attribute is at most [`MAX_DIM`] (`u32::MAX`), all
+//! derived sizes (taps, output channels, output size, buffer lengths, indirection and scratch
+//! sizes, packed weights) are computed with checked arithmetic, buffers must have exactly the
+//! lengths of the shape, and allocations whose size comes from the caller are fallible: an
+//! impossible shape is a [`DwError`] naming the argument and its values, in release builds as
+//! in debug ones.
+//!
+//! fp32 follows IEEE NaN propagation in every variant, with or without a fused clamp: an
+//! output with a NaN among its inputs (input pixels under the kernel, weights, bias) is NaN,
+//! and `clamp(NaN) = NaN` (ONNX Runtime and PyTorch semantics). Integer kernels are exact.
+//!
 //! ```
 //! use depthwise::{DwDesc, Input8, Output8, OutputStage, QDepthwise, QDepthwiseConfig};
 //! use quant_params::{QType, RequantScheme, Requantizer};
@@ -56,7 +70,18 @@ use std::cell::RefCell;
 use std::fmt;
 pub use ukernel::Variant;
 
+/// Largest accepted value of every geometry attribute (kernel, stride, dilation, padding,
+/// channels, multiplier, and per run batch, height and width): `u32::MAX`, as XNNPACK's
+/// `uint32_t` fields.
+pub const MAX_DIM: usize = u32::MAX as usize;
+
 /// Shape of a depthwise convolution (the input size is given per run).
+///
+/// Any value may be stored; plans and [`DwDesc::output_size`] validate it: every attribute is
+/// at least 1 (padding at least 0) and at most [`MAX_DIM`], and the derived sizes (taps,
+/// output channels, dilated kernel extent, padded input, output size, buffer lengths) are
+/// computed with checked arithmetic, an overflow being a [`DwError::Geometry`] that names the
+/// argument and the values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DwDesc {
     /// Kernel height and width.
@@ -92,17 +117,18 @@ impl DwDesc {
         }
     }
 
-    /// Kernel taps.
+    /// Kernel taps (`usize::MAX` if the product overflows; plans reject such a kernel).
     pub fn taps(&self) -> usize {
-        self.kernel[0] * self.kernel[1]
+        self.kernel[0].saturating_mul(self.kernel[1])
     }
 
-    /// Output channels.
+    /// Output channels (`usize::MAX` if the product overflows; plans reject such a shape).
     pub fn cout(&self) -> usize {
-        self.channels * self.multiplier
+        self.channels.saturating_mul(self.multiplier)
     }
 
-    fn validate(&self) -> Result<(), DwError> {
+    /// Checks every attribute (see the type's docs) and returns `(taps, output channels)`.
+    fn validate(&self) -> Result<(usize, usize), DwError> {
         let bad = |m: String| Err(DwError::Geometry(m));
         if self.kernel.contains(&0) || self.stride.contains(&0) || self.dilation.contains(&0) {
             return bad(format!(
@@ -116,18 +142,175 @@ impl DwDesc {
                 self.channels, self.multiplier
             ));
         }
-        Ok(())
+        for (what, v) in [
+            ("kernel", &self.kernel[..]),
+            ("stride", &self.stride[..]),
+            ("dilation", &self.dilation[..]),
+            ("pad", &self.pad[..]),
+            ("channels", &[self.channels][..]),
+            ("multiplier", &[self.multiplier][..]),
+        ] {
+            if v.iter().any(|&x| x > MAX_DIM) {
+                return bad(format!("{what} {v:?}: every value must be <= {MAX_DIM}"));
+            }
+        }
+        let [kh, kw] = self.kernel;
+        let taps = kh
+            .checked_mul(kw)
+            .ok_or_else(|| DwError::Geometry(format!("kernel {kh}x{kw}: taps overflow usize")))?;
+        let (c, m) = (self.channels, self.multiplier);
+        let cout = c.checked_mul(m).ok_or_else(|| {
+            DwError::Geometry(format!("channels {c} times multiplier {m} overflows usize"))
+        })?;
+        for a in 0..2 {
+            extent(self.kernel[a], self.dilation[a])?;
+        }
+        Ok((taps, cout))
     }
 
-    /// Output height and width for an `in_h × in_w` input, or an error when it would be empty.
+    /// Output height and width for an `in_h × in_w` input, or an error when it would be empty,
+    /// when the description is invalid (see the type's docs) or when `in_h` or `in_w` exceeds
+    /// [`MAX_DIM`].
     pub fn output_size(&self, in_h: usize, in_w: usize) -> Result<(usize, usize), DwError> {
-        reference::output_size(self, in_h, in_w).ok_or_else(|| {
-            DwError::Geometry(format!(
-                "input {in_h}x{in_w} with padding {:?} is smaller than the dilated {:?} kernel (dilation {:?})",
-                self.pad, self.kernel, self.dilation
+        self.validate()?;
+        if in_h > MAX_DIM || in_w > MAX_DIM {
+            return Err(DwError::Geometry(format!(
+                "input {in_h}x{in_w}: height and width must be <= {MAX_DIM}"
+            )));
+        }
+        let dim = |a: usize, input: usize, p0: usize, p1: usize| {
+            let (k, s, dil) = (self.kernel[a], self.stride[a], self.dilation[a]);
+            let ext = extent(k, dil)?;
+            let padded = input.checked_add(p0).and_then(|v| v.checked_add(p1));
+            let padded = padded.ok_or_else(|| {
+                DwError::Geometry(format!(
+                    "input {input} plus padding {p0} + {p1} overflows usize"
+                ))
+            })?;
+            if padded < ext {
+                return Err(DwError::Geometry(format!(
+                    "input {in_h}x{in_w} with padding {:?} is smaller than the dilated {:?} kernel (dilation {:?})",
+                    self.pad, self.kernel, self.dilation
+                )));
+            }
+            Ok((padded - ext) / s + 1)
+        };
+        let oh = dim(0, in_h, self.pad[0], self.pad[2])?;
+        let ow = dim(1, in_w, self.pad[1], self.pad[3])?;
+        Ok((oh, ow))
+    }
+
+    /// Checks a run's shape against this (valid) description and derives the sizes that the
+    /// run's buffers and scratch must have, all with checked arithmetic.
+    fn run_geometry(&self, batch: usize, in_h: usize, in_w: usize) -> Result<RunGeom, DwError> {
+        let (taps, cout) = self.validate()?;
+        if batch > MAX_DIM {
+            return Err(DwError::Geometry(format!(
+                "batch {batch} must be <= {MAX_DIM}"
+            )));
+        }
+        let (oh, ow) = self.output_size(in_h, in_w)?;
+        let c = self.channels;
+        let over = |what: String| DwError::Geometry(format!("{what} overflows usize"));
+        let img_len = in_h
+            .checked_mul(in_w)
+            .and_then(|v| v.checked_mul(c))
+            .ok_or_else(|| over(format!("input image {in_h}x{in_w}x{c}")))?;
+        let in_len = batch
+            .checked_mul(img_len)
+            .ok_or_else(|| over(format!("input {batch}x{in_h}x{in_w}x{c}")))?;
+        let out_img = oh
+            .checked_mul(ow)
+            .and_then(|v| v.checked_mul(cout))
+            .ok_or_else(|| over(format!("output image {oh}x{ow}x{cout}")))?;
+        let out_len = batch
+            .checked_mul(out_img)
+            .ok_or_else(|| over(format!("output {batch}x{oh}x{ow}x{cout}")))?;
+        // batch · oh <= out_len (ow, cout >= 1) and ow · cout <= out_img: no overflow.
+        let rows = batch * oh;
+        let ind_len = ow.checked_mul(taps).ok_or_else(|| {
+            over(format!(
+                "indirection list of output width {ow} times {taps} taps"
             ))
+        })?;
+        let exp_len = if self.multiplier > 1 {
+            let kh = self.kernel[0];
+            kh.checked_mul(in_w)
+                .and_then(|v| v.checked_mul(cout))
+                .ok_or_else(|| {
+                    over(format!(
+                        "expanded input rows {kh}x{in_w}x{cout} (kernel height x width x output channels)"
+                    ))
+                })?
+        } else {
+            0
+        };
+        Ok(RunGeom {
+            oh,
+            ow,
+            cout,
+            taps,
+            img_len,
+            in_len,
+            out_len,
+            rows,
+            ind_len,
+            exp_len,
         })
     }
+}
+
+/// The dilated kernel extent `dilation · (k − 1) + 1` (`k >= 1`), checked.
+fn extent(k: usize, dil: usize) -> Result<usize, DwError> {
+    dil.checked_mul(k - 1)
+        .and_then(|v| v.checked_add(1))
+        .ok_or_else(|| {
+            DwError::Geometry(format!(
+                "kernel {k} with dilation {dil}: the dilated extent overflows usize"
+            ))
+        })
+}
+
+/// Sizes of one run, derived with checked arithmetic by [`DwDesc::run_geometry`]; every
+/// index a run computes is below one of them.
+#[derive(Clone, Copy, Debug)]
+struct RunGeom {
+    oh: usize,
+    ow: usize,
+    cout: usize,
+    taps: usize,
+    /// `in_h · in_w · channels`.
+    img_len: usize,
+    /// `batch · img_len`.
+    in_len: usize,
+    /// `batch · oh · ow · cout`.
+    out_len: usize,
+    /// `batch · oh`: output rows.
+    rows: usize,
+    /// `ow · taps`: row pointers of one output row.
+    ind_len: usize,
+    /// `kh · in_w · cout` with a channel multiplier, else 0: expanded input rows.
+    exp_len: usize,
+}
+
+/// A 64-byte aligned copy of `v`; a failed allocation is an error.
+fn try_avec<T: Copy>(v: &[T], what: &str) -> Result<AVec<T, ConstAlign<64>>, DwError> {
+    let mut a = AVec::new(64);
+    a.try_reserve_exact(v.len()).map_err(|e| {
+        DwError::Buffer(format!(
+            "{what}: cannot allocate {} elements ({e:?})",
+            v.len()
+        ))
+    })?;
+    a.extend_from_slice(v);
+    Ok(a)
+}
+
+/// `n` copies of `v`; a failed allocation is an error.
+fn try_filled<T: Copy>(n: usize, v: T, what: &str) -> Result<Vec<T>, DwError> {
+    let mut out = ukernel::try_vec(n, what)?;
+    out.resize(n, v);
+    Ok(out)
 }
 
 /// Errors of this crate; each message names the argument and the values.
@@ -268,6 +451,25 @@ impl<T> Scratch<T> {
             expanded: Vec::new(),
         }
     }
+
+    /// Makes room for `g.ind_len` row pointers and `g.exp_len` expanded elements (so that
+    /// [`row_indirection`] does not allocate); a failed allocation is an error, not an abort.
+    fn reserve(&mut self, g: &RunGeom) -> Result<(), DwError> {
+        let err = |what: &str, n: usize, e: std::collections::TryReserveError| {
+            DwError::Buffer(format!("{what}: cannot allocate {n} elements ({e})"))
+        };
+        if self.ind.capacity() < g.ind_len {
+            self.ind
+                .try_reserve_exact(g.ind_len - self.ind.len())
+                .map_err(|e| err("indirection list", g.ind_len, e))?;
+        }
+        if self.expanded.capacity() < g.exp_len {
+            self.expanded
+                .try_reserve_exact(g.exp_len - self.expanded.len())
+                .map_err(|e| err("expanded input rows", g.exp_len, e))?;
+        }
+        Ok(())
+    }
 }
 
 thread_local! {
@@ -280,26 +482,31 @@ thread_local! {
 /// `(oy·sh + ky·dh − pt, ox·sw + kx·dw − pl)`, or at `zero` (a row of `cout` zero points /
 /// zeros) when that pixel is padding. With a channel multiplier the needed input rows are first
 /// expanded to `cout` channels (output channel `co` reads input channel `co / multiplier`).
+///
+/// `g` is [`DwDesc::run_geometry`] of this description and input size, `img` has `g.img_len`
+/// elements and `oy < g.oh`: then `oy·sh + ky·dh` (`ky < kh`) is below the padded height and
+/// `ox·sw + kx·dw` (`ox < ow`, `kx < kw`) below the padded width, which `output_size` computed
+/// without overflow, so the index arithmetic below cannot overflow.
 #[allow(clippy::too_many_arguments)]
 fn row_indirection<T: Copy>(
     d: &DwDesc,
+    g: &RunGeom,
     in_h: usize,
     in_w: usize,
     img: &[T],
     oy: usize,
-    ow: usize,
     zero: &[T],
     s: &mut Scratch<T>,
 ) {
     let (kh, kw) = (d.kernel[0], d.kernel[1]);
     let (c, mult) = (d.channels, d.multiplier);
-    let cout = c * mult;
+    let (cout, ow) = (g.cout, g.ow);
     let iy_of = |ky: usize| {
-        let iy = (oy * d.stride[0] + ky * d.dilation[0]) as isize - d.pad[0] as isize;
-        (iy >= 0 && (iy as usize) < in_h).then_some(iy as usize)
+        let pos = oy * d.stride[0] + ky * d.dilation[0];
+        pos.checked_sub(d.pad[0]).filter(|&iy| iy < in_h)
     };
     let (src, stride): (&[T], usize) = if mult > 1 {
-        s.expanded.resize(kh * in_w * cout, zero[0]);
+        s.expanded.resize(g.exp_len, zero[0]);
         for ky in 0..kh {
             if let Some(iy) = iy_of(ky) {
                 let from = &img[iy * in_w * c..(iy + 1) * in_w * c];
@@ -319,29 +526,32 @@ fn row_indirection<T: Copy>(
     // form one range [lo, hi); everything else reads the zero row.
     let zp = zero.as_ptr();
     s.ind.clear();
-    s.ind.resize(ow * kh * kw, zp);
-    let (sw, taps) = (d.stride[1], kh * kw);
+    s.ind.resize(g.ind_len, zp);
+    let (sw, taps, pl) = (d.stride[1], g.taps, d.pad[1]);
     let base = src.as_ptr();
     for ky in 0..kh {
         let Some(iy) = iy_of(ky) else { continue };
         let row = if mult > 1 { ky } else { iy } * in_w * stride;
         for kx in 0..kw {
-            let off = (kx * d.dilation[1]) as isize - d.pad[1] as isize;
-            let lo = if off >= 0 {
+            // Pixel ox reads column ox·sw + off − pl: inside the image for
+            // pl <= ox·sw + off < pl + in_w, the pixels lo..hi.
+            let off = kx * d.dilation[1];
+            let lo = if off >= pl {
                 0
             } else {
-                ((-off) as usize).div_ceil(sw)
+                (pl - off).div_ceil(sw)
             };
-            let hi = if (in_w as isize) <= off {
+            let end = pl + in_w;
+            let hi = if off >= end {
                 0
             } else {
-                ((in_w as isize - off) as usize).div_ceil(sw).min(ow)
+                (end - off).div_ceil(sw).min(ow)
             };
             let t = ky * kw + kx;
             for ox in lo..hi.max(lo) {
-                let ix = (ox * sw) as isize + off;
+                let ix = ox * sw + off - pl;
                 // In bounds: 0 <= ix < in_w, so the pointer stays inside `src`.
-                s.ind[ox * taps + t] = base.wrapping_add(row + ix as usize * stride);
+                s.ind[ox * taps + t] = base.wrapping_add(row + ix * stride);
             }
         }
     }
@@ -377,9 +587,9 @@ impl QDepthwise {
     /// Validates, checks the accumulator bound and packs the weights.
     pub fn new(cfg: QDepthwiseConfig<'_>) -> Result<QDepthwise, DwError> {
         let d = cfg.desc;
-        d.validate()?;
-        let (taps, cout) = (d.taps(), d.cout());
-        if cfg.weights.len() != taps * cout {
+        let (taps, cout) = d.validate()?;
+        // taps · cout fits usize: validate() checked taps and cout, and the product is checked.
+        if taps.checked_mul(cout) != Some(cfg.weights.len()) {
             return Err(DwError::Buffer(format!(
                 "weights have {} elements but {}x{}x{cout} are needed",
                 cfg.weights.len(),
@@ -390,8 +600,9 @@ impl QDepthwise {
         cfg.input_type
             .check_zero_point("input zero point", cfg.input_zero_point)?;
         let wtype = cfg.weights.qtype();
+        // Every buffer below has at most weights.len() (= taps · cout) elements.
         let zw: Vec<i32> = match cfg.weight_zero_points.len() {
-            1 => vec![cfg.weight_zero_points[0]; cout],
+            1 => try_filled(cout, cfg.weight_zero_points[0], "weight zero points")?,
             n if n == cout => cfg.weight_zero_points.to_vec(),
             n => {
                 return Err(DwError::Quant(format!(
@@ -403,7 +614,7 @@ impl QDepthwise {
             wtype.check_zero_point(&format!("weight zero point of channel {c}"), z)?;
         }
         let bias = match cfg.bias {
-            None => vec![0; cout],
+            None => try_filled(cout, 0, "bias")?,
             Some(b) if b.len() == cout => b.to_vec(),
             Some(b) => {
                 return Err(DwError::Buffer(format!(
@@ -412,15 +623,20 @@ impl QDepthwise {
                 )))
             }
         };
-        let w: Vec<i32> = (0..taps * cout)
-            .map(|i| cfg.weights.get(i) - zw[i % cout])
-            .collect();
+        let mut w: Vec<i32> = ukernel::try_vec(cfg.weights.len(), "weights minus zero points")?;
+        w.extend((0..cfg.weights.len()).map(|i| cfg.weights.get(i) - zw[i % cout]));
         let za = cfg.input_zero_point;
         let amax = i64::from((cfg.input_type.max() - za).max(za - cfg.input_type.min()));
-        let mut folded = Vec::with_capacity(cout);
+        let mut folded = ukernel::try_vec(cout, "folded bias")?;
         for c in 0..cout {
-            let s: i64 = (0..taps).map(|t| i64::from(w[t * cout + c]).abs()).sum();
-            let bound = amax * s + i64::from(bias[c]).abs();
+            // Saturating: with billions of taps the sum could leave i64 (and then fails the
+            // bound below, as it should).
+            let s: i64 = (0..taps).fold(0i64, |s, t| {
+                s.saturating_add(i64::from(w[t * cout + c]).abs())
+            });
+            let bound = amax
+                .saturating_mul(s)
+                .saturating_add(i64::from(bias[c]).abs());
             if bound > i64::from(i32::MAX) {
                 return Err(DwError::Overflow(format!(
                     "channel {c}: the accumulator can reach {bound} > 2^31-1"
@@ -439,13 +655,13 @@ impl QDepthwise {
             ))
         })?;
         let fused = match (&cfg.output, k.i8_q) {
-            (OutputStage::PerTensor(r), Some((fu, fs))) if r.scheme == RequantScheme::Fp32 => {
+            (OutputStage::PerTensor(r), Some((fu, fs))) if r.scheme() == RequantScheme::Fp32 => {
                 let q = ukernel::Fp32Requant {
-                    scale: r.scale,
-                    lo: (i64::from(r.qmin) - i64::from(r.zero_point)) as f32,
-                    hi: (i64::from(r.qmax) - i64::from(r.zero_point)) as f32,
-                    zero_point: r.zero_point,
-                    signed: r.qtype == QType::I8,
+                    scale: r.scale(),
+                    lo: (i64::from(r.qmin()) - i64::from(r.zero_point())) as f32,
+                    hi: (i64::from(r.qmax()) - i64::from(r.zero_point())) as f32,
+                    zero_point: r.zero_point(),
+                    signed: r.qtype() == QType::I8,
                 };
                 Some((if cfg.input_type == QType::U8 { fu } else { fs }, q))
             }
@@ -471,8 +687,12 @@ impl QDepthwise {
             }
             _ => None,
         };
+        let s1 = match s1 {
+            Some((f, q, packed)) => Some((f, q, packed?)),
+            None => None,
+        };
         let stage = match cfg.output {
-            OutputStage::PerTensor(r) => Stage::PerTensor(r.plan(None)?, r.qtype),
+            OutputStage::PerTensor(r) => Stage::PerTensor(r.plan(None)?, r.qtype()),
             OutputStage::PerChannel(p) => {
                 if p.channels() != cout {
                     return Err(DwError::Quant(format!(
@@ -480,7 +700,7 @@ impl QDepthwise {
                         p.channels()
                     )));
                 }
-                let t = p.channel(0).map_or(QType::U8, |r| r.qtype);
+                let t = p.channel(0).map_or(QType::U8, |r| r.qtype());
                 Stage::PerChannel(p, t)
             }
             OutputStage::RawI32 => Stage::Raw,
@@ -492,18 +712,18 @@ impl QDepthwise {
         };
         let (packed, fused_s1) = match s1 {
             Some((f, q, p)) => (p, Some((f, q))),
-            None => ((k.pack_i8)(taps, cout, &w, &folded), None),
+            None => ((k.pack_i8)(taps, cout, &w, &folded)?, None),
         };
         Ok(QDepthwise {
             desc: d,
             input_type: cfg.input_type,
-            packed: AVec::from_slice(64, &packed),
+            packed: try_avec(&packed, "packed weights")?,
             stage,
             variant,
             kernel,
             fused,
             fused_s1,
-            zero_row: vec![zero_byte; cout],
+            zero_row: try_filled(cout, zero_byte, "zero row")?,
         })
     }
 
@@ -514,6 +734,11 @@ impl QDepthwise {
 
     /// Runs on `batch` NHWC images of `in_h × in_w × channels` (dense), writing a dense NHWC
     /// output, parallel over output rows.
+    ///
+    /// `batch`, `in_h` and `in_w` must be at most [`MAX_DIM`]; the input and output must have
+    /// exactly the elements of that shape and of the output shape ([`DwDesc::output_size`]).
+    /// On an error no output was written, except when a thread's scratch cannot be allocated
+    /// (then the output is partly written).
     pub fn run(
         &self,
         input: Input8<'_>,
@@ -531,17 +756,16 @@ impl QDepthwise {
                 self.input_type
             )));
         }
-        let (oh, ow) = d.output_size(in_h, in_w)?;
-        let need = batch * in_h * in_w * d.channels;
-        if input.len() != need {
+        let g = d.run_geometry(batch, in_h, in_w)?;
+        let (oh, ow, cout, out_len) = (g.oh, g.ow, g.cout, g.out_len);
+        if input.len() != g.in_len {
             return Err(DwError::Buffer(format!(
-                "input has {} elements but {batch}x{in_h}x{in_w}x{} = {need}",
+                "input has {} elements but {batch}x{in_h}x{in_w}x{} = {}",
                 input.len(),
-                d.channels
+                d.channels,
+                g.in_len
             )));
         }
-        let cout = d.cout();
-        let out_len = batch * oh * ow * cout;
         let (ptr, kind, len) = match output {
             Output8::U8(o) => (SyncPtr(o.as_mut_ptr()), 0u8, o.len()),
             Output8::I8(o) => (SyncPtr(o.as_mut_ptr().cast()), 1, o.len()),
@@ -568,17 +792,28 @@ impl QDepthwise {
             // SAFETY: i8 and u8 have the same size and alignment; the kernel sign-extends.
             Input8::I8(x) => unsafe { std::slice::from_raw_parts(x.as_ptr().cast(), x.len()) },
         };
-        let img_len = in_h * in_w * d.channels;
+        let img_len = g.img_len;
         let ptr = &ptr;
-        let taps = d.taps();
-        par.for_each(batch * oh, |row| {
+        let taps = g.taps;
+        let failed = std::sync::OnceLock::new();
+        par.for_each(g.rows, |row| {
             let (b, oy) = (row / oh, row % oh);
+            // b < batch: inside the input (batch · img_len = in_len elements).
             let img = &bytes[b * img_len..(b + 1) * img_len];
             SCRATCH_I8.with(|s| {
                 let (s, acc) = &mut *s.borrow_mut();
-                row_indirection(d, in_h, in_w, img, oy, ow, &self.zero_row, s);
-                let start = row * ow * cout;
                 let n = ow * cout;
+                let ok = s.reserve(&g).and_then(|()| {
+                    acc.try_reserve_exact(n.saturating_sub(acc.len()))
+                        .map_err(|e| DwError::Buffer(format!("accumulators: {n} i32 ({e})")))
+                });
+                if let Err(e) = ok {
+                    let _ = failed.set(e);
+                    return;
+                }
+                row_indirection(d, &g, in_h, in_w, img, oy, &self.zero_row, s);
+                // row < batch · oh: start + n <= out_len.
+                let start = row * n;
                 if let Some((f, q)) = &self.fused_s1 {
                     // SAFETY: as below; with dilation 1 along W, row_indirection gives pixel
                     // ox + 1's tap kx the pointer of pixel ox's tap kx + sw (the same input
@@ -653,11 +888,16 @@ impl QDepthwise {
                 }
             });
         });
-        Ok(())
+        failed.into_inner().map_or(Ok(()), Err)
     }
 }
 
 /// A planned fp32 depthwise convolution with optional bias and output clamp (ReLU / ReLU6).
+///
+/// NaN follows IEEE arithmetic in every variant: an output whose inputs (input pixels under
+/// the kernel, weights, bias; padding taps multiply zeros by the weights, so a NaN weight
+/// reaches every output of its channel) include a NaN is NaN, clamp or not (`clamp(NaN) =
+/// NaN`, as in ONNX Runtime and PyTorch).
 pub struct Depthwise32 {
     desc: DwDesc,
     packed: AVec<f32, ConstAlign<64>>,
@@ -691,13 +931,13 @@ impl Depthwise32 {
         clamp: (f32, f32),
         variant: Option<Variant>,
     ) -> Result<Depthwise32, DwError> {
-        desc.validate()?;
-        let cout = desc.cout();
-        if weights.len() != desc.taps() * cout {
+        let (taps, cout) = desc.validate()?;
+        if taps.checked_mul(cout) != Some(weights.len()) {
             return Err(DwError::Buffer(format!(
-                "weights have {} elements but {} are needed",
+                "weights have {} elements but {}x{}x{cout} are needed",
                 weights.len(),
-                desc.taps() * cout
+                desc.kernel[0],
+                desc.kernel[1]
             )));
         }
         if clamp.0.is_nan() || clamp.1.is_nan() || clamp.0 > clamp.1 {
@@ -706,8 +946,9 @@ impl Depthwise32 {
                 clamp.0, clamp.1
             )));
         }
+        // cout <= weights.len(): these buffers are no larger than the caller's weights.
         let bias = match bias {
-            None => vec![0.0; cout],
+            None => try_filled(cout, 0.0, "bias")?,
             Some(b) if b.len() == cout => b.to_vec(),
             Some(b) => {
                 return Err(DwError::Buffer(format!(
@@ -720,16 +961,20 @@ impl Depthwise32 {
         let k = variant
             .kernels()
             .ok_or_else(|| DwError::Variant(format!("{variant:?} is not available")))?;
+        let packed = (k.pack_f32)(taps, cout, weights, &bias)?;
+        let zeros = cout.checked_add(16).ok_or_else(|| {
+            DwError::Geometry(format!("zero row of {cout} + 16 floats overflows usize"))
+        })?;
         Ok(Depthwise32 {
             desc,
-            packed: AVec::from_slice(64, &(k.pack_f32)(desc.taps(), cout, weights, &bias)),
+            packed: try_avec(&packed, "packed weights")?,
             clamp,
             variant,
             kernel: k.f32,
             kernel_s1: k
                 .f32_s1
                 .filter(|_| desc.stride[1] == 1 && desc.dilation[1] == 1),
-            zero_row: AVec::from_slice(64, &vec![0.0; cout + 16]),
+            zero_row: try_avec(&try_filled(zeros, 0.0, "zero row")?, "zero row")?,
         })
     }
 
@@ -739,6 +984,11 @@ impl Depthwise32 {
     }
 
     /// Runs on `batch` dense NHWC images, parallel over output rows.
+    ///
+    /// `batch`, `in_h` and `in_w` must be at most [`MAX_DIM`]; the input and output must have
+    /// exactly the elements of that shape and of the output shape ([`DwDesc::output_size`]).
+    /// On an error no output was written, except when a thread's scratch cannot be allocated
+    /// (then the output is partly written).
     pub fn run(
         &self,
         input: &[f32],
@@ -749,38 +999,46 @@ impl Depthwise32 {
         par: &Parallel,
     ) -> Result<(), DwError> {
         let d = &self.desc;
-        let (oh, ow) = d.output_size(in_h, in_w)?;
-        let need = batch * in_h * in_w * d.channels;
-        if input.len() != need {
+        let g = d.run_geometry(batch, in_h, in_w)?;
+        let (oh, ow, cout) = (g.oh, g.ow, g.cout);
+        if input.len() != g.in_len {
             return Err(DwError::Buffer(format!(
-                "input has {} elements but {need} are needed",
-                input.len()
+                "input has {} elements but {batch}x{in_h}x{in_w}x{} = {} are needed",
+                input.len(),
+                d.channels,
+                g.in_len
             )));
         }
-        let cout = d.cout();
-        if output.len() != batch * oh * ow * cout {
+        if output.len() != g.out_len {
             return Err(DwError::Buffer(format!(
-                "output has {} elements but {} are produced",
+                "output has {} elements but {batch}x{oh}x{ow}x{cout} = {} are produced",
                 output.len(),
-                batch * oh * ow * cout
+                g.out_len
             )));
         }
-        let taps = d.taps();
-        let img_len = in_h * in_w * d.channels;
+        let taps = g.taps;
+        let img_len = g.img_len;
         let out_ptr = SyncPtr(output.as_mut_ptr().cast());
         let out_ptr = &out_ptr;
-        par.for_each(batch * oh, |row| {
+        let failed = std::sync::OnceLock::new();
+        par.for_each(g.rows, |row| {
             let (b, oy) = (row / oh, row % oh);
+            // b < batch: inside the input (batch · img_len = in_len elements).
             let img = &input[b * img_len..(b + 1) * img_len];
             let skew = img.as_ptr() as usize % 64 / 4;
             let zero = &self.zero_row[skew..skew + cout];
             SCRATCH_F32.with(|s| {
                 let s = &mut *s.borrow_mut();
-                row_indirection(d, in_h, in_w, img, oy, ow, zero, s);
+                if let Err(e) = s.reserve(&g) {
+                    let _ = failed.set(e);
+                    return;
+                }
+                row_indirection(d, &g, in_h, in_w, img, oy, zero, s);
                 let (ind, w, o) = (
                     s.ind.as_ptr(),
                     self.packed.as_ptr(),
-                    // SAFETY: row · ow · cout + ow · cout <= output.len() (checked above).
+                    // SAFETY: row < batch · oh, so row · ow · cout + ow · cout <= out_len =
+                    // output.len() (checked above).
                     unsafe { out_ptr.0.cast::<f32>().add(row * ow * cout) },
                 );
                 let (lo, hi) = self.clamp;
@@ -797,6 +1055,6 @@ impl Depthwise32 {
                 };
             });
         });
-        Ok(())
+        failed.into_inner().map_or(Ok(()), Err)
     }
 }

@@ -1,5 +1,6 @@
 //! Criterion benchmarks: the FFT workloads F1 (5x5, 32→32, 64²) and F2 (7x7, 16→16, 128²) of
-//! `shared/bench/workloads.json`, plus W2 (3x3, 32→32, 128²) for comparison with Winograd.
+//! `shared/bench/workloads.json`, plus W2 (3x3, 32→32, 128²) for comparison with Winograd;
+//! F1 also with a fused ReLU6 clamp (`F1/fft-relu6/<variant>`).
 //! One thread, batch 1, kernels transformed once at plan time (outside the timed loop), every
 //! available variant. Throughput is in direct-convolution FLOPs (2 per MAC), so criterion's
 //! `Gelem/s` reads as effective GFLOP/s.
@@ -63,10 +64,15 @@ fn values(n: usize, seed: u32) -> Vec<f32> {
 }
 
 fn plan(w: &Workload, v: Variant) -> FftConv {
+    plan_clamped(w, v, None)
+}
+
+fn plan_clamped(w: &Workload, v: Variant, clamp: Option<(f32, f32)>) -> FftConv {
     let k = values(w.cout * w.cin * w.k * w.k, 1);
     FftConv::new(FftConfig {
         padding: [w.pad; 4],
         variant: Some(v),
+        clamp,
         ..FftConfig::new(w.cin, w.cout, w.k, w.k, &k)
     })
     .expect("valid workload")
@@ -144,6 +150,16 @@ fn bench(c: &mut Criterion) {
                         .expect("run")
                 })
             });
+            if w.id == "F1" {
+                // The fused clamp (ReLU6) in the output transform.
+                let p = plan_clamped(w, v, Some((0.0, 6.0)));
+                g.bench_function(BenchmarkId::new("fft-relu6", v.name()), |b| {
+                    b.iter(|| {
+                        p.run(black_box(&x), 1, w.hw, w.hw, &mut y, &par)
+                            .expect("run")
+                    })
+                });
+            }
         }
         g.finish();
     }

@@ -63,6 +63,22 @@
 //! Blocks run on a [`Parallel`] pool. The tile size is chosen per input size from an arithmetic
 //! cost estimate ([`Tile::Auto`]) or forced; [`choose_tile`] is NNPACK's rule for reference.
 //!
+//! ## Hostile inputs and NaN
+//!
+//! [`FftConv::new`] and the runs validate everything the caller passes before allocating or
+//! making a pointer: channel counts, padding, batch, input height and width are at most
+//! [`MAX_DIM`] (`u32::MAX`), kernels at most the tile; output size, tile counts, workspace,
+//! transformed-kernel and buffer sizes are computed with checked arithmetic, and allocations
+//! whose size comes from the caller are fallible, so an impossible shape is an [`FftError`]
+//! naming the argument and its values, in release builds as in debug ones.
+//!
+//! NaN follows IEEE arithmetic, with or without the fused clamp (`clamp(NaN) = NaN`, as ONNX
+//! Runtime and PyTorch): the FFT of a tile mixes all its pixels, so a NaN input pixel makes
+//! every output of the tiles whose input patch contains it NaN (in every output channel), and
+//! a NaN weight or bias makes its output channel NaN. Outputs that depend on a NaN are always
+//! NaN; others in the same tile are NaN too, which is what IEEE arithmetic on the transform
+//! gives.
+//!
 //! ## Example
 //!
 //! ```
@@ -110,9 +126,11 @@ use ukernel::{GatherFn, GemmArgs, Kernels, Lanes, OutLanes, Post, MR};
 /// [`FftConv`] with [`Tile::Auto`] uses an arithmetic cost estimate instead (see
 /// [`FftConv::tile_for`]); this rule is kept as the reference point.
 pub fn choose_tile(out_h: usize, out_w: usize, k: usize) -> Option<usize> {
+    // In u128: exact for any output size (each factor is below 2^64; for k <= 8 the 16x16
+    // count is below 2^122, so 4 times it fits).
     let tiles = |t: usize| {
         let step = t + 1 - k;
-        out_h.div_ceil(step) * out_w.div_ceil(step)
+        out_h.div_ceil(step) as u128 * out_w.div_ceil(step) as u128
     };
     match k {
         1..=8 if tiles(8) <= 4 * tiles(16) => Some(8),
@@ -133,7 +151,13 @@ pub enum Tile {
     T16,
 }
 
+/// Largest accepted channel count, padding, batch, input height and width: `u32::MAX` (as
+/// XNNPACK's `uint32_t` fields). Kernel sizes are bounded by the tile (16).
+pub const MAX_DIM: usize = u32::MAX as usize;
+
 /// Everything a plan needs; build it with [`FftConfig::new`] and struct update syntax.
+///
+/// `in_channels`, `out_channels` and every `padding` value must be at most [`MAX_DIM`].
 #[derive(Clone, Copy, Debug)]
 pub struct FftConfig<'a> {
     /// Input channels.
@@ -236,10 +260,13 @@ pub enum FftError {
     },
     /// The forced variant cannot run on this CPU or build.
     VariantUnavailable(Variant),
-    /// A size computation overflows `usize`.
+    /// A size exceeds its limit ([`MAX_DIM`]) or a size computation overflows `usize`, or a
+    /// buffer of that size cannot be allocated.
     TooLarge {
-        /// What overflowed.
+        /// The argument or derived size.
         what: &'static str,
+        /// The values involved.
+        detail: String,
     },
 }
 
@@ -287,7 +314,7 @@ impl fmt::Display for FftError {
             FftError::VariantUnavailable(v) => {
                 write!(f, "variant {v:?} is not available on this CPU/build")
             }
-            FftError::TooLarge { what } => write!(f, "{what} overflows usize"),
+            FftError::TooLarge { what, detail } => write!(f, "{what} is too large: {detail}"),
         }
     }
 }
@@ -425,6 +452,13 @@ impl FftConv {
                 return Err(FftError::ZeroSize { what });
             }
         }
+        for (what, v) in [
+            ("in_channels", cfg.in_channels),
+            ("out_channels", cfg.out_channels),
+            ("padding", cfg.padding.iter().copied().max().unwrap_or(0)),
+        ] {
+            check_dim(what, v)?;
+        }
         let (kh, kw) = (cfg.kernel_h, cfg.kernel_w);
         let kmax = kh.max(kw);
         let max_tile = if cfg.tile == Tile::T8 { 8 } else { 16 };
@@ -435,12 +469,17 @@ impl FftConv {
                 tile: max_tile,
             });
         }
+        // kh, kw <= 16 (checked above).
         let klen = cfg
             .out_channels
             .checked_mul(cfg.in_channels)
             .and_then(|v| v.checked_mul(kh * kw))
-            .ok_or(FftError::TooLarge {
+            .ok_or_else(|| FftError::TooLarge {
                 what: "kernel size",
+                detail: format!(
+                    "{} x {} x {kh} x {kw} overflows usize",
+                    cfg.out_channels, cfg.in_channels
+                ),
             })?;
         if cfg.kernel.len() != klen {
             return Err(FftError::LengthMismatch {
@@ -471,9 +510,19 @@ impl FftConv {
         let use8 = kmax <= 8 && cfg.tile != Tile::T16;
         let use16 = cfg.tile != Tile::T8;
         let (cin, cout) = (cfg.in_channels, cfg.out_channels);
-        let packed8 = use8.then(|| pack::pack_kernel(8, cin, cout, kh, kw, cfg.kernel));
-        let packed16 = use16.then(|| pack::pack_kernel(16, cin, cout, kh, kw, cfg.kernel));
+        let packed8 = use8
+            .then(|| pack::pack_kernel(8, cin, cout, kh, kw, cfg.kernel))
+            .transpose()?;
+        let packed16 = use16
+            .then(|| pack::pack_kernel(16, cin, cout, kh, kw, cfg.kernel))
+            .transpose()?;
         let kernel_time = start.elapsed();
+        // cout <= kernel.len() (checked above).
+        let mut bias = try_floats(cout, "bias")?;
+        match cfg.bias {
+            Some(b) => bias.extend_from_slice(b),
+            None => bias.resize(cout, 0.0),
+        }
         Ok(FftConv {
             cin,
             cout,
@@ -482,7 +531,7 @@ impl FftConv {
             pad: cfg.padding,
             tile: cfg.tile,
             clamp: cfg.clamp,
-            bias: cfg.bias.map_or_else(|| vec![0.0; cout], <[f32]>::to_vec),
+            bias,
             variant,
             kernels,
             half: variant.half_kernels(),
@@ -503,7 +552,7 @@ impl FftConv {
         self.kernel_time
     }
 
-    /// Output height and width for an `h × w` input.
+    /// Output height and width for an `h × w` input (`h`, `w` at most [`MAX_DIM`]).
     pub fn output_size(&self, h: usize, w: usize) -> Result<(usize, usize), FftError> {
         if h == 0 {
             return Err(FftError::ZeroSize {
@@ -513,6 +562,23 @@ impl FftConv {
         if w == 0 {
             return Err(FftError::ZeroSize {
                 what: "input width",
+            });
+        }
+        check_dim("input height", h)?;
+        check_dim("input width", w)?;
+        // h, w and the padding are at most u32::MAX, so h + pads fits a 64-bit usize; the
+        // reference checks the sums anyway (None on overflow, reported as empty only when
+        // the padded input really is smaller than the kernel).
+        if h.checked_add(self.pad[0])
+            .and_then(|v| v.checked_add(self.pad[2]))
+            .is_none()
+            || w.checked_add(self.pad[1])
+                .and_then(|v| v.checked_add(self.pad[3]))
+                .is_none()
+        {
+            return Err(FftError::TooLarge {
+                what: "padded input",
+                detail: format!("{h}x{w} with padding {:?} overflows usize", self.pad),
             });
         }
         reference::output_size(h, w, self.kh, self.kw, self.pad).ok_or(FftError::EmptyOutput {
@@ -534,15 +600,17 @@ impl FftConv {
             (None, _) => 16,
             (Some(_), Some(_)) => {
                 let l = self.kernels.lanes;
+                // cout <= u32::MAX: no overflow.
                 let ocp = self.cout.div_ceil(MR) * MR;
+                // In f64: an estimate, which must not overflow for any plan and input size.
                 let cost = |t: usize| {
                     let mh = t + 1 - self.kh;
                     let mw = t + 1 - self.kw;
-                    let tiles = oh.div_ceil(mh) * ow.div_ceil(mw);
-                    let lanes = tiles.div_ceil(l) * l;
-                    let gemm = bins(t) * self.cin * ocp * 8;
-                    let tf = (self.cin + self.cout) * transform_cost(t);
-                    lanes as f64 * (gemm + tf) as f64
+                    let tiles = oh.div_ceil(mh) as f64 * ow.div_ceil(mw) as f64;
+                    let lanes = (tiles / l as f64).ceil() * l as f64;
+                    let gemm = bins(t) as f64 * self.cin as f64 * ocp as f64 * 8.0;
+                    let tf = (self.cin as f64 + self.cout as f64) * transform_cost(t) as f64;
+                    lanes * (gemm + tf)
                 };
                 if cost(8) <= cost(16) {
                     8
@@ -554,7 +622,10 @@ impl FftConv {
     }
 
     /// Convolves `input` (`batch × in_channels × h × w`) into `output`
-    /// (`batch × out_channels × oh × ow`, see [`FftConv::output_size`]).
+    /// (`batch × out_channels × oh × ow`, see [`FftConv::output_size`]). `batch`, `h` and `w`
+    /// are at most [`MAX_DIM`]; the slices may be longer than the shape needs, not shorter.
+    /// On an error nothing was written, except when a task's fallback workspace cannot be
+    /// allocated (then the output is partly written).
     #[allow(clippy::too_many_arguments)]
     pub fn run(
         &self,
@@ -583,13 +654,19 @@ impl FftConv {
         if batch == 0 {
             return Err(FftError::ZeroSize { what: "batch" });
         }
+        check_dim("batch", batch)?;
         let (oh, ow) = self.output_size(h, w)?;
-        let too_large = |what| FftError::TooLarge { what };
+        let too_large = |what, detail: String| FftError::TooLarge { what, detail };
         let in_len = batch
             .checked_mul(self.cin)
             .and_then(|v| v.checked_mul(h))
             .and_then(|v| v.checked_mul(w))
-            .ok_or(too_large("input size"))?;
+            .ok_or_else(|| {
+                too_large(
+                    "input size",
+                    format!("{batch} x {} x {h} x {w} overflows usize", self.cin),
+                )
+            })?;
         if input.len() < in_len {
             return Err(FftError::BufferTooSmall {
                 what: "input",
@@ -601,7 +678,12 @@ impl FftConv {
             .checked_mul(self.cout)
             .and_then(|v| v.checked_mul(oh))
             .and_then(|v| v.checked_mul(ow))
-            .ok_or(too_large("output size"))?;
+            .ok_or_else(|| {
+                too_large(
+                    "output size",
+                    format!("{batch} x {} x {oh} x {ow} overflows usize", self.cout),
+                )
+            })?;
         if output.len() < out_len {
             return Err(FftError::BufferTooSmall {
                 what: "output",
@@ -627,10 +709,18 @@ impl FftConv {
         let mh = t + 1 - self.kh;
         let mw = t + 1 - self.kw;
         let tiles_x = ow.div_ceil(mw);
-        let tiles_per_image = oh.div_ceil(mh) * tiles_x;
-        let total_tiles = batch
-            .checked_mul(tiles_per_image)
-            .ok_or(too_large("tile count"))?;
+        // tiles_y · tiles_x <= oh · ow (mh, mw >= 1), and batch · oh · ow <= out_len: no
+        // overflow; checked anyway, since this bounds every tile index below.
+        let tiles_per_image = oh
+            .div_ceil(mh)
+            .checked_mul(tiles_x)
+            .ok_or_else(|| too_large("tile count", format!("{oh}x{ow} output overflows")))?;
+        let total_tiles = batch.checked_mul(tiles_per_image).ok_or_else(|| {
+            too_large(
+                "tile count",
+                format!("{batch} x {tiles_per_image} tiles overflows usize"),
+            )
+        })?;
         // Full groups of `l` tiles; a remainder of at most `l/2` tiles runs as one group of the
         // half-width kernels (AVX-512 -> AVX2) instead of a mostly empty full group.
         let half = self.half.filter(|_| {
@@ -655,29 +745,47 @@ impl FftConv {
             total_tiles,
         };
         let nb = bins(t);
+        // cin, cout <= u32::MAX (checked in `new`).
         let ocp = packed.oc_blocks * MR;
         let cin = self.cin;
         let cout = self.cout;
+        let ws_err = || {
+            too_large(
+                "workspace",
+                format!("{cin} input and {ocp} output channels of {nb} bins overflow usize"),
+            )
+        };
+        // Floats of X and Y per tile group: (cin + ocp) · 2 · l per bin.
+        let group_floats = cin
+            .checked_add(ocp)
+            .and_then(|v| v.checked_mul(2 * l))
+            .and_then(|v| v.checked_mul(nb))
+            .ok_or_else(ws_err)?;
         // Tile blocks: enough tile groups per block that X and Y of a block stay within about
         // 512 KiB (L2), and at least two blocks per thread when there are enough groups.
-        let group_bytes = nb * (cin + ocp) * 2 * l * 4;
-        let gb = (BLOCK_BYTES / group_bytes)
+        let gb = (BLOCK_BYTES / 4 / group_floats)
             .max(1)
             .min(groups.div_ceil(2 * parallel.threads()).max(1));
         let main_blocks = groups.div_ceil(gb);
         let nblocks = main_blocks + usize::from(half.is_some());
-        let x_blk = nb
-            .checked_mul(gb * cin * 2 * l + BIN_PAD)
-            .ok_or(too_large("workspace"))?;
-        let y_blk = nb
-            .checked_mul(gb * ocp * 2 * l + BIN_PAD)
-            .ok_or(too_large("workspace"))?;
+        // Floats per bin of a block's X (gb groups of cin channels) and Y (ocp channels).
+        let per_bin = |ch: usize| {
+            gb.checked_mul(ch)
+                .and_then(|v| v.checked_mul(2 * l))
+                .and_then(|v| v.checked_add(BIN_PAD))
+        };
+        let x_blk = per_bin(cin)
+            .and_then(|v| v.checked_mul(nb))
+            .ok_or_else(ws_err)?;
+        let y_blk = per_bin(ocp)
+            .and_then(|v| v.checked_mul(nb))
+            .ok_or_else(ws_err)?;
         // One workspace slot per concurrently running task (the pool runs at most `threads`
         // tasks at once), reused block after block so that X and Y stay in that core's L2
         // instead of every block writing fresh memory.
         let nslots = parallel.threads().min(nblocks).max(1);
-        let slot_len = x_blk.checked_add(y_blk).ok_or(too_large("workspace"))?;
-        let ws_len = slot_len.checked_mul(nslots).ok_or(too_large("workspace"))?;
+        let slot_len = x_blk.checked_add(y_blk).ok_or_else(ws_err)?;
+        let ws_len = slot_len.checked_mul(nslots).ok_or_else(ws_err)?;
         let busy: Vec<AtomicBool> = (0..nslots).map(|_| AtomicBool::new(false)).collect();
 
         // The cached workspace, or a fresh one if another run of this plan holds it.
@@ -691,6 +799,12 @@ impl FftConv {
             }
         };
         if ws.len() < ws_len {
+            ws.try_reserve_exact(ws_len - ws.len()).map_err(|e| {
+                too_large(
+                    "workspace",
+                    format!("{ws_len} floats cannot be allocated ({e:?})"),
+                )
+            })?;
             ws.resize(ws_len, 0.0);
         }
         let wsp = SharedPtr(ws.as_mut_ptr());
@@ -699,6 +813,7 @@ impl FftConv {
         let w_bin = packed.bin_len(cin);
         let wp = SharedPtr(packed.data.as_ptr().cast_mut());
         let times = Mutex::new(Profile::default());
+        let failed = std::sync::OnceLock::new();
 
         parallel.for_each(nblocks, |blk| {
             // Block `blk`: `gn` groups of `l` tiles from tile `t0` with `k`, or the half group.
@@ -726,7 +841,8 @@ impl FftConv {
             };
             // This block's X `[bin][gl][ic][2][L]` and Y `[bin][gl][oc][2][L]` (gl < gn), in a
             // free slot (held until the end of the block), or, should every slot be taken,
-            // in memory of its own.
+            // in memory of its own. gn <= gb (and l here <= the l of x_blk): nb · x_bin <= x_blk,
+            // computed without overflow above; likewise y_bin.
             let x_bin = gn * cin * 2 * l + BIN_PAD;
             let y_bin = gn * ocp * 2 * l + BIN_PAD;
             let slot = busy.iter().position(|b| {
@@ -740,6 +856,13 @@ impl FftConv {
                 // workspace (`ws_len = nslots·slot_len` floats).
                 Some(i) => unsafe { wsp.get().add(i * slot_len) },
                 None => {
+                    if let Err(e) = own.try_reserve_exact(slot_len) {
+                        let _ = failed.set(too_large(
+                            "workspace",
+                            format!("{slot_len} floats cannot be allocated ({e:?})"),
+                        ));
+                        return;
+                    }
                     own.resize(slot_len, 0.0);
                     own.as_mut_ptr()
                 }
@@ -853,9 +976,33 @@ impl FftConv {
                 p.output_transform += prof.output_transform;
             }
         });
+        if let Some(e) = failed.into_inner() {
+            return Err(e);
+        }
         let profile = times.into_inner().unwrap_or_default();
         Ok(profile)
     }
+}
+
+/// `v` as a size argument: at most [`MAX_DIM`].
+fn check_dim(what: &'static str, v: usize) -> Result<(), FftError> {
+    if v > MAX_DIM {
+        return Err(FftError::TooLarge {
+            what,
+            detail: format!("{v} exceeds the limit {MAX_DIM}"),
+        });
+    }
+    Ok(())
+}
+
+/// An empty vector with room for `n` floats; a failed allocation is an error, not an abort.
+fn try_floats(n: usize, what: &'static str) -> Result<Vec<f32>, FftError> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|e| FftError::TooLarge {
+        what,
+        detail: format!("{n} floats cannot be allocated ({e})"),
+    })?;
+    Ok(v)
 }
 
 /// The portable gather for `l` lanes (inputs too large for 32-bit gather indices).
@@ -886,18 +1033,28 @@ fn lanes_of(g: &Geom, cin: usize, first: usize, lanes: usize, pad: [usize; 4]) -
             break;
         }
         let (n, ty, tx) = tile_pos(g, ti);
+        // ty·mh < oh + mh and tx·mw < ow + mw, with oh, ow, h, w and the padding at most a few
+        // times u32::MAX (checked by `output_size`): these fit isize.
         let y0 = (ty * g.mh) as isize - pad[0] as isize;
         let x0 = (tx * g.mw) as isize - pad[1] as isize;
-        let plane = (n * cin * g.h * g.w) as isize;
-        d.origin[lane] = plane + y0 * g.w as isize + x0;
-        d.rows[lane] = (
+        let rows = (
             (-y0).clamp(0, t) as usize,
             (g.h as isize - y0).clamp(0, t) as usize,
         );
-        d.cols[lane] = (
+        let cols = (
             (-x0).clamp(0, t) as usize,
             (g.w as isize - x0).clamp(0, t) as usize,
         );
+        if rows.0 >= rows.1 || cols.0 >= cols.1 {
+            // All padding: an empty lane (origin 0), whose far-away y0·w need not fit isize.
+            continue;
+        }
+        // The patch meets the image: −t < y0 < h and −t < x0 < w, so |y0·w + x0| is below
+        // (h + t)·w + t, and plane + y0·w + x0 >= 0 is an index of the input (n < batch).
+        let plane = (n * cin * g.h * g.w) as isize;
+        d.origin[lane] = plane + y0 * g.w as isize + x0;
+        d.rows[lane] = rows;
+        d.cols[lane] = cols;
     }
     d
 }

@@ -12,12 +12,15 @@
 //! (of which 4 bins are real: `(0,0)`, `(0,T/2)`, `(T/2,0)`, `(T/2,T/2)`).
 
 use crate::ukernel::MR;
+use crate::FftError;
 use aligned_vec::{AVec, ConstAlign};
 
-/// Number of stored complex bins of a `t × t` tile (`t` = 8 or 16).
+/// Number of stored complex bins of a `t × t` tile (`t` = 8 or 16; other even `t >= 2` give
+/// the same formula, saturating at `usize::MAX`, and `t < 2` gives 2).
 pub const fn bins(t: usize) -> usize {
     let h = t / 2 + 1;
-    2 * h + (t / 2 - 1) * t
+    h.saturating_mul(2)
+        .saturating_add((t / 2).saturating_sub(1).saturating_mul(t))
 }
 
 /// Index of the first bin of column `kx` (`kx <= t/2`).
@@ -62,7 +65,9 @@ impl PackedKernel {
     }
 }
 
-/// Transforms `kernel` (OIHW, `cout × cin × kh × kw`) for a `t × t` tile in f64.
+/// Transforms `kernel` (OIHW, `cout × cin × kh × kw`, `kh, kw <= t`, `cin, cout >= 1`) for a
+/// `t × t` tile (8 or 16) in f64; an error if the packed size overflows `usize` or cannot be
+/// allocated.
 pub(crate) fn pack_kernel(
     t: usize,
     cin: usize,
@@ -70,12 +75,31 @@ pub(crate) fn pack_kernel(
     kh: usize,
     kw: usize,
     kernel: &[f32],
-) -> PackedKernel {
+) -> Result<PackedKernel, FftError> {
     let oc_blocks = cout.div_ceil(MR);
     let nb = bins(t);
+    let too_large = |detail: String| FftError::TooLarge {
+        what: "transformed kernel",
+        detail,
+    };
+    let len = oc_blocks
+        .checked_mul(cin)
+        .and_then(|v| v.checked_mul(MR * 3))
+        .and_then(|bin_len| bin_len.checked_mul(nb))
+        .ok_or_else(|| {
+            too_large(format!(
+                "{nb} bins x {cout} x {cin} channels overflow usize"
+            ))
+        })?;
+    // len = nb · bin_len did not overflow, so neither does bin_len.
     let bin_len = oc_blocks * cin * MR * 3;
-    let mut data: AVec<f32, ConstAlign<64>> =
-        AVec::from_iter(64, std::iter::repeat_n(0.0f32, nb * bin_len));
+    let mut data: AVec<f32, ConstAlign<64>> = AVec::new(64);
+    data.try_reserve_exact(len).map_err(|e| {
+        too_large(format!(
+            "{len} floats for {cout} x {cin} channels cannot be allocated ({e:?})"
+        ))
+    })?;
+    data.resize(len, 0.0);
     let h = t / 2 + 1;
     let tau = 2.0 * std::f64::consts::PI / t as f64;
     let cs: Vec<(f64, f64)> = (0..t)
@@ -128,5 +152,5 @@ pub(crate) fn pack_kernel(
             }
         }
     }
-    PackedKernel { oc_blocks, data }
+    Ok(PackedKernel { oc_blocks, data })
 }

@@ -2,7 +2,7 @@
 //! stride 1, 4-sided zero padding, optional bias and clamp. Plain loops, the spec of this crate.
 
 /// Output height and width of a stride-1 convolution, or `None` if the padded input is smaller
-/// than the kernel.
+/// than the kernel (or its size overflows `usize`).
 pub fn output_size(
     h: usize,
     w: usize,
@@ -10,8 +10,8 @@ pub fn output_size(
     kw: usize,
     pad: [usize; 4],
 ) -> Option<(usize, usize)> {
-    let ph = h + pad[0] + pad[2];
-    let pw = w + pad[1] + pad[3];
+    let ph = h.checked_add(pad[0])?.checked_add(pad[2])?;
+    let pw = w.checked_add(pad[1])?.checked_add(pad[3])?;
     if ph < kh || pw < kw || kh == 0 || kw == 0 {
         return None;
     }
@@ -20,7 +20,11 @@ pub fn output_size(
 
 /// Direct convolution in f64. `input` is `batch × cin × h × w`, `kernel` is OIHW
 /// (`cout × cin × kh × kw`), `pad` is `[top, left, bottom, right]`; returns
-/// `batch × cout × oh × ow` (empty if the output would be empty).
+/// `batch × cout × oh × ow` (empty if the output would be empty). The clamp keeps NaN
+/// (`clamp(NaN) = NaN`); padding contributes nothing.
+///
+/// # Panics
+/// If the output size overflows `usize` or a slice is shorter than the shape needs.
 #[allow(clippy::too_many_arguments)]
 pub fn conv2d_nchw(
     input: &[f32],
@@ -39,7 +43,12 @@ pub fn conv2d_nchw(
     let Some((oh, ow)) = output_size(h, w, kh, kw, pad) else {
         return Vec::new();
     };
-    let mut out = vec![0.0f64; batch * cout * oh * ow];
+    let len = batch
+        .checked_mul(cout)
+        .and_then(|v| v.checked_mul(oh))
+        .and_then(|v| v.checked_mul(ow))
+        .unwrap_or_else(|| panic!("reference output {batch}x{cout}x{oh}x{ow} overflows usize"));
+    let mut out = vec![0.0f64; len];
     for n in 0..batch {
         for oc in 0..cout {
             let o = &mut out[(n * cout + oc) * oh * ow..][..oh * ow];
@@ -68,8 +77,14 @@ pub fn conv2d_nchw(
                 }
             }
             if let Some((lo, hi)) = clamp {
-                o.iter_mut()
-                    .for_each(|v| *v = v.max(lo as f64).min(hi as f64));
+                let (lo, hi) = (lo as f64, hi as f64);
+                o.iter_mut().for_each(|v| {
+                    if *v < lo {
+                        *v = lo;
+                    } else if *v > hi {
+                        *v = hi;
+                    }
+                });
             }
         }
     }

@@ -381,6 +381,110 @@ fn runnable_cases_pass_or_fail_with_first_mismatch() {
     );
 }
 
+/// Issue 17: node tests with attributes that wrapped `usize` in ops (a SIGSEGV for the fp32
+/// Conv, a panic for QLinearConv) are now FAIL lines with the plan's error, and the run reports
+/// its summary (in release builds too: this spawns the kbench binary of the test's profile).
+#[test]
+fn hostile_attributes_fail_without_killing_the_run() {
+    let root = TempDir::new("hostile");
+    let ints = |name: &str, v: Vec<i64>| AttributeProto {
+        name: Some(name.into()),
+        ints: v,
+        r#type: Some(attribute_type::INTS),
+        ..Default::default()
+    };
+    let int = |name: &str, v: i64| AttributeProto {
+        name: Some(name.into()),
+        i: Some(v),
+        r#type: Some(attribute_type::INT),
+        ..Default::default()
+    };
+    for (name, pads) in [
+        ("test_conv_pads_i64_max", vec![i64::MAX, 0, 1, 0]),
+        ("test_conv_pads_2_62", vec![1 << 62, 0, 1 << 62, 0]),
+    ] {
+        let mut m = plain_model(
+            "Conv",
+            &[("x", data_type::FLOAT), ("w", data_type::FLOAT)],
+            data_type::FLOAT,
+        );
+        m.graph.as_mut().unwrap().node[0].attribute = vec![int("group", 2), ints("pads", pads)];
+        write_case(
+            &root.path().join(name),
+            &m,
+            &[
+                f32_tensor("x", &[1, 2, 1, 1], &[1.0, 2.0]),
+                f32_tensor("w", &[2, 1, 1, 1], &[1.0, 1.0]),
+            ],
+            &[f32_tensor("y", &[1, 2, 1, 1], &[1.0, 2.0])],
+        );
+    }
+    let u8_tensor = |name: &str, dims: &[i64], v: &[u8]| TensorProto {
+        dims: dims.to_vec(),
+        data_type: Some(data_type::UINT8),
+        raw_data: Some(v.to_vec()),
+        name: Some(name.into()),
+        ..Default::default()
+    };
+    let mut m = plain_model(
+        "QLinearConv",
+        &[
+            ("x", data_type::UINT8),
+            ("xs", data_type::FLOAT),
+            ("xz", data_type::UINT8),
+            ("w", data_type::UINT8),
+            ("ws", data_type::FLOAT),
+            ("wz", data_type::UINT8),
+            ("ys", data_type::FLOAT),
+            ("yz", data_type::UINT8),
+        ],
+        data_type::UINT8,
+    );
+    m.graph.as_mut().unwrap().node[0].attribute = vec![ints("pads", vec![i64::MAX, 0, 1, 0])];
+    write_case(
+        &root.path().join("test_qlinearconv_pads_i64_max"),
+        &m,
+        &[
+            u8_tensor("x", &[1, 1, 2, 2], &[1, 2, 3, 4]),
+            f32_tensor("xs", &[], &[1.0]),
+            u8_tensor("xz", &[], &[0]),
+            u8_tensor("w", &[1, 1, 1, 1], &[1]),
+            f32_tensor("ws", &[], &[1.0]),
+            u8_tensor("wz", &[], &[0]),
+            f32_tensor("ys", &[], &[1.0]),
+            u8_tensor("yz", &[], &[0]),
+        ],
+        &[u8_tensor("y", &[1, 1, 2, 2], &[1, 2, 3, 4])],
+    );
+    let r = kbench(&[root.path().as_os_str()]);
+    assert_eq!(
+        r.code,
+        Some(1),
+        "stdout:\n{}\nstderr:\n{}",
+        r.stdout,
+        r.stderr
+    );
+    for name in [
+        "test_conv_pads_i64_max",
+        "test_conv_pads_2_62",
+        "test_qlinearconv_pads_i64_max",
+    ] {
+        let line = r
+            .stdout
+            .lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("no line for {name}:\n{}", r.stdout));
+        assert!(
+            line.starts_with(&format!("FAIL {name}: plan: ")) && line.contains("pads"),
+            "{line}"
+        );
+    }
+    assert_eq!(
+        r.stdout.lines().last(),
+        Some("0 passed, 3 failed, 0 skipped")
+    );
+}
+
 #[test]
 fn usage_errors_exit_2() {
     let root = TempDir::new("empty");

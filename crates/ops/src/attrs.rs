@@ -1,6 +1,7 @@
 //! Attribute access and the convolution geometry ONNX defines (`kernel_shape`, `strides`,
 //! `dilations`, `pads`, `auto_pad`, `group`).
 
+use crate::limits::{self, MAX_ATTRIBUTE};
 use crate::{Attribute, Node, OpsError};
 
 /// An `INT` attribute, or `default`.
@@ -105,11 +106,11 @@ fn positive(node: &Node, name: &str, v: &[i64], n: usize) -> Result<Vec<usize>, 
     }
     v.iter()
         .map(|&x| {
-            if x >= 1 {
+            if x >= 1 && x as u64 <= MAX_ATTRIBUTE {
                 Ok(x as usize)
             } else {
                 Err(OpsError::Attribute(format!(
-                    "{}: {name} must be >= 1, got {v:?}",
+                    "{}: {name} must be in [1, {MAX_ATTRIBUTE}], got {v:?}",
                     node.op_type
                 )))
             }
@@ -144,7 +145,12 @@ pub fn conv_geom(node: &Node, x: &[usize], w: &[usize]) -> Result<ConvGeom, OpsE
             "{op}: group must be >= 1, got {group}"
         )));
     }
-    let group = group as usize;
+    let group = usize::try_from(group)
+        .map_err(|_| OpsError::Attribute(format!("{op}: group {group} does not fit usize")))?;
+    // Every partial product of either shape must fit usize: the kernels and the layout
+    // conversions walk them with plain index arithmetic.
+    limits::elements(x, &format!("{op} input"))?;
+    limits::elements(w, &format!("{op} weights"))?;
     let (n, c, m) = (x[0], x[1], w[0]);
     if c == 0 || m == 0 {
         return Err(OpsError::Shape(format!(
@@ -156,7 +162,7 @@ pub fn conv_geom(node: &Node, x: &[usize], w: &[usize]) -> Result<ConvGeom, OpsE
             "{op}: input channels {c} and output channels {m} must be multiples of group {group}"
         )));
     }
-    if w[1] * group != c {
+    if w[1].checked_mul(group) != Some(c) {
         return Err(OpsError::Shape(format!(
             "{op}: weights have {} input channels per group, the input has {c} channels in {group} group(s)",
             w[1]
@@ -194,9 +200,9 @@ pub fn conv_geom(node: &Node, x: &[usize], w: &[usize]) -> Result<ConvGeom, OpsE
     match auto_pad.as_str() {
         "NOTSET" => {
             if let Some(p) = ints(node, "pads")? {
-                if p.len() != 2 * spatial || p.iter().any(|&v| v < 0) {
+                if p.len() != 2 * spatial || p.iter().any(|&v| v < 0 || v as u64 > MAX_ATTRIBUTE) {
                     return Err(OpsError::Attribute(format!(
-                        "{op}: pads must be {} non-negative values, got {p:?}",
+                        "{op}: pads must be {} values in [0, {MAX_ATTRIBUTE}], got {p:?}",
                         2 * spatial
                     )));
                 }
@@ -261,6 +267,10 @@ pub fn conv_geom(node: &Node, x: &[usize], w: &[usize]) -> Result<ConvGeom, OpsE
         }
         out.push((padded - eff_k) / strides[i] + 1);
     }
+    // The output, counted the same way as the input (batch, channels and every spatial size).
+    let mut out_shape = vec![n, m];
+    out_shape.extend_from_slice(&out);
+    limits::elements(&out_shape, &format!("{op} output"))?;
     let (kernel, stride, dilation, pad, h, wd, oh, ow) = if spatial == 1 {
         (
             [1, kshape[0]],
@@ -302,6 +312,39 @@ pub fn conv_geom(node: &Node, x: &[usize], w: &[usize]) -> Result<ConvGeom, OpsE
 }
 
 impl ConvGeom {
+    /// Checks that the tensors a plan of this geometry allocates fit `max_bytes` with input
+    /// elements of `in_elem` bytes and output elements of `out_elem` bytes: the output (`n·m·oh·ow`) and the input with the padding `extra` added
+    /// (`n·c·(h + extra)·(w + extra)`, the copy the int8 kernels take for pads wider than the
+    /// kernel). Sizes that overflow are errors too.
+    pub fn check_tensors(
+        &self,
+        op: &str,
+        in_elem: usize,
+        out_elem: usize,
+        extra: [usize; 4],
+        max_bytes: usize,
+    ) -> Result<(), OpsError> {
+        let ph = limits::sum(self.h, extra[0], op).and_then(|v| limits::sum(v, extra[2], op))?;
+        let pw = limits::sum(self.w, extra[1], op).and_then(|v| limits::sum(v, extra[3], op))?;
+        let sizes = [
+            ("output", out_elem, [self.n, self.m, self.oh, self.ow]),
+            ("input", in_elem, [self.n, self.c, self.h, self.w]),
+            ("padded input", in_elem, [self.n, self.c, ph, pw]),
+        ];
+        for (what, elem, dims) in sizes {
+            let what = format!("{op} {what}");
+            let count = limits::elements(&dims, &what)?;
+            let bytes = count.checked_mul(elem.max(1));
+            if bytes.is_none_or(|b| b > max_bytes) {
+                return Err(OpsError::Shape(format!(
+                    "{what} {dims:?} of {elem}-byte elements exceeds the tensor limit of \
+                     {max_bytes} bytes (Options::max_tensor_bytes)"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// The output shape in the node's rank.
     pub fn output_shape(&self) -> Vec<usize> {
         if self.one_d {
@@ -313,14 +356,16 @@ impl ConvGeom {
 }
 
 /// The dilated kernel extent `(k − 1)·d + 1` of spatial dimension `i`, or an error naming the
-/// overflow (k >= 1 and d >= 1 are checked by the caller).
+/// overflow (k >= 1 and d >= 1 are checked by the caller). The extent is bounded by
+/// [`MAX_ATTRIBUTE`] like the attributes it comes from, so SAME padding derived from it is too.
 fn extent(op: &str, kshape: &[usize], dilations: &[usize], i: usize) -> Result<usize, OpsError> {
     (kshape[i] - 1)
         .checked_mul(dilations[i])
         .and_then(|v| v.checked_add(1))
+        .filter(|&e| e as u64 <= MAX_ATTRIBUTE)
         .ok_or_else(|| {
             OpsError::Attribute(format!(
-                "{op}: kernel {} with dilation {} overflows in spatial dimension {i}",
+                "{op}: kernel {} with dilation {} has an extent over {MAX_ATTRIBUTE} in spatial dimension {i}",
                 kshape[i], dilations[i]
             ))
         })

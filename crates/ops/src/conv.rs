@@ -15,6 +15,7 @@
 use crate::attrs::{self, ConvGeom};
 use crate::fgemm::{sgemm, View};
 use crate::layout;
+use crate::limits;
 use crate::{
     threads_for, Algorithm, DataType, Node, OpsError, Options, Plan, PlanInput, Tensor, TensorData,
 };
@@ -34,6 +35,17 @@ pub enum Activation {
 }
 
 impl Activation {
+    /// `Err` for bounds that are NaN or cross (`lo > hi`).
+    fn check(self) -> Result<(), OpsError> {
+        let (lo, hi) = self.bounds();
+        if lo.is_nan() || hi.is_nan() || lo > hi {
+            return Err(OpsError::Attribute(format!(
+                "activation bounds [{lo}, {hi}] must be numbers with lo <= hi"
+            )));
+        }
+        Ok(())
+    }
+
     fn bounds(self) -> (f32, f32) {
         match self {
             Activation::None => (f32::NEG_INFINITY, f32::INFINITY),
@@ -52,6 +64,29 @@ fn as_nchw(shape: &[usize], layout: crate::Layout) -> Vec<usize> {
         (crate::Layout::Nhwc, 3) => vec![shape[0], shape[2], shape[1]],
         _ => shape.to_vec(),
     }
+}
+
+/// The input shape a plan of geometry `g` runs on, in its layout and rank.
+fn in_shape(g: &ConvGeom, nhwc: bool) -> Vec<usize> {
+    match (nhwc, g.one_d) {
+        (false, false) => vec![g.n, g.c, g.h, g.w],
+        (false, true) => vec![g.n, g.c, g.w],
+        (true, false) => vec![g.n, g.h, g.w, g.c],
+        (true, true) => vec![g.n, g.w, g.c],
+    }
+}
+
+/// `Err` unless `x` has exactly the shape the plan was made for (equal element counts are not
+/// enough: a permuted shape would run with the planned geometry).
+fn check_input_shape(op: &str, x: &Tensor, g: &ConvGeom, nhwc: bool) -> Result<(), OpsError> {
+    let want = in_shape(g, nhwc);
+    if x.shape() != want.as_slice() {
+        return Err(OpsError::Shape(format!(
+            "{op}: input has shape {:?}, the plan was made for {want:?}",
+            x.shape()
+        )));
+    }
+    Ok(())
 }
 
 fn out_shape(g: &ConvGeom, nhwc: bool) -> Vec<usize> {
@@ -110,7 +145,8 @@ impl ConvF32 {
     /// Runs on an NCHW input of the planned shape, allocating the output.
     pub fn run_f32(&self, x: &[f32]) -> Result<Vec<f32>, OpsError> {
         let g = &self.g;
-        let mut y = vec![0f32; g.n * g.m * g.oh * g.ow];
+        // The count was checked against the tensor limit at plan time.
+        let mut y = limits::filled(g.n * g.m * g.oh * g.ow, 0f32, "Conv output")?;
         self.run_into(x, &mut y)?;
         Ok(y)
     }
@@ -135,10 +171,10 @@ impl ConvF32 {
                     g.n * g.m * g.oh * g.ow
                 )));
             }
-            let xc = layout::nhwc_to_nchw(x, g.n, g.c, g.h, g.w);
+            let xc = layout::nhwc_to_nchw(x, g.n, g.c, g.h, g.w)?;
             let mut yc = vec![0f32; y.len()];
             self.run_nchw(&xc, &mut yc)?;
-            y.copy_from_slice(&layout::nchw_to_nhwc(&yc, g.n, g.m, g.oh, g.ow));
+            y.copy_from_slice(&layout::nchw_to_nhwc(&yc, g.n, g.m, g.oh, g.ow)?);
             return Ok(());
         }
         self.run_nchw(x, y)
@@ -172,11 +208,11 @@ impl ConvF32 {
                 .run(x, g.n, g.h, g.w, y, &self.par)
                 .map_err(|e| OpsError::Kernel(e.to_string()))?,
             F32Kernel::Depthwise(p) => {
-                let xn = layout::nchw_to_nhwc(x, g.n, g.c, g.h, g.w);
+                let xn = layout::nchw_to_nhwc(x, g.n, g.c, g.h, g.w)?;
                 let mut yn = vec![0f32; ylen];
                 p.run(&xn, g.n, g.h, g.w, &mut yn, &self.par)
                     .map_err(|e| OpsError::Kernel(e.to_string()))?;
-                y.copy_from_slice(&layout::nhwc_to_nchw(&yn, g.n, g.m, g.oh, g.ow));
+                y.copy_from_slice(&layout::nhwc_to_nchw(&yn, g.n, g.m, g.oh, g.ow)?);
             }
             F32Kernel::Im2col { w, bias, act } => {
                 im2col_conv(g, x, w, bias.as_deref(), *act, y, self.threads)?
@@ -193,6 +229,7 @@ impl Plan for ConvF32 {
             .copied()
             .flatten()
             .ok_or_else(|| OpsError::MissingInput("Conv: X".into()))?;
+        check_input_shape("Conv", x, &self.g, self.nhwc)?;
         let y = self.run_f32(x.as_f32("Conv X")?)?;
         Ok(vec![Tensor::f32(self.output_shape(), y)?])
     }
@@ -219,7 +256,8 @@ fn im2col_conv(
     let (kh, kw) = (g.kernel[0], g.kernel[1]);
     let kk = cg * kh * kw;
     let ohw = g.oh * g.ow;
-    let mut col = vec![0f32; kk * ohw];
+    // kk·ohw was checked against the tensor limit at plan time.
+    let mut col = limits::filled(kk * ohw, 0f32, "Conv im2col columns")?;
     for b in 0..g.n {
         for grp in 0..g.group {
             for ci in 0..cg {
@@ -269,7 +307,7 @@ fn im2col_conv(
         for o in 0..g.m {
             let bv = bias.map(|b| b[o]).unwrap_or(0.0);
             for v in &mut y[(b * g.m + o) * ohw..][..ohw] {
-                *v = (*v + bv).max(lo).min(hi);
+                *v = limits::clamp_nan(*v + bv, lo, hi);
             }
         }
     }
@@ -300,6 +338,7 @@ fn build_f32(
     bias: Option<&[f32]>,
     act: Activation,
     threads: usize,
+    max_bytes: usize,
 ) -> Result<ConvF32, OpsError> {
     let kern = |e: String| OpsError::Kernel(e);
     let plain = g.group == 1 && g.stride == [1, 1] && g.dilation == [1, 1] && !g.one_d;
@@ -350,17 +389,25 @@ fn build_f32(
             }
             let mut desc = depthwise::DwDesc::new(g.kernel, g.stride, g.pad, g.c, g.m / g.c);
             desc.dilation = g.dilation;
-            let wh = layout::dw_to_hwc(w, g.m, g.kernel[0], g.kernel[1]);
+            let wh = layout::dw_to_hwc(w, g.m, g.kernel[0], g.kernel[1])?;
             F32Kernel::Depthwise(
                 depthwise::Depthwise32::new(desc, &wh, bias, act.bounds(), None)
                     .map_err(|e| kern(e.to_string()))?,
             )
         }
-        Algorithm::Im2colGemm => F32Kernel::Im2col {
-            w: w.to_vec(),
-            bias: bias.map(<[f32]>::to_vec),
-            act,
-        },
+        Algorithm::Im2colGemm => {
+            // The column matrix of one group: (C/group·kH·kW) × (OH·OW).
+            let cols = limits::product(
+                &[g.c / g.group, g.kernel[0], g.kernel[1], g.oh, g.ow],
+                "Conv im2col columns",
+            )?;
+            limits::check_tensor::<f32>(cols, max_bytes, "Conv im2col columns")?;
+            F32Kernel::Im2col {
+                w: w.to_vec(),
+                bias: bias.map(<[f32]>::to_vec),
+                act,
+            }
+        }
         o => {
             return Err(OpsError::Unsupported(format!(
                 "algorithm {} for an fp32 convolution",
@@ -405,10 +452,13 @@ pub fn plan_conv_f32(
     }
     let w = get(inputs, 1)
         .ok_or_else(|| OpsError::MissingInput("Conv: W must be a constant".into()))?;
+    act.check()?;
     let g = attrs::conv_geom(node, &as_nchw(xs, opts.layout), w.shape())?;
+    let max_bytes = opts.tensor_limit();
+    g.check_tensors("Conv", 4, 4, [0; 4], max_bytes)?;
     let nhwc = opts.layout == crate::Layout::Nhwc;
     let build_f32 = |g: &ConvGeom, a, wv, bias, act, threads| {
-        build_f32(g, a, wv, bias, act, threads).map(|mut p| {
+        build_f32(g, a, wv, bias, act, threads, max_bytes).map(|mut p| {
             p.nhwc = nhwc;
             p
         })
@@ -439,7 +489,7 @@ pub fn plan_conv_f32(
         return build_f32(&g, a, wv, bias, act, threads);
     }
     if opts.autotune && cands.len() > 1 {
-        let x = vec![0.5f32; g.n * g.c * g.h * g.w];
+        let x = limits::filled(g.n * g.c * g.h * g.w, 0.5f32, "Conv autotune input")?;
         let mut best: Option<(std::time::Duration, ConvF32)> = None;
         for a in cands {
             let Ok(p) = build_f32(&g, a, wv, bias, act, threads) else {
@@ -516,17 +566,23 @@ enum QBuf<'a> {
 }
 
 /// Adds `extra` padding (top, left, bottom, right) around an NHWC tensor, filled with `fill`.
-fn pad_nhwc<T: Copy>(x: &[T], g: &ConvGeom, extra: [usize; 4], fill: T) -> Vec<T> {
+/// Sizes were checked against the tensor limit at plan time ([`ConvGeom::check_tensors`]).
+fn pad_nhwc<T: Copy>(
+    x: &[T],
+    g: &ConvGeom,
+    extra: [usize; 4],
+    fill: T,
+) -> Result<Vec<T>, OpsError> {
     let (ph, pw) = (g.h + extra[0] + extra[2], g.w + extra[1] + extra[3]);
     let row = g.w * g.c;
-    let mut p = vec![fill; g.n * ph * pw * g.c];
+    let mut p = limits::filled(g.n * ph * pw * g.c, fill, "padded input")?;
     for b in 0..g.n {
         for y in 0..g.h {
             let dst = ((b * ph + y + extra[0]) * pw + extra[1]) * g.c;
             p[dst..dst + row].copy_from_slice(&x[(b * g.h + y) * row..][..row]);
         }
     }
-    p
+    Ok(p)
 }
 
 impl ConvQ8 {
@@ -606,18 +662,22 @@ impl ConvQ8 {
     }
 
     /// The input as NHWC, with the `extra` padding added.
-    fn nhwc_input<'x, T: Copy + Default>(&self, x: &'x [T], fill: T) -> std::borrow::Cow<'x, [T]> {
+    fn nhwc_input<'x, T: Copy + Default>(
+        &self,
+        x: &'x [T],
+        fill: T,
+    ) -> Result<std::borrow::Cow<'x, [T]>, OpsError> {
         use std::borrow::Cow;
         let g = &self.g;
         let xn: Cow<'x, [T]> = if self.nhwc {
             Cow::Borrowed(x)
         } else {
-            Cow::Owned(layout::nchw_to_nhwc(x, g.n, g.c, g.h, g.w))
+            Cow::Owned(layout::nchw_to_nhwc(x, g.n, g.c, g.h, g.w)?)
         };
         if self.extra == [0; 4] {
-            xn
+            Ok(xn)
         } else {
-            Cow::Owned(pad_nhwc(&xn, g, self.extra, fill))
+            Ok(Cow::Owned(pad_nhwc(&xn, g, self.extra, fill)?))
         }
     }
 
@@ -631,7 +691,7 @@ impl ConvQ8 {
         let y = if self.nhwc {
             yn
         } else {
-            layout::nhwc_to_nchw(&yn, g.n, g.m, g.oh, g.ow)
+            layout::nhwc_to_nchw(&yn, g.n, g.m, g.oh, g.ow)?
         };
         make(out_shape(g, self.nhwc), y)
     }
@@ -645,15 +705,7 @@ impl Plan for ConvQ8 {
             .flatten()
             .ok_or_else(|| OpsError::MissingInput(format!("{}: x", self.op)))?;
         let g = &self.g;
-        let need = g.n * g.c * g.h * g.w;
-        if x.len() != need {
-            return Err(OpsError::Shape(format!(
-                "{}: input has shape {:?}, the plan expects {} elements",
-                self.op,
-                x.shape(),
-                need
-            )));
-        }
+        check_input_shape(self.op, x, g, self.nhwc)?;
         let ylen = g.n * g.m * g.oh * g.ow;
         let e = self.extra;
         let (ph, pw) = (g.h + e[0] + e[2], g.w + e[1] + e[3]);
@@ -661,11 +713,11 @@ impl Plan for ConvQ8 {
         let (xn_u8, xn_i8);
         let xin = match (x.data(), self.x_type) {
             (TensorData::U8(v), QType::U8) => {
-                xn_u8 = self.nhwc_input(v, self.x_zp as u8);
+                xn_u8 = self.nhwc_input(v, self.x_zp as u8)?;
                 QIn::U8(&xn_u8)
             }
             (TensorData::I8(v), QType::I8) => {
-                xn_i8 = self.nhwc_input(v, self.x_zp as i8);
+                xn_i8 = self.nhwc_input(v, self.x_zp as i8)?;
                 QIn::I8(&xn_i8)
             }
             _ => {
@@ -679,17 +731,17 @@ impl Plan for ConvQ8 {
         };
         let y = match self.out {
             QOut::U8 => {
-                let mut yn = vec![0u8; ylen];
+                let mut yn = limits::filled(ylen, 0u8, self.op)?;
                 self.exec(xin, ph, pw, QBuf::U8(&mut yn))?;
                 self.output_tensor(yn, Tensor::u8)?
             }
             QOut::I8 => {
-                let mut yn = vec![0i8; ylen];
+                let mut yn = limits::filled(ylen, 0i8, self.op)?;
                 self.exec(xin, ph, pw, QBuf::I8(&mut yn))?;
                 self.output_tensor(yn, Tensor::i8)?
             }
             QOut::I32 => {
-                let mut yn = vec![0i32; ylen];
+                let mut yn = limits::filled(ylen, 0i32, self.op)?;
                 self.exec(xin, ph, pw, QBuf::I32(&mut yn))?;
                 self.output_tensor(yn, Tensor::i32)?
             }
@@ -774,6 +826,7 @@ pub fn plan_conv_q8(
     } else {
         (need(1, "w")?, opt(2), opt(3))
     };
+    act.check()?;
     let g = attrs::conv_geom(node, xs, w.shape())?;
     let x_zp = match zps(x_zp_t, &format!("{op} x_zero_point"))? {
         None => 0,
@@ -831,6 +884,13 @@ pub fn plan_conv_q8(
         let x_scale = f(1, "x_scale")?;
         let w_scale = f(4, "w_scale")?;
         let y_scale = f(6, "y_scale")?;
+        for (v, what) in [
+            (&x_scale, "x_scale"),
+            (&w_scale, "w_scale"),
+            (&y_scale, "y_scale"),
+        ] {
+            crate::positive_scales(v, &format!("{op} {what}"))?;
+        }
         let (y_type, y_zp) = match zps(Some(need(7, "y_zero_point")?), "QLinearConv y_zero_point")?
         {
             Some((t, v)) if v.len() == 1 => (t, v[0]),
@@ -860,16 +920,16 @@ pub fn plan_conv_q8(
         let (lo, hi) = {
             let (l, h) = act.bounds();
             let inv = 1.0 / y_scale[0];
-            let ql = if l.is_finite() {
-                ((l * inv).round_ties_even() as i32 + y_zp).max(y_type.min())
-            } else {
-                y_type.min()
+            // In i64 with saturating float casts: a bound far outside the output type clamps
+            // to the type's end (an i32 add here wrapped in release builds, turning a huge
+            // bound into "no clamp" or the opposite end).
+            let q = |b: f32| {
+                ((b * inv).round_ties_even() as i64)
+                    .saturating_add(i64::from(y_zp))
+                    .clamp(i64::from(y_type.min()), i64::from(y_type.max())) as i32
             };
-            let qh = if h.is_finite() {
-                ((h * inv).round_ties_even() as i32 + y_zp).min(y_type.max())
-            } else {
-                y_type.max()
-            };
+            let ql = if l.is_finite() { q(l) } else { y_type.min() };
+            let qh = if h.is_finite() { q(h) } else { y_type.max() };
             (ql.min(qh), qh)
         };
         let out = if y_type == QType::U8 {
@@ -930,6 +990,8 @@ pub fn plan_conv_q8(
         g.pad[2] - kpad[2],
         g.pad[3] - kpad[3],
     ];
+    let out_bytes = if out == QOut::I32 { 4 } else { 1 };
+    g.check_tensors(op, 1, out_bytes, extra, opts.tensor_limit())?;
     let depthwise_ok = g.group > 1 && g.group == g.c && g.m.is_multiple_of(g.c);
     let winograd_ok = g.group == 1
         && g.kernel == [3, 3]
@@ -960,11 +1022,11 @@ pub fn plan_conv_q8(
             let whwc_i8;
             let wd = match wh {
                 qgemm::Input8::U8(v) => {
-                    whwc_u8 = layout::dw_to_hwc(v, g.m, g.kernel[0], g.kernel[1]);
+                    whwc_u8 = layout::dw_to_hwc(v, g.m, g.kernel[0], g.kernel[1])?;
                     depthwise::Input8::U8(&whwc_u8)
                 }
                 qgemm::Input8::I8(v) => {
-                    whwc_i8 = layout::dw_to_hwc(v, g.m, g.kernel[0], g.kernel[1]);
+                    whwc_i8 = layout::dw_to_hwc(v, g.m, g.kernel[0], g.kernel[1])?;
                     depthwise::Input8::I8(&whwc_i8)
                 }
             };
@@ -993,11 +1055,11 @@ pub fn plan_conv_q8(
             let ohwi_i8;
             let wq = match w8 {
                 qgemm::Input8::U8(v) => {
-                    ohwi_u8 = layout::oihw_to_ohwi(v, g.m, cg, g.kernel[0], g.kernel[1]);
+                    ohwi_u8 = layout::oihw_to_ohwi(v, g.m, cg, g.kernel[0], g.kernel[1])?;
                     qgemm::Input8::U8(&ohwi_u8)
                 }
                 qgemm::Input8::I8(v) => {
-                    ohwi_i8 = layout::oihw_to_ohwi(v, g.m, cg, g.kernel[0], g.kernel[1]);
+                    ohwi_i8 = layout::oihw_to_ohwi(v, g.m, cg, g.kernel[0], g.kernel[1])?;
                     qgemm::Input8::I8(&ohwi_i8)
                 }
             };
@@ -1033,11 +1095,11 @@ pub fn plan_conv_q8(
             let ohwi_i8;
             let wq = match w8 {
                 qgemm::Input8::U8(v) => {
-                    ohwi_u8 = layout::oihw_to_ohwi(v, g.m, g.c, 3, 3);
+                    ohwi_u8 = layout::oihw_to_ohwi(v, g.m, g.c, 3, 3)?;
                     winograd::int8::Tensor8::U8(&ohwi_u8)
                 }
                 qgemm::Input8::I8(v) => {
-                    ohwi_i8 = layout::oihw_to_ohwi(v, g.m, g.c, 3, 3);
+                    ohwi_i8 = layout::oihw_to_ohwi(v, g.m, g.c, 3, 3)?;
                     winograd::int8::Tensor8::I8(&ohwi_i8)
                 }
             };

@@ -17,12 +17,24 @@ struct Clamp {
     hi: Option<Bound>,
 }
 
+/// Clamps integer elements of type `T`. A bound outside `T`'s range is an error: ONNX gives
+/// `min`/`max` the input's type, so such a bound came from a tensor of another type (before,
+/// `T::try_from` failing silently meant "no clamp").
 fn clamp_int<T: Copy + Into<i64> + TryFrom<i64>>(
+    op: &str,
     v: &[T],
     lo: Option<i64>,
     hi: Option<i64>,
-) -> Vec<T> {
-    v.iter()
+    type_name: &str,
+) -> Result<Vec<T>, OpsError> {
+    for b in [lo, hi].into_iter().flatten() {
+        if T::try_from(b).is_err() {
+            return Err(OpsError::Type(format!(
+                "{op}: bound {b} is outside the range of the {type_name} input (min and max must have the input's type)"
+            )));
+        }
+    }
+    Ok(v.iter()
         .map(|&a| {
             let mut x: i64 = a.into();
             if let Some(l) = lo {
@@ -31,10 +43,10 @@ fn clamp_int<T: Copy + Into<i64> + TryFrom<i64>>(
             if let Some(h) = hi {
                 x = x.min(h);
             }
-            // The bound is of the input's type (checked at run time), so this cannot fail.
+            // Both bounds and `a` are in T's range (checked above), so this cannot fail.
             T::try_from(x).unwrap_or(a)
         })
-        .collect()
+        .collect())
 }
 
 impl Plan for Clamp {
@@ -75,10 +87,30 @@ impl Plan for Clamp {
                         .collect(),
                 )
             }
-            TensorData::U8(v) => TensorData::U8(clamp_int(v, int(self.lo)?, int(self.hi)?)),
-            TensorData::I8(v) => TensorData::I8(clamp_int(v, int(self.lo)?, int(self.hi)?)),
-            TensorData::I32(v) => TensorData::I32(clamp_int(v, int(self.lo)?, int(self.hi)?)),
-            TensorData::I64(v) => TensorData::I64(clamp_int(v, int(self.lo)?, int(self.hi)?)),
+            TensorData::U8(v) => TensorData::U8(clamp_int(
+                self.op,
+                v,
+                int(self.lo)?,
+                int(self.hi)?,
+                "uint8",
+            )?),
+            TensorData::I8(v) => {
+                TensorData::I8(clamp_int(self.op, v, int(self.lo)?, int(self.hi)?, "int8")?)
+            }
+            TensorData::I32(v) => TensorData::I32(clamp_int(
+                self.op,
+                v,
+                int(self.lo)?,
+                int(self.hi)?,
+                "int32",
+            )?),
+            TensorData::I64(v) => TensorData::I64(clamp_int(
+                self.op,
+                v,
+                int(self.lo)?,
+                int(self.hi)?,
+                "int64",
+            )?),
         };
         Ok(vec![Tensor::new(x.shape().to_vec(), y)?])
     }

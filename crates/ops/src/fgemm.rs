@@ -29,8 +29,18 @@ impl View {
             cs: self.rs,
         }
     }
-    fn last(&self, rows: usize, cols: usize) -> usize {
-        self.offset + (rows - 1) * self.rs + (cols - 1) * self.cs
+    /// The index of element (rows − 1, cols − 1), or `None` if it overflows `usize` (rows and
+    /// cols are >= 1).
+    fn last(&self, rows: usize, cols: usize) -> Option<usize> {
+        (rows - 1)
+            .checked_mul(self.rs)?
+            .checked_add((cols - 1).checked_mul(self.cs)?)?
+            .checked_add(self.offset)
+    }
+
+    /// Whether every stride fits `isize` (the `gemm` crate takes signed strides).
+    fn strides_fit(&self) -> bool {
+        isize::try_from(self.rs).is_ok() && isize::try_from(self.cs).is_ok()
     }
 }
 
@@ -55,7 +65,7 @@ pub fn sgemm(
     if m == 0 || n == 0 {
         return Ok(());
     }
-    if cv.last(m, n) >= c.len() {
+    if cv.last(m, n).is_none_or(|l| l >= c.len()) || !cv.strides_fit() {
         return Err(format!(
             "output view exceeds its buffer ({} elements)",
             c.len()
@@ -70,7 +80,11 @@ pub fn sgemm(
         }
         return Ok(());
     }
-    if av.last(m, k) >= a.len() || bv.last(k, n) >= b.len() {
+    if av.last(m, k).is_none_or(|l| l >= a.len())
+        || bv.last(k, n).is_none_or(|l| l >= b.len())
+        || !av.strides_fit()
+        || !bv.strides_fit()
+    {
         return Err("input view exceeds its buffer".into());
     }
     let par = if threads > 1 {
@@ -79,8 +93,9 @@ pub fn sgemm(
         gemm::Parallelism::None
     };
     // SAFETY: every element the product reads or writes lies inside its slice: the last
-    // element of each view (offset + (rows-1)·rs + (cols-1)·cs) was checked against the slice
-    // length above and all strides are non-negative. `c` is borrowed mutably, so it cannot alias
+    // element of each view (offset + (rows-1)·rs + (cols-1)·cs, computed without overflow) was
+    // checked against the slice length above, all strides are non-negative and fit isize, so
+    // the casts below keep their values. `c` is borrowed mutably, so it cannot alias
     // `a` or `b`.
     unsafe {
         gemm::gemm(

@@ -1,7 +1,29 @@
 //! Layout conversions between ONNX's NCHW and the NHWC the quantized kernels use.
+//!
+//! Each function checks that the dimensions it is given describe its input exactly (product
+//! computed without overflow) and returns an [`OpsError::Shape`] otherwise.
+
+use crate::OpsError;
+
+/// `Err` unless the product of `dims` (checked) is `len`.
+fn check(what: &str, len: usize, dims: &[usize]) -> Result<(), OpsError> {
+    if crate::limits::elements(dims, what)? != len {
+        return Err(OpsError::Shape(format!(
+            "{what}: {len} elements do not have the shape {dims:?}"
+        )));
+    }
+    Ok(())
+}
 
 /// `N×C×H×W` → `N×H×W×C`.
-pub fn nchw_to_nhwc<T: Copy + Default>(x: &[T], n: usize, c: usize, h: usize, w: usize) -> Vec<T> {
+pub fn nchw_to_nhwc<T: Copy + Default>(
+    x: &[T],
+    n: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+) -> Result<Vec<T>, OpsError> {
+    check("nchw_to_nhwc", x.len(), &[n, c, h, w])?;
     let mut y = vec![T::default(); x.len()];
     let hw = h * w;
     for b in 0..n {
@@ -12,11 +34,18 @@ pub fn nchw_to_nhwc<T: Copy + Default>(x: &[T], n: usize, c: usize, h: usize, w:
             }
         }
     }
-    y
+    Ok(y)
 }
 
 /// `N×H×W×C` → `N×C×H×W`.
-pub fn nhwc_to_nchw<T: Copy + Default>(x: &[T], n: usize, c: usize, h: usize, w: usize) -> Vec<T> {
+pub fn nhwc_to_nchw<T: Copy + Default>(
+    x: &[T],
+    n: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+) -> Result<Vec<T>, OpsError> {
+    check("nhwc_to_nchw", x.len(), &[n, h, w, c])?;
     let mut y = vec![T::default(); x.len()];
     let hw = h * w;
     for b in 0..n {
@@ -27,7 +56,7 @@ pub fn nhwc_to_nchw<T: Copy + Default>(x: &[T], n: usize, c: usize, h: usize, w:
             }
         }
     }
-    y
+    Ok(y)
 }
 
 /// Weights `M×Cg×kH×kW` (OIHW) → `M×kH×kW×Cg` (OHWI).
@@ -37,7 +66,8 @@ pub fn oihw_to_ohwi<T: Copy + Default>(
     cg: usize,
     kh: usize,
     kw: usize,
-) -> Vec<T> {
+) -> Result<Vec<T>, OpsError> {
+    check("oihw_to_ohwi", w.len(), &[m, cg, kh, kw])?;
     let mut y = vec![T::default(); w.len()];
     for o in 0..m {
         for i in 0..cg {
@@ -48,18 +78,24 @@ pub fn oihw_to_ohwi<T: Copy + Default>(
             }
         }
     }
-    y
+    Ok(y)
 }
 
 /// Depthwise weights `M×1×kH×kW` → `kH×kW×M`.
-pub fn dw_to_hwc<T: Copy + Default>(w: &[T], m: usize, kh: usize, kw: usize) -> Vec<T> {
+pub fn dw_to_hwc<T: Copy + Default>(
+    w: &[T],
+    m: usize,
+    kh: usize,
+    kw: usize,
+) -> Result<Vec<T>, OpsError> {
+    check("dw_to_hwc", w.len(), &[m, kh, kw])?;
     let mut y = vec![T::default(); w.len()];
     for o in 0..m {
         for t in 0..kh * kw {
             y[t * m + o] = w[o * kh * kw + t];
         }
     }
-    y
+    Ok(y)
 }
 
 #[cfg(test)]
@@ -69,11 +105,12 @@ mod tests {
     #[test]
     fn round_trips() {
         let x: Vec<i32> = (0..2 * 3 * 4 * 5).collect();
-        let y = nchw_to_nhwc(&x, 2, 3, 4, 5);
+        let y = nchw_to_nhwc(&x, 2, 3, 4, 5).unwrap();
         assert_eq!(y[1], x[20]);
-        assert_eq!(nhwc_to_nchw(&y, 2, 3, 4, 5), x);
+        assert_eq!(nhwc_to_nchw(&y, 2, 3, 4, 5).unwrap(), x);
+        assert!(nhwc_to_nchw(&y, 2, 3, 4, 6).is_err());
         let w: Vec<i32> = (0..4 * 2 * 3 * 3).collect();
-        let o = oihw_to_ohwi(&w, 4, 2, 3, 3);
+        let o = oihw_to_ohwi(&w, 4, 2, 3, 3).unwrap();
         assert_eq!(o[1], w[9]);
     }
 }

@@ -43,6 +43,7 @@ pub mod conv;
 mod elementwise;
 mod fgemm;
 pub mod layout;
+pub mod limits;
 pub mod matmul;
 pub mod node;
 mod quant;
@@ -142,6 +143,19 @@ pub struct Options {
     pub algorithm: Option<Algorithm>,
     /// Time the candidate algorithms at plan time and keep the fastest (FFTW's "measure").
     pub autotune: bool,
+    /// The largest tensor (output, padded or re-laid-out copy, im2col columns) a plan may
+    /// allocate, in bytes; `None`: [`limits::DEFAULT_MAX_TENSOR_BYTES`] (2 GiB). A plan whose
+    /// tensors would be larger is an [`OpsError::Shape`] at plan time (or at run time, for
+    /// shapes only known then). See [`limits`].
+    pub max_tensor_bytes: Option<usize>,
+}
+
+impl Options {
+    /// [`Options::max_tensor_bytes`] or its default.
+    pub fn tensor_limit(&self) -> usize {
+        self.max_tensor_bytes
+            .unwrap_or(limits::DEFAULT_MAX_TENSOR_BYTES)
+    }
 }
 
 /// A planned operator: validated, algorithm chosen, weights packed.
@@ -178,11 +192,21 @@ pub(crate) fn constant<'a>(inputs: &[PlanInput<'a>], i: usize) -> Option<&'a Ten
     }
 }
 
-/// Threads for a plan: the option, or the cores of the fastest cluster (cpu-probe).
+/// `Err` naming `what` unless every scale is finite and > 0.
+pub(crate) fn positive_scales(v: &[f32], what: &str) -> Result<(), OpsError> {
+    for &s in v {
+        quant_params::params::check_scale(what, s)
+            .map_err(|e| OpsError::Quantization(e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// Threads for a plan: the option, or the cores of the fastest cluster (cpu-probe); at least 1
+/// and at most [`limits::MAX_THREADS`].
 pub fn threads_for(opts: &Options) -> usize {
     opts.threads
         .unwrap_or_else(cpu_probe::recommended_threads)
-        .max(1)
+        .clamp(1, limits::MAX_THREADS)
 }
 
 /// Plans an ONNX node. Inputs that are constants (initializers) are packed into the plan; the

@@ -3,6 +3,7 @@
 
 use crate::attrs;
 use crate::fgemm::{sgemm, View};
+use crate::limits;
 use crate::{threads_for, DataType, Node, OpsError, Options, Plan, PlanInput, Tensor, TensorData};
 use cpu_probe::parallel::Parallel;
 use qgemm::{GemmConfig, GemmOutput, Input8, PackedB};
@@ -19,7 +20,17 @@ struct Bcast {
     out_shape: Vec<usize>,
 }
 
-fn broadcast(op: &str, a: &[usize], b: &[usize]) -> Result<Bcast, OpsError> {
+/// Broadcasts `a` and `b`; the output (`elem` bytes per element) must fit `max_bytes`, checked
+/// before anything is allocated.
+fn broadcast(
+    op: &str,
+    a: &[usize],
+    b: &[usize],
+    elem: usize,
+    max_bytes: usize,
+) -> Result<Bcast, OpsError> {
+    limits::elements(a, &format!("{op} A"))?;
+    limits::elements(b, &format!("{op} B"))?;
     if a.is_empty() || b.is_empty() {
         return Err(OpsError::Shape(format!(
             "{op}: scalar operands are not matrices"
@@ -68,6 +79,23 @@ fn broadcast(op: &str, a: &[usize], b: &[usize]) -> Result<Bcast, OpsError> {
             }
         };
     }
+    let mut out_shape = batch.clone();
+    if a.len() > 1 {
+        out_shape.push(m);
+    }
+    if b.len() > 1 {
+        out_shape.push(n);
+    }
+    // The output and the per-batch product m·n, counted checked before `pairs` is allocated.
+    let count = limits::elements(&out_shape, &format!("{op} output"))?;
+    limits::product(&[m, n], &format!("{op} output"))?;
+    let bytes = count.checked_mul(elem);
+    if bytes.is_none_or(|b| b > max_bytes) {
+        return Err(OpsError::Shape(format!(
+            "{op}: an output of shape {out_shape:?} exceeds the tensor limit of {max_bytes} bytes \
+             (Options::max_tensor_bytes)"
+        )));
+    }
     let total: usize = batch.iter().product();
     let index = |dims: &[usize], flat: usize| -> usize {
         // Flat index into `dims` (right-aligned against `batch`) for output batch `flat`.
@@ -87,13 +115,6 @@ fn broadcast(op: &str, a: &[usize], b: &[usize]) -> Result<Bcast, OpsError> {
         idx
     };
     let pairs = (0..total).map(|t| (index(ab, t), index(bb, t))).collect();
-    let mut out_shape = batch.clone();
-    if a.len() > 1 {
-        out_shape.push(m);
-    }
-    if b.len() > 1 {
-        out_shape.push(n);
-    }
     Ok(Bcast {
         m,
         k,
@@ -109,6 +130,7 @@ use crate::constant as get;
 /// fp32 MatMul.
 struct MatMulF32 {
     threads: usize,
+    max_bytes: usize,
 }
 
 impl Plan for MatMulF32 {
@@ -120,8 +142,9 @@ impl Plan for MatMulF32 {
             return Err(OpsError::MissingInput("MatMul needs A and B".into()));
         };
         let (av, bv) = (a.as_f32("MatMul A")?, b.as_f32("MatMul B")?);
-        let bc = broadcast("MatMul", a.shape(), b.shape())?;
-        let mut c = vec![0f32; bc.pairs.len() * bc.m * bc.n];
+        let bc = broadcast("MatMul", a.shape(), b.shape(), 4, self.max_bytes)?;
+        // Counted and bounded by `broadcast`.
+        let mut c = limits::filled(bc.pairs.len() * bc.m * bc.n, 0f32, "MatMul output")?;
         for (t, &(ia, ib)) in bc.pairs.iter().enumerate() {
             sgemm(
                 bc.m,
@@ -155,6 +178,7 @@ struct GemmF32 {
     trans_a: bool,
     trans_b: bool,
     threads: usize,
+    max_bytes: usize,
 }
 
 impl Plan for GemmF32 {
@@ -182,7 +206,9 @@ impl Plan for GemmF32 {
                 "Gemm: inner dimensions differ (A' is {m}x{k}, B' is {kb}x{n})"
             )));
         }
-        let mut y = vec![0f32; m * n];
+        let count = limits::product(&[m, n], "Gemm output")?;
+        limits::check_tensor::<f32>(count, self.max_bytes, "Gemm output")?;
+        let mut y = limits::filled(count, 0f32, "Gemm output")?;
         let mut read = false;
         if let Some(c) = inputs.get(2).copied().flatten() {
             let cv = c.as_f32("Gemm C")?;
@@ -282,11 +308,14 @@ fn zp_values(t: &Tensor, what: &str, want: QType) -> Result<Vec<i32>, OpsError> 
     Ok(v)
 }
 
+/// A scale tensor's values, each finite and > 0 (ONNX requires positive scales; checking only
+/// the combined multiplier would let two negative scales through).
 fn f32_scalar_or_vec(t: &Tensor, what: &str) -> Result<Vec<f32>, OpsError> {
     let v = t.as_f32(what)?.to_vec();
     if v.is_empty() {
         return Err(OpsError::Shape(format!("{what} is empty")));
     }
+    crate::positive_scales(&v, what)?;
     Ok(v)
 }
 
@@ -308,6 +337,7 @@ pub struct MatMulInt8 {
     a_type: QType,
     out: IntOut,
     par: Parallel,
+    max_bytes: usize,
 }
 
 impl MatMulInt8 {
@@ -334,7 +364,10 @@ impl MatMulInt8 {
                 self.op
             )));
         };
-        if self.a_type != QType::U8 || a.len() != m * k || y.len() != m * n {
+        if self.a_type != QType::U8
+            || Some(a.len()) != m.checked_mul(k)
+            || Some(y.len()) != m.checked_mul(n)
+        {
             return Err(OpsError::Shape(format!(
                 "{}: A has {} elements (want {m}x{k} u8), y has {} (want {m}x{n})",
                 self.op,
@@ -390,7 +423,11 @@ impl Plan for MatMulInt8 {
                 self.op, self.a_type
             )));
         }
-        let bc = broadcast(self.op, a.shape(), &self.b_shape)?;
+        let elem = match self.out {
+            IntOut::I32 => 4,
+            IntOut::Requant { .. } => 1,
+        };
+        let bc = broadcast(self.op, a.shape(), &self.b_shape, elem, self.max_bytes)?;
         let mn = bc.m * bc.n;
         let kern = |e: qgemm::GemmError| OpsError::Kernel(e.to_string());
         let slice_a = |ia: usize| -> Input8<'_> {
@@ -402,7 +439,7 @@ impl Plan for MatMulInt8 {
         };
         let y = match &self.out {
             IntOut::I32 => {
-                let mut c = vec![0i32; bc.pairs.len() * mn];
+                let mut c = limits::filled(bc.pairs.len() * mn, 0i32, self.op)?;
                 for (t, &(ia, ib)) in bc.pairs.iter().enumerate() {
                     self.packed[ib]
                         .gemm(
@@ -425,7 +462,7 @@ impl Plan for MatMulInt8 {
                 qtype,
             } => match qtype {
                 QType::U8 => {
-                    let mut c = vec![0u8; bc.pairs.len() * mn];
+                    let mut c = limits::filled(bc.pairs.len() * mn, 0u8, self.op)?;
                     for (t, &(ia, ib)) in bc.pairs.iter().enumerate() {
                         let out = match (per_tensor, per_col) {
                             (Some(r), _) => GemmOutput::U8 {
@@ -447,7 +484,7 @@ impl Plan for MatMulInt8 {
                     Tensor::u8(bc.out_shape, c)?
                 }
                 QType::I8 => {
-                    let mut c = vec![0i8; bc.pairs.len() * mn];
+                    let mut c = limits::filled(bc.pairs.len() * mn, 0i8, self.op)?;
                     for (t, &(ia, ib)) in bc.pairs.iter().enumerate() {
                         let out = match (per_tensor, per_col) {
                             (Some(r), _) => GemmOutput::I8 {
@@ -568,7 +605,10 @@ pub fn plan(
                     )));
                 }
             }
-            Ok(Box::new(MatMulF32 { threads }))
+            Ok(Box::new(MatMulF32 {
+                threads,
+                max_bytes: opts.tensor_limit(),
+            }))
         }
         "Gemm" => {
             attrs::only(node, &["alpha", "beta", "transA", "transB"])?;
@@ -578,6 +618,7 @@ pub fn plan(
                 trans_a: attrs::int(node, "transA", 0)? != 0,
                 trans_b: attrs::int(node, "transB", 0)? != 0,
                 threads,
+                max_bytes: opts.tensor_limit(),
             }))
         }
         "MatMulInteger" | "QLinearMatMul" => Ok(Box::new(plan_int8(node, inputs, opts)?)),
@@ -612,6 +653,7 @@ fn plan_int8(
                 a_type,
                 out: IntOut::I32,
                 par,
+                max_bytes: opts.tensor_limit(),
             })
         }
         "QLinearMatMul" => {
@@ -694,6 +736,7 @@ fn plan_int8(
                 a_type,
                 out,
                 par,
+                max_bytes: opts.tensor_limit(),
             })
         }
         o => Err(OpsError::Unsupported(o.to_string())),

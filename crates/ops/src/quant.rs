@@ -245,10 +245,11 @@ impl Plan for Dequantize {
                     )))
                 }
             };
+            // The difference in i64: an int32 input minus an int32 zero point overflows i32.
             let y: Vec<f32> = q
                 .iter()
                 .zip(&idx)
-                .map(|(&v, &i)| (v - self.zps[i]) as f32 * self.scales[i])
+                .map(|(&v, &i)| (i64::from(v) - i64::from(self.zps[i])) as f32 * self.scales[i])
                 .collect();
             return Ok(vec![Tensor::f32(x.shape().to_vec(), y)?]);
         }
@@ -405,6 +406,7 @@ pub fn plan(node: &Node, inputs: &[PlanInput<'_>]) -> Result<Box<dyn Plan>, OpsE
                 OpsError::MissingInput("QuantizeLinear: y_scale must be a constant".into())
             })?;
             let scales = scalar_or_vec_f32(scale, "QuantizeLinear y_scale", block > 0)?;
+            crate::positive_scales(&scales, "QuantizeLinear y_scale")?;
             let (mut qtype, zps) = zero_points(
                 constant(inputs, 2),
                 "QuantizeLinear y_zero_point",
@@ -454,6 +456,9 @@ pub fn plan(node: &Node, inputs: &[PlanInput<'_>]) -> Result<Box<dyn Plan>, OpsE
                 OpsError::MissingInput("DequantizeLinear: x_scale must be a constant".into())
             })?;
             let scales = scalar_or_vec_f32(scale, "DequantizeLinear x_scale", block > 0)?;
+            // Every scale is checked here, for every path (the blocked and the int32 paths
+            // used to take any value, NaN and negative included).
+            crate::positive_scales(&scales, "DequantizeLinear x_scale")?;
             let zps = match constant(inputs, 2) {
                 Some(t) if t.dtype() == crate::DataType::I32 => {
                     let v = t.as_i32("DequantizeLinear x_zero_point")?.to_vec();

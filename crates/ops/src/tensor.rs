@@ -54,9 +54,19 @@ pub struct Tensor {
 }
 
 impl Tensor {
-    /// A tensor from a shape and data; `Err` if the element count does not match the shape.
+    /// A tensor from a shape and data; `Err` if the element count does not match the shape, or
+    /// if the shape's element count overflows `usize` (every partial product of the dimensions,
+    /// ignoring zeros, must fit: code that walks the tensor multiplies them).
+    ///
+    /// ```
+    /// use ops::Tensor;
+    /// assert!(Tensor::f32(vec![2, 2], vec![0.0; 4]).is_ok());
+    /// assert!(Tensor::f32(vec![2, 2], vec![0.0; 3]).is_err());
+    /// // 2^63 + 1 squared wraps to 2^63·2 + 1 ≡ 1 in usize: refused, not accepted as 1 element.
+    /// assert!(Tensor::f32(vec![(1 << 63) + 1, (1 << 63) + 1], vec![0.0]).is_err());
+    /// ```
     pub fn new(shape: Vec<usize>, data: TensorData) -> Result<Tensor, OpsError> {
-        let n: usize = shape.iter().product();
+        let n = crate::limits::elements(&shape, "tensor")?;
         let len = match &data {
             TensorData::F32(v) => v.len(),
             TensorData::U8(v) => v.len(),

@@ -7,6 +7,11 @@ use crate::ConvGeometry;
 /// `input` is `in_h × in_w × (groups·cin_g)` with pixel stride `in_pixel_stride`; `weights` are
 /// OHWI: `(groups·cout_g) × k_h × k_w × cin_g`; `w_zero_point` has one entry per output channel.
 /// Out-of-image taps contribute 0 (they read the input zero point).
+///
+/// # Panics
+/// The specification for valid geometry, kept plain: it panics (it never reads outside its
+/// slices) on an output size that overflows `usize`, on buffers shorter than the geometry
+/// needs, and on strides, dilations or pads so large that the tap positions leave `isize`.
 #[allow(clippy::too_many_arguments)]
 pub fn conv_i32<A: Copy + Into<i32>, W: Copy + Into<i32>>(
     g: &ConvGeometry,
@@ -20,8 +25,14 @@ pub fn conv_i32<A: Copy + Into<i32>, W: Copy + Into<i32>>(
     w_zero_point: &[i32],
 ) -> Vec<i32> {
     let (oh, ow) = (g.out_h().unwrap_or(0), g.out_w().unwrap_or(0));
-    let cout = groups * cout_g;
-    let mut out = vec![0i32; oh * ow * cout];
+    let cout = groups
+        .checked_mul(cout_g)
+        .expect("reference conv_i32: groups x cout_g overflows usize");
+    let len = cout
+        .checked_mul(oh)
+        .and_then(|c| c.checked_mul(ow))
+        .expect("reference conv_i32: the output size overflows usize");
+    let mut out = vec![0i32; len];
     for oy in 0..oh {
         for ox in 0..ow {
             for gr in 0..groups {

@@ -28,6 +28,20 @@
 //! * Exactness: a plan whose i32 accumulator could overflow (from the actual weights, zero points
 //!   and bias) is refused.
 //!
+//! ## Hostile input
+//!
+//! Shapes and strides may come straight from a model file. `k` and `n` are at most
+//! [`MAX_DIM`] (`u32::MAX`); every size derived from the caller's values (the spans
+//! `(rows − 1) · stride + cols` of A, B and C, the packed weights, the task grid, the per-thread
+//! scratch) is computed with checked arithmetic, and allocations sized by them are fallible or
+//! capped: an overflow or an allocation that fails is an `Err` naming the argument and the
+//! values, in release builds as in debug ones. The public helpers ([`activation_domain`],
+//! [`weight_domain`], [`check_accumulator`], [`pack`]) check their arguments too. Safe code
+//! cannot call a micro-kernel ([`ukernel::Kernel`]'s functions are `unsafe fn`).
+//!
+//! NaN: the arithmetic is integer; only the f32 output multiplies by caller scales, and a NaN
+//! scale gives NaN outputs (IEEE propagation, the project's rule).
+//!
 //! ```
 //! use qgemm::{GemmConfig, GemmOutput, Input8, PackedB};
 //! use quant_params::{QType, RequantScheme, Requantizer};
@@ -141,28 +155,78 @@ impl From<quant_params::QuantError> for GemmError {
     }
 }
 
-/// The operand domain of the micro-kernels for an activation type: the xor that maps a byte to
-/// `a'` (u8) and the zero point in that domain (see [`pack`]).
-pub fn activation_domain(a_type: QType, a_zero_point: i32) -> (u8, i32) {
-    match a_type {
-        QType::U8 => (0, a_zero_point),
-        QType::I8 => (0x80, a_zero_point + 128),
-    }
+/// The largest `k` and `n` of a GEMM: `u32::MAX` (as XNNPACK's dimensions); larger is an error.
+pub const MAX_DIM: usize = u32::MAX as usize;
+
+/// A vector with room for `len` elements, allocated fallibly (an error names `what`).
+fn try_with_capacity<T>(what: &str, len: usize) -> Result<Vec<T>, GemmError> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| {
+        GemmError::Shape(format!(
+            "{what}: {len} elements of {} bytes cannot be allocated",
+            std::mem::size_of::<T>()
+        ))
+    })?;
+    Ok(v)
 }
 
-/// Weights and weight zero points mapped to the kernel domain `w'` (s8) / `zw'`.
-pub fn weight_domain(w: Input8<'_>, zw: &[i32]) -> (Vec<i8>, Vec<i32>) {
-    match w {
-        Input8::I8(x) => (x.to_vec(), zw.to_vec()),
-        Input8::U8(x) => (
-            x.iter().map(|&v| (i32::from(v) - 128) as i8).collect(),
-            zw.iter().map(|z| z - 128).collect(),
-        ),
+/// `(rows − 1) · ld + cols` (`rows >= 1`): the elements a strided matrix spans, or an error
+/// naming the operands.
+fn strided_span(
+    mat: &str,
+    rows: (&str, usize),
+    ld: (&str, usize),
+    cols: (&str, usize),
+) -> Result<usize, GemmError> {
+    let r = rows.1 - 1;
+    r.checked_mul(ld.1)
+        .and_then(|x| x.checked_add(cols.1))
+        .ok_or_else(|| {
+            GemmError::Shape(format!(
+                "{mat}: {} {} times {} − 1 = {r} plus {} {} overflows usize",
+                ld.0, ld.1, rows.0, cols.0, cols.1
+            ))
+        })
+}
+
+/// The operand domain of the micro-kernels for an activation type: the xor that maps a byte to
+/// `a'` (u8) and the zero point in that domain (see [`pack`]). Errors if the zero point is
+/// outside `a_type`.
+pub fn activation_domain(a_type: QType, a_zero_point: i32) -> Result<(u8, i32), GemmError> {
+    a_type.check_zero_point("activation zero point", a_zero_point)?;
+    Ok(match a_type {
+        QType::U8 => (0, a_zero_point),
+        QType::I8 => (0x80, a_zero_point + 128),
+    })
+}
+
+/// Weights and weight zero points mapped to the kernel domain `w'` (s8) / `zw'` (allocated
+/// fallibly). Errors if a zero point is outside the weights' type.
+pub fn weight_domain(w: Input8<'_>, zw: &[i32]) -> Result<(Vec<i8>, Vec<i32>), GemmError> {
+    for (c, &z) in zw.iter().enumerate() {
+        w.qtype()
+            .check_zero_point(&format!("weight zero point {c}"), z)?;
     }
+    let mut wp = try_with_capacity("weights in the kernel domain", w.len())?;
+    let mut zp = try_with_capacity("weight zero points", zw.len())?;
+    match w {
+        Input8::I8(x) => {
+            wp.extend_from_slice(x);
+            zp.extend_from_slice(zw);
+        }
+        Input8::U8(x) => {
+            // In range: v − 128 in [-128, 127], z − 128 in [-128, 127] (checked above).
+            wp.extend(x.iter().map(|&v| (i32::from(v) - 128) as i8));
+            zp.extend(zw.iter().map(|z| z - 128));
+        }
+    }
+    Ok((wp, zp))
 }
 
 /// Checks that `|Σ_k (a − za)(w − zw)| + |bias|` cannot leave i32 for any activations, for each
-/// output channel of `w_prime` (`channels × k`, kernel domain), naming the first that could.
+/// output channel of `w_prime` (`channels × k`, kernel domain; `channels = zw_prime.len()`,
+/// one bias each), naming the first that could. Arguments that do not fit each other (or a zero
+/// point outside `a_type`) are an error too.
 pub fn check_accumulator(
     a_type: QType,
     a_zero_point: i32,
@@ -171,14 +235,44 @@ pub fn check_accumulator(
     bias: &[i32],
     k: usize,
 ) -> Result<(), GemmError> {
-    let amax = i64::from((a_type.max() - a_zero_point).max(a_zero_point - a_type.min()));
+    a_type.check_zero_point("activation zero point", a_zero_point)?;
+    let channels = zw_prime.len();
+    let need = channels.checked_mul(k).ok_or_else(|| {
+        GemmError::Shape(format!(
+            "accumulator check: {channels} channels x k {k} overflows usize"
+        ))
+    })?;
+    if w_prime.len() != need {
+        return Err(GemmError::Shape(format!(
+            "accumulator check: {} weights but {channels} channels x k {k} = {need} are needed",
+            w_prime.len()
+        )));
+    }
+    if bias.len() != channels {
+        return Err(GemmError::Shape(format!(
+            "accumulator check: {} biases for {channels} channels",
+            bias.len()
+        )));
+    }
+    // |a − za| <= 255 for a valid zero point; each |w − zw| < 2^32; sums saturate (a
+    // saturated sum is far above the bound, hence refused, as it should be).
+    let (za, lo, hi) = (
+        i64::from(a_zero_point),
+        i64::from(a_type.min()),
+        i64::from(a_type.max()),
+    );
+    let amax = (hi - za).max(za - lo);
+    let limit = i64::from(i32::MAX);
     for (c, (&zw, &b)) in zw_prime.iter().zip(bias).enumerate() {
-        let sum_abs: i64 = w_prime[c * k..(c + 1) * k]
+        let w = &w_prime[c * k..(c + 1) * k];
+        let sum_abs = w
             .iter()
             .map(|&v| (i64::from(v) - i64::from(zw)).abs())
-            .sum();
-        let bound = amax * sum_abs + i64::from(b).abs();
-        if bound > i64::from(i32::MAX) {
+            .fold(0i64, i64::saturating_add);
+        let bound = amax
+            .saturating_mul(sum_abs)
+            .saturating_add(i64::from(b).abs());
+        if bound > limit {
             return Err(GemmError::Overflow(format!(
                 "output channel {c}: |Σ(a−za)(w−zw)| + |bias| can reach {bound} > 2^31−1 (K = {k})"
             )));
@@ -190,9 +284,9 @@ pub fn check_accumulator(
 /// What a GEMM plan needs.
 #[derive(Clone, Copy, Debug)]
 pub struct GemmConfig<'a> {
-    /// Inner dimension.
+    /// Inner dimension (1 ..= [`MAX_DIM`]).
     pub k: usize,
-    /// Columns of B and C.
+    /// Columns of B and C (1 ..= [`MAX_DIM`]).
     pub n: usize,
     /// B, `k × n` row-major with row stride `ldb`.
     pub b: Input8<'a>,
@@ -290,9 +384,14 @@ pub const MIN_TASK_MACS: usize = 1 << 19;
 pub const TASKS_PER_THREAD: usize = 4;
 /// The largest MR of any micro-kernel.
 const MAX_MR: usize = 8;
+/// At most this many i32 accumulators (4 MiB) in a task's per-thread scratch (outputs that
+/// are requantized or dequantized from it): [`PackedB::gemm_with_tiling`] shortens larger
+/// tasks (a task of one row and one NR block always fits).
+pub const SCRATCH_CAP: usize = 1 << 20;
 
 /// A split of a GEMM into tasks of `rows` rows × `blocks` NR-column blocks
-/// ([`PackedB::tiling`]).
+/// ([`PackedB::tiling`]). Both must be >= 1; larger values than the GEMM has are clamped (and
+/// so are tasks whose i32 scratch would pass [`SCRATCH_CAP`]), which never changes C.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Tiling {
     /// Rows of C per task.
@@ -312,7 +411,8 @@ unsafe impl Send for SyncPtr {}
 unsafe impl Sync for SyncPtr {}
 
 impl PackedB {
-    /// Validates, checks the accumulator bound and packs B.
+    /// Validates (`1 <= k, n <=` [`MAX_DIM`], `ldb >= n`, B's span `(k − 1) · ldb + n` checked),
+    /// checks the accumulator bound and packs B (allocated fallibly).
     pub fn new(cfg: GemmConfig<'_>) -> Result<PackedB, GemmError> {
         let (k, n) = (cfg.k, cfg.n);
         if k == 0 || n == 0 {
@@ -320,13 +420,20 @@ impl PackedB {
                 "k ({k}) and n ({n}) must be >= 1"
             )));
         }
+        for (name, v) in [("k", k), ("n", n)] {
+            if v > MAX_DIM {
+                return Err(GemmError::Shape(format!(
+                    "{name} {v} exceeds the limit {MAX_DIM} (u32::MAX)"
+                )));
+            }
+        }
         if cfg.ldb < n {
             return Err(GemmError::Shape(format!(
                 "ldb {} is smaller than n {n}",
                 cfg.ldb
             )));
         }
-        let need = (k - 1) * cfg.ldb + n;
+        let need = strided_span("B", ("k", k), ("ldb", cfg.ldb), ("n", n))?;
         if cfg.b.len() < need {
             return Err(GemmError::Shape(format!(
                 "B has {} elements but {k}x{n} with row stride {} needs {need}",
@@ -337,6 +444,7 @@ impl PackedB {
         cfg.a_type
             .check_zero_point("activation zero point", cfg.a_zero_point)?;
         let btype = cfg.b.qtype();
+        // n <= k · n <= need <= B's length: these buffers are no larger than B (times 4).
         let zw: Vec<i32> = match cfg.b_zero_points.len() {
             1 => vec![cfg.b_zero_points[0]; n],
             x if x == n => cfg.b_zero_points.to_vec(),
@@ -359,12 +467,11 @@ impl PackedB {
                 )))
             }
         };
-        // B (k × n) to the kernel's column-major "OHWI" order: n × k.
-        // B (k × n) transposed to the kernels' per-output-channel order (n × k), as raw bytes.
+        // B (k × n) transposed to the kernels' per-output-channel order (n × k), as raw bytes
+        // (k · n <= (k − 1) · ldb + n <= B's length: every index is inside B).
         let raw = cfg.b.as_bytes();
-        let bt: Vec<u8> = (0..n)
-            .flat_map(|j| (0..k).map(move |p| raw[p * cfg.ldb + j]))
-            .collect();
+        let mut bt: Vec<u8> = try_with_capacity("transposed B", k * n)?;
+        bt.extend((0..n).flat_map(|j| (0..k).map(move |p| raw[p * cfg.ldb + j])));
         let bt_i8: &[i8] =
             // SAFETY: i8 and u8 have the same size, alignment and validity.
             unsafe { std::slice::from_raw_parts(bt.as_ptr().cast(), bt.len()) };
@@ -372,9 +479,9 @@ impl PackedB {
             QType::U8 => Input8::U8(&bt),
             QType::I8 => Input8::I8(bt_i8),
         };
-        let (w_prime, zw_prime) = weight_domain(bt_view, &zw);
+        let (w_prime, zw_prime) = weight_domain(bt_view, &zw)?;
         check_accumulator(cfg.a_type, cfg.a_zero_point, &w_prime, &zw_prime, &bias, k)?;
-        let (a_xor, za_prime) = activation_domain(cfg.a_type, cfg.a_zero_point);
+        let (a_xor, za_prime) = activation_domain(cfg.a_type, cfg.a_zero_point)?;
         let variant = cfg.variant.unwrap_or_else(Variant::best);
         let kernel = variant.kernel().ok_or_else(|| {
             GemmError::Variant(format!(
@@ -382,7 +489,7 @@ impl PackedB {
                 Variant::available()
             ))
         })?;
-        let packed = pack::pack_kernel(&kernel, 1, k, n, 1, &w_prime, &zw_prime, za_prime, &bias);
+        let packed = pack::pack_kernel(&kernel, 1, k, n, 1, &w_prime, &zw_prime, za_prime, &bias)?;
         Ok(PackedB {
             k,
             n,
@@ -405,6 +512,9 @@ impl PackedB {
 
     /// `C = A · B` (+ bias, zero points) for `m` rows of A with row stride `lda`, split into
     /// tasks by [`PackedB::tiling`] and run on `par`.
+    ///
+    /// Needs `lda >= k`, `ldc >= n`, A of at least `(m − 1) · lda + k` elements and C of at
+    /// least `(m − 1) · ldc + n` (both computed checked: a span past `usize` is an error).
     pub fn gemm(
         &self,
         m: usize,
@@ -453,7 +563,7 @@ impl PackedB {
         if m == 0 {
             return Ok(());
         }
-        let need_a = (m - 1) * lda + k;
+        let need_a = strided_span("A", ("m", m), ("lda", lda), ("k", k))?;
         if a.len() < need_a {
             return Err(GemmError::Shape(format!(
                 "A has {} elements but {m}x{k} with row stride {lda} needs {need_a}",
@@ -493,7 +603,7 @@ impl PackedB {
         if ldc < n {
             return Err(GemmError::Shape(format!("ldc {ldc} is smaller than n {n}")));
         }
-        let need_c = (m - 1) * ldc + n;
+        let need_c = strided_span("C", ("m", m), ("ldc", ldc), ("n", n))?;
         if len < need_c {
             return Err(GemmError::Shape(format!(
                 "C has {len} elements but {m}x{n} with row stride {ldc} needs {need_c}"
@@ -508,7 +618,7 @@ impl PackedB {
         // Per-tensor or per-channel Fp32 to u8/i8 on a kernel that has it fused: the kernel
         // stores bytes.
         let fused = match (&out, self.kernel.run_fp32) {
-            _ if self.packed.needs_row_sums => None,
+            _ if self.packed.needs_row_sums() => None,
             (GemmOutput::U8 { requant: r, .. } | GemmOutput::I8 { requant: r, .. }, Some(f)) => {
                 Fp32Requant::from_requantizer(r).map(|q| (f, q))
             }
@@ -540,8 +650,9 @@ impl PackedB {
                 ..
             } => (SyncPtr(c.as_mut_ptr().cast()), a_scale, b_scales),
         };
-        let tiling =
-            tiling.unwrap_or_else(|| self.split(m, par.threads(), fused.is_none() && kind != 2));
+        // Whether the tasks go through the i32 scratch (else the kernels store into C).
+        let scratch = fused.is_none() && kind != 2;
+        let tiling = tiling.unwrap_or_else(|| self.split(m, par.threads(), scratch));
         if tiling.rows == 0 || tiling.blocks == 0 {
             return Err(GemmError::Shape(format!(
                 "tiling rows ({}) and blocks ({}) must be >= 1",
@@ -550,8 +661,14 @@ impl PackedB {
         }
         let bytes = a.as_bytes();
         let nr = self.kernel.nr;
-        let nb = self.packed.blocks;
-        let (rows, blocks) = (tiling.rows.min(m), tiling.blocks.min(nb));
+        let nb = self.packed.blocks();
+        let (mut rows, mut blocks) = (tiling.rows.min(m), tiling.blocks.min(nb));
+        if scratch {
+            // A task's scratch (rows × blocks · NR) at most SCRATCH_CAP (rows, blocks >= 1).
+            blocks = blocks.min((SCRATCH_CAP / nr).max(1));
+            rows = rows.min((SCRATCH_CAP / (blocks * nr)).max(1));
+        }
+        // m · nb <= m · n <= (m − 1) · ldc + n <= C's length: no overflow.
         let m_tiles = m.div_ceil(rows);
         let n_tiles = nb.div_ceil(blocks);
         let store = Store {
@@ -575,10 +692,6 @@ impl PackedB {
             let width = (b1 * nr).min(n) - c0;
             SCRATCH.with(|s| {
                 let (acc, ptrs) = &mut *s.borrow_mut();
-                let len = (r1 - r0) * width;
-                if acc.len() < len {
-                    acc.resize(len, 0);
-                }
                 if ptrs.len() < self.kernel.mr {
                     ptrs.resize(self.kernel.mr, core::ptr::null());
                 }
@@ -601,6 +714,11 @@ impl PackedB {
                         self.tile(bytes, lda, r0, r1, b0, b1, base, ldc, ptrs);
                     }
                     return;
+                }
+                // At most SCRATCH_CAP elements, or one row of one block (capped above).
+                let len = (r1 - r0) * width;
+                if acc.len() < len {
+                    acc.resize(len, 0);
                 }
                 let acc = &mut acc[..len];
                 // SAFETY: acc holds (r1 − r0) rows of `width` = the task's columns.
@@ -650,31 +768,32 @@ impl PackedB {
     fn split(&self, m: usize, threads: usize, scratch: bool) -> Tiling {
         let caches = cpu_probe::cache_sizes();
         let (mr, nr) = (self.kernel.mr, self.kernel.nr);
-        let (k, n, nb) = (self.k, self.n, self.packed.blocks);
+        let (k, n, nb) = (self.k, self.n, self.packed.blocks());
         let m = m.max(1);
         let block_bytes = self.packed.block_len().max(1) as u64;
         let mut blocks = ((caches.l2 / 2) / block_bytes).clamp(1, nb as u64) as usize;
         let width = (blocks * nr).min(n);
         // The i32 accumulators of a task stay in L1 until they are requantized.
         let row_bytes = (width * 4) as u64;
+        // Saturating: `m` and `threads` are the caller's (up to usize::MAX).
         let mut rows = if scratch {
             (((caches.l1d / 2) / row_bytes) as usize / mr * mr).clamp(mr, m.max(mr))
         } else {
-            m.div_ceil(mr) * mr
+            m.div_ceil(mr).saturating_mul(mr)
         };
         let macs = m.saturating_mul(n).saturating_mul(k);
-        let want = (macs / MIN_TASK_MACS).clamp(1, threads.max(1) * TASKS_PER_THREAD);
+        let want = (macs / MIN_TASK_MACS).clamp(1, threads.max(1).saturating_mul(TASKS_PER_THREAD));
         if threads > 1 && want > 1 {
             let m_blocks = m.div_ceil(mr);
             if m_blocks >= want {
-                rows = rows.min(m_blocks.div_ceil(want) * mr);
+                rows = rows.min(m_blocks.div_ceil(want).saturating_mul(mr));
             } else {
                 rows = rows.min(mr);
                 // Column panels in a multiple of `threads` tasks (equal shares), each a whole
                 // number of 64-byte lines of a u8 C row where the width allows it (no line is
                 // written by two tasks).
                 let t = threads.max(1);
-                let n_tasks = (want.div_ceil(m_blocks) / t).max(1) * t;
+                let n_tasks = (want.div_ceil(m_blocks) / t).max(1).saturating_mul(t);
                 let line = 64usize.div_ceil(nr);
                 let share = nb.div_ceil(n_tasks);
                 blocks = blocks.min(if share >= line {
@@ -705,10 +824,10 @@ impl PackedB {
     }
 
     fn check_requant(&self, r: &Requantizer, want: QType) -> Result<(), GemmError> {
-        if r.qtype != want {
+        if r.qtype() != want {
             return Err(GemmError::Shape(format!(
                 "requantizer produces {:?} but a {want:?} C was given",
-                r.qtype
+                r.qtype()
             )));
         }
         Ok(())
@@ -765,8 +884,10 @@ impl PackedB {
         let pk = &self.packed;
         let n = self.n;
         let xor = self.kernel_xor();
+        // The task's blocks (checked once, not per kernel call).
+        let (w_panel, bias_panel) = pk.block_range(0, b0, b1);
         let mut r = r0;
-        if let (Some(g), false) = (k.gemm_i32, pk.needs_row_sums) {
+        if let (Some(g), false) = (k.gemm_i32, pk.needs_row_sums()) {
             // Full row blocks in one call (see `strided_blocks`).
             let mb = self.strided_blocks(a, lda, r0, r1);
             if mb > 0 {
@@ -784,8 +905,8 @@ impl PackedB {
                         a.as_ptr().add(r0 * lda),
                         lda,
                         xor,
-                        pk.block(0, b0).as_ptr(),
-                        pk.block_bias(0, b0).as_ptr(),
+                        w_panel.as_ptr(),
+                        bias_panel.as_ptr(),
                         acc,
                         ldacc,
                     );
@@ -797,7 +918,7 @@ impl PackedB {
             let rows = (r1 - r).min(k.mr);
             self.row_pointers(a, lda, r, rows, ptrs);
             let mut row_sums = [0i32; MAX_MR];
-            if pk.needs_row_sums {
+            if pk.needs_row_sums() {
                 for (i, s) in row_sums.iter_mut().enumerate().take(rows) {
                     *s = a[(r + i) * lda..][..self.k]
                         .iter()
@@ -805,7 +926,10 @@ impl PackedB {
                         .sum();
                 }
             }
-            for b in b0..b1 {
+            let blocks = w_panel
+                .chunks_exact(pk.block_len())
+                .zip(bias_panel.chunks_exact(k.nr));
+            for (b, (w, bias)) in (b0..b1).zip(blocks) {
                 let col0 = b * k.nr;
                 let nr = (n - col0).min(k.nr);
                 let at = (r - r0) * ldacc + (col0 - b0 * k.nr);
@@ -824,18 +948,18 @@ impl PackedB {
                         self.k,
                         ptrs.as_ptr(),
                         xor,
-                        pk.block(0, b).as_ptr(),
-                        pk.block_bias(0, b).as_ptr(),
+                        w.as_ptr(),
+                        bias.as_ptr(),
                         out,
                         ldacc,
                     );
                 }
-                if pk.needs_row_sums {
+                if pk.needs_row_sums() {
                     for (i, &rs) in row_sums.iter().enumerate().take(rows) {
                         // SAFETY: row i of the tile, nr columns: inside the caller's range, ours
                         // alone, and not aliased by any other live reference.
                         let row = unsafe { std::slice::from_raw_parts_mut(out.add(i * ldacc), nr) };
-                        for (x, &z) in row.iter_mut().zip(&pk.zw[col0..col0 + nr]) {
+                        for (x, &z) in row.iter_mut().zip(&pk.zw()[col0..col0 + nr]) {
                             *x = x.wrapping_sub(z.wrapping_mul(rs));
                         }
                     }
@@ -872,6 +996,8 @@ impl PackedB {
         let k = &self.kernel;
         let pk = &self.packed;
         let xor = self.kernel_xor();
+        // The task's blocks (checked once, not per kernel call).
+        let (w_panel, bias_panel) = pk.block_range(0, b0, b1);
         let mut r = r0;
         let col0 = b0 * k.nr;
         let ncols = (b1 * k.nr).min(self.n) - col0;
@@ -897,8 +1023,8 @@ impl PackedB {
                         a.as_ptr().add(r0 * lda),
                         lda,
                         xor,
-                        pk.block(0, b0).as_ptr(),
-                        pk.block_bias(0, b0).as_ptr(),
+                        w_panel.as_ptr(),
+                        bias_panel.as_ptr(),
                         q,
                         out,
                         ldo,
@@ -924,8 +1050,8 @@ impl PackedB {
                     self.k,
                     ptrs.as_ptr(),
                     xor,
-                    pk.block(0, b0).as_ptr(),
-                    pk.block_bias(0, b0).as_ptr(),
+                    w_panel.as_ptr(),
+                    bias_panel.as_ptr(),
                     q,
                     o,
                     ldo,

@@ -38,57 +38,141 @@
 //! [`pack_kernel`] packs for a given micro-kernel; [`pack`] infers `KR` from `NR`
 //! ([`crate::ukernel::kr_for_nr`]).
 
+use crate::GemmError;
 use aligned_vec::{AVec, ConstAlign};
 
-/// Packed weights and folded per-channel terms for one micro-kernel tile width.
+/// Packed weights and folded per-channel terms for one micro-kernel tile width. Built only by
+/// [`pack`] / [`pack_kernel`], which validate the layout and compute every size checked, so the
+/// accessors' offsets are in range.
 #[derive(Clone, Debug)]
 pub struct PackedWeights {
-    /// `NR`: output channels per block.
-    pub nr: usize,
-    /// Kernel taps (`kh · kw`).
-    pub taps: usize,
-    /// Input channels per group.
-    pub cin_g: usize,
-    /// Output channels per group.
-    pub cout_g: usize,
-    /// Groups.
-    pub groups: usize,
-    /// Input channels per k-group (`KR`: 4 or 8).
-    pub kr: usize,
-    /// 4-byte groups per tap: `ceil(cin_g / KR) · KR / 4` (`ceil(cin_g / 4)` for `c4`).
-    pub kc4: usize,
-    /// Blocks of `NR` per group.
-    pub blocks: usize,
-    /// The bytes, `groups · blocks · taps · kc4 · NR · 4`, 64-byte aligned.
-    pub data: AVec<i8, ConstAlign<64>>,
-    /// Folded bias `b'` per output channel (`groups · cout_g`).
-    pub bias: Vec<i32>,
-    /// The same folded bias per `NR` block, zero-padded (`groups · blocks · NR`): the
-    /// micro-kernels start their accumulators from it.
-    pub block_bias: Vec<i32>,
-    /// `zw'` per output channel (all zero when no row sums are needed).
-    pub zw: Vec<i32>,
-    /// Whether some `zw'` is not zero (the driver then computes row sums).
-    pub needs_row_sums: bool,
+    nr: usize,
+    taps: usize,
+    cin_g: usize,
+    cout_g: usize,
+    groups: usize,
+    kr: usize,
+    kc4: usize,
+    blocks: usize,
+    block_len: usize,
+    data: AVec<i8, ConstAlign<64>>,
+    bias: Vec<i32>,
+    block_bias: Vec<i32>,
+    zw: Vec<i32>,
+    needs_row_sums: bool,
 }
 
 impl PackedWeights {
-    /// Bytes of one `NR` block.
+    /// `NR`: output channels per block.
+    pub fn nr(&self) -> usize {
+        self.nr
+    }
+
+    /// Kernel taps (`kh · kw`).
+    pub fn taps(&self) -> usize {
+        self.taps
+    }
+
+    /// Input channels per group.
+    pub fn cin_g(&self) -> usize {
+        self.cin_g
+    }
+
+    /// Output channels per group.
+    pub fn cout_g(&self) -> usize {
+        self.cout_g
+    }
+
+    /// Groups.
+    pub fn groups(&self) -> usize {
+        self.groups
+    }
+
+    /// Input channels per k-group (`KR`: 4 or 8).
+    pub fn kr(&self) -> usize {
+        self.kr
+    }
+
+    /// 4-byte groups per tap: `ceil(cin_g / KR) · KR / 4` (`ceil(cin_g / 4)` for `c4`).
+    pub fn kc4(&self) -> usize {
+        self.kc4
+    }
+
+    /// Blocks of `NR` per group.
+    pub fn blocks(&self) -> usize {
+        self.blocks
+    }
+
+    /// The bytes, `groups · blocks · taps · kc4 · NR · 4`, 64-byte aligned.
+    pub fn data(&self) -> &[i8] {
+        &self.data
+    }
+
+    /// Folded bias `b'` per output channel (`groups · cout_g`).
+    pub fn bias(&self) -> &[i32] {
+        &self.bias
+    }
+
+    /// The same folded bias per `NR` block, zero-padded (`groups · blocks · NR`): the
+    /// micro-kernels start their accumulators from it.
+    pub fn block_biases(&self) -> &[i32] {
+        &self.block_bias
+    }
+
+    /// `zw'` per output channel (all zero when no row sums are needed).
+    pub fn zw(&self) -> &[i32] {
+        &self.zw
+    }
+
+    /// Whether some `zw'` is not zero (the driver then computes row sums).
+    pub fn needs_row_sums(&self) -> bool {
+        self.needs_row_sums
+    }
+
+    /// Bytes of one `NR` block (`taps · kc4 · NR · 4`).
+    #[inline]
     pub fn block_len(&self) -> usize {
-        self.taps * self.kc4 * self.nr * 4
+        self.block_len
     }
 
     /// The folded bias of group `g`, block `b` (`NR` values).
+    ///
+    /// # Panics
+    /// If `g >= groups` or `b >= blocks`.
     pub fn block_bias(&self, g: usize, b: usize) -> &[i32] {
-        let start = (g * self.blocks + b) * self.nr;
-        &self.block_bias[start..start + self.nr]
+        assert!(b < self.blocks, "block {b} of {} out of range", self.blocks);
+        self.block_range(g, b, b + 1).1
     }
 
     /// The packed block of group `g`, block `b`.
+    ///
+    /// # Panics
+    /// If `g >= groups` or `b >= blocks`.
     pub fn block(&self, g: usize, b: usize) -> &[i8] {
-        let len = self.block_len();
-        let start = (g * self.blocks + b) * len;
-        &self.data[start..start + len]
+        assert!(b < self.blocks, "block {b} of {} out of range", self.blocks);
+        self.block_range(g, b, b + 1).0
+    }
+
+    /// Blocks `b0..b1` of group `g`: their packed bytes (consecutive, [`Self::block_len`] each)
+    /// and their folded biases (`NR` each), what a kernel entry that runs several blocks per
+    /// call reads (iterate one block at a time with `chunks_exact`).
+    ///
+    /// # Panics
+    /// Unless `g < groups` and `b0 <= b1 <= blocks`.
+    #[inline]
+    pub fn block_range(&self, g: usize, b0: usize, b1: usize) -> (&[i8], &[i32]) {
+        assert!(
+            g < self.groups && b0 <= b1 && b1 <= self.blocks,
+            "blocks {b0}..{b1} of group {g} out of range ({} groups of {} blocks)",
+            self.groups,
+            self.blocks
+        );
+        // g · blocks + b1 <= groups · blocks: each product is at most a size `pack` checked.
+        let (i0, i1) = (g * self.blocks + b0, g * self.blocks + b1);
+        (
+            &self.data[i0 * self.block_len..i1 * self.block_len],
+            &self.block_bias[i0 * self.nr..i1 * self.nr],
+        )
     }
 }
 
@@ -96,7 +180,11 @@ impl PackedWeights {
 /// micro-kernel of this build whose tile width is `nr` (`KR` from [`crate::ukernel::kr_for_nr`]).
 /// `signed_a`: the micro-kernel multiplies `a' − 128` (SDOT), so `128·Σw'` joins the bias.
 ///
-/// `w_prime[((co · taps) + t) · cin_g + ci]`, `co` over all `groups · cout_g` channels.
+/// `w_prime[((co · taps) + t) · cin_g + ci]`, `co` over all `groups · cout_g` channels;
+/// `zw_prime` and `bias` have one entry per channel.
+///
+/// Errors: `nr`, `taps`, `cin_g`, `cout_g` or `groups` of 0, lengths that do not match, a size
+/// that overflows `usize`, or packed data that cannot be allocated.
 #[allow(clippy::too_many_arguments)]
 pub fn pack(
     nr: usize,
@@ -109,7 +197,7 @@ pub fn pack(
     za_prime: i32,
     bias: &[i32],
     signed_a: bool,
-) -> PackedWeights {
+) -> Result<PackedWeights, GemmError> {
     pack_layout(
         nr,
         crate::ukernel::kr_for_nr(nr),
@@ -125,7 +213,7 @@ pub fn pack(
     )
 }
 
-/// [`pack`] for `kernel` (its `NR`, `KR` and operand convention).
+/// [`pack`] for `kernel` (its `NR`, `KR` and operand convention; `KR` must be 4 or 8).
 #[allow(clippy::too_many_arguments)]
 pub fn pack_kernel(
     kernel: &crate::Kernel,
@@ -137,7 +225,7 @@ pub fn pack_kernel(
     zw_prime: &[i32],
     za_prime: i32,
     bias: &[i32],
-) -> PackedWeights {
+) -> Result<PackedWeights, GemmError> {
     pack_layout(
         kernel.nr,
         kernel.kr,
@@ -153,6 +241,12 @@ pub fn pack_kernel(
     )
 }
 
+/// `a · b` or an error naming both factors.
+fn mul(what: &str, (an, a): (&str, usize), (bn, b): (&str, usize)) -> Result<usize, GemmError> {
+    a.checked_mul(b)
+        .ok_or_else(|| GemmError::Shape(format!("{what}: {an} {a} times {bn} {b} overflows usize")))
+}
+
 #[allow(clippy::too_many_arguments)]
 fn pack_layout(
     nr: usize,
@@ -166,16 +260,96 @@ fn pack_layout(
     za_prime: i32,
     bias: &[i32],
     signed_a: bool,
-) -> PackedWeights {
+) -> Result<PackedWeights, GemmError> {
+    if nr == 0 {
+        return Err(GemmError::Shape("NR 0: a block needs >= 1 column".into()));
+    }
+    if kr != 4 && kr != 8 {
+        return Err(GemmError::Shape(format!(
+            "KR {kr}: the packed layouts have 4 or 8 input channels per k-group"
+        )));
+    }
+    if taps == 0 || cin_g == 0 || cout_g == 0 || groups == 0 {
+        return Err(GemmError::Shape(format!(
+            "taps ({taps}), input channels per group ({cin_g}), output channels per group \
+             ({cout_g}) and groups ({groups}) must be >= 1"
+        )));
+    }
+    // Every size, checked. kcg · KR <= cin_g + KR − 1 and blocks · NR <= cout_g + NR − 1.
     let kcg = cin_g.div_ceil(kr);
-    let kc4 = kcg * kr / 4;
+    let kc4 = mul("packed k-groups", ("ceil(cin_g / KR)", kcg), ("KR", kr))? / 4;
     let blocks = cout_g.div_ceil(nr);
-    let block_len = taps * kc4 * nr * 4;
-    let total = groups * blocks * block_len;
-    let mut data: AVec<i8, ConstAlign<64>> = AVec::from_iter(64, std::iter::repeat_n(0i8, total));
-    let k_total = (taps * cin_g) as i64;
-    let cout = groups * cout_g;
-    let mut folded = vec![0i32; cout];
+    let block_len = mul(
+        "packed block",
+        (
+            "taps · kc4",
+            mul("packed block", ("taps", taps), ("kc4", kc4))?,
+        ),
+        (
+            "NR · 4",
+            mul("packed block", ("NR", nr), ("bytes per group", 4))?,
+        ),
+    )?;
+    let all_blocks = mul("packed blocks", ("groups", groups), ("blocks", blocks))?;
+    let total = mul(
+        "packed weights",
+        ("blocks", all_blocks),
+        ("block bytes", block_len),
+    )?;
+    let bias_len = mul("packed biases", ("blocks", all_blocks), ("NR", nr))?;
+    let cout = mul("output channels", ("groups", groups), ("cout_g", cout_g))?;
+    let k_total = mul("weights per channel", ("taps", taps), ("cin_g", cin_g))?;
+    let w_len = mul(
+        "weights",
+        ("output channels", cout),
+        ("taps · cin_g", k_total),
+    )?;
+    if w_prime.len() != w_len {
+        return Err(GemmError::Shape(format!(
+            "{} weights given but {cout} channels x {taps} taps x {cin_g} need {w_len}",
+            w_prime.len()
+        )));
+    }
+    if zw_prime.len() != cout {
+        return Err(GemmError::Quant(format!(
+            "{} weight zero points given for {cout} output channels",
+            zw_prime.len()
+        )));
+    }
+    if bias.len() != cout {
+        return Err(GemmError::Shape(format!(
+            "{} biases given for {cout} output channels",
+            bias.len()
+        )));
+    }
+    let alloc_err = |what: &str, len: usize, size: usize| {
+        GemmError::Shape(format!(
+            "{what}: {len} elements of {size} bytes cannot be allocated"
+        ))
+    };
+    // aligned-vec 0.6 checks the isize::MAX limit of an allocation only on 32-bit targets (a
+    // larger size reaches `Layout::from_size_align_unchecked`): refuse it here.
+    if total > isize::MAX as usize - 63 {
+        return Err(alloc_err("packed weights", total, 1));
+    }
+    let mut data: AVec<i8, ConstAlign<64>> = AVec::new(64);
+    data.try_reserve_exact(total)
+        .map_err(|_| alloc_err("packed weights", total, 1))?;
+    data.resize(total, 0);
+    let mut folded: Vec<i32> = Vec::new();
+    folded
+        .try_reserve_exact(cout)
+        .map_err(|_| alloc_err("folded biases", cout, 4))?;
+    let mut block_bias: Vec<i32> = Vec::new();
+    block_bias
+        .try_reserve_exact(bias_len)
+        .map_err(|_| alloc_err("block biases", bias_len, 4))?;
+    block_bias.resize(bias_len, 0);
+    let mut zw: Vec<i32> = Vec::new();
+    zw.try_reserve_exact(cout)
+        .map_err(|_| alloc_err("weight zero points", cout, 4))?;
+    zw.extend_from_slice(zw_prime);
+    // All indices below are inside the sizes checked above.
     for g in 0..groups {
         for b in 0..blocks {
             let base = (g * blocks + b) * block_len;
@@ -195,27 +369,32 @@ fn pack_layout(
             }
         }
     }
-    for co in 0..cout {
-        let sum_w: i64 = w_prime[co * taps * cin_g..(co + 1) * taps * cin_g]
-            .iter()
-            .map(|&v| i64::from(v))
-            .sum();
-        let mut b = i64::from(bias[co]) - i64::from(za_prime) * sum_w
-            + k_total * i64::from(za_prime) * i64::from(zw_prime[co]);
+    // The folded bias is exact modulo 2^32 (the kernels add it in wrapping i32 arithmetic), so
+    // wrapping i64 arithmetic (2^32 divides 2^64) gives the same low 32 bits for any
+    // arguments, hostile ones included.
+    let k_total = k_total as i64;
+    for (co, w) in w_prime.chunks_exact(k_total as usize).enumerate() {
+        let sum_w: i64 = w.iter().map(|&v| i64::from(v)).fold(0, i64::wrapping_add);
+        let za = i64::from(za_prime);
+        let mut b = i64::from(bias[co])
+            .wrapping_sub(za.wrapping_mul(sum_w))
+            .wrapping_add(
+                k_total
+                    .wrapping_mul(za)
+                    .wrapping_mul(i64::from(zw_prime[co])),
+            );
         if signed_a {
             // The kernel sums (a' − 128)·w': add back 128·Σw'.
-            b += 128 * sum_w;
+            b = b.wrapping_add(sum_w.wrapping_mul(128));
         }
-        // Exact modulo 2^32: the kernels add it in wrapping i32 arithmetic.
-        folded[co] = b as i32;
+        folded.push(b as i32);
     }
-    let mut block_bias = vec![0i32; groups * blocks * nr];
     for g in 0..groups {
         for oc in 0..cout_g {
             block_bias[(g * blocks + oc / nr) * nr + oc % nr] = folded[g * cout_g + oc];
         }
     }
-    PackedWeights {
+    Ok(PackedWeights {
         block_bias,
         nr,
         taps,
@@ -225,9 +404,10 @@ fn pack_layout(
         kr,
         kc4,
         blocks,
+        block_len,
         data,
         bias: folded,
-        zw: zw_prime.to_vec(),
-        needs_row_sums: zw_prime.iter().any(|&z| z != 0),
-    }
+        needs_row_sums: zw.iter().any(|&z| z != 0),
+        zw,
+    })
 }

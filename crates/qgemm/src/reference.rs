@@ -5,6 +5,10 @@
 /// `A` is `m × k` with row stride `lda`; `B` is `k × n` with row stride `ldb`; `b_zero_point`
 /// holds one zero point per column (per output channel), repeat one value for per-tensor.
 /// Works for `u8` and `i8` operands in any combination.
+///
+/// # Panics
+/// The specification, kept plain: it panics (it never reads outside its slices) if `m · n`
+/// overflows `usize` or a buffer is shorter than its shape and stride need.
 #[allow(clippy::too_many_arguments)]
 pub fn gemm_i32<A: Copy + Into<i32>, B: Copy + Into<i32>>(
     m: usize,
@@ -17,7 +21,10 @@ pub fn gemm_i32<A: Copy + Into<i32>, B: Copy + Into<i32>>(
     ldb: usize,
     b_zero_point: &[i32],
 ) -> Vec<i32> {
-    let mut c = vec![0i32; m * n];
+    let len = m
+        .checked_mul(n)
+        .expect("reference gemm_i32: m x n overflows usize");
+    let mut c = vec![0i32; len];
     for i in 0..m {
         for j in 0..n {
             let mut acc = 0i32;

@@ -172,7 +172,7 @@ pub fn choose_per_channel(
 }
 
 /// Quantizes a tensor per channel (ONNX QuantizeLinear with an `axis`), into `u8` or `i8`
-/// bytes according to `params.qtype` (`i8` results are stored as their two's-complement bytes).
+/// bytes according to `params.qtype()` (`i8` results are stored as their two's-complement bytes).
 pub fn quantize_per_channel(
     x: &[f32],
     layout: ChannelLayout,
@@ -245,8 +245,8 @@ pub fn dynamic_quantize_params(x: &[f32]) -> Result<QuantParams, QuantError> {
 /// let x = [0.0f32, 2.0, -3.0, -2.5, 1.34, 0.5];
 /// let mut y = [0u8; 6];
 /// let p = quant_params::choose::dynamic_quantize_linear(&x, &mut y)?;
-/// assert_eq!(p.scale, 5.0f32 / 255.0);
-/// assert_eq!(p.zero_point, 153);
+/// assert_eq!(p.scale(), 5.0f32 / 255.0);
+/// assert_eq!(p.zero_point(), 153);
 /// assert_eq!(y, [153, 255, 0, 26, 221, 179]);
 /// # Ok::<(), quant_params::QuantError>(())
 /// ```

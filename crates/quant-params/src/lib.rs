@@ -54,14 +54,14 @@
 //! let x = [0.0f32, 2.0, -3.0, -2.5, 1.34, 0.5];
 //! let mut xq = [0u8; 6];
 //! let input = choose::dynamic_quantize_linear(&x, &mut xq)?;
-//! assert_eq!((input.zero_point, xq), (153, [153, 255, 0, 26, 221, 179]));
+//! assert_eq!((input.zero_point(), xq), (153, [153, 255, 0, 26, 221, 179]));
 //!
 //! // A GEMM epilogue: requantize int32 accumulators to u8 with a fused ReLU (clamp at zp).
 //! let weight = QuantParams::symmetric_i8(0.005)?;
 //! let output = QuantParams::new(0.05, 120, QType::U8)?;
-//! let scale = input.scale * weight.scale / output.scale;
-//! let r = Requantizer::new(RequantScheme::Fp32, scale, output.zero_point, QType::U8)?
-//!     .with_clamp(output.zero_point, 255)?;
+//! let scale = input.scale() * weight.scale() / output.scale();
+//! let r = Requantizer::new(RequantScheme::Fp32, scale, output.zero_point(), QType::U8)?
+//!     .with_clamp(output.zero_point(), 255)?;
 //! assert_eq!(r.requantize(1000), 122);
 //! let acc = [1000, -1000, 0, 1 << 30];
 //! let mut out = [0u8; 4];

@@ -55,13 +55,14 @@ pub fn check_scale(what: &str, scale: f32) -> Result<(), QuantError> {
 
 /// Per-tensor quantization parameters of one 8-bit tensor.
 #[derive(Clone, Copy, Debug, PartialEq)]
+///
+/// The fields are private so that every value went through [`QuantParams::new`] (or another
+/// validating constructor): safe code cannot build parameters with a zero, negative or NaN scale or
+/// a zero point outside the type, which kernels downstream rely on.
 pub struct QuantParams {
-    /// Real value of one quantization step; finite and > 0.
-    pub scale: f32,
-    /// The integer that represents real 0; inside the range of `qtype`.
-    pub zero_point: i32,
-    /// The integer type.
-    pub qtype: QType,
+    pub(crate) scale: f32,
+    pub(crate) zero_point: i32,
+    pub(crate) qtype: QType,
 }
 
 impl QuantParams {
@@ -82,6 +83,21 @@ impl QuantParams {
             zero_point,
             qtype,
         })
+    }
+
+    /// Real value of one quantization step; finite and > 0.
+    pub fn scale(&self) -> f32 {
+        self.scale
+    }
+
+    /// The integer that represents real 0; inside the range of [`QuantParams::qtype`].
+    pub fn zero_point(&self) -> i32 {
+        self.zero_point
+    }
+
+    /// The integer type.
+    pub fn qtype(&self) -> QType {
+        self.qtype
     }
 
     /// Symmetric parameters (zero point 0) for `i8`.
@@ -139,13 +155,13 @@ impl QuantParams {
 
 /// Per-output-channel quantization parameters (weights quantized per channel along one axis).
 #[derive(Clone, Debug, PartialEq)]
+///
+/// Fields are private for the same reason as [`QuantParams`]'s: every scale and zero point was
+/// validated by [`PerChannelParams::new`], and the two lists have the same length.
 pub struct PerChannelParams {
-    /// One scale per channel.
-    pub scales: Vec<f32>,
-    /// One zero point per channel.
-    pub zero_points: Vec<i32>,
-    /// The integer type.
-    pub qtype: QType,
+    pub(crate) scales: Vec<f32>,
+    pub(crate) zero_points: Vec<i32>,
+    pub(crate) qtype: QType,
 }
 
 impl PerChannelParams {
@@ -180,6 +196,21 @@ impl PerChannelParams {
             zero_points: vec![p.zero_point; channels],
             qtype: p.qtype,
         }
+    }
+
+    /// One scale per channel (each finite and > 0).
+    pub fn scales(&self) -> &[f32] {
+        &self.scales
+    }
+
+    /// One zero point per channel (each inside the range of [`PerChannelParams::qtype`]).
+    pub fn zero_points(&self) -> &[i32] {
+        &self.zero_points
+    }
+
+    /// The integer type.
+    pub fn qtype(&self) -> QType {
+        self.qtype
     }
 
     /// Number of channels.

@@ -120,28 +120,23 @@ pub fn rounding_divide_by_pot(x: i32, exponent: u32) -> i32 {
 /// let relu = r.with_clamp(128, 255).unwrap();
 /// assert_eq!(relu.requantize(-1000), 128);
 /// ```
+///
+/// The fields are private: every `Requantizer` comes from [`Requantizer::new`] (and
+/// [`Requantizer::with_clamp`]), so `qmin <= qmax` inside the output type, a scale in the accepted
+/// range and derived constants that match it hold for every value safe code can hold. SIMD kernels
+/// rely on them.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Requantizer {
-    /// The rounding rule.
-    pub scheme: RequantScheme,
-    /// The real multiplier (e.g. `input_scale * weight_scale / output_scale`).
-    pub scale: f32,
-    /// The output zero point.
-    pub zero_point: i32,
-    /// Lowest output value (after adding the zero point).
-    pub qmin: i32,
-    /// Highest output value (after adding the zero point).
-    pub qmax: i32,
-    /// The output type.
-    pub qtype: QType,
-    /// `Rndnu`/`Precise`: the scale's 24-bit mantissa (see [`mantissa_shift`]).
-    pub mantissa: i64,
-    /// `Rndnu`/`Precise`: the right shift in `[16, 55]` (see [`mantissa_shift`]).
-    pub shift: u32,
-    /// `Gemmlowp`: Q31 multiplier in `[2^30, 2^31)` (see [`gemmlowp_multiplier`]).
-    pub q31_multiplier: i32,
-    /// `Gemmlowp`: power-of-two exponent in `[-31, 8]`; positive means a left shift first.
-    pub q31_exponent: i32,
+    pub(crate) scheme: RequantScheme,
+    pub(crate) scale: f32,
+    pub(crate) zero_point: i32,
+    pub(crate) qmin: i32,
+    pub(crate) qmax: i32,
+    pub(crate) qtype: QType,
+    pub(crate) mantissa: i64,
+    pub(crate) shift: u32,
+    pub(crate) q31_multiplier: i32,
+    pub(crate) q31_exponent: i32,
 }
 
 impl Requantizer {
@@ -168,6 +163,47 @@ impl Requantizer {
             q31_multiplier,
             q31_exponent,
         })
+    }
+
+    /// The rounding rule.
+    pub fn scheme(&self) -> RequantScheme {
+        self.scheme
+    }
+    /// The real multiplier (e.g. `input_scale * weight_scale / output_scale`).
+    pub fn scale(&self) -> f32 {
+        self.scale
+    }
+    /// The output zero point.
+    pub fn zero_point(&self) -> i32 {
+        self.zero_point
+    }
+    /// Lowest output value (after adding the zero point); `qtype.min() <= qmin <= qmax`.
+    pub fn qmin(&self) -> i32 {
+        self.qmin
+    }
+    /// Highest output value (after adding the zero point); `qmin <= qmax <= qtype.max()`.
+    pub fn qmax(&self) -> i32 {
+        self.qmax
+    }
+    /// The output type.
+    pub fn qtype(&self) -> QType {
+        self.qtype
+    }
+    /// `Rndnu`/`Precise`: the scale's 24-bit mantissa (see [`mantissa_shift`]).
+    pub fn mantissa(&self) -> i64 {
+        self.mantissa
+    }
+    /// `Rndnu`/`Precise`: the right shift in `[16, 55]` (see [`mantissa_shift`]).
+    pub fn shift(&self) -> u32 {
+        self.shift
+    }
+    /// `Gemmlowp`: Q31 multiplier in `[2^30, 2^31)` (see [`gemmlowp_multiplier`]).
+    pub fn q31_multiplier(&self) -> i32 {
+        self.q31_multiplier
+    }
+    /// `Gemmlowp`: power-of-two exponent in `[-31, 8]`; positive means a left shift first.
+    pub fn q31_exponent(&self) -> i32 {
+        self.q31_exponent
     }
 
     /// The same requantizer with the output clamped to `[qmin, qmax]` (a fused activation).

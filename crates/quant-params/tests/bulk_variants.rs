@@ -10,7 +10,7 @@ fn quantize_all(p: &QuantParams, x: &[f32]) -> Vec<(Variant, Vec<i32>)> {
         .into_iter()
         .map(|v| {
             let k = BulkKernels::new(v).unwrap();
-            let got = match p.qtype {
+            let got = match p.qtype() {
                 QType::U8 => {
                     let mut o = vec![0u8; x.len()];
                     k.quantize_u8(p, x, &mut o).unwrap();
@@ -50,7 +50,7 @@ fn check_dequantize(p: &QuantParams, q: &[i32]) {
     for v in Variant::available() {
         let k = BulkKernels::new(v).unwrap();
         let mut got = vec![0f32; q.len()];
-        match p.qtype {
+        match p.qtype() {
             QType::U8 => {
                 let b: Vec<u8> = q.iter().map(|&v| v as u8).collect();
                 k.dequantize_u8(p, &b, &mut got).unwrap();
@@ -222,7 +222,7 @@ proptest! {
         let p = QuantParams::new(f32::from_bits(scale_bits), zp, t).unwrap();
         // Mix raw bit patterns (NaN, inf, subnormals) with values near the grid.
         let x: Vec<f32> = bits.iter().enumerate().map(|(i, &b)| {
-            if i % 2 == 0 { f32::from_bits(b) } else { ((b % 1024) as f32 - 512.0) * 0.5 * p.scale }
+            if i % 2 == 0 { f32::from_bits(b) } else { ((b % 1024) as f32 - 512.0) * 0.5 * p.scale() }
         }).collect();
         let x = &x[off.min(x.len())..];
         check_quantize(&p, x);

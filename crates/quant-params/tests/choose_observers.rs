@@ -52,17 +52,20 @@ fn dynamic_quantize_linear_node_tests() {
     for (x, scale, zp, y) in cases {
         let mut out = vec![0u8; x.len()];
         let p = dynamic_quantize_linear(x, &mut out).unwrap();
-        assert_eq!(p.scale, scale, "{x:?}");
-        assert_eq!(p.zero_point, i32::from(zp), "{x:?}");
+        assert_eq!(p.scale(), scale, "{x:?}");
+        assert_eq!(p.zero_point(), i32::from(zp), "{x:?}");
         assert_eq!(out, y, "{x:?}");
         let (ry, rs, rz) = onnx_dql(x);
-        assert_eq!((ry, rs, rz), (out.clone(), p.scale, zp));
+        assert_eq!((ry, rs, rz), (out.clone(), p.scale(), zp));
     }
     // All zeros: the spec's scale would be 0; onnx.reference uses 1/255 and zero point 0.
     let mut out = [7u8; 3];
     let p = dynamic_quantize_linear(&[0.0, -0.0, 0.0], &mut out).unwrap();
-    assert_eq!((p.scale, p.zero_point, out), (1.0 / 255.0, 0, [0, 0, 0]));
-    assert_eq!(dynamic_quantize_params(&[]).unwrap().zero_point, 0);
+    assert_eq!(
+        (p.scale(), p.zero_point(), out),
+        (1.0 / 255.0, 0, [0, 0, 0])
+    );
+    assert_eq!(dynamic_quantize_params(&[]).unwrap().zero_point(), 0);
     // Non-finite input is refused, naming the element.
     let e = dynamic_quantize_params(&[1.0, f32::NAN]).unwrap_err();
     assert!(e.to_string().contains("element 1"), "{e}");
@@ -79,7 +82,7 @@ fn dynamic_quantize_linear_node_tests() {
             let mut out = vec![0u8; n];
             let p = dynamic_quantize_linear(&x, &mut out).unwrap();
             let (ry, rs, rz) = onnx_dql(&x);
-            assert_eq!((out, p.scale, p.zero_point), (ry, rs, i32::from(rz)));
+            assert_eq!((out, p.scale(), p.zero_point()), (ry, rs, i32::from(rz)));
         }
     }
 }
@@ -87,16 +90,16 @@ fn dynamic_quantize_linear_node_tests() {
 #[test]
 fn symmetric_and_per_channel() {
     let p = symmetric_from_abs_max(2.54, QType::I8).unwrap();
-    assert_eq!((p.scale, p.zero_point), (0.02, 0));
+    assert_eq!((p.scale(), p.zero_point()), (0.02, 0));
     assert_eq!(p.quantize(-2.54), -127);
     assert_eq!(p.quantize(-100.0), -128);
     assert_eq!(
-        symmetric_from_abs_max(1.0, QType::U8).unwrap().zero_point,
+        symmetric_from_abs_max(1.0, QType::U8).unwrap().zero_point(),
         128
     );
     assert!(symmetric_from_abs_max(f32::NAN, QType::I8).is_err());
     let t = choose_per_tensor(&[-1.0, 3.0], QType::I8, Symmetry::Symmetric).unwrap();
-    assert_eq!(t.scale, 3.0 / 127.0);
+    assert_eq!(t.scale(), 3.0 / 127.0);
     let a = choose_per_tensor(&[-1.0, 3.0], QType::U8, Symmetry::Asymmetric).unwrap();
     assert_eq!(a, QuantParams::from_min_max(-1.0, 3.0, QType::U8).unwrap());
 
@@ -111,8 +114,8 @@ fn symmetric_and_per_channel() {
         inner: 4,
     };
     let pc = choose_per_channel(&w, l, QType::I8, Symmetry::Symmetric).unwrap();
-    assert_eq!(pc.scales, vec![1.0 / 127.0, 10.0 / 127.0, 1.0]);
-    assert_eq!(pc.zero_points, vec![0, 0, 0]);
+    assert_eq!(pc.scales(), vec![1.0 / 127.0, 10.0 / 127.0, 1.0]);
+    assert_eq!(pc.zero_points(), vec![0, 0, 0]);
     let mut q = [0u8; 12];
     quantize_per_channel(&w, l, &pc, &mut q).unwrap();
     let qi: Vec<i8> = q.iter().map(|&b| b as i8).collect();

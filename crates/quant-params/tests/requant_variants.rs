@@ -107,15 +107,15 @@ mod oracle {
     }
 
     pub fn requant(r: &Requantizer, acc: i32) -> i32 {
-        let lo = r.qmin - r.zero_point;
-        let hi = r.qmax - r.zero_point;
-        let v = match r.scheme {
-            RequantScheme::Fp32 => fp32(acc, r.scale, lo, hi),
-            RequantScheme::Gemmlowp => gemmlowp(acc, r.scale),
-            RequantScheme::Rndnu => rndnu(acc, r.scale),
-            RequantScheme::Precise => precise(acc, r.scale),
+        let lo = r.qmin() - r.zero_point();
+        let hi = r.qmax() - r.zero_point();
+        let v = match r.scheme() {
+            RequantScheme::Fp32 => fp32(acc, r.scale(), lo, hi),
+            RequantScheme::Gemmlowp => gemmlowp(acc, r.scale()),
+            RequantScheme::Rndnu => rndnu(acc, r.scale()),
+            RequantScheme::Precise => precise(acc, r.scale()),
         };
-        (v.clamp(i64::from(lo), i64::from(hi)) + i64::from(r.zero_point)) as i32
+        (v.clamp(i64::from(lo), i64::from(hi)) + i64::from(r.zero_point())) as i32
     }
 }
 
@@ -127,13 +127,13 @@ fn check_all(r: &Requantizer, acc: &[i32], ctx: &str) {
             r.requantize(a),
             want[j],
             "scalar reference vs oracle: {ctx} {:?} scale={:e} zp={} acc={a}",
-            r.scheme,
-            r.scale,
-            r.zero_point
+            r.scheme(),
+            r.scale(),
+            r.zero_point()
         );
     }
     for v in Variant::available() {
-        let got: Vec<i32> = match r.qtype {
+        let got: Vec<i32> = match r.qtype() {
             QType::U8 => {
                 let mut out = vec![0u8; acc.len()];
                 r.requantize_slice_u8_with(v, acc, &mut out).unwrap();
@@ -150,11 +150,11 @@ fn check_all(r: &Requantizer, acc: &[i32], ctx: &str) {
             panic!(
                 "{} {:?} {ctx}: scale={:e} zp={} clamp=[{},{}] acc={} got {} want {}",
                 v.name(),
-                r.scheme,
-                r.scale,
-                r.zero_point,
-                r.qmin,
-                r.qmax,
+                r.scheme(),
+                r.scale(),
+                r.zero_point(),
+                r.qmin(),
+                r.qmax(),
                 acc[j],
                 got[j],
                 want[j]

@@ -11,13 +11,14 @@
 //! the scheduler. Throughput is reported as effective GFLOP/s (direct-convolution FLOPs).
 //!
 //! Environment: `WINOGRAD_BENCH_FILTER=W1` restricts workloads; `WINOGRAD_BENCH_PROFILE=0` skips
-//! the breakdown.
+//! the breakdown; `WINOGRAD_BENCH_ACT=relu` (or `clamp`: `[-1, 1]`) fuses an activation, so the
+//! output transform's clamp is timed too (the default is none).
 
 use cpu_probe::parallel::Parallel;
 use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::time::Duration;
-use winograd::{Tile, Variant, WinogradConfig, WinogradConv};
+use winograd::{Activation, Tile, Variant, WinogradConfig, WinogradConv};
 
 /// (id, C, K, H, W) from shared/bench/workloads.json (pad 1 on every side).
 const WORKLOADS: [(&str, usize, usize, usize, usize); 3] = [
@@ -60,6 +61,14 @@ fn plan(c: usize, k: usize, tile: Tile, variant: Variant, kernel: &[f32]) -> Win
     cfg.padding = [1; 4];
     cfg.tile = tile;
     cfg.variant = Some(variant);
+    cfg.activation = match std::env::var("WINOGRAD_BENCH_ACT").as_deref() {
+        Ok("relu") => Activation::Relu,
+        Ok("clamp") => Activation::Clamp {
+            min: -1.0,
+            max: 1.0,
+        },
+        _ => Activation::None,
+    };
     // `WINOGRAD_BENCH_CHUNK=N` overrides the tiles per chunk (tuning aid).
     cfg.chunk_tiles = std::env::var("WINOGRAD_BENCH_CHUNK")
         .ok()

@@ -79,6 +79,16 @@
 //!
 //! [`WinogradInt8::run_profiled`] times the three phases ([`Int8Profile`]).
 //!
+//! # Limits and hostile arguments
+//!
+//! `cin`, `cout` and each padding (plan time), `batch`, the input height and width and the
+//! input pixel stride (run time) are at most [`crate::MAX_DIM`] = `u32::MAX`. Every size,
+//! offset and buffer length derived from them is computed with checked arithmetic before
+//! anything is allocated or written (release builds have no overflow checks), and the output
+//! buffer must have exactly `batch × OH × OW × cout` elements of the stage's type; anything else
+//! is an [`Int8Error`] naming the argument and the values. The packed kernel and the per-thread
+//! scratch are allocated fallibly ([`Int8Error::Allocation`]).
+//!
 //! Arithmetic per 2x2 output tile and (input, output) channel pair: 16 multiply-accumulates
 //! against 36 for direct convolution (2.25x fewer), but on 16-bit operands, so SIMD lanes hold
 //! half as many as 8-bit dot products (`vpdpbusd`, `sdot`) do. Where the direct kernel has
@@ -133,6 +143,7 @@ use cpu_probe::parallel::Parallel;
 use quant_params::{PerChannelRequantizer, QType, RequantPlan, Requantizer};
 use std::cell::RefCell;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 pub use ukernel::{Kernel, Variant};
 
@@ -247,6 +258,9 @@ pub enum Int8Error {
     Overflow(String),
     /// The requested variant cannot run here.
     Variant(String),
+    /// A buffer whose size follows from the arguments (packed kernel, scratch) cannot be
+    /// allocated.
+    Allocation(String),
 }
 
 impl fmt::Display for Int8Error {
@@ -257,6 +271,7 @@ impl fmt::Display for Int8Error {
             Int8Error::Quant(m) => write!(f, "quantization: {m}"),
             Int8Error::Overflow(m) => write!(f, "accumulator overflow risk: {m}"),
             Int8Error::Variant(m) => write!(f, "variant: {m}"),
+            Int8Error::Allocation(m) => write!(f, "allocation: {m}"),
         }
     }
 }
@@ -269,22 +284,32 @@ impl From<quant_params::QuantError> for Int8Error {
     }
 }
 
-/// The largest |x − zx| of activations of type `t` with zero point `zx`.
+/// The largest |x − zx| of activations of type `t` with zero point `zx` (computed in i64, so
+/// any `zx` gives the exact value).
 pub fn activation_magnitude(t: QType, zx: i32) -> i64 {
-    i64::from((t.max() - zx).max(zx - t.min()))
+    let (zx, lo, hi) = (i64::from(zx), i64::from(t.min()), i64::from(t.max()));
+    (hi - zx).max(zx - lo)
 }
 
 /// The plan-time exactness check for one output channel (see the module docs): `4·A·S ≤ 2³¹−1`
 /// and `A·S + |bias| ≤ 2³¹−1` with `A` = [`activation_magnitude`] and `S = Σ|w − zw|`.
+/// Negative `a_max` or `sum_abs_w` and products that overflow i64 are refused too.
 pub fn check_channel(a_max: i64, sum_abs_w: i64, bias: i32) -> Result<(), String> {
     let lim = i64::from(i32::MAX);
-    let four_y = 4 * a_max * sum_abs_w;
-    if four_y > lim {
+    if a_max < 0 || sum_abs_w < 0 {
         return Err(format!(
-            "4·max|x−zx|·Σ|w−zw| = 4·{a_max}·{sum_abs_w} = {four_y} > 2^31−1: the Winograd value 4·y could leave i32 (direct convolution can still do it)"
+            "max|x−zx| = {a_max} and Σ|w−zw| = {sum_abs_w} must be non-negative"
         ));
     }
-    let y = a_max * sum_abs_w + i64::from(bias).abs();
+    let four_y = a_max.checked_mul(sum_abs_w).and_then(|x| x.checked_mul(4));
+    let Some(four_y) = four_y.filter(|&v| v <= lim) else {
+        return Err(format!(
+            "4·max|x−zx|·Σ|w−zw| = 4·{a_max}·{sum_abs_w} = {} > 2^31−1: the Winograd value 4·y could leave i32 (direct convolution can still do it)",
+            four_y.map_or("more than 2^63".to_string(), |v| v.to_string())
+        ));
+    };
+    // 4·A·S ≤ 2^31 − 1, so A·S and the sum below fit i64.
+    let y = four_y / 4 + i64::from(bias).abs();
     if y > lim {
         return Err(format!(
             "max|x−zx|·Σ|w−zw| + |bias| = {a_max}·{sum_abs_w} + {} = {y} > 2^31−1",
@@ -326,6 +351,13 @@ pub struct WinogradInt8 {
     kp: usize,
     blocks: usize,
     tiles_per_block: usize,
+    /// Scratch geometry (see `block`), computed with checked arithmetic at plan time: point
+    /// stride of V, tile stride of M, and the lengths of V, M and y.
+    vps: usize,
+    mts: usize,
+    v_len: usize,
+    m_len: usize,
+    y_len: usize,
     u: AVec<i16, ConstAlign<64>>,
     bias: Vec<i32>,
     stage: Stage,
@@ -356,6 +388,42 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
+/// `value <= MAX_DIM`, else a geometry error naming `argument`.
+fn check_dim(argument: &str, value: usize) -> Result<(), Int8Error> {
+    if value > crate::MAX_DIM {
+        return Err(Int8Error::Geometry(format!(
+            "{argument} = {value} exceeds the limit {} (u32::MAX)",
+            crate::MAX_DIM
+        )));
+    }
+    Ok(())
+}
+
+/// `a · b`, or an error naming `what` and the operands.
+fn mul(a: usize, b: usize, what: &str) -> Result<usize, Int8Error> {
+    a.checked_mul(b)
+        .ok_or_else(|| Int8Error::Geometry(format!("{what} overflows usize ({a} x {b})")))
+}
+
+/// `a + b`, or an error naming `what` and the operands.
+fn add(a: usize, b: usize, what: &str) -> Result<usize, Int8Error> {
+    a.checked_add(b)
+        .ok_or_else(|| Int8Error::Geometry(format!("{what} overflows usize ({a} + {b})")))
+}
+
+/// Grows `v` to at least `len` elements (zeros) with a fallible allocation; false if the
+/// memory cannot be had.
+fn grow<T: Copy + Default>(v: &mut Vec<T>, len: usize) -> bool {
+    if v.len() >= len {
+        return true;
+    }
+    if v.try_reserve_exact(len - v.len()).is_err() {
+        return false;
+    }
+    v.resize(len, T::default());
+    true
+}
+
 struct SyncPtr(*mut u8);
 // SAFETY: used only to hand disjoint output pixels to parallel tasks (see `run`).
 unsafe impl Send for SyncPtr {}
@@ -364,6 +432,8 @@ unsafe impl Sync for SyncPtr {}
 
 impl WinogradInt8 {
     /// Validates, checks the exactness bound (module docs) and transforms the kernel.
+    ///
+    /// `cin`, `cout` and each padding are at most [`crate::MAX_DIM`] (`u32::MAX`).
     pub fn new(cfg: Int8Config<'_>) -> Result<WinogradInt8, Int8Error> {
         let (cin, cout) = (cfg.cin, cfg.cout);
         if cin == 0 || cout == 0 {
@@ -371,7 +441,16 @@ impl WinogradInt8 {
                 "input channels ({cin}) and output channels ({cout}) must be >= 1"
             )));
         }
-        let wlen = cout * 9 * cin;
+        check_dim("cin", cin)?;
+        check_dim("cout", cout)?;
+        for (p, side) in cfg.padding.iter().zip(["top", "left", "bottom", "right"]) {
+            check_dim(&format!("padding {side}"), *p)?;
+        }
+        let wlen = mul(
+            mul(cout, 9, "weights length cout x 9")?,
+            cin,
+            "weights length cout x 9 x cin",
+        )?;
         if cfg.weights.len() != wlen {
             return Err(Int8Error::Buffer(format!(
                 "weights have {} elements but OHWI {cout}x3x3x{cin} needs {wlen}",
@@ -421,16 +500,30 @@ impl WinogradInt8 {
                 Variant::available()
             ))
         })?;
-        let kp = cin.next_multiple_of(4);
+        // cin <= u32::MAX: no overflow on 64-bit targets; checked for 32-bit ones.
+        let kp = cin
+            .checked_next_multiple_of(4)
+            .ok_or_else(|| Int8Error::Geometry(format!("cin = {cin} rounded up to 4 overflows")))?;
         let blocks = cout.div_ceil(kernel.nr);
         let started = Instant::now();
-        let u = transform::pack_kernel(g, cin, cout, kp, kernel.nr);
+        let u = transform::pack_kernel(g, cin, cout, kp, kernel.nr)?;
         let kernel_transform_time = started.elapsed();
         // Tiles per block: 32 (a multiple of MR), fewer when the block's V would pass 128 KiB.
-        let cap = (128 * 1024 / (16 * 2 * kp)).max(kernel.mr);
+        let cap = (128 * 1024 / mul(32, kp, "V row bytes")?).max(kernel.mr);
         let tiles_per_block = (32.min(cap) / kernel.mr).max(1) * kernel.mr;
+        // Scratch geometry of `block` (tiles_per_block <= 32).
+        let coutp = mul(blocks, kernel.nr, "padded output channels")?;
+        let vps = add(
+            mul(tiles_per_block, kp, "V point stride")?,
+            32,
+            "V point stride",
+        )?;
+        let mts = add(mul(16, coutp, "M tile stride")?, 16, "M tile stride")?;
+        let v_len = mul(16, vps, "V scratch length")?;
+        let m_len = mul(tiles_per_block, mts, "M scratch length")?;
+        let y_len = mul(4, cout, "y scratch length")?;
         let stage = match cfg.output {
-            OutputStage::PerTensor(r) => Stage::PerTensor(r.plan(None)?, r.qtype),
+            OutputStage::PerTensor(r) => Stage::PerTensor(r.plan(None)?, r.qtype()),
             OutputStage::PerChannel(p) => {
                 if p.channels() != cout {
                     return Err(Int8Error::Quant(format!(
@@ -438,7 +531,7 @@ impl WinogradInt8 {
                         p.channels()
                     )));
                 }
-                let t = p.channel(0).map(|r| r.qtype).unwrap_or(QType::U8);
+                let t = p.channel(0).map(|r| r.qtype()).unwrap_or(QType::U8);
                 Stage::PerChannel(p, t)
             }
             OutputStage::RawI32 => Stage::Raw,
@@ -460,6 +553,11 @@ impl WinogradInt8 {
             kp,
             blocks,
             tiles_per_block,
+            vps,
+            mts,
+            v_len,
+            m_len,
+            y_len,
             u,
             bias,
             stage,
@@ -473,12 +571,22 @@ impl WinogradInt8 {
         &self.kernel
     }
 
-    /// Output height and width for an `in_h × in_w` input.
+    /// Output height and width for an `in_h × in_w` input (each at most [`crate::MAX_DIM`]).
     pub fn output_size(&self, in_h: usize, in_w: usize) -> Result<(usize, usize), Int8Error> {
-        let (h, w) = (
-            in_h + self.pad[0] + self.pad[2],
-            in_w + self.pad[1] + self.pad[3],
-        );
+        check_dim("input height", in_h)?;
+        check_dim("input width", in_w)?;
+        let padded = |x: usize, a: usize, b: usize, what: &str| {
+            x.checked_add(a)
+                .and_then(|v| v.checked_add(b))
+                .ok_or_else(|| {
+                    Int8Error::Geometry(format!(
+                        "padded {what} {x} + {a} + {b} overflows usize (padding {:?})",
+                        self.pad
+                    ))
+                })
+        };
+        let h = padded(in_h, self.pad[0], self.pad[2], "height")?;
+        let w = padded(in_w, self.pad[1], self.pad[3], "width")?;
         if h < 3 || w < 3 {
             return Err(Int8Error::Geometry(format!(
                 "input {in_h}x{in_w} with padding {:?} is smaller than the 3x3 kernel",
@@ -489,7 +597,11 @@ impl WinogradInt8 {
     }
 
     /// Runs the convolution on `batch` NHWC images of `in_h × in_w` whose pixels are
-    /// `in_pixel_stride` elements apart (>= cin), writing a dense NHWC output.
+    /// `in_pixel_stride` elements apart (>= cin), writing a dense NHWC output of exactly
+    /// `batch × OH × OW × cout` elements ([`WinogradInt8::output_size`]).
+    ///
+    /// `batch`, `in_h`, `in_w` and `in_pixel_stride` are at most [`crate::MAX_DIM`]; the input
+    /// needs `(batch·in_h·in_w − 1)·in_pixel_stride + cin` elements (more are allowed).
     #[allow(clippy::too_many_arguments)]
     pub fn run(
         &self,
@@ -546,6 +658,8 @@ impl WinogradInt8 {
                 self.input_type
             )));
         }
+        check_dim("batch", batch)?;
+        check_dim("input pixel stride", in_pixel_stride)?;
         let (oh, ow) = self.output_size(in_h, in_w)?;
         let cin = self.cin;
         if in_pixel_stride < cin {
@@ -553,20 +667,25 @@ impl WinogradInt8 {
                 "input pixel stride {in_pixel_stride} is smaller than the {cin} input channels"
             )));
         }
-        let pixels_in = batch * in_h * in_w;
+        let pixels_in = mul(mul(batch, in_h, "input pixels")?, in_w, "input pixels")?;
         let need_in = if pixels_in == 0 {
             0
         } else {
-            (pixels_in - 1) * in_pixel_stride + cin
+            let last = mul(pixels_in - 1, in_pixel_stride, "input length")?;
+            add(last, cin, "input length")?
         };
+        let cout = self.cout;
+        let out_len = mul(
+            mul(mul(batch, oh, "output length")?, ow, "output length")?,
+            cout,
+            "output length",
+        )?;
         if input.len() < need_in {
             return Err(Int8Error::Buffer(format!(
                 "input has {} elements but {batch}x{in_h}x{in_w} pixels with stride {in_pixel_stride} need {need_in}",
                 input.len()
             )));
         }
-        let cout = self.cout;
-        let out_len = batch * oh * ow * cout;
         let (out_ptr, out_kind, got_len) = match output {
             Output::U8(o) => (SyncPtr(o.as_mut_ptr()), 0u8, o.len()),
             Output::I8(o) => (SyncPtr(o.as_mut_ptr().cast()), 1, o.len()),
@@ -600,21 +719,36 @@ impl WinogradInt8 {
             th: oh.div_ceil(2),
             tw: ow.div_ceil(2),
         };
-        let ntiles = batch * geo.th * geo.tw;
+        // ntiles <= batch·oh·ow <= out_len (th ≤ oh, tw ≤ ow), so it and t0 + tb fit.
+        let ntiles = mul(mul(batch, geo.th, "tile count")?, geo.tw, "tile count")?;
         let tb = self.tiles_per_block;
         let nblocks = ntiles.div_ceil(tb);
         let bytes = input.as_bytes();
         let out_ptr = &out_ptr;
+        let scratch_err = || {
+            Int8Error::Allocation(format!(
+                "per-thread scratch of {} + {} + {} bytes cannot be allocated",
+                self.v_len.saturating_mul(2),
+                self.m_len.saturating_mul(4),
+                self.y_len.saturating_mul(4)
+            ))
+        };
         let Some(par) = par else {
             let mut times = [Duration::ZERO; 3];
-            SCRATCH.with(|s| {
+            let ok = SCRATCH.with(|s| {
                 let s = &mut *s.borrow_mut();
                 for bi in 0..nblocks {
                     let t0 = bi * tb;
                     let t1 = (t0 + tb).min(ntiles);
-                    self.block(&geo, bytes, t0, t1, s, out_ptr, Some(&mut times));
+                    if !self.block(&geo, bytes, t0, t1, s, out_ptr, Some(&mut times)) {
+                        return false;
+                    }
                 }
+                true
             });
+            if !ok {
+                return Err(scratch_err());
+            }
             return Ok(Some(Int8Profile {
                 kernel_transform: self.kernel_transform_time,
                 input_transform: times[0],
@@ -622,19 +756,26 @@ impl WinogradInt8 {
                 output_transform: times[2],
             }));
         };
+        let failed = AtomicBool::new(false);
         par.for_each(nblocks, |bi| {
             let t0 = bi * tb;
             let t1 = (t0 + tb).min(ntiles);
             SCRATCH.with(|s| {
                 let s = &mut *s.borrow_mut();
-                self.block(&geo, bytes, t0, t1, s, out_ptr, None);
+                if !self.block(&geo, bytes, t0, t1, s, out_ptr, None) {
+                    failed.store(true, Ordering::Relaxed);
+                }
             });
         });
+        if failed.load(Ordering::Relaxed) {
+            return Err(scratch_err());
+        }
         Ok(None)
     }
 
     /// Tiles `t0..t1`: input transform, 16 GEMMs, output transform, output stage; adds the
-    /// three phase times to `times` when given.
+    /// three phase times to `times` when given. Returns false (nothing written) when the
+    /// scratch cannot be allocated.
     #[allow(clippy::too_many_arguments)]
     fn block(
         &self,
@@ -645,7 +786,7 @@ impl WinogradInt8 {
         s: &mut Scratch,
         out: &SyncPtr,
         mut times: Option<&mut [Duration; 3]>,
-    ) {
+    ) -> bool {
         let mut clock = times.as_ref().map(|_| Instant::now());
         let mut lap = |i: usize, times: &mut Option<&mut [Duration; 3]>| {
             if let (Some(t), Some(c)) = (times.as_deref_mut(), clock.as_mut()) {
@@ -656,22 +797,17 @@ impl WinogradInt8 {
         };
         let k = &self.kernel;
         let (cin, cout, kp) = (self.cin, self.cout, self.kp);
-        let tb = self.tiles_per_block;
         let coutp = self.blocks * k.nr;
         // V is point-major ([16][tiles][kp], the GEMM's A operands); M is tile-major
         // ([tiles][16][coutp]) so the output transform reads one contiguous run per tile. The
         // strides get one cache line more than the data so rows 4 KiB apart do not all land in
         // one L1 set.
-        let vps = tb * kp + 32;
-        let mts = 16 * coutp + 16;
-        if s.v.len() < 16 * vps {
-            s.v.resize(16 * vps, 0);
-        }
-        if s.m.len() < tb * mts {
-            s.m.resize(tb * mts, 0);
-        }
-        if s.y.len() < 4 * cout {
-            s.y.resize(4 * cout, 0);
+        // Computed with checked arithmetic at plan time: vps = tb·kp + 32, mts = 16·coutp + 16,
+        // v_len = 16·vps, m_len = tb·mts, y_len = 4·cout.
+        let (vps, mts) = (self.vps, self.mts);
+        if !(grow(&mut s.v, self.v_len) && grow(&mut s.m, self.m_len) && grow(&mut s.y, self.y_len))
+        {
+            return false;
         }
         let tiles_img = geo.th * geo.tw;
         // 1. Input transform.
@@ -751,6 +887,7 @@ impl WinogradInt8 {
             }
         }
         lap(2, &mut times);
+        true
     }
 
     /// Writes one output pixel's `cout` accumulators at element `at` of the output.

@@ -102,6 +102,43 @@
 //! non-finite input value spreads over the whole tile neighbourhood (as in every Winograd
 //! implementation), unlike in a direct convolution; kernels and biases must be finite.
 //!
+//! **NaN (the project-wide rule: IEEE propagation, as ONNX Runtime and PyTorch do).** A NaN in
+//! the input gives NaN at every output whose 3x3 window contains it, in every variant (Scalar,
+//! AVX2, AVX-512, NEON) and every tile, with or without a fused activation: ReLU and
+//! [`Activation::Clamp`] map NaN to NaN (`clamp(NaN) = NaN`), never to a bound. (Winograd also
+//! spreads it, and an infinity, as NaN to the other outputs of the tiles that read it.) The
+//! clamps are written so that they keep NaN: `if v < lo { lo } else if v > hi { hi } else { v }`
+//! on the portable lanes, `min_ps(hi, max_ps(lo, v))` on AVX-512 (x86 `max_ps(a, b)` returns
+//! `b` when either operand is NaN, so `max_ps(v, lo)` would turn NaN into `lo`). A NaN or
+//! infinite kernel or bias value is refused when the plan is built
+//! ([`WinogradError::NonFinite`]); a caller that wants IEEE results for such weights uses a
+//! direct convolution.
+//!
+//! ## Limits and hostile arguments
+//!
+//! Every public function checks its arguments before anything is allocated or touched, with
+//! checked size arithmetic (release builds have no overflow checks), and returns an `Err` that
+//! names the argument and the values instead of wrapping, panicking or aborting:
+//!
+//! * channel counts, each padding, the size hint (plan time) and batch, height and width (run
+//!   time) are at most [`MAX_DIM`] = `u32::MAX` (as XNNPACK's `uint32_t` fields);
+//! * the packed kernel and the scratch are allocated fallibly: a size that cannot be allocated
+//!   is [`WinogradError::Allocation`], not an abort;
+//! * buffer lengths are compared with products computed with `checked_mul`.
+//!
+//! The kernel and the transform building blocks in [`ukernel`] and [`transforms`] that take raw
+//! pointers are `unsafe fn`s with their contracts written down; the plan
+//! ([`WinogradConv`], private fields, built only by [`WinogradConv::new`]) is what meets them.
+//! The AVX-512 register type behind the AVX-512 transforms is private to the crate, so safe code
+//! cannot execute AVX-512 instructions on a CPU without them:
+//!
+//! ```compile_fail
+//! # #[cfg(target_arch = "x86_64")]
+//! let _ = <winograd::ukernel::x86_64::Z as winograd::transforms::Vector>::splat(1.0);
+//! # #[cfg(not(target_arch = "x86_64"))]
+//! # compile_error!("x86_64 only");
+//! ```
+//!
 //! ## Example
 //!
 //! ```
@@ -141,8 +178,44 @@ use ukernel::{Kernels, MR};
 
 type Buf = AVec<f32, ConstAlign<64>>;
 
-fn zeroed(len: usize) -> Buf {
-    AVec::from_iter(64, std::iter::repeat_n(0.0f32, len))
+/// The largest channel count, padding, batch, height or width a plan or run accepts:
+/// `u32::MAX`, as XNNPACK's `uint32_t` fields. Larger values are a [`WinogradError::Shape`].
+pub const MAX_DIM: usize = u32::MAX as usize;
+
+/// Checks `value <= MAX_DIM`; the error names `argument`.
+fn check_dim(argument: &str, value: usize) -> Result<(), WinogradError> {
+    if value > MAX_DIM {
+        return Err(shape_err(format!(
+            "{argument} = {value} exceeds the limit {MAX_DIM} (u32::MAX)"
+        )));
+    }
+    Ok(())
+}
+
+/// A 64-byte aligned buffer of `len` zeros, allocated fallibly: a size that cannot be allocated
+/// is an error naming `what`, not an abort.
+fn try_zeroed(len: usize, what: &str) -> Result<Buf, WinogradError> {
+    let mut b: Buf = AVec::new(64);
+    b.try_reserve_exact(len)
+        .map_err(|_| alloc_err(what, len, std::mem::size_of::<f32>()))?;
+    b.resize(len, 0.0);
+    Ok(b)
+}
+
+/// A `Vec` of `len` copies of `value`, allocated fallibly (see [`try_zeroed`]).
+fn try_vec<T: Clone>(len: usize, value: T, what: &str) -> Result<Vec<T>, WinogradError> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len)
+        .map_err(|_| alloc_err(what, len, std::mem::size_of::<T>()))?;
+    v.resize(len, value);
+    Ok(v)
+}
+
+fn alloc_err(what: &str, len: usize, elem: usize) -> WinogradError {
+    WinogradError::Allocation(format!(
+        "{what}: {len} elements of {elem} bytes ({} bytes) cannot be allocated",
+        len.saturating_mul(elem)
+    ))
 }
 
 /// Winograd tile size.
@@ -187,7 +260,8 @@ impl Tile {
     fn cost(self, c: usize, k: usize, oh: usize, ow: usize, variant: Variant) -> f64 {
         let m = self.m();
         let a = self.alpha() as f64;
-        let tiles = (oh.div_ceil(m) * ow.div_ceil(m)) as f64;
+        // In f64: the hint is caller data, a usize product of the tile counts could overflow.
+        let tiles = oh.div_ceil(m) as f64 * ow.div_ceil(m) as f64;
         let tiles = (tiles / LANES as f64).ceil() * LANES as f64;
         // Per point and 16-tile block: c·k multiply-adds in the tuple GEMM, and `tf` times that
         // unit per channel for the input and output transforms (tile moves included). Measured
@@ -210,9 +284,9 @@ pub enum Activation {
     /// Identity.
     #[default]
     None,
-    /// `max(x, 0)`.
+    /// `max(x, 0)`; NaN stays NaN.
     Relu,
-    /// `min(max(x, min), max)`.
+    /// `min(max(x, min), max)`; NaN stays NaN (IEEE propagation, see the crate docs).
     Clamp {
         /// Lower bound.
         min: f32,
@@ -232,6 +306,9 @@ impl Activation {
 }
 
 /// Everything a [`WinogradConv`] plan needs. Build with [`WinogradConfig::new`] and set fields.
+///
+/// Channel counts, each padding and each hinted size are at most [`MAX_DIM`] (`u32::MAX`);
+/// [`WinogradConv::new`] refuses larger values.
 #[derive(Clone, Copy, Debug)]
 pub struct WinogradConfig<'a> {
     /// Input channels `C`.
@@ -312,9 +389,12 @@ pub enum WinogradError {
     },
     /// The requested variant cannot run on this CPU/build.
     VariantUnavailable(Variant),
-    /// Batch, height or width is zero, the padded input is smaller than the 3x3 kernel, or a size
-    /// overflows.
+    /// Batch, height or width is zero, the padded input is smaller than the 3x3 kernel, a
+    /// dimension exceeds [`MAX_DIM`], or a size overflows.
     Shape(String),
+    /// A buffer whose size follows from the arguments (packed kernel, scratch) cannot be
+    /// allocated.
+    Allocation(String),
 }
 
 impl fmt::Display for WinogradError {
@@ -343,7 +423,7 @@ impl fmt::Display for WinogradError {
             WinogradError::VariantUnavailable(v) => {
                 write!(f, "variant {v:?} is not available on this CPU (available: {:?})", Variant::available())
             }
-            WinogradError::Shape(s) => f.write_str(s),
+            WinogradError::Shape(s) | WinogradError::Allocation(s) => f.write_str(s),
         }
     }
 }
@@ -378,12 +458,19 @@ struct Scratch {
 }
 
 impl Scratch {
-    fn ensure(&mut self, v_len: usize, m_len: usize) -> (*mut f32, *mut f32) {
+    /// Buffers of at least `v_len` and `m_len` floats (allocated fallibly), as pointers.
+    fn ensure(
+        &mut self,
+        v_len: usize,
+        m_len: usize,
+    ) -> Result<(*mut f32, *mut f32), WinogradError> {
         if self.v.as_ref().is_none_or(|b| b.len() < v_len) {
-            self.v = Some(zeroed(v_len));
+            self.v = None;
+            self.v = Some(try_zeroed(v_len, "scratch V (transformed input)")?);
         }
         if self.m.as_ref().is_none_or(|b| b.len() < m_len) {
-            self.m = Some(zeroed(m_len));
+            self.m = None;
+            self.m = Some(try_zeroed(m_len, "scratch M (products)")?);
         }
         let v = self
             .v
@@ -393,7 +480,7 @@ impl Scratch {
             .m
             .as_mut()
             .map_or(std::ptr::null_mut(), |b| b.as_mut_ptr());
-        (v, m)
+        Ok((v, m))
     }
 }
 
@@ -476,6 +563,15 @@ impl WinogradConv {
                 out_channels: k,
             });
         }
+        check_dim("in_channels", c)?;
+        check_dim("out_channels", k)?;
+        for (p, side) in cfg.padding.iter().zip(["top", "left", "bottom", "right"]) {
+            check_dim(&format!("padding {side}"), *p)?;
+        }
+        if let Some([h, w]) = cfg.input_size_hint {
+            check_dim("input_size_hint height", h)?;
+            check_dim("input_size_hint width", w)?;
+        }
         let klen = mul(mul(k, c, "out_channels x in_channels")?, 9, "kernel length")?;
         if cfg.kernel.len() != klen {
             return Err(WinogradError::Length {
@@ -495,9 +591,13 @@ impl WinogradConv {
                     });
                 }
                 check_finite("bias", b)?;
-                b.to_vec()
+                let mut v = Vec::new();
+                v.try_reserve_exact(k)
+                    .map_err(|_| alloc_err("bias", k, std::mem::size_of::<f32>()))?;
+                v.extend_from_slice(b);
+                v
             }
-            None => vec![0.0; k],
+            None => try_vec(k, 0.0, "bias")?,
         };
         let (lo, hi) = cfg.activation.bounds();
         if lo.is_nan() || hi.is_nan() || lo > hi {
@@ -518,12 +618,13 @@ impl WinogradConv {
         let tile = match cfg.tile {
             Tile::Auto => match cfg.input_size_hint {
                 Some([h, w]) => {
-                    let oh = (h + cfg.padding[0] + cfg.padding[2])
-                        .saturating_sub(2)
-                        .max(1);
-                    let ow = (w + cfg.padding[1] + cfg.padding[3])
-                        .saturating_sub(2)
-                        .max(1);
+                    // Saturating: every term is at most u32::MAX (checked above), but usize
+                    // may be 32 bits wide.
+                    let p = cfg.padding;
+                    let oh = h.saturating_add(p[0]).saturating_add(p[2]);
+                    let ow = w.saturating_add(p[1]).saturating_add(p[3]);
+                    let oh = oh.saturating_sub(2).max(1);
+                    let ow = ow.saturating_sub(2).max(1);
                     let mut best = Tile::F6x6;
                     for t in Tile::ALL {
                         if t.cost(c, k, oh, ow, variant) < best.cost(c, k, oh, ow, variant) {
@@ -553,7 +654,7 @@ impl WinogradConv {
             MR,
             "kernel transform size",
         )?;
-        let mut u = zeroed(ulen);
+        let mut u = try_zeroed(ulen, "packed kernel transform")?;
         // Transform a block of (6 output channels x CB input channels) at a time, then write
         // each point's contiguous run of CB·6 floats: sequential stores instead of one scattered
         // store per point and kernel (the packed kernel can be tens of MB).
@@ -571,7 +672,7 @@ impl WinogradConv {
                             alpha,
                             g,
                             &mut tmp[(cj * MR + r) * 64..][..64],
-                        );
+                        )?;
                     }
                 }
                 for p in 0..a2 {
@@ -636,8 +737,10 @@ impl WinogradConv {
         self.kernel_transform_time
     }
 
-    /// Output `(height, width)` for an `h×w` input.
+    /// Output `(height, width)` for an `h×w` input (`h`, `w` at most [`MAX_DIM`]).
     pub fn output_size(&self, h: usize, w: usize) -> Result<(usize, usize), WinogradError> {
+        check_dim("height", h)?;
+        check_dim("width", w)?;
         let [pt, pl, pb, pr] = self.pad;
         let ph = h
             .checked_add(pt)
@@ -673,9 +776,12 @@ impl WinogradConv {
         let n = match self.chunk_tiles {
             Some(n) => n,
             None => {
+                // Saturating: a heuristic (the scratch sizes derived from it are checked).
                 let a2 = self.tile.alpha() * self.tile.alpha();
-                let per_tile = a2 * (self.c + self.k) * 4;
-                let u_bytes = self.u.len() * 4;
+                let per_tile = (self.c.saturating_add(self.k))
+                    .saturating_mul(a2 * 4)
+                    .max(1);
+                let u_bytes = self.u.len().saturating_mul(4);
                 // V and M of a chunk in about half of L2; when the packed kernel does not fit in
                 // L2 itself, bigger chunks amortise streaming it.
                 let mut n = (self.l2 / 2) / per_tile;
@@ -685,12 +791,15 @@ impl WinogradConv {
                 n.max(step)
             }
         };
-        let n = n.div_ceil(step) * step;
-        n.min(tiles.div_ceil(step) * step).max(step)
+        let round = |x: usize| x.div_ceil(step).saturating_mul(step);
+        round(n).min(round(tiles)).max(step)
     }
 
     /// Convolves `input` (NCHW, `batch · in_channels · h · w`) into `output` (NCHW,
     /// `batch · out_channels · oh · ow`, see [`WinogradConv::output_size`]).
+    ///
+    /// `batch`, `h` and `w` are at most [`MAX_DIM`]; the buffers may be longer than needed (the
+    /// rest is not touched), never shorter. NaN inputs propagate (see the crate docs).
     pub fn run(
         &self,
         input: &[f32],
@@ -735,6 +844,7 @@ impl WinogradConv {
         if batch == 0 {
             return Err(shape_err("batch = 0: need at least one image".to_string()));
         }
+        check_dim("batch", batch)?;
         let (oh, ow) = self.output_size(h, w)?;
         let (c, k) = (self.c, self.k);
         let in_len = mul(
@@ -811,7 +921,7 @@ impl WinogradConv {
             Some(s) => s,
             None => &mut local,
         };
-        let (vp, mp) = scratch.ensure(v_len, m_len);
+        let (vp, mp) = scratch.ensure(v_len, m_len)?;
         let vbuf = Shared(vp);
         let mbuf = Shared(mp);
         let out = Shared(output.as_mut_ptr());
@@ -964,15 +1074,23 @@ pub mod f2x3 {
     pub const AT: [[i32; 4]; 2] = [[1, 1, 1, 0], [0, 1, -1, -1]];
 
     /// 1-D F(2,3) in exact integer arithmetic: returns 2·(correlation of `d` with `g`).
+    ///
+    /// Computed in wrapping i32 arithmetic, i.e. modulo 2³² (the ring argument of
+    /// [`crate::int8`]): the result is exact whenever the true value fits in i32, and the same
+    /// in debug and release builds for any arguments (no overflow panic).
     pub fn correlate_1d_times2(d: [i32; 4], g: [i32; 3]) -> [i32; 2] {
-        let mut u = [0i32; 4];
-        let mut v = [0i32; 4];
+        let dot = |a: &[i32], b: &[i32]| {
+            a.iter()
+                .zip(b)
+                .fold(0i32, |s, (x, y)| s.wrapping_add(x.wrapping_mul(*y)))
+        };
+        let mut m = [0i32; 4];
         for i in 0..4 {
-            u[i] = (0..3).map(|j| G2[i][j] * g[j]).sum();
-            v[i] = (0..4).map(|j| BT[i][j] * d[j]).sum();
+            let u = dot(&G2[i], &g);
+            let v = dot(&BT[i], &d);
+            m[i] = u.wrapping_mul(v);
         }
-        let m: Vec<i32> = (0..4).map(|i| u[i] * v[i]).collect();
-        [0, 1].map(|r| (0..4).map(|i| AT[r][i] * m[i]).sum())
+        [0, 1].map(|r| dot(&AT[r], &m))
     }
 
     #[cfg(test)]

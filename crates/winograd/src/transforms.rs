@@ -109,7 +109,33 @@ pub fn g_matrix(alpha: usize) -> &'static [[f64; 3]] {
 }
 
 /// Kernel transform of one 3x3 kernel (row-major), in f64: `U = G g Gᵀ`, α×α row-major.
-pub fn kernel_transform_f64(alpha: usize, g: &[f32], out: &mut [f64]) {
+///
+/// `alpha` is 4, 6 or 8, `g` holds at least 9 floats and `out` at least `alpha²`; anything
+/// else is a [`crate::WinogradError::Shape`] naming the argument (nothing is written).
+pub fn kernel_transform_f64(
+    alpha: usize,
+    g: &[f32],
+    out: &mut [f64],
+) -> Result<(), crate::WinogradError> {
+    let bad = |m: String| Err(crate::WinogradError::Shape(m));
+    if !matches!(alpha, 4 | 6 | 8) {
+        return bad(format!(
+            "alpha = {alpha}: a 3x3 Winograd tile has 4, 6 or 8 points"
+        ));
+    }
+    if g.len() < 9 {
+        return bad(format!(
+            "kernel g has {} floats but a 3x3 kernel needs 9",
+            g.len()
+        ));
+    }
+    if out.len() < alpha * alpha {
+        return bad(format!(
+            "out has {} floats but alpha = {alpha} needs {}",
+            out.len(),
+            alpha * alpha
+        ));
+    }
     let gm = g_matrix(alpha);
     // t = G g (α×3)
     let mut t = [[0.0f64; 3]; 8];
@@ -123,6 +149,7 @@ pub fn kernel_transform_f64(alpha: usize, g: &[f32], out: &mut [f64]) {
             out[i * alpha + j] = (0..3).map(|k| t[i][k] * gm[j][k]).sum();
         }
     }
+    Ok(())
 }
 
 /// 16 f32 lanes (16 tiles), the unit of every transform; plain arrays that the compiler turns
@@ -141,12 +168,17 @@ impl L {
         L([v; LANES])
     }
 
-    /// Lane-wise `min(max(self, lo), hi)`.
+    /// Lane-wise `min(max(self, lo), hi)` that keeps NaN (IEEE propagation: `clamp(NaN) =
+    /// NaN`). Not `x.max(lo).min(hi)`: `f32::max`/`min` return the non-NaN operand. Both
+    /// comparisons are false for NaN, so a NaN lane keeps `x`. Two separate selects (not an
+    /// `else if` chain, which LLVM left as per-lane branches): on x86 they vectorize to
+    /// `maxps(lo, x)` and `minps(hi, x)`, which return their second operand `x` for NaN.
     #[inline(always)]
     pub fn clamp(self, lo: f32, hi: f32) -> L {
         let mut r = self;
         for x in r.0.iter_mut() {
-            *x = x.max(lo).min(hi);
+            let v = if *x < lo { lo } else { *x };
+            *x = if v > hi { hi } else { v };
         }
         r
     }
@@ -207,7 +239,7 @@ pub trait Vector: Copy + Add<Output = Self> + Sub<Output = Self> + Mul<f32, Outp
     unsafe fn store(self, p: *mut f32);
     /// Every lane `v`.
     fn splat(v: f32) -> Self;
-    /// Lane-wise `min(max(self, lo), hi)`.
+    /// Lane-wise `min(max(self, lo), hi)`; a NaN lane stays NaN (see the crate docs).
     fn clamp(self, lo: f32, hi: f32) -> Self;
 }
 

@@ -224,7 +224,8 @@ fn check_case(case: &Case, par: &Parallel, chunk_tiles: Option<usize>) {
     };
     let (r, oh, ow) = conv3x3_f64(
         &x, case.batch, case.c, case.h, case.w, &wt, bias, case.k, case.pad, lo, hi,
-    );
+    )
+    .expect("reference");
     // RMS of the un-clamped reference, so that clamps to 0 do not shrink the scale.
     let (raw, _, _) = conv3x3_f64(
         &x,
@@ -238,7 +239,8 @@ fn check_case(case: &Case, par: &Parallel, chunk_tiles: Option<usize>) {
         case.pad,
         f32::NEG_INFINITY,
         f32::INFINITY,
-    );
+    )
+    .expect("reference");
     let rms = (raw.iter().map(|v| v * v).sum::<f64>() / raw.len() as f64)
         .sqrt()
         .max(1e-30);

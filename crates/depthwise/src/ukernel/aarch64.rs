@@ -2,7 +2,8 @@
 //! weights `w'` into i32: exact); fp32 in 4-channel tiles, 4 output pixels per iteration.
 //! Partial tiles go through small zeroed buffers (nothing reads past a row).
 
-use super::pack_f32_tiles;
+use super::{check_pack, pack_f32_tiles, packed_len, try_vec};
+use crate::DwError;
 use core::arch::aarch64::*;
 
 /// Pixels per fp32 iteration.
@@ -10,9 +11,21 @@ const PB: usize = 4;
 
 /// Packed int8 layout: 8-channel tiles (zero-padded), each 8 folded biases (i32) then per tap
 /// 8 i16 weights (4 words).
-pub fn pack_i8(taps: usize, ch: usize, w: &[i32], bias: &[i32]) -> Vec<i32> {
+pub fn pack_i8(taps: usize, ch: usize, w: &[i32], bias: &[i32]) -> Result<Vec<i32>, DwError> {
+    check_pack(taps, ch, w.len(), bias.len())?;
+    let mut out = try_vec(pack_i8_len(taps, ch)?, "packed weights")?;
+    pack_i8_into(taps, ch, w, bias, &mut out);
+    Ok(out)
+}
+
+/// Words of a [`pack_i8`] buffer (checked): per 8-channel tile 8 biases and 4 words per tap.
+fn pack_i8_len(taps: usize, ch: usize) -> Result<usize, DwError> {
+    packed_len(ch.div_ceil(8), 4, 2, 1, taps, 0)
+}
+
+/// Appends the [`pack_i8`] layout to `out` (slices checked by the caller).
+fn pack_i8_into(taps: usize, ch: usize, w: &[i32], bias: &[i32], out: &mut Vec<i32>) {
     let tiles = ch.div_ceil(8);
-    let mut out = Vec::with_capacity(tiles * (8 + 4 * taps));
     for j in 0..tiles {
         for i in 0..8 {
             out.push(bias.get(8 * j + i).copied().unwrap_or(0));
@@ -31,11 +44,10 @@ pub fn pack_i8(taps: usize, ch: usize, w: &[i32], bias: &[i32]) -> Vec<i32> {
             }
         }
     }
-    out
 }
 
 /// fp32 packer (4-channel tiles).
-pub fn pack_f32(taps: usize, ch: usize, w: &[f32], bias: &[f32]) -> Vec<f32> {
+pub fn pack_f32(taps: usize, ch: usize, w: &[f32], bias: &[f32]) -> Result<Vec<f32>, DwError> {
     pack_f32_tiles(4, taps, ch, w, bias)
 }
 
@@ -235,16 +247,28 @@ const DT: usize = 16;
 ///   channel `c` of the tile at bytes `4c..4c + 4`, one byte per tap of the group (the lane
 ///   order `sdot` multiplies within).
 /// * `0` (some `w'` needs 9 bits): the [`pack_i8`] layout follows, run by [`dw_i8`].
-pub fn pack_i8_dot(taps: usize, ch: usize, w: &[i32], bias: &[i32]) -> Vec<i32> {
-    let mut out = vec![0i32; DOT_HEADER];
+pub fn pack_i8_dot(taps: usize, ch: usize, w: &[i32], bias: &[i32]) -> Result<Vec<i32>, DwError> {
+    check_pack(taps, ch, w.len(), bias.len())?;
     if !w.iter().all(|v| (-128..=127).contains(v)) {
-        out.extend(pack_i8(taps, ch, w, bias));
-        return out;
+        let mut out = try_vec(
+            pack_i8_len(taps, ch)?
+                .checked_add(DOT_HEADER)
+                .ok_or_else(|| {
+                    DwError::Geometry(format!("packed weights of {ch} channels overflow usize"))
+                })?,
+            "packed weights",
+        )?;
+        out.extend_from_slice(&[0; DOT_HEADER]);
+        pack_i8_into(taps, ch, w, bias, &mut out);
+        return Ok(out);
     }
-    out[0] = 1;
     let groups = taps.div_ceil(4);
     let tiles = ch.div_ceil(DT);
-    out.reserve(tiles * (2 * DT + groups * DT));
+    let mut out = try_vec(
+        packed_len(tiles, DT, 2, 1, groups, DOT_HEADER)?,
+        "packed weights",
+    )?;
+    out.extend_from_slice(&[1, 0, 0, 0]);
     for j in 0..tiles {
         let chan = |i: usize| (DT * j + i < ch).then_some(DT * j + i);
         for i in 0..DT {
@@ -269,7 +293,7 @@ pub fn pack_i8_dot(taps: usize, ch: usize, w: &[i32], bias: &[i32]) -> Vec<i32> 
             }
         }
     }
-    out
+    Ok(out)
 }
 
 /// `dwconv_c16__neondot` int8 kernel (see [`super::DwI8Fn`]): per output pixel and 16-channel
@@ -563,11 +587,16 @@ pub fn pack_i8_dot_s1(
     w: &[i32],
     bias: &[i32],
     signed: bool,
-) -> Vec<i32> {
-    debug_assert_eq!((kh, kw), (3, 3));
+) -> Result<Vec<i32>, DwError> {
+    if (kh, kw) != (3, 3) {
+        return Err(DwError::Geometry(format!(
+            "the column-reusing sdot kernel takes 3x3 kernels, not {kh}x{kw}"
+        )));
+    }
     let taps = kh * kw;
+    check_pack(taps, ch, w.len(), bias.len())?;
     let tiles = ch.div_ceil(CT);
-    let mut out = Vec::with_capacity(tiles * (CT + kw * CT));
+    let mut out = try_vec(packed_len(tiles, CT, 1, 1, kw, 0)?, "packed weights")?;
     for j in 0..tiles {
         let chan = |i: usize| (CT * j + i < ch).then_some(CT * j + i);
         for i in 0..CT {
@@ -592,7 +621,7 @@ pub fn pack_i8_dot_s1(
             }
         }
     }
-    out
+    Ok(out)
 }
 
 /// `dwconv_c8s1__neondot`: 3x3, stride 1 along W, per-tensor Fp32 requantization fused (see

@@ -7,7 +7,10 @@
 //! in the inner loop. Every product and pair sum is exact (|x| ≤ 255, |w'| ≤ 255); sums wrap
 //! modulo 2^32, and the plan checks that the true accumulator fits i32, so the result is exact.
 //! fp32 kernels compute `clamp(bias[c] + Σ_t x_t[c] · w[t][c])` with fused multiply-adds in tap
-//! order (the reference order).
+//! order (the reference order). The clamp keeps NaN (`clamp(NaN) = NaN`): x86 computes
+//! `minps(hi, maxps(lo, v))` (both return their second operand when either is NaN), NEON
+//! `fmin(fmax(v, lo), hi)` (`FMAX`/`FMIN` return NaN when either is NaN; never
+//! `FMAXNM`/`FMINNM`), scalar code compares (`v < lo`, `v > hi` are false for NaN).
 //!
 //! Each variant has its own packed-weight layout (channel tile per ISA) made by its `pack`
 //! function, and is specialised for 9 taps (3x3) and 25 taps (5x5) with a generic loop for any
@@ -19,6 +22,7 @@ pub mod scalar;
 #[cfg(target_arch = "x86_64")]
 pub mod x86_64;
 
+use crate::DwError;
 use cpu_probe::Features;
 
 /// int8 row kernel: `(px, taps, indirection, packed weights, channels, out)`. `SIGNED` inputs are
@@ -92,13 +96,74 @@ pub type DwI8QS1Fn = unsafe fn(
 );
 
 /// Packs int8 weights for a [`DwI8QS1Fn`]: `(kh, kw, channels, w' tap-major, folded bias,
-/// signed inputs)` → packed words.
-pub type PackI8S1Fn = fn(usize, usize, usize, &[i32], &[i32], bool) -> Vec<i32>;
+/// signed inputs)` → packed words; an error if the slices do not have `kh·kw·channels` and
+/// `channels` elements or the packed size overflows `usize` or cannot be allocated.
+pub type PackI8S1Fn = fn(usize, usize, usize, &[i32], &[i32], bool) -> Result<Vec<i32>, DwError>;
 
-/// Packs int8 weights: `(taps, channels, w' tap-major (w − zw), folded bias)` → packed words.
-pub type PackI8Fn = fn(usize, usize, &[i32], &[i32]) -> Vec<i32>;
-/// Packs fp32 weights: `(taps, channels, w tap-major, bias)` → packed floats.
-pub type PackF32Fn = fn(usize, usize, &[f32], &[f32]) -> Vec<f32>;
+/// Packs int8 weights: `(taps, channels, w' tap-major (w − zw), folded bias)` → packed words;
+/// errors as [`PackI8S1Fn`].
+pub type PackI8Fn = fn(usize, usize, &[i32], &[i32]) -> Result<Vec<i32>, DwError>;
+/// Packs fp32 weights: `(taps, channels, w tap-major, bias)` → packed floats; errors as
+/// [`PackI8S1Fn`].
+pub type PackF32Fn = fn(usize, usize, &[f32], &[f32]) -> Result<Vec<f32>, DwError>;
+
+/// Checks a packer's arguments: `w` has `taps · ch` elements (returned) and `bias` `ch`, so the packers' indices `t·ch + c` (`t < taps`, `c < ch`) stay inside `w`.
+pub(crate) fn check_pack(
+    taps: usize,
+    ch: usize,
+    w_len: usize,
+    bias_len: usize,
+) -> Result<usize, DwError> {
+    let n = taps.checked_mul(ch).ok_or_else(|| {
+        DwError::Geometry(format!("taps {taps} times channels {ch} overflows usize"))
+    })?;
+    if w_len != n || bias_len != ch {
+        return Err(DwError::Buffer(format!(
+            "packing {taps} taps x {ch} channels needs {n} weights and {ch} biases, got {w_len} \
+             and {bias_len}"
+        )));
+    }
+    Ok(n)
+}
+
+/// `(tiles · tile) · (head + per_tap · taps) + extra` elements: the size of a packed buffer of
+/// `tiles` channel tiles, checked.
+pub(crate) fn packed_len(
+    tiles: usize,
+    tile: usize,
+    head: usize,
+    per_tap: usize,
+    taps: usize,
+    extra: usize,
+) -> Result<usize, DwError> {
+    tiles
+        .checked_mul(tile)
+        .and_then(|c| {
+            per_tap
+                .checked_mul(taps)
+                .and_then(|v| v.checked_add(head))
+                .and_then(|v| v.checked_mul(c))
+        })
+        .and_then(|v| v.checked_add(extra))
+        .ok_or_else(|| {
+            DwError::Geometry(format!(
+                "packed weights of {tiles} tiles of {tile} channels and {taps} taps overflow usize"
+            ))
+        })
+}
+
+/// An empty vector with room for exactly `n` elements; a failed allocation is an error (an
+/// impossible size does not abort).
+pub(crate) fn try_vec<T>(n: usize, what: &str) -> Result<Vec<T>, DwError> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|e| {
+        DwError::Buffer(format!(
+            "{what}: cannot allocate {n} elements of {} bytes ({e})",
+            core::mem::size_of::<T>()
+        ))
+    })?;
+    Ok(v)
+}
 
 /// The kernels and packers of one variant.
 #[derive(Clone, Copy)]
@@ -299,14 +364,22 @@ pub(crate) fn pack_i8_pairs(
     ch: usize,
     w: &[i32],
     bias: &[i32],
-) -> Vec<i32> {
-    let mut out = Vec::new();
+) -> Result<Vec<i32>, DwError> {
+    check_pack(taps, ch, w.len(), bias.len())?;
+    let mut out = try_vec(pairs_len(tile, taps, ch)?, "packed weights")?;
     pack_i8_pairs_range(tile, taps, ch, 0, ch, w, bias, &mut out);
-    out
+    Ok(out)
 }
 
 #[cfg(target_arch = "x86_64")]
-/// [`pack_i8_pairs`] for channels `c0..c1` only, appended to `out`.
+/// Words [`pack_i8_pairs_range`] appends for `ch` channels (checked).
+pub(crate) fn pairs_len(tile: usize, taps: usize, ch: usize) -> Result<usize, DwError> {
+    packed_len(ch.div_ceil(tile), tile, 1, 1, taps.div_ceil(2), 0)
+}
+
+#[cfg(target_arch = "x86_64")]
+/// [`pack_i8_pairs`] for channels `c0..c1` only, appended to `out`. The caller has checked the
+/// slices ([`check_pack`]) and reserved the size ([`pairs_len`]).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn pack_i8_pairs_range(
     tile: usize,
@@ -354,9 +427,10 @@ pub(crate) fn pack_f32_tiles(
     ch: usize,
     w: &[f32],
     bias: &[f32],
-) -> Vec<f32> {
+) -> Result<Vec<f32>, DwError> {
+    check_pack(taps, ch, w.len(), bias.len())?;
     let tiles = ch.div_ceil(tile);
-    let mut out = Vec::with_capacity(tiles * tile * (1 + taps));
+    let mut out = try_vec(packed_len(tiles, tile, 1, 1, taps, 0)?, "packed weights")?;
     for t0 in 0..tiles {
         let base = t0 * tile;
         for i in 0..tile {
@@ -369,5 +443,5 @@ pub(crate) fn pack_f32_tiles(
             }
         }
     }
-    out
+    Ok(out)
 }

@@ -1,19 +1,24 @@
 //! Portable kernels (`dwconv_c1__scalar`): natural layout, folded bias first, then the taps.
 
+use super::{check_pack, packed_len, try_vec};
+use crate::DwError;
+
 /// Packed int8 layout: `channels` folded biases, then `taps × channels` weights `w'` (tap-major).
-pub fn pack_i8(taps: usize, ch: usize, w: &[i32], bias: &[i32]) -> Vec<i32> {
-    let mut out = Vec::with_capacity(ch * (1 + taps));
+pub fn pack_i8(taps: usize, ch: usize, w: &[i32], bias: &[i32]) -> Result<Vec<i32>, DwError> {
+    check_pack(taps, ch, w.len(), bias.len())?;
+    let mut out = try_vec(packed_len(1, ch, 1, 1, taps, 0)?, "packed weights")?;
     out.extend_from_slice(&bias[..ch]);
-    out.extend_from_slice(&w[..taps * ch]);
-    out
+    out.extend_from_slice(w);
+    Ok(out)
 }
 
 /// Packed fp32 layout: `channels` biases, then `taps × channels` weights (tap-major).
-pub fn pack_f32(taps: usize, ch: usize, w: &[f32], bias: &[f32]) -> Vec<f32> {
-    let mut out = Vec::with_capacity(ch * (1 + taps));
+pub fn pack_f32(taps: usize, ch: usize, w: &[f32], bias: &[f32]) -> Result<Vec<f32>, DwError> {
+    check_pack(taps, ch, w.len(), bias.len())?;
+    let mut out = try_vec(packed_len(1, ch, 1, 1, taps, 0)?, "packed weights")?;
     out.extend_from_slice(&bias[..ch]);
-    out.extend_from_slice(&w[..taps * ch]);
-    out
+    out.extend_from_slice(w);
+    Ok(out)
 }
 
 /// See [`super::DwI8Fn`].
@@ -88,7 +93,20 @@ pub unsafe fn dw_f32(
             }
         }
         for v in o.iter_mut() {
-            *v = v.max(lo).min(hi);
+            *v = clamp_nan(*v, lo, hi);
         }
+    }
+}
+
+/// `v` clamped to `[lo, hi]`, NaN staying NaN (both comparisons are false for NaN); `f32::max`
+/// and `f32::min` would return the bound instead. Written as x86 `maxss(lo, v)` then
+/// `minss(hi, ·)` (`a > b ? a : b`), which is what it compiles to.
+#[inline(always)]
+pub(crate) fn clamp_nan(v: f32, lo: f32, hi: f32) -> f32 {
+    let m = if lo > v { lo } else { v };
+    if hi < m {
+        hi
+    } else {
+        m
     }
 }

@@ -19,7 +19,11 @@
 //! All kernels are specialised for 9 and 25 taps (the tap loop fully unrolled), with a generic
 //! loop for any other kernel size.
 
-use super::{pack_f32_tiles, pack_i8_pairs, pack_i8_pairs_range, Fp32Requant};
+use super::{
+    check_pack, pack_f32_tiles, pack_i8_pairs, pack_i8_pairs_range, packed_len, pairs_len, try_vec,
+    Fp32Requant,
+};
+use crate::DwError;
 
 /// Placeholder for the kernels that store i32 (never read).
 const NO_REQUANT: Fp32Requant = Fp32Requant {
@@ -37,37 +41,60 @@ const PB: usize = 4;
 const PB512: usize = 8;
 
 /// int8 packer of [`dw_i8_avx2`] (16-channel tiles).
-pub fn pack_i8_avx2(taps: usize, ch: usize, w: &[i32], bias: &[i32]) -> Vec<i32> {
+pub fn pack_i8_avx2(taps: usize, ch: usize, w: &[i32], bias: &[i32]) -> Result<Vec<i32>, DwError> {
     pack_i8_pairs(16, taps, ch, w, bias)
 }
 
 /// int8 packer of [`dw_i8_avx512`]: 32-channel tiles; a remainder of at most 16 channels gets
 /// a 16-channel tile (half the work of a masked 32-channel one).
-pub fn pack_i8_avx512(taps: usize, ch: usize, w: &[i32], bias: &[i32]) -> Vec<i32> {
+pub fn pack_i8_avx512(
+    taps: usize,
+    ch: usize,
+    w: &[i32],
+    bias: &[i32],
+) -> Result<Vec<i32>, DwError> {
+    check_pack(taps, ch, w.len(), bias.len())?;
     let split = ch / 32 * 32;
-    let mut out = Vec::new();
-    pack_i8_pairs_range(32, taps, ch, 0, split, w, bias, &mut out);
     let tail = if ch - split > 16 { 32 } else { 16 };
+    let n = pairs_len(32, taps, split)?
+        .checked_add(pairs_len(tail, taps, ch - split)?)
+        .ok_or_else(|| {
+            DwError::Geometry(format!(
+                "packed weights of {ch} channels and {taps} taps overflow usize"
+            ))
+        })?;
+    let mut out = try_vec(n, "packed weights")?;
+    pack_i8_pairs_range(32, taps, ch, 0, split, w, bias, &mut out);
     pack_i8_pairs_range(tail, taps, ch, split, ch, w, bias, &mut out);
-    out
+    Ok(out)
 }
 
 /// fp32 packer of [`dw_f32_avx2`] (8-channel tiles).
-pub fn pack_f32_avx2(taps: usize, ch: usize, w: &[f32], bias: &[f32]) -> Vec<f32> {
+pub fn pack_f32_avx2(taps: usize, ch: usize, w: &[f32], bias: &[f32]) -> Result<Vec<f32>, DwError> {
     pack_f32_tiles(8, taps, ch, w, bias)
 }
 
 /// fp32 packer of [`dw_f32_avx512`] and [`dw_f32_avx512_s1`]: flat, so that a channel tile
 /// may start at any channel (the kernels align their tiles to the input's cache lines): `chp`
 /// biases, then per tap `chp` weights, `chp` = `ch` rounded up to 16, zero-padded.
-pub fn pack_f32_avx512(taps: usize, ch: usize, w: &[f32], bias: &[f32]) -> Vec<f32> {
+pub fn pack_f32_avx512(
+    taps: usize,
+    ch: usize,
+    w: &[f32],
+    bias: &[f32],
+) -> Result<Vec<f32>, DwError> {
+    check_pack(taps, ch, w.len(), bias.len())?;
     let chp = ch.div_ceil(16) * 16;
-    let mut out = vec![0.0; chp * (1 + taps)];
+    let mut out = try_vec(
+        packed_len(ch.div_ceil(16), 16, 1, 1, taps, 0)?,
+        "packed weights",
+    )?;
+    out.resize(chp * (1 + taps), 0.0);
     out[..ch].copy_from_slice(&bias[..ch]);
     for t in 0..taps {
         out[chp * (1 + t)..chp * (1 + t) + ch].copy_from_slice(&w[t * ch..(t + 1) * ch]);
     }
-    out
+    Ok(out)
 }
 
 // ---------------------------------------------------------------- int8, AVX-512
@@ -515,11 +542,16 @@ pub fn pack_i8_quads(
     w: &[i32],
     bias: &[i32],
     signed: bool,
-) -> Vec<i32> {
-    let taps = kh * kw;
+) -> Result<Vec<i32>, DwError> {
+    let taps = kh.checked_mul(kw).ok_or_else(|| {
+        DwError::Geometry(format!("kernel {kh}x{kw}: the tap count overflows usize"))
+    })?;
+    check_pack(taps, ch, w.len(), bias.len())?;
     let groups = kh.div_ceil(4);
     let chan = |base: usize, k: usize, i: usize| base + 16 * (i / 4) + 4 * k + i % 4;
-    let mut out = Vec::with_capacity(ch.div_ceil(64) * 64 * (1 + groups * kw));
+    // groups · kw <= taps (each group of up to 4 rows has kw words per channel).
+    let n = packed_len(ch.div_ceil(64), 64, 1, groups, kw, 0)?;
+    let mut out = try_vec(n, "packed weights")?;
     for base in (0..ch).step_by(64) {
         for k in 0..4 {
             for i in 0..16 {
@@ -551,7 +583,7 @@ pub fn pack_i8_quads(
             }
         }
     }
-    out
+    Ok(out)
 }
 
 /// `dwconv_c64s1__avx512vnni` (u8 or i8 activations × s8 weights, `vpdpbusd`): 3x3 and 5x5,
@@ -1370,12 +1402,13 @@ unsafe fn ld16<const MASKED: bool>(p: *const f32, m: __mmask16) -> __m512 {
     }
 }
 
-/// Clamps and stores 16 floats at `p` (`MASKED`: the lanes of `m`).
+/// Clamps and stores 16 floats at `p` (`MASKED`: the lanes of `m`). NaN stays NaN: `maxps` and
+/// `minps` return their second operand when either is NaN, so the value goes second.
 #[inline(always)]
 unsafe fn st16<const MASKED: bool>(p: *mut f32, m: __mmask16, v: __m512, lo: __m512, hi: __m512) {
     // SAFETY: the caller guarantees the selected lanes writable.
     unsafe {
-        let r = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+        let r = _mm512_min_ps(hi, _mm512_max_ps(lo, v));
         if MASKED {
             _mm512_mask_storeu_ps(p, m, r);
         } else {
@@ -1662,7 +1695,8 @@ unsafe fn f32_256_px<const K: usize, const P: usize>(
                 }
             }
             for (q, a) in acc.iter().enumerate() {
-                let r = _mm256_min_ps(_mm256_max_ps(*a, vlo), vhi);
+                // Value second: NaN stays NaN (see st16).
+                let r = _mm256_min_ps(vhi, _mm256_max_ps(vlo, *a));
                 _mm256_storeu_ps(out.add(q * ch + c), r);
             }
         }
@@ -1682,7 +1716,8 @@ unsafe fn f32_256_px<const K: usize, const P: usize>(
                 }
             }
             for (q, a) in acc.iter().enumerate() {
-                let r = _mm256_min_ps(_mm256_max_ps(*a, vlo), vhi);
+                // Value second: NaN stays NaN (see st16).
+                let r = _mm256_min_ps(vhi, _mm256_max_ps(vlo, *a));
                 _mm256_maskstore_ps(out.add(q * ch + c), mask, r);
             }
         }

@@ -524,14 +524,15 @@ pub(crate) unsafe fn inverse_first<S: Simd, const T: usize, const NP: usize, K: 
     }
 }
 
-/// Bias, then the optional clamp.
+/// Bias, then the optional clamp, which keeps NaN: the value is the second operand of
+/// [`Simd::max`] and [`Simd::min`], which return it when it is NaN.
 #[inline(always)]
 unsafe fn finish<S: Simd>(v: S::V, bias: S::V, clamp: bool, lo: S::V, hi: S::V) -> S::V {
     // SAFETY: the caller runs with the ISA of `S` enabled.
     unsafe {
         let v = S::add(v, bias);
         if clamp {
-            S::min(S::max(v, lo), hi)
+            S::min(hi, S::max(lo, v))
         } else {
             v
         }

@@ -323,9 +323,12 @@ pub(crate) trait Simd {
     /// # Safety
     /// The CPU supports the ISA.
     unsafe fn fnma(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+    /// Lane-wise minimum; a NaN in `b` gives NaN (x86 `minps` returns `b` when either is NaN,
+    /// NEON `FMIN` returns NaN), so `min(bound, v)` propagates a NaN `v`.
     /// # Safety
     /// The CPU supports the ISA.
     unsafe fn min(a: Self::V, b: Self::V) -> Self::V;
+    /// Lane-wise maximum; a NaN in `b` gives NaN (as [`Simd::min`]).
     /// # Safety
     /// The CPU supports the ISA.
     unsafe fn max(a: Self::V, b: Self::V) -> Self::V;

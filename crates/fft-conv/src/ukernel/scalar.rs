@@ -58,11 +58,14 @@ impl Simd for Scalar {
     }
     #[inline(always)]
     unsafe fn min(a: F4, b: F4) -> F4 {
-        map2(a, b, f32::min)
+        // `minps` semantics: `b` unless `a < b` (so a NaN `b` is returned); `f32::min` would
+        // return the other operand.
+        map2(a, b, |a, b| if a < b { a } else { b })
     }
     #[inline(always)]
     unsafe fn max(a: F4, b: F4) -> F4 {
-        map2(a, b, f32::max)
+        // `maxps` semantics (see `min`).
+        map2(a, b, |a, b| if a > b { a } else { b })
     }
 }
 

@@ -61,12 +61,12 @@ pub struct Fp32Requant<'a> {
 impl<'a> Fp32Requant<'a> {
     /// The fused form of `r`, if its scheme is `Fp32` (the only one the kernels fuse).
     pub fn from_requantizer(r: &quant_params::Requantizer) -> Option<Fp32Requant<'static>> {
-        (r.scheme == quant_params::RequantScheme::Fp32).then(|| Fp32Requant {
-            scale: r.scale,
-            lo: (i64::from(r.qmin) - i64::from(r.zero_point)) as f32,
-            hi: (i64::from(r.qmax) - i64::from(r.zero_point)) as f32,
-            zero_point: r.zero_point,
-            signed: r.qtype == quant_params::QType::I8,
+        (r.scheme() == quant_params::RequantScheme::Fp32).then(|| Fp32Requant {
+            scale: r.scale(),
+            lo: (i64::from(r.qmin()) - i64::from(r.zero_point())) as f32,
+            hi: (i64::from(r.qmax()) - i64::from(r.zero_point())) as f32,
+            zero_point: r.zero_point(),
+            signed: r.qtype() == quant_params::QType::I8,
             channel_scales: None,
         })
     }

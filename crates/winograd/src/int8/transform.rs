@@ -3,6 +3,7 @@
 //! enabled, see `ukernel`).
 
 use crate::f2x3::G2;
+use crate::int8::Int8Error;
 use aligned_vec::{AVec, ConstAlign};
 
 /// Channels per step of the input transform.
@@ -21,14 +22,70 @@ fn copy_n<T: Copy, const N: usize>(dst: &mut [T], src: &[T], n: usize) {
     }
 }
 
+/// `15 · ps + n`, the elements a tile transform touches with point stride `ps` and `n`
+/// channels, or an error naming `argument` when it overflows or `ps < n`.
+fn points_len(argument: &str, ps: usize, n: usize) -> Result<usize, Int8Error> {
+    if ps < n {
+        return Err(Int8Error::Buffer(format!(
+            "{argument} point stride {ps} is smaller than the {n} channels"
+        )));
+    }
+    ps.checked_mul(15)
+        .and_then(|x| x.checked_add(n))
+        .ok_or_else(|| {
+            Int8Error::Buffer(format!(
+                "{argument}: 15 x point stride {ps} + {n} overflows usize"
+            ))
+        })
+}
+
+/// Checks that `argument` has at least `need` elements.
+fn check_len(argument: &str, len: usize, need: usize) -> Result<(), Int8Error> {
+    if len < need {
+        return Err(Int8Error::Buffer(format!(
+            "{argument} has {len} elements but {need} are required"
+        )));
+    }
+    Ok(())
+}
+
 /// Input transform `V = Bᵀ d B` of one 4x4 tile, all `cin` channels.
 ///
 /// `rows[4k + l]` is the input pixel at tile row `k`, column `l` (a row of the zero-point
-/// byte for padding); `d = (byte ^ xor) − za` lies in [−255, 255]. Point `p = 4i + j` of
-/// channel `c` goes to `out[p · ps + c]`. Every entry of `V` is a sum of 4 values of `d` with
-/// signs (each row of Bᵀ has two ±1), so |V| ≤ 1020 and i16 never wraps.
+/// byte for padding); `d = (byte ^ xor) − za` lies in [−255, 255] for the plan's `xor`/`za`
+/// (other values wrap in i16). Point `p = 4i + j` of channel `c` goes to `out[p · ps + c]`.
+/// Every entry of `V` is a sum of 4 values of `d` with signs (each row of Bᵀ has two ±1), so
+/// |V| ≤ 1020 and i16 never wraps.
+///
+/// Each row needs `cin` bytes, `ps >= cin` and `out` `15 · ps + cin` elements (checked
+/// arithmetic); otherwise an [`Int8Error::Buffer`] names the argument and nothing is written.
+pub fn input_tile(
+    rows: &[&[u8]; 16],
+    cin: usize,
+    xor: u8,
+    za: i16,
+    out: &mut [i16],
+    ps: usize,
+) -> Result<(), Int8Error> {
+    for (i, r) in rows.iter().enumerate() {
+        check_len(&format!("rows[{i}]"), r.len(), cin)?;
+    }
+    check_len("out", out.len(), points_len("out", ps, cin)?)?;
+    input_tile_raw(rows, cin, xor, za, out, ps);
+    Ok(())
+}
+
+/// [`input_tile`] without the argument checks, for the plan's kernels (whose arguments are
+/// sized at plan time; slice indexing still bounds every access).
 #[inline(always)]
-pub fn input_tile(rows: &[&[u8]; 16], cin: usize, xor: u8, za: i16, out: &mut [i16], ps: usize) {
+pub(crate) fn input_tile_raw(
+    rows: &[&[u8]; 16],
+    cin: usize,
+    xor: u8,
+    za: i16,
+    out: &mut [i16],
+    ps: usize,
+) {
     let mut c0 = 0;
     while c0 < cin {
         let n = (cin - c0).min(CH);
@@ -83,8 +140,32 @@ fn input_chunk(src: &[&[u8; CH]; 16], xor: u8, za: i16, out: &mut [i16], ps: usi
 /// `m[p · ps + o]` is point `p` of output channel `o`; output pixel `(r, s)` of the 2x2 tile
 /// goes to `y[(2r + s) · cout + o]`. Sums wrap (exactness argument in [`crate::int8`]); the
 /// division by 4 is an arithmetic shift of a multiple of 4 (asserted in debug builds).
+///
+/// `ps >= cout`, `m` needs `15 · ps + cout` elements, `bias` `cout` and `y` `4 · cout`
+/// (checked arithmetic); otherwise an [`Int8Error::Buffer`] names the argument and nothing is
+/// written. `m` must hold products of the plan's transforms (else the debug assertion on the
+/// division by 4 may fire).
+pub fn output_tile(
+    m: &[i32],
+    ps: usize,
+    bias: &[i32],
+    cout: usize,
+    y: &mut [i32],
+) -> Result<(), Int8Error> {
+    check_len("m", m.len(), points_len("m", ps, cout)?)?;
+    check_len("bias", bias.len(), cout)?;
+    let y_len = cout
+        .checked_mul(4)
+        .ok_or_else(|| Int8Error::Buffer(format!("y: 4 x cout {cout} overflows usize")))?;
+    check_len("y", y.len(), y_len)?;
+    output_tile_raw(m, ps, bias, cout, y);
+    Ok(())
+}
+
+/// [`output_tile`] without the argument checks, for the plan's kernels (see
+/// [`input_tile_raw`]).
 #[inline(always)]
-pub fn output_tile(m: &[i32], ps: usize, bias: &[i32], cout: usize, y: &mut [i32]) {
+pub(crate) fn output_tile_raw(m: &[i32], ps: usize, bias: &[i32], cout: usize, y: &mut [i32]) {
     let mut o0 = 0;
     while o0 < cout {
         let n = (cout - o0).min(CHO);
@@ -147,25 +228,59 @@ fn output_chunk(src: &[&[i32; CHO]; 17], y: &mut [i32], cout: usize, n: usize) {
 /// micro-kernel with `nr` output channels per block (layout in `ukernel`).
 ///
 /// `g(o, ky, kx, c)` returns `w − zw` (|g| ≤ 255); 2G's rows have absolute sums 2, 3, 3, 2, so
-/// |U| ≤ 9 · 255 = 2295. The result has `16 · blocks · kp · nr` i16, zero where `c ≥ cin` or
-/// `o ≥ cout`.
+/// |U| ≤ 9 · 255 = 2295. The result has `16 · blocks · kp · nr` i16 (`blocks = ⌈cout/nr⌉`),
+/// zero where `c ≥ cin` or `o ≥ cout`.
+///
+/// Errors (each naming the argument): `nr == 0`, `kp` not a multiple of 4 or smaller than
+/// `cin`, a size that overflows usize ([`Int8Error::Geometry`]), a value of `g` outside
+/// [−255, 255] ([`Int8Error::Quant`]), a buffer that cannot be allocated
+/// ([`Int8Error::Allocation`]).
 pub fn pack_kernel(
     g: impl Fn(usize, usize, usize, usize) -> i32,
     cin: usize,
     cout: usize,
     kp: usize,
     nr: usize,
-) -> AVec<i16, ConstAlign<64>> {
+) -> Result<AVec<i16, ConstAlign<64>>, Int8Error> {
+    let geo = |m: String| Err(Int8Error::Geometry(m));
+    if nr == 0 {
+        return geo("nr = 0: a block needs at least one output channel".to_string());
+    }
+    if kp < cin || !kp.is_multiple_of(4) {
+        return geo(format!(
+            "kp = {kp} must be a multiple of 4 and at least cin = {cin}"
+        ));
+    }
     let blocks = cout.div_ceil(nr);
-    let mut u = AVec::<i16, ConstAlign<64>>::from_iter(
-        64,
-        core::iter::repeat_n(0i16, 16 * blocks * kp * nr),
-    );
+    let len = [blocks, kp, nr].iter().try_fold(16usize, |a, &b| {
+        a.checked_mul(b).ok_or_else(|| {
+            Int8Error::Geometry(format!(
+                "packed kernel length 16 x {blocks} blocks x kp {kp} x nr {nr} overflows usize"
+            ))
+        })
+    })?;
+    let mut u = AVec::<i16, ConstAlign<64>>::new(64);
+    u.try_reserve_exact(len).map_err(|_| {
+        Int8Error::Allocation(format!(
+            "packed kernel of {len} i16 ({} bytes) cannot be allocated",
+            len.saturating_mul(2)
+        ))
+    })?;
+    u.resize(len, 0);
     for o in 0..cout {
         let (nb, n) = (o / nr, o % nr);
         for c in 0..cin {
-            let w: [[i32; 3]; 3] =
-                core::array::from_fn(|ky| core::array::from_fn(|kx| g(o, ky, kx, c)));
+            let mut w = [[0i32; 3]; 3];
+            for (ky, row) in w.iter_mut().enumerate() {
+                for (kx, x) in row.iter_mut().enumerate() {
+                    *x = g(o, ky, kx, c);
+                    if !(-255..=255).contains(x) {
+                        return Err(Int8Error::Quant(format!(
+                            "g({o}, {ky}, {kx}, {c}) = {x}: weight minus zero point must lie in [-255, 255]"
+                        )));
+                    }
+                }
+            }
             // gt = (2G) g: 4x3.
             let gt: [[i32; 3]; 4] = core::array::from_fn(|i| {
                 core::array::from_fn(|b| (0..3).map(|a| G2[i][a] * w[a][b]).sum())
@@ -181,5 +296,5 @@ pub fn pack_kernel(
             }
         }
     }
-    u
+    Ok(u)
 }

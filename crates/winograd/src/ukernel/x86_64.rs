@@ -252,8 +252,8 @@ pub fn kernels_avx2(tile: Tile) -> Kernels {
 }
 
 /// The AVX-512 kernels for `tile`: the AVX-512 GEMM (with the half-panel tail kernel), and
-/// block transforms on zmm registers ([`Z`]) with masked ymm tile moves and zmm transposes
-/// (`transpose8x2`).
+/// block transforms on zmm registers (the crate-private `Z`) with masked ymm tile moves and zmm
+/// transposes (`transpose8x2`).
 pub fn kernels_avx512(tile: Tile) -> Kernels {
     let (input, output) = avx512::select(tile);
     Kernels {
@@ -496,8 +496,11 @@ unsafe fn scatter_avx2<const A: usize, const M: usize>(
 /// `vgatherdps`/`vscatterdps` (measured 3-4x slower). Values of this type are only created in
 /// the AVX-512 variant's transform functions (`#[target_feature(enable = "avx512f")]`), which
 /// the plan selects only when the CPU has AVX-512 F; every method is inlined into them.
+///
+/// Private to the crate: its safe constructors (`Vector::splat`, `Vector::from_l`) execute
+/// AVX-512 instructions, which safe code outside the crate must not reach on a CPU without them.
 #[derive(Clone, Copy)]
-pub struct Z(__m512);
+pub(crate) struct Z(__m512);
 
 impl Add for Z {
     type Output = Z;
@@ -564,12 +567,14 @@ impl Vector for Z {
     }
     #[inline(always)]
     fn clamp(self, lo: f32, hi: f32) -> Z {
-        // SAFETY: as in `add`. max/min return the second operand for NaN, as f32::max/min
-        // return the non-NaN one.
+        // `vmaxps`/`vminps` return their second operand when either is NaN: with the value
+        // second, a NaN lane stays NaN (IEEE propagation, see the crate docs); with the bound
+        // second (`max_ps(v, lo)`) NaN would become `lo`.
+        // SAFETY: as in `add`.
         Z(unsafe {
             _mm512_min_ps(
-                _mm512_max_ps(self.0, _mm512_set1_ps(lo)),
                 _mm512_set1_ps(hi),
+                _mm512_max_ps(_mm512_set1_ps(lo), self.0),
             )
         })
     }

@@ -45,7 +45,8 @@ pub unsafe fn wgemm_4x8c2(
 /// See [`super::InputFn`].
 ///
 /// # Safety
-/// None beyond the safe function's (no ISA requirement).
+/// No ISA requirement; arguments as in [`super::InputFn`] (the unchecked form of
+/// [`transform::input_tile`]: slice indexing still bounds every access, wrong sizes panic).
 pub unsafe fn input_tile(
     rows: &[&[u8]; 16],
     cin: usize,
@@ -54,13 +55,14 @@ pub unsafe fn input_tile(
     out: &mut [i16],
     ps: usize,
 ) {
-    transform::input_tile(rows, cin, xor, za, out, ps);
+    transform::input_tile_raw(rows, cin, xor, za, out, ps);
 }
 
 /// See [`super::OutputFn`].
 ///
 /// # Safety
-/// None beyond the safe function's (no ISA requirement).
+/// No ISA requirement; arguments as in [`super::OutputFn`] (the unchecked form of
+/// [`transform::output_tile`]: slice indexing still bounds every access, wrong sizes panic).
 pub unsafe fn output_tile(m: &[i32], ps: usize, bias: &[i32], cout: usize, y: &mut [i32]) {
-    transform::output_tile(m, ps, bias, cout, y);
+    transform::output_tile_raw(m, ps, bias, cout, y);
 }

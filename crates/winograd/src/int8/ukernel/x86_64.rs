@@ -188,7 +188,7 @@ pub unsafe fn input_tile_avx2(
 ) {
     #[target_feature(enable = "avx2")]
     fn inner(rows: &[&[u8]; 16], cin: usize, xor: u8, za: i16, out: &mut [i16], ps: usize) {
-        transform::input_tile(rows, cin, xor, za, out, ps);
+        transform::input_tile_raw(rows, cin, xor, za, out, ps);
     }
     // SAFETY: AVX2 is available (caller).
     unsafe { inner(rows, cin, xor, za, out, ps) }
@@ -208,7 +208,7 @@ pub unsafe fn input_tile_avx512(
 ) {
     #[target_feature(enable = "avx512f,avx512bw")]
     fn inner(rows: &[&[u8]; 16], cin: usize, xor: u8, za: i16, out: &mut [i16], ps: usize) {
-        transform::input_tile(rows, cin, xor, za, out, ps);
+        transform::input_tile_raw(rows, cin, xor, za, out, ps);
     }
     // SAFETY: AVX-512 F/BW are available (caller).
     unsafe { inner(rows, cin, xor, za, out, ps) }
@@ -221,7 +221,7 @@ pub unsafe fn input_tile_avx512(
 pub unsafe fn output_tile_avx2(m: &[i32], ps: usize, bias: &[i32], cout: usize, y: &mut [i32]) {
     #[target_feature(enable = "avx2")]
     fn inner(m: &[i32], ps: usize, bias: &[i32], cout: usize, y: &mut [i32]) {
-        transform::output_tile(m, ps, bias, cout, y);
+        transform::output_tile_raw(m, ps, bias, cout, y);
     }
     // SAFETY: AVX2 is available (caller).
     unsafe { inner(m, ps, bias, cout, y) }
@@ -234,7 +234,7 @@ pub unsafe fn output_tile_avx2(m: &[i32], ps: usize, bias: &[i32], cout: usize, 
 pub unsafe fn output_tile_avx512(m: &[i32], ps: usize, bias: &[i32], cout: usize, y: &mut [i32]) {
     #[target_feature(enable = "avx512f,avx512bw")]
     fn inner(m: &[i32], ps: usize, bias: &[i32], cout: usize, y: &mut [i32]) {
-        transform::output_tile(m, ps, bias, cout, y);
+        transform::output_tile_raw(m, ps, bias, cout, y);
     }
     // SAFETY: AVX-512 F/BW are available (caller).
     unsafe { inner(m, ps, bias, cout, y) }
