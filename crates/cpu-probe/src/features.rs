@@ -64,9 +64,13 @@ pub struct Features {
     pub sve2: bool,
 }
 
-/// An ISA level, used to cap the features a process may use (see [`ISA_CAP_ENV`]).
+/// An ISA level: what a micro-kernel needs (the `Isa` of every entry of a kernel crate's dispatch
+/// table, see [`crate::dispatch`]) and what [`ISA_CAP_ENV`] caps a process to.
+///
+/// Levels of one architecture are ordered (`Neon < NeonDot < NeonI8mm`,
+/// `Avx2 < Avx512 < Avx512Vnni`); [`Isa::supported`] says whether this CPU runs a level.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum IsaCap {
+pub enum Isa {
     /// Portable scalar code only.
     Scalar,
     /// aarch64: NEON, no dot product or i8mm.
@@ -83,19 +87,19 @@ pub enum IsaCap {
     Avx512Vnni,
 }
 
-impl IsaCap {
+impl Isa {
     /// Parses a cap name as accepted in [`ISA_CAP_ENV`]; `Ok(None)` means "no cap".
-    pub fn parse(s: &str) -> Result<Option<IsaCap>, String> {
+    pub fn parse(s: &str) -> Result<Option<Isa>, String> {
         let v = s.trim().to_ascii_lowercase();
         Ok(Some(match v.as_str() {
             "" | "native" | "max" => return Ok(None),
-            "scalar" | "none" => IsaCap::Scalar,
-            "neon" => IsaCap::Neon,
-            "neondot" | "dotprod" => IsaCap::NeonDot,
-            "i8mm" | "neoni8mm" => IsaCap::NeonI8mm,
-            "avx2" => IsaCap::Avx2,
-            "avx512" => IsaCap::Avx512,
-            "avx512vnni" | "vnni" => IsaCap::Avx512Vnni,
+            "scalar" | "none" => Isa::Scalar,
+            "neon" => Isa::Neon,
+            "neondot" | "dotprod" => Isa::NeonDot,
+            "i8mm" | "neoni8mm" => Isa::NeonI8mm,
+            "avx2" => Isa::Avx2,
+            "avx512" => Isa::Avx512,
+            "avx512vnni" | "vnni" => Isa::Avx512Vnni,
             _ => {
                 return Err(format!(
                     "{ISA_CAP_ENV}={s:?} is not one of scalar, neon, neondot, i8mm, avx2, avx512, avx512vnni, native"
@@ -104,21 +108,62 @@ impl IsaCap {
         }))
     }
 
-    /// The cap's name as written in [`ISA_CAP_ENV`].
+    /// Every level, scalar first.
+    pub const ALL: [Isa; 7] = [
+        Isa::Scalar,
+        Isa::Neon,
+        Isa::NeonDot,
+        Isa::NeonI8mm,
+        Isa::Avx2,
+        Isa::Avx512,
+        Isa::Avx512Vnni,
+    ];
+
+    /// Whether the running CPU (after the [`ISA_CAP_ENV`] cap) can execute code of this level:
+    /// the one support predicate every kernel crate's dispatch uses.
+    pub fn supported(self) -> bool {
+        self.supported_by(&Features::get())
+    }
+
+    /// Whether a CPU with features `f`, running this build, can execute code of this level
+    /// (false for the other architecture's levels).
+    pub fn supported_by(self, f: &Features) -> bool {
+        match self {
+            Isa::Scalar => true,
+            Isa::Neon => cfg!(target_arch = "aarch64") && f.neon,
+            Isa::NeonDot => cfg!(target_arch = "aarch64") && f.neon && f.neon_dot,
+            Isa::NeonI8mm => cfg!(target_arch = "aarch64") && f.neon && f.neon_i8mm,
+            Isa::Avx2 => cfg!(target_arch = "x86_64") && f.has_avx2_fma(),
+            Isa::Avx512 => cfg!(target_arch = "x86_64") && f.has_avx512(),
+            Isa::Avx512Vnni => cfg!(target_arch = "x86_64") && f.has_avx512vnni(),
+        }
+    }
+
+    /// The level's name as written in [`ISA_CAP_ENV`] and as the `__<isa>` suffix of kernel
+    /// names (`scalar`, `neon`, `neondot`, `neoni8mm`... see [`Isa::suffix`]).
     pub fn name(self) -> &'static str {
         match self {
-            IsaCap::Scalar => "scalar",
-            IsaCap::Neon => "neon",
-            IsaCap::NeonDot => "neondot",
-            IsaCap::NeonI8mm => "i8mm",
-            IsaCap::Avx2 => "avx2",
-            IsaCap::Avx512 => "avx512",
-            IsaCap::Avx512Vnni => "avx512vnni",
+            Isa::Scalar => "scalar",
+            Isa::Neon => "neon",
+            Isa::NeonDot => "neondot",
+            Isa::NeonI8mm => "i8mm",
+            Isa::Avx2 => "avx2",
+            Isa::Avx512 => "avx512",
+            Isa::Avx512Vnni => "avx512vnni",
+        }
+    }
+
+    /// The suffix of kernel names of this level (`igemm_4x8c4__neoni8mm`): as [`Isa::name`],
+    /// except `neoni8mm` for [`Isa::NeonI8mm`] (XNNPACK's spelling).
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Isa::NeonI8mm => "neoni8mm",
+            other => other.name(),
         }
     }
 }
 
-impl fmt::Display for IsaCap {
+impl fmt::Display for Isa {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
@@ -155,7 +200,7 @@ impl Features {
         *CACHED.get_or_init(|| {
             let live = Features::detect_uncapped();
             match std::env::var(ISA_CAP_ENV) {
-                Ok(v) => match IsaCap::parse(&v) {
+                Ok(v) => match Isa::parse(&v) {
                     Ok(Some(cap)) => live.capped(cap),
                     Ok(None) => live,
                     Err(msg) => {
@@ -169,10 +214,10 @@ impl Features {
     }
 
     /// The ISA cap in effect for this process, if any (parsed from [`ISA_CAP_ENV`]).
-    pub fn cap_from_env() -> Option<IsaCap> {
+    pub fn cap_from_env() -> Option<Isa> {
         std::env::var(ISA_CAP_ENV)
             .ok()
-            .and_then(|v| IsaCap::parse(&v).ok().flatten())
+            .and_then(|v| Isa::parse(&v).ok().flatten())
     }
 
     /// The features of the running CPU, ignoring [`ISA_CAP_ENV`].
@@ -209,18 +254,18 @@ impl Features {
     }
 
     /// These features with everything above `cap` switched off.
-    pub fn capped(mut self, cap: IsaCap) -> Features {
+    pub fn capped(mut self, cap: Isa) -> Features {
         let arm_level = match cap {
-            IsaCap::Scalar | IsaCap::Avx2 | IsaCap::Avx512 | IsaCap::Avx512Vnni => 0,
-            IsaCap::Neon => 1,
-            IsaCap::NeonDot => 2,
-            IsaCap::NeonI8mm => 3,
+            Isa::Scalar | Isa::Avx2 | Isa::Avx512 | Isa::Avx512Vnni => 0,
+            Isa::Neon => 1,
+            Isa::NeonDot => 2,
+            Isa::NeonI8mm => 3,
         };
         let x86_level = match cap {
-            IsaCap::Scalar | IsaCap::Neon | IsaCap::NeonDot | IsaCap::NeonI8mm => 0,
-            IsaCap::Avx2 => 1,
-            IsaCap::Avx512 => 2,
-            IsaCap::Avx512Vnni => 3,
+            Isa::Scalar | Isa::Neon | Isa::NeonDot | Isa::NeonI8mm => 0,
+            Isa::Avx2 => 1,
+            Isa::Avx512 => 2,
+            Isa::Avx512Vnni => 3,
         };
         if arm_level < 1 {
             self.neon = false;
@@ -306,10 +351,10 @@ mod tests {
 
     #[test]
     fn cap_parse() {
-        assert_eq!(IsaCap::parse("AVX2"), Ok(Some(IsaCap::Avx2)));
-        assert_eq!(IsaCap::parse(""), Ok(None));
-        assert_eq!(IsaCap::parse("native"), Ok(None));
-        assert!(IsaCap::parse("sse9").is_err());
+        assert_eq!(Isa::parse("AVX2"), Ok(Some(Isa::Avx2)));
+        assert_eq!(Isa::parse(""), Ok(None));
+        assert_eq!(Isa::parse("native"), Ok(None));
+        assert!(Isa::parse("sse9").is_err());
     }
 
     #[test]
@@ -325,13 +370,13 @@ mod tests {
         all.neon = true;
         all.neon_dot = true;
         all.neon_i8mm = true;
-        let c = all.capped(IsaCap::Avx512);
+        let c = all.capped(Isa::Avx512);
         assert!(c.has_avx512() && !c.has_avx512vnni() && c.has_avx2_fma());
-        let c = all.capped(IsaCap::Avx2);
+        let c = all.capped(Isa::Avx2);
         assert!(c.has_avx2_fma() && !c.avx512f);
-        let c = all.capped(IsaCap::NeonDot);
+        let c = all.capped(Isa::NeonDot);
         assert!(c.neon && c.neon_dot && !c.neon_i8mm && !c.avx2);
-        assert_eq!(all.capped(IsaCap::Scalar), Features::NONE);
+        assert_eq!(all.capped(Isa::Scalar), Features::NONE);
     }
 
     /// Prints and asserts what the running CPU offers. Under `scripts/test-aarch64.sh` this

@@ -27,9 +27,11 @@
 //! # let _ = f;
 //! ```
 
+pub mod alloc;
 pub mod arm;
 pub mod brand;
 pub mod chipset;
+pub mod dispatch;
 pub mod features;
 pub mod linux_arm;
 pub mod parallel;
@@ -38,7 +40,8 @@ pub mod sysroot;
 pub mod x86;
 pub mod x86_linux;
 
-pub use features::{Features, IsaCap, ISA_CAP_ENV};
+pub use dispatch::{DispatchError, Entry, Table};
+pub use features::{Features, Isa, ISA_CAP_ENV};
 
 use std::fmt::Write as _;
 

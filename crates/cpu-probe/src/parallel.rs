@@ -258,7 +258,201 @@ impl Parallel {
             f(start..(start + chunk).min(n))
         });
     }
+
+    /// Splits `data` into consecutive chunks of `chunk` elements (the last may be shorter; a
+    /// `chunk` of 0 counts as 1) and calls `f(index, chunk)` for each, spread over the pool's
+    /// threads: the safe way for tasks to write disjoint parts of one output.
+    ///
+    /// ```
+    /// use cpu_probe::parallel::Parallel;
+    /// let mut v = vec![0usize; 10];
+    /// Parallel::new(2).for_each_chunk_mut(&mut v, 3, |i, c| c.fill(i));
+    /// assert_eq!(v, [0, 0, 0, 1, 1, 1, 2, 2, 2, 3]);
+    /// ```
+    pub fn for_each_chunk_mut<T, F>(&self, data: &mut [T], chunk: usize, f: F)
+    where
+        T: Send,
+        F: Fn(usize, &mut [T]) + Sync + Send,
+    {
+        let chunk = chunk.max(1);
+        let len = data.len();
+        let base = SendPtr(data.as_mut_ptr());
+        self.for_each(len.div_ceil(chunk), |i| {
+            let start = i * chunk;
+            let n = chunk.min(len - start);
+            // SAFETY: `start + n <= len`, so the range lies inside `data`, which this call
+            // borrows mutably for its whole duration; distinct `i` give disjoint ranges and each
+            // `i` is handed to exactly one task, so no two live slices overlap.
+            let c = unsafe { std::slice::from_raw_parts_mut(base.get().add(start), n) };
+            f(i, c)
+        });
+    }
+
+    /// Splits a `rows × cols` row-major matrix stored in `data` (row `r` starts at element
+    /// `r · stride`) into tiles of `tile_rows × tile_cols` and calls `f(tile)` for each tile,
+    /// spread over the pool's threads. Each [`TileMut`] is an exclusive view of its elements, so
+    /// tasks write disjoint parts of the output without raw pointers shared between threads.
+    ///
+    /// Errors (nothing runs) if `cols > stride` with more than one row, or if `data` is shorter
+    /// than the matrix. A tile size of 0 counts as 1.
+    ///
+    /// ```
+    /// use cpu_probe::parallel::Parallel;
+    /// let mut m = vec![0u32; 3 * 5]; // 3 rows of 4 columns, row stride 5
+    /// Parallel::new(2)
+    ///     .for_each_tile_mut(&mut m, 5, 3, 4, 2, 3, |mut t| {
+    ///         for r in 0..t.rows() {
+    ///             let (r0, c0) = (t.row0(), t.col0());
+    ///             for (c, x) in t.row_mut(r).iter_mut().enumerate() {
+    ///                 *x = (10 * (r0 + r) + c0 + c) as u32;
+    ///             }
+    ///         }
+    ///     })
+    ///     .unwrap();
+    /// assert_eq!(&m[5..10], &[10, 11, 12, 13, 0]);
+    /// ```
+    #[allow(clippy::too_many_arguments)]
+    pub fn for_each_tile_mut<T, F>(
+        &self,
+        data: &mut [T],
+        stride: usize,
+        rows: usize,
+        cols: usize,
+        tile_rows: usize,
+        tile_cols: usize,
+        f: F,
+    ) -> Result<(), TileError>
+    where
+        T: Send,
+        F: Fn(TileMut<'_, T>) + Sync + Send,
+    {
+        if rows == 0 || cols == 0 {
+            return Ok(());
+        }
+        if rows > 1 && cols > stride {
+            return Err(TileError(format!(
+                "{cols} columns do not fit in a row stride of {stride} elements"
+            )));
+        }
+        let need = (rows - 1)
+            .checked_mul(stride)
+            .and_then(|x| x.checked_add(cols))
+            .ok_or_else(|| {
+                TileError(format!(
+                    "a {rows}x{cols} matrix with row stride {stride} overflows usize"
+                ))
+            })?;
+        if data.len() < need {
+            return Err(TileError(format!(
+                "a {rows}x{cols} matrix with row stride {stride} needs {need} elements, the \
+                 buffer has {}",
+                data.len()
+            )));
+        }
+        let (tr, tc) = (tile_rows.max(1), tile_cols.max(1));
+        let (nr, nc) = (rows.div_ceil(tr), cols.div_ceil(tc));
+        let base = SendPtr(data.as_mut_ptr());
+        self.for_each_2d(nr, nc, |i, j| {
+            let (r0, c0) = (i * tr, j * tc);
+            f(TileMut {
+                // SAFETY: r0 < rows and c0 < cols, so r0 · stride + c0 < need <= data.len().
+                ptr: unsafe { base.get().add(r0 * stride + c0) },
+                rows: tr.min(rows - r0),
+                cols: tc.min(cols - c0),
+                stride,
+                row0: r0,
+                col0: c0,
+                _borrow: std::marker::PhantomData,
+            })
+        });
+        Ok(())
+    }
 }
+
+/// A raw pointer the tasks of one [`Parallel`] job share; only the safe primitives of this
+/// module use it, each task on a disjoint range.
+struct SendPtr<T>(*mut T);
+impl<T> Clone for SendPtr<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for SendPtr<T> {}
+// SAFETY: the primitives that build a `SendPtr` hand each task a disjoint part of a buffer that
+// they borrow mutably for the whole job, so sharing the base pointer races on nothing.
+unsafe impl<T: Send> Send for SendPtr<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for SendPtr<T> {}
+impl<T> SendPtr<T> {
+    fn get(&self) -> *mut T {
+        self.0
+    }
+}
+
+/// A `rows() × cols()` block of a row-major matrix handed to one task by
+/// [`Parallel::for_each_tile_mut`]: an exclusive borrow of those elements, as `&mut [T]` is.
+pub struct TileMut<'a, T> {
+    ptr: *mut T,
+    rows: usize,
+    cols: usize,
+    stride: usize,
+    row0: usize,
+    col0: usize,
+    _borrow: std::marker::PhantomData<&'a mut [T]>,
+}
+
+// SAFETY: a `TileMut` is an exclusive borrow of its elements (no two tiles of one call overlap),
+// so moving it to another thread is as sound as moving a `&mut [T]`.
+unsafe impl<T: Send> Send for TileMut<'_, T> {}
+
+impl<T> TileMut<'_, T> {
+    /// Rows in this tile.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+    /// Columns in this tile.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+    /// Elements between the starts of consecutive rows (the whole matrix's stride).
+    pub fn stride(&self) -> usize {
+        self.stride
+    }
+    /// The matrix row of the tile's first row.
+    pub fn row0(&self) -> usize {
+        self.row0
+    }
+    /// The matrix column of the tile's first column.
+    pub fn col0(&self) -> usize {
+        self.col0
+    }
+    /// Row `r` of the tile (`cols()` elements). Panics if `r >= rows()`.
+    pub fn row_mut(&mut self, r: usize) -> &mut [T] {
+        assert!(r < self.rows, "row {r} of a tile of {} rows", self.rows);
+        // SAFETY: r < rows, so the row lies inside the matrix the tile was cut from (checked by
+        // `for_each_tile_mut`) and inside this tile's exclusive elements.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(r * self.stride), self.cols) }
+    }
+    /// The tile's first element, for micro-kernels that store through a pointer: element
+    /// `(r, c)` of the tile is at `r · stride() + c` for `r < rows()`, `c < cols()`; nothing
+    /// else may be written through it. The pointer is valid while the tile is borrowed.
+    pub fn as_mut_ptr(&mut self) -> *mut T {
+        self.ptr
+    }
+}
+
+/// A matrix that [`Parallel::for_each_tile_mut`] cannot cut into tiles (the message names the
+/// numbers).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TileError(pub String);
+
+impl std::fmt::Display for TileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for TileError {}
 
 /// Takes task indices of the current job until none are left; returns false if a task
 /// panicked.
@@ -421,6 +615,40 @@ impl Drop for Pool {
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn chunk_and_tile_primitives_cover_every_element_once() {
+        for threads in [1, 2, 3] {
+            let p = Parallel::new(threads);
+            let mut v = vec![0u32; 1001];
+            p.for_each_chunk_mut(&mut v, 64, |_, c| c.iter_mut().for_each(|x| *x += 1));
+            assert!(v.iter().all(|&x| x == 1));
+            let (rows, cols, stride) = (37, 29, 31);
+            let mut m = vec![0u32; (rows - 1) * stride + cols];
+            p.for_each_tile_mut(&mut m, stride, rows, cols, 4, 8, |mut t| {
+                for r in 0..t.rows() {
+                    t.row_mut(r).iter_mut().for_each(|x| *x += 1);
+                }
+            })
+            .unwrap();
+            for r in 0..rows {
+                for c in 0..stride {
+                    let want = u32::from(c < cols);
+                    if r * stride + c < m.len() {
+                        assert_eq!(m[r * stride + c], want, "({r}, {c})");
+                    }
+                }
+            }
+            assert!(p
+                .for_each_tile_mut(&mut m, stride, rows + 1, cols, 4, 8, |_| ())
+                .unwrap_err()
+                .0
+                .contains("needs"));
+            assert!(p
+                .for_each_tile_mut(&mut m, usize::MAX, 3, 1, 1, 1, |_| ())
+                .is_err());
+        }
+    }
 
     #[test]
     fn every_index_once() {

@@ -85,6 +85,7 @@ pub mod choose;
 pub mod codebook;
 pub mod embedding;
 pub mod error;
+pub mod int8;
 pub mod observer;
 pub mod params;
 pub mod reference;
@@ -93,6 +94,7 @@ pub mod ukernel;
 
 pub use bulk::{BulkKernels, PerChannelRequantizer, RequantPlan};
 pub use error::QuantError;
+pub use int8::{Fp32Requant, Input8, Output8, OutputStage};
 pub use params::{PerChannelParams, QType, QuantParams};
 pub use requant::{RequantScheme, Requantizer};
 pub use ukernel::Variant;

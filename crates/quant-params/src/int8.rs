@@ -1,0 +1,222 @@
+//! The int8 types every quantized kernel crate shares: tensor views ([`Input8`]), output buffers
+//! ([`Output8`]), what happens to the i32 accumulators ([`OutputStage`]) and the fused `Fp32`
+//! requantization parameters micro-kernels receive ([`Fp32Requant`]).
+//!
+//! They live here, in the lowest crate every int8 kernel crate uses, so that `qgemm`,
+//! `qconv-direct`, `depthwise`, `winograd` and `ops` pass the same values around instead of
+//! converting between copies.
+//!
+//! ```
+//! use quant_params::int8::{Input8, Output8, OutputStage};
+//! use quant_params::QType;
+//!
+//! let w = [1i8, -2, 3];
+//! let view = Input8::I8(&w);
+//! assert_eq!((view.qtype(), view.len(), view.get(1)), (QType::I8, 3, -2));
+//! let mut out = [0u8; 4];
+//! let o = Output8::U8(&mut out);
+//! assert_eq!((o.len(), o.qtype()), (4, Some(QType::U8)));
+//! assert!(matches!(OutputStage::RawI32, OutputStage::RawI32));
+//! ```
+
+use crate::bulk::PerChannelRequantizer;
+use crate::params::QType;
+use crate::requant::{RequantScheme, Requantizer};
+
+/// Read-only 8-bit tensor data (activations or weights).
+#[derive(Clone, Copy, Debug)]
+pub enum Input8<'a> {
+    /// Unsigned bytes.
+    U8(&'a [u8]),
+    /// Signed bytes.
+    I8(&'a [i8]),
+}
+
+impl Input8<'_> {
+    /// The element type.
+    pub fn qtype(&self) -> QType {
+        match self {
+            Input8::U8(_) => QType::U8,
+            Input8::I8(_) => QType::I8,
+        }
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        match self {
+            Input8::U8(x) => x.len(),
+            Input8::I8(x) => x.len(),
+        }
+    }
+
+    /// Whether there are no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Element `i` as i32. Panics if `i >= len()` (as slice indexing does).
+    pub fn get(&self, i: usize) -> i32 {
+        match self {
+            Input8::U8(x) => i32::from(x[i]),
+            Input8::I8(x) => i32::from(x[i]),
+        }
+    }
+
+    /// The raw bytes (i8 reinterpreted as u8).
+    pub fn as_bytes(&self) -> &[u8] {
+        match *self {
+            Input8::U8(x) => x,
+            // SAFETY: i8 and u8 have the same size, alignment and validity.
+            Input8::I8(x) => unsafe { std::slice::from_raw_parts(x.as_ptr().cast(), x.len()) },
+        }
+    }
+}
+
+/// A kernel's output buffer: requantized bytes, or the raw i32 accumulators.
+#[derive(Debug)]
+pub enum Output8<'a> {
+    /// Requantized u8.
+    U8(&'a mut [u8]),
+    /// Requantized i8.
+    I8(&'a mut [i8]),
+    /// Raw i32 accumulators (zero points and bias applied, no requantization).
+    I32(&'a mut [i32]),
+}
+
+impl Output8<'_> {
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        match self {
+            Output8::U8(x) => x.len(),
+            Output8::I8(x) => x.len(),
+            Output8::I32(x) => x.len(),
+        }
+    }
+
+    /// Whether there are no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The 8-bit element type, `None` for raw i32.
+    pub fn qtype(&self) -> Option<QType> {
+        match self {
+            Output8::U8(_) => Some(QType::U8),
+            Output8::I8(_) => Some(QType::I8),
+            Output8::I32(_) => None,
+        }
+    }
+
+    /// A short name of the buffer's element type, for error messages (`u8`, `i8`, `i32`).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Output8::U8(_) => "u8",
+            Output8::I8(_) => "i8",
+            Output8::I32(_) => "i32",
+        }
+    }
+}
+
+/// What happens to the i32 accumulators of an int8 convolution or GEMM.
+#[derive(Clone, Debug)]
+pub enum OutputStage {
+    /// One requantizer for every output channel (its clamp is the fused activation).
+    PerTensor(Requantizer),
+    /// One requantizer per output channel (per-channel weight scales).
+    PerChannel(PerChannelRequantizer),
+    /// Keep the raw i32 accumulators.
+    RawI32,
+}
+
+impl OutputStage {
+    /// The 8-bit type this stage produces, `None` for [`OutputStage::RawI32`] (and for a
+    /// per-channel requantizer without channels).
+    pub fn qtype(&self) -> Option<QType> {
+        match self {
+            OutputStage::PerTensor(r) => Some(r.qtype()),
+            OutputStage::PerChannel(p) => p.channel(0).map(|r| r.qtype()),
+            OutputStage::RawI32 => None,
+        }
+    }
+
+    /// The fused-requantization parameters micro-kernels take, if this stage has them (an
+    /// `Fp32`-scheme requantizer, per tensor or per channel).
+    pub fn fp32(&self) -> Option<Fp32Requant<'_>> {
+        match self {
+            OutputStage::PerTensor(r) => Fp32Requant::from_requantizer(r),
+            OutputStage::PerChannel(p) => Fp32Requant::from_per_channel(p),
+            OutputStage::RawI32 => None,
+        }
+    }
+}
+
+/// The `Fp32` requantization in the form micro-kernels fuse into their store:
+/// `out = clamp(acc · scale, lo, hi) + zero_point`, rounded half to even.
+#[derive(Clone, Copy, Debug)]
+pub struct Fp32Requant<'a> {
+    /// Multiplier per tensor; with `channel_scales`, the largest of them (kernels use it to
+    /// decide whether a product can pass 2³¹).
+    pub scale: f32,
+    /// Lower clamp before the zero point (`qmin − zero_point`).
+    pub lo: f32,
+    /// Upper clamp before the zero point (`qmax − zero_point`).
+    pub hi: f32,
+    /// Output zero point.
+    pub zero_point: i32,
+    /// i8 output (else u8).
+    pub signed: bool,
+    /// One multiplier per output column, starting at the kernel call's first column (at least
+    /// as many as the call's columns), instead of `scale`.
+    pub channel_scales: Option<&'a [f32]>,
+}
+
+impl<'a> Fp32Requant<'a> {
+    /// The fused form of `r`, if its scheme is `Fp32` (the only one the kernels fuse).
+    pub fn from_requantizer(r: &Requantizer) -> Option<Fp32Requant<'static>> {
+        (r.scheme() == RequantScheme::Fp32).then(|| Fp32Requant {
+            scale: r.scale(),
+            lo: (i64::from(r.qmin()) - i64::from(r.zero_point())) as f32,
+            hi: (i64::from(r.qmax()) - i64::from(r.zero_point())) as f32,
+            zero_point: r.zero_point(),
+            signed: r.qtype() == QType::I8,
+            channel_scales: None,
+        })
+    }
+
+    /// The fused form of a per-channel requantizer (channel `j` = column `j`), if its scheme is
+    /// `Fp32` and it has channels. Every channel shares the clamp and zero point of channel 0
+    /// (as [`PerChannelRequantizer`] guarantees).
+    pub fn from_per_channel(r: &'a PerChannelRequantizer) -> Option<Fp32Requant<'a>> {
+        let first = Fp32Requant::from_requantizer(r.channel(0)?)?;
+        let max = r.scales().iter().fold(0f32, |m, &s| m.max(s));
+        Some(Fp32Requant {
+            scale: max,
+            channel_scales: Some(r.scales()),
+            ..first
+        })
+    }
+
+    /// The same requantization for a call whose first column is column `c0` of this one.
+    pub fn from_column(&self, c0: usize) -> Fp32Requant<'a> {
+        Fp32Requant {
+            channel_scales: self.channel_scales.map(|s| s.get(c0..).unwrap_or(&[])),
+            ..*self
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fp32_requant_of_a_stage() {
+        let r = Requantizer::new(RequantScheme::Fp32, 0.25, 3, QType::U8).unwrap();
+        let stage = OutputStage::PerTensor(r);
+        let f = stage.fp32().unwrap();
+        assert_eq!((f.scale, f.lo, f.hi, f.zero_point), (0.25, -3.0, 252.0, 3));
+        assert!(!f.signed && f.channel_scales.is_none());
+        assert!(OutputStage::RawI32.fp32().is_none());
+        assert_eq!(OutputStage::RawI32.qtype(), None);
+    }
+}
