@@ -328,7 +328,9 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
         if work.is_none_or(|w| w > 1 << 20) || out_need == 0 {
             continue;
         }
-        let p = desc.pads_for(in_h, in_w);
+        let p = desc
+            .pads_for(in_h, in_w)
+            .expect("run succeeded, so the padding of this geometry is valid");
         let g = ConvGeometry {
             in_h,
             in_w,
