@@ -96,7 +96,14 @@ fn broadcast(
              (Options::max_tensor_bytes)"
         )));
     }
-    let total: usize = batch.iter().product();
+    // An empty output needs no batch pairs (its batch count alone can be huge, e.g. A
+    // [2^40, 0, 5] against B [1, 5, 3]); otherwise the batch count is at most `count`, which the
+    // tensor limit bounds, so the pairs below are bounded too.
+    let total: usize = if count == 0 {
+        0
+    } else {
+        batch.iter().product()
+    };
     let index = |dims: &[usize], flat: usize| -> usize {
         // Flat index into `dims` (right-aligned against `batch`) for output batch `flat`.
         let mut rem = flat;

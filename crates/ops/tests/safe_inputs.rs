@@ -444,6 +444,28 @@ fn matmul_outputs_are_counted_before_allocation() {
     assert!(e.contains("tensor limit"), "{e}");
 }
 
+/// Found by the `matmul` fuzz target: an empty output whose broadcast batch count is huge
+/// (A [2^43, 0, 5] against B [1, 5, 3]) allocated one index pair per batch (2^47 bytes) and
+/// aborted. An empty output has no batches to pair; the result is an empty tensor.
+#[test]
+fn empty_matmul_with_a_huge_broadcast_batch_is_empty() {
+    let a = Tensor::f32(vec![1 << 43, 0, 5], vec![]).unwrap();
+    let b = Tensor::f32(vec![1, 5, 3], vec![0.0; 15]).unwrap();
+    let pi = [
+        PlanInput::Runtime {
+            dtype: DataType::F32,
+            shape: a.shape(),
+        },
+        PlanInput::Runtime {
+            dtype: DataType::F32,
+            shape: b.shape(),
+        },
+    ];
+    let plan = plan_node(&Node::new("MatMul"), &pi, &Options::default()).unwrap();
+    let out = plan.run(&[Some(&a), Some(&b)]).unwrap();
+    assert_eq!(out[0].shape(), vec![1 << 43, 0, 3]);
+}
+
 #[test]
 fn typed_run_u8_into_checks_m() {
     let b = Tensor::u8(vec![2, 3], vec![1; 6]).unwrap();

@@ -45,6 +45,11 @@ impl ChannelLayout {
         mut f: impl FnMut(usize, &'a [f32]),
     ) -> Result<(), QuantError> {
         self.check("input length", x.len())?;
+        if x.is_empty() {
+            // No element to visit: runs are empty (and outer · channels may be astronomically
+            // large for a layout with `inner == 0`).
+            return Ok(());
+        }
         for o in 0..self.outer {
             for c in 0..self.channels {
                 let start = (o * self.channels + c) * self.inner;
@@ -140,7 +145,30 @@ pub fn choose_per_channel(
     symmetry: Symmetry,
 ) -> Result<PerChannelParams, QuantError> {
     layout.check("input length", x.len())?;
-    let mut ranges: Vec<Option<(f32, f32)>> = vec![None; layout.channels];
+    // One result per channel: the channel count comes from the caller and an empty tensor
+    // bounds nothing, so the same cap as the per-channel observers applies and the allocation
+    // is fallible.
+    let per_channel = std::mem::size_of::<Option<(f32, f32)>>() + 8;
+    if layout
+        .channels
+        .checked_mul(per_channel)
+        .is_none_or(|b| b > crate::observer::MAX_PER_CHANNEL_BYTES)
+    {
+        return Err(QuantError::Invalid(format!(
+            "{} channels ({per_channel} bytes each) exceed the per-channel limit of {} bytes \
+             (observer::MAX_PER_CHANNEL_BYTES)",
+            layout.channels,
+            crate::observer::MAX_PER_CHANNEL_BYTES
+        )));
+    }
+    let mut ranges: Vec<Option<(f32, f32)>> = Vec::new();
+    ranges.try_reserve_exact(layout.channels).map_err(|_| {
+        QuantError::Invalid(format!(
+            "{} channels: cannot allocate their parameters",
+            layout.channels
+        ))
+    })?;
+    ranges.resize(layout.channels, None);
     let mut bad = None;
     layout.for_each_run(x, |c, run| {
         if bad.is_some() {
@@ -187,6 +215,10 @@ pub fn quantize_per_channel(
             expected: layout.channels,
             found: params.channels(),
         });
+    }
+    if x.is_empty() {
+        // Nothing to write (outer · channels may be huge with `inner == 0`).
+        return Ok(());
     }
     let k = BulkKernels::best();
     for o in 0..layout.outer {

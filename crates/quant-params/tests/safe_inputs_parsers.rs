@@ -181,3 +181,33 @@ fn per_channel_observer_sizes_are_checked() {
     let e = h.observe(&x, layout).unwrap_err();
     assert!(e.to_string().contains("per-channel observer limit"), "{e}");
 }
+
+/// Found by the `quant_params` fuzz target: `choose_per_channel` on an empty tensor whose layout
+/// has `inner == 0` and ~2^59 channels allocated one range per channel unchecked and aborted
+/// ("memory allocation of 6917529027641081856 bytes failed"); with a huge `outer` instead,
+/// `for_each_run` and `quantize_per_channel` looped `outer · channels` times over nothing.
+#[test]
+fn empty_layouts_with_huge_counts_neither_abort_nor_spin() {
+    let huge = ChannelLayout {
+        outer: 1,
+        channels: 1 << 59,
+        inner: 0,
+    };
+    let e = quant_params::choose::choose_per_channel(&[], huge, QType::U8, Symmetry::Asymmetric)
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("exceed the per-channel limit"),
+        "{e}"
+    );
+    let spin = ChannelLayout {
+        outer: usize::MAX,
+        channels: 1,
+        inner: 0,
+    };
+    let mut runs = 0;
+    spin.for_each_run(&[], |_, _| runs += 1).unwrap();
+    assert_eq!(runs, 0);
+    let p = quant_params::choose::choose_per_channel(&[], spin, QType::U8, Symmetry::Asymmetric)
+        .unwrap();
+    quant_params::choose::quantize_per_channel(&[], spin, &p, &mut []).unwrap();
+}
