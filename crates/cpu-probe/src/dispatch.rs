@@ -62,6 +62,11 @@ pub enum DispatchError {
         /// The names the table knows.
         known: Vec<&'static str>,
     },
+    /// The entry is not one of the table's own (see [`Table::verify`]).
+    Foreign {
+        /// The name the foreign entry carries.
+        name: &'static str,
+    },
     /// The entry exists but this CPU (or the ISA cap) cannot run it.
     Unsupported {
         /// The entry's name.
@@ -81,6 +86,11 @@ impl fmt::Display for DispatchError {
                     known.join(", ")
                 )
             }
+            DispatchError::Foreign { name } => write!(
+                f,
+                "the kernel entry {name:?} is not one of this table's entries (pass an entry \
+                 from the table, e.g. by_name, not a copy)"
+            ),
             DispatchError::Unsupported { name, isa } => write!(
                 f,
                 "kernel {name} needs {isa}, which this CPU does not have in this build \
@@ -144,6 +154,21 @@ impl<K> Table<K> {
         self.entries.iter().rev().find(|e| e.isa == isa)
     }
 
+    /// `entry` itself if it is one of this table's entries (the same object, not a copy) and
+    /// this CPU can run it. Plans that accept an entry from their caller call this before they
+    /// keep it: an `Entry` built elsewhere could pair a scalar `isa` with kernels of an ISA the
+    /// CPU lacks, and the table's own entries are the only ones whose `isa` is known to be true.
+    pub fn verify(&self, entry: &Entry<K>) -> Result<&'static Entry<K>, DispatchError> {
+        match self.entries.iter().find(|e| std::ptr::eq(*e, entry)) {
+            Some(e) if e.supported() => Ok(e),
+            Some(e) => Err(DispatchError::Unsupported {
+                name: e.name,
+                isa: e.isa,
+            }),
+            None => Err(DispatchError::Foreign { name: entry.name }),
+        }
+    }
+
     /// The entry named `name`, if this CPU can run it; otherwise an error that says whether the
     /// name is unknown (listing the known ones) or needs an ISA this CPU lacks.
     pub fn by_name(&self, name: &str) -> Result<&'static Entry<K>, DispatchError> {
@@ -199,6 +224,14 @@ mod tests {
         assert_eq!(T.available_for(&f).len(), 1);
         assert_eq!(T.best().name, T.available().last().unwrap().name);
         assert_eq!((T.by_name("k__scalar").unwrap().kernels)(), 1);
+        let own = T.by_name("k__scalar").unwrap();
+        assert!(std::ptr::eq(T.verify(own).unwrap(), own));
+        let copy = Entry {
+            isa: Isa::Scalar,
+            name: "k__scalar",
+            kernels: two as fn() -> u8,
+        };
+        assert!(matches!(T.verify(&copy), Err(DispatchError::Foreign { .. })));
         let _ = two;
     }
 
