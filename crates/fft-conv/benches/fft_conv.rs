@@ -11,7 +11,7 @@
 
 use cpu_probe::parallel::Parallel;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use fft_conv::{FftConfig, FftConv, Variant};
+use fft_conv::{FftConfig, FftConv, FftEntry, FFT};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -63,15 +63,15 @@ fn values(n: usize, seed: u32) -> Vec<f32> {
         .collect()
 }
 
-fn plan(w: &Workload, v: Variant) -> FftConv {
+fn plan(w: &Workload, v: &'static FftEntry) -> FftConv {
     plan_clamped(w, v, None)
 }
 
-fn plan_clamped(w: &Workload, v: Variant, clamp: Option<(f32, f32)>) -> FftConv {
+fn plan_clamped(w: &Workload, v: &'static FftEntry, clamp: Option<(f32, f32)>) -> FftConv {
     let k = values(w.cout * w.cin * w.k * w.k, 1);
     FftConv::new(FftConfig {
         padding: [w.pad; 4],
-        variant: Some(v),
+        ukernel: Some(v),
         clamp,
         ..FftConfig::new(w.cin, w.cout, w.k, w.k, &k)
     })
@@ -87,7 +87,7 @@ fn phases() {
     let par = Parallel::single();
     for w in &WORKLOADS {
         let x = values(w.cin * w.hw * w.hw, 2);
-        for v in Variant::available() {
+        for v in FFT.available() {
             let p = plan(w, v);
             let (oh, ow) = p.output_size(w.hw, w.hw).expect("size");
             let mut y = vec![0.0; w.cout * oh * ow];
@@ -116,7 +116,7 @@ fn phases() {
                 "{} {:7} tile {:2}: min input {:6.1} µs, multiply {:6.1} µs, output {:6.1} µs \
                  (sum {:6.1} µs = {:5.1} GFLOP/s); median total {:6.1} µs = {:5.1} GFLOP/s",
                 w.id,
-                v.name(),
+                v.name,
                 tile,
                 us(best[0]),
                 us(best[1]),
@@ -140,11 +140,11 @@ fn bench(c: &mut Criterion) {
         g.warm_up_time(Duration::from_millis(500));
         g.measurement_time(Duration::from_secs(2));
         let x = values(w.cin * w.hw * w.hw, 2);
-        for v in Variant::available() {
+        for v in FFT.available() {
             let p = plan(w, v);
             let (oh, ow) = p.output_size(w.hw, w.hw).expect("size");
             let mut y = vec![0.0; w.cout * oh * ow];
-            g.bench_function(BenchmarkId::new("fft", v.name()), |b| {
+            g.bench_function(BenchmarkId::new("fft", v.name), |b| {
                 b.iter(|| {
                     p.run(black_box(&x), 1, w.hw, w.hw, &mut y, &par)
                         .expect("run")
@@ -153,7 +153,7 @@ fn bench(c: &mut Criterion) {
             if w.id == "F1" {
                 // The fused clamp (ReLU6) in the output transform.
                 let p = plan_clamped(w, v, Some((0.0, 6.0)));
-                g.bench_function(BenchmarkId::new("fft-relu6", v.name()), |b| {
+                g.bench_function(BenchmarkId::new("fft-relu6", v.name), |b| {
                     b.iter(|| {
                         p.run(black_box(&x), 1, w.hw, w.hw, &mut y, &par)
                             .expect("run")

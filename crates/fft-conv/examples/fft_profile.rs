@@ -4,7 +4,7 @@
 //! minimum wall time of a whole `run_profiled` call (phases plus setup and scheduling).
 
 use cpu_probe::parallel::Parallel;
-use fft_conv::{FftConfig, FftConv, Variant};
+use fft_conv::{FftConfig, FftConv, FFT};
 use std::time::Duration;
 
 fn main() {
@@ -36,13 +36,13 @@ fn main() {
             .collect();
         let o = hw + 2 * pad + 1 - k;
         let flops = (2 * cin * cout * k * k * o * o) as f64;
-        for v in Variant::available() {
-            if only_variant.as_deref().is_some_and(|o| o != v.name()) {
+        for v in FFT.available() {
+            if only_variant.as_deref().is_some_and(|o| o != v.name) {
                 continue;
             }
             let plan = FftConv::new(FftConfig {
                 padding: [pad; 4],
-                variant: Some(v),
+                ukernel: Some(v),
                 tile,
                 ..FftConfig::new(cin, cout, k, k, &kernel)
             })
@@ -66,7 +66,7 @@ fn main() {
             let us = |d: Duration| d.as_secs_f64() * 1e6;
             println!(
                 "{id} {:7} tile {:2}: min input {:7.1} µs, multiply {:7.1} µs, output {:7.1} µs, total {:7.1} µs = {:6.1} GFLOP/s, run {:7.1} µs",
-                v.name(),
+                v.name,
                 plan.tile_for(hw, hw).expect("tile"),
                 us(best[0]),
                 us(best[1]),

@@ -1,7 +1,7 @@
 //! Unit tests of the tile transforms against rustfft (the oracle).
 
 use crate::pack::{bin_index, bins};
-use crate::ukernel::{Post, Variant};
+use crate::ukernel::{Post, FFT};
 use rustfft::num_complex::Complex;
 use rustfft::FftPlanner;
 
@@ -59,8 +59,8 @@ fn real_fft_of_one_row_matches_realfft() {
 
 #[test]
 fn forward_transform_matches_rustfft() {
-    for v in Variant::available() {
-        let k = v.kernels().unwrap();
+    for v in FFT.available() {
+        let k = &v.kernels;
         let l = k.lanes;
         for t in [8usize, 16] {
             let nb = bins(t);
@@ -76,7 +76,7 @@ fn forward_transform_matches_rustfft() {
             let mut mid = vec![0.0f32; t * (t / 2 + 1) * 2 * l];
             let mut out = vec![f32::NAN; nb * 2 * l];
             let f = if t == 8 { k.fwd8 } else { k.fwd16 };
-            // SAFETY: buffers have the sizes `FwdFn` requires; `kernels()` checked the ISA.
+            // SAFETY: buffers have the sizes `FwdFn` requires; `FFT.available()` checked the ISA.
             unsafe { f(soa.as_ptr(), mid.as_mut_ptr(), out.as_mut_ptr(), 2 * l) };
             for (lane, tl) in tiles.iter().enumerate() {
                 let want = dft2(t, tl);
@@ -102,8 +102,8 @@ fn forward_transform_matches_rustfft() {
 
 #[test]
 fn inverse_transform_matches_rustfft() {
-    for v in Variant::available() {
-        let k = v.kernels().unwrap();
+    for v in FFT.available() {
+        let k = &v.kernels;
         let l = k.lanes;
         for t in [8usize, 16] {
             let nb = bins(t);
@@ -128,7 +128,7 @@ fn inverse_transform_matches_rustfft() {
                 };
                 let mut mid = vec![0.0f32; t * (t / 2 + 1) * 2 * l];
                 let mut out = vec![f32::NAN; t * t * l];
-                // SAFETY: buffers have the sizes `InvFn` requires; `kernels()` checked the ISA.
+                // SAFETY: buffers have the sizes `InvFn` requires; `FFT.available()` checked the ISA.
                 unsafe {
                     f(
                         spec.as_ptr(),
@@ -159,8 +159,8 @@ fn inverse_transform_matches_rustfft() {
 #[test]
 #[ignore]
 fn kernel_timing() {
-    for v in Variant::available() {
-        let k = v.kernels().unwrap();
+    for v in FFT.available() {
+        let k = &v.kernels;
         let l = k.lanes;
         for t in [8usize, 16] {
             let nb = bins(t);
@@ -225,10 +225,10 @@ fn kernel_timing() {
 #[test]
 fn fused_transforms_match_gather_and_scatter() {
     use crate::ukernel::{Kernels, Lanes, OutLanes};
-    let mut all: Vec<Kernels> = Vec::new();
-    for v in Variant::available() {
-        all.extend(v.kernels());
-        all.extend(v.half_kernels());
+    let mut all: Vec<&Kernels> = Vec::new();
+    for v in FFT.available() {
+        all.push(&v.kernels);
+        all.extend(v.kernels.half);
     }
     let mut tested = 0;
     for k in all {

@@ -1,8 +1,9 @@
 //! Every available variant against the f64 direct reference: max|err| <= 1e-5 · RMS(reference).
 
 use cpu_probe::parallel::Parallel;
+use cpu_probe::DispatchError;
 use fft_conv::reference::conv2d_nchw;
-use fft_conv::{FftConfig, FftConv, FftError, Tile, Variant};
+use fft_conv::{FftConfig, FftConv, FftEntry, FftError, Tile, FFT};
 use proptest::prelude::*;
 
 /// Deterministic pseudo-random values in [-1, 1).
@@ -35,7 +36,7 @@ struct Case {
 }
 
 /// Runs `c` on `variant` and checks it against the reference; returns max|err| / RMS.
-fn check(c: &Case, variant: Variant, threads: usize) -> f64 {
+fn check(c: &Case, variant: &'static FftEntry, threads: usize) -> f64 {
     let x = values(c.batch * c.cin * c.h * c.w, c.seed);
     let k = values(c.cout * c.cin * c.kh * c.kw, c.seed + 1);
     let b = values(c.cout, c.seed + 2);
@@ -45,7 +46,7 @@ fn check(c: &Case, variant: Variant, threads: usize) -> f64 {
         padding: c.pad,
         tile: c.tile,
         clamp: c.clamp,
-        variant: Some(variant),
+        ukernel: Some(variant),
         ..FftConfig::new(c.cin, c.cout, c.kh, c.kw, &k)
     })
     .unwrap();
@@ -67,7 +68,8 @@ fn check(c: &Case, variant: Variant, threads: usize) -> f64 {
         let err = (a as f64 - e).abs();
         assert!(
             err <= 1e-5 * rms,
-            "{variant:?} {c:?}: output {i}: {a} vs {e} (err {err:.3e}, rms {rms:.3e})"
+            "{} {c:?}: output {i}: {a} vs {e} (err {err:.3e}, rms {rms:.3e})",
+            variant.name
         );
         worst = worst.max(err / rms);
     }
@@ -75,7 +77,7 @@ fn check(c: &Case, variant: Variant, threads: usize) -> f64 {
 }
 
 fn every_variant(c: &Case) {
-    for v in Variant::available() {
+    for v in FFT.available() {
         let worst = check(c, v, 1);
         // Visible with `-- --nocapture`: the margin to the 1e-5 gate.
         println!(
@@ -188,7 +190,7 @@ fn many_channels_256() {
 #[test]
 fn threads_give_the_same_result() {
     let c = case(7, 9, 40, 37, 7, 3, Tile::Auto);
-    let v = Variant::best();
+    let v = FFT.best();
     assert_eq!(check(&c, v, 1), check(&c, v, 3));
 }
 
@@ -308,16 +310,32 @@ fn errors() {
             Err(FftError::InvalidClamp { .. })
         ));
     }
-    #[cfg(target_arch = "x86_64")]
-    let missing = Variant::Neon;
-    #[cfg(not(target_arch = "x86_64"))]
-    let missing = Variant::Avx512;
-    assert_eq!(
-        new(FftConfig {
-            variant: Some(missing),
+    // Every entry of the build can be forced exactly when this CPU (and the ISA cap) runs it.
+    for e in FFT.all() {
+        let r = new(FftConfig {
+            ukernel: Some(e),
             ..FftConfig::new(1, 1, 3, 3, &k9)
-        }),
-        Err(FftError::VariantUnavailable(missing))
+        });
+        if e.supported() {
+            assert_eq!(r, Ok(()), "{}", e.name);
+        } else {
+            assert_eq!(
+                r,
+                Err(FftError::Dispatch(DispatchError::Unsupported {
+                    name: e.name,
+                    isa: e.isa
+                }))
+            );
+        }
+    }
+    let unknown: Result<(), FftError> = FFT
+        .by_name("cgemm_4x4__sve")
+        .map(|_| ())
+        .map_err(Into::into);
+    let msg = unknown.unwrap_err().to_string();
+    assert!(
+        msg.contains("cgemm_4x4__sve") && msg.contains("cgemm_2x4__scalar"),
+        "{msg}"
     );
 
     let plan = FftConv::new(FftConfig::new(2, 3, 3, 3, &vec![0.0; 54])).unwrap();

@@ -7,7 +7,7 @@
 use cpu_probe::parallel::Parallel;
 use fft_conv::pack::bins;
 use fft_conv::reference::conv2d_nchw;
-use fft_conv::{choose_tile, FftConfig, FftConv, FftError, Tile, Variant, MAX_DIM};
+use fft_conv::{choose_tile, FftConfig, FftConv, FftEntry, FftError, Tile, FFT, MAX_DIM};
 
 const U32: usize = u32::MAX as usize;
 
@@ -29,11 +29,17 @@ fn assert_msg(msg: &str, parts: &[&str]) {
     }
 }
 
-fn plan(cin: usize, cout: usize, k: usize, pad: [usize; 4], v: Option<Variant>) -> FftConv {
+fn plan(
+    cin: usize,
+    cout: usize,
+    k: usize,
+    pad: [usize; 4],
+    v: Option<&'static FftEntry>,
+) -> FftConv {
     let w = vec![1.0f32; cin * cout * k * k];
     FftConv::new(FftConfig {
         padding: pad,
-        variant: v,
+        ukernel: v,
         ..FftConfig::new(cin, cout, k, k, &w)
     })
     .unwrap()
@@ -127,14 +133,14 @@ fn tile_choice_does_not_overflow() {
 fn buffers_one_element_short_are_refused() {
     let (cin, cout, k) = (2, 3, 3);
     let w = vec![1.0f32; cin * cout * k * k];
-    for v in Variant::available() {
+    for v in FFT.available() {
         let r = FftConv::new(FftConfig {
-            variant: Some(v),
+            ukernel: Some(v),
             ..FftConfig::new(cin, cout, k, k, &w[..w.len() - 1])
         });
         assert_msg(&err(r), &["kernel has 53 elements but must have 54"]);
         let r = FftConv::new(FftConfig {
-            variant: Some(v),
+            ukernel: Some(v),
             bias: Some(&[0.0; 2]),
             ..FftConfig::new(cin, cout, k, k, &w)
         });
@@ -239,14 +245,14 @@ fn nan_propagates_through_every_variant_and_clamp() {
                 }
                 let finite: Vec<f64> = raw.iter().copied().filter(|v| !v.is_nan()).collect();
                 let rms = (finite.iter().map(|v| v * v).sum::<f64>() / finite.len() as f64).sqrt();
-                for v in Variant::available() {
+                for v in FFT.available() {
                     for tile in [Tile::T8, Tile::T16] {
                         let p = FftConv::new(FftConfig {
                             bias: Some(&bias[..]),
                             padding: pad,
                             tile,
                             clamp,
-                            variant: Some(v),
+                            ukernel: Some(v),
                             ..FftConfig::new(cin, cout, k, k, wts)
                         })
                         .unwrap();
@@ -257,7 +263,8 @@ fn nan_propagates_through_every_variant_and_clamp() {
                         for (i, (&got, &r)) in y.iter().zip(&want).enumerate() {
                             let oc = i / (oh * ow) % cout;
                             let ctx = format!(
-                                "{v:?} {tile:?} k {k} NaN {what} clamp {clamp:?} output {i}: {got}"
+                                "{} {tile:?} k {k} NaN {what} clamp {clamp:?} output {i}: {got}",
+                                v.name
                             );
                             if r.is_nan() || oc == nan_oc {
                                 assert!(got.is_nan(), "{ctx} should be NaN");
@@ -270,16 +277,17 @@ fn nan_propagates_through_every_variant_and_clamp() {
                             }
                         }
                         // Image 1 has no NaN input: at least its outputs are numbers.
-                        assert!(numbers >= (cout - 1) * oh * ow, "{v:?} {tile:?} {what}");
+                        assert!(
+                            numbers >= (cout - 1) * oh * ow,
+                            "{} {tile:?} {what}",
+                            v.name
+                        );
                         checked += 1;
                     }
                 }
             }
         }
     }
-    assert_eq!(
-        checked,
-        2 * 3 * clamps.len() * 2 * Variant::available().len()
-    );
+    assert_eq!(checked, 2 * 3 * clamps.len() * 2 * FFT.available().len());
     assert_eq!(MAX_DIM, U32);
 }

@@ -205,7 +205,7 @@ impl Plan for Quantize {
         Ok(vec![y])
     }
     fn describe(&self) -> String {
-        format!("quantize {:?}", self.kernels.variant())
+        format!("quantize {}", self.kernels.quantize_name())
     }
 }
 
@@ -317,7 +317,11 @@ impl Plan for Dequantize {
         Ok(vec![Tensor::f32(x.shape().to_vec(), out)?])
     }
     fn describe(&self) -> String {
-        format!("dequantize {:?}", self.kernels.variant())
+        format!(
+            "dequantize {} or {}",
+            self.kernels.dequantize_u8_name(),
+            self.kernels.dequantize_i8_name()
+        )
     }
 }
 
@@ -365,7 +369,7 @@ impl Plan for DynamicQuantize {
         ])
     }
     fn describe(&self) -> String {
-        format!("dynamic quantize {:?}", self.kernels.variant())
+        format!("dynamic quantize {}", self.kernels.quantize_name())
     }
 }
 

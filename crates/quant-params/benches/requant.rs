@@ -5,7 +5,7 @@
 //! `cargo bench -p quant-params --bench requant -- --warm-up-time 1 --measurement-time 3`
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use quant_params::{BulkKernels, QType, QuantParams, RequantScheme, Requantizer, Variant};
+use quant_params::{BulkKernels, QType, QuantParams, RequantScheme, Requantizer, BULK};
 use std::hint::black_box;
 
 const BYTES: usize = 1 << 20;
@@ -23,9 +23,9 @@ fn requant(c: &mut Criterion) {
         g.bench_function("reference", |b| {
             b.iter(|| r.requantize_u8(black_box(&acc), black_box(&mut out)))
         });
-        for v in Variant::available() {
-            let p = r.plan(Some(v)).expect("available");
-            g.bench_function(v.name(), |b| {
+        for e in BULK.available() {
+            let p = r.plan(Some(e)).expect("available");
+            g.bench_function(p.name(), |b| {
                 b.iter(|| p.run_u8(black_box(&acc), black_box(&mut out)))
             });
         }
@@ -42,9 +42,9 @@ fn quantize(c: &mut Criterion) {
     let mut out = vec![0u8; n];
     let mut g = c.benchmark_group("quantize_u8");
     g.throughput(Throughput::Bytes(BYTES as u64));
-    for v in Variant::available() {
-        let k = BulkKernels::new(v).expect("available");
-        g.bench_function(v.name(), |b| {
+    for e in BULK.available() {
+        let k = BulkKernels::new(e).expect("available");
+        g.bench_function(k.quantize_name(), |b| {
             b.iter(|| k.quantize_u8(&p, black_box(&x), black_box(&mut out)))
         });
     }
@@ -57,9 +57,9 @@ fn dequantize(c: &mut Criterion) {
     let mut out = vec![0f32; BYTES];
     let mut g = c.benchmark_group("dequantize_u8");
     g.throughput(Throughput::Bytes(BYTES as u64));
-    for v in Variant::available() {
-        let k = BulkKernels::new(v).expect("available");
-        g.bench_function(v.name(), |b| {
+    for e in BULK.available() {
+        let k = BulkKernels::new(e).expect("available");
+        g.bench_function(k.dequantize_u8_name(), |b| {
             b.iter(|| k.dequantize_u8(&p, black_box(&q), black_box(&mut out)))
         });
     }
@@ -71,9 +71,9 @@ fn shift(c: &mut Criterion) {
     let mut out = vec![0i8; BYTES];
     let mut g = c.benchmark_group("u8_to_i8");
     g.throughput(Throughput::Bytes(BYTES as u64));
-    for v in Variant::available() {
-        let k = BulkKernels::new(v).expect("available");
-        g.bench_function(v.name(), |b| {
+    for e in BULK.available() {
+        let k = BulkKernels::new(e).expect("available");
+        g.bench_function(k.xor80_name(), |b| {
             b.iter(|| k.u8_to_i8(black_box(&q), black_box(&mut out)))
         });
     }

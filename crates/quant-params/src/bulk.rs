@@ -1,11 +1,11 @@
 //! Bulk element-wise kernels with run-time dispatch: quantize, dequantize, requantize (every
 //! scheme), u8 <-> i8 zero-point shift.
 //!
-//! [`BulkKernels`] holds one variant's function-pointer table, chosen once. The slice methods on
-//! [`Requantizer`] ([`Requantizer::requantize_slice_u8`], ...) use the best variant of this CPU,
-//! chosen once per process; the `_with` forms force a variant (tests, benchmarks).
+//! [`BulkKernels`] holds one entry of the dispatch table [`BULK`], chosen once. The slice methods
+//! on [`Requantizer`] ([`Requantizer::requantize_slice_u8`], ...) use the best entry of this CPU,
+//! chosen once per process; the `_with` forms force an entry (tests, benchmarks).
 
-use crate::ukernel::{scheme_index, KernelTable, QuantConsts, RequantConsts, Variant};
+use crate::ukernel::{scheme_index, BulkEntry, QuantConsts, RequantConsts, BULK};
 use crate::{QType, QuantError, QuantParams, Requantizer};
 
 /// Checks two slice lengths.
@@ -39,10 +39,10 @@ fn as_bytes(x: &[i8]) -> &[u8] {
     unsafe { core::slice::from_raw_parts(x.as_ptr().cast::<u8>(), x.len()) }
 }
 
-/// One variant's bulk kernels (a table of function pointers, chosen once).
+/// One [`BULK`] entry's bulk kernels (a table of function pointers, chosen once).
 ///
 /// ```
-/// use quant_params::{BulkKernels, QuantParams, QType, Variant};
+/// use quant_params::{BulkKernels, QuantParams, QType, BULK};
 /// let k = BulkKernels::best();
 /// let p = QuantParams::new(0.5, 10, QType::U8)?;
 /// let mut q = [0u8; 4];
@@ -51,55 +51,90 @@ fn as_bytes(x: &[i8]) -> &[u8] {
 /// let mut back = [0f32; 4];
 /// k.dequantize_u8(&p, &q, &mut back)?;
 /// assert_eq!(back, [0.0, 1.0, -5.0, 0.0]);
-/// // Any available variant can be forced; all give identical results.
-/// for v in Variant::available() {
+/// // Any available entry can be forced (or looked up by name); all give identical results.
+/// for e in BULK.available() {
 ///     let mut q2 = [0u8; 4];
-///     BulkKernels::new(v)?.quantize_u8(&p, &[0.0, 1.25, -100.0, f32::NAN], &mut q2)?;
+///     BulkKernels::new(e)?.quantize_u8(&p, &[0.0, 1.25, -100.0, f32::NAN], &mut q2)?;
 ///     assert_eq!(q2, q);
 /// }
+/// assert_eq!(BulkKernels::by_name("requant_fp32__scalar")?.quantize_name(), "quantize__scalar");
 /// # Ok::<(), quant_params::QuantError>(())
 /// ```
 #[derive(Clone, Copy)]
 pub struct BulkKernels {
-    table: &'static KernelTable,
+    entry: &'static BulkEntry,
 }
 
 impl std::fmt::Debug for BulkKernels {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BulkKernels")
-            .field("variant", &self.table.variant)
+            .field("entry", &self.entry.name)
             .finish()
     }
 }
 
 impl BulkKernels {
-    /// The kernels of `variant`, or an error if this CPU cannot run it.
-    pub fn new(variant: Variant) -> Result<BulkKernels, QuantError> {
-        variant
-            .table()
-            .map(|table| BulkKernels { table })
-            .ok_or_else(|| {
-                QuantError::Invalid(format!(
-                    "variant {} is not available on this CPU (available: {:?})",
-                    variant.name(),
-                    Variant::available()
-                ))
-            })
+    /// The kernels of `entry` (one of [`BULK`]), or an error if this CPU cannot run it.
+    pub fn new(entry: &'static BulkEntry) -> Result<BulkKernels, QuantError> {
+        if !entry.supported() {
+            return Err(QuantError::Invalid(format!(
+                "kernel {} is not available on this CPU (available: {:?})",
+                entry.name,
+                BULK.available().iter().map(|e| e.name).collect::<Vec<_>>()
+            )));
+        }
+        Ok(BulkKernels { entry })
     }
 
-    /// The best kernels of this CPU ([`Variant::best`]), chosen once per process.
+    /// The kernels of the [`BULK`] entry named `name` (e.g. `requant_fp32_x32__avx2`), or an
+    /// error naming the known entries or the missing ISA.
+    pub fn by_name(name: &str) -> Result<BulkKernels, QuantError> {
+        let entry = BULK
+            .by_name(name)
+            .map_err(|e| QuantError::Invalid(e.to_string()))?;
+        Ok(BulkKernels { entry })
+    }
+
+    /// The best kernels of this CPU ([`Table::best`](cpu_probe::Table::best) of [`BULK`]),
+    /// chosen once per process.
     pub fn best() -> BulkKernels {
         static BEST: std::sync::OnceLock<BulkKernels> = std::sync::OnceLock::new();
-        *BEST.get_or_init(|| {
-            BulkKernels::new(Variant::best()).unwrap_or(BulkKernels {
-                table: &crate::ukernel::scalar::TABLE,
-            })
-        })
+        *BEST.get_or_init(|| BulkKernels { entry: BULK.best() })
     }
 
-    /// Which variant these kernels are.
-    pub fn variant(&self) -> Variant {
-        self.table.variant
+    /// The [`BULK`] entry these kernels are.
+    pub fn entry(&self) -> &'static BulkEntry {
+        self.entry
+    }
+
+    /// The entry's name: the name of its `Fp32` requantization function.
+    pub fn name(&self) -> &'static str {
+        self.entry.name
+    }
+
+    /// The name of the function [`BulkKernels::quantize_u8`] and `quantize_i8` run.
+    pub fn quantize_name(&self) -> &'static str {
+        self.entry.kernels.quantize_name
+    }
+
+    /// The name of the function [`BulkKernels::dequantize_u8`] runs.
+    pub fn dequantize_u8_name(&self) -> &'static str {
+        self.entry.kernels.dequantize_u8_name
+    }
+
+    /// The name of the function [`BulkKernels::dequantize_i8`] runs.
+    pub fn dequantize_i8_name(&self) -> &'static str {
+        self.entry.kernels.dequantize_i8_name
+    }
+
+    /// The name of the function [`BulkKernels::u8_to_i8`] and `i8_to_u8` run.
+    pub fn xor80_name(&self) -> &'static str {
+        self.entry.kernels.xor80_name
+    }
+
+    /// The kernels of the entry.
+    fn table(&self) -> &'static crate::ukernel::Kernels {
+        &self.entry.kernels
     }
 
     /// ONNX QuantizeLinear into `u8`: `saturate(round_half_even(x / scale) + zero_point)`, NaN
@@ -113,8 +148,8 @@ impl BulkKernels {
         check_type("quantization parameters", p.qtype, QType::U8)?;
         check_len("quantize output vs input", x.len(), out.len())?;
         let c = QuantConsts::new(p);
-        // SAFETY: the table belongs to an available variant; the lengths are equal.
-        unsafe { (self.table.quantize)(&c, x, out) };
+        // SAFETY: the table belongs to an available entry; the lengths are equal.
+        unsafe { (self.table().quantize)(&c, x, out) };
         Ok(())
     }
 
@@ -128,8 +163,8 @@ impl BulkKernels {
         check_type("quantization parameters", p.qtype, QType::I8)?;
         check_len("quantize output vs input", x.len(), out.len())?;
         let c = QuantConsts::new(p);
-        // SAFETY: the table belongs to an available variant; the lengths are equal.
-        unsafe { (self.table.quantize)(&c, x, as_bytes_mut(out)) };
+        // SAFETY: the table belongs to an available entry; the lengths are equal.
+        unsafe { (self.table().quantize)(&c, x, as_bytes_mut(out)) };
         Ok(())
     }
 
@@ -143,8 +178,8 @@ impl BulkKernels {
         check_type("quantization parameters", p.qtype, QType::U8)?;
         check_len("dequantize output vs input", q.len(), out.len())?;
         let c = QuantConsts::new(p);
-        // SAFETY: the table belongs to an available variant; the lengths are equal.
-        unsafe { (self.table.dequantize_u8)(&c, q, out) };
+        // SAFETY: the table belongs to an available entry; the lengths are equal.
+        unsafe { (self.table().dequantize_u8)(&c, q, out) };
         Ok(())
     }
 
@@ -158,8 +193,8 @@ impl BulkKernels {
         check_type("quantization parameters", p.qtype, QType::I8)?;
         check_len("dequantize output vs input", q.len(), out.len())?;
         let c = QuantConsts::new(p);
-        // SAFETY: the table belongs to an available variant; the lengths are equal.
-        unsafe { (self.table.dequantize_i8)(&c, as_bytes(q), out) };
+        // SAFETY: the table belongs to an available entry; the lengths are equal.
+        unsafe { (self.table().dequantize_i8)(&c, as_bytes(q), out) };
         Ok(())
     }
 
@@ -173,8 +208,8 @@ impl BulkKernels {
         check_type("requantizer outputs", r.qtype, QType::U8)?;
         check_len("requantize output vs accumulators", acc.len(), out.len())?;
         let c = RequantConsts::new(r);
-        // SAFETY: the table belongs to an available variant; the lengths are equal.
-        unsafe { (self.table.requant[scheme_index(r.scheme)])(&c, acc, out) };
+        // SAFETY: the table belongs to an available entry; the lengths are equal.
+        unsafe { (self.table().requant[scheme_index(r.scheme)])(&c, acc, out) };
         Ok(())
     }
 
@@ -188,24 +223,24 @@ impl BulkKernels {
         check_type("requantizer outputs", r.qtype, QType::I8)?;
         check_len("requantize output vs accumulators", acc.len(), out.len())?;
         let c = RequantConsts::new(r);
-        // SAFETY: the table belongs to an available variant; the lengths are equal.
-        unsafe { (self.table.requant[scheme_index(r.scheme)])(&c, acc, as_bytes_mut(out)) };
+        // SAFETY: the table belongs to an available entry; the lengths are equal.
+        unsafe { (self.table().requant[scheme_index(r.scheme)])(&c, acc, as_bytes_mut(out)) };
         Ok(())
     }
 
     /// `u8` with zero point `z` to `i8` with zero point `z - 128` (XOR 0x80; real values kept).
     pub fn u8_to_i8(&self, x: &[u8], out: &mut [i8]) -> Result<(), QuantError> {
         check_len("u8_to_i8 output vs input", x.len(), out.len())?;
-        // SAFETY: the table belongs to an available variant; the lengths are equal.
-        unsafe { (self.table.xor80)(x, as_bytes_mut(out)) };
+        // SAFETY: the table belongs to an available entry; the lengths are equal.
+        unsafe { (self.table().xor80)(x, as_bytes_mut(out)) };
         Ok(())
     }
 
     /// `i8` with zero point `z` to `u8` with zero point `z + 128` (XOR 0x80; real values kept).
     pub fn i8_to_u8(&self, x: &[i8], out: &mut [u8]) -> Result<(), QuantError> {
         check_len("i8_to_u8 output vs input", x.len(), out.len())?;
-        // SAFETY: the table belongs to an available variant; the lengths are equal.
-        unsafe { (self.table.xor80)(as_bytes(x), out) };
+        // SAFETY: the table belongs to an available entry; the lengths are equal.
+        unsafe { (self.table().xor80)(as_bytes(x), out) };
         Ok(())
     }
 }
@@ -216,7 +251,8 @@ impl BulkKernels {
 pub struct RequantPlan {
     consts: RequantConsts,
     qtype: QType,
-    variant: Variant,
+    entry: &'static BulkEntry,
+    name: &'static str,
     f: crate::ukernel::RequantFn,
 }
 
@@ -225,22 +261,27 @@ impl std::fmt::Debug for RequantPlan {
         f.debug_struct("RequantPlan")
             .field("consts", &self.consts)
             .field("qtype", &self.qtype)
-            .field("variant", &self.variant)
+            .field("kernel", &self.name)
             .finish()
     }
 }
 
 impl RequantPlan {
-    /// The variant this plan runs.
-    pub fn variant(&self) -> Variant {
-        self.variant
+    /// The [`BULK`] entry this plan runs.
+    pub fn entry(&self) -> &'static BulkEntry {
+        self.entry
+    }
+
+    /// The name of the requantization function this plan runs (e.g. `requant_rndnu_x32__avx2`).
+    pub fn name(&self) -> &'static str {
+        self.name
     }
 
     /// Requantizes into `u8` (the requantizer's output type must be `U8`).
     pub fn run_u8(&self, acc: &[i32], out: &mut [u8]) -> Result<(), QuantError> {
         check_type("requantizer outputs", self.qtype, QType::U8)?;
         check_len("requantize output vs accumulators", acc.len(), out.len())?;
-        // SAFETY: the function comes from an available variant's table; the lengths are equal.
+        // SAFETY: the function comes from an available entry's table; the lengths are equal.
         unsafe { (self.f)(&self.consts, acc, out) };
         Ok(())
     }
@@ -249,7 +290,7 @@ impl RequantPlan {
     pub fn run_i8(&self, acc: &[i32], out: &mut [i8]) -> Result<(), QuantError> {
         check_type("requantizer outputs", self.qtype, QType::I8)?;
         check_len("requantize output vs accumulators", acc.len(), out.len())?;
-        // SAFETY: the function comes from an available variant's table; the lengths are equal.
+        // SAFETY: the function comes from an available entry's table; the lengths are equal.
         unsafe { (self.f)(&self.consts, acc, as_bytes_mut(out)) };
         Ok(())
     }
@@ -277,37 +318,39 @@ impl Requantizer {
         BulkKernels::best().requantize_i8(self, acc, out)
     }
 
-    /// [`Requantizer::requantize_slice_u8`] with a forced variant (error if unavailable).
+    /// [`Requantizer::requantize_slice_u8`] with a forced [`BULK`] entry (error if unavailable).
     pub fn requantize_slice_u8_with(
         &self,
-        variant: Variant,
+        entry: &'static BulkEntry,
         acc: &[i32],
         out: &mut [u8],
     ) -> Result<(), QuantError> {
-        BulkKernels::new(variant)?.requantize_u8(self, acc, out)
+        BulkKernels::new(entry)?.requantize_u8(self, acc, out)
     }
 
-    /// [`Requantizer::requantize_slice_i8`] with a forced variant (error if unavailable).
+    /// [`Requantizer::requantize_slice_i8`] with a forced [`BULK`] entry (error if unavailable).
     pub fn requantize_slice_i8_with(
         &self,
-        variant: Variant,
+        entry: &'static BulkEntry,
         acc: &[i32],
         out: &mut [i8],
     ) -> Result<(), QuantError> {
-        BulkKernels::new(variant)?.requantize_i8(self, acc, out)
+        BulkKernels::new(entry)?.requantize_i8(self, acc, out)
     }
 
-    /// A plan bound to `variant` (or the best one with `None`), constants derived once.
-    pub fn plan(&self, variant: Option<Variant>) -> Result<RequantPlan, QuantError> {
-        let k = match variant {
-            Some(v) => BulkKernels::new(v)?,
+    /// A plan bound to `entry` (or the best one with `None`), constants derived once.
+    pub fn plan(&self, entry: Option<&'static BulkEntry>) -> Result<RequantPlan, QuantError> {
+        let k = match entry {
+            Some(e) => BulkKernels::new(e)?,
             None => BulkKernels::best(),
         };
+        let i = scheme_index(self.scheme);
         Ok(RequantPlan {
             consts: RequantConsts::new(self),
             qtype: self.qtype,
-            variant: k.variant(),
-            f: k.table.requant[scheme_index(self.scheme)],
+            entry: k.entry,
+            name: k.table().requant_names[i],
+            f: k.table().requant[i],
         })
     }
 }
@@ -317,8 +360,8 @@ impl Requantizer {
 /// Accumulators are rows of `channels` values (NHWC outputs, GEMM `C` with `N = channels`).
 ///
 /// `Fp32` (the scheme XNNPACK and ONNX Runtime use for per-channel weights) runs the SIMD
-/// kernel of the variant with one scale per lane; the other schemes run the scalar per-element
-/// formulation in every variant. All are bit-identical to [`Requantizer::requantize`] with each
+/// kernel of the entry with one scale per lane; the other schemes run the scalar per-element
+/// formulation in every entry. All are bit-identical to [`Requantizer::requantize`] with each
 /// channel's scale.
 ///
 /// ```
@@ -411,9 +454,11 @@ impl PerChannelRequantizer {
         let scheme = self.requantizers[0].scheme;
         for (a, o) in acc.chunks_exact(ch).zip(out.chunks_exact_mut(ch)) {
             if scheme == crate::RequantScheme::Fp32 {
-                // SAFETY: the table belongs to an available variant; `a`, `o` and the scales
+                // SAFETY: the table belongs to an available entry; `a`, `o` and the scales
                 // all have `ch` elements.
-                unsafe { (k.table.requant_fp32_per_channel)(&self.consts[0], &self.scales, a, o) };
+                unsafe {
+                    (k.table().requant_fp32_per_channel)(&self.consts[0], &self.scales, a, o)
+                };
             } else {
                 for ((o, &a), c) in o.iter_mut().zip(a).zip(&self.consts) {
                     let v = match scheme {
@@ -431,37 +476,37 @@ impl PerChannelRequantizer {
         }
     }
 
-    /// Requantizes rows of `channels` accumulators into `u8` with the best variant.
+    /// Requantizes rows of `channels` accumulators into `u8` with the best entry.
     pub fn requantize_rows_u8(&self, acc: &[i32], out: &mut [u8]) -> Result<(), QuantError> {
-        self.requantize_rows_u8_with(BulkKernels::best().variant(), acc, out)
+        self.requantize_rows_u8_with(BulkKernels::best().entry(), acc, out)
     }
 
-    /// Requantizes rows of `channels` accumulators into `i8` with the best variant.
+    /// Requantizes rows of `channels` accumulators into `i8` with the best entry.
     pub fn requantize_rows_i8(&self, acc: &[i32], out: &mut [i8]) -> Result<(), QuantError> {
-        self.requantize_rows_i8_with(BulkKernels::best().variant(), acc, out)
+        self.requantize_rows_i8_with(BulkKernels::best().entry(), acc, out)
     }
 
-    /// [`PerChannelRequantizer::requantize_rows_u8`] with a forced variant.
+    /// [`PerChannelRequantizer::requantize_rows_u8`] with a forced [`BULK`] entry.
     pub fn requantize_rows_u8_with(
         &self,
-        variant: Variant,
+        entry: &'static BulkEntry,
         acc: &[i32],
         out: &mut [u8],
     ) -> Result<(), QuantError> {
-        let k = BulkKernels::new(variant)?;
+        let k = BulkKernels::new(entry)?;
         self.check(acc.len(), out.len(), QType::U8)?;
         self.run(k, acc, out);
         Ok(())
     }
 
-    /// [`PerChannelRequantizer::requantize_rows_i8`] with a forced variant.
+    /// [`PerChannelRequantizer::requantize_rows_i8`] with a forced [`BULK`] entry.
     pub fn requantize_rows_i8_with(
         &self,
-        variant: Variant,
+        entry: &'static BulkEntry,
         acc: &[i32],
         out: &mut [i8],
     ) -> Result<(), QuantError> {
-        let k = BulkKernels::new(variant)?;
+        let k = BulkKernels::new(entry)?;
         self.check(acc.len(), out.len(), QType::I8)?;
         self.run(k, acc, as_bytes_mut(out));
         Ok(())

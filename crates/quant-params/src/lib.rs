@@ -14,9 +14,10 @@
 //!   for kernel epilogues; [`PerChannelRequantizer`] does rows of per-channel scales (SIMD for
 //!   `Fp32`, the scheme XNNPACK/ONNX Runtime use with per-channel weights).
 //! * [`BulkKernels`]: quantize f32 -> u8/i8 (ONNX QuantizeLinear), dequantize (ONNX
-//!   DequantizeLinear), requantize, u8 <-> i8 zero-point shift, for every [`Variant`]
-//!   (`Scalar`, `Neon`, `Avx2`, `Avx512`), chosen once from `cpu_probe::Features`
-//!   (honouring `EDGE_KERNELS_ISA`); every variant equals [`reference`](mod@reference) bit for bit.
+//!   DequantizeLinear), requantize, u8 <-> i8 zero-point shift, for every entry of
+//!   the dispatch table [`BULK`] (`requant_fp32__scalar`, `requant_fp32_x16__neon`,
+//!   `requant_fp32_x32__avx2`, `requant_fp32_x16__avx512`), chosen once from `cpu_probe::Isa`
+//!   (honouring `EDGE_KERNELS_ISA`); every entry equals [`reference`](mod@reference) bit for bit.
 //! * [`codebook`]: k-means weight sharing (2-8 bit indices, default 6) with a packed
 //!   bit-stream format; [`embedding`]: Caffe2's fused 8-bit row-wise embedding tables.
 //!
@@ -48,7 +49,7 @@
 //! ## Example
 //!
 //! ```
-//! use quant_params::{choose, BulkKernels, QuantParams, QType, Requantizer, RequantScheme, Variant};
+//! use quant_params::{choose, BulkKernels, QuantParams, QType, Requantizer, RequantScheme, BULK};
 //!
 //! // Activations: choose parameters dynamically (ONNX DynamicQuantizeLinear) and quantize.
 //! let x = [0.0f32, 2.0, -3.0, -2.5, 1.34, 0.5];
@@ -65,12 +66,12 @@
 //! assert_eq!(r.requantize(1000), 122);
 //! let acc = [1000, -1000, 0, 1 << 30];
 //! let mut out = [0u8; 4];
-//! r.requantize_slice_u8(&acc, &mut out)?; // best variant, chosen once per process
+//! r.requantize_slice_u8(&acc, &mut out)?; // best entry, chosen once per process
 //! assert_eq!(out, [122, 120, 120, 255]);
-//! // Every variant this CPU can run gives the same bytes.
-//! for v in Variant::available() {
+//! // Every entry this CPU can run gives the same bytes.
+//! for e in BULK.available() {
 //!     let mut o = [0u8; 4];
-//!     r.requantize_slice_u8_with(v, &acc, &mut o)?;
+//!     r.requantize_slice_u8_with(e, &acc, &mut o)?;
 //!     assert_eq!(o, out);
 //! }
 //! // Dequantize the result.
@@ -97,4 +98,4 @@ pub use error::QuantError;
 pub use int8::{Fp32Requant, Input8, Output8, OutputStage};
 pub use params::{PerChannelParams, QType, QuantParams};
 pub use requant::{RequantScheme, Requantizer};
-pub use ukernel::Variant;
+pub use ukernel::{BulkEntry, BULK};

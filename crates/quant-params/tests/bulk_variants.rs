@@ -3,10 +3,10 @@
 //! saturate, NaN to the zero point, infinities saturate).
 
 use proptest::prelude::*;
-use quant_params::{reference, BulkKernels, QType, QuantParams, Variant};
+use quant_params::{reference, BulkEntry, BulkKernels, QType, QuantParams, BULK};
 
-fn quantize_all(p: &QuantParams, x: &[f32]) -> Vec<(Variant, Vec<i32>)> {
-    Variant::available()
+fn quantize_all(p: &QuantParams, x: &[f32]) -> Vec<(&'static BulkEntry, Vec<i32>)> {
+    BULK.available()
         .into_iter()
         .map(|v| {
             let k = BulkKernels::new(v).unwrap();
@@ -34,7 +34,7 @@ fn check_quantize(p: &QuantParams, x: &[f32]) {
             let j = (0..x.len()).find(|&j| got[j] != want[j]).unwrap();
             panic!(
                 "{} quantize {:?} x={:e} ({:#x}) got {} want {}",
-                v.name(),
+                v.name,
                 p,
                 x[j],
                 x[j].to_bits(),
@@ -47,7 +47,7 @@ fn check_quantize(p: &QuantParams, x: &[f32]) {
 
 fn check_dequantize(p: &QuantParams, q: &[i32]) {
     let want = reference::dequantize(p, q);
-    for v in Variant::available() {
+    for v in BULK.available() {
         let k = BulkKernels::new(v).unwrap();
         let mut got = vec![0f32; q.len()];
         match p.qtype() {
@@ -64,7 +64,7 @@ fn check_dequantize(p: &QuantParams, q: &[i32]) {
             .iter()
             .zip(&want)
             .all(|(a, b)| a.to_bits() == b.to_bits());
-        assert!(same, "{} dequantize {p:?}", v.name());
+        assert!(same, "{} dequantize {p:?}", v.name);
     }
 }
 
@@ -81,7 +81,10 @@ fn onnx_quantize(x: f32, scale: f32, zp: i32, t: QType) -> i32 {
 
 #[test]
 fn onnx_quantize_special_values() {
-    println!("quant-params bulk variants: {:?}", Variant::available());
+    println!(
+        "quant-params bulk variants: {:?}",
+        BULK.available().iter().map(|e| e.name).collect::<Vec<_>>()
+    );
     let specials = [
         0.0f32,
         -0.0,
@@ -121,7 +124,8 @@ fn onnx_quantize_special_values() {
                         assert_eq!(
                             got[j],
                             onnx_quantize(xv, scale, zp, t),
-                            "{v:?} x={xv} {p:?}"
+                            "{} x={xv} {p:?}",
+                            v.name
                         );
                     }
                 }
@@ -172,15 +176,15 @@ fn quantize_dequantize_every_byte_and_length() {
 fn u8_i8_shift() {
     let x: Vec<u8> = (0..=255u8).chain(0..=255u8).take(300).collect();
     let want = reference::u8_to_i8(&x);
-    for v in Variant::available() {
+    for v in BULK.available() {
         let k = BulkKernels::new(v).unwrap();
         for n in [0, 1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 255, 300] {
             let mut out = vec![0i8; n];
             k.u8_to_i8(&x[..n], &mut out).unwrap();
-            assert_eq!(out, want[..n], "{v:?} n={n}");
+            assert_eq!(out, want[..n], "{} n={n}", v.name);
             let mut back = vec![0u8; n];
             k.i8_to_u8(&out, &mut back).unwrap();
-            assert_eq!(back, x[..n], "{v:?} n={n}");
+            assert_eq!(back, x[..n], "{} n={n}", v.name);
             assert_eq!(reference::i8_to_u8(&out), x[..n]);
         }
     }

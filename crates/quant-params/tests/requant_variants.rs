@@ -3,7 +3,7 @@
 //! independent i128/f32/gemmlowp references, and every tail length.
 
 use quant_params::requant::{MAX_REQUANT_SCALE, MIN_REQUANT_SCALE};
-use quant_params::{QType, RequantScheme, Requantizer, Variant};
+use quant_params::{QType, RequantScheme, Requantizer, BULK};
 
 /// Fewer random inputs under QEMU (aarch64 runs are emulated).
 #[cfg(target_arch = "aarch64")]
@@ -132,7 +132,7 @@ fn check_all(r: &Requantizer, acc: &[i32], ctx: &str) {
             r.zero_point()
         );
     }
-    for v in Variant::available() {
+    for v in BULK.available() {
         let got: Vec<i32> = match r.qtype() {
             QType::U8 => {
                 let mut out = vec![0u8; acc.len()];
@@ -149,7 +149,7 @@ fn check_all(r: &Requantizer, acc: &[i32], ctx: &str) {
             let j = (0..acc.len()).find(|&j| got[j] != want[j]).unwrap();
             panic!(
                 "{} {:?} {ctx}: scale={:e} zp={} clamp=[{},{}] acc={} got {} want {}",
-                v.name(),
+                v.name,
                 r.scheme(),
                 r.scale(),
                 r.zero_point(),
@@ -167,9 +167,9 @@ fn check_all(r: &Requantizer, acc: &[i32], ctx: &str) {
 fn variants_that_ran() {
     println!(
         "quant-params requantization variants: {:?}",
-        Variant::available()
+        BULK.available().iter().map(|e| e.name).collect::<Vec<_>>()
     );
-    assert!(Variant::available().contains(&Variant::Scalar));
+    assert_eq!(BULK.available()[0].name, "requant_fp32__scalar");
 }
 
 /// QNNPACK: with scale 2^-s, (i - zp) * 2^s maps back to i, for all s in [1,31] and every zp.
@@ -234,9 +234,9 @@ fn ties_both_ways() {
         let r = Requantizer::new(scheme, 0.5, 0, QType::I8).unwrap();
         let acc = [5, -5, 3, -3, 1, -1];
         let mut out = [0i8; 6];
-        for v in Variant::available() {
+        for v in BULK.available() {
             r.requantize_slice_i8_with(v, &acc, &mut out).unwrap();
-            assert_eq!(out.map(i32::from), w, "{scheme:?} {v:?}");
+            assert_eq!(out.map(i32::from), w, "{scheme:?} {}", v.name);
         }
     }
 }
@@ -287,10 +287,10 @@ fn int32_extremes() {
     for zp in 0..=255 {
         let r = Requantizer::new(RequantScheme::Precise, MIN_REQUANT_SCALE, zp, QType::U8).unwrap();
         let mut out = [0u8];
-        for v in Variant::available() {
+        for v in BULK.available() {
             r.requantize_slice_u8_with(v, &[i32::MIN], &mut out)
                 .unwrap();
-            assert_eq!(i32::from(out[0]), (zp - 1).max(0), "{v:?} zp={zp}");
+            assert_eq!(i32::from(out[0]), (zp - 1).max(0), "{} zp={zp}", v.name);
         }
     }
 }
@@ -362,9 +362,9 @@ fn plans_and_errors() {
     let mut wrong = [0i8; 3];
     assert!(r.requantize_slice_i8(&acc, &mut wrong).is_err());
     assert!(p.run_i8(&acc, &mut wrong).is_err());
-    for v in Variant::ALL {
+    for v in BULK.all() {
         let res = r.requantize_slice_u8_with(v, &acc, &mut out);
-        assert_eq!(res.is_ok(), v.is_available(), "{v:?}");
+        assert_eq!(res.is_ok(), v.supported(), "{}", v.name);
     }
 }
 
@@ -441,7 +441,7 @@ fn per_channel_rows() {
                     .enumerate()
                     .map(|(k, &a)| r.channel(k % ch).unwrap().requantize(a))
                     .collect();
-                for v in Variant::available() {
+                for v in BULK.available() {
                     let got: Vec<i32> = match t {
                         QType::U8 => {
                             let mut o = vec![0u8; acc.len()];
@@ -454,7 +454,7 @@ fn per_channel_rows() {
                             o.into_iter().map(i32::from).collect()
                         }
                     };
-                    assert_eq!(got, want, "{v:?} {scheme:?} ch={ch}");
+                    assert_eq!(got, want, "{} {scheme:?} ch={ch}", v.name);
                 }
             }
         }

@@ -1,8 +1,9 @@
-//! The variant table and the SIMD-generic transforms and tuple GEMM.
+//! The dispatch table [`FFT`] and the SIMD-generic transforms and tuple GEMM.
 //!
-//! Every variant runs the same algorithm, written once over the small `Simd` trait and
-//! instantiated per ISA inside `#[target_feature]` entry points (`scalar.rs`, `x86_64.rs`,
-//! `aarch64.rs`), so the helpers below inline into code compiled for that ISA.
+//! Every entry runs the same algorithm, written once over the small `Simd` trait (`generic.rs`)
+//! and instantiated per ISA inside `#[target_feature]` entry points, one ISA per file
+//! (`scalar.rs`, `x86_64/avx2.rs`, `x86_64/avx512.rs`, `aarch64/neon.rs`), so the helpers inline
+//! into code compiled for that ISA.
 //!
 //! Layout (`L` = `Simd::LANES`, `T` = tile edge, `H = T/2 + 1`):
 //! - a spatial tile block is `[row][col][L]` floats: one lane per tile (structure of arrays);
@@ -11,99 +12,55 @@
 //! - packed kernels per bin are `[oc / MR][ic][MR][c, c + d, d − c]` scalars (`Ŵ = c + id`).
 
 #[cfg(target_arch = "aarch64")]
-pub mod aarch64;
-pub mod scalar;
+pub(crate) mod aarch64;
+pub(crate) mod scalar;
 #[cfg(target_arch = "x86_64")]
-pub mod x86_64;
+pub(crate) mod x86_64;
 
-use cpu_probe::Features;
+use cpu_probe::{Entry, Isa, Table};
 
 /// Output channels per register block of the tuple GEMM (every variant).
 pub const MR: usize = 4;
 
-/// The kernel families of this crate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Variant {
-    /// Portable code over 4-float arrays (`ft8x8__scalar`, `ft16x16__scalar`).
-    Scalar,
-    /// 128-bit NEON, 4 tiles per vector (aarch64 baseline).
-    Neon,
-    /// AVX2 + FMA, 8 tiles per vector.
-    Avx2,
-    /// AVX-512 (F, BW, DQ, VL), 16 tiles per vector.
-    Avx512,
-}
+/// The kernel families of this build, portable first, best last. Each entry is named after its
+/// tuple GEMM micro-kernel, XNNPACK style `cgemm_<output channels>x<tiles>__<isa>`; its
+/// transforms carry the same suffix (`fft_fwd_8x8__avx2`, `fft_inv_16x16__avx512`, ...).
+///
+/// ```
+/// use fft_conv::ukernel::FFT;
+/// assert_eq!(FFT.all()[0].name, "cgemm_2x4__scalar");
+/// let best = FFT.best();
+/// assert!(FFT.by_name(best.name).is_ok());
+/// assert!(best.kernels.lanes() >= 4);
+/// ```
+pub static FFT: Table<Kernels> = Table::new(&[
+    Entry {
+        isa: Isa::Scalar,
+        name: scalar::KERNELS.name,
+        kernels: scalar::KERNELS,
+    },
+    #[cfg(target_arch = "aarch64")]
+    Entry {
+        isa: Isa::Neon,
+        name: aarch64::neon::KERNELS.name,
+        kernels: aarch64::neon::KERNELS,
+    },
+    #[cfg(target_arch = "x86_64")]
+    Entry {
+        isa: Isa::Avx2,
+        name: x86_64::avx2::KERNELS_AVX2.name,
+        kernels: x86_64::avx2::KERNELS_AVX2,
+    },
+    #[cfg(target_arch = "x86_64")]
+    Entry {
+        isa: Isa::Avx512,
+        name: x86_64::avx512::KERNELS_AVX512.name,
+        kernels: x86_64::avx512::KERNELS_AVX512,
+    },
+]);
 
-impl Variant {
-    /// Every variant the running CPU can execute (after the `EDGE_KERNELS_ISA` cap), best last.
-    pub fn available() -> Vec<Variant> {
-        let f = Features::get();
-        let mut v = vec![Variant::Scalar];
-        if cfg!(target_arch = "aarch64") && f.neon {
-            v.push(Variant::Neon);
-        }
-        if cfg!(target_arch = "x86_64") && f.has_avx2_fma() {
-            v.push(Variant::Avx2);
-        }
-        if cfg!(target_arch = "x86_64") && f.has_avx512() {
-            v.push(Variant::Avx512);
-        }
-        v
-    }
-
-    /// The best available variant.
-    pub fn best() -> Variant {
-        *Variant::available().last().unwrap_or(&Variant::Scalar)
-    }
-
-    /// Short name of the variant (used in bench ids and reports).
-    pub fn name(self) -> &'static str {
-        match self {
-            Variant::Scalar => "scalar",
-            Variant::Neon => "neon",
-            Variant::Avx2 => "avx2",
-            Variant::Avx512 => "avx512",
-        }
-    }
-
-    /// Tiles processed side by side in SIMD lanes.
-    pub fn lanes(self) -> usize {
-        match self {
-            Variant::Scalar | Variant::Neon => 4,
-            Variant::Avx2 => 8,
-            Variant::Avx512 => 16,
-        }
-    }
-
-    /// Kernels of half this variant's width for a short last tile group (AVX-512 -> AVX2).
-    pub(crate) fn half_kernels(self) -> Option<Kernels> {
-        match self {
-            // The 8-lane kernels compiled with AVX-512 VL (32 registers).
-            #[cfg(target_arch = "x86_64")]
-            Variant::Avx512 => self.kernels().map(|_| x86_64::KERNELS_AVX512_HALF),
-            _ => None,
-        }
-    }
-
-    /// The kernels of this variant, if this CPU/build can run them.
-    pub(crate) fn kernels(self) -> Option<Kernels> {
-        if !Variant::available().contains(&self) {
-            return None;
-        }
-        match self {
-            Variant::Scalar => Some(scalar::KERNELS),
-            #[cfg(target_arch = "aarch64")]
-            Variant::Neon => Some(aarch64::KERNELS),
-            #[cfg(target_arch = "x86_64")]
-            Variant::Avx2 => Some(x86_64::KERNELS_AVX2),
-            #[cfg(target_arch = "x86_64")]
-            Variant::Avx512 => Some(x86_64::KERNELS_AVX512),
-            #[allow(unreachable_patterns)]
-            _ => None,
-        }
-    }
-}
+/// One entry of [`FFT`].
+pub type FftEntry = Entry<Kernels>;
 
 /// Forward transform of one block of `L` spatial tiles: `(tile, mid, x, bin_stride)`.
 ///
@@ -278,19 +235,42 @@ pub(crate) struct Fused {
     pub inv16: Option<InvOutFn>,
 }
 
-/// The entry points of one variant.
-#[derive(Clone, Copy)]
-pub(crate) struct Kernels {
+/// The entry points of one [`FFT`] entry.
+/// (Neither `Clone` nor `Copy`: outside this crate, kernels exist only inside the table,
+/// whose entries pair them with the ISA they need.)
+pub struct Kernels {
+    /// The name of the tuple GEMM function (the entry's name).
+    pub(crate) name: &'static str,
+    /// Half-width kernels for a last group of at most `lanes / 2` tiles (AVX-512: the 8-lane
+    /// kernels compiled with AVX-512 VL), which need the same ISA as these.
+    pub(crate) half: Option<&'static Kernels>,
     /// Fused gather + forward and inverse + scatter, if the variant has them.
-    pub fused: Option<Fused>,
-    pub lanes: usize,
-    pub gather: GatherFn,
-    pub scatter: ScatterFn,
-    pub fwd8: FwdFn,
-    pub fwd16: FwdFn,
-    pub inv8: InvFn,
-    pub inv16: InvFn,
-    pub gemm: GemmFn,
+    pub(crate) fused: Option<Fused>,
+    pub(crate) lanes: usize,
+    pub(crate) gather: GatherFn,
+    pub(crate) scatter: ScatterFn,
+    pub(crate) fwd8: FwdFn,
+    pub(crate) fwd16: FwdFn,
+    pub(crate) inv8: InvFn,
+    pub(crate) inv16: InvFn,
+    pub(crate) gemm: GemmFn,
+}
+
+impl Kernels {
+    /// Tiles processed side by side in SIMD lanes.
+    pub fn lanes(&self) -> usize {
+        self.lanes
+    }
+}
+
+impl std::fmt::Debug for Kernels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kernels")
+            .field("name", &self.name)
+            .field("lanes", &self.lanes)
+            .field("half", &self.half.map(|h| h.name))
+            .finish_non_exhaustive()
+    }
 }
 
 /// The vector operations the generic code needs. Every method is `unsafe` because the x86 and

@@ -1,6 +1,8 @@
 //! Portable variant: vectors of 4 floats as plain arrays (the compiler maps them to whatever the
 //! baseline target offers, e.g. SSE2 or NEON). Also the fallback on every CPU.
 
+#![allow(non_snake_case)] // kernels carry their table names: `<op>_<tile>__<isa>`
+
 use super::generic;
 use super::{GemmArgs, Kernels, Lanes, OutLanes, Post, Simd};
 
@@ -69,52 +71,61 @@ impl Simd for Scalar {
     }
 }
 
-/// `ft8x8_fwd__scalar`.
-unsafe fn fwd8(tile: *const f32, mid: *mut f32, x: *mut f32, bs: usize) {
+unsafe fn fft_fwd_8x8__scalar(tile: *const f32, mid: *mut f32, x: *mut f32, bs: usize) {
     // SAFETY: forwarded contract of `FwdFn`; no ISA requirement.
     unsafe { generic::forward::<Scalar, 8, _>(&generic::TileBuf(tile.cast_mut()), mid, x, bs) }
 }
-/// `ft16x16_fwd__scalar`.
-unsafe fn fwd16(tile: *const f32, mid: *mut f32, x: *mut f32, bs: usize) {
+unsafe fn fft_fwd_16x16__scalar(tile: *const f32, mid: *mut f32, x: *mut f32, bs: usize) {
     // SAFETY: forwarded contract of `FwdFn`; no ISA requirement.
     unsafe { generic::forward::<Scalar, 16, _>(&generic::TileBuf(tile.cast_mut()), mid, x, bs) }
 }
-/// `ft8x8_inv__scalar`.
-unsafe fn inv8(y: *const f32, bs: usize, rows: usize, post: &Post, mid: *mut f32, out: *mut f32) {
+unsafe fn fft_inv_8x8__scalar(
+    y: *const f32,
+    bs: usize,
+    rows: usize,
+    post: &Post,
+    mid: *mut f32,
+    out: *mut f32,
+) {
     // SAFETY: forwarded contract of `InvFn`; no ISA requirement.
     unsafe { generic::inverse::<Scalar, 8, _>(y, bs, rows, post, mid, &generic::TileBuf(out)) }
 }
-/// `ft16x16_inv__scalar`.
-unsafe fn inv16(y: *const f32, bs: usize, rows: usize, post: &Post, mid: *mut f32, out: *mut f32) {
+unsafe fn fft_inv_16x16__scalar(
+    y: *const f32,
+    bs: usize,
+    rows: usize,
+    post: &Post,
+    mid: *mut f32,
+    out: *mut f32,
+) {
     // SAFETY: forwarded contract of `InvFn`; no ISA requirement.
     unsafe { generic::inverse::<Scalar, 16, _>(y, bs, rows, post, mid, &generic::TileBuf(out)) }
 }
-/// `cgemm_2x1__scalar`.
-unsafe fn gemm(a: &GemmArgs) {
+unsafe fn cgemm_2x4__scalar(a: &GemmArgs) {
     // SAFETY: forwarded contract of `GemmFn`; no ISA requirement.
     unsafe { generic::gemm::<Scalar, 1, 2>(a) }
 }
 
-/// `gather_4__scalar`.
-unsafe fn gather(input: *const f32, w: usize, t: usize, d: &Lanes, tile: *mut f32) {
+unsafe fn gather_x4__scalar(input: *const f32, w: usize, t: usize, d: &Lanes, tile: *mut f32) {
     // SAFETY: forwarded contract of `GatherFn`.
     unsafe { super::gather_generic::<4>(input, w, t, d, tile) }
 }
 
-/// `scatter_4` (portable code).
-unsafe fn scatter(tile: *const f32, t: usize, ow: usize, d: &OutLanes, out: *mut f32) {
+unsafe fn scatter_x4__scalar(tile: *const f32, t: usize, ow: usize, d: &OutLanes, out: *mut f32) {
     // SAFETY: forwarded contract of `ScatterFn`.
     unsafe { super::scatter_generic::<4>(tile, t, ow, d, out) }
 }
 
 pub(crate) const KERNELS: Kernels = Kernels {
+    name: "cgemm_2x4__scalar",
+    half: None,
     fused: None,
     lanes: 4,
-    gather,
-    scatter,
-    fwd8,
-    fwd16,
-    inv8,
-    inv16,
-    gemm,
+    gather: gather_x4__scalar,
+    scatter: scatter_x4__scalar,
+    fwd8: fft_fwd_8x8__scalar,
+    fwd16: fft_fwd_16x16__scalar,
+    inv8: fft_inv_8x8__scalar,
+    inv16: fft_inv_16x16__scalar,
+    gemm: cgemm_2x4__scalar,
 };

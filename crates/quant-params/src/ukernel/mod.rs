@@ -1,95 +1,52 @@
-//! The variant table: which bulk element-wise kernels exist and which this CPU can run.
+//! The dispatch table [`BULK`]: which bulk element-wise kernels exist and which this CPU can run.
 //!
 //! Every kernel has the same contract: equal-length input and output slices (checked by the safe
-//! callers in [`crate::bulk`]), and the CPU must support the variant's ISA (guaranteed because a
-//! kernel table is only handed out for a variant in [`Variant::available`]).
+//! callers in [`crate::bulk`]), and the CPU must support the entry's ISA (guaranteed because
+//! [`crate::BulkKernels`] is only built from a supported entry).
 //! Kernels write the low byte of the clamped result, so one kernel serves `u8` and `i8` outputs.
 
 use crate::requant::{RequantScheme, Requantizer};
 use crate::QuantParams;
+use cpu_probe::{Entry, Isa, Table};
 
-pub mod scalar;
+/// The bulk kernel families of this build, portable scalar first, best last. Each entry is named
+/// after its `Fp32` requantization kernel (e.g. `requant_fp32_x32__avx2`); the other kernels of
+/// the family carry the same ISA suffix (see [`Kernels`] and the `*_name` methods of
+/// [`crate::BulkKernels`]). [`crate::BulkKernels::best`] uses [`Table::best`].
+///
+/// ```
+/// use quant_params::BULK;
+/// assert_eq!(BULK.all()[0].name, "requant_fp32__scalar");
+/// assert!(BULK.available().iter().any(|e| e.name == BULK.best().name));
+/// ```
+pub static BULK: Table<Kernels> = Table::new(&[
+    Entry {
+        isa: Isa::Scalar,
+        name: scalar::KERNELS.requant_names[0],
+        kernels: scalar::KERNELS,
+    },
+    #[cfg(target_arch = "aarch64")]
+    Entry {
+        isa: Isa::Neon,
+        name: aarch64::neon::KERNELS.requant_names[0],
+        kernels: aarch64::neon::KERNELS,
+    },
+    #[cfg(target_arch = "x86_64")]
+    Entry {
+        isa: Isa::Avx2,
+        name: x86_64::avx2::KERNELS.requant_names[0],
+        kernels: x86_64::avx2::KERNELS,
+    },
+    #[cfg(target_arch = "x86_64")]
+    Entry {
+        isa: Isa::Avx512,
+        name: x86_64::avx512::KERNELS.requant_names[0],
+        kernels: x86_64::avx512::KERNELS,
+    },
+]);
 
-#[cfg(target_arch = "aarch64")]
-pub mod aarch64;
-#[cfg(target_arch = "x86_64")]
-pub mod x86_64;
-
-/// A family of bulk kernels, named after the ISA it needs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Variant {
-    /// Portable scalar loops (the fallback; always available).
-    Scalar,
-    /// aarch64 Advanced SIMD (baseline on every aarch64 CPU).
-    Neon,
-    /// x86-64 AVX2 (with FMA, as the workspace's `__avx2` kernels require).
-    Avx2,
-    /// x86-64 AVX-512 F + BW + DQ + VL.
-    Avx512,
-}
-
-impl Variant {
-    /// Every variant, whether or not this CPU can run it.
-    pub const ALL: [Variant; 4] = [
-        Variant::Scalar,
-        Variant::Neon,
-        Variant::Avx2,
-        Variant::Avx512,
-    ];
-
-    /// Lower-case name (`scalar`, `neon`, `avx2`, `avx512`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Variant::Scalar => "scalar",
-            Variant::Neon => "neon",
-            Variant::Avx2 => "avx2",
-            Variant::Avx512 => "avx512",
-        }
-    }
-
-    /// Whether this CPU (after the `EDGE_KERNELS_ISA` cap) can run the variant.
-    pub fn is_available(self) -> bool {
-        let f = cpu_probe::Features::get();
-        match self {
-            Variant::Scalar => true,
-            Variant::Neon => cfg!(target_arch = "aarch64") && f.neon,
-            Variant::Avx2 => cfg!(target_arch = "x86_64") && f.has_avx2_fma(),
-            Variant::Avx512 => cfg!(target_arch = "x86_64") && f.has_avx512(),
-        }
-    }
-
-    /// The variants this CPU can run, scalar first, best last.
-    pub fn available() -> Vec<Variant> {
-        Variant::ALL
-            .into_iter()
-            .filter(|v| v.is_available())
-            .collect()
-    }
-
-    /// The best variant this CPU can run (chosen once per process).
-    pub fn best() -> Variant {
-        static BEST: std::sync::OnceLock<Variant> = std::sync::OnceLock::new();
-        *BEST.get_or_init(|| *Variant::available().last().unwrap_or(&Variant::Scalar))
-    }
-
-    /// The kernel table of this variant, or `None` if the CPU cannot run it.
-    pub(crate) fn table(self) -> Option<&'static KernelTable> {
-        if !self.is_available() {
-            return None;
-        }
-        match self {
-            Variant::Scalar => Some(&scalar::TABLE),
-            #[cfg(target_arch = "aarch64")]
-            Variant::Neon => Some(&aarch64::neon::TABLE),
-            #[cfg(target_arch = "x86_64")]
-            Variant::Avx2 => Some(&x86_64::avx2::TABLE),
-            #[cfg(target_arch = "x86_64")]
-            Variant::Avx512 => Some(&x86_64::avx512::TABLE),
-            #[allow(unreachable_patterns)]
-            _ => None,
-        }
-    }
-}
+/// One entry of [`BULK`].
+pub type BulkEntry = Entry<Kernels>;
 
 /// Constants of one requantization, derived once from a [`Requantizer`].
 #[derive(Clone, Copy, Debug)]
@@ -162,19 +119,73 @@ pub(crate) type DequantizeFn = unsafe fn(&QuantConsts, &[u8], &mut [f32]);
 /// `out[i] = x[i] ^ 0x80` (equal lengths).
 pub(crate) type XorFn = unsafe fn(&[u8], &mut [u8]);
 
-/// The kernels of one variant.
-pub(crate) struct KernelTable {
-    pub variant: Variant,
+/// The kernels of one [`BULK`] entry (function pointers and the names of the functions).
+/// (Neither `Clone` nor `Copy`: outside this crate, kernels exist only inside the table,
+/// whose entries pair them with the ISA they need.)
+pub struct Kernels {
     /// Indexed by [`scheme_index`].
-    pub requant: [RequantFn; 4],
-    pub requant_fp32_per_channel: RequantFp32PerChannelFn,
-    pub quantize: QuantizeFn,
-    pub dequantize_u8: DequantizeFn,
-    pub dequantize_i8: DequantizeFn,
-    pub xor80: XorFn,
+    pub(crate) requant: [RequantFn; 4],
+    /// The names of the `requant` functions, same order.
+    pub(crate) requant_names: [&'static str; 4],
+    pub(crate) requant_fp32_per_channel: RequantFp32PerChannelFn,
+    pub(crate) quantize: QuantizeFn,
+    pub(crate) quantize_name: &'static str,
+    pub(crate) dequantize_u8: DequantizeFn,
+    pub(crate) dequantize_u8_name: &'static str,
+    pub(crate) dequantize_i8: DequantizeFn,
+    pub(crate) dequantize_i8_name: &'static str,
+    pub(crate) xor80: XorFn,
+    pub(crate) xor80_name: &'static str,
 }
 
-/// Position of a scheme in [`KernelTable::requant`].
+impl std::fmt::Debug for Kernels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kernels")
+            .field("requant", &self.requant_names)
+            .field("quantize", &self.quantize_name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Kernels`] from function names, recording each name next to its pointer.
+macro_rules! kernels {
+    (
+        requant: [$fp32:ident, $gemmlowp:ident, $rndnu:ident, $precise:ident $(,)?],
+        requant_fp32_per_channel: $pc:ident,
+        quantize: $q:ident,
+        dequantize_u8: $du:ident,
+        dequantize_i8: $di:ident,
+        xor80: $x:ident $(,)?
+    ) => {
+        $crate::ukernel::Kernels {
+            requant: [$fp32, $gemmlowp, $rndnu, $precise],
+            requant_names: [
+                stringify!($fp32),
+                stringify!($gemmlowp),
+                stringify!($rndnu),
+                stringify!($precise),
+            ],
+            requant_fp32_per_channel: $pc,
+            quantize: $q,
+            quantize_name: stringify!($q),
+            dequantize_u8: $du,
+            dequantize_u8_name: stringify!($du),
+            dequantize_i8: $di,
+            dequantize_i8_name: stringify!($di),
+            xor80: $x,
+            xor80_name: stringify!($x),
+        }
+    };
+}
+
+pub mod scalar;
+
+#[cfg(target_arch = "aarch64")]
+pub mod aarch64;
+#[cfg(target_arch = "x86_64")]
+pub mod x86_64;
+
+/// Position of a scheme in [`Kernels::requant`].
 pub(crate) fn scheme_index(s: RequantScheme) -> usize {
     match s {
         RequantScheme::Fp32 => 0,

@@ -2,11 +2,12 @@
 //! (magnitude times mantissa for `Rndnu`/`Precise`, `(a*b + 2^30) >> 31` for SRDHM), so the
 //! formulations themselves are checked against [`crate::Requantizer::requantize`] on every CPU.
 
-use super::{KernelTable, QuantConsts, RequantConsts, Variant};
+#![allow(non_snake_case)] // kernels carry their table names: `<op>_x<N>__<isa>`
 
-/// The scalar kernel table.
-pub(crate) static TABLE: KernelTable = KernelTable {
-    variant: Variant::Scalar,
+use super::{Kernels, QuantConsts, RequantConsts};
+
+/// The kernels of this ISA (an entry of [`crate::ukernel::BULK`]).
+pub(crate) const KERNELS: Kernels = kernels! {
     requant: [
         requant_fp32__scalar,
         requant_gemmlowp__scalar,
@@ -58,7 +59,6 @@ pub(crate) fn gemmlowp_one(c: &RequantConsts, a: i32) -> i32 {
 }
 
 /// Requantize with `Fp32`.
-#[allow(non_snake_case)]
 pub(crate) unsafe fn requant_fp32__scalar(c: &RequantConsts, acc: &[i32], out: &mut [u8]) {
     for (o, &a) in out.iter_mut().zip(acc) {
         *o = fp32_one(c, a) as u8;
@@ -66,7 +66,6 @@ pub(crate) unsafe fn requant_fp32__scalar(c: &RequantConsts, acc: &[i32], out: &
 }
 
 /// Requantize with `Gemmlowp`.
-#[allow(non_snake_case)]
 pub(crate) unsafe fn requant_gemmlowp__scalar(c: &RequantConsts, acc: &[i32], out: &mut [u8]) {
     for (o, &a) in out.iter_mut().zip(acc) {
         *o = gemmlowp_one(c, a) as u8;
@@ -74,7 +73,6 @@ pub(crate) unsafe fn requant_gemmlowp__scalar(c: &RequantConsts, acc: &[i32], ou
 }
 
 /// Requantize with `Rndnu`.
-#[allow(non_snake_case)]
 pub(crate) unsafe fn requant_rndnu__scalar(c: &RequantConsts, acc: &[i32], out: &mut [u8]) {
     for (o, &a) in out.iter_mut().zip(acc) {
         *o = mag_one::<true>(c, a) as u8;
@@ -82,7 +80,6 @@ pub(crate) unsafe fn requant_rndnu__scalar(c: &RequantConsts, acc: &[i32], out: 
 }
 
 /// Requantize with `Precise`.
-#[allow(non_snake_case)]
 pub(crate) unsafe fn requant_precise__scalar(c: &RequantConsts, acc: &[i32], out: &mut [u8]) {
     for (o, &a) in out.iter_mut().zip(acc) {
         *o = mag_one::<false>(c, a) as u8;
@@ -98,7 +95,6 @@ pub(crate) fn quantize_one(c: &QuantConsts, x: f32) -> i32 {
 }
 
 /// Quantize f32 to the low bytes of `out`.
-#[allow(non_snake_case)]
 pub(crate) unsafe fn quantize__scalar(c: &QuantConsts, x: &[f32], out: &mut [u8]) {
     for (o, &v) in out.iter_mut().zip(x) {
         *o = quantize_one(c, v) as u8;
@@ -106,7 +102,6 @@ pub(crate) unsafe fn quantize__scalar(c: &QuantConsts, x: &[f32], out: &mut [u8]
 }
 
 /// Dequantize `u8`.
-#[allow(non_snake_case)]
 pub(crate) unsafe fn dequantize_u8__scalar(c: &QuantConsts, q: &[u8], out: &mut [f32]) {
     for (o, &v) in out.iter_mut().zip(q) {
         *o = (i32::from(v) - c.zp) as f32 * c.scale;
@@ -114,7 +109,6 @@ pub(crate) unsafe fn dequantize_u8__scalar(c: &QuantConsts, q: &[u8], out: &mut 
 }
 
 /// Dequantize `i8` (given as bytes).
-#[allow(non_snake_case)]
 pub(crate) unsafe fn dequantize_i8__scalar(c: &QuantConsts, q: &[u8], out: &mut [f32]) {
     for (o, &v) in out.iter_mut().zip(q) {
         *o = (i32::from(v as i8) - c.zp) as f32 * c.scale;
@@ -122,7 +116,6 @@ pub(crate) unsafe fn dequantize_i8__scalar(c: &QuantConsts, q: &[u8], out: &mut 
 }
 
 /// Flip the top bit (u8 <-> i8 with zero point shifted by 128).
-#[allow(non_snake_case)]
 pub(crate) unsafe fn xor80__scalar(x: &[u8], out: &mut [u8]) {
     for (o, &v) in out.iter_mut().zip(x) {
         *o = v ^ 0x80;
@@ -130,7 +123,6 @@ pub(crate) unsafe fn xor80__scalar(x: &[u8], out: &mut [u8]) {
 }
 
 /// `Fp32` with per-element scales.
-#[allow(non_snake_case)]
 pub(crate) unsafe fn requant_fp32_pc__scalar(
     c: &RequantConsts,
     scales: &[f32],

@@ -10,13 +10,14 @@
 //!   (one smaller for negative inputs under `Rndnu`), `ushl` right shift, `uqxtn` narrowing,
 //!   magnitude capped at 256, sign restored.
 
+#![allow(non_snake_case)] // kernels carry their table names: `<op>_x<N>__<isa>`
+
 use core::arch::aarch64::*;
 
-use crate::ukernel::{KernelTable, QuantConsts, RequantConsts, Variant};
+use crate::ukernel::{Kernels, QuantConsts, RequantConsts};
 
-/// The NEON kernel table.
-pub(crate) static TABLE: KernelTable = KernelTable {
-    variant: Variant::Neon,
+/// The kernels of this ISA (an entry of [`crate::ukernel::BULK`]).
+pub(crate) const KERNELS: Kernels = kernels! {
     requant: [
         requant_fp32_x16__neon,
         requant_gemmlowp_x16__neon,
@@ -101,7 +102,6 @@ macro_rules! loop16 {
 }
 
 /// Requantize with `Fp32`.
-#[allow(non_snake_case)]
 #[target_feature(enable = "neon")]
 pub(crate) unsafe fn requant_fp32_x16__neon(c: &RequantConsts, acc: &[i32], out: &mut [u8]) {
     let vscale = vdupq_n_f32(c.scale);
@@ -116,7 +116,6 @@ pub(crate) unsafe fn requant_fp32_x16__neon(c: &RequantConsts, acc: &[i32], out:
 }
 
 /// Requantize with `Fp32` and one scale per element (a per-channel row), 8 per step.
-#[allow(non_snake_case)]
 #[target_feature(enable = "neon")]
 pub(crate) unsafe fn requant_fp32_pc_x8__neon(
     c: &RequantConsts,
@@ -214,7 +213,6 @@ fn mag4<const ROUND_UP: bool>(x: int32x4_t, k: &MagConsts) -> int32x4_t {
 }
 
 /// Requantize with `Rndnu`.
-#[allow(non_snake_case)]
 #[target_feature(enable = "neon")]
 pub(crate) unsafe fn requant_rndnu_x16__neon(c: &RequantConsts, acc: &[i32], out: &mut [u8]) {
     let k = MagConsts::new(c);
@@ -222,7 +220,6 @@ pub(crate) unsafe fn requant_rndnu_x16__neon(c: &RequantConsts, acc: &[i32], out
 }
 
 /// Requantize with `Precise`.
-#[allow(non_snake_case)]
 #[target_feature(enable = "neon")]
 pub(crate) unsafe fn requant_precise_x16__neon(c: &RequantConsts, acc: &[i32], out: &mut [u8]) {
     let k = MagConsts::new(c);
@@ -230,7 +227,6 @@ pub(crate) unsafe fn requant_precise_x16__neon(c: &RequantConsts, acc: &[i32], o
 }
 
 /// Requantize with `Gemmlowp`.
-#[allow(non_snake_case)]
 #[target_feature(enable = "neon")]
 pub(crate) unsafe fn requant_gemmlowp_x16__neon(c: &RequantConsts, acc: &[i32], out: &mut [u8]) {
     let left = vdupq_n_s32(c.left as i32);
@@ -249,7 +245,6 @@ pub(crate) unsafe fn requant_gemmlowp_x16__neon(c: &RequantConsts, acc: &[i32], 
 
 /// ONNX QuantizeLinear: IEEE `x / scale`, `fcvtns` (ties to even, NaN -> 0, saturating),
 /// clamp, add zp.
-#[allow(non_snake_case)]
 #[target_feature(enable = "neon")]
 pub(crate) unsafe fn quantize_x16__neon(c: &QuantConsts, x: &[f32], out: &mut [u8]) {
     let vscale = vdupq_n_f32(c.scale);
@@ -275,7 +270,6 @@ fn deq8(w: int16x8_t, vzp: int32x4_t, vscale: float32x4_t) -> (float32x4_t, floa
 macro_rules! dequant_kernel {
     ($name:ident, $widen:expr) => {
         /// DequantizeLinear: `(q - zp) as f32 * scale`, 8 per step.
-        #[allow(non_snake_case)]
         #[target_feature(enable = "neon")]
         pub(crate) unsafe fn $name(c: &QuantConsts, q: &[u8], out: &mut [f32]) {
             let vscale = vdupq_n_f32(c.scale);
@@ -314,7 +308,6 @@ dequant_kernel!(dequantize_i8_x16__neon, |b: uint8x8_t| vmovl_s8(
 ));
 
 /// `out = x ^ 0x80`, 16 bytes per step.
-#[allow(non_snake_case)]
 #[target_feature(enable = "neon")]
 pub(crate) unsafe fn xor80_x16__neon(x: &[u8], out: &mut [u8]) {
     let k80 = vdupq_n_u8(0x80);

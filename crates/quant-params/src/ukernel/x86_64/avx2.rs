@@ -7,13 +7,14 @@
 //! * `Gemmlowp`: saturating left shift, SRDHM as bits 31..62 of `a*m + 2^30` (`vpmuldq`),
 //!   RoundingDivideByPOT with gemmlowp's remainder/threshold test.
 
+#![allow(non_snake_case)] // kernels carry their table names: `<op>_x<N>__<isa>`
+
 use core::arch::x86_64::*;
 
-use crate::ukernel::{KernelTable, QuantConsts, RequantConsts, Variant};
+use crate::ukernel::{Kernels, QuantConsts, RequantConsts};
 
-/// The AVX2 kernel table.
-pub(crate) static TABLE: KernelTable = KernelTable {
-    variant: Variant::Avx2,
+/// The kernels of this ISA (an entry of [`crate::ukernel::BULK`]).
+pub(crate) const KERNELS: Kernels = kernels! {
     requant: [
         requant_fp32_x32__avx2,
         requant_gemmlowp_x32__avx2,
@@ -100,7 +101,6 @@ macro_rules! loop32 {
 }
 
 /// Requantize with `Fp32`.
-#[allow(non_snake_case)]
 #[target_feature(enable = "avx2,fma")]
 pub(crate) unsafe fn requant_fp32_x32__avx2(c: &RequantConsts, acc: &[i32], out: &mut [u8]) {
     let vscale = _mm256_set1_ps(c.scale);
@@ -117,7 +117,6 @@ pub(crate) unsafe fn requant_fp32_x32__avx2(c: &RequantConsts, acc: &[i32], out:
 }
 
 /// Requantize with `Fp32` and one scale per element (a per-channel row), 8 per step.
-#[allow(non_snake_case)]
 #[target_feature(enable = "avx2,fma")]
 pub(crate) unsafe fn requant_fp32_pc_x8__avx2(
     c: &RequantConsts,
@@ -227,7 +226,6 @@ fn mag8<const ROUND_UP: bool, const WIDE: bool>(x: __m256i, k: &MagConsts) -> __
 }
 
 /// Requantize with `Rndnu`.
-#[allow(non_snake_case)]
 #[target_feature(enable = "avx2,fma")]
 pub(crate) unsafe fn requant_rndnu_x32__avx2(c: &RequantConsts, acc: &[i32], out: &mut [u8]) {
     let k = MagConsts::new(c);
@@ -245,7 +243,6 @@ pub(crate) unsafe fn requant_rndnu_x32__avx2(c: &RequantConsts, acc: &[i32], out
 }
 
 /// Requantize with `Precise`.
-#[allow(non_snake_case)]
 #[target_feature(enable = "avx2,fma")]
 pub(crate) unsafe fn requant_precise_x32__avx2(c: &RequantConsts, acc: &[i32], out: &mut [u8]) {
     let k = MagConsts::new(c);
@@ -263,7 +260,6 @@ pub(crate) unsafe fn requant_precise_x32__avx2(c: &RequantConsts, acc: &[i32], o
 }
 
 /// Requantize with `Gemmlowp`.
-#[allow(non_snake_case)]
 #[target_feature(enable = "avx2,fma")]
 pub(crate) unsafe fn requant_gemmlowp_x32__avx2(c: &RequantConsts, acc: &[i32], out: &mut [u8]) {
     if c.left > 0 {
@@ -317,7 +313,6 @@ fn gemmlowp32<const LEFT: bool>(c: &RequantConsts, acc: &[i32], out: &mut [u8]) 
 }
 
 /// ONNX QuantizeLinear: IEEE `x / scale`, NaN -> 0, clamp, round half to even, add zp.
-#[allow(non_snake_case)]
 #[target_feature(enable = "avx2,fma")]
 pub(crate) unsafe fn quantize_x32__avx2(c: &QuantConsts, x: &[f32], out: &mut [u8]) {
     let vscale = _mm256_set1_ps(c.scale);
@@ -336,7 +331,6 @@ pub(crate) unsafe fn quantize_x32__avx2(c: &QuantConsts, x: &[f32], out: &mut [u
 macro_rules! dequant_kernel {
     ($name:ident, $widen:ident) => {
         /// DequantizeLinear: `(q - zp) as f32 * scale`, 8 per step.
-        #[allow(non_snake_case)]
         #[target_feature(enable = "avx2,fma")]
         pub(crate) unsafe fn $name(c: &QuantConsts, q: &[u8], out: &mut [f32]) {
             let vscale = _mm256_set1_ps(c.scale);
@@ -371,7 +365,6 @@ dequant_kernel!(dequantize_u8_x8__avx2, _mm256_cvtepu8_epi32);
 dequant_kernel!(dequantize_i8_x8__avx2, _mm256_cvtepi8_epi32);
 
 /// `out = x ^ 0x80`, 32 bytes per step.
-#[allow(non_snake_case)]
 #[target_feature(enable = "avx2,fma")]
 pub(crate) unsafe fn xor80_x32__avx2(x: &[u8], out: &mut [u8]) {
     let k80 = _mm256_set1_epi8(0x80u8 as i8);

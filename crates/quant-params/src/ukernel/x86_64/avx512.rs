@@ -9,13 +9,14 @@
 //!   multiplier is positive, so SRDHM's saturation case cannot occur), and RoundingDivideByPOT
 //!   fused with SRDHM into one exact 64-bit arithmetic shift (see `gemmlowp16`).
 
+#![allow(non_snake_case)] // kernels carry their table names: `<op>_x<N>__<isa>`
+
 use core::arch::x86_64::*;
 
-use crate::ukernel::{KernelTable, QuantConsts, RequantConsts, Variant};
+use crate::ukernel::{Kernels, QuantConsts, RequantConsts};
 
-/// The AVX-512 kernel table.
-pub(crate) static TABLE: KernelTable = KernelTable {
-    variant: Variant::Avx512,
+/// The kernels of this ISA (an entry of [`crate::ukernel::BULK`]).
+pub(crate) const KERNELS: Kernels = kernels! {
     requant: [
         requant_fp32_x16__avx512,
         requant_gemmlowp_x16__avx512,
@@ -59,7 +60,6 @@ macro_rules! requant_loop {
 }
 
 /// Requantize with `Fp32`.
-#[allow(non_snake_case)]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
 pub(crate) unsafe fn requant_fp32_x16__avx512(c: &RequantConsts, acc: &[i32], out: &mut [u8]) {
     let vscale = _mm512_set1_ps(c.scale);
@@ -75,7 +75,6 @@ pub(crate) unsafe fn requant_fp32_x16__avx512(c: &RequantConsts, acc: &[i32], ou
 }
 
 /// Requantize with `Fp32` and one scale per element (a per-channel row).
-#[allow(non_snake_case)]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
 pub(crate) unsafe fn requant_fp32_pc_x16__avx512(
     c: &RequantConsts,
@@ -178,7 +177,6 @@ impl MagConsts {
 }
 
 /// Requantize with `Rndnu`.
-#[allow(non_snake_case)]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
 pub(crate) unsafe fn requant_rndnu_x16__avx512(c: &RequantConsts, acc: &[i32], out: &mut [u8]) {
     let k = MagConsts::new(c);
@@ -190,7 +188,6 @@ pub(crate) unsafe fn requant_rndnu_x16__avx512(c: &RequantConsts, acc: &[i32], o
 }
 
 /// Requantize with `Precise`.
-#[allow(non_snake_case)]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
 pub(crate) unsafe fn requant_precise_x16__avx512(c: &RequantConsts, acc: &[i32], out: &mut [u8]) {
     let k = MagConsts::new(c);
@@ -202,7 +199,6 @@ pub(crate) unsafe fn requant_precise_x16__avx512(c: &RequantConsts, acc: &[i32],
 }
 
 /// Requantize with `Gemmlowp`.
-#[allow(non_snake_case)]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
 pub(crate) unsafe fn requant_gemmlowp_x16__avx512(c: &RequantConsts, acc: &[i32], out: &mut [u8]) {
     if c.left > 0 {
@@ -274,7 +270,6 @@ fn gemmlowp16<const LEFT: bool, const RIGHT: bool>(c: &RequantConsts, acc: &[i32
 
 /// ONNX QuantizeLinear: `x / scale` (IEEE division, as the scalar reference), NaN -> 0, clamp,
 /// round half to even, add the zero point.
-#[allow(non_snake_case)]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
 pub(crate) unsafe fn quantize_x16__avx512(c: &QuantConsts, x: &[f32], out: &mut [u8]) {
     let vscale = _mm512_set1_ps(c.scale);
@@ -309,7 +304,6 @@ pub(crate) unsafe fn quantize_x16__avx512(c: &QuantConsts, x: &[f32], out: &mut 
 macro_rules! dequant_kernel {
     ($name:ident, $widen:ident) => {
         /// DequantizeLinear: `(q - zp) as f32 * scale`.
-        #[allow(non_snake_case)]
         #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
         pub(crate) unsafe fn $name(c: &QuantConsts, q: &[u8], out: &mut [f32]) {
             let vscale = _mm512_set1_ps(c.scale);
@@ -347,7 +341,6 @@ dequant_kernel!(dequantize_u8_x16__avx512, _mm512_cvtepu8_epi32);
 dequant_kernel!(dequantize_i8_x16__avx512, _mm512_cvtepi8_epi32);
 
 /// `out = x ^ 0x80`, 64 bytes per step.
-#[allow(non_snake_case)]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
 pub(crate) unsafe fn xor80_x64__avx512(x: &[u8], out: &mut [u8]) {
     let k80 = _mm512_set1_epi8(0x80u8 as i8);

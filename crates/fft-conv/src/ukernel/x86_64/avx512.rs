@@ -1,65 +1,16 @@
-//! AVX2 + FMA (8 tiles per vector) and AVX-512 (16 tiles per vector) variants.
+//! AVX-512 (F, BW, DQ, VL) variant: 16 tiles per `__m512`, plus the 8-tile kernels compiled
+//! with AVX-512 VL (32 vector registers) that run a last group of at most 8 tiles.
 
-#![allow(non_snake_case)] // kernel names follow the tile__isa convention (e.g. ft8x8_fwd__avx2)
+#![allow(non_snake_case)] // kernels carry their table names: `<op>_<tile>__<isa>`
 
-use super::generic::{self, RowSink, RowSource};
-use super::{Fused, GemmArgs, Kernels, Lanes, OutLanes, Post, Simd};
+use super::super::generic::{self, RowSink, RowSource};
+use super::super::{Fused, GemmArgs, Kernels, Lanes, OutLanes, Post, Simd};
+use super::avx2::{gather_x8__avx2, scatter_x8__avx2, transpose8, Avx2};
+use super::col_masks;
 use core::arch::x86_64::*;
 
-/// AVX2 + FMA, `__m256`.
-pub(crate) struct Avx2;
 /// AVX-512 F, `__m512`.
 pub(crate) struct Avx512;
-
-impl Simd for Avx2 {
-    const LANES: usize = 8;
-    type V = __m256;
-    #[inline(always)]
-    unsafe fn splat(x: f32) -> __m256 {
-        // SAFETY: the caller runs with AVX enabled.
-        unsafe { _mm256_set1_ps(x) }
-    }
-    #[inline(always)]
-    unsafe fn load(p: *const f32) -> __m256 {
-        // SAFETY: the caller guarantees 8 readable floats and AVX.
-        unsafe { _mm256_loadu_ps(p) }
-    }
-    #[inline(always)]
-    unsafe fn store(p: *mut f32, v: __m256) {
-        // SAFETY: the caller guarantees 8 writable floats and AVX.
-        unsafe { _mm256_storeu_ps(p, v) }
-    }
-    #[inline(always)]
-    unsafe fn add(a: __m256, b: __m256) -> __m256 {
-        // SAFETY: the caller runs with AVX enabled.
-        unsafe { _mm256_add_ps(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn sub(a: __m256, b: __m256) -> __m256 {
-        // SAFETY: the caller runs with AVX enabled.
-        unsafe { _mm256_sub_ps(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn fma(a: __m256, b: __m256, c: __m256) -> __m256 {
-        // SAFETY: the caller runs with FMA enabled.
-        unsafe { _mm256_fmadd_ps(a, b, c) }
-    }
-    #[inline(always)]
-    unsafe fn fnma(a: __m256, b: __m256, c: __m256) -> __m256 {
-        // SAFETY: the caller runs with FMA enabled.
-        unsafe { _mm256_fnmadd_ps(a, b, c) }
-    }
-    #[inline(always)]
-    unsafe fn min(a: __m256, b: __m256) -> __m256 {
-        // SAFETY: the caller runs with AVX enabled.
-        unsafe { _mm256_min_ps(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn max(a: __m256, b: __m256) -> __m256 {
-        // SAFETY: the caller runs with AVX enabled.
-        unsafe { _mm256_max_ps(a, b) }
-    }
-}
 
 impl Simd for Avx512 {
     const LANES: usize = 16;
@@ -111,78 +62,6 @@ impl Simd for Avx512 {
     }
 }
 
-macro_rules! entry_points {
-    ($feat:literal, $S:ty, $nr:literal, $mh:literal, $fused:expr, $konst:ident, $gather:ident, $scatter:ident, $fwd8:ident, $fwd16:ident, $inv8:ident,
-     $inv16:ident, $gemm:ident) => {
-        #[target_feature(enable = $feat)]
-        unsafe fn $fwd8(tile: *const f32, mid: *mut f32, x: *mut f32, bs: usize) {
-            // SAFETY: forwarded contract of `FwdFn`; the ISA is enabled here.
-            unsafe { generic::forward::<$S, 8, _>(&generic::TileBuf(tile.cast_mut()), mid, x, bs) }
-        }
-        #[target_feature(enable = $feat)]
-        unsafe fn $fwd16(tile: *const f32, mid: *mut f32, x: *mut f32, bs: usize) {
-            // SAFETY: forwarded contract of `FwdFn`; the ISA is enabled here.
-            unsafe { generic::forward::<$S, 16, _>(&generic::TileBuf(tile.cast_mut()), mid, x, bs) }
-        }
-        #[target_feature(enable = $feat)]
-        unsafe fn $inv8(
-            y: *const f32,
-            bs: usize,
-            rows: usize,
-            post: &Post,
-            mid: *mut f32,
-            out: *mut f32,
-        ) {
-            // SAFETY: forwarded contract of `InvFn`; the ISA is enabled here.
-            unsafe { generic::inverse::<$S, 8, _>(y, bs, rows, post, mid, &generic::TileBuf(out)) }
-        }
-        #[target_feature(enable = $feat)]
-        unsafe fn $inv16(
-            y: *const f32,
-            bs: usize,
-            rows: usize,
-            post: &Post,
-            mid: *mut f32,
-            out: *mut f32,
-        ) {
-            // SAFETY: forwarded contract of `InvFn`; the ISA is enabled here.
-            unsafe { generic::inverse::<$S, 16, _>(y, bs, rows, post, mid, &generic::TileBuf(out)) }
-        }
-        #[target_feature(enable = $feat)]
-        unsafe fn $gemm(a: &GemmArgs) {
-            // SAFETY: forwarded contract of `GemmFn`; the ISA is enabled here.
-            unsafe { generic::gemm::<$S, $nr, $mh>(a) }
-        }
-        pub(crate) const $konst: Kernels = Kernels {
-            fused: $fused,
-            lanes: <$S as Simd>::LANES,
-            gather: $gather,
-            scatter: $scatter,
-            fwd8: $fwd8,
-            fwd16: $fwd16,
-            inv8: $inv8,
-            inv16: $inv16,
-            gemm: $gemm,
-        };
-    };
-}
-
-// ft8x8/ft16x16 transforms and cgemm_2x1 (8 tiles a vector).
-entry_points!(
-    "avx2,fma",
-    Avx2,
-    1,
-    2,
-    Some(FUSED_AVX2),
-    KERNELS_AVX2,
-    gather_8__avx2,
-    scatter_8__avx2,
-    ft8x8_fwd__avx2,
-    ft16x16_fwd__avx2,
-    ft8x8_inv__avx2,
-    ft16x16_inv__avx2,
-    cgemm_2x1__avx2
-);
 // The same 8-tile kernels compiled with AVX-512 VL enabled (32 vector registers): the half-width
 // kernels of the AVX-512 variant; the tuple GEMM keeps 4 output channels (12 accumulators, enough
 // to cover the FMA latency) instead of 2.
@@ -192,91 +71,33 @@ entry_points!(
     1,
     4,
     Some(FUSED_AVX512_HALF),
+    None,
     KERNELS_AVX512_HALF,
-    gather_8__avx2,
-    scatter_8__avx2,
-    ft8x8_fwd__avx512vl,
-    ft16x16_fwd__avx512vl,
-    ft8x8_inv__avx512vl,
-    ft16x16_inv__avx512vl,
-    cgemm_4x1__avx512vl
+    gather_x8__avx2,
+    scatter_x8__avx2,
+    fft_fwd_8x8__avx512vl,
+    fft_fwd_16x16__avx512vl,
+    fft_inv_8x8__avx512vl,
+    fft_inv_16x16__avx512vl,
+    cgemm_4x8__avx512vl
 );
-// ft8x8/ft16x16 transforms and cgemm_4x1 (16 tiles a vector).
+// 8x8 and 16x16 transforms and the 4-output-channel tuple GEMM (16 tiles a vector).
 entry_points!(
     "avx512f,avx512bw,avx512dq,avx512vl",
     Avx512,
     1,
     4,
     Some(FUSED_AVX512),
+    Some(&KERNELS_AVX512_HALF),
     KERNELS_AVX512,
-    gather_16__avx512,
-    scatter_16__avx512,
-    ft8x8_fwd__avx512,
-    ft16x16_fwd__avx512,
-    ft8x8_inv__avx512,
-    ft16x16_inv__avx512,
-    cgemm_4x1__avx512
+    gather_x16__avx512,
+    scatter_x16__avx512,
+    fft_fwd_8x8__avx512,
+    fft_fwd_16x16__avx512,
+    fft_inv_8x8__avx512,
+    fft_inv_16x16__avx512,
+    cgemm_4x16__avx512
 );
-
-/// Lane `i` of `x` as i32 (wrapping: only valid, hence < 2^31, indices are ever used).
-#[inline(always)]
-fn lane_i32<const L: usize>(x: impl Fn(usize) -> i64) -> [i32; L] {
-    core::array::from_fn(|i| x(i) as i32)
-}
-
-/// `scatter_8__avx2` (portable code).
-unsafe fn scatter_8__avx2(tile: *const f32, t: usize, ow: usize, d: &OutLanes, out: *mut f32) {
-    // SAFETY: forwarded contract of `ScatterFn`.
-    unsafe { super::scatter_generic::<8>(tile, t, ow, d, out) }
-}
-
-/// `gather_8__avx2`: one masked `vgatherdps` per patch element, 8 tiles at a time.
-#[target_feature(enable = "avx2,fma")]
-unsafe fn gather_8__avx2(input: *const f32, w: usize, t: usize, d: &Lanes, tile: *mut f32) {
-    let origin = lane_i32::<8>(|i| d.origin[i] as i64);
-    let a0 = lane_i32::<8>(|i| d.rows[i].0 as i64);
-    let a1 = lane_i32::<8>(|i| d.rows[i].1 as i64);
-    let b0 = lane_i32::<8>(|i| d.cols[i].0 as i64);
-    let b1 = lane_i32::<8>(|i| d.cols[i].1 as i64);
-    // SAFETY: the arrays hold 8 i32; masked-off lanes are not accessed by the gather; masked-in
-    // lanes are valid input indices (contract of `GatherFn`, including the i32 range); `tile`
-    // holds `t·t·8` floats.
-    unsafe {
-        let origin = _mm256_loadu_si256(origin.as_ptr().cast());
-        let a0 = _mm256_loadu_si256(a0.as_ptr().cast());
-        let a1 = _mm256_loadu_si256(a1.as_ptr().cast());
-        let b0 = _mm256_loadu_si256(b0.as_ptr().cast());
-        let b1 = _mm256_loadu_si256(b1.as_ptr().cast());
-        let one = _mm256_set1_epi32(1);
-        let zero = _mm256_setzero_ps();
-        for a in 0..t {
-            let av = _mm256_set1_epi32(a as i32);
-            // a >= a0 && a < a1  <=>  a + 1 > a0 && a1 > a
-            let rm = _mm256_and_si256(
-                _mm256_cmpgt_epi32(_mm256_add_epi32(av, one), a0),
-                _mm256_cmpgt_epi32(a1, av),
-            );
-            let row = _mm256_add_epi32(origin, _mm256_set1_epi32((a * w) as i32));
-            for b in 0..t {
-                let bv = _mm256_set1_epi32(b as i32);
-                let m = _mm256_and_si256(
-                    rm,
-                    _mm256_and_si256(
-                        _mm256_cmpgt_epi32(_mm256_add_epi32(bv, one), b0),
-                        _mm256_cmpgt_epi32(b1, bv),
-                    ),
-                );
-                let v = _mm256_mask_i32gather_ps::<4>(
-                    zero,
-                    input,
-                    _mm256_add_epi32(row, bv),
-                    _mm256_castsi256_ps(m),
-                );
-                _mm256_storeu_ps(tile.add((a * t + b) * 8), v);
-            }
-        }
-    }
-}
 
 /// Transposes 16 rows of 16 floats in registers: `c[j][i] = r[i][j]` (64 shuffles).
 #[inline(always)]
@@ -317,10 +138,10 @@ unsafe fn transpose16(r: &[__m512; 16]) -> [__m512; 16] {
     }
 }
 
-/// `gather_16__avx512`: per patch row, one masked load of each lane's row segment (masked-off
+/// Per patch row, one masked load of each lane's row segment (masked-off
 /// elements are not accessed), then a 16×16 register transpose into tile-per-lane order.
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-unsafe fn gather_16__avx512(input: *const f32, w: usize, t: usize, d: &Lanes, tile: *mut f32) {
+unsafe fn gather_x16__avx512(input: *const f32, w: usize, t: usize, d: &Lanes, tile: *mut f32) {
     let colmask: [__mmask16; 16] = core::array::from_fn(|i| {
         let (b0, b1) = d.cols[i];
         let upto = |n: usize| if n >= 16 { 0xFFFFu32 } else { (1u32 << n) - 1 };
@@ -348,10 +169,10 @@ unsafe fn gather_16__avx512(input: *const f32, w: usize, t: usize, d: &Lanes, ti
     }
 }
 
-/// `scatter_16__avx512`: per output row, a 16×16 register transpose of the block and one masked
+/// Per output row, a 16×16 register transpose of the block and one masked
 /// store per lane of its `cols` leading elements.
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-unsafe fn scatter_16__avx512(tile: *const f32, t: usize, ow: usize, d: &OutLanes, out: *mut f32) {
+unsafe fn scatter_x16__avx512(tile: *const f32, t: usize, ow: usize, d: &OutLanes, out: *mut f32) {
     let rows = d.rows.iter().take(16).copied().max().unwrap_or(0).min(t);
     let colmask: [__mmask16; 16] =
         core::array::from_fn(|i| ((1u32 << d.cols[i].min(16)) - 1) as __mmask16);
@@ -372,16 +193,6 @@ unsafe fn scatter_16__avx512(tile: *const f32, t: usize, ow: usize, d: &OutLanes
             }
         }
     }
-}
-
-/// Lanes whose columns `cols.0 .. cols.1` (at most 16) are set.
-#[inline(always)]
-fn col_masks(cols: impl Fn(usize) -> (usize, usize)) -> [__mmask16; 16] {
-    let upto = |n: usize| if n >= 16 { 0xFFFFu32 } else { (1u32 << n) - 1 };
-    core::array::from_fn(|i| {
-        let (b0, b1) = cols(i);
-        (upto(b1) & !upto(b0)) as __mmask16
-    })
 }
 
 /// Row source of the fused AVX-512 forward transform: per row, one masked load of each lane's
@@ -518,8 +329,8 @@ macro_rules! fused_transforms {
 }
 
 fused_transforms!(
-    ft8x8_fwd_in__avx512,
-    ft8x8_inv_out__avx512,
+    fft_fwd_in_8x8__avx512,
+    fft_inv_out_8x8__avx512,
     8,
     "avx512f,avx512bw,avx512dq,avx512vl",
     Avx512,
@@ -528,8 +339,8 @@ fused_transforms!(
     prune = true
 );
 fused_transforms!(
-    ft16x16_fwd_in__avx512,
-    ft16x16_inv_out__avx512,
+    fft_fwd_in_16x16__avx512,
+    fft_inv_out_16x16__avx512,
     16,
     "avx512f,avx512bw,avx512dq,avx512vl",
     Avx512,
@@ -540,39 +351,11 @@ fused_transforms!(
 
 /// The fused AVX-512 transforms.
 const FUSED_AVX512: Fused = Fused {
-    fwd8: ft8x8_fwd_in__avx512,
-    fwd16: ft16x16_fwd_in__avx512,
-    inv8: Some(ft8x8_inv_out__avx512),
-    inv16: Some(ft16x16_inv_out__avx512),
+    fwd8: fft_fwd_in_8x8__avx512,
+    fwd16: fft_fwd_in_16x16__avx512,
+    inv8: Some(fft_inv_out_8x8__avx512),
+    inv16: Some(fft_inv_out_16x16__avx512),
 };
-
-/// Transposes 8 rows of 8 floats in registers: `c[j][i] = r[i][j]` (24 shuffles).
-#[inline(always)]
-unsafe fn transpose8(r: &[__m256; 8]) -> [__m256; 8] {
-    // SAFETY: register-only intrinsics; the caller runs with AVX enabled.
-    unsafe {
-        let z = _mm256_setzero_ps();
-        let mut t = [z; 8];
-        for k in 0..4 {
-            t[2 * k] = _mm256_unpacklo_ps(r[2 * k], r[2 * k + 1]);
-            t[2 * k + 1] = _mm256_unpackhi_ps(r[2 * k], r[2 * k + 1]);
-        }
-        // u[4m + c]: each 128-bit half holds rows 4m..4m+3 of column (half·4 + c).
-        let mut u = [z; 8];
-        for m in 0..2 {
-            u[4 * m] = _mm256_shuffle_ps::<0x44>(t[4 * m], t[4 * m + 2]);
-            u[4 * m + 1] = _mm256_shuffle_ps::<0xEE>(t[4 * m], t[4 * m + 2]);
-            u[4 * m + 2] = _mm256_shuffle_ps::<0x44>(t[4 * m + 1], t[4 * m + 3]);
-            u[4 * m + 3] = _mm256_shuffle_ps::<0xEE>(t[4 * m + 1], t[4 * m + 3]);
-        }
-        let mut out = [z; 8];
-        for c in 0..4 {
-            out[c] = _mm256_permute2f128_ps::<0x20>(u[c], u[4 + c]);
-            out[4 + c] = _mm256_permute2f128_ps::<0x31>(u[c], u[4 + c]);
-        }
-        out
-    }
-}
 
 /// Row source of the fused 8-lane AVX-512 VL forward transform: per row, masked loads of each
 /// lane's row segment (two of 8 columns for 16x16 tiles), then 8×8 register transposes.
@@ -666,8 +449,8 @@ impl RowSink<Avx2> for MaskedStores8<'_> {
 }
 
 fused_transforms!(
-    ft8x8_fwd_in__avx512vl,
-    ft8x8_inv_out__avx512vl,
+    fft_fwd_in_8x8__avx512vl,
+    fft_inv_out_8x8__avx512vl,
     8,
     "avx2,fma,avx512f,avx512bw,avx512dq,avx512vl",
     Avx2,
@@ -676,8 +459,8 @@ fused_transforms!(
     prune = false
 );
 fused_transforms!(
-    ft16x16_fwd_in__avx512vl,
-    ft16x16_inv_out__avx512vl,
+    fft_fwd_in_16x16__avx512vl,
+    fft_inv_out_16x16__avx512vl,
     16,
     "avx2,fma,avx512f,avx512bw,avx512dq,avx512vl",
     Avx2,
@@ -688,105 +471,8 @@ fused_transforms!(
 
 /// The fused 8-lane transforms of the AVX-512 variant (its half-width group).
 const FUSED_AVX512_HALF: Fused = Fused {
-    fwd8: ft8x8_fwd_in__avx512vl,
-    fwd16: ft16x16_fwd_in__avx512vl,
-    inv8: Some(ft8x8_inv_out__avx512vl),
-    inv16: Some(ft16x16_inv_out__avx512vl),
-};
-
-/// Row source of the fused AVX2 forward transform: per row, `vmaskmovps` loads of each lane's
-/// row segment (two of 8 columns for 16x16 tiles; masked-off elements are not accessed), then
-/// 8×8 register transposes (instead of one `vgatherdps` per element).
-struct MaskLoadRows8<'a> {
-    input: *const f32,
-    w: usize,
-    d: &'a Lanes,
-    /// Per lane, the load masks of columns 0..8 and 8..16 (sign bit set: load).
-    lo: [__m256i; 8],
-    hi: [__m256i; 8],
-}
-
-impl RowSource<Avx2> for MaskLoadRows8<'_> {
-    #[inline(always)]
-    unsafe fn row<const T: usize>(&self, a: usize) -> [__m256; T] {
-        // SAFETY: `vmaskmovps` touches only the elements of its mask, which are in-range patch
-        // elements of a row `rows.0 <= a < rows.1`, hence valid input indices (contract of
-        // `FwdInFn`); addresses are formed with `wrapping_offset`. The caller runs with AVX2.
-        unsafe {
-            let z = _mm256_setzero_ps();
-            let mut lo = [z; 8];
-            let mut hi = [z; 8];
-            for i in 0..8 {
-                let (a0, a1) = self.d.rows[i];
-                if a < a0 || a >= a1 {
-                    continue;
-                }
-                let p = self
-                    .input
-                    .wrapping_offset(self.d.origin[i].wrapping_add((a * self.w) as isize));
-                lo[i] = _mm256_maskload_ps(p, self.lo[i]);
-                if T > 8 {
-                    hi[i] = _mm256_maskload_ps(p.wrapping_add(8), self.hi[i]);
-                }
-            }
-            let mut v = [z; T];
-            v[..8].copy_from_slice(&transpose8(&lo));
-            if T > 8 {
-                v[8..].copy_from_slice(&transpose8(&hi)[..T - 8]);
-            }
-            v
-        }
-    }
-}
-
-macro_rules! fused_avx2 {
-    ($fwd:ident, $t:literal) => {
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn $fwd(
-            input: *const f32,
-            w: usize,
-            d: &Lanes,
-            mid: *mut f32,
-            x: *mut f32,
-            bs: usize,
-        ) {
-            let colmask = col_masks(|i| d.cols[i]);
-            // SAFETY: register-only intrinsics building the masks (AVX2 enabled here), then the
-            // forwarded contract of `FwdInFn` (the row source reads only in-range patch
-            // elements).
-            unsafe {
-                let bits_lo = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
-                let bits_hi = _mm256_slli_epi32::<8>(bits_lo);
-                let zero = _mm256_setzero_si256();
-                let mut lo = [zero; 8];
-                let mut hi = [zero; 8];
-                for i in 0..8 {
-                    // (No closure: it would not inherit this function's ISA.)
-                    let m = _mm256_set1_epi32(i32::from(colmask[i]));
-                    lo[i] = _mm256_cmpeq_epi32(_mm256_and_si256(m, bits_lo), bits_lo);
-                    hi[i] = _mm256_cmpeq_epi32(_mm256_and_si256(m, bits_hi), bits_hi);
-                }
-                let src = MaskLoadRows8 {
-                    input,
-                    w,
-                    d,
-                    lo,
-                    hi,
-                };
-                generic::forward::<Avx2, $t, _>(&src, mid, x, bs)
-            }
-        }
-    };
-}
-
-fused_avx2!(ft8x8_fwd_in__avx2, 8);
-fused_avx2!(ft16x16_fwd_in__avx2, 16);
-
-/// The fused AVX2 forward transforms (the inverse keeps the separate scatter: `vmaskmovps`
-/// stores are slow on some CPUs).
-const FUSED_AVX2: Fused = Fused {
-    fwd8: ft8x8_fwd_in__avx2,
-    fwd16: ft16x16_fwd_in__avx2,
-    inv8: None,
-    inv16: None,
+    fwd8: fft_fwd_in_8x8__avx512vl,
+    fwd16: fft_fwd_in_16x16__avx512vl,
+    inv8: Some(fft_inv_out_8x8__avx512vl),
+    inv16: Some(fft_inv_out_16x16__avx512vl),
 };

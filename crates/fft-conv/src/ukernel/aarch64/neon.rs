@@ -1,9 +1,9 @@
 //! NEON variant: 4 tiles per `float32x4_t`.
 
-#![allow(non_snake_case)] // kernel names follow the tile__isa convention (e.g. ft8x8_fwd__avx2)
+#![allow(non_snake_case)] // kernel names follow the tile__isa convention (e.g. fft_fwd_8x8__avx2)
 
-use super::generic;
-use super::{GemmArgs, Kernels, Lanes, OutLanes, Post, Simd};
+use super::super::generic;
+use super::super::{GemmArgs, Kernels, Lanes, OutLanes, Post, Simd};
 use core::arch::aarch64::*;
 
 /// NEON, `float32x4_t`.
@@ -60,17 +60,17 @@ impl Simd for Neon {
 }
 
 #[target_feature(enable = "neon")]
-unsafe fn ft8x8_fwd__neon(tile: *const f32, mid: *mut f32, x: *mut f32, bs: usize) {
+unsafe fn fft_fwd_8x8__neon(tile: *const f32, mid: *mut f32, x: *mut f32, bs: usize) {
     // SAFETY: forwarded contract of `FwdFn`; NEON is enabled here.
     unsafe { generic::forward::<Neon, 8, _>(&generic::TileBuf(tile.cast_mut()), mid, x, bs) }
 }
 #[target_feature(enable = "neon")]
-unsafe fn ft16x16_fwd__neon(tile: *const f32, mid: *mut f32, x: *mut f32, bs: usize) {
+unsafe fn fft_fwd_16x16__neon(tile: *const f32, mid: *mut f32, x: *mut f32, bs: usize) {
     // SAFETY: forwarded contract of `FwdFn`; NEON is enabled here.
     unsafe { generic::forward::<Neon, 16, _>(&generic::TileBuf(tile.cast_mut()), mid, x, bs) }
 }
 #[target_feature(enable = "neon")]
-unsafe fn ft8x8_inv__neon(
+unsafe fn fft_inv_8x8__neon(
     y: *const f32,
     bs: usize,
     rows: usize,
@@ -82,7 +82,7 @@ unsafe fn ft8x8_inv__neon(
     unsafe { generic::inverse::<Neon, 8, _>(y, bs, rows, post, mid, &generic::TileBuf(out)) }
 }
 #[target_feature(enable = "neon")]
-unsafe fn ft16x16_inv__neon(
+unsafe fn fft_inv_16x16__neon(
     y: *const f32,
     bs: usize,
     rows: usize,
@@ -94,31 +94,33 @@ unsafe fn ft16x16_inv__neon(
     unsafe { generic::inverse::<Neon, 16, _>(y, bs, rows, post, mid, &generic::TileBuf(out)) }
 }
 #[target_feature(enable = "neon")]
-unsafe fn cgemm_4x1__neon(a: &GemmArgs) {
+unsafe fn cgemm_4x4__neon(a: &GemmArgs) {
     // SAFETY: forwarded contract of `GemmFn`; NEON is enabled here.
     unsafe { generic::gemm::<Neon, 1, 4>(a) }
 }
 
-/// `gather_4__neon` (portable code: NEON has no gather).
-unsafe fn gather_4__neon(input: *const f32, w: usize, t: usize, d: &Lanes, tile: *mut f32) {
+/// Portable code: NEON has no gather.
+unsafe fn gather_x4__neon(input: *const f32, w: usize, t: usize, d: &Lanes, tile: *mut f32) {
     // SAFETY: forwarded contract of `GatherFn`.
-    unsafe { super::gather_generic::<4>(input, w, t, d, tile) }
+    unsafe { super::super::gather_generic::<4>(input, w, t, d, tile) }
 }
 
-/// `scatter_4` (portable code).
-unsafe fn scatter_4__neon(tile: *const f32, t: usize, ow: usize, d: &OutLanes, out: *mut f32) {
+/// `scatter_x4__neon` (portable code).
+unsafe fn scatter_x4__neon(tile: *const f32, t: usize, ow: usize, d: &OutLanes, out: *mut f32) {
     // SAFETY: forwarded contract of `ScatterFn`.
-    unsafe { super::scatter_generic::<4>(tile, t, ow, d, out) }
+    unsafe { super::super::scatter_generic::<4>(tile, t, ow, d, out) }
 }
 
 pub(crate) const KERNELS: Kernels = Kernels {
+    name: "cgemm_4x4__neon",
+    half: None,
     fused: None,
     lanes: 4,
-    gather: gather_4__neon,
-    scatter: scatter_4__neon,
-    fwd8: ft8x8_fwd__neon,
-    fwd16: ft16x16_fwd__neon,
-    inv8: ft8x8_inv__neon,
-    inv16: ft16x16_inv__neon,
-    gemm: cgemm_4x1__neon,
+    gather: gather_x4__neon,
+    scatter: scatter_x4__neon,
+    fwd8: fft_fwd_8x8__neon,
+    fwd16: fft_fwd_16x16__neon,
+    inv8: fft_inv_8x8__neon,
+    inv16: fft_inv_16x16__neon,
+    gemm: cgemm_4x4__neon,
 };

@@ -1,0 +1,3 @@
+//! aarch64 variants (Advanced SIMD).
+
+pub(crate) mod neon;

@@ -1,0 +1,79 @@
+//! x86-64 variants: AVX2 + FMA (8 tiles per vector, `avx2.rs`) and AVX-512 (16 tiles per
+//! vector, `avx512.rs`, with 8-tile kernels compiled with AVX-512 VL for a short last group).
+
+#![allow(non_snake_case)] // kernels carry their table names: `<op>_<tile>__<isa>`
+
+use core::arch::x86_64::__mmask16;
+
+/// The `#[target_feature]` entry points of one variant over the vector type `$S` and its
+/// [`Kernels`](super::Kernels) constant `$konst` (named after the tuple GEMM `$gemm`).
+macro_rules! entry_points {
+    ($feat:literal, $S:ty, $nr:literal, $mh:literal, $fused:expr, $half:expr, $konst:ident, $gather:ident, $scatter:ident, $fwd8:ident, $fwd16:ident, $inv8:ident,
+     $inv16:ident, $gemm:ident) => {
+        #[target_feature(enable = $feat)]
+        unsafe fn $fwd8(tile: *const f32, mid: *mut f32, x: *mut f32, bs: usize) {
+            // SAFETY: forwarded contract of `FwdFn`; the ISA is enabled here.
+            unsafe { generic::forward::<$S, 8, _>(&generic::TileBuf(tile.cast_mut()), mid, x, bs) }
+        }
+        #[target_feature(enable = $feat)]
+        unsafe fn $fwd16(tile: *const f32, mid: *mut f32, x: *mut f32, bs: usize) {
+            // SAFETY: forwarded contract of `FwdFn`; the ISA is enabled here.
+            unsafe { generic::forward::<$S, 16, _>(&generic::TileBuf(tile.cast_mut()), mid, x, bs) }
+        }
+        #[target_feature(enable = $feat)]
+        unsafe fn $inv8(
+            y: *const f32,
+            bs: usize,
+            rows: usize,
+            post: &Post,
+            mid: *mut f32,
+            out: *mut f32,
+        ) {
+            // SAFETY: forwarded contract of `InvFn`; the ISA is enabled here.
+            unsafe { generic::inverse::<$S, 8, _>(y, bs, rows, post, mid, &generic::TileBuf(out)) }
+        }
+        #[target_feature(enable = $feat)]
+        unsafe fn $inv16(
+            y: *const f32,
+            bs: usize,
+            rows: usize,
+            post: &Post,
+            mid: *mut f32,
+            out: *mut f32,
+        ) {
+            // SAFETY: forwarded contract of `InvFn`; the ISA is enabled here.
+            unsafe { generic::inverse::<$S, 16, _>(y, bs, rows, post, mid, &generic::TileBuf(out)) }
+        }
+        #[target_feature(enable = $feat)]
+        unsafe fn $gemm(a: &GemmArgs) {
+            // SAFETY: forwarded contract of `GemmFn`; the ISA is enabled here.
+            unsafe { generic::gemm::<$S, $nr, $mh>(a) }
+        }
+        pub(crate) const $konst: Kernels = Kernels {
+            name: stringify!($gemm),
+            half: $half,
+            fused: $fused,
+            lanes: <$S as Simd>::LANES,
+            gather: $gather,
+            scatter: $scatter,
+            fwd8: $fwd8,
+            fwd16: $fwd16,
+            inv8: $inv8,
+            inv16: $inv16,
+            gemm: $gemm,
+        };
+    };
+}
+
+pub(crate) mod avx2;
+pub(crate) mod avx512;
+
+/// Lanes whose columns `cols.0 .. cols.1` (at most 16) are set.
+#[inline(always)]
+fn col_masks(cols: impl Fn(usize) -> (usize, usize)) -> [__mmask16; 16] {
+    let upto = |n: usize| if n >= 16 { 0xFFFFu32 } else { (1u32 << n) - 1 };
+    core::array::from_fn(|i| {
+        let (b0, b1) = cols(i);
+        (upto(b1) & !upto(b0)) as __mmask16
+    })
+}
