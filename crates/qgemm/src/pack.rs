@@ -216,7 +216,7 @@ pub fn pack(
 /// [`pack`] for `kernel` (its `NR`, `KR` and operand convention; `KR` must be 4 or 8).
 #[allow(clippy::too_many_arguments)]
 pub fn pack_kernel(
-    kernel: &crate::Kernel,
+    kernel: &crate::Kernels,
     taps: usize,
     cin_g: usize,
     cout_g: usize,

@@ -3,6 +3,7 @@
 //!
 //! A dot-product (`sdot`/`usdot`) variant is not here yet: `usdot` needs i8mm, and `udot`/`sdot`
 //! need both operands of one signedness, which the `a'`/`w'` domain of this crate does not give.
+#![allow(non_snake_case)]
 
 use super::super::load4;
 use core::arch::aarch64::*;
@@ -17,7 +18,7 @@ pub const NR: usize = 8;
 /// # Safety
 /// The contract of [`super::super::IgemmFn`] with `MR = 4`, `NR = 8` (NEON is baseline).
 #[allow(clippy::too_many_arguments)]
-pub unsafe fn igemm_4x8c4(
+pub unsafe fn igemm_4x8c4__neon(
     mr: usize,
     nr: usize,
     taps: usize,
