@@ -585,7 +585,7 @@ impl QConv2d {
                     // SAFETY: ptrs holds taps · MR pointers to cin_g readable bytes; the packed
                     // block has taps · kc4 · NR · 4 bytes and its bias NR values; `out` holds rows rows of stride cout
                     // with nr valid columns from col0; the kernel's ISA is available (the plan
-                    // was built from Variant::available()).
+                    // chose a supported IGEMM entry).
                     unsafe {
                         (k.run)(
                             rows,

@@ -489,8 +489,8 @@ pub enum ConvError {
     Quant(String),
     /// The i32 accumulator could overflow for these weights and zero points.
     Overflow(String),
-    /// The requested variant cannot run here.
-    Variant(String),
+    /// The forced micro-kernel (an [`IGEMM`] entry) cannot run on this CPU.
+    Kernel(String),
 }
 
 impl fmt::Display for ConvError {
@@ -500,7 +500,7 @@ impl fmt::Display for ConvError {
             ConvError::Buffer(m) => write!(f, "buffer: {m}"),
             ConvError::Quant(m) => write!(f, "quantization: {m}"),
             ConvError::Overflow(m) => write!(f, "accumulator overflow risk: {m}"),
-            ConvError::Variant(m) => write!(f, "variant: {m}"),
+            ConvError::Kernel(m) => write!(f, "kernel: {m}"),
         }
     }
 }
@@ -524,7 +524,7 @@ fn from_gemm(e: qgemm::GemmError) -> ConvError {
     match e {
         qgemm::GemmError::Overflow(m) => ConvError::Overflow(m),
         qgemm::GemmError::Shape(m) => ConvError::Geometry(m),
-        qgemm::GemmError::Variant(m) => ConvError::Variant(m),
+        qgemm::GemmError::Kernel(m) => ConvError::Kernel(m),
         qgemm::GemmError::Quant(m) => ConvError::Quant(m),
         other => ConvError::Quant(other.to_string()),
     }
@@ -615,7 +615,7 @@ impl QConv2d {
             dims.k_total,
         )
         .map_err(from_gemm)?;
-        let entry = ukernel::choose(cfg.kernel).map_err(|e| ConvError::Variant(e.to_string()))?;
+        let entry = ukernel::choose(cfg.kernel).map_err(|e| ConvError::Kernel(e.to_string()))?;
         let kernel = entry.kernels;
         // The per-thread pointer scratch of one tile: taps · MR.
         mul(

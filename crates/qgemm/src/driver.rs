@@ -668,7 +668,7 @@ impl PackedB {
                 // SAFETY: ptrs holds MR pointers to k readable bytes; the packed block and its
                 // bias have the kernel's sizes; `out` is writable for `rows` rows of stride
                 // ldacc with nr columns (above); the kernel's ISA is available (chosen from
-                // Variant::available()).
+                // the IGEMM table for this CPU).
                 unsafe {
                     (k.run)(
                         rows,
@@ -742,7 +742,7 @@ impl PackedB {
                 // their output rows, inside the caller's range; the panel's blocks b0..b1 are
                 // consecutive (block_len apart) with consecutive NR biases, packed with
                 // ceil(k / 4) groups (KR = 4 for every kernel with a strided entry); the
-                // kernel's ISA is available (the plan's variant).
+                // kernel's ISA is available (the plan's entry).
                 unsafe {
                     g(
                         mb,

@@ -83,8 +83,8 @@ pub enum GemmError {
     Quant(String),
     /// The i32 accumulator could overflow.
     Overflow(String),
-    /// The requested variant cannot run here.
-    Variant(String),
+    /// The forced micro-kernel (an [`IGEMM`] entry) cannot run on this CPU.
+    Kernel(String),
 }
 
 impl fmt::Display for GemmError {
@@ -93,7 +93,7 @@ impl fmt::Display for GemmError {
             GemmError::Shape(m) => write!(f, "shape: {m}"),
             GemmError::Quant(m) => write!(f, "quantization: {m}"),
             GemmError::Overflow(m) => write!(f, "accumulator overflow risk: {m}"),
-            GemmError::Variant(m) => write!(f, "variant: {m}"),
+            GemmError::Kernel(m) => write!(f, "kernel: {m}"),
         }
     }
 }
@@ -395,7 +395,7 @@ impl PackedB {
         let (w_prime, zw_prime) = weight_domain(bt_view, &zw)?;
         check_accumulator(cfg.a_type, cfg.a_zero_point, &w_prime, &zw_prime, &bias, k)?;
         let (a_xor, za_prime) = activation_domain(cfg.a_type, cfg.a_zero_point)?;
-        let entry = ukernel::choose(cfg.kernel).map_err(|e| GemmError::Variant(e.to_string()))?;
+        let entry = ukernel::choose(cfg.kernel).map_err(|e| GemmError::Kernel(e.to_string()))?;
         let kernel = entry.kernels;
         let packed = pack::pack_kernel(&kernel, 1, k, n, 1, &w_prime, &zw_prime, za_prime, &bias)?;
         Ok(PackedB {

@@ -679,7 +679,7 @@ fn entries_by_name() {
                 assert!(std::ptr::eq(found, e));
                 assert_eq!(PackedB::new(cfg).unwrap().kernel().name, e.name);
             }
-            Err(_) => assert!(matches!(PackedB::new(cfg), Err(GemmError::Variant(_)))),
+            Err(_) => assert!(matches!(PackedB::new(cfg), Err(GemmError::Kernel(_)))),
         }
     }
     assert!(IGEMM.by_name("igemm_4x8c4__sse9").is_err());
