@@ -125,6 +125,34 @@ fn bytes(n: usize, t: QType, seed: &mut u64) -> Vec<i32> {
     (0..n).map(|_| t.min() + (lcg(seed) % 256) as i32).collect()
 }
 
+/// Output stage `kind` of the case matrix: raw i32, per-tensor u8 with a clamp, per-channel i8,
+/// per-tensor i8 without a clamp; and the output type it produces.
+fn stage(kind: usize, scheme: RequantScheme, scales: &[f32]) -> (OutputStage, Option<QType>) {
+    match kind {
+        0 => (OutputStage::RawI32, None),
+        1 => (
+            OutputStage::PerTensor(
+                Requantizer::new(scheme, scales[0], 3, QType::U8)
+                    .unwrap()
+                    .with_clamp(5, 250)
+                    .unwrap(),
+            ),
+            Some(QType::U8),
+        ),
+        2 => (
+            OutputStage::PerChannel(
+                PerChannelRequantizer::new(scheme, scales, -7, QType::I8).unwrap(),
+            ),
+            Some(QType::I8),
+        ),
+        // Per tensor, i8, no clamp (the kernels' other fused form).
+        _ => (
+            OutputStage::PerTensor(Requantizer::new(scheme, scales[0], -7, QType::I8).unwrap()),
+            Some(QType::I8),
+        ),
+    }
+}
+
 static CHECKED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 fn check(c: &Case) -> Result<(), TestCaseError> {
@@ -205,31 +233,7 @@ fn check(c: &Case) -> Result<(), TestCaseError> {
     let scheme = RequantScheme::ALL[(c.seed % 4) as usize];
     for variant in IGEMM.available() {
         for stage_kind in 0..4 {
-            let (stage, out_t) = match stage_kind {
-                0 => (OutputStage::RawI32, None),
-                1 => (
-                    OutputStage::PerTensor(
-                        Requantizer::new(scheme, scales[0], 3, QType::U8)
-                            .unwrap()
-                            .with_clamp(5, 250)
-                            .unwrap(),
-                    ),
-                    Some(QType::U8),
-                ),
-                2 => (
-                    OutputStage::PerChannel(
-                        PerChannelRequantizer::new(scheme, &scales, -7, QType::I8).unwrap(),
-                    ),
-                    Some(QType::I8),
-                ),
-                // Per tensor, i8, no clamp (the kernels' other fused form).
-                _ => (
-                    OutputStage::PerTensor(
-                        Requantizer::new(scheme, scales[0], -7, QType::I8).unwrap(),
-                    ),
-                    Some(QType::I8),
-                ),
-            };
+            let (stage, out_t) = stage(stage_kind, scheme, &scales);
             let plan = QConv2d::new(QConv2dConfig {
                 desc,
                 input_type: c.a_type,

@@ -123,70 +123,146 @@ fn check(
                 None => p.gemm(m, ain, lda, out, &par),
                 Some(t) => p.gemm_with_tiling(m, ain, lda, out, &par, t),
             };
-            let mut c32 = vec![i32::MIN; m * ldc];
-            run(GemmOutput::I32 { c: &mut c32, ldc }).unwrap();
-            let mut cu8 = vec![0xA5u8; m * ldc];
-            run(GemmOutput::U8 {
-                c: &mut cu8,
-                ldc,
-                requant: &r,
-            })
-            .unwrap();
-            let mut ci8 = vec![0x5Ai8; m * ldc];
-            run(GemmOutput::I8 {
-                c: &mut ci8,
-                ldc,
-                requant: &r8,
-            })
-            .unwrap();
-            let mut cf = vec![0f32; m * ldc];
-            run(GemmOutput::F32 {
-                c: &mut cf,
-                ldc,
-                a_scale: 0.5,
-                b_scales: &col_scales,
-            })
-            .unwrap();
-            let mut cpu = vec![0u8; m * ldc];
-            run(GemmOutput::U8PerChannel {
-                c: &mut cpu,
-                ldc,
-                requant: &pc_u8,
-            })
-            .unwrap();
-            let mut cpi = vec![0i8; m * ldc];
-            run(GemmOutput::I8PerChannel {
-                c: &mut cpi,
-                ldc,
-                requant: &pc_i8,
-            })
-            .unwrap();
-            let v = (v, tiling);
-            for i in 0..m {
-                for j in 0..n {
-                    let w = want[i * n + j];
-                    let at = i * ldc + j;
-                    assert_eq!(c32[at], w, "{v:?} i32 m{m} k{k} n{n} ({i},{j})");
-                    assert_eq!(i32::from(cu8[at]), r.requantize(w), "{v:?} u8");
-                    assert_eq!(i32::from(ci8[at]), r8.requantize(w), "{v:?} i8");
-                    assert_eq!(cf[at], w as f32 * (0.5 * col_scales[j]), "{v:?} f32");
-                    assert_eq!(
-                        i32::from(cpu[at]),
-                        pc_u8.channel(j).unwrap().requantize(w),
-                        "{v:?} u8 per channel"
-                    );
-                    assert_eq!(
-                        i32::from(cpi[at]),
-                        pc_i8.channel(j).unwrap().requantize(w),
-                        "{v:?} i8 per channel"
-                    );
-                }
-                for j in n..ldc {
-                    assert_eq!(c32[i * ldc + j], i32::MIN, "{v:?} wrote past n");
-                    assert_eq!(cu8[i * ldc + j], 0xA5, "{v:?} u8 wrote past n");
-                    assert_eq!(ci8[i * ldc + j], 0x5A, "{v:?} i8 wrote past n");
-                }
-            }
+            let stages = Stages {
+                r: &r,
+                r8: &r8,
+                col_scales: &col_scales,
+                pc_u8: &pc_u8,
+                pc_i8: &pc_i8,
+            };
+            let outs = outputs(&run, m, ldc, &stages);
+            compare(
+                &format!("{} {tiling:?}", v.name),
+                (m, k, n, ldc),
+                &want,
+                &outs,
+                &stages,
+            );
+        }
+    }
+}
+
+/// Runs one GEMM (`m` rows, row stride `ldc`) into each of the six outputs, filled with
+/// markers first.
+fn outputs(
+    run: &dyn Fn(GemmOutput<'_>) -> Result<(), GemmError>,
+    m: usize,
+    ldc: usize,
+    s: &Stages,
+) -> Outs {
+    let mut c32 = vec![i32::MIN; m * ldc];
+    run(GemmOutput::I32 { c: &mut c32, ldc }).unwrap();
+    let mut cu8 = vec![0xA5u8; m * ldc];
+    run(GemmOutput::U8 {
+        c: &mut cu8,
+        ldc,
+        requant: s.r,
+    })
+    .unwrap();
+    let mut ci8 = vec![0x5Ai8; m * ldc];
+    run(GemmOutput::I8 {
+        c: &mut ci8,
+        ldc,
+        requant: s.r8,
+    })
+    .unwrap();
+    let mut cf = vec![0f32; m * ldc];
+    run(GemmOutput::F32 {
+        c: &mut cf,
+        ldc,
+        a_scale: 0.5,
+        b_scales: s.col_scales,
+    })
+    .unwrap();
+    let mut cpu = vec![0u8; m * ldc];
+    run(GemmOutput::U8PerChannel {
+        c: &mut cpu,
+        ldc,
+        requant: s.pc_u8,
+    })
+    .unwrap();
+    let mut cpi = vec![0i8; m * ldc];
+    run(GemmOutput::I8PerChannel {
+        c: &mut cpi,
+        ldc,
+        requant: s.pc_i8,
+    })
+    .unwrap();
+    Outs {
+        c32,
+        cu8,
+        ci8,
+        cf,
+        cpu,
+        cpi,
+    }
+}
+
+/// The six outputs of one run of [`check`].
+struct Outs {
+    c32: Vec<i32>,
+    cu8: Vec<u8>,
+    ci8: Vec<i8>,
+    cf: Vec<f32>,
+    cpu: Vec<u8>,
+    cpi: Vec<i8>,
+}
+
+/// The output stages of [`check`].
+struct Stages<'a> {
+    r: &'a Requantizer,
+    r8: &'a Requantizer,
+    col_scales: &'a [f32],
+    pc_u8: &'a PerChannelRequantizer,
+    pc_i8: &'a PerChannelRequantizer,
+}
+
+/// Every output == the reference `want` (m × n) requantized, and nothing written past column n.
+fn compare(
+    v: &str,
+    (m, k, n, ldc): (usize, usize, usize, usize),
+    want: &[i32],
+    o: &Outs,
+    s: &Stages,
+) {
+    let Outs {
+        c32,
+        cu8,
+        ci8,
+        cf,
+        cpu,
+        cpi,
+    } = o;
+    let Stages {
+        r,
+        r8,
+        col_scales,
+        pc_u8,
+        pc_i8,
+    } = s;
+    for i in 0..m {
+        for j in 0..n {
+            let w = want[i * n + j];
+            let at = i * ldc + j;
+            assert_eq!(c32[at], w, "{v:?} i32 m{m} k{k} n{n} ({i},{j})");
+            assert_eq!(i32::from(cu8[at]), r.requantize(w), "{v:?} u8");
+            assert_eq!(i32::from(ci8[at]), r8.requantize(w), "{v:?} i8");
+            assert_eq!(cf[at], w as f32 * (0.5 * col_scales[j]), "{v:?} f32");
+            assert_eq!(
+                i32::from(cpu[at]),
+                pc_u8.channel(j).unwrap().requantize(w),
+                "{v:?} u8 per channel"
+            );
+            assert_eq!(
+                i32::from(cpi[at]),
+                pc_i8.channel(j).unwrap().requantize(w),
+                "{v:?} i8 per channel"
+            );
+        }
+        for j in n..ldc {
+            assert_eq!(c32[i * ldc + j], i32::MIN, "{v:?} wrote past n");
+            assert_eq!(cu8[i * ldc + j], 0xA5, "{v:?} u8 wrote past n");
+            assert_eq!(ci8[i * ldc + j], 0x5A, "{v:?} i8 wrote past n");
         }
     }
 }
