@@ -602,9 +602,9 @@ impl ConvQ8 {
                     QIn::I8(v) => qgemm::Input8::I8(v),
                 };
                 let y = match y {
-                    QBuf::U8(v) => qconv_direct::Output::U8(v),
-                    QBuf::I8(v) => qconv_direct::Output::I8(v),
-                    QBuf::I32(v) => qconv_direct::Output::I32(v),
+                    QBuf::U8(v) => qconv_direct::Output8::U8(v),
+                    QBuf::I8(v) => qconv_direct::Output8::I8(v),
+                    QBuf::I32(v) => qconv_direct::Output8::I32(v),
                 };
                 p.run(x, g.n, h, w, g.c, y, &self.par)
                     .map_err(|e| kern(e.to_string()))
@@ -1003,10 +1003,14 @@ pub fn plan_conv_q8(
         None if depthwise_ok => Algorithm::Depthwise,
         // The exact int8 Winograd does 2.25x fewer multiplies but more data movement: it pays
         // where the direct kernel multiplies with vmlal (ARMv8.0 NEON without dot product);
-        // with SDOT or AVX-512 VNNI the direct kernel is faster (winograd's benchmarks).
+        // with SDOT or AVX-512 VNNI the direct kernel is faster (winograd's benchmarks). The
+        // question goes to qgemm's table: which entry would the direct kernel run?
         None if winograd_ok
             && cfg!(target_arch = "aarch64")
-            && !cpu_probe::Features::get().neon_dot =>
+            && matches!(
+                qgemm::IGEMM.best().isa,
+                cpu_probe::Isa::Scalar | cpu_probe::Isa::Neon
+            ) =>
         {
             Algorithm::Winograd
         }
@@ -1085,7 +1089,7 @@ pub fn plan_conv_q8(
                     weight_zero_points: &w_zps_full,
                     bias: bias.as_deref(),
                     output,
-                    variant: None,
+                    kernel: None,
                 })
                 .map_err(|e| kern(e.to_string()))?,
             ))

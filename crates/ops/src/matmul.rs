@@ -565,7 +565,7 @@ fn pack_b(
                 a_zero_point: a_zp,
                 b_zero_points: b_zps,
                 bias: None,
-                variant: None,
+                kernel: None,
             })
             .map_err(|e| OpsError::Kernel(format!("{op}: {e}")))?,
         );

@@ -5,7 +5,7 @@
 use cpu_probe::parallel::Parallel;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use qconv_direct::{
-    Conv2dDesc, Input8, Output, OutputStage, Padding, QConv2d, QConv2dConfig, Variant,
+    Conv2dDesc, Input8, Kernel, Output8, OutputStage, Padding, QConv2d, QConv2dConfig, IGEMM,
 };
 use quant_params::{QType, RequantScheme, Requantizer};
 use std::hint::black_box;
@@ -60,7 +60,7 @@ fn data(n: usize, seed: u32) -> Vec<u8> {
         .collect()
 }
 
-fn plan(desc: Conv2dDesc, w: &[i8], v: Variant) -> QConv2d {
+fn plan(desc: Conv2dDesc, w: &[i8], v: &'static Kernel) -> QConv2d {
     QConv2d::new(QConv2dConfig {
         desc,
         input_type: QType::U8,
@@ -71,7 +71,7 @@ fn plan(desc: Conv2dDesc, w: &[i8], v: Variant) -> QConv2d {
         output: OutputStage::PerTensor(
             Requantizer::new(RequantScheme::Fp32, 0.001, 128, QType::U8).unwrap(),
         ),
-        variant: Some(v),
+        kernel: Some(v),
     })
     .unwrap()
 }
@@ -99,8 +99,8 @@ fn bench(c: &mut Criterion) {
         let macs = (oh * ow * w.cout * cin_g * w.k * w.k) as u64;
         let mut g = c.benchmark_group(format!("qconv/{}", w.id));
         g.throughput(Throughput::Elements(2 * macs));
-        for v in Variant::available() {
-            if v == Variant::Scalar && w.id != "Q5" {
+        for v in IGEMM.available() {
+            if v.isa == cpu_probe::Isa::Scalar && w.id != "Q5" {
                 continue; // minutes per sample on big layers; Q5 shows the scalar ratio
             }
             let p = plan(desc, &weights, v);
@@ -112,7 +112,7 @@ fn bench(c: &mut Criterion) {
                         w.hw,
                         w.hw,
                         w.cin,
-                        Output::U8(&mut out),
+                        Output8::U8(&mut out),
                         &par,
                     )
                     .unwrap()
@@ -126,7 +126,7 @@ fn bench(c: &mut Criterion) {
             let gemm = plan(
                 Conv2dDesc::square(1, 1, Padding::uniform(0), 1, kk, w.cout),
                 &weights,
-                Variant::best(),
+                IGEMM.best(),
             );
             let mut cols = vec![0u8; oh * ow * kk];
             g.bench_function(format!("im2col+gemm/{}", gemm.kernel().name), |b| {
@@ -159,7 +159,7 @@ fn bench(c: &mut Criterion) {
                         oh * ow,
                         1,
                         kk,
-                        Output::U8(&mut out),
+                        Output8::U8(&mut out),
                         &par,
                     )
                     .unwrap()

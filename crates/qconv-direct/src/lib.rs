@@ -26,7 +26,7 @@
 //! ones. The arithmetic is integer only (no NaN to propagate).
 //!
 //! ```
-//! use qconv_direct::{Conv2dDesc, Input8, Output, OutputStage, Padding, QConv2d, QConv2dConfig};
+//! use qconv_direct::{Conv2dDesc, Input8, Output8, OutputStage, Padding, QConv2d, QConv2dConfig};
 //! use quant_params::{QType, RequantScheme, Requantizer};
 //!
 //! // 3x3 conv, 2 -> 1 channels, padding 1, u8 activations (zero point 128) x s8 weights.
@@ -41,22 +41,23 @@
 //!     weight_zero_points: &[0],
 //!     bias: None,
 //!     output: OutputStage::PerTensor(requant),
-//!     variant: None,
+//!     kernel: None,
 //! })?;
 //! let input = vec![130u8; 4 * 4 * 2]; // 4x4 image, every value +2 from the zero point
 //! let mut out = vec![0u8; 4 * 4];
-//! plan.run(Input8::U8(&input), 1, 4, 4, 2, Output::U8(&mut out), &cpu_probe::parallel::Parallel::single())?;
+//! plan.run(Input8::U8(&input), 1, 4, 4, 2, Output8::U8(&mut out), &cpu_probe::parallel::Parallel::single())?;
 //! // Interior pixels see 9 taps x 2 channels x (+2) = 36, x 0.25 = 9, + 128.
 //! assert_eq!(out[5], 137);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod driver;
 pub mod reference;
 
-use cpu_probe::parallel::Parallel;
-pub use qgemm::{pack, ukernel, Input8, Kernel, Variant};
-use quant_params::{PerChannelRequantizer, QType, RequantPlan, Requantizer};
-use std::cell::RefCell;
+use driver::Indirection;
+pub use qgemm::{pack, ukernel, Kernel, Kernels, IGEMM};
+pub use quant_params::int8::{Input8, Output8, OutputStage};
+use quant_params::{PerChannelRequantizer, QType, RequantPlan};
 use std::fmt;
 use std::sync::Mutex;
 
@@ -138,27 +139,28 @@ fn check_attribute(name: &str, v: usize) -> Result<(), ConvError> {
 }
 
 /// `a · b`, or an error naming both factors.
-fn mul(what: &str, (an, a): (&str, usize), (bn, b): (&str, usize)) -> Result<usize, ConvError> {
+pub(crate) fn mul(
+    what: &str,
+    (an, a): (&str, usize),
+    (bn, b): (&str, usize),
+) -> Result<usize, ConvError> {
     a.checked_mul(b)
         .ok_or_else(|| geometry_err(format!("{what}: {an} {a} times {bn} {b} overflows usize")))
 }
 
 /// `a + b`, or an error naming both terms.
-fn add(what: &str, (an, a): (&str, usize), (bn, b): (&str, usize)) -> Result<usize, ConvError> {
+pub(crate) fn add(
+    what: &str,
+    (an, a): (&str, usize),
+    (bn, b): (&str, usize),
+) -> Result<usize, ConvError> {
     a.checked_add(b)
         .ok_or_else(|| geometry_err(format!("{what}: {an} {a} plus {bn} {b} overflows usize")))
 }
 
 /// An empty vector with room for `len` elements, allocated fallibly (an error names `what`).
-fn try_with_capacity<T>(what: &str, len: usize) -> Result<Vec<T>, ConvError> {
-    let mut x = Vec::new();
-    x.try_reserve_exact(len).map_err(|_| {
-        ConvError::Buffer(format!(
-            "{what}: {len} elements of {} bytes cannot be allocated",
-            std::mem::size_of::<T>()
-        ))
-    })?;
-    Ok(x)
+pub(crate) fn try_with_capacity<T>(what: &str, len: usize) -> Result<Vec<T>, ConvError> {
+    cpu_probe::alloc::try_with_capacity(len, what).map_err(|e| ConvError::Buffer(e.to_string()))
 }
 
 /// A vector of `len` copies of `v`, allocated fallibly.
@@ -176,7 +178,7 @@ fn try_copied<T: Clone>(what: &str, s: &[T]) -> Result<Vec<T>, ConvError> {
 }
 
 /// Grows `v` to at least `len` elements of `value` (never shrinks), fallibly.
-fn try_grow<T: Clone>(v: &mut Vec<T>, len: usize, value: T) -> bool {
+pub(crate) fn try_grow<T: Clone>(v: &mut Vec<T>, len: usize, value: T) -> bool {
     if v.len() < len {
         if v.try_reserve_exact(len - v.len()).is_err() {
             return false;
@@ -447,32 +449,10 @@ struct Dims {
 
 /// Pads and output size for one input size.
 #[derive(Clone, Copy, Debug)]
-struct Spatial {
+pub(crate) struct Spatial {
     pads: [usize; 4],
     oh: usize,
     ow: usize,
-}
-
-/// Output buffer of a convolution (NHWC, dense: pixel stride = output channels).
-#[derive(Debug)]
-pub enum Output<'a> {
-    /// Requantized u8.
-    U8(&'a mut [u8]),
-    /// Requantized i8.
-    I8(&'a mut [i8]),
-    /// Raw i32 accumulators (bias and zero points applied, no requantization).
-    I32(&'a mut [i32]),
-}
-
-/// What happens to the i32 accumulators.
-#[derive(Clone, Debug)]
-pub enum OutputStage {
-    /// One requantizer for every output channel.
-    PerTensor(Requantizer),
-    /// One requantizer per output channel (per-channel weight scales).
-    PerChannel(PerChannelRequantizer),
-    /// Keep raw i32.
-    RawI32,
 }
 
 /// Everything a plan needs.
@@ -492,8 +472,9 @@ pub struct QConv2dConfig<'a> {
     pub bias: Option<&'a [i32]>,
     /// Output stage.
     pub output: OutputStage,
-    /// Force a micro-kernel variant (`None`: the best available).
-    pub variant: Option<Variant>,
+    /// Force a micro-kernel: an entry of [`IGEMM`] (e.g. `IGEMM.by_name("igemm_4x8c4__avx2")`;
+    /// `None`: the best available).
+    pub kernel: Option<&'static Kernel>,
 }
 
 /// Errors of this crate; each message names the argument and the values.
@@ -508,8 +489,8 @@ pub enum ConvError {
     Quant(String),
     /// The i32 accumulator could overflow for these weights and zero points.
     Overflow(String),
-    /// The requested variant cannot run here.
-    Variant(String),
+    /// The forced micro-kernel (an [`IGEMM`] entry) cannot run on this CPU.
+    Kernel(String),
 }
 
 impl fmt::Display for ConvError {
@@ -519,7 +500,7 @@ impl fmt::Display for ConvError {
             ConvError::Buffer(m) => write!(f, "buffer: {m}"),
             ConvError::Quant(m) => write!(f, "quantization: {m}"),
             ConvError::Overflow(m) => write!(f, "accumulator overflow risk: {m}"),
-            ConvError::Variant(m) => write!(f, "variant: {m}"),
+            ConvError::Kernel(m) => write!(f, "kernel: {m}"),
         }
     }
 }
@@ -532,33 +513,18 @@ impl From<quant_params::QuantError> for ConvError {
     }
 }
 
-enum Stage {
+pub(crate) enum Stage {
     PerTensor(RequantPlan, QType),
     PerChannel(PerChannelRequantizer, QType),
     Raw,
 }
-
-/// Indirection buffer for one input shape: per output pixel and tap, the element offset of the
-/// input pixel, or [`PAD`] for taps outside the image.
-struct Indirection {
-    key: (usize, usize, usize, usize),
-    offsets: Vec<usize>,
-}
-
-/// Marks a tap that reads the zero-point buffer (no real offset: those are below
-/// `isize::MAX`, inside the input slice).
-const PAD: usize = usize::MAX;
-
-/// The i32 scratch of a task (tile pixels × output channels) is kept at most this many elements
-/// (4 MiB) by shortening the tile, unless one MR-pixel block alone needs more.
-const SCRATCH_CAP: usize = 1 << 20;
 
 /// A qgemm error (from the shared packing and exactness helpers) as this crate's.
 fn from_gemm(e: qgemm::GemmError) -> ConvError {
     match e {
         qgemm::GemmError::Overflow(m) => ConvError::Overflow(m),
         qgemm::GemmError::Shape(m) => ConvError::Geometry(m),
-        qgemm::GemmError::Variant(m) => ConvError::Variant(m),
+        qgemm::GemmError::Kernel(m) => ConvError::Kernel(m),
         qgemm::GemmError::Quant(m) => ConvError::Quant(m),
         other => ConvError::Quant(other.to_string()),
     }
@@ -568,7 +534,10 @@ fn from_gemm(e: qgemm::GemmError) -> ConvError {
 pub struct QConv2d {
     desc: Conv2dDesc,
     input_type: QType,
-    kernel: Kernel,
+    /// The table entry chosen at plan time.
+    entry: &'static Kernel,
+    /// Its kernels (a copy, for the driver).
+    kernel: Kernels,
     packed: pack::PackedWeights,
     stage: Stage,
     /// A per-tensor `Fp32` stage the kernel fuses into its store (no i32 scratch pass); a
@@ -585,28 +554,10 @@ impl fmt::Debug for QConv2d {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("QConv2d")
             .field("desc", &self.desc)
-            .field("kernel", &self.kernel.name)
+            .field("kernel", &self.entry.name)
             .finish()
     }
 }
-
-/// Per-thread scratch: tile accumulators, indirection pointers of one tile, row sums.
-#[derive(Default)]
-struct Scratch {
-    acc: Vec<i32>,
-    ptrs: Vec<*const u8>,
-    row_sums: Vec<i32>,
-}
-
-thread_local! {
-    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
-}
-
-struct SyncPtr<T>(*mut T);
-// SAFETY: used only to hand disjoint output ranges to parallel tasks (see `run`).
-unsafe impl<T> Send for SyncPtr<T> {}
-// SAFETY: as above; each task writes a range no other task touches.
-unsafe impl<T> Sync for SyncPtr<T> {}
 
 impl QConv2d {
     /// Validates (geometry first, before anything is allocated; see [`Conv2dDesc`] and the
@@ -664,13 +615,8 @@ impl QConv2d {
             dims.k_total,
         )
         .map_err(from_gemm)?;
-        let variant = cfg.variant.unwrap_or_else(Variant::best);
-        let kernel = variant.kernel().ok_or_else(|| {
-            ConvError::Variant(format!(
-                "{variant:?} is not available on this CPU/build (available: {:?})",
-                Variant::available()
-            ))
-        })?;
+        let entry = ukernel::choose(cfg.kernel).map_err(|e| ConvError::Kernel(e.to_string()))?;
+        let kernel = entry.kernels;
         // The per-thread pointer scratch of one tile: taps · MR.
         mul(
             "indirection pointers per tile",
@@ -716,6 +662,7 @@ impl QConv2d {
         Ok(QConv2d {
             desc: d,
             input_type: cfg.input_type,
+            entry,
             kernel,
             packed,
             stage,
@@ -727,520 +674,14 @@ impl QConv2d {
         })
     }
 
-    /// The micro-kernel this plan runs.
-    pub fn kernel(&self) -> &Kernel {
-        &self.kernel
+    /// The micro-kernel this plan runs: its [`IGEMM`] entry (`kernel().name` is the function's
+    /// name).
+    pub fn kernel(&self) -> &'static Kernel {
+        self.entry
     }
 
     /// The geometry.
     pub fn desc(&self) -> &Conv2dDesc {
         &self.desc
-    }
-
-    /// The indirection buffer for `batch` images of `in_h × in_w` (`sp`: their pads and output
-    /// size) with pixel stride `px`: `pixels · taps` offsets (`pixels = batch · oh · ow`, checked
-    /// by `run`), allocated fallibly. Every offset is at most `(batch · in_h · in_w − 1) · px`.
-    fn indirection(
-        &self,
-        batch: usize,
-        in_h: usize,
-        in_w: usize,
-        px: usize,
-        sp: &Spatial,
-        pixels: usize,
-    ) -> Result<std::sync::Arc<Indirection>, ConvError> {
-        let key = (batch, in_h, in_w, px);
-        let mut guard = self.indirection.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(ind) = guard.as_ref() {
-            if ind.key == key {
-                return Ok(ind.clone());
-            }
-        }
-        let d = &self.desc;
-        let len = mul(
-            "indirection buffer",
-            ("output pixels", pixels),
-            ("taps", self.dims.taps),
-        )?;
-        let mut offsets: Vec<usize> = try_with_capacity("indirection buffer", len)?;
-        let p = sp.pads;
-        for b in 0..batch {
-            for oy in 0..sp.oh {
-                for ox in 0..sp.ow {
-                    for ky in 0..d.kernel[0] {
-                        // oy · stride + ky · dilation < in_h + pads (Conv2dDesc::spatial): no
-                        // overflow; below the top pad or past the image is padding.
-                        let iy = (oy * d.stride[0] + ky * d.dilation[0])
-                            .checked_sub(p[0])
-                            .filter(|&y| y < in_h);
-                        for kx in 0..d.kernel[1] {
-                            let ix = (ox * d.stride[1] + kx * d.dilation[1])
-                                .checked_sub(p[1])
-                                .filter(|&x| x < in_w);
-                            offsets.push(match (iy, ix) {
-                                // < batch · in_h · in_w pixels, each at most need_in − cin.
-                                (Some(y), Some(x)) => ((b * in_h + y) * in_w + x) * px,
-                                _ => PAD,
-                            });
-                        }
-                    }
-                }
-            }
-        }
-        let ind = std::sync::Arc::new(Indirection { key, offsets });
-        *guard = Some(ind.clone());
-        Ok(ind)
-    }
-
-    /// Runs the convolution on `batch` NHWC images of `in_h × in_w` whose pixels are
-    /// `in_pixel_stride` elements apart (>= groups · cin_per_group), writing a dense NHWC output
-    /// of exactly `batch · oh · ow · cout` elements ([`Conv2dDesc::output_size`]).
-    ///
-    /// `in_h` and `in_w` are at most [`MAX_ATTRIBUTE`]; the input and output lengths, the
-    /// indirection buffer and the per-thread scratch are computed checked and allocated
-    /// fallibly: an overflow or a failed allocation is an error (the output is then
-    /// unspecified).
-    #[allow(clippy::too_many_arguments)]
-    pub fn run(
-        &self,
-        input: Input8<'_>,
-        batch: usize,
-        in_h: usize,
-        in_w: usize,
-        in_pixel_stride: usize,
-        output: Output<'_>,
-        par: &Parallel,
-    ) -> Result<(), ConvError> {
-        let d = &self.desc;
-        let dims = &self.dims;
-        if input.qtype() != self.input_type {
-            return Err(ConvError::Buffer(format!(
-                "input is {:?} but the plan was built for {:?} activations",
-                input.qtype(),
-                self.input_type
-            )));
-        }
-        let sp = d.spatial(dims, in_h, in_w)?;
-        let (oh, ow) = (sp.oh, sp.ow);
-        let cin = dims.cin;
-        if in_pixel_stride < cin {
-            return Err(ConvError::Buffer(format!(
-                "input pixel stride {in_pixel_stride} is smaller than the {cin} input channels"
-            )));
-        }
-        let pixels_in = mul(
-            "input pixels",
-            ("batch", batch),
-            (
-                "input height x width",
-                mul(
-                    "input pixels",
-                    ("input height", in_h),
-                    ("input width", in_w),
-                )?,
-            ),
-        )?;
-        let need_in = match pixels_in.checked_sub(1) {
-            None => 0,
-            Some(last) => add(
-                "input length",
-                (
-                    "last pixel's offset",
-                    mul(
-                        "input length",
-                        ("input pixels − 1", last),
-                        ("input pixel stride", in_pixel_stride),
-                    )?,
-                ),
-                ("input channels", cin),
-            )?,
-        };
-        if input.len() < need_in {
-            return Err(ConvError::Buffer(format!(
-                "input has {} elements but {batch}x{in_h}x{in_w} pixels with stride {in_pixel_stride} need {need_in}",
-                input.len()
-            )));
-        }
-        let cout = dims.cout;
-        let pixels = mul(
-            "output pixels",
-            ("batch", batch),
-            (
-                "output height x width",
-                mul("output pixels", ("output height", oh), ("output width", ow))?,
-            ),
-        )?;
-        let out_len = mul(
-            "output length",
-            ("output pixels", pixels),
-            ("output channels", cout),
-        )?;
-        let (out_ptr, out_kind, got_len): (SyncPtr<u8>, u8, usize) = match output {
-            Output::U8(o) => (SyncPtr(o.as_mut_ptr()), 0, o.len()),
-            Output::I8(o) => (SyncPtr(o.as_mut_ptr().cast()), 1, o.len()),
-            Output::I32(o) => (SyncPtr(o.as_mut_ptr().cast()), 2, o.len()),
-        };
-        if got_len != out_len {
-            return Err(ConvError::Buffer(format!(
-                "output has {got_len} elements but {batch}x{oh}x{ow}x{cout} = {out_len} are produced"
-            )));
-        }
-        let stage_kind = match &self.stage {
-            Stage::Raw => 2,
-            Stage::PerTensor(_, QType::U8) | Stage::PerChannel(_, QType::U8) => 0,
-            _ => 1,
-        };
-        if stage_kind != out_kind {
-            return Err(ConvError::Buffer(format!(
-                "output buffer type does not match the plan's output stage ({})",
-                ["u8", "i8", "i32"][stage_kind as usize]
-            )));
-        }
-        if pixels == 0 {
-            return Ok(());
-        }
-        let ind = self.indirection(batch, in_h, in_w, in_pixel_stride, &sp, pixels)?;
-        let bytes = input.as_bytes();
-        let mr = self.kernel.mr;
-        // Checked in `new`.
-        let n_ptrs = dims.taps * mr;
-        // Tasks of up to 8 micro-tiles: big enough to amortise the task, small enough to give
-        // every thread several tasks (at least 4 per thread where the image allows); the i32
-        // scratch of a task (tile · cout) at most SCRATCH_CAP unless one MR block needs more.
-        let per_thread = pixels.div_ceil(par.threads().max(1).saturating_mul(4));
-        let tile = (per_thread.div_ceil(mr) * mr)
-            .clamp(mr, mr * 8)
-            .min((SCRATCH_CAP / cout / mr * mr).max(mr));
-        let acc_len = mul(
-            "per-thread scratch",
-            ("tile pixels", tile),
-            ("output channels", cout),
-        )?;
-        let tiles = pixels.div_ceil(tile);
-        let out_ptr = &out_ptr;
-        // The first scratch allocation that fails (tasks after it skip their work).
-        let failed: Mutex<Option<ConvError>> = Mutex::new(None);
-        let fail = |what: &str, len: usize| {
-            let mut f = failed.lock().unwrap_or_else(|e| e.into_inner());
-            f.get_or_insert_with(|| {
-                ConvError::Buffer(format!(
-                    "per-thread scratch: {len} {what} cannot be allocated"
-                ))
-            });
-        };
-        // The fused stage: per tensor (made at plan time), or per channel (borrowing the
-        // plan's scales).
-        let fused = match &self.stage {
-            _ if self.packed.needs_row_sums() => None,
-            Stage::PerChannel(pc, _) => ukernel::Fp32Requant::from_per_channel(pc),
-            _ => self.fused,
-        };
-        if let (Some(q), Some(f)) = (&fused, self.kernel.run_fp32) {
-            // 1x1, stride 1, no padding: output pixel p reads input pixel p, a strided GEMM.
-            let strided = (dims.taps == 1 && d.stride == [1, 1] && sp.pads == [0; 4])
-                .then_some(self.kernel.gemm_fp32)
-                .flatten();
-            par.for_each(tiles, |ti| {
-                let p0 = ti * tile;
-                let p1 = (p0 + tile).min(pixels);
-                SCRATCH.with(|s| {
-                    let s = &mut *s.borrow_mut();
-                    if !try_grow(&mut s.ptrs, n_ptrs, core::ptr::null()) {
-                        return fail("input pointers", n_ptrs);
-                    }
-                    // SAFETY: tiles are disjoint pixel ranges; pixels p0..p1 × cout bytes lie
-                    // inside the output (length pixels · cout, checked above), a u8 or i8
-                    // buffer as the fused stage produces (stage_kind checked above).
-                    unsafe {
-                        self.tile_fused(
-                            &ind.offsets,
-                            bytes,
-                            in_pixel_stride,
-                            p0,
-                            p1,
-                            f,
-                            strided,
-                            q,
-                            out_ptr.0.add(p0 * cout),
-                            &mut s.ptrs,
-                        )
-                    };
-                });
-            });
-            return failed
-                .into_inner()
-                .unwrap_or_else(|e| e.into_inner())
-                .map_or(Ok(()), Err);
-        }
-        par.for_each(tiles, |ti| {
-            let p0 = ti * tile;
-            let p1 = (p0 + tile).min(pixels);
-            SCRATCH.with(|s| {
-                let s = &mut *s.borrow_mut();
-                if !try_grow(&mut s.acc, acc_len, 0) {
-                    return fail("accumulators", acc_len);
-                }
-                if !try_grow(&mut s.ptrs, n_ptrs, core::ptr::null()) {
-                    return fail("input pointers", n_ptrs);
-                }
-                if !try_grow(&mut s.row_sums, mr, 0) {
-                    return fail("row sums", mr);
-                }
-                self.tile(
-                    &ind.offsets,
-                    bytes,
-                    p0,
-                    p1,
-                    &mut s.acc[..(p1 - p0) * cout],
-                    &mut s.ptrs,
-                    &mut s.row_sums,
-                );
-                let acc = &s.acc[..(p1 - p0) * cout];
-                let range = p0 * cout..p1 * cout;
-                // SAFETY: tiles are disjoint pixel ranges; `range` lies inside the output buffer
-                // whose length was checked to be pixels · cout, and its element type matches
-                // stage_kind (checked above).
-                unsafe {
-                    match &self.stage {
-                        Stage::Raw => {
-                            let o = std::slice::from_raw_parts_mut(
-                                out_ptr.0.cast::<i32>().add(range.start),
-                                range.len(),
-                            );
-                            o.copy_from_slice(acc);
-                        }
-                        Stage::PerTensor(plan, t) => {
-                            let o = std::slice::from_raw_parts_mut(
-                                out_ptr.0.add(range.start),
-                                range.len(),
-                            );
-                            let _ = if *t == QType::U8 {
-                                plan.run_u8(acc, o)
-                            } else {
-                                plan.run_i8(acc, &mut *(o as *mut [u8] as *mut [i8]))
-                            };
-                        }
-                        Stage::PerChannel(pc, t) => {
-                            let o = std::slice::from_raw_parts_mut(
-                                out_ptr.0.add(range.start),
-                                range.len(),
-                            );
-                            let _ = if *t == QType::U8 {
-                                pc.requantize_rows_u8(acc, o)
-                            } else {
-                                pc.requantize_rows_i8(acc, &mut *(o as *mut [u8] as *mut [i8]))
-                            };
-                        }
-                    }
-                }
-            });
-        });
-        failed
-            .into_inner()
-            .unwrap_or_else(|e| e.into_inner())
-            .map_or(Ok(()), Err)
-    }
-
-    /// Output pixels `p0..p1`, all channels, requantized by the kernels (`f`, and `strided`
-    /// for 1x1 stride-1 unpadded convolutions) straight into `out` (pixel p0 first, `cout`
-    /// bytes per pixel).
-    ///
-    /// # Safety
-    /// `out` is writable for `(p1 − p0) · cout` bytes that no other thread accesses; `input`
-    /// holds every pixel the offsets name (checked in `run`); the plan has no row sums.
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn tile_fused(
-        &self,
-        offsets: &[usize],
-        input: &[u8],
-        px: usize,
-        p0: usize,
-        p1: usize,
-        f: ukernel::IgemmFp32Fn,
-        strided: Option<ukernel::GemmFp32Fn>,
-        q: &ukernel::Fp32Requant,
-        out: *mut u8,
-        ptrs: &mut [*const u8],
-    ) {
-        let d = &self.desc;
-        let k = &self.kernel;
-        let taps = self.dims.taps;
-        let (cin_g, cout_g, cout) = (d.cin_per_group, d.cout_per_group, self.dims.cout);
-        let pk = &self.packed;
-        let xor = self.a_xor ^ if k.signed_a { 0x80 } else { 0 };
-        let mut p = p0;
-        if let Some(gf) = strided {
-            // The kernel reads whole k-groups (4·kc4 bytes) of every row: full row blocks up to
-            // the last one whose last pixel has them inside the input, for every group (the
-            // last group's bound is the tightest). No overflow: pixel p < pixels = input pixels
-            // (1x1, stride 1, unpadded), so p · px + last <= need_in + 3 (checked in `run`).
-            let kc4 = cin_g.div_ceil(4);
-            let last = (d.groups - 1) * cin_g + 4 * kc4;
-            let mut mb = (p1 - p0) / k.mr;
-            while mb > 0 && (p0 + mb * k.mr - 1) * px + last > input.len() {
-                mb -= 1;
-            }
-            if mb > 0 {
-                for g in 0..d.groups {
-                    let (w_group, bias_group) = pk.block_range(g, 0, pk.blocks());
-                    // SAFETY: pixels p0..p0 + mb·MR of the input are readable for
-                    // g·cin_g + 4·kc4 bytes (above; 1x1 stride 1 unpadded: output pixel p is
-                    // input pixel p, at p · px); their outputs are the caller's; the group's
-                    // blocks are consecutive (block_len apart, NR biases apart), one tap,
-                    // KR = 4 (every kernel with a strided entry); the kernel's ISA is the
-                    // plan's.
-                    unsafe {
-                        gf(
-                            mb,
-                            cout_g,
-                            pk.block_len(),
-                            kc4,
-                            input.as_ptr().add(p0 * px + g * cin_g),
-                            px,
-                            xor,
-                            w_group.as_ptr(),
-                            bias_group.as_ptr(),
-                            &q.from_column(g * cout_g),
-                            out.add(g * cout_g),
-                            cout,
-                        );
-                    }
-                }
-                p += mb * k.mr;
-            }
-        }
-        while p < p1 {
-            let rows = (p1 - p).min(k.mr);
-            for g in 0..d.groups {
-                let goff = g * cin_g;
-                let (w_group, bias_group) = pk.block_range(g, 0, pk.blocks());
-                for m in 0..k.mr {
-                    // Rows past the tile repeat its last pixel.
-                    let pix = p + m.min(rows - 1);
-                    for (t, &off) in offsets[pix * taps..(pix + 1) * taps].iter().enumerate() {
-                        ptrs[t * k.mr + m] = if off == PAD {
-                            self.zero_row.as_ptr()
-                        } else {
-                            // SAFETY: as in `tile`: off + goff + cin_g <= input.len().
-                            unsafe { input.as_ptr().add(off + goff) }
-                        };
-                    }
-                }
-                // SAFETY: ptrs holds taps · MR pointers to cin_g readable bytes; the group's
-                // blocks are consecutive with consecutive biases; the output rows p..p + rows,
-                // columns g·cout_g.. are the caller's (row stride cout); the kernel's ISA is
-                // the plan's.
-                unsafe {
-                    f(
-                        rows,
-                        cout_g,
-                        pk.block_len(),
-                        taps,
-                        cin_g,
-                        ptrs.as_ptr(),
-                        xor,
-                        w_group.as_ptr(),
-                        bias_group.as_ptr(),
-                        &q.from_column(g * cout_g),
-                        out.add((p - p0) * cout + g * cout_g),
-                        cout,
-                    );
-                }
-            }
-            p += rows;
-        }
-    }
-
-    /// Accumulators (bias and zero points applied) of output pixels `p0..p1`, all channels.
-    #[allow(clippy::too_many_arguments)]
-    fn tile(
-        &self,
-        offsets: &[usize],
-        input: &[u8],
-        p0: usize,
-        p1: usize,
-        acc: &mut [i32],
-        ptrs: &mut [*const u8],
-        row_sums: &mut [i32],
-    ) {
-        let d = &self.desc;
-        let k = &self.kernel;
-        let taps = self.dims.taps;
-        let cin_g = d.cin_per_group;
-        let cout_g = d.cout_per_group;
-        let cout = self.dims.cout;
-        let pk = &self.packed;
-        let mut p = p0;
-        while p < p1 {
-            let rows = (p1 - p).min(k.mr);
-            for g in 0..d.groups {
-                let goff = g * cin_g;
-                let (w_group, bias_group) = pk.block_range(g, 0, pk.blocks());
-                for m in 0..k.mr {
-                    // Rows past the tile repeat its last pixel.
-                    let pix = p + m.min(rows - 1);
-                    for (t, &off) in offsets[pix * taps..(pix + 1) * taps].iter().enumerate() {
-                        ptrs[t * k.mr + m] = if off == PAD {
-                            self.zero_row.as_ptr()
-                        } else {
-                            debug_assert!(off + goff + cin_g <= input.len());
-                            // SAFETY: `off` is a pixel offset of an in-image tap, at most
-                            // (pixels_in − 1) · in_pixel_stride, and goff + cin_g <= cin, so
-                            // off + goff + cin_g <= need_in <= input.len() (checked in `run`):
-                            // the pointer and the cin_g bytes after it are inside `input`.
-                            unsafe { input.as_ptr().add(off + goff) }
-                        };
-                    }
-                }
-                if pk.needs_row_sums() {
-                    for (m, rs) in row_sums.iter_mut().enumerate().take(rows) {
-                        let mut s = 0i32;
-                        for t in 0..taps {
-                            let ptr = ptrs[t * k.mr + m];
-                            // SAFETY: each pointer addresses cin_g readable bytes (above).
-                            let row = unsafe { std::slice::from_raw_parts(ptr, cin_g) };
-                            s += row.iter().map(|&b| i32::from(b ^ self.a_xor)).sum::<i32>();
-                        }
-                        *rs = s;
-                    }
-                }
-                let blocks = w_group
-                    .chunks_exact(pk.block_len())
-                    .zip(bias_group.chunks_exact(k.nr));
-                for (b, (w, bias)) in blocks.enumerate() {
-                    let nr = (cout_g - b * k.nr).min(k.nr);
-                    let col0 = g * cout_g + b * k.nr;
-                    let out = &mut acc[(p - p0) * cout + col0..];
-                    debug_assert!(out.len() >= (rows - 1) * cout + nr);
-                    // SAFETY: ptrs holds taps · MR pointers to cin_g readable bytes; the packed
-                    // block has taps · kc4 · NR · 4 bytes and its bias NR values; `out` holds rows rows of stride cout
-                    // with nr valid columns from col0; the kernel's ISA is available (the plan
-                    // was built from Variant::available()).
-                    unsafe {
-                        (k.run)(
-                            rows,
-                            nr,
-                            taps,
-                            cin_g,
-                            ptrs.as_ptr(),
-                            self.a_xor ^ if k.signed_a { 0x80 } else { 0 },
-                            w.as_ptr(),
-                            bias.as_ptr(),
-                            out.as_mut_ptr(),
-                            cout,
-                        );
-                    }
-                    if pk.needs_row_sums() {
-                        for (m, &rs) in row_sums.iter().enumerate().take(rows) {
-                            let row = &mut acc[(p - p0 + m) * cout + col0..][..nr];
-                            for (x, &z) in row.iter_mut().zip(&pk.zw()[col0..col0 + nr]) {
-                                *x = x.wrapping_sub(z.wrapping_mul(rs));
-                            }
-                        }
-                    }
-                }
-            }
-            p += rows;
-        }
     }
 }

@@ -4,8 +4,8 @@ use cpu_probe::parallel::Parallel;
 use proptest::prelude::*;
 use qconv_direct::reference::conv_i32;
 use qconv_direct::{
-    Conv2dDesc, ConvError, ConvGeometry, Input8, Output, OutputStage, Padding, QConv2d,
-    QConv2dConfig, Variant,
+    Conv2dDesc, ConvError, ConvGeometry, Input8, Kernel, Output8, OutputStage, Padding, QConv2d,
+    QConv2dConfig, IGEMM,
 };
 use quant_params::{PerChannelRequantizer, QType, RequantScheme, Requantizer};
 
@@ -125,6 +125,34 @@ fn bytes(n: usize, t: QType, seed: &mut u64) -> Vec<i32> {
     (0..n).map(|_| t.min() + (lcg(seed) % 256) as i32).collect()
 }
 
+/// Output stage `kind` of the case matrix: raw i32, per-tensor u8 with a clamp, per-channel i8,
+/// per-tensor i8 without a clamp; and the output type it produces.
+fn stage(kind: usize, scheme: RequantScheme, scales: &[f32]) -> (OutputStage, Option<QType>) {
+    match kind {
+        0 => (OutputStage::RawI32, None),
+        1 => (
+            OutputStage::PerTensor(
+                Requantizer::new(scheme, scales[0], 3, QType::U8)
+                    .unwrap()
+                    .with_clamp(5, 250)
+                    .unwrap(),
+            ),
+            Some(QType::U8),
+        ),
+        2 => (
+            OutputStage::PerChannel(
+                PerChannelRequantizer::new(scheme, scales, -7, QType::I8).unwrap(),
+            ),
+            Some(QType::I8),
+        ),
+        // Per tensor, i8, no clamp (the kernels' other fused form).
+        _ => (
+            OutputStage::PerTensor(Requantizer::new(scheme, scales[0], -7, QType::I8).unwrap()),
+            Some(QType::I8),
+        ),
+    }
+}
+
 static CHECKED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 fn check(c: &Case) -> Result<(), TestCaseError> {
@@ -203,33 +231,9 @@ fn check(c: &Case) -> Result<(), TestCaseError> {
         .map(|i| 0.0005 + 0.0003 * (i % 7) as f32)
         .collect();
     let scheme = RequantScheme::ALL[(c.seed % 4) as usize];
-    for variant in Variant::available() {
+    for variant in IGEMM.available() {
         for stage_kind in 0..4 {
-            let (stage, out_t) = match stage_kind {
-                0 => (OutputStage::RawI32, None),
-                1 => (
-                    OutputStage::PerTensor(
-                        Requantizer::new(scheme, scales[0], 3, QType::U8)
-                            .unwrap()
-                            .with_clamp(5, 250)
-                            .unwrap(),
-                    ),
-                    Some(QType::U8),
-                ),
-                2 => (
-                    OutputStage::PerChannel(
-                        PerChannelRequantizer::new(scheme, &scales, -7, QType::I8).unwrap(),
-                    ),
-                    Some(QType::I8),
-                ),
-                // Per tensor, i8, no clamp (the kernels' other fused form).
-                _ => (
-                    OutputStage::PerTensor(
-                        Requantizer::new(scheme, scales[0], -7, QType::I8).unwrap(),
-                    ),
-                    Some(QType::I8),
-                ),
-            };
+            let (stage, out_t) = stage(stage_kind, scheme, &scales);
             let plan = QConv2d::new(QConv2dConfig {
                 desc,
                 input_type: c.a_type,
@@ -238,7 +242,7 @@ fn check(c: &Case) -> Result<(), TestCaseError> {
                 weight_zero_points: &c.zw,
                 bias: Some(&bias),
                 output: stage.clone(),
-                variant: Some(variant),
+                kernel: Some(variant),
             });
             let plan = match plan {
                 Ok(p) => p,
@@ -254,9 +258,9 @@ fn check(c: &Case) -> Result<(), TestCaseError> {
             match out_t {
                 None => {
                     let mut got = vec![0i32; n];
-                    plan.run(inp, c.batch, c.h, c.w, px, Output::I32(&mut got), &par)
+                    plan.run(inp, c.batch, c.h, c.w, px, Output8::I32(&mut got), &par)
                         .unwrap();
-                    prop_assert_eq!(&got, &want, "{:?} {:?}", variant, c);
+                    prop_assert_eq!(&got, &want, "{} {:?}", variant.name, c);
                 }
                 Some(QType::U8) => {
                     let r = match &stage {
@@ -264,14 +268,14 @@ fn check(c: &Case) -> Result<(), TestCaseError> {
                         _ => unreachable!(),
                     };
                     let mut got = vec![0u8; n];
-                    plan.run(inp, c.batch, c.h, c.w, px, Output::U8(&mut got), &par)
+                    plan.run(inp, c.batch, c.h, c.w, px, Output8::U8(&mut got), &par)
                         .unwrap();
                     let exp: Vec<u8> = want.iter().map(|&a| r.requantize(a) as u8).collect();
-                    prop_assert_eq!(got, exp, "{:?} {:?}", variant, c);
+                    prop_assert_eq!(got, exp, "{} {:?}", variant.name, c);
                 }
                 Some(QType::I8) => {
                     let mut got = vec![0i8; n];
-                    plan.run(inp, c.batch, c.h, c.w, px, Output::I8(&mut got), &par)
+                    plan.run(inp, c.batch, c.h, c.w, px, Output8::I8(&mut got), &par)
                         .unwrap();
                     let exp: Vec<i8> = want
                         .iter()
@@ -287,7 +291,7 @@ fn check(c: &Case) -> Result<(), TestCaseError> {
                                 .requantize(a) as i8
                         })
                         .collect();
-                    prop_assert_eq!(got, exp, "{:?} {:?}", variant, c);
+                    prop_assert_eq!(got, exp, "{} {:?}", variant.name, c);
                 }
             }
         }
@@ -317,9 +321,9 @@ fn proptest_checked_real_cases() {
 
 #[test]
 fn variants_that_ran() {
-    eprintln!("qconv-direct variants: {:?}", Variant::available());
-    for v in Variant::available() {
-        eprintln!("  {}", v.kernel().unwrap().name);
+    eprintln!("qconv-direct kernels:");
+    for v in IGEMM.available() {
+        eprintln!("  {}", v.name);
     }
 }
 
@@ -433,7 +437,7 @@ fn bad_geometry_and_buffers_are_errors() {
             weight_zero_points: zw,
             bias: None,
             output: OutputStage::RawI32,
-            variant: None,
+            kernel: None,
         })
     };
     let e = mk(
@@ -462,20 +466,20 @@ fn bad_geometry_and_buffers_are_errors() {
     let plan = mk(ok, &w, &[0]).unwrap();
     let par = Parallel::single();
     let mut out = vec![0i32; 4 * 4 * 4];
-    let err = |input: Input8<'_>, px: usize, output: Output<'_>| {
+    let err = |input: Input8<'_>, px: usize, output: Output8<'_>| {
         plan.run(input, 1, 4, 4, px, output, &par)
             .unwrap_err()
             .to_string()
     };
-    let e = err(Input8::U8(&[0u8; 10]), 4, Output::I32(&mut out));
+    let e = err(Input8::U8(&[0u8; 10]), 4, Output8::I32(&mut out));
     assert!(e.contains("input has 10"), "{e}");
-    let e = err(Input8::U8(&[0u8; 64]), 3, Output::I32(&mut out));
+    let e = err(Input8::U8(&[0u8; 64]), 3, Output8::I32(&mut out));
     assert!(e.contains("pixel stride"), "{e}");
-    let e = err(Input8::U8(&[0u8; 64]), 4, Output::I32(&mut out[1..]));
+    let e = err(Input8::U8(&[0u8; 64]), 4, Output8::I32(&mut out[1..]));
     assert!(e.contains("output has"), "{e}");
-    let e = err(Input8::U8(&[0u8; 64]), 4, Output::U8(&mut [0u8; 64]));
+    let e = err(Input8::U8(&[0u8; 64]), 4, Output8::U8(&mut [0u8; 64]));
     assert!(e.contains("output stage"), "{e}");
-    let e = err(Input8::I8(&[0i8; 64]), 4, Output::I32(&mut out));
+    let e = err(Input8::I8(&[0i8; 64]), 4, Output8::I32(&mut out));
     assert!(e.contains("activations"), "{e}");
     let small = mk(
         Conv2dDesc::square(3, 1, Padding::uniform(0), 1, 4, 4),
@@ -490,7 +494,7 @@ fn bad_geometry_and_buffers_are_errors() {
             2,
             2,
             4,
-            Output::I32(&mut out),
+            Output8::I32(&mut out),
             &par,
         )
         .unwrap_err();
@@ -501,7 +505,7 @@ fn bad_geometry_and_buffers_are_errors() {
 fn overflow_boundary() {
     // u8 x u8 with za = 0 and zw = 255 on all-zero weights: |a − za| <= 255, |w − zw| = 255:
     // each product up to 65025, so K = 33025 fits (2147450625 <= 2^31 − 1) and 33026 does not.
-    let mk = |cin: usize, variant: Option<Variant>| {
+    let mk = |cin: usize, variant: Option<&'static Kernel>| {
         let w = vec![0u8; cin];
         QConv2d::new(QConv2dConfig {
             desc: Conv2dDesc::square(1, 1, Padding::uniform(0), 1, cin, 1),
@@ -511,11 +515,11 @@ fn overflow_boundary() {
             weight_zero_points: &[255],
             bias: None,
             output: OutputStage::RawI32,
-            variant,
+            kernel: variant,
         })
     };
     let input = vec![255u8; 33025];
-    for v in Variant::available() {
+    for v in IGEMM.available() {
         let p = mk(33025, Some(v)).unwrap();
         let mut out = [0i32; 1];
         let par = Parallel::single();
@@ -525,7 +529,7 @@ fn overflow_boundary() {
             1,
             1,
             33025,
-            Output::I32(&mut out),
+            Output8::I32(&mut out),
             &par,
         )
         .unwrap();
@@ -585,7 +589,7 @@ fn no_read_past_the_end_of_the_input() {
             &w32,
             &vec![0; cout],
         );
-        for v in Variant::available() {
+        for v in IGEMM.available() {
             let plan = |output| {
                 QConv2d::new(QConv2dConfig {
                     desc,
@@ -595,7 +599,7 @@ fn no_read_past_the_end_of_the_input() {
                     weight_zero_points: &[0],
                     bias: None,
                     output,
-                    variant: Some(v),
+                    kernel: Some(v),
                 })
                 .unwrap()
             };
@@ -610,12 +614,12 @@ fn no_read_past_the_end_of_the_input() {
                     h,
                     w,
                     cin,
-                    Output::I32(&mut c32),
+                    Output8::I32(&mut c32),
                     &Parallel::single(),
                 )
                 .unwrap();
             plan(OutputStage::PerTensor(r))
-                .run(inp, 1, h, w, cin, Output::U8(&mut c8), &Parallel::single())
+                .run(inp, 1, h, w, cin, Output8::U8(&mut c8), &Parallel::single())
                 .unwrap();
             assert_eq!(c32, want, "{v:?} k{k} g{groups} cin_g{cin_g}");
             for (i, (&got, &acc)) in c8.iter().zip(&c32).enumerate() {

@@ -4,8 +4,8 @@
 
 use cpu_probe::parallel::Parallel;
 use qconv_direct::{
-    Conv2dDesc, ConvError, ConvGeometry, Input8, Output, OutputStage, Padding, QConv2d,
-    QConv2dConfig, Variant, MAX_ATTRIBUTE,
+    Conv2dDesc, ConvError, ConvGeometry, Input8, Kernel, Output8, OutputStage, Padding, QConv2d,
+    QConv2dConfig, IGEMM, MAX_ATTRIBUTE,
 };
 use quant_params::{QType, RequantScheme, Requantizer};
 
@@ -23,7 +23,7 @@ fn plan_with(
     desc: Conv2dDesc,
     weights: &[i8],
     output: OutputStage,
-    variant: Option<Variant>,
+    variant: Option<&'static Kernel>,
 ) -> Result<QConv2d, ConvError> {
     QConv2d::new(QConv2dConfig {
         desc,
@@ -33,7 +33,7 @@ fn plan_with(
         weight_zero_points: &[0],
         bias: None,
         output,
-        variant,
+        kernel: variant,
     })
 }
 
@@ -298,17 +298,17 @@ fn zero_sized_dims() {
         weight_zero_points: &[0],
         bias: Some(&[7]),
         output: OutputStage::RawI32,
-        variant: None,
+        kernel: None,
     })
     .unwrap();
     let par = Parallel::single();
     // Batch 0: nothing to read or write.
-    p.run(Input8::U8(&[]), 0, 4, 4, 1, Output::I32(&mut []), &par)
+    p.run(Input8::U8(&[]), 0, 4, 4, 1, Output8::I32(&mut []), &par)
         .unwrap();
     // A 0x0 image padded by 2: a 2x2 output that sees only padding, i.e. the bias.
     assert_eq!(ok.output_size(0, 0).unwrap(), (2, 2));
     let mut out = [0i32; 4];
-    p.run(Input8::U8(&[]), 1, 0, 0, 1, Output::I32(&mut out), &par)
+    p.run(Input8::U8(&[]), 1, 0, 0, 1, Output8::I32(&mut out), &par)
         .unwrap();
     assert_eq!(out, [7; 4]);
 }
@@ -327,7 +327,7 @@ fn batch_times_pixel_stride_overflow_is_refused() {
             1,
             1,
             2,
-            Output::I32(&mut out),
+            Output8::I32(&mut out),
             &Parallel::single(),
         )
         .unwrap_err()
@@ -355,7 +355,7 @@ fn pixel_stride_near_usize_max_is_refused() {
                 h,
                 1,
                 px,
-                Output::I32(&mut out),
+                Output8::I32(&mut out),
                 &Parallel::single(),
             )
             .unwrap_err()
@@ -388,7 +388,7 @@ fn output_pixels_overflow_is_refused() {
             1,
             1,
             1,
-            Output::I32(&mut []),
+            Output8::I32(&mut []),
             &Parallel::single(),
         )
         .unwrap_err()
@@ -411,7 +411,7 @@ fn input_sides_above_u32_are_refused() {
             BIG,
             1,
             1,
-            Output::I32(&mut [0]),
+            Output8::I32(&mut [0]),
             &Parallel::single(),
         )
         .unwrap_err()
@@ -494,7 +494,7 @@ fn indirection_buffer_too_large_is_an_error() {
         desc,
         &vec![1; taps],
         OutputStage::PerTensor(r),
-        Some(Variant::Scalar),
+        Some(&IGEMM.all()[0]),
     )
     .unwrap();
     let mut out = vec![0u8; taps * 16];
@@ -505,13 +505,13 @@ fn indirection_buffer_too_large_is_an_error() {
             1,
             16,
             1,
-            Output::U8(&mut out),
+            Output8::U8(&mut out),
             &Parallel::single(),
         )
         .unwrap_err()
         .to_string();
     assert_has(
         &e,
-        &["indirection buffer: 17592186044416 elements of 8 bytes cannot be allocated"],
+        &["indirection buffer: cannot allocate 17592186044416 elements of 8 bytes"],
     );
 }

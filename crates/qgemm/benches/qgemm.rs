@@ -3,7 +3,7 @@
 
 use cpu_probe::parallel::Parallel;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use qgemm::{GemmConfig, GemmOutput, Input8, PackedB, Variant};
+use qgemm::{GemmConfig, GemmOutput, Input8, PackedB, IGEMM};
 use quant_params::{QType, RequantScheme, Requantizer};
 use std::hint::black_box;
 
@@ -28,8 +28,8 @@ fn bench(c: &mut Criterion) {
         let mut out = vec![0u8; m * n];
         let mut g = c.benchmark_group(format!("qgemm/{id}"));
         g.throughput(Throughput::Elements(2 * (m * k * n) as u64));
-        for v in Variant::available() {
-            if v == Variant::Scalar && id != "Q1" {
+        for v in IGEMM.available() {
+            if v.isa == cpu_probe::Isa::Scalar && id != "Q1" {
                 continue; // seconds per sample; Q1 shows the scalar ratio
             }
             let p = PackedB::new(GemmConfig {
@@ -41,11 +41,11 @@ fn bench(c: &mut Criterion) {
                 a_zero_point: 128,
                 b_zero_points: &[0],
                 bias: None,
-                variant: Some(v),
+                kernel: Some(v),
             })
             .unwrap();
             for threads in [1, 2] {
-                if threads == 2 && v != Variant::best() {
+                if threads == 2 && !std::ptr::eq(v, IGEMM.best()) {
                     continue;
                 }
                 let par = Parallel::new(threads);

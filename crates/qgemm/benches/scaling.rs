@@ -68,10 +68,10 @@ fn main() {
             a_zero_point: 128,
             b_zero_points: &[0],
             bias: None,
-            variant: None,
+            kernel: None,
         })
         .unwrap();
-        let mr = p.kernel().mr;
+        let mr = p.kernel().kernels.mr;
         let old = |t: usize| Tiling {
             rows: (m.div_ceil(4 * t).div_ceil(mr) * mr).clamp(mr, 8 * mr),
             blocks: usize::MAX,

@@ -24,12 +24,13 @@ fn main() {
         a_zero_point: 128,
         b_zero_points: &[0],
         bias: None,
-        variant: None,
+        kernel: None,
     })
     .unwrap();
-    let kern = p.kernel();
+    let entry = p.kernel();
+    let kern = &entry.kernels;
     let (Some(f), Some(g)) = (kern.run_fp32, kern.gemm_fp32) else {
-        println!("{} has no fused-requantization entries", kern.name);
+        println!("{} has no fused-requantization entries", entry.name);
         return;
     };
     let q = Fp32Requant {

@@ -33,7 +33,7 @@ fn main() {
         a_zero_point: 128,
         b_zero_points: &[0],
         bias: None,
-        variant: None,
+        kernel: None,
     })
     .unwrap();
     let mut c8 = vec![0u8; m * n];

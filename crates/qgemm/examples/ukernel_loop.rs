@@ -18,10 +18,11 @@ fn main() {
             a_zero_point: 128,
             b_zero_points: &[0],
             bias: None,
-            variant: None,
+            kernel: None,
         })
         .unwrap();
-        let kern = p.kernel();
+        let entry = p.kernel();
+        let kern = &entry.kernels;
         let a: Vec<u8> = (0..16 * k).map(|i| (i * 13 % 256) as u8).collect();
         let ptrs: Vec<*const u8> = (0..kern.mr).map(|m| a[m * k..].as_ptr()).collect();
         let mut out = vec![0i32; kern.mr * kern.nr];
@@ -52,7 +53,7 @@ fn main() {
         let ops = 2.0 * (kern.mr * kern.nr * k) as f64;
         println!(
             "{} k={k:5}: {:.1} ns per call, {:.0} GOP/s",
-            kern.name,
+            entry.name,
             best * 1e9,
             ops / best / 1e9
         );

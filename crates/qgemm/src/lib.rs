@@ -15,10 +15,10 @@
 //!   read through pointers, one per row and kernel tap, so `qconv-direct` runs convolutions on
 //!   the same kernels through its indirection buffer; a GEMM is the one-tap case. The AVX-512
 //!   VNNI kernel also has an entry with the `Fp32` requantization (per tensor or per channel)
-//!   fused into its store ([`ukernel::Kernel::run_fp32`], all NR blocks of a row block per
+//!   fused into its store ([`ukernel::Kernels::run_fp32`], all NR blocks of a row block per
 //!   call): u8/i8 outputs with that scheme skip the i32 scratch pass; i32 outputs are stored
 //!   straight into C. For plain GEMM (A rows `lda` apart) it has strided entries
-//!   ([`ukernel::Kernel::gemm_fp32`], [`ukernel::Kernel::gemm_i32`]) that run every full 8-row
+//!   ([`ukernel::Kernels::gemm_fp32`], [`ukernel::Kernels::gemm_i32`]) that run every full 8-row
 //!   block of a task in one call, the first with a cheaper, still bit-exact requantization
 //!   (saturating packs instead of float clamps): at K = 64 (Q2) a tile is only 256 `vpdpbusd`,
 //!   and the per-call and per-store costs were a fifth of the time.
@@ -37,7 +37,7 @@
 //! capped: an overflow or an allocation that fails is an `Err` naming the argument and the
 //! values, in release builds as in debug ones. The public helpers ([`activation_domain`],
 //! [`weight_domain`], [`check_accumulator`], [`pack`]) check their arguments too. Safe code
-//! cannot call a micro-kernel ([`ukernel::Kernel`]'s functions are `unsafe fn`).
+//! cannot call a micro-kernel ([`ukernel::Kernels`]' functions are `unsafe fn`).
 //!
 //! NaN: the arithmetic is integer; only the f32 output multiplies by caller scales, and a NaN
 //! scale gives NaN outputs (IEEE propagation, the project's rule).
@@ -50,7 +50,7 @@
 //! let b: [i8; 6] = [1, -1, 2, 0, 3, 1];
 //! let packed = PackedB::new(GemmConfig {
 //!     k: 3, n: 2, b: Input8::I8(&b), ldb: 2,
-//!     a_type: QType::U8, a_zero_point: 128, b_zero_points: &[0], bias: None, variant: None,
+//!     a_type: QType::U8, a_zero_point: 128, b_zero_points: &[0], bias: None, kernel: None,
 //! })?;
 //! let a: [u8; 6] = [129, 130, 131, 128, 128, 138];
 //! let r = Requantizer::new(RequantScheme::Fp32, 0.5, 100, QType::U8)?;
@@ -62,65 +62,16 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod driver;
 pub mod pack;
 pub mod reference;
 pub mod ukernel;
 
-use cpu_probe::parallel::Parallel;
+pub use driver::{Tiling, MIN_TASK_MACS, SCRATCH_CAP, TASKS_PER_THREAD};
+pub use quant_params::int8::Input8;
 use quant_params::{PerChannelRequantizer, QType, Requantizer};
-use std::cell::RefCell;
 use std::fmt;
-use ukernel::Fp32Requant;
-pub use ukernel::{Kernel, Variant};
-
-/// Read-only 8-bit tensor data.
-#[derive(Clone, Copy, Debug)]
-pub enum Input8<'a> {
-    /// Unsigned bytes.
-    U8(&'a [u8]),
-    /// Signed bytes.
-    I8(&'a [i8]),
-}
-
-impl Input8<'_> {
-    /// The element type.
-    pub fn qtype(&self) -> QType {
-        match self {
-            Input8::U8(_) => QType::U8,
-            Input8::I8(_) => QType::I8,
-        }
-    }
-
-    /// Number of elements.
-    pub fn len(&self) -> usize {
-        match self {
-            Input8::U8(x) => x.len(),
-            Input8::I8(x) => x.len(),
-        }
-    }
-
-    /// Whether there are no elements.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Element `i` as i32.
-    pub fn get(&self, i: usize) -> i32 {
-        match self {
-            Input8::U8(x) => i32::from(x[i]),
-            Input8::I8(x) => i32::from(x[i]),
-        }
-    }
-
-    /// The raw bytes (i8 reinterpreted).
-    pub fn as_bytes(&self) -> &[u8] {
-        match *self {
-            Input8::U8(x) => x,
-            // SAFETY: i8 and u8 have the same size, alignment and validity.
-            Input8::I8(x) => unsafe { std::slice::from_raw_parts(x.as_ptr().cast(), x.len()) },
-        }
-    }
-}
+pub use ukernel::{Kernel, Kernels, IGEMM};
 
 /// Errors of this crate; each message names the argument and the values.
 #[derive(Clone, Debug, PartialEq)]
@@ -132,8 +83,8 @@ pub enum GemmError {
     Quant(String),
     /// The i32 accumulator could overflow.
     Overflow(String),
-    /// The requested variant cannot run here.
-    Variant(String),
+    /// The forced micro-kernel (an [`IGEMM`] entry) cannot run on this CPU.
+    Kernel(String),
 }
 
 impl fmt::Display for GemmError {
@@ -142,7 +93,7 @@ impl fmt::Display for GemmError {
             GemmError::Shape(m) => write!(f, "shape: {m}"),
             GemmError::Quant(m) => write!(f, "quantization: {m}"),
             GemmError::Overflow(m) => write!(f, "accumulator overflow risk: {m}"),
-            GemmError::Variant(m) => write!(f, "variant: {m}"),
+            GemmError::Kernel(m) => write!(f, "kernel: {m}"),
         }
     }
 }
@@ -160,19 +111,12 @@ pub const MAX_DIM: usize = u32::MAX as usize;
 
 /// A vector with room for `len` elements, allocated fallibly (an error names `what`).
 fn try_with_capacity<T>(what: &str, len: usize) -> Result<Vec<T>, GemmError> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(len).map_err(|_| {
-        GemmError::Shape(format!(
-            "{what}: {len} elements of {} bytes cannot be allocated",
-            std::mem::size_of::<T>()
-        ))
-    })?;
-    Ok(v)
+    cpu_probe::alloc::try_with_capacity(len, what).map_err(|e| GemmError::Shape(e.to_string()))
 }
 
 /// `(rows − 1) · ld + cols` (`rows >= 1`): the elements a strided matrix spans, or an error
 /// naming the operands.
-fn strided_span(
+pub(crate) fn strided_span(
     mat: &str,
     rows: (&str, usize),
     ld: (&str, usize),
@@ -300,8 +244,9 @@ pub struct GemmConfig<'a> {
     pub b_zero_points: &'a [i32],
     /// Optional i32 bias per column.
     pub bias: Option<&'a [i32]>,
-    /// Force a variant (`None`: the best available).
-    pub variant: Option<Variant>,
+    /// Force a micro-kernel: an entry of [`IGEMM`] (e.g. `IGEMM.by_name("igemm_4x8c4__avx2")`;
+    /// `None`: the best available).
+    pub kernel: Option<&'static Kernel>,
 }
 
 /// Where and how C is written.
@@ -371,44 +316,12 @@ pub struct PackedB {
     n: usize,
     a_type: QType,
     a_xor: u8,
-    kernel: Kernel,
+    /// The table entry chosen at plan time.
+    entry: &'static Kernel,
+    /// Its kernels (a copy, for the driver).
+    kernel: Kernels,
     packed: pack::PackedWeights,
 }
-
-/// The smallest task (multiply-adds) the driver hands to another thread: 512K multiply-adds,
-/// about 1 µs of AVX-512 VNNI work, several times the cost of a job on
-/// [`cpu_probe::parallel::Parallel`] when its workers are awake (0.1-0.3 µs measured on the
-/// development VM; `cargo run --release -p cpu-probe --example pool_latency`).
-pub const MIN_TASK_MACS: usize = 1 << 19;
-/// At most this many tasks per thread (load balance on shared cores vs per-task cost).
-pub const TASKS_PER_THREAD: usize = 4;
-/// The largest MR of any micro-kernel.
-const MAX_MR: usize = 8;
-/// At most this many i32 accumulators (4 MiB) in a task's per-thread scratch (outputs that
-/// are requantized or dequantized from it): [`PackedB::gemm_with_tiling`] shortens larger
-/// tasks (a task of one row and one NR block always fits).
-pub const SCRATCH_CAP: usize = 1 << 20;
-
-/// A split of a GEMM into tasks of `rows` rows × `blocks` NR-column blocks
-/// ([`PackedB::tiling`]). Both must be >= 1; larger values than the GEMM has are clamped (and
-/// so are tasks whose i32 scratch would pass [`SCRATCH_CAP`]), which never changes C.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Tiling {
-    /// Rows of C per task.
-    pub rows: usize,
-    /// NR-column blocks of C per task.
-    pub blocks: usize,
-}
-
-thread_local! {
-    static SCRATCH: RefCell<(Vec<i32>, Vec<*const u8>)> = const { RefCell::new((Vec::new(), Vec::new())) };
-}
-
-struct SyncPtr(*mut u8);
-// SAFETY: only used to hand disjoint row ranges of C to parallel tasks.
-unsafe impl Send for SyncPtr {}
-// SAFETY: as above.
-unsafe impl Sync for SyncPtr {}
 
 impl PackedB {
     /// Validates (`1 <= k, n <=` [`MAX_DIM`], `ldb >= n`, B's span `(k − 1) · ldb + n` checked),
@@ -482,654 +395,28 @@ impl PackedB {
         let (w_prime, zw_prime) = weight_domain(bt_view, &zw)?;
         check_accumulator(cfg.a_type, cfg.a_zero_point, &w_prime, &zw_prime, &bias, k)?;
         let (a_xor, za_prime) = activation_domain(cfg.a_type, cfg.a_zero_point)?;
-        let variant = cfg.variant.unwrap_or_else(Variant::best);
-        let kernel = variant.kernel().ok_or_else(|| {
-            GemmError::Variant(format!(
-                "{variant:?} is not available on this CPU/build (available: {:?})",
-                Variant::available()
-            ))
-        })?;
+        let entry = ukernel::choose(cfg.kernel).map_err(|e| GemmError::Kernel(e.to_string()))?;
+        let kernel = entry.kernels;
         let packed = pack::pack_kernel(&kernel, 1, k, n, 1, &w_prime, &zw_prime, za_prime, &bias)?;
         Ok(PackedB {
             k,
             n,
             a_type: cfg.a_type,
             a_xor,
+            entry,
             kernel,
             packed,
         })
     }
 
-    /// The micro-kernel this plan runs.
-    pub fn kernel(&self) -> &Kernel {
-        &self.kernel
+    /// The micro-kernel this plan runs: its [`IGEMM`] entry (`kernel().name` is the function's
+    /// name, `kernel().kernels` its tile and functions).
+    pub fn kernel(&self) -> &'static Kernel {
+        self.entry
     }
 
     /// The packed weights (for callers that drive the micro-kernels themselves).
     pub fn packed(&self) -> &pack::PackedWeights {
         &self.packed
-    }
-
-    /// `C = A · B` (+ bias, zero points) for `m` rows of A with row stride `lda`, split into
-    /// tasks by [`PackedB::tiling`] and run on `par`.
-    ///
-    /// Needs `lda >= k`, `ldc >= n`, A of at least `(m − 1) · lda + k` elements and C of at
-    /// least `(m − 1) · ldc + n` (both computed checked: a span past `usize` is an error).
-    pub fn gemm(
-        &self,
-        m: usize,
-        a: Input8<'_>,
-        lda: usize,
-        out: GemmOutput<'_>,
-        par: &Parallel,
-    ) -> Result<(), GemmError> {
-        self.gemm_impl(m, a, lda, out, par, None)
-    }
-
-    /// [`PackedB::gemm`] with a forced task split (tests and tuning; any `rows`, `blocks` >= 1
-    /// give the same C).
-    pub fn gemm_with_tiling(
-        &self,
-        m: usize,
-        a: Input8<'_>,
-        lda: usize,
-        out: GemmOutput<'_>,
-        par: &Parallel,
-        tiling: Tiling,
-    ) -> Result<(), GemmError> {
-        self.gemm_impl(m, a, lda, out, par, Some(tiling))
-    }
-
-    fn gemm_impl(
-        &self,
-        m: usize,
-        a: Input8<'_>,
-        lda: usize,
-        out: GemmOutput<'_>,
-        par: &Parallel,
-        tiling: Option<Tiling>,
-    ) -> Result<(), GemmError> {
-        let (k, n) = (self.k, self.n);
-        if a.qtype() != self.a_type {
-            return Err(GemmError::Shape(format!(
-                "A is {:?} but B was packed for {:?} activations",
-                a.qtype(),
-                self.a_type
-            )));
-        }
-        if lda < k {
-            return Err(GemmError::Shape(format!("lda {lda} is smaller than k {k}")));
-        }
-        if m == 0 {
-            return Ok(());
-        }
-        let need_a = strided_span("A", ("m", m), ("lda", lda), ("k", k))?;
-        if a.len() < need_a {
-            return Err(GemmError::Shape(format!(
-                "A has {} elements but {m}x{k} with row stride {lda} needs {need_a}",
-                a.len()
-            )));
-        }
-        let (ldc, len, kind) = match &out {
-            GemmOutput::U8 { c, ldc, requant } => {
-                self.check_requant(requant, QType::U8)?;
-                (*ldc, c.len(), 0)
-            }
-            GemmOutput::I8 { c, ldc, requant } => {
-                self.check_requant(requant, QType::I8)?;
-                (*ldc, c.len(), 1)
-            }
-            GemmOutput::U8PerChannel { c, ldc, requant } => {
-                self.check_per_channel(requant, QType::U8)?;
-                (*ldc, c.len(), 4)
-            }
-            GemmOutput::I8PerChannel { c, ldc, requant } => {
-                self.check_per_channel(requant, QType::I8)?;
-                (*ldc, c.len(), 5)
-            }
-            GemmOutput::I32 { c, ldc } => (*ldc, c.len(), 2),
-            GemmOutput::F32 {
-                c, ldc, b_scales, ..
-            } => {
-                if b_scales.len() != 1 && b_scales.len() != n {
-                    return Err(GemmError::Quant(format!(
-                        "{} B scales given; need 1 or n = {n}",
-                        b_scales.len()
-                    )));
-                }
-                (*ldc, c.len(), 3)
-            }
-        };
-        if ldc < n {
-            return Err(GemmError::Shape(format!("ldc {ldc} is smaller than n {n}")));
-        }
-        let need_c = strided_span("C", ("m", m), ("ldc", ldc), ("n", n))?;
-        if len < need_c {
-            return Err(GemmError::Shape(format!(
-                "C has {len} elements but {m}x{n} with row stride {ldc} needs {need_c}"
-            )));
-        }
-        let plan = match &out {
-            GemmOutput::U8 { requant, .. } | GemmOutput::I8 { requant, .. } => {
-                Some(requant.plan(None)?)
-            }
-            _ => None,
-        };
-        // Per-tensor or per-channel Fp32 to u8/i8 on a kernel that has it fused: the kernel
-        // stores bytes.
-        let fused = match (&out, self.kernel.run_fp32) {
-            _ if self.packed.needs_row_sums() => None,
-            (GemmOutput::U8 { requant: r, .. } | GemmOutput::I8 { requant: r, .. }, Some(f)) => {
-                Fp32Requant::from_requantizer(r).map(|q| (f, q))
-            }
-            (
-                GemmOutput::U8PerChannel { requant: r, .. }
-                | GemmOutput::I8PerChannel { requant: r, .. },
-                Some(f),
-            ) => Fp32Requant::from_per_channel(r).map(|q| (f, q)),
-            _ => None,
-        };
-        let per_channel: Option<&PerChannelRequantizer> = match &out {
-            GemmOutput::U8PerChannel { requant, .. } | GemmOutput::I8PerChannel { requant, .. } => {
-                Some(requant)
-            }
-            _ => None,
-        };
-        let (c_ptr, a_scale, b_scales): (SyncPtr, f32, &[f32]) = match out {
-            GemmOutput::U8 { c, .. } | GemmOutput::U8PerChannel { c, .. } => {
-                (SyncPtr(c.as_mut_ptr()), 0.0, &[])
-            }
-            GemmOutput::I8 { c, .. } | GemmOutput::I8PerChannel { c, .. } => {
-                (SyncPtr(c.as_mut_ptr().cast()), 0.0, &[])
-            }
-            GemmOutput::I32 { c, .. } => (SyncPtr(c.as_mut_ptr().cast()), 0.0, &[]),
-            GemmOutput::F32 {
-                c,
-                a_scale,
-                b_scales,
-                ..
-            } => (SyncPtr(c.as_mut_ptr().cast()), a_scale, b_scales),
-        };
-        // Whether the tasks go through the i32 scratch (else the kernels store into C).
-        let scratch = fused.is_none() && kind != 2;
-        let tiling = tiling.unwrap_or_else(|| self.split(m, par.threads(), scratch));
-        if tiling.rows == 0 || tiling.blocks == 0 {
-            return Err(GemmError::Shape(format!(
-                "tiling rows ({}) and blocks ({}) must be >= 1",
-                tiling.rows, tiling.blocks
-            )));
-        }
-        let bytes = a.as_bytes();
-        let nr = self.kernel.nr;
-        let nb = self.packed.blocks();
-        let (mut rows, mut blocks) = (tiling.rows.min(m), tiling.blocks.min(nb));
-        if scratch {
-            // A task's scratch (rows × blocks · NR) at most SCRATCH_CAP (rows, blocks >= 1).
-            blocks = blocks.min((SCRATCH_CAP / nr).max(1));
-            rows = rows.min((SCRATCH_CAP / (blocks * nr)).max(1));
-        }
-        // m · nb <= m · n <= (m − 1) · ldc + n <= C's length: no overflow.
-        let m_tiles = m.div_ceil(rows);
-        let n_tiles = nb.div_ceil(blocks);
-        let store = Store {
-            c: c_ptr,
-            n,
-            kind,
-            plan: plan.as_ref(),
-            per_channel,
-            a_scale,
-            b_scales,
-        };
-        let store = &store;
-        // Column panels outermost: the consecutive tasks a thread takes share one panel of B.
-        par.for_each(m_tiles * n_tiles, |task| {
-            let (ni, mi) = (task / m_tiles, task % m_tiles);
-            let r0 = mi * rows;
-            let r1 = (r0 + rows).min(m);
-            let b0 = ni * blocks;
-            let b1 = (b0 + blocks).min(nb);
-            let c0 = b0 * nr;
-            let width = (b1 * nr).min(n) - c0;
-            SCRATCH.with(|s| {
-                let (acc, ptrs) = &mut *s.borrow_mut();
-                if ptrs.len() < self.kernel.mr {
-                    ptrs.resize(self.kernel.mr, core::ptr::null());
-                }
-                if let Some((f, q)) = &fused {
-                    // SAFETY: rows r0..r1 < m and columns c0..c0 + width <= n of the byte C
-                    // belong to this task only; element (r, c) is at r·ldc + c < C's length.
-                    unsafe {
-                        let base = store.c.0.add(r0 * ldc + c0);
-                        self.tile_fp32(bytes, lda, r0, r1, b0, b1, *f, q, base, ldc, ptrs);
-                    }
-                    return;
-                }
-                if kind == 2 {
-                    // i32 C: the kernels store straight into C, no scratch pass.
-                    // SAFETY: rows r0..r1 < m and columns c0..c0 + width <= n of C belong to
-                    // this task only; element (r, c) is at (r·ldc + c) < C's length (checked
-                    // above), and C holds i32 for kind 2.
-                    unsafe {
-                        let base = store.c.0.cast::<i32>().add(r0 * ldc + c0);
-                        self.tile(bytes, lda, r0, r1, b0, b1, base, ldc, ptrs);
-                    }
-                    return;
-                }
-                // At most SCRATCH_CAP elements, or one row of one block (capped above).
-                let len = (r1 - r0) * width;
-                if acc.len() < len {
-                    acc.resize(len, 0);
-                }
-                let acc = &mut acc[..len];
-                // SAFETY: acc holds (r1 − r0) rows of `width` = the task's columns.
-                unsafe { self.tile(bytes, lda, r0, r1, b0, b1, acc.as_mut_ptr(), width, ptrs) };
-                if c0 == 0 && width == n && ldc == n {
-                    // Dense C: rows r0..r1 are one run.
-                    // SAFETY: rows r0..r1 belong to this task only and r1 <= m, so the run
-                    // r0·n .. r1·n lies inside C (checked in `gemm`).
-                    unsafe { store.write(acc, r0 * ldc, 0) };
-                } else {
-                    for (i, row) in acc.chunks_exact(width).enumerate() {
-                        // SAFETY: row r0 + i < m, columns c0..c0 + width <= n belong to this task
-                        // only; (r0 + i)·ldc + c0 + width <= (m − 1)·ldc + n <= C's length.
-                        unsafe { store.write(row, (r0 + i) * ldc + c0, c0) };
-                    }
-                }
-            });
-        });
-        Ok(())
-    }
-
-    /// How [`PackedB::gemm`] splits `m` rows over `threads` threads: the tasks are tiles of
-    /// `rows` rows × `blocks` NR-column blocks.
-    ///
-    /// * N: a panel of packed B (`blocks` blocks over all of K) fits half of the L2 cache
-    ///   ([`cpu_probe::cache_sizes`]), so it stays in L2 while the row blocks of a task stream
-    ///   past it; each MR-row block of A (`MR × K` bytes) is reused from L1 across the panel.
-    /// * M: a task's i32 accumulators (rows × panel width) fit half of L1, so they are still
-    ///   there when the task requantizes them. This is the split of the outputs that go through
-    ///   that scratch (f32, per-channel, and u8/i8 without a fused kernel);
-    ///   [`PackedB::tiling_direct`] is the one for the outputs the kernels store directly.
-    /// * Threads: big enough tasks (>= [`MIN_TASK_MACS`] multiply-adds) and up to
-    ///   [`TASKS_PER_THREAD`] per thread, split over rows when there are enough MR-row blocks,
-    ///   otherwise over columns (GEMV: M = 1 runs column panels in parallel).
-    pub fn tiling(&self, m: usize, threads: usize) -> Tiling {
-        self.split(m, threads, true)
-    }
-
-    /// The split [`PackedB::gemm`] uses for outputs the kernels store directly (i32 C, and u8/i8
-    /// C with an `Fp32` requantizer, per tensor or per channel, on a kernel with it fused): as
-    /// [`PackedB::tiling`] without the L1 limit on rows, which only keeps a task's i32 scratch
-    /// in L1 (one thread: one task; fewer, longer kernel calls).
-    pub fn tiling_direct(&self, m: usize, threads: usize) -> Tiling {
-        self.split(m, threads, false)
-    }
-
-    fn split(&self, m: usize, threads: usize, scratch: bool) -> Tiling {
-        let caches = cpu_probe::cache_sizes();
-        let (mr, nr) = (self.kernel.mr, self.kernel.nr);
-        let (k, n, nb) = (self.k, self.n, self.packed.blocks());
-        let m = m.max(1);
-        let block_bytes = self.packed.block_len().max(1) as u64;
-        let mut blocks = ((caches.l2 / 2) / block_bytes).clamp(1, nb as u64) as usize;
-        let width = (blocks * nr).min(n);
-        // The i32 accumulators of a task stay in L1 until they are requantized.
-        let row_bytes = (width * 4) as u64;
-        // Saturating: `m` and `threads` are the caller's (up to usize::MAX).
-        let mut rows = if scratch {
-            (((caches.l1d / 2) / row_bytes) as usize / mr * mr).clamp(mr, m.max(mr))
-        } else {
-            m.div_ceil(mr).saturating_mul(mr)
-        };
-        let macs = m.saturating_mul(n).saturating_mul(k);
-        let want = (macs / MIN_TASK_MACS).clamp(1, threads.max(1).saturating_mul(TASKS_PER_THREAD));
-        if threads > 1 && want > 1 {
-            let m_blocks = m.div_ceil(mr);
-            if m_blocks >= want {
-                rows = rows.min(m_blocks.div_ceil(want).saturating_mul(mr));
-            } else {
-                rows = rows.min(mr);
-                // Column panels in a multiple of `threads` tasks (equal shares), each a whole
-                // number of 64-byte lines of a u8 C row where the width allows it (no line is
-                // written by two tasks).
-                let t = threads.max(1);
-                let n_tasks = (want.div_ceil(m_blocks) / t).max(1).saturating_mul(t);
-                let line = 64usize.div_ceil(nr);
-                let share = nb.div_ceil(n_tasks);
-                blocks = blocks.min(if share >= line {
-                    share.div_ceil(line) * line
-                } else {
-                    share
-                });
-            }
-        }
-        Tiling {
-            rows: rows.min(m),
-            blocks,
-        }
-    }
-
-    fn check_per_channel(&self, r: &PerChannelRequantizer, want: QType) -> Result<(), GemmError> {
-        if r.channels() != self.n {
-            return Err(GemmError::Quant(format!(
-                "per-channel requantizer has {} channels but n = {}",
-                r.channels(),
-                self.n
-            )));
-        }
-        match r.channel(0) {
-            Some(c) => self.check_requant(c, want),
-            None => Ok(()),
-        }
-    }
-
-    fn check_requant(&self, r: &Requantizer, want: QType) -> Result<(), GemmError> {
-        if r.qtype() != want {
-            return Err(GemmError::Shape(format!(
-                "requantizer produces {:?} but a {want:?} C was given",
-                r.qtype()
-            )));
-        }
-        Ok(())
-    }
-
-    /// The byte mask the kernel applies to A: the activation domain's xor, and one more 0x80
-    /// for kernels that multiply signed activations.
-    fn kernel_xor(&self) -> u8 {
-        self.a_xor ^ if self.kernel.signed_a { 0x80 } else { 0 }
-    }
-
-    /// The MR row pointers of the row block at `r` with `rows` valid rows: rows past the block
-    /// repeat its last row; each row has k readable bytes (checked in `gemm`).
-    fn row_pointers(&self, a: &[u8], lda: usize, r: usize, rows: usize, ptrs: &mut [*const u8]) {
-        for (i, p) in ptrs.iter_mut().take(self.kernel.mr).enumerate() {
-            *p = a[(r + i.min(rows - 1)) * lda..][..self.k].as_ptr();
-        }
-    }
-
-    /// How many full MR-row blocks from row `r0` (up to `r1`) a strided kernel entry may run:
-    /// it reads whole k-groups (`4 · ceil(k / 4)` bytes) of every row, so the last row of the
-    /// last block must have them inside A (rows before it do: `lda >= k` and the bytes past `k`
-    /// are the next row's).
-    fn strided_blocks(&self, a: &[u8], lda: usize, r0: usize, r1: usize) -> usize {
-        let mr = self.kernel.mr;
-        let group_bytes = 4 * self.k.div_ceil(4);
-        let mut mb = (r1 - r0) / mr;
-        while mb > 0 && (r0 + mb * mr - 1) * lda + group_bytes > a.len() {
-            mb -= 1;
-        }
-        mb
-    }
-
-    /// Rows `r0..r1` × NR blocks `b0..b1` into `acc` (row stride `ldacc`, column 0 = column
-    /// `b0 · NR` of C).
-    ///
-    /// # Safety
-    /// For every row `r0 <= r < r1` and column `b0·NR <= c < min(b1·NR, n)`, `acc` is writable
-    /// at `(r − r0)·ldacc + c − b0·NR` and no other thread accesses those elements.
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn tile(
-        &self,
-        a: &[u8],
-        lda: usize,
-        r0: usize,
-        r1: usize,
-        b0: usize,
-        b1: usize,
-        acc: *mut i32,
-        ldacc: usize,
-        ptrs: &mut [*const u8],
-    ) {
-        let k = &self.kernel;
-        let pk = &self.packed;
-        let n = self.n;
-        let xor = self.kernel_xor();
-        // The task's blocks (checked once, not per kernel call).
-        let (w_panel, bias_panel) = pk.block_range(0, b0, b1);
-        let mut r = r0;
-        if let (Some(g), false) = (k.gemm_i32, pk.needs_row_sums()) {
-            // Full row blocks in one call (see `strided_blocks`).
-            let mb = self.strided_blocks(a, lda, r0, r1);
-            if mb > 0 {
-                let ncols = (b1 * k.nr).min(n) - b0 * k.nr;
-                // SAFETY: rows r0..r0 + mb·MR are readable for whole k-groups
-                // (strided_blocks); `acc` rows 0..mb·MR, columns 0..ncols are the caller's;
-                // blocks b0..b1 are consecutive (block_len apart, NR biases apart), KR = 4; the
-                // kernel's ISA is the plan's.
-                unsafe {
-                    g(
-                        mb,
-                        ncols,
-                        pk.block_len(),
-                        self.k.div_ceil(4),
-                        a.as_ptr().add(r0 * lda),
-                        lda,
-                        xor,
-                        w_panel.as_ptr(),
-                        bias_panel.as_ptr(),
-                        acc,
-                        ldacc,
-                    );
-                }
-                r += mb * k.mr;
-            }
-        }
-        while r < r1 {
-            let rows = (r1 - r).min(k.mr);
-            self.row_pointers(a, lda, r, rows, ptrs);
-            let mut row_sums = [0i32; MAX_MR];
-            if pk.needs_row_sums() {
-                for (i, s) in row_sums.iter_mut().enumerate().take(rows) {
-                    *s = a[(r + i) * lda..][..self.k]
-                        .iter()
-                        .map(|&b| i32::from(b ^ self.a_xor))
-                        .sum();
-                }
-            }
-            let blocks = w_panel
-                .chunks_exact(pk.block_len())
-                .zip(bias_panel.chunks_exact(k.nr));
-            for (b, (w, bias)) in (b0..b1).zip(blocks) {
-                let col0 = b * k.nr;
-                let nr = (n - col0).min(k.nr);
-                let at = (r - r0) * ldacc + (col0 - b0 * k.nr);
-                // SAFETY: rows r..r + rows and columns col0..col0 + nr are inside the range
-                // the caller guarantees writable (and ours alone).
-                let out = unsafe { acc.add(at) };
-                // SAFETY: ptrs holds MR pointers to k readable bytes; the packed block and its
-                // bias have the kernel's sizes; `out` is writable for `rows` rows of stride
-                // ldacc with nr columns (above); the kernel's ISA is available (chosen from
-                // Variant::available()).
-                unsafe {
-                    (k.run)(
-                        rows,
-                        nr,
-                        1,
-                        self.k,
-                        ptrs.as_ptr(),
-                        xor,
-                        w.as_ptr(),
-                        bias.as_ptr(),
-                        out,
-                        ldacc,
-                    );
-                }
-                if pk.needs_row_sums() {
-                    for (i, &rs) in row_sums.iter().enumerate().take(rows) {
-                        // SAFETY: row i of the tile, nr columns: inside the caller's range, ours
-                        // alone, and not aliased by any other live reference.
-                        let row = unsafe { std::slice::from_raw_parts_mut(out.add(i * ldacc), nr) };
-                        for (x, &z) in row.iter_mut().zip(&pk.zw()[col0..col0 + nr]) {
-                            *x = x.wrapping_sub(z.wrapping_mul(rs));
-                        }
-                    }
-                }
-            }
-            r += rows;
-        }
-    }
-}
-
-impl PackedB {
-    /// [`PackedB::tile`] through a kernel with the Fp32 requantization (per tensor or per
-    /// channel) fused, storing bytes (`out`, row stride `ldo` bytes). Only for plans without row
-    /// sums.
-    ///
-    /// # Safety
-    /// For every row `r0 <= r < r1` and column `b0·NR <= c < min(b1·NR, n)`, `out` is writable
-    /// at `(r − r0)·ldo + c − b0·NR` and no other thread accesses those bytes.
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn tile_fp32(
-        &self,
-        a: &[u8],
-        lda: usize,
-        r0: usize,
-        r1: usize,
-        b0: usize,
-        b1: usize,
-        f: ukernel::IgemmFp32Fn,
-        q: &Fp32Requant,
-        out: *mut u8,
-        ldo: usize,
-        ptrs: &mut [*const u8],
-    ) {
-        let k = &self.kernel;
-        let pk = &self.packed;
-        let xor = self.kernel_xor();
-        // The task's blocks (checked once, not per kernel call).
-        let (w_panel, bias_panel) = pk.block_range(0, b0, b1);
-        let mut r = r0;
-        let col0 = b0 * k.nr;
-        let ncols = (b1 * k.nr).min(self.n) - col0;
-        // Channel scales from this panel's first column.
-        let q = &q.from_column(col0);
-        if let Some(g) = k.gemm_fp32 {
-            // Full row blocks in one call; the kernel reads whole k-groups (kc4 · 4 bytes) of
-            // every row, so a block may go only where its last row has them inside A.
-            let kc4 = self.k.div_ceil(4);
-            let mb = self.strided_blocks(a, lda, r0, r1);
-            if mb > 0 {
-                // SAFETY: rows r0..r0 + mb·MR are readable for 4·kc4 bytes (above) and, with
-                // their output rows, inside the caller's range; the panel's blocks b0..b1 are
-                // consecutive (block_len apart) with consecutive NR biases, packed with
-                // ceil(k / 4) groups (KR = 4 for every kernel with a strided entry); the
-                // kernel's ISA is available (the plan's variant).
-                unsafe {
-                    g(
-                        mb,
-                        ncols,
-                        pk.block_len(),
-                        kc4,
-                        a.as_ptr().add(r0 * lda),
-                        lda,
-                        xor,
-                        w_panel.as_ptr(),
-                        bias_panel.as_ptr(),
-                        q,
-                        out,
-                        ldo,
-                    );
-                }
-                r += mb * k.mr;
-            }
-        }
-        while r < r1 {
-            let rows = (r1 - r).min(k.mr);
-            self.row_pointers(a, lda, r, rows, ptrs);
-            // SAFETY: rows r..r + rows, columns col0..col0 + ncols: the caller's range.
-            let o = unsafe { out.add((r - r0) * ldo) };
-            // SAFETY: as in `tile`; blocks b0..b1 are consecutive in the packed data
-            // (block_len bytes apart) with consecutive NR biases; `o` is writable for `rows`
-            // rows of ncols bytes at stride ldo (above).
-            unsafe {
-                f(
-                    rows,
-                    ncols,
-                    pk.block_len(),
-                    1,
-                    self.k,
-                    ptrs.as_ptr(),
-                    xor,
-                    w_panel.as_ptr(),
-                    bias_panel.as_ptr(),
-                    q,
-                    o,
-                    ldo,
-                );
-            }
-            r += rows;
-        }
-    }
-}
-
-/// Where a task writes its accumulators and how.
-struct Store<'a> {
-    c: SyncPtr,
-    n: usize,
-    /// 0 u8, 1 i8, 2 i32, 3 f32, 4 u8 per channel, 5 i8 per channel.
-    kind: u8,
-    plan: Option<&'a quant_params::RequantPlan>,
-    per_channel: Option<&'a PerChannelRequantizer>,
-    a_scale: f32,
-    b_scales: &'a [f32],
-}
-
-impl Store<'_> {
-    /// Writes `run` to C at element offset `off`; its first element is in column `col0`. A run
-    /// is either part of one row (`col0 + len <= n`) or whole dense rows (`col0 == 0`, `ldc == n`).
-    ///
-    /// # Safety
-    /// Elements `off .. off + run.len()` of C are inside C and written by this task only.
-    unsafe fn write(&self, run: &[i32], off: usize, col0: usize) {
-        let len = run.len();
-        let n = self.n;
-        let whole_rows = col0 == 0 && len.is_multiple_of(n);
-        // SAFETY: (all arms) the caller's contract; the element type matches `kind`.
-        unsafe {
-            match self.kind {
-                0 | 1 => {
-                    let o = std::slice::from_raw_parts_mut(self.c.0.add(off), len);
-                    if let Some(p) = self.plan {
-                        let _ = if self.kind == 0 {
-                            p.run_u8(run, o)
-                        } else {
-                            p.run_i8(run, &mut *(o as *mut [u8] as *mut [i8]))
-                        };
-                    }
-                }
-                4 | 5 => {
-                    let o = std::slice::from_raw_parts_mut(self.c.0.add(off), len);
-                    let Some(pc) = self.per_channel else { return };
-                    if whole_rows {
-                        let _ = if self.kind == 4 {
-                            pc.requantize_rows_u8(run, o)
-                        } else {
-                            pc.requantize_rows_i8(run, &mut *(o as *mut [u8] as *mut [i8]))
-                        };
-                    } else {
-                        // A column range (GEMV panels): channel by channel.
-                        for (j, (x, &v)) in o.iter_mut().zip(run).enumerate() {
-                            if let Some(r) = pc.channel(col0 + j) {
-                                *x = r.requantize(v) as u8;
-                            }
-                        }
-                    }
-                }
-                2 => std::slice::from_raw_parts_mut(self.c.0.cast::<i32>().add(off), len)
-                    .copy_from_slice(run),
-                _ => {
-                    let o = std::slice::from_raw_parts_mut(self.c.0.cast::<f32>().add(off), len);
-                    for (j, (x, &v)) in o.iter_mut().zip(run).enumerate() {
-                        // A dense run spans several rows: the column is (col0 + j) mod n.
-                        let s = if self.b_scales.len() == 1 {
-                            self.b_scales[0]
-                        } else {
-                            self.b_scales[(col0 + j) % n]
-                        };
-                        *x = v as f32 * (self.a_scale * s);
-                    }
-                }
-            }
-        }
     }
 }

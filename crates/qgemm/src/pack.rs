@@ -216,7 +216,7 @@ pub fn pack(
 /// [`pack`] for `kernel` (its `NR`, `KR` and operand convention; `KR` must be 4 or 8).
 #[allow(clippy::too_many_arguments)]
 pub fn pack_kernel(
-    kernel: &crate::Kernel,
+    kernel: &crate::Kernels,
     taps: usize,
     cin_g: usize,
     cout_g: usize,
@@ -247,8 +247,25 @@ fn mul(what: &str, (an, a): (&str, usize), (bn, b): (&str, usize)) -> Result<usi
         .ok_or_else(|| GemmError::Shape(format!("{what}: {an} {a} times {bn} {b} overflows usize")))
 }
 
+/// The sizes of a packed layout, each computed checked.
+struct Sizes {
+    /// k-groups per tap (`ceil(cin_g / KR)`).
+    kcg: usize,
+    kc4: usize,
+    blocks: usize,
+    block_len: usize,
+    /// Bytes of packed weights.
+    total: usize,
+    /// Block biases (`groups · blocks · NR`).
+    bias_len: usize,
+    cout: usize,
+    /// Weights per output channel (`taps · cin_g`).
+    k_total: usize,
+}
+
+/// Validates a layout and the lengths of its inputs and computes its [`Sizes`].
 #[allow(clippy::too_many_arguments)]
-fn pack_layout(
+fn sizes(
     nr: usize,
     kr: usize,
     taps: usize,
@@ -257,10 +274,8 @@ fn pack_layout(
     groups: usize,
     w_prime: &[i8],
     zw_prime: &[i32],
-    za_prime: i32,
     bias: &[i32],
-    signed_a: bool,
-) -> Result<PackedWeights, GemmError> {
+) -> Result<Sizes, GemmError> {
     if nr == 0 {
         return Err(GemmError::Shape("NR 0: a block needs >= 1 column".into()));
     }
@@ -322,6 +337,42 @@ fn pack_layout(
             bias.len()
         )));
     }
+    Ok(Sizes {
+        kcg,
+        kc4,
+        blocks,
+        block_len,
+        total,
+        bias_len,
+        cout,
+        k_total,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn pack_layout(
+    nr: usize,
+    kr: usize,
+    taps: usize,
+    cin_g: usize,
+    cout_g: usize,
+    groups: usize,
+    w_prime: &[i8],
+    zw_prime: &[i32],
+    za_prime: i32,
+    bias: &[i32],
+    signed_a: bool,
+) -> Result<PackedWeights, GemmError> {
+    let Sizes {
+        kcg,
+        kc4,
+        blocks,
+        block_len,
+        total,
+        bias_len,
+        cout,
+        k_total,
+    } = sizes(nr, kr, taps, cin_g, cout_g, groups, w_prime, zw_prime, bias)?;
     let alloc_err = |what: &str, len: usize, size: usize| {
         GemmError::Shape(format!(
             "{what}: {len} elements of {size} bytes cannot be allocated"
@@ -369,26 +420,15 @@ fn pack_layout(
             }
         }
     }
-    // The folded bias is exact modulo 2^32 (the kernels add it in wrapping i32 arithmetic), so
-    // wrapping i64 arithmetic (2^32 divides 2^64) gives the same low 32 bits for any
-    // arguments, hostile ones included.
-    let k_total = k_total as i64;
-    for (co, w) in w_prime.chunks_exact(k_total as usize).enumerate() {
-        let sum_w: i64 = w.iter().map(|&v| i64::from(v)).fold(0, i64::wrapping_add);
-        let za = i64::from(za_prime);
-        let mut b = i64::from(bias[co])
-            .wrapping_sub(za.wrapping_mul(sum_w))
-            .wrapping_add(
-                k_total
-                    .wrapping_mul(za)
-                    .wrapping_mul(i64::from(zw_prime[co])),
-            );
-        if signed_a {
-            // The kernel sums (a' − 128)·w': add back 128·Σw'.
-            b = b.wrapping_add(sum_w.wrapping_mul(128));
-        }
-        folded.push(b as i32);
-    }
+    fold_biases(
+        &mut folded,
+        w_prime,
+        k_total,
+        za_prime,
+        zw_prime,
+        bias,
+        signed_a,
+    );
     for g in 0..groups {
         for oc in 0..cout_g {
             block_bias[(g * blocks + oc / nr) * nr + oc % nr] = folded[g * cout_g + oc];
@@ -410,4 +450,36 @@ fn pack_layout(
         needs_row_sums: zw.iter().any(|&z| z != 0),
         zw,
     })
+}
+
+/// Appends the folded bias of every output channel to `folded` (see the module docs).
+fn fold_biases(
+    folded: &mut Vec<i32>,
+    w_prime: &[i8],
+    k_total: usize,
+    za_prime: i32,
+    zw_prime: &[i32],
+    bias: &[i32],
+    signed_a: bool,
+) {
+    // The folded bias is exact modulo 2^32 (the kernels add it in wrapping i32 arithmetic), so
+    // wrapping i64 arithmetic (2^32 divides 2^64) gives the same low 32 bits for any
+    // arguments, hostile ones included.
+    let k_total = k_total as i64;
+    for (co, w) in w_prime.chunks_exact(k_total as usize).enumerate() {
+        let sum_w: i64 = w.iter().map(|&v| i64::from(v)).fold(0, i64::wrapping_add);
+        let za = i64::from(za_prime);
+        let mut b = i64::from(bias[co])
+            .wrapping_sub(za.wrapping_mul(sum_w))
+            .wrapping_add(
+                k_total
+                    .wrapping_mul(za)
+                    .wrapping_mul(i64::from(zw_prime[co])),
+            );
+        if signed_a {
+            // The kernel sums (a' − 128)·w': add back 128·Σw'.
+            b = b.wrapping_add(sum_w.wrapping_mul(128));
+        }
+        folded.push(b as i32);
+    }
 }

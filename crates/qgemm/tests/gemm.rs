@@ -3,7 +3,7 @@
 use cpu_probe::parallel::Parallel;
 use proptest::prelude::*;
 use qgemm::reference::gemm_i32;
-use qgemm::{GemmConfig, GemmError, GemmOutput, Input8, PackedB, Tiling, Variant};
+use qgemm::{GemmConfig, GemmError, GemmOutput, Input8, Kernel, PackedB, Tiling, IGEMM};
 use quant_params::{PerChannelRequantizer, QType, RequantScheme, Requantizer};
 
 #[path = "support/guarded.rs"]
@@ -96,7 +96,7 @@ fn check(
     } else {
         Parallel::single()
     };
-    for v in Variant::available() {
+    for v in IGEMM.available() {
         let p = match PackedB::new(GemmConfig {
             k,
             n,
@@ -106,14 +106,14 @@ fn check(
             a_zero_point: za,
             b_zero_points: &zb,
             bias: Some(&bias),
-            variant: Some(v),
+            kernel: Some(v),
         }) {
             Ok(p) => p,
             Err(GemmError::Overflow(_)) => return,
             Err(e) => panic!("{e}"),
         };
         // The driver's own split, then a forced one (every rows/blocks split gives the same C).
-        let nb = n.div_ceil(p.kernel().nr);
+        let nb = n.div_ceil(p.kernel().kernels.nr);
         let forced = Tiling {
             rows: 1 + (seed as usize / 7) % m,
             blocks: 1 + (seed as usize / 11) % nb,
@@ -123,70 +123,146 @@ fn check(
                 None => p.gemm(m, ain, lda, out, &par),
                 Some(t) => p.gemm_with_tiling(m, ain, lda, out, &par, t),
             };
-            let mut c32 = vec![i32::MIN; m * ldc];
-            run(GemmOutput::I32 { c: &mut c32, ldc }).unwrap();
-            let mut cu8 = vec![0xA5u8; m * ldc];
-            run(GemmOutput::U8 {
-                c: &mut cu8,
-                ldc,
-                requant: &r,
-            })
-            .unwrap();
-            let mut ci8 = vec![0x5Ai8; m * ldc];
-            run(GemmOutput::I8 {
-                c: &mut ci8,
-                ldc,
-                requant: &r8,
-            })
-            .unwrap();
-            let mut cf = vec![0f32; m * ldc];
-            run(GemmOutput::F32 {
-                c: &mut cf,
-                ldc,
-                a_scale: 0.5,
-                b_scales: &col_scales,
-            })
-            .unwrap();
-            let mut cpu = vec![0u8; m * ldc];
-            run(GemmOutput::U8PerChannel {
-                c: &mut cpu,
-                ldc,
-                requant: &pc_u8,
-            })
-            .unwrap();
-            let mut cpi = vec![0i8; m * ldc];
-            run(GemmOutput::I8PerChannel {
-                c: &mut cpi,
-                ldc,
-                requant: &pc_i8,
-            })
-            .unwrap();
-            let v = (v, tiling);
-            for i in 0..m {
-                for j in 0..n {
-                    let w = want[i * n + j];
-                    let at = i * ldc + j;
-                    assert_eq!(c32[at], w, "{v:?} i32 m{m} k{k} n{n} ({i},{j})");
-                    assert_eq!(i32::from(cu8[at]), r.requantize(w), "{v:?} u8");
-                    assert_eq!(i32::from(ci8[at]), r8.requantize(w), "{v:?} i8");
-                    assert_eq!(cf[at], w as f32 * (0.5 * col_scales[j]), "{v:?} f32");
-                    assert_eq!(
-                        i32::from(cpu[at]),
-                        pc_u8.channel(j).unwrap().requantize(w),
-                        "{v:?} u8 per channel"
-                    );
-                    assert_eq!(
-                        i32::from(cpi[at]),
-                        pc_i8.channel(j).unwrap().requantize(w),
-                        "{v:?} i8 per channel"
-                    );
-                }
-                for j in n..ldc {
-                    assert_eq!(c32[i * ldc + j], i32::MIN, "{v:?} wrote past n");
-                    assert_eq!(cu8[i * ldc + j], 0xA5, "{v:?} u8 wrote past n");
-                    assert_eq!(ci8[i * ldc + j], 0x5A, "{v:?} i8 wrote past n");
-                }
-            }
+            let stages = Stages {
+                r: &r,
+                r8: &r8,
+                col_scales: &col_scales,
+                pc_u8: &pc_u8,
+                pc_i8: &pc_i8,
+            };
+            let outs = outputs(&run, m, ldc, &stages);
+            compare(
+                &format!("{} {tiling:?}", v.name),
+                (m, k, n, ldc),
+                &want,
+                &outs,
+                &stages,
+            );
+        }
+    }
+}
+
+/// Runs one GEMM (`m` rows, row stride `ldc`) into each of the six outputs, filled with
+/// markers first.
+fn outputs(
+    run: &dyn Fn(GemmOutput<'_>) -> Result<(), GemmError>,
+    m: usize,
+    ldc: usize,
+    s: &Stages,
+) -> Outs {
+    let mut c32 = vec![i32::MIN; m * ldc];
+    run(GemmOutput::I32 { c: &mut c32, ldc }).unwrap();
+    let mut cu8 = vec![0xA5u8; m * ldc];
+    run(GemmOutput::U8 {
+        c: &mut cu8,
+        ldc,
+        requant: s.r,
+    })
+    .unwrap();
+    let mut ci8 = vec![0x5Ai8; m * ldc];
+    run(GemmOutput::I8 {
+        c: &mut ci8,
+        ldc,
+        requant: s.r8,
+    })
+    .unwrap();
+    let mut cf = vec![0f32; m * ldc];
+    run(GemmOutput::F32 {
+        c: &mut cf,
+        ldc,
+        a_scale: 0.5,
+        b_scales: s.col_scales,
+    })
+    .unwrap();
+    let mut cpu = vec![0u8; m * ldc];
+    run(GemmOutput::U8PerChannel {
+        c: &mut cpu,
+        ldc,
+        requant: s.pc_u8,
+    })
+    .unwrap();
+    let mut cpi = vec![0i8; m * ldc];
+    run(GemmOutput::I8PerChannel {
+        c: &mut cpi,
+        ldc,
+        requant: s.pc_i8,
+    })
+    .unwrap();
+    Outs {
+        c32,
+        cu8,
+        ci8,
+        cf,
+        cpu,
+        cpi,
+    }
+}
+
+/// The six outputs of one run of [`check`].
+struct Outs {
+    c32: Vec<i32>,
+    cu8: Vec<u8>,
+    ci8: Vec<i8>,
+    cf: Vec<f32>,
+    cpu: Vec<u8>,
+    cpi: Vec<i8>,
+}
+
+/// The output stages of [`check`].
+struct Stages<'a> {
+    r: &'a Requantizer,
+    r8: &'a Requantizer,
+    col_scales: &'a [f32],
+    pc_u8: &'a PerChannelRequantizer,
+    pc_i8: &'a PerChannelRequantizer,
+}
+
+/// Every output == the reference `want` (m × n) requantized, and nothing written past column n.
+fn compare(
+    v: &str,
+    (m, k, n, ldc): (usize, usize, usize, usize),
+    want: &[i32],
+    o: &Outs,
+    s: &Stages,
+) {
+    let Outs {
+        c32,
+        cu8,
+        ci8,
+        cf,
+        cpu,
+        cpi,
+    } = o;
+    let Stages {
+        r,
+        r8,
+        col_scales,
+        pc_u8,
+        pc_i8,
+    } = s;
+    for i in 0..m {
+        for j in 0..n {
+            let w = want[i * n + j];
+            let at = i * ldc + j;
+            assert_eq!(c32[at], w, "{v:?} i32 m{m} k{k} n{n} ({i},{j})");
+            assert_eq!(i32::from(cu8[at]), r.requantize(w), "{v:?} u8");
+            assert_eq!(i32::from(ci8[at]), r8.requantize(w), "{v:?} i8");
+            assert_eq!(cf[at], w as f32 * (0.5 * col_scales[j]), "{v:?} f32");
+            assert_eq!(
+                i32::from(cpu[at]),
+                pc_u8.channel(j).unwrap().requantize(w),
+                "{v:?} u8 per channel"
+            );
+            assert_eq!(
+                i32::from(cpi[at]),
+                pc_i8.channel(j).unwrap().requantize(w),
+                "{v:?} i8 per channel"
+            );
+        }
+        for j in n..ldc {
+            assert_eq!(c32[i * ldc + j], i32::MIN, "{v:?} wrote past n");
+            assert_eq!(cu8[i * ldc + j], 0xA5, "{v:?} u8 wrote past n");
+            assert_eq!(ci8[i * ldc + j], 0x5A, "{v:?} i8 wrote past n");
         }
     }
 }
@@ -196,10 +272,7 @@ fn check(
 fn case_matrix() {
     eprintln!(
         "qgemm variants: {:?}",
-        Variant::available()
-            .iter()
-            .map(|v| v.kernel().unwrap().name)
-            .collect::<Vec<_>>()
+        IGEMM.available().iter().map(|v| v.name).collect::<Vec<_>>()
     );
     let mut seed = 1u64;
     for k in [1, 3, 4, 5, 8, 12, 16, 17, 64] {
@@ -235,7 +308,7 @@ proptest! {
 #[test]
 fn overflow_boundary() {
     // u8 x u8, za = 0, zb = 255, B all zero: 65025 per product, K = 33025 fits, 33026 does not.
-    let mk = |k: usize, v: Option<Variant>| {
+    let mk = |k: usize, v: Option<&'static Kernel>| {
         let b = vec![0u8; k];
         PackedB::new(GemmConfig {
             k,
@@ -246,11 +319,11 @@ fn overflow_boundary() {
             a_zero_point: 0,
             b_zero_points: &[255],
             bias: None,
-            variant: v,
+            kernel: v,
         })
     };
     let a = vec![255u8; 33025];
-    for v in Variant::available() {
+    for v in IGEMM.available() {
         let p = mk(33025, Some(v)).unwrap();
         let mut c = [0i32; 1];
         p.gemm(
@@ -281,7 +354,7 @@ fn bad_input_is_an_error() {
         a_zero_point: 128,
         b_zero_points: &[0],
         bias: None,
-        variant: None,
+        kernel: None,
     };
     assert!(PackedB::new(GemmConfig { ldb: 3, ..cfg })
         .unwrap_err()
@@ -373,7 +446,7 @@ fn packed_b_is_shareable_across_threads() {
         a_zero_point: 100,
         b_zero_points: &[0],
         bias: None,
-        variant: None,
+        kernel: None,
     })
     .unwrap();
     let a: Vec<u8> = (0..13 * 64).map(|i| (i * 7 % 256) as u8).collect();
@@ -409,10 +482,10 @@ fn driver_tiling() {
         a_zero_point: 128,
         b_zero_points: &[0],
         bias: None,
-        variant: None,
+        kernel: None,
     })
     .unwrap();
-    let nb = 1000usize.div_ceil(p.kernel().nr);
+    let nb = 1000usize.div_ceil(p.kernel().kernels.nr);
     let t2 = p.tiling(1, 2);
     assert!(nb.div_ceil(t2.blocks) >= 2, "{t2:?}");
     let t1 = p.tiling(1, 1);
@@ -428,12 +501,12 @@ fn driver_tiling() {
         a_zero_point: 128,
         b_zero_points: &[0],
         bias: None,
-        variant: None,
+        kernel: None,
     })
     .unwrap();
     let t = p.tiling(3136, 2);
     assert!(3136usize.div_ceil(t.rows) >= 4, "{t:?}");
-    assert_eq!(t.rows % p.kernel().mr, 0);
+    assert_eq!(t.rows % p.kernel().kernels.mr, 0);
     // A zero tiling is an error, not a panic.
     let mut c = vec![0i32; 64];
     let e = p
@@ -485,7 +558,7 @@ fn fused_requantization_edges() {
         3.5,
         255.0,
     ];
-    for v in Variant::available() {
+    for v in IGEMM.available() {
         let p = PackedB::new(GemmConfig {
             k,
             n,
@@ -495,7 +568,7 @@ fn fused_requantization_edges() {
             a_zero_point: 128,
             b_zero_points: &[0],
             bias: Some(&bias),
-            variant: Some(v),
+            kernel: Some(v),
         })
         .unwrap();
         for (si, &scale) in scales.iter().enumerate() {
@@ -621,7 +694,7 @@ fn no_read_past_the_end_of_a() {
         let b32: Vec<i32> = b.iter().map(|&v| i32::from(v)).collect();
         let want = gemm_i32(m, n, k, &a32, k, 128, &b32, n, &vec![0; n]);
         let r = Requantizer::new(RequantScheme::Fp32, 0.01, 128, QType::U8).unwrap();
-        for v in Variant::available() {
+        for v in IGEMM.available() {
             let p = PackedB::new(GemmConfig {
                 k,
                 n,
@@ -631,7 +704,7 @@ fn no_read_past_the_end_of_a() {
                 a_zero_point: 128,
                 b_zero_points: &[0],
                 bias: None,
-                variant: Some(v),
+                kernel: Some(v),
             })
             .unwrap();
             let a = Input8::U8(ga.bytes());
@@ -658,4 +731,32 @@ fn no_read_past_the_end_of_a() {
             }
         }
     }
+}
+
+/// Every entry is reachable by its name (= its function's name) and a plan forced to it prints
+/// that name; an entry this CPU cannot run is an error, not a panic.
+#[test]
+fn entries_by_name() {
+    let b = [1i8; 6];
+    for e in IGEMM.all() {
+        let cfg = GemmConfig {
+            k: 3,
+            n: 2,
+            b: Input8::I8(&b),
+            ldb: 2,
+            a_type: QType::U8,
+            a_zero_point: 0,
+            b_zero_points: &[0],
+            bias: None,
+            kernel: Some(e),
+        };
+        match IGEMM.by_name(e.name) {
+            Ok(found) => {
+                assert!(std::ptr::eq(found, e));
+                assert_eq!(PackedB::new(cfg).unwrap().kernel().name, e.name);
+            }
+            Err(_) => assert!(matches!(PackedB::new(cfg), Err(GemmError::Kernel(_)))),
+        }
+    }
+    assert!(IGEMM.by_name("igemm_4x8c4__sse9").is_err());
 }

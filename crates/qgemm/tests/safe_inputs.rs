@@ -6,7 +6,7 @@ use cpu_probe::parallel::Parallel;
 use qgemm::pack::{pack, pack_kernel};
 use qgemm::{
     activation_domain, check_accumulator, weight_domain, GemmConfig, GemmError, GemmOutput, Input8,
-    PackedB, Tiling, Variant,
+    Kernel, PackedB, Tiling, IGEMM,
 };
 use quant_params::{PerChannelRequantizer, QType, RequantScheme, Requantizer};
 
@@ -14,7 +14,7 @@ use quant_params::{PerChannelRequantizer, QType, RequantScheme, Requantizer};
 const HALF: usize = usize::MAX / 2 + 1;
 
 /// `k × n` ones (s8), u8 activations with zero point 0, on `variant`.
-fn packed(k: usize, n: usize, variant: Option<Variant>) -> PackedB {
+fn packed(k: usize, n: usize, variant: Option<&'static Kernel>) -> PackedB {
     PackedB::new(GemmConfig {
         k,
         n,
@@ -24,7 +24,7 @@ fn packed(k: usize, n: usize, variant: Option<Variant>) -> PackedB {
         a_zero_point: 0,
         b_zero_points: &[0],
         bias: None,
-        variant,
+        kernel: variant,
     })
     .unwrap()
 }
@@ -188,7 +188,7 @@ fn ldb_past_half_of_usize_is_refused() {
             a_zero_point: 0,
             b_zero_points: &[0],
             bias: None,
-            variant: None,
+            kernel: None,
         })
         .unwrap_err()
         .to_string();
@@ -220,7 +220,7 @@ fn k_and_n_above_u32_are_refused() {
             a_zero_point: 0,
             b_zero_points: &[0],
             bias: None,
-            variant: None,
+            kernel: None,
         })
         .unwrap_err()
         .to_string();
@@ -241,7 +241,7 @@ fn zero_sized_dims() {
             a_zero_point: 0,
             b_zero_points: &[0],
             bias: None,
-            variant: None,
+            kernel: None,
         })
         .unwrap_err()
         .to_string();
@@ -265,7 +265,7 @@ fn zero_sized_dims() {
 #[test]
 fn tiling_of_huge_m_and_threads_is_sane() {
     let p = packed(64, 100, None);
-    let (mr, nr) = (p.kernel().mr, p.kernel().nr);
+    let (mr, nr) = (p.kernel().kernels.mr, p.kernel().kernels.nr);
     let nb = 100usize.div_ceil(nr);
     for m in [usize::MAX, HALF, 1, 0] {
         for threads in [usize::MAX, HALF, 1, 0] {
@@ -412,13 +412,13 @@ fn pack_rejects_bad_layouts() {
         .unwrap_err()
         .to_string();
     assert_has(&e, &["NR 0"]);
-    let mut kern = Variant::Scalar.kernel().unwrap();
+    let mut kern = IGEMM.all()[0].kernels;
     kern.kr = 0;
     let e = pack_kernel(&kern, 1, 4, 2, 1, &w, &[0, 0], 0, &[0, 0])
         .unwrap_err()
         .to_string();
     assert_has(&e, &["KR 0"]);
-    let kern = Variant::Scalar.kernel().unwrap();
+    let kern = IGEMM.all()[0].kernels;
     let e = pack_kernel(&kern, 1, 4, 2, 1, &w[..7], &[0, 0], 0, &[0, 0])
         .unwrap_err()
         .to_string();

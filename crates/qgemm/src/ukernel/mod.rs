@@ -1,4 +1,4 @@
-//! The igemm micro-kernels: which exist, which this CPU can run.
+//! The igemm micro-kernels: which exist ([`IGEMM`]), which this CPU can run.
 //!
 //! Every micro-kernel computes, for an `MR × NR` tile, `S[m][j] = Σ_t Σ_k a'[t][m][k] · w'[t][k][j]`
 //! in wrapping i32, starting from the block's folded bias, (see [`crate::pack`] for the operand domain), reading row `m` of tap `t`
@@ -11,7 +11,7 @@ pub mod scalar;
 #[cfg(target_arch = "x86_64")]
 pub mod x86_64;
 
-use cpu_probe::Features;
+use cpu_probe::{DispatchError, Entry, Isa, Table};
 
 /// The signature of every igemm micro-kernel.
 ///
@@ -36,61 +36,9 @@ pub type IgemmFn = unsafe fn(
 );
 
 /// The `Fp32` requantization fused into a kernel's store (the definition of
-/// `quant_params::Requantizer::requantize` for `RequantScheme::Fp32`): `acc as f32 · scale`,
-/// clamped to `[lo, hi]` (`qmin − zp`, `qmax − zp`), rounded half to even, plus `zero_point`;
-/// stored as i8 when `signed`, else u8. Per tensor (one `scale`) or per output channel
-/// (`channel_scales`, one per column of the call).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Fp32Requant<'a> {
-    /// Multiplier per tensor; with `channel_scales`, the largest of them (kernels use it to
-    /// decide whether a product can pass 2³¹).
-    pub scale: f32,
-    /// Lower clamp before the zero point.
-    pub lo: f32,
-    /// Upper clamp before the zero point.
-    pub hi: f32,
-    /// Output zero point.
-    pub zero_point: i32,
-    /// i8 output (else u8).
-    pub signed: bool,
-    /// One multiplier per output column, starting at the kernel call's first column (at least
-    /// as many as the call's columns), instead of `scale`.
-    pub channel_scales: Option<&'a [f32]>,
-}
-
-impl<'a> Fp32Requant<'a> {
-    /// The fused form of `r`, if its scheme is `Fp32` (the only one the kernels fuse).
-    pub fn from_requantizer(r: &quant_params::Requantizer) -> Option<Fp32Requant<'static>> {
-        (r.scheme() == quant_params::RequantScheme::Fp32).then(|| Fp32Requant {
-            scale: r.scale(),
-            lo: (i64::from(r.qmin()) - i64::from(r.zero_point())) as f32,
-            hi: (i64::from(r.qmax()) - i64::from(r.zero_point())) as f32,
-            zero_point: r.zero_point(),
-            signed: r.qtype() == quant_params::QType::I8,
-            channel_scales: None,
-        })
-    }
-
-    /// The fused form of a per-channel requantizer (channel `j` = column `j`), if its scheme is
-    /// `Fp32` and it has channels.
-    pub fn from_per_channel(r: &'a quant_params::PerChannelRequantizer) -> Option<Fp32Requant<'a>> {
-        let first = Fp32Requant::from_requantizer(r.channel(0)?)?;
-        let max = r.scales().iter().fold(0f32, |m, &s| m.max(s));
-        Some(Fp32Requant {
-            scale: max,
-            channel_scales: Some(r.scales()),
-            ..first
-        })
-    }
-
-    /// The same requantization for a call whose first column is column `c0` of this one.
-    pub fn from_column(&self, c0: usize) -> Fp32Requant<'a> {
-        Fp32Requant {
-            channel_scales: self.channel_scales.map(|s| s.get(c0..).unwrap_or(&[])),
-            ..*self
-        }
-    }
-}
+/// `quant_params::Requantizer::requantize` for `RequantScheme::Fp32`): the shared
+/// [`quant_params::int8::Fp32Requant`].
+pub use quant_params::int8::Fp32Requant;
 
 /// An igemm micro-kernel with [`Fp32Requant`] fused into its store, over several consecutive
 /// `NR` blocks in one call: as [`IgemmFn`], but for `ncols` columns (`ceil(ncols / NR)` packed
@@ -156,187 +104,147 @@ pub type GemmI32Fn = unsafe fn(
     out_stride: usize,
 );
 
-/// The micro-kernel families of this crate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Variant {
-    /// `igemm_4x8c4__scalar`: portable.
-    Scalar,
-    /// `igemm_4x8c4__neon`: NEON, i16-widening `smlal` by lane.
-    Neon,
-    /// `igemm_4x8c4__neondot`: NEON `sdot` by element (FEAT_DotProd).
-    NeonDot,
-    /// `igemm_4x8c4__neoni8mm`: NEON `sudot` by element (FEAT_I8MM).
-    NeonI8mm,
-    /// `igemm_4x16c8__neoni8mm`: NEON `usmmla` 2×8·8×2 matrix multiplies (FEAT_I8MM), `c8`
-    /// packing.
-    NeonI8mmC8,
-    /// `igemm_4x8c4__avx2`: AVX2, i16-widening `vpmaddwd` (exact).
-    Avx2,
-    /// `igemm_8x32c4__avx512vnni`: AVX-512 VNNI `vpdpbusd`.
-    Avx512Vnni,
-}
-
-/// A micro-kernel with its tile shape.
+/// The kernels of one [`IGEMM`] entry, with their tile shape.
 #[derive(Clone, Copy, Debug)]
-pub struct Kernel {
-    /// Which family.
-    pub variant: Variant,
-    /// Its name (`igemm_8x32c4__avx512vnni`).
-    pub name: &'static str,
+pub struct Kernels {
     /// Rows per tile.
     pub mr: usize,
     /// Columns per tile.
     pub nr: usize,
     /// Input channels per packed k-group (4: `c4`, 8: `c8`; see [`crate::pack`]).
     pub kr: usize,
-    /// The function.
+    /// The indirect micro-kernel (the function the entry is named after).
     pub run: IgemmFn,
-    /// The same kernel with the `Fp32` requantization (per tensor or per channel) fused into its store, where
-    /// the variant has one (AVX-512 VNNI).
+    /// The same kernel with the `Fp32` requantization (per tensor or per channel) fused into
+    /// its store, where the entry has one (AVX-512 VNNI).
     pub run_fp32: Option<IgemmFp32Fn>,
     /// A strided-A GEMM kernel with the same fusion that runs many row blocks per call, where
-    /// the variant has one (AVX-512 VNNI): the driver's path for plain GEMM.
+    /// the entry has one (AVX-512 VNNI): the driver's path for plain GEMM.
     pub gemm_fp32: Option<GemmFp32Fn>,
-    /// The strided-A entry with i32 output (the driver's path for i32 C).
+    /// The strided-A kernel with i32 output (the driver's path for i32 C).
     pub gemm_i32: Option<GemmI32Fn>,
     /// Whether the kernel multiplies signed activations `a'' = a' − 128` (SDOT): the plan then
     /// passes one more xor with 0x80 and folds `128·Σw'` into the bias.
     pub signed_a: bool,
 }
 
-impl Variant {
-    /// Every variant the running CPU can execute (after the `EDGE_KERNELS_ISA` cap), best last.
-    pub fn available() -> Vec<Variant> {
-        Variant::available_for(&Features::get())
-    }
+/// One entry of [`IGEMM`]: the ISA level, the name (= the name of the function in
+/// [`Kernels::run`]) and the kernels.
+pub type Kernel = Entry<Kernels>;
 
-    /// Every variant a CPU with `f` can execute, best last.
-    pub fn available_for(f: &Features) -> Vec<Variant> {
-        let mut v = vec![Variant::Scalar];
-        if cfg!(target_arch = "aarch64") && f.neon {
-            v.push(Variant::Neon);
-        }
-        if cfg!(target_arch = "aarch64") && f.neon && f.neon_dot {
-            v.push(Variant::NeonDot);
-        }
-        if cfg!(target_arch = "aarch64") && f.neon && f.neon_i8mm {
-            v.push(Variant::NeonI8mm);
-            v.push(Variant::NeonI8mmC8);
-        }
-        if cfg!(target_arch = "x86_64") && f.avx2 {
-            v.push(Variant::Avx2);
-        }
-        if cfg!(target_arch = "x86_64") && f.has_avx512vnni() {
-            v.push(Variant::Avx512Vnni);
-        }
-        v
+/// The kernels of a plain (c4, indirect-only) entry.
+const fn plain(mr: usize, nr: usize, run: IgemmFn, signed_a: bool) -> Kernels {
+    Kernels {
+        mr,
+        nr,
+        kr: 4,
+        run,
+        run_fp32: None,
+        gemm_fp32: None,
+        gemm_i32: None,
+        signed_a,
     }
+}
 
-    /// The best available variant.
-    pub fn best() -> Variant {
-        *Variant::available().last().unwrap_or(&Variant::Scalar)
-    }
+/// Every igemm micro-kernel of this build, portable scalar first, best last. Plans choose
+/// [`Table::best`] unless the caller forces an entry (`IGEMM.by_name("igemm_4x8c4__avx2")`).
+pub static IGEMM: Table<Kernels> = Table::new(&[
+    Entry {
+        isa: Isa::Scalar,
+        name: "igemm_4x8c4__scalar",
+        kernels: plain(scalar::MR, scalar::NR, scalar::igemm_4x8c4__scalar, false),
+    },
+    // NEON, i16-widening `smlal` by lane.
+    #[cfg(target_arch = "aarch64")]
+    Entry {
+        isa: Isa::Neon,
+        name: "igemm_4x8c4__neon",
+        kernels: plain(
+            aarch64::neon::MR,
+            aarch64::neon::NR,
+            aarch64::neon::igemm_4x8c4__neon,
+            false,
+        ),
+    },
+    // NEON `sdot` by element (FEAT_DotProd): signed activations.
+    #[cfg(target_arch = "aarch64")]
+    Entry {
+        isa: Isa::NeonDot,
+        name: "igemm_4x8c4__neondot",
+        kernels: plain(
+            aarch64::neondot::MR,
+            aarch64::neondot::NR,
+            aarch64::neondot::igemm_4x8c4__neondot,
+            true,
+        ),
+    },
+    // NEON `sudot` by element (FEAT_I8MM).
+    #[cfg(target_arch = "aarch64")]
+    Entry {
+        isa: Isa::NeonI8mm,
+        name: "igemm_4x8c4__neoni8mm",
+        kernels: plain(
+            aarch64::i8mm::MR,
+            aarch64::i8mm::NR_C4,
+            aarch64::i8mm::igemm_4x8c4__neoni8mm,
+            false,
+        ),
+    },
+    // NEON `usmmla` 2×8·8×2 matrix multiplies (FEAT_I8MM), `c8` packing.
+    #[cfg(target_arch = "aarch64")]
+    Entry {
+        isa: Isa::NeonI8mm,
+        name: "igemm_4x16c8__neoni8mm",
+        kernels: Kernels {
+            kr: 8,
+            ..plain(
+                aarch64::i8mm::MR,
+                aarch64::i8mm::NR,
+                aarch64::i8mm::igemm_4x16c8__neoni8mm,
+                false,
+            )
+        },
+    },
+    // AVX2, i16-widening `vpmaddwd` (exact).
+    #[cfg(target_arch = "x86_64")]
+    Entry {
+        isa: Isa::Avx2,
+        name: "igemm_4x8c4__avx2",
+        kernels: plain(
+            x86_64::avx2::MR,
+            x86_64::avx2::NR,
+            x86_64::avx2::igemm_4x8c4__avx2,
+            false,
+        ),
+    },
+    // AVX-512 VNNI `vpdpbusd`, with fused-requantization and strided-A entries.
+    #[cfg(target_arch = "x86_64")]
+    Entry {
+        isa: Isa::Avx512Vnni,
+        name: "igemm_8x32c4__avx512vnni",
+        kernels: Kernels {
+            mr: x86_64::avx512vnni::MR,
+            nr: x86_64::avx512vnni::NR,
+            kr: 4,
+            run: x86_64::avx512vnni::igemm_8x32c4__avx512vnni,
+            run_fp32: Some(x86_64::avx512vnni::igemm_8x32c4_fp32__avx512vnni),
+            gemm_fp32: Some(x86_64::avx512vnni::gemm_8x32c4_fp32__avx512vnni),
+            gemm_i32: Some(x86_64::avx512vnni::gemm_8x32c4__avx512vnni),
+            signed_a: false,
+        },
+    },
+]);
 
-    /// The kernel of this variant, if this build and CPU can run it.
-    pub fn kernel(self) -> Option<Kernel> {
-        if !Variant::available().contains(&self) {
-            return None;
-        }
-        match self {
-            Variant::Scalar => Some(Kernel {
-                variant: self,
-                name: "igemm_4x8c4__scalar",
-                mr: scalar::MR,
-                nr: scalar::NR,
-                kr: 4,
-                run: scalar::igemm_4x8c4,
-                run_fp32: None,
-                gemm_fp32: None,
-                gemm_i32: None,
-                signed_a: false,
-            }),
-            #[cfg(target_arch = "aarch64")]
-            Variant::Neon => Some(Kernel {
-                variant: self,
-                name: "igemm_4x8c4__neon",
-                mr: aarch64::neon::MR,
-                nr: aarch64::neon::NR,
-                kr: 4,
-                run: aarch64::neon::igemm_4x8c4,
-                run_fp32: None,
-                gemm_fp32: None,
-                gemm_i32: None,
-                signed_a: false,
-            }),
-            #[cfg(target_arch = "aarch64")]
-            Variant::NeonDot => Some(Kernel {
-                variant: self,
-                name: "igemm_4x8c4__neondot",
-                mr: aarch64::dot::MR,
-                nr: aarch64::dot::NR,
-                kr: 4,
-                run: aarch64::dot::igemm_4x8c4_sdot,
-                run_fp32: None,
-                gemm_fp32: None,
-                gemm_i32: None,
-                signed_a: true,
-            }),
-            #[cfg(target_arch = "aarch64")]
-            Variant::NeonI8mm => Some(Kernel {
-                variant: self,
-                name: "igemm_4x8c4__neoni8mm",
-                mr: aarch64::dot::MR,
-                nr: aarch64::dot::NR,
-                kr: 4,
-                run: aarch64::dot::igemm_4x8c4_sudot,
-                run_fp32: None,
-                gemm_fp32: None,
-                gemm_i32: None,
-                signed_a: false,
-            }),
-            #[cfg(target_arch = "aarch64")]
-            Variant::NeonI8mmC8 => Some(Kernel {
-                variant: self,
-                name: "igemm_4x16c8__neoni8mm",
-                mr: aarch64::mmla::MR,
-                nr: aarch64::mmla::NR,
-                kr: 8,
-                run: aarch64::mmla::igemm_4x16c8,
-                run_fp32: None,
-                gemm_fp32: None,
-                gemm_i32: None,
-                signed_a: false,
-            }),
-            #[cfg(target_arch = "x86_64")]
-            Variant::Avx2 => Some(Kernel {
-                variant: self,
-                name: "igemm_4x8c4__avx2",
-                mr: x86_64::avx2::MR,
-                nr: x86_64::avx2::NR,
-                kr: 4,
-                run: x86_64::avx2::igemm_4x8c4,
-                run_fp32: None,
-                gemm_fp32: None,
-                gemm_i32: None,
-                signed_a: false,
-            }),
-            #[cfg(target_arch = "x86_64")]
-            Variant::Avx512Vnni => Some(Kernel {
-                variant: self,
-                name: "igemm_8x32c4__avx512vnni",
-                mr: x86_64::avx512vnni::MR,
-                nr: x86_64::avx512vnni::NR,
-                kr: 4,
-                run: x86_64::avx512vnni::igemm_8x32c4,
-                run_fp32: Some(x86_64::avx512vnni::igemm_8x32c4_fp32),
-                gemm_fp32: Some(x86_64::avx512vnni::gemm_8x32c4_fp32_strided),
-                gemm_i32: Some(x86_64::avx512vnni::gemm_8x32c4_i32_strided),
-                signed_a: false,
-            }),
-            #[allow(unreachable_patterns)]
-            _ => None,
-        }
+/// The entry a plan runs: `forced` if given (an error if this CPU cannot run it), else the best
+/// available one.
+pub fn choose(forced: Option<&'static Kernel>) -> Result<&'static Kernel, DispatchError> {
+    match forced {
+        None => Ok(IGEMM.best()),
+        Some(e) if e.supported() => Ok(e),
+        Some(e) => Err(DispatchError::Unsupported {
+            name: e.name,
+            isa: e.isa,
+        }),
     }
 }
 

@@ -1,4 +1,5 @@
 //! `igemm_4x8c4__scalar`: the portable micro-kernel (also the fallback).
+#![allow(non_snake_case)]
 
 use super::load4;
 
@@ -12,7 +13,7 @@ pub const NR: usize = 8;
 /// # Safety
 /// The contract of [`super::IgemmFn`] with `MR = 4`, `NR = 8`.
 #[allow(clippy::too_many_arguments)]
-pub unsafe fn igemm_4x8c4(
+pub unsafe fn igemm_4x8c4__scalar(
     mr: usize,
     nr: usize,
     taps: usize,

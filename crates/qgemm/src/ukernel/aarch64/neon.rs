@@ -1,8 +1,9 @@
 //! `igemm_4x8c4__neon`: 4 rows × 8 columns; activations and weights widened to i16, then
 //! `smlal` by lane into i32 (exact: |a'·w'| <= 255·128).
 //!
-//! A dot-product (`sdot`/`usdot`) variant is not here yet: `usdot` needs i8mm, and `udot`/`sdot`
-//! need both operands of one signedness, which the `a'`/`w'` domain of this crate does not give.
+//! The ARMv8.0 baseline; the dot-product kernels are in `neondot.rs` (SDOT, with the `a' − 128`
+//! shift) and `i8mm.rs` (SUDOT, USMMLA).
+#![allow(non_snake_case)]
 
 use super::super::load4;
 use core::arch::aarch64::*;
@@ -17,7 +18,7 @@ pub const NR: usize = 8;
 /// # Safety
 /// The contract of [`super::super::IgemmFn`] with `MR = 4`, `NR = 8` (NEON is baseline).
 #[allow(clippy::too_many_arguments)]
-pub unsafe fn igemm_4x8c4(
+pub unsafe fn igemm_4x8c4__neon(
     mr: usize,
     nr: usize,
     taps: usize,

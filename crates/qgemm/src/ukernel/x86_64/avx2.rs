@@ -5,6 +5,7 @@
 //! 0–3 and 4–7); each row's 4 activation bytes become 4 i16 broadcast to every 64-bit lane, so
 //! `vpmaddwd` leaves two partial sums per column in adjacent i32 lanes; they are added pairwise
 //! once at the end.
+#![allow(non_snake_case)]
 
 use super::super::load4;
 use core::arch::x86_64::*;
@@ -19,7 +20,7 @@ pub const NR: usize = 8;
 /// # Safety
 /// The contract of [`super::super::IgemmFn`] with `MR = 4`, `NR = 8`, on a CPU with AVX2.
 #[allow(clippy::too_many_arguments)]
-pub unsafe fn igemm_4x8c4(
+pub unsafe fn igemm_4x8c4__avx2(
     mr: usize,
     nr: usize,
     taps: usize,

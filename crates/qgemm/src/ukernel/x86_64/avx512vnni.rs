@@ -2,6 +2,7 @@
 //!
 //! Per k-group: two 64-byte weight loads (32 columns × 4 channels), one 4-byte broadcast of each
 //! row's activations, 16 `vpdpbusd` into 16 zmm accumulators.
+#![allow(non_snake_case)]
 
 use super::super::{load_tail, Fp32Requant};
 use core::arch::x86_64::*;
@@ -17,7 +18,7 @@ pub const NR: usize = 32;
 /// The contract of [`super::super::IgemmFn`] with `MR = 8`, `NR = 32`, on a CPU with AVX-512 F
 /// and VNNI.
 #[allow(clippy::too_many_arguments)]
-pub unsafe fn igemm_8x32c4(
+pub unsafe fn igemm_8x32c4__avx512vnni(
     mr: usize,
     nr: usize,
     taps: usize,
@@ -55,7 +56,7 @@ pub unsafe fn igemm_8x32c4(
 /// The contract of [`super::super::IgemmFp32Fn`] with `MR = 8`, `NR = 32`, on a CPU with
 /// AVX-512 F/BW/VL and VNNI.
 #[allow(clippy::too_many_arguments)]
-pub unsafe fn igemm_8x32c4_fp32(
+pub unsafe fn igemm_8x32c4_fp32__avx512vnni(
     mr: usize,
     ncols: usize,
     w_stride: usize,
@@ -95,7 +96,7 @@ const NO_Q: Fp32Requant<'static> = Fp32Requant {
 /// Picks the kernel with exactly `mr` rows (GEMV and image tails do not repeat a row).
 ///
 /// # Safety
-/// As [`igemm_8x32c4`] (OUT = 0, `out` holds i32) or [`igemm_8x32c4_fp32`] (OUT = 1, 2).
+/// As [`igemm_8x32c4__avx512vnni`] (OUT = 0, `out` holds i32) or [`igemm_8x32c4_fp32__avx512vnni`] (OUT = 1, 2).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 unsafe fn dispatch<const OUT: u8>(
@@ -302,11 +303,11 @@ unsafe fn one_block<const XOR: bool, const M: usize, const OUT: u8>(
     }
 }
 
-/// `gemm_8x32c4__avx512vnni` with the `Fp32` requantization (per tensor or per channel) fused, for plain
+/// `igemm_8x32c4__avx512vnni`'s strided-A form (the `gemm_` prefix: A rows `lda` apart, no indirection) with the `Fp32` requantization (per tensor or per channel) fused, for plain
 /// (strided) A: `mb` full blocks of 8 rows (row `r` at `a + r · lda`), each against `ncols`
 /// columns of packed B (`ceil(ncols / NR)` blocks `w_stride` bytes apart, biases `NR` apart),
 /// in one call; row `r` of the output is at `out + r · out_stride`. One call per task instead
-/// of one per row block, and a cheaper requantization than [`igemm_8x32c4_fp32`]'s: at K = 64
+/// of one per row block, and a cheaper requantization than [`igemm_8x32c4_fp32__avx512vnni`]'s: at K = 64
 /// (Q2) each tile is only 256 `vpdpbusd`, so the per-call set-up and the store sequence showed
 /// as ~20% of the time.
 ///
@@ -333,7 +334,7 @@ unsafe fn one_block<const XOR: bool, const M: usize, const OUT: u8>(
 /// `ncols` bytes at stride `out_stride`, and no other thread accesses them; `q.lo` and `q.hi`
 /// are integers with `q.lo + zp`, `q.hi + zp` inside the output type.
 #[allow(clippy::too_many_arguments)]
-pub unsafe fn gemm_8x32c4_fp32_strided(
+pub unsafe fn gemm_8x32c4_fp32__avx512vnni(
     mb: usize,
     ncols: usize,
     w_stride: usize,
@@ -372,14 +373,14 @@ pub unsafe fn gemm_8x32c4_fp32_strided(
     );
 }
 
-/// `gemm_8x32c4__avx512vnni` for plain (strided) A with i32 output: as
-/// [`gemm_8x32c4_fp32_strided`] (`mb` full 8-row blocks in one call, same read contract), storing
+/// The strided-A form of `igemm_8x32c4__avx512vnni` for plain A with i32 output: as
+/// [`gemm_8x32c4_fp32__avx512vnni`] (`mb` full 8-row blocks in one call, same read contract), storing
 /// the accumulators to `out` (row stride `out_stride` elements).
 ///
 /// # Safety
-/// As [`gemm_8x32c4_fp32_strided`], with `out` writable for `8 · mb` rows of `ncols` i32.
+/// As [`gemm_8x32c4_fp32__avx512vnni`], with `out` writable for `8 · mb` rows of `ncols` i32.
 #[allow(clippy::too_many_arguments)]
-pub unsafe fn gemm_8x32c4_i32_strided(
+pub unsafe fn gemm_8x32c4__avx512vnni(
     mb: usize,
     ncols: usize,
     w_stride: usize,
@@ -426,7 +427,7 @@ pub unsafe fn gemm_8x32c4_i32_strided(
     }
 }
 
-/// The body of [`gemm_8x32c4_fp32_strided`] and [`gemm_8x32c4_i32_strided`]. XOR: flip the
+/// The body of [`gemm_8x32c4_fp32__avx512vnni`] and [`gemm_8x32c4__avx512vnni`]. XOR: flip the
 /// activations' sign bit; I32: store the accumulators (`out` holds i32, `out_stride` in
 /// elements); else requantize: SIGNED: i8 output; CLAMP: clamp the bytes to `[qmin, qmax]`; CAP:
 /// cap the product below 2³¹.

@@ -1,5 +1,9 @@
-//! `igemm_4x16c8__neoni8mm`: 4 rows × 16 columns, 8 input channels per `usmmla`, written with
-//! `asm!` (the i8mm intrinsics are not stable in Rust 1.95).
+//! The FEAT_I8MM kernels, written with `asm!` (the i8mm intrinsics are not stable in Rust 1.95):
+//!
+//! * `igemm_4x8c4__neoni8mm`: 4 rows × 8 columns, 4 input channels per SUDOT by element (the
+//!   body is [`super::dot_kernel`], shared with SDOT's `igemm_4x8c4__neondot`). SUDOT multiplies
+//!   signed weights by unsigned activations: the crate's `a'·w'` domain as is.
+//! * `igemm_4x16c8__neoni8mm`: 4 rows × 16 columns, 8 input channels per `usmmla` (below).
 //!
 //! `usmmla vd.4s, vn.16b, vm.16b` multiplies a 2 × 8 matrix of unsigned bytes (`vn`: two rows of
 //! activations, 8 channels each) by an 8 × 2 matrix of signed bytes (`vm`: two output channels,
@@ -12,13 +16,19 @@
 //! pairs), 16 `usmmla` into 16 accumulators; at the end `zip1`/`zip2` on 64-bit lanes turn the
 //! 2 × 2 blocks back into rows.
 
+#![allow(non_snake_case)]
+
 use super::super::load8;
 use core::arch::aarch64::*;
 
-/// Rows per tile.
+/// Rows per tile of `igemm_4x16c8__neoni8mm` (and of `igemm_4x8c4__neoni8mm`).
 pub const MR: usize = 4;
-/// Columns per tile.
+/// Columns per tile of `igemm_4x16c8__neoni8mm`.
 pub const NR: usize = 16;
+/// Columns per tile of `igemm_4x8c4__neoni8mm`.
+pub const NR_C4: usize = 8;
+
+super::dot_kernel!(igemm_4x8c4__neoni8mm, inner_sudot, "neon,i8mm", "sudot");
 
 /// See [`super::super::IgemmFn`] (`c8` packing).
 ///
@@ -26,7 +36,7 @@ pub const NR: usize = 16;
 /// The contract of [`super::super::IgemmFn`] with `MR = 4`, `NR = 16`, `KR = 8`, on a CPU with
 /// NEON and FEAT_I8MM.
 #[allow(clippy::too_many_arguments)]
-pub unsafe fn igemm_4x16c8(
+pub unsafe fn igemm_4x16c8__neoni8mm(
     mr: usize,
     nr: usize,
     taps: usize,

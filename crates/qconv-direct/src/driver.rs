@@ -1,0 +1,616 @@
+//! The convolution driver: validates a call, builds (or reuses) the indirection buffer, and
+//! runs tiles of output pixels on a [`Parallel`] pool through the plan's micro-kernel.
+
+use crate::{
+    add, mul, try_grow, try_with_capacity, ukernel, ConvError, Input8, Output8, QConv2d, Spatial,
+    Stage,
+};
+use cpu_probe::parallel::Parallel;
+use quant_params::QType;
+use std::cell::RefCell;
+use std::sync::Mutex;
+
+/// Indirection buffer for one input shape: per output pixel and tap, the element offset of the
+/// input pixel, or [`PAD`] for taps outside the image.
+pub(crate) struct Indirection {
+    key: (usize, usize, usize, usize),
+    offsets: Vec<usize>,
+}
+
+/// Marks a tap that reads the zero-point buffer (no real offset: those are below
+/// `isize::MAX`, inside the input slice).
+pub(crate) const PAD: usize = usize::MAX;
+
+/// The i32 scratch of a task (tile pixels × output channels) is kept at most this many elements
+/// (4 MiB) by shortening the tile, unless one MR-pixel block alone needs more.
+const SCRATCH_CAP: usize = 1 << 20;
+
+/// Per-thread scratch: tile accumulators, indirection pointers of one tile, row sums.
+#[derive(Default)]
+struct Scratch {
+    acc: Vec<i32>,
+    ptrs: Vec<*const u8>,
+    row_sums: Vec<i32>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+impl QConv2d {
+    /// The indirection buffer for `batch` images of `in_h × in_w` (`sp`: their pads and output
+    /// size) with pixel stride `px`: `pixels · taps` offsets (`pixels = batch · oh · ow`, checked
+    /// by `run`), allocated fallibly. Every offset is at most `(batch · in_h · in_w − 1) · px`.
+    fn indirection(
+        &self,
+        batch: usize,
+        in_h: usize,
+        in_w: usize,
+        px: usize,
+        sp: &Spatial,
+        pixels: usize,
+    ) -> Result<std::sync::Arc<Indirection>, ConvError> {
+        let key = (batch, in_h, in_w, px);
+        let mut guard = self.indirection.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(ind) = guard.as_ref() {
+            if ind.key == key {
+                return Ok(ind.clone());
+            }
+        }
+        let d = &self.desc;
+        let len = mul(
+            "indirection buffer",
+            ("output pixels", pixels),
+            ("taps", self.dims.taps),
+        )?;
+        let mut offsets: Vec<usize> = try_with_capacity("indirection buffer", len)?;
+        let p = sp.pads;
+        for b in 0..batch {
+            for oy in 0..sp.oh {
+                for ox in 0..sp.ow {
+                    for ky in 0..d.kernel[0] {
+                        // oy · stride + ky · dilation < in_h + pads (Conv2dDesc::spatial): no
+                        // overflow; below the top pad or past the image is padding.
+                        let iy = (oy * d.stride[0] + ky * d.dilation[0])
+                            .checked_sub(p[0])
+                            .filter(|&y| y < in_h);
+                        for kx in 0..d.kernel[1] {
+                            let ix = (ox * d.stride[1] + kx * d.dilation[1])
+                                .checked_sub(p[1])
+                                .filter(|&x| x < in_w);
+                            offsets.push(match (iy, ix) {
+                                // < batch · in_h · in_w pixels, each at most need_in − cin.
+                                (Some(y), Some(x)) => ((b * in_h + y) * in_w + x) * px,
+                                _ => PAD,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        let ind = std::sync::Arc::new(Indirection { key, offsets });
+        *guard = Some(ind.clone());
+        Ok(ind)
+    }
+
+    /// Runs the convolution on `batch` NHWC images of `in_h × in_w` whose pixels are
+    /// `in_pixel_stride` elements apart (>= groups · cin_per_group), writing a dense NHWC output
+    /// of exactly `batch · oh · ow · cout` elements ([`Conv2dDesc::output_size`]).
+    ///
+    /// `in_h` and `in_w` are at most [`MAX_ATTRIBUTE`]; the input and output lengths, the
+    /// indirection buffer and the per-thread scratch are computed checked and allocated
+    /// fallibly: an overflow or a failed allocation is an error (the output is then
+    /// unspecified).
+    #[allow(clippy::too_many_arguments)]
+    pub fn run(
+        &self,
+        input: Input8<'_>,
+        batch: usize,
+        in_h: usize,
+        in_w: usize,
+        in_pixel_stride: usize,
+        output: Output8<'_>,
+        par: &Parallel,
+    ) -> Result<(), ConvError> {
+        let (sp, pixels) = self.validate(&input, batch, in_h, in_w, in_pixel_stride, &output)?;
+        if pixels == 0 {
+            return Ok(());
+        }
+        let ind = self.indirection(batch, in_h, in_w, in_pixel_stride, &sp, pixels)?;
+        let (mr, cout) = (self.kernel.mr, self.dims.cout);
+        // Tasks of up to 8 micro-tiles: big enough to amortise the task, small enough to give
+        // every thread several tasks (at least 4 per thread where the image allows); the i32
+        // scratch of a task (tile · cout) at most SCRATCH_CAP unless one MR block needs more.
+        let per_thread = pixels.div_ceil(par.threads().max(1).saturating_mul(4));
+        let tile = (per_thread.div_ceil(mr) * mr)
+            .clamp(mr, mr * 8)
+            .min((SCRATCH_CAP / cout / mr * mr).max(mr));
+        let acc_len = mul(
+            "per-thread scratch",
+            ("tile pixels", tile),
+            ("output channels", cout),
+        )?;
+        let job = Job {
+            conv: self,
+            offsets: &ind.offsets,
+            input: input.as_bytes(),
+            px: in_pixel_stride,
+            pixels,
+            tile,
+            acc_len,
+            // Checked in `new`.
+            n_ptrs: self.dims.taps * mr,
+            par,
+            failed: Mutex::new(None),
+        };
+        // The fused stage: per tensor (made at plan time), or per channel (borrowing the
+        // plan's scales).
+        let fused = match &self.stage {
+            _ if self.packed.needs_row_sums() => None,
+            Stage::PerChannel(pc, _) => ukernel::Fp32Requant::from_per_channel(pc),
+            _ => self.fused,
+        };
+        // 1x1, stride 1, no padding: output pixel p reads input pixel p, a strided GEMM.
+        let d = &self.desc;
+        let strided = (self.dims.taps == 1 && d.stride == [1, 1] && sp.pads == [0; 4])
+            .then_some(self.kernel.gemm_fp32)
+            .flatten();
+        match (output, fused.as_ref().zip(self.kernel.run_fp32)) {
+            (Output8::U8(o), Some((q, f))) => job.run_fused(o, |c| c.as_mut_ptr(), f, strided, q),
+            (Output8::I8(o), Some((q, f))) => {
+                job.run_fused(o, |c| c.as_mut_ptr().cast(), f, strided, q)
+            }
+            (Output8::I32(o), _) => job.run_scratch(o, |acc, o| o.copy_from_slice(acc)),
+            (Output8::U8(o), None) => match &self.stage {
+                Stage::PerTensor(plan, _) => job.run_scratch(o, |acc, o| {
+                    let _ = plan.run_u8(acc, o);
+                }),
+                Stage::PerChannel(pc, _) => job.run_scratch(o, |acc, o| {
+                    let _ = pc.requantize_rows_u8(acc, o);
+                }),
+                Stage::Raw => unreachable!("validate matched the output to the stage"),
+            },
+            (Output8::I8(o), None) => match &self.stage {
+                Stage::PerTensor(plan, _) => job.run_scratch(o, |acc, o| {
+                    let _ = plan.run_i8(acc, o);
+                }),
+                Stage::PerChannel(pc, _) => job.run_scratch(o, |acc, o| {
+                    let _ = pc.requantize_rows_i8(acc, o);
+                }),
+                Stage::Raw => unreachable!("validate matched the output to the stage"),
+            },
+        }
+    }
+
+    /// The checks of a call, in order (input type, geometry, pixel stride, input length,
+    /// output length, output type against the stage): the spatial sizes and the number of
+    /// output pixels.
+    fn validate(
+        &self,
+        input: &Input8<'_>,
+        batch: usize,
+        in_h: usize,
+        in_w: usize,
+        in_pixel_stride: usize,
+        output: &Output8<'_>,
+    ) -> Result<(Spatial, usize), ConvError> {
+        let d = &self.desc;
+        let dims = &self.dims;
+        if input.qtype() != self.input_type {
+            return Err(ConvError::Buffer(format!(
+                "input is {:?} but the plan was built for {:?} activations",
+                input.qtype(),
+                self.input_type
+            )));
+        }
+        let sp = d.spatial(dims, in_h, in_w)?;
+        let (oh, ow) = (sp.oh, sp.ow);
+        let cin = dims.cin;
+        if in_pixel_stride < cin {
+            return Err(ConvError::Buffer(format!(
+                "input pixel stride {in_pixel_stride} is smaller than the {cin} input channels"
+            )));
+        }
+        let pixels_in = mul(
+            "input pixels",
+            ("batch", batch),
+            (
+                "input height x width",
+                mul(
+                    "input pixels",
+                    ("input height", in_h),
+                    ("input width", in_w),
+                )?,
+            ),
+        )?;
+        let need_in = match pixels_in.checked_sub(1) {
+            None => 0,
+            Some(last) => add(
+                "input length",
+                (
+                    "last pixel's offset",
+                    mul(
+                        "input length",
+                        ("input pixels − 1", last),
+                        ("input pixel stride", in_pixel_stride),
+                    )?,
+                ),
+                ("input channels", cin),
+            )?,
+        };
+        if input.len() < need_in {
+            return Err(ConvError::Buffer(format!(
+                "input has {} elements but {batch}x{in_h}x{in_w} pixels with stride {in_pixel_stride} need {need_in}",
+                input.len()
+            )));
+        }
+        let cout = dims.cout;
+        let pixels = mul(
+            "output pixels",
+            ("batch", batch),
+            (
+                "output height x width",
+                mul("output pixels", ("output height", oh), ("output width", ow))?,
+            ),
+        )?;
+        let out_len = mul(
+            "output length",
+            ("output pixels", pixels),
+            ("output channels", cout),
+        )?;
+        let (out_kind, got_len) = match output {
+            Output8::U8(o) => (0, o.len()),
+            Output8::I8(o) => (1, o.len()),
+            Output8::I32(o) => (2, o.len()),
+        };
+        if got_len != out_len {
+            return Err(ConvError::Buffer(format!(
+                "output has {got_len} elements but {batch}x{oh}x{ow}x{cout} = {out_len} are produced"
+            )));
+        }
+        let stage_kind = match &self.stage {
+            Stage::Raw => 2,
+            Stage::PerTensor(_, QType::U8) | Stage::PerChannel(_, QType::U8) => 0,
+            _ => 1,
+        };
+        if stage_kind != out_kind {
+            return Err(ConvError::Buffer(format!(
+                "output buffer type does not match the plan's output stage ({})",
+                ["u8", "i8", "i32"][stage_kind as usize]
+            )));
+        }
+        Ok((sp, pixels))
+    }
+}
+
+/// One validated call: the plan, its input and indirection, and the task split (tiles of
+/// `tile` output pixels × all channels).
+struct Job<'a> {
+    conv: &'a QConv2d,
+    offsets: &'a [usize],
+    input: &'a [u8],
+    px: usize,
+    pixels: usize,
+    tile: usize,
+    /// Accumulators of one task (tile · cout).
+    acc_len: usize,
+    /// Input pointers of one task (taps · MR).
+    n_ptrs: usize,
+    par: &'a Parallel,
+    /// The first scratch allocation that fails (tasks after it skip their work).
+    failed: Mutex<Option<ConvError>>,
+}
+
+impl Job<'_> {
+    fn fail(&self, what: &str, len: usize) {
+        let mut f = self.failed.lock().unwrap_or_else(|e| e.into_inner());
+        f.get_or_insert_with(|| {
+            ConvError::Buffer(format!(
+                "per-thread scratch: {len} {what} cannot be allocated"
+            ))
+        });
+    }
+
+    /// The first failure of the job, if any.
+    fn result(self) -> Result<(), ConvError> {
+        self.failed
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .map_or(Ok(()), Err)
+    }
+
+    /// Calls `f(p0, p1, out)` for every task: output pixels `p0..p1` and their `cout`
+    /// channels, a disjoint chunk of the output handed out by [`Parallel::for_each_chunk_mut`].
+    fn for_each_tile<T: Send>(
+        &self,
+        out: &mut [T],
+        f: impl Fn(usize, usize, &mut [T]) + Sync + Send,
+    ) {
+        let cout = self.conv.dims.cout;
+        // The output holds exactly pixels · cout elements (validate): chunk i is pixels
+        // i·tile .. min((i + 1)·tile, pixels).
+        self.par.for_each_chunk_mut(out, self.tile * cout, |i, o| {
+            let p0 = i * self.tile;
+            f(p0, (p0 + self.tile).min(self.pixels), o)
+        });
+    }
+
+    /// u8/i8 output requantized by the fused kernels (`f`, and `strided` for 1x1 stride-1
+    /// unpadded convolutions); `ptr`: a chunk's first byte.
+    fn run_fused<T: Send>(
+        self,
+        out: &mut [T],
+        ptr: impl Fn(&mut [T]) -> *mut u8 + Sync + Send,
+        f: ukernel::IgemmFp32Fn,
+        strided: Option<ukernel::GemmFp32Fn>,
+        q: &ukernel::Fp32Requant<'_>,
+    ) -> Result<(), ConvError> {
+        self.for_each_tile(out, |p0, p1, o| {
+            SCRATCH.with(|s| {
+                let s = &mut *s.borrow_mut();
+                if !try_grow(&mut s.ptrs, self.n_ptrs, core::ptr::null()) {
+                    return self.fail("input pointers", self.n_ptrs);
+                }
+                // SAFETY: `o` is this task's exclusive chunk: pixels p0..p1 × cout bytes of a
+                // u8 or i8 output, as the fused stage produces (validate).
+                unsafe {
+                    self.conv.tile_fused(
+                        self.offsets,
+                        self.input,
+                        self.px,
+                        p0,
+                        p1,
+                        f,
+                        strided,
+                        q,
+                        ptr(o),
+                        &mut s.ptrs,
+                    )
+                };
+            });
+        });
+        self.result()
+    }
+
+    /// Output written from each task's i32 accumulators by `write(acc, out)` (the chunk's
+    /// pixels × cout).
+    fn run_scratch<T: Send>(
+        self,
+        out: &mut [T],
+        write: impl Fn(&[i32], &mut [T]) + Sync + Send,
+    ) -> Result<(), ConvError> {
+        let cout = self.conv.dims.cout;
+        let mr = self.conv.kernel.mr;
+        self.for_each_tile(out, |p0, p1, o| {
+            SCRATCH.with(|s| {
+                let s = &mut *s.borrow_mut();
+                if !try_grow(&mut s.acc, self.acc_len, 0) {
+                    return self.fail("accumulators", self.acc_len);
+                }
+                if !try_grow(&mut s.ptrs, self.n_ptrs, core::ptr::null()) {
+                    return self.fail("input pointers", self.n_ptrs);
+                }
+                if !try_grow(&mut s.row_sums, mr, 0) {
+                    return self.fail("row sums", mr);
+                }
+                let acc = &mut s.acc[..(p1 - p0) * cout];
+                self.conv.tile(
+                    self.offsets,
+                    self.input,
+                    p0,
+                    p1,
+                    acc,
+                    &mut s.ptrs,
+                    &mut s.row_sums,
+                );
+                write(acc, o);
+            });
+        });
+        self.result()
+    }
+}
+
+impl QConv2d {
+    /// Output pixels `p0..p1`, all channels, requantized by the kernels (`f`, and `strided`
+    /// for 1x1 stride-1 unpadded convolutions) straight into `out` (pixel p0 first, `cout`
+    /// bytes per pixel).
+    ///
+    /// # Safety
+    /// `out` is writable for `(p1 − p0) · cout` bytes that no other thread accesses; `input`
+    /// holds every pixel the offsets name (checked in `run`); the plan has no row sums.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn tile_fused(
+        &self,
+        offsets: &[usize],
+        input: &[u8],
+        px: usize,
+        p0: usize,
+        p1: usize,
+        f: ukernel::IgemmFp32Fn,
+        strided: Option<ukernel::GemmFp32Fn>,
+        q: &ukernel::Fp32Requant,
+        out: *mut u8,
+        ptrs: &mut [*const u8],
+    ) {
+        let d = &self.desc;
+        let k = &self.kernel;
+        let taps = self.dims.taps;
+        let (cin_g, cout_g, cout) = (d.cin_per_group, d.cout_per_group, self.dims.cout);
+        let pk = &self.packed;
+        let xor = self.a_xor ^ if k.signed_a { 0x80 } else { 0 };
+        let mut p = p0;
+        if let Some(gf) = strided {
+            // The kernel reads whole k-groups (4·kc4 bytes) of every row: full row blocks up to
+            // the last one whose last pixel has them inside the input, for every group (the
+            // last group's bound is the tightest). No overflow: pixel p < pixels = input pixels
+            // (1x1, stride 1, unpadded), so p · px + last <= need_in + 3 (checked in `run`).
+            let kc4 = cin_g.div_ceil(4);
+            let last = (d.groups - 1) * cin_g + 4 * kc4;
+            let mut mb = (p1 - p0) / k.mr;
+            while mb > 0 && (p0 + mb * k.mr - 1) * px + last > input.len() {
+                mb -= 1;
+            }
+            if mb > 0 {
+                for g in 0..d.groups {
+                    let (w_group, bias_group) = pk.block_range(g, 0, pk.blocks());
+                    // SAFETY: pixels p0..p0 + mb·MR of the input are readable for
+                    // g·cin_g + 4·kc4 bytes (above; 1x1 stride 1 unpadded: output pixel p is
+                    // input pixel p, at p · px); their outputs are the caller's; the group's
+                    // blocks are consecutive (block_len apart, NR biases apart), one tap,
+                    // KR = 4 (every kernel with a strided entry); the kernel's ISA is the
+                    // plan's.
+                    unsafe {
+                        gf(
+                            mb,
+                            cout_g,
+                            pk.block_len(),
+                            kc4,
+                            input.as_ptr().add(p0 * px + g * cin_g),
+                            px,
+                            xor,
+                            w_group.as_ptr(),
+                            bias_group.as_ptr(),
+                            &q.from_column(g * cout_g),
+                            out.add(g * cout_g),
+                            cout,
+                        );
+                    }
+                }
+                p += mb * k.mr;
+            }
+        }
+        while p < p1 {
+            let rows = (p1 - p).min(k.mr);
+            for g in 0..d.groups {
+                let goff = g * cin_g;
+                let (w_group, bias_group) = pk.block_range(g, 0, pk.blocks());
+                for m in 0..k.mr {
+                    // Rows past the tile repeat its last pixel.
+                    let pix = p + m.min(rows - 1);
+                    for (t, &off) in offsets[pix * taps..(pix + 1) * taps].iter().enumerate() {
+                        ptrs[t * k.mr + m] = if off == PAD {
+                            self.zero_row.as_ptr()
+                        } else {
+                            // SAFETY: as in `tile`: off + goff + cin_g <= input.len().
+                            unsafe { input.as_ptr().add(off + goff) }
+                        };
+                    }
+                }
+                // SAFETY: ptrs holds taps · MR pointers to cin_g readable bytes; the group's
+                // blocks are consecutive with consecutive biases; the output rows p..p + rows,
+                // columns g·cout_g.. are the caller's (row stride cout); the kernel's ISA is
+                // the plan's.
+                unsafe {
+                    f(
+                        rows,
+                        cout_g,
+                        pk.block_len(),
+                        taps,
+                        cin_g,
+                        ptrs.as_ptr(),
+                        xor,
+                        w_group.as_ptr(),
+                        bias_group.as_ptr(),
+                        &q.from_column(g * cout_g),
+                        out.add((p - p0) * cout + g * cout_g),
+                        cout,
+                    );
+                }
+            }
+            p += rows;
+        }
+    }
+
+    /// Accumulators (bias and zero points applied) of output pixels `p0..p1`, all channels.
+    #[allow(clippy::too_many_arguments)]
+    fn tile(
+        &self,
+        offsets: &[usize],
+        input: &[u8],
+        p0: usize,
+        p1: usize,
+        acc: &mut [i32],
+        ptrs: &mut [*const u8],
+        row_sums: &mut [i32],
+    ) {
+        let d = &self.desc;
+        let k = &self.kernel;
+        let taps = self.dims.taps;
+        let cin_g = d.cin_per_group;
+        let cout_g = d.cout_per_group;
+        let cout = self.dims.cout;
+        let pk = &self.packed;
+        let mut p = p0;
+        while p < p1 {
+            let rows = (p1 - p).min(k.mr);
+            for g in 0..d.groups {
+                let goff = g * cin_g;
+                let (w_group, bias_group) = pk.block_range(g, 0, pk.blocks());
+                for m in 0..k.mr {
+                    // Rows past the tile repeat its last pixel.
+                    let pix = p + m.min(rows - 1);
+                    for (t, &off) in offsets[pix * taps..(pix + 1) * taps].iter().enumerate() {
+                        ptrs[t * k.mr + m] = if off == PAD {
+                            self.zero_row.as_ptr()
+                        } else {
+                            debug_assert!(off + goff + cin_g <= input.len());
+                            // SAFETY: `off` is a pixel offset of an in-image tap, at most
+                            // (pixels_in − 1) · in_pixel_stride, and goff + cin_g <= cin, so
+                            // off + goff + cin_g <= need_in <= input.len() (checked in `run`):
+                            // the pointer and the cin_g bytes after it are inside `input`.
+                            unsafe { input.as_ptr().add(off + goff) }
+                        };
+                    }
+                }
+                if pk.needs_row_sums() {
+                    for (m, rs) in row_sums.iter_mut().enumerate().take(rows) {
+                        let mut s = 0i32;
+                        for t in 0..taps {
+                            let ptr = ptrs[t * k.mr + m];
+                            // SAFETY: each pointer addresses cin_g readable bytes (above).
+                            let row = unsafe { std::slice::from_raw_parts(ptr, cin_g) };
+                            s += row.iter().map(|&b| i32::from(b ^ self.a_xor)).sum::<i32>();
+                        }
+                        *rs = s;
+                    }
+                }
+                let blocks = w_group
+                    .chunks_exact(pk.block_len())
+                    .zip(bias_group.chunks_exact(k.nr));
+                for (b, (w, bias)) in blocks.enumerate() {
+                    let nr = (cout_g - b * k.nr).min(k.nr);
+                    let col0 = g * cout_g + b * k.nr;
+                    let out = &mut acc[(p - p0) * cout + col0..];
+                    debug_assert!(out.len() >= (rows - 1) * cout + nr);
+                    // SAFETY: ptrs holds taps · MR pointers to cin_g readable bytes; the packed
+                    // block has taps · kc4 · NR · 4 bytes and its bias NR values; `out` holds rows rows of stride cout
+                    // with nr valid columns from col0; the kernel's ISA is available (the plan
+                    // chose a supported IGEMM entry).
+                    unsafe {
+                        (k.run)(
+                            rows,
+                            nr,
+                            taps,
+                            cin_g,
+                            ptrs.as_ptr(),
+                            self.a_xor ^ if k.signed_a { 0x80 } else { 0 },
+                            w.as_ptr(),
+                            bias.as_ptr(),
+                            out.as_mut_ptr(),
+                            cout,
+                        );
+                    }
+                    if pk.needs_row_sums() {
+                        for (m, &rs) in row_sums.iter().enumerate().take(rows) {
+                            let row = &mut acc[(p - p0 + m) * cout + col0..][..nr];
+                            for (x, &z) in row.iter_mut().zip(&pk.zw()[col0..col0 + nr]) {
+                                *x = x.wrapping_sub(z.wrapping_mul(rs));
+                            }
+                        }
+                    }
+                }
+            }
+            p += rows;
+        }
+    }
+}
