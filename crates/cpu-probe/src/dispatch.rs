@@ -231,7 +231,10 @@ mod tests {
             name: "k__scalar",
             kernels: two as fn() -> u8,
         };
-        assert!(matches!(T.verify(&copy), Err(DispatchError::Foreign { .. })));
+        assert!(matches!(
+            T.verify(&copy),
+            Err(DispatchError::Foreign { .. })
+        ));
         let _ = two;
     }
 

@@ -326,6 +326,45 @@ impl Parallel {
         T: Send,
         F: Fn(TileMut<'_, T>) + Sync + Send,
     {
+        self.tiles_mut(data, stride, [rows, cols], [tile_rows, tile_cols], false, f)
+    }
+
+    /// As [`Parallel::for_each_tile_mut`], but tiles are taken column of tiles by column of
+    /// tiles (all row tiles of the first `tile_cols` columns, then the next columns): tasks that
+    /// run one after another share their columns, e.g. one panel of packed GEMM weights in L2.
+    #[allow(clippy::too_many_arguments)]
+    pub fn for_each_tile_mut_by_columns<T, F>(
+        &self,
+        data: &mut [T],
+        stride: usize,
+        rows: usize,
+        cols: usize,
+        tile_rows: usize,
+        tile_cols: usize,
+        f: F,
+    ) -> Result<(), TileError>
+    where
+        T: Send,
+        F: Fn(TileMut<'_, T>) + Sync + Send,
+    {
+        self.tiles_mut(data, stride, [rows, cols], [tile_rows, tile_cols], true, f)
+    }
+
+    /// The tile primitives' common body: checks the matrix against `data`, then hands out the
+    /// tiles in row-major (`by_columns == false`) or column-major tile order.
+    fn tiles_mut<T, F>(
+        &self,
+        data: &mut [T],
+        stride: usize,
+        [rows, cols]: [usize; 2],
+        [tile_rows, tile_cols]: [usize; 2],
+        by_columns: bool,
+        f: F,
+    ) -> Result<(), TileError>
+    where
+        T: Send,
+        F: Fn(TileMut<'_, T>) + Sync + Send,
+    {
         if rows == 0 || cols == 0 {
             return Ok(());
         }
@@ -352,7 +391,14 @@ impl Parallel {
         let (tr, tc) = (tile_rows.max(1), tile_cols.max(1));
         let (nr, nc) = (rows.div_ceil(tr), cols.div_ceil(tc));
         let base = SendPtr(data.as_mut_ptr());
-        self.for_each_2d(nr, nc, |i, j| {
+        self.for_each(nr * nc, |t| {
+            // No overflow in nr · nc: it is at most rows · cols, and with cols <= stride (or one
+            // row) rows · cols <= (rows − 1) · stride + cols = need <= data.len().
+            let (i, j) = if by_columns {
+                (t % nr, t / nr)
+            } else {
+                (t / nc, t % nc)
+            };
             let (r0, c0) = (i * tr, j * tc);
             f(TileMut {
                 // SAFETY: r0 < rows and c0 < cols, so r0 · stride + c0 < need <= data.len().
@@ -433,6 +479,19 @@ impl<T> TileMut<'_, T> {
         // `for_each_tile_mut`) and inside this tile's exclusive elements.
         unsafe { std::slice::from_raw_parts_mut(self.ptr.add(r * self.stride), self.cols) }
     }
+    /// The whole tile as one slice, when its rows are adjacent in memory (one row, or
+    /// `cols() == stride()`); `None` otherwise.
+    pub fn as_contiguous_mut(&mut self) -> Option<&mut [T]> {
+        if self.rows <= 1 || self.cols == self.stride {
+            // SAFETY: rows are adjacent (or there is one), so the tile's elements are the
+            // `rows · cols` consecutive elements from `ptr`, all inside the matrix (checked by
+            // the tile primitive) and exclusively this tile's.
+            Some(unsafe { std::slice::from_raw_parts_mut(self.ptr, self.rows * self.cols) })
+        } else {
+            None
+        }
+    }
+
     /// The tile's first element, for micro-kernels that store through a pointer: element
     /// `(r, c)` of the tile is at `r · stride() + c` for `r < rows()`, `c < cols()`; nothing
     /// else may be written through it. The pointer is valid while the tile is borrowed.
@@ -647,6 +706,23 @@ mod tests {
             assert!(p
                 .for_each_tile_mut(&mut m, usize::MAX, 3, 1, 1, 1, |_| ())
                 .is_err());
+            let order = std::sync::Mutex::new(Vec::new());
+            let mut d = vec![0u8; 6 * 4];
+            Parallel::single()
+                .for_each_tile_mut_by_columns(&mut d, 4, 6, 4, 2, 2, |mut t| {
+                    order.lock().unwrap().push((t.row0(), t.col0()));
+                    assert!(t.as_contiguous_mut().is_none());
+                })
+                .unwrap();
+            assert_eq!(
+                order.into_inner().unwrap(),
+                [(0, 0), (2, 0), (4, 0), (0, 2), (2, 2), (4, 2)]
+            );
+            p.for_each_tile_mut(&mut d, 4, 6, 4, 3, 4, |mut t| {
+                t.as_contiguous_mut().unwrap().fill(7);
+            })
+            .unwrap();
+            assert!(d.iter().all(|&x| x == 7));
         }
     }
 

@@ -327,9 +327,8 @@ struct Job<'a> {
 impl Job<'_> {
     /// Calls `f(tile, b0, b1)` for every task: a tile of C of up to `rows` rows × `blocks` NR
     /// blocks (NR blocks `b0..b1`), each an exclusive view handed out by
-    /// [`Parallel::for_each_tile_mut`]. Column panels outermost, as the split assumes (the
-    /// tasks taken one after another share one panel of B in L2): one job per panel when there
-    /// are several row tiles per panel and at least as many as threads, else one job.
+    /// [`Parallel::for_each_tile_mut_by_columns`]: column panels outermost, in one job, so the
+    /// tasks a thread takes one after another share one panel of B in L2.
     fn for_each_task<T: Send>(
         &self,
         c: &mut [T],
@@ -339,31 +338,13 @@ impl Job<'_> {
         let (m, ldc, rows) = (self.m, self.ldc, self.rows);
         // blocks <= nb: no overflow (nb · NR < n + NR).
         let width = self.blocks * nr;
-        let (m_tiles, n_tiles) = (m.div_ceil(rows), n.div_ceil(width));
-        let task = |t: TileMut<'_, T>, c0: usize| {
-            let b0 = c0 / nr;
-            let b1 = (b0 + t.cols().div_ceil(nr)).min(nb);
-            f(t, b0, b1)
-        };
-        let err = |e: cpu_probe::parallel::TileError| GemmError::Shape(format!("C: {e}"));
-        if m_tiles == 1 || n_tiles == 1 || m_tiles < self.par.threads() {
-            return self
-                .par
-                .for_each_tile_mut(c, ldc, m, n, rows, width, |t| {
-                    let c0 = t.col0();
-                    task(t, c0)
-                })
-                .map_err(err);
-        }
-        for p in 0..n_tiles {
-            let c0 = p * width;
-            let w = width.min(n - c0);
-            // c0 < n <= C's length (checked in `validate`).
-            self.par
-                .for_each_tile_mut(&mut c[c0..], ldc, m, w, rows, w, |t| task(t, c0))
-                .map_err(err)?;
-        }
-        Ok(())
+        self.par
+            .for_each_tile_mut_by_columns(c, ldc, m, n, rows, width, |t| {
+                let b0 = t.col0() / nr;
+                let b1 = (b0 + t.cols().div_ceil(nr)).min(nb);
+                f(t, b0, b1)
+            })
+            .map_err(|e| GemmError::Shape(format!("C: {e}")))
     }
 
     /// u8/i8 C stored by the plan's fused kernel (`ptr`: the tile's first byte).
@@ -441,11 +422,9 @@ impl Job<'_> {
                         ptrs,
                     )
                 };
-                if c0 == 0 && width == n && t.stride() == n {
-                    // Dense C: the tile's rows are one run.
-                    // SAFETY: the tile is this task's exclusive view of (r1 − r0) rows of n
-                    // elements with row stride n: (r1 − r0)·n consecutive elements.
-                    let o = unsafe { std::slice::from_raw_parts_mut(t.as_mut_ptr(), len) };
+                let dense = c0 == 0 && width == n;
+                if let Some(o) = t.as_contiguous_mut().filter(|_| dense) {
+                    // Dense C (full-width tile, ldc = n): the tile's rows are one run.
                     write(acc, o, 0);
                 } else {
                     for (i, row) in acc.chunks_exact(width).enumerate() {
