@@ -9,7 +9,7 @@
 //! `5e-5 · (max Σ|w·x| + max_k Σ|w| · max|x|)` (a NaN in the input may also spread to the other outputs of its tile).
 
 use arbitrary::{Arbitrary, Result, Unstructured};
-use fft_conv::{FftConfig, FftConv, Tile, Variant};
+use fft_conv::{FftConfig, FftConv, Tile, FFT};
 use libfuzzer_sys::fuzz_target;
 
 #[path = "mix.rs"]
@@ -56,7 +56,7 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
         _ => None,
     };
     let tile = [Tile::Auto, Tile::T8, Tile::T16][usize::from(u8::arbitrary(u)? % 3)];
-    let available = Variant::available();
+    let available = FFT.available();
     let variant = match u8::arbitrary(u)? {
         0..=127 => None,
         v => Some(available[usize::from(v) % available.len()]),
@@ -66,7 +66,7 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
         padding,
         tile,
         clamp,
-        variant,
+        ukernel: variant,
         ..FftConfig::new(cin, cout, kh, kw, &kernel)
     };
     trace!("FftConv::new({cfg:?})");
@@ -200,7 +200,7 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
                 mix::close(got, wv, tol),
                 "output {i}: kernel {got}, reference {wv} (tolerance {tol:e}, clamp [{lo}, {hi}]); {cin}->{cout} kernel {kh}x{kw} on {batch}x{h}x{w} padding {padding:?}, tile {:?}, {:?}",
                 plan.tile_for(h, w),
-                plan.variant()
+                plan.name()
             );
         }
     }

@@ -11,7 +11,7 @@
 use arbitrary::{Arbitrary, Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use qconv_direct::{
-    Conv2dDesc, ConvGeometry, Input8, Output, OutputStage, Padding, QConv2d, QConv2dConfig, Variant,
+    Conv2dDesc, ConvGeometry, Input8, Output8 as Output, OutputStage, Padding, QConv2d, QConv2dConfig, IGEMM,
 };
 use quant_params::{PerChannelRequantizer, QType, RequantScheme, Requantizer};
 
@@ -170,12 +170,12 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
             Stage::Tensor(r, out_t)
         }
     };
-    let available = Variant::available();
+    let available = IGEMM.available();
     let variant = match u8::arbitrary(u)? {
         0..=127 => None,
         v => Some(available[usize::from(v) % available.len()]),
     };
-    trace!("QConv2d::new({desc:?}, {in_t:?} zp {in_zp}, weights of {w_len} {w_t:?}, w zps {w_zps:?}, bias {:?}, stage {}, {variant:?})", bias.as_ref().map(Vec::len), stage_name(&stage));
+    trace!("QConv2d::new({desc:?}, {in_t:?} zp {in_zp}, weights of {w_len} {w_t:?}, w zps {w_zps:?}, bias {:?}, stage {}, {:?})", bias.as_ref().map(Vec::len), stage_name(&stage), variant.map(|e| e.name));
     let plan = QConv2d::new(QConv2dConfig {
         desc,
         input_type: in_t,
@@ -188,7 +188,7 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
             Stage::Channel(p, _) => OutputStage::PerChannel(p.clone()),
             Stage::Raw => OutputStage::RawI32,
         },
-        variant,
+        kernel: variant,
     });
     let Ok(plan) = plan else { return Ok(()) };
     let (Some(cout), Some(cin), Some(w_need)) = (cout, cin, w_need) else {

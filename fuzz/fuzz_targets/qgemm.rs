@@ -11,7 +11,7 @@
 
 use arbitrary::{Arbitrary, Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use qgemm::{GemmConfig, GemmOutput, Input8, PackedB, Tiling, Variant};
+use qgemm::{GemmConfig, GemmOutput, Input8, PackedB, Tiling, IGEMM};
 use quant_params::{PerChannelRequantizer, QType, RequantScheme, Requantizer};
 
 #[path = "mix.rs"]
@@ -100,7 +100,7 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
         1 => Some(vec![i32::arbitrary(u)?; usize::from(u8::arbitrary(u)? % 3)]),
         _ => None,
     };
-    let available = Variant::available();
+    let available = IGEMM.available();
     let variant = match u8::arbitrary(u)? {
         0..=127 => None,
         v => Some(available[usize::from(v) % available.len()]),
@@ -111,7 +111,7 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
     let b_bytes = mix::bytes(u, b_len);
     let mut b_signed = Vec::new();
     let b = input8(b_type, &b_bytes, &mut b_signed);
-    trace!("PackedB::new(k {k}, n {n}, B of {b_len} {b_type:?}, ldb {ldb}, A {a_type:?} zp {a_zp}, B zps {b_zps:?}, bias {:?}, {variant:?})", bias.as_ref().map(Vec::len));
+    trace!("PackedB::new(k {k}, n {n}, B of {b_len} {b_type:?}, ldb {ldb}, A {a_type:?} zp {a_zp}, B zps {b_zps:?}, bias {:?}, {:?})", bias.as_ref().map(Vec::len), variant.map(|e| e.name));
     let packed = PackedB::new(GemmConfig {
         k,
         n,
@@ -121,7 +121,7 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
         a_zero_point: a_zp,
         b_zero_points: &b_zps,
         bias: bias.as_deref(),
-        variant,
+        kernel: variant,
     });
     let Ok(packed) = packed else { return Ok(()) };
     // A plan exists: its B must have been valid.

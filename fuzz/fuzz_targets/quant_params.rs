@@ -27,7 +27,7 @@ use quant_params::observer::{
     PerChannelObserver, MAX_PER_CHANNEL_BYTES,
 };
 use quant_params::{
-    BulkKernels, PerChannelRequantizer, QType, QuantParams, RequantScheme, Requantizer, Variant,
+    BulkKernels, PerChannelRequantizer, QType, QuantParams, RequantScheme, Requantizer, BULK,
 };
 
 #[path = "mix.rs"]
@@ -440,7 +440,7 @@ fn params(u: &mut Unstructured<'_>) -> Result<()> {
         let nx = usize::from(u8::arbitrary(u)? % 80);
         let x = obs_values(u, nx)?;
         let want = quant_params::reference::quantize(&p, &x);
-        for v in Variant::available() {
+        for v in BULK.available() {
             let k = BulkKernels::new(v).expect("available variant");
             let got: Vec<i32> = match qt {
                 QType::U8 => {
@@ -537,7 +537,7 @@ fn requantizers(u: &mut Unstructured<'_>) -> Result<()> {
             "requantize gave {w} outside the clamp [{lo}, {hi}]"
         );
     }
-    for v in Variant::available() {
+    for v in BULK.available() {
         let got: Vec<i32> = match qt {
             QType::U8 => {
                 let mut o = vec![0u8; acc.len()];
@@ -573,7 +573,7 @@ fn requantizers(u: &mut Unstructured<'_>) -> Result<()> {
         .enumerate()
         .map(|(i, &a)| pc.channel(i % ch).unwrap().requantize(a))
         .collect();
-    for v in Variant::available() {
+    for v in BULK.available() {
         let got: Vec<i32> = match qt {
             QType::U8 => {
                 let mut o = vec![0u8; acc.len()];
