@@ -235,7 +235,7 @@ impl Plan for ConvF32 {
     }
     fn describe(&self) -> String {
         match &self.kernel {
-            F32Kernel::Winograd(p) => format!("winograd {:?} {:?}", p.tile(), p.variant()),
+            F32Kernel::Winograd(p) => format!("winograd {:?} {}", p.tile(), p.name()),
             F32Kernel::Fft(p) => format!("fft-conv {:?}", p.variant()),
             F32Kernel::Depthwise(p) => format!("depthwise fp32 {:?}", p.variant()),
             F32Kernel::Im2col { .. } => "im2col + gemm crate".into(),

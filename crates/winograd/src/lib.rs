@@ -75,12 +75,12 @@
 //! The point stride of `V` and `M` is an odd number of cache lines, so that the α² points a
 //! transform writes or reads do not all fall into one L1 set.
 //!
-//! The tile moves between NCHW images and the 16-lane layout: the AVX-512 variant reads each
+//! The tile moves between NCHW images and the 16-lane layout: the AVX-512 entry reads each
 //! tile row with a masked ymm load (the mask keeps the columns inside the image, rows outside
 //! get an empty mask: no padded copies), pairs tiles `l` and `l + 8` in one zmm and transposes
 //! 8x8 inside both 256-bit halves at once; the output goes back the same way with masked
 //! stores. AVX2 uses 8x8 ymm transposes (tiles crossing the image border are first copied into
-//! a zero-padded 8x8 buffer), the others element moves. The AVX-512 variant computes the
+//! a zero-padded 8x8 buffer), the others element moves. The AVX-512 entry computes the
 //! transforms on zmm registers and uses a 6x32 GEMM micro-kernel; AVX2 uses 6x16; NEON 6x16 in
 //! 24 q registers.
 //!
@@ -103,7 +103,7 @@
 //! implementation), unlike in a direct convolution; kernels and biases must be finite.
 //!
 //! **NaN (the project-wide rule: IEEE propagation, as ONNX Runtime and PyTorch do).** A NaN in
-//! the input gives NaN at every output whose 3x3 window contains it, in every variant (Scalar,
+//! the input gives NaN at every output whose 3x3 window contains it, in every table entry (Scalar,
 //! AVX2, AVX-512, NEON) and every tile, with or without a fused activation: ReLU and
 //! [`Activation::Clamp`] map NaN to NaN (`clamp(NaN) = NaN`), never to a bound. (Winograd also
 //! spreads it, and an infinity, as NaN to the other outputs of the tiles that read it.) The
@@ -134,7 +134,7 @@
 //!
 //! ```compile_fail
 //! # #[cfg(target_arch = "x86_64")]
-//! let _ = <winograd::ukernel::x86_64::Z as winograd::transforms::Vector>::splat(1.0);
+//! let _ = <winograd::ukernel::x86_64::avx512::Z as winograd::transforms::Vector>::splat(1.0);
 //! # #[cfg(not(target_arch = "x86_64"))]
 //! # compile_error!("x86_64 only");
 //! ```
@@ -169,12 +169,12 @@ pub mod ukernel;
 
 use aligned_vec::{AVec, ConstAlign};
 use cpu_probe::parallel::Parallel;
+use cpu_probe::{DispatchError, Entry};
 use std::fmt;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use transforms::{Geometry, InJob, OutJob, LANES};
-pub use ukernel::Variant;
-use ukernel::{Kernels, MR};
+use ukernel::{Kernels, MR, TGEMM};
 
 type Buf = AVec<f32, ConstAlign<64>>;
 
@@ -257,22 +257,16 @@ impl Tile {
 
     /// Relative cost of a run of this tile on an `h×w` input (multiplies plus transform work),
     /// used by `Auto`.
-    fn cost(self, c: usize, k: usize, oh: usize, ow: usize, variant: Variant) -> f64 {
+    fn cost(self, c: usize, k: usize, oh: usize, ow: usize, kernels: &Kernels) -> f64 {
         let m = self.m();
         let a = self.alpha() as f64;
         // In f64: the hint is caller data, a usize product of the tile counts could overflow.
         let tiles = oh.div_ceil(m) as f64 * ow.div_ceil(m) as f64;
         let tiles = (tiles / LANES as f64).ceil() * LANES as f64;
         // Per point and 16-tile block: c·k multiply-adds in the tuple GEMM, and `tf` times that
-        // unit per channel for the input and output transforms (tile moves included). Measured
-        // on W1-W3: about 30 with the AVX2 tile moves (Zen 5: ~0.6 ns per point, tile and
-        // channel vs ~0.02 ns per MAC), about 10 for the AVX-512 transforms (Zen 4, 1 thread:
-        // 0.16-0.18 ns vs 0.017-0.018 ns).
-        let tf = if variant == Variant::Avx512 {
-            10.0
-        } else {
-            30.0
-        };
+        // unit per channel for the input and output transforms (tile moves included; measured
+        // per table entry, see `Kernels::transform_cost`).
+        let tf = kernels.transform_cost;
         a * a * tiles * (c as f64 * k as f64 + tf * (c + k) as f64)
     }
 }
@@ -325,8 +319,9 @@ pub struct WinogradConfig<'a> {
     pub tile: Tile,
     /// Fused activation.
     pub activation: Activation,
-    /// Force a micro-kernel variant (`None`: the best available).
-    pub variant: Option<Variant>,
+    /// Force a table entry, e.g. `ukernel::TGEMM.by_name("tgemm_6x16__avx2")?` (`None`:
+    /// `TGEMM.best()`).
+    pub kernels: Option<&'static Entry<Kernels>>,
     /// Expected input `[h, w]`, used by [`Tile::Auto`].
     pub input_size_hint: Option<[usize; 2]>,
     /// Tiles per chunk (a multiple of 16); `None`: sized from the cache sizes.
@@ -334,7 +329,7 @@ pub struct WinogradConfig<'a> {
 }
 
 impl<'a> WinogradConfig<'a> {
-    /// A configuration with no bias, no padding, `Tile::Auto`, no activation, best variant.
+    /// A configuration with no bias, no padding, `Tile::Auto`, no activation, best table entry.
     pub fn new(in_channels: usize, out_channels: usize, kernel: &'a [f32]) -> Self {
         WinogradConfig {
             in_channels,
@@ -344,7 +339,7 @@ impl<'a> WinogradConfig<'a> {
             padding: [0; 4],
             tile: Tile::Auto,
             activation: Activation::None,
-            variant: None,
+            kernels: None,
             input_size_hint: None,
             chunk_tiles: None,
         }
@@ -387,8 +382,8 @@ pub enum WinogradError {
         /// Upper bound.
         max: f32,
     },
-    /// The requested variant cannot run on this CPU/build.
-    VariantUnavailable(Variant),
+    /// The requested table entry cannot run on this CPU/build (or the ISA cap excludes it).
+    KernelUnavailable(DispatchError),
     /// Batch, height or width is zero, the padded input is smaller than the 3x3 kernel, a
     /// dimension exceeds [`MAX_DIM`], or a size overflows.
     Shape(String),
@@ -420,9 +415,7 @@ impl fmt::Display for WinogradError {
             WinogradError::InvalidClamp { min, max } => {
                 write!(f, "invalid clamp bounds: min = {min}, max = {max} (need min <= max, no NaN)")
             }
-            WinogradError::VariantUnavailable(v) => {
-                write!(f, "variant {v:?} is not available on this CPU (available: {:?})", Variant::available())
-            }
+            WinogradError::KernelUnavailable(e) => e.fmt(f),
             WinogradError::Shape(s) | WinogradError::Allocation(s) => f.write_str(s),
         }
     }
@@ -506,8 +499,7 @@ pub struct WinogradConv {
     k: usize,
     pad: [usize; 4],
     tile: Tile,
-    variant: Variant,
-    kernels: Kernels,
+    entry: &'static Entry<Kernels>,
     /// Packed transformed kernel `U[p][kb][c][6]`.
     u: Buf,
     bias: Vec<f32>,
@@ -527,9 +519,14 @@ impl fmt::Debug for WinogradConv {
             .field("out_channels", &self.k)
             .field("padding", &self.pad)
             .field("tile", &self.tile)
-            .field("variant", &self.variant)
+            .field("kernels", &self.entry.name)
             .finish()
     }
+}
+
+/// Whether `e` is one of [`TGEMM`]'s entries and this CPU (after the ISA cap) runs it.
+fn e_supported(e: &'static Entry<Kernels>) -> bool {
+    TGEMM.all().iter().any(|t| std::ptr::eq(t, e)) && e.supported()
 }
 
 fn check_finite(argument: &'static str, xs: &[f32]) -> Result<(), WinogradError> {
@@ -603,10 +600,18 @@ impl WinogradConv {
         if lo.is_nan() || hi.is_nan() || lo > hi {
             return Err(WinogradError::InvalidClamp { min: lo, max: hi });
         }
-        let variant = match cfg.variant {
-            Some(v) => v,
-            None => Variant::best(),
+        let entry = match cfg.kernels {
+            Some(e) => e,
+            None => TGEMM.best(),
         };
+        if !e_supported(entry) {
+            return Err(WinogradError::KernelUnavailable(
+                DispatchError::Unsupported {
+                    name: entry.name,
+                    isa: entry.isa,
+                },
+            ));
+        }
         if let Some(n) = cfg.chunk_tiles {
             if n == 0 || n % (2 * LANES) != 0 {
                 return Err(shape_err(format!(
@@ -627,7 +632,8 @@ impl WinogradConv {
                     let ow = ow.saturating_sub(2).max(1);
                     let mut best = Tile::F6x6;
                     for t in Tile::ALL {
-                        if t.cost(c, k, oh, ow, variant) < best.cost(c, k, oh, ow, variant) {
+                        let e = &entry.kernels;
+                        if t.cost(c, k, oh, ow, e) < best.cost(c, k, oh, ow, e) {
                             best = t;
                         }
                     }
@@ -637,9 +643,6 @@ impl WinogradConv {
             },
             t => t,
         };
-        let kernels = variant
-            .kernels(tile)
-            .ok_or(WinogradError::VariantUnavailable(variant))?;
 
         let start = Instant::now();
         let alpha = tile.alpha();
@@ -698,8 +701,7 @@ impl WinogradConv {
             k,
             pad: cfg.padding,
             tile,
-            variant,
-            kernels,
+            entry,
             u,
             bias,
             lo,
@@ -717,9 +719,15 @@ impl WinogradConv {
         self.tile
     }
 
-    /// The micro-kernel variant in use.
-    pub fn variant(&self) -> Variant {
-        self.variant
+    /// The table entry in use (its `name` is the GEMM micro-kernel's function name).
+    pub fn kernels(&self) -> &'static Entry<Kernels> {
+        self.entry
+    }
+
+    /// The name of the table entry in use (= its GEMM micro-kernel function), e.g.
+    /// `tgemm_6x32__avx512`.
+    pub fn name(&self) -> &'static str {
+        self.entry.name
     }
 
     /// Input channels.
@@ -926,7 +934,8 @@ impl WinogradConv {
         let mbuf = Shared(mp);
         let out = Shared(output.as_mut_ptr());
         let inp = input.as_ptr() as usize;
-        let kern = self.kernels;
+        let kern = &self.entry.kernels;
+        let tf = kern.transforms(self.tile);
         let nkb = k.div_ceil(MR);
         // C blocking: a U panel (kc·6) and the V panels it meets (kc·16·panels) in ~3/4 of L1.
         let kc_max = ((self.l1 * 3 / 4) / ((kern.panels * LANES + MR) * 4)).max(16);
@@ -964,8 +973,8 @@ impl WinogradConv {
                 };
                 // SAFETY: the input holds batch·c·h·w floats (checked), V holds a2·ntb·c·16
                 // floats, this job writes only its own (tb, ch..ch + nch) slots, and the
-                // variant is available (checked at plan time).
-                unsafe { (kern.input)(&g, &ij) };
+                // table entry is available (checked at plan time).
+                unsafe { (tf.input)(&g, &ij) };
             });
             let t_in = clock.elapsed();
             // A last block of at most 8 tiles goes to the half-panel kernel when there is one
@@ -1050,7 +1059,7 @@ impl WinogradConv {
                 // SAFETY: M holds the a2 points of this (tb, ch..ch + nch), the bias k floats;
                 // the output holds batch·k·oh·ow floats (checked) and this job writes only
                 // channels ch..ch + nch of its 16 tiles.
-                unsafe { (kern.output)(&g, &oj) };
+                unsafe { (tf.output)(&g, &oj) };
             });
             let t_out = clock.elapsed();
             if let Some(p) = profile.as_deref_mut() {

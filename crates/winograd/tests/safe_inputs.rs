@@ -16,7 +16,8 @@ use winograd::int8::{
 };
 use winograd::reference::conv3x3_f64;
 use winograd::transforms::kernel_transform_f64;
-use winograd::{Activation, Tile, Variant, WinogradConfig, WinogradConv, WinogradError, MAX_DIM};
+use winograd::ukernel::TGEMM;
+use winograd::{Activation, Tile, WinogradConfig, WinogradConv, WinogradError, MAX_DIM};
 
 const BIG: usize = 1 << 32; // u32::MAX + 1
 
@@ -238,8 +239,9 @@ fn fp32_nan_propagates_in_every_variant_with_and_without_clamp() {
         },
         Activation::Clamp { min: 0.0, max: 0.0 },
     ];
-    let variants = Variant::available();
-    eprintln!("fp32 variants tested for NaN: {variants:?}");
+    let variants = TGEMM.available();
+    let names: Vec<_> = variants.iter().map(|e| e.name).collect();
+    eprintln!("fp32 table entries tested for NaN: {names:?}");
     let par = Parallel::single();
     for &variant in &variants {
         for tile in Tile::ALL {
@@ -248,7 +250,7 @@ fn fp32_nan_propagates_in_every_variant_with_and_without_clamp() {
                     let mut cfg = WinogradConfig::new(c, k, &kernel);
                     cfg.padding = [pad; 4];
                     cfg.tile = tile;
-                    cfg.variant = Some(variant);
+                    cfg.kernels = Some(variant);
                     cfg.activation = act;
                     cfg.bias = with_bias.then_some(&bias[..]);
                     let plan = WinogradConv::new(cfg).unwrap();
@@ -263,7 +265,8 @@ fn fp32_nan_propagates_in_every_variant_with_and_without_clamp() {
                                 for xx in 0..ow {
                                     let i = ((n * k + ko) * oh + yy) * ow + xx;
                                     let what = format!(
-                                        "{variant:?} {tile:?} {act:?} bias {with_bias}: output (n {n}, k {ko}, y {yy}, x {xx}) = {}",
+                                        "{} {tile:?} {act:?} bias {with_bias}: output (n {n}, k {ko}, y {yy}, x {xx}) = {}",
+                                        variant.name,
                                         y[i]
                                     );
                                     if reads_nan(n, yy, xx) {
