@@ -70,7 +70,7 @@
 //! 1. input transform: gather each 4x4 tile (zero-point rows for padding), `d = x − zx`,
 //!    `V = Bᵀ d B` into `V[16][tiles][Cin]` (i16);
 //! 2. 16 GEMMs `M_p[tiles × Cout] = V_p · U_p` (i16 × i16 → wrapping i32), micro-kernels
-//!    [`Variant`]: `wgemm_4x8c2__scalar`, `wgemm_4x16c2__avx2` (`vpmaddwd` + `vpaddd`),
+//!    (table [`WGEMM`]): `wgemm_4x8c2__scalar`, `wgemm_4x16c2__avx2` (`vpmaddwd` + `vpaddd`),
 //!    `wgemm_8x32c2__avx512` (the same on zmm), `wgemm_8x32c2__avx512vnni` (`vpdpwssd`),
 //!    `wgemm_8x8c2__neon` (`smlal`/`smlal2` by lane, `vld2q_s16` for the pairs);
 //! 3. output transform `4Y = Aᵀ M A` in wrapping i32, `>> 2` (exact; asserted in debug
@@ -99,7 +99,7 @@
 //! # Example
 //!
 //! ```
-//! use winograd::int8::{Int8Config, Output, OutputStage, Tensor8, WinogradInt8};
+//! use winograd::int8::{Input8, Int8Config, Output8, OutputStage, WinogradInt8};
 //! use quant_params::{QType, RequantScheme, Requantizer};
 //!
 //! // 3x3 conv, 2 -> 1 channels, padding 1, u8 activations (zero point 128) x s8 weights.
@@ -110,15 +110,15 @@
 //!     padding: [1, 1, 1, 1],
 //!     input_type: QType::U8,
 //!     input_zero_point: 128,
-//!     weights: Tensor8::I8(&weights),
+//!     weights: Input8::I8(&weights),
 //!     weight_zero_points: &[0],
 //!     bias: Some(&[10]),
 //!     output: OutputStage::RawI32,
-//!     variant: None,
+//!     kernels: None,
 //! })?;
 //! let input = vec![130u8; 4 * 4 * 2]; // 4x4 image, every value +2 from the zero point
 //! let mut acc = vec![0i32; 4 * 4];
-//! plan.run(Tensor8::U8(&input), 1, 4, 4, 2, Output::I32(&mut acc), &cpu_probe::parallel::Parallel::single())?;
+//! plan.run(Input8::U8(&input), 1, 4, 4, 2, Output8::I32(&mut acc), &cpu_probe::parallel::Parallel::single())?;
 //! // Interior pixels: 9 taps x 2 channels x (+2) + bias 10 = 46; corners see 4 taps: 26.
 //! assert_eq!((acc[5], acc[0]), (46, 26));
 //!
@@ -126,11 +126,11 @@
 //! let requant = Requantizer::new(RequantScheme::Fp32, 0.25, 128, QType::U8)?;
 //! let plan = WinogradInt8::new(Int8Config {
 //!     cin: 2, cout: 1, padding: [1; 4], input_type: QType::U8, input_zero_point: 128,
-//!     weights: Tensor8::I8(&weights), weight_zero_points: &[0], bias: None,
-//!     output: OutputStage::PerTensor(requant), variant: None,
+//!     weights: Input8::I8(&weights), weight_zero_points: &[0], bias: None,
+//!     output: OutputStage::PerTensor(requant), kernels: None,
 //! })?;
 //! let mut out = vec![0u8; 4 * 4];
-//! plan.run(Tensor8::U8(&input), 1, 4, 4, 2, Output::U8(&mut out), &cpu_probe::parallel::Parallel::single())?;
+//! plan.run(Input8::U8(&input), 1, 4, 4, 2, Output8::U8(&mut out), &cpu_probe::parallel::Parallel::single())?;
 //! assert_eq!(out[5], 128 + 9); // 36 x 0.25
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -140,84 +140,14 @@ pub mod ukernel;
 
 use aligned_vec::{AVec, ConstAlign};
 use cpu_probe::parallel::Parallel;
-use quant_params::{PerChannelRequantizer, QType, RequantPlan, Requantizer};
+use cpu_probe::Entry;
+pub use quant_params::int8::{Input8, Output8, OutputStage};
+use quant_params::{PerChannelRequantizer, QType, RequantPlan};
 use std::cell::RefCell;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-pub use ukernel::{Kernel, Variant};
-
-/// Read-only 8-bit tensor data (activations or weights). The same shape as `qgemm::Input8`;
-/// this crate keeps its own so it does not depend on `qgemm`.
-#[derive(Clone, Copy, Debug)]
-pub enum Tensor8<'a> {
-    /// Unsigned bytes.
-    U8(&'a [u8]),
-    /// Signed bytes.
-    I8(&'a [i8]),
-}
-
-impl Tensor8<'_> {
-    /// The element type.
-    pub fn qtype(&self) -> QType {
-        match self {
-            Tensor8::U8(_) => QType::U8,
-            Tensor8::I8(_) => QType::I8,
-        }
-    }
-
-    /// Number of elements.
-    pub fn len(&self) -> usize {
-        match self {
-            Tensor8::U8(x) => x.len(),
-            Tensor8::I8(x) => x.len(),
-        }
-    }
-
-    /// Whether there are no elements.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Element `i` as i32.
-    pub fn get(&self, i: usize) -> i32 {
-        match self {
-            Tensor8::U8(x) => i32::from(x[i]),
-            Tensor8::I8(x) => i32::from(x[i]),
-        }
-    }
-
-    /// The raw bytes (i8 reinterpreted).
-    pub fn as_bytes(&self) -> &[u8] {
-        match *self {
-            Tensor8::U8(x) => x,
-            // SAFETY: i8 and u8 have the same size, alignment and validity.
-            Tensor8::I8(x) => unsafe { std::slice::from_raw_parts(x.as_ptr().cast(), x.len()) },
-        }
-    }
-}
-
-/// Output buffer (NHWC, dense: pixel stride = output channels).
-#[derive(Debug)]
-pub enum Output<'a> {
-    /// Requantized u8.
-    U8(&'a mut [u8]),
-    /// Requantized i8.
-    I8(&'a mut [i8]),
-    /// Raw i32 accumulators (zero points and bias applied, no requantization).
-    I32(&'a mut [i32]),
-}
-
-/// What happens to the i32 accumulators (as in `qconv-direct`).
-#[derive(Clone, Debug)]
-pub enum OutputStage {
-    /// One requantizer for every output channel.
-    PerTensor(Requantizer),
-    /// One requantizer per output channel (per-channel weight scales).
-    PerChannel(PerChannelRequantizer),
-    /// Keep raw i32.
-    RawI32,
-}
+pub use ukernel::{Kernels, WGEMM};
 
 /// Everything a plan needs.
 #[derive(Clone, Debug)]
@@ -233,15 +163,16 @@ pub struct Int8Config<'a> {
     /// Activation zero point.
     pub input_zero_point: i32,
     /// Weights, OHWI: `cout × 3 × 3 × cin`.
-    pub weights: Tensor8<'a>,
+    pub weights: Input8<'a>,
     /// Weight zero points: one (per tensor) or one per output channel.
     pub weight_zero_points: &'a [i32],
     /// Optional i32 bias per output channel.
     pub bias: Option<&'a [i32]>,
     /// Output stage.
     pub output: OutputStage,
-    /// Force a variant (`None`: the best available).
-    pub variant: Option<Variant>,
+    /// Force a table entry, e.g. `WGEMM.by_name("wgemm_4x16c2__avx2")?` (`None`:
+    /// `WGEMM.best()`).
+    pub kernels: Option<&'static Entry<Kernels>>,
 }
 
 /// Errors of the int8 path; each message names the argument and the values.
@@ -256,7 +187,7 @@ pub enum Int8Error {
     Quant(String),
     /// The i32 result could overflow for these weights and zero points: use direct convolution.
     Overflow(String),
-    /// The requested variant cannot run here.
+    /// The requested table entry cannot run here.
     Variant(String),
     /// A buffer whose size follows from the arguments (packed kernel, scratch) cannot be
     /// allocated.
@@ -347,7 +278,7 @@ pub struct WinogradInt8 {
     input_type: QType,
     xor: u8,
     za: i16,
-    kernel: Kernel,
+    entry: &'static Entry<Kernels>,
     kp: usize,
     blocks: usize,
     tiles_per_block: usize,
@@ -371,7 +302,7 @@ impl fmt::Debug for WinogradInt8 {
             .field("cin", &self.cin)
             .field("cout", &self.cout)
             .field("pad", &self.pad)
-            .field("kernel", &self.kernel.name)
+            .field("kernels", &self.entry.name)
             .finish()
     }
 }
@@ -493,13 +424,15 @@ impl WinogradInt8 {
             check_channel(a_max, s, bias[o])
                 .map_err(|m| Int8Error::Overflow(format!("output channel {o} (C = {cin}): {m}")))?;
         }
-        let variant = cfg.variant.unwrap_or_else(Variant::best);
-        let kernel = variant.kernel().ok_or_else(|| {
-            Int8Error::Variant(format!(
-                "{variant:?} is not available on this CPU/build (available: {:?})",
-                Variant::available()
-            ))
-        })?;
+        let entry = cfg.kernels.unwrap_or_else(|| WGEMM.best());
+        if !(WGEMM.all().iter().any(|e| std::ptr::eq(e, entry)) && entry.supported()) {
+            let names: Vec<_> = WGEMM.available().iter().map(|e| e.name).collect();
+            return Err(Int8Error::Variant(format!(
+                "{} needs {}, which is not available on this CPU/build (available: {names:?})",
+                entry.name, entry.isa
+            )));
+        }
+        let kernel = &entry.kernels;
         // cin <= u32::MAX: no overflow on 64-bit targets; checked for 32-bit ones.
         let kp = cin
             .checked_next_multiple_of(4)
@@ -549,7 +482,7 @@ impl WinogradInt8 {
             input_type: cfg.input_type,
             xor,
             za: za as i16,
-            kernel,
+            entry,
             kp,
             blocks,
             tiles_per_block,
@@ -566,9 +499,14 @@ impl WinogradInt8 {
         })
     }
 
-    /// The micro-kernels this plan runs.
-    pub fn kernel(&self) -> &Kernel {
-        &self.kernel
+    /// The table entry this plan runs (its `name` is the GEMM micro-kernel's function name).
+    pub fn kernels(&self) -> &'static Entry<Kernels> {
+        self.entry
+    }
+
+    /// The name of the table entry in use (= its GEMM function), e.g. `wgemm_8x32c2__avx512vnni`.
+    pub fn name(&self) -> &'static str {
+        self.entry.name
     }
 
     /// Output height and width for an `in_h × in_w` input (each at most [`crate::MAX_DIM`]).
@@ -605,12 +543,12 @@ impl WinogradInt8 {
     #[allow(clippy::too_many_arguments)]
     pub fn run(
         &self,
-        input: Tensor8<'_>,
+        input: Input8<'_>,
         batch: usize,
         in_h: usize,
         in_w: usize,
         in_pixel_stride: usize,
-        output: Output<'_>,
+        output: Output8<'_>,
         par: &Parallel,
     ) -> Result<(), Int8Error> {
         self.exec(input, batch, in_h, in_w, in_pixel_stride, output, Some(par))
@@ -621,12 +559,12 @@ impl WinogradInt8 {
     /// clock reads add a few tens of nanoseconds per block of tiles).
     pub fn run_profiled(
         &self,
-        input: Tensor8<'_>,
+        input: Input8<'_>,
         batch: usize,
         in_h: usize,
         in_w: usize,
         in_pixel_stride: usize,
-        output: Output<'_>,
+        output: Output8<'_>,
     ) -> Result<Int8Profile, Int8Error> {
         let p = self.exec(input, batch, in_h, in_w, in_pixel_stride, output, None)?;
         Ok(p.unwrap_or(Int8Profile {
@@ -643,12 +581,12 @@ impl WinogradInt8 {
     #[allow(clippy::too_many_arguments)]
     fn exec(
         &self,
-        input: Tensor8<'_>,
+        input: Input8<'_>,
         batch: usize,
         in_h: usize,
         in_w: usize,
         in_pixel_stride: usize,
-        output: Output<'_>,
+        output: Output8<'_>,
         par: Option<&Parallel>,
     ) -> Result<Option<Int8Profile>, Int8Error> {
         if input.qtype() != self.input_type {
@@ -687,9 +625,9 @@ impl WinogradInt8 {
             )));
         }
         let (out_ptr, out_kind, got_len) = match output {
-            Output::U8(o) => (SyncPtr(o.as_mut_ptr()), 0u8, o.len()),
-            Output::I8(o) => (SyncPtr(o.as_mut_ptr().cast()), 1, o.len()),
-            Output::I32(o) => (SyncPtr(o.as_mut_ptr().cast()), 2, o.len()),
+            Output8::U8(o) => (SyncPtr(o.as_mut_ptr()), 0u8, o.len()),
+            Output8::I8(o) => (SyncPtr(o.as_mut_ptr().cast()), 1, o.len()),
+            Output8::I32(o) => (SyncPtr(o.as_mut_ptr().cast()), 2, o.len()),
         };
         if got_len != out_len {
             return Err(Int8Error::Buffer(format!(
@@ -795,7 +733,7 @@ impl WinogradInt8 {
                 *c = now;
             }
         };
-        let k = &self.kernel;
+        let k = &self.entry.kernels;
         let (cin, cout, kp) = (self.cin, self.cout, self.kp);
         let coutp = self.blocks * k.nr;
         // V is point-major ([16][tiles][kp], the GEMM's A operands); M is tile-major
@@ -827,7 +765,7 @@ impl WinogradInt8 {
             let row = (t - t0) * kp;
             // SAFETY: every row has cin bytes; the V slice from `row` holds 15·vps + cin
             // elements (row + cin <= vps); the kernel's ISA is available (plan built from
-            // Variant::available()).
+            // WGEMM.available()).
             unsafe { (k.input)(&rows, cin, self.xor, self.za, &mut s.v[row..16 * vps], vps) };
         }
         lap(0, &mut times);
