@@ -134,8 +134,12 @@ impl Isa {
             Isa::NeonDot => cfg!(target_arch = "aarch64") && f.neon && f.neon_dot,
             Isa::NeonI8mm => cfg!(target_arch = "aarch64") && f.neon && f.neon_i8mm,
             Isa::Avx2 => cfg!(target_arch = "x86_64") && f.has_avx2_fma(),
-            Isa::Avx512 => cfg!(target_arch = "x86_64") && f.has_avx512(),
-            Isa::Avx512Vnni => cfg!(target_arch = "x86_64") && f.has_avx512vnni(),
+            // The AVX-512 kernels are also compiled with AVX2 + FMA (their transforms and
+            // tails use 256-bit code), so each level includes the one below it.
+            Isa::Avx512 => cfg!(target_arch = "x86_64") && f.has_avx2_fma() && f.has_avx512(),
+            Isa::Avx512Vnni => {
+                cfg!(target_arch = "x86_64") && f.has_avx2_fma() && f.has_avx512vnni()
+            }
         }
     }
 

@@ -235,7 +235,7 @@ impl Plan for ConvF32 {
     }
     fn describe(&self) -> String {
         match &self.kernel {
-            F32Kernel::Winograd(p) => format!("winograd {:?} {:?}", p.tile(), p.variant()),
+            F32Kernel::Winograd(p) => format!("winograd {:?} {}", p.tile(), p.name()),
             F32Kernel::Fft(p) => format!("fft-conv {}", p.name()),
             F32Kernel::Depthwise(p) => format!("depthwise fp32 {:?}", p.variant()),
             F32Kernel::Im2col { .. } => "im2col + gemm crate".into(),
@@ -624,13 +624,13 @@ impl ConvQ8 {
             }
             QKernel::Winograd(p) => {
                 let x = match x {
-                    QIn::U8(v) => winograd::int8::Tensor8::U8(v),
-                    QIn::I8(v) => winograd::int8::Tensor8::I8(v),
+                    QIn::U8(v) => winograd::int8::Input8::U8(v),
+                    QIn::I8(v) => winograd::int8::Input8::I8(v),
                 };
                 let y = match y {
-                    QBuf::U8(v) => winograd::int8::Output::U8(v),
-                    QBuf::I8(v) => winograd::int8::Output::I8(v),
-                    QBuf::I32(v) => winograd::int8::Output::I32(v),
+                    QBuf::U8(v) => winograd::int8::Output8::U8(v),
+                    QBuf::I8(v) => winograd::int8::Output8::I8(v),
+                    QBuf::I32(v) => winograd::int8::Output8::I32(v),
                 };
                 p.run(x, g.n, h, w, g.c, y, &self.par)
                     .map_err(|e| kern(e.to_string()))
@@ -752,7 +752,7 @@ impl Plan for ConvQ8 {
         match &self.kernel {
             QKernel::Direct(p) => format!("qconv-direct {}", p.kernel().name),
             QKernel::Depthwise(p) => format!("depthwise int8 {:?}", p.variant()),
-            QKernel::Winograd(p) => format!("winograd int8 F(2x2,3x3) {}", p.kernel().name),
+            QKernel::Winograd(p) => format!("winograd int8 F(2x2,3x3) {}", p.name()),
         }
     }
 }
@@ -1100,11 +1100,11 @@ pub fn plan_conv_q8(
             let wq = match w8 {
                 qgemm::Input8::U8(v) => {
                     ohwi_u8 = layout::oihw_to_ohwi(v, g.m, g.c, 3, 3)?;
-                    winograd::int8::Tensor8::U8(&ohwi_u8)
+                    winograd::int8::Input8::U8(&ohwi_u8)
                 }
                 qgemm::Input8::I8(v) => {
                     ohwi_i8 = layout::oihw_to_ohwi(v, g.m, g.c, 3, 3)?;
-                    winograd::int8::Tensor8::I8(&ohwi_i8)
+                    winograd::int8::Input8::I8(&ohwi_i8)
                 }
             };
             let output = match (&stage_pt, &stage_pc) {
@@ -1123,7 +1123,7 @@ pub fn plan_conv_q8(
                     weight_zero_points: &w_zps_full,
                     bias: bias.as_deref(),
                     output,
-                    variant: None,
+                    kernels: None,
                 })
                 .map_err(|e| kern(e.to_string()))?,
             )

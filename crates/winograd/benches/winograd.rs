@@ -1,9 +1,9 @@
 //! Criterion benchmarks of the fp32 Winograd plans on the W1/W2/W3 workloads of
 //! `shared/bench/workloads.json` (batch 1, 3x3, stride 1, pad 1), one thread, kernels
-//! pre-transformed at plan time (outside the timed loop), for every tile and available variant.
+//! pre-transformed at plan time (outside the timed loop), for every tile and available table entry.
 //!
 //! Before the criterion groups, a phase breakdown (median over repeated `run_profiled` calls) is
-//! printed to stderr for each (workload, tile, variant), with the effective GFLOP/s
+//! printed to stderr for each (workload, tile, table entry), with the effective GFLOP/s
 //! (direct-convolution FLOPs `2·N·K·C·9·OH·OW` / median time).
 //!
 //! The criterion groups measure the thread's CPU time ([`ThreadCpu`]), not wall time: this
@@ -15,10 +15,12 @@
 //! output transform's clamp is timed too (the default is none).
 
 use cpu_probe::parallel::Parallel;
+use cpu_probe::{Entry, Isa};
 use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::time::Duration;
-use winograd::{Activation, Tile, Variant, WinogradConfig, WinogradConv};
+use winograd::ukernel::{Kernels, TGEMM};
+use winograd::{Activation, Tile, WinogradConfig, WinogradConv};
 
 /// (id, C, K, H, W) from shared/bench/workloads.json (pad 1 on every side).
 const WORKLOADS: [(&str, usize, usize, usize, usize); 3] = [
@@ -48,19 +50,26 @@ fn selected() -> Vec<(&'static str, usize, usize, usize, usize)> {
         .collect()
 }
 
-/// `WINOGRAD_BENCH_ONLY=F6x6/Avx512` restricts the profile table to one tile/variant pair.
-fn wanted(tile: Tile, variant: Variant) -> bool {
+/// `WINOGRAD_BENCH_ONLY=F6x6/tgemm_6x32__avx512` restricts the profile table to one tile/entry
+/// pair.
+fn wanted(tile: Tile, variant: &Entry<Kernels>) -> bool {
     match std::env::var("WINOGRAD_BENCH_ONLY") {
-        Ok(s) if !s.is_empty() => s == format!("{tile:?}/{variant:?}"),
+        Ok(s) if !s.is_empty() => s == format!("{tile:?}/{}", variant.name),
         _ => true,
     }
 }
 
-fn plan(c: usize, k: usize, tile: Tile, variant: Variant, kernel: &[f32]) -> WinogradConv {
+fn plan(
+    c: usize,
+    k: usize,
+    tile: Tile,
+    variant: &'static Entry<Kernels>,
+    kernel: &[f32],
+) -> WinogradConv {
     let mut cfg = WinogradConfig::new(c, k, kernel);
     cfg.padding = [1; 4];
     cfg.tile = tile;
-    cfg.variant = Some(variant);
+    cfg.kernels = Some(variant);
     cfg.activation = match std::env::var("WINOGRAD_BENCH_ACT").as_deref() {
         Ok("relu") => Activation::Relu,
         Ok("clamp") => Activation::Clamp {
@@ -160,23 +169,23 @@ fn profile_table() {
         return;
     }
     let par = Parallel::single();
-    eprintln!("| id | tile | variant | median µs | min µs | median thread-CPU µs | GFLOP/s at min (direct FLOPs) | input tf µs | multiply µs | output tf µs | kernel tf (plan) µs |");
+    eprintln!("| id | tile | kernel | median µs | min µs | median thread-CPU µs | GFLOP/s at min (direct FLOPs) | input tf µs | multiply µs | output tf µs | kernel tf (plan) µs |");
     eprintln!("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (id, c, k, h, w) in selected() {
         let x = data(c * h * w, 1);
         let wt = data(k * c * 9, 2);
         let flops = 2.0 * (k * c * 9 * h * w) as f64;
         for tile in Tile::ALL {
-            for variant in Variant::available() {
+            for variant in TGEMM.available() {
                 if !wanted(tile, variant)
-                    || (variant == Variant::Scalar
+                    || (variant.isa == Isa::Scalar
                         && std::env::var("WINOGRAD_BENCH_SCALAR").is_err())
                 {
                     continue;
                 }
                 let p = plan(c, k, tile, variant, &wt);
                 let mut y = vec![0.0f32; k * h * w];
-                let reps = if variant == Variant::Scalar { 5 } else { 201 };
+                let reps = if variant.isa == Isa::Scalar { 5 } else { 201 };
                 let mut total = Vec::new();
                 let mut cpu = Vec::new();
                 let (mut pi, mut pm, mut po) = (Vec::new(), Vec::new(), Vec::new());
@@ -198,7 +207,8 @@ fn profile_table() {
                 let min = total.iter().copied().min().unwrap_or_default();
                 let med = median(total);
                 eprintln!(
-                    "| {id} | {tile:?} | {variant:?} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
+                    "| {id} | {tile:?} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
+                    variant.name,
                     us(med),
                     us(min),
                     us(median(cpu)),
@@ -225,16 +235,15 @@ fn bench(cr: &mut Criterion<ThreadCpu>) {
             .measurement_time(Duration::from_secs(2))
             .warm_up_time(Duration::from_millis(500));
         for tile in Tile::ALL {
-            for variant in Variant::available() {
-                if variant == Variant::Scalar {
+            for variant in TGEMM.available() {
+                if variant.isa == Isa::Scalar {
                     continue; // minutes per workload; its numbers are in the profile table
                 }
                 let p = plan(c, k, tile, variant, &wt);
                 let mut y = vec![0.0f32; k * h * w];
-                g.bench_function(
-                    BenchmarkId::new(format!("{tile:?}"), format!("{variant:?}")),
-                    |b| b.iter(|| p.run(&x, 1, h, w, &mut y, &par).expect("run")),
-                );
+                g.bench_function(BenchmarkId::new(format!("{tile:?}"), variant.name), |b| {
+                    b.iter(|| p.run(&x, 1, h, w, &mut y, &par).expect("run"))
+                });
             }
         }
         g.finish();

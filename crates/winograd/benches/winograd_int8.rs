@@ -1,7 +1,7 @@
 //! Workload Q3 (3x3, 64 -> 64, 56x56, pad 1; u8 activations zp 128 × s8 weights, requantized
 //! u8), 1 thread: the exact int8 Winograd F(2x2,3x3) per variant against `qconv-direct` per
 //! variant on the same problem (both kernels/weights prepared outside the timed region).
-//! Before the criterion runs, prints one phase profile per Winograd variant.
+//! Before the criterion runs, prints one phase profile per Winograd table entry.
 //!
 //! Measured 2026-12-01 on the Zen 5 host (AVX-512 VNNI), 1 thread, CPU time per run from
 //! `perf stat -e task-clock` in the instruction-count mode (runs 100 − runs 0, min / median of
@@ -26,10 +26,11 @@
 //! instructions of one run as half the difference.
 
 use cpu_probe::parallel::Parallel;
+use cpu_probe::Entry;
 use criterion::{criterion_group, Criterion, Throughput};
 use quant_params::{QType, RequantScheme, Requantizer};
 use std::hint::black_box;
-use winograd::int8::{Int8Config, Output, OutputStage, Tensor8, Variant, WinogradInt8};
+use winograd::int8::{Input8, Int8Config, Kernels, Output8, OutputStage, WinogradInt8, WGEMM};
 
 const CIN: usize = 64;
 const COUT: usize = 64;
@@ -45,22 +46,22 @@ fn requant() -> Requantizer {
     Requantizer::new(RequantScheme::Fp32, 0.001, 128, QType::U8).unwrap()
 }
 
-fn winograd_plan(w: &[i8], v: Variant) -> WinogradInt8 {
+fn winograd_plan(w: &[i8], v: &'static Entry<Kernels>) -> WinogradInt8 {
     winograd_plan_with(w, v, OutputStage::PerTensor(requant()))
 }
 
-fn winograd_plan_with(w: &[i8], v: Variant, output: OutputStage) -> WinogradInt8 {
+fn winograd_plan_with(w: &[i8], v: &'static Entry<Kernels>, output: OutputStage) -> WinogradInt8 {
     WinogradInt8::new(Int8Config {
         cin: CIN,
         cout: COUT,
         padding: [1; 4],
         input_type: QType::U8,
         input_zero_point: 128,
-        weights: Tensor8::I8(w),
+        weights: Input8::I8(w),
         weight_zero_points: &[0],
         bias: None,
         output,
-        variant: Some(v),
+        kernels: Some(v),
     })
     .unwrap()
 }
@@ -94,13 +95,13 @@ fn profile() {
     let x = data(HW * HW * CIN, 1);
     let w = weights();
     let mut out = vec![0u8; HW * HW * COUT];
-    for v in Variant::available() {
+    for v in WGEMM.available() {
         let plan = winograd_plan(&w, v);
         // Warm up, then keep the fastest of 20 profiled runs per phase.
         let mut best = None::<winograd::int8::Int8Profile>;
         for _ in 0..21 {
             let p = plan
-                .run_profiled(Tensor8::U8(&x), 1, HW, HW, CIN, Output::U8(&mut out))
+                .run_profiled(Input8::U8(&x), 1, HW, HW, CIN, Output8::U8(&mut out))
                 .unwrap();
             best = Some(match best {
                 None => p,
@@ -118,7 +119,7 @@ fn profile() {
         let mut acc = vec![0i32; HW * HW * COUT];
         let raw_out = (0..21)
             .map(|_| {
-                raw.run_profiled(Tensor8::U8(&x), 1, HW, HW, CIN, Output::I32(&mut acc))
+                raw.run_profiled(Input8::U8(&x), 1, HW, HW, CIN, Output8::I32(&mut acc))
                     .unwrap()
                     .output_transform
             })
@@ -126,7 +127,7 @@ fn profile() {
             .unwrap();
         println!(
             "Q3 int8 winograd {:<26} phases (min of 21): input {:>6.1} µs, multiply {:>6.1} µs, output+requant {:>6.1} µs (raw i32 output: {:>6.1} µs); kernel transform (once) {:>6.1} µs",
-            plan.kernel().name,
+            plan.name(),
             b.input_transform.as_secs_f64() * 1e6,
             b.multiply.as_secs_f64() * 1e6,
             b.output_transform.as_secs_f64() * 1e6,
@@ -146,20 +147,20 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements((2 * HW * HW * COUT * 9 * CIN) as u64));
     let mut out = vec![0u8; HW * HW * COUT];
     let mut check = None;
-    for v in Variant::available() {
+    for v in WGEMM.available() {
         let plan = winograd_plan(&w, v);
-        plan.run(Tensor8::U8(&x), 1, HW, HW, CIN, Output::U8(&mut out), &par)
+        plan.run(Input8::U8(&x), 1, HW, HW, CIN, Output8::U8(&mut out), &par)
             .unwrap();
         assert!(check.get_or_insert_with(|| out.clone()) == &out);
-        g.bench_function(format!("winograd/{}", plan.kernel().name), |b| {
+        g.bench_function(format!("winograd/{}", plan.name()), |b| {
             b.iter(|| {
                 plan.run(
-                    Tensor8::U8(black_box(&x)),
+                    Input8::U8(black_box(&x)),
                     1,
                     HW,
                     HW,
                     CIN,
-                    Output::U8(&mut out),
+                    Output8::U8(&mut out),
                     &par,
                 )
                 .unwrap()
@@ -212,19 +213,16 @@ fn icount_mode() -> bool {
     let x = data(HW * HW * CIN, 1);
     let w = weights();
     let mut out = vec![0u8; HW * HW * COUT];
-    if let Some(v) = Variant::available()
-        .into_iter()
-        .find(|v| v.kernel().unwrap().name == name)
-    {
+    if let Some(v) = WGEMM.available().into_iter().find(|v| v.name == name) {
         let plan = winograd_plan(&w, v);
         for _ in 0..runs {
             plan.run(
-                Tensor8::U8(black_box(&x)),
+                Input8::U8(black_box(&x)),
                 1,
                 HW,
                 HW,
                 CIN,
-                Output::U8(&mut out),
+                Output8::U8(&mut out),
                 &par,
             )
             .unwrap();

@@ -67,9 +67,9 @@ fn main() {
         }
         let us = |d: Duration| d.as_secs_f64() * 1e6;
         println!(
-            "{id} {:?} {:?}: min total {:.1} us | input {:.1} | multiply {:.1} | output {:.1}",
+            "{id} {:?} {}: min total {:.1} us | input {:.1} | multiply {:.1} | output {:.1}",
             p.tile(),
-            p.variant(),
+            p.name(),
             us(best[0]),
             us(best[1]),
             us(best[2]),

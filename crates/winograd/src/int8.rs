@@ -70,7 +70,7 @@
 //! 1. input transform: gather each 4x4 tile (zero-point rows for padding), `d = x − zx`,
 //!    `V = Bᵀ d B` into `V[16][tiles][Cin]` (i16);
 //! 2. 16 GEMMs `M_p[tiles × Cout] = V_p · U_p` (i16 × i16 → wrapping i32), micro-kernels
-//!    [`Variant`]: `wgemm_4x8c2__scalar`, `wgemm_4x16c2__avx2` (`vpmaddwd` + `vpaddd`),
+//!    (table [`WGEMM`]): `wgemm_4x8c2__scalar`, `wgemm_4x16c2__avx2` (`vpmaddwd` + `vpaddd`),
 //!    `wgemm_8x32c2__avx512` (the same on zmm), `wgemm_8x32c2__avx512vnni` (`vpdpwssd`),
 //!    `wgemm_8x8c2__neon` (`smlal`/`smlal2` by lane, `vld2q_s16` for the pairs);
 //! 3. output transform `4Y = Aᵀ M A` in wrapping i32, `>> 2` (exact; asserted in debug
@@ -99,7 +99,7 @@
 //! # Example
 //!
 //! ```
-//! use winograd::int8::{Int8Config, Output, OutputStage, Tensor8, WinogradInt8};
+//! use winograd::int8::{Input8, Int8Config, Output8, OutputStage, WinogradInt8};
 //! use quant_params::{QType, RequantScheme, Requantizer};
 //!
 //! // 3x3 conv, 2 -> 1 channels, padding 1, u8 activations (zero point 128) x s8 weights.
@@ -110,15 +110,15 @@
 //!     padding: [1, 1, 1, 1],
 //!     input_type: QType::U8,
 //!     input_zero_point: 128,
-//!     weights: Tensor8::I8(&weights),
+//!     weights: Input8::I8(&weights),
 //!     weight_zero_points: &[0],
 //!     bias: Some(&[10]),
 //!     output: OutputStage::RawI32,
-//!     variant: None,
+//!     kernels: None,
 //! })?;
 //! let input = vec![130u8; 4 * 4 * 2]; // 4x4 image, every value +2 from the zero point
 //! let mut acc = vec![0i32; 4 * 4];
-//! plan.run(Tensor8::U8(&input), 1, 4, 4, 2, Output::I32(&mut acc), &cpu_probe::parallel::Parallel::single())?;
+//! plan.run(Input8::U8(&input), 1, 4, 4, 2, Output8::I32(&mut acc), &cpu_probe::parallel::Parallel::single())?;
 //! // Interior pixels: 9 taps x 2 channels x (+2) + bias 10 = 46; corners see 4 taps: 26.
 //! assert_eq!((acc[5], acc[0]), (46, 26));
 //!
@@ -126,98 +126,29 @@
 //! let requant = Requantizer::new(RequantScheme::Fp32, 0.25, 128, QType::U8)?;
 //! let plan = WinogradInt8::new(Int8Config {
 //!     cin: 2, cout: 1, padding: [1; 4], input_type: QType::U8, input_zero_point: 128,
-//!     weights: Tensor8::I8(&weights), weight_zero_points: &[0], bias: None,
-//!     output: OutputStage::PerTensor(requant), variant: None,
+//!     weights: Input8::I8(&weights), weight_zero_points: &[0], bias: None,
+//!     output: OutputStage::PerTensor(requant), kernels: None,
 //! })?;
 //! let mut out = vec![0u8; 4 * 4];
-//! plan.run(Tensor8::U8(&input), 1, 4, 4, 2, Output::U8(&mut out), &cpu_probe::parallel::Parallel::single())?;
+//! plan.run(Input8::U8(&input), 1, 4, 4, 2, Output8::U8(&mut out), &cpu_probe::parallel::Parallel::single())?;
 //! assert_eq!(out[5], 128 + 9); // 36 x 0.25
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod driver;
 pub mod transform;
 pub mod ukernel;
 
 use aligned_vec::{AVec, ConstAlign};
-use cpu_probe::parallel::Parallel;
-use quant_params::{PerChannelRequantizer, QType, RequantPlan, Requantizer};
-use std::cell::RefCell;
+
+use cpu_probe::Entry;
+pub use quant_params::int8::{Input8, Output8, OutputStage};
+use quant_params::{PerChannelRequantizer, QType, RequantPlan};
+
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+
 use std::time::{Duration, Instant};
-pub use ukernel::{Kernel, Variant};
-
-/// Read-only 8-bit tensor data (activations or weights). The same shape as `qgemm::Input8`;
-/// this crate keeps its own so it does not depend on `qgemm`.
-#[derive(Clone, Copy, Debug)]
-pub enum Tensor8<'a> {
-    /// Unsigned bytes.
-    U8(&'a [u8]),
-    /// Signed bytes.
-    I8(&'a [i8]),
-}
-
-impl Tensor8<'_> {
-    /// The element type.
-    pub fn qtype(&self) -> QType {
-        match self {
-            Tensor8::U8(_) => QType::U8,
-            Tensor8::I8(_) => QType::I8,
-        }
-    }
-
-    /// Number of elements.
-    pub fn len(&self) -> usize {
-        match self {
-            Tensor8::U8(x) => x.len(),
-            Tensor8::I8(x) => x.len(),
-        }
-    }
-
-    /// Whether there are no elements.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Element `i` as i32.
-    pub fn get(&self, i: usize) -> i32 {
-        match self {
-            Tensor8::U8(x) => i32::from(x[i]),
-            Tensor8::I8(x) => i32::from(x[i]),
-        }
-    }
-
-    /// The raw bytes (i8 reinterpreted).
-    pub fn as_bytes(&self) -> &[u8] {
-        match *self {
-            Tensor8::U8(x) => x,
-            // SAFETY: i8 and u8 have the same size, alignment and validity.
-            Tensor8::I8(x) => unsafe { std::slice::from_raw_parts(x.as_ptr().cast(), x.len()) },
-        }
-    }
-}
-
-/// Output buffer (NHWC, dense: pixel stride = output channels).
-#[derive(Debug)]
-pub enum Output<'a> {
-    /// Requantized u8.
-    U8(&'a mut [u8]),
-    /// Requantized i8.
-    I8(&'a mut [i8]),
-    /// Raw i32 accumulators (zero points and bias applied, no requantization).
-    I32(&'a mut [i32]),
-}
-
-/// What happens to the i32 accumulators (as in `qconv-direct`).
-#[derive(Clone, Debug)]
-pub enum OutputStage {
-    /// One requantizer for every output channel.
-    PerTensor(Requantizer),
-    /// One requantizer per output channel (per-channel weight scales).
-    PerChannel(PerChannelRequantizer),
-    /// Keep raw i32.
-    RawI32,
-}
+pub use ukernel::{Kernels, WGEMM};
 
 /// Everything a plan needs.
 #[derive(Clone, Debug)]
@@ -233,15 +164,16 @@ pub struct Int8Config<'a> {
     /// Activation zero point.
     pub input_zero_point: i32,
     /// Weights, OHWI: `cout × 3 × 3 × cin`.
-    pub weights: Tensor8<'a>,
+    pub weights: Input8<'a>,
     /// Weight zero points: one (per tensor) or one per output channel.
     pub weight_zero_points: &'a [i32],
     /// Optional i32 bias per output channel.
     pub bias: Option<&'a [i32]>,
     /// Output stage.
     pub output: OutputStage,
-    /// Force a variant (`None`: the best available).
-    pub variant: Option<Variant>,
+    /// Force a table entry, e.g. `WGEMM.by_name("wgemm_4x16c2__avx2")?` (`None`:
+    /// `WGEMM.best()`).
+    pub kernels: Option<&'static Entry<Kernels>>,
 }
 
 /// Errors of the int8 path; each message names the argument and the values.
@@ -256,7 +188,7 @@ pub enum Int8Error {
     Quant(String),
     /// The i32 result could overflow for these weights and zero points: use direct convolution.
     Overflow(String),
-    /// The requested variant cannot run here.
+    /// The requested table entry cannot run here.
     Variant(String),
     /// A buffer whose size follows from the arguments (packed kernel, scratch) cannot be
     /// allocated.
@@ -347,7 +279,7 @@ pub struct WinogradInt8 {
     input_type: QType,
     xor: u8,
     za: i16,
-    kernel: Kernel,
+    entry: &'static Entry<Kernels>,
     kp: usize,
     blocks: usize,
     tiles_per_block: usize,
@@ -371,21 +303,9 @@ impl fmt::Debug for WinogradInt8 {
             .field("cin", &self.cin)
             .field("cout", &self.cout)
             .field("pad", &self.pad)
-            .field("kernel", &self.kernel.name)
+            .field("kernels", &self.entry.name)
             .finish()
     }
-}
-
-/// Per-thread scratch: transformed input and products of one tile block, one tile's outputs.
-#[derive(Default)]
-struct Scratch {
-    v: Vec<i16>,
-    m: Vec<i32>,
-    y: Vec<i32>,
-}
-
-thread_local! {
-    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
 /// `value <= MAX_DIM`, else a geometry error naming `argument`.
@@ -410,25 +330,6 @@ fn add(a: usize, b: usize, what: &str) -> Result<usize, Int8Error> {
     a.checked_add(b)
         .ok_or_else(|| Int8Error::Geometry(format!("{what} overflows usize ({a} + {b})")))
 }
-
-/// Grows `v` to at least `len` elements (zeros) with a fallible allocation; false if the
-/// memory cannot be had.
-fn grow<T: Copy + Default>(v: &mut Vec<T>, len: usize) -> bool {
-    if v.len() >= len {
-        return true;
-    }
-    if v.try_reserve_exact(len - v.len()).is_err() {
-        return false;
-    }
-    v.resize(len, T::default());
-    true
-}
-
-struct SyncPtr(*mut u8);
-// SAFETY: used only to hand disjoint output pixels to parallel tasks (see `run`).
-unsafe impl Send for SyncPtr {}
-// SAFETY: as above; each task writes pixels no other task touches.
-unsafe impl Sync for SyncPtr {}
 
 impl WinogradInt8 {
     /// Validates, checks the exactness bound (module docs) and transforms the kernel.
@@ -493,13 +394,15 @@ impl WinogradInt8 {
             check_channel(a_max, s, bias[o])
                 .map_err(|m| Int8Error::Overflow(format!("output channel {o} (C = {cin}): {m}")))?;
         }
-        let variant = cfg.variant.unwrap_or_else(Variant::best);
-        let kernel = variant.kernel().ok_or_else(|| {
-            Int8Error::Variant(format!(
-                "{variant:?} is not available on this CPU/build (available: {:?})",
-                Variant::available()
-            ))
-        })?;
+        let entry = cfg.kernels.unwrap_or_else(|| WGEMM.best());
+        if !(WGEMM.all().iter().any(|e| std::ptr::eq(e, entry)) && entry.supported()) {
+            let names: Vec<_> = WGEMM.available().iter().map(|e| e.name).collect();
+            return Err(Int8Error::Variant(format!(
+                "{} needs {}, which is not available on this CPU/build (available: {names:?})",
+                entry.name, entry.isa
+            )));
+        }
+        let kernel = &entry.kernels;
         // cin <= u32::MAX: no overflow on 64-bit targets; checked for 32-bit ones.
         let kp = cin
             .checked_next_multiple_of(4)
@@ -549,7 +452,7 @@ impl WinogradInt8 {
             input_type: cfg.input_type,
             xor,
             za: za as i16,
-            kernel,
+            entry,
             kp,
             blocks,
             tiles_per_block,
@@ -566,9 +469,14 @@ impl WinogradInt8 {
         })
     }
 
-    /// The micro-kernels this plan runs.
-    pub fn kernel(&self) -> &Kernel {
-        &self.kernel
+    /// The table entry this plan runs (its `name` is the GEMM micro-kernel's function name).
+    pub fn kernels(&self) -> &'static Entry<Kernels> {
+        self.entry
+    }
+
+    /// The name of the table entry in use (= its GEMM function), e.g. `wgemm_8x32c2__avx512vnni`.
+    pub fn name(&self) -> &'static str {
+        self.entry.name
     }
 
     /// Output height and width for an `in_h × in_w` input (each at most [`crate::MAX_DIM`]).
@@ -596,337 +504,8 @@ impl WinogradInt8 {
         Ok((h - 2, w - 2))
     }
 
-    /// Runs the convolution on `batch` NHWC images of `in_h × in_w` whose pixels are
-    /// `in_pixel_stride` elements apart (>= cin), writing a dense NHWC output of exactly
-    /// `batch × OH × OW × cout` elements ([`WinogradInt8::output_size`]).
-    ///
-    /// `batch`, `in_h`, `in_w` and `in_pixel_stride` are at most [`crate::MAX_DIM`]; the input
-    /// needs `(batch·in_h·in_w − 1)·in_pixel_stride + cin` elements (more are allowed).
-    #[allow(clippy::too_many_arguments)]
-    pub fn run(
-        &self,
-        input: Tensor8<'_>,
-        batch: usize,
-        in_h: usize,
-        in_w: usize,
-        in_pixel_stride: usize,
-        output: Output<'_>,
-        par: &Parallel,
-    ) -> Result<(), Int8Error> {
-        self.exec(input, batch, in_h, in_w, in_pixel_stride, output, Some(par))
-            .map(|_| ())
-    }
-
-    /// [`WinogradInt8::run`] on the calling thread, timing each phase (for benchmarks; the
-    /// clock reads add a few tens of nanoseconds per block of tiles).
-    pub fn run_profiled(
-        &self,
-        input: Tensor8<'_>,
-        batch: usize,
-        in_h: usize,
-        in_w: usize,
-        in_pixel_stride: usize,
-        output: Output<'_>,
-    ) -> Result<Int8Profile, Int8Error> {
-        let p = self.exec(input, batch, in_h, in_w, in_pixel_stride, output, None)?;
-        Ok(p.unwrap_or(Int8Profile {
-            kernel_transform: self.kernel_transform_time,
-            ..Int8Profile::default()
-        }))
-    }
-
     /// Time spent transforming the kernel when the plan was built.
     pub fn kernel_transform_time(&self) -> Duration {
         self.kernel_transform_time
     }
-
-    #[allow(clippy::too_many_arguments)]
-    fn exec(
-        &self,
-        input: Tensor8<'_>,
-        batch: usize,
-        in_h: usize,
-        in_w: usize,
-        in_pixel_stride: usize,
-        output: Output<'_>,
-        par: Option<&Parallel>,
-    ) -> Result<Option<Int8Profile>, Int8Error> {
-        if input.qtype() != self.input_type {
-            return Err(Int8Error::Buffer(format!(
-                "input is {:?} but the plan was built for {:?} activations",
-                input.qtype(),
-                self.input_type
-            )));
-        }
-        check_dim("batch", batch)?;
-        check_dim("input pixel stride", in_pixel_stride)?;
-        let (oh, ow) = self.output_size(in_h, in_w)?;
-        let cin = self.cin;
-        if in_pixel_stride < cin {
-            return Err(Int8Error::Buffer(format!(
-                "input pixel stride {in_pixel_stride} is smaller than the {cin} input channels"
-            )));
-        }
-        let pixels_in = mul(mul(batch, in_h, "input pixels")?, in_w, "input pixels")?;
-        let need_in = if pixels_in == 0 {
-            0
-        } else {
-            let last = mul(pixels_in - 1, in_pixel_stride, "input length")?;
-            add(last, cin, "input length")?
-        };
-        let cout = self.cout;
-        let out_len = mul(
-            mul(mul(batch, oh, "output length")?, ow, "output length")?,
-            cout,
-            "output length",
-        )?;
-        if input.len() < need_in {
-            return Err(Int8Error::Buffer(format!(
-                "input has {} elements but {batch}x{in_h}x{in_w} pixels with stride {in_pixel_stride} need {need_in}",
-                input.len()
-            )));
-        }
-        let (out_ptr, out_kind, got_len) = match output {
-            Output::U8(o) => (SyncPtr(o.as_mut_ptr()), 0u8, o.len()),
-            Output::I8(o) => (SyncPtr(o.as_mut_ptr().cast()), 1, o.len()),
-            Output::I32(o) => (SyncPtr(o.as_mut_ptr().cast()), 2, o.len()),
-        };
-        if got_len != out_len {
-            return Err(Int8Error::Buffer(format!(
-                "output has {got_len} elements but {batch}x{oh}x{ow}x{cout} = {out_len} are produced"
-            )));
-        }
-        let stage_kind = match &self.stage {
-            Stage::Raw => 2,
-            Stage::PerTensor(_, QType::U8) | Stage::PerChannel(_, QType::U8) => 0,
-            _ => 1,
-        };
-        if stage_kind != out_kind {
-            return Err(Int8Error::Buffer(format!(
-                "output buffer type does not match the plan's output stage ({})",
-                ["u8", "i8", "i32"][stage_kind as usize]
-            )));
-        }
-        if out_len == 0 {
-            return Ok(None);
-        }
-        let geo = Geo {
-            in_h,
-            in_w,
-            stride: in_pixel_stride,
-            oh,
-            ow,
-            th: oh.div_ceil(2),
-            tw: ow.div_ceil(2),
-        };
-        // ntiles <= batch·oh·ow <= out_len (th ≤ oh, tw ≤ ow), so it and t0 + tb fit.
-        let ntiles = mul(mul(batch, geo.th, "tile count")?, geo.tw, "tile count")?;
-        let tb = self.tiles_per_block;
-        let nblocks = ntiles.div_ceil(tb);
-        let bytes = input.as_bytes();
-        let out_ptr = &out_ptr;
-        let scratch_err = || {
-            Int8Error::Allocation(format!(
-                "per-thread scratch of {} + {} + {} bytes cannot be allocated",
-                self.v_len.saturating_mul(2),
-                self.m_len.saturating_mul(4),
-                self.y_len.saturating_mul(4)
-            ))
-        };
-        let Some(par) = par else {
-            let mut times = [Duration::ZERO; 3];
-            let ok = SCRATCH.with(|s| {
-                let s = &mut *s.borrow_mut();
-                for bi in 0..nblocks {
-                    let t0 = bi * tb;
-                    let t1 = (t0 + tb).min(ntiles);
-                    if !self.block(&geo, bytes, t0, t1, s, out_ptr, Some(&mut times)) {
-                        return false;
-                    }
-                }
-                true
-            });
-            if !ok {
-                return Err(scratch_err());
-            }
-            return Ok(Some(Int8Profile {
-                kernel_transform: self.kernel_transform_time,
-                input_transform: times[0],
-                multiply: times[1],
-                output_transform: times[2],
-            }));
-        };
-        let failed = AtomicBool::new(false);
-        par.for_each(nblocks, |bi| {
-            let t0 = bi * tb;
-            let t1 = (t0 + tb).min(ntiles);
-            SCRATCH.with(|s| {
-                let s = &mut *s.borrow_mut();
-                if !self.block(&geo, bytes, t0, t1, s, out_ptr, None) {
-                    failed.store(true, Ordering::Relaxed);
-                }
-            });
-        });
-        if failed.load(Ordering::Relaxed) {
-            return Err(scratch_err());
-        }
-        Ok(None)
-    }
-
-    /// Tiles `t0..t1`: input transform, 16 GEMMs, output transform, output stage; adds the
-    /// three phase times to `times` when given. Returns false (nothing written) when the
-    /// scratch cannot be allocated.
-    #[allow(clippy::too_many_arguments)]
-    fn block(
-        &self,
-        geo: &Geo,
-        input: &[u8],
-        t0: usize,
-        t1: usize,
-        s: &mut Scratch,
-        out: &SyncPtr,
-        mut times: Option<&mut [Duration; 3]>,
-    ) -> bool {
-        let mut clock = times.as_ref().map(|_| Instant::now());
-        let mut lap = |i: usize, times: &mut Option<&mut [Duration; 3]>| {
-            if let (Some(t), Some(c)) = (times.as_deref_mut(), clock.as_mut()) {
-                let now = Instant::now();
-                t[i] += now - *c;
-                *c = now;
-            }
-        };
-        let k = &self.kernel;
-        let (cin, cout, kp) = (self.cin, self.cout, self.kp);
-        let coutp = self.blocks * k.nr;
-        // V is point-major ([16][tiles][kp], the GEMM's A operands); M is tile-major
-        // ([tiles][16][coutp]) so the output transform reads one contiguous run per tile. The
-        // strides get one cache line more than the data so rows 4 KiB apart do not all land in
-        // one L1 set.
-        // Computed with checked arithmetic at plan time: vps = tb·kp + 32, mts = 16·coutp + 16,
-        // v_len = 16·vps, m_len = tb·mts, y_len = 4·cout.
-        let (vps, mts) = (self.vps, self.mts);
-        if !(grow(&mut s.v, self.v_len) && grow(&mut s.m, self.m_len) && grow(&mut s.y, self.y_len))
-        {
-            return false;
-        }
-        let tiles_img = geo.th * geo.tw;
-        // 1. Input transform.
-        for t in t0..t1 {
-            let (b, r) = (t / tiles_img, t % tiles_img);
-            let (ty, tx) = (r / geo.tw, r % geo.tw);
-            let rows: [&[u8]; 16] = core::array::from_fn(|i| {
-                let iy = (2 * ty + i / 4) as isize - self.pad[0] as isize;
-                let ix = (2 * tx + i % 4) as isize - self.pad[1] as isize;
-                if iy < 0 || ix < 0 || iy >= geo.in_h as isize || ix >= geo.in_w as isize {
-                    &self.zero_row[..]
-                } else {
-                    let off = ((b * geo.in_h + iy as usize) * geo.in_w + ix as usize) * geo.stride;
-                    &input[off..off + cin]
-                }
-            });
-            let row = (t - t0) * kp;
-            // SAFETY: every row has cin bytes; the V slice from `row` holds 15·vps + cin
-            // elements (row + cin <= vps); the kernel's ISA is available (plan built from
-            // Variant::available()).
-            unsafe { (k.input)(&rows, cin, self.xor, self.za, &mut s.v[row..16 * vps], vps) };
-        }
-        lap(0, &mut times);
-        // 2. One GEMM per point, micro-tiles of MR tiles × NR output channels.
-        let rows_used = (t1 - t0).next_multiple_of(k.mr);
-        let panel = kp * k.nr;
-        for p in 0..16 {
-            let vp = &s.v[p * vps..(p + 1) * vps];
-            let mp = &mut s.m[p * coutp..];
-            for nb in 0..self.blocks {
-                let up = &self.u[(p * self.blocks + nb) * panel..][..panel];
-                for mb in (0..rows_used).step_by(k.mr) {
-                    debug_assert!((mb + k.mr) * kp <= vp.len());
-                    debug_assert!((mb + k.mr - 1) * mts + (nb + 1) * k.nr <= mp.len());
-                    // SAFETY: rows mb..mb+MR of V_p (kp i16 each) lie in vp since
-                    // rows_used <= tb; the panel has kp·NR i16; `mp` starts at point p of tile
-                    // 0 and tiles mb..mb+MR (stride mts) have NR columns from
-                    // nb·NR <= coutp − NR within it (p·coutp + (tb−1)·mts + coutp <= tb·mts);
-                    // kp is a multiple of 4; the ISA is available.
-                    unsafe {
-                        (k.gemm)(
-                            kp,
-                            vp.as_ptr().add(mb * kp),
-                            kp,
-                            up.as_ptr(),
-                            mp.as_mut_ptr().add(mb * mts + nb * k.nr),
-                            mts,
-                        )
-                    };
-                }
-            }
-        }
-        lap(1, &mut times);
-        // 3. Output transform and output stage, per tile.
-        for t in t0..t1 {
-            let (b, r) = (t / tiles_img, t % tiles_img);
-            let (ty, tx) = (r / geo.tw, r % geo.tw);
-            let row = (t - t0) * mts;
-            // SAFETY: M from `row` holds 15·coutp + cout elements, y holds 4·cout; ISA
-            // available.
-            unsafe {
-                (k.output)(
-                    &s.m[row..row + 16 * coutp],
-                    coutp,
-                    &self.bias,
-                    cout,
-                    &mut s.y[..4 * cout],
-                )
-            };
-            for (q, y) in s.y[..4 * cout].chunks_exact(cout).enumerate() {
-                let (oy, ox) = (2 * ty + q / 2, 2 * tx + q % 2);
-                if oy >= geo.oh || ox >= geo.ow {
-                    continue;
-                }
-                let at = ((b * geo.oh + oy) * geo.ow + ox) * cout;
-                self.store(y, out, at);
-            }
-        }
-        lap(2, &mut times);
-        true
-    }
-
-    /// Writes one output pixel's `cout` accumulators at element `at` of the output.
-    fn store(&self, y: &[i32], out: &SyncPtr, at: usize) {
-        let n = y.len();
-        // SAFETY: `at + n` <= the output length checked in `run`; the element type matches the
-        // stage (checked in `run`); output pixels belong to exactly one tile, so no other task
-        // writes this range.
-        unsafe {
-            match &self.stage {
-                Stage::Raw => std::slice::from_raw_parts_mut(out.0.cast::<i32>().add(at), n)
-                    .copy_from_slice(y),
-                Stage::PerTensor(plan, t) => {
-                    let o = std::slice::from_raw_parts_mut(out.0.add(at), n);
-                    let _ = if *t == QType::U8 {
-                        plan.run_u8(y, o)
-                    } else {
-                        plan.run_i8(y, &mut *(o as *mut [u8] as *mut [i8]))
-                    };
-                }
-                Stage::PerChannel(pc, t) => {
-                    let o = std::slice::from_raw_parts_mut(out.0.add(at), n);
-                    let _ = if *t == QType::U8 {
-                        pc.requantize_rows_u8(y, o)
-                    } else {
-                        pc.requantize_rows_i8(y, &mut *(o as *mut [u8] as *mut [i8]))
-                    };
-                }
-            }
-        }
-    }
-}
-
-struct Geo {
-    in_h: usize,
-    in_w: usize,
-    stride: usize,
-    oh: usize,
-    ow: usize,
-    th: usize,
-    tw: usize,
 }

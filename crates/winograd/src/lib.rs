@@ -75,12 +75,12 @@
 //! The point stride of `V` and `M` is an odd number of cache lines, so that the α² points a
 //! transform writes or reads do not all fall into one L1 set.
 //!
-//! The tile moves between NCHW images and the 16-lane layout: the AVX-512 variant reads each
+//! The tile moves between NCHW images and the 16-lane layout: the AVX-512 entry reads each
 //! tile row with a masked ymm load (the mask keeps the columns inside the image, rows outside
 //! get an empty mask: no padded copies), pairs tiles `l` and `l + 8` in one zmm and transposes
 //! 8x8 inside both 256-bit halves at once; the output goes back the same way with masked
 //! stores. AVX2 uses 8x8 ymm transposes (tiles crossing the image border are first copied into
-//! a zero-padded 8x8 buffer), the others element moves. The AVX-512 variant computes the
+//! a zero-padded 8x8 buffer), the others element moves. The AVX-512 entry computes the
 //! transforms on zmm registers and uses a 6x32 GEMM micro-kernel; AVX2 uses 6x16; NEON 6x16 in
 //! 24 q registers.
 //!
@@ -103,7 +103,7 @@
 //! implementation), unlike in a direct convolution; kernels and biases must be finite.
 //!
 //! **NaN (the project-wide rule: IEEE propagation, as ONNX Runtime and PyTorch do).** A NaN in
-//! the input gives NaN at every output whose 3x3 window contains it, in every variant (Scalar,
+//! the input gives NaN at every output whose 3x3 window contains it, in every table entry (Scalar,
 //! AVX2, AVX-512, NEON) and every tile, with or without a fused activation: ReLU and
 //! [`Activation::Clamp`] map NaN to NaN (`clamp(NaN) = NaN`), never to a bound. (Winograd also
 //! spreads it, and an infinity, as NaN to the other outputs of the tiles that read it.) The
@@ -134,7 +134,7 @@
 //!
 //! ```compile_fail
 //! # #[cfg(target_arch = "x86_64")]
-//! let _ = <winograd::ukernel::x86_64::Z as winograd::transforms::Vector>::splat(1.0);
+//! let _ = <winograd::ukernel::x86_64::avx512::Z as winograd::transforms::Vector>::splat(1.0);
 //! # #[cfg(not(target_arch = "x86_64"))]
 //! # compile_error!("x86_64 only");
 //! ```
@@ -162,19 +162,20 @@
 //! # Ok::<(), winograd::WinogradError>(())
 //! ```
 
+mod driver;
 pub mod int8;
 pub mod reference;
 pub mod transforms;
 pub mod ukernel;
 
 use aligned_vec::{AVec, ConstAlign};
-use cpu_probe::parallel::Parallel;
+use cpu_probe::{DispatchError, Entry};
+use driver::Scratch;
 use std::fmt;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use transforms::{Geometry, InJob, OutJob, LANES};
-pub use ukernel::Variant;
-use ukernel::{Kernels, MR};
+use transforms::LANES;
+use ukernel::{Kernels, MR, TGEMM};
 
 type Buf = AVec<f32, ConstAlign<64>>;
 
@@ -202,13 +203,11 @@ fn try_zeroed(len: usize, what: &str) -> Result<Buf, WinogradError> {
     Ok(b)
 }
 
-/// A `Vec` of `len` copies of `value`, allocated fallibly (see [`try_zeroed`]).
-fn try_vec<T: Clone>(len: usize, value: T, what: &str) -> Result<Vec<T>, WinogradError> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(len)
-        .map_err(|_| alloc_err(what, len, std::mem::size_of::<T>()))?;
-    v.resize(len, value);
-    Ok(v)
+/// [`cpu_probe::alloc`]'s error as [`WinogradError::Allocation`], with this crate's message.
+impl From<cpu_probe::alloc::AllocError> for WinogradError {
+    fn from(e: cpu_probe::alloc::AllocError) -> Self {
+        alloc_err(&e.what, e.count, e.elem_bytes)
+    }
 }
 
 fn alloc_err(what: &str, len: usize, elem: usize) -> WinogradError {
@@ -257,22 +256,16 @@ impl Tile {
 
     /// Relative cost of a run of this tile on an `h×w` input (multiplies plus transform work),
     /// used by `Auto`.
-    fn cost(self, c: usize, k: usize, oh: usize, ow: usize, variant: Variant) -> f64 {
+    fn cost(self, c: usize, k: usize, oh: usize, ow: usize, kernels: &Kernels) -> f64 {
         let m = self.m();
         let a = self.alpha() as f64;
         // In f64: the hint is caller data, a usize product of the tile counts could overflow.
         let tiles = oh.div_ceil(m) as f64 * ow.div_ceil(m) as f64;
         let tiles = (tiles / LANES as f64).ceil() * LANES as f64;
         // Per point and 16-tile block: c·k multiply-adds in the tuple GEMM, and `tf` times that
-        // unit per channel for the input and output transforms (tile moves included). Measured
-        // on W1-W3: about 30 with the AVX2 tile moves (Zen 5: ~0.6 ns per point, tile and
-        // channel vs ~0.02 ns per MAC), about 10 for the AVX-512 transforms (Zen 4, 1 thread:
-        // 0.16-0.18 ns vs 0.017-0.018 ns).
-        let tf = if variant == Variant::Avx512 {
-            10.0
-        } else {
-            30.0
-        };
+        // unit per channel for the input and output transforms (tile moves included; measured
+        // per table entry, see `Kernels::transform_cost`).
+        let tf = kernels.transform_cost;
         a * a * tiles * (c as f64 * k as f64 + tf * (c + k) as f64)
     }
 }
@@ -325,8 +318,9 @@ pub struct WinogradConfig<'a> {
     pub tile: Tile,
     /// Fused activation.
     pub activation: Activation,
-    /// Force a micro-kernel variant (`None`: the best available).
-    pub variant: Option<Variant>,
+    /// Force a table entry, e.g. `ukernel::TGEMM.by_name("tgemm_6x16__avx2")?` (`None`:
+    /// `TGEMM.best()`).
+    pub kernels: Option<&'static Entry<Kernels>>,
     /// Expected input `[h, w]`, used by [`Tile::Auto`].
     pub input_size_hint: Option<[usize; 2]>,
     /// Tiles per chunk (a multiple of 16); `None`: sized from the cache sizes.
@@ -334,7 +328,7 @@ pub struct WinogradConfig<'a> {
 }
 
 impl<'a> WinogradConfig<'a> {
-    /// A configuration with no bias, no padding, `Tile::Auto`, no activation, best variant.
+    /// A configuration with no bias, no padding, `Tile::Auto`, no activation, best table entry.
     pub fn new(in_channels: usize, out_channels: usize, kernel: &'a [f32]) -> Self {
         WinogradConfig {
             in_channels,
@@ -344,7 +338,7 @@ impl<'a> WinogradConfig<'a> {
             padding: [0; 4],
             tile: Tile::Auto,
             activation: Activation::None,
-            variant: None,
+            kernels: None,
             input_size_hint: None,
             chunk_tiles: None,
         }
@@ -387,8 +381,8 @@ pub enum WinogradError {
         /// Upper bound.
         max: f32,
     },
-    /// The requested variant cannot run on this CPU/build.
-    VariantUnavailable(Variant),
+    /// The requested table entry cannot run on this CPU/build (or the ISA cap excludes it).
+    KernelUnavailable(DispatchError),
     /// Batch, height or width is zero, the padded input is smaller than the 3x3 kernel, a
     /// dimension exceeds [`MAX_DIM`], or a size overflows.
     Shape(String),
@@ -420,9 +414,7 @@ impl fmt::Display for WinogradError {
             WinogradError::InvalidClamp { min, max } => {
                 write!(f, "invalid clamp bounds: min = {min}, max = {max} (need min <= max, no NaN)")
             }
-            WinogradError::VariantUnavailable(v) => {
-                write!(f, "variant {v:?} is not available on this CPU (available: {:?})", Variant::available())
-            }
+            WinogradError::KernelUnavailable(e) => e.fmt(f),
             WinogradError::Shape(s) | WinogradError::Allocation(s) => f.write_str(s),
         }
     }
@@ -451,63 +443,13 @@ impl Profile {
     }
 }
 
-#[derive(Default)]
-struct Scratch {
-    v: Option<Buf>,
-    m: Option<Buf>,
-}
-
-impl Scratch {
-    /// Buffers of at least `v_len` and `m_len` floats (allocated fallibly), as pointers.
-    fn ensure(
-        &mut self,
-        v_len: usize,
-        m_len: usize,
-    ) -> Result<(*mut f32, *mut f32), WinogradError> {
-        if self.v.as_ref().is_none_or(|b| b.len() < v_len) {
-            self.v = None;
-            self.v = Some(try_zeroed(v_len, "scratch V (transformed input)")?);
-        }
-        if self.m.as_ref().is_none_or(|b| b.len() < m_len) {
-            self.m = None;
-            self.m = Some(try_zeroed(m_len, "scratch M (products)")?);
-        }
-        let v = self
-            .v
-            .as_mut()
-            .map_or(std::ptr::null_mut(), |b| b.as_mut_ptr());
-        let m = self
-            .m
-            .as_mut()
-            .map_or(std::ptr::null_mut(), |b| b.as_mut_ptr());
-        Ok((v, m))
-    }
-}
-
-/// A raw pointer that parallel tasks share; every task touches a disjoint part.
-#[derive(Clone, Copy)]
-struct Shared<T>(*mut T);
-// SAFETY: used only to hand disjoint regions of one buffer to tasks of `Parallel`, which all end
-// before the buffer's owner continues.
-unsafe impl<T> Send for Shared<T> {}
-// SAFETY: as above.
-unsafe impl<T> Sync for Shared<T> {}
-
-impl<T> Shared<T> {
-    /// The pointer (a method, so closures capture the whole `Shared`, not its raw field).
-    fn get(self) -> *mut T {
-        self.0
-    }
-}
-
 /// A Winograd convolution plan: validated shape, transformed kernel, chosen micro-kernels.
 pub struct WinogradConv {
     c: usize,
     k: usize,
     pad: [usize; 4],
     tile: Tile,
-    variant: Variant,
-    kernels: Kernels,
+    entry: &'static Entry<Kernels>,
     /// Packed transformed kernel `U[p][kb][c][6]`.
     u: Buf,
     bias: Vec<f32>,
@@ -527,9 +469,14 @@ impl fmt::Debug for WinogradConv {
             .field("out_channels", &self.k)
             .field("padding", &self.pad)
             .field("tile", &self.tile)
-            .field("variant", &self.variant)
+            .field("kernels", &self.entry.name)
             .finish()
     }
+}
+
+/// Whether `e` is one of [`TGEMM`]'s entries and this CPU (after the ISA cap) runs it.
+fn e_supported(e: &'static Entry<Kernels>) -> bool {
+    TGEMM.all().iter().any(|t| std::ptr::eq(t, e)) && e.supported()
 }
 
 fn check_finite(argument: &'static str, xs: &[f32]) -> Result<(), WinogradError> {
@@ -552,61 +499,160 @@ fn mul(a: usize, b: usize, what: &str) -> Result<usize, WinogradError> {
         .ok_or_else(|| shape_err(format!("{what} overflows usize ({a} x {b})")))
 }
 
-impl WinogradConv {
-    /// Validates `cfg`, transforms and packs the kernel (in f64, rounded once to f32) and picks
-    /// the micro-kernels.
-    pub fn new(cfg: WinogradConfig<'_>) -> Result<WinogradConv, WinogradError> {
-        let (c, k) = (cfg.in_channels, cfg.out_channels);
-        if c == 0 || k == 0 {
-            return Err(WinogradError::ZeroChannels {
-                in_channels: c,
-                out_channels: k,
-            });
-        }
-        check_dim("in_channels", c)?;
-        check_dim("out_channels", k)?;
-        for (p, side) in cfg.padding.iter().zip(["top", "left", "bottom", "right"]) {
-            check_dim(&format!("padding {side}"), *p)?;
-        }
-        if let Some([h, w]) = cfg.input_size_hint {
-            check_dim("input_size_hint height", h)?;
-            check_dim("input_size_hint width", w)?;
-        }
-        let klen = mul(mul(k, c, "out_channels x in_channels")?, 9, "kernel length")?;
-        if cfg.kernel.len() != klen {
-            return Err(WinogradError::Length {
-                argument: "kernel (OIHW 3x3)",
-                expected: klen,
-                actual: cfg.kernel.len(),
-            });
-        }
-        check_finite("kernel", cfg.kernel)?;
-        let bias = match cfg.bias {
-            Some(b) => {
-                if b.len() != k {
-                    return Err(WinogradError::Length {
-                        argument: "bias",
-                        expected: k,
-                        actual: b.len(),
-                    });
-                }
-                check_finite("bias", b)?;
-                let mut v = Vec::new();
-                v.try_reserve_exact(k)
-                    .map_err(|_| alloc_err("bias", k, std::mem::size_of::<f32>()))?;
-                v.extend_from_slice(b);
-                v
+/// Plan phase 1: checks the sizes, the kernel and bias values and the clamp bounds of `cfg`;
+/// returns the bias (zeros without one) and the clamp bounds.
+fn validate_config(cfg: &WinogradConfig<'_>) -> Result<(Vec<f32>, f32, f32), WinogradError> {
+    let (c, k) = (cfg.in_channels, cfg.out_channels);
+    if c == 0 || k == 0 {
+        return Err(WinogradError::ZeroChannels {
+            in_channels: c,
+            out_channels: k,
+        });
+    }
+    check_dim("in_channels", c)?;
+    check_dim("out_channels", k)?;
+    for (p, side) in cfg.padding.iter().zip(["top", "left", "bottom", "right"]) {
+        check_dim(&format!("padding {side}"), *p)?;
+    }
+    if let Some([h, w]) = cfg.input_size_hint {
+        check_dim("input_size_hint height", h)?;
+        check_dim("input_size_hint width", w)?;
+    }
+    let klen = mul(mul(k, c, "out_channels x in_channels")?, 9, "kernel length")?;
+    if cfg.kernel.len() != klen {
+        return Err(WinogradError::Length {
+            argument: "kernel (OIHW 3x3)",
+            expected: klen,
+            actual: cfg.kernel.len(),
+        });
+    }
+    check_finite("kernel", cfg.kernel)?;
+    let bias = match cfg.bias {
+        Some(b) => {
+            if b.len() != k {
+                return Err(WinogradError::Length {
+                    argument: "bias",
+                    expected: k,
+                    actual: b.len(),
+                });
             }
-            None => try_vec(k, 0.0, "bias")?,
-        };
-        let (lo, hi) = cfg.activation.bounds();
-        if lo.is_nan() || hi.is_nan() || lo > hi {
-            return Err(WinogradError::InvalidClamp { min: lo, max: hi });
+            check_finite("bias", b)?;
+            let mut v = cpu_probe::alloc::try_with_capacity(k, "bias")?;
+            v.extend_from_slice(b);
+            v
         }
-        let variant = match cfg.variant {
-            Some(v) => v,
-            None => Variant::best(),
-        };
+        None => cpu_probe::alloc::try_filled(k, 0.0, "bias")?,
+    };
+    let (lo, hi) = cfg.activation.bounds();
+    if lo.is_nan() || hi.is_nan() || lo > hi {
+        return Err(WinogradError::InvalidClamp { min: lo, max: hi });
+    }
+    Ok((bias, lo, hi))
+}
+
+/// Plan phase 2: the table entry (forced or [`TGEMM`]'s best), refused if this CPU cannot run
+/// it.
+fn choose_entry(
+    forced: Option<&'static Entry<Kernels>>,
+) -> Result<&'static Entry<Kernels>, WinogradError> {
+    let entry = match forced {
+        Some(e) => e,
+        None => TGEMM.best(),
+    };
+    if !e_supported(entry) {
+        return Err(WinogradError::KernelUnavailable(
+            DispatchError::Unsupported {
+                name: entry.name,
+                isa: entry.isa,
+            },
+        ));
+    }
+    Ok(entry)
+}
+
+/// Plan phase 2: the tile (`cfg.tile`, or for `Auto` the cheapest by [`Tile::cost`] for the
+/// size hint, F6x6 without one).
+fn choose_tile(cfg: &WinogradConfig<'_>, kernels: &Kernels) -> Tile {
+    let (c, k) = (cfg.in_channels, cfg.out_channels);
+    match cfg.tile {
+        Tile::Auto => match cfg.input_size_hint {
+            Some([h, w]) => {
+                // Saturating: every term is at most u32::MAX (checked), but usize may be 32
+                // bits wide.
+                let p = cfg.padding;
+                let oh = h.saturating_add(p[0]).saturating_add(p[2]);
+                let ow = w.saturating_add(p[1]).saturating_add(p[3]);
+                let oh = oh.saturating_sub(2).max(1);
+                let ow = ow.saturating_sub(2).max(1);
+                let mut best = Tile::F6x6;
+                for t in Tile::ALL {
+                    if t.cost(c, k, oh, ow, kernels) < best.cost(c, k, oh, ow, kernels) {
+                        best = t;
+                    }
+                }
+                best
+            }
+            None => Tile::F6x6,
+        },
+        t => t,
+    }
+}
+
+/// Plan phase 3: transforms the OIHW `kernel` (in f64, rounded once to f32) and packs it as
+/// `U[p][kb][c][6]`.
+fn pack_kernel(kernel: &[f32], c: usize, k: usize, tile: Tile) -> Result<Buf, WinogradError> {
+    let alpha = tile.alpha();
+    let a2 = alpha * alpha;
+    let nkb = k.div_ceil(MR);
+    let ulen = mul(
+        mul(
+            mul(a2, nkb, "kernel transform size")?,
+            c,
+            "kernel transform size",
+        )?,
+        MR,
+        "kernel transform size",
+    )?;
+    let mut u = try_zeroed(ulen, "packed kernel transform")?;
+    // Transform a block of (6 output channels x CB input channels) at a time, then write
+    // each point's contiguous run of CB·6 floats: sequential stores instead of one scattered
+    // store per point and kernel (the packed kernel can be tens of MB).
+    const CB: usize = 64;
+    let mut tmp = vec![0.0f64; MR * CB * 64];
+    for kb in 0..nkb {
+        let mr = MR.min(k - kb * MR);
+        for cb in (0..c).step_by(CB) {
+            let cn = CB.min(c - cb);
+            for r in 0..mr {
+                for cj in 0..cn {
+                    let (ko, ci) = (kb * MR + r, cb + cj);
+                    let g = &kernel[(ko * c + ci) * 9..][..9];
+                    transforms::kernel_transform_f64(
+                        alpha,
+                        g,
+                        &mut tmp[(cj * MR + r) * 64..][..64],
+                    )?;
+                }
+            }
+            for p in 0..a2 {
+                let dst = &mut u[((p * nkb + kb) * c + cb) * MR..][..cn * MR];
+                for cj in 0..cn {
+                    for r in 0..mr {
+                        dst[cj * MR + r] = tmp[(cj * MR + r) * 64 + p] as f32;
+                    }
+                }
+            }
+        }
+    }
+    Ok(u)
+}
+
+impl WinogradConv {
+    /// Validates `cfg`, picks the table entry and the tile, transforms and packs the kernel (in
+    /// f64, rounded once to f32).
+    pub fn new(cfg: WinogradConfig<'_>) -> Result<WinogradConv, WinogradError> {
+        let (bias, lo, hi) = validate_config(&cfg)?;
+        let entry = choose_entry(cfg.kernels)?;
         if let Some(n) = cfg.chunk_tiles {
             if n == 0 || n % (2 * LANES) != 0 {
                 return Err(shape_err(format!(
@@ -615,76 +661,10 @@ impl WinogradConv {
                 )));
             }
         }
-        let tile = match cfg.tile {
-            Tile::Auto => match cfg.input_size_hint {
-                Some([h, w]) => {
-                    // Saturating: every term is at most u32::MAX (checked above), but usize
-                    // may be 32 bits wide.
-                    let p = cfg.padding;
-                    let oh = h.saturating_add(p[0]).saturating_add(p[2]);
-                    let ow = w.saturating_add(p[1]).saturating_add(p[3]);
-                    let oh = oh.saturating_sub(2).max(1);
-                    let ow = ow.saturating_sub(2).max(1);
-                    let mut best = Tile::F6x6;
-                    for t in Tile::ALL {
-                        if t.cost(c, k, oh, ow, variant) < best.cost(c, k, oh, ow, variant) {
-                            best = t;
-                        }
-                    }
-                    best
-                }
-                None => Tile::F6x6,
-            },
-            t => t,
-        };
-        let kernels = variant
-            .kernels(tile)
-            .ok_or(WinogradError::VariantUnavailable(variant))?;
-
+        let tile = choose_tile(&cfg, &entry.kernels);
+        let (c, k) = (cfg.in_channels, cfg.out_channels);
         let start = Instant::now();
-        let alpha = tile.alpha();
-        let a2 = alpha * alpha;
-        let nkb = k.div_ceil(MR);
-        let ulen = mul(
-            mul(
-                mul(a2, nkb, "kernel transform size")?,
-                c,
-                "kernel transform size",
-            )?,
-            MR,
-            "kernel transform size",
-        )?;
-        let mut u = try_zeroed(ulen, "packed kernel transform")?;
-        // Transform a block of (6 output channels x CB input channels) at a time, then write
-        // each point's contiguous run of CB·6 floats: sequential stores instead of one scattered
-        // store per point and kernel (the packed kernel can be tens of MB).
-        const CB: usize = 64;
-        let mut tmp = vec![0.0f64; MR * CB * 64];
-        for kb in 0..nkb {
-            let mr = MR.min(k - kb * MR);
-            for cb in (0..c).step_by(CB) {
-                let cn = CB.min(c - cb);
-                for r in 0..mr {
-                    for cj in 0..cn {
-                        let (ko, ci) = (kb * MR + r, cb + cj);
-                        let g = &cfg.kernel[(ko * c + ci) * 9..][..9];
-                        transforms::kernel_transform_f64(
-                            alpha,
-                            g,
-                            &mut tmp[(cj * MR + r) * 64..][..64],
-                        )?;
-                    }
-                }
-                for p in 0..a2 {
-                    let dst = &mut u[((p * nkb + kb) * c + cb) * MR..][..cn * MR];
-                    for cj in 0..cn {
-                        for r in 0..mr {
-                            dst[cj * MR + r] = tmp[(cj * MR + r) * 64 + p] as f32;
-                        }
-                    }
-                }
-            }
-        }
+        let u = pack_kernel(cfg.kernel, c, k, tile)?;
         let kernel_transform_time = start.elapsed();
         let caches = cpu_probe::cache_sizes();
         let l1 = usize::try_from(caches.l1d)
@@ -698,8 +678,7 @@ impl WinogradConv {
             k,
             pad: cfg.padding,
             tile,
-            variant,
-            kernels,
+            entry,
             u,
             bias,
             lo,
@@ -717,9 +696,15 @@ impl WinogradConv {
         self.tile
     }
 
-    /// The micro-kernel variant in use.
-    pub fn variant(&self) -> Variant {
-        self.variant
+    /// The table entry in use (its `name` is the GEMM micro-kernel's function name).
+    pub fn kernels(&self) -> &'static Entry<Kernels> {
+        self.entry
+    }
+
+    /// The name of the table entry in use (= its GEMM micro-kernel function), e.g.
+    /// `tgemm_6x32__avx512`.
+    pub fn name(&self) -> &'static str {
+        self.entry.name
     }
 
     /// Input channels.
@@ -768,299 +753,6 @@ impl WinogradConv {
             )));
         }
         Ok((ph - 2, pw - 2))
-    }
-
-    /// Tiles per chunk for a run over `tiles` tiles.
-    fn chunk(&self, tiles: usize) -> usize {
-        let step = 2 * LANES;
-        let n = match self.chunk_tiles {
-            Some(n) => n,
-            None => {
-                // Saturating: a heuristic (the scratch sizes derived from it are checked).
-                let a2 = self.tile.alpha() * self.tile.alpha();
-                let per_tile = (self.c.saturating_add(self.k))
-                    .saturating_mul(a2 * 4)
-                    .max(1);
-                let u_bytes = self.u.len().saturating_mul(4);
-                // V and M of a chunk in about half of L2; when the packed kernel does not fit in
-                // L2 itself, bigger chunks amortise streaming it.
-                let mut n = (self.l2 / 2) / per_tile;
-                if u_bytes > self.l2 / 2 {
-                    n = n.max(256);
-                }
-                n.max(step)
-            }
-        };
-        let round = |x: usize| x.div_ceil(step).saturating_mul(step);
-        round(n).min(round(tiles)).max(step)
-    }
-
-    /// Convolves `input` (NCHW, `batch · in_channels · h · w`) into `output` (NCHW,
-    /// `batch · out_channels · oh · ow`, see [`WinogradConv::output_size`]).
-    ///
-    /// `batch`, `h` and `w` are at most [`MAX_DIM`]; the buffers may be longer than needed (the
-    /// rest is not touched), never shorter. NaN inputs propagate (see the crate docs).
-    pub fn run(
-        &self,
-        input: &[f32],
-        batch: usize,
-        h: usize,
-        w: usize,
-        output: &mut [f32],
-        par: &Parallel,
-    ) -> Result<(), WinogradError> {
-        self.run_inner(input, batch, h, w, output, par, None)
-    }
-
-    /// As [`WinogradConv::run`], and returns the time of each phase.
-    pub fn run_profiled(
-        &self,
-        input: &[f32],
-        batch: usize,
-        h: usize,
-        w: usize,
-        output: &mut [f32],
-        par: &Parallel,
-    ) -> Result<Profile, WinogradError> {
-        let mut p = Profile {
-            kernel_transform: self.kernel_transform_time,
-            ..Profile::default()
-        };
-        self.run_inner(input, batch, h, w, output, par, Some(&mut p))?;
-        Ok(p)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn run_inner(
-        &self,
-        input: &[f32],
-        batch: usize,
-        h: usize,
-        w: usize,
-        output: &mut [f32],
-        par: &Parallel,
-        mut profile: Option<&mut Profile>,
-    ) -> Result<(), WinogradError> {
-        if batch == 0 {
-            return Err(shape_err("batch = 0: need at least one image".to_string()));
-        }
-        check_dim("batch", batch)?;
-        let (oh, ow) = self.output_size(h, w)?;
-        let (c, k) = (self.c, self.k);
-        let in_len = mul(
-            mul(mul(batch, c, "input size")?, h, "input size")?,
-            w,
-            "input size",
-        )?;
-        if input.len() < in_len {
-            return Err(WinogradError::Length {
-                argument: "input",
-                expected: in_len,
-                actual: input.len(),
-            });
-        }
-        let out_len = mul(
-            mul(mul(batch, k, "output size")?, oh, "output size")?,
-            ow,
-            "output size",
-        )?;
-        if output.len() < out_len {
-            return Err(WinogradError::Length {
-                argument: "output",
-                expected: out_len,
-                actual: output.len(),
-            });
-        }
-        let m = self.tile.m();
-        let alpha = self.tile.alpha();
-        let a2 = alpha * alpha;
-        let tiles_y = oh.div_ceil(m);
-        let tiles_x = ow.div_ceil(m);
-        let tiles = mul(mul(batch, tiles_y, "tile count")?, tiles_x, "tile count")?;
-        let g = Geometry {
-            c,
-            k,
-            h,
-            w,
-            oh,
-            ow,
-            pad_top: self.pad[0],
-            pad_left: self.pad[1],
-            tiles_y,
-            tiles_x,
-            tiles,
-        };
-        let chunk = self.chunk(tiles);
-        let ntb_max = chunk / LANES;
-        // Point strides of V and M: an odd number of 64-byte lines, so that the α² points one
-        // transform job touches fall into different L1 sets (a multiple of 4 KiB would put them
-        // all into one 8-way set and alias the stores with each other).
-        let odd_lines = |n: usize| (n / LANES) | 1;
-        let v_len = mul(
-            a2,
-            mul(
-                odd_lines(mul(c, ntb_max * LANES, "scratch size")?),
-                LANES,
-                "scratch size",
-            )?,
-            "scratch size",
-        )?;
-        let m_len = mul(
-            a2,
-            mul(
-                odd_lines(mul(k, ntb_max * LANES, "scratch size")?),
-                LANES,
-                "scratch size",
-            )?,
-            "scratch size",
-        )?;
-
-        let mut guard = self.scratch.try_lock().ok();
-        let mut local = Scratch::default();
-        let scratch: &mut Scratch = match guard.as_deref_mut() {
-            Some(s) => s,
-            None => &mut local,
-        };
-        let (vp, mp) = scratch.ensure(v_len, m_len)?;
-        let vbuf = Shared(vp);
-        let mbuf = Shared(mp);
-        let out = Shared(output.as_mut_ptr());
-        let inp = input.as_ptr() as usize;
-        let kern = self.kernels;
-        let nkb = k.div_ceil(MR);
-        // C blocking: a U panel (kc·6) and the V panels it meets (kc·16·panels) in ~3/4 of L1.
-        let kc_max = ((self.l1 * 3 / 4) / ((kern.panels * LANES + MR) * 4)).max(16);
-        let kc = c.div_ceil(c.div_ceil(kc_max));
-        let u = Shared(self.u.as_ptr() as *mut f32);
-
-        // Channels per transform job: the per-tile set-up (positions, borders) is shared by the
-        // channels of a job. Measured (W1/W2, 1 thread): the input transform gains up to 32
-        // channels per job (it also prefetches the next channel), the output transform does not
-        // beyond 8 (more output planes written at once).
-        let group = |n: usize, max: usize| n.div_ceil(n.div_ceil(max));
-        let (gc, gk) = (group(c, 32), group(k, 8));
-        let (ngc, ngk) = (c.div_ceil(gc), k.div_ceil(gk));
-        let mut t0 = 0;
-        while t0 < tiles {
-            let nt = chunk.min(tiles - t0);
-            let ntb = nt.div_ceil(LANES);
-            // Point strides (see v_len): sv ≥ ntb·c·16, sm ≥ ntb·k·16, and a2·sv ≤ v_len,
-            // a2·sm ≤ m_len since ntb ≤ ntb_max.
-            let sv = odd_lines(ntb * c * LANES) * LANES;
-            let sm = odd_lines(ntb * k * LANES) * LANES;
-            let clock = Instant::now();
-            par.for_each(ngc * ntb, |job| {
-                let (tb, gi) = (job / ngc, job % ngc);
-                let ch = gi * gc;
-                let ij = InJob {
-                    input: inp as *const f32,
-                    ch,
-                    nch: gc.min(c - ch),
-                    tile0: t0 + tb * LANES,
-                    // SAFETY: (tb·c + ch)·16 < c·ntb·16 ≤ sv ≤ v_len.
-                    out: unsafe { vbuf.get().add((tb * c + ch) * LANES) },
-                    stride_p: sv,
-                    input_len: in_len,
-                };
-                // SAFETY: the input holds batch·c·h·w floats (checked), V holds a2·ntb·c·16
-                // floats, this job writes only its own (tb, ch..ch + nch) slots, and the
-                // variant is available (checked at plan time).
-                unsafe { (kern.input)(&g, &ij) };
-            });
-            let t_in = clock.elapsed();
-            // A last block of at most 8 tiles goes to the half-panel kernel when there is one
-            // (lanes 8..16 of its M rows are then stale; the output transform ignores them).
-            let last_half = kern.gemm_half.is_some() && nt - (ntb - 1) * LANES <= LANES / 2;
-            let nfull = if last_half { ntb - 1 } else { ntb };
-            let clock = Instant::now();
-            par.for_each(a2 * nkb, |job| {
-                let (p, kb) = (job / nkb, job % nkb);
-                let mr = MR.min(k - kb * MR);
-                let mut c0 = 0;
-                while c0 < c {
-                    let kcl = kc.min(c - c0);
-                    // SAFETY: all offsets below are inside U (a2·nkb·c·6), V (a2 points of sv ≥
-                    // ntb·c·16 floats) and M (a2 points of sm ≥ ntb·k·16); this job writes only
-                    // rows kb·6..kb·6+mr of point p.
-                    unsafe {
-                        let up = u.get().add(((p * nkb + kb) * c + c0) * MR) as *const f32;
-                        let mut tb = 0;
-                        while tb < nfull {
-                            let vptr = vbuf.get().add(p * sv + (tb * c + c0) * LANES);
-                            let mptr = mbuf.get().add(p * sm + (tb * k + kb * MR) * LANES);
-                            if tb + kern.panels <= nfull {
-                                (kern.gemm[mr - 1])(
-                                    kcl,
-                                    up,
-                                    vptr,
-                                    c * LANES,
-                                    mptr,
-                                    k * LANES,
-                                    c0 > 0,
-                                );
-                                tb += kern.panels;
-                            } else {
-                                (kern.gemm1[mr - 1])(
-                                    kcl,
-                                    up,
-                                    vptr,
-                                    c * LANES,
-                                    mptr,
-                                    k * LANES,
-                                    c0 > 0,
-                                );
-                                tb += 1;
-                            }
-                        }
-                        if let (true, Some(half)) = (last_half, kern.gemm_half) {
-                            let tb = ntb - 1;
-                            (half[mr - 1])(
-                                kcl,
-                                up,
-                                vbuf.get().add(p * sv + (tb * c + c0) * LANES),
-                                c * LANES,
-                                mbuf.get().add(p * sm + (tb * k + kb * MR) * LANES),
-                                k * LANES,
-                                c0 > 0,
-                            );
-                        }
-                    }
-                    c0 += kcl;
-                }
-            });
-            let t_mul = clock.elapsed();
-            let clock = Instant::now();
-            let bias = &self.bias;
-            let (lo, hi) = (self.lo, self.hi);
-            par.for_each(ngk * ntb, |job| {
-                let (tb, gi) = (job / ngk, job % ngk);
-                let ch = gi * gk;
-                let oj = OutJob {
-                    // SAFETY: (tb·k + ch)·16 < k·ntb·16 ≤ sm ≤ m_len.
-                    m: unsafe { mbuf.get().add((tb * k + ch) * LANES) },
-                    stride_p: sm,
-                    output: out.get(),
-                    ch,
-                    nch: gk.min(k - ch),
-                    tile0: t0 + tb * LANES,
-                    bias: bias[ch..].as_ptr(),
-                    lo,
-                    hi,
-                };
-                // SAFETY: M holds the a2 points of this (tb, ch..ch + nch), the bias k floats;
-                // the output holds batch·k·oh·ow floats (checked) and this job writes only
-                // channels ch..ch + nch of its 16 tiles.
-                unsafe { (kern.output)(&g, &oj) };
-            });
-            let t_out = clock.elapsed();
-            if let Some(p) = profile.as_deref_mut() {
-                p.input_transform += t_in;
-                p.multiply += t_mul;
-                p.output_transform += t_out;
-            }
-            t0 += nt;
-        }
-        Ok(())
     }
 }
 

@@ -1,6 +1,6 @@
 //! The specification: direct 3x3 stride-1 convolution over NCHW in f64, plain loops.
 
-use crate::{check_dim, shape_err, try_vec, WinogradError};
+use crate::{check_dim, shape_err, WinogradError};
 
 /// `a · b`, or an error naming `what` and the operands.
 fn mul(a: usize, b: usize, what: &str) -> Result<usize, WinogradError> {
@@ -74,7 +74,7 @@ pub fn conv3x3_f64(
         ow,
         "output size",
     )?;
-    let mut out = try_vec(out_len, 0.0f64, "reference output")?;
+    let mut out = cpu_probe::alloc::try_filled(out_len, 0.0f64, "reference output")?;
     let (lo, hi) = (lo as f64, hi as f64);
     for n in 0..batch {
         for ko in 0..k {

@@ -7,7 +7,8 @@ use cpu_probe::parallel::Parallel;
 use proptest::prelude::*;
 use winograd::reference::conv3x3_f64;
 use winograd::transforms::{self, Fused, Plain, Tf, F2, F4, F6, L};
-use winograd::{Activation, Tile, Variant, WinogradConfig, WinogradConv, WinogradError};
+use winograd::ukernel::TGEMM;
+use winograd::{Activation, Tile, WinogradConfig, WinogradConv, WinogradError};
 
 /// xorshift64*: deterministic test data without extra dependencies.
 struct Rng(u64);
@@ -244,14 +245,14 @@ fn check_case(case: &Case, par: &Parallel, chunk_tiles: Option<usize>) {
     let rms = (raw.iter().map(|v| v * v).sum::<f64>() / raw.len() as f64)
         .sqrt()
         .max(1e-30);
-    for variant in Variant::available() {
+    for variant in TGEMM.available() {
         for tile in Tile::ALL {
             let mut cfg = WinogradConfig::new(case.c, case.k, &wt);
             cfg.bias = bias;
             cfg.padding = case.pad;
             cfg.tile = tile;
             cfg.activation = case.act;
-            cfg.variant = Some(variant);
+            cfg.kernels = Some(variant);
             cfg.chunk_tiles = chunk_tiles;
             let plan = WinogradConv::new(cfg).unwrap();
             assert_eq!(plan.output_size(case.h, case.w).unwrap(), (oh, ow));
@@ -272,7 +273,8 @@ fn check_case(case: &Case, par: &Parallel, chunk_tiles: Option<usize>) {
                 .fold(0.0, f64::max);
             assert!(
                 err <= tolerance(tile) * rms,
-                "{variant:?} {tile:?} {case:?}: max|err| = {err:e}, RMS = {rms:e}, ratio {:e}",
+                "{} {tile:?} {case:?}: max|err| = {err:e}, RMS = {rms:e}, ratio {:e}",
+                variant.name,
                 err / rms
             );
         }
@@ -371,12 +373,12 @@ fn threads_do_not_change_results() {
     let (c, k, h, w) = (5, 14, 23, 17);
     let x = rng.vec(2 * c * h * w);
     let wt = rng.vec(k * c * 9);
-    for variant in Variant::available() {
+    for variant in TGEMM.available() {
         for tile in Tile::ALL {
             let mut cfg = WinogradConfig::new(c, k, &wt);
             cfg.padding = [1, 2, 0, 1];
             cfg.tile = tile;
-            cfg.variant = Some(variant);
+            cfg.kernels = Some(variant);
             cfg.chunk_tiles = Some(32);
             let plan = WinogradConv::new(cfg).unwrap();
             let (oh, ow) = plan.output_size(h, w).unwrap();
@@ -384,7 +386,7 @@ fn threads_do_not_change_results() {
             let mut y2 = vec![1.0; 2 * k * oh * ow];
             plan.run(&x, 2, h, w, &mut y1, &Parallel::single()).unwrap();
             plan.run(&x, 2, h, w, &mut y2, &Parallel::new(3)).unwrap();
-            assert_eq!(y1, y2, "{variant:?} {tile:?}");
+            assert_eq!(y1, y2, "{} {tile:?}", variant.name);
             // The profiled run gives the same output too.
             let prof = plan
                 .run_profiled(&x, 2, h, w, &mut y2, &Parallel::single())
@@ -401,18 +403,19 @@ fn nan_input_stays_nan_without_activation() {
     let wt = vec![0.5f32; 9];
     let mut x = vec![1.0f32; 8 * 8];
     x[27] = f32::NAN;
-    for variant in Variant::available() {
+    for variant in TGEMM.available() {
         for tile in Tile::ALL {
             let mut cfg = WinogradConfig::new(1, 1, &wt);
             cfg.tile = tile;
-            cfg.variant = Some(variant);
+            cfg.kernels = Some(variant);
             let plan = WinogradConv::new(cfg).unwrap();
             let mut y = vec![0.0f32; 6 * 6];
             plan.run(&x, 1, 8, 8, &mut y, &Parallel::single()).unwrap();
             // Output (2, 2) reads input (3, 3) = index 27 directly.
             assert!(
                 y[2 * 6 + 2].is_nan(),
-                "{variant:?} {tile:?}: {}",
+                "{} {tile:?}: {}",
+                variant.name,
                 y[2 * 6 + 2]
             );
             assert!(y.iter().all(|v| v.is_nan() || *v != f32::NEG_INFINITY));
@@ -425,7 +428,7 @@ fn auto_tile_and_variant_defaults() {
     let wt = vec![0.5f32; 4 * 4 * 9];
     let plan = WinogradConv::new(WinogradConfig::new(4, 4, &wt)).unwrap();
     assert_eq!(plan.tile(), Tile::F6x6);
-    assert_eq!(plan.variant(), Variant::best());
+    assert_eq!(plan.name(), TGEMM.best().name);
     let mut cfg = WinogradConfig::new(4, 4, &wt);
     cfg.input_size_hint = Some([4, 4]);
     let plan = WinogradConv::new(cfg).unwrap();
@@ -519,21 +522,26 @@ fn errors_are_reported() {
         }),
         WinogradError::Shape(_)
     ));
-    for v in [
-        Variant::Scalar,
-        Variant::Neon,
-        Variant::Avx2,
-        Variant::Avx512,
-    ] {
+    // Every entry of the table can be forced; those this CPU cannot run are refused.
+    for e in TGEMM.all() {
         let r = WinogradConv::new(WinogradConfig {
-            variant: Some(v),
+            kernels: Some(e),
             ..ok()
         });
-        assert_eq!(r.is_ok(), Variant::available().contains(&v), "{v:?}");
+        assert_eq!(r.is_ok(), e.supported(), "{}", e.name);
         if let Err(err) = r {
-            assert_eq!(err, WinogradError::VariantUnavailable(v));
+            assert_eq!(
+                err,
+                WinogradError::KernelUnavailable(cpu_probe::DispatchError::Unsupported {
+                    name: e.name,
+                    isa: e.isa
+                })
+            );
         }
     }
+    // Forcing by name: the names are the GEMM micro-kernels' function names.
+    assert!(TGEMM.by_name("tgemm_6x16__scalar").is_ok());
+    assert!(TGEMM.by_name("tgemm_avx9").is_err());
 
     let plan = WinogradConv::new(ok()).unwrap();
     let par = Parallel::single();

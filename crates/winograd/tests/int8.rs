@@ -1,10 +1,13 @@
 //! The exact int8 Winograd F(2x2,3x3) path against qconv-direct, bit for bit, on every variant.
 
 use cpu_probe::parallel::Parallel;
+use cpu_probe::Entry;
 use proptest::prelude::*;
 use qconv_direct::{reference, ConvGeometry};
 use quant_params::{PerChannelRequantizer, QType, RequantScheme, Requantizer};
-use winograd::int8::{Int8Config, Int8Error, Output, OutputStage, Tensor8, Variant, WinogradInt8};
+use winograd::int8::{
+    Input8, Int8Config, Int8Error, Kernels, Output8, OutputStage, WinogradInt8, WGEMM,
+};
 
 /// One problem: NHWC input (batch × h × w, pixel stride `stride`), OHWI weights.
 #[derive(Clone, Debug)]
@@ -116,7 +119,11 @@ impl Case {
         out
     }
 
-    fn plan(&self, stage: OutputStage, variant: Variant) -> Result<WinogradInt8, Int8Error> {
+    fn plan(
+        &self,
+        stage: OutputStage,
+        variant: &'static Entry<Kernels>,
+    ) -> Result<WinogradInt8, Int8Error> {
         let wi8 = as_i8(&self.weights);
         WinogradInt8::new(Int8Config {
             cin: self.cin,
@@ -125,13 +132,13 @@ impl Case {
             input_type: self.in_type,
             input_zero_point: self.zx,
             weights: match self.w_type {
-                QType::U8 => Tensor8::U8(&self.weights),
-                QType::I8 => Tensor8::I8(&wi8),
+                QType::U8 => Input8::U8(&self.weights),
+                QType::I8 => Input8::I8(&wi8),
             },
             weight_zero_points: &self.zw,
             bias: self.bias.as_deref(),
             output: stage,
-            variant: Some(variant),
+            kernels: Some(variant),
         })
     }
 
@@ -139,14 +146,14 @@ impl Case {
         (as_i8(&self.input), self.in_type)
     }
 
-    fn run_i32(&self, variant: Variant, par: &Parallel) -> Vec<i32> {
+    fn run_i32(&self, variant: &'static Entry<Kernels>, par: &Parallel) -> Vec<i32> {
         let plan = self.plan(OutputStage::RawI32, variant).expect("plan");
         let (oh, ow) = self.out_hw();
         let mut out = vec![0i32; self.batch * oh * ow * self.cout];
         let (i8s, t) = self.input8();
         let input = match t {
-            QType::U8 => Tensor8::U8(&self.input),
-            QType::I8 => Tensor8::I8(&i8s),
+            QType::U8 => Input8::U8(&self.input),
+            QType::I8 => Input8::I8(&i8s),
         };
         plan.run(
             input,
@@ -154,7 +161,7 @@ impl Case {
             self.h,
             self.w,
             self.stride,
-            Output::I32(&mut out),
+            Output8::I32(&mut out),
             par,
         )
         .expect("run");
@@ -197,8 +204,8 @@ impl Case {
             QType::I8 => qconv_direct::Input8::I8(&i8s),
         };
         let winput = match self.in_type {
-            QType::U8 => Tensor8::U8(&self.input),
-            QType::I8 => Tensor8::I8(&i8s),
+            QType::U8 => Input8::U8(&self.input),
+            QType::I8 => Input8::I8(&i8s),
         };
         let par = Parallel::single();
         let mut want = vec![0u8; n];
@@ -224,7 +231,7 @@ impl Case {
             ),
         }
         .expect("direct run");
-        for v in Variant::available() {
+        for v in WGEMM.available() {
             let plan = self.plan(stage.clone(), v).expect("plan");
             match out_type {
                 QType::U8 => {
@@ -235,11 +242,11 @@ impl Case {
                         self.h,
                         self.w,
                         self.stride,
-                        Output::U8(&mut got),
+                        Output8::U8(&mut got),
                         &par,
                     )
                     .expect("run");
-                    assert_eq!(got, want, "{v:?} u8 output");
+                    assert_eq!(got, want, "{} u8 output", v.name);
                 }
                 QType::I8 => {
                     let mut got = vec![0i8; n];
@@ -249,11 +256,11 @@ impl Case {
                         self.h,
                         self.w,
                         self.stride,
-                        Output::I8(&mut got),
+                        Output8::I8(&mut got),
                         &par,
                     )
                     .expect("run");
-                    assert_eq!(got, want8, "{v:?} i8 output");
+                    assert_eq!(got, want8, "{} i8 output", v.name);
                 }
             }
         }
@@ -262,13 +269,14 @@ impl Case {
     fn check_i32(&self) {
         let want = self.reference();
         let pars = [Parallel::single(), Parallel::new(2)];
-        for v in Variant::available() {
+        for v in WGEMM.available() {
             for par in &pars {
                 let got = self.run_i32(v, par);
                 if got != want {
                     let i = got.iter().zip(&want).position(|(a, b)| a != b).unwrap();
                     panic!(
-                        "{v:?} ({} threads): first mismatch at {i}: got {} want {} in {self:?}",
+                        "{} ({} threads): first mismatch at {i}: got {} want {} in {self:?}",
+                        v.name,
                         par.threads(),
                         got[i],
                         want[i]
@@ -432,7 +440,7 @@ fn overflow_bound_is_enforced_and_tight() {
         // Output 4x5x2; pixel (1, 1) sees all nine taps.
         assert_eq!(r[(5 + 1) * 2].unsigned_abs() as i64, 255 * 255 * 9 * 917);
         let too_many = uniform(4, 5, 918, 2, 1, QType::U8, 0, 255, w_type, zw, wb);
-        match too_many.plan(OutputStage::RawI32, Variant::Scalar) {
+        match too_many.plan(OutputStage::RawI32, &WGEMM.all()[0]) {
             Err(Int8Error::Overflow(m)) => assert!(m.contains("C = 918"), "{m}"),
             other => panic!("C = 918 must be refused, got {other:?}"),
         }
@@ -443,14 +451,14 @@ fn overflow_bound_is_enforced_and_tight() {
     ok.check_i32();
     assert!(
         uniform(3, 3, 1828, 1, 0, QType::U8, 127, 255, QType::U8, 0, 255)
-            .plan(OutputStage::RawI32, Variant::Scalar)
+            .plan(OutputStage::RawI32, &WGEMM.all()[0])
             .is_err()
     );
     // The bias is part of the bound.
     let mut b = uniform(3, 3, 8, 1, 0, QType::U8, 0, 255, QType::U8, 0, 255);
     b.bias = Some(vec![i32::MAX]);
     assert!(matches!(
-        b.plan(OutputStage::RawI32, Variant::Scalar),
+        b.plan(OutputStage::RawI32, &WGEMM.all()[0]),
         Err(Int8Error::Overflow(_))
     ));
 }
@@ -460,25 +468,25 @@ fn errors_name_the_arguments() {
     let c = uniform(5, 5, 3, 2, 1, QType::U8, 3, 7, QType::I8, 0, 1);
     let mut bad = c.clone();
     bad.weights.pop();
-    let e = bad.plan(OutputStage::RawI32, Variant::Scalar).unwrap_err();
+    let e = bad.plan(OutputStage::RawI32, &WGEMM.all()[0]).unwrap_err();
     assert!(e.to_string().contains("weights have 53 elements"), "{e}");
     let mut bad = c.clone();
     bad.zw = vec![0, 0, 0];
-    assert!(bad.plan(OutputStage::RawI32, Variant::Scalar).is_err());
+    assert!(bad.plan(OutputStage::RawI32, &WGEMM.all()[0]).is_err());
     let mut bad = c.clone();
     bad.zx = 300;
-    assert!(bad.plan(OutputStage::RawI32, Variant::Scalar).is_err());
-    let plan = c.plan(OutputStage::RawI32, Variant::Scalar).unwrap();
+    assert!(bad.plan(OutputStage::RawI32, &WGEMM.all()[0]).is_err());
+    let plan = c.plan(OutputStage::RawI32, &WGEMM.all()[0]).unwrap();
     let par = Parallel::single();
     let mut out = vec![0i32; 5 * 5 * 2];
     let e = plan
         .run(
-            Tensor8::U8(&c.input[1..]),
+            Input8::U8(&c.input[1..]),
             1,
             5,
             5,
             3,
-            Output::I32(&mut out),
+            Output8::I32(&mut out),
             &par,
         )
         .unwrap_err();
@@ -486,71 +494,64 @@ fn errors_name_the_arguments() {
     let mut small = vec![0i32; 3];
     assert!(plan
         .run(
-            Tensor8::U8(&c.input),
+            Input8::U8(&c.input),
             1,
             5,
             5,
             3,
-            Output::I32(&mut small),
+            Output8::I32(&mut small),
             &par
         )
         .is_err());
     let mut u8out = vec![0u8; 50];
     assert!(plan
         .run(
-            Tensor8::U8(&c.input),
+            Input8::U8(&c.input),
             1,
             5,
             5,
             3,
-            Output::U8(&mut u8out),
+            Output8::U8(&mut u8out),
             &par
         )
         .is_err());
     assert!(plan
         .run(
-            Tensor8::I8(&[0; 75]),
+            Input8::I8(&[0; 75]),
             1,
             5,
             5,
             3,
-            Output::I32(&mut out),
+            Output8::I32(&mut out),
             &par
         )
         .is_err());
     assert!(plan
         .run(
-            Tensor8::U8(&c.input),
+            Input8::U8(&c.input),
             1,
             1,
             1,
             3,
-            Output::I32(&mut out),
+            Output8::I32(&mut out),
             &par
         )
         .is_err());
-    for v in [
-        Variant::Avx2,
-        Variant::Avx512,
-        Variant::Avx512Vnni,
-        Variant::Neon,
-    ] {
-        if !Variant::available().contains(&v) {
+    for v in WGEMM.all() {
+        if !v.supported() {
             assert!(matches!(
                 c.plan(OutputStage::RawI32, v),
                 Err(Int8Error::Variant(_))
             ));
         }
     }
+    assert!(WGEMM.by_name("wgemm_4x8c2__scalar").is_ok());
 }
 
 #[test]
 fn reports_variants() {
-    let names: Vec<_> = Variant::available()
-        .iter()
-        .map(|v| v.kernel().unwrap().name)
-        .collect();
-    eprintln!("int8 winograd variants available: {names:?}");
+    let names: Vec<_> = WGEMM.available().iter().map(|v| v.name).collect();
+    eprintln!("int8 winograd table entries available: {names:?}");
     assert!(names.contains(&"wgemm_4x8c2__scalar"));
     #[cfg(target_arch = "aarch64")]
     assert!(names.contains(&"wgemm_8x8c2__neon"), "{names:?}");
@@ -566,21 +567,21 @@ fn profiled_run_matches_run() {
         *w = (i * 91 % 253) as u8;
     }
     let want = c.reference();
-    for v in Variant::available() {
+    for v in WGEMM.available() {
         let plan = c.plan(OutputStage::RawI32, v).unwrap();
         let mut got = vec![0i32; want.len()];
         let i8s = as_i8(&c.input);
         let p = plan
             .run_profiled(
-                Tensor8::I8(&i8s),
+                Input8::I8(&i8s),
                 1,
                 c.h,
                 c.w,
                 c.stride,
-                Output::I32(&mut got),
+                Output8::I32(&mut got),
             )
             .unwrap();
-        assert_eq!(got, want, "{v:?}");
+        assert_eq!(got, want, "{}", v.name);
         assert!(p.multiply > std::time::Duration::ZERO);
         assert_eq!(p.kernel_transform, plan.kernel_transform_time());
     }

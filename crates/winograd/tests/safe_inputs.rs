@@ -11,12 +11,13 @@ use cpu_probe::parallel::Parallel;
 use quant_params::QType;
 use winograd::int8::transform::{input_tile, output_tile, pack_kernel};
 use winograd::int8::{
-    activation_magnitude, check_channel, Int8Config, Int8Error, Output, OutputStage, Tensor8,
+    activation_magnitude, check_channel, Input8, Int8Config, Int8Error, Output8, OutputStage,
     WinogradInt8,
 };
 use winograd::reference::conv3x3_f64;
 use winograd::transforms::kernel_transform_f64;
-use winograd::{Activation, Tile, Variant, WinogradConfig, WinogradConv, WinogradError, MAX_DIM};
+use winograd::ukernel::TGEMM;
+use winograd::{Activation, Tile, WinogradConfig, WinogradConv, WinogradError, MAX_DIM};
 
 const BIG: usize = 1 << 32; // u32::MAX + 1
 
@@ -238,8 +239,9 @@ fn fp32_nan_propagates_in_every_variant_with_and_without_clamp() {
         },
         Activation::Clamp { min: 0.0, max: 0.0 },
     ];
-    let variants = Variant::available();
-    eprintln!("fp32 variants tested for NaN: {variants:?}");
+    let variants = TGEMM.available();
+    let names: Vec<_> = variants.iter().map(|e| e.name).collect();
+    eprintln!("fp32 table entries tested for NaN: {names:?}");
     let par = Parallel::single();
     for &variant in &variants {
         for tile in Tile::ALL {
@@ -248,7 +250,7 @@ fn fp32_nan_propagates_in_every_variant_with_and_without_clamp() {
                     let mut cfg = WinogradConfig::new(c, k, &kernel);
                     cfg.padding = [pad; 4];
                     cfg.tile = tile;
-                    cfg.variant = Some(variant);
+                    cfg.kernels = Some(variant);
                     cfg.activation = act;
                     cfg.bias = with_bias.then_some(&bias[..]);
                     let plan = WinogradConv::new(cfg).unwrap();
@@ -263,7 +265,8 @@ fn fp32_nan_propagates_in_every_variant_with_and_without_clamp() {
                                 for xx in 0..ow {
                                     let i = ((n * k + ko) * oh + yy) * ow + xx;
                                     let what = format!(
-                                        "{variant:?} {tile:?} {act:?} bias {with_bias}: output (n {n}, k {ko}, y {yy}, x {xx}) = {}",
+                                        "{} {tile:?} {act:?} bias {with_bias}: output (n {n}, k {ko}, y {yy}, x {xx}) = {}",
+                                        variant.name,
                                         y[i]
                                     );
                                     if reads_nan(n, yy, xx) {
@@ -383,11 +386,11 @@ fn int8_cfg<'a>(cin: usize, cout: usize, pad: [usize; 4], w: &'a [i8]) -> Int8Co
         padding: pad,
         input_type: QType::U8,
         input_zero_point: 3,
-        weights: Tensor8::I8(w),
+        weights: Input8::I8(w),
         weight_zero_points: &[0],
         bias: None,
         output: OutputStage::RawI32,
-        variant: None,
+        kernels: None,
     }
 }
 
@@ -441,7 +444,7 @@ fn int8_channel_overflow_is_refused() {
 fn int8_plan(cin: usize, cout: usize, pad: [usize; 4]) -> WinogradInt8 {
     let w: Vec<i8> = (0..cout * 9 * cin).map(|i| (i % 5) as i8 - 2).collect();
     let mut cfg = int8_cfg(cin, cout, pad, &w);
-    cfg.variant = Some(winograd::int8::Variant::Scalar);
+    cfg.kernels = Some(&winograd::int8::WGEMM.all()[0]);
     WinogradInt8::new(cfg).unwrap()
 }
 
@@ -461,24 +464,24 @@ fn int8_wrapping_output_length_is_refused() {
     let mut out = [0i32; 1];
     let e = plan
         .run(
-            Tensor8::U8(&input),
+            Input8::U8(&input),
             batch,
             1,
             1,
             1 << 59,
-            Output::I32(&mut out),
+            Output8::I32(&mut out),
             &par,
         )
         .unwrap_err();
     assert_msg(&e, &["batch", &batch.to_string(), "u32::MAX"]);
     let e = plan
         .run_profiled(
-            Tensor8::U8(&input),
+            Input8::U8(&input),
             batch,
             1,
             1,
             1 << 59,
-            Output::I32(&mut out),
+            Output8::I32(&mut out),
         )
         .unwrap_err();
     assert_msg(&e, &["batch"]);
@@ -496,12 +499,12 @@ fn int8_overflowing_products_are_refused() {
     let plan = int8_plan(1, 1, [MAX_DIM; 4]);
     let e = plan
         .run(
-            Tensor8::U8(&input),
+            Input8::U8(&input),
             MAX_DIM,
             1,
             1,
             1,
-            Output::I32(&mut out),
+            Output8::I32(&mut out),
             &par,
         )
         .unwrap_err();
@@ -510,12 +513,12 @@ fn int8_overflowing_products_are_refused() {
     let plan = int8_plan(1, 1, [0; 4]);
     let e = plan
         .run(
-            Tensor8::U8(&input),
+            Input8::U8(&input),
             1,
             MAX_DIM,
             3,
             MAX_DIM,
-            Output::I32(&mut out),
+            Output8::I32(&mut out),
             &par,
         )
         .unwrap_err();
@@ -540,7 +543,7 @@ fn int8_run_dims_near_usize_max_are_refused() {
         (1, 4, 4, BIG, "input pixel stride"),
     ] {
         let e = plan
-            .run(Tensor8::U8(&input), b, h, w, s, Output::I32(&mut out), &par)
+            .run(Input8::U8(&input), b, h, w, s, Output8::I32(&mut out), &par)
             .unwrap_err();
         assert_msg(&e, &[name, "u32::MAX"]);
     }
@@ -560,16 +563,16 @@ fn int8_buffers_one_short_are_refused() {
     let (b, h, w, s) = (2, 4, 5, 3);
     let input = vec![5u8; (b * h * w - 1) * s + 2];
     let mut out = vec![0i32; b * h * w * 3];
-    plan.run(Tensor8::U8(&input), b, h, w, s, Output::I32(&mut out), &par)
+    plan.run(Input8::U8(&input), b, h, w, s, Output8::I32(&mut out), &par)
         .unwrap();
     let e = plan
         .run(
-            Tensor8::U8(&input[..input.len() - 1]),
+            Input8::U8(&input[..input.len() - 1]),
             b,
             h,
             w,
             s,
-            Output::I32(&mut out),
+            Output8::I32(&mut out),
             &par,
         )
         .unwrap_err();
@@ -577,12 +580,12 @@ fn int8_buffers_one_short_are_refused() {
     let n = out.len();
     let e = plan
         .run(
-            Tensor8::U8(&input),
+            Input8::U8(&input),
             b,
             h,
             w,
             s,
-            Output::I32(&mut out[..n - 1]),
+            Output8::I32(&mut out[..n - 1]),
             &par,
         )
         .unwrap_err();
@@ -590,12 +593,12 @@ fn int8_buffers_one_short_are_refused() {
     let mut long = vec![0i32; n + 1];
     let e = plan
         .run(
-            Tensor8::U8(&input),
+            Input8::U8(&input),
             b,
             h,
             w,
             s,
-            Output::I32(&mut long),
+            Output8::I32(&mut long),
             &par,
         )
         .unwrap_err();

@@ -1,5 +1,5 @@
 //! The three transforms of the exact F(2x2,3x3), written over channel chunks of fixed length so
-//! the compiler vectorizes them (the x86 variants compile the same code with AVX2 / AVX-512
+//! the compiler vectorizes them (the x86 table entries compile the same code with AVX2 / AVX-512
 //! enabled, see `ukernel`).
 
 use crate::f2x3::G2;

@@ -1,6 +1,7 @@
-//! The variant table: which transform and tuple-GEMM micro-kernels exist and which this CPU runs.
+//! The dispatch table of the fp32 path: which transform and tuple-GEMM micro-kernels exist and
+//! which this CPU runs.
 //!
-//! Every variant provides, for each tile size, an input block transform and an output block
+//! Every entry provides, for each tile size, an input block transform and an output block
 //! transform over 16 tiles (the generic code of [`crate::transforms`] instantiated inside a
 //! `#[target_feature]` function, so the 16-lane arithmetic compiles to that ISA's registers), and
 //! a register-blocked GEMM micro-kernel over the transformed domain:
@@ -10,16 +11,22 @@
 //!                                                      NP panels of 16 tiles
 //! ```
 //!
-//! | variant | GEMM kernel              | accumulators        |
-//! |---------|--------------------------|---------------------|
-//! | Scalar  | `tgemm_6x16__scalar`     | 6×16 f32 array      |
-//! | Neon    | `tgemm_6x16__neon`       | 24 q registers      |
-//! | Avx2    | `tgemm_6x16__avx2`       | 12 ymm registers    |
-//! | Avx512  | `tgemm_6x32__avx512`     | 12 zmm registers    |
+//! | table entry (= GEMM function) | ISA     | accumulators        | file                   |
+//! |-------------------------------|---------|---------------------|------------------------|
+//! | `tgemm_6x16__scalar`          | Scalar  | 6×16 f32 array      | `scalar.rs`            |
+//! | `tgemm_6x16__neon`            | Neon    | 24 q registers      | `aarch64/neon.rs`      |
+//! | `tgemm_6x16__avx2`            | Avx2    | 12 ymm registers    | `x86_64/avx2.rs`       |
+//! | `tgemm_6x32__avx512`          | Avx512  | 12 zmm registers    | `x86_64/avx512.rs`     |
 //!
-//! The Avx512 variant has its own block transforms (masked ymm tile moves, zmm transposes and
-//! arithmetic) and a 6x8 ymm kernel for a last block of at most 8 tiles (see
-//! `x86_64::kernels_avx512`).
+//! Each is generic over its row count `R ≤ 6` (`tgemm_6x16__avx2::<R>`), so one name covers
+//! the six row counts a tile of output channels can have. The Avx512 entry has its own block
+//! transforms (masked ymm tile moves, zmm transposes and arithmetic), a single-panel kernel
+//! (`tgemm_6x16__avx512`) for a leftover panel and a 6x8 ymm kernel (`tgemm_6x8__avx512`) for a
+//! last block of at most 8 tiles.
+//!
+//! [`TGEMM`] is the dispatch table ([`cpu_probe::Table`]): `TGEMM.best()` is what a plan uses by
+//! default, `TGEMM.available()` what tests and benchmarks iterate, `TGEMM.by_name(..)` forces an
+//! entry.
 
 #[cfg(target_arch = "aarch64")]
 pub mod aarch64;
@@ -29,7 +36,7 @@ pub mod x86_64;
 
 use crate::transforms::{Geometry, InJob, OutJob};
 use crate::Tile;
-use cpu_probe::Features;
+use cpu_probe::{Entry, Isa, Table};
 
 /// Rows (output channels) of a GEMM micro-kernel, at most.
 pub const MR: usize = 6;
@@ -37,13 +44,13 @@ pub const MR: usize = 6;
 /// Input block transform of one (channel, 16 tiles) job.
 ///
 /// # Safety
-/// See [`crate::transforms::input_block`]; the CPU supports the variant's ISA.
+/// See [`crate::transforms::input_block`]; the CPU supports the entry's ISA.
 pub type InFn = unsafe fn(&Geometry, &InJob);
 
 /// Output block transform of one (output channel, 16 tiles) job.
 ///
 /// # Safety
-/// See [`crate::transforms::output_block`]; the CPU supports the variant's ISA.
+/// See [`crate::transforms::output_block`]; the CPU supports the entry's ISA.
 pub type OutFn = unsafe fn(&Geometry, &OutJob);
 
 /// Tuple-GEMM micro-kernel `(kc, u, v, v_panel_stride, m, m_panel_stride, accumulate)`:
@@ -52,94 +59,97 @@ pub type OutFn = unsafe fn(&Geometry, &OutJob);
 ///
 /// # Safety
 /// `u` readable for `kc·6` floats, each panel of `v` for `kc·16`, each panel of `m` writable
-/// for `mr·16`; the CPU supports the variant's ISA.
+/// for `mr·16`; the CPU supports the entry's ISA.
 pub type GemmFn = unsafe fn(usize, *const f32, *const f32, usize, *mut f32, usize, bool);
 
-/// The kernels of one (variant, tile) pair.
-#[derive(Clone, Copy, Debug)]
+/// The input and output block transforms of one tile size.
+#[derive(Debug)]
+pub struct Transforms {
+    pub(crate) input: InFn,
+    pub(crate) output: OutFn,
+}
+
+/// The kernels of one table entry: the block transforms of each tile size and the tuple-GEMM
+/// micro-kernels (the same for every tile).
+///
+/// The fields are private and the type is neither `Clone` nor constructible outside the crate,
+/// so the only values are those of [`TGEMM`]: a plan cannot be handed a kernel for an ISA its
+/// entry does not name.
+#[derive(Debug)]
 pub struct Kernels {
-    /// Input block transform.
-    pub input: InFn,
-    /// Output block transform.
-    pub output: OutFn,
+    /// F(2x2,3x3), F(4x4,3x3), F(6x6,3x3) transforms.
+    pub(crate) f2x2: Transforms,
+    pub(crate) f4x4: Transforms,
+    pub(crate) f6x6: Transforms,
     /// GEMM kernels for `mr = 1..=6` (index `mr − 1`), over `panels` panels of 16 tiles.
-    pub gemm: [GemmFn; MR],
+    pub(crate) gemm: [GemmFn; MR],
     /// Panels of 16 tiles per call of `gemm` (1 or 2).
-    pub panels: usize,
+    pub(crate) panels: usize,
     /// Single-panel GEMM kernels for a leftover panel when `panels == 2`.
-    pub gemm1: [GemmFn; MR],
+    pub(crate) gemm1: [GemmFn; MR],
     /// Half-panel GEMM kernels (lanes 0..8 of one panel only: a last panel with at most 8
     /// tiles), where the ISA has them at full speed per lane.
-    pub gemm_half: Option<[GemmFn; MR]>,
+    pub(crate) gemm_half: Option<[GemmFn; MR]>,
+    /// Cost of the input and output transforms per point, tile and channel, in tuple-GEMM
+    /// multiply-adds (the [`Tile::Auto`] cost model): measured about 30 with the AVX2 tile moves
+    /// (Zen 5: ~0.6 ns per point, tile and channel vs ~0.02 ns per MAC), about 10 for the
+    /// AVX-512 transforms (Zen 4, 1 thread: 0.16-0.18 ns vs 0.017-0.018 ns).
+    pub(crate) transform_cost: f64,
 }
 
-/// The micro-kernel families of this crate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Variant {
-    /// Portable code (`tgemm_6x16__scalar`), the fallback everywhere.
-    Scalar,
-    /// aarch64 NEON (`tgemm_6x16__neon`).
-    Neon,
-    /// x86_64 AVX2 + FMA (`tgemm_6x16__avx2`).
-    Avx2,
-    /// x86_64 AVX-512 F/BW/DQ/VL (`tgemm_6x32__avx512`).
-    Avx512,
-}
-
-impl Variant {
-    /// Every variant the running CPU can execute (after the `EDGE_KERNELS_ISA` cap), best last.
-    pub fn available() -> Vec<Variant> {
-        let f = Features::get();
-        let mut v = vec![Variant::Scalar];
-        if cfg!(target_arch = "aarch64") && f.neon {
-            v.push(Variant::Neon);
-        }
-        if cfg!(target_arch = "x86_64") && f.has_avx2_fma() {
-            v.push(Variant::Avx2);
-        }
-        if cfg!(target_arch = "x86_64") && f.has_avx512() && f.has_avx2_fma() {
-            v.push(Variant::Avx512);
-        }
-        v
-    }
-
-    /// The best available variant.
-    pub fn best() -> Variant {
-        *Variant::available().last().unwrap_or(&Variant::Scalar)
-    }
-
-    /// Name of the variant's GEMM micro-kernel.
-    pub fn name(self) -> &'static str {
-        match self {
-            Variant::Scalar => "tgemm_6x16__scalar",
-            Variant::Neon => "tgemm_6x16__neon",
-            Variant::Avx2 => "tgemm_6x16__avx2",
-            Variant::Avx512 => "tgemm_6x32__avx512",
+impl Kernels {
+    /// The block transforms for `tile` (`Auto` counts as F6x6).
+    pub(crate) fn transforms(&self, tile: Tile) -> &Transforms {
+        match tile {
+            Tile::F2x2 => &self.f2x2,
+            Tile::F4x4 => &self.f4x4,
+            _ => &self.f6x6,
         }
     }
 
-    /// The kernels for `tile`, if this CPU/build can run the variant.
-    pub fn kernels(self, tile: Tile) -> Option<Kernels> {
-        if !Variant::available().contains(&self) {
-            return None;
-        }
-        match self {
-            Variant::Scalar => Some(scalar::kernels(tile)),
-            #[cfg(target_arch = "aarch64")]
-            Variant::Neon => Some(aarch64::kernels(tile)),
-            #[cfg(target_arch = "x86_64")]
-            Variant::Avx2 => Some(x86_64::kernels_avx2(tile)),
-            #[cfg(target_arch = "x86_64")]
-            Variant::Avx512 => Some(x86_64::kernels_avx512(tile)),
-            #[allow(unreachable_patterns)]
-            _ => None,
-        }
+    /// Panels of 16 tiles per call of the main GEMM kernel (1, or 2 for AVX-512).
+    pub fn panels(&self) -> usize {
+        self.panels
     }
 }
 
-/// Instantiates the six block transforms of one variant inside `#[target_feature]` functions
-/// and a `transforms(tile) -> (InFn, OutFn)` selector.
+/// The dispatch table of the fp32 path: portable scalar first, best last.
+pub static TGEMM: Table<Kernels> = Table::new(&[
+    Entry {
+        isa: Isa::Scalar,
+        name: "tgemm_6x16__scalar",
+        kernels: scalar::KERNELS,
+    },
+    #[cfg(target_arch = "aarch64")]
+    Entry {
+        isa: Isa::Neon,
+        name: "tgemm_6x16__neon",
+        kernels: aarch64::neon::KERNELS,
+    },
+    #[cfg(target_arch = "x86_64")]
+    Entry {
+        isa: Isa::Avx2,
+        name: "tgemm_6x16__avx2",
+        kernels: x86_64::avx2::KERNELS,
+    },
+    #[cfg(target_arch = "x86_64")]
+    Entry {
+        isa: Isa::Avx512,
+        name: "tgemm_6x32__avx512",
+        kernels: x86_64::avx512::KERNELS,
+    },
+]);
+
+/// The six instantiations `f::<1>` .. `f::<6>` of a GEMM kernel generic over its row count.
+macro_rules! rows {
+    ($f:ident) => {
+        [$f::<1>, $f::<2>, $f::<3>, $f::<4>, $f::<5>, $f::<6>]
+    };
+}
+pub(crate) use rows;
+
+/// Instantiates the six block transforms of one entry inside `#[target_feature]` functions
+/// and their `Transforms` constants `F2X2`, `F4X4`, `F6X6`.
 macro_rules! block_transforms {
     ($(#[$attr:meta])* ; $vec:ty ; $arith:ty ; $io:ty) => {
         mod tf {
@@ -178,13 +188,12 @@ macro_rules! block_transforms {
                 unsafe { output_block::<8, 6, F6, $vec, $arith, $io>(g, j) }
             }
 
-            pub(crate) fn select(tile: crate::Tile) -> (crate::ukernel::InFn, crate::ukernel::OutFn) {
-                match tile {
-                    crate::Tile::F2x2 => (in2, out2),
-                    crate::Tile::F4x4 => (in4, out4),
-                    _ => (in6, out6),
-                }
-            }
+            pub(crate) const F2X2: crate::ukernel::Transforms =
+                crate::ukernel::Transforms { input: in2, output: out2 };
+            pub(crate) const F4X4: crate::ukernel::Transforms =
+                crate::ukernel::Transforms { input: in4, output: out4 };
+            pub(crate) const F6X6: crate::ukernel::Transforms =
+                crate::ukernel::Transforms { input: in6, output: out6 };
         }
     };
 }

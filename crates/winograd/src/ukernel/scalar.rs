@@ -1,16 +1,16 @@
 //! Portable kernels: `tgemm_6x16__scalar` and the block transforms without FMA.
+#![allow(non_snake_case)]
 
-use super::{GemmFn, Kernels, MR};
+use super::{rows, Kernels, MR};
 use crate::transforms::LANES;
-use crate::Tile;
 
 super::block_transforms!(; L; Plain; crate::transforms::ScalarIo);
 
-/// `tgemm_{R}x16__scalar`: see [`GemmFn`].
+/// `tgemm_6x16__scalar::<R>`, `R ≤ 6` rows: see [`super::GemmFn`].
 ///
 /// # Safety
-/// As [`GemmFn`] with one panel.
-pub unsafe fn tgemm_scalar<const R: usize>(
+/// As [`super::GemmFn`] with one panel.
+pub unsafe fn tgemm_6x16__scalar<const R: usize>(
     kc: usize,
     u: *const f32,
     v: *const f32,
@@ -44,23 +44,14 @@ pub unsafe fn tgemm_scalar<const R: usize>(
     }
 }
 
-/// The scalar kernels for `tile`.
-pub fn kernels(tile: Tile) -> Kernels {
-    let (input, output) = tf::select(tile);
-    let gemm: [GemmFn; MR] = [
-        tgemm_scalar::<1>,
-        tgemm_scalar::<2>,
-        tgemm_scalar::<3>,
-        tgemm_scalar::<4>,
-        tgemm_scalar::<5>,
-        tgemm_scalar::<6>,
-    ];
-    Kernels {
-        input,
-        output,
-        gemm,
-        panels: 1,
-        gemm1: gemm,
-        gemm_half: None,
-    }
-}
+/// The kernels of the `tgemm_6x16__scalar` entry.
+pub(crate) const KERNELS: Kernels = Kernels {
+    f2x2: tf::F2X2,
+    f4x4: tf::F4X4,
+    f6x6: tf::F6X6,
+    gemm: rows!(tgemm_6x16__scalar),
+    panels: 1,
+    gemm1: rows!(tgemm_6x16__scalar),
+    gemm_half: None,
+    transform_cost: 30.0,
+};

@@ -1,4 +1,5 @@
 //! `wgemm_4x8c2__scalar` and the portable transforms.
+#![allow(non_snake_case)]
 
 use crate::int8::transform;
 
@@ -6,7 +7,7 @@ use crate::int8::transform;
 ///
 /// # Safety
 /// The contract of [`super::GemmFn`] with `MR = 4`, `NR = 8`.
-pub unsafe fn wgemm_4x8c2(
+pub unsafe fn wgemm_4x8c2__scalar(
     kp: usize,
     v: *const i16,
     ldv: usize,

@@ -1,12 +1,15 @@
-//! `wgemm_8x8c2__neon`: widening multiply-accumulate by lane (`smlal v.4s, v.4h, v.h[i]`).
+//! `wgemm_8x8c2__neon`: widening multiply-accumulate by lane (`smlal v.4s, v.4h, v.h[i]`); the
+//! transforms are the portable ones (NEON is baseline, the compiler vectorizes them).
+#![allow(non_snake_case)]
 
 use core::arch::aarch64::*;
 
-/// See [`super::GemmFn`].
+/// See [`crate::int8::ukernel::GemmFn`].
 ///
 /// # Safety
-/// The contract of [`super::GemmFn`] with `MR = 8`, `NR = 8` (NEON is baseline on aarch64).
-pub unsafe fn wgemm_8x8c2_neon(
+/// The contract of [`crate::int8::ukernel::GemmFn`] with `MR = 8`, `NR = 8` (NEON is baseline
+/// on aarch64).
+pub unsafe fn wgemm_8x8c2__neon(
     kp: usize,
     v: *const i16,
     ldv: usize,

@@ -1,21 +1,20 @@
-//! aarch64 kernels: `tgemm_6x16__neon` and the block transforms with FMA (NEON is baseline).
+//! aarch64 NEON kernels: `tgemm_6x16__neon` and the block transforms with FMA (NEON is
+//! baseline).
+#![allow(non_snake_case)]
 
-use super::{GemmFn, Kernels, MR};
 use crate::transforms::LANES;
-use crate::Tile;
+use crate::ukernel::{rows, Kernels, MR};
 use core::arch::aarch64::*;
 
-mod neon {
-    super::super::block_transforms!(#[target_feature(enable = "neon")]; L; Fused; crate::transforms::ScalarIo);
-    pub(super) use tf::select;
-}
+crate::ukernel::block_transforms!(#[target_feature(enable = "neon")]; L; Fused; crate::transforms::ScalarIo);
 
-/// `tgemm_{R}x16__neon`: one panel of 16 tiles as four q registers per row. See [`GemmFn`].
+/// `tgemm_6x16__neon::<R>`, `R ≤ 6` rows: one panel of 16 tiles as four q registers per row.
+/// See [`crate::ukernel::GemmFn`].
 ///
 /// # Safety
-/// As [`GemmFn`] with one panel (NEON is always present on aarch64).
+/// As [`crate::ukernel::GemmFn`] with one panel (NEON is always present on aarch64).
 #[target_feature(enable = "neon")]
-pub unsafe fn tgemm_neon<const R: usize>(
+pub unsafe fn tgemm_6x16__neon<const R: usize>(
     kc: usize,
     u: *const f32,
     v: *const f32,
@@ -58,23 +57,14 @@ pub unsafe fn tgemm_neon<const R: usize>(
     }
 }
 
-/// The NEON kernels for `tile`.
-pub fn kernels(tile: Tile) -> Kernels {
-    let (input, output) = neon::select(tile);
-    let gemm: [GemmFn; MR] = [
-        tgemm_neon::<1>,
-        tgemm_neon::<2>,
-        tgemm_neon::<3>,
-        tgemm_neon::<4>,
-        tgemm_neon::<5>,
-        tgemm_neon::<6>,
-    ];
-    Kernels {
-        input,
-        output,
-        gemm,
-        panels: 1,
-        gemm1: gemm,
-        gemm_half: None,
-    }
-}
+/// The kernels of the `tgemm_6x16__neon` entry.
+pub(crate) const KERNELS: Kernels = Kernels {
+    f2x2: tf::F2X2,
+    f4x4: tf::F4X4,
+    f6x6: tf::F6X6,
+    gemm: rows!(tgemm_6x16__neon),
+    panels: 1,
+    gemm1: rows!(tgemm_6x16__neon),
+    gemm_half: None,
+    transform_cost: 30.0,
+};

@@ -1,0 +1,3 @@
+//! aarch64 kernels, one file per ISA level.
+
+pub mod neon;
