@@ -66,7 +66,7 @@ fn winograd_plan_with(w: &[i8], v: &'static Entry<Kernels>, output: OutputStage)
     .unwrap()
 }
 
-fn direct_plan(w: &[i8], v: qconv_direct::Variant) -> qconv_direct::QConv2d {
+fn direct_plan(w: &[i8], v: &'static qconv_direct::Kernel) -> qconv_direct::QConv2d {
     qconv_direct::QConv2d::new(qconv_direct::QConv2dConfig {
         desc: qconv_direct::Conv2dDesc::square(
             3,
@@ -82,7 +82,7 @@ fn direct_plan(w: &[i8], v: qconv_direct::Variant) -> qconv_direct::QConv2d {
         weight_zero_points: &[0],
         bias: None,
         output: qconv_direct::OutputStage::PerTensor(requant()),
-        variant: Some(v),
+        kernel: Some(v),
     })
     .unwrap()
 }
@@ -167,7 +167,7 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
-    for v in qconv_direct::Variant::available() {
+    for v in qconv_direct::IGEMM.available() {
         let plan = direct_plan(&w, v);
         plan.run(
             qconv_direct::Input8::U8(&x),
@@ -175,7 +175,7 @@ fn bench(c: &mut Criterion) {
             HW,
             HW,
             CIN,
-            qconv_direct::Output::U8(&mut out),
+            qconv_direct::Output8::U8(&mut out),
             &par,
         )
         .unwrap();
@@ -188,7 +188,7 @@ fn bench(c: &mut Criterion) {
                     HW,
                     HW,
                     CIN,
-                    qconv_direct::Output::U8(&mut out),
+                    qconv_direct::Output8::U8(&mut out),
                     &par,
                 )
                 .unwrap()
@@ -227,9 +227,7 @@ fn icount_mode() -> bool {
             )
             .unwrap();
         }
-    } else if let Some(v) = qconv_direct::Variant::available()
-        .into_iter()
-        .find(|v| v.kernel().unwrap().name == name)
+    } else if let Some(v) = qconv_direct::IGEMM.by_name(&name).ok()
     {
         let plan = direct_plan(&w, v);
         for _ in 0..runs {
@@ -239,7 +237,7 @@ fn icount_mode() -> bool {
                 HW,
                 HW,
                 CIN,
-                qconv_direct::Output::U8(&mut out),
+                qconv_direct::Output8::U8(&mut out),
                 &par,
             )
             .unwrap();

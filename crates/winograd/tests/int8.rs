@@ -196,7 +196,7 @@ impl Case {
                 OutputStage::PerChannel(p) => qconv_direct::OutputStage::PerChannel(p.clone()),
                 OutputStage::RawI32 => qconv_direct::OutputStage::RawI32,
             },
-            variant: None,
+            kernel: None,
         })
         .expect("direct plan");
         let dinput = match self.in_type {
@@ -217,7 +217,7 @@ impl Case {
                 self.h,
                 self.w,
                 self.stride,
-                qconv_direct::Output::U8(&mut want),
+                qconv_direct::Output8::U8(&mut want),
                 &par,
             ),
             QType::I8 => direct.run(
@@ -226,7 +226,7 @@ impl Case {
                 self.h,
                 self.w,
                 self.stride,
-                qconv_direct::Output::I8(&mut want8),
+                qconv_direct::Output8::I8(&mut want8),
                 &par,
             ),
         }
