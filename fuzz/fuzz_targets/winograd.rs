@@ -14,7 +14,7 @@
 use arbitrary::{Arbitrary, Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use quant_params::{PerChannelRequantizer, QType, RequantScheme, Requantizer};
-use winograd::int8::{self, Int8Config, OutputStage, Tensor8, WinogradInt8};
+use winograd::int8::{self, Input8 as Tensor8, Int8Config, OutputStage, WinogradInt8};
 use winograd::{Activation, Tile, WinogradConfig, WinogradConv};
 
 #[path = "mix.rs"]
@@ -69,7 +69,7 @@ fn run_f32(u: &mut Unstructured<'_>) -> Result<()> {
         _ => Activation::None,
     };
     let tile = [Tile::F6x6, Tile::F4x4, Tile::F2x2, Tile::Auto][usize::from(u8::arbitrary(u)? % 4)];
-    let available = winograd::Variant::available();
+    let available = winograd::ukernel::TGEMM.available();
     let variant = match u8::arbitrary(u)? {
         0..=127 => None,
         v => Some(available[usize::from(v) % available.len()]),
@@ -89,12 +89,12 @@ fn run_f32(u: &mut Unstructured<'_>) -> Result<()> {
         padding,
         tile,
         activation,
-        variant,
+        kernels: variant,
         input_size_hint: hint,
         chunk_tiles,
         ..WinogradConfig::new(c, k, &kernel)
     };
-    trace!("WinogradConv::new(c {c}, k {k}, kernel of {k_len}, bias {:?}, padding {padding:?}, {tile:?}, {activation:?}, {variant:?}, hint {hint:?}, chunk {chunk_tiles:?})", bias.as_ref().map(Vec::len));
+    trace!("WinogradConv::new(c {c}, k {k}, kernel of {k_len}, bias {:?}, padding {padding:?}, {tile:?}, {activation:?}, {:?}, hint {hint:?}, chunk {chunk_tiles:?})", bias.as_ref().map(Vec::len), variant.map(|e| e.name));
     trace!("  kernel {:?}", &kernel[..kernel.len().min(36)]);
     let Ok(plan) = WinogradConv::new(cfg) else {
         return Ok(());
@@ -238,7 +238,7 @@ fn run_f32(u: &mut Unstructured<'_>) -> Result<()> {
                 mix::close(got, wv, tol),
                 "output {i}: kernel {got}, reference {wv} (tolerance {tol:e}, clamp [{lo}, {hi}]); c {c} k {k} on {batch}x{h}x{w} padding {padding:?}, {:?} {:?}",
                 plan.tile(),
-                plan.variant()
+                plan.name()
             );
         }
     }
@@ -341,12 +341,12 @@ fn run_i8(u: &mut Unstructured<'_>) -> Result<()> {
             Stage::Tensor(r, out_t)
         }
     };
-    let available = int8::Variant::available();
+    let available = int8::WGEMM.available();
     let variant = match u8::arbitrary(u)? {
         0..=127 => None,
         v => Some(available[usize::from(v) % available.len()]),
     };
-    trace!("WinogradInt8::new(cin {cin}, cout {cout}, padding {padding:?}, {in_t:?} zp {in_zp}, weights of {w_len} {w_t:?}, w zps {w_zps:?}, bias {:?}, {variant:?})", bias.as_ref().map(Vec::len));
+    trace!("WinogradInt8::new(cin {cin}, cout {cout}, padding {padding:?}, {in_t:?} zp {in_zp}, weights of {w_len} {w_t:?}, w zps {w_zps:?}, bias {:?}, {:?})", bias.as_ref().map(Vec::len), variant.map(|e| e.name));
     let plan = WinogradInt8::new(Int8Config {
         cin,
         cout,
@@ -361,7 +361,7 @@ fn run_i8(u: &mut Unstructured<'_>) -> Result<()> {
             Stage::Channel(p, _) => OutputStage::PerChannel(p.clone()),
             Stage::Raw => OutputStage::RawI32,
         },
-        variant,
+        kernels: variant,
     });
     let Ok(plan) = plan else { return Ok(()) };
     let Some(w_need) = w_need else {
@@ -437,10 +437,10 @@ fn run_i8(u: &mut Unstructured<'_>) -> Result<()> {
         let mut o8 = vec![0u8; if out_kind < 2 { out_len } else { 0 }];
         let mut o32 = vec![0i32; if out_kind == 2 { out_len } else { 0 }];
         let output = match out_kind {
-            0 => int8::Output::U8(&mut o8),
+            0 => int8::Output8::U8(&mut o8),
             // SAFETY: u8 and i8 have the same layout and validity.
-            1 => int8::Output::I8(unsafe { &mut *(o8.as_mut_slice() as *mut [u8] as *mut [i8]) }),
-            _ => int8::Output::I32(&mut o32),
+            1 => int8::Output8::I8(unsafe { &mut *(o8.as_mut_slice() as *mut [u8] as *mut [i8]) }),
+            _ => int8::Output8::I32(&mut o32),
         };
         let par = mix::parallel(bool::arbitrary(u)?);
         trace!("run({run_t:?} input of {in_len}, batch {batch}, {in_h}x{in_w}, pixel stride {pstride}, output of {out_len} kind {out_kind})");
@@ -517,7 +517,7 @@ fn run_i8(u: &mut Unstructured<'_>) -> Result<()> {
                         (byte(o8[at], *t), p.channel(co).unwrap().requantize(want))
                     }
                 };
-                assert_eq!(got, want, "image {b} output {i} (channel {co}): kernel {got}, reference {want}; {cin}->{cout} on {in_h}x{in_w} stride {pstride} padding {padding:?}, {}", plan.kernel().name);
+                assert_eq!(got, want, "image {b} output {i} (channel {co}): kernel {got}, reference {want}; {cin}->{cout} on {in_h}x{in_w} stride {pstride} padding {padding:?}, {}", plan.name());
             }
         }
     }
