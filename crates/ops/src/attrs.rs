@@ -119,135 +119,16 @@ fn positive(node: &Node, name: &str, v: &[i64], n: usize) -> Result<Vec<usize>, 
 }
 
 /// Resolves a Conv-like node's geometry from the input shape `N×C×(H×)W` and the weight shape
-/// `M×C/group×(kH×)kW`.
+/// `M×C/group×(kH×)kW`: ranks, channels and groups, then kernel, strides and dilations, then
+/// padding, then the output size; each phase bounds what it reads before the next uses it.
 pub fn conv_geom(node: &Node, x: &[usize], w: &[usize]) -> Result<ConvGeom, OpsError> {
     let op = &node.op_type;
-    if x.len() != w.len() {
-        return Err(OpsError::Shape(format!(
-            "{op}: input has rank {} but the weights have rank {}",
-            x.len(),
-            w.len()
-        )));
-    }
-    let spatial = match x.len() {
-        3 => 1,
-        4 => 2,
-        r => {
-            return Err(OpsError::Unsupported(format!(
-                "{op}: {}-D convolution (input rank {r}); 1-D and 2-D are supported",
-                r.saturating_sub(2)
-            )))
-        }
-    };
-    let group = int(node, "group", 1)?;
-    if group < 1 {
-        return Err(OpsError::Attribute(format!(
-            "{op}: group must be >= 1, got {group}"
-        )));
-    }
-    let group = usize::try_from(group)
-        .map_err(|_| OpsError::Attribute(format!("{op}: group {group} does not fit usize")))?;
-    // Every partial product of either shape must fit usize: the kernels and the layout
-    // conversions walk them with plain index arithmetic.
-    limits::elements(x, &format!("{op} input"))?;
-    limits::elements(w, &format!("{op} weights"))?;
+    let spatial = conv_rank(op, x, w)?;
+    let group = conv_channels(node, x, w)?;
     let (n, c, m) = (x[0], x[1], w[0]);
-    if c == 0 || m == 0 {
-        return Err(OpsError::Shape(format!(
-            "{op}: input channels ({c}) and output channels ({m}) must be >= 1"
-        )));
-    }
-    if !c.is_multiple_of(group) || !m.is_multiple_of(group) {
-        return Err(OpsError::Shape(format!(
-            "{op}: input channels {c} and output channels {m} must be multiples of group {group}"
-        )));
-    }
-    if w[1].checked_mul(group) != Some(c) {
-        return Err(OpsError::Shape(format!(
-            "{op}: weights have {} input channels per group, the input has {c} channels in {group} group(s)",
-            w[1]
-        )));
-    }
-    let kshape: Vec<usize> = w[2..].to_vec();
-    if let Some(ks) = ints(node, "kernel_shape")? {
-        let ks = positive(node, "kernel_shape", &ks, spatial)?;
-        if ks != kshape {
-            return Err(OpsError::Shape(format!(
-                "{op}: kernel_shape {ks:?} does not match the weights' {kshape:?}"
-            )));
-        }
-    }
-    if kshape.contains(&0) {
-        return Err(OpsError::Shape(format!("{op}: empty kernel {kshape:?}")));
-    }
-    let ones = vec![1i64; spatial];
-    let strides = positive(
-        node,
-        "strides",
-        &ints(node, "strides")?.unwrap_or(ones.clone()),
-        spatial,
-    )?;
-    let dilations = positive(
-        node,
-        "dilations",
-        &ints(node, "dilations")?.unwrap_or(ones),
-        spatial,
-    )?;
+    let (kshape, strides, dilations) = conv_window(node, w, spatial)?;
     let in_sp: Vec<usize> = x[2..].to_vec();
-    let auto_pad = string(node, "auto_pad", "NOTSET")?;
-    let mut begin = vec![0usize; spatial];
-    let mut end = vec![0usize; spatial];
-    match auto_pad.as_str() {
-        "NOTSET" => {
-            if let Some(p) = ints(node, "pads")? {
-                if p.len() != 2 * spatial || p.iter().any(|&v| v < 0 || v as u64 > MAX_ATTRIBUTE) {
-                    return Err(OpsError::Attribute(format!(
-                        "{op}: pads must be {} values in [0, {MAX_ATTRIBUTE}], got {p:?}",
-                        2 * spatial
-                    )));
-                }
-                for i in 0..spatial {
-                    begin[i] = p[i] as usize;
-                    end[i] = p[i + spatial] as usize;
-                }
-            }
-        }
-        "VALID" => {}
-        "SAME_UPPER" | "SAME_LOWER" => {
-            for i in 0..spatial {
-                let out = in_sp[i].div_ceil(strides[i]);
-                let eff_k = extent(op, &kshape, &dilations, i)?;
-                // An empty input gets no padding (the kernel check below then refuses it).
-                let total = match out {
-                    0 => 0,
-                    _ => (out - 1)
-                        .checked_mul(strides[i])
-                        .and_then(|v| v.checked_add(eff_k))
-                        .ok_or_else(|| {
-                            OpsError::Attribute(format!(
-                                "{op}: stride {} and kernel extent {eff_k} overflow in spatial dimension {i}",
-                                strides[i]
-                            ))
-                        })?
-                        .saturating_sub(in_sp[i]),
-                };
-                let small = total / 2;
-                let big = total - small;
-                if auto_pad == "SAME_UPPER" {
-                    begin[i] = small;
-                    end[i] = big;
-                } else {
-                    begin[i] = big;
-                    end[i] = small;
-                }
-            }
-        }
-        o => {
-            return Err(OpsError::Attribute(format!(
-                "{op}: auto_pad must be NOTSET, SAME_UPPER, SAME_LOWER or VALID, got {o}"
-            )))
-        }
-    }
+    let (begin, end) = conv_pads(node, &in_sp, &kshape, &strides, &dilations)?;
     let mut out = Vec::with_capacity(spatial);
     for i in 0..spatial {
         let eff_k = extent(op, &kshape, &dilations, i)?;
@@ -309,6 +190,166 @@ pub fn conv_geom(node: &Node, x: &[usize], w: &[usize]) -> Result<ConvGeom, OpsE
         ow,
         one_d: spatial == 1,
     })
+}
+
+/// Conv phase 1: equal input and weight ranks, 1-D or 2-D; returns the spatial rank.
+fn conv_rank(op: &str, x: &[usize], w: &[usize]) -> Result<usize, OpsError> {
+    if x.len() != w.len() {
+        return Err(OpsError::Shape(format!(
+            "{op}: input has rank {} but the weights have rank {}",
+            x.len(),
+            w.len()
+        )));
+    }
+    match x.len() {
+        3 => Ok(1),
+        4 => Ok(2),
+        r => Err(OpsError::Unsupported(format!(
+            "{op}: {}-D convolution (input rank {r}); 1-D and 2-D are supported",
+            r.saturating_sub(2)
+        ))),
+    }
+}
+
+/// Conv phase 2: `group`, element counts of both shapes, and channels that divide into the
+/// groups and match the weights; returns the group count.
+fn conv_channels(node: &Node, x: &[usize], w: &[usize]) -> Result<usize, OpsError> {
+    let op = &node.op_type;
+    let group = int(node, "group", 1)?;
+    if group < 1 {
+        return Err(OpsError::Attribute(format!(
+            "{op}: group must be >= 1, got {group}"
+        )));
+    }
+    let group = usize::try_from(group)
+        .map_err(|_| OpsError::Attribute(format!("{op}: group {group} does not fit usize")))?;
+    // Every partial product of either shape must fit usize: the kernels and the layout
+    // conversions walk them with plain index arithmetic.
+    limits::elements(x, &format!("{op} input"))?;
+    limits::elements(w, &format!("{op} weights"))?;
+    let (c, m) = (x[1], w[0]);
+    if c == 0 || m == 0 {
+        return Err(OpsError::Shape(format!(
+            "{op}: input channels ({c}) and output channels ({m}) must be >= 1"
+        )));
+    }
+    if !c.is_multiple_of(group) || !m.is_multiple_of(group) {
+        return Err(OpsError::Shape(format!(
+            "{op}: input channels {c} and output channels {m} must be multiples of group {group}"
+        )));
+    }
+    if w[1].checked_mul(group) != Some(c) {
+        return Err(OpsError::Shape(format!(
+            "{op}: weights have {} input channels per group, the input has {c} channels in {group} group(s)",
+            w[1]
+        )));
+    }
+    Ok(group)
+}
+
+/// Conv phase 3: the kernel shape (from the weights, checked against `kernel_shape`), strides
+/// and dilations, each in `[1, MAX_ATTRIBUTE]`.
+#[allow(clippy::type_complexity)]
+fn conv_window(
+    node: &Node,
+    w: &[usize],
+    spatial: usize,
+) -> Result<(Vec<usize>, Vec<usize>, Vec<usize>), OpsError> {
+    let op = &node.op_type;
+    let kshape: Vec<usize> = w[2..].to_vec();
+    if let Some(ks) = ints(node, "kernel_shape")? {
+        let ks = positive(node, "kernel_shape", &ks, spatial)?;
+        if ks != kshape {
+            return Err(OpsError::Shape(format!(
+                "{op}: kernel_shape {ks:?} does not match the weights' {kshape:?}"
+            )));
+        }
+    }
+    if kshape.contains(&0) {
+        return Err(OpsError::Shape(format!("{op}: empty kernel {kshape:?}")));
+    }
+    let ones = vec![1i64; spatial];
+    let strides = positive(
+        node,
+        "strides",
+        &ints(node, "strides")?.unwrap_or(ones.clone()),
+        spatial,
+    )?;
+    let dilations = positive(
+        node,
+        "dilations",
+        &ints(node, "dilations")?.unwrap_or(ones),
+        spatial,
+    )?;
+    Ok((kshape, strides, dilations))
+}
+
+/// Conv phase 4: the padding at the begin and end of each spatial dimension, from `pads`
+/// (each in `[0, MAX_ATTRIBUTE]`) or `auto_pad`.
+fn conv_pads(
+    node: &Node,
+    in_sp: &[usize],
+    kshape: &[usize],
+    strides: &[usize],
+    dilations: &[usize],
+) -> Result<(Vec<usize>, Vec<usize>), OpsError> {
+    let op = &node.op_type;
+    let spatial = in_sp.len();
+    let auto_pad = string(node, "auto_pad", "NOTSET")?;
+    let mut begin = vec![0usize; spatial];
+    let mut end = vec![0usize; spatial];
+    match auto_pad.as_str() {
+        "NOTSET" => {
+            if let Some(p) = ints(node, "pads")? {
+                if p.len() != 2 * spatial || p.iter().any(|&v| v < 0 || v as u64 > MAX_ATTRIBUTE) {
+                    return Err(OpsError::Attribute(format!(
+                        "{op}: pads must be {} values in [0, {MAX_ATTRIBUTE}], got {p:?}",
+                        2 * spatial
+                    )));
+                }
+                for i in 0..spatial {
+                    begin[i] = p[i] as usize;
+                    end[i] = p[i + spatial] as usize;
+                }
+            }
+        }
+        "VALID" => {}
+        "SAME_UPPER" | "SAME_LOWER" => {
+            for i in 0..spatial {
+                let out = in_sp[i].div_ceil(strides[i]);
+                let eff_k = extent(op, kshape, dilations, i)?;
+                // An empty input gets no padding (the kernel check then refuses it).
+                let total = match out {
+                    0 => 0,
+                    _ => (out - 1)
+                        .checked_mul(strides[i])
+                        .and_then(|v| v.checked_add(eff_k))
+                        .ok_or_else(|| {
+                            OpsError::Attribute(format!(
+                                "{op}: stride {} and kernel extent {eff_k} overflow in spatial dimension {i}",
+                                strides[i]
+                            ))
+                        })?
+                        .saturating_sub(in_sp[i]),
+                };
+                let small = total / 2;
+                let big = total - small;
+                if auto_pad == "SAME_UPPER" {
+                    begin[i] = small;
+                    end[i] = big;
+                } else {
+                    begin[i] = big;
+                    end[i] = small;
+                }
+            }
+        }
+        o => {
+            return Err(OpsError::Attribute(format!(
+                "{op}: auto_pad must be NOTSET, SAME_UPPER, SAME_LOWER or VALID, got {o}"
+            )))
+        }
+    }
+    Ok((begin, end))
 }
 
 impl ConvGeom {
