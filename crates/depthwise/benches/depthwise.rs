@@ -1,6 +1,6 @@
 //! Workloads D1 (3x3 144ch 56x56), D2 (3x3 96ch 112x112 s2), D3 (5x5 240ch 14x14) in int8
 //! (u8 activations zp 128, s8 weights, Fp32 requantization to u8) and DF (fp32 3x3 144ch 56x56)
-//! per variant, then the MobileNet v2 depthwise layers (3x3, pad 1) with the best variant, int8
+//! per table entry (named by the function the plan runs), then the MobileNet v2 depthwise layers (3x3, pad 1) with the best entry, int8
 //! and fp32. 1 thread. Throughput: bytes moved (input + output + weights) per second.
 //!
 //! `cargo bench -p depthwise` (filter e.g. `-- D1`).
@@ -8,7 +8,8 @@
 use cpu_probe::parallel::Parallel;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
 use depthwise::{
-    Depthwise32, DwDesc, Input8, Output8, OutputStage, QDepthwise, QDepthwiseConfig, Variant,
+    Depthwise32, DwDesc, Entry, F32Kernels, Input8, Int8Kernels, Output8, OutputStage, QDepthwise,
+    QDepthwiseConfig, DWCONV_F32, DWCONV_INT8,
 };
 use quant_params::{QType, RequantScheme, Requantizer};
 use std::hint::black_box;
@@ -31,7 +32,7 @@ fn bench_i8(
     d: DwDesc,
     h: usize,
     w: usize,
-    v: Variant,
+    v: &'static Entry<Int8Kernels>,
 ) {
     let (n_in, n_out, n_w) = sizes(&d, h, w);
     let x = data(n_in, 1);
@@ -49,13 +50,13 @@ fn bench_i8(
         weight_zero_points: &[0],
         bias: Some(&bias),
         output: OutputStage::PerTensor(r),
-        variant: Some(v),
+        entry: Some(v),
     })
     .unwrap();
     let mut y = vec![0u8; n_out];
     let par = Parallel::single();
     g.throughput(Throughput::Bytes((n_in + n_out + n_w) as u64));
-    g.bench_function(format!("int8/{}", v.name()), |b| {
+    g.bench_function(format!("int8/{}", plan.name()), |b| {
         b.iter(|| {
             plan.run(
                 Input8::U8(black_box(&x)),
@@ -75,7 +76,7 @@ fn bench_f32(
     d: DwDesc,
     h: usize,
     w: usize,
-    v: Variant,
+    v: &'static Entry<F32Kernels>,
 ) {
     let (n_in, n_out, n_w) = sizes(&d, h, w);
     let f = |n, s| -> Vec<f32> {
@@ -89,7 +90,7 @@ fn bench_f32(
     let mut y = vec![0f32; n_out];
     let par = Parallel::single();
     g.throughput(Throughput::Bytes(4 * (n_in + n_out + n_w) as u64));
-    g.bench_function(format!("fp32/{}", v.name()), |b| {
+    g.bench_function(format!("fp32/{}", plan.name()), |b| {
         b.iter(|| plan.run(black_box(&x), 1, h, w, &mut y, &par).unwrap())
     });
 }
@@ -102,13 +103,13 @@ fn bench(c: &mut Criterion) {
         ("D3", dw(5, 1, 240), 14),
     ] {
         let mut g = c.benchmark_group(format!("depthwise/{id}"));
-        for v in Variant::available() {
+        for v in DWCONV_INT8.available() {
             bench_i8(&mut g, d, h, h, v);
         }
         g.finish();
     }
     let mut g = c.benchmark_group("depthwise/DF");
-    for v in Variant::available() {
+    for v in DWCONV_F32.available() {
         bench_f32(&mut g, dw(3, 1, 144), 56, 56, v);
     }
     g.finish();
@@ -126,8 +127,8 @@ fn bench(c: &mut Criterion) {
         (960, 7, 1),
     ] {
         let mut g = c.benchmark_group(format!("depthwise/mobilenetv2/{ch}@{h}s{s}"));
-        bench_i8(&mut g, dw(3, s, ch), h, h, Variant::best());
-        bench_f32(&mut g, dw(3, s, ch), h, h, Variant::best());
+        bench_i8(&mut g, dw(3, s, ch), h, h, DWCONV_INT8.best());
+        bench_f32(&mut g, dw(3, s, ch), h, h, DWCONV_F32.best());
         g.finish();
     }
 }

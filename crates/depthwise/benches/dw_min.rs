@@ -1,11 +1,12 @@
-//! Quick latency check on a shared machine: D1/D2/D3 (int8) and DF (fp32) per variant, 1
+//! Quick latency check on a shared machine: D1/D2/D3 (int8) and DF (fp32) per table entry, 1
 //! thread, `N` runs each (default 400, env `DW_RUNS`); prints min and median µs (the minimum is
 //! the least disturbed by other load). `cargo bench -p depthwise --bench dw_min`; `DW_ONLY=D1,DF`
 //! runs only those ids.
 
 use cpu_probe::parallel::Parallel;
 use depthwise::{
-    Depthwise32, DwDesc, Input8, Output8, OutputStage, QDepthwise, QDepthwiseConfig, Variant,
+    Depthwise32, DwDesc, Input8, Output8, OutputStage, QDepthwise, QDepthwiseConfig, DWCONV_F32,
+    DWCONV_INT8,
 };
 use quant_params::{QType, RequantScheme, Requantizer};
 use std::hint::black_box;
@@ -78,52 +79,59 @@ fn main() {
         }
         let (oh, ow) = d.output_size(h, h).unwrap();
         let (n_in, n_out, n_w) = (h * h * d.channels, oh * ow * d.cout(), d.taps() * d.cout());
-        for v in Variant::available() {
-            if v == Variant::Scalar {
-                continue;
-            }
-            let (min, med) = if id.starts_with("DF") {
-                let f = |n, s| -> Vec<f32> {
-                    data(n, s)
-                        .into_iter()
-                        .map(|b| f32::from(b) / 128.0 - 1.0)
-                        .collect()
-                };
-                let (x, wt, b) = (f(n_in, 3), f(n_w, 4), f(d.cout(), 5));
-                let plan = Depthwise32::new(d, &wt, Some(&b), (0.0, 6.0), Some(v)).unwrap();
-                let (xb, xs) = at_offset(&x, off);
-                let (mut yb, ys) = at_offset(&vec![0f32; n_out], out_off);
-                time(runs, || {
-                    let (x, y) = (&xb[xs..xs + n_in], &mut yb[ys..ys + n_out]);
-                    plan.run(black_box(x), 1, h, h, y, &par).unwrap()
-                })
-            } else {
-                let x = data(n_in, 1);
-                let wt: Vec<i8> = data(n_w, 2).into_iter().map(|b| b as i8).collect();
-                let r = Requantizer::new(RequantScheme::Fp32, 0.002, 128, QType::U8).unwrap();
-                let plan = QDepthwise::new(QDepthwiseConfig {
-                    desc: d,
-                    input_type: QType::U8,
-                    input_zero_point: 128,
-                    weights: Input8::I8(&wt),
-                    weight_zero_points: &[0],
-                    bias: None,
-                    output: OutputStage::PerTensor(r),
-                    variant: Some(v),
-                })
-                .unwrap();
-                let (xb, xs) = at_offset(&x, off);
-                let (mut yb, ys) = at_offset(&vec![0u8; n_out], out_off);
-                time(runs, || {
-                    let (x, y) = (&xb[xs..xs + n_in], &mut yb[ys..ys + n_out]);
-                    plan.run(Input8::U8(black_box(x)), 1, h, h, Output8::U8(y), &par)
-                        .unwrap()
-                })
+        // Scalar entries (the first of each table) are skipped.
+        let results: Vec<(&str, f64, f64)> = if id.starts_with("DF") {
+            let f = |n, s| -> Vec<f32> {
+                data(n, s)
+                    .into_iter()
+                    .map(|b| f32::from(b) / 128.0 - 1.0)
+                    .collect()
             };
-            println!(
-                "{id:<9} {:<24} min {min:8.1} µs  median {med:8.1} µs",
-                v.name()
-            );
+            let (x, wt, b) = (f(n_in, 3), f(n_w, 4), f(d.cout(), 5));
+            DWCONV_F32.available()[1..]
+                .iter()
+                .map(|&v| {
+                    let plan = Depthwise32::new(d, &wt, Some(&b), (0.0, 6.0), Some(v)).unwrap();
+                    let (xb, xs) = at_offset(&x, off);
+                    let (mut yb, ys) = at_offset(&vec![0f32; n_out], out_off);
+                    let (min, med) = time(runs, || {
+                        let (x, y) = (&xb[xs..xs + n_in], &mut yb[ys..ys + n_out]);
+                        plan.run(black_box(x), 1, h, h, y, &par).unwrap()
+                    });
+                    (plan.name(), min, med)
+                })
+                .collect()
+        } else {
+            let x = data(n_in, 1);
+            let wt: Vec<i8> = data(n_w, 2).into_iter().map(|b| b as i8).collect();
+            let r = Requantizer::new(RequantScheme::Fp32, 0.002, 128, QType::U8).unwrap();
+            DWCONV_INT8.available()[1..]
+                .iter()
+                .map(|&v| {
+                    let plan = QDepthwise::new(QDepthwiseConfig {
+                        desc: d,
+                        input_type: QType::U8,
+                        input_zero_point: 128,
+                        weights: Input8::I8(&wt),
+                        weight_zero_points: &[0],
+                        bias: None,
+                        output: OutputStage::PerTensor(r),
+                        entry: Some(v),
+                    })
+                    .unwrap();
+                    let (xb, xs) = at_offset(&x, off);
+                    let (mut yb, ys) = at_offset(&vec![0u8; n_out], out_off);
+                    let (min, med) = time(runs, || {
+                        let (x, y) = (&xb[xs..xs + n_in], &mut yb[ys..ys + n_out]);
+                        plan.run(Input8::U8(black_box(x)), 1, h, h, Output8::U8(y), &par)
+                            .unwrap()
+                    });
+                    (plan.name(), min, med)
+                })
+                .collect()
+        };
+        for (name, min, med) in results {
+            println!("{id:<9} {name:<30} min {min:8.1} µs  median {med:8.1} µs");
         }
     }
 }

@@ -1,12 +1,12 @@
 //! D1 (144 channels, 56x56, 3x3, stride 1, padding 1, u8 activations × s8 weights, per-tensor
-//! Fp32 to u8) run `RUNS` times (default 1) with one variant, for counting executed instructions
-//! under an emulator: `dw_insn <variant name> [RUNS] [D1|D2|D3]` (a name from `Variant::name`,
+//! Fp32 to u8) run `RUNS` times (default 1) with one table entry, for counting executed instructions
+//! under an emulator: `dw_insn <entry name> [RUNS] [D1|D2|D3]` (a name of `DWCONV_INT8`,
 //! e.g. `dwconv_c8__neon`, `dwconv_c16__neondot`; D2: 96 channels 112x112 3x3 stride 2, D3: 240
 //! channels 14x14 5x5 stride 1). With `RUNS = 0` only the plan is built, so the difference of two
 //! counts is the cost of the runs. Prints a checksum of the output.
 
 use cpu_probe::parallel::Parallel;
-use depthwise::{DwDesc, Input8, Output8, OutputStage, QDepthwise, QDepthwiseConfig, Variant};
+use depthwise::{DwDesc, Input8, Output8, OutputStage, QDepthwise, QDepthwiseConfig, DWCONV_INT8};
 use quant_params::{QType, RequantScheme, Requantizer};
 use std::hint::black_box;
 
@@ -20,15 +20,12 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let name = args.get(1).map_or("", String::as_str);
     let runs: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(1);
-    let Some(v) = Variant::available().into_iter().find(|v| v.name() == name) else {
-        eprintln!(
-            "variant {name:?} is not available; available: {:?}",
-            Variant::available()
-                .iter()
-                .map(|v| v.name())
-                .collect::<Vec<_>>()
-        );
-        std::process::exit(2);
+    let v = match DWCONV_INT8.by_name(name) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
     };
     let dw = |k: usize, s: usize, ch: usize| DwDesc::new([k, k], [s, s], [k / 2; 4], ch, 1);
     let (h, d) = match args.get(3).map_or("D1", String::as_str) {
@@ -49,7 +46,7 @@ fn main() {
         weight_zero_points: &[0],
         bias: None,
         output: OutputStage::PerTensor(r),
-        variant: Some(v),
+        entry: Some(v),
     })
     .expect("plan");
     let mut y = vec![0u8; n_out];
@@ -66,5 +63,5 @@ fn main() {
         .expect("run");
     }
     let sum: u64 = y.iter().map(|&b| u64::from(b)).sum();
-    println!("{} runs {runs}: checksum {sum}", v.name());
+    println!("{} runs {runs}: checksum {sum}", plan.name());
 }

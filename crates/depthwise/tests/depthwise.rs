@@ -1,10 +1,11 @@
-//! Every available variant against the reference: int8 bit-exact, fp32 within 1e-6 relative
+//! Every available table entry against the reference: int8 bit-exact, fp32 within 1e-6 relative
 //! (of the sum of |terms|) of an f64 reference.
 
 use cpu_probe::parallel::Parallel;
 use depthwise::reference::{depthwise_f64, depthwise_i32, output_size};
 use depthwise::{
-    Depthwise32, DwDesc, Input8, Output8, OutputStage, QDepthwise, QDepthwiseConfig, Variant,
+    Depthwise32, DwDesc, Input8, Output8, OutputStage, QDepthwise, QDepthwiseConfig, DWCONV_F32,
+    DWCONV_INT8,
 };
 use proptest::prelude::*;
 use quant_params::{PerChannelRequantizer, QType, RequantScheme, Requantizer};
@@ -134,7 +135,34 @@ fn check_i8(
     } else {
         Parallel::single()
     };
-    for v in Variant::available() {
+    let cfg = QDepthwiseConfig {
+        desc: d,
+        input_type: at,
+        input_zero_point: za,
+        weights: wts,
+        weight_zero_points: &zw,
+        bias: Some(&bias),
+        output: OutputStage::RawI32,
+        entry: None,
+    };
+    let run = |plan: &QDepthwise, y: Output8<'_>| plan.run(inp, batch, h, w, y, &par).unwrap();
+    check_i8_entries(&cfg, &want, [r, r8], &pc, run);
+}
+
+/// Plans `cfg` with every available int8 entry and every output stage (raw, per-tensor `rs[0]`
+/// to u8, per-channel `pc` to i8, per-tensor `rs[1]` to i8), runs each with `run` and compares
+/// with the reference accumulators `want`.
+fn check_i8_entries(
+    cfg: &QDepthwiseConfig<'_>,
+    want: &[i32],
+    rs: [Requantizer; 2],
+    pc: &PerChannelRequantizer,
+    run: impl Fn(&QDepthwise, Output8<'_>),
+) {
+    let (d, cout) = (cfg.desc, cfg.desc.cout());
+    let [r, r8] = rs;
+    for v in DWCONV_INT8.available() {
+        let vn = v.name;
         for stage in 0..4 {
             let output = match stage {
                 0 => OutputStage::RawI32,
@@ -143,48 +171,39 @@ fn check_i8(
                 _ => OutputStage::PerTensor(r8),
             };
             let plan = QDepthwise::new(QDepthwiseConfig {
-                desc: d,
-                input_type: at,
-                input_zero_point: za,
-                weights: wts,
-                weight_zero_points: &zw,
-                bias: Some(&bias),
                 output,
-                variant: Some(v),
+                entry: Some(v),
+                ..cfg.clone()
             })
             .unwrap();
             let n = want.len();
             match stage {
                 0 => {
                     let mut y = vec![0i32; n];
-                    plan.run(inp, batch, h, w, Output8::I32(&mut y), &par)
-                        .unwrap();
-                    assert_eq!(y, want, "{v:?} {d:?}");
+                    run(&plan, Output8::I32(&mut y));
+                    assert_eq!(y, want, "{vn} {d:?}");
                 }
                 1 => {
                     let mut y = vec![0u8; n];
-                    plan.run(inp, batch, h, w, Output8::U8(&mut y), &par)
-                        .unwrap();
+                    run(&plan, Output8::U8(&mut y));
                     let e: Vec<u8> = want.iter().map(|&a| r.requantize(a) as u8).collect();
-                    assert_eq!(y, e, "{v:?}");
+                    assert_eq!(y, e, "{vn}");
                 }
                 2 => {
                     let mut y = vec![0i8; n];
-                    plan.run(inp, batch, h, w, Output8::I8(&mut y), &par)
-                        .unwrap();
+                    run(&plan, Output8::I8(&mut y));
                     let e: Vec<i8> = want
                         .iter()
                         .enumerate()
                         .map(|(i, &a)| pc.channel(i % cout).unwrap().requantize(a) as i8)
                         .collect();
-                    assert_eq!(y, e, "{v:?}");
+                    assert_eq!(y, e, "{vn}");
                 }
                 _ => {
                     let mut y = vec![0i8; n];
-                    plan.run(inp, batch, h, w, Output8::I8(&mut y), &par)
-                        .unwrap();
+                    run(&plan, Output8::I8(&mut y));
                     let e: Vec<i8> = want.iter().map(|&a| r8.requantize(a) as i8).collect();
-                    assert_eq!(y, e, "{v:?}");
+                    assert_eq!(y, e, "{vn}");
                 }
             }
         }
@@ -213,7 +232,8 @@ fn check_f32_at(d: DwDesc, batch: usize, h: usize, w: usize, seed: u64, skew: Op
     let absx: Vec<f32> = x.iter().map(|v| v.abs()).collect();
     let absw: Vec<f32> = wv.iter().map(|v| v.abs()).collect();
     let absb: Vec<f32> = bias.iter().map(|v| v.abs()).collect();
-    for v in Variant::available() {
+    for v in DWCONV_F32.available() {
+        let vn = v.name;
         for clamp in [(f32::NEG_INFINITY, f32::INFINITY), (0.0, 6.0)] {
             let plan = Depthwise32::new(d, &wv, Some(&bias), clamp, Some(v)).unwrap();
             let mut y = vec![0f32; batch * oh * ow * cout];
@@ -228,7 +248,7 @@ fn check_f32_at(d: DwDesc, batch: usize, h: usize, w: usize, seed: u64, skew: Op
                     let got = f64::from(y[b * oh * ow * cout + i]);
                     assert!(
                         (got - e).abs() <= 1e-6 * m + 1e-30,
-                        "{v:?} {d:?} {got} vs {e}"
+                        "{vn} {d:?} {got} vs {e}"
                     );
                 }
             }
@@ -298,10 +318,16 @@ proptest! {
 #[test]
 fn extremes() {
     eprintln!(
-        "depthwise variants: {:?}",
-        Variant::available()
+        "depthwise kernels: {:?} {:?}",
+        DWCONV_INT8
+            .available()
             .iter()
-            .map(|v| v.name())
+            .map(|v| v.name)
+            .collect::<Vec<_>>(),
+        DWCONV_F32
+            .available()
+            .iter()
+            .map(|v| v.name)
             .collect::<Vec<_>>()
     );
     for (k, s, c, h) in [
@@ -424,7 +450,8 @@ fn fused_stride1_exact() {
                                 .with_clamp(2, 251)
                         }
                         .unwrap();
-                        for v in Variant::available() {
+                        for v in DWCONV_INT8.available() {
+                            let vn = v.name;
                             let plan = QDepthwise::new(QDepthwiseConfig {
                                 desc: d,
                                 input_type: at,
@@ -433,7 +460,7 @@ fn fused_stride1_exact() {
                                 weight_zero_points: &[wzp],
                                 bias: Some(&bias),
                                 output: OutputStage::PerTensor(r),
-                                variant: Some(v),
+                                entry: Some(v),
                             })
                             .unwrap();
                             let e: Vec<i32> = want.iter().map(|&a| r.requantize(a)).collect();
@@ -450,7 +477,7 @@ fn fused_stride1_exact() {
                             };
                             assert_eq!(
                                 got, e,
-                                "{v:?} {d:?} {at:?}x{wt:?} extreme {extreme} scale {scale}"
+                                "{vn} {d:?} {at:?}x{wt:?} extreme {extreme} scale {scale}"
                             );
                         }
                     }
@@ -472,7 +499,7 @@ fn errors_name_the_problem() {
         weight_zero_points: &[0],
         bias: None,
         output: OutputStage::RawI32,
-        variant: None,
+        entry: None,
     };
     assert!(QDepthwise::new(QDepthwiseConfig {
         weights: Input8::I8(&w[1..]),

@@ -1,14 +1,14 @@
 //! Hostile caller data: every public entry point refuses what it cannot compute (an `Err`
 //! naming the argument and the values) or computes the exact answer, in release builds (no
-//! overflow checks) as in debug ones; fp32 NaN propagates (IEEE) through every variant, with and
+//! overflow checks) as in debug ones; fp32 NaN propagates (IEEE) through every table entry, with and
 //! without a fused clamp. One test per bug; run also with `cargo test --release --test
 //! safe_inputs`.
 
 use cpu_probe::parallel::Parallel;
 use depthwise::reference::{depthwise_f64, output_size};
 use depthwise::{
-    Depthwise32, DwDesc, DwError, Input8, Output8, OutputStage, QDepthwise, QDepthwiseConfig,
-    Variant, MAX_DIM,
+    Depthwise32, DwDesc, DwError, Entry, F32Kernels, Input8, Output8, OutputStage, QDepthwise,
+    QDepthwiseConfig, DWCONV_F32, MAX_DIM,
 };
 use quant_params::{QType, RequantScheme, Requantizer};
 
@@ -36,7 +36,7 @@ fn desc(kernel: [usize; 2], stride: [usize; 2], pad: [usize; 4], c: usize, m: us
     DwDesc::new(kernel, stride, pad, c, m)
 }
 
-fn f32_plan(d: DwDesc, v: Option<Variant>) -> Result<Depthwise32, DwError> {
+fn f32_plan(d: DwDesc, v: Option<&'static Entry<F32Kernels>>) -> Result<Depthwise32, DwError> {
     let n = d.taps().saturating_mul(d.cout());
     let w = vec![1.0f32; n.min(1 << 16)];
     Depthwise32::new(d, &w, None, (f32::NEG_INFINITY, f32::INFINITY), v)
@@ -52,7 +52,7 @@ fn q_plan(d: DwDesc, w: &[i8]) -> Result<QDepthwise, DwError> {
         weight_zero_points: &[0],
         bias: None,
         output: OutputStage::PerTensor(r),
-        variant: None,
+        entry: None,
     })
 }
 
@@ -192,7 +192,7 @@ fn scratch_too_large_to_allocate_is_an_error() {
 }
 
 /// The limits are inclusive: padding, stride and dilation of exactly `u32::MAX` compute the
-/// exact answer in every variant (the index arithmetic stays in range).
+/// exact answer in every table entry (the index arithmetic stays in range).
 #[test]
 fn attributes_at_u32_max_compute_exactly() {
     // 1x1 kernel, pad top u32::MAX, stride u32::MAX along H: output row 0 is all padding
@@ -212,15 +212,16 @@ fn attributes_at_u32_max_compute_exactly() {
     d2.dilation = [U32, 1];
     assert_eq!(d2.output_size(1, 2).unwrap(), (1, 2));
     let w2 = [9.0f32, 9.0, 9.0, 2.0, 3.0, 4.0];
-    for v in Variant::available() {
+    for v in DWCONV_F32.available() {
+        let vn = v.name;
         let plan = Depthwise32::new(d, &w, Some(&b), (f32::NEG_INFINITY, 100.0), Some(v)).unwrap();
         let mut y = [0.0f32; 12];
         plan.run(&x, 1, 1, 2, &mut y, &par()).unwrap();
-        assert_eq!(y, want, "{v:?}");
+        assert_eq!(y, want, "{vn}");
         let plan = Depthwise32::new(d2, &w2, Some(&b), (-100.0, 100.0), Some(v)).unwrap();
         let mut y = [0.0f32; 6];
         plan.run(&x, 1, 1, 2, &mut y, &par()).unwrap();
-        assert_eq!(y, want[6..], "{v:?}");
+        assert_eq!(y, want[6..], "{vn}");
     }
     // The same through the 8-bit plan: u8 activations, Fp32 requantization with scale 0.5.
     let xq = [2u8, 4, 6, 8, 10, 12];
@@ -243,7 +244,7 @@ fn buffers_one_element_off_are_refused() {
     let wt = vec![1.0f32; n_w + 1];
     let bias = [0.0f32; 7];
     let clamp = (f32::NEG_INFINITY, f32::INFINITY);
-    for v in Variant::available() {
+    for v in DWCONV_F32.available() {
         let msg = err(Depthwise32::new(d, &wt[..n_w - 1], None, clamp, Some(v)));
         assert_msg(&msg, &["weights have 53 elements", "3x3x6"]);
         let msg = err(Depthwise32::new(d, &wt, None, clamp, Some(v)));
@@ -282,7 +283,7 @@ fn buffers_one_element_off_are_refused() {
         weight_zero_points: zw,
         bias: b,
         output: OutputStage::PerTensor(r),
-        variant: None,
+        entry: None,
     };
     let wq: &'static [i8] = Box::leak(wq.into_boxed_slice());
     let msg = err(QDepthwise::new(cfg(&wq[..n_w - 1], &[0], None)));
@@ -340,7 +341,7 @@ fn clamp(v: f64, lo: f32, hi: f32) -> f64 {
 
 /// Bug: the fp32 clamp `max(v, lo)` dropped NaN (scalar `f32::max`, x86 `maxps(v, lo)`), so a
 /// NaN input, weight or bias became `lo` (`-inf` without an activation, 0 with ReLU).
-/// Now NaN propagates in every variant and kernel (generic, 3x3 and 5x5, the AVX-512 stride-1
+/// Now NaN propagates in every table entry and kernel (generic, 3x3 and 5x5, the AVX-512 stride-1
 /// kernel, multiplier > 1, channel tails), clamp or not: an output with a NaN among its inputs
 /// is NaN (padding taps multiply zeros by the weight, so a NaN weight reaches every output of
 /// its channel); every other output equals the reference.
@@ -386,7 +387,8 @@ fn nan_propagates_through_every_variant_and_clamp() {
         for (what, x, wts, bias) in cases {
             let reference = depthwise_f64(&d, h, w, x, wts, bias);
             for &(lo, hi) in &clamps {
-                for v in Variant::available() {
+                for v in DWCONV_F32.available() {
+                    let vn = v.name;
                     let plan =
                         Depthwise32::new(d, wts, Some(&bias[..]), (lo, hi), Some(v)).unwrap();
                     let mut y = vec![0.0f32; oh * ow * cout];
@@ -401,7 +403,7 @@ fn nan_propagates_through_every_variant_and_clamp() {
                             _ => co == cout - 1,
                         };
                         let ctx = format!(
-                            "{v:?} shape {si} NaN {what} clamp [{lo}, {hi}] output {i}: {got}"
+                            "{vn} shape {si} NaN {what} clamp [{lo}, {hi}] output {i}: {got}"
                         );
                         if must_nan {
                             assert!(got.is_nan(), "{ctx} should be NaN");
@@ -419,7 +421,7 @@ fn nan_propagates_through_every_variant_and_clamp() {
     }
     assert_eq!(
         checked,
-        shapes.len() * 3 * clamps.len() * Variant::available().len()
+        shapes.len() * 3 * clamps.len() * DWCONV_F32.available().len()
     );
 }
 

@@ -237,7 +237,7 @@ impl Plan for ConvF32 {
         match &self.kernel {
             F32Kernel::Winograd(p) => format!("winograd {:?} {}", p.tile(), p.name()),
             F32Kernel::Fft(p) => format!("fft-conv {}", p.name()),
-            F32Kernel::Depthwise(p) => format!("depthwise fp32 {:?}", p.variant()),
+            F32Kernel::Depthwise(p) => format!("depthwise fp32 {}", p.name()),
             F32Kernel::Im2col { .. } => "im2col + gemm crate".into(),
         }
     }
@@ -751,7 +751,7 @@ impl Plan for ConvQ8 {
     fn describe(&self) -> String {
         match &self.kernel {
             QKernel::Direct(p) => format!("qconv-direct {}", p.kernel().name),
-            QKernel::Depthwise(p) => format!("depthwise int8 {:?}", p.variant()),
+            QKernel::Depthwise(p) => format!("depthwise int8 {}", p.name()),
             QKernel::Winograd(p) => format!("winograd int8 F(2x2,3x3) {}", p.name()),
         }
     }
@@ -1048,7 +1048,7 @@ pub fn plan_conv_q8(
                     weight_zero_points: &w_zps_full,
                     bias: bias.as_deref(),
                     output,
-                    variant: None,
+                    entry: None,
                 })
                 .map_err(|e| kern(e.to_string()))?,
             )

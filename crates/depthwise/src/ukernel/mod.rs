@@ -12,8 +12,10 @@
 //! `fmin(fmax(v, lo), hi)` (`FMAX`/`FMIN` return NaN when either is NaN; never
 //! `FMAXNM`/`FMINNM`), scalar code compares (`v < lo`, `v > hi` are false for NaN).
 //!
-//! Each variant has its own packed-weight layout (channel tile per ISA) made by its `pack`
-//! function, and is specialised for 9 taps (3x3) and 25 taps (5x5) with a generic loop for any
+//! The kernels are reached through two dispatch tables, [`DWCONV_INT8`] and [`DWCONV_F32`], one
+//! entry per ISA level named after its function (`dwconv_c32__avx512vnni` is
+//! `x86_64::avx512vnni::dwconv_c32__avx512vnni`). Each entry has its own packed-weight layout
+//! (channel tile per ISA) made by its `pack` function, and is specialised for 9 taps (3x3) and 25 taps (5x5) with a generic loop for any
 //! other kernel size.
 
 #[cfg(target_arch = "aarch64")]
@@ -23,7 +25,9 @@ pub mod scalar;
 pub mod x86_64;
 
 use crate::DwError;
-use cpu_probe::Features;
+use cpu_probe::alloc::try_with_capacity;
+use cpu_probe::{Entry, Isa, Table};
+pub use quant_params::int8::Fp32Requant;
 
 /// int8 row kernel: `(px, taps, indirection, packed weights, channels, out)`. `SIGNED` inputs are
 /// sign-extended bytes (i8), otherwise zero-extended (u8); selected by the plan.
@@ -51,28 +55,10 @@ pub type DwF32Fn =
 pub type DwF32S1Fn =
     unsafe fn(usize, usize, usize, *const *const f32, *const f32, usize, f32, f32, *mut f32);
 
-/// Per-tensor `Fp32` requantization fused into an int8 kernel's store (the definition of
-/// `quant_params::Requantizer::requantize` for `RequantScheme::Fp32`): `acc as f32 · scale`,
-/// clamped to `[lo, hi]` (`qmin − zp`, `qmax − zp`), rounded half to even, plus `zero_point`;
-/// stored as i8 when `signed`, else u8.
-#[derive(Clone, Copy, Debug)]
-pub struct Fp32Requant {
-    /// Multiplier.
-    pub scale: f32,
-    /// Lower clamp before the zero point.
-    pub lo: f32,
-    /// Upper clamp before the zero point.
-    pub hi: f32,
-    /// Output zero point.
-    pub zero_point: i32,
-    /// i8 output (else u8).
-    pub signed: bool,
-}
-
 /// int8 kernel with [`Fp32Requant`] fused: `(px, taps, indirection, packed weights, channels,
 /// requantization, out)`, `out` writable for `px · channels` bytes; otherwise as [`DwI8Fn`].
 pub type DwI8QFn =
-    unsafe fn(usize, usize, *const *const u8, *const i32, usize, &Fp32Requant, *mut u8);
+    unsafe fn(usize, usize, *const *const u8, *const i32, usize, &Fp32Requant<'_>, *mut u8);
 
 /// int8 kernel with [`Fp32Requant`] fused, for dilation 1 along W and 8-bit weights (`w'` in
 /// `[-128, 127]`): `(px, kw, stride along W, taps, indirection, packed weights, channels,
@@ -91,7 +77,7 @@ pub type DwI8QS1Fn = unsafe fn(
     *const *const u8,
     *const i32,
     usize,
-    &Fp32Requant,
+    &Fp32Requant<'_>,
     *mut u8,
 );
 
@@ -152,205 +138,222 @@ pub(crate) fn packed_len(
         })
 }
 
-/// An empty vector with room for exactly `n` elements; a failed allocation is an error (an
-/// impossible size does not abort).
-pub(crate) fn try_vec<T>(n: usize, what: &str) -> Result<Vec<T>, DwError> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(n).map_err(|e| {
-        DwError::Buffer(format!(
-            "{what}: cannot allocate {n} elements of {} bytes ({e})",
-            core::mem::size_of::<T>()
-        ))
-    })?;
-    Ok(v)
+/// The int8 kernels of one table entry, with their packer; variants of the kernel with the
+/// per-tensor `Fp32` requantization fused (and a column-reusing one) when the ISA has them.
+#[derive(Clone, Copy, Debug)]
+pub struct Int8Kernels {
+    /// Packs the weights for [`Int8Kernels::u8`], [`Int8Kernels::i8`] and the fused kernels.
+    pub pack: PackI8Fn,
+    /// The entry's function (the entry's name) for u8 inputs.
+    pub u8: DwI8Fn,
+    /// The same function for i8 inputs.
+    pub i8: DwI8Fn,
+    /// The kernel with the per-tensor Fp32 requantization fused, if any (same packed layout).
+    pub fused: Option<FusedKernels>,
+    /// The fused kernel with 8-bit weights and column reuse along W, if any.
+    pub fused_s1: Option<FusedS1Kernels>,
 }
 
-/// The kernels and packers of one variant.
-#[derive(Clone, Copy)]
-pub struct Kernels {
-    /// int8 packer.
-    pub pack_i8: PackI8Fn,
-    /// int8 kernel for u8 inputs.
-    pub i8_u: DwI8Fn,
-    /// int8 kernel for i8 inputs.
-    pub i8_s: DwI8Fn,
-    /// int8 kernels with the per-tensor Fp32 requantization fused (u8, i8 inputs), if any.
-    pub i8_q: Option<(DwI8QFn, DwI8QFn)>,
-    /// Fused int8 kernels with 8-bit weights and column reuse along W, if any: packer, u8 and
-    /// i8 inputs, the kernel sizes `[kh, kw]` and the strides along W they take.
-    #[allow(clippy::type_complexity)]
-    pub i8_q_s1: Option<(
-        PackI8S1Fn,
-        DwI8QS1Fn,
-        DwI8QS1Fn,
-        &'static [[usize; 2]],
-        &'static [usize],
-    )>,
-    /// fp32 packer.
-    pub pack_f32: PackF32Fn,
-    /// fp32 kernel.
-    pub f32: DwF32Fn,
-    /// fp32 kernel for stride 1 along W, if any (same packed layout).
-    pub f32_s1: Option<DwF32S1Fn>,
+/// A kernel with the per-tensor `Fp32` requantization fused into its store.
+#[derive(Clone, Copy, Debug)]
+pub struct FusedKernels {
+    /// Its function's name.
+    pub name: &'static str,
+    /// For u8 inputs.
+    pub u8: DwI8QFn,
+    /// For i8 inputs.
+    pub i8: DwI8QFn,
 }
 
-/// The micro-kernel families of this crate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Variant {
-    /// `dwconv_c1__scalar`.
-    Scalar,
-    /// `dwconv_c8__neon` (int8 `smlal` over i16, fp32 4 channels × 4 pixels).
-    Neon,
-    /// `dwconv_c16__neondot` (FEAT_DotProd: int8 `sdot` by vector, 4 taps of 16 channels per
-    /// 4 instructions, when every `w'` fits s8, else the `smlal` kernel; per-tensor Fp32
-    /// requantization fused into the store; 3x3 stride 1 along W: column-reusing 8-channel
-    /// kernel; fp32 as [`Variant::Neon`]).
-    NeonDot,
-    /// `dwconv_c16__avx2` (int8 `vpmaddwd` two taps at a time, fp32 8 channels × 4 pixels).
-    Avx2,
-    /// `dwconv_c32__avx512` (int8 `vpmaddwd` + `vpaddd`, fp32 16 channels × 8 pixels).
-    Avx512,
-    /// `dwconv_c32__avx512vnni` (int8 `vpdpwssd`; fp32 as [`Variant::Avx512`]).
-    Avx512Vnni,
+/// A fused kernel with 8-bit weights (`w'` in `[-128, 127]`) and column reuse along W, with its
+/// own packer: the kernel sizes `[kh, kw]` and strides along W it takes (dilation 1 along W).
+#[derive(Clone, Copy, Debug)]
+pub struct FusedS1Kernels {
+    /// Its function's name.
+    pub name: &'static str,
+    /// Its packer.
+    pub pack: PackI8S1Fn,
+    /// For u8 inputs.
+    pub u8: DwI8QS1Fn,
+    /// For i8 inputs.
+    pub i8: DwI8QS1Fn,
+    /// The kernel sizes it takes.
+    pub sizes: &'static [[usize; 2]],
+    /// The strides along W it takes.
+    pub strides: &'static [usize],
 }
 
-impl Variant {
-    /// Every variant the running CPU can execute (after the `EDGE_KERNELS_ISA` cap), best last.
-    pub fn available() -> Vec<Variant> {
-        let f = Features::get();
-        let mut v = vec![Variant::Scalar];
-        if cfg!(target_arch = "aarch64") && f.neon {
-            v.push(Variant::Neon);
-        }
-        if cfg!(target_arch = "aarch64") && f.neon && f.neon_dot {
-            v.push(Variant::NeonDot);
-        }
-        if cfg!(target_arch = "x86_64") {
-            if f.has_avx2_fma() {
-                v.push(Variant::Avx2);
-            }
-            if f.has_avx512() {
-                v.push(Variant::Avx512);
-            }
-            if f.has_avx512vnni() {
-                v.push(Variant::Avx512Vnni);
-            }
-        }
-        v
-    }
-
-    /// The best available variant.
-    pub fn best() -> Variant {
-        *Variant::available().last().unwrap_or(&Variant::Scalar)
-    }
-
-    /// Name of the variant's int8 kernel.
-    pub fn name(self) -> &'static str {
-        match self {
-            Variant::Scalar => "dwconv_c1__scalar",
-            Variant::Neon => "dwconv_c8__neon",
-            Variant::NeonDot => "dwconv_c16__neondot",
-            Variant::Avx2 => "dwconv_c16__avx2",
-            Variant::Avx512 => "dwconv_c32__avx512",
-            Variant::Avx512Vnni => "dwconv_c32__avx512vnni",
-        }
-    }
-
-    /// The kernels, if this CPU/build can run them.
-    pub fn kernels(self) -> Option<Kernels> {
-        if !Variant::available().contains(&self) {
-            return None;
-        }
-        match self {
-            Variant::Scalar => Some(Kernels {
-                pack_i8: scalar::pack_i8,
-                i8_u: scalar::dw_i8::<false>,
-                i8_s: scalar::dw_i8::<true>,
-                i8_q: None,
-                i8_q_s1: None,
-                pack_f32: scalar::pack_f32,
-                f32: scalar::dw_f32,
-                f32_s1: None,
-            }),
-            #[cfg(target_arch = "aarch64")]
-            Variant::Neon => Some(Kernels {
-                pack_i8: aarch64::pack_i8,
-                i8_u: aarch64::dw_i8::<false>,
-                i8_s: aarch64::dw_i8::<true>,
-                i8_q: None,
-                i8_q_s1: None,
-                pack_f32: aarch64::pack_f32,
-                f32: aarch64::dw_f32,
-                f32_s1: None,
-            }),
-            #[cfg(target_arch = "aarch64")]
-            Variant::NeonDot => Some(Kernels {
-                pack_i8: aarch64::pack_i8_dot,
-                i8_u: aarch64::dw_i8_dot::<false>,
-                i8_s: aarch64::dw_i8_dot::<true>,
-                i8_q: Some((aarch64::dw_i8q_dot::<false>, aarch64::dw_i8q_dot::<true>)),
-                i8_q_s1: Some((
-                    aarch64::pack_i8_dot_s1,
-                    aarch64::dw_i8q_dot_s1::<false>,
-                    aarch64::dw_i8q_dot_s1::<true>,
-                    &[[3, 3]],
-                    &[1],
-                )),
-                pack_f32: aarch64::pack_f32,
-                f32: aarch64::dw_f32,
-                f32_s1: None,
-            }),
-            #[cfg(target_arch = "x86_64")]
-            Variant::Avx2 => Some(Kernels {
-                pack_i8: x86_64::pack_i8_avx2,
-                i8_u: x86_64::dw_i8_avx2::<false>,
-                i8_s: x86_64::dw_i8_avx2::<true>,
-                i8_q: None,
-                i8_q_s1: None,
-                pack_f32: x86_64::pack_f32_avx2,
-                f32: x86_64::dw_f32_avx2,
-                f32_s1: None,
-            }),
-            #[cfg(target_arch = "x86_64")]
-            Variant::Avx512 => Some(Kernels {
-                pack_i8: x86_64::pack_i8_avx512,
-                i8_u: x86_64::dw_i8_avx512::<false, false>,
-                i8_s: x86_64::dw_i8_avx512::<true, false>,
-                i8_q: Some((
-                    x86_64::dw_i8_avx512_q::<false, false>,
-                    x86_64::dw_i8_avx512_q::<true, false>,
-                )),
-                i8_q_s1: None,
-                pack_f32: x86_64::pack_f32_avx512,
-                f32: x86_64::dw_f32_avx512,
-                f32_s1: Some(x86_64::dw_f32_avx512_s1),
-            }),
-            #[cfg(target_arch = "x86_64")]
-            Variant::Avx512Vnni => Some(Kernels {
-                pack_i8: x86_64::pack_i8_avx512,
-                i8_u: x86_64::dw_i8_avx512::<false, true>,
-                i8_s: x86_64::dw_i8_avx512::<true, true>,
-                i8_q: Some((
-                    x86_64::dw_i8_avx512_q::<false, true>,
-                    x86_64::dw_i8_avx512_q::<true, true>,
-                )),
-                i8_q_s1: Some((
-                    x86_64::pack_i8_quads,
-                    x86_64::dw_i8q_s1_vnni::<false>,
-                    x86_64::dw_i8q_s1_vnni::<true>,
-                    &[[3, 3], [5, 5]],
-                    &[1, 2],
-                )),
-                pack_f32: x86_64::pack_f32_avx512,
-                f32: x86_64::dw_f32_avx512,
-                f32_s1: Some(x86_64::dw_f32_avx512_s1),
-            }),
-            #[allow(unreachable_patterns)]
-            _ => None,
-        }
-    }
+/// The fp32 kernels of one table entry, with their packer.
+#[derive(Clone, Copy, Debug)]
+pub struct F32Kernels {
+    /// Packs the weights for both kernels.
+    pub pack: PackF32Fn,
+    /// The entry's function (the entry's name).
+    pub run: DwF32Fn,
+    /// The kernel for stride 1 and dilation 1 along W (same packed layout), if any: its name
+    /// and function.
+    pub s1: Option<(&'static str, DwF32S1Fn)>,
 }
+
+/// The int8 depthwise micro-kernels of this build, scalar first, best last; an entry's name is
+/// its function's. Plans take [`Table::best`] or the entry a caller forces.
+pub static DWCONV_INT8: Table<Int8Kernels> = Table::new(&[
+    Entry {
+        isa: Isa::Scalar,
+        name: "dwconv_c1__scalar",
+        kernels: Int8Kernels {
+            pack: scalar::pack_i8,
+            u8: scalar::dwconv_c1__scalar::<false>,
+            i8: scalar::dwconv_c1__scalar::<true>,
+            fused: None,
+            fused_s1: None,
+        },
+    },
+    // int8 `smlal` over i16 weights, 8-channel tiles.
+    #[cfg(target_arch = "aarch64")]
+    Entry {
+        isa: Isa::Neon,
+        name: "dwconv_c8__neon",
+        kernels: Int8Kernels {
+            pack: aarch64::neon::pack_i8,
+            u8: aarch64::neon::dwconv_c8__neon::<false>,
+            i8: aarch64::neon::dwconv_c8__neon::<true>,
+            fused: None,
+            fused_s1: None,
+        },
+    },
+    // `sdot` by vector, 4 taps of 16 channels per 4 instructions, when every `w'` fits s8 (else
+    // the `smlal` kernel); per-tensor Fp32 requantization fused; 3x3 stride 1 along W: a
+    // column-reusing 8-channel kernel.
+    #[cfg(target_arch = "aarch64")]
+    Entry {
+        isa: Isa::NeonDot,
+        name: "dwconv_c16__neondot",
+        kernels: Int8Kernels {
+            pack: aarch64::neondot::pack_i8,
+            u8: aarch64::neondot::dwconv_c16__neondot::<false>,
+            i8: aarch64::neondot::dwconv_c16__neondot::<true>,
+            fused: Some(FusedKernels {
+                name: "dwconv_c16_fp32__neondot",
+                u8: aarch64::neondot::dwconv_c16_fp32__neondot::<false>,
+                i8: aarch64::neondot::dwconv_c16_fp32__neondot::<true>,
+            }),
+            fused_s1: Some(FusedS1Kernels {
+                name: "dwconv_c8s1_fp32__neondot",
+                pack: aarch64::neondot::pack_i8_s1,
+                u8: aarch64::neondot::dwconv_c8s1_fp32__neondot::<false>,
+                i8: aarch64::neondot::dwconv_c8s1_fp32__neondot::<true>,
+                sizes: &[[3, 3]],
+                strides: &[1],
+            }),
+        },
+    },
+    // `vpmaddwd` two taps at a time, 16-channel tiles.
+    #[cfg(target_arch = "x86_64")]
+    Entry {
+        isa: Isa::Avx2,
+        name: "dwconv_c16__avx2",
+        kernels: Int8Kernels {
+            pack: x86_64::avx2::pack_i8,
+            u8: x86_64::avx2::dwconv_c16__avx2::<false>,
+            i8: x86_64::avx2::dwconv_c16__avx2::<true>,
+            fused: None,
+            fused_s1: None,
+        },
+    },
+    // `vpmaddwd` + `vpaddd`, 32-channel tiles; requantization fused.
+    #[cfg(target_arch = "x86_64")]
+    Entry {
+        isa: Isa::Avx512,
+        name: "dwconv_c32__avx512",
+        kernels: Int8Kernels {
+            pack: x86_64::avx512::pack_i8,
+            u8: x86_64::avx512::dwconv_c32__avx512::<false>,
+            i8: x86_64::avx512::dwconv_c32__avx512::<true>,
+            fused: Some(FusedKernels {
+                name: "dwconv_c32_fp32__avx512",
+                u8: x86_64::avx512::dwconv_c32_fp32__avx512::<false>,
+                i8: x86_64::avx512::dwconv_c32_fp32__avx512::<true>,
+            }),
+            fused_s1: None,
+        },
+    },
+    // `vpdpwssd`; 3x3 and 5x5 with stride 1 or 2 along W and 8-bit `w'`: `vpdpbusd` over four
+    // kernel rows, 64-channel tiles.
+    #[cfg(target_arch = "x86_64")]
+    Entry {
+        isa: Isa::Avx512Vnni,
+        name: "dwconv_c32__avx512vnni",
+        kernels: Int8Kernels {
+            pack: x86_64::avx512::pack_i8,
+            u8: x86_64::avx512vnni::dwconv_c32__avx512vnni::<false>,
+            i8: x86_64::avx512vnni::dwconv_c32__avx512vnni::<true>,
+            fused: Some(FusedKernels {
+                name: "dwconv_c32_fp32__avx512vnni",
+                u8: x86_64::avx512vnni::dwconv_c32_fp32__avx512vnni::<false>,
+                i8: x86_64::avx512vnni::dwconv_c32_fp32__avx512vnni::<true>,
+            }),
+            fused_s1: Some(FusedS1Kernels {
+                name: "dwconv_c64s1_fp32__avx512vnni",
+                pack: x86_64::avx512vnni::pack_i8_s1,
+                u8: x86_64::avx512vnni::dwconv_c64s1_fp32__avx512vnni::<false>,
+                i8: x86_64::avx512vnni::dwconv_c64s1_fp32__avx512vnni::<true>,
+                sizes: &[[3, 3], [5, 5]],
+                strides: &[1, 2],
+            }),
+        },
+    },
+]);
+
+/// The fp32 depthwise micro-kernels of this build, scalar first, best last; an entry's name is
+/// its function's. (NEON with FEAT_DotProd and AVX-512 VNNI run the NEON and AVX-512 ones.)
+pub static DWCONV_F32: Table<F32Kernels> = Table::new(&[
+    Entry {
+        isa: Isa::Scalar,
+        name: "dwconv_f32_c1__scalar",
+        kernels: F32Kernels {
+            pack: scalar::pack_f32,
+            run: scalar::dwconv_f32_c1__scalar,
+            s1: None,
+        },
+    },
+    // 4 channels x 4 pixels.
+    #[cfg(target_arch = "aarch64")]
+    Entry {
+        isa: Isa::Neon,
+        name: "dwconv_f32_c4x4__neon",
+        kernels: F32Kernels {
+            pack: aarch64::neon::pack_f32,
+            run: aarch64::neon::dwconv_f32_c4x4__neon,
+            s1: None,
+        },
+    },
+    // 8 channels x 4 pixels.
+    #[cfg(target_arch = "x86_64")]
+    Entry {
+        isa: Isa::Avx2,
+        name: "dwconv_f32_c8x4__avx2",
+        kernels: F32Kernels {
+            pack: x86_64::avx2::pack_f32,
+            run: x86_64::avx2::dwconv_f32_c8x4__avx2,
+            s1: None,
+        },
+    },
+    // 16 channels x 8 pixels; with stride 1 along W each input column loaded once.
+    #[cfg(target_arch = "x86_64")]
+    Entry {
+        isa: Isa::Avx512,
+        name: "dwconv_f32_c16x8__avx512",
+        kernels: F32Kernels {
+            pack: x86_64::avx512::pack_f32,
+            run: x86_64::avx512::dwconv_f32_c16x8__avx512,
+            s1: Some((
+                "dwconv_f32_c16x8s1__avx512",
+                x86_64::avx512::dwconv_f32_c16x8s1__avx512,
+            )),
+        },
+    },
+]);
 
 #[cfg(target_arch = "x86_64")]
 /// Packs int8 weights for the x86 pair-interleaved layout used with `vpmaddwd` / `vpdpwssd`:
@@ -366,7 +369,7 @@ pub(crate) fn pack_i8_pairs(
     bias: &[i32],
 ) -> Result<Vec<i32>, DwError> {
     check_pack(taps, ch, w.len(), bias.len())?;
-    let mut out = try_vec(pairs_len(tile, taps, ch)?, "packed weights")?;
+    let mut out = try_with_capacity(pairs_len(tile, taps, ch)?, "packed weights")?;
     pack_i8_pairs_range(tile, taps, ch, 0, ch, w, bias, &mut out);
     Ok(out)
 }
@@ -430,7 +433,7 @@ pub(crate) fn pack_f32_tiles(
 ) -> Result<Vec<f32>, DwError> {
     check_pack(taps, ch, w.len(), bias.len())?;
     let tiles = ch.div_ceil(tile);
-    let mut out = try_vec(packed_len(tiles, tile, 1, 1, taps, 0)?, "packed weights")?;
+    let mut out = try_with_capacity(packed_len(tiles, tile, 1, 1, taps, 0)?, "packed weights")?;
     for t0 in 0..tiles {
         let base = t0 * tile;
         for i in 0..tile {

@@ -1,12 +1,15 @@
 //! Portable kernels (`dwconv_c1__scalar`): natural layout, folded bias first, then the taps.
 
-use super::{check_pack, packed_len, try_vec};
+#![allow(non_snake_case)]
+
+use crate::ukernel::{check_pack, packed_len};
 use crate::DwError;
+use cpu_probe::alloc::try_with_capacity;
 
 /// Packed int8 layout: `channels` folded biases, then `taps × channels` weights `w'` (tap-major).
 pub fn pack_i8(taps: usize, ch: usize, w: &[i32], bias: &[i32]) -> Result<Vec<i32>, DwError> {
     check_pack(taps, ch, w.len(), bias.len())?;
-    let mut out = try_vec(packed_len(1, ch, 1, 1, taps, 0)?, "packed weights")?;
+    let mut out = try_with_capacity(packed_len(1, ch, 1, 1, taps, 0)?, "packed weights")?;
     out.extend_from_slice(&bias[..ch]);
     out.extend_from_slice(w);
     Ok(out)
@@ -15,7 +18,7 @@ pub fn pack_i8(taps: usize, ch: usize, w: &[i32], bias: &[i32]) -> Result<Vec<i3
 /// Packed fp32 layout: `channels` biases, then `taps × channels` weights (tap-major).
 pub fn pack_f32(taps: usize, ch: usize, w: &[f32], bias: &[f32]) -> Result<Vec<f32>, DwError> {
     check_pack(taps, ch, w.len(), bias.len())?;
-    let mut out = try_vec(packed_len(1, ch, 1, 1, taps, 0)?, "packed weights")?;
+    let mut out = try_with_capacity(packed_len(1, ch, 1, 1, taps, 0)?, "packed weights")?;
     out.extend_from_slice(&bias[..ch]);
     out.extend_from_slice(w);
     Ok(out)
@@ -25,7 +28,7 @@ pub fn pack_f32(taps: usize, ch: usize, w: &[f32], bias: &[f32]) -> Result<Vec<f
 ///
 /// # Safety
 /// The contract of [`super::DwI8Fn`] with the layout of [`pack_i8`].
-pub unsafe fn dw_i8<const SIGNED: bool>(
+pub unsafe fn dwconv_c1__scalar<const SIGNED: bool>(
     px: usize,
     taps: usize,
     ind: *const *const u8,
@@ -64,7 +67,7 @@ pub unsafe fn dw_i8<const SIGNED: bool>(
 /// # Safety
 /// The contract of [`super::DwF32Fn`] with the layout of [`pack_f32`].
 #[allow(clippy::too_many_arguments)]
-pub unsafe fn dw_f32(
+pub unsafe fn dwconv_f32_c1__scalar(
     px: usize,
     taps: usize,
     ind: *const *const f32,

@@ -1,244 +1,24 @@
-//! `dwconv_c8__neon`: int8 in 8-channel tiles (bytes widened to i16, `smlal`/`smlal2` with i16
-//! weights `w'` into i32: exact); fp32 in 4-channel tiles, 4 output pixels per iteration.
-//! Partial tiles go through small zeroed buffers (nothing reads past a row).
+//! NEON + FEAT_DotProd kernels: `dwconv_c16__neondot` (int8 `sdot` by vector, 4 taps of 16
+//! channels per 4 instructions, when every `w'` fits s8, else the `smlal` kernel of
+//! [`super::neon`]), `dwconv_c16_fp32__neondot` (the same with the per-tensor Fp32
+//! requantization fused into the store) and `dwconv_c8s1_fp32__neondot` (3x3, stride 1 along
+//! W: a column-reusing 8-channel kernel, requantization fused). The fp32 kernel of this level is
+//! [`super::neon`]'s.
 
-use super::{check_pack, pack_f32_tiles, packed_len, try_vec};
+#![allow(non_snake_case)]
+
+use super::neon::{dwconv_c8__neon, pack_i8_into, pack_i8_len};
+use crate::ukernel::{check_pack, packed_len, Fp32Requant};
 use crate::DwError;
 use core::arch::aarch64::*;
+use cpu_probe::alloc::try_with_capacity;
 
-/// Pixels per fp32 iteration.
-const PB: usize = 4;
-
-/// Packed int8 layout: 8-channel tiles (zero-padded), each 8 folded biases (i32) then per tap
-/// 8 i16 weights (4 words).
-pub fn pack_i8(taps: usize, ch: usize, w: &[i32], bias: &[i32]) -> Result<Vec<i32>, DwError> {
-    check_pack(taps, ch, w.len(), bias.len())?;
-    let mut out = try_vec(pack_i8_len(taps, ch)?, "packed weights")?;
-    pack_i8_into(taps, ch, w, bias, &mut out);
-    Ok(out)
-}
-
-/// Words of a [`pack_i8`] buffer (checked): per 8-channel tile 8 biases and 4 words per tap.
-fn pack_i8_len(taps: usize, ch: usize) -> Result<usize, DwError> {
-    packed_len(ch.div_ceil(8), 4, 2, 1, taps, 0)
-}
-
-/// Appends the [`pack_i8`] layout to `out` (slices checked by the caller).
-fn pack_i8_into(taps: usize, ch: usize, w: &[i32], bias: &[i32], out: &mut Vec<i32>) {
-    let tiles = ch.div_ceil(8);
-    for j in 0..tiles {
-        for i in 0..8 {
-            out.push(bias.get(8 * j + i).copied().unwrap_or(0));
-        }
-        for t in 0..taps {
-            for i in 0..4 {
-                let get = |k: usize| {
-                    let c = 8 * j + 2 * i + k;
-                    if c < ch {
-                        w[t * ch + c] as i16 as u16 as u32
-                    } else {
-                        0
-                    }
-                };
-                out.push((get(0) | (get(1) << 16)) as i32);
-            }
-        }
-    }
-}
-
-/// fp32 packer (4-channel tiles).
-pub fn pack_f32(taps: usize, ch: usize, w: &[f32], bias: &[f32]) -> Result<Vec<f32>, DwError> {
-    pack_f32_tiles(4, taps, ch, w, bias)
-}
-
-/// See [`super::DwI8Fn`].
-///
-/// # Safety
-/// The contract of [`super::DwI8Fn`] with the layout of [`pack_i8`] (NEON is baseline).
-pub unsafe fn dw_i8<const SIGNED: bool>(
-    px: usize,
-    taps: usize,
-    ind: *const *const u8,
-    w: *const i32,
-    ch: usize,
-    out: *mut i32,
-) {
-    // SAFETY: same contract.
-    unsafe {
-        match taps {
-            9 => i8_body::<SIGNED, 9>(px, taps, ind, w, ch, out),
-            25 => i8_body::<SIGNED, 25>(px, taps, ind, w, ch, out),
-            _ => i8_body::<SIGNED, 0>(px, taps, ind, w, ch, out),
-        }
-    }
-}
-
-#[inline(always)]
-unsafe fn i8_body<const SIGNED: bool, const K: usize>(
-    px: usize,
-    taps_rt: usize,
-    ind: *const *const u8,
-    w: *const i32,
-    ch: usize,
-    out: *mut i32,
-) {
-    let taps = if K == 0 { taps_rt } else { K };
-    let tile_words = 8 + 4 * taps;
-    let tiles = ch.div_ceil(8);
-    // SAFETY: full tiles read channels c..c+8 <= ch of each row; partial tiles copy n bytes;
-    // weights stay inside the packed buffer; stores cover out[p·ch + c..+n].
-    unsafe {
-        for p in 0..px {
-            let rows = ind.add(p * taps);
-            let o = out.add(p * ch);
-            for j in 0..tiles {
-                let c = 8 * j;
-                let n = (ch - c).min(8);
-                let wt = w.add(j * tile_words);
-                let mut lo = vld1q_s32(wt);
-                let mut hi = vld1q_s32(wt.add(4));
-                for t in 0..taps {
-                    let r = (*rows.add(t)).add(c);
-                    let xb = if n == 8 {
-                        vld1_u8(r)
-                    } else {
-                        let mut buf = [0u8; 8];
-                        core::ptr::copy_nonoverlapping(r, buf.as_mut_ptr(), n);
-                        vld1_u8(buf.as_ptr())
-                    };
-                    let x = if SIGNED {
-                        vmovl_s8(vreinterpret_s8_u8(xb))
-                    } else {
-                        vreinterpretq_s16_u16(vmovl_u8(xb))
-                    };
-                    let wv = vld1q_s16(wt.add(8 + 4 * t).cast());
-                    lo = vmlal_s16(lo, vget_low_s16(x), vget_low_s16(wv));
-                    hi = vmlal_high_s16(hi, x, wv);
-                }
-                if n == 8 {
-                    vst1q_s32(o.add(c), lo);
-                    vst1q_s32(o.add(c + 4), hi);
-                } else {
-                    let mut buf = [0i32; 8];
-                    vst1q_s32(buf.as_mut_ptr(), lo);
-                    vst1q_s32(buf.as_mut_ptr().add(4), hi);
-                    core::ptr::copy_nonoverlapping(buf.as_ptr(), o.add(c), n);
-                }
-            }
-        }
-    }
-}
-
-/// See [`super::DwF32Fn`].
-///
-/// # Safety
-/// The contract of [`super::DwF32Fn`] with the layout of [`pack_f32`] (NEON is baseline).
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn dw_f32(
-    px: usize,
-    taps: usize,
-    ind: *const *const f32,
-    w: *const f32,
-    ch: usize,
-    lo: f32,
-    hi: f32,
-    out: *mut f32,
-) {
-    // SAFETY: same contract.
-    unsafe {
-        match taps {
-            9 => f32_rows::<9>(px, taps, ind, w, ch, lo, hi, out),
-            25 => f32_rows::<25>(px, taps, ind, w, ch, lo, hi, out),
-            _ => f32_rows::<0>(px, taps, ind, w, ch, lo, hi, out),
-        }
-    }
-}
-
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-unsafe fn f32_rows<const K: usize>(
-    px: usize,
-    taps_rt: usize,
-    ind: *const *const f32,
-    w: *const f32,
-    ch: usize,
-    lo: f32,
-    hi: f32,
-    out: *mut f32,
-) {
-    let taps = if K == 0 { taps_rt } else { K };
-    let mut p = 0;
-    // SAFETY: forwarded contract; each call covers pixels p..p+PB or p..p+1 < px.
-    unsafe {
-        while p + PB <= px {
-            f32_px::<PB>(taps, ind.add(p * taps), w, ch, lo, hi, out.add(p * ch));
-            p += PB;
-        }
-        while p < px {
-            f32_px::<1>(taps, ind.add(p * taps), w, ch, lo, hi, out.add(p * ch));
-            p += 1;
-        }
-    }
-}
-
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-unsafe fn f32_px<const P: usize>(
-    taps: usize,
-    ind: *const *const f32,
-    w: *const f32,
-    ch: usize,
-    lo: f32,
-    hi: f32,
-    out: *mut f32,
-) {
-    let tile_len = 4 * (1 + taps);
-    let tiles = ch.div_ceil(4);
-    // SAFETY: full tiles read/write channels c..c+4 <= ch; partial tiles copy n floats through
-    // buffers; weights stay inside the packed buffer.
-    unsafe {
-        let vlo = vdupq_n_f32(lo);
-        let vhi = vdupq_n_f32(hi);
-        for j in 0..tiles {
-            let c = 4 * j;
-            let n = (ch - c).min(4);
-            let wt = w.add(j * tile_len);
-            let b = vld1q_f32(wt);
-            let mut acc = [b; P];
-            for t in 0..taps {
-                let wv = vld1q_f32(wt.add(4 + 4 * t));
-                for (q, a) in acc.iter_mut().enumerate() {
-                    let r = (*ind.add(q * taps + t)).add(c);
-                    let x = if n == 4 {
-                        vld1q_f32(r)
-                    } else {
-                        let mut buf = [0f32; 4];
-                        core::ptr::copy_nonoverlapping(r, buf.as_mut_ptr(), n);
-                        vld1q_f32(buf.as_ptr())
-                    };
-                    *a = vfmaq_f32(*a, x, wv);
-                }
-            }
-            for (q, a) in acc.iter().enumerate() {
-                let r = vminq_f32(vmaxq_f32(*a, vlo), vhi);
-                if n == 4 {
-                    vst1q_f32(out.add(q * ch + c), r);
-                } else {
-                    let mut buf = [0f32; 4];
-                    vst1q_f32(buf.as_mut_ptr(), r);
-                    core::ptr::copy_nonoverlapping(buf.as_ptr(), out.add(q * ch + c), n);
-                }
-            }
-        }
-    }
-}
-
-/// Header words of a [`pack_i8_dot`] buffer (the first is the layout tag).
+/// Header words of a [`pack_i8`] buffer (the first is the layout tag).
 const DOT_HEADER: usize = 4;
 /// Channels per dot-product tile.
 const DT: usize = 16;
 
-/// Packs int8 weights for `dwconv_c16__neondot` ([`dw_i8_dot`]). A header of 4 words, the first
+/// Packs int8 weights for `dwconv_c16__neondot` ([`dwconv_c16__neondot`]). A header of 4 words, the first
 /// the layout tag:
 ///
 /// * `1` (every `w'` in `[-128, 127]`): 16-channel tiles (zero-padded), each 16 folded biases
@@ -246,11 +26,11 @@ const DT: usize = 16;
 ///   as s8), then per group of 4 taps (`taps.div_ceil(4)` groups, missing taps zero) 64 bytes:
 ///   channel `c` of the tile at bytes `4c..4c + 4`, one byte per tap of the group (the lane
 ///   order `sdot` multiplies within).
-/// * `0` (some `w'` needs 9 bits): the [`pack_i8`] layout follows, run by [`dw_i8`].
-pub fn pack_i8_dot(taps: usize, ch: usize, w: &[i32], bias: &[i32]) -> Result<Vec<i32>, DwError> {
+/// * `0` (some `w'` needs 9 bits): the [`super::neon::pack_i8`] layout follows, run by [`dwconv_c8__neon`].
+pub fn pack_i8(taps: usize, ch: usize, w: &[i32], bias: &[i32]) -> Result<Vec<i32>, DwError> {
     check_pack(taps, ch, w.len(), bias.len())?;
     if !w.iter().all(|v| (-128..=127).contains(v)) {
-        let mut out = try_vec(
+        let mut out = try_with_capacity(
             pack_i8_len(taps, ch)?
                 .checked_add(DOT_HEADER)
                 .ok_or_else(|| {
@@ -264,7 +44,7 @@ pub fn pack_i8_dot(taps: usize, ch: usize, w: &[i32], bias: &[i32]) -> Result<Ve
     }
     let groups = taps.div_ceil(4);
     let tiles = ch.div_ceil(DT);
-    let mut out = try_vec(
+    let mut out = try_with_capacity(
         packed_len(tiles, DT, 2, 1, groups, DOT_HEADER)?,
         "packed weights",
     )?;
@@ -296,16 +76,16 @@ pub fn pack_i8_dot(taps: usize, ch: usize, w: &[i32], bias: &[i32]) -> Result<Ve
     Ok(out)
 }
 
-/// `dwconv_c16__neondot` int8 kernel (see [`super::DwI8Fn`]): per output pixel and 16-channel
+/// `dwconv_c16__neondot` int8 kernel (see [`crate::ukernel::DwI8Fn`]): per output pixel and 16-channel
 /// tile, each group of 4 taps is 4 row loads, 8 `zip1`/`zip2` that put the 4 taps' bytes of a
 /// channel side by side, and 4 `sdot` (by vector) into the 16 accumulators. u8 inputs are
 /// flipped to s8 with `eor 0x80` (the bias of the packed tile compensates). A buffer packed
-/// with tag 0 (9-bit weights) runs the `smlal` kernel [`dw_i8`].
+/// with tag 0 (9-bit weights) runs the `smlal` kernel [`dwconv_c8__neon`].
 ///
 /// # Safety
-/// The contract of [`super::DwI8Fn`] with the layout of [`pack_i8_dot`], on a CPU with
+/// The contract of [`crate::ukernel::DwI8Fn`] with the layout of [`pack_i8`], on a CPU with
 /// FEAT_DotProd.
-pub unsafe fn dw_i8_dot<const SIGNED: bool>(
+pub unsafe fn dwconv_c16__neondot<const SIGNED: bool>(
     px: usize,
     taps: usize,
     ind: *const *const u8,
@@ -318,7 +98,7 @@ pub unsafe fn dw_i8_dot<const SIGNED: bool>(
     unsafe {
         let body = w.add(DOT_HEADER);
         if *w == 0 {
-            return dw_i8::<SIGNED>(px, taps, ind, body, ch, out);
+            return dwconv_c8__neon::<SIGNED>(px, taps, ind, body, ch, out);
         }
         let sink = Sink::I32(out);
         match taps {
@@ -329,21 +109,21 @@ pub unsafe fn dw_i8_dot<const SIGNED: bool>(
     }
 }
 
-/// [`dw_i8_dot`] with the per-tensor Fp32 requantization fused into the store (see
-/// [`super::DwI8QFn`]): `scvtf`, `fmul`, clamp, `fcvtns` (ties to even), zero point, saturating
-/// narrows. A buffer packed with tag 0 runs [`dw_i8`] a pixel at a time into a buffer and
+/// [`dwconv_c16__neondot`] with the per-tensor Fp32 requantization fused into the store (see
+/// [`crate::ukernel::DwI8QFn`]): `scvtf`, `fmul`, clamp, `fcvtns` (ties to even), zero point, saturating
+/// narrows. A buffer packed with tag 0 runs [`dwconv_c8__neon`] a pixel at a time into a buffer and
 /// requantizes that in scalar code.
 ///
 /// # Safety
-/// The contract of [`super::DwI8QFn`] with the layout of [`pack_i8_dot`], on a CPU with
+/// The contract of [`crate::ukernel::DwI8QFn`] with the layout of [`pack_i8`], on a CPU with
 /// FEAT_DotProd.
-pub unsafe fn dw_i8q_dot<const SIGNED: bool>(
+pub unsafe fn dwconv_c16_fp32__neondot<const SIGNED: bool>(
     px: usize,
     taps: usize,
     ind: *const *const u8,
     w: *const i32,
     ch: usize,
-    q: &super::Fp32Requant,
+    q: &Fp32Requant<'_>,
     out: *mut u8,
 ) {
     // SAFETY: same contract; the header is part of the packed buffer; the caller guarantees
@@ -353,7 +133,7 @@ pub unsafe fn dw_i8q_dot<const SIGNED: bool>(
         if *w == 0 {
             let mut acc = vec![0i32; ch];
             for p in 0..px {
-                dw_i8::<SIGNED>(1, taps, ind.add(p * taps), body, ch, acc.as_mut_ptr());
+                dwconv_c8__neon::<SIGNED>(1, taps, ind.add(p * taps), body, ch, acc.as_mut_ptr());
                 for (c, &a) in acc.iter().enumerate() {
                     let v = ((a as f32) * q.scale).clamp(q.lo, q.hi).round_ties_even() as i32
                         + q.zero_point;
@@ -384,7 +164,7 @@ pub unsafe fn dw_i8q_dot<const SIGNED: bool>(
     }
 }
 
-/// [`super::Fp32Requant`] in vectors.
+/// [`Fp32Requant`] in vectors.
 #[derive(Clone, Copy)]
 struct QVec {
     scale: float32x4_t,
@@ -576,11 +356,11 @@ unsafe fn dot_tile<const SIGNED: bool, const K: usize, const FULL: bool, const Q
 /// Channels per tile of the column-reusing 3x3 kernel.
 const CT: usize = 8;
 
-/// Packs 3x3 int8 weights (every `w'` in `[-128, 127]`) for [`dw_i8q_dot_s1`]: 8-channel tiles
+/// Packs 3x3 int8 weights (every `w'` in `[-128, 127]`) for [`dwconv_c8s1_fp32__neondot`]: 8-channel tiles
 /// (zero-padded), each 8 folded biases (plus `128·Σ_t w'` for u8 inputs, which the kernel flips
 /// to s8), then per kernel column `kx` 32 bytes: channel `c` at bytes `4c..4c + 4` holds
 /// `w'[ky][kx][c]` for `ky = 0, 1, 2` and a zero.
-pub fn pack_i8_dot_s1(
+pub fn pack_i8_s1(
     kh: usize,
     kw: usize,
     ch: usize,
@@ -596,7 +376,7 @@ pub fn pack_i8_dot_s1(
     let taps = kh * kw;
     check_pack(taps, ch, w.len(), bias.len())?;
     let tiles = ch.div_ceil(CT);
-    let mut out = try_vec(packed_len(tiles, CT, 1, 1, kw, 0)?, "packed weights")?;
+    let mut out = try_with_capacity(packed_len(tiles, CT, 1, 1, kw, 0)?, "packed weights")?;
     for j in 0..tiles {
         let chan = |i: usize| (CT * j + i < ch).then_some(CT * j + i);
         for i in 0..CT {
@@ -625,15 +405,15 @@ pub fn pack_i8_dot_s1(
 }
 
 /// `dwconv_c8s1__neondot`: 3x3, stride 1 along W, per-tensor Fp32 requantization fused (see
-/// [`super::DwI8QS1Fn`]). Per 8-channel tile and output pixel only the newest input column is
+/// [`crate::ukernel::DwI8QS1Fn`]). Per 8-channel tile and output pixel only the newest input column is
 /// loaded and interleaved (3 row loads, 4 zips: the 3 kernel rows' bytes of a channel side by
 /// side); the two columns before it are the previous pixel's; 6 `sdot` (3 columns × 2).
 ///
 /// # Safety
-/// The contract of [`super::DwI8QS1Fn`] with kernel 3x3, stride 1 along W and the layout of
-/// [`pack_i8_dot_s1`], on a CPU with FEAT_DotProd.
+/// The contract of [`crate::ukernel::DwI8QS1Fn`] with kernel 3x3, stride 1 along W and the layout of
+/// [`pack_i8_s1`], on a CPU with FEAT_DotProd.
 #[allow(clippy::too_many_arguments)]
-pub unsafe fn dw_i8q_dot_s1<const SIGNED: bool>(
+pub unsafe fn dwconv_c8s1_fp32__neondot<const SIGNED: bool>(
     px: usize,
     kw: usize,
     sw: usize,
@@ -641,7 +421,7 @@ pub unsafe fn dw_i8q_dot_s1<const SIGNED: bool>(
     ind: *const *const u8,
     w: *const i32,
     ch: usize,
-    q: &super::Fp32Requant,
+    q: &Fp32Requant<'_>,
     out: *mut u8,
 ) {
     debug_assert_eq!((kw, sw, taps), (3, 1, 9));
@@ -655,7 +435,7 @@ unsafe fn s1_body<const SIGNED: bool>(
     ind: *const *const u8,
     w: *const i32,
     ch: usize,
-    q: &super::Fp32Requant,
+    q: &Fp32Requant<'_>,
     out: *mut u8,
 ) {
     let tile_words = CT + 3 * CT;
