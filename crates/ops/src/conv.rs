@@ -20,7 +20,9 @@ use crate::{
     threads_for, Algorithm, DataType, Node, OpsError, Options, Plan, PlanInput, Tensor, TensorData,
 };
 use cpu_probe::parallel::Parallel;
-use quant_params::{PerChannelRequantizer, QType, RequantScheme, Requantizer};
+use quant_params::{
+    Input8, Output8, OutputStage, PerChannelRequantizer, QType, RequantScheme, Requantizer,
+};
 
 /// An activation fused into a convolution's output.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -551,20 +553,6 @@ pub struct ConvQ8 {
     par: Parallel,
 }
 
-/// 8-bit NHWC input of a [`ConvQ8`] kernel.
-#[derive(Clone, Copy)]
-enum QIn<'a> {
-    U8(&'a [u8]),
-    I8(&'a [i8]),
-}
-
-/// NHWC output of a [`ConvQ8`] kernel.
-enum QBuf<'a> {
-    U8(&'a mut [u8]),
-    I8(&'a mut [i8]),
-    I32(&'a mut [i32]),
-}
-
 /// Adds `extra` padding (top, left, bottom, right) around an NHWC tensor, filled with `fill`.
 /// Sizes were checked against the tensor limit at plan time ([`ConvGeom::check_tensors`]).
 fn pad_nhwc<T: Copy>(
@@ -592,49 +580,13 @@ impl ConvQ8 {
     }
 
     /// Runs the planned kernel on an NHWC input of `h × w` pixels (already padded by `extra`).
-    fn exec(&self, x: QIn<'_>, h: usize, w: usize, y: QBuf<'_>) -> Result<(), OpsError> {
+    fn exec(&self, x: Input8<'_>, h: usize, w: usize, y: Output8<'_>) -> Result<(), OpsError> {
         let g = &self.g;
-        let kern = |e: String| OpsError::Kernel(e);
+        let kern = |e: &dyn std::fmt::Display| OpsError::Kernel(e.to_string());
         match &self.kernel {
-            QKernel::Direct(p) => {
-                let x = match x {
-                    QIn::U8(v) => qgemm::Input8::U8(v),
-                    QIn::I8(v) => qgemm::Input8::I8(v),
-                };
-                let y = match y {
-                    QBuf::U8(v) => qconv_direct::Output8::U8(v),
-                    QBuf::I8(v) => qconv_direct::Output8::I8(v),
-                    QBuf::I32(v) => qconv_direct::Output8::I32(v),
-                };
-                p.run(x, g.n, h, w, g.c, y, &self.par)
-                    .map_err(|e| kern(e.to_string()))
-            }
-            QKernel::Depthwise(p) => {
-                let x = match x {
-                    QIn::U8(v) => depthwise::Input8::U8(v),
-                    QIn::I8(v) => depthwise::Input8::I8(v),
-                };
-                let y = match y {
-                    QBuf::U8(v) => depthwise::Output8::U8(v),
-                    QBuf::I8(v) => depthwise::Output8::I8(v),
-                    QBuf::I32(v) => depthwise::Output8::I32(v),
-                };
-                p.run(x, g.n, h, w, y, &self.par)
-                    .map_err(|e| kern(e.to_string()))
-            }
-            QKernel::Winograd(p) => {
-                let x = match x {
-                    QIn::U8(v) => winograd::int8::Input8::U8(v),
-                    QIn::I8(v) => winograd::int8::Input8::I8(v),
-                };
-                let y = match y {
-                    QBuf::U8(v) => winograd::int8::Output8::U8(v),
-                    QBuf::I8(v) => winograd::int8::Output8::I8(v),
-                    QBuf::I32(v) => winograd::int8::Output8::I32(v),
-                };
-                p.run(x, g.n, h, w, g.c, y, &self.par)
-                    .map_err(|e| kern(e.to_string()))
-            }
+            QKernel::Direct(p) => p.run(x, g.n, h, w, g.c, y, &self.par).map_err(|e| kern(&e)),
+            QKernel::Depthwise(p) => p.run(x, g.n, h, w, y, &self.par).map_err(|e| kern(&e)),
+            QKernel::Winograd(p) => p.run(x, g.n, h, w, g.c, y, &self.par).map_err(|e| kern(&e)),
         }
     }
 
@@ -658,7 +610,7 @@ impl ConvQ8 {
                 y.len()
             )));
         }
-        self.exec(QIn::U8(x), g.h, g.w, QBuf::U8(y))
+        self.exec(Input8::U8(x), g.h, g.w, Output8::U8(y))
     }
 
     /// The input as NHWC, with the `extra` padding added.
@@ -714,11 +666,11 @@ impl Plan for ConvQ8 {
         let xin = match (x.data(), self.x_type) {
             (TensorData::U8(v), QType::U8) => {
                 xn_u8 = self.nhwc_input(v, self.x_zp as u8)?;
-                QIn::U8(&xn_u8)
+                Input8::U8(&xn_u8)
             }
             (TensorData::I8(v), QType::I8) => {
                 xn_i8 = self.nhwc_input(v, self.x_zp as i8)?;
-                QIn::I8(&xn_i8)
+                Input8::I8(&xn_i8)
             }
             _ => {
                 return Err(OpsError::Type(format!(
@@ -732,17 +684,17 @@ impl Plan for ConvQ8 {
         let y = match self.out {
             QOut::U8 => {
                 let mut yn = limits::filled(ylen, 0u8, self.op)?;
-                self.exec(xin, ph, pw, QBuf::U8(&mut yn))?;
+                self.exec(xin, ph, pw, Output8::U8(&mut yn))?;
                 self.output_tensor(yn, Tensor::u8)?
             }
             QOut::I8 => {
                 let mut yn = limits::filled(ylen, 0i8, self.op)?;
-                self.exec(xin, ph, pw, QBuf::I8(&mut yn))?;
+                self.exec(xin, ph, pw, Output8::I8(&mut yn))?;
                 self.output_tensor(yn, Tensor::i8)?
             }
             QOut::I32 => {
                 let mut yn = limits::filled(ylen, 0i32, self.op)?;
-                self.exec(xin, ph, pw, QBuf::I32(&mut yn))?;
+                self.exec(xin, ph, pw, Output8::I32(&mut yn))?;
                 self.output_tensor(yn, Tensor::i32)?
             }
         };
@@ -773,13 +725,72 @@ fn zps(t: Option<&Tensor>, what: &str) -> Result<Option<(QType, Vec<i32>)>, OpsE
     })
 }
 
-/// Plans QLinearConv / ConvInteger.
+/// What the validation phase of [`plan_conv_q8`] resolved from the node and its constants.
+struct Q8Spec<'a> {
+    op: &'static str,
+    g: ConvGeom,
+    x_type: QType,
+    x_zp: i32,
+    /// OIHW weights, as the node holds them.
+    w: Input8<'a>,
+    /// One weight zero point per output channel.
+    w_zps: Vec<i32>,
+    out: QOut,
+    stage: OutputStage,
+    bias: Option<Vec<i32>>,
+}
+
+/// Plans QLinearConv / ConvInteger: validate → choose the algorithm → build its kernel.
 pub fn plan_conv_q8(
     node: &Node,
     inputs: &[PlanInput<'_>],
     opts: &Options,
     act: Activation,
 ) -> Result<ConvQ8, OpsError> {
+    let spec = validate_q8(node, inputs, opts, act)?;
+    let (op, g) = (spec.op, &spec.g);
+    // The kernels take padding up to the dilated kernel extent minus one; the rest is added to
+    // the input at run time.
+    let ext = [
+        (g.kernel[0] - 1) * g.dilation[0],
+        (g.kernel[1] - 1) * g.dilation[1],
+    ];
+    let kpad = [
+        g.pad[0].min(ext[0]),
+        g.pad[1].min(ext[1]),
+        g.pad[2].min(ext[0]),
+        g.pad[3].min(ext[1]),
+    ];
+    let extra = [
+        g.pad[0] - kpad[0],
+        g.pad[1] - kpad[1],
+        g.pad[2] - kpad[2],
+        g.pad[3] - kpad[3],
+    ];
+    let out_bytes = if spec.out == QOut::I32 { 4 } else { 1 };
+    g.check_tensors(op, 1, out_bytes, extra, opts.tensor_limit())?;
+    let alg = choose_q8(g, opts);
+    let kernel = build_q8(&spec, alg, kpad)?;
+    Ok(ConvQ8 {
+        op,
+        g: spec.g,
+        extra,
+        x_zp: spec.x_zp,
+        nhwc: opts.layout == crate::Layout::Nhwc,
+        kernel,
+        x_type: spec.x_type,
+        out: spec.out,
+        par: Parallel::new(threads_for(opts)),
+    })
+}
+
+/// Plan phase 1: attributes, geometry, operand types, zero points, output stage and bias.
+fn validate_q8<'a>(
+    node: &Node,
+    inputs: &[PlanInput<'a>],
+    opts: &Options,
+    act: Activation,
+) -> Result<Q8Spec<'a>, OpsError> {
     attrs::only(
         node,
         &[
@@ -799,7 +810,6 @@ pub fn plan_conv_q8(
     };
     let (xt, xs0) = shape_of(inputs, 0, op)?;
     let xs_nchw = as_nchw(xs0, opts.layout);
-    let xs = &xs_nchw[..];
     let x_type = match xt {
         DataType::U8 => QType::U8,
         DataType::I8 => QType::I8,
@@ -827,7 +837,7 @@ pub fn plan_conv_q8(
         (need(1, "w")?, opt(2), opt(3))
     };
     act.check()?;
-    let g = attrs::conv_geom(node, xs, w.shape())?;
+    let g = attrs::conv_geom(node, &xs_nchw, w.shape())?;
     let x_zp = match zps(x_zp_t, &format!("{op} x_zero_point"))? {
         None => 0,
         Some((t, v)) => {
@@ -844,9 +854,36 @@ pub fn plan_conv_q8(
             v[0]
         }
     };
+    let (w8, w_zps) = q8_weights(op, w, w_zp_t, g.m)?;
+    let (out, stage) = if qlinear {
+        q8_output_stage(op, &need, g.m, act)?
+    } else {
+        (QOut::I32, OutputStage::RawI32)
+    };
+    let bias = if qlinear { q8_bias(inputs, g.m)? } else { None };
+    Ok(Q8Spec {
+        op,
+        g,
+        x_type,
+        x_zp,
+        w: w8,
+        w_zps,
+        out,
+        stage,
+        bias,
+    })
+}
+
+/// The weights as an 8-bit view and one zero point per output channel.
+fn q8_weights<'a>(
+    op: &str,
+    w: &'a Tensor,
+    w_zp_t: Option<&Tensor>,
+    m: usize,
+) -> Result<(Input8<'a>, Vec<i32>), OpsError> {
     let (w_type, w8) = match w.data() {
-        TensorData::U8(v) => (QType::U8, qgemm::Input8::U8(v)),
-        TensorData::I8(v) => (QType::I8, qgemm::Input8::I8(v)),
+        TensorData::U8(v) => (QType::U8, Input8::U8(v)),
+        TensorData::I8(v) => (QType::I8, Input8::I8(v)),
         _ => {
             return Err(OpsError::Type(format!(
                 "{op}: w must be uint8 or int8, got {}",
@@ -862,150 +899,140 @@ pub fn plan_conv_q8(
                     "{op}: w_zero_point type differs from w"
                 )));
             }
-            if v.len() != 1 && v.len() != g.m {
+            if v.len() != 1 && v.len() != m {
                 return Err(OpsError::Shape(format!(
-                    "{op}: {} weight zero points for {} output channels",
+                    "{op}: {} weight zero points for {m} output channels",
                     v.len(),
-                    g.m
                 )));
             }
             v
         }
     };
-    let w_zps_full: Vec<i32> = if w_zps.len() == 1 {
-        vec![w_zps[0]; g.m]
+    let full = if w_zps.len() == 1 {
+        limits::filled(m, w_zps[0], &format!("{op} weight zero points"))?
     } else {
-        w_zps.clone()
+        w_zps
     };
-    let (out, stage_pt, stage_pc) = if qlinear {
-        let f = |i: usize, what: &str| -> Result<Vec<f32>, OpsError> {
-            Ok(need(i, what)?.as_f32(&format!("{op} {what}"))?.to_vec())
-        };
-        let x_scale = f(1, "x_scale")?;
-        let w_scale = f(4, "w_scale")?;
-        let y_scale = f(6, "y_scale")?;
-        for (v, what) in [
-            (&x_scale, "x_scale"),
-            (&w_scale, "w_scale"),
-            (&y_scale, "y_scale"),
-        ] {
-            crate::positive_scales(v, &format!("{op} {what}"))?;
+    Ok((w8, full))
+}
+
+/// QLinearConv's output type and requantization (ONNX Runtime's: f32 multiplier
+/// `x_scale·w_scale/y_scale`, round half to even, saturate; a fused activation clamps in the
+/// quantized domain).
+fn q8_output_stage<'a>(
+    op: &str,
+    need: &impl Fn(usize, &str) -> Result<&'a Tensor, OpsError>,
+    m: usize,
+    act: Activation,
+) -> Result<(QOut, OutputStage), OpsError> {
+    let f = |i: usize, what: &str| -> Result<Vec<f32>, OpsError> {
+        Ok(need(i, what)?.as_f32(&format!("{op} {what}"))?.to_vec())
+    };
+    let x_scale = f(1, "x_scale")?;
+    let w_scale = f(4, "w_scale")?;
+    let y_scale = f(6, "y_scale")?;
+    for (v, what) in [
+        (&x_scale, "x_scale"),
+        (&w_scale, "w_scale"),
+        (&y_scale, "y_scale"),
+    ] {
+        crate::positive_scales(v, &format!("{op} {what}"))?;
+    }
+    let (y_type, y_zp) = match zps(Some(need(7, "y_zero_point")?), "QLinearConv y_zero_point")? {
+        Some((t, v)) if v.len() == 1 => (t, v[0]),
+        _ => {
+            return Err(OpsError::Unsupported(
+                "QLinearConv: y_zero_point must be one value".into(),
+            ))
         }
-        let (y_type, y_zp) = match zps(Some(need(7, "y_zero_point")?), "QLinearConv y_zero_point")?
-        {
-            Some((t, v)) if v.len() == 1 => (t, v[0]),
-            _ => {
-                return Err(OpsError::Unsupported(
-                    "QLinearConv: y_zero_point must be one value".into(),
-                ))
-            }
+    };
+    if x_scale.len() != 1 || y_scale.len() != 1 || (w_scale.len() != 1 && w_scale.len() != m) {
+        return Err(OpsError::Shape(format!(
+            "QLinearConv: x_scale ({}) and y_scale ({}) must be scalars and w_scale ({}) 1 or {m} values",
+            x_scale.len(),
+            y_scale.len(),
+            w_scale.len(),
+        )));
+    }
+    let scales: Vec<f32> = w_scale
+        .iter()
+        .map(|&ws| x_scale[0] * ws / y_scale[0])
+        .collect();
+    let q = |e: quant_params::QuantError| OpsError::Quantization(format!("{op}: {e}"));
+    let (lo, hi) = {
+        let (l, h) = act.bounds();
+        let inv = 1.0 / y_scale[0];
+        // In i64 with saturating float casts: a bound far outside the output type clamps to the
+        // type's end (an i32 add here wrapped in release builds, turning a huge bound into "no
+        // clamp" or the opposite end).
+        let q = |b: f32| {
+            ((b * inv).round_ties_even() as i64)
+                .saturating_add(i64::from(y_zp))
+                .clamp(i64::from(y_type.min()), i64::from(y_type.max())) as i32
         };
-        if x_scale.len() != 1 || y_scale.len() != 1 || (w_scale.len() != 1 && w_scale.len() != g.m)
-        {
-            return Err(OpsError::Shape(format!(
-                "QLinearConv: x_scale ({}) and y_scale ({}) must be scalars and w_scale ({}) 1 or {} values",
-                x_scale.len(),
-                y_scale.len(),
-                w_scale.len(),
-                g.m
-            )));
-        }
-        // ONNX Runtime's requantization: f32 multiplier x_scale·w_scale/y_scale, round half to
-        // even, saturate; a fused activation clamps in the quantized domain.
-        let scales: Vec<f32> = w_scale
-            .iter()
-            .map(|&ws| x_scale[0] * ws / y_scale[0])
-            .collect();
-        let q = |e: quant_params::QuantError| OpsError::Quantization(format!("{op}: {e}"));
-        let (lo, hi) = {
-            let (l, h) = act.bounds();
-            let inv = 1.0 / y_scale[0];
-            // In i64 with saturating float casts: a bound far outside the output type clamps
-            // to the type's end (an i32 add here wrapped in release builds, turning a huge
-            // bound into "no clamp" or the opposite end).
-            let q = |b: f32| {
-                ((b * inv).round_ties_even() as i64)
-                    .saturating_add(i64::from(y_zp))
-                    .clamp(i64::from(y_type.min()), i64::from(y_type.max())) as i32
-            };
-            let ql = if l.is_finite() { q(l) } else { y_type.min() };
-            let qh = if h.is_finite() { q(h) } else { y_type.max() };
-            (ql.min(qh), qh)
-        };
-        let out = if y_type == QType::U8 {
-            QOut::U8
-        } else {
-            QOut::I8
-        };
-        if scales.len() == 1 {
-            let r = Requantizer::new(RequantScheme::Fp32, scales[0], y_zp, y_type)
+        let ql = if l.is_finite() { q(l) } else { y_type.min() };
+        let qh = if h.is_finite() { q(h) } else { y_type.max() };
+        (ql.min(qh), qh)
+    };
+    let out = if y_type == QType::U8 {
+        QOut::U8
+    } else {
+        QOut::I8
+    };
+    let stage = if scales.len() == 1 {
+        OutputStage::PerTensor(
+            Requantizer::new(RequantScheme::Fp32, scales[0], y_zp, y_type)
                 .map_err(q)?
                 .with_clamp(lo, hi)
-                .map_err(q)?;
-            (out, Some(r), None)
-        } else {
-            let r = PerChannelRequantizer::new(RequantScheme::Fp32, &scales, y_zp, y_type)
+                .map_err(q)?,
+        )
+    } else {
+        OutputStage::PerChannel(
+            PerChannelRequantizer::new(RequantScheme::Fp32, &scales, y_zp, y_type)
                 .map_err(q)?
                 .with_clamp(lo, hi)
-                .map_err(q)?;
-            (out, None, Some(r))
-        }
-    } else {
-        (QOut::I32, None, None)
+                .map_err(q)?,
+        )
     };
-    let bias: Option<Vec<i32>> = if qlinear {
-        match get(inputs, 8) {
-            Some(b) => {
-                let v = b.as_i32("QLinearConv B")?.to_vec();
-                if v.len() != g.m {
-                    return Err(OpsError::Shape(format!(
-                        "QLinearConv: B has {} values for {} output channels",
-                        v.len(),
-                        g.m
-                    )));
-                }
-                Some(v)
-            }
-            None => None,
-        }
-    } else {
-        None
+    Ok((out, stage))
+}
+
+/// QLinearConv's optional i32 bias, one value per output channel.
+fn q8_bias(inputs: &[PlanInput<'_>], m: usize) -> Result<Option<Vec<i32>>, OpsError> {
+    let Some(b) = get(inputs, 8) else {
+        return Ok(None);
     };
-    let threads = threads_for(opts);
-    // The kernels take padding up to the dilated kernel extent minus one; the rest is added to
-    // the input at run time.
-    let ext = [
-        (g.kernel[0] - 1) * g.dilation[0],
-        (g.kernel[1] - 1) * g.dilation[1],
-    ];
-    let kpad = [
-        g.pad[0].min(ext[0]),
-        g.pad[1].min(ext[1]),
-        g.pad[2].min(ext[0]),
-        g.pad[3].min(ext[1]),
-    ];
-    let extra = [
-        g.pad[0] - kpad[0],
-        g.pad[1] - kpad[1],
-        g.pad[2] - kpad[2],
-        g.pad[3] - kpad[3],
-    ];
-    let out_bytes = if out == QOut::I32 { 4 } else { 1 };
-    g.check_tensors(op, 1, out_bytes, extra, opts.tensor_limit())?;
-    let depthwise_ok = g.group > 1 && g.group == g.c && g.m.is_multiple_of(g.c);
-    let winograd_ok = g.group == 1
-        && g.kernel == [3, 3]
-        && g.stride == [1, 1]
-        && g.dilation == [1, 1]
-        && !g.one_d;
-    let alg = match opts.algorithm {
+    let v = b.as_i32("QLinearConv B")?.to_vec();
+    if v.len() != m {
+        return Err(OpsError::Shape(format!(
+            "QLinearConv: B has {} values for {m} output channels",
+            v.len(),
+        )));
+    }
+    Ok(Some(v))
+}
+
+/// Whether the int8 depthwise kernels take this geometry.
+fn q8_depthwise_ok(g: &ConvGeom) -> bool {
+    g.group > 1 && g.group == g.c && g.m.is_multiple_of(g.c)
+}
+
+/// Whether the exact int8 Winograd F(2x2, 3x3) takes this geometry.
+fn q8_winograd_ok(g: &ConvGeom) -> bool {
+    g.group == 1 && g.kernel == [3, 3] && g.stride == [1, 1] && g.dilation == [1, 1] && !g.one_d
+}
+
+/// Plan phase 2: the algorithm (the caller's, else depthwise where it applies, else Winograd
+/// where it pays, else the direct kernel).
+fn choose_q8(g: &ConvGeom, opts: &Options) -> Algorithm {
+    match opts.algorithm {
         Some(a) => a,
-        None if depthwise_ok => Algorithm::Depthwise,
+        None if q8_depthwise_ok(g) => Algorithm::Depthwise,
         // The exact int8 Winograd does 2.25x fewer multiplies but more data movement: it pays
         // where the direct kernel multiplies with vmlal (ARMv8.0 NEON without dot product);
         // with SDOT or AVX-512 VNNI the direct kernel is faster (winograd's benchmarks). The
         // question goes to qgemm's table: which entry would the direct kernel run?
-        None if winograd_ok
+        None if q8_winograd_ok(g)
             && cfg!(target_arch = "aarch64")
             && matches!(
                 qgemm::IGEMM.best().isa,
@@ -1015,39 +1042,53 @@ pub fn plan_conv_q8(
             Algorithm::Winograd
         }
         None => Algorithm::QConvDirect,
-    };
+    }
+}
+
+/// Weights relaid out by `f` (OIHW → what the kernel takes), as an 8-bit view over `keep`.
+fn relaid<'k>(
+    w: Input8<'_>,
+    keep: &'k mut (Vec<u8>, Vec<i8>),
+    f_u8: impl FnOnce(&[u8]) -> Result<Vec<u8>, OpsError>,
+    f_i8: impl FnOnce(&[i8]) -> Result<Vec<i8>, OpsError>,
+) -> Result<Input8<'k>, OpsError> {
+    Ok(match w {
+        Input8::U8(v) => {
+            keep.0 = f_u8(v)?;
+            Input8::U8(&keep.0)
+        }
+        Input8::I8(v) => {
+            keep.1 = f_i8(v)?;
+            Input8::I8(&keep.1)
+        }
+    })
+}
+
+/// Plan phase 3: the chosen algorithm's kernel plan, weights relaid out for it.
+fn build_q8(spec: &Q8Spec<'_>, alg: Algorithm, kpad: [usize; 4]) -> Result<QKernel, OpsError> {
+    let (op, g) = (spec.op, &spec.g);
     let kern = |e: String| OpsError::Kernel(format!("{op}: {e}"));
-    let kernel = match alg {
-        Algorithm::Depthwise if depthwise_ok => {
+    let mut keep = (Vec::new(), Vec::new());
+    Ok(match alg {
+        Algorithm::Depthwise if q8_depthwise_ok(g) => {
             let mut desc = depthwise::DwDesc::new(g.kernel, g.stride, kpad, g.c, g.m / g.c);
             desc.dilation = g.dilation;
-            let wh: qgemm::Input8<'_> = w8;
-            let whwc_u8;
-            let whwc_i8;
-            let wd = match wh {
-                qgemm::Input8::U8(v) => {
-                    whwc_u8 = layout::dw_to_hwc(v, g.m, g.kernel[0], g.kernel[1])?;
-                    depthwise::Input8::U8(&whwc_u8)
-                }
-                qgemm::Input8::I8(v) => {
-                    whwc_i8 = layout::dw_to_hwc(v, g.m, g.kernel[0], g.kernel[1])?;
-                    depthwise::Input8::I8(&whwc_i8)
-                }
-            };
-            let output = match (&stage_pt, &stage_pc) {
-                (Some(r), _) => depthwise::OutputStage::PerTensor(*r),
-                (None, Some(r)) => depthwise::OutputStage::PerChannel(r.clone()),
-                _ => depthwise::OutputStage::RawI32,
-            };
+            let (kh, kw) = (g.kernel[0], g.kernel[1]);
+            let weights = relaid(
+                spec.w,
+                &mut keep,
+                |v| layout::dw_to_hwc(v, g.m, kh, kw),
+                |v| layout::dw_to_hwc(v, g.m, kh, kw),
+            )?;
             QKernel::Depthwise(
                 depthwise::QDepthwise::new(depthwise::QDepthwiseConfig {
                     desc,
-                    input_type: x_type,
-                    input_zero_point: x_zp,
-                    weights: wd,
-                    weight_zero_points: &w_zps_full,
-                    bias: bias.as_deref(),
-                    output,
+                    input_type: spec.x_type,
+                    input_zero_point: spec.x_zp,
+                    weights,
+                    weight_zero_points: &spec.w_zps,
+                    bias: spec.bias.as_deref(),
+                    output: spec.stage.clone(),
                     entry: None,
                 })
                 .map_err(|e| kern(e.to_string()))?,
@@ -1055,23 +1096,13 @@ pub fn plan_conv_q8(
         }
         Algorithm::QConvDirect | Algorithm::QGemm => {
             let cg = g.c / g.group;
-            let ohwi_u8;
-            let ohwi_i8;
-            let wq = match w8 {
-                qgemm::Input8::U8(v) => {
-                    ohwi_u8 = layout::oihw_to_ohwi(v, g.m, cg, g.kernel[0], g.kernel[1])?;
-                    qgemm::Input8::U8(&ohwi_u8)
-                }
-                qgemm::Input8::I8(v) => {
-                    ohwi_i8 = layout::oihw_to_ohwi(v, g.m, cg, g.kernel[0], g.kernel[1])?;
-                    qgemm::Input8::I8(&ohwi_i8)
-                }
-            };
-            let output = match (&stage_pt, &stage_pc) {
-                (Some(r), _) => qconv_direct::OutputStage::PerTensor(*r),
-                (None, Some(r)) => qconv_direct::OutputStage::PerChannel(r.clone()),
-                _ => qconv_direct::OutputStage::RawI32,
-            };
+            let (kh, kw) = (g.kernel[0], g.kernel[1]);
+            let weights = relaid(
+                spec.w,
+                &mut keep,
+                |v| layout::oihw_to_ohwi(v, g.m, cg, kh, kw),
+                |v| layout::oihw_to_ohwi(v, g.m, cg, kh, kw),
+            )?;
             QKernel::Direct(Box::new(
                 qconv_direct::QConv2d::new(qconv_direct::QConv2dConfig {
                     desc: qconv_direct::Conv2dDesc {
@@ -1083,46 +1114,35 @@ pub fn plan_conv_q8(
                         cin_per_group: cg,
                         cout_per_group: g.m / g.group,
                     },
-                    input_type: x_type,
-                    input_zero_point: x_zp,
-                    weights: wq,
-                    weight_zero_points: &w_zps_full,
-                    bias: bias.as_deref(),
-                    output,
+                    input_type: spec.x_type,
+                    input_zero_point: spec.x_zp,
+                    weights,
+                    weight_zero_points: &spec.w_zps,
+                    bias: spec.bias.as_deref(),
+                    output: spec.stage.clone(),
                     kernel: None,
                 })
                 .map_err(|e| kern(e.to_string()))?,
             ))
         }
-        Algorithm::Winograd if winograd_ok => {
-            let ohwi_u8;
-            let ohwi_i8;
-            let wq = match w8 {
-                qgemm::Input8::U8(v) => {
-                    ohwi_u8 = layout::oihw_to_ohwi(v, g.m, g.c, 3, 3)?;
-                    winograd::int8::Input8::U8(&ohwi_u8)
-                }
-                qgemm::Input8::I8(v) => {
-                    ohwi_i8 = layout::oihw_to_ohwi(v, g.m, g.c, 3, 3)?;
-                    winograd::int8::Input8::I8(&ohwi_i8)
-                }
-            };
-            let output = match (&stage_pt, &stage_pc) {
-                (Some(r), _) => winograd::int8::OutputStage::PerTensor(*r),
-                (None, Some(r)) => winograd::int8::OutputStage::PerChannel(r.clone()),
-                _ => winograd::int8::OutputStage::RawI32,
-            };
+        Algorithm::Winograd if q8_winograd_ok(g) => {
+            let weights = relaid(
+                spec.w,
+                &mut keep,
+                |v| layout::oihw_to_ohwi(v, g.m, g.c, 3, 3),
+                |v| layout::oihw_to_ohwi(v, g.m, g.c, 3, 3),
+            )?;
             QKernel::Winograd(
                 winograd::int8::WinogradInt8::new(winograd::int8::Int8Config {
                     cin: g.c,
                     cout: g.m,
                     padding: kpad,
-                    input_type: x_type,
-                    input_zero_point: x_zp,
-                    weights: wq,
-                    weight_zero_points: &w_zps_full,
-                    bias: bias.as_deref(),
-                    output,
+                    input_type: spec.x_type,
+                    input_zero_point: spec.x_zp,
+                    weights,
+                    weight_zero_points: &spec.w_zps,
+                    bias: spec.bias.as_deref(),
+                    output: spec.stage.clone(),
                     kernels: None,
                 })
                 .map_err(|e| kern(e.to_string()))?,
@@ -1134,16 +1154,5 @@ pub fn plan_conv_q8(
                 a.name()
             )))
         }
-    };
-    Ok(ConvQ8 {
-        op,
-        g,
-        extra,
-        x_zp,
-        nhwc: opts.layout == crate::Layout::Nhwc,
-        kernel,
-        x_type,
-        out,
-        par: Parallel::new(threads),
     })
 }

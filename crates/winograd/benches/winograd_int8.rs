@@ -227,7 +227,7 @@ fn icount_mode() -> bool {
             )
             .unwrap();
         }
-    } else if let Some(v) = qconv_direct::IGEMM.by_name(&name).ok() {
+    } else if let Ok(v) = qconv_direct::IGEMM.by_name(name) {
         let plan = direct_plan(&w, v);
         for _ in 0..runs {
             plan.run(
