@@ -11,7 +11,8 @@
 
 use arbitrary::{Arbitrary, Result, Unstructured};
 use depthwise::{
-    Depthwise32, DwDesc, Input8, Output8, OutputStage, QDepthwise, QDepthwiseConfig, Variant,
+    Depthwise32, DwDesc, Input8, Output8, OutputStage, QDepthwise, QDepthwiseConfig, DWCONV_F32,
+    DWCONV_INT8,
 };
 use libfuzzer_sys::fuzz_target;
 use quant_params::{PerChannelRequantizer, QType, RequantScheme, Requantizer};
@@ -161,10 +162,10 @@ fn check_accepted(d: &DwDesc, r: &Run, in_len: usize, out_len: usize) -> (usize,
 
 fn run(u: &mut Unstructured<'_>) -> Result<()> {
     let d = desc(u)?;
-    let available = Variant::available();
+    // An entry of the chosen table (int8 or f32), or the best one (None).
     let variant = match u8::arbitrary(u)? {
         0..=127 => None,
-        v => Some(available[usize::from(v) % available.len()]),
+        v => Some(usize::from(v)),
     };
     if bool::arbitrary(u)? {
         run_q8(u, d, variant)
@@ -179,7 +180,9 @@ enum Stage {
     Raw,
 }
 
-fn run_q8(u: &mut Unstructured<'_>, d: DwDesc, variant: Option<Variant>) -> Result<()> {
+fn run_q8(u: &mut Unstructured<'_>, d: DwDesc, variant: Option<usize>) -> Result<()> {
+    let available = DWCONV_INT8.available();
+    let variant = variant.map(|v| available[v % available.len()]);
     let cout = d.channels.checked_mul(d.multiplier);
     let taps = d.kernel[0].checked_mul(d.kernel[1]);
     let w_need = mix::prod(&[d.kernel[0], d.kernel[1], d.channels, d.multiplier]);
@@ -242,7 +245,7 @@ fn run_q8(u: &mut Unstructured<'_>, d: DwDesc, variant: Option<Variant>) -> Resu
             Stage::Tensor(r, out_t)
         }
     };
-    trace!("QDepthwise::new({d:?}, {in_t:?} zp {in_zp}, weights of {w_len}, w zps {w_zps:?}, bias {:?}, {variant:?})", bias.as_ref().map(Vec::len));
+    trace!("QDepthwise::new({d:?}, {in_t:?} zp {in_zp}, weights of {w_len}, w zps {w_zps:?}, bias {:?}, {:?})", bias.as_ref().map(Vec::len), variant.map(|e| e.name));
     let plan = QDepthwise::new(QDepthwiseConfig {
         desc: d,
         input_type: in_t,
@@ -255,7 +258,7 @@ fn run_q8(u: &mut Unstructured<'_>, d: DwDesc, variant: Option<Variant>) -> Resu
             Stage::Channel(p, _) => OutputStage::PerChannel(p.clone()),
             Stage::Raw => OutputStage::RawI32,
         },
-        variant,
+        entry: variant,
     });
     let Ok(plan) = plan else { return Ok(()) };
     let (Some(cout), Some(taps), Some(w_need)) = (cout, taps, w_need) else {
@@ -359,7 +362,7 @@ fn run_q8(u: &mut Unstructured<'_>, d: DwDesc, variant: Option<Variant>) -> Resu
                         (byte(o8[at], *t), p.channel(co).unwrap().requantize(want))
                     }
                 };
-                assert_eq!(got, want, "image {b} output {i} (channel {co}): kernel {got}, reference {want}; {d:?} on {}x{}, {:?}", r.in_h, r.in_w, plan.variant());
+                assert_eq!(got, want, "image {b} output {i} (channel {co}): kernel {got}, reference {want}; {d:?} on {}x{}, {:?}", r.in_h, r.in_w, plan.name());
             }
         }
     }
@@ -373,7 +376,9 @@ fn byte(v: u8, t: QType) -> i32 {
     }
 }
 
-fn run_f32(u: &mut Unstructured<'_>, d: DwDesc, variant: Option<Variant>) -> Result<()> {
+fn run_f32(u: &mut Unstructured<'_>, d: DwDesc, variant: Option<usize>) -> Result<()> {
+    let available = DWCONV_F32.available();
+    let variant = variant.map(|v| available[v % available.len()]);
     let cout = d.channels.checked_mul(d.multiplier);
     let taps = d.kernel[0].checked_mul(d.kernel[1]);
     let w_need = mix::prod(&[d.kernel[0], d.kernel[1], d.channels, d.multiplier]);
@@ -396,8 +401,9 @@ fn run_f32(u: &mut Unstructured<'_>, d: DwDesc, variant: Option<Variant>) -> Res
         _ => (f32::NEG_INFINITY, f32::INFINITY),
     };
     trace!(
-        "Depthwise32::new({d:?}, weights of {w_len}, bias {:?}, clamp {clamp:?}, {variant:?})",
-        bias.as_ref().map(Vec::len)
+        "Depthwise32::new({d:?}, weights of {w_len}, bias {:?}, clamp {clamp:?}, {:?})",
+        bias.as_ref().map(Vec::len),
+        variant.map(|e| e.name)
     );
     let plan = Depthwise32::new(d, &weights, bias.as_deref(), clamp, variant);
     let Ok(plan) = plan else { return Ok(()) };
@@ -465,7 +471,7 @@ fn run_f32(u: &mut Unstructured<'_>, d: DwDesc, variant: Option<Variant>) -> Res
                     i % cout,
                     r.in_h,
                     r.in_w,
-                    plan.variant()
+                    plan.name()
                 );
             }
         }

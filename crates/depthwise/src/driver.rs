@@ -158,13 +158,14 @@ fn choose<K>(
 ) -> Result<&'static Entry<K>, DwError> {
     match forced {
         None => Ok(table.best()),
-        Some(e) if e.supported() => Ok(e),
-        Some(e) => Err(DwError::Variant(format!(
-            "{} needs {}, which this CPU does not have or EDGE_KERNELS_ISA caps (available: {:?})",
-            e.name,
-            e.isa,
-            table.available().iter().map(|e| e.name).collect::<Vec<_>>()
-        ))),
+        // `verify`: the table's own entry (a caller-built copy could pair a scalar ISA with
+        // kernels this CPU cannot run) and supported here.
+        Some(e) => table.verify(e).map_err(|err| {
+            DwError::Variant(format!(
+                "{err} (available: {:?})",
+                table.available().iter().map(|e| e.name).collect::<Vec<_>>()
+            ))
+        }),
     }
 }
 

@@ -76,13 +76,14 @@ impl std::fmt::Debug for BulkKernels {
 impl BulkKernels {
     /// The kernels of `entry` (one of [`BULK`]), or an error if this CPU cannot run it.
     pub fn new(entry: &'static BulkEntry) -> Result<BulkKernels, QuantError> {
-        if !entry.supported() {
-            return Err(QuantError::Invalid(format!(
-                "kernel {} is not available on this CPU (available: {:?})",
-                entry.name,
+        // `verify`: one of BULK's own entries (not a caller-built copy whose `isa` could be
+        // wrong) that this CPU runs.
+        let entry = BULK.verify(entry).map_err(|e| {
+            QuantError::Invalid(format!(
+                "{e} (available: {:?})",
                 BULK.available().iter().map(|e| e.name).collect::<Vec<_>>()
-            )));
-        }
+            ))
+        })?;
         Ok(BulkKernels { entry })
     }
 

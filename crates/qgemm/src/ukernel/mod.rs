@@ -235,16 +235,13 @@ pub static IGEMM: Table<Kernels> = Table::new(&[
     },
 ]);
 
-/// The entry a plan runs: `forced` if given (an error if this CPU cannot run it), else the best
-/// available one.
+/// The entry a plan runs: `forced` if given (an error if this CPU cannot run it, or if it is not
+/// one of [`IGEMM`]'s own entries: a caller-built copy could pair a scalar ISA with kernels this
+/// CPU cannot run), else the best available one.
 pub fn choose(forced: Option<&'static Kernel>) -> Result<&'static Kernel, DispatchError> {
     match forced {
         None => Ok(IGEMM.best()),
-        Some(e) if e.supported() => Ok(e),
-        Some(e) => Err(DispatchError::Unsupported {
-            name: e.name,
-            isa: e.isa,
-        }),
+        Some(e) => IGEMM.verify(e),
     }
 }
 
