@@ -532,6 +532,7 @@ fn pack_b(
     a_type: QType,
     a_zp: i32,
     b_zps: &[i32],
+    max_bytes: usize,
 ) -> Result<(Vec<PackedB>, Vec<usize>), OpsError> {
     let s = b.shape();
     if s.is_empty() {
@@ -548,7 +549,16 @@ fn pack_b(
         1
     };
     let (_, bv) = int8(b, &format!("{op} B"))?;
-    let mut packed = Vec::with_capacity(batches);
+    // One packed matrix per batch of B: an empty B (k·n = 0) bounds nothing by its data, so its
+    // batch count is bounded by the tensor limit like any tensor ops allocates (found by the
+    // `matmul` fuzz target: B [2^48, 0, 3] aborted on a 2^51-byte allocation).
+    limits::check_tensor::<PackedB>(batches, max_bytes, &format!("{op} packed B batches"))?;
+    let mut packed = Vec::new();
+    packed.try_reserve_exact(batches).map_err(|e| {
+        OpsError::Shape(format!(
+            "{op}: cannot allocate {batches} packed B batches ({e})"
+        ))
+    })?;
     for t in 0..batches {
         let r = t * k * n..(t + 1) * k * n;
         let bt = match bv {
@@ -652,7 +662,14 @@ fn plan_int8(
                 Some(t) => zp_values(t, "MatMulInteger b_zero_point", b_type)?,
                 None => vec![0],
             };
-            let (packed, b_shape) = pack_b("MatMulInteger", b, a_type, a_zp, &b_zps)?;
+            let (packed, b_shape) = pack_b(
+                "MatMulInteger",
+                b,
+                a_type,
+                a_zp,
+                &b_zps,
+                opts.tensor_limit(),
+            )?;
             Ok(MatMulInt8 {
                 op: "MatMulInteger",
                 packed,
@@ -735,7 +752,14 @@ fn plan_int8(
                     qtype: y_type,
                 }
             };
-            let (packed, b_shape) = pack_b("QLinearMatMul", b, a_type, a_zp, &b_zps)?;
+            let (packed, b_shape) = pack_b(
+                "QLinearMatMul",
+                b,
+                a_type,
+                a_zp,
+                &b_zps,
+                opts.tensor_limit(),
+            )?;
             Ok(MatMulInt8 {
                 op: "QLinearMatMul",
                 packed,

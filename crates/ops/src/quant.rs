@@ -182,7 +182,9 @@ impl Plan for Quantize {
         macro_rules! each {
             ($ty:ty, $f:ident, $ctor:ident) => {{
                 let mut out = vec![<$ty>::default(); xs.len()];
-                for o in 0..ax.outer {
+                // An empty tensor has nothing to visit, while outer · len may be astronomically
+                // large (a fuzzer hang: shape [2^40, 1, 0]).
+                for o in 0..if ax.inner == 0 { 0 } else { ax.outer } {
                     for a in 0..ax.len {
                         let base = (o * ax.len + a) * ax.inner;
                         let p = &params[if params.len() == 1 { 0 } else { a }];
@@ -263,7 +265,9 @@ impl Plan for Dequantize {
                         "DequantizeLinear: an int32 input needs a zero point of 0".into(),
                     ));
                 }
-                for o in 0..ax.outer {
+                // An empty tensor has nothing to visit, while outer · len may be astronomically
+                // large (a fuzzer hang: shape [2^40, 1, 0]).
+                for o in 0..if ax.inner == 0 { 0 } else { ax.outer } {
                     for a in 0..ax.len {
                         let base = (o * ax.len + a) * ax.inner;
                         let s = self.scales[pick(a)];
@@ -274,7 +278,9 @@ impl Plan for Dequantize {
                 }
             }
             TensorData::U8(v) => {
-                for o in 0..ax.outer {
+                // An empty tensor has nothing to visit, while outer · len may be astronomically
+                // large (a fuzzer hang: shape [2^40, 1, 0]).
+                for o in 0..if ax.inner == 0 { 0 } else { ax.outer } {
                     for a in 0..ax.len {
                         let base = (o * ax.len + a) * ax.inner;
                         let p =
@@ -291,7 +297,9 @@ impl Plan for Dequantize {
                 }
             }
             TensorData::I8(v) => {
-                for o in 0..ax.outer {
+                // An empty tensor has nothing to visit, while outer · len may be astronomically
+                // large (a fuzzer hang: shape [2^40, 1, 0]).
+                for o in 0..if ax.inner == 0 { 0 } else { ax.outer } {
                     for a in 0..ax.len {
                         let base = (o * ax.len + a) * ax.inner;
                         let p =

@@ -566,3 +566,46 @@ fn layout_helpers_check_their_dimensions() {
     assert!(ops::layout::oihw_to_ohwi(&x, 2, 3, 2, 3).is_err());
     assert!(ops::layout::dw_to_hwc(&x, usize::MAX, 2, 2).is_err());
 }
+
+/// Found by the `matmul` fuzz target (2026-12-07): MatMulInteger with a constant, empty B of
+/// shape [2^48, 0, 3] packed one matrix per batch of B at plan time and aborted on a 2^51-byte
+/// allocation. The batch count is bounded by the tensor limit now.
+#[test]
+fn empty_constant_b_with_a_huge_batch_is_refused() {
+    let a = Tensor::u8(vec![1, 0], vec![]).unwrap();
+    let b = Tensor::i8(vec![1 << 48, 0, 3], vec![]).unwrap();
+    let e = err_of(plan_and_run(
+        &Node::new("MatMulInteger"),
+        &a,
+        &[Some(&b)],
+        &Options::default(),
+    ));
+    assert!(e.contains("packed B batches") && e.contains("tensor limit"), "{e}");
+}
+
+/// Found by the `quantize` fuzz target (2026-12-07): QuantizeLinear of an empty tensor of shape
+/// [2^40, 1, 0] looped 2^40 times over nothing (a fuzzer timeout). It returns the empty result.
+#[test]
+fn quantize_of_an_empty_tensor_with_a_huge_outer_count_returns_at_once() {
+    let x = Tensor::f32(vec![1 << 40, 1, 0], vec![]).unwrap();
+    let scale = Tensor::f32(vec![], vec![0.5]).unwrap();
+    let zp = Tensor::u8(vec![], vec![3]).unwrap();
+    let y = plan_and_run(
+        &Node::new("QuantizeLinear"),
+        &x,
+        &[Some(&scale), Some(&zp)],
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!(y[0].shape(), vec![1 << 40, 1, 0]);
+    let scales = Tensor::f32(vec![1], vec![0.5]).unwrap();
+    let zps = Tensor::u8(vec![1], vec![3]).unwrap();
+    let y = plan_and_run(
+        &Node::new("QuantizeLinear").with("axis", Attribute::Int(1)),
+        &x,
+        &[Some(&scales), Some(&zps)],
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!(y[0].shape(), vec![1 << 40, 1, 0]);
+}
