@@ -95,9 +95,9 @@ impl QConv2d {
 
     /// Runs the convolution on `batch` NHWC images of `in_h × in_w` whose pixels are
     /// `in_pixel_stride` elements apart (>= groups · cin_per_group), writing a dense NHWC output
-    /// of exactly `batch · oh · ow · cout` elements ([`Conv2dDesc::output_size`]).
+    /// of exactly `batch · oh · ow · cout` elements ([`Conv2dDesc::output_size`](crate::Conv2dDesc::output_size)).
     ///
-    /// `in_h` and `in_w` are at most [`MAX_ATTRIBUTE`]; the input and output lengths, the
+    /// `in_h` and `in_w` are at most [`MAX_ATTRIBUTE`](crate::MAX_ATTRIBUTE); the input and output lengths, the
     /// indirection buffer and the per-thread scratch are computed checked and allocated
     /// fallibly: an overflow or a failed allocation is an error (the output is then
     /// unspecified).

@@ -7,7 +7,7 @@
 //! multiplied by the pair-interleaved packed weights `w'` with `vpmaddwd` (+ `vpaddd`) or, from
 //! [`super::avx512vnni`], `vpdpwssd`: two taps per instruction, exact in i32 (|x| ≤ 255,
 //! |w'| ≤ 255, no i16 saturation). The accumulators hold channels in the interleaved order and
-//! are put back in order at the store. The body is written once over [`Wide`] (zmm tiles of 32
+//! are put back in order at the store. The body is written once over `Wide` (zmm tiles of 32
 //! channels, a last ymm tile of at most 16).
 //!
 //! fp32: 16 channels per vector, 8 output pixels per iteration sharing each weight load, fused
