@@ -580,7 +580,10 @@ fn empty_constant_b_with_a_huge_batch_is_refused() {
         &[Some(&b)],
         &Options::default(),
     ));
-    assert!(e.contains("packed B batches") && e.contains("tensor limit"), "{e}");
+    assert!(
+        e.contains("packed B batches") && e.contains("tensor limit"),
+        "{e}"
+    );
 }
 
 /// Found by the `quantize` fuzz target (2026-12-07): QuantizeLinear of an empty tensor of shape
