@@ -78,9 +78,10 @@ struct Schedule {
     ocp: usize,
     /// Floats of a block's X (its Y follows, `slot_len − x_blk` floats).
     x_blk: usize,
-    /// Floats of one workspace slot (`x_blk + y_blk`) and the slots of the run.
+    /// Floats of one workspace slot (`x_blk + y_blk`).
     slot_len: usize,
-    nslots: usize,
+    /// Floats of the whole workspace: one slot per concurrently running task.
+    ws_len: usize,
 }
 
 /// One block: `gn` groups of `l` tiles from tile `t0`, run with the kernels `k`.
@@ -403,8 +404,7 @@ impl FftConv {
                 &mut local
             }
         };
-        // slot_len · nslots was computed without overflow in `schedule`.
-        let ws_len = s.slot_len * s.nslots;
+        let ws_len = s.ws_len;
         if ws.len() < ws_len {
             ws.try_reserve_exact(ws_len - ws.len()).map_err(|e| {
                 too_large(
@@ -588,7 +588,7 @@ impl FftConv {
         // every block writing fresh memory.
         let nslots = threads.min(nblocks).max(1);
         let slot_len = x_blk.checked_add(y_blk).ok_or_else(ws_err)?;
-        slot_len.checked_mul(nslots).ok_or_else(ws_err)?;
+        let ws_len = slot_len.checked_mul(nslots).ok_or_else(ws_err)?;
         Ok(Schedule {
             l,
             half,
@@ -600,7 +600,7 @@ impl FftConv {
             ocp,
             x_blk,
             slot_len,
-            nslots,
+            ws_len,
         })
     }
 

@@ -79,15 +79,7 @@ pub fn check_tensor<T>(count: usize, max_bytes: usize, what: &str) -> Result<(),
 /// A vector of `count` copies of `fill`, allocated fallibly: an allocation the system refuses is
 /// an error naming `what`, not an abort.
 pub fn filled<T: Clone>(count: usize, fill: T, what: &str) -> Result<Vec<T>, OpsError> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(count).map_err(|e| {
-        OpsError::Shape(format!(
-            "{what}: cannot allocate {count} elements of {} bytes ({e})",
-            std::mem::size_of::<T>()
-        ))
-    })?;
-    v.resize(count, fill);
-    Ok(v)
+    cpu_probe::alloc::try_filled(count, fill, what).map_err(|e| OpsError::Shape(e.to_string()))
 }
 
 /// A value clamped to `[lo, hi]` that keeps NaN (IEEE propagation, as ONNX Runtime and PyTorch

@@ -553,12 +553,8 @@ fn pack_b(
     // batch count is bounded by the tensor limit like any tensor ops allocates (found by the
     // `matmul` fuzz target: B [2^48, 0, 3] aborted on a 2^51-byte allocation).
     limits::check_tensor::<PackedB>(batches, max_bytes, &format!("{op} packed B batches"))?;
-    let mut packed = Vec::new();
-    packed.try_reserve_exact(batches).map_err(|e| {
-        OpsError::Shape(format!(
-            "{op}: cannot allocate {batches} packed B batches ({e})"
-        ))
-    })?;
+    let mut packed = cpu_probe::alloc::try_with_capacity(batches, &format!("{op} packed B"))
+        .map_err(|e| OpsError::Shape(e.to_string()))?;
     for t in 0..batches {
         let r = t * k * n..(t + 1) * k * n;
         let bt = match bv {

@@ -40,7 +40,13 @@ fn resolve_axis(op: &str, shape: &[usize], axis: i64, scales: usize) -> Result<A
         )));
     }
     Ok(Axis {
-        outer: shape[..a].iter().product(),
+        // An empty tensor has no run to visit, while the product of the dimensions before the
+        // axis may be astronomically large (a fuzzer hang: shape [2^40, 1, 0]).
+        outer: if total == 0 {
+            0
+        } else {
+            shape[..a].iter().product()
+        },
         len: shape[a],
         inner: shape[a + 1..].iter().product(),
     })
@@ -182,9 +188,7 @@ impl Plan for Quantize {
         macro_rules! each {
             ($ty:ty, $f:ident, $ctor:ident) => {{
                 let mut out = vec![<$ty>::default(); xs.len()];
-                // An empty tensor has nothing to visit, while outer · len may be astronomically
-                // large (a fuzzer hang: shape [2^40, 1, 0]).
-                for o in 0..if ax.inner == 0 { 0 } else { ax.outer } {
+                for o in 0..ax.outer {
                     for a in 0..ax.len {
                         let base = (o * ax.len + a) * ax.inner;
                         let p = &params[if params.len() == 1 { 0 } else { a }];
@@ -265,9 +269,7 @@ impl Plan for Dequantize {
                         "DequantizeLinear: an int32 input needs a zero point of 0".into(),
                     ));
                 }
-                // An empty tensor has nothing to visit, while outer · len may be astronomically
-                // large (a fuzzer hang: shape [2^40, 1, 0]).
-                for o in 0..if ax.inner == 0 { 0 } else { ax.outer } {
+                for o in 0..ax.outer {
                     for a in 0..ax.len {
                         let base = (o * ax.len + a) * ax.inner;
                         let s = self.scales[pick(a)];
@@ -278,9 +280,7 @@ impl Plan for Dequantize {
                 }
             }
             TensorData::U8(v) => {
-                // An empty tensor has nothing to visit, while outer · len may be astronomically
-                // large (a fuzzer hang: shape [2^40, 1, 0]).
-                for o in 0..if ax.inner == 0 { 0 } else { ax.outer } {
+                for o in 0..ax.outer {
                     for a in 0..ax.len {
                         let base = (o * ax.len + a) * ax.inner;
                         let p =
@@ -297,9 +297,7 @@ impl Plan for Dequantize {
                 }
             }
             TensorData::I8(v) => {
-                // An empty tensor has nothing to visit, while outer · len may be astronomically
-                // large (a fuzzer hang: shape [2^40, 1, 0]).
-                for o in 0..if ax.inner == 0 { 0 } else { ax.outer } {
+                for o in 0..ax.outer {
                     for a in 0..ax.len {
                         let base = (o * ax.len + a) * ax.inner;
                         let p =

@@ -161,14 +161,9 @@ pub fn choose_per_channel(
             crate::observer::MAX_PER_CHANNEL_BYTES
         )));
     }
-    let mut ranges: Vec<Option<(f32, f32)>> = Vec::new();
-    ranges.try_reserve_exact(layout.channels).map_err(|_| {
-        QuantError::Invalid(format!(
-            "{} channels: cannot allocate their parameters",
-            layout.channels
-        ))
-    })?;
-    ranges.resize(layout.channels, None);
+    let mut ranges: Vec<Option<(f32, f32)>> =
+        cpu_probe::alloc::try_filled(layout.channels, None, "per-channel ranges")
+            .map_err(|e| QuantError::Invalid(e.to_string()))?;
     let mut bad = None;
     layout.for_each_run(x, |c, run| {
         if bad.is_some() {

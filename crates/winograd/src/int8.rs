@@ -394,14 +394,12 @@ impl WinogradInt8 {
             check_channel(a_max, s, bias[o])
                 .map_err(|m| Int8Error::Overflow(format!("output channel {o} (C = {cin}): {m}")))?;
         }
-        let entry = cfg.kernels.unwrap_or_else(|| WGEMM.best());
-        if !(WGEMM.all().iter().any(|e| std::ptr::eq(e, entry)) && entry.supported()) {
-            let names: Vec<_> = WGEMM.available().iter().map(|e| e.name).collect();
-            return Err(Int8Error::Variant(format!(
-                "{} needs {}, which is not available on this CPU/build (available: {names:?})",
-                entry.name, entry.isa
-            )));
-        }
+        let entry = WGEMM
+            .verify(cfg.kernels.unwrap_or_else(|| WGEMM.best()))
+            .map_err(|e| {
+                let names: Vec<_> = WGEMM.available().iter().map(|e| e.name).collect();
+                Int8Error::Variant(format!("{e} (available: {names:?})"))
+            })?;
         let kernel = &entry.kernels;
         // cin <= u32::MAX: no overflow on 64-bit targets; checked for 32-bit ones.
         let kp = cin

@@ -474,11 +474,6 @@ impl fmt::Debug for WinogradConv {
     }
 }
 
-/// Whether `e` is one of [`TGEMM`]'s entries and this CPU (after the ISA cap) runs it.
-fn e_supported(e: &'static Entry<Kernels>) -> bool {
-    TGEMM.all().iter().any(|t| std::ptr::eq(t, e)) && e.supported()
-}
-
 fn check_finite(argument: &'static str, xs: &[f32]) -> Result<(), WinogradError> {
     match xs.iter().position(|x| !x.is_finite()) {
         Some(index) => Err(WinogradError::NonFinite {
@@ -555,19 +550,11 @@ fn validate_config(cfg: &WinogradConfig<'_>) -> Result<(Vec<f32>, f32, f32), Win
 fn choose_entry(
     forced: Option<&'static Entry<Kernels>>,
 ) -> Result<&'static Entry<Kernels>, WinogradError> {
-    let entry = match forced {
-        Some(e) => e,
-        None => TGEMM.best(),
-    };
-    if !e_supported(entry) {
-        return Err(WinogradError::KernelUnavailable(
-            DispatchError::Unsupported {
-                name: entry.name,
-                isa: entry.isa,
-            },
-        ));
-    }
-    Ok(entry)
+    // `verify`: one of TGEMM's own entries (a caller-built copy could pair a scalar ISA with
+    // kernels this CPU cannot run) that this CPU runs.
+    TGEMM
+        .verify(forced.unwrap_or_else(|| TGEMM.best()))
+        .map_err(WinogradError::KernelUnavailable)
 }
 
 /// Plan phase 2: the tile (`cfg.tile`, or for `Auto` the cheapest by [`Tile::cost`] for the
