@@ -10,7 +10,8 @@
 #    (OUT_DIR/<case>/model.onnx, test_data_set_N/input_I.pb, output_I.pb), as onnx's own
 #    `backend-test-tools generate-data` does. The `_expanded` variants (the operator's function
 #    body as a multi-node graph of other operators) are listed and left out.
-# 3. Runs `cargo run --release -p kbench -- conformance OUT_DIR --json OUT_DIR/results.json`.
+# 3. Runs `cargo run --release -p kbench -- conformance OUT_DIR --json OUT_DIR/results.json`
+#    ($KBENCH_PROFILE picks another cargo profile, e.g. CI's `ci-release`).
 #
 # Exit status: kbench's (0: no FAIL, 1: some FAIL, 2: usage error), or non-zero if a step failed.
 set -euo pipefail
@@ -109,7 +110,7 @@ echo "::: generated in $((SECONDS - t0)) s"
 t0=$SECONDS
 cd "$ROOT"
 status=0
-cargo run --release -q -p kbench -- conformance "$OUT" --json "$OUT/results.json" || status=$?
+cargo run --profile "${KBENCH_PROFILE:-release}" -q -p kbench -- conformance "$OUT" --json "$OUT/results.json" || status=$?
 echo "::: kbench conformance (build + run) in $((SECONDS - t0)) s, exit $status"
 echo "::: results: $OUT/results.json; total $((SECONDS - t_start)) s"
 exit "$status"
