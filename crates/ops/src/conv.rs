@@ -427,6 +427,16 @@ fn build_f32(
     })
 }
 
+/// The attributes ONNX's Conv, ConvInteger and QLinearConv have.
+const CONV_ATTRS: &[&str] = &[
+    "auto_pad",
+    "dilations",
+    "group",
+    "kernel_shape",
+    "pads",
+    "strides",
+];
+
 /// Plans an fp32 Conv node with a fused activation.
 pub fn plan_conv_f32(
     node: &Node,
@@ -434,17 +444,7 @@ pub fn plan_conv_f32(
     opts: &Options,
     act: Activation,
 ) -> Result<ConvF32, OpsError> {
-    attrs::only(
-        node,
-        &[
-            "auto_pad",
-            "dilations",
-            "group",
-            "kernel_shape",
-            "pads",
-            "strides",
-        ],
-    )?;
+    attrs::only(node, CONV_ATTRS)?;
     let (xt, xs) = shape_of(inputs, 0, "Conv")?;
     if xt != DataType::F32 {
         return Err(OpsError::Unsupported(format!(
@@ -791,17 +791,7 @@ fn validate_q8<'a>(
     opts: &Options,
     act: Activation,
 ) -> Result<Q8Spec<'a>, OpsError> {
-    attrs::only(
-        node,
-        &[
-            "auto_pad",
-            "dilations",
-            "group",
-            "kernel_shape",
-            "pads",
-            "strides",
-        ],
-    )?;
+    attrs::only(node, CONV_ATTRS)?;
     let qlinear = node.op_type == "QLinearConv";
     let op: &'static str = if qlinear {
         "QLinearConv"

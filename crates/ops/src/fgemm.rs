@@ -131,43 +131,32 @@ mod tests {
     fn small_product() {
         let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]; // 2x3
         let b = [1.0, 0.0, 0.0, 1.0, 1.0, 1.0]; // 3x2
+                                                // C row-major, then C written through a transposed view.
+        let cases = [
+            (View::row_major(0, 2), [4.0, 5.0, 10.0, 11.0]),
+            (View::row_major(0, 2).t(), [4.0, 10.0, 5.0, 11.0]),
+        ];
         let mut c = [0.0; 4];
-        sgemm(
-            2,
-            2,
-            3,
-            &a,
-            View::row_major(0, 3),
-            &b,
-            View::row_major(0, 2),
-            &mut c,
-            View::row_major(0, 2),
-            false,
-            0.0,
-            1.0,
-            1,
-        )
-        .unwrap();
-        assert_eq!(c, [4.0, 5.0, 10.0, 11.0]);
-        let mut c2 = [0.0; 4];
-        // aᵀ (3x2)ᵀ... use b as 2x3 transposed view of itself: (bᵀ is 2x3)
-        sgemm(
-            2,
-            2,
-            3,
-            &a,
-            View::row_major(0, 3),
-            &b,
-            View::row_major(0, 2),
-            &mut c2,
-            View::row_major(0, 2).t(),
-            false,
-            0.0,
-            1.0,
-            1,
-        )
-        .unwrap();
-        assert_eq!(c2, [4.0, 10.0, 5.0, 11.0]);
+        for (cv, want) in cases {
+            c = [0.0; 4];
+            sgemm(
+                2,
+                2,
+                3,
+                &a,
+                View::row_major(0, 3),
+                &b,
+                View::row_major(0, 2),
+                &mut c,
+                cv,
+                false,
+                0.0,
+                1.0,
+                1,
+            )
+            .unwrap();
+            assert_eq!(c, want);
+        }
         assert!(sgemm(
             2,
             2,

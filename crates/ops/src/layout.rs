@@ -15,6 +15,27 @@ fn check(what: &str, len: usize, dims: &[usize]) -> Result<(), OpsError> {
     Ok(())
 }
 
+/// Transposes each of `batches` row-major `rows×cols` matrices of `x` (whose length the caller
+/// has checked to be `batches·rows·cols`) into a `cols×rows` one.
+fn transpose_batches<T: Copy + Default>(
+    x: &[T],
+    batches: usize,
+    rows: usize,
+    cols: usize,
+) -> Vec<T> {
+    let mut y = vec![T::default(); x.len()];
+    let plane = rows * cols;
+    for b in 0..batches {
+        let (src, dst) = (&x[b * plane..][..plane], &mut y[b * plane..][..plane]);
+        for (r, row) in src.chunks_exact(cols.max(1)).enumerate() {
+            for (c, &v) in row.iter().enumerate() {
+                dst[c * rows + r] = v;
+            }
+        }
+    }
+    y
+}
+
 /// `N×C×H×W` → `N×H×W×C`.
 pub fn nchw_to_nhwc<T: Copy + Default>(
     x: &[T],
@@ -24,17 +45,7 @@ pub fn nchw_to_nhwc<T: Copy + Default>(
     w: usize,
 ) -> Result<Vec<T>, OpsError> {
     check("nchw_to_nhwc", x.len(), &[n, c, h, w])?;
-    let mut y = vec![T::default(); x.len()];
-    let hw = h * w;
-    for b in 0..n {
-        for ch in 0..c {
-            let src = &x[(b * c + ch) * hw..(b * c + ch + 1) * hw];
-            for (p, &v) in src.iter().enumerate() {
-                y[(b * hw + p) * c + ch] = v;
-            }
-        }
-    }
-    Ok(y)
+    Ok(transpose_batches(x, n, c, h * w))
 }
 
 /// `N×H×W×C` → `N×C×H×W`.
@@ -46,17 +57,7 @@ pub fn nhwc_to_nchw<T: Copy + Default>(
     w: usize,
 ) -> Result<Vec<T>, OpsError> {
     check("nhwc_to_nchw", x.len(), &[n, h, w, c])?;
-    let mut y = vec![T::default(); x.len()];
-    let hw = h * w;
-    for b in 0..n {
-        for p in 0..hw {
-            let src = &x[(b * hw + p) * c..(b * hw + p + 1) * c];
-            for (ch, &v) in src.iter().enumerate() {
-                y[(b * c + ch) * hw + p] = v;
-            }
-        }
-    }
-    Ok(y)
+    Ok(transpose_batches(x, n, h * w, c))
 }
 
 /// Weights `M×Cg×kH×kW` (OIHW) → `M×kH×kW×Cg` (OHWI).
@@ -68,17 +69,7 @@ pub fn oihw_to_ohwi<T: Copy + Default>(
     kw: usize,
 ) -> Result<Vec<T>, OpsError> {
     check("oihw_to_ohwi", w.len(), &[m, cg, kh, kw])?;
-    let mut y = vec![T::default(); w.len()];
-    for o in 0..m {
-        for i in 0..cg {
-            for r in 0..kh {
-                for s in 0..kw {
-                    y[((o * kh + r) * kw + s) * cg + i] = w[((o * cg + i) * kh + r) * kw + s];
-                }
-            }
-        }
-    }
-    Ok(y)
+    Ok(transpose_batches(w, m, cg, kh * kw))
 }
 
 /// Depthwise weights `M×1×kH×kW` → `kH×kW×M`.
@@ -89,13 +80,7 @@ pub fn dw_to_hwc<T: Copy + Default>(
     kw: usize,
 ) -> Result<Vec<T>, OpsError> {
     check("dw_to_hwc", w.len(), &[m, kh, kw])?;
-    let mut y = vec![T::default(); w.len()];
-    for o in 0..m {
-        for t in 0..kh * kw {
-            y[t * m + o] = w[o * kh * kw + t];
-        }
-    }
-    Ok(y)
+    Ok(transpose_batches(w, 1, m, kh * kw))
 }
 
 #[cfg(test)]
@@ -112,5 +97,11 @@ mod tests {
         let w: Vec<i32> = (0..4 * 2 * 3 * 3).collect();
         let o = oihw_to_ohwi(&w, 4, 2, 3, 3).unwrap();
         assert_eq!(o[1], w[9]);
+        assert_eq!(o[(2 * 9 + 4) * 2 + 1], w[(2 * 2 + 1) * 9 + 4]);
+        let d = dw_to_hwc(&w[..4 * 9], 4, 3, 3).unwrap();
+        assert_eq!((d[1], d[4]), (w[9], w[1]));
+        let empty: [i32; 0] = [];
+        assert!(nchw_to_nhwc(&empty, 2, 0, 4, 5).unwrap().is_empty());
+        assert!(nchw_to_nhwc(&empty, 2, 3, 0, 5).unwrap().is_empty());
     }
 }

@@ -329,11 +329,36 @@ fn f32_scalar_or_vec(t: &Tensor, what: &str) -> Result<Vec<f32>, OpsError> {
 /// Output of an integer matmul plan.
 enum IntOut {
     I32,
-    Requant {
-        per_tensor: Option<Requantizer>,
-        per_col: Option<PerChannelRequantizer>,
-        qtype: QType,
-    },
+    Requant { rq: Rq, qtype: QType },
+}
+
+/// The requantizer of a QLinearMatMul plan: one for the tensor or one per column of B.
+enum Rq {
+    Tensor(Requantizer),
+    Column(PerChannelRequantizer),
+}
+
+/// An 8-bit output element: how a slice of it becomes a [`GemmOutput`].
+trait Out8: Copy + Default {
+    fn gemm_output<'c>(c: &'c mut [Self], ldc: usize, rq: &'c Rq) -> GemmOutput<'c>;
+}
+
+impl Out8 for u8 {
+    fn gemm_output<'c>(c: &'c mut [u8], ldc: usize, rq: &'c Rq) -> GemmOutput<'c> {
+        match rq {
+            Rq::Tensor(requant) => GemmOutput::U8 { c, ldc, requant },
+            Rq::Column(requant) => GemmOutput::U8PerChannel { c, ldc, requant },
+        }
+    }
+}
+
+impl Out8 for i8 {
+    fn gemm_output<'c>(c: &'c mut [i8], ldc: usize, rq: &'c Rq) -> GemmOutput<'c> {
+        match rq {
+            Rq::Tensor(requant) => GemmOutput::I8 { c, ldc, requant },
+            Rq::Column(requant) => GemmOutput::I8PerChannel { c, ldc, requant },
+        }
+    }
 }
 
 /// MatMulInteger / QLinearMatMul with B packed at plan time.
@@ -348,6 +373,24 @@ pub struct MatMulInt8 {
 }
 
 impl MatMulInt8 {
+    /// Runs the GEMM of every broadcast pair into one fresh 8-bit output requantized by `rq`.
+    fn requant_pairs<'a, T: Out8>(
+        &self,
+        bc: &Bcast,
+        slice_a: &dyn Fn(usize) -> Input8<'a>,
+        rq: &Rq,
+    ) -> Result<Vec<T>, OpsError> {
+        let mn = bc.m * bc.n;
+        let mut c = limits::filled(bc.pairs.len() * mn, T::default(), self.op)?;
+        for (t, &(ia, ib)) in bc.pairs.iter().enumerate() {
+            let out = T::gemm_output(&mut c[t * mn..(t + 1) * mn], bc.n, rq);
+            self.packed[ib]
+                .gemm(bc.m, slice_a(ia), bc.k, out, &self.par)
+                .map_err(|e| OpsError::Kernel(e.to_string()))?;
+        }
+        Ok(c)
+    }
+
     /// The steady-state path of a 2-D QLinearMatMul with u8 A and u8 output: `a` is `m×k`
     /// row-major, `y` is `m×n`; no allocation. Other plans use [`Plan::run`].
     pub fn run_u8_into(&self, a: &[u8], m: usize, y: &mut [u8]) -> Result<(), OpsError> {
@@ -361,8 +404,7 @@ impl MatMulInt8 {
             }
         };
         let IntOut::Requant {
-            per_tensor,
-            per_col,
+            rq,
             qtype: QType::U8,
         } = &self.out
         else {
@@ -382,19 +424,7 @@ impl MatMulInt8 {
                 y.len()
             )));
         }
-        let out = match (per_tensor, per_col) {
-            (Some(r), _) => GemmOutput::U8 {
-                c: y,
-                ldc: n,
-                requant: r,
-            },
-            (None, Some(r)) => GemmOutput::U8PerChannel {
-                c: y,
-                ldc: n,
-                requant: r,
-            },
-            _ => return Err(OpsError::Unsupported("no requantizer".into())),
-        };
+        let out = u8::gemm_output(y, n, rq);
         self.packed[0]
             .gemm(m, Input8::U8(a), k, out, &self.par)
             .map_err(|e| OpsError::Kernel(e.to_string()))
@@ -463,53 +493,13 @@ impl Plan for MatMulInt8 {
                 }
                 Tensor::i32(bc.out_shape, c)?
             }
-            IntOut::Requant {
-                per_tensor,
-                per_col,
-                qtype,
-            } => match qtype {
+            IntOut::Requant { rq, qtype } => match qtype {
                 QType::U8 => {
-                    let mut c = limits::filled(bc.pairs.len() * mn, 0u8, self.op)?;
-                    for (t, &(ia, ib)) in bc.pairs.iter().enumerate() {
-                        let out = match (per_tensor, per_col) {
-                            (Some(r), _) => GemmOutput::U8 {
-                                c: &mut c[t * mn..(t + 1) * mn],
-                                ldc: bc.n,
-                                requant: r,
-                            },
-                            (None, Some(r)) => GemmOutput::U8PerChannel {
-                                c: &mut c[t * mn..(t + 1) * mn],
-                                ldc: bc.n,
-                                requant: r,
-                            },
-                            _ => unreachable!("a requantizing plan has a requantizer"),
-                        };
-                        self.packed[ib]
-                            .gemm(bc.m, slice_a(ia), bc.k, out, &self.par)
-                            .map_err(kern)?;
-                    }
+                    let c = self.requant_pairs(&bc, &slice_a, rq)?;
                     Tensor::u8(bc.out_shape, c)?
                 }
                 QType::I8 => {
-                    let mut c = limits::filled(bc.pairs.len() * mn, 0i8, self.op)?;
-                    for (t, &(ia, ib)) in bc.pairs.iter().enumerate() {
-                        let out = match (per_tensor, per_col) {
-                            (Some(r), _) => GemmOutput::I8 {
-                                c: &mut c[t * mn..(t + 1) * mn],
-                                ldc: bc.n,
-                                requant: r,
-                            },
-                            (None, Some(r)) => GemmOutput::I8PerChannel {
-                                c: &mut c[t * mn..(t + 1) * mn],
-                                ldc: bc.n,
-                                requant: r,
-                            },
-                            _ => unreachable!("a requantizing plan has a requantizer"),
-                        };
-                        self.packed[ib]
-                            .gemm(bc.m, slice_a(ia), bc.k, out, &self.par)
-                            .map_err(kern)?;
-                    }
+                    let c = self.requant_pairs(&bc, &slice_a, rq)?;
                     Tensor::i8(bc.out_shape, c)?
                 }
             },
@@ -731,17 +721,15 @@ fn plan_int8(
                 |e: quant_params::QuantError| OpsError::Quantization(format!("QLinearMatMul: {e}"));
             let out = if scales.len() == 1 {
                 IntOut::Requant {
-                    per_tensor: Some(
+                    rq: Rq::Tensor(
                         Requantizer::new(RequantScheme::Fp32, scales[0], y_zp, y_type)
                             .map_err(q)?,
                     ),
-                    per_col: None,
                     qtype: y_type,
                 }
             } else {
                 IntOut::Requant {
-                    per_tensor: None,
-                    per_col: Some(
+                    rq: Rq::Column(
                         PerChannelRequantizer::new(RequantScheme::Fp32, &scales, y_zp, y_type)
                             .map_err(q)?,
                     ),

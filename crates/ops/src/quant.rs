@@ -225,6 +225,35 @@ struct Dequantize {
     kernels: BulkKernels,
 }
 
+impl Dequantize {
+    /// Dequantizes every run of `ax.inner` elements (one per outer index and axis position) with
+    /// that position's scale and zero point, through `kernel` (the bulk kernel of `qtype`).
+    fn dequantize_runs<T>(
+        &self,
+        ax: &Axis,
+        v: &[T],
+        qtype: QType,
+        out: &mut [f32],
+        kernel: impl Fn(&QuantParams, &[T], &mut [f32]) -> Result<(), quant_params::QuantError>,
+    ) -> Result<(), OpsError> {
+        let pick = |a: usize| if self.scales.len() == 1 { 0 } else { a };
+        for o in 0..ax.outer {
+            for a in 0..ax.len {
+                let base = (o * ax.len + a) * ax.inner;
+                let p = QuantParams::new(self.scales[pick(a)], self.zps[pick(a)], qtype)
+                    .map_err(qerr)?;
+                kernel(
+                    &p,
+                    &v[base..base + ax.inner],
+                    &mut out[base..base + ax.inner],
+                )
+                .map_err(qerr)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Plan for Dequantize {
     fn run(&self, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, OpsError> {
         let x = inputs
@@ -279,40 +308,12 @@ impl Plan for Dequantize {
                     }
                 }
             }
-            TensorData::U8(v) => {
-                for o in 0..ax.outer {
-                    for a in 0..ax.len {
-                        let base = (o * ax.len + a) * ax.inner;
-                        let p =
-                            QuantParams::new(self.scales[pick(a)], self.zps[pick(a)], QType::U8)
-                                .map_err(qerr)?;
-                        self.kernels
-                            .dequantize_u8(
-                                &p,
-                                &v[base..base + ax.inner],
-                                &mut out[base..base + ax.inner],
-                            )
-                            .map_err(qerr)?;
-                    }
-                }
-            }
-            TensorData::I8(v) => {
-                for o in 0..ax.outer {
-                    for a in 0..ax.len {
-                        let base = (o * ax.len + a) * ax.inner;
-                        let p =
-                            QuantParams::new(self.scales[pick(a)], self.zps[pick(a)], QType::I8)
-                                .map_err(qerr)?;
-                        self.kernels
-                            .dequantize_i8(
-                                &p,
-                                &v[base..base + ax.inner],
-                                &mut out[base..base + ax.inner],
-                            )
-                            .map_err(qerr)?;
-                    }
-                }
-            }
+            TensorData::U8(v) => self.dequantize_runs(&ax, v, QType::U8, &mut out, |p, x, y| {
+                self.kernels.dequantize_u8(p, x, y)
+            })?,
+            TensorData::I8(v) => self.dequantize_runs(&ax, v, QType::I8, &mut out, |p, x, y| {
+                self.kernels.dequantize_i8(p, x, y)
+            })?,
             _ => {
                 return Err(OpsError::Unsupported(format!(
                     "DequantizeLinear of {} (uint8, int8 and int32 are supported)",

@@ -37,6 +37,28 @@ struct Geo {
 }
 
 impl Geo {
+    /// `[n, c, h, w, m]`, kernel, strides, dilations, pads (top, left, bottom, right), groups.
+    const fn of(
+        [n, c, h, w, m]: [usize; 5],
+        k: [usize; 2],
+        s: [usize; 2],
+        d: [usize; 2],
+        p: [usize; 4],
+        g: usize,
+    ) -> Geo {
+        Geo {
+            n,
+            c,
+            h,
+            w,
+            m,
+            k,
+            s,
+            d,
+            p,
+            g,
+        }
+    }
     fn out(&self) -> (usize, usize) {
         let oh = (self.h + self.p[0] + self.p[2] - (self.k[0] - 1) * self.d[0] - 1) / self.s[0] + 1;
         let ow = (self.w + self.p[1] + self.p[3] - (self.k[1] - 1) * self.d[1] - 1) / self.s[1] + 1;
@@ -177,66 +199,11 @@ fn check_f32(geo: Geo, alg: Option<Algorithm>, seed: u64) -> Result<(), String> 
 #[test]
 fn conv_f32_every_algorithm_fixed_cases() {
     let cases = [
-        Geo {
-            n: 1,
-            c: 3,
-            h: 9,
-            w: 7,
-            m: 5,
-            k: [3, 3],
-            s: [1, 1],
-            d: [1, 1],
-            p: [1, 1, 1, 1],
-            g: 1,
-        },
-        Geo {
-            n: 2,
-            c: 4,
-            h: 12,
-            w: 11,
-            m: 3,
-            k: [5, 5],
-            s: [1, 1],
-            d: [1, 1],
-            p: [2, 1, 0, 2],
-            g: 1,
-        },
-        Geo {
-            n: 1,
-            c: 6,
-            h: 10,
-            w: 10,
-            m: 6,
-            k: [3, 3],
-            s: [2, 2],
-            d: [1, 1],
-            p: [1, 1, 1, 1],
-            g: 6,
-        },
-        Geo {
-            n: 1,
-            c: 4,
-            h: 9,
-            w: 9,
-            m: 8,
-            k: [3, 3],
-            s: [1, 1],
-            d: [2, 2],
-            p: [0, 0, 0, 0],
-            g: 2,
-        },
-        Geo {
-            n: 1,
-            c: 2,
-            h: 20,
-            w: 17,
-            m: 2,
-            k: [7, 7],
-            s: [1, 1],
-            d: [1, 1],
-            p: [3, 3, 3, 3],
-            g: 1,
-        },
+        Geo::of([1, 3, 9, 7, 5], [3, 3], [1, 1], [1, 1], [1, 1, 1, 1], 1),
+        Geo::of([2, 4, 12, 11, 3], [5, 5], [1, 1], [1, 1], [2, 1, 0, 2], 1),
+        Geo::of([1, 6, 10, 10, 6], [3, 3], [2, 2], [1, 1], [1, 1, 1, 1], 6),
+        Geo::of([1, 4, 9, 9, 8], [3, 3], [1, 1], [2, 2], [0, 0, 0, 0], 2),
+        Geo::of([1, 2, 20, 17, 2], [7, 7], [1, 1], [1, 1], [3, 3, 3, 3], 1),
     ];
     for geo in cases {
         for alg in [
@@ -386,54 +353,10 @@ fn check_qlinear_alg(
 #[test]
 fn qlinearconv_fixed_cases() {
     let cases = [
-        Geo {
-            n: 1,
-            c: 3,
-            h: 9,
-            w: 7,
-            m: 5,
-            k: [3, 3],
-            s: [1, 1],
-            d: [1, 1],
-            p: [1, 1, 1, 1],
-            g: 1,
-        },
-        Geo {
-            n: 2,
-            c: 8,
-            h: 6,
-            w: 5,
-            m: 16,
-            k: [1, 1],
-            s: [1, 1],
-            d: [1, 1],
-            p: [0, 0, 0, 0],
-            g: 1,
-        },
-        Geo {
-            n: 1,
-            c: 6,
-            h: 10,
-            w: 10,
-            m: 12,
-            k: [3, 3],
-            s: [2, 2],
-            d: [1, 1],
-            p: [1, 1, 1, 1],
-            g: 6,
-        },
-        Geo {
-            n: 1,
-            c: 4,
-            h: 9,
-            w: 9,
-            m: 8,
-            k: [3, 3],
-            s: [1, 2],
-            d: [2, 1],
-            p: [0, 1, 2, 0],
-            g: 2,
-        },
+        Geo::of([1, 3, 9, 7, 5], [3, 3], [1, 1], [1, 1], [1, 1, 1, 1], 1),
+        Geo::of([2, 8, 6, 5, 16], [1, 1], [1, 1], [1, 1], [0, 0, 0, 0], 1),
+        Geo::of([1, 6, 10, 10, 12], [3, 3], [2, 2], [1, 1], [1, 1, 1, 1], 6),
+        Geo::of([1, 4, 9, 9, 8], [3, 3], [1, 2], [2, 1], [0, 1, 2, 0], 2),
     ];
     for geo in cases {
         for signed in [false, true] {
@@ -840,18 +763,7 @@ fn nhwc_layout_equals_transposed_nchw() {
 
 #[test]
 fn int8_winograd_is_chosen_when_forced_and_exact() {
-    let geo = Geo {
-        n: 1,
-        c: 5,
-        h: 8,
-        w: 9,
-        m: 7,
-        k: [3, 3],
-        s: [1, 1],
-        d: [1, 1],
-        p: [1, 0, 2, 1],
-        g: 1,
-    };
+    let geo = Geo::of([1, 5, 8, 9, 7], [3, 3], [1, 1], [1, 1], [1, 0, 2, 1], 1);
     let x = Tensor::u8(
         vec![1, 5, 8, 9],
         (0..360).map(|i| (i * 37 % 256) as u8).collect(),

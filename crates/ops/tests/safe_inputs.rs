@@ -16,7 +16,15 @@ fn err_of<T>(r: Result<T, OpsError>) -> String {
     }
 }
 
-/// Plans `node` with input 0 given at run time (shape `x_shape`, type `x_type`) and the other
+/// A runtime input with `t`'s type and shape.
+fn runtime(t: &Tensor) -> PlanInput<'_> {
+    PlanInput::Runtime {
+        dtype: t.dtype(),
+        shape: t.shape(),
+    }
+}
+
+/// Plans `node` with input 0 (`x`) given at run time and the other
 /// inputs as constants, then runs it on `x`; returns the first error.
 fn plan_and_run(
     node: &Node,
@@ -24,10 +32,7 @@ fn plan_and_run(
     consts: &[Option<&Tensor>],
     opts: &Options,
 ) -> Result<Vec<Tensor>, OpsError> {
-    let mut pi = vec![PlanInput::Runtime {
-        dtype: x.dtype(),
-        shape: x.shape(),
-    }];
+    let mut pi = vec![runtime(x)];
     for c in consts {
         pi.push(match c {
             Some(t) => PlanInput::Constant(t),
@@ -256,13 +261,7 @@ fn nan_propagates_through_every_fp32_algorithm() {
                 threads: Some(1),
                 ..Options::default()
             };
-            let pi = [
-                PlanInput::Runtime {
-                    dtype: DataType::F32,
-                    shape: xt.shape(),
-                },
-                PlanInput::Constant(&wt),
-            ];
+            let pi = [runtime(&xt), PlanInput::Constant(&wt)];
             let plan = plan_conv_f32(&node, &pi, &opts, act)
                 .unwrap_or_else(|e| panic!("{alg:?} k{k}: {e}"));
             let y = plan
@@ -412,16 +411,7 @@ fn matmul_outputs_are_counted_before_allocation() {
     let a = Tensor::f32(vec![1 << 40, 0], vec![]).unwrap();
     let b = Tensor::f32(vec![0, 1 << 40], vec![]).unwrap();
     for op in ["MatMul", "Gemm"] {
-        let pi = [
-            PlanInput::Runtime {
-                dtype: DataType::F32,
-                shape: a.shape(),
-            },
-            PlanInput::Runtime {
-                dtype: DataType::F32,
-                shape: b.shape(),
-            },
-        ];
+        let pi = [runtime(&a), runtime(&b)];
         let plan = plan_node(&Node::new(op), &pi, &Options::default()).unwrap();
         let e = err_of(plan.run(&[Some(&a), Some(&b)]));
         assert!(e.contains("output"), "{op}: {e}");
@@ -429,16 +419,7 @@ fn matmul_outputs_are_counted_before_allocation() {
     // Batch broadcasting whose product overflows: [2^32, 1, 0] x [2^32, 0, 1].
     let a = Tensor::f32(vec![1 << 32, 1, 0], vec![]).unwrap();
     let b = Tensor::f32(vec![1 << 32, 0, 1], vec![]).unwrap();
-    let pi = [
-        PlanInput::Runtime {
-            dtype: DataType::F32,
-            shape: a.shape(),
-        },
-        PlanInput::Runtime {
-            dtype: DataType::F32,
-            shape: b.shape(),
-        },
-    ];
+    let pi = [runtime(&a), runtime(&b)];
     let plan = plan_node(&Node::new("MatMul"), &pi, &Options::default()).unwrap();
     let e = err_of(plan.run(&[Some(&a), Some(&b)]));
     assert!(e.contains("tensor limit"), "{e}");
@@ -451,16 +432,7 @@ fn matmul_outputs_are_counted_before_allocation() {
 fn empty_matmul_with_a_huge_broadcast_batch_is_empty() {
     let a = Tensor::f32(vec![1 << 43, 0, 5], vec![]).unwrap();
     let b = Tensor::f32(vec![1, 5, 3], vec![0.0; 15]).unwrap();
-    let pi = [
-        PlanInput::Runtime {
-            dtype: DataType::F32,
-            shape: a.shape(),
-        },
-        PlanInput::Runtime {
-            dtype: DataType::F32,
-            shape: b.shape(),
-        },
-    ];
+    let pi = [runtime(&a), runtime(&b)];
     let plan = plan_node(&Node::new("MatMul"), &pi, &Options::default()).unwrap();
     let out = plan.run(&[Some(&a), Some(&b)]).unwrap();
     assert_eq!(out[0].shape(), vec![1 << 43, 0, 3]);
