@@ -214,13 +214,18 @@ fn parsers(u: &mut Unstructured<'_>) -> Result<()> {
     let freq = u32::arbitrary(u)?;
     let arch32 = bool::arbitrary(u)?;
     use cpu_probe::chipset as c;
-    let _ = c::parse_proc_cpuinfo_hardware_arch(&s, cores, freq, bool::arbitrary(u)?, arch32);
-    let _ = c::parse_ro_product_board_arch(&s, cores, freq, arch32);
-    let _ = c::parse_ro_board_platform_arch(&s, cores, freq, arch32);
-    let _ = c::parse_ro_mediatek_platform_arch(&s, cores, freq, arch32);
-    let _ = c::parse_ro_arch_arch(&s, cores, freq, arch32);
-    let _ = c::parse_ro_chipname_arch(&s, cores, freq, arch32);
-    let _ = c::parse_ro_soc_model(&s, cores, freq);
+    let tegra = bool::arbitrary(u)?;
+    for source in [
+        c::Source::ProcCpuinfoHardware { tegra },
+        c::Source::RoProductBoard,
+        c::Source::RoBoardPlatform,
+        c::Source::RoMediatekPlatform,
+        c::Source::RoArch,
+        c::Source::RoChipname,
+        c::Source::RoSocModel,
+    ] {
+        let _ = c::parse(source, &s, cores, freq, arch32);
+    }
     let rev = text(u, &["a02082", "0x", "1000"])?;
     let _ = c::decode_linux(&s, &rev, cores, freq, arch32);
     let props = sysroot::parse_properties(&text(u, PROPS)?);

@@ -1039,56 +1039,30 @@ mod tests {
 
     #[test]
     fn midr_decoding() {
-        let a = ArmMode::Arm64;
-        assert_eq!(
-            decode_vendor_uarch(0x410F_D034, a, false),
-            ("arm", "cortex-a53")
-        );
-        assert_eq!(
-            decode_vendor_uarch(0x410F_D050, a, false),
-            ("arm", "cortex-a55r0")
-        );
-        assert_eq!(
-            decode_vendor_uarch(0x411F_D050, a, false),
-            ("arm", "cortex-a55")
-        );
-        assert_eq!(
-            decode_vendor_uarch(0x518F_803C, a, false),
-            ("arm", "cortex-a55r0")
-        );
-        assert_eq!(
-            decode_vendor_uarch(0x531F_0011, a, false),
-            ("samsung", "exynos-m1")
-        );
-        assert_eq!(
-            decode_vendor_uarch(0x481F_D400, a, false),
-            ("arm", "cortex-a76")
-        );
-        assert_eq!(
-            decode_vendor_uarch(0x4E0F_0030, a, false),
-            ("nvidia", "denver2")
-        );
-        assert_eq!(
-            decode_vendor_uarch(0x512F_06F0, ArmMode::Arm, false),
-            ("qualcomm", "krait")
-        );
-        assert_eq!(decode_vendor_uarch(0x410F_C075, a, false).1, "unknown");
-        assert_eq!(
-            decode_vendor_uarch(0x410F_C075, ArmMode::Arm, false).1,
-            "cortex-a7"
-        );
-        assert_eq!(
-            decode_vendor_uarch(0x510F_00F0, ArmMode::Arm, true).1,
-            "cortex-a5"
-        );
-        assert_eq!(
-            decode_vendor_uarch(0x510F_00F0, ArmMode::Arm, false).1,
-            "scorpion"
-        );
-        assert_eq!(
-            decode_vendor_uarch(0xFF00_0000, a, false),
-            ("unknown", "unknown")
-        );
+        let (a64, a32) = (ArmMode::Arm64, ArmMode::Arm);
+        // (MIDR, mode, has VFPv4, vendor, microarchitecture).
+        let cases = [
+            (0x410F_D034, a64, false, "arm", "cortex-a53"),
+            (0x410F_D050, a64, false, "arm", "cortex-a55r0"),
+            (0x411F_D050, a64, false, "arm", "cortex-a55"),
+            (0x518F_803C, a64, false, "arm", "cortex-a55r0"),
+            (0x531F_0011, a64, false, "samsung", "exynos-m1"),
+            (0x481F_D400, a64, false, "arm", "cortex-a76"),
+            (0x4E0F_0030, a64, false, "nvidia", "denver2"),
+            (0x512F_06F0, a32, false, "qualcomm", "krait"),
+            (0x410F_C075, a64, false, "arm", "unknown"),
+            (0x410F_C075, a32, false, "arm", "cortex-a7"),
+            (0x510F_00F0, a32, true, "arm", "cortex-a5"),
+            (0x510F_00F0, a32, false, "qualcomm", "scorpion"),
+            (0xFF00_0000, a64, false, "unknown", "unknown"),
+        ];
+        for (midr, mode, flag, vendor, uarch) in cases {
+            assert_eq!(
+                decode_vendor_uarch(midr, mode, flag),
+                (vendor, uarch),
+                "MIDR {midr:#010x} {mode:?} VFPv4 {flag}"
+            );
+        }
     }
 
     #[test]

@@ -11,15 +11,16 @@
 //! `Qualcomm MSM8996PRO-AB`, `MediaTek MT6797T`, `Samsung Exynos 8895`.
 //!
 //! cpuinfo knows some signatures only in its 32-bit ARM build (old chips that never shipped with a
-//! 64-bit kernel). Every entry point has an `_arch` twin taking `arch32`; the plain functions use
-//! the 32-bit ARM rules, which decode a superset of the names.
+//! 64-bit kernel): every entry point takes `arch32`, which selects those rules (a superset of the
+//! names).
 //!
 //! ```
-//! use cpu_probe::chipset::{parse_proc_cpuinfo_hardware, parse_ro_board_platform, chipset_name};
+//! use cpu_probe::chipset::{chipset_name, parse, Source};
 //!
-//! let c = parse_proc_cpuinfo_hardware("Qualcomm Technologies, Inc SDM845", 8, 0, false);
+//! let hw = Source::ProcCpuinfoHardware { tegra: false };
+//! let c = parse(hw, "Qualcomm Technologies, Inc SDM845", 8, 0, false);
 //! assert_eq!(chipset_name(c.as_ref()), "Qualcomm Snapdragon 845");
-//! let c = parse_ro_board_platform("mt6797t", 10, 0).unwrap();
+//! let c = parse(Source::RoBoardPlatform, "mt6797t", 10, 0, true).unwrap();
 //! assert_eq!(c.to_string(), "MediaTek MT6797T");
 //! assert_eq!(chipset_name(None), "Unknown");
 //! ```
@@ -1287,128 +1288,58 @@ fn finish(mut r: Raw, cores: u32, freq: u32, arch32: bool) -> Option<Chipset> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Public single-source entry points.
+// Public single-source entry point.
 // ---------------------------------------------------------------------------------------------
 
-/// Decodes the `/proc/cpuinfo` `Hardware` value (with fixups), using the 32-bit ARM rules.
-/// `is_tegra` selects the Tegra board-name table (when `ro.board.platform` is `tegra`/`tegra3`).
-pub fn parse_proc_cpuinfo_hardware(
-    hw: &str,
-    cores: u32,
-    max_cpu_freq_max: u32,
-    is_tegra: bool,
-) -> Option<Chipset> {
-    parse_proc_cpuinfo_hardware_arch(hw, cores, max_cpu_freq_max, is_tegra, true)
+/// One system string a chipset name can be decoded from (cpuinfo parses each the same way).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The `Hardware` line of `/proc/cpuinfo`; `tegra` selects the Tegra board-name table (used
+    /// when `ro.board.platform` is `tegra`/`tegra3`).
+    ProcCpuinfoHardware {
+        /// Decode with the Tegra board-name table.
+        tegra: bool,
+    },
+    /// `ro.product.board`.
+    RoProductBoard,
+    /// `ro.board.platform`.
+    RoBoardPlatform,
+    /// `ro.mediatek.platform`.
+    RoMediatekPlatform,
+    /// `ro.arch` (only `exynosXXXX` is recognised there).
+    RoArch,
+    /// `ro.chipname` or `ro.hardware.chipname`.
+    RoChipname,
+    /// `ro.soc.model` (Qualcomm `SMxxxx`/`MSMxxxx`, Google `Tensor ...`/`GS201`).
+    RoSocModel,
 }
 
-/// [`parse_proc_cpuinfo_hardware`] with the rules of cpuinfo's 32-bit ARM build (`arch32`) or
-/// of its AArch64 build.
-pub fn parse_proc_cpuinfo_hardware_arch(
-    hw: &str,
-    cores: u32,
-    max_cpu_freq_max: u32,
-    is_tegra: bool,
-    arch32: bool,
-) -> Option<Chipset> {
-    let hw = c_str(hw, HARDWARE_VALUE_MAX);
-    let r = decode_hardware(hw, cores, max_cpu_freq_max, is_tegra, arch32);
-    finish(r, cores, max_cpu_freq_max, arch32)
-}
-
-/// Decodes `ro.product.board` (with fixups), using the 32-bit ARM rules.
-pub fn parse_ro_product_board(s: &str, cores: u32, max_cpu_freq_max: u32) -> Option<Chipset> {
-    parse_ro_product_board_arch(s, cores, max_cpu_freq_max, true)
-}
-
-/// [`parse_ro_product_board`] for the 32-bit ARM (`arch32`) or AArch64 rules.
-pub fn parse_ro_product_board_arch(
+/// Decodes the chipset named by `s`, read from `source`, with cpuinfo's fixups: `cores` is the
+/// number of cores, `max_cpu_freq_max` the highest `cpuinfo_max_freq` in kHz (0 if unknown),
+/// `arch32` selects the rules of cpuinfo's 32-bit ARM build (a superset of the names) rather than
+/// its AArch64 build. `None` when no signature matches.
+pub fn parse(
+    source: Source,
     s: &str,
     cores: u32,
     max_cpu_freq_max: u32,
     arch32: bool,
 ) -> Option<Chipset> {
-    let r = decode_product_board(
-        c_str(s, PROPERTY_VALUE_MAX),
-        cores,
-        max_cpu_freq_max,
-        arch32,
-    );
-    finish(r, cores, max_cpu_freq_max, arch32)
-}
-
-/// Decodes `ro.board.platform` (with fixups), using the 32-bit ARM rules.
-pub fn parse_ro_board_platform(s: &str, cores: u32, max_cpu_freq_max: u32) -> Option<Chipset> {
-    parse_ro_board_platform_arch(s, cores, max_cpu_freq_max, true)
-}
-
-/// [`parse_ro_board_platform`] for the 32-bit ARM (`arch32`) or AArch64 rules.
-pub fn parse_ro_board_platform_arch(
-    s: &str,
-    cores: u32,
-    max_cpu_freq_max: u32,
-    arch32: bool,
-) -> Option<Chipset> {
-    let r = decode_board_platform(
-        c_str(s, PROPERTY_VALUE_MAX),
-        cores,
-        max_cpu_freq_max,
-        arch32,
-    );
-    finish(r, cores, max_cpu_freq_max, arch32)
-}
-
-/// Decodes `ro.mediatek.platform` (with fixups), using the 32-bit ARM rules.
-pub fn parse_ro_mediatek_platform(s: &str, cores: u32, max_cpu_freq_max: u32) -> Option<Chipset> {
-    parse_ro_mediatek_platform_arch(s, cores, max_cpu_freq_max, true)
-}
-
-/// [`parse_ro_mediatek_platform`] for the 32-bit ARM (`arch32`) or AArch64 rules.
-pub fn parse_ro_mediatek_platform_arch(
-    s: &str,
-    cores: u32,
-    max_cpu_freq_max: u32,
-    arch32: bool,
-) -> Option<Chipset> {
-    let r = decode_mediatek_platform(c_str(s, PROPERTY_VALUE_MAX));
-    finish(r, cores, max_cpu_freq_max, arch32)
-}
-
-/// Decodes `ro.arch` (only `exynosXXXX` is recognised there), with fixups, 32-bit ARM rules.
-pub fn parse_ro_arch(s: &str, cores: u32, max_cpu_freq_max: u32) -> Option<Chipset> {
-    parse_ro_arch_arch(s, cores, max_cpu_freq_max, true)
-}
-
-/// [`parse_ro_arch`] for the 32-bit ARM (`arch32`) or AArch64 rules.
-pub fn parse_ro_arch_arch(
-    s: &str,
-    cores: u32,
-    max_cpu_freq_max: u32,
-    arch32: bool,
-) -> Option<Chipset> {
-    let r = decode_arch(c_str(s, PROPERTY_VALUE_MAX));
-    finish(r, cores, max_cpu_freq_max, arch32)
-}
-
-/// Decodes `ro.chipname` or `ro.hardware.chipname` (with fixups), using the 32-bit ARM rules.
-pub fn parse_ro_chipname(s: &str, cores: u32, max_cpu_freq_max: u32) -> Option<Chipset> {
-    parse_ro_chipname_arch(s, cores, max_cpu_freq_max, true)
-}
-
-/// [`parse_ro_chipname`] for the 32-bit ARM (`arch32`) or AArch64 rules.
-pub fn parse_ro_chipname_arch(
-    s: &str,
-    cores: u32,
-    max_cpu_freq_max: u32,
-    arch32: bool,
-) -> Option<Chipset> {
-    let r = decode_chipname(c_str(s, PROPERTY_VALUE_MAX), arch32);
-    finish(r, cores, max_cpu_freq_max, arch32)
-}
-
-/// Decodes `ro.soc.model` (Qualcomm `SMxxxx`/`MSMxxxx`, Google `Tensor ...`/`GS201`).
-pub fn parse_ro_soc_model(s: &str, cores: u32, max_cpu_freq_max: u32) -> Option<Chipset> {
-    let r = decode_soc_model(c_str(s, PROPERTY_VALUE_MAX));
-    finish(r, cores, max_cpu_freq_max, true)
+    let freq = max_cpu_freq_max;
+    let prop = || c_str(s, PROPERTY_VALUE_MAX);
+    let r = match source {
+        Source::ProcCpuinfoHardware { tegra } => {
+            decode_hardware(c_str(s, HARDWARE_VALUE_MAX), cores, freq, tegra, arch32)
+        }
+        Source::RoProductBoard => decode_product_board(prop(), cores, freq, arch32),
+        Source::RoBoardPlatform => decode_board_platform(prop(), cores, freq, arch32),
+        Source::RoMediatekPlatform => decode_mediatek_platform(prop()),
+        Source::RoArch => decode_arch(prop()),
+        Source::RoChipname => decode_chipname(prop(), arch32),
+        // cpuinfo decodes ro.soc.model with one rule set on both architectures.
+        Source::RoSocModel => return finish(decode_soc_model(prop()), cores, freq, true),
+    };
+    finish(r, cores, freq, arch32)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1618,8 +1549,10 @@ pub fn decode_linux(
 mod tests {
     use super::*;
 
+    const HW: Source = Source::ProcCpuinfoHardware { tegra: false };
+
     fn hw(s: &str, cores: u32) -> String {
-        chipset_name(parse_proc_cpuinfo_hardware(s, cores, 0, false).as_ref())
+        chipset_name(parse(HW, s, cores, 0, true).as_ref())
     }
 
     #[test]
@@ -1640,18 +1573,22 @@ mod tests {
         assert_eq!(hw("Qualcomm MSM8916MSM8916", 4), "Qualcomm MSM8916");
         assert_eq!(hw("Qualcomm MSM8916", 8), "Qualcomm MSM8939");
         assert_eq!(hw("Qualcomm APQ8016APQ8016", 4), "Qualcomm APQ8016");
-        let pro = |f| parse_ro_product_board("marlin", 4, f).unwrap().to_string();
+        let pro = |f| {
+            parse(Source::RoProductBoard, "marlin", 4, f, true)
+                .unwrap()
+                .to_string()
+        };
         assert_eq!(pro(2_150_400), "Qualcomm MSM8996PRO-AB");
         assert_eq!(pro(2_342_400), "Qualcomm MSM8996PRO-AC");
     }
 
     #[test]
     fn arch_dependent_rules() {
-        let a32 = parse_proc_cpuinfo_hardware_arch("Qualcomm MSM8610", 4, 0, false, true);
-        let a64 = parse_proc_cpuinfo_hardware_arch("Qualcomm MSM8610", 4, 0, false, false);
+        let a32 = parse(HW, "Qualcomm MSM8610", 4, 0, true);
+        let a64 = parse(HW, "Qualcomm MSM8610", 4, 0, false);
         assert_eq!(chipset_name(a32.as_ref()), "Qualcomm MSM8612");
         assert_eq!(chipset_name(a64.as_ref()), "Qualcomm MSM8610");
-        assert!(parse_proc_cpuinfo_hardware_arch("SMDK4x12", 4, 0, false, false).is_none());
+        assert!(parse(HW, "SMDK4x12", 4, 0, false).is_none());
         assert_eq!(hw("SMDK4x12", 4), "Samsung Exynos 4412");
         assert_eq!(hw("sun8i", 8), "Allwinner A83T");
         assert_eq!(hw("sun8i", 3), "Allwinner A");
@@ -1661,7 +1598,7 @@ mod tests {
     fn mediatek_and_others() {
         assert_eq!(hw("MT6735TURBO", 4), "MediaTek MT6735T");
         assert_eq!(hw("MT6752", 4), "MediaTek MT6732");
-        let mp = parse_ro_mediatek_platform("MT6797T_x", 10, 0).unwrap();
+        let mp = parse(Source::RoMediatekPlatform, "MT6797T_x", 10, 0, true).unwrap();
         assert_eq!(mp.to_string(), "MediaTek MT6797T");
         assert_eq!(hw("scx15", 4), "Spreadtrum SC7715");
         assert_eq!(hw("Kirin970", 8), "HiSilicon Kirin 970");
@@ -1670,9 +1607,9 @@ mod tests {
         assert_eq!(hw("PXA1L88", 4), "Marvell PXA1088");
         assert_eq!(hw("Unisoc T610", 8), "Unisoc T610");
         assert_eq!(hw("", 4), "Unknown");
-        let huawei = parse_ro_product_board("FRD-L09", 8, 0).unwrap();
+        let huawei = parse(Source::RoProductBoard, "FRD-L09", 8, 0, true).unwrap();
         assert_eq!(huawei.to_string(), "HiSilicon Kirin 950");
-        let gxl = parse_ro_board_platform_arch("gxl", 4, 0, false).unwrap();
+        let gxl = parse(Source::RoBoardPlatform, "gxl", 4, 0, false).unwrap();
         assert_eq!(gxl.to_string(), "Amlogic S905X");
     }
 

@@ -75,7 +75,12 @@ pub fn raw_brand_string(src: &dyn CpuidSource) -> Option<[u8; 48]> {
 /// Display family, model and stepping from leaf 1 (extended fields folded in as Intel and AMD
 /// document).
 pub fn family_model_stepping(src: &dyn CpuidSource) -> (u32, u32, u32) {
-    let eax = src.cpuid(1, 0).eax;
+    let (family, model, stepping, _) = leaf1_signature(src.cpuid(1, 0).eax);
+    (family, model, stepping)
+}
+
+/// Display family, display model, stepping and extended model field of CPUID leaf 1 `eax`.
+pub fn leaf1_signature(eax: u32) -> (u32, u32, u32, u32) {
     let base_family = (eax >> 8) & 0xF;
     let base_model = (eax >> 4) & 0xF;
     let ext_family = (eax >> 20) & 0xFF;
@@ -90,7 +95,7 @@ pub fn family_model_stepping(src: &dyn CpuidSource) -> (u32, u32, u32) {
     } else {
         base_model
     };
-    (family, model, eax & 0xF)
+    (family, model, eax & 0xF, ext_model)
 }
 
 /// One cache described by CPUID's deterministic cache parameters.

@@ -67,29 +67,9 @@ fn mask(bits: u32) -> u32 {
     }
 }
 
-/// Family/model/stepping as CPUID leaf 1 EAX encodes them (display family and model).
-fn model_info(eax: u32) -> (u32, u32, u32, u32) {
-    let stepping = eax & 0xF;
-    let base_model = (eax >> 4) & 0xF;
-    let base_family = (eax >> 8) & 0xF;
-    let ext_model = (eax >> 16) & 0xF;
-    let ext_family = (eax >> 20) & 0xFF;
-    let family = if base_family == 0xF {
-        base_family + ext_family
-    } else {
-        base_family
-    };
-    let model = if base_family == 0x6 || base_family == 0xF {
-        (ext_model << 4) | base_model
-    } else {
-        base_model
-    };
-    (family, model, stepping, ext_model)
-}
-
 /// Microarchitecture of an x86 core from vendor and leaf-1 EAX (cpuinfo's names).
 pub fn decode_uarch(vendor: &str, leaf1_eax: u32) -> &'static str {
-    let (family, model, _, ext_model) = model_info(leaf1_eax);
+    let (family, model, _, ext_model) = crate::x86::leaf1_signature(leaf1_eax);
     match vendor {
         "GenuineIntel" => match family {
             0x5 => "p5",

@@ -2,7 +2,7 @@
 //! (`<workspace>/../shared/fixtures/cpuinfo`, skipped with a message when absent).
 
 use cpu_probe::brand::{format_package_name, normalize_brand_string, x86_vendor_name};
-use cpu_probe::chipset::{self, chipset_name, AndroidProperties, Chipset};
+use cpu_probe::chipset::{self, chipset_name, AndroidProperties, Chipset, Source};
 use proptest::prelude::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -42,50 +42,36 @@ fn latin1_bytes(s: &str) -> Vec<u8> {
         .collect()
 }
 
+/// The single-source parser a cpuinfo test function names, and the argument holding its string.
+fn source_of(function: &str) -> Option<(Source, &'static str)> {
+    Some(match function {
+        "parse_proc_cpuinfo_hardware" => (Source::ProcCpuinfoHardware { tegra: false }, "hardware"),
+        "parse_proc_cpuinfo_hardware_tegra" => {
+            (Source::ProcCpuinfoHardware { tegra: true }, "hardware")
+        }
+        "parse_ro_product_board" => (Source::RoProductBoard, "board"),
+        "parse_ro_board_platform" => (Source::RoBoardPlatform, "platform"),
+        "parse_ro_mediatek_platform" => (Source::RoMediatekPlatform, "platform"),
+        "parse_ro_arch" => (Source::RoArch, "arch"),
+        "parse_ro_chipname" => (Source::RoChipname, "chipname"),
+        _ => return None,
+    })
+}
+
 /// Runs one case for the given ARM flavour (`arch32`); brand strings ignore it.
 fn run_case(function: &str, args: &Value, arch32: bool) -> Option<String> {
     let cores = arg_u32(args, "cores", 1);
     let freq = arg_u32(args, "max_cpu_freq_max", 0);
+    if let Some((source, arg)) = source_of(function) {
+        return Some(name(chipset::parse(
+            source,
+            arg_str(args, arg),
+            cores,
+            freq,
+            arch32,
+        )));
+    }
     Some(match function {
-        "parse_proc_cpuinfo_hardware" | "parse_proc_cpuinfo_hardware_tegra" => {
-            name(chipset::parse_proc_cpuinfo_hardware_arch(
-                arg_str(args, "hardware"),
-                cores,
-                freq,
-                function.ends_with("_tegra"),
-                arch32,
-            ))
-        }
-        "parse_ro_product_board" => name(chipset::parse_ro_product_board_arch(
-            arg_str(args, "board"),
-            cores,
-            freq,
-            arch32,
-        )),
-        "parse_ro_board_platform" => name(chipset::parse_ro_board_platform_arch(
-            arg_str(args, "platform"),
-            cores,
-            freq,
-            arch32,
-        )),
-        "parse_ro_mediatek_platform" => name(chipset::parse_ro_mediatek_platform_arch(
-            arg_str(args, "platform"),
-            cores,
-            freq,
-            arch32,
-        )),
-        "parse_ro_arch" => name(chipset::parse_ro_arch_arch(
-            arg_str(args, "arch"),
-            cores,
-            freq,
-            arch32,
-        )),
-        "parse_ro_chipname" => name(chipset::parse_ro_chipname_arch(
-            arg_str(args, "chipname"),
-            cores,
-            freq,
-            arch32,
-        )),
         "parse_chipset" => {
             let props = AndroidProperties {
                 proc_cpuinfo_hardware: arg_str(args, "hardware").to_string(),
@@ -99,44 +85,6 @@ fn run_case(function: &str, args: &Value, arch32: bool) -> Option<String> {
             name(chipset::decode_android(&props, cores, freq, arch32))
         }
         "normalize_brand_string" => normalize_brand_string(&latin1_bytes(arg_str(args, "name"))),
-        _ => return None,
-    })
-}
-
-/// Also runs the plain (arch-less) API, which uses the 32-bit ARM rules.
-fn run_default_api(function: &str, args: &Value) -> Option<String> {
-    let cores = arg_u32(args, "cores", 1);
-    let freq = arg_u32(args, "max_cpu_freq_max", 0);
-    Some(match function {
-        "parse_proc_cpuinfo_hardware" | "parse_proc_cpuinfo_hardware_tegra" => {
-            name(chipset::parse_proc_cpuinfo_hardware(
-                arg_str(args, "hardware"),
-                cores,
-                freq,
-                function.ends_with("_tegra"),
-            ))
-        }
-        "parse_ro_product_board" => name(chipset::parse_ro_product_board(
-            arg_str(args, "board"),
-            cores,
-            freq,
-        )),
-        "parse_ro_board_platform" => name(chipset::parse_ro_board_platform(
-            arg_str(args, "platform"),
-            cores,
-            freq,
-        )),
-        "parse_ro_mediatek_platform" => name(chipset::parse_ro_mediatek_platform(
-            arg_str(args, "platform"),
-            cores,
-            freq,
-        )),
-        "parse_ro_arch" => name(chipset::parse_ro_arch(arg_str(args, "arch"), cores, freq)),
-        "parse_ro_chipname" => name(chipset::parse_ro_chipname(
-            arg_str(args, "chipname"),
-            cores,
-            freq,
-        )),
         _ => return None,
     })
 }
@@ -184,14 +132,6 @@ fn cpuinfo_name_cases() {
                     ok = false;
                     failures.push(format!("unknown function {function}"));
                 }
-            }
-        }
-        if let Some(got) = run_default_api(function, args) {
-            if got != expected {
-                ok = false;
-                failures.push(format!(
-                    "{function} [default API] {args}: expected {expected:?}, got {got:?}"
-                ));
             }
         }
         let e = score.entry(function.to_string()).or_default();
@@ -494,18 +434,24 @@ fn x86_device_package_names() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// Every single-source parser.
+const ALL_SOURCES: [Source; 8] = [
+    Source::ProcCpuinfoHardware { tegra: false },
+    Source::ProcCpuinfoHardware { tegra: true },
+    Source::RoProductBoard,
+    Source::RoBoardPlatform,
+    Source::RoMediatekPlatform,
+    Source::RoArch,
+    Source::RoChipname,
+    Source::RoSocModel,
+];
+
 proptest! {
     #[test]
     fn decoders_never_panic(s in ".{0,120}", cores in 0u32..16, freq in 0u32..3_000_000, arch32: bool) {
-        for tegra in [false, true] {
-            let _ = chipset::parse_proc_cpuinfo_hardware_arch(&s, cores, freq, tegra, arch32);
+        for source in ALL_SOURCES {
+            let _ = chipset::parse(source, &s, cores, freq, arch32);
         }
-        let _ = chipset::parse_ro_product_board_arch(&s, cores, freq, arch32);
-        let _ = chipset::parse_ro_board_platform_arch(&s, cores, freq, arch32);
-        let _ = chipset::parse_ro_mediatek_platform_arch(&s, cores, freq, arch32);
-        let _ = chipset::parse_ro_arch_arch(&s, cores, freq, arch32);
-        let _ = chipset::parse_ro_chipname_arch(&s, cores, freq, arch32);
-        let _ = chipset::parse_ro_soc_model(&s, cores, freq);
         let p = AndroidProperties {
             proc_cpuinfo_hardware: s.clone(),
             ro_product_board: s.clone(),
@@ -535,12 +481,9 @@ proptest! {
         arch32: bool,
     ) {
         let s = format!("{prefix}{tail}");
-        let _ = chipset::parse_proc_cpuinfo_hardware_arch(&s, cores, 0, false, arch32);
-        let _ = chipset::parse_ro_product_board_arch(&s, cores, 0, arch32);
-        let _ = chipset::parse_ro_board_platform_arch(&s, cores, 0, arch32);
-        let _ = chipset::parse_ro_mediatek_platform_arch(&s, cores, 0, arch32);
-        let _ = chipset::parse_ro_chipname_arch(&s, cores, 0, arch32);
-        let _ = chipset::parse_ro_soc_model(&s, cores, 0);
+        for source in ALL_SOURCES {
+            let _ = chipset::parse(source, &s, cores, 0, arch32);
+        }
         let _ = chipset::decode_linux(&s, &tail, cores, 0, arch32);
     }
 

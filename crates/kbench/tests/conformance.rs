@@ -18,33 +18,9 @@ use proptest::prelude::*;
 use prost::Message;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// A fresh empty folder under the system temp dir (removed when dropped).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "kbench-conformance-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+mod common;
+use common::TempDir;
 
 fn value_info(name: &str, elem: i32) -> ValueInfoProto {
     ValueInfoProto {
@@ -193,7 +169,7 @@ fn kbench(args: &[&std::ffi::OsStr]) -> Run {
 
 #[test]
 fn unsupported_cases_skip_with_reason_and_summary() {
-    let root = TempDir::new("skip");
+    let root = TempDir::new("conformance", "skip");
     write_unsupported_op(&root.path().join("test_not_an_operator"));
     write_float16(&root.path().join("test_relu_float16"));
     let json = root.path().join("out/results.json");
@@ -245,7 +221,7 @@ fn unsupported_cases_skip_with_reason_and_summary() {
 
 #[test]
 fn corrupted_files_fail_without_panic() {
-    let root = TempDir::new("corrupt");
+    let root = TempDir::new("conformance", "corrupt");
     // A model.onnx cut in the middle of a length-delimited field.
     let bad = root.path().join("test_truncated_model");
     write_unsupported_op(&bad);
@@ -316,7 +292,7 @@ fn plain_model(op_type: &str, inputs: &[(&str, i32)], out_elem: i32) -> ModelPro
 /// is a FAIL.
 #[test]
 fn runnable_cases_pass_or_fail_with_first_mismatch() {
-    let root = TempDir::new("run");
+    let root = TempDir::new("conformance", "run");
     let relu = plain_model("Relu", &[("x", data_type::FLOAT)], data_type::FLOAT);
     let x = f32_tensor("x", &[2, 2], &[1.5, -2.0, 0.0, 3.25]);
     write_case(
@@ -386,7 +362,7 @@ fn runnable_cases_pass_or_fail_with_first_mismatch() {
 /// its summary (in release builds too: this spawns the kbench binary of the test's profile).
 #[test]
 fn hostile_attributes_fail_without_killing_the_run() {
-    let root = TempDir::new("hostile");
+    let root = TempDir::new("conformance", "hostile");
     let ints = |name: &str, v: Vec<i64>| AttributeProto {
         name: Some(name.into()),
         ints: v,
@@ -487,7 +463,7 @@ fn hostile_attributes_fail_without_killing_the_run() {
 
 #[test]
 fn usage_errors_exit_2() {
-    let root = TempDir::new("empty");
+    let root = TempDir::new("conformance", "empty");
     let r = kbench(&[root.path().as_os_str()]);
     assert_eq!(r.code, Some(2), "{}", r.stderr);
     let r = kbench(&[root.path().join("does-not-exist").as_os_str()]);
@@ -546,7 +522,7 @@ proptest! {
         model_bytes in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..256)),
         input_bytes in proptest::collection::vec(any::<u8>(), 0..256),
     ) {
-        let root = TempDir::new("prop");
+        let root = TempDir::new("conformance", "prop");
         let dir = root.path().join("test_case");
         write_unsupported_op(&dir);
         if let Some(m) = &model_bytes {

@@ -15,27 +15,8 @@ use conformance::{run_case, tensor_from_proto, LoadError, Status, MAX_FILE_BYTES
 use onnx::{data_type, TensorProto};
 use std::path::{Path, PathBuf};
 
-/// A fresh empty folder under the system temp dir (removed when dropped).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let p =
-            std::env::temp_dir().join(format!("kbench-safe-inputs-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+mod common;
+use common::TempDir;
 
 /// A sparse file of `len` bytes (no disk space, created instantly).
 fn sparse(path: &Path, len: u64) {
@@ -46,7 +27,7 @@ fn sparse(path: &Path, len: u64) {
 /// symlink to a device): now a file over the limit is a FAIL naming it, before anything is read.
 #[test]
 fn oversized_model_is_a_fail_naming_the_limit() {
-    let d = TempDir::new("model");
+    let d = TempDir::new("safe-inputs", "model");
     sparse(&d.path().join("model.onnx"), MAX_FILE_BYTES + 1);
     let r = run_case(d.path());
     assert_eq!(r.status, Status::Fail);
@@ -63,7 +44,7 @@ fn oversized_model_is_a_fail_naming_the_limit() {
 fn oversized_tensor_file_is_a_fail_naming_it() {
     use onnx::{GraphProto, ModelProto, NodeProto, TypeProto, TypeProtoTensor, ValueInfoProto};
     use prost::Message;
-    let d = TempDir::new("tensor");
+    let d = TempDir::new("safe-inputs", "tensor");
     let vi = |n: &str| ValueInfoProto {
         name: Some(n.into()),
         r#type: Some(TypeProto {

@@ -226,11 +226,7 @@ impl ConvF32 {
 
 impl Plan for ConvF32 {
     fn run(&self, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, OpsError> {
-        let x = inputs
-            .first()
-            .copied()
-            .flatten()
-            .ok_or_else(|| OpsError::MissingInput("Conv: X".into()))?;
+        let x = crate::input(inputs, 0, "Conv", "X")?;
         check_input_shape("Conv", x, &self.g, self.nhwc)?;
         let y = self.run_f32(x.as_f32("Conv X")?)?;
         Ok(vec![Tensor::f32(self.output_shape(), y)?])
@@ -651,11 +647,7 @@ impl ConvQ8 {
 
 impl Plan for ConvQ8 {
     fn run(&self, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, OpsError> {
-        let x = inputs
-            .first()
-            .copied()
-            .flatten()
-            .ok_or_else(|| OpsError::MissingInput(format!("{}: x", self.op)))?;
+        let x = crate::input(inputs, 0, self.op, "x")?;
         let g = &self.g;
         check_input_shape(self.op, x, g, self.nhwc)?;
         let ylen = g.n * g.m * g.oh * g.ow;

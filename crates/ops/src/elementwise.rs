@@ -51,11 +51,7 @@ fn clamp_int<T: Copy + Into<i64> + TryFrom<i64>>(
 
 impl Plan for Clamp {
     fn run(&self, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, OpsError> {
-        let x = inputs
-            .first()
-            .copied()
-            .flatten()
-            .ok_or_else(|| OpsError::MissingInput(format!("{}: X", self.op)))?;
+        let x = crate::input(inputs, 0, self.op, "X")?;
         let int = |b: Option<Bound>| -> Result<Option<i64>, OpsError> {
             match b {
                 None => Ok(None),

@@ -192,6 +192,20 @@ pub(crate) fn constant<'a>(inputs: &[PlanInput<'a>], i: usize) -> Option<&'a Ten
     }
 }
 
+/// The run-time input `i` of a plan, or [`OpsError::MissingInput`] naming it (`op`: `name`).
+pub(crate) fn input<'t>(
+    inputs: &[Option<&'t Tensor>],
+    i: usize,
+    op: &str,
+    name: &str,
+) -> Result<&'t Tensor, OpsError> {
+    inputs
+        .get(i)
+        .copied()
+        .flatten()
+        .ok_or_else(|| OpsError::MissingInput(format!("{op}: {name}")))
+}
+
 /// `Err` naming `what` unless every scale is finite and > 0.
 pub(crate) fn positive_scales(v: &[f32], what: &str) -> Result<(), OpsError> {
     for &s in v {

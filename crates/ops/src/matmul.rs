@@ -142,12 +142,8 @@ struct MatMulF32 {
 
 impl Plan for MatMulF32 {
     fn run(&self, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, OpsError> {
-        let (Some(a), Some(b)) = (
-            inputs.first().copied().flatten(),
-            inputs.get(1).copied().flatten(),
-        ) else {
-            return Err(OpsError::MissingInput("MatMul needs A and B".into()));
-        };
+        let a = crate::input(inputs, 0, "MatMul", "A")?;
+        let b = crate::input(inputs, 1, "MatMul", "B")?;
         let (av, bv) = (a.as_f32("MatMul A")?, b.as_f32("MatMul B")?);
         let bc = broadcast("MatMul", a.shape(), b.shape(), 4, self.max_bytes)?;
         // Counted and bounded by `broadcast`.
@@ -190,12 +186,8 @@ struct GemmF32 {
 
 impl Plan for GemmF32 {
     fn run(&self, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, OpsError> {
-        let (Some(a), Some(b)) = (
-            inputs.first().copied().flatten(),
-            inputs.get(1).copied().flatten(),
-        ) else {
-            return Err(OpsError::MissingInput("Gemm needs A and B".into()));
-        };
+        let a = crate::input(inputs, 0, "Gemm", "A")?;
+        let b = crate::input(inputs, 1, "Gemm", "B")?;
         if a.shape().len() != 2 || b.shape().len() != 2 {
             return Err(OpsError::Shape(format!(
                 "Gemm: A {:?} and B {:?} must be matrices",
@@ -448,11 +440,7 @@ pub fn plan_qlinear_matmul(
 
 impl Plan for MatMulInt8 {
     fn run(&self, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, OpsError> {
-        let a = inputs
-            .first()
-            .copied()
-            .flatten()
-            .ok_or_else(|| OpsError::MissingInput(format!("{}: A", self.op)))?;
+        let a = crate::input(inputs, 0, self.op, "A")?;
         let (at, av) = int8(a, &format!("{} A", self.op))?;
         if at != self.a_type {
             return Err(OpsError::Type(format!(

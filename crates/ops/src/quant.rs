@@ -145,11 +145,7 @@ struct Quantize {
 
 impl Plan for Quantize {
     fn run(&self, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, OpsError> {
-        let x = inputs
-            .first()
-            .copied()
-            .flatten()
-            .ok_or_else(|| OpsError::MissingInput("QuantizeLinear: x".into()))?;
+        let x = crate::input(inputs, 0, "QuantizeLinear", "x")?;
         let xs = x.as_f32("QuantizeLinear x")?;
         if self.block > 0 {
             let idx = block_index(
@@ -256,11 +252,7 @@ impl Dequantize {
 
 impl Plan for Dequantize {
     fn run(&self, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, OpsError> {
-        let x = inputs
-            .first()
-            .copied()
-            .flatten()
-            .ok_or_else(|| OpsError::MissingInput("DequantizeLinear: x".into()))?;
+        let x = crate::input(inputs, 0, "DequantizeLinear", "x")?;
         if self.block > 0 {
             let idx = block_index(
                 "DequantizeLinear",
@@ -339,11 +331,7 @@ struct DynamicQuantize {
 
 impl Plan for DynamicQuantize {
     fn run(&self, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, OpsError> {
-        let x = inputs
-            .first()
-            .copied()
-            .flatten()
-            .ok_or_else(|| OpsError::MissingInput("DynamicQuantizeLinear: x".into()))?;
+        let x = crate::input(inputs, 0, "DynamicQuantizeLinear", "x")?;
         let xs = x.as_f32("DynamicQuantizeLinear x")?;
         let (mut lo, mut hi) = (0f32, 0f32);
         for &v in xs {

@@ -180,6 +180,33 @@ macro_rules! kernels {
 
 pub mod scalar;
 
+/// Runs `step` over the first `min(inp.len(), out.len())` elements in blocks of `B`: full blocks
+/// in place, the last partial block through a copy padded with `pad` and a scratch output of which
+/// only the valid part is copied back, so a kernel never touches memory outside the slices. The
+/// NEON and AVX2 kernels share it (AVX-512 uses masked loads and stores instead).
+#[cfg(any(target_arch = "aarch64", target_arch = "x86_64"))]
+#[inline(always)]
+pub(crate) fn blocks<I: Copy, O: Copy + Default, const B: usize>(
+    inp: &[I],
+    out: &mut [O],
+    pad: I,
+    mut step: impl FnMut(&[I; B], &mut [O; B]),
+) {
+    let n = inp.len().min(out.len());
+    let (full_in, tail_in) = inp[..n].as_chunks::<B>();
+    let (full_out, tail_out) = out[..n].as_chunks_mut::<B>();
+    for (src, dst) in full_in.iter().zip(full_out) {
+        step(src, dst);
+    }
+    if !tail_in.is_empty() {
+        let mut src = [pad; B];
+        src[..tail_in.len()].copy_from_slice(tail_in);
+        let mut dst = [O::default(); B];
+        step(&src, &mut dst);
+        tail_out.copy_from_slice(&dst[..tail_out.len()]);
+    }
+}
+
 #[cfg(target_arch = "aarch64")]
 pub mod aarch64;
 #[cfg(target_arch = "x86_64")]

@@ -40,65 +40,37 @@ fn pack4(a: int32x4_t, b: int32x4_t, c: int32x4_t, d: int32x4_t) -> uint8x16_t {
     vreinterpretq_u8_s8(vcombine_s8(vmovn_s16(ab), vmovn_s16(cd)))
 }
 
-/// Runs `$body` (pointer `$p` to 4 inputs -> int32x4_t) over `$inp`, 16 per step.
+/// Runs `$body` (pointer `$p` to 4 inputs -> 4 i32 results) over `$inp` through
+/// [`blocks`](crate::ukernel::blocks), 16 per step, packing the results to bytes.
 macro_rules! loop16 {
-    ($inp:expr, $out:expr, $zero:expr, |$p:ident| $body:expr) => {{
-        let inp = $inp;
-        let out: &mut [u8] = $out;
-        let n = inp.len().min(out.len());
-        let mut i = 0;
-        // SAFETY: NEON is baseline on aarch64. Full steps read inp[i..i+16] and write
-        // out[i..i+16] with i + 16 <= n; the partial last step reads and writes 16-element stack
-        // buffers and copies only the valid part.
-        unsafe {
-            while i + 16 <= n {
-                let base = inp.as_ptr().add(i);
-                let r0 = {
-                    let $p = base;
-                    $body
-                };
-                let r1 = {
-                    let $p = base.add(4);
-                    $body
-                };
-                let r2 = {
-                    let $p = base.add(8);
-                    $body
-                };
-                let r3 = {
-                    let $p = base.add(12);
-                    $body
-                };
-                vst1q_u8(out.as_mut_ptr().add(i), pack4(r0, r1, r2, r3));
-                i += 16;
+    ($inp:expr, $out:expr, $zero:expr, |$p:ident| $body:expr) => {
+        crate::ukernel::blocks::<_, u8, 16>($inp, $out, $zero, |src, dst| {
+            let base = src.as_ptr();
+            // SAFETY: NEON is baseline on aarch64; each `$body` reads the 4 elements at its
+            // `$p`, inside `src` (16 elements); the store writes the 16 bytes of `dst`.
+            unsafe {
+                let r = pack4(
+                    {
+                        let $p = base;
+                        $body
+                    },
+                    {
+                        let $p = base.add(4);
+                        $body
+                    },
+                    {
+                        let $p = base.add(8);
+                        $body
+                    },
+                    {
+                        let $p = base.add(12);
+                        $body
+                    },
+                );
+                vst1q_u8(dst.as_mut_ptr(), r);
             }
-            if i < n {
-                let rem = n - i;
-                let mut tin = [$zero; 16];
-                tin[..rem].copy_from_slice(&inp[i..n]);
-                let base = tin.as_ptr();
-                let r0 = {
-                    let $p = base;
-                    $body
-                };
-                let r1 = {
-                    let $p = base.add(4);
-                    $body
-                };
-                let r2 = {
-                    let $p = base.add(8);
-                    $body
-                };
-                let r3 = {
-                    let $p = base.add(12);
-                    $body
-                };
-                let mut tout = [0u8; 16];
-                vst1q_u8(tout.as_mut_ptr(), pack4(r0, r1, r2, r3));
-                out[i..n].copy_from_slice(&tout[..rem]);
-            }
-        }
-    }};
+        })
+    };
 }
 
 /// Requantize with `Fp32`.
@@ -274,28 +246,15 @@ macro_rules! dequant_kernel {
         pub(crate) unsafe fn $name(c: &QuantConsts, q: &[u8], out: &mut [f32]) {
             let vscale = vdupq_n_f32(c.scale);
             let vzp = vdupq_n_s32(c.zp);
-            let n = q.len().min(out.len());
-            let mut i = 0;
-            // SAFETY: NEON is baseline; full steps read q[i..i+8] and write out[i..i+8] with
-            // i + 8 <= n; the tail goes through 8-element stack buffers.
-            unsafe {
-                while i + 8 <= n {
-                    let (a, b) = deq8($widen(vld1_u8(q.as_ptr().add(i))), vzp, vscale);
-                    vst1q_f32(out.as_mut_ptr().add(i), a);
-                    vst1q_f32(out.as_mut_ptr().add(i + 4), b);
-                    i += 8;
+            crate::ukernel::blocks::<u8, f32, 8>(q, out, 0, |src, dst| {
+                // SAFETY: NEON is baseline on aarch64; the load reads the 8 bytes of `src`, the
+                // stores write the 8 floats of `dst`.
+                unsafe {
+                    let (a, b) = deq8($widen(vld1_u8(src.as_ptr())), vzp, vscale);
+                    vst1q_f32(dst.as_mut_ptr(), a);
+                    vst1q_f32(dst.as_mut_ptr().add(4), b);
                 }
-                if i < n {
-                    let rem = n - i;
-                    let mut tin = [0u8; 8];
-                    tin[..rem].copy_from_slice(&q[i..n]);
-                    let mut tout = [0f32; 8];
-                    let (a, b) = deq8($widen(vld1_u8(tin.as_ptr())), vzp, vscale);
-                    vst1q_f32(tout.as_mut_ptr(), a);
-                    vst1q_f32(tout.as_mut_ptr().add(4), b);
-                    out[i..n].copy_from_slice(&tout[..rem]);
-                }
-            }
+            });
         }
     };
 }

@@ -39,65 +39,37 @@ fn pack4(a: __m256i, b: __m256i, c: __m256i, d: __m256i) -> __m256i {
     _mm256_permutevar8x32_epi32(r, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7))
 }
 
-/// Runs `$body` (pointer `$p` to 8 inputs -> __m256i of 8 results) over `$inp`, 32 per step.
+/// Runs `$body` (pointer `$p` to 8 inputs -> 8 i32 results) over `$inp` through
+/// [`blocks`](crate::ukernel::blocks), 32 per step, packing the results to bytes.
 macro_rules! loop32 {
-    ($inp:expr, $out:expr, $zero:expr, |$p:ident| $body:expr) => {{
-        let inp = $inp;
-        let out: &mut [u8] = $out;
-        let n = inp.len().min(out.len());
-        let mut i = 0;
-        // SAFETY: AVX2 is guaranteed by the caller. Full steps read inp[i..i+32] and write
-        // out[i..i+32] with i + 32 <= n; the last partial step reads and writes 32-element
-        // stack buffers and copies only the valid part.
-        unsafe {
-            while i + 32 <= n {
-                let base = inp.as_ptr().add(i);
-                let r0 = {
-                    let $p = base;
-                    $body
-                };
-                let r1 = {
-                    let $p = base.add(8);
-                    $body
-                };
-                let r2 = {
-                    let $p = base.add(16);
-                    $body
-                };
-                let r3 = {
-                    let $p = base.add(24);
-                    $body
-                };
-                _mm256_storeu_si256(out.as_mut_ptr().add(i).cast(), pack4(r0, r1, r2, r3));
-                i += 32;
+    ($inp:expr, $out:expr, $zero:expr, |$p:ident| $body:expr) => {
+        crate::ukernel::blocks::<_, u8, 32>($inp, $out, $zero, |src, dst| {
+            let base = src.as_ptr();
+            // SAFETY: the enclosing kernel requires AVX2 (its caller guarantees it); each `$body` reads the 8 elements at its
+            // `$p`, inside `src` (32 elements); the store writes the 32 bytes of `dst`.
+            unsafe {
+                let r = pack4(
+                    {
+                        let $p = base;
+                        $body
+                    },
+                    {
+                        let $p = base.add(8);
+                        $body
+                    },
+                    {
+                        let $p = base.add(16);
+                        $body
+                    },
+                    {
+                        let $p = base.add(24);
+                        $body
+                    },
+                );
+                _mm256_storeu_si256(dst.as_mut_ptr().cast(), r);
             }
-            if i < n {
-                let rem = n - i;
-                let mut tin = [$zero; 32];
-                tin[..rem].copy_from_slice(&inp[i..n]);
-                let base = tin.as_ptr();
-                let r0 = {
-                    let $p = base;
-                    $body
-                };
-                let r1 = {
-                    let $p = base.add(8);
-                    $body
-                };
-                let r2 = {
-                    let $p = base.add(16);
-                    $body
-                };
-                let r3 = {
-                    let $p = base.add(24);
-                    $body
-                };
-                let mut tout = [0u8; 32];
-                _mm256_storeu_si256(tout.as_mut_ptr().cast(), pack4(r0, r1, r2, r3));
-                out[i..n].copy_from_slice(&tout[..rem]);
-            }
-        }
-    }};
+        })
+    };
 }
 
 /// Requantize with `Fp32`.
@@ -335,28 +307,15 @@ macro_rules! dequant_kernel {
         pub(crate) unsafe fn $name(c: &QuantConsts, q: &[u8], out: &mut [f32]) {
             let vscale = _mm256_set1_ps(c.scale);
             let vzp = _mm256_set1_epi32(c.zp);
-            let n = q.len().min(out.len());
-            let mut i = 0;
-            let f = |b: __m128i| {
-                _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32($widen(b), vzp)), vscale)
-            };
-            // SAFETY: AVX2 is guaranteed by the caller; full steps read q[i..i+8] and write
-            // out[i..i+8] with i + 8 <= n; the tail goes through 8-element stack buffers.
-            unsafe {
-                while i + 8 <= n {
-                    let b = _mm_loadl_epi64(q.as_ptr().add(i).cast());
-                    _mm256_storeu_ps(out.as_mut_ptr().add(i), f(b));
-                    i += 8;
+            crate::ukernel::blocks::<u8, f32, 8>(q, out, 0, |src, dst| {
+                // SAFETY: the enclosing kernel requires AVX2 (its caller guarantees it); the load
+                // reads the 8 bytes of `src`, the store writes the 8 floats of `dst`.
+                unsafe {
+                    let b = $widen(_mm_loadl_epi64(src.as_ptr().cast()));
+                    let v = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(b, vzp)), vscale);
+                    _mm256_storeu_ps(dst.as_mut_ptr(), v);
                 }
-                if i < n {
-                    let rem = n - i;
-                    let mut tin = [0u8; 16];
-                    tin[..rem].copy_from_slice(&q[i..n]);
-                    let mut tout = [0f32; 8];
-                    _mm256_storeu_ps(tout.as_mut_ptr(), f(_mm_loadu_si128(tin.as_ptr().cast())));
-                    out[i..n].copy_from_slice(&tout[..rem]);
-                }
-            }
+            });
         }
     };
 }
