@@ -874,7 +874,10 @@ impl<T> BlockMut<'_, T> {
     /// Row `dy` of tile `t` in channel `c` (the tile's cropped width). Panics unless the row is
     /// this block's and the width stride is 1.
     pub fn row_mut(&mut self, t: usize, c: usize, dy: usize) -> &mut [T] {
-        assert_eq!(self.blocks.strides[3], 1, "row_mut needs a width stride of 1");
+        assert_eq!(
+            self.blocks.strides[3], 1,
+            "row_mut needs a width stride of 1"
+        );
         let off = self.offset(t, c, dy, 0);
         let cols = self.tile_pos(t).4;
         // SAFETY: with a width stride of 1 the row's elements are `cols` consecutive elements
@@ -887,7 +890,10 @@ impl<T> BlockMut<'_, T> {
     /// The block's channels of pixel `(dy, dx)` of tile `t`. Panics unless the pixel is this
     /// block's and the channel stride is 1.
     pub fn pixel_mut(&mut self, t: usize, dy: usize, dx: usize) -> &mut [T] {
-        assert_eq!(self.blocks.strides[1], 1, "pixel_mut needs a channel stride of 1");
+        assert_eq!(
+            self.blocks.strides[1], 1,
+            "pixel_mut needs a channel stride of 1"
+        );
         let off = self.offset(t, self.channels.start, dy, dx);
         let n = self.channels.len();
         // SAFETY: with a channel stride of 1 the block's channels of this pixel are `n`
@@ -1157,7 +1163,11 @@ mod tests {
         }
         for i in 0..len {
             let want = usize::from(inside[i]);
-            assert_eq!(hits[i].load(Ordering::Relaxed), want, "{layout:?} element {i}");
+            assert_eq!(
+                hits[i].load(Ordering::Relaxed),
+                want,
+                "{layout:?} element {i}"
+            );
         }
     }
 
@@ -1207,14 +1217,20 @@ mod tests {
     fn blocks_refuse_overlaps_short_buffers_and_bad_ranges() {
         let mut d = vec![0u8; 100];
         let l = TiledLayout::nchw(1, 2, 3, 4);
-        assert!(BlocksMut::new(&mut d[..23], &l).unwrap_err().0.contains("needs 24"));
+        assert!(BlocksMut::new(&mut d[..23], &l)
+            .unwrap_err()
+            .0
+            .contains("needs 24"));
         assert_eq!(BlocksMut::new(&mut d[..24], &l).unwrap().len(), 1);
         // Channel stride below the plane's span: channel 1 would overlap channel 0.
         let bad = TiledLayout {
             strides: [24, 11, 4, 1],
             ..l.clone()
         };
-        assert!(BlocksMut::new(&mut d, &bad).unwrap_err().0.contains("share"));
+        assert!(BlocksMut::new(&mut d, &bad)
+            .unwrap_err()
+            .0
+            .contains("share"));
         let bad = TiledLayout {
             strides: [24, 12, 4, usize::MAX / 2],
             ..l.clone()
@@ -1223,7 +1239,10 @@ mod tests {
         let huge = TiledLayout::nchw(usize::MAX, 2, 3, 4);
         assert!(BlocksMut::new(&mut d, &huge).is_err());
         let r = l.clone().with_tiles(2, 2).with_tile_range(3..5);
-        assert!(BlocksMut::new(&mut d, &r).unwrap_err().0.contains("tile range"));
+        assert!(BlocksMut::new(&mut d, &r)
+            .unwrap_err()
+            .0
+            .contains("tile range"));
         // Empty tensors have no blocks, whatever the strides.
         let e = TiledLayout::nchw(0, usize::MAX, 7, 7);
         assert!(BlocksMut::new(&mut d[..0], &e).unwrap().is_empty());
@@ -1232,7 +1251,9 @@ mod tests {
     #[test]
     fn blocks_taken_dynamically_and_accessors() {
         // Tasks loop on `next` (as a task per workspace slot does).
-        let l = TiledLayout::nhwc(2, 3, 3, 5).with_tiles(2, 2).with_blocks(5, 3);
+        let l = TiledLayout::nhwc(2, 3, 3, 5)
+            .with_tiles(2, 2)
+            .with_blocks(5, 3);
         let mut d = vec![0u16; 2 * 3 * 5 * 3];
         let blocks = BlocksMut::new(&mut d, &l).unwrap();
         assert_eq!(blocks.len(), 3); // 12 tiles in blocks of 5
@@ -1249,10 +1270,11 @@ mod tests {
             }
         });
         assert!(blocks.next().is_none());
-        drop(blocks);
         assert!(d.iter().all(|&x| x == 1));
         // Accessors refuse elements of other blocks.
-        let l = TiledLayout::nchw(1, 2, 4, 4).with_tiles(2, 2).with_blocks(2, 1);
+        let l = TiledLayout::nchw(1, 2, 4, 4)
+            .with_tiles(2, 2)
+            .with_blocks(2, 1);
         let blocks = BlocksMut::new(&mut d[..32], &l).unwrap();
         let mut b = blocks.next().unwrap();
         assert_eq!((b.tiles(), b.channels()), (0..2, 0..1));
