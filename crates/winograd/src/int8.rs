@@ -143,7 +143,7 @@ use aligned_vec::{AVec, ConstAlign};
 
 use cpu_probe::Entry;
 pub use quant_params::int8::{Input8, Output8, OutputStage};
-use quant_params::{PerChannelRequantizer, QType, RequantPlan};
+use quant_params::{QType, StagePlan};
 
 use std::fmt;
 
@@ -264,12 +264,6 @@ pub struct Int8Profile {
     pub output_transform: Duration,
 }
 
-enum Stage {
-    PerTensor(RequantPlan, QType),
-    PerChannel(PerChannelRequantizer, QType),
-    Raw,
-}
-
 /// A planned exact int8 F(2x2,3x3) convolution: kernel transformed once, reusable across calls
 /// and threads.
 pub struct WinogradInt8 {
@@ -292,7 +286,7 @@ pub struct WinogradInt8 {
     y_len: usize,
     u: AVec<i16, ConstAlign<64>>,
     bias: Vec<i32>,
-    stage: Stage,
+    stage: StagePlan,
     zero_row: Vec<u8>,
     kernel_transform_time: Duration,
 }
@@ -423,20 +417,7 @@ impl WinogradInt8 {
         let v_len = mul(16, vps, "V scratch length")?;
         let m_len = mul(tiles_per_block, mts, "M scratch length")?;
         let y_len = mul(4, cout, "y scratch length")?;
-        let stage = match cfg.output {
-            OutputStage::PerTensor(r) => Stage::PerTensor(r.plan(None)?, r.qtype()),
-            OutputStage::PerChannel(p) => {
-                if p.channels() != cout {
-                    return Err(Int8Error::Quant(format!(
-                        "per-channel requantizer has {} channels but the convolution has {cout}",
-                        p.channels()
-                    )));
-                }
-                let t = p.channel(0).map(|r| r.qtype()).unwrap_or(QType::U8);
-                Stage::PerChannel(p, t)
-            }
-            OutputStage::RawI32 => Stage::Raw,
-        };
+        let stage = cfg.output.plan(cout)?;
         // Activations in the u8 domain: a = (byte ^ xor) − za.
         let (xor, za) = match cfg.input_type {
             QType::U8 => (0u8, cfg.input_zero_point),
