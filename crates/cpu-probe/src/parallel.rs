@@ -350,6 +350,54 @@ impl Parallel {
         self.tiles_mut(data, stride, [rows, cols], [tile_rows, tile_cols], true, f)
     }
 
+    /// Cuts `data` into the blocks `layout` describes (a tiled 4-D tensor, see
+    /// [`TiledLayout`]) and calls `f(block)` for every block, spread over the pool's threads;
+    /// each [`BlockMut`] is an exclusive view of its elements. For tasks whose outputs are
+    /// scattered (every pixel of a run of tiles in a group of channels), where
+    /// [`Parallel::for_each_chunk_mut`] and [`Parallel::for_each_tile_mut`] do not fit.
+    ///
+    /// Errors (nothing runs) when the layout maps two coordinates to one element, does not fit
+    /// in `data`, or names tiles the tensor does not have.
+    ///
+    /// ```
+    /// use cpu_probe::parallel::{Parallel, TiledLayout};
+    /// // One 5x5 image of 2 channels (NCHW) in 2x2 tiles (9 tiles), blocks of 4 tiles x 1 channel.
+    /// let mut out = vec![0usize; 2 * 5 * 5];
+    /// let layout = TiledLayout::nchw(1, 2, 5, 5).with_tiles(2, 2).with_blocks(4, 1);
+    /// Parallel::new(2)
+    ///     .for_each_block_mut(&mut out, &layout, |mut b| {
+    ///         let id = b.index() + 1;
+    ///         for t in b.tiles() {
+    ///             for c in b.channels() {
+    ///                 for dy in 0..b.tile_pos(t).3 {
+    ///                     b.row_mut(t, c, dy).fill(id);
+    ///                 }
+    ///             }
+    ///         }
+    ///     })
+    ///     .unwrap();
+    /// assert!(out.iter().all(|&x| x > 0)); // every element written, by exactly one block
+    /// assert_eq!(out[4 * 5 + 4], 5); // tile 8 (the last) of channel 0: block 2 · 2 + 0
+    /// ```
+    pub fn for_each_block_mut<T, F>(
+        &self,
+        data: &mut [T],
+        layout: &TiledLayout,
+        f: F,
+    ) -> Result<(), TileError>
+    where
+        T: Send,
+        F: Fn(BlockMut<'_, T>) + Sync + Send,
+    {
+        let blocks = BlocksMut::new(data, layout)?;
+        self.for_each(blocks.len(), |_| {
+            if let Some(b) = blocks.next() {
+                f(b)
+            }
+        });
+        Ok(())
+    }
+
     /// The tile primitives' common body: checks the matrix against `data`, then hands out the
     /// tiles in row-major (`by_columns == false`) or column-major tile order.
     fn tiles_mut<T, F>(
@@ -512,6 +560,348 @@ impl std::fmt::Display for TileError {
 }
 
 impl std::error::Error for TileError {}
+
+/// Where the elements of a 4-D tensor (images × channels × height × width, any layout) lie and
+/// how [`Parallel::for_each_block_mut`] / [`BlocksMut`] cut it into blocks.
+///
+/// The spatial plane of each image is cut into `tile[0] × tile[1]` tiles (the last row and
+/// column of tiles cropped to the image), numbered row-major, image after image:
+/// tile `t = (n · tiles_y + ty) · tiles_x + tx`. A block is `block[0]` consecutive tiles of
+/// `tiles` (the last block may be shorter) times `block[1]` consecutive channels (the last group
+/// may be smaller); block `i` is tile block `i / channel_groups`, channel group
+/// `i % channel_groups`. Element `(n, c, y, x)` lies at `n·strides[0] + c·strides[1] +
+/// y·strides[2] + x·strides[3]`.
+///
+/// This covers the scattered outputs of tiled convolutions (Winograd, FFT: a task writes every
+/// output pixel of its tiles in its channels, which is neither one chunk nor one 2-D tile of the
+/// buffer) and lane-major scratch arrays (describe them with tiles of a whole plane).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TiledLayout {
+    /// Extents: `[images, channels, height, width]`.
+    pub dims: [usize; 4],
+    /// Elements between neighbours along each of `dims`.
+    pub strides: [usize; 4],
+    /// Tile height and width (0 counts as 1).
+    pub tile: [usize; 2],
+    /// The tiles handed out (`None`: all of them).
+    pub tiles: Option<std::ops::Range<usize>>,
+    /// Tiles and channels per block (0 counts as 1).
+    pub block: [usize; 2],
+}
+
+impl TiledLayout {
+    /// A dense NCHW tensor, one tile per image, one block per tile with all channels. Strides
+    /// that overflow saturate (then [`BlocksMut::new`] refuses the layout).
+    pub fn nchw(n: usize, c: usize, h: usize, w: usize) -> TiledLayout {
+        let hw = h.saturating_mul(w);
+        TiledLayout {
+            dims: [n, c, h, w],
+            strides: [c.saturating_mul(hw), hw, w, 1],
+            tile: [h, w],
+            tiles: None,
+            block: [1, c],
+        }
+    }
+
+    /// A dense NHWC tensor (`dims` are still given as images, channels, height, width).
+    pub fn nhwc(n: usize, c: usize, h: usize, w: usize) -> TiledLayout {
+        let wc = w.saturating_mul(c);
+        TiledLayout {
+            dims: [n, c, h, w],
+            strides: [h.saturating_mul(wc), 1, wc, c],
+            tile: [h, w],
+            tiles: None,
+            block: [1, c],
+        }
+    }
+
+    /// The same layout cut into `th × tw` tiles.
+    pub fn with_tiles(self, th: usize, tw: usize) -> TiledLayout {
+        TiledLayout {
+            tile: [th, tw],
+            ..self
+        }
+    }
+
+    /// The same layout handing out only `tiles`.
+    pub fn with_tile_range(self, tiles: std::ops::Range<usize>) -> TiledLayout {
+        TiledLayout {
+            tiles: Some(tiles),
+            ..self
+        }
+    }
+
+    /// The same layout with blocks of `tiles` tiles × `channels` channels.
+    pub fn with_blocks(self, tiles: usize, channels: usize) -> TiledLayout {
+        TiledLayout {
+            block: [tiles, channels],
+            ..self
+        }
+    }
+}
+
+/// A tensor cut into blocks (see [`TiledLayout`]) that tasks of one job take one at a time with
+/// [`BlocksMut::next`]: each block is handed out once, as an exclusive [`BlockMut`] of its
+/// elements, so tasks may take blocks dynamically (a task looping until none is left).
+///
+/// Why this is sound, in one place (the `unsafe` of this type and [`BlockMut`] rests on it):
+/// 1. `new` borrows the buffer mutably for `'a` and checks, with checked arithmetic, that the
+///    layout is *injective* (sorted by stride, each dimension's stride is at least the span of
+///    the dimensions below it, the mixed-radix condition: distinct coordinates, distinct
+///    offsets) and that the largest offset lies inside the buffer.
+/// 2. Blocks partition the coordinates: tiles partition each image's plane, tile blocks are
+///    disjoint ranges of tile numbers, channel groups disjoint ranges of channels.
+/// 3. `next` hands out each block index at most once (a compare-and-swap counter that never
+///    passes the block count), so no two `BlockMut`s of one `BlocksMut` share an element, and
+///    every `BlockMut` borrows the `BlocksMut`, hence the buffer, for no longer than `'a`.
+///
+/// A Miri-style reading: every pointer is derived from the one `&mut [T]` given to `new`
+/// (a single parent tag); tasks write through copies of it only at offsets of their own block
+/// (the accessors assert this), so no two threads access one location without the pool's
+/// synchronisation, and no `&mut` to an element outlives the `BlockMut` it came from.
+pub struct BlocksMut<'a, T> {
+    ptr: *mut T,
+    dims: [usize; 4],
+    strides: [usize; 4],
+    tile: [usize; 2],
+    tiles_x: usize,
+    tiles_per_image: usize,
+    tiles: std::ops::Range<usize>,
+    block: [usize; 2],
+    groups: usize,
+    blocks: usize,
+    next: AtomicUsize,
+    _borrow: std::marker::PhantomData<&'a mut [T]>,
+}
+
+// SAFETY: a shared `BlocksMut` only hands out `BlockMut`s, each at most once and each an
+// exclusive view of elements no other block holds (see the type's docs), so tasks on different
+// threads never access one element; `T: Send` as for sharing `&mut [T]` pieces across threads.
+unsafe impl<T: Send> Sync for BlocksMut<'_, T> {}
+
+impl<T> std::fmt::Debug for BlocksMut<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlocksMut")
+            .field("dims", &self.dims)
+            .field("strides", &self.strides)
+            .field("tile", &self.tile)
+            .field("tiles", &self.tiles)
+            .field("block", &self.block)
+            .field("blocks", &self.blocks)
+            .finish()
+    }
+}
+
+fn layout_err(l: &TiledLayout, what: &str) -> TileError {
+    TileError(format!(
+        "tensor {:?} with strides {:?}: {what}",
+        l.dims, l.strides
+    ))
+}
+
+impl<'a, T> BlocksMut<'a, T> {
+    /// Checks `layout` against `data` (see the type's docs): errors, naming the numbers, when
+    /// two coordinates share an element, the tensor does not fit in `data`, or the tile range
+    /// is not inside the tensor's tiles. An empty tensor has no blocks.
+    pub fn new(data: &'a mut [T], layout: &TiledLayout) -> Result<BlocksMut<'a, T>, TileError> {
+        let (dims, strides) = (layout.dims, layout.strides);
+        let empty = dims.contains(&0);
+        // Injectivity and extent: dimensions of extent > 1 by increasing stride; each stride at
+        // least the span (largest offset + 1) of those before it.
+        let mut order: [usize; 4] = [0, 1, 2, 3];
+        order.sort_by_key(|&d| strides[d]);
+        let mut span = 1usize;
+        for &d in order.iter().filter(|&&d| dims[d] > 1) {
+            if empty {
+                break;
+            }
+            if strides[d] < span {
+                return Err(layout_err(
+                    layout,
+                    "two coordinates share an element (a stride is smaller than the span of \
+                     the dimensions inside it)",
+                ));
+            }
+            span = (dims[d] - 1)
+                .checked_mul(strides[d])
+                .and_then(|x| x.checked_add(span))
+                .ok_or_else(|| layout_err(layout, "the largest offset overflows usize"))?;
+        }
+        if !empty && span > data.len() {
+            return Err(layout_err(
+                layout,
+                &format!("needs {span} elements, the buffer has {}", data.len()),
+            ));
+        }
+        let tile = [layout.tile[0].max(1), layout.tile[1].max(1)];
+        let tiles_x = dims[3].div_ceil(tile[1]);
+        // Without overflow: the tile count is at most n·h·w, the element count (checked above)
+        // when the tensor is not empty.
+        let tiles_per_image = dims[2].div_ceil(tile[0]) * tiles_x;
+        let total = if empty { 0 } else { dims[0] * tiles_per_image };
+        let tiles = layout.tiles.clone().unwrap_or(0..total);
+        if tiles.start > tiles.end || tiles.end > total {
+            return Err(layout_err(
+                layout,
+                &format!("tile range {tiles:?} is not inside its {total} tiles"),
+            ));
+        }
+        let block = [layout.block[0].max(1), layout.block[1].max(1)];
+        let groups = dims[1].div_ceil(block[1]);
+        let blocks = (tiles.end - tiles.start).div_ceil(block[0]) * groups;
+        Ok(BlocksMut {
+            ptr: data.as_mut_ptr(),
+            dims,
+            strides,
+            tile,
+            tiles_x,
+            tiles_per_image,
+            tiles,
+            block,
+            groups,
+            blocks,
+            next: AtomicUsize::new(0),
+            _borrow: std::marker::PhantomData,
+        })
+    }
+
+    /// The number of blocks.
+    pub fn len(&self) -> usize {
+        self.blocks
+    }
+
+    /// Whether there are no blocks.
+    pub fn is_empty(&self) -> bool {
+        self.blocks == 0
+    }
+
+    /// The next block not yet handed out (in block order), or `None` when all were.
+    pub fn next(&self) -> Option<BlockMut<'_, T>> {
+        let n = self.blocks;
+        let i = self
+            .next
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |i| {
+                (i < n).then_some(i + 1)
+            })
+            .ok()?;
+        let (tb, g) = (i / self.groups, i % self.groups);
+        let t0 = self.tiles.start + tb * self.block[0];
+        let c0 = g * self.block[1];
+        Some(BlockMut {
+            blocks: self,
+            index: i,
+            tiles: t0..(t0 + self.block[0]).min(self.tiles.end),
+            channels: c0..(c0 + self.block[1]).min(self.dims[1]),
+            _borrow: std::marker::PhantomData,
+        })
+    }
+}
+
+/// One block of a [`BlocksMut`]: an exclusive borrow of the elements `(n, c, y, x)` with
+/// `c` in [`BlockMut::channels`] and `(n, y, x)` in a tile of [`BlockMut::tiles`].
+pub struct BlockMut<'b, T> {
+    blocks: &'b BlocksMut<'b, T>,
+    index: usize,
+    tiles: std::ops::Range<usize>,
+    channels: std::ops::Range<usize>,
+    _borrow: std::marker::PhantomData<&'b mut [T]>,
+}
+
+impl<T> BlockMut<'_, T> {
+    /// The block's number (tile block · channel groups + channel group).
+    pub fn index(&self) -> usize {
+        self.index
+    }
+    /// The block's tiles.
+    pub fn tiles(&self) -> std::ops::Range<usize> {
+        self.tiles.clone()
+    }
+    /// The block's channels.
+    pub fn channels(&self) -> std::ops::Range<usize> {
+        self.channels.clone()
+    }
+
+    /// `(n, y0, x0, rows, cols)` of tile `t` (cropped to the image). Panics unless `t` is one
+    /// of the block's tiles.
+    pub fn tile_pos(&self, t: usize) -> (usize, usize, usize, usize, usize) {
+        assert!(
+            self.tiles.contains(&t),
+            "tile {t} is not in this block's tiles {:?}",
+            self.tiles
+        );
+        let b = self.blocks;
+        let (n, r) = (t / b.tiles_per_image, t % b.tiles_per_image);
+        let (y0, x0) = ((r / b.tiles_x) * b.tile[0], (r % b.tiles_x) * b.tile[1]);
+        let rows = b.tile[0].min(b.dims[2] - y0);
+        let cols = b.tile[1].min(b.dims[3] - x0);
+        (n, y0, x0, rows, cols)
+    }
+
+    /// Offset of element `(dy, dx)` of tile `t` in channel `c`; panics unless it is this
+    /// block's.
+    fn offset(&self, t: usize, c: usize, dy: usize, dx: usize) -> usize {
+        let (n, y0, x0, rows, cols) = self.tile_pos(t);
+        assert!(
+            self.channels.contains(&c) && dy < rows && dx < cols,
+            "element ({c}, {dy}, {dx}) of tile {t} is not in this block (channels {:?}, tile \
+             {rows}x{cols})",
+            self.channels
+        );
+        let s = self.blocks.strides;
+        // No overflow: every coordinate is inside the tensor, whose largest offset was
+        // computed with checked arithmetic in `BlocksMut::new`.
+        n * s[0] + c * s[1] + (y0 + dy) * s[2] + (x0 + dx) * s[3]
+    }
+
+    /// Pointer to element `(dy, dx)` of tile `t` in channel `c`, for micro-kernels that store
+    /// through pointers; panics unless the element is this block's. Writing through it (or
+    /// through [`BlockMut::as_mut_ptr`]) is sound only at elements of this block, while the
+    /// block is alive.
+    pub fn ptr_at(&mut self, t: usize, c: usize, dy: usize, dx: usize) -> *mut T {
+        let off = self.offset(t, c, dy, dx);
+        // SAFETY: `off` is the offset of an element of the tensor, inside the buffer
+        // (`BlocksMut::new`), so the result stays in the same allocation.
+        unsafe { self.blocks.ptr.add(off) }
+    }
+
+    /// Pointer to element `(0, 0, 0, 0)` of the tensor, for micro-kernels that compute their
+    /// positions from the whole tensor's geometry: they may write only elements of this block
+    /// (see [`BlockMut::ptr_at`]).
+    pub fn as_mut_ptr(&mut self) -> *mut T {
+        self.blocks.ptr
+    }
+
+    /// Row `dy` of tile `t` in channel `c` (the tile's cropped width). Panics unless the row is
+    /// this block's and the width stride is 1.
+    pub fn row_mut(&mut self, t: usize, c: usize, dy: usize) -> &mut [T] {
+        assert_eq!(
+            self.blocks.strides[3], 1,
+            "row_mut needs a width stride of 1"
+        );
+        let off = self.offset(t, c, dy, 0);
+        let cols = self.tile_pos(t).4;
+        // SAFETY: with a width stride of 1 the row's elements are `cols` consecutive elements
+        // from `off`, all of this block (tile `t`, channel `c`, inside the cropped tile) and
+        // inside the buffer; the block's elements are exclusively its own (see `BlocksMut`),
+        // and `&mut self` keeps this slice the only live access through this block.
+        unsafe { std::slice::from_raw_parts_mut(self.blocks.ptr.add(off), cols) }
+    }
+
+    /// The block's channels of pixel `(dy, dx)` of tile `t`. Panics unless the pixel is this
+    /// block's and the channel stride is 1.
+    pub fn pixel_mut(&mut self, t: usize, dy: usize, dx: usize) -> &mut [T] {
+        assert_eq!(
+            self.blocks.strides[1], 1,
+            "pixel_mut needs a channel stride of 1"
+        );
+        let off = self.offset(t, self.channels.start, dy, dx);
+        let n = self.channels.len();
+        // SAFETY: with a channel stride of 1 the block's channels of this pixel are `n`
+        // consecutive elements from `off`, all of this block and inside the buffer; exclusive
+        // as in `row_mut`.
+        unsafe { std::slice::from_raw_parts_mut(self.blocks.ptr.add(off), n) }
+    }
+}
 
 /// Takes task indices of the current job until none are left; returns false if a task
 /// panicked.
@@ -724,6 +1114,181 @@ mod tests {
             .unwrap();
             assert!(d.iter().all(|&x| x == 7));
         }
+    }
+
+    /// Every element of the tensor is handed to exactly one block (counted with atomics through
+    /// each accessor), padding between strides is never touched, and blocks come in order.
+    fn check_blocks(layout: &TiledLayout, len: usize, threads: usize) {
+        let mut data = vec![0u32; len];
+        let hits: Vec<AtomicUsize> = (0..len).map(|_| AtomicUsize::new(0)).collect();
+        let base = data.as_ptr() as usize;
+        let p = Parallel::new(threads);
+        p.for_each_block_mut(&mut data, layout, |mut b| {
+            let id = b.index() as u32 + 1;
+            for t in b.tiles() {
+                let (_, _, _, rows, cols) = b.tile_pos(t);
+                for c in b.channels() {
+                    for dy in 0..rows {
+                        for dx in 0..cols {
+                            let q = b.ptr_at(t, c, dy, dx);
+                            let i = (q as usize - base) / 4;
+                            hits[i].fetch_add(1, Ordering::Relaxed);
+                            // SAFETY: `ptr_at` returned an element of this block.
+                            unsafe { *q = id };
+                        }
+                    }
+                }
+            }
+        })
+        .unwrap();
+        let [n, ch, h, w] = layout.dims;
+        let s = layout.strides;
+        let mut inside = vec![false; len];
+        let (th, tw) = (layout.tile[0].max(1), layout.tile[1].max(1));
+        let tiles_x = w.div_ceil(tw);
+        let per_image = h.div_ceil(th) * tiles_x;
+        let range = layout.tiles.clone().unwrap_or(0..n * per_image);
+        for (ni, ci, y, x) in (0..n).flat_map(|a| {
+            (0..ch).flat_map(move |b| (0..h).flat_map(move |c| (0..w).map(move |d| (a, b, c, d))))
+        }) {
+            let t = ni * per_image + (y / th) * tiles_x + x / tw;
+            let off = ni * s[0] + ci * s[1] + y * s[2] + x * s[3];
+            if range.contains(&t) {
+                inside[off] = true;
+                let tb = (t - range.start) / layout.block[0].max(1);
+                let groups = ch.div_ceil(layout.block[1].max(1));
+                let want = tb * groups + ci / layout.block[1].max(1) + 1;
+                assert_eq!(data[off] as usize, want, "{layout:?} ({ni},{ci},{y},{x})");
+            }
+        }
+        for i in 0..len {
+            let want = usize::from(inside[i]);
+            assert_eq!(
+                hits[i].load(Ordering::Relaxed),
+                want,
+                "{layout:?} element {i}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn blocks_cover_every_element_once(
+            dims in proptest::array::uniform4(0usize..6),
+            kind in 0usize..3,
+            tile in proptest::array::uniform2(0usize..4),
+            block in proptest::array::uniform2(0usize..4),
+            cut in proptest::array::uniform2(0usize..100),
+            threads in 1usize..4,
+        ) {
+            let [n, c, h, w] = dims;
+            let l = match kind {
+                0 => TiledLayout::nchw(n, c, h, w),
+                1 => TiledLayout::nhwc(n, c, h, w),
+                // Lane-major scratch style ([h][n][c][w], padded): one tile per image.
+                _ => TiledLayout {
+                    dims,
+                    strides: [c * w + 1, w, n * (c * w + 1) + 2, 1],
+                    tile: [h, w],
+                    tiles: None,
+                    block: [1, 1],
+                },
+            };
+            let l = if kind < 2 { l.with_tiles(tile[0], tile[1]) } else { l };
+            let l = l.with_blocks(block[0], block[1]);
+            let total = if dims.contains(&0) {
+                0
+            } else {
+                n * h.div_ceil(l.tile[0].max(1)) * w.div_ceil(l.tile[1].max(1))
+            };
+            let (a, b) = (cut[0] % (total + 1), cut[1] % (total + 1));
+            let l = l.with_tile_range(a.min(b)..a.max(b));
+            let s = l.strides;
+            let len = if dims.contains(&0) {
+                3
+            } else {
+                (n - 1) * s[0] + (c - 1) * s[1] + (h - 1) * s[2] + (w - 1) * s[3] + 1 + 3
+            };
+            check_blocks(&l, len, threads);
+        }
+    }
+
+    #[test]
+    fn blocks_refuse_overlaps_short_buffers_and_bad_ranges() {
+        let mut d = vec![0u8; 100];
+        let l = TiledLayout::nchw(1, 2, 3, 4);
+        assert!(BlocksMut::new(&mut d[..23], &l)
+            .unwrap_err()
+            .0
+            .contains("needs 24"));
+        assert_eq!(BlocksMut::new(&mut d[..24], &l).unwrap().len(), 1);
+        // Channel stride below the plane's span: channel 1 would overlap channel 0.
+        let bad = TiledLayout {
+            strides: [24, 11, 4, 1],
+            ..l.clone()
+        };
+        assert!(BlocksMut::new(&mut d, &bad)
+            .unwrap_err()
+            .0
+            .contains("share"));
+        let bad = TiledLayout {
+            strides: [24, 12, 4, usize::MAX / 2],
+            ..l.clone()
+        };
+        assert!(BlocksMut::new(&mut d, &bad).is_err());
+        let huge = TiledLayout::nchw(usize::MAX, 2, 3, 4);
+        assert!(BlocksMut::new(&mut d, &huge).is_err());
+        let r = l.clone().with_tiles(2, 2).with_tile_range(3..5);
+        assert!(BlocksMut::new(&mut d, &r)
+            .unwrap_err()
+            .0
+            .contains("tile range"));
+        // Empty tensors have no blocks, whatever the strides.
+        let e = TiledLayout::nchw(0, usize::MAX, 7, 7);
+        assert!(BlocksMut::new(&mut d[..0], &e).unwrap().is_empty());
+    }
+
+    #[test]
+    fn blocks_taken_dynamically_and_accessors() {
+        // Tasks loop on `next` (as a task per workspace slot does).
+        let l = TiledLayout::nhwc(2, 3, 3, 5)
+            .with_tiles(2, 2)
+            .with_blocks(5, 3);
+        let mut d = vec![0u16; 2 * 3 * 5 * 3];
+        let blocks = BlocksMut::new(&mut d, &l).unwrap();
+        assert_eq!(blocks.len(), 3); // 12 tiles in blocks of 5
+        Parallel::new(3).for_each(2, |_| {
+            while let Some(mut b) = blocks.next() {
+                for t in b.tiles() {
+                    let (_, _, _, rows, cols) = b.tile_pos(t);
+                    for dy in 0..rows {
+                        for dx in 0..cols {
+                            b.pixel_mut(t, dy, dx).iter_mut().for_each(|x| *x += 1);
+                        }
+                    }
+                }
+            }
+        });
+        assert!(blocks.next().is_none());
+        assert!(d.iter().all(|&x| x == 1));
+        // Accessors refuse elements of other blocks.
+        let l = TiledLayout::nchw(1, 2, 4, 4)
+            .with_tiles(2, 2)
+            .with_blocks(2, 1);
+        let blocks = BlocksMut::new(&mut d[..32], &l).unwrap();
+        let mut b = blocks.next().unwrap();
+        assert_eq!((b.tiles(), b.channels()), (0..2, 0..1));
+        assert_eq!(b.row_mut(1, 0, 1).len(), 2);
+        for bad in [(2, 0, 0), (0, 1, 0), (0, 0, 2)] {
+            let r = catch_unwind(AssertUnwindSafe(|| {
+                b.ptr_at(bad.0, bad.1, bad.2, 0);
+            }));
+            assert!(r.is_err(), "{bad:?}");
+        }
+        assert!(catch_unwind(AssertUnwindSafe(|| {
+            b.pixel_mut(0, 0, 0);
+        }))
+        .is_err());
     }
 
     #[test]

@@ -6,9 +6,8 @@ use crate::pack::{self, bins, PackedKernel};
 use crate::ukernel::{FftEntry, GatherFn, GemmArgs, Kernels, Lanes, OutLanes, Post, FFT, MR};
 use crate::{reference, FftConfig, FftError, Profile, Tile, MAX_DIM};
 use aligned_vec::{AVec, ConstAlign};
-use cpu_probe::parallel::Parallel;
+use cpu_probe::parallel::{BlockMut, BlocksMut, Parallel, TiledLayout};
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -71,7 +70,6 @@ struct Schedule {
     gb: usize,
     /// Blocks of full-width groups; the half group, if any, is block `main_blocks`.
     main_blocks: usize,
-    nblocks: usize,
     /// Frequency bins of the tile.
     nb: usize,
     /// Output channels rounded up to [`MR`].
@@ -104,25 +102,11 @@ struct RunCtx<'a> {
     input: &'a [f32],
     /// Whether the input is small enough for gathers with 32-bit indices.
     small_input: bool,
-    out: OutPtr,
+    /// The output cut into runs of `gb · l` tiles (all channels), taken by the tasks one at a
+    /// time: a run is one main block, or the last main block and the half group after it, or
+    /// the half group alone (see `FftConv::blocks_of`).
+    out: BlocksMut<'a, f32>,
 }
-
-/// The output of a run, written by every block task at scattered positions.
-///
-/// This is the one raw pointer shared between tasks. It does not fit
-/// `Parallel::for_each_chunk_mut` or `for_each_tile_mut`: a block is a run of consecutive tiles
-/// in tile order, which in every output channel plane covers the partial tile rows at its ends
-/// plus full tile rows in between (and spans images), a set of cropped rectangles repeated in
-/// every channel, not one chunk or one 2-D tile of a strided matrix.
-#[derive(Clone, Copy)]
-struct OutPtr(*mut f32);
-// SAFETY: tasks only write, through this pointer, the output pixels of the tiles of their own
-// block (`out_lanes_of`): blocks partition the tiles and tiles partition the output pixels of
-// every channel, so no two tasks write the same element; the output slice is borrowed mutably
-// by the run for the whole parallel phase.
-unsafe impl Send for OutPtr {}
-// SAFETY: as above.
-unsafe impl Sync for OutPtr {}
 
 /// Floats between the bins of X and Y beyond their data: one cache line, so that the strided
 /// per-bin stores and loads of the transforms do not all fall into the same few L1 sets (bin
@@ -414,13 +398,19 @@ impl FftConv {
             })?;
             ws.resize(ws_len, 0.0);
         }
+        // Output blocks: NCHW, cropped mh × mw tiles, runs of gb · l tiles with every channel.
+        let layout = TiledLayout::nchw(batch, self.cout, oh, ow)
+            .with_tiles(g.mh, g.mw)
+            .with_blocks(s.gb * s.l, self.cout);
+        let out = BlocksMut::new(output, &layout)
+            .map_err(|e| too_large("output layout", format!("internal: {e}")))?;
         let ctx = RunCtx {
             g,
             s,
             packed,
             input,
             small_input: input.len() <= i32::MAX as usize,
-            out: OutPtr(output.as_mut_ptr()),
+            out,
         };
         Ok(self.execute(&ctx, &mut ws[..ws_len], parallel))
     }
@@ -595,7 +585,6 @@ impl FftConv {
             groups,
             gb,
             main_blocks,
-            nblocks,
             nb,
             ocp,
             x_blk,
@@ -605,19 +594,18 @@ impl FftConv {
     }
 
     /// Runs every block: one task per workspace slot (handed out by `for_each_chunk_mut`, so
-    /// each task owns its slot), each task taking the next block until none is left.
+    /// each task owns its slot), each task taking the next run of output tiles (an exclusive
+    /// [`BlockMut`] of the output) until none is left.
     fn execute(&self, ctx: &RunCtx<'_>, ws: &mut [f32], parallel: &Parallel) -> Profile {
-        let next = AtomicUsize::new(0);
         let times = Mutex::new(Profile::default());
         parallel.for_each_chunk_mut(ws, ctx.s.slot_len, |_, slot| {
             let mut scratch = Scratch::new();
             let mut prof = Profile::default();
-            loop {
-                let blk = next.fetch_add(1, Ordering::Relaxed);
-                if blk >= ctx.s.nblocks {
-                    break;
+            while let Some(mut out) = ctx.out.next() {
+                for blk in Self::blocks_of(ctx, &out).into_iter().flatten() {
+                    let b = self.block(ctx, blk);
+                    self.run_block(ctx, b, slot, &mut out, &mut scratch, &mut prof);
                 }
-                self.run_block(ctx, self.block(ctx, blk), slot, &mut scratch, &mut prof);
             }
             if let Ok(mut p) = times.lock() {
                 p.input_transform += prof.input_transform;
@@ -626,6 +614,19 @@ impl FftConv {
             }
         });
         times.into_inner().unwrap_or_default()
+    }
+
+    /// The blocks (at most two) whose tiles make up the output run `out`: run `i` is main
+    /// block `i` (tiles `i·gb·l ..`) if there is one, plus the half group (block
+    /// `main_blocks`, tiles `groups·l .. total`) if the run holds its first tile.
+    fn blocks_of(ctx: &RunCtx<'_>, out: &BlockMut<'_, f32>) -> [Option<usize>; 2] {
+        let s = &ctx.s;
+        let i = out.index();
+        let half = s.half.is_some() && out.tiles().contains(&(s.groups * s.l));
+        [
+            (i < s.main_blocks).then_some(i),
+            half.then_some(s.main_blocks),
+        ]
     }
 
     /// Block `blk`: `gn` groups of `l` tiles from tile `t0`, or the half-width group.
@@ -657,6 +658,7 @@ impl FftConv {
         ctx: &RunCtx<'_>,
         b: Block,
         slot: &mut [f32],
+        out: &mut BlockMut<'_, f32>,
         scratch: &mut Scratch,
         prof: &mut Profile,
     ) {
@@ -668,7 +670,7 @@ impl FftConv {
         self.multiply(ctx, &b, xs, ys);
         prof.multiply += start.elapsed();
         let start = Instant::now();
-        self.output_transform(ctx, &b, ys, scratch);
+        self.output_transform(ctx, &b, ys, out, scratch);
         prof.output_transform += start.elapsed();
     }
 
@@ -736,8 +738,16 @@ impl FftConv {
         }
     }
 
-    /// 3. Inverse FFT of Y, bias, clamp, crop and store into the output.
-    fn output_transform(&self, ctx: &RunCtx<'_>, b: &Block, ys: &[f32], s: &mut Scratch) {
+    /// Phase 3: inverse FFT of Y, bias, clamp, crop and store into the output run `out` (which
+    /// holds the block's tiles).
+    fn output_transform(
+        &self,
+        ctx: &RunCtx<'_>,
+        b: &Block,
+        ys: &[f32],
+        out: &mut BlockMut<'_, f32>,
+        s: &mut Scratch,
+    ) {
         let (g, k, l, t) = (&ctx.g, b.k, b.l, ctx.g.t);
         let inv = if t == 8 { k.inv8 } else { k.inv16 };
         let inv_out = match k.fused {
@@ -745,7 +755,7 @@ impl FftConv {
             Some(f) => f.inv16,
             None => None,
         };
-        let yb = ys.as_ptr();
+        let (yb, ob) = (ys.as_ptr(), out.as_mut_ptr());
         for gl in 0..b.gn {
             let lanes0 = out_lanes_of(g, self.cout, b.t0 + gl * l, l);
             for oc in 0..self.cout {
@@ -757,12 +767,12 @@ impl FftConv {
                 // `T·L` floats into `s.tile` and `T·H·2·L` floats into `s.mid`; ISA checked
                 // in `new`. `scatter` writes, from `out_oc` (channel `oc` of image 0; lane
                 // bases add the image plane), only the output pixels of the tiles of group
-                // `gl` of this block in channel `oc`, which no other task writes, all inside
-                // the output (`check_run`).
+                // `gl` of this block in channel `oc`: elements of the output run `out` (its
+                // tiles hold the block's, all channels), which no other task holds.
                 // The fused variant writes the same pixels directly (`mh >= rows[i]`).
                 unsafe {
                     let yp = yb.add((gl * ctx.s.ocp + oc) * 2 * l);
-                    let out_oc = ctx.out.0.wrapping_add(oc * g.oh * g.ow);
+                    let out_oc = ob.wrapping_add(oc * g.oh * g.ow);
                     if let Some(inv_out) = inv_out {
                         let mid = s.mid.as_mut_ptr();
                         inv_out(yp, b.y_bin, g.mh, &post, mid, g.ow, &lanes0, out_oc);

@@ -1116,9 +1116,14 @@ fn build_q8(spec: &Q8Spec<'_>, alg: Algorithm, kpad: [usize; 4]) -> Result<QKern
             )?;
             QKernel::Winograd(
                 winograd::int8::WinogradInt8::new(winograd::int8::Int8Config {
-                    cin: g.c,
-                    cout: g.m,
-                    padding: kpad,
+                    desc: winograd::int8::Conv2dDesc::square(
+                        3,
+                        1,
+                        winograd::int8::Padding::Explicit(kpad),
+                        1,
+                        g.c,
+                        g.m,
+                    ),
                     input_type: spec.x_type,
                     input_zero_point: spec.x_zp,
                     weights,

@@ -3,10 +3,9 @@
 
 use crate::{
     add, mul, try_grow, try_with_capacity, ukernel, ConvError, Input8, Output8, QConv2d, Spatial,
-    Stage,
 };
 use cpu_probe::parallel::Parallel;
-use quant_params::QType;
+use quant_params::StagePlan;
 use std::cell::RefCell;
 use std::sync::Mutex;
 
@@ -147,7 +146,7 @@ impl QConv2d {
         // plan's scales).
         let fused = match &self.stage {
             _ if self.packed.needs_row_sums() => None,
-            Stage::PerChannel(pc, _) => ukernel::Fp32Requant::from_per_channel(pc),
+            StagePlan::PerChannel(pc, _) => ukernel::Fp32Requant::from_per_channel(pc),
             _ => self.fused,
         };
         // 1x1, stride 1, no padding: output pixel p reads input pixel p, a strided GEMM.
@@ -161,24 +160,13 @@ impl QConv2d {
                 job.run_fused(o, |c| c.as_mut_ptr().cast(), f, strided, q)
             }
             (Output8::I32(o), _) => job.run_scratch(o, |acc, o| o.copy_from_slice(acc)),
-            (Output8::U8(o), None) => match &self.stage {
-                Stage::PerTensor(plan, _) => job.run_scratch(o, |acc, o| {
-                    let _ = plan.run_u8(acc, o);
-                }),
-                Stage::PerChannel(pc, _) => job.run_scratch(o, |acc, o| {
-                    let _ = pc.requantize_rows_u8(acc, o);
-                }),
-                Stage::Raw => unreachable!("validate matched the output to the stage"),
-            },
-            (Output8::I8(o), None) => match &self.stage {
-                Stage::PerTensor(plan, _) => job.run_scratch(o, |acc, o| {
-                    let _ = plan.run_i8(acc, o);
-                }),
-                Stage::PerChannel(pc, _) => job.run_scratch(o, |acc, o| {
-                    let _ = pc.requantize_rows_i8(acc, o);
-                }),
-                Stage::Raw => unreachable!("validate matched the output to the stage"),
-            },
+            // Cannot fail: `validate` matched the buffer type to the stage, the lengths agree.
+            (Output8::U8(o), None) => job.run_scratch(o, |acc, o| {
+                let _ = self.stage.row_u8(acc, o);
+            }),
+            (Output8::I8(o), None) => job.run_scratch(o, |acc, o| {
+                let _ = self.stage.row_i8(acc, o);
+            }),
         }
     }
 
@@ -258,27 +246,13 @@ impl QConv2d {
             ("output pixels", pixels),
             ("output channels", cout),
         )?;
-        let (out_kind, got_len) = match output {
-            Output8::U8(o) => (0, o.len()),
-            Output8::I8(o) => (1, o.len()),
-            Output8::I32(o) => (2, o.len()),
-        };
-        if got_len != out_len {
-            return Err(ConvError::Buffer(format!(
-                "output has {got_len} elements but {batch}x{oh}x{ow}x{cout} = {out_len} are produced"
-            )));
-        }
-        let stage_kind = match &self.stage {
-            Stage::Raw => 2,
-            Stage::PerTensor(_, QType::U8) | Stage::PerChannel(_, QType::U8) => 0,
-            _ => 1,
-        };
-        if stage_kind != out_kind {
-            return Err(ConvError::Buffer(format!(
-                "output buffer type does not match the plan's output stage ({})",
-                ["u8", "i8", "i32"][stage_kind as usize]
-            )));
-        }
+        output
+            .check(
+                out_len,
+                format_args!("{batch}x{oh}x{ow}x{cout}"),
+                self.stage.qtype(),
+            )
+            .map_err(ConvError::Buffer)?;
         Ok((sp, pixels))
     }
 }

@@ -57,7 +57,7 @@ pub mod reference;
 use driver::Indirection;
 pub use qgemm::{pack, ukernel, Kernel, Kernels, IGEMM};
 pub use quant_params::int8::{Input8, Output8, OutputStage};
-use quant_params::{PerChannelRequantizer, QType, RequantPlan};
+use quant_params::{QType, StagePlan};
 use std::fmt;
 use std::sync::Mutex;
 
@@ -513,12 +513,6 @@ impl From<quant_params::QuantError> for ConvError {
     }
 }
 
-pub(crate) enum Stage {
-    PerTensor(RequantPlan, QType),
-    PerChannel(PerChannelRequantizer, QType),
-    Raw,
-}
-
 /// A qgemm error (from the shared packing and exactness helpers) as this crate's.
 fn from_gemm(e: qgemm::GemmError) -> ConvError {
     match e {
@@ -539,7 +533,7 @@ pub struct QConv2d {
     /// Its kernels (a copy, for the driver).
     kernel: Kernels,
     packed: pack::PackedWeights,
-    stage: Stage,
+    stage: StagePlan,
     /// A per-tensor `Fp32` stage the kernel fuses into its store (no i32 scratch pass); a
     /// per-channel one is made in `run`, borrowing the stage's scales.
     fused: Option<ukernel::Fp32Requant<'static>>,
@@ -641,20 +635,7 @@ impl QConv2d {
             }
             _ => None,
         };
-        let stage = match cfg.output {
-            OutputStage::PerTensor(r) => Stage::PerTensor(r.plan(None)?, r.qtype()),
-            OutputStage::PerChannel(p) => {
-                if p.channels() != cout {
-                    return Err(ConvError::Quant(format!(
-                        "per-channel requantizer has {} channels but the convolution has {cout}",
-                        p.channels()
-                    )));
-                }
-                let t = p.channel(0).map(|r| r.qtype()).unwrap_or(QType::U8);
-                Stage::PerChannel(p, t)
-            }
-            OutputStage::RawI32 => Stage::Raw,
-        };
+        let stage = cfg.output.plan(cout)?;
         let zero_byte = match cfg.input_type {
             QType::U8 => cfg.input_zero_point as u8,
             QType::I8 => cfg.input_zero_point as i8 as u8,

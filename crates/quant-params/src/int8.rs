@@ -19,7 +19,8 @@
 //! assert!(matches!(OutputStage::RawI32, OutputStage::RawI32));
 //! ```
 
-use crate::bulk::PerChannelRequantizer;
+use crate::bulk::{PerChannelRequantizer, RequantPlan};
+use crate::error::QuantError;
 use crate::params::QType;
 use crate::requant::{RequantScheme, Requantizer};
 
@@ -109,11 +110,54 @@ impl Output8<'_> {
 
     /// A short name of the buffer's element type, for error messages (`u8`, `i8`, `i32`).
     pub fn type_name(&self) -> &'static str {
-        match self {
-            Output8::U8(_) => "u8",
-            Output8::I8(_) => "i8",
-            Output8::I32(_) => "i32",
+        type_name(self.qtype())
+    }
+
+    /// Checks this buffer against what a plan produces: exactly `len` elements (`shape` spells
+    /// them out in the message, e.g. `format_args!("{n}x{oh}x{ow}x{c}")`: nothing is formatted
+    /// unless the check fails) of the type its stage writes (`produces`,
+    /// `None` for raw i32: see [`OutputStage::qtype`] / [`StagePlan::qtype`]). The message
+    /// names the numbers (the caller wraps it in its crate's error).
+    ///
+    /// ```
+    /// use quant_params::int8::Output8;
+    /// use quant_params::QType;
+    /// let mut o = [0u8; 12];
+    /// let (n, h, w, c) = (1, 2, 2, 3);
+    /// assert!(Output8::U8(&mut o).check(12, format_args!("{n}x{h}x{w}x{c}"), Some(QType::U8)).is_ok());
+    /// let e = Output8::U8(&mut o).check(8, format_args!("1x2x2x2"), Some(QType::U8)).unwrap_err();
+    /// assert_eq!(e, "output has 12 elements but 1x2x2x2 = 8 are produced");
+    /// let e = Output8::U8(&mut o).check(12, format_args!("{n}x{h}x{w}x{c}"), None).unwrap_err();
+    /// assert_eq!(e, "output buffer type does not match the plan's output stage (i32)");
+    /// ```
+    pub fn check(
+        &self,
+        len: usize,
+        shape: std::fmt::Arguments<'_>,
+        produces: Option<QType>,
+    ) -> Result<(), String> {
+        if self.len() != len {
+            return Err(format!(
+                "output has {} elements but {shape} = {len} are produced",
+                self.len()
+            ));
         }
+        if self.qtype() != produces {
+            return Err(format!(
+                "output buffer type does not match the plan's output stage ({})",
+                type_name(produces)
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `u8`, `i8`, or `i32` for `None` (raw accumulators).
+fn type_name(t: Option<QType>) -> &'static str {
+    match t {
+        Some(QType::U8) => "u8",
+        Some(QType::I8) => "i8",
+        None => "i32",
     }
 }
 
@@ -147,6 +191,76 @@ impl OutputStage {
             OutputStage::PerChannel(p) => Fp32Requant::from_per_channel(p),
             OutputStage::RawI32 => None,
         }
+    }
+}
+
+impl OutputStage {
+    /// Checks the stage against a kernel with `channels` output channels (a per-channel
+    /// requantizer needs one per channel) and plans it for the bulk requantization kernels.
+    pub fn plan(self, channels: usize) -> Result<StagePlan, QuantError> {
+        Ok(match self {
+            OutputStage::PerTensor(r) => StagePlan::PerTensor(r.plan(None)?, r.qtype()),
+            OutputStage::PerChannel(p) => {
+                if p.channels() != channels {
+                    return Err(QuantError::Invalid(format!(
+                        "per-channel requantizer has {} channels but the convolution has \
+                         {channels}",
+                        p.channels()
+                    )));
+                }
+                let t = p.channel(0).map_or(QType::U8, |r| r.qtype());
+                StagePlan::PerChannel(p, t)
+            }
+            OutputStage::RawI32 => StagePlan::Raw,
+        })
+    }
+}
+
+/// An [`OutputStage`] checked and planned ([`OutputStage::plan`]): what a plan keeps to turn
+/// rows of i32 accumulators into its output.
+#[derive(Clone, Debug)]
+pub enum StagePlan {
+    /// One planned requantizer for every channel, and the type it writes.
+    PerTensor(RequantPlan, QType),
+    /// One requantizer per channel, and the type they write.
+    PerChannel(PerChannelRequantizer, QType),
+    /// The raw i32 accumulators.
+    Raw,
+}
+
+impl StagePlan {
+    /// The 8-bit type this stage writes, `None` for raw i32.
+    pub fn qtype(&self) -> Option<QType> {
+        match self {
+            StagePlan::PerTensor(_, t) | StagePlan::PerChannel(_, t) => Some(*t),
+            StagePlan::Raw => None,
+        }
+    }
+
+    /// Requantizes one row of accumulators (one output pixel's channels) into `out` (same
+    /// length) as u8. Errors if the lengths differ or the stage does not write u8.
+    pub fn row_u8(&self, acc: &[i32], out: &mut [u8]) -> Result<(), QuantError> {
+        match self {
+            StagePlan::PerTensor(p, _) => p.run_u8(acc, out),
+            StagePlan::PerChannel(p, QType::U8) => p.requantize_rows_u8(acc, out),
+            _ => Err(self.mismatch("u8")),
+        }
+    }
+
+    /// As [`StagePlan::row_u8`], for i8.
+    pub fn row_i8(&self, acc: &[i32], out: &mut [i8]) -> Result<(), QuantError> {
+        match self {
+            StagePlan::PerTensor(p, _) => p.run_i8(acc, out),
+            StagePlan::PerChannel(p, QType::I8) => p.requantize_rows_i8(acc, out),
+            _ => Err(self.mismatch("i8")),
+        }
+    }
+
+    fn mismatch(&self, asked: &str) -> QuantError {
+        QuantError::Invalid(format!(
+            "{asked} output asked of a stage that writes {}",
+            type_name(self.qtype())
+        ))
     }
 }
 
@@ -218,5 +332,34 @@ mod tests {
         assert!(!f.signed && f.channel_scales.is_none());
         assert!(OutputStage::RawI32.fp32().is_none());
         assert_eq!(OutputStage::RawI32.qtype(), None);
+    }
+
+    #[test]
+    fn stage_plan_checks_channels_and_outputs() {
+        let r = Requantizer::new(RequantScheme::Fp32, 0.5, -1, QType::I8).unwrap();
+        let plan = OutputStage::PerTensor(r).plan(3).unwrap();
+        assert_eq!(plan.qtype(), Some(QType::I8));
+        let mut o = [0i8; 3];
+        plan.row_i8(&[2, 4, -300], &mut o).unwrap();
+        assert_eq!(o, [0, 1, -128]);
+        assert!(plan.row_u8(&[2, 4, 6], &mut [0u8; 3]).is_err());
+        assert!(plan.row_i8(&[2, 4], &mut o).is_err());
+        assert!(Output8::I8(&mut o)
+            .check(3, format_args!("1x1x1x3"), plan.qtype())
+            .is_ok());
+        let e = Output8::I32(&mut [0; 3]).check(3, format_args!("1x1x1x3"), plan.qtype());
+        assert!(e.unwrap_err().contains("output stage (i8)"));
+        let pc =
+            PerChannelRequantizer::new(RequantScheme::Fp32, &[0.5, 0.25], 3, QType::U8).unwrap();
+        let e = OutputStage::PerChannel(pc.clone()).plan(3).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "per-channel requantizer has 2 channels but the convolution has 3"
+        );
+        let plan = OutputStage::PerChannel(pc).plan(2).unwrap();
+        let mut o = [0u8; 4];
+        plan.row_u8(&[4, 4, 8, 8], &mut o).unwrap();
+        assert_eq!(o, [5, 4, 7, 5]);
+        assert_eq!(OutputStage::RawI32.plan(7).unwrap().qtype(), None);
     }
 }

@@ -30,7 +30,9 @@ use cpu_probe::Entry;
 use criterion::{criterion_group, Criterion, Throughput};
 use quant_params::{QType, RequantScheme, Requantizer};
 use std::hint::black_box;
-use winograd::int8::{Input8, Int8Config, Kernels, Output8, OutputStage, WinogradInt8, WGEMM};
+use winograd::int8::{
+    Conv2dDesc, Input8, Int8Config, Kernels, Output8, OutputStage, Padding, WinogradInt8, WGEMM,
+};
 
 const CIN: usize = 64;
 const COUT: usize = 64;
@@ -52,9 +54,7 @@ fn winograd_plan(w: &[i8], v: &'static Entry<Kernels>) -> WinogradInt8 {
 
 fn winograd_plan_with(w: &[i8], v: &'static Entry<Kernels>, output: OutputStage) -> WinogradInt8 {
     WinogradInt8::new(Int8Config {
-        cin: CIN,
-        cout: COUT,
-        padding: [1; 4],
+        desc: Conv2dDesc::square(3, 1, Padding::uniform(1), 1, CIN, COUT),
         input_type: QType::U8,
         input_zero_point: 128,
         weights: Input8::I8(w),

@@ -4,7 +4,7 @@
 use crate::transforms::{Geometry, InJob, OutJob, LANES};
 use crate::ukernel::{Kernels, Transforms, MR};
 use crate::{check_dim, mul, shape_err, try_zeroed, Buf, Profile, WinogradConv, WinogradError};
-use cpu_probe::parallel::Parallel;
+use cpu_probe::parallel::{Parallel, TileError, TiledLayout};
 use std::time::Instant;
 
 /// The scratch of a plan: transformed input `V` and products `M`, grown on demand.
@@ -15,12 +15,13 @@ pub(crate) struct Scratch {
 }
 
 impl Scratch {
-    /// Buffers of at least `v_len` and `m_len` floats (allocated fallibly), as pointers.
+    /// Buffers of `v_len` and `m_len` floats (allocated fallibly when the cached ones are
+    /// shorter).
     fn ensure(
         &mut self,
         v_len: usize,
         m_len: usize,
-    ) -> Result<(*mut f32, *mut f32), WinogradError> {
+    ) -> Result<(&mut [f32], &mut [f32]), WinogradError> {
         if self.v.as_ref().is_none_or(|b| b.len() < v_len) {
             self.v = None;
             self.v = Some(try_zeroed(v_len, "scratch V (transformed input)")?);
@@ -29,41 +30,17 @@ impl Scratch {
             self.m = None;
             self.m = Some(try_zeroed(m_len, "scratch M (products)")?);
         }
-        let v = self
-            .v
-            .as_mut()
-            .map_or(std::ptr::null_mut(), |b| b.as_mut_ptr());
-        let m = self
-            .m
-            .as_mut()
-            .map_or(std::ptr::null_mut(), |b| b.as_mut_ptr());
-        Ok((v, m))
+        match (self.v.as_deref_mut(), self.m.as_deref_mut()) {
+            (Some(v), Some(m)) => Ok((&mut v[..v_len], &mut m[..m_len])),
+            _ => unreachable!("both buffers were just ensured"),
+        }
     }
 }
 
-/// A raw pointer that parallel tasks share; every task touches a disjoint part.
-///
-/// Kept (not `Parallel::for_each_chunk_mut`/`for_each_tile_mut`): the regions a task of each
-/// phase writes are not contiguous chunks nor uniform tiles of one strided matrix. An input
-/// transform job (16-tile block `tb`, channel group `ch..ch + nch`) writes `nch·16` floats at
-/// each of the α² points of `V` (point stride an odd number of cache lines, groups of unequal
-/// size when the group size does not divide `c`); a GEMM job (point `p`, 6 output channels)
-/// writes `mr·16` floats in every 16-tile block of point `p` of `M`; an output job writes the
-/// 2-D tiles of its channels into NCHW planes. The block transforms and GEMM micro-kernels take
-/// raw pointers anyway (their contracts say which floats they touch).
-#[derive(Clone, Copy)]
-struct Shared<T>(*mut T);
-// SAFETY: used only to hand disjoint regions of one buffer to tasks of `Parallel`, which all end
-// before the buffer's owner continues.
-unsafe impl<T> Send for Shared<T> {}
-// SAFETY: as above.
-unsafe impl<T> Sync for Shared<T> {}
-
-impl<T> Shared<T> {
-    /// The pointer (a method, so closures capture the whole `Shared`, not its raw field).
-    fn get(self) -> *mut T {
-        self.0
-    }
+/// A block layout the run built from checked sizes that the pool refused: a bug, reported as
+/// an error rather than a panic.
+fn layout_bug(what: &str, e: TileError) -> WinogradError {
+    WinogradError::Shape(format!("internal: {what} layout refused: {e}"))
 }
 
 /// Point strides of `V` and `M`: an odd number of 64-byte lines, so that the α² points one
@@ -92,8 +69,8 @@ struct Chunk<'a> {
     /// Point strides of `V` and `M` (see `odd_lines`).
     sv: usize,
     sm: usize,
-    v: Shared<f32>,
-    m: Shared<f32>,
+    /// Images in the batch.
+    batch: usize,
 }
 
 impl WinogradConv {
@@ -246,8 +223,7 @@ impl WinogradConv {
             Some(s) => s,
             None => &mut local,
         };
-        let (vp, mp) = scratch.ensure(v_len, m_len)?;
-        let out = Shared(output.as_mut_ptr());
+        let (vbuf, mbuf) = scratch.ensure(v_len, m_len)?;
         let kern = &self.entry.kernels;
         let mut t0 = 0;
         while t0 < g.tiles {
@@ -264,17 +240,16 @@ impl WinogradConv {
                 ntb,
                 sv: odd_lines(ntb * c * LANES) * LANES,
                 sm: odd_lines(ntb * k * LANES) * LANES,
-                v: Shared(vp),
-                m: Shared(mp),
+                batch,
             };
             let clock = Instant::now();
-            self.input_phase(&ck, input, par);
+            self.input_phase(&ck, input, vbuf, par)?;
             let t_in = clock.elapsed();
             let clock = Instant::now();
-            self.gemm_phase(&ck, par);
+            self.gemm_phase(&ck, vbuf, mbuf, par)?;
             let t_mul = clock.elapsed();
             let clock = Instant::now();
-            self.output_phase(&ck, out, par);
+            self.output_phase(&ck, mbuf, output, par)?;
             let t_out = clock.elapsed();
             if let Some(p) = profile.as_deref_mut() {
                 p.input_transform += t_in;
@@ -296,34 +271,58 @@ impl WinogradConv {
 
     /// Phase 1: input transform of the chunk into `V`, parallel over (16-tile block, group of
     /// up to 32 channels).
-    fn input_phase(&self, ck: &Chunk<'_>, input: &[f32], par: &Parallel) {
-        let c = self.c;
-        let gc = Self::group(c, 32);
-        let ngc = c.div_ceil(gc);
-        let (g, vbuf, input_fn) = (ck.g, ck.v, ck.tf.input);
-        par.for_each(ngc * ck.ntb, |job| {
-            let (tb, gi) = (job / ngc, job % ngc);
-            let ch = gi * gc;
+    ///
+    /// `V` is `[point][block][channel][lane]` (point stride `sv`): as a [`TiledLayout`],
+    /// images = 16-tile blocks, height = points, width = lanes, one tile per image, so a pool
+    /// block is exactly one job's (16-tile block, channel group) at every point.
+    fn input_phase(
+        &self,
+        ck: &Chunk<'_>,
+        input: &[f32],
+        v: &mut [f32],
+        par: &Parallel,
+    ) -> Result<(), WinogradError> {
+        let (c, a2) = (self.c, self.tile.alpha() * self.tile.alpha());
+        let layout = TiledLayout {
+            dims: [ck.ntb, c, a2, LANES],
+            strides: [c * LANES, LANES, ck.sv, 1],
+            tile: [a2, LANES],
+            tiles: None,
+            block: [1, Self::group(c, 32)],
+        };
+        let (g, input_fn) = (ck.g, ck.tf.input);
+        par.for_each_block_mut(v, &layout, |mut b| {
+            let (tb, ch) = (b.tiles().start, b.channels().start);
             let ij = InJob {
                 input: input.as_ptr(),
                 ch,
-                nch: gc.min(c - ch),
+                nch: b.channels().len(),
                 tile0: ck.t0 + tb * LANES,
-                // SAFETY: (tb·c + ch)·16 < c·ntb·16 ≤ sv ≤ v_len.
-                out: unsafe { vbuf.get().add((tb * c + ch) * LANES) },
+                out: b.ptr_at(tb, ch, 0, 0),
                 stride_p: ck.sv,
                 input_len: input.len(),
             };
-            // SAFETY: the input holds batch·c·h·w floats (checked), V holds a2·ntb·c·16
-            // floats, this job writes only its own (tb, ch..ch + nch) slots, and the table
-            // entry is available (checked at plan time).
+            // SAFETY: the input holds batch·c·h·w floats (checked); the transform writes lane
+            // 0..16 of channels ch..ch + nch at the a2 points from `out` (stride sv), which are
+            // the elements of block `b`; the table entry is available (checked at plan time).
             unsafe { input_fn(g, &ij) };
-        });
+        })
+        .map_err(|e| layout_bug("V", e))
     }
 
     /// Phase 2: tuple GEMM `M[p] = U[p] · V[p]`, parallel over (point, block of 6 output
     /// channels), blocked over input channels for L1.
-    fn gemm_phase(&self, ck: &Chunk<'_>, par: &Parallel) {
+    ///
+    /// `M` is `[point][block][channel][lane]` (point stride `sm`): as a [`TiledLayout`],
+    /// images = points, height = 16-tile blocks, width = lanes, one tile per image, so a pool
+    /// block is exactly one job's (point, 6 output channels) in every 16-tile block.
+    fn gemm_phase(
+        &self,
+        ck: &Chunk<'_>,
+        v: &[f32],
+        m: &mut [f32],
+        par: &Parallel,
+    ) -> Result<(), WinogradError> {
         let (c, k) = (self.c, self.k);
         let kern = ck.kern;
         let nkb = k.div_ceil(MR);
@@ -331,28 +330,35 @@ impl WinogradConv {
         // C blocking: a U panel (kc·6) and the V panels it meets (kc·16·panels) in ~3/4 of L1.
         let kc_max = ((self.l1 * 3 / 4) / ((kern.panels * LANES + MR) * 4)).max(16);
         let kc = c.div_ceil(c.div_ceil(kc_max));
-        let u = Shared(self.u.as_ptr() as *mut f32);
-        let (ntb, sv, sm) = (ck.ntb, ck.sv, ck.sm);
-        let (vbuf, mbuf) = (ck.v, ck.m);
+        let (ntb, sv) = (ck.ntb, ck.sv);
+        let u = &self.u[..];
         // A last block of at most 8 tiles goes to the half-panel kernel when there is one
         // (lanes 8..16 of its M rows are then stale; the output transform ignores them).
         let last_half = kern.gemm_half.is_some() && ck.nt - (ntb - 1) * LANES <= LANES / 2;
         let nfull = if last_half { ntb - 1 } else { ntb };
-        par.for_each(alpha * alpha * nkb, |job| {
-            let (p, kb) = (job / nkb, job % nkb);
-            let mr = MR.min(k - kb * MR);
+        let layout = TiledLayout {
+            dims: [alpha * alpha, k, ntb, LANES],
+            strides: [ck.sm, LANES, k * LANES, 1],
+            tile: [ntb, LANES],
+            tiles: None,
+            block: [1, MR],
+        };
+        par.for_each_block_mut(m, &layout, |mut b| {
+            let (p, k0) = (b.tiles().start, b.channels().start);
+            let (kb, mr) = (k0 / MR, b.channels().len());
             let mut c0 = 0;
             while c0 < c {
                 let kcl = kc.min(c - c0);
-                // SAFETY: all offsets below are inside U (a2·nkb·c·6), V (a2 points of sv ≥
-                // ntb·c·16 floats) and M (a2 points of sm ≥ ntb·k·16); this job writes only
-                // rows kb·6..kb·6+mr of point p.
+                // SAFETY: the U and V offsets below are inside U (a2·nkb·c·6) and V (a2 points
+                // of sv ≥ ntb·c·16 floats); the micro-kernels write rows k0..k0 + mr (16 lanes
+                // each, row stride 16) of point p in blocks tb..tb + panels ≤ ntb from the
+                // pointer `ptr_at(p, k0, tb, 0)` (block stride k·16): elements of block `b`.
                 unsafe {
-                    let up = u.get().add(((p * nkb + kb) * c + c0) * MR) as *const f32;
+                    let (up, vbuf) = (u.as_ptr().add(((p * nkb + kb) * c + c0) * MR), v.as_ptr());
                     let mut tb = 0;
                     while tb < nfull {
-                        let vptr = vbuf.get().add(p * sv + (tb * c + c0) * LANES);
-                        let mptr = mbuf.get().add(p * sm + (tb * k + kb * MR) * LANES);
+                        let vptr = vbuf.add(p * sv + (tb * c + c0) * LANES);
+                        let mptr = b.ptr_at(p, k0, tb, 0);
                         if tb + kern.panels <= nfull {
                             (kern.gemm[mr - 1])(kcl, up, vptr, c * LANES, mptr, k * LANES, c0 > 0);
                             tb += kern.panels;
@@ -366,9 +372,9 @@ impl WinogradConv {
                         (half[mr - 1])(
                             kcl,
                             up,
-                            vbuf.get().add(p * sv + (tb * c + c0) * LANES),
+                            vbuf.add(p * sv + (tb * c + c0) * LANES),
                             c * LANES,
-                            mbuf.get().add(p * sm + (tb * k + kb * MR) * LANES),
+                            b.ptr_at(p, k0, tb, 0),
                             k * LANES,
                             c0 > 0,
                         );
@@ -376,37 +382,49 @@ impl WinogradConv {
                 }
                 c0 += kcl;
             }
-        });
+        })
+        .map_err(|e| layout_bug("M", e))
     }
 
     /// Phase 3: output transform with bias and clamp, parallel over (16-tile block, group of
-    /// up to 8 output channels), written straight into the NCHW output.
-    fn output_phase(&self, ck: &Chunk<'_>, out: Shared<f32>, par: &Parallel) {
-        let k = self.k;
-        let gk = Self::group(k, 8);
-        let ngk = k.div_ceil(gk);
-        let (g, mbuf, output_fn) = (ck.g, ck.m, ck.tf.output);
+    /// up to 8 output channels), written straight into the NCHW output: a pool block is the
+    /// chunk's 16-tile block × channel group, cropped `m × m` tiles of the NCHW tensor.
+    fn output_phase(
+        &self,
+        ck: &Chunk<'_>,
+        m: &[f32],
+        output: &mut [f32],
+        par: &Parallel,
+    ) -> Result<(), WinogradError> {
+        let (k, g) = (self.k, ck.g);
+        let tm = self.tile.m();
+        let layout = TiledLayout::nchw(ck.batch, k, g.oh, g.ow)
+            .with_tiles(tm, tm)
+            .with_tile_range(ck.t0..ck.t0 + ck.nt)
+            .with_blocks(LANES, Self::group(k, 8));
+        let output_fn = ck.tf.output;
         let bias = &self.bias;
         let (lo, hi) = (self.lo, self.hi);
-        par.for_each(ngk * ck.ntb, |job| {
-            let (tb, gi) = (job / ngk, job % ngk);
-            let ch = gi * gk;
+        par.for_each_block_mut(output, &layout, |mut b| {
+            let (tile0, ch) = (b.tiles().start, b.channels().start);
+            let tb = (tile0 - ck.t0) / LANES;
             let oj = OutJob {
-                // SAFETY: (tb·k + ch)·16 < k·ntb·16 ≤ sm ≤ m_len.
-                m: unsafe { mbuf.get().add((tb * k + ch) * LANES) },
+                m: m[(tb * k + ch) * LANES..].as_ptr(),
                 stride_p: ck.sm,
-                output: out.get(),
+                output: b.as_mut_ptr(),
                 ch,
-                nch: gk.min(k - ch),
-                tile0: ck.t0 + tb * LANES,
+                nch: b.channels().len(),
+                tile0,
                 bias: bias[ch..].as_ptr(),
                 lo,
                 hi,
             };
             // SAFETY: M holds the a2 points of this (tb, ch..ch + nch), the bias k floats;
-            // the output holds batch·k·oh·ow floats (checked) and this job writes only
-            // channels ch..ch + nch of its 16 tiles.
+            // the output holds batch·k·oh·ow floats (checked) and the transform writes only
+            // channels ch..ch + nch of the (cropped) tiles tile0..tile0 + 16 below the chunk's
+            // end: the elements of block `b`.
             unsafe { output_fn(g, &oj) };
-        });
+        })
+        .map_err(|e| layout_bug("output", e))
     }
 }

@@ -99,15 +99,13 @@
 //! # Example
 //!
 //! ```
-//! use winograd::int8::{Input8, Int8Config, Output8, OutputStage, WinogradInt8};
+//! use winograd::int8::{Conv2dDesc, Input8, Int8Config, Output8, OutputStage, Padding, WinogradInt8};
 //! use quant_params::{QType, RequantScheme, Requantizer};
 //!
 //! // 3x3 conv, 2 -> 1 channels, padding 1, u8 activations (zero point 128) x s8 weights.
 //! let weights = vec![1i8; 9 * 2]; // OHWI
 //! let plan = WinogradInt8::new(Int8Config {
-//!     cin: 2,
-//!     cout: 1,
-//!     padding: [1, 1, 1, 1],
+//!     desc: Conv2dDesc::square(3, 1, Padding::uniform(1), 1, 2, 1),
 //!     input_type: QType::U8,
 //!     input_zero_point: 128,
 //!     weights: Input8::I8(&weights),
@@ -125,7 +123,8 @@
 //! // The same with a requantized u8 output.
 //! let requant = Requantizer::new(RequantScheme::Fp32, 0.25, 128, QType::U8)?;
 //! let plan = WinogradInt8::new(Int8Config {
-//!     cin: 2, cout: 1, padding: [1; 4], input_type: QType::U8, input_zero_point: 128,
+//!     desc: Conv2dDesc::square(3, 1, Padding::SameUpper, 1, 2, 1),
+//!     input_type: QType::U8, input_zero_point: 128,
 //!     weights: Input8::I8(&weights), weight_zero_points: &[0], bias: None,
 //!     output: OutputStage::PerTensor(requant), kernels: None,
 //! })?;
@@ -142,8 +141,9 @@ pub mod ukernel;
 use aligned_vec::{AVec, ConstAlign};
 
 use cpu_probe::Entry;
+pub use qconv_direct::{Conv2dDesc, Padding};
 pub use quant_params::int8::{Input8, Output8, OutputStage};
-use quant_params::{PerChannelRequantizer, QType, RequantPlan};
+use quant_params::{QType, StagePlan};
 
 use std::fmt;
 
@@ -153,12 +153,11 @@ pub use ukernel::{Kernels, WGEMM};
 /// Everything a plan needs.
 #[derive(Clone, Debug)]
 pub struct Int8Config<'a> {
-    /// Input channels.
-    pub cin: usize,
-    /// Output channels.
-    pub cout: usize,
-    /// Padding `[top, left, bottom, right]`; padded taps read the input zero point.
-    pub padding: [usize; 4],
+    /// The convolution, described as for `qconv-direct` (one geometry type for the int8
+    /// convolutions): a 3x3 kernel, stride 1, dilation 1 and one group, so
+    /// `cin_per_group`/`cout_per_group` are the channel counts; padded taps read the input zero
+    /// point (`SameUpper`/`SameLower` pad one pixel on every side).
+    pub desc: Conv2dDesc,
     /// Activation type.
     pub input_type: QType,
     /// Activation zero point.
@@ -174,6 +173,25 @@ pub struct Int8Config<'a> {
     /// Force a table entry, e.g. `WGEMM.by_name("wgemm_4x16c2__avx2")?` (`None`:
     /// `WGEMM.best()`).
     pub kernels: Option<&'static Entry<Kernels>>,
+}
+
+/// The input and output channels and the explicit padding of `d`, which must describe what
+/// this path computes (a 3x3 kernel, stride 1, dilation 1, one group).
+fn geometry(d: &Conv2dDesc) -> Result<(usize, usize, [usize; 4]), Int8Error> {
+    if d.kernel != [3, 3] || d.stride != [1, 1] || d.dilation != [1, 1] || d.groups != 1 {
+        return Err(Int8Error::Geometry(format!(
+            "the int8 Winograd path computes 3x3 kernels with stride 1, dilation 1 and one \
+             group; got kernel {:?}, stride {:?}, dilation {:?} and {} groups",
+            d.kernel, d.stride, d.dilation, d.groups
+        )));
+    }
+    let padding = match d.padding {
+        Padding::Explicit(p) => p,
+        // Stride 1: ceil(in / 1) outputs need 3 − 1 = 2 padded taps per side pair, split
+        // evenly (SAME_UPPER and SAME_LOWER differ only for odd totals).
+        Padding::SameUpper | Padding::SameLower => [1; 4],
+    };
+    Ok((d.cin_per_group, d.cout_per_group, padding))
 }
 
 /// Errors of the int8 path; each message names the argument and the values.
@@ -264,12 +282,6 @@ pub struct Int8Profile {
     pub output_transform: Duration,
 }
 
-enum Stage {
-    PerTensor(RequantPlan, QType),
-    PerChannel(PerChannelRequantizer, QType),
-    Raw,
-}
-
 /// A planned exact int8 F(2x2,3x3) convolution: kernel transformed once, reusable across calls
 /// and threads.
 pub struct WinogradInt8 {
@@ -292,7 +304,7 @@ pub struct WinogradInt8 {
     y_len: usize,
     u: AVec<i16, ConstAlign<64>>,
     bias: Vec<i32>,
-    stage: Stage,
+    stage: StagePlan,
     zero_row: Vec<u8>,
     kernel_transform_time: Duration,
 }
@@ -336,7 +348,7 @@ impl WinogradInt8 {
     ///
     /// `cin`, `cout` and each padding are at most [`crate::MAX_DIM`] (`u32::MAX`).
     pub fn new(cfg: Int8Config<'_>) -> Result<WinogradInt8, Int8Error> {
-        let (cin, cout) = (cfg.cin, cfg.cout);
+        let (cin, cout, padding) = geometry(&cfg.desc)?;
         if cin == 0 || cout == 0 {
             return Err(Int8Error::Geometry(format!(
                 "input channels ({cin}) and output channels ({cout}) must be >= 1"
@@ -344,7 +356,7 @@ impl WinogradInt8 {
         }
         check_dim("cin", cin)?;
         check_dim("cout", cout)?;
-        for (p, side) in cfg.padding.iter().zip(["top", "left", "bottom", "right"]) {
+        for (p, side) in padding.iter().zip(["top", "left", "bottom", "right"]) {
             check_dim(&format!("padding {side}"), *p)?;
         }
         let wlen = mul(
@@ -423,20 +435,7 @@ impl WinogradInt8 {
         let v_len = mul(16, vps, "V scratch length")?;
         let m_len = mul(tiles_per_block, mts, "M scratch length")?;
         let y_len = mul(4, cout, "y scratch length")?;
-        let stage = match cfg.output {
-            OutputStage::PerTensor(r) => Stage::PerTensor(r.plan(None)?, r.qtype()),
-            OutputStage::PerChannel(p) => {
-                if p.channels() != cout {
-                    return Err(Int8Error::Quant(format!(
-                        "per-channel requantizer has {} channels but the convolution has {cout}",
-                        p.channels()
-                    )));
-                }
-                let t = p.channel(0).map(|r| r.qtype()).unwrap_or(QType::U8);
-                Stage::PerChannel(p, t)
-            }
-            OutputStage::RawI32 => Stage::Raw,
-        };
+        let stage = cfg.output.plan(cout)?;
         // Activations in the u8 domain: a = (byte ^ xor) − za.
         let (xor, za) = match cfg.input_type {
             QType::U8 => (0u8, cfg.input_zero_point),
@@ -446,7 +445,7 @@ impl WinogradInt8 {
         Ok(WinogradInt8 {
             cin,
             cout,
-            pad: cfg.padding,
+            pad: padding,
             input_type: cfg.input_type,
             xor,
             za: za as i16,

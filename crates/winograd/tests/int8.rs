@@ -6,7 +6,8 @@ use proptest::prelude::*;
 use qconv_direct::{reference, ConvGeometry};
 use quant_params::{PerChannelRequantizer, QType, RequantScheme, Requantizer};
 use winograd::int8::{
-    Input8, Int8Config, Int8Error, Kernels, Output8, OutputStage, WinogradInt8, WGEMM,
+    Conv2dDesc, Input8, Int8Config, Int8Error, Kernels, Output8, OutputStage, Padding,
+    WinogradInt8, WGEMM,
 };
 
 /// One problem: NHWC input (batch × h × w, pixel stride `stride`), OHWI weights.
@@ -126,9 +127,7 @@ impl Case {
     ) -> Result<WinogradInt8, Int8Error> {
         let wi8 = as_i8(&self.weights);
         WinogradInt8::new(Int8Config {
-            cin: self.cin,
-            cout: self.cout,
-            padding: self.pad,
+            desc: Conv2dDesc::square(3, 1, Padding::Explicit(self.pad), 1, self.cin, self.cout),
             input_type: self.in_type,
             input_zero_point: self.zx,
             weights: match self.w_type {

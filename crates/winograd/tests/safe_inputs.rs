@@ -11,8 +11,8 @@ use cpu_probe::parallel::Parallel;
 use quant_params::QType;
 use winograd::int8::transform::{input_tile, output_tile, pack_kernel};
 use winograd::int8::{
-    activation_magnitude, check_channel, Input8, Int8Config, Int8Error, Output8, OutputStage,
-    WinogradInt8,
+    activation_magnitude, check_channel, Conv2dDesc, Input8, Int8Config, Int8Error, Output8,
+    OutputStage, Padding, WinogradInt8,
 };
 use winograd::reference::conv3x3_f64;
 use winograd::transforms::kernel_transform_f64;
@@ -381,9 +381,7 @@ fn f2x3_correlation_wraps_exactly() {
 
 fn int8_cfg<'a>(cin: usize, cout: usize, pad: [usize; 4], w: &'a [i8]) -> Int8Config<'a> {
     Int8Config {
-        cin,
-        cout,
-        padding: pad,
+        desc: Conv2dDesc::square(3, 1, Padding::Explicit(pad), 1, cin, cout),
         input_type: QType::U8,
         input_zero_point: 3,
         weights: Input8::I8(w),
@@ -391,6 +389,43 @@ fn int8_cfg<'a>(cin: usize, cout: usize, pad: [usize; 4], w: &'a [i8]) -> Int8Co
         bias: None,
         output: OutputStage::RawI32,
         kernels: None,
+    }
+}
+
+/// The int8 geometry is qconv-direct's `Conv2dDesc`: a description this path does not compute
+/// (not 3x3, stride or dilation not 1, groups) is refused naming the values; SAME padding is one
+/// pixel per side.
+#[test]
+fn int8_desc_outside_3x3_stride_1_is_refused() {
+    let w = vec![1i8; 9 * 2];
+    let mut bad = Vec::new();
+    let mut d = Conv2dDesc::square(3, 2, Padding::uniform(1), 1, 2, 1);
+    bad.push(d);
+    d.stride = [1, 1];
+    d.dilation = [1, 2];
+    bad.push(d);
+    d.dilation = [1, 1];
+    d.kernel = [3, 5];
+    bad.push(d);
+    d.kernel = [3, 3];
+    d.groups = 2;
+    d.cin_per_group = 1;
+    bad.push(d);
+    for d in bad {
+        let mut cfg = int8_cfg(2, 1, [1; 4], &w);
+        cfg.desc = d;
+        let e = WinogradInt8::new(cfg).unwrap_err();
+        assert!(matches!(e, Int8Error::Geometry(_)), "{e:?}");
+        assert_msg(
+            &e,
+            &["3x3 kernels with stride 1", &format!("{:?}", d.kernel)],
+        );
+    }
+    for p in [Padding::SameUpper, Padding::SameLower] {
+        let mut cfg = int8_cfg(2, 1, [1; 4], &w);
+        cfg.desc.padding = p;
+        let plan = WinogradInt8::new(cfg).unwrap();
+        assert_eq!(plan.output_size(5, 7).unwrap(), (5, 7));
     }
 }
 

@@ -1,10 +1,10 @@
 //! The int8 run: checks the call, then per block of up to 32 tiles (the unit of parallelism)
 //! input transform, 16 GEMMs, output transform and output stage, on per-thread scratch.
 
-use super::{add, check_dim, mul, Input8, Int8Error, Int8Profile, Output8, Stage, WinogradInt8};
+use super::{add, check_dim, mul, Input8, Int8Error, Int8Profile, Output8, WinogradInt8};
 use crate::transforms::{Geometry, TilePos};
-use cpu_probe::parallel::Parallel;
-use quant_params::QType;
+use cpu_probe::parallel::{BlockMut, BlocksMut, Parallel, TiledLayout};
+use quant_params::StagePlan;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -34,19 +34,37 @@ fn grow<T: Copy + Default>(v: &mut Vec<T>, len: usize) -> bool {
     true
 }
 
-/// The output buffer's start, shared by the tasks of a run.
-///
-/// Kept (not `Parallel::for_each_chunk_mut`/`for_each_tile_mut`): a task owns a block of 32
-/// consecutive tiles (numbered over the batch, row-major), whose 2x2 output pixels lie in up to
-/// three partial tile rows of NHWC rows that other blocks share, so its outputs are neither a
-/// contiguous chunk nor a tile of the output matrix. Cutting blocks at tile-row boundaries
-/// would make them a tile, but blocks of a row's width (28 tiles on 56x56) waste an eighth of
-/// the 8-row AVX-512 GEMM micro-tiles.
-struct SyncPtr(*mut u8);
-// SAFETY: used only to hand disjoint output pixels to parallel tasks (see `run`).
-unsafe impl Send for SyncPtr {}
-// SAFETY: as above; each task writes pixels no other task touches.
-unsafe impl Sync for SyncPtr {}
+/// An output element type: how one output pixel's accumulators are stored.
+trait Store: Copy + Send {
+    fn store(stage: &StagePlan, acc: &[i32], out: &mut [Self]);
+}
+
+impl Store for u8 {
+    fn store(stage: &StagePlan, acc: &[i32], out: &mut [u8]) {
+        // Cannot fail: the lengths are equal and `run` matched the buffer type to the stage.
+        let _ = stage.row_u8(acc, out);
+    }
+}
+
+impl Store for i8 {
+    fn store(stage: &StagePlan, acc: &[i32], out: &mut [i8]) {
+        // As for u8.
+        let _ = stage.row_i8(acc, out);
+    }
+}
+
+impl Store for i32 {
+    fn store(_: &StagePlan, acc: &[i32], out: &mut [i32]) {
+        out.copy_from_slice(acc);
+    }
+}
+
+/// What every block of one run reads.
+struct Run<'a> {
+    geo: Geometry,
+    stride: usize,
+    input: &'a [u8],
+}
 
 impl WinogradInt8 {
     /// Runs the convolution on `batch` NHWC images of `in_h × in_w` whose pixels are
@@ -134,51 +152,57 @@ impl WinogradInt8 {
                 input.len()
             )));
         }
-        let (out_ptr, out_kind, got_len) = match output {
-            Output8::U8(o) => (SyncPtr(o.as_mut_ptr()), 0u8, o.len()),
-            Output8::I8(o) => (SyncPtr(o.as_mut_ptr().cast()), 1, o.len()),
-            Output8::I32(o) => (SyncPtr(o.as_mut_ptr().cast()), 2, o.len()),
-        };
-        if got_len != out_len {
-            return Err(Int8Error::Buffer(format!(
-                "output has {got_len} elements but {batch}x{oh}x{ow}x{cout} = {out_len} are produced"
-            )));
-        }
-        let stage_kind = match &self.stage {
-            Stage::Raw => 2,
-            Stage::PerTensor(_, QType::U8) | Stage::PerChannel(_, QType::U8) => 0,
-            _ => 1,
-        };
-        if stage_kind != out_kind {
-            return Err(Int8Error::Buffer(format!(
-                "output buffer type does not match the plan's output stage ({})",
-                ["u8", "i8", "i32"][stage_kind as usize]
-            )));
-        }
+        output
+            .check(
+                out_len,
+                format_args!("{batch}x{oh}x{ow}x{cout}"),
+                self.stage.qtype(),
+            )
+            .map_err(Int8Error::Buffer)?;
         if out_len == 0 {
             return Ok(None);
         }
         let (th, tw) = (oh.div_ceil(2), ow.div_ceil(2));
         // ntiles <= batch·oh·ow <= out_len (th ≤ oh, tw ≤ ow), so it and t0 + tb fit.
         let ntiles = mul(mul(batch, th, "tile count")?, tw, "tile count")?;
-        let geo = Geometry {
-            c: cin,
-            k: cout,
-            h: in_h,
-            w: in_w,
-            oh,
-            ow,
-            pad_top: self.pad[0],
-            pad_left: self.pad[1],
-            tiles_y: th,
-            tiles_x: tw,
-            tiles: ntiles,
+        let run = Run {
+            geo: Geometry {
+                c: cin,
+                k: cout,
+                h: in_h,
+                w: in_w,
+                oh,
+                ow,
+                pad_top: self.pad[0],
+                pad_left: self.pad[1],
+                tiles_y: th,
+                tiles_x: tw,
+                tiles: ntiles,
+            },
+            stride: in_pixel_stride,
+            input: input.as_bytes(),
         };
-        let stride = in_pixel_stride;
-        let tb = self.tiles_per_block;
-        let nblocks = ntiles.div_ceil(tb);
-        let bytes = input.as_bytes();
-        let out_ptr = &out_ptr;
+        // Blocks of `tiles_per_block` 2x2 output tiles (all channels) of the NHWC output.
+        let layout = TiledLayout::nhwc(batch, cout, oh, ow)
+            .with_tiles(2, 2)
+            .with_blocks(self.tiles_per_block, cout);
+        match output {
+            Output8::U8(o) => self.drive(&run, o, &layout, par),
+            Output8::I8(o) => self.drive(&run, o, &layout, par),
+            Output8::I32(o) => self.drive(&run, o, &layout, par),
+        }
+    }
+
+    /// Runs every block of `layout` over `out`: on the pool, or (profiling) on this thread.
+    fn drive<T: Store>(
+        &self,
+        run: &Run<'_>,
+        out: &mut [T],
+        layout: &TiledLayout,
+        par: Option<&Parallel>,
+    ) -> Result<Option<Int8Profile>, Int8Error> {
+        let blocks = BlocksMut::new(out, layout)
+            .map_err(|e| Int8Error::Buffer(format!("internal: output layout refused: {e}")))?;
         let scratch_err = || {
             Int8Error::Allocation(format!(
                 "per-thread scratch of {} + {} + {} bytes cannot be allocated",
@@ -191,10 +215,8 @@ impl WinogradInt8 {
             let mut times = [Duration::ZERO; 3];
             let ok = SCRATCH.with(|s| {
                 let s = &mut *s.borrow_mut();
-                for bi in 0..nblocks {
-                    let t0 = bi * tb;
-                    let t1 = (t0 + tb).min(ntiles);
-                    if !self.block(&geo, stride, bytes, t0, t1, s, out_ptr, Some(&mut times)) {
+                while let Some(mut b) = blocks.next() {
+                    if !self.block(run, &mut b, s, Some(&mut times)) {
                         return false;
                     }
                 }
@@ -211,12 +233,11 @@ impl WinogradInt8 {
             }));
         };
         let failed = AtomicBool::new(false);
-        par.for_each(nblocks, |bi| {
-            let t0 = bi * tb;
-            let t1 = (t0 + tb).min(ntiles);
+        par.for_each(blocks.len(), |_| {
+            let Some(mut b) = blocks.next() else { return };
             SCRATCH.with(|s| {
                 let s = &mut *s.borrow_mut();
-                if !self.block(&geo, stride, bytes, t0, t1, s, out_ptr, None) {
+                if !self.block(run, &mut b, s, None) {
                     failed.store(true, Ordering::Relaxed);
                 }
             });
@@ -227,21 +248,18 @@ impl WinogradInt8 {
         Ok(None)
     }
 
-    /// Tiles `t0..t1`: input transform, 16 GEMMs, output transform, output stage; adds the
-    /// three phase times to `times` when given. Returns false (nothing written) when the
-    /// scratch cannot be allocated.
-    #[allow(clippy::too_many_arguments)]
-    fn block(
+    /// The tiles of block `out`: input transform, 16 GEMMs, output transform, output stage;
+    /// adds the three phase times to `times` when given. Returns false (nothing written) when
+    /// the scratch cannot be allocated.
+    fn block<T: Store>(
         &self,
-        geo: &Geometry,
-        stride: usize,
-        input: &[u8],
-        t0: usize,
-        t1: usize,
+        run: &Run<'_>,
+        out: &mut BlockMut<'_, T>,
         s: &mut Scratch,
-        out: &SyncPtr,
         mut times: Option<&mut [Duration; 3]>,
     ) -> bool {
+        let (geo, stride, input) = (&run.geo, run.stride, run.input);
+        let (t0, t1) = (out.tiles().start, out.tiles().end);
         let mut clock = times.as_ref().map(|_| Instant::now());
         let mut lap = |i: usize, times: &mut Option<&mut [Duration; 3]>| {
             if let (Some(t), Some(c)) = (times.as_deref_mut(), clock.as_mut()) {
@@ -316,7 +334,7 @@ impl WinogradInt8 {
         lap(1, &mut times);
         // 3. Output transform and output stage, per tile.
         for t in t0..t1 {
-            let TilePos { n: b, ty, tx } = TilePos::of(geo, t);
+            let TilePos { ty, tx, .. } = TilePos::of(geo, t);
             let row = (t - t0) * mts;
             // SAFETY: M from `row` holds 15·coutp + cout elements, y holds 4·cout; ISA
             // available.
@@ -334,41 +352,10 @@ impl WinogradInt8 {
                 if oy >= geo.oh || ox >= geo.ow {
                     continue;
                 }
-                let at = ((b * geo.oh + oy) * geo.ow + ox) * cout;
-                self.store(y, out, at);
+                T::store(&self.stage, y, out.pixel_mut(t, q / 2, q % 2));
             }
         }
         lap(2, &mut times);
         true
-    }
-
-    /// Writes one output pixel's `cout` accumulators at element `at` of the output.
-    fn store(&self, y: &[i32], out: &SyncPtr, at: usize) {
-        let n = y.len();
-        // SAFETY: `at + n` <= the output length checked in `run`; the element type matches the
-        // stage (checked in `run`); output pixels belong to exactly one tile, so no other task
-        // writes this range.
-        unsafe {
-            match &self.stage {
-                Stage::Raw => std::slice::from_raw_parts_mut(out.0.cast::<i32>().add(at), n)
-                    .copy_from_slice(y),
-                Stage::PerTensor(plan, t) => {
-                    let o = std::slice::from_raw_parts_mut(out.0.add(at), n);
-                    let _ = if *t == QType::U8 {
-                        plan.run_u8(y, o)
-                    } else {
-                        plan.run_i8(y, &mut *(o as *mut [u8] as *mut [i8]))
-                    };
-                }
-                Stage::PerChannel(pc, t) => {
-                    let o = std::slice::from_raw_parts_mut(out.0.add(at), n);
-                    let _ = if *t == QType::U8 {
-                        pc.requantize_rows_u8(y, o)
-                    } else {
-                        pc.requantize_rows_i8(y, &mut *(o as *mut [u8] as *mut [i8]))
-                    };
-                }
-            }
-        }
     }
 }

@@ -10,55 +10,21 @@ use core::arch::x86_64::*;
 /// AVX2 + FMA, `__m256`.
 pub(crate) struct Avx2;
 
-impl Simd for Avx2 {
-    const LANES: usize = 8;
-    type V = __m256;
-    #[inline(always)]
-    unsafe fn splat(x: f32) -> __m256 {
-        // SAFETY: the caller runs with AVX enabled.
-        unsafe { _mm256_set1_ps(x) }
-    }
-    #[inline(always)]
-    unsafe fn load(p: *const f32) -> __m256 {
-        // SAFETY: the caller guarantees 8 readable floats and AVX.
-        unsafe { _mm256_loadu_ps(p) }
-    }
-    #[inline(always)]
-    unsafe fn store(p: *mut f32, v: __m256) {
-        // SAFETY: the caller guarantees 8 writable floats and AVX.
-        unsafe { _mm256_storeu_ps(p, v) }
-    }
-    #[inline(always)]
-    unsafe fn add(a: __m256, b: __m256) -> __m256 {
-        // SAFETY: the caller runs with AVX enabled.
-        unsafe { _mm256_add_ps(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn sub(a: __m256, b: __m256) -> __m256 {
-        // SAFETY: the caller runs with AVX enabled.
-        unsafe { _mm256_sub_ps(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn fma(a: __m256, b: __m256, c: __m256) -> __m256 {
-        // SAFETY: the caller runs with FMA enabled.
-        unsafe { _mm256_fmadd_ps(a, b, c) }
-    }
-    #[inline(always)]
-    unsafe fn fnma(a: __m256, b: __m256, c: __m256) -> __m256 {
-        // SAFETY: the caller runs with FMA enabled.
-        unsafe { _mm256_fnmadd_ps(a, b, c) }
-    }
-    #[inline(always)]
-    unsafe fn min(a: __m256, b: __m256) -> __m256 {
-        // SAFETY: the caller runs with AVX enabled.
-        unsafe { _mm256_min_ps(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn max(a: __m256, b: __m256) -> __m256 {
-        // SAFETY: the caller runs with AVX enabled.
-        unsafe { _mm256_max_ps(a, b) }
-    }
-}
+x86_simd!(
+    Avx2,
+    __m256,
+    8,
+    "AVX and FMA",
+    splat: _mm256_set1_ps,
+    load: _mm256_loadu_ps,
+    store: _mm256_storeu_ps,
+    add: _mm256_add_ps,
+    sub: _mm256_sub_ps,
+    fma: _mm256_fmadd_ps,
+    fnma: _mm256_fnmadd_ps,
+    min: _mm256_min_ps,
+    max: _mm256_max_ps
+);
 
 // 8x8 and 16x16 transforms and the 2-output-channel tuple GEMM (8 tiles a vector).
 entry_points!(

@@ -12,55 +12,21 @@ use core::arch::x86_64::*;
 /// AVX-512 F, `__m512`.
 pub(crate) struct Avx512;
 
-impl Simd for Avx512 {
-    const LANES: usize = 16;
-    type V = __m512;
-    #[inline(always)]
-    unsafe fn splat(x: f32) -> __m512 {
-        // SAFETY: the caller runs with AVX-512 F enabled.
-        unsafe { _mm512_set1_ps(x) }
-    }
-    #[inline(always)]
-    unsafe fn load(p: *const f32) -> __m512 {
-        // SAFETY: the caller guarantees 16 readable floats and AVX-512 F.
-        unsafe { _mm512_loadu_ps(p) }
-    }
-    #[inline(always)]
-    unsafe fn store(p: *mut f32, v: __m512) {
-        // SAFETY: the caller guarantees 16 writable floats and AVX-512 F.
-        unsafe { _mm512_storeu_ps(p, v) }
-    }
-    #[inline(always)]
-    unsafe fn add(a: __m512, b: __m512) -> __m512 {
-        // SAFETY: the caller runs with AVX-512 F enabled.
-        unsafe { _mm512_add_ps(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn sub(a: __m512, b: __m512) -> __m512 {
-        // SAFETY: the caller runs with AVX-512 F enabled.
-        unsafe { _mm512_sub_ps(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn fma(a: __m512, b: __m512, c: __m512) -> __m512 {
-        // SAFETY: the caller runs with AVX-512 F enabled.
-        unsafe { _mm512_fmadd_ps(a, b, c) }
-    }
-    #[inline(always)]
-    unsafe fn fnma(a: __m512, b: __m512, c: __m512) -> __m512 {
-        // SAFETY: the caller runs with AVX-512 F enabled.
-        unsafe { _mm512_fnmadd_ps(a, b, c) }
-    }
-    #[inline(always)]
-    unsafe fn min(a: __m512, b: __m512) -> __m512 {
-        // SAFETY: the caller runs with AVX-512 F enabled.
-        unsafe { _mm512_min_ps(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn max(a: __m512, b: __m512) -> __m512 {
-        // SAFETY: the caller runs with AVX-512 F enabled.
-        unsafe { _mm512_max_ps(a, b) }
-    }
-}
+x86_simd!(
+    Avx512,
+    __m512,
+    16,
+    "AVX-512 F",
+    splat: _mm512_set1_ps,
+    load: _mm512_loadu_ps,
+    store: _mm512_storeu_ps,
+    add: _mm512_add_ps,
+    sub: _mm512_sub_ps,
+    fma: _mm512_fmadd_ps,
+    fnma: _mm512_fnmadd_ps,
+    min: _mm512_min_ps,
+    max: _mm512_max_ps
+);
 
 // The same 8-tile kernels compiled with AVX-512 VL enabled (32 vector registers): the half-width
 // kernels of the AVX-512 variant; the tuple GEMM keeps 4 output channels (12 accumulators, enough

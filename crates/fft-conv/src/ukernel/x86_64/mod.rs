@@ -65,6 +65,65 @@ macro_rules! entry_points {
     };
 }
 
+/// `impl Simd for $S` over the x86 vector `$V` of `$lanes` f32, one intrinsic per operation
+/// (`$isa` names the features the caller must have enabled, for the SAFETY comments).
+macro_rules! x86_simd {
+    ($S:ident, $V:ty, $lanes:literal, $isa:literal, splat: $splat:ident, load: $load:ident,
+     store: $store:ident, add: $add:ident, sub: $sub:ident, fma: $fma:ident, fnma: $fnma:ident,
+     min: $min:ident, max: $max:ident) => {
+        #[doc = concat!("Each operation is one intrinsic; callers run with ", $isa, " enabled.")]
+        impl Simd for $S {
+            const LANES: usize = $lanes;
+            type V = $V;
+            #[inline(always)]
+            unsafe fn splat(x: f32) -> $V {
+                // SAFETY: the caller runs with the ISA enabled (`$isa`; every method's contract).
+                unsafe { $splat(x) }
+            }
+            #[inline(always)]
+            unsafe fn load(p: *const f32) -> $V {
+                // SAFETY: the caller guarantees LANES readable floats and the ISA.
+                unsafe { $load(p) }
+            }
+            #[inline(always)]
+            unsafe fn store(p: *mut f32, v: $V) {
+                // SAFETY: the caller guarantees LANES writable floats and the ISA.
+                unsafe { $store(p, v) }
+            }
+            #[inline(always)]
+            unsafe fn add(a: $V, b: $V) -> $V {
+                // SAFETY: the caller runs with the ISA enabled (as for every method below).
+                unsafe { $add(a, b) }
+            }
+            #[inline(always)]
+            unsafe fn sub(a: $V, b: $V) -> $V {
+                // SAFETY: as in `add`.
+                unsafe { $sub(a, b) }
+            }
+            #[inline(always)]
+            unsafe fn fma(a: $V, b: $V, c: $V) -> $V {
+                // SAFETY: as in `add` (FMA, or AVX-512 F).
+                unsafe { $fma(a, b, c) }
+            }
+            #[inline(always)]
+            unsafe fn fnma(a: $V, b: $V, c: $V) -> $V {
+                // SAFETY: as in `fma`.
+                unsafe { $fnma(a, b, c) }
+            }
+            #[inline(always)]
+            unsafe fn min(a: $V, b: $V) -> $V {
+                // SAFETY: as in `add`.
+                unsafe { $min(a, b) }
+            }
+            #[inline(always)]
+            unsafe fn max(a: $V, b: $V) -> $V {
+                // SAFETY: as in `add`.
+                unsafe { $max(a, b) }
+            }
+        }
+    };
+}
+
 pub(crate) mod avx2;
 pub(crate) mod avx512;
 

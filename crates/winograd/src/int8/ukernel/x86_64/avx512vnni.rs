@@ -2,7 +2,7 @@
 //! AVX-512 entry's.
 #![allow(non_snake_case)]
 
-use super::pair;
+use super::gemm_c2;
 use core::arch::x86_64::*;
 
 /// `vpdpwssd acc, x, u`: non-saturating (wrapping) i32 accumulation of the two i16 products
@@ -40,26 +40,7 @@ pub unsafe fn wgemm_8x32c2__avx512vnni(
     m: *mut i32,
     ldm: usize,
 ) {
-    const MR: usize = 8;
-    let mut acc = [[_mm512_setzero_si512(); 2]; MR];
-    for k2 in 0..kp / 2 {
-        // SAFETY: pair row k2 of `u` holds 64 i16 (two 512-bit loads); each of the MR rows of
-        // `v` holds elements 2·k2 and 2·k2+1.
-        unsafe {
-            let u0 = _mm512_loadu_si512(u.add(k2 * 64).cast());
-            let u1 = _mm512_loadu_si512(u.add(k2 * 64 + 32).cast());
-            for (r, a) in acc.iter_mut().enumerate() {
-                let x = _mm512_set1_epi32(pair(v.add(r * ldv + 2 * k2)));
-                a[0] = dpwssd(a[0], x, u0);
-                a[1] = dpwssd(a[1], x, u1);
-            }
-        }
-    }
-    for (r, a) in acc.iter().enumerate() {
-        // SAFETY: row r < MR of `m` has 32 writable i32.
-        unsafe {
-            _mm512_storeu_si512(m.add(r * ldm).cast(), a[0]);
-            _mm512_storeu_si512(m.add(r * ldm + 16).cast(), a[1]);
-        }
-    }
+    // SAFETY: the caller's contract is `gemm_c2`'s with MR = 8 and 512-bit registers (NR =
+    // 32), as `wgemm_8x32c2__avx512`; AVX-512 F/BW/VNNI are enabled here, so `dpwssd` may run.
+    unsafe { gemm_c2::<__m512i, 8>(kp, v, ldv, u, m, ldm, |acc, x, u| dpwssd(acc, x, u)) }
 }
