@@ -29,6 +29,20 @@ pub const MARK_MAGIC: u64 = 0x496e_736e;
 /// Tag stride between workloads.
 pub const TAG_STRIDE: u64 = 100_000;
 
+/// Most runs per workload: the empty-loop tags (`base + 11 + i`) must stay below `base + 1000`.
+pub const MAX_ITERATIONS: usize = 989;
+
+/// Checks `--iterations N` against the tag layout.
+pub fn check_iterations(n: usize) -> Result<(), String> {
+    if n > MAX_ITERATIONS {
+        return Err(format!(
+            "--iterations {n}: at most {MAX_ITERATIONS} (the marker tags of the empty loop, \
+             base+11+i, must stay below base+1000)"
+        ));
+    }
+    Ok(())
+}
+
 /// Makes a marker system call with `tag` (aarch64 Linux; a no-op elsewhere).
 #[inline(never)]
 pub fn marker(tag: u64) {
@@ -309,6 +323,16 @@ mod tests {
                 if check { "bit-exact" } else { "not checked" }
             );
         }
+    }
+
+    #[test]
+    fn iterations_are_bounded_by_the_tag_layout() {
+        assert!(check_iterations(0).is_ok());
+        assert!(check_iterations(MAX_ITERATIONS).is_ok());
+        let e = check_iterations(MAX_ITERATIONS + 1).unwrap_err();
+        assert!(e.contains("--iterations 990"), "{e}");
+        // The last empty-loop tag stays below the first run tag.
+        assert!(11 + MAX_ITERATIONS as u64 - 1 < 1000);
     }
 
     #[test]

@@ -295,6 +295,10 @@ fn run_bench(a: BenchArgs) -> ExitCode {
     }
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     if let Some(n) = a.iterations {
+        if let Err(e) = count::check_iterations(n) {
+            eprintln!("kbench bench: {e}");
+            return ExitCode::from(2);
+        }
         return run_count(&a, &list, n, command);
     }
     eprintln!("measuring peaks ...");
