@@ -1,5 +1,6 @@
 //! `kbench bench`: build each workload once, check it once, then time it in interleaved rounds
 //! and report the latency distribution, throughput and % of this machine's peak.
+//! (`kbench bench --iterations N`, the untimed counting mode, is in `count.rs`.)
 
 use crate::peak::Peaks;
 use crate::stats::Summary;
@@ -86,7 +87,8 @@ pub struct Report {
     pub skipped: Vec<Failure>,
 }
 
-fn shape(w: &Workload) -> String {
+/// The workload's shape in words (`64x64x64`, `3x3 64->64 56x56 s2 g3`).
+pub(crate) fn shape(w: &Workload) -> String {
     if w.kind == "gemm" {
         format!("{}x{}x{}", w.m, w.k, w.n)
     } else {

@@ -3,12 +3,16 @@
 //! * `kbench probe`: this machine's CPU report (ISA features, caches, threads), or `--json`.
 //! * `kbench bench --workloads FILE`: the workload report: latency distribution per workload,
 //!   throughput, % of this machine's measured peak, JSON, Markdown and SVG plots.
+//! * `kbench bench --iterations N`: no timing; each workload runs once (warm-up, checked) and then
+//!   exactly N times, with marker system calls for an instruction-counting emulator (aarch64
+//!   Linux; `scripts/arm-count.sh`).
 //! * `kbench peak`: this machine's measured fp32 / int8 / memory peaks.
 //! * `kbench conformance DIR... [--json FILE]`: ONNX node-test folders run through `ops`.
 
 mod bench;
 mod cases;
 mod conformance;
+mod count;
 mod onnx;
 mod peak;
 mod plot;
@@ -50,7 +54,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Run a workload list and report latency distributions.
+    /// Run a workload list and report latency distributions, or (--iterations N) run each
+    /// workload exactly N times after one warm-up, untimed, with markers for instruction counting.
+    #[command(after_help = BENCH_AFTER_HELP)]
     Bench(BenchArgs),
     /// Measure this machine's single-core and all-core peaks (fp32 FMA, int8 dot, memory read).
     Peak {
@@ -196,6 +202,17 @@ fn main() -> ExitCode {
     }
 }
 
+const BENCH_AFTER_HELP: &str = "\
+Counting mode (--iterations N): no clock, no peak measurement. Each workload is built, run once as
+a warm-up (checked against the reference unless --no-check), then run exactly N times. On aarch64
+Linux a marker system call (number 4242, first argument 0x496e736e, second a tag) is made around
+the warm-up, after each of N empty iterations and after each run, so a QEMU counting plugin
+(scripts/qemu/qemu-insncount.c) reads instructions per run as median(run intervals) minus
+median(empty intervals); elsewhere the markers do nothing. Workload j (1-based, in the order run)
+has tags j*100000 + {1, 2: around the warm-up; 10, 11+i: empty loop; 1000, 1001+i: after run i}.
+The report (stdout, --json, --markdown) names each workload, the kernel the plan chose
+(describe()), its MACs, the check and its tag base. See scripts/arm-count.sh.";
+
 #[derive(clap::Args)]
 struct BenchArgs {
     /// Workload file (schema of the shared bench/workloads.json; default: ../shared/bench/workloads.json).
@@ -228,6 +245,13 @@ struct BenchArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Counting mode: run each workload exactly N times after one warm-up, untimed, with marker
+    /// system calls for an instruction-counting emulator (see below).
+    #[arg(long, conflicts_with_all = ["min_time", "rounds", "plot", "peak_seconds"])]
+    iterations: Option<usize>,
+    /// Counting mode: skip the reference check of the warm-up run.
+    #[arg(long, requires = "iterations")]
+    no_check: bool,
 }
 
 fn write_json(path: &std::path::Path, value: &impl serde::Serialize) -> Result<(), String> {
@@ -270,6 +294,13 @@ fn run_bench(a: BenchArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     let command = std::env::args().collect::<Vec<_>>().join(" ");
+    if let Some(n) = a.iterations {
+        if let Err(e) = count::check_iterations(n) {
+            eprintln!("kbench bench: {e}");
+            return ExitCode::from(2);
+        }
+        return run_count(&a, &list, n, command);
+    }
     eprintln!("measuring peaks ...");
     let peaks = peak::measure_all(
         a.peak_seconds,
@@ -309,6 +340,52 @@ fn run_bench(a: BenchArgs) -> ExitCode {
     if !report.failures.is_empty() {
         eprintln!(
             "kbench bench: {} workload(s) not measured",
+            report.failures.len()
+        );
+        status = ExitCode::FAILURE;
+    }
+    status
+}
+
+/// `kbench bench --iterations N`: untimed runs with markers (see `count.rs`).
+fn run_count(
+    a: &BenchArgs,
+    list: &[workloads::Workload],
+    iterations: usize,
+    command: String,
+) -> ExitCode {
+    let quiet = a.quiet;
+    let report = count::run(
+        list,
+        a.threads,
+        iterations,
+        !a.no_check,
+        command,
+        cases::build,
+        |id| {
+            if !quiet {
+                eprintln!("running {id}");
+            }
+        },
+    );
+    let md = count::markdown(&report);
+    print!("{md}");
+    let mut status = ExitCode::SUCCESS;
+    if let Some(p) = &a.json {
+        if let Err(e) = write_json(p, &report) {
+            eprintln!("kbench bench: {e}");
+            status = ExitCode::FAILURE;
+        }
+    }
+    if let Some(p) = &a.markdown {
+        if let Err(e) = std::fs::write(p, &md) {
+            eprintln!("kbench bench: cannot write {}: {e}", p.display());
+            status = ExitCode::FAILURE;
+        }
+    }
+    if !report.failures.is_empty() {
+        eprintln!(
+            "kbench bench: {} workload(s) failed the reference check",
             report.failures.len()
         );
         status = ExitCode::FAILURE;

@@ -1,6 +1,10 @@
 /* QEMU TCG plugin (API version 1, QEMU 7.2): executed-instruction counts per translated block,
  * written to ./tbprof.txt as "vaddr n_insns exec_count" (map to symbols with nm;
- * qemu-aarch64 loads a PIE at 0x5500000000). */
+ * qemu-aarch64 loads a PIE at 0x5500000000): where a run's instructions go.
+ *   gcc -O2 -shared -fPIC -o /tmp/libqemu-tbprof.so scripts/qemu/qemu-tbprof.c
+ *   qemu-aarch64 -cpu cortex-a53 -L /usr/aarch64-linux-gnu -plugin /tmp/libqemu-tbprof.so \
+ *     target/aarch64-unknown-linux-gnu/release/kbench bench --iterations 3 --only D1 ...
+ * (moved from crates/depthwise/tools/) */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# ARM instruction counts: runs kbench's workloads for aarch64 under qemu-aarch64 with a counting
+# TCG plugin, on three CPU models, and writes instructions per run and per MAC, beside the shared
+# ARM anchors' fewest exact count (ONNX Runtime's MLAS, PyTorch's QNNPACK / XNNPACK), into
+# bench-results/aarch64-qemu/counts.{json,md}.
+#
+#   scripts/arm-count.sh [--only ID,ID] [--cpus 'cortex-a53;neoverse-n1;max,sve=off,sme=off']
+#                        [--iterations N] [--int8-only] [--files shared,mobile] [--out DIR] [-P JOBS]
+#
+# Steps: builds the plugin (scripts/qemu/qemu-insncount.c) with plain gcc; builds kbench for
+# aarch64 (release, -j 2); under each CPU model runs `kbench probe --json` (what dispatch sees) and
+# `kbench bench --iterations N --json` over the shared workload list (../shared/bench/workloads.json,
+# skipped with a message when absent) and bench/mobile-int8.json; then
+# scripts/qemu/arm_count_report.py computes per run = median(run intervals) - median(empty
+# intervals) from the markers (crates/kbench/src/count.rs) and renders the tables.
+# Installs what is missing (rustup target, Debian cross gcc + libc, qemu-user) like
+# scripts/test-aarch64.sh. Raw outputs go to target/arm-count/ (not committed).
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+
+only=""
+cpus="cortex-a53;neoverse-n1;max,sve=off,sme=off"
+iters=3
+int8_only=0
+files="shared,mobile"
+out="bench-results/aarch64-qemu"
+par=2
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --only) only=$2; shift 2 ;;
+    --cpus) cpus=$2; shift 2 ;;
+    --iterations) iters=$2; shift 2 ;;
+    --int8-only) int8_only=1; shift ;;
+    --files) files=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    -P) par=$2; shift 2 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    *) echo "arm-count.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+target=aarch64-unknown-linux-gnu
+rustup target list --installed | grep -qx "$target" || rustup target add "$target"
+need=()
+command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu)
+[ -d /usr/aarch64-linux-gnu/lib ] || need+=(libc6-dev-arm64-cross)
+command -v qemu-aarch64 >/dev/null || need+=(qemu-user)
+command -v gcc >/dev/null || need+=(gcc)
+command -v python3 >/dev/null || need+=(python3)
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}"
+fi
+
+# ../shared is next to the main checkout; from a git worktree, next to the main worktree.
+shared="$repo/../shared"
+if [ ! -d "$shared" ]; then
+  common=$(git rev-parse --path-format=absolute --git-common-dir 2>/dev/null || true)
+  [ -n "$common" ] && [ -d "$(dirname "$common")/../shared" ] && shared="$(dirname "$common")/../shared"
+fi
+anchors="$shared/anchors/arm/results/arm-anchors.json"
+
+work="$repo/target/arm-count"
+raw="$work/raw"
+rm -rf "$raw"
+mkdir -p "$raw"
+plugin="$work/libqemu-insncount.so"
+gcc -O2 -Wall -shared -fPIC -o "$plugin" scripts/qemu/qemu-insncount.c -lpthread
+cargo build --release -q -p kbench --target "$target" -j 2
+bin="$repo/target/$target/release/kbench"
+
+wfiles=()
+IFS=, read -ra fsel <<<"$files"
+for f in "${fsel[@]}"; do
+  case "$f" in
+    shared)
+      if [ -f "$shared/bench/workloads.json" ]; then
+        wfiles+=("$shared/bench/workloads.json")
+      else
+        echo "arm-count.sh: ../shared/bench/workloads.json absent: the shared workloads are skipped" >&2
+      fi ;;
+    mobile) wfiles+=("$repo/bench/mobile-int8.json") ;;
+    *) [ -f "$f" ] && wfiles+=("$f") || { echo "arm-count.sh: no workload file $f" >&2; exit 2; } ;;
+  esac
+done
+[ ${#wfiles[@]} -gt 0 ] || { echo "arm-count.sh: no workload file to run" >&2; exit 2; }
+
+# The ids of FILE to run (intersection with --only, int8 only with --int8-only), comma-separated.
+ids_of() {
+  python3 - "$1" "$only" "$int8_only" <<'PY'
+import json, sys
+ws = json.load(open(sys.argv[1]))["workloads"]
+only = [x for x in sys.argv[2].split(",") if x]
+ids = [w["id"] for w in ws if (not only or w["id"] in only) and (sys.argv[3] != "1" or w["dtype"] == "int8")]
+print(",".join(ids))
+PY
+}
+
+qemu() { # qemu CPU ARGS...: kbench under QEMU_CPU=CPU
+  local cpu=$1
+  shift
+  qemu-aarch64 -cpu "$cpu" -L /usr/aarch64-linux-gnu "$@"
+}
+
+jobs_list=()
+IFS=';' read -ra cpu_list <<<"$cpus"
+n=0
+for cpu in "${cpu_list[@]}"; do
+  n=$((n + 1))
+  # What the guest sees and what dispatch picks from it (HWCAP: QEMU gives each model its own).
+  qemu "$cpu" "$bin" probe --json >"$raw/probe-$n.raw" 2>"$raw/probe-$n.log" || true
+  python3 -c 'import json,sys; p=sys.argv[1]; t=open(p).read(); d=json.loads(t) if t.strip() else {}; print(json.dumps({"_cpu": sys.argv[2], "probe": d}))' \
+    "$raw/probe-$n.raw" "$cpu" >"$raw/probe-$n.json" || echo "arm-count.sh: kbench probe failed under $cpu (see $raw/probe-$n.log)" >&2
+  m=0
+  for wf in "${wfiles[@]}"; do
+    m=$((m + 1))
+    ids=$(ids_of "$wf")
+    [ -n "$ids" ] || continue
+    jobs_list+=("$cpu|$wf|$ids|run-$n-$m")
+  done
+done
+
+run_one() { # CPU|FILE|IDS|NAME
+  local cpu wf ids name t0 rc
+  IFS='|' read -r cpu wf ids name <<<"$1"
+  t0=$(date +%s)
+  echo "arm-count.sh: $cpu $(basename "$wf") ($ids)" >&2
+  rc=0
+  qemu "$cpu" -plugin "$plugin,outfile=$raw/$name.counts,percpu=on" \
+    "$bin" bench --workloads "$wf" --only "$ids" --iterations "$iters" --threads 1 \
+    --json "$raw/$name.json" >"$raw/$name.md" 2>"$raw/$name.log" || rc=$?
+  python3 -c 'import json,sys; print(json.dumps({"cpu": sys.argv[1], "file": sys.argv[2], "rc": int(sys.argv[3]), "wall_s": int(sys.argv[4])}))' \
+    "$cpu" "$(basename "$wf")" "$rc" "$(($(date +%s) - t0))" >"$raw/$name.meta"
+  [ "$rc" -eq 0 ] || echo "arm-count.sh: exit $rc for $cpu $(basename "$wf") (see $raw/$name.log)" >&2
+}
+
+running=0
+for j in "${jobs_list[@]}"; do
+  run_one "$j" &
+  running=$((running + 1))
+  if [ "$running" -ge "$par" ]; then
+    wait -n || true
+    running=$((running - 1))
+  fi
+done
+wait || true
+
+mkdir -p "$out"
+args_line="scripts/arm-count.sh"
+[ -n "$only" ] && args_line+=" --only $only"
+[ "$cpus" != "cortex-a53;neoverse-n1;max,sve=off,sme=off" ] && args_line+=" --cpus '$cpus'"
+[ "$iters" != 3 ] && args_line+=" --iterations $iters"
+[ "$int8_only" = 1 ] && args_line+=" --int8-only"
+[ "$files" != "shared,mobile" ] && args_line+=" --files $files"
+anc=()
+if [ -f "$anchors" ]; then
+  anc=(--anchors "$anchors")
+else
+  echo "arm-count.sh: no anchor results at $anchors: the anchor column stays empty" >&2
+fi
+python3 scripts/qemu/arm_count_report.py --raw "$raw" --out "$out" "${anc[@]}" --command "$args_line"
+echo "arm-count.sh: wrote $out/counts.json and $out/counts.md (raw outputs: $raw)" >&2
