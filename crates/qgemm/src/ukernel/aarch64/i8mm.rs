@@ -1,7 +1,7 @@
 //! The FEAT_I8MM kernels, written with `asm!` (the i8mm intrinsics are not stable in Rust 1.95):
 //!
 //! * `igemm_4x8c4__neoni8mm`: 4 rows × 8 columns, 4 input channels per SUDOT by element (the
-//!   body is [`super::dot_kernel`], shared with SDOT's `igemm_4x8c4__neondot`). SUDOT multiplies
+//!   body is `super::dot_kernel`, shared with SDOT's `igemm_4x8c4__neondot`). SUDOT multiplies
 //!   signed weights by unsigned activations: the crate's `a'·w'` domain as is.
 //! * `igemm_4x16c8__neoni8mm`: 4 rows × 16 columns, 8 input channels per `usmmla` (below).
 //!
