@@ -72,7 +72,7 @@ fn main() {
             weights: Input8::I8(&w),
             weight_zero_points: &[0],
             bias: None,
-            output: OutputStage::PerTensor(rq.clone()),
+            output: OutputStage::PerTensor(rq),
             kernel: Some(kernel),
         })
         .unwrap();
