@@ -282,7 +282,7 @@ fn fixed_edges() {
                     nr_off,
                     2,
                     (seed % 3) as u8,
-                    seed % 2 == 0,
+                    seed.is_multiple_of(2),
                     seed % 5 < 2,
                     seed,
                 );
