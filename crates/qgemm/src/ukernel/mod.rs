@@ -220,13 +220,14 @@ pub static IGEMM: Table<Kernels> = Table::new(&[
             false,
         ),
     },
-    // NEON `usmmla` 2×8·8×2 matrix multiplies (FEAT_I8MM), `c8` packing.
+    // NEON `usmmla` 2×8·8×2 matrix multiplies (FEAT_I8MM), `c8` packing, fused Fp32 store.
     #[cfg(target_arch = "aarch64")]
     Entry {
         isa: Isa::NeonI8mm,
         name: "igemm_4x16c8__neoni8mm",
         kernels: Kernels {
             kr: 8,
+            run_fp32: Some(aarch64::i8mm::igemm_4x16c8_fp32__neoni8mm),
             ..plain(
                 aarch64::i8mm::MR,
                 aarch64::i8mm::NR,

@@ -19,6 +19,8 @@
 #![allow(non_snake_case)]
 
 use super::super::load8;
+use super::out::{bytes16, requant8, scales, store16, store_i32, Stage};
+use crate::ukernel::Fp32Requant;
 use core::arch::aarch64::*;
 
 /// Rows per tile of `igemm_4x16c8__neoni8mm` (and of `igemm_4x8c4__neoni8mm`).
@@ -48,8 +50,85 @@ pub unsafe fn igemm_4x16c8__neoni8mm(
     out: *mut i32,
     out_stride: usize,
 ) {
-    // SAFETY: same contract; the caller guarantees the CPU features.
-    unsafe { inner(mr, nr, taps, kc, a, a_xor, w, bias, out, out_stride) }
+    let st = Stage::new(&NO_Q);
+    // SAFETY: same contract; the caller guarantees the CPU features; FUSED = false stores i32.
+    unsafe {
+        inner::<false>(
+            mr,
+            nr,
+            taps,
+            kc,
+            a,
+            a_xor,
+            w,
+            bias,
+            &NO_Q,
+            0,
+            &st,
+            out.cast(),
+            out_stride,
+        )
+    }
+}
+
+/// The requantization the i32 entry passes along (unused: it stores i32).
+const NO_Q: Fp32Requant<'static> = Fp32Requant {
+    scale: 1.0,
+    lo: 0.0,
+    hi: 0.0,
+    zero_point: 0,
+    signed: false,
+    channel_scales: None,
+};
+
+/// `igemm_4x16c8__neoni8mm` with the `Fp32` requantization (per tensor or per channel) fused
+/// into its store ([`super::out`]): see [`crate::ukernel::IgemmFp32Fn`].
+///
+/// # Safety
+/// The contract of [`crate::ukernel::IgemmFp32Fn`] with `MR = 4`, `NR = 16`, `KR = 8`, on a CPU
+/// with NEON and FEAT_I8MM.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn igemm_4x16c8_fp32__neoni8mm(
+    mr: usize,
+    ncols: usize,
+    w_stride: usize,
+    taps: usize,
+    kc: usize,
+    a: *const *const u8,
+    a_xor: u8,
+    w: *const i8,
+    bias: *const i32,
+    q: &Fp32Requant,
+    out: *mut u8,
+    out_stride: usize,
+) {
+    let st = Stage::new(q);
+    let mut col = 0;
+    while col < ncols {
+        let nr = (ncols - col).min(NR);
+        let b = col / NR;
+        // SAFETY: block b of the call is at w + b·w_stride with its NR biases at bias + b·NR;
+        // columns col..col + nr of out are the caller's; q's channel scales (if any) cover
+        // the call's columns; the caller guarantees the CPU features.
+        unsafe {
+            inner::<true>(
+                mr,
+                nr,
+                taps,
+                kc,
+                a,
+                a_xor,
+                w.add(b * w_stride),
+                bias.add(col),
+                q,
+                col,
+                &st,
+                out.add(col),
+                out_stride,
+            )
+        }
+        col += NR;
+    }
 }
 
 /// Rows `r` and `r + 1` of k-group `q` in one vector, xored into the `a'` domain.
@@ -67,9 +146,15 @@ unsafe fn pair(r0: *const u8, r1: *const u8, q: usize, kc: usize, xor: uint8x16_
     }
 }
 
+/// One 4 × 16 tile: accumulate, then store i32 (`FUSED = false`, `out` is an `*mut i32` cast,
+/// `out_stride` in i32) or requantized bytes (`FUSED = true`, columns `col..col + nr` of `q`).
+///
+/// # Safety
+/// As [`igemm_4x16c8__neoni8mm`] for `a`, `w`, `bias`, `out` (`mr` rows of `nr` elements);
+/// with `FUSED`, `q`'s channel scales (if any) hold `col + nr` entries.
 #[target_feature(enable = "neon,i8mm")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn inner(
+unsafe fn inner<const FUSED: bool>(
     mr: usize,
     nr: usize,
     taps: usize,
@@ -78,7 +163,10 @@ unsafe fn inner(
     a_xor: u8,
     w: *const i8,
     bias: *const i32,
-    out: *mut i32,
+    q: &Fp32Requant,
+    col: usize,
+    st: &Stage,
+    out: *mut u8,
     out_stride: usize,
 ) {
     let kc8 = kc.div_ceil(8);
@@ -160,23 +248,37 @@ unsafe fn inner(
                 );
             }
         }
-        for m in 0..mr {
-            let (p, hi) = (m / 2, m % 2 == 1);
-            let mut row = [0i32; NR];
-            for q in 0..4 {
+        // Row m, columns 4q..4q + 4: the low (even m) or high (odd m) halves of the 2 × 2
+        // blocks of column pairs 2q and 2q + 1 of row pair m / 2.
+        let row = |p: usize, hi: bool| -> [int32x4_t; 4] {
+            core::array::from_fn(|q| {
                 let (x, y) = (
                     vreinterpretq_s64_s32(c[p][2 * q]),
                     vreinterpretq_s64_s32(c[p][2 * q + 1]),
                 );
-                // Low halves: the even row of the pair; high halves: the odd row.
-                let v = if hi {
+                vreinterpretq_s32_s64(if hi {
                     vzip2q_s64(x, y)
                 } else {
                     vzip1q_s64(x, y)
-                };
-                vst1q_s32(row.as_mut_ptr().add(4 * q), vreinterpretq_s32_s64(v));
+                })
+            })
+        };
+        let rows = [row(0, false), row(0, true), row(1, false), row(1, true)];
+        if FUSED {
+            let s = scales::<4>(q, col, nr);
+            for (m, r) in rows.iter().enumerate().take(mr) {
+                let v = bytes16(
+                    requant8(r[0], r[1], s[0], s[1], st),
+                    requant8(r[2], r[3], s[2], s[3], st),
+                    st,
+                );
+                store16(out.add(m * out_stride), v, nr);
             }
-            core::ptr::copy_nonoverlapping(row.as_ptr(), out.add(m * out_stride), nr);
+        } else {
+            let out = out.cast::<i32>();
+            for (m, r) in rows.iter().enumerate().take(mr) {
+                store_i32::<4>(out.add(m * out_stride), r, nr);
+            }
         }
     }
 }
