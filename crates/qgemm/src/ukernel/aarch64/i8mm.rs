@@ -171,7 +171,8 @@ unsafe fn inner<const FUSED: bool>(
 ) {
     let kc8 = kc.div_ceil(8);
     // SAFETY: every access follows the IgemmFn contract: bias holds NR values, the packed block
-    // taps · kc8 groups of 128 bytes, each row pointer kc bytes (`pair` never reads past kc), out
+    // taps · kc8 groups of 128 bytes read in order, each row pointer kc bytes (`k16` reads
+    // 16 · (kc / 16) of them, `pair` the k-groups from 2 · (kc / 16) on and never past kc), out
     // mr rows of nr values.
     unsafe {
         let xor = vdupq_n_u8(a_xor);
@@ -182,14 +183,27 @@ unsafe fn inner<const FUSED: bool>(
         });
         let mut c = [row, row];
         let mut wp = w;
-        for t in 0..taps {
+        let n16 = kc / 16;
+        // Whole 16-channel steps of every tap in one asm block when kc is a multiple of 16;
+        // else per tap, then the last k-group(s) below.
+        let (all_taps, q0) = if n16 > 0 && kc.is_multiple_of(16) {
+            kloop16(mr, a, taps, n16, &mut wp, &mut c, a_xor);
+            (true, kc8)
+        } else {
+            (false, 2 * n16)
+        };
+        let tap_loop = if all_taps { 0 } else { taps };
+        for t in 0..tap_loop {
+            if n16 > 0 {
+                kloop16(mr, a.add(t * MR), 1, n16, &mut wp, &mut c, a_xor);
+            }
             let r = [
                 *a.add(t * MR),
                 *a.add(t * MR + 1),
                 *a.add(t * MR + 2),
                 *a.add(t * MR + 3),
             ];
-            for q in 0..kc8 {
+            for q in q0..kc8 {
                 let a01 = pair(r[0], r[1], q, kc, xor);
                 let a23 = pair(r[2], r[3], q, kc, xor);
                 let w0 = vld1q_s8(wp);
@@ -279,6 +293,412 @@ unsafe fn inner<const FUSED: bool>(
             for (m, r) in rows.iter().enumerate().take(mr) {
                 store_i32::<4>(out.add(m * out_stride), r, nr);
             }
+        }
+    }
+}
+
+/// The 16-channel k-loop of `igemm_4x16c8__neoni8mm` for the first `R` rows (2 or 4) over
+/// `taps` taps in one `asm!` block with fixed registers: per tap, the row pointers from `a`
+/// (the tap's 4 pointers are 32 bytes apart), then `n16` iterations of 16 channels (two `c8`
+/// k-groups): v0..v(R-1) 16 activation bytes per row (`ldr q`), `zip1`/`zip2` on 64-bit lanes
+/// into the row pairs of each k-group (v4/v5 and v6/v7; `eor` with the kernel's xor when
+/// `XOR`), v8-v15 the 8 column-pair weight vectors of a k-group (`ldp q`), `8 R` `usmmla` into
+/// v16.. (row pair p, column pair q: v(16 + 8p + q)). Row pairs past `R` are untouched.
+///
+/// # Safety
+/// FEAT_I8MM; `taps >= 1`, `n16 >= 1`; `a` holds `taps · 4` row pointers, the first `R` of each
+/// tap readable for `16 · n16` bytes; `*wp` is readable for `taps · n16 · 256` bytes (advanced
+/// past them on return).
+#[inline(always)]
+unsafe fn k16<const XOR: bool, const R: usize>(
+    a: *const *const u8,
+    taps: usize,
+    n16: usize,
+    wp: &mut *const i8,
+    c: &mut [[int32x4_t; 8]; 2],
+    a_xor: u8,
+) {
+    // SAFETY: the reads are the ones the caller guarantees (R pointers per tap, 16 bytes per
+    // row and 256 packed bytes per iteration); no memory is written; every register the block
+    // changes is an output or declared clobbered; the caller guarantees FEAT_I8MM.
+    unsafe {
+        if R == 2 && XOR {
+            core::arch::asm!(
+                "3:",
+                "ldp {r0}, {r1}, [{a}]",
+                "add {a}, {a}, #32",
+                "mov {n}, {n16}",
+                "2:",
+                "ldr q0, [{r0}], #16",
+                "ldr q1, [{r1}], #16",
+                "ldp q8, q9, [{w}], #32",
+                "ldp q10, q11, [{w}], #32",
+                "zip1 v4.2d, v0.2d, v1.2d",
+                "zip2 v6.2d, v0.2d, v1.2d",
+                "dup v0.16b, {x:w}",
+                "eor v4.16b, v4.16b, v0.16b",
+                "eor v6.16b, v6.16b, v0.16b",
+                "usmmla v16.4s, v4.16b, v8.16b",
+                "ldp q12, q13, [{w}], #32",
+                "usmmla v17.4s, v4.16b, v9.16b",
+                "ldp q14, q15, [{w}], #32",
+                "usmmla v18.4s, v4.16b, v10.16b",
+                "usmmla v19.4s, v4.16b, v11.16b",
+                "ldp q8, q9, [{w}], #32",
+                "ldp q10, q11, [{w}], #32",
+                "usmmla v20.4s, v4.16b, v12.16b",
+                "usmmla v21.4s, v4.16b, v13.16b",
+                "usmmla v22.4s, v4.16b, v14.16b",
+                "usmmla v23.4s, v4.16b, v15.16b",
+                "usmmla v16.4s, v6.16b, v8.16b",
+                "usmmla v17.4s, v6.16b, v9.16b",
+                "usmmla v18.4s, v6.16b, v10.16b",
+                "usmmla v19.4s, v6.16b, v11.16b",
+                "ldp q12, q13, [{w}], #32",
+                "ldp q14, q15, [{w}], #32",
+                "usmmla v20.4s, v6.16b, v12.16b",
+                "usmmla v21.4s, v6.16b, v13.16b",
+                "subs {n}, {n}, #1",
+                "usmmla v22.4s, v6.16b, v14.16b",
+                "usmmla v23.4s, v6.16b, v15.16b",
+                "b.ne 2b",
+                "subs {t}, {t}, #1",
+                "b.ne 3b",
+                a = inout(reg) a => _,
+                t = inout(reg) taps => _,
+                n16 = in(reg) n16,
+                n = out(reg) _,
+                r0 = out(reg) _,
+                r1 = out(reg) _,
+                w = inout(reg) *wp,
+                x = in(reg) u32::from(a_xor),
+                inout("v16") c[0][0],
+                inout("v17") c[0][1],
+                inout("v18") c[0][2],
+                inout("v19") c[0][3],
+                inout("v20") c[0][4],
+                inout("v21") c[0][5],
+                inout("v22") c[0][6],
+                inout("v23") c[0][7],
+                out("v0") _,
+                out("v1") _,
+                out("v4") _,
+                out("v6") _,
+                out("v8") _,
+                out("v9") _,
+                out("v10") _,
+                out("v11") _,
+                out("v12") _,
+                out("v13") _,
+                out("v14") _,
+                out("v15") _,
+                options(nostack, readonly),
+            );
+        } else if R == 2 && !XOR {
+            core::arch::asm!(
+                "3:",
+                "ldp {r0}, {r1}, [{a}]",
+                "add {a}, {a}, #32",
+                "mov {n}, {n16}",
+                "2:",
+                "ldr q0, [{r0}], #16",
+                "ldr q1, [{r1}], #16",
+                "ldp q8, q9, [{w}], #32",
+                "ldp q10, q11, [{w}], #32",
+                "zip1 v4.2d, v0.2d, v1.2d",
+                "zip2 v6.2d, v0.2d, v1.2d",
+                "usmmla v16.4s, v4.16b, v8.16b",
+                "ldp q12, q13, [{w}], #32",
+                "usmmla v17.4s, v4.16b, v9.16b",
+                "ldp q14, q15, [{w}], #32",
+                "usmmla v18.4s, v4.16b, v10.16b",
+                "usmmla v19.4s, v4.16b, v11.16b",
+                "ldp q8, q9, [{w}], #32",
+                "ldp q10, q11, [{w}], #32",
+                "usmmla v20.4s, v4.16b, v12.16b",
+                "usmmla v21.4s, v4.16b, v13.16b",
+                "usmmla v22.4s, v4.16b, v14.16b",
+                "usmmla v23.4s, v4.16b, v15.16b",
+                "usmmla v16.4s, v6.16b, v8.16b",
+                "usmmla v17.4s, v6.16b, v9.16b",
+                "usmmla v18.4s, v6.16b, v10.16b",
+                "usmmla v19.4s, v6.16b, v11.16b",
+                "ldp q12, q13, [{w}], #32",
+                "ldp q14, q15, [{w}], #32",
+                "usmmla v20.4s, v6.16b, v12.16b",
+                "usmmla v21.4s, v6.16b, v13.16b",
+                "subs {n}, {n}, #1",
+                "usmmla v22.4s, v6.16b, v14.16b",
+                "usmmla v23.4s, v6.16b, v15.16b",
+                "b.ne 2b",
+                "subs {t}, {t}, #1",
+                "b.ne 3b",
+                a = inout(reg) a => _,
+                t = inout(reg) taps => _,
+                n16 = in(reg) n16,
+                n = out(reg) _,
+                r0 = out(reg) _,
+                r1 = out(reg) _,
+                w = inout(reg) *wp,
+                inout("v16") c[0][0],
+                inout("v17") c[0][1],
+                inout("v18") c[0][2],
+                inout("v19") c[0][3],
+                inout("v20") c[0][4],
+                inout("v21") c[0][5],
+                inout("v22") c[0][6],
+                inout("v23") c[0][7],
+                out("v0") _,
+                out("v1") _,
+                out("v4") _,
+                out("v6") _,
+                out("v8") _,
+                out("v9") _,
+                out("v10") _,
+                out("v11") _,
+                out("v12") _,
+                out("v13") _,
+                out("v14") _,
+                out("v15") _,
+                options(nostack, readonly),
+            );
+        } else if R == 4 && XOR {
+            core::arch::asm!(
+                "3:",
+                "ldp {r0}, {r1}, [{a}]",
+                "ldp {r2}, {r3}, [{a}, #16]",
+                "add {a}, {a}, #32",
+                "mov {n}, {n16}",
+                "2:",
+                "ldr q0, [{r0}], #16",
+                "ldr q1, [{r1}], #16",
+                "ldr q2, [{r2}], #16",
+                "ldr q3, [{r3}], #16",
+                "ldp q8, q9, [{w}], #32",
+                "ldp q10, q11, [{w}], #32",
+                "zip1 v4.2d, v0.2d, v1.2d",
+                "zip1 v5.2d, v2.2d, v3.2d",
+                "zip2 v6.2d, v0.2d, v1.2d",
+                "zip2 v7.2d, v2.2d, v3.2d",
+                "dup v0.16b, {x:w}",
+                "eor v4.16b, v4.16b, v0.16b",
+                "eor v5.16b, v5.16b, v0.16b",
+                "eor v6.16b, v6.16b, v0.16b",
+                "eor v7.16b, v7.16b, v0.16b",
+                "usmmla v16.4s, v4.16b, v8.16b",
+                "usmmla v24.4s, v5.16b, v8.16b",
+                "ldp q12, q13, [{w}], #32",
+                "usmmla v17.4s, v4.16b, v9.16b",
+                "usmmla v25.4s, v5.16b, v9.16b",
+                "ldp q14, q15, [{w}], #32",
+                "usmmla v18.4s, v4.16b, v10.16b",
+                "usmmla v26.4s, v5.16b, v10.16b",
+                "usmmla v19.4s, v4.16b, v11.16b",
+                "usmmla v27.4s, v5.16b, v11.16b",
+                "ldp q8, q9, [{w}], #32",
+                "ldp q10, q11, [{w}], #32",
+                "usmmla v20.4s, v4.16b, v12.16b",
+                "usmmla v28.4s, v5.16b, v12.16b",
+                "usmmla v21.4s, v4.16b, v13.16b",
+                "usmmla v29.4s, v5.16b, v13.16b",
+                "usmmla v22.4s, v4.16b, v14.16b",
+                "usmmla v30.4s, v5.16b, v14.16b",
+                "usmmla v23.4s, v4.16b, v15.16b",
+                "usmmla v31.4s, v5.16b, v15.16b",
+                "usmmla v16.4s, v6.16b, v8.16b",
+                "usmmla v24.4s, v7.16b, v8.16b",
+                "usmmla v17.4s, v6.16b, v9.16b",
+                "usmmla v25.4s, v7.16b, v9.16b",
+                "usmmla v18.4s, v6.16b, v10.16b",
+                "usmmla v26.4s, v7.16b, v10.16b",
+                "usmmla v19.4s, v6.16b, v11.16b",
+                "usmmla v27.4s, v7.16b, v11.16b",
+                "ldp q12, q13, [{w}], #32",
+                "ldp q14, q15, [{w}], #32",
+                "usmmla v20.4s, v6.16b, v12.16b",
+                "usmmla v28.4s, v7.16b, v12.16b",
+                "usmmla v21.4s, v6.16b, v13.16b",
+                "usmmla v29.4s, v7.16b, v13.16b",
+                "usmmla v22.4s, v6.16b, v14.16b",
+                "usmmla v30.4s, v7.16b, v14.16b",
+                "subs {n}, {n}, #1",
+                "usmmla v23.4s, v6.16b, v15.16b",
+                "usmmla v31.4s, v7.16b, v15.16b",
+                "b.ne 2b",
+                "subs {t}, {t}, #1",
+                "b.ne 3b",
+                a = inout(reg) a => _,
+                t = inout(reg) taps => _,
+                n16 = in(reg) n16,
+                n = out(reg) _,
+                r0 = out(reg) _,
+                r1 = out(reg) _,
+                r2 = out(reg) _,
+                r3 = out(reg) _,
+                w = inout(reg) *wp,
+                x = in(reg) u32::from(a_xor),
+                inout("v16") c[0][0],
+                inout("v17") c[0][1],
+                inout("v18") c[0][2],
+                inout("v19") c[0][3],
+                inout("v20") c[0][4],
+                inout("v21") c[0][5],
+                inout("v22") c[0][6],
+                inout("v23") c[0][7],
+                inout("v24") c[1][0],
+                inout("v25") c[1][1],
+                inout("v26") c[1][2],
+                inout("v27") c[1][3],
+                inout("v28") c[1][4],
+                inout("v29") c[1][5],
+                inout("v30") c[1][6],
+                inout("v31") c[1][7],
+                out("v0") _,
+                out("v1") _,
+                out("v2") _,
+                out("v3") _,
+                out("v4") _,
+                out("v5") _,
+                out("v6") _,
+                out("v7") _,
+                out("v8") _,
+                out("v9") _,
+                out("v10") _,
+                out("v11") _,
+                out("v12") _,
+                out("v13") _,
+                out("v14") _,
+                out("v15") _,
+                options(nostack, readonly),
+            );
+        } else {
+            core::arch::asm!(
+                "3:",
+                "ldp {r0}, {r1}, [{a}]",
+                "ldp {r2}, {r3}, [{a}, #16]",
+                "add {a}, {a}, #32",
+                "mov {n}, {n16}",
+                "2:",
+                "ldr q0, [{r0}], #16",
+                "ldr q1, [{r1}], #16",
+                "ldr q2, [{r2}], #16",
+                "ldr q3, [{r3}], #16",
+                "ldp q8, q9, [{w}], #32",
+                "ldp q10, q11, [{w}], #32",
+                "zip1 v4.2d, v0.2d, v1.2d",
+                "zip1 v5.2d, v2.2d, v3.2d",
+                "zip2 v6.2d, v0.2d, v1.2d",
+                "zip2 v7.2d, v2.2d, v3.2d",
+                "usmmla v16.4s, v4.16b, v8.16b",
+                "usmmla v24.4s, v5.16b, v8.16b",
+                "ldp q12, q13, [{w}], #32",
+                "usmmla v17.4s, v4.16b, v9.16b",
+                "usmmla v25.4s, v5.16b, v9.16b",
+                "ldp q14, q15, [{w}], #32",
+                "usmmla v18.4s, v4.16b, v10.16b",
+                "usmmla v26.4s, v5.16b, v10.16b",
+                "usmmla v19.4s, v4.16b, v11.16b",
+                "usmmla v27.4s, v5.16b, v11.16b",
+                "ldp q8, q9, [{w}], #32",
+                "ldp q10, q11, [{w}], #32",
+                "usmmla v20.4s, v4.16b, v12.16b",
+                "usmmla v28.4s, v5.16b, v12.16b",
+                "usmmla v21.4s, v4.16b, v13.16b",
+                "usmmla v29.4s, v5.16b, v13.16b",
+                "usmmla v22.4s, v4.16b, v14.16b",
+                "usmmla v30.4s, v5.16b, v14.16b",
+                "usmmla v23.4s, v4.16b, v15.16b",
+                "usmmla v31.4s, v5.16b, v15.16b",
+                "usmmla v16.4s, v6.16b, v8.16b",
+                "usmmla v24.4s, v7.16b, v8.16b",
+                "usmmla v17.4s, v6.16b, v9.16b",
+                "usmmla v25.4s, v7.16b, v9.16b",
+                "usmmla v18.4s, v6.16b, v10.16b",
+                "usmmla v26.4s, v7.16b, v10.16b",
+                "usmmla v19.4s, v6.16b, v11.16b",
+                "usmmla v27.4s, v7.16b, v11.16b",
+                "ldp q12, q13, [{w}], #32",
+                "ldp q14, q15, [{w}], #32",
+                "usmmla v20.4s, v6.16b, v12.16b",
+                "usmmla v28.4s, v7.16b, v12.16b",
+                "usmmla v21.4s, v6.16b, v13.16b",
+                "usmmla v29.4s, v7.16b, v13.16b",
+                "usmmla v22.4s, v6.16b, v14.16b",
+                "usmmla v30.4s, v7.16b, v14.16b",
+                "subs {n}, {n}, #1",
+                "usmmla v23.4s, v6.16b, v15.16b",
+                "usmmla v31.4s, v7.16b, v15.16b",
+                "b.ne 2b",
+                "subs {t}, {t}, #1",
+                "b.ne 3b",
+                a = inout(reg) a => _,
+                t = inout(reg) taps => _,
+                n16 = in(reg) n16,
+                n = out(reg) _,
+                r0 = out(reg) _,
+                r1 = out(reg) _,
+                r2 = out(reg) _,
+                r3 = out(reg) _,
+                w = inout(reg) *wp,
+                inout("v16") c[0][0],
+                inout("v17") c[0][1],
+                inout("v18") c[0][2],
+                inout("v19") c[0][3],
+                inout("v20") c[0][4],
+                inout("v21") c[0][5],
+                inout("v22") c[0][6],
+                inout("v23") c[0][7],
+                inout("v24") c[1][0],
+                inout("v25") c[1][1],
+                inout("v26") c[1][2],
+                inout("v27") c[1][3],
+                inout("v28") c[1][4],
+                inout("v29") c[1][5],
+                inout("v30") c[1][6],
+                inout("v31") c[1][7],
+                out("v0") _,
+                out("v1") _,
+                out("v2") _,
+                out("v3") _,
+                out("v4") _,
+                out("v5") _,
+                out("v6") _,
+                out("v7") _,
+                out("v8") _,
+                out("v9") _,
+                out("v10") _,
+                out("v11") _,
+                out("v12") _,
+                out("v13") _,
+                out("v14") _,
+                out("v15") _,
+                options(nostack, readonly),
+            );
+        }
+    }
+}
+
+/// [`k16`] for the rows a tile of `mr` rows needs: 2 (`mr` <= 2) or all 4.
+///
+/// # Safety
+/// As [`k16`] with `R` rows, `mr >= 1`.
+#[inline(always)]
+unsafe fn kloop16(
+    mr: usize,
+    a: *const *const u8,
+    taps: usize,
+    n16: usize,
+    wp: &mut *const i8,
+    c: &mut [[int32x4_t; 8]; 2],
+    a_xor: u8,
+) {
+    // SAFETY: the caller's contract; each variant reads its first R <= 4 rows of each tap.
+    unsafe {
+        match (mr <= 2, a_xor != 0) {
+            (true, true) => k16::<true, 2>(a, taps, n16, wp, c, a_xor),
+            (true, false) => k16::<false, 2>(a, taps, n16, wp, c, a_xor),
+            (false, true) => k16::<true, 4>(a, taps, n16, wp, c, a_xor),
+            (false, false) => k16::<false, 4>(a, taps, n16, wp, c, a_xor),
         }
     }
 }
