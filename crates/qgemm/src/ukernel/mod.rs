@@ -166,6 +166,21 @@ pub static IGEMM: Table<Kernels> = Table::new(&[
             false,
         ),
     },
+    // NEON 8×8, QNNPACK class: `smlal` by lane, 16 accumulator registers, fused Fp32 store.
+    #[cfg(target_arch = "aarch64")]
+    Entry {
+        isa: Isa::Neon,
+        name: "igemm_8x8c4__neon",
+        kernels: Kernels {
+            run_fp32: Some(aarch64::neon::igemm_8x8c4_fp32__neon),
+            ..plain(
+                aarch64::neon::MR_8X8,
+                aarch64::neon::NR_8X8,
+                aarch64::neon::igemm_8x8c4__neon,
+                false,
+            )
+        },
+    },
     // NEON `sdot` by element (FEAT_DotProd): signed activations.
     #[cfg(target_arch = "aarch64")]
     Entry {
@@ -177,6 +192,21 @@ pub static IGEMM: Table<Kernels> = Table::new(&[
             aarch64::neondot::igemm_4x8c4__neondot,
             true,
         ),
+    },
+    // NEON `sdot` 4×16c4, XNNPACK ld128 class (FEAT_DotProd), fused Fp32 store.
+    #[cfg(target_arch = "aarch64")]
+    Entry {
+        isa: Isa::NeonDot,
+        name: "igemm_4x16c4__neondot",
+        kernels: Kernels {
+            run_fp32: Some(aarch64::neondot::igemm_4x16c4_fp32__neondot),
+            ..plain(
+                aarch64::neondot::MR_4X16,
+                aarch64::neondot::NR_4X16,
+                aarch64::neondot::igemm_4x16c4__neondot,
+                true,
+            )
+        },
     },
     // NEON `sudot` by element (FEAT_I8MM).
     #[cfg(target_arch = "aarch64")]
@@ -190,13 +220,14 @@ pub static IGEMM: Table<Kernels> = Table::new(&[
             false,
         ),
     },
-    // NEON `usmmla` 2×8·8×2 matrix multiplies (FEAT_I8MM), `c8` packing.
+    // NEON `usmmla` 2×8·8×2 matrix multiplies (FEAT_I8MM), `c8` packing, fused Fp32 store.
     #[cfg(target_arch = "aarch64")]
     Entry {
         isa: Isa::NeonI8mm,
         name: "igemm_4x16c8__neoni8mm",
         kernels: Kernels {
             kr: 8,
+            run_fp32: Some(aarch64::i8mm::igemm_4x16c8_fp32__neoni8mm),
             ..plain(
                 aarch64::i8mm::MR,
                 aarch64::i8mm::NR,
@@ -246,7 +277,9 @@ pub fn choose(forced: Option<&'static Kernel>) -> Result<&'static Kernel, Dispat
 }
 
 /// `KR` of the packed layout of the micro-kernel of this build whose tile width is `nr`: 8 for
-/// `igemm_4x16c8__neoni8mm` (the only kernel with `NR = 16`), 4 for every other kernel.
+/// `igemm_4x16c8__neoni8mm` (NR = 16 on aarch64), 4 for every other kernel. Wrong for
+/// `igemm_4x16c4__neondot` (NR = 16, KR = 4), which must be packed with
+/// [`crate::pack::pack_kernel`].
 /// [`crate::pack::pack`] uses it; new code should pack with [`crate::pack::pack_kernel`].
 pub fn kr_for_nr(nr: usize) -> usize {
     if cfg!(target_arch = "aarch64") && nr == 16 {

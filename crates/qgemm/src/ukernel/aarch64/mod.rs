@@ -111,3 +111,4 @@ pub(crate) use dot_kernel;
 pub mod i8mm;
 pub mod neon;
 pub mod neondot;
+pub mod out;

@@ -3,11 +3,28 @@
 //!
 //! The four rows' 4-byte activation groups share one vector; each by-element dot product
 //! multiplies 16 weight bytes (4 columns × 4 channels) by one row's group (the body is
-//! [`super::dot_kernel`], shared with the SUDOT kernel `igemm_4x8c4__neoni8mm`).
+//! `super::dot_kernel`, shared with the SUDOT kernel `igemm_4x8c4__neoni8mm`).
 //!
 //! SDOT needs both operands signed: the kernel is handed `a'' = a' − 128` (one more xor with
 //! 0x80) and the plan adds `128·Σw'` to the folded bias (see [`crate::pack`]).
+//!
+//! `igemm_4x16c4__neondot` (below) is the XNNPACK-class tile: 16 activation bytes per row load,
+//! the k-loop in one `asm!` block, and an `Fp32` fused-store entry.
 #![allow(non_snake_case)]
+
+use super::out::{bytes16, requant8, scales, store16, store_i32, Stage};
+use crate::ukernel::{load_tail, Fp32Requant};
+use core::arch::aarch64::*;
+
+/// The requantization the i32 entry passes along (unused: it stores i32).
+const NO_Q: Fp32Requant<'static> = Fp32Requant {
+    scale: 1.0,
+    lo: 0.0,
+    hi: 0.0,
+    zero_point: 0,
+    signed: false,
+    channel_scales: None,
+};
 
 /// Rows per tile.
 pub const MR: usize = 4;
@@ -15,3 +32,835 @@ pub const MR: usize = 4;
 pub const NR: usize = 8;
 
 super::dot_kernel!(igemm_4x8c4__neondot, inner_sdot, "neon,dotprod", "sdot");
+
+/// Rows per tile of `igemm_4x16c4__neondot`.
+pub const MR_4X16: usize = 4;
+/// Columns per tile of `igemm_4x16c4__neondot`.
+pub const NR_4X16: usize = 16;
+
+/// `igemm_4x16c4__neondot`: 4 rows × 16 columns, `c4` packing (`NR = 16`, `KR = 4`: a k-group
+/// is 64 bytes, four vectors of 4 columns × 4 channels), the class of XNNPACK's
+/// `4x16c4 neondot ld128` kernels: each row's activations are loaded 16 bytes (4 k-groups) at a
+/// time and used by lane (`sdot vd.4s, vw.16b, va.4b[g]`); per 16 channels the k-loop (one
+/// `asm!` block) runs 4 `ldr q` + 8 `ldp q` + 64 `sdot` (+ 4 `eor` for the `a'' = a' ^ 0x80`
+/// shift when the kernel's xor is not 0); the channels past the last multiple of 16 run after
+/// the loop, one k-group at a time. See [`crate::ukernel::IgemmFn`] for the contract.
+///
+/// # Safety
+/// The contract of [`crate::ukernel::IgemmFn`] with `MR = 4`, `NR = 16`, `KR = 4`, on a CPU
+/// with FEAT_DotProd.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn igemm_4x16c4__neondot(
+    mr: usize,
+    nr: usize,
+    taps: usize,
+    kc: usize,
+    a: *const *const u8,
+    a_xor: u8,
+    w: *const i8,
+    bias: *const i32,
+    out: *mut i32,
+    out_stride: usize,
+) {
+    let st = Stage::new(&NO_Q);
+    // SAFETY: the caller's contract; FUSED = false stores i32 rows.
+    unsafe {
+        block_4x16::<false>(
+            mr,
+            nr,
+            taps,
+            kc,
+            a,
+            a_xor,
+            w,
+            bias,
+            &NO_Q,
+            0,
+            &st,
+            out.cast(),
+            out_stride,
+        )
+    }
+}
+
+/// `igemm_4x16c4__neondot` with the `Fp32` requantization (per tensor or per channel) fused
+/// into its store ([`super::out`]): see [`crate::ukernel::IgemmFp32Fn`].
+///
+/// # Safety
+/// The contract of [`crate::ukernel::IgemmFp32Fn`] with `MR = 4`, `NR = 16`, `KR = 4`, on a CPU
+/// with FEAT_DotProd.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn igemm_4x16c4_fp32__neondot(
+    mr: usize,
+    ncols: usize,
+    w_stride: usize,
+    taps: usize,
+    kc: usize,
+    a: *const *const u8,
+    a_xor: u8,
+    w: *const i8,
+    bias: *const i32,
+    q: &Fp32Requant,
+    out: *mut u8,
+    out_stride: usize,
+) {
+    let st = Stage::new(q);
+    let mut col = 0;
+    while col < ncols {
+        let nr = (ncols - col).min(NR_4X16);
+        let b = col / NR_4X16;
+        // SAFETY: block b of the call is at w + b·w_stride with its NR biases at
+        // bias + b·NR; columns col..col + nr of out are the caller's; q's channel scales (if
+        // any) cover the call's columns.
+        unsafe {
+            block_4x16::<true>(
+                mr,
+                nr,
+                taps,
+                kc,
+                a,
+                a_xor,
+                w.add(b * w_stride),
+                bias.add(col),
+                q,
+                col,
+                &st,
+                out.add(col),
+                out_stride,
+            )
+        }
+        col += NR_4X16;
+    }
+}
+
+/// One 4 × 16 tile: accumulate, then store i32 (`FUSED = false`, `out` is an `*mut i32` cast,
+/// `out_stride` in i32) or requantized bytes (`FUSED = true`, columns `col..col + nr` of `q`).
+///
+/// # Safety
+/// As [`igemm_4x16c4__neondot`] for `a`, `w`, `bias`, `out` (`mr` rows of `nr` elements);
+/// with `FUSED`, `q`'s channel scales (if any) hold `col + nr` entries.
+#[target_feature(enable = "neon,dotprod")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn block_4x16<const FUSED: bool>(
+    mr: usize,
+    nr: usize,
+    taps: usize,
+    kc: usize,
+    a: *const *const u8,
+    a_xor: u8,
+    w: *const i8,
+    bias: *const i32,
+    q: &Fp32Requant,
+    col: usize,
+    st: &Stage,
+    out: *mut u8,
+    out_stride: usize,
+) {
+    // SAFETY: bias holds NR i32; the packed block holds taps · ceil(kc / 4) groups of 64 bytes,
+    // read in order (16 channels = 256 bytes per loop iteration, then one group per tail
+    // step); each row pointer is read for exactly its kc bytes (16 per iteration while 16
+    // remain, then `row_tail` reads the rest); `out` as the caller states.
+    unsafe {
+        let bv: [int32x4_t; 4] = core::array::from_fn(|j| vld1q_s32(bias.add(4 * j)));
+        let mut c = [bv; MR_4X16];
+        let xv = vdupq_n_u8(a_xor);
+        let n16 = kc / 16;
+        let rem = kc % 16;
+        let mut wp = w;
+        let xor = a_xor != 0;
+        if n16 > 0 && rem == 0 {
+            // Every tap's channels in whole 16-channel steps: one asm block for all taps.
+            kloop16(mr, xor, a, taps, n16, &mut wp, &mut c, xv);
+        } else {
+            for t in 0..taps {
+                let ap = a.add(t * MR_4X16);
+                if n16 > 0 {
+                    kloop16(mr, xor, ap, 1, n16, &mut wp, &mut c, xv);
+                }
+                if rem > 0 {
+                    let av: [int8x16_t; 4] =
+                        core::array::from_fn(|m| row_tail((*ap.add(m)).add(16 * n16), rem, xv));
+                    for g in 0..rem.div_ceil(4) {
+                        let b: [int8x16_t; 4] = core::array::from_fn(|j| vld1q_s8(wp.add(16 * j)));
+                        wp = wp.add(64);
+                        dot_group(g, &av, &b, &mut c);
+                    }
+                }
+            }
+        }
+        let [c0, c1, c2, c3] = c;
+        // Rows by constant index (a runtime index would put the accumulators in memory).
+        if FUSED {
+            let s = scales::<4>(q, col, nr);
+            let emit = |m: usize, c: &[int32x4_t; 4]| {
+                let v = bytes16(
+                    requant8(c[0], c[1], s[0], s[1], st),
+                    requant8(c[2], c[3], s[2], s[3], st),
+                    st,
+                );
+                store16(out.add(m * out_stride), v, nr);
+            };
+            emit(0, &c0);
+            if mr > 1 {
+                emit(1, &c1);
+            }
+            if mr > 2 {
+                emit(2, &c2);
+            }
+            if mr > 3 {
+                emit(3, &c3);
+            }
+        } else {
+            let out = out.cast::<i32>();
+            let emit =
+                |m: usize, c: &[int32x4_t; 4]| store_i32::<4>(out.add(m * out_stride), c, nr);
+            emit(0, &c0);
+            if mr > 1 {
+                emit(1, &c1);
+            }
+            if mr > 2 {
+                emit(2, &c2);
+            }
+            if mr > 3 {
+                emit(3, &c3);
+            }
+        }
+    }
+}
+
+/// The last `rem` (1..16) bytes of a row's channels (at `p`), zero-filled to 16 and xored with
+/// `xv`, as signed bytes.
+///
+/// # Safety
+/// `p` is readable for `rem` bytes, `rem < 16`.
+#[inline(always)]
+unsafe fn row_tail(p: *const u8, rem: usize, xv: uint8x16_t) -> int8x16_t {
+    // SAFETY: reads bytes below rem only; NEON is baseline.
+    unsafe {
+        let (lo, hi) = if rem >= 8 {
+            (
+                core::ptr::read_unaligned(p.cast::<u64>()),
+                load_tail(p.add(8), rem - 8),
+            )
+        } else {
+            (load_tail(p, rem), 0)
+        };
+        let v = vcombine_u64(vcreate_u64(lo), vcreate_u64(hi));
+        vreinterpretq_s8_u8(veorq_u8(vreinterpretq_u8_u64(v), xv))
+    }
+}
+
+/// The 16-channel k-loop of `igemm_4x16c4__neondot` for the first `R` rows (1 or 4) over
+/// `taps` taps in one `asm!` block with fixed registers: per tap, the row pointers from `a`
+/// (the tap's 4 pointers are 32 bytes apart), then `n16` iterations of 16 channels: v0..v(R-1)
+/// 16 activation bytes per row (`ldr q`, `eor` with v12 when `XOR`), the 4 k-groups' weights
+/// (4 columns × 4 channels per vector) in v4-v7 / v8-v11 (`ldp q`, the next group's loaded
+/// while the current one is used), `16 R` `sdot` by element into v16.. (row m, columns
+/// 4j..4j + 4: v(16 + 4m + j)). Rows `R..` are untouched.
+///
+/// # Safety
+/// FEAT_DotProd; `taps >= 1`, `n16 >= 1`; `a` holds `taps · 4` row pointers, the first `R` of
+/// each tap readable for `16 · n16` bytes; `*wp` is readable for `taps · n16 · 256` bytes
+/// (advanced past them on return).
+#[inline(always)]
+unsafe fn k16<const XOR: bool, const R: usize>(
+    a: *const *const u8,
+    taps: usize,
+    n16: usize,
+    wp: &mut *const i8,
+    c: &mut [[int32x4_t; 4]; MR_4X16],
+    xv: uint8x16_t,
+) {
+    // SAFETY: the reads are the ones the caller guarantees (R pointers per tap, 16 bytes per
+    // row and 256 packed bytes per iteration); no memory is written; every register the block
+    // changes is an output or declared clobbered; the caller guarantees FEAT_DotProd.
+    unsafe {
+        if R == 1 && XOR {
+            core::arch::asm!(
+                "3:",
+                "ldr {r0}, [{a}]",
+                "add {a}, {a}, #32",
+                "mov {n}, {n16}",
+                "2:",
+                "ldr q0, [{r0}], #16",
+                "ldp q4, q5, [{w}], #32",
+                "ldp q6, q7, [{w}], #32",
+                "eor v0.16b, v0.16b, v12.16b",
+                "sdot v16.4s, v4.16b, v0.4b[0]",
+                "sdot v17.4s, v5.16b, v0.4b[0]",
+                "ldp q8, q9, [{w}], #32",
+                "sdot v18.4s, v6.16b, v0.4b[0]",
+                "sdot v19.4s, v7.16b, v0.4b[0]",
+                "ldp q10, q11, [{w}], #32",
+                "sdot v16.4s, v8.16b, v0.4b[1]",
+                "sdot v17.4s, v9.16b, v0.4b[1]",
+                "ldp q4, q5, [{w}], #32",
+                "sdot v18.4s, v10.16b, v0.4b[1]",
+                "sdot v19.4s, v11.16b, v0.4b[1]",
+                "ldp q6, q7, [{w}], #32",
+                "sdot v16.4s, v4.16b, v0.4b[2]",
+                "sdot v17.4s, v5.16b, v0.4b[2]",
+                "ldp q8, q9, [{w}], #32",
+                "sdot v18.4s, v6.16b, v0.4b[2]",
+                "sdot v19.4s, v7.16b, v0.4b[2]",
+                "ldp q10, q11, [{w}], #32",
+                "sdot v16.4s, v8.16b, v0.4b[3]",
+                "sdot v17.4s, v9.16b, v0.4b[3]",
+                "subs {n}, {n}, #1",
+                "sdot v18.4s, v10.16b, v0.4b[3]",
+                "sdot v19.4s, v11.16b, v0.4b[3]",
+                "b.ne 2b",
+                "subs {t}, {t}, #1",
+                "b.ne 3b",
+                a = inout(reg) a => _,
+                t = inout(reg) taps => _,
+                n16 = in(reg) n16,
+                n = out(reg) _,
+                r0 = out(reg) _,
+                w = inout(reg) *wp,
+                inout("v16") c[0][0],
+                inout("v17") c[0][1],
+                inout("v18") c[0][2],
+                inout("v19") c[0][3],
+                out("v0") _,
+                out("v4") _,
+                out("v5") _,
+                out("v6") _,
+                out("v7") _,
+                out("v8") _,
+                out("v9") _,
+                out("v10") _,
+                out("v11") _,
+                in("v12") xv,
+                options(nostack, readonly),
+            );
+        } else if R == 1 && !XOR {
+            core::arch::asm!(
+                "3:",
+                "ldr {r0}, [{a}]",
+                "add {a}, {a}, #32",
+                "mov {n}, {n16}",
+                "2:",
+                "ldr q0, [{r0}], #16",
+                "ldp q4, q5, [{w}], #32",
+                "ldp q6, q7, [{w}], #32",
+                "sdot v16.4s, v4.16b, v0.4b[0]",
+                "sdot v17.4s, v5.16b, v0.4b[0]",
+                "ldp q8, q9, [{w}], #32",
+                "sdot v18.4s, v6.16b, v0.4b[0]",
+                "sdot v19.4s, v7.16b, v0.4b[0]",
+                "ldp q10, q11, [{w}], #32",
+                "sdot v16.4s, v8.16b, v0.4b[1]",
+                "sdot v17.4s, v9.16b, v0.4b[1]",
+                "ldp q4, q5, [{w}], #32",
+                "sdot v18.4s, v10.16b, v0.4b[1]",
+                "sdot v19.4s, v11.16b, v0.4b[1]",
+                "ldp q6, q7, [{w}], #32",
+                "sdot v16.4s, v4.16b, v0.4b[2]",
+                "sdot v17.4s, v5.16b, v0.4b[2]",
+                "ldp q8, q9, [{w}], #32",
+                "sdot v18.4s, v6.16b, v0.4b[2]",
+                "sdot v19.4s, v7.16b, v0.4b[2]",
+                "ldp q10, q11, [{w}], #32",
+                "sdot v16.4s, v8.16b, v0.4b[3]",
+                "sdot v17.4s, v9.16b, v0.4b[3]",
+                "subs {n}, {n}, #1",
+                "sdot v18.4s, v10.16b, v0.4b[3]",
+                "sdot v19.4s, v11.16b, v0.4b[3]",
+                "b.ne 2b",
+                "subs {t}, {t}, #1",
+                "b.ne 3b",
+                a = inout(reg) a => _,
+                t = inout(reg) taps => _,
+                n16 = in(reg) n16,
+                n = out(reg) _,
+                r0 = out(reg) _,
+                w = inout(reg) *wp,
+                inout("v16") c[0][0],
+                inout("v17") c[0][1],
+                inout("v18") c[0][2],
+                inout("v19") c[0][3],
+                out("v0") _,
+                out("v4") _,
+                out("v5") _,
+                out("v6") _,
+                out("v7") _,
+                out("v8") _,
+                out("v9") _,
+                out("v10") _,
+                out("v11") _,
+                options(nostack, readonly),
+            );
+        } else if R == 4 && XOR {
+            core::arch::asm!(
+                "3:",
+                "ldp {r0}, {r1}, [{a}]",
+                "ldp {r2}, {r3}, [{a}, #16]",
+                "add {a}, {a}, #32",
+                "mov {n}, {n16}",
+                "2:",
+                "ldr q0, [{r0}], #16",
+                "ldr q1, [{r1}], #16",
+                "ldr q2, [{r2}], #16",
+                "ldr q3, [{r3}], #16",
+                "ldp q4, q5, [{w}], #32",
+                "ldp q6, q7, [{w}], #32",
+                "eor v0.16b, v0.16b, v12.16b",
+                "eor v1.16b, v1.16b, v12.16b",
+                "eor v2.16b, v2.16b, v12.16b",
+                "eor v3.16b, v3.16b, v12.16b",
+                "sdot v16.4s, v4.16b, v0.4b[0]",
+                "sdot v17.4s, v5.16b, v0.4b[0]",
+                "ldp q8, q9, [{w}], #32",
+                "sdot v18.4s, v6.16b, v0.4b[0]",
+                "sdot v19.4s, v7.16b, v0.4b[0]",
+                "sdot v20.4s, v4.16b, v1.4b[0]",
+                "sdot v21.4s, v5.16b, v1.4b[0]",
+                "ldp q10, q11, [{w}], #32",
+                "sdot v22.4s, v6.16b, v1.4b[0]",
+                "sdot v23.4s, v7.16b, v1.4b[0]",
+                "sdot v24.4s, v4.16b, v2.4b[0]",
+                "sdot v25.4s, v5.16b, v2.4b[0]",
+                "sdot v26.4s, v6.16b, v2.4b[0]",
+                "sdot v27.4s, v7.16b, v2.4b[0]",
+                "sdot v28.4s, v4.16b, v3.4b[0]",
+                "sdot v29.4s, v5.16b, v3.4b[0]",
+                "sdot v30.4s, v6.16b, v3.4b[0]",
+                "sdot v31.4s, v7.16b, v3.4b[0]",
+                "sdot v16.4s, v8.16b, v0.4b[1]",
+                "sdot v17.4s, v9.16b, v0.4b[1]",
+                "ldp q4, q5, [{w}], #32",
+                "sdot v18.4s, v10.16b, v0.4b[1]",
+                "sdot v19.4s, v11.16b, v0.4b[1]",
+                "sdot v20.4s, v8.16b, v1.4b[1]",
+                "sdot v21.4s, v9.16b, v1.4b[1]",
+                "ldp q6, q7, [{w}], #32",
+                "sdot v22.4s, v10.16b, v1.4b[1]",
+                "sdot v23.4s, v11.16b, v1.4b[1]",
+                "sdot v24.4s, v8.16b, v2.4b[1]",
+                "sdot v25.4s, v9.16b, v2.4b[1]",
+                "sdot v26.4s, v10.16b, v2.4b[1]",
+                "sdot v27.4s, v11.16b, v2.4b[1]",
+                "sdot v28.4s, v8.16b, v3.4b[1]",
+                "sdot v29.4s, v9.16b, v3.4b[1]",
+                "sdot v30.4s, v10.16b, v3.4b[1]",
+                "sdot v31.4s, v11.16b, v3.4b[1]",
+                "sdot v16.4s, v4.16b, v0.4b[2]",
+                "sdot v17.4s, v5.16b, v0.4b[2]",
+                "ldp q8, q9, [{w}], #32",
+                "sdot v18.4s, v6.16b, v0.4b[2]",
+                "sdot v19.4s, v7.16b, v0.4b[2]",
+                "sdot v20.4s, v4.16b, v1.4b[2]",
+                "sdot v21.4s, v5.16b, v1.4b[2]",
+                "ldp q10, q11, [{w}], #32",
+                "sdot v22.4s, v6.16b, v1.4b[2]",
+                "sdot v23.4s, v7.16b, v1.4b[2]",
+                "sdot v24.4s, v4.16b, v2.4b[2]",
+                "sdot v25.4s, v5.16b, v2.4b[2]",
+                "sdot v26.4s, v6.16b, v2.4b[2]",
+                "sdot v27.4s, v7.16b, v2.4b[2]",
+                "sdot v28.4s, v4.16b, v3.4b[2]",
+                "sdot v29.4s, v5.16b, v3.4b[2]",
+                "sdot v30.4s, v6.16b, v3.4b[2]",
+                "sdot v31.4s, v7.16b, v3.4b[2]",
+                "sdot v16.4s, v8.16b, v0.4b[3]",
+                "sdot v17.4s, v9.16b, v0.4b[3]",
+                "subs {n}, {n}, #1",
+                "sdot v18.4s, v10.16b, v0.4b[3]",
+                "sdot v19.4s, v11.16b, v0.4b[3]",
+                "sdot v20.4s, v8.16b, v1.4b[3]",
+                "sdot v21.4s, v9.16b, v1.4b[3]",
+                "sdot v22.4s, v10.16b, v1.4b[3]",
+                "sdot v23.4s, v11.16b, v1.4b[3]",
+                "sdot v24.4s, v8.16b, v2.4b[3]",
+                "sdot v25.4s, v9.16b, v2.4b[3]",
+                "sdot v26.4s, v10.16b, v2.4b[3]",
+                "sdot v27.4s, v11.16b, v2.4b[3]",
+                "sdot v28.4s, v8.16b, v3.4b[3]",
+                "sdot v29.4s, v9.16b, v3.4b[3]",
+                "sdot v30.4s, v10.16b, v3.4b[3]",
+                "sdot v31.4s, v11.16b, v3.4b[3]",
+                "b.ne 2b",
+                "subs {t}, {t}, #1",
+                "b.ne 3b",
+                a = inout(reg) a => _,
+                t = inout(reg) taps => _,
+                n16 = in(reg) n16,
+                n = out(reg) _,
+                r0 = out(reg) _,
+                r1 = out(reg) _,
+                r2 = out(reg) _,
+                r3 = out(reg) _,
+                w = inout(reg) *wp,
+                inout("v16") c[0][0],
+                inout("v17") c[0][1],
+                inout("v18") c[0][2],
+                inout("v19") c[0][3],
+                inout("v20") c[1][0],
+                inout("v21") c[1][1],
+                inout("v22") c[1][2],
+                inout("v23") c[1][3],
+                inout("v24") c[2][0],
+                inout("v25") c[2][1],
+                inout("v26") c[2][2],
+                inout("v27") c[2][3],
+                inout("v28") c[3][0],
+                inout("v29") c[3][1],
+                inout("v30") c[3][2],
+                inout("v31") c[3][3],
+                out("v0") _,
+                out("v1") _,
+                out("v2") _,
+                out("v3") _,
+                out("v4") _,
+                out("v5") _,
+                out("v6") _,
+                out("v7") _,
+                out("v8") _,
+                out("v9") _,
+                out("v10") _,
+                out("v11") _,
+                in("v12") xv,
+                options(nostack, readonly),
+            );
+        } else {
+            core::arch::asm!(
+                "3:",
+                "ldp {r0}, {r1}, [{a}]",
+                "ldp {r2}, {r3}, [{a}, #16]",
+                "add {a}, {a}, #32",
+                "mov {n}, {n16}",
+                "2:",
+                "ldr q0, [{r0}], #16",
+                "ldr q1, [{r1}], #16",
+                "ldr q2, [{r2}], #16",
+                "ldr q3, [{r3}], #16",
+                "ldp q4, q5, [{w}], #32",
+                "ldp q6, q7, [{w}], #32",
+                "sdot v16.4s, v4.16b, v0.4b[0]",
+                "sdot v17.4s, v5.16b, v0.4b[0]",
+                "ldp q8, q9, [{w}], #32",
+                "sdot v18.4s, v6.16b, v0.4b[0]",
+                "sdot v19.4s, v7.16b, v0.4b[0]",
+                "sdot v20.4s, v4.16b, v1.4b[0]",
+                "sdot v21.4s, v5.16b, v1.4b[0]",
+                "ldp q10, q11, [{w}], #32",
+                "sdot v22.4s, v6.16b, v1.4b[0]",
+                "sdot v23.4s, v7.16b, v1.4b[0]",
+                "sdot v24.4s, v4.16b, v2.4b[0]",
+                "sdot v25.4s, v5.16b, v2.4b[0]",
+                "sdot v26.4s, v6.16b, v2.4b[0]",
+                "sdot v27.4s, v7.16b, v2.4b[0]",
+                "sdot v28.4s, v4.16b, v3.4b[0]",
+                "sdot v29.4s, v5.16b, v3.4b[0]",
+                "sdot v30.4s, v6.16b, v3.4b[0]",
+                "sdot v31.4s, v7.16b, v3.4b[0]",
+                "sdot v16.4s, v8.16b, v0.4b[1]",
+                "sdot v17.4s, v9.16b, v0.4b[1]",
+                "ldp q4, q5, [{w}], #32",
+                "sdot v18.4s, v10.16b, v0.4b[1]",
+                "sdot v19.4s, v11.16b, v0.4b[1]",
+                "sdot v20.4s, v8.16b, v1.4b[1]",
+                "sdot v21.4s, v9.16b, v1.4b[1]",
+                "ldp q6, q7, [{w}], #32",
+                "sdot v22.4s, v10.16b, v1.4b[1]",
+                "sdot v23.4s, v11.16b, v1.4b[1]",
+                "sdot v24.4s, v8.16b, v2.4b[1]",
+                "sdot v25.4s, v9.16b, v2.4b[1]",
+                "sdot v26.4s, v10.16b, v2.4b[1]",
+                "sdot v27.4s, v11.16b, v2.4b[1]",
+                "sdot v28.4s, v8.16b, v3.4b[1]",
+                "sdot v29.4s, v9.16b, v3.4b[1]",
+                "sdot v30.4s, v10.16b, v3.4b[1]",
+                "sdot v31.4s, v11.16b, v3.4b[1]",
+                "sdot v16.4s, v4.16b, v0.4b[2]",
+                "sdot v17.4s, v5.16b, v0.4b[2]",
+                "ldp q8, q9, [{w}], #32",
+                "sdot v18.4s, v6.16b, v0.4b[2]",
+                "sdot v19.4s, v7.16b, v0.4b[2]",
+                "sdot v20.4s, v4.16b, v1.4b[2]",
+                "sdot v21.4s, v5.16b, v1.4b[2]",
+                "ldp q10, q11, [{w}], #32",
+                "sdot v22.4s, v6.16b, v1.4b[2]",
+                "sdot v23.4s, v7.16b, v1.4b[2]",
+                "sdot v24.4s, v4.16b, v2.4b[2]",
+                "sdot v25.4s, v5.16b, v2.4b[2]",
+                "sdot v26.4s, v6.16b, v2.4b[2]",
+                "sdot v27.4s, v7.16b, v2.4b[2]",
+                "sdot v28.4s, v4.16b, v3.4b[2]",
+                "sdot v29.4s, v5.16b, v3.4b[2]",
+                "sdot v30.4s, v6.16b, v3.4b[2]",
+                "sdot v31.4s, v7.16b, v3.4b[2]",
+                "sdot v16.4s, v8.16b, v0.4b[3]",
+                "sdot v17.4s, v9.16b, v0.4b[3]",
+                "subs {n}, {n}, #1",
+                "sdot v18.4s, v10.16b, v0.4b[3]",
+                "sdot v19.4s, v11.16b, v0.4b[3]",
+                "sdot v20.4s, v8.16b, v1.4b[3]",
+                "sdot v21.4s, v9.16b, v1.4b[3]",
+                "sdot v22.4s, v10.16b, v1.4b[3]",
+                "sdot v23.4s, v11.16b, v1.4b[3]",
+                "sdot v24.4s, v8.16b, v2.4b[3]",
+                "sdot v25.4s, v9.16b, v2.4b[3]",
+                "sdot v26.4s, v10.16b, v2.4b[3]",
+                "sdot v27.4s, v11.16b, v2.4b[3]",
+                "sdot v28.4s, v8.16b, v3.4b[3]",
+                "sdot v29.4s, v9.16b, v3.4b[3]",
+                "sdot v30.4s, v10.16b, v3.4b[3]",
+                "sdot v31.4s, v11.16b, v3.4b[3]",
+                "b.ne 2b",
+                "subs {t}, {t}, #1",
+                "b.ne 3b",
+                a = inout(reg) a => _,
+                t = inout(reg) taps => _,
+                n16 = in(reg) n16,
+                n = out(reg) _,
+                r0 = out(reg) _,
+                r1 = out(reg) _,
+                r2 = out(reg) _,
+                r3 = out(reg) _,
+                w = inout(reg) *wp,
+                inout("v16") c[0][0],
+                inout("v17") c[0][1],
+                inout("v18") c[0][2],
+                inout("v19") c[0][3],
+                inout("v20") c[1][0],
+                inout("v21") c[1][1],
+                inout("v22") c[1][2],
+                inout("v23") c[1][3],
+                inout("v24") c[2][0],
+                inout("v25") c[2][1],
+                inout("v26") c[2][2],
+                inout("v27") c[2][3],
+                inout("v28") c[3][0],
+                inout("v29") c[3][1],
+                inout("v30") c[3][2],
+                inout("v31") c[3][3],
+                out("v0") _,
+                out("v1") _,
+                out("v2") _,
+                out("v3") _,
+                out("v4") _,
+                out("v5") _,
+                out("v6") _,
+                out("v7") _,
+                out("v8") _,
+                out("v9") _,
+                out("v10") _,
+                out("v11") _,
+                options(nostack, readonly),
+            );
+        }
+    }
+}
+
+/// One k-group (`g`, 0..4, the lane of the activation vectors) of the channels past the last
+/// multiple of 16: 16 `sdot` by element, all 4 rows.
+#[inline(always)]
+fn dot_group(g: usize, av: &[int8x16_t; 4], b: &[int8x16_t; 4], c: &mut [[int32x4_t; 4]; MR_4X16]) {
+    // SAFETY: register-only instructions; the caller's function enables FEAT_DotProd (this
+    // is inlined into `block_4x16`).
+    unsafe {
+        match g {
+            0 => core::arch::asm!(
+                "sdot {c00:v}.4s, {b0:v}.16b, {a0:v}.4b[0]",
+                "sdot {c01:v}.4s, {b1:v}.16b, {a0:v}.4b[0]",
+                "sdot {c02:v}.4s, {b2:v}.16b, {a0:v}.4b[0]",
+                "sdot {c03:v}.4s, {b3:v}.16b, {a0:v}.4b[0]",
+                "sdot {c10:v}.4s, {b0:v}.16b, {a1:v}.4b[0]",
+                "sdot {c11:v}.4s, {b1:v}.16b, {a1:v}.4b[0]",
+                "sdot {c12:v}.4s, {b2:v}.16b, {a1:v}.4b[0]",
+                "sdot {c13:v}.4s, {b3:v}.16b, {a1:v}.4b[0]",
+                "sdot {c20:v}.4s, {b0:v}.16b, {a2:v}.4b[0]",
+                "sdot {c21:v}.4s, {b1:v}.16b, {a2:v}.4b[0]",
+                "sdot {c22:v}.4s, {b2:v}.16b, {a2:v}.4b[0]",
+                "sdot {c23:v}.4s, {b3:v}.16b, {a2:v}.4b[0]",
+                "sdot {c30:v}.4s, {b0:v}.16b, {a3:v}.4b[0]",
+                "sdot {c31:v}.4s, {b1:v}.16b, {a3:v}.4b[0]",
+                "sdot {c32:v}.4s, {b2:v}.16b, {a3:v}.4b[0]",
+                "sdot {c33:v}.4s, {b3:v}.16b, {a3:v}.4b[0]",
+                a0 = in(vreg) av[0],
+                a1 = in(vreg) av[1],
+                a2 = in(vreg) av[2],
+                a3 = in(vreg) av[3],
+                b0 = in(vreg) b[0],
+                b1 = in(vreg) b[1],
+                b2 = in(vreg) b[2],
+                b3 = in(vreg) b[3],
+                c00 = inout(vreg) c[0][0],
+                c01 = inout(vreg) c[0][1],
+                c02 = inout(vreg) c[0][2],
+                c03 = inout(vreg) c[0][3],
+                c10 = inout(vreg) c[1][0],
+                c11 = inout(vreg) c[1][1],
+                c12 = inout(vreg) c[1][2],
+                c13 = inout(vreg) c[1][3],
+                c20 = inout(vreg) c[2][0],
+                c21 = inout(vreg) c[2][1],
+                c22 = inout(vreg) c[2][2],
+                c23 = inout(vreg) c[2][3],
+                c30 = inout(vreg) c[3][0],
+                c31 = inout(vreg) c[3][1],
+                c32 = inout(vreg) c[3][2],
+                c33 = inout(vreg) c[3][3],
+                options(pure, nomem, nostack),
+            ),
+            1 => core::arch::asm!(
+                "sdot {c00:v}.4s, {b0:v}.16b, {a0:v}.4b[1]",
+                "sdot {c01:v}.4s, {b1:v}.16b, {a0:v}.4b[1]",
+                "sdot {c02:v}.4s, {b2:v}.16b, {a0:v}.4b[1]",
+                "sdot {c03:v}.4s, {b3:v}.16b, {a0:v}.4b[1]",
+                "sdot {c10:v}.4s, {b0:v}.16b, {a1:v}.4b[1]",
+                "sdot {c11:v}.4s, {b1:v}.16b, {a1:v}.4b[1]",
+                "sdot {c12:v}.4s, {b2:v}.16b, {a1:v}.4b[1]",
+                "sdot {c13:v}.4s, {b3:v}.16b, {a1:v}.4b[1]",
+                "sdot {c20:v}.4s, {b0:v}.16b, {a2:v}.4b[1]",
+                "sdot {c21:v}.4s, {b1:v}.16b, {a2:v}.4b[1]",
+                "sdot {c22:v}.4s, {b2:v}.16b, {a2:v}.4b[1]",
+                "sdot {c23:v}.4s, {b3:v}.16b, {a2:v}.4b[1]",
+                "sdot {c30:v}.4s, {b0:v}.16b, {a3:v}.4b[1]",
+                "sdot {c31:v}.4s, {b1:v}.16b, {a3:v}.4b[1]",
+                "sdot {c32:v}.4s, {b2:v}.16b, {a3:v}.4b[1]",
+                "sdot {c33:v}.4s, {b3:v}.16b, {a3:v}.4b[1]",
+                a0 = in(vreg) av[0],
+                a1 = in(vreg) av[1],
+                a2 = in(vreg) av[2],
+                a3 = in(vreg) av[3],
+                b0 = in(vreg) b[0],
+                b1 = in(vreg) b[1],
+                b2 = in(vreg) b[2],
+                b3 = in(vreg) b[3],
+                c00 = inout(vreg) c[0][0],
+                c01 = inout(vreg) c[0][1],
+                c02 = inout(vreg) c[0][2],
+                c03 = inout(vreg) c[0][3],
+                c10 = inout(vreg) c[1][0],
+                c11 = inout(vreg) c[1][1],
+                c12 = inout(vreg) c[1][2],
+                c13 = inout(vreg) c[1][3],
+                c20 = inout(vreg) c[2][0],
+                c21 = inout(vreg) c[2][1],
+                c22 = inout(vreg) c[2][2],
+                c23 = inout(vreg) c[2][3],
+                c30 = inout(vreg) c[3][0],
+                c31 = inout(vreg) c[3][1],
+                c32 = inout(vreg) c[3][2],
+                c33 = inout(vreg) c[3][3],
+                options(pure, nomem, nostack),
+            ),
+            2 => core::arch::asm!(
+                "sdot {c00:v}.4s, {b0:v}.16b, {a0:v}.4b[2]",
+                "sdot {c01:v}.4s, {b1:v}.16b, {a0:v}.4b[2]",
+                "sdot {c02:v}.4s, {b2:v}.16b, {a0:v}.4b[2]",
+                "sdot {c03:v}.4s, {b3:v}.16b, {a0:v}.4b[2]",
+                "sdot {c10:v}.4s, {b0:v}.16b, {a1:v}.4b[2]",
+                "sdot {c11:v}.4s, {b1:v}.16b, {a1:v}.4b[2]",
+                "sdot {c12:v}.4s, {b2:v}.16b, {a1:v}.4b[2]",
+                "sdot {c13:v}.4s, {b3:v}.16b, {a1:v}.4b[2]",
+                "sdot {c20:v}.4s, {b0:v}.16b, {a2:v}.4b[2]",
+                "sdot {c21:v}.4s, {b1:v}.16b, {a2:v}.4b[2]",
+                "sdot {c22:v}.4s, {b2:v}.16b, {a2:v}.4b[2]",
+                "sdot {c23:v}.4s, {b3:v}.16b, {a2:v}.4b[2]",
+                "sdot {c30:v}.4s, {b0:v}.16b, {a3:v}.4b[2]",
+                "sdot {c31:v}.4s, {b1:v}.16b, {a3:v}.4b[2]",
+                "sdot {c32:v}.4s, {b2:v}.16b, {a3:v}.4b[2]",
+                "sdot {c33:v}.4s, {b3:v}.16b, {a3:v}.4b[2]",
+                a0 = in(vreg) av[0],
+                a1 = in(vreg) av[1],
+                a2 = in(vreg) av[2],
+                a3 = in(vreg) av[3],
+                b0 = in(vreg) b[0],
+                b1 = in(vreg) b[1],
+                b2 = in(vreg) b[2],
+                b3 = in(vreg) b[3],
+                c00 = inout(vreg) c[0][0],
+                c01 = inout(vreg) c[0][1],
+                c02 = inout(vreg) c[0][2],
+                c03 = inout(vreg) c[0][3],
+                c10 = inout(vreg) c[1][0],
+                c11 = inout(vreg) c[1][1],
+                c12 = inout(vreg) c[1][2],
+                c13 = inout(vreg) c[1][3],
+                c20 = inout(vreg) c[2][0],
+                c21 = inout(vreg) c[2][1],
+                c22 = inout(vreg) c[2][2],
+                c23 = inout(vreg) c[2][3],
+                c30 = inout(vreg) c[3][0],
+                c31 = inout(vreg) c[3][1],
+                c32 = inout(vreg) c[3][2],
+                c33 = inout(vreg) c[3][3],
+                options(pure, nomem, nostack),
+            ),
+            _ => core::arch::asm!(
+                "sdot {c00:v}.4s, {b0:v}.16b, {a0:v}.4b[3]",
+                "sdot {c01:v}.4s, {b1:v}.16b, {a0:v}.4b[3]",
+                "sdot {c02:v}.4s, {b2:v}.16b, {a0:v}.4b[3]",
+                "sdot {c03:v}.4s, {b3:v}.16b, {a0:v}.4b[3]",
+                "sdot {c10:v}.4s, {b0:v}.16b, {a1:v}.4b[3]",
+                "sdot {c11:v}.4s, {b1:v}.16b, {a1:v}.4b[3]",
+                "sdot {c12:v}.4s, {b2:v}.16b, {a1:v}.4b[3]",
+                "sdot {c13:v}.4s, {b3:v}.16b, {a1:v}.4b[3]",
+                "sdot {c20:v}.4s, {b0:v}.16b, {a2:v}.4b[3]",
+                "sdot {c21:v}.4s, {b1:v}.16b, {a2:v}.4b[3]",
+                "sdot {c22:v}.4s, {b2:v}.16b, {a2:v}.4b[3]",
+                "sdot {c23:v}.4s, {b3:v}.16b, {a2:v}.4b[3]",
+                "sdot {c30:v}.4s, {b0:v}.16b, {a3:v}.4b[3]",
+                "sdot {c31:v}.4s, {b1:v}.16b, {a3:v}.4b[3]",
+                "sdot {c32:v}.4s, {b2:v}.16b, {a3:v}.4b[3]",
+                "sdot {c33:v}.4s, {b3:v}.16b, {a3:v}.4b[3]",
+                a0 = in(vreg) av[0],
+                a1 = in(vreg) av[1],
+                a2 = in(vreg) av[2],
+                a3 = in(vreg) av[3],
+                b0 = in(vreg) b[0],
+                b1 = in(vreg) b[1],
+                b2 = in(vreg) b[2],
+                b3 = in(vreg) b[3],
+                c00 = inout(vreg) c[0][0],
+                c01 = inout(vreg) c[0][1],
+                c02 = inout(vreg) c[0][2],
+                c03 = inout(vreg) c[0][3],
+                c10 = inout(vreg) c[1][0],
+                c11 = inout(vreg) c[1][1],
+                c12 = inout(vreg) c[1][2],
+                c13 = inout(vreg) c[1][3],
+                c20 = inout(vreg) c[2][0],
+                c21 = inout(vreg) c[2][1],
+                c22 = inout(vreg) c[2][2],
+                c23 = inout(vreg) c[2][3],
+                c30 = inout(vreg) c[3][0],
+                c31 = inout(vreg) c[3][1],
+                c32 = inout(vreg) c[3][2],
+                c33 = inout(vreg) c[3][3],
+                options(pure, nomem, nostack),
+            ),
+        }
+    }
+}
+
+/// [`k16`] for the rows a tile of `mr` rows needs: 1 or all 4.
+///
+/// # Safety
+/// As [`k16`] with `R` rows, `mr >= 1`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn kloop16(
+    mr: usize,
+    xor: bool,
+    a: *const *const u8,
+    taps: usize,
+    n16: usize,
+    wp: &mut *const i8,
+    c: &mut [[int32x4_t; 4]; MR_4X16],
+    xv: uint8x16_t,
+) {
+    // SAFETY: the caller's contract; each variant reads its first R <= 4 rows of each tap.
+    unsafe {
+        match (mr, xor) {
+            (1, true) => k16::<true, 1>(a, taps, n16, wp, c, xv),
+            (1, false) => k16::<false, 1>(a, taps, n16, wp, c, xv),
+            (_, true) => k16::<true, 4>(a, taps, n16, wp, c, xv),
+            (_, false) => k16::<false, 4>(a, taps, n16, wp, c, xv),
+        }
+    }
+}
