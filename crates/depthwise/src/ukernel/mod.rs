@@ -18,6 +18,107 @@
 //! (channel tile per ISA) made by its `pack` function, and is specialised for 9 taps (3x3) and 25 taps (5x5) with a generic loop for any
 //! other kernel size.
 
+/// Evaluates `$call` with the constant `$K` = `$taps` when that is 9 (3x3) or 25 (5x5), else 0:
+/// the kernels' tap-count specialisations (the tap loop fully unrolled), and their generic loop.
+macro_rules! by_taps {
+    ($taps:expr, $K:ident => $call:expr) => {
+        match $taps {
+            9 => {
+                const $K: usize = 9;
+                $call
+            }
+            25 => {
+                const $K: usize = 25;
+                $call
+            }
+            _ => {
+                const $K: usize = 0;
+                $call
+            }
+        }
+    };
+}
+
+/// Defines a kernel entry point with the signature of its kind (the dispatch table's function
+/// types): `i8` [`DwI8Fn`], `q8` [`DwI8QFn`], `q8s1` [`DwI8QS1Fn`] (all generic over
+/// `SIGNED` inputs), `f32` [`DwF32Fn`], `f32s1` [`DwF32S1Fn`]. The parameters are named by the
+/// caller, in the order of the function type; the attributes (docs with `# Safety`) and the
+/// body are the caller's.
+macro_rules! kernel_fn {
+    ($(#[$m:meta])* i8 $name:ident($px:ident, $taps:ident, $ind:ident, $w:ident, $ch:ident,
+        $out:ident) $body:block) => {
+        $(#[$m])*
+        pub unsafe fn $name<const SIGNED: bool>(
+            $px: usize,
+            $taps: usize,
+            $ind: *const *const u8,
+            $w: *const i32,
+            $ch: usize,
+            $out: *mut i32,
+        ) $body
+    };
+    ($(#[$m:meta])* q8 $name:ident($px:ident, $taps:ident, $ind:ident, $w:ident, $ch:ident,
+        $q:ident, $out:ident) $body:block) => {
+        $(#[$m])*
+        pub unsafe fn $name<const SIGNED: bool>(
+            $px: usize,
+            $taps: usize,
+            $ind: *const *const u8,
+            $w: *const i32,
+            $ch: usize,
+            $q: &$crate::ukernel::Fp32Requant<'_>,
+            $out: *mut u8,
+        ) $body
+    };
+    ($(#[$m:meta])* q8s1 $name:ident($px:ident, $kw:ident, $sw:ident, $taps:ident, $ind:ident,
+        $w:ident, $ch:ident, $q:ident, $out:ident) $body:block) => {
+        $(#[$m])*
+        #[allow(clippy::too_many_arguments)]
+        pub unsafe fn $name<const SIGNED: bool>(
+            $px: usize,
+            $kw: usize,
+            $sw: usize,
+            $taps: usize,
+            $ind: *const *const u8,
+            $w: *const i32,
+            $ch: usize,
+            $q: &$crate::ukernel::Fp32Requant<'_>,
+            $out: *mut u8,
+        ) $body
+    };
+    ($(#[$m:meta])* f32 $name:ident($px:ident, $taps:ident, $ind:ident, $w:ident, $ch:ident,
+        $lo:ident, $hi:ident, $out:ident) $body:block) => {
+        $(#[$m])*
+        #[allow(clippy::too_many_arguments)]
+        pub unsafe fn $name(
+            $px: usize,
+            $taps: usize,
+            $ind: *const *const f32,
+            $w: *const f32,
+            $ch: usize,
+            $lo: f32,
+            $hi: f32,
+            $out: *mut f32,
+        ) $body
+    };
+    ($(#[$m:meta])* f32s1 $name:ident($px:ident, $kw:ident, $taps:ident, $ind:ident,
+        $w:ident, $ch:ident, $lo:ident, $hi:ident, $out:ident) $body:block) => {
+        $(#[$m])*
+        #[allow(clippy::too_many_arguments)]
+        pub unsafe fn $name(
+            $px: usize,
+            $kw: usize,
+            $taps: usize,
+            $ind: *const *const f32,
+            $w: *const f32,
+            $ch: usize,
+            $lo: f32,
+            $hi: f32,
+            $out: *mut f32,
+        ) $body
+    };
+}
+
 #[cfg(target_arch = "aarch64")]
 pub mod aarch64;
 pub mod scalar;

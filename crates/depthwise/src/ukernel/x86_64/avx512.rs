@@ -72,51 +72,31 @@ pub fn pack_f32(taps: usize, ch: usize, w: &[f32], bias: &[f32]) -> Result<Vec<f
 
 // ---------------------------------------------------------------- int8, AVX-512
 
-/// `dwconv_c32__avx512`: int8 with `vpmaddwd` + `vpaddd`; see [`crate::ukernel::DwI8Fn`].
-///
-/// # Safety
-/// The contract of [`crate::ukernel::DwI8Fn`] with the layout of [`pack_i8`], on a CPU with
-/// AVX-512 F/BW/DQ/VL.
-pub unsafe fn dwconv_c32__avx512<const SIGNED: bool>(
-    px: usize,
-    taps: usize,
-    ind: *const *const u8,
-    w: *const i32,
-    ch: usize,
-    out: *mut i32,
-) {
-    // SAFETY: same contract.
-    unsafe {
-        match taps {
-            9 => i8_512::<SIGNED, 9, false>(px, taps, ind, w, ch, &NO_REQUANT, out.cast()),
-            25 => i8_512::<SIGNED, 25, false>(px, taps, ind, w, ch, &NO_REQUANT, out.cast()),
-            _ => i8_512::<SIGNED, 0, false>(px, taps, ind, w, ch, &NO_REQUANT, out.cast()),
+kernel_fn! {
+    /// `dwconv_c32__avx512`: int8 with `vpmaddwd` + `vpaddd`; see [`crate::ukernel::DwI8Fn`].
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::DwI8Fn`] with the layout of [`pack_i8`], on a CPU with
+    /// AVX-512 F/BW/DQ/VL.
+    i8 dwconv_c32__avx512(px, taps, ind, w, ch, out) {
+        let out = out.cast();
+        // SAFETY: same contract.
+        unsafe {
+            by_taps!(taps, K => i8_512::<SIGNED, K, false>(px, taps, ind, w, ch, &NO_REQUANT, out))
         }
     }
 }
 
-/// `dwconv_c32_fp32__avx512`: [`dwconv_c32__avx512`] with the per-tensor Fp32 requantization
-/// fused into the store; see [`crate::ukernel::DwI8QFn`].
-///
-/// # Safety
-/// The contract of [`crate::ukernel::DwI8QFn`] with the layout of [`pack_i8`], on a CPU with
-/// AVX-512 F/BW/DQ/VL.
-pub unsafe fn dwconv_c32_fp32__avx512<const SIGNED: bool>(
-    px: usize,
-    taps: usize,
-    ind: *const *const u8,
-    w: *const i32,
-    ch: usize,
-    q: &Fp32Requant<'_>,
-    out: *mut u8,
-) {
-    // SAFETY: same contract.
-    unsafe {
-        match taps {
-            9 => i8_512::<SIGNED, 9, true>(px, taps, ind, w, ch, q, out),
-            25 => i8_512::<SIGNED, 25, true>(px, taps, ind, w, ch, q, out),
-            _ => i8_512::<SIGNED, 0, true>(px, taps, ind, w, ch, q, out),
-        }
+kernel_fn! {
+    /// `dwconv_c32_fp32__avx512`: [`dwconv_c32__avx512`] with the per-tensor Fp32 requantization
+    /// fused into the store; see [`crate::ukernel::DwI8QFn`].
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::DwI8QFn`] with the layout of [`pack_i8`], on a CPU with
+    /// AVX-512 F/BW/DQ/VL.
+    q8 dwconv_c32_fp32__avx512(px, taps, ind, w, ch, q, out) {
+        // SAFETY: same contract.
+        unsafe { by_taps!(taps, K => i8_512::<SIGNED, K, true>(px, taps, ind, w, ch, q, out)) }
     }
 }
 
@@ -286,29 +266,15 @@ fn lanes16(n: usize) -> __mmask16 {
     ((1u32 << n) - 1) as __mmask16
 }
 
-/// `dwconv_f32_c16x8__avx512` (fp32, any stride); see [`crate::ukernel::DwF32Fn`].
-///
-/// # Safety
-/// The contract of [`crate::ukernel::DwF32Fn`] with the layout of [`pack_f32`], on a CPU with
-/// AVX-512 F.
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn dwconv_f32_c16x8__avx512(
-    px: usize,
-    taps: usize,
-    ind: *const *const f32,
-    w: *const f32,
-    ch: usize,
-    lo: f32,
-    hi: f32,
-    out: *mut f32,
-) {
-    // SAFETY: same contract.
-    unsafe {
-        match taps {
-            9 => f32_512::<9>(px, taps, ind, w, ch, lo, hi, out),
-            25 => f32_512::<25>(px, taps, ind, w, ch, lo, hi, out),
-            _ => f32_512::<0>(px, taps, ind, w, ch, lo, hi, out),
-        }
+kernel_fn! {
+    /// `dwconv_f32_c16x8__avx512` (fp32, any stride); see [`crate::ukernel::DwF32Fn`].
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::DwF32Fn`] with the layout of [`pack_f32`], on a CPU with
+    /// AVX-512 F.
+    f32 dwconv_f32_c16x8__avx512(px, taps, ind, w, ch, lo, hi, out) {
+        // SAFETY: same contract.
+        unsafe { by_taps!(taps, K => f32_512::<K>(px, taps, ind, w, ch, lo, hi, out)) }
     }
 }
 
@@ -436,32 +402,23 @@ unsafe fn f32_512_tile<const P: usize, const MASKED: bool>(
 /// Pixels per iteration of the stride-1 fp32 kernel.
 const S1B: usize = 8;
 
-/// `dwconv_f32_c16x8s1__avx512` (fp32, stride 1 and dilation 1 along W); see
-/// [`crate::ukernel::DwF32S1Fn`]. Pixels `p..p+P` of one kernel row read `P + kw − 1` input columns, each
-/// loaded once and multiplied by up to `kw` weights (a 3x3 kernel: 10 loads for 24 FMAs at
-/// P = 8, against 24 loads in [`dwconv_f32_c16x8__avx512`]); each pixel still accumulates in tap order.
-///
-/// # Safety
-/// The contract of [`crate::ukernel::DwF32S1Fn`] with the layout of [`pack_f32`], on a CPU with
-/// AVX-512 F.
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn dwconv_f32_c16x8s1__avx512(
-    px: usize,
-    kw: usize,
-    taps: usize,
-    ind: *const *const f32,
-    w: *const f32,
-    ch: usize,
-    lo: f32,
-    hi: f32,
-    out: *mut f32,
-) {
-    // SAFETY: same contract.
-    unsafe {
-        match (taps, kw) {
-            (9, 3) => f32_512_s1::<3, 9>(px, kw, taps, ind, w, ch, lo, hi, out),
-            (25, 5) => f32_512_s1::<5, 25>(px, kw, taps, ind, w, ch, lo, hi, out),
-            _ => f32_512_s1::<0, 0>(px, kw, taps, ind, w, ch, lo, hi, out),
+kernel_fn! {
+    /// `dwconv_f32_c16x8s1__avx512` (fp32, stride 1 and dilation 1 along W); see
+    /// [`crate::ukernel::DwF32S1Fn`]. Pixels `p..p+P` of one kernel row read `P + kw − 1` input columns, each
+    /// loaded once and multiplied by up to `kw` weights (a 3x3 kernel: 10 loads for 24 FMAs at
+    /// P = 8, against 24 loads in [`dwconv_f32_c16x8__avx512`]); each pixel still accumulates in tap order.
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::DwF32S1Fn`] with the layout of [`pack_f32`], on a CPU with
+    /// AVX-512 F.
+    f32s1 dwconv_f32_c16x8s1__avx512(px, kw, taps, ind, w, ch, lo, hi, out) {
+        // SAFETY: same contract.
+        unsafe {
+            match (taps, kw) {
+                (9, 3) => f32_512_s1::<3, 9>(px, kw, taps, ind, w, ch, lo, hi, out),
+                (25, 5) => f32_512_s1::<5, 25>(px, kw, taps, ind, w, ch, lo, hi, out),
+                _ => f32_512_s1::<0, 0>(px, kw, taps, ind, w, ch, lo, hi, out),
+            }
         }
     }
 }

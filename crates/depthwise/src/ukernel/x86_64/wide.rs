@@ -203,7 +203,13 @@ macro_rules! impl_wide {
             }
 
             #[inline(always)]
-            unsafe fn store_acc<const Q: bool>(o: *mut u8, c: usize, v: $I, m: u64, q: &Fp32Requant) {
+            unsafe fn store_acc<const Q: bool>(
+                o: *mut u8,
+                c: usize,
+                v: $I,
+                m: u64,
+                q: &Fp32Requant,
+            ) {
                 let m = m as $md;
                 // SAFETY: (masked) stores of channels c.. selected by m, inside the pixel's output.
                 unsafe {
@@ -265,8 +271,10 @@ macro_rules! wide_impls {
 wide_impls! {
     wrap {
     zero() -> Self::I = _mm512_setzero_si512 | _mm256_setzero_si256;
-    unpacklo_epi16(a: Self::I, b: Self::I) -> Self::I = _mm512_unpacklo_epi16 | _mm256_unpacklo_epi16;
-    unpackhi_epi16(a: Self::I, b: Self::I) -> Self::I = _mm512_unpackhi_epi16 | _mm256_unpackhi_epi16;
+    unpacklo_epi16(a: Self::I, b: Self::I) -> Self::I =
+        _mm512_unpacklo_epi16 | _mm256_unpacklo_epi16;
+    unpackhi_epi16(a: Self::I, b: Self::I) -> Self::I =
+        _mm512_unpackhi_epi16 | _mm256_unpackhi_epi16;
     unpacklo_epi8(a: Self::I, b: Self::I) -> Self::I = _mm512_unpacklo_epi8 | _mm256_unpacklo_epi8;
     unpackhi_epi8(a: Self::I, b: Self::I) -> Self::I = _mm512_unpackhi_epi8 | _mm256_unpackhi_epi8;
     madd_epi16(a: Self::I, b: Self::I) -> Self::I = _mm512_madd_epi16 | _mm256_madd_epi16;
@@ -294,7 +302,8 @@ wide_impls! {
             _mm512_storeu_si512, _mm512_mask_storeu_epi8]
         [_mm256_loadu_si256, _mm256_maskz_loadu_epi8, _mm256_xor_si256, _mm256_set1_epi8,
             _mm256_storeu_si256, _mm256_mask_storeu_epi8];
-    shuffle: [_mm512_shuffle_epi8, _mm512_broadcast_i32x4] [_mm256_shuffle_epi8, _mm256_broadcastsi128_si256];
+    shuffle: [_mm512_shuffle_epi8, _mm512_broadcast_i32x4]
+        [_mm256_shuffle_epi8, _mm256_broadcastsi128_si256];
     vnni: [dpwssd2_512, dpbusd_mem512] [dpwssd2_256, dpbusd_mem256];
     deinterleave: [deinterleave512] [deinterleave256];
     // The 16 requantized bytes of a zmm (all, or the lanes of the dword mask), the 8 of a ymm.
@@ -305,8 +314,11 @@ wide_impls! {
                 _mm_mask_storeu_epi8(o.cast(), m, b)
             }]
         [_mm256_set1_ps, _mm256_set1_epi32, _mm256_cvtsepi32_epi8, _mm256_cvtusepi32_epi8,
-            |o: *mut u8, b: __m128i, m: __mmask8| _mm_mask_storeu_epi8(o.cast(), __mmask16::from(m), b)];
-    store: [_mm512_storeu_si512, _mm512_mask_storeu_epi32] [_mm256_storeu_si256, _mm256_mask_storeu_epi32];
+            |o: *mut u8, b: __m128i, m: __mmask8| {
+                _mm_mask_storeu_epi8(o.cast(), __mmask16::from(m), b)
+            }];
+    store: [_mm512_storeu_si512, _mm512_mask_storeu_epi32]
+        [_mm256_storeu_si256, _mm256_mask_storeu_epi32];
 }
 
 /// [`Wide::deinterleave_pairs`] on zmm: dwords `0..4` of each 128-bit lane of `lo` and `hi`
@@ -345,7 +357,7 @@ unsafe fn deinterleave256(lo: __m256i, hi: __m256i) -> (__m256i, __m256i) {
 /// 29 µs by the size of the environment, which moves the stack).
 macro_rules! vpdp_asm {
     ($($dpw:ident, $dpb:ident: $V:ty, $reg:ident, $w:literal, $half:literal, $feat:literal;)*) => {$(
-        #[doc = concat!("`lo += xl · wp[..]`, `hi += xh · wp[..]` (i16 pairs, `vpdpwssd` on ", $w, ").")]
+        #[doc = concat!("`lo += xl · wp[..]`, `hi += xh · wp[..]` (`vpdpwssd` on ", $w, ").")]
         ///
         /// # Safety
         /// `wp` is readable for two vectors of i32; the CPU has the target features.
