@@ -45,77 +45,38 @@ macro_rules! by_taps {
 /// caller, in the order of the function type; the attributes (docs with `# Safety`) and the
 /// body are the caller's.
 macro_rules! kernel_fn {
-    ($(#[$m:meta])* i8 $name:ident($px:ident, $taps:ident, $ind:ident, $w:ident, $ch:ident,
-        $out:ident) $body:block) => {
-        $(#[$m])*
-        pub unsafe fn $name<const SIGNED: bool>(
-            $px: usize,
-            $taps: usize,
-            $ind: *const *const u8,
-            $w: *const i32,
-            $ch: usize,
-            $out: *mut i32,
-        ) $body
+    ($(#[$m:meta])* i8 $name:ident($px:ident, $t:ident, $i:ident, $w:ident, $ch:ident, $o:ident)
+        $body:block) => {
+        kernel_fn!(@ [$(#[$m])*] $name [const SIGNED: bool] ($px: usize, $t: usize,
+            $i: *const *const u8, $w: *const i32, $ch: usize, $o: *mut i32) $body);
     };
-    ($(#[$m:meta])* q8 $name:ident($px:ident, $taps:ident, $ind:ident, $w:ident, $ch:ident,
-        $q:ident, $out:ident) $body:block) => {
-        $(#[$m])*
-        pub unsafe fn $name<const SIGNED: bool>(
-            $px: usize,
-            $taps: usize,
-            $ind: *const *const u8,
-            $w: *const i32,
-            $ch: usize,
-            $q: &$crate::ukernel::Fp32Requant<'_>,
-            $out: *mut u8,
-        ) $body
+    ($(#[$m:meta])* q8 $name:ident($px:ident, $t:ident, $i:ident, $w:ident, $ch:ident,
+        $q:ident, $o:ident) $body:block) => {
+        kernel_fn!(@ [$(#[$m])*] $name [const SIGNED: bool] ($px: usize, $t: usize,
+            $i: *const *const u8, $w: *const i32, $ch: usize,
+            $q: &$crate::ukernel::Fp32Requant<'_>, $o: *mut u8) $body);
     };
-    ($(#[$m:meta])* q8s1 $name:ident($px:ident, $kw:ident, $sw:ident, $taps:ident, $ind:ident,
-        $w:ident, $ch:ident, $q:ident, $out:ident) $body:block) => {
-        $(#[$m])*
+    ($(#[$m:meta])* q8s1 $name:ident($px:ident, $kw:ident, $sw:ident, $t:ident, $i:ident,
+        $w:ident, $ch:ident, $q:ident, $o:ident) $body:block) => {
+        kernel_fn!(@ [$(#[$m])*] $name [const SIGNED: bool] ($px: usize, $kw: usize, $sw: usize,
+            $t: usize, $i: *const *const u8, $w: *const i32, $ch: usize,
+            $q: &$crate::ukernel::Fp32Requant<'_>, $o: *mut u8) $body);
+    };
+    ($(#[$m:meta])* f32 $name:ident($px:ident, $t:ident, $i:ident, $w:ident, $ch:ident,
+        $lo:ident, $hi:ident, $o:ident) $body:block) => {
+        kernel_fn!(@ [$(#[$m])*] $name [] ($px: usize, $t: usize, $i: *const *const f32,
+            $w: *const f32, $ch: usize, $lo: f32, $hi: f32, $o: *mut f32) $body);
+    };
+    ($(#[$m:meta])* f32s1 $name:ident($px:ident, $kw:ident, $t:ident, $i:ident, $w:ident,
+        $ch:ident, $lo:ident, $hi:ident, $o:ident) $body:block) => {
+        kernel_fn!(@ [$(#[$m])*] $name [] ($px: usize, $kw: usize, $t: usize,
+            $i: *const *const f32, $w: *const f32, $ch: usize, $lo: f32, $hi: f32, $o: *mut f32)
+            $body);
+    };
+    (@ [$($m:tt)*] $name:ident [$($g:tt)*] ($($p:ident: $ty:ty),*) $body:block) => {
+        $($m)*
         #[allow(clippy::too_many_arguments)]
-        pub unsafe fn $name<const SIGNED: bool>(
-            $px: usize,
-            $kw: usize,
-            $sw: usize,
-            $taps: usize,
-            $ind: *const *const u8,
-            $w: *const i32,
-            $ch: usize,
-            $q: &$crate::ukernel::Fp32Requant<'_>,
-            $out: *mut u8,
-        ) $body
-    };
-    ($(#[$m:meta])* f32 $name:ident($px:ident, $taps:ident, $ind:ident, $w:ident, $ch:ident,
-        $lo:ident, $hi:ident, $out:ident) $body:block) => {
-        $(#[$m])*
-        #[allow(clippy::too_many_arguments)]
-        pub unsafe fn $name(
-            $px: usize,
-            $taps: usize,
-            $ind: *const *const f32,
-            $w: *const f32,
-            $ch: usize,
-            $lo: f32,
-            $hi: f32,
-            $out: *mut f32,
-        ) $body
-    };
-    ($(#[$m:meta])* f32s1 $name:ident($px:ident, $kw:ident, $taps:ident, $ind:ident,
-        $w:ident, $ch:ident, $lo:ident, $hi:ident, $out:ident) $body:block) => {
-        $(#[$m])*
-        #[allow(clippy::too_many_arguments)]
-        pub unsafe fn $name(
-            $px: usize,
-            $kw: usize,
-            $taps: usize,
-            $ind: *const *const f32,
-            $w: *const f32,
-            $ch: usize,
-            $lo: f32,
-            $hi: f32,
-            $out: *mut f32,
-        ) $body
+        pub unsafe fn $name<$($g)*>($($p: $ty),*) $body
     };
 }
 

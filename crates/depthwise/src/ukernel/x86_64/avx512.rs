@@ -22,7 +22,6 @@
 #![allow(non_snake_case)]
 
 use super::wide::{Wide, W256, W512};
-use super::NO_REQUANT;
 use crate::ukernel::{check_pack, pack_i8_pairs_range, packed_len, pairs_len, Fp32Requant};
 use crate::DwError;
 use core::arch::x86_64::*;
@@ -72,46 +71,21 @@ pub fn pack_f32(taps: usize, ch: usize, w: &[f32], bias: &[f32]) -> Result<Vec<f
 
 // ---------------------------------------------------------------- int8, AVX-512
 
-kernel_fn! {
+pair_kernels! {
+    i8_512, "avx512f,avx512bw,avx512dq,avx512vl", false;
     /// `dwconv_c32__avx512`: int8 with `vpmaddwd` + `vpaddd`; see [`crate::ukernel::DwI8Fn`].
     ///
     /// # Safety
     /// The contract of [`crate::ukernel::DwI8Fn`] with the layout of [`pack_i8`], on a CPU with
     /// AVX-512 F/BW/DQ/VL.
-    i8 dwconv_c32__avx512(px, taps, ind, w, ch, out) {
-        let out = out.cast();
-        // SAFETY: same contract.
-        unsafe {
-            by_taps!(taps, K => i8_512::<SIGNED, K, false>(px, taps, ind, w, ch, &NO_REQUANT, out))
-        }
-    }
-}
-
-kernel_fn! {
+    dwconv_c32__avx512;
     /// `dwconv_c32_fp32__avx512`: [`dwconv_c32__avx512`] with the per-tensor Fp32 requantization
     /// fused into the store; see [`crate::ukernel::DwI8QFn`].
     ///
     /// # Safety
     /// The contract of [`crate::ukernel::DwI8QFn`] with the layout of [`pack_i8`], on a CPU with
     /// AVX-512 F/BW/DQ/VL.
-    q8 dwconv_c32_fp32__avx512(px, taps, ind, w, ch, q, out) {
-        // SAFETY: same contract.
-        unsafe { by_taps!(taps, K => i8_512::<SIGNED, K, true>(px, taps, ind, w, ch, q, out)) }
-    }
-}
-
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-unsafe fn i8_512<const SIGNED: bool, const K: usize, const Q: bool>(
-    px: usize,
-    taps: usize,
-    ind: *const *const u8,
-    w: *const i32,
-    ch: usize,
-    q: &Fp32Requant<'_>,
-    out: *mut u8,
-) {
-    // SAFETY: forwarded contract.
-    unsafe { i8_512_body::<SIGNED, false, K, Q>(px, taps, ind, w, ch, q, out) }
+    dwconv_c32_fp32__avx512;
 }
 
 /// The int8 pair kernel of `dwconv_c32__avx512` (`VNNI` false) and `dwconv_c32__avx512vnni`

@@ -7,9 +7,7 @@
 
 #![allow(non_snake_case)]
 
-use super::avx512::i8_512_body;
 use super::wide::{Wide, W256, W512};
-use super::NO_REQUANT;
 use crate::ukernel::{check_pack, packed_len, Fp32Requant};
 use crate::DwError;
 use core::arch::x86_64::*;
@@ -17,47 +15,22 @@ use cpu_probe::alloc::try_with_capacity;
 
 // ---------------------------------------------------------------- int8, i16 pairs
 
-kernel_fn! {
+pair_kernels! {
+    i8_vnni, "avx512f,avx512bw,avx512dq,avx512vl,avx512vnni", true;
     /// `dwconv_c32__avx512vnni`: [`super::avx512::dwconv_c32__avx512`] with `vpdpwssd`; see
     /// [`crate::ukernel::DwI8Fn`].
     ///
     /// # Safety
     /// The contract of [`crate::ukernel::DwI8Fn`] with the layout of [`super::avx512::pack_i8`],
     /// on a CPU with AVX-512 F/BW/DQ/VL and VNNI.
-    i8 dwconv_c32__avx512vnni(px, taps, ind, w, ch, out) {
-        let out = out.cast();
-        // SAFETY: same contract.
-        unsafe {
-            by_taps!(taps, K => i8_vnni::<SIGNED, K, false>(px, taps, ind, w, ch, &NO_REQUANT, out))
-        }
-    }
-}
-
-kernel_fn! {
+    dwconv_c32__avx512vnni;
     /// `dwconv_c32_fp32__avx512vnni`: [`dwconv_c32__avx512vnni`] with the per-tensor Fp32
     /// requantization fused into the store; see [`crate::ukernel::DwI8QFn`].
     ///
     /// # Safety
     /// The contract of [`crate::ukernel::DwI8QFn`] with the layout of [`super::avx512::pack_i8`],
     /// on a CPU with AVX-512 F/BW/DQ/VL and VNNI.
-    q8 dwconv_c32_fp32__avx512vnni(px, taps, ind, w, ch, q, out) {
-        // SAFETY: same contract.
-        unsafe { by_taps!(taps, K => i8_vnni::<SIGNED, K, true>(px, taps, ind, w, ch, q, out)) }
-    }
-}
-
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
-unsafe fn i8_vnni<const SIGNED: bool, const K: usize, const Q: bool>(
-    px: usize,
-    taps: usize,
-    ind: *const *const u8,
-    w: *const i32,
-    ch: usize,
-    q: &Fp32Requant<'_>,
-    out: *mut u8,
-) {
-    // SAFETY: forwarded contract.
-    unsafe { i8_512_body::<SIGNED, true, K, Q>(px, taps, ind, w, ch, q, out) }
+    dwconv_c32_fp32__avx512vnni;
 }
 
 // ---------------------------------------------------------------- int8, u8 x s8, stride 1 or 2
