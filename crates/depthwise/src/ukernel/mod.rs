@@ -39,6 +39,26 @@ macro_rules! by_taps {
     };
 }
 
+/// Runs `$call` over pixel blocks: with `$P` each of the block sizes `$b` in turn (largest
+/// first) while a whole block fits, then 1 for the rest; `$p` is the block's first pixel.
+macro_rules! pixel_blocks {
+    ($px:expr, $p:ident, [$($b:expr),*], $P:ident => $call:expr) => {{
+        let mut $p = 0;
+        $(
+            while $p + $b <= $px {
+                const $P: usize = $b;
+                $call;
+                $p += $b;
+            }
+        )*
+        while $p < $px {
+            const $P: usize = 1;
+            $call;
+            $p += 1;
+        }
+    }};
+}
+
 /// Defines a kernel entry point with the signature of its kind (the dispatch table's function
 /// types): `i8` [`DwI8Fn`], `q8` [`DwI8QFn`], `q8s1` [`DwI8QS1Fn`] (all generic over
 /// `SIGNED` inputs), `f32` [`DwF32Fn`], `f32s1` [`DwF32S1Fn`]. The parameters are named by the

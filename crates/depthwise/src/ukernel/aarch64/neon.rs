@@ -148,17 +148,11 @@ unsafe fn f32_rows<const K: usize>(
     out: *mut f32,
 ) {
     let taps = if K == 0 { taps_rt } else { K };
-    let mut p = 0;
-    // SAFETY: forwarded contract; each call covers pixels p..p+PB or p..p+1 < px.
+    // SAFETY: forwarded contract; each call covers pixels p..p+P <= px.
     unsafe {
-        while p + PB <= px {
-            f32_px::<PB>(taps, ind.add(p * taps), w, ch, lo, hi, out.add(p * ch));
-            p += PB;
-        }
-        while p < px {
-            f32_px::<1>(taps, ind.add(p * taps), w, ch, lo, hi, out.add(p * ch));
-            p += 1;
-        }
+        pixel_blocks!(px, p, [PB], P => {
+            f32_px::<P>(taps, ind.add(p * taps), w, ch, lo, hi, out.add(p * ch))
+        })
     }
 }
 

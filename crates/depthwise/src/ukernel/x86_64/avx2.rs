@@ -141,17 +141,11 @@ unsafe fn f32_256<const K: usize>(
     out: *mut f32,
 ) {
     let taps = if K == 0 { taps_rt } else { K };
-    let mut p = 0;
-    // SAFETY: forwarded contract; each call covers pixels p..p+PB or p..p+1 < px.
+    // SAFETY: forwarded contract; each call covers pixels p..p+P <= px.
     unsafe {
-        while p + PB <= px {
-            f32_256_px::<K, PB>(taps, ind.add(p * taps), w, ch, lo, hi, out.add(p * ch));
-            p += PB;
-        }
-        while p < px {
-            f32_256_px::<K, 1>(taps, ind.add(p * taps), w, ch, lo, hi, out.add(p * ch));
-            p += 1;
-        }
+        pixel_blocks!(px, p, [PB], P => {
+            f32_256_px::<K, P>(taps, ind.add(p * taps), w, ch, lo, hi, out.add(p * ch))
+        })
     }
 }
 
