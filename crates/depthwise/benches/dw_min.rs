@@ -3,20 +3,13 @@
 //! the least disturbed by other load). `cargo bench -p depthwise --bench dw_min`; `DW_ONLY=D1,DF`
 //! runs only those ids.
 
+mod common;
+
+use common::{data, f32_plan, q8_plan, sizes, weights_i8, WORKLOADS};
 use cpu_probe::parallel::Parallel;
-use depthwise::{
-    Depthwise32, DwDesc, Input8, Output8, OutputStage, QDepthwise, QDepthwiseConfig, DWCONV_F32,
-    DWCONV_INT8,
-};
-use quant_params::{QType, RequantScheme, Requantizer};
+use depthwise::{Input8, Output8, DWCONV_F32, DWCONV_INT8};
 use std::hint::black_box;
 use std::time::Instant;
-
-fn data(n: usize, seed: u32) -> Vec<u8> {
-    (0..n as u32)
-        .map(|i| (i.wrapping_mul(2654435761).wrapping_add(seed) >> 13) as u8)
-        .collect()
-}
 
 /// `v` copied to a buffer that starts `off` bytes past a 4096-byte boundary (env `DW_OFFSET`,
 /// bytes past a 64-byte boundary for input and output: the alignment of the caller's buffers,
@@ -61,37 +54,21 @@ fn main() {
             .and_then(|s| s.parse::<usize>().ok())
             .unwrap_or(0);
     let par = Parallel::single();
-    let dw = |k: usize, s: usize, ch: usize| DwDesc::new([k, k], [s, s], [k / 2; 4], ch, 1);
-    for (id, d, h) in [
-        ("D1", dw(3, 1, 144), 56),
-        ("D2", dw(3, 2, 96), 112),
-        ("D3", dw(5, 1, 240), 14),
-        ("DF", dw(3, 1, 144), 56),
-        // Cache-resident versions of D1 / DF (compute, not memory, bound).
-        ("D1-14x14", dw(3, 1, 144), 14),
-        ("DF-14x14", dw(3, 1, 144), 14),
-    ] {
+    for &(id, [k, s, ch], h) in &WORKLOADS {
+        let d = common::dw(k, s, ch);
         if only
             .as_deref()
             .is_some_and(|o| !o.split(',').any(|x| x == id))
         {
             continue;
         }
-        let (oh, ow) = d.output_size(h, h).unwrap();
-        let (n_in, n_out, n_w) = (h * h * d.channels, oh * ow * d.cout(), d.taps() * d.cout());
+        let (n_in, n_out, n_w) = sizes(&d, h, h);
         // Scalar entries (the first of each table) are skipped.
         let results: Vec<(&str, f64, f64)> = if id.starts_with("DF") {
-            let f = |n, s| -> Vec<f32> {
-                data(n, s)
-                    .into_iter()
-                    .map(|b| f32::from(b) / 128.0 - 1.0)
-                    .collect()
-            };
-            let (x, wt, b) = (f(n_in, 3), f(n_w, 4), f(d.cout(), 5));
             DWCONV_F32.available()[1..]
                 .iter()
                 .map(|&v| {
-                    let plan = Depthwise32::new(d, &wt, Some(&b), (0.0, 6.0), Some(v)).unwrap();
+                    let (plan, x) = f32_plan(d, h, h, v);
                     let (xb, xs) = at_offset(&x, off);
                     let (mut yb, ys) = at_offset(&vec![0f32; n_out], out_off);
                     let (min, med) = time(runs, || {
@@ -103,22 +80,11 @@ fn main() {
                 .collect()
         } else {
             let x = data(n_in, 1);
-            let wt: Vec<i8> = data(n_w, 2).into_iter().map(|b| b as i8).collect();
-            let r = Requantizer::new(RequantScheme::Fp32, 0.002, 128, QType::U8).unwrap();
+            let wt = weights_i8(n_w, false);
             DWCONV_INT8.available()[1..]
                 .iter()
                 .map(|&v| {
-                    let plan = QDepthwise::new(QDepthwiseConfig {
-                        desc: d,
-                        input_type: QType::U8,
-                        input_zero_point: 128,
-                        weights: Input8::I8(&wt),
-                        weight_zero_points: &[0],
-                        bias: None,
-                        output: OutputStage::PerTensor(r),
-                        entry: Some(v),
-                    })
-                    .unwrap();
+                    let plan = q8_plan(d, &wt, None, v);
                     let (xb, xs) = at_offset(&x, off);
                     let (mut yb, ys) = at_offset(&vec![0u8; n_out], out_off);
                     let (min, med) = time(runs, || {

@@ -195,14 +195,21 @@ pub struct QDepthwise {
     zero_row: Vec<u8>,
 }
 
-impl fmt::Debug for QDepthwise {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("QDepthwise")
-            .field("desc", &self.desc)
-            .field("kernel", &self.name)
-            .finish()
-    }
+/// `Debug` of the plans: the layer and the name of the function that runs.
+macro_rules! plan_debug {
+    ($($plan:ident),*) => {$(
+        impl fmt::Debug for $plan {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($plan))
+                    .field("desc", &self.desc)
+                    .field("kernel", &self.name)
+                    .finish()
+            }
+        }
+    )*};
 }
+
+plan_debug!(QDepthwise, Depthwise32);
 
 /// The caller's int8 weights with the zero points taken off (`w'`, tap-major) and the folded
 /// bias `bias − zx · Σ_t w'` per output channel.
@@ -548,15 +555,6 @@ pub struct Depthwise32 {
     /// input's offset within its cache line, so they share the input's alignment (which the
     /// AVX-512 kernels tile by).
     zero_row: AVec<f32, ConstAlign<64>>,
-}
-
-impl fmt::Debug for Depthwise32 {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Depthwise32")
-            .field("desc", &self.desc)
-            .field("kernel", &self.name)
-            .finish()
-    }
 }
 
 impl Depthwise32 {

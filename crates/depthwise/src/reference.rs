@@ -80,6 +80,26 @@ fn for_each_tap(
     }
 }
 
+/// The outputs of one image: `bias(c)` plus `term(in_index, weight_index)` for every tap that is
+/// not padding, in tap order.
+fn accumulate<A: Copy + core::ops::AddAssign>(
+    d: &DwDesc,
+    in_h: usize,
+    in_w: usize,
+    bias: impl Fn(usize) -> A,
+    term: impl Fn(usize, usize) -> A,
+) -> Vec<A> {
+    let (oh, ow) = output_size(d, in_h, in_w).unwrap_or((0, 0));
+    let cout = d.cout();
+    let mut out: Vec<A> = (0..out_len(oh, ow, cout)).map(|i| bias(i % cout)).collect();
+    for_each_tap(d, in_h, in_w, |o, i, wi| {
+        if let Some(i) = i {
+            out[o] += term(i, wi);
+        }
+    });
+    out
+}
+
 #[allow(clippy::too_many_arguments)]
 /// Exact i32 accumulators `bias + Σ (x − zx)(w − zw)` of one NHWC image (`in_h × in_w × C`),
 /// weights `kh × kw × (C·multiplier)`, per-output-channel weight zero points.
@@ -96,17 +116,18 @@ pub fn depthwise_i32<X: Copy + Into<i32>, W: Copy + Into<i32>>(
     w_zero_points: &[i32],
     bias: &[i32],
 ) -> Vec<i32> {
-    let (oh, ow) = output_size(d, in_h, in_w).unwrap_or((0, 0));
     let cout = d.cout();
-    let mut out: Vec<i32> = (0..out_len(oh, ow, cout)).map(|i| bias[i % cout]).collect();
-    for_each_tap(d, in_h, in_w, |o, i, wi| {
-        if let Some(i) = i {
+    accumulate(
+        d,
+        in_h,
+        in_w,
+        |c| bias[c],
+        |i, wi| {
             let x: i32 = input[i].into() - x_zero_point;
             let w: i32 = weights[wi].into() - w_zero_points[wi % cout];
-            out[o] += x * w;
-        }
-    });
-    out
+            x * w
+        },
+    )
 }
 
 /// fp32 depthwise convolution of one NHWC image in f64 (the accuracy reference), before clamp.
@@ -122,15 +143,11 @@ pub fn depthwise_f64(
     weights: &[f32],
     bias: &[f32],
 ) -> Vec<f64> {
-    let (oh, ow) = output_size(d, in_h, in_w).unwrap_or((0, 0));
-    let cout = d.cout();
-    let mut out: Vec<f64> = (0..out_len(oh, ow, cout))
-        .map(|i| f64::from(bias[i % cout]))
-        .collect();
-    for_each_tap(d, in_h, in_w, |o, i, wi| {
-        if let Some(i) = i {
-            out[o] += f64::from(input[i]) * f64::from(weights[wi]);
-        }
-    });
-    out
+    accumulate(
+        d,
+        in_h,
+        in_w,
+        |c| f64::from(bias[c]),
+        |i, wi| f64::from(input[i]) * f64::from(weights[wi]),
+    )
 }

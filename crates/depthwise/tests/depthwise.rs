@@ -19,6 +19,20 @@ fn lcg(s: &mut u64) -> i32 {
     (*s >> 33) as i32
 }
 
+/// Test values (each in the range of the type they stand for) as u8 and as i8 bytes.
+fn bytes(v: &[i32]) -> (Vec<u8>, Vec<i8>) {
+    v.iter().map(|&v| (v as u8, v as i8)).unzip()
+}
+
+/// `u` or `i` as a tensor of type `t`.
+fn input8<'a>(t: QType, u: &'a [u8], i: &'a [i8]) -> Input8<'a> {
+    if t == QType::U8 {
+        Input8::U8(u)
+    } else {
+        Input8::I8(i)
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn check_i8(
     d: DwDesc,
@@ -104,20 +118,8 @@ fn check_i8(
         ));
     }
     assert_eq!(want.len(), batch * oh * ow * cout);
-    let xu: Vec<u8> = x.iter().map(|&v| v as u8).collect();
-    let xi: Vec<i8> = x.iter().map(|&v| v as i8).collect();
-    let wu: Vec<u8> = wv.iter().map(|&v| v as u8).collect();
-    let wi: Vec<i8> = wv.iter().map(|&v| v as i8).collect();
-    let inp = if at == QType::U8 {
-        Input8::U8(&xu)
-    } else {
-        Input8::I8(&xi)
-    };
-    let wts = if wt == QType::U8 {
-        Input8::U8(&wu)
-    } else {
-        Input8::I8(&wi)
-    };
+    let ((xu, xi), (wu, wi)) = (bytes(&x), bytes(&wv));
+    let (inp, wts) = (input8(at, &xu, &xi), input8(wt, &wu, &wi));
     let scheme = RequantScheme::ALL[(seed % 4) as usize];
     let r = Requantizer::new(scheme, 0.003, 5, QType::U8)
         .unwrap()
@@ -426,18 +428,8 @@ fn fused_stride1_exact() {
                     .map(|_| lcg(&mut seed).rem_euclid(20001) - 10000)
                     .collect();
                 let want = depthwise_i32(&d, h, w, &x, za, &wv, &vec![wzp; c], &bias);
-                let (xu, xi): (Vec<u8>, Vec<i8>) = x.iter().map(|&v| (v as u8, v as i8)).unzip();
-                let (wu, wi): (Vec<u8>, Vec<i8>) = wv.iter().map(|&v| (v as u8, v as i8)).unzip();
-                let inp = if at == QType::U8 {
-                    Input8::U8(&xu)
-                } else {
-                    Input8::I8(&xi)
-                };
-                let wts = if wt == QType::U8 {
-                    Input8::U8(&wu)
-                } else {
-                    Input8::I8(&wi)
-                };
+                let ((xu, xi), (wu, wi)) = (bytes(&x), bytes(&wv));
+                let (inp, wts) = (input8(at, &xu, &xi), input8(wt, &wu, &wi));
                 for scale in [0.0003f32, 0.011, 200.0] {
                     for signed_out in [false, true] {
                         let r = if signed_out {

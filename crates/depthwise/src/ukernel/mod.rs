@@ -18,6 +18,88 @@
 //! (channel tile per ISA) made by its `pack` function, and is specialised for 9 taps (3x3) and 25 taps (5x5) with a generic loop for any
 //! other kernel size.
 
+/// Evaluates `$call` with the constant `$K` = `$taps` when that is 9 (3x3) or 25 (5x5), else 0:
+/// the kernels' tap-count specialisations (the tap loop fully unrolled), and their generic loop.
+macro_rules! by_taps {
+    ($taps:expr, $K:ident => $call:expr) => {
+        match $taps {
+            9 => {
+                const $K: usize = 9;
+                $call
+            }
+            25 => {
+                const $K: usize = 25;
+                $call
+            }
+            _ => {
+                const $K: usize = 0;
+                $call
+            }
+        }
+    };
+}
+
+/// Runs `$call` over pixel blocks: with `$P` each of the block sizes `$b` in turn (largest
+/// first) while a whole block fits, then 1 for the rest; `$p` is the block's first pixel.
+macro_rules! pixel_blocks {
+    ($px:expr, $p:ident, [$($b:expr),*], $P:ident => $call:expr) => {{
+        let mut $p = 0;
+        $(
+            while $p + $b <= $px {
+                const $P: usize = $b;
+                $call;
+                $p += $b;
+            }
+        )*
+        while $p < $px {
+            const $P: usize = 1;
+            $call;
+            $p += 1;
+        }
+    }};
+}
+
+/// Defines a kernel entry point with the signature of its kind (the dispatch table's function
+/// types): `i8` [`DwI8Fn`], `q8` [`DwI8QFn`], `q8s1` [`DwI8QS1Fn`] (all generic over
+/// `SIGNED` inputs), `f32` [`DwF32Fn`], `f32s1` [`DwF32S1Fn`]. The parameters are named by the
+/// caller, in the order of the function type; the attributes (docs with `# Safety`) and the
+/// body are the caller's.
+macro_rules! kernel_fn {
+    ($(#[$m:meta])* i8 $name:ident($px:ident, $t:ident, $i:ident, $w:ident, $ch:ident, $o:ident)
+        $body:block) => {
+        kernel_fn!(@ [$(#[$m])*] $name [const SIGNED: bool] ($px: usize, $t: usize,
+            $i: *const *const u8, $w: *const i32, $ch: usize, $o: *mut i32) $body);
+    };
+    ($(#[$m:meta])* q8 $name:ident($px:ident, $t:ident, $i:ident, $w:ident, $ch:ident,
+        $q:ident, $o:ident) $body:block) => {
+        kernel_fn!(@ [$(#[$m])*] $name [const SIGNED: bool] ($px: usize, $t: usize,
+            $i: *const *const u8, $w: *const i32, $ch: usize,
+            $q: &$crate::ukernel::Fp32Requant<'_>, $o: *mut u8) $body);
+    };
+    ($(#[$m:meta])* q8s1 $name:ident($px:ident, $kw:ident, $sw:ident, $t:ident, $i:ident,
+        $w:ident, $ch:ident, $q:ident, $o:ident) $body:block) => {
+        kernel_fn!(@ [$(#[$m])*] $name [const SIGNED: bool] ($px: usize, $kw: usize, $sw: usize,
+            $t: usize, $i: *const *const u8, $w: *const i32, $ch: usize,
+            $q: &$crate::ukernel::Fp32Requant<'_>, $o: *mut u8) $body);
+    };
+    ($(#[$m:meta])* f32 $name:ident($px:ident, $t:ident, $i:ident, $w:ident, $ch:ident,
+        $lo:ident, $hi:ident, $o:ident) $body:block) => {
+        kernel_fn!(@ [$(#[$m])*] $name [] ($px: usize, $t: usize, $i: *const *const f32,
+            $w: *const f32, $ch: usize, $lo: f32, $hi: f32, $o: *mut f32) $body);
+    };
+    ($(#[$m:meta])* f32s1 $name:ident($px:ident, $kw:ident, $t:ident, $i:ident, $w:ident,
+        $ch:ident, $lo:ident, $hi:ident, $o:ident) $body:block) => {
+        kernel_fn!(@ [$(#[$m])*] $name [] ($px: usize, $kw: usize, $t: usize,
+            $i: *const *const f32, $w: *const f32, $ch: usize, $lo: f32, $hi: f32, $o: *mut f32)
+            $body);
+    };
+    (@ [$($m:tt)*] $name:ident [$($g:tt)*] ($($p:ident: $ty:ty),*) $body:block) => {
+        $($m)*
+        #[allow(clippy::too_many_arguments)]
+        pub unsafe fn $name<$($g)*>($($p: $ty),*) $body
+    };
+}
+
 #[cfg(target_arch = "aarch64")]
 pub mod aarch64;
 pub mod scalar;

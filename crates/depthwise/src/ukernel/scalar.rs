@@ -24,58 +24,51 @@ pub fn pack_f32(taps: usize, ch: usize, w: &[f32], bias: &[f32]) -> Result<Vec<f
     Ok(out)
 }
 
-/// See [`super::DwI8Fn`].
-///
-/// # Safety
-/// The contract of [`super::DwI8Fn`] with the layout of [`pack_i8`].
-pub unsafe fn dwconv_c1__scalar<const SIGNED: bool>(
-    px: usize,
-    taps: usize,
-    ind: *const *const u8,
-    w: *const i32,
-    ch: usize,
-    out: *mut i32,
-) {
-    // SAFETY: the caller's contract gives these lengths.
-    let (ind, w, out) = unsafe {
-        (
-            core::slice::from_raw_parts(ind, px * taps),
-            core::slice::from_raw_parts(w, ch * (1 + taps)),
-            core::slice::from_raw_parts_mut(out, px * ch),
-        )
-    };
-    let (bias, w) = w.split_at(ch);
-    for (rows, o) in ind.chunks_exact(taps).zip(out.chunks_exact_mut(ch)) {
-        o.copy_from_slice(bias);
-        for (t, &r) in rows.iter().enumerate() {
-            // SAFETY: each row has ch readable bytes.
-            let x = unsafe { core::slice::from_raw_parts(r, ch) };
-            for ((o, &xv), &wv) in o.iter_mut().zip(x).zip(&w[t * ch..(t + 1) * ch]) {
-                let xv = if SIGNED {
-                    i32::from(xv as i8)
-                } else {
-                    i32::from(xv)
-                };
-                *o = o.wrapping_add(xv.wrapping_mul(wv));
-            }
-        }
+kernel_fn! {
+    /// See [`super::DwI8Fn`].
+    ///
+    /// # Safety
+    /// The contract of [`super::DwI8Fn`] with the layout of [`pack_i8`].
+    i8 dwconv_c1__scalar(px, taps, ind, w, ch, out) {
+        let mac = |o: i32, x: u8, w: i32| {
+            let x = if SIGNED { i32::from(x as i8) } else { i32::from(x) };
+            o.wrapping_add(x.wrapping_mul(w))
+        };
+        // SAFETY: same contract.
+        unsafe { pixels(px, taps, ind, w, ch, out, mac, |_| {}) }
     }
 }
 
-/// See [`super::DwF32Fn`].
+kernel_fn! {
+    /// See [`super::DwF32Fn`].
+    ///
+    /// # Safety
+    /// The contract of [`super::DwF32Fn`] with the layout of [`pack_f32`].
+    f32 dwconv_f32_c1__scalar(px, taps, ind, w, ch, lo, hi, out) {
+        let mac = |o: f32, x: f32, w: f32| x.mul_add(w, o);
+        let clamp = |o: &mut [f32]| o.iter_mut().for_each(|v| *v = clamp_nan(*v, lo, hi));
+        // SAFETY: same contract.
+        unsafe { pixels(px, taps, ind, w, ch, out, mac, clamp) }
+    }
+}
+
+/// The loop of both scalar kernels: per pixel the outputs start at the bias, take
+/// `o = mac(o, x, w)` per tap in tap order, and are finished by `fin`.
 ///
 /// # Safety
-/// The contract of [`super::DwF32Fn`] with the layout of [`pack_f32`].
+/// `ind` holds `px · taps` pointers, each readable for `ch` elements; `w` holds `ch · (1 + taps)`
+/// elements (biases, then the weights tap-major); `out` is writable for `px · ch` elements.
+#[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub unsafe fn dwconv_f32_c1__scalar(
+unsafe fn pixels<X: Copy, A: Copy>(
     px: usize,
     taps: usize,
-    ind: *const *const f32,
-    w: *const f32,
+    ind: *const *const X,
+    w: *const A,
     ch: usize,
-    lo: f32,
-    hi: f32,
-    out: *mut f32,
+    out: *mut A,
+    mac: impl Fn(A, X, A) -> A,
+    fin: impl Fn(&mut [A]),
 ) {
     // SAFETY: the caller's contract gives these lengths.
     let (ind, w, out) = unsafe {
@@ -89,15 +82,13 @@ pub unsafe fn dwconv_f32_c1__scalar(
     for (rows, o) in ind.chunks_exact(taps).zip(out.chunks_exact_mut(ch)) {
         o.copy_from_slice(bias);
         for (t, &r) in rows.iter().enumerate() {
-            // SAFETY: each row has ch readable floats.
+            // SAFETY: each row has ch readable elements.
             let x = unsafe { core::slice::from_raw_parts(r, ch) };
             for ((o, &xv), &wv) in o.iter_mut().zip(x).zip(&w[t * ch..(t + 1) * ch]) {
-                *o = xv.mul_add(wv, *o);
+                *o = mac(*o, xv, wv);
             }
         }
-        for v in o.iter_mut() {
-            *v = clamp_nan(*v, lo, hi);
-        }
+        fin(o);
     }
 }
 

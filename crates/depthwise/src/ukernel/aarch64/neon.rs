@@ -55,25 +55,15 @@ pub fn pack_f32(taps: usize, ch: usize, w: &[f32], bias: &[f32]) -> Result<Vec<f
     pack_f32_tiles(4, taps, ch, w, bias)
 }
 
-/// See [`crate::ukernel::DwI8Fn`].
-///
-/// # Safety
-/// The contract of [`crate::ukernel::DwI8Fn`] with the layout of [`pack_i8`] (NEON is baseline).
-pub unsafe fn dwconv_c8__neon<const SIGNED: bool>(
-    px: usize,
-    taps: usize,
-    ind: *const *const u8,
-    w: *const i32,
-    ch: usize,
-    out: *mut i32,
-) {
-    // SAFETY: same contract.
-    unsafe {
-        match taps {
-            9 => i8_body::<SIGNED, 9>(px, taps, ind, w, ch, out),
-            25 => i8_body::<SIGNED, 25>(px, taps, ind, w, ch, out),
-            _ => i8_body::<SIGNED, 0>(px, taps, ind, w, ch, out),
-        }
+kernel_fn! {
+    /// See [`crate::ukernel::DwI8Fn`].
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::DwI8Fn`] with the layout of [`pack_i8`] (NEON is
+    /// baseline).
+    i8 dwconv_c8__neon(px, taps, ind, w, ch, out) {
+        // SAFETY: same contract.
+        unsafe { by_taps!(taps, K => i8_body::<SIGNED, K>(px, taps, ind, w, ch, out)) }
     }
 }
 
@@ -133,28 +123,15 @@ unsafe fn i8_body<const SIGNED: bool, const K: usize>(
     }
 }
 
-/// See [`crate::ukernel::DwF32Fn`].
-///
-/// # Safety
-/// The contract of [`crate::ukernel::DwF32Fn`] with the layout of [`pack_f32`] (NEON is baseline).
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn dwconv_f32_c4x4__neon(
-    px: usize,
-    taps: usize,
-    ind: *const *const f32,
-    w: *const f32,
-    ch: usize,
-    lo: f32,
-    hi: f32,
-    out: *mut f32,
-) {
-    // SAFETY: same contract.
-    unsafe {
-        match taps {
-            9 => f32_rows::<9>(px, taps, ind, w, ch, lo, hi, out),
-            25 => f32_rows::<25>(px, taps, ind, w, ch, lo, hi, out),
-            _ => f32_rows::<0>(px, taps, ind, w, ch, lo, hi, out),
-        }
+kernel_fn! {
+    /// See [`crate::ukernel::DwF32Fn`].
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::DwF32Fn`] with the layout of [`pack_f32`] (NEON is
+    /// baseline).
+    f32 dwconv_f32_c4x4__neon(px, taps, ind, w, ch, lo, hi, out) {
+        // SAFETY: same contract.
+        unsafe { by_taps!(taps, K => f32_rows::<K>(px, taps, ind, w, ch, lo, hi, out)) }
     }
 }
 
@@ -171,17 +148,11 @@ unsafe fn f32_rows<const K: usize>(
     out: *mut f32,
 ) {
     let taps = if K == 0 { taps_rt } else { K };
-    let mut p = 0;
-    // SAFETY: forwarded contract; each call covers pixels p..p+PB or p..p+1 < px.
+    // SAFETY: forwarded contract; each call covers pixels p..p+P <= px.
     unsafe {
-        while p + PB <= px {
-            f32_px::<PB>(taps, ind.add(p * taps), w, ch, lo, hi, out.add(p * ch));
-            p += PB;
-        }
-        while p < px {
-            f32_px::<1>(taps, ind.add(p * taps), w, ch, lo, hi, out.add(p * ch));
-            p += 1;
-        }
+        pixel_blocks!(px, p, [PB], P => {
+            f32_px::<P>(taps, ind.add(p * taps), w, ch, lo, hi, out.add(p * ch))
+        })
     }
 }
 

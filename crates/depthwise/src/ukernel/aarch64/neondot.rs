@@ -76,90 +76,71 @@ pub fn pack_i8(taps: usize, ch: usize, w: &[i32], bias: &[i32]) -> Result<Vec<i3
     Ok(out)
 }
 
-/// `dwconv_c16__neondot` int8 kernel (see [`crate::ukernel::DwI8Fn`]): per output pixel and 16-channel
-/// tile, each group of 4 taps is 4 row loads, 8 `zip1`/`zip2` that put the 4 taps' bytes of a
-/// channel side by side, and 4 `sdot` (by vector) into the 16 accumulators. u8 inputs are
-/// flipped to s8 with `eor 0x80` (the bias of the packed tile compensates). A buffer packed
-/// with tag 0 (9-bit weights) runs the `smlal` kernel [`dwconv_c8__neon`].
-///
-/// # Safety
-/// The contract of [`crate::ukernel::DwI8Fn`] with the layout of [`pack_i8`], on a CPU with
-/// FEAT_DotProd.
-pub unsafe fn dwconv_c16__neondot<const SIGNED: bool>(
-    px: usize,
-    taps: usize,
-    ind: *const *const u8,
-    w: *const i32,
-    ch: usize,
-    out: *mut i32,
-) {
-    // SAFETY: same contract; the header is part of the packed buffer; the caller guarantees
-    // FEAT_DotProd.
-    unsafe {
-        let body = w.add(DOT_HEADER);
-        if *w == 0 {
-            return dwconv_c8__neon::<SIGNED>(px, taps, ind, body, ch, out);
-        }
-        let sink = Sink::I32(out);
-        match taps {
-            9 => dot_body::<SIGNED, 9, false>(px, taps, ind, body, ch, sink),
-            25 => dot_body::<SIGNED, 25, false>(px, taps, ind, body, ch, sink),
-            _ => dot_body::<SIGNED, 0, false>(px, taps, ind, body, ch, sink),
+kernel_fn! {
+    /// `dwconv_c16__neondot` int8 kernel (see [`crate::ukernel::DwI8Fn`]): per output pixel and 16-channel
+    /// tile, each group of 4 taps is 4 row loads, 8 `zip1`/`zip2` that put the 4 taps' bytes of a
+    /// channel side by side, and 4 `sdot` (by vector) into the 16 accumulators. u8 inputs are
+    /// flipped to s8 with `eor 0x80` (the bias of the packed tile compensates). A buffer packed
+    /// with tag 0 (9-bit weights) runs the `smlal` kernel [`dwconv_c8__neon`].
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::DwI8Fn`] with the layout of [`pack_i8`], on a CPU with
+    /// FEAT_DotProd.
+    i8 dwconv_c16__neondot(px, taps, ind, w, ch, out) {
+        // SAFETY: same contract; the header is part of the packed buffer; the caller guarantees
+        // FEAT_DotProd.
+        unsafe {
+            let body = w.add(DOT_HEADER);
+            if *w == 0 {
+                return dwconv_c8__neon::<SIGNED>(px, taps, ind, body, ch, out);
+            }
+            let sink = Sink::I32(out);
+            by_taps!(taps, K => dot_body::<SIGNED, K, false>(px, taps, ind, body, ch, sink))
         }
     }
 }
 
-/// [`dwconv_c16__neondot`] with the per-tensor Fp32 requantization fused into the store (see
-/// [`crate::ukernel::DwI8QFn`]): `scvtf`, `fmul`, clamp, `fcvtns` (ties to even), zero point, saturating
-/// narrows. A buffer packed with tag 0 runs [`dwconv_c8__neon`] a pixel at a time into a buffer and
-/// requantizes that in scalar code.
-///
-/// # Safety
-/// The contract of [`crate::ukernel::DwI8QFn`] with the layout of [`pack_i8`], on a CPU with
-/// FEAT_DotProd.
-pub unsafe fn dwconv_c16_fp32__neondot<const SIGNED: bool>(
-    px: usize,
-    taps: usize,
-    ind: *const *const u8,
-    w: *const i32,
-    ch: usize,
-    q: &Fp32Requant<'_>,
-    out: *mut u8,
-) {
-    // SAFETY: same contract; the header is part of the packed buffer; the caller guarantees
-    // FEAT_DotProd; the fallback writes px · ch bytes of out through pixel-sized buffers.
-    unsafe {
-        let body = w.add(DOT_HEADER);
-        if *w == 0 {
-            let mut acc = vec![0i32; ch];
-            for p in 0..px {
-                dwconv_c8__neon::<SIGNED>(1, taps, ind.add(p * taps), body, ch, acc.as_mut_ptr());
-                for (c, &a) in acc.iter().enumerate() {
-                    let v = ((a as f32) * q.scale).clamp(q.lo, q.hi).round_ties_even() as i32
-                        + q.zero_point;
-                    *out.add(p * ch + c) = if q.signed {
-                        v.clamp(-128, 127) as i8 as u8
-                    } else {
-                        v.clamp(0, 255) as u8
-                    };
+kernel_fn! {
+    /// [`dwconv_c16__neondot`] with the per-tensor Fp32 requantization fused into the store (see
+    /// [`crate::ukernel::DwI8QFn`]): `scvtf`, `fmul`, clamp, `fcvtns` (ties to even), zero point, saturating
+    /// narrows. A buffer packed with tag 0 runs [`dwconv_c8__neon`] a pixel at a time into a buffer and
+    /// requantizes that in scalar code.
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::DwI8QFn`] with the layout of [`pack_i8`], on a CPU with
+    /// FEAT_DotProd.
+    q8 dwconv_c16_fp32__neondot(px, taps, ind, w, ch, q, out) {
+        // SAFETY: same contract; the header is part of the packed buffer; the caller guarantees
+        // FEAT_DotProd; the fallback writes px · ch bytes of out through pixel-sized buffers.
+        unsafe {
+            let body = w.add(DOT_HEADER);
+            if *w == 0 {
+                let mut acc = vec![0i32; ch];
+                for p in 0..px {
+                    dwconv_c8__neon::<SIGNED>(1, taps, ind.add(p * taps), body, ch, acc.as_mut_ptr());
+                    for (c, &a) in acc.iter().enumerate() {
+                        let v = ((a as f32) * q.scale).clamp(q.lo, q.hi).round_ties_even() as i32
+                            + q.zero_point;
+                        *out.add(p * ch + c) = if q.signed {
+                            v.clamp(-128, 127) as i8 as u8
+                        } else {
+                            v.clamp(0, 255) as u8
+                        };
+                    }
                 }
+                return;
             }
-            return;
-        }
-        let sink = Sink::Q(
-            QVec {
-                scale: vdupq_n_f32(q.scale),
-                lo: vdupq_n_f32(q.lo),
-                hi: vdupq_n_f32(q.hi),
-                zp: vdupq_n_s32(q.zero_point),
-                signed: q.signed,
-            },
-            out,
-        );
-        match taps {
-            9 => dot_body::<SIGNED, 9, true>(px, taps, ind, body, ch, sink),
-            25 => dot_body::<SIGNED, 25, true>(px, taps, ind, body, ch, sink),
-            _ => dot_body::<SIGNED, 0, true>(px, taps, ind, body, ch, sink),
+            let sink = Sink::Q(
+                QVec {
+                    scale: vdupq_n_f32(q.scale),
+                    lo: vdupq_n_f32(q.lo),
+                    hi: vdupq_n_f32(q.hi),
+                    zp: vdupq_n_s32(q.zero_point),
+                    signed: q.signed,
+                },
+                out,
+            );
+            by_taps!(taps, K => dot_body::<SIGNED, K, true>(px, taps, ind, body, ch, sink))
         }
     }
 }
@@ -404,29 +385,20 @@ pub fn pack_i8_s1(
     Ok(out)
 }
 
-/// `dwconv_c8s1__neondot`: 3x3, stride 1 along W, per-tensor Fp32 requantization fused (see
-/// [`crate::ukernel::DwI8QS1Fn`]). Per 8-channel tile and output pixel only the newest input column is
-/// loaded and interleaved (3 row loads, 4 zips: the 3 kernel rows' bytes of a channel side by
-/// side); the two columns before it are the previous pixel's; 6 `sdot` (3 columns × 2).
-///
-/// # Safety
-/// The contract of [`crate::ukernel::DwI8QS1Fn`] with kernel 3x3, stride 1 along W and the layout of
-/// [`pack_i8_s1`], on a CPU with FEAT_DotProd.
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn dwconv_c8s1_fp32__neondot<const SIGNED: bool>(
-    px: usize,
-    kw: usize,
-    sw: usize,
-    taps: usize,
-    ind: *const *const u8,
-    w: *const i32,
-    ch: usize,
-    q: &Fp32Requant<'_>,
-    out: *mut u8,
-) {
-    debug_assert_eq!((kw, sw, taps), (3, 1, 9));
-    // SAFETY: same contract; the caller guarantees FEAT_DotProd.
-    unsafe { s1_body::<SIGNED>(px, ind, w, ch, q, out) }
+kernel_fn! {
+    /// `dwconv_c8s1__neondot`: 3x3, stride 1 along W, per-tensor Fp32 requantization fused (see
+    /// [`crate::ukernel::DwI8QS1Fn`]). Per 8-channel tile and output pixel only the newest input column is
+    /// loaded and interleaved (3 row loads, 4 zips: the 3 kernel rows' bytes of a channel side by
+    /// side); the two columns before it are the previous pixel's; 6 `sdot` (3 columns × 2).
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::DwI8QS1Fn`] with kernel 3x3, stride 1 along W and the layout of
+    /// [`pack_i8_s1`], on a CPU with FEAT_DotProd.
+    q8s1 dwconv_c8s1_fp32__neondot(px, kw, sw, taps, ind, w, ch, q, out) {
+        debug_assert_eq!((kw, sw, taps), (3, 1, 9));
+        // SAFETY: same contract; the caller guarantees FEAT_DotProd.
+        unsafe { s1_body::<SIGNED>(px, ind, w, ch, q, out) }
+    }
 }
 
 #[target_feature(enable = "neon,dotprod")]

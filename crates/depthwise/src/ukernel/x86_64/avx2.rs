@@ -28,25 +28,15 @@ pub fn pack_f32(taps: usize, ch: usize, w: &[f32], bias: &[f32]) -> Result<Vec<f
 
 // ---------------------------------------------------------------- int8, AVX2
 
-/// `dwconv_c16__avx2`; see [`crate::ukernel::DwI8Fn`].
-///
-/// # Safety
-/// The contract of [`crate::ukernel::DwI8Fn`] with the layout of [`pack_i8`], on a CPU with AVX2.
-pub unsafe fn dwconv_c16__avx2<const SIGNED: bool>(
-    px: usize,
-    taps: usize,
-    ind: *const *const u8,
-    w: *const i32,
-    ch: usize,
-    out: *mut i32,
-) {
-    // SAFETY: same contract.
-    unsafe {
-        match taps {
-            9 => i8_256::<SIGNED, 9>(px, taps, ind, w, ch, out),
-            25 => i8_256::<SIGNED, 25>(px, taps, ind, w, ch, out),
-            _ => i8_256::<SIGNED, 0>(px, taps, ind, w, ch, out),
-        }
+kernel_fn! {
+    /// `dwconv_c16__avx2`; see [`crate::ukernel::DwI8Fn`].
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::DwI8Fn`] with the layout of [`pack_i8`], on a CPU with
+    /// AVX2.
+    i8 dwconv_c16__avx2(px, taps, ind, w, ch, out) {
+        // SAFETY: same contract.
+        unsafe { by_taps!(taps, K => i8_256::<SIGNED, K>(px, taps, ind, w, ch, out)) }
     }
 }
 
@@ -126,29 +116,15 @@ unsafe fn i8_256<const SIGNED: bool, const K: usize>(
 
 // ---------------------------------------------------------------- fp32, AVX2
 
-/// `dwconv_f32_c8x4__avx2` (fp32); see [`crate::ukernel::DwF32Fn`].
-///
-/// # Safety
-/// The contract of [`crate::ukernel::DwF32Fn`] with the layout of [`pack_f32`], on a CPU with AVX2
-/// and FMA.
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn dwconv_f32_c8x4__avx2(
-    px: usize,
-    taps: usize,
-    ind: *const *const f32,
-    w: *const f32,
-    ch: usize,
-    lo: f32,
-    hi: f32,
-    out: *mut f32,
-) {
-    // SAFETY: same contract.
-    unsafe {
-        match taps {
-            9 => f32_256::<9>(px, taps, ind, w, ch, lo, hi, out),
-            25 => f32_256::<25>(px, taps, ind, w, ch, lo, hi, out),
-            _ => f32_256::<0>(px, taps, ind, w, ch, lo, hi, out),
-        }
+kernel_fn! {
+    /// `dwconv_f32_c8x4__avx2` (fp32); see [`crate::ukernel::DwF32Fn`].
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::DwF32Fn`] with the layout of [`pack_f32`], on a CPU with
+    /// AVX2 and FMA.
+    f32 dwconv_f32_c8x4__avx2(px, taps, ind, w, ch, lo, hi, out) {
+        // SAFETY: same contract.
+        unsafe { by_taps!(taps, K => f32_256::<K>(px, taps, ind, w, ch, lo, hi, out)) }
     }
 }
 
@@ -165,17 +141,11 @@ unsafe fn f32_256<const K: usize>(
     out: *mut f32,
 ) {
     let taps = if K == 0 { taps_rt } else { K };
-    let mut p = 0;
-    // SAFETY: forwarded contract; each call covers pixels p..p+PB or p..p+1 < px.
+    // SAFETY: forwarded contract; each call covers pixels p..p+P <= px.
     unsafe {
-        while p + PB <= px {
-            f32_256_px::<K, PB>(taps, ind.add(p * taps), w, ch, lo, hi, out.add(p * ch));
-            p += PB;
-        }
-        while p < px {
-            f32_256_px::<K, 1>(taps, ind.add(p * taps), w, ch, lo, hi, out.add(p * ch));
-            p += 1;
-        }
+        pixel_blocks!(px, p, [PB], P => {
+            f32_256_px::<K, P>(taps, ind.add(p * taps), w, ch, lo, hi, out.add(p * ch))
+        })
     }
 }
 

@@ -22,7 +22,6 @@
 #![allow(non_snake_case)]
 
 use super::wide::{Wide, W256, W512};
-use super::NO_REQUANT;
 use crate::ukernel::{check_pack, pack_i8_pairs_range, packed_len, pairs_len, Fp32Requant};
 use crate::DwError;
 use core::arch::x86_64::*;
@@ -72,66 +71,21 @@ pub fn pack_f32(taps: usize, ch: usize, w: &[f32], bias: &[f32]) -> Result<Vec<f
 
 // ---------------------------------------------------------------- int8, AVX-512
 
-/// `dwconv_c32__avx512`: int8 with `vpmaddwd` + `vpaddd`; see [`crate::ukernel::DwI8Fn`].
-///
-/// # Safety
-/// The contract of [`crate::ukernel::DwI8Fn`] with the layout of [`pack_i8`], on a CPU with
-/// AVX-512 F/BW/DQ/VL.
-pub unsafe fn dwconv_c32__avx512<const SIGNED: bool>(
-    px: usize,
-    taps: usize,
-    ind: *const *const u8,
-    w: *const i32,
-    ch: usize,
-    out: *mut i32,
-) {
-    // SAFETY: same contract.
-    unsafe {
-        match taps {
-            9 => i8_512::<SIGNED, 9, false>(px, taps, ind, w, ch, &NO_REQUANT, out.cast()),
-            25 => i8_512::<SIGNED, 25, false>(px, taps, ind, w, ch, &NO_REQUANT, out.cast()),
-            _ => i8_512::<SIGNED, 0, false>(px, taps, ind, w, ch, &NO_REQUANT, out.cast()),
-        }
-    }
-}
-
-/// `dwconv_c32_fp32__avx512`: [`dwconv_c32__avx512`] with the per-tensor Fp32 requantization
-/// fused into the store; see [`crate::ukernel::DwI8QFn`].
-///
-/// # Safety
-/// The contract of [`crate::ukernel::DwI8QFn`] with the layout of [`pack_i8`], on a CPU with
-/// AVX-512 F/BW/DQ/VL.
-pub unsafe fn dwconv_c32_fp32__avx512<const SIGNED: bool>(
-    px: usize,
-    taps: usize,
-    ind: *const *const u8,
-    w: *const i32,
-    ch: usize,
-    q: &Fp32Requant<'_>,
-    out: *mut u8,
-) {
-    // SAFETY: same contract.
-    unsafe {
-        match taps {
-            9 => i8_512::<SIGNED, 9, true>(px, taps, ind, w, ch, q, out),
-            25 => i8_512::<SIGNED, 25, true>(px, taps, ind, w, ch, q, out),
-            _ => i8_512::<SIGNED, 0, true>(px, taps, ind, w, ch, q, out),
-        }
-    }
-}
-
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-unsafe fn i8_512<const SIGNED: bool, const K: usize, const Q: bool>(
-    px: usize,
-    taps: usize,
-    ind: *const *const u8,
-    w: *const i32,
-    ch: usize,
-    q: &Fp32Requant<'_>,
-    out: *mut u8,
-) {
-    // SAFETY: forwarded contract.
-    unsafe { i8_512_body::<SIGNED, false, K, Q>(px, taps, ind, w, ch, q, out) }
+pair_kernels! {
+    i8_512, "avx512f,avx512bw,avx512dq,avx512vl", false;
+    /// `dwconv_c32__avx512`: int8 with `vpmaddwd` + `vpaddd`; see [`crate::ukernel::DwI8Fn`].
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::DwI8Fn`] with the layout of [`pack_i8`], on a CPU with
+    /// AVX-512 F/BW/DQ/VL.
+    dwconv_c32__avx512;
+    /// `dwconv_c32_fp32__avx512`: [`dwconv_c32__avx512`] with the per-tensor Fp32 requantization
+    /// fused into the store; see [`crate::ukernel::DwI8QFn`].
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::DwI8QFn`] with the layout of [`pack_i8`], on a CPU with
+    /// AVX-512 F/BW/DQ/VL.
+    dwconv_c32_fp32__avx512;
 }
 
 /// The int8 pair kernel of `dwconv_c32__avx512` (`VNNI` false) and `dwconv_c32__avx512vnni`
@@ -286,36 +240,25 @@ fn lanes16(n: usize) -> __mmask16 {
     ((1u32 << n) - 1) as __mmask16
 }
 
-/// `dwconv_f32_c16x8__avx512` (fp32, any stride); see [`crate::ukernel::DwF32Fn`].
-///
-/// # Safety
-/// The contract of [`crate::ukernel::DwF32Fn`] with the layout of [`pack_f32`], on a CPU with
-/// AVX-512 F.
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn dwconv_f32_c16x8__avx512(
-    px: usize,
-    taps: usize,
-    ind: *const *const f32,
-    w: *const f32,
-    ch: usize,
-    lo: f32,
-    hi: f32,
-    out: *mut f32,
-) {
-    // SAFETY: same contract.
-    unsafe {
-        match taps {
-            9 => f32_512::<9>(px, taps, ind, w, ch, lo, hi, out),
-            25 => f32_512::<25>(px, taps, ind, w, ch, lo, hi, out),
-            _ => f32_512::<0>(px, taps, ind, w, ch, lo, hi, out),
-        }
+kernel_fn! {
+    /// `dwconv_f32_c16x8__avx512` (fp32, any stride); see [`crate::ukernel::DwF32Fn`].
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::DwF32Fn`] with the layout of [`pack_f32`], on a CPU with
+    /// AVX-512 F.
+    f32 dwconv_f32_c16x8__avx512(px, taps, ind, w, ch, lo, hi, out) {
+        // SAFETY: same contract.
+        unsafe { by_taps!(taps, K => f32_512::<false, 0, K>(px, 0, taps, ind, w, ch, lo, hi, out)) }
     }
 }
 
+/// The fp32 driver of [`dwconv_f32_c16x8__avx512`] and (`S1`, kernel width `KW` or 0: any)
+/// [`dwconv_f32_c16x8s1__avx512`]: pixel blocks of 8, 4, then 1.
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn f32_512<const K: usize>(
+unsafe fn f32_512<const S1: bool, const KW: usize, const K: usize>(
     px: usize,
+    kw_rt: usize,
     taps_rt: usize,
     ind: *const *const f32,
     w: *const f32,
@@ -324,29 +267,22 @@ unsafe fn f32_512<const K: usize>(
     hi: f32,
     out: *mut f32,
 ) {
-    let taps = if K == 0 { taps_rt } else { K };
+    let (kw, taps) = if K == 0 { (kw_rt, taps_rt) } else { (KW, K) };
     let (vlo, vhi) = (_mm512_set1_ps(lo), _mm512_set1_ps(hi));
-    let mut p = 0;
     // SAFETY: forwarded contract; each call covers pixels p..p+P <= px.
     unsafe {
-        while p + PB512 <= px {
+        pixel_blocks!(px, p, [PB512, PB], P => {
             let (i, o) = (ind.add(p * taps), out.add(p * ch));
-            f32_512_px::<PB512>(taps, i, w, ch, vlo, vhi, o);
-            p += PB512;
-        }
-        while p + PB <= px {
-            f32_512_px::<PB>(taps, ind.add(p * taps), w, ch, vlo, vhi, out.add(p * ch));
-            p += PB;
-        }
-        while p < px {
-            f32_512_px::<1>(taps, ind.add(p * taps), w, ch, vlo, vhi, out.add(p * ch));
-            p += 1;
-        }
+            f32_512_px::<S1, KW, P>(kw, taps, i, w, ch, vlo, vhi, o)
+        })
     }
 }
 
+/// One block of `P` pixels, all channel tiles ([`f32_tile_len`]).
 #[inline(always)]
-unsafe fn f32_512_px<const P: usize>(
+#[allow(clippy::too_many_arguments)]
+unsafe fn f32_512_px<const S1: bool, const KW: usize, const P: usize>(
+    kw: usize,
     taps: usize,
     ind: *const *const f32,
     w: *const f32,
@@ -363,11 +299,23 @@ unsafe fn f32_512_px<const P: usize>(
         let mut c = 0;
         while c < ch {
             let n = f32_tile_len(*ind, c, ch);
+            // The tile's kernel, all 16 lanes or (masked) the first n.
+            macro_rules! tile {
+                ($masked:literal, $m:expr) => {
+                    if S1 {
+                        let m = $m;
+                        f32_512_s1_tile::<KW, P, $masked>(
+                            kw, taps, ind, w, chp, c, m, ch, vlo, vhi, out,
+                        )
+                    } else {
+                        f32_512_tile::<P, $masked>(taps, ind, w, chp, c, $m, ch, vlo, vhi, out)
+                    }
+                };
+            }
             if n == 16 {
-                f32_512_tile::<P, false>(taps, ind, w, chp, c, !0, ch, vlo, vhi, out);
+                tile!(false, !0);
             } else {
-                let m = lanes16(n);
-                f32_512_tile::<P, true>(taps, ind, w, chp, c, m, ch, vlo, vhi, out);
+                tile!(true, lanes16(n));
             }
             c += n;
         }
@@ -433,100 +381,23 @@ unsafe fn f32_512_tile<const P: usize, const MASKED: bool>(
     }
 }
 
-/// Pixels per iteration of the stride-1 fp32 kernel.
-const S1B: usize = 8;
-
-/// `dwconv_f32_c16x8s1__avx512` (fp32, stride 1 and dilation 1 along W); see
-/// [`crate::ukernel::DwF32S1Fn`]. Pixels `p..p+P` of one kernel row read `P + kw − 1` input columns, each
-/// loaded once and multiplied by up to `kw` weights (a 3x3 kernel: 10 loads for 24 FMAs at
-/// P = 8, against 24 loads in [`dwconv_f32_c16x8__avx512`]); each pixel still accumulates in tap order.
-///
-/// # Safety
-/// The contract of [`crate::ukernel::DwF32S1Fn`] with the layout of [`pack_f32`], on a CPU with
-/// AVX-512 F.
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn dwconv_f32_c16x8s1__avx512(
-    px: usize,
-    kw: usize,
-    taps: usize,
-    ind: *const *const f32,
-    w: *const f32,
-    ch: usize,
-    lo: f32,
-    hi: f32,
-    out: *mut f32,
-) {
-    // SAFETY: same contract.
-    unsafe {
-        match (taps, kw) {
-            (9, 3) => f32_512_s1::<3, 9>(px, kw, taps, ind, w, ch, lo, hi, out),
-            (25, 5) => f32_512_s1::<5, 25>(px, kw, taps, ind, w, ch, lo, hi, out),
-            _ => f32_512_s1::<0, 0>(px, kw, taps, ind, w, ch, lo, hi, out),
-        }
-    }
-}
-
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn f32_512_s1<const KW: usize, const K: usize>(
-    px: usize,
-    kw_rt: usize,
-    taps_rt: usize,
-    ind: *const *const f32,
-    w: *const f32,
-    ch: usize,
-    lo: f32,
-    hi: f32,
-    out: *mut f32,
-) {
-    let (kw, taps) = if K == 0 { (kw_rt, taps_rt) } else { (KW, K) };
-    let (vlo, vhi) = (_mm512_set1_ps(lo), _mm512_set1_ps(hi));
-    let mut p = 0;
-    // SAFETY: forwarded contract; each call covers pixels p..p+P <= px.
-    unsafe {
-        while p + S1B <= px {
-            let (i, o) = (ind.add(p * taps), out.add(p * ch));
-            f32_512_s1_px::<KW, S1B>(kw, taps, i, w, ch, vlo, vhi, o);
-            p += S1B;
-        }
-        while p + PB <= px {
-            let (i, o) = (ind.add(p * taps), out.add(p * ch));
-            f32_512_s1_px::<KW, PB>(kw, taps, i, w, ch, vlo, vhi, o);
-            p += PB;
-        }
-        while p < px {
-            let (i, o) = (ind.add(p * taps), out.add(p * ch));
-            f32_512_s1_px::<KW, 1>(kw, taps, i, w, ch, vlo, vhi, o);
-            p += 1;
-        }
-    }
-}
-
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-unsafe fn f32_512_s1_px<const KW: usize, const P: usize>(
-    kw: usize,
-    taps: usize,
-    ind: *const *const f32,
-    w: *const f32,
-    ch: usize,
-    vlo: __m512,
-    vhi: __m512,
-    out: *mut f32,
-) {
-    let chp = ch.div_ceil(16) * 16;
-    // SAFETY: as f32_512_px.
-    unsafe {
-        let mut c = 0;
-        while c < ch {
-            let n = f32_tile_len(*ind, c, ch);
-            if n == 16 {
-                f32_512_s1_tile::<KW, P, false>(kw, taps, ind, w, chp, c, !0, ch, vlo, vhi, out);
-            } else {
-                let m = lanes16(n);
-                f32_512_s1_tile::<KW, P, true>(kw, taps, ind, w, chp, c, m, ch, vlo, vhi, out);
+kernel_fn! {
+    /// `dwconv_f32_c16x8s1__avx512` (fp32, stride 1 and dilation 1 along W); see
+    /// [`crate::ukernel::DwF32S1Fn`]. Pixels `p..p+P` of one kernel row read `P + kw − 1` input columns, each
+    /// loaded once and multiplied by up to `kw` weights (a 3x3 kernel: 10 loads for 24 FMAs at
+    /// P = 8, against 24 loads in [`dwconv_f32_c16x8__avx512`]); each pixel still accumulates in tap order.
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::DwF32S1Fn`] with the layout of [`pack_f32`], on a CPU with
+    /// AVX-512 F.
+    f32s1 dwconv_f32_c16x8s1__avx512(px, kw, taps, ind, w, ch, lo, hi, out) {
+        // SAFETY: same contract.
+        unsafe {
+            match (taps, kw) {
+                (9, 3) => f32_512::<true, 3, 9>(px, kw, taps, ind, w, ch, lo, hi, out),
+                (25, 5) => f32_512::<true, 5, 25>(px, kw, taps, ind, w, ch, lo, hi, out),
+                _ => f32_512::<true, 0, 0>(px, kw, taps, ind, w, ch, lo, hi, out),
             }
-            c += n;
         }
     }
 }

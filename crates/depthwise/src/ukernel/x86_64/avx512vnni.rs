@@ -7,9 +7,7 @@
 
 #![allow(non_snake_case)]
 
-use super::avx512::i8_512_body;
 use super::wide::{Wide, W256, W512};
-use super::NO_REQUANT;
 use crate::ukernel::{check_pack, packed_len, Fp32Requant};
 use crate::DwError;
 use core::arch::x86_64::*;
@@ -17,67 +15,22 @@ use cpu_probe::alloc::try_with_capacity;
 
 // ---------------------------------------------------------------- int8, i16 pairs
 
-/// `dwconv_c32__avx512vnni`: [`super::avx512::dwconv_c32__avx512`] with `vpdpwssd`; see
-/// [`crate::ukernel::DwI8Fn`].
-///
-/// # Safety
-/// The contract of [`crate::ukernel::DwI8Fn`] with the layout of [`super::avx512::pack_i8`], on
-/// a CPU with AVX-512 F/BW/DQ/VL and VNNI.
-pub unsafe fn dwconv_c32__avx512vnni<const SIGNED: bool>(
-    px: usize,
-    taps: usize,
-    ind: *const *const u8,
-    w: *const i32,
-    ch: usize,
-    out: *mut i32,
-) {
-    // SAFETY: same contract.
-    unsafe {
-        match taps {
-            9 => i8_vnni::<SIGNED, 9, false>(px, taps, ind, w, ch, &NO_REQUANT, out.cast()),
-            25 => i8_vnni::<SIGNED, 25, false>(px, taps, ind, w, ch, &NO_REQUANT, out.cast()),
-            _ => i8_vnni::<SIGNED, 0, false>(px, taps, ind, w, ch, &NO_REQUANT, out.cast()),
-        }
-    }
-}
-
-/// `dwconv_c32_fp32__avx512vnni`: [`dwconv_c32__avx512vnni`] with the per-tensor Fp32
-/// requantization fused into the store; see [`crate::ukernel::DwI8QFn`].
-///
-/// # Safety
-/// The contract of [`crate::ukernel::DwI8QFn`] with the layout of [`super::avx512::pack_i8`],
-/// on a CPU with AVX-512 F/BW/DQ/VL and VNNI.
-pub unsafe fn dwconv_c32_fp32__avx512vnni<const SIGNED: bool>(
-    px: usize,
-    taps: usize,
-    ind: *const *const u8,
-    w: *const i32,
-    ch: usize,
-    q: &Fp32Requant<'_>,
-    out: *mut u8,
-) {
-    // SAFETY: same contract.
-    unsafe {
-        match taps {
-            9 => i8_vnni::<SIGNED, 9, true>(px, taps, ind, w, ch, q, out),
-            25 => i8_vnni::<SIGNED, 25, true>(px, taps, ind, w, ch, q, out),
-            _ => i8_vnni::<SIGNED, 0, true>(px, taps, ind, w, ch, q, out),
-        }
-    }
-}
-
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
-unsafe fn i8_vnni<const SIGNED: bool, const K: usize, const Q: bool>(
-    px: usize,
-    taps: usize,
-    ind: *const *const u8,
-    w: *const i32,
-    ch: usize,
-    q: &Fp32Requant<'_>,
-    out: *mut u8,
-) {
-    // SAFETY: forwarded contract.
-    unsafe { i8_512_body::<SIGNED, true, K, Q>(px, taps, ind, w, ch, q, out) }
+pair_kernels! {
+    i8_vnni, "avx512f,avx512bw,avx512dq,avx512vl,avx512vnni", true;
+    /// `dwconv_c32__avx512vnni`: [`super::avx512::dwconv_c32__avx512`] with `vpdpwssd`; see
+    /// [`crate::ukernel::DwI8Fn`].
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::DwI8Fn`] with the layout of [`super::avx512::pack_i8`],
+    /// on a CPU with AVX-512 F/BW/DQ/VL and VNNI.
+    dwconv_c32__avx512vnni;
+    /// `dwconv_c32_fp32__avx512vnni`: [`dwconv_c32__avx512vnni`] with the per-tensor Fp32
+    /// requantization fused into the store; see [`crate::ukernel::DwI8QFn`].
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::DwI8QFn`] with the layout of [`super::avx512::pack_i8`],
+    /// on a CPU with AVX-512 F/BW/DQ/VL and VNNI.
+    dwconv_c32_fp32__avx512vnni;
 }
 
 // ---------------------------------------------------------------- int8, u8 x s8, stride 1 or 2
@@ -142,46 +95,37 @@ pub fn pack_i8_s1(
     Ok(out)
 }
 
-/// `dwconv_c64s1_fp32__avx512vnni` (u8 or i8 activations × s8 weights, `vpdpbusd`): 3x3 and 5x5,
-/// stride 1 or 2 and dilation 1 along W, per-tensor Fp32 requantization fused; see
-/// [`crate::ukernel::DwI8QS1Fn`].
-///
-/// Per 64-channel tile (a last tile of at most 32 channels in ymm) and block of `Q8P` (4)
-/// pixels (a row's last 1-3 pixels as one smaller block), each input column of a group of 4 kernel
-/// rows is loaded and interleaved once (`vpunpck{l,h}bw` + `vpunpck{l,h}wd`: four 16-channel
-/// vectors whose dwords hold the 4 rows' bytes of one channel; a lone row, as the fifth of a 5x5
-/// kernel, is spread with `vpshufb`) and feeds the up to `kw` pixels that use it: one
-/// `vpdpbusd` multiplies 4 taps of 16 channels, exact in i32 (u8 · s8 products, no
-/// saturation). i8 activations are read as `x + 128` (`vpxor`), with `128 · Σ w'` taken off the
-/// packed bias. The accumulators are requantized in their interleaved order (scale and round in
-/// f32, the upper clamp there too when the scale exceeds 0.5), packed back to channel order with
-/// `vpackssdw` (+ zero point, saturating) and `vpack{us,ss}wb`, and clamped in bytes: `clamp(round(x), lo, hi) = round(clamp(x,
-/// lo, hi))` for integer bounds, so this is bit-exact with `Requantizer::requantize`.
-///
-/// # Safety
-/// The contract of [`crate::ukernel::DwI8QS1Fn`] with the layout of [`pack_i8_s1`], on a CPU with
-/// AVX-512 F/BW/VL and VNNI.
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn dwconv_c64s1_fp32__avx512vnni<const SIGNED: bool>(
-    px: usize,
-    kw: usize,
-    sw: usize,
-    taps: usize,
-    ind: *const *const u8,
-    w: *const i32,
-    ch: usize,
-    q: &Fp32Requant<'_>,
-    out: *mut u8,
-) {
-    // SAFETY: same contract; the plan hands this kernel out only for 3x3 and 5x5 with stride
-    // 1 or 2 along W.
-    unsafe {
-        match (taps, kw, sw) {
-            (9, 3, 1) => i8q_s1::<SIGNED, 3, 3, 1>(px, ind, w, ch, q, out),
-            (25, 5, 1) => i8q_s1::<SIGNED, 5, 5, 1>(px, ind, w, ch, q, out),
-            (9, 3, 2) => i8q_s1::<SIGNED, 3, 3, 2>(px, ind, w, ch, q, out),
-            (25, 5, 2) => i8q_s1::<SIGNED, 5, 5, 2>(px, ind, w, ch, q, out),
-            _ => unreachable!("dwconv_c64s1_fp32__avx512vnni: only 3x3 and 5x5, stride 1 or 2"),
+kernel_fn! {
+    /// `dwconv_c64s1_fp32__avx512vnni` (u8 or i8 activations × s8 weights, `vpdpbusd`): 3x3 and 5x5,
+    /// stride 1 or 2 and dilation 1 along W, per-tensor Fp32 requantization fused; see
+    /// [`crate::ukernel::DwI8QS1Fn`].
+    ///
+    /// Per 64-channel tile (a last tile of at most 32 channels in ymm) and block of `Q8P` (4)
+    /// pixels (a row's last 1-3 pixels as one smaller block), each input column of a group of 4 kernel
+    /// rows is loaded and interleaved once (`vpunpck{l,h}bw` + `vpunpck{l,h}wd`: four 16-channel
+    /// vectors whose dwords hold the 4 rows' bytes of one channel; a lone row, as the fifth of a 5x5
+    /// kernel, is spread with `vpshufb`) and feeds the up to `kw` pixels that use it: one
+    /// `vpdpbusd` multiplies 4 taps of 16 channels, exact in i32 (u8 · s8 products, no
+    /// saturation). i8 activations are read as `x + 128` (`vpxor`), with `128 · Σ w'` taken off the
+    /// packed bias. The accumulators are requantized in their interleaved order (scale and round in
+    /// f32, the upper clamp there too when the scale exceeds 0.5), packed back to channel order with
+    /// `vpackssdw` (+ zero point, saturating) and `vpack{us,ss}wb`, and clamped in bytes: `clamp(round(x), lo, hi) = round(clamp(x,
+    /// lo, hi))` for integer bounds, so this is bit-exact with `Requantizer::requantize`.
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::DwI8QS1Fn`] with the layout of [`pack_i8_s1`], on a CPU with
+    /// AVX-512 F/BW/VL and VNNI.
+    q8s1 dwconv_c64s1_fp32__avx512vnni(px, kw, sw, taps, ind, w, ch, q, out) {
+        // SAFETY: same contract; the plan hands this kernel out only for 3x3 and 5x5 with stride
+        // 1 or 2 along W.
+        unsafe {
+            match (taps, kw, sw) {
+                (9, 3, 1) => i8q_s1::<SIGNED, 3, 3, 1>(px, ind, w, ch, q, out),
+                (25, 5, 1) => i8q_s1::<SIGNED, 5, 5, 1>(px, ind, w, ch, q, out),
+                (9, 3, 2) => i8q_s1::<SIGNED, 3, 3, 2>(px, ind, w, ch, q, out),
+                (25, 5, 2) => i8q_s1::<SIGNED, 5, 5, 2>(px, ind, w, ch, q, out),
+                _ => unreachable!("dwconv_c64s1_fp32__avx512vnni: only 3x3 and 5x5, stride 1 or 2"),
+            }
         }
     }
 }
