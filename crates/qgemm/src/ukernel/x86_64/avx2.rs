@@ -246,7 +246,9 @@ unsafe fn dispatch<const OUT: u8>(
 }
 
 /// Widens the bytes of k-groups `q0..q1` of one row of `kc` bytes (xor `xor`) to i16 at
-/// `dst` (4 per group; the channels past `kc` of the last group are 0: their weights are 0).
+/// `dst` (4 per group; the channels past `kc` of the last group hold `xor`: their weights are
+/// 0): 4 groups per step from 16 bytes, then one group per step (small `kc`, e.g. the 3 input
+/// channels of a first layer: one 4-byte read, `vpmovzxbw`, one 8-byte store).
 ///
 /// # Safety
 /// `row` is readable for `kc` bytes, `q0 < q1 <= ceil(kc / 4)`; `dst` is writable for
@@ -254,29 +256,53 @@ unsafe fn dispatch<const OUT: u8>(
 #[inline]
 #[target_feature(enable = "avx2")]
 unsafe fn widen_groups(row: *const u8, kc: usize, q0: usize, q1: usize, xor: u8, dst: *mut u64) {
-    let start = 4 * q0;
-    let n = (4 * q1).min(kc) - start;
-    let dst16 = dst.cast::<i16>();
     let xv = _mm_set1_epi8(xor as i8);
-    let mut i = 0;
-    while i + 16 <= n {
-        // SAFETY: bytes start + i .. start + i + 16 <= kc are in the row; dst holds
-        // 4 · (q1 − q0) >= n i16, so i + 16 <= n of them.
+    let x32 = u32::from_ne_bytes([xor; 4]);
+    let mut q = q0;
+    // d = dst + (q − q0) throughout.
+    let mut d = dst;
+    while q + 4 <= q1 && 4 * q + 16 <= kc {
+        // SAFETY: bytes 4q..4q + 16 <= kc are in the row; groups q..q + 4 <= q1 of dst.
         unsafe {
-            let v = _mm_xor_si128(_mm_loadu_si128(row.add(start + i).cast()), xv);
-            _mm256_storeu_si256(dst16.add(i).cast(), _mm256_cvtepu8_epi16(v));
+            let v = _mm_xor_si128(_mm_loadu_si128(row.add(4 * q).cast()), xv);
+            _mm256_storeu_si256(d.cast(), _mm256_cvtepu8_epi16(v));
+            d = d.add(4);
         }
-        i += 16;
+        q += 4;
     }
-    while i < n {
-        // SAFETY: start + i < kc; i < n <= 4 · (q1 − q0).
-        unsafe { *dst16.add(i) = i16::from(*row.add(start + i) ^ xor) };
-        i += 1;
+    while q < q1 {
+        // SAFETY: q < ceil(kc / 4); group q < q1 of dst.
+        unsafe {
+            widen_group(row, q, kc, x32, d);
+            d = d.add(1);
+        }
+        q += 1;
     }
-    while i < 4 * (q1 - q0) {
-        // SAFETY: i < 4 · (q1 − q0), inside dst.
-        unsafe { *dst16.add(i) = 0 };
-        i += 1;
+}
+
+/// Widens k-group `q` of a row of `kc` bytes (xor `x32`, 4 bytes of the mask) to the 4 i16
+/// at `dst`, reading only bytes below `kc` (the missing ones of a partial group read as 0).
+///
+/// # Safety
+/// `row` is readable for `kc` bytes, `4q < kc`; `dst` is writable; the CPU has AVX2.
+#[inline(always)]
+unsafe fn widen_group(row: *const u8, q: usize, kc: usize, x32: u32, dst: *mut u64) {
+    let k = 4 * q;
+    // SAFETY: each read covers bytes k..min(k + 4, kc), inside the row (k < kc).
+    let bytes = unsafe {
+        let p = row.add(k);
+        match kc - k {
+            1 => u32::from(*p),
+            2 => u32::from(core::ptr::read_unaligned(p.cast::<u16>())),
+            3 => u32::from(core::ptr::read_unaligned(p.cast::<u16>())) | u32::from(*p.add(2)) << 16,
+            _ => core::ptr::read_unaligned(p.cast::<u32>()),
+        }
+    };
+    // SAFETY: dst is writable for 8 bytes; the CPU has AVX2 (caller contract; this inlines
+    // into AVX2 functions only).
+    unsafe {
+        let v = _mm_cvtepu8_epi16(_mm_cvtsi32_si128((bytes ^ x32) as i32));
+        _mm_storel_epi64(dst.cast(), v);
     }
 }
 
@@ -297,6 +323,22 @@ unsafe fn widen_rows<const M: usize>(
     g0: usize,
     g1: usize,
 ) {
+    if kc4 == 1 {
+        // One group per tap (kc <= 4: a first layer's 3 channels): one 4-byte step per tap and
+        // row, no loop per row.
+        let x32 = u32::from_ne_bytes([xor; 4]);
+        for g in g0..g1 {
+            for m in 0..M {
+                // SAFETY: tap g < taps, so a[g · MR + m] is one of the caller's pointers, to kc
+                // bytes (0 < kc); g − g0 < CHUNK is inside the row of buf.
+                unsafe {
+                    let row = *a.add(g * MR_6X8 + m);
+                    widen_group(row, 0, kc, x32, (*buf).0[m].as_mut_ptr().add(g - g0));
+                }
+            }
+        }
+        return;
+    }
     let mut g = g0;
     while g < g1 {
         let (t, q0) = (g / kc4, g % kc4);
