@@ -55,12 +55,33 @@ fn check(
     let bias: Vec<i32> = (0..n)
         .map(|_| lcg(&mut s).rem_euclid(20001) - 10000)
         .collect();
+    check_data(
+        (m, k, n),
+        (lda, ldb, ldc),
+        (a_type, &a, za),
+        (b_type, &b, &zb),
+        &bias,
+        seed,
+    );
+}
+
+/// Every available entry against the reference on the given operands (`a`: `m` rows of
+/// stride `lda`, `b`: `k` rows of stride `ldb`, values in their types' ranges; `zb`: 1 or `n`
+/// zero points), into every output type with C's row stride `ldc`.
+fn check_data(
+    (m, k, n): (usize, usize, usize),
+    (lda, ldb, ldc): (usize, usize, usize),
+    (a_type, a, za): (QType, &[i32], i32),
+    (b_type, b, zb): (QType, &[i32], &[i32]),
+    bias: &[i32],
+    seed: u64,
+) {
     let zb_full: Vec<i32> = if zb.len() == 1 {
         vec![zb[0]; n]
     } else {
-        zb.clone()
+        zb.to_vec()
     };
-    let mut want = gemm_i32(m, n, k, &a, lda, za, &b, ldb, &zb_full);
+    let mut want = gemm_i32(m, n, k, a, lda, za, b, ldb, &zb_full);
     for (i, x) in want.iter_mut().enumerate() {
         *x += bias[i % n];
     }
@@ -104,8 +125,8 @@ fn check(
             ldb,
             a_type,
             a_zero_point: za,
-            b_zero_points: &zb,
-            bias: Some(&bias),
+            b_zero_points: zb,
+            bias: Some(bias),
             kernel: Some(v),
         }) {
             Ok(p) => p,
@@ -302,6 +323,89 @@ proptest! {
     #[test]
     fn random_shapes(m in 1usize..70, k in 1usize..300, n in 1usize..90, ea in 0usize..5, eb in 0usize..5, ec in 0usize..5, ops in 0usize..3, pc in any::<bool>(), seed in any::<u64>()) {
         check(m, k, n, ea, eb, ec, ops, pc, seed);
+    }
+}
+
+/// K past the 2048 channels the AVX2 6x8 kernel widens at once (chunked path), around the
+/// chunk boundary, for GEMV and row tails.
+#[test]
+fn long_k() {
+    let mut seed = 7u64;
+    for k in [2047, 2048, 2049, 4100] {
+        for m in [1, 5, 6, 7, 13] {
+            for n in [1, 8, 9, 17] {
+                seed += 1;
+                check(
+                    m,
+                    k,
+                    n,
+                    1,
+                    0,
+                    2,
+                    (seed % 3) as usize,
+                    seed.is_multiple_of(2),
+                    seed,
+                );
+            }
+        }
+    }
+}
+
+/// The operand extremes: every A byte at one end of its type, every weight at one end (−128 for
+/// i8 weights, the case `vpmaddubsw`'s sign trick cannot take), zero points at both ends, and a
+/// mix, for every operand combination; K up to the accumulator bound the plans accept.
+#[test]
+fn extreme_operands() {
+    let combos = [
+        (QType::U8, QType::U8),
+        (QType::I8, QType::I8),
+        (QType::U8, QType::I8),
+        (QType::I8, QType::U8),
+    ];
+    let mut seed = 99u64;
+    for (a_type, b_type) in combos {
+        let (amin, amax, bmin, bmax) = (a_type.min(), a_type.max(), b_type.min(), b_type.max());
+        for (av, bv) in [(amax, bmin), (amin, bmin), (amax, bmax), (amin, bmax)] {
+            for (za, zb) in [(amin, bmin), (amax, bmax), (amin, bmax), (amax, bmin)] {
+                for (m, k, n) in [(1, 4, 8), (6, 33, 9), (7, 1000, 17), (2, 4099, 3)] {
+                    seed += 1;
+                    // Mostly the extremes, one value in 7 the other end of the range.
+                    let mut s = seed;
+                    let a: Vec<i32> = (0..m * k)
+                        .map(|_| {
+                            if lcg(&mut s) % 7 == 0 {
+                                amin + amax - av
+                            } else {
+                                av
+                            }
+                        })
+                        .collect();
+                    let b: Vec<i32> = (0..k * n)
+                        .map(|_| {
+                            if lcg(&mut s) % 7 == 0 {
+                                bmin + bmax - bv
+                            } else {
+                                bv
+                            }
+                        })
+                        .collect();
+                    let bias = vec![(seed % 5) as i32 - 2; n];
+                    let zbs = if seed.is_multiple_of(2) {
+                        vec![zb; n]
+                    } else {
+                        vec![zb]
+                    };
+                    check_data(
+                        (m, k, n),
+                        (k, n, n),
+                        (a_type, &a, za),
+                        (b_type, &b, &zbs),
+                        &bias,
+                        seed,
+                    );
+                }
+            }
+        }
     }
 }
 

@@ -248,6 +248,21 @@ pub static IGEMM: Table<Kernels> = Table::new(&[
             false,
         ),
     },
+    // AVX2 `vpmaddwd` (exact), 6 rows widened to i16 once per call, `Fp32` fused store.
+    #[cfg(target_arch = "x86_64")]
+    Entry {
+        isa: Isa::Avx2,
+        name: "igemm_6x8c4__avx2",
+        kernels: Kernels {
+            run_fp32: Some(x86_64::avx2::igemm_6x8c4_fp32__avx2),
+            ..plain(
+                x86_64::avx2::MR_6X8,
+                x86_64::avx2::NR_6X8,
+                x86_64::avx2::igemm_6x8c4__avx2,
+                false,
+            )
+        },
+    },
     // AVX-512 VNNI `vpdpbusd`, with fused-requantization and strided-A entries.
     #[cfg(target_arch = "x86_64")]
     Entry {
