@@ -16,7 +16,7 @@ use onnx::{
 };
 use proptest::prelude::*;
 use prost::Message;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 mod common;

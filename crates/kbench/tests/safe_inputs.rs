@@ -13,7 +13,7 @@ mod conformance;
 
 use conformance::{run_case, tensor_from_proto, LoadError, Status, MAX_FILE_BYTES};
 use onnx::{data_type, TensorProto};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 mod common;
 use common::TempDir;
