@@ -284,6 +284,19 @@ pub struct Fp32Requant<'a> {
     pub channel_scales: Option<&'a [f32]>,
 }
 
+impl Fp32Requant<'static> {
+    /// A placeholder for the kernel entries that store raw i32 and never read their stage (an
+    /// identity scale, an empty clamp range, zero point 0).
+    pub const UNUSED: Fp32Requant<'static> = Fp32Requant {
+        scale: 1.0,
+        lo: 0.0,
+        hi: 0.0,
+        zero_point: 0,
+        signed: false,
+        channel_scales: None,
+    };
+}
+
 impl<'a> Fp32Requant<'a> {
     /// The fused form of `r`, if its scheme is `Fp32` (the only one the kernels fuse).
     pub fn from_requantizer(r: &Requantizer) -> Option<Fp32Requant<'static>> {

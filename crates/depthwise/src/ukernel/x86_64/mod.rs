@@ -10,7 +10,7 @@ macro_rules! pair_kernels {
         kernel_fn! {
             $(#[$rm])*
             i8 $raw(px, taps, ind, w, ch, out) {
-                let (q, out) = (&super::NO_REQUANT, out.cast());
+                let (q, out) = (&super::Fp32Requant::UNUSED, out.cast());
                 // SAFETY: same contract.
                 unsafe { by_taps!(taps, K => $tf::<SIGNED, K, false>(px, taps, ind, w, ch, q, out)) }
             }
@@ -50,12 +50,3 @@ mod wide;
 
 use crate::ukernel::Fp32Requant;
 
-/// Placeholder for the kernels that store i32 (never read).
-const NO_REQUANT: Fp32Requant<'static> = Fp32Requant {
-    scale: 1.0,
-    lo: 0.0,
-    hi: 0.0,
-    zero_point: 0,
-    signed: false,
-    channel_scales: None,
-};

@@ -50,7 +50,7 @@ pub unsafe fn igemm_4x16c8__neoni8mm(
     out: *mut i32,
     out_stride: usize,
 ) {
-    let st = Stage::new(&NO_Q);
+    let st = Stage::new(&Fp32Requant::UNUSED);
     // SAFETY: same contract; the caller guarantees the CPU features; FUSED = false stores i32.
     unsafe {
         inner::<false>(
@@ -62,7 +62,7 @@ pub unsafe fn igemm_4x16c8__neoni8mm(
             a_xor,
             w,
             bias,
-            &NO_Q,
+            &Fp32Requant::UNUSED,
             0,
             &st,
             out.cast(),
@@ -70,16 +70,6 @@ pub unsafe fn igemm_4x16c8__neoni8mm(
         )
     }
 }
-
-/// The requantization the i32 entry passes along (unused: it stores i32).
-const NO_Q: Fp32Requant<'static> = Fp32Requant {
-    scale: 1.0,
-    lo: 0.0,
-    hi: 0.0,
-    zero_point: 0,
-    signed: false,
-    channel_scales: None,
-};
 
 /// `igemm_4x16c8__neoni8mm` with the `Fp32` requantization (per tensor or per channel) fused
 /// into its store ([`super::out`]): see [`crate::ukernel::IgemmFp32Fn`].

@@ -78,16 +78,6 @@ pub const MR_8X8: usize = 8;
 /// Columns per tile of `igemm_8x8c4__neon`.
 pub const NR_8X8: usize = 8;
 
-/// The requantization the i32 entry passes along (unused: it stores i32).
-const NO_Q: Fp32Requant<'static> = Fp32Requant {
-    scale: 1.0,
-    lo: 0.0,
-    hi: 0.0,
-    zero_point: 0,
-    signed: false,
-    channel_scales: None,
-};
-
 /// `igemm_8x8c4__neon`: 8 rows × 8 columns on ARMv8.0 NEON, the class of QNNPACK's
 /// `8x8-aarch64-neon` kernel, on the `c4` packing with `NR = 8` (the packing of
 /// `igemm_4x8c4__neon`). Per 8 input channels: one `ldr d` + `uxtl` per row (8 channels of
@@ -111,17 +101,17 @@ pub unsafe fn igemm_8x8c4__neon(
     out: *mut i32,
     out_stride: usize,
 ) {
-    let st = Stage::new(&NO_Q);
+    let st = Stage::new(&Fp32Requant::UNUSED);
     let o = out.cast::<u8>();
     // SAFETY: the caller's contract; FUSED = false stores i32 rows.
     unsafe {
         if a_xor == 0 {
             block_8x8::<false, false>(
-                mr, nr, taps, kc, a, a_xor, w, bias, &NO_Q, 0, &st, o, out_stride,
+                mr, nr, taps, kc, a, a_xor, w, bias, &Fp32Requant::UNUSED, 0, &st, o, out_stride,
             )
         } else {
             block_8x8::<true, false>(
-                mr, nr, taps, kc, a, a_xor, w, bias, &NO_Q, 0, &st, o, out_stride,
+                mr, nr, taps, kc, a, a_xor, w, bias, &Fp32Requant::UNUSED, 0, &st, o, out_stride,
             )
         }
     }

@@ -16,16 +16,6 @@ use super::out::{bytes16, requant8, scales, store16, store_i32, Stage};
 use crate::ukernel::{load_tail, Fp32Requant};
 use core::arch::aarch64::*;
 
-/// The requantization the i32 entry passes along (unused: it stores i32).
-const NO_Q: Fp32Requant<'static> = Fp32Requant {
-    scale: 1.0,
-    lo: 0.0,
-    hi: 0.0,
-    zero_point: 0,
-    signed: false,
-    channel_scales: None,
-};
-
 /// Rows per tile.
 pub const MR: usize = 4;
 /// Columns per tile.
@@ -62,7 +52,7 @@ pub unsafe fn igemm_4x16c4__neondot(
     out: *mut i32,
     out_stride: usize,
 ) {
-    let st = Stage::new(&NO_Q);
+    let st = Stage::new(&Fp32Requant::UNUSED);
     // SAFETY: the caller's contract; FUSED = false stores i32 rows.
     unsafe {
         block_4x16::<false>(
@@ -74,7 +64,7 @@ pub unsafe fn igemm_4x16c4__neondot(
             a_xor,
             w,
             bias,
-            &NO_Q,
+            &Fp32Requant::UNUSED,
             0,
             &st,
             out.cast(),

@@ -115,16 +115,6 @@ const CHUNK: usize = 512;
 #[repr(C, align(32))]
 struct Widened<const M: usize>([[u64; CHUNK]; M]);
 
-/// The requantization the i32 entry ignores (its `OUT = 0` store never reads it).
-const NO_REQUANT: Fp32Requant<'static> = Fp32Requant {
-    scale: 1.0,
-    lo: 0.0,
-    hi: 0.0,
-    zero_point: 0,
-    signed: false,
-    channel_scales: None,
-};
-
 /// 6 rows × 8 columns, exact: activations (xor-ed to `a'`, zero-extended) and weights
 /// (sign-extended) multiplied as i16 by `vpmaddwd`, whose pair sums (|a'·w'| · 2 <= 65280)
 /// cannot saturate, accumulated in wrapping i32. The tile's rows are widened to i16 once per
@@ -165,7 +155,7 @@ pub unsafe fn igemm_6x8c4__avx2(
             bias,
             out.cast(),
             out_stride,
-            &NO_REQUANT,
+            &Fp32Requant::UNUSED,
         )
     }
 }

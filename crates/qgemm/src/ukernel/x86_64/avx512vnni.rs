@@ -44,7 +44,7 @@ pub unsafe fn igemm_8x32c4__avx512vnni(
             bias,
             out.cast(),
             out_stride,
-            &NO_Q,
+            &Fp32Requant::UNUSED,
         )
     }
 }
@@ -83,15 +83,6 @@ pub unsafe fn igemm_8x32c4_fp32__avx512vnni(
         }
     }
 }
-
-const NO_Q: Fp32Requant<'static> = Fp32Requant {
-    scale: 1.0,
-    lo: 0.0,
-    hi: 0.0,
-    zero_point: 0,
-    signed: false,
-    channel_scales: None,
-};
 
 /// Picks the kernel with exactly `mr` rows (GEMV and image tails do not repeat a row).
 ///
@@ -405,7 +396,7 @@ pub unsafe fn gemm_8x32c4__avx512vnni(
                 lda,
                 w,
                 bias,
-                &NO_Q,
+                &Fp32Requant::UNUSED,
                 out.cast(),
                 out_stride,
             )
@@ -419,7 +410,7 @@ pub unsafe fn gemm_8x32c4__avx512vnni(
                 lda,
                 w,
                 bias,
-                &NO_Q,
+                &Fp32Requant::UNUSED,
                 out.cast(),
                 out_stride,
             )
