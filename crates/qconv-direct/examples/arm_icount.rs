@@ -35,15 +35,8 @@ fn main() {
     let gemm = |m: usize, k: usize, n: usize| {
         let b: Vec<i8> = data(k * n, 7).iter().map(|&x| x as i8).collect();
         let p = PackedB::new(GemmConfig {
-            k,
-            n,
-            b: qgemm::Input8::I8(&b),
-            ldb: n,
-            a_type: QType::U8,
-            a_zero_point: 128,
-            b_zero_points: &[0],
-            bias: None,
             kernel: Some(kernel),
+            ..GemmConfig::u8_by_s8(k, n, &b)
         })
         .unwrap();
         let a = data(m * k, 1);

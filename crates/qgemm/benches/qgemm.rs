@@ -33,15 +33,8 @@ fn bench(c: &mut Criterion) {
                 continue; // seconds per sample; Q1 shows the scalar ratio
             }
             let p = PackedB::new(GemmConfig {
-                k,
-                n,
-                b: Input8::I8(&b),
-                ldb: n,
-                a_type: QType::U8,
-                a_zero_point: 128,
-                b_zero_points: &[0],
-                bias: None,
                 kernel: Some(v),
+                ..GemmConfig::u8_by_s8(k, n, &b)
             })
             .unwrap();
             for threads in [1, 2] {

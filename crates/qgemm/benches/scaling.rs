@@ -59,18 +59,7 @@ fn main() {
             .map(|x| (x as i8).max(-127))
             .collect();
         let mut out = vec![0u8; m * n];
-        let p = PackedB::new(GemmConfig {
-            k,
-            n,
-            b: Input8::I8(&b),
-            ldb: n,
-            a_type: QType::U8,
-            a_zero_point: 128,
-            b_zero_points: &[0],
-            bias: None,
-            kernel: None,
-        })
-        .unwrap();
+        let p = PackedB::new(GemmConfig::u8_by_s8(k, n, &b)).unwrap();
         let mr = p.kernel().kernels.mr;
         let old = |t: usize| Tiling {
             rows: (m.div_ceil(4 * t).div_ceil(mr) * mr).clamp(mr, 8 * mr),

@@ -4,8 +4,7 @@
 //! driver does; min and median of 300 interleaved rounds, ns per 8 × 32 tile.
 //! `cargo run --release -p qgemm --example fused_loop [k]`
 use qgemm::ukernel::Fp32Requant;
-use qgemm::{GemmConfig, Input8, PackedB};
-use quant_params::QType;
+use qgemm::{GemmConfig, PackedB};
 use std::time::Instant;
 
 fn main() {
@@ -15,18 +14,7 @@ fn main() {
         .unwrap_or(64);
     let (m, n) = (3136usize, 64usize);
     let b: Vec<i8> = (0..k * n).map(|i| (i * 7 % 251) as i8).collect();
-    let p = PackedB::new(GemmConfig {
-        k,
-        n,
-        b: Input8::I8(&b),
-        ldb: n,
-        a_type: QType::U8,
-        a_zero_point: 128,
-        b_zero_points: &[0],
-        bias: None,
-        kernel: None,
-    })
-    .unwrap();
+    let p = PackedB::new(GemmConfig::u8_by_s8(k, n, &b)).unwrap();
     let entry = p.kernel();
     let kern = &entry.kernels;
     let (Some(f), Some(g)) = (kern.run_fp32, kern.gemm_fp32) else {

@@ -24,18 +24,7 @@ fn main() {
     let r = Requantizer::new(RequantScheme::Fp32, 0.001, 128, QType::U8).unwrap();
     let a = data(m * k, 1);
     let b: Vec<i8> = data(k * n, 2).into_iter().map(|x| x as i8).collect();
-    let p = PackedB::new(GemmConfig {
-        k,
-        n,
-        b: Input8::I8(&b),
-        ldb: n,
-        a_type: QType::U8,
-        a_zero_point: 128,
-        b_zero_points: &[0],
-        bias: None,
-        kernel: None,
-    })
-    .unwrap();
+    let p = PackedB::new(GemmConfig::u8_by_s8(k, n, &b)).unwrap();
     let mut c8 = vec![0u8; m * n];
     let mut c32 = vec![0i32; m * n];
     let pools = [Parallel::new(1), Parallel::new(2)];

@@ -1,26 +1,14 @@
 //! One micro-kernel call repeated on an L1-resident tile (MR rows, one NR block), to separate the
 //! kernel's own cost from the driver's: cycles-equivalent GOP/s per K.
 //! `cargo run --release -p qgemm --example ukernel_loop`
-use qgemm::{GemmConfig, Input8, PackedB};
-use quant_params::QType;
+use qgemm::{GemmConfig, PackedB};
 use std::time::Instant;
 
 fn main() {
     for k in [16usize, 32, 64, 128, 256, 1024] {
         let n = 32;
         let b: Vec<i8> = (0..k * n).map(|i| (i * 7 % 251) as i8).collect();
-        let p = PackedB::new(GemmConfig {
-            k,
-            n,
-            b: Input8::I8(&b),
-            ldb: n,
-            a_type: QType::U8,
-            a_zero_point: 128,
-            b_zero_points: &[0],
-            bias: None,
-            kernel: None,
-        })
-        .unwrap();
+        let p = PackedB::new(GemmConfig::u8_by_s8(k, n, &b)).unwrap();
         let entry = p.kernel();
         let kern = &entry.kernels;
         let a: Vec<u8> = (0..16 * k).map(|i| (i * 13 % 256) as u8).collect();

@@ -249,6 +249,36 @@ pub struct GemmConfig<'a> {
     pub kernel: Option<&'static Kernel>,
 }
 
+impl<'a> GemmConfig<'a> {
+    /// The common case of ONNX Runtime's and XNNPACK's int8 models: u8 activations with zero
+    /// point 128 times symmetric s8 weights `b` (`k × n`, row stride `n`, zero point 0), no
+    /// bias, the best kernel. Change fields with struct update syntax:
+    ///
+    /// ```
+    /// use cpu_probe::Isa;
+    /// use qgemm::{GemmConfig, PackedB, IGEMM};
+    /// let b = vec![1i8; 16 * 8];
+    /// let p = PackedB::new(GemmConfig {
+    ///     kernel: Some(IGEMM.best_of(Isa::Scalar).unwrap()),
+    ///     ..GemmConfig::u8_by_s8(16, 8, &b)
+    /// })?;
+    /// # Ok::<(), qgemm::GemmError>(())
+    /// ```
+    pub fn u8_by_s8(k: usize, n: usize, b: &'a [i8]) -> GemmConfig<'a> {
+        GemmConfig {
+            k,
+            n,
+            b: Input8::I8(b),
+            ldb: n,
+            a_type: QType::U8,
+            a_zero_point: 128,
+            b_zero_points: &[0],
+            bias: None,
+            kernel: None,
+        }
+    }
+}
+
 /// Where and how C is written.
 #[derive(Debug)]
 pub enum GemmOutput<'a> {

@@ -800,15 +800,8 @@ fn no_read_past_the_end_of_a() {
         let r = Requantizer::new(RequantScheme::Fp32, 0.01, 128, QType::U8).unwrap();
         for v in IGEMM.available() {
             let p = PackedB::new(GemmConfig {
-                k,
-                n,
-                b: Input8::I8(&b),
-                ldb: n,
-                a_type: QType::U8,
-                a_zero_point: 128,
-                b_zero_points: &[0],
-                bias: None,
                 kernel: Some(v),
+                ..GemmConfig::u8_by_s8(k, n, &b)
             })
             .unwrap();
             let a = Input8::U8(ga.bytes());

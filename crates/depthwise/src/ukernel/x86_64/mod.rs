@@ -49,4 +49,3 @@ pub mod avx512vnni;
 mod wide;
 
 use crate::ukernel::Fp32Requant;
-

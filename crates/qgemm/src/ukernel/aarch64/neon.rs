@@ -107,11 +107,35 @@ pub unsafe fn igemm_8x8c4__neon(
     unsafe {
         if a_xor == 0 {
             block_8x8::<false, false>(
-                mr, nr, taps, kc, a, a_xor, w, bias, &Fp32Requant::UNUSED, 0, &st, o, out_stride,
+                mr,
+                nr,
+                taps,
+                kc,
+                a,
+                a_xor,
+                w,
+                bias,
+                &Fp32Requant::UNUSED,
+                0,
+                &st,
+                o,
+                out_stride,
             )
         } else {
             block_8x8::<true, false>(
-                mr, nr, taps, kc, a, a_xor, w, bias, &Fp32Requant::UNUSED, 0, &st, o, out_stride,
+                mr,
+                nr,
+                taps,
+                kc,
+                a,
+                a_xor,
+                w,
+                bias,
+                &Fp32Requant::UNUSED,
+                0,
+                &st,
+                o,
+                out_stride,
             )
         }
     }
