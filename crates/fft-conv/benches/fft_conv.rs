@@ -9,6 +9,9 @@
 //! `run_profiled` over 200 runs) is printed to stderr for every workload and variant. The
 //! kernel transform happens at plan time and is not part of any timed run.
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::values;
 use cpu_probe::parallel::Parallel;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use fft_conv::{FftConfig, FftConv, FftEntry, FFT};
@@ -50,18 +53,6 @@ const WORKLOADS: [Workload; 3] = [
         pad: 1,
     },
 ];
-
-fn values(n: usize, seed: u32) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(2_654_435_761) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 17;
-            s ^= s << 5;
-            (s >> 8) as f32 / (1u32 << 24) as f32 - 0.5
-        })
-        .collect()
-}
 
 fn plan(w: &Workload, v: &'static FftEntry) -> FftConv {
     plan_clamped(w, v, None)

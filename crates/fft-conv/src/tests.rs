@@ -1,22 +1,12 @@
 //! Unit tests of the tile transforms against rustfft (the oracle).
 
+#[path = "../tests/common/mod.rs"]
+mod common;
 use crate::pack::{bin_index, bins};
 use crate::ukernel::{Post, FFT};
+use common::values;
 use rustfft::num_complex::Complex;
 use rustfft::FftPlanner;
-
-/// Deterministic pseudo-random values in [-1, 1).
-fn values(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect()
-}
 
 /// Full complex 2-D DFT of a real `t × t` tile with rustfft (rows, then columns), in f64.
 fn dft2(t: usize, x: &[f32]) -> Vec<Complex<f64>> {

@@ -1,23 +1,12 @@
 //! Every available variant against the f64 direct reference: max|err| <= 1e-5 · RMS(reference).
 
+mod common;
+use common::values;
 use cpu_probe::parallel::Parallel;
 use cpu_probe::DispatchError;
 use fft_conv::reference::conv2d_nchw;
 use fft_conv::{FftConfig, FftConv, FftEntry, FftError, Tile, FFT};
 use proptest::prelude::*;
-
-/// Deterministic pseudo-random values in [-1, 1).
-fn values(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect()
-}
 
 #[derive(Clone, Debug)]
 struct Case {

@@ -4,6 +4,8 @@
 //! size, with and without the fused clamp. One test per bug; run also with
 //! `cargo test --release --test safe_inputs`.
 
+mod common;
+use common::values;
 use cpu_probe::parallel::Parallel;
 use fft_conv::pack::bins;
 use fft_conv::reference::conv2d_nchw;
@@ -161,19 +163,6 @@ fn buffers_one_element_short_are_refused() {
             y[9 * 7 + 7 + 1]
         );
     }
-}
-
-/// Deterministic values in [-1, 1).
-fn values(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-        })
-        .collect()
 }
 
 /// Bug: the fused clamp computed `min(max(v, lo), hi)`, and x86 `maxps(v, lo)` and scalar

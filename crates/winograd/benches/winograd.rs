@@ -14,6 +14,8 @@
 //! the breakdown; `WINOGRAD_BENCH_ACT=relu` (or `clamp`: `[-1, 1]`) fuses an activation, so the
 //! output transform's clamp is timed too (the default is none).
 
+mod common;
+use common::{data, WORKLOADS};
 use cpu_probe::parallel::Parallel;
 use cpu_probe::{Entry, Isa};
 use criterion::measurement::{Measurement, ValueFormatter};
@@ -21,25 +23,6 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use std::time::Duration;
 use winograd::ukernel::{Kernels, TGEMM};
 use winograd::{Activation, Tile, WinogradConfig, WinogradConv};
-
-/// (id, C, K, H, W) from shared/bench/workloads.json (pad 1 on every side).
-const WORKLOADS: [(&str, usize, usize, usize, usize); 3] = [
-    ("W1", 64, 64, 56, 56),
-    ("W2", 32, 32, 128, 128),
-    ("W3", 256, 256, 14, 14),
-];
-
-fn data(n: usize, seed: u32) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(2654435761) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 17;
-            s ^= s << 5;
-            (s >> 8) as f32 / (1u32 << 24) as f32 - 0.5
-        })
-        .collect()
-}
 
 fn selected() -> Vec<(&'static str, usize, usize, usize, usize)> {
     let filter = std::env::var("WINOGRAD_BENCH_FILTER").unwrap_or_default();

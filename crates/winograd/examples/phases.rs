@@ -3,27 +3,12 @@
 //!
 //! `cargo run --release -p winograd --example phases -- [W1,W2,W3] [F6x6|F4x4|F2x2|Auto] [reps]`
 
+#[path = "../benches/common/mod.rs"]
+mod common;
+use common::{data, WORKLOADS};
 use cpu_probe::parallel::Parallel;
 use std::time::{Duration, Instant};
 use winograd::{Tile, WinogradConfig, WinogradConv};
-
-const WORKLOADS: [(&str, usize, usize, usize, usize); 3] = [
-    ("W1", 64, 64, 56, 56),
-    ("W2", 32, 32, 128, 128),
-    ("W3", 256, 256, 14, 14),
-];
-
-fn data(n: usize, seed: u32) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(2654435761) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 17;
-            s ^= s << 5;
-            (s >> 8) as f32 / (1u32 << 24) as f32 - 0.5
-        })
-        .collect()
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
