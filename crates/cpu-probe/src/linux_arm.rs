@@ -397,6 +397,10 @@ pub type ChipsetFn<'a> = &'a dyn Fn(&ProcCpuinfoGlobals, u32) -> Option<crate::c
 
 /// Probes an ARM Linux system from `root`. Never panics; an empty topology with notes if
 /// `/proc/cpuinfo` and the CPU lists are all missing.
+///
+/// The phases follow cpuinfo's `cpuinfo_arm_linux_init`: which processors exist, what
+/// `/proc/cpuinfo` says of them, the ISA, frequencies and packages, clusters, the
+/// microarchitecture per cluster, cpuinfo's core order, then cores and caches.
 pub fn probe(
     root: &Sysroot,
     input: ArmProbeInput,
@@ -404,6 +408,72 @@ pub fn probe(
 ) -> (ArmTopology, Option<crate::chipset::Chipset>) {
     let mode = input.mode;
     let mut out = ArmTopology::default();
+    let text = root.read_text("proc/cpuinfo");
+    let (mut procs, valid_mask) = processors(root, text.as_deref(), &mut out.notes);
+    let count = procs.len();
+    let globals = match &text {
+        Some(t) => parse_proc_cpuinfo(t, &mut procs, mode),
+        None => {
+            out.notes
+                .push("proc/cpuinfo missing: core types unknown".into());
+            ProcCpuinfoGlobals::default()
+        }
+    };
+    let last = mark_valid(&mut procs, valid_mask);
+    let valid_processors = last.valid_processors;
+    let chipset = decode_chipset(&globals, valid_processors);
+    let chip_name = chipset.as_ref().map(|c| c.to_string());
+    let chip = chip_name.as_deref().and_then(series_model);
+
+    let (hwcap, hwcap2) = match input.hwcap {
+        Some(h) => h,
+        None => hwcaps_from_features(&procs, &mut out.notes),
+    };
+    out.isa = arm::decode_isa(
+        hwcap,
+        hwcap2,
+        last.midr,
+        last.arch,
+        last.arch_flags,
+        chip,
+        mode,
+    );
+    read_frequencies_and_packages(root, &mut procs);
+    clusters_from_sysfs(root, &mut procs);
+    let clustered = procs
+        .iter()
+        .filter(|p| all(p.flags, flag::VALID | flag::PACKAGE_CLUSTER))
+        .count() as u32;
+    if clustered != valid_processors {
+        out.notes.push(format!(
+            "sysfs topology covers {clustered} of {valid_processors} processors: clusters inferred"
+        ));
+        if !clusters_by_heuristic(valid_processors, &mut procs, mode, input.android) {
+            clusters_by_sequential_scan(&mut procs);
+        }
+    }
+    count_cluster_members(&mut procs);
+    let _cluster_count =
+        detect_cluster_midr(chip, valid_processors, &mut procs, mode, &mut out.notes);
+    uarch_per_cluster(&mut procs, mode);
+    sort_as_cpuinfo(&mut procs, mode);
+    let n = (valid_processors as usize).min(count);
+    let caches = CacheContext {
+        root,
+        android: input.android,
+        chip,
+        mode,
+    };
+    let l3 = cores_and_l1(&caches, &procs[..n], &mut out);
+    l2_and_l3(&caches, &procs[..n], l3, &mut out);
+    out.globals = globals;
+    (out, chipset)
+}
+
+/// The processors the system has: their number (from `kernel_max`, the `possible` and
+/// `present` lists, else the `processor` lines of `/proc/cpuinfo`), flagged possible/present,
+/// and the flags every valid processor must carry.
+fn processors(root: &Sysroot, text: Option<&str>, notes: &mut Vec<String>) -> (Vec<Proc>, u32) {
     const DEFAULT_MAX: u32 = 1024;
     let max_count = match root.read_u32("sys/devices/system/cpu/kernel_max") {
         Some(k) if k < DEFAULT_MAX => k + 1,
@@ -423,24 +493,19 @@ pub fn probe(
         valid_mask |= flag::POSSIBLE;
     }
     if valid_mask == 0 {
-        out.notes.push(
+        notes.push(
             "sys/devices/system/cpu/{possible,present} missing or malformed: processors taken from /proc/cpuinfo"
                 .into(),
         );
-    }
-    let text = root.read_text("proc/cpuinfo");
-    if valid_mask == 0 {
         // Not in cpuinfo (which gives up here): count the processors /proc/cpuinfo lists.
         let n = text
-            .as_deref()
             .unwrap_or("")
             .lines()
             .filter(|l| l.split(':').next().map(str::trim_end) == Some("processor"))
             .count() as u32;
         count = n.clamp(1, max_count);
     }
-    let count = count as usize;
-    let mut procs = vec![Proc::default(); count];
+    let mut procs = vec![Proc::default(); count as usize];
     for (list, f) in [(&possible, flag::POSSIBLE), (&present, flag::PRESENT)] {
         if let Some(l) = list {
             for &c in l {
@@ -450,77 +515,73 @@ pub fn probe(
             }
         }
     }
-    let globals = match &text {
-        Some(t) => parse_proc_cpuinfo(t, &mut procs, mode),
-        None => {
-            out.notes
-                .push("proc/cpuinfo missing: core types unknown".into());
-            ProcCpuinfoGlobals::default()
-        }
+    (procs, valid_mask)
+}
+
+/// What [`mark_valid`] found: the number of valid processors and the last MIDR and
+/// architecture among them (cpuinfo decodes the ISA from these).
+struct LastValid {
+    valid_processors: u32,
+    midr: u32,
+    arch: u32,
+    arch_flags: ArchFlags,
+}
+
+/// Flags the processors that carry every flag of `valid_mask` as valid and numbers them.
+fn mark_valid(procs: &mut [Proc], valid_mask: u32) -> LastValid {
+    let mut last = LastValid {
+        valid_processors: 0,
+        midr: 0,
+        arch: 0,
+        arch_flags: ArchFlags::default(),
     };
-    for p in procs.iter_mut() {
+    for (i, p) in procs.iter_mut().enumerate() {
         if all(p.flags, valid_mask) {
             p.flags |= flag::VALID;
         }
-    }
-    let mut valid_processors = 0u32;
-    let mut last_midr = 0u32;
-    let (mut last_arch, mut last_arch_flags) = (0u32, ArchFlags::default());
-    for (i, p) in procs.iter_mut().enumerate() {
         p.system_id = i;
         if all(p.flags, flag::VALID) {
             // Possible and present: counted even when /proc/cpuinfo omits it (kernels that list
             // only online cores). cpuinfo's recorded devices expect this (galaxy-s7-global lists
             // 6 of 8 cores, padcod-10.1 1 of 4); its code since 2023 counts only the listed ones,
             // which would report a phone with cores asleep as a smaller phone.
-            valid_processors += 1;
+            last.valid_processors += 1;
             if all(p.flags, flag::MIDR) {
-                last_midr = p.midr;
+                last.midr = p.midr;
             }
             if all(p.flags, flag::ARCHITECTURE) {
-                last_arch = p.arch_version;
-                last_arch_flags = p.arch_flags;
+                last.arch = p.arch_version;
+                last.arch_flags = p.arch_flags;
             }
         }
     }
-    let chipset = decode_chipset(&globals, valid_processors);
-    let chip_name = chipset.as_ref().map(|c| c.to_string());
-    let chip = chip_name.as_deref().and_then(series_model);
+    last
+}
 
-    // ISA.
-    let (hwcap, hwcap2) = match input.hwcap {
-        Some(h) => h,
-        None => {
-            let mut acc: Option<(u64, u64)> = None;
-            for p in procs
-                .iter()
-                .filter(|p| all(p.flags, flag::VALID | flag::FEATURES))
-            {
-                acc = Some(match acc {
-                    None => p.features,
-                    Some((a, b)) => (a & p.features.0, b & p.features.1),
-                });
-            }
-            if acc.is_none() {
-                out.notes.push(
-                    "no AT_HWCAP given and no Features line in /proc/cpuinfo: optional ISA extensions unknown"
-                        .into(),
-                );
-            }
-            acc.unwrap_or((0, 0))
-        }
-    };
-    out.isa = arm::decode_isa(
-        hwcap,
-        hwcap2,
-        last_midr,
-        last_arch,
-        last_arch_flags,
-        chip,
-        mode,
-    );
+/// `AT_HWCAP`/`AT_HWCAP2` when none were given: the `Features` lines of the valid processors,
+/// intersected.
+fn hwcaps_from_features(procs: &[Proc], notes: &mut Vec<String>) -> (u64, u64) {
+    let mut acc: Option<(u64, u64)> = None;
+    for p in procs
+        .iter()
+        .filter(|p| all(p.flags, flag::VALID | flag::FEATURES))
+    {
+        acc = Some(match acc {
+            None => p.features,
+            Some((a, b)) => (a & p.features.0, b & p.features.1),
+        });
+    }
+    if acc.is_none() {
+        notes.push(
+            "no AT_HWCAP given and no Features line in /proc/cpuinfo: optional ISA extensions unknown"
+                .into(),
+        );
+    }
+    acc.unwrap_or((0, 0))
+}
 
-    // Frequencies and package ids.
+/// Maximum and minimum frequencies and package ids of the valid processors, from sysfs.
+fn read_frequencies_and_packages(root: &Sysroot, procs: &mut [Proc]) {
     for (i, p) in procs.iter_mut().enumerate() {
         if !all(p.flags, flag::VALID) {
             continue;
@@ -545,8 +606,13 @@ pub fn probe(
             p.flags |= flag::PACKAGE_ID;
         }
     }
+}
 
-    // Clusters from sibling lists.
+/// Cluster leaders from the sysfs sibling lists (`cluster_cpus_list`, else
+/// `core_siblings_list`, whichever the first processor has): each processor's leader is the
+/// lowest id of its list, and leaders are resolved to the root.
+fn clusters_from_sysfs(root: &Sysroot, procs: &mut [Proc]) {
+    let count = procs.len();
     for (i, p) in procs.iter_mut().enumerate() {
         p.leader = i;
     }
@@ -596,25 +662,19 @@ pub fn probe(
             procs[i].leader = leader;
         }
     }
-    let mut clustered = 0u32;
     for i in 0..count {
         if all(procs[i].flags, flag::VALID | flag::PACKAGE_CLUSTER) {
-            clustered += 1;
             let l = procs[i].leader;
             if l < i {
                 procs[i].leader = procs[l].leader;
             }
         }
     }
-    if clustered != valid_processors {
-        out.notes.push(format!(
-            "sysfs topology covers {clustered} of {valid_processors} processors: clusters inferred"
-        ));
-        if !clusters_by_heuristic(valid_processors, &mut procs, mode, input.android) {
-            clusters_by_sequential_scan(&mut procs);
-        }
-    }
-    // Processors per cluster.
+}
+
+/// Processors per cluster, on every member.
+fn count_cluster_members(procs: &mut [Proc]) {
+    let count = procs.len();
     for i in 0..count {
         if all(procs[i].flags, flag::VALID) {
             let l = procs[i].leader;
@@ -626,11 +686,12 @@ pub fn probe(
             procs[i].cluster_count = procs[procs[i].leader].cluster_count;
         }
     }
-    let _cluster_count =
-        detect_cluster_midr(chip, valid_processors, &mut procs, mode, &mut out.notes);
+}
 
-    // Vendor/uarch of leaders, copied to their cluster.
-    for i in 0..count {
+/// Vendor and microarchitecture of each cluster leader from its MIDR, copied (with the MIDR and
+/// maximum frequency) to the other members.
+fn uarch_per_cluster(procs: &mut [Proc], mode: ArmMode) {
+    for i in 0..procs.len() {
         if !all(procs[i].flags, flag::VALID) {
             continue;
         }
@@ -653,9 +714,11 @@ pub fn probe(
             p.max_frequency = lfreq;
         }
     }
+}
 
-    // cpuinfo's order: usable first, then by core rank, frequency, cluster leader (descending),
-    // Linux id.
+/// cpuinfo's order: usable first, then by core rank, frequency, cluster leader (descending),
+/// Linux id.
+fn sort_as_cpuinfo(procs: &mut [Proc], mode: ArmMode) {
     procs.sort_by(|a, b| {
         use std::cmp::Ordering;
         let ua = all(a.flags, flag::VALID);
@@ -677,9 +740,35 @@ pub fn probe(
         }
         a.system_id.cmp(&b.system_id).then(Ordering::Equal)
     });
+}
 
-    let n = (valid_processors as usize).min(procs.len());
-    let sysfs_l2 = |linux: usize| -> (u32, bool) {
+/// What the cache passes need besides the processors.
+struct CacheContext<'a> {
+    root: &'a Sysroot,
+    android: bool,
+    chip: Option<SeriesModel<'a>>,
+    mode: ArmMode,
+}
+
+impl CacheContext<'_> {
+    /// The caches cpuinfo's tables give processor `p` of cluster `cid`: L1i, L1d, L2, L3.
+    fn decode(&self, p: &Proc, cid: i64) -> [CacheParams; 4] {
+        arm::decode_cache(
+            self.android,
+            p.uarch,
+            p.cluster_count,
+            p.midr,
+            self.chip,
+            cid.max(0) as u32,
+            p.arch_version,
+            self.mode,
+        )
+    }
+
+    /// The L2 of Linux processor `linux` from sysfs (`cache/index2`): its size in bytes (0 if
+    /// absent or malformed) and whether it is private to that processor.
+    fn sysfs_l2(&self, linux: usize) -> (u32, bool) {
+        let root = self.root;
         let base = format!("sys/devices/system/cpu/cpu{linux}/cache/index2");
         if root.read_u32(&format!("{base}/level")) != Some(2) {
             return (0, false);
@@ -709,24 +798,22 @@ pub fn probe(
             })
             .unwrap_or(false);
         (size, per_core)
-    };
+    }
+}
 
-    // Pass 1: cores, clusters, L1, and how many L2/L3 instances.
+/// How many L3 instances the first pass found, and whether one L3 is shared by every core.
+#[derive(Clone, Copy)]
+struct L3Plan {
+    count: usize,
+    shared: bool,
+}
+
+/// Pass 1: cores, clusters and L1 caches of the `procs` (sorted, valid ones only), and how
+/// many L3 instances pass 2 makes.
+fn cores_and_l1(cx: &CacheContext<'_>, procs: &[Proc], out: &mut ArmTopology) -> L3Plan {
     let mut cluster_id: i64 = -1;
-    let (mut l2_count, mut l3_count, mut big_l3, mut shared_l3) = (0usize, 0usize, 0u32, true);
-    let decode = |p: &Proc, cid: i64| {
-        arm::decode_cache(
-            input.android,
-            p.uarch,
-            p.cluster_count,
-            p.midr,
-            chip,
-            cid.max(0) as u32,
-            p.arch_version,
-            mode,
-        )
-    };
-    for (i, p) in procs.iter().take(n).enumerate() {
+    let (mut l3_count, mut big_l3, mut shared_l3) = (0usize, 0u32, true);
+    for (i, p) in procs.iter().enumerate() {
         if p.leader == p.system_id {
             cluster_id += 1;
             out.clusters.push(ArmCluster {
@@ -737,10 +824,10 @@ pub fn probe(
                 midr: p.midr,
             });
         }
-        let caches = decode(p, cluster_id);
+        let caches = cx.decode(p, cluster_id);
         let mut l1i = caches[0];
         let mut l1d = caches[1];
-        if mode == ArmMode::Arm {
+        if cx.mode == ArmMode::Arm {
             if all(p.flags, flag::ICACHE) {
                 l1i = CacheParams {
                     size: p.icache[0],
@@ -758,16 +845,13 @@ pub fn probe(
                 };
             }
         }
-        out.l1i.push(CacheInstance {
-            params: l1i,
-            processor_start: i,
-            processor_count: 1,
-        });
-        out.l1d.push(CacheInstance {
-            params: l1d,
-            processor_start: i,
-            processor_count: 1,
-        });
+        for (list, params) in [(&mut out.l1i, l1i), (&mut out.l1d, l1d)] {
+            list.push(CacheInstance {
+                params,
+                processor_start: i,
+                processor_count: 1,
+            });
+        }
         out.cores.push(ArmCore {
             linux_id: p.system_id,
             cluster: cluster_id.max(0) as usize,
@@ -780,9 +864,8 @@ pub fn probe(
             l2: None,
             l3: None,
         });
-        let (l2, l3) = (caches[2], caches[3]);
+        let l3 = caches[3];
         if l3.size != 0 {
-            l2_count += 1;
             if p.leader == p.system_id {
                 if cluster_id == 0 {
                     big_l3 = l3.size;
@@ -794,26 +877,27 @@ pub fn probe(
             }
         } else {
             shared_l3 = false;
-            if l2.size != 0 {
-                let (sz, per_core) = sysfs_l2(p.system_id);
-                if (sz > 0 && per_core) || p.leader == p.system_id {
-                    l2_count += 1;
-                }
-            }
         }
     }
-    let _ = l2_count;
+    L3Plan {
+        count: l3_count,
+        shared: shared_l3,
+    }
+}
 
-    // Pass 2: L2 and L3 instances.
+/// Pass 2: L2 and L3 instances of the `procs` (as in [`cores_and_l1`]) and each core's links
+/// to them.
+fn l2_and_l3(cx: &CacheContext<'_>, procs: &[Proc], l3p: L3Plan, out: &mut ArmTopology) {
+    let n = procs.len();
     let mut cluster_id: i64 = -1;
     let mut l3_index: i64 = -1;
-    for (i, p) in procs.iter().take(n).enumerate() {
+    for (i, p) in procs.iter().enumerate() {
         if p.leader == p.system_id {
             cluster_id += 1;
         }
-        let caches = decode(p, cluster_id);
+        let caches = cx.decode(p, cluster_id);
         let (mut l2, l3) = (caches[2], caches[3]);
-        let (sz, per_core_sysfs) = sysfs_l2(p.system_id);
+        let (sz, per_core_sysfs) = cx.sysfs_l2(p.system_id);
         if sz > 0 {
             l2.size = sz;
         }
@@ -827,11 +911,11 @@ pub fn probe(
             out.cores[i].l2 = Some(out.l2.len() - 1);
             if p.leader == p.system_id {
                 l3_index += 1;
-                if (l3_index as usize) < l3_count {
+                if (l3_index as usize) < l3p.count {
                     out.l3.push(CacheInstance {
                         params: l3,
                         processor_start: i,
-                        processor_count: if shared_l3 {
+                        processor_count: if l3p.shared {
                             n
                         } else {
                             p.cluster_count as usize
@@ -839,7 +923,7 @@ pub fn probe(
                     });
                 }
             }
-            if shared_l3 && !out.l3.is_empty() {
+            if l3p.shared && !out.l3.is_empty() {
                 out.cores[i].l3 = Some(0);
             } else if l3_index >= 0 && (l3_index as usize) < out.l3.len() {
                 out.cores[i].l3 = Some(l3_index as usize);
@@ -857,8 +941,6 @@ pub fn probe(
             }
         }
     }
-    out.globals = globals;
-    (out, chipset)
 }
 
 /// Series and model of a chipset from its formatted name: `Qualcomm MSM8998` → (`MSM`, 8998),
