@@ -240,13 +240,142 @@ unsafe fn row_tail(p: *const u8, rem: usize, xv: uint8x16_t) -> int8x16_t {
     }
 }
 
+// Assembly lines of the k-loops below (`concat!` expands these eagerly into its literal).
+
+/// Accumulator of row `m` (0..4), columns 4j..4j + 4: v(16 + 4m + j).
+#[rustfmt::skip]
+macro_rules! acc16 {
+    (0 0) => { 16 }; (0 1) => { 17 }; (0 2) => { 18 }; (0 3) => { 19 };
+    (1 0) => { 20 }; (1 1) => { 21 }; (1 2) => { 22 }; (1 3) => { 23 };
+    (2 0) => { 24 }; (2 1) => { 25 }; (2 2) => { 26 }; (2 3) => { 27 };
+    (3 0) => { 28 }; (3 1) => { 29 }; (3 2) => { 30 }; (3 3) => { 31 };
+}
+
+/// Weight vector j (columns 4j..4j + 4) of a k-group: the even groups in v4-v7 (`a`), the odd
+/// ones in v8-v11 (`b`).
+#[rustfmt::skip]
+macro_rules! wq {
+    (a 0) => { 4 }; (a 1) => { 5 }; (a 2) => { 6 }; (a 3) => { 7 };
+    (b 0) => { 8 }; (b 1) => { 9 }; (b 2) => { 10 }; (b 3) => { 11 };
+}
+
+/// `sdot` by element: row `$m`'s accumulators j += weight vector j of `$set` · lane `$l` of row
+/// `$m`'s activations (v`m`), for each j listed.
+macro_rules! sd {
+    ($l:tt, $set:tt, $m:tt, [$($j:tt)*]) => {
+        concat!($(
+            "sdot v", acc16!($m $j), ".4s, v", wq!($set $j), ".16b, v", $m, ".4b[", $l, "]\n",
+        )*)
+    };
+}
+
+/// `ldp q` of two weight vectors (32 bytes at `{w}`, advanced).
+macro_rules! ldpq {
+    ($x:tt $y:tt) => {
+        concat!("ldp q", $x, ", q", $y, ", [{w}], #32\n")
+    };
+}
+
+/// The 16 `sdot` of lane `$l` (k-group `$l` of the 16 channels, weights in `$set`) for the rows
+/// listed, with `$x` and `$y` (the next k-group's `ldp`s, or the loop's `subs`) scheduled after
+/// the first two and the first four (one row: after the row's 4) `sdot`s.
+macro_rules! lane {
+    ($l:tt, $set:tt, [$m0:tt], $x:expr, $y:expr) => {
+        concat!(sd!($l, $set, $m0, [0 1]), $x, sd!($l, $set, $m0, [2 3]), $y)
+    };
+    ($l:tt, $set:tt, [$m0:tt $m1:tt $($m:tt)*], $x:expr, $y:expr) => {
+        concat!(
+            sd!($l, $set, $m0, [0 1]),
+            $x,
+            sd!($l, $set, $m0, [2 3]),
+            sd!($l, $set, $m1, [0 1]),
+            $y,
+            sd!($l, $set, $m1, [2 3]),
+            $(sd!($l, $set, $m, [0 1 2 3]),)*
+        )
+    };
+}
+
+/// The channel-loop body of [`k16`] for the rows listed: 16 activation bytes per row, the first
+/// k-group's weights, the `eor` with v12 (`xor`) or not (`plain`), then the 4 lanes, each
+/// loading the next k-group's weights.
+macro_rules! k16_body {
+    ($eor:tt, [$($m:tt)*]) => {
+        concat!(
+            $("ldr q", $m, ", [{r", $m, "}], #16\n",)*
+            ldpq!(4 5),
+            ldpq!(6 7),
+            k16_body!(@eor $eor $($m)*),
+            lane!(0, a, [$($m)*], ldpq!(8 9), ldpq!(10 11)),
+            lane!(1, b, [$($m)*], ldpq!(4 5), ldpq!(6 7)),
+            lane!(2, a, [$($m)*], ldpq!(8 9), ldpq!(10 11)),
+            lane!(3, b, [$($m)*], "subs {n}, {n}, #1\n", ""),
+        )
+    };
+    (@eor xor $($m:tt)*) => { concat!($("eor v", $m, ".16b, v", $m, ".16b, v12.16b\n",)*) };
+    (@eor plain $($m:tt)*) => { "" };
+}
+
+/// `asm!` of one [`k16`] variant: `k16_asm!(R, xor | plain, a, taps, n16, wp, c, xv)`;
+/// operands: row pointers `{r0}`.., row m's accumulators v(16 + 4m)..v(19 + 4m) (`c[m]`) and
+/// activations v`m`, the weights v4-v11, and the xor in v12 (`xor` only).
+macro_rules! k16_asm {
+    (1, $($x:tt)*) => {
+        k16_asm!(@v12 [r0], [0 "v16" "v17" "v18" "v19" "v0"], 1, [0], $($x)*)
+    };
+    (4, $($x:tt)*) => {
+        k16_asm!(@v12 [r0 r1 r2 r3],
+            [0 "v16" "v17" "v18" "v19" "v0", 1 "v20" "v21" "v22" "v23" "v1",
+             2 "v24" "v25" "v26" "v27" "v2", 3 "v28" "v29" "v30" "v31" "v3"],
+            4, [0 1 2 3], $($x)*)
+    };
+    (@v12 $r:tt, $m:tt, $rows:tt, $ms:tt, xor, $a:expr, $t:expr, $n:expr, $wp:expr, $c:expr,
+        $xv:expr) => {
+        k16_asm!(@asm $r, $m, $rows, k16_body!(xor, $ms), $a, $t, $n, $wp, $c, in("v12") $xv,)
+    };
+    (@v12 $r:tt, $m:tt, $rows:tt, $ms:tt, plain, $a:expr, $t:expr, $n:expr, $wp:expr, $c:expr,
+        $xv:expr) => {
+        k16_asm!(@asm $r, $m, $rows, k16_body!(plain, $ms), $a, $t, $n, $wp, $c,)
+    };
+    (@asm [$($r:ident)*], [$($m:tt $c0:tt $c1:tt $c2:tt $c3:tt $av:tt),*], $rows:tt,
+        $body:expr, $a:expr, $t:expr, $n16:expr, $wp:expr, $c:expr, $($v12:tt)*) => {
+        core::arch::asm!(
+            tap_loop!($rows, 32, "n16", $body),
+            a = inout(reg) $a => _,
+            t = inout(reg) $t => _,
+            n16 = in(reg) $n16,
+            n = out(reg) _,
+            $($r = out(reg) _,)*
+            w = inout(reg) *$wp,
+            $(
+                inout($c0) $c[$m][0],
+                inout($c1) $c[$m][1],
+                inout($c2) $c[$m][2],
+                inout($c3) $c[$m][3],
+            )*
+            $(out($av) _,)*
+            out("v4") _,
+            out("v5") _,
+            out("v6") _,
+            out("v7") _,
+            out("v8") _,
+            out("v9") _,
+            out("v10") _,
+            out("v11") _,
+            $($v12)*
+            options(nostack, readonly),
+        )
+    };
+}
+
 /// The 16-channel k-loop of `igemm_4x16c4__neondot` for the first `R` rows (1 or 4) over
 /// `taps` taps in one `asm!` block with fixed registers: per tap, the row pointers from `a`
 /// (the tap's 4 pointers are 32 bytes apart), then `n16` iterations of 16 channels: v0..v(R-1)
 /// 16 activation bytes per row (`ldr q`, `eor` with v12 when `XOR`), the 4 k-groups' weights
 /// (4 columns × 4 channels per vector) in v4-v7 / v8-v11 (`ldp q`, the next group's loaded
 /// while the current one is used), `16 R` `sdot` by element into v16.. (row m, columns
-/// 4j..4j + 4: v(16 + 4m + j)). Rows `R..` are untouched.
+/// 4j..4j + 4: v(16 + 4m + j)). Rows `R..` are untouched. The templates are generated by the
+/// macros above.
 ///
 /// # Safety
 /// FEAT_DotProd; `taps >= 1`, `n16 >= 1`; `a` holds `taps · 4` row pointers, the first `R` of
@@ -266,382 +395,60 @@ unsafe fn k16<const XOR: bool, const R: usize>(
     // changes is an output or declared clobbered; the caller guarantees FEAT_DotProd.
     unsafe {
         if R == 1 && XOR {
-            core::arch::asm!(
-                "3:",
-                "ldr {r0}, [{a}]",
-                "add {a}, {a}, #32",
-                "mov {n}, {n16}",
-                "2:",
-                "ldr q0, [{r0}], #16",
-                "ldp q4, q5, [{w}], #32",
-                "ldp q6, q7, [{w}], #32",
-                "eor v0.16b, v0.16b, v12.16b",
-                "sdot v16.4s, v4.16b, v0.4b[0]",
-                "sdot v17.4s, v5.16b, v0.4b[0]",
-                "ldp q8, q9, [{w}], #32",
-                "sdot v18.4s, v6.16b, v0.4b[0]",
-                "sdot v19.4s, v7.16b, v0.4b[0]",
-                "ldp q10, q11, [{w}], #32",
-                "sdot v16.4s, v8.16b, v0.4b[1]",
-                "sdot v17.4s, v9.16b, v0.4b[1]",
-                "ldp q4, q5, [{w}], #32",
-                "sdot v18.4s, v10.16b, v0.4b[1]",
-                "sdot v19.4s, v11.16b, v0.4b[1]",
-                "ldp q6, q7, [{w}], #32",
-                "sdot v16.4s, v4.16b, v0.4b[2]",
-                "sdot v17.4s, v5.16b, v0.4b[2]",
-                "ldp q8, q9, [{w}], #32",
-                "sdot v18.4s, v6.16b, v0.4b[2]",
-                "sdot v19.4s, v7.16b, v0.4b[2]",
-                "ldp q10, q11, [{w}], #32",
-                "sdot v16.4s, v8.16b, v0.4b[3]",
-                "sdot v17.4s, v9.16b, v0.4b[3]",
-                "subs {n}, {n}, #1",
-                "sdot v18.4s, v10.16b, v0.4b[3]",
-                "sdot v19.4s, v11.16b, v0.4b[3]",
-                "b.ne 2b",
-                "subs {t}, {t}, #1",
-                "b.ne 3b",
-                a = inout(reg) a => _,
-                t = inout(reg) taps => _,
-                n16 = in(reg) n16,
-                n = out(reg) _,
-                r0 = out(reg) _,
-                w = inout(reg) *wp,
-                inout("v16") c[0][0],
-                inout("v17") c[0][1],
-                inout("v18") c[0][2],
-                inout("v19") c[0][3],
-                out("v0") _,
-                out("v4") _,
-                out("v5") _,
-                out("v6") _,
-                out("v7") _,
-                out("v8") _,
-                out("v9") _,
-                out("v10") _,
-                out("v11") _,
-                in("v12") xv,
-                options(nostack, readonly),
-            );
+            k16_asm!(1, xor, a, taps, n16, wp, c, xv);
         } else if R == 1 && !XOR {
-            core::arch::asm!(
-                "3:",
-                "ldr {r0}, [{a}]",
-                "add {a}, {a}, #32",
-                "mov {n}, {n16}",
-                "2:",
-                "ldr q0, [{r0}], #16",
-                "ldp q4, q5, [{w}], #32",
-                "ldp q6, q7, [{w}], #32",
-                "sdot v16.4s, v4.16b, v0.4b[0]",
-                "sdot v17.4s, v5.16b, v0.4b[0]",
-                "ldp q8, q9, [{w}], #32",
-                "sdot v18.4s, v6.16b, v0.4b[0]",
-                "sdot v19.4s, v7.16b, v0.4b[0]",
-                "ldp q10, q11, [{w}], #32",
-                "sdot v16.4s, v8.16b, v0.4b[1]",
-                "sdot v17.4s, v9.16b, v0.4b[1]",
-                "ldp q4, q5, [{w}], #32",
-                "sdot v18.4s, v10.16b, v0.4b[1]",
-                "sdot v19.4s, v11.16b, v0.4b[1]",
-                "ldp q6, q7, [{w}], #32",
-                "sdot v16.4s, v4.16b, v0.4b[2]",
-                "sdot v17.4s, v5.16b, v0.4b[2]",
-                "ldp q8, q9, [{w}], #32",
-                "sdot v18.4s, v6.16b, v0.4b[2]",
-                "sdot v19.4s, v7.16b, v0.4b[2]",
-                "ldp q10, q11, [{w}], #32",
-                "sdot v16.4s, v8.16b, v0.4b[3]",
-                "sdot v17.4s, v9.16b, v0.4b[3]",
-                "subs {n}, {n}, #1",
-                "sdot v18.4s, v10.16b, v0.4b[3]",
-                "sdot v19.4s, v11.16b, v0.4b[3]",
-                "b.ne 2b",
-                "subs {t}, {t}, #1",
-                "b.ne 3b",
-                a = inout(reg) a => _,
-                t = inout(reg) taps => _,
-                n16 = in(reg) n16,
-                n = out(reg) _,
-                r0 = out(reg) _,
-                w = inout(reg) *wp,
-                inout("v16") c[0][0],
-                inout("v17") c[0][1],
-                inout("v18") c[0][2],
-                inout("v19") c[0][3],
-                out("v0") _,
-                out("v4") _,
-                out("v5") _,
-                out("v6") _,
-                out("v7") _,
-                out("v8") _,
-                out("v9") _,
-                out("v10") _,
-                out("v11") _,
-                options(nostack, readonly),
-            );
+            k16_asm!(1, plain, a, taps, n16, wp, c, xv);
         } else if R == 4 && XOR {
-            core::arch::asm!(
-                "3:",
-                "ldp {r0}, {r1}, [{a}]",
-                "ldp {r2}, {r3}, [{a}, #16]",
-                "add {a}, {a}, #32",
-                "mov {n}, {n16}",
-                "2:",
-                "ldr q0, [{r0}], #16",
-                "ldr q1, [{r1}], #16",
-                "ldr q2, [{r2}], #16",
-                "ldr q3, [{r3}], #16",
-                "ldp q4, q5, [{w}], #32",
-                "ldp q6, q7, [{w}], #32",
-                "eor v0.16b, v0.16b, v12.16b",
-                "eor v1.16b, v1.16b, v12.16b",
-                "eor v2.16b, v2.16b, v12.16b",
-                "eor v3.16b, v3.16b, v12.16b",
-                "sdot v16.4s, v4.16b, v0.4b[0]",
-                "sdot v17.4s, v5.16b, v0.4b[0]",
-                "ldp q8, q9, [{w}], #32",
-                "sdot v18.4s, v6.16b, v0.4b[0]",
-                "sdot v19.4s, v7.16b, v0.4b[0]",
-                "sdot v20.4s, v4.16b, v1.4b[0]",
-                "sdot v21.4s, v5.16b, v1.4b[0]",
-                "ldp q10, q11, [{w}], #32",
-                "sdot v22.4s, v6.16b, v1.4b[0]",
-                "sdot v23.4s, v7.16b, v1.4b[0]",
-                "sdot v24.4s, v4.16b, v2.4b[0]",
-                "sdot v25.4s, v5.16b, v2.4b[0]",
-                "sdot v26.4s, v6.16b, v2.4b[0]",
-                "sdot v27.4s, v7.16b, v2.4b[0]",
-                "sdot v28.4s, v4.16b, v3.4b[0]",
-                "sdot v29.4s, v5.16b, v3.4b[0]",
-                "sdot v30.4s, v6.16b, v3.4b[0]",
-                "sdot v31.4s, v7.16b, v3.4b[0]",
-                "sdot v16.4s, v8.16b, v0.4b[1]",
-                "sdot v17.4s, v9.16b, v0.4b[1]",
-                "ldp q4, q5, [{w}], #32",
-                "sdot v18.4s, v10.16b, v0.4b[1]",
-                "sdot v19.4s, v11.16b, v0.4b[1]",
-                "sdot v20.4s, v8.16b, v1.4b[1]",
-                "sdot v21.4s, v9.16b, v1.4b[1]",
-                "ldp q6, q7, [{w}], #32",
-                "sdot v22.4s, v10.16b, v1.4b[1]",
-                "sdot v23.4s, v11.16b, v1.4b[1]",
-                "sdot v24.4s, v8.16b, v2.4b[1]",
-                "sdot v25.4s, v9.16b, v2.4b[1]",
-                "sdot v26.4s, v10.16b, v2.4b[1]",
-                "sdot v27.4s, v11.16b, v2.4b[1]",
-                "sdot v28.4s, v8.16b, v3.4b[1]",
-                "sdot v29.4s, v9.16b, v3.4b[1]",
-                "sdot v30.4s, v10.16b, v3.4b[1]",
-                "sdot v31.4s, v11.16b, v3.4b[1]",
-                "sdot v16.4s, v4.16b, v0.4b[2]",
-                "sdot v17.4s, v5.16b, v0.4b[2]",
-                "ldp q8, q9, [{w}], #32",
-                "sdot v18.4s, v6.16b, v0.4b[2]",
-                "sdot v19.4s, v7.16b, v0.4b[2]",
-                "sdot v20.4s, v4.16b, v1.4b[2]",
-                "sdot v21.4s, v5.16b, v1.4b[2]",
-                "ldp q10, q11, [{w}], #32",
-                "sdot v22.4s, v6.16b, v1.4b[2]",
-                "sdot v23.4s, v7.16b, v1.4b[2]",
-                "sdot v24.4s, v4.16b, v2.4b[2]",
-                "sdot v25.4s, v5.16b, v2.4b[2]",
-                "sdot v26.4s, v6.16b, v2.4b[2]",
-                "sdot v27.4s, v7.16b, v2.4b[2]",
-                "sdot v28.4s, v4.16b, v3.4b[2]",
-                "sdot v29.4s, v5.16b, v3.4b[2]",
-                "sdot v30.4s, v6.16b, v3.4b[2]",
-                "sdot v31.4s, v7.16b, v3.4b[2]",
-                "sdot v16.4s, v8.16b, v0.4b[3]",
-                "sdot v17.4s, v9.16b, v0.4b[3]",
-                "subs {n}, {n}, #1",
-                "sdot v18.4s, v10.16b, v0.4b[3]",
-                "sdot v19.4s, v11.16b, v0.4b[3]",
-                "sdot v20.4s, v8.16b, v1.4b[3]",
-                "sdot v21.4s, v9.16b, v1.4b[3]",
-                "sdot v22.4s, v10.16b, v1.4b[3]",
-                "sdot v23.4s, v11.16b, v1.4b[3]",
-                "sdot v24.4s, v8.16b, v2.4b[3]",
-                "sdot v25.4s, v9.16b, v2.4b[3]",
-                "sdot v26.4s, v10.16b, v2.4b[3]",
-                "sdot v27.4s, v11.16b, v2.4b[3]",
-                "sdot v28.4s, v8.16b, v3.4b[3]",
-                "sdot v29.4s, v9.16b, v3.4b[3]",
-                "sdot v30.4s, v10.16b, v3.4b[3]",
-                "sdot v31.4s, v11.16b, v3.4b[3]",
-                "b.ne 2b",
-                "subs {t}, {t}, #1",
-                "b.ne 3b",
-                a = inout(reg) a => _,
-                t = inout(reg) taps => _,
-                n16 = in(reg) n16,
-                n = out(reg) _,
-                r0 = out(reg) _,
-                r1 = out(reg) _,
-                r2 = out(reg) _,
-                r3 = out(reg) _,
-                w = inout(reg) *wp,
-                inout("v16") c[0][0],
-                inout("v17") c[0][1],
-                inout("v18") c[0][2],
-                inout("v19") c[0][3],
-                inout("v20") c[1][0],
-                inout("v21") c[1][1],
-                inout("v22") c[1][2],
-                inout("v23") c[1][3],
-                inout("v24") c[2][0],
-                inout("v25") c[2][1],
-                inout("v26") c[2][2],
-                inout("v27") c[2][3],
-                inout("v28") c[3][0],
-                inout("v29") c[3][1],
-                inout("v30") c[3][2],
-                inout("v31") c[3][3],
-                out("v0") _,
-                out("v1") _,
-                out("v2") _,
-                out("v3") _,
-                out("v4") _,
-                out("v5") _,
-                out("v6") _,
-                out("v7") _,
-                out("v8") _,
-                out("v9") _,
-                out("v10") _,
-                out("v11") _,
-                in("v12") xv,
-                options(nostack, readonly),
-            );
+            k16_asm!(4, xor, a, taps, n16, wp, c, xv);
         } else {
-            core::arch::asm!(
-                "3:",
-                "ldp {r0}, {r1}, [{a}]",
-                "ldp {r2}, {r3}, [{a}, #16]",
-                "add {a}, {a}, #32",
-                "mov {n}, {n16}",
-                "2:",
-                "ldr q0, [{r0}], #16",
-                "ldr q1, [{r1}], #16",
-                "ldr q2, [{r2}], #16",
-                "ldr q3, [{r3}], #16",
-                "ldp q4, q5, [{w}], #32",
-                "ldp q6, q7, [{w}], #32",
-                "sdot v16.4s, v4.16b, v0.4b[0]",
-                "sdot v17.4s, v5.16b, v0.4b[0]",
-                "ldp q8, q9, [{w}], #32",
-                "sdot v18.4s, v6.16b, v0.4b[0]",
-                "sdot v19.4s, v7.16b, v0.4b[0]",
-                "sdot v20.4s, v4.16b, v1.4b[0]",
-                "sdot v21.4s, v5.16b, v1.4b[0]",
-                "ldp q10, q11, [{w}], #32",
-                "sdot v22.4s, v6.16b, v1.4b[0]",
-                "sdot v23.4s, v7.16b, v1.4b[0]",
-                "sdot v24.4s, v4.16b, v2.4b[0]",
-                "sdot v25.4s, v5.16b, v2.4b[0]",
-                "sdot v26.4s, v6.16b, v2.4b[0]",
-                "sdot v27.4s, v7.16b, v2.4b[0]",
-                "sdot v28.4s, v4.16b, v3.4b[0]",
-                "sdot v29.4s, v5.16b, v3.4b[0]",
-                "sdot v30.4s, v6.16b, v3.4b[0]",
-                "sdot v31.4s, v7.16b, v3.4b[0]",
-                "sdot v16.4s, v8.16b, v0.4b[1]",
-                "sdot v17.4s, v9.16b, v0.4b[1]",
-                "ldp q4, q5, [{w}], #32",
-                "sdot v18.4s, v10.16b, v0.4b[1]",
-                "sdot v19.4s, v11.16b, v0.4b[1]",
-                "sdot v20.4s, v8.16b, v1.4b[1]",
-                "sdot v21.4s, v9.16b, v1.4b[1]",
-                "ldp q6, q7, [{w}], #32",
-                "sdot v22.4s, v10.16b, v1.4b[1]",
-                "sdot v23.4s, v11.16b, v1.4b[1]",
-                "sdot v24.4s, v8.16b, v2.4b[1]",
-                "sdot v25.4s, v9.16b, v2.4b[1]",
-                "sdot v26.4s, v10.16b, v2.4b[1]",
-                "sdot v27.4s, v11.16b, v2.4b[1]",
-                "sdot v28.4s, v8.16b, v3.4b[1]",
-                "sdot v29.4s, v9.16b, v3.4b[1]",
-                "sdot v30.4s, v10.16b, v3.4b[1]",
-                "sdot v31.4s, v11.16b, v3.4b[1]",
-                "sdot v16.4s, v4.16b, v0.4b[2]",
-                "sdot v17.4s, v5.16b, v0.4b[2]",
-                "ldp q8, q9, [{w}], #32",
-                "sdot v18.4s, v6.16b, v0.4b[2]",
-                "sdot v19.4s, v7.16b, v0.4b[2]",
-                "sdot v20.4s, v4.16b, v1.4b[2]",
-                "sdot v21.4s, v5.16b, v1.4b[2]",
-                "ldp q10, q11, [{w}], #32",
-                "sdot v22.4s, v6.16b, v1.4b[2]",
-                "sdot v23.4s, v7.16b, v1.4b[2]",
-                "sdot v24.4s, v4.16b, v2.4b[2]",
-                "sdot v25.4s, v5.16b, v2.4b[2]",
-                "sdot v26.4s, v6.16b, v2.4b[2]",
-                "sdot v27.4s, v7.16b, v2.4b[2]",
-                "sdot v28.4s, v4.16b, v3.4b[2]",
-                "sdot v29.4s, v5.16b, v3.4b[2]",
-                "sdot v30.4s, v6.16b, v3.4b[2]",
-                "sdot v31.4s, v7.16b, v3.4b[2]",
-                "sdot v16.4s, v8.16b, v0.4b[3]",
-                "sdot v17.4s, v9.16b, v0.4b[3]",
-                "subs {n}, {n}, #1",
-                "sdot v18.4s, v10.16b, v0.4b[3]",
-                "sdot v19.4s, v11.16b, v0.4b[3]",
-                "sdot v20.4s, v8.16b, v1.4b[3]",
-                "sdot v21.4s, v9.16b, v1.4b[3]",
-                "sdot v22.4s, v10.16b, v1.4b[3]",
-                "sdot v23.4s, v11.16b, v1.4b[3]",
-                "sdot v24.4s, v8.16b, v2.4b[3]",
-                "sdot v25.4s, v9.16b, v2.4b[3]",
-                "sdot v26.4s, v10.16b, v2.4b[3]",
-                "sdot v27.4s, v11.16b, v2.4b[3]",
-                "sdot v28.4s, v8.16b, v3.4b[3]",
-                "sdot v29.4s, v9.16b, v3.4b[3]",
-                "sdot v30.4s, v10.16b, v3.4b[3]",
-                "sdot v31.4s, v11.16b, v3.4b[3]",
-                "b.ne 2b",
-                "subs {t}, {t}, #1",
-                "b.ne 3b",
-                a = inout(reg) a => _,
-                t = inout(reg) taps => _,
-                n16 = in(reg) n16,
-                n = out(reg) _,
-                r0 = out(reg) _,
-                r1 = out(reg) _,
-                r2 = out(reg) _,
-                r3 = out(reg) _,
-                w = inout(reg) *wp,
-                inout("v16") c[0][0],
-                inout("v17") c[0][1],
-                inout("v18") c[0][2],
-                inout("v19") c[0][3],
-                inout("v20") c[1][0],
-                inout("v21") c[1][1],
-                inout("v22") c[1][2],
-                inout("v23") c[1][3],
-                inout("v24") c[2][0],
-                inout("v25") c[2][1],
-                inout("v26") c[2][2],
-                inout("v27") c[2][3],
-                inout("v28") c[3][0],
-                inout("v29") c[3][1],
-                inout("v30") c[3][2],
-                inout("v31") c[3][3],
-                out("v0") _,
-                out("v1") _,
-                out("v2") _,
-                out("v3") _,
-                out("v4") _,
-                out("v5") _,
-                out("v6") _,
-                out("v7") _,
-                out("v8") _,
-                out("v9") _,
-                out("v10") _,
-                out("v11") _,
-                options(nostack, readonly),
-            );
+            k16_asm!(4, plain, a, taps, n16, wp, c, xv);
         }
     }
+}
+
+/// `sdot` by element with named operands: `{c<m><j>}` += `{b<j>}` · lane `$l` of `{a<m>}`, for
+/// each (m, j) pair listed.
+macro_rules! sd_named {
+    ($l:tt; $($m:tt $j:tt),*) => {
+        concat!($(
+            "sdot {c", $m, $j, ":v}.4s, {b", $j, ":v}.16b, {a", $m, ":v}.4b[", $l, "]\n",
+        )*)
+    };
+}
+
+/// The `asm!` of [`dot_group`] for lane `$l`: rows 0-3 × weight vectors 0-3.
+macro_rules! dot_group_asm {
+    ($l:tt, $av:expr, $b:expr, $c:expr) => {
+        core::arch::asm!(
+            sd_named!($l; 0 0, 0 1, 0 2, 0 3, 1 0, 1 1, 1 2, 1 3,
+                2 0, 2 1, 2 2, 2 3, 3 0, 3 1, 3 2, 3 3),
+            a0 = in(vreg) $av[0],
+            a1 = in(vreg) $av[1],
+            a2 = in(vreg) $av[2],
+            a3 = in(vreg) $av[3],
+            b0 = in(vreg) $b[0],
+            b1 = in(vreg) $b[1],
+            b2 = in(vreg) $b[2],
+            b3 = in(vreg) $b[3],
+            c00 = inout(vreg) $c[0][0],
+            c01 = inout(vreg) $c[0][1],
+            c02 = inout(vreg) $c[0][2],
+            c03 = inout(vreg) $c[0][3],
+            c10 = inout(vreg) $c[1][0],
+            c11 = inout(vreg) $c[1][1],
+            c12 = inout(vreg) $c[1][2],
+            c13 = inout(vreg) $c[1][3],
+            c20 = inout(vreg) $c[2][0],
+            c21 = inout(vreg) $c[2][1],
+            c22 = inout(vreg) $c[2][2],
+            c23 = inout(vreg) $c[2][3],
+            c30 = inout(vreg) $c[3][0],
+            c31 = inout(vreg) $c[3][1],
+            c32 = inout(vreg) $c[3][2],
+            c33 = inout(vreg) $c[3][3],
+            options(pure, nomem, nostack),
+        )
+    };
 }
 
 /// One k-group (`g`, 0..4, the lane of the activation vectors) of the channels past the last
@@ -652,178 +459,10 @@ fn dot_group(g: usize, av: &[int8x16_t; 4], b: &[int8x16_t; 4], c: &mut [[int32x
     // is inlined into `block_4x16`).
     unsafe {
         match g {
-            0 => core::arch::asm!(
-                "sdot {c00:v}.4s, {b0:v}.16b, {a0:v}.4b[0]",
-                "sdot {c01:v}.4s, {b1:v}.16b, {a0:v}.4b[0]",
-                "sdot {c02:v}.4s, {b2:v}.16b, {a0:v}.4b[0]",
-                "sdot {c03:v}.4s, {b3:v}.16b, {a0:v}.4b[0]",
-                "sdot {c10:v}.4s, {b0:v}.16b, {a1:v}.4b[0]",
-                "sdot {c11:v}.4s, {b1:v}.16b, {a1:v}.4b[0]",
-                "sdot {c12:v}.4s, {b2:v}.16b, {a1:v}.4b[0]",
-                "sdot {c13:v}.4s, {b3:v}.16b, {a1:v}.4b[0]",
-                "sdot {c20:v}.4s, {b0:v}.16b, {a2:v}.4b[0]",
-                "sdot {c21:v}.4s, {b1:v}.16b, {a2:v}.4b[0]",
-                "sdot {c22:v}.4s, {b2:v}.16b, {a2:v}.4b[0]",
-                "sdot {c23:v}.4s, {b3:v}.16b, {a2:v}.4b[0]",
-                "sdot {c30:v}.4s, {b0:v}.16b, {a3:v}.4b[0]",
-                "sdot {c31:v}.4s, {b1:v}.16b, {a3:v}.4b[0]",
-                "sdot {c32:v}.4s, {b2:v}.16b, {a3:v}.4b[0]",
-                "sdot {c33:v}.4s, {b3:v}.16b, {a3:v}.4b[0]",
-                a0 = in(vreg) av[0],
-                a1 = in(vreg) av[1],
-                a2 = in(vreg) av[2],
-                a3 = in(vreg) av[3],
-                b0 = in(vreg) b[0],
-                b1 = in(vreg) b[1],
-                b2 = in(vreg) b[2],
-                b3 = in(vreg) b[3],
-                c00 = inout(vreg) c[0][0],
-                c01 = inout(vreg) c[0][1],
-                c02 = inout(vreg) c[0][2],
-                c03 = inout(vreg) c[0][3],
-                c10 = inout(vreg) c[1][0],
-                c11 = inout(vreg) c[1][1],
-                c12 = inout(vreg) c[1][2],
-                c13 = inout(vreg) c[1][3],
-                c20 = inout(vreg) c[2][0],
-                c21 = inout(vreg) c[2][1],
-                c22 = inout(vreg) c[2][2],
-                c23 = inout(vreg) c[2][3],
-                c30 = inout(vreg) c[3][0],
-                c31 = inout(vreg) c[3][1],
-                c32 = inout(vreg) c[3][2],
-                c33 = inout(vreg) c[3][3],
-                options(pure, nomem, nostack),
-            ),
-            1 => core::arch::asm!(
-                "sdot {c00:v}.4s, {b0:v}.16b, {a0:v}.4b[1]",
-                "sdot {c01:v}.4s, {b1:v}.16b, {a0:v}.4b[1]",
-                "sdot {c02:v}.4s, {b2:v}.16b, {a0:v}.4b[1]",
-                "sdot {c03:v}.4s, {b3:v}.16b, {a0:v}.4b[1]",
-                "sdot {c10:v}.4s, {b0:v}.16b, {a1:v}.4b[1]",
-                "sdot {c11:v}.4s, {b1:v}.16b, {a1:v}.4b[1]",
-                "sdot {c12:v}.4s, {b2:v}.16b, {a1:v}.4b[1]",
-                "sdot {c13:v}.4s, {b3:v}.16b, {a1:v}.4b[1]",
-                "sdot {c20:v}.4s, {b0:v}.16b, {a2:v}.4b[1]",
-                "sdot {c21:v}.4s, {b1:v}.16b, {a2:v}.4b[1]",
-                "sdot {c22:v}.4s, {b2:v}.16b, {a2:v}.4b[1]",
-                "sdot {c23:v}.4s, {b3:v}.16b, {a2:v}.4b[1]",
-                "sdot {c30:v}.4s, {b0:v}.16b, {a3:v}.4b[1]",
-                "sdot {c31:v}.4s, {b1:v}.16b, {a3:v}.4b[1]",
-                "sdot {c32:v}.4s, {b2:v}.16b, {a3:v}.4b[1]",
-                "sdot {c33:v}.4s, {b3:v}.16b, {a3:v}.4b[1]",
-                a0 = in(vreg) av[0],
-                a1 = in(vreg) av[1],
-                a2 = in(vreg) av[2],
-                a3 = in(vreg) av[3],
-                b0 = in(vreg) b[0],
-                b1 = in(vreg) b[1],
-                b2 = in(vreg) b[2],
-                b3 = in(vreg) b[3],
-                c00 = inout(vreg) c[0][0],
-                c01 = inout(vreg) c[0][1],
-                c02 = inout(vreg) c[0][2],
-                c03 = inout(vreg) c[0][3],
-                c10 = inout(vreg) c[1][0],
-                c11 = inout(vreg) c[1][1],
-                c12 = inout(vreg) c[1][2],
-                c13 = inout(vreg) c[1][3],
-                c20 = inout(vreg) c[2][0],
-                c21 = inout(vreg) c[2][1],
-                c22 = inout(vreg) c[2][2],
-                c23 = inout(vreg) c[2][3],
-                c30 = inout(vreg) c[3][0],
-                c31 = inout(vreg) c[3][1],
-                c32 = inout(vreg) c[3][2],
-                c33 = inout(vreg) c[3][3],
-                options(pure, nomem, nostack),
-            ),
-            2 => core::arch::asm!(
-                "sdot {c00:v}.4s, {b0:v}.16b, {a0:v}.4b[2]",
-                "sdot {c01:v}.4s, {b1:v}.16b, {a0:v}.4b[2]",
-                "sdot {c02:v}.4s, {b2:v}.16b, {a0:v}.4b[2]",
-                "sdot {c03:v}.4s, {b3:v}.16b, {a0:v}.4b[2]",
-                "sdot {c10:v}.4s, {b0:v}.16b, {a1:v}.4b[2]",
-                "sdot {c11:v}.4s, {b1:v}.16b, {a1:v}.4b[2]",
-                "sdot {c12:v}.4s, {b2:v}.16b, {a1:v}.4b[2]",
-                "sdot {c13:v}.4s, {b3:v}.16b, {a1:v}.4b[2]",
-                "sdot {c20:v}.4s, {b0:v}.16b, {a2:v}.4b[2]",
-                "sdot {c21:v}.4s, {b1:v}.16b, {a2:v}.4b[2]",
-                "sdot {c22:v}.4s, {b2:v}.16b, {a2:v}.4b[2]",
-                "sdot {c23:v}.4s, {b3:v}.16b, {a2:v}.4b[2]",
-                "sdot {c30:v}.4s, {b0:v}.16b, {a3:v}.4b[2]",
-                "sdot {c31:v}.4s, {b1:v}.16b, {a3:v}.4b[2]",
-                "sdot {c32:v}.4s, {b2:v}.16b, {a3:v}.4b[2]",
-                "sdot {c33:v}.4s, {b3:v}.16b, {a3:v}.4b[2]",
-                a0 = in(vreg) av[0],
-                a1 = in(vreg) av[1],
-                a2 = in(vreg) av[2],
-                a3 = in(vreg) av[3],
-                b0 = in(vreg) b[0],
-                b1 = in(vreg) b[1],
-                b2 = in(vreg) b[2],
-                b3 = in(vreg) b[3],
-                c00 = inout(vreg) c[0][0],
-                c01 = inout(vreg) c[0][1],
-                c02 = inout(vreg) c[0][2],
-                c03 = inout(vreg) c[0][3],
-                c10 = inout(vreg) c[1][0],
-                c11 = inout(vreg) c[1][1],
-                c12 = inout(vreg) c[1][2],
-                c13 = inout(vreg) c[1][3],
-                c20 = inout(vreg) c[2][0],
-                c21 = inout(vreg) c[2][1],
-                c22 = inout(vreg) c[2][2],
-                c23 = inout(vreg) c[2][3],
-                c30 = inout(vreg) c[3][0],
-                c31 = inout(vreg) c[3][1],
-                c32 = inout(vreg) c[3][2],
-                c33 = inout(vreg) c[3][3],
-                options(pure, nomem, nostack),
-            ),
-            _ => core::arch::asm!(
-                "sdot {c00:v}.4s, {b0:v}.16b, {a0:v}.4b[3]",
-                "sdot {c01:v}.4s, {b1:v}.16b, {a0:v}.4b[3]",
-                "sdot {c02:v}.4s, {b2:v}.16b, {a0:v}.4b[3]",
-                "sdot {c03:v}.4s, {b3:v}.16b, {a0:v}.4b[3]",
-                "sdot {c10:v}.4s, {b0:v}.16b, {a1:v}.4b[3]",
-                "sdot {c11:v}.4s, {b1:v}.16b, {a1:v}.4b[3]",
-                "sdot {c12:v}.4s, {b2:v}.16b, {a1:v}.4b[3]",
-                "sdot {c13:v}.4s, {b3:v}.16b, {a1:v}.4b[3]",
-                "sdot {c20:v}.4s, {b0:v}.16b, {a2:v}.4b[3]",
-                "sdot {c21:v}.4s, {b1:v}.16b, {a2:v}.4b[3]",
-                "sdot {c22:v}.4s, {b2:v}.16b, {a2:v}.4b[3]",
-                "sdot {c23:v}.4s, {b3:v}.16b, {a2:v}.4b[3]",
-                "sdot {c30:v}.4s, {b0:v}.16b, {a3:v}.4b[3]",
-                "sdot {c31:v}.4s, {b1:v}.16b, {a3:v}.4b[3]",
-                "sdot {c32:v}.4s, {b2:v}.16b, {a3:v}.4b[3]",
-                "sdot {c33:v}.4s, {b3:v}.16b, {a3:v}.4b[3]",
-                a0 = in(vreg) av[0],
-                a1 = in(vreg) av[1],
-                a2 = in(vreg) av[2],
-                a3 = in(vreg) av[3],
-                b0 = in(vreg) b[0],
-                b1 = in(vreg) b[1],
-                b2 = in(vreg) b[2],
-                b3 = in(vreg) b[3],
-                c00 = inout(vreg) c[0][0],
-                c01 = inout(vreg) c[0][1],
-                c02 = inout(vreg) c[0][2],
-                c03 = inout(vreg) c[0][3],
-                c10 = inout(vreg) c[1][0],
-                c11 = inout(vreg) c[1][1],
-                c12 = inout(vreg) c[1][2],
-                c13 = inout(vreg) c[1][3],
-                c20 = inout(vreg) c[2][0],
-                c21 = inout(vreg) c[2][1],
-                c22 = inout(vreg) c[2][2],
-                c23 = inout(vreg) c[2][3],
-                c30 = inout(vreg) c[3][0],
-                c31 = inout(vreg) c[3][1],
-                c32 = inout(vreg) c[3][2],
-                c33 = inout(vreg) c[3][3],
-                options(pure, nomem, nostack),
-            ),
+            0 => dot_group_asm!(0, av, b, c),
+            1 => dot_group_asm!(1, av, b, c),
+            2 => dot_group_asm!(2, av, b, c),
+            _ => dot_group_asm!(3, av, b, c),
         }
     }
 }
