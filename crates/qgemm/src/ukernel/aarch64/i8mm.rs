@@ -325,13 +325,6 @@ macro_rules! mm {
     };
 }
 
-/// `ldp q` of two weight vectors (32 bytes at `{w}`, advanced).
-macro_rules! ldpq {
-    ($x:tt $y:tt) => {
-        concat!("ldp q", $x, ", q", $y, ", [{w}], #32\n")
-    };
-}
-
 /// The channel-loop body of [`k16`] for the rows and row pairs listed: 16 activation bytes per
 /// row, the first k-group's weights, the row pairs of both k-groups (`zip1`/`zip2`; then the
 /// `eor` with the broadcast `{x}` when `xor`), the 8 `R` `usmmla`s with the weight loads
@@ -367,64 +360,32 @@ macro_rules! k16_body {
     (@eor plain $v:tt) => { "" };
 }
 
-/// `asm!` of one [`k16`] variant: `k16_asm!(R, xor | plain, a, taps, n16, wp, c, a_xor)`;
-/// operands: row pointers `{r0}`.., `{x}` the xor (`xor` only), row pair p's accumulators
-/// v(16 + 8p)..v(23 + 8p) (`c[p]`), the loaded and zipped activations, the weights v8-v15.
+/// `asm!` of one [`k16`] variant ([`kloop_asm`]): `k16_asm!(R, xor | plain, a, taps, n16, wp,
+/// c, a_xor)`; `{x}` the xor (`xor` only); row pair p's accumulators are v(16 + 8p)..v(23 + 8p)
+/// (`c[p]`); the loaded and zipped activations; the weights v8-v15.
 macro_rules! k16_asm {
     (2, $mode:tt, $($x:tt)*) => {
         k16_asm!(@x $mode, [r0 r1],
-            [0 "v16" "v17" "v18" "v19" "v20" "v21" "v22" "v23"], ["v0" "v1" "v4" "v6"],
-            2, k16_body!($mode, [0 1], [0], [4 5], [6 7]), $($x)*)
+            [0 ["v16" 0 "v17" 1 "v18" 2 "v19" 3 "v20" 4 "v21" 5 "v22" 6 "v23" 7]],
+            ["v0" "v1" "v4" "v6"], 2, k16_body!($mode, [0 1], [0], [4 5], [6 7]), $($x)*)
     };
     (4, $mode:tt, $($x:tt)*) => {
         k16_asm!(@x $mode, [r0 r1 r2 r3],
-            [0 "v16" "v17" "v18" "v19" "v20" "v21" "v22" "v23",
-             1 "v24" "v25" "v26" "v27" "v28" "v29" "v30" "v31"],
-            ["v0" "v1" "v2" "v3" "v4" "v5" "v6" "v7"],
-            4, k16_body!($mode, [0 1 2 3], [0 1], [4 5 6], [7]), $($x)*)
+            [0 ["v16" 0 "v17" 1 "v18" 2 "v19" 3 "v20" 4 "v21" 5 "v22" 6 "v23" 7]
+             1 ["v24" 0 "v25" 1 "v26" 2 "v27" 3 "v28" 4 "v29" 5 "v30" 6 "v31" 7]],
+            ["v0" "v1" "v2" "v3" "v4" "v5" "v6" "v7"], 4,
+            k16_body!($mode, [0 1 2 3], [0 1], [4 5 6], [7]), $($x)*)
     };
-    (@x xor, $r:tt, $acc:tt, $av:tt, $rows:tt, $body:expr, $a:expr, $t:expr, $n:expr,
+    (@x xor, $r:tt, $acc:tt, [$($av:tt)*], $rows:tt, $body:expr, $a:expr, $t:expr, $n:expr,
         $wp:expr, $c:expr, $a_xor:expr) => {
-        k16_asm!(@asm $r, $acc, $av, $rows, $body, $a, $t, $n, $wp, $c,
-            x = in(reg) u32::from($a_xor),)
+        kloop_asm!($body, $rows, 32, n16 = $n, a = $a, t = $t, w = $wp, $r,
+            [x = in(reg) u32::from($a_xor),], $c, $acc,
+            [$($av)* "v8" "v9" "v10" "v11" "v12" "v13" "v14" "v15"], [])
     };
-    (@x plain, $r:tt, $acc:tt, $av:tt, $rows:tt, $body:expr, $a:expr, $t:expr, $n:expr,
+    (@x plain, $r:tt, $acc:tt, [$($av:tt)*], $rows:tt, $body:expr, $a:expr, $t:expr, $n:expr,
         $wp:expr, $c:expr, $a_xor:expr) => {
-        k16_asm!(@asm $r, $acc, $av, $rows, $body, $a, $t, $n, $wp, $c,)
-    };
-    (@asm [$($r:ident)*],
-        [$($p:tt $c0:tt $c1:tt $c2:tt $c3:tt $c4:tt $c5:tt $c6:tt $c7:tt),*], [$($av:tt)*],
-        $rows:tt, $body:expr, $a:expr, $t:expr, $n16:expr, $wp:expr, $c:expr, $($x:tt)*) => {
-        core::arch::asm!(
-            tap_loop!($rows, 32, "n16", $body),
-            a = inout(reg) $a => _,
-            t = inout(reg) $t => _,
-            n16 = in(reg) $n16,
-            n = out(reg) _,
-            $($r = out(reg) _,)*
-            w = inout(reg) *$wp,
-            $($x)*
-            $(
-                inout($c0) $c[$p][0],
-                inout($c1) $c[$p][1],
-                inout($c2) $c[$p][2],
-                inout($c3) $c[$p][3],
-                inout($c4) $c[$p][4],
-                inout($c5) $c[$p][5],
-                inout($c6) $c[$p][6],
-                inout($c7) $c[$p][7],
-            )*
-            $(out($av) _,)*
-            out("v8") _,
-            out("v9") _,
-            out("v10") _,
-            out("v11") _,
-            out("v12") _,
-            out("v13") _,
-            out("v14") _,
-            out("v15") _,
-            options(nostack, readonly),
-        )
+        kloop_asm!($body, $rows, 32, n16 = $n, a = $a, t = $t, w = $wp, $r, [], $c, $acc,
+            [$($av)* "v8" "v9" "v10" "v11" "v12" "v13" "v14" "v15"], [])
     };
 }
 

@@ -366,53 +366,34 @@ macro_rules! k8_body_xor {
     };
 }
 
-/// `asm!` of one [`k8`] variant: `k8_asm!(R, xor | plain, a, taps, n8, wp, c, xv, body)` with
-/// the channel-loop template `body`; operands: row pointers `{r0}`.., row m's accumulators
-/// v(16 + 2m), v(17 + 2m) (`c[m]`) and activations v`m`, the weights v8-v11, then v12: the xor
-/// (`xor`) or, with v13-v15, the second k-group's weights (`plain`).
+/// `asm!` of one [`k8`] variant ([`kloop_asm`]): `k8_asm!(R, xor | plain, a, taps, n8, wp, c,
+/// xv, body)` with the channel-loop template `body`; row m's accumulators are v(16 + 2m),
+/// v(17 + 2m) (`c[m]`), its activations v`m`; the weights v8-v11, then v12: the xor (`xor`) or,
+/// with v13-v15, the second k-group's weights (`plain`).
 macro_rules! k8_asm {
     (1, $($x:tt)*) => {
-        k8_asm!(@v12 [r0], [0 "v16" "v17" "v0"], 1, $($x)*)
+        k8_asm!(@v12 [r0], [0 ["v16" 0 "v17" 1]], ["v0"], 1, $($x)*)
     };
     (4, $($x:tt)*) => {
         k8_asm!(@v12 [r0 r1 r2 r3],
-            [0 "v16" "v17" "v0", 1 "v18" "v19" "v1", 2 "v20" "v21" "v2", 3 "v22" "v23" "v3"],
-            4, $($x)*)
+            [0 ["v16" 0 "v17" 1] 1 ["v18" 0 "v19" 1] 2 ["v20" 0 "v21" 1] 3 ["v22" 0 "v23" 1]],
+            ["v0" "v1" "v2" "v3"], 4, $($x)*)
     };
     (8, $($x:tt)*) => {
         k8_asm!(@v12 [r0 r1 r2 r3 r4 r5 r6 r7],
-            [0 "v16" "v17" "v0", 1 "v18" "v19" "v1", 2 "v20" "v21" "v2", 3 "v22" "v23" "v3",
-             4 "v24" "v25" "v4", 5 "v26" "v27" "v5", 6 "v28" "v29" "v6", 7 "v30" "v31" "v7"],
-            8, $($x)*)
+            [0 ["v16" 0 "v17" 1] 1 ["v18" 0 "v19" 1] 2 ["v20" 0 "v21" 1] 3 ["v22" 0 "v23" 1]
+             4 ["v24" 0 "v25" 1] 5 ["v26" 0 "v27" 1] 6 ["v28" 0 "v29" 1] 7 ["v30" 0 "v31" 1]],
+            ["v0" "v1" "v2" "v3" "v4" "v5" "v6" "v7"], 8, $($x)*)
     };
-    (@v12 $r:tt, $m:tt, $rows:tt, xor, $a:expr, $t:expr, $n8:expr, $wp:expr, $c:expr,
-        $xv:expr, $body:expr) => {
-        k8_asm!(@asm $r, $m, $rows, $a, $t, $n8, $wp, $c, $body, in("v12") $xv,)
+    (@v12 $r:tt, $acc:tt, [$($av:tt)*], $rows:tt, xor, $a:expr, $t:expr, $n8:expr, $wp:expr,
+        $c:expr, $xv:expr, $body:expr) => {
+        kloop_asm!($body, $rows, 64, n8 = $n8, a = $a, t = $t, w = $wp, $r, [], $c, $acc,
+            [$($av)* "v8" "v9" "v10" "v11"], [in("v12") $xv,])
     };
-    (@v12 $r:tt, $m:tt, $rows:tt, plain, $a:expr, $t:expr, $n8:expr, $wp:expr, $c:expr,
-        $xv:expr, $body:expr) => {
-        k8_asm!(@asm $r, $m, $rows, $a, $t, $n8, $wp, $c, $body,
-            out("v12") _, out("v13") _, out("v14") _, out("v15") _,)
-    };
-    (@asm [$($r:ident)*], [$($m:tt $lo:tt $hi:tt $av:tt),*], $rows:tt,
-        $a:expr, $t:expr, $n8:expr, $wp:expr, $c:expr, $body:expr, $($v12:tt)*) => {
-        core::arch::asm!(
-            tap_loop!($rows, 64, "n8", $body),
-            a = inout(reg) $a => _,
-            t = inout(reg) $t => _,
-            n8 = in(reg) $n8,
-            n = out(reg) _,
-            $($r = out(reg) _,)*
-            w = inout(reg) *$wp,
-            $(inout($lo) $c[$m][0], inout($hi) $c[$m][1],)*
-            $(out($av) _,)*
-            out("v8") _,
-            out("v9") _,
-            out("v10") _,
-            out("v11") _,
-            $($v12)*
-            options(nostack, readonly),
-        )
+    (@v12 $r:tt, $acc:tt, [$($av:tt)*], $rows:tt, plain, $a:expr, $t:expr, $n8:expr, $wp:expr,
+        $c:expr, $xv:expr, $body:expr) => {
+        kloop_asm!($body, $rows, 64, n8 = $n8, a = $a, t = $t, w = $wp, $r, [], $c, $acc,
+            [$($av)* "v8" "v9" "v10" "v11" "v12" "v13" "v14" "v15"], [])
     };
 }
 

@@ -269,13 +269,6 @@ macro_rules! sd {
     };
 }
 
-/// `ldp q` of two weight vectors (32 bytes at `{w}`, advanced).
-macro_rules! ldpq {
-    ($x:tt $y:tt) => {
-        concat!("ldp q", $x, ", q", $y, ", [{w}], #32\n")
-    };
-}
-
 /// The 16 `sdot` of lane `$l` (k-group `$l` of the 16 channels, weights in `$set`) for the rows
 /// listed, with `$x` and `$y` (the next k-group's `ldp`s, or the loop's `subs`) scheduled after
 /// the first two and the first four (one row: after the row's 4) `sdot`s.
@@ -316,55 +309,28 @@ macro_rules! k16_body {
     (@eor plain $($m:tt)*) => { "" };
 }
 
-/// `asm!` of one [`k16`] variant: `k16_asm!(R, xor | plain, a, taps, n16, wp, c, xv)`;
-/// operands: row pointers `{r0}`.., row m's accumulators v(16 + 4m)..v(19 + 4m) (`c[m]`) and
-/// activations v`m`, the weights v4-v11, and the xor in v12 (`xor` only).
+/// `asm!` of one [`k16`] variant ([`kloop_asm`]): `k16_asm!(R, xor | plain, a, taps, n16, wp,
+/// c, xv)`; row m's accumulators are v(16 + 4m)..v(19 + 4m) (`c[m]`), its activations v`m`; the
+/// weights v4-v11, and the xor in v12 (`xor` only).
 macro_rules! k16_asm {
     (1, $($x:tt)*) => {
-        k16_asm!(@v12 [r0], [0 "v16" "v17" "v18" "v19" "v0"], 1, [0], $($x)*)
+        k16_asm!(@v12 [r0], [0 ["v16" 0 "v17" 1 "v18" 2 "v19" 3]], ["v0"], 1, [0], $($x)*)
     };
     (4, $($x:tt)*) => {
         k16_asm!(@v12 [r0 r1 r2 r3],
-            [0 "v16" "v17" "v18" "v19" "v0", 1 "v20" "v21" "v22" "v23" "v1",
-             2 "v24" "v25" "v26" "v27" "v2", 3 "v28" "v29" "v30" "v31" "v3"],
-            4, [0 1 2 3], $($x)*)
+            [0 ["v16" 0 "v17" 1 "v18" 2 "v19" 3] 1 ["v20" 0 "v21" 1 "v22" 2 "v23" 3]
+             2 ["v24" 0 "v25" 1 "v26" 2 "v27" 3] 3 ["v28" 0 "v29" 1 "v30" 2 "v31" 3]],
+            ["v0" "v1" "v2" "v3"], 4, [0 1 2 3], $($x)*)
     };
-    (@v12 $r:tt, $m:tt, $rows:tt, $ms:tt, xor, $a:expr, $t:expr, $n:expr, $wp:expr, $c:expr,
-        $xv:expr) => {
-        k16_asm!(@asm $r, $m, $rows, k16_body!(xor, $ms), $a, $t, $n, $wp, $c, in("v12") $xv,)
+    (@v12 $r:tt, $acc:tt, [$($av:tt)*], $rows:tt, $ms:tt, xor, $a:expr, $t:expr, $n:expr,
+        $wp:expr, $c:expr, $xv:expr) => {
+        kloop_asm!(k16_body!(xor, $ms), $rows, 32, n16 = $n, a = $a, t = $t, w = $wp, $r, [],
+            $c, $acc, [$($av)* "v4" "v5" "v6" "v7" "v8" "v9" "v10" "v11"], [in("v12") $xv,])
     };
-    (@v12 $r:tt, $m:tt, $rows:tt, $ms:tt, plain, $a:expr, $t:expr, $n:expr, $wp:expr, $c:expr,
-        $xv:expr) => {
-        k16_asm!(@asm $r, $m, $rows, k16_body!(plain, $ms), $a, $t, $n, $wp, $c,)
-    };
-    (@asm [$($r:ident)*], [$($m:tt $c0:tt $c1:tt $c2:tt $c3:tt $av:tt),*], $rows:tt,
-        $body:expr, $a:expr, $t:expr, $n16:expr, $wp:expr, $c:expr, $($v12:tt)*) => {
-        core::arch::asm!(
-            tap_loop!($rows, 32, "n16", $body),
-            a = inout(reg) $a => _,
-            t = inout(reg) $t => _,
-            n16 = in(reg) $n16,
-            n = out(reg) _,
-            $($r = out(reg) _,)*
-            w = inout(reg) *$wp,
-            $(
-                inout($c0) $c[$m][0],
-                inout($c1) $c[$m][1],
-                inout($c2) $c[$m][2],
-                inout($c3) $c[$m][3],
-            )*
-            $(out($av) _,)*
-            out("v4") _,
-            out("v5") _,
-            out("v6") _,
-            out("v7") _,
-            out("v8") _,
-            out("v9") _,
-            out("v10") _,
-            out("v11") _,
-            $($v12)*
-            options(nostack, readonly),
-        )
+    (@v12 $r:tt, $acc:tt, [$($av:tt)*], $rows:tt, $ms:tt, plain, $a:expr, $t:expr, $n:expr,
+        $wp:expr, $c:expr, $xv:expr) => {
+        kloop_asm!(k16_body!(plain, $ms), $rows, 32, n16 = $n, a = $a, t = $t, w = $wp, $r, [],
+            $c, $acc, [$($av)* "v4" "v5" "v6" "v7" "v8" "v9" "v10" "v11"], [])
     };
 }
 
