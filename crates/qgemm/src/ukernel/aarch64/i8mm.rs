@@ -287,13 +287,116 @@ unsafe fn inner<const FUSED: bool>(
     }
 }
 
+// Assembly lines of the k-loop below (`concat!` expands these eagerly into its literal).
+
+/// Accumulator of row pair `p` (rows 2p, 2p + 1), column pair `q`: v(16 + 8p + q).
+#[rustfmt::skip]
+macro_rules! accp {
+    (0 0) => { 16 }; (0 1) => { 17 }; (0 2) => { 18 }; (0 3) => { 19 };
+    (0 4) => { 20 }; (0 5) => { 21 }; (0 6) => { 22 }; (0 7) => { 23 };
+    (1 0) => { 24 }; (1 1) => { 25 }; (1 2) => { 26 }; (1 3) => { 27 };
+    (1 4) => { 28 }; (1 5) => { 29 }; (1 6) => { 30 }; (1 7) => { 31 };
+}
+
+/// Weights of column pair `q` (8 channels × 2 columns) of the current k-group: v(8 + q).
+#[rustfmt::skip]
+macro_rules! wp8 {
+    (0) => { 8 }; (1) => { 9 }; (2) => { 10 }; (3) => { 11 };
+    (4) => { 12 }; (5) => { 13 }; (6) => { 14 }; (7) => { 15 };
+}
+
+/// Activations of row pair `p` in k-group `k` (0, 1) of the 16 channels: v(4 + 2k + p); the
+/// loaded rows they are zipped from (`rows`).
+#[rustfmt::skip]
+macro_rules! ap {
+    (0 0) => { 4 }; (0 1) => { 5 }; (1 0) => { 6 }; (1 1) => { 7 };
+    (rows 0) => { "v0.2d, v1.2d" }; (rows 1) => { "v2.2d, v3.2d" };
+}
+
+/// `usmmla` of k-group `$k` for each column pair listed (outer) and row pair of `$pairs`.
+macro_rules! mm {
+    ($k:tt, $pairs:tt, [$($q:tt)*]) => {
+        concat!($(mm!(@q $k, $pairs, $q),)*)
+    };
+    (@q $k:tt, [$($p:tt)*], $q:tt) => {
+        concat!($(
+            "usmmla v", accp!($p $q), ".4s, v", ap!($k $p), ".16b, v", wp8!($q), ".16b\n",
+        )*)
+    };
+}
+
+/// The channel-loop body of [`k16`] for the rows and row pairs listed: 16 activation bytes per
+/// row, the first k-group's weights, the row pairs of both k-groups (`zip1`/`zip2`; then the
+/// `eor` with the broadcast `{x}` when `xor`), the 8 `R` `usmmla`s with the weight loads
+/// between them; the `subs` goes before the `usmmla`s of the column pairs `$last`.
+macro_rules! k16_body {
+    ($eor:tt, [$($m:tt)*], [$($p:tt)*], [$($q:tt)*], $last:tt) => {
+        concat!(
+            $("ldr q", $m, ", [{r", $m, "}], #16\n",)*
+            ldpq!(8 9),
+            ldpq!(10 11),
+            $("zip1 v", ap!(0 $p), ".2d, ", ap!(rows $p), "\n",)*
+            $("zip2 v", ap!(1 $p), ".2d, ", ap!(rows $p), "\n",)*
+            k16_body!(@eor $eor [$(ap!(0 $p),)* $(ap!(1 $p),)*]),
+            mm!(0, [$($p)*], [0]),
+            ldpq!(12 13),
+            mm!(0, [$($p)*], [1]),
+            ldpq!(14 15),
+            mm!(0, [$($p)*], [2 3]),
+            ldpq!(8 9),
+            ldpq!(10 11),
+            mm!(0, [$($p)*], [4 5 6 7]),
+            mm!(1, [$($p)*], [0 1 2 3]),
+            ldpq!(12 13),
+            ldpq!(14 15),
+            mm!(1, [$($p)*], [$($q)*]),
+            "subs {n}, {n}, #1\n",
+            mm!(1, [$($p)*], $last),
+        )
+    };
+    (@eor xor [$($v:expr,)*]) => {
+        concat!("dup v0.16b, {x:w}\n", $("eor v", $v, ".16b, v", $v, ".16b, v0.16b\n",)*)
+    };
+    (@eor plain $v:tt) => { "" };
+}
+
+/// `asm!` of one [`k16`] variant ([`kloop_asm`]): `k16_asm!(R, xor | plain, a, taps, n16, wp,
+/// c, a_xor)`; `{x}` the xor (`xor` only); row pair p's accumulators are v(16 + 8p)..v(23 + 8p)
+/// (`c[p]`); the loaded and zipped activations; the weights v8-v15.
+macro_rules! k16_asm {
+    (2, $mode:tt, $($x:tt)*) => {
+        k16_asm!(@x $mode, [r0 r1],
+            [0 ["v16" 0 "v17" 1 "v18" 2 "v19" 3 "v20" 4 "v21" 5 "v22" 6 "v23" 7]],
+            ["v0" "v1" "v4" "v6"], 2, k16_body!($mode, [0 1], [0], [4 5], [6 7]), $($x)*)
+    };
+    (4, $mode:tt, $($x:tt)*) => {
+        k16_asm!(@x $mode, [r0 r1 r2 r3],
+            [0 ["v16" 0 "v17" 1 "v18" 2 "v19" 3 "v20" 4 "v21" 5 "v22" 6 "v23" 7]
+             1 ["v24" 0 "v25" 1 "v26" 2 "v27" 3 "v28" 4 "v29" 5 "v30" 6 "v31" 7]],
+            ["v0" "v1" "v2" "v3" "v4" "v5" "v6" "v7"], 4,
+            k16_body!($mode, [0 1 2 3], [0 1], [4 5 6], [7]), $($x)*)
+    };
+    (@x xor, $r:tt, $acc:tt, [$($av:tt)*], $rows:tt, $body:expr, $a:expr, $t:expr, $n:expr,
+        $wp:expr, $c:expr, $a_xor:expr) => {
+        kloop_asm!($body, $rows, 32, n16 = $n, a = $a, t = $t, w = $wp, $r,
+            [x = in(reg) u32::from($a_xor),], $c, $acc,
+            [$($av)* "v8" "v9" "v10" "v11" "v12" "v13" "v14" "v15"], [])
+    };
+    (@x plain, $r:tt, $acc:tt, [$($av:tt)*], $rows:tt, $body:expr, $a:expr, $t:expr, $n:expr,
+        $wp:expr, $c:expr, $a_xor:expr) => {
+        kloop_asm!($body, $rows, 32, n16 = $n, a = $a, t = $t, w = $wp, $r, [], $c, $acc,
+            [$($av)* "v8" "v9" "v10" "v11" "v12" "v13" "v14" "v15"], [])
+    };
+}
+
 /// The 16-channel k-loop of `igemm_4x16c8__neoni8mm` for the first `R` rows (2 or 4) over
 /// `taps` taps in one `asm!` block with fixed registers: per tap, the row pointers from `a`
 /// (the tap's 4 pointers are 32 bytes apart), then `n16` iterations of 16 channels (two `c8`
 /// k-groups): v0..v(R-1) 16 activation bytes per row (`ldr q`), `zip1`/`zip2` on 64-bit lanes
 /// into the row pairs of each k-group (v4/v5 and v6/v7; `eor` with the kernel's xor when
 /// `XOR`), v8-v15 the 8 column-pair weight vectors of a k-group (`ldp q`), `8 R` `usmmla` into
-/// v16.. (row pair p, column pair q: v(16 + 8p + q)). Row pairs past `R` are untouched.
+/// v16.. (row pair p, column pair q: v(16 + 8p + q)). Row pairs past `R` are untouched. The
+/// templates are generated by the macros above.
 ///
 /// # Safety
 /// FEAT_I8MM; `taps >= 1`, `n16 >= 1`; `a` holds `taps · 4` row pointers, the first `R` of each
@@ -313,357 +416,13 @@ unsafe fn k16<const XOR: bool, const R: usize>(
     // changes is an output or declared clobbered; the caller guarantees FEAT_I8MM.
     unsafe {
         if R == 2 && XOR {
-            core::arch::asm!(
-                "3:",
-                "ldp {r0}, {r1}, [{a}]",
-                "add {a}, {a}, #32",
-                "mov {n}, {n16}",
-                "2:",
-                "ldr q0, [{r0}], #16",
-                "ldr q1, [{r1}], #16",
-                "ldp q8, q9, [{w}], #32",
-                "ldp q10, q11, [{w}], #32",
-                "zip1 v4.2d, v0.2d, v1.2d",
-                "zip2 v6.2d, v0.2d, v1.2d",
-                "dup v0.16b, {x:w}",
-                "eor v4.16b, v4.16b, v0.16b",
-                "eor v6.16b, v6.16b, v0.16b",
-                "usmmla v16.4s, v4.16b, v8.16b",
-                "ldp q12, q13, [{w}], #32",
-                "usmmla v17.4s, v4.16b, v9.16b",
-                "ldp q14, q15, [{w}], #32",
-                "usmmla v18.4s, v4.16b, v10.16b",
-                "usmmla v19.4s, v4.16b, v11.16b",
-                "ldp q8, q9, [{w}], #32",
-                "ldp q10, q11, [{w}], #32",
-                "usmmla v20.4s, v4.16b, v12.16b",
-                "usmmla v21.4s, v4.16b, v13.16b",
-                "usmmla v22.4s, v4.16b, v14.16b",
-                "usmmla v23.4s, v4.16b, v15.16b",
-                "usmmla v16.4s, v6.16b, v8.16b",
-                "usmmla v17.4s, v6.16b, v9.16b",
-                "usmmla v18.4s, v6.16b, v10.16b",
-                "usmmla v19.4s, v6.16b, v11.16b",
-                "ldp q12, q13, [{w}], #32",
-                "ldp q14, q15, [{w}], #32",
-                "usmmla v20.4s, v6.16b, v12.16b",
-                "usmmla v21.4s, v6.16b, v13.16b",
-                "subs {n}, {n}, #1",
-                "usmmla v22.4s, v6.16b, v14.16b",
-                "usmmla v23.4s, v6.16b, v15.16b",
-                "b.ne 2b",
-                "subs {t}, {t}, #1",
-                "b.ne 3b",
-                a = inout(reg) a => _,
-                t = inout(reg) taps => _,
-                n16 = in(reg) n16,
-                n = out(reg) _,
-                r0 = out(reg) _,
-                r1 = out(reg) _,
-                w = inout(reg) *wp,
-                x = in(reg) u32::from(a_xor),
-                inout("v16") c[0][0],
-                inout("v17") c[0][1],
-                inout("v18") c[0][2],
-                inout("v19") c[0][3],
-                inout("v20") c[0][4],
-                inout("v21") c[0][5],
-                inout("v22") c[0][6],
-                inout("v23") c[0][7],
-                out("v0") _,
-                out("v1") _,
-                out("v4") _,
-                out("v6") _,
-                out("v8") _,
-                out("v9") _,
-                out("v10") _,
-                out("v11") _,
-                out("v12") _,
-                out("v13") _,
-                out("v14") _,
-                out("v15") _,
-                options(nostack, readonly),
-            );
+            k16_asm!(2, xor, a, taps, n16, wp, c, a_xor);
         } else if R == 2 && !XOR {
-            core::arch::asm!(
-                "3:",
-                "ldp {r0}, {r1}, [{a}]",
-                "add {a}, {a}, #32",
-                "mov {n}, {n16}",
-                "2:",
-                "ldr q0, [{r0}], #16",
-                "ldr q1, [{r1}], #16",
-                "ldp q8, q9, [{w}], #32",
-                "ldp q10, q11, [{w}], #32",
-                "zip1 v4.2d, v0.2d, v1.2d",
-                "zip2 v6.2d, v0.2d, v1.2d",
-                "usmmla v16.4s, v4.16b, v8.16b",
-                "ldp q12, q13, [{w}], #32",
-                "usmmla v17.4s, v4.16b, v9.16b",
-                "ldp q14, q15, [{w}], #32",
-                "usmmla v18.4s, v4.16b, v10.16b",
-                "usmmla v19.4s, v4.16b, v11.16b",
-                "ldp q8, q9, [{w}], #32",
-                "ldp q10, q11, [{w}], #32",
-                "usmmla v20.4s, v4.16b, v12.16b",
-                "usmmla v21.4s, v4.16b, v13.16b",
-                "usmmla v22.4s, v4.16b, v14.16b",
-                "usmmla v23.4s, v4.16b, v15.16b",
-                "usmmla v16.4s, v6.16b, v8.16b",
-                "usmmla v17.4s, v6.16b, v9.16b",
-                "usmmla v18.4s, v6.16b, v10.16b",
-                "usmmla v19.4s, v6.16b, v11.16b",
-                "ldp q12, q13, [{w}], #32",
-                "ldp q14, q15, [{w}], #32",
-                "usmmla v20.4s, v6.16b, v12.16b",
-                "usmmla v21.4s, v6.16b, v13.16b",
-                "subs {n}, {n}, #1",
-                "usmmla v22.4s, v6.16b, v14.16b",
-                "usmmla v23.4s, v6.16b, v15.16b",
-                "b.ne 2b",
-                "subs {t}, {t}, #1",
-                "b.ne 3b",
-                a = inout(reg) a => _,
-                t = inout(reg) taps => _,
-                n16 = in(reg) n16,
-                n = out(reg) _,
-                r0 = out(reg) _,
-                r1 = out(reg) _,
-                w = inout(reg) *wp,
-                inout("v16") c[0][0],
-                inout("v17") c[0][1],
-                inout("v18") c[0][2],
-                inout("v19") c[0][3],
-                inout("v20") c[0][4],
-                inout("v21") c[0][5],
-                inout("v22") c[0][6],
-                inout("v23") c[0][7],
-                out("v0") _,
-                out("v1") _,
-                out("v4") _,
-                out("v6") _,
-                out("v8") _,
-                out("v9") _,
-                out("v10") _,
-                out("v11") _,
-                out("v12") _,
-                out("v13") _,
-                out("v14") _,
-                out("v15") _,
-                options(nostack, readonly),
-            );
+            k16_asm!(2, plain, a, taps, n16, wp, c, a_xor);
         } else if R == 4 && XOR {
-            core::arch::asm!(
-                "3:",
-                "ldp {r0}, {r1}, [{a}]",
-                "ldp {r2}, {r3}, [{a}, #16]",
-                "add {a}, {a}, #32",
-                "mov {n}, {n16}",
-                "2:",
-                "ldr q0, [{r0}], #16",
-                "ldr q1, [{r1}], #16",
-                "ldr q2, [{r2}], #16",
-                "ldr q3, [{r3}], #16",
-                "ldp q8, q9, [{w}], #32",
-                "ldp q10, q11, [{w}], #32",
-                "zip1 v4.2d, v0.2d, v1.2d",
-                "zip1 v5.2d, v2.2d, v3.2d",
-                "zip2 v6.2d, v0.2d, v1.2d",
-                "zip2 v7.2d, v2.2d, v3.2d",
-                "dup v0.16b, {x:w}",
-                "eor v4.16b, v4.16b, v0.16b",
-                "eor v5.16b, v5.16b, v0.16b",
-                "eor v6.16b, v6.16b, v0.16b",
-                "eor v7.16b, v7.16b, v0.16b",
-                "usmmla v16.4s, v4.16b, v8.16b",
-                "usmmla v24.4s, v5.16b, v8.16b",
-                "ldp q12, q13, [{w}], #32",
-                "usmmla v17.4s, v4.16b, v9.16b",
-                "usmmla v25.4s, v5.16b, v9.16b",
-                "ldp q14, q15, [{w}], #32",
-                "usmmla v18.4s, v4.16b, v10.16b",
-                "usmmla v26.4s, v5.16b, v10.16b",
-                "usmmla v19.4s, v4.16b, v11.16b",
-                "usmmla v27.4s, v5.16b, v11.16b",
-                "ldp q8, q9, [{w}], #32",
-                "ldp q10, q11, [{w}], #32",
-                "usmmla v20.4s, v4.16b, v12.16b",
-                "usmmla v28.4s, v5.16b, v12.16b",
-                "usmmla v21.4s, v4.16b, v13.16b",
-                "usmmla v29.4s, v5.16b, v13.16b",
-                "usmmla v22.4s, v4.16b, v14.16b",
-                "usmmla v30.4s, v5.16b, v14.16b",
-                "usmmla v23.4s, v4.16b, v15.16b",
-                "usmmla v31.4s, v5.16b, v15.16b",
-                "usmmla v16.4s, v6.16b, v8.16b",
-                "usmmla v24.4s, v7.16b, v8.16b",
-                "usmmla v17.4s, v6.16b, v9.16b",
-                "usmmla v25.4s, v7.16b, v9.16b",
-                "usmmla v18.4s, v6.16b, v10.16b",
-                "usmmla v26.4s, v7.16b, v10.16b",
-                "usmmla v19.4s, v6.16b, v11.16b",
-                "usmmla v27.4s, v7.16b, v11.16b",
-                "ldp q12, q13, [{w}], #32",
-                "ldp q14, q15, [{w}], #32",
-                "usmmla v20.4s, v6.16b, v12.16b",
-                "usmmla v28.4s, v7.16b, v12.16b",
-                "usmmla v21.4s, v6.16b, v13.16b",
-                "usmmla v29.4s, v7.16b, v13.16b",
-                "usmmla v22.4s, v6.16b, v14.16b",
-                "usmmla v30.4s, v7.16b, v14.16b",
-                "subs {n}, {n}, #1",
-                "usmmla v23.4s, v6.16b, v15.16b",
-                "usmmla v31.4s, v7.16b, v15.16b",
-                "b.ne 2b",
-                "subs {t}, {t}, #1",
-                "b.ne 3b",
-                a = inout(reg) a => _,
-                t = inout(reg) taps => _,
-                n16 = in(reg) n16,
-                n = out(reg) _,
-                r0 = out(reg) _,
-                r1 = out(reg) _,
-                r2 = out(reg) _,
-                r3 = out(reg) _,
-                w = inout(reg) *wp,
-                x = in(reg) u32::from(a_xor),
-                inout("v16") c[0][0],
-                inout("v17") c[0][1],
-                inout("v18") c[0][2],
-                inout("v19") c[0][3],
-                inout("v20") c[0][4],
-                inout("v21") c[0][5],
-                inout("v22") c[0][6],
-                inout("v23") c[0][7],
-                inout("v24") c[1][0],
-                inout("v25") c[1][1],
-                inout("v26") c[1][2],
-                inout("v27") c[1][3],
-                inout("v28") c[1][4],
-                inout("v29") c[1][5],
-                inout("v30") c[1][6],
-                inout("v31") c[1][7],
-                out("v0") _,
-                out("v1") _,
-                out("v2") _,
-                out("v3") _,
-                out("v4") _,
-                out("v5") _,
-                out("v6") _,
-                out("v7") _,
-                out("v8") _,
-                out("v9") _,
-                out("v10") _,
-                out("v11") _,
-                out("v12") _,
-                out("v13") _,
-                out("v14") _,
-                out("v15") _,
-                options(nostack, readonly),
-            );
+            k16_asm!(4, xor, a, taps, n16, wp, c, a_xor);
         } else {
-            core::arch::asm!(
-                "3:",
-                "ldp {r0}, {r1}, [{a}]",
-                "ldp {r2}, {r3}, [{a}, #16]",
-                "add {a}, {a}, #32",
-                "mov {n}, {n16}",
-                "2:",
-                "ldr q0, [{r0}], #16",
-                "ldr q1, [{r1}], #16",
-                "ldr q2, [{r2}], #16",
-                "ldr q3, [{r3}], #16",
-                "ldp q8, q9, [{w}], #32",
-                "ldp q10, q11, [{w}], #32",
-                "zip1 v4.2d, v0.2d, v1.2d",
-                "zip1 v5.2d, v2.2d, v3.2d",
-                "zip2 v6.2d, v0.2d, v1.2d",
-                "zip2 v7.2d, v2.2d, v3.2d",
-                "usmmla v16.4s, v4.16b, v8.16b",
-                "usmmla v24.4s, v5.16b, v8.16b",
-                "ldp q12, q13, [{w}], #32",
-                "usmmla v17.4s, v4.16b, v9.16b",
-                "usmmla v25.4s, v5.16b, v9.16b",
-                "ldp q14, q15, [{w}], #32",
-                "usmmla v18.4s, v4.16b, v10.16b",
-                "usmmla v26.4s, v5.16b, v10.16b",
-                "usmmla v19.4s, v4.16b, v11.16b",
-                "usmmla v27.4s, v5.16b, v11.16b",
-                "ldp q8, q9, [{w}], #32",
-                "ldp q10, q11, [{w}], #32",
-                "usmmla v20.4s, v4.16b, v12.16b",
-                "usmmla v28.4s, v5.16b, v12.16b",
-                "usmmla v21.4s, v4.16b, v13.16b",
-                "usmmla v29.4s, v5.16b, v13.16b",
-                "usmmla v22.4s, v4.16b, v14.16b",
-                "usmmla v30.4s, v5.16b, v14.16b",
-                "usmmla v23.4s, v4.16b, v15.16b",
-                "usmmla v31.4s, v5.16b, v15.16b",
-                "usmmla v16.4s, v6.16b, v8.16b",
-                "usmmla v24.4s, v7.16b, v8.16b",
-                "usmmla v17.4s, v6.16b, v9.16b",
-                "usmmla v25.4s, v7.16b, v9.16b",
-                "usmmla v18.4s, v6.16b, v10.16b",
-                "usmmla v26.4s, v7.16b, v10.16b",
-                "usmmla v19.4s, v6.16b, v11.16b",
-                "usmmla v27.4s, v7.16b, v11.16b",
-                "ldp q12, q13, [{w}], #32",
-                "ldp q14, q15, [{w}], #32",
-                "usmmla v20.4s, v6.16b, v12.16b",
-                "usmmla v28.4s, v7.16b, v12.16b",
-                "usmmla v21.4s, v6.16b, v13.16b",
-                "usmmla v29.4s, v7.16b, v13.16b",
-                "usmmla v22.4s, v6.16b, v14.16b",
-                "usmmla v30.4s, v7.16b, v14.16b",
-                "subs {n}, {n}, #1",
-                "usmmla v23.4s, v6.16b, v15.16b",
-                "usmmla v31.4s, v7.16b, v15.16b",
-                "b.ne 2b",
-                "subs {t}, {t}, #1",
-                "b.ne 3b",
-                a = inout(reg) a => _,
-                t = inout(reg) taps => _,
-                n16 = in(reg) n16,
-                n = out(reg) _,
-                r0 = out(reg) _,
-                r1 = out(reg) _,
-                r2 = out(reg) _,
-                r3 = out(reg) _,
-                w = inout(reg) *wp,
-                inout("v16") c[0][0],
-                inout("v17") c[0][1],
-                inout("v18") c[0][2],
-                inout("v19") c[0][3],
-                inout("v20") c[0][4],
-                inout("v21") c[0][5],
-                inout("v22") c[0][6],
-                inout("v23") c[0][7],
-                inout("v24") c[1][0],
-                inout("v25") c[1][1],
-                inout("v26") c[1][2],
-                inout("v27") c[1][3],
-                inout("v28") c[1][4],
-                inout("v29") c[1][5],
-                inout("v30") c[1][6],
-                inout("v31") c[1][7],
-                out("v0") _,
-                out("v1") _,
-                out("v2") _,
-                out("v3") _,
-                out("v4") _,
-                out("v5") _,
-                out("v6") _,
-                out("v7") _,
-                out("v8") _,
-                out("v9") _,
-                out("v10") _,
-                out("v11") _,
-                out("v12") _,
-                out("v13") _,
-                out("v14") _,
-                out("v15") _,
-                options(nostack, readonly),
-            );
+            k16_asm!(4, plain, a, taps, n16, wp, c, a_xor);
         }
     }
 }

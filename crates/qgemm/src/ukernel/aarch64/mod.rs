@@ -108,6 +108,83 @@ macro_rules! dot_kernel {
 
 pub(crate) use dot_kernel;
 
+/// The row-pointer loads of an `asm!` k-loop's tap for its first `R` rows (1, 2, 4 or 8): the
+/// tap's pointers are 8 bytes apart from `{a}` into `{r0}`.., as assembly lines.
+macro_rules! row_ptrs {
+    (1) => {
+        "ldr {r0}, [{a}]\n"
+    };
+    (2) => {
+        "ldp {r0}, {r1}, [{a}]\n"
+    };
+    (4) => {
+        concat!(row_ptrs!(2), "ldp {r2}, {r3}, [{a}, #16]\n")
+    };
+    (8) => {
+        concat!(
+            row_ptrs!(4),
+            "ldp {r4}, {r5}, [{a}, #32]\n",
+            "ldp {r6}, {r7}, [{a}, #48]\n"
+        )
+    };
+}
+
+/// The loop frame of the `asm!` k-loops, as assembly lines: per tap (label 3), the row pointers
+/// of the first `$rows` rows ([`row_ptrs`]), `{a}` advanced by `$stride` bytes (the next tap's
+/// pointers), then `{n}` = `{$count}` iterations (label 2) of `$body`, whose last `subs {n}`
+/// sets the flags of `b.ne 2b`; `{t}` counts the taps.
+macro_rules! tap_loop {
+    ($rows:tt, $stride:literal, $count:expr, $body:expr) => {
+        concat!(
+            "3:\n",
+            row_ptrs!($rows),
+            "add {a}, {a}, #",
+            $stride,
+            "\nmov {n}, {",
+            $count,
+            "}\n2:\n",
+            $body,
+            "b.ne 2b\nsubs {t}, {t}, #1\nb.ne 3b\n"
+        )
+    };
+}
+
+/// The `asm!` block of a k-loop: [`tap_loop`] around `$body`, then its operands in this order:
+/// `{a}` (the taps' row pointers, advanced), `{t}` (the taps), `$count` (iterations per tap),
+/// `{n}`, the row pointers `$r`, `{w}` (`*$wp`, the packed weights, advanced past what the loop
+/// reads), `$pre` (more named operands), the accumulators `$c[m][j]` in the registers listed for
+/// each m, the vector registers the loop overwrites (`$clob`), then `$post` (more
+/// explicit-register operands). The block only reads memory and uses no stack.
+macro_rules! kloop_asm {
+    (
+        $body:expr, $rows:tt, $stride:literal, $count:ident = $n:expr, a = $a:expr, t = $t:expr,
+        w = $wp:expr, [$($r:ident)*], [$($pre:tt)*], $c:expr, [$($m:tt [$($reg:tt $j:tt)*])*],
+        [$($clob:tt)*], [$($post:tt)*]
+    ) => {
+        core::arch::asm!(
+            tap_loop!($rows, $stride, stringify!($count), $body),
+            a = inout(reg) $a => _,
+            t = inout(reg) $t => _,
+            $count = in(reg) $n,
+            n = out(reg) _,
+            $($r = out(reg) _,)*
+            w = inout(reg) *$wp,
+            $($pre)*
+            $($(inout($reg) $c[$m][$j],)*)*
+            $(out($clob) _,)*
+            $($post)*
+            options(nostack, readonly),
+        )
+    };
+}
+
+/// `ldp q` of two weight vectors (32 bytes at `{w}`, advanced), as an assembly line.
+macro_rules! ldpq {
+    ($x:tt $y:tt) => {
+        concat!("ldp q", $x, ", q", $y, ", [{w}], #32\n")
+    };
+}
+
 pub mod i8mm;
 pub mod neon;
 pub mod neondot;
