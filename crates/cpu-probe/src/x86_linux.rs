@@ -532,26 +532,101 @@ fn probe_with(
     }
     let (to, tl, co, cl) = detect_topology(src, max_base, max_ext, core_bits);
     let isa = decode_isa(src, &vendor, max_base, max_ext, android, os_state);
-    let brand = if max_ext >= 0x8000_0004 {
-        let mut raw = Vec::with_capacity(48);
-        for l in 0x8000_0002..=0x8000_0004u32 {
-            let r = src.cpuid(l, 0);
-            for w in [r.eax, r.ebx, r.ecx, r.edx] {
-                raw.extend_from_slice(&w.to_le_bytes());
-            }
-        }
-        let normalized = crate::brand::normalize_brand_string(&raw);
-        // The package name: the vendor's short name, then the normalised brand string.
-        crate::brand::format_package_name(
-            crate::brand::x86_vendor_name(vendor.as_bytes()),
-            &normalized,
-        )
-    } else {
-        String::new()
-    };
+    let brand = brand_name(src, &vendor, max_ext);
 
-    // Processors: possible ∩ present (∩ listed in /proc/cpuinfo when present is missing), with the
-    // APIC ID /proc/cpuinfo gives each.
+    let procs = linux_processors(root, &mut notes);
+
+    let core_mask = !(mask(tl) << to);
+    let package_mask = core_mask & !(mask(cl) << co);
+    let llc_bits = caches
+        .iter()
+        .rev()
+        .find(|c| c.size != 0)
+        .map(|c| c.apic_bits)
+        .unwrap_or(0);
+    let cluster_mask = package_mask | !mask(llc_bits);
+
+    let masks = ApicMasks {
+        core: core_mask,
+        cluster: cluster_mask,
+        smt: mask(tl) << to,
+    };
+    let Layout {
+        processors,
+        cores,
+        clusters,
+        smt_ids,
+        level_instances,
+        proc_cache_idx,
+    } = layout(root, &procs, masks, &caches, (core_vendor, uarch));
+    let (cache_sizes, cache_json) = cache_reports(&caches, &level_instances);
+    let n = processors.len();
+    let cpuid_hex = format!("0x{:08x}", leaf1.eax);
+    let cpuinfo = json!({
+        "processors": {"count": n, "non_null": n > 0, "items": processors.iter().enumerate().map(|(i, p)| {
+            let r = |lvl: usize| proc_cache_idx[i][lvl].map(Value::from).unwrap_or(Value::Null);
+            json!({"index": i, "smt_id": smt_ids[i] >> to, "core": p.core, "cluster": p.cluster, "package": 0,
+                   "linux_id": p.linux_id, "cache.l1i": r(0), "cache.l1d": r(1), "cache.l2": r(2),
+                   "cache.l3": r(3), "cache.l4": r(4)})
+        }).collect::<Vec<_>>()},
+        "cores": {"count": cores.len(), "non_null": !cores.is_empty(), "items": cores.iter().enumerate().map(|(i, c)| {
+            let first = processors.iter().position(|p| p.core == i).unwrap_or(0);
+            let count = processors.iter().filter(|p| p.core == i).count();
+            let cluster = processors.get(first).map(|p| p.cluster).unwrap_or(0);
+            json!({"index": i, "processor_start": first, "processor_count": count, "core_id": i,
+                   "cluster": cluster, "package": 0, "vendor": c.vendor, "uarch": c.uarch, "cpuid": cpuid_hex})
+        }).collect::<Vec<_>>()},
+        "clusters": {"count": clusters.len(), "non_null": !clusters.is_empty(), "items": clusters.iter().enumerate().map(|(i, c)| {
+            let first = processors.iter().position(|p| p.cluster == i).unwrap_or(0);
+            let count = processors.iter().filter(|p| p.cluster == i).count();
+            json!({"index": i, "processor_start": first, "processor_count": count,
+                   "core_start": c.cores.first().copied().unwrap_or(0), "core_count": c.cores.len(),
+                   "cluster_id": i, "package": 0, "vendor": c.vendor, "uarch": c.uarch, "cpuid": cpuid_hex})
+        }).collect::<Vec<_>>()},
+        "packages": {"count": 1, "non_null": true, "items": [{"index": 0, "name": brand, "processor_start": 0,
+            "processor_count": n, "core_start": 0, "core_count": cores.len(), "cluster_start": 0,
+            "cluster_count": clusters.len()}]},
+        "caches": Value::Object(cache_json),
+        "isa": isa,
+    });
+    SystemReport {
+        arch: opts.arch,
+        os: if android { "android" } else { "linux" },
+        chipset: (!brand.is_empty()).then_some(brand),
+        processors,
+        cores,
+        clusters,
+        caches: cache_sizes,
+        isa,
+        notes,
+        cpuinfo,
+    }
+}
+
+/// The package name from the CPUID brand string (leaves 0x80000002-4): the vendor's short name,
+/// then the normalised brand string; empty when the CPU has no brand string.
+fn brand_name(src: &dyn CpuidSource, vendor: &str, max_ext: u32) -> String {
+    if max_ext < 0x8000_0004 {
+        return String::new();
+    }
+    let mut raw = Vec::with_capacity(48);
+    for l in 0x8000_0002..=0x8000_0004u32 {
+        let r = src.cpuid(l, 0);
+        for w in [r.eax, r.ebx, r.ecx, r.edx] {
+            raw.extend_from_slice(&w.to_le_bytes());
+        }
+    }
+    let normalized = crate::brand::normalize_brand_string(&raw);
+    crate::brand::format_package_name(
+        crate::brand::x86_vendor_name(vendor.as_bytes()),
+        &normalized,
+    )
+}
+
+/// The processors: possible ∩ present (∩ listed in /proc/cpuinfo when present is missing), as
+/// (APIC ID, Linux number) sorted by APIC ID, with the APIC ID /proc/cpuinfo gives each (else
+/// the Linux number).
+fn linux_processors(root: &Sysroot, notes: &mut Vec<String>) -> Vec<(u32, u32)> {
     const DEFAULT_MAX: u32 = 1024;
     let max_count = match root.read_u32("sys/devices/system/cpu/kernel_max") {
         Some(k) if k < DEFAULT_MAX => k + 1,
@@ -608,29 +683,53 @@ fn probe_with(
         .map(|&l| (apic.get(&l).copied().unwrap_or(l), l))
         .collect();
     procs.sort();
+    procs
+}
 
-    let core_mask = !(mask(tl) << to);
-    let package_mask = core_mask & !(mask(cl) << co);
-    let llc_bits = caches
-        .iter()
-        .rev()
-        .find(|c| c.size != 0)
-        .map(|c| c.apic_bits)
-        .unwrap_or(0);
-    let cluster_mask = package_mask | !mask(llc_bits);
+/// The APIC ID bits that name a core, a cluster (package and last-level cache) and the SMT
+/// thread within a core.
+#[derive(Clone, Copy)]
+struct ApicMasks {
+    core: u32,
+    cluster: u32,
+    smt: u32,
+}
 
-    let mut processors = Vec::new();
-    let mut cores: Vec<Core> = Vec::new();
-    let mut clusters: Vec<Cluster> = Vec::new();
-    let mut smt_ids = Vec::new();
-    let mut level_instances: [Vec<(u32, usize, usize)>; 5] = Default::default();
+/// Processors, cores and clusters in APIC order, and the cache instances per level as
+/// (APIC ID prefix, first processor, processor count).
+struct Layout {
+    processors: Vec<Processor>,
+    cores: Vec<Core>,
+    clusters: Vec<Cluster>,
+    smt_ids: Vec<u32>,
+    level_instances: [Vec<(u32, usize, usize)>; 5],
+    proc_cache_idx: Vec<[Option<usize>; 5]>,
+}
+
+/// Groups the `procs` (sorted by APIC ID) into cores, clusters and cache instances by the bits
+/// of their APIC IDs; `kind` is every core's (vendor, microarchitecture).
+fn layout(
+    root: &Sysroot,
+    procs: &[(u32, u32)],
+    masks: ApicMasks,
+    caches: &[X86Cache; 5],
+    kind: (&str, &str),
+) -> Layout {
+    let (core_vendor, uarch) = kind;
+    let mut out = Layout {
+        processors: Vec::new(),
+        cores: Vec::new(),
+        clusters: Vec::new(),
+        smt_ids: Vec::new(),
+        level_instances: Default::default(),
+        proc_cache_idx: Vec::new(),
+    };
     let (mut last_core, mut last_cluster) = (None, None);
-    let mut proc_cache_idx: Vec<[Option<usize>; 5]> = Vec::new();
     for (i, &(a, l)) in procs.iter().enumerate() {
-        let core_id = a & core_mask;
+        let core_id = a & masks.core;
         if last_core != Some(core_id) {
             last_core = Some(core_id);
-            cores.push(Core {
+            out.cores.push(Core {
                 vendor: core_vendor.into(),
                 uarch: uarch.into(),
                 midr: 0,
@@ -641,51 +740,57 @@ fn probe_with(
                     .unwrap_or(0),
             });
         }
-        let cluster_id = a & cluster_mask;
+        let cluster_id = a & masks.cluster;
         if last_cluster != Some(cluster_id) {
             last_cluster = Some(cluster_id);
-            clusters.push(Cluster {
+            out.clusters.push(Cluster {
                 cores: Vec::new(),
                 uarch: uarch.into(),
                 vendor: core_vendor.into(),
                 midr: 0,
             });
         }
-        let core = cores.len() - 1;
-        if let Some(cl) = clusters.last_mut() {
+        let core = out.cores.len() - 1;
+        if let Some(cl) = out.clusters.last_mut() {
             if cl.cores.last() != Some(&core) {
                 cl.cores.push(core);
             }
         }
-        smt_ids.push(a & (mask(tl) << to));
+        out.smt_ids.push(a & masks.smt);
         let mut idx = [None; 5];
+        let mut cache_bytes = [0; 5];
         for (lvl, c) in caches.iter().enumerate() {
             if c.size == 0 {
                 continue;
             }
             let id = a & !mask(c.apic_bits);
-            let inst = &mut level_instances[lvl];
+            let inst = &mut out.level_instances[lvl];
             match inst.last_mut() {
                 Some(last) if last.0 == id => last.2 += 1,
                 _ => inst.push((id, i, 1)),
             }
             idx[lvl] = Some(inst.len() - 1);
+            cache_bytes[lvl] = u64::from(c.size);
         }
-        proc_cache_idx.push(idx);
-        processors.push(Processor {
+        out.proc_cache_idx.push(idx);
+        out.processors.push(Processor {
             linux_id: l as usize,
             core,
-            cluster: clusters.len() - 1,
-            cache_bytes: [0; 5],
+            cluster: out.clusters.len() - 1,
+            cache_bytes,
         });
     }
-    for (p, idx) in processors.iter_mut().zip(&proc_cache_idx) {
-        for lvl in 0..5 {
-            if idx[lvl].is_some() {
-                p.cache_bytes[lvl] = u64::from(caches[lvl].size);
-            }
-        }
-    }
+    out
+}
+
+/// Cache sizes per level (one entry per instance) and cpuinfo's JSON of the caches.
+fn cache_reports(
+    caches: &[X86Cache; 5],
+    level_instances: &[Vec<(u32, usize, usize)>; 5],
+) -> (
+    BTreeMap<&'static str, Vec<u64>>,
+    serde_json::Map<String, Value>,
+) {
     let names = ["l1i", "l1d", "l2", "l3", "l4"];
     let mut cache_sizes = BTreeMap::new();
     let mut cache_json = serde_json::Map::new();
@@ -717,47 +822,7 @@ fn probe_with(
             json!({"count": items.len(), "non_null": !items.is_empty(), "items": items}),
         );
     }
-    let n = processors.len();
-    let cpuid_hex = format!("0x{:08x}", leaf1.eax);
-    let cpuinfo = json!({
-        "processors": {"count": n, "non_null": n > 0, "items": processors.iter().enumerate().map(|(i, p)| {
-            let r = |lvl: usize| proc_cache_idx[i][lvl].map(Value::from).unwrap_or(Value::Null);
-            json!({"index": i, "smt_id": smt_ids[i] >> to, "core": p.core, "cluster": p.cluster, "package": 0,
-                   "linux_id": p.linux_id, "cache.l1i": r(0), "cache.l1d": r(1), "cache.l2": r(2),
-                   "cache.l3": r(3), "cache.l4": r(4)})
-        }).collect::<Vec<_>>()},
-        "cores": {"count": cores.len(), "non_null": !cores.is_empty(), "items": cores.iter().enumerate().map(|(i, c)| {
-            let first = processors.iter().position(|p| p.core == i).unwrap_or(0);
-            let count = processors.iter().filter(|p| p.core == i).count();
-            let cluster = processors.get(first).map(|p| p.cluster).unwrap_or(0);
-            json!({"index": i, "processor_start": first, "processor_count": count, "core_id": i,
-                   "cluster": cluster, "package": 0, "vendor": c.vendor, "uarch": c.uarch, "cpuid": cpuid_hex})
-        }).collect::<Vec<_>>()},
-        "clusters": {"count": clusters.len(), "non_null": !clusters.is_empty(), "items": clusters.iter().enumerate().map(|(i, c)| {
-            let first = processors.iter().position(|p| p.cluster == i).unwrap_or(0);
-            let count = processors.iter().filter(|p| p.cluster == i).count();
-            json!({"index": i, "processor_start": first, "processor_count": count,
-                   "core_start": c.cores.first().copied().unwrap_or(0), "core_count": c.cores.len(),
-                   "cluster_id": i, "package": 0, "vendor": c.vendor, "uarch": c.uarch, "cpuid": cpuid_hex})
-        }).collect::<Vec<_>>()},
-        "packages": {"count": 1, "non_null": true, "items": [{"index": 0, "name": brand, "processor_start": 0,
-            "processor_count": n, "core_start": 0, "core_count": cores.len(), "cluster_start": 0,
-            "cluster_count": clusters.len()}]},
-        "caches": Value::Object(cache_json),
-        "isa": isa,
-    });
-    SystemReport {
-        arch: opts.arch,
-        os: if android { "android" } else { "linux" },
-        chipset: (!brand.is_empty()).then_some(brand),
-        processors,
-        cores,
-        clusters,
-        caches: cache_sizes,
-        isa,
-        notes,
-        cpuinfo,
-    }
+    (cache_sizes, cache_json)
 }
 
 #[cfg(test)]
