@@ -6,6 +6,10 @@
 #
 #   scripts/arm-count.sh [--only ID,ID] [--cpus 'cortex-a53;neoverse-n1;max,sve=off,sme=off']
 #                        [--iterations N] [--int8-only] [--files shared,mobile] [--out DIR] [-P JOBS]
+#                        [--q8-conv-algorithm qconv-direct|winograd]
+#
+# --q8-conv-algorithm forces the algorithm of int8 convolutions (kbench bench
+# --q8-conv-algorithm) instead of ops's choice, to count the alternatives ops chooses between.
 #
 # Steps: builds the plugin (scripts/qemu/qemu-insncount.c) with plain gcc; builds kbench for
 # aarch64 (release, -j 2); under each CPU model runs `kbench probe --json` (what dispatch sees) and
@@ -26,6 +30,7 @@ int8_only=0
 files="shared,mobile"
 out="bench-results/aarch64-qemu"
 par=2
+q8alg=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --only) only=$2; shift 2 ;;
@@ -35,7 +40,8 @@ while [ $# -gt 0 ]; do
     --files) files=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     -P) par=$2; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    --q8-conv-algorithm) q8alg=$2; shift 2 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "arm-count.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -129,8 +135,10 @@ run_one() { # CPU|FILE|IDS|NAME
   t0=$(date +%s)
   echo "arm-count.sh: $cpu $(basename "$wf") ($ids)" >&2
   rc=0
+  local extra=()
+  [ -z "$q8alg" ] || extra=(--q8-conv-algorithm "$q8alg")
   qemu "$cpu" -plugin "$plugin,outfile=$raw/$name.counts,percpu=on" \
-    "$bin" bench --workloads "$wf" --only "$ids" --iterations "$iters" --threads 1 \
+    "$bin" bench --workloads "$wf" --only "$ids" --iterations "$iters" --threads 1 "${extra[@]}" \
     --json "$raw/$name.json" >"$raw/$name.md" 2>"$raw/$name.log" || rc=$?
   python3 -c 'import json,sys; print(json.dumps({"cpu": sys.argv[1], "file": sys.argv[2], "rc": int(sys.argv[3]), "wall_s": int(sys.argv[4])}))' \
     "$cpu" "$(basename "$wf")" "$rc" "$(($(date +%s) - t0))" >"$raw/$name.meta"
@@ -155,6 +163,8 @@ args_line="scripts/arm-count.sh"
 [ "$iters" != 3 ] && args_line+=" --iterations $iters"
 [ "$int8_only" = 1 ] && args_line+=" --int8-only"
 [ "$files" != "shared,mobile" ] && args_line+=" --files $files"
+[ -n "$q8alg" ] && args_line+=" --q8-conv-algorithm $q8alg"
+[ "$out" != "bench-results/aarch64-qemu" ] && args_line+=" --out $out"
 anc=()
 if [ -f "$anchors" ]; then
   anc=(--anchors "$anchors")

@@ -270,7 +270,7 @@ fn build_depthwise(w: &Workload, threads: usize) -> Result<Box<dyn Case>, String
         QType::U8,
     )
     .map_err(|e| e.to_string())?;
-    let plan = qlinear_conv(w, hwc_to_oihw(&weights, w.cout, w.k), threads)?;
+    let plan = qlinear_conv(w, hwc_to_oihw(&weights, w.cout, w.k), threads, None)?;
     Ok(Box::new(DwCase {
         plan,
         desc,
@@ -413,6 +413,7 @@ fn qlinear_conv(
     w: &Workload,
     weights_oihw: Vec<i8>,
     threads: usize,
+    algorithm: Option<ops::Algorithm>,
 ) -> Result<ops::conv::ConvQ8, String> {
     use ops::{DataType, PlanInput, Tensor};
     let e = |x: ops::OpsError| x.to_string();
@@ -445,6 +446,7 @@ fn qlinear_conv(
         &ops::Options {
             threads: Some(threads),
             layout: ops::Layout::Nhwc,
+            algorithm,
             ..ops::Options::default()
         },
         ops::conv::Activation::None,
@@ -476,8 +478,15 @@ fn hwc_to_oihw<T: Copy + Default>(w: &[T], c: usize, k: usize) -> Vec<T> {
     o
 }
 
-/// Builds the case for a workload with `threads` threads.
-pub fn build(w: &Workload, threads: usize) -> Result<Box<dyn Case>, String> {
+/// Builds the case for a workload with `threads` threads; with `q8_conv`, the algorithm of int8
+/// (non-depthwise) convolutions is forced instead of `ops`'s choice (`kbench bench
+/// --q8-conv-algorithm`; a geometry the algorithm does not take fails to plan and is reported
+/// as skipped).
+pub fn build_with(
+    w: &Workload,
+    threads: usize,
+    q8_conv: Option<ops::Algorithm>,
+) -> Result<Box<dyn Case>, String> {
     let depthwise = w.kind == "conv2d" && w.groups > 1 && w.groups == w.cin && w.groups == w.cout;
     if depthwise {
         return build_depthwise(w, threads);
@@ -562,7 +571,7 @@ pub fn build(w: &Workload, threads: usize) -> Result<Box<dyn Case>, String> {
         .into_iter()
         .map(|b| (b as i8).max(-127))
         .collect();
-    let plan = qlinear_conv(w, ohwi_to_oihw(&weights, cout, k, cin_g), threads)?;
+    let plan = qlinear_conv(w, ohwi_to_oihw(&weights, cout, k, cin_g), threads, q8_conv)?;
     Ok(Box::new(QConvCase {
         plan,
         out: vec![0; oh * ow * cout],

@@ -252,6 +252,20 @@ struct BenchArgs {
     /// Counting mode: skip the reference check of the warm-up run.
     #[arg(long, requires = "iterations")]
     no_check: bool,
+    /// Force the algorithm of int8 (non-depthwise) convolutions instead of `ops`'s choice:
+    /// `qconv-direct` or `winograd` (a workload it does not take is skipped).
+    #[arg(long, value_parser = parse_q8_conv_algorithm)]
+    q8_conv_algorithm: Option<ops::Algorithm>,
+}
+
+fn parse_q8_conv_algorithm(s: &str) -> Result<ops::Algorithm, String> {
+    match s {
+        "qconv-direct" | "direct" => Ok(ops::Algorithm::QConvDirect),
+        "winograd" => Ok(ops::Algorithm::Winograd),
+        _ => Err(format!(
+            "unknown int8 convolution algorithm {s:?} (qconv-direct, winograd)"
+        )),
+    }
 }
 
 fn write_json(path: &std::path::Path, value: &impl serde::Serialize) -> Result<(), String> {
@@ -312,7 +326,10 @@ fn run_bench(a: BenchArgs) -> ExitCode {
         rounds: a.rounds,
         progress: !a.quiet,
     };
-    let report = bench::run(&list, &opts, peaks, command, cases::build);
+    let q8 = a.q8_conv_algorithm;
+    let report = bench::run(&list, &opts, peaks, command, |w, t| {
+        cases::build_with(w, t, q8)
+    });
     let md = bench::markdown(&report);
     print!("{md}");
     let mut status = ExitCode::SUCCESS;
@@ -361,7 +378,7 @@ fn run_count(
         iterations,
         !a.no_check,
         command,
-        cases::build,
+        |w, t| cases::build_with(w, t, a.q8_conv_algorithm),
         |id| {
             if !quiet {
                 eprintln!("running {id}");

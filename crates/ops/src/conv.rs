@@ -8,6 +8,7 @@
 //! | fp32 4x4..16x16, stride 1, dilation 1, group 1 | `fft-conv` |
 //! | fp32 anything else | im2col + `gemm` crate |
 //! | int8 depthwise | `depthwise` |
+//! | int8 3x3, stride 1, group 1, >= 32 output channels, when qgemm's best entry is plain NEON | `winograd` (exact F(2x2,3x3)) |
 //! | int8 anything else (1x1 included: its indirection is the identity) | `qconv-direct` on `qgemm` |
 //!
 //! `Options::algorithm` forces one; `Options::autotune` times the candidates at plan time.
@@ -1004,17 +1005,30 @@ fn q8_winograd_ok(g: &ConvGeom) -> bool {
     g.group == 1 && g.kernel == [3, 3] && g.stride == [1, 1] && g.dilation == [1, 1] && !g.one_d
 }
 
+/// Fewest output channels for which `choose_q8` sends a 3x3 stride-1 int8 convolution to the
+/// exact int8 Winograd F(2x2,3x3) on ARM without a dot product. Executed instructions under QEMU
+/// `cortex-a53` (`scripts/arm-count.sh --files bench/conv3x3-int8.json --cpus cortex-a53
+/// --q8-conv-algorithm qconv-direct|winograd`, bench-results/aarch64-qemu/conv3x3-*), Winograd /
+/// direct `igemm_8x8c4__neon`: 8->8 112² 3.27x, 16->16 56² 1.33x (its per-tile transforms
+/// dominate), 32->32 28² 0.74x, 3->32 112² 0.51x, 64->64 28²/56² 0.60x, 128->128 14² 0.60x,
+/// 256->256 7² 0.65x, 512->512 7² 0.64x, 64->64 9² 0.88x.
+const Q8_WINOGRAD_MIN_OUT_CHANNELS: usize = 32;
+
 /// Plan phase 2: the algorithm (the caller's, else depthwise where it applies, else Winograd
 /// where it pays, else the direct kernel).
 fn choose_q8(g: &ConvGeom, opts: &Options) -> Algorithm {
     match opts.algorithm {
         Some(a) => a,
         None if q8_depthwise_ok(g) => Algorithm::Depthwise,
-        // The exact int8 Winograd does 2.25x fewer multiplies but more data movement: it pays
-        // where the direct kernel multiplies with vmlal (ARMv8.0 NEON without dot product);
-        // with SDOT or AVX-512 VNNI the direct kernel is faster (winograd's benchmarks). The
-        // question goes to qgemm's table: which entry would the direct kernel run?
+        // The exact int8 Winograd does 2.25x fewer multiplies but more data movement. It pays
+        // where the direct kernel multiplies with widening multiply-accumulates (ARMv8.0 NEON
+        // without dot product), from 32 output channels up (see
+        // `Q8_WINOGRAD_MIN_OUT_CHANNELS`); where the direct kernel has SDOT (neoverse-n1: it
+        // executes 0.33-0.66x Winograd's instructions on every counted shape), I8MM or AVX-512
+        // VNNI, the direct kernel is the faster one. The question goes to qgemm's table:
+        // which entry would the direct kernel run?
         None if q8_winograd_ok(g)
+            && g.m >= Q8_WINOGRAD_MIN_OUT_CHANNELS
             && cfg!(target_arch = "aarch64")
             && matches!(
                 qgemm::IGEMM.best().isa,
