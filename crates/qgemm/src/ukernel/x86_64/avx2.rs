@@ -387,6 +387,17 @@ unsafe fn rows_6x8<const M: usize, const OUT: u8>(
         unsafe { widen_rows::<M>(bp, a, kc, kc4, a_xor, 0, groups) };
     }
     let nblocks = ncols.div_ceil(NR);
+    let (lo_c, hi_c, zp) = (
+        _mm256_set1_ps(q.lo),
+        _mm256_set1_ps(q.hi),
+        _mm256_set1_epi32(q.zero_point),
+    );
+    let scale_all = _mm256_set1_ps(q.scale);
+    let row_lanes = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    let col_order = _mm256_setr_epi8(
+        0, 1, 4, 5, 2, 3, 6, 7, 8, 9, 12, 13, 10, 11, 14, 15, 0, 1, 4, 5, 2, 3, 6, 7, 8, 9, 12, 13,
+        10, 11, 14, 15,
+    );
     for b in 0..nblocks {
         let nr = (ncols - b * NR).min(NR);
         // SAFETY: block b < ceil(ncols / NR) of the call starts b · w_stride bytes from w.
@@ -421,31 +432,30 @@ unsafe fn rows_6x8<const M: usize, const OUT: u8>(
         }
         // SAFETY: the block's bias holds NR values.
         let bv = unsafe { _mm256_loadu_si256(bias.add(b * NR).cast()) };
-        let mut sums = [_mm256_setzero_si256(); M];
-        for m in 0..M {
-            // [c0 c0 c1 c1 | c2 c2 c3 c3] and [c4 c4 c5 c5 | c6 c6 c7 c7] -> pairwise sums in
-            // the order [c0 c1 c4 c5 | c2 c3 c6 c7], then 64-bit lanes reordered to c0..c7.
-            let s = _mm256_hadd_epi32(lo[m], hi[m]);
-            let s = _mm256_permute4x64_epi64::<0b11_01_10_00>(s);
-            sums[m] = _mm256_add_epi32(s, bv);
-        }
+        // hadd of [c0 c0 c1 c1 | c2 c2 c3 c3] and [c4 c4 c5 c5 | c6 c6 c7 c7]: the column sums
+        // in the order [c0 c1 c4 c5 | c2 c3 c6 c7] ("hadd order"; swapping its middle 64-bit
+        // lanes restores c0..c7 and is its own inverse).
         if OUT == 0 {
             let o = out.cast::<i32>();
-            for (m, s) in sums.iter().enumerate() {
+            for m in 0..M {
+                let s = _mm256_hadd_epi32(lo[m], hi[m]);
+                let s = _mm256_add_epi32(_mm256_permute4x64_epi64::<0b11_01_10_00>(s), bv);
                 // SAFETY: row m < mr of out holds nr i32 from column b · NR (one block: b = 0).
                 unsafe {
                     let dst = o.add(m * out_stride + b * NR);
                     if nr == NR {
-                        _mm256_storeu_si256(dst.cast(), *s);
+                        _mm256_storeu_si256(dst.cast(), s);
                     } else {
                         let mut row = [0i32; NR];
-                        _mm256_storeu_si256(row.as_mut_ptr().cast(), *s);
+                        _mm256_storeu_si256(row.as_mut_ptr().cast(), s);
                         core::ptr::copy_nonoverlapping(row.as_ptr(), dst, nr);
                     }
                 }
             }
             continue;
         }
+        // Requantize in hadd order: the bias and the scales are permuted to it instead.
+        let bv = _mm256_permute4x64_epi64::<0b11_01_10_00>(bv);
         let scale = match q.channel_scales {
             Some(cs) => {
                 // The caller's scales cover the call's columns (contract); a short slice panics
@@ -453,35 +463,45 @@ unsafe fn rows_6x8<const M: usize, const OUT: u8>(
                 let mut s = [0f32; NR];
                 s[..nr].copy_from_slice(&cs[b * NR..b * NR + nr]);
                 // SAFETY: s is NR f32.
-                unsafe { _mm256_loadu_ps(s.as_ptr()) }
+                let v = unsafe { _mm256_loadu_si256(s.as_ptr().cast()) };
+                _mm256_castsi256_ps(_mm256_permute4x64_epi64::<0b11_01_10_00>(v))
             }
-            None => _mm256_set1_ps(q.scale),
+            None => scale_all,
         };
-        let (lo_c, hi_c, zp) = (
-            _mm256_set1_ps(q.lo),
-            _mm256_set1_ps(q.hi),
-            _mm256_set1_epi32(q.zero_point),
-        );
-        for (m, s) in sums.iter().enumerate() {
-            let f = _mm256_mul_ps(_mm256_cvtepi32_ps(*s), scale);
+        let mut i = [_mm256_setzero_si256(); 8];
+        for m in 0..M {
+            let s = _mm256_add_epi32(_mm256_hadd_epi32(lo[m], hi[m]), bv);
+            let f = _mm256_mul_ps(_mm256_cvtepi32_ps(s), scale);
             let f = _mm256_min_ps(_mm256_max_ps(f, lo_c), hi_c);
-            let i = _mm256_add_epi32(_mm256_cvtps_epi32(f), zp);
-            // In [qmin, qmax]: the saturating packs change nothing.
-            let h = _mm_packs_epi32(_mm256_castsi256_si128(i), _mm256_extracti128_si256::<1>(i));
+            i[m] = _mm256_add_epi32(_mm256_cvtps_epi32(f), zp);
+        }
+        // Four rows per step, in [qmin, qmax] (the saturating packs change nothing): i32 -> i16
+        // (rows 0, 1 and 2, 3) -> bytes, whose 32-bit lanes then hold, per 128-bit half, rows
+        // 0..3 of columns (0 1 4 5) and (2 3 6 7); vpermd pairs each row's two lanes, vpshufb
+        // puts the bytes in column order: row r in 64-bit lane r.
+        for r in (0..M).step_by(4) {
+            let p01 = _mm256_packs_epi32(i[r], i[r + 1]);
+            let p23 = _mm256_packs_epi32(i[r + 2], i[r + 3]);
             let bytes = if OUT == 2 {
-                _mm_packs_epi16(h, h)
+                _mm256_packs_epi16(p01, p23)
             } else {
-                _mm_packus_epi16(h, h)
+                _mm256_packus_epi16(p01, p23)
             };
-            // SAFETY: row m < mr of out is writable for ncols bytes, columns b · NR..b · NR + nr
-            // among them.
-            unsafe {
-                let dst = out.add(m * out_stride + b * NR);
-                if nr == NR {
-                    _mm_storel_epi64(dst.cast(), bytes);
-                } else {
-                    let v = (_mm_cvtsi128_si64(bytes) as u64).to_le_bytes();
-                    core::ptr::copy_nonoverlapping(v.as_ptr(), dst, nr);
+            let bytes = _mm256_permutevar8x32_epi32(bytes, row_lanes);
+            let bytes = _mm256_shuffle_epi8(bytes, col_order);
+            let mut rows8 = [0u64; 4];
+            // SAFETY: rows8 is 32 bytes.
+            unsafe { _mm256_storeu_si256(rows8.as_mut_ptr().cast(), bytes) };
+            for (j, v) in rows8.iter().enumerate().take(M - r) {
+                // SAFETY: row r + j < M = mr of out is writable for ncols bytes, columns
+                // b · NR..b · NR + nr among them.
+                unsafe {
+                    let dst = out.add((r + j) * out_stride + b * NR);
+                    if nr == NR {
+                        core::ptr::write_unaligned(dst.cast::<u64>(), *v);
+                    } else {
+                        core::ptr::copy_nonoverlapping(v.to_le_bytes().as_ptr(), dst, nr);
+                    }
                 }
             }
         }
