@@ -1011,14 +1011,16 @@ fn choose_q8(g: &ConvGeom, opts: &Options) -> Algorithm {
         Some(a) => a,
         None if q8_depthwise_ok(g) => Algorithm::Depthwise,
         // The exact int8 Winograd does 2.25x fewer multiplies but more data movement: it pays
-        // where the direct kernel multiplies with vmlal (ARMv8.0 NEON without dot product);
-        // with SDOT or AVX-512 VNNI the direct kernel is faster (winograd's benchmarks). The
-        // question goes to qgemm's table: which entry would the direct kernel run?
+        // where the direct kernel multiplies with vmlal (ARMv8.0 NEON without dot product) or,
+        // on x86 without VNNI, with `vpmaddwd` on widened operands (as the Winograd kernel
+        // does: the same multiplies per cycle, 2.25x fewer of them); with SDOT or AVX-512 VNNI
+        // the direct kernel is faster (winograd's benchmarks; Q3 on an AVX2-only Zen 3 in
+        // bench-results/x86_64-zen3/avx2-int8.md). The question goes to qgemm's table: which
+        // entry would the direct kernel run?
         None if q8_winograd_ok(g)
-            && cfg!(target_arch = "aarch64")
             && matches!(
                 qgemm::IGEMM.best().isa,
-                cpu_probe::Isa::Scalar | cpu_probe::Isa::Neon
+                cpu_probe::Isa::Scalar | cpu_probe::Isa::Neon | cpu_probe::Isa::Avx2
             ) =>
         {
             Algorithm::Winograd
