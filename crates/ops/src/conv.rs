@@ -762,7 +762,15 @@ pub fn plan_conv_q8(
     let out_bytes = if spec.out == QOut::I32 { 4 } else { 1 };
     g.check_tensors(op, 1, out_bytes, extra, opts.tensor_limit())?;
     let alg = choose_q8(g, opts);
-    let kernel = build_q8(&spec, alg, kpad)?;
+    let kernel = match build_q8(&spec, alg, kpad) {
+        // The int8 Winograd refuses weights past its overflow bound (4x tighter than the
+        // direct kernel's): a choice of ours falls back to the direct kernel, which reports
+        // its own error if it has one; a caller's choice stands.
+        Err(_) if alg == Algorithm::Winograd && opts.algorithm.is_none() => {
+            build_q8(&spec, Algorithm::QConvDirect, kpad)?
+        }
+        r => r?,
+    };
     Ok(ConvQ8 {
         op,
         g: spec.g,
