@@ -763,7 +763,15 @@ pub fn plan_conv_q8(
     let out_bytes = if spec.out == QOut::I32 { 4 } else { 1 };
     g.check_tensors(op, 1, out_bytes, extra, opts.tensor_limit())?;
     let alg = choose_q8(g, opts);
-    let kernel = build_q8(&spec, alg, kpad)?;
+    let kernel = match build_q8(&spec, alg, kpad) {
+        // The int8 Winograd refuses weights past its overflow bound (4x tighter than the
+        // direct kernel's): a choice of ours falls back to the direct kernel, which reports
+        // its own error if it has one; a caller's choice stands.
+        Err(_) if alg == Algorithm::Winograd && opts.algorithm.is_none() => {
+            build_q8(&spec, Algorithm::QConvDirect, kpad)?
+        }
+        r => r?,
+    };
     Ok(ConvQ8 {
         op,
         g: spec.g,
@@ -1006,7 +1014,7 @@ fn q8_winograd_ok(g: &ConvGeom) -> bool {
 }
 
 /// Fewest output channels for which `choose_q8` sends a 3x3 stride-1 int8 convolution to the
-/// exact int8 Winograd F(2x2,3x3) on ARM without a dot product. Executed instructions under QEMU
+/// exact int8 Winograd F(2x2,3x3) on ARM without a dot product and on x86 without VNNI (there assumed, not counted). Executed instructions under QEMU
 /// `cortex-a53` (`scripts/arm-count.sh --files bench/conv3x3-int8.json --cpus cortex-a53
 /// --q8-conv-algorithm qconv-direct|winograd`, bench-results/aarch64-qemu/conv3x3-*), Winograd /
 /// direct `igemm_8x8c4__neon`: 8->8 112² 3.27x, 16->16 56² 1.33x (its per-tile transforms
@@ -1021,18 +1029,20 @@ fn choose_q8(g: &ConvGeom, opts: &Options) -> Algorithm {
         Some(a) => a,
         None if q8_depthwise_ok(g) => Algorithm::Depthwise,
         // The exact int8 Winograd does 2.25x fewer multiplies but more data movement. It pays
-        // where the direct kernel multiplies with widening multiply-accumulates (ARMv8.0 NEON
-        // without dot product), from 32 output channels up (see
-        // `Q8_WINOGRAD_MIN_OUT_CHANNELS`); where the direct kernel has SDOT (neoverse-n1: it
-        // executes 0.33-0.66x Winograd's instructions on every counted shape), I8MM or AVX-512
-        // VNNI, the direct kernel is the faster one. The question goes to qgemm's table:
-        // which entry would the direct kernel run?
+        // where the direct kernel multiplies with widening multiply-accumulates: ARMv8.0 NEON
+        // without dot product (`vmlal`), and x86 without VNNI (`vpmaddwd` on widened operands,
+        // as the Winograd kernel does: the same multiplies per cycle, 2.25x fewer of them; Q3 on
+        // an AVX2-only Zen 3 in bench-results/x86_64-zen3/avx2-int8.md), from 32 output
+        // channels up (`Q8_WINOGRAD_MIN_OUT_CHANNELS`, counted on ARM; assumed, not measured, on
+        // AVX2). Where the direct kernel has SDOT (neoverse-n1: it executes 0.33-0.66x
+        // Winograd's instructions on every counted shape), I8MM or AVX-512 VNNI, the direct
+        // kernel is the faster one. The question goes to qgemm's table: which entry would the
+        // direct kernel run?
         None if q8_winograd_ok(g)
             && g.m >= Q8_WINOGRAD_MIN_OUT_CHANNELS
-            && cfg!(target_arch = "aarch64")
             && matches!(
                 qgemm::IGEMM.best().isa,
-                cpu_probe::Isa::Scalar | cpu_probe::Isa::Neon
+                cpu_probe::Isa::Scalar | cpu_probe::Isa::Neon | cpu_probe::Isa::Avx2
             ) =>
         {
             Algorithm::Winograd

@@ -11,8 +11,9 @@
 //!   ([`conv::plan_conv_f32`], [`conv::plan_conv_q8`]).
 //!
 //! Algorithm choice is made once per plan from the shape and the CPU (see [`conv`]):
-//! depthwise → `depthwise`; int8 → `qconv-direct` (1x1 included); fp32 3x3 stride 1 →
-//! `winograd`; fp32 4x4..16x16 stride 1 → `fft-conv`; the rest → im2col + the `gemm` crate.
+//! depthwise → `depthwise`; int8 → `qconv-direct` (1x1 included), except 3x3 stride 1 dense
+//! where the direct kernel has no dot-product instruction (scalar, ARMv8.0 NEON, AVX2 without
+//! VNNI) → the exact int8 `winograd` F(2x2,3x3); fp32 3x3 stride 1 → `winograd`; fp32 4x4..16x16 stride 1 → `fft-conv`; the rest → im2col + the `gemm` crate.
 //! [`Options::algorithm`] forces one, [`Options::autotune`] times the candidates. Layout: ONNX's
 //! NCHW at the interface; the quantized kernels and `depthwise` run NHWC and `ops` converts.
 //!

@@ -811,3 +811,47 @@ fn int8_winograd_is_chosen_when_forced_and_exact() {
     );
     check_qlinear_alg(geo, false, true, 3, Some(Algorithm::Winograd)).unwrap();
 }
+
+/// A 3x3 stride-1 conv past the int8 Winograd's overflow bound (C = 918 input channels, u8 × u8
+/// at 255 with zero points 0; the direct kernel's bound is 4x looser): where `ops` would choose
+/// Winograd it falls back to the direct kernel; forcing Winograd is an error.
+#[test]
+fn int8_winograd_overflow_falls_back_to_direct() {
+    let cin = 918;
+    let geo = Geo::of([1, cin, 1, 2, 1], [3, 3], [1, 1], [1, 1], [1, 1, 1, 1], 1);
+    let x = Tensor::u8(vec![1, cin, 1, 2], vec![255; cin * 2]).unwrap();
+    let w = Tensor::u8(vec![1, cin, 3, 3], vec![255; cin * 9]).unwrap();
+    // Scales 1, 1 and 1e6: each output (2 taps x 918 channels x 255 x 255) requantizes to 119.
+    let (z, one, big) = (
+        Tensor::u8(vec![], vec![0]).unwrap(),
+        Tensor::scalar_f32(1.0),
+        Tensor::scalar_f32(1e6),
+    );
+    let c = PlanInput::Constant;
+    let node = geo.node("QLinearConv");
+    let ins = [c(&x), c(&one), c(&z), c(&w), c(&one), c(&z), c(&big), c(&z)];
+    let forced = |a| {
+        plan_node(
+            &node,
+            &ins,
+            &Options {
+                algorithm: Some(a),
+                ..Options::default()
+            },
+        )
+    };
+    assert!(forced(Algorithm::Winograd).is_err());
+    let auto = plan_node(&node, &ins, &Options::default()).unwrap();
+    assert!(
+        auto.describe().starts_with("qconv-direct"),
+        "{}",
+        auto.describe()
+    );
+    let direct = forced(Algorithm::QConvDirect).unwrap();
+    let y = auto.run(&[Some(&x)]).unwrap();
+    assert_eq!(y, direct.run(&[Some(&x)]).unwrap());
+    assert_eq!(
+        y,
+        vec![Tensor::u8(vec![1, 1, 1, 2], vec![119, 119]).unwrap()]
+    );
+}

@@ -347,6 +347,9 @@ unsafe fn widen_rows<const M: usize>(
 }
 
 /// The 6x8 kernel with exactly `M` rows over `ceil(ncols / 8)` blocks; see [`dispatch`].
+/// With `M <= 2` (GEMV-like calls, where streaming the packed weights is the whole work) the
+/// k-loop runs two blocks at a time: each row's broadcast serves 16 columns and 4 or 8
+/// independent accumulators keep more weight loads and `vpmaddwd` in flight.
 ///
 /// # Safety
 /// As [`dispatch`] with `mr = M`.
@@ -377,12 +380,17 @@ unsafe fn rows_6x8<const M: usize, const OUT: u8>(
         unsafe { widen_rows::<M>(bp, a, kc, kc4, a_xor, 0, groups) };
     }
     let nblocks = ncols.div_ceil(NR);
-    for b in 0..nblocks {
-        let nr = (ncols - b * NR).min(NR);
-        // SAFETY: block b < ceil(ncols / NR) of the call starts b · w_stride bytes from w.
+    let mut b = 0;
+    while b < nblocks {
+        // Two blocks per step for one or two rows (see above), else one.
+        let pair = M <= 2 && b + 1 < nblocks;
+        // SAFETY: blocks b (and b + 1 when pair) < ceil(ncols / NR) of the call start
+        // b · w_stride bytes from w.
         let wb = unsafe { w.add(b * w_stride) };
         let mut lo = [_mm256_setzero_si256(); M];
         let mut hi = [_mm256_setzero_si256(); M];
+        let mut lo2 = [_mm256_setzero_si256(); M];
+        let mut hi2 = [_mm256_setzero_si256(); M];
         let mut g0 = 0;
         while g0 < groups {
             let g1 = groups.min(g0 + CHUNK);
@@ -392,86 +400,159 @@ unsafe fn rows_6x8<const M: usize, const OUT: u8>(
             }
             // SAFETY: group g of the block is at g · NR · 4 bytes (g < groups).
             let mut wp = unsafe { wb.add(g0 * NR * 4) };
-            for g in 0..g1 - g0 {
-                // SAFETY: 32 bytes of packed weights per group (the block holds `groups`
-                // of them); groups 0..g1 − g0 of every row of buf were written above.
-                unsafe {
-                    let w_lo = _mm256_cvtepi8_epi16(_mm_loadu_si128(wp.cast()));
-                    let w_hi = _mm256_cvtepi8_epi16(_mm_loadu_si128(wp.add(16).cast()));
-                    wp = wp.add(NR * 4);
-                    for m in 0..M {
-                        let p = (*bp).0[m].as_ptr().add(g);
-                        let av = _mm256_broadcastq_epi64(_mm_loadl_epi64(p.cast()));
-                        lo[m] = _mm256_add_epi32(lo[m], _mm256_madd_epi16(w_lo, av));
-                        hi[m] = _mm256_add_epi32(hi[m], _mm256_madd_epi16(w_hi, av));
+            if pair {
+                for g in 0..g1 - g0 {
+                    // SAFETY: as in the single-block loop below, for blocks b and b + 1 (the
+                    // second w_stride bytes after the first, both inside the call's blocks).
+                    unsafe {
+                        let w_lo = _mm256_cvtepi8_epi16(_mm_loadu_si128(wp.cast()));
+                        let w_hi = _mm256_cvtepi8_epi16(_mm_loadu_si128(wp.add(16).cast()));
+                        let w2 = wp.add(w_stride);
+                        let w2_lo = _mm256_cvtepi8_epi16(_mm_loadu_si128(w2.cast()));
+                        let w2_hi = _mm256_cvtepi8_epi16(_mm_loadu_si128(w2.add(16).cast()));
+                        wp = wp.add(NR * 4);
+                        for m in 0..M {
+                            let p = (*bp).0[m].as_ptr().add(g);
+                            let av = _mm256_broadcastq_epi64(_mm_loadl_epi64(p.cast()));
+                            lo[m] = _mm256_add_epi32(lo[m], _mm256_madd_epi16(w_lo, av));
+                            hi[m] = _mm256_add_epi32(hi[m], _mm256_madd_epi16(w_hi, av));
+                            lo2[m] = _mm256_add_epi32(lo2[m], _mm256_madd_epi16(w2_lo, av));
+                            hi2[m] = _mm256_add_epi32(hi2[m], _mm256_madd_epi16(w2_hi, av));
+                        }
+                    }
+                }
+            } else {
+                for g in 0..g1 - g0 {
+                    // SAFETY: 32 bytes of packed weights per group (the block holds `groups`
+                    // of them); groups 0..g1 − g0 of every row of buf were written above.
+                    unsafe {
+                        let w_lo = _mm256_cvtepi8_epi16(_mm_loadu_si128(wp.cast()));
+                        let w_hi = _mm256_cvtepi8_epi16(_mm_loadu_si128(wp.add(16).cast()));
+                        wp = wp.add(NR * 4);
+                        for m in 0..M {
+                            let p = (*bp).0[m].as_ptr().add(g);
+                            let av = _mm256_broadcastq_epi64(_mm_loadl_epi64(p.cast()));
+                            lo[m] = _mm256_add_epi32(lo[m], _mm256_madd_epi16(w_lo, av));
+                            hi[m] = _mm256_add_epi32(hi[m], _mm256_madd_epi16(w_hi, av));
+                        }
                     }
                 }
             }
             g0 = g1;
         }
-        // SAFETY: the block's bias holds NR values.
-        let bv = unsafe { _mm256_loadu_si256(bias.add(b * NR).cast()) };
-        let mut sums = [_mm256_setzero_si256(); M];
-        for m in 0..M {
-            // [c0 c0 c1 c1 | c2 c2 c3 c3] and [c4 c4 c5 c5 | c6 c6 c7 c7] -> pairwise sums in
-            // the order [c0 c1 c4 c5 | c2 c3 c6 c7], then 64-bit lanes reordered to c0..c7.
-            let s = _mm256_hadd_epi32(lo[m], hi[m]);
-            let s = _mm256_permute4x64_epi64::<0b11_01_10_00>(s);
-            sums[m] = _mm256_add_epi32(s, bv);
+        // SAFETY: block b < nblocks of the call (and b + 1 when pair): the caller's contract.
+        unsafe {
+            store_block::<M, OUT>(&lo, &hi, b, ncols, bias, q, out, out_stride);
+            if pair {
+                store_block::<M, OUT>(&lo2, &hi2, b + 1, ncols, bias, q, out, out_stride);
+            }
         }
-        if OUT == 0 {
-            let o = out.cast::<i32>();
-            for (m, s) in sums.iter().enumerate() {
-                // SAFETY: row m < mr of out holds nr i32 from column b · NR (one block: b = 0).
-                unsafe {
-                    let dst = o.add(m * out_stride + b * NR);
-                    if nr == NR {
-                        _mm256_storeu_si256(dst.cast(), *s);
-                    } else {
-                        let mut row = [0i32; NR];
-                        _mm256_storeu_si256(row.as_mut_ptr().cast(), *s);
-                        core::ptr::copy_nonoverlapping(row.as_ptr(), dst, nr);
-                    }
+        b += if pair { 2 } else { 1 };
+    }
+}
+
+/// Adds the bias of block `b` to its accumulators (`lo`, `hi` per row: the `vpmaddwd` pair
+/// sums of columns 0–3 and 4–7) and stores the block's `min(ncols − b · NR, NR)` columns of
+/// rows `0..M`: i32 (`OUT = 0`) or requantized bytes (see [`dispatch`]).
+///
+/// # Safety
+/// As [`dispatch`] with `mr = M`, `b < ceil(ncols / NR)`.
+#[inline]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn store_block<const M: usize, const OUT: u8>(
+    lo: &[__m256i; M],
+    hi: &[__m256i; M],
+    b: usize,
+    ncols: usize,
+    bias: *const i32,
+    q: &Fp32Requant,
+    out: *mut u8,
+    out_stride: usize,
+) {
+    const NR: usize = NR_6X8;
+    let nr = (ncols - b * NR).min(NR);
+    // SAFETY: the block's bias holds NR values.
+    let bv = unsafe { _mm256_loadu_si256(bias.add(b * NR).cast()) };
+    // hadd of [c0 c0 c1 c1 | c2 c2 c3 c3] and [c4 c4 c5 c5 | c6 c6 c7 c7]: the column sums
+    // in the order [c0 c1 c4 c5 | c2 c3 c6 c7] ("hadd order"; swapping its middle 64-bit
+    // lanes restores c0..c7 and is its own inverse).
+    if OUT == 0 {
+        let o = out.cast::<i32>();
+        for m in 0..M {
+            let s = _mm256_hadd_epi32(lo[m], hi[m]);
+            let s = _mm256_add_epi32(_mm256_permute4x64_epi64::<0b11_01_10_00>(s), bv);
+            // SAFETY: row m < mr of out holds nr i32 from column b · NR (one block: b = 0).
+            unsafe {
+                let dst = o.add(m * out_stride + b * NR);
+                if nr == NR {
+                    _mm256_storeu_si256(dst.cast(), s);
+                } else {
+                    let mut row = [0i32; NR];
+                    _mm256_storeu_si256(row.as_mut_ptr().cast(), s);
+                    core::ptr::copy_nonoverlapping(row.as_ptr(), dst, nr);
                 }
             }
-            continue;
         }
-        let scale = match q.channel_scales {
-            Some(cs) => {
-                // The caller's scales cover the call's columns (contract); a short slice panics
-                // here rather than reading past it.
-                let mut s = [0f32; NR];
-                s[..nr].copy_from_slice(&cs[b * NR..b * NR + nr]);
-                // SAFETY: s is NR f32.
-                unsafe { _mm256_loadu_ps(s.as_ptr()) }
-            }
-            None => _mm256_set1_ps(q.scale),
+        return;
+    }
+    // Requantize in hadd order: the bias and the scales are permuted to it instead.
+    let bv = _mm256_permute4x64_epi64::<0b11_01_10_00>(bv);
+    let (lo_c, hi_c, zp) = (
+        _mm256_set1_ps(q.lo),
+        _mm256_set1_ps(q.hi),
+        _mm256_set1_epi32(q.zero_point),
+    );
+    let row_lanes = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    let col_order = _mm256_setr_epi8(
+        0, 1, 4, 5, 2, 3, 6, 7, 8, 9, 12, 13, 10, 11, 14, 15, 0, 1, 4, 5, 2, 3, 6, 7, 8, 9, 12, 13,
+        10, 11, 14, 15,
+    );
+    let scale = match q.channel_scales {
+        Some(cs) => {
+            // The caller's scales cover the call's columns (contract); a short slice panics
+            // here rather than reading past it.
+            let mut s = [0f32; NR];
+            s[..nr].copy_from_slice(&cs[b * NR..b * NR + nr]);
+            // SAFETY: s is NR f32.
+            let v = unsafe { _mm256_loadu_si256(s.as_ptr().cast()) };
+            _mm256_castsi256_ps(_mm256_permute4x64_epi64::<0b11_01_10_00>(v))
+        }
+        None => _mm256_set1_ps(q.scale),
+    };
+    let mut i = [_mm256_setzero_si256(); 8];
+    for m in 0..M {
+        let s = _mm256_add_epi32(_mm256_hadd_epi32(lo[m], hi[m]), bv);
+        let f = _mm256_mul_ps(_mm256_cvtepi32_ps(s), scale);
+        let f = _mm256_min_ps(_mm256_max_ps(f, lo_c), hi_c);
+        i[m] = _mm256_add_epi32(_mm256_cvtps_epi32(f), zp);
+    }
+    // Four rows per step, in [qmin, qmax] (the saturating packs change nothing): i32 -> i16
+    // (rows 0, 1 and 2, 3) -> bytes, whose 32-bit lanes then hold, per 128-bit half, rows
+    // 0..3 of columns (0 1 4 5) and (2 3 6 7); vpermd pairs each row's two lanes, vpshufb
+    // puts the bytes in column order: row r in 64-bit lane r.
+    for r in (0..M).step_by(4) {
+        let p01 = _mm256_packs_epi32(i[r], i[r + 1]);
+        let p23 = _mm256_packs_epi32(i[r + 2], i[r + 3]);
+        let bytes = if OUT == 2 {
+            _mm256_packs_epi16(p01, p23)
+        } else {
+            _mm256_packus_epi16(p01, p23)
         };
-        let (lo_c, hi_c, zp) = (
-            _mm256_set1_ps(q.lo),
-            _mm256_set1_ps(q.hi),
-            _mm256_set1_epi32(q.zero_point),
-        );
-        for (m, s) in sums.iter().enumerate() {
-            let f = _mm256_mul_ps(_mm256_cvtepi32_ps(*s), scale);
-            let f = _mm256_min_ps(_mm256_max_ps(f, lo_c), hi_c);
-            let i = _mm256_add_epi32(_mm256_cvtps_epi32(f), zp);
-            // In [qmin, qmax]: the saturating packs change nothing.
-            let h = _mm_packs_epi32(_mm256_castsi256_si128(i), _mm256_extracti128_si256::<1>(i));
-            let bytes = if OUT == 2 {
-                _mm_packs_epi16(h, h)
-            } else {
-                _mm_packus_epi16(h, h)
-            };
-            // SAFETY: row m < mr of out is writable for ncols bytes, columns b · NR..b · NR + nr
-            // among them.
+        let bytes = _mm256_permutevar8x32_epi32(bytes, row_lanes);
+        let bytes = _mm256_shuffle_epi8(bytes, col_order);
+        let mut rows8 = [0u64; 4];
+        // SAFETY: rows8 is 32 bytes.
+        unsafe { _mm256_storeu_si256(rows8.as_mut_ptr().cast(), bytes) };
+        for (j, v) in rows8.iter().enumerate().take(M - r) {
+            // SAFETY: row r + j < M = mr of out is writable for ncols bytes, columns
+            // b · NR..b · NR + nr among them.
             unsafe {
-                let dst = out.add(m * out_stride + b * NR);
+                let dst = out.add((r + j) * out_stride + b * NR);
                 if nr == NR {
-                    _mm_storel_epi64(dst.cast(), bytes);
+                    core::ptr::write_unaligned(dst.cast::<u64>(), *v);
                 } else {
-                    let v = (_mm_cvtsi128_si64(bytes) as u64).to_le_bytes();
-                    core::ptr::copy_nonoverlapping(v.as_ptr(), dst, nr);
+                    core::ptr::copy_nonoverlapping(v.to_le_bytes().as_ptr(), dst, nr);
                 }
             }
         }
