@@ -1016,8 +1016,8 @@ fn q8_winograd_ok(g: &ConvGeom) -> bool {
 /// Fewest output channels for which `choose_q8` sends a 3x3 stride-1 int8 convolution to the
 /// exact int8 Winograd F(2x2,3x3) on ARM without a dot product and on x86 without VNNI (there
 /// assumed, not counted). Executed instructions under QEMU `cortex-a53` (`scripts/arm-count.sh
-/// --files bench/conv3x3-int8.json --cpus cortex-a53 --q8-conv-algorithm qconv-direct|winograd`, bench-results/aarch64-qemu/conv3x3-*), Winograd /
-/// direct `igemm_8x8c4__neon`: 8->8 112² 3.27x, 16->16 56² 1.33x (its per-tile transforms
+/// --files bench/conv3x3-int8.json --cpus cortex-a53 --q8-conv-algorithm qconv-direct|winograd`,
+/// bench-results/aarch64-qemu/conv3x3-*), Winograd / direct `igemm_8x8c4__neon`: 8->8 112² 3.27x, 16->16 56² 1.33x (its per-tile transforms
 /// dominate), 32->32 28² 0.74x, 3->32 112² 0.51x, 64->64 28²/56² 0.60x, 128->128 14² 0.60x,
 /// 256->256 7² 0.65x, 512->512 7² 0.64x, 64->64 9² 0.88x.
 const Q8_WINOGRAD_MIN_OUT_CHANNELS: usize = 32;
