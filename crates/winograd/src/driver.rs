@@ -346,19 +346,24 @@ impl WinogradConv {
         par.for_each_block_mut(m, &layout, |mut b| {
             let (p, k0) = (b.tiles().start, b.channels().start);
             let (kb, mr) = (k0 / MR, b.channels().len());
+            // Element (p, k0, block 0, lane 0), checked once; block `tb`'s rows start `tb` block
+            // strides (k·16) further. (`ptr_at` per micro-kernel call, with its divisions and
+            // checks, cost 2% of W1's executed instructions.)
+            let m0 = b.ptr_at(p, k0, 0, 0);
             let mut c0 = 0;
             while c0 < c {
                 let kcl = kc.min(c - c0);
                 // SAFETY: the U and V offsets below are inside U (a2·nkb·c·6) and V (a2 points
                 // of sv ≥ ntb·c·16 floats); the micro-kernels write rows k0..k0 + mr (16 lanes
-                // each, row stride 16) of point p in blocks tb..tb + panels ≤ ntb from the
-                // pointer `ptr_at(p, k0, tb, 0)` (block stride k·16): elements of block `b`.
+                // each, row stride 16) of point p in blocks tb..tb + panels ≤ ntb from
+                // `m0 + tb·k·16` = element (p, k0, tb, 0) of the layout (block stride k·16, tb <
+                // ntb, so inside M): elements of block `b`.
                 unsafe {
                     let (up, vbuf) = (u.as_ptr().add(((p * nkb + kb) * c + c0) * MR), v.as_ptr());
                     let mut tb = 0;
                     while tb < nfull {
                         let vptr = vbuf.add(p * sv + (tb * c + c0) * LANES);
-                        let mptr = b.ptr_at(p, k0, tb, 0);
+                        let mptr = m0.add(tb * k * LANES);
                         if tb + kern.panels <= nfull {
                             (kern.gemm[mr - 1])(kcl, up, vptr, c * LANES, mptr, k * LANES, c0 > 0);
                             tb += kern.panels;
@@ -374,7 +379,7 @@ impl WinogradConv {
                             up,
                             vbuf.add(p * sv + (tb * c + c0) * LANES),
                             c * LANES,
-                            b.ptr_at(p, k0, tb, 0),
+                            m0.add(tb * k * LANES),
                             k * LANES,
                             c0 > 0,
                         );
