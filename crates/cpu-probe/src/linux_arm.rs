@@ -373,6 +373,9 @@ pub struct ArmTopology {
     pub l3: Vec<CacheInstance>,
     /// ISA flags (`arm_neon`, `arm_neon_dot`, ...).
     pub isa: arm::IsaFlags,
+    /// The `AT_HWCAP` / `AT_HWCAP2` the ISA was decoded from: the given values, else the
+    /// intersection of the `Features` lines; `None` when there was neither.
+    pub hwcap: Option<(u64, u64)>,
     /// `/proc/cpuinfo` `Hardware` and `Revision`.
     pub globals: ProcCpuinfoGlobals,
     /// What could not be read or had to be guessed.
@@ -507,9 +510,13 @@ pub fn probe(
                         .into(),
                 );
             }
+            out.hwcap = acc;
             acc.unwrap_or((0, 0))
         }
     };
+    if input.hwcap.is_some() {
+        out.hwcap = input.hwcap;
+    }
     out.isa = arm::decode_isa(
         hwcap,
         hwcap2,
