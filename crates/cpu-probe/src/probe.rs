@@ -318,11 +318,7 @@ impl SystemReport {
             .collect();
         let _ = writeln!(s, "Instruction sets: {}", on.join(" "));
         if let Some(f) = &self.features {
-            let _ = writeln!(
-                s,
-                "Dispatch features (from AT_HWCAP): {}",
-                f.enabled_names().join(" ")
-            );
+            let _ = writeln!(s, "Dispatch features: {}", f.enabled_names().join(" "));
         }
         let _ = writeln!(s, "Caches:");
         for (level, sizes) in &self.caches {
