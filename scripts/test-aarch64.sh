@@ -33,8 +33,10 @@ for cpu in cortex-a53 max; do
   echo "=== aarch64 tests under QEMU_CPU=$cpu ==="
   export QEMU_CPU=$cpu
   # The proof of what ran: prints the detected features and asserts dotprod/i8mm per CPU.
-  cargo test -q -p cpu-probe --target "$target" --lib live_features_match_the_platform -- --nocapture 2>&1 \
-    | grep -E 'detected features|QEMU_CPU=|test result'
+  # Same package selection as the build above (a lone `-p cpu-probe` would unify features
+  # differently and compile cpu-probe and its dependents a second time).
+  cargo test -q "${scope[@]}" --target "$target" "$@" --lib -- live_features_match_the_platform --nocapture 2>&1 \
+    | { grep -E 'detected features|QEMU_CPU=' || true; }
   cargo test "${scope[@]}" --target "$target" "$@"
 done
 unset QEMU_CPU

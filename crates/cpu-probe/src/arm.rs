@@ -607,6 +607,13 @@ pub const HWCAP_ARM: &[(&str, u32)] = &[
     ("vfpd32", 19),
     ("lpae", 20),
     ("evtstrm", 21),
+    // ARMv8.2+ cores in AArch32 state (Linux 6.2+).
+    ("fphp", 22),
+    ("asimdhp", 23),
+    ("asimddp", 24),
+    ("asimdfhm", 25),
+    ("asimdbf16", 26),
+    ("i8mm", 27),
 ];
 
 /// Linux `AT_HWCAP2` bits for 32-bit ARM, by name.
@@ -616,6 +623,8 @@ pub const HWCAP2_ARM: &[(&str, u32)] = &[
     ("sha1", 2),
     ("sha2", 3),
     ("crc32", 4),
+    ("sb", 5),
+    ("ssbs", 6),
 ];
 
 /// `(hwcap, hwcap2)` bits for the names of a `/proc/cpuinfo` `Features` line.
@@ -635,7 +644,9 @@ pub fn hwcaps_from_feature_names(features: &str, mode: ArmMode) -> (u64, u64) {
     (h1, h2)
 }
 
-fn bit(h: u64, name: &str, table: &[(&str, u32)]) -> bool {
+/// Whether `h` has the bit that `table` (one of the `HWCAP*` tables above) names `name`; false
+/// for a name the table does not have.
+pub fn bit(h: u64, name: &str, table: &[(&str, u32)]) -> bool {
     table
         .iter()
         .find(|(n, _)| *n == name)

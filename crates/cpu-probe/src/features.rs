@@ -48,20 +48,39 @@ pub struct Features {
     pub avx512bf16: bool,
     /// x86: AVX-VNNI (VEX-encoded `vpdpbusd` on 256-bit registers).
     pub avxvnni: bool,
-    /// aarch64: Advanced SIMD (NEON). Always true on aarch64.
+    /// aarch64 and 32-bit arm: Advanced SIMD (NEON). Always true on aarch64; on 32-bit ARM
+    /// `HWCAP_NEON` of `AT_HWCAP` (optional in ARMv7-A; every armeabi-v7a phone since ~2012 has it).
     pub neon: bool,
-    /// aarch64: half-precision arithmetic (FEAT_FP16).
+    /// aarch64: half-precision arithmetic (FEAT_FP16); 32-bit arm: `HWCAP_ASIMDHP`.
     pub neon_fp16: bool,
-    /// aarch64: dot product (`SDOT`/`UDOT`, FEAT_DotProd).
+    /// aarch64: dot product (`SDOT`/`UDOT`, FEAT_DotProd); 32-bit arm: `HWCAP_ASIMDDP` (ARMv8.2+
+    /// cores in AArch32 state; Linux 6.2+ reports it).
     pub neon_dot: bool,
-    /// aarch64: int8 matrix multiply (`SMMLA`/`UMMLA`/`USMMLA`, FEAT_I8MM).
+    /// aarch64: int8 matrix multiply (`SMMLA`/`UMMLA`/`USMMLA`, FEAT_I8MM); 32-bit arm:
+    /// `HWCAP_I8MM`.
     pub neon_i8mm: bool,
-    /// aarch64: BFloat16 (FEAT_BF16).
+    /// aarch64: BFloat16 (FEAT_BF16); 32-bit arm: `HWCAP_ASIMDBF16`.
     pub neon_bf16: bool,
     /// aarch64: SVE.
     pub sve: bool,
     /// aarch64: SVE2.
     pub sve2: bool,
+    /// 32-bit arm: VFPv4 (`HWCAP_VFPv4`): fused multiply-add (`vfma.f32`, also on NEON registers
+    /// when [`Features::neon`]). Cortex-A7/A15 and later; not Cortex-A8/A9. Always false on aarch64,
+    /// where fused multiply-add is baseline.
+    pub vfpv4: bool,
+    /// 32-bit arm: integer divide in ARM state (`HWCAP_IDIVA`: `sdiv`/`udiv`).
+    pub idiv: bool,
+    /// aarch64: FEAT_AES; 32-bit arm: `HWCAP2_AES` (an ARMv8 core in AArch32 state).
+    pub aes: bool,
+    /// aarch64: FEAT_PMULL; 32-bit arm: `HWCAP2_PMULL`.
+    pub pmull: bool,
+    /// aarch64: FEAT_SHA1; 32-bit arm: `HWCAP2_SHA1`.
+    pub sha1: bool,
+    /// aarch64: FEAT_SHA256; 32-bit arm: `HWCAP2_SHA2`.
+    pub sha2: bool,
+    /// aarch64: FEAT_CRC32; 32-bit arm: `HWCAP2_CRC32` (any of the `HWCAP2` bits means an ARMv8 core).
+    pub crc32: bool,
 }
 
 /// An ISA level: what a micro-kernel needs (the `Isa` of every entry of a kernel crate's dispatch
@@ -196,7 +215,70 @@ impl Features {
         neon_bf16: false,
         sve: false,
         sve2: false,
+        vfpv4: false,
+        idiv: false,
+        aes: false,
+        pmull: false,
+        sha1: false,
+        sha2: false,
+        crc32: false,
     };
+
+    /// The dispatch features of a 32-bit ARM Linux process whose auxiliary vector holds these
+    /// `AT_HWCAP` / `AT_HWCAP2` values (the bit layout of `arch/arm/include/uapi/asm/hwcap.h`,
+    /// which a 64-bit kernel also gives 32-bit processes). Used for the live probe on `arm` and for
+    /// recordings (`kbench probe --sysroot <dir> --hwcap <v>`).
+    ///
+    /// Only what the kernel reports: unlike cpuinfo's ISA flags ([`crate::arm::decode_isa`]),
+    /// nothing is inferred from the core's MIDR, so an ARMv8.2 core whose kernel predates
+    /// `HWCAP_ASIMDDP` reports no dot product here (the conservative answer for dispatch).
+    pub fn from_linux_arm_hwcap(hwcap: u64, hwcap2: u64) -> Features {
+        use crate::arm::{bit, HWCAP2_ARM, HWCAP_ARM};
+        let h = |n| bit(hwcap, n, HWCAP_ARM);
+        let h2 = |n| bit(hwcap2, n, HWCAP2_ARM);
+        let neon = h("neon");
+        Features {
+            neon,
+            // The SIMD extensions exist only with NEON; a kernel never reports one without it.
+            neon_fp16: neon && h("asimdhp"),
+            neon_dot: neon && h("asimddp"),
+            neon_i8mm: neon && h("i8mm"),
+            neon_bf16: neon && h("asimdbf16"),
+            vfpv4: h("vfpv4"),
+            idiv: h("idiva"),
+            aes: h2("aes"),
+            pmull: h2("pmull"),
+            sha1: h2("sha1"),
+            sha2: h2("sha2"),
+            crc32: h2("crc32"),
+            ..Features::NONE
+        }
+    }
+
+    /// The dispatch features of an AArch64 Linux process with these `AT_HWCAP` / `AT_HWCAP2`
+    /// values (`arch/arm64/include/uapi/asm/hwcap.h`): what the live probe on aarch64 finds
+    /// through the standard library, computed for a recording.
+    pub fn from_linux_arm64_hwcap(hwcap: u64, hwcap2: u64) -> Features {
+        use crate::arm::{bit, HWCAP2_ARM64, HWCAP_ARM64};
+        let h = |n| bit(hwcap, n, HWCAP_ARM64);
+        let h2 = |n| bit(hwcap2, n, HWCAP2_ARM64);
+        let neon = h("asimd");
+        Features {
+            neon,
+            neon_fp16: neon && h("fphp") && h("asimdhp"),
+            neon_dot: neon && h("asimddp"),
+            neon_i8mm: neon && h2("i8mm"),
+            neon_bf16: neon && h2("bf16"),
+            sve: h("sve"),
+            sve2: h("sve") && h2("sve2"),
+            aes: h("aes"),
+            pmull: h("pmull"),
+            sha1: h("sha1"),
+            sha2: h("sha2"),
+            crc32: h("crc32"),
+            ..Features::NONE
+        }
+    }
 
     /// The features of the running CPU, capped by [`ISA_CAP_ENV`]. Detected once per process.
     pub fn get() -> Features {
@@ -227,6 +309,18 @@ impl Features {
     /// The features of the running CPU, ignoring [`ISA_CAP_ENV`].
     #[allow(unused_mut)]
     pub fn detect_uncapped() -> Features {
+        // 32-bit ARM: `is_arm_feature_detected!` is unstable on the pinned toolchain; read the
+        // auxiliary vector directly (what it does too).
+        #[cfg(all(target_arch = "arm", any(target_os = "linux", target_os = "android")))]
+        // SAFETY: getauxval reads the process's auxiliary vector; it has no preconditions and
+        // returns 0 for an absent entry (then no feature is claimed).
+        let mut f = unsafe {
+            Features::from_linux_arm_hwcap(
+                u64::from(libc::getauxval(libc::AT_HWCAP)),
+                u64::from(libc::getauxval(libc::AT_HWCAP2)),
+            )
+        };
+        #[cfg(not(all(target_arch = "arm", any(target_os = "linux", target_os = "android"))))]
         let mut f = Features::NONE;
         #[cfg(target_arch = "x86_64")]
         {
@@ -253,6 +347,12 @@ impl Features {
             f.neon_bf16 = std::arch::is_aarch64_feature_detected!("bf16");
             f.sve = std::arch::is_aarch64_feature_detected!("sve");
             f.sve2 = std::arch::is_aarch64_feature_detected!("sve2");
+            f.aes = std::arch::is_aarch64_feature_detected!("aes");
+            f.pmull = std::arch::is_aarch64_feature_detected!("pmull");
+            // The standard library's "sha2" is FEAT_SHA1 + FEAT_SHA256.
+            f.sha1 = std::arch::is_aarch64_feature_detected!("sha2");
+            f.sha2 = f.sha1;
+            f.crc32 = std::arch::is_aarch64_feature_detected!("crc");
         }
         f
     }
@@ -277,6 +377,13 @@ impl Features {
             self.neon_bf16 = false;
             self.sve = false;
             self.sve2 = false;
+            self.vfpv4 = false;
+            self.idiv = false;
+            self.aes = false;
+            self.pmull = false;
+            self.sha1 = false;
+            self.sha2 = false;
+            self.crc32 = false;
         }
         if arm_level < 2 {
             self.neon_dot = false;
@@ -344,6 +451,13 @@ impl Features {
             ("bf16", self.neon_bf16),
             ("sve", self.sve),
             ("sve2", self.sve2),
+            ("vfpv4", self.vfpv4),
+            ("idiv", self.idiv),
+            ("aes", self.aes),
+            ("pmull", self.pmull),
+            ("sha1", self.sha1),
+            ("sha2", self.sha2),
+            ("crc32", self.crc32),
         ];
         all.iter().filter(|(_, on)| *on).map(|(n, _)| *n).collect()
     }
@@ -405,7 +519,62 @@ mod tests {
                 }
             }
         }
+        // 32-bit ARM under scripts/test-armv7.sh: both QEMU CPUs are ARMv7-A with NEON, VFPv4
+        // and integer divide, and no ARMv8 AArch32 extensions.
+        #[cfg(target_arch = "arm")]
+        if let Ok(cpu) = std::env::var("QEMU_CPU") {
+            eprintln!(
+                "QEMU_CPU={cpu}: neon={} vfpv4={} idiv={} crc32={}",
+                f.neon, f.vfpv4, f.idiv, f.crc32
+            );
+            if matches!(cpu.as_str(), "cortex-a7" | "cortex-a15") {
+                assert!(f.neon && f.vfpv4 && f.idiv);
+                assert!(!f.crc32 && !f.aes && !f.neon_dot);
+            }
+        }
         #[cfg(target_arch = "x86_64")]
         assert!(f.sse2, "SSE2 is baseline on x86_64");
+    }
+
+    /// `AT_HWCAP` values of recorded 32-bit devices (cpuinfo's mock tests, see
+    /// tests/fixtures.rs for the recordings themselves).
+    #[test]
+    fn arm_hwcap_decoding() {
+        // Nexus S: Cortex-A8 (NEON, VFPv3, no VFPv4, no integer divide).
+        let f = Features::from_linux_arm_hwcap(0x0000_38d7, 0);
+        assert!(f.neon && !f.vfpv4 && !f.idiv && !f.crc32);
+        // Galaxy J1 (2016): Cortex-A7.
+        let f = Features::from_linux_arm_hwcap(0x000f_b0d7, 0);
+        assert!(f.neon && f.vfpv4 && f.idiv && !f.aes);
+        assert_eq!(f.enabled_names(), ["neon", "vfpv4", "idiv"]);
+        // A 32-bit process on a Cortex-A53 phone (64-bit kernel): the ARMv8 bits in AT_HWCAP2.
+        let f = Features::from_linux_arm_hwcap(0x0037_b0d6, 0x1f);
+        assert!(f.neon && f.vfpv4 && f.idiv && f.aes && f.pmull && f.sha1 && f.sha2 && f.crc32);
+        assert!(!f.neon_dot && !f.neon_fp16);
+        // An ARMv8.2 core on Linux 6.2+: ASIMDHP, ASIMDDP, I8MM.
+        let f =
+            Features::from_linux_arm_hwcap(0x0037_b0d6 | (1 << 23) | (1 << 24) | (1 << 27), 0x1f);
+        assert!(f.neon_fp16 && f.neon_dot && f.neon_i8mm && !f.neon_bf16);
+        // No NEON: no SIMD extension is claimed, whatever else is set.
+        let f = Features::from_linux_arm_hwcap(0x0fff_ffff & !(1 << 12), 0);
+        assert!(!f.neon && !f.neon_dot && !f.neon_fp16 && !f.neon_i8mm && f.vfpv4);
+        assert_eq!(Features::from_linux_arm_hwcap(0, 0), Features::NONE);
+        // Capping to scalar clears every ARM feature.
+        let f = Features::from_linux_arm_hwcap(0x0037_b0d6, 0x1f);
+        assert_eq!(f.capped(Isa::Scalar), Features::NONE);
+        // The NEON levels stay aarch64-only until armv7 kernels exist: dispatch picks nothing
+        // but scalar on 32-bit ARM.
+        assert_eq!(Isa::Neon.supported_by(&f), cfg!(target_arch = "aarch64"));
+    }
+
+    #[test]
+    fn arm64_hwcap_decoding() {
+        // Galaxy S8 (US) AArch64 view: fp asimd aes pmull sha1 sha2 crc32 (0xff includes evtstrm,
+        // atomics).
+        let f = Features::from_linux_arm64_hwcap(0xff, 0);
+        assert!(f.neon && f.aes && f.pmull && f.sha1 && f.sha2 && f.crc32);
+        assert!(!f.neon_dot && !f.neon_fp16 && !f.vfpv4 && !f.idiv);
+        let f = Features::from_linux_arm64_hwcap(0xff | (1 << 9) | (1 << 10) | (1 << 20), 1 << 13);
+        assert!(f.neon_fp16 && f.neon_dot && f.neon_i8mm && !f.neon_bf16);
     }
 }

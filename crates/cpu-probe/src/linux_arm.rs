@@ -373,6 +373,9 @@ pub struct ArmTopology {
     pub l3: Vec<CacheInstance>,
     /// ISA flags (`arm_neon`, `arm_neon_dot`, ...).
     pub isa: arm::IsaFlags,
+    /// The `AT_HWCAP` / `AT_HWCAP2` the ISA was decoded from: the given values, else the
+    /// intersection of the `Features` lines; `None` when there was neither.
+    pub hwcap: Option<(u64, u64)>,
     /// `/proc/cpuinfo` `Hardware` and `Revision`.
     pub globals: ProcCpuinfoGlobals,
     /// What could not be read or had to be guessed.
@@ -425,10 +428,11 @@ pub fn probe(
     let chip_name = chipset.as_ref().map(|c| c.to_string());
     let chip = chip_name.as_deref().and_then(series_model);
 
-    let (hwcap, hwcap2) = match input.hwcap {
-        Some(h) => h,
+    out.hwcap = match input.hwcap {
+        Some(h) => Some(h),
         None => hwcaps_from_features(&procs, &mut out.notes),
     };
+    let (hwcap, hwcap2) = out.hwcap.unwrap_or((0, 0));
     out.isa = arm::decode_isa(
         hwcap,
         hwcap2,
@@ -559,8 +563,8 @@ fn mark_valid(procs: &mut [Proc], valid_mask: u32) -> LastValid {
 }
 
 /// `AT_HWCAP`/`AT_HWCAP2` when none were given: the `Features` lines of the valid processors,
-/// intersected.
-fn hwcaps_from_features(procs: &[Proc], notes: &mut Vec<String>) -> (u64, u64) {
+/// intersected (`None`, with a note, when no processor has one).
+fn hwcaps_from_features(procs: &[Proc], notes: &mut Vec<String>) -> Option<(u64, u64)> {
     let mut acc: Option<(u64, u64)> = None;
     for p in procs
         .iter()
@@ -577,7 +581,7 @@ fn hwcaps_from_features(procs: &[Proc], notes: &mut Vec<String>) -> (u64, u64) {
                 .into(),
         );
     }
-    acc.unwrap_or((0, 0))
+    acc
 }
 
 /// Maximum and minimum frequencies and package ids of the valid processors, from sysfs.

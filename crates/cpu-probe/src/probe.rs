@@ -17,6 +17,7 @@
 
 use crate::arm::ArmMode;
 use crate::chipset::{self, AndroidProperties};
+use crate::features::Features;
 use crate::linux_arm::{self, ArmProbeInput};
 use crate::sysroot::{parse_properties, Sysroot};
 use serde_json::{json, Value};
@@ -182,6 +183,11 @@ pub struct SystemReport {
     pub caches: BTreeMap<&'static str, Vec<u64>>,
     /// ISA flags with cpuinfo's `cpuinfo_has_<name>` names.
     pub isa: BTreeMap<String, bool>,
+    /// The dispatch features (what [`crate::Features`] would hold in a process on this system,
+    /// before any ISA cap), from the `AT_HWCAP`/`AT_HWCAP2` used (given, live, or the `Features`
+    /// lines of `/proc/cpuinfo`) of the reported view (32-bit `arm` or `arm64`). `None` on x86
+    /// and where no hwcap was known.
+    pub features: Option<Features>,
     /// What could not be known, and what was guessed.
     pub notes: Vec<String>,
     /// The full description in cpuinfo's object model (`processors`, `cores`, `clusters`,
@@ -231,6 +237,7 @@ impl SystemReport {
             })).collect::<Vec<_>>(),
             "cache_bytes": self.caches,
             "isa": self.isa,
+            "dispatch_features": self.features.map(|f| f.enabled_names()),
             "linux_cpus": self.linux_cpus_json(),
             "recommended_threads": self.recommended_threads(),
             "notes": self.notes,
@@ -310,6 +317,9 @@ impl SystemReport {
             .map(|(k, _)| k.as_str())
             .collect();
         let _ = writeln!(s, "Instruction sets: {}", on.join(" "));
+        if let Some(f) = &self.features {
+            let _ = writeln!(s, "Dispatch features: {}", f.enabled_names().join(" "));
+        }
         let _ = writeln!(s, "Caches:");
         for (level, sizes) in &self.caches {
             if sizes.is_empty() {
@@ -514,6 +524,10 @@ fn probe_arm(opts: &ProbeOptions) -> SystemReport {
         clusters,
         caches,
         isa: topo.isa.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        features: topo.hwcap.map(|(a, b)| match mode {
+            ArmMode::Arm => Features::from_linux_arm_hwcap(a, b),
+            ArmMode::Arm64 => Features::from_linux_arm64_hwcap(a, b),
+        }),
         notes,
     }
 }

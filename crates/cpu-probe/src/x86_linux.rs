@@ -598,6 +598,8 @@ fn probe_with(
         clusters,
         caches: cache_sizes,
         isa,
+        // The dispatch features of an x86 system come from the live CPUID (`CpuInfo::live`).
+        features: None,
         notes,
         cpuinfo,
     }

@@ -146,12 +146,97 @@ fn recorded_devices() {
     );
 }
 
+/// The dispatch features of the 32-bit view of every recording with one (what
+/// `kbench probe --sysroot <dir> --hwcap <v>` prints): NEON, VFPv4, integer divide and the ARMv8
+/// AArch32 bits agree with cpuinfo's ISA flags for the same `AT_HWCAP`/`AT_HWCAP2` wherever the
+/// expectations assert them. (cpuinfo also infers extensions from the MIDR, e.g. huawei-mate-20's
+/// dot product, which its hwcap lacks; the dispatch features claim only what the kernel reports, so
+/// the dot product is compared one way: never claimed where cpuinfo denies it.)
+#[test]
+fn recorded_32bit_dispatch_features() {
+    let Some(dir) = fixtures() else { return };
+    let mut devices: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("expected.json").is_file())
+        .collect();
+    devices.sort();
+    let (mut checked, mut with_neon) = (0usize, 0usize);
+    let mut fails = Vec::new();
+    for dev in &devices {
+        let name = dev.file_name().unwrap().to_string_lossy().to_string();
+        let exp: Value =
+            serde_json::from_str(&std::fs::read_to_string(dev.join("expected.json")).unwrap())
+                .unwrap();
+        if !exp["arches"].as_array().unwrap().iter().any(|a| a == "arm") {
+            continue;
+        }
+        let layers = exp["fs_layers"]["arm"]
+            .as_array()
+            .map(|l| l.iter().map(|p| dev.join(p.as_str().unwrap())).collect())
+            .unwrap_or_else(|| vec![dev.clone()]);
+        let mut opts = ProbeOptions::new(Sysroot::with_layers(layers), ProbeArch::Arm);
+        let hw = &exp["inputs"]["hwcap"]["arm"];
+        let Some(h) = hex(&hw["hwcap"]) else { continue };
+        opts.hwcap = Some((h, hex(&hw["hwcap2"]).unwrap_or(0)));
+        let rep = probe(&opts);
+        let Some(f) = rep.features else {
+            fails.push(format!(
+                "{name}: no dispatch features although AT_HWCAP was given"
+            ));
+            continue;
+        };
+        let isa = &exp["expected"]["arm"]["isa"];
+        let pairs = [
+            ("arm_neon", f.neon),
+            ("arm_neon_fma", f.neon && f.vfpv4),
+            ("arm_idiv", f.idiv),
+            ("arm_aes", f.aes),
+            ("arm_pmull", f.pmull),
+            ("arm_sha1", f.sha1),
+            ("arm_sha2", f.sha2),
+            ("arm_crc32", f.crc32),
+        ];
+        for (key, ours) in pairs {
+            if let Some(want) = isa[key].as_bool() {
+                checked += 1;
+                if want != ours {
+                    fails.push(format!(
+                        "{name}: {key} expected {want}, dispatch has {ours}"
+                    ));
+                }
+            }
+        }
+        if isa["arm_neon_dot"] == Value::Bool(false) && f.neon_dot {
+            fails.push(format!(
+                "{name}: dot product claimed where cpuinfo denies it"
+            ));
+        }
+        with_neon += usize::from(f.neon);
+        eprintln!(
+            "{name:24} arm dispatch features: {}",
+            f.enabled_names().join(" ")
+        );
+    }
+    eprintln!("{checked} asserted facts compared; {with_neon} recordings report NEON");
+    assert!(fails.is_empty(), "{}", fails.join("\n"));
+}
+
 #[test]
 fn live_probe_matches_this_machine() {
     let rep = probe(&ProbeOptions::live());
     eprintln!("{}", rep.report_text());
     assert!(!rep.processors.is_empty());
     assert!(rep.recommended_threads() >= 1);
+    // On ARM the report's dispatch features come from the same auxiliary vector as the live ones.
+    #[cfg(any(target_arch = "arm", target_arch = "aarch64"))]
+    {
+        let f = rep.features.expect("live AT_HWCAP");
+        let live = cpu_probe::Features::detect_uncapped();
+        assert_eq!(f.neon, live.neon);
+        #[cfg(target_arch = "arm")]
+        assert_eq!(f, live);
+    }
     #[cfg(target_arch = "x86_64")]
     {
         // Each ISA flag the probe reports must agree with the standard library's detection.

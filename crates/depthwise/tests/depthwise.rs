@@ -303,7 +303,7 @@ fn proptest_compares_real_cases() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: if cfg!(target_arch = "aarch64") { 24 } else { 96 }, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: if cfg!(any(target_arch = "aarch64", target_arch = "arm")) { 24 } else { 96 }, ..ProptestConfig::default() })]
     #[test]
     fn int8_every_variant((d, batch, h, w) in desc(), ops in 0usize..3, pc in any::<bool>(), seed in any::<u64>()) {
         check_i8(d, batch, h, w, ops, pc, false, seed);

@@ -4,6 +4,10 @@
 //! without a fused clamp. One test per bug; run also with `cargo test --release --test
 //! safe_inputs`.
 
+// Tests whose sizes exceed a 32-bit usize are compiled for 64-bit targets only (marked
+// `target_pointer_width = "64"`); what only they use is unused on 32-bit ones.
+#![cfg_attr(not(target_pointer_width = "64"), allow(unused_imports, dead_code))]
+
 use cpu_probe::parallel::Parallel;
 use depthwise::reference::{depthwise_f64, output_size};
 use depthwise::{
@@ -59,6 +63,7 @@ fn q_plan(d: DwDesc, w: &[i8]) -> Result<QDepthwise, DwError> {
 /// Bug: padding was added to the input size unchecked (`in + pt + pb` wraps in release), so
 /// `pads = [i64::MAX, 0, 1, 0]` (the ONNX case of the issue) or `[2^62, 0, 2^62, 0]` gave a
 /// plan with a wrapped output size. Every padding above `u32::MAX` is now refused by the plan.
+#[cfg(target_pointer_width = "64")] // values beyond a 32-bit usize
 #[test]
 fn padding_near_usize_max_is_refused() {
     for pad in [
@@ -79,6 +84,7 @@ fn padding_near_usize_max_is_refused() {
 /// Bug: kernel, stride and dilation had no upper bound, and the dilated extent
 /// `dilation · (k − 1) + 1` was computed unchecked (it wraps in release). Values above
 /// `u32::MAX` are now refused, naming the attribute.
+#[cfg(target_pointer_width = "64")] // values beyond a 32-bit usize
 #[test]
 fn stride_dilation_kernel_near_usize_max_are_refused() {
     let mut cases = Vec::new();
@@ -103,6 +109,7 @@ fn stride_dilation_kernel_near_usize_max_are_refused() {
 /// Bug: `taps()` and `cout()` wrapped in release (`channels · multiplier` = 2^33 · 2^31 gave
 /// 0, so an empty weight slice was "the right length"). The products are now checked in
 /// every plan (and the accessors saturate).
+#[cfg(target_pointer_width = "64")] // values beyond a 32-bit usize
 #[test]
 fn channel_count_overflow_is_refused() {
     let d = desc([3, 3], [1, 1], [1; 4], 1 << 33, 1 << 31);
@@ -126,6 +133,7 @@ fn channel_count_overflow_is_refused() {
 /// Bug: `batch · in_h · in_w · channels` wrapped in release: batch 2^31, a 2^31 x 4 image
 /// made the input length 0, an empty input was accepted and the first row sliced past it.
 /// Now the input size is checked (and batch, height and width are at most `u32::MAX`).
+#[cfg(target_pointer_width = "64")] // values beyond a 32-bit usize
 #[test]
 fn input_size_overflow_is_refused() {
     let d = desc([1, 1], [1, 1], [1 << 31, 0, 0, 0], 1, 1);
@@ -155,6 +163,7 @@ fn input_size_overflow_is_refused() {
 /// 2^31 top and bottom padding and batch 2^31 has 2^31 · 2^32 · 2 = 2^64 outputs, which
 /// wrapped to 0, so an empty output was accepted and every row wrote through its dangling
 /// pointer (SIGSEGV). Now the output size is checked.
+#[cfg(target_pointer_width = "64")] // values beyond a 32-bit usize
 #[test]
 fn output_size_overflow_is_refused() {
     let d = desc([1, 1], [1, 1], [1 << 31, 0, 1 << 31, 0], 1, 1);
@@ -182,17 +191,24 @@ fn scratch_too_large_to_allocate_is_an_error() {
     let w = vec![1.0f32; kh * 2];
     let plan = Depthwise32::new(d, &w, None, (f32::NEG_INFINITY, f32::INFINITY), None).unwrap();
     let mut y = [7.0f32; 2];
+    // On a 32-bit target the element count itself overflows usize: refused before allocating.
+    let why = if cfg!(target_pointer_width = "64") {
+        "cannot allocate"
+    } else {
+        "overflows usize"
+    };
     let msg = err(plan.run(&[], 1, 0, U32, &mut y, &par()));
-    assert_msg(&msg, &["expanded input rows", "cannot allocate"]);
+    assert_msg(&msg, &["expanded input rows", why]);
     let wq = vec![1i8; kh * 2];
     let q = q_plan(d, &wq).unwrap();
     let mut yq = [7u8; 2];
     let r = q.run(Input8::U8(&[]), 1, 0, U32, Output8::U8(&mut yq), &par());
-    assert_msg(&err(r), &["expanded input rows", "cannot allocate"]);
+    assert_msg(&err(r), &["expanded input rows", why]);
 }
 
 /// The limits are inclusive: padding, stride and dilation of exactly `u32::MAX` compute the
 /// exact answer in every table entry (the index arithmetic stays in range).
+#[cfg(target_pointer_width = "64")] // u32::MAX plus a padding: beyond a 32-bit usize
 #[test]
 fn attributes_at_u32_max_compute_exactly() {
     // 1x1 kernel, pad top u32::MAX, stride u32::MAX along H: output row 0 is all padding

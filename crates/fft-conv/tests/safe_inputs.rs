@@ -4,6 +4,10 @@
 //! size, with and without the fused clamp. One test per bug; run also with
 //! `cargo test --release --test safe_inputs`.
 
+// Tests whose sizes exceed a 32-bit usize are compiled for 64-bit targets only (marked
+// `target_pointer_width = "64"`); what only they use is unused on 32-bit ones.
+#![cfg_attr(not(target_pointer_width = "64"), allow(unused_imports, dead_code))]
+
 mod common;
 use common::values;
 use cpu_probe::parallel::Parallel;
@@ -52,6 +56,7 @@ fn plan(
 /// bias only (debug builds panicked on the overflow); `[i64::MAX, 0, 1, 0]` and
 /// `[2^62, 0, 2^62, 0]` (the ONNX cases of the issue) were accepted by the plan. Padding
 /// above `u32::MAX` is now refused by the plan, naming the value.
+#[cfg(target_pointer_width = "64")] // values beyond a 32-bit usize
 #[test]
 fn padding_near_usize_max_is_refused() {
     let w = [1.0f32; 9];
@@ -82,6 +87,7 @@ fn padding_near_usize_max_is_refused() {
 
 /// Bug: channel counts, batch, height and width had no bound (only some products were
 /// checked). Each is now at most `u32::MAX`, and the kernel size product stays checked.
+#[cfg(target_pointer_width = "64")] // values beyond a 32-bit usize
 #[test]
 fn counts_above_u32_max_are_refused() {
     for (cin, cout, what) in [
@@ -114,6 +120,7 @@ fn counts_above_u32_max_are_refused() {
 /// 8x8 kernel has 2^67 tiles of 8x8): a debug panic in `tile_for`, a wrapped estimate in
 /// release. The estimate is now in f64; here 16x16 tiles are cheaper, as for any large output.
 /// The public `choose_tile` and `bins` had the same kind of overflow.
+#[cfg(target_pointer_width = "64")] // values beyond a 32-bit usize
 #[test]
 fn tile_choice_does_not_overflow() {
     let p = plan(1, 1, 8, [U32; 4], None);

@@ -139,8 +139,15 @@ pub fn tensor_from_proto(t: &TensorProto) -> Result<Tensor, LoadError> {
     }
     let mut shape = Vec::with_capacity(t.dims.len());
     for &d in &t.dims {
+        if d < 0 {
+            return Err(LoadError::Malformed(format!(
+                "negative dimension in dims {:?}",
+                t.dims
+            )));
+        }
+        // A dimension above usize::MAX (possible on 32-bit targets) overflows any element count.
         let d = usize::try_from(d).map_err(|_| {
-            LoadError::Malformed(format!("negative dimension in dims {:?}", t.dims))
+            LoadError::Malformed(format!("dims {:?} overflow the element count", t.dims))
         })?;
         shape.push(d);
     }

@@ -148,16 +148,24 @@ struct Run {
 }
 
 fn kbench(args: &[&std::ffi::OsStr]) -> Run {
-    // Under scripts/test-aarch64.sh this test is an aarch64 process emulated by qemu-user, and
-    // the kbench it spawns is an aarch64 executable the host kernel cannot run by itself: run it
-    // through the same emulator (the test's QEMU_CPU is inherited).
+    // Under scripts/test-aarch64.sh (test-armv7.sh) this test is an aarch64 (32-bit ARM) process
+    // emulated by qemu-user, and the kbench it spawns is an executable the host kernel cannot run
+    // by itself: run it through the same emulator (the test's QEMU_CPU is inherited).
     let bin = env!("CARGO_BIN_EXE_kbench");
-    let mut cmd = if cfg!(target_arch = "aarch64") && std::env::var_os("QEMU_CPU").is_some() {
-        let mut c = Command::new("qemu-aarch64");
-        c.args(["-L", "/usr/aarch64-linux-gnu", bin]);
-        c
+    let emulator = if cfg!(target_arch = "aarch64") {
+        Some(("qemu-aarch64", "/usr/aarch64-linux-gnu"))
+    } else if cfg!(target_arch = "arm") {
+        Some(("qemu-arm", "/usr/arm-linux-gnueabihf"))
     } else {
-        Command::new(bin)
+        None
+    };
+    let mut cmd = match emulator {
+        Some((qemu, sysroot)) if std::env::var_os("QEMU_CPU").is_some() => {
+            let mut c = Command::new(qemu);
+            c.args(["-L", sysroot, bin]);
+            c
+        }
+        _ => Command::new(bin),
     };
     let out = cmd.arg("conformance").args(args).output().unwrap();
     Run {

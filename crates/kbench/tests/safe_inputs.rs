@@ -105,11 +105,16 @@ fn dims_are_checked() {
     assert!(m.contains("negative dimension in dims [-1, 4]"), "{m}");
     let m = malformed(&t(vec![i64::MIN], 0));
     assert!(m.contains("negative dimension"), "{m}");
+    // A dimension above usize::MAX on 32-bit targets (2^40 elements overflow there anyway).
+    let m = malformed(&t(vec![1 << 40, 1 << 40], 0));
+    assert!(m.contains("overflow the element count"), "{m}");
+    // A quarter of usize's range (2^62 on 64-bit targets, 2^30 on 32-bit ones).
+    let quarter = 1i64 << (usize::BITS - 2);
     // 2^62 · 2^2 = 2^64 elements: wraps to 0 without the check.
-    let m = malformed(&t(vec![1 << 62, 4], 0));
+    let m = malformed(&t(vec![quarter, 4], 0));
     assert!(m.contains("overflow the element count"), "{m}");
     // 2^62 + 1 elements of 4 bytes: 2^64 + 4 bytes, wraps to 4.
-    let m = malformed(&t(vec![(1 << 62) + 1], 4));
+    let m = malformed(&t(vec![quarter + 1], 4));
     assert!(m.contains("raw_data has 4 bytes"), "{m}");
 }
 

@@ -62,8 +62,10 @@ impl Tensor {
     /// use ops::Tensor;
     /// assert!(Tensor::f32(vec![2, 2], vec![0.0; 4]).is_ok());
     /// assert!(Tensor::f32(vec![2, 2], vec![0.0; 3]).is_err());
-    /// // 2^63 + 1 squared wraps to 2^63·2 + 1 ≡ 1 in usize: refused, not accepted as 1 element.
-    /// assert!(Tensor::f32(vec![(1 << 63) + 1, (1 << 63) + 1], vec![0.0]).is_err());
+    /// // 2^63 + 1 squared wraps to 2^63·2 + 1 ≡ 1 in a 64-bit usize (2^31 + 1 squared likewise
+    /// // in a 32-bit one): refused, not accepted as 1 element.
+    /// let d = usize::MAX / 2 + 2;
+    /// assert!(Tensor::f32(vec![d, d], vec![0.0]).is_err());
     /// ```
     pub fn new(shape: Vec<usize>, data: TensorData) -> Result<Tensor, OpsError> {
         let n = crate::limits::elements(&shape, "tensor")?;

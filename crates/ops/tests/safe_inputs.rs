@@ -3,6 +3,10 @@
 //! must be an `Err` naming the problem, or compute the exact answer, in debug and release builds
 //! (CI runs this file with `--release` too, where overflow checks are off).
 
+// Tests whose sizes exceed a 32-bit usize are compiled for 64-bit targets only (marked
+// `target_pointer_width = "64"`); what only they use is unused on 32-bit ones.
+#![cfg_attr(not(target_pointer_width = "64"), allow(unused_imports, dead_code))]
+
 use ops::conv::{plan_conv_f32, plan_conv_q8, Activation};
 use ops::{
     plan_node, Algorithm, Attribute, DataType, Node, OpsError, Options, PlanInput, Tensor,
@@ -64,12 +68,18 @@ fn fp32_conv_with_huge_pads_is_an_error_not_a_wild_write() {
         assert!(e.contains("pads"), "{p:?}: {e}");
     }
     // The largest accepted pad is u32::MAX; with a 1x1 image that is a 2^32-row output, over
-    // the tensor limit: an error before anything is allocated.
+    // the tensor limit: an error before anything is allocated. (On a 32-bit target the padded
+    // height 1 + u32::MAX already overflows usize: refused as an overflowing pad.)
     let node = Node::new("Conv")
         .with("group", Attribute::Int(2))
         .with("pads", pads([u32::MAX as i64, 0, 0, 0]));
     let e = err_of(plan_and_run(&node, &x, &[Some(&w)], &Options::default()));
-    assert!(e.contains("tensor limit"), "{e}");
+    let want = if cfg!(target_pointer_width = "64") {
+        "tensor limit"
+    } else {
+        "pads 4294967295 + 0 overflow"
+    };
+    assert!(e.contains(want), "{e}");
 }
 
 #[test]
@@ -166,6 +176,7 @@ fn strides_and_kernel_shape_are_bounded() {
     }
 }
 
+#[cfg(target_pointer_width = "64")] // values beyond a 32-bit usize
 #[test]
 fn tensor_element_counts_do_not_wrap() {
     let big = (1usize << 63) + 1;
@@ -177,6 +188,7 @@ fn tensor_element_counts_do_not_wrap() {
     assert!(Tensor::f32(vec![0, 1 << 20, 1 << 20], vec![]).is_ok());
 }
 
+#[cfg(target_pointer_width = "64")] // values beyond a 32-bit usize
 #[test]
 fn runtime_shapes_are_checked_like_tensor_shapes() {
     // A plan-time shape that no tensor could have.
@@ -375,6 +387,7 @@ fn negative_scale_pairs_are_errors() {
     assert!(e.contains("scale"), "{e}");
 }
 
+#[cfg(target_pointer_width = "64")] // values beyond a 32-bit usize
 #[test]
 fn huge_thread_counts_are_capped() {
     let x = Tensor::f32(vec![1, 2, 5, 5], vec![0.5; 50]).unwrap();
@@ -405,6 +418,7 @@ fn huge_thread_counts_are_capped() {
     );
 }
 
+#[cfg(target_pointer_width = "64")] // values beyond a 32-bit usize
 #[test]
 fn matmul_outputs_are_counted_before_allocation() {
     // k = 0: both operands are empty, but m·n = 2^80.
@@ -428,6 +442,7 @@ fn matmul_outputs_are_counted_before_allocation() {
 /// Found by the `matmul` fuzz target: an empty output whose broadcast batch count is huge
 /// (A [2^43, 0, 5] against B [1, 5, 3]) allocated one index pair per batch (2^47 bytes) and
 /// aborted. An empty output has no batches to pair; the result is an empty tensor.
+#[cfg(target_pointer_width = "64")] // values beyond a 32-bit usize
 #[test]
 fn empty_matmul_with_a_huge_broadcast_batch_is_empty() {
     let a = Tensor::f32(vec![1 << 43, 0, 5], vec![]).unwrap();
@@ -438,6 +453,7 @@ fn empty_matmul_with_a_huge_broadcast_batch_is_empty() {
     assert_eq!(out[0].shape(), vec![1 << 43, 0, 3]);
 }
 
+#[cfg(target_pointer_width = "64")] // values beyond a 32-bit usize
 #[test]
 fn typed_run_u8_into_checks_m() {
     let b = Tensor::u8(vec![2, 3], vec![1; 6]).unwrap();
@@ -529,6 +545,7 @@ impl RunNchw for ops::conv::ConvQ8 {
     }
 }
 
+#[cfg(target_pointer_width = "64")] // values beyond a 32-bit usize
 #[test]
 fn layout_helpers_check_their_dimensions() {
     let x = vec![0u8; 24];
@@ -542,6 +559,7 @@ fn layout_helpers_check_their_dimensions() {
 /// Found by the `matmul` fuzz target (2026-12-07): MatMulInteger with a constant, empty B of
 /// shape [2^48, 0, 3] packed one matrix per batch of B at plan time and aborted on a 2^51-byte
 /// allocation. The batch count is bounded by the tensor limit now.
+#[cfg(target_pointer_width = "64")] // values beyond a 32-bit usize
 #[test]
 fn empty_constant_b_with_a_huge_batch_is_refused() {
     let a = Tensor::u8(vec![1, 0], vec![]).unwrap();
@@ -560,6 +578,7 @@ fn empty_constant_b_with_a_huge_batch_is_refused() {
 
 /// Found by the `quantize` fuzz target (2026-12-07): QuantizeLinear of an empty tensor of shape
 /// [2^40, 1, 0] looped 2^40 times over nothing (a fuzzer timeout). It returns the empty result.
+#[cfg(target_pointer_width = "64")] // values beyond a 32-bit usize
 #[test]
 fn quantize_of_an_empty_tensor_with_a_huge_outer_count_returns_at_once() {
     let x = Tensor::f32(vec![1 << 40, 1, 0], vec![]).unwrap();

@@ -301,7 +301,7 @@ fn check(c: &Case) -> Result<(), TestCaseError> {
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: if cfg!(target_arch = "aarch64") { 24 } else { 96 },
+        cases: if cfg!(any(target_arch = "aarch64", target_arch = "arm")) { 24 } else { 96 },
         ..ProptestConfig::default()
     })]
 

@@ -2,6 +2,10 @@
 //! names the argument, or the exact answer where one exists, in release builds (no overflow
 //! checks: the old unchecked sizes wrapped there) as in debug ones. One test per bug found.
 
+// Tests whose sizes exceed a 32-bit usize are compiled for 64-bit targets only (marked
+// `target_pointer_width = "64"`); what only they use is unused on 32-bit ones.
+#![cfg_attr(not(target_pointer_width = "64"), allow(unused_imports, dead_code))]
+
 use cpu_probe::parallel::Parallel;
 use qconv_direct::{
     Conv2dDesc, ConvError, ConvGeometry, Input8, Kernel, Output8, OutputStage, Padding, QConv2d,
@@ -10,6 +14,7 @@ use qconv_direct::{
 use quant_params::{QType, RequantScheme, Requantizer};
 
 /// `u32::MAX + 1`: the first value above every geometry attribute's limit.
+#[cfg(target_pointer_width = "64")] // values beyond a 32-bit usize
 const BIG: usize = u32::MAX as usize + 1;
 /// `2^63`, `usize::MAX / 2 + 1`.
 const HALF: usize = usize::MAX / 2 + 1;
@@ -57,6 +62,7 @@ fn assert_has(text: &str, parts: &[&str]) {
 
 /// Pads above u32::MAX that the old "pad < dilated extent" rule let through (a dilation of
 /// u32::MAX makes the extent about 2^33).
+#[cfg(target_pointer_width = "64")] // values beyond a 32-bit usize
 #[test]
 fn pads_above_u32_are_refused() {
     let base = Conv2dDesc {
@@ -82,6 +88,7 @@ fn pads_above_u32_are_refused() {
 
 /// The issue's `pads = [i64::MAX, 0, 1, 0]`, with a dilation large enough (2^62) that the pad
 /// is below the dilated extent: accepted before.
+#[cfg(target_pointer_width = "64")] // values beyond a 32-bit usize
 #[test]
 fn pads_near_i64_max_are_refused() {
     let desc = Conv2dDesc {
@@ -107,6 +114,7 @@ fn pads_near_i64_max_are_refused() {
 }
 
 /// Strides and dilations of u32::MAX + 1 (accepted before).
+#[cfg(target_pointer_width = "64")] // values beyond a 32-bit usize
 #[test]
 fn strides_and_dilations_above_u32_are_refused() {
     let ok = Conv2dDesc::square(3, 1, Padding::uniform(0), 1, 1, 1);
@@ -148,6 +156,7 @@ fn strides_and_dilations_above_u32_are_refused() {
 
 /// Every attribute at usize::MAX and at 2^63: refused by the limit (before: wrapped products,
 /// e.g. `dilation · (k − 1) + 1`, or an unrelated "weights have" error).
+#[cfg(target_pointer_width = "64")] // a 32-bit usize::MAX is u32::MAX, within the limit
 #[test]
 fn near_usize_max_attributes_are_refused() {
     let ok = Conv2dDesc::square(3, 1, Padding::uniform(1), 1, 1, 1);
@@ -231,7 +240,13 @@ fn groups_times_channels_overflow_is_refused() {
         cout_per_group: 1 << 16,
     };
     let e = refused(plan(desc, &[]));
-    assert_has(&e, &["weight size", "overflows usize"]);
+    // On a 32-bit target groups · cin_per_group (2^32) overflows first.
+    let first = if cfg!(target_pointer_width = "64") {
+        "weight size"
+    } else {
+        "groups 65536 times input channels per group 65536"
+    };
+    assert_has(&e, &[first, "overflows usize"]);
     let max = u32::MAX as usize;
     let desc = Conv2dDesc {
         kernel: [1, 1],
@@ -336,7 +351,7 @@ fn batch_times_pixel_stride_overflow_is_refused() {
         &e,
         &[
             "input length",
-            "input pixels − 1 9223372036854775808 times input pixel stride 2 overflows usize",
+            &format!("input pixels − 1 {HALF} times input pixel stride 2 overflows usize"),
         ],
     );
 }
@@ -367,6 +382,7 @@ fn pixel_stride_near_usize_max_is_refused() {
 /// Output pixels past usize: a 1x1 image, 2x2 kernel with dilation u32::MAX and pads u32::MAX on
 /// every side (each below the dilated extent 2^32) gives a 2^32 x 2^32 output; the pixel count
 /// wrapped to 0 and the run returned Ok on an empty output.
+#[cfg(target_pointer_width = "64")] // values beyond a 32-bit usize
 #[test]
 fn output_pixels_overflow_is_refused() {
     let d = u32::MAX as usize;
@@ -401,6 +417,7 @@ fn output_pixels_overflow_is_refused() {
 
 /// Input sides above u32::MAX, in `run` and in the geometry helpers (SAME padding computed
 /// `(ceil(in / s) − 1) · s + extent` unchecked: a panic in debug, a wrapped pad in release).
+#[cfg(target_pointer_width = "64")] // values beyond a 32-bit usize
 #[test]
 fn input_sides_above_u32_are_refused() {
     let p = plan(one_by_one(1, 1), &[1]).unwrap();
@@ -510,8 +527,11 @@ fn indirection_buffer_too_large_is_an_error() {
         )
         .unwrap_err()
         .to_string();
-    assert_has(
-        &e,
-        &["indirection buffer: cannot allocate 17592186044416 elements of 8 bytes"],
-    );
+    // On a 32-bit target the entry count 2^44 itself overflows usize.
+    let want = if cfg!(target_pointer_width = "64") {
+        "indirection buffer: cannot allocate 17592186044416 elements of 8 bytes"
+    } else {
+        "indirection buffer: output pixels 16777216 times taps 1048576 overflows usize"
+    };
+    assert_has(&e, &[want]);
 }

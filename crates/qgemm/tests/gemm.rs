@@ -319,7 +319,7 @@ fn case_matrix() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: if cfg!(target_arch = "aarch64") { 24 } else { 64 }, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: if cfg!(any(target_arch = "aarch64", target_arch = "arm")) { 24 } else { 64 }, ..ProptestConfig::default() })]
     #[test]
     fn random_shapes(m in 1usize..70, k in 1usize..300, n in 1usize..90, ea in 0usize..5, eb in 0usize..5, ec in 0usize..5, ops in 0usize..3, pc in any::<bool>(), seed in any::<u64>()) {
         check(m, k, n, ea, eb, ec, ops, pc, seed);

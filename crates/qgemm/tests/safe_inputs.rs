@@ -2,6 +2,10 @@
 //! names the argument, or the exact answer where one exists, in release builds (no overflow
 //! checks: the old unchecked sizes wrapped there) as in debug ones. One test per bug found.
 
+// Tests whose sizes exceed a 32-bit usize are compiled for 64-bit targets only (marked
+// `target_pointer_width = "64"`); what only they use is unused on 32-bit ones.
+#![cfg_attr(not(target_pointer_width = "64"), allow(unused_imports, dead_code))]
+
 use cpu_probe::parallel::Parallel;
 use qgemm::pack::{pack, pack_kernel};
 use qgemm::{
@@ -104,7 +108,9 @@ fn lda_past_half_of_usize_is_refused() {
         assert!(matches!(e, GemmError::Shape(_)), "{kind}: {e}");
         assert_has(
             &e.to_string(),
-            &["A: lda 9223372036854775808 times m − 1 = 2 plus k 4 overflows usize"],
+            &[&format!(
+                "A: lda {HALF} times m − 1 = 2 plus k 4 overflows usize"
+            )],
         );
     });
 }
@@ -157,7 +163,10 @@ fn huge_m_with_a_tiny_a_is_refused() {
         .to_string();
     assert_has(
         &e,
-        &["A: lda 2 times m − 1 = 9223372036854775809 plus k 2 overflows usize"],
+        &[&format!(
+            "A: lda 2 times m − 1 = {} plus k 2 overflows usize",
+            HALF + 1
+        )],
     );
     // m = usize::MAX with lda = k = 1 does not wrap: a plain length error.
     let p1 = packed(1, 1, None);
@@ -171,7 +180,7 @@ fn huge_m_with_a_tiny_a_is_refused() {
         )
         .unwrap_err()
         .to_string();
-    assert_has(&e, &["A has 4 elements but 18446744073709551615x1"]);
+    assert_has(&e, &[&format!("A has 4 elements but {}x1", usize::MAX)]);
 }
 
 /// `PackedB::new`: `(k − 1) · ldb + n` wrapped (ldb = 2^63, k = 3: to 1), so a 1-byte B passed
@@ -203,6 +212,7 @@ fn ldb_past_half_of_usize_is_refused() {
 }
 
 /// k and n are bounded by u32::MAX (the documented limit), before B's length is looked at.
+#[cfg(target_pointer_width = "64")] // values beyond a 32-bit usize
 #[test]
 fn k_and_n_above_u32_are_refused() {
     let big = u32::MAX as usize + 1;
@@ -372,7 +382,10 @@ fn check_accumulator_rejects_hostile_arguments() {
     let e = check_accumulator(QType::U8, 0, &[1; 4], &[0, 0], &[0, 0], usize::MAX)
         .unwrap_err()
         .to_string();
-    assert_has(&e, &["2 channels x k 18446744073709551615 overflows usize"]);
+    assert_has(
+        &e,
+        &[&format!("2 channels x k {} overflows usize", usize::MAX)],
+    );
     // A hostile weight zero point (|w − zw| up to 2^31 + 127) is an overflow, not a wrap.
     let e = check_accumulator(QType::U8, 0, &[127; 4], &[i32::MIN], &[i32::MAX], 4).unwrap_err();
     assert!(matches!(e, GemmError::Overflow(_)), "{e}");
@@ -405,6 +418,7 @@ fn domain_helpers_reject_out_of_range_zero_points() {
 /// `pack::pack` / `pack_kernel` are public: NR or KR of 0 divided by zero, short weights
 /// panicked on an index, and the packed size `groups · blocks · taps · kc4 · NR · 4` was
 /// computed unchecked and allocated infallibly (capacity overflow: a panic or an abort).
+#[cfg(target_pointer_width = "64")] // values beyond a 32-bit usize
 #[test]
 fn pack_rejects_bad_layouts() {
     let w = [1i8; 8];

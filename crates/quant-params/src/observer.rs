@@ -375,10 +375,15 @@ impl Observer for HistogramObserver {
     }
 }
 
-/// The most memory a [`PerChannelObserver`] allocates for its observers (4 GiB): `channels`
-/// copies of the prototype, each `size_of::<O>() + O::heap_bytes()`. More is an error, not an
-/// allocation that aborts the process.
-pub const MAX_PER_CHANNEL_BYTES: usize = 1 << 32;
+/// The most memory a [`PerChannelObserver`] allocates for its observers (4 GiB on 64-bit targets,
+/// 1 GiB on 32-bit ones, whose whole address space is 4 GiB): `channels` copies of the prototype,
+/// each `size_of::<O>() + O::heap_bytes()`. More is an error, not an allocation that aborts the
+/// process.
+pub const MAX_PER_CHANNEL_BYTES: usize = if usize::BITS > 32 {
+    (1u64 << 32) as usize
+} else {
+    1 << 30
+};
 
 /// One observer per channel of a [`ChannelLayout`].
 ///

@@ -211,7 +211,7 @@ fn type_and_length_errors() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(if cfg!(target_arch = "aarch64") { 32 } else { 128 }))]
+    #![proptest_config(ProptestConfig::with_cases(if cfg!(any(target_arch = "aarch64", target_arch = "arm")) { 32 } else { 128 }))]
 
     #[test]
     fn quantize_matches_reference(

@@ -5,10 +5,10 @@
 use quant_params::requant::{MAX_REQUANT_SCALE, MIN_REQUANT_SCALE};
 use quant_params::{QType, RequantScheme, Requantizer, BULK};
 
-/// Fewer random inputs under QEMU (aarch64 runs are emulated).
-#[cfg(target_arch = "aarch64")]
+/// Fewer random inputs under QEMU (aarch64 and 32-bit ARM runs are emulated).
+#[cfg(any(target_arch = "aarch64", target_arch = "arm"))]
 const RANDOM_INPUTS: usize = 100_000;
-#[cfg(not(target_arch = "aarch64"))]
+#[cfg(not(any(target_arch = "aarch64", target_arch = "arm")))]
 const RANDOM_INPUTS: usize = 1_000_000;
 
 struct Rng(u64);
@@ -175,7 +175,11 @@ fn variants_that_ran() {
 /// QNNPACK: with scale 2^-s, (i - zp) * 2^s maps back to i, for all s in [1,31] and every zp.
 #[test]
 fn exact_division_by_powers_of_two() {
-    let zp_step = if cfg!(target_arch = "aarch64") { 17 } else { 1 };
+    let zp_step = if cfg!(any(target_arch = "aarch64", target_arch = "arm")) {
+        17
+    } else {
+        1
+    };
     for scheme in RequantScheme::ALL {
         for s in 1..=31u32 {
             let scale = 2f32.powi(-(s as i32));
@@ -373,7 +377,7 @@ mod props {
     use proptest::prelude::*;
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(if cfg!(target_arch = "aarch64") { 48 } else { 256 }))]
+        #![proptest_config(ProptestConfig::with_cases(if cfg!(any(target_arch = "aarch64", target_arch = "arm")) { 48 } else { 256 }))]
 
         /// Random lengths (tails of every width), offsets, scales, zero points, clamps, types.
         #[test]

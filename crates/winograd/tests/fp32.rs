@@ -622,7 +622,7 @@ fn case_strategy() -> impl Strategy<Value = Case> {
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: if cfg!(target_arch = "aarch64") { 12 } else { 48 },
+        cases: if cfg!(any(target_arch = "aarch64", target_arch = "arm")) { 12 } else { 48 },
         ..ProptestConfig::default()
     })]
     #[test]

@@ -7,6 +7,10 @@
 //! The fp32 NaN rule (IEEE propagation, also through ReLU and clamps) is tested on every
 //! available variant and tile.
 
+// Tests whose sizes exceed a 32-bit usize are compiled for 64-bit targets only (marked
+// `target_pointer_width = "64"`); what only they use is unused on 32-bit ones.
+#![cfg_attr(not(target_pointer_width = "64"), allow(unused_imports, dead_code))]
+
 use cpu_probe::parallel::Parallel;
 use quant_params::QType;
 use winograd::int8::transform::{input_tile, output_tile, pack_kernel};
@@ -19,6 +23,7 @@ use winograd::transforms::kernel_transform_f64;
 use winograd::ukernel::TGEMM;
 use winograd::{Activation, Tile, WinogradConfig, WinogradConv, WinogradError, MAX_DIM};
 
+#[cfg(target_pointer_width = "64")] // values beyond a 32-bit usize
 const BIG: usize = 1 << 32; // u32::MAX + 1
 
 fn fp32_err(cfg: WinogradConfig<'_>) -> WinogradError {
@@ -37,6 +42,7 @@ fn assert_msg<E: std::fmt::Display>(e: &E, parts: &[&str]) {
 
 /// Before: `Tile::Auto` added the hinted size and the paddings unchecked (debug: overflow panic
 /// in `new`; release: wrapped). Now every padding is bounded by u32::MAX.
+#[cfg(target_pointer_width = "64")] // values beyond a 32-bit usize
 #[test]
 fn fp32_padding_near_usize_max_is_refused() {
     let k = vec![1.0f32; 9];
@@ -63,6 +69,7 @@ fn fp32_padding_near_usize_max_is_refused() {
 
 /// Before: the `Tile::Auto` cost model multiplied the hinted tile counts in usize (debug:
 /// overflow panic for a hint near usize::MAX).
+#[cfg(target_pointer_width = "64")] // values beyond a 32-bit usize
 #[test]
 fn fp32_size_hint_near_usize_max_is_refused() {
     let k = vec![1.0f32; 9];
@@ -86,6 +93,7 @@ fn fp32_size_hint_near_usize_max_is_refused() {
 
 /// Channel counts above u32::MAX, and counts whose product overflows: an error naming the
 /// channels, before the kernel length is even looked at.
+#[cfg(target_pointer_width = "64")] // values beyond a 32-bit usize
 #[test]
 fn fp32_channel_overflow_is_refused() {
     let k: Vec<f32> = Vec::new();
@@ -126,6 +134,7 @@ fn small_plan(pad: usize) -> WinogradConv {
 
 /// Batch, height and width above u32::MAX or near usize::MAX: an error naming the argument
 /// (no allocation, nothing written).
+#[cfg(target_pointer_width = "64")] // values beyond a 32-bit usize
 #[test]
 fn fp32_run_dims_near_usize_max_are_refused() {
     let plan = small_plan(1);
@@ -325,7 +334,13 @@ fn fp32_reference_keeps_nan_and_checks_sizes() {
         1.0,
     )
     .unwrap_err();
-    assert_msg(&e, &["padding top", &usize::MAX.to_string()]);
+    // A 32-bit usize::MAX is u32::MAX, within the padding limit: the padded height overflows.
+    let what = if cfg!(target_pointer_width = "64") {
+        "padding top"
+    } else {
+        "padded height overflows usize"
+    };
+    assert_msg(&e, &[what, &usize::MAX.to_string()]);
     let e = conv3x3_f64(&x, 1, 1, 4, 4, &kernel[..8], None, 1, [0; 4], 0.0, 1.0).unwrap_err();
     assert_msg(&e, &["kernel", "8", "9"]);
     let e = conv3x3_f64(&x[..15], 1, 1, 4, 4, &kernel, None, 1, [0; 4], 0.0, 1.0).unwrap_err();
@@ -432,6 +447,7 @@ fn int8_desc_outside_3x3_stride_1_is_refused() {
 /// Before: `WinogradInt8::output_size` added the paddings unchecked: `[usize::MAX, 0, 1, 0]`
 /// wrapped back to the input height (release: a "valid" run reading shifted rows; debug:
 /// overflow panic). Now paddings above u32::MAX are refused at plan time.
+#[cfg(target_pointer_width = "64")] // values beyond a 32-bit usize
 #[test]
 fn int8_padding_near_usize_max_is_refused() {
     let w = vec![1i8; 9];
@@ -451,6 +467,7 @@ fn int8_padding_near_usize_max_is_refused() {
 /// Before: `cout · 9 · cin` was computed unchecked: cin = 2^61, cout = 8 wrapped to 0, an empty
 /// weight slice was accepted and the exactness loop then indexed past it (release: panic;
 /// debug: overflow panic). Now channel counts are bounded and the length is checked.
+#[cfg(target_pointer_width = "64")] // values beyond a 32-bit usize
 #[test]
 fn int8_channel_overflow_is_refused() {
     let empty: [i8; 0] = [];
@@ -562,6 +579,7 @@ fn int8_overflowing_products_are_refused() {
 }
 
 /// Run-time dimensions above u32::MAX or near usize::MAX: an error naming the argument.
+#[cfg(target_pointer_width = "64")] // values beyond a 32-bit usize
 #[test]
 fn int8_run_dims_near_usize_max_are_refused() {
     let plan = int8_plan(2, 3, [1; 4]);
@@ -645,6 +663,7 @@ fn int8_buffers_one_short_are_refused() {
 
 /// Before: `pack_kernel` divided by `nr` (panic for 0), indexed past its buffer for `kp < cin`
 /// (panic), computed `16 · blocks · kp · nr` unchecked and allocated infallibly (abort).
+#[cfg(target_pointer_width = "64")] // values beyond a 32-bit usize
 #[test]
 fn int8_pack_kernel_checks_its_arguments() {
     let g = |_o: usize, _y: usize, _x: usize, _c: usize| 1i32;

@@ -20,6 +20,11 @@
 
 /// Evaluates `$call` with the constant `$K` = `$taps` when that is 9 (3x3) or 25 (5x5), else 0:
 /// the kernels' tap-count specialisations (the tap loop fully unrolled), and their generic loop.
+// Used by the SIMD kernels; none exist yet for other architectures (32-bit ARM).
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64")),
+    allow(unused_macros)
+)]
 macro_rules! by_taps {
     ($taps:expr, $K:ident => $call:expr) => {
         match $taps {
@@ -41,6 +46,11 @@ macro_rules! by_taps {
 
 /// Runs `$call` over pixel blocks: with `$P` each of the block sizes `$b` in turn (largest
 /// first) while a whole block fits, then 1 for the rest; `$p` is the block's first pixel.
+// Used by the SIMD kernels; none exist yet for other architectures (32-bit ARM).
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64")),
+    allow(unused_macros)
+)]
 macro_rules! pixel_blocks {
     ($px:expr, $p:ident, [$($b:expr),*], $P:ident => $call:expr) => {{
         let mut $p = 0;
@@ -506,6 +516,10 @@ pub(crate) fn pack_i8_pairs_range(
 
 /// Packs fp32 weights in channel tiles of `tile` (zero-padded): per tile `tile` biases, then
 /// `taps × tile` weights.
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64")),
+    allow(dead_code)
+)]
 pub(crate) fn pack_f32_tiles(
     tile: usize,
     taps: usize,
