@@ -30,6 +30,11 @@ if [ "$which" = x86_64 ] || [ "$which" = all ]; then
     -Wl,-rpath,"$PWD/target/$profile" "${libs[@]}" -o "$out/kbench_workloads-x86_64-shared"
   echo "=== C example, x86_64 (shared library) ==="
   "$out/kbench_workloads-x86_64-shared"
+  # The header from C++ (c++ of the host).
+  c++ -std=c++11 -Wall -Wextra -Werror -O2 -I crates/capi/include examples/c/cpp_smoke.cpp \
+    "target/$profile/libedge_kernels.a" "${libs[@]}" -o "$out/cpp_smoke-x86_64"
+  echo "=== C++ smoke, x86_64 ==="
+  "$out/cpp_smoke-x86_64"
 fi
 
 if [ "$which" = aarch64 ] || [ "$which" = all ]; then
