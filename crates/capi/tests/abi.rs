@@ -790,3 +790,94 @@ fn conv_f32_matches_node_plan() {
         }
     }
 }
+
+/// Padding wider than the kernel extent (ONNX allows it): `ek_qconv_u8s8_run` takes the general
+/// path; the padded border equals a convolution of the zero-point-filled input.
+#[test]
+fn qconv_padding_wider_than_kernel() {
+    let (c, m) = (3, 4);
+    let d = EkConvDesc {
+        pad_top: 3,
+        pad_left: 4,
+        pad_bottom: 3,
+        pad_right: 4,
+        ..desc3x3(c, m, 1)
+    };
+    let x = bytes(9 * 7 * c, 7);
+    let w: Vec<i8> = bytes(m * c * 9, 8)
+        .into_iter()
+        .map(|b| (b as i8).max(-127))
+        .collect();
+    let ws = [0.003f32];
+    let q = quant(&ws);
+    let mut conv = null_mut();
+    let mut shape = [0usize; 4];
+    // SAFETY: valid pointers and lengths; handle destroyed once.
+    let y = unsafe {
+        ok(ek_qconv_u8s8_create(
+            &d,
+            w.as_ptr(),
+            w.len(),
+            null(),
+            0,
+            &q,
+            1,
+            &mut conv,
+        ));
+        ok(ek_qconv_u8s8_output_shape(conv, shape.as_mut_ptr()));
+        let mut y = vec![0u8; shape.iter().product()];
+        ok(ek_qconv_u8s8_run(
+            conv,
+            x.as_ptr(),
+            x.len(),
+            y.as_mut_ptr(),
+            y.len(),
+        ));
+        ek_qconv_u8s8_destroy(conv);
+        y
+    };
+    assert_eq!(shape, [1, 9 + 6 - 2, 7 + 8 - 2, m]);
+    // The same input padded by hand with the zero point (120), convolved without padding.
+    let (ph, pw) = (9 + 6, 7 + 8);
+    let mut xp = vec![120u8; ph * pw * c];
+    for r in 0..9 {
+        for col in 0..7 {
+            for ch in 0..c {
+                xp[((r + 3) * pw + col + 4) * c + ch] = x[(r * 7 + col) * c + ch];
+            }
+        }
+    }
+    let d2 = EkConvDesc {
+        height: ph,
+        width: pw,
+        pad_top: 0,
+        pad_left: 0,
+        pad_bottom: 0,
+        pad_right: 0,
+        ..desc3x3(c, m, 1)
+    };
+    let mut conv2 = null_mut();
+    let mut y2 = vec![0u8; y.len()];
+    // SAFETY: as above.
+    unsafe {
+        ok(ek_qconv_u8s8_create(
+            &d2,
+            w.as_ptr(),
+            w.len(),
+            null(),
+            0,
+            &q,
+            1,
+            &mut conv2,
+        ));
+        ok(ek_qconv_u8s8_run(
+            conv2,
+            xp.as_ptr(),
+            xp.len(),
+            y2.as_mut_ptr(),
+            y2.len(),
+        ));
+        ek_qconv_u8s8_destroy(conv2);
+    }
+    assert_eq!(y, y2);
+}
