@@ -13,8 +13,8 @@
 #
 # Steps: builds the plugin (scripts/qemu/qemu-insncount.c) with plain gcc; builds kbench for
 # aarch64 (release, -j 2); under each CPU model runs `kbench probe --json` (what dispatch sees) and
-# `kbench bench --iterations N --json` over the shared workload list (../shared/bench/workloads.json,
-# skipped with a message when absent) and bench/mobile-int8.json; then
+# `kbench bench --iterations N --json` over the public workload list (bench/workloads.json)
+# and bench/mobile-int8.json; then
 # scripts/qemu/arm_count_report.py computes per run = median(run intervals) - median(empty
 # intervals) from the markers (crates/kbench/src/count.rs) and renders the tables.
 # Installs what is missing (rustup target, Debian cross gcc + libc, qemu-user) like
@@ -82,12 +82,7 @@ wfiles=()
 IFS=, read -ra fsel <<<"$files"
 for f in "${fsel[@]}"; do
   case "$f" in
-    shared)
-      if [ -f "$shared/bench/workloads.json" ]; then
-        wfiles+=("$shared/bench/workloads.json")
-      else
-        echo "arm-count.sh: ../shared/bench/workloads.json absent: the shared workloads are skipped" >&2
-      fi ;;
+    shared) wfiles+=("$repo/bench/workloads.json") ;;  # the public list, shipped in bench/
     mobile) wfiles+=("$repo/bench/mobile-int8.json") ;;
     *) [ -f "$f" ] && wfiles+=("$f") || { echo "arm-count.sh: no workload file $f" >&2; exit 2; } ;;
   esac

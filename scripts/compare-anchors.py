@@ -11,7 +11,7 @@ Anchors (each validated against a NumPy reference before it is timed):
     (quantized conv2d and linear).
 
 Usage:
-  scripts/compare-anchors.py --workloads ../shared/bench/workloads.json \
+  scripts/compare-anchors.py --workloads bench/workloads.json \
       --kbench-json bench-results/x86_64-zen5/report.json --out bench-results/x86_64-zen5/anchors.md
 
 The script creates a virtual environment in scripts/.venv (numpy, onnx, onnxruntime; torch with
@@ -284,7 +284,7 @@ def torch_anchors(w, data, threads):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--workloads", default=os.path.join(HERE, "..", "..", "shared", "bench", "workloads.json"))
+    ap.add_argument("--workloads", default=os.path.join(HERE, "..", "bench", "workloads.json"))
     ap.add_argument("--kbench-json", help="kbench bench --json output to merge")
     ap.add_argument("--only", default="", help="comma-separated workload ids")
     ap.add_argument("--threads", type=int, default=1)

@@ -215,7 +215,7 @@ The report (stdout, --json, --markdown) names each workload, the kernel the plan
 
 #[derive(clap::Args)]
 struct BenchArgs {
-    /// Workload file (schema of the shared bench/workloads.json; default: ../shared/bench/workloads.json).
+    /// Workload file (schema of bench/workloads.json; default: bench/workloads.json of the repository).
     #[arg(long)]
     workloads: Option<PathBuf>,
     /// Threads per operator (default 1).
@@ -280,7 +280,8 @@ fn write_json(path: &std::path::Path, value: &impl serde::Serialize) -> Result<(
 fn run_bench(a: BenchArgs) -> ExitCode {
     let Some(path) = a.workloads.clone().or_else(workloads::default_path) else {
         eprintln!(
-            "kbench bench: no --workloads given and ../shared/bench/workloads.json is absent"
+            "kbench bench: no --workloads given and {} is absent (here and beside the kbench crate)",
+            workloads::DEFAULT_WORKLOADS
         );
         return ExitCode::from(2);
     };

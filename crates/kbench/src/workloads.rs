@@ -136,15 +136,22 @@ pub fn load(path: &Path) -> Result<Vec<Workload>, String> {
     Ok(f.workloads)
 }
 
-/// The public workload list next to the workspace (`../shared/bench/workloads.json`), if present.
+/// The public workload list the README and `bench-results/` use, shipped in the repository as
+/// `bench/workloads.json`: looked up relative to the current directory first, then beside this
+/// crate's workspace (`CARGO_MANIFEST_DIR/../../bench/`), so `cargo run -p kbench -- bench` works
+/// from the repository root and a built binary works from a checkout.
 pub fn default_path() -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let candidates = [
-        root.join("../shared/bench/workloads.json"),
-        PathBuf::from("../shared/bench/workloads.json"),
+        PathBuf::from(DEFAULT_WORKLOADS),
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(DEFAULT_WORKLOADS),
     ];
     candidates.into_iter().find(|p| p.is_file())
 }
+
+/// The default workload file, relative to the repository root.
+pub const DEFAULT_WORKLOADS: &str = "bench/workloads.json";
 
 #[cfg(test)]
 mod tests {
@@ -171,14 +178,28 @@ mod tests {
     }
 
     #[test]
-    fn shared_workloads_parse_when_present() {
-        match default_path() {
-            Some(p) => {
-                let ws = load(&p).unwrap();
-                eprintln!("{} workloads in {}", ws.len(), p.display());
-                assert!(!ws.is_empty());
-            }
-            None => eprintln!("skipping: ../shared/bench/workloads.json is absent"),
+    fn repository_workloads_parse() {
+        let p = default_path().expect("bench/workloads.json ships with the repository");
+        let ws = load(&p).unwrap();
+        eprintln!("{} workloads in {}", ws.len(), p.display());
+        assert!(!ws.is_empty());
+    }
+
+    /// The repository's copy is the shared public list, unchanged (checked where the shared
+    /// folder sits beside the workspace).
+    #[test]
+    fn repository_workloads_match_shared_when_present() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let shared = root.join("../shared/bench/workloads.json");
+        if !shared.is_file() {
+            eprintln!("skipping: ../shared/bench/workloads.json is absent");
+            return;
         }
+        let ours = std::fs::read(root.join(DEFAULT_WORKLOADS)).unwrap();
+        let theirs = std::fs::read(&shared).unwrap();
+        assert!(
+            ours == theirs,
+            "bench/workloads.json differs from ../shared/bench/workloads.json"
+        );
     }
 }

@@ -1,0 +1,326 @@
+//! The C example's expected values (`examples/c/kbench_expected.h`): kbench's workloads Q1, Q5
+//! and D3 (inputs, weights and quantization of `crates/kbench/src/cases.rs`) computed with the
+//! scalar reference kernels, hashed with FNV-1a, must equal the header's constants; and the
+//! same workloads through the C ABI (as the C program calls it) must give the same bytes.
+
+use edge_kernels::*;
+use qconv_direct::ConvGeometry;
+use quant_params::{QType, RequantScheme, Requantizer};
+use std::ptr::{null, null_mut};
+
+const A_SCALE: f32 = 0.02;
+const A_ZP: i32 = 128;
+const W_SCALE: f32 = 0.005;
+const Y_SCALE: f32 = 0.1;
+const Y_ZP: i32 = 128;
+
+/// kbench's generator (cases.rs `data`).
+fn data(n: usize, seed: u64) -> Vec<u8> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (s >> 56) as u8
+        })
+        .collect()
+}
+
+fn weights(n: usize) -> Vec<i8> {
+    data(n, 2)
+        .into_iter()
+        .map(|b| (b as i8).max(-127))
+        .collect()
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf29ce484222325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+    })
+}
+
+fn requant(acc: &[i32]) -> Vec<u8> {
+    let r = Requantizer::new(
+        RequantScheme::Fp32,
+        A_SCALE * W_SCALE / Y_SCALE,
+        Y_ZP,
+        QType::U8,
+    )
+    .unwrap();
+    acc.iter().map(|&a| r.requantize(a) as u8).collect()
+}
+
+/// The `#define NAME 0x...ULL` constants of the C example's header.
+fn expected(name: &str) -> u64 {
+    let text = include_str!("../../../examples/c/kbench_expected.h");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("#define") && l.split_whitespace().nth(1) == Some(name))
+        .unwrap_or_else(|| panic!("{name} missing from kbench_expected.h"));
+    let v = line.split_whitespace().nth(2).unwrap();
+    u64::from_str_radix(v.trim_start_matches("0x").trim_end_matches("ULL"), 16).unwrap()
+}
+
+fn quant(w_scale: &f32) -> EkQuantU8S8 {
+    EkQuantU8S8 {
+        input_scale: A_SCALE,
+        input_zero_point: A_ZP as u8,
+        weight_scales: w_scale,
+        num_weight_scales: 1,
+        output_scale: Y_SCALE,
+        output_zero_point: Y_ZP as u8,
+    }
+}
+
+fn ok(s: EkStatus) {
+    if s != EkStatus::Ok {
+        // SAFETY: the message getter returns a NUL-terminated string owned by this thread.
+        let msg = unsafe { std::ffi::CStr::from_ptr(ek_last_error_message()) };
+        panic!("{s:?}: {}", msg.to_string_lossy());
+    }
+}
+
+fn geometry(h: usize, w: usize, k: usize, pad: usize) -> ConvGeometry {
+    ConvGeometry {
+        in_h: h,
+        in_w: w,
+        k_h: k,
+        k_w: k,
+        stride_h: 1,
+        stride_w: 1,
+        dilation_h: 1,
+        dilation_w: 1,
+        pad: [pad; 4],
+    }
+}
+
+#[test]
+fn q1_gemm_1x1024x1000() {
+    let (m, k, n) = (1, 1024, 1000);
+    let a = data(m * k, 1);
+    let b = weights(k * n);
+    let acc = qgemm::reference::gemm_i32(m, n, k, &a, k, A_ZP, &b, n, &vec![0; n]);
+    let want = requant(&acc);
+    let ws = W_SCALE;
+    let q = quant(&ws);
+    let mut g = null_mut();
+    let mut y = vec![0u8; m * n];
+    // SAFETY: every pointer is valid for the stated lengths; the handle is destroyed once.
+    unsafe {
+        ok(ek_qgemm_u8s8_create(
+            k,
+            n,
+            b.as_ptr(),
+            b.len(),
+            &q,
+            1,
+            &mut g,
+        ));
+        ok(ek_qgemm_u8s8_run(
+            g,
+            m,
+            a.as_ptr(),
+            a.len(),
+            y.as_mut_ptr(),
+            y.len(),
+        ));
+        ek_qgemm_u8s8_destroy(g);
+    }
+    assert_eq!(y, want, "C ABI vs reference");
+    assert_eq!(
+        fnv1a(&want),
+        expected("EK_EXPECTED_Q1_FNV1A"),
+        "{:#018x}",
+        fnv1a(&want)
+    );
+}
+
+#[test]
+fn q5_grouped_1x1_conv() {
+    let (h, w, c, groups) = (28, 28, 240, 3);
+    let cin_g = c / groups;
+    let x = data(h * w * c, 1);
+    let wt = weights(c * cin_g);
+    let acc = qconv_direct::reference::conv_i32(
+        &geometry(h, w, 1, 0),
+        groups,
+        cin_g,
+        c / groups,
+        &x,
+        c,
+        A_ZP,
+        &wt,
+        &vec![0; c],
+    );
+    let want = requant(&acc);
+    let d = EkConvDesc {
+        batch: 1,
+        height: h,
+        width: w,
+        in_channels: c,
+        out_channels: c,
+        kernel_h: 1,
+        kernel_w: 1,
+        stride_h: 1,
+        stride_w: 1,
+        dilation_h: 1,
+        dilation_w: 1,
+        groups,
+        ..EkConvDesc::default()
+    };
+    let ws = W_SCALE;
+    let q = quant(&ws);
+    let mut conv = null_mut();
+    let mut y = vec![0u8; want.len()];
+    let mut shape = [0usize; 4];
+    // SAFETY: every pointer is valid for the stated lengths; the handle is destroyed once.
+    unsafe {
+        ok(ek_qconv_u8s8_create(
+            &d,
+            wt.as_ptr(),
+            wt.len(),
+            null(),
+            0,
+            &q,
+            1,
+            &mut conv,
+        ));
+        ok(ek_qconv_u8s8_output_shape(conv, shape.as_mut_ptr()));
+        ok(ek_qconv_u8s8_run(
+            conv,
+            x.as_ptr(),
+            x.len(),
+            y.as_mut_ptr(),
+            y.len(),
+        ));
+        ek_qconv_u8s8_destroy(conv);
+    }
+    assert_eq!(shape, [1, h, w, c]);
+    assert_eq!(y, want, "C ABI vs reference");
+    assert_eq!(
+        fnv1a(&want),
+        expected("EK_EXPECTED_Q5_FNV1A"),
+        "{:#018x}",
+        fnv1a(&want)
+    );
+}
+
+#[test]
+fn d3_depthwise_5x5_node() {
+    let (h, w, c, k) = (14, 14, 240, 5);
+    let x = data(h * w * c, 1);
+    let w_hwc = weights(k * k * c);
+    let mut w_oihw = vec![0i8; w_hwc.len()];
+    for ch in 0..c {
+        for t in 0..k * k {
+            w_oihw[ch * k * k + t] = w_hwc[t * c + ch];
+        }
+    }
+    // With one input channel per group, OHWI == OIHW.
+    let acc = qconv_direct::reference::conv_i32(
+        &geometry(h, w, k, 2),
+        c,
+        1,
+        1,
+        &x,
+        c,
+        A_ZP,
+        &w_oihw,
+        &vec![0; c],
+    );
+    let want = requant(&acc);
+
+    let pads = [2i64; 4];
+    let strides = [1i64; 2];
+    let kshape = [k as i64; 2];
+    let attr =
+        |name: &'static std::ffi::CStr, kind: EkAttributeKind, ints: &[i64], i: i64| EkAttribute {
+            name: name.as_ptr(),
+            kind: kind as i32,
+            i,
+            f: 0.0,
+            ints: ints.as_ptr(),
+            floats: null(),
+            len: ints.len(),
+            s: null(),
+        };
+    let attrs = [
+        attr(c"pads", EkAttributeKind::Ints, &pads, 0),
+        attr(c"strides", EkAttributeKind::Ints, &strides, 0),
+        attr(c"kernel_shape", EkAttributeKind::Ints, &kshape, 0),
+        attr(c"group", EkAttributeKind::Int, &[], c as i64),
+    ];
+    let x_shape = [1, h, w, c];
+    let w_shape = [c, 1, k, k];
+    let (xs, ws, ys) = (A_SCALE, W_SCALE, Y_SCALE);
+    let (xz, yz, wz) = (A_ZP as u8, Y_ZP as u8, 0i8);
+    let t = |dtype: EkDataType, shape: &[usize], data: *const std::ffi::c_void, len| EkTensor {
+        dtype: dtype as i32,
+        rank: shape.len(),
+        shape: shape.as_ptr(),
+        data,
+        len,
+    };
+    let cst = |tensor| EkPlanInput {
+        kind: EkInputKind::Constant as i32,
+        tensor,
+    };
+    let inputs = [
+        EkPlanInput {
+            kind: EkInputKind::Runtime as i32,
+            tensor: t(EkDataType::U8, &x_shape, null(), 0),
+        },
+        cst(t(EkDataType::F32, &[], (&xs as *const f32).cast(), 1)),
+        cst(t(EkDataType::U8, &[], (&xz as *const u8).cast(), 1)),
+        cst(t(
+            EkDataType::I8,
+            &w_shape,
+            w_oihw.as_ptr().cast(),
+            w_oihw.len(),
+        )),
+        cst(t(EkDataType::F32, &[], (&ws as *const f32).cast(), 1)),
+        cst(t(EkDataType::I8, &[], (&wz as *const i8).cast(), 1)),
+        cst(t(EkDataType::F32, &[], (&ys as *const f32).cast(), 1)),
+        cst(t(EkDataType::U8, &[], (&yz as *const u8).cast(), 1)),
+    ];
+    let opts = EkPlanOptions {
+        threads: 1,
+        layout: EkLayout::Nhwc as i32,
+        max_tensor_bytes: 0,
+    };
+    let xt = t(EkDataType::U8, &x_shape, x.as_ptr().cast(), x.len());
+    let run_in = [&xt as *const EkTensor];
+    let mut plan = null_mut();
+    let mut out = null_mut();
+    let mut yt = t(EkDataType::U8, &[], null(), 0);
+    // SAFETY: every pointer is valid for the stated lengths; the output view is read before
+    // its handle is destroyed; each handle is destroyed once.
+    let y = unsafe {
+        ok(ek_plan_create(
+            c"QLinearConv".as_ptr(),
+            attrs.as_ptr(),
+            attrs.len(),
+            inputs.as_ptr(),
+            inputs.len(),
+            &opts,
+            &mut plan,
+        ));
+        ok(ek_plan_run(plan, run_in.as_ptr(), 1, &mut out));
+        assert_eq!(ek_outputs_count(out), 1);
+        ok(ek_outputs_get(out, 0, &mut yt));
+        assert_eq!(yt.dtype, EkDataType::U8 as i32);
+        assert_eq!(std::slice::from_raw_parts(yt.shape, yt.rank), &[1, h, w, c]);
+        let y = std::slice::from_raw_parts(yt.data.cast::<u8>(), yt.len).to_vec();
+        ek_outputs_destroy(out);
+        ek_plan_destroy(plan);
+        y
+    };
+    assert_eq!(y, want, "C ABI vs reference");
+    assert_eq!(
+        fnv1a(&want),
+        expected("EK_EXPECTED_D3_FNV1A"),
+        "{:#018x}",
+        fnv1a(&want)
+    );
+}
