@@ -1,6 +1,6 @@
 //! x86_64 kernels of the int8 path, one file per ISA level. The three GEMMs share one body
-//! ([`gemm_c2`]) over the register type of their level ([`Acc`]) and their multiply-accumulate
-//! step; the transforms are the portable ones compiled for each level ([`transforms!`]).
+//! (`gemm_c2`) over the register type of their level (`Acc`) and their multiply-accumulate
+//! step; the transforms are the portable ones compiled for each level (`transforms!`).
 
 use core::arch::x86_64::*;
 
