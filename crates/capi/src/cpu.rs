@@ -301,12 +301,8 @@ pub unsafe extern "C" fn ek_cpu_report_text(
 /// `report` is NULL or a live report; it and the strings taken from it are invalid afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn ek_cpu_report_destroy(report: *mut EkCpuReport) {
-    guard_value("ek_cpu_report_destroy", (), || {
-        if !report.is_null() {
-            // SAFETY: made by Box::into_raw in ek_cpu_report_create, destroyed once.
-            drop(unsafe { Box::from_raw(report) });
-        }
-    })
+    // SAFETY: caller's contract (a live handle from the create function, or NULL).
+    unsafe { error::destroy("ek_cpu_report_destroy", report) }
 }
 
 /// The instruction set the kernels dispatch to on this machine (e.g. `avx2`, `avx512vnni`,

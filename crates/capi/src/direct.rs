@@ -1,7 +1,7 @@
 //! Direct entry points for the common kernels (QNNPACK / XNNPACK style): create once (weights
 //! packed), run many times into caller buffers without allocation, destroy.
 
-use crate::error::{self, guard, guard_value, Error, Result};
+use crate::error::{self, guard, Error, Result};
 use crate::plan::layout;
 use crate::EkStatus;
 use ops::conv::{Activation, ConvF32, ConvQ8};
@@ -306,14 +306,17 @@ pub unsafe extern "C" fn ek_qgemm_u8s8_describe(
     buf: *mut c_char,
     len: usize,
 ) -> usize {
-    guard_value("ek_qgemm_u8s8_describe", 0, || {
-        // SAFETY: caller's contract.
-        match unsafe { error::handle(gemm, "gemm") } {
-            // SAFETY: caller's contract for `buf`.
-            Ok(g) => unsafe { error::copy_text(&g.plan.describe(), buf, len) },
-            Err(_) => 0,
-        }
-    })
+    // SAFETY: caller's contract for `gemm` and `buf`.
+    unsafe {
+        error::describe(
+            "ek_qgemm_u8s8_describe",
+            gemm,
+            "gemm",
+            |h| h.plan.describe(),
+            buf,
+            len,
+        )
+    }
 }
 
 /// Releases a GEMM (NULL is ignored).
@@ -322,12 +325,8 @@ pub unsafe extern "C" fn ek_qgemm_u8s8_describe(
 /// `gemm` is NULL or a live handle not in use; invalid afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn ek_qgemm_u8s8_destroy(gemm: *mut EkQGemm) {
-    guard_value("ek_qgemm_u8s8_destroy", (), || {
-        if !gemm.is_null() {
-            // SAFETY: made by Box::into_raw in the create function, destroyed once.
-            drop(unsafe { Box::from_raw(gemm) });
-        }
-    })
+    // SAFETY: caller's contract (a live handle from the create function, or NULL).
+    unsafe { error::destroy("ek_qgemm_u8s8_destroy", gemm) }
 }
 
 /// Creates a quantized convolution over NHWC u8 activations: weights OIHW s8
@@ -566,14 +565,17 @@ pub unsafe extern "C" fn ek_qconv_u8s8_describe(
     buf: *mut c_char,
     len: usize,
 ) -> usize {
-    guard_value("ek_qconv_u8s8_describe", 0, || {
-        // SAFETY: caller's contract.
-        match unsafe { error::handle(conv, "conv") } {
-            // SAFETY: caller's contract for `buf`.
-            Ok(c) => unsafe { error::copy_text(&c.plan.describe(), buf, len) },
-            Err(_) => 0,
-        }
-    })
+    // SAFETY: caller's contract for `conv` and `buf`.
+    unsafe {
+        error::describe(
+            "ek_qconv_u8s8_describe",
+            conv,
+            "conv",
+            |h| h.plan.describe(),
+            buf,
+            len,
+        )
+    }
 }
 
 /// Releases a quantized convolution (NULL is ignored).
@@ -582,12 +584,8 @@ pub unsafe extern "C" fn ek_qconv_u8s8_describe(
 /// `conv` is NULL or a live handle not in use; invalid afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn ek_qconv_u8s8_destroy(conv: *mut EkQConv) {
-    guard_value("ek_qconv_u8s8_destroy", (), || {
-        if !conv.is_null() {
-            // SAFETY: made by Box::into_raw in a create function, destroyed once.
-            drop(unsafe { Box::from_raw(conv) });
-        }
-    })
+    // SAFETY: caller's contract (a live handle from the create function, or NULL).
+    unsafe { error::destroy("ek_qconv_u8s8_destroy", conv) }
 }
 
 /// Creates an fp32 convolution: `layout` an `EkLayout` value for the activations (weights
@@ -733,14 +731,17 @@ pub unsafe extern "C" fn ek_conv_f32_describe(
     buf: *mut c_char,
     len: usize,
 ) -> usize {
-    guard_value("ek_conv_f32_describe", 0, || {
-        // SAFETY: caller's contract.
-        match unsafe { error::handle(conv, "conv") } {
-            // SAFETY: caller's contract for `buf`.
-            Ok(c) => unsafe { error::copy_text(&c.plan.describe(), buf, len) },
-            Err(_) => 0,
-        }
-    })
+    // SAFETY: caller's contract for `conv` and `buf`.
+    unsafe {
+        error::describe(
+            "ek_conv_f32_describe",
+            conv,
+            "conv",
+            |h| h.plan.describe(),
+            buf,
+            len,
+        )
+    }
 }
 
 /// Releases an fp32 convolution (NULL is ignored).
@@ -749,10 +750,6 @@ pub unsafe extern "C" fn ek_conv_f32_describe(
 /// `conv` is NULL or a live handle not in use; invalid afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn ek_conv_f32_destroy(conv: *mut EkConvF32) {
-    guard_value("ek_conv_f32_destroy", (), || {
-        if !conv.is_null() {
-            // SAFETY: made by Box::into_raw in ek_conv_f32_create, destroyed once.
-            drop(unsafe { Box::from_raw(conv) });
-        }
-    })
+    // SAFETY: caller's contract (a live handle from the create function, or NULL).
+    unsafe { error::destroy("ek_conv_f32_destroy", conv) }
 }

@@ -228,6 +228,45 @@ pub(crate) unsafe fn copy_text(text: &str, buf: *mut c_char, len: usize) -> usiz
     bytes.len() + 1
 }
 
+/// The body of every `*_destroy` entry: drops the object behind a handle made by
+/// `Box::into_raw` in its create function; NULL is ignored; a panic in a destructor is caught.
+///
+/// # Safety
+/// `ptr` is NULL or a live handle of type `T` made by `Box::into_raw`, not in use, destroyed
+/// once.
+pub(crate) unsafe fn destroy<T>(entry: &str, ptr: *mut T) {
+    guard_value(entry, (), || {
+        if !ptr.is_null() {
+            // SAFETY: made by Box::into_raw in the create function, destroyed once (caller's
+            // contract).
+            drop(unsafe { Box::from_raw(ptr) });
+        }
+    })
+}
+
+/// The body of every `*_describe` entry: `text` of the object behind `ptr` copied into `buf`
+/// as [`copy_text`] does; 0 if `ptr` is NULL.
+///
+/// # Safety
+/// `ptr` is NULL or a live handle; `buf` is NULL or valid for `len` byte writes.
+pub(crate) unsafe fn describe<T>(
+    entry: &str,
+    ptr: *const T,
+    what: &str,
+    text: impl FnOnce(&T) -> String,
+    buf: *mut c_char,
+    len: usize,
+) -> usize {
+    guard_value(entry, 0, || {
+        // SAFETY: caller's contract for `ptr`.
+        match unsafe { handle(ptr, what) } {
+            // SAFETY: caller's contract for `buf`.
+            Ok(h) => unsafe { copy_text(&text(h), buf, len) },
+            Err(_) => 0,
+        }
+    })
+}
+
 /// The last error message on the calling thread (empty if none yet): valid until the next
 /// failing `ek_` call on this thread. Never NULL.
 #[no_mangle]

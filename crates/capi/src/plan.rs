@@ -384,14 +384,17 @@ pub unsafe extern "C" fn ek_plan_describe(
     buf: *mut c_char,
     len: usize,
 ) -> usize {
-    guard_value("ek_plan_describe", 0, || {
-        // SAFETY: caller's contract.
-        match unsafe { error::handle(plan, "plan") } {
-            // SAFETY: caller's contract for `buf`.
-            Ok(p) => unsafe { error::copy_text(&p.plan.describe(), buf, len) },
-            Err(_) => 0,
-        }
-    })
+    // SAFETY: caller's contract for `plan` and `buf`.
+    unsafe {
+        error::describe(
+            "ek_plan_describe",
+            plan,
+            "plan",
+            |h| h.plan.describe(),
+            buf,
+            len,
+        )
+    }
 }
 
 /// Releases a plan (NULL is ignored).
@@ -400,12 +403,8 @@ pub unsafe extern "C" fn ek_plan_describe(
 /// `plan` is NULL or a live plan not in use by another thread; it is invalid afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn ek_plan_destroy(plan: *mut EkPlan) {
-    guard_value("ek_plan_destroy", (), || {
-        if !plan.is_null() {
-            // SAFETY: made by Box::into_raw in ek_plan_create, destroyed once (caller's contract).
-            drop(unsafe { Box::from_raw(plan) });
-        }
-    })
+    // SAFETY: caller's contract (a live handle from the create function, or NULL).
+    unsafe { error::destroy("ek_plan_destroy", plan) }
 }
 
 /// Number of output tensors (0 if `outputs` is NULL).
@@ -466,10 +465,6 @@ pub unsafe extern "C" fn ek_outputs_get(
 /// afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn ek_outputs_destroy(outputs: *mut EkOutputs) {
-    guard_value("ek_outputs_destroy", (), || {
-        if !outputs.is_null() {
-            // SAFETY: made by Box::into_raw in ek_plan_run, destroyed once (caller's contract).
-            drop(unsafe { Box::from_raw(outputs) });
-        }
-    })
+    // SAFETY: caller's contract (a live handle from the create function, or NULL).
+    unsafe { error::destroy("ek_outputs_destroy", outputs) }
 }

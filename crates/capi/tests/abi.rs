@@ -415,7 +415,7 @@ fn qgemm_per_column_scales_and_varying_m() {
 }
 
 #[test]
-fn create_error_paths() {
+fn gemm_create_error_paths() {
     let b = [1i8; 6];
     let ws = [0.01f32];
     let mut g: *mut EkQGemm = 0x10 as *mut EkQGemm;
@@ -487,7 +487,14 @@ fn create_error_paths() {
         ek_conv_f32_destroy(null_mut());
         ek_plan_destroy(null_mut());
         ek_outputs_destroy(null_mut());
+    }
+}
 
+#[test]
+fn conv_create_error_paths() {
+    let ws = [0.01f32];
+    // SAFETY: each call gets valid or deliberately NULL/short arguments the library must refuse.
+    unsafe {
         // Conv descriptors: groups 0, unknown activation, unknown layout, bias length.
         let w = vec![1i8; 6 * 5 * 9];
         let mut conv = null_mut();
