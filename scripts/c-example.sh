@@ -8,12 +8,18 @@
 #
 # x86_64: the host `cc`. aarch64: aarch64-linux-gnu-gcc, run under user-mode QEMU twice
 # (QEMU_CPU=cortex-a53: NEON only; QEMU_CPU=max: dotprod, i8mm). CAPI_PROFILE selects the
-# cargo profile (default release; CI passes ci-release to reuse its build).
+# cargo profile (default release; CI passes `test`, whose libraries its test steps built for both
+# targets, so nothing is compiled twice).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 which=${1:-all}
 profile=${CAPI_PROFILE:-release}
+# The directory cargo writes a profile's artifacts to (dev and test share `debug`).
+case "$profile" in
+  dev | test) dir=debug ;;
+  *) dir=$profile ;;
+esac
 out=target/c-example
 mkdir -p "$out"
 cflags=(-std=c99 -Wall -Wextra -Werror -O2 -I crates/capi/include -I examples/c)
@@ -21,18 +27,18 @@ libs=(-lpthread -ldl -lm)
 
 if [ "$which" = x86_64 ] || [ "$which" = all ]; then
   cargo build -q --profile "$profile" -p edge-kernels-capi
-  cc "${cflags[@]}" examples/c/kbench_workloads.c "target/$profile/libedge_kernels.a" "${libs[@]}" \
+  cc "${cflags[@]}" examples/c/kbench_workloads.c "target/$dir/libedge_kernels.a" "${libs[@]}" \
     -o "$out/kbench_workloads-x86_64"
   echo "=== C example, x86_64 (static library) ==="
   "$out/kbench_workloads-x86_64"
   # The shared library too, through the same header.
-  cc "${cflags[@]}" examples/c/kbench_workloads.c -L "target/$profile" -ledge_kernels \
-    -Wl,-rpath,"$PWD/target/$profile" "${libs[@]}" -o "$out/kbench_workloads-x86_64-shared"
+  cc "${cflags[@]}" examples/c/kbench_workloads.c -L "target/$dir" -ledge_kernels \
+    -Wl,-rpath,"$PWD/target/$dir" "${libs[@]}" -o "$out/kbench_workloads-x86_64-shared"
   echo "=== C example, x86_64 (shared library) ==="
   "$out/kbench_workloads-x86_64-shared"
   # The header from C++ (c++ of the host).
   c++ -std=c++11 -Wall -Wextra -Werror -O2 -I crates/capi/include examples/c/cpp_smoke.cpp \
-    "target/$profile/libedge_kernels.a" "${libs[@]}" -o "$out/cpp_smoke-x86_64"
+    "target/$dir/libedge_kernels.a" "${libs[@]}" -o "$out/cpp_smoke-x86_64"
   echo "=== C++ smoke, x86_64 ==="
   "$out/cpp_smoke-x86_64"
 fi
@@ -42,7 +48,7 @@ if [ "$which" = aarch64 ] || [ "$which" = all ]; then
   rustup target list --installed | grep -qx "$target" || rustup target add "$target"
   cargo build -q --profile "$profile" -p edge-kernels-capi --target "$target"
   aarch64-linux-gnu-gcc "${cflags[@]}" examples/c/kbench_workloads.c \
-    "target/$target/$profile/libedge_kernels.a" "${libs[@]}" -o "$out/kbench_workloads-aarch64"
+    "target/$target/$dir/libedge_kernels.a" "${libs[@]}" -o "$out/kbench_workloads-aarch64"
   for cpu in cortex-a53 max; do
     echo "=== C example, aarch64 under QEMU_CPU=$cpu ==="
     QEMU_CPU=$cpu qemu-aarch64 -L /usr/aarch64-linux-gnu "$out/kbench_workloads-aarch64"
