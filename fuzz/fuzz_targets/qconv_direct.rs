@@ -11,7 +11,8 @@
 use arbitrary::{Arbitrary, Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use qconv_direct::{
-    Conv2dDesc, ConvGeometry, Input8, Output8 as Output, OutputStage, Padding, QConv2d, QConv2dConfig, IGEMM,
+    Conv2dDesc, ConvGeometry, Input8, Output8 as Output, OutputStage, Padding, QConv2d,
+    QConv2dConfig, IGEMM,
 };
 use quant_params::{PerChannelRequantizer, QType, RequantScheme, Requantizer};
 

@@ -14,7 +14,9 @@
 use arbitrary::{Arbitrary, Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use quant_params::{PerChannelRequantizer, QType, RequantScheme, Requantizer};
-use winograd::int8::{self, Input8 as Tensor8, Int8Config, OutputStage, WinogradInt8};
+use winograd::int8::{
+    self, Conv2dDesc, Input8 as Tensor8, Int8Config, OutputStage, Padding, WinogradInt8,
+};
 use winograd::{Activation, Tile, WinogradConfig, WinogradConv};
 
 #[path = "mix.rs"]
@@ -348,9 +350,7 @@ fn run_i8(u: &mut Unstructured<'_>) -> Result<()> {
     };
     trace!("WinogradInt8::new(cin {cin}, cout {cout}, padding {padding:?}, {in_t:?} zp {in_zp}, weights of {w_len} {w_t:?}, w zps {w_zps:?}, bias {:?}, {:?})", bias.as_ref().map(Vec::len), variant.map(|e| e.name));
     let plan = WinogradInt8::new(Int8Config {
-        cin,
-        cout,
-        padding,
+        desc: Conv2dDesc::square(3, 1, Padding::Explicit(padding), 1, cin, cout),
         input_type: in_t,
         input_zero_point: in_zp,
         weights,
