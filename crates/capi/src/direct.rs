@@ -399,6 +399,46 @@ pub unsafe extern "C" fn ek_qdepthwise_u8s8_create(
     })
 }
 
+/// The weights of the convolution `d` (OIHW, `weights_len` elements, checked against the shape)
+/// and its optional bias (`bias` NULL with `bias_len == 0`, else `bias_len` elements) as
+/// tensors, made by `w_tensor` and `b_tensor`.
+///
+/// # Safety
+/// `weights` valid for `weights_len` reads, `bias` NULL or valid for `bias_len` reads.
+unsafe fn weights_and_bias<W: Copy, B: Copy>(
+    d: &EkConvDesc,
+    weights: *const W,
+    weights_len: usize,
+    bias: *const B,
+    bias_len: usize,
+    w_tensor: fn(Vec<usize>, Vec<W>) -> std::result::Result<Tensor, ops::OpsError>,
+    b_tensor: fn(Vec<usize>, Vec<B>) -> std::result::Result<Tensor, ops::OpsError>,
+) -> Result<(Tensor, Option<Tensor>)> {
+    let wshape = weight_shape(d)?;
+    let wn = elements(&wshape, "weights")?;
+    if wn != weights_len {
+        return Err(Error::invalid(format!(
+            "weights_len = {weights_len}, want {wshape:?} = {wn}"
+        )));
+    }
+    // SAFETY: caller's contract; `slice` checks null, alignment and size.
+    let wv = unsafe { error::slice(weights, weights_len, "weights")? };
+    let wt = w_tensor(wshape, wv.to_vec())?;
+    let bt = if bias.is_null() {
+        if bias_len != 0 {
+            return Err(Error::invalid(format!(
+                "bias is NULL with bias_len = {bias_len}"
+            )));
+        }
+        None
+    } else {
+        // SAFETY: caller's contract; checked as above.
+        let bv = unsafe { error::slice(bias, bias_len, "bias")? };
+        Some(b_tensor(vec![bias_len], bv.to_vec())?)
+    };
+    Ok((wt, bt))
+}
+
 /// # Safety
 /// `weights` valid for `weights_len` reads, `bias` NULL or valid for `bias_len` reads,
 /// `q.weight_scales` valid for its count.
@@ -411,27 +451,17 @@ unsafe fn qconv_create(
     q: &EkQuantU8S8,
     threads: usize,
 ) -> Result<EkQConv> {
-    let wshape = weight_shape(d)?;
-    let wn = elements(&wshape, "weights")?;
-    if wn != weights_len {
-        return Err(Error::invalid(format!(
-            "weights_len = {weights_len}, want {wshape:?} = {wn}"
-        )));
-    }
-    // SAFETY: caller's contract; `slice` checks null, alignment and size.
-    let wv = unsafe { error::slice(weights, weights_len, "weights")? };
-    let wt = Tensor::i8(wshape, wv.to_vec())?;
-    let bt = if bias.is_null() {
-        if bias_len != 0 {
-            return Err(Error::invalid(format!(
-                "bias is NULL with bias_len = {bias_len}"
-            )));
-        }
-        None
-    } else {
-        // SAFETY: caller's contract; checked as above.
-        let bv = unsafe { error::slice(bias, bias_len, "bias")? };
-        Some(Tensor::i32(vec![bias_len], bv.to_vec())?)
+    // SAFETY: caller's contract for `weights` and `bias`.
+    let (wt, bt) = unsafe {
+        weights_and_bias(
+            d,
+            weights,
+            weights_len,
+            bias,
+            bias_len,
+            Tensor::i8,
+            Tensor::i32,
+        )?
     };
     let (ws, wz) = weight_quant(q)?;
     let xs = Tensor::scalar_f32(q.input_scale);
@@ -614,27 +644,17 @@ pub unsafe extern "C" fn ek_conv_f32_create(
             error::handle(desc, "desc")?
         };
         let lay = layout(layout_code)?;
-        let wshape = weight_shape(d)?;
-        let wn = elements(&wshape, "weights")?;
-        if wn != weights_len {
-            return Err(Error::invalid(format!(
-                "weights_len = {weights_len}, want {wshape:?} = {wn}"
-            )));
-        }
-        // SAFETY: caller's contract; checked by `slice`.
-        let wv = unsafe { error::slice(weights, weights_len, "weights")? };
-        let wt = Tensor::f32(wshape, wv.to_vec())?;
-        let bt = if bias.is_null() {
-            if bias_len != 0 {
-                return Err(Error::invalid(format!(
-                    "bias is NULL with bias_len = {bias_len}"
-                )));
-            }
-            None
-        } else {
-            // SAFETY: caller's contract; checked by `slice`.
-            let bv = unsafe { error::slice(bias, bias_len, "bias")? };
-            Some(Tensor::f32(vec![bias_len], bv.to_vec())?)
+        // SAFETY: caller's contract for `weights` and `bias`.
+        let (wt, bt) = unsafe {
+            weights_and_bias(
+                d,
+                weights,
+                weights_len,
+                bias,
+                bias_len,
+                Tensor::f32,
+                Tensor::f32,
+            )?
         };
         let x_shape = match lay {
             ops::Layout::Nhwc => [d.batch, d.height, d.width, d.in_channels],
