@@ -16,7 +16,9 @@ fn check(what: &str, len: usize, dims: &[usize]) -> Result<(), OpsError> {
 }
 
 /// Transposes each of `batches` row-major `rows×cols` matrices of `x` (whose length the caller
-/// has checked to be `batches·rows·cols`) into a `cols×rows` one.
+/// has checked to be `batches·rows·cols`) into a `cols×rows` one. No product here overflows:
+/// [`check`] refuses dimensions whose non-zero ones multiply past `usize`, even for an empty
+/// tensor.
 fn transpose_batches<T: Copy + Default>(
     x: &[T],
     batches: usize,
