@@ -369,7 +369,7 @@ size_t ek_cpu_report_text(const EkCpuReport *report, char *buf, size_t len);
 void ek_cpu_report_destroy(EkCpuReport *report);
 
 // The instruction set the kernels dispatch to on this machine (e.g. `avx2`, `avx512vnni`,
-// `neondot`, `scalar`; after the `EDGE_KERNELS_ISA_CAP` cap), a static string.
+// `neondot`, `scalar`; after the `EDGE_KERNELS_ISA` cap), a static string.
 const char *ek_dispatch_isa(void);
 
 // Creates a quantized GEMM `Y[m×n] = requant(A[m×k] (u8) × B[k×n] (s8))` with `B` (row-major,

@@ -306,23 +306,14 @@ pub unsafe extern "C" fn ek_cpu_report_destroy(report: *mut EkCpuReport) {
 }
 
 /// The instruction set the kernels dispatch to on this machine (e.g. `avx2`, `avx512vnni`,
-/// `neondot`, `scalar`; after the `EDGE_KERNELS_ISA_CAP` cap), a static string.
+/// `neondot`, `scalar`; after the `EDGE_KERNELS_ISA` cap), a static string.
 #[no_mangle]
 pub extern "C" fn ek_dispatch_isa() -> *const c_char {
     guard_value("ek_dispatch_isa", c"scalar".as_ptr(), || {
         static NAME: std::sync::OnceLock<CString> = std::sync::OnceLock::new();
         NAME.get_or_init(|| {
             use cpu_probe::Isa;
-            let levels = [
-                Isa::Scalar,
-                Isa::Neon,
-                Isa::NeonDot,
-                Isa::NeonI8mm,
-                Isa::Avx2,
-                Isa::Avx512,
-                Isa::Avx512Vnni,
-            ];
-            let best = levels
+            let best = Isa::ALL
                 .into_iter()
                 .filter(|i| i.supported())
                 .max()
