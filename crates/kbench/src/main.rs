@@ -268,6 +268,25 @@ fn parse_q8_conv_algorithm(s: &str) -> Result<ops::Algorithm, String> {
     }
 }
 
+/// Writes the report as JSON (`--json`) and the Markdown table (`--markdown`) where asked;
+/// failure (with a message on stderr) if either cannot be written.
+fn write_reports(a: &BenchArgs, report: &impl serde::Serialize, md: &str) -> ExitCode {
+    let mut status = ExitCode::SUCCESS;
+    if let Some(p) = &a.json {
+        if let Err(e) = write_json(p, report) {
+            eprintln!("kbench bench: {e}");
+            status = ExitCode::FAILURE;
+        }
+    }
+    if let Some(p) = &a.markdown {
+        if let Err(e) = std::fs::write(p, md) {
+            eprintln!("kbench bench: cannot write {}: {e}", p.display());
+            status = ExitCode::FAILURE;
+        }
+    }
+    status
+}
+
 fn write_json(path: &std::path::Path, value: &impl serde::Serialize) -> Result<(), String> {
     let text = serde_json::to_string_pretty(value).map_err(|e| format!("cannot serialise: {e}"))?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -333,19 +352,7 @@ fn run_bench(a: BenchArgs) -> ExitCode {
     });
     let md = bench::markdown(&report);
     print!("{md}");
-    let mut status = ExitCode::SUCCESS;
-    if let Some(p) = &a.json {
-        if let Err(e) = write_json(p, &report) {
-            eprintln!("kbench bench: {e}");
-            status = ExitCode::FAILURE;
-        }
-    }
-    if let Some(p) = &a.markdown {
-        if let Err(e) = std::fs::write(p, &md) {
-            eprintln!("kbench bench: cannot write {}: {e}", p.display());
-            status = ExitCode::FAILURE;
-        }
-    }
+    let mut status = write_reports(&a, &report, &md);
     if let Some(dir) = &a.plot {
         match plot::write_all(&report, dir) {
             Ok(files) => eprintln!("wrote {} plots to {}", files.len(), dir.display()),
@@ -388,19 +395,7 @@ fn run_count(
     );
     let md = count::markdown(&report);
     print!("{md}");
-    let mut status = ExitCode::SUCCESS;
-    if let Some(p) = &a.json {
-        if let Err(e) = write_json(p, &report) {
-            eprintln!("kbench bench: {e}");
-            status = ExitCode::FAILURE;
-        }
-    }
-    if let Some(p) = &a.markdown {
-        if let Err(e) = std::fs::write(p, &md) {
-            eprintln!("kbench bench: cannot write {}: {e}", p.display());
-            status = ExitCode::FAILURE;
-        }
-    }
+    let mut status = write_reports(a, &report, &md);
     if !report.failures.is_empty() {
         eprintln!(
             "kbench bench: {} workload(s) failed the reference check",
