@@ -92,11 +92,11 @@ pub struct Features {
 pub enum Isa {
     /// Portable scalar code only.
     Scalar,
-    /// aarch64: NEON, no dot product or i8mm.
+    /// NEON, no dot product or i8mm: aarch64 Advanced SIMD, or 32-bit ARM NEON (`HWCAP_NEON`).
     Neon,
-    /// aarch64: NEON with dot product.
+    /// aarch64 only: NEON with dot product.
     NeonDot,
-    /// aarch64: NEON with dot product and i8mm.
+    /// aarch64 only: NEON with dot product and i8mm.
     NeonI8mm,
     /// x86_64: up to AVX2 + FMA.
     Avx2,
@@ -149,7 +149,7 @@ impl Isa {
     pub fn supported_by(self, f: &Features) -> bool {
         match self {
             Isa::Scalar => true,
-            Isa::Neon => cfg!(target_arch = "aarch64") && f.neon,
+            Isa::Neon => cfg!(any(target_arch = "aarch64", target_arch = "arm")) && f.neon,
             Isa::NeonDot => cfg!(target_arch = "aarch64") && f.neon && f.neon_dot,
             Isa::NeonI8mm => cfg!(target_arch = "aarch64") && f.neon && f.neon_i8mm,
             Isa::Avx2 => cfg!(target_arch = "x86_64") && f.has_avx2_fma(),
@@ -562,9 +562,13 @@ mod tests {
         // Capping to scalar clears every ARM feature.
         let f = Features::from_linux_arm_hwcap(0x0037_b0d6, 0x1f);
         assert_eq!(f.capped(Isa::Scalar), Features::NONE);
-        // The NEON levels stay aarch64-only until armv7 kernels exist: dispatch picks nothing
-        // but scalar on 32-bit ARM.
-        assert_eq!(Isa::Neon.supported_by(&f), cfg!(target_arch = "aarch64"));
+        // 32-bit ARM runs the plain NEON level (armv7 kernels); the dot-product and i8mm levels
+        // are aarch64-only (no AArch32 kernels use them).
+        assert_eq!(
+            Isa::Neon.supported_by(&f),
+            cfg!(any(target_arch = "aarch64", target_arch = "arm"))
+        );
+        assert!(!Isa::NeonDot.supported_by(&f));
     }
 
     #[test]
