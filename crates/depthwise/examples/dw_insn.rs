@@ -1,6 +1,6 @@
 //! One workload run `RUNS` times (default 1) with one table entry, for counting executed
 //! instructions under an emulator: `dw_insn <entry name> [RUNS] [workload]`. An entry of
-//! `DWCONV_INT8` (e.g. `dwconv_c8__neon`, `dwconv_c16__neondot`) runs the int8 workload D1
+//! `DWCONV_INT8` (e.g. `dwconv_c16__neon`, `dwconv_c16__neondot`) runs the int8 workload D1
 //! (default), D2, D3 or D1-14x14; an entry of `DWCONV_F32` (e.g. `dwconv_f32_c8x4__avx2`) the fp32
 //! workload DF (default) or DF-14x14 (shapes in `benches/common`). With `RUNS = 0` only the plan
 //! is built, so the difference of two counts is the cost of the runs. Prints a checksum of the

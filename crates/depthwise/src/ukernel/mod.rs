@@ -301,16 +301,21 @@ pub static DWCONV_INT8: Table<Int8Kernels> = Table::new(&[
             fused_s1: None,
         },
     },
-    // int8 `smlal` over i16 weights, 8-channel tiles.
+    // int8 `smlal` over i16 weights, 16-channel tiles, a tile's weights kept in registers over
+    // the row; per-tensor Fp32 requantization fused.
     #[cfg(target_arch = "aarch64")]
     Entry {
         isa: Isa::Neon,
-        name: "dwconv_c8__neon",
+        name: "dwconv_c16__neon",
         kernels: Int8Kernels {
             pack: aarch64::neon::pack_i8,
-            u8: aarch64::neon::dwconv_c8__neon::<false>,
-            i8: aarch64::neon::dwconv_c8__neon::<true>,
-            fused: None,
+            u8: aarch64::neon::dwconv_c16__neon::<false>,
+            i8: aarch64::neon::dwconv_c16__neon::<true>,
+            fused: Some(FusedKernels {
+                name: "dwconv_c16_fp32__neon",
+                u8: aarch64::neon::dwconv_c16_fp32__neon::<false>,
+                i8: aarch64::neon::dwconv_c16_fp32__neon::<true>,
+            }),
             fused_s1: None,
         },
     },

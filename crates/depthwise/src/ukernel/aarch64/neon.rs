@@ -1,10 +1,17 @@
-//! NEON kernels: `dwconv_c8__neon`, int8 in 8-channel tiles (bytes widened to i16,
-//! `smlal`/`smlal2` with i16 weights `w'` into i32: exact); `dwconv_f32_c4x4__neon`, fp32 in
-//! 4-channel tiles, 4 output pixels per iteration. Partial tiles go through small zeroed
-//! buffers (nothing reads past a row).
+//! NEON kernels: `dwconv_c16__neon`, int8 in 16-channel tiles (bytes widened to i16,
+//! `smlal`/`smlal2` with i16 weights `w'` into i32: exact), and `dwconv_c16_fp32__neon`, the same
+//! with the per-tensor Fp32 requantization fused into the store; `dwconv_f32_c4x4__neon`, fp32 in
+//! 4-channel tiles, 4 output pixels per iteration. Partial tiles go through small zeroed buffers
+//! (nothing reads past a row).
+//!
+//! The int8 kernels run tile by tile, and within a tile over the row's pixels: for 3x3 the tile's
+//! 9 taps of weights (18 vectors) are loaded once and stay in registers, so a tap of 16 channels
+//! costs a pointer load, a 16-byte row load, two widenings and four `smlal`; other sizes take two
+//! pixels per iteration, which share each tap's weight load.
 
 #![allow(non_snake_case)]
 
+use super::{store16, QVec, Sink};
 use crate::ukernel::{check_pack, pack_f32_tiles, packed_len};
 use crate::DwError;
 use core::arch::aarch64::*;
@@ -12,9 +19,11 @@ use cpu_probe::alloc::try_with_capacity;
 
 /// Pixels per fp32 iteration.
 const PB: usize = 4;
+/// Channels per int8 tile.
+const CT: usize = 16;
 
-/// Packed int8 layout: 8-channel tiles (zero-padded), each 8 folded biases (i32) then per tap
-/// 8 i16 weights (4 words).
+/// Packed int8 layout: 16-channel tiles (zero-padded), each 16 folded biases (i32) then per tap
+/// 16 i16 weights (8 words).
 pub fn pack_i8(taps: usize, ch: usize, w: &[i32], bias: &[i32]) -> Result<Vec<i32>, DwError> {
     check_pack(taps, ch, w.len(), bias.len())?;
     let mut out = try_with_capacity(pack_i8_len(taps, ch)?, "packed weights")?;
@@ -22,22 +31,21 @@ pub fn pack_i8(taps: usize, ch: usize, w: &[i32], bias: &[i32]) -> Result<Vec<i3
     Ok(out)
 }
 
-/// Words of a [`pack_i8`] buffer (checked): per 8-channel tile 8 biases and 4 words per tap.
+/// Words of a [`pack_i8`] buffer (checked): per 16-channel tile 16 biases and 8 words per tap.
 pub(super) fn pack_i8_len(taps: usize, ch: usize) -> Result<usize, DwError> {
-    packed_len(ch.div_ceil(8), 4, 2, 1, taps, 0)
+    packed_len(ch.div_ceil(CT), CT / 2, 2, 1, taps, 0)
 }
 
 /// Appends the [`pack_i8`] layout to `out` (slices checked by the caller).
 pub(super) fn pack_i8_into(taps: usize, ch: usize, w: &[i32], bias: &[i32], out: &mut Vec<i32>) {
-    let tiles = ch.div_ceil(8);
-    for j in 0..tiles {
-        for i in 0..8 {
-            out.push(bias.get(8 * j + i).copied().unwrap_or(0));
+    for base in (0..ch).step_by(CT) {
+        for i in 0..CT {
+            out.push(bias.get(base + i).copied().unwrap_or(0));
         }
         for t in 0..taps {
-            for i in 0..4 {
+            for i in 0..CT / 2 {
                 let get = |k: usize| {
-                    let c = 8 * j + 2 * i + k;
+                    let c = base + 2 * i + k;
                     if c < ch {
                         w[t * ch + c] as i16 as u16 as u32
                     } else {
@@ -61,64 +69,176 @@ kernel_fn! {
     /// # Safety
     /// The contract of [`crate::ukernel::DwI8Fn`] with the layout of [`pack_i8`] (NEON is
     /// baseline).
-    i8 dwconv_c8__neon(px, taps, ind, w, ch, out) {
-        // SAFETY: same contract.
-        unsafe { by_taps!(taps, K => i8_body::<SIGNED, K>(px, taps, ind, w, ch, out)) }
+    i8 dwconv_c16__neon(px, taps, ind, w, ch, out) {
+        // SAFETY: same contract; the sink is the i32 output of px · ch elements.
+        unsafe {
+            let sink = Sink::I32(out);
+            by_taps!(taps, K => i8_body::<SIGNED, K, false>(px, taps, ind, w, ch, sink))
+        }
+    }
+}
+
+kernel_fn! {
+    /// [`dwconv_c16__neon`] with the per-tensor Fp32 requantization fused into the store (see
+    /// [`crate::ukernel::DwI8QFn`]): `scvtf`, `fmul`, clamp, `fcvtns` (ties to even), zero
+    /// point, saturating narrows.
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::DwI8QFn`] with the layout of [`pack_i8`] (NEON is
+    /// baseline).
+    q8 dwconv_c16_fp32__neon(px, taps, ind, w, ch, q, out) {
+        // SAFETY: same contract; the sink is the byte output of px · ch elements.
+        unsafe {
+            let sink = Sink::Q(QVec::new(q), out);
+            by_taps!(taps, K => i8_body::<SIGNED, K, true>(px, taps, ind, w, ch, sink))
+        }
     }
 }
 
 #[inline(always)]
-unsafe fn i8_body<const SIGNED: bool, const K: usize>(
+unsafe fn i8_body<const SIGNED: bool, const K: usize, const Q: bool>(
     px: usize,
     taps_rt: usize,
     ind: *const *const u8,
     w: *const i32,
     ch: usize,
-    out: *mut i32,
+    sink: Sink,
 ) {
     let taps = if K == 0 { taps_rt } else { K };
-    let tile_words = 8 + 4 * taps;
-    let tiles = ch.div_ceil(8);
-    // SAFETY: full tiles read channels c..c+8 <= ch of each row; partial tiles copy n bytes;
-    // weights stay inside the packed buffer; stores cover out[p·ch + c..+n].
+    let tile_words = (CT / 2) * (2 + taps);
+    let full = ch / CT;
+    // SAFETY: tile j < full covers channels 16j..16j+16 <= ch, the tail tile the remaining
+    // ch − 16·full; the packed buffer holds ch.div_ceil(16) tiles of tile_words words.
     unsafe {
-        for p in 0..px {
-            let rows = ind.add(p * taps);
-            let o = out.add(p * ch);
-            for j in 0..tiles {
-                let c = 8 * j;
-                let n = (ch - c).min(8);
-                let wt = w.add(j * tile_words);
-                let mut lo = vld1q_s32(wt);
-                let mut hi = vld1q_s32(wt.add(4));
-                for t in 0..taps {
-                    let r = (*rows.add(t)).add(c);
-                    let xb = if n == 8 {
-                        vld1_u8(r)
-                    } else {
-                        let mut buf = [0u8; 8];
-                        core::ptr::copy_nonoverlapping(r, buf.as_mut_ptr(), n);
-                        vld1_u8(buf.as_ptr())
-                    };
-                    let x = if SIGNED {
-                        vmovl_s8(vreinterpret_s8_u8(xb))
-                    } else {
-                        vreinterpretq_s16_u16(vmovl_u8(xb))
-                    };
-                    let wv = vld1q_s16(wt.add(8 + 4 * t).cast());
-                    lo = vmlal_s16(lo, vget_low_s16(x), vget_low_s16(wv));
-                    hi = vmlal_high_s16(hi, x, wv);
-                }
-                if n == 8 {
-                    vst1q_s32(o.add(c), lo);
-                    vst1q_s32(o.add(c + 4), hi);
-                } else {
-                    let mut buf = [0i32; 8];
-                    vst1q_s32(buf.as_mut_ptr(), lo);
-                    vst1q_s32(buf.as_mut_ptr().add(4), hi);
-                    core::ptr::copy_nonoverlapping(buf.as_ptr(), o.add(c), n);
-                }
+        for j in 0..full {
+            let wt = w.add(j * tile_words);
+            i8_tile::<SIGNED, K, true, Q>(px, taps, ind, wt, ch, CT * j, sink);
+        }
+        if full * CT < ch {
+            let wt = w.add(full * tile_words);
+            i8_tile::<SIGNED, K, false, Q>(px, taps, ind, wt, ch, full * CT, sink);
+        }
+    }
+}
+
+/// `a[0..4] += (xl, xh) · (w0, w1)` lane by lane (16 i16 × i16 products into i32): `smlal` /
+/// `smlal2` on whole registers. Written as `asm!` because LLVM, given the intrinsics with
+/// loop-invariant weights, splits each weight register into two halves outside the loop (36
+/// values: they spill) and rebuilds the high halves of `x` with `ext` instead of `smlal2`.
+#[inline(always)]
+fn mac16(a: &mut [int32x4_t; 4], xl: int16x8_t, xh: int16x8_t, w0: int16x8_t, w1: int16x8_t) {
+    let [a0, a1, a2, a3] = a;
+    // SAFETY: register-only NEON instructions (NEON is baseline on aarch64); no memory, stack
+    // or flags.
+    unsafe {
+        core::arch::asm!(
+            "smlal  {a0:v}.4s, {xl:v}.4h, {w0:v}.4h",
+            "smlal2 {a1:v}.4s, {xl:v}.8h, {w0:v}.8h",
+            "smlal  {a2:v}.4s, {xh:v}.4h, {w1:v}.4h",
+            "smlal2 {a3:v}.4s, {xh:v}.8h, {w1:v}.8h",
+            a0 = inout(vreg) *a0,
+            a1 = inout(vreg) *a1,
+            a2 = inout(vreg) *a2,
+            a3 = inout(vreg) *a3,
+            xl = in(vreg) xl,
+            xh = in(vreg) xh,
+            w0 = in(vreg) w0,
+            w1 = in(vreg) w1,
+            options(pure, nomem, nostack, preserves_flags)
+        );
+    }
+}
+
+/// One 16-channel tile (channels `c..c + n`, `n = min(16, ch − c)`) of every pixel. `FULL`:
+/// `n == 16` (else rows go through a zeroed buffer). 3x3: the 9 taps' weights (18 vectors) are
+/// loaded once and stay in registers, a pixel per iteration. Other sizes: two pixels per
+/// iteration share each tap's weight load.
+#[inline(always)]
+unsafe fn i8_tile<const SIGNED: bool, const K: usize, const FULL: bool, const Q: bool>(
+    px: usize,
+    taps: usize,
+    ind: *const *const u8,
+    wt: *const i32,
+    ch: usize,
+    c: usize,
+    sink: Sink,
+) {
+    let n = if FULL { CT } else { ch - c };
+    let t = Tile { taps, wt, ch, c, n };
+    // SAFETY: forwarded contract; the pixel blocks cover pixels 0..px, each with its `taps`
+    // row pointers; the weight reads stay in the tile's 16 i16 per tap.
+    unsafe {
+        let wq = wt.add(CT).cast::<i16>();
+        if K == 9 {
+            let wv: [int16x8_t; 18] = core::array::from_fn(|i| vld1q_s16(wq.add(8 * i)));
+            for p in 0..px {
+                pixels::<SIGNED, FULL, Q, 1>(&t, ind, p, |k| (wv[2 * k], wv[2 * k + 1]), sink);
             }
+        } else {
+            let load = |k: usize| (vld1q_s16(wq.add(16 * k)), vld1q_s16(wq.add(16 * k + 8)));
+            pixel_blocks!(px, p, [2], P => pixels::<SIGNED, FULL, Q, P>(&t, ind, p, load, sink));
+        }
+    }
+}
+
+/// What [`pixels`] needs of its tile: taps, the tile's packed words, channels, its first
+/// channel and width.
+struct Tile {
+    taps: usize,
+    wt: *const i32,
+    ch: usize,
+    c: usize,
+    n: usize,
+}
+
+/// Pixels `p0..p0 + P` of one tile: bias, then per tap its weights `w(t)` (two i16 vectors)
+/// times each pixel's row, then the store.
+#[inline(always)]
+unsafe fn pixels<const SIGNED: bool, const FULL: bool, const Q: bool, const P: usize>(
+    t: &Tile,
+    ind: *const *const u8,
+    p0: usize,
+    w: impl Fn(usize) -> (int16x8_t, int16x8_t),
+    sink: Sink,
+) {
+    // SAFETY: row reads cover channels c..c+n of the rows of the indirection list (FULL:
+    // n = 16); the bias is the tile's first 16 words; stores cover elements p·ch + c..+n of the
+    // sink's px · ch, for the P pixels of this block.
+    unsafe {
+        let b = t.wt;
+        let bias = [
+            vld1q_s32(b),
+            vld1q_s32(b.add(4)),
+            vld1q_s32(b.add(8)),
+            vld1q_s32(b.add(12)),
+        ];
+        let mut acc = [bias; P];
+        let rows = ind.add(p0 * t.taps);
+        for k in 0..t.taps {
+            let (w0, w1) = w(k);
+            for (q, a) in acc.iter_mut().enumerate() {
+                let r = (*rows.add(q * t.taps + k)).add(t.c);
+                let xb = if FULL {
+                    vld1q_u8(r)
+                } else {
+                    let mut buf = [0u8; CT];
+                    core::ptr::copy_nonoverlapping(r, buf.as_mut_ptr(), t.n);
+                    vld1q_u8(buf.as_ptr())
+                };
+                let (xl, xh) = if SIGNED {
+                    let s = vreinterpretq_s8_u8(xb);
+                    (vmovl_s8(vget_low_s8(s)), vmovl_high_s8(s))
+                } else {
+                    (
+                        vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(xb))),
+                        vreinterpretq_s16_u16(vmovl_high_u8(xb)),
+                    )
+                };
+                mac16(a, xl, xh, w0, w1);
+            }
+        }
+        for (q, a) in acc.into_iter().enumerate() {
+            store16::<FULL, Q>(sink, (p0 + q) * t.ch + t.c, t.n, a);
         }
     }
 }

@@ -7,7 +7,8 @@
 
 #![allow(non_snake_case)]
 
-use super::neon::{dwconv_c8__neon, pack_i8_into, pack_i8_len};
+use super::neon::{dwconv_c16__neon, dwconv_c16_fp32__neon, pack_i8_into, pack_i8_len};
+use super::{requant8, store16, QVec, Sink};
 use crate::ukernel::{check_pack, packed_len, Fp32Requant};
 use crate::DwError;
 use core::arch::aarch64::*;
@@ -26,7 +27,8 @@ const DT: usize = 16;
 ///   as s8), then per group of 4 taps (`taps.div_ceil(4)` groups, missing taps zero) 64 bytes:
 ///   channel `c` of the tile at bytes `4c..4c + 4`, one byte per tap of the group (the lane
 ///   order `sdot` multiplies within).
-/// * `0` (some `w'` needs 9 bits): the [`super::neon::pack_i8`] layout follows, run by [`dwconv_c8__neon`].
+/// * `0` (some `w'` needs 9 bits): the [`super::neon::pack_i8`] layout follows, run by [`dwconv_c16__neon`]
+///   and [`dwconv_c16_fp32__neon`].
 pub fn pack_i8(taps: usize, ch: usize, w: &[i32], bias: &[i32]) -> Result<Vec<i32>, DwError> {
     check_pack(taps, ch, w.len(), bias.len())?;
     if !w.iter().all(|v| (-128..=127).contains(v)) {
@@ -81,7 +83,7 @@ kernel_fn! {
     /// tile, each group of 4 taps is 4 row loads, 8 `zip1`/`zip2` that put the 4 taps' bytes of a
     /// channel side by side, and 4 `sdot` (by vector) into the 16 accumulators. u8 inputs are
     /// flipped to s8 with `eor 0x80` (the bias of the packed tile compensates). A buffer packed
-    /// with tag 0 (9-bit weights) runs the `smlal` kernel [`dwconv_c8__neon`].
+    /// with tag 0 (9-bit weights) runs the `smlal` kernel [`dwconv_c16__neon`].
     ///
     /// # Safety
     /// The contract of [`crate::ukernel::DwI8Fn`] with the layout of [`pack_i8`], on a CPU with
@@ -92,7 +94,7 @@ kernel_fn! {
         unsafe {
             let body = w.add(DOT_HEADER);
             if *w == 0 {
-                return dwconv_c8__neon::<SIGNED>(px, taps, ind, body, ch, out);
+                return dwconv_c16__neon::<SIGNED>(px, taps, ind, body, ch, out);
             }
             let sink = Sink::I32(out);
             by_taps!(taps, K => dot_body::<SIGNED, K, false>(px, taps, ind, body, ch, sink))
@@ -103,8 +105,7 @@ kernel_fn! {
 kernel_fn! {
     /// [`dwconv_c16__neondot`] with the per-tensor Fp32 requantization fused into the store (see
     /// [`crate::ukernel::DwI8QFn`]): `scvtf`, `fmul`, clamp, `fcvtns` (ties to even), zero point, saturating
-    /// narrows. A buffer packed with tag 0 runs [`dwconv_c8__neon`] a pixel at a time into a buffer and
-    /// requantizes that in scalar code.
+    /// narrows. A buffer packed with tag 0 runs [`dwconv_c16_fp32__neon`].
     ///
     /// # Safety
     /// The contract of [`crate::ukernel::DwI8QFn`] with the layout of [`pack_i8`], on a CPU with
@@ -115,68 +116,10 @@ kernel_fn! {
         unsafe {
             let body = w.add(DOT_HEADER);
             if *w == 0 {
-                let mut acc = vec![0i32; ch];
-                for p in 0..px {
-                    dwconv_c8__neon::<SIGNED>(1, taps, ind.add(p * taps), body, ch, acc.as_mut_ptr());
-                    for (c, &a) in acc.iter().enumerate() {
-                        let v = ((a as f32) * q.scale).clamp(q.lo, q.hi).round_ties_even() as i32
-                            + q.zero_point;
-                        *out.add(p * ch + c) = if q.signed {
-                            v.clamp(-128, 127) as i8 as u8
-                        } else {
-                            v.clamp(0, 255) as u8
-                        };
-                    }
-                }
-                return;
+                return dwconv_c16_fp32__neon::<SIGNED>(px, taps, ind, body, ch, q, out);
             }
-            let sink = Sink::Q(
-                QVec {
-                    scale: vdupq_n_f32(q.scale),
-                    lo: vdupq_n_f32(q.lo),
-                    hi: vdupq_n_f32(q.hi),
-                    zp: vdupq_n_s32(q.zero_point),
-                    signed: q.signed,
-                },
-                out,
-            );
+            let sink = Sink::Q(QVec::new(q), out);
             by_taps!(taps, K => dot_body::<SIGNED, K, true>(px, taps, ind, body, ch, sink))
-        }
-    }
-}
-
-/// [`Fp32Requant`] in vectors.
-#[derive(Clone, Copy)]
-struct QVec {
-    scale: float32x4_t,
-    lo: float32x4_t,
-    hi: float32x4_t,
-    zp: int32x4_t,
-    signed: bool,
-}
-
-/// Where a dot kernel stores: i32 accumulators, or requantized bytes.
-#[derive(Clone, Copy)]
-enum Sink {
-    I32(*mut i32),
-    Q(QVec, *mut u8),
-}
-
-/// 16 accumulators (channel order) requantized to 16 bytes.
-#[inline(always)]
-fn requant16(a: [int32x4_t; 4], q: &QVec) -> uint8x16_t {
-    // SAFETY: NEON is baseline on aarch64; register-only operations.
-    unsafe {
-        let r = a.map(|v| {
-            let f = vmulq_f32(vcvtq_f32_s32(v), q.scale);
-            vaddq_s32(vcvtnq_s32_f32(vminq_f32(vmaxq_f32(f, q.lo), q.hi)), q.zp)
-        });
-        let h0 = vqmovn_high_s32(vqmovn_s32(r[0]), r[1]);
-        let h1 = vqmovn_high_s32(vqmovn_s32(r[2]), r[3]);
-        if q.signed {
-            vreinterpretq_u8_s8(vqmovn_high_s16(vqmovn_s16(h0), h1))
-        } else {
-            vqmovun_high_s16(vqmovun_s16(h0), h1)
         }
     }
 }
@@ -299,37 +242,7 @@ unsafe fn dot_tile<const SIGNED: bool, const K: usize, const FULL: bool, const Q
                 a2 = sdot(a2, q2, wg(2));
                 a3 = sdot(a3, q3, wg(3));
             }
-            match sink {
-                Sink::Q(qv, out) if Q => {
-                    let b = requant16([a0, a1, a2, a3], &qv);
-                    let o = out.add(p * ch + c);
-                    if FULL {
-                        vst1q_u8(o, b);
-                    } else {
-                        let mut buf = [0u8; DT];
-                        vst1q_u8(buf.as_mut_ptr(), b);
-                        core::ptr::copy_nonoverlapping(buf.as_ptr(), o, n);
-                    }
-                }
-                Sink::I32(out) if !Q => {
-                    let o = out.add(p * ch + c);
-                    if FULL {
-                        vst1q_s32(o, a0);
-                        vst1q_s32(o.add(4), a1);
-                        vst1q_s32(o.add(8), a2);
-                        vst1q_s32(o.add(12), a3);
-                    } else {
-                        let mut buf = [0i32; DT];
-                        vst1q_s32(buf.as_mut_ptr(), a0);
-                        vst1q_s32(buf.as_mut_ptr().add(4), a1);
-                        vst1q_s32(buf.as_mut_ptr().add(8), a2);
-                        vst1q_s32(buf.as_mut_ptr().add(12), a3);
-                        core::ptr::copy_nonoverlapping(buf.as_ptr(), o, n);
-                    }
-                }
-                // Q selects the sink kind at every call site.
-                _ => {}
-            }
+            store16::<FULL, Q>(sink, p * ch + c, n, [a0, a1, a2, a3]);
         }
     }
 }
@@ -415,13 +328,7 @@ unsafe fn s1_body<const SIGNED: bool>(
     // SAFETY: tile j < full covers channels 8j..8j+8 <= ch, the tail tile the rest; the packed
     // buffer holds ch.div_ceil(8) tiles.
     unsafe {
-        let qv = QVec {
-            scale: vdupq_n_f32(q.scale),
-            lo: vdupq_n_f32(q.lo),
-            hi: vdupq_n_f32(q.hi),
-            zp: vdupq_n_s32(q.zero_point),
-            signed: q.signed,
-        };
+        let qv = QVec::new(q);
         for j in 0..full {
             s1_tile::<SIGNED, true>(px, ind, w.add(j * tile_words), ch, CT * j, &qv, out);
         }
@@ -485,16 +392,7 @@ unsafe fn s1_tile<const SIGNED: bool, const FULL: bool>(
             a1 = sdot(a1, z1[1], wv[3]);
             a0 = sdot(a0, z2[0], wv[4]);
             a1 = sdot(a1, z2[1], wv[5]);
-            let r = [a0, a1].map(|v| {
-                let f = vmulq_f32(vcvtq_f32_s32(v), q.scale);
-                vaddq_s32(vcvtnq_s32_f32(vminq_f32(vmaxq_f32(f, q.lo), q.hi)), q.zp)
-            });
-            let h = vqmovn_high_s32(vqmovn_s32(r[0]), r[1]);
-            let b = if q.signed {
-                vreinterpret_u8_s8(vqmovn_s16(h))
-            } else {
-                vqmovun_s16(h)
-            };
+            let b = requant8([a0, a1], q);
             let o = out.add(p * ch + c);
             if FULL {
                 vst1_u8(o, b);
