@@ -316,7 +316,8 @@ pub static DWCONV_INT8: Table<Int8Kernels> = Table::new(&[
             fused_s1: None,
         },
     },
-    // armv7: `vmlal.s16` over i16 weights, 8-channel tiles (`asm!`; aarch64's layout).
+    // armv7: `vmlal.s16` over i16 weights, 8-channel tiles (`asm!`; aarch64's layout);
+    // per-tensor Fp32 requantization fused.
     #[cfg(target_arch = "arm")]
     Entry {
         isa: Isa::Neon,
@@ -325,7 +326,11 @@ pub static DWCONV_INT8: Table<Int8Kernels> = Table::new(&[
             pack: arm::neon::pack_i8,
             u8: arm::neon::dwconv_c8__aarch32_neon::<false>,
             i8: arm::neon::dwconv_c8__aarch32_neon::<true>,
-            fused: None,
+            fused: Some(FusedKernels {
+                name: "dwconv_c8_fp32__aarch32_neon",
+                u8: arm::neon::dwconv_c8_fp32__aarch32_neon::<false>,
+                i8: arm::neon::dwconv_c8_fp32__aarch32_neon::<true>,
+            }),
             fused_s1: None,
         },
     },

@@ -1,11 +1,11 @@
 //! AArch32 NEON kernels (`asm!`, see [`super`]): `dwconv_c8__aarch32_neon`, int8 in 8-channel
 //! tiles: bytes widened to i16 (`vmovl.u8` / `vmovl.s8`), `vmlal.s16` with the i16 weights
-//! `w'` into two i32 accumulators (exact, as the aarch64 `smlal` kernel; same packed layout).
-//! The requantization is the driver's (the kernel writes i32 accumulators, as aarch64's
-//! `dwconv_c8__neon`).
+//! `w'` into two i32 accumulators (exact, as the aarch64 `smlal` kernel; same packed layout),
+//! stored as i32 for the driver's requantization; `dwconv_c8_fp32__aarch32_neon`, the same with
+//! the per-tensor Fp32 requantization fused into the store (see [`QConsts`]).
 //!
 //! Per output pixel one `asm!` block runs every full 8-channel tile (taps two at a time: for 3x3
-//! and 5x5 unrolled with `.rept`, any other kernel size in a loop). A partial last tile of
+//! and 5x5 unrolled, any other kernel size in a loop). A partial last tile of
 //! `n = ch % 8` channels (when `ch ≥ 8`) loads the row's last 8 bytes `[ch − 8, ch)`, which are
 //! inside the row, and shifts them right by `8 − n` bytes (`vshl.u64` by a negative count), so
 //! its lanes are channels `ch − n..ch` and the padded lanes zero (their packed weights are zero
@@ -15,7 +15,7 @@
 
 #![allow(non_snake_case)]
 
-use crate::ukernel::{check_pack, packed_len};
+use crate::ukernel::{check_pack, packed_len, Fp32Requant};
 use crate::DwError;
 use core::arch::asm;
 use cpu_probe::alloc::try_with_capacity;
@@ -54,8 +54,140 @@ kernel_fn! {
     /// The contract of [`crate::ukernel::DwI8Fn`] with the layout of [`pack_i8`], and the CPU
     /// has NEON (`Isa::Neon`: the dispatch table checks it).
     i8 dwconv_c8__aarch32_neon(px, taps, ind, w, ch, out) {
-        // SAFETY: same contract.
-        unsafe { by_taps!(taps, K => i8_pixels::<SIGNED, K>(px, taps, ind, w, ch, out)) }
+        // SAFETY: same contract; the i32 store writes px·ch i32.
+        unsafe {
+            by_taps!(taps, K => i8_pixels::<SIGNED, K>(px, taps, ind, w, ch, Out::I32(out)))
+        }
+    }
+}
+
+kernel_fn! {
+    /// [`dwconv_c8__aarch32_neon`] with the per-tensor Fp32 requantization fused into the store
+    /// (see [`crate::ukernel::DwI8QFn`] and [`QConsts`]); `q.channel_scales` is not read (the
+    /// driver fuses per-tensor stages only, as for the other fused kernels).
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::DwI8QFn`] with the layout of [`pack_i8`], and the CPU
+    /// has NEON.
+    q8 dwconv_c8_fp32__aarch32_neon(px, taps, ind, w, ch, q, out) {
+        // SAFETY: same contract; out is writable for px·ch bytes.
+        unsafe {
+            match QConsts::new(q) {
+                Some(qc) => by_taps!(taps, K => {
+                    i8_pixels::<SIGNED, K>(px, taps, ind, w, ch, Out::Q8(out, &qc))
+                }),
+                None => requant_after(px, taps, ind, w, ch, q, out, dwconv_c8__aarch32_neon::<SIGNED>),
+            }
+        }
+    }
+}
+
+/// Where a kernel stores: i32 accumulators, or bytes requantized with [`QConsts`].
+#[derive(Clone, Copy)]
+enum Out<'a> {
+    I32(*mut i32),
+    Q8(*mut u8, &'a QConsts),
+}
+
+/// The per-tensor Fp32 requantization as the `asm!` blocks take it, each constant broadcast to 4
+/// lanes (loaded into q10-q14): `v = clamp(f32(a) · scale, lo, hi)`, then `v + 1.5·2²³` rounds
+/// `v` to an integer, ties to even (A32 NEON has no `vcvtn`; `vadd.f32` rounds to nearest
+/// even), held in the low mantissa bits, so `bits(v + 1.5·2²³) − (0x4B40_0000 − zp)` is
+/// `round(v) + zp`, and the narrowing to bytes takes its low byte. Exact while `|v| ≤ 2²²`.
+///
+/// `lo` and `hi` are the stage's bounds each clamped into `[tmin − zp, tmax − zp]` (the output
+/// type's range), so `round(v) + zp` is always inside the output type and the truncating
+/// narrow equals the saturating one; clamping the bounds (not the value) gives the same result
+/// as clamping to `[lo, hi]` then saturating, since clamping to an integer range commutes with
+/// `max`/`min` and rounding.
+#[repr(C, align(16))]
+struct QConsts {
+    /// scale, lo, hi, 1.5·2²³ (f32 bits), 0x4B40_0000 − zp, each ×4.
+    v: [[u32; 4]; 5],
+    /// The same for the scalar path.
+    scale: f32,
+    lo: f32,
+    hi: f32,
+    zp: i32,
+}
+
+/// `1.5 · 2²³` as f32 (its bit pattern is `0x4B40_0000`).
+const MAGIC: f32 = 12_582_912.0;
+
+impl QConsts {
+    /// The constants of `q`, or `None` when a clamped bound is past `±2²²` (a zero point far
+    /// outside the output type: the rounding trick would not be exact).
+    fn new(q: &Fp32Requant<'_>) -> Option<QConsts> {
+        let (tmin, tmax) = if q.signed {
+            (-128i64, 127i64)
+        } else {
+            (0, 255)
+        };
+        let zp = i64::from(q.zero_point);
+        let (a, b) = ((tmin - zp) as f32, (tmax - zp) as f32);
+        // Exact integers while |tmin − zp|, |tmax − zp| ≤ 2²² (checked below).
+        let lim = (1i64 << 22) - 256;
+        if zp.abs() > lim {
+            return None;
+        }
+        // `max` then `min`, as the kernels and the scalar `fp32_one` clamp (non-NaN bounds).
+        let clamp = |v: f32| v.max(a).min(b);
+        let (lo, hi) = (clamp(q.lo), clamp(q.hi));
+        let sub = MAGIC.to_bits().wrapping_sub(q.zero_point as u32);
+        Some(QConsts {
+            v: [
+                [q.scale.to_bits(); 4],
+                [lo.to_bits(); 4],
+                [hi.to_bits(); 4],
+                [MAGIC.to_bits(); 4],
+                [sub; 4],
+            ],
+            scale: q.scale,
+            lo,
+            hi,
+            zp: q.zero_point,
+        })
+    }
+
+    /// One accumulator, as the vector code computes it (the scalar `fp32_one` with these bounds).
+    fn one(&self, a: i32) -> u8 {
+        let v = ((a as f32) * self.scale).max(self.lo).min(self.hi);
+        (v.round_ties_even() as i32 + self.zp) as u8
+    }
+}
+
+/// The fused kernel's fallback for a zero point [`QConsts`] refuses: the i32 kernel a pixel at a
+/// time into a buffer, requantized in scalar code as the other fused kernels' fallbacks do.
+///
+/// # Safety
+/// The contract of [`crate::ukernel::DwI8QFn`]; `f` is the i32 kernel of the same layout.
+#[cold]
+#[allow(clippy::too_many_arguments)]
+unsafe fn requant_after(
+    px: usize,
+    taps: usize,
+    ind: *const *const u8,
+    w: *const i32,
+    ch: usize,
+    q: &Fp32Requant<'_>,
+    out: *mut u8,
+    f: crate::ukernel::DwI8Fn,
+) {
+    let mut acc = vec![0i32; ch];
+    for p in 0..px {
+        // SAFETY: pixel p's taps pointers, acc holds ch i32, out row p holds ch bytes.
+        unsafe {
+            f(1, taps, ind.add(p * taps), w, ch, acc.as_mut_ptr());
+            for (c, &a) in acc.iter().enumerate() {
+                let v = ((a as f32) * q.scale).clamp(q.lo, q.hi).round_ties_even() as i32
+                    + q.zero_point;
+                *out.add(p * ch + c) = if q.signed {
+                    v.clamp(-128, 127) as i8 as u8
+                } else {
+                    v.clamp(0, 255) as u8
+                };
+            }
+        }
     }
 }
 
@@ -100,18 +232,58 @@ macro_rules! tap2 {
     };
 }
 
+/// Loads the [`QConsts`] vectors at `{rb}` into q10-q14 (`{rb}` is free afterwards).
+#[rustfmt::skip]
+macro_rules! qsetup {
+    () => {
+        concat!(
+            "vld1.32 {{d20-d23}}, [{rb}]!\n",
+            "vld1.32 {{d24-d27}}, [{rb}]!\n",
+            "vld1.32 {{d28-d29}}, [{rb}]\n",
+        )
+    };
+}
+
+/// Requantizes q8 (channels 0-3) and q9 (4-7) with the [`QConsts`] in q10-q14 into the 8 bytes
+/// of d16.
+#[rustfmt::skip]
+macro_rules! requant8 {
+    () => {
+        concat!(
+            "vcvt.f32.s32 q8, q8\n",
+            "vcvt.f32.s32 q9, q9\n",
+            "vmul.f32 q8, q8, q10\n",
+            "vmul.f32 q9, q9, q10\n",
+            "vmax.f32 q8, q8, q11\n",
+            "vmax.f32 q9, q9, q11\n",
+            "vmin.f32 q8, q8, q12\n",
+            "vmin.f32 q9, q9, q12\n",
+            "vadd.f32 q8, q8, q13\n",
+            "vadd.f32 q9, q9, q13\n",
+            "vsub.i32 q8, q8, q14\n",
+            "vsub.i32 q9, q9, q14\n",
+            "vmovn.i32 d16, q8\n",
+            "vmovn.i32 d17, q9\n",
+            "vmovn.i16 d16, q8\n",
+        )
+    };
+}
+
 /// The full-tile loop of one pixel: `$nt ≥ 1` tiles, each bias (8 i32) then the taps
-/// (`$taps_code`), stored to `$o` (post-incremented); `{c}` advances 8 bytes per tile.
-/// `$taps_code` may use `{kt}`/`{taps}` only in the generic form (`$($extra)*` declares them).
+/// (`$code`), then the store (`$store`, to `{o}` post-incremented); `{c}` advances 8 bytes per
+/// tile. `$setup` runs once before the loop; `$($extra)*` declares the operands and clobbers
+/// that only some forms use (`{rb}`, `{taps}`, `{kt}`, q10-q14).
 macro_rules! full_tiles {
-    ($rows:expr, $w:expr, $o:expr, $nt:expr, [$($code:expr),+], $($extra:tt)*) => {
+    ($rows:expr, $w:expr, $o:expr, $nt:expr, [$($code:expr),+], [$($setup:expr),*],
+     [$($store:expr),+], $($extra:tt)*) => {
         asm!(
             ".fpu neon",
+            $($setup,)*
             "2:",
             "vld1.32 {{d16-d19}}, [{w}]!",
             "mov {ri}, {rows}",
             $($code,)+
-            "vst1.32 {{d16-d19}}, [{o}]!",
+            $($store,)+
             "add {c}, {c}, #8",
             "subs {nt}, {nt}, #1",
             "bne 2b",
@@ -122,7 +294,6 @@ macro_rules! full_tiles {
             c = inout(reg) 0usize => _,
             ri = out(reg) _,
             ra = out(reg) _,
-            rb = out(reg) _,
             $($extra)*
             out("d0") _, out("d1") _, out("d2") _, out("d3") _,
             out("d4") _, out("d5") _, out("d6") _, out("d7") _,
@@ -132,84 +303,89 @@ macro_rules! full_tiles {
     };
 }
 
-/// [`full_tiles!`] with the generic tap loop (any `{taps} ≥ 1`): pairs while two remain, then
-/// the odd one.
-macro_rules! full_tiles_any {
-    ($ext:literal, $rows:expr, $w:expr, $o:expr, $nt:expr, $taps:expr) => {
-        full_tiles!($rows, $w, $o, $nt, [
-            "subs {kt}, {taps}, #2",
-            "blt 4f",
-            "3:",
-            tap2!($ext),
-            "subs {kt}, {kt}, #2",
-            "bge 3b",
-            "4:",
-            // {kt} is -1 when one tap is left, -2 when none.
-            "tst {kt}, #1",
-            "beq 5f",
-            tap1!($ext),
-            "5:"
-        ], taps = in(reg) $taps, kt = out(reg) _,)
+/// [`full_tiles!`] with the store of `$out` (an [`Out`]): i32, or requantized bytes.
+macro_rules! full_tiles_to {
+    ($out:expr, $rows:expr, $w:expr, $nt:expr, [$($code:expr),+], $($extra:tt)*) => {
+        match $out {
+            Out::I32(o) => full_tiles!($rows, $w, o, $nt, [$($code),+], [],
+                ["vst1.32 {{d16-d19}}, [{o}]!"], rb = out(reg) _, $($extra)*),
+            Out::Q8(o, qc) => full_tiles!($rows, $w, o, $nt, [$($code),+], [qsetup!()],
+                [requant8!(), "vst1.8 {{d16}}, [{o}]!"],
+                rb = inout(reg) qc.v.as_ptr() => _, $($extra)*
+                out("d20") _, out("d21") _, out("d22") _, out("d23") _, out("d24") _,
+                out("d25") _, out("d26") _, out("d27") _, out("d28") _, out("d29") _,),
+        }
     };
 }
 
-/// The full tiles of one pixel for a tap count `K` (9, 25, or 0: any).
+/// The full tiles of one pixel for a tap count `K` (9, 25, or 0: any), widening with `$ext`.
+macro_rules! full_tiles_k {
+    ($ext:literal, $K:expr, $out:expr, $rows:expr, $w:expr, $nt:expr, $taps:expr) => {
+        match $K {
+            // Unrolled in the template (not with `.rept`: LLVM sizes an `asm!` block by its
+            // lines, and a literal pool placed past an underestimated block is out of range).
+            9 => full_tiles_to!($out, $rows, $w, $nt, [
+                tap2!($ext), tap2!($ext), tap2!($ext), tap2!($ext), tap1!($ext)
+            ],),
+            25 => full_tiles_to!($out, $rows, $w, $nt, [
+                tap2!($ext), tap2!($ext), tap2!($ext), tap2!($ext), tap2!($ext), tap2!($ext),
+                tap2!($ext), tap2!($ext), tap2!($ext), tap2!($ext), tap2!($ext), tap2!($ext),
+                tap1!($ext)
+            ],),
+            // Any taps ≥ 1: pairs while two remain, then the odd one.
+            _ => full_tiles_to!($out, $rows, $w, $nt, [
+                "subs {kt}, {taps}, #2",
+                "blt 4f",
+                "3:",
+                tap2!($ext),
+                "subs {kt}, {kt}, #2",
+                "bge 3b",
+                "4:",
+                // {kt} is -1 when one tap is left, -2 when none.
+                "tst {kt}, #1",
+                "beq 5f",
+                tap1!($ext),
+                "5:"
+            ], taps = in(reg) $taps, kt = out(reg) _,),
+        }
+    };
+}
+
+/// The full tiles of one pixel.
 ///
 /// # Safety
 /// `rows` holds `taps` row pointers, each readable for `8 · nt` bytes; `w` holds `nt` packed
-/// tiles of `taps` taps; `o` is writable for `8 · nt` i32; `nt ≥ 1`, `taps ≥ 1`; NEON.
+/// tiles of `taps` taps; `out` is writable for `8 · nt` elements; `nt ≥ 1`, `taps ≥ 1`
+/// (`K` is 0 or `taps`); NEON.
 #[inline(always)]
 unsafe fn full_tiles<const SIGNED: bool, const K: usize>(
     rows: *const *const u8,
     w: *const i32,
-    o: *mut i32,
+    out: Out<'_>,
     nt: usize,
     taps: usize,
 ) {
     // SAFETY: per tile the block reads the bias and `taps` weight vectors of that tile (inside
     // the packed buffer), 8 bytes at channel offset c < 8·nt of each of the `taps` rows (inside
-    // the row), and writes 8 i32 at o + c; it clobbers only the declared registers and no stack.
+    // the row), the 80 bytes of QConsts (Q8), and writes 8 elements at out + c; it clobbers only
+    // the declared registers and no stack.
     unsafe {
-        match (SIGNED, K) {
-            (false, 9) => full_tiles!(
-                rows,
-                w,
-                o,
-                nt,
-                [".rept 4", tap2!("u8"), ".endr", tap1!("u8")],
-            ),
-            (true, 9) => full_tiles!(
-                rows,
-                w,
-                o,
-                nt,
-                [".rept 4", tap2!("s8"), ".endr", tap1!("s8")],
-            ),
-            (false, 25) => full_tiles!(
-                rows,
-                w,
-                o,
-                nt,
-                [".rept 12", tap2!("u8"), ".endr", tap1!("u8")],
-            ),
-            (true, 25) => full_tiles!(
-                rows,
-                w,
-                o,
-                nt,
-                [".rept 12", tap2!("s8"), ".endr", tap1!("s8")],
-            ),
-            (false, _) => full_tiles_any!("u8", rows, w, o, nt, taps),
-            (true, _) => full_tiles_any!("s8", rows, w, o, nt, taps),
+        if SIGNED {
+            full_tiles_k!("s8", K, out, rows, w, nt, taps)
+        } else {
+            full_tiles_k!("u8", K, out, rows, w, nt, taps)
         }
     }
 }
 
-/// The partial last tile of one pixel (`ch ≥ 8`, `1 ≤ n = ch % 8 ≤ 7`), see the module docs.
+/// The partial last tile of one pixel (`ch ≥ 8`, `1 ≤ n = ch % 8 ≤ 7`), see the module docs:
+/// `$setup` before, `$store` after the accumulation (with `{n}` and `{o}`).
 macro_rules! tail_tile {
-    ($ext:literal, $rows:expr, $w:expr, $o:expr, $taps:expr, $cend:expr, $n:expr) => {
+    ($ext:literal, $rows:expr, $w:expr, $o:expr, $taps:expr, $cend:expr, $n:expr,
+     [$($setup:expr),*], [$($store:expr),+], $($extra:tt)*) => {
         asm!(
             ".fpu neon",
+            $($setup,)*
             // Shift count −8·(8 − n) in the low byte of each 64-bit lane (vshl by register
             // shifts right by a negative count).
             "vdup.32 d30, {sh}",
@@ -225,21 +401,7 @@ macro_rules! tail_tile {
             "vmlal.s16 q9, d1, d5",
             "subs {kt}, {kt}, #1",
             "bne 2b",
-            // Store n = 4a + 2b + c accumulators.
-            "tst {n}, #4",
-            "beq 3f",
-            "vst1.32 {{d16, d17}}, [{o}]!",
-            "vmov q8, q9",
-            "3:",
-            "tst {n}, #2",
-            "beq 4f",
-            "vst1.32 {{d16}}, [{o}]!",
-            "vmov d16, d17",
-            "4:",
-            "tst {n}, #1",
-            "beq 5f",
-            "vst1.32 {{d16[0]}}, [{o}]",
-            "5:",
+            $($store,)+
             rows = inout(reg) $rows => _,
             w = inout(reg) $w => _,
             o = inout(reg) $o => _,
@@ -248,6 +410,7 @@ macro_rules! tail_tile {
             n = in(reg) $n,
             sh = in(reg) (8 * $n) as isize - 64,
             ra = out(reg) _,
+            $($extra)*
             out("d0") _, out("d1") _, out("d4") _, out("d5") _,
             out("d16") _, out("d17") _, out("d18") _, out("d19") _, out("d30") _,
             options(nostack),
@@ -255,6 +418,74 @@ macro_rules! tail_tile {
     };
 }
 
+/// [`tail_tile!`] with the store of `$out`: `n` i32 (4/2/1 at a time), or `n` requantized bytes.
+macro_rules! tail_tile_to {
+    ($ext:literal, $out:expr, $rows:expr, $w:expr, $taps:expr, $cend:expr, $n:expr) => {
+        match $out {
+            Out::I32(o) => tail_tile!($ext, $rows, $w, o, $taps, $cend, $n, [], [
+                "tst {n}, #4",
+                "beq 3f",
+                "vst1.32 {{d16, d17}}, [{o}]!",
+                "vmov q8, q9",
+                "3:",
+                "tst {n}, #2",
+                "beq 4f",
+                "vst1.32 {{d16}}, [{o}]!",
+                "vmov d16, d17",
+                "4:",
+                "tst {n}, #1",
+                "beq 5f",
+                "vst1.32 {{d16[0]}}, [{o}]",
+                "5:"
+            ],),
+            Out::Q8(o, qc) => tail_tile!($ext, $rows, $w, o, $taps, $cend, $n, [
+                "vld1.32 {{d20-d23}}, [{qp}]!",
+                "vld1.32 {{d24-d27}}, [{qp}]!",
+                "vld1.32 {{d28-d29}}, [{qp}]"
+            ], [
+                requant8!(),
+                // Unaligned single-lane stores (no alignment qualifier).
+                "tst {n}, #4",
+                "beq 3f",
+                "vst1.32 {{d16[0]}}, [{o}]!",
+                "vext.8 d16, d16, d16, #4",
+                "3:",
+                "tst {n}, #2",
+                "beq 4f",
+                "vst1.16 {{d16[0]}}, [{o}]!",
+                "vext.8 d16, d16, d16, #2",
+                "4:",
+                "tst {n}, #1",
+                "beq 5f",
+                "vst1.8 {{d16[0]}}, [{o}]",
+                "5:"
+            ], qp = inout(reg) qc.v.as_ptr() => _,
+                out("d20") _, out("d21") _, out("d22") _, out("d23") _, out("d24") _,
+                out("d25") _, out("d26") _, out("d27") _, out("d28") _, out("d29") _,),
+        }
+    };
+}
+
+/// Offsets an [`Out`] by `k` elements.
+///
+/// # Safety
+/// As `pointer::add` on the output.
+#[inline(always)]
+unsafe fn out_at<'a>(o: Out<'a>, k: usize) -> Out<'a> {
+    // SAFETY: the caller's.
+    unsafe {
+        match o {
+            Out::I32(p) => Out::I32(p.add(k)),
+            Out::Q8(p, q) => Out::Q8(p.add(k), q),
+        }
+    }
+}
+
+/// Every pixel: the full tiles, then the partial tile or the scalar channels.
+///
+/// # Safety
+/// The contract of [`crate::ukernel::DwI8Fn`] (with `out` writable for `px · ch` elements of
+/// its kind) and `K` 0 or `taps_rt`; NEON.
 #[inline(always)]
 unsafe fn i8_pixels<const SIGNED: bool, const K: usize>(
     px: usize,
@@ -262,7 +493,7 @@ unsafe fn i8_pixels<const SIGNED: bool, const K: usize>(
     ind: *const *const u8,
     w: *const i32,
     ch: usize,
-    out: *mut i32,
+    out: Out<'_>,
 ) {
     let taps = if K == 0 { taps_rt } else { K };
     debug_assert!(taps >= 1);
@@ -270,23 +501,23 @@ unsafe fn i8_pixels<const SIGNED: bool, const K: usize>(
     // The partial tile's packed words (bias + taps) start after the nt full tiles.
     let wt = nt * (8 + 4 * taps);
     // SAFETY: the caller's contract: px·taps row pointers, each row readable for ch bytes; the
-    // packed buffer of pack_i8 for (taps, ch); out writable for px·ch i32. Per pixel the full
-    // tiles cover channels 0..8·nt, the tail tile ch − n..ch (loading [ch − 8, ch) when
+    // packed buffer of pack_i8 for (taps, ch); out writable for px·ch elements. Per pixel the
+    // full tiles cover channels 0..8·nt, the tail tile ch − n..ch (loading [ch − 8, ch) when
     // ch ≥ 8), the scalar path channels 0..ch < 8.
     unsafe {
         for p in 0..px {
             let rows = ind.add(p * taps);
-            let o = out.add(p * ch);
+            let o = out_at(out, p * ch);
             if nt > 0 {
                 full_tiles::<SIGNED, K>(rows, w, o, nt, taps);
             }
             if n == 0 {
             } else if nt > 0 {
-                let (wt, o, cend) = (w.add(wt), o.add(ch - n), ch - 8);
+                let (wt, o, cend) = (w.add(wt), out_at(o, ch - n), ch - 8);
                 if SIGNED {
-                    tail_tile!("s8", rows, wt, o, taps, cend, n);
+                    tail_tile_to!("s8", o, rows, wt, taps, cend, n);
                 } else {
-                    tail_tile!("u8", rows, wt, o, taps, cend, n);
+                    tail_tile_to!("u8", o, rows, wt, taps, cend, n);
                 }
             } else {
                 few_channels::<SIGNED>(rows, w, o, ch, taps);
@@ -299,12 +530,12 @@ unsafe fn i8_pixels<const SIGNED: bool, const K: usize>(
 ///
 /// # Safety
 /// `rows` holds `taps` pointers each readable for `ch` bytes; `w` one packed tile of `taps`
-/// taps; `o` writable for `ch` i32.
+/// taps; `o` writable for `ch` elements.
 #[inline(never)]
 unsafe fn few_channels<const SIGNED: bool>(
     rows: *const *const u8,
     w: *const i32,
-    o: *mut i32,
+    o: Out<'_>,
     ch: usize,
     taps: usize,
 ) {
@@ -322,7 +553,93 @@ unsafe fn few_channels<const SIGNED: bool>(
                 };
                 acc = acc.wrapping_add(x.wrapping_mul(i32::from(*wq.add(8 * t + c))));
             }
-            *o.add(c) = acc;
+            match o {
+                Out::I32(p) => *p.add(c) = acc,
+                Out::Q8(p, q) => *p.add(c) = q.one(acc),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ukernel::scalar;
+
+    /// Stages the driver never builds (a `Requantizer` keeps its clamp inside the output type
+    /// and its zero point in range): bounds past the type (the saturating narrow), and a zero
+    /// point past ±2²² (the scalar fallback), against the scalar kernel's accumulators
+    /// requantized as the other fused kernels' fallbacks do.
+    #[test]
+    fn fused_stages_outside_the_requantizer() {
+        if !cpu_probe::Isa::Neon.supported() {
+            return;
+        }
+        let (taps, px) = (9, 3);
+        let mut s = 12345u32;
+        let mut r = |m: u32| {
+            s = s.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (s >> 8) % m
+        };
+        for ch in [3, 8, 13, 24] {
+            let x: Vec<u8> = (0..px * taps * ch).map(|_| r(256) as u8).collect();
+            let w: Vec<i32> = (0..taps * ch).map(|_| r(511) as i32 - 255).collect();
+            let bias: Vec<i32> = (0..ch).map(|_| r(20001) as i32 - 10000).collect();
+            let ind: Vec<*const u8> = (0..px * taps).map(|i| x[i * ch..].as_ptr()).collect();
+            let mut want = vec![0i32; px * ch];
+            let sp = scalar::pack_i8(taps, ch, &w, &bias).unwrap();
+            let np = pack_i8(taps, ch, &w, &bias).unwrap();
+            // SAFETY: px·taps rows of ch bytes, the scalar layout, px·ch outputs.
+            unsafe {
+                scalar::dwconv_c1__scalar::<false>(
+                    px,
+                    taps,
+                    ind.as_ptr(),
+                    sp.as_ptr(),
+                    ch,
+                    want.as_mut_ptr(),
+                )
+            };
+            for (signed, zp, lo, hi) in [
+                (false, 0, -1000.0, 1000.0),
+                (true, 3, -500.0, 400.0),
+                (false, 1 << 23, -9e6, 9e6),
+                (true, -(1 << 23), 8e6, 9e6),
+            ] {
+                let q = Fp32Requant {
+                    scale: 0.0137,
+                    lo,
+                    hi,
+                    zero_point: zp,
+                    signed,
+                    channel_scales: None,
+                };
+                let e: Vec<u8> = want
+                    .iter()
+                    .map(|&a| {
+                        let v = ((a as f32) * q.scale).clamp(lo, hi).round_ties_even() as i32 + zp;
+                        if signed {
+                            v.clamp(-128, 127) as i8 as u8
+                        } else {
+                            v.clamp(0, 255) as u8
+                        }
+                    })
+                    .collect();
+                let mut got = vec![0u8; px * ch];
+                // SAFETY: as above with this kernel's layout; NEON checked.
+                unsafe {
+                    dwconv_c8_fp32__aarch32_neon::<false>(
+                        px,
+                        taps,
+                        ind.as_ptr(),
+                        np.as_ptr(),
+                        ch,
+                        &q,
+                        got.as_mut_ptr(),
+                    )
+                };
+                assert_eq!(got, e, "ch {ch} signed {signed} zp {zp}");
+            }
         }
     }
 }
