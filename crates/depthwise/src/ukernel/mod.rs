@@ -440,6 +440,17 @@ pub static DWCONV_F32: Table<F32Kernels> = Table::new(&[
             s1: None,
         },
     },
+    // armv7: 8 channels, `vmla.f32` (`asm!`).
+    #[cfg(target_arch = "arm")]
+    Entry {
+        isa: Isa::Neon,
+        name: "dwconv_f32_c8__aarch32_neon",
+        kernels: F32Kernels {
+            pack: arm::neon::pack_f32,
+            run: arm::neon::dwconv_f32_c8__aarch32_neon,
+            s1: None,
+        },
+    },
     // 8 channels x 4 pixels.
     #[cfg(target_arch = "x86_64")]
     Entry {

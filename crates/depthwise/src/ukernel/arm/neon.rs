@@ -2,7 +2,8 @@
 //! tiles: bytes widened to i16 (`vmovl.u8` / `vmovl.s8`), `vmlal.s16` with the i16 weights
 //! `w'` into two i32 accumulators (exact, as the aarch64 `smlal` kernel; same packed layout),
 //! stored as i32 for the driver's requantization; `dwconv_c8_fp32__aarch32_neon`, the same with
-//! the per-tensor Fp32 requantization fused into the store (see [`QConsts`]).
+//! the per-tensor Fp32 requantization fused into the store (see `QConsts` in the source: a
+//! `1.5·2²³` add rounds ties to even, as A32 NEON has no `vcvtn`).
 //!
 //! Per output pixel one `asm!` block runs every full 8-channel tile (taps two at a time: for 3x3
 //! and 5x5 unrolled, any other kernel size in a loop). A partial last tile of
@@ -12,10 +13,14 @@
 //! too); it stores `n` accumulators 4/2/1 at a time. With `ch < 8` no 8-byte load fits inside a
 //! row, and the few channels are computed in scalar code from the same packed weights. Nothing
 //! reads or writes outside the caller's rows, weights and outputs.
+//!
+//! `dwconv_f32_c8__aarch32_neon`: fp32 in 8-channel tiles, `vmla.f32`, clamp; the last
+//! `ch % 8` channels (when `ch ≥ 8`) through an extra packed tile of the last 8 channels that
+//! overlaps the previous one (see [`pack_f32`]); `ch < 8` in scalar code.
 
 #![allow(non_snake_case)]
 
-use crate::ukernel::{check_pack, packed_len, Fp32Requant};
+use crate::ukernel::{check_pack, packed_len, scalar, Fp32Requant};
 use crate::DwError;
 use core::arch::asm;
 use cpu_probe::alloc::try_with_capacity;
@@ -63,7 +68,7 @@ kernel_fn! {
 
 kernel_fn! {
     /// [`dwconv_c8__aarch32_neon`] with the per-tensor Fp32 requantization fused into the store
-    /// (see [`crate::ukernel::DwI8QFn`] and [`QConsts`]); `q.channel_scales` is not read (the
+    /// (see [`crate::ukernel::DwI8QFn`] and the module docs); `q.channel_scales` is not read (the
     /// driver fuses per-tensor stages only, as for the other fused kernels).
     ///
     /// # Safety
@@ -561,10 +566,257 @@ unsafe fn few_channels<const SIGNED: bool>(
     }
 }
 
+/// Packed fp32 layout: `⌊ch/8⌋` 8-channel tiles (8 biases, then per tap 8 weights), then, when
+/// `8 ∤ ch`, one more tile: for `ch ≥ 8` the last 8 channels `ch − 8..ch` (overlapping the
+/// previous tile: the kernel computes them twice and stores all 8, so every load and store is
+/// a whole in-bounds tile), for `ch < 8` the `ch` channels zero-padded (the scalar path's).
+pub fn pack_f32(taps: usize, ch: usize, w: &[f32], bias: &[f32]) -> Result<Vec<f32>, DwError> {
+    check_pack(taps, ch, w.len(), bias.len())?;
+    let mut firsts: Vec<usize> = (0..ch / 8).map(|j| 8 * j).collect();
+    if !ch.is_multiple_of(8) {
+        firsts.push(ch.saturating_sub(8));
+    }
+    let mut out = try_with_capacity(
+        packed_len(firsts.len(), 8, 1, 1, taps, 0)?,
+        "packed weights",
+    )?;
+    for &c0 in &firsts {
+        let at = |c: usize, v: f32| if c < ch { v } else { 0.0 };
+        out.extend((c0..c0 + 8).map(|c| at(c, bias.get(c).copied().unwrap_or(0.0))));
+        for t in 0..taps {
+            out.extend((c0..c0 + 8).map(|c| at(c, w.get(t * ch + c).copied().unwrap_or(0.0))));
+        }
+    }
+    Ok(out)
+}
+
+kernel_fn! {
+    /// See [`crate::ukernel::DwF32Fn`]: `vmla.f32` (NEON's multiply then add, each rounded, and
+    /// subnormals flushed to zero: within the fp32 tolerance of the reference; `vfma.f32` needs
+    /// VFPv4, which `Isa::Neon` does not imply), then `vmax.f32`/`vmin.f32` (NaN stays NaN: a
+    /// NaN operand gives the default NaN).
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::DwF32Fn`] with the layout of [`pack_f32`], and the CPU
+    /// has NEON.
+    f32 dwconv_f32_c8__aarch32_neon(px, taps, ind, w, ch, lo, hi, out) {
+        // SAFETY: same contract.
+        unsafe { by_taps!(taps, K => f32_pixels::<K>(px, taps, ind, w, ch, lo, hi, out)) }
+    }
+}
+
+/// One fp32 tap: 8 floats of the row at byte offset `{c}`, 8 weights, `vmla.f32` into q8/q9.
+#[rustfmt::skip]
+macro_rules! ftap1 {
+    () => {
+        concat!(
+            "ldr {ra}, [{ri}], #4\n",
+            "vld1.32 {{d4-d7}}, [{w}]!\n",
+            "add {ra}, {ra}, {c}\n",
+            "vld1.32 {{d0-d3}}, [{ra}]\n",
+            "vmla.f32 q8, q0, q2\n",
+            "vmla.f32 q9, q1, q3\n",
+        )
+    };
+}
+
+/// Two fp32 taps (as [`ftap1`], in tap order, loads first).
+#[rustfmt::skip]
+macro_rules! ftap2 {
+    () => {
+        concat!(
+            "ldr {ra}, [{ri}], #4\n",
+            "ldr {rb}, [{ri}], #4\n",
+            "vld1.32 {{d4-d7}}, [{w}]!\n",
+            "vld1.32 {{d24-d27}}, [{w}]!\n",
+            "add {ra}, {ra}, {c}\n",
+            "add {rb}, {rb}, {c}\n",
+            "vld1.32 {{d0-d3}}, [{ra}]\n",
+            "vld1.32 {{d20-d23}}, [{rb}]\n",
+            "vmla.f32 q8, q0, q2\n",
+            "vmla.f32 q9, q1, q3\n",
+            "vmla.f32 q8, q10, q12\n",
+            "vmla.f32 q9, q11, q13\n",
+        )
+    };
+}
+
+/// `$nt ≥ 1` fp32 tiles of one pixel from channel byte offset `$c0`: bias, taps (`$code`),
+/// clamp to `[lo, hi]` (broadcast from s0/s1 into q14/q15), store 8 floats.
+macro_rules! f32_tiles {
+    ($rows:expr, $w:expr, $o:expr, $nt:expr, $c0:expr, $lo:expr, $hi:expr,
+     [$($code:expr),+], $($extra:tt)*) => {
+        asm!(
+            ".fpu neon",
+            "vdup.32 q14, d0[0]",
+            "vdup.32 q15, d0[1]",
+            "2:",
+            "vld1.32 {{d16-d19}}, [{w}]!",
+            "mov {ri}, {rows}",
+            $($code,)+
+            "vmax.f32 q8, q8, q14",
+            "vmax.f32 q9, q9, q14",
+            "vmin.f32 q8, q8, q15",
+            "vmin.f32 q9, q9, q15",
+            "vst1.32 {{d16-d19}}, [{o}]!",
+            "add {c}, {c}, #32",
+            "subs {nt}, {nt}, #1",
+            "bne 2b",
+            rows = in(reg) $rows,
+            w = inout(reg) $w => _,
+            o = inout(reg) $o => _,
+            nt = inout(reg) $nt => _,
+            c = inout(reg) $c0 => _,
+            ri = out(reg) _,
+            ra = out(reg) _,
+            rb = out(reg) _,
+            inout("s0") $lo => _,
+            inout("s1") $hi => _,
+            $($extra)*
+            out("d1") _, out("d2") _, out("d3") _,
+            out("d4") _, out("d5") _, out("d6") _, out("d7") _,
+            out("d16") _, out("d17") _, out("d18") _, out("d19") _,
+            out("d20") _, out("d21") _, out("d22") _, out("d23") _,
+            out("d24") _, out("d25") _, out("d26") _, out("d27") _,
+            out("d28") _, out("d29") _, out("d30") _, out("d31") _,
+            options(nostack),
+        )
+    };
+}
+
+/// `nt ≥ 1` fp32 tiles of one pixel from channel `c0` (see [`f32_tiles!`]).
+///
+/// # Safety
+/// `rows` holds `taps ≥ 1` row pointers each readable for channels `c0..c0 + 8·nt`; `w` holds
+/// `nt` packed tiles; `o` is writable for `8·nt` floats; `K` is 0 or `taps`; NEON.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn f32_tiles<const K: usize>(
+    rows: *const *const f32,
+    w: *const f32,
+    o: *mut f32,
+    nt: usize,
+    c0: usize,
+    taps: usize,
+    lo: f32,
+    hi: f32,
+) {
+    let c0 = 4 * c0;
+    // SAFETY: per tile the block reads the tile's bias and taps weights (inside the packed
+    // buffer), 8 floats at channel c0 + 8j of each row (inside it), writes 8 floats at o + 8j;
+    // it clobbers only the declared registers and no stack.
+    unsafe {
+        match K {
+            9 => f32_tiles!(
+                rows,
+                w,
+                o,
+                nt,
+                c0,
+                lo,
+                hi,
+                [ftap2!(), ftap2!(), ftap2!(), ftap2!(), ftap1!()],
+            ),
+            25 => f32_tiles!(
+                rows,
+                w,
+                o,
+                nt,
+                c0,
+                lo,
+                hi,
+                [
+                    ftap2!(),
+                    ftap2!(),
+                    ftap2!(),
+                    ftap2!(),
+                    ftap2!(),
+                    ftap2!(),
+                    ftap2!(),
+                    ftap2!(),
+                    ftap2!(),
+                    ftap2!(),
+                    ftap2!(),
+                    ftap2!(),
+                    ftap1!()
+                ],
+            ),
+            _ => f32_tiles!(rows, w, o, nt, c0, lo, hi, [
+                "subs {kt}, {taps}, #2",
+                "blt 4f",
+                "3:",
+                ftap2!(),
+                "subs {kt}, {kt}, #2",
+                "bge 3b",
+                "4:",
+                "tst {kt}, #1",
+                "beq 5f",
+                ftap1!(),
+                "5:"
+            ], taps = in(reg) taps, kt = out(reg) _,),
+        }
+    }
+}
+
+/// Every pixel of the fp32 kernel: the full tiles, then the overlapping last tile (`ch ≥ 8`)
+/// or the scalar channels (`ch < 8`).
+///
+/// # Safety
+/// The contract of [`crate::ukernel::DwF32Fn`] with the layout of [`pack_f32`]; `K` is 0 or
+/// `taps_rt`; NEON.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn f32_pixels<const K: usize>(
+    px: usize,
+    taps_rt: usize,
+    ind: *const *const f32,
+    w: *const f32,
+    ch: usize,
+    lo: f32,
+    hi: f32,
+    out: *mut f32,
+) {
+    let taps = if K == 0 { taps_rt } else { K };
+    debug_assert!(taps >= 1);
+    let (nt, n) = (ch / 8, ch % 8);
+    let tile = 8 * (1 + taps);
+    // SAFETY: the caller's contract (px·taps rows of ch floats, the pack_f32 buffer, px·ch
+    // outputs); the full tiles cover channels 0..8·nt, the last tile ch − 8..ch (ch ≥ 8) from
+    // packed tile nt, the scalar path channels 0..ch < 8 from tile 0.
+    unsafe {
+        for p in 0..px {
+            let rows = ind.add(p * taps);
+            let o = out.add(p * ch);
+            if nt > 0 {
+                f32_tiles::<K>(rows, w, o, nt, 0, taps, lo, hi);
+                if n > 0 {
+                    f32_tiles::<K>(
+                        rows,
+                        w.add(nt * tile),
+                        o.add(ch - 8),
+                        1,
+                        ch - 8,
+                        taps,
+                        lo,
+                        hi,
+                    );
+                }
+            } else {
+                for c in 0..ch {
+                    let mut v = *w.add(c);
+                    for t in 0..taps {
+                        v = (*(*rows.add(t)).add(c)).mul_add(*w.add(8 * (1 + t) + c), v);
+                    }
+                    *o.add(c) = scalar::clamp_nan(v, lo, hi);
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ukernel::scalar;
 
     /// Stages the driver never builds (a `Requantizer` keeps its clamp inside the output type
     /// and its zero point in range): bounds past the type (the saturating narrow), and a zero
