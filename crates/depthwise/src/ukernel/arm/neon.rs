@@ -5,8 +5,10 @@
 //! the per-tensor Fp32 requantization fused into the store (see `QConsts` in the source: a
 //! `1.5·2²³` add rounds ties to even, as A32 NEON has no `vcvtn`).
 //!
-//! Per output pixel one `asm!` block runs every full 8-channel tile (taps two at a time: for 3x3
-//! and 5x5 unrolled, any other kernel size in a loop). A partial last tile of
+//! Per output pixel one `asm!` block runs every full 8-channel tile, taps two at a time: for 3x3
+//! with the nine row pointers held in registers and post-incremented (5 instructions per tap of
+//! 8 channels), for 5x5 unrolled and any other kernel size in a loop, each tap's row pointer
+//! loaded and offset by the tile's channel (6.5 per tap). A partial last tile of
 //! `n = ch % 8` channels (when `ch ≥ 8`) loads the row's last 8 bytes `[ch − 8, ch)`, which are
 //! inside the row, and shifts them right by `8 − n` bytes (`vshl.u64` by a negative count), so
 //! its lanes are channels `ch − n..ch` and the padded lanes zero (their packed weights are zero
