@@ -16,7 +16,8 @@
 //! row, and the few channels are computed in scalar code from the same packed weights. Nothing
 //! reads or writes outside the caller's rows, weights and outputs.
 //!
-//! `dwconv_f32_c8__aarch32_neon`: fp32 in 8-channel tiles, `vmla.f32`, clamp; the last
+//! `dwconv_f32_c8__aarch32_neon`: fp32 in 8-channel tiles, `vmla.f32`, clamp (3x3 with the row
+//! pointers in registers, as int8); the last
 //! `ch % 8` channels (when `ch ≥ 8`) through an extra packed tile of the last 8 channels that
 //! overlaps the previous one (see [`pack_f32`]); `ch < 8` in scalar code.
 
@@ -776,6 +777,82 @@ macro_rules! f32_tiles {
     };
 }
 
+/// Two fp32 taps of a 3x3 tile from the row pointers `{$a}` and `{$b}` (post-incremented).
+#[rustfmt::skip]
+macro_rules! fptap2 {
+    ($a:literal, $b:literal) => {
+        concat!(
+            "vld1.32 {{d0-d3}}, [{", $a, "}]!\n",
+            "vld1.32 {{d20-d23}}, [{", $b, "}]!\n",
+            "vld1.32 {{d4-d7}}, [{w}]!\n",
+            "vld1.32 {{d24-d27}}, [{w}]!\n",
+            "vmla.f32 q8, q0, q2\n",
+            "vmla.f32 q9, q1, q3\n",
+            "vmla.f32 q8, q10, q12\n",
+            "vmla.f32 q9, q11, q13\n",
+        )
+    };
+}
+
+/// [`f32_tiles!`] for 3x3 from channel 0, the nine row pointers in registers (as
+/// [`tiles3x3!`]): 4 instructions per tap instead of 6.
+macro_rules! f32_tiles3x3 {
+    ($rows:expr, $w:expr, $o:expr, $nt:expr, $lo:expr, $hi:expr) => {
+        asm!(
+            ".fpu neon",
+            "vdup.32 q14, d0[0]",
+            "vdup.32 q15, d0[1]",
+            "ldr {i0}, [{i8}]",
+            "ldr {i1}, [{i8}, #4]",
+            "ldr {i2}, [{i8}, #8]",
+            "ldr {i3}, [{i8}, #12]",
+            "ldr {i4}, [{i8}, #16]",
+            "ldr {i5}, [{i8}, #20]",
+            "ldr {i6}, [{i8}, #24]",
+            "ldr {i7}, [{i8}, #28]",
+            "ldr {i8}, [{i8}, #32]",
+            "2:",
+            "vld1.32 {{d16-d19}}, [{w}]!",
+            fptap2!("i0", "i1"),
+            fptap2!("i2", "i3"),
+            fptap2!("i4", "i5"),
+            fptap2!("i6", "i7"),
+            "vld1.32 {{d0-d3}}, [{i8}]!",
+            "vld1.32 {{d4-d7}}, [{w}]!",
+            "vmla.f32 q8, q0, q2",
+            "vmla.f32 q9, q1, q3",
+            "vmax.f32 q8, q8, q14",
+            "vmax.f32 q9, q9, q14",
+            "vmin.f32 q8, q8, q15",
+            "vmin.f32 q9, q9, q15",
+            "vst1.32 {{d16-d19}}, [{o}]!",
+            "subs {nt}, {nt}, #1",
+            "bne 2b",
+            i8 = inout(reg) $rows => _,
+            w = inout(reg) $w => _,
+            o = inout(reg) $o => _,
+            nt = inout(reg) $nt => _,
+            i0 = out(reg) _,
+            i1 = out(reg) _,
+            i2 = out(reg) _,
+            i3 = out(reg) _,
+            i4 = out(reg) _,
+            i5 = out(reg) _,
+            i6 = out(reg) _,
+            i7 = out(reg) _,
+            inout("s0") $lo => _,
+            inout("s1") $hi => _,
+            out("d1") _, out("d2") _, out("d3") _,
+            out("d4") _, out("d5") _, out("d6") _, out("d7") _,
+            out("d16") _, out("d17") _, out("d18") _, out("d19") _,
+            out("d20") _, out("d21") _, out("d22") _, out("d23") _,
+            out("d24") _, out("d25") _, out("d26") _, out("d27") _,
+            out("d28") _, out("d29") _, out("d30") _, out("d31") _,
+            options(nostack),
+        )
+    };
+}
+
 /// `nt ≥ 1` fp32 tiles of one pixel from channel `c0` (see [`f32_tiles!`]).
 ///
 /// # Safety
@@ -799,6 +876,7 @@ unsafe fn f32_tiles<const K: usize>(
     // it clobbers only the declared registers and no stack.
     unsafe {
         match K {
+            9 if c0 == 0 => f32_tiles3x3!(rows, w, o, nt, lo, hi),
             9 => f32_tiles!(
                 rows,
                 w,
