@@ -23,7 +23,7 @@ impl DwDesc {
     /// run's buffers and scratch must have, all with checked arithmetic.
     fn run_geometry(&self, batch: usize, in_h: usize, in_w: usize) -> Result<RunGeom, DwError> {
         let (taps, cout) = self.validate()?;
-        if batch > MAX_DIM {
+        if crate::above_max_dim(batch) {
             return Err(DwError::Geometry(format!(
                 "batch {batch} must be <= {MAX_DIM}"
             )));

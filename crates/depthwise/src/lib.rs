@@ -78,6 +78,13 @@ pub use ukernel::{F32Kernels, Int8Kernels, DWCONV_F32, DWCONV_INT8};
 /// `uint32_t` fields.
 pub const MAX_DIM: usize = u32::MAX as usize;
 
+/// `v > MAX_DIM`; never true on 32-bit targets, where [`MAX_DIM`] is `usize::MAX` (hence the
+/// allow: clippy's `absurd_extreme_comparisons` fires there).
+#[cfg_attr(target_pointer_width = "32", allow(clippy::absurd_extreme_comparisons))]
+pub(crate) fn above_max_dim(v: usize) -> bool {
+    v > MAX_DIM
+}
+
 /// Shape of a depthwise convolution (the input size is given per run).
 ///
 /// Any value may be stored; plans and [`DwDesc::output_size`] validate it: every attribute is
@@ -153,7 +160,7 @@ impl DwDesc {
             ("channels", &[self.channels][..]),
             ("multiplier", &[self.multiplier][..]),
         ] {
-            if v.iter().any(|&x| x > MAX_DIM) {
+            if v.iter().any(|&x| above_max_dim(x)) {
                 return bad(format!("{what} {v:?}: every value must be <= {MAX_DIM}"));
             }
         }
@@ -176,7 +183,7 @@ impl DwDesc {
     /// [`MAX_DIM`].
     pub fn output_size(&self, in_h: usize, in_w: usize) -> Result<(usize, usize), DwError> {
         self.validate()?;
-        if in_h > MAX_DIM || in_w > MAX_DIM {
+        if above_max_dim(in_h) || above_max_dim(in_w) {
             return Err(DwError::Geometry(format!(
                 "input {in_h}x{in_w}: height and width must be <= {MAX_DIM}"
             )));

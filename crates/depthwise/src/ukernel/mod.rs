@@ -20,9 +20,9 @@
 
 /// Evaluates `$call` with the constant `$K` = `$taps` when that is 9 (3x3) or 25 (5x5), else 0:
 /// the kernels' tap-count specialisations (the tap loop fully unrolled), and their generic loop.
-// Used by the SIMD kernels; none exist yet for other architectures (32-bit ARM).
+// Used by the SIMD kernels (x86_64, aarch64, 32-bit ARM).
 #[cfg_attr(
-    not(any(target_arch = "x86_64", target_arch = "aarch64")),
+    not(any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "arm")),
     allow(unused_macros)
 )]
 macro_rules! by_taps {
@@ -46,7 +46,7 @@ macro_rules! by_taps {
 
 /// Runs `$call` over pixel blocks: with `$P` each of the block sizes `$b` in turn (largest
 /// first) while a whole block fits, then 1 for the rest; `$p` is the block's first pixel.
-// Used by the SIMD kernels; none exist yet for other architectures (32-bit ARM).
+// Used by the x86_64 and aarch64 SIMD kernels.
 #[cfg_attr(
     not(any(target_arch = "x86_64", target_arch = "aarch64")),
     allow(unused_macros)
@@ -112,6 +112,8 @@ macro_rules! kernel_fn {
 
 #[cfg(target_arch = "aarch64")]
 pub mod aarch64;
+#[cfg(target_arch = "arm")]
+pub mod arm;
 pub mod scalar;
 #[cfg(target_arch = "x86_64")]
 pub mod x86_64;
@@ -319,6 +321,24 @@ pub static DWCONV_INT8: Table<Int8Kernels> = Table::new(&[
             fused_s1: None,
         },
     },
+    // armv7: `vmlal.s16` over i16 weights, 8-channel tiles (`asm!`; aarch64's layout);
+    // per-tensor Fp32 requantization fused.
+    #[cfg(target_arch = "arm")]
+    Entry {
+        isa: Isa::Neon,
+        name: "dwconv_c8__aarch32_neon",
+        kernels: Int8Kernels {
+            pack: arm::neon::pack_i8,
+            u8: arm::neon::dwconv_c8__aarch32_neon::<false>,
+            i8: arm::neon::dwconv_c8__aarch32_neon::<true>,
+            fused: Some(FusedKernels {
+                name: "dwconv_c8_fp32__aarch32_neon",
+                u8: arm::neon::dwconv_c8_fp32__aarch32_neon::<false>,
+                i8: arm::neon::dwconv_c8_fp32__aarch32_neon::<true>,
+            }),
+            fused_s1: None,
+        },
+    },
     // `sdot` by vector, 4 taps of 16 channels per 4 instructions, when every `w'` fits s8 (else
     // the `smlal` kernel); per-tensor Fp32 requantization fused; 3x3 stride 1 along W: a
     // column-reusing 8-channel kernel.
@@ -422,6 +442,17 @@ pub static DWCONV_F32: Table<F32Kernels> = Table::new(&[
         kernels: F32Kernels {
             pack: aarch64::neon::pack_f32,
             run: aarch64::neon::dwconv_f32_c4x4__neon,
+            s1: None,
+        },
+    },
+    // armv7: 8 channels, `vmla.f32` (`asm!`).
+    #[cfg(target_arch = "arm")]
+    Entry {
+        isa: Isa::Neon,
+        name: "dwconv_f32_c8__aarch32_neon",
+        kernels: F32Kernels {
+            pack: arm::neon::pack_f32,
+            run: arm::neon::dwconv_f32_c8__aarch32_neon,
             s1: None,
         },
     },
