@@ -28,6 +28,18 @@
 //! default, `TGEMM.available()` what tests and benchmarks iterate, `TGEMM.by_name(..)` forces an
 //! entry.
 
+/// Defines a tuple-GEMM kernel `$name::<R>` (`R ≤ 6` rows) with the signature of [`GemmFn`], so
+/// a kernel file states only the name, the parameter names (in the order of the type) and the
+/// body; the attributes (docs with `# Safety`, `#[target_feature]`) are passed through.
+macro_rules! tgemm_fn {
+    ($(#[$m:meta])* $name:ident($kc:ident, $u:ident, $v:ident, $vps:ident, $mm:ident,
+        $mps:ident, $acc:ident) $body:block) => {
+        $(#[$m])*
+        pub unsafe fn $name<const R: usize>($kc: usize, $u: *const f32, $v: *const f32,
+            $vps: usize, $mm: *mut f32, $mps: usize, $acc: bool) $body
+    };
+}
+
 #[cfg(target_arch = "aarch64")]
 pub mod aarch64;
 pub mod scalar;
@@ -110,6 +122,26 @@ impl Kernels {
     /// Panels of 16 tiles per call of the main GEMM kernel (1, or 2 for AVX-512).
     pub fn panels(&self) -> usize {
         self.panels
+    }
+
+    /// The kernels of a one-panel entry: the block transforms `[F2X2, F4X4, F6X6]` (of
+    /// [`block_transforms!`]), the GEMM kernels for every call (no half-panel kernels) and the
+    /// transform cost.
+    pub(crate) const fn one_panel(
+        [f2x2, f4x4, f6x6]: [Transforms; 3],
+        gemm: [GemmFn; MR],
+        transform_cost: f64,
+    ) -> Kernels {
+        Kernels {
+            f2x2,
+            f4x4,
+            f6x6,
+            gemm,
+            panels: 1,
+            gemm1: gemm,
+            gemm_half: None,
+            transform_cost,
+        }
     }
 }
 

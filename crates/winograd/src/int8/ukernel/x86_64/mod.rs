@@ -132,31 +132,28 @@ pub(crate) unsafe fn gemm_c2<V: Acc, const MR: usize>(
 /// ([`crate::int8::ukernel::OutputFn`]) with `#[target_feature(enable = $feat)]` bodies.
 macro_rules! transforms {
     ($feat:literal, $isa:literal, $input:ident, $output:ident) => {
-        #[doc = concat!("See [`crate::int8::ukernel::InputFn`].\n\n# Safety\nThe CPU supports ", $isa, ".")]
-        pub unsafe fn $input(
-            rows: &[&[u8]; 16],
-            cin: usize,
-            xor: u8,
-            za: i16,
-            out: &mut [i16],
-            ps: usize,
-        ) {
-            #[target_feature(enable = $feat)]
-            fn inner(rows: &[&[u8]; 16], cin: usize, xor: u8, za: i16, out: &mut [i16], ps: usize) {
-                crate::int8::transform::input_tile_raw(rows, cin, xor, za, out, ps);
+        kernel_fn! {
+            #[doc = concat!("See [`crate::int8::ukernel::InputFn`].\n\n# Safety\nThe CPU supports ", $isa, ".")]
+            input $input(rows, cin, xor, za, out, ps) {
+                #[target_feature(enable = $feat)]
+                fn inner(rows: &[&[u8]; 16], cin: usize, xor: u8, za: i16, out: &mut [i16], ps: usize) {
+                    crate::int8::transform::input_tile_raw(rows, cin, xor, za, out, ps);
+                }
+                // SAFETY: the ISA is available (caller).
+                unsafe { inner(rows, cin, xor, za, out, ps) }
             }
-            // SAFETY: the ISA is available (caller).
-            unsafe { inner(rows, cin, xor, za, out, ps) }
         }
 
-        #[doc = concat!("See [`crate::int8::ukernel::OutputFn`].\n\n# Safety\nThe CPU supports ", $isa, ".")]
-        pub unsafe fn $output(m: &[i32], ps: usize, bias: &[i32], cout: usize, y: &mut [i32]) {
-            #[target_feature(enable = $feat)]
-            fn inner(m: &[i32], ps: usize, bias: &[i32], cout: usize, y: &mut [i32]) {
-                crate::int8::transform::output_tile_raw(m, ps, bias, cout, y);
+        kernel_fn! {
+            #[doc = concat!("See [`crate::int8::ukernel::OutputFn`].\n\n# Safety\nThe CPU supports ", $isa, ".")]
+            output $output(m, ps, bias, cout, y) {
+                #[target_feature(enable = $feat)]
+                fn inner(m: &[i32], ps: usize, bias: &[i32], cout: usize, y: &mut [i32]) {
+                    crate::int8::transform::output_tile_raw(m, ps, bias, cout, y);
+                }
+                // SAFETY: the ISA is available (caller).
+                unsafe { inner(m, ps, bias, cout, y) }
             }
-            // SAFETY: the ISA is available (caller).
-            unsafe { inner(m, ps, bias, cout, y) }
         }
     };
 }
