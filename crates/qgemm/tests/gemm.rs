@@ -449,17 +449,7 @@ fn overflow_boundary() {
 #[test]
 fn bad_input_is_an_error() {
     let b = [0i8; 12];
-    let cfg = GemmConfig {
-        k: 3,
-        n: 4,
-        b: Input8::I8(&b),
-        ldb: 4,
-        a_type: QType::U8,
-        a_zero_point: 128,
-        b_zero_points: &[0],
-        bias: None,
-        kernel: None,
-    };
+    let cfg = GemmConfig::u8_by_s8(3, 4, &b);
     assert!(PackedB::new(GemmConfig { ldb: 3, ..cfg })
         .unwrap_err()
         .to_string()
@@ -542,15 +532,8 @@ fn packed_b_is_shareable_across_threads() {
     // One PackedB used from two threads at once gives the same C.
     let b: Vec<i8> = (0..64 * 40).map(|i| (i % 251) as i8).collect();
     let p = PackedB::new(GemmConfig {
-        k: 64,
-        n: 40,
-        b: Input8::I8(&b),
-        ldb: 40,
-        a_type: QType::U8,
         a_zero_point: 100,
-        b_zero_points: &[0],
-        bias: None,
-        kernel: None,
+        ..GemmConfig::u8_by_s8(64, 40, &b)
     })
     .unwrap();
     let a: Vec<u8> = (0..13 * 64).map(|i| (i * 7 % 256) as u8).collect();
@@ -577,18 +560,7 @@ fn packed_b_is_shareable_across_threads() {
 fn driver_tiling() {
     // Q1 (1x1024x1000, a classifier head): 2 threads split the columns; 1 thread does not.
     let b = vec![1i8; 1024 * 1000];
-    let p = PackedB::new(GemmConfig {
-        k: 1024,
-        n: 1000,
-        b: Input8::I8(&b),
-        ldb: 1000,
-        a_type: QType::U8,
-        a_zero_point: 128,
-        b_zero_points: &[0],
-        bias: None,
-        kernel: None,
-    })
-    .unwrap();
+    let p = PackedB::new(GemmConfig::u8_by_s8(1024, 1000, &b)).unwrap();
     let nb = 1000usize.div_ceil(p.kernel().kernels.nr);
     let t2 = p.tiling(1, 2);
     assert!(nb.div_ceil(t2.blocks) >= 2, "{t2:?}");
@@ -596,18 +568,7 @@ fn driver_tiling() {
     assert_eq!(t1.rows, 1);
     // Q2 (3136x64x64): at least 2 tasks per thread, row tiles a multiple of MR.
     let b = vec![1i8; 64 * 64];
-    let p = PackedB::new(GemmConfig {
-        k: 64,
-        n: 64,
-        b: Input8::I8(&b),
-        ldb: 64,
-        a_type: QType::U8,
-        a_zero_point: 128,
-        b_zero_points: &[0],
-        bias: None,
-        kernel: None,
-    })
-    .unwrap();
+    let p = PackedB::new(GemmConfig::u8_by_s8(64, 64, &b)).unwrap();
     let t = p.tiling(3136, 2);
     assert!(3136usize.div_ceil(t.rows) >= 4, "{t:?}");
     assert_eq!(t.rows % p.kernel().kernels.mr, 0);
@@ -664,15 +625,9 @@ fn fused_requantization_edges() {
     ];
     for v in IGEMM.available() {
         let p = PackedB::new(GemmConfig {
-            k,
-            n,
-            b: Input8::I8(&b),
-            ldb: n,
-            a_type: QType::U8,
-            a_zero_point: 128,
-            b_zero_points: &[0],
             bias: Some(&bias),
             kernel: Some(v),
+            ..GemmConfig::u8_by_s8(k, n, &b)
         })
         .unwrap();
         for (si, &scale) in scales.iter().enumerate() {
@@ -837,15 +792,9 @@ fn entries_by_name() {
     let b = [1i8; 6];
     for e in IGEMM.all() {
         let cfg = GemmConfig {
-            k: 3,
-            n: 2,
-            b: Input8::I8(&b),
-            ldb: 2,
-            a_type: QType::U8,
             a_zero_point: 0,
-            b_zero_points: &[0],
-            bias: None,
             kernel: Some(e),
+            ..GemmConfig::u8_by_s8(3, 2, &b)
         };
         match IGEMM.by_name(e.name) {
             Ok(found) => {
