@@ -3,7 +3,7 @@
 use cpu_probe::parallel::Parallel;
 use cpu_probe::Entry;
 use proptest::prelude::*;
-use qconv_direct::{reference, ConvGeometry};
+use qconv_direct::{reference, ConvGeometry, Output8 as DirectOut};
 use quant_params::{PerChannelRequantizer, QType, RequantScheme, Requantizer};
 use winograd::int8::{
     Conv2dDesc, Input8, Int8Config, Int8Error, Kernels, Output8, OutputStage, Padding,
@@ -207,27 +207,12 @@ impl Case {
             QType::I8 => Input8::I8(&i8s),
         };
         let par = Parallel::single();
+        let (b, h, w, s) = (self.batch, self.h, self.w, self.stride);
         let mut want = vec![0u8; n];
         let mut want8 = vec![0i8; n];
         match out_type {
-            QType::U8 => direct.run(
-                dinput,
-                self.batch,
-                self.h,
-                self.w,
-                self.stride,
-                qconv_direct::Output8::U8(&mut want),
-                &par,
-            ),
-            QType::I8 => direct.run(
-                dinput,
-                self.batch,
-                self.h,
-                self.w,
-                self.stride,
-                qconv_direct::Output8::I8(&mut want8),
-                &par,
-            ),
+            QType::U8 => direct.run(dinput, b, h, w, s, DirectOut::U8(&mut want), &par),
+            QType::I8 => direct.run(dinput, b, h, w, s, DirectOut::I8(&mut want8), &par),
         }
         .expect("direct run");
         for v in WGEMM.available() {
@@ -235,30 +220,14 @@ impl Case {
             match out_type {
                 QType::U8 => {
                     let mut got = vec![0u8; n];
-                    plan.run(
-                        winput,
-                        self.batch,
-                        self.h,
-                        self.w,
-                        self.stride,
-                        Output8::U8(&mut got),
-                        &par,
-                    )
-                    .expect("run");
+                    plan.run(winput, b, h, w, s, Output8::U8(&mut got), &par)
+                        .expect("run");
                     assert_eq!(got, want, "{} u8 output", v.name);
                 }
                 QType::I8 => {
                     let mut got = vec![0i8; n];
-                    plan.run(
-                        winput,
-                        self.batch,
-                        self.h,
-                        self.w,
-                        self.stride,
-                        Output8::I8(&mut got),
-                        &par,
-                    )
-                    .expect("run");
+                    plan.run(winput, b, h, w, s, Output8::I8(&mut got), &par)
+                        .expect("run");
                     assert_eq!(got, want8, "{} i8 output", v.name);
                 }
             }
@@ -478,64 +447,16 @@ fn errors_name_the_arguments() {
     let plan = c.plan(OutputStage::RawI32, &WGEMM.all()[0]).unwrap();
     let par = Parallel::single();
     let mut out = vec![0i32; 5 * 5 * 2];
-    let e = plan
-        .run(
-            Input8::U8(&c.input[1..]),
-            1,
-            5,
-            5,
-            3,
-            Output8::I32(&mut out),
-            &par,
-        )
-        .unwrap_err();
+    // One 5x5 image of 3 channels unless stated.
+    let run = |x: Input8<'_>, hw: usize, y: Output8<'_>| plan.run(x, 1, hw, hw, 3, y, &par);
+    let e = run(Input8::U8(&c.input[1..]), 5, Output8::I32(&mut out)).unwrap_err();
     assert!(e.to_string().contains("input has 74 elements"), "{e}");
     let mut small = vec![0i32; 3];
-    assert!(plan
-        .run(
-            Input8::U8(&c.input),
-            1,
-            5,
-            5,
-            3,
-            Output8::I32(&mut small),
-            &par
-        )
-        .is_err());
+    assert!(run(Input8::U8(&c.input), 5, Output8::I32(&mut small)).is_err());
     let mut u8out = vec![0u8; 50];
-    assert!(plan
-        .run(
-            Input8::U8(&c.input),
-            1,
-            5,
-            5,
-            3,
-            Output8::U8(&mut u8out),
-            &par
-        )
-        .is_err());
-    assert!(plan
-        .run(
-            Input8::I8(&[0; 75]),
-            1,
-            5,
-            5,
-            3,
-            Output8::I32(&mut out),
-            &par
-        )
-        .is_err());
-    assert!(plan
-        .run(
-            Input8::U8(&c.input),
-            1,
-            1,
-            1,
-            3,
-            Output8::I32(&mut out),
-            &par
-        )
-        .is_err());
+    assert!(run(Input8::U8(&c.input), 5, Output8::U8(&mut u8out)).is_err());
+    assert!(run(Input8::I8(&[0; 75]), 5, Output8::I32(&mut out)).is_err());
+    assert!(run(Input8::U8(&c.input), 1, Output8::I32(&mut out)).is_err());
     for v in WGEMM.all() {
         if !v.supported() {
             assert!(matches!(
