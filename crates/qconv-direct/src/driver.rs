@@ -458,18 +458,7 @@ impl QConv2d {
             for g in 0..d.groups {
                 let goff = g * cin_g;
                 let (w_group, bias_group) = pk.block_range(g, 0, pk.blocks());
-                for m in 0..k.mr {
-                    // Rows past the tile repeat its last pixel.
-                    let pix = p + m.min(rows - 1);
-                    for (t, &off) in offsets[pix * taps..(pix + 1) * taps].iter().enumerate() {
-                        ptrs[t * k.mr + m] = if off == PAD {
-                            self.zero_row.as_ptr()
-                        } else {
-                            // SAFETY: as in `tile`: off + goff + cin_g <= input.len().
-                            unsafe { input.as_ptr().add(off + goff) }
-                        };
-                    }
-                }
+                self.row_ptrs(offsets, input, p, rows, goff, ptrs);
                 // SAFETY: ptrs holds taps · MR pointers to cin_g readable bytes; the group's
                 // blocks are consecutive with consecutive biases; the output rows p..p + rows,
                 // columns g·cout_g.. are the caller's (row stride cout); the kernel's ISA is
@@ -492,6 +481,37 @@ impl QConv2d {
                 }
             }
             p += rows;
+        }
+    }
+
+    /// Points `ptrs[t · MR + m]` at the input of tap `t` of output pixel `p + m`, from input
+    /// channel `goff` of its group (the zero row for a padding tap), for the `MR` rows of a tile
+    /// of `rows` pixels (rows past the tile repeat its last pixel).
+    #[inline(always)]
+    fn row_ptrs(
+        &self,
+        offsets: &[usize],
+        input: &[u8],
+        p: usize,
+        rows: usize,
+        goff: usize,
+        ptrs: &mut [*const u8],
+    ) {
+        let (mr, taps) = (self.kernel.mr, self.dims.taps);
+        for m in 0..mr {
+            let pix = p + m.min(rows - 1);
+            for (t, &off) in offsets[pix * taps..(pix + 1) * taps].iter().enumerate() {
+                ptrs[t * mr + m] = if off == PAD {
+                    self.zero_row.as_ptr()
+                } else {
+                    debug_assert!(off + goff + self.desc.cin_per_group <= input.len());
+                    // SAFETY: `off` is a pixel offset of an in-image tap, at most
+                    // (pixels_in − 1) · in_pixel_stride, and goff + cin_g <= cin, so
+                    // off + goff + cin_g <= need_in <= input.len() (checked in `run`):
+                    // the pointer and the cin_g bytes after it are inside `input`.
+                    unsafe { input.as_ptr().add(off + goff) }
+                };
+            }
         }
     }
 
@@ -520,22 +540,7 @@ impl QConv2d {
             for g in 0..d.groups {
                 let goff = g * cin_g;
                 let (w_group, bias_group) = pk.block_range(g, 0, pk.blocks());
-                for m in 0..k.mr {
-                    // Rows past the tile repeat its last pixel.
-                    let pix = p + m.min(rows - 1);
-                    for (t, &off) in offsets[pix * taps..(pix + 1) * taps].iter().enumerate() {
-                        ptrs[t * k.mr + m] = if off == PAD {
-                            self.zero_row.as_ptr()
-                        } else {
-                            debug_assert!(off + goff + cin_g <= input.len());
-                            // SAFETY: `off` is a pixel offset of an in-image tap, at most
-                            // (pixels_in − 1) · in_pixel_stride, and goff + cin_g <= cin, so
-                            // off + goff + cin_g <= need_in <= input.len() (checked in `run`):
-                            // the pointer and the cin_g bytes after it are inside `input`.
-                            unsafe { input.as_ptr().add(off + goff) }
-                        };
-                    }
-                }
+                self.row_ptrs(offsets, input, p, rows, goff, ptrs);
                 if pk.needs_row_sums() {
                     for (m, rs) in row_sums.iter_mut().enumerate().take(rows) {
                         let mut s = 0i32;
