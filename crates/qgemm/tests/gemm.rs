@@ -450,79 +450,43 @@ fn overflow_boundary() {
 fn bad_input_is_an_error() {
     let b = [0i8; 12];
     let cfg = GemmConfig::u8_by_s8(3, 4, &b);
-    assert!(PackedB::new(GemmConfig { ldb: 3, ..cfg })
-        .unwrap_err()
-        .to_string()
-        .contains("ldb"));
-    assert!(PackedB::new(GemmConfig { k: 4, ..cfg })
-        .unwrap_err()
-        .to_string()
-        .contains("B has 12"));
-    assert!(PackedB::new(GemmConfig {
+    let refused = |cfg| PackedB::new(cfg).unwrap_err().to_string();
+    assert!(refused(GemmConfig { ldb: 3, ..cfg }).contains("ldb"));
+    assert!(refused(GemmConfig { k: 4, ..cfg }).contains("B has 12"));
+    let two_zps = GemmConfig {
         b_zero_points: &[0, 0],
         ..cfg
-    })
-    .unwrap_err()
-    .to_string()
-    .contains("zero points"));
-    assert!(PackedB::new(GemmConfig {
+    };
+    assert!(refused(two_zps).contains("zero points"));
+    let bad_zp = GemmConfig {
         a_zero_point: 300,
         ..cfg
-    })
-    .unwrap_err()
-    .to_string()
-    .contains("zero point"));
+    };
+    assert!(refused(bad_zp).contains("zero point"));
     let p = PackedB::new(cfg).unwrap();
     let par = Parallel::single();
+    // A 2x3 times the 3x4 B.
+    let gemm_err =
+        |a: Input8<'_>, out: GemmOutput<'_>| p.gemm(2, a, 3, out, &par).unwrap_err().to_string();
     let mut c = [0i32; 8];
-    let e = p
-        .gemm(
-            2,
-            Input8::U8(&[0; 5]),
-            3,
-            GemmOutput::I32 { c: &mut c, ldc: 4 },
-            &par,
-        )
-        .unwrap_err();
-    assert!(e.to_string().contains("A has 5"), "{e}");
-    let e = p
-        .gemm(
-            2,
-            Input8::U8(&[0; 6]),
-            3,
-            GemmOutput::I32 {
-                c: &mut c[..7],
-                ldc: 4,
-            },
-            &par,
-        )
-        .unwrap_err();
-    assert!(e.to_string().contains("C has 7"), "{e}");
-    let e = p
-        .gemm(
-            2,
-            Input8::I8(&[0; 6]),
-            3,
-            GemmOutput::I32 { c: &mut c, ldc: 4 },
-            &par,
-        )
-        .unwrap_err();
-    assert!(e.to_string().contains("activations"), "{e}");
+    let e = gemm_err(Input8::U8(&[0; 5]), GemmOutput::I32 { c: &mut c, ldc: 4 });
+    assert!(e.contains("A has 5"), "{e}");
+    let short = GemmOutput::I32 {
+        c: &mut c[..7],
+        ldc: 4,
+    };
+    let e = gemm_err(Input8::U8(&[0; 6]), short);
+    assert!(e.contains("C has 7"), "{e}");
+    let e = gemm_err(Input8::I8(&[0; 6]), GemmOutput::I32 { c: &mut c, ldc: 4 });
+    assert!(e.contains("activations"), "{e}");
     let r = Requantizer::new(RequantScheme::Fp32, 0.5, 0, QType::I8).unwrap();
-    let e = p
-        .gemm(
-            2,
-            Input8::U8(&[0; 6]),
-            3,
-            GemmOutput::U8 {
-                c: &mut [0u8; 8],
-                ldc: 4,
-                requant: &r,
-            },
-            &par,
-        )
-        .unwrap_err();
-    assert!(e.to_string().contains("requantizer produces"), "{e}");
+    let u8out = GemmOutput::U8 {
+        c: &mut [0u8; 8],
+        ldc: 4,
+        requant: &r,
+    };
+    let e = gemm_err(Input8::U8(&[0; 6]), u8out);
+    assert!(e.contains("requantizer produces"), "{e}");
 }
 
 #[test]

@@ -121,22 +121,10 @@ fn check_run(e: &Kernel, c: &Case, nr: usize) {
     let ptrs = c.ptrs();
     let ld = nr + 3;
     let mut out = vec![0x5A5A_5A5Ai32; k.mr * ld];
+    let (a, w, bias, o) = (ptrs.as_ptr(), p.as_ptr(), c.bias.as_ptr(), out.as_mut_ptr());
     // SAFETY: taps·MR row pointers of kc bytes; one packed block and NR biases; out holds
     // mr rows of nr at stride ld; the entry is available on this CPU.
-    unsafe {
-        (k.run)(
-            c.mr,
-            nr,
-            c.taps,
-            c.kc,
-            ptrs.as_ptr(),
-            c.xor,
-            p.as_ptr(),
-            c.bias.as_ptr(),
-            out.as_mut_ptr(),
-            ld,
-        )
-    };
+    unsafe { (k.run)(c.mr, nr, c.taps, c.kc, a, c.xor, w, bias, o, ld) };
     let what = format!("{} kc={} taps={}", e.name, c.kc, c.taps);
     check_tile(
         &out,
@@ -157,24 +145,10 @@ fn check_fp32(e: &Kernel, c: &Case, ncols: usize, q: &Fp32Requant, cs: Option<&[
     let ptrs = c.ptrs();
     let ld = ncols + 5;
     let mut out = vec![0xA5u8; k.mr * ld];
+    let (a, w, bias, o) = (ptrs.as_ptr(), p.as_ptr(), c.bias.as_ptr(), out.as_mut_ptr());
     // SAFETY: as in check_run, over ceil(ncols / NR) blocks `len` bytes apart with their NR
     // biases consecutive; channel scales (if any) cover ncols; out holds mr rows of ncols.
-    unsafe {
-        f(
-            c.mr,
-            ncols,
-            len,
-            c.taps,
-            c.kc,
-            ptrs.as_ptr(),
-            c.xor,
-            p.as_ptr(),
-            c.bias.as_ptr(),
-            q,
-            out.as_mut_ptr(),
-            ld,
-        )
-    };
+    unsafe { f(c.mr, ncols, len, c.taps, c.kc, a, c.xor, w, bias, q, o, ld) };
     let want = |m, j| {
         let scale = cs.map_or(q.scale, |s: &[f32]| s[j]);
         let v = ((c.acc(e, m, j) as f32) * scale)
