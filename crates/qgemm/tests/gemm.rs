@@ -371,24 +371,12 @@ fn extreme_operands() {
                     seed += 1;
                     // Mostly the extremes, one value in 7 the other end of the range.
                     let mut s = seed;
-                    let a: Vec<i32> = (0..m * k)
-                        .map(|_| {
-                            if lcg(&mut s) % 7 == 0 {
-                                amin + amax - av
-                            } else {
-                                av
-                            }
-                        })
-                        .collect();
-                    let b: Vec<i32> = (0..k * n)
-                        .map(|_| {
-                            if lcg(&mut s) % 7 == 0 {
-                                bmin + bmax - bv
-                            } else {
-                                bv
-                            }
-                        })
-                        .collect();
+                    let mut mostly = |len: usize, v: i32, other: i32| -> Vec<i32> {
+                        let pick = |_| if lcg(&mut s) % 7 == 0 { other } else { v };
+                        (0..len).map(pick).collect()
+                    };
+                    let a = mostly(m * k, av, amin + amax - av);
+                    let b = mostly(k * n, bv, bmin + bmax - bv);
                     let bias = vec![(seed % 5) as i32 - 2; n];
                     let zbs = if seed.is_multiple_of(2) {
                         vec![zb; n]
