@@ -594,6 +594,7 @@ impl PackedB {
         let xor = self.kernel_xor();
         // The task's blocks (checked once, not per kernel call).
         let (w_panel, bias_panel) = pk.block_range(0, b0, b1);
+        let (wp, bp) = (w_panel.as_ptr(), bias_panel.as_ptr());
         let mut r = r0;
         if let (Some(g), false) = (k.gemm_i32, pk.needs_row_sums()) {
             // Full row blocks in one call (see `strided_blocks`).
@@ -605,19 +606,9 @@ impl PackedB {
                 // blocks b0..b1 are consecutive (block_len apart, NR biases apart), KR = 4; the
                 // kernel's ISA is the plan's.
                 unsafe {
-                    g(
-                        mb,
-                        ncols,
-                        pk.block_len(),
-                        self.k.div_ceil(4),
-                        a.as_ptr().add(r0 * lda),
-                        lda,
-                        xor,
-                        w_panel.as_ptr(),
-                        bias_panel.as_ptr(),
-                        acc,
-                        ldacc,
-                    );
+                    let (bl, kc4, ap) =
+                        (pk.block_len(), self.k.div_ceil(4), a.as_ptr().add(r0 * lda));
+                    g(mb, ncols, bl, kc4, ap, lda, xor, wp, bp, acc, ldacc);
                 }
                 r += mb * k.mr;
             }
@@ -649,18 +640,8 @@ impl PackedB {
                 // ldacc with nr columns (above); the kernel's ISA is available (chosen from
                 // the IGEMM table for this CPU).
                 unsafe {
-                    (k.run)(
-                        rows,
-                        nr,
-                        1,
-                        self.k,
-                        ptrs.as_ptr(),
-                        xor,
-                        w.as_ptr(),
-                        bias.as_ptr(),
-                        out,
-                        ldacc,
-                    );
+                    let (kc, ap, wb, bb) = (self.k, ptrs.as_ptr(), w.as_ptr(), bias.as_ptr());
+                    (k.run)(rows, nr, 1, kc, ap, xor, wb, bb, out, ldacc);
                 }
                 if pk.needs_row_sums() {
                     for (i, &rs) in row_sums.iter().enumerate().take(rows) {
@@ -706,6 +687,7 @@ impl PackedB {
         let xor = self.kernel_xor();
         // The task's blocks (checked once, not per kernel call).
         let (w_panel, bias_panel) = pk.block_range(0, b0, b1);
+        let (wp, bp) = (w_panel.as_ptr(), bias_panel.as_ptr());
         let mut r = r0;
         let col0 = b0 * k.nr;
         let ncols = (b1 * k.nr).min(self.n) - col0;
@@ -723,20 +705,8 @@ impl PackedB {
                 // ceil(k / 4) groups (KR = 4 for every kernel with a strided entry); the
                 // kernel's ISA is available (the plan's entry).
                 unsafe {
-                    g(
-                        mb,
-                        ncols,
-                        pk.block_len(),
-                        kc4,
-                        a.as_ptr().add(r0 * lda),
-                        lda,
-                        xor,
-                        w_panel.as_ptr(),
-                        bias_panel.as_ptr(),
-                        q,
-                        out,
-                        ldo,
-                    );
+                    let (bl, ap) = (pk.block_len(), a.as_ptr().add(r0 * lda));
+                    g(mb, ncols, bl, kc4, ap, lda, xor, wp, bp, q, out, ldo);
                 }
                 r += mb * k.mr;
             }
@@ -750,20 +720,8 @@ impl PackedB {
             // (block_len bytes apart) with consecutive NR biases; `o` is writable for `rows`
             // rows of ncols bytes at stride ldo (above).
             unsafe {
-                f(
-                    rows,
-                    ncols,
-                    pk.block_len(),
-                    1,
-                    self.k,
-                    ptrs.as_ptr(),
-                    xor,
-                    w_panel.as_ptr(),
-                    bias_panel.as_ptr(),
-                    q,
-                    o,
-                    ldo,
-                );
+                let (bl, kc, ap) = (pk.block_len(), self.k, ptrs.as_ptr());
+                f(rows, ncols, bl, 1, kc, ap, xor, wp, bp, q, o, ldo);
             }
             r += rows;
         }
