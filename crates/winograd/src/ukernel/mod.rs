@@ -181,7 +181,8 @@ macro_rules! rows {
 pub(crate) use rows;
 
 /// Instantiates the six block transforms of one entry inside `#[target_feature]` functions
-/// and their `Transforms` constants `F2X2`, `F4X4`, `F6X6`.
+/// (`in2`/`out2`, `in4`/`out4`, `in6`/`out6` in a module `tf`) and their `Transforms` constants
+/// `F2X2`, `F4X4`, `F6X6`.
 macro_rules! block_transforms {
     ($(#[$attr:meta])* ; $vec:ty ; $arith:ty ; $io:ty) => {
         mod tf {
@@ -189,44 +190,28 @@ macro_rules! block_transforms {
             #[allow(unused_imports)]
             use crate::transforms::{Fused, Plain, L};
 
-            $(#[$attr])*
-            pub(crate) unsafe fn in2(g: &Geometry, j: &InJob) {
-                // SAFETY: forwarded contract of `InFn`.
-                unsafe { input_block::<4, 2, F2, $vec, $arith, $io>(g, j) }
-            }
-            $(#[$attr])*
-            pub(crate) unsafe fn in4(g: &Geometry, j: &InJob) {
-                // SAFETY: forwarded contract of `InFn`.
-                unsafe { input_block::<6, 4, F4, $vec, $arith, $io>(g, j) }
-            }
-            $(#[$attr])*
-            pub(crate) unsafe fn in6(g: &Geometry, j: &InJob) {
-                // SAFETY: forwarded contract of `InFn`.
-                unsafe { input_block::<8, 6, F6, $vec, $arith, $io>(g, j) }
-            }
-            $(#[$attr])*
-            pub(crate) unsafe fn out2(g: &Geometry, j: &OutJob) {
-                // SAFETY: forwarded contract of `OutFn`.
-                unsafe { output_block::<4, 2, F2, $vec, $arith, $io>(g, j) }
-            }
-            $(#[$attr])*
-            pub(crate) unsafe fn out4(g: &Geometry, j: &OutJob) {
-                // SAFETY: forwarded contract of `OutFn`.
-                unsafe { output_block::<6, 4, F4, $vec, $arith, $io>(g, j) }
-            }
-            $(#[$attr])*
-            pub(crate) unsafe fn out6(g: &Geometry, j: &OutJob) {
-                // SAFETY: forwarded contract of `OutFn`.
-                unsafe { output_block::<8, 6, F6, $vec, $arith, $io>(g, j) }
-            }
-
-            pub(crate) const F2X2: crate::ukernel::Transforms =
-                crate::ukernel::Transforms { input: in2, output: out2 };
-            pub(crate) const F4X4: crate::ukernel::Transforms =
-                crate::ukernel::Transforms { input: in4, output: out4 };
-            pub(crate) const F6X6: crate::ukernel::Transforms =
-                crate::ukernel::Transforms { input: in6, output: out6 };
+            // Per tile: the constant, the two functions, then `α`, `m` and the transform matrices.
+            crate::ukernel::block_transforms!(@tiles [$(#[$attr])*] ($vec, $arith, $io)
+                F2X2 in2 out2 4 2 F2, F4X4 in4 out4 6 4 F4, F6X6 in6 out6 8 6 F6);
         }
+    };
+    (@tiles $attrs:tt $types:tt $($name:ident $in:ident $out:ident $a:literal $m:literal $f:ident),*) => {$(
+        crate::ukernel::block_transforms!(@tile $attrs $types $name $in $out $a $m $f);
+    )*};
+    (@tile [$($attr:tt)*] ($vec:ty, $arith:ty, $io:ty) $name:ident $in:ident $out:ident
+        $a:literal $m:literal $f:ident) => {
+        $($attr)*
+        pub(crate) unsafe fn $in(g: &Geometry, j: &InJob) {
+            // SAFETY: forwarded contract of `InFn`.
+            unsafe { input_block::<$a, $m, $f, $vec, $arith, $io>(g, j) }
+        }
+        $($attr)*
+        pub(crate) unsafe fn $out(g: &Geometry, j: &OutJob) {
+            // SAFETY: forwarded contract of `OutFn`.
+            unsafe { output_block::<$a, $m, $f, $vec, $arith, $io>(g, j) }
+        }
+        pub(crate) const $name: crate::ukernel::Transforms =
+            crate::ukernel::Transforms { input: $in, output: $out };
     };
 }
 pub(crate) use block_transforms;
