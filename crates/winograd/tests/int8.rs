@@ -29,6 +29,14 @@ struct Case {
     bias: Option<Vec<i32>>,
 }
 
+/// `bytes` as values of type `t` (u8 or i8), widened to i32.
+fn widen(t: QType, bytes: &[u8]) -> Vec<i32> {
+    match t {
+        QType::U8 => bytes.iter().map(|&b| i32::from(b)).collect(),
+        QType::I8 => bytes.iter().map(|&b| i32::from(b as i8)).collect(),
+    }
+}
+
 fn as_i8(x: &[u8]) -> Vec<i8> {
     x.iter().map(|&b| b as i8).collect()
 }
@@ -64,52 +72,10 @@ impl Case {
         for b in 0..self.batch {
             let inp = &self.input[b * img..];
             let inp = &inp[..img.min(inp.len())];
-            let acc = match (self.in_type, self.w_type) {
-                (QType::U8, QType::U8) => reference::conv_i32(
-                    &g,
-                    1,
-                    self.cin,
-                    self.cout,
-                    inp,
-                    self.stride,
-                    self.zx,
-                    &self.weights,
-                    &zw,
-                ),
-                (QType::U8, QType::I8) => reference::conv_i32(
-                    &g,
-                    1,
-                    self.cin,
-                    self.cout,
-                    inp,
-                    self.stride,
-                    self.zx,
-                    &as_i8(&self.weights),
-                    &zw,
-                ),
-                (QType::I8, QType::U8) => reference::conv_i32(
-                    &g,
-                    1,
-                    self.cin,
-                    self.cout,
-                    &as_i8(inp),
-                    self.stride,
-                    self.zx,
-                    &self.weights,
-                    &zw,
-                ),
-                (QType::I8, QType::I8) => reference::conv_i32(
-                    &g,
-                    1,
-                    self.cin,
-                    self.cout,
-                    &as_i8(inp),
-                    self.stride,
-                    self.zx,
-                    &as_i8(&self.weights),
-                    &zw,
-                ),
-            };
+            // The operands as i32 values of their types (the reference widens them so too).
+            let (x, w) = (widen(self.in_type, inp), widen(self.w_type, &self.weights));
+            let (cin, cout, stride) = (self.cin, self.cout, self.stride);
+            let acc = reference::conv_i32(&g, 1, cin, cout, &x, stride, self.zx, &w, &zw);
             out.extend(acc);
         }
         if let Some(bias) = &self.bias {
