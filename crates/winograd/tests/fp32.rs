@@ -476,23 +476,21 @@ fn errors_are_reported() {
         e(WinogradConfig::new(3, 2, &bad)),
         WinogradError::NonFinite { index: 7, .. }
     ));
-    let b = [1.0f32];
-    assert!(matches!(
+    let with_bias = |b: &[f32]| {
         e(WinogradConfig {
-            bias: Some(&b),
+            bias: Some(b),
             ..ok()
-        }),
+        })
+    };
+    assert!(matches!(
+        with_bias(&[1.0]),
         WinogradError::Length {
             argument: "bias",
             ..
         }
     ));
-    let b = [1.0f32, f32::INFINITY];
     assert!(matches!(
-        e(WinogradConfig {
-            bias: Some(&b),
-            ..ok()
-        }),
+        with_bias(&[1.0, f32::INFINITY]),
         WinogradError::NonFinite {
             argument: "bias",
             ..

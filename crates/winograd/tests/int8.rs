@@ -37,6 +37,14 @@ fn widen(t: QType, bytes: &[u8]) -> Vec<i32> {
     }
 }
 
+/// `Σ_{i<n} Σ_{j<n} f(i, j)`.
+fn sum2(n: usize, f: impl Fn(usize, usize) -> i64) -> i64 {
+    (0..n)
+        .flat_map(|i| (0..n).map(move |j| (i, j)))
+        .map(|(i, j)| f(i, j))
+        .sum()
+}
+
 fn as_i8(x: &[u8]) -> Vec<i8> {
     x.iter().map(|&b| b as i8).collect()
 }
@@ -499,28 +507,16 @@ fn matrices_give_four_times_the_correlation() {
         let mut m = [[0i64; 4]; 4];
         for (i, mi) in m.iter_mut().enumerate() {
             for (j, mij) in mi.iter_mut().enumerate() {
-                let v: i64 = (0..4)
-                    .flat_map(|k| (0..4).map(move |l| (k, l)))
-                    .map(|(k, l)| bt(i, k) * d[k][l] * bt(j, l))
-                    .sum();
-                let u: i64 = (0..3)
-                    .flat_map(|a| (0..3).map(move |b| (a, b)))
-                    .map(|(a, b)| g2(i, a) * g[a][b] * g2(j, b))
-                    .sum();
+                let v = sum2(4, |k, l| bt(i, k) * d[k][l] * bt(j, l));
+                let u = sum2(3, |a, b| g2(i, a) * g[a][b] * g2(j, b));
                 assert!(v.abs() <= 1020 && u.abs() <= 2295, "|V| = {v}, |U| = {u}");
                 *mij = u * v;
             }
         }
         for r in 0..2 {
             for c in 0..2 {
-                let y4: i64 = (0..4)
-                    .flat_map(|i| (0..4).map(move |j| (i, j)))
-                    .map(|(i, j)| at(r, i) * m[i][j] * at(c, j))
-                    .sum();
-                let direct: i64 = (0..3)
-                    .flat_map(|a| (0..3).map(move |b| (a, b)))
-                    .map(|(a, b)| d[r + a][c + b] * g[a][b])
-                    .sum();
+                let y4 = sum2(4, |i, j| at(r, i) * m[i][j] * at(c, j));
+                let direct = sum2(3, |a, b| d[r + a][c + b] * g[a][b]);
                 assert_eq!(y4, 4 * direct, "tile {d:?} kernel {g:?}");
             }
         }
