@@ -10,11 +10,12 @@ use quant_params::{PerChannelRequantizer, QType, RequantScheme, Requantizer};
 mod guarded;
 use guarded::Guarded;
 
+#[path = "support/lcg.rs"]
+mod support_lcg;
+
+/// The shared generator's 31-bit values as i32.
 fn lcg(s: &mut u64) -> i32 {
-    *s = s
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (*s >> 33) as i32
+    support_lcg::lcg(s) as i32
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -21,12 +21,9 @@ struct Case {
     blocks: usize,
 }
 
-fn lcg(s: &mut u64) -> u64 {
-    *s = s
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    *s >> 33
-}
+#[path = "support/lcg.rs"]
+mod lcg;
+use lcg::lcg;
 
 impl Case {
     #[allow(clippy::too_many_arguments)]

@@ -45,6 +45,17 @@ fn sum2(n: usize, f: impl Fn(usize, usize) -> i64) -> i64 {
         .sum()
 }
 
+/// xorshift64 (13, 7, 17) from `seed` (not 0): the tests' deterministic generator.
+fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+    let mut s = seed;
+    move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    }
+}
+
 fn as_i8(x: &[u8]) -> Vec<i8> {
     x.iter().map(|&b| b as i8).collect()
 }
@@ -248,8 +259,7 @@ prop_compose! {
         if h + pad[0] + pad[2] < 3 || w + pad[1] + pad[3] < 3 {
             return None;
         }
-        let mut s = seed | 1;
-        let mut rnd = move || { s ^= s << 13; s ^= s >> 7; s ^= s << 17; s };
+        let mut rnd = xorshift(seed | 1);
         let stride = cin + extra_stride;
         let in_type = qtype(in_signed);
         let w_type = qtype(w_signed);
@@ -257,7 +267,7 @@ prop_compose! {
         let zx = zp(in_type, rnd());
         let zw: Vec<i32> = if per_channel {
             (0..cout).map(|_| zp(w_type, rnd())).collect()
-        } else if w_signed && rnd() % 2 == 0 {
+        } else if w_signed && rnd().is_multiple_of(2) {
             vec![0] // symmetric
         } else {
             vec![zp(w_type, rnd())]
@@ -486,13 +496,7 @@ fn profiled_run_matches_run() {
 #[test]
 fn matrices_give_four_times_the_correlation() {
     use winograd::f2x3::{AT, BT, G2};
-    let mut s = 0x9e37_79b9_7f4a_7c15u64;
-    let mut rnd = move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        s
-    };
+    let mut rnd = xorshift(0x9e37_79b9_7f4a_7c15);
     for case in 0..2000 {
         let pick = |r: u64| match case % 3 {
             0 => (r % 511) as i64 - 255,
