@@ -412,6 +412,7 @@ impl QConv2d {
         let (cin_g, cout_g, cout) = (d.cin_per_group, d.cout_per_group, self.dims.cout);
         let pk = &self.packed;
         let xor = self.a_xor ^ if k.signed_a { 0x80 } else { 0 };
+        let bl = pk.block_len();
         let mut p = p0;
         if let Some(gf) = strided {
             // The kernel reads whole k-groups (4·kc4 bytes) of every row: full row blocks up to
@@ -427,6 +428,8 @@ impl QConv2d {
             if mb > 0 {
                 for g in 0..d.groups {
                     let (w_group, bias_group) = pk.block_range(g, 0, pk.blocks());
+                    let (wp, bp) = (w_group.as_ptr(), bias_group.as_ptr());
+                    let qg = &q.from_column(g * cout_g);
                     // SAFETY: pixels p0..p0 + mb·MR of the input are readable for
                     // g·cin_g + 4·kc4 bytes (above; 1x1 stride 1 unpadded: output pixel p is
                     // input pixel p, at p · px); their outputs are the caller's; the group's
@@ -434,20 +437,9 @@ impl QConv2d {
                     // KR = 4 (every kernel with a strided entry); the kernel's ISA is the
                     // plan's.
                     unsafe {
-                        gf(
-                            mb,
-                            cout_g,
-                            pk.block_len(),
-                            kc4,
-                            input.as_ptr().add(p0 * px + g * cin_g),
-                            px,
-                            xor,
-                            w_group.as_ptr(),
-                            bias_group.as_ptr(),
-                            &q.from_column(g * cout_g),
-                            out.add(g * cout_g),
-                            cout,
-                        );
+                        let (ip, op) =
+                            (input.as_ptr().add(p0 * px + g * cin_g), out.add(g * cout_g));
+                        gf(mb, cout_g, bl, kc4, ip, px, xor, wp, bp, qg, op, cout);
                     }
                 }
                 p += mb * k.mr;
@@ -458,40 +450,50 @@ impl QConv2d {
             for g in 0..d.groups {
                 let goff = g * cin_g;
                 let (w_group, bias_group) = pk.block_range(g, 0, pk.blocks());
-                for m in 0..k.mr {
-                    // Rows past the tile repeat its last pixel.
-                    let pix = p + m.min(rows - 1);
-                    for (t, &off) in offsets[pix * taps..(pix + 1) * taps].iter().enumerate() {
-                        ptrs[t * k.mr + m] = if off == PAD {
-                            self.zero_row.as_ptr()
-                        } else {
-                            // SAFETY: as in `tile`: off + goff + cin_g <= input.len().
-                            unsafe { input.as_ptr().add(off + goff) }
-                        };
-                    }
-                }
+                let (wp, bp) = (w_group.as_ptr(), bias_group.as_ptr());
+                let qg = &q.from_column(g * cout_g);
+                self.row_ptrs(offsets, input, p, rows, goff, ptrs);
                 // SAFETY: ptrs holds taps · MR pointers to cin_g readable bytes; the group's
                 // blocks are consecutive with consecutive biases; the output rows p..p + rows,
                 // columns g·cout_g.. are the caller's (row stride cout); the kernel's ISA is
                 // the plan's.
                 unsafe {
-                    f(
-                        rows,
-                        cout_g,
-                        pk.block_len(),
-                        taps,
-                        cin_g,
-                        ptrs.as_ptr(),
-                        xor,
-                        w_group.as_ptr(),
-                        bias_group.as_ptr(),
-                        &q.from_column(g * cout_g),
-                        out.add((p - p0) * cout + g * cout_g),
-                        cout,
-                    );
+                    let (ap, op) = (ptrs.as_ptr(), out.add((p - p0) * cout + g * cout_g));
+                    f(rows, cout_g, bl, taps, cin_g, ap, xor, wp, bp, qg, op, cout);
                 }
             }
             p += rows;
+        }
+    }
+
+    /// Points `ptrs[t · MR + m]` at the input of tap `t` of output pixel `p + m`, from input
+    /// channel `goff` of its group (the zero row for a padding tap), for the `MR` rows of a tile
+    /// of `rows` pixels (rows past the tile repeat its last pixel).
+    #[inline(always)]
+    fn row_ptrs(
+        &self,
+        offsets: &[usize],
+        input: &[u8],
+        p: usize,
+        rows: usize,
+        goff: usize,
+        ptrs: &mut [*const u8],
+    ) {
+        let (mr, taps) = (self.kernel.mr, self.dims.taps);
+        for m in 0..mr {
+            let pix = p + m.min(rows - 1);
+            for (t, &off) in offsets[pix * taps..(pix + 1) * taps].iter().enumerate() {
+                ptrs[t * mr + m] = if off == PAD {
+                    self.zero_row.as_ptr()
+                } else {
+                    debug_assert!(off + goff + self.desc.cin_per_group <= input.len());
+                    // SAFETY: `off` is a pixel offset of an in-image tap, at most
+                    // (pixels_in − 1) · in_pixel_stride, and goff + cin_g <= cin, so
+                    // off + goff + cin_g <= need_in <= input.len() (checked in `run`):
+                    // the pointer and the cin_g bytes after it are inside `input`.
+                    unsafe { input.as_ptr().add(off + goff) }
+                };
+            }
         }
     }
 
@@ -514,28 +516,14 @@ impl QConv2d {
         let cout_g = d.cout_per_group;
         let cout = self.dims.cout;
         let pk = &self.packed;
+        let xor = self.a_xor ^ if k.signed_a { 0x80 } else { 0 };
         let mut p = p0;
         while p < p1 {
             let rows = (p1 - p).min(k.mr);
             for g in 0..d.groups {
                 let goff = g * cin_g;
                 let (w_group, bias_group) = pk.block_range(g, 0, pk.blocks());
-                for m in 0..k.mr {
-                    // Rows past the tile repeat its last pixel.
-                    let pix = p + m.min(rows - 1);
-                    for (t, &off) in offsets[pix * taps..(pix + 1) * taps].iter().enumerate() {
-                        ptrs[t * k.mr + m] = if off == PAD {
-                            self.zero_row.as_ptr()
-                        } else {
-                            debug_assert!(off + goff + cin_g <= input.len());
-                            // SAFETY: `off` is a pixel offset of an in-image tap, at most
-                            // (pixels_in − 1) · in_pixel_stride, and goff + cin_g <= cin, so
-                            // off + goff + cin_g <= need_in <= input.len() (checked in `run`):
-                            // the pointer and the cin_g bytes after it are inside `input`.
-                            unsafe { input.as_ptr().add(off + goff) }
-                        };
-                    }
-                }
+                self.row_ptrs(offsets, input, p, rows, goff, ptrs);
                 if pk.needs_row_sums() {
                     for (m, rs) in row_sums.iter_mut().enumerate().take(rows) {
                         let mut s = 0i32;
@@ -561,18 +549,9 @@ impl QConv2d {
                     // with nr valid columns from col0; the kernel's ISA is available (the plan
                     // chose a supported IGEMM entry).
                     unsafe {
-                        (k.run)(
-                            rows,
-                            nr,
-                            taps,
-                            cin_g,
-                            ptrs.as_ptr(),
-                            self.a_xor ^ if k.signed_a { 0x80 } else { 0 },
-                            w.as_ptr(),
-                            bias.as_ptr(),
-                            out.as_mut_ptr(),
-                            cout,
-                        );
+                        let (ap, wp, bp, op) =
+                            (ptrs.as_ptr(), w.as_ptr(), bias.as_ptr(), out.as_mut_ptr());
+                        (k.run)(rows, nr, taps, cin_g, ap, xor, wp, bp, op, cout);
                     }
                     if pk.needs_row_sums() {
                         for (m, &rs) in row_sums.iter().enumerate().take(rows) {

@@ -37,12 +37,9 @@ struct Case {
     seed: u64,
 }
 
-fn lcg(seed: &mut u64) -> u32 {
-    *seed = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (*seed >> 33) as u32
-}
+#[path = "../../qgemm/tests/support/lcg.rs"]
+mod lcg;
+use lcg::lcg;
 
 fn case() -> impl Strategy<Value = Case> {
     (

@@ -24,6 +24,12 @@ fn one_by_one(cin: usize, cout: usize) -> Conv2dDesc {
     Conv2dDesc::square(1, 1, Padding::uniform(0), 1, cin, cout)
 }
 
+/// `desc` with one change (`|d| d.stride = [2, 1]`).
+fn edit(mut desc: Conv2dDesc, change: impl FnOnce(&mut Conv2dDesc)) -> Conv2dDesc {
+    change(&mut desc);
+    desc
+}
+
 fn plan_with(
     desc: Conv2dDesc,
     weights: &[i8],
@@ -120,31 +126,19 @@ fn strides_and_dilations_above_u32_are_refused() {
     let ok = Conv2dDesc::square(3, 1, Padding::uniform(0), 1, 1, 1);
     for (desc, want) in [
         (
-            Conv2dDesc {
-                stride: [BIG, 1],
-                ..ok
-            },
+            edit(ok, |d| d.stride = [BIG, 1]),
             "stride height 4294967296 exceeds",
         ),
         (
-            Conv2dDesc {
-                stride: [1, BIG],
-                ..ok
-            },
+            edit(ok, |d| d.stride = [1, BIG]),
             "stride width 4294967296 exceeds",
         ),
         (
-            Conv2dDesc {
-                dilation: [BIG, 1],
-                ..ok
-            },
+            edit(ok, |d| d.dilation = [BIG, 1]),
             "dilation height 4294967296 exceeds",
         ),
         (
-            Conv2dDesc {
-                dilation: [1, BIG],
-                ..ok
-            },
+            edit(ok, |d| d.dilation = [1, BIG]),
             "dilation width 4294967296 exceeds",
         ),
     ] {
@@ -162,54 +156,21 @@ fn near_usize_max_attributes_are_refused() {
     let ok = Conv2dDesc::square(3, 1, Padding::uniform(1), 1, 1, 1);
     for v in [usize::MAX, HALF, usize::MAX - 1] {
         let cases = [
+            (edit(ok, |d| d.kernel = [v, 3]), "kernel height"),
+            (edit(ok, |d| d.kernel = [3, v]), "kernel width"),
+            (edit(ok, |d| d.stride = [v, 1]), "stride height"),
+            (edit(ok, |d| d.dilation = [1, v]), "dilation width"),
+            (edit(ok, |d| d.groups = v), "groups"),
             (
-                Conv2dDesc {
-                    kernel: [v, 3],
-                    ..ok
-                },
-                "kernel height",
-            ),
-            (
-                Conv2dDesc {
-                    kernel: [3, v],
-                    ..ok
-                },
-                "kernel width",
-            ),
-            (
-                Conv2dDesc {
-                    stride: [v, 1],
-                    ..ok
-                },
-                "stride height",
-            ),
-            (
-                Conv2dDesc {
-                    dilation: [1, v],
-                    ..ok
-                },
-                "dilation width",
-            ),
-            (Conv2dDesc { groups: v, ..ok }, "groups"),
-            (
-                Conv2dDesc {
-                    cin_per_group: v,
-                    ..ok
-                },
+                edit(ok, |d| d.cin_per_group = v),
                 "input channels per group",
             ),
             (
-                Conv2dDesc {
-                    cout_per_group: v,
-                    ..ok
-                },
+                edit(ok, |d| d.cout_per_group = v),
                 "output channels per group",
             ),
             (
-                Conv2dDesc {
-                    padding: Padding::Explicit([1, 1, v, 1]),
-                    ..ok
-                },
+                edit(ok, |d| d.padding = Padding::Explicit([1, 1, v, 1])),
                 "bottom padding",
             ),
         ];
@@ -265,40 +226,16 @@ fn groups_times_channels_overflow_is_refused() {
 fn zero_sized_dims() {
     let ok = Conv2dDesc::square(3, 1, Padding::uniform(2), 1, 1, 1);
     for (desc, want) in [
+        (edit(ok, |d| d.kernel = [0, 3]), "zero side"),
+        (edit(ok, |d| d.stride = [1, 0]), "stride"),
+        (edit(ok, |d| d.dilation = [0, 1]), "dilation"),
+        (edit(ok, |d| d.groups = 0), "groups (0)"),
         (
-            Conv2dDesc {
-                kernel: [0, 3],
-                ..ok
-            },
-            "zero side",
-        ),
-        (
-            Conv2dDesc {
-                stride: [1, 0],
-                ..ok
-            },
-            "stride",
-        ),
-        (
-            Conv2dDesc {
-                dilation: [0, 1],
-                ..ok
-            },
-            "dilation",
-        ),
-        (Conv2dDesc { groups: 0, ..ok }, "groups (0)"),
-        (
-            Conv2dDesc {
-                cin_per_group: 0,
-                ..ok
-            },
+            edit(ok, |d| d.cin_per_group = 0),
             "input channels per group (0)",
         ),
         (
-            Conv2dDesc {
-                cout_per_group: 0,
-                ..ok
-            },
+            edit(ok, |d| d.cout_per_group = 0),
             "output channels per group (0)",
         ),
     ] {

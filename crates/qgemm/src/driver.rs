@@ -4,7 +4,7 @@
 use crate::ukernel::{self, Fp32Requant};
 use crate::{strided_span, GemmError, GemmOutput, Input8, PackedB};
 use cpu_probe::parallel::{Parallel, TileMut};
-use quant_params::{PerChannelRequantizer, QType, Requantizer};
+use quant_params::{PerChannelRequantizer, QType, RequantPlan, Requantizer};
 use std::cell::RefCell;
 
 /// The smallest task (multiply-adds) the driver hands to another thread: 512K multiply-adds,
@@ -110,45 +110,17 @@ impl PackedB {
             (GemmOutput::I32 { c, .. }, _) => job.run_i32(c),
             (GemmOutput::U8 { c, .. }, None) => {
                 let p = plan.as_ref().expect("a u8 C has a requantization plan");
-                job.run_scratch(c, |run, o, _| {
-                    let _ = p.run_u8(run, o);
-                })
+                job.run_scratch(c, |run, o, _| u8::per_tensor(p, run, o))
             }
             (GemmOutput::I8 { c, .. }, None) => {
                 let p = plan.as_ref().expect("an i8 C has a requantization plan");
-                job.run_scratch(c, |run, o, _| {
-                    let _ = p.run_i8(run, o);
-                })
+                job.run_scratch(c, |run, o, _| i8::per_tensor(p, run, o))
             }
             (GemmOutput::U8PerChannel { c, requant, .. }, None) => {
-                job.run_scratch(c, |run, o, col0| {
-                    per_channel(
-                        requant,
-                        run,
-                        o,
-                        col0,
-                        self.n,
-                        |r, v| r.requantize(v) as u8,
-                        |pc, run, o| {
-                            let _ = pc.requantize_rows_u8(run, o);
-                        },
-                    )
-                })
+                job.run_scratch(c, |run, o, col0| per_channel(requant, run, o, col0, self.n))
             }
             (GemmOutput::I8PerChannel { c, requant, .. }, None) => {
-                job.run_scratch(c, |run, o, col0| {
-                    per_channel(
-                        requant,
-                        run,
-                        o,
-                        col0,
-                        self.n,
-                        |r, v| r.requantize(v) as u8 as i8,
-                        |pc, run, o| {
-                            let _ = pc.requantize_rows_i8(run, o);
-                        },
-                    )
-                })
+                job.run_scratch(c, |run, o, col0| per_channel(requant, run, o, col0, self.n))
             }
             (
                 GemmOutput::F32 {
@@ -290,23 +262,56 @@ impl PackedB {
     }
 }
 
+/// The byte types of requantized C, with quant-params' requantization into each.
+trait OutByte: Copy {
+    /// One value by one channel's requantizer.
+    fn one(r: &Requantizer, v: i32) -> Self;
+    /// Whole rows of all `n` channels (`acc` a multiple of `n` long, from column 0).
+    fn rows(pc: &PerChannelRequantizer, acc: &[i32], out: &mut [Self]);
+    /// A run of values by the per-tensor plan.
+    fn per_tensor(p: &RequantPlan, acc: &[i32], out: &mut [Self]);
+}
+
+impl OutByte for u8 {
+    fn one(r: &Requantizer, v: i32) -> u8 {
+        r.requantize(v) as u8
+    }
+    fn rows(pc: &PerChannelRequantizer, acc: &[i32], out: &mut [u8]) {
+        let _ = pc.requantize_rows_u8(acc, out);
+    }
+    fn per_tensor(p: &RequantPlan, acc: &[i32], out: &mut [u8]) {
+        let _ = p.run_u8(acc, out);
+    }
+}
+
+impl OutByte for i8 {
+    fn one(r: &Requantizer, v: i32) -> i8 {
+        r.requantize(v) as u8 as i8
+    }
+    fn rows(pc: &PerChannelRequantizer, acc: &[i32], out: &mut [i8]) {
+        let _ = pc.requantize_rows_i8(acc, out);
+    }
+    fn per_tensor(p: &RequantPlan, acc: &[i32], out: &mut [i8]) {
+        let _ = p.run_i8(acc, out);
+    }
+}
+
 /// Per-channel requantization of `run` (first column `col0`) into `o`: whole dense rows in one
-/// call (`rows`), a column range (GEMV panels) channel by channel (`one`).
-fn per_channel<T>(
+/// call ([`OutByte::rows`]), a column range (GEMV panels) channel by channel
+/// ([`OutByte::one`]).
+fn per_channel<T: OutByte>(
     pc: &PerChannelRequantizer,
     run: &[i32],
     o: &mut [T],
     col0: usize,
     n: usize,
-    one: impl Fn(&Requantizer, i32) -> T,
-    rows: impl Fn(&PerChannelRequantizer, &[i32], &mut [T]),
 ) {
     if col0 == 0 && run.len().is_multiple_of(n) {
-        rows(pc, run, o);
+        T::rows(pc, run, o);
     } else {
         for (j, (x, &v)) in o.iter_mut().zip(run).enumerate() {
             if let Some(r) = pc.channel(col0 + j) {
-                *x = one(r, v);
+                *x = T::one(r, v);
             }
         }
     }
@@ -594,6 +599,7 @@ impl PackedB {
         let xor = self.kernel_xor();
         // The task's blocks (checked once, not per kernel call).
         let (w_panel, bias_panel) = pk.block_range(0, b0, b1);
+        let (wp, bp) = (w_panel.as_ptr(), bias_panel.as_ptr());
         let mut r = r0;
         if let (Some(g), false) = (k.gemm_i32, pk.needs_row_sums()) {
             // Full row blocks in one call (see `strided_blocks`).
@@ -605,19 +611,9 @@ impl PackedB {
                 // blocks b0..b1 are consecutive (block_len apart, NR biases apart), KR = 4; the
                 // kernel's ISA is the plan's.
                 unsafe {
-                    g(
-                        mb,
-                        ncols,
-                        pk.block_len(),
-                        self.k.div_ceil(4),
-                        a.as_ptr().add(r0 * lda),
-                        lda,
-                        xor,
-                        w_panel.as_ptr(),
-                        bias_panel.as_ptr(),
-                        acc,
-                        ldacc,
-                    );
+                    let (bl, kc4, ap) =
+                        (pk.block_len(), self.k.div_ceil(4), a.as_ptr().add(r0 * lda));
+                    g(mb, ncols, bl, kc4, ap, lda, xor, wp, bp, acc, ldacc);
                 }
                 r += mb * k.mr;
             }
@@ -649,18 +645,8 @@ impl PackedB {
                 // ldacc with nr columns (above); the kernel's ISA is available (chosen from
                 // the IGEMM table for this CPU).
                 unsafe {
-                    (k.run)(
-                        rows,
-                        nr,
-                        1,
-                        self.k,
-                        ptrs.as_ptr(),
-                        xor,
-                        w.as_ptr(),
-                        bias.as_ptr(),
-                        out,
-                        ldacc,
-                    );
+                    let (kc, ap, wb, bb) = (self.k, ptrs.as_ptr(), w.as_ptr(), bias.as_ptr());
+                    (k.run)(rows, nr, 1, kc, ap, xor, wb, bb, out, ldacc);
                 }
                 if pk.needs_row_sums() {
                     for (i, &rs) in row_sums.iter().enumerate().take(rows) {
@@ -706,6 +692,7 @@ impl PackedB {
         let xor = self.kernel_xor();
         // The task's blocks (checked once, not per kernel call).
         let (w_panel, bias_panel) = pk.block_range(0, b0, b1);
+        let (wp, bp) = (w_panel.as_ptr(), bias_panel.as_ptr());
         let mut r = r0;
         let col0 = b0 * k.nr;
         let ncols = (b1 * k.nr).min(self.n) - col0;
@@ -723,20 +710,8 @@ impl PackedB {
                 // ceil(k / 4) groups (KR = 4 for every kernel with a strided entry); the
                 // kernel's ISA is available (the plan's entry).
                 unsafe {
-                    g(
-                        mb,
-                        ncols,
-                        pk.block_len(),
-                        kc4,
-                        a.as_ptr().add(r0 * lda),
-                        lda,
-                        xor,
-                        w_panel.as_ptr(),
-                        bias_panel.as_ptr(),
-                        q,
-                        out,
-                        ldo,
-                    );
+                    let (bl, ap) = (pk.block_len(), a.as_ptr().add(r0 * lda));
+                    g(mb, ncols, bl, kc4, ap, lda, xor, wp, bp, q, out, ldo);
                 }
                 r += mb * k.mr;
             }
@@ -750,20 +725,8 @@ impl PackedB {
             // (block_len bytes apart) with consecutive NR biases; `o` is writable for `rows`
             // rows of ncols bytes at stride ldo (above).
             unsafe {
-                f(
-                    rows,
-                    ncols,
-                    pk.block_len(),
-                    1,
-                    self.k,
-                    ptrs.as_ptr(),
-                    xor,
-                    w_panel.as_ptr(),
-                    bias_panel.as_ptr(),
-                    q,
-                    o,
-                    ldo,
-                );
+                let (bl, kc, ap) = (pk.block_len(), self.k, ptrs.as_ptr());
+                f(rows, ncols, bl, 1, kc, ap, xor, wp, bp, q, o, ldo);
             }
             r += rows;
         }

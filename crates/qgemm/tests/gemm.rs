@@ -10,11 +10,12 @@ use quant_params::{PerChannelRequantizer, QType, RequantScheme, Requantizer};
 mod guarded;
 use guarded::Guarded;
 
+#[path = "support/lcg.rs"]
+mod support_lcg;
+
+/// The shared generator's 31-bit values as i32.
 fn lcg(s: &mut u64) -> i32 {
-    *s = s
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (*s >> 33) as i32
+    support_lcg::lcg(s) as i32
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -371,24 +372,12 @@ fn extreme_operands() {
                     seed += 1;
                     // Mostly the extremes, one value in 7 the other end of the range.
                     let mut s = seed;
-                    let a: Vec<i32> = (0..m * k)
-                        .map(|_| {
-                            if lcg(&mut s) % 7 == 0 {
-                                amin + amax - av
-                            } else {
-                                av
-                            }
-                        })
-                        .collect();
-                    let b: Vec<i32> = (0..k * n)
-                        .map(|_| {
-                            if lcg(&mut s) % 7 == 0 {
-                                bmin + bmax - bv
-                            } else {
-                                bv
-                            }
-                        })
-                        .collect();
+                    let mut mostly = |len: usize, v: i32, other: i32| -> Vec<i32> {
+                        let pick = |_| if lcg(&mut s) % 7 == 0 { other } else { v };
+                        (0..len).map(pick).collect()
+                    };
+                    let a = mostly(m * k, av, amin + amax - av);
+                    let b = mostly(k * n, bv, bmin + bmax - bv);
                     let bias = vec![(seed % 5) as i32 - 2; n];
                     let zbs = if seed.is_multiple_of(2) {
                         vec![zb; n]
@@ -449,90 +438,44 @@ fn overflow_boundary() {
 #[test]
 fn bad_input_is_an_error() {
     let b = [0i8; 12];
-    let cfg = GemmConfig {
-        k: 3,
-        n: 4,
-        b: Input8::I8(&b),
-        ldb: 4,
-        a_type: QType::U8,
-        a_zero_point: 128,
-        b_zero_points: &[0],
-        bias: None,
-        kernel: None,
-    };
-    assert!(PackedB::new(GemmConfig { ldb: 3, ..cfg })
-        .unwrap_err()
-        .to_string()
-        .contains("ldb"));
-    assert!(PackedB::new(GemmConfig { k: 4, ..cfg })
-        .unwrap_err()
-        .to_string()
-        .contains("B has 12"));
-    assert!(PackedB::new(GemmConfig {
+    let cfg = GemmConfig::u8_by_s8(3, 4, &b);
+    let refused = |cfg| PackedB::new(cfg).unwrap_err().to_string();
+    assert!(refused(GemmConfig { ldb: 3, ..cfg }).contains("ldb"));
+    assert!(refused(GemmConfig { k: 4, ..cfg }).contains("B has 12"));
+    let two_zps = GemmConfig {
         b_zero_points: &[0, 0],
         ..cfg
-    })
-    .unwrap_err()
-    .to_string()
-    .contains("zero points"));
-    assert!(PackedB::new(GemmConfig {
+    };
+    assert!(refused(two_zps).contains("zero points"));
+    let bad_zp = GemmConfig {
         a_zero_point: 300,
         ..cfg
-    })
-    .unwrap_err()
-    .to_string()
-    .contains("zero point"));
+    };
+    assert!(refused(bad_zp).contains("zero point"));
     let p = PackedB::new(cfg).unwrap();
     let par = Parallel::single();
+    // A 2x3 times the 3x4 B.
+    let gemm_err =
+        |a: Input8<'_>, out: GemmOutput<'_>| p.gemm(2, a, 3, out, &par).unwrap_err().to_string();
     let mut c = [0i32; 8];
-    let e = p
-        .gemm(
-            2,
-            Input8::U8(&[0; 5]),
-            3,
-            GemmOutput::I32 { c: &mut c, ldc: 4 },
-            &par,
-        )
-        .unwrap_err();
-    assert!(e.to_string().contains("A has 5"), "{e}");
-    let e = p
-        .gemm(
-            2,
-            Input8::U8(&[0; 6]),
-            3,
-            GemmOutput::I32 {
-                c: &mut c[..7],
-                ldc: 4,
-            },
-            &par,
-        )
-        .unwrap_err();
-    assert!(e.to_string().contains("C has 7"), "{e}");
-    let e = p
-        .gemm(
-            2,
-            Input8::I8(&[0; 6]),
-            3,
-            GemmOutput::I32 { c: &mut c, ldc: 4 },
-            &par,
-        )
-        .unwrap_err();
-    assert!(e.to_string().contains("activations"), "{e}");
+    let e = gemm_err(Input8::U8(&[0; 5]), GemmOutput::I32 { c: &mut c, ldc: 4 });
+    assert!(e.contains("A has 5"), "{e}");
+    let short = GemmOutput::I32 {
+        c: &mut c[..7],
+        ldc: 4,
+    };
+    let e = gemm_err(Input8::U8(&[0; 6]), short);
+    assert!(e.contains("C has 7"), "{e}");
+    let e = gemm_err(Input8::I8(&[0; 6]), GemmOutput::I32 { c: &mut c, ldc: 4 });
+    assert!(e.contains("activations"), "{e}");
     let r = Requantizer::new(RequantScheme::Fp32, 0.5, 0, QType::I8).unwrap();
-    let e = p
-        .gemm(
-            2,
-            Input8::U8(&[0; 6]),
-            3,
-            GemmOutput::U8 {
-                c: &mut [0u8; 8],
-                ldc: 4,
-                requant: &r,
-            },
-            &par,
-        )
-        .unwrap_err();
-    assert!(e.to_string().contains("requantizer produces"), "{e}");
+    let u8out = GemmOutput::U8 {
+        c: &mut [0u8; 8],
+        ldc: 4,
+        requant: &r,
+    };
+    let e = gemm_err(Input8::U8(&[0; 6]), u8out);
+    assert!(e.contains("requantizer produces"), "{e}");
 }
 
 #[test]
@@ -542,15 +485,8 @@ fn packed_b_is_shareable_across_threads() {
     // One PackedB used from two threads at once gives the same C.
     let b: Vec<i8> = (0..64 * 40).map(|i| (i % 251) as i8).collect();
     let p = PackedB::new(GemmConfig {
-        k: 64,
-        n: 40,
-        b: Input8::I8(&b),
-        ldb: 40,
-        a_type: QType::U8,
         a_zero_point: 100,
-        b_zero_points: &[0],
-        bias: None,
-        kernel: None,
+        ..GemmConfig::u8_by_s8(64, 40, &b)
     })
     .unwrap();
     let a: Vec<u8> = (0..13 * 64).map(|i| (i * 7 % 256) as u8).collect();
@@ -577,18 +513,7 @@ fn packed_b_is_shareable_across_threads() {
 fn driver_tiling() {
     // Q1 (1x1024x1000, a classifier head): 2 threads split the columns; 1 thread does not.
     let b = vec![1i8; 1024 * 1000];
-    let p = PackedB::new(GemmConfig {
-        k: 1024,
-        n: 1000,
-        b: Input8::I8(&b),
-        ldb: 1000,
-        a_type: QType::U8,
-        a_zero_point: 128,
-        b_zero_points: &[0],
-        bias: None,
-        kernel: None,
-    })
-    .unwrap();
+    let p = PackedB::new(GemmConfig::u8_by_s8(1024, 1000, &b)).unwrap();
     let nb = 1000usize.div_ceil(p.kernel().kernels.nr);
     let t2 = p.tiling(1, 2);
     assert!(nb.div_ceil(t2.blocks) >= 2, "{t2:?}");
@@ -596,18 +521,7 @@ fn driver_tiling() {
     assert_eq!(t1.rows, 1);
     // Q2 (3136x64x64): at least 2 tasks per thread, row tiles a multiple of MR.
     let b = vec![1i8; 64 * 64];
-    let p = PackedB::new(GemmConfig {
-        k: 64,
-        n: 64,
-        b: Input8::I8(&b),
-        ldb: 64,
-        a_type: QType::U8,
-        a_zero_point: 128,
-        b_zero_points: &[0],
-        bias: None,
-        kernel: None,
-    })
-    .unwrap();
+    let p = PackedB::new(GemmConfig::u8_by_s8(64, 64, &b)).unwrap();
     let t = p.tiling(3136, 2);
     assert!(3136usize.div_ceil(t.rows) >= 4, "{t:?}");
     assert_eq!(t.rows % p.kernel().kernels.mr, 0);
@@ -664,15 +578,9 @@ fn fused_requantization_edges() {
     ];
     for v in IGEMM.available() {
         let p = PackedB::new(GemmConfig {
-            k,
-            n,
-            b: Input8::I8(&b),
-            ldb: n,
-            a_type: QType::U8,
-            a_zero_point: 128,
-            b_zero_points: &[0],
             bias: Some(&bias),
             kernel: Some(v),
+            ..GemmConfig::u8_by_s8(k, n, &b)
         })
         .unwrap();
         for (si, &scale) in scales.iter().enumerate() {
@@ -837,15 +745,9 @@ fn entries_by_name() {
     let b = [1i8; 6];
     for e in IGEMM.all() {
         let cfg = GemmConfig {
-            k: 3,
-            n: 2,
-            b: Input8::I8(&b),
-            ldb: 2,
-            a_type: QType::U8,
             a_zero_point: 0,
-            b_zero_points: &[0],
-            bias: None,
             kernel: Some(e),
+            ..GemmConfig::u8_by_s8(3, 2, &b)
         };
         match IGEMM.by_name(e.name) {
             Ok(found) => {

@@ -20,15 +20,9 @@ const HALF: usize = usize::MAX / 2 + 1;
 /// `k × n` ones (s8), u8 activations with zero point 0, on `variant`.
 fn packed(k: usize, n: usize, variant: Option<&'static Kernel>) -> PackedB {
     PackedB::new(GemmConfig {
-        k,
-        n,
-        b: Input8::I8(&vec![1; k * n]),
-        ldb: n,
-        a_type: QType::U8,
         a_zero_point: 0,
-        b_zero_points: &[0],
-        bias: None,
         kernel: variant,
+        ..GemmConfig::u8_by_s8(k, n, &vec![1; k * n])
     })
     .unwrap()
 }
@@ -189,15 +183,9 @@ fn huge_m_with_a_tiny_a_is_refused() {
 fn ldb_past_half_of_usize_is_refused() {
     for (k, ldb) in [(3, HALF), (2, usize::MAX)] {
         let e = PackedB::new(GemmConfig {
-            k,
-            n: 1,
-            b: Input8::I8(&[1]),
             ldb,
-            a_type: QType::U8,
             a_zero_point: 0,
-            b_zero_points: &[0],
-            bias: None,
-            kernel: None,
+            ..GemmConfig::u8_by_s8(k, 1, &[1])
         })
         .unwrap_err()
         .to_string();
@@ -222,15 +210,8 @@ fn k_and_n_above_u32_are_refused() {
         (usize::MAX, usize::MAX, "k 18446744073709551615 exceeds"),
     ] {
         let e = PackedB::new(GemmConfig {
-            k,
-            n,
-            b: Input8::I8(&[1; 16]),
-            ldb: n,
-            a_type: QType::U8,
             a_zero_point: 0,
-            b_zero_points: &[0],
-            bias: None,
-            kernel: None,
+            ..GemmConfig::u8_by_s8(k, n, &[1; 16])
         })
         .unwrap_err()
         .to_string();
@@ -243,15 +224,9 @@ fn k_and_n_above_u32_are_refused() {
 fn zero_sized_dims() {
     for (k, n) in [(0, 4), (4, 0), (0, 0)] {
         let e = PackedB::new(GemmConfig {
-            k,
-            n,
-            b: Input8::I8(&[1; 16]),
             ldb: 4,
-            a_type: QType::U8,
             a_zero_point: 0,
-            b_zero_points: &[0],
-            bias: None,
-            kernel: None,
+            ..GemmConfig::u8_by_s8(k, n, &[1; 16])
         })
         .unwrap_err()
         .to_string();

@@ -8,12 +8,9 @@ use qgemm::ukernel::Fp32Requant;
 use qgemm::IGEMM;
 use quant_params::{QType, RequantScheme, Requantizer};
 
-fn lcg(s: &mut u64) -> u32 {
-    *s = s
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (*s >> 33) as u32
-}
+#[path = "support/lcg.rs"]
+mod lcg;
+use lcg::lcg;
 
 #[test]
 fn taps_and_chunks() {

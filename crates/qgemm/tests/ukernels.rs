@@ -21,12 +21,9 @@ struct Case {
     blocks: usize,
 }
 
-fn lcg(s: &mut u64) -> u64 {
-    *s = s
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    *s >> 33
-}
+#[path = "support/lcg.rs"]
+mod lcg;
+use lcg::lcg;
 
 impl Case {
     #[allow(clippy::too_many_arguments)]
@@ -121,43 +118,20 @@ fn check_run(e: &Kernel, c: &Case, nr: usize) {
     let ptrs = c.ptrs();
     let ld = nr + 3;
     let mut out = vec![0x5A5A_5A5Ai32; k.mr * ld];
+    let (a, w, bias, o) = (ptrs.as_ptr(), p.as_ptr(), c.bias.as_ptr(), out.as_mut_ptr());
     // SAFETY: taps·MR row pointers of kc bytes; one packed block and NR biases; out holds
     // mr rows of nr at stride ld; the entry is available on this CPU.
-    unsafe {
-        (k.run)(
-            c.mr,
-            nr,
-            c.taps,
-            c.kc,
-            ptrs.as_ptr(),
-            c.xor,
-            p.as_ptr(),
-            c.bias.as_ptr(),
-            out.as_mut_ptr(),
-            ld,
-        )
-    };
-    for m in 0..k.mr {
-        for j in 0..ld {
-            let got = out[m * ld + j];
-            if m < c.mr && j < nr {
-                assert_eq!(
-                    got,
-                    c.acc(e, m, j),
-                    "{} m={m} j={j} kc={} taps={}",
-                    e.name,
-                    c.kc,
-                    c.taps
-                );
-            } else {
-                assert_eq!(
-                    got, 0x5A5A_5A5A,
-                    "{} wrote outside the tile at m={m} j={j}",
-                    e.name
-                );
-            }
-        }
-    }
+    unsafe { (k.run)(c.mr, nr, c.taps, c.kc, a, c.xor, w, bias, o, ld) };
+    let what = format!("{} kc={} taps={}", e.name, c.kc, c.taps);
+    check_tile(
+        &out,
+        ld,
+        c.mr,
+        nr,
+        0x5A5A_5A5A,
+        |m, j| c.acc(e, m, j),
+        &what,
+    );
 }
 
 /// `run_fp32` over `ncols` columns of all blocks.
@@ -168,44 +142,48 @@ fn check_fp32(e: &Kernel, c: &Case, ncols: usize, q: &Fp32Requant, cs: Option<&[
     let ptrs = c.ptrs();
     let ld = ncols + 5;
     let mut out = vec![0xA5u8; k.mr * ld];
+    let (a, w, bias, o) = (ptrs.as_ptr(), p.as_ptr(), c.bias.as_ptr(), out.as_mut_ptr());
     // SAFETY: as in check_run, over ceil(ncols / NR) blocks `len` bytes apart with their NR
     // biases consecutive; channel scales (if any) cover ncols; out holds mr rows of ncols.
-    unsafe {
-        f(
-            c.mr,
-            ncols,
-            len,
-            c.taps,
-            c.kc,
-            ptrs.as_ptr(),
-            c.xor,
-            p.as_ptr(),
-            c.bias.as_ptr(),
-            q,
-            out.as_mut_ptr(),
-            ld,
-        )
+    unsafe { f(c.mr, ncols, len, c.taps, c.kc, a, c.xor, w, bias, q, o, ld) };
+    let want = |m, j| {
+        let scale = cs.map_or(q.scale, |s: &[f32]| s[j]);
+        let v = ((c.acc(e, m, j) as f32) * scale)
+            .clamp(q.lo, q.hi)
+            .round_ties_even() as i32
+            + q.zero_point;
+        if q.signed {
+            v as i8 as u8
+        } else {
+            v as u8
+        }
     };
-    for m in 0..k.mr {
-        for j in 0..ld {
-            let got = out[m * ld + j];
-            if m < c.mr && j < ncols {
-                let scale = cs.map_or(q.scale, |s| s[j]);
-                let v = ((c.acc(e, m, j) as f32) * scale)
-                    .clamp(q.lo, q.hi)
-                    .round_ties_even() as i32
-                    + q.zero_point;
-                let want = if q.signed { v as i8 as u8 } else { v as u8 };
-                assert_eq!(
-                    got, want,
-                    "{} fused m={m} j={j} kc={} taps={} signed={}",
-                    e.name, c.kc, c.taps, q.signed
-                );
+    let what = format!(
+        "{} fused kc={} taps={} signed={}",
+        e.name, c.kc, c.taps, q.signed
+    );
+    check_tile(&out, ld, c.mr, ncols, 0xA5, want, &what);
+}
+
+/// Checks `out` (rows of `ld` elements): the `mr × ncols` tile holds `want(m, j)`, every other
+/// element still holds `sentinel` (nothing was written outside the tile).
+fn check_tile<T: Copy + PartialEq + std::fmt::Debug>(
+    out: &[T],
+    ld: usize,
+    mr: usize,
+    ncols: usize,
+    sentinel: T,
+    want: impl Fn(usize, usize) -> T,
+    what: &str,
+) {
+    for (m, row) in out.chunks(ld).enumerate() {
+        for (j, &got) in row.iter().enumerate() {
+            if m < mr && j < ncols {
+                assert_eq!(got, want(m, j), "{what} m={m} j={j}");
             } else {
                 assert_eq!(
-                    got, 0xA5,
-                    "{} fused wrote outside the tile at m={m} j={j}",
-                    e.name
+                    got, sentinel,
+                    "{what}: wrote outside the tile at m={m} j={j}"
                 );
             }
         }

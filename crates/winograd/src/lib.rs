@@ -714,24 +714,20 @@ impl WinogradConv {
         check_dim("height", h)?;
         check_dim("width", w)?;
         let [pt, pl, pb, pr] = self.pad;
-        let ph = h
-            .checked_add(pt)
-            .and_then(|x| x.checked_add(pb))
-            .ok_or_else(|| {
+        // `x` (named `sym`) plus the padding `a + b` on its two sides, checked.
+        let padded = |what: &str, sym: &str, x: usize, a: usize, b: usize| {
+            let err = || {
+                let pad = self.pad;
                 shape_err(format!(
-                    "padded height overflows: h = {h}, padding {:?}",
-                    self.pad
+                    "padded {what} overflows: {sym} = {x}, padding {pad:?}"
                 ))
-            })?;
-        let pw = w
-            .checked_add(pl)
-            .and_then(|x| x.checked_add(pr))
-            .ok_or_else(|| {
-                shape_err(format!(
-                    "padded width overflows: w = {w}, padding {:?}",
-                    self.pad
-                ))
-            })?;
+            };
+            x.checked_add(a)
+                .and_then(|x| x.checked_add(b))
+                .ok_or_else(err)
+        };
+        let ph = padded("height", "h", h, pt, pb)?;
+        let pw = padded("width", "w", w, pl, pr)?;
         if h == 0 || w == 0 || ph < 3 || pw < 3 {
             return Err(shape_err(format!(
                 "input {h}x{w} with padding [top, left, bottom, right] = {:?} is {ph}x{pw} after padding; \

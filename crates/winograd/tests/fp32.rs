@@ -295,58 +295,60 @@ fn fixed_cases() {
         bias: true,
         seed: 1,
     };
-    check_case(&base, &par, None);
-    // Exactly one tile, no padding.
-    check_case(
-        &Case {
-            h: 8,
-            w: 8,
-            pad: [0; 4],
-            ..base.clone()
-        },
-        &par,
-        None,
-    );
-    // 3x3 input, asymmetric padding, ReLU, batch 2, K = 13 (two full + one partial 6-row block).
-    check_case(
-        &Case {
-            batch: 2,
-            h: 3,
-            w: 4,
-            k: 13,
-            pad: [0, 2, 1, 0],
-            act: Activation::Relu,
-            ..base.clone()
-        },
-        &par,
-        None,
-    );
-    // Clamp, no bias.
-    check_case(
-        &Case {
-            act: Activation::Clamp {
-                min: -0.5,
-                max: 0.75,
+    let cases = [
+        (base.clone(), None),
+        // Exactly one tile, no padding.
+        (
+            Case {
+                h: 8,
+                w: 8,
+                pad: [0; 4],
+                ..base.clone()
             },
-            bias: false,
-            ..base.clone()
-        },
-        &par,
-        None,
-    );
-    // Many chunks of 32 tiles, C blocking boundaries irrelevant here.
-    check_case(
-        &Case {
-            batch: 2,
-            h: 30,
-            w: 29,
-            c: 4,
-            k: 7,
-            ..base.clone()
-        },
-        &par,
-        Some(32),
-    );
+            None,
+        ),
+        // 3x3 input, asymmetric padding, ReLU, batch 2, K = 13 (two full + one partial 6-row
+        // block).
+        (
+            Case {
+                batch: 2,
+                h: 3,
+                w: 4,
+                k: 13,
+                pad: [0, 2, 1, 0],
+                act: Activation::Relu,
+                ..base.clone()
+            },
+            None,
+        ),
+        // Clamp, no bias.
+        (
+            Case {
+                act: Activation::Clamp {
+                    min: -0.5,
+                    max: 0.75,
+                },
+                bias: false,
+                ..base.clone()
+            },
+            None,
+        ),
+        // Many chunks of 32 tiles, C blocking boundaries irrelevant here.
+        (
+            Case {
+                batch: 2,
+                h: 30,
+                w: 29,
+                c: 4,
+                k: 7,
+                ..base.clone()
+            },
+            Some(32),
+        ),
+    ];
+    for (case, chunk) in &cases {
+        check_case(case, &par, *chunk);
+    }
 }
 
 /// C = 512: accumulation over many channels still meets the gates.
@@ -474,23 +476,21 @@ fn errors_are_reported() {
         e(WinogradConfig::new(3, 2, &bad)),
         WinogradError::NonFinite { index: 7, .. }
     ));
-    let b = [1.0f32];
-    assert!(matches!(
+    let with_bias = |b: &[f32]| {
         e(WinogradConfig {
-            bias: Some(&b),
+            bias: Some(b),
             ..ok()
-        }),
+        })
+    };
+    assert!(matches!(
+        with_bias(&[1.0]),
         WinogradError::Length {
             argument: "bias",
             ..
         }
     ));
-    let b = [1.0f32, f32::INFINITY];
     assert!(matches!(
-        e(WinogradConfig {
-            bias: Some(&b),
-            ..ok()
-        }),
+        with_bias(&[1.0, f32::INFINITY]),
         WinogradError::NonFinite {
             argument: "bias",
             ..

@@ -3,7 +3,7 @@
 use cpu_probe::parallel::Parallel;
 use cpu_probe::Entry;
 use proptest::prelude::*;
-use qconv_direct::{reference, ConvGeometry};
+use qconv_direct::{reference, ConvGeometry, Output8 as DirectOut};
 use quant_params::{PerChannelRequantizer, QType, RequantScheme, Requantizer};
 use winograd::int8::{
     Conv2dDesc, Input8, Int8Config, Int8Error, Kernels, Output8, OutputStage, Padding,
@@ -27,6 +27,33 @@ struct Case {
     zw: Vec<i32>,
     weights: Vec<u8>,
     bias: Option<Vec<i32>>,
+}
+
+/// `bytes` as values of type `t` (u8 or i8), widened to i32.
+fn widen(t: QType, bytes: &[u8]) -> Vec<i32> {
+    match t {
+        QType::U8 => bytes.iter().map(|&b| i32::from(b)).collect(),
+        QType::I8 => bytes.iter().map(|&b| i32::from(b as i8)).collect(),
+    }
+}
+
+/// `Σ_{i<n} Σ_{j<n} f(i, j)`.
+fn sum2(n: usize, f: impl Fn(usize, usize) -> i64) -> i64 {
+    (0..n)
+        .flat_map(|i| (0..n).map(move |j| (i, j)))
+        .map(|(i, j)| f(i, j))
+        .sum()
+}
+
+/// xorshift64 (13, 7, 17) from `seed` (not 0): the tests' deterministic generator.
+fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+    let mut s = seed;
+    move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    }
 }
 
 fn as_i8(x: &[u8]) -> Vec<i8> {
@@ -64,52 +91,10 @@ impl Case {
         for b in 0..self.batch {
             let inp = &self.input[b * img..];
             let inp = &inp[..img.min(inp.len())];
-            let acc = match (self.in_type, self.w_type) {
-                (QType::U8, QType::U8) => reference::conv_i32(
-                    &g,
-                    1,
-                    self.cin,
-                    self.cout,
-                    inp,
-                    self.stride,
-                    self.zx,
-                    &self.weights,
-                    &zw,
-                ),
-                (QType::U8, QType::I8) => reference::conv_i32(
-                    &g,
-                    1,
-                    self.cin,
-                    self.cout,
-                    inp,
-                    self.stride,
-                    self.zx,
-                    &as_i8(&self.weights),
-                    &zw,
-                ),
-                (QType::I8, QType::U8) => reference::conv_i32(
-                    &g,
-                    1,
-                    self.cin,
-                    self.cout,
-                    &as_i8(inp),
-                    self.stride,
-                    self.zx,
-                    &self.weights,
-                    &zw,
-                ),
-                (QType::I8, QType::I8) => reference::conv_i32(
-                    &g,
-                    1,
-                    self.cin,
-                    self.cout,
-                    &as_i8(inp),
-                    self.stride,
-                    self.zx,
-                    &as_i8(&self.weights),
-                    &zw,
-                ),
-            };
+            // The operands as i32 values of their types (the reference widens them so too).
+            let (x, w) = (widen(self.in_type, inp), widen(self.w_type, &self.weights));
+            let (cin, cout, stride) = (self.cin, self.cout, self.stride);
+            let acc = reference::conv_i32(&g, 1, cin, cout, &x, stride, self.zx, &w, &zw);
             out.extend(acc);
         }
         if let Some(bias) = &self.bias {
@@ -207,27 +192,12 @@ impl Case {
             QType::I8 => Input8::I8(&i8s),
         };
         let par = Parallel::single();
+        let (b, h, w, s) = (self.batch, self.h, self.w, self.stride);
         let mut want = vec![0u8; n];
         let mut want8 = vec![0i8; n];
         match out_type {
-            QType::U8 => direct.run(
-                dinput,
-                self.batch,
-                self.h,
-                self.w,
-                self.stride,
-                qconv_direct::Output8::U8(&mut want),
-                &par,
-            ),
-            QType::I8 => direct.run(
-                dinput,
-                self.batch,
-                self.h,
-                self.w,
-                self.stride,
-                qconv_direct::Output8::I8(&mut want8),
-                &par,
-            ),
+            QType::U8 => direct.run(dinput, b, h, w, s, DirectOut::U8(&mut want), &par),
+            QType::I8 => direct.run(dinput, b, h, w, s, DirectOut::I8(&mut want8), &par),
         }
         .expect("direct run");
         for v in WGEMM.available() {
@@ -235,30 +205,14 @@ impl Case {
             match out_type {
                 QType::U8 => {
                     let mut got = vec![0u8; n];
-                    plan.run(
-                        winput,
-                        self.batch,
-                        self.h,
-                        self.w,
-                        self.stride,
-                        Output8::U8(&mut got),
-                        &par,
-                    )
-                    .expect("run");
+                    plan.run(winput, b, h, w, s, Output8::U8(&mut got), &par)
+                        .expect("run");
                     assert_eq!(got, want, "{} u8 output", v.name);
                 }
                 QType::I8 => {
                     let mut got = vec![0i8; n];
-                    plan.run(
-                        winput,
-                        self.batch,
-                        self.h,
-                        self.w,
-                        self.stride,
-                        Output8::I8(&mut got),
-                        &par,
-                    )
-                    .expect("run");
+                    plan.run(winput, b, h, w, s, Output8::I8(&mut got), &par)
+                        .expect("run");
                     assert_eq!(got, want8, "{} i8 output", v.name);
                 }
             }
@@ -305,8 +259,7 @@ prop_compose! {
         if h + pad[0] + pad[2] < 3 || w + pad[1] + pad[3] < 3 {
             return None;
         }
-        let mut s = seed | 1;
-        let mut rnd = move || { s ^= s << 13; s ^= s >> 7; s ^= s << 17; s };
+        let mut rnd = xorshift(seed | 1);
         let stride = cin + extra_stride;
         let in_type = qtype(in_signed);
         let w_type = qtype(w_signed);
@@ -314,7 +267,7 @@ prop_compose! {
         let zx = zp(in_type, rnd());
         let zw: Vec<i32> = if per_channel {
             (0..cout).map(|_| zp(w_type, rnd())).collect()
-        } else if w_signed && rnd() % 2 == 0 {
+        } else if w_signed && rnd().is_multiple_of(2) {
             vec![0] // symmetric
         } else {
             vec![zp(w_type, rnd())]
@@ -478,64 +431,16 @@ fn errors_name_the_arguments() {
     let plan = c.plan(OutputStage::RawI32, &WGEMM.all()[0]).unwrap();
     let par = Parallel::single();
     let mut out = vec![0i32; 5 * 5 * 2];
-    let e = plan
-        .run(
-            Input8::U8(&c.input[1..]),
-            1,
-            5,
-            5,
-            3,
-            Output8::I32(&mut out),
-            &par,
-        )
-        .unwrap_err();
+    // One 5x5 image of 3 channels unless stated.
+    let run = |x: Input8<'_>, hw: usize, y: Output8<'_>| plan.run(x, 1, hw, hw, 3, y, &par);
+    let e = run(Input8::U8(&c.input[1..]), 5, Output8::I32(&mut out)).unwrap_err();
     assert!(e.to_string().contains("input has 74 elements"), "{e}");
     let mut small = vec![0i32; 3];
-    assert!(plan
-        .run(
-            Input8::U8(&c.input),
-            1,
-            5,
-            5,
-            3,
-            Output8::I32(&mut small),
-            &par
-        )
-        .is_err());
+    assert!(run(Input8::U8(&c.input), 5, Output8::I32(&mut small)).is_err());
     let mut u8out = vec![0u8; 50];
-    assert!(plan
-        .run(
-            Input8::U8(&c.input),
-            1,
-            5,
-            5,
-            3,
-            Output8::U8(&mut u8out),
-            &par
-        )
-        .is_err());
-    assert!(plan
-        .run(
-            Input8::I8(&[0; 75]),
-            1,
-            5,
-            5,
-            3,
-            Output8::I32(&mut out),
-            &par
-        )
-        .is_err());
-    assert!(plan
-        .run(
-            Input8::U8(&c.input),
-            1,
-            1,
-            1,
-            3,
-            Output8::I32(&mut out),
-            &par
-        )
-        .is_err());
+    assert!(run(Input8::U8(&c.input), 5, Output8::U8(&mut u8out)).is_err());
+    assert!(run(Input8::I8(&[0; 75]), 5, Output8::I32(&mut out)).is_err());
+    assert!(run(Input8::U8(&c.input), 1, Output8::I32(&mut out)).is_err());
     for v in WGEMM.all() {
         if !v.supported() {
             assert!(matches!(
@@ -591,13 +496,7 @@ fn profiled_run_matches_run() {
 #[test]
 fn matrices_give_four_times_the_correlation() {
     use winograd::f2x3::{AT, BT, G2};
-    let mut s = 0x9e37_79b9_7f4a_7c15u64;
-    let mut rnd = move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        s
-    };
+    let mut rnd = xorshift(0x9e37_79b9_7f4a_7c15);
     for case in 0..2000 {
         let pick = |r: u64| match case % 3 {
             0 => (r % 511) as i64 - 255,
@@ -612,28 +511,16 @@ fn matrices_give_four_times_the_correlation() {
         let mut m = [[0i64; 4]; 4];
         for (i, mi) in m.iter_mut().enumerate() {
             for (j, mij) in mi.iter_mut().enumerate() {
-                let v: i64 = (0..4)
-                    .flat_map(|k| (0..4).map(move |l| (k, l)))
-                    .map(|(k, l)| bt(i, k) * d[k][l] * bt(j, l))
-                    .sum();
-                let u: i64 = (0..3)
-                    .flat_map(|a| (0..3).map(move |b| (a, b)))
-                    .map(|(a, b)| g2(i, a) * g[a][b] * g2(j, b))
-                    .sum();
+                let v = sum2(4, |k, l| bt(i, k) * d[k][l] * bt(j, l));
+                let u = sum2(3, |a, b| g2(i, a) * g[a][b] * g2(j, b));
                 assert!(v.abs() <= 1020 && u.abs() <= 2295, "|V| = {v}, |U| = {u}");
                 *mij = u * v;
             }
         }
         for r in 0..2 {
             for c in 0..2 {
-                let y4: i64 = (0..4)
-                    .flat_map(|i| (0..4).map(move |j| (i, j)))
-                    .map(|(i, j)| at(r, i) * m[i][j] * at(c, j))
-                    .sum();
-                let direct: i64 = (0..3)
-                    .flat_map(|a| (0..3).map(move |b| (a, b)))
-                    .map(|(a, b)| d[r + a][c + b] * g[a][b])
-                    .sum();
+                let y4 = sum2(4, |i, j| at(r, i) * m[i][j] * at(c, j));
+                let direct = sum2(3, |a, b| d[r + a][c + b] * g[a][b]);
                 assert_eq!(y4, 4 * direct, "tile {d:?} kernel {g:?}");
             }
         }

@@ -514,27 +514,13 @@ fn int8_wrapping_output_length_is_refused() {
     assert_eq!(batch.wrapping_mul(225), 1);
     let input = [3u8];
     let mut out = [0i32; 1];
+    let (x, stride) = (Input8::U8(&input), 1 << 59);
     let e = plan
-        .run(
-            Input8::U8(&input),
-            batch,
-            1,
-            1,
-            1 << 59,
-            Output8::I32(&mut out),
-            &par,
-        )
+        .run(x, batch, 1, 1, stride, Output8::I32(&mut out), &par)
         .unwrap_err();
     assert_msg(&e, &["batch", &batch.to_string(), "u32::MAX"]);
     let e = plan
-        .run_profiled(
-            Input8::U8(&input),
-            batch,
-            1,
-            1,
-            1 << 59,
-            Output8::I32(&mut out),
-        )
+        .run_profiled(x, batch, 1, 1, stride, Output8::I32(&mut out))
         .unwrap_err();
     assert_msg(&e, &["batch"]);
     assert_eq!(out, [0]);

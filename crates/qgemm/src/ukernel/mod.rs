@@ -5,6 +5,57 @@
 //! through the pointer `a[t · MR + m]` (the indirection buffer) and the packed weights of one
 //! `NR` block. It stores the `mr × nr` valid part to `out` with row stride `out_stride`.
 
+/// Defines a micro-kernel function with the signature of its kind, so a kernel file states only
+/// the name, the parameter names (in the order of the function type) and the body: `igemm`
+/// [`IgemmFn`], `igemm_fp32` [`IgemmFp32Fn`], `gemm_fp32` [`GemmFp32Fn`], `gemm_i32`
+/// [`GemmI32Fn`], and `tile`, the aarch64 tile bodies behind an `igemm`/`igemm_fp32` pair
+/// (`igemm`'s parameters, then `q`, the first column `col`, the `out::Stage`, and `out` as
+/// bytes). The attributes (docs with `# Safety`, `#[target_feature]`), the visibility and
+/// const generics (`[const OUT: u8]`) are passed through.
+macro_rules! kernel_fn {
+    ($(#[$m:meta])* $vis:vis igemm $name:ident $([$($g:tt)*])? ($mr:ident, $nr:ident, $taps:ident,
+        $kc:ident, $a:ident, $x:ident, $w:ident, $bias:ident, $out:ident, $os:ident) $body:block) => {
+        kernel_fn!(@ [$(#[$m])*] $vis $name [$($($g)*)?] ($mr: usize, $nr: usize, $taps: usize,
+            $kc: usize, $a: *const *const u8, $x: u8, $w: *const i8, $bias: *const i32,
+            $out: *mut i32, $os: usize) $body);
+    };
+    ($(#[$m:meta])* $vis:vis igemm_fp32 $name:ident $([$($g:tt)*])? ($mr:ident, $n:ident,
+        $ws:ident, $taps:ident, $kc:ident, $a:ident, $x:ident, $w:ident, $bias:ident, $q:ident,
+        $out:ident, $os:ident) $body:block) => {
+        kernel_fn!(@ [$(#[$m])*] $vis $name [$($($g)*)?] ($mr: usize, $n: usize, $ws: usize,
+            $taps: usize, $kc: usize, $a: *const *const u8, $x: u8, $w: *const i8,
+            $bias: *const i32, $q: &$crate::ukernel::Fp32Requant, $out: *mut u8, $os: usize)
+            $body);
+    };
+    ($(#[$m:meta])* $vis:vis gemm_fp32 $name:ident ($mb:ident, $n:ident, $ws:ident, $kc4:ident,
+        $a:ident, $lda:ident, $x:ident, $w:ident, $bias:ident, $q:ident, $out:ident, $os:ident)
+        $body:block) => {
+        kernel_fn!(@ [$(#[$m])*] $vis $name [] ($mb: usize, $n: usize, $ws: usize, $kc4: usize,
+            $a: *const u8, $lda: usize, $x: u8, $w: *const i8, $bias: *const i32,
+            $q: &$crate::ukernel::Fp32Requant, $out: *mut u8, $os: usize) $body);
+    };
+    ($(#[$m:meta])* $vis:vis gemm_i32 $name:ident ($mb:ident, $n:ident, $ws:ident, $kc4:ident,
+        $a:ident, $lda:ident, $x:ident, $w:ident, $bias:ident, $out:ident, $os:ident)
+        $body:block) => {
+        kernel_fn!(@ [$(#[$m])*] $vis $name [] ($mb: usize, $n: usize, $ws: usize, $kc4: usize,
+            $a: *const u8, $lda: usize, $x: u8, $w: *const i8, $bias: *const i32,
+            $out: *mut i32, $os: usize) $body);
+    };
+    ($(#[$m:meta])* $vis:vis tile $name:ident [$($g:tt)*] ($mr:ident, $nr:ident, $taps:ident,
+        $kc:ident, $a:ident, $x:ident, $w:ident, $bias:ident, $q:ident, $col:ident, $st:ident,
+        $out:ident, $os:ident) $body:block) => {
+        kernel_fn!(@ [$(#[$m])*] $vis $name [$($g)*] ($mr: usize, $nr: usize, $taps: usize,
+            $kc: usize, $a: *const *const u8, $x: u8, $w: *const i8, $bias: *const i32,
+            $q: &$crate::ukernel::Fp32Requant, $col: usize,
+            $st: &$crate::ukernel::aarch64::out::Stage, $out: *mut u8, $os: usize) $body);
+    };
+    (@ [$($m:tt)*] $vis:vis $name:ident [$($g:tt)*] ($($p:ident: $ty:ty),*) $body:block) => {
+        $($m)*
+        #[allow(clippy::too_many_arguments)]
+        $vis unsafe fn $name<$($g)*>($($p: $ty),*) $body
+    };
+}
+
 #[cfg(target_arch = "aarch64")]
 pub mod aarch64;
 pub mod scalar;
@@ -146,6 +197,41 @@ const fn plain(mr: usize, nr: usize, run: IgemmFn, signed_a: bool) -> Kernels {
     }
 }
 
+impl Kernels {
+    /// These kernels with the fused-`Fp32` form [`Kernels::run_fp32`].
+    #[cfg_attr(
+        not(any(target_arch = "aarch64", target_arch = "x86_64")),
+        allow(dead_code)
+    )]
+    const fn with_fp32(self, run_fp32: IgemmFp32Fn) -> Kernels {
+        Kernels {
+            run_fp32: Some(run_fp32),
+            ..self
+        }
+    }
+
+    /// These kernels with the strided-A forms [`Kernels::gemm_fp32`] and [`Kernels::gemm_i32`].
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    const fn with_strided(self, gemm_fp32: GemmFp32Fn, gemm_i32: GemmI32Fn) -> Kernels {
+        Kernels {
+            gemm_fp32: Some(gemm_fp32),
+            gemm_i32: Some(gemm_i32),
+            ..self
+        }
+    }
+
+    /// These kernels on the packing with `kr` channels per k-group.
+    #[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
+    const fn with_kr(self, kr: usize) -> Kernels {
+        Kernels { kr, ..self }
+    }
+}
+
+#[cfg(target_arch = "aarch64")]
+use aarch64::{i8mm, neon, neondot};
+#[cfg(target_arch = "x86_64")]
+use x86_64::{avx2, avx512vnni};
+
 /// Every igemm micro-kernel of this build, portable scalar first, best last. Plans choose
 /// [`Table::best`] unless the caller forces an entry (`IGEMM.by_name("igemm_4x8c4__avx2")`).
 pub static IGEMM: Table<Kernels> = Table::new(&[
@@ -159,27 +245,15 @@ pub static IGEMM: Table<Kernels> = Table::new(&[
     Entry {
         isa: Isa::Neon,
         name: "igemm_4x8c4__neon",
-        kernels: plain(
-            aarch64::neon::MR,
-            aarch64::neon::NR,
-            aarch64::neon::igemm_4x8c4__neon,
-            false,
-        ),
+        kernels: plain(neon::MR, neon::NR, neon::igemm_4x8c4__neon, false),
     },
     // NEON 8×8, QNNPACK class: `smlal` by lane, 16 accumulator registers, fused Fp32 store.
     #[cfg(target_arch = "aarch64")]
     Entry {
         isa: Isa::Neon,
         name: "igemm_8x8c4__neon",
-        kernels: Kernels {
-            run_fp32: Some(aarch64::neon::igemm_8x8c4_fp32__neon),
-            ..plain(
-                aarch64::neon::MR_8X8,
-                aarch64::neon::NR_8X8,
-                aarch64::neon::igemm_8x8c4__neon,
-                false,
-            )
-        },
+        kernels: plain(neon::MR_8X8, neon::NR_8X8, neon::igemm_8x8c4__neon, false)
+            .with_fp32(neon::igemm_8x8c4_fp32__neon),
     },
     // NEON `sdot` by element (FEAT_DotProd): signed activations.
     #[cfg(target_arch = "aarch64")]
@@ -187,9 +261,9 @@ pub static IGEMM: Table<Kernels> = Table::new(&[
         isa: Isa::NeonDot,
         name: "igemm_4x8c4__neondot",
         kernels: plain(
-            aarch64::neondot::MR,
-            aarch64::neondot::NR,
-            aarch64::neondot::igemm_4x8c4__neondot,
+            neondot::MR,
+            neondot::NR,
+            neondot::igemm_4x8c4__neondot,
             true,
         ),
     },
@@ -198,86 +272,61 @@ pub static IGEMM: Table<Kernels> = Table::new(&[
     Entry {
         isa: Isa::NeonDot,
         name: "igemm_4x16c4__neondot",
-        kernels: Kernels {
-            run_fp32: Some(aarch64::neondot::igemm_4x16c4_fp32__neondot),
-            ..plain(
-                aarch64::neondot::MR_4X16,
-                aarch64::neondot::NR_4X16,
-                aarch64::neondot::igemm_4x16c4__neondot,
-                true,
-            )
-        },
+        kernels: plain(
+            neondot::MR_4X16,
+            neondot::NR_4X16,
+            neondot::igemm_4x16c4__neondot,
+            true,
+        )
+        .with_fp32(neondot::igemm_4x16c4_fp32__neondot),
     },
     // NEON `sudot` by element (FEAT_I8MM).
     #[cfg(target_arch = "aarch64")]
     Entry {
         isa: Isa::NeonI8mm,
         name: "igemm_4x8c4__neoni8mm",
-        kernels: plain(
-            aarch64::i8mm::MR,
-            aarch64::i8mm::NR_C4,
-            aarch64::i8mm::igemm_4x8c4__neoni8mm,
-            false,
-        ),
+        kernels: plain(i8mm::MR, i8mm::NR_C4, i8mm::igemm_4x8c4__neoni8mm, false),
     },
     // NEON `usmmla` 2×8·8×2 matrix multiplies (FEAT_I8MM), `c8` packing, fused Fp32 store.
     #[cfg(target_arch = "aarch64")]
     Entry {
         isa: Isa::NeonI8mm,
         name: "igemm_4x16c8__neoni8mm",
-        kernels: Kernels {
-            kr: 8,
-            run_fp32: Some(aarch64::i8mm::igemm_4x16c8_fp32__neoni8mm),
-            ..plain(
-                aarch64::i8mm::MR,
-                aarch64::i8mm::NR,
-                aarch64::i8mm::igemm_4x16c8__neoni8mm,
-                false,
-            )
-        },
+        kernels: plain(i8mm::MR, i8mm::NR, i8mm::igemm_4x16c8__neoni8mm, false)
+            .with_kr(8)
+            .with_fp32(i8mm::igemm_4x16c8_fp32__neoni8mm),
     },
     // AVX2, i16-widening `vpmaddwd` (exact).
     #[cfg(target_arch = "x86_64")]
     Entry {
         isa: Isa::Avx2,
         name: "igemm_4x8c4__avx2",
-        kernels: plain(
-            x86_64::avx2::MR,
-            x86_64::avx2::NR,
-            x86_64::avx2::igemm_4x8c4__avx2,
-            false,
-        ),
+        kernels: plain(avx2::MR, avx2::NR, avx2::igemm_4x8c4__avx2, false),
     },
     // AVX2 `vpmaddwd` (exact), 6 rows widened to i16 once per call, `Fp32` fused store.
     #[cfg(target_arch = "x86_64")]
     Entry {
         isa: Isa::Avx2,
         name: "igemm_6x8c4__avx2",
-        kernels: Kernels {
-            run_fp32: Some(x86_64::avx2::igemm_6x8c4_fp32__avx2),
-            ..plain(
-                x86_64::avx2::MR_6X8,
-                x86_64::avx2::NR_6X8,
-                x86_64::avx2::igemm_6x8c4__avx2,
-                false,
-            )
-        },
+        kernels: plain(avx2::MR_6X8, avx2::NR_6X8, avx2::igemm_6x8c4__avx2, false)
+            .with_fp32(avx2::igemm_6x8c4_fp32__avx2),
     },
     // AVX-512 VNNI `vpdpbusd`, with fused-requantization and strided-A entries.
     #[cfg(target_arch = "x86_64")]
     Entry {
         isa: Isa::Avx512Vnni,
         name: "igemm_8x32c4__avx512vnni",
-        kernels: Kernels {
-            mr: x86_64::avx512vnni::MR,
-            nr: x86_64::avx512vnni::NR,
-            kr: 4,
-            run: x86_64::avx512vnni::igemm_8x32c4__avx512vnni,
-            run_fp32: Some(x86_64::avx512vnni::igemm_8x32c4_fp32__avx512vnni),
-            gemm_fp32: Some(x86_64::avx512vnni::gemm_8x32c4_fp32__avx512vnni),
-            gemm_i32: Some(x86_64::avx512vnni::gemm_8x32c4__avx512vnni),
-            signed_a: false,
-        },
+        kernels: plain(
+            avx512vnni::MR,
+            avx512vnni::NR,
+            avx512vnni::igemm_8x32c4__avx512vnni,
+            false,
+        )
+        .with_fp32(avx512vnni::igemm_8x32c4_fp32__avx512vnni)
+        .with_strided(
+            avx512vnni::gemm_8x32c4_fp32__avx512vnni,
+            avx512vnni::gemm_8x32c4__avx512vnni,
+        ),
     },
 ]);
 

@@ -28,6 +28,18 @@
 //! default, `TGEMM.available()` what tests and benchmarks iterate, `TGEMM.by_name(..)` forces an
 //! entry.
 
+/// Defines a tuple-GEMM kernel `$name::<R>` (`R ≤ 6` rows) with the signature of [`GemmFn`], so
+/// a kernel file states only the name, the parameter names (in the order of the type) and the
+/// body; the attributes (docs with `# Safety`, `#[target_feature]`) are passed through.
+macro_rules! tgemm_fn {
+    ($(#[$m:meta])* $name:ident($kc:ident, $u:ident, $v:ident, $vps:ident, $mm:ident,
+        $mps:ident, $acc:ident) $body:block) => {
+        $(#[$m])*
+        pub unsafe fn $name<const R: usize>($kc: usize, $u: *const f32, $v: *const f32,
+            $vps: usize, $mm: *mut f32, $mps: usize, $acc: bool) $body
+    };
+}
+
 #[cfg(target_arch = "aarch64")]
 pub mod aarch64;
 pub mod scalar;
@@ -111,6 +123,26 @@ impl Kernels {
     pub fn panels(&self) -> usize {
         self.panels
     }
+
+    /// The kernels of a one-panel entry: the block transforms `[F2X2, F4X4, F6X6]` (of
+    /// [`block_transforms!`]), the GEMM kernels for every call (no half-panel kernels) and the
+    /// transform cost.
+    pub(crate) const fn one_panel(
+        [f2x2, f4x4, f6x6]: [Transforms; 3],
+        gemm: [GemmFn; MR],
+        transform_cost: f64,
+    ) -> Kernels {
+        Kernels {
+            f2x2,
+            f4x4,
+            f6x6,
+            gemm,
+            panels: 1,
+            gemm1: gemm,
+            gemm_half: None,
+            transform_cost,
+        }
+    }
 }
 
 /// The dispatch table of the fp32 path: portable scalar first, best last.
@@ -149,7 +181,8 @@ macro_rules! rows {
 pub(crate) use rows;
 
 /// Instantiates the six block transforms of one entry inside `#[target_feature]` functions
-/// and their `Transforms` constants `F2X2`, `F4X4`, `F6X6`.
+/// (`in2`/`out2`, `in4`/`out4`, `in6`/`out6` in a module `tf`) and their `Transforms` constants
+/// `F2X2`, `F4X4`, `F6X6`.
 macro_rules! block_transforms {
     ($(#[$attr:meta])* ; $vec:ty ; $arith:ty ; $io:ty) => {
         mod tf {
@@ -157,44 +190,28 @@ macro_rules! block_transforms {
             #[allow(unused_imports)]
             use crate::transforms::{Fused, Plain, L};
 
-            $(#[$attr])*
-            pub(crate) unsafe fn in2(g: &Geometry, j: &InJob) {
-                // SAFETY: forwarded contract of `InFn`.
-                unsafe { input_block::<4, 2, F2, $vec, $arith, $io>(g, j) }
-            }
-            $(#[$attr])*
-            pub(crate) unsafe fn in4(g: &Geometry, j: &InJob) {
-                // SAFETY: forwarded contract of `InFn`.
-                unsafe { input_block::<6, 4, F4, $vec, $arith, $io>(g, j) }
-            }
-            $(#[$attr])*
-            pub(crate) unsafe fn in6(g: &Geometry, j: &InJob) {
-                // SAFETY: forwarded contract of `InFn`.
-                unsafe { input_block::<8, 6, F6, $vec, $arith, $io>(g, j) }
-            }
-            $(#[$attr])*
-            pub(crate) unsafe fn out2(g: &Geometry, j: &OutJob) {
-                // SAFETY: forwarded contract of `OutFn`.
-                unsafe { output_block::<4, 2, F2, $vec, $arith, $io>(g, j) }
-            }
-            $(#[$attr])*
-            pub(crate) unsafe fn out4(g: &Geometry, j: &OutJob) {
-                // SAFETY: forwarded contract of `OutFn`.
-                unsafe { output_block::<6, 4, F4, $vec, $arith, $io>(g, j) }
-            }
-            $(#[$attr])*
-            pub(crate) unsafe fn out6(g: &Geometry, j: &OutJob) {
-                // SAFETY: forwarded contract of `OutFn`.
-                unsafe { output_block::<8, 6, F6, $vec, $arith, $io>(g, j) }
-            }
-
-            pub(crate) const F2X2: crate::ukernel::Transforms =
-                crate::ukernel::Transforms { input: in2, output: out2 };
-            pub(crate) const F4X4: crate::ukernel::Transforms =
-                crate::ukernel::Transforms { input: in4, output: out4 };
-            pub(crate) const F6X6: crate::ukernel::Transforms =
-                crate::ukernel::Transforms { input: in6, output: out6 };
+            // Per tile: the constant, the two functions, then `α`, `m` and the transform matrices.
+            crate::ukernel::block_transforms!(@tiles [$(#[$attr])*] ($vec, $arith, $io)
+                F2X2 in2 out2 4 2 F2, F4X4 in4 out4 6 4 F4, F6X6 in6 out6 8 6 F6);
         }
+    };
+    (@tiles $attrs:tt $types:tt $($name:ident $in:ident $out:ident $a:literal $m:literal $f:ident),*) => {$(
+        crate::ukernel::block_transforms!(@tile $attrs $types $name $in $out $a $m $f);
+    )*};
+    (@tile [$($attr:tt)*] ($vec:ty, $arith:ty, $io:ty) $name:ident $in:ident $out:ident
+        $a:literal $m:literal $f:ident) => {
+        $($attr)*
+        pub(crate) unsafe fn $in(g: &Geometry, j: &InJob) {
+            // SAFETY: forwarded contract of `InFn`.
+            unsafe { input_block::<$a, $m, $f, $vec, $arith, $io>(g, j) }
+        }
+        $($attr)*
+        pub(crate) unsafe fn $out(g: &Geometry, j: &OutJob) {
+            // SAFETY: forwarded contract of `OutFn`.
+            unsafe { output_block::<$a, $m, $f, $vec, $arith, $io>(g, j) }
+        }
+        pub(crate) const $name: crate::ukernel::Transforms =
+            crate::ukernel::Transforms { input: $in, output: $out };
     };
 }
 pub(crate) use block_transforms;

@@ -19,8 +19,7 @@
 #![allow(non_snake_case)]
 
 use super::super::load8;
-use super::out::{bytes16, requant8, scales, store16, store_i32, Stage};
-use crate::ukernel::Fp32Requant;
+use super::out::{bytes16, requant8, scales, store16, store_i32};
 use core::arch::aarch64::*;
 
 /// Rows per tile of `igemm_4x16c8__neoni8mm` (and of `igemm_4x8c4__neoni8mm`).
@@ -32,93 +31,21 @@ pub const NR_C4: usize = 8;
 
 super::dot_kernel!(igemm_4x8c4__neoni8mm, inner_sudot, "neon,i8mm", "sudot");
 
-/// See [`super::super::IgemmFn`] (`c8` packing).
-///
-/// # Safety
-/// The contract of [`super::super::IgemmFn`] with `MR = 4`, `NR = 16`, `KR = 8`, on a CPU with
-/// NEON and FEAT_I8MM.
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn igemm_4x16c8__neoni8mm(
-    mr: usize,
-    nr: usize,
-    taps: usize,
-    kc: usize,
-    a: *const *const u8,
-    a_xor: u8,
-    w: *const i8,
-    bias: *const i32,
-    out: *mut i32,
-    out_stride: usize,
-) {
-    let st = Stage::new(&Fp32Requant::UNUSED);
-    // SAFETY: same contract; the caller guarantees the CPU features; FUSED = false stores i32.
-    unsafe {
-        inner::<false>(
-            mr,
-            nr,
-            taps,
-            kc,
-            a,
-            a_xor,
-            w,
-            bias,
-            &Fp32Requant::UNUSED,
-            0,
-            &st,
-            out.cast(),
-            out_stride,
-        )
-    }
-}
-
-/// `igemm_4x16c8__neoni8mm` with the `Fp32` requantization (per tensor or per channel) fused
-/// into its store ([`super::out`]): see [`crate::ukernel::IgemmFp32Fn`].
-///
-/// # Safety
-/// The contract of [`crate::ukernel::IgemmFp32Fn`] with `MR = 4`, `NR = 16`, `KR = 8`, on a CPU
-/// with NEON and FEAT_I8MM.
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn igemm_4x16c8_fp32__neoni8mm(
-    mr: usize,
-    ncols: usize,
-    w_stride: usize,
-    taps: usize,
-    kc: usize,
-    a: *const *const u8,
-    a_xor: u8,
-    w: *const i8,
-    bias: *const i32,
-    q: &Fp32Requant,
-    out: *mut u8,
-    out_stride: usize,
-) {
-    let st = Stage::new(q);
-    let mut col = 0;
-    while col < ncols {
-        let nr = (ncols - col).min(NR);
-        let b = col / NR;
-        // SAFETY: block b of the call is at w + b·w_stride with its NR biases at bias + b·NR;
-        // columns col..col + nr of out are the caller's; q's channel scales (if any) cover
-        // the call's columns; the caller guarantees the CPU features.
-        unsafe {
-            inner::<true>(
-                mr,
-                nr,
-                taps,
-                kc,
-                a,
-                a_xor,
-                w.add(b * w_stride),
-                bias.add(col),
-                q,
-                col,
-                &st,
-                out.add(col),
-                out_stride,
-            )
-        }
-        col += NR;
-    }
+tile_entries! {
+    inner, NR,
+    /// See [`super::super::IgemmFn`] (`c8` packing).
+    ///
+    /// # Safety
+    /// The contract of [`super::super::IgemmFn`] with `MR = 4`, `NR = 16`, `KR = 8`, on a CPU with
+    /// NEON and FEAT_I8MM.
+    igemm_4x16c8__neoni8mm,
+    /// `igemm_4x16c8__neoni8mm` with the `Fp32` requantization (per tensor or per channel) fused
+    /// into its store ([`super::out`]): see [`crate::ukernel::IgemmFp32Fn`].
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::IgemmFp32Fn`] with `MR = 4`, `NR = 16`, `KR = 8`, on a CPU
+    /// with NEON and FEAT_I8MM.
+    igemm_4x16c8_fp32__neoni8mm,
 }
 
 /// Rows `r` and `r + 1` of k-group `q` in one vector, xored into the `a'` domain.
@@ -136,152 +63,139 @@ unsafe fn pair(r0: *const u8, r1: *const u8, q: usize, kc: usize, xor: uint8x16_
     }
 }
 
-/// One 4 × 16 tile: accumulate, then store i32 (`FUSED = false`, `out` is an `*mut i32` cast,
-/// `out_stride` in i32) or requantized bytes (`FUSED = true`, columns `col..col + nr` of `q`).
-///
-/// # Safety
-/// As [`igemm_4x16c8__neoni8mm`] for `a`, `w`, `bias`, `out` (`mr` rows of `nr` elements);
-/// with `FUSED`, `q`'s channel scales (if any) hold `col + nr` entries.
-#[target_feature(enable = "neon,i8mm")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn inner<const FUSED: bool>(
-    mr: usize,
-    nr: usize,
-    taps: usize,
-    kc: usize,
-    a: *const *const u8,
-    a_xor: u8,
-    w: *const i8,
-    bias: *const i32,
-    q: &Fp32Requant,
-    col: usize,
-    st: &Stage,
-    out: *mut u8,
-    out_stride: usize,
-) {
-    let kc8 = kc.div_ceil(8);
-    // SAFETY: every access follows the IgemmFn contract: bias holds NR values, the packed block
-    // taps · kc8 groups of 128 bytes read in order, each row pointer kc bytes (`k16` reads
-    // 16 · (kc / 16) of them, `pair` the k-groups from 2 · (kc / 16) on and never past kc), out
-    // mr rows of nr values.
-    unsafe {
-        let xor = vdupq_n_u8(a_xor);
-        // Column pair q starts as [b(2q), b(2q+1), b(2q), b(2q+1)] for both row pairs.
-        let row: [int32x4_t; 8] = core::array::from_fn(|q| {
-            let b = vld1_s32(bias.add(2 * q));
-            vcombine_s32(b, b)
-        });
-        let mut c = [row, row];
-        let mut wp = w;
-        let n16 = kc / 16;
-        // Whole 16-channel steps of every tap in one asm block when kc is a multiple of 16;
-        // else per tap, then the last k-group(s) below.
-        let (all_taps, q0) = if n16 > 0 && kc.is_multiple_of(16) {
-            kloop16(mr, a, taps, n16, &mut wp, &mut c, a_xor);
-            (true, kc8)
-        } else {
-            (false, 2 * n16)
-        };
-        let tap_loop = if all_taps { 0 } else { taps };
-        for t in 0..tap_loop {
-            if n16 > 0 {
-                kloop16(mr, a.add(t * MR), 1, n16, &mut wp, &mut c, a_xor);
+kernel_fn! {
+    /// One 4 × 16 tile: accumulate, then store i32 (`FUSED = false`, `out` is an `*mut i32` cast,
+    /// `out_stride` in i32) or requantized bytes (`FUSED = true`, columns `col..col + nr` of `q`).
+    ///
+    /// # Safety
+    /// As [`igemm_4x16c8__neoni8mm`] for `a`, `w`, `bias`, `out` (`mr` rows of `nr` elements);
+    /// with `FUSED`, `q`'s channel scales (if any) hold `col + nr` entries.
+    #[target_feature(enable = "neon,i8mm")]
+    tile inner[const FUSED: bool](mr, nr, taps, kc, a, a_xor, w, bias, q, col, st, out, out_stride) {
+        let kc8 = kc.div_ceil(8);
+        // SAFETY: every access follows the IgemmFn contract: bias holds NR values, the packed block
+        // taps · kc8 groups of 128 bytes read in order, each row pointer kc bytes (`k16` reads
+        // 16 · (kc / 16) of them, `pair` the k-groups from 2 · (kc / 16) on and never past kc), out
+        // mr rows of nr values.
+        unsafe {
+            let xor = vdupq_n_u8(a_xor);
+            // Column pair q starts as [b(2q), b(2q+1), b(2q), b(2q+1)] for both row pairs.
+            let row: [int32x4_t; 8] = core::array::from_fn(|q| {
+                let b = vld1_s32(bias.add(2 * q));
+                vcombine_s32(b, b)
+            });
+            let mut c = [row, row];
+            let mut wp = w;
+            let n16 = kc / 16;
+            // Whole 16-channel steps of every tap in one asm block when kc is a multiple of 16;
+            // else per tap, then the last k-group(s) below.
+            let (all_taps, q0) = if n16 > 0 && kc.is_multiple_of(16) {
+                kloop16(mr, a, taps, n16, &mut wp, &mut c, a_xor);
+                (true, kc8)
+            } else {
+                (false, 2 * n16)
+            };
+            let tap_loop = if all_taps { 0 } else { taps };
+            for t in 0..tap_loop {
+                if n16 > 0 {
+                    kloop16(mr, a.add(t * MR), 1, n16, &mut wp, &mut c, a_xor);
+                }
+                let r = [
+                    *a.add(t * MR),
+                    *a.add(t * MR + 1),
+                    *a.add(t * MR + 2),
+                    *a.add(t * MR + 3),
+                ];
+                for q in q0..kc8 {
+                    let a01 = pair(r[0], r[1], q, kc, xor);
+                    let a23 = pair(r[2], r[3], q, kc, xor);
+                    let w0 = vld1q_s8(wp);
+                    let w1 = vld1q_s8(wp.add(16));
+                    let w2 = vld1q_s8(wp.add(32));
+                    let w3 = vld1q_s8(wp.add(48));
+                    let w4 = vld1q_s8(wp.add(64));
+                    let w5 = vld1q_s8(wp.add(80));
+                    let w6 = vld1q_s8(wp.add(96));
+                    let w7 = vld1q_s8(wp.add(112));
+                    wp = wp.add(NR * 8);
+                    core::arch::asm!(
+                        "usmmla {c00:v}.4s, {a01:v}.16b, {w0:v}.16b",
+                        "usmmla {c01:v}.4s, {a01:v}.16b, {w1:v}.16b",
+                        "usmmla {c02:v}.4s, {a01:v}.16b, {w2:v}.16b",
+                        "usmmla {c03:v}.4s, {a01:v}.16b, {w3:v}.16b",
+                        "usmmla {c04:v}.4s, {a01:v}.16b, {w4:v}.16b",
+                        "usmmla {c05:v}.4s, {a01:v}.16b, {w5:v}.16b",
+                        "usmmla {c06:v}.4s, {a01:v}.16b, {w6:v}.16b",
+                        "usmmla {c07:v}.4s, {a01:v}.16b, {w7:v}.16b",
+                        "usmmla {c10:v}.4s, {a23:v}.16b, {w0:v}.16b",
+                        "usmmla {c11:v}.4s, {a23:v}.16b, {w1:v}.16b",
+                        "usmmla {c12:v}.4s, {a23:v}.16b, {w2:v}.16b",
+                        "usmmla {c13:v}.4s, {a23:v}.16b, {w3:v}.16b",
+                        "usmmla {c14:v}.4s, {a23:v}.16b, {w4:v}.16b",
+                        "usmmla {c15:v}.4s, {a23:v}.16b, {w5:v}.16b",
+                        "usmmla {c16:v}.4s, {a23:v}.16b, {w6:v}.16b",
+                        "usmmla {c17:v}.4s, {a23:v}.16b, {w7:v}.16b",
+                        c00 = inout(vreg) c[0][0],
+                        c01 = inout(vreg) c[0][1],
+                        c02 = inout(vreg) c[0][2],
+                        c03 = inout(vreg) c[0][3],
+                        c04 = inout(vreg) c[0][4],
+                        c05 = inout(vreg) c[0][5],
+                        c06 = inout(vreg) c[0][6],
+                        c07 = inout(vreg) c[0][7],
+                        c10 = inout(vreg) c[1][0],
+                        c11 = inout(vreg) c[1][1],
+                        c12 = inout(vreg) c[1][2],
+                        c13 = inout(vreg) c[1][3],
+                        c14 = inout(vreg) c[1][4],
+                        c15 = inout(vreg) c[1][5],
+                        c16 = inout(vreg) c[1][6],
+                        c17 = inout(vreg) c[1][7],
+                        a01 = in(vreg) a01,
+                        a23 = in(vreg) a23,
+                        w0 = in(vreg) w0,
+                        w1 = in(vreg) w1,
+                        w2 = in(vreg) w2,
+                        w3 = in(vreg) w3,
+                        w4 = in(vreg) w4,
+                        w5 = in(vreg) w5,
+                        w6 = in(vreg) w6,
+                        w7 = in(vreg) w7,
+                        options(pure, nomem, nostack)
+                    );
+                }
             }
-            let r = [
-                *a.add(t * MR),
-                *a.add(t * MR + 1),
-                *a.add(t * MR + 2),
-                *a.add(t * MR + 3),
-            ];
-            for q in q0..kc8 {
-                let a01 = pair(r[0], r[1], q, kc, xor);
-                let a23 = pair(r[2], r[3], q, kc, xor);
-                let w0 = vld1q_s8(wp);
-                let w1 = vld1q_s8(wp.add(16));
-                let w2 = vld1q_s8(wp.add(32));
-                let w3 = vld1q_s8(wp.add(48));
-                let w4 = vld1q_s8(wp.add(64));
-                let w5 = vld1q_s8(wp.add(80));
-                let w6 = vld1q_s8(wp.add(96));
-                let w7 = vld1q_s8(wp.add(112));
-                wp = wp.add(NR * 8);
-                core::arch::asm!(
-                    "usmmla {c00:v}.4s, {a01:v}.16b, {w0:v}.16b",
-                    "usmmla {c01:v}.4s, {a01:v}.16b, {w1:v}.16b",
-                    "usmmla {c02:v}.4s, {a01:v}.16b, {w2:v}.16b",
-                    "usmmla {c03:v}.4s, {a01:v}.16b, {w3:v}.16b",
-                    "usmmla {c04:v}.4s, {a01:v}.16b, {w4:v}.16b",
-                    "usmmla {c05:v}.4s, {a01:v}.16b, {w5:v}.16b",
-                    "usmmla {c06:v}.4s, {a01:v}.16b, {w6:v}.16b",
-                    "usmmla {c07:v}.4s, {a01:v}.16b, {w7:v}.16b",
-                    "usmmla {c10:v}.4s, {a23:v}.16b, {w0:v}.16b",
-                    "usmmla {c11:v}.4s, {a23:v}.16b, {w1:v}.16b",
-                    "usmmla {c12:v}.4s, {a23:v}.16b, {w2:v}.16b",
-                    "usmmla {c13:v}.4s, {a23:v}.16b, {w3:v}.16b",
-                    "usmmla {c14:v}.4s, {a23:v}.16b, {w4:v}.16b",
-                    "usmmla {c15:v}.4s, {a23:v}.16b, {w5:v}.16b",
-                    "usmmla {c16:v}.4s, {a23:v}.16b, {w6:v}.16b",
-                    "usmmla {c17:v}.4s, {a23:v}.16b, {w7:v}.16b",
-                    c00 = inout(vreg) c[0][0],
-                    c01 = inout(vreg) c[0][1],
-                    c02 = inout(vreg) c[0][2],
-                    c03 = inout(vreg) c[0][3],
-                    c04 = inout(vreg) c[0][4],
-                    c05 = inout(vreg) c[0][5],
-                    c06 = inout(vreg) c[0][6],
-                    c07 = inout(vreg) c[0][7],
-                    c10 = inout(vreg) c[1][0],
-                    c11 = inout(vreg) c[1][1],
-                    c12 = inout(vreg) c[1][2],
-                    c13 = inout(vreg) c[1][3],
-                    c14 = inout(vreg) c[1][4],
-                    c15 = inout(vreg) c[1][5],
-                    c16 = inout(vreg) c[1][6],
-                    c17 = inout(vreg) c[1][7],
-                    a01 = in(vreg) a01,
-                    a23 = in(vreg) a23,
-                    w0 = in(vreg) w0,
-                    w1 = in(vreg) w1,
-                    w2 = in(vreg) w2,
-                    w3 = in(vreg) w3,
-                    w4 = in(vreg) w4,
-                    w5 = in(vreg) w5,
-                    w6 = in(vreg) w6,
-                    w7 = in(vreg) w7,
-                    options(pure, nomem, nostack)
-                );
-            }
-        }
-        // Row m, columns 4q..4q + 4: the low (even m) or high (odd m) halves of the 2 × 2
-        // blocks of column pairs 2q and 2q + 1 of row pair m / 2.
-        let row = |p: usize, hi: bool| -> [int32x4_t; 4] {
-            core::array::from_fn(|q| {
-                let (x, y) = (
-                    vreinterpretq_s64_s32(c[p][2 * q]),
-                    vreinterpretq_s64_s32(c[p][2 * q + 1]),
-                );
-                vreinterpretq_s32_s64(if hi {
-                    vzip2q_s64(x, y)
-                } else {
-                    vzip1q_s64(x, y)
+            // Row m, columns 4q..4q + 4: the low (even m) or high (odd m) halves of the 2 × 2
+            // blocks of column pairs 2q and 2q + 1 of row pair m / 2.
+            let row = |p: usize, hi: bool| -> [int32x4_t; 4] {
+                core::array::from_fn(|q| {
+                    let (x, y) = (
+                        vreinterpretq_s64_s32(c[p][2 * q]),
+                        vreinterpretq_s64_s32(c[p][2 * q + 1]),
+                    );
+                    vreinterpretq_s32_s64(if hi {
+                        vzip2q_s64(x, y)
+                    } else {
+                        vzip1q_s64(x, y)
+                    })
                 })
-            })
-        };
-        let rows = [row(0, false), row(0, true), row(1, false), row(1, true)];
-        if FUSED {
-            let s = scales::<4>(q, col, nr);
-            for (m, r) in rows.iter().enumerate().take(mr) {
-                let v = bytes16(
-                    requant8(r[0], r[1], s[0], s[1], st),
-                    requant8(r[2], r[3], s[2], s[3], st),
-                    st,
-                );
-                store16(out.add(m * out_stride), v, nr);
-            }
-        } else {
-            let out = out.cast::<i32>();
-            for (m, r) in rows.iter().enumerate().take(mr) {
-                store_i32::<4>(out.add(m * out_stride), r, nr);
+            };
+            let rows = [row(0, false), row(0, true), row(1, false), row(1, true)];
+            if FUSED {
+                let s = scales::<4>(q, col, nr);
+                for (m, r) in rows.iter().enumerate().take(mr) {
+                    let v = bytes16(
+                        requant8(r[0], r[1], s[0], s[1], st),
+                        requant8(r[2], r[3], s[2], s[3], st),
+                        st,
+                    );
+                    store16(out.add(m * out_stride), v, nr);
+                }
+            } else {
+                let out = out.cast::<i32>();
+                for (m, r) in rows.iter().enumerate().take(mr) {
+                    store_i32::<4>(out.add(m * out_stride), r, nr);
+                }
             }
         }
     }

@@ -7,99 +7,79 @@
 /// at `MR = 4`, `NR = 8`.
 macro_rules! dot_kernel {
     ($name:ident, $inner:ident, $feature:literal, $insn:literal) => {
-        /// See [`crate::ukernel::IgemmFn`].
-        ///
-        /// # Safety
-        /// The contract of [`crate::ukernel::IgemmFn`] with `MR = 4`, `NR = 8`, on a CPU with
-        #[doc = concat!("`", $feature, "`.")]
-        #[allow(clippy::too_many_arguments)]
-        pub unsafe fn $name(
-            mr: usize,
-            nr: usize,
-            taps: usize,
-            kc: usize,
-            a: *const *const u8,
-            a_xor: u8,
-            w: *const i8,
-            bias: *const i32,
-            out: *mut i32,
-            out_stride: usize,
-        ) {
-            // SAFETY: same contract; the caller guarantees the CPU features.
-            unsafe { $inner(mr, nr, taps, kc, a, a_xor, w, bias, out, out_stride) }
+        kernel_fn! {
+            /// See [`crate::ukernel::IgemmFn`].
+            ///
+            /// # Safety
+            /// The contract of [`crate::ukernel::IgemmFn`] with `MR = 4`, `NR = 8`, on a CPU with
+            #[doc = concat!("`", $feature, "`.")]
+            pub igemm $name(mr, nr, taps, kc, a, a_xor, w, bias, out, out_stride) {
+                // SAFETY: same contract; the caller guarantees the CPU features.
+                unsafe { $inner(mr, nr, taps, kc, a, a_xor, w, bias, out, out_stride) }
+            }
         }
 
-        #[target_feature(enable = $feature)]
-        #[allow(clippy::too_many_arguments)]
-        unsafe fn $inner(
-            mr: usize,
-            nr: usize,
-            taps: usize,
-            kc: usize,
-            a: *const *const u8,
-            a_xor: u8,
-            w: *const i8,
-            bias: *const i32,
-            out: *mut i32,
-            out_stride: usize,
-        ) {
-            // The tile of this body (the invoking module may define other tiles).
-            const MR: usize = 4;
-            const NR: usize = 8;
-            let kc4 = kc.div_ceil(4);
-            let xor = u32::from_ne_bytes([a_xor; 4]);
-            // SAFETY: every access follows the IgemmFn contract: bias holds NR values, the
-            // packed block taps · kc4 groups of 32 bytes, each row pointer kc bytes (load4 never
-            // reads past kc), out mr rows of nr values.
-            unsafe {
-                let b0 = core::arch::aarch64::vld1q_s32(bias);
-                let b1 = core::arch::aarch64::vld1q_s32(bias.add(4));
-                let (mut c00, mut c01, mut c10, mut c11) = (b0, b1, b0, b1);
-                let (mut c20, mut c21, mut c30, mut c31) = (b0, b1, b0, b1);
-                let mut wp = w;
-                for t in 0..taps {
-                    let rows = [*a.add(t * MR), *a.add(t * MR + 1), *a.add(t * MR + 2), *a.add(t * MR + 3)];
-                    for q in 0..kc4 {
-                        let w0 = core::arch::aarch64::vld1q_s8(wp);
-                        let w1 = core::arch::aarch64::vld1q_s8(wp.add(16));
-                        wp = wp.add(NR * 4);
-                        let groups = [
-                            $crate::ukernel::load4(rows[0], q, kc) ^ xor,
-                            $crate::ukernel::load4(rows[1], q, kc) ^ xor,
-                            $crate::ukernel::load4(rows[2], q, kc) ^ xor,
-                            $crate::ukernel::load4(rows[3], q, kc) ^ xor,
-                        ];
-                        let av = core::arch::aarch64::vld1q_u32(groups.as_ptr());
-                        core::arch::asm!(
-                            concat!($insn, " {c00:v}.4s, {w0:v}.16b, {a:v}.4b[0]"),
-                            concat!($insn, " {c01:v}.4s, {w1:v}.16b, {a:v}.4b[0]"),
-                            concat!($insn, " {c10:v}.4s, {w0:v}.16b, {a:v}.4b[1]"),
-                            concat!($insn, " {c11:v}.4s, {w1:v}.16b, {a:v}.4b[1]"),
-                            concat!($insn, " {c20:v}.4s, {w0:v}.16b, {a:v}.4b[2]"),
-                            concat!($insn, " {c21:v}.4s, {w1:v}.16b, {a:v}.4b[2]"),
-                            concat!($insn, " {c30:v}.4s, {w0:v}.16b, {a:v}.4b[3]"),
-                            concat!($insn, " {c31:v}.4s, {w1:v}.16b, {a:v}.4b[3]"),
-                            c00 = inout(vreg) c00,
-                            c01 = inout(vreg) c01,
-                            c10 = inout(vreg) c10,
-                            c11 = inout(vreg) c11,
-                            c20 = inout(vreg) c20,
-                            c21 = inout(vreg) c21,
-                            c30 = inout(vreg) c30,
-                            c31 = inout(vreg) c31,
-                            w0 = in(vreg) w0,
-                            w1 = in(vreg) w1,
-                            a = in(vreg) av,
-                            options(pure, nomem, nostack)
-                        );
+        kernel_fn! {
+            #[target_feature(enable = $feature)]
+            igemm $inner(mr, nr, taps, kc, a, a_xor, w, bias, out, out_stride) {
+                // The tile of this body (the invoking module may define other tiles).
+                const MR: usize = 4;
+                const NR: usize = 8;
+                let kc4 = kc.div_ceil(4);
+                let xor = u32::from_ne_bytes([a_xor; 4]);
+                // SAFETY: every access follows the IgemmFn contract: bias holds NR values, the
+                // packed block taps · kc4 groups of 32 bytes, each row pointer kc bytes (load4 never
+                // reads past kc), out mr rows of nr values.
+                unsafe {
+                    let b0 = core::arch::aarch64::vld1q_s32(bias);
+                    let b1 = core::arch::aarch64::vld1q_s32(bias.add(4));
+                    let (mut c00, mut c01, mut c10, mut c11) = (b0, b1, b0, b1);
+                    let (mut c20, mut c21, mut c30, mut c31) = (b0, b1, b0, b1);
+                    let mut wp = w;
+                    for t in 0..taps {
+                        let rows = [*a.add(t * MR), *a.add(t * MR + 1), *a.add(t * MR + 2), *a.add(t * MR + 3)];
+                        for q in 0..kc4 {
+                            let w0 = core::arch::aarch64::vld1q_s8(wp);
+                            let w1 = core::arch::aarch64::vld1q_s8(wp.add(16));
+                            wp = wp.add(NR * 4);
+                            let groups = [
+                                $crate::ukernel::load4(rows[0], q, kc) ^ xor,
+                                $crate::ukernel::load4(rows[1], q, kc) ^ xor,
+                                $crate::ukernel::load4(rows[2], q, kc) ^ xor,
+                                $crate::ukernel::load4(rows[3], q, kc) ^ xor,
+                            ];
+                            let av = core::arch::aarch64::vld1q_u32(groups.as_ptr());
+                            core::arch::asm!(
+                                concat!($insn, " {c00:v}.4s, {w0:v}.16b, {a:v}.4b[0]"),
+                                concat!($insn, " {c01:v}.4s, {w1:v}.16b, {a:v}.4b[0]"),
+                                concat!($insn, " {c10:v}.4s, {w0:v}.16b, {a:v}.4b[1]"),
+                                concat!($insn, " {c11:v}.4s, {w1:v}.16b, {a:v}.4b[1]"),
+                                concat!($insn, " {c20:v}.4s, {w0:v}.16b, {a:v}.4b[2]"),
+                                concat!($insn, " {c21:v}.4s, {w1:v}.16b, {a:v}.4b[2]"),
+                                concat!($insn, " {c30:v}.4s, {w0:v}.16b, {a:v}.4b[3]"),
+                                concat!($insn, " {c31:v}.4s, {w1:v}.16b, {a:v}.4b[3]"),
+                                c00 = inout(vreg) c00,
+                                c01 = inout(vreg) c01,
+                                c10 = inout(vreg) c10,
+                                c11 = inout(vreg) c11,
+                                c20 = inout(vreg) c20,
+                                c21 = inout(vreg) c21,
+                                c30 = inout(vreg) c30,
+                                c31 = inout(vreg) c31,
+                                w0 = in(vreg) w0,
+                                w1 = in(vreg) w1,
+                                a = in(vreg) av,
+                                options(pure, nomem, nostack)
+                            );
+                        }
                     }
-                }
-                let acc = [[c00, c01], [c10, c11], [c20, c21], [c30, c31]];
-                for (m, pair) in acc.iter().enumerate().take(mr) {
-                    let mut row = [0i32; NR];
-                    core::arch::aarch64::vst1q_s32(row.as_mut_ptr(), pair[0]);
-                    core::arch::aarch64::vst1q_s32(row.as_mut_ptr().add(4), pair[1]);
-                    core::ptr::copy_nonoverlapping(row.as_ptr(), out.add(m * out_stride), nr);
+                    let acc = [[c00, c01], [c10, c11], [c20, c21], [c30, c31]];
+                    for (m, pair) in acc.iter().enumerate().take(mr) {
+                        let mut row = [0i32; NR];
+                        core::arch::aarch64::vst1q_s32(row.as_mut_ptr(), pair[0]);
+                        core::arch::aarch64::vst1q_s32(row.as_mut_ptr().add(4), pair[1]);
+                        core::ptr::copy_nonoverlapping(row.as_ptr(), out.add(m * out_stride), nr);
+                    }
                 }
             }
         }
@@ -107,6 +87,49 @@ macro_rules! dot_kernel {
 }
 
 pub(crate) use dot_kernel;
+
+/// Defines the two entry points of a tile body `$tile::<FUSED>` (a `tile` function of
+/// `kernel_fn!` over one block of `$nr` columns: i32 rows when `FUSED = false`, else bytes
+/// requantized by `q` through the `out::Stage`): `$name`, the [`crate::ukernel::IgemmFn`] (one
+/// block, i32), and `$fp32`, the [`crate::ukernel::IgemmFp32Fn`], which runs the body once per
+/// `$nr`-column block of its `ncols` (block `b` at `w + b · w_stride`, its biases and output
+/// columns from `b · $nr`). The doc comments (with `# Safety`) precede each name.
+macro_rules! tile_entries {
+    ($tile:ident, $nr:expr, $(#[$mi:meta])* $name:ident, $(#[$mf:meta])* $fp32:ident $(,)?) => {
+        kernel_fn! {
+            $(#[$mi])*
+            pub igemm $name(mr, nr, taps, kc, a, a_xor, w, bias, out, out_stride) {
+                let q = &$crate::ukernel::Fp32Requant::UNUSED;
+                let st = super::out::Stage::new(q);
+                // SAFETY: the caller's contract; FUSED = false stores i32 rows.
+                unsafe {
+                    $tile::<false>(mr, nr, taps, kc, a, a_xor, w, bias, q, 0, &st, out.cast(), out_stride)
+                }
+            }
+        }
+
+        kernel_fn! {
+            $(#[$mf])*
+            pub igemm_fp32 $fp32(mr, ncols, w_stride, taps, kc, a, a_xor, w, bias, q, out, out_stride) {
+                let st = super::out::Stage::new(q);
+                let mut col = 0;
+                while col < ncols {
+                    let nr = (ncols - col).min($nr);
+                    let b = col / $nr;
+                    // SAFETY: block b of the call is at w + b·w_stride with its NR biases at
+                    // bias + b·NR; columns col..col + nr of out are the caller's; q's channel
+                    // scales (if any) cover the call's columns; the caller guarantees the CPU
+                    // features.
+                    unsafe {
+                        let (w, bias, o) = (w.add(b * w_stride), bias.add(col), out.add(col));
+                        $tile::<true>(mr, nr, taps, kc, a, a_xor, w, bias, q, col, &st, o, out_stride)
+                    }
+                    col += $nr;
+                }
+            }
+        }
+    };
+}
 
 /// The row-pointer loads of an `asm!` k-loop's tap for its first `R` rows (1, 2, 4 or 8): the
 /// tap's pointers are 8 bytes apart from `{a}` into `{r0}`.., as assembly lines.

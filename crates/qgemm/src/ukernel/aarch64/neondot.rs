@@ -12,8 +12,8 @@
 //! the k-loop in one `asm!` block, and an `Fp32` fused-store entry.
 #![allow(non_snake_case)]
 
-use super::out::{bytes16, requant8, scales, store16, store_i32, Stage};
-use crate::ukernel::{load_tail, Fp32Requant};
+use super::out::{bytes16, requant8, scales, store16, store_i32};
+use crate::ukernel::load_tail;
 use core::arch::aarch64::*;
 
 /// Rows per tile.
@@ -28,191 +28,106 @@ pub const MR_4X16: usize = 4;
 /// Columns per tile of `igemm_4x16c4__neondot`.
 pub const NR_4X16: usize = 16;
 
-/// `igemm_4x16c4__neondot`: 4 rows × 16 columns, `c4` packing (`NR = 16`, `KR = 4`: a k-group
-/// is 64 bytes, four vectors of 4 columns × 4 channels), the class of XNNPACK's
-/// `4x16c4 neondot ld128` kernels: each row's activations are loaded 16 bytes (4 k-groups) at a
-/// time and used by lane (`sdot vd.4s, vw.16b, va.4b[g]`); per 16 channels the k-loop (one
-/// `asm!` block) runs 4 `ldr q` + 8 `ldp q` + 64 `sdot` (+ 4 `eor` for the `a'' = a' ^ 0x80`
-/// shift when the kernel's xor is not 0); the channels past the last multiple of 16 run after
-/// the loop, one k-group at a time. See [`crate::ukernel::IgemmFn`] for the contract.
-///
-/// # Safety
-/// The contract of [`crate::ukernel::IgemmFn`] with `MR = 4`, `NR = 16`, `KR = 4`, on a CPU
-/// with FEAT_DotProd.
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn igemm_4x16c4__neondot(
-    mr: usize,
-    nr: usize,
-    taps: usize,
-    kc: usize,
-    a: *const *const u8,
-    a_xor: u8,
-    w: *const i8,
-    bias: *const i32,
-    out: *mut i32,
-    out_stride: usize,
-) {
-    let st = Stage::new(&Fp32Requant::UNUSED);
-    // SAFETY: the caller's contract; FUSED = false stores i32 rows.
-    unsafe {
-        block_4x16::<false>(
-            mr,
-            nr,
-            taps,
-            kc,
-            a,
-            a_xor,
-            w,
-            bias,
-            &Fp32Requant::UNUSED,
-            0,
-            &st,
-            out.cast(),
-            out_stride,
-        )
-    }
+tile_entries! {
+    block_4x16, NR_4X16,
+    /// `igemm_4x16c4__neondot`: 4 rows × 16 columns, `c4` packing (`NR = 16`, `KR = 4`: a k-group
+    /// is 64 bytes, four vectors of 4 columns × 4 channels), the class of XNNPACK's
+    /// `4x16c4 neondot ld128` kernels: each row's activations are loaded 16 bytes (4 k-groups) at a
+    /// time and used by lane (`sdot vd.4s, vw.16b, va.4b[g]`); per 16 channels the k-loop (one
+    /// `asm!` block) runs 4 `ldr q` + 8 `ldp q` + 64 `sdot` (+ 4 `eor` for the `a'' = a' ^ 0x80`
+    /// shift when the kernel's xor is not 0); the channels past the last multiple of 16 run after
+    /// the loop, one k-group at a time. See [`crate::ukernel::IgemmFn`] for the contract.
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::IgemmFn`] with `MR = 4`, `NR = 16`, `KR = 4`, on a CPU
+    /// with FEAT_DotProd.
+    igemm_4x16c4__neondot,
+    /// `igemm_4x16c4__neondot` with the `Fp32` requantization (per tensor or per channel) fused
+    /// into its store ([`super::out`]): see [`crate::ukernel::IgemmFp32Fn`].
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::IgemmFp32Fn`] with `MR = 4`, `NR = 16`, `KR = 4`, on a CPU
+    /// with FEAT_DotProd.
+    igemm_4x16c4_fp32__neondot,
 }
 
-/// `igemm_4x16c4__neondot` with the `Fp32` requantization (per tensor or per channel) fused
-/// into its store ([`super::out`]): see [`crate::ukernel::IgemmFp32Fn`].
-///
-/// # Safety
-/// The contract of [`crate::ukernel::IgemmFp32Fn`] with `MR = 4`, `NR = 16`, `KR = 4`, on a CPU
-/// with FEAT_DotProd.
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn igemm_4x16c4_fp32__neondot(
-    mr: usize,
-    ncols: usize,
-    w_stride: usize,
-    taps: usize,
-    kc: usize,
-    a: *const *const u8,
-    a_xor: u8,
-    w: *const i8,
-    bias: *const i32,
-    q: &Fp32Requant,
-    out: *mut u8,
-    out_stride: usize,
-) {
-    let st = Stage::new(q);
-    let mut col = 0;
-    while col < ncols {
-        let nr = (ncols - col).min(NR_4X16);
-        let b = col / NR_4X16;
-        // SAFETY: block b of the call is at w + b·w_stride with its NR biases at
-        // bias + b·NR; columns col..col + nr of out are the caller's; q's channel scales (if
-        // any) cover the call's columns.
+kernel_fn! {
+    /// One 4 × 16 tile: accumulate, then store i32 (`FUSED = false`, `out` is an `*mut i32` cast,
+    /// `out_stride` in i32) or requantized bytes (`FUSED = true`, columns `col..col + nr` of `q`).
+    ///
+    /// # Safety
+    /// As [`igemm_4x16c4__neondot`] for `a`, `w`, `bias`, `out` (`mr` rows of `nr` elements);
+    /// with `FUSED`, `q`'s channel scales (if any) hold `col + nr` entries.
+    #[target_feature(enable = "neon,dotprod")]
+    tile block_4x16[const FUSED: bool](mr, nr, taps, kc, a, a_xor, w, bias, q, col, st, out, out_stride) {
+        // SAFETY: bias holds NR i32; the packed block holds taps · ceil(kc / 4) groups of 64 bytes,
+        // read in order (16 channels = 256 bytes per loop iteration, then one group per tail
+        // step); each row pointer is read for exactly its kc bytes (16 per iteration while 16
+        // remain, then `row_tail` reads the rest); `out` as the caller states.
         unsafe {
-            block_4x16::<true>(
-                mr,
-                nr,
-                taps,
-                kc,
-                a,
-                a_xor,
-                w.add(b * w_stride),
-                bias.add(col),
-                q,
-                col,
-                &st,
-                out.add(col),
-                out_stride,
-            )
-        }
-        col += NR_4X16;
-    }
-}
-
-/// One 4 × 16 tile: accumulate, then store i32 (`FUSED = false`, `out` is an `*mut i32` cast,
-/// `out_stride` in i32) or requantized bytes (`FUSED = true`, columns `col..col + nr` of `q`).
-///
-/// # Safety
-/// As [`igemm_4x16c4__neondot`] for `a`, `w`, `bias`, `out` (`mr` rows of `nr` elements);
-/// with `FUSED`, `q`'s channel scales (if any) hold `col + nr` entries.
-#[target_feature(enable = "neon,dotprod")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn block_4x16<const FUSED: bool>(
-    mr: usize,
-    nr: usize,
-    taps: usize,
-    kc: usize,
-    a: *const *const u8,
-    a_xor: u8,
-    w: *const i8,
-    bias: *const i32,
-    q: &Fp32Requant,
-    col: usize,
-    st: &Stage,
-    out: *mut u8,
-    out_stride: usize,
-) {
-    // SAFETY: bias holds NR i32; the packed block holds taps · ceil(kc / 4) groups of 64 bytes,
-    // read in order (16 channels = 256 bytes per loop iteration, then one group per tail
-    // step); each row pointer is read for exactly its kc bytes (16 per iteration while 16
-    // remain, then `row_tail` reads the rest); `out` as the caller states.
-    unsafe {
-        let bv: [int32x4_t; 4] = core::array::from_fn(|j| vld1q_s32(bias.add(4 * j)));
-        let mut c = [bv; MR_4X16];
-        let xv = vdupq_n_u8(a_xor);
-        let n16 = kc / 16;
-        let rem = kc % 16;
-        let mut wp = w;
-        let xor = a_xor != 0;
-        if n16 > 0 && rem == 0 {
-            // Every tap's channels in whole 16-channel steps: one asm block for all taps.
-            kloop16(mr, xor, a, taps, n16, &mut wp, &mut c, xv);
-        } else {
-            for t in 0..taps {
-                let ap = a.add(t * MR_4X16);
-                if n16 > 0 {
-                    kloop16(mr, xor, ap, 1, n16, &mut wp, &mut c, xv);
-                }
-                if rem > 0 {
-                    let av: [int8x16_t; 4] =
-                        core::array::from_fn(|m| row_tail((*ap.add(m)).add(16 * n16), rem, xv));
-                    for g in 0..rem.div_ceil(4) {
-                        let b: [int8x16_t; 4] = core::array::from_fn(|j| vld1q_s8(wp.add(16 * j)));
-                        wp = wp.add(64);
-                        dot_group(g, &av, &b, &mut c);
+            let bv: [int32x4_t; 4] = core::array::from_fn(|j| vld1q_s32(bias.add(4 * j)));
+            let mut c = [bv; MR_4X16];
+            let xv = vdupq_n_u8(a_xor);
+            let n16 = kc / 16;
+            let rem = kc % 16;
+            let mut wp = w;
+            let xor = a_xor != 0;
+            if n16 > 0 && rem == 0 {
+                // Every tap's channels in whole 16-channel steps: one asm block for all taps.
+                kloop16(mr, xor, a, taps, n16, &mut wp, &mut c, xv);
+            } else {
+                for t in 0..taps {
+                    let ap = a.add(t * MR_4X16);
+                    if n16 > 0 {
+                        kloop16(mr, xor, ap, 1, n16, &mut wp, &mut c, xv);
+                    }
+                    if rem > 0 {
+                        let av: [int8x16_t; 4] =
+                            core::array::from_fn(|m| row_tail((*ap.add(m)).add(16 * n16), rem, xv));
+                        for g in 0..rem.div_ceil(4) {
+                            let b: [int8x16_t; 4] = core::array::from_fn(|j| vld1q_s8(wp.add(16 * j)));
+                            wp = wp.add(64);
+                            dot_group(g, &av, &b, &mut c);
+                        }
                     }
                 }
             }
-        }
-        let [c0, c1, c2, c3] = c;
-        // Rows by constant index (a runtime index would put the accumulators in memory).
-        if FUSED {
-            let s = scales::<4>(q, col, nr);
-            let emit = |m: usize, c: &[int32x4_t; 4]| {
-                let v = bytes16(
-                    requant8(c[0], c[1], s[0], s[1], st),
-                    requant8(c[2], c[3], s[2], s[3], st),
-                    st,
-                );
-                store16(out.add(m * out_stride), v, nr);
-            };
-            emit(0, &c0);
-            if mr > 1 {
-                emit(1, &c1);
-            }
-            if mr > 2 {
-                emit(2, &c2);
-            }
-            if mr > 3 {
-                emit(3, &c3);
-            }
-        } else {
-            let out = out.cast::<i32>();
-            let emit =
-                |m: usize, c: &[int32x4_t; 4]| store_i32::<4>(out.add(m * out_stride), c, nr);
-            emit(0, &c0);
-            if mr > 1 {
-                emit(1, &c1);
-            }
-            if mr > 2 {
-                emit(2, &c2);
-            }
-            if mr > 3 {
-                emit(3, &c3);
+            let [c0, c1, c2, c3] = c;
+            // Rows by constant index (a runtime index would put the accumulators in memory).
+            if FUSED {
+                let s = scales::<4>(q, col, nr);
+                let emit = |m: usize, c: &[int32x4_t; 4]| {
+                    let v = bytes16(
+                        requant8(c[0], c[1], s[0], s[1], st),
+                        requant8(c[2], c[3], s[2], s[3], st),
+                        st,
+                    );
+                    store16(out.add(m * out_stride), v, nr);
+                };
+                emit(0, &c0);
+                if mr > 1 {
+                    emit(1, &c1);
+                }
+                if mr > 2 {
+                    emit(2, &c2);
+                }
+                if mr > 3 {
+                    emit(3, &c3);
+                }
+            } else {
+                let out = out.cast::<i32>();
+                let emit =
+                    |m: usize, c: &[int32x4_t; 4]| store_i32::<4>(out.add(m * out_stride), c, nr);
+                emit(0, &c0);
+                if mr > 1 {
+                    emit(1, &c1);
+                }
+                if mr > 2 {
+                    emit(2, &c2);
+                }
+                if mr > 3 {
+                    emit(3, &c3);
+                }
             }
         }
     }

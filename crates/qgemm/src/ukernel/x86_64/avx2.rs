@@ -15,82 +15,62 @@ pub const MR: usize = 4;
 /// Columns per tile.
 pub const NR: usize = 8;
 
-/// See [`super::super::IgemmFn`].
-///
-/// # Safety
-/// The contract of [`super::super::IgemmFn`] with `MR = 4`, `NR = 8`, on a CPU with AVX2.
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn igemm_4x8c4__avx2(
-    mr: usize,
-    nr: usize,
-    taps: usize,
-    kc: usize,
-    a: *const *const u8,
-    a_xor: u8,
-    w: *const i8,
-    bias: *const i32,
-    out: *mut i32,
-    out_stride: usize,
-) {
-    // SAFETY: same contract; the caller guarantees the CPU features.
-    unsafe { inner(mr, nr, taps, kc, a, a_xor, w, bias, out, out_stride) }
+kernel_fn! {
+    /// See [`super::super::IgemmFn`].
+    ///
+    /// # Safety
+    /// The contract of [`super::super::IgemmFn`] with `MR = 4`, `NR = 8`, on a CPU with AVX2.
+    pub igemm igemm_4x8c4__avx2(mr, nr, taps, kc, a, a_xor, w, bias, out, out_stride) {
+        // SAFETY: same contract; the caller guarantees the CPU features.
+        unsafe { inner(mr, nr, taps, kc, a, a_xor, w, bias, out, out_stride) }
+    }
 }
 
-#[target_feature(enable = "avx2")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn inner(
-    mr: usize,
-    nr: usize,
-    taps: usize,
-    kc: usize,
-    a: *const *const u8,
-    a_xor: u8,
-    w: *const i8,
-    bias: *const i32,
-    out: *mut i32,
-    out_stride: usize,
-) {
-    let kc4 = kc.div_ceil(4);
-    let xor = u32::from_ne_bytes([a_xor; 4]);
-    let mut lo = [_mm256_setzero_si256(); MR];
-    let mut hi = [_mm256_setzero_si256(); MR];
-    let mut wp = w;
-    for t in 0..taps {
-        let mut rows = [core::ptr::null::<u8>(); MR];
-        for (m, r) in rows.iter_mut().enumerate() {
-            // SAFETY: a holds taps · MR pointers.
-            *r = unsafe { *a.add(t * MR + m) };
-        }
-        for q in 0..kc4 {
-            // SAFETY: the packed block holds taps · kc4 groups of 32 bytes; wp walks them.
-            let wv = unsafe { _mm256_loadu_si256(wp.cast()) };
-            // SAFETY: as above.
-            wp = unsafe { wp.add(NR * 4) };
-            let w_lo = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(wv));
-            let w_hi = _mm256_cvtepi8_epi16(_mm256_extracti128_si256::<1>(wv));
-            for m in 0..MR {
-                // SAFETY: 4·q < kc; load4 reads only the row's kc bytes.
-                let bytes = unsafe { load4(rows[m], q, kc) } ^ xor;
-                let a16 = _mm_cvtepu8_epi16(_mm_cvtsi32_si128(bytes as i32));
-                let av = _mm256_broadcastq_epi64(a16);
-                lo[m] = _mm256_add_epi32(lo[m], _mm256_madd_epi16(w_lo, av));
-                hi[m] = _mm256_add_epi32(hi[m], _mm256_madd_epi16(w_hi, av));
+kernel_fn! {
+    #[target_feature(enable = "avx2")]
+    igemm inner(mr, nr, taps, kc, a, a_xor, w, bias, out, out_stride) {
+        let kc4 = kc.div_ceil(4);
+        let xor = u32::from_ne_bytes([a_xor; 4]);
+        let mut lo = [_mm256_setzero_si256(); MR];
+        let mut hi = [_mm256_setzero_si256(); MR];
+        let mut wp = w;
+        for t in 0..taps {
+            let mut rows = [core::ptr::null::<u8>(); MR];
+            for (m, r) in rows.iter_mut().enumerate() {
+                // SAFETY: a holds taps · MR pointers.
+                *r = unsafe { *a.add(t * MR + m) };
+            }
+            for q in 0..kc4 {
+                // SAFETY: the packed block holds taps · kc4 groups of 32 bytes; wp walks them.
+                let wv = unsafe { _mm256_loadu_si256(wp.cast()) };
+                // SAFETY: as above.
+                wp = unsafe { wp.add(NR * 4) };
+                let w_lo = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(wv));
+                let w_hi = _mm256_cvtepi8_epi16(_mm256_extracti128_si256::<1>(wv));
+                for m in 0..MR {
+                    // SAFETY: 4·q < kc; load4 reads only the row's kc bytes.
+                    let bytes = unsafe { load4(rows[m], q, kc) } ^ xor;
+                    let a16 = _mm_cvtepu8_epi16(_mm_cvtsi32_si128(bytes as i32));
+                    let av = _mm256_broadcastq_epi64(a16);
+                    lo[m] = _mm256_add_epi32(lo[m], _mm256_madd_epi16(w_lo, av));
+                    hi[m] = _mm256_add_epi32(hi[m], _mm256_madd_epi16(w_hi, av));
+                }
             }
         }
-    }
-    // SAFETY: bias holds NR values.
-    let b = unsafe { _mm256_loadu_si256(bias.cast()) };
-    for m in 0..mr {
-        // [c0 c0 c1 c1 | c2 c2 c3 c3] and [c4 c4 c5 c5 | c6 c6 c7 c7] -> pairwise sums in the
-        // order [c0 c1 c4 c5 | c2 c3 c6 c7], then 64-bit lanes reordered to c0..c7.
-        let s = _mm256_hadd_epi32(lo[m], hi[m]);
-        let s = _mm256_permute4x64_epi64::<0b11_01_10_00>(s);
-        let s = _mm256_add_epi32(s, b);
-        let mut row = [0i32; NR];
-        // SAFETY: row is 8 i32.
-        unsafe { _mm256_storeu_si256(row.as_mut_ptr().cast(), s) };
-        // SAFETY: out row m < mr is writable for nr <= NR values.
-        unsafe { core::ptr::copy_nonoverlapping(row.as_ptr(), out.add(m * out_stride), nr) };
+        // SAFETY: bias holds NR values.
+        let b = unsafe { _mm256_loadu_si256(bias.cast()) };
+        for m in 0..mr {
+            // [c0 c0 c1 c1 | c2 c2 c3 c3] and [c4 c4 c5 c5 | c6 c6 c7 c7] -> pairwise sums in the
+            // order [c0 c1 c4 c5 | c2 c3 c6 c7], then 64-bit lanes reordered to c0..c7.
+            let s = _mm256_hadd_epi32(lo[m], hi[m]);
+            let s = _mm256_permute4x64_epi64::<0b11_01_10_00>(s);
+            let s = _mm256_add_epi32(s, b);
+            let mut row = [0i32; NR];
+            // SAFETY: row is 8 i32.
+            unsafe { _mm256_storeu_si256(row.as_mut_ptr().cast(), s) };
+            // SAFETY: out row m < mr is writable for nr <= NR values.
+            unsafe { core::ptr::copy_nonoverlapping(row.as_ptr(), out.add(m * out_stride), nr) };
+        }
     }
 }
 
@@ -115,124 +95,57 @@ const CHUNK: usize = 512;
 #[repr(C, align(32))]
 struct Widened<const M: usize>([[u64; CHUNK]; M]);
 
-/// 6 rows × 8 columns, exact: activations (xor-ed to `a'`, zero-extended) and weights
-/// (sign-extended) multiplied as i16 by `vpmaddwd`, whose pair sums (|a'·w'| · 2 <= 65280)
-/// cannot saturate, accumulated in wrapping i32. The tile's rows are widened to i16 once per
-/// call into a stack buffer, so each step of the k-loop is one memory broadcast per row, two
-/// weight widenings per k-group and 12 `vpmaddwd` + 12 `vpaddd` (the 4×8 kernel widens every
-/// row's 4 bytes in registers at each step: 3 more vector instructions per row and group).
-/// A call with `mr < 6` runs a kernel with exactly `mr` rows (GEMV: one row, no repeated work).
-///
-/// The `c4` packed layout of every other `KR = 4` kernel; see [`super::super::IgemmFn`].
-///
-/// # Safety
-/// The contract of [`super::super::IgemmFn`] with `MR = 6`, `NR = 8`, on a CPU with AVX2.
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn igemm_6x8c4__avx2(
-    mr: usize,
-    nr: usize,
-    taps: usize,
-    kc: usize,
-    a: *const *const u8,
-    a_xor: u8,
-    w: *const i8,
-    bias: *const i32,
-    out: *mut i32,
-    out_stride: usize,
-) {
-    // SAFETY: one block (ncols = nr <= NR, so w_stride is never used); `out` holds mr rows of
-    // nr i32 at out_stride elements (the same contract); OUT = 0 never reads the requantizer.
-    unsafe {
-        dispatch::<0>(
-            mr,
-            nr,
-            0,
-            taps,
-            kc,
-            a,
-            a_xor,
-            w,
-            bias,
-            out.cast(),
-            out_stride,
-            &Fp32Requant::UNUSED,
-        )
-    }
+out_entries! {
+    dispatch,
+    /// 6 rows × 8 columns, exact: activations (xor-ed to `a'`, zero-extended) and weights
+    /// (sign-extended) multiplied as i16 by `vpmaddwd`, whose pair sums (|a'·w'| · 2 <= 65280)
+    /// cannot saturate, accumulated in wrapping i32. The tile's rows are widened to i16 once per
+    /// call into a stack buffer, so each step of the k-loop is one memory broadcast per row, two
+    /// weight widenings per k-group and 12 `vpmaddwd` + 12 `vpaddd` (the 4×8 kernel widens every
+    /// row's 4 bytes in registers at each step: 3 more vector instructions per row and group).
+    /// A call with `mr < 6` runs a kernel with exactly `mr` rows (GEMV: one row, no repeated work).
+    ///
+    /// The `c4` packed layout of every other `KR = 4` kernel; see [`super::super::IgemmFn`].
+    ///
+    /// # Safety
+    /// The contract of [`super::super::IgemmFn`] with `MR = 6`, `NR = 8`, on a CPU with AVX2.
+    igemm_6x8c4__avx2,
+    /// [`igemm_6x8c4__avx2`] with the `Fp32` requantization (per tensor or per channel) fused into
+    /// its store, over all `ceil(ncols / 8)` blocks of a call (see [`super::super::IgemmFp32Fn`]):
+    /// the accumulators become f32 (round to nearest), are multiplied by the scale, clamped to
+    /// `[qmin − zp, qmax − zp]`, rounded half to even (`vcvtps2dq`, the default MXCSR mode) and
+    /// offset by `zp`, the definition of `Requantizer::requantize` for `RequantScheme::Fp32`; the
+    /// values are then inside the output type, so the saturating packs to bytes are exact.
+    ///
+    /// # Safety
+    /// The contract of [`super::super::IgemmFp32Fn`] with `MR = 6`, `NR = 8`, on a CPU with AVX2.
+    igemm_6x8c4_fp32__avx2,
 }
 
-/// [`igemm_6x8c4__avx2`] with the `Fp32` requantization (per tensor or per channel) fused into
-/// its store, over all `ceil(ncols / 8)` blocks of a call (see [`super::super::IgemmFp32Fn`]):
-/// the accumulators become f32 (round to nearest), are multiplied by the scale, clamped to
-/// `[qmin − zp, qmax − zp]`, rounded half to even (`vcvtps2dq`, the default MXCSR mode) and
-/// offset by `zp`, the definition of `Requantizer::requantize` for `RequantScheme::Fp32`; the
-/// values are then inside the output type, so the saturating packs to bytes are exact.
-///
-/// # Safety
-/// The contract of [`super::super::IgemmFp32Fn`] with `MR = 6`, `NR = 8`, on a CPU with AVX2.
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn igemm_6x8c4_fp32__avx2(
-    mr: usize,
-    ncols: usize,
-    w_stride: usize,
-    taps: usize,
-    kc: usize,
-    a: *const *const u8,
-    a_xor: u8,
-    w: *const i8,
-    bias: *const i32,
-    q: &Fp32Requant,
-    out: *mut u8,
-    out_stride: usize,
-) {
-    // SAFETY: the caller's contract, passed on.
-    unsafe {
-        if q.signed {
-            dispatch::<2>(
-                mr, ncols, w_stride, taps, kc, a, a_xor, w, bias, out, out_stride, q,
-            )
-        } else {
-            dispatch::<1>(
-                mr, ncols, w_stride, taps, kc, a, a_xor, w, bias, out, out_stride, q,
-            )
+kernel_fn! {
+    /// Picks the kernel with exactly `mr` rows. `OUT`: 0 stores i32 (`out` holds i32, `out_stride`
+    /// in elements), 1 requantizes to u8, 2 to i8 (`out_stride` in bytes).
+    ///
+    /// # Safety
+    /// As [`igemm_6x8c4__avx2`] (OUT = 0) or [`igemm_6x8c4_fp32__avx2`] (OUT = 1, 2).
+    #[inline(always)]
+    igemm_fp32 dispatch[const OUT: u8](mr, ncols, w_stride, taps, kc, a, a_xor, w, bias, q, out,
+        out_stride) {
+        macro_rules! rows {
+            ($($m:literal)*) => {
+                match mr {
+                    $(
+                        // SAFETY: same contract with mr = M rows; the caller guarantees AVX2.
+                        $m => unsafe {
+                            rows_6x8::<$m, OUT>(ncols, w_stride, taps, kc, a, a_xor, w, bias, out, out_stride, q)
+                        },
+                    )*
+                    _ => {}
+                }
+            };
         }
+        rows!(1 2 3 4 5 6);
     }
-}
-
-/// Picks the kernel with exactly `mr` rows. `OUT`: 0 stores i32 (`out` holds i32, `out_stride`
-/// in elements), 1 requantizes to u8, 2 to i8 (`out_stride` in bytes).
-///
-/// # Safety
-/// As [`igemm_6x8c4__avx2`] (OUT = 0) or [`igemm_6x8c4_fp32__avx2`] (OUT = 1, 2).
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-unsafe fn dispatch<const OUT: u8>(
-    mr: usize,
-    ncols: usize,
-    w_stride: usize,
-    taps: usize,
-    kc: usize,
-    a: *const *const u8,
-    a_xor: u8,
-    w: *const i8,
-    bias: *const i32,
-    out: *mut u8,
-    out_stride: usize,
-    q: &Fp32Requant,
-) {
-    macro_rules! rows {
-        ($($m:literal)*) => {
-            match mr {
-                $(
-                    // SAFETY: same contract with mr = M rows; the caller guarantees AVX2.
-                    $m => unsafe {
-                        rows_6x8::<$m, OUT>(ncols, w_stride, taps, kc, a, a_xor, w, bias, out, out_stride, q)
-                    },
-                )*
-                _ => {}
-            }
-        };
-    }
-    rows!(1 2 3 4 5 6);
 }
 
 /// Widens the bytes of k-groups `q0..q1` of one row of `kc` bytes (xor `xor`) to i16 at

@@ -12,112 +12,46 @@ pub const MR: usize = 8;
 /// Columns per tile.
 pub const NR: usize = 32;
 
-/// See [`super::super::IgemmFn`].
-///
-/// # Safety
-/// The contract of [`super::super::IgemmFn`] with `MR = 8`, `NR = 32`, on a CPU with AVX-512 F
-/// and VNNI.
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn igemm_8x32c4__avx512vnni(
-    mr: usize,
-    nr: usize,
-    taps: usize,
-    kc: usize,
-    a: *const *const u8,
-    a_xor: u8,
-    w: *const i8,
-    bias: *const i32,
-    out: *mut i32,
-    out_stride: usize,
-) {
-    // SAFETY: the caller's contract is IgemmFn's; OUT = 0 stores i32.
-    unsafe {
-        dispatch::<0>(
-            mr,
-            nr,
-            0,
-            taps,
-            kc,
-            a,
-            a_xor,
-            w,
-            bias,
-            out.cast(),
-            out_stride,
-            &Fp32Requant::UNUSED,
-        )
-    }
+out_entries! {
+    dispatch,
+    /// See [`super::super::IgemmFn`].
+    ///
+    /// # Safety
+    /// The contract of [`super::super::IgemmFn`] with `MR = 8`, `NR = 32`, on a CPU with AVX-512 F
+    /// and VNNI.
+    igemm_8x32c4__avx512vnni,
+    /// `igemm_8x32c4__avx512vnni` with the `Fp32` requantization (per tensor or per channel) fused into the store:
+    /// see [`super::super::IgemmFp32Fn`].
+    ///
+    /// # Safety
+    /// The contract of [`super::super::IgemmFp32Fn`] with `MR = 8`, `NR = 32`, on a CPU with
+    /// AVX-512 F/BW/VL and VNNI.
+    igemm_8x32c4_fp32__avx512vnni,
 }
 
-/// `igemm_8x32c4__avx512vnni` with the `Fp32` requantization (per tensor or per channel) fused into the store:
-/// see [`super::super::IgemmFp32Fn`].
-///
-/// # Safety
-/// The contract of [`super::super::IgemmFp32Fn`] with `MR = 8`, `NR = 32`, on a CPU with
-/// AVX-512 F/BW/VL and VNNI.
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn igemm_8x32c4_fp32__avx512vnni(
-    mr: usize,
-    ncols: usize,
-    w_stride: usize,
-    taps: usize,
-    kc: usize,
-    a: *const *const u8,
-    a_xor: u8,
-    w: *const i8,
-    bias: *const i32,
-    q: &Fp32Requant,
-    out: *mut u8,
-    out_stride: usize,
-) {
-    // SAFETY: the caller's contract; OUT = 1 (u8) / 2 (i8) stores bytes.
-    unsafe {
-        if q.signed {
-            dispatch::<2>(
-                mr, ncols, w_stride, taps, kc, a, a_xor, w, bias, out, out_stride, q,
-            )
-        } else {
-            dispatch::<1>(
-                mr, ncols, w_stride, taps, kc, a, a_xor, w, bias, out, out_stride, q,
-            )
+kernel_fn! {
+    /// Picks the kernel with exactly `mr` rows (GEMV and image tails do not repeat a row).
+    ///
+    /// # Safety
+    /// As [`igemm_8x32c4__avx512vnni`] (OUT = 0, `out` holds i32) or [`igemm_8x32c4_fp32__avx512vnni`] (OUT = 1, 2).
+    #[inline(always)]
+    igemm_fp32 dispatch[const OUT: u8](mr, ncols, w_stride, taps, kc, a, a_xor, w, bias, q, out,
+        out_stride) {
+        macro_rules! rows {
+            ($($m:literal)*) => {
+                match (mr, a_xor == 0) {
+                    $(
+                        // SAFETY: same contract; the caller guarantees the CPU features.
+                        ($m, true) => unsafe { inner::<false, $m, OUT>(ncols, w_stride, taps, kc, a, w, bias, out, out_stride, q) },
+                        // SAFETY: as above.
+                        ($m, false) => unsafe { inner::<true, $m, OUT>(ncols, w_stride, taps, kc, a, w, bias, out, out_stride, q) },
+                    )*
+                    _ => {}
+                }
+            };
         }
+        rows!(1 2 3 4 5 6 7 8);
     }
-}
-
-/// Picks the kernel with exactly `mr` rows (GEMV and image tails do not repeat a row).
-///
-/// # Safety
-/// As [`igemm_8x32c4__avx512vnni`] (OUT = 0, `out` holds i32) or [`igemm_8x32c4_fp32__avx512vnni`] (OUT = 1, 2).
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-unsafe fn dispatch<const OUT: u8>(
-    mr: usize,
-    ncols: usize,
-    w_stride: usize,
-    taps: usize,
-    kc: usize,
-    a: *const *const u8,
-    a_xor: u8,
-    w: *const i8,
-    bias: *const i32,
-    out: *mut u8,
-    out_stride: usize,
-    q: &Fp32Requant,
-) {
-    macro_rules! rows {
-        ($($m:literal)*) => {
-            match (mr, a_xor == 0) {
-                $(
-                    // SAFETY: same contract; the caller guarantees the CPU features.
-                    ($m, true) => unsafe { inner::<false, $m, OUT>(ncols, w_stride, taps, kc, a, w, bias, out, out_stride, q) },
-                    // SAFETY: as above.
-                    ($m, false) => unsafe { inner::<true, $m, OUT>(ncols, w_stride, taps, kc, a, w, bias, out, out_stride, q) },
-                )*
-                _ => {}
-            }
-        };
-    }
-    rows!(1 2 3 4 5 6 7 8);
 }
 
 /// One k-group of 4 channels for all rows: broadcast each row's 4 bytes, two `vpdpbusd`.
@@ -294,126 +228,84 @@ unsafe fn one_block<const XOR: bool, const M: usize, const OUT: u8>(
     }
 }
 
-/// `igemm_8x32c4__avx512vnni`'s strided-A form (the `gemm_` prefix: A rows `lda` apart, no indirection) with the `Fp32` requantization (per tensor or per channel) fused, for plain
-/// (strided) A: `mb` full blocks of 8 rows (row `r` at `a + r · lda`), each against `ncols`
-/// columns of packed B (`ceil(ncols / NR)` blocks `w_stride` bytes apart, biases `NR` apart),
-/// in one call; row `r` of the output is at `out + r · out_stride`. One call per task instead
-/// of one per row block, and a cheaper requantization than [`igemm_8x32c4_fp32__avx512vnni`]'s: at K = 64
-/// (Q2) each tile is only 256 `vpdpbusd`, so the per-call set-up and the store sequence showed
-/// as ~20% of the time.
-///
-/// The requantization is [`Fp32Requant`]'s, computed in the integer domain after rounding: for
-/// integer bounds `round(clamp(x, lo, hi)) + zp == clamp(round(x) + zp, qmin, qmax)`. So: the
-/// f32 product (capped below 2³¹ when `scale >= 1`; with `scale < 1` and `|acc| <= 2³¹` it
-/// already is: `2³¹ · (1 − 2⁻²⁴)` is exact), rounded to even (`vcvtps2dq`; a product at or below
-/// −2³¹ gives i32::MIN), narrowed to i16 with saturation, `+ zp` with i16 saturation, narrowed
-/// to bytes with saturation, and clamped to `[qmin, qmax]` on bytes unless that is the whole
-/// type. Every saturation happens on the side the exact value lies and `[qmin, qmax]` lies
-/// inside every intermediate range, so the bytes equal `Requantizer::requantize`'s (tested
-/// against it, including products past ±2³¹).
-///
-/// (A software-pipelined form, requantizing a tile from a stack copy of its accumulators during
-/// the next tile's first k-groups, was 1.5% faster on a quiet core but 20% slower in the
-/// phases when this shared VM's core was slowed by a neighbour (61.3/74.7 µs vs 62.3/65.4 µs on
-/// Q2); this direct form is the robust one.)
-///
-/// # Safety
-/// The CPU has AVX-512 F/BW/VL and VNNI; `kc4 · 4` bytes are readable from every row
-/// `a + r · lda`, `r < 8 · mb` (bytes past `kc` may hold anything: their packed weights are
-/// zero); `w` holds `ceil(ncols / NR)` packed blocks of `kc4` groups (one tap), `w_stride`
-/// bytes apart, and `bias` their `NR` biases each; `out` is writable for `8 · mb` rows of
-/// `ncols` bytes at stride `out_stride`, and no other thread accesses them; `q.lo` and `q.hi`
-/// are integers with `q.lo + zp`, `q.hi + zp` inside the output type.
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn gemm_8x32c4_fp32__avx512vnni(
-    mb: usize,
-    ncols: usize,
-    w_stride: usize,
-    kc4: usize,
-    a: *const u8,
-    lda: usize,
-    a_xor: u8,
-    w: *const i8,
-    bias: *const i32,
-    q: &Fp32Requant,
-    out: *mut u8,
-    out_stride: usize,
-) {
-    let (tmin, tmax) = if q.signed { (-128, 127) } else { (0, 255) };
-    let clamp = q.lo as i32 + q.zero_point > tmin || q.hi as i32 + q.zero_point < tmax;
-    let cap = q.scale >= 1.0;
-    macro_rules! go {
-        ($($x:literal $s:literal $c:literal $p:literal)*) => {
-            match (a_xor != 0, q.signed, clamp, cap) {
-                $(
-                    // SAFETY: the caller's contract, passed on.
-                    ($x, $s, $c, $p) => unsafe {
-                        strided::<$x, false, $s, $c, $p>(
-                            mb, ncols, w_stride, kc4, a, lda, w, bias, q, out, out_stride,
-                        )
-                    },
-                )*
-            }
-        };
+kernel_fn! {
+    /// `igemm_8x32c4__avx512vnni`'s strided-A form (the `gemm_` prefix: A rows `lda` apart, no indirection) with the `Fp32` requantization (per tensor or per channel) fused, for plain
+    /// (strided) A: `mb` full blocks of 8 rows (row `r` at `a + r · lda`), each against `ncols`
+    /// columns of packed B (`ceil(ncols / NR)` blocks `w_stride` bytes apart, biases `NR` apart),
+    /// in one call; row `r` of the output is at `out + r · out_stride`. One call per task instead
+    /// of one per row block, and a cheaper requantization than [`igemm_8x32c4_fp32__avx512vnni`]'s: at K = 64
+    /// (Q2) each tile is only 256 `vpdpbusd`, so the per-call set-up and the store sequence showed
+    /// as ~20% of the time.
+    ///
+    /// The requantization is [`Fp32Requant`]'s, computed in the integer domain after rounding: for
+    /// integer bounds `round(clamp(x, lo, hi)) + zp == clamp(round(x) + zp, qmin, qmax)`. So: the
+    /// f32 product (capped below 2³¹ when `scale >= 1`; with `scale < 1` and `|acc| <= 2³¹` it
+    /// already is: `2³¹ · (1 − 2⁻²⁴)` is exact), rounded to even (`vcvtps2dq`; a product at or below
+    /// −2³¹ gives i32::MIN), narrowed to i16 with saturation, `+ zp` with i16 saturation, narrowed
+    /// to bytes with saturation, and clamped to `[qmin, qmax]` on bytes unless that is the whole
+    /// type. Every saturation happens on the side the exact value lies and `[qmin, qmax]` lies
+    /// inside every intermediate range, so the bytes equal `Requantizer::requantize`'s (tested
+    /// against it, including products past ±2³¹).
+    ///
+    /// (A software-pipelined form, requantizing a tile from a stack copy of its accumulators during
+    /// the next tile's first k-groups, was 1.5% faster on a quiet core but 20% slower in the
+    /// phases when this shared VM's core was slowed by a neighbour (61.3/74.7 µs vs 62.3/65.4 µs on
+    /// Q2); this direct form is the robust one.)
+    ///
+    /// # Safety
+    /// The CPU has AVX-512 F/BW/VL and VNNI; `kc4 · 4` bytes are readable from every row
+    /// `a + r · lda`, `r < 8 · mb` (bytes past `kc` may hold anything: their packed weights are
+    /// zero); `w` holds `ceil(ncols / NR)` packed blocks of `kc4` groups (one tap), `w_stride`
+    /// bytes apart, and `bias` their `NR` biases each; `out` is writable for `8 · mb` rows of
+    /// `ncols` bytes at stride `out_stride`, and no other thread accesses them; `q.lo` and `q.hi`
+    /// are integers with `q.lo + zp`, `q.hi + zp` inside the output type.
+    pub gemm_fp32 gemm_8x32c4_fp32__avx512vnni(mb, ncols, w_stride, kc4, a, lda, a_xor, w, bias,
+        q, out, out_stride) {
+        let (tmin, tmax) = if q.signed { (-128, 127) } else { (0, 255) };
+        let clamp = q.lo as i32 + q.zero_point > tmin || q.hi as i32 + q.zero_point < tmax;
+        let cap = q.scale >= 1.0;
+        macro_rules! go {
+            ($($x:literal $s:literal $c:literal $p:literal)*) => {
+                match (a_xor != 0, q.signed, clamp, cap) {
+                    $(
+                        // SAFETY: the caller's contract, passed on.
+                        ($x, $s, $c, $p) => unsafe {
+                            strided::<$x, false, $s, $c, $p>(
+                                mb, ncols, w_stride, kc4, a, lda, w, bias, q, out, out_stride,
+                            )
+                        },
+                    )*
+                }
+            };
+        }
+        go!(
+            false false false false  false false false true  false false true false  false false true true
+            false true false false   false true false true   false true true false   false true true true
+            true false false false   true false false true   true false true false   true false true true
+            true true false false    true true false true    true true true false    true true true true
+        );
     }
-    go!(
-        false false false false  false false false true  false false true false  false false true true
-        false true false false   false true false true   false true true false   false true true true
-        true false false false   true false false true   true false true false   true false true true
-        true true false false    true true false true    true true true false    true true true true
-    );
 }
 
-/// The strided-A form of `igemm_8x32c4__avx512vnni` for plain A with i32 output: as
-/// [`gemm_8x32c4_fp32__avx512vnni`] (`mb` full 8-row blocks in one call, same read contract), storing
-/// the accumulators to `out` (row stride `out_stride` elements).
-///
-/// # Safety
-/// As [`gemm_8x32c4_fp32__avx512vnni`], with `out` writable for `8 · mb` rows of `ncols` i32.
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn gemm_8x32c4__avx512vnni(
-    mb: usize,
-    ncols: usize,
-    w_stride: usize,
-    kc4: usize,
-    a: *const u8,
-    lda: usize,
-    a_xor: u8,
-    w: *const i8,
-    bias: *const i32,
-    out: *mut i32,
-    out_stride: usize,
-) {
-    // SAFETY: the caller's contract, passed on (the requantizer is unused with I32).
-    unsafe {
-        if a_xor == 0 {
-            strided::<false, true, false, false, false>(
-                mb,
-                ncols,
-                w_stride,
-                kc4,
-                a,
-                lda,
-                w,
-                bias,
-                &Fp32Requant::UNUSED,
-                out.cast(),
-                out_stride,
-            )
-        } else {
-            strided::<true, true, false, false, false>(
-                mb,
-                ncols,
-                w_stride,
-                kc4,
-                a,
-                lda,
-                w,
-                bias,
-                &Fp32Requant::UNUSED,
-                out.cast(),
-                out_stride,
-            )
+kernel_fn! {
+    /// The strided-A form of `igemm_8x32c4__avx512vnni` for plain A with i32 output: as
+    /// [`gemm_8x32c4_fp32__avx512vnni`] (`mb` full 8-row blocks in one call, same read contract), storing
+    /// the accumulators to `out` (row stride `out_stride` elements).
+    ///
+    /// # Safety
+    /// As [`gemm_8x32c4_fp32__avx512vnni`], with `out` writable for `8 · mb` rows of `ncols` i32.
+    pub gemm_i32 gemm_8x32c4__avx512vnni(mb, ncols, w_stride, kc4, a, lda, a_xor, w, bias, out,
+        out_stride) {
+        let (q, o) = (&Fp32Requant::UNUSED, out.cast());
+        // SAFETY: the caller's contract, passed on (the requantizer is unused with I32).
+        unsafe {
+            if a_xor == 0 {
+                strided::<false, true, false, false, false>(mb, ncols, w_stride, kc4, a, lda, w,
+                    bias, q, o, out_stride)
+            } else {
+                strided::<true, true, false, false, false>(mb, ncols, w_stride, kc4, a, lda, w,
+                    bias, q, o, out_stride)
+            }
         }
     }
 }

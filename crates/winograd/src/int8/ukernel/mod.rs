@@ -10,6 +10,31 @@
 //! Every product `u·v` is exact in i32 (|u| ≤ 2295, |v| ≤ 1020); sums wrap modulo 2^32, which is
 //! what makes the end result exact (see the [`crate::int8`] docs).
 
+/// Defines a kernel function with the signature of its table type, so a kernel file states only
+/// the name, the parameter names (in the order of the type) and the body: `gemm` [`GemmFn`],
+/// `input` [`InputFn`], `output` [`OutputFn`]. The attributes (docs with `# Safety`,
+/// `#[target_feature]`) are passed through; the function is `pub unsafe`.
+macro_rules! kernel_fn {
+    ($(#[$m:meta])* gemm $name:ident($kp:ident, $v:ident, $ldv:ident, $u:ident, $mm:ident,
+        $ldm:ident) $body:block) => {
+        $(#[$m])*
+        pub unsafe fn $name($kp: usize, $v: *const i16, $ldv: usize, $u: *const i16,
+            $mm: *mut i32, $ldm: usize) $body
+    };
+    ($(#[$m:meta])* input $name:ident($rows:ident, $cin:ident, $xor:ident, $za:ident,
+        $out:ident, $ps:ident) $body:block) => {
+        $(#[$m])*
+        pub unsafe fn $name($rows: &[&[u8]; 16], $cin: usize, $xor: u8, $za: i16,
+            $out: &mut [i16], $ps: usize) $body
+    };
+    ($(#[$m:meta])* output $name:ident($mm:ident, $ps:ident, $bias:ident, $cout:ident,
+        $y:ident) $body:block) => {
+        $(#[$m])*
+        pub unsafe fn $name($mm: &[i32], $ps: usize, $bias: &[i32], $cout: usize,
+            $y: &mut [i32]) $body
+    };
+}
+
 #[cfg(target_arch = "aarch64")]
 pub mod aarch64;
 pub mod scalar;

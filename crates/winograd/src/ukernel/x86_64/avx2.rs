@@ -9,56 +9,45 @@ use core::arch::x86_64::*;
 crate::ukernel::block_transforms!(#[target_feature(enable = "avx2,fma")]; L; Fused; super::Avx2Io);
 
 /// The kernels of the `tgemm_6x16__avx2` entry.
-pub(crate) const KERNELS: Kernels = Kernels {
-    f2x2: tf::F2X2,
-    f4x4: tf::F4X4,
-    f6x6: tf::F6X6,
-    gemm: rows!(tgemm_6x16__avx2),
-    panels: 1,
-    gemm1: rows!(tgemm_6x16__avx2),
-    gemm_half: None,
-    transform_cost: 30.0,
-};
+pub(crate) const KERNELS: Kernels = Kernels::one_panel(
+    [tf::F2X2, tf::F4X4, tf::F6X6],
+    rows!(tgemm_6x16__avx2),
+    30.0,
+);
 
-/// `tgemm_6x16__avx2::<R>`, `R ≤ 6` rows: one panel of 16 tiles as two ymm per row. See
-/// [`crate::ukernel::GemmFn`].
-///
-/// # Safety
-/// As [`crate::ukernel::GemmFn`] with one panel; the CPU has AVX2 and FMA.
-#[target_feature(enable = "avx2,fma")]
-pub unsafe fn tgemm_6x16__avx2<const R: usize>(
-    kc: usize,
-    u: *const f32,
-    v: *const f32,
-    _vps: usize,
-    m: *mut f32,
-    _mps: usize,
-    accumulate: bool,
-) {
-    let mut acc = [[_mm256_setzero_ps(); 2]; R];
-    for c in 0..kc {
-        // SAFETY: v readable for kc·16 floats, u for kc·6 (contract).
-        unsafe {
-            let v0 = _mm256_loadu_ps(v.add(c * LANES));
-            let v1 = _mm256_loadu_ps(v.add(c * LANES + 8));
-            for (r, a) in acc.iter_mut().enumerate() {
-                let s = _mm256_broadcast_ss(&*u.add(c * MR + r));
-                a[0] = _mm256_fmadd_ps(s, v0, a[0]);
-                a[1] = _mm256_fmadd_ps(s, v1, a[1]);
+tgemm_fn! {
+    /// `tgemm_6x16__avx2::<R>`, `R ≤ 6` rows: one panel of 16 tiles as two ymm per row. See
+    /// [`crate::ukernel::GemmFn`].
+    ///
+    /// # Safety
+    /// As [`crate::ukernel::GemmFn`] with one panel; the CPU has AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    tgemm_6x16__avx2(kc, u, v, _vps, m, _mps, accumulate) {
+        let mut acc = [[_mm256_setzero_ps(); 2]; R];
+        for c in 0..kc {
+            // SAFETY: v readable for kc·16 floats, u for kc·6 (contract).
+            unsafe {
+                let v0 = _mm256_loadu_ps(v.add(c * LANES));
+                let v1 = _mm256_loadu_ps(v.add(c * LANES + 8));
+                for (r, a) in acc.iter_mut().enumerate() {
+                    let s = _mm256_broadcast_ss(&*u.add(c * MR + r));
+                    a[0] = _mm256_fmadd_ps(s, v0, a[0]);
+                    a[1] = _mm256_fmadd_ps(s, v1, a[1]);
+                }
             }
         }
-    }
-    for (r, a) in acc.iter().enumerate() {
-        // SAFETY: m writable for R·16 floats (contract).
-        unsafe {
-            let d = m.add(r * LANES);
-            let (mut x0, mut x1) = (a[0], a[1]);
-            if accumulate {
-                x0 = _mm256_add_ps(x0, _mm256_loadu_ps(d));
-                x1 = _mm256_add_ps(x1, _mm256_loadu_ps(d.add(8)));
+        for (r, a) in acc.iter().enumerate() {
+            // SAFETY: m writable for R·16 floats (contract).
+            unsafe {
+                let d = m.add(r * LANES);
+                let (mut x0, mut x1) = (a[0], a[1]);
+                if accumulate {
+                    x0 = _mm256_add_ps(x0, _mm256_loadu_ps(d));
+                    x1 = _mm256_add_ps(x1, _mm256_loadu_ps(d.add(8)));
+                }
+                _mm256_storeu_ps(d, x0);
+                _mm256_storeu_ps(d.add(8), x1);
             }
-            _mm256_storeu_ps(d, x0);
-            _mm256_storeu_ps(d.add(8), x1);
         }
     }
 }

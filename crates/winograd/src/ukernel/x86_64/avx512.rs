@@ -62,136 +62,118 @@ mod tf {
     }
 }
 
-/// `tgemm_6x32__avx512::<R>`, `R ≤ 6` rows: two panels of 16 tiles (one zmm each) per row.
-/// See [`crate::ukernel::GemmFn`].
-///
-/// # Safety
-/// As [`crate::ukernel::GemmFn`] with two panels; the CPU has AVX-512 F.
-#[target_feature(enable = "avx512f")]
-pub unsafe fn tgemm_6x32__avx512<const R: usize>(
-    kc: usize,
-    u: *const f32,
-    v: *const f32,
-    vps: usize,
-    m: *mut f32,
-    mps: usize,
-    accumulate: bool,
-) {
-    let mut acc = [[_mm512_setzero_ps(); 2]; R];
-    for c in 0..kc {
-        // SAFETY: both panels of v readable for kc·16 floats, u for kc·6 (contract).
-        unsafe {
-            let v0 = _mm512_loadu_ps(v.add(c * LANES));
-            let v1 = _mm512_loadu_ps(v.add(vps + c * LANES));
-            for (r, a) in acc.iter_mut().enumerate() {
-                let s = _mm512_set1_ps(*u.add(c * MR + r));
-                a[0] = _mm512_fmadd_ps(s, v0, a[0]);
-                a[1] = _mm512_fmadd_ps(s, v1, a[1]);
+tgemm_fn! {
+    /// `tgemm_6x32__avx512::<R>`, `R ≤ 6` rows: two panels of 16 tiles (one zmm each) per row.
+    /// See [`crate::ukernel::GemmFn`].
+    ///
+    /// # Safety
+    /// As [`crate::ukernel::GemmFn`] with two panels; the CPU has AVX-512 F.
+    #[target_feature(enable = "avx512f")]
+    tgemm_6x32__avx512(kc, u, v, vps, m, mps, accumulate) {
+        let mut acc = [[_mm512_setzero_ps(); 2]; R];
+        for c in 0..kc {
+            // SAFETY: both panels of v readable for kc·16 floats, u for kc·6 (contract).
+            unsafe {
+                let v0 = _mm512_loadu_ps(v.add(c * LANES));
+                let v1 = _mm512_loadu_ps(v.add(vps + c * LANES));
+                for (r, a) in acc.iter_mut().enumerate() {
+                    let s = _mm512_set1_ps(*u.add(c * MR + r));
+                    a[0] = _mm512_fmadd_ps(s, v0, a[0]);
+                    a[1] = _mm512_fmadd_ps(s, v1, a[1]);
+                }
             }
         }
-    }
-    for (r, a) in acc.iter().enumerate() {
-        // SAFETY: both panels of m writable for R·16 floats (contract).
-        unsafe {
-            let d0 = m.add(r * LANES);
-            let d1 = m.add(mps + r * LANES);
-            let (mut x0, mut x1) = (a[0], a[1]);
-            if accumulate {
-                x0 = _mm512_add_ps(x0, _mm512_loadu_ps(d0));
-                x1 = _mm512_add_ps(x1, _mm512_loadu_ps(d1));
+        for (r, a) in acc.iter().enumerate() {
+            // SAFETY: both panels of m writable for R·16 floats (contract).
+            unsafe {
+                let d0 = m.add(r * LANES);
+                let d1 = m.add(mps + r * LANES);
+                let (mut x0, mut x1) = (a[0], a[1]);
+                if accumulate {
+                    x0 = _mm512_add_ps(x0, _mm512_loadu_ps(d0));
+                    x1 = _mm512_add_ps(x1, _mm512_loadu_ps(d1));
+                }
+                _mm512_storeu_ps(d0, x0);
+                _mm512_storeu_ps(d1, x1);
             }
-            _mm512_storeu_ps(d0, x0);
-            _mm512_storeu_ps(d1, x1);
         }
     }
 }
 
-/// `tgemm_6x16__avx512::<R>`: the single-panel tail of [`tgemm_6x32__avx512`].
-///
-/// # Safety
-/// As [`crate::ukernel::GemmFn`] with one panel; the CPU has AVX-512 F.
-#[target_feature(enable = "avx512f")]
-pub unsafe fn tgemm_6x16__avx512<const R: usize>(
-    kc: usize,
-    u: *const f32,
-    v: *const f32,
-    _vps: usize,
-    m: *mut f32,
-    _mps: usize,
-    accumulate: bool,
-) {
-    let mut acc = [_mm512_setzero_ps(); R];
-    for c in 0..kc {
-        // SAFETY: v readable for kc·16 floats, u for kc·6 (contract).
-        unsafe {
-            let v0 = _mm512_loadu_ps(v.add(c * LANES));
-            for (r, a) in acc.iter_mut().enumerate() {
-                *a = _mm512_fmadd_ps(_mm512_set1_ps(*u.add(c * MR + r)), v0, *a);
+tgemm_fn! {
+    /// `tgemm_6x16__avx512::<R>`: the single-panel tail of [`tgemm_6x32__avx512`].
+    ///
+    /// # Safety
+    /// As [`crate::ukernel::GemmFn`] with one panel; the CPU has AVX-512 F.
+    #[target_feature(enable = "avx512f")]
+    tgemm_6x16__avx512(kc, u, v, _vps, m, _mps, accumulate) {
+        let mut acc = [_mm512_setzero_ps(); R];
+        for c in 0..kc {
+            // SAFETY: v readable for kc·16 floats, u for kc·6 (contract).
+            unsafe {
+                let v0 = _mm512_loadu_ps(v.add(c * LANES));
+                for (r, a) in acc.iter_mut().enumerate() {
+                    *a = _mm512_fmadd_ps(_mm512_set1_ps(*u.add(c * MR + r)), v0, *a);
+                }
             }
         }
-    }
-    for (r, a) in acc.iter().enumerate() {
-        // SAFETY: m writable for R·16 floats (contract).
-        unsafe {
-            let d = m.add(r * LANES);
-            let x = if accumulate {
-                _mm512_add_ps(*a, _mm512_loadu_ps(d))
-            } else {
-                *a
-            };
-            _mm512_storeu_ps(d, x);
+        for (r, a) in acc.iter().enumerate() {
+            // SAFETY: m writable for R·16 floats (contract).
+            unsafe {
+                let d = m.add(r * LANES);
+                let x = if accumulate {
+                    _mm512_add_ps(*a, _mm512_loadu_ps(d))
+                } else {
+                    *a
+                };
+                _mm512_storeu_ps(d, x);
+            }
         }
     }
 }
 
-/// `tgemm_6x8__avx512::<R>`: lanes 0..8 of one panel (a last panel with at most 8 tiles) on ymm,
-/// which run at the zmm rate per lane; two sets of accumulators over even/odd `c` hide the FMA
-/// latency. Lanes 8..16 of `m` are not written. See [`crate::ukernel::GemmFn`].
-///
-/// # Safety
-/// As [`crate::ukernel::GemmFn`] with one panel; the CPU has AVX-512 F/VL (and AVX2, FMA).
-#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
-pub unsafe fn tgemm_6x8__avx512<const R: usize>(
-    kc: usize,
-    u: *const f32,
-    v: *const f32,
-    _vps: usize,
-    m: *mut f32,
-    _mps: usize,
-    accumulate: bool,
-) {
-    let mut acc = [[_mm256_setzero_ps(); 2]; R];
-    let mut c = 0;
-    while c + 2 <= kc {
-        // SAFETY: v readable for kc·16 floats, u for kc·6 (contract); c + 1 < kc.
-        unsafe {
-            let v0 = _mm256_loadu_ps(v.add(c * LANES));
-            let v1 = _mm256_loadu_ps(v.add((c + 1) * LANES));
-            for (r, a) in acc.iter_mut().enumerate() {
-                a[0] = _mm256_fmadd_ps(_mm256_broadcast_ss(&*u.add(c * MR + r)), v0, a[0]);
-                a[1] = _mm256_fmadd_ps(_mm256_broadcast_ss(&*u.add((c + 1) * MR + r)), v1, a[1]);
+tgemm_fn! {
+    /// `tgemm_6x8__avx512::<R>`: lanes 0..8 of one panel (a last panel with at most 8 tiles) on ymm,
+    /// which run at the zmm rate per lane; two sets of accumulators over even/odd `c` hide the FMA
+    /// latency. Lanes 8..16 of `m` are not written. See [`crate::ukernel::GemmFn`].
+    ///
+    /// # Safety
+    /// As [`crate::ukernel::GemmFn`] with one panel; the CPU has AVX-512 F/VL (and AVX2, FMA).
+    #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+    tgemm_6x8__avx512(kc, u, v, _vps, m, _mps, accumulate) {
+        let mut acc = [[_mm256_setzero_ps(); 2]; R];
+        let mut c = 0;
+        while c + 2 <= kc {
+            // SAFETY: v readable for kc·16 floats, u for kc·6 (contract); c + 1 < kc.
+            unsafe {
+                let v0 = _mm256_loadu_ps(v.add(c * LANES));
+                let v1 = _mm256_loadu_ps(v.add((c + 1) * LANES));
+                for (r, a) in acc.iter_mut().enumerate() {
+                    a[0] = _mm256_fmadd_ps(_mm256_broadcast_ss(&*u.add(c * MR + r)), v0, a[0]);
+                    a[1] = _mm256_fmadd_ps(_mm256_broadcast_ss(&*u.add((c + 1) * MR + r)), v1, a[1]);
+                }
+            }
+            c += 2;
+        }
+        if c < kc {
+            // SAFETY: as above, c < kc.
+            unsafe {
+                let v0 = _mm256_loadu_ps(v.add(c * LANES));
+                for (r, a) in acc.iter_mut().enumerate() {
+                    a[0] = _mm256_fmadd_ps(_mm256_broadcast_ss(&*u.add(c * MR + r)), v0, a[0]);
+                }
             }
         }
-        c += 2;
-    }
-    if c < kc {
-        // SAFETY: as above, c < kc.
-        unsafe {
-            let v0 = _mm256_loadu_ps(v.add(c * LANES));
-            for (r, a) in acc.iter_mut().enumerate() {
-                a[0] = _mm256_fmadd_ps(_mm256_broadcast_ss(&*u.add(c * MR + r)), v0, a[0]);
+        for (r, a) in acc.iter().enumerate() {
+            // SAFETY: m writable for R·16 floats (contract); 8 of them are written.
+            unsafe {
+                let d = m.add(r * LANES);
+                let mut x = _mm256_add_ps(a[0], a[1]);
+                if accumulate {
+                    x = _mm256_add_ps(x, _mm256_loadu_ps(d));
+                }
+                _mm256_storeu_ps(d, x);
             }
-        }
-    }
-    for (r, a) in acc.iter().enumerate() {
-        // SAFETY: m writable for R·16 floats (contract); 8 of them are written.
-        unsafe {
-            let d = m.add(r * LANES);
-            let mut x = _mm256_add_ps(a[0], a[1]);
-            if accumulate {
-                x = _mm256_add_ps(x, _mm256_loadu_ps(d));
-            }
-            _mm256_storeu_ps(d, x);
         }
     }
 }

@@ -26,21 +26,16 @@ fn dpwssd(acc: __m512i, x: __m512i, u: __m512i) -> __m512i {
     acc
 }
 
-/// See [`crate::int8::ukernel::GemmFn`].
-///
-/// # Safety
-/// The contract of [`crate::int8::ukernel::GemmFn`] with `MR = 8`, `NR = 32`, on a CPU with
-/// AVX-512 F/BW/VNNI.
-#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-pub unsafe fn wgemm_8x32c2__avx512vnni(
-    kp: usize,
-    v: *const i16,
-    ldv: usize,
-    u: *const i16,
-    m: *mut i32,
-    ldm: usize,
-) {
-    // SAFETY: the caller's contract is `gemm_c2`'s with MR = 8 and 512-bit registers (NR =
-    // 32), as `wgemm_8x32c2__avx512`; AVX-512 F/BW/VNNI are enabled here, so `dpwssd` may run.
-    unsafe { gemm_c2::<__m512i, 8>(kp, v, ldv, u, m, ldm, |acc, x, u| dpwssd(acc, x, u)) }
+kernel_fn! {
+    /// See [`crate::int8::ukernel::GemmFn`].
+    ///
+    /// # Safety
+    /// The contract of [`crate::int8::ukernel::GemmFn`] with `MR = 8`, `NR = 32`, on a CPU with
+    /// AVX-512 F/BW/VNNI.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    gemm wgemm_8x32c2__avx512vnni(kp, v, ldv, u, m, ldm) {
+        // SAFETY: the caller's contract is `gemm_c2`'s with MR = 8 and 512-bit registers (NR =
+        // 32), as `wgemm_8x32c2__avx512`; AVX-512 F/BW/VNNI are enabled here, so `dpwssd` may run.
+        unsafe { gemm_c2::<__m512i, 8>(kp, v, ldv, u, m, ldm, |acc, x, u| dpwssd(acc, x, u)) }
+    }
 }

@@ -36,52 +36,40 @@ pub(crate) trait Acc: Copy {
     unsafe fn store(p: *mut i32, v: Self);
 }
 
-impl Acc for __m256i {
-    const LANES: usize = 8;
-    #[inline(always)]
-    unsafe fn zero() -> Self {
-        // SAFETY: AVX2 enabled in the caller (trait contract).
-        unsafe { _mm256_setzero_si256() }
-    }
-    #[inline(always)]
-    unsafe fn load(p: *const i16) -> Self {
-        // SAFETY: 32 readable bytes at `p`, AVX2 enabled (trait contract).
-        unsafe { _mm256_loadu_si256(p.cast()) }
-    }
-    #[inline(always)]
-    unsafe fn splat(x: i32) -> Self {
-        // SAFETY: AVX2 enabled in the caller (trait contract).
-        unsafe { _mm256_set1_epi32(x) }
-    }
-    #[inline(always)]
-    unsafe fn store(p: *mut i32, v: Self) {
-        // SAFETY: 32 writable bytes at `p`, AVX2 enabled (trait contract).
-        unsafe { _mm256_storeu_si256(p.cast(), v) }
-    }
+/// `impl Acc for $reg` (`$lanes` i32 lanes) from its ISA level's zero, unaligned load, broadcast
+/// and unaligned store intrinsics, for each register type listed.
+macro_rules! impl_acc {
+    ($($reg:ty, $lanes:literal: $zero:ident, $load:ident, $splat:ident, $store:ident;)*) => {$(
+        impl Acc for $reg {
+            const LANES: usize = $lanes;
+            #[inline(always)]
+            unsafe fn zero() -> Self {
+                // SAFETY: the register's ISA is enabled in the caller (trait contract).
+                unsafe { $zero() }
+            }
+            #[inline(always)]
+            unsafe fn load(p: *const i16) -> Self {
+                // SAFETY: 4 · LANES readable bytes at `p`, the ISA enabled (trait contract).
+                unsafe { $load(p.cast()) }
+            }
+            #[inline(always)]
+            unsafe fn splat(x: i32) -> Self {
+                // SAFETY: the register's ISA is enabled in the caller (trait contract).
+                unsafe { $splat(x) }
+            }
+            #[inline(always)]
+            unsafe fn store(p: *mut i32, v: Self) {
+                // SAFETY: 4 · LANES writable bytes at `p`, the ISA enabled (trait contract).
+                unsafe { $store(p.cast(), v) }
+            }
+        }
+    )*};
 }
 
-impl Acc for __m512i {
-    const LANES: usize = 16;
-    #[inline(always)]
-    unsafe fn zero() -> Self {
-        // SAFETY: AVX-512 F enabled in the caller (trait contract).
-        unsafe { _mm512_setzero_si512() }
-    }
-    #[inline(always)]
-    unsafe fn load(p: *const i16) -> Self {
-        // SAFETY: 64 readable bytes at `p`, AVX-512 F enabled (trait contract).
-        unsafe { _mm512_loadu_si512(p.cast()) }
-    }
-    #[inline(always)]
-    unsafe fn splat(x: i32) -> Self {
-        // SAFETY: AVX-512 F enabled in the caller (trait contract).
-        unsafe { _mm512_set1_epi32(x) }
-    }
-    #[inline(always)]
-    unsafe fn store(p: *mut i32, v: Self) {
-        // SAFETY: 64 writable bytes at `p`, AVX-512 F enabled (trait contract).
-        unsafe { _mm512_storeu_si512(p.cast(), v) }
-    }
+// AVX2 (`__m256i`) and AVX-512 F (`__m512i`).
+impl_acc! {
+    __m256i, 8: _mm256_setzero_si256, _mm256_loadu_si256, _mm256_set1_epi32, _mm256_storeu_si256;
+    __m512i, 16: _mm512_setzero_si512, _mm512_loadu_si512, _mm512_set1_epi32, _mm512_storeu_si512;
 }
 
 /// The body of the x86 `wgemm_{MR}x{NR}c2` GEMMs, `NR = 2 · V::LANES`: `MR` rows of two
@@ -132,31 +120,28 @@ pub(crate) unsafe fn gemm_c2<V: Acc, const MR: usize>(
 /// ([`crate::int8::ukernel::OutputFn`]) with `#[target_feature(enable = $feat)]` bodies.
 macro_rules! transforms {
     ($feat:literal, $isa:literal, $input:ident, $output:ident) => {
-        #[doc = concat!("See [`crate::int8::ukernel::InputFn`].\n\n# Safety\nThe CPU supports ", $isa, ".")]
-        pub unsafe fn $input(
-            rows: &[&[u8]; 16],
-            cin: usize,
-            xor: u8,
-            za: i16,
-            out: &mut [i16],
-            ps: usize,
-        ) {
-            #[target_feature(enable = $feat)]
-            fn inner(rows: &[&[u8]; 16], cin: usize, xor: u8, za: i16, out: &mut [i16], ps: usize) {
-                crate::int8::transform::input_tile_raw(rows, cin, xor, za, out, ps);
+        kernel_fn! {
+            #[doc = concat!("See [`crate::int8::ukernel::InputFn`].\n\n# Safety\nThe CPU supports ", $isa, ".")]
+            input $input(rows, cin, xor, za, out, ps) {
+                #[target_feature(enable = $feat)]
+                fn inner(rows: &[&[u8]; 16], cin: usize, xor: u8, za: i16, out: &mut [i16], ps: usize) {
+                    crate::int8::transform::input_tile_raw(rows, cin, xor, za, out, ps);
+                }
+                // SAFETY: the ISA is available (caller).
+                unsafe { inner(rows, cin, xor, za, out, ps) }
             }
-            // SAFETY: the ISA is available (caller).
-            unsafe { inner(rows, cin, xor, za, out, ps) }
         }
 
-        #[doc = concat!("See [`crate::int8::ukernel::OutputFn`].\n\n# Safety\nThe CPU supports ", $isa, ".")]
-        pub unsafe fn $output(m: &[i32], ps: usize, bias: &[i32], cout: usize, y: &mut [i32]) {
-            #[target_feature(enable = $feat)]
-            fn inner(m: &[i32], ps: usize, bias: &[i32], cout: usize, y: &mut [i32]) {
-                crate::int8::transform::output_tile_raw(m, ps, bias, cout, y);
+        kernel_fn! {
+            #[doc = concat!("See [`crate::int8::ukernel::OutputFn`].\n\n# Safety\nThe CPU supports ", $isa, ".")]
+            output $output(m, ps, bias, cout, y) {
+                #[target_feature(enable = $feat)]
+                fn inner(m: &[i32], ps: usize, bias: &[i32], cout: usize, y: &mut [i32]) {
+                    crate::int8::transform::output_tile_raw(m, ps, bias, cout, y);
+                }
+                // SAFETY: the ISA is available (caller).
+                unsafe { inner(m, ps, bias, cout, y) }
             }
-            // SAFETY: the ISA is available (caller).
-            unsafe { inner(m, ps, bias, cout, y) }
         }
     };
 }
