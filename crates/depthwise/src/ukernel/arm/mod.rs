@@ -4,6 +4,6 @@
 //! armv7 target does not enable NEON by default, so each `asm!` block switches the assembler to
 //! NEON with a `.fpu` directive and is only reached through the dispatch tables' `Isa::Neon`
 //! entries. Names carry an `aarch32` marker (as XNNPACK's `aarch32` kernels do):
-//! `dwconv_c8__aarch32_neon` is a different function from aarch64's `dwconv_c8__neon`.
+//! `dwconv_c8__aarch32_neon` is a different function from aarch64's NEON kernels (`dwconv_c16__neon`).
 
 pub mod neon;
