@@ -298,3 +298,15 @@ proptest! {
         one(mr_off, taps, kc, xor_mode, nr_off, blocks, wmode, signed, pc, seed);
     }
 }
+
+/// The tests above iterate [`IGEMM`]'s available entries: on 32-bit ARM with NEON (the QEMU
+/// cortex-a7 and cortex-a15 runs of `scripts/test-armv7.sh`) that list includes the aarch32
+/// NEON kernel, so they check it.
+#[test]
+fn armv7_neon_entry_is_checked_where_neon_runs() {
+    let names: Vec<_> = IGEMM.available().iter().map(|e| e.name).collect();
+    eprintln!("available igemm entries: {names:?}");
+    if cfg!(target_arch = "arm") && cpu_probe::Isa::Neon.supported() {
+        assert!(names.contains(&"igemm_4x8c4__aarch32_neon"), "{names:?}");
+    }
+}
