@@ -13,8 +13,12 @@
 //! * q0-q3: the activations, 8 bytes of row `m` loaded into d(2m + 1) (`vld1.8`), xored with
 //!   the kernel's xor when it is not 0, and widened in place to u16 (`vmovl.u8 qm, d(2m+1)`):
 //!   channels 0-3 in d(2m), 4-7 in d(2m + 1), the `d0`-`d7` range `vmlal` by scalar needs;
-//! * q4-q7: the weights of one packed k-group, de-interleaved by `vld4.8 {d8, d10, d12, d14}`
-//!   into one vector of 8 columns per channel and widened in place to i16 (`vmovl.s8`);
+//! * q6-q7: the bytes of one packed k-group, de-interleaved by `vld4.8 {d12-d15}` into one
+//!   vector of 8 columns per channel;
+//! * q4, q5: one channel's weights widened to i16 (`vmovl.s8`), alternately, one channel ahead
+//!   of its multiplies, so that the second k-group's `vld4` is issued as soon as the first
+//!   group's last channel is widened, 16 multiplies before its first use (the pipelining of
+//!   QNNPACK's kernel, which loads one channel of its k-major packing at a time);
 //! * 64 `vmlal.s16 q, d, d[lane]` (exact: |a'·w'| <= 255·128, summed in wrapping i32).
 //!
 //! The last `kc mod 8` channels of each tap run after its loop: one full group of 4
@@ -225,36 +229,35 @@ macro_rules! mac {
     };
 }
 
-/// One packed k-group (32 bytes at `{w}`, advanced): `vld4.8` into d8, d10, d12, d14 (one
-/// vector of 8 columns per channel), widened in place to q4-q7.
-macro_rules! wgroup {
+/// One packed k-group (32 bytes at `{w}`, advanced), de-interleaved by `vld4.8` into d12-d15
+/// (one vector of 8 columns per channel, still bytes).
+macro_rules! wload {
     () => {
-        concat!(
-            "vld4.8 {{d8, d10, d12, d14}}, [{w}]!\n",
-            "vmovl.s8 q4, d8\n",
-            "vmovl.s8 q5, d10\n",
-            "vmovl.s8 q6, d12\n",
-            "vmovl.s8 q7, d14\n",
-        )
+        "vld4.8 {{d12-d15}}, [{w}]!\n"
     };
 }
 
-/// The 32 `vmlal` of one k-group (weights q4-q7) with the 4 channels' activations in lanes 0-3
-/// of the rows' registers `$rows`.
-macro_rules! group_macs {
+/// The 32 `vmlal` of one k-group whose bytes are in d12-d15, with the 4 channels' activations in
+/// lanes 0-3 of the rows' registers `$rows`: each channel widened to i16 (`vmovl.s8`) into q4 or
+/// q5 alternately, one channel ahead of its multiplies.
+macro_rules! group {
     ($rows:tt) => {
         concat!(
+            "vmovl.s8 q4, d12\n",
+            "vmovl.s8 q5, d13\n",
             mac!(8 9, 0, $rows),
+            "vmovl.s8 q4, d14\n",
             mac!(10 11, 1, $rows),
-            mac!(12 13, 2, $rows),
-            mac!(14 15, 3, $rows),
+            "vmovl.s8 q5, d15\n",
+            mac!(8 9, 2, $rows),
+            mac!(10 11, 3, $rows),
         )
     };
 }
 
 /// The activation bytes loaded into d1, d3, d5, d7 (xored with the kernel's xor, from the first
 /// word of the tile, when `$x` is `xor`), then widened to u16 in q0-q3. `d8` is free here: the
-/// weights of the previous k-group have been used.
+/// widened weights of the previous k-group have been used.
 macro_rules! widen_a {
     (xor) => {
         concat!(
@@ -327,31 +330,47 @@ macro_rules! kloop {
             "ldm {a}!, {{r0-r3}}\n",
             "lsrs {n}, {kc}, #3\n",
             "beq 4f\n",
-            // 8 channels.
+            // 8 channels: the second k-group's load is issued once the first group's last
+            // channel is widened (16 multiplies before its first use).
             "2:\n",
+            wload!(),
             "vld1.8 {{d1}}, [r0]!\n",
             "vld1.8 {{d3}}, [r1]!\n",
             "vld1.8 {{d5}}, [r2]!\n",
             "vld1.8 {{d7}}, [r3]!\n",
             widen_a!($x),
-            wgroup!(),
-            group_macs!([0 2 4 6]),
-            wgroup!(),
+            "vmovl.s8 q4, d12\n",
+            "vmovl.s8 q5, d13\n",
+            mac!(8 9, 0, [0 2 4 6]),
+            "vmovl.s8 q4, d14\n",
+            mac!(10 11, 1, [0 2 4 6]),
+            "vmovl.s8 q5, d15\n",
+            wload!(),
+            mac!(8 9, 2, [0 2 4 6]),
+            "vmovl.s8 q4, d12\n",
+            mac!(10 11, 3, [0 2 4 6]),
+            "vmovl.s8 q5, d13\n",
+            mac!(8 9, 0, [1 3 5 7]),
+            "vmovl.s8 q4, d14\n",
+            mac!(10 11, 1, [1 3 5 7]),
+            "vmovl.s8 q5, d15\n",
             "subs {n}, {n}, #1\n",
-            group_macs!([1 3 5 7]),
+            mac!(8 9, 2, [1 3 5 7]),
+            mac!(10 11, 3, [1 3 5 7]),
             "bne 2b\n",
             // A group of 4 channels.
             "4:\n",
             "tst {kc}, #4\n",
             "beq 5f\n",
+            wload!(),
             lanes!("32", "0"),
             widen_a!($x),
-            wgroup!(),
-            group_macs!([0 2 4 6]),
+            group!([0 2 4 6]),
             // The last 1-3 channels (the flags of `cmp` survive the loads).
             "5:\n",
             "ands {n}, {kc}, #3\n",
             "beq 6f\n",
+            wload!(),
             lanes!("8", "0"),
             "cmp {n}, #2\n",
             "blo 7f\n",
@@ -360,8 +379,7 @@ macro_rules! kloop {
             lanes!("8", "2"),
             "7:\n",
             widen_a!($x),
-            wgroup!(),
-            group_macs!([0 2 4 6]),
+            group!([0 2 4 6]),
             "6:\n",
             "subs {t}, {t}, #1\n",
             "bne 3b\n",
