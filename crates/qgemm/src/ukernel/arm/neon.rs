@@ -71,7 +71,7 @@ pub unsafe fn igemm_4x8c4__aarch32_neon(
 ) {
     let mut tile = Tile([0; MR * NR]);
     // SAFETY: the caller's contract (the tile is ours).
-    unsafe { accumulate(taps, kc, a, a_xor, w, bias, &mut tile) };
+    unsafe { accumulate(mr, taps, kc, a, a_xor, w, bias, &mut tile) };
     for (m, row) in tile.0.chunks_exact(NR).enumerate().take(mr.min(MR)) {
         // SAFETY: out is writable for mr rows of nr (<= NR) i32 with stride out_stride.
         unsafe {
@@ -141,6 +141,7 @@ pub unsafe fn igemm_4x8c4_fp32__aarch32_neon(
         // (the caller's contract); the tile, constants and bytes are ours.
         unsafe {
             accumulate(
+                mr,
                 taps,
                 kc,
                 a,
@@ -161,71 +162,28 @@ pub unsafe fn igemm_4x8c4_fp32__aarch32_neon(
     }
 }
 
-// Assembly lines of the k-loop (`concat!` expands these eagerly into its literal).
+// Assembly lines of the k-loop (`concat!` expands these eagerly into its literal). Rows are
+// listed by number m (0-3): row m's pointer is r`m`, its 8 activation bytes go to d(2m + 1),
+// widened to q`m` (channels 0-3 in d(2m), 4-7 in d(2m + 1)), its accumulators are q(8 + 2m)
+// (columns 0-3) and q(9 + 2m) (columns 4-7).
 
-/// The 8 `vmlal.s16` of one channel: its weights in d`$wl` (columns 0-3) and d`$wh` (4-7),
-/// times lane `$l` of each row's activations (row m in d`$a<m>`), into row m's accumulators
-/// q(8 + 2m), q(9 + 2m).
+/// The registers of row `m`: `acc lo|hi` (q), `act lo|hi` (d).
+#[rustfmt::skip]
+macro_rules! reg {
+    (acc lo 0) => { 8 }; (acc hi 0) => { 9 }; (acc lo 1) => { 10 }; (acc hi 1) => { 11 };
+    (acc lo 2) => { 12 }; (acc hi 2) => { 13 }; (acc lo 3) => { 14 }; (acc hi 3) => { 15 };
+    (act lo 0) => { 0 }; (act hi 0) => { 1 }; (act lo 1) => { 2 }; (act hi 1) => { 3 };
+    (act lo 2) => { 4 }; (act hi 2) => { 5 }; (act lo 3) => { 6 }; (act hi 3) => { 7 };
+}
+
+/// The 2 `vmlal.s16` per row listed of one channel: its weights in d`$wl` (columns 0-3) and
+/// d`$wh` (4-7), times lane `$l` of the row's activations (`$half`: channels 0-3 or 4-7).
 macro_rules! mac {
-    ($wl:literal $wh:literal, $l:literal, [$a0:literal $a1:literal $a2:literal $a3:literal]) => {
-        concat!(
-            "vmlal.s16 q8, d",
-            $wl,
-            ", d",
-            $a0,
-            "[",
-            $l,
-            "]\n",
-            "vmlal.s16 q9, d",
-            $wh,
-            ", d",
-            $a0,
-            "[",
-            $l,
-            "]\n",
-            "vmlal.s16 q10, d",
-            $wl,
-            ", d",
-            $a1,
-            "[",
-            $l,
-            "]\n",
-            "vmlal.s16 q11, d",
-            $wh,
-            ", d",
-            $a1,
-            "[",
-            $l,
-            "]\n",
-            "vmlal.s16 q12, d",
-            $wl,
-            ", d",
-            $a2,
-            "[",
-            $l,
-            "]\n",
-            "vmlal.s16 q13, d",
-            $wh,
-            ", d",
-            $a2,
-            "[",
-            $l,
-            "]\n",
-            "vmlal.s16 q14, d",
-            $wl,
-            ", d",
-            $a3,
-            "[",
-            $l,
-            "]\n",
-            "vmlal.s16 q15, d",
-            $wh,
-            ", d",
-            $a3,
-            "[",
-            $l,
-            "]\n",
-        )
+    ($wl:literal $wh:literal, $half:tt $l:literal, [$($m:tt)*]) => {
+        concat!($(
+            "vmlal.s16 q", reg!(acc lo $m), ", d", $wl, ", d", reg!(act $half $m), "[", $l, "]\n",
+            "vmlal.s16 q", reg!(acc hi $m), ", d", $wh, ", d", reg!(act $half $m), "[", $l, "]\n",
+        )*)
     };
 }
 
@@ -237,83 +195,69 @@ macro_rules! wload {
     };
 }
 
-/// The 32 `vmlal` of one k-group whose bytes are in d12-d15, with the 4 channels' activations in
-/// lanes 0-3 of the rows' registers `$rows`: each channel widened to i16 (`vmovl.s8`) into q4 or
-/// q5 alternately, one channel ahead of its multiplies.
+/// The multiplies of one k-group whose bytes are in d12-d15, with the 4 channels' activations in
+/// lanes 0-3 of the rows' low halves: each channel widened to i16 (`vmovl.s8`) into q4 or q5
+/// alternately, one channel ahead of its multiplies.
 macro_rules! group {
     ($rows:tt) => {
         concat!(
             "vmovl.s8 q4, d12\n",
             "vmovl.s8 q5, d13\n",
-            mac!(8 9, 0, $rows),
+            mac!(8 9, lo 0, $rows),
             "vmovl.s8 q4, d14\n",
-            mac!(10 11, 1, $rows),
+            mac!(10 11, lo 1, $rows),
             "vmovl.s8 q5, d15\n",
-            mac!(8 9, 2, $rows),
-            mac!(10 11, 3, $rows),
+            mac!(8 9, lo 2, $rows),
+            mac!(10 11, lo 3, $rows),
         )
     };
 }
 
-/// The activation bytes loaded into d1, d3, d5, d7 (xored with the kernel's xor, from the first
-/// word of the tile, when `$x` is `xor`), then widened to u16 in q0-q3. `d8` is free here: the
-/// widened weights of the previous k-group have been used.
+/// The rows' activation bytes (in d(2m + 1)) xored with the kernel's xor (from the first word
+/// of the tile) when `$x` is `xor`, then widened to u16 in q`m`. `d8` is free here: the widened
+/// weights of the previous k-group have been used.
 macro_rules! widen_a {
-    (xor) => {
+    (xor [$($m:tt)*]) => {
         concat!(
             "vld1.32 {{d8[]}}, [{tile}]\n",
-            "veor d1, d1, d8\n",
-            "veor d3, d3, d8\n",
-            "veor d5, d5, d8\n",
-            "veor d7, d7, d8\n",
-            widen_a!(plain),
+            $("veor d", reg!(act hi $m), ", d", reg!(act hi $m), ", d8\n",)*
+            widen_a!(plain [$($m)*]),
         )
     };
-    (plain) => {
-        concat!(
-            "vmovl.u8 q0, d1\n",
-            "vmovl.u8 q1, d3\n",
-            "vmovl.u8 q2, d5\n",
-            "vmovl.u8 q3, d7\n",
-        )
+    (plain [$($m:tt)*]) => {
+        concat!($("vmovl.u8 q", $m, ", d", reg!(act hi $m), "\n",)*)
     };
 }
 
-/// The loads of lane `$l` (of `$size` bits) of d1, d3, d5, d7 from the 4 row pointers r0-r3
-/// (advanced).
+/// Per row listed: the load of lane `$l` (of `$size` bits, or all 8 bytes with `all`) of
+/// d(2m + 1) from row pointer r`m` (advanced).
 macro_rules! lanes {
-    ($size:literal, $l:literal) => {
-        concat!(
-            "vld1.",
-            $size,
-            " {{d1[",
-            $l,
-            "]}}, [r0]!\n",
-            "vld1.",
-            $size,
-            " {{d3[",
-            $l,
-            "]}}, [r1]!\n",
-            "vld1.",
-            $size,
-            " {{d5[",
-            $l,
-            "]}}, [r2]!\n",
-            "vld1.",
-            $size,
-            " {{d7[",
-            $l,
-            "]}}, [r3]!\n",
-        )
+    (all, [$($m:tt)*]) => {
+        concat!($("vld1.8 {{d", reg!(act hi $m), "}}, [r", $m, "]!\n",)*)
+    };
+    ($size:literal, $l:literal, [$($m:tt)*]) => {
+        concat!($("vld1.", $size, " {{d", reg!(act hi $m), "[", $l, "]}}, [r", $m, "]!\n",)*)
     };
 }
 
-/// The whole k-loop as one assembly template (`$x`: `xor` or `plain`): the bias into the 8
-/// accumulators; per tap (label 3) its 4 row pointers (`ldm`), `kc / 8` iterations of 8
-/// channels (label 2), then the `kc mod 8` channels (a group of 4, then 1-3); the accumulators
-/// stored to the tile.
+/// The row pointers of one tap (the tap's 4 pointers at `{a}`, advanced past them): all 4
+/// (`ldm`) or only row 0's.
+macro_rules! ptrs {
+    ([0 1 2 3]) => {
+        "ldm {a}!, {{r0-r3}}\n"
+    };
+    ([0]) => {
+        "ldr r0, [{a}], #16\n"
+    };
+}
+
+/// The whole k-loop as one assembly template (`$x`: `xor` or `plain`) for the rows listed (all
+/// 4, or row 0 only: a 1-row tile, e.g. a GEMV, multiplies one row): the bias into the 8
+/// accumulators; per tap (label 3) its row pointers, `kc / 8` iterations of 8 channels (label
+/// 2), then the `kc mod 8` channels (a group of 4, then 1-3); the accumulators stored to the
+/// tile (the rows not listed keep the bias).
 macro_rules! kloop {
-    ($x:tt) => {
+    ($x:tt, $rows:tt) => {
         concat!(
             ".fpu neon\n",
             "vld1.32 {{d16-d19}}, [{n}]\n",
@@ -327,59 +271,57 @@ macro_rules! kloop {
             "beq 8f\n",
             // Per tap.
             "3:\n",
-            "ldm {a}!, {{r0-r3}}\n",
+            ptrs!($rows),
             "lsrs {n}, {kc}, #3\n",
             "beq 4f\n",
             // 8 channels: the second k-group's load is issued once the first group's last
-            // channel is widened (16 multiplies before its first use).
+            // channel is widened (16 multiplies per row before its first use).
             "2:\n",
             wload!(),
-            "vld1.8 {{d1}}, [r0]!\n",
-            "vld1.8 {{d3}}, [r1]!\n",
-            "vld1.8 {{d5}}, [r2]!\n",
-            "vld1.8 {{d7}}, [r3]!\n",
-            widen_a!($x),
+            lanes!(all, $rows),
+            widen_a!($x $rows),
             "vmovl.s8 q4, d12\n",
             "vmovl.s8 q5, d13\n",
-            mac!(8 9, 0, [0 2 4 6]),
+            mac!(8 9, lo 0, $rows),
             "vmovl.s8 q4, d14\n",
-            mac!(10 11, 1, [0 2 4 6]),
+            mac!(10 11, lo 1, $rows),
             "vmovl.s8 q5, d15\n",
             wload!(),
-            mac!(8 9, 2, [0 2 4 6]),
+            mac!(8 9, lo 2, $rows),
             "vmovl.s8 q4, d12\n",
-            mac!(10 11, 3, [0 2 4 6]),
+            mac!(10 11, lo 3, $rows),
             "vmovl.s8 q5, d13\n",
-            mac!(8 9, 0, [1 3 5 7]),
+            mac!(8 9, hi 0, $rows),
             "vmovl.s8 q4, d14\n",
-            mac!(10 11, 1, [1 3 5 7]),
+            mac!(10 11, hi 1, $rows),
             "vmovl.s8 q5, d15\n",
             "subs {n}, {n}, #1\n",
-            mac!(8 9, 2, [1 3 5 7]),
-            mac!(10 11, 3, [1 3 5 7]),
+            mac!(8 9, hi 2, $rows),
+            mac!(10 11, hi 3, $rows),
             "bne 2b\n",
             // A group of 4 channels.
             "4:\n",
             "tst {kc}, #4\n",
             "beq 5f\n",
             wload!(),
-            lanes!("32", "0"),
-            widen_a!($x),
-            group!([0 2 4 6]),
-            // The last 1-3 channels (the flags of `cmp` survive the loads).
+            lanes!("32", "0", $rows),
+            widen_a!($x $rows),
+            group!($rows),
+            // The last 1-3 channels (the flags of `cmp` survive the loads; the lanes not
+            // loaded hold stale bytes, whose packed weights are zero).
             "5:\n",
             "ands {n}, {kc}, #3\n",
             "beq 6f\n",
             wload!(),
-            lanes!("8", "0"),
+            lanes!("8", "0", $rows),
             "cmp {n}, #2\n",
             "blo 7f\n",
-            lanes!("8", "1"),
+            lanes!("8", "1", $rows),
             "beq 7f\n",
-            lanes!("8", "2"),
+            lanes!("8", "2", $rows),
             "7:\n",
-            widen_a!($x),
-            group!([0 2 4 6]),
+            widen_a!($x $rows),
+            group!($rows),
             "6:\n",
             "subs {t}, {t}, #1\n",
             "bne 3b\n",
@@ -395,9 +337,9 @@ macro_rules! kloop {
 /// The `asm!` block of [`kloop`] with its operands: every NEON register (d0-d31) is clobbered;
 /// the compiler, which targets VFPv3-D16, saves the callee-saved d8-d15.
 macro_rules! kloop_asm {
-    ($x:tt, $taps:expr, $kc:expr, $a:expr, $w:expr, $bias:expr, $tile:expr) => {
+    ($x:tt, $rows:tt, $taps:expr, $kc:expr, $a:expr, $w:expr, $bias:expr, $tile:expr) => {
         core::arch::asm!(
-            kloop!($x),
+            kloop!($x, $rows),
             a = inout(reg) $a => _,
             t = inout(reg) $taps => _,
             kc = in(reg) $kc,
@@ -419,13 +361,15 @@ macro_rules! kloop_asm {
 }
 
 /// The accumulators of one 4 × 8 tile over `taps` taps of `kc` channels, from `bias`, into
-/// `tile` (row-major).
+/// `tile` (row-major): all 4 rows, or only row 0 when `mr` is 1 (rows 1-3 then hold the bias).
 ///
 /// # Safety
 /// `a` holds `taps · 4` row pointers, each readable for `kc` bytes; `w` holds `taps ·
 /// ceil(kc / 4)` packed groups of 32 bytes; `bias` holds 8 i32; the CPU has NEON.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 unsafe fn accumulate(
+    mr: usize,
     taps: usize,
     kc: usize,
     a: *const *const u8,
@@ -434,20 +378,21 @@ unsafe fn accumulate(
     bias: *const i32,
     tile: &mut Tile,
 ) {
-    // The xor word (read by the `xor` loop only; the loop's store overwrites it).
+    // The xor word (read by the `xor` loops only; the loop's store overwrites it).
     tile.0[0] = i32::from_ne_bytes([a_xor; 4]);
     let t = tile.0.as_mut_ptr();
-    // SAFETY: the block reads the row pointers (4 per tap), each row for its first kc bytes
-    // (8 per iteration, then 4, then 1-3 byte lanes: never past kc), the packed groups in
-    // order (two per 8 channels, one per group of the tail) and the 8 biases; it writes the
-    // 32 words of the tile (and, with a xor, first reads the tile's word 0). It uses no stack;
-    // every general register it changes is an operand or clobbered, every NEON register is
-    // clobbered; the caller guarantees NEON.
+    // SAFETY: the block reads the row pointers (4 per tap, or the first of each tap), each row
+    // it multiplies for its first kc bytes (8 per iteration, then 4, then 1-3 byte lanes: never
+    // past kc), the packed groups in order (two per 8 channels, one per group of the tail) and
+    // the 8 biases; it writes the 32 words of the tile (and, with a xor, first reads the tile's
+    // word 0). It uses no stack; every general register it changes is an operand or clobbered,
+    // every NEON register is clobbered; the caller guarantees NEON.
     unsafe {
-        if a_xor == 0 {
-            kloop_asm!(plain, taps, kc, a, w, bias, t);
-        } else {
-            kloop_asm!(xor, taps, kc, a, w, bias, t);
+        match (a_xor == 0, mr == 1) {
+            (true, false) => kloop_asm!(plain, [0 1 2 3], taps, kc, a, w, bias, t),
+            (false, false) => kloop_asm!(xor, [0 1 2 3], taps, kc, a, w, bias, t),
+            (true, true) => kloop_asm!(plain, [0], taps, kc, a, w, bias, t),
+            (false, true) => kloop_asm!(xor, [0], taps, kc, a, w, bias, t),
         }
     }
 }
