@@ -49,7 +49,7 @@ pub const NR: usize = 8;
 /// The 4 × 8 accumulator tile the k-loop stores (row-major); with a non-zero kernel xor, its
 /// first word holds the xor byte ×4 on entry (read by the loop before the tile is stored).
 #[repr(C, align(16))]
-struct Tile([i32; MR * NR]);
+struct Tile([[i32; NR]; MR]);
 
 /// See [`crate::ukernel::IgemmFn`].
 ///
@@ -69,14 +69,38 @@ pub unsafe fn igemm_4x8c4__aarch32_neon(
     out: *mut i32,
     out_stride: usize,
 ) {
-    let mut tile = Tile([0; MR * NR]);
+    let mut tile = Tile([[0; NR]; MR]);
     // SAFETY: the caller's contract (the tile is ours).
     unsafe { accumulate(mr, taps, kc, a, a_xor, w, bias, &mut tile) };
-    for (m, row) in tile.0.chunks_exact(NR).enumerate().take(mr.min(MR)) {
-        // SAFETY: out is writable for mr rows of nr (<= NR) i32 with stride out_stride.
+    // SAFETY: out is writable for mr rows of nr (<= NR) i32 with stride out_stride.
+    unsafe { store_rows(&tile.0, mr, nr, out, out_stride) };
+}
+
+/// Stores the first `nr` elements of the first `mr` rows of `rows` to `out` (row stride
+/// `out_stride` elements): whole rows by value when `nr = NR` (a fixed-size copy, no `memcpy`
+/// call per row as a variable-length copy makes).
+///
+/// # Safety
+/// `out` is writable for `mr.min(MR)` rows of `nr.min(NR)` elements with stride `out_stride`.
+#[inline(always)]
+unsafe fn store_rows<T: Copy>(
+    rows: &[[T; NR]; MR],
+    mr: usize,
+    nr: usize,
+    out: *mut T,
+    out_stride: usize,
+) {
+    for (m, row) in rows.iter().enumerate().take(mr.min(MR)) {
+        // SAFETY: row m of out holds nr elements from out + m·out_stride (caller contract);
+        // [T; NR] has T's alignment, so an unaligned write of the whole row is the same bytes.
         unsafe {
-            core::ptr::copy_nonoverlapping(row.as_ptr(), out.add(m * out_stride), nr.min(NR))
-        };
+            let dst = out.add(m * out_stride);
+            if nr >= NR {
+                core::ptr::write_unaligned(dst.cast::<[T; NR]>(), *row);
+            } else {
+                core::ptr::copy_nonoverlapping(row.as_ptr(), dst, nr);
+            }
+        }
     }
 }
 
@@ -132,11 +156,16 @@ pub unsafe fn igemm_4x8c4_fp32__aarch32_neon(
         let b = col / NR;
         if let Some(cs) = q.channel_scales {
             for (j, s) in rq.scale.iter_mut().enumerate() {
-                *s = if j < nr { cs[col + j] } else { 0.0 };
+                // (The contract gives ncols scales; `get` keeps a short slice from panicking.)
+                *s = if j < nr {
+                    cs.get(col + j).copied().unwrap_or(0.0)
+                } else {
+                    0.0
+                };
             }
         }
-        let mut tile = Tile([0; MR * NR]);
-        let mut bytes = [0u8; MR * NR];
+        let mut tile = Tile([[0; NR]; MR]);
+        let mut bytes = [[0u8; NR]; MR];
         // SAFETY: block b of the call is at w + b·w_stride with its NR biases at bias + col
         // (the caller's contract); the tile, constants and bytes are ours.
         unsafe {
@@ -152,12 +181,8 @@ pub unsafe fn igemm_4x8c4_fp32__aarch32_neon(
             );
             requantize(&tile, &rq, &mut bytes);
         }
-        for (m, row) in bytes.chunks_exact(NR).enumerate().take(mr.min(MR)) {
-            // SAFETY: columns col..col + nr of the mr rows of out are the caller's.
-            unsafe {
-                core::ptr::copy_nonoverlapping(row.as_ptr(), out.add(m * out_stride + col), nr)
-            };
-        }
+        // SAFETY: columns col..col + nr of the mr rows of out are the caller's.
+        unsafe { store_rows(&bytes, mr, nr, out.add(col), out_stride) };
         col += NR;
     }
 }
@@ -379,8 +404,8 @@ unsafe fn accumulate(
     tile: &mut Tile,
 ) {
     // The xor word (read by the `xor` loops only; the loop's store overwrites it).
-    tile.0[0] = i32::from_ne_bytes([a_xor; 4]);
-    let t = tile.0.as_mut_ptr();
+    tile.0[0][0] = i32::from_ne_bytes([a_xor; 4]);
+    let t = tile.0.as_mut_ptr().cast::<i32>();
     // SAFETY: the block reads the row pointers (4 per tap, or the first of each tap), each row
     // it multiplies for its first kc bytes (8 per iteration, then 4, then 1-3 byte lanes: never
     // past kc), the packed groups in order (two per 8 channels, one per group of the tail) and
@@ -402,7 +427,7 @@ unsafe fn accumulate(
 /// # Safety
 /// The CPU has NEON.
 #[inline(always)]
-unsafe fn requantize(tile: &Tile, rq: &Requant, bytes: &mut [u8; MR * NR]) {
+unsafe fn requantize(tile: &Tile, rq: &Requant, bytes: &mut [[u8; NR]; MR]) {
     // SAFETY: reads the 32 words of the tile and the 12 words of the constants, writes the 32
     // bytes; no stack; every NEON register is clobbered; the caller guarantees NEON.
     unsafe {
@@ -478,9 +503,9 @@ unsafe fn requantize(tile: &Tile, rq: &Requant, bytes: &mut [u8; MR * NR]) {
             "vmovn.i16 d2, q6",
             "vmovn.i16 d3, q7",
             "vst1.8 {{d0-d3}}, [{out}]",
-            acc = inout(reg) tile.0.as_ptr() => _,
+            acc = inout(reg) tile.0.as_ptr().cast::<i32>() => _,
             p = inout(reg) core::ptr::from_ref(rq) => _,
-            out = in(reg) bytes.as_mut_ptr(),
+            out = in(reg) bytes.as_mut_ptr().cast::<u8>(),
             out("d0") _, out("d1") _, out("d2") _, out("d3") _,
             out("d4") _, out("d5") _, out("d6") _, out("d7") _,
             out("d8") _, out("d9") _, out("d10") _, out("d11") _,
