@@ -69,9 +69,8 @@ pub unsafe fn igemm_4x8c4__aarch32_neon(
     out: *mut i32,
     out_stride: usize,
 ) {
-    let mut tile = Tile([[0; NR]; MR]);
-    // SAFETY: the caller's contract (the tile is ours).
-    unsafe { accumulate(mr, taps, kc, a, a_xor, w, bias, &mut tile) };
+    // SAFETY: the caller's contract.
+    let tile = unsafe { accumulate(mr, taps, kc, a, a_xor, w, bias) };
     // SAFETY: out is writable for mr rows of nr (<= NR) i32 with stride out_stride.
     unsafe { store_rows(&tile.0, mr, nr, out, out_stride) };
 }
@@ -164,23 +163,12 @@ pub unsafe fn igemm_4x8c4_fp32__aarch32_neon(
                 };
             }
         }
-        let mut tile = Tile([[0; NR]; MR]);
-        let mut bytes = [[0u8; NR]; MR];
         // SAFETY: block b of the call is at w + b·w_stride with its NR biases at bias + col
-        // (the caller's contract); the tile, constants and bytes are ours.
-        unsafe {
-            accumulate(
-                mr,
-                taps,
-                kc,
-                a,
-                a_xor,
-                w.add(b * w_stride),
-                bias.add(col),
-                &mut tile,
-            );
-            requantize(&tile, &rq, &mut bytes);
-        }
+        // (the caller's contract).
+        let bytes = unsafe {
+            let tile = accumulate(mr, taps, kc, a, a_xor, w.add(b * w_stride), bias.add(col));
+            requantize(&tile, &rq)
+        };
         // SAFETY: columns col..col + nr of the mr rows of out are the caller's.
         unsafe { store_rows(&bytes, mr, nr, out.add(col), out_stride) };
         col += NR;
@@ -385,8 +373,8 @@ macro_rules! kloop_asm {
     };
 }
 
-/// The accumulators of one 4 × 8 tile over `taps` taps of `kc` channels, from `bias`, into
-/// `tile` (row-major): all 4 rows, or only row 0 when `mr` is 1 (rows 1-3 then hold the bias).
+/// The accumulators of one 4 × 8 tile over `taps` taps of `kc` channels, from `bias`: all 4
+/// rows, or only row 0 when `mr` is 1 (rows 1-3 then hold the bias).
 ///
 /// # Safety
 /// `a` holds `taps · 4` row pointers, each readable for `kc` bytes; `w` holds `taps ·
@@ -401,11 +389,13 @@ unsafe fn accumulate(
     a_xor: u8,
     w: *const i8,
     bias: *const i32,
-    tile: &mut Tile,
-) {
-    // The xor word (read by the `xor` loops only; the loop's store overwrites it).
-    tile.0[0][0] = i32::from_ne_bytes([a_xor; 4]);
-    let t = tile.0.as_mut_ptr().cast::<i32>();
+) -> Tile {
+    // Not initialised: the block writes all of it (a zeroed tile cost 32 stores per call).
+    let mut tile = core::mem::MaybeUninit::<Tile>::uninit();
+    let t = tile.as_mut_ptr().cast::<i32>();
+    // SAFETY: word 0 of the tile: the xor, read by the `xor` loops only (the loop's final store
+    // overwrites it).
+    unsafe { t.write(i32::from_ne_bytes([a_xor; 4])) };
     // SAFETY: the block reads the row pointers (4 per tap, or the first of each tap), each row
     // it multiplies for its first kc bytes (8 per iteration, then 4, then 1-3 byte lanes: never
     // past kc), the packed groups in order (two per 8 channels, one per group of the tail) and
@@ -419,6 +409,8 @@ unsafe fn accumulate(
             (true, true) => kloop_asm!(plain, [0], taps, kc, a, w, bias, t),
             (false, true) => kloop_asm!(xor, [0], taps, kc, a, w, bias, t),
         }
+        // Every word of the tile was stored by the block (its last 4 `vst1.32`).
+        tile.assume_init()
     }
 }
 
@@ -427,9 +419,11 @@ unsafe fn accumulate(
 /// # Safety
 /// The CPU has NEON.
 #[inline(always)]
-unsafe fn requantize(tile: &Tile, rq: &Requant, bytes: &mut [[u8; NR]; MR]) {
+unsafe fn requantize(tile: &Tile, rq: &Requant) -> [[u8; NR]; MR] {
+    let mut bytes = core::mem::MaybeUninit::<[[u8; NR]; MR]>::uninit();
     // SAFETY: reads the 32 words of the tile and the 12 words of the constants, writes the 32
-    // bytes; no stack; every NEON register is clobbered; the caller guarantees NEON.
+    // bytes (all of them: then initialised); no stack; every NEON register is clobbered; the
+    // caller guarantees NEON.
     unsafe {
         core::arch::asm!(
             ".fpu neon",
@@ -516,5 +510,7 @@ unsafe fn requantize(tile: &Tile, rq: &Requant, bytes: &mut [[u8; NR]; MR]) {
             out("d28") _, out("d29") _, out("d30") _, out("d31") _,
             options(nostack),
         );
+        // All 32 bytes were stored by the block (its `vst1.8 {d0-d3}`).
+        bytes.assume_init()
     }
 }
