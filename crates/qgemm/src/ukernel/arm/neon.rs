@@ -21,6 +21,9 @@
 //!   QNNPACK's kernel, which loads one channel of its k-major packing at a time);
 //! * 64 `vmlal.s16 q, d, d[lane]` (exact: |a'·w'| <= 255·128, summed in wrapping i32).
 //!
+//! A tile of one row (`mr = 1`: a GEMV, or the last row of M) runs the same loop for row 0
+//! only (its pointer, activations and 16 `vmlal` per 8 channels).
+//!
 //! The last `kc mod 8` channels of each tap run after its loop: one full group of 4
 //! (`vld1.32` of a lane) and/or the last 1-3 channels (byte lanes; the lanes not loaded hold
 //! stale bytes whose packed weights are zero). The accumulators go to a stack tile at the end,
