@@ -23,7 +23,8 @@
 # scripts/qemu/arm_count_report.py computes per run = median(run intervals) - median(empty
 # intervals) from the markers (crates/kbench/src/count.rs) and renders the tables.
 # Installs what is missing (rustup target, Debian cross gcc + libc, qemu-user) like
-# scripts/test-aarch64.sh. Raw outputs go to target/arm-count/ (not committed).
+# scripts/test-aarch64.sh. Raw outputs go to target/arm-count/raw (raw-armv7 for --arch armv7; not
+# committed).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -48,7 +49,7 @@ while [ $# -gt 0 ]; do
     --out) out=$2; shift 2 ;;
     -P) par=$2; shift 2 ;;
     --q8-conv-algorithm) q8alg=$2; shift 2 ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "arm-count.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
