@@ -43,6 +43,7 @@
 #![allow(non_snake_case)]
 
 use crate::ukernel::Fp32Requant;
+use core::mem::MaybeUninit;
 
 /// Rows per tile.
 pub const MR: usize = 4;
@@ -72,10 +73,13 @@ pub unsafe fn igemm_4x8c4__aarch32_neon(
     out: *mut i32,
     out_stride: usize,
 ) {
-    // SAFETY: the caller's contract.
-    let tile = unsafe { accumulate(mr, taps, kc, a, a_xor, w, bias) };
-    // SAFETY: out is writable for mr rows of nr (<= NR) i32 with stride out_stride.
-    unsafe { store_rows(&tile.0, mr, nr, out, out_stride) };
+    let mut tile = MaybeUninit::<Tile>::uninit();
+    // SAFETY: the caller's contract; out is writable for mr rows of nr (<= NR) i32 with stride
+    // out_stride.
+    unsafe {
+        let tile = accumulate(mr, taps, kc, a, a_xor, w, bias, &mut tile);
+        store_rows(&tile.0, mr, nr, out, out_stride)
+    };
 }
 
 /// Stores the first `nr` elements of the first `mr` rows of `rows` to `out` (row stride
@@ -152,6 +156,10 @@ pub unsafe fn igemm_4x8c4_fp32__aarch32_neon(
         magic: MAGIC,
         magic_less_zp: (MAGIC.to_bits() as i32).wrapping_sub(q.zero_point),
     };
+    // Not initialised: the asm blocks write all of both (written in place: returned by value,
+    // the tile was copied by a `memcpy` call per block).
+    let mut tile = MaybeUninit::<Tile>::uninit();
+    let mut bytes = MaybeUninit::<[[u8; NR]; MR]>::uninit();
     let mut col = 0;
     while col < ncols {
         let nr = (ncols - col).min(NR);
@@ -167,13 +175,14 @@ pub unsafe fn igemm_4x8c4_fp32__aarch32_neon(
             }
         }
         // SAFETY: block b of the call is at w + b·w_stride with its NR biases at bias + col
-        // (the caller's contract).
-        let bytes = unsafe {
-            let tile = accumulate(mr, taps, kc, a, a_xor, w.add(b * w_stride), bias.add(col));
-            requantize(&tile, &rq)
+        // (the caller's contract); columns col..col + nr of the mr rows of out are the
+        // caller's.
+        unsafe {
+            let w = w.add(b * w_stride);
+            let tile = accumulate(mr, taps, kc, a, a_xor, w, bias.add(col), &mut tile);
+            let bytes = requantize(tile, &rq, &mut bytes);
+            store_rows(bytes, mr, nr, out.add(col), out_stride)
         };
-        // SAFETY: columns col..col + nr of the mr rows of out are the caller's.
-        unsafe { store_rows(&bytes, mr, nr, out.add(col), out_stride) };
         col += NR;
     }
 }
@@ -376,8 +385,9 @@ macro_rules! kloop_asm {
     };
 }
 
-/// The accumulators of one 4 × 8 tile over `taps` taps of `kc` channels, from `bias`: all 4
-/// rows, or only row 0 when `mr` is 1 (rows 1-3 then hold the bias).
+/// The accumulators of one 4 × 8 tile over `taps` taps of `kc` channels, from `bias`, written
+/// to `tile` (and returned initialised): all 4 rows, or only row 0 when `mr` is 1 (rows 1-3 then
+/// hold the bias).
 ///
 /// # Safety
 /// `a` holds `taps · 4` row pointers, each readable for `kc` bytes; `w` holds `taps ·
@@ -392,9 +402,8 @@ unsafe fn accumulate(
     a_xor: u8,
     w: *const i8,
     bias: *const i32,
-) -> Tile {
-    // Not initialised: the block writes all of it (a zeroed tile cost 32 stores per call).
-    let mut tile = core::mem::MaybeUninit::<Tile>::uninit();
+    tile: &mut MaybeUninit<Tile>,
+) -> &Tile {
     let t = tile.as_mut_ptr().cast::<i32>();
     // SAFETY: word 0 of the tile: the xor, read by the `xor` loops only (the loop's final store
     // overwrites it).
@@ -413,17 +422,21 @@ unsafe fn accumulate(
             (false, true) => kloop_asm!(xor, [0], taps, kc, a, w, bias, t),
         }
         // Every word of the tile was stored by the block (its last 4 `vst1.32`).
-        tile.assume_init()
+        tile.assume_init_ref()
     }
 }
 
-/// `tile` requantized by `rq` ([`Requant`]) to 32 bytes (row-major).
+/// `tile` requantized by `rq` ([`Requant`]) to 32 bytes (row-major), written to `bytes` (and
+/// returned initialised).
 ///
 /// # Safety
 /// The CPU has NEON.
 #[inline(always)]
-unsafe fn requantize(tile: &Tile, rq: &Requant) -> [[u8; NR]; MR] {
-    let mut bytes = core::mem::MaybeUninit::<[[u8; NR]; MR]>::uninit();
+unsafe fn requantize<'b>(
+    tile: &Tile,
+    rq: &Requant,
+    bytes: &'b mut MaybeUninit<[[u8; NR]; MR]>,
+) -> &'b [[u8; NR]; MR] {
     // SAFETY: reads the 32 words of the tile and the 12 words of the constants, writes the 32
     // bytes (all of them: then initialised); no stack; every NEON register is clobbered; the
     // caller guarantees NEON.
@@ -514,6 +527,6 @@ unsafe fn requantize(tile: &Tile, rq: &Requant) -> [[u8; NR]; MR] {
             options(nostack),
         );
         // All 32 bytes were stored by the block (its `vst1.8 {d0-d3}`).
-        bytes.assume_init()
+        bytes.assume_init_ref()
     }
 }
