@@ -2,14 +2,19 @@
 # ARM instruction counts: runs kbench's workloads for aarch64 under qemu-aarch64 with a counting
 # TCG plugin, on three CPU models, and writes instructions per run and per MAC, beside the shared
 # ARM anchors' fewest exact count (ONNX Runtime's MLAS, PyTorch's QNNPACK / XNNPACK), into
-# bench-results/aarch64-qemu/counts.{json,md}.
+# bench-results/aarch64-qemu/counts.{json,md}; with --arch armv7, the same for 32-bit ARM
+# (armv7-unknown-linux-gnueabihf under qemu-arm, default CPU cortex-a7, the plugin classifying
+# A32 encodings) into bench-results/armv7-qemu/ (no anchor column: the shared anchors are aarch64).
 #
-#   scripts/arm-count.sh [--only ID,ID] [--cpus 'cortex-a53;neoverse-n1;max,sve=off,sme=off']
+#   scripts/arm-count.sh [--arch aarch64|armv7] [--only ID,ID]
+#                        [--cpus 'cortex-a53;neoverse-n1;max,sve=off,sme=off']
 #                        [--iterations N] [--int8-only] [--files shared,mobile] [--out DIR] [-P JOBS]
 #                        [--q8-conv-algorithm qconv-direct|winograd]
 #
 # --q8-conv-algorithm forces the algorithm of int8 convolutions (kbench bench
 # --q8-conv-algorithm) instead of ops's choice, to count the alternatives ops chooses between.
+# A CPU entry CPU@ISA (e.g. 'cortex-a7;cortex-a7@scalar') runs that model with dispatch capped at
+# ISA (EDGE_KERNELS_ISA=ISA in the guest's environment); its rows are labelled CPU@ISA.
 #
 # Steps: builds the plugin (scripts/qemu/qemu-insncount.c) with plain gcc; builds kbench for
 # aarch64 (release, -j 2); under each CPU model runs `kbench probe --json` (what dispatch sees) and
@@ -18,21 +23,24 @@
 # scripts/qemu/arm_count_report.py computes per run = median(run intervals) - median(empty
 # intervals) from the markers (crates/kbench/src/count.rs) and renders the tables.
 # Installs what is missing (rustup target, Debian cross gcc + libc, qemu-user) like
-# scripts/test-aarch64.sh. Raw outputs go to target/arm-count/ (not committed).
+# scripts/test-aarch64.sh. Raw outputs go to target/arm-count/raw (raw-armv7 for --arch armv7; not
+# committed).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 
+arch=aarch64
 only=""
-cpus="cortex-a53;neoverse-n1;max,sve=off,sme=off"
+cpus=""
 iters=3
 int8_only=0
 files="shared,mobile"
-out="bench-results/aarch64-qemu"
+out=""
 par=2
 q8alg=""
 while [ $# -gt 0 ]; do
   case "$1" in
+    --arch) arch=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
     --cpus) cpus=$2; shift 2 ;;
     --iterations) iters=$2; shift 2 ;;
@@ -41,17 +49,39 @@ while [ $# -gt 0 ]; do
     --out) out=$2; shift 2 ;;
     -P) par=$2; shift 2 ;;
     --q8-conv-algorithm) q8alg=$2; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "arm-count.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 
-target=aarch64-unknown-linux-gnu
+case "$arch" in
+  aarch64)
+    target=aarch64-unknown-linux-gnu
+    gnu=aarch64-linux-gnu
+    libc_pkg=libc6-dev-arm64-cross
+    qemu_bin=qemu-aarch64
+    plugin_arch=a64
+    default_cpus="cortex-a53;neoverse-n1;max,sve=off,sme=off"
+    default_out="bench-results/aarch64-qemu"
+    ;;
+  armv7)
+    target=armv7-unknown-linux-gnueabihf
+    gnu=arm-linux-gnueabihf
+    libc_pkg=libc6-dev-armhf-cross
+    qemu_bin=qemu-arm
+    plugin_arch=a32
+    default_cpus="cortex-a7"
+    default_out="bench-results/armv7-qemu"
+    ;;
+  *) echo "arm-count.sh: --arch aarch64 or armv7, not $arch" >&2; exit 2 ;;
+esac
+[ -n "$cpus" ] || cpus=$default_cpus
+[ -n "$out" ] || out=$default_out
 rustup target list --installed | grep -qx "$target" || rustup target add "$target"
 need=()
-command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu)
-[ -d /usr/aarch64-linux-gnu/lib ] || need+=(libc6-dev-arm64-cross)
-command -v qemu-aarch64 >/dev/null || need+=(qemu-user)
+command -v "$gnu-gcc" >/dev/null || need+=("gcc-$gnu")
+[ -d "/usr/$gnu/lib" ] || need+=("$libc_pkg")
+command -v "$qemu_bin" >/dev/null || need+=(qemu-user)
 command -v gcc >/dev/null || need+=(gcc)
 command -v python3 >/dev/null || need+=(python3)
 if [ ${#need[@]} -gt 0 ]; then
@@ -71,6 +101,7 @@ anchors="$shared/anchors/arm/results/arm-anchors.json"
 
 work="$repo/target/arm-count"
 raw="$work/raw"
+[ "$arch" = aarch64 ] || raw="$work/raw-$arch"
 rm -rf "$raw"
 mkdir -p "$raw"
 plugin="$work/libqemu-insncount.so"
@@ -100,10 +131,15 @@ print(",".join(ids))
 PY
 }
 
-qemu() { # qemu CPU ARGS...: kbench under QEMU_CPU=CPU
-  local cpu=$1
+qemu() { # qemu CPU[@ISA] ARGS...: kbench under that CPU model (dispatch capped at ISA if given)
+  local cpu=${1%%@*} cap=""
+  [ "$1" = "$cpu" ] || cap=${1#*@}
   shift
-  qemu-aarch64 -cpu "$cpu" -L /usr/aarch64-linux-gnu "$@"
+  if [ -n "$cap" ]; then
+    EDGE_KERNELS_ISA=$cap "$qemu_bin" -cpu "$cpu" -L "/usr/$gnu" "$@"
+  else
+    "$qemu_bin" -cpu "$cpu" -L "/usr/$gnu" "$@"
+  fi
 }
 
 jobs_list=()
@@ -132,7 +168,7 @@ run_one() { # CPU|FILE|IDS|NAME
   rc=0
   local extra=()
   [ -z "$q8alg" ] || extra=(--q8-conv-algorithm "$q8alg")
-  qemu "$cpu" -plugin "$plugin,outfile=$raw/$name.counts,percpu=on" \
+  qemu "$cpu" -plugin "$plugin,outfile=$raw/$name.counts,percpu=on,arch=$plugin_arch" \
     "$bin" bench --workloads "$wf" --only "$ids" --iterations "$iters" --threads 1 "${extra[@]}" \
     --json "$raw/$name.json" >"$raw/$name.md" 2>"$raw/$name.log" || rc=$?
   python3 -c 'import json,sys; print(json.dumps({"cpu": sys.argv[1], "file": sys.argv[2], "rc": int(sys.argv[3]), "wall_s": int(sys.argv[4])}))' \
@@ -153,18 +189,22 @@ wait || true
 
 mkdir -p "$out"
 args_line="scripts/arm-count.sh"
+[ "$arch" != aarch64 ] && args_line+=" --arch $arch"
 [ -n "$only" ] && args_line+=" --only $only"
-[ "$cpus" != "cortex-a53;neoverse-n1;max,sve=off,sme=off" ] && args_line+=" --cpus '$cpus'"
+[ "$cpus" != "$default_cpus" ] && args_line+=" --cpus '$cpus'"
 [ "$iters" != 3 ] && args_line+=" --iterations $iters"
 [ "$int8_only" = 1 ] && args_line+=" --int8-only"
 [ "$files" != "shared,mobile" ] && args_line+=" --files $files"
 [ -n "$q8alg" ] && args_line+=" --q8-conv-algorithm $q8alg"
-[ "$out" != "bench-results/aarch64-qemu" ] && args_line+=" --out $out"
+[ "$out" != "$default_out" ] && args_line+=" --out $out"
 anc=()
-if [ -f "$anchors" ]; then
+if [ "$arch" != aarch64 ]; then
+  echo "arm-count.sh: the shared ARM anchors are aarch64 only: no anchor column for $arch" >&2
+elif [ -f "$anchors" ]; then
   anc=(--anchors "$anchors")
 else
   echo "arm-count.sh: no anchor results at $anchors: the anchor column stays empty" >&2
 fi
-python3 scripts/qemu/arm_count_report.py --raw "$raw" --out "$out" "${anc[@]}" --command "$args_line"
+python3 scripts/qemu/arm_count_report.py --raw "$raw" --out "$out" "${anc[@]}" --command "$args_line" \
+  --qemu "$qemu_bin"
 echo "arm-count.sh: wrote $out/counts.json and $out/counts.md (raw outputs: $raw)" >&2

@@ -4,7 +4,15 @@
 # assembled / compiled from their public sources in a temporary directory (never committed).
 # Writes bench-results/aarch64-qemu/mca.{md,json}.
 #
-#   scripts/arm-mca.sh [--qnnpack DIR] [--xnnpack DIR] [--cpus a,b,...] [--out DIR] [--keep]
+#   scripts/arm-mca.sh [--arch aarch64|armv7] [--qnnpack DIR] [--xnnpack DIR] [--cpus a,b,...]
+#                      [--out DIR] [--keep]
+#
+# --arch armv7: the 32-bit ARM (A32) loops instead: ours (functions ending in __aarch32_neon) from
+# the release armv7-unknown-linux-gnueabihf kbench, beside QNNPACK's q8gemm / q8conv
+# 4x8-aarch32-neon.S and XNNPACK's qs8-qc8w gemm / igemm 4x8 aarch32-neon-mlal-lane-cortex-a7
+# (arm-linux-gnueabihf-gcc -march=armv7-a -mfpu=neon), with llvm-mca
+# -mtriple=armv7-linux-gnueabihf -mattr=+neon for --cpus (default cortex-a9,swift,cortex-a57:
+# LLVM has no Cortex-A7 model), into bench-results/armv7-qemu/mca.{md,json}.
 #
 # --qnnpack / --xnnpack: a checkout or a bare git directory of github.com/pytorch/QNNPACK and
 # github.com/google/XNNPACK (default: shallow clones into the temporary directory). Each function
@@ -16,29 +24,47 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 
+arch=aarch64
 qnnpack=""
 xnnpack=""
-cpus="cortex-a53,cortex-a55,cortex-a76,neoverse-n1"
-out="bench-results/aarch64-qemu"
+cpus=""
+out=""
 keep=0
 while [ $# -gt 0 ]; do
   case "$1" in
+    --arch) arch=$2; shift 2 ;;
     --qnnpack) qnnpack=$2; shift 2 ;;
     --xnnpack) xnnpack=$2; shift 2 ;;
     --cpus) cpus=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "arm-mca.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 
-target=aarch64-unknown-linux-gnu
+case "$arch" in
+  aarch64)
+    target=aarch64-unknown-linux-gnu
+    gnu=aarch64-linux-gnu
+    libc_pkg=libc6-dev-arm64-cross
+    [ -n "$cpus" ] || cpus="cortex-a53,cortex-a55,cortex-a76,neoverse-n1"
+    [ -n "$out" ] || out="bench-results/aarch64-qemu"
+    ;;
+  armv7)
+    target=armv7-unknown-linux-gnueabihf
+    gnu=arm-linux-gnueabihf
+    libc_pkg=libc6-dev-armhf-cross
+    [ -n "$cpus" ] || cpus="cortex-a9,swift,cortex-a57"
+    [ -n "$out" ] || out="bench-results/armv7-qemu"
+    ;;
+  *) echo "arm-mca.sh: --arch aarch64 or armv7, not $arch" >&2; exit 2 ;;
+esac
 rustup target list --installed | grep -qx "$target" || rustup target add "$target"
 need=()
-command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu)
-command -v aarch64-linux-gnu-objdump >/dev/null || need+=(binutils-aarch64-linux-gnu)
-[ -d /usr/aarch64-linux-gnu/lib ] || need+=(libc6-dev-arm64-cross)
+command -v "$gnu-gcc" >/dev/null || need+=("gcc-$gnu")
+command -v "$gnu-objdump" >/dev/null || need+=("binutils-$gnu")
+[ -d "/usr/$gnu/lib" ] || need+=("$libc_pkg")
 mca=$(ls /usr/bin/llvm-mca-[0-9]* 2>/dev/null | sort -t- -k3 -n | tail -1 || true)
 [ -n "$mca" ] || command -v llvm-mca >/dev/null || need+=(llvm)
 if [ ${#need[@]} -gt 0 ]; then
@@ -65,6 +91,42 @@ extract() {
     git --git-dir="$src" archive HEAD -- "$@" | tar -x -C "$dest"
   fi
 }
+if [ "$arch" = armv7 ]; then
+  if [ -z "$qnnpack" ]; then
+    git clone -q --depth 1 https://github.com/pytorch/QNNPACK "$tmp/qnnpack-git"
+    qnnpack="$tmp/qnnpack-git"
+  fi
+  if [ -z "$xnnpack" ]; then
+    git clone -q --depth 1 --filter=blob:none https://github.com/google/XNNPACK "$tmp/xnnpack-git"
+    xnnpack="$tmp/xnnpack-git"
+  fi
+  q="$tmp/q"
+  x="$tmp/x"
+  xg=src/qs8-qc8w-gemm/gen/qs8-qc8w-gemm-4x8-minmax-fp32-asm-aarch32-neon-mlal-lane-cortex-a7.S
+  xig=src/qs8-qc8w-igemm/gen/qs8-qc8w-igemm-4x8-minmax-fp32-asm-aarch32-neon-mlal-lane-cortex-a7.S
+  extract "$qnnpack" "$q" src include
+  extract "$xnnpack" "$x" include ':(glob)src/**/*.h' ':(glob)src/**/*.inc' "$xg" "$xig"
+  qrev=$(git -C "$qnnpack" rev-parse --short HEAD 2>/dev/null || git --git-dir="$qnnpack" rev-parse --short HEAD)
+  xrev=$(git -C "$xnnpack" rev-parse --short HEAD 2>/dev/null || git --git-dir="$xnnpack" rev-parse --short HEAD)
+  cc=(arm-linux-gnueabihf-gcc -c -O2 -march=armv7-a -mfpu=neon -mfloat-abi=hard)
+  o="$tmp/obj"
+  mkdir -p "$o"
+  "${cc[@]}" -I "$q/include" -I "$q/src" "$q/src/q8gemm/4x8-aarch32-neon.S" -o "$o/q8gemm.o"
+  "${cc[@]}" -I "$q/include" -I "$q/src" "$q/src/q8conv/4x8-aarch32-neon.S" -o "$o/q8conv.o"
+  "${cc[@]}" -I "$x" -I "$x/include" -I "$x/src" "$x/$xg" -o "$o/xgemm.o"
+  "${cc[@]}" -I "$x" -I "$x/include" -I "$x/src" "$x/$xig" -o "$o/xigemm.o"
+  mkdir -p "$out"
+  python3 scripts/qemu/arm_mca.py --arch a32 --mca "$mca" --cpus "$cpus" --ours "$bin" \
+    --published "QNNPACK q8gemm 4x8 aarch32-neon (.S)=$o/q8gemm.o:q8gemm" \
+    --published "QNNPACK q8conv 4x8 aarch32-neon (.S)=$o/q8conv.o:q8conv" \
+    --published "XNNPACK qs8-qc8w-gemm 4x8 aarch32-neon-mlal-lane-cortex-a7 (.S)=$o/xgemm.o:gemm" \
+    --published "XNNPACK qs8-qc8w-igemm 4x8 aarch32-neon-mlal-lane-cortex-a7 (.S)=$o/xigemm.o:igemm" \
+    --note "Sources: QNNPACK $qrev, XNNPACK $xrev; $(arm-linux-gnueabihf-gcc --version | head -1). Ours: \`target/$target/release/kbench\` (cargo release profile)." \
+    --command "scripts/arm-mca.sh --arch armv7" \
+    --json "$out/mca.json" --md "$out/mca.md" >/dev/null
+  echo "arm-mca.sh: wrote $out/mca.md and $out/mca.json" >&2
+  exit 0
+fi
 if [ -z "$qnnpack" ]; then
   git clone -q --depth 1 https://github.com/pytorch/QNNPACK "$tmp/qnnpack-git"
   qnnpack="$tmp/qnnpack-git"

@@ -3,6 +3,7 @@
 instructions per run and per MAC, with the shared ARM anchors' fewest exact count beside ours.
 
     arm_count_report.py --raw DIR --out DIR [--anchors arm-anchors.json] [--command "..."]
+                        [--qemu qemu-aarch64|qemu-arm]
 
 DIR holds, per (CPU model, workload file) run: NAME.counts (scripts/qemu/qemu-insncount.c
 output, percpu=on), NAME.json (kbench bench --iterations N --json) and NAME.meta (cpu, file),
@@ -21,7 +22,7 @@ import statistics
 import subprocess
 import sys
 
-CPUS_ORDER = ["cortex-a53", "neoverse-n1", "max,sve=off,sme=off"]
+CPUS_ORDER = ["cortex-a53", "neoverse-n1", "max,sve=off,sme=off", "cortex-a7", "cortex-a15"]
 
 
 def parse_counts(path):
@@ -115,6 +116,8 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--anchors")
     ap.add_argument("--command", default="scripts/arm-count.sh")
+    ap.add_argument("--qemu", default="qemu-aarch64",
+                    help="the QEMU user binary that ran the guest (qemu-arm: 32-bit ARM, A32 classes)")
     args = ap.parse_args()
 
     best, ameta = anchors_index(args.anchors)
@@ -170,7 +173,7 @@ def main():
             files.append(r["file"])
     rows.sort(key=lambda r: (files.index(r["file"]), r["dtype"] != "int8", order.get(r["cpu"], 9)))
     try:
-        qv = subprocess.run(["qemu-aarch64", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+        qv = subprocess.run([args.qemu, "--version"], capture_output=True, text=True).stdout.split("\n")[0]
     except OSError:
         qv = "?"
     out = {
@@ -178,7 +181,8 @@ def main():
             "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
             "command": args.command,
             "qemu": qv,
-            "plugin": "scripts/qemu/qemu-insncount.c, percpu=on",
+            "plugin": "scripts/qemu/qemu-insncount.c, percpu=on"
+                      + (", arch=a32" if args.qemu == "qemu-arm" else ""),
             "counting": "kbench bench --iterations N: one warm-up (checked against the reference), "
                         "then N runs with a marker syscall after each, and N empty intervals; per run = "
                         "median(run intervals) - median(empty intervals), the marking thread's own counters",
@@ -193,15 +197,21 @@ def main():
     with open(os.path.join(args.out, "counts.json"), "w") as f:
         json.dump(out, f, indent=1)
 
-    md = ["# AArch64 instruction counts under qemu-aarch64 (ours vs the ARM anchors)", ""]
+    if args.qemu == "qemu-arm":
+        md = ["# 32-bit ARM (armv7) instruction counts under qemu-arm", ""]
+    else:
+        md = ["# AArch64 instruction counts under qemu-aarch64 (ours vs the ARM anchors)", ""]
     md.append(f"Generated {out['meta']['date_utc']} UTC by `{args.command}` ({qv}; plugin "
-              "`scripts/qemu/qemu-insncount.c`, percpu=on). " + out["meta"]["counting"] + ".")
+              f"`{out['meta']['plugin']}`). " + out["meta"]["counting"] + ".")
     md.append("")
-    md.append("Anchor = the fewest instructions per call among the anchors' rows whose output "
-              "checked exact (`../shared/anchors/arm/results/arm-anchors.json`: ONNX Runtime 1.32 "
-              "MLAS, PyTorch 2.8 QNNPACK and XNNPACK, same QEMU CPU model). The anchors' counts include "
-              "Python + framework dispatch (~22k instructions per ORT call, ~0.2M per torch call); "
-              "ours include `ops`'s dispatch. ratio = ours / anchor (< 1: we execute fewer).")
+    if best:
+        md.append("Anchor = the fewest instructions per call among the anchors' rows whose output "
+                  "checked exact (`../shared/anchors/arm/results/arm-anchors.json`: ONNX Runtime 1.32 "
+                  "MLAS, PyTorch 2.8 QNNPACK and XNNPACK, same QEMU CPU model). The anchors' counts include "
+                  "Python + framework dispatch (~22k instructions per ORT call, ~0.2M per torch call); "
+                  "ours include `ops`'s dispatch. ratio = ours / anchor (< 1: we execute fewer).")
+    else:
+        md.append("No anchor rows for these runs (the shared ARM anchors are aarch64 only).")
     md.append("")
     md.append("## What dispatch sees per CPU model")
     md.append("")
@@ -210,7 +220,7 @@ def main():
     md.append("|---|---|---|---|")
     seen = set()
     for ri in runs:
-        if ri["cpu"] in seen or not ri.get("dispatch_features"):
+        if ri["cpu"] in seen or ri.get("dispatch_features") is None:
             continue
         seen.add(ri["cpu"])
         p = probes.get(ri["cpu"], {})
@@ -218,7 +228,7 @@ def main():
         pf = p.get("isa") or {}
         if isinstance(pf, dict):
             pf = [k for k, v in pf.items() if v]
-        md.append(f"| `{ri['cpu']}` | {' '.join(ri['dispatch_features'])} | {' '.join(pd) or '-'} | "
+        md.append(f"| `{ri['cpu']}` | {' '.join(ri['dispatch_features']) or 'none (scalar)'} | {' '.join(pd) or '-'} | "
                   f"{' '.join(pf) if isinstance(pf, list) else (pf or '-')} |")
     md.append("")
     for wf in files:

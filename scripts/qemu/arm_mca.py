@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Static cycle estimates (llvm-mca) of the innermost loops of AArch64 micro-kernels.
+"""Static cycle estimates (llvm-mca) of the innermost loops of AArch64 (or, with --arch a32,
+32-bit ARM A32) micro-kernels.
 
     arm_mca.py --objdump aarch64-linux-gnu-objdump --mca llvm-mca-19 \
         --ours target/aarch64-unknown-linux-gnu/release/kbench \
@@ -12,6 +13,11 @@ The loop reported for a function is its innermost loop with the most multiply-ac
 products per iteration ("MACs": SDOT/UDOT = 16, SMMLA = 32, SMLAL/SMULL .4s = 4, .8h = 8,
 MLA/MUL/FMLA = one per lane); loops without any are reported by size only. Each loop body is
 fed to llvm-mca (-iterations=200) for every -mcpu, giving cycles per iteration and per MAC.
+
+With --arch a32 (objdump arm-linux-gnueabihf-objdump, llvm-mca -mtriple=armv7-linux-gnueabihf
+-mattr=+neon): ours are the symbols ending in __aarch32_neon; branches are b<cond>/bx/pop {..pc};
+MACs: VMLAL/VMLSL/VMULL (one per destination lane: .s16 -> 4, .s8 -> 8), VMLA/VMUL/VFMA .f32
+(4 on a q register, 2 on a d register).
 """
 import argparse
 import json
@@ -21,8 +27,24 @@ import subprocess
 import sys
 
 BRANCH = re.compile(r"^(b|b\.[a-z]+|cbz|cbnz|tbz|tbnz)$")
+# A32 (objdump's spelling): b, b<cond> (with .n/.w in Thumb), cbz/cbnz.
+COND = "eq|ne|cs|hs|cc|lo|mi|pl|vs|vc|hi|ls|ge|lt|gt|le|al"
+BRANCH_A32 = re.compile(rf"^(b(?:{COND})?(?:\.[nw])?|cbz|cbnz)$")
+ARCH = {"a": "a64"}
 CRATES = {"qgemm", "qconv_direct", "depthwise", "winograd", "fft_conv", "quant_params", "ops"}
 OURS_NAME = re.compile(r"(?:^|::)([a-z0-9_]+__neon(?:dot|i8mm)?)(?:::h[0-9a-f]{16})?$")
+OURS_NAME_A32 = re.compile(r"(?:^|::)([a-z0-9_]+__aarch32_neon)(?:::h[0-9a-f]{16})?$")
+
+
+def is_branch(mn):
+    return bool((BRANCH_A32 if ARCH["a"] == "a32" else BRANCH).match(mn))
+
+
+def is_return(mn, op):
+    """An unconditional exit from the function (no fall-through)."""
+    if ARCH["a"] == "a32":
+        return mn in ("bx", "b", "b.w", "b.n") or (mn in ("pop", "ldm", "ldmia") and "pc" in op)
+    return mn in ("b", "ret", "br")
 
 
 def disassemble(objdump, path):
@@ -50,7 +72,7 @@ def disassemble(objdump, path):
 
 
 def branch_target(mn, op):
-    if not BRANCH.match(mn) and mn not in ("bl",):
+    if not is_branch(mn) and mn not in ("bl", "blx"):
         return None
     t = op.split(",")[-1].strip()
     try:
@@ -64,7 +86,7 @@ def blocks_of(code):
     at = {c[0]: i for i, c in enumerate(code)}
     leaders = {0}
     for i, (addr, mn, op, _) in enumerate(code):
-        if BRANCH.match(mn) or mn in ("ret", "br"):
+        if is_branch(mn) or is_return(mn, op) or mn in ("ret", "br"):
             t = branch_target(mn, op)
             if t is not None and t in at:
                 leaders.add(at[t])
@@ -78,10 +100,10 @@ def blocks_of(code):
     for k, (a, e) in enumerate(blocks):
         addr, mn, op, _ = code[e]
         out = []
-        t = branch_target(mn, op) if BRANCH.match(mn) else None
+        t = branch_target(mn, op) if is_branch(mn) else None
         if t is not None and t in at:
             out.append(first[at[t]])
-        if mn not in ("b", "ret", "br") and k + 1 < len(blocks):
+        if not is_return(mn, op) and k + 1 < len(blocks):
             out.append(k + 1)
         succ.append(out)
     return blocks, succ
@@ -149,7 +171,7 @@ def best_path(code, blocks, succ, header, body, latches):
     def score(k):
         a, e = blocks[k]
         ins = code[a:e + 1]
-        return (-sum(1 for c in ins if c[1] in ("bl", "blr")), sum(macs_of(c[1], c[2]) for c in ins), len(ins))
+        return (-sum(1 for c in ins if c[1] in ("bl", "blr", "blx")), sum(macs_of(c[1], c[2]) for c in ins), len(ins))
 
     def go(k, depth=0):
         if k in memo:
@@ -184,6 +206,15 @@ def lanes(arr):
 def macs_of(mn, op):
     """Multiply-accumulate lane products of one instruction (0 if none)."""
     mn = mn.lower()
+    if ARCH["a"] == "a32":
+        m = re.match(r"^v(mlal|mlsl|mull|qdmlal|qdmull)\.[su]?(8|16|32)$", mn)
+        if m:
+            return 64 // int(m.group(2))
+        m = re.match(r"^v(mla|mls|mul|fma|fms)\.[fiu]?(8|16|32)$", mn)
+        if m:
+            reg = op.split(",")[0].strip()
+            return (128 if reg.startswith("q") else 64) // int(m.group(2))
+        return 0
     ops = [o.strip() for o in op.split(",")]
     dest = ops[0].split(".")[-1] if ops and "." in ops[0] else ""
     if mn in ("sdot", "udot", "usdot", "sudot"):
@@ -201,7 +232,7 @@ def loop_asm(code, idx):
     lines = [".Lloop:"]
     for i in idx:
         addr, mn, op, _ = code[i]
-        t = branch_target(mn, op) if BRANCH.match(mn) else None
+        t = branch_target(mn, op) if is_branch(mn) else None
         if t is not None:
             parts = op.split(",")
             parts[-1] = " .Lloop" if t == code[idx[0]][0] else " .Lexit"
@@ -218,8 +249,9 @@ def run_mca(mca, cpu, asm, iterations=200):
     lines = asm.splitlines()
     dropped = []
     for _ in range(8):
-        p = subprocess.run([mca, "-mtriple=aarch64", f"-mcpu={cpu}",
-                            "-mattr=+neon,+dotprod,+i8mm,+fullfp16,+rdm", f"-iterations={iterations}"],
+        target = (["-mtriple=armv7-linux-gnueabihf", "-mattr=+neon"] if ARCH["a"] == "a32"
+                  else ["-mtriple=aarch64", "-mattr=+neon,+dotprod,+i8mm,+fullfp16,+rdm"])
+        p = subprocess.run([mca, target[0], f"-mcpu={cpu}", target[1], f"-iterations={iterations}"],
                            input="\n".join(lines) + "\n", capture_output=True, text=True)
         if p.returncode == 0:
             m = re.search(r"Total Cycles:\s+(\d+)", p.stdout)
@@ -246,7 +278,7 @@ def closure(funcs, start, follow, limit=3):
         if d >= limit:
             continue
         for _, mn, op, _ in funcs[a][1]:
-            if mn not in ("b", "bl"):
+            if mn not in ("b", "bl", "blx"):
                 continue
             t = branch_target(mn, op)
             if t in funcs and t not in seen and follow(funcs[t][0]):
@@ -274,7 +306,7 @@ def analyse(funcs, select, follow, mca, cpus):
                 cands.append({"via": None if f == start else f"{fname.split('::')[-1]}@{f:#x}",
                               "f": f, "start": hex(fcode[idx[0]][0]), "insns": len(idx),
                               "macs": sum(macs_of(c[1], c[2]) for c in body_ins),
-                              "calls": sum(1 for c in body_ins if c[1] in ("bl", "blr")),
+                              "calls": sum(1 for c in body_ins if c[1] in ("bl", "blr", "blx")),
                               "asm": loop_asm(fcode, idx), "code": fcode, "idx": idx})
         if not cands:
             key = (label, "none")
@@ -289,6 +321,11 @@ def analyse(funcs, select, follow, mca, cpus):
             if b is None or (c["macs"], c["insns"]) > (b["macs"], b["insns"]):
                 by_f[c["f"]] = c
         picks = [c for c in by_f.values() if c["macs"]] or [max(cands, key=lambda c: c["insns"])]
+        if ARCH["a"] == "a32":
+            # Every loop with the function's most MACs: the A32 kernels keep several variants of
+            # their loop inlined in one function (e.g. with and without the activations' xor).
+            top = {f: c["macs"] for f, c in by_f.items()}
+            picks = [c for c in cands if c["macs"] and c["macs"] == top[c["f"]]] or picks
         for main in picks:
             # Same instruction sequence up to addresses and registers: a copy of the same code.
             key = (label, main["macs"], tuple(main["code"][i][1] for i in main["idx"]))
@@ -340,7 +377,8 @@ def fmt_cell(ent, per_mac):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--objdump", default="aarch64-linux-gnu-objdump")
+    ap.add_argument("--arch", default="a64", choices=["a64", "a32"])
+    ap.add_argument("--objdump")
     ap.add_argument("--mca", default="llvm-mca")
     ap.add_argument("--cpus", default="cortex-a53,cortex-a55,cortex-a76,neoverse-n1")
     ap.add_argument("--ours", required=True)
@@ -351,6 +389,10 @@ def main():
     ap.add_argument("--command", default="scripts/arm-mca.sh")
     ap.add_argument("--note", action="append", default=[])
     a = ap.parse_args()
+    ARCH["a"] = a.arch
+    if not a.objdump:
+        a.objdump = "arm-linux-gnueabihf-objdump" if a.arch == "a32" else "aarch64-linux-gnu-objdump"
+    ours_name = OURS_NAME_A32 if a.arch == "a32" else OURS_NAME
     cpus = a.cpus.split(",")
     ver = subprocess.run([a.mca, "--version"], capture_output=True, text=True).stdout
     ver = next((l.strip() for l in ver.splitlines() if "version" in l.lower()), ver.strip())
@@ -358,7 +400,7 @@ def main():
     def ours_sel(name):
         if name.startswith("_") or "{{closure}}" in name:
             return None
-        m = OURS_NAME.search(name)
+        m = ours_name.search(name)
         if not m:
             return None
         # The crate: first path component.
@@ -367,7 +409,7 @@ def main():
     def ours_follow(name):
         # Helpers of the same crates (the table entry is often a thin wrapper of a generic or
         # #[target_feature] body); not other table entries (fallbacks) and not std/core.
-        return name.split("::")[0] in CRATES and not OURS_NAME.search(name)
+        return name.split("::")[0] in CRATES and not ours_name.search(name)
 
     ours = analyse(disassemble(a.objdump, a.ours), ours_sel, ours_follow, a.mca, cpus)
     pub = []
@@ -386,24 +428,42 @@ def main():
     with open(a.json, "w") as f:
         json.dump(out, f, indent=1)
 
-    md = ["# llvm-mca static cycle estimates of AArch64 inner loops", ""]
-    md.append(f"Generated by `{a.command}` with {ver} (`-mtriple=aarch64 -mattr=+neon,+dotprod,+i8mm "
-              "-iterations=200`), from the disassembled innermost loop (objdump) of each micro-kernel: "
-              "ours from the release aarch64 `kbench` binary, the published ones assembled/compiled from "
-              "their public sources with the Debian cross toolchain in a temporary directory (not in the repository).")
+    if a.arch == "a32":
+        md = ["# llvm-mca static cycle estimates of 32-bit ARM (A32) inner loops", ""]
+        md.append(f"Generated by `{a.command}` with {ver} (`-mtriple=armv7-linux-gnueabihf -mattr=+neon "
+                  "-iterations=200`), from the disassembled innermost loop (objdump) of each micro-kernel: "
+                  "ours from the release armv7 `kbench` binary, the published ones assembled from "
+                  "their public sources with the Debian cross toolchain in a temporary directory (not in the "
+                  "repository). MACs: VMLAL.S16 4 per instruction (one per destination lane).")
+    else:
+        md = ["# llvm-mca static cycle estimates of AArch64 inner loops", ""]
+        md.append(f"Generated by `{a.command}` with {ver} (`-mtriple=aarch64 -mattr=+neon,+dotprod,+i8mm "
+                  "-iterations=200`), from the disassembled innermost loop (objdump) of each micro-kernel: "
+                  "ours from the release aarch64 `kbench` binary, the published ones assembled/compiled from "
+                  "their public sources with the Debian cross toolchain in a temporary directory (not in the repository).")
     md.append("")
-    md.append("Loop = an innermost natural loop (no other loop inside it) of the function, or of a "
-              "helper of the same crate it calls (`→ helper@address`: the table entry is often a thin "
-              "wrapper of a generic body, one row per instantiation), the one with the most "
-              "multiply-accumulate lane products per iteration; of its paths, the hot one (no calls "
-              "such as a tail's memcpy if possible, then the most MACs), as one straight sequence "
-              "(MACs: SDOT/UDOT 16, SMMLA 32, "
-              "SMLAL/SMULL/MLA/FMLA one per destination lane). cyc/MAC = llvm-mca cycles per iteration / MACs per "
-              "iteration. In parentheses: the core lacks the extension (A53: no dot product; A53/A55/A76/N1: "
-              "no i8mm), so the number is the model's guess, not a real core's. `*`: llvm-mca rejected a line, "
-              "dropped (see the JSON). LLVM's `-mcpu=cortex-a76` schedules with its Cortex-A57 model; "
-              "`neoverse-n1` (the A76's server sibling) has its own model. Static estimates: no cache misses, "
-              "perfect branch prediction, the loop body only (no prologue, epilogue or tails).")
+    if a.arch == "a32":
+        md.append("Loop = an innermost natural loop (no other loop inside it) of the function or of a "
+                  "helper of the same crate it calls, the one with the most multiply-accumulate lane "
+                  "products per iteration; of its paths, the hot one, as one straight sequence. cyc/MAC = "
+                  "llvm-mca cycles per iteration / MACs per iteration. `*`: llvm-mca rejected a line, dropped "
+                  "(see the JSON). LLVM has no scheduling model of the Cortex-A7 (nor of the A8 or A53 in "
+                  "AArch32): the columns are the A32 models it has (Cortex-A9, Swift, Cortex-A57), all "
+                  "out-of-order cores, so they rank the loops' instruction mixes, not an A7's in-order "
+                  "stalls. Static estimates: no cache misses, perfect branch prediction, the loop body only.")
+    else:
+        md.append("Loop = an innermost natural loop (no other loop inside it) of the function, or of a "
+                  "helper of the same crate it calls (`→ helper@address`: the table entry is often a thin "
+                  "wrapper of a generic body, one row per instantiation), the one with the most "
+                  "multiply-accumulate lane products per iteration; of its paths, the hot one (no calls "
+                  "such as a tail's memcpy if possible, then the most MACs), as one straight sequence "
+                  "(MACs: SDOT/UDOT 16, SMMLA 32, "
+                  "SMLAL/SMULL/MLA/FMLA one per destination lane). cyc/MAC = llvm-mca cycles per iteration / MACs per "
+                  "iteration. In parentheses: the core lacks the extension (A53: no dot product; A53/A55/A76/N1: "
+                  "no i8mm), so the number is the model's guess, not a real core's. `*`: llvm-mca rejected a line, "
+                  "dropped (see the JSON). LLVM's `-mcpu=cortex-a76` schedules with its Cortex-A57 model; "
+                  "`neoverse-n1` (the A76's server sibling) has its own model. Static estimates: no cache misses, "
+                  "perfect branch prediction, the loop body only (no prologue, epilogue or tails).")
     for n in a.note:
         md.append("")
         md.append(n)
@@ -425,6 +485,8 @@ def main():
             via = f" → `{r['via']}`" if r.get("via") else ""
             if not via and sum(1 for x in rows if x.get("function") == r["function"]) > 1:
                 via = f" @{r.get('address')}"
+                if a.arch == "a32":
+                    via = f" (loop @{r['loop']['start']})"
             md.append(f"| `{r['function']}`{via} | {r['loop']['insns']} | {r['loop']['macs'] or '-'} | "
                       + " | ".join(fmt_cell(r["mca"].get(c), False) for c in cpus) + " | "
                       + " | ".join(fmt_cell(r["mca"].get(c), True) for c in cpus) + " |")

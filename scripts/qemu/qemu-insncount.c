@@ -1,5 +1,6 @@
 /*
- * qemu-insncount.c: QEMU TCG plugin that counts executed guest AArch64 instructions, by class,
+ * qemu-insncount.c: QEMU TCG plugin that counts executed guest AArch64 (or, with arch=a32, A32)
+ * instructions, by class,
  * and snapshots the counters at marker system calls made by the guest.
  *
  * Written for the QEMU plugin API version 1 (QEMU 7.2, Debian 12's qemu-user, which is built with
@@ -25,6 +26,17 @@
  * exceptions, system), ldst, ldst_fpsimd (loads/stores of FP/SIMD registers), fpsimd_dp (scalar
  * FP and Advanced SIMD data processing), asimd_q (128-bit vector forms), dot (SDOT/UDOT/USDOT/
  * SUDOT), mmla (SMMLA/UMMLA/USMMLA), sve, sme.
+ *
+ * With arch=a32 (32-bit ARM guests under qemu-arm, e.g. the armv7 builds; the same plugin API
+ * and binary) the instructions are classified as A32 (ARM state) encodings instead: branch
+ * (B/BL/BLX immediate, BX/BLX register, SVC), ldst (LDR/STR, LDM/STM and their halfword/
+ * doubleword forms, VLDR/VSTR/VLDM/VSTM, Advanced SIMD element and structure loads/stores),
+ * ldst_fpsimd (the VFP and Advanced SIMD ones), fpsimd_dp (VFP data processing and core <-> VFP
+ * moves, Advanced SIMD data processing), asimd_q (Advanced SIMD data processing with bit 6
+ * set: the Q (128-bit) bit of most encodings, but also set in every by-scalar form, e.g. VMLAL
+ * by lane, and clear in the lengthening forms that write a q register from d registers, e.g.
+ * VMOVL, vector VMLAL: an approximation). dot, mmla, sve, sme stay 0. Thumb instructions
+ * (2-byte or 4-byte) count in total only.
  *
  * Output (outfile=PATH, else stderr):
  *   classes total branch ldst ...
@@ -104,6 +116,37 @@ static void classify(uint32_t w, uint64_t n[NCLASS])
     if ((w >> 31) == 1 && op1 == 0x0) n[SME]++;
 }
 
+/* Adds A32 instruction word w (ARM state) to the class counts n (see the header comment). */
+static void classify_a32(uint32_t w, uint64_t n[NCLASS])
+{
+    uint32_t cond = w >> 28;
+    if (cond == 0xf) {
+        if ((w & 0xfe000000u) == 0xf2000000u) { /* Advanced SIMD data processing */
+            n[FPSIMD_DP]++;
+            if (w & (1u << 6)) n[ASIMD_Q]++;
+        } else if ((w & 0xff100000u) == 0xf4000000u) { /* Advanced SIMD element/structure ld/st */
+            n[LDST]++;
+            n[LDST_FPSIMD]++;
+        } else if ((w & 0xfe000000u) == 0xfa000000u) { /* BLX immediate */
+            n[BRANCH]++;
+        }
+        return;
+    }
+    uint32_t op = (w >> 25) & 7; /* bits 27:25 */
+    if (op == 5 || (w & 0x0f000000u) == 0x0f000000u /* B/BL, SVC */
+        || (w & 0x0ffffff0u) == 0x012fff10u || (w & 0x0ffffff0u) == 0x012fff30u /* BX, BLX */)
+        n[BRANCH]++;
+    else if (op == 2 || (op == 3 && !(w & 0x10u)) || op == 4 /* LDR/STR (imm., reg.), LDM/STM */
+             || (op == 0 && (w & 0x90u) == 0x90u && (w & 0x60u) != 0)) /* LDRH/STRH/LDRD/... */
+        n[LDST]++;
+    else if ((w & 0x0e000e00u) == 0x0c000a00u) { /* VLDR/VSTR/VLDM/VSTM/VPUSH/VPOP, VMOV 2 regs */
+        n[LDST]++;
+        n[LDST_FPSIMD]++;
+    } else if ((w & 0x0f000e00u) == 0x0e000a00u) /* VFP data processing, VMOV core <-> VFP */
+        n[FPSIMD_DP]++;
+}
+
+static bool a32;
 static uint64_t global[NCLASS];
 static uint64_t own[MAX_VCPUS][NCLASS];
 static bool percpu;
@@ -147,8 +190,13 @@ static void on_tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
     for (size_t j = 0; j < k; j++) {
         struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, j);
         uint32_t w = 0;
-        if (qemu_plugin_insn_size(insn) == 4) memcpy(&w, qemu_plugin_insn_data(insn), 4);
-        classify(w, n);
+        if (qemu_plugin_insn_size(insn) == 4) {
+            memcpy(&w, qemu_plugin_insn_data(insn), 4);
+            if (a32)
+                classify_a32(w, n);
+            else
+                classify(w, n);
+        }
     }
     n[TOTAL] = k;
     if (percpu) {
@@ -235,8 +283,12 @@ __attribute__((visibility("default"))) int qemu_plugin_install(qemu_plugin_id_t 
             percpu = true;
         else if (strcmp(argv[i], "percpu=off") == 0)
             percpu = false;
+        else if (strcmp(argv[i], "arch=a32") == 0)
+            a32 = true;
+        else if (strcmp(argv[i], "arch=a64") == 0)
+            a32 = false;
         else {
-            fprintf(stderr, "qemu-insncount: unknown argument '%s' (outfile=PATH, percpu=on|off)\n",
+            fprintf(stderr, "qemu-insncount: unknown argument '%s' (outfile=PATH, percpu=on|off, arch=a64|a32)\n",
                     argv[i]);
             return -1;
         }

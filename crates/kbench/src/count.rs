@@ -15,7 +15,9 @@
 //! | `base + 10`, `base + 11 + i` | the empty loop: `N` intervals with no work |
 //! | `base + 1000`, `base + 1001 + i` | after run `i` of `N` |
 //!
-//! The markers are made only on aarch64 Linux; elsewhere they compile to nothing, so the mode
+//! The markers are made only on aarch64 and 32-bit ARM Linux (where the second argument, a
+//! 32-bit register, carries the tag's low 32 bits: exact below 42,949 workloads); elsewhere they
+//! compile to nothing, so the mode
 //! also serves as a native smoke test (`kbench bench --iterations 1 --only Q1`).
 
 use crate::bench::{Case, Failure};
@@ -43,7 +45,7 @@ pub fn check_iterations(n: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// Makes a marker system call with `tag` (aarch64 Linux; a no-op elsewhere).
+/// Makes a marker system call with `tag` (aarch64 and 32-bit ARM Linux; a no-op elsewhere).
 #[inline(never)]
 pub fn marker(tag: u64) {
     #[cfg(all(target_arch = "aarch64", target_os = "linux"))]
@@ -61,12 +63,29 @@ pub fn marker(tag: u64) {
             options(nostack),
         );
     }
-    #[cfg(not(all(target_arch = "aarch64", target_os = "linux")))]
+    #[cfg(all(target_arch = "arm", target_os = "linux"))]
+    // SAFETY: a raw Linux EABI system call: r7 = number, r0/r1 = arguments (the tag's low 32
+    // bits), the result comes back in r0 (declared clobbered); the kernel preserves every other
+    // register. As on aarch64, 4242 is not a system call: -ENOSYS, no memory or state touched,
+    // no stack used, and not `nomem`, so the surrounding work stays on its side of the marker.
+    unsafe {
+        core::arch::asm!(
+            "svc #0",
+            in("r7") MARK_NR as u32,
+            inlateout("r0") MARK_MAGIC as u32 => _,
+            in("r1") tag as u32,
+            options(nostack),
+        );
+    }
+    #[cfg(not(all(any(target_arch = "aarch64", target_arch = "arm"), target_os = "linux")))]
     let _ = tag;
 }
 
 /// Whether this build makes real markers.
-pub const MARKERS_ACTIVE: bool = cfg!(all(target_arch = "aarch64", target_os = "linux"));
+pub const MARKERS_ACTIVE: bool = cfg!(all(
+    any(target_arch = "aarch64", target_arch = "arm"),
+    target_os = "linux"
+));
 
 /// One counted workload.
 #[derive(Clone, Debug, Serialize)]
@@ -102,7 +121,7 @@ pub struct CountReport {
     pub machine: String,
     /// CPU features the kernel tables dispatch on (`cpu_probe`'s live detection).
     pub dispatch_features: Vec<&'static str>,
-    /// Whether markers were made (aarch64 Linux builds only).
+    /// Whether markers were made (aarch64 and 32-bit ARM Linux builds only).
     pub markers: bool,
     /// `MARK_NR`, `MARK_MAGIC`, `TAG_STRIDE` and the tag layout.
     pub protocol: String,
@@ -218,7 +237,7 @@ pub fn markdown(r: &CountReport) -> String {
         if r.markers {
             "on (syscall 4242)"
         } else {
-            "off (not aarch64 Linux)"
+            "off (not aarch64 or 32-bit ARM Linux)"
         }
     );
     s += "| id | kind | shape | algorithm | MACs | check | tag base |\n";

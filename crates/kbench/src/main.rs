@@ -5,7 +5,7 @@
 //!   throughput, % of this machine's measured peak, JSON, Markdown and SVG plots.
 //! * `kbench bench --iterations N`: no timing; each workload runs once (warm-up, checked) and then
 //!   exactly N times, with marker system calls for an instruction-counting emulator (aarch64
-//!   Linux; `scripts/arm-count.sh`).
+//!   and 32-bit ARM Linux; `scripts/arm-count.sh`).
 //! * `kbench peak`: this machine's measured fp32 / int8 / memory peaks.
 //! * `kbench conformance DIR... [--json FILE]`: ONNX node-test folders run through `ops`.
 
@@ -205,7 +205,7 @@ fn main() -> ExitCode {
 const BENCH_AFTER_HELP: &str = "\
 Counting mode (--iterations N): no clock, no peak measurement. Each workload is built, run once as
 a warm-up (checked against the reference unless --no-check), then run exactly N times. On aarch64
-Linux a marker system call (number 4242, first argument 0x496e736e, second a tag) is made around
+and 32-bit ARM Linux a marker system call (number 4242, first argument 0x496e736e, second a tag) is made around
 the warm-up, after each of N empty iterations and after each run, so a QEMU counting plugin
 (scripts/qemu/qemu-insncount.c) reads instructions per run as median(run intervals) minus
 median(empty intervals); elsewhere the markers do nothing. Workload j (1-based, in the order run)

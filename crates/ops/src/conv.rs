@@ -8,7 +8,7 @@
 //! | fp32 4x4..16x16, stride 1, dilation 1, group 1 | `fft-conv` |
 //! | fp32 anything else | im2col + `gemm` crate |
 //! | int8 depthwise | `depthwise` |
-//! | int8 3x3, stride 1, group 1, >= 32 output channels, when qgemm's best entry is plain NEON | `winograd` (exact F(2x2,3x3)) |
+//! | int8 3x3, stride 1, group 1, >= 32 output channels, when qgemm's best entry is scalar, plain NEON or AVX2 and Winograd's int8 tuple GEMM is SIMD (or scalar like qgemm's) | `winograd` (exact F(2x2,3x3)) |
 //! | int8 anything else (1x1 included: its indirection is the identity) | `qconv-direct` on `qgemm` |
 //!
 //! `Options::algorithm` forces one; `Options::autotune` times the candidates at plan time.
@@ -1037,18 +1037,29 @@ fn choose_q8(g: &ConvGeom, opts: &Options) -> Algorithm {
         // AVX2). Where the direct kernel has SDOT (neoverse-n1: it executes 0.33-0.66x
         // Winograd's instructions on every counted shape), I8MM or AVX-512 VNNI, the direct
         // kernel is the faster one. The question goes to qgemm's table: which entry would the
-        // direct kernel run?
+        // direct kernel run? And to Winograd's: it pays only with a SIMD tuple GEMM, or where
+        // the direct kernel is scalar too (an ISA cap of `scalar`): on 32-bit ARM, Winograd's
+        // int8 table has only its scalar entry while qgemm has `igemm_4x8c4__aarch32_neon`, so
+        // the direct kernel runs there.
         None if q8_winograd_ok(g)
             && g.m >= Q8_WINOGRAD_MIN_OUT_CHANNELS
-            && matches!(
-                qgemm::IGEMM.best().isa,
-                cpu_probe::Isa::Scalar | cpu_probe::Isa::Neon | cpu_probe::Isa::Avx2
-            ) =>
+            && q8_winograd_pays(qgemm::IGEMM.best().isa, winograd::int8::WGEMM.best().isa) =>
         {
             Algorithm::Winograd
         }
         None => Algorithm::QConvDirect,
     }
+}
+
+/// Whether the exact int8 Winograd beats the direct kernel (for a geometry it takes, from
+/// `Q8_WINOGRAD_MIN_OUT_CHANNELS` up), given the ISA levels of the best entries of qgemm's table
+/// (the direct kernel) and of Winograd's int8 table: the direct kernel multiplies with widening
+/// multiply-accumulates (scalar, ARMv8.0 NEON `vmlal`, AVX2 `vpmaddwd`), and Winograd's tuple
+/// GEMM is SIMD unless the direct kernel is scalar as well.
+fn q8_winograd_pays(direct: cpu_probe::Isa, winograd: cpu_probe::Isa) -> bool {
+    use cpu_probe::Isa;
+    matches!(direct, Isa::Scalar | Isa::Neon | Isa::Avx2)
+        && (winograd != Isa::Scalar || direct == Isa::Scalar)
 }
 
 /// Weights relaid out by `f` (OIHW → what the kernel takes), as an 8-bit view over `keep`.
@@ -1166,4 +1177,38 @@ fn build_q8(spec: &Q8Spec<'_>, alg: Algorithm, kpad: [usize; 4]) -> Result<QKern
             )))
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::q8_winograd_pays;
+    use cpu_probe::Isa;
+
+    /// The int8 Winograd rule per pair of table levels: unchanged where Winograd's int8 tuple
+    /// GEMM has a SIMD entry (aarch64 NEON, x86 AVX2 and up) and under a `scalar` cap; the
+    /// direct kernel where only qgemm has a SIMD entry (32-bit ARM NEON).
+    #[test]
+    fn winograd_pays_per_table_levels() {
+        assert!(q8_winograd_pays(Isa::Scalar, Isa::Scalar));
+        assert!(q8_winograd_pays(Isa::Neon, Isa::Neon));
+        assert!(q8_winograd_pays(Isa::Avx2, Isa::Avx2));
+        assert!(q8_winograd_pays(Isa::Avx2, Isa::Avx512));
+        assert!(!q8_winograd_pays(Isa::Neon, Isa::Scalar));
+        assert!(!q8_winograd_pays(Isa::NeonDot, Isa::Neon));
+        assert!(!q8_winograd_pays(Isa::NeonI8mm, Isa::Neon));
+        assert!(!q8_winograd_pays(Isa::Avx512Vnni, Isa::Avx512Vnni));
+    }
+
+    /// On this CPU: a 32-channel 3x3 int8 convolution goes to Winograd exactly when the rule
+    /// says so for the two tables' best entries (on 32-bit ARM with NEON: never).
+    #[test]
+    fn winograd_choice_on_this_cpu() {
+        let pays = q8_winograd_pays(qgemm::IGEMM.best().isa, winograd::int8::WGEMM.best().isa);
+        if cfg!(target_arch = "arm") && Isa::Neon.supported() {
+            assert!(!pays);
+        }
+        if cfg!(target_arch = "aarch64") && qgemm::IGEMM.best().isa == Isa::Neon {
+            assert!(pays);
+        }
+    }
 }

@@ -356,6 +356,9 @@ pub struct PackedB {
 impl PackedB {
     /// Validates (`1 <= k, n <=` [`MAX_DIM`], `ldb >= n`, B's span `(k − 1) · ldb + n` checked),
     /// checks the accumulator bound and packs B (allocated fallibly).
+    // On 32-bit targets MAX_DIM = u32::MAX = usize::MAX: the `v > MAX_DIM` check is then
+    // always false (clippy's absurd_extreme_comparisons), and still right on 64-bit.
+    #[allow(clippy::absurd_extreme_comparisons)]
     pub fn new(cfg: GemmConfig<'_>) -> Result<PackedB, GemmError> {
         let (k, n) = (cfg.k, cfg.n);
         if k == 0 || n == 0 {

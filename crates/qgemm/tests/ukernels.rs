@@ -276,3 +276,38 @@ proptest! {
         one(mr_off, taps, kc, xor_mode, nr_off, blocks, wmode, signed, pc, seed);
     }
 }
+
+/// The tests above iterate [`IGEMM`]'s available entries: on 32-bit ARM with NEON (the QEMU
+/// cortex-a7 and cortex-a15 runs of `scripts/test-armv7.sh`) that list includes the aarch32
+/// NEON kernel, so they check it.
+#[test]
+fn armv7_neon_entry_is_checked_where_neon_runs() {
+    let names: Vec<_> = IGEMM.available().iter().map(|e| e.name).collect();
+    eprintln!("available igemm entries: {names:?}");
+    if cfg!(target_arch = "arm") && cpu_probe::Isa::Neon.supported() {
+        assert!(names.contains(&"igemm_4x8c4__aarch32_neon"), "{names:?}");
+    }
+}
+
+/// Empty sums: no taps, or taps of zero channels (no packed weights at all): every entry stores
+/// its biases (i32, and requantized by the fused entry).
+#[test]
+fn empty_sums_store_the_bias() {
+    for e in IGEMM.available() {
+        let k = &e.kernels;
+        for (taps, kc) in [(0, 0), (0, 5), (3, 0)] {
+            let c = Case::new(e, k.mr, taps, kc, 0x80, 2, 2, 11);
+            check_run(e, &c, k.nr);
+            check_run(e, &c, 1);
+            let q = Fp32Requant {
+                scale: 1e-4,
+                lo: -128.0,
+                hi: 127.0,
+                zero_point: 128,
+                signed: false,
+                channel_scales: None,
+            };
+            check_fp32(e, &c, 2 * k.nr - 1, &q, None);
+        }
+    }
+}

@@ -58,6 +58,8 @@ macro_rules! kernel_fn {
 
 #[cfg(target_arch = "aarch64")]
 pub mod aarch64;
+#[cfg(target_arch = "arm")]
+pub mod arm;
 pub mod scalar;
 #[cfg(target_arch = "x86_64")]
 pub mod x86_64;
@@ -295,6 +297,22 @@ pub static IGEMM: Table<Kernels> = Table::new(&[
         kernels: plain(i8mm::MR, i8mm::NR, i8mm::igemm_4x16c8__neoni8mm, false)
             .with_kr(8)
             .with_fp32(i8mm::igemm_4x16c8_fp32__neoni8mm),
+    },
+    // 32-bit ARM NEON 4×8, QNNPACK aarch32 class: `vmlal.s16` by lane, 8 accumulator
+    // registers, fused Fp32 store (magic-number rounding).
+    #[cfg(target_arch = "arm")]
+    Entry {
+        isa: Isa::Neon,
+        name: "igemm_4x8c4__aarch32_neon",
+        kernels: Kernels {
+            run_fp32: Some(arm::neon::igemm_4x8c4_fp32__aarch32_neon),
+            ..plain(
+                arm::neon::MR,
+                arm::neon::NR,
+                arm::neon::igemm_4x8c4__aarch32_neon,
+                false,
+            )
+        },
     },
     // AVX2, i16-widening `vpmaddwd` (exact).
     #[cfg(target_arch = "x86_64")]
