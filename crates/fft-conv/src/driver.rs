@@ -787,7 +787,9 @@ impl FftConv {
     }
 }
 
-/// `v` as a size argument: at most [`MAX_DIM`].
+/// `v` as a size argument: at most [`MAX_DIM`] (always, on 32-bit targets: `MAX_DIM` is
+/// `usize::MAX` there, hence the allow of clippy's `absurd_extreme_comparisons`).
+#[cfg_attr(target_pointer_width = "32", allow(clippy::absurd_extreme_comparisons))]
 pub(crate) fn check_dim(what: &'static str, v: usize) -> Result<(), FftError> {
     if v > MAX_DIM {
         return Err(too_large(what, format!("{v} exceeds the limit {MAX_DIM}")));

@@ -128,7 +128,10 @@ fn geometry_err(m: String) -> ConvError {
     ConvError::Geometry(m)
 }
 
-/// `Err` unless `v <= MAX_ATTRIBUTE`.
+/// `Err` unless `v <= MAX_ATTRIBUTE` (never an error on 32-bit targets, where
+/// [`MAX_ATTRIBUTE`] is `usize::MAX`: hence the allow of clippy's `absurd_extreme_comparisons`
+/// there).
+#[cfg_attr(target_pointer_width = "32", allow(clippy::absurd_extreme_comparisons))]
 fn check_attribute(name: &str, v: usize) -> Result<(), ConvError> {
     if v > MAX_ATTRIBUTE {
         return Err(geometry_err(format!(

@@ -358,7 +358,7 @@ impl PackedB {
     /// checks the accumulator bound and packs B (allocated fallibly).
     // On 32-bit targets MAX_DIM = u32::MAX = usize::MAX: the `v > MAX_DIM` check is then
     // always false (clippy's absurd_extreme_comparisons), and still right on 64-bit.
-    #[allow(clippy::absurd_extreme_comparisons)]
+    #[cfg_attr(target_pointer_width = "32", allow(clippy::absurd_extreme_comparisons))]
     pub fn new(cfg: GemmConfig<'_>) -> Result<PackedB, GemmError> {
         let (k, n) = (cfg.k, cfg.n);
         if k == 0 || n == 0 {

@@ -321,6 +321,9 @@ impl fmt::Debug for WinogradInt8 {
 }
 
 /// `value <= MAX_DIM`, else a geometry error naming `argument`.
+// On 32-bit targets MAX_DIM is usize::MAX and the check never fails (clippy's
+// absurd_extreme_comparisons); on 64-bit it bounds the value.
+#[cfg_attr(target_pointer_width = "32", allow(clippy::absurd_extreme_comparisons))]
 fn check_dim(argument: &str, value: usize) -> Result<(), Int8Error> {
     if value > crate::MAX_DIM {
         return Err(Int8Error::Geometry(format!(

@@ -184,6 +184,9 @@ type Buf = AVec<f32, ConstAlign<64>>;
 pub const MAX_DIM: usize = u32::MAX as usize;
 
 /// Checks `value <= MAX_DIM`; the error names `argument`.
+// On 32-bit targets MAX_DIM is usize::MAX and the check never fails (clippy's
+// absurd_extreme_comparisons); on 64-bit it bounds the value.
+#[cfg_attr(target_pointer_width = "32", allow(clippy::absurd_extreme_comparisons))]
 fn check_dim(argument: &str, value: usize) -> Result<(), WinogradError> {
     if value > MAX_DIM {
         return Err(shape_err(format!(
