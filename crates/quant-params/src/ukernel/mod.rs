@@ -31,6 +31,12 @@ pub static BULK: Table<Kernels> = Table::new(&[
         name: aarch64::neon::KERNELS.requant_names[0],
         kernels: aarch64::neon::KERNELS,
     },
+    #[cfg(target_arch = "arm")]
+    Entry {
+        isa: Isa::Neon,
+        name: arm::neon::KERNELS.requant_names[0],
+        kernels: arm::neon::KERNELS,
+    },
     #[cfg(target_arch = "x86_64")]
     Entry {
         isa: Isa::Avx2,
@@ -209,6 +215,8 @@ pub(crate) fn blocks<I: Copy, O: Copy + Default, const B: usize>(
 
 #[cfg(target_arch = "aarch64")]
 pub mod aarch64;
+#[cfg(target_arch = "arm")]
+pub mod arm;
 #[cfg(target_arch = "x86_64")]
 pub mod x86_64;
 
