@@ -234,3 +234,25 @@ proptest! {
         check_dequantize(&p, &q);
     }
 }
+
+/// Subnormal scales (valid: finite and positive): kernels whose SIMD arithmetic flushes
+/// subnormals (32-bit ARM NEON) must still match the IEEE scalar reference.
+#[test]
+fn subnormal_scales() {
+    for t in [QType::U8, QType::I8] {
+        for scale in [1e-45f32, 1e-40, f32::MIN_POSITIVE / 2.0, f32::MIN_POSITIVE] {
+            for zp in [t.min(), 0.max(t.min()), t.max()] {
+                let p = QuantParams::new(scale, zp, t).unwrap();
+                let all: Vec<i32> = (t.min()..=t.max()).collect();
+                for n in [0, 1, 15, 16, 17, all.len()] {
+                    check_dequantize(&p, &all[..n]);
+                }
+                let x: Vec<f32> = (0..40)
+                    .map(|i| (i as f32 - 20.0) * 0.37 * scale)
+                    .chain([f32::NAN, f32::INFINITY, -0.0, 1e-45, -1e-45])
+                    .collect();
+                check_quantize(&p, &x);
+            }
+        }
+    }
+}

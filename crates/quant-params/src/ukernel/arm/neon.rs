@@ -27,6 +27,13 @@
 //! * `Rndnu`, `Gemmlowp` and `Precise`: the aarch64 kernels' integer sequences (`vqshl`,
 //!   `vqdmulh` / `vqrdmulh`, `vsra`, `vrshl`; `Precise` on `−|x|` with the sign restored after
 //!   the narrow), then the saturating output stage (see `sat16!`).
+//!
+//! Measured (executed instructions per element, 1024 elements per call, QEMU `-cpu cortex-a7`
+//! with `scripts/qemu/qemu-insncount.c`, `arch=a32`, the difference of 1200 and 200 calls of
+//! `examples/bulk_count.rs`, release build), scalar entry → this one: Fp32 47.1 → 2.09,
+//! Gemmlowp 43.2 → 1.87, Rndnu 32.2 → 1.85, Precise 32.2 → 2.99, Fp32 per-channel (rows of 64)
+//! 48.9 → 3.53, QuantizeLinear 31.2 → 3.48 (eight of them `vdiv.f32`, long-latency: the count
+//! understates its cycle cost), DequantizeLinear u8 8.18 → 1.51, u8→i8 5.10 → 0.43.
 
 #![allow(non_snake_case)] // kernels carry their table names: `<op>_x<N>__<isa>`
 
