@@ -16,6 +16,7 @@
 //! * [`BulkKernels`]: quantize f32 -> u8/i8 (ONNX QuantizeLinear), dequantize (ONNX
 //!   DequantizeLinear), requantize, u8 <-> i8 zero-point shift, for every entry of
 //!   the dispatch table [`BULK`] (`requant_fp32__scalar`, `requant_fp32_x16__neon`,
+//!   `requant_fp32_x16__aarch32_neon` (32-bit ARM),
 //!   `requant_fp32_x32__avx2`, `requant_fp32_x16__avx512`), chosen once from `cpu_probe::Isa`
 //!   (honouring `EDGE_KERNELS_ISA`); every entry equals [`reference`](mod@reference) bit for bit.
 //! * [`codebook`]: k-means weight sharing (2-8 bit indices, default 6) with a packed
@@ -45,6 +46,9 @@
 //!   arithmetic shift), `Gemmlowp` with gemmlowp's remainder/threshold RoundingDivideByPOT.
 //! * NEON: `Gemmlowp` with `sqrdmulh` (exactly SRDHM) and gemmlowp's NEON fix-up + `srshl`;
 //!   `Rndnu`/`Precise` with `umull`/`umull2` 64-bit products; `Fp32` with `fcvtns`.
+//! * 32-bit ARM NEON (`asm!`): the aarch64 kernels' integer sequences in A32 (`vqshl`,
+//!   `vqdmulh`/`vqrdmulh`, `vsra`, `vrshl`); `Fp32` rounds with a `1.5·2²³` add (A32 has no
+//!   `vcvtn`); QuantizeLinear divides with VFP `vdiv.f32` (NEON has no divide).
 //!
 //! ## Example
 //!
