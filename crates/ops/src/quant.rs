@@ -108,6 +108,22 @@ fn block_index(
     Ok(out)
 }
 
+/// The scale input (input 1) of `op`, named `name`: a constant, one scale or a vector of them
+/// (see [`scalar_or_vec_f32`]), every one finite and positive.
+fn constant_scales<'a>(
+    inputs: &[PlanInput<'a>],
+    op: &str,
+    name: &str,
+    blocked: bool,
+) -> Result<(&'a Tensor, Vec<f32>), OpsError> {
+    let scale = constant(inputs, 1)
+        .ok_or_else(|| OpsError::MissingInput(format!("{op}: {name} must be a constant")))?;
+    let what = format!("{op} {name}");
+    let scales = scalar_or_vec_f32(scale, &what, blocked)?;
+    crate::positive_scales(&scales, &what)?;
+    Ok((scale, scales))
+}
+
 fn zero_points(t: Option<&Tensor>, what: &str, n: usize) -> Result<(QType, Vec<i32>), OpsError> {
     match t {
         None => Ok((QType::U8, vec![0; n])),
@@ -401,11 +417,7 @@ pub fn plan(node: &Node, inputs: &[PlanInput<'_>]) -> Result<Box<dyn Plan>, OpsE
                     "QuantizeLinear: precision attribute".into(),
                 ));
             }
-            let scale = constant(inputs, 1).ok_or_else(|| {
-                OpsError::MissingInput("QuantizeLinear: y_scale must be a constant".into())
-            })?;
-            let scales = scalar_or_vec_f32(scale, "QuantizeLinear y_scale", block > 0)?;
-            crate::positive_scales(&scales, "QuantizeLinear y_scale")?;
+            let (scale, scales) = constant_scales(inputs, "QuantizeLinear", "y_scale", block > 0)?;
             let (mut qtype, zps) = zero_points(
                 constant(inputs, 2),
                 "QuantizeLinear y_zero_point",
@@ -451,13 +463,10 @@ pub fn plan(node: &Node, inputs: &[PlanInput<'_>]) -> Result<Box<dyn Plan>, OpsE
                     "DequantizeLinear: output_dtype other than float".into(),
                 ));
             }
-            let scale = constant(inputs, 1).ok_or_else(|| {
-                OpsError::MissingInput("DequantizeLinear: x_scale must be a constant".into())
-            })?;
-            let scales = scalar_or_vec_f32(scale, "DequantizeLinear x_scale", block > 0)?;
             // Every scale is checked here, for every path (the blocked and the int32 paths
             // used to take any value, NaN and negative included).
-            crate::positive_scales(&scales, "DequantizeLinear x_scale")?;
+            let (scale, scales) =
+                constant_scales(inputs, "DequantizeLinear", "x_scale", block > 0)?;
             let zps = match constant(inputs, 2) {
                 Some(t) if t.dtype() == crate::DataType::I32 => {
                     let v = t.as_i32("DequantizeLinear x_zero_point")?.to_vec();
