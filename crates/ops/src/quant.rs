@@ -16,6 +16,19 @@ struct Axis {
     inner: usize,
 }
 
+impl Axis {
+    /// Every run of `inner` elements, in memory order, with its position on the axis:
+    /// `(a, base..base + inner)`.
+    fn runs(&self) -> impl Iterator<Item = (usize, std::ops::Range<usize>)> + '_ {
+        (0..self.outer).flat_map(move |o| {
+            (0..self.len).map(move |a| {
+                let base = (o * self.len + a) * self.inner;
+                (a, base..base + self.inner)
+            })
+        })
+    }
+}
+
 fn resolve_axis(op: &str, shape: &[usize], axis: i64, scales: usize) -> Result<Axis, OpsError> {
     let total: usize = shape.iter().product();
     if scales == 1 {
@@ -200,18 +213,11 @@ impl Plan for Quantize {
         macro_rules! each {
             ($ty:ty, $f:ident, $ctor:ident) => {{
                 let mut out = vec![<$ty>::default(); xs.len()];
-                for o in 0..ax.outer {
-                    for a in 0..ax.len {
-                        let base = (o * ax.len + a) * ax.inner;
-                        let p = &params[if params.len() == 1 { 0 } else { a }];
-                        self.kernels
-                            .$f(
-                                p,
-                                &xs[base..base + ax.inner],
-                                &mut out[base..base + ax.inner],
-                            )
-                            .map_err(qerr)?;
-                    }
+                for (a, run) in ax.runs() {
+                    let p = &params[if params.len() == 1 { 0 } else { a }];
+                    self.kernels
+                        .$f(p, &xs[run.clone()], &mut out[run])
+                        .map_err(qerr)?;
                 }
                 Tensor::$ctor(shape, out)?
             }};
@@ -249,18 +255,10 @@ impl Dequantize {
         kernel: impl Fn(&QuantParams, &[T], &mut [f32]) -> Result<(), quant_params::QuantError>,
     ) -> Result<(), OpsError> {
         let pick = |a: usize| if self.scales.len() == 1 { 0 } else { a };
-        for o in 0..ax.outer {
-            for a in 0..ax.len {
-                let base = (o * ax.len + a) * ax.inner;
-                let p = QuantParams::new(self.scales[pick(a)], self.zps[pick(a)], qtype)
-                    .map_err(qerr)?;
-                kernel(
-                    &p,
-                    &v[base..base + ax.inner],
-                    &mut out[base..base + ax.inner],
-                )
-                .map_err(qerr)?;
-            }
+        for (a, run) in ax.runs() {
+            let p =
+                QuantParams::new(self.scales[pick(a)], self.zps[pick(a)], qtype).map_err(qerr)?;
+            kernel(&p, &v[run.clone()], &mut out[run]).map_err(qerr)?;
         }
         Ok(())
     }
@@ -306,13 +304,10 @@ impl Plan for Dequantize {
                         "DequantizeLinear: an int32 input needs a zero point of 0".into(),
                     ));
                 }
-                for o in 0..ax.outer {
-                    for a in 0..ax.len {
-                        let base = (o * ax.len + a) * ax.inner;
-                        let s = self.scales[pick(a)];
-                        for i in base..base + ax.inner {
-                            out[i] = v[i] as f32 * s;
-                        }
+                for (a, run) in ax.runs() {
+                    let s = self.scales[pick(a)];
+                    for i in run {
+                        out[i] = v[i] as f32 * s;
                     }
                 }
             }
