@@ -99,15 +99,33 @@ pub struct EkQGemm {
 pub struct EkQConv {
     plan: ConvQ8,
     in_shape: [usize; 4],
-    in_len: usize,
-    out_shape: Vec<usize>,
+    lens: RunLens,
 }
 
 /// An fp32 convolution (opaque).
 pub struct EkConvF32 {
     plan: ConvF32,
+    lens: RunLens,
+}
+
+/// The input length and output shape a convolution handle was created for.
+struct RunLens {
     in_len: usize,
     out_shape: Vec<usize>,
+}
+
+impl RunLens {
+    /// Checks the buffer lengths of a run.
+    fn check(&self, x_len: usize, y_len: usize) -> Result<()> {
+        let out_len = elements(&self.out_shape, "output")?;
+        if x_len != self.in_len || y_len != out_len {
+            return Err(Error::invalid(format!(
+                "x_len = {x_len}, y_len = {y_len}; want {} and {out_len}",
+                self.in_len
+            )));
+        }
+        Ok(())
+    }
 }
 
 fn i64_of(v: usize, what: &str) -> Result<i64> {
@@ -497,8 +515,7 @@ unsafe fn qconv_create(
     Ok(EkQConv {
         plan,
         in_shape: x_shape,
-        in_len,
-        out_shape,
+        lens: RunLens { in_len, out_shape },
     })
 }
 
@@ -515,7 +532,7 @@ pub unsafe extern "C" fn ek_qconv_u8s8_output_shape(
         // SAFETY: caller's contract; the helpers check null, alignment and sizes.
         unsafe {
             let c = error::handle(conv, "conv")?;
-            write_shape(&c.out_shape, shape)
+            write_shape(&c.lens.out_shape, shape)
         }
     })
 }
@@ -556,13 +573,7 @@ pub unsafe extern "C" fn ek_qconv_u8s8_run(
                 error::slice_mut(y, y_len, "y")?,
             )
         };
-        let out_len = elements(&c.out_shape, "output")?;
-        if x_len != c.in_len || y_len != out_len {
-            return Err(Error::invalid(format!(
-                "x_len = {x_len}, y_len = {y_len}; want {} and {out_len}",
-                c.in_len
-            )));
-        }
+        c.lens.check(x_len, y_len)?;
         match c.plan.run_nhwc_u8_into(xv, yv) {
             Ok(()) => Ok(()),
             // Pads wider than the kernel: the general path (pads a copy of the input).
@@ -680,8 +691,7 @@ pub unsafe extern "C" fn ek_conv_f32_create(
         let out_shape = plan.output_shape();
         let h = EkConvF32 {
             plan,
-            in_len,
-            out_shape,
+            lens: RunLens { in_len, out_shape },
         };
         // SAFETY: checked valid above.
         unsafe { conv.write(Box::into_raw(Box::new(h))) };
@@ -702,7 +712,7 @@ pub unsafe extern "C" fn ek_conv_f32_output_shape(
         // SAFETY: caller's contract; the helpers check null, alignment and sizes.
         unsafe {
             let c = error::handle(conv, "conv")?;
-            write_shape(&c.out_shape, shape)
+            write_shape(&c.lens.out_shape, shape)
         }
     })
 }
@@ -730,13 +740,7 @@ pub unsafe extern "C" fn ek_conv_f32_run(
                 error::slice_mut(y, y_len, "y")?,
             )
         };
-        let out_len = elements(&c.out_shape, "output")?;
-        if x_len != c.in_len || y_len != out_len {
-            return Err(Error::invalid(format!(
-                "x_len = {x_len}, y_len = {y_len}; want {} and {out_len}",
-                c.in_len
-            )));
-        }
+        c.lens.check(x_len, y_len)?;
         Ok(c.plan.run_into(xv, yv)?)
     })
 }

@@ -2,30 +2,12 @@
 //! error paths (null pointers, wrong lengths, unknown enum values, overflowing sizes, bad
 //! quantization, unsupported operators) returning a status and a message, never a panic.
 
+mod common;
+
+use common::*;
 use edge_kernels::*;
-use std::ffi::{c_char, CStr};
+use std::ffi::CStr;
 use std::ptr::{null, null_mut};
-
-fn last_error() -> String {
-    // SAFETY: the getter returns a NUL-terminated string owned by this thread.
-    unsafe { CStr::from_ptr(ek_last_error_message()) }
-        .to_string_lossy()
-        .into_owned()
-}
-
-fn ok(s: EkStatus) {
-    assert_eq!(s, EkStatus::Ok, "{}", last_error());
-}
-
-fn text(f: impl Fn(*mut c_char, usize) -> usize) -> String {
-    let need = f(null_mut(), 0);
-    let mut buf = vec![0 as c_char; need];
-    assert_eq!(f(buf.as_mut_ptr(), buf.len()), need);
-    // SAFETY: the library NUL-terminated the buffer.
-    unsafe { CStr::from_ptr(buf.as_ptr()) }
-        .to_string_lossy()
-        .into_owned()
-}
 
 fn quant(ws: &[f32]) -> EkQuantU8S8 {
     EkQuantU8S8 {
@@ -173,13 +155,7 @@ fn qconv_direct_equals_node_plan() {
         ));
         ok(ek_qconv_u8s8_output_shape(conv, shape.as_mut_ptr()));
         assert_eq!(shape, [1, 9, 7, m]);
-        ok(ek_qconv_u8s8_run(
-            conv,
-            x.as_ptr(),
-            x.len(),
-            y.as_mut_ptr(),
-            y.len(),
-        ));
+        ok(qconv_run(conv, &x, &mut y));
         // The algorithm depends on the CPU (qconv-direct, or int8 Winograd on some aarch64 ones).
         assert!(!text(|b, l| ek_qconv_u8s8_describe(conv, b, l)).is_empty());
         // Wrong lengths: refused with a message.
@@ -215,13 +191,7 @@ fn qconv_direct_equals_node_plan() {
             1,
             &mut conv0,
         ));
-        ok(ek_qconv_u8s8_run(
-            conv0,
-            x.as_ptr(),
-            x.len(),
-            y0.as_mut_ptr(),
-            y0.len(),
-        ));
+        ok(qconv_run(conv0, &x, &mut y0));
         ek_qconv_u8s8_destroy(conv0);
     }
     let y_plan = qlinear_conv_node(&x, c, &w, &bias, &ws, m);
@@ -261,20 +231,8 @@ fn qconv_direct_equals_node_plan() {
             1,
             &mut b,
         ));
-        ok(ek_qconv_u8s8_run(
-            a,
-            x.as_ptr(),
-            x.len(),
-            ya.as_mut_ptr(),
-            ya.len(),
-        ));
-        ok(ek_qconv_u8s8_run(
-            b,
-            x.as_ptr(),
-            x.len(),
-            yb.as_mut_ptr(),
-            yb.len(),
-        ));
+        ok(qconv_run(a, &x, &mut ya));
+        ok(qconv_run(b, &x, &mut yb));
         assert!(text(|buf, l| ek_qconv_u8s8_describe(a, buf, l)).contains("depthwise"));
         ek_qconv_u8s8_destroy(a);
         ek_qconv_u8s8_destroy(b);
@@ -285,80 +243,28 @@ fn qconv_direct_equals_node_plan() {
 /// A QLinearConv node (NHWC) through `ek_plan_create` / `ek_plan_run`.
 fn qlinear_conv_node(x: &[u8], c: usize, w: &[i8], bias: &[i32], ws: &[f32], m: usize) -> Vec<u8> {
     let pads = [1i64; 4];
-    let attrs = [EkAttribute {
-        name: c"pads".as_ptr(),
-        kind: EkAttributeKind::Ints as i32,
-        i: 0,
-        f: 0.0,
-        ints: pads.as_ptr(),
-        floats: null(),
-        len: 4,
-        s: null(),
-    }];
+    let attrs = [attr(c"pads", EkAttributeKind::Ints, &pads, 0)];
     let x_shape = [1, 9, 7, c];
     let w_shape = [m, c, 3, 3];
     let v_shape = [m];
     let wz = vec![0i8; m];
     let (xs, xz, ys, yz) = (0.05f32, 120u8, 0.2f32, 100u8);
-    let t = |dtype: EkDataType, shape: &[usize], data: *const std::ffi::c_void, len| EkTensor {
-        dtype: dtype as i32,
-        rank: shape.len(),
-        shape: shape.as_ptr(),
-        data,
-        len,
-    };
-    let cst = |tensor| EkPlanInput {
-        kind: EkInputKind::Constant as i32,
-        tensor,
-    };
     let inputs = [
-        EkPlanInput {
-            kind: EkInputKind::Runtime as i32,
-            tensor: t(EkDataType::U8, &x_shape, null(), 0),
-        },
-        cst(t(EkDataType::F32, &[], (&xs as *const f32).cast(), 1)),
-        cst(t(EkDataType::U8, &[], (&xz as *const u8).cast(), 1)),
-        cst(t(EkDataType::I8, &w_shape, w.as_ptr().cast(), w.len())),
-        cst(t(EkDataType::F32, &v_shape, ws.as_ptr().cast(), m)),
-        cst(t(EkDataType::I8, &v_shape, wz.as_ptr().cast(), m)),
-        cst(t(EkDataType::F32, &[], (&ys as *const f32).cast(), 1)),
-        cst(t(EkDataType::U8, &[], (&yz as *const u8).cast(), 1)),
-        cst(t(EkDataType::I32, &v_shape, bias.as_ptr().cast(), m)),
+        runtime(EkDataType::U8, &x_shape),
+        constant(scalar(EkDataType::F32, &xs)),
+        constant(scalar(EkDataType::U8, &xz)),
+        constant(tensor(EkDataType::I8, &w_shape, w.as_ptr().cast(), w.len())),
+        constant(tensor(EkDataType::F32, &v_shape, ws.as_ptr().cast(), m)),
+        constant(tensor(EkDataType::I8, &v_shape, wz.as_ptr().cast(), m)),
+        constant(scalar(EkDataType::F32, &ys)),
+        constant(scalar(EkDataType::U8, &yz)),
+        constant(tensor(EkDataType::I32, &v_shape, bias.as_ptr().cast(), m)),
     ];
-    let opts = EkPlanOptions {
-        threads: 1,
-        layout: EkLayout::Nhwc as i32,
-        max_tensor_bytes: 0,
-    };
-    let xt = t(EkDataType::U8, &x_shape, x.as_ptr().cast(), x.len());
+    let xt = tensor(EkDataType::U8, &x_shape, x.as_ptr().cast(), x.len());
     // Constants may be passed again at run time (ignored) or as NULL.
     let run_in: Vec<*const EkTensor> = vec![&xt, null(), null()];
-    let (mut plan, mut out) = (null_mut(), null_mut());
-    // SAFETY: valid pointers and lengths; output read before its handle is destroyed.
-    unsafe {
-        ok(ek_plan_create(
-            c"QLinearConv".as_ptr(),
-            attrs.as_ptr(),
-            1,
-            inputs.as_ptr(),
-            inputs.len(),
-            &opts,
-            &mut plan,
-        ));
-        assert!(!text(|b, l| ek_plan_describe(plan, b, l)).is_empty());
-        ok(ek_plan_run(plan, run_in.as_ptr(), run_in.len(), &mut out));
-        let mut yt = t(EkDataType::U8, &[], null(), 0);
-        ok(ek_outputs_get(out, 0, &mut yt));
-        assert_eq!(
-            ek_outputs_get(out, 1, &mut yt),
-            EkStatus::InvalidArgument,
-            "index out of range"
-        );
-        let y = std::slice::from_raw_parts(yt.data.cast::<u8>(), yt.len).to_vec();
-        ek_outputs_destroy(out);
-        ek_plan_destroy(plan);
-        y
-    }
+    // SAFETY: every pointer is valid for the stated lengths.
+    unsafe { run_plan_u8(c"QLinearConv", &attrs, &inputs, &run_in) }.1
 }
 
 #[test]
@@ -370,30 +276,14 @@ fn qgemm_per_column_scales_and_varying_m() {
         .collect();
     let ws: Vec<f32> = (0..n).map(|j| 0.001 * (1 + j) as f32).collect();
     let q = quant(&ws);
-    let mut g = null_mut();
+    let g = qgemm_create(k, n, &b, &q, 0);
     // SAFETY: valid pointers and lengths; the handle is destroyed once.
     unsafe {
-        ok(ek_qgemm_u8s8_create(
-            k,
-            n,
-            b.as_ptr(),
-            b.len(),
-            &q,
-            0,
-            &mut g,
-        ));
         let mut first_rows = Vec::new();
         for m in [1usize, 3, 8, 13] {
             let a = bytes(m * k, 5);
             let mut y = vec![0u8; m * n];
-            ok(ek_qgemm_u8s8_run(
-                g,
-                m,
-                a.as_ptr(),
-                a.len(),
-                y.as_mut_ptr(),
-                y.len(),
-            ));
+            ok(qgemm_run(g, m, &a, &mut y));
             // The same generator: row 0 is the same for every m.
             if first_rows.is_empty() {
                 first_rows = y[..n].to_vec();
@@ -497,19 +387,16 @@ fn conv_create_error_paths() {
     unsafe {
         // Conv descriptors: groups 0, unknown activation, unknown layout, bias length.
         let w = vec![1i8; 6 * 5 * 9];
-        let mut conv = null_mut();
-        let d = desc3x3(5, 6, 0);
+        // Creates with these weights; a refused create leaves the out-handle NULL.
+        let create = |d: &EkConvDesc, bias: *const i32, bias_len: usize| {
+            let mut conv = null_mut();
+            let q = quant(&ws);
+            let s = ek_qconv_u8s8_create(d, w.as_ptr(), w.len(), bias, bias_len, &q, 1, &mut conv);
+            assert!(conv.is_null());
+            s
+        };
         assert_eq!(
-            ek_qconv_u8s8_create(
-                &d,
-                w.as_ptr(),
-                w.len(),
-                null(),
-                0,
-                &quant(&ws),
-                1,
-                &mut conv
-            ),
+            create(&desc3x3(5, 6, 0), null(), 0),
             EkStatus::InvalidArgument
         );
         assert!(last_error().contains("groups"), "{}", last_error());
@@ -517,45 +404,12 @@ fn conv_create_error_paths() {
             activation: 9,
             ..desc3x3(5, 6, 1)
         };
-        assert_eq!(
-            ek_qconv_u8s8_create(
-                &d,
-                w.as_ptr(),
-                w.len(),
-                null(),
-                0,
-                &quant(&ws),
-                1,
-                &mut conv
-            ),
-            EkStatus::InvalidArgument
-        );
+        assert_eq!(create(&d, null(), 0), EkStatus::InvalidArgument);
         let d = desc3x3(5, 6, 1);
-        assert_eq!(
-            ek_qconv_u8s8_create(
-                &d,
-                w.as_ptr(),
-                w.len(),
-                null(),
-                3,
-                &quant(&ws),
-                1,
-                &mut conv
-            ),
-            EkStatus::InvalidArgument
-        );
+        assert_eq!(create(&d, null(), 3), EkStatus::InvalidArgument);
         let bias = [0i32; 3];
         assert_eq!(
-            ek_qconv_u8s8_create(
-                &d,
-                w.as_ptr(),
-                w.len(),
-                bias.as_ptr(),
-                3,
-                &quant(&ws),
-                1,
-                &mut conv
-            ),
+            create(&d, bias.as_ptr(), 3),
             EkStatus::Shape,
             "{}",
             last_error()
@@ -565,20 +419,7 @@ fn conv_create_error_paths() {
             stride_h: 0,
             ..desc3x3(5, 6, 1)
         };
-        assert_ne!(
-            ek_qconv_u8s8_create(
-                &d0,
-                w.as_ptr(),
-                w.len(),
-                null(),
-                0,
-                &quant(&ws),
-                1,
-                &mut conv
-            ),
-            EkStatus::Ok
-        );
-        assert!(conv.is_null());
+        assert_ne!(create(&d0, null(), 0), EkStatus::Ok);
         let wf = vec![0.5f32; 6 * 5 * 9];
         let mut fc = null_mut();
         assert_eq!(
@@ -604,17 +445,8 @@ fn plan_error_paths() {
     let opts = EkPlanOptions::default();
     let mut plan = null_mut();
     let shape = [2usize, 3];
-    let x = EkTensor {
-        dtype: EkDataType::F32 as i32,
-        rank: 2,
-        shape: shape.as_ptr(),
-        data: null(),
-        len: 0,
-    };
-    let rt = EkPlanInput {
-        kind: EkInputKind::Runtime as i32,
-        tensor: x,
-    };
+    let x = tensor(EkDataType::F32, &shape, null(), 0);
+    let rt = runtime(EkDataType::F32, &shape);
     // SAFETY: valid or deliberately invalid arguments the library must refuse.
     unsafe {
         // Unknown operator.
@@ -834,13 +666,7 @@ fn qconv_padding_wider_than_kernel() {
         ));
         ok(ek_qconv_u8s8_output_shape(conv, shape.as_mut_ptr()));
         let mut y = vec![0u8; shape.iter().product()];
-        ok(ek_qconv_u8s8_run(
-            conv,
-            x.as_ptr(),
-            x.len(),
-            y.as_mut_ptr(),
-            y.len(),
-        ));
+        ok(qconv_run(conv, &x, &mut y));
         ek_qconv_u8s8_destroy(conv);
         y
     };
@@ -878,13 +704,7 @@ fn qconv_padding_wider_than_kernel() {
             1,
             &mut conv2,
         ));
-        ok(ek_qconv_u8s8_run(
-            conv2,
-            xp.as_ptr(),
-            xp.len(),
-            y2.as_mut_ptr(),
-            y2.len(),
-        ));
+        ok(qconv_run(conv2, &xp, &mut y2));
         ek_qconv_u8s8_destroy(conv2);
     }
     assert_eq!(y, y2);

@@ -3,6 +3,9 @@
 //! scalar reference kernels, hashed with FNV-1a, must equal the header's constants; and the
 //! same workloads through the C ABI (as the C program calls it) must give the same bytes.
 
+mod common;
+
+use common::*;
 use edge_kernels::*;
 use qconv_direct::ConvGeometry;
 use quant_params::{QType, RequantScheme, Requantizer};
@@ -85,14 +88,6 @@ fn quant(w_scale: &f32) -> EkQuantU8S8 {
     }
 }
 
-fn ok(s: EkStatus) {
-    if s != EkStatus::Ok {
-        // SAFETY: the message getter returns a NUL-terminated string owned by this thread.
-        let msg = unsafe { std::ffi::CStr::from_ptr(ek_last_error_message()) };
-        panic!("{s:?}: {}", msg.to_string_lossy());
-    }
-}
-
 fn geometry(h: usize, w: usize, k: usize, pad: usize) -> ConvGeometry {
     ConvGeometry {
         in_h: h,
@@ -116,27 +111,11 @@ fn q1_gemm_1x1024x1000() {
     let want = requant(&acc);
     let ws = W_SCALE;
     let q = quant(&ws);
-    let mut g = null_mut();
+    let g = qgemm_create(k, n, &b, &q, 1);
     let mut y = vec![0u8; m * n];
-    // SAFETY: every pointer is valid for the stated lengths; the handle is destroyed once.
+    // SAFETY: a live handle, destroyed once.
     unsafe {
-        ok(ek_qgemm_u8s8_create(
-            k,
-            n,
-            b.as_ptr(),
-            b.len(),
-            &q,
-            1,
-            &mut g,
-        ));
-        ok(ek_qgemm_u8s8_run(
-            g,
-            m,
-            a.as_ptr(),
-            a.len(),
-            y.as_mut_ptr(),
-            y.len(),
-        ));
+        ok(qgemm_run(g, m, &a, &mut y));
         ek_qgemm_u8s8_destroy(g);
     }
     assert_eq!(y, want, "C ABI vs reference");
@@ -194,13 +173,7 @@ fn q5_grouped_1x1_conv() {
             &mut conv,
         ));
         ok(ek_qconv_u8s8_output_shape(conv, shape.as_mut_ptr()));
-        ok(ek_qconv_u8s8_run(
-            conv,
-            x.as_ptr(),
-            x.len(),
-            y.as_mut_ptr(),
-            y.len(),
-        ));
+        ok(qconv_run(conv, &x, &mut y));
         ek_qconv_u8s8_destroy(conv);
     }
     assert_eq!(shape, [1, h, w, c]);
@@ -236,17 +209,6 @@ fn d3_depthwise_5x5_node() {
     let pads = [2i64; 4];
     let strides = [1i64; 2];
     let kshape = [k as i64; 2];
-    let attr =
-        |name: &'static std::ffi::CStr, kind: EkAttributeKind, ints: &[i64], i: i64| EkAttribute {
-            name: name.as_ptr(),
-            kind: kind as i32,
-            i,
-            f: 0.0,
-            ints: ints.as_ptr(),
-            floats: null(),
-            len: ints.len(),
-            s: null(),
-        };
     let attrs = [
         attr(c"pads", EkAttributeKind::Ints, &pads, 0),
         attr(c"strides", EkAttributeKind::Ints, &strides, 0),
@@ -257,67 +219,26 @@ fn d3_depthwise_5x5_node() {
     let w_shape = [c, 1, k, k];
     let (xs, ws, ys) = (A_SCALE, W_SCALE, Y_SCALE);
     let (xz, yz, wz) = (A_ZP as u8, Y_ZP as u8, 0i8);
-    let t = |dtype: EkDataType, shape: &[usize], data: *const std::ffi::c_void, len| EkTensor {
-        dtype: dtype as i32,
-        rank: shape.len(),
-        shape: shape.as_ptr(),
-        data,
-        len,
-    };
-    let cst = |tensor| EkPlanInput {
-        kind: EkInputKind::Constant as i32,
-        tensor,
-    };
+    let w_t = tensor(
+        EkDataType::I8,
+        &w_shape,
+        w_oihw.as_ptr().cast(),
+        w_oihw.len(),
+    );
     let inputs = [
-        EkPlanInput {
-            kind: EkInputKind::Runtime as i32,
-            tensor: t(EkDataType::U8, &x_shape, null(), 0),
-        },
-        cst(t(EkDataType::F32, &[], (&xs as *const f32).cast(), 1)),
-        cst(t(EkDataType::U8, &[], (&xz as *const u8).cast(), 1)),
-        cst(t(
-            EkDataType::I8,
-            &w_shape,
-            w_oihw.as_ptr().cast(),
-            w_oihw.len(),
-        )),
-        cst(t(EkDataType::F32, &[], (&ws as *const f32).cast(), 1)),
-        cst(t(EkDataType::I8, &[], (&wz as *const i8).cast(), 1)),
-        cst(t(EkDataType::F32, &[], (&ys as *const f32).cast(), 1)),
-        cst(t(EkDataType::U8, &[], (&yz as *const u8).cast(), 1)),
+        runtime(EkDataType::U8, &x_shape),
+        constant(scalar(EkDataType::F32, &xs)),
+        constant(scalar(EkDataType::U8, &xz)),
+        constant(w_t),
+        constant(scalar(EkDataType::F32, &ws)),
+        constant(scalar(EkDataType::I8, &wz)),
+        constant(scalar(EkDataType::F32, &ys)),
+        constant(scalar(EkDataType::U8, &yz)),
     ];
-    let opts = EkPlanOptions {
-        threads: 1,
-        layout: EkLayout::Nhwc as i32,
-        max_tensor_bytes: 0,
-    };
-    let xt = t(EkDataType::U8, &x_shape, x.as_ptr().cast(), x.len());
-    let run_in = [&xt as *const EkTensor];
-    let mut plan = null_mut();
-    let mut out = null_mut();
-    let mut yt = t(EkDataType::U8, &[], null(), 0);
-    // SAFETY: every pointer is valid for the stated lengths; the output view is read before
-    // its handle is destroyed; each handle is destroyed once.
-    let y = unsafe {
-        ok(ek_plan_create(
-            c"QLinearConv".as_ptr(),
-            attrs.as_ptr(),
-            attrs.len(),
-            inputs.as_ptr(),
-            inputs.len(),
-            &opts,
-            &mut plan,
-        ));
-        ok(ek_plan_run(plan, run_in.as_ptr(), 1, &mut out));
-        assert_eq!(ek_outputs_count(out), 1);
-        ok(ek_outputs_get(out, 0, &mut yt));
-        assert_eq!(yt.dtype, EkDataType::U8 as i32);
-        assert_eq!(std::slice::from_raw_parts(yt.shape, yt.rank), &[1, h, w, c]);
-        let y = std::slice::from_raw_parts(yt.data.cast::<u8>(), yt.len).to_vec();
-        ek_outputs_destroy(out);
-        ek_plan_destroy(plan);
-        y
-    };
+    let xt = tensor(EkDataType::U8, &x_shape, x.as_ptr().cast(), x.len());
+    // SAFETY: every pointer is valid for the stated lengths.
+    let (shape, y) = unsafe { run_plan_u8(c"QLinearConv", &attrs, &inputs, &[&xt]) };
+    assert_eq!(shape, [1, h, w, c]);
     assert_eq!(y, want, "C ABI vs reference");
     check_expected("EK_EXPECTED_D3_FNV1A", &want);
 }

@@ -145,6 +145,29 @@ fn too_large(what: &'static str, detail: String) -> FftError {
     FftError::TooLarge { what, detail }
 }
 
+/// Checks that a buffer `what` of `actual` elements holds an NCHW tensor `[n, c, h, w]`; `size`
+/// names the element count in the error if it overflows `usize`.
+fn check_buffer(
+    what: &'static str,
+    size: &'static str,
+    actual: usize,
+    [n, c, h, w]: [usize; 4],
+) -> Result<(), FftError> {
+    let needed = n
+        .checked_mul(c)
+        .and_then(|v| v.checked_mul(h))
+        .and_then(|v| v.checked_mul(w))
+        .ok_or_else(|| too_large(size, format!("{n} x {c} x {h} x {w} overflows usize")))?;
+    if actual < needed {
+        return Err(FftError::BufferTooSmall {
+            what,
+            needed,
+            actual,
+        });
+    }
+    Ok(())
+}
+
 /// Validates everything of a configuration but the forced kernels.
 fn validate_config(cfg: &FftConfig<'_>) -> Result<(), FftError> {
     for (what, v) in [
@@ -429,40 +452,8 @@ impl FftConv {
         }
         check_dim("batch", batch)?;
         let (oh, ow) = self.output_size(h, w)?;
-        let need_in = batch
-            .checked_mul(self.cin)
-            .and_then(|v| v.checked_mul(h))
-            .and_then(|v| v.checked_mul(w))
-            .ok_or_else(|| {
-                too_large(
-                    "input size",
-                    format!("{batch} x {} x {h} x {w} overflows usize", self.cin),
-                )
-            })?;
-        if in_len < need_in {
-            return Err(FftError::BufferTooSmall {
-                what: "input",
-                needed: need_in,
-                actual: in_len,
-            });
-        }
-        let need_out = batch
-            .checked_mul(self.cout)
-            .and_then(|v| v.checked_mul(oh))
-            .and_then(|v| v.checked_mul(ow))
-            .ok_or_else(|| {
-                too_large(
-                    "output size",
-                    format!("{batch} x {} x {oh} x {ow} overflows usize", self.cout),
-                )
-            })?;
-        if out_len < need_out {
-            return Err(FftError::BufferTooSmall {
-                what: "output",
-                needed: need_out,
-                actual: out_len,
-            });
-        }
+        check_buffer("input", "input size", in_len, [batch, self.cin, h, w])?;
+        check_buffer("output", "output size", out_len, [batch, self.cout, oh, ow])?;
         Ok((oh, ow))
     }
 

@@ -182,81 +182,41 @@ pub fn tensor_from_proto(t: &TensorProto) -> Result<Tensor, LoadError> {
         }
     };
     let data = match dt {
-        data_type::FLOAT => {
-            if raw.is_some() {
-                TensorData::F32(
-                    raw_len(4)?
-                        .chunks_exact(4)
-                        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                        .collect(),
-                )
-            } else {
+        data_type::FLOAT => match raw {
+            Some(_) => TensorData::F32(le_words(raw_len(4)?, f32::from_le_bytes)),
+            None => {
                 typed_len(t.float_data.len(), "float_data")?;
                 TensorData::F32(t.float_data.clone())
             }
-        }
-        data_type::UINT8 => {
-            if raw.is_some() {
-                TensorData::U8(raw_len(1)?.to_vec())
-            } else {
+        },
+        data_type::UINT8 => match raw {
+            Some(_) => TensorData::U8(raw_len(1)?.to_vec()),
+            None => {
                 typed_len(t.int32_data.len(), "int32_data")?;
-                let v = t
-                    .int32_data
-                    .iter()
-                    .map(|&x| u8::try_from(x))
-                    .collect::<Result<Vec<u8>, _>>()
-                    .map_err(|_| {
-                        LoadError::Malformed("int32_data holds a value outside uint8".into())
-                    })?;
-                TensorData::U8(v)
+                TensorData::U8(narrow_int32(&t.int32_data, "uint8")?)
             }
-        }
-        data_type::INT8 => {
-            if raw.is_some() {
-                TensorData::I8(raw_len(1)?.iter().map(|&b| b as i8).collect())
-            } else {
+        },
+        data_type::INT8 => match raw {
+            Some(_) => TensorData::I8(raw_len(1)?.iter().map(|&b| b as i8).collect()),
+            None => {
                 typed_len(t.int32_data.len(), "int32_data")?;
-                let v = t
-                    .int32_data
-                    .iter()
-                    .map(|&x| i8::try_from(x))
-                    .collect::<Result<Vec<i8>, _>>()
-                    .map_err(|_| {
-                        LoadError::Malformed("int32_data holds a value outside int8".into())
-                    })?;
-                TensorData::I8(v)
+                TensorData::I8(narrow_int32(&t.int32_data, "int8")?)
             }
-        }
-        data_type::INT32 => {
-            if raw.is_some() {
-                TensorData::I32(
-                    raw_len(4)?
-                        .chunks_exact(4)
-                        .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                        .collect(),
-                )
-            } else {
+        },
+        data_type::INT32 => match raw {
+            Some(_) => TensorData::I32(le_words(raw_len(4)?, i32::from_le_bytes)),
+            None => {
                 typed_len(t.int32_data.len(), "int32_data")?;
                 TensorData::I32(t.int32_data.clone())
             }
-        }
-        data_type::INT64 => {
-            if raw.is_some() {
-                TensorData::I64(
-                    raw_len(8)?
-                        .chunks_exact(8)
-                        .map(|c| {
-                            let mut b = [0u8; 8];
-                            b.copy_from_slice(c);
-                            i64::from_le_bytes(b)
-                        })
-                        .collect(),
-                )
-            } else {
+        },
+        data_type::INT64 => match raw {
+            Some(_) => TensorData::I64(le_words(raw_len(8)?, i64::from_le_bytes)),
+            None => {
                 typed_len(t.int64_data.len(), "int64_data")?;
                 TensorData::I64(t.int64_data.clone())
             }
-        }
+        },
         0 => {
             return Err(LoadError::Malformed(
                 "data_type is missing (UNDEFINED)".into(),
@@ -270,6 +230,25 @@ pub fn tensor_from_proto(t: &TensorProto) -> Result<Tensor, LoadError> {
         }
     };
     Tensor::new(shape, data).map_err(|e| LoadError::Malformed(e.to_string()))
+}
+
+/// Little-endian `N`-byte words of `raw` (whose length is a multiple of `N`) decoded by `word`.
+fn le_words<const N: usize, T>(raw: &[u8], word: fn([u8; N]) -> T) -> Vec<T> {
+    raw.chunks_exact(N)
+        .map(|c| {
+            let mut b = [0u8; N];
+            b.copy_from_slice(c);
+            word(b)
+        })
+        .collect()
+}
+
+/// `int32_data` (where ONNX stores uint8 and int8 values) narrowed to `T`, named `type_name`.
+fn narrow_int32<T: TryFrom<i32>>(v: &[i32], type_name: &str) -> Result<Vec<T>, LoadError> {
+    v.iter()
+        .map(|&x| T::try_from(x))
+        .collect::<Result<Vec<T>, _>>()
+        .map_err(|_| LoadError::Malformed(format!("int32_data holds a value outside {type_name}")))
 }
 
 /// Maps a `NodeProto` to an `ops::Node` (INT/INTS/FLOAT/FLOATS/STRING attributes).
@@ -654,11 +633,7 @@ fn run_data_set(
             notes.push(n);
         }
     }
-    let note = if notes.is_empty() {
-        None
-    } else {
-        Some(notes.join("; "))
-    };
+    let note = (!notes.is_empty()).then(|| notes.join("; "));
     Ok((describe, note))
 }
 
@@ -764,11 +739,7 @@ fn run_case_inner(dir: &Path, r: &mut CaseResult) -> Result<(String, Option<Stri
         describe = d;
         notes.extend(n);
     }
-    let note = if notes.is_empty() {
-        None
-    } else {
-        Some(notes.join("; "))
-    };
+    let note = (!notes.is_empty()).then(|| notes.join("; "));
     Ok((describe, note))
 }
 

@@ -362,13 +362,7 @@ fn run_bench(a: BenchArgs) -> ExitCode {
             }
         }
     }
-    if !report.failures.is_empty() {
-        eprintln!(
-            "kbench bench: {} workload(s) not measured",
-            report.failures.len()
-        );
-        status = ExitCode::FAILURE;
-    }
+    flag_failures(report.failures.len(), "not measured", &mut status);
     status
 }
 
@@ -396,12 +390,18 @@ fn run_count(
     let md = count::markdown(&report);
     print!("{md}");
     let mut status = write_reports(a, &report, &md);
-    if !report.failures.is_empty() {
-        eprintln!(
-            "kbench bench: {} workload(s) failed the reference check",
-            report.failures.len()
-        );
-        status = ExitCode::FAILURE;
-    }
+    flag_failures(
+        report.failures.len(),
+        "failed the reference check",
+        &mut status,
+    );
     status
+}
+
+/// Says that `n` workloads `what` and fails the run, if `n > 0`.
+fn flag_failures(n: usize, what: &str, status: &mut ExitCode) {
+    if n > 0 {
+        eprintln!("kbench bench: {n} workload(s) {what}");
+        *status = ExitCode::FAILURE;
+    }
 }

@@ -147,6 +147,38 @@ struct Run {
     stderr: String,
 }
 
+impl Run {
+    /// Asserts the exit code, showing both streams otherwise.
+    fn assert_code(&self, code: i32) {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
+    }
+
+    /// The stdout line that names `name`.
+    fn line(&self, name: &str) -> &str {
+        self.stdout
+            .lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("no line for {name}:\n{}", self.stdout))
+    }
+
+    /// Asserts that the line naming `name` starts with `prefix` and contains `part`.
+    fn assert_line(&self, name: &str, prefix: &str, part: &str) {
+        let line = self.line(name);
+        assert!(line.starts_with(prefix) && line.contains(part), "{line}");
+    }
+
+    /// Asserts the summary (the last line).
+    fn assert_summary(&self, want: &str) {
+        assert_eq!(self.stdout.lines().last(), Some(want), "{}", self.stdout);
+    }
+}
+
 fn kbench(args: &[&std::ffi::OsStr]) -> Run {
     // Under scripts/test-aarch64.sh (test-armv7.sh) this test is an aarch64 (32-bit ARM) process
     // emulated by qemu-user, and the kbench it spawns is an executable the host kernel cannot run
@@ -182,13 +214,7 @@ fn unsupported_cases_skip_with_reason_and_summary() {
     write_float16(&root.path().join("test_relu_float16"));
     let json = root.path().join("out/results.json");
     let r = kbench(&[root.path().as_os_str(), "--json".as_ref(), json.as_os_str()]);
-    assert_eq!(
-        r.code,
-        Some(0),
-        "stdout:\n{}\nstderr:\n{}",
-        r.stdout,
-        r.stderr
-    );
+    r.assert_code(0);
     assert!(
         r.stdout.contains(
             "SKIP test_not_an_operator: unsupported: operator com.example.none.NotAnOperator"
@@ -203,12 +229,7 @@ fn unsupported_cases_skip_with_reason_and_summary() {
         "{}",
         r.stdout
     );
-    assert_eq!(
-        r.stdout.lines().last(),
-        Some("0 passed, 0 failed, 2 skipped"),
-        "{}",
-        r.stdout
-    );
+    r.assert_summary("0 passed, 0 failed, 2 skipped");
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(v["skipped"], 2);
@@ -221,10 +242,7 @@ fn unsupported_cases_skip_with_reason_and_summary() {
     // A single case folder works too.
     let r = kbench(&[root.path().join("test_not_an_operator").as_os_str()]);
     assert_eq!(r.code, Some(0));
-    assert_eq!(
-        r.stdout.lines().last(),
-        Some("0 passed, 0 failed, 1 skipped")
-    );
+    r.assert_summary("0 passed, 0 failed, 1 skipped");
 }
 
 #[test]
@@ -251,38 +269,21 @@ fn corrupted_files_fail_without_panic() {
     std::fs::write(garbage.join("model.onnx"), [0xff; 64]).unwrap();
 
     let r = kbench(&[root.path().as_os_str()]);
-    assert_eq!(
-        r.code,
-        Some(1),
-        "stdout:\n{}\nstderr:\n{}",
-        r.stdout,
-        r.stderr
-    );
+    r.assert_code(1);
     assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
-    let line = |name: &str| {
-        r.stdout
-            .lines()
-            .find(|l| l.contains(name))
-            .unwrap_or_else(|| panic!("no line for {name}:\n{}", r.stdout))
-            .to_string()
-    };
-    assert!(line("test_truncated_model")
-        .starts_with("FAIL test_truncated_model: model.onnx: not a valid ONNX ModelProto"));
-    assert!(line("test_garbage").starts_with("FAIL test_garbage: model.onnx:"));
-    let s = line("test_short_input");
-    assert!(
-        s.starts_with("FAIL") && s.contains("raw_data has 7 bytes"),
-        "{s}"
+    r.assert_line(
+        "test_truncated_model",
+        "FAIL test_truncated_model: model.onnx: not a valid ONNX ModelProto",
+        "",
     );
-    let s = line("test_missing_input");
-    assert!(
-        s.starts_with("FAIL") && s.contains("1 input files for 2 graph inputs"),
-        "{s}"
+    r.assert_line("test_garbage", "FAIL test_garbage: model.onnx:", "");
+    r.assert_line("test_short_input", "FAIL", "raw_data has 7 bytes");
+    r.assert_line(
+        "test_missing_input",
+        "FAIL",
+        "1 input files for 2 graph inputs",
     );
-    assert_eq!(
-        r.stdout.lines().last(),
-        Some("0 passed, 4 failed, 0 skipped")
-    );
+    r.assert_summary("0 passed, 4 failed, 0 skipped");
 }
 
 /// A one-node model without attributes, with the given input and output types.
@@ -330,39 +331,23 @@ fn runnable_cases_pass_or_fail_with_first_mismatch() {
         &[f32_tensor("y", &[1, 1, 1, 1], &[9.0])],
     );
     let r = kbench(&[root.path().as_os_str()]);
-    assert_eq!(
-        r.code,
-        Some(1),
-        "stdout:\n{}\nstderr:\n{}",
-        r.stdout,
-        r.stderr
-    );
-    let line = |name: &str| {
-        r.stdout
-            .lines()
-            .find(|l| l.contains(name))
-            .unwrap_or_else(|| panic!("no line for {name}:\n{}", r.stdout))
-            .to_string()
-    };
-    let ok = line("test_relu_ok");
+    r.assert_code(1);
+    let ok = r.line("test_relu_ok");
     assert!(
         ok.starts_with("PASS test_relu_ok (") && ok.ends_with(')'),
         "{ok}"
     );
-    let bad = line("test_relu_wrong_expected");
-    assert!(
-        bad.starts_with("FAIL test_relu_wrong_expected: test_data_set_0 output 0 'y' index 3 [1, 1]: expected 3.5e0, got 3.25e0"),
-        "{bad}"
+    r.assert_line(
+        "test_relu_wrong_expected",
+        "FAIL test_relu_wrong_expected: test_data_set_0 output 0 'y' index 3 [1, 1]: expected 3.5e0, got 3.25e0",
+        "",
     );
-    let conv = line("test_conv_channel_mismatch");
-    assert!(
-        conv.starts_with("FAIL test_conv_channel_mismatch: plan: "),
-        "{conv}"
+    r.assert_line(
+        "test_conv_channel_mismatch",
+        "FAIL test_conv_channel_mismatch: plan: ",
+        "",
     );
-    assert_eq!(
-        r.stdout.lines().last(),
-        Some("1 passed, 2 failed, 0 skipped")
-    );
+    r.assert_summary("1 passed, 2 failed, 0 skipped");
 }
 
 /// Issue 17: node tests with attributes that wrapped `usize` in ops (a SIGSEGV for the fp32
@@ -441,32 +426,15 @@ fn hostile_attributes_fail_without_killing_the_run() {
         &[u8_tensor("y", &[1, 1, 2, 2], &[1, 2, 3, 4])],
     );
     let r = kbench(&[root.path().as_os_str()]);
-    assert_eq!(
-        r.code,
-        Some(1),
-        "stdout:\n{}\nstderr:\n{}",
-        r.stdout,
-        r.stderr
-    );
+    r.assert_code(1);
     for name in [
         "test_conv_pads_i64_max",
         "test_conv_pads_2_62",
         "test_qlinearconv_pads_i64_max",
     ] {
-        let line = r
-            .stdout
-            .lines()
-            .find(|l| l.contains(name))
-            .unwrap_or_else(|| panic!("no line for {name}:\n{}", r.stdout));
-        assert!(
-            line.starts_with(&format!("FAIL {name}: plan: ")) && line.contains("pads"),
-            "{line}"
-        );
+        r.assert_line(name, &format!("FAIL {name}: plan: "), "pads");
     }
-    assert_eq!(
-        r.stdout.lines().last(),
-        Some("0 passed, 3 failed, 0 skipped")
-    );
+    r.assert_summary("0 passed, 3 failed, 0 skipped");
 }
 
 #[test]

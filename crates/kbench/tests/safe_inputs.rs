@@ -23,19 +23,22 @@ fn sparse(path: &Path, len: u64) {
     std::fs::File::create(path).unwrap().set_len(len).unwrap();
 }
 
+/// Asserts that the case in `dir` is a FAIL whose detail contains `text`.
+fn assert_fails_with(dir: &Path, text: &str) {
+    let r = run_case(dir);
+    assert_eq!(r.status, Status::Fail);
+    assert!(r.detail.contains(text), "{}", r.detail);
+}
+
 /// `model.onnx` was read whole with `std::fs::read`, whatever its size (or forever, for a
 /// symlink to a device): now a file over the limit is a FAIL naming it, before anything is read.
 #[test]
 fn oversized_model_is_a_fail_naming_the_limit() {
     let d = TempDir::new("safe-inputs", "model");
     sparse(&d.path().join("model.onnx"), MAX_FILE_BYTES + 1);
-    let r = run_case(d.path());
-    assert_eq!(r.status, Status::Fail);
-    assert!(
-        r.detail
-            .contains("model.onnx is 268435457 bytes, more than the runner's limit"),
-        "{}",
-        r.detail
+    assert_fails_with(
+        d.path(),
+        "model.onnx is 268435457 bytes, more than the runner's limit",
     );
 }
 
@@ -74,14 +77,7 @@ fn oversized_tensor_file_is_a_fail_naming_it() {
     let set = d.path().join("test_data_set_0");
     std::fs::create_dir_all(&set).unwrap();
     sparse(&set.join("input_0.pb"), MAX_FILE_BYTES + 1);
-    let r = run_case(d.path());
-    assert_eq!(r.status, Status::Fail);
-    assert!(
-        r.detail
-            .contains("test_data_set_0/input_0.pb is 268435457 bytes"),
-        "{}",
-        r.detail
-    );
+    assert_fails_with(d.path(), "test_data_set_0/input_0.pb is 268435457 bytes");
 }
 
 fn malformed(t: &TensorProto) -> String {

@@ -16,6 +16,19 @@ struct Axis {
     inner: usize,
 }
 
+impl Axis {
+    /// Every run of `inner` elements, in memory order, with its position on the axis:
+    /// `(a, base..base + inner)`.
+    fn runs(&self) -> impl Iterator<Item = (usize, std::ops::Range<usize>)> + '_ {
+        (0..self.outer).flat_map(move |o| {
+            (0..self.len).map(move |a| {
+                let base = (o * self.len + a) * self.inner;
+                (a, base..base + self.inner)
+            })
+        })
+    }
+}
+
 fn resolve_axis(op: &str, shape: &[usize], axis: i64, scales: usize) -> Result<Axis, OpsError> {
     let total: usize = shape.iter().product();
     if scales == 1 {
@@ -108,6 +121,22 @@ fn block_index(
     Ok(out)
 }
 
+/// The scale input (input 1) of `op`, named `name`: a constant, one scale or a vector of them
+/// (see [`scalar_or_vec_f32`]), every one finite and positive.
+fn constant_scales<'a>(
+    inputs: &[PlanInput<'a>],
+    op: &str,
+    name: &str,
+    blocked: bool,
+) -> Result<(&'a Tensor, Vec<f32>), OpsError> {
+    let scale = constant(inputs, 1)
+        .ok_or_else(|| OpsError::MissingInput(format!("{op}: {name} must be a constant")))?;
+    let what = format!("{op} {name}");
+    let scales = scalar_or_vec_f32(scale, &what, blocked)?;
+    crate::positive_scales(&scales, &what)?;
+    Ok((scale, scales))
+}
+
 fn zero_points(t: Option<&Tensor>, what: &str, n: usize) -> Result<(QType, Vec<i32>), OpsError> {
     match t {
         None => Ok((QType::U8, vec![0; n])),
@@ -184,18 +213,11 @@ impl Plan for Quantize {
         macro_rules! each {
             ($ty:ty, $f:ident, $ctor:ident) => {{
                 let mut out = vec![<$ty>::default(); xs.len()];
-                for o in 0..ax.outer {
-                    for a in 0..ax.len {
-                        let base = (o * ax.len + a) * ax.inner;
-                        let p = &params[if params.len() == 1 { 0 } else { a }];
-                        self.kernels
-                            .$f(
-                                p,
-                                &xs[base..base + ax.inner],
-                                &mut out[base..base + ax.inner],
-                            )
-                            .map_err(qerr)?;
-                    }
+                for (a, run) in ax.runs() {
+                    let p = &params[if params.len() == 1 { 0 } else { a }];
+                    self.kernels
+                        .$f(p, &xs[run.clone()], &mut out[run])
+                        .map_err(qerr)?;
                 }
                 Tensor::$ctor(shape, out)?
             }};
@@ -233,18 +255,10 @@ impl Dequantize {
         kernel: impl Fn(&QuantParams, &[T], &mut [f32]) -> Result<(), quant_params::QuantError>,
     ) -> Result<(), OpsError> {
         let pick = |a: usize| if self.scales.len() == 1 { 0 } else { a };
-        for o in 0..ax.outer {
-            for a in 0..ax.len {
-                let base = (o * ax.len + a) * ax.inner;
-                let p = QuantParams::new(self.scales[pick(a)], self.zps[pick(a)], qtype)
-                    .map_err(qerr)?;
-                kernel(
-                    &p,
-                    &v[base..base + ax.inner],
-                    &mut out[base..base + ax.inner],
-                )
-                .map_err(qerr)?;
-            }
+        for (a, run) in ax.runs() {
+            let p =
+                QuantParams::new(self.scales[pick(a)], self.zps[pick(a)], qtype).map_err(qerr)?;
+            kernel(&p, &v[run.clone()], &mut out[run]).map_err(qerr)?;
         }
         Ok(())
     }
@@ -290,13 +304,10 @@ impl Plan for Dequantize {
                         "DequantizeLinear: an int32 input needs a zero point of 0".into(),
                     ));
                 }
-                for o in 0..ax.outer {
-                    for a in 0..ax.len {
-                        let base = (o * ax.len + a) * ax.inner;
-                        let s = self.scales[pick(a)];
-                        for i in base..base + ax.inner {
-                            out[i] = v[i] as f32 * s;
-                        }
+                for (a, run) in ax.runs() {
+                    let s = self.scales[pick(a)];
+                    for i in run {
+                        out[i] = v[i] as f32 * s;
                     }
                 }
             }
@@ -401,11 +412,7 @@ pub fn plan(node: &Node, inputs: &[PlanInput<'_>]) -> Result<Box<dyn Plan>, OpsE
                     "QuantizeLinear: precision attribute".into(),
                 ));
             }
-            let scale = constant(inputs, 1).ok_or_else(|| {
-                OpsError::MissingInput("QuantizeLinear: y_scale must be a constant".into())
-            })?;
-            let scales = scalar_or_vec_f32(scale, "QuantizeLinear y_scale", block > 0)?;
-            crate::positive_scales(&scales, "QuantizeLinear y_scale")?;
+            let (scale, scales) = constant_scales(inputs, "QuantizeLinear", "y_scale", block > 0)?;
             let (mut qtype, zps) = zero_points(
                 constant(inputs, 2),
                 "QuantizeLinear y_zero_point",
@@ -451,13 +458,10 @@ pub fn plan(node: &Node, inputs: &[PlanInput<'_>]) -> Result<Box<dyn Plan>, OpsE
                     "DequantizeLinear: output_dtype other than float".into(),
                 ));
             }
-            let scale = constant(inputs, 1).ok_or_else(|| {
-                OpsError::MissingInput("DequantizeLinear: x_scale must be a constant".into())
-            })?;
-            let scales = scalar_or_vec_f32(scale, "DequantizeLinear x_scale", block > 0)?;
             // Every scale is checked here, for every path (the blocked and the int32 paths
             // used to take any value, NaN and negative included).
-            crate::positive_scales(&scales, "DequantizeLinear x_scale")?;
+            let (scale, scales) =
+                constant_scales(inputs, "DequantizeLinear", "x_scale", block > 0)?;
             let zps = match constant(inputs, 2) {
                 Some(t) if t.dtype() == crate::DataType::I32 => {
                     let v = t.as_i32("DequantizeLinear x_zero_point")?.to_vec();

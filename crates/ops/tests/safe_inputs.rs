@@ -113,6 +113,16 @@ fn qlinear_consts(m: usize, cg: usize, k: usize) -> Vec<Tensor> {
     ]
 }
 
+/// A run-time u8 input of `shape` followed by the constants `c` (a QLinear node's inputs).
+fn u8_inputs<'a>(shape: &'a [usize], c: &'a [Tensor]) -> Vec<PlanInput<'a>> {
+    let mut pi = vec![PlanInput::Runtime {
+        dtype: DataType::U8,
+        shape,
+    }];
+    pi.extend(c.iter().map(PlanInput::Constant));
+    pi
+}
+
 #[test]
 fn qlinearconv_with_huge_pads_is_an_error_not_a_panic() {
     // Dense (group 1) and depthwise (group = C = 2).
@@ -229,11 +239,7 @@ fn run_checks_the_whole_input_shape() {
     // The int8 plans too.
     let c = qlinear_consts(2, 2, 1);
     let xs = [1usize, 2, 3, 4];
-    let mut pi = vec![PlanInput::Runtime {
-        dtype: DataType::U8,
-        shape: &xs,
-    }];
-    pi.extend(c.iter().map(PlanInput::Constant));
+    let pi = u8_inputs(&xs, &c);
     let plan = plan_node(&Node::new("QLinearConv"), &pi, &Options::default()).unwrap();
     let x = Tensor::u8(vec![1, 2, 4, 3], vec![0; 24]).unwrap();
     let e = err_of(plan.run(&[Some(&x)]));
@@ -467,11 +473,7 @@ fn typed_run_u8_into_checks_m() {
         Tensor::scalar_f32(1.0),
         Tensor::u8(vec![], vec![0]).unwrap(),
     ];
-    let mut pi = vec![PlanInput::Runtime {
-        dtype: DataType::U8,
-        shape: &[4, 2],
-    }];
-    pi.extend(consts.iter().map(PlanInput::Constant));
+    let pi = u8_inputs(&[4, 2], &consts);
     let plan =
         ops::matmul::plan_qlinear_matmul(&Node::new("QLinearMatMul"), &pi, &Options::default())
             .unwrap();
@@ -501,11 +503,7 @@ fn tensor_limit_is_an_option() {
 fn fused_activation_bounds_are_checked() {
     let c = qlinear_consts(2, 2, 1);
     let xs = [1usize, 2, 3, 3];
-    let mut pi = vec![PlanInput::Runtime {
-        dtype: DataType::U8,
-        shape: &xs,
-    }];
-    pi.extend(c.iter().map(PlanInput::Constant));
+    let pi = u8_inputs(&xs, &c);
     let node = Node::new("QLinearConv");
     let opts = Options::default();
     for bad in [

@@ -33,6 +33,23 @@ fn requant(c: &mut Criterion) {
     }
 }
 
+/// Benchmark group `group` (throughput: `BYTES` of input): one function per available entry,
+/// named `name(kernels)`, timing `run(kernels)`.
+fn per_entry<R>(
+    c: &mut Criterion,
+    group: &str,
+    name: fn(&BulkKernels) -> &'static str,
+    mut run: impl FnMut(&BulkKernels) -> R,
+) {
+    let mut g = c.benchmark_group(group);
+    g.throughput(Throughput::Bytes(BYTES as u64));
+    for e in BULK.available() {
+        let k = BulkKernels::new(e).expect("available");
+        g.bench_function(name(&k), |b| b.iter(|| run(&k)));
+    }
+    g.finish();
+}
+
 fn quantize(c: &mut Criterion) {
     let n = BYTES / 4;
     let x: Vec<f32> = (0..n)
@@ -40,44 +57,26 @@ fn quantize(c: &mut Criterion) {
         .collect();
     let p = QuantParams::new(0.17, 120, QType::U8).expect("valid");
     let mut out = vec![0u8; n];
-    let mut g = c.benchmark_group("quantize_u8");
-    g.throughput(Throughput::Bytes(BYTES as u64));
-    for e in BULK.available() {
-        let k = BulkKernels::new(e).expect("available");
-        g.bench_function(k.quantize_name(), |b| {
-            b.iter(|| k.quantize_u8(&p, black_box(&x), black_box(&mut out)))
-        });
-    }
-    g.finish();
+    per_entry(c, "quantize_u8", BulkKernels::quantize_name, |k| {
+        k.quantize_u8(&p, black_box(&x), black_box(&mut out))
+    });
 }
 
 fn dequantize(c: &mut Criterion) {
     let q: Vec<u8> = (0..BYTES).map(|i| (i * 31 % 251) as u8).collect();
     let p = QuantParams::new(0.17, 120, QType::U8).expect("valid");
     let mut out = vec![0f32; BYTES];
-    let mut g = c.benchmark_group("dequantize_u8");
-    g.throughput(Throughput::Bytes(BYTES as u64));
-    for e in BULK.available() {
-        let k = BulkKernels::new(e).expect("available");
-        g.bench_function(k.dequantize_u8_name(), |b| {
-            b.iter(|| k.dequantize_u8(&p, black_box(&q), black_box(&mut out)))
-        });
-    }
-    g.finish();
+    per_entry(c, "dequantize_u8", BulkKernels::dequantize_u8_name, |k| {
+        k.dequantize_u8(&p, black_box(&q), black_box(&mut out))
+    });
 }
 
 fn shift(c: &mut Criterion) {
     let q: Vec<u8> = (0..BYTES).map(|i| (i * 31 % 251) as u8).collect();
     let mut out = vec![0i8; BYTES];
-    let mut g = c.benchmark_group("u8_to_i8");
-    g.throughput(Throughput::Bytes(BYTES as u64));
-    for e in BULK.available() {
-        let k = BulkKernels::new(e).expect("available");
-        g.bench_function(k.xor80_name(), |b| {
-            b.iter(|| k.u8_to_i8(black_box(&q), black_box(&mut out)))
-        });
-    }
-    g.finish();
+    per_entry(c, "u8_to_i8", BulkKernels::xor80_name, |k| {
+        k.u8_to_i8(black_box(&q), black_box(&mut out))
+    });
 }
 
 criterion_group!(benches, requant, quantize, dequantize, shift);

@@ -5,20 +5,9 @@
 //! on [`Requantizer`] ([`Requantizer::requantize_slice_u8`], ...) use the best entry of this CPU,
 //! chosen once per process; the `_with` forms force an entry (tests, benchmarks).
 
+use crate::error::check_len;
 use crate::ukernel::{scheme_index, BulkEntry, QuantConsts, RequantConsts, BULK};
 use crate::{QType, QuantError, QuantParams, Requantizer};
-
-/// Checks two slice lengths.
-fn check_len(what: &str, expected: usize, found: usize) -> Result<(), QuantError> {
-    if expected != found {
-        return Err(QuantError::LengthMismatch {
-            what: what.to_string(),
-            expected,
-            found,
-        });
-    }
-    Ok(())
-}
 
 fn check_type(what: &str, have: QType, want: QType) -> Result<(), QuantError> {
     if have != want {

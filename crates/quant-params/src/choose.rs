@@ -1,6 +1,7 @@
 //! Choosing quantization parameters from data: ONNX `DynamicQuantizeLinear` exactly,
 //! asymmetric min/max, symmetric, per tensor and per channel.
 
+use crate::error::check_len;
 use crate::{BulkKernels, PerChannelParams, QType, QuantError, QuantParams};
 
 /// How a range becomes parameters.
@@ -204,13 +205,11 @@ pub fn quantize_per_channel(
 ) -> Result<(), QuantError> {
     layout.check("input length", x.len())?;
     layout.check("output length", out.len())?;
-    if params.channels() != layout.channels {
-        return Err(QuantError::LengthMismatch {
-            what: "per-channel parameters vs layout channels".to_string(),
-            expected: layout.channels,
-            found: params.channels(),
-        });
-    }
+    check_len(
+        "per-channel parameters vs layout channels",
+        layout.channels,
+        params.channels(),
+    )?;
     if x.is_empty() {
         // Nothing to write (outer · channels may be huge with `inner == 0`).
         return Ok(());

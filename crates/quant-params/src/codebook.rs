@@ -11,6 +11,7 @@
 //!   (see [`CompressedWeights::to_bytes`] for the layout); [`CompressedWeights::decode`]
 //!   reproduces the codebook values exactly.
 
+use crate::error::check_len;
 use crate::QuantError;
 
 /// How the centroids start.
@@ -300,13 +301,7 @@ impl CompressedWeights {
 
     /// Decodes into `out` (length [`CompressedWeights::len`]).
     pub fn decode_into(&self, out: &mut [f32]) -> Result<(), QuantError> {
-        if out.len() != self.len {
-            return Err(QuantError::LengthMismatch {
-                what: "decode output vs compressed weights".to_string(),
-                expected: self.len,
-                found: out.len(),
-            });
-        }
+        check_len("decode output vs compressed weights", self.len, out.len())?;
         for (i, o) in out.iter_mut().enumerate() {
             *o = self.codebook[unpack_one(&self.packed, self.bits, i)];
         }
@@ -328,13 +323,11 @@ impl CompressedWeights {
 
     /// Reconstruction error against the original weights.
     pub fn error_report(&self, original: &[f32]) -> Result<ErrorReport, QuantError> {
-        if original.len() != self.len {
-            return Err(QuantError::LengthMismatch {
-                what: "original weights vs compressed weights".to_string(),
-                expected: self.len,
-                found: original.len(),
-            });
-        }
+        check_len(
+            "original weights vs compressed weights",
+            self.len,
+            original.len(),
+        )?;
         Ok(ErrorReport::compare(
             original,
             &self.decode(),
@@ -392,13 +385,7 @@ impl CompressedWeights {
                     "length {len} at {bits} bits per index overflows usize"
                 ))
             })?;
-        if b.len() != want {
-            return Err(QuantError::LengthMismatch {
-                what: "compressed weights byte size".to_string(),
-                expected: want,
-                found: b.len(),
-            });
-        }
+        check_len("compressed weights byte size", want, b.len())?;
         let codebook: Vec<f32> = b[16..16 + 4 * k]
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))

@@ -8,6 +8,7 @@
 //! `q * scale + bias` in f32 (multiply, then add).
 
 use crate::codebook::ErrorReport;
+use crate::error::check_len;
 use crate::QuantError;
 
 const EPSILON: f32 = 1e-8;
@@ -39,13 +40,11 @@ impl FusedRowwise8 {
         let n = rows
             .checked_mul(cols)
             .ok_or_else(|| QuantError::Invalid(format!("table {rows} x {cols} overflows")))?;
-        if table.len() != n {
-            return Err(QuantError::LengthMismatch {
-                what: format!("embedding table of {rows} x {cols}"),
-                expected: n,
-                found: table.len(),
-            });
-        }
+        check_len(
+            &format!("embedding table of {rows} x {cols}"),
+            n,
+            table.len(),
+        )?;
         if cols == 0 && rows > 0 {
             // Nothing to quantize, and the fused table (8 bytes of scale and bias per row) would
             // not be bounded by the input: `rows` alone could ask for any amount of memory.
@@ -102,13 +101,11 @@ impl FusedRowwise8 {
             .checked_add(8)
             .and_then(|s| s.checked_mul(rows))
             .ok_or_else(|| QuantError::Invalid(format!("table {rows} x {cols} overflows")))?;
-        if data.len() != want {
-            return Err(QuantError::LengthMismatch {
-                what: format!("fused 8-bit row-wise data of {rows} x {cols}"),
-                expected: want,
-                found: data.len(),
-            });
-        }
+        check_len(
+            &format!("fused 8-bit row-wise data of {rows} x {cols}"),
+            want,
+            data.len(),
+        )?;
         Ok(FusedRowwise8 { rows, cols, data })
     }
 
@@ -153,13 +150,7 @@ impl FusedRowwise8 {
                 self.rows
             )));
         }
-        if out.len() != self.cols {
-            return Err(QuantError::LengthMismatch {
-                what: "row output vs embedding dimension".to_string(),
-                expected: self.cols,
-                found: out.len(),
-            });
-        }
+        check_len("row output vs embedding dimension", self.cols, out.len())?;
         let (Some((scale, bias)), Some(row)) = (self.scale_bias(r), self.row_bytes(r)) else {
             return Err(QuantError::Invalid(format!("row index {r} out of range")));
         };
@@ -178,13 +169,11 @@ impl FusedRowwise8 {
                 self.cols
             ))
         })?;
-        if out.len() != want {
-            return Err(QuantError::LengthMismatch {
-                what: "lookup output vs indices x embedding dimension".to_string(),
-                expected: want,
-                found: out.len(),
-            });
-        }
+        check_len(
+            "lookup output vs indices x embedding dimension",
+            want,
+            out.len(),
+        )?;
         if self.cols == 0 {
             return indices
                 .iter()
@@ -201,13 +190,11 @@ impl FusedRowwise8 {
         let mut back = vec![0f32; self.rows * self.cols];
         let all: Vec<usize> = (0..self.rows).collect();
         self.lookup(&all, &mut back)?;
-        if original.len() != back.len() {
-            return Err(QuantError::LengthMismatch {
-                what: "original table vs quantized table".to_string(),
-                expected: back.len(),
-                found: original.len(),
-            });
-        }
+        check_len(
+            "original table vs quantized table",
+            back.len(),
+            original.len(),
+        )?;
         Ok(ErrorReport::compare(original, &back, self.data.len()))
     }
 }

@@ -104,3 +104,15 @@ impl fmt::Display for QuantError {
 }
 
 impl std::error::Error for QuantError {}
+
+/// `Ok` if two lengths agree, else [`QuantError::LengthMismatch`] naming `what`.
+pub(crate) fn check_len(what: &str, expected: usize, found: usize) -> Result<(), QuantError> {
+    if expected != found {
+        return Err(QuantError::LengthMismatch {
+            what: what.to_string(),
+            expected,
+            found,
+        });
+    }
+    Ok(())
+}

@@ -13,6 +13,7 @@
 //! NaN and infinite values are ignored by every observer.
 
 use crate::choose::{params_from_range, ChannelLayout, Symmetry};
+use crate::error::check_len;
 use crate::{PerChannelParams, QType, QuantError, QuantParams};
 
 /// A calibration observer.
@@ -448,21 +449,13 @@ impl<O: Observer + Clone> PerChannelObserver<O> {
 
     /// Watches one tensor laid out as `layout` (its channel count must match).
     pub fn observe(&mut self, x: &[f32], layout: ChannelLayout) -> Result<(), QuantError> {
-        if layout.channels != self.channels {
-            return Err(QuantError::LengthMismatch {
-                what: "layout channels vs observer channels".to_string(),
-                expected: self.channels,
-                found: layout.channels,
-            });
-        }
+        check_len(
+            "layout channels vs observer channels",
+            self.channels,
+            layout.channels,
+        )?;
         let n = layout.element_count()?;
-        if n != x.len() {
-            return Err(QuantError::LengthMismatch {
-                what: "input length vs channel layout".to_string(),
-                expected: n,
-                found: x.len(),
-            });
-        }
+        check_len("input length vs channel layout", n, x.len())?;
         if x.is_empty() {
             return Ok(());
         }

@@ -1,5 +1,6 @@
 //! Quantization parameter types: `real = scale * (q - zero_point)`.
 
+use crate::error::check_len;
 use crate::QuantError;
 
 /// The 8-bit integer types of quantized tensors.
@@ -171,13 +172,11 @@ impl PerChannelParams {
         zero_points: Vec<i32>,
         qtype: QType,
     ) -> Result<PerChannelParams, QuantError> {
-        if scales.len() != zero_points.len() {
-            return Err(QuantError::LengthMismatch {
-                what: "per-channel zero points vs scales".to_string(),
-                expected: scales.len(),
-                found: zero_points.len(),
-            });
-        }
+        check_len(
+            "per-channel zero points vs scales",
+            scales.len(),
+            zero_points.len(),
+        )?;
         for (c, (&s, &z)) in scales.iter().zip(&zero_points).enumerate() {
             check_scale(&format!("scale of channel {c}"), s)?;
             qtype.check_zero_point(&format!("zero point of channel {c}"), z)?;

@@ -12,6 +12,7 @@
 //!
 //! The supported scale range is `[2^-32, 256)` for every scheme (QNNPACK stopped at 1).
 
+use crate::error::check_len;
 use crate::{QType, QuantError};
 
 /// The name of a requantization rule. See the [module docs](self) for the exact definitions.
@@ -284,13 +285,7 @@ impl Requantizer {
                 self.qtype, want
             )));
         }
-        if n_in != n_out {
-            return Err(QuantError::LengthMismatch {
-                what: "requantize output vs accumulators".to_string(),
-                expected: n_in,
-                found: n_out,
-            });
-        }
+        check_len("requantize output vs accumulators", n_in, n_out)?;
         Ok(())
     }
 }

@@ -2,6 +2,9 @@
 //! reference and ONNX QuantizeLinear / DequantizeLinear semantics (round half to even,
 //! saturate, NaN to the zero point, infinities saturate).
 
+mod common;
+
+use common::widened;
 use proptest::prelude::*;
 use quant_params::{reference, BulkEntry, BulkKernels, QType, QuantParams, BULK};
 
@@ -10,18 +13,12 @@ fn quantize_all(p: &QuantParams, x: &[f32]) -> Vec<(&'static BulkEntry, Vec<i32>
         .into_iter()
         .map(|v| {
             let k = BulkKernels::new(v).unwrap();
-            let got = match p.qtype() {
-                QType::U8 => {
-                    let mut o = vec![0u8; x.len()];
-                    k.quantize_u8(p, x, &mut o).unwrap();
-                    o.into_iter().map(i32::from).collect()
-                }
-                QType::I8 => {
-                    let mut o = vec![0i8; x.len()];
-                    k.quantize_i8(p, x, &mut o).unwrap();
-                    o.into_iter().map(i32::from).collect()
-                }
-            };
+            let got = widened(
+                p.qtype(),
+                x.len(),
+                |o| k.quantize_u8(p, x, o).unwrap(),
+                |o| k.quantize_i8(p, x, o).unwrap(),
+            );
             (v, got)
         })
         .collect()

@@ -2,6 +2,9 @@
 //! exact division by 2^s, ties both ways, INT32_MIN/INT32_MAX, 10^6 random inputs against
 //! independent i128/f32/gemmlowp references, and every tail length.
 
+mod common;
+
+use common::widened;
 use quant_params::requant::{MAX_REQUANT_SCALE, MIN_REQUANT_SCALE};
 use quant_params::{QType, RequantScheme, Requantizer, BULK};
 
@@ -133,18 +136,12 @@ fn check_all(r: &Requantizer, acc: &[i32], ctx: &str) {
         );
     }
     for v in BULK.available() {
-        let got: Vec<i32> = match r.qtype() {
-            QType::U8 => {
-                let mut out = vec![0u8; acc.len()];
-                r.requantize_slice_u8_with(v, acc, &mut out).unwrap();
-                out.into_iter().map(i32::from).collect()
-            }
-            QType::I8 => {
-                let mut out = vec![0i8; acc.len()];
-                r.requantize_slice_i8_with(v, acc, &mut out).unwrap();
-                out.into_iter().map(i32::from).collect()
-            }
-        };
+        let got = widened(
+            r.qtype(),
+            acc.len(),
+            |o| r.requantize_slice_u8_with(v, acc, o).unwrap(),
+            |o| r.requantize_slice_i8_with(v, acc, o).unwrap(),
+        );
         if got != want {
             let j = (0..acc.len()).find(|&j| got[j] != want[j]).unwrap();
             panic!(
@@ -446,18 +443,12 @@ fn per_channel_rows() {
                     .map(|(k, &a)| r.channel(k % ch).unwrap().requantize(a))
                     .collect();
                 for v in BULK.available() {
-                    let got: Vec<i32> = match t {
-                        QType::U8 => {
-                            let mut o = vec![0u8; acc.len()];
-                            r.requantize_rows_u8_with(v, &acc, &mut o).unwrap();
-                            o.into_iter().map(i32::from).collect()
-                        }
-                        QType::I8 => {
-                            let mut o = vec![0i8; acc.len()];
-                            r.requantize_rows_i8_with(v, &acc, &mut o).unwrap();
-                            o.into_iter().map(i32::from).collect()
-                        }
-                    };
+                    let got = widened(
+                        t,
+                        acc.len(),
+                        |o| r.requantize_rows_u8_with(v, &acc, o).unwrap(),
+                        |o| r.requantize_rows_i8_with(v, &acc, o).unwrap(),
+                    );
                     assert_eq!(got, want, "{} {scheme:?} ch={ch}", v.name);
                 }
             }

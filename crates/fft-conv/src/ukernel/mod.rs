@@ -11,6 +11,50 @@
 //!   at `bin · bin_stride` (see [`crate::pack::bin_index`] for the bin order);
 //! - packed kernels per bin are `[oc / MR][ic][MR][c, c + d, d − c]` scalars (`Ŵ = c + id`).
 
+/// The entry points of one variant over the vector type `$S`: the transforms and the tuple GEMM
+/// (`generic::gemm::<$S, $nr, $mh>`) of `generic.rs`, each with the attributes `$attr` (the
+/// ISA's `#[target_feature]`, none for the portable variant), and its [`Kernels`] constant
+/// `$konst`, named after the tuple GEMM `$gemm`, with `$fused`, `$half`, `$gather`, `$scatter`.
+/// Names resolve where it is invoked (`generic`, `Post`, `GemmArgs`, `Kernels`, `Simd`).
+macro_rules! entry_points {
+    // The forward and inverse transforms of `$t × $t` tiles.
+    (@transforms [$(#[$attr:meta])*] $S:ty, $t:literal, $fwd:ident, $inv:ident) => {
+        $(#[$attr])*
+        unsafe fn $fwd(tile: *const f32, mid: *mut f32, x: *mut f32, bs: usize) {
+            // SAFETY: forwarded contract of `FwdFn`; the ISA, if any, is enabled here.
+            unsafe { generic::forward::<$S, $t, _>(&generic::TileBuf(tile.cast_mut()), mid, x, bs) }
+        }
+        $(#[$attr])*
+        unsafe fn $inv(y: *const f32, bs: usize, rows: usize, post: &Post, mid: *mut f32, out: *mut f32) {
+            // SAFETY: forwarded contract of `InvFn`; the ISA, if any, is enabled here.
+            unsafe { generic::inverse::<$S, $t, _>(y, bs, rows, post, mid, &generic::TileBuf(out)) }
+        }
+    };
+    ($(#[$attr:meta])* $S:ty, $nr:literal, $mh:literal, $fused:expr, $half:expr, $konst:ident, $gather:ident, $scatter:ident, $fwd8:ident, $fwd16:ident, $inv8:ident,
+     $inv16:ident, $gemm:ident) => {
+        entry_points!(@transforms [$(#[$attr])*] $S, 8, $fwd8, $inv8);
+        entry_points!(@transforms [$(#[$attr])*] $S, 16, $fwd16, $inv16);
+        $(#[$attr])*
+        unsafe fn $gemm(a: &GemmArgs) {
+            // SAFETY: forwarded contract of `GemmFn`; the ISA, if any, is enabled here.
+            unsafe { generic::gemm::<$S, $nr, $mh>(a) }
+        }
+        pub(crate) const $konst: Kernels = Kernels {
+            name: stringify!($gemm),
+            half: $half,
+            fused: $fused,
+            lanes: <$S as Simd>::LANES,
+            gather: $gather,
+            scatter: $scatter,
+            fwd8: $fwd8,
+            fwd16: $fwd16,
+            inv8: $inv8,
+            inv16: $inv16,
+            gemm: $gemm,
+        };
+    };
+}
+
 #[cfg(target_arch = "aarch64")]
 pub(crate) mod aarch64;
 pub(crate) mod scalar;

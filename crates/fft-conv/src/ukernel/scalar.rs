@@ -71,40 +71,22 @@ impl Simd for Scalar {
     }
 }
 
-unsafe fn fft_fwd_8x8__scalar(tile: *const f32, mid: *mut f32, x: *mut f32, bs: usize) {
-    // SAFETY: forwarded contract of `FwdFn`; no ISA requirement.
-    unsafe { generic::forward::<Scalar, 8, _>(&generic::TileBuf(tile.cast_mut()), mid, x, bs) }
-}
-unsafe fn fft_fwd_16x16__scalar(tile: *const f32, mid: *mut f32, x: *mut f32, bs: usize) {
-    // SAFETY: forwarded contract of `FwdFn`; no ISA requirement.
-    unsafe { generic::forward::<Scalar, 16, _>(&generic::TileBuf(tile.cast_mut()), mid, x, bs) }
-}
-unsafe fn fft_inv_8x8__scalar(
-    y: *const f32,
-    bs: usize,
-    rows: usize,
-    post: &Post,
-    mid: *mut f32,
-    out: *mut f32,
-) {
-    // SAFETY: forwarded contract of `InvFn`; no ISA requirement.
-    unsafe { generic::inverse::<Scalar, 8, _>(y, bs, rows, post, mid, &generic::TileBuf(out)) }
-}
-unsafe fn fft_inv_16x16__scalar(
-    y: *const f32,
-    bs: usize,
-    rows: usize,
-    post: &Post,
-    mid: *mut f32,
-    out: *mut f32,
-) {
-    // SAFETY: forwarded contract of `InvFn`; no ISA requirement.
-    unsafe { generic::inverse::<Scalar, 16, _>(y, bs, rows, post, mid, &generic::TileBuf(out)) }
-}
-unsafe fn cgemm_2x4__scalar(a: &GemmArgs) {
-    // SAFETY: forwarded contract of `GemmFn`; no ISA requirement.
-    unsafe { generic::gemm::<Scalar, 1, 2>(a) }
-}
+// 8x8 and 16x16 transforms and the 2-output-channel tuple GEMM (4 tiles a vector).
+entry_points!(
+    Scalar,
+    1,
+    2,
+    None,
+    None,
+    KERNELS,
+    gather_x4__scalar,
+    scatter_x4__scalar,
+    fft_fwd_8x8__scalar,
+    fft_fwd_16x16__scalar,
+    fft_inv_8x8__scalar,
+    fft_inv_16x16__scalar,
+    cgemm_2x4__scalar
+);
 
 unsafe fn gather_x4__scalar(input: *const f32, w: usize, t: usize, d: &Lanes, tile: *mut f32) {
     // SAFETY: forwarded contract of `GatherFn`.
@@ -115,17 +97,3 @@ unsafe fn scatter_x4__scalar(tile: *const f32, t: usize, ow: usize, d: &OutLanes
     // SAFETY: forwarded contract of `ScatterFn`.
     unsafe { super::scatter_generic::<4>(tile, t, ow, d, out) }
 }
-
-pub(crate) const KERNELS: Kernels = Kernels {
-    name: "cgemm_2x4__scalar",
-    half: None,
-    fused: None,
-    lanes: 4,
-    gather: gather_x4__scalar,
-    scatter: scatter_x4__scalar,
-    fwd8: fft_fwd_8x8__scalar,
-    fwd16: fft_fwd_16x16__scalar,
-    inv8: fft_inv_8x8__scalar,
-    inv16: fft_inv_16x16__scalar,
-    gemm: cgemm_2x4__scalar,
-};

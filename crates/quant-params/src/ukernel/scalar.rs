@@ -58,32 +58,32 @@ pub(crate) fn gemmlowp_one(c: &RequantConsts, a: i32) -> i32 {
     q.clamp(c.lo, c.hi) + c.zp
 }
 
+/// `out[i] = f(src[i])` over the common length (the loop of every element-wise kernel here).
+#[inline(always)]
+fn map_into<A: Copy, B>(out: &mut [B], src: &[A], f: impl Fn(A) -> B) {
+    for (o, &a) in out.iter_mut().zip(src) {
+        *o = f(a);
+    }
+}
+
 /// Requantize with `Fp32`.
 pub(crate) unsafe fn requant_fp32__scalar(c: &RequantConsts, acc: &[i32], out: &mut [u8]) {
-    for (o, &a) in out.iter_mut().zip(acc) {
-        *o = fp32_one(c, a) as u8;
-    }
+    map_into(out, acc, |a| fp32_one(c, a) as u8);
 }
 
 /// Requantize with `Gemmlowp`.
 pub(crate) unsafe fn requant_gemmlowp__scalar(c: &RequantConsts, acc: &[i32], out: &mut [u8]) {
-    for (o, &a) in out.iter_mut().zip(acc) {
-        *o = gemmlowp_one(c, a) as u8;
-    }
+    map_into(out, acc, |a| gemmlowp_one(c, a) as u8);
 }
 
 /// Requantize with `Rndnu`.
 pub(crate) unsafe fn requant_rndnu__scalar(c: &RequantConsts, acc: &[i32], out: &mut [u8]) {
-    for (o, &a) in out.iter_mut().zip(acc) {
-        *o = mag_one::<true>(c, a) as u8;
-    }
+    map_into(out, acc, |a| mag_one::<true>(c, a) as u8);
 }
 
 /// Requantize with `Precise`.
 pub(crate) unsafe fn requant_precise__scalar(c: &RequantConsts, acc: &[i32], out: &mut [u8]) {
-    for (o, &a) in out.iter_mut().zip(acc) {
-        *o = mag_one::<false>(c, a) as u8;
-    }
+    map_into(out, acc, |a| mag_one::<false>(c, a) as u8);
 }
 
 /// ONNX QuantizeLinear on one value: `clamp(round_half_even(x / scale)) + zp`, NaN -> zp.
@@ -96,30 +96,22 @@ pub(crate) fn quantize_one(c: &QuantConsts, x: f32) -> i32 {
 
 /// Quantize f32 to the low bytes of `out`.
 pub(crate) unsafe fn quantize__scalar(c: &QuantConsts, x: &[f32], out: &mut [u8]) {
-    for (o, &v) in out.iter_mut().zip(x) {
-        *o = quantize_one(c, v) as u8;
-    }
+    map_into(out, x, |v| quantize_one(c, v) as u8);
 }
 
 /// Dequantize `u8`.
 pub(crate) unsafe fn dequantize_u8__scalar(c: &QuantConsts, q: &[u8], out: &mut [f32]) {
-    for (o, &v) in out.iter_mut().zip(q) {
-        *o = (i32::from(v) - c.zp) as f32 * c.scale;
-    }
+    map_into(out, q, |v| (i32::from(v) - c.zp) as f32 * c.scale);
 }
 
 /// Dequantize `i8` (given as bytes).
 pub(crate) unsafe fn dequantize_i8__scalar(c: &QuantConsts, q: &[u8], out: &mut [f32]) {
-    for (o, &v) in out.iter_mut().zip(q) {
-        *o = (i32::from(v as i8) - c.zp) as f32 * c.scale;
-    }
+    map_into(out, q, |v| (i32::from(v as i8) - c.zp) as f32 * c.scale);
 }
 
 /// Flip the top bit (u8 <-> i8 with zero point shifted by 128).
 pub(crate) unsafe fn xor80__scalar(x: &[u8], out: &mut [u8]) {
-    for (o, &v) in out.iter_mut().zip(x) {
-        *o = v ^ 0x80;
-    }
+    map_into(out, x, |v| v ^ 0x80);
 }
 
 /// `Fp32` with per-element scales.

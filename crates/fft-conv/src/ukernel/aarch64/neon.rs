@@ -59,45 +59,23 @@ impl Simd for Neon {
     }
 }
 
-#[target_feature(enable = "neon")]
-unsafe fn fft_fwd_8x8__neon(tile: *const f32, mid: *mut f32, x: *mut f32, bs: usize) {
-    // SAFETY: forwarded contract of `FwdFn`; NEON is enabled here.
-    unsafe { generic::forward::<Neon, 8, _>(&generic::TileBuf(tile.cast_mut()), mid, x, bs) }
-}
-#[target_feature(enable = "neon")]
-unsafe fn fft_fwd_16x16__neon(tile: *const f32, mid: *mut f32, x: *mut f32, bs: usize) {
-    // SAFETY: forwarded contract of `FwdFn`; NEON is enabled here.
-    unsafe { generic::forward::<Neon, 16, _>(&generic::TileBuf(tile.cast_mut()), mid, x, bs) }
-}
-#[target_feature(enable = "neon")]
-unsafe fn fft_inv_8x8__neon(
-    y: *const f32,
-    bs: usize,
-    rows: usize,
-    post: &Post,
-    mid: *mut f32,
-    out: *mut f32,
-) {
-    // SAFETY: forwarded contract of `InvFn`; NEON is enabled here.
-    unsafe { generic::inverse::<Neon, 8, _>(y, bs, rows, post, mid, &generic::TileBuf(out)) }
-}
-#[target_feature(enable = "neon")]
-unsafe fn fft_inv_16x16__neon(
-    y: *const f32,
-    bs: usize,
-    rows: usize,
-    post: &Post,
-    mid: *mut f32,
-    out: *mut f32,
-) {
-    // SAFETY: forwarded contract of `InvFn`; NEON is enabled here.
-    unsafe { generic::inverse::<Neon, 16, _>(y, bs, rows, post, mid, &generic::TileBuf(out)) }
-}
-#[target_feature(enable = "neon")]
-unsafe fn cgemm_4x4__neon(a: &GemmArgs) {
-    // SAFETY: forwarded contract of `GemmFn`; NEON is enabled here.
-    unsafe { generic::gemm::<Neon, 1, 4>(a) }
-}
+// 8x8 and 16x16 transforms and the 4-output-channel tuple GEMM (4 tiles a vector).
+entry_points!(
+    #[target_feature(enable = "neon")]
+    Neon,
+    1,
+    4,
+    None,
+    None,
+    KERNELS,
+    gather_x4__neon,
+    scatter_x4__neon,
+    fft_fwd_8x8__neon,
+    fft_fwd_16x16__neon,
+    fft_inv_8x8__neon,
+    fft_inv_16x16__neon,
+    cgemm_4x4__neon
+);
 
 /// Portable code: NEON has no gather.
 unsafe fn gather_x4__neon(input: *const f32, w: usize, t: usize, d: &Lanes, tile: *mut f32) {
@@ -110,17 +88,3 @@ unsafe fn scatter_x4__neon(tile: *const f32, t: usize, ow: usize, d: &OutLanes, 
     // SAFETY: forwarded contract of `ScatterFn`.
     unsafe { super::super::scatter_generic::<4>(tile, t, ow, d, out) }
 }
-
-pub(crate) const KERNELS: Kernels = Kernels {
-    name: "cgemm_4x4__neon",
-    half: None,
-    fused: None,
-    lanes: 4,
-    gather: gather_x4__neon,
-    scatter: scatter_x4__neon,
-    fwd8: fft_fwd_8x8__neon,
-    fwd16: fft_fwd_16x16__neon,
-    inv8: fft_inv_8x8__neon,
-    inv16: fft_inv_16x16__neon,
-    gemm: cgemm_4x4__neon,
-};

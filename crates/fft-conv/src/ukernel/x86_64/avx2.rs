@@ -28,7 +28,7 @@ x86_simd!(
 
 // 8x8 and 16x16 transforms and the 2-output-channel tuple GEMM (8 tiles a vector).
 entry_points!(
-    "avx2,fma",
+    #[target_feature(enable = "avx2,fma")]
     Avx2,
     1,
     2,

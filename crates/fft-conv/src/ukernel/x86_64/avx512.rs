@@ -32,7 +32,7 @@ x86_simd!(
 // kernels of the AVX-512 variant; the tuple GEMM keeps 4 output channels (12 accumulators, enough
 // to cover the FMA latency) instead of 2.
 entry_points!(
-    "avx2,fma,avx512f,avx512bw,avx512dq,avx512vl",
+    #[target_feature(enable = "avx2,fma,avx512f,avx512bw,avx512dq,avx512vl")]
     Avx2,
     1,
     4,
@@ -49,7 +49,7 @@ entry_points!(
 );
 // 8x8 and 16x16 transforms and the 4-output-channel tuple GEMM (16 tiles a vector).
 entry_points!(
-    "avx512f,avx512bw,avx512dq,avx512vl",
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
     Avx512,
     1,
     4,

@@ -5,66 +5,6 @@
 
 use core::arch::x86_64::__mmask16;
 
-/// The `#[target_feature]` entry points of one variant over the vector type `$S` and its
-/// [`Kernels`](super::Kernels) constant `$konst` (named after the tuple GEMM `$gemm`).
-macro_rules! entry_points {
-    ($feat:literal, $S:ty, $nr:literal, $mh:literal, $fused:expr, $half:expr, $konst:ident, $gather:ident, $scatter:ident, $fwd8:ident, $fwd16:ident, $inv8:ident,
-     $inv16:ident, $gemm:ident) => {
-        #[target_feature(enable = $feat)]
-        unsafe fn $fwd8(tile: *const f32, mid: *mut f32, x: *mut f32, bs: usize) {
-            // SAFETY: forwarded contract of `FwdFn`; the ISA is enabled here.
-            unsafe { generic::forward::<$S, 8, _>(&generic::TileBuf(tile.cast_mut()), mid, x, bs) }
-        }
-        #[target_feature(enable = $feat)]
-        unsafe fn $fwd16(tile: *const f32, mid: *mut f32, x: *mut f32, bs: usize) {
-            // SAFETY: forwarded contract of `FwdFn`; the ISA is enabled here.
-            unsafe { generic::forward::<$S, 16, _>(&generic::TileBuf(tile.cast_mut()), mid, x, bs) }
-        }
-        #[target_feature(enable = $feat)]
-        unsafe fn $inv8(
-            y: *const f32,
-            bs: usize,
-            rows: usize,
-            post: &Post,
-            mid: *mut f32,
-            out: *mut f32,
-        ) {
-            // SAFETY: forwarded contract of `InvFn`; the ISA is enabled here.
-            unsafe { generic::inverse::<$S, 8, _>(y, bs, rows, post, mid, &generic::TileBuf(out)) }
-        }
-        #[target_feature(enable = $feat)]
-        unsafe fn $inv16(
-            y: *const f32,
-            bs: usize,
-            rows: usize,
-            post: &Post,
-            mid: *mut f32,
-            out: *mut f32,
-        ) {
-            // SAFETY: forwarded contract of `InvFn`; the ISA is enabled here.
-            unsafe { generic::inverse::<$S, 16, _>(y, bs, rows, post, mid, &generic::TileBuf(out)) }
-        }
-        #[target_feature(enable = $feat)]
-        unsafe fn $gemm(a: &GemmArgs) {
-            // SAFETY: forwarded contract of `GemmFn`; the ISA is enabled here.
-            unsafe { generic::gemm::<$S, $nr, $mh>(a) }
-        }
-        pub(crate) const $konst: Kernels = Kernels {
-            name: stringify!($gemm),
-            half: $half,
-            fused: $fused,
-            lanes: <$S as Simd>::LANES,
-            gather: $gather,
-            scatter: $scatter,
-            fwd8: $fwd8,
-            fwd16: $fwd16,
-            inv8: $inv8,
-            inv16: $inv16,
-            gemm: $gemm,
-        };
-    };
-}
-
 /// `impl Simd for $S` over the x86 vector `$V` of `$lanes` f32, one intrinsic per operation
 /// (`$isa` names the features the caller must have enabled, for the SAFETY comments).
 macro_rules! x86_simd {
