@@ -1,0 +1,225 @@
+//! AArch32 NEON kernels (`asm!`, see [`super`]): `tgemm_6x8__aarch32_neon`, the tuple GEMM of
+//! NNPACK's aarch32 class (its sgemm/s4gemm 6x8 tile shape): 6 rows × 8 lanes of accumulators in
+//! 12 q registers (q4-q15), the 6 `U` values of a channel in d0-d2 and 8 `V` lanes in q2-q3,
+//! `vmla.f32` by scalar (NEON without VFPv4 has no `vfma`, and `Isa::Neon` does not imply
+//! VFPv4). A 16-tile panel is two calls of the 8-lane block (lanes 0..8, then 8..16).
+//!
+//! The block transforms are the scalar entry's (portable code, no NEON on this target without
+//! `#[target_feature]`), so only the GEMM is vectorized.
+#![allow(non_snake_case)]
+
+use crate::transforms::LANES;
+use crate::ukernel::{rows, scalar, Kernels, MR};
+use core::arch::asm;
+
+tgemm_fn! {
+    /// `tgemm_6x8__aarch32_neon::<R>`, `R ≤ 6` rows: one panel of 16 tiles as two 6x8 blocks
+    /// (see the module docs). See [`crate::ukernel::GemmFn`].
+    ///
+    /// # Safety
+    /// As [`crate::ukernel::GemmFn`] with one panel, and the CPU has NEON (`Isa::Neon`: the
+    /// dispatch table checks it).
+    tgemm_6x8__aarch32_neon(kc, u, v, _vps, m, _mps, accumulate) {
+        const { assert!(R >= 1 && R <= MR) };
+        for h in 0..2 {
+            // SAFETY: u is readable for kc·6 floats (the loop reads 6 per channel: all rows,
+            // also those ≥ R, which exist by the contract), v for kc·16 (8 per channel from
+            // lane 8·h), m writable (and readable when accumulating: it holds the previous sums)
+            // for R·16 floats (R rows of 8 from lane 8·h, stride 16 floats); the CPU has NEON
+            // (the entry's ISA). d8-d15 are declared clobbered, so the compiler saves them.
+            unsafe {
+                asm!(
+                    ".fpu neon",
+                    "cmp {acc}, #0",
+                    "beq 1f",
+                    // Accumulate: start from the R rows in m.
+                    "mov {t}, {m}",
+                    "vld1.32 {{d8-d11}}, [{t}], {s}",
+                    ".if {r} > 1",
+                    "vld1.32 {{d12-d15}}, [{t}], {s}",
+                    ".endif",
+                    ".if {r} > 2",
+                    "vld1.32 {{d16-d19}}, [{t}], {s}",
+                    ".endif",
+                    ".if {r} > 3",
+                    "vld1.32 {{d20-d23}}, [{t}], {s}",
+                    ".endif",
+                    ".if {r} > 4",
+                    "vld1.32 {{d24-d27}}, [{t}], {s}",
+                    ".endif",
+                    ".if {r} > 5",
+                    "vld1.32 {{d28-d31}}, [{t}], {s}",
+                    ".endif",
+                    "b 2f",
+                    "1:",
+                    "vmov.i32 q4, #0",
+                    "vmov.i32 q5, #0",
+                    ".if {r} > 1",
+                    "vmov.i32 q6, #0",
+                    "vmov.i32 q7, #0",
+                    ".endif",
+                    ".if {r} > 2",
+                    "vmov.i32 q8, #0",
+                    "vmov.i32 q9, #0",
+                    ".endif",
+                    ".if {r} > 3",
+                    "vmov.i32 q10, #0",
+                    "vmov.i32 q11, #0",
+                    ".endif",
+                    ".if {r} > 4",
+                    "vmov.i32 q12, #0",
+                    "vmov.i32 q13, #0",
+                    ".endif",
+                    ".if {r} > 5",
+                    "vmov.i32 q14, #0",
+                    "vmov.i32 q15, #0",
+                    ".endif",
+                    "2:",
+                    "cmp {kc}, #0",
+                    "beq 4f",
+                    "3:",
+                    "vld1.32 {{d0-d2}}, [{u}]!",
+                    "vld1.32 {{d4-d7}}, [{v}], {s}",
+                    "vmla.f32 q4, q2, d0[0]",
+                    "vmla.f32 q5, q3, d0[0]",
+                    ".if {r} > 1",
+                    "vmla.f32 q6, q2, d0[1]",
+                    "vmla.f32 q7, q3, d0[1]",
+                    ".endif",
+                    ".if {r} > 2",
+                    "vmla.f32 q8, q2, d1[0]",
+                    "vmla.f32 q9, q3, d1[0]",
+                    ".endif",
+                    ".if {r} > 3",
+                    "vmla.f32 q10, q2, d1[1]",
+                    "vmla.f32 q11, q3, d1[1]",
+                    ".endif",
+                    ".if {r} > 4",
+                    "vmla.f32 q12, q2, d2[0]",
+                    "vmla.f32 q13, q3, d2[0]",
+                    ".endif",
+                    ".if {r} > 5",
+                    "vmla.f32 q14, q2, d2[1]",
+                    "vmla.f32 q15, q3, d2[1]",
+                    ".endif",
+                    "subs {kc}, {kc}, #1",
+                    "bne 3b",
+                    "4:",
+                    "vst1.32 {{d8-d11}}, [{m}], {s}",
+                    ".if {r} > 1",
+                    "vst1.32 {{d12-d15}}, [{m}], {s}",
+                    ".endif",
+                    ".if {r} > 2",
+                    "vst1.32 {{d16-d19}}, [{m}], {s}",
+                    ".endif",
+                    ".if {r} > 3",
+                    "vst1.32 {{d20-d23}}, [{m}], {s}",
+                    ".endif",
+                    ".if {r} > 4",
+                    "vst1.32 {{d24-d27}}, [{m}], {s}",
+                    ".endif",
+                    ".if {r} > 5",
+                    "vst1.32 {{d28-d31}}, [{m}], {s}",
+                    ".endif",
+                    r = const R,
+                    acc = in(reg) u32::from(accumulate),
+                    s = in(reg) 4 * LANES,
+                    t = out(reg) _,
+                    kc = inout(reg) kc => _,
+                    u = inout(reg) u => _,
+                    v = inout(reg) v.add(8 * h) => _,
+                    m = inout(reg) m.add(8 * h) => _,
+                    out("d0") _, out("d1") _, out("d2") _, out("d3") _,
+                    out("d4") _, out("d5") _, out("d6") _, out("d7") _,
+                    out("d8") _, out("d9") _, out("d10") _, out("d11") _,
+                    out("d12") _, out("d13") _, out("d14") _, out("d15") _,
+                    out("d16") _, out("d17") _, out("d18") _, out("d19") _,
+                    out("d20") _, out("d21") _, out("d22") _, out("d23") _,
+                    out("d24") _, out("d25") _, out("d26") _, out("d27") _,
+                    out("d28") _, out("d29") _, out("d30") _, out("d31") _,
+                    options(nostack),
+                );
+            }
+        }
+    }
+}
+
+/// The kernels of the `tgemm_6x8__aarch32_neon` entry: the scalar entry's block transforms and
+/// transform cost (not measured for this entry), this file's GEMM.
+pub(crate) const KERNELS: Kernels = Kernels::one_panel(
+    [
+        scalar::KERNELS.f2x2,
+        scalar::KERNELS.f4x4,
+        scalar::KERNELS.f6x6,
+    ],
+    rows!(tgemm_6x8__aarch32_neon),
+    30.0,
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ukernel::scalar::tgemm_6x16__scalar;
+    use crate::ukernel::GemmFn;
+
+    /// Every row count, channel counts 0..=9 and 37, storing and accumulating, against the
+    /// scalar kernel (sums in another order: a relative gate), and nothing written past the `R`
+    /// rows of the panel.
+    #[test]
+    fn matches_scalar_for_every_row_count() {
+        if !cpu_probe::Isa::Neon.supported() {
+            return;
+        }
+        let neon: [GemmFn; MR] = rows!(tgemm_6x8__aarch32_neon);
+        let reference: [GemmFn; MR] = rows!(tgemm_6x16__scalar);
+        let mut seed = 0x9E37_79B9u32;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            (seed >> 8) as f32 / (1u32 << 23) as f32 - 1.0
+        };
+        for r in 1..=MR {
+            for kc in (0..=9).chain([37]) {
+                for accumulate in [false, true] {
+                    let u: Vec<f32> = (0..kc * MR).map(|_| next()).collect();
+                    let v: Vec<f32> = (0..kc * LANES).map(|_| next()).collect();
+                    let m0: Vec<f32> = (0..(MR + 1) * LANES).map(|_| next()).collect();
+                    let (mut want, mut got) = (m0.clone(), m0.clone());
+                    // SAFETY: u holds kc·6 floats, v kc·16, m 7·16 ≥ r·16; NEON is supported.
+                    unsafe {
+                        reference[r - 1](
+                            kc,
+                            u.as_ptr(),
+                            v.as_ptr(),
+                            0,
+                            want.as_mut_ptr(),
+                            0,
+                            accumulate,
+                        );
+                        neon[r - 1](
+                            kc,
+                            u.as_ptr(),
+                            v.as_ptr(),
+                            0,
+                            got.as_mut_ptr(),
+                            0,
+                            accumulate,
+                        );
+                    }
+                    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                        if i >= r * LANES {
+                            assert_eq!(g.to_bits(), m0[i].to_bits(), "r={r} kc={kc} i={i}");
+                        } else {
+                            let tol = 1e-5 * (kc as f32 + 2.0);
+                            assert!(
+                                (g - w).abs() <= tol,
+                                "r={r} kc={kc} acc={accumulate} i={i}: {g} vs {w}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
