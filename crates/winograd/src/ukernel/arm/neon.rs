@@ -4,13 +4,170 @@
 //! `vmla.f32` by scalar (NEON without VFPv4 has no `vfma`, and `Isa::Neon` does not imply
 //! VFPv4). A 16-tile panel is two calls of the 8-lane block (lanes 0..8, then 8..16).
 //!
-//! The block transforms are the scalar entry's (portable code, no NEON on this target without
-//! `#[target_feature]`), so only the GEMM is vectorized.
+//! The block transforms are the generic ones of [`crate::transforms`] over [`Q`], 16 lanes whose
+//! arithmetic (`+`, `−`, `×` scalar, `a + x·s`) is one `asm!` block each: four q registers per
+//! operand, loaded from and stored to memory (the compiler cannot keep NEON values in registers
+//! across `asm!` blocks on this toolchain). Gather, scatter and the clamp stay scalar code.
 #![allow(non_snake_case)]
 
-use crate::transforms::LANES;
-use crate::ukernel::{rows, scalar, Kernels, MR};
+use crate::transforms::{Arith, Plain, Vector, L, LANES};
+use crate::ukernel::{rows, Kernels, MR};
 use core::arch::asm;
+use core::mem::MaybeUninit;
+use core::ops::{Add, Mul, Sub};
+
+crate::ukernel::block_transforms!(; super::Q; Plain; crate::transforms::ScalarIo);
+
+/// 16 f32 lanes (the transforms' unit, as [`L`]) whose arithmetic runs as NEON `asm!` blocks.
+///
+/// Values of this type are only created in this entry's block transforms, which the plan
+/// selects only when the CPU has NEON (`Isa::Neon`). Private to the crate: its safe operators
+/// execute NEON instructions, which safe code outside the crate must not reach on a CPU
+/// without them.
+#[derive(Clone, Copy)]
+pub(crate) struct Q(L);
+
+/// `r = a <op> b` lane-wise over 16 lanes: a in q8-q11, b in q12-q15 (caller-saved registers).
+macro_rules! q_binop {
+    ($op:literal, $a:expr, $b:expr) => {{
+        let mut r = MaybeUninit::<L>::uninit();
+        // SAFETY: NEON is present wherever a `Q` exists (see the type's docs); a and b are
+        // readable, r writable for 16 floats (64 bytes each).
+        unsafe {
+            asm!(
+                ".fpu neon",
+                "vld1.32 {{d16-d19}}, [{a}]!",
+                "vld1.32 {{d20-d23}}, [{a}]",
+                "vld1.32 {{d24-d27}}, [{b}]!",
+                "vld1.32 {{d28-d31}}, [{b}]",
+                concat!($op, " q8, q8, q12"),
+                concat!($op, " q9, q9, q13"),
+                concat!($op, " q10, q10, q14"),
+                concat!($op, " q11, q11, q15"),
+                "vst1.32 {{d16-d19}}, [{r}]!",
+                "vst1.32 {{d20-d23}}, [{r}]",
+                a = inout(reg) $a.0 .0.as_ptr() => _,
+                b = inout(reg) $b.0 .0.as_ptr() => _,
+                r = inout(reg) r.as_mut_ptr() as *mut f32 => _,
+                out("d16") _, out("d17") _, out("d18") _, out("d19") _,
+                out("d20") _, out("d21") _, out("d22") _, out("d23") _,
+                out("d24") _, out("d25") _, out("d26") _, out("d27") _,
+                out("d28") _, out("d29") _, out("d30") _, out("d31") _,
+                options(nostack),
+            );
+            Q(r.assume_init())
+        }
+    }};
+}
+
+impl Add for Q {
+    type Output = Q;
+    #[inline(always)]
+    fn add(self, o: Q) -> Q {
+        q_binop!("vadd.f32", self, o)
+    }
+}
+
+impl Sub for Q {
+    type Output = Q;
+    #[inline(always)]
+    fn sub(self, o: Q) -> Q {
+        q_binop!("vsub.f32", self, o)
+    }
+}
+
+impl Mul<f32> for Q {
+    type Output = Q;
+    #[inline(always)]
+    fn mul(self, s: f32) -> Q {
+        let mut r = MaybeUninit::<L>::uninit();
+        // SAFETY: as in `q_binop!`; s is in d0[0].
+        unsafe {
+            asm!(
+                ".fpu neon",
+                "vld1.32 {{d16-d19}}, [{a}]!",
+                "vld1.32 {{d20-d23}}, [{a}]",
+                "vmul.f32 q8, q8, d0[0]",
+                "vmul.f32 q9, q9, d0[0]",
+                "vmul.f32 q10, q10, d0[0]",
+                "vmul.f32 q11, q11, d0[0]",
+                "vst1.32 {{d16-d19}}, [{r}]!",
+                "vst1.32 {{d20-d23}}, [{r}]",
+                a = inout(reg) self.0 .0.as_ptr() => _,
+                r = inout(reg) r.as_mut_ptr() as *mut f32 => _,
+                in("s0") s,
+                out("d16") _, out("d17") _, out("d18") _, out("d19") _,
+                out("d20") _, out("d21") _, out("d22") _, out("d23") _,
+                options(nostack),
+            );
+            Q(r.assume_init())
+        }
+    }
+}
+
+/// `a + x·s` as `vmla.f32` (a multiply, then an add: not fused).
+impl Arith<Q> for Plain {
+    #[inline(always)]
+    fn madd(a: Q, x: Q, s: f32) -> Q {
+        let mut r = MaybeUninit::<L>::uninit();
+        // SAFETY: as in `q_binop!`; s is in d0[0].
+        unsafe {
+            asm!(
+                ".fpu neon",
+                "vld1.32 {{d16-d19}}, [{a}]!",
+                "vld1.32 {{d20-d23}}, [{a}]",
+                "vld1.32 {{d24-d27}}, [{x}]!",
+                "vld1.32 {{d28-d31}}, [{x}]",
+                "vmla.f32 q8, q12, d0[0]",
+                "vmla.f32 q9, q13, d0[0]",
+                "vmla.f32 q10, q14, d0[0]",
+                "vmla.f32 q11, q15, d0[0]",
+                "vst1.32 {{d16-d19}}, [{r}]!",
+                "vst1.32 {{d20-d23}}, [{r}]",
+                a = inout(reg) a.0 .0.as_ptr() => _,
+                x = inout(reg) x.0 .0.as_ptr() => _,
+                r = inout(reg) r.as_mut_ptr() as *mut f32 => _,
+                in("s0") s,
+                out("d16") _, out("d17") _, out("d18") _, out("d19") _,
+                out("d20") _, out("d21") _, out("d22") _, out("d23") _,
+                out("d24") _, out("d25") _, out("d26") _, out("d27") _,
+                out("d28") _, out("d29") _, out("d30") _, out("d31") _,
+                options(nostack),
+            );
+            Q(r.assume_init())
+        }
+    }
+}
+
+impl Vector for Q {
+    #[inline(always)]
+    fn from_l(l: &L) -> Q {
+        Q(*l)
+    }
+    #[inline(always)]
+    fn to_l(self) -> L {
+        self.0
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Q {
+        // SAFETY: readable for 16 floats (contract).
+        Q(unsafe { <L as Vector>::load(p) })
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f32) {
+        // SAFETY: writable for 16 floats (contract).
+        unsafe { self.0.store(p) }
+    }
+    #[inline(always)]
+    fn splat(v: f32) -> Q {
+        Q(L::splat(v))
+    }
+    #[inline(always)]
+    fn clamp(self, lo: f32, hi: f32) -> Q {
+        // Scalar code: keeps NaN (see `L::clamp`); only run once per output.
+        Q(self.0.clamp(lo, hi))
+    }
+}
 
 tgemm_fn! {
     /// `tgemm_6x8__aarch32_neon::<R>`, `R ≤ 6` rows: one panel of 16 tiles as two 6x8 blocks
@@ -144,14 +301,10 @@ tgemm_fn! {
     }
 }
 
-/// The kernels of the `tgemm_6x8__aarch32_neon` entry: the scalar entry's block transforms and
-/// transform cost (not measured for this entry), this file's GEMM.
+/// The kernels of the `tgemm_6x8__aarch32_neon` entry: the block transforms over [`Q`], this
+/// file's GEMM, and the scalar entry's transform cost (not measured for this entry).
 pub(crate) const KERNELS: Kernels = Kernels::one_panel(
-    [
-        scalar::KERNELS.f2x2,
-        scalar::KERNELS.f4x4,
-        scalar::KERNELS.f6x6,
-    ],
+    [tf::F2X2, tf::F4X4, tf::F6X6],
     rows!(tgemm_6x8__aarch32_neon),
     30.0,
 );
