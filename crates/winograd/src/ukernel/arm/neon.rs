@@ -10,8 +10,8 @@
 //! across `asm!` blocks on this toolchain). Gather, scatter and the clamp stay scalar code.
 #![allow(non_snake_case)]
 
-use crate::transforms::{Arith, Plain, Vector, L, LANES};
-use crate::ukernel::{rows, Kernels, MR};
+use crate::transforms::{gather, Arith, Geometry, InJob, Plain, Vector, L, LANES};
+use crate::ukernel::{rows, Kernels, Transforms, MR};
 use core::arch::asm;
 use core::mem::MaybeUninit;
 use core::ops::{Add, Mul, Sub};
@@ -301,10 +301,157 @@ tgemm_fn! {
     }
 }
 
+/// `d0`-`d4` for [`bt6_4`]: the F(6x6,3x3) `Bᵀ` coefficients, two f32 per d register (lane 0
+/// in the low half): `[5.25, −4.25]`, `[0.25, −1.25]`, `[0.5, −2.5]`, `[2, 4]`, `[−5, 0]`.
+const BT6: [f64; 5] = {
+    const fn pair(lo: f32, hi: f32) -> f64 {
+        f64::from_bits(((hi.to_bits() as u64) << 32) | lo.to_bits() as u64)
+    }
+    [
+        pair(5.25, -4.25),
+        pair(0.25, -1.25),
+        pair(0.5, -2.5),
+        pair(2.0, 4.0),
+        pair(-5.0, 0.0),
+    ]
+};
+
+/// `Bᵀ x` of F(6x6,3x3) on 4 lanes: reads `x[k]` (4 floats) at `src + k·ss` bytes, writes
+/// `y[k]` at `dst + k·ds` bytes, `k < 8`; the same operations in the same order as the
+/// generic `F6::bt` with [`Plain`] (so the same results, NEON flushing denormals aside).
+///
+/// # Safety
+/// Those 8 source quadruples readable, the 8 destination quadruples writable; NEON present.
+#[inline(always)]
+unsafe fn bt6_4(src: *const f32, ss: usize, dst: *mut f32, ds: usize) {
+    // SAFETY: the pointers as the contract; NEON present (contract). d8-d15 are declared
+    // clobbered, so the compiler saves them.
+    unsafe {
+        asm!(
+            ".fpu neon",
+            "vld1.32 {{d16-d17}}, [{s}], {ss}",
+            "vld1.32 {{d18-d19}}, [{s}], {ss}",
+            "vld1.32 {{d20-d21}}, [{s}], {ss}",
+            "vld1.32 {{d22-d23}}, [{s}], {ss}",
+            "vld1.32 {{d24-d25}}, [{s}], {ss}",
+            "vld1.32 {{d26-d27}}, [{s}], {ss}",
+            "vld1.32 {{d28-d29}}, [{s}], {ss}",
+            "vld1.32 {{d30-d31}}, [{s}]",
+            // x0..x7 = q8..q15. y0 = (x0 − x6) + (x4 − x2)·5.25 -> q3
+            "vsub.f32 q3, q8, q14",
+            "vsub.f32 q4, q12, q10",
+            "vmla.f32 q3, q4, d0[0]",
+            // y7 = (x7 − x1) + (x3 − x5)·5.25 -> q4
+            "vsub.f32 q4, q15, q9",
+            "vsub.f32 q5, q11, q13",
+            "vmla.f32 q4, q5, d0[0]",
+            // e1 = (x2 + x6) + x4·(−4.25) -> q5; o1 = (x1 + x5) + x3·(−4.25) -> q8
+            "vadd.f32 q5, q10, q14",
+            "vmla.f32 q5, q12, d0[1]",
+            "vadd.f32 q8, q9, q13",
+            "vmla.f32 q8, q11, d0[1]",
+            // y1 = e1 + o1 -> q15, y2 = e1 − o1 -> q5
+            "vadd.f32 q15, q5, q8",
+            "vsub.f32 q5, q5, q8",
+            // e2 = (x6 + x2·0.25) + x4·(−1.25) -> q6; o2 = (x1·0.5 + x3·(−2.5)) + x5·2 -> q7
+            "vmov q6, q14",
+            "vmla.f32 q6, q10, d1[0]",
+            "vmla.f32 q6, q12, d1[1]",
+            "vmul.f32 q7, q9, d2[0]",
+            "vmla.f32 q7, q11, d2[1]",
+            "vmla.f32 q7, q13, d3[0]",
+            // y3 = e2 + o2 -> q8, y4 = e2 − o2 -> q6
+            "vadd.f32 q8, q6, q7",
+            "vsub.f32 q6, q6, q7",
+            // e3 = (x6 + x2·4) + x4·(−5) -> q14; o3 = (x1·2 + x3·(−2.5)) + x5·0.5 -> q7
+            "vmla.f32 q14, q10, d3[1]",
+            "vmla.f32 q14, q12, d4[0]",
+            "vmul.f32 q7, q9, d3[0]",
+            "vmla.f32 q7, q11, d2[1]",
+            "vmla.f32 q7, q13, d2[0]",
+            // y5 = e3 + o3 -> q10, y6 = e3 − o3 -> q12
+            "vadd.f32 q10, q14, q7",
+            "vsub.f32 q12, q14, q7",
+            "vst1.32 {{d6-d7}}, [{d}], {ds}",
+            "vst1.32 {{d30-d31}}, [{d}], {ds}",
+            "vst1.32 {{d10-d11}}, [{d}], {ds}",
+            "vst1.32 {{d16-d17}}, [{d}], {ds}",
+            "vst1.32 {{d12-d13}}, [{d}], {ds}",
+            "vst1.32 {{d20-d21}}, [{d}], {ds}",
+            "vst1.32 {{d24-d25}}, [{d}], {ds}",
+            "vst1.32 {{d8-d9}}, [{d}]",
+            s = inout(reg) src => _,
+            ss = in(reg) ss,
+            d = inout(reg) dst => _,
+            ds = in(reg) ds,
+            in("d0") BT6[0], in("d1") BT6[1], in("d2") BT6[2], in("d3") BT6[3], in("d4") BT6[4],
+            out("d6") _, out("d7") _,
+            out("d8") _, out("d9") _, out("d10") _, out("d11") _,
+            out("d12") _, out("d13") _, out("d14") _, out("d15") _,
+            out("d16") _, out("d17") _, out("d18") _, out("d19") _,
+            out("d20") _, out("d21") _, out("d22") _, out("d23") _,
+            out("d24") _, out("d25") _, out("d26") _, out("d27") _,
+            out("d28") _, out("d29") _, out("d30") _, out("d31") _,
+            options(nostack),
+        );
+    }
+}
+
+/// The F(6x6,3x3) input block transform of the entry (see [`crate::ukernel::InFn`]): per
+/// channel, the scalar gather, then `Bᵀ` along rows into a scratch block and along columns into
+/// the output points, 4 lanes at a time with [`bt6_4`].
+///
+/// # Safety
+/// As [`crate::ukernel::InFn`]; the CPU has NEON (the entry's ISA).
+unsafe fn in6(g: &Geometry, j: &InJob) {
+    const ROW: usize = 8 * LANES; // floats per row of 8 points of 16 lanes
+    for i in 0..j.nch {
+        let one = InJob {
+            ch: j.ch + i,
+            nch: 1,
+            // SAFETY: channel i's points are inside the output region (contract).
+            out: unsafe { j.out.add(i * LANES) },
+            ..*j
+        };
+        let mut d = [[L::ZERO; 8]; 8];
+        let mut t = [[L::ZERO; 8]; 8];
+        // SAFETY: forwarded contract, for one channel; d is 8x8 points of 16 lanes.
+        unsafe { gather::<8, 6>(g, &one, &mut d) };
+        let (dp, tp) = (d.as_ptr() as *const f32, t.as_mut_ptr() as *mut f32);
+        for r in 0..8 {
+            for q in 0..4 {
+                // SAFETY: row r of d and of t, lanes 4q..4q+4 of its 8 points (stride 16
+                // floats); NEON present (contract).
+                unsafe { bt6_4(dp.add(r * ROW + 4 * q), 64, tp.add(r * ROW + 4 * q), 64) };
+            }
+        }
+        for c in 0..8 {
+            for q in 0..4 {
+                // SAFETY: column c of t (stride one row), lanes 4q..4q+4; the output points
+                // (k·8 + c)·stride_p, k < 8, are writable for 16 floats (contract).
+                unsafe {
+                    bt6_4(
+                        (tp as *const f32).add(c * LANES + 4 * q),
+                        4 * ROW,
+                        one.out.add(c * one.stride_p + 4 * q),
+                        4 * 8 * one.stride_p,
+                    )
+                };
+            }
+        }
+    }
+}
+
+/// The F(6x6,3x3) transforms of the entry: [`in6`], and the generic output transform over [`Q`].
+const F6X6: Transforms = Transforms {
+    input: in6,
+    output: tf::F6X6.output,
+};
+
 /// The kernels of the `tgemm_6x8__aarch32_neon` entry: the block transforms over [`Q`], this
 /// file's GEMM, and the scalar entry's transform cost (not measured for this entry).
 pub(crate) const KERNELS: Kernels = Kernels::one_panel(
-    [tf::F2X2, tf::F4X4, tf::F6X6],
+    [tf::F2X2, tf::F4X4, F6X6],
     rows!(tgemm_6x8__aarch32_neon),
     30.0,
 );
