@@ -10,7 +10,7 @@
 //! across `asm!` blocks on this toolchain). Gather, scatter and the clamp stay scalar code.
 #![allow(non_snake_case)]
 
-use crate::transforms::{gather, Arith, Geometry, InJob, Plain, Vector, L, LANES};
+use crate::transforms::{gather, scatter, Arith, Geometry, InJob, OutJob, Plain, Vector, L, LANES};
 use crate::ukernel::{rows, Kernels, Transforms, MR};
 use core::arch::asm;
 use core::mem::MaybeUninit;
@@ -442,11 +442,181 @@ unsafe fn in6(g: &Geometry, j: &InJob) {
     }
 }
 
-/// The F(6x6,3x3) transforms of the entry: [`in6`], and the generic output transform over [`Q`].
+/// `d0`-`d4` for [`at6_4`]: the F(6x6,3x3) `Aᵀ` coefficients `[2, 0.5]`, `[4, 0.25]`,
+/// `[8, 0.125]`, `[16, 0.0625]`, `[32, 0.03125]` (as [`BT6`]).
+const AT6: [f64; 5] = {
+    const fn pair(lo: f32, hi: f32) -> f64 {
+        f64::from_bits(((hi.to_bits() as u64) << 32) | lo.to_bits() as u64)
+    }
+    [
+        pair(2.0, 0.5),
+        pair(4.0, 0.25),
+        pair(8.0, 0.125),
+        pair(16.0, 0.0625),
+        pair(32.0, 0.03125),
+    ]
+};
+
+/// `Aᵀ x` of F(6x6,3x3) on 4 lanes, plus `bias` in every output when `B`: reads `x[k]` (4
+/// floats) at `src + k·ss` bytes, `k < 8`, writes `y[k]` at `dst + k·ds` bytes, `k < 6`; the
+/// same operations in the same order as the generic `F6::at` with [`Plain`] (then `+ bias`).
+///
+/// # Safety
+/// Those 8 source quadruples readable, the 6 destination quadruples writable; NEON present.
+#[inline(always)]
+unsafe fn at6_4<const B: bool>(src: *const f32, ss: usize, dst: *mut f32, ds: usize, bias: f32) {
+    // SAFETY: the pointers as the contract; NEON present (contract). d8-d15 are declared
+    // clobbered, so the compiler saves them.
+    unsafe {
+        asm!(
+            ".fpu neon",
+            "vld1.32 {{d16-d17}}, [{s}], {ss}",
+            "vld1.32 {{d18-d19}}, [{s}], {ss}",
+            "vld1.32 {{d20-d21}}, [{s}], {ss}",
+            "vld1.32 {{d22-d23}}, [{s}], {ss}",
+            "vld1.32 {{d24-d25}}, [{s}], {ss}",
+            "vld1.32 {{d26-d27}}, [{s}], {ss}",
+            "vld1.32 {{d28-d29}}, [{s}], {ss}",
+            "vld1.32 {{d30-d31}}, [{s}]",
+            // x0..x7 = q8..q15. a1 -> q3, s1 -> q4, a2 -> q9, s2 -> q10, a3 -> q11, s3 -> q12
+            "vadd.f32 q3, q9, q10",
+            "vsub.f32 q4, q9, q10",
+            "vadd.f32 q9, q11, q12",
+            "vsub.f32 q10, q11, q12",
+            "vadd.f32 q11, q13, q14",
+            "vsub.f32 q12, q13, q14",
+            // y0 = x0 + a1 + a2 + a3 -> q8
+            "vadd.f32 q8, q8, q3",
+            "vadd.f32 q8, q8, q9",
+            "vadd.f32 q8, q8, q11",
+            // y1 = (s1 + s2·2) + s3·0.5 -> q13
+            "vmov q13, q4",
+            "vmla.f32 q13, q10, d0[0]",
+            "vmla.f32 q13, q12, d0[1]",
+            // y2 = (a1 + a2·4) + a3·0.25 -> q14
+            "vmov q14, q3",
+            "vmla.f32 q14, q9, d1[0]",
+            "vmla.f32 q14, q11, d1[1]",
+            // y3 = (s1 + s2·8) + s3·0.125 -> q5
+            "vmov q5, q4",
+            "vmla.f32 q5, q10, d2[0]",
+            "vmla.f32 q5, q12, d2[1]",
+            // y4 = (a1 + a2·16) + a3·0.0625 -> q3
+            "vmla.f32 q3, q9, d3[0]",
+            "vmla.f32 q3, q11, d3[1]",
+            // y5 = ((s1 + s2·32) + s3·0.03125) + x7 -> q4
+            "vmla.f32 q4, q10, d4[0]",
+            "vmla.f32 q4, q12, d4[1]",
+            "vadd.f32 q4, q4, q15",
+            ".if {b}",
+            "vdup.32 q6, d5[0]",
+            "vadd.f32 q8, q8, q6",
+            "vadd.f32 q13, q13, q6",
+            "vadd.f32 q14, q14, q6",
+            "vadd.f32 q5, q5, q6",
+            "vadd.f32 q3, q3, q6",
+            "vadd.f32 q4, q4, q6",
+            ".endif",
+            "vst1.32 {{d16-d17}}, [{d}], {ds}",
+            "vst1.32 {{d26-d27}}, [{d}], {ds}",
+            "vst1.32 {{d28-d29}}, [{d}], {ds}",
+            "vst1.32 {{d10-d11}}, [{d}], {ds}",
+            "vst1.32 {{d6-d7}}, [{d}], {ds}",
+            "vst1.32 {{d8-d9}}, [{d}]",
+            b = const B as u32,
+            s = inout(reg) src => _,
+            ss = in(reg) ss,
+            d = inout(reg) dst => _,
+            ds = in(reg) ds,
+            in("d0") AT6[0], in("d1") AT6[1], in("d2") AT6[2], in("d3") AT6[3], in("d4") AT6[4],
+            in("s10") bias,
+            out("d6") _, out("d7") _,
+            out("d8") _, out("d9") _, out("d10") _, out("d11") _,
+            out("d12") _, out("d13") _,
+            out("d16") _, out("d17") _, out("d18") _, out("d19") _,
+            out("d20") _, out("d21") _, out("d22") _, out("d23") _,
+            out("d24") _, out("d25") _, out("d26") _, out("d27") _,
+            out("d28") _, out("d29") _, out("d30") _, out("d31") _,
+            options(nostack),
+        );
+    }
+}
+
+/// The F(6x6,3x3) output block transform of the entry (see [`crate::ukernel::OutFn`]): per
+/// channel, `Aᵀ` along rows of the products into a scratch block, along columns with the bias
+/// into the 6x6 outputs of the 16 tiles (4 lanes at a time with [`at6_4`]), the clamp (scalar
+/// code, only with an activation: keeps NaN) and the scalar scatter.
+///
+/// # Safety
+/// As [`crate::ukernel::OutFn`]; the CPU has NEON (the entry's ISA).
+unsafe fn out6(g: &Geometry, j: &OutJob) {
+    for i in 0..j.nch {
+        let one = OutJob {
+            ch: j.ch + i,
+            nch: 1,
+            // SAFETY: channel i's points and bias are inside the regions of the contract.
+            m: unsafe { j.m.add(i * LANES) },
+            // SAFETY: as above.
+            bias: unsafe { j.bias.add(i) },
+            ..*j
+        };
+        // SAFETY: one readable bias (contract).
+        let bias = unsafe { *one.bias };
+        let mut t = [[L::ZERO; 6]; 8];
+        let mut y = [[L::ZERO; 6]; 6];
+        let tp = t.as_mut_ptr() as *mut f32;
+        let yp = y.as_mut_ptr() as *mut f32;
+        for r in 0..8 {
+            for q in 0..4 {
+                // SAFETY: points r·8 + k, k < 8, of the products are readable for 16 floats
+                // (contract); row r of t holds 6 points of 16 lanes; NEON present (contract).
+                unsafe {
+                    at6_4::<false>(
+                        one.m.add(r * 8 * one.stride_p + 4 * q),
+                        4 * one.stride_p,
+                        tp.add(r * 6 * LANES + 4 * q),
+                        4 * LANES,
+                        0.0,
+                    )
+                };
+            }
+        }
+        for c in 0..6 {
+            for q in 0..4 {
+                // SAFETY: column c of t (stride one row of 6 points), lanes 4q..4q+4; y[k][c],
+                // k < 6, inside y (stride one row of 6 points); NEON present (contract).
+                unsafe {
+                    at6_4::<true>(
+                        (tp as *const f32).add(c * LANES + 4 * q),
+                        4 * 6 * LANES,
+                        yp.add(c * LANES + 4 * q),
+                        4 * 6 * LANES,
+                        bias,
+                    )
+                };
+            }
+        }
+        // No clamp without an activation, so that NaN stays NaN.
+        if one.lo > f32::NEG_INFINITY || one.hi < f32::INFINITY {
+            for v in y.iter_mut().flatten() {
+                *v = v.clamp(one.lo, one.hi);
+            }
+        }
+        // SAFETY: forwarded contract, for one channel.
+        unsafe { scatter::<8, 6>(g, &one, &y) };
+    }
+}
+
+/// The F(6x6,3x3) transforms of the entry: [`in6`] and [`out6`].
 const F6X6: Transforms = Transforms {
     input: in6,
-    output: tf::F6X6.output,
+    output: out6,
 };
+
+/// The generic F(6x6,3x3) transforms over [`Q`] (replaced by [`in6`] and [`out6`]; kept
+/// referenced so the macro's instantiation is not dead code).
+#[allow(dead_code)]
+const F6X6_GENERIC: Transforms = tf::F6X6;
 
 /// The kernels of the `tgemm_6x8__aarch32_neon` entry: the block transforms over [`Q`], this
 /// file's GEMM, and the scalar entry's transform cost (not measured for this entry).
