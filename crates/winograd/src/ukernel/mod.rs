@@ -23,7 +23,8 @@
 //! the six row counts a tile of output channels can have. The Avx512 entry has its own block
 //! transforms (masked ymm tile moves, zmm transposes and arithmetic), a single-panel kernel
 //! (`tgemm_6x16__avx512`) for a leftover panel and a 6x8 ymm kernel (`tgemm_6x8__avx512`) for a
-//! last block of at most 8 tiles.
+//! last block of at most 8 tiles. The armv7 entry (`tgemm_6x8__aarch32_neon`, `asm!`) computes
+//! a 16-tile panel as two 8-lane halves and has its own F6x6 block transforms.
 //!
 //! [`TGEMM`] is the dispatch table ([`cpu_probe::Table`]): `TGEMM.best()` is what a plan uses by
 //! default, `TGEMM.available()` what tests and benchmarks iterate, `TGEMM.by_name(..)` forces an
