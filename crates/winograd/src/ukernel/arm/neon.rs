@@ -175,6 +175,40 @@ impl Vector for Q {
     }
 }
 
+/// One channel step of [`tgemm_6x8__aarch32_neon`]: 6 `U` values (d0-d2) and 8 `V` lanes
+/// (q2-q3) loaded, `vmla.f32` by scalar into the accumulators of the first `{r}` rows.
+#[rustfmt::skip]
+macro_rules! gemm_step {
+    () => {
+        concat!(
+            "vld1.32 {{d0-d2}}, [{u}]!\n",
+            "vld1.32 {{d4-d7}}, [{v}], {s}\n",
+            "vmla.f32 q4, q2, d0[0]\n",
+            "vmla.f32 q5, q3, d0[0]\n",
+            ".if {r} > 1\n",
+            "vmla.f32 q6, q2, d0[1]\n",
+            "vmla.f32 q7, q3, d0[1]\n",
+            ".endif\n",
+            ".if {r} > 2\n",
+            "vmla.f32 q8, q2, d1[0]\n",
+            "vmla.f32 q9, q3, d1[0]\n",
+            ".endif\n",
+            ".if {r} > 3\n",
+            "vmla.f32 q10, q2, d1[1]\n",
+            "vmla.f32 q11, q3, d1[1]\n",
+            ".endif\n",
+            ".if {r} > 4\n",
+            "vmla.f32 q12, q2, d2[0]\n",
+            "vmla.f32 q13, q3, d2[0]\n",
+            ".endif\n",
+            ".if {r} > 5\n",
+            "vmla.f32 q14, q2, d2[1]\n",
+            "vmla.f32 q15, q3, d2[1]\n",
+            ".endif\n",
+        )
+    };
+}
+
 tgemm_fn! {
     /// `tgemm_6x8__aarch32_neon::<R>`, `R ≤ 6` rows: one panel of 16 tiles as two 6x8 blocks
     /// (see the module docs). See [`crate::ukernel::GemmFn`].
@@ -238,33 +272,16 @@ tgemm_fn! {
                     "vmov.i32 q15, #0",
                     ".endif",
                     "2:",
+                    // kc/2 double steps, after one single step when kc is odd (C = kc & 1).
+                    "lsrs {kc}, {kc}, #1",
+                    "bcc 5f",
+                    gemm_step!(),
+                    "5:",
                     "cmp {kc}, #0",
                     "beq 4f",
                     "3:",
-                    "vld1.32 {{d0-d2}}, [{u}]!",
-                    "vld1.32 {{d4-d7}}, [{v}], {s}",
-                    "vmla.f32 q4, q2, d0[0]",
-                    "vmla.f32 q5, q3, d0[0]",
-                    ".if {r} > 1",
-                    "vmla.f32 q6, q2, d0[1]",
-                    "vmla.f32 q7, q3, d0[1]",
-                    ".endif",
-                    ".if {r} > 2",
-                    "vmla.f32 q8, q2, d1[0]",
-                    "vmla.f32 q9, q3, d1[0]",
-                    ".endif",
-                    ".if {r} > 3",
-                    "vmla.f32 q10, q2, d1[1]",
-                    "vmla.f32 q11, q3, d1[1]",
-                    ".endif",
-                    ".if {r} > 4",
-                    "vmla.f32 q12, q2, d2[0]",
-                    "vmla.f32 q13, q3, d2[0]",
-                    ".endif",
-                    ".if {r} > 5",
-                    "vmla.f32 q14, q2, d2[1]",
-                    "vmla.f32 q15, q3, d2[1]",
-                    ".endif",
+                    gemm_step!(),
+                    gemm_step!(),
                     "subs {kc}, {kc}, #1",
                     "bne 3b",
                     "4:",
