@@ -24,7 +24,7 @@
 //! transforms (masked ymm tile moves, zmm transposes and arithmetic), a single-panel kernel
 //! (`tgemm_6x16__avx512`) for a leftover panel and a 6x8 ymm kernel (`tgemm_6x8__avx512`) for a
 //! last block of at most 8 tiles. The armv7 entry (`tgemm_6x8__aarch32_neon`, `asm!`) computes
-//! a 16-tile panel as two 8-lane halves and has its own F6x6 block transforms.
+//! a 16-tile panel as two 8-lane halves and has its own F4x4 and F6x6 block transforms.
 //!
 //! [`TGEMM`] is the dispatch table ([`cpu_probe::Table`]): `TGEMM.best()` is what a plan uses by
 //! default, `TGEMM.available()` what tests and benchmarks iterate, `TGEMM.by_name(..)` forces an

@@ -4,19 +4,24 @@
 //! `vmla.f32` by scalar (NEON without VFPv4 has no `vfma`, and `Isa::Neon` does not imply
 //! VFPv4). A 16-tile panel is two calls of the 8-lane block (lanes 0..8, then 8..16).
 //!
-//! Block transforms: F(6x6,3x3) (`in6`, `out6`) with `Bᵀ`/`Aᵀ` written in `asm!` on 4 lanes
-//! held in q registers (`bt6_4`, `at6_4`: rows into a scratch block, then columns), the same
-//! operations in the same order as the generic code (bit-identical results, tested); F(2x2) and
-//! F(4x4) are the generic ones of [`crate::transforms`] over `Q`, 16 lanes whose arithmetic
-//! (`+`, `−`, `×` scalar, `a + x·s`) is one `asm!` block each, through memory (the compiler
-//! cannot keep NEON values in registers across `asm!` blocks on this toolchain). Gather, scatter
-//! and the clamp stay scalar code. The transform cost of the [`crate::Tile::Auto`] model is the
-//! scalar entry's 30 (W1 under QEMU: about 8 M of the 18 M instructions per run outside the
-//! GEMM, about 9 instructions per point, tile and channel, i.e. ~25 GEMM multiply-adds at
-//! this kernel's ~0.35 instructions per MAC: not measured on hardware).
+//! Block transforms: F(6x6,3x3) and F(4x4,3x3) (`in6`/`out6`, `in4`/`out4`, through `in_asm` /
+//! `out_asm`) with `Bᵀ`/`Aᵀ` written in `asm!` on 4 lanes held in q registers (`bt6_4`,
+//! `at6_4`, `bt4_4`, `at4_4`: rows into a scratch block, then columns, the bias added in the
+//! column pass), the same operations in the same order as the generic code (bit-identical
+//! results, tested); F(2x2,3x3) is the generic code of [`crate::transforms`] over `Q`, 16 lanes
+//! whose arithmetic (`+`, `−`, `×` scalar, `a + x·s`) is one `asm!` block each, through memory
+//! (the compiler cannot keep NEON values in registers across `asm!` blocks on this toolchain).
+//! Gather, scatter and the clamp stay scalar code. The transform cost of the
+//! [`crate::Tile::Auto`] model is the scalar entry's 30 (W1 under QEMU: about 8 M of the 17.7 M
+//! instructions per run outside the GEMM, about 9 instructions per point, tile and channel,
+//! i.e. ~25 GEMM multiply-adds at this kernel's ~0.33 instructions per MAC: an estimate from
+//! instruction counts, not measured on hardware).
+
 #![allow(non_snake_case)]
 
-use crate::transforms::{gather, scatter, Arith, Geometry, InJob, OutJob, Plain, Vector, L, LANES};
+use crate::transforms::{
+    gather, scatter, Arith, Geometry, InJob, OutJob, Plain, Vector, F4, F6, L, LANES,
+};
 use crate::ukernel::{rows, Kernels, Transforms, MR};
 use core::arch::asm;
 use core::mem::MaybeUninit;
@@ -324,20 +329,20 @@ tgemm_fn! {
     }
 }
 
+/// Two f32 in one d register (an `asm!` input), `lo` in lane 0.
+const fn pair(lo: f32, hi: f32) -> f64 {
+    f64::from_bits(((hi.to_bits() as u64) << 32) | lo.to_bits() as u64)
+}
+
 /// `d0`-`d4` for [`bt6_4`]: the F(6x6,3x3) `Bᵀ` coefficients, two f32 per d register (lane 0
 /// in the low half): `[5.25, −4.25]`, `[0.25, −1.25]`, `[0.5, −2.5]`, `[2, 4]`, `[−5, 0]`.
-const BT6: [f64; 5] = {
-    const fn pair(lo: f32, hi: f32) -> f64 {
-        f64::from_bits(((hi.to_bits() as u64) << 32) | lo.to_bits() as u64)
-    }
-    [
-        pair(5.25, -4.25),
-        pair(0.25, -1.25),
-        pair(0.5, -2.5),
-        pair(2.0, 4.0),
-        pair(-5.0, 0.0),
-    ]
-};
+const BT6: [f64; 5] = [
+    pair(5.25, -4.25),
+    pair(0.25, -1.25),
+    pair(0.5, -2.5),
+    pair(2.0, 4.0),
+    pair(-5.0, 0.0),
+];
 
 /// `Bᵀ x` of F(6x6,3x3) on 4 lanes: reads `x[k]` (4 floats) at `src + k·ss` bytes, writes
 /// `y[k]` at `dst + k·ds` bytes, `k < 8`; the same operations in the same order as the
@@ -420,65 +425,15 @@ unsafe fn bt6_4(src: *const f32, ss: usize, dst: *mut f32, ds: usize) {
     }
 }
 
-/// The F(6x6,3x3) input block transform of the entry (see [`crate::ukernel::InFn`]): per
-/// channel, the scalar gather, then `Bᵀ` along rows into a scratch block and along columns into
-/// the output points, 4 lanes at a time with [`bt6_4`].
-///
-/// # Safety
-/// As [`crate::ukernel::InFn`]; the CPU has NEON (the entry's ISA).
-unsafe fn in6(g: &Geometry, j: &InJob) {
-    const ROW: usize = 8 * LANES; // floats per row of 8 points of 16 lanes
-    for i in 0..j.nch {
-        let one = InJob {
-            ch: j.ch + i,
-            nch: 1,
-            // SAFETY: channel i's points are inside the output region (contract).
-            out: unsafe { j.out.add(i * LANES) },
-            ..*j
-        };
-        let mut d = [[L::ZERO; 8]; 8];
-        let mut t = [[L::ZERO; 8]; 8];
-        // SAFETY: forwarded contract, for one channel; d is 8x8 points of 16 lanes.
-        unsafe { gather::<8, 6>(g, &one, &mut d) };
-        let (dp, tp) = (d.as_ptr() as *const f32, t.as_mut_ptr() as *mut f32);
-        for r in 0..8 {
-            for q in 0..4 {
-                // SAFETY: row r of d and of t, lanes 4q..4q+4 of its 8 points (stride 16
-                // floats); NEON present (contract).
-                unsafe { bt6_4(dp.add(r * ROW + 4 * q), 64, tp.add(r * ROW + 4 * q), 64) };
-            }
-        }
-        for c in 0..8 {
-            for q in 0..4 {
-                // SAFETY: column c of t (stride one row), lanes 4q..4q+4; the output points
-                // (k·8 + c)·stride_p, k < 8, are writable for 16 floats (contract).
-                unsafe {
-                    bt6_4(
-                        (tp as *const f32).add(c * LANES + 4 * q),
-                        4 * ROW,
-                        one.out.add(c * one.stride_p + 4 * q),
-                        4 * 8 * one.stride_p,
-                    )
-                };
-            }
-        }
-    }
-}
-
 /// `d0`-`d4` for [`at6_4`]: the F(6x6,3x3) `Aᵀ` coefficients `[2, 0.5]`, `[4, 0.25]`,
 /// `[8, 0.125]`, `[16, 0.0625]`, `[32, 0.03125]` (as [`BT6`]).
-const AT6: [f64; 5] = {
-    const fn pair(lo: f32, hi: f32) -> f64 {
-        f64::from_bits(((hi.to_bits() as u64) << 32) | lo.to_bits() as u64)
-    }
-    [
-        pair(2.0, 0.5),
-        pair(4.0, 0.25),
-        pair(8.0, 0.125),
-        pair(16.0, 0.0625),
-        pair(32.0, 0.03125),
-    ]
-};
+const AT6: [f64; 5] = [
+    pair(2.0, 0.5),
+    pair(4.0, 0.25),
+    pair(8.0, 0.125),
+    pair(16.0, 0.0625),
+    pair(32.0, 0.03125),
+];
 
 /// `Aᵀ x` of F(6x6,3x3) on 4 lanes, plus `bias` in every output when `B`: reads `x[k]` (4
 /// floats) at `src + k·ss` bytes, `k < 8`, writes `y[k]` at `dst + k·ds` bytes, `k < 6`; the
@@ -565,14 +520,103 @@ unsafe fn at6_4<const B: bool>(src: *const f32, ss: usize, dst: *mut f32, ds: us
     }
 }
 
-/// The F(6x6,3x3) output block transform of the entry (see [`crate::ukernel::OutFn`]): per
-/// channel, `Aᵀ` along rows of the products into a scratch block, along columns with the bias
-/// into the 6x6 outputs of the 16 tiles (4 lanes at a time with [`at6_4`]), the clamp (scalar
-/// code, only with an activation: keeps NaN) and the scalar scatter.
+/// `Bᵀ` and `Aᵀ` of one tile size in `asm!` on 4 lanes (see [`bt6_4`], [`at6_4`]).
+trait AsmTf<const A: usize, const M: usize> {
+    /// `Bᵀ x`: `x[k]` at `src + k·ss` bytes, `y[k]` to `dst + k·ds` bytes, `k < α`.
+    ///
+    /// # Safety
+    /// Those quadruples readable / writable; NEON present.
+    unsafe fn bt(src: *const f32, ss: usize, dst: *mut f32, ds: usize);
+    /// `Aᵀ x` (`+ bias` when `B`): `x[k]`, `k < α`, at `src + k·ss` bytes, `y[k]`, `k < m`, to
+    /// `dst + k·ds` bytes.
+    ///
+    /// # Safety
+    /// Those quadruples readable / writable; NEON present.
+    unsafe fn at<const B: bool>(src: *const f32, ss: usize, dst: *mut f32, ds: usize, bias: f32);
+}
+
+impl AsmTf<8, 6> for F6 {
+    #[inline(always)]
+    unsafe fn bt(src: *const f32, ss: usize, dst: *mut f32, ds: usize) {
+        // SAFETY: forwarded contract.
+        unsafe { bt6_4(src, ss, dst, ds) }
+    }
+    #[inline(always)]
+    unsafe fn at<const B: bool>(src: *const f32, ss: usize, dst: *mut f32, ds: usize, bias: f32) {
+        // SAFETY: forwarded contract.
+        unsafe { at6_4::<B>(src, ss, dst, ds, bias) }
+    }
+}
+
+impl AsmTf<6, 4> for F4 {
+    #[inline(always)]
+    unsafe fn bt(src: *const f32, ss: usize, dst: *mut f32, ds: usize) {
+        // SAFETY: forwarded contract.
+        unsafe { bt4_4(src, ss, dst, ds) }
+    }
+    #[inline(always)]
+    unsafe fn at<const B: bool>(src: *const f32, ss: usize, dst: *mut f32, ds: usize, bias: f32) {
+        // SAFETY: forwarded contract.
+        unsafe { at4_4::<B>(src, ss, dst, ds, bias) }
+    }
+}
+
+/// The input block transform of the entry for a tile with `A = α` points (see
+/// [`crate::ukernel::InFn`]): per channel, the scalar gather, then `Bᵀ` along rows into a
+/// scratch block and along columns into the output points, 4 lanes at a time.
+///
+/// # Safety
+/// As [`crate::ukernel::InFn`]; the CPU has NEON (the entry's ISA).
+#[inline(always)]
+unsafe fn in_asm<const A: usize, const M: usize, T: AsmTf<A, M>>(g: &Geometry, j: &InJob) {
+    let row = A * LANES; // floats per row of α points of 16 lanes
+    for i in 0..j.nch {
+        let one = InJob {
+            ch: j.ch + i,
+            nch: 1,
+            // SAFETY: channel i's points are inside the output region (contract).
+            out: unsafe { j.out.add(i * LANES) },
+            ..*j
+        };
+        let mut d = [[L::ZERO; A]; A];
+        let mut t = [[L::ZERO; A]; A];
+        // SAFETY: forwarded contract, for one channel; d is α×α points of 16 lanes.
+        unsafe { gather::<A, M>(g, &one, &mut d) };
+        let (dp, tp) = (d.as_ptr() as *const f32, t.as_mut_ptr() as *mut f32);
+        for r in 0..A {
+            for q in 0..4 {
+                // SAFETY: row r of d and of t, lanes 4q..4q+4 of its α points (stride 16
+                // floats); NEON present (contract).
+                unsafe { T::bt(dp.add(r * row + 4 * q), 64, tp.add(r * row + 4 * q), 64) };
+            }
+        }
+        for c in 0..A {
+            for q in 0..4 {
+                // SAFETY: column c of t (stride one row), lanes 4q..4q+4; the output points
+                // (k·α + c)·stride_p, k < α, are writable for 16 floats (contract).
+                unsafe {
+                    T::bt(
+                        (tp as *const f32).add(c * LANES + 4 * q),
+                        4 * row,
+                        one.out.add(c * one.stride_p + 4 * q),
+                        4 * A * one.stride_p,
+                    )
+                };
+            }
+        }
+    }
+}
+
+/// The output block transform of the entry for a tile with `A = α` points and `M = m`
+/// outputs (see [`crate::ukernel::OutFn`]): per channel, `Aᵀ` along rows of the products into
+/// a scratch block, along columns with the bias into the m×m outputs of the 16 tiles (4 lanes
+/// at a time), the clamp (scalar code, only with an activation: keeps NaN) and the scalar
+/// scatter.
 ///
 /// # Safety
 /// As [`crate::ukernel::OutFn`]; the CPU has NEON (the entry's ISA).
-unsafe fn out6(g: &Geometry, j: &OutJob) {
+#[inline(always)]
+unsafe fn out_asm<const A: usize, const M: usize, T: AsmTf<A, M>>(g: &Geometry, j: &OutJob) {
     for i in 0..j.nch {
         let one = OutJob {
             ch: j.ch + i,
@@ -585,35 +629,35 @@ unsafe fn out6(g: &Geometry, j: &OutJob) {
         };
         // SAFETY: one readable bias (contract).
         let bias = unsafe { *one.bias };
-        let mut t = [[L::ZERO; 6]; 8];
-        let mut y = [[L::ZERO; 6]; 6];
+        let mut t = [[L::ZERO; M]; A];
+        let mut y = [[L::ZERO; M]; M];
         let tp = t.as_mut_ptr() as *mut f32;
         let yp = y.as_mut_ptr() as *mut f32;
-        for r in 0..8 {
+        for r in 0..A {
             for q in 0..4 {
-                // SAFETY: points r·8 + k, k < 8, of the products are readable for 16 floats
-                // (contract); row r of t holds 6 points of 16 lanes; NEON present (contract).
+                // SAFETY: points r·α + k, k < α, of the products are readable for 16 floats
+                // (contract); row r of t holds m points of 16 lanes; NEON present (contract).
                 unsafe {
-                    at6_4::<false>(
-                        one.m.add(r * 8 * one.stride_p + 4 * q),
+                    T::at::<false>(
+                        one.m.add(r * A * one.stride_p + 4 * q),
                         4 * one.stride_p,
-                        tp.add(r * 6 * LANES + 4 * q),
+                        tp.add(r * M * LANES + 4 * q),
                         4 * LANES,
                         0.0,
                     )
                 };
             }
         }
-        for c in 0..6 {
+        for c in 0..M {
             for q in 0..4 {
-                // SAFETY: column c of t (stride one row of 6 points), lanes 4q..4q+4; y[k][c],
-                // k < 6, inside y (stride one row of 6 points); NEON present (contract).
+                // SAFETY: column c of t (stride one row of m points), lanes 4q..4q+4; y[k][c],
+                // k < m, inside y (stride one row of m points); NEON present (contract).
                 unsafe {
-                    at6_4::<true>(
+                    T::at::<true>(
                         (tp as *const f32).add(c * LANES + 4 * q),
-                        4 * 6 * LANES,
+                        4 * M * LANES,
                         yp.add(c * LANES + 4 * q),
-                        4 * 6 * LANES,
+                        4 * M * LANES,
                         bias,
                     )
                 };
@@ -626,7 +670,171 @@ unsafe fn out6(g: &Geometry, j: &OutJob) {
             }
         }
         // SAFETY: forwarded contract, for one channel.
-        unsafe { scatter::<8, 6>(g, &one, &y) };
+        unsafe { scatter::<A, M>(g, &one, &y) };
+    }
+}
+
+/// F(6x6,3x3) input transform of the entry ([`in_asm`] with [`bt6_4`]).
+///
+/// # Safety
+/// As [`crate::ukernel::InFn`]; the CPU has NEON (the entry's ISA).
+unsafe fn in6(g: &Geometry, j: &InJob) {
+    // SAFETY: forwarded contract.
+    unsafe { in_asm::<8, 6, F6>(g, j) }
+}
+
+/// F(6x6,3x3) output transform of the entry ([`out_asm`] with [`at6_4`]).
+///
+/// # Safety
+/// As [`crate::ukernel::OutFn`]; the CPU has NEON (the entry's ISA).
+unsafe fn out6(g: &Geometry, j: &OutJob) {
+    // SAFETY: forwarded contract.
+    unsafe { out_asm::<8, 6, F6>(g, j) }
+}
+
+/// F(4x4,3x3) input transform of the entry ([`in_asm`] with [`bt4_4`]).
+///
+/// # Safety
+/// As [`crate::ukernel::InFn`]; the CPU has NEON (the entry's ISA).
+unsafe fn in4(g: &Geometry, j: &InJob) {
+    // SAFETY: forwarded contract.
+    unsafe { in_asm::<6, 4, F4>(g, j) }
+}
+
+/// F(4x4,3x3) output transform of the entry ([`out_asm`] with [`at4_4`]).
+///
+/// # Safety
+/// As [`crate::ukernel::OutFn`]; the CPU has NEON (the entry's ISA).
+unsafe fn out4(g: &Geometry, j: &OutJob) {
+    // SAFETY: forwarded contract.
+    unsafe { out_asm::<6, 4, F4>(g, j) }
+}
+
+/// `d0`-`d1` for [`bt4_4`]: the F(4x4,3x3) `Bᵀ` coefficients `[−4, 4]`, `[−5, 2]` (as [`BT6`]).
+const BT4: [f64; 2] = [pair(-4.0, 4.0), pair(-5.0, 2.0)];
+
+/// `d0`-`d1` for [`at4_4`]: the F(4x4,3x3) `Aᵀ` coefficients `[2, 4]`, `[8, 0]`.
+const AT4: [f64; 2] = [pair(2.0, 4.0), pair(8.0, 0.0)];
+
+/// `Bᵀ x` of F(4x4,3x3) on 4 lanes, as [`bt6_4`] with 6 points: the same operations in the
+/// same order as the generic `F4::bt` with [`Plain`].
+///
+/// # Safety
+/// The 6 source quadruples readable, the 6 destination quadruples writable; NEON present.
+#[inline(always)]
+unsafe fn bt4_4(src: *const f32, ss: usize, dst: *mut f32, ds: usize) {
+    // SAFETY: the pointers as the contract; NEON present (contract). d8-d15 are declared
+    // clobbered, so the compiler saves them.
+    unsafe {
+        asm!(
+            ".fpu neon",
+            "vld1.32 {{d16-d17}}, [{s}], {ss}",
+            "vld1.32 {{d18-d19}}, [{s}], {ss}",
+            "vld1.32 {{d20-d21}}, [{s}], {ss}",
+            "vld1.32 {{d22-d23}}, [{s}], {ss}",
+            "vld1.32 {{d24-d25}}, [{s}], {ss}",
+            "vld1.32 {{d26-d27}}, [{s}]",
+            // x0..x5 = q8..q13. p = x4 + x2·(−4) -> q1, q = x3 + x1·(−4) -> q2
+            "vmov q1, q12",
+            "vmla.f32 q1, q10, d0[0]",
+            "vmov q2, q11",
+            "vmla.f32 q2, q9, d0[0]",
+            // r = x4 − x2 -> q3, s = (x3 − x1)·2 -> q4
+            "vsub.f32 q3, q12, q10",
+            "vsub.f32 q4, q11, q9",
+            "vmul.f32 q4, q4, d1[1]",
+            // y0 = (x4 + x0·4) + x2·(−5) -> q5, y5 = (x5 + x1·4) + x3·(−5) -> q6
+            "vmov q5, q12",
+            "vmla.f32 q5, q8, d0[1]",
+            "vmla.f32 q5, q10, d1[0]",
+            "vmov q6, q13",
+            "vmla.f32 q6, q9, d0[1]",
+            "vmla.f32 q6, q11, d1[0]",
+            // y1 = p + q -> q7, y2 = p − q -> q1, y3 = r + s -> q2, y4 = r − s -> q3
+            "vadd.f32 q7, q1, q2",
+            "vsub.f32 q1, q1, q2",
+            "vadd.f32 q2, q3, q4",
+            "vsub.f32 q3, q3, q4",
+            "vst1.32 {{d10-d11}}, [{d}], {ds}",
+            "vst1.32 {{d14-d15}}, [{d}], {ds}",
+            "vst1.32 {{d2-d3}}, [{d}], {ds}",
+            "vst1.32 {{d4-d5}}, [{d}], {ds}",
+            "vst1.32 {{d6-d7}}, [{d}], {ds}",
+            "vst1.32 {{d12-d13}}, [{d}]",
+            s = inout(reg) src => _,
+            ss = in(reg) ss,
+            d = inout(reg) dst => _,
+            ds = in(reg) ds,
+            in("d0") BT4[0], in("d1") BT4[1],
+            out("d2") _, out("d3") _, out("d4") _, out("d5") _, out("d6") _, out("d7") _,
+            out("d8") _, out("d9") _, out("d10") _, out("d11") _,
+            out("d12") _, out("d13") _, out("d14") _, out("d15") _,
+            out("d16") _, out("d17") _, out("d18") _, out("d19") _,
+            out("d20") _, out("d21") _, out("d22") _, out("d23") _,
+            out("d24") _, out("d25") _, out("d26") _, out("d27") _,
+            options(nostack),
+        );
+    }
+}
+
+/// `Aᵀ x` of F(4x4,3x3) on 4 lanes (`+ bias` when `B`), as [`at6_4`] with 6 points and 4
+/// outputs: the same operations in the same order as the generic `F4::at` with [`Plain`].
+///
+/// # Safety
+/// The 6 source quadruples readable, the 4 destination quadruples writable; NEON present.
+#[inline(always)]
+unsafe fn at4_4<const B: bool>(src: *const f32, ss: usize, dst: *mut f32, ds: usize, bias: f32) {
+    // SAFETY: the pointers as the contract; NEON present (contract). d8-d15 are declared
+    // clobbered, so the compiler saves them.
+    unsafe {
+        asm!(
+            ".fpu neon",
+            "vld1.32 {{d16-d17}}, [{s}], {ss}",
+            "vld1.32 {{d18-d19}}, [{s}], {ss}",
+            "vld1.32 {{d20-d21}}, [{s}], {ss}",
+            "vld1.32 {{d22-d23}}, [{s}], {ss}",
+            "vld1.32 {{d24-d25}}, [{s}], {ss}",
+            "vld1.32 {{d26-d27}}, [{s}]",
+            // x0..x5 = q8..q13. a -> q2, b -> q3, c -> q4, d -> q5
+            "vadd.f32 q2, q9, q10",
+            "vsub.f32 q3, q9, q10",
+            "vadd.f32 q4, q11, q12",
+            "vsub.f32 q5, q11, q12",
+            // y0 = x0 + a + c -> q8, y1 = b + d·2 -> q6
+            "vadd.f32 q8, q8, q2",
+            "vadd.f32 q8, q8, q4",
+            "vmov q6, q3",
+            "vmla.f32 q6, q5, d0[0]",
+            // y2 = a + c·4 -> q2, y3 = (b + d·8) + x5 -> q3
+            "vmla.f32 q2, q4, d0[1]",
+            "vmla.f32 q3, q5, d1[0]",
+            "vadd.f32 q3, q3, q13",
+            ".if {b}",
+            "vdup.32 q7, d2[0]",
+            "vadd.f32 q8, q8, q7",
+            "vadd.f32 q6, q6, q7",
+            "vadd.f32 q2, q2, q7",
+            "vadd.f32 q3, q3, q7",
+            ".endif",
+            "vst1.32 {{d16-d17}}, [{d}], {ds}",
+            "vst1.32 {{d12-d13}}, [{d}], {ds}",
+            "vst1.32 {{d4-d5}}, [{d}], {ds}",
+            "vst1.32 {{d6-d7}}, [{d}]",
+            b = const B as u32,
+            s = inout(reg) src => _,
+            ss = in(reg) ss,
+            d = inout(reg) dst => _,
+            ds = in(reg) ds,
+            in("d0") AT4[0], in("d1") AT4[1],
+            in("s4") bias,
+            out("d4") _, out("d5") _, out("d6") _, out("d7") _,
+            out("d8") _, out("d9") _, out("d10") _, out("d11") _,
+            out("d12") _, out("d13") _, out("d14") _, out("d15") _,
+            out("d16") _, out("d17") _, out("d18") _, out("d19") _,
+            out("d20") _, out("d21") _, out("d22") _, out("d23") _,
+            out("d24") _, out("d25") _, out("d26") _, out("d27") _,
+            options(nostack),
+        );
     }
 }
 
@@ -636,18 +844,22 @@ const F6X6: Transforms = Transforms {
     output: out6,
 };
 
-/// The generic F(6x6,3x3) transforms over [`Q`], replaced by [`in6`] and [`out6`]; the tests
-/// compare them.
-#[cfg_attr(not(test), allow(dead_code))]
-const F6X6_GENERIC: Transforms = tf::F6X6;
+/// The F(4x4,3x3) transforms of the entry: [`in4`] and [`out4`].
+const F4X4: Transforms = Transforms {
+    input: in4,
+    output: out4,
+};
 
-/// The kernels of the `tgemm_6x8__aarch32_neon` entry: the block transforms over [`Q`], this
-/// file's GEMM, and the scalar entry's transform cost (not measured for this entry).
-pub(crate) const KERNELS: Kernels = Kernels::one_panel(
-    [tf::F2X2, tf::F4X4, F6X6],
-    rows!(tgemm_6x8__aarch32_neon),
-    30.0,
-);
+/// The generic F(6x6,3x3) and F(4x4,3x3) transforms over [`Q`], replaced by [`in6`],
+/// [`out6`], [`in4`], [`out4`]; the tests compare them.
+#[cfg_attr(not(test), allow(dead_code))]
+const GENERIC: [Transforms; 2] = [tf::F6X6, tf::F4X4];
+
+/// The kernels of the `tgemm_6x8__aarch32_neon` entry: the F2x2 block transforms over [`Q`],
+/// the `asm!` F4x4 and F6x6 ones, this file's GEMM, and the scalar entry's transform cost (see
+/// the module docs).
+pub(crate) const KERNELS: Kernels =
+    Kernels::one_panel([tf::F2X2, F4X4, F6X6], rows!(tgemm_6x8__aarch32_neon), 30.0);
 
 #[cfg(test)]
 mod tests {
@@ -716,81 +928,83 @@ mod tests {
         }
     }
 
-    /// The asm F(6x6,3x3) transforms equal the generic ones over [`Q`] bit for bit (the same
-    /// operations in the same order), on a padded 13x11 image of 6 tiles (a partial block), with
-    /// and without a clamp.
+    /// The asm F(6x6,3x3) and F(4x4,3x3) transforms equal the generic ones over [`Q`] bit for
+    /// bit (the same operations in the same order), on a padded 13x11 image (6 or 12 tiles: a
+    /// partial block), with and without a clamp.
     #[test]
-    fn f6x6_transforms_equal_the_generic_ones() {
+    fn asm_transforms_equal_the_generic_ones() {
         if !cpu_probe::Isa::Neon.supported() {
             return;
         }
-        let (c, k, h, w) = (3, 2, 13, 11);
-        let g = Geometry {
-            c,
-            k,
-            h,
-            w,
-            oh: h,
-            ow: w,
-            pad_top: 1,
-            pad_left: 1,
-            tiles_y: 3,
-            tiles_x: 2,
-            tiles: 6,
-        };
-        let x: Vec<f32> = (0..c * h * w)
-            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 32.0)
-            .collect();
-        let mut outs = [vec![0.0f32; 64 * c * LANES], vec![0.0f32; 64 * c * LANES]];
-        for (o, f) in outs
-            .iter_mut()
-            .zip([in6 as crate::ukernel::InFn, F6X6_GENERIC.input])
-        {
-            let job = InJob {
-                input: x.as_ptr(),
-                ch: 0,
-                nch: c,
-                tile0: 0,
-                out: o.as_mut_ptr(),
-                stride_p: c * LANES,
-                input_len: x.len(),
+        let (c, k, h, w) = (3usize, 2usize, 13usize, 11usize);
+        let tiles = [(F6X6, 8usize, 6usize), (F4X4, 6, 4)];
+        for ((asm_tf, a, mo), generic) in tiles.into_iter().zip(GENERIC) {
+            let (ty, tx) = (h.div_ceil(mo), w.div_ceil(mo));
+            let g = Geometry {
+                c,
+                k,
+                h,
+                w,
+                oh: h,
+                ow: w,
+                pad_top: 1,
+                pad_left: 1,
+                tiles_y: ty,
+                tiles_x: tx,
+                tiles: ty * tx,
             };
-            // SAFETY: the buffers hold the whole input and 64 points of c channels; NEON.
-            unsafe { f(&g, &job) };
-        }
-        assert!(outs[0]
-            .iter()
-            .zip(&outs[1])
-            .all(|(a, b)| a.to_bits() == b.to_bits()));
-        let m: Vec<f32> = (0..64 * k * LANES)
-            .map(|i| ((i * 53 % 97) as f32 - 48.0) / 16.0)
-            .collect();
-        let bias = [0.375f32, -0.25];
-        for (lo, hi) in [(f32::NEG_INFINITY, f32::INFINITY), (-0.5, 0.75)] {
-            let mut ys = [vec![f32::NAN; k * h * w], vec![f32::NAN; k * h * w]];
-            for (y, f) in ys
-                .iter_mut()
-                .zip([out6 as crate::ukernel::OutFn, F6X6_GENERIC.output])
-            {
-                let job = OutJob {
-                    m: m.as_ptr(),
-                    stride_p: k * LANES,
-                    output: y.as_mut_ptr(),
+            let x: Vec<f32> = (0..c * h * w)
+                .map(|i| ((i * 37 % 101) as f32 - 50.0) / 32.0)
+                .collect();
+            let n = a * a * c * LANES;
+            let mut outs = [vec![0.0f32; n], vec![0.0f32; n]];
+            for (o, f) in outs.iter_mut().zip([asm_tf.input, generic.input]) {
+                let job = InJob {
+                    input: x.as_ptr(),
                     ch: 0,
-                    nch: k,
+                    nch: c,
                     tile0: 0,
-                    bias: bias.as_ptr(),
-                    lo,
-                    hi,
+                    out: o.as_mut_ptr(),
+                    stride_p: c * LANES,
+                    input_len: x.len(),
                 };
-                // SAFETY: 64 points of k channels, k biases, the whole output; NEON.
+                // SAFETY: the buffers hold the whole input and α² points of c channels; NEON.
                 unsafe { f(&g, &job) };
             }
-            assert!(ys[0].iter().all(|v| !v.is_nan()));
-            assert!(ys[0]
+            assert!(outs[0]
                 .iter()
-                .zip(&ys[1])
-                .all(|(a, b)| a.to_bits() == b.to_bits()));
+                .zip(&outs[1])
+                .all(|(p, q)| p.to_bits() == q.to_bits()));
+            let m: Vec<f32> = (0..a * a * k * LANES)
+                .map(|i| ((i * 53 % 97) as f32 - 48.0) / 16.0)
+                .collect();
+            let bias = [0.375f32, -0.25];
+            for (lo, hi) in [(f32::NEG_INFINITY, f32::INFINITY), (-0.5, 0.75)] {
+                let mut ys = [vec![f32::NAN; k * h * w], vec![f32::NAN; k * h * w]];
+                for (y, f) in ys.iter_mut().zip([asm_tf.output, generic.output]) {
+                    let job = OutJob {
+                        m: m.as_ptr(),
+                        stride_p: k * LANES,
+                        output: y.as_mut_ptr(),
+                        ch: 0,
+                        nch: k,
+                        tile0: 0,
+                        bias: bias.as_ptr(),
+                        lo,
+                        hi,
+                    };
+                    // SAFETY: α² points of k channels, k biases, the whole output; NEON.
+                    unsafe { f(&g, &job) };
+                }
+                assert!(ys[0].iter().all(|v| !v.is_nan()), "α = {a}");
+                assert!(
+                    ys[0]
+                        .iter()
+                        .zip(&ys[1])
+                        .all(|(p, q)| p.to_bits() == q.to_bits()),
+                    "α = {a}"
+                );
+            }
         }
     }
 }
