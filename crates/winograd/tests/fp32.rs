@@ -425,6 +425,19 @@ fn nan_input_stays_nan_without_activation() {
     }
 }
 
+/// The tests above iterate [`TGEMM`]'s available entries: on 32-bit ARM with NEON (the QEMU
+/// cortex-a7 and cortex-a15 runs of `scripts/test-armv7.sh`) that list includes the aarch32
+/// NEON entry, so they check it.
+#[test]
+fn armv7_neon_entry_is_checked_where_neon_runs() {
+    let names: Vec<_> = TGEMM.available().iter().map(|e| e.name).collect();
+    eprintln!("available fp32 winograd entries: {names:?}");
+    assert!(names.contains(&"tgemm_6x16__scalar"), "{names:?}");
+    if cfg!(target_arch = "arm") && cpu_probe::Isa::Neon.supported() {
+        assert!(names.contains(&"tgemm_6x8__aarch32_neon"), "{names:?}");
+    }
+}
+
 #[test]
 fn auto_tile_and_variant_defaults() {
     let wt = vec![0.5f32; 4 * 4 * 9];

@@ -15,6 +15,7 @@
 //! |-------------------------------|---------|---------------------|------------------------|
 //! | `tgemm_6x16__scalar`          | Scalar  | 6×16 f32 array      | `scalar.rs`            |
 //! | `tgemm_6x16__neon`            | Neon    | 24 q registers      | `aarch64/neon.rs`      |
+//! | `tgemm_6x8__aarch32_neon`     | Neon    | 12 q registers ×2   | `arm/neon.rs` (armv7)  |
 //! | `tgemm_6x16__avx2`            | Avx2    | 12 ymm registers    | `x86_64/avx2.rs`       |
 //! | `tgemm_6x32__avx512`          | Avx512  | 12 zmm registers    | `x86_64/avx512.rs`     |
 //!
@@ -22,7 +23,8 @@
 //! the six row counts a tile of output channels can have. The Avx512 entry has its own block
 //! transforms (masked ymm tile moves, zmm transposes and arithmetic), a single-panel kernel
 //! (`tgemm_6x16__avx512`) for a leftover panel and a 6x8 ymm kernel (`tgemm_6x8__avx512`) for a
-//! last block of at most 8 tiles.
+//! last block of at most 8 tiles. The armv7 entry (`tgemm_6x8__aarch32_neon`, `asm!`) computes
+//! a 16-tile panel as two 8-lane halves and has its own F4x4 and F6x6 block transforms.
 //!
 //! [`TGEMM`] is the dispatch table ([`cpu_probe::Table`]): `TGEMM.best()` is what a plan uses by
 //! default, `TGEMM.available()` what tests and benchmarks iterate, `TGEMM.by_name(..)` forces an
@@ -42,6 +44,8 @@ macro_rules! tgemm_fn {
 
 #[cfg(target_arch = "aarch64")]
 pub mod aarch64;
+#[cfg(target_arch = "arm")]
+pub mod arm;
 pub mod scalar;
 #[cfg(target_arch = "x86_64")]
 pub mod x86_64;
@@ -157,6 +161,12 @@ pub static TGEMM: Table<Kernels> = Table::new(&[
         isa: Isa::Neon,
         name: "tgemm_6x16__neon",
         kernels: aarch64::neon::KERNELS,
+    },
+    #[cfg(target_arch = "arm")]
+    Entry {
+        isa: Isa::Neon,
+        name: "tgemm_6x8__aarch32_neon",
+        kernels: arm::neon::KERNELS,
     },
     #[cfg(target_arch = "x86_64")]
     Entry {
