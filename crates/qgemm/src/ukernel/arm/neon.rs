@@ -42,7 +42,6 @@
 //! flush-to-zero never applies (`|acc| >= 1` times a scale `>= 2⁻³²` is a normal number).
 #![allow(non_snake_case)]
 
-use crate::ukernel::Fp32Requant;
 use core::mem::MaybeUninit;
 
 /// Rows per tile.
@@ -55,31 +54,21 @@ pub const NR: usize = 8;
 #[repr(C, align(16))]
 struct Tile([[i32; NR]; MR]);
 
-/// See [`crate::ukernel::IgemmFn`].
-///
-/// # Safety
-/// The contract of [`crate::ukernel::IgemmFn`] with `MR = 4`, `NR = 8`, `KR = 4`, on a CPU with
-/// NEON.
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn igemm_4x8c4__aarch32_neon(
-    mr: usize,
-    nr: usize,
-    taps: usize,
-    kc: usize,
-    a: *const *const u8,
-    a_xor: u8,
-    w: *const i8,
-    bias: *const i32,
-    out: *mut i32,
-    out_stride: usize,
-) {
-    let mut tile = MaybeUninit::<Tile>::uninit();
-    // SAFETY: the caller's contract; out is writable for mr rows of nr (<= NR) i32 with stride
-    // out_stride.
-    unsafe {
-        let tile = accumulate(mr, taps, kc, a, a_xor, w, bias, &mut tile);
-        store_rows(&tile.0, mr, nr, out, out_stride)
-    };
+kernel_fn! {
+    /// See [`crate::ukernel::IgemmFn`].
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::IgemmFn`] with `MR = 4`, `NR = 8`, `KR = 4`, on a CPU
+    /// with NEON.
+    pub igemm igemm_4x8c4__aarch32_neon(mr, nr, taps, kc, a, a_xor, w, bias, out, out_stride) {
+        let mut tile = MaybeUninit::<Tile>::uninit();
+        // SAFETY: the caller's contract; out is writable for mr rows of nr (<= NR) i32 with stride
+        // out_stride.
+        unsafe {
+            let tile = accumulate(mr, taps, kc, a, a_xor, w, bias, &mut tile);
+            store_rows(&tile.0, mr, nr, out, out_stride)
+        };
+    }
 }
 
 /// Stores the first `nr` elements of the first `mr` rows of `rows` to `out` (row stride
@@ -126,64 +115,53 @@ struct Requant {
     magic_less_zp: i32,
 }
 
-/// `igemm_4x8c4__aarch32_neon` with the `Fp32` requantization (per tensor or per channel)
-/// fused into its store: see [`crate::ukernel::IgemmFp32Fn`].
-///
-/// # Safety
-/// The contract of [`crate::ukernel::IgemmFp32Fn`] with `MR = 4`, `NR = 8`, `KR = 4`, on a CPU
-/// with NEON.
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn igemm_4x8c4_fp32__aarch32_neon(
-    mr: usize,
-    ncols: usize,
-    w_stride: usize,
-    taps: usize,
-    kc: usize,
-    a: *const *const u8,
-    a_xor: u8,
-    w: *const i8,
-    bias: *const i32,
-    q: &Fp32Requant,
-    out: *mut u8,
-    out_stride: usize,
-) {
-    const BOUND: f32 = 4_194_304.0; // 2²²
-    const MAGIC: f32 = 12_582_912.0;
-    let mut rq = Requant {
-        scale: [q.scale; NR],
-        lo: q.lo.clamp(-BOUND, BOUND),
-        hi: q.hi.clamp(-BOUND, BOUND),
-        magic: MAGIC,
-        magic_less_zp: (MAGIC.to_bits() as i32).wrapping_sub(q.zero_point),
-    };
-    // Not initialised: the asm blocks write all of both (written in place: returned by value,
-    // the tile was copied by a `memcpy` call per block).
-    let mut tile = MaybeUninit::<Tile>::uninit();
-    let mut bytes = MaybeUninit::<[[u8; NR]; MR]>::uninit();
-    let mut col = 0;
-    while col < ncols {
-        let nr = (ncols - col).min(NR);
-        let b = col / NR;
-        if let Some(cs) = q.channel_scales {
-            for (j, s) in rq.scale.iter_mut().enumerate() {
-                // (The contract gives ncols scales; `get` keeps a short slice from panicking.)
-                *s = if j < nr {
-                    cs.get(col + j).copied().unwrap_or(0.0)
-                } else {
-                    0.0
-                };
-            }
-        }
-        // SAFETY: block b of the call is at w + b·w_stride with its NR biases at bias + col
-        // (the caller's contract); columns col..col + nr of the mr rows of out are the
-        // caller's.
-        unsafe {
-            let w = w.add(b * w_stride);
-            let tile = accumulate(mr, taps, kc, a, a_xor, w, bias.add(col), &mut tile);
-            let bytes = requantize(tile, &rq, &mut bytes);
-            store_rows(bytes, mr, nr, out.add(col), out_stride)
+kernel_fn! {
+    /// `igemm_4x8c4__aarch32_neon` with the `Fp32` requantization (per tensor or per channel)
+    /// fused into its store: see [`crate::ukernel::IgemmFp32Fn`].
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::IgemmFp32Fn`] with `MR = 4`, `NR = 8`, `KR = 4`, on a CPU
+    /// with NEON.
+    pub igemm_fp32 igemm_4x8c4_fp32__aarch32_neon(mr, ncols, w_stride, taps, kc, a, a_xor, w,
+        bias, q, out, out_stride) {
+        const BOUND: f32 = 4_194_304.0; // 2²²
+        const MAGIC: f32 = 12_582_912.0;
+        let mut rq = Requant {
+            scale: [q.scale; NR],
+            lo: q.lo.clamp(-BOUND, BOUND),
+            hi: q.hi.clamp(-BOUND, BOUND),
+            magic: MAGIC,
+            magic_less_zp: (MAGIC.to_bits() as i32).wrapping_sub(q.zero_point),
         };
-        col += NR;
+        // Not initialised: the asm blocks write all of both (written in place: returned by value,
+        // the tile was copied by a `memcpy` call per block).
+        let mut tile = MaybeUninit::<Tile>::uninit();
+        let mut bytes = MaybeUninit::<[[u8; NR]; MR]>::uninit();
+        let mut col = 0;
+        while col < ncols {
+            let nr = (ncols - col).min(NR);
+            let b = col / NR;
+            if let Some(cs) = q.channel_scales {
+                for (j, s) in rq.scale.iter_mut().enumerate() {
+                    // (The contract gives ncols scales; `get` keeps a short slice from panicking.)
+                    *s = if j < nr {
+                        cs.get(col + j).copied().unwrap_or(0.0)
+                    } else {
+                        0.0
+                    };
+                }
+            }
+            // SAFETY: block b of the call is at w + b·w_stride with its NR biases at bias + col
+            // (the caller's contract); columns col..col + nr of the mr rows of out are the
+            // caller's.
+            unsafe {
+                let w = w.add(b * w_stride);
+                let tile = accumulate(mr, taps, kc, a, a_xor, w, bias.add(col), &mut tile);
+                let bytes = requantize(tile, &rq, &mut bytes);
+                store_rows(bytes, mr, nr, out.add(col), out_stride)
+            };
+            col += NR;
+        }
     }
 }
 
