@@ -16,8 +16,10 @@ use onnx::{
 };
 use proptest::prelude::*;
 use prost::Message;
+use std::io::Read;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 mod common;
 use common::TempDir;
@@ -190,21 +192,70 @@ fn kbench(args: &[&std::ffi::OsStr]) -> Run {
         Some(("qemu-arm", "/usr/arm-linux-gnueabihf"))
     } else {
         None
-    };
-    let mut cmd = match emulator {
-        Some((qemu, sysroot)) if std::env::var_os("QEMU_CPU").is_some() => {
-            let mut c = Command::new(qemu);
-            c.args(["-L", sysroot, bin]);
-            c
-        }
-        _ => Command::new(bin),
-    };
-    let out = cmd.arg("conformance").args(args).output().unwrap();
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+    .filter(|_| std::env::var_os("QEMU_CPU").is_some());
+    let command = || {
+        let mut c = match emulator {
+            Some((qemu, sysroot)) => {
+                let mut c = Command::new(qemu);
+                c.args(["-L", sysroot, bin]);
+                c
+            }
+            None => Command::new(bin),
+        };
+        c.arg("conformance").args(args);
+        c
+    };
+    // Under qemu-user (7.2), a fork of this multi-threaded emulated process can deadlock in the
+    // child before it execs (seen once in CI-like runs: the forked child asleep for 15 minutes,
+    // the test waiting for it). A kbench run takes seconds, so under emulation a run that has not
+    // finished after RUN_LIMIT is killed and spawned again; natively there is no limit.
+    const RUN_LIMIT: Duration = Duration::from_secs(90);
+    const ATTEMPTS: usize = 3;
+    for attempt in 1..=ATTEMPTS {
+        if let Some(run) = run_with_limit(command(), emulator.map(|_| RUN_LIMIT)) {
+            return run;
+        }
+        eprintln!(
+            "kbench conformance {args:?}: no exit after {RUN_LIMIT:?} (attempt {attempt}), killed"
+        );
+    }
+    panic!("kbench conformance {args:?} did not finish in {ATTEMPTS} attempts");
+}
+
+/// Runs `cmd` to completion, or kills it once `limit` has passed (then `None`).
+fn run_with_limit(mut cmd: Command, limit: Option<Duration>) -> Option<Run> {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            r.read_to_end(&mut v).unwrap();
+            String::from_utf8_lossy(&v).into_owned()
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if limit.is_some_and(|l| start.elapsed() > l) {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Some(Run {
+        code: status.code(),
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    })
 }
 
 #[test]
