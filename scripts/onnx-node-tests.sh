@@ -11,7 +11,8 @@
 #    `backend-test-tools generate-data` does. The `_expanded` variants (the operator's function
 #    body as a multi-node graph of other operators) are listed and left out.
 # 3. Runs `cargo run --release -p kbench -- conformance OUT_DIR --json OUT_DIR/results.json`
-#    ($KBENCH_PROFILE picks another cargo profile, e.g. CI's `ci-release`).
+#    ($KBENCH_PROFILE picks another cargo profile; $KBENCH_BIN runs that kbench binary instead of
+#    `cargo run`, e.g. CI's target/debug/kbench, which its `cargo test --workspace` step built).
 #
 # Exit status: kbench's (0: no FAIL, 1: some FAIL, 2: usage error), or non-zero if a step failed.
 set -euo pipefail
@@ -110,7 +111,11 @@ echo "::: generated in $((SECONDS - t0)) s"
 t0=$SECONDS
 cd "$ROOT"
 status=0
-cargo run --profile "${KBENCH_PROFILE:-release}" -q -p kbench -- conformance "$OUT" --json "$OUT/results.json" || status=$?
+if [ -n "${KBENCH_BIN-}" ]; then
+  "$KBENCH_BIN" conformance "$OUT" --json "$OUT/results.json" || status=$?
+else
+  cargo run --profile "${KBENCH_PROFILE:-release}" -q -p kbench -- conformance "$OUT" --json "$OUT/results.json" || status=$?
+fi
 echo "::: kbench conformance (build + run) in $((SECONDS - t0)) s, exit $status"
 echo "::: results: $OUT/results.json; total $((SECONDS - t_start)) s"
 exit "$status"

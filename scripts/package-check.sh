@@ -3,7 +3,9 @@
 #   cargo package --workspace            packs each crate and verifies it: the .crate is unpacked
 #                                        and built against a local registry holding the others
 #   cargo publish --workspace --dry-run  the checks of a real publish (crates.io index, dependency
-#                                        versions, metadata), everything but the upload
+#     --no-verify                        versions, metadata), everything but the upload; its
+#                                        build of the same .crate files is skipped (the step
+#                                        above just verified them)
 # The verification builds use the `dev` profile, which nothing else here builds. To keep them
 # cheap, the third-party crates get the settings the test profile gives them (opt-level 2, no
 # debug info; see Cargo.toml), so `cargo test --workspace` has already compiled them, and our own
@@ -26,5 +28,5 @@ echo "+ cargo package --workspace"
 cargo package --workspace "${cfg[@]}"
 if [ "$offline" -eq 0 ]; then
   echo "+ cargo publish --workspace --dry-run"
-  cargo publish --workspace --dry-run "${cfg[@]}"
+  cargo publish --workspace --dry-run --no-verify "${cfg[@]}"
 fi
