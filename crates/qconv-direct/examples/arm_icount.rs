@@ -5,7 +5,8 @@
 //!
 //! `arm_icount <Q1|Q2|Q3|Q4|Q5|Q6> <kernel name, e.g. igemm_8x8c4__neon> <runs>`
 //!
-//! u8 activations (zero point 128) × i8 weights (zero point 0), per-tensor `Fp32`
+//! u8 activations (zero point 128) × symmetric i8 weights in [-127, 127] (zero point 0; every
+//! kernel applies), per-tensor `Fp32`
 //! requantization to u8, 1 thread.
 use cpu_probe::parallel::Parallel;
 use qconv_direct::{
@@ -33,7 +34,10 @@ fn main() {
     let rq = Requantizer::new(RequantScheme::Fp32, 0.001, 128, QType::U8).unwrap();
     let par = Parallel::single();
     let gemm = |m: usize, k: usize, n: usize| {
-        let b: Vec<i8> = data(k * n, 7).iter().map(|&x| x as i8).collect();
+        let b: Vec<i8> = data(k * n, 7)
+            .iter()
+            .map(|&x| (x as i8).max(-127))
+            .collect();
         let p = PackedB::new(GemmConfig {
             kernel: Some(kernel),
             ..GemmConfig::u8_by_s8(k, n, &b)
@@ -56,7 +60,7 @@ fn main() {
     let conv = |k: usize, s: usize, pad: usize, g: usize, ci: usize, co: usize, hw: usize| {
         let w: Vec<i8> = data(g * co * k * k * ci, 7)
             .iter()
-            .map(|&x| x as i8)
+            .map(|&x| (x as i8).max(-127))
             .collect();
         let plan = QConv2d::new(QConv2dConfig {
             desc: Conv2dDesc::square(k, s, Padding::uniform(pad), g, ci, co),

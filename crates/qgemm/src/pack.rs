@@ -34,6 +34,8 @@
 //!   `smlal` kernels that read the same groups).
 //! * `KR = 8` (`c8`): the matrix-multiply kernel (USMMLA): 16 bytes hold two output channels ×
 //!   8 input channels, the `8 × 2` right operand of one instruction.
+//! * `KR = 16` (`c16`): the 8-bit `smull`/`smlal2` kernel (ARMv8.0 NEON): each output
+//!   channel's 16 input channels are one vector.
 //!
 //! [`pack_kernel`] packs for a given micro-kernel; [`pack`] infers `KR` from `NR`
 //! ([`crate::ukernel::kr_for_nr`]).
@@ -279,9 +281,9 @@ fn sizes(
     if nr == 0 {
         return Err(GemmError::Shape("NR 0: a block needs >= 1 column".into()));
     }
-    if kr != 4 && kr != 8 {
+    if kr != 4 && kr != 8 && kr != 16 {
         return Err(GemmError::Shape(format!(
-            "KR {kr}: the packed layouts have 4 or 8 input channels per k-group"
+            "KR {kr}: the packed layouts have 4, 8 or 16 input channels per k-group"
         )));
     }
     if taps == 0 || cin_g == 0 || cout_g == 0 || groups == 0 {

@@ -18,6 +18,21 @@ fn lcg(s: &mut u64) -> i32 {
     support_lcg::lcg(s) as i32
 }
 
+/// The available entries that are exact for weights `b` (all of them unless some packed weight
+/// `w'` is −128: `igemm_2x8c16__neon` needs `w' >= −127`; `w' = w` for i8, `w − 128` for u8).
+fn exact_entries(b: Input8<'_>) -> Vec<&'static Kernel> {
+    let w_min = match b {
+        Input8::I8(x) => x.iter().copied().min(),
+        Input8::U8(x) => x.iter().map(|&v| (i32::from(v) - 128) as i8).min(),
+    }
+    .unwrap_or(0);
+    IGEMM
+        .available()
+        .into_iter()
+        .filter(|v| v.kernels.exact_for(w_min))
+        .collect()
+}
+
 #[allow(clippy::too_many_arguments)]
 fn check(
     m: usize,
@@ -118,7 +133,7 @@ fn check_data(
     } else {
         Parallel::single()
     };
-    for v in IGEMM.available() {
+    for v in exact_entries(bin) {
         let p = match PackedB::new(GemmConfig {
             k,
             n,
@@ -416,7 +431,8 @@ fn overflow_boundary() {
         })
     };
     let a = vec![255u8; 33025];
-    for v in IGEMM.available() {
+    // B all 0 as u8: w' = −128 everywhere.
+    for v in exact_entries(Input8::U8(&[0])) {
         let p = mk(33025, Some(v)).unwrap();
         let mut c = [0i32; 1];
         p.gemm(
@@ -551,7 +567,8 @@ fn fused_requantization_edges() {
     let (m, k, n) = (29usize, 12usize, 45usize);
     let mut s = 7u64;
     let a: Vec<u8> = (0..m * k).map(|_| lcg(&mut s) as u8).collect();
-    let b: Vec<i8> = (0..k * n).map(|_| lcg(&mut s) as i8).collect();
+    // >= −127: every entry, `igemm_2x8c16__neon` included, runs these requantization edges.
+    let b: Vec<i8> = (0..k * n).map(|_| (lcg(&mut s) as i8).max(-127)).collect();
     let bias: Vec<i32> = (0..n)
         .map(|j| match j % 5 {
             0 => 2_147_000_000,
@@ -701,7 +718,8 @@ fn no_read_past_the_end_of_a() {
         for x in ga.bytes().iter_mut() {
             *x = lcg(&mut s) as u8;
         }
-        let b: Vec<i8> = (0..k * n).map(|_| lcg(&mut s) as i8).collect();
+        // >= −127: every entry, `igemm_2x8c16__neon` included, reads A through the guard.
+        let b: Vec<i8> = (0..k * n).map(|_| (lcg(&mut s) as i8).max(-127)).collect();
         let a32: Vec<i32> = ga.bytes().iter().map(|&v| i32::from(v)).collect();
         let b32: Vec<i32> = b.iter().map(|&v| i32::from(v)).collect();
         let want = gemm_i32(m, n, k, &a32, k, 128, &b32, n, &vec![0; n]);
@@ -758,4 +776,139 @@ fn entries_by_name() {
         }
     }
     assert!(IGEMM.by_name("igemm_4x8c4__sse9").is_err());
+}
+
+/// `igemm_2x8c16__neon` (ARMv8.0 NEON; exact only for packed weights `w' >= −127`) at the plan
+/// level: chosen by default on a CPU whose best entry is plain NEON when the weights allow it and
+/// `k` fills its 16-channel groups, an exact entry instead when a weight is −128 or `k` would be
+/// mostly padding, and refused with an error naming the weights when forced on a −128 weight.
+/// Every plan against the reference: u8 and i8 weights with per-tensor and per-channel zero
+/// points (the row-sum path), u8 and i8 activations, `m` below and above the tile. Off aarch64
+/// (no such entry) the default plans are still checked.
+#[test]
+fn i16_pair_kernel_plans() {
+    const C16: &str = "igemm_2x8c16__neon";
+    let c16 = IGEMM.available().into_iter().find(|e| e.name == C16);
+    let neon_best = IGEMM.best().isa == cpu_probe::Isa::Neon;
+    eprintln!(
+        "{C16} available: {}; best entry: {}",
+        c16.is_some(),
+        IGEMM.best().name
+    );
+    let mut s = 77u64;
+    for (m, k, n) in [
+        (5, 64, 24),
+        (3, 48, 16),
+        (2, 17, 9),
+        (1, 1024, 8),
+        (7, 3, 8),
+        (4, 32, 1),
+    ] {
+        for case in 0..4 {
+            let (b_type, a_type) = [
+                (QType::I8, QType::U8),
+                (QType::U8, QType::U8),
+                (QType::I8, QType::I8),
+                (QType::U8, QType::I8),
+            ][case];
+            // Weights in the kernel's range: i8 in [-127, 127], u8 in [1, 255] (w' = w - 128).
+            let b: Vec<i32> = (0..k * n)
+                .map(|_| match b_type {
+                    QType::I8 => lcg(&mut s).rem_euclid(255) - 127,
+                    QType::U8 => 1 + lcg(&mut s).rem_euclid(255),
+                })
+                .collect();
+            let zb: Vec<i32> = match (b_type, case % 2) {
+                (QType::I8, 0) => vec![0; n],
+                (QType::I8, _) => (0..n).map(|j| (j as i32 % 5) - 2).collect(),
+                (QType::U8, 0) => vec![128; n],
+                (QType::U8, _) => (0..n).map(|j| 120 + (j as i32 % 9)).collect(),
+            };
+            let za = if a_type == QType::U8 { 128 } else { -3 };
+            let a: Vec<i32> = (0..m * k)
+                .map(|_| match a_type {
+                    QType::U8 => lcg(&mut s).rem_euclid(256),
+                    QType::I8 => lcg(&mut s).rem_euclid(256) - 128,
+                })
+                .collect();
+            let bias: Vec<i32> = (0..n).map(|j| 1000 * j as i32 - 4000).collect();
+            let mut want = gemm_i32(m, n, k, &a, k, za, &b, n, &zb);
+            for (i, x) in want.iter_mut().enumerate() {
+                *x += bias[i % n];
+            }
+            let a_u8: Vec<u8> = a.iter().map(|&v| v as u8).collect();
+            let a_i8: Vec<i8> = a.iter().map(|&v| v as i8).collect();
+            let ain = if a_type == QType::U8 {
+                Input8::U8(&a_u8)
+            } else {
+                Input8::I8(&a_i8)
+            };
+            for minus128 in [false, true] {
+                let mut b = b.clone();
+                let mut want = want.clone();
+                if minus128 {
+                    // One weight at w' = -128 (i8 -128, u8 0); the reference follows.
+                    let (p, j) = (k / 2, n - 1);
+                    let old = b[p * n + j];
+                    b[p * n + j] = if b_type == QType::I8 { -128 } else { 0 };
+                    for r in 0..m {
+                        want[r * n + j] += (a[r * k + p] - za) * (b[p * n + j] - old);
+                    }
+                }
+                let b_u8: Vec<u8> = b.iter().map(|&v| v as u8).collect();
+                let b_i8: Vec<i8> = b.iter().map(|&v| v as i8).collect();
+                let bin = if b_type == QType::U8 {
+                    Input8::U8(&b_u8)
+                } else {
+                    Input8::I8(&b_i8)
+                };
+                let plan = |kernel| {
+                    PackedB::new(GemmConfig {
+                        k,
+                        n,
+                        b: bin,
+                        ldb: n,
+                        a_type,
+                        a_zero_point: za,
+                        b_zero_points: &zb,
+                        bias: Some(&bias),
+                        kernel,
+                    })
+                };
+                let what = format!("m {m} k {k} n {n} case {case} minus128 {minus128}");
+                let run = |p: &PackedB| {
+                    let mut c = vec![0i32; m * n];
+                    let out = GemmOutput::I32 { c: &mut c, ldc: n };
+                    p.gemm(m, ain, k, out, &Parallel::single()).unwrap();
+                    c
+                };
+                let p = plan(None).unwrap();
+                let chosen = p.kernel().name;
+                // Padded channels at most 1/4 of each group's, >= 4 groups (Kernels::suits).
+                let fills = k.div_ceil(16) * 16 * 3 <= k * 4 && k.div_ceil(16) >= 4;
+                if c16.is_some() && neon_best && fills && !minus128 {
+                    assert_eq!(chosen, C16, "{what}");
+                } else {
+                    assert_ne!(chosen, C16, "{what}");
+                }
+                assert_eq!(run(&p), want, "{what}: default plan on {chosen}");
+                if let Some(e) = c16 {
+                    match plan(Some(e)) {
+                        Ok(p) => {
+                            assert!(!minus128, "{what}: forced {C16} accepted a -128 weight");
+                            assert_eq!(run(&p), want, "{what}: forced {C16}");
+                        }
+                        Err(GemmError::Kernel(msg)) => {
+                            assert!(minus128, "{what}: {msg}");
+                            assert!(
+                                msg.contains("exact only for packed weights >= -127"),
+                                "{msg}"
+                            );
+                        }
+                        Err(e) => panic!("{what}: {e}"),
+                    }
+                }
+            }
+        }
+    }
 }

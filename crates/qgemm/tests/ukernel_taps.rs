@@ -24,9 +24,9 @@ fn taps_and_chunks() {
                 }
                 seed += 1;
                 let xor = if seed.is_multiple_of(2) { 0x80 } else { 0 };
-                // w'[co][t][c], full i8 range (−128 included).
+                // w'[co][t][c], the kernel's whole range (−128 included where it is exact).
                 let w: Vec<i8> = (0..ncols * taps * kc)
-                    .map(|_| lcg(&mut seed) as u8 as i8)
+                    .map(|_| (lcg(&mut seed) as u8 as i8).max(k.w_min))
                     .collect();
                 let bias: Vec<i32> = (0..ncols)
                     .map(|_| (lcg(&mut seed) % 20001) as i32 - 10000)

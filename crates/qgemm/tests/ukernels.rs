@@ -1,7 +1,7 @@
 //! Every available igemm micro-kernel called directly (no driver) against a scalar model of its
 //! contract, bit for bit: several taps, `kc` not a multiple of `KR` (nor of 8 or 16, the steps
 //! of the aarch64 k-loops), `mr < MR`, `nr < NR`, the kernel xor (0, 0x80, any), weights at
-//! −128 and 127, and the fused `Fp32` store per tensor and per channel over several `NR`
+//! −128 (the kernel's `w_min`) and 127, and the fused `Fp32` store per tensor and per channel over several `NR`
 //! blocks with u8 and i8 outputs. Packed weights are laid out here from the layout's
 //! definition (see `qgemm::pack`), independently of the packing code.
 use proptest::prelude::*;
@@ -48,6 +48,8 @@ impl Case {
                 1 => 127,
                 _ => lcg(&mut s) as i8,
             })
+            // The smallest weight the kernel is exact for (-127 for the i16-pair kernel).
+            .map(|v: i8| v.max(k.w_min))
             .collect();
         let bias = (0..blocks * k.nr)
             .map(|_| (lcg(&mut s) % 2_000_001) as i32 - 1_000_000)

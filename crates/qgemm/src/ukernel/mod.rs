@@ -179,6 +179,11 @@ pub struct Kernels {
     /// Whether the kernel multiplies signed activations `a'' = a' − 128` (SDOT): the plan then
     /// passes one more xor with 0x80 and folds `128·Σw'` into the bias.
     pub signed_a: bool,
+    /// The smallest packed weight `w'` the kernel is exact for: −128 (every weight) except for
+    /// kernels that sum two 8-bit products in i16 (`igemm_2x8c16__neon`: −127, so that
+    /// `|a''·w'| · 2 <= 32512`). Plans choose such an entry only for weights inside its range
+    /// ([`choose`]).
+    pub w_min: i8,
 }
 
 /// One entry of [`IGEMM`]: the ISA level, the name (= the name of the function in
@@ -196,6 +201,7 @@ const fn plain(mr: usize, nr: usize, run: IgemmFn, signed_a: bool) -> Kernels {
         gemm_fp32: None,
         gemm_i32: None,
         signed_a,
+        w_min: i8::MIN,
     }
 }
 
@@ -227,6 +233,32 @@ impl Kernels {
     const fn with_kr(self, kr: usize) -> Kernels {
         Kernels { kr, ..self }
     }
+
+    /// These kernels, exact only for packed weights `>= w_min` ([`Kernels::w_min`]).
+    #[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
+    const fn with_w_min(self, w_min: i8) -> Kernels {
+        Kernels { w_min, ..self }
+    }
+
+    /// Whether these kernels compute exactly with packed weights whose smallest value is
+    /// `w_min` (see [`Kernels::w_min`]).
+    pub fn exact_for(&self, w_min: i8) -> bool {
+        w_min >= self.w_min
+    }
+
+    /// Whether a plan should choose these kernels for `taps` taps of `kc` input channels and
+    /// packed weights whose smallest value is `w_min`: exact for them, and, for packings of more
+    /// than 8 channels per k-group (`igemm_2x8c16__neon`), at most 1/4 of each tap's padded
+    /// channels being padding (the 3 input channels of a first layer would run 16-channel groups
+    /// at 3/16 use) and at least 4 groups per output (`K >= 64`): below that the fixed costs of
+    /// its 2-row tiles outweigh its cheaper loop (QEMU `cortex-a53` counts against
+    /// `igemm_8x8c4__neon`: K = 64 0.91-0.94x, K = 32 1.06-1.31x, K = 24 1.87x).
+    pub fn suits(&self, taps: usize, kc: usize, w_min: i8) -> bool {
+        let groups = kc.div_ceil(self.kr);
+        self.exact_for(w_min)
+            && (self.kr <= 8
+                || (groups * self.kr * 3 <= kc * 4 && taps.saturating_mul(groups) >= 4))
+    }
 }
 
 #[cfg(target_arch = "aarch64")]
@@ -256,6 +288,17 @@ pub static IGEMM: Table<Kernels> = Table::new(&[
         name: "igemm_8x8c4__neon",
         kernels: plain(neon::MR_8X8, neon::NR_8X8, neon::igemm_8x8c4__neon, false)
             .with_fp32(neon::igemm_8x8c4_fp32__neon),
+    },
+    // NEON 2×8, 8-bit `smull`/`smlal2` into i16 pairs + `sadalp` (MLAS/gemmlowp class): `c16`
+    // packing, signed activations, weights >= -127 only (plans fall back to the entry above).
+    #[cfg(target_arch = "aarch64")]
+    Entry {
+        isa: Isa::Neon,
+        name: "igemm_2x8c16__neon",
+        kernels: plain(neon::MR_2X8, neon::NR_2X8, neon::igemm_2x8c16__neon, true)
+            .with_kr(neon::KR_2X8)
+            .with_w_min(-127)
+            .with_fp32(neon::igemm_2x8c16_fp32__neon),
     },
     // NEON `sdot` by element (FEAT_DotProd): signed activations.
     #[cfg(target_arch = "aarch64")]
@@ -348,20 +391,80 @@ pub static IGEMM: Table<Kernels> = Table::new(&[
     },
 ]);
 
-/// The entry a plan runs: `forced` if given (an error if this CPU cannot run it, or if it is not
-/// one of [`IGEMM`]'s own entries: a caller-built copy could pair a scalar ISA with kernels this
-/// CPU cannot run), else the best available one.
-pub fn choose(forced: Option<&'static Kernel>) -> Result<&'static Kernel, DispatchError> {
+/// The entry a plan runs for `taps` taps of `kc` input channels and packed weights (`w'`, see
+/// [`crate::pack`]) whose smallest value is `w_min`: `forced` if given (an error if this CPU
+/// cannot run it, if it is not one of [`IGEMM`]'s own entries, since a caller-built copy could
+/// pair a scalar ISA with kernels this CPU cannot run, or if it is not exact for these weights),
+/// else the best available entry that [suits](Kernels::suits) them (the scalar entry suits
+/// every problem).
+pub fn choose(
+    forced: Option<&'static Kernel>,
+    taps: usize,
+    kc: usize,
+    w_min: i8,
+) -> Result<&'static Kernel, ChooseError> {
     match forced {
-        None => Ok(IGEMM.best()),
-        Some(e) => IGEMM.verify(e),
+        None => Ok(IGEMM
+            .available()
+            .into_iter()
+            .rev()
+            .find(|e| e.kernels.suits(taps, kc, w_min))
+            .unwrap_or(&IGEMM.all()[0])),
+        Some(e) => {
+            let e = IGEMM.verify(e).map_err(ChooseError::Dispatch)?;
+            if e.kernels.exact_for(w_min) {
+                Ok(e)
+            } else {
+                Err(ChooseError::Weights {
+                    kernel: e.name,
+                    w_min: e.kernels.w_min,
+                    found: w_min,
+                })
+            }
+        }
     }
 }
 
+/// Why [`choose`] refused a forced entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChooseError {
+    /// This CPU cannot run it, or it is not an entry of [`IGEMM`].
+    Dispatch(DispatchError),
+    /// It is not exact for these weights.
+    Weights {
+        /// The entry's name.
+        kernel: &'static str,
+        /// The smallest packed weight it is exact for.
+        w_min: i8,
+        /// The smallest packed weight of the plan.
+        found: i8,
+    },
+}
+
+impl core::fmt::Display for ChooseError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ChooseError::Dispatch(e) => e.fmt(f),
+            ChooseError::Weights {
+                kernel,
+                w_min,
+                found,
+            } => write!(
+                f,
+                "{kernel} is exact only for packed weights >= {w_min} (w' = w for i8 weights, \
+                 w - 128 for u8), and these weights have {found}; choose another kernel or \
+                 none (plans then pick one that is exact)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ChooseError {}
+
 /// `KR` of the packed layout of the micro-kernel of this build whose tile width is `nr`: 8 for
 /// `igemm_4x16c8__neoni8mm` (NR = 16 on aarch64), 4 for every other kernel. Wrong for
-/// `igemm_4x16c4__neondot` (NR = 16, KR = 4), which must be packed with
-/// [`crate::pack::pack_kernel`].
+/// `igemm_4x16c4__neondot` (NR = 16, KR = 4) and `igemm_2x8c16__neon` (NR = 8, KR = 16), which
+/// must be packed with [`crate::pack::pack_kernel`].
 /// [`crate::pack::pack`] uses it; new code should pack with [`crate::pack::pack_kernel`].
 pub fn kr_for_nr(nr: usize) -> usize {
     if cfg!(target_arch = "aarch64") && nr == 16 {

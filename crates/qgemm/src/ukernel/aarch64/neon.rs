@@ -457,3 +457,276 @@ unsafe fn kloop<const XOR: bool>(
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// igemm_2x8c16__neon: 8-bit products into i16 pairs (`smull` + `smlal2`), `sadalp` into i32.
+// ---------------------------------------------------------------------------------------------
+
+/// Rows per tile of `igemm_2x8c16__neon`.
+pub const MR_2X8: usize = 2;
+/// Columns per tile of `igemm_2x8c16__neon`.
+pub const NR_2X8: usize = 8;
+/// Input channels per packed k-group of `igemm_2x8c16__neon` (`c16`).
+pub const KR_2X8: usize = 16;
+
+tile_entries! {
+    tile_2x8c16, NR_2X8,
+    /// `igemm_2x8c16__neon`: 2 rows × 8 columns on ARMv8.0 NEON with 8-bit multiplies, the
+    /// scheme of ONNX Runtime's MLAS and gemmlowp on cores without a dot product. Per 16 input
+    /// channels: one `ldr q` (+ `eor`) per row, 128 bytes of weights (`ld1`, the `c16` packing:
+    /// each column's 16 channels contiguous), and per row and column `smull` + `smlal2` (16
+    /// products summed pairwise into 8 i16) and `sadalp` (pairs into the 4 i32 lanes of the
+    /// column's accumulator): 3 instructions per 16 MACs, 60 per 256 MACs with the loads (the
+    /// `c4` `smlal`-by-lane kernel: 163 per 512). The lanes are reduced with `addp` once per
+    /// tile.
+    ///
+    /// The i16 pair sums are exact only for signed activations `a'' = a' − 128` (the plan's xor
+    /// has 0x80 folded in, `128·Σw'` is in the bias: `signed_a`) and weights `w' >= −127`:
+    /// |a''·w'| <= 128·127, two of them <= 32512. The plan chooses this entry only when every
+    /// packed weight satisfies that ([`crate::ukernel::Kernels::w_min`]), and only where the
+    /// padding of the 16-channel groups costs little ([`crate::ukernel::Kernels::suits`]).
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::IgemmFn`] with `MR = 2`, `NR = 8`, `KR = 16`; every
+    /// packed weight `>= −127`.
+    igemm_2x8c16__neon,
+    /// `igemm_2x8c16__neon` with the `Fp32` requantization (per tensor or per channel) fused
+    /// into its store ([`super::out`]): see [`crate::ukernel::IgemmFp32Fn`].
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::IgemmFp32Fn`] with `MR = 2`, `NR = 8`, `KR = 16`;
+    /// every packed weight `>= −127`.
+    igemm_2x8c16_fp32__neon,
+}
+
+/// The `n < 16` bytes at `p` in the low lanes of a vector, the rest 0.
+///
+/// # Safety
+/// `p` is readable for `n` bytes.
+#[inline(always)]
+unsafe fn tail16(p: *const u8, n: usize) -> uint8x16_t {
+    // SAFETY: each read stays below n bytes from p.
+    unsafe {
+        let (lo, hi) = if n >= 8 {
+            (
+                core::ptr::read_unaligned(p.cast::<u64>()),
+                super::super::load_tail(p.add(8), n - 8),
+            )
+        } else {
+            (super::super::load_tail(p, n), 0)
+        };
+        vcombine_u8(vcreate_u8(lo), vcreate_u8(hi))
+    }
+}
+
+kernel_fn! {
+    /// One 2 × 8 `c16` tile: accumulate, then store i32 (`FUSED = false`, `out` an `*mut i32`
+    /// cast, `out_stride` in i32) or requantized bytes (`FUSED = true`, columns `col..col + nr`
+    /// of `q`).
+    ///
+    /// # Safety
+    /// As [`igemm_2x8c16__neon`] for `a`, `w`, `bias`, `out` (`mr` rows of `nr` elements); with
+    /// `FUSED`, `q`'s channel scales (if any) hold `col + nr` entries.
+    #[inline(always)]
+    tile tile_2x8c16[const FUSED: bool](mr, nr, taps, kc, a, a_xor, w, bias, q, col, st, out,
+        out_stride) {
+        // SAFETY: bias holds NR i32; the packed block holds taps · ceil(kc / 16) groups of 128
+        // bytes, read in order; each row pointer is read for bytes below kc only (16 at a time
+        // while 16 remain, then `tail16`, which stops at kc); `out` as the caller states; NEON
+        // is baseline.
+        unsafe {
+            let z = vdupq_n_s32(0);
+            let mut c = [[z; NR_2X8]; MR_2X8];
+            let xv = vdupq_n_u8(a_xor);
+            let n16 = kc / KR_2X8;
+            let rem = kc % KR_2X8;
+            let mut wp = w;
+            if taps > 0 && n16 > 0 && rem == 0 {
+                // Every tap in whole 16-channel steps: one asm block for all taps.
+                k16(mr, a, taps, n16, &mut wp, &mut c, xv);
+            } else if rem > 0 {
+                for t in 0..taps {
+                    let rows = a.add(t * MR_2X8);
+                    if n16 > 0 {
+                        k16(mr, rows, 1, n16, &mut wp, &mut c, xv);
+                    }
+                    // The last kc mod 16 channels, zero-filled (their packed weights are 0).
+                    let wv: [int8x16_t; NR_2X8] = core::array::from_fn(|j| vld1q_s8(wp.add(16 * j)));
+                    wp = wp.add(NR_2X8 * KR_2X8);
+                    for (m, cm) in c.iter_mut().enumerate().take(mr) {
+                        let bytes = tail16((*rows.add(m)).add(KR_2X8 * n16), rem);
+                        let am = vreinterpretq_s8_u8(veorq_u8(bytes, xv));
+                        for (cj, wj) in cm.iter_mut().zip(wv.iter()) {
+                            let p = vmull_s8(vget_low_s8(am), vget_low_s8(*wj));
+                            *cj = vpadalq_s16(*cj, vmlal_high_s8(p, am, *wj));
+                        }
+                    }
+                }
+            }
+            let b0 = vld1q_s32(bias);
+            let b1 = vld1q_s32(bias.add(4));
+            let s = if FUSED {
+                scales::<2>(q, col, nr)
+            } else {
+                [vdupq_n_f32(0.0); 2]
+            };
+            // Rows by constant index (a runtime index would put the accumulators in memory).
+            macro_rules! emit {
+                ($($m:literal)*) => {$(
+                    if $m < mr {
+                        let r = &c[$m];
+                        let lo = vpaddq_s32(vpaddq_s32(r[0], r[1]), vpaddq_s32(r[2], r[3]));
+                        let hi = vpaddq_s32(vpaddq_s32(r[4], r[5]), vpaddq_s32(r[6], r[7]));
+                        let (lo, hi) = (vaddq_s32(lo, b0), vaddq_s32(hi, b1));
+                        if FUSED {
+                            let v = bytes8(requant8(lo, hi, s[0], s[1], st), st);
+                            store8(out.add($m * out_stride), v, nr);
+                        } else {
+                            store_i32::<2>(out.cast::<i32>().add($m * out_stride), &[lo, hi], nr);
+                        }
+                    }
+                )*};
+            }
+            emit!(0 1);
+        }
+    }
+}
+
+/// `smull` (`$op` = "smull", low 8 bytes) or `smlal2` (`$op` = "smlal2", high 8 bytes) of
+/// activations v`$a` and weights v`$w` into temporary v`$t` (16 products summed pairwise into 8
+/// i16), for each (t a w) listed.
+macro_rules! mul16 {
+    (@half "smull") => { ".8b" };
+    (@half "smlal2") => { ".16b" };
+    ($op:tt $(($t:tt $a:tt $w:tt))*) => {
+        concat!($(
+            $op, " v", $t, ".8h, v", $a, mul16!(@half $op), ", v", $w, mul16!(@half $op), "\n",
+        )*)
+    };
+}
+
+/// One column pair of the two-row k-loop, software-pipelined: the `smull`s of rows 0, 1
+/// (v0, v1) × columns v`$w0`, v`$w1` into temporaries `$t` interleaved with the `sadalp`s of the
+/// previous pair's temporaries `$p` into their accumulators `$c`, then `$load` and `$mid`
+/// (assembly lines), then the four `smlal2`s.
+macro_rules! c16_pair {
+    ([$t0:tt $t1:tt $t2:tt $t3:tt], [$w0:tt $w1:tt], [$p0:tt $p1:tt $p2:tt $p3:tt],
+        [$c0:tt $c1:tt $c2:tt $c3:tt], $load:expr, $mid:expr) => {
+        concat!(
+            mul16!("smull" ($t0 0 $w0)), "sadalp v", $c0, ".4s, v", $p0, ".8h\n",
+            mul16!("smull" ($t1 1 $w0)), "sadalp v", $c1, ".4s, v", $p1, ".8h\n",
+            mul16!("smull" ($t2 0 $w1)), "sadalp v", $c2, ".4s, v", $p2, ".8h\n",
+            mul16!("smull" ($t3 1 $w1)), "sadalp v", $c3, ".4s, v", $p3, ".8h\n",
+            $load, $mid,
+            mul16!("smlal2" ($t0 0 $w0) ($t1 1 $w0) ($t2 0 $w1) ($t3 1 $w1)),
+        )
+    };
+}
+
+/// The 16-channel k-loop of `igemm_2x8c16__neon` for the first `R` rows (1 or 2) over `taps`
+/// taps in one `asm!` block: per tap the row pointers (the tap's two pointers 16 bytes apart
+/// from `a`), then `n16` steps of 16 channels: each row's 16 activations (`ldr q`, `eor` with
+/// v14), the 8 weight columns (128 bytes), and per row and column `smull` + `smlal2` into an i16
+/// temporary and `sadalp` into the column's accumulator v(16 + 8m + j) (`c[m][j]`), scheduled
+/// for in-order cores: each temporary's `sadalp` waits behind the next group's `smull`s (llvm-mca
+/// `cortex-a53`: 79 cycles per 256 MACs with 2 rows; XNNPACK's 2x8c16 `neon-mlal`, which needs no
+/// `eor`: 74). Rows `R..` are untouched.
+///
+/// # Safety
+/// `taps >= 1`, `n16 >= 1`; `a` holds `taps · 2` row pointers, the first `R` of each tap
+/// readable for `16 · n16` bytes; `*wp` is readable for `taps · n16 · 128` bytes (advanced past
+/// them on return).
+#[inline(always)]
+unsafe fn k16_rows<const R: usize>(
+    a: *const *const u8,
+    taps: usize,
+    n16: usize,
+    wp: &mut *const i8,
+    c: &mut [[int32x4_t; NR_2X8]; MR_2X8],
+    xv: uint8x16_t,
+) {
+    // SAFETY: the reads are the ones the caller guarantees (R pointers per tap, 16 bytes per
+    // row and 128 packed bytes per step); no memory is written; every register the block
+    // changes is an output or declared clobbered.
+    unsafe {
+        if R == 1 {
+            // All 8 columns in v2-v9; temporaries v10-v13, then v24-v27 (row 1's accumulator
+            // registers, free here).
+            kloop_asm!(
+                concat!(
+                    "ldr q0, [{r0}], #16\n",
+                    "ld1 {{v2.16b, v3.16b, v4.16b, v5.16b}}, [{w}], #64\n",
+                    "ld1 {{v6.16b, v7.16b, v8.16b, v9.16b}}, [{w}], #64\n",
+                    "eor v0.16b, v0.16b, v14.16b\n",
+                    mul16!("smull" (10 0 2) (11 0 3) (12 0 4) (13 0 5)),
+                    mul16!("smlal2" (10 0 2) (11 0 3) (12 0 4) (13 0 5)),
+                    mul16!("smull" (24 0 6)), "sadalp v16.4s, v10.8h\n",
+                    mul16!("smull" (25 0 7)), "sadalp v17.4s, v11.8h\n",
+                    mul16!("smull" (26 0 8)), "sadalp v18.4s, v12.8h\n",
+                    mul16!("smull" (27 0 9)), "sadalp v19.4s, v13.8h\n",
+                    "subs {n}, {n}, #1\n",
+                    mul16!("smlal2" (24 0 6) (25 0 7) (26 0 8) (27 0 9)),
+                    "sadalp v20.4s, v24.8h\nsadalp v21.4s, v25.8h\n",
+                    "sadalp v22.4s, v26.8h\nsadalp v23.4s, v27.8h\n",
+                ),
+                1, 16, n16 = n16, a = a, t = taps, w = wp, [r0], [], c,
+                [0 ["v16" 0 "v17" 1 "v18" 2 "v19" 3 "v20" 4 "v21" 5 "v22" 6 "v23" 7]],
+                ["v0" "v2" "v3" "v4" "v5" "v6" "v7" "v8" "v9" "v10" "v11" "v12" "v13" "v24"
+                 "v25" "v26" "v27"],
+                [in("v14") xv,]
+            );
+        } else {
+            // Two columns at a time (v2-v3, v4-v5, loaded in turn); temporaries v6-v9 and
+            // v10-v13 in turn.
+            kloop_asm!(
+                concat!(
+                    "ldr q0, [{r0}], #16\n",
+                    "ldr q1, [{r1}], #16\n",
+                    "eor v0.16b, v0.16b, v14.16b\n",
+                    "ldp q2, q3, [{w}]\n",
+                    "eor v1.16b, v1.16b, v14.16b\n",
+                    "ldp q4, q5, [{w}, #32]\n",
+                    mul16!("smull" (6 0 2) (7 1 2) (8 0 3) (9 1 3)),
+                    mul16!("smlal2" (6 0 2) (7 1 2) (8 0 3) (9 1 3)),
+                    c16_pair!([10 11 12 13], [4 5], [6 7 8 9], [16 24 17 25],
+                        "ldp q2, q3, [{w}, #64]\n", ""),
+                    c16_pair!([6 7 8 9], [2 3], [10 11 12 13], [18 26 19 27],
+                        "ldp q4, q5, [{w}, #96]\n", ""),
+                    c16_pair!([10 11 12 13], [4 5], [6 7 8 9], [20 28 21 29],
+                        "add {w}, {w}, #128\n", "subs {n}, {n}, #1\n"),
+                    "sadalp v22.4s, v10.8h\nsadalp v30.4s, v11.8h\n",
+                    "sadalp v23.4s, v12.8h\nsadalp v31.4s, v13.8h\n",
+                ),
+                2, 16, n16 = n16, a = a, t = taps, w = wp, [r0 r1], [], c,
+                [0 ["v16" 0 "v17" 1 "v18" 2 "v19" 3 "v20" 4 "v21" 5 "v22" 6 "v23" 7]
+                 1 ["v24" 0 "v25" 1 "v26" 2 "v27" 3 "v28" 4 "v29" 5 "v30" 6 "v31" 7]],
+                ["v0" "v1" "v2" "v3" "v4" "v5" "v6" "v7" "v8" "v9" "v10" "v11" "v12" "v13"],
+                [in("v14") xv,]
+            );
+        }
+    }
+}
+
+/// [`k16_rows`] for the rows a tile of `mr` rows needs (a GEMV row does not pay for two).
+///
+/// # Safety
+/// As [`k16_rows`] with `R` = 1 when `mr == 1`, else 2.
+#[inline(always)]
+unsafe fn k16(
+    mr: usize,
+    a: *const *const u8,
+    taps: usize,
+    n16: usize,
+    wp: &mut *const i8,
+    c: &mut [[int32x4_t; NR_2X8]; MR_2X8],
+    xv: uint8x16_t,
+) {
+    // SAFETY: the caller's contract; each variant reads its first R <= 2 rows of each tap.
+    unsafe {
+        if mr == 1 {
+            k16_rows::<1>(a, taps, n16, wp, c, xv);
+        } else {
+            k16_rows::<2>(a, taps, n16, wp, c, xv);
+        }
+    }
+}
