@@ -142,6 +142,7 @@ extract "$xnnpack" "$x" include ':(glob)src/**/*.h' ':(glob)src/**/*.inc' \
   src/qs8-qc8w-gemm/gen/qs8-qc8w-gemm-4x16c4-minmax-fp32-asm-aarch64-neondot-ld128.S \
   src/qs8-qc8w-igemm/gen/qs8-qc8w-igemm-4x16c4-minmax-fp32-asm-aarch64-neondot-ld128.S \
   src/qs8-qc8w-gemm/gen/qs8-qc8w-gemm-4x16c8-minmax-fp32-neoni8mm.c \
+  src/qs8-qc8w-gemm/gen/qs8-qc8w-gemm-2x8c16-minmax-fp32-asm-aarch64-neon-mlal.S \
   src/qs8-dwconv/gen/qs8-dwconv-9p16c-minmax-rndnu-neon-mla8-ld64.c \
   src/qs8-dwconv/gen/qs8-dwconv-25p16c-minmax-rndnu-neon-mla8-ld64.c
 qrev=$(git -C "$qnnpack" rev-parse --short HEAD 2>/dev/null || git --git-dir="$qnnpack" rev-parse --short HEAD)
@@ -160,6 +161,7 @@ xi=(-I "$x" -I "$x/include" -I "$x/src")
 "${cc[@]}" "${dot[@]}" "${xi[@]}" "$x/src/qs8-qc8w-gemm/gen/qs8-qc8w-gemm-4x16c4-minmax-fp32-asm-aarch64-neondot-ld128.S" -o "$o/xgemm.o"
 "${cc[@]}" "${dot[@]}" "${xi[@]}" "$x/src/qs8-qc8w-igemm/gen/qs8-qc8w-igemm-4x16c4-minmax-fp32-asm-aarch64-neondot-ld128.S" -o "$o/xigemm.o"
 "${cc[@]}" "${dot[@]}" "${xi[@]}" "$x/src/qs8-qc8w-gemm/gen/qs8-qc8w-gemm-4x16c8-minmax-fp32-neoni8mm.c" -o "$o/xi8mm.o"
+"${cc[@]}" "${xi[@]}" "$x/src/qs8-qc8w-gemm/gen/qs8-qc8w-gemm-2x8c16-minmax-fp32-asm-aarch64-neon-mlal.S" -o "$o/x2x8c16.o"
 "${cc[@]}" "${xi[@]}" "$x/src/qs8-dwconv/gen/qs8-dwconv-9p16c-minmax-rndnu-neon-mla8-ld64.c" -o "$o/xdw9.o"
 "${cc[@]}" "${xi[@]}" "$x/src/qs8-dwconv/gen/qs8-dwconv-25p16c-minmax-rndnu-neon-mla8-ld64.c" -o "$o/xdw25.o"
 
@@ -169,6 +171,7 @@ python3 scripts/qemu/arm_mca.py --mca "$mca" --cpus "$cpus" --ours "$bin" \
   --published "XNNPACK qs8-qc8w-gemm 4x16c4 aarch64-neondot-ld128 (.S)=$o/xgemm.o:gemm" \
   --published "XNNPACK qs8-qc8w-igemm 4x16c4 aarch64-neondot-ld128 (.S)=$o/xigemm.o:igemm" \
   --published "XNNPACK qs8-qc8w-gemm 4x16c8 neoni8mm (C, gcc -O2)=$o/xi8mm.o:gemm" \
+  --published "XNNPACK qs8-qc8w-gemm 2x8c16 aarch64-neon-mlal (.S)=$o/x2x8c16.o:gemm" \
   --published "XNNPACK qs8-dwconv 9p16c rndnu neon-mla8-ld64 (C, gcc -O2)=$o/xdw9.o:dwconv" \
   --published "XNNPACK qs8-dwconv 25p16c rndnu neon-mla8-ld64 (C, gcc -O2)=$o/xdw25.o:dwconv" \
   --published "QNNPACK q8dwconv up8x9 neon (C, gcc -O2)=$o/q8dwconv.o:dwconv" \
