@@ -18,20 +18,9 @@ fn lcg(s: &mut u64) -> i32 {
     support_lcg::lcg(s) as i32
 }
 
-/// The available entries that are exact for weights `b` (all of them unless some packed weight
-/// `w'` is −128: `igemm_2x8c16__neon` needs `w' >= −127`; `w' = w` for i8, `w − 128` for u8).
-fn exact_entries(b: Input8<'_>) -> Vec<&'static Kernel> {
-    let w_min = match b {
-        Input8::I8(x) => x.iter().copied().min(),
-        Input8::U8(x) => x.iter().map(|&v| (i32::from(v) - 128) as i8).min(),
-    }
-    .unwrap_or(0);
-    IGEMM
-        .available()
-        .into_iter()
-        .filter(|v| v.kernels.exact_for(w_min))
-        .collect()
-}
+#[path = "support/entries.rs"]
+mod entries;
+use entries::exact_entries;
 
 #[allow(clippy::too_many_arguments)]
 fn check(

@@ -472,13 +472,13 @@ pub const KR_2X8: usize = 16;
 tile_entries! {
     tile_2x8c16, NR_2X8,
     /// `igemm_2x8c16__neon`: 2 rows × 8 columns on ARMv8.0 NEON with 8-bit multiplies, the
-    /// scheme of ONNX Runtime's MLAS and gemmlowp on cores without a dot product. Per 16 input
-    /// channels: one `ldr q` (+ `eor`) per row, 128 bytes of weights (`ld1`, the `c16` packing:
-    /// each column's 16 channels contiguous), and per row and column `smull` + `smlal2` (16
-    /// products summed pairwise into 8 i16) and `sadalp` (pairs into the 4 i32 lanes of the
-    /// column's accumulator): 3 instructions per 16 MACs, 60 per 256 MACs with the loads (the
-    /// `c4` `smlal`-by-lane kernel: 163 per 512). The lanes are reduced with `addp` once per
-    /// tile.
+    /// scheme of XNNPACK's `2x8c16` `neon-mlal` and of ONNX Runtime's MLAS on cores without a dot
+    /// product. Per 16 input channels: one `ldr q` (+ `eor`) per row, 128 bytes of weights (the
+    /// `c16` packing: each column's 16 channels contiguous, two columns per `ldp`), and per row
+    /// and column `smull` + `smlal2` (16 products summed pairwise into 8 i16) and `sadalp` (pairs
+    /// into the 4 i32 lanes of the column's accumulator): 3 instructions per 16 MACs, 59 per 256
+    /// MACs with the loads and the loop branch (the `c4` `smlal`-by-lane kernel: 164 per 512).
+    /// The lanes are reduced with `addp` once per tile.
     ///
     /// The i16 pair sums are exact only for signed activations `a'' = a' − 128` (the plan's xor
     /// has 0x80 folded in, `128·Σw'` is in the bias: `signed_a`) and weights `w' >= −127`:
