@@ -612,8 +612,7 @@ impl QConv2d {
             dims.k_total,
         )
         .map_err(from_gemm)?;
-        let w_min = w_prime.iter().copied().min().unwrap_or(0);
-        let entry = ukernel::choose(cfg.kernel, taps, d.cin_per_group, w_min)
+        let entry = ukernel::choose(cfg.kernel, taps, d.cin_per_group, &w_prime)
             .map_err(|e| ConvError::Kernel(e.to_string()))?;
         let kernel = entry.kernels;
         // The per-thread pointer scratch of one tile: taps · MR.

@@ -428,8 +428,7 @@ impl PackedB {
         let (w_prime, zw_prime) = weight_domain(bt_view, &zw)?;
         check_accumulator(cfg.a_type, cfg.a_zero_point, &w_prime, &zw_prime, &bias, k)?;
         let (a_xor, za_prime) = activation_domain(cfg.a_type, cfg.a_zero_point)?;
-        let w_min = w_prime.iter().copied().min().unwrap_or(0);
-        let entry = ukernel::choose(cfg.kernel, 1, k, w_min)
+        let entry = ukernel::choose(cfg.kernel, 1, k, &w_prime)
             .map_err(|e| GemmError::Kernel(e.to_string()))?;
         let kernel = entry.kernels;
         let packed = pack::pack_kernel(&kernel, 1, k, n, 1, &w_prime, &zw_prime, za_prime, &bias)?;

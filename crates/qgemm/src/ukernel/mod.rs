@@ -391,8 +391,9 @@ pub static IGEMM: Table<Kernels> = Table::new(&[
     },
 ]);
 
-/// The entry a plan runs for `taps` taps of `kc` input channels and packed weights (`w'`, see
-/// [`crate::pack`]) whose smallest value is `w_min`: `forced` if given (an error if this CPU
+/// The entry a plan runs for `taps` taps of `kc` input channels and the packed weights `w_prime`
+/// (`w'`, see [`crate::pack`]; their smallest value decides [`Kernels::exact_for`]): `forced` if
+/// given (an error if this CPU
 /// cannot run it, if it is not one of [`IGEMM`]'s own entries, since a caller-built copy could
 /// pair a scalar ISA with kernels this CPU cannot run, or if it is not exact for these weights),
 /// else the best available entry that [suits](Kernels::suits) them (the scalar entry suits
@@ -401,8 +402,9 @@ pub fn choose(
     forced: Option<&'static Kernel>,
     taps: usize,
     kc: usize,
-    w_min: i8,
+    w_prime: &[i8],
 ) -> Result<&'static Kernel, ChooseError> {
+    let w_min = w_prime.iter().copied().min().unwrap_or(0);
     match forced {
         None => Ok(IGEMM
             .available()
