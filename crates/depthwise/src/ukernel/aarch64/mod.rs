@@ -2,6 +2,33 @@
 //! and what both levels' int8 kernels store through: raw i32 accumulators, or bytes with the
 //! per-tensor Fp32 requantization fused (`Sink`, `store16`).
 
+/// The tiles of one int8 row body: `$tile::<SIGNED, K, true, Q>` for each full tile of `$ct`
+/// channels (its packed weights `$words` i32 words after the previous tile's), then
+/// `$tile::<SIGNED, K, false, Q>` for the last `ch mod $ct` channels, if any. The call's
+/// arguments: `(px, taps, ind, tile weights, ch, first channel, sink)`. Expands to unsafe calls:
+/// the caller's `unsafe` block states why the tiles are in range.
+macro_rules! tiles {
+    ($tile:ident::<$s:ident, $k:ident, $q:ident>, $ct:expr, $words:expr,
+        ($px:expr, $taps:expr, $ind:expr, $w:expr, $ch:expr, $sink:expr)) => {{
+        let (ct, words, ch) = ($ct, $words, $ch);
+        let full = ch / ct;
+        for j in 0..full {
+            $tile::<$s, $k, true, $q>($px, $taps, $ind, $w.add(j * words), ch, ct * j, $sink);
+        }
+        if full * ct < ch {
+            $tile::<$s, $k, false, $q>(
+                $px,
+                $taps,
+                $ind,
+                $w.add(full * words),
+                ch,
+                full * ct,
+                $sink,
+            );
+        }
+    }};
+}
+
 pub mod neon;
 pub mod neondot;
 

@@ -106,18 +106,15 @@ unsafe fn i8_body<const SIGNED: bool, const K: usize, const Q: bool>(
 ) {
     let taps = if K == 0 { taps_rt } else { K };
     let tile_words = (CT / 2) * (2 + taps);
-    let full = ch / CT;
-    // SAFETY: tile j < full covers channels 16j..16j+16 <= ch, the tail tile the remaining
-    // ch − 16·full; the packed buffer holds ch.div_ceil(16) tiles of tile_words words.
+    // SAFETY: tile j < ch / 16 covers channels 16j..16j+16 <= ch, the tail tile the remaining
+    // ch mod 16; the packed buffer holds ch.div_ceil(16) tiles of tile_words words.
     unsafe {
-        for j in 0..full {
-            let wt = w.add(j * tile_words);
-            i8_tile::<SIGNED, K, true, Q>(px, taps, ind, wt, ch, CT * j, sink);
-        }
-        if full * CT < ch {
-            let wt = w.add(full * tile_words);
-            i8_tile::<SIGNED, K, false, Q>(px, taps, ind, wt, ch, full * CT, sink);
-        }
+        tiles!(
+            i8_tile::<SIGNED, K, Q>,
+            CT,
+            tile_words,
+            (px, taps, ind, w, ch, sink)
+        )
     }
 }
 
