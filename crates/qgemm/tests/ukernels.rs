@@ -271,6 +271,26 @@ fn fixed_edges() {
     }
 }
 
+#[test]
+fn whole_tiles_in_every_output_form() {
+    // Full tiles over whole 16-channel steps and several column blocks (the shape the fused
+    // entries may run in one asm block, e.g. igemm_4x16c4_fp32__neondot's whole_blocks), with a
+    // partial last block or not, in every combination of xor, output type and scale form.
+    let mut seed = 101u64;
+    for kc in [16, 48, 64] {
+        for taps in [1, 2] {
+            for nr_off in [0, 5] {
+                for xor_mode in 0..3u8 {
+                    for (signed, pc) in [(false, false), (false, true), (true, false), (true, true)] {
+                        seed += 1;
+                        one(0, taps, kc, xor_mode, nr_off, 3, (seed % 3) as u8, signed, pc, seed);
+                    }
+                }
+            }
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
     #[test]

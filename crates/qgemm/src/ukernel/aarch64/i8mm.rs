@@ -32,12 +32,13 @@ pub const NR_C4: usize = 8;
 super::dot_kernel!(igemm_4x8c4__neoni8mm, inner_sudot, "neon,i8mm", "sudot");
 
 tile_entries! {
-    inner, NR,
+    inner, NR, fast = whole_blocks,
     /// See [`super::super::IgemmFn`] (`c8` packing).
     ///
     /// # Safety
     /// The contract of [`super::super::IgemmFn`] with `MR = 4`, `NR = 16`, `KR = 8`, on a CPU with
     /// NEON and FEAT_I8MM.
+    #[target_feature(enable = "neon,i8mm")]
     igemm_4x16c8__neoni8mm,
     /// `igemm_4x16c8__neoni8mm` with the `Fp32` requantization (per tensor or per channel) fused
     /// into its store ([`super::out`]): see [`crate::ukernel::IgemmFp32Fn`].
@@ -45,6 +46,7 @@ tile_entries! {
     /// # Safety
     /// The contract of [`crate::ukernel::IgemmFp32Fn`] with `MR = 4`, `NR = 16`, `KR = 8`, on a CPU
     /// with NEON and FEAT_I8MM.
+    #[target_feature(enable = "neon,i8mm")]
     igemm_4x16c8_fp32__neoni8mm,
 }
 
@@ -70,7 +72,8 @@ kernel_fn! {
     /// # Safety
     /// As [`igemm_4x16c8__neoni8mm`] for `a`, `w`, `bias`, `out` (`mr` rows of `nr` elements);
     /// with `FUSED`, `q`'s channel scales (if any) hold `col + nr` entries.
-    #[target_feature(enable = "neon,i8mm")]
+    /// Inlined into the entries, whose `#[target_feature]` its `smmla`s assemble under.
+    #[inline(always)]
     tile inner[const FUSED: bool](mr, nr, taps, kc, a, a_xor, w, bias, q, col, st, out, out_stride) {
         let kc8 = kc.div_ceil(8);
         // SAFETY: every access follows the IgemmFn contract: bias holds NR values, the packed block
@@ -339,6 +342,168 @@ unsafe fn k16<const XOR: bool, const R: usize>(
             k16_asm!(4, plain, a, taps, n16, wp, c, a_xor);
         }
     }
+}
+
+/// `zip1`/`zip2` of row pair `$p`'s accumulators into its two rows, columns 0-15 each: the
+/// even row in v0-v3, the odd one in v4-v7, as assembly lines.
+macro_rules! unzip_pair {
+    ($p:tt) => {
+        concat!(
+            "zip1 v0.2d, v", accp!($p 0), ".2d, v", accp!($p 1), ".2d\n",
+            "zip2 v4.2d, v", accp!($p 0), ".2d, v", accp!($p 1), ".2d\n",
+            "zip1 v1.2d, v", accp!($p 2), ".2d, v", accp!($p 3), ".2d\n",
+            "zip2 v5.2d, v", accp!($p 2), ".2d, v", accp!($p 3), ".2d\n",
+            "zip1 v2.2d, v", accp!($p 4), ".2d, v", accp!($p 5), ".2d\n",
+            "zip2 v6.2d, v", accp!($p 4), ".2d, v", accp!($p 5), ".2d\n",
+            "zip1 v3.2d, v", accp!($p 6), ".2d, v", accp!($p 7), ".2d\n",
+            "zip2 v7.2d, v", accp!($p 6), ".2d, v", accp!($p 7), ".2d\n",
+        )
+    };
+}
+
+/// The `asm!` of [`whole_blocks`]: `fused_asm!(xor | plain, u8 | i8, operands…)`. Per
+/// 16-column block: the accumulators from the bias (`ld1r` of each column pair's two biases,
+/// copied to the second row pair), the k-loop of `k16_body` over the taps, then the scales
+/// (v8-v11), the stage (zero point v12, clamps v13/v14, from `{stg}`: the k-loop leaves no
+/// vector register free) and per row pair [`unzip_pair`] + [`super::fp32_asm`].
+macro_rules! fused_asm {
+    ($eor:tt, $out:tt, $a:expr, $taps:expr, $n16:expr, $w:expr, $bias:expr, $sc:expr,
+        $sstep:expr, $stg:expr, [$o0:expr, $o1:expr, $o2:expr, $o3:expr], $nb:expr,
+        $x:expr) => {
+        core::arch::asm!(
+            // The xor variant's `dup` reads {x}; this comment uses it in the plain one.
+            "/* {x:w} */\n",
+            "5:\n",
+            "ld1r {{v16.2d}}, [{bias}], #8\n",
+            "ld1r {{v17.2d}}, [{bias}], #8\n",
+            "ld1r {{v18.2d}}, [{bias}], #8\n",
+            "ld1r {{v19.2d}}, [{bias}], #8\n",
+            "ld1r {{v20.2d}}, [{bias}], #8\n",
+            "ld1r {{v21.2d}}, [{bias}], #8\n",
+            "ld1r {{v22.2d}}, [{bias}], #8\n",
+            "ld1r {{v23.2d}}, [{bias}], #8\n",
+            "mov v24.16b, v16.16b\n",
+            "mov v25.16b, v17.16b\n",
+            "mov v26.16b, v18.16b\n",
+            "mov v27.16b, v19.16b\n",
+            "mov v28.16b, v20.16b\n",
+            "mov v29.16b, v21.16b\n",
+            "mov v30.16b, v22.16b\n",
+            "mov v31.16b, v23.16b\n",
+            "mov {a}, {a0}\n",
+            "mov {t}, {taps}\n",
+            tap_loop!(4, 32, "n16", k16_body!($eor, [0 1 2 3], [0 1], [4 5 6], [7])),
+            "ldp q8, q9, [{sc}]\n",
+            "ldp q10, q11, [{sc}, #32]\n",
+            "add {sc}, {sc}, {sstep}\n",
+            "ldp q12, q13, [{stg}]\n",
+            "ldr q14, [{stg}, #32]\n",
+            unzip_pair!(0),
+            fp32_asm!([[0 1 2 3] => "o0", [4 5 6 7] => "o1"], [8 9 10 11], 12, 13, 14, $out),
+            unzip_pair!(1),
+            fp32_asm!([[0 1 2 3] => "o2", [4 5 6 7] => "o3"], [8 9 10 11], 12, 13, 14, $out),
+            "subs {nb}, {nb}, #1\n",
+            "b.ne 5b\n",
+            a0 = in(reg) $a,
+            a = out(reg) _,
+            t = out(reg) _,
+            taps = in(reg) $taps,
+            n16 = in(reg) $n16,
+            n = out(reg) _,
+            r0 = out(reg) _,
+            r1 = out(reg) _,
+            r2 = out(reg) _,
+            r3 = out(reg) _,
+            w = inout(reg) $w => _,
+            bias = inout(reg) $bias => _,
+            sc = inout(reg) $sc => _,
+            sstep = in(reg) $sstep,
+            stg = in(reg) $stg,
+            o0 = inout(reg) $o0 => _,
+            o1 = inout(reg) $o1 => _,
+            o2 = inout(reg) $o2 => _,
+            o3 = inout(reg) $o3 => _,
+            nb = inout(reg) $nb => _,
+            x = in(reg) u32::from($x),
+            out("v0") _, out("v1") _, out("v2") _, out("v3") _,
+            out("v4") _, out("v5") _, out("v6") _, out("v7") _,
+            out("v8") _, out("v9") _, out("v10") _, out("v11") _,
+            out("v12") _, out("v13") _, out("v14") _, out("v15") _,
+            out("v16") _, out("v17") _, out("v18") _, out("v19") _,
+            out("v20") _, out("v21") _, out("v22") _, out("v23") _,
+            out("v24") _, out("v25") _, out("v26") _, out("v27") _,
+            out("v28") _, out("v29") _, out("v30") _, out("v31") _,
+            options(nostack),
+        )
+    };
+}
+
+/// The whole-block part of `igemm_4x16c8_fp32__neoni8mm`: when the call is a full tile
+/// (`mr = 4`), its channels are whole 16-channel steps and the packed blocks follow each other
+/// (`w_stride` = one block), the first `ncols / 16` column blocks in one `asm!` block
+/// ([`fused_asm`]: the k-loop of [`k16`], the rows unzipped from the 2 × 2 blocks, the `Fp32`
+/// stage of [`super::out`] in registers, one `str q` per row); returns how many columns it
+/// stored (0 when the call is not of that shape).
+///
+/// # Safety
+/// The contract of [`crate::ukernel::IgemmFp32Fn`] with `MR = 4`, `NR = 16`, `KR = 8`; inlined
+/// into a function with FEAT_I8MM.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn whole_blocks(
+    mr: usize,
+    ncols: usize,
+    w_stride: usize,
+    taps: usize,
+    kc: usize,
+    a: *const *const u8,
+    a_xor: u8,
+    w: *const i8,
+    bias: *const i32,
+    q: &crate::ukernel::Fp32Requant,
+    st: &super::out::Stage,
+    out: *mut u8,
+    out_stride: usize,
+) -> usize {
+    let n16 = kc / 16;
+    let nb = ncols / NR;
+    let block = taps.checked_mul(n16).and_then(|x| x.checked_mul(256));
+    if mr != MR || kc % 16 != 0 || n16 == 0 || taps == 0 || nb == 0 || block != Some(w_stride) {
+        return 0;
+    }
+    let tensor = [q.scale; NR];
+    let (sc, sstep) = match q.channel_scales {
+        Some(cs) => (cs.as_ptr(), 4 * NR),
+        None => (tensor.as_ptr(), 0),
+    };
+    // SAFETY: the asm reads, per block, the NR biases (advancing 64 bytes), taps · 4 row
+    // pointers at `a` and 16 · n16 bytes of each row, the block's taps · n16 · 256 packed bytes
+    // (the next block follows: w_stride is one block), 16 scales (channel scales: the call's
+    // columns, which the contract says are there; per tensor: `tensor`, not advanced) and the
+    // 48 bytes of `stage`; it writes 16 bytes per row and block at out + m · out_stride (the
+    // call's rows and columns: nb · 16 <= ncols). Every register it changes is an output or
+    // clobbered; no stack; the caller's function enables FEAT_I8MM.
+    unsafe {
+        let stage = [vreinterpretq_u8_s16(st.zp), st.min, st.max];
+        let stg = stage.as_ptr();
+        let o = [
+            out,
+            out.add(out_stride),
+            out.add(2 * out_stride),
+            out.add(3 * out_stride),
+        ];
+        match (a_xor != 0, st.signed) {
+            (true, false) => fused_asm!(xor, u8, a, taps, n16, w, bias, sc, sstep, stg,
+                [o[0], o[1], o[2], o[3]], nb, a_xor),
+            (false, false) => fused_asm!(plain, u8, a, taps, n16, w, bias, sc, sstep, stg,
+                [o[0], o[1], o[2], o[3]], nb, a_xor),
+            (true, true) => fused_asm!(xor, i8, a, taps, n16, w, bias, sc, sstep, stg,
+                [o[0], o[1], o[2], o[3]], nb, a_xor),
+            (false, true) => fused_asm!(plain, i8, a, taps, n16, w, bias, sc, sstep, stg,
+                [o[0], o[1], o[2], o[3]], nb, a_xor),
+        }
+    }
+    nb * NR
 }
 
 /// [`k16`] for the rows a tile of `mr` rows needs: 2 (`mr` <= 2) or all 4.

@@ -94,8 +94,21 @@ pub(crate) use dot_kernel;
 /// block, i32), and `$fp32`, the [`crate::ukernel::IgemmFp32Fn`], which runs the body once per
 /// `$nr`-column block of its `ncols` (block `b` at `w + b · w_stride`, its biases and output
 /// columns from `b · $nr`). The doc comments (with `# Safety`) precede each name.
+///
+/// With `fast = $f` (a function of the `igemm_fp32` parameters minus `ncols`'s partial block,
+/// returning how many leading columns, a multiple of `$nr`, it stored), `$fp32` lets `$f` take
+/// the whole-block columns first and runs the tile body on the rest.
 macro_rules! tile_entries {
     ($tile:ident, $nr:expr, $(#[$mi:meta])* $name:ident, $(#[$mf:meta])* $fp32:ident $(,)?) => {
+        tile_entries!($tile, $nr, fast = none, $(#[$mi])* $name, $(#[$mf])* $fp32);
+    };
+    (@fast none, $($x:tt)*) => { 0 };
+    (@fast $f:ident, $($x:tt)*) => {
+        // SAFETY: the entry's contract, passed on (the fast path takes whole blocks only).
+        unsafe { $f($($x)*) }
+    };
+    ($tile:ident, $nr:expr, fast = $fast:ident, $(#[$mi:meta])* $name:ident, $(#[$mf:meta])*
+        $fp32:ident $(,)?) => {
         kernel_fn! {
             $(#[$mi])*
             pub igemm $name(mr, nr, taps, kc, a, a_xor, w, bias, out, out_stride) {
@@ -112,7 +125,8 @@ macro_rules! tile_entries {
             $(#[$mf])*
             pub igemm_fp32 $fp32(mr, ncols, w_stride, taps, kc, a, a_xor, w, bias, q, out, out_stride) {
                 let st = super::out::Stage::new(q);
-                let mut col = 0;
+                let mut col = tile_entries!(@fast $fast, mr, ncols, w_stride, taps, kc, a, a_xor, w,
+                    bias, q, &st, out, out_stride);
                 while col < ncols {
                     let nr = (ncols - col).min($nr);
                     let b = col / $nr;
@@ -206,6 +220,61 @@ macro_rules! ldpq {
     ($x:tt $y:tt) => {
         concat!("ldp q", $x, ", q", $y, ", [{w}], #32\n")
     };
+}
+
+/// The fused `Fp32` output stage of [`out`] in assembly, for the rows listed: each row's four
+/// i32 vectors `[a b c d]` (columns 0-3, 4-7, 8-11, 12-15; rewritten) go through `scvtf`,
+/// `fmul` by the column scales `[s0 s1 s2 s3]`, `fcvtns` (all rows step by step), then per row
+/// `sqxtn`/`sqxtn2` to i16, `sqadd` of the zero point (v`zp`), the narrowing to bytes of the
+/// output type `$out` (`u8`: `sqxtun`, `i8`: `sqxtn`; [`fp32_narrow`]), `max`/`min` with the clamps (v`lo`, v`hi`) and one
+/// `str q` of the 16 bytes to the named pointer operand `{o}` (advanced by 16). Assembly lines.
+macro_rules! fp32_asm {
+    (
+        [$([$a:literal $b:literal $c:literal $d:literal] => $o:literal),*],
+        [$s0:literal $s1:literal $s2:literal $s3:literal], $zp:literal, $lo:literal, $hi:literal,
+        $out:tt
+    ) => {
+        concat!(
+            $(
+                "scvtf v", $a, ".4s, v", $a, ".4s\n",
+                "scvtf v", $b, ".4s, v", $b, ".4s\n",
+                "scvtf v", $c, ".4s, v", $c, ".4s\n",
+                "scvtf v", $d, ".4s, v", $d, ".4s\n",
+            )*
+            $(
+                "fmul v", $a, ".4s, v", $a, ".4s, v", $s0, ".4s\n",
+                "fmul v", $b, ".4s, v", $b, ".4s, v", $s1, ".4s\n",
+                "fmul v", $c, ".4s, v", $c, ".4s, v", $s2, ".4s\n",
+                "fmul v", $d, ".4s, v", $d, ".4s, v", $s3, ".4s\n",
+            )*
+            $(
+                "fcvtns v", $a, ".4s, v", $a, ".4s\n",
+                "fcvtns v", $b, ".4s, v", $b, ".4s\n",
+                "fcvtns v", $c, ".4s, v", $c, ".4s\n",
+                "fcvtns v", $d, ".4s, v", $d, ".4s\n",
+            )*
+            $(
+                "sqxtn v", $a, ".4h, v", $a, ".4s\n",
+                "sqxtn2 v", $a, ".8h, v", $b, ".4s\n",
+                "sqxtn v", $c, ".4h, v", $c, ".4s\n",
+                "sqxtn2 v", $c, ".8h, v", $d, ".4s\n",
+                "sqadd v", $a, ".8h, v", $a, ".8h, v", $zp, ".8h\n",
+                "sqadd v", $c, ".8h, v", $c, ".8h, v", $zp, ".8h\n",
+                fp32_narrow!(n1 $out), " v", $a, ".8b, v", $a, ".8h\n",
+                fp32_narrow!(n2 $out), " v", $a, ".16b, v", $c, ".8h\n",
+                fp32_narrow!(max $out), " v", $a, ".16b, v", $a, ".16b, v", $lo, ".16b\n",
+                fp32_narrow!(min $out), " v", $a, ".16b, v", $a, ".16b, v", $hi, ".16b\n",
+                "str q", $a, ", [{", $o, "}], #16\n",
+            )*
+        )
+    };
+}
+
+/// The narrowing and clamp mnemonics of [`fp32_asm`] for an output type (`u8` or `i8`).
+#[rustfmt::skip]
+macro_rules! fp32_narrow {
+    (n1 u8) => { "sqxtun" }; (n2 u8) => { "sqxtun2" }; (max u8) => { "umax" }; (min u8) => { "umin" };
+    (n1 i8) => { "sqxtn" }; (n2 i8) => { "sqxtn2" }; (max i8) => { "smax" }; (min i8) => { "smin" };
 }
 
 pub mod i8mm;

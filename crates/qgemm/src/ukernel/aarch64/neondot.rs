@@ -29,7 +29,7 @@ pub const MR_4X16: usize = 4;
 pub const NR_4X16: usize = 16;
 
 tile_entries! {
-    block_4x16, NR_4X16,
+    block_4x16, NR_4X16, fast = whole_blocks,
     /// `igemm_4x16c4__neondot`: 4 rows × 16 columns, `c4` packing (`NR = 16`, `KR = 4`: a k-group
     /// is 64 bytes, four vectors of 4 columns × 4 channels), the class of XNNPACK's
     /// `4x16c4 neondot ld128` kernels: each row's activations are loaded 16 bytes (4 k-groups) at a
@@ -38,9 +38,15 @@ tile_entries! {
     /// shift when the kernel's xor is not 0); the channels past the last multiple of 16 run after
     /// the loop, one k-group at a time. See [`crate::ukernel::IgemmFn`] for the contract.
     ///
+    /// The `Fp32` entry runs full tiles (4 rows, whole 16-channel steps, 16-column blocks) in
+    /// one `asm!` block per call ([`whole_blocks`]): every column block's accumulators start
+    /// from the bias, run the k-loop, are requantized in registers and stored as 16 bytes per
+    /// row, without leaving the block (about 110 instructions per block besides the k-loop).
+    ///
     /// # Safety
     /// The contract of [`crate::ukernel::IgemmFn`] with `MR = 4`, `NR = 16`, `KR = 4`, on a CPU
     /// with FEAT_DotProd.
+    #[target_feature(enable = "neon,dotprod")]
     igemm_4x16c4__neondot,
     /// `igemm_4x16c4__neondot` with the `Fp32` requantization (per tensor or per channel) fused
     /// into its store ([`super::out`]): see [`crate::ukernel::IgemmFp32Fn`].
@@ -48,6 +54,7 @@ tile_entries! {
     /// # Safety
     /// The contract of [`crate::ukernel::IgemmFp32Fn`] with `MR = 4`, `NR = 16`, `KR = 4`, on a CPU
     /// with FEAT_DotProd.
+    #[target_feature(enable = "neon,dotprod")]
     igemm_4x16c4_fp32__neondot,
 }
 
@@ -57,8 +64,10 @@ kernel_fn! {
     ///
     /// # Safety
     /// As [`igemm_4x16c4__neondot`] for `a`, `w`, `bias`, `out` (`mr` rows of `nr` elements);
-    /// with `FUSED`, `q`'s channel scales (if any) hold `col + nr` entries.
-    #[target_feature(enable = "neon,dotprod")]
+    /// with `FUSED`, `q`'s channel scales (if any) hold `col + nr` entries. Inlined into the
+    /// entries, whose `#[target_feature]` its `sdot`s assemble under (a call per 16-column block
+    /// cost ~45 instructions: the callee-saved registers and the arguments).
+    #[inline(always)]
     tile block_4x16[const FUSED: bool](mr, nr, taps, kc, a, a_xor, w, bias, q, col, st, out, out_stride) {
         // SAFETY: bias holds NR i32; the packed block holds taps · ceil(kc / 4) groups of 64 bytes,
         // read in order (16 channels = 256 bytes per loop iteration, then one group per tail
@@ -285,6 +294,137 @@ unsafe fn k16<const XOR: bool, const R: usize>(
             k16_asm!(4, plain, a, taps, n16, wp, c, xv);
         }
     }
+}
+
+/// The `asm!` of [`whole_blocks`]: `fused_asm!(xor | plain, u8 | i8, operands…)`: the
+/// k-loop of `k16_body`, then [`super::fp32_asm`] with the zero point in v13 and the clamps in
+/// v14/v15 (the registers the k-loop leaves alone), per 16-column block.
+macro_rules! fused_asm {
+    ($eor:tt, $narrow:tt, $a:expr, $taps:expr,
+        $n16:expr, $w:expr, $bias:expr, $sc:expr, $sstep:expr, [$o0:expr, $o1:expr, $o2:expr,
+        $o3:expr], $nb:expr, $xv:expr, $st:expr) => {
+        core::arch::asm!(
+            "5:\n",
+            "ldp q16, q17, [{bias}]\n",
+            "ldp q18, q19, [{bias}, #32]\n",
+            "ldp q20, q21, [{bias}]\n",
+            "ldp q22, q23, [{bias}, #32]\n",
+            "ldp q24, q25, [{bias}]\n",
+            "ldp q26, q27, [{bias}, #32]\n",
+            "ldp q28, q29, [{bias}]\n",
+            "ldp q30, q31, [{bias}, #32]\n",
+            "add {bias}, {bias}, #64\n",
+            "mov {a}, {a0}\n",
+            "mov {t}, {taps}\n",
+            tap_loop!(4, 32, "n16", k16_body!($eor, [0 1 2 3])),
+            "ldp q8, q9, [{sc}]\n",
+            "ldp q10, q11, [{sc}, #32]\n",
+            "add {sc}, {sc}, {sstep}\n",
+            fp32_asm!([[16 17 18 19] => "o0", [20 21 22 23] => "o1", [24 25 26 27] => "o2",
+                [28 29 30 31] => "o3"], [8 9 10 11], 13, 14, 15, $narrow),
+            "subs {nb}, {nb}, #1\n",
+            "b.ne 5b\n",
+            a0 = in(reg) $a,
+            a = out(reg) _,
+            t = out(reg) _,
+            taps = in(reg) $taps,
+            n16 = in(reg) $n16,
+            n = out(reg) _,
+            r0 = out(reg) _,
+            r1 = out(reg) _,
+            r2 = out(reg) _,
+            r3 = out(reg) _,
+            w = inout(reg) $w => _,
+            bias = inout(reg) $bias => _,
+            sc = inout(reg) $sc => _,
+            sstep = in(reg) $sstep,
+            o0 = inout(reg) $o0 => _,
+            o1 = inout(reg) $o1 => _,
+            o2 = inout(reg) $o2 => _,
+            o3 = inout(reg) $o3 => _,
+            nb = inout(reg) $nb => _,
+            in("v12") $xv,
+            in("v13") $st.zp,
+            in("v14") $st.min,
+            in("v15") $st.max,
+            out("v0") _, out("v1") _, out("v2") _, out("v3") _,
+            out("v4") _, out("v5") _, out("v6") _, out("v7") _,
+            out("v8") _, out("v9") _, out("v10") _, out("v11") _,
+            out("v16") _, out("v17") _, out("v18") _, out("v19") _,
+            out("v20") _, out("v21") _, out("v22") _, out("v23") _,
+            out("v24") _, out("v25") _, out("v26") _, out("v27") _,
+            out("v28") _, out("v29") _, out("v30") _, out("v31") _,
+            options(nostack),
+        )
+    };
+}
+
+/// The whole-block part of `igemm_4x16c4_fp32__neondot`: when the call is a full tile
+/// (`mr = 4`), its channels are whole 16-channel steps and the packed blocks follow each other
+/// (`w_stride` = one block), the first `ncols / 16` column blocks in one `asm!` block (the
+/// k-loop of [`k16`], then the `Fp32` stage of [`super::out`] in registers: `scvtf`, `fmul`,
+/// `fcvtns`, `sqxtn`, `sqadd`, `sqxtun`/`sqxtn`, `max`/`min`, one `str q` per row); returns how
+/// many columns it stored (0 when the call is not of that shape).
+///
+/// # Safety
+/// The contract of [`crate::ukernel::IgemmFp32Fn`] with `MR = 4`, `NR = 16`, `KR = 4`; inlined
+/// into a function with FEAT_DotProd.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn whole_blocks(
+    mr: usize,
+    ncols: usize,
+    w_stride: usize,
+    taps: usize,
+    kc: usize,
+    a: *const *const u8,
+    a_xor: u8,
+    w: *const i8,
+    bias: *const i32,
+    q: &crate::ukernel::Fp32Requant,
+    st: &super::out::Stage,
+    out: *mut u8,
+    out_stride: usize,
+) -> usize {
+    let n16 = kc / 16;
+    let nb = ncols / NR_4X16;
+    let block = taps.checked_mul(n16).and_then(|x| x.checked_mul(256));
+    if mr != MR_4X16 || kc % 16 != 0 || n16 == 0 || taps == 0 || nb == 0 || block != Some(w_stride)
+    {
+        return 0;
+    }
+    let tensor = [q.scale; NR_4X16];
+    let (sc, sstep) = match q.channel_scales {
+        Some(cs) => (cs.as_ptr(), 4 * NR_4X16),
+        None => (tensor.as_ptr(), 0),
+    };
+    // SAFETY: the asm reads, per block, the NR biases (then advances 64 bytes), taps · 4 row
+    // pointers at `a` and 16 · n16 bytes of each row, the block's taps · n16 · 256 packed bytes
+    // (the next block follows: w_stride is one block), 16 scales (channel scales: the call's
+    // columns, which the contract says are there; per tensor: `tensor`, not advanced); it writes
+    // 16 bytes per row and block at out + m · out_stride (the call's rows and columns, nb · 16
+    // <= ncols). Every register it changes is an output or clobbered; no stack; the caller's
+    // function enables FEAT_DotProd.
+    unsafe {
+        let xv = vdupq_n_u8(a_xor);
+        let o = [
+            out,
+            out.add(out_stride),
+            out.add(2 * out_stride),
+            out.add(3 * out_stride),
+        ];
+        match (a_xor != 0, st.signed) {
+            (true, false) => fused_asm!(xor, u8, a, taps, n16,
+                w, bias, sc, sstep, [o[0], o[1], o[2], o[3]], nb, xv, st),
+            (false, false) => fused_asm!(plain, u8, a, taps, n16,
+                w, bias, sc, sstep, [o[0], o[1], o[2], o[3]], nb, xv, st),
+            (true, true) => fused_asm!(xor, i8, a, taps, n16,
+                w, bias, sc, sstep, [o[0], o[1], o[2], o[3]], nb, xv, st),
+            (false, true) => fused_asm!(plain, i8, a, taps, n16,
+                w, bias, sc, sstep, [o[0], o[1], o[2], o[3]], nb, xv, st),
+        }
+    }
+    nb * NR_4X16
 }
 
 /// `sdot` by element with named operands: `{c<m><j>}` += `{b<j>}` · lane `$l` of `{a<m>}`, for
