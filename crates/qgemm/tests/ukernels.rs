@@ -281,9 +281,21 @@ fn whole_tiles_in_every_output_form() {
         for taps in [1, 2] {
             for nr_off in [0, 5] {
                 for xor_mode in 0..3u8 {
-                    for (signed, pc) in [(false, false), (false, true), (true, false), (true, true)] {
+                    for (signed, pc) in [(false, false), (false, true), (true, false), (true, true)]
+                    {
                         seed += 1;
-                        one(0, taps, kc, xor_mode, nr_off, 3, (seed % 3) as u8, signed, pc, seed);
+                        one(
+                            0,
+                            taps,
+                            kc,
+                            xor_mode,
+                            nr_off,
+                            3,
+                            (seed % 3) as u8,
+                            signed,
+                            pc,
+                            seed,
+                        );
                     }
                 }
             }

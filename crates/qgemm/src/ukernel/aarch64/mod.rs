@@ -270,6 +270,34 @@ macro_rules! fp32_asm {
     };
 }
 
+/// [`fp32_asm`] for rows of 8 columns: each row's two i32 vectors `[a b]` (columns 0-3, 4-7)
+/// scaled by `[s0 s1]`, rounded, narrowed and clamped on 8 lanes, stored with one `str d` to
+/// `{o}` (advanced by 8). Assembly lines.
+macro_rules! fp32_asm8 {
+    (
+        [$([$a:literal $b:literal] => $o:literal),*], [$s0:literal $s1:literal], $zp:literal,
+        $lo:literal, $hi:literal, $out:tt
+    ) => {
+        concat!(
+            $("scvtf v", $a, ".4s, v", $a, ".4s\n", "scvtf v", $b, ".4s, v", $b, ".4s\n",)*
+            $(
+                "fmul v", $a, ".4s, v", $a, ".4s, v", $s0, ".4s\n",
+                "fmul v", $b, ".4s, v", $b, ".4s, v", $s1, ".4s\n",
+            )*
+            $("fcvtns v", $a, ".4s, v", $a, ".4s\n", "fcvtns v", $b, ".4s, v", $b, ".4s\n",)*
+            $(
+                "sqxtn v", $a, ".4h, v", $a, ".4s\n",
+                "sqxtn2 v", $a, ".8h, v", $b, ".4s\n",
+                "sqadd v", $a, ".8h, v", $a, ".8h, v", $zp, ".8h\n",
+                fp32_narrow!(n1 $out), " v", $a, ".8b, v", $a, ".8h\n",
+                fp32_narrow!(max $out), " v", $a, ".8b, v", $a, ".8b, v", $lo, ".8b\n",
+                fp32_narrow!(min $out), " v", $a, ".8b, v", $a, ".8b, v", $hi, ".8b\n",
+                "str d", $a, ", [{", $o, "}], #8\n",
+            )*
+        )
+    };
+}
+
 /// The narrowing and clamp mnemonics of [`fp32_asm`] for an output type (`u8` or `i8`).
 #[rustfmt::skip]
 macro_rules! fp32_narrow {

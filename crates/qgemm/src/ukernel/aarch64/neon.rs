@@ -470,7 +470,7 @@ pub const NR_2X8: usize = 8;
 pub const KR_2X8: usize = 16;
 
 tile_entries! {
-    tile_2x8c16, NR_2X8,
+    tile_2x8c16, NR_2X8, fast = whole_blocks_2x8,
     /// `igemm_2x8c16__neon`: 2 rows × 8 columns on ARMv8.0 NEON with 8-bit multiplies, the
     /// scheme of XNNPACK's `2x8c16` `neon-mlal` and of ONNX Runtime's MLAS on cores without a dot
     /// product. Per 16 input channels: one `ldr q` (+ `eor`) per row, 128 bytes of weights (the
@@ -623,6 +623,30 @@ macro_rules! c16_pair {
     };
 }
 
+/// The 2-row channel-loop body of [`k16_rows`] (see there), as assembly lines.
+macro_rules! k16_body_2x8 {
+    () => {
+        concat!(
+            "ldr q0, [{r0}], #16\n",
+            "ldr q1, [{r1}], #16\n",
+            "eor v0.16b, v0.16b, v14.16b\n",
+            "ldp q2, q3, [{w}]\n",
+            "eor v1.16b, v1.16b, v14.16b\n",
+            "ldp q4, q5, [{w}, #32]\n",
+            mul16!("smull" (6 0 2) (7 1 2) (8 0 3) (9 1 3)),
+            mul16!("smlal2" (6 0 2) (7 1 2) (8 0 3) (9 1 3)),
+            c16_pair!([10 11 12 13], [4 5], [6 7 8 9], [16 24 17 25],
+                "ldp q2, q3, [{w}, #64]\n", ""),
+            c16_pair!([6 7 8 9], [2 3], [10 11 12 13], [18 26 19 27],
+                "ldp q4, q5, [{w}, #96]\n", ""),
+            c16_pair!([10 11 12 13], [4 5], [6 7 8 9], [20 28 21 29],
+                "add {w}, {w}, #128\n", "subs {n}, {n}, #1\n"),
+            "sadalp v22.4s, v10.8h\nsadalp v30.4s, v11.8h\n",
+            "sadalp v23.4s, v12.8h\nsadalp v31.4s, v13.8h\n",
+        )
+    };
+}
+
 /// The 16-channel k-loop of `igemm_2x8c16__neon` for the first `R` rows (1 or 2) over `taps`
 /// taps in one `asm!` block: per tap the row pointers (the tap's two pointers 16 bytes apart
 /// from `a`), then `n16` steps of 16 channels: each row's 16 activations (`ldr q`, `eor` with
@@ -679,24 +703,7 @@ unsafe fn k16_rows<const R: usize>(
             // Two columns at a time (v2-v3, v4-v5, loaded in turn); temporaries v6-v9 and
             // v10-v13 in turn.
             kloop_asm!(
-                concat!(
-                    "ldr q0, [{r0}], #16\n",
-                    "ldr q1, [{r1}], #16\n",
-                    "eor v0.16b, v0.16b, v14.16b\n",
-                    "ldp q2, q3, [{w}]\n",
-                    "eor v1.16b, v1.16b, v14.16b\n",
-                    "ldp q4, q5, [{w}, #32]\n",
-                    mul16!("smull" (6 0 2) (7 1 2) (8 0 3) (9 1 3)),
-                    mul16!("smlal2" (6 0 2) (7 1 2) (8 0 3) (9 1 3)),
-                    c16_pair!([10 11 12 13], [4 5], [6 7 8 9], [16 24 17 25],
-                        "ldp q2, q3, [{w}, #64]\n", ""),
-                    c16_pair!([6 7 8 9], [2 3], [10 11 12 13], [18 26 19 27],
-                        "ldp q4, q5, [{w}, #96]\n", ""),
-                    c16_pair!([10 11 12 13], [4 5], [6 7 8 9], [20 28 21 29],
-                        "add {w}, {w}, #128\n", "subs {n}, {n}, #1\n"),
-                    "sadalp v22.4s, v10.8h\nsadalp v30.4s, v11.8h\n",
-                    "sadalp v23.4s, v12.8h\nsadalp v31.4s, v13.8h\n",
-                ),
+                k16_body_2x8!(),
                 2, 16, n16 = n16, a = a, t = taps, w = wp, [r0 r1], [], c,
                 [0 ["v16" 0 "v17" 1 "v18" 2 "v19" 3 "v20" 4 "v21" 5 "v22" 6 "v23" 7]
                  1 ["v24" 0 "v25" 1 "v26" 2 "v27" 3 "v28" 4 "v29" 5 "v30" 6 "v31" 7]],
@@ -705,6 +712,135 @@ unsafe fn k16_rows<const R: usize>(
             );
         }
     }
+}
+
+/// The `asm!` of [`whole_blocks_2x8`] for an output type (`u8` or `i8`): per 8-column block,
+/// the accumulators zeroed, the k-loop of [`k16_body_2x8`] over the taps, each column's four
+/// lanes summed (`addp`), the biases added, then [`super::fp32_asm8`] with the scales in v2/v3
+/// and the stage (zero point v4, clamps v5/v6) loaded from `{stg}`.
+macro_rules! fused_2x8_asm {
+    ($out:tt, $a:expr, $taps:expr, $n16:expr, $w:expr, $bias:expr, $sc:expr, $sstep:expr,
+        $stg:expr, $o0:expr, $o1:expr, $nb:expr, $xv:expr) => {
+        core::arch::asm!(
+            "5:\n",
+            "movi v16.2d, #0\nmovi v17.2d, #0\nmovi v18.2d, #0\nmovi v19.2d, #0\n",
+            "movi v20.2d, #0\nmovi v21.2d, #0\nmovi v22.2d, #0\nmovi v23.2d, #0\n",
+            "movi v24.2d, #0\nmovi v25.2d, #0\nmovi v26.2d, #0\nmovi v27.2d, #0\n",
+            "movi v28.2d, #0\nmovi v29.2d, #0\nmovi v30.2d, #0\nmovi v31.2d, #0\n",
+            "mov {a}, {a0}\n",
+            "mov {t}, {taps}\n",
+            tap_loop!(2, 16, "n16", k16_body_2x8!()),
+            "addp v16.4s, v16.4s, v17.4s\naddp v18.4s, v18.4s, v19.4s\n",
+            "addp v20.4s, v20.4s, v21.4s\naddp v22.4s, v22.4s, v23.4s\n",
+            "addp v24.4s, v24.4s, v25.4s\naddp v26.4s, v26.4s, v27.4s\n",
+            "addp v28.4s, v28.4s, v29.4s\naddp v30.4s, v30.4s, v31.4s\n",
+            "addp v16.4s, v16.4s, v18.4s\naddp v20.4s, v20.4s, v22.4s\n",
+            "addp v24.4s, v24.4s, v26.4s\naddp v28.4s, v28.4s, v30.4s\n",
+            "ldp q0, q1, [{bias}], #32\n",
+            "add v16.4s, v16.4s, v0.4s\nadd v20.4s, v20.4s, v1.4s\n",
+            "add v24.4s, v24.4s, v0.4s\nadd v28.4s, v28.4s, v1.4s\n",
+            "ldp q2, q3, [{sc}]\n",
+            "add {sc}, {sc}, {sstep}\n",
+            "ldp q4, q5, [{stg}]\n",
+            "ldr q6, [{stg}, #32]\n",
+            fp32_asm8!([[16 20] => "o0", [24 28] => "o1"], [2 3], 4, 5, 6, $out),
+            "subs {nb}, {nb}, #1\n",
+            "b.ne 5b\n",
+            a0 = in(reg) $a,
+            a = out(reg) _,
+            t = out(reg) _,
+            taps = in(reg) $taps,
+            n16 = in(reg) $n16,
+            n = out(reg) _,
+            r0 = out(reg) _,
+            r1 = out(reg) _,
+            w = inout(reg) $w => _,
+            bias = inout(reg) $bias => _,
+            sc = inout(reg) $sc => _,
+            sstep = in(reg) $sstep,
+            stg = in(reg) $stg,
+            o0 = inout(reg) $o0 => _,
+            o1 = inout(reg) $o1 => _,
+            nb = inout(reg) $nb => _,
+            in("v14") $xv,
+            out("v0") _, out("v1") _, out("v2") _, out("v3") _,
+            out("v4") _, out("v5") _, out("v6") _, out("v7") _,
+            out("v8") _, out("v9") _, out("v10") _, out("v11") _,
+            out("v12") _, out("v13") _,
+            out("v16") _, out("v17") _, out("v18") _, out("v19") _,
+            out("v20") _, out("v21") _, out("v22") _, out("v23") _,
+            out("v24") _, out("v25") _, out("v26") _, out("v27") _,
+            out("v28") _, out("v29") _, out("v30") _, out("v31") _,
+            options(nostack),
+        )
+    };
+}
+
+/// The whole-block part of `igemm_2x8c16_fp32__neon`: when the call is a full tile (`mr = 2`),
+/// its channels are whole 16-channel steps and the packed blocks follow each other (`w_stride`
+/// = one block), the first `ncols / 8` column blocks in one `asm!` block ([`fused_2x8_asm`]:
+/// the k-loop of [`k16_rows`], the lane sums, the bias and the `Fp32` stage of [`super::out`]
+/// in registers, one `str d` per row); returns how many columns it stored (0 when the call is
+/// not of that shape).
+///
+/// # Safety
+/// The contract of [`crate::ukernel::IgemmFp32Fn`] with `MR = 2`, `NR = 8`, `KR = 16`, every
+/// packed weight `>= −127`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn whole_blocks_2x8(
+    mr: usize,
+    ncols: usize,
+    w_stride: usize,
+    taps: usize,
+    kc: usize,
+    a: *const *const u8,
+    a_xor: u8,
+    w: *const i8,
+    bias: *const i32,
+    q: &crate::ukernel::Fp32Requant,
+    st: &super::out::Stage,
+    out: *mut u8,
+    out_stride: usize,
+) -> usize {
+    let n16 = kc / KR_2X8;
+    let nb = ncols / NR_2X8;
+    let block = taps
+        .checked_mul(n16)
+        .and_then(|x| x.checked_mul(NR_2X8 * KR_2X8));
+    if mr != MR_2X8
+        || kc % KR_2X8 != 0
+        || n16 == 0
+        || taps == 0
+        || nb == 0
+        || block != Some(w_stride)
+    {
+        return 0;
+    }
+    let tensor = [q.scale; NR_2X8];
+    let (sc, sstep) = match q.channel_scales {
+        Some(cs) => (cs.as_ptr(), 4 * NR_2X8),
+        None => (tensor.as_ptr(), 0),
+    };
+    // SAFETY: the asm reads, per block, the NR biases (advancing 32 bytes), taps · 2 row
+    // pointers at `a` and 16 · n16 bytes of each row, the block's taps · n16 · 128 packed bytes
+    // (the next block follows: w_stride is one block), 8 scales (channel scales: the call's
+    // columns, which the contract says are there; per tensor: `tensor`, not advanced) and the
+    // 48 bytes of `stage`; it writes 8 bytes per row and block at out + m · out_stride (the
+    // call's rows and columns: nb · 8 <= ncols). Every register it changes is an output or
+    // clobbered; no stack; NEON is baseline.
+    unsafe {
+        let xv = vdupq_n_u8(a_xor);
+        let stage = [vreinterpretq_u8_s16(st.zp), st.min, st.max];
+        let stg = stage.as_ptr();
+        let o1 = out.add(out_stride);
+        if st.signed {
+            fused_2x8_asm!(i8, a, taps, n16, w, bias, sc, sstep, stg, out, o1, nb, xv);
+        } else {
+            fused_2x8_asm!(u8, a, taps, n16, w, bias, sc, sstep, stg, out, o1, nb, xv);
+        }
+    }
+    nb * NR_2X8
 }
 
 /// [`k16_rows`] for the rows a tile of `mr` rows needs (a GEMV row does not pay for two).
