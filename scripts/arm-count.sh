@@ -11,6 +11,10 @@
 #                        [--iterations N] [--int8-only] [--files shared,mobile] [--out DIR] [-P JOBS]
 #                        [--q8-conv-algorithm qconv-direct|winograd]
 #
+# int8 GEMM workloads run twice: as QLinearMatMul (u8 output, kbench's default) and as
+# MatMulInteger (i32 output, `kbench bench --int8-gemm-op matmul-integer`), the two ONNX forms
+# the anchors are counted in; the report lists both and, per workload, the fewer of ours beside
+# the fewest anchor.
 # --q8-conv-algorithm forces the algorithm of int8 convolutions (kbench bench
 # --q8-conv-algorithm) instead of ops's choice, to count the alternatives ops chooses between.
 # A CPU entry CPU@ISA (e.g. 'cortex-a7;cortex-a7@scalar') runs that model with dispatch capped at
@@ -49,7 +53,7 @@ while [ $# -gt 0 ]; do
     --out) out=$2; shift 2 ;;
     -P) par=$2; shift 2 ;;
     --q8-conv-algorithm) q8alg=$2; shift 2 ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
     *) echo "arm-count.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -120,13 +124,15 @@ for f in "${fsel[@]}"; do
 done
 [ ${#wfiles[@]} -gt 0 ] || { echo "arm-count.sh: no workload file to run" >&2; exit 2; }
 
-# The ids of FILE to run (intersection with --only, int8 only with --int8-only), comma-separated.
+# The ids of FILE to run (intersection with --only, int8 only with --int8-only), comma-separated;
+# with a second argument `gemm`, only its int8 GEMM workloads (the MatMulInteger pass).
 ids_of() {
-  python3 - "$1" "$only" "$int8_only" <<'PY'
+  python3 - "$1" "$only" "$int8_only" "${2:-}" <<'PY'
 import json, sys
 ws = json.load(open(sys.argv[1]))["workloads"]
 only = [x for x in sys.argv[2].split(",") if x]
-ids = [w["id"] for w in ws if (not only or w["id"] in only) and (sys.argv[3] != "1" or w["dtype"] == "int8")]
+ids = [w["id"] for w in ws if (not only or w["id"] in only) and (sys.argv[3] != "1" or w["dtype"] == "int8")
+       and (sys.argv[4] != "gemm" or (w["kind"] == "gemm" and w["dtype"] == "int8"))]
 print(",".join(ids))
 PY
 }
@@ -156,18 +162,26 @@ for cpu in "${cpu_list[@]}"; do
     m=$((m + 1))
     ids=$(ids_of "$wf")
     [ -n "$ids" ] || continue
-    jobs_list+=("$cpu|$wf|$ids|run-$n-$m")
+    jobs_list+=("$cpu|$wf|$ids|run-$n-$m|")
+    # int8 GEMMs once more as MatMulInteger (i32 out): the anchors count both ONNX forms.
+    ids=$(ids_of "$wf" gemm)
+    [ -z "$ids" ] || jobs_list+=("$cpu|$wf|$ids|run-$n-$m-mmi|--int8-gemm-op matmul-integer")
   done
 done
 
-run_one() { # CPU|FILE|IDS|NAME
-  local cpu wf ids name t0 rc
-  IFS='|' read -r cpu wf ids name <<<"$1"
+run_one() { # CPU|FILE|IDS|NAME|EXTRA kbench ARGS
+  local cpu wf ids name more t0 rc
+  IFS='|' read -r cpu wf ids name more <<<"$1"
   t0=$(date +%s)
   echo "arm-count.sh: $cpu $(basename "$wf") ($ids)" >&2
   rc=0
   local extra=()
   [ -z "$q8alg" ] || extra=(--q8-conv-algorithm "$q8alg")
+  if [ -n "$more" ]; then
+    local more_args=()
+    read -ra more_args <<<"$more"
+    extra+=("${more_args[@]}")
+  fi
   qemu "$cpu" -plugin "$plugin,outfile=$raw/$name.counts,percpu=on,arch=$plugin_arch" \
     "$bin" bench --workloads "$wf" --only "$ids" --iterations "$iters" --threads 1 "${extra[@]}" \
     --json "$raw/$name.json" >"$raw/$name.md" 2>"$raw/$name.log" || rc=$?

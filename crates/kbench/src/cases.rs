@@ -93,11 +93,27 @@ impl Case for QConvCase {
     }
 }
 
+/// The ONNX operator an int8 GEMM workload runs as (`kbench bench --int8-gemm-op`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum GemmOp {
+    /// QLinearMatMul: u8 output requantized with the `Fp32` scheme (the default).
+    #[default]
+    QLinearMatMul,
+    /// MatMulInteger: the exact i32 sums (what ONNX Runtime's MatMulInteger returns).
+    MatMulInteger,
+}
+
+/// A GEMM case's output: requantized bytes or i32 sums.
+enum GemmC {
+    U8(Vec<u8>),
+    I32(Vec<i32>),
+}
+
 struct GemmCase {
     plan: ops::matmul::MatMulInt8,
     a: Vec<u8>,
     b: Vec<i8>,
-    c: Vec<u8>,
+    c: GemmC,
     m: usize,
     k: usize,
     n: usize,
@@ -123,12 +139,28 @@ impl Case for GemmCase {
             self.n,
             &vec![0; self.n],
         );
-        exact(&acc, &self.c, &self.requant)
+        match &self.c {
+            GemmC::U8(c) => exact(&acc, c, &self.requant),
+            GemmC::I32(c) => {
+                let bad = acc.iter().zip(c).filter(|(x, y)| x != y).count();
+                if bad == 0 && acc.len() == c.len() {
+                    Ok("bit-exact".to_string())
+                } else {
+                    Err(format!(
+                        "{bad} of {} sums differ from the reference",
+                        acc.len()
+                    ))
+                }
+            }
+        }
     }
 
     fn run(&mut self) {
         // Errors are impossible here: every shape was validated when the case was built.
-        let _ = self.plan.run_u8_into(&self.a, self.m, &mut self.c);
+        let _ = match &mut self.c {
+            GemmC::U8(c) => self.plan.run_u8_into(&self.a, self.m, c),
+            GemmC::I32(c) => self.plan.run_i32_into(&self.a, self.m, c),
+        };
     }
 }
 
@@ -481,11 +513,13 @@ fn hwc_to_oihw<T: Copy + Default>(w: &[T], c: usize, k: usize) -> Vec<T> {
 /// Builds the case for a workload with `threads` threads; with `q8_conv`, the algorithm of int8
 /// (non-depthwise) convolutions is forced instead of `ops`'s choice (`kbench bench
 /// --q8-conv-algorithm`; a geometry the algorithm does not take fails to plan and is reported
-/// as skipped).
+/// as skipped); `gemm_op` is the operator int8 GEMM workloads run as (`kbench bench
+/// --int8-gemm-op`).
 pub fn build_with(
     w: &Workload,
     threads: usize,
     q8_conv: Option<ops::Algorithm>,
+    gemm_op: GemmOp,
 ) -> Result<Box<dyn Case>, String> {
     let depthwise = w.kind == "conv2d" && w.groups > 1 && w.groups == w.cin && w.groups == w.cout;
     if depthwise {
@@ -527,33 +561,37 @@ pub fn build_with(
             let yz = Tensor::u8(vec![], vec![Y_ZP as u8]).map_err(e)?;
             let shape = [m, k];
             let c = PlanInput::Constant;
-            ops::matmul::plan_qlinear_matmul(
-                &Node::new("QLinearMatMul"),
-                &[
-                    PlanInput::Runtime {
-                        dtype: DataType::U8,
-                        shape: &shape,
-                    },
-                    c(&xs),
-                    c(&xz),
-                    c(&bt),
-                    c(&ws),
-                    c(&wz),
-                    c(&ys),
-                    c(&yz),
-                ],
-                &ops::Options {
-                    threads: Some(threads),
-                    ..ops::Options::default()
-                },
-            )
+            let a_in = PlanInput::Runtime {
+                dtype: DataType::U8,
+                shape: &shape,
+            };
+            let opts = ops::Options {
+                threads: Some(threads),
+                ..ops::Options::default()
+            };
+            match gemm_op {
+                GemmOp::QLinearMatMul => ops::matmul::plan_qlinear_matmul(
+                    &Node::new("QLinearMatMul"),
+                    &[a_in, c(&xs), c(&xz), c(&bt), c(&ws), c(&wz), c(&ys), c(&yz)],
+                    &opts,
+                ),
+                GemmOp::MatMulInteger => ops::matmul::plan_matmul_integer(
+                    &Node::new("MatMulInteger"),
+                    &[a_in, c(&bt), c(&xz), c(&wz)],
+                    &opts,
+                ),
+            }
             .map_err(e)?
+        };
+        let c = match gemm_op {
+            GemmOp::QLinearMatMul => GemmC::U8(vec![0; m * n]),
+            GemmOp::MatMulInteger => GemmC::I32(vec![0; m * n]),
         };
         return Ok(Box::new(GemmCase {
             plan,
             a: data(m * k, 1),
             b,
-            c: vec![0; m * n],
+            c,
             m,
             k,
             n,

@@ -256,6 +256,20 @@ struct BenchArgs {
     /// `qconv-direct` or `winograd` (a workload it does not take is skipped).
     #[arg(long, value_parser = parse_q8_conv_algorithm)]
     q8_conv_algorithm: Option<ops::Algorithm>,
+    /// The ONNX operator int8 GEMM workloads run as: `qlinear-matmul` (u8 output, the default)
+    /// or `matmul-integer` (i32 sums, like ONNX Runtime's MatMulInteger).
+    #[arg(long, value_parser = parse_gemm_op, default_value = "qlinear-matmul")]
+    int8_gemm_op: cases::GemmOp,
+}
+
+fn parse_gemm_op(s: &str) -> Result<cases::GemmOp, String> {
+    match s {
+        "qlinear-matmul" | "QLinearMatMul" => Ok(cases::GemmOp::QLinearMatMul),
+        "matmul-integer" | "MatMulInteger" => Ok(cases::GemmOp::MatMulInteger),
+        _ => Err(format!(
+            "unknown int8 GEMM operator {s:?} (qlinear-matmul, matmul-integer)"
+        )),
+    }
 }
 
 fn parse_q8_conv_algorithm(s: &str) -> Result<ops::Algorithm, String> {
@@ -348,7 +362,7 @@ fn run_bench(a: BenchArgs) -> ExitCode {
     };
     let q8 = a.q8_conv_algorithm;
     let report = bench::run(&list, &opts, peaks, command, |w, t| {
-        cases::build_with(w, t, q8)
+        cases::build_with(w, t, q8, a.int8_gemm_op)
     });
     let md = bench::markdown(&report);
     print!("{md}");
@@ -380,7 +394,7 @@ fn run_count(
         iterations,
         !a.no_check,
         command,
-        |w, t| cases::build_with(w, t, a.q8_conv_algorithm),
+        |w, t| cases::build_with(w, t, a.q8_conv_algorithm, a.int8_gemm_op),
         |id| {
             if !quiet {
                 eprintln!("running {id}");

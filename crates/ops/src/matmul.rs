@@ -423,6 +423,79 @@ impl MatMulInt8 {
     }
 }
 
+impl MatMulInt8 {
+    /// The steady-state path of a 2-D MatMulInteger with u8 A: `a` is `m×k` row-major, `y`
+    /// (i32) is `m×n`; no allocation. Other plans use [`Plan::run`].
+    ///
+    /// ```
+    /// use ops::{matmul::plan_matmul_integer, DataType, Node, Options, PlanInput, Tensor};
+    /// let b = Tensor::i8(vec![2, 3], vec![1, 2, 3, 4, 5, 6]).unwrap();
+    /// let az = Tensor::u8(vec![], vec![10]).unwrap();
+    /// let inputs = [
+    ///     PlanInput::Runtime { dtype: DataType::U8, shape: &[1, 2] },
+    ///     PlanInput::Constant(&b),
+    ///     PlanInput::Constant(&az),
+    /// ];
+    /// let plan = plan_matmul_integer(&Node::new("MatMulInteger"), &inputs, &Options::default())
+    ///     .unwrap();
+    /// let mut y = [0i32; 3];
+    /// plan.run_i32_into(&[11, 12], 1, &mut y).unwrap();
+    /// assert_eq!(y, [1 + 2 * 4, 2 + 2 * 5, 3 + 2 * 6]);
+    /// ```
+    pub fn run_i32_into(&self, a: &[u8], m: usize, y: &mut [i32]) -> Result<(), OpsError> {
+        let (k, n) = match self.b_shape.as_slice() {
+            [k, n] => (*k, *n),
+            s => {
+                return Err(OpsError::Unsupported(format!(
+                    "{}: run_i32_into with B of shape {s:?}",
+                    self.op
+                )))
+            }
+        };
+        if !matches!(self.out, IntOut::I32) {
+            return Err(OpsError::Unsupported(format!(
+                "{}: run_i32_into needs an i32 output (MatMulInteger)",
+                self.op
+            )));
+        }
+        if self.a_type != QType::U8
+            || Some(a.len()) != m.checked_mul(k)
+            || Some(y.len()) != m.checked_mul(n)
+        {
+            return Err(OpsError::Shape(format!(
+                "{}: A has {} elements (want {m}x{k} u8), y has {} (want {m}x{n})",
+                self.op,
+                a.len(),
+                y.len()
+            )));
+        }
+        self.packed[0]
+            .gemm(
+                m,
+                Input8::U8(a),
+                k,
+                GemmOutput::I32 { c: y, ldc: n },
+                &self.par,
+            )
+            .map_err(|e| OpsError::Kernel(e.to_string()))
+    }
+}
+
+/// Plans a MatMulInteger node as the typed [`MatMulInt8`] (for [`MatMulInt8::run_i32_into`]).
+pub fn plan_matmul_integer(
+    node: &Node,
+    inputs: &[PlanInput<'_>],
+    opts: &Options,
+) -> Result<MatMulInt8, OpsError> {
+    if node.op_type != "MatMulInteger" {
+        return Err(OpsError::Unsupported(format!(
+            "plan_matmul_integer on {}",
+            node.op_type
+        )));
+    }
+    plan_int8(node, inputs, opts)
+}
+
 /// Plans a QLinearMatMul node as the typed [`MatMulInt8`] (for [`MatMulInt8::run_u8_into`]).
 pub fn plan_qlinear_matmul(
     node: &Node,

@@ -434,7 +434,8 @@ impl QConv2d {
                     // g·cin_g + 4·kc4 bytes (above; 1x1 stride 1 unpadded: output pixel p is
                     // input pixel p, at p · px); their outputs are the caller's; the group's
                     // blocks are consecutive (block_len apart, NR biases apart), one tap,
-                    // KR = 4 (every kernel with a strided entry); the kernel's ISA is the
+                    // ceil(4·kc4 / KR) = ceil(cin_g / KR) groups per block (KR = 4, 8 or 16); the
+                    // kernel's ISA is the
                     // plan's.
                     unsafe {
                         let (ip, op) =

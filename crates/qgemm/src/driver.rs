@@ -608,7 +608,8 @@ impl PackedB {
                 let ncols = (b1 * k.nr).min(n) - b0 * k.nr;
                 // SAFETY: rows r0..r0 + mb·MR are readable for whole k-groups
                 // (strided_blocks); `acc` rows 0..mb·MR, columns 0..ncols are the caller's;
-                // blocks b0..b1 are consecutive (block_len apart, NR biases apart), KR = 4; the
+                // blocks b0..b1 are consecutive (block_len apart, NR biases apart), packed with
+                // ceil(4·kc4 / KR) groups (= ceil(k / KR), KR = 4, 8 or 16); the
                 // kernel's ISA is the plan's.
                 unsafe {
                     let (bl, kc4, ap) =
@@ -707,7 +708,8 @@ impl PackedB {
                 // SAFETY: rows r0..r0 + mb·MR are readable for 4·kc4 bytes (above) and, with
                 // their output rows, inside the caller's range; the panel's blocks b0..b1 are
                 // consecutive (block_len apart) with consecutive NR biases, packed with
-                // ceil(k / 4) groups (KR = 4 for every kernel with a strided entry); the
+                // ceil(k / KR) groups (= ceil(4·kc4 / KR) for KR = 4, 8, 16: what the strided entry
+                // reads for kc = 4·kc4); the
                 // kernel's ISA is available (the plan's entry).
                 unsafe {
                     let (bl, ap) = (pk.block_len(), a.as_ptr().add(r0 * lda));

@@ -323,6 +323,42 @@ fn case_matrix() {
     }
 }
 
+/// Plain GEMMs in the shape of the strided whole-block paths (the aarch64 entries run every
+/// 16-column block of a row block in one asm block when k is a multiple of 16 and there are no
+/// row sums, i.e. weight zero point 0): k in 16-channel steps, n over several blocks with and
+/// without a partial one, m over several row blocks and a tail, u8 and i8 A, weights with and
+/// without -128 (the i16-pair entry takes the first only), every output form.
+#[test]
+fn whole_block_gemms() {
+    let mut s = 77u64;
+    for (k, n) in [(16, 48), (64, 53), (48, 16), (32, 37), (128, 8)] {
+        for (a_type, w_floor) in [(QType::U8, -128), (QType::U8, -127), (QType::I8, -127)] {
+            for ldx in [0, 3] {
+                let m = 29;
+                let (lda, ldb) = (k + ldx, n + ldx);
+                let a: Vec<i32> = (0..m * lda)
+                    .map(|_| a_type.min() + lcg(&mut s).rem_euclid(256))
+                    .collect();
+                let b: Vec<i32> = (0..k * ldb)
+                    .map(|_| (-128 + lcg(&mut s).rem_euclid(256)).max(w_floor))
+                    .collect();
+                let za = a_type.min() + lcg(&mut s).rem_euclid(256);
+                let bias: Vec<i32> = (0..n)
+                    .map(|_| lcg(&mut s).rem_euclid(20001) - 10000)
+                    .collect();
+                check_data(
+                    (m, k, n),
+                    (lda, ldb, n + ldx),
+                    (a_type, &a, za),
+                    (QType::I8, &b, &[0]),
+                    &bias,
+                    s,
+                );
+            }
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: if cfg!(any(target_arch = "aarch64", target_arch = "arm")) { 24 } else { 64 }, ..ProptestConfig::default() })]
     #[test]

@@ -219,7 +219,10 @@ impl Kernels {
     }
 
     /// These kernels with the strided-A forms [`Kernels::gemm_fp32`] and [`Kernels::gemm_i32`].
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    #[cfg_attr(
+        not(any(target_arch = "aarch64", target_arch = "x86_64")),
+        allow(dead_code)
+    )]
     const fn with_strided(self, gemm_fp32: GemmFp32Fn, gemm_i32: GemmI32Fn) -> Kernels {
         Kernels {
             gemm_fp32: Some(gemm_fp32),
@@ -287,7 +290,8 @@ pub static IGEMM: Table<Kernels> = Table::new(&[
         isa: Isa::Neon,
         name: "igemm_8x8c4__neon",
         kernels: plain(neon::MR_8X8, neon::NR_8X8, neon::igemm_8x8c4__neon, false)
-            .with_fp32(neon::igemm_8x8c4_fp32__neon),
+            .with_fp32(neon::igemm_8x8c4_fp32__neon)
+            .with_strided(neon::gemm_8x8c4_fp32__neon, neon::gemm_8x8c4_i32__neon),
     },
     // NEON 2×8, 8-bit `smull`/`smlal2` into i16 pairs + `sadalp` (MLAS/gemmlowp class): `c16`
     // packing, signed activations, weights >= -127 only (plans fall back to the entry above).
@@ -298,7 +302,8 @@ pub static IGEMM: Table<Kernels> = Table::new(&[
         kernels: plain(neon::MR_2X8, neon::NR_2X8, neon::igemm_2x8c16__neon, true)
             .with_kr(neon::KR_2X8)
             .with_w_min(-127)
-            .with_fp32(neon::igemm_2x8c16_fp32__neon),
+            .with_fp32(neon::igemm_2x8c16_fp32__neon)
+            .with_strided(neon::gemm_2x8c16_fp32__neon, neon::gemm_2x8c16_i32__neon),
     },
     // NEON `sdot` by element (FEAT_DotProd): signed activations.
     #[cfg(target_arch = "aarch64")]
@@ -323,7 +328,11 @@ pub static IGEMM: Table<Kernels> = Table::new(&[
             neondot::igemm_4x16c4__neondot,
             true,
         )
-        .with_fp32(neondot::igemm_4x16c4_fp32__neondot),
+        .with_fp32(neondot::igemm_4x16c4_fp32__neondot)
+        .with_strided(
+            neondot::gemm_4x16c4_fp32__neondot,
+            neondot::gemm_4x16c4_i32__neondot,
+        ),
     },
     // NEON `sudot` by element (FEAT_I8MM).
     #[cfg(target_arch = "aarch64")]
@@ -339,7 +348,11 @@ pub static IGEMM: Table<Kernels> = Table::new(&[
         name: "igemm_4x16c8__neoni8mm",
         kernels: plain(i8mm::MR, i8mm::NR, i8mm::igemm_4x16c8__neoni8mm, false)
             .with_kr(8)
-            .with_fp32(i8mm::igemm_4x16c8_fp32__neoni8mm),
+            .with_fp32(i8mm::igemm_4x16c8_fp32__neoni8mm)
+            .with_strided(
+                i8mm::gemm_4x16c8_fp32__neoni8mm,
+                i8mm::gemm_4x16c8_i32__neoni8mm,
+            ),
     },
     // 32-bit ARM NEON 4×8, QNNPACK aarch32 class: `vmlal.s16` by lane, 8 accumulator
     // registers, fused Fp32 store (magic-number rounding).

@@ -32,7 +32,7 @@ pub const NR_C4: usize = 8;
 super::dot_kernel!(igemm_4x8c4__neoni8mm, inner_sudot, "neon,i8mm", "sudot");
 
 tile_entries! {
-    inner, NR, fast = whole_blocks,
+    inner, NR, MR, fast = (whole_blocks, whole_blocks_i32),
     /// See [`super::super::IgemmFn`] (`c8` packing).
     ///
     /// # Safety
@@ -48,6 +48,22 @@ tile_entries! {
     /// with NEON and FEAT_I8MM.
     #[target_feature(enable = "neon,i8mm")]
     igemm_4x16c8_fp32__neoni8mm,
+    /// The strided-A form of `igemm_4x16c8_fp32__neoni8mm` (plain GEMM, many row blocks per
+    /// call): see [`crate::ukernel::GemmFp32Fn`].
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::GemmFp32Fn`] with `MR = 4`, `NR = 16`, `KR = 8`, on a CPU
+    /// with NEON and FEAT_I8MM.
+    #[target_feature(enable = "neon,i8mm")]
+    gemm_4x16c8_fp32__neoni8mm,
+    /// The strided-A form of `igemm_4x16c8__neoni8mm` with i32 output over many blocks: see
+    /// [`crate::ukernel::GemmI32Fn`].
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::GemmI32Fn`] with `MR = 4`, `NR = 16`, `KR = 8`, on a CPU
+    /// with NEON and FEAT_I8MM.
+    #[target_feature(enable = "neon,i8mm")]
+    gemm_4x16c8_i32__neoni8mm,
 }
 
 /// Rows `r` and `r + 1` of k-group `q` in one vector, xored into the `a'` domain.
@@ -361,15 +377,14 @@ macro_rules! unzip_pair {
     };
 }
 
-/// The `asm!` of [`whole_blocks`]: `fused_asm!(xor | plain, u8 | i8, operands…)`. Per
-/// 16-column block: the accumulators from the bias (`ld1r` of each column pair's two biases,
-/// copied to the second row pair), the k-loop of `k16_body` over the taps, then the scales
-/// (v8-v11), the stage (zero point v12, clamps v13/v14, from `{stg}`: the k-loop leaves no
-/// vector register free) and per row pair [`unzip_pair`] + [`super::fp32_asm`].
-macro_rules! fused_asm {
-    ($eor:tt, $out:tt, $a:expr, $taps:expr, $n16:expr, $w:expr, $bias:expr, $sc:expr,
-        $sstep:expr, $stg:expr, [$o0:expr, $o1:expr, $o2:expr, $o3:expr], $nb:expr,
-        $x:expr) => {
+/// The `asm!` of [`whole_blocks`] and [`whole_blocks_i32`]: `blocks_asm!(xor | plain, epilogue
+/// lines, operands…, [named operands of the epilogue])`. Per 16-column block: the accumulators
+/// from the bias (`ld1r` of each column pair's two biases, copied to the second row pair), the
+/// k-loop of `k16_body` over the taps, then the epilogue, which stores the block through
+/// `{o0}`..`{o3}` (every vector register is free there).
+macro_rules! blocks_asm {
+    ($eor:tt, $epi:expr, $a:expr, $taps:expr, $n16:expr, $w:expr, $bias:expr,
+        [$o0:expr, $o1:expr, $o2:expr, $o3:expr], $nb:expr, $x:expr, [$($named:tt)*]) => {
         core::arch::asm!(
             // The xor variant's `dup` reads {x}; this comment uses it in the plain one.
             "/* {x:w} */\n",
@@ -393,15 +408,7 @@ macro_rules! fused_asm {
             "mov {a}, {a0}\n",
             "mov {t}, {taps}\n",
             tap_loop!(4, 32, "n16", k16_body!($eor, [0 1 2 3], [0 1], [4 5 6], [7])),
-            "ldp q8, q9, [{sc}]\n",
-            "ldp q10, q11, [{sc}, #32]\n",
-            "add {sc}, {sc}, {sstep}\n",
-            "ldp q12, q13, [{stg}]\n",
-            "ldr q14, [{stg}, #32]\n",
-            unzip_pair!(0),
-            fp32_asm!([[0 1 2 3] => "o0", [4 5 6 7] => "o1"], [8 9 10 11], 12, 13, 14, $out),
-            unzip_pair!(1),
-            fp32_asm!([[0 1 2 3] => "o2", [4 5 6 7] => "o3"], [8 9 10 11], 12, 13, 14, $out),
+            $epi,
             "subs {nb}, {nb}, #1\n",
             "b.ne 5b\n",
             a0 = in(reg) $a,
@@ -416,15 +423,13 @@ macro_rules! fused_asm {
             r3 = out(reg) _,
             w = inout(reg) $w => _,
             bias = inout(reg) $bias => _,
-            sc = inout(reg) $sc => _,
-            sstep = in(reg) $sstep,
-            stg = in(reg) $stg,
             o0 = inout(reg) $o0 => _,
             o1 = inout(reg) $o1 => _,
             o2 = inout(reg) $o2 => _,
             o3 = inout(reg) $o3 => _,
             nb = inout(reg) $nb => _,
             x = in(reg) u32::from($x),
+            $($named)*
             out("v0") _, out("v1") _, out("v2") _, out("v3") _,
             out("v4") _, out("v5") _, out("v6") _, out("v7") _,
             out("v8") _, out("v9") _, out("v10") _, out("v11") _,
@@ -438,12 +443,52 @@ macro_rules! fused_asm {
     };
 }
 
-/// The whole-block part of `igemm_4x16c8_fp32__neoni8mm`: when the call is a full tile
-/// (`mr = 4`), its channels are whole 16-channel steps and the packed blocks follow each other
-/// (`w_stride` = one block), the first `ncols / 16` column blocks in one `asm!` block
-/// ([`fused_asm`]: the k-loop of [`k16`], the rows unzipped from the 2 × 2 blocks, the `Fp32`
-/// stage of [`super::out`] in registers, one `str q` per row); returns how many columns it
-/// stored (0 when the call is not of that shape).
+/// [`blocks_asm`] with the `Fp32` epilogue for the output type `$out`: the scales (v8-v11, from
+/// `{sc}`, advanced by `{sstep}`), the stage (zero point v12, clamps v13/v14, from `{stg}`: the
+/// k-loop leaves no vector register free), then per row pair [`unzip_pair`] +
+/// [`super::fp32_asm`].
+macro_rules! fp32_blocks_asm {
+    ($eor:tt, $out:tt, $a:expr, $taps:expr, $n16:expr, $w:expr, $bias:expr, $o:tt, $nb:expr,
+        $x:expr, $sc:expr, $sstep:expr, $stg:expr) => {
+        blocks_asm!(
+            $eor,
+            concat!(
+                "ldp q8, q9, [{sc}]\n",
+                "ldp q10, q11, [{sc}, #32]\n",
+                "add {sc}, {sc}, {sstep}\n",
+                "ldp q12, q13, [{stg}]\n",
+                "ldr q14, [{stg}, #32]\n",
+                unzip_pair!(0),
+                fp32_asm!([[0 1 2 3] => "o0", [4 5 6 7] => "o1"], [8 9 10 11], 12, 13, 14, $out),
+                unzip_pair!(1),
+                fp32_asm!([[0 1 2 3] => "o2", [4 5 6 7] => "o3"], [8 9 10 11], 12, 13, 14, $out),
+            ),
+            $a, $taps, $n16, $w, $bias, $o, $nb, $x,
+            [sc = inout(reg) $sc => _, sstep = in(reg) $sstep, stg = in(reg) $stg,]
+        )
+    };
+}
+
+/// The i32 epilogue of [`whole_blocks_i32`]: per row pair [`unzip_pair`], then each row's 16
+/// sums stored with one `st1` of four vectors to `{o<m>}` (advanced by 64 bytes).
+macro_rules! i32_epilogue {
+    () => {
+        concat!(
+            unzip_pair!(0),
+            "st1 {{v0.4s, v1.4s, v2.4s, v3.4s}}, [{o0}], #64\n",
+            "st1 {{v4.4s, v5.4s, v6.4s, v7.4s}}, [{o1}], #64\n",
+            unzip_pair!(1),
+            "st1 {{v0.4s, v1.4s, v2.4s, v3.4s}}, [{o2}], #64\n",
+            "st1 {{v4.4s, v5.4s, v6.4s, v7.4s}}, [{o3}], #64\n",
+        )
+    };
+}
+
+/// The whole-block part of `igemm_4x16c8_fp32__neoni8mm` (and its strided form): for calls of
+/// [`super::whole_shape`], the first `ncols / 16` column blocks in one `asm!` block
+/// ([`fp32_blocks_asm`]: the k-loop of [`k16`], the rows unzipped from the 2 × 2 blocks, the
+/// `Fp32` stage of [`super::out`] in registers, one `str q` per row); returns how many columns
+/// it stored (0 for other calls).
 ///
 /// # Safety
 /// The contract of [`crate::ukernel::IgemmFp32Fn`] with `MR = 4`, `NR = 16`, `KR = 8`; inlined
@@ -465,12 +510,9 @@ unsafe fn whole_blocks(
     out: *mut u8,
     out_stride: usize,
 ) -> usize {
-    let n16 = kc / 16;
-    let nb = ncols / NR;
-    let block = taps.checked_mul(n16).and_then(|x| x.checked_mul(256));
-    if mr != MR || kc % 16 != 0 || n16 == 0 || taps == 0 || nb == 0 || block != Some(w_stride) {
+    let Some((n16, nb)) = super::whole_shape::<MR, NR>(mr, ncols, w_stride, taps, kc) else {
         return 0;
-    }
+    };
     let tensor = [q.scale; NR];
     let (sc, sstep) = match q.channel_scales {
         Some(cs) => (cs.as_ptr(), 4 * NR),
@@ -486,14 +528,14 @@ unsafe fn whole_blocks(
     unsafe {
         let stage = [vreinterpretq_u8_s16(st.zp), st.min, st.max];
         let stg = stage.as_ptr();
-        let o = [
+        let (o0, o1, o2, o3) = (
             out,
             out.add(out_stride),
             out.add(2 * out_stride),
             out.add(3 * out_stride),
-        ];
+        );
         match (a_xor != 0, st.signed) {
-            (true, false) => fused_asm!(
+            (true, false) => fp32_blocks_asm!(
                 xor,
                 u8,
                 a,
@@ -501,14 +543,14 @@ unsafe fn whole_blocks(
                 n16,
                 w,
                 bias,
+                [o0, o1, o2, o3],
+                nb,
+                a_xor,
                 sc,
                 sstep,
-                stg,
-                [o[0], o[1], o[2], o[3]],
-                nb,
-                a_xor
+                stg
             ),
-            (false, false) => fused_asm!(
+            (false, false) => fp32_blocks_asm!(
                 plain,
                 u8,
                 a,
@@ -516,14 +558,14 @@ unsafe fn whole_blocks(
                 n16,
                 w,
                 bias,
+                [o0, o1, o2, o3],
+                nb,
+                a_xor,
                 sc,
                 sstep,
-                stg,
-                [o[0], o[1], o[2], o[3]],
-                nb,
-                a_xor
+                stg
             ),
-            (true, true) => fused_asm!(
+            (true, true) => fp32_blocks_asm!(
                 xor,
                 i8,
                 a,
@@ -531,14 +573,14 @@ unsafe fn whole_blocks(
                 n16,
                 w,
                 bias,
+                [o0, o1, o2, o3],
+                nb,
+                a_xor,
                 sc,
                 sstep,
-                stg,
-                [o[0], o[1], o[2], o[3]],
-                nb,
-                a_xor
+                stg
             ),
-            (false, true) => fused_asm!(
+            (false, true) => fp32_blocks_asm!(
                 plain,
                 i8,
                 a,
@@ -546,13 +588,81 @@ unsafe fn whole_blocks(
                 n16,
                 w,
                 bias,
+                [o0, o1, o2, o3],
+                nb,
+                a_xor,
                 sc,
                 sstep,
-                stg,
-                [o[0], o[1], o[2], o[3]],
-                nb,
-                a_xor
+                stg
             ),
+        }
+    }
+    nb * NR
+}
+
+/// The one-`asm!` whole blocks of [`whole_blocks`] storing the i32 accumulators (rows unzipped,
+/// one `st1` of four vectors per row and block) for the i32 entries; returns how many columns
+/// it stored.
+///
+/// # Safety
+/// `a` holds `taps · 4` row pointers readable for `kc` bytes, the packed blocks and biases as in
+/// [`crate::ukernel::IgemmFp32Fn`], `out` writable for 4 rows of `ncols` i32 (stride
+/// `out_stride` elements); inlined into a function with FEAT_I8MM.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn whole_blocks_i32(
+    mr: usize,
+    ncols: usize,
+    w_stride: usize,
+    taps: usize,
+    kc: usize,
+    a: *const *const u8,
+    a_xor: u8,
+    w: *const i8,
+    bias: *const i32,
+    out: *mut i32,
+    out_stride: usize,
+) -> usize {
+    let Some((n16, nb)) = super::whole_shape::<MR, NR>(mr, ncols, w_stride, taps, kc) else {
+        return 0;
+    };
+    // SAFETY: as in `whole_blocks` for the reads; it writes 16 i32 per row and block at
+    // out + m · out_stride (the call's rows and columns: nb · 16 <= ncols).
+    unsafe {
+        let (o0, o1, o2, o3) = (
+            out,
+            out.add(out_stride),
+            out.add(2 * out_stride),
+            out.add(3 * out_stride),
+        );
+        if a_xor != 0 {
+            blocks_asm!(
+                xor,
+                i32_epilogue!(),
+                a,
+                taps,
+                n16,
+                w,
+                bias,
+                [o0, o1, o2, o3],
+                nb,
+                a_xor,
+                []
+            );
+        } else {
+            blocks_asm!(
+                plain,
+                i32_epilogue!(),
+                a,
+                taps,
+                n16,
+                w,
+                bias,
+                [o0, o1, o2, o3],
+                nb,
+                a_xor,
+                []
+            );
         }
     }
     nb * NR

@@ -88,27 +88,67 @@ macro_rules! dot_kernel {
 
 pub(crate) use dot_kernel;
 
-/// Defines the two entry points of a tile body `$tile::<FUSED>` (a `tile` function of
+/// Defines the entry points of a tile body `$tile::<FUSED>` (a `tile` function of
 /// `kernel_fn!` over one block of `$nr` columns: i32 rows when `FUSED = false`, else bytes
-/// requantized by `q` through the `out::Stage`): `$name`, the [`crate::ukernel::IgemmFn`] (one
-/// block, i32), and `$fp32`, the [`crate::ukernel::IgemmFp32Fn`], which runs the body once per
-/// `$nr`-column block of its `ncols` (block `b` at `w + b · w_stride`, its biases and output
-/// columns from `b · $nr`). The doc comments (with `# Safety`) precede each name.
+/// requantized by `q` through the `out::Stage`), `MR = $mr`:
+/// - `$name`, the [`crate::ukernel::IgemmFn`] (one block, i32);
+/// - `$fp32`, the [`crate::ukernel::IgemmFp32Fn`], which runs the body once per `$nr`-column
+///   block of its `ncols` (block `b` at `w + b · w_stride`, its biases and output columns from
+///   `b · $nr`);
+/// - `$gemm_fp32` and `$gemm_i32`, the strided-A [`crate::ukernel::GemmFp32Fn`] and
+///   [`crate::ukernel::GemmI32Fn`]: per block of `MR` rows, the row pointers `a + r · lda`
+///   (one tap, `kc = 4 · kc4` channels: the bytes past the GEMM's `k` meet zero weights), then
+///   the `$fp32` loop, or the same loop storing i32.
 ///
-/// With `fast = $f` (a function of the `igemm_fp32` parameters minus `ncols`'s partial block,
-/// returning how many leading columns, a multiple of `$nr`, it stored), `$fp32` lets `$f` take
-/// the whole-block columns first and runs the tile body on the rest.
+/// `fast = ($f, $fi)`: functions of the `igemm_fp32` parameters (`$f`, with the stage) and of
+/// the i32 ones over `ncols` (`$fi`) that store the leading whole-block columns in one go where
+/// they can and return how many (a multiple of `$nr`; 0 where the call is not of their shape);
+/// the loops above run the tile body on the rest. `none` for either: no such path. The doc
+/// comments (with `# Safety`) and attributes (`#[target_feature]`) precede each name.
 macro_rules! tile_entries {
-    ($tile:ident, $nr:expr, $(#[$mi:meta])* $name:ident, $(#[$mf:meta])* $fp32:ident $(,)?) => {
-        tile_entries!($tile, $nr, fast = none, $(#[$mi])* $name, $(#[$mf])* $fp32);
-    };
     (@fast none, $($x:tt)*) => { 0 };
     (@fast $f:ident, $($x:tt)*) => {
         // SAFETY: the entry's contract, passed on (the fast path takes whole blocks only).
         unsafe { $f($($x)*) }
     };
-    ($tile:ident, $nr:expr, fast = $fast:ident, $(#[$mi:meta])* $name:ident, $(#[$mf:meta])*
-        $fp32:ident $(,)?) => {
+    (@fp32 $tile:ident, $nr:expr, $fast:ident, $mr:expr, $ncols:expr, $ws:expr, $taps:expr,
+        $kc:expr, $a:expr, $x:expr, $w:expr, $bias:expr, $q:expr, $st:expr, $out:expr,
+        $os:expr) => {{
+        let mut col = tile_entries!(@fast $fast, $mr, $ncols, $ws, $taps, $kc, $a, $x, $w, $bias,
+            $q, $st, $out, $os);
+        while col < $ncols {
+            let nr = ($ncols - col).min($nr);
+            let b = col / $nr;
+            // SAFETY: block b of the call is at w + b·w_stride with its NR biases at
+            // bias + b·NR; columns col..col + nr of out are the caller's; q's channel scales
+            // (if any) cover the call's columns; the caller guarantees the CPU features.
+            unsafe {
+                let (w, bias, o) = ($w.add(b * $ws), $bias.add(col), $out.add(col));
+                $tile::<true>($mr, nr, $taps, $kc, $a, $x, w, bias, $q, col, $st, o, $os)
+            }
+            col += $nr;
+        }
+    }};
+    (@i32 $tile:ident, $nr:expr, $fast:ident, $mr:expr, $ncols:expr, $ws:expr, $taps:expr,
+        $kc:expr, $a:expr, $x:expr, $w:expr, $bias:expr, $out:expr, $os:expr) => {{
+        let q = &$crate::ukernel::Fp32Requant::UNUSED;
+        let st = super::out::Stage::new(q);
+        let mut col = tile_entries!(@fast $fast, $mr, $ncols, $ws, $taps, $kc, $a, $x, $w, $bias,
+            $out, $os);
+        while col < $ncols {
+            let nr = ($ncols - col).min($nr);
+            let b = col / $nr;
+            // SAFETY: as in @fp32, with i32 columns col..col + nr of out.
+            unsafe {
+                let (w, bias, o) = ($w.add(b * $ws), $bias.add(col), $out.add(col));
+                $tile::<false>($mr, nr, $taps, $kc, $a, $x, w, bias, q, 0, &st, o.cast(), $os)
+            }
+            col += $nr;
+        }
+    }};
+    ($tile:ident, $nr:expr, $mr:expr, fast = ($fast:ident, $fast_i32:ident),
+        $(#[$mi:meta])* $name:ident, $(#[$mf:meta])* $fp32:ident,
+        $(#[$mg:meta])* $gemm_fp32:ident, $(#[$mh:meta])* $gemm_i32:ident $(,)?) => {
         kernel_fn! {
             $(#[$mi])*
             pub igemm $name(mr, nr, taps, kc, a, a_xor, w, bias, out, out_stride) {
@@ -125,24 +165,67 @@ macro_rules! tile_entries {
             $(#[$mf])*
             pub igemm_fp32 $fp32(mr, ncols, w_stride, taps, kc, a, a_xor, w, bias, q, out, out_stride) {
                 let st = super::out::Stage::new(q);
-                let mut col = tile_entries!(@fast $fast, mr, ncols, w_stride, taps, kc, a, a_xor, w,
-                    bias, q, &st, out, out_stride);
-                while col < ncols {
-                    let nr = (ncols - col).min($nr);
-                    let b = col / $nr;
-                    // SAFETY: block b of the call is at w + b·w_stride with its NR biases at
-                    // bias + b·NR; columns col..col + nr of out are the caller's; q's channel
-                    // scales (if any) cover the call's columns; the caller guarantees the CPU
-                    // features.
-                    unsafe {
-                        let (w, bias, o) = (w.add(b * w_stride), bias.add(col), out.add(col));
-                        $tile::<true>(mr, nr, taps, kc, a, a_xor, w, bias, q, col, &st, o, out_stride)
-                    }
-                    col += $nr;
+                tile_entries!(@fp32 $tile, $nr, $fast, mr, ncols, w_stride, taps, kc, a, a_xor, w,
+                    bias, q, &st, out, out_stride)
+            }
+        }
+
+        kernel_fn! {
+            $(#[$mg])*
+            pub gemm_fp32 $gemm_fp32(mb, ncols, w_stride, kc4, a, lda, a_xor, w, bias, q, out, out_stride) {
+                let st = super::out::Stage::new(q);
+                let kc = 4 * kc4;
+                for r in 0..mb {
+                    // SAFETY: rows r·MR.. of the call are inside A and their outputs inside
+                    // `out` (the caller's contract).
+                    let (rows, o) = unsafe {
+                        let rows: [*const u8; $mr] =
+                            core::array::from_fn(|m| a.add((r * $mr + m) * lda));
+                        (rows, out.add(r * $mr * out_stride))
+                    };
+                    let ap = rows.as_ptr();
+                    tile_entries!(@fp32 $tile, $nr, $fast, $mr, ncols, w_stride, 1, kc, ap, a_xor,
+                        w, bias, q, &st, o, out_stride)
+                }
+            }
+        }
+
+        kernel_fn! {
+            $(#[$mh])*
+            pub gemm_i32 $gemm_i32(mb, ncols, w_stride, kc4, a, lda, a_xor, w, bias, out, out_stride) {
+                let kc = 4 * kc4;
+                for r in 0..mb {
+                    // SAFETY: as in the fp32 form, with i32 outputs.
+                    let (rows, o) = unsafe {
+                        let rows: [*const u8; $mr] =
+                            core::array::from_fn(|m| a.add((r * $mr + m) * lda));
+                        (rows, out.add(r * $mr * out_stride))
+                    };
+                    let ap = rows.as_ptr();
+                    tile_entries!(@i32 $tile, $nr, $fast_i32, $mr, ncols, w_stride, 1, kc, ap,
+                        a_xor, w, bias, o, out_stride)
                 }
             }
         }
     };
+}
+
+/// The calls the one-`asm!` whole-block paths of the `MR × NR` tiles take (the `fast`
+/// functions of [`tile_entries`]): a full tile (`mr = MR`) over whole 16-channel steps of at
+/// least one tap, at least one whole `NR`-column block, and packed blocks that follow each
+/// other (`w_stride` = one block of `taps · kc · NR` bytes). `Some((kc / 16, ncols / NR))` then.
+#[inline(always)]
+fn whole_shape<const MR: usize, const NR: usize>(
+    mr: usize,
+    ncols: usize,
+    w_stride: usize,
+    taps: usize,
+    kc: usize,
+) -> Option<(usize, usize)> {
+    let (n16, nb) = (kc / 16, ncols / NR);
+    let block = taps.checked_mul(kc).and_then(|x| x.checked_mul(NR));
+    (mr == MR && kc.is_multiple_of(16) && n16 > 0 && taps > 0 && nb > 0 && block == Some(w_stride))
+        .then_some((n16, nb))
 }
 
 /// The row-pointer loads of an `asm!` k-loop's tap for its first `R` rows (1, 2, 4 or 8): the

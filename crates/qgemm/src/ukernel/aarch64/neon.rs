@@ -68,7 +68,7 @@ pub const MR_8X8: usize = 8;
 pub const NR_8X8: usize = 8;
 
 tile_entries! {
-    tile_8x8, NR_8X8,
+    tile_8x8, NR_8X8, MR_8X8, fast = (none, none),
     /// `igemm_8x8c4__neon`: 8 rows × 8 columns on ARMv8.0 NEON, the class of QNNPACK's
     /// `8x8-aarch64-neon` kernel, on the `c4` packing with `NR = 8` (the packing of
     /// `igemm_4x8c4__neon`). Per 8 input channels: one `ldr d` + `uxtl` per row (8 channels of
@@ -86,6 +86,18 @@ tile_entries! {
     /// # Safety
     /// The contract of [`crate::ukernel::IgemmFp32Fn`] with `MR = 8`, `NR = 8`, `KR = 4`.
     igemm_8x8c4_fp32__neon,
+    /// The strided-A form of `igemm_8x8c4_fp32__neon` (plain GEMM, many row blocks per call):
+    /// see [`crate::ukernel::GemmFp32Fn`].
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::GemmFp32Fn`] with `MR = 8`, `NR = 8`, `KR = 4`.
+    gemm_8x8c4_fp32__neon,
+    /// The strided-A form of `igemm_8x8c4__neon` with i32 output over many blocks: see
+    /// [`crate::ukernel::GemmI32Fn`].
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::GemmI32Fn`] with `MR = 8`, `NR = 8`, `KR = 4`.
+    gemm_8x8c4_i32__neon,
 }
 
 kernel_fn! {
@@ -470,7 +482,7 @@ pub const NR_2X8: usize = 8;
 pub const KR_2X8: usize = 16;
 
 tile_entries! {
-    tile_2x8c16, NR_2X8, fast = whole_blocks_2x8,
+    tile_2x8c16, NR_2X8, MR_2X8, fast = (whole_blocks_2x8, whole_blocks_2x8_i32),
     /// `igemm_2x8c16__neon`: 2 rows × 8 columns on ARMv8.0 NEON with 8-bit multiplies, the
     /// scheme of XNNPACK's `2x8c16` `neon-mlal` and of ONNX Runtime's MLAS on cores without a dot
     /// product. Per 16 input channels: one `ldr q` (+ `eor`) per row, 128 bytes of weights (the
@@ -497,6 +509,20 @@ tile_entries! {
     /// The contract of [`crate::ukernel::IgemmFp32Fn`] with `MR = 2`, `NR = 8`, `KR = 16`;
     /// every packed weight `>= −127`.
     igemm_2x8c16_fp32__neon,
+    /// The strided-A form of `igemm_2x8c16_fp32__neon` (plain GEMM, many row blocks per call):
+    /// see [`crate::ukernel::GemmFp32Fn`].
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::GemmFp32Fn`] with `MR = 2`, `NR = 8`, `KR = 16`; every
+    /// packed weight `>= −127`.
+    gemm_2x8c16_fp32__neon,
+    /// The strided-A form of `igemm_2x8c16__neon` with i32 output over many blocks: see
+    /// [`crate::ukernel::GemmI32Fn`].
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::GemmI32Fn`] with `MR = 2`, `NR = 8`, `KR = 16`; every
+    /// packed weight `>= −127`.
+    gemm_2x8c16_i32__neon,
 }
 
 /// The `n < 16` bytes at `p` in the low lanes of a vector, the rest 0.
@@ -714,13 +740,14 @@ unsafe fn k16_rows<const R: usize>(
     }
 }
 
-/// The `asm!` of [`whole_blocks_2x8`] for an output type (`u8` or `i8`): per 8-column block,
-/// the accumulators zeroed, the k-loop of [`k16_body_2x8`] over the taps, each column's four
-/// lanes summed (`addp`), the biases added, then [`super::fp32_asm8`] with the scales in v2/v3
-/// and the stage (zero point v4, clamps v5/v6) loaded from `{stg}`.
-macro_rules! fused_2x8_asm {
-    ($out:tt, $a:expr, $taps:expr, $n16:expr, $w:expr, $bias:expr, $sc:expr, $sstep:expr,
-        $stg:expr, $o0:expr, $o1:expr, $nb:expr, $xv:expr) => {
+/// The `asm!` of [`whole_blocks_2x8`] and [`whole_blocks_2x8_i32`]: `blocks_2x8_asm!(epilogue
+/// lines, operands…, [named operands of the epilogue])`. Per 8-column block: the accumulators
+/// zeroed, the k-loop of [`k16_body_2x8`] over the taps, each column's four lanes summed
+/// (`addp`), the biases added (row 0 in v16/v20, row 1 in v24/v28), then the epilogue, which
+/// stores the block through `{o0}`, `{o1}` (v0-v13 are free there).
+macro_rules! blocks_2x8_asm {
+    ($epi:expr, $a:expr, $taps:expr, $n16:expr, $w:expr, $bias:expr, $o0:expr, $o1:expr,
+        $nb:expr, $xv:expr, [$($named:tt)*]) => {
         core::arch::asm!(
             "5:\n",
             "movi v16.2d, #0\nmovi v17.2d, #0\nmovi v18.2d, #0\nmovi v19.2d, #0\n",
@@ -739,11 +766,7 @@ macro_rules! fused_2x8_asm {
             "ldp q0, q1, [{bias}], #32\n",
             "add v16.4s, v16.4s, v0.4s\nadd v20.4s, v20.4s, v1.4s\n",
             "add v24.4s, v24.4s, v0.4s\nadd v28.4s, v28.4s, v1.4s\n",
-            "ldp q2, q3, [{sc}]\n",
-            "add {sc}, {sc}, {sstep}\n",
-            "ldp q4, q5, [{stg}]\n",
-            "ldr q6, [{stg}, #32]\n",
-            fp32_asm8!([[16 20] => "o0", [24 28] => "o1"], [2 3], 4, 5, 6, $out),
+            $epi,
             "subs {nb}, {nb}, #1\n",
             "b.ne 5b\n",
             a0 = in(reg) $a,
@@ -756,12 +779,10 @@ macro_rules! fused_2x8_asm {
             r1 = out(reg) _,
             w = inout(reg) $w => _,
             bias = inout(reg) $bias => _,
-            sc = inout(reg) $sc => _,
-            sstep = in(reg) $sstep,
-            stg = in(reg) $stg,
             o0 = inout(reg) $o0 => _,
             o1 = inout(reg) $o1 => _,
             nb = inout(reg) $nb => _,
+            $($named)*
             in("v14") $xv,
             out("v0") _, out("v1") _, out("v2") _, out("v3") _,
             out("v4") _, out("v5") _, out("v6") _, out("v7") _,
@@ -776,12 +797,31 @@ macro_rules! fused_2x8_asm {
     };
 }
 
-/// The whole-block part of `igemm_2x8c16_fp32__neon`: when the call is a full tile (`mr = 2`),
-/// its channels are whole 16-channel steps and the packed blocks follow each other (`w_stride`
-/// = one block), the first `ncols / 8` column blocks in one `asm!` block ([`fused_2x8_asm`]:
-/// the k-loop of [`k16_rows`], the lane sums, the bias and the `Fp32` stage of [`super::out`]
-/// in registers, one `str d` per row); returns how many columns it stored (0 when the call is
-/// not of that shape).
+/// [`blocks_2x8_asm`] with the `Fp32` epilogue for the output type `$out`: the scales (v2/v3
+/// from `{sc}`, advanced by `{sstep}`), the stage (zero point v4, clamps v5/v6, from `{stg}`),
+/// then [`super::fp32_asm8`].
+macro_rules! fp32_2x8_asm {
+    ($out:tt, $a:expr, $taps:expr, $n16:expr, $w:expr, $bias:expr, $o0:expr, $o1:expr,
+        $nb:expr, $xv:expr, $sc:expr, $sstep:expr, $stg:expr) => {
+        blocks_2x8_asm!(
+            concat!(
+                "ldp q2, q3, [{sc}]\n",
+                "add {sc}, {sc}, {sstep}\n",
+                "ldp q4, q5, [{stg}]\n",
+                "ldr q6, [{stg}, #32]\n",
+                fp32_asm8!([[16 20] => "o0", [24 28] => "o1"], [2 3], 4, 5, 6, $out),
+            ),
+            $a, $taps, $n16, $w, $bias, $o0, $o1, $nb, $xv,
+            [sc = inout(reg) $sc => _, sstep = in(reg) $sstep, stg = in(reg) $stg,]
+        )
+    };
+}
+
+/// The whole-block part of `igemm_2x8c16_fp32__neon` (and its strided form): for calls of
+/// [`super::whole_shape`], the first `ncols / 8` column blocks in one `asm!` block
+/// ([`fp32_2x8_asm`]: the k-loop of [`k16_rows`], the lane sums, the bias and the `Fp32` stage
+/// of [`super::out`] in registers, one `str d` per row); returns how many columns it stored (0
+/// for other calls).
 ///
 /// # Safety
 /// The contract of [`crate::ukernel::IgemmFp32Fn`] with `MR = 2`, `NR = 8`, `KR = 16`, every
@@ -803,20 +843,10 @@ unsafe fn whole_blocks_2x8(
     out: *mut u8,
     out_stride: usize,
 ) -> usize {
-    let n16 = kc / KR_2X8;
-    let nb = ncols / NR_2X8;
-    let block = taps
-        .checked_mul(n16)
-        .and_then(|x| x.checked_mul(NR_2X8 * KR_2X8));
-    if mr != MR_2X8
-        || kc % KR_2X8 != 0
-        || n16 == 0
-        || taps == 0
-        || nb == 0
-        || block != Some(w_stride)
-    {
+    let Some((n16, nb)) = super::whole_shape::<MR_2X8, NR_2X8>(mr, ncols, w_stride, taps, kc)
+    else {
         return 0;
-    }
+    };
     let tensor = [q.scale; NR_2X8];
     let (sc, sstep) = match q.channel_scales {
         Some(cs) => (cs.as_ptr(), 4 * NR_2X8),
@@ -835,10 +865,58 @@ unsafe fn whole_blocks_2x8(
         let stg = stage.as_ptr();
         let o1 = out.add(out_stride);
         if st.signed {
-            fused_2x8_asm!(i8, a, taps, n16, w, bias, sc, sstep, stg, out, o1, nb, xv);
+            fp32_2x8_asm!(i8, a, taps, n16, w, bias, out, o1, nb, xv, sc, sstep, stg);
         } else {
-            fused_2x8_asm!(u8, a, taps, n16, w, bias, sc, sstep, stg, out, o1, nb, xv);
+            fp32_2x8_asm!(u8, a, taps, n16, w, bias, out, o1, nb, xv, sc, sstep, stg);
         }
+    }
+    nb * NR_2X8
+}
+
+/// The one-`asm!` whole blocks of [`whole_blocks_2x8`] storing the i32 sums (one `stp` per row
+/// and block) for the i32 entries; returns how many columns it stored.
+///
+/// # Safety
+/// `a` holds `taps · 2` row pointers readable for `kc` bytes, the packed blocks and biases as in
+/// [`crate::ukernel::IgemmFp32Fn`], every packed weight `>= −127`, `out` writable for 2 rows of
+/// `ncols` i32 (stride `out_stride` elements).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn whole_blocks_2x8_i32(
+    mr: usize,
+    ncols: usize,
+    w_stride: usize,
+    taps: usize,
+    kc: usize,
+    a: *const *const u8,
+    a_xor: u8,
+    w: *const i8,
+    bias: *const i32,
+    out: *mut i32,
+    out_stride: usize,
+) -> usize {
+    let Some((n16, nb)) = super::whole_shape::<MR_2X8, NR_2X8>(mr, ncols, w_stride, taps, kc)
+    else {
+        return 0;
+    };
+    // SAFETY: as in `whole_blocks_2x8` for the reads; it writes 8 i32 per row and block at
+    // out + m · out_stride (the call's rows and columns: nb · 8 <= ncols).
+    unsafe {
+        let xv = vdupq_n_u8(a_xor);
+        let o1 = out.add(out_stride);
+        blocks_2x8_asm!(
+            "stp q16, q20, [{o0}], #32\nstp q24, q28, [{o1}], #32\n",
+            a,
+            taps,
+            n16,
+            w,
+            bias,
+            out,
+            o1,
+            nb,
+            xv,
+            []
+        );
     }
     nb * NR_2X8
 }

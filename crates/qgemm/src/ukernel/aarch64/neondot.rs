@@ -29,7 +29,7 @@ pub const MR_4X16: usize = 4;
 pub const NR_4X16: usize = 16;
 
 tile_entries! {
-    block_4x16, NR_4X16, fast = whole_blocks,
+    block_4x16, NR_4X16, MR_4X16, fast = (whole_blocks, whole_blocks_i32),
     /// `igemm_4x16c4__neondot`: 4 rows × 16 columns, `c4` packing (`NR = 16`, `KR = 4`: a k-group
     /// is 64 bytes, four vectors of 4 columns × 4 channels), the class of XNNPACK's
     /// `4x16c4 neondot ld128` kernels: each row's activations are loaded 16 bytes (4 k-groups) at a
@@ -56,6 +56,22 @@ tile_entries! {
     /// with FEAT_DotProd.
     #[target_feature(enable = "neon,dotprod")]
     igemm_4x16c4_fp32__neondot,
+    /// The strided-A form of `igemm_4x16c4_fp32__neondot` (plain GEMM, many row blocks per
+    /// call): see [`crate::ukernel::GemmFp32Fn`].
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::GemmFp32Fn`] with `MR = 4`, `NR = 16`, `KR = 4`, on a CPU
+    /// with FEAT_DotProd.
+    #[target_feature(enable = "neon,dotprod")]
+    gemm_4x16c4_fp32__neondot,
+    /// The strided-A form of `igemm_4x16c4__neondot` with i32 output over many blocks: see
+    /// [`crate::ukernel::GemmI32Fn`].
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::GemmI32Fn`] with `MR = 4`, `NR = 16`, `KR = 4`, on a CPU
+    /// with FEAT_DotProd.
+    #[target_feature(enable = "neon,dotprod")]
+    gemm_4x16c4_i32__neondot,
 }
 
 kernel_fn! {
@@ -296,13 +312,28 @@ unsafe fn k16<const XOR: bool, const R: usize>(
     }
 }
 
-/// The `asm!` of [`whole_blocks`]: `fused_asm!(xor | plain, u8 | i8, operands…)`: the
-/// k-loop of `k16_body`, then [`super::fp32_asm`] with the zero point in v13 and the clamps in
-/// v14/v15 (the registers the k-loop leaves alone), per 16-column block.
-macro_rules! fused_asm {
-    ($eor:tt, $narrow:tt, $a:expr, $taps:expr,
-        $n16:expr, $w:expr, $bias:expr, $sc:expr, $sstep:expr, [$o0:expr, $o1:expr, $o2:expr,
-        $o3:expr], $nb:expr, $xv:expr, $st:expr) => {
+/// The i32 epilogue of [`whole_blocks_i32`]: each row's 16 sums stored with one `st1` of four
+/// vectors to `{o<m>}` (advanced by 64 bytes), as assembly lines.
+macro_rules! i32_epilogue {
+    () => {
+        concat!(
+            "st1 {{v16.4s, v17.4s, v18.4s, v19.4s}}, [{o0}], #64\n",
+            "st1 {{v20.4s, v21.4s, v22.4s, v23.4s}}, [{o1}], #64\n",
+            "st1 {{v24.4s, v25.4s, v26.4s, v27.4s}}, [{o2}], #64\n",
+            "st1 {{v28.4s, v29.4s, v30.4s, v31.4s}}, [{o3}], #64\n",
+        )
+    };
+}
+
+/// The `asm!` of [`whole_blocks`] and [`whole_blocks_i32`]: `blocks_asm!(xor | plain, epilogue
+/// lines, operands…, [named operands of the epilogue], [its register operands])`. Per 16-column
+/// block: the accumulators from the bias, the k-loop of `k16_body` over the taps, then the
+/// epilogue, which stores the block through `{o0}`..`{o3}`; v0-v11 are free there, v13-v15
+/// unless the epilogue uses them.
+macro_rules! blocks_asm {
+    ($eor:tt, $epi:expr, $a:expr, $taps:expr, $n16:expr, $w:expr, $bias:expr,
+        [$o0:expr, $o1:expr, $o2:expr, $o3:expr], $nb:expr, $xv:expr, [$($named:tt)*],
+        [$($regs:tt)*]) => {
         core::arch::asm!(
             "5:\n",
             "ldp q16, q17, [{bias}]\n",
@@ -317,11 +348,7 @@ macro_rules! fused_asm {
             "mov {a}, {a0}\n",
             "mov {t}, {taps}\n",
             tap_loop!(4, 32, "n16", k16_body!($eor, [0 1 2 3])),
-            "ldp q8, q9, [{sc}]\n",
-            "ldp q10, q11, [{sc}, #32]\n",
-            "add {sc}, {sc}, {sstep}\n",
-            fp32_asm!([[16 17 18 19] => "o0", [20 21 22 23] => "o1", [24 25 26 27] => "o2",
-                [28 29 30 31] => "o3"], [8 9 10 11], 13, 14, 15, $narrow),
+            $epi,
             "subs {nb}, {nb}, #1\n",
             "b.ne 5b\n",
             a0 = in(reg) $a,
@@ -336,17 +363,14 @@ macro_rules! fused_asm {
             r3 = out(reg) _,
             w = inout(reg) $w => _,
             bias = inout(reg) $bias => _,
-            sc = inout(reg) $sc => _,
-            sstep = in(reg) $sstep,
             o0 = inout(reg) $o0 => _,
             o1 = inout(reg) $o1 => _,
             o2 = inout(reg) $o2 => _,
             o3 = inout(reg) $o3 => _,
             nb = inout(reg) $nb => _,
+            $($named)*
             in("v12") $xv,
-            in("v13") $st.zp,
-            in("v14") $st.min,
-            in("v15") $st.max,
+            $($regs)*
             out("v0") _, out("v1") _, out("v2") _, out("v3") _,
             out("v4") _, out("v5") _, out("v6") _, out("v7") _,
             out("v8") _, out("v9") _, out("v10") _, out("v11") _,
@@ -359,12 +383,32 @@ macro_rules! fused_asm {
     };
 }
 
-/// The whole-block part of `igemm_4x16c4_fp32__neondot`: when the call is a full tile
-/// (`mr = 4`), its channels are whole 16-channel steps and the packed blocks follow each other
-/// (`w_stride` = one block), the first `ncols / 16` column blocks in one `asm!` block (the
-/// k-loop of [`k16`], then the `Fp32` stage of [`super::out`] in registers: `scvtf`, `fmul`,
-/// `fcvtns`, `sqxtn`, `sqadd`, `sqxtun`/`sqxtn`, `max`/`min`, one `str q` per row); returns how
-/// many columns it stored (0 when the call is not of that shape).
+/// [`blocks_asm`] with the `Fp32` epilogue: the block's 16 scales into v8-v11 from `{sc}`
+/// (advanced by `{sstep}`), then [`super::fp32_asm`] with the zero point in v13 and the clamps in
+/// v14/v15 (the registers the k-loop leaves alone), for the output type `$out`.
+macro_rules! fp32_blocks_asm {
+    ($eor:tt, $out:tt, $a:expr, $taps:expr, $n16:expr, $w:expr, $bias:expr, $o:tt, $nb:expr,
+        $xv:expr, $sc:expr, $sstep:expr, $st:expr) => {
+        blocks_asm!(
+            $eor,
+            concat!(
+                "ldp q8, q9, [{sc}]\n",
+                "ldp q10, q11, [{sc}, #32]\n",
+                "add {sc}, {sc}, {sstep}\n",
+                fp32_asm!([[16 17 18 19] => "o0", [20 21 22 23] => "o1",
+                    [24 25 26 27] => "o2", [28 29 30 31] => "o3"], [8 9 10 11], 13, 14, 15, $out),
+            ),
+            $a, $taps, $n16, $w, $bias, $o, $nb, $xv,
+            [sc = inout(reg) $sc => _, sstep = in(reg) $sstep,],
+            [in("v13") $st.zp, in("v14") $st.min, in("v15") $st.max,]
+        )
+    };
+}
+
+/// The whole-block part of `igemm_4x16c4_fp32__neondot` (and its strided form): for calls of
+/// [`super::whole_shape`], the first `ncols / 16` column blocks in one `asm!` block
+/// ([`fp32_blocks_asm`]: the k-loop of [`k16`], then the `Fp32` stage of [`super::out`] in
+/// registers, one `str q` per row); returns how many columns it stored (0 for other calls).
 ///
 /// # Safety
 /// The contract of [`crate::ukernel::IgemmFp32Fn`] with `MR = 4`, `NR = 16`, `KR = 4`; inlined
@@ -386,13 +430,10 @@ unsafe fn whole_blocks(
     out: *mut u8,
     out_stride: usize,
 ) -> usize {
-    let n16 = kc / 16;
-    let nb = ncols / NR_4X16;
-    let block = taps.checked_mul(n16).and_then(|x| x.checked_mul(256));
-    if mr != MR_4X16 || kc % 16 != 0 || n16 == 0 || taps == 0 || nb == 0 || block != Some(w_stride)
-    {
+    let Some((n16, nb)) = super::whole_shape::<MR_4X16, NR_4X16>(mr, ncols, w_stride, taps, kc)
+    else {
         return 0;
-    }
+    };
     let tensor = [q.scale; NR_4X16];
     let (sc, sstep) = match q.channel_scales {
         Some(cs) => (cs.as_ptr(), 4 * NR_4X16),
@@ -407,14 +448,14 @@ unsafe fn whole_blocks(
     // function enables FEAT_DotProd.
     unsafe {
         let xv = vdupq_n_u8(a_xor);
-        let o = [
+        let (o0, o1, o2, o3) = (
             out,
             out.add(out_stride),
             out.add(2 * out_stride),
             out.add(3 * out_stride),
-        ];
+        );
         match (a_xor != 0, st.signed) {
-            (true, false) => fused_asm!(
+            (true, false) => fp32_blocks_asm!(
                 xor,
                 u8,
                 a,
@@ -422,14 +463,14 @@ unsafe fn whole_blocks(
                 n16,
                 w,
                 bias,
-                sc,
-                sstep,
-                [o[0], o[1], o[2], o[3]],
+                [o0, o1, o2, o3],
                 nb,
                 xv,
+                sc,
+                sstep,
                 st
             ),
-            (false, false) => fused_asm!(
+            (false, false) => fp32_blocks_asm!(
                 plain,
                 u8,
                 a,
@@ -437,14 +478,14 @@ unsafe fn whole_blocks(
                 n16,
                 w,
                 bias,
-                sc,
-                sstep,
-                [o[0], o[1], o[2], o[3]],
+                [o0, o1, o2, o3],
                 nb,
                 xv,
+                sc,
+                sstep,
                 st
             ),
-            (true, true) => fused_asm!(
+            (true, true) => fp32_blocks_asm!(
                 xor,
                 i8,
                 a,
@@ -452,14 +493,14 @@ unsafe fn whole_blocks(
                 n16,
                 w,
                 bias,
-                sc,
-                sstep,
-                [o[0], o[1], o[2], o[3]],
+                [o0, o1, o2, o3],
                 nb,
                 xv,
+                sc,
+                sstep,
                 st
             ),
-            (false, true) => fused_asm!(
+            (false, true) => fp32_blocks_asm!(
                 plain,
                 i8,
                 a,
@@ -467,13 +508,85 @@ unsafe fn whole_blocks(
                 n16,
                 w,
                 bias,
-                sc,
-                sstep,
-                [o[0], o[1], o[2], o[3]],
+                [o0, o1, o2, o3],
                 nb,
                 xv,
+                sc,
+                sstep,
                 st
             ),
+        }
+    }
+    nb * NR_4X16
+}
+
+/// The one-`asm!` whole blocks of [`whole_blocks`] storing the i32 accumulators (one `st1` of
+/// four vectors per row and block) for the i32 entries; returns how many columns it stored.
+///
+/// # Safety
+/// The contract of [`crate::ukernel::GemmI32Fn`]'s per-row-block call: `a` holds `taps · 4` row
+/// pointers readable for `kc` bytes, the packed blocks and biases as in
+/// [`crate::ukernel::IgemmFp32Fn`], `out` writable for 4 rows of `ncols` i32 (stride
+/// `out_stride` elements); inlined into a function with FEAT_DotProd.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn whole_blocks_i32(
+    mr: usize,
+    ncols: usize,
+    w_stride: usize,
+    taps: usize,
+    kc: usize,
+    a: *const *const u8,
+    a_xor: u8,
+    w: *const i8,
+    bias: *const i32,
+    out: *mut i32,
+    out_stride: usize,
+) -> usize {
+    let Some((n16, nb)) = super::whole_shape::<MR_4X16, NR_4X16>(mr, ncols, w_stride, taps, kc)
+    else {
+        return 0;
+    };
+    // SAFETY: as in `whole_blocks` for the reads; it writes 16 i32 per row and block at
+    // out + m · out_stride (the call's rows and columns: nb · 16 <= ncols).
+    unsafe {
+        let xv = vdupq_n_u8(a_xor);
+        let (o0, o1, o2, o3) = (
+            out,
+            out.add(out_stride),
+            out.add(2 * out_stride),
+            out.add(3 * out_stride),
+        );
+        if a_xor != 0 {
+            blocks_asm!(
+                xor,
+                i32_epilogue!(),
+                a,
+                taps,
+                n16,
+                w,
+                bias,
+                [o0, o1, o2, o3],
+                nb,
+                xv,
+                [],
+                []
+            );
+        } else {
+            blocks_asm!(
+                plain,
+                i32_epilogue!(),
+                a,
+                taps,
+                n16,
+                w,
+                bias,
+                [o0, o1, o2, o3],
+                nb,
+                xv,
+                [],
+                []
+            );
         }
     }
     nb * NR_4X16
