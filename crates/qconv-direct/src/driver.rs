@@ -9,8 +9,8 @@ use quant_params::StagePlan;
 use std::cell::RefCell;
 use std::sync::Mutex;
 
-/// Indirection buffer for one input shape: per output pixel and tap, the element offset of the
-/// input pixel, or [`PAD`] for taps outside the image.
+/// Indirection buffer for one input shape: per tile of MR output pixels, per tap and pixel, the
+/// element offset of the input pixel, or [`PAD`] for taps outside the image.
 pub(crate) struct Indirection {
     key: (usize, usize, usize, usize),
     offsets: Vec<usize>,
@@ -38,8 +38,8 @@ thread_local! {
 
 impl QConv2d {
     /// The indirection buffer for `batch` images of `in_h × in_w` (`sp`: their pads and output
-    /// size) with pixel stride `px`: `pixels · taps` offsets (`pixels = batch · oh · ow`, checked
-    /// by `run`), allocated fallibly. Every offset is at most `(batch · in_h · in_w − 1) · px`.
+    /// size) with pixel stride `px`: `ceil(pixels / MR) · MR · taps` offsets in tile order
+    /// (`pixels = batch · oh · ow`, checked by `run`), allocated fallibly. Every offset is at most `(batch · in_h · in_w − 1) · px`.
     fn indirection(
         &self,
         batch: usize,
@@ -57,32 +57,39 @@ impl QConv2d {
             }
         }
         let d = &self.desc;
+        let mr = self.kernel.mr;
+        let tiles = pixels.div_ceil(mr);
+        let padded = mul("indirection buffer", ("tiles", tiles), ("MR", mr))?;
         let len = mul(
             "indirection buffer",
-            ("output pixels", pixels),
+            ("output pixels", padded),
             ("taps", self.dims.taps),
         )?;
         let mut offsets: Vec<usize> = try_with_capacity("indirection buffer", len)?;
         let p = sp.pads;
-        for b in 0..batch {
-            for oy in 0..sp.oh {
-                for ox in 0..sp.ow {
-                    for ky in 0..d.kernel[0] {
+        let plane = sp.oh * sp.ow;
+        // Tile order: the taps · MR pointers of MR-pixel tile T are offsets
+        // [T · taps · MR, (T + 1) · taps · MR), tap-major (what the kernels read), the pixels
+        // past the last one repeating it (tiles start at multiples of MR in every task).
+        for tile in 0..tiles {
+            for ky in 0..d.kernel[0] {
+                for kx in 0..d.kernel[1] {
+                    for m in 0..mr {
+                        let pix = (tile * mr + m).min(pixels - 1);
+                        let (b, oy, ox) = (pix / plane, pix % plane / sp.ow, pix % sp.ow);
                         // oy · stride + ky · dilation < in_h + pads (Conv2dDesc::spatial): no
                         // overflow; below the top pad or past the image is padding.
                         let iy = (oy * d.stride[0] + ky * d.dilation[0])
                             .checked_sub(p[0])
                             .filter(|&y| y < in_h);
-                        for kx in 0..d.kernel[1] {
-                            let ix = (ox * d.stride[1] + kx * d.dilation[1])
-                                .checked_sub(p[1])
-                                .filter(|&x| x < in_w);
-                            offsets.push(match (iy, ix) {
-                                // < batch · in_h · in_w pixels, each at most need_in − cin.
-                                (Some(y), Some(x)) => ((b * in_h + y) * in_w + x) * px,
-                                _ => PAD,
-                            });
-                        }
+                        let ix = (ox * d.stride[1] + kx * d.dilation[1])
+                            .checked_sub(p[1])
+                            .filter(|&x| x < in_w);
+                        offsets.push(match (iy, ix) {
+                            // < batch · in_h · in_w pixels, each at most need_in − cin.
+                            (Some(y), Some(x)) => ((b * in_h + y) * in_w + x) * px,
+                            _ => PAD,
+                        });
                     }
                 }
             }
@@ -468,8 +475,9 @@ impl QConv2d {
     }
 
     /// Points `ptrs[t · MR + m]` at the input of tap `t` of output pixel `p + m`, from input
-    /// channel `goff` of its group (the zero row for a padding tap), for the `MR` rows of a tile
-    /// of `rows` pixels (rows past the tile repeat its last pixel).
+    /// channel `goff` of its group (the zero row for a padding tap), for the `MR` rows of the
+    /// tile at pixel `p` (a multiple of MR; rows past the image repeat its last pixel): one pass
+    /// over the tile's slice of the tile-ordered offsets.
     #[inline(always)]
     fn row_ptrs(
         &self,
@@ -480,21 +488,21 @@ impl QConv2d {
         goff: usize,
         ptrs: &mut [*const u8],
     ) {
-        let (mr, taps) = (self.kernel.mr, self.dims.taps);
-        for m in 0..mr {
-            let pix = p + m.min(rows - 1);
-            for (t, &off) in offsets[pix * taps..(pix + 1) * taps].iter().enumerate() {
-                ptrs[t * mr + m] = if off == PAD {
-                    self.zero_row.as_ptr()
-                } else {
-                    debug_assert!(off + goff + self.desc.cin_per_group <= input.len());
-                    // SAFETY: `off` is a pixel offset of an in-image tap, at most
-                    // (pixels_in − 1) · in_pixel_stride, and goff + cin_g <= cin, so
-                    // off + goff + cin_g <= need_in <= input.len() (checked in `run`):
-                    // the pointer and the cin_g bytes after it are inside `input`.
-                    unsafe { input.as_ptr().add(off + goff) }
-                };
-            }
+        let n = self.kernel.mr * self.dims.taps;
+        debug_assert!(p.is_multiple_of(self.kernel.mr) && rows >= 1);
+        let tile = &offsets[p / self.kernel.mr * n..][..n];
+        let zero = self.zero_row.as_ptr();
+        for (d, &off) in ptrs[..n].iter_mut().zip(tile) {
+            *d = if off == PAD {
+                zero
+            } else {
+                debug_assert!(off + goff + self.desc.cin_per_group <= input.len());
+                // SAFETY: `off` is a pixel offset of an in-image tap, at most
+                // (pixels_in − 1) · in_pixel_stride, and goff + cin_g <= cin, so
+                // off + goff + cin_g <= need_in <= input.len() (checked in `run`): the pointer
+                // and the cin_g bytes after it are inside `input`.
+                unsafe { input.as_ptr().add(off + goff) }
+            };
         }
     }
 
