@@ -237,7 +237,7 @@ impl QDepthwise {
                 if s1.strides.contains(&d.stride[1])
                     && d.dilation[1] == 1
                     && s1.sizes.contains(&d.kernel)
-                    && folded.w.iter().all(|v| (-128..=127).contains(v)) =>
+                    && folded.w.iter().all(|v| (s1.w_min..=127).contains(v)) =>
             {
                 let signed = cfg.input_type == QType::I8;
                 let packed = (s1.pack)(
@@ -815,10 +815,16 @@ fn row_indirection<T: Copy>(
                 (end - off).div_ceil(sw).min(ow)
             };
             let t = ky * kw + kx;
-            for ox in lo..hi.max(lo) {
-                let ix = ox * sw + off - pl;
-                // In bounds: 0 <= ix < in_w, so the pointer stays inside `src`.
-                s.ind[ox * taps + t] = base.wrapping_add(row + ix * stride);
+            if lo < hi {
+                // Pixel ox (lo <= ox < hi) reads column ix = ox·sw + off − pl, 0 <= ix < in_w:
+                // the pointers stay inside `src`, sw · stride elements apart.
+                let first = base.wrapping_add(row + (lo * sw + off - pl) * stride);
+                let step = sw * stride;
+                let mut ptr = first;
+                for px in s.ind[lo * taps..hi * taps].chunks_exact_mut(taps) {
+                    px[t] = ptr;
+                    ptr = ptr.wrapping_add(step);
+                }
             }
         }
     }

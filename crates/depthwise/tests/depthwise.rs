@@ -9,6 +9,7 @@ use depthwise::{
 };
 use proptest::prelude::*;
 use quant_params::{PerChannelRequantizer, QType, RequantScheme, Requantizer};
+use std::sync::atomic::Ordering;
 
 static CHECKED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
@@ -375,6 +376,9 @@ fn fp32_every_alignment() {
     }
 }
 
+/// How many plans of [`fused_stride1_exact`] ran `dwconv_c16_mla8_fp32__neon`.
+static MLA8_RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// The fused per-tensor Fp32 path with stride 1 or 2 along W (on AVX-512 VNNI the `vpdpbusd`
 /// kernel, which takes 3x3 and 5x5 with 8-bit `w'`): u8 and i8 activations (full range, zero point at the
 /// ends), s8 weights at ±127/−128 and u8 weights with zero point 128, u8 and i8 outputs with
@@ -455,6 +459,13 @@ fn fused_stride1_exact() {
                                 entry: Some(v),
                             })
                             .unwrap();
+                            // ARMv8.0 NEON: the 8-bit pair kernel whenever every w' >= -127.
+                            if vn == "dwconv_c16__neon" {
+                                let pairs = wv.iter().all(|&v| v - wzp >= -127);
+                                let mla8 = plan.name() == "dwconv_c16_mla8_fp32__neon";
+                                assert_eq!(mla8, pairs, "{vn} chose {}", plan.name());
+                                MLA8_RUNS.fetch_add(usize::from(mla8), Ordering::Relaxed);
+                            }
                             let e: Vec<i32> = want.iter().map(|&a| r.requantize(a)).collect();
                             let got: Vec<i32> = if signed_out {
                                 let mut y = vec![0i8; e.len()];
@@ -476,6 +487,11 @@ fn fused_stride1_exact() {
                 }
             }
         }
+    }
+    if cfg!(target_arch = "aarch64") {
+        let runs = MLA8_RUNS.load(Ordering::Relaxed);
+        eprintln!("dwconv_c16_mla8_fp32__neon ran {runs} plans");
+        assert!(runs > 0);
     }
 }
 

@@ -275,6 +275,9 @@ pub struct FusedS1Kernels {
     pub sizes: &'static [[usize; 2]],
     /// The strides along W it takes.
     pub strides: &'static [usize],
+    /// The smallest `w'` (weight minus its zero point) it is exact for: -128, or -127 for a
+    /// kernel that sums two 8-bit products in i16 (`dwconv_c16_mla8_fp32__neon`).
+    pub w_min: i32,
 }
 
 /// The fp32 kernels of one table entry, with their packer.
@@ -318,7 +321,16 @@ pub static DWCONV_INT8: Table<Int8Kernels> = Table::new(&[
                 u8: aarch64::neon::dwconv_c16_fp32__neon::<false>,
                 i8: aarch64::neon::dwconv_c16_fp32__neon::<true>,
             }),
-            fused_s1: None,
+            // 8-bit pairs: weights in [-127, 127] only (plans fall back to the kernel above).
+            fused_s1: Some(FusedS1Kernels {
+                name: "dwconv_c16_mla8_fp32__neon",
+                pack: aarch64::neon::pack_i8_mla8,
+                u8: aarch64::neon::dwconv_c16_mla8_fp32__neon::<false>,
+                i8: aarch64::neon::dwconv_c16_mla8_fp32__neon::<true>,
+                sizes: &[[3, 3], [5, 5]],
+                strides: &[1, 2],
+                w_min: -127,
+            }),
         },
     },
     // armv7: `vmlal.s16` over i16 weights, 8-channel tiles (`asm!`; aarch64's layout);
@@ -362,6 +374,7 @@ pub static DWCONV_INT8: Table<Int8Kernels> = Table::new(&[
                 i8: aarch64::neondot::dwconv_c8s1_fp32__neondot::<true>,
                 sizes: &[[3, 3]],
                 strides: &[1],
+                w_min: -128,
             }),
         },
     },
@@ -417,6 +430,7 @@ pub static DWCONV_INT8: Table<Int8Kernels> = Table::new(&[
                 i8: x86_64::avx512vnni::dwconv_c64s1_fp32__avx512vnni::<true>,
                 sizes: &[[3, 3], [5, 5]],
                 strides: &[1, 2],
+                w_min: -128,
             }),
         },
     },

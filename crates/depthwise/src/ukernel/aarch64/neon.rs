@@ -324,3 +324,343 @@ unsafe fn f32_px<const P: usize>(
         }
     }
 }
+
+/// Packs int8 weights for [`dwconv_c16_mla8_fp32__neon`]: per 16-channel tile (zero-padded) 16
+/// biases (i32; for u8 inputs, `signed = false`, plus `128 · Σ w'`, because the kernel
+/// multiplies `a ^ 0x80 = a − 128`), then per tap 16 weights as bytes (4 words). Every `w'`
+/// must be in `[-127, 127]`: two products then fit an i16 (`2 · 128 · 127 <= 32767`); an error
+/// otherwise, or if the slices do not have `kh · kw · ch` and `ch` elements or the size
+/// overflows.
+pub fn pack_i8_mla8(
+    kh: usize,
+    kw: usize,
+    ch: usize,
+    w: &[i32],
+    bias: &[i32],
+    signed: bool,
+) -> Result<Vec<i32>, DwError> {
+    let taps = kh
+        .checked_mul(kw)
+        .ok_or_else(|| DwError::Geometry(format!("kernel {kh}x{kw} overflows usize")))?;
+    check_pack(taps, ch, w.len(), bias.len())?;
+    if let Some(v) = w.iter().find(|v| !(-127..=127).contains(*v)) {
+        return Err(DwError::Quant(format!(
+            "the 8-bit pair kernel dwconv_c16_mla8_fp32__neon needs weights minus their zero \
+             point in [-127, 127], got {v}"
+        )));
+    }
+    let tiles = ch.div_ceil(CT);
+    let mut out = try_with_capacity(
+        packed_len(tiles, CT, 1, 1, taps / 4 + 1, 0)?,
+        "packed weights",
+    )?;
+    for j in 0..tiles {
+        let chan = |i: usize| (CT * j + i < ch).then_some(CT * j + i);
+        for i in 0..CT {
+            out.push(chan(i).map_or(0, |c| {
+                let s: i32 = (0..taps).map(|t| w[t * ch + c]).sum();
+                if signed {
+                    bias[c]
+                } else {
+                    bias[c].wrapping_add(s.wrapping_mul(128))
+                }
+            }));
+        }
+        for t in 0..taps {
+            for q in 0..CT / 4 {
+                let b: [u8; 4] = core::array::from_fn(|k| {
+                    chan(4 * q + k).map_or(0, |c| w[t * ch + c] as i8 as u8)
+                });
+                out.push(i32::from_ne_bytes(b));
+            }
+        }
+    }
+    Ok(out)
+}
+
+kernel_fn! {
+    /// int8 depthwise on ARMv8.0 NEON with 8-bit multiplies, the class of XNNPACK's
+    /// `qs8-dwconv` `neon-mla8`: per 16 channels and pair of taps, `smull`/`smull2` of the first
+    /// tap's bytes, `smlal`/`smlal2` of the second's into the same i16 (exact: packed weights
+    /// are in `[-127, 127]`, so `|a''·w'| <= 128 · 127` and two of them fit), then four
+    /// `saddw`/`saddw2` into the i32 accumulators: 8 instructions per 32 MACs, besides the loads
+    /// (`dwconv_c16_fp32__neon`, i16 weights: 12). u8 inputs are taken as `a ^ 0x80`
+    /// (`128 · Σw'` is in the packed bias). The per-tensor Fp32 requantization is fused into the
+    /// store. Any kernel size and stride (the column-reuse property of
+    /// [`crate::ukernel::DwI8QS1Fn`] is not needed).
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::DwI8QS1Fn`] with the layout of [`pack_i8_mla8`] (NEON
+    /// is baseline).
+    q8s1 dwconv_c16_mla8_fp32__neon(px, kw, sw, taps, ind, w, ch, q, out) {
+        // SAFETY: same contract (3x3 with stride 1 or 2 along W reuses columns as the contract
+        // allows); the sink is the byte output of px · ch elements.
+        unsafe {
+            let sink = Sink::Q(QVec::new(q), out);
+            match (taps, kw, sw) {
+                (9, 3, 1) => mla8_body::<SIGNED, 9, 1>(px, taps, ind, w, ch, sink),
+                (9, 3, 2) => mla8_body::<SIGNED, 9, 2>(px, taps, ind, w, ch, sink),
+                _ => by_taps!(taps, K => mla8_body::<SIGNED, K, 0>(px, taps, ind, w, ch, sink)),
+            }
+        }
+    }
+}
+
+#[inline(always)]
+/// The tiles of [`dwconv_c16_mla8_fp32__neon`]: `K` taps (0: `taps_rt`), `S` the stride along
+/// W of a 3x3 kernel whose columns the tiles reuse (1 or 2; 0: no reuse).
+unsafe fn mla8_body<const SIGNED: bool, const K: usize, const S: usize>(
+    px: usize,
+    taps_rt: usize,
+    ind: *const *const u8,
+    w: *const i32,
+    ch: usize,
+    sink: Sink,
+) {
+    let taps = if K == 0 { taps_rt } else { K };
+    let tile_words = CT + (CT / 4) * taps;
+    let full = ch / CT;
+    // SAFETY: tile j < ch / 16 covers channels 16j..16j+16 <= ch, the tail tile the remaining
+    // ch mod 16; the packed buffer holds ch.div_ceil(16) tiles of tile_words words.
+    unsafe {
+        for j in 0..full {
+            let wt = w.add(j * tile_words);
+            mla8_tile::<SIGNED, K, S, true>(px, taps, ind, wt, ch, CT * j, sink);
+        }
+        if full * CT < ch {
+            let wt = w.add(full * tile_words);
+            mla8_tile::<SIGNED, K, S, false>(px, taps, ind, wt, ch, CT * full, sink);
+        }
+    }
+}
+
+/// `a[0..4] += x0 · w0 + x1 · w1` on 16 lanes: `smull`/`smull2` and `smlal`/`smlal2` into two
+/// i16 vectors (exact for weights in `[-127, 127]`), then `saddw`/`saddw2` into the four i32
+/// accumulators. Written as `asm!` because LLVM, given the intrinsics with loop-invariant
+/// weights, splits each weight register into halves (18 values: they spill) and rebuilds the
+/// high halves of `x` with `ext` instead of `smull2`.
+#[inline(always)]
+fn mla8_pair(a: &mut [int32x4_t; 4], x0: int8x16_t, x1: int8x16_t, w0: int8x16_t, w1: int8x16_t) {
+    let [a0, a1, a2, a3] = a;
+    // SAFETY: register-only NEON instructions (NEON is baseline on aarch64); no memory, stack
+    // or flags.
+    unsafe {
+        core::arch::asm!(
+            "smull  {lo:v}.8h, {x0:v}.8b, {w0:v}.8b",
+            "smull2 {hi:v}.8h, {x0:v}.16b, {w0:v}.16b",
+            "smlal  {lo:v}.8h, {x1:v}.8b, {w1:v}.8b",
+            "smlal2 {hi:v}.8h, {x1:v}.16b, {w1:v}.16b",
+            "saddw  {a0:v}.4s, {a0:v}.4s, {lo:v}.4h",
+            "saddw2 {a1:v}.4s, {a1:v}.4s, {lo:v}.8h",
+            "saddw  {a2:v}.4s, {a2:v}.4s, {hi:v}.4h",
+            "saddw2 {a3:v}.4s, {a3:v}.4s, {hi:v}.8h",
+            a0 = inout(vreg) *a0,
+            a1 = inout(vreg) *a1,
+            a2 = inout(vreg) *a2,
+            a3 = inout(vreg) *a3,
+            lo = out(vreg) _,
+            hi = out(vreg) _,
+            x0 = in(vreg) x0,
+            x1 = in(vreg) x1,
+            w0 = in(vreg) w0,
+            w1 = in(vreg) w1,
+            options(pure, nomem, nostack, preserves_flags)
+        );
+    }
+}
+
+/// [`mla8_pair`] into fresh accumulators: `bias + x0 · w0 + x1 · w1` (the `saddw`s read the
+/// bias vectors, so the caller's stay unchanged without copies).
+#[inline(always)]
+fn mla8_pair_from(
+    b: &[int32x4_t; 4],
+    x0: int8x16_t,
+    x1: int8x16_t,
+    w0: int8x16_t,
+    w1: int8x16_t,
+) -> [int32x4_t; 4] {
+    let (a0, a1, a2, a3);
+    // SAFETY: as in `mla8_pair`.
+    unsafe {
+        core::arch::asm!(
+            "smull  {lo:v}.8h, {x0:v}.8b, {w0:v}.8b",
+            "smull2 {hi:v}.8h, {x0:v}.16b, {w0:v}.16b",
+            "smlal  {lo:v}.8h, {x1:v}.8b, {w1:v}.8b",
+            "smlal2 {hi:v}.8h, {x1:v}.16b, {w1:v}.16b",
+            "saddw  {a0:v}.4s, {b0:v}.4s, {lo:v}.4h",
+            "saddw2 {a1:v}.4s, {b1:v}.4s, {lo:v}.8h",
+            "saddw  {a2:v}.4s, {b2:v}.4s, {hi:v}.4h",
+            "saddw2 {a3:v}.4s, {b3:v}.4s, {hi:v}.8h",
+            a0 = out(vreg) a0,
+            a1 = out(vreg) a1,
+            a2 = out(vreg) a2,
+            a3 = out(vreg) a3,
+            lo = out(vreg) _,
+            hi = out(vreg) _,
+            b0 = in(vreg) b[0],
+            b1 = in(vreg) b[1],
+            b2 = in(vreg) b[2],
+            b3 = in(vreg) b[3],
+            x0 = in(vreg) x0,
+            x1 = in(vreg) x1,
+            w0 = in(vreg) w0,
+            w1 = in(vreg) w1,
+            options(pure, nomem, nostack, preserves_flags)
+        );
+    }
+    [a0, a1, a2, a3]
+}
+
+/// `a[0..4] += x0 · w0` on 16 lanes (`smull`/`smull2`, `saddw`/`saddw2`): an odd last tap.
+#[inline(always)]
+fn mla8_one(a: &mut [int32x4_t; 4], x0: int8x16_t, w0: int8x16_t) {
+    let [a0, a1, a2, a3] = a;
+    // SAFETY: as in `mla8_pair`.
+    unsafe {
+        core::arch::asm!(
+            "smull  {lo:v}.8h, {x0:v}.8b, {w0:v}.8b",
+            "smull2 {hi:v}.8h, {x0:v}.16b, {w0:v}.16b",
+            "saddw  {a0:v}.4s, {a0:v}.4s, {lo:v}.4h",
+            "saddw2 {a1:v}.4s, {a1:v}.4s, {lo:v}.8h",
+            "saddw  {a2:v}.4s, {a2:v}.4s, {hi:v}.4h",
+            "saddw2 {a3:v}.4s, {a3:v}.4s, {hi:v}.8h",
+            a0 = inout(vreg) *a0,
+            a1 = inout(vreg) *a1,
+            a2 = inout(vreg) *a2,
+            a3 = inout(vreg) *a3,
+            lo = out(vreg) _,
+            hi = out(vreg) _,
+            x0 = in(vreg) x0,
+            w0 = in(vreg) w0,
+            options(pure, nomem, nostack, preserves_flags)
+        );
+    }
+}
+
+/// One 16-channel tile of every pixel (channels `c..c + n`, `FULL`: `n == 16`, else rows go
+/// through a zeroed buffer): per pixel the bias, the taps in pairs (`smull` + `smlal` into i16,
+/// then `saddw` into i32), an odd last tap alone, then the fused store. 3x3 keeps its 9 weight
+/// vectors in registers; with `S` (1 or 2, the stride along W), its rows are a window over the
+/// input columns: a pixel loads only the columns the previous one did not (3 or 6 of 9).
+#[inline(always)]
+unsafe fn mla8_tile<const SIGNED: bool, const K: usize, const S: usize, const FULL: bool>(
+    px: usize,
+    taps: usize,
+    ind: *const *const u8,
+    wt: *const i32,
+    ch: usize,
+    c: usize,
+    sink: Sink,
+) {
+    let n = if FULL { CT } else { ch - c };
+    // SAFETY: row reads cover channels c..c + n of each pixel's `taps` rows (FULL: n = 16, else
+    // through a buffer); the weights are the tile's `taps` vectors after its 16 biases; stores
+    // cover elements p·ch + c..+n of the sink's px · ch.
+    unsafe {
+        let b = wt;
+        let bias = [
+            vld1q_s32(b),
+            vld1q_s32(b.add(4)),
+            vld1q_s32(b.add(8)),
+            vld1q_s32(b.add(12)),
+        ];
+        let wq = wt.add(CT).cast::<i8>();
+        let wv9: [int8x16_t; 9] = if K == 9 {
+            core::array::from_fn(|k| vld1q_s8(wq.add(16 * k)))
+        } else {
+            [vdupq_n_s8(0); 9]
+        };
+        let weight = |k: usize| {
+            if K == 9 {
+                wv9[k]
+            } else {
+                vld1q_s8(wq.add(16 * k))
+            }
+        };
+        let x80 = vdupq_n_u8(0x80);
+        let row = |r: *const u8| -> int8x16_t {
+            let r = r.add(c);
+            let xb = if FULL {
+                vld1q_u8(r)
+            } else {
+                let mut buf = [0u8; CT];
+                core::ptr::copy_nonoverlapping(r, buf.as_mut_ptr(), n);
+                vld1q_u8(buf.as_ptr())
+            };
+            if SIGNED {
+                vreinterpretq_s8_u8(xb)
+            } else {
+                vreinterpretq_s8_u8(veorq_u8(xb, x80))
+            }
+        };
+        // 3x3 with column reuse: slot[ky][i] holds an input column of kernel row ky; at phase
+        // `ph` column kx of the pixel is in slot (kx + ph) mod 3 (stride 1: each pixel loads its
+        // column 2 into the slot of the previous pixel's column 0, the phase advancing by one;
+        // stride 2: columns 1 and 2, the previous column 2 becoming column 0 at phase 0...).
+        // The loop runs three pixels per iteration so that every slot index is a constant.
+        let mut slot = [[vdupq_n_s8(0); 3]; 3];
+        // A macro, not a closure: inlined with constant phases (a closure stays a call).
+        macro_rules! pixel {
+            ($p:expr, $ph:expr, $first:expr) => {{
+                let (p, ph, first): (usize, usize, bool) = ($p, $ph, $first);
+                let rows = ind.add(p * 9);
+                for (ky, sr) in slot.iter_mut().enumerate() {
+                    let r = |kx: usize| row(*rows.add(3 * ky + kx));
+                    if first {
+                        for kx in 0..3 {
+                            sr[(kx + ph) % 3] = r(kx);
+                        }
+                    } else if S == 1 {
+                        sr[(2 + ph) % 3] = r(2);
+                    } else {
+                        sr[(1 + ph) % 3] = r(1);
+                        sr[(2 + ph) % 3] = r(2);
+                    }
+                }
+                let x = |t: usize| slot[t / 3][(t % 3 + ph) % 3];
+                let mut a = mla8_pair_from(&bias, x(0), x(1), weight(0), weight(1));
+                mla8_pair(&mut a, x(2), x(3), weight(2), weight(3));
+                mla8_pair(&mut a, x(4), x(5), weight(4), weight(5));
+                mla8_pair(&mut a, x(6), x(7), weight(6), weight(7));
+                mla8_one(&mut a, x(8), weight(8));
+                store16::<FULL, true>(sink, p * ch + c, n, a);
+            }};
+        }
+        if K == 9 && (S == 1 || S == 2) && px > 0 {
+            // Stride 1: phase p mod 3. Stride 2: the new column 0 is the old column 2, in
+            // slot (2 + ph) mod 3 = (0 + ph') mod 3 with ph' = ph + 2.
+            let adv = if S == 1 { 1 } else { 2 };
+            pixel!(0, 0, true);
+            let mut p = 1;
+            while p + 3 <= px {
+                pixel!(p, adv % 3, false);
+                pixel!(p + 1, (2 * adv) % 3, false);
+                pixel!(p + 2, 0, false);
+                p += 3;
+            }
+            // The last pixels: phases adv, 2·adv (mod 3), as the loop would give them.
+            if p < px {
+                pixel!(p, adv % 3, false);
+                p += 1;
+            }
+            if p < px {
+                pixel!(p, (2 * adv) % 3, false);
+            }
+            return;
+        }
+        for p in 0..px {
+            let rows = ind.add(p * taps);
+            let mut a = bias;
+            let mut k = 0;
+            while k + 1 < taps {
+                let (x0, x1) = (row(*rows.add(k)), row(*rows.add(k + 1)));
+                mla8_pair(&mut a, x0, x1, weight(k), weight(k + 1));
+                k += 2;
+            }
+            if k < taps {
+                mla8_one(&mut a, row(*rows.add(k)), weight(k));
+            }
+            store16::<FULL, true>(sink, p * ch + c, n, a);
+        }
+    }
+}
