@@ -325,13 +325,24 @@ fn case_matrix() {
 
 /// Plain GEMMs in the shape of the strided whole-block paths (the aarch64 entries run every
 /// 16-column block of a row block in one asm block when k is a multiple of 16 and there are no
-/// row sums, i.e. weight zero point 0): k in 16-channel steps, n over several blocks with and
+/// row sums, i.e. weight zero point 0): k in 16-channel steps (and 4- or 8-channel tails), n
+/// over several blocks with and
 /// without a partial one, m over several row blocks and a tail, u8 and i8 A, weights with and
 /// without -128 (the i16-pair entry takes the first only), every output form.
 #[test]
 fn whole_block_gemms() {
     let mut s = 77u64;
-    for (k, n) in [(16, 48), (64, 53), (48, 16), (32, 37), (128, 8)] {
+    for (k, n) in [
+        (16, 48),
+        (64, 53),
+        (48, 16),
+        (32, 37),
+        (128, 8),
+        (8, 35),
+        (24, 32),
+        (12, 17),
+        (40, 64),
+    ] {
         for (a_type, w_floor) in [(QType::U8, -128), (QType::U8, -127), (QType::I8, -127)] {
             for ldx in [0, 3] {
                 let m = 29;

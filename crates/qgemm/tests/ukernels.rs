@@ -273,11 +273,13 @@ fn fixed_edges() {
 
 #[test]
 fn whole_tiles_in_every_output_form() {
-    // Full tiles over whole 16-channel steps and several column blocks (the shape the fused
-    // entries may run in one asm block, e.g. igemm_4x16c4_fp32__neondot's whole_blocks), with a
+    // Full tiles over 16-channel steps (and 4- or 8-channel tails) and several column blocks
+    // (the shape the fused entries may run in one asm block, e.g. igemm_4x16c4_fp32__neondot's
+    // whole_blocks), with a
     // partial last block or not, in every combination of xor, output type and scale form.
     let mut seed = 101u64;
-    for kc in [16, 48, 64] {
+    // kc past whole 16-channel steps by 4 or 8 (the paths' k-group tails), and below 16.
+    for kc in [16, 48, 64, 4, 8, 12, 24, 40] {
         for taps in [1, 2] {
             for nr_off in [0, 5] {
                 for xor_mode in 0..3u8 {

@@ -383,7 +383,7 @@ macro_rules! unzip_pair {
 /// k-loop of `k16_body` over the taps, then the epilogue, which stores the block through
 /// `{o0}`..`{o3}` (every vector register is free there).
 macro_rules! blocks_asm {
-    ($eor:tt, $epi:expr, $a:expr, $taps:expr, $n16:expr, $w:expr, $bias:expr,
+    ($eor:tt, $epi:expr, $a:expr, $taps:expr, ($n16:expr, $g:expr), $w:expr, $bias:expr,
         [$o0:expr, $o1:expr, $o2:expr, $o3:expr], $nb:expr, $x:expr, [$($named:tt)*]) => {
         core::arch::asm!(
             // The xor variant's `dup` reads {x}; this comment uses it in the plain one.
@@ -407,7 +407,7 @@ macro_rules! blocks_asm {
             "mov v31.16b, v23.16b\n",
             "mov {a}, {a0}\n",
             "mov {t}, {taps}\n",
-            tap_loop!(4, 32, "n16", k16_body!($eor, [0 1 2 3], [0 1], [4 5 6], [7])),
+            tap_loop_tail!(4, 32, k16_body!($eor, [0 1 2 3], [0 1], [4 5 6], [7]), k8_tail!($eor)),
             $epi,
             "subs {nb}, {nb}, #1\n",
             "b.ne 5b\n",
@@ -416,6 +416,7 @@ macro_rules! blocks_asm {
             t = out(reg) _,
             taps = in(reg) $taps,
             n16 = in(reg) $n16,
+            g = in(reg) $g,
             n = out(reg) _,
             r0 = out(reg) _,
             r1 = out(reg) _,
@@ -448,7 +449,7 @@ macro_rules! blocks_asm {
 /// k-loop leaves no vector register free), then per row pair [`unzip_pair`] +
 /// [`super::fp32_asm`].
 macro_rules! fp32_blocks_asm {
-    ($eor:tt, $out:tt, $a:expr, $taps:expr, $n16:expr, $w:expr, $bias:expr, $o:tt, $nb:expr,
+    ($eor:tt, $out:tt, $a:expr, $taps:expr, $n16:tt, $w:expr, $bias:expr, $o:tt, $nb:expr,
         $x:expr, $sc:expr, $sstep:expr, $stg:expr) => {
         blocks_asm!(
             $eor,
@@ -467,6 +468,28 @@ macro_rules! fp32_blocks_asm {
             [sc = inout(reg) $sc => _, sstep = in(reg) $sstep, stg = in(reg) $stg,]
         )
     };
+}
+
+/// The 8-channel k-group of the rows' tails (`kc mod 16 = 8` in the whole-block paths): 8
+/// bytes per row (`ldr d`), the two row pairs (`zip1`; `eor` with the broadcast `{x}` for
+/// `xor`), the group's 8 column-pair weight vectors (`ldp q`), 16 `usmmla`, and the `subs` of
+/// the tail loop, as assembly lines.
+macro_rules! k8_tail {
+    ($eor:tt) => {
+        concat!(
+            "ldr d0, [{r0}], #8\nldr d1, [{r1}], #8\nldr d2, [{r2}], #8\nldr d3, [{r3}], #8\n",
+            "zip1 v4.2d, v0.2d, v1.2d\nzip1 v5.2d, v2.2d, v3.2d\n",
+            k8_tail!(@eor $eor),
+            ldpq!(8 9),
+            ldpq!(10 11),
+            ldpq!(12 13),
+            ldpq!(14 15),
+            mm!(0, [0 1], [0 1 2 3 4 5 6 7]),
+            "subs {n}, {n}, #1\n",
+        )
+    };
+    (@eor xor) => { "dup v0.16b, {x:w}\neor v4.16b, v4.16b, v0.16b\neor v5.16b, v5.16b, v0.16b\n" };
+    (@eor plain) => { "" };
 }
 
 /// The i32 epilogue of [`whole_blocks_i32`]: per row pair [`unzip_pair`], then each row's 16
@@ -510,7 +533,7 @@ unsafe fn whole_blocks(
     out: *mut u8,
     out_stride: usize,
 ) -> usize {
-    let Some((n16, nb)) = super::whole_shape::<MR, NR>(mr, ncols, w_stride, taps, kc) else {
+    let Some((n16, g, nb)) = super::whole_shape::<MR, NR, 8>(mr, ncols, w_stride, taps, kc) else {
         return 0;
     };
     let tensor = [q.scale; NR];
@@ -540,7 +563,7 @@ unsafe fn whole_blocks(
                 u8,
                 a,
                 taps,
-                n16,
+                (n16, g),
                 w,
                 bias,
                 [o0, o1, o2, o3],
@@ -555,7 +578,7 @@ unsafe fn whole_blocks(
                 u8,
                 a,
                 taps,
-                n16,
+                (n16, g),
                 w,
                 bias,
                 [o0, o1, o2, o3],
@@ -570,7 +593,7 @@ unsafe fn whole_blocks(
                 i8,
                 a,
                 taps,
-                n16,
+                (n16, g),
                 w,
                 bias,
                 [o0, o1, o2, o3],
@@ -585,7 +608,7 @@ unsafe fn whole_blocks(
                 i8,
                 a,
                 taps,
-                n16,
+                (n16, g),
                 w,
                 bias,
                 [o0, o1, o2, o3],
@@ -623,7 +646,7 @@ unsafe fn whole_blocks_i32(
     out: *mut i32,
     out_stride: usize,
 ) -> usize {
-    let Some((n16, nb)) = super::whole_shape::<MR, NR>(mr, ncols, w_stride, taps, kc) else {
+    let Some((n16, g, nb)) = super::whole_shape::<MR, NR, 8>(mr, ncols, w_stride, taps, kc) else {
         return 0;
     };
     // SAFETY: as in `whole_blocks` for the reads; it writes 16 i32 per row and block at
@@ -641,7 +664,7 @@ unsafe fn whole_blocks_i32(
                 i32_epilogue!(),
                 a,
                 taps,
-                n16,
+                (n16, g),
                 w,
                 bias,
                 [o0, o1, o2, o3],
@@ -655,7 +678,7 @@ unsafe fn whole_blocks_i32(
                 i32_epilogue!(),
                 a,
                 taps,
-                n16,
+                (n16, g),
                 w,
                 bias,
                 [o0, o1, o2, o3],

@@ -211,21 +211,42 @@ macro_rules! tile_entries {
 }
 
 /// The calls the one-`asm!` whole-block paths of the `MR × NR` tiles take (the `fast`
-/// functions of [`tile_entries`]): a full tile (`mr = MR`) over whole 16-channel steps of at
-/// least one tap, at least one whole `NR`-column block, and packed blocks that follow each
-/// other (`w_stride` = one block of `taps · kc · NR` bytes). `Some((kc / 16, ncols / NR))` then.
+/// functions of [`tile_entries`]): a full tile (`mr = MR`) of at least one tap of `kc > 0`
+/// channels, a multiple of `TAIL` (the k-group the path steps by after its 16-channel steps:
+/// `kc mod 16` must be whole groups, or 16 for no tail), at least one whole `NR`-column block,
+/// and packed blocks that follow each other (`w_stride` = one block of `taps · kc · NR`
+/// bytes). `Some((kc / 16, (kc mod 16) / TAIL, ncols / NR))` then.
 #[inline(always)]
-fn whole_shape<const MR: usize, const NR: usize>(
+fn whole_shape<const MR: usize, const NR: usize, const TAIL: usize>(
     mr: usize,
     ncols: usize,
     w_stride: usize,
     taps: usize,
     kc: usize,
-) -> Option<(usize, usize)> {
-    let (n16, nb) = (kc / 16, ncols / NR);
+) -> Option<(usize, usize, usize)> {
+    let (n16, tail, nb) = (kc / 16, kc % 16 / TAIL, ncols / NR);
     let block = taps.checked_mul(kc).and_then(|x| x.checked_mul(NR));
-    (mr == MR && kc.is_multiple_of(16) && n16 > 0 && taps > 0 && nb > 0 && block == Some(w_stride))
-        .then_some((n16, nb))
+    (mr == MR && kc.is_multiple_of(TAIL) && kc > 0 && taps > 0 && nb > 0 && block == Some(w_stride))
+        .then_some((n16, tail, nb))
+}
+
+/// [`tap_loop`] with a tail: per tap, `{n16}` iterations of `$body` (none when 0), then `{g}`
+/// iterations of `$tail` (one k-group each; none when 0); both end with the `subs {n}` that
+/// sets the flags of their loop branch. Labels 2-3 and 6-8.
+macro_rules! tap_loop_tail {
+    ($rows:tt, $stride:literal, $body:expr, $tail:expr) => {
+        concat!(
+            "3:\n",
+            row_ptrs!($rows),
+            "add {a}, {a}, #",
+            $stride,
+            "\nmov {n}, {n16}\ncbz {n}, 6f\n2:\n",
+            $body,
+            "b.ne 2b\n6:\nmov {n}, {g}\ncbz {n}, 7f\n8:\n",
+            $tail,
+            "b.ne 8b\n7:\nsubs {t}, {t}, #1\nb.ne 3b\n"
+        )
+    };
 }
 
 /// The row-pointer loads of an `asm!` k-loop's tap for its first `R` rows (1, 2, 4 or 8): the

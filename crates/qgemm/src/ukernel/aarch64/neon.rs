@@ -843,7 +843,8 @@ unsafe fn whole_blocks_2x8(
     out: *mut u8,
     out_stride: usize,
 ) -> usize {
-    let Some((n16, nb)) = super::whole_shape::<MR_2X8, NR_2X8>(mr, ncols, w_stride, taps, kc)
+    let Some((n16, _, nb)) =
+        super::whole_shape::<MR_2X8, NR_2X8, 16>(mr, ncols, w_stride, taps, kc)
     else {
         return 0;
     };
@@ -895,7 +896,8 @@ unsafe fn whole_blocks_2x8_i32(
     out: *mut i32,
     out_stride: usize,
 ) -> usize {
-    let Some((n16, nb)) = super::whole_shape::<MR_2X8, NR_2X8>(mr, ncols, w_stride, taps, kc)
+    let Some((n16, _, nb)) =
+        super::whole_shape::<MR_2X8, NR_2X8, 16>(mr, ncols, w_stride, taps, kc)
     else {
         return 0;
     };

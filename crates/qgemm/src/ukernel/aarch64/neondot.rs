@@ -312,6 +312,29 @@ unsafe fn k16<const XOR: bool, const R: usize>(
     }
 }
 
+/// One 4-channel k-group of the rows' tails (the `kc mod 16` channels of the whole-block
+/// paths): 4 bytes per row (`ldr s`, `eor` with v12 for `xor`), the group's 4 weight vectors
+/// (`ldp q`), 16 `sdot` by lane 0, and the `subs` of the tail loop, as assembly lines.
+macro_rules! k4_tail {
+    ($eor:tt) => {
+        concat!(
+            "ldr s0, [{r0}], #4\nldr s1, [{r1}], #4\nldr s2, [{r2}], #4\nldr s3, [{r3}], #4\n",
+            ldpq!(4 5),
+            ldpq!(6 7),
+            k4_tail!(@eor $eor),
+            sd!(0, a, 0, [0 1 2 3]),
+            sd!(0, a, 1, [0 1 2 3]),
+            sd!(0, a, 2, [0 1 2 3]),
+            sd!(0, a, 3, [0 1 2 3]),
+            "subs {n}, {n}, #1\n",
+        )
+    };
+    (@eor xor) => {
+        "eor v0.8b, v0.8b, v12.8b\neor v1.8b, v1.8b, v12.8b\neor v2.8b, v2.8b, v12.8b\neor v3.8b, v3.8b, v12.8b\n"
+    };
+    (@eor plain) => { "" };
+}
+
 /// The i32 epilogue of [`whole_blocks_i32`]: each row's 16 sums stored with one `st1` of four
 /// vectors to `{o<m>}` (advanced by 64 bytes), as assembly lines.
 macro_rules! i32_epilogue {
@@ -331,7 +354,7 @@ macro_rules! i32_epilogue {
 /// epilogue, which stores the block through `{o0}`..`{o3}`; v0-v11 are free there, v13-v15
 /// unless the epilogue uses them.
 macro_rules! blocks_asm {
-    ($eor:tt, $epi:expr, $a:expr, $taps:expr, $n16:expr, $w:expr, $bias:expr,
+    ($eor:tt, $epi:expr, $a:expr, $taps:expr, ($n16:expr, $g:expr), $w:expr, $bias:expr,
         [$o0:expr, $o1:expr, $o2:expr, $o3:expr], $nb:expr, $xv:expr, [$($named:tt)*],
         [$($regs:tt)*]) => {
         core::arch::asm!(
@@ -347,7 +370,7 @@ macro_rules! blocks_asm {
             "add {bias}, {bias}, #64\n",
             "mov {a}, {a0}\n",
             "mov {t}, {taps}\n",
-            tap_loop!(4, 32, "n16", k16_body!($eor, [0 1 2 3])),
+            tap_loop_tail!(4, 32, k16_body!($eor, [0 1 2 3]), k4_tail!($eor)),
             $epi,
             "subs {nb}, {nb}, #1\n",
             "b.ne 5b\n",
@@ -356,6 +379,7 @@ macro_rules! blocks_asm {
             t = out(reg) _,
             taps = in(reg) $taps,
             n16 = in(reg) $n16,
+            g = in(reg) $g,
             n = out(reg) _,
             r0 = out(reg) _,
             r1 = out(reg) _,
@@ -387,7 +411,7 @@ macro_rules! blocks_asm {
 /// (advanced by `{sstep}`), then [`super::fp32_asm`] with the zero point in v13 and the clamps in
 /// v14/v15 (the registers the k-loop leaves alone), for the output type `$out`.
 macro_rules! fp32_blocks_asm {
-    ($eor:tt, $out:tt, $a:expr, $taps:expr, $n16:expr, $w:expr, $bias:expr, $o:tt, $nb:expr,
+    ($eor:tt, $out:tt, $a:expr, $taps:expr, $n16:tt, $w:expr, $bias:expr, $o:tt, $nb:expr,
         $xv:expr, $sc:expr, $sstep:expr, $st:expr) => {
         blocks_asm!(
             $eor,
@@ -430,7 +454,8 @@ unsafe fn whole_blocks(
     out: *mut u8,
     out_stride: usize,
 ) -> usize {
-    let Some((n16, nb)) = super::whole_shape::<MR_4X16, NR_4X16>(mr, ncols, w_stride, taps, kc)
+    let Some((n16, g, nb)) =
+        super::whole_shape::<MR_4X16, NR_4X16, 4>(mr, ncols, w_stride, taps, kc)
     else {
         return 0;
     };
@@ -460,7 +485,7 @@ unsafe fn whole_blocks(
                 u8,
                 a,
                 taps,
-                n16,
+                (n16, g),
                 w,
                 bias,
                 [o0, o1, o2, o3],
@@ -475,7 +500,7 @@ unsafe fn whole_blocks(
                 u8,
                 a,
                 taps,
-                n16,
+                (n16, g),
                 w,
                 bias,
                 [o0, o1, o2, o3],
@@ -490,7 +515,7 @@ unsafe fn whole_blocks(
                 i8,
                 a,
                 taps,
-                n16,
+                (n16, g),
                 w,
                 bias,
                 [o0, o1, o2, o3],
@@ -505,7 +530,7 @@ unsafe fn whole_blocks(
                 i8,
                 a,
                 taps,
-                n16,
+                (n16, g),
                 w,
                 bias,
                 [o0, o1, o2, o3],
@@ -543,7 +568,8 @@ unsafe fn whole_blocks_i32(
     out: *mut i32,
     out_stride: usize,
 ) -> usize {
-    let Some((n16, nb)) = super::whole_shape::<MR_4X16, NR_4X16>(mr, ncols, w_stride, taps, kc)
+    let Some((n16, g, nb)) =
+        super::whole_shape::<MR_4X16, NR_4X16, 4>(mr, ncols, w_stride, taps, kc)
     else {
         return 0;
     };
@@ -563,7 +589,7 @@ unsafe fn whole_blocks_i32(
                 i32_epilogue!(),
                 a,
                 taps,
-                n16,
+                (n16, g),
                 w,
                 bias,
                 [o0, o1, o2, o3],
@@ -578,7 +604,7 @@ unsafe fn whole_blocks_i32(
                 i32_epilogue!(),
                 a,
                 taps,
-                n16,
+                (n16, g),
                 w,
                 bias,
                 [o0, o1, o2, o3],
