@@ -216,6 +216,9 @@ if [ "$arch" != aarch64 ]; then
   echo "arm-count.sh: the shared ARM anchors are aarch64 only: no anchor column for $arch" >&2
 elif [ -f "$anchors" ]; then
   anc=(--anchors "$anchors")
+  # bench/mobile-int8.json's anchors, counted by the same harness (see the folder's README).
+  mobile_anchors="$repo/bench-results/aarch64-qemu/anchors-mobile/arm-anchors-mobile.json"
+  [ -f "$mobile_anchors" ] && anc+=(--anchors "$mobile_anchors")
 else
   echo "arm-count.sh: no anchor results at $anchors: the anchor column stays empty" >&2
 fi

@@ -75,12 +75,19 @@ def per_run(classes, gm, om, base, n):
     return d
 
 
-def anchors_index(path):
-    """(workload, cpu) -> fewest exact anchor row."""
-    if not path or not os.path.isfile(path):
+def anchors_index(paths):
+    """(workload, cpu) -> fewest exact anchor row, over every anchor results file given."""
+    results, meta = [], None
+    for path in paths or []:
+        if not os.path.isfile(path):
+            continue
+        with open(path) as f:
+            a = json.load(f)
+        results += a.get("results", [])
+        meta = meta or a.get("meta", {})
+    if meta is None:
         return {}, None
-    with open(path) as f:
-        a = json.load(f)
+    a = {"results": results, "meta": meta}
     best = {}
     for r in a.get("results", []):
         if r.get("status") != "ok" or not (r.get("check") or {}).get("ok"):
@@ -114,7 +121,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--raw", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--anchors")
+    ap.add_argument("--anchors", action="append",
+                    help="anchor results (count_anchors.py --json); repeatable, merged")
     ap.add_argument("--command", default="scripts/arm-count.sh")
     ap.add_argument("--qemu", default="qemu-aarch64",
                     help="the QEMU user binary that ran the guest (qemu-arm: 32-bit ARM, A32 classes)")
@@ -208,7 +216,8 @@ def main():
     md.append("")
     if best:
         md.append("Anchor = the fewest instructions per call among the anchors' rows whose output "
-                  "checked exact (`../shared/anchors/arm/results/arm-anchors.json`: ONNX Runtime 1.32 "
+                  "checked exact (`../shared/anchors/arm/results/arm-anchors.json`; for `bench/mobile-int8.json`, "
+                  "`bench-results/aarch64-qemu/anchors-mobile/`, the same harness: ONNX Runtime 1.32 "
                   "MLAS, PyTorch 2.8 QNNPACK and XNNPACK, same QEMU CPU model). The anchors' counts include "
                   "Python + framework dispatch (~22k instructions per ORT call, ~0.2M per torch call); "
                   "ours include `ops`'s dispatch. ratio = ours / anchor (< 1: we execute fewer).")
