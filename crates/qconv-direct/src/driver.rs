@@ -24,12 +24,15 @@ pub(crate) const PAD: usize = usize::MAX;
 /// (4 MiB) by shortening the tile, unless one MR-pixel block alone needs more.
 const SCRATCH_CAP: usize = 1 << 20;
 
-/// Per-thread scratch: tile accumulators, indirection pointers of one tile, row sums.
+/// Per-thread scratch: tile accumulators, indirection pointers of one tile (then, with
+/// `gather`, the gathered rows' pointers after them), row sums, gathered rows.
 #[derive(Default)]
 struct Scratch {
     acc: Vec<i32>,
     ptrs: Vec<*const u8>,
     row_sums: Vec<i32>,
+    /// Gathered rows of one tile (plans with `gather`): MR rows of kp bytes.
+    rows: Vec<u8>,
 }
 
 thread_local! {
@@ -145,7 +148,9 @@ impl QConv2d {
             tile,
             acc_len,
             // Checked in `new`.
-            n_ptrs: self.dims.taps * mr,
+            // With `gather`, the MR gathered-row pointers follow the tile's pointers.
+            n_ptrs: self.dims.taps * mr + if self.gather.is_some() { mr } else { 0 },
+            n_rows: self.gather.map_or(0, |kp| kp * mr),
             par,
             failed: Mutex::new(None),
         };
@@ -277,6 +282,8 @@ struct Job<'a> {
     acc_len: usize,
     /// Input pointers of one task (taps · MR).
     n_ptrs: usize,
+    /// Bytes of gathered rows per tile (0 without `gather`).
+    n_rows: usize,
     par: &'a Parallel,
     /// The first scratch allocation that fails (tasks after it skip their work).
     failed: Mutex<Option<ConvError>>,
@@ -332,6 +339,9 @@ impl Job<'_> {
                 if !try_grow(&mut s.ptrs, self.n_ptrs, core::ptr::null()) {
                     return self.fail("input pointers", self.n_ptrs);
                 }
+                if !try_grow(&mut s.rows, self.n_rows, 0) {
+                    return self.fail("gathered rows", self.n_rows);
+                }
                 // SAFETY: `o` is this task's exclusive chunk: pixels p0..p1 × cout bytes of a
                 // u8 or i8 output, as the fused stage produces (validate).
                 unsafe {
@@ -346,6 +356,7 @@ impl Job<'_> {
                         q,
                         ptr(o),
                         &mut s.ptrs,
+                        &mut s.rows,
                     )
                 };
             });
@@ -371,6 +382,9 @@ impl Job<'_> {
                 if !try_grow(&mut s.ptrs, self.n_ptrs, core::ptr::null()) {
                     return self.fail("input pointers", self.n_ptrs);
                 }
+                if !try_grow(&mut s.rows, self.n_rows, 0) {
+                    return self.fail("gathered rows", self.n_rows);
+                }
                 if !try_grow(&mut s.row_sums, mr, 0) {
                     return self.fail("row sums", mr);
                 }
@@ -383,6 +397,7 @@ impl Job<'_> {
                     acc,
                     &mut s.ptrs,
                     &mut s.row_sums,
+                    &mut s.rows,
                 );
                 write(acc, o);
             });
@@ -412,10 +427,10 @@ impl QConv2d {
         q: &ukernel::Fp32Requant,
         out: *mut u8,
         ptrs: &mut [*const u8],
+        rows_buf: &mut [u8],
     ) {
         let d = &self.desc;
         let k = &self.kernel;
-        let taps = self.dims.taps;
         let (cin_g, cout_g, cout) = (d.cin_per_group, d.cout_per_group, self.dims.cout);
         let pk = &self.packed;
         let xor = self.a_xor ^ if k.signed_a { 0x80 } else { 0 };
@@ -460,14 +475,15 @@ impl QConv2d {
                 let (w_group, bias_group) = pk.block_range(g, 0, pk.blocks());
                 let (wp, bp) = (w_group.as_ptr(), bias_group.as_ptr());
                 let qg = &q.from_column(g * cout_g);
-                self.row_ptrs(offsets, input, p, rows, goff, ptrs);
-                // SAFETY: ptrs holds taps · MR pointers to cin_g readable bytes; the group's
-                // blocks are consecutive with consecutive biases; the output rows p..p + rows,
+                let (ap, kt, kc) = self.kernel_rows(offsets, input, p, rows, goff, ptrs, rows_buf);
+                // SAFETY: ap holds kt · MR pointers to kc readable bytes (the tile's taps, or
+                // its gathered rows); the group's blocks are consecutive with consecutive
+                // biases, packed for kt taps of kc channels; the output rows p..p + rows,
                 // columns g·cout_g.. are the caller's (row stride cout); the kernel's ISA is
                 // the plan's.
                 unsafe {
-                    let (ap, op) = (ptrs.as_ptr(), out.add((p - p0) * cout + g * cout_g));
-                    f(rows, cout_g, bl, taps, cin_g, ap, xor, wp, bp, qg, op, cout);
+                    let op = out.add((p - p0) * cout + g * cout_g);
+                    f(rows, cout_g, bl, kt, kc, ap, xor, wp, bp, qg, op, cout);
                 }
             }
             p += rows;
@@ -506,6 +522,57 @@ impl QConv2d {
         }
     }
 
+    /// The row pointers the kernel reads for the tile at pixel `p` (channel `goff` on): the
+    /// taps' ([`Self::row_ptrs`]: `taps` taps of `cin_g` channels), or with `gather` (one group,
+    /// few channels per tap) the tile's MR rows gathered into `rows_buf` (`kp` bytes each:
+    /// every tap's `cin_g` bytes in tap order, then padding that meets zero weights), whose MR
+    /// pointers go after the taps' in `ptrs` (one tap of `kp` channels). Returns (pointers,
+    /// taps, channels).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn kernel_rows(
+        &self,
+        offsets: &[usize],
+        input: &[u8],
+        p: usize,
+        rows: usize,
+        goff: usize,
+        ptrs: &mut [*const u8],
+        rows_buf: &mut [u8],
+    ) -> (*const *const u8, usize, usize) {
+        let (mr, taps, cin) = (self.kernel.mr, self.dims.taps, self.desc.cin_per_group);
+        let Some(kp) = self.gather else {
+            self.row_ptrs(offsets, input, p, rows, goff, ptrs);
+            return (ptrs.as_ptr(), taps, cin);
+        };
+        let n = mr * taps;
+        let tile = &offsets[p / mr * n..][..n];
+        let row_ptrs = &mut ptrs[n..n + mr];
+        let zero = self.zero_row.as_ptr();
+        for (m, (row, rp)) in rows_buf
+            .chunks_exact_mut(kp)
+            .zip(row_ptrs.iter_mut())
+            .enumerate()
+        {
+            let (kh, kw) = (self.desc.kernel[0], self.desc.kernel[1]);
+            debug_assert!(kh * kw == taps && taps * cin <= kp);
+            // SAFETY: `tile` holds taps · MR offsets (kh rows of kw taps, MR apart) of in-image
+            // pixels (cin readable bytes each, inside `input`: row_ptrs) or PAD; `row` has kp
+            // >= taps · cin bytes; the zero row has cin bytes.
+            unsafe {
+                gather_row(
+                    row.as_mut_ptr(),
+                    tile.as_ptr().add(m),
+                    [mr, kh, kw, cin],
+                    input.as_ptr(),
+                    zero,
+                )
+            };
+            *rp = row.as_ptr();
+        }
+        (row_ptrs.as_ptr(), 1, kp)
+    }
+
     /// Accumulators (bias and zero points applied) of output pixels `p0..p1`, all channels.
     #[allow(clippy::too_many_arguments)]
     fn tile(
@@ -517,6 +584,7 @@ impl QConv2d {
         acc: &mut [i32],
         ptrs: &mut [*const u8],
         row_sums: &mut [i32],
+        rows_buf: &mut [u8],
     ) {
         let d = &self.desc;
         let k = &self.kernel;
@@ -532,7 +600,7 @@ impl QConv2d {
             for g in 0..d.groups {
                 let goff = g * cin_g;
                 let (w_group, bias_group) = pk.block_range(g, 0, pk.blocks());
-                self.row_ptrs(offsets, input, p, rows, goff, ptrs);
+                let (ap, kt, kc) = self.kernel_rows(offsets, input, p, rows, goff, ptrs, rows_buf);
                 if pk.needs_row_sums() {
                     for (m, rs) in row_sums.iter_mut().enumerate().take(rows) {
                         let mut s = 0i32;
@@ -545,6 +613,7 @@ impl QConv2d {
                         *rs = s;
                     }
                 }
+                // (Plans with `gather` have no row sums: weight zero points 0.)
                 let blocks = w_group
                     .chunks_exact(pk.block_len())
                     .zip(bias_group.chunks_exact(k.nr));
@@ -553,14 +622,14 @@ impl QConv2d {
                     let col0 = g * cout_g + b * k.nr;
                     let out = &mut acc[(p - p0) * cout + col0..];
                     debug_assert!(out.len() >= (rows - 1) * cout + nr);
-                    // SAFETY: ptrs holds taps · MR pointers to cin_g readable bytes; the packed
-                    // block has taps · kc4 · NR · 4 bytes and its bias NR values; `out` holds rows rows of stride cout
-                    // with nr valid columns from col0; the kernel's ISA is available (the plan
-                    // chose a supported IGEMM entry).
+                    // SAFETY: ap holds kt · MR pointers to kc readable bytes (the tile's taps or
+                    // its gathered rows); the packed block has kt · kc4 · NR · 4 bytes and its
+                    // bias NR values; `out` holds rows rows of stride cout with nr valid columns
+                    // from col0; the kernel's ISA is available (the plan chose a supported
+                    // IGEMM entry).
                     unsafe {
-                        let (ap, wp, bp, op) =
-                            (ptrs.as_ptr(), w.as_ptr(), bias.as_ptr(), out.as_mut_ptr());
-                        (k.run)(rows, nr, taps, cin_g, ap, xor, wp, bp, op, cout);
+                        let (wp, bp, op) = (w.as_ptr(), bias.as_ptr(), out.as_mut_ptr());
+                        (k.run)(rows, nr, kt, kc, ap, xor, wp, bp, op, cout);
                     }
                     if pk.needs_row_sums() {
                         for (m, &rs) in row_sums.iter().enumerate().take(rows) {
@@ -573,6 +642,94 @@ impl QConv2d {
                 }
             }
             p += rows;
+        }
+    }
+}
+
+/// One gathered row (see `QConv2d::kernel_rows`): per kernel row, its `kw` taps in one copy
+/// when their input bytes follow each other (an in-image row at dilation 1 with pixel stride
+/// `cin`: the last tap's offset is the first's + (kw − 1)·cin, and the taps between lie on that
+/// grid), else tap by tap (a padding tap copies the zero-point row). `tile` points at the
+/// pixel's first offset; its taps are `mr` apart.
+///
+/// # Safety
+/// `tile` is readable for `kh · kw` offsets `mr` apart, each PAD or an in-image offset with
+/// `cin` bytes readable in `input`; `dst` is writable for `kh · kw · cin` bytes; `zero` is
+/// readable for `cin` bytes.
+#[inline(always)]
+unsafe fn gather_row(
+    dst: *mut u8,
+    tile: *const usize,
+    [mr, kh, kw, cin]: [usize; 4],
+    input: *const u8,
+    zero: *const u8,
+) {
+    let (run, span) = (kw * cin, (kw - 1) * cin);
+    // SAFETY: the reads are the kh · kw offsets and the bytes they name (or the zero row), the
+    // writes the kh · kw · cin bytes of dst (the contract).
+    unsafe {
+        for ky in 0..kh {
+            let (t, d) = (tile.add(ky * kw * mr), dst.add(ky * run));
+            let first = *t;
+            // An in-image offset is below isize::MAX, so first + span is never PAD.
+            if first != PAD && *t.add((kw - 1) * mr) == first + span {
+                copy_small(d, input.add(first), run);
+            } else {
+                for kx in 0..kw {
+                    let o = *t.add(kx * mr);
+                    let src = if o == PAD { zero } else { input.add(o) };
+                    copy_small(d.add(kx * cin), src, cin);
+                }
+            }
+        }
+    }
+}
+
+/// Copies `n` bytes (a gathered row's run: at most 128) with a few unaligned loads and stores:
+/// whole 16-byte chunks and an overlapping last one, or two overlapping 8- or 4-byte words, or
+/// bytes below 4 (a `memcpy` call costs more than the copy at these sizes).
+///
+/// # Safety
+/// `src` is readable and `dst` writable for `n` bytes; they do not overlap.
+#[inline(always)]
+unsafe fn copy_small(dst: *mut u8, src: *const u8, n: usize) {
+    // SAFETY: every access is inside the first n bytes of src / dst (n >= the access width
+    // in each branch).
+    unsafe {
+        let cp = |o: usize, w: usize| match w {
+            16 => dst
+                .add(o)
+                .cast::<u128>()
+                .write_unaligned(src.add(o).cast::<u128>().read_unaligned()),
+            8 => dst
+                .add(o)
+                .cast::<u64>()
+                .write_unaligned(src.add(o).cast::<u64>().read_unaligned()),
+            4 => dst
+                .add(o)
+                .cast::<u32>()
+                .write_unaligned(src.add(o).cast::<u32>().read_unaligned()),
+            _ => *dst.add(o) = *src.add(o),
+        };
+        if n >= 16 {
+            let mut i = 0;
+            while i + 16 <= n {
+                cp(i, 16);
+                i += 16;
+            }
+            if i < n {
+                cp(n - 16, 16);
+            }
+        } else if n >= 8 {
+            cp(0, 8);
+            cp(n - 8, 8);
+        } else if n >= 4 {
+            cp(0, 4);
+            cp(n - 4, 4);
+        } else {
+            for i in 0..n {
+                cp(i, 1);
+            }
         }
     }
 }

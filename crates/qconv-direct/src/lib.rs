@@ -458,6 +458,12 @@ pub(crate) struct Spatial {
     ow: usize,
 }
 
+/// The gathered-rows form (see [`QConv2d::kernel`]) is taken for convolutions of one group with
+/// at most this many input channels per tap...
+const GATHER_MAX_CIN: usize = 7;
+/// ...and at most this many channels over all taps (`kh · kw · cin`).
+const GATHER_MAX_K: usize = 128;
+
 /// Everything a plan needs.
 #[derive(Clone, Debug)]
 pub struct QConv2dConfig<'a> {
@@ -545,6 +551,9 @@ pub struct QConv2d {
     a_xor: u8,
     zero_row: Vec<u8>,
     indirection: Mutex<Option<std::sync::Arc<Indirection>>>,
+    /// `Some(kp)`: the kernel runs one tap of `kp` channels over rows gathered per tile
+    /// (`taps · cin` input bytes, then padding), packed as such; `None`: the taps directly.
+    gather: Option<usize>,
 }
 
 impl fmt::Debug for QConv2d {
@@ -612,26 +621,60 @@ impl QConv2d {
             dims.k_total,
         )
         .map_err(from_gemm)?;
-        let entry = ukernel::choose(cfg.kernel, taps, d.cin_per_group, &w_prime)
+        // Few channels per tap (a first layer: 3 input channels): gather each tile's rows of
+        // taps · cin bytes and run them as one GEMM tap (see `QConv2d::gather`).
+        let gather = d.groups == 1
+            && taps > 1
+            && d.cin_per_group <= GATHER_MAX_CIN
+            && dims.k_total <= GATHER_MAX_K
+            && zw_prime.iter().all(|&z| z == 0);
+        let (ktaps, kc) = if gather {
+            (1, dims.k_total)
+        } else {
+            (taps, d.cin_per_group)
+        };
+        let entry = ukernel::choose(cfg.kernel, ktaps, kc, &w_prime)
             .map_err(|e| ConvError::Kernel(e.to_string()))?;
         let kernel = entry.kernels;
+        // Gathered rows are padded to whole k-groups of the kernel (4, 8 or 16 channels), the
+        // weights with zeros.
+        let gather = gather.then(|| {
+            let step = kernel.kr.max(4);
+            dims.k_total.div_ceil(step) * step
+        });
         // The per-thread pointer scratch of one tile: taps · MR.
         mul(
             "indirection pointers per tile",
             ("taps", taps),
             ("MR", kernel.mr),
         )?;
-        let packed = pack::pack_kernel(
-            &kernel,
-            taps,
-            d.cin_per_group,
-            d.cout_per_group,
-            d.groups,
-            &w_prime,
-            &zw_prime,
-            za_prime,
-            &bias,
-        )
+        let packed = match gather {
+            Some(kp) => {
+                // w'[co][t][c] is w'[co][t · cin + c]: each output channel's K weights, then
+                // kp − K zeros.
+                let k = dims.k_total;
+                let mut wp: Vec<i8> = try_filled(
+                    "gathered weights",
+                    mul("gathered weights", ("cout", cout), ("kp", kp))?,
+                    0,
+                )?;
+                for (dst, src) in wp.chunks_exact_mut(kp).zip(w_prime.chunks_exact(k)) {
+                    dst[..k].copy_from_slice(src);
+                }
+                pack::pack_kernel(&kernel, 1, kp, cout, 1, &wp, &zw_prime, za_prime, &bias)
+            }
+            None => pack::pack_kernel(
+                &kernel,
+                taps,
+                d.cin_per_group,
+                d.cout_per_group,
+                d.groups,
+                &w_prime,
+                &zw_prime,
+                za_prime,
+                &bias,
+            ),
+        }
         .map_err(from_gemm)?;
         let fused = match &cfg.output {
             OutputStage::PerTensor(r) if kernel.run_fp32.is_some() && !packed.needs_row_sums() => {
@@ -656,6 +699,7 @@ impl QConv2d {
             a_xor,
             zero_row: try_filled("zero-point row", d.cin_per_group, zero_byte)?,
             indirection: Mutex::new(None),
+            gather,
         })
     }
 
@@ -668,5 +712,16 @@ impl QConv2d {
     /// The geometry.
     pub fn desc(&self) -> &Conv2dDesc {
         &self.desc
+    }
+
+    /// `Some(kp)` when the plan runs its kernel over gathered rows: one group, at most 7 input
+    /// channels per tap and at most 128 over all taps, weight zero points 0 (a first layer on
+    /// RGB, `3×3×3`). Each tile's MR rows of `taps · cin` input bytes (padding taps: the zero
+    /// point) are copied into a per-thread buffer of `kp` bytes per row (`taps · cin` rounded
+    /// up to the kernel's k-group) and the kernel runs them as one tap of `kp` channels, the
+    /// weights packed likewise: per-tap overhead and the padding of each tap's channels to a
+    /// k-group are gone. `None`: the kernel reads the taps through the indirection buffer.
+    pub fn gathered_rows(&self) -> Option<usize> {
+        self.gather
     }
 }

@@ -313,6 +313,112 @@ fn check(c: &Case) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// Plans that gather rows (one group, few channels per tap, weight zero points 0): first-layer
+/// shapes with padding, strides, dilations (taps not contiguous), a pixel stride past the
+/// channels (not contiguous either), batches, 1-7 channels and K up to 128, every entry and
+/// output stage, against the reference; and the plan reports gathering exactly there.
+#[test]
+fn gathered_rows_plans() {
+    let mut seed = 4242u64;
+    let mut gathered = 0;
+    for (kh, kw, sh, sw, dh, dw, pad, cin_g, extra_stride, h, w) in [
+        (3, 3, 2, 2, 1, 1, [1, 1, 1, 1], 3, 0, 11, 13),
+        (3, 3, 1, 1, 1, 1, [1, 1, 1, 1], 1, 0, 7, 9),
+        (3, 3, 1, 2, 2, 1, [2, 1, 0, 2], 4, 0, 9, 10),
+        (2, 5, 1, 1, 1, 2, [0, 2, 1, 0], 7, 0, 6, 12),
+        (3, 3, 2, 2, 1, 1, [1, 1, 1, 1], 3, 2, 10, 10),
+        (5, 5, 1, 1, 1, 1, [2, 2, 2, 2], 5, 0, 8, 8),
+        (1, 3, 1, 1, 1, 1, [0, 1, 0, 1], 6, 1, 5, 17),
+        (4, 4, 3, 1, 1, 1, [0; 4], 7, 0, 9, 11),
+    ] {
+        for a_type in [QType::U8, QType::I8] {
+            seed += 1;
+            let c = Case {
+                kh,
+                kw,
+                sh,
+                sw,
+                dh,
+                dw,
+                pad,
+                same: None,
+                groups: 1,
+                cin_g,
+                cout_g: [5, 16, 37][(seed % 3) as usize],
+                batch: 1 + (seed % 2) as usize,
+                h,
+                w,
+                extra_stride,
+                a_type,
+                w_type: QType::I8,
+                za: a_type.min() + (seed * 37 % 256) as i32,
+                zw: vec![0],
+                seed,
+            };
+            check(&c).unwrap();
+            let desc = Conv2dDesc {
+                kernel: [kh, kw],
+                stride: [sh, sw],
+                dilation: [dh, dw],
+                padding: Padding::Explicit(pad),
+                groups: 1,
+                cin_per_group: cin_g,
+                cout_per_group: 8,
+            };
+            let wts = vec![1i8; 8 * kh * kw * cin_g];
+            let plan = QConv2d::new(QConv2dConfig {
+                desc,
+                input_type: a_type,
+                input_zero_point: 0,
+                weights: Input8::I8(&wts),
+                weight_zero_points: &[0],
+                bias: None,
+                output: OutputStage::RawI32,
+                kernel: None,
+            })
+            .unwrap();
+            let k = kh * kw * cin_g;
+            assert_eq!(plan.gathered_rows().is_some(), k <= 128, "{desc:?}");
+            if let Some(kp) = plan.gathered_rows() {
+                assert!(kp >= k && kp < k + 16, "{kp} for K = {k}");
+                gathered += 1;
+            }
+        }
+    }
+    assert!(gathered > 0);
+    // Not gathered: weight zero points (w' domain), groups, many channels per tap, one tap.
+    let plan = |groups: usize, cin_g: usize, kernel: [usize; 2], zw: i32| {
+        let desc = Conv2dDesc {
+            kernel,
+            stride: [1, 1],
+            dilation: [1, 1],
+            padding: Padding::Explicit([0; 4]),
+            groups,
+            cin_per_group: cin_g,
+            cout_per_group: 4,
+        };
+        let wts = vec![1u8; groups * 4 * kernel[0] * kernel[1] * cin_g];
+        QConv2d::new(QConv2dConfig {
+            desc,
+            input_type: QType::U8,
+            input_zero_point: 0,
+            weights: Input8::U8(&wts),
+            weight_zero_points: &[zw as u8 as i32],
+            bias: None,
+            output: OutputStage::RawI32,
+            kernel: None,
+        })
+        .unwrap()
+        .gathered_rows()
+    };
+    // (u8 weights: zero point 128 is w' zero point 0 in the kernel domain.)
+    assert!(plan(1, 3, [3, 3], 128).is_some());
+    assert!(plan(1, 3, [3, 3], 7).is_none());
+    assert!(plan(2, 3, [3, 3], 128).is_none());
+    assert!(plan(1, 8, [3, 3], 128).is_none());
+    assert!(plan(1, 3, [1, 1], 128).is_none());
+}
+
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: if cfg!(any(target_arch = "aarch64", target_arch = "arm")) { 24 } else { 96 },
