@@ -377,13 +377,21 @@ macro_rules! unzip_pair {
     };
 }
 
+/// The tap loop of [`blocks_asm`]: `tail` ([`tap_loop_tail`]: 16-channel steps, maybe none,
+/// then `{g}` k-group steps) or `notail` ([`tap_loop`]: at least one 16-channel step; `{g}`
+/// is 0 and only named in a comment, 3 instructions per tap fewer).
+macro_rules! blocks_loop {
+    (tail, $eor:tt) => { tap_loop_tail!(4, 32, k16_body!($eor, [0 1 2 3], [0 1], [4 5 6], [7]), k8_tail!($eor)) };
+    (notail, $eor:tt) => { concat!("/* {g} */\n", tap_loop!(4, 32, "n16", k16_body!($eor, [0 1 2 3], [0 1], [4 5 6], [7]))) };
+}
+
 /// The `asm!` of [`whole_blocks`] and [`whole_blocks_i32`]: `blocks_asm!(xor | plain, epilogue
 /// lines, operands…, [named operands of the epilogue])`. Per 16-column block: the accumulators
 /// from the bias (`ld1r` of each column pair's two biases, copied to the second row pair), the
 /// k-loop of `k16_body` over the taps, then the epilogue, which stores the block through
 /// `{o0}`..`{o3}` (every vector register is free there).
 macro_rules! blocks_asm {
-    ($eor:tt, $epi:expr, $a:expr, $taps:expr, ($n16:expr, $g:expr), $w:expr, $bias:expr,
+    ($eor:tt, $epi:expr, $a:expr, $taps:expr, ($n16:expr, $g:expr, $tl:tt), $w:expr, $bias:expr,
         [$o0:expr, $o1:expr, $o2:expr, $o3:expr], $nb:expr, $x:expr, [$($named:tt)*]) => {
         core::arch::asm!(
             // The xor variant's `dup` reads {x}; this comment uses it in the plain one.
@@ -407,7 +415,7 @@ macro_rules! blocks_asm {
             "mov v31.16b, v23.16b\n",
             "mov {a}, {a0}\n",
             "mov {t}, {taps}\n",
-            tap_loop_tail!(4, 32, k16_body!($eor, [0 1 2 3], [0 1], [4 5 6], [7]), k8_tail!($eor)),
+            blocks_loop!($tl, $eor),
             $epi,
             "subs {nb}, {nb}, #1\n",
             "b.ne 5b\n",
@@ -557,67 +565,77 @@ unsafe fn whole_blocks(
             out.add(2 * out_stride),
             out.add(3 * out_stride),
         );
-        match (a_xor != 0, st.signed) {
-            (true, false) => fp32_blocks_asm!(
-                xor,
-                u8,
-                a,
-                taps,
-                (n16, g),
-                w,
-                bias,
-                [o0, o1, o2, o3],
-                nb,
-                a_xor,
-                sc,
-                sstep,
-                stg
-            ),
-            (false, false) => fp32_blocks_asm!(
-                plain,
-                u8,
-                a,
-                taps,
-                (n16, g),
-                w,
-                bias,
-                [o0, o1, o2, o3],
-                nb,
-                a_xor,
-                sc,
-                sstep,
-                stg
-            ),
-            (true, true) => fp32_blocks_asm!(
-                xor,
-                i8,
-                a,
-                taps,
-                (n16, g),
-                w,
-                bias,
-                [o0, o1, o2, o3],
-                nb,
-                a_xor,
-                sc,
-                sstep,
-                stg
-            ),
-            (false, true) => fp32_blocks_asm!(
-                plain,
-                i8,
-                a,
-                taps,
-                (n16, g),
-                w,
-                bias,
-                [o0, o1, o2, o3],
-                nb,
-                a_xor,
-                sc,
-                sstep,
-                stg
-            ),
+        // Without a k-group tail (g = 0), the tap loop without its checks.
+        macro_rules! go {
+            ($tl:tt) => {
+                match (a_xor != 0, st.signed) {
+                    (true, false) => fp32_blocks_asm!(
+                        xor,
+                        u8,
+                        a,
+                        taps,
+                        (n16, g, $tl),
+                        w,
+                        bias,
+                        [o0, o1, o2, o3],
+                        nb,
+                        a_xor,
+                        sc,
+                        sstep,
+                        stg
+                    ),
+                    (false, false) => fp32_blocks_asm!(
+                        plain,
+                        u8,
+                        a,
+                        taps,
+                        (n16, g, $tl),
+                        w,
+                        bias,
+                        [o0, o1, o2, o3],
+                        nb,
+                        a_xor,
+                        sc,
+                        sstep,
+                        stg
+                    ),
+                    (true, true) => fp32_blocks_asm!(
+                        xor,
+                        i8,
+                        a,
+                        taps,
+                        (n16, g, $tl),
+                        w,
+                        bias,
+                        [o0, o1, o2, o3],
+                        nb,
+                        a_xor,
+                        sc,
+                        sstep,
+                        stg
+                    ),
+                    (false, true) => fp32_blocks_asm!(
+                        plain,
+                        i8,
+                        a,
+                        taps,
+                        (n16, g, $tl),
+                        w,
+                        bias,
+                        [o0, o1, o2, o3],
+                        nb,
+                        a_xor,
+                        sc,
+                        sstep,
+                        stg
+                    ),
+                }
+            };
+        }
+        if g == 0 {
+            go!(notail)
+        } else {
+            go!(tail)
         }
     }
     nb * NR
@@ -658,34 +676,44 @@ unsafe fn whole_blocks_i32(
             out.add(2 * out_stride),
             out.add(3 * out_stride),
         );
-        if a_xor != 0 {
-            blocks_asm!(
-                xor,
-                i32_epilogue!(),
-                a,
-                taps,
-                (n16, g),
-                w,
-                bias,
-                [o0, o1, o2, o3],
-                nb,
-                a_xor,
-                []
-            );
+        // Without a k-group tail (g = 0), the tap loop without its checks.
+        macro_rules! go {
+            ($tl:tt) => {
+                if a_xor != 0 {
+                    blocks_asm!(
+                        xor,
+                        i32_epilogue!(),
+                        a,
+                        taps,
+                        (n16, g, $tl),
+                        w,
+                        bias,
+                        [o0, o1, o2, o3],
+                        nb,
+                        a_xor,
+                        []
+                    );
+                } else {
+                    blocks_asm!(
+                        plain,
+                        i32_epilogue!(),
+                        a,
+                        taps,
+                        (n16, g, $tl),
+                        w,
+                        bias,
+                        [o0, o1, o2, o3],
+                        nb,
+                        a_xor,
+                        []
+                    );
+                }
+            };
+        }
+        if g == 0 {
+            go!(notail)
         } else {
-            blocks_asm!(
-                plain,
-                i32_epilogue!(),
-                a,
-                taps,
-                (n16, g),
-                w,
-                bias,
-                [o0, o1, o2, o3],
-                nb,
-                a_xor,
-                []
-            );
+            go!(tail)
         }
     }
     nb * NR

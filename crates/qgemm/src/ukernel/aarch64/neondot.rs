@@ -348,13 +348,21 @@ macro_rules! i32_epilogue {
     };
 }
 
+/// The tap loop of [`blocks_asm`]: `tail` ([`tap_loop_tail`]: 16-channel steps, maybe none,
+/// then `{g}` k-group steps) or `notail` ([`tap_loop`]: at least one 16-channel step; `{g}`
+/// is 0 and only named in a comment, 3 instructions per tap fewer).
+macro_rules! blocks_loop {
+    (tail, $eor:tt) => { tap_loop_tail!(4, 32, k16_body!($eor, [0 1 2 3]), k4_tail!($eor)) };
+    (notail, $eor:tt) => { concat!("/* {g} */\n", tap_loop!(4, 32, "n16", k16_body!($eor, [0 1 2 3]))) };
+}
+
 /// The `asm!` of [`whole_blocks`] and [`whole_blocks_i32`]: `blocks_asm!(xor | plain, epilogue
 /// lines, operands…, [named operands of the epilogue], [its register operands])`. Per 16-column
 /// block: the accumulators from the bias, the k-loop of `k16_body` over the taps, then the
 /// epilogue, which stores the block through `{o0}`..`{o3}`; v0-v11 are free there, v13-v15
 /// unless the epilogue uses them.
 macro_rules! blocks_asm {
-    ($eor:tt, $epi:expr, $a:expr, $taps:expr, ($n16:expr, $g:expr), $w:expr, $bias:expr,
+    ($eor:tt, $epi:expr, $a:expr, $taps:expr, ($n16:expr, $g:expr, $tl:tt), $w:expr, $bias:expr,
         [$o0:expr, $o1:expr, $o2:expr, $o3:expr], $nb:expr, $xv:expr, [$($named:tt)*],
         [$($regs:tt)*]) => {
         core::arch::asm!(
@@ -370,7 +378,7 @@ macro_rules! blocks_asm {
             "add {bias}, {bias}, #64\n",
             "mov {a}, {a0}\n",
             "mov {t}, {taps}\n",
-            tap_loop_tail!(4, 32, k16_body!($eor, [0 1 2 3]), k4_tail!($eor)),
+            blocks_loop!($tl, $eor),
             $epi,
             "subs {nb}, {nb}, #1\n",
             "b.ne 5b\n",
@@ -479,67 +487,77 @@ unsafe fn whole_blocks(
             out.add(2 * out_stride),
             out.add(3 * out_stride),
         );
-        match (a_xor != 0, st.signed) {
-            (true, false) => fp32_blocks_asm!(
-                xor,
-                u8,
-                a,
-                taps,
-                (n16, g),
-                w,
-                bias,
-                [o0, o1, o2, o3],
-                nb,
-                xv,
-                sc,
-                sstep,
-                st
-            ),
-            (false, false) => fp32_blocks_asm!(
-                plain,
-                u8,
-                a,
-                taps,
-                (n16, g),
-                w,
-                bias,
-                [o0, o1, o2, o3],
-                nb,
-                xv,
-                sc,
-                sstep,
-                st
-            ),
-            (true, true) => fp32_blocks_asm!(
-                xor,
-                i8,
-                a,
-                taps,
-                (n16, g),
-                w,
-                bias,
-                [o0, o1, o2, o3],
-                nb,
-                xv,
-                sc,
-                sstep,
-                st
-            ),
-            (false, true) => fp32_blocks_asm!(
-                plain,
-                i8,
-                a,
-                taps,
-                (n16, g),
-                w,
-                bias,
-                [o0, o1, o2, o3],
-                nb,
-                xv,
-                sc,
-                sstep,
-                st
-            ),
+        // Without a k-group tail (g = 0), the tap loop without its checks.
+        macro_rules! go {
+            ($tl:tt) => {
+                match (a_xor != 0, st.signed) {
+                    (true, false) => fp32_blocks_asm!(
+                        xor,
+                        u8,
+                        a,
+                        taps,
+                        (n16, g, $tl),
+                        w,
+                        bias,
+                        [o0, o1, o2, o3],
+                        nb,
+                        xv,
+                        sc,
+                        sstep,
+                        st
+                    ),
+                    (false, false) => fp32_blocks_asm!(
+                        plain,
+                        u8,
+                        a,
+                        taps,
+                        (n16, g, $tl),
+                        w,
+                        bias,
+                        [o0, o1, o2, o3],
+                        nb,
+                        xv,
+                        sc,
+                        sstep,
+                        st
+                    ),
+                    (true, true) => fp32_blocks_asm!(
+                        xor,
+                        i8,
+                        a,
+                        taps,
+                        (n16, g, $tl),
+                        w,
+                        bias,
+                        [o0, o1, o2, o3],
+                        nb,
+                        xv,
+                        sc,
+                        sstep,
+                        st
+                    ),
+                    (false, true) => fp32_blocks_asm!(
+                        plain,
+                        i8,
+                        a,
+                        taps,
+                        (n16, g, $tl),
+                        w,
+                        bias,
+                        [o0, o1, o2, o3],
+                        nb,
+                        xv,
+                        sc,
+                        sstep,
+                        st
+                    ),
+                }
+            };
+        }
+        if g == 0 {
+            go!(notail)
+        } else {
+            go!(tail)
         }
     }
     nb * NR_4X16
@@ -583,36 +601,46 @@ unsafe fn whole_blocks_i32(
             out.add(2 * out_stride),
             out.add(3 * out_stride),
         );
-        if a_xor != 0 {
-            blocks_asm!(
-                xor,
-                i32_epilogue!(),
-                a,
-                taps,
-                (n16, g),
-                w,
-                bias,
-                [o0, o1, o2, o3],
-                nb,
-                xv,
-                [],
-                []
-            );
+        // Without a k-group tail (g = 0), the tap loop without its checks.
+        macro_rules! go {
+            ($tl:tt) => {
+                if a_xor != 0 {
+                    blocks_asm!(
+                        xor,
+                        i32_epilogue!(),
+                        a,
+                        taps,
+                        (n16, g, $tl),
+                        w,
+                        bias,
+                        [o0, o1, o2, o3],
+                        nb,
+                        xv,
+                        [],
+                        []
+                    );
+                } else {
+                    blocks_asm!(
+                        plain,
+                        i32_epilogue!(),
+                        a,
+                        taps,
+                        (n16, g, $tl),
+                        w,
+                        bias,
+                        [o0, o1, o2, o3],
+                        nb,
+                        xv,
+                        [],
+                        []
+                    );
+                }
+            };
+        }
+        if g == 0 {
+            go!(notail)
         } else {
-            blocks_asm!(
-                plain,
-                i32_epilogue!(),
-                a,
-                taps,
-                (n16, g),
-                w,
-                bias,
-                [o0, o1, o2, o3],
-                nb,
-                xv,
-                [],
-                []
-            );
+            go!(tail)
         }
     }
     nb * NR_4X16
