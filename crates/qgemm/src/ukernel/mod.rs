@@ -251,15 +251,19 @@ impl Kernels {
 
     /// Whether a plan should choose these kernels for `taps` taps of `kc` input channels and
     /// packed weights whose smallest value is `w_min`: exact for them, and, for packings of more
-    /// than 8 channels per k-group (`igemm_2x8c16__neon`), at most 1/4 of each tap's padded
-    /// channels being padding (the 3 input channels of a first layer would run 16-channel groups
-    /// at 3/16 use) and at least 4 groups per output (`K >= 64`): below that the fixed costs of
-    /// its 2-row tiles outweigh its cheaper loop (QEMU `cortex-a53` counts against
-    /// `igemm_8x8c4__neon`: K = 64 0.91-0.94x, K = 32 1.06-1.31x, K = 24 1.87x).
+    /// than 8 channels per k-group (`igemm_2x8c16__neon`), either whole groups (`kc` a multiple
+    /// of 16: its one-asm whole-block path runs) or at most 1/4 of each tap's padded channels
+    /// being padding (the 3 input channels of a first layer would run 16-channel groups at 3/16
+    /// use) with at least 4 groups per output (`K >= 64`): below that the fixed costs of its
+    /// 2-row tiles outweigh its cheaper loop. QEMU `cortex-a53` counts against
+    /// `igemm_8x8c4__neon` with the whole-block path (2026-12-07): 1x1 K = 32 0.90-0.92x
+    /// (MV1-pw1, MV2-pw7; 1.03x at N = 16, MV2-pw1), K = 16 0.99x (MV2-pw2), K = 24 (padded,
+    /// no whole-block path) 1.73x; before that path K = 32 was 1.06-1.31x.
     pub fn suits(&self, taps: usize, kc: usize, w_min: i8) -> bool {
         let groups = kc.div_ceil(self.kr);
         self.exact_for(w_min)
             && (self.kr <= 8
+                || kc.is_multiple_of(self.kr)
                 || (groups * self.kr * 3 <= kc * 4 && taps.saturating_mul(groups) >= 4))
     }
 }
