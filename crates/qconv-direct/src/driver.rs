@@ -14,6 +14,10 @@ use std::sync::Mutex;
 pub(crate) struct Indirection {
     key: (usize, usize, usize, usize),
     offsets: Vec<usize>,
+    /// Plans with `gather`: per output pixel and kernel row, the input offset of the row's
+    /// `kw · cin` contiguous bytes (every tap in the image, dilation 1, pixel stride `cin`), or
+    /// [`PAD`] where the row is gathered tap by tap. Empty otherwise.
+    runs: Vec<usize>,
 }
 
 /// Marks a tap that reads the zero-point buffer (no real offset: those are below
@@ -97,7 +101,34 @@ impl QConv2d {
                 }
             }
         }
-        let ind = std::sync::Arc::new(Indirection { key, offsets });
+        let mut runs = Vec::new();
+        if self.gather.is_some() {
+            let kh = d.kernel[0];
+            let n = mul(
+                "gathered-row runs",
+                ("output pixels", pixels),
+                ("kernel rows", kh),
+            )?;
+            runs = try_with_capacity("gathered-row runs", n)?;
+            let contiguous = d.dilation[1] == 1 && px == d.cin_per_group;
+            for pix in 0..pixels {
+                let (b, oy, ox) = (pix / plane, pix % plane / sp.ow, pix % sp.ow);
+                for ky in 0..kh {
+                    let iy = (oy * d.stride[0] + ky * d.dilation[0])
+                        .checked_sub(p[0])
+                        .filter(|&y| y < in_h);
+                    // The first and last tap's columns inside the image: all of them are.
+                    let ix = (ox * d.stride[1])
+                        .checked_sub(p[1])
+                        .filter(|&x| x + d.kernel[1] <= in_w);
+                    runs.push(match (contiguous, iy, ix) {
+                        (true, Some(y), Some(x)) => ((b * in_h + y) * in_w + x) * px,
+                        _ => PAD,
+                    });
+                }
+            }
+        }
+        let ind = std::sync::Arc::new(Indirection { key, offsets, runs });
         *guard = Some(ind.clone());
         Ok(ind)
     }
@@ -142,6 +173,7 @@ impl QConv2d {
         let job = Job {
             conv: self,
             offsets: &ind.offsets,
+            runs: &ind.runs,
             input: input.as_bytes(),
             px: in_pixel_stride,
             pixels,
@@ -150,7 +182,11 @@ impl QConv2d {
             // Checked in `new`.
             // With `gather`, the MR gathered-row pointers follow the tile's pointers.
             n_ptrs: self.dims.taps * mr + if self.gather.is_some() { mr } else { 0 },
-            n_rows: self.gather.map_or(0, |kp| kp * mr),
+            // Gathered rows: a whole task's (tile pixels) for the strided kernel entry.
+            n_rows: match self.gather {
+                Some(kp) => mul("gathered rows", ("tile pixels", tile), ("kp", kp))?,
+                None => 0,
+            },
             par,
             failed: Mutex::new(None),
         };
@@ -274,6 +310,7 @@ impl QConv2d {
 struct Job<'a> {
     conv: &'a QConv2d,
     offsets: &'a [usize],
+    runs: &'a [usize],
     input: &'a [u8],
     px: usize,
     pixels: usize,
@@ -347,6 +384,7 @@ impl Job<'_> {
                 unsafe {
                     self.conv.tile_fused(
                         self.offsets,
+                        self.runs,
                         self.input,
                         self.px,
                         p0,
@@ -418,6 +456,7 @@ impl QConv2d {
     unsafe fn tile_fused(
         &self,
         offsets: &[usize],
+        runs: &[usize],
         input: &[u8],
         px: usize,
         p0: usize,
@@ -435,6 +474,88 @@ impl QConv2d {
         let pk = &self.packed;
         let xor = self.a_xor ^ if k.signed_a { 0x80 } else { 0 };
         let bl = pk.block_len();
+        if let (Some(kp), Some(gf)) = (self.gather, k.gemm_fp32) {
+            // Gathered rows: the task's pixels p0..p1 gathered at once, its whole MR blocks in
+            // one strided-kernel call, the last partial block through the row-pointer entry.
+            let (mr, cin) = (k.mr, cin_g);
+            let (kh, kw) = (d.kernel[0], d.kernel[1]);
+            let n = p1 - p0;
+            debug_assert!(rows_buf.len() >= n * kp && p0.is_multiple_of(mr));
+            let run = kw * cin;
+            assert!(runs.len() >= p1 * kh && rows_buf.len() >= n * kp && kh * run <= kp);
+            let (rb, rn, inp) = (rows_buf.as_mut_ptr(), runs.as_ptr(), input.as_ptr());
+            for i in 0..n {
+                for ky in 0..kh {
+                    // SAFETY: (p0 + i)·kh + ky < p1·kh <= runs.len(); i·kp + ky·run + run <=
+                    // n·kp <= rows_buf.len() (asserted above).
+                    let (r, dst) =
+                        unsafe { (*rn.add((p0 + i) * kh + ky), rb.add(i * kp + ky * run)) };
+                    if r != PAD {
+                        debug_assert!(r + run <= input.len());
+                        // SAFETY: a run's kw taps are in the image and contiguous (built in
+                        // `indirection`): r + run <= need_in <= input.len() (checked in `run`);
+                        // dst has run bytes (above).
+                        unsafe { copy_small(dst, inp.add(r), run) };
+                    } else {
+                        // SAFETY: dst has kw · cin bytes (above).
+                        unsafe { self.gather_taps(offsets, input, p0 + i, ky, dst) };
+                    }
+                }
+            }
+            let (w_group, bias_group) = pk.block_range(0, 0, pk.blocks());
+            let (wp, bp) = (w_group.as_ptr(), bias_group.as_ptr());
+            let mb = n / mr;
+            if mb > 0 {
+                // SAFETY: rows 0..mb·MR of rows_buf hold kp = 4·(kp / 4) bytes each; their
+                // outputs (pixels p0.., cout bytes each) are the caller's; the blocks are
+                // consecutive (block_len apart, NR biases apart), packed for one tap of kp
+                // channels; the kernel's ISA is the plan's.
+                unsafe {
+                    gf(
+                        mb,
+                        cout_g,
+                        bl,
+                        kp / 4,
+                        rows_buf.as_ptr(),
+                        kp,
+                        xor,
+                        wp,
+                        bp,
+                        q,
+                        out,
+                        cout,
+                    )
+                };
+            }
+            let rest = n - mb * mr;
+            if rest > 0 {
+                let rp = &mut ptrs[..mr];
+                for (m, r) in rp.iter_mut().enumerate() {
+                    // Rows past the image repeat the last one.
+                    *r = rows_buf[(mb * mr + m.min(rest - 1)) * kp..].as_ptr();
+                }
+                // SAFETY: rp holds MR pointers to kp readable bytes; the outputs of pixels
+                // p0 + mb·MR.. are the caller's; as above for the weights and the ISA.
+                unsafe {
+                    let op = out.add(mb * mr * cout);
+                    f(
+                        rest,
+                        cout_g,
+                        bl,
+                        1,
+                        kp,
+                        rp.as_ptr(),
+                        xor,
+                        wp,
+                        bp,
+                        q,
+                        op,
+                        cout,
+                    );
+                }
+            }
+            return;
+        }
         let mut p = p0;
         if let Some(gf) = strided {
             // The kernel reads whole k-groups (4·kc4 bytes) of every row: full row blocks up to
@@ -571,6 +692,39 @@ impl QConv2d {
             *rp = row.as_ptr();
         }
         (row_ptrs.as_ptr(), 1, kp)
+    }
+
+    /// Kernel row `ky` of pixel `pix`'s gathered row, tap by tap (a row with padding or not
+    /// contiguous): each tap's `cin` bytes, or the zero-point row's, to `dst`.
+    ///
+    /// # Safety
+    /// `dst` is writable for `kw · cin` bytes; `offsets` is the plan's indirection for `input`.
+    #[cold]
+    #[inline(never)]
+    unsafe fn gather_taps(
+        &self,
+        offsets: &[usize],
+        input: &[u8],
+        pix: usize,
+        ky: usize,
+        dst: *mut u8,
+    ) {
+        let (mr, taps) = (self.kernel.mr, self.dims.taps);
+        let (kw, cin) = (self.desc.kernel[1], self.desc.cin_per_group);
+        let tile = &offsets[pix / mr * taps * mr..][..taps * mr];
+        for kx in 0..kw {
+            let off = tile[(ky * kw + kx) * mr + pix % mr];
+            let src = if off == PAD {
+                self.zero_row.as_ptr()
+            } else {
+                debug_assert!(off + cin <= input.len());
+                // SAFETY: an in-image tap's offset + cin is inside `input` (row_ptrs).
+                unsafe { input.as_ptr().add(off) }
+            };
+            // SAFETY: src is readable for cin bytes (the tap's pixel or the zero row); dst
+            // has kw · cin bytes (the caller).
+            unsafe { copy_small(dst.add(kx * cin), src, cin) };
+        }
     }
 
     /// Accumulators (bias and zero points applied) of output pixels `p0..p1`, all channels.
