@@ -622,8 +622,12 @@ impl QConv2d {
         )
         .map_err(from_gemm)?;
         // Few channels per tap (a first layer: 3 input channels): gather each tile's rows of
-        // taps · cin bytes and run them as one GEMM tap (see `QConv2d::gather`).
-        let gather = d.groups == 1
+        // taps · cin bytes and run them as one GEMM tap (see `QConv2d::gathered_rows`). On
+        // aarch64 only, where it was measured (QEMU counts: 0.68-0.95x of XNNPACK on MV1-conv0,
+        // 2.7-4.9x before); on x86_64 the AVX2 kernels read the taps directly faster (Zen 3:
+        // 463 µs direct vs 490 µs gathered on MV1-conv0) and the AVX-512 ones are unmeasured.
+        let gather = cfg!(target_arch = "aarch64")
+            && d.groups == 1
             && taps > 1
             && d.cin_per_group <= GATHER_MAX_CIN
             && dims.k_total <= GATHER_MAX_K
@@ -714,9 +718,9 @@ impl QConv2d {
         &self.desc
     }
 
-    /// `Some(kp)` when the plan runs its kernel over gathered rows: one group, at most 7 input
-    /// channels per tap and at most 128 over all taps, weight zero points 0 (a first layer on
-    /// RGB, `3×3×3`). Each tile's MR rows of `taps · cin` input bytes (padding taps: the zero
+    /// `Some(kp)` when the plan runs its kernel over gathered rows (aarch64): one group, at
+    /// most 7 input channels per tap and at most 128 over all taps, weight zero points 0 (a
+    /// first layer on RGB, `3×3×3`). Each tile's MR rows of `taps · cin` input bytes (padding taps: the zero
     /// point) are copied into a per-thread buffer of `kp` bytes per row (`taps · cin` rounded
     /// up to the kernel's k-group) and the kernel runs them as one tap of `kp` channels, the
     /// weights packed likewise: per-tap overhead and the padding of each tap's channels to a

@@ -316,7 +316,8 @@ fn check(c: &Case) -> Result<(), TestCaseError> {
 /// Plans that gather rows (one group, few channels per tap, weight zero points 0): first-layer
 /// shapes with padding, strides, dilations (taps not contiguous), a pixel stride past the
 /// channels (not contiguous either), batches, 1-7 channels and K up to 128, every entry and
-/// output stage, against the reference; and the plan reports gathering exactly there.
+/// output stage, against the reference; and the plan reports gathering exactly there (on
+/// aarch64; elsewhere never).
 #[test]
 fn gathered_rows_plans() {
     let mut seed = 4242u64;
@@ -378,14 +379,15 @@ fn gathered_rows_plans() {
             })
             .unwrap();
             let k = kh * kw * cin_g;
-            assert_eq!(plan.gathered_rows().is_some(), k <= 128, "{desc:?}");
+            let expect = cfg!(target_arch = "aarch64") && k <= 128;
+            assert_eq!(plan.gathered_rows().is_some(), expect, "{desc:?}");
             if let Some(kp) = plan.gathered_rows() {
                 assert!(kp >= k && kp < k + 16, "{kp} for K = {k}");
                 gathered += 1;
             }
         }
     }
-    assert!(gathered > 0);
+    assert!(gathered > 0 || !cfg!(target_arch = "aarch64"));
     // Not gathered: weight zero points (w' domain), groups, many channels per tap, one tap.
     let plan = |groups: usize, cin_g: usize, kernel: [usize; 2], zw: i32| {
         let desc = Conv2dDesc {
@@ -412,7 +414,10 @@ fn gathered_rows_plans() {
         .gathered_rows()
     };
     // (u8 weights: zero point 128 is w' zero point 0 in the kernel domain.)
-    assert!(plan(1, 3, [3, 3], 128).is_some());
+    assert_eq!(
+        plan(1, 3, [3, 3], 128).is_some(),
+        cfg!(target_arch = "aarch64")
+    );
     assert!(plan(1, 3, [3, 3], 7).is_none());
     assert!(plan(2, 3, [3, 3], 128).is_none());
     assert!(plan(1, 8, [3, 3], 128).is_none());
