@@ -383,18 +383,41 @@ impl MatMulInt8 {
         Ok(c)
     }
 
-    /// The steady-state path of a 2-D QLinearMatMul with u8 A and u8 output: `a` is `m×k`
-    /// row-major, `y` is `m×n`; no allocation. Other plans use [`Plan::run`].
-    pub fn run_u8_into(&self, a: &[u8], m: usize, y: &mut [u8]) -> Result<(), OpsError> {
+    /// `(k, n)` of a steady-state call `what` with a u8 A of `a_len` elements (`m × k`) and an
+    /// output of `y_len` (`m × n`): an error unless B is 2-D, A is planned as u8 and the lengths
+    /// match (checked products).
+    fn steady_2d(
+        &self,
+        what: &str,
+        a_len: usize,
+        m: usize,
+        y_len: usize,
+    ) -> Result<(usize, usize), OpsError> {
         let (k, n) = match self.b_shape.as_slice() {
             [k, n] => (*k, *n),
             s => {
                 return Err(OpsError::Unsupported(format!(
-                    "{}: run_u8_into with B of shape {s:?}",
+                    "{}: {what} with B of shape {s:?}",
                     self.op
                 )))
             }
         };
+        if self.a_type != QType::U8
+            || Some(a_len) != m.checked_mul(k)
+            || Some(y_len) != m.checked_mul(n)
+        {
+            return Err(OpsError::Shape(format!(
+                "{}: A has {a_len} elements (want {m}x{k} u8), y has {y_len} (want {m}x{n})",
+                self.op
+            )));
+        }
+        Ok((k, n))
+    }
+
+    /// The steady-state path of a 2-D QLinearMatMul with u8 A and u8 output: `a` is `m×k`
+    /// row-major, `y` is `m×n`; no allocation. Other plans use [`Plan::run`].
+    pub fn run_u8_into(&self, a: &[u8], m: usize, y: &mut [u8]) -> Result<(), OpsError> {
+        let (k, n) = self.steady_2d("run_u8_into", a.len(), m, y.len())?;
         let IntOut::Requant {
             rq,
             qtype: QType::U8,
@@ -405,17 +428,6 @@ impl MatMulInt8 {
                 self.op
             )));
         };
-        if self.a_type != QType::U8
-            || Some(a.len()) != m.checked_mul(k)
-            || Some(y.len()) != m.checked_mul(n)
-        {
-            return Err(OpsError::Shape(format!(
-                "{}: A has {} elements (want {m}x{k} u8), y has {} (want {m}x{n})",
-                self.op,
-                a.len(),
-                y.len()
-            )));
-        }
         let out = u8::gemm_output(y, n, rq);
         self.packed[0]
             .gemm(m, Input8::U8(a), k, out, &self.par)
@@ -443,30 +455,11 @@ impl MatMulInt8 {
     /// assert_eq!(y, [1 + 2 * 4, 2 + 2 * 5, 3 + 2 * 6]);
     /// ```
     pub fn run_i32_into(&self, a: &[u8], m: usize, y: &mut [i32]) -> Result<(), OpsError> {
-        let (k, n) = match self.b_shape.as_slice() {
-            [k, n] => (*k, *n),
-            s => {
-                return Err(OpsError::Unsupported(format!(
-                    "{}: run_i32_into with B of shape {s:?}",
-                    self.op
-                )))
-            }
-        };
+        let (k, n) = self.steady_2d("run_i32_into", a.len(), m, y.len())?;
         if !matches!(self.out, IntOut::I32) {
             return Err(OpsError::Unsupported(format!(
                 "{}: run_i32_into needs an i32 output (MatMulInteger)",
                 self.op
-            )));
-        }
-        if self.a_type != QType::U8
-            || Some(a.len()) != m.checked_mul(k)
-            || Some(y.len()) != m.checked_mul(n)
-        {
-            return Err(OpsError::Shape(format!(
-                "{}: A has {} elements (want {m}x{k} u8), y has {} (want {m}x{n})",
-                self.op,
-                a.len(),
-                y.len()
             )));
         }
         self.packed[0]

@@ -712,19 +712,22 @@ impl QConv2d {
         let (mr, taps) = (self.kernel.mr, self.dims.taps);
         let (kw, cin) = (self.desc.kernel[1], self.desc.cin_per_group);
         let tile = &offsets[pix / mr * taps * mr..][..taps * mr];
-        for kx in 0..kw {
-            let off = tile[(ky * kw + kx) * mr + pix % mr];
-            let src = if off == PAD {
-                self.zero_row.as_ptr()
-            } else {
-                debug_assert!(off + cin <= input.len());
-                // SAFETY: an in-image tap's offset + cin is inside `input` (row_ptrs).
-                unsafe { input.as_ptr().add(off) }
-            };
-            // SAFETY: src is readable for cin bytes (the tap's pixel or the zero row); dst
-            // has kw · cin bytes (the caller).
-            unsafe { copy_small(dst.add(kx * cin), src, cin) };
-        }
+        let t = &tile[ky * kw * mr + pix % mr..];
+        debug_assert!(t.len() > (kw - 1) * mr);
+        // SAFETY: `t` holds the row's kw offsets mr apart (the tile's slice, indexed above),
+        // each PAD or an in-image offset with cin bytes inside `input` (row_ptrs); dst has
+        // kw · cin bytes (the caller); the zero row has cin bytes.
+        unsafe {
+            copy_taps(
+                dst,
+                t.as_ptr(),
+                mr,
+                kw,
+                cin,
+                input.as_ptr(),
+                self.zero_row.as_ptr(),
+            )
+        };
     }
 
     /// Accumulators (bias and zero points applied) of output pixels `p0..p1`, all channels.
@@ -829,12 +832,34 @@ unsafe fn gather_row(
             if first != PAD && *t.add((kw - 1) * mr) == first + span {
                 copy_small(d, input.add(first), run);
             } else {
-                for kx in 0..kw {
-                    let o = *t.add(kx * mr);
-                    let src = if o == PAD { zero } else { input.add(o) };
-                    copy_small(d.add(kx * cin), src, cin);
-                }
+                copy_taps(d, t, mr, kw, cin, input, zero);
             }
+        }
+    }
+}
+
+/// The `kw` taps of one kernel row, one by one: each tap's `cin` bytes (offset `*t.add(kx ·
+/// mr)` into `input`, or the zero-point row for PAD) to `dst`.
+///
+/// # Safety
+/// `t` is readable for `kw` offsets `mr` apart, each PAD or an in-image offset with `cin`
+/// bytes readable in `input`; `dst` is writable for `kw · cin` bytes; `zero` for `cin`.
+#[inline(always)]
+unsafe fn copy_taps(
+    dst: *mut u8,
+    t: *const usize,
+    mr: usize,
+    kw: usize,
+    cin: usize,
+    input: *const u8,
+    zero: *const u8,
+) {
+    // SAFETY: the reads and writes the contract names.
+    unsafe {
+        for kx in 0..kw {
+            let o = *t.add(kx * mr);
+            let src = if o == PAD { zero } else { input.add(o) };
+            copy_small(dst.add(kx * cin), src, cin);
         }
     }
 }

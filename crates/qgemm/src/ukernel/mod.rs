@@ -10,7 +10,8 @@
 /// [`IgemmFn`], `igemm_fp32` [`IgemmFp32Fn`], `gemm_fp32` [`GemmFp32Fn`], `gemm_i32`
 /// [`GemmI32Fn`], and `tile`, the aarch64 tile bodies behind an `igemm`/`igemm_fp32` pair
 /// (`igemm`'s parameters, then `q`, the first column `col`, the `out::Stage`, and `out` as
-/// bytes). The attributes (docs with `# Safety`, `#[target_feature]`), the visibility and
+/// bytes); `fast_fp32` / `fast_i32`, the aarch64 whole-block paths (`IgemmFp32Fn`'s parameters
+/// with the stage after `q`, or the i32 ones over `ncols`; returning the columns they stored). The attributes (docs with `# Safety`, `#[target_feature]`), the visibility and
 /// const generics (`[const OUT: u8]`) are passed through.
 macro_rules! kernel_fn {
     ($(#[$m:meta])* $vis:vis igemm $name:ident $([$($g:tt)*])? ($mr:ident, $nr:ident, $taps:ident,
@@ -48,6 +49,25 @@ macro_rules! kernel_fn {
             $kc: usize, $a: *const *const u8, $x: u8, $w: *const i8, $bias: *const i32,
             $q: &$crate::ukernel::Fp32Requant, $col: usize,
             $st: &$crate::ukernel::aarch64::out::Stage, $out: *mut u8, $os: usize) $body);
+    };
+    ($(#[$m:meta])* $vis:vis fast_fp32 $name:ident ($mr:ident, $n:ident, $ws:ident, $taps:ident,
+        $kc:ident, $a:ident, $x:ident, $w:ident, $bias:ident, $q:ident, $st:ident, $out:ident,
+        $os:ident) $body:block) => {
+        $(#[$m])*
+        #[allow(clippy::too_many_arguments)]
+        $vis unsafe fn $name($mr: usize, $n: usize, $ws: usize, $taps: usize, $kc: usize,
+            $a: *const *const u8, $x: u8, $w: *const i8, $bias: *const i32,
+            $q: &$crate::ukernel::Fp32Requant, $st: &$crate::ukernel::aarch64::out::Stage,
+            $out: *mut u8, $os: usize) -> usize $body
+    };
+    ($(#[$m:meta])* $vis:vis fast_i32 $name:ident ($mr:ident, $n:ident, $ws:ident, $taps:ident,
+        $kc:ident, $a:ident, $x:ident, $w:ident, $bias:ident, $out:ident, $os:ident)
+        $body:block) => {
+        $(#[$m])*
+        #[allow(clippy::too_many_arguments)]
+        $vis unsafe fn $name($mr: usize, $n: usize, $ws: usize, $taps: usize, $kc: usize,
+            $a: *const *const u8, $x: u8, $w: *const i8, $bias: *const i32, $out: *mut i32,
+            $os: usize) -> usize $body
     };
     (@ [$($m:tt)*] $vis:vis $name:ident [$($g:tt)*] ($($p:ident: $ty:ty),*) $body:block) => {
         $($m)*

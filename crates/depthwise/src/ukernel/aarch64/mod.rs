@@ -29,6 +29,24 @@ macro_rules! tiles {
     }};
 }
 
+/// The packed bias of channel `c` for the kernels that multiply signed activations `a''`: for
+/// u8 inputs (`signed = false`) they take `a ^ 0x80 = a − 128`, so `128 · Σ_t w'[t·ch + c]` is
+/// added to the folded bias (wrapping: the plan's accumulator check bounds the true sums).
+pub(super) fn xor_bias(
+    bias: &[i32],
+    w: &[i32],
+    taps: usize,
+    ch: usize,
+    c: usize,
+    signed: bool,
+) -> i32 {
+    if signed {
+        return bias[c];
+    }
+    let s: i32 = (0..taps).map(|t| w[t * ch + c]).sum();
+    bias[c].wrapping_add(s.wrapping_mul(128))
+}
+
 pub mod neon;
 pub mod neondot;
 

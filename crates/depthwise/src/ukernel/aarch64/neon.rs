@@ -357,14 +357,7 @@ pub fn pack_i8_mla8(
     for j in 0..tiles {
         let chan = |i: usize| (CT * j + i < ch).then_some(CT * j + i);
         for i in 0..CT {
-            out.push(chan(i).map_or(0, |c| {
-                let s: i32 = (0..taps).map(|t| w[t * ch + c]).sum();
-                if signed {
-                    bias[c]
-                } else {
-                    bias[c].wrapping_add(s.wrapping_mul(128))
-                }
-            }));
+            out.push(chan(i).map_or(0, |c| super::xor_bias(bias, w, taps, ch, c, signed)));
         }
         for t in 0..taps {
             for q in 0..CT / 4 {
@@ -406,9 +399,9 @@ kernel_fn! {
     }
 }
 
-#[inline(always)]
 /// The tiles of [`dwconv_c16_mla8_fp32__neon`]: `K` taps (0: `taps_rt`), `S` the stride along
 /// W of a 3x3 kernel whose columns the tiles reuse (1 or 2; 0: no reuse).
+#[inline(always)]
 unsafe fn mla8_body<const SIGNED: bool, const K: usize, const S: usize>(
     px: usize,
     taps_rt: usize,

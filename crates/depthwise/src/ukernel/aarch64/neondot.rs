@@ -57,10 +57,7 @@ pub fn pack_i8(taps: usize, ch: usize, w: &[i32], bias: &[i32]) -> Result<Vec<i3
             out.push(chan(i).map_or(0, |c| bias[c]));
         }
         for i in 0..DT {
-            out.push(chan(i).map_or(0, |c| {
-                let s: i32 = (0..taps).map(|t| w[t * ch + c]).sum();
-                bias[c].wrapping_add(s.wrapping_mul(128))
-            }));
+            out.push(chan(i).map_or(0, |c| super::xor_bias(bias, w, taps, ch, c, false)));
         }
         for g in 0..groups {
             for i in 0..DT {
@@ -271,14 +268,7 @@ pub fn pack_i8_s1(
     for j in 0..tiles {
         let chan = |i: usize| (CT * j + i < ch).then_some(CT * j + i);
         for i in 0..CT {
-            out.push(chan(i).map_or(0, |c| {
-                let s: i32 = (0..taps).map(|t| w[t * ch + c]).sum();
-                if signed {
-                    bias[c]
-                } else {
-                    bias[c].wrapping_add(s.wrapping_mul(128))
-                }
-            }));
+            out.push(chan(i).map_or(0, |c| super::xor_bias(bias, w, taps, ch, c, signed)));
         }
         for kx in 0..kw {
             for i in 0..CT {

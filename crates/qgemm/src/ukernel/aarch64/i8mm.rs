@@ -515,208 +515,77 @@ macro_rules! i32_epilogue {
     };
 }
 
-/// The whole-block part of `igemm_4x16c8_fp32__neoni8mm` (and its strided form): for calls of
-/// [`super::whole_shape`], the first `ncols / 16` column blocks in one `asm!` block
-/// ([`fp32_blocks_asm`]: the k-loop of [`k16`], the rows unzipped from the 2 × 2 blocks, the
-/// `Fp32` stage of [`super::out`] in registers, one `str q` per row); returns how many columns
-/// it stored (0 for other calls).
-///
-/// # Safety
-/// The contract of [`crate::ukernel::IgemmFp32Fn`] with `MR = 4`, `NR = 16`, `KR = 8`; inlined
-/// into a function with FEAT_I8MM.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-unsafe fn whole_blocks(
-    mr: usize,
-    ncols: usize,
-    w_stride: usize,
-    taps: usize,
-    kc: usize,
-    a: *const *const u8,
-    a_xor: u8,
-    w: *const i8,
-    bias: *const i32,
-    q: &crate::ukernel::Fp32Requant,
-    st: &super::out::Stage,
-    out: *mut u8,
-    out_stride: usize,
-) -> usize {
-    let Some((n16, g, nb)) = super::whole_shape::<MR, NR, 8>(mr, ncols, w_stride, taps, kc) else {
-        return 0;
-    };
-    let tensor = [q.scale; NR];
-    let (sc, sstep) = match q.channel_scales {
-        Some(cs) => (cs.as_ptr(), 4 * NR),
-        None => (tensor.as_ptr(), 0),
-    };
-    // SAFETY: the asm reads, per block, the NR biases (advancing 64 bytes), taps · 4 row
-    // pointers at `a` and 16 · n16 bytes of each row, the block's taps · n16 · 256 packed bytes
-    // (the next block follows: w_stride is one block), 16 scales (channel scales: the call's
-    // columns, which the contract says are there; per tensor: `tensor`, not advanced) and the
-    // 48 bytes of `stage`; it writes 16 bytes per row and block at out + m · out_stride (the
-    // call's rows and columns: nb · 16 <= ncols). Every register it changes is an output or
-    // clobbered; no stack; the caller's function enables FEAT_I8MM.
-    unsafe {
-        let stage = [vreinterpretq_u8_s16(st.zp), st.min, st.max];
-        let stg = stage.as_ptr();
-        let (o0, o1, o2, o3) = (
-            out,
-            out.add(out_stride),
-            out.add(2 * out_stride),
-            out.add(3 * out_stride),
-        );
-        // Without a k-group tail (g = 0), the tap loop without its checks.
-        macro_rules! go {
-            ($tl:tt) => {
-                match (a_xor != 0, st.signed) {
-                    (true, false) => fp32_blocks_asm!(
-                        xor,
-                        u8,
-                        a,
-                        taps,
-                        (n16, g, $tl),
-                        w,
-                        bias,
-                        [o0, o1, o2, o3],
-                        nb,
-                        a_xor,
-                        sc,
-                        sstep,
-                        stg
-                    ),
-                    (false, false) => fp32_blocks_asm!(
-                        plain,
-                        u8,
-                        a,
-                        taps,
-                        (n16, g, $tl),
-                        w,
-                        bias,
-                        [o0, o1, o2, o3],
-                        nb,
-                        a_xor,
-                        sc,
-                        sstep,
-                        stg
-                    ),
-                    (true, true) => fp32_blocks_asm!(
-                        xor,
-                        i8,
-                        a,
-                        taps,
-                        (n16, g, $tl),
-                        w,
-                        bias,
-                        [o0, o1, o2, o3],
-                        nb,
-                        a_xor,
-                        sc,
-                        sstep,
-                        stg
-                    ),
-                    (false, true) => fp32_blocks_asm!(
-                        plain,
-                        i8,
-                        a,
-                        taps,
-                        (n16, g, $tl),
-                        w,
-                        bias,
-                        [o0, o1, o2, o3],
-                        nb,
-                        a_xor,
-                        sc,
-                        sstep,
-                        stg
-                    ),
-                }
-            };
+kernel_fn! {
+    /// The whole-block part of `igemm_4x16c8_fp32__neoni8mm` (and its strided form): for calls
+    /// of [`super::whole_shape`], the first `ncols / 16` column blocks in one `asm!` block
+    /// ([`fp32_blocks_asm`]: the k-loop of [`k16`], the rows unzipped from the 2 × 2 blocks, the
+    /// `Fp32` stage of [`super::out`] in registers, one `str q` per row); returns how many
+    /// columns it stored (0 for other calls).
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::IgemmFp32Fn`] with `MR = 4`, `NR = 16`, `KR = 8`;
+    /// inlined into a function with FEAT_I8MM.
+    #[inline(always)]
+    fast_fp32 whole_blocks(mr, ncols, w_stride, taps, kc, a, a_xor, w, bias, q, st, out, out_stride) {
+        let Some((n16, g, nb)) = super::whole_shape::<MR, NR, 8>(mr, ncols, w_stride, taps, kc)
+        else {
+            return 0;
+        };
+        let scales = super::ColScales::<NR>::new(q);
+        let (sc, sstep) = scales.ptr_step();
+        let stage = st.bytes();
+        // SAFETY: the asm reads, per block, the NR biases (advancing 64 bytes), taps · 4 row
+        // pointers at `a` and kc bytes of each row, the block's taps · kc · 16 packed bytes
+        // (the next block follows: w_stride is one block), 16 scales (channel scales: the
+        // call's columns, which the contract says are there; per tensor: `scales`, not
+        // advanced) and the 48 bytes of `stage`; it writes 16 bytes per row and block at
+        // out + m · out_stride (the call's rows and columns: nb · 16 <= ncols). Every register
+        // it changes is an output or clobbered; no stack; the caller's function enables
+        // FEAT_I8MM.
+        unsafe {
+            let stg = stage.as_ptr();
+            let [o0, o1, o2, o3] = super::rows4(out, out_stride);
+            macro_rules! run {
+                ($eor:tt, $out:tt, $tl:tt) => {
+                    fp32_blocks_asm!($eor, $out, a, taps, (n16, g, $tl), w, bias,
+                        [o0, o1, o2, o3], nb, a_xor, sc, sstep, stg)
+                };
+            }
+            fp32_variant!(run, a_xor != 0, st.signed, g > 0);
         }
-        if g == 0 {
-            go!(notail)
-        } else {
-            go!(tail)
-        }
+        nb * NR
     }
-    nb * NR
 }
 
-/// The one-`asm!` whole blocks of [`whole_blocks`] storing the i32 accumulators (rows unzipped,
-/// one `st1` of four vectors per row and block) for the i32 entries; returns how many columns
-/// it stored.
-///
-/// # Safety
-/// `a` holds `taps · 4` row pointers readable for `kc` bytes, the packed blocks and biases as in
-/// [`crate::ukernel::IgemmFp32Fn`], `out` writable for 4 rows of `ncols` i32 (stride
-/// `out_stride` elements); inlined into a function with FEAT_I8MM.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-unsafe fn whole_blocks_i32(
-    mr: usize,
-    ncols: usize,
-    w_stride: usize,
-    taps: usize,
-    kc: usize,
-    a: *const *const u8,
-    a_xor: u8,
-    w: *const i8,
-    bias: *const i32,
-    out: *mut i32,
-    out_stride: usize,
-) -> usize {
-    let Some((n16, g, nb)) = super::whole_shape::<MR, NR, 8>(mr, ncols, w_stride, taps, kc) else {
-        return 0;
-    };
-    // SAFETY: as in `whole_blocks` for the reads; it writes 16 i32 per row and block at
-    // out + m · out_stride (the call's rows and columns: nb · 16 <= ncols).
-    unsafe {
-        let (o0, o1, o2, o3) = (
-            out,
-            out.add(out_stride),
-            out.add(2 * out_stride),
-            out.add(3 * out_stride),
-        );
-        // Without a k-group tail (g = 0), the tap loop without its checks.
-        macro_rules! go {
-            ($tl:tt) => {
-                if a_xor != 0 {
-                    blocks_asm!(
-                        xor,
-                        i32_epilogue!(),
-                        a,
-                        taps,
-                        (n16, g, $tl),
-                        w,
-                        bias,
-                        [o0, o1, o2, o3],
-                        nb,
-                        a_xor,
-                        []
-                    );
-                } else {
-                    blocks_asm!(
-                        plain,
-                        i32_epilogue!(),
-                        a,
-                        taps,
-                        (n16, g, $tl),
-                        w,
-                        bias,
-                        [o0, o1, o2, o3],
-                        nb,
-                        a_xor,
-                        []
-                    );
-                }
-            };
+kernel_fn! {
+    /// The one-`asm!` whole blocks of [`whole_blocks`] storing the i32 accumulators (rows
+    /// unzipped, one `st1` of four vectors per row and block) for the i32 entries; returns how
+    /// many columns it stored.
+    ///
+    /// # Safety
+    /// `a` holds `taps · 4` row pointers readable for `kc` bytes, the packed blocks and biases
+    /// as in [`crate::ukernel::IgemmFp32Fn`], `out` writable for 4 rows of `ncols` i32 (stride
+    /// `out_stride` elements); inlined into a function with FEAT_I8MM.
+    #[inline(always)]
+    fast_i32 whole_blocks_i32(mr, ncols, w_stride, taps, kc, a, a_xor, w, bias, out, out_stride) {
+        let Some((n16, g, nb)) = super::whole_shape::<MR, NR, 8>(mr, ncols, w_stride, taps, kc)
+        else {
+            return 0;
+        };
+        // SAFETY: as in `whole_blocks` for the reads; it writes 16 i32 per row and block at
+        // out + m · out_stride (the call's rows and columns: nb · 16 <= ncols).
+        unsafe {
+            let [o0, o1, o2, o3] = super::rows4(out, out_stride);
+            macro_rules! run {
+                ($eor:tt, $tl:tt) => {
+                    blocks_asm!($eor, i32_epilogue!(), a, taps, (n16, g, $tl), w, bias,
+                        [o0, o1, o2, o3], nb, a_xor, [])
+                };
+            }
+            i32_variant!(run, a_xor != 0, g > 0);
         }
-        if g == 0 {
-            go!(notail)
-        } else {
-            go!(tail)
-        }
+        nb * NR
     }
-    nb * NR
 }
 
 /// [`k16`] for the rows a tile of `mr` rows needs: 2 (`mr` <= 2) or all 4.

@@ -230,6 +230,81 @@ fn whole_shape<const MR: usize, const NR: usize, const TAIL: usize>(
         .then_some((n16, tail, nb))
 }
 
+/// The column scales a whole-block `asm!` reads, 4·`N` per block from `{sc}`, advanced by
+/// `{sstep}` bytes: the call's channel scales, or `N` copies of the one scale (not advanced).
+pub(crate) struct ColScales<const N: usize> {
+    tensor: [f32; N],
+    channel: Option<*const f32>,
+}
+
+impl<const N: usize> ColScales<N> {
+    /// The scales of `q` (channel scales: at least the call's columns, as the kernel contracts
+    /// say).
+    #[inline(always)]
+    pub(crate) fn new(q: &crate::ukernel::Fp32Requant) -> Self {
+        ColScales {
+            tensor: [q.scale; N],
+            channel: q.channel_scales.map(|cs| cs.as_ptr()),
+        }
+    }
+
+    /// `({sc}, {sstep})`; the pointer lives as long as `self`.
+    #[inline(always)]
+    pub(crate) fn ptr_step(&self) -> (*const f32, usize) {
+        match self.channel {
+            Some(p) => (p, 4 * N),
+            None => (self.tensor.as_ptr(), 0),
+        }
+    }
+}
+
+/// The four row pointers `out + m · stride` of a full 4-row tile.
+///
+/// # Safety
+/// The 4 rows are inside one allocation (the kernel contracts' output).
+#[inline(always)]
+pub(crate) unsafe fn rows4<T>(out: *mut T, stride: usize) -> [*mut T; 4] {
+    // SAFETY: the caller's.
+    unsafe {
+        [
+            out,
+            out.add(stride),
+            out.add(2 * stride),
+            out.add(3 * stride),
+        ]
+    }
+}
+
+/// Runs `$run!(MODE, OUT, LOOP)` for a whole-block call's runtime variant: MODE `xor` (the
+/// kernel's activation xor is not 0) or `plain`, OUT `u8` or `i8` (the stage's output type),
+/// LOOP `tail` (k-group tail steps) or `notail`.
+macro_rules! fp32_variant {
+    ($run:ident, $xor:expr, $signed:expr, $tail:expr) => {
+        match ($xor, $signed, $tail) {
+            (true, false, true) => $run!(xor, u8, tail),
+            (true, false, false) => $run!(xor, u8, notail),
+            (false, false, true) => $run!(plain, u8, tail),
+            (false, false, false) => $run!(plain, u8, notail),
+            (true, true, true) => $run!(xor, i8, tail),
+            (true, true, false) => $run!(xor, i8, notail),
+            (false, true, true) => $run!(plain, i8, tail),
+            (false, true, false) => $run!(plain, i8, notail),
+        }
+    };
+}
+
+/// [`fp32_variant`] for the i32 stores: `$run!(MODE, LOOP)`.
+macro_rules! i32_variant {
+    ($run:ident, $xor:expr, $tail:expr) => {
+        match ($xor, $tail) {
+            (true, true) => $run!(xor, tail),
+            (true, false) => $run!(xor, notail),
+            (false, true) => $run!(plain, tail),
+            (false, false) => $run!(plain, notail),
+        }
+    };
+}
+
 /// [`tap_loop`] with a tail: per tap, `{n16}` iterations of `$body` (none when 0), then `{g}`
 /// iterations of `$tail` (one k-group each; none when 0); both end with the `subs {n}` that
 /// sets the flags of their loop branch. Labels 2-3 and 6-8.

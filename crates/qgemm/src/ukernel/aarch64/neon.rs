@@ -817,110 +817,74 @@ macro_rules! fp32_2x8_asm {
     };
 }
 
-/// The whole-block part of `igemm_2x8c16_fp32__neon` (and its strided form): for calls of
-/// [`super::whole_shape`], the first `ncols / 8` column blocks in one `asm!` block
-/// ([`fp32_2x8_asm`]: the k-loop of [`k16_rows`], the lane sums, the bias and the `Fp32` stage
-/// of [`super::out`] in registers, one `str d` per row); returns how many columns it stored (0
-/// for other calls).
-///
-/// # Safety
-/// The contract of [`crate::ukernel::IgemmFp32Fn`] with `MR = 2`, `NR = 8`, `KR = 16`, every
-/// packed weight `>= −127`.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-unsafe fn whole_blocks_2x8(
-    mr: usize,
-    ncols: usize,
-    w_stride: usize,
-    taps: usize,
-    kc: usize,
-    a: *const *const u8,
-    a_xor: u8,
-    w: *const i8,
-    bias: *const i32,
-    q: &crate::ukernel::Fp32Requant,
-    st: &super::out::Stage,
-    out: *mut u8,
-    out_stride: usize,
-) -> usize {
-    let Some((n16, _, nb)) =
-        super::whole_shape::<MR_2X8, NR_2X8, 16>(mr, ncols, w_stride, taps, kc)
-    else {
-        return 0;
-    };
-    let tensor = [q.scale; NR_2X8];
-    let (sc, sstep) = match q.channel_scales {
-        Some(cs) => (cs.as_ptr(), 4 * NR_2X8),
-        None => (tensor.as_ptr(), 0),
-    };
-    // SAFETY: the asm reads, per block, the NR biases (advancing 32 bytes), taps · 2 row
-    // pointers at `a` and 16 · n16 bytes of each row, the block's taps · n16 · 128 packed bytes
-    // (the next block follows: w_stride is one block), 8 scales (channel scales: the call's
-    // columns, which the contract says are there; per tensor: `tensor`, not advanced) and the
-    // 48 bytes of `stage`; it writes 8 bytes per row and block at out + m · out_stride (the
-    // call's rows and columns: nb · 8 <= ncols). Every register it changes is an output or
-    // clobbered; no stack; NEON is baseline.
-    unsafe {
-        let xv = vdupq_n_u8(a_xor);
-        let stage = [vreinterpretq_u8_s16(st.zp), st.min, st.max];
-        let stg = stage.as_ptr();
-        let o1 = out.add(out_stride);
-        if st.signed {
-            fp32_2x8_asm!(i8, a, taps, n16, w, bias, out, o1, nb, xv, sc, sstep, stg);
-        } else {
-            fp32_2x8_asm!(u8, a, taps, n16, w, bias, out, o1, nb, xv, sc, sstep, stg);
+kernel_fn! {
+    /// The whole-block part of `igemm_2x8c16_fp32__neon` (and its strided form): for calls of
+    /// [`super::whole_shape`], the first `ncols / 8` column blocks in one `asm!` block
+    /// ([`fp32_2x8_asm`]: the k-loop of [`k16_rows`], the lane sums, the bias and the `Fp32`
+    /// stage of [`super::out`] in registers, one `str d` per row); returns how many columns it
+    /// stored (0 for other calls).
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::IgemmFp32Fn`] with `MR = 2`, `NR = 8`, `KR = 16`,
+    /// every packed weight `>= −127`.
+    #[inline(always)]
+    fast_fp32 whole_blocks_2x8(mr, ncols, w_stride, taps, kc, a, a_xor, w, bias, q, st, out, out_stride) {
+        let Some((n16, _, nb)) =
+            super::whole_shape::<MR_2X8, NR_2X8, 16>(mr, ncols, w_stride, taps, kc)
+        else {
+            return 0;
+        };
+        let scales = super::ColScales::<NR_2X8>::new(q);
+        let (sc, sstep) = scales.ptr_step();
+        let stage = st.bytes();
+        // SAFETY: the asm reads, per block, the NR biases (advancing 32 bytes), taps · 2 row
+        // pointers at `a` and kc bytes of each row, the block's taps · kc · 8 packed bytes (the
+        // next block follows: w_stride is one block), 8 scales (channel scales: the call's
+        // columns, which the contract says are there; per tensor: `scales`, not advanced) and
+        // the 48 bytes of `stage`; it writes 8 bytes per row and block at out + m · out_stride
+        // (the call's rows and columns: nb · 8 <= ncols). Every register it changes is an output
+        // or clobbered; no stack; NEON is baseline.
+        unsafe {
+            let xv = vdupq_n_u8(a_xor);
+            let stg = stage.as_ptr();
+            let o1 = out.add(out_stride);
+            if st.signed {
+                fp32_2x8_asm!(i8, a, taps, n16, w, bias, out, o1, nb, xv, sc, sstep, stg);
+            } else {
+                fp32_2x8_asm!(u8, a, taps, n16, w, bias, out, o1, nb, xv, sc, sstep, stg);
+            }
         }
+        nb * NR_2X8
     }
-    nb * NR_2X8
 }
 
-/// The one-`asm!` whole blocks of [`whole_blocks_2x8`] storing the i32 sums (one `stp` per row
-/// and block) for the i32 entries; returns how many columns it stored.
-///
-/// # Safety
-/// `a` holds `taps · 2` row pointers readable for `kc` bytes, the packed blocks and biases as in
-/// [`crate::ukernel::IgemmFp32Fn`], every packed weight `>= −127`, `out` writable for 2 rows of
-/// `ncols` i32 (stride `out_stride` elements).
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-unsafe fn whole_blocks_2x8_i32(
-    mr: usize,
-    ncols: usize,
-    w_stride: usize,
-    taps: usize,
-    kc: usize,
-    a: *const *const u8,
-    a_xor: u8,
-    w: *const i8,
-    bias: *const i32,
-    out: *mut i32,
-    out_stride: usize,
-) -> usize {
-    let Some((n16, _, nb)) =
-        super::whole_shape::<MR_2X8, NR_2X8, 16>(mr, ncols, w_stride, taps, kc)
-    else {
-        return 0;
-    };
-    // SAFETY: as in `whole_blocks_2x8` for the reads; it writes 8 i32 per row and block at
-    // out + m · out_stride (the call's rows and columns: nb · 8 <= ncols).
-    unsafe {
-        let xv = vdupq_n_u8(a_xor);
-        let o1 = out.add(out_stride);
-        blocks_2x8_asm!(
-            "stp q16, q20, [{o0}], #32\nstp q24, q28, [{o1}], #32\n",
-            a,
-            taps,
-            n16,
-            w,
-            bias,
-            out,
-            o1,
-            nb,
-            xv,
-            []
-        );
+kernel_fn! {
+    /// The one-`asm!` whole blocks of [`whole_blocks_2x8`] storing the i32 sums (one `stp` per
+    /// row and block) for the i32 entries; returns how many columns it stored.
+    ///
+    /// # Safety
+    /// `a` holds `taps · 2` row pointers readable for `kc` bytes, the packed blocks and biases
+    /// as in [`crate::ukernel::IgemmFp32Fn`], every packed weight `>= −127`, `out` writable for
+    /// 2 rows of `ncols` i32 (stride `out_stride` elements).
+    #[inline(always)]
+    fast_i32 whole_blocks_2x8_i32(mr, ncols, w_stride, taps, kc, a, a_xor, w, bias, out, out_stride) {
+        let Some((n16, _, nb)) =
+            super::whole_shape::<MR_2X8, NR_2X8, 16>(mr, ncols, w_stride, taps, kc)
+        else {
+            return 0;
+        };
+        // SAFETY: as in `whole_blocks_2x8` for the reads; it writes 8 i32 per row and block at
+        // out + m · out_stride (the call's rows and columns: nb · 8 <= ncols).
+        unsafe {
+            let xv = vdupq_n_u8(a_xor);
+            let o1 = out.add(out_stride);
+            blocks_2x8_asm!(
+                "stp q16, q20, [{o0}], #32\nstp q24, q28, [{o1}], #32\n",
+                a, taps, n16, w, bias, out, o1, nb, xv, []
+            );
+        }
+        nb * NR_2X8
     }
-    nb * NR_2X8
 }
 
 /// [`k16_rows`] for the rows a tile of `mr` rows needs (a GEMV row does not pay for two).

@@ -437,213 +437,77 @@ macro_rules! fp32_blocks_asm {
     };
 }
 
-/// The whole-block part of `igemm_4x16c4_fp32__neondot` (and its strided form): for calls of
-/// [`super::whole_shape`], the first `ncols / 16` column blocks in one `asm!` block
-/// ([`fp32_blocks_asm`]: the k-loop of [`k16`], then the `Fp32` stage of [`super::out`] in
-/// registers, one `str q` per row); returns how many columns it stored (0 for other calls).
-///
-/// # Safety
-/// The contract of [`crate::ukernel::IgemmFp32Fn`] with `MR = 4`, `NR = 16`, `KR = 4`; inlined
-/// into a function with FEAT_DotProd.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-unsafe fn whole_blocks(
-    mr: usize,
-    ncols: usize,
-    w_stride: usize,
-    taps: usize,
-    kc: usize,
-    a: *const *const u8,
-    a_xor: u8,
-    w: *const i8,
-    bias: *const i32,
-    q: &crate::ukernel::Fp32Requant,
-    st: &super::out::Stage,
-    out: *mut u8,
-    out_stride: usize,
-) -> usize {
-    let Some((n16, g, nb)) =
-        super::whole_shape::<MR_4X16, NR_4X16, 4>(mr, ncols, w_stride, taps, kc)
-    else {
-        return 0;
-    };
-    let tensor = [q.scale; NR_4X16];
-    let (sc, sstep) = match q.channel_scales {
-        Some(cs) => (cs.as_ptr(), 4 * NR_4X16),
-        None => (tensor.as_ptr(), 0),
-    };
-    // SAFETY: the asm reads, per block, the NR biases (then advances 64 bytes), taps · 4 row
-    // pointers at `a` and 16 · n16 bytes of each row, the block's taps · n16 · 256 packed bytes
-    // (the next block follows: w_stride is one block), 16 scales (channel scales: the call's
-    // columns, which the contract says are there; per tensor: `tensor`, not advanced); it writes
-    // 16 bytes per row and block at out + m · out_stride (the call's rows and columns, nb · 16
-    // <= ncols). Every register it changes is an output or clobbered; no stack; the caller's
-    // function enables FEAT_DotProd.
-    unsafe {
-        let xv = vdupq_n_u8(a_xor);
-        let (o0, o1, o2, o3) = (
-            out,
-            out.add(out_stride),
-            out.add(2 * out_stride),
-            out.add(3 * out_stride),
-        );
-        // Without a k-group tail (g = 0), the tap loop without its checks.
-        macro_rules! go {
-            ($tl:tt) => {
-                match (a_xor != 0, st.signed) {
-                    (true, false) => fp32_blocks_asm!(
-                        xor,
-                        u8,
-                        a,
-                        taps,
-                        (n16, g, $tl),
-                        w,
-                        bias,
-                        [o0, o1, o2, o3],
-                        nb,
-                        xv,
-                        sc,
-                        sstep,
-                        st
-                    ),
-                    (false, false) => fp32_blocks_asm!(
-                        plain,
-                        u8,
-                        a,
-                        taps,
-                        (n16, g, $tl),
-                        w,
-                        bias,
-                        [o0, o1, o2, o3],
-                        nb,
-                        xv,
-                        sc,
-                        sstep,
-                        st
-                    ),
-                    (true, true) => fp32_blocks_asm!(
-                        xor,
-                        i8,
-                        a,
-                        taps,
-                        (n16, g, $tl),
-                        w,
-                        bias,
-                        [o0, o1, o2, o3],
-                        nb,
-                        xv,
-                        sc,
-                        sstep,
-                        st
-                    ),
-                    (false, true) => fp32_blocks_asm!(
-                        plain,
-                        i8,
-                        a,
-                        taps,
-                        (n16, g, $tl),
-                        w,
-                        bias,
-                        [o0, o1, o2, o3],
-                        nb,
-                        xv,
-                        sc,
-                        sstep,
-                        st
-                    ),
-                }
-            };
+kernel_fn! {
+    /// The whole-block part of `igemm_4x16c4_fp32__neondot` (and its strided form): for calls of
+    /// [`super::whole_shape`], the first `ncols / 16` column blocks in one `asm!` block
+    /// ([`fp32_blocks_asm`]: the k-loop of [`k16`], then the `Fp32` stage of [`super::out`] in
+    /// registers, one `str q` per row); returns how many columns it stored (0 for other calls).
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::IgemmFp32Fn`] with `MR = 4`, `NR = 16`, `KR = 4`;
+    /// inlined into a function with FEAT_DotProd.
+    #[inline(always)]
+    fast_fp32 whole_blocks(mr, ncols, w_stride, taps, kc, a, a_xor, w, bias, q, st, out, out_stride) {
+        let Some((n16, g, nb)) =
+            super::whole_shape::<MR_4X16, NR_4X16, 4>(mr, ncols, w_stride, taps, kc)
+        else {
+            return 0;
+        };
+        let scales = super::ColScales::<NR_4X16>::new(q);
+        let (sc, sstep) = scales.ptr_step();
+        // SAFETY: the asm reads, per block, the NR biases (then advances 64 bytes), taps · 4
+        // row pointers at `a` and kc bytes of each row, the block's taps · kc · 16 packed bytes
+        // (the next block follows: w_stride is one block), 16 scales (channel scales: the
+        // call's columns, which the contract says are there; per tensor: `scales`, not
+        // advanced); it writes 16 bytes per row and block at out + m · out_stride (the call's
+        // rows and columns, nb · 16 <= ncols). Every register it changes is an output or
+        // clobbered; no stack; the caller's function enables FEAT_DotProd.
+        unsafe {
+            let xv = vdupq_n_u8(a_xor);
+            let [o0, o1, o2, o3] = super::rows4(out, out_stride);
+            macro_rules! run {
+                ($eor:tt, $out:tt, $tl:tt) => {
+                    fp32_blocks_asm!($eor, $out, a, taps, (n16, g, $tl), w, bias,
+                        [o0, o1, o2, o3], nb, xv, sc, sstep, st)
+                };
+            }
+            fp32_variant!(run, a_xor != 0, st.signed, g > 0);
         }
-        if g == 0 {
-            go!(notail)
-        } else {
-            go!(tail)
-        }
+        nb * NR_4X16
     }
-    nb * NR_4X16
 }
 
-/// The one-`asm!` whole blocks of [`whole_blocks`] storing the i32 accumulators (one `st1` of
-/// four vectors per row and block) for the i32 entries; returns how many columns it stored.
-///
-/// # Safety
-/// The contract of [`crate::ukernel::GemmI32Fn`]'s per-row-block call: `a` holds `taps · 4` row
-/// pointers readable for `kc` bytes, the packed blocks and biases as in
-/// [`crate::ukernel::IgemmFp32Fn`], `out` writable for 4 rows of `ncols` i32 (stride
-/// `out_stride` elements); inlined into a function with FEAT_DotProd.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-unsafe fn whole_blocks_i32(
-    mr: usize,
-    ncols: usize,
-    w_stride: usize,
-    taps: usize,
-    kc: usize,
-    a: *const *const u8,
-    a_xor: u8,
-    w: *const i8,
-    bias: *const i32,
-    out: *mut i32,
-    out_stride: usize,
-) -> usize {
-    let Some((n16, g, nb)) =
-        super::whole_shape::<MR_4X16, NR_4X16, 4>(mr, ncols, w_stride, taps, kc)
-    else {
-        return 0;
-    };
-    // SAFETY: as in `whole_blocks` for the reads; it writes 16 i32 per row and block at
-    // out + m · out_stride (the call's rows and columns: nb · 16 <= ncols).
-    unsafe {
-        let xv = vdupq_n_u8(a_xor);
-        let (o0, o1, o2, o3) = (
-            out,
-            out.add(out_stride),
-            out.add(2 * out_stride),
-            out.add(3 * out_stride),
-        );
-        // Without a k-group tail (g = 0), the tap loop without its checks.
-        macro_rules! go {
-            ($tl:tt) => {
-                if a_xor != 0 {
-                    blocks_asm!(
-                        xor,
-                        i32_epilogue!(),
-                        a,
-                        taps,
-                        (n16, g, $tl),
-                        w,
-                        bias,
-                        [o0, o1, o2, o3],
-                        nb,
-                        xv,
-                        [],
-                        []
-                    );
-                } else {
-                    blocks_asm!(
-                        plain,
-                        i32_epilogue!(),
-                        a,
-                        taps,
-                        (n16, g, $tl),
-                        w,
-                        bias,
-                        [o0, o1, o2, o3],
-                        nb,
-                        xv,
-                        [],
-                        []
-                    );
-                }
-            };
+kernel_fn! {
+    /// The one-`asm!` whole blocks of [`whole_blocks`] storing the i32 accumulators (one `st1`
+    /// of four vectors per row and block) for the i32 entries; returns how many columns it
+    /// stored.
+    ///
+    /// # Safety
+    /// `a` holds `taps · 4` row pointers readable for `kc` bytes, the packed blocks and biases
+    /// as in [`crate::ukernel::IgemmFp32Fn`], `out` writable for 4 rows of `ncols` i32 (stride
+    /// `out_stride` elements); inlined into a function with FEAT_DotProd.
+    #[inline(always)]
+    fast_i32 whole_blocks_i32(mr, ncols, w_stride, taps, kc, a, a_xor, w, bias, out, out_stride) {
+        let Some((n16, g, nb)) =
+            super::whole_shape::<MR_4X16, NR_4X16, 4>(mr, ncols, w_stride, taps, kc)
+        else {
+            return 0;
+        };
+        // SAFETY: as in `whole_blocks` for the reads; it writes 16 i32 per row and block at
+        // out + m · out_stride (the call's rows and columns: nb · 16 <= ncols).
+        unsafe {
+            let xv = vdupq_n_u8(a_xor);
+            let [o0, o1, o2, o3] = super::rows4(out, out_stride);
+            macro_rules! run {
+                ($eor:tt, $tl:tt) => {
+                    blocks_asm!($eor, i32_epilogue!(), a, taps, (n16, g, $tl), w, bias,
+                        [o0, o1, o2, o3], nb, xv, [], [])
+                };
+            }
+            i32_variant!(run, a_xor != 0, g > 0);
         }
-        if g == 0 {
-            go!(notail)
-        } else {
-            go!(tail)
-        }
+        nb * NR_4X16
     }
-    nb * NR_4X16
 }
 
 /// `sdot` by element with named operands: `{c<m><j>}` += `{b<j>}` · lane `$l` of `{a<m>}`, for

@@ -48,6 +48,16 @@ impl Stage {
     }
 }
 
+impl Stage {
+    /// The zero point and the two clamps as three 16-byte vectors, in that order (what the
+    /// whole-block `asm!` loads from memory when no register is free for them).
+    #[inline(always)]
+    pub(crate) fn bytes(&self) -> [uint8x16_t; 3] {
+        // SAFETY: NEON is baseline on aarch64.
+        unsafe { [vreinterpretq_u8_s16(self.zp), self.min, self.max] }
+    }
+}
+
 /// Eight i32 accumulators (`a`: columns 0-3, `b`: 4-7) times their scales, rounded, as i16 with
 /// the zero point added (saturating).
 #[inline(always)]
