@@ -8,7 +8,7 @@
 //! | fp32 4x4..16x16, stride 1, dilation 1, group 1 | `fft-conv` |
 //! | fp32 anything else | im2col + `gemm` crate |
 //! | int8 depthwise | `depthwise` |
-//! | int8 3x3, stride 1, group 1, >= 32 output channels, when qgemm's best entry is scalar, plain NEON or AVX2 and Winograd's int8 tuple GEMM is SIMD (or scalar like qgemm's) | `winograd` (exact F(2x2,3x3)) |
+//! | int8 3x3, stride 1, group 1, >= 32 output channels, when qgemm's best entry is scalar, plain NEON or AVX2 and Winograd's int8 tuple GEMM is SIMD (or scalar like qgemm's), except a first layer (<= 7 input channels) on aarch64, which the direct kernel gathers | `winograd` (exact F(2x2,3x3)) |
 //! | int8 anything else (1x1 included: its indirection is the identity) | `qconv-direct` on `qgemm` |
 //!
 //! `Options::algorithm` forces one; `Options::autotune` times the candidates at plan time.
@@ -1043,12 +1043,22 @@ fn choose_q8(g: &ConvGeom, opts: &Options) -> Algorithm {
         // the direct kernel runs there.
         None if q8_winograd_ok(g)
             && g.m >= Q8_WINOGRAD_MIN_OUT_CHANNELS
+            && !q8_direct_gathers(g)
             && q8_winograd_pays(qgemm::IGEMM.best().isa, winograd::int8::WGEMM.best().isa) =>
         {
             Algorithm::Winograd
         }
         None => Algorithm::QConvDirect,
     }
+}
+
+/// Whether the direct kernel runs this geometry over gathered rows (`qconv_direct`'s first-layer
+/// path, aarch64: one group, at most 7 input channels per tap; also weight zero points 0, not
+/// known here): then it beats Winograd (3->32 3x3 112², `cortex-a53`: 5.96 M instructions
+/// direct, 15.89 M Winograd; with a nonzero weight zero point the direct kernel does not gather
+/// and executes 31.5 M).
+fn q8_direct_gathers(g: &ConvGeom) -> bool {
+    cfg!(target_arch = "aarch64") && g.group == 1 && g.c <= 7
 }
 
 /// Whether the exact int8 Winograd beats the direct kernel (for a geometry it takes, from
@@ -1181,7 +1191,7 @@ fn build_q8(spec: &Q8Spec<'_>, alg: Algorithm, kpad: [usize; 4]) -> Result<QKern
 
 #[cfg(test)]
 mod tests {
-    use super::q8_winograd_pays;
+    use super::{choose_q8, q8_winograd_pays, Algorithm, ConvGeom, Options};
     use cpu_probe::Isa;
 
     /// The int8 Winograd rule per pair of table levels: unchanged where Winograd's int8 tuple
@@ -1197,6 +1207,39 @@ mod tests {
         assert!(!q8_winograd_pays(Isa::NeonDot, Isa::Neon));
         assert!(!q8_winograd_pays(Isa::NeonI8mm, Isa::Neon));
         assert!(!q8_winograd_pays(Isa::Avx512Vnni, Isa::Avx512Vnni));
+    }
+
+    /// A first layer (3 input channels) stays on the direct kernel where it gathers rows
+    /// (aarch64); elsewhere the usual rule.
+    #[test]
+    fn first_layers_gather_on_aarch64() {
+        let g = ConvGeom {
+            n: 1,
+            c: 3,
+            h: 16,
+            w: 16,
+            m: 32,
+            kernel: [3, 3],
+            stride: [1, 1],
+            dilation: [1, 1],
+            pad: [1; 4],
+            group: 1,
+            oh: 16,
+            ow: 16,
+            one_d: false,
+        };
+        let alg = choose_q8(&g, &Options::default());
+        if cfg!(target_arch = "aarch64") {
+            assert_eq!(alg, Algorithm::QConvDirect);
+        }
+        let wide = ConvGeom { c: 8, ..g };
+        let pays = q8_winograd_pays(qgemm::IGEMM.best().isa, winograd::int8::WGEMM.best().isa);
+        let want = if pays {
+            Algorithm::Winograd
+        } else {
+            Algorithm::QConvDirect
+        };
+        assert_eq!(choose_q8(&wide, &Options::default()), want);
     }
 
     /// On this CPU: a 32-channel 3x3 int8 convolution goes to Winograd exactly when the rule
