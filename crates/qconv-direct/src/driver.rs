@@ -101,30 +101,26 @@ impl QConv2d {
                 }
             }
         }
+        // Gathered rows: per pixel and kernel row, the first tap's offset where the row's kw
+        // taps are in the image and contiguous (the last is the first's + (kw − 1)·cin: at
+        // dilation 1 with pixel stride cin, and the taps between lie on that grid), else PAD.
         let mut runs = Vec::new();
         if self.gather.is_some() {
-            let kh = d.kernel[0];
+            let (kh, kw, cin, taps) = (d.kernel[0], d.kernel[1], d.cin_per_group, self.dims.taps);
             let n = mul(
                 "gathered-row runs",
                 ("output pixels", pixels),
                 ("kernel rows", kh),
             )?;
             runs = try_with_capacity("gathered-row runs", n)?;
-            let contiguous = d.dilation[1] == 1 && px == d.cin_per_group;
             for pix in 0..pixels {
-                let (b, oy, ox) = (pix / plane, pix % plane / sp.ow, pix % sp.ow);
+                let tile = &offsets[pix / mr * taps * mr..][..taps * mr];
                 for ky in 0..kh {
-                    let iy = (oy * d.stride[0] + ky * d.dilation[0])
-                        .checked_sub(p[0])
-                        .filter(|&y| y < in_h);
-                    // The first and last tap's columns inside the image: all of them are.
-                    let ix = (ox * d.stride[1])
-                        .checked_sub(p[1])
-                        .filter(|&x| x + d.kernel[1] <= in_w);
-                    runs.push(match (contiguous, iy, ix) {
-                        (true, Some(y), Some(x)) => ((b * in_h + y) * in_w + x) * px,
-                        _ => PAD,
-                    });
+                    let first = tile[ky * kw * mr + pix % mr];
+                    let last = tile[(ky * kw + kw - 1) * mr + pix % mr];
+                    // An in-image offset is below isize::MAX, so first + span is never PAD.
+                    let contiguous = first != PAD && last == first + (kw - 1) * cin;
+                    runs.push(if contiguous { first } else { PAD });
                 }
             }
         }
@@ -429,6 +425,7 @@ impl Job<'_> {
                 let acc = &mut s.acc[..(p1 - p0) * cout];
                 self.conv.tile(
                     self.offsets,
+                    self.runs,
                     self.input,
                     p0,
                     p1,
@@ -477,31 +474,9 @@ impl QConv2d {
         if let (Some(kp), Some(gf)) = (self.gather, k.gemm_fp32) {
             // Gathered rows: the task's pixels p0..p1 gathered at once, its whole MR blocks in
             // one strided-kernel call, the last partial block through the row-pointer entry.
-            let (mr, cin) = (k.mr, cin_g);
-            let (kh, kw) = (d.kernel[0], d.kernel[1]);
+            let mr = k.mr;
             let n = p1 - p0;
-            debug_assert!(rows_buf.len() >= n * kp && p0.is_multiple_of(mr));
-            let run = kw * cin;
-            assert!(runs.len() >= p1 * kh && rows_buf.len() >= n * kp && kh * run <= kp);
-            let (rb, rn, inp) = (rows_buf.as_mut_ptr(), runs.as_ptr(), input.as_ptr());
-            for i in 0..n {
-                for ky in 0..kh {
-                    // SAFETY: (p0 + i)·kh + ky < p1·kh <= runs.len(); i·kp + ky·run + run <=
-                    // n·kp <= rows_buf.len() (asserted above).
-                    let (r, dst) =
-                        unsafe { (*rn.add((p0 + i) * kh + ky), rb.add(i * kp + ky * run)) };
-                    if r != PAD {
-                        debug_assert!(r + run <= input.len());
-                        // SAFETY: a run's kw taps are in the image and contiguous (built in
-                        // `indirection`): r + run <= need_in <= input.len() (checked in `run`);
-                        // dst has run bytes (above).
-                        unsafe { copy_small(dst, inp.add(r), run) };
-                    } else {
-                        // SAFETY: dst has kw · cin bytes (above).
-                        unsafe { self.gather_taps(offsets, input, p0 + i, ky, dst) };
-                    }
-                }
-            }
+            self.gather_rows(offsets, runs, input, p0, n, rows_buf);
             let (w_group, bias_group) = pk.block_range(0, 0, pk.blocks());
             let (wp, bp) = (w_group.as_ptr(), bias_group.as_ptr());
             let mb = n / mr;
@@ -596,7 +571,8 @@ impl QConv2d {
                 let (w_group, bias_group) = pk.block_range(g, 0, pk.blocks());
                 let (wp, bp) = (w_group.as_ptr(), bias_group.as_ptr());
                 let qg = &q.from_column(g * cout_g);
-                let (ap, kt, kc) = self.kernel_rows(offsets, input, p, rows, goff, ptrs, rows_buf);
+                let (ap, kt, kc) =
+                    self.kernel_rows(offsets, runs, input, p, rows, goff, ptrs, rows_buf);
                 // SAFETY: ap holds kt · MR pointers to kc readable bytes (the tile's taps, or
                 // its gathered rows); the group's blocks are consecutive with consecutive
                 // biases, packed for kt taps of kc channels; the output rows p..p + rows,
@@ -654,6 +630,7 @@ impl QConv2d {
     fn kernel_rows(
         &self,
         offsets: &[usize],
+        runs: &[usize],
         input: &[u8],
         p: usize,
         rows: usize,
@@ -666,32 +643,54 @@ impl QConv2d {
             self.row_ptrs(offsets, input, p, rows, goff, ptrs);
             return (ptrs.as_ptr(), taps, cin);
         };
-        let n = mr * taps;
-        let tile = &offsets[p / mr * n..][..n];
-        let row_ptrs = &mut ptrs[n..n + mr];
-        let zero = self.zero_row.as_ptr();
-        for (m, (row, rp)) in rows_buf
-            .chunks_exact_mut(kp)
-            .zip(row_ptrs.iter_mut())
-            .enumerate()
-        {
-            let (kh, kw) = (self.desc.kernel[0], self.desc.kernel[1]);
-            debug_assert!(kh * kw == taps && taps * cin <= kp);
-            // SAFETY: `tile` holds taps · MR offsets (kh rows of kw taps, MR apart) of in-image
-            // pixels (cin readable bytes each, inside `input`: row_ptrs) or PAD; `row` has kp
-            // >= taps · cin bytes; the zero row has cin bytes.
-            unsafe {
-                gather_row(
-                    row.as_mut_ptr(),
-                    tile.as_ptr().add(m),
-                    [mr, kh, kw, cin],
-                    input.as_ptr(),
-                    zero,
-                )
-            };
-            *rp = row.as_ptr();
+        self.gather_rows(offsets, runs, input, p, rows, rows_buf);
+        let row_ptrs = &mut ptrs[mr * taps..mr * taps + mr];
+        for (m, rp) in row_ptrs.iter_mut().enumerate() {
+            // Rows past the image repeat the last one.
+            *rp = rows_buf[m.min(rows - 1) * kp..].as_ptr();
         }
         (row_ptrs.as_ptr(), 1, kp)
+    }
+
+    /// Gathers the rows of output pixels `p0..p0 + n` into `rows_buf` (`kp` bytes each, the
+    /// plan's `gather`): per kernel row, its `kw · cin` input bytes in one copy where
+    /// `indirection` found them contiguous (`runs`), else tap by tap from the tile-ordered
+    /// `offsets` (a padding tap copies the zero-point row).
+    fn gather_rows(
+        &self,
+        offsets: &[usize],
+        runs: &[usize],
+        input: &[u8],
+        p0: usize,
+        n: usize,
+        rows_buf: &mut [u8],
+    ) {
+        let kp = self.gather.unwrap_or(0);
+        let (kh, kw, cin) = (
+            self.desc.kernel[0],
+            self.desc.kernel[1],
+            self.desc.cin_per_group,
+        );
+        let run = kw * cin;
+        assert!(runs.len() >= (p0 + n) * kh && rows_buf.len() >= n * kp && kh * run <= kp);
+        let (rb, rn, inp) = (rows_buf.as_mut_ptr(), runs.as_ptr(), input.as_ptr());
+        for i in 0..n {
+            for ky in 0..kh {
+                // SAFETY: (p0 + i)·kh + ky < (p0 + n)·kh <= runs.len(); i·kp + ky·run + run <=
+                // n·kp <= rows_buf.len() (asserted above).
+                let (r, dst) = unsafe { (*rn.add((p0 + i) * kh + ky), rb.add(i * kp + ky * run)) };
+                if r != PAD {
+                    debug_assert!(r + run <= input.len());
+                    // SAFETY: a run's kw taps are in the image and contiguous (built in
+                    // `indirection`): r + run <= need_in <= input.len() (checked in `run`); dst
+                    // has run bytes (above).
+                    unsafe { copy_small(dst, inp.add(r), run) };
+                } else {
+                    // SAFETY: dst has kw · cin bytes (above).
+                    unsafe { self.gather_taps(offsets, input, p0 + i, ky, dst) };
+                }
+            }
+        }
     }
 
     /// Kernel row `ky` of pixel `pix`'s gathered row, tap by tap (a row with padding or not
@@ -714,20 +713,20 @@ impl QConv2d {
         let tile = &offsets[pix / mr * taps * mr..][..taps * mr];
         let t = &tile[ky * kw * mr + pix % mr..];
         debug_assert!(t.len() > (kw - 1) * mr);
-        // SAFETY: `t` holds the row's kw offsets mr apart (the tile's slice, indexed above),
-        // each PAD or an in-image offset with cin bytes inside `input` (row_ptrs); dst has
-        // kw · cin bytes (the caller); the zero row has cin bytes.
-        unsafe {
-            copy_taps(
-                dst,
-                t.as_ptr(),
-                mr,
-                kw,
-                cin,
-                input.as_ptr(),
-                self.zero_row.as_ptr(),
-            )
-        };
+        let zero = self.zero_row.as_ptr();
+        for kx in 0..kw {
+            let off = t[kx * mr];
+            let src = if off == PAD {
+                zero
+            } else {
+                debug_assert!(off + cin <= input.len());
+                // SAFETY: an in-image tap's offset + cin is inside `input` (row_ptrs).
+                unsafe { input.as_ptr().add(off) }
+            };
+            // SAFETY: src is readable for cin bytes (the tap's pixel or the zero row); dst has
+            // kw · cin bytes (the caller).
+            unsafe { copy_small(dst.add(kx * cin), src, cin) };
+        }
     }
 
     /// Accumulators (bias and zero points applied) of output pixels `p0..p1`, all channels.
@@ -735,6 +734,7 @@ impl QConv2d {
     fn tile(
         &self,
         offsets: &[usize],
+        runs: &[usize],
         input: &[u8],
         p0: usize,
         p1: usize,
@@ -757,7 +757,8 @@ impl QConv2d {
             for g in 0..d.groups {
                 let goff = g * cin_g;
                 let (w_group, bias_group) = pk.block_range(g, 0, pk.blocks());
-                let (ap, kt, kc) = self.kernel_rows(offsets, input, p, rows, goff, ptrs, rows_buf);
+                let (ap, kt, kc) =
+                    self.kernel_rows(offsets, runs, input, p, rows, goff, ptrs, rows_buf);
                 if pk.needs_row_sums() {
                     for (m, rs) in row_sums.iter_mut().enumerate().take(rows) {
                         let mut s = 0i32;
@@ -799,67 +800,6 @@ impl QConv2d {
                 }
             }
             p += rows;
-        }
-    }
-}
-
-/// One gathered row (see `QConv2d::kernel_rows`): per kernel row, its `kw` taps in one copy
-/// when their input bytes follow each other (an in-image row at dilation 1 with pixel stride
-/// `cin`: the last tap's offset is the first's + (kw − 1)·cin, and the taps between lie on that
-/// grid), else tap by tap (a padding tap copies the zero-point row). `tile` points at the
-/// pixel's first offset; its taps are `mr` apart.
-///
-/// # Safety
-/// `tile` is readable for `kh · kw` offsets `mr` apart, each PAD or an in-image offset with
-/// `cin` bytes readable in `input`; `dst` is writable for `kh · kw · cin` bytes; `zero` is
-/// readable for `cin` bytes.
-#[inline(always)]
-unsafe fn gather_row(
-    dst: *mut u8,
-    tile: *const usize,
-    [mr, kh, kw, cin]: [usize; 4],
-    input: *const u8,
-    zero: *const u8,
-) {
-    let (run, span) = (kw * cin, (kw - 1) * cin);
-    // SAFETY: the reads are the kh · kw offsets and the bytes they name (or the zero row), the
-    // writes the kh · kw · cin bytes of dst (the contract).
-    unsafe {
-        for ky in 0..kh {
-            let (t, d) = (tile.add(ky * kw * mr), dst.add(ky * run));
-            let first = *t;
-            // An in-image offset is below isize::MAX, so first + span is never PAD.
-            if first != PAD && *t.add((kw - 1) * mr) == first + span {
-                copy_small(d, input.add(first), run);
-            } else {
-                copy_taps(d, t, mr, kw, cin, input, zero);
-            }
-        }
-    }
-}
-
-/// The `kw` taps of one kernel row, one by one: each tap's `cin` bytes (offset `*t.add(kx ·
-/// mr)` into `input`, or the zero-point row for PAD) to `dst`.
-///
-/// # Safety
-/// `t` is readable for `kw` offsets `mr` apart, each PAD or an in-image offset with `cin`
-/// bytes readable in `input`; `dst` is writable for `kw · cin` bytes; `zero` for `cin`.
-#[inline(always)]
-unsafe fn copy_taps(
-    dst: *mut u8,
-    t: *const usize,
-    mr: usize,
-    kw: usize,
-    cin: usize,
-    input: *const u8,
-    zero: *const u8,
-) {
-    // SAFETY: the reads and writes the contract names.
-    unsafe {
-        for kx in 0..kw {
-            let o = *t.add(kx * mr);
-            let src = if o == PAD { zero } else { input.add(o) };
-            copy_small(dst.add(kx * cin), src, cin);
         }
     }
 }
