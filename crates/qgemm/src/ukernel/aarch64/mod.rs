@@ -111,11 +111,12 @@ macro_rules! tile_entries {
         // SAFETY: the entry's contract, passed on (the fast path takes whole blocks only).
         unsafe { $f($($x)*) }
     };
-    (@fp32 $tile:ident, $nr:expr, $fast:ident, $mr:expr, $ncols:expr, $ws:expr, $taps:expr,
-        $kc:expr, $a:expr, $x:expr, $w:expr, $bias:expr, $q:expr, $st:expr, $out:expr,
-        $os:expr) => {{
-        let mut col = tile_entries!(@fast $fast, $mr, $ncols, $ws, $taps, $kc, $a, $x, $w, $bias,
-            $q, $st, $out, $os);
+    // The tile body over columns $col.. of the call (FUSED: requantized bytes by $q / $st;
+    // else i32, $q the unused placeholder).
+    (@rest $tile:ident, $fused:literal, $nr:expr, $col:expr, $mr:expr, $ncols:expr, $ws:expr,
+        $taps:expr, $kc:expr, $a:expr, $x:expr, $w:expr, $bias:expr, $q:expr, $st:expr,
+        $out:expr, $os:expr) => {{
+        let mut col = $col;
         while col < $ncols {
             let nr = ($ncols - col).min($nr);
             let b = col / $nr;
@@ -124,27 +125,33 @@ macro_rules! tile_entries {
             // (if any) cover the call's columns; the caller guarantees the CPU features.
             unsafe {
                 let (w, bias, o) = ($w.add(b * $ws), $bias.add(col), $out.add(col));
-                $tile::<true>($mr, nr, $taps, $kc, $a, $x, w, bias, $q, col, $st, o, $os)
+                $tile::<$fused>($mr, nr, $taps, $kc, $a, $x, w, bias, $q, col, $st, o.cast(), $os)
             }
             col += $nr;
         }
     }};
+    (@fp32 $tile:ident, $nr:expr, $fast:ident, $mr:expr, $ncols:expr, $ws:expr, $taps:expr,
+        $kc:expr, $a:expr, $x:expr, $w:expr, $bias:expr, $q:expr, $st:expr, $out:expr,
+        $os:expr) => {{
+        let col = tile_entries!(@fast $fast, $mr, $ncols, $ws, $taps, $kc, $a, $x, $w, $bias,
+            $q, $st, $out, $os);
+        tile_entries!(@rest $tile, true, $nr, col, $mr, $ncols, $ws, $taps, $kc, $a, $x, $w,
+            $bias, $q, $st, $out, $os)
+    }};
     (@i32 $tile:ident, $nr:expr, $fast:ident, $mr:expr, $ncols:expr, $ws:expr, $taps:expr,
-        $kc:expr, $a:expr, $x:expr, $w:expr, $bias:expr, $out:expr, $os:expr) => {{
-        let q = &$crate::ukernel::Fp32Requant::UNUSED;
-        let st = super::out::Stage::new(q);
-        let mut col = tile_entries!(@fast $fast, $mr, $ncols, $ws, $taps, $kc, $a, $x, $w, $bias,
+        $kc:expr, $a:expr, $x:expr, $w:expr, $bias:expr, $st:expr, $out:expr, $os:expr) => {{
+        let col = tile_entries!(@fast $fast, $mr, $ncols, $ws, $taps, $kc, $a, $x, $w, $bias,
             $out, $os);
-        while col < $ncols {
-            let nr = ($ncols - col).min($nr);
-            let b = col / $nr;
-            // SAFETY: as in @fp32, with i32 columns col..col + nr of out.
-            unsafe {
-                let (w, bias, o) = ($w.add(b * $ws), $bias.add(col), $out.add(col));
-                $tile::<false>($mr, nr, $taps, $kc, $a, $x, w, bias, q, 0, &st, o.cast(), $os)
-            }
-            col += $nr;
-        }
+        tile_entries!(@rest $tile, false, $nr, col, $mr, $ncols, $ws, $taps, $kc, $a, $x, $w,
+            $bias, &$crate::ukernel::Fp32Requant::UNUSED, $st, $out, $os)
+    }};
+    // The MR row pointers of row block r of a strided A (row stride $lda).
+    (@rows $mr:expr, $a:expr, $lda:expr, $r:expr) => {{
+        let rows: [*const u8; $mr] = core::array::from_fn(|m| {
+            // SAFETY: rows r·MR.. of the call are inside A (the caller's contract).
+            unsafe { $a.add(($r * $mr + m) * $lda) }
+        });
+        rows
     }};
     ($tile:ident, $nr:expr, $mr:expr, fast = ($fast:ident, $fast_i32:ident),
         $(#[$mi:meta])* $name:ident, $(#[$mf:meta])* $fp32:ident,
@@ -176,16 +183,11 @@ macro_rules! tile_entries {
                 let st = super::out::Stage::new(q);
                 let kc = 4 * kc4;
                 for r in 0..mb {
-                    // SAFETY: rows r·MR.. of the call are inside A and their outputs inside
-                    // `out` (the caller's contract).
-                    let (rows, o) = unsafe {
-                        let rows: [*const u8; $mr] =
-                            core::array::from_fn(|m| a.add((r * $mr + m) * lda));
-                        (rows, out.add(r * $mr * out_stride))
-                    };
-                    let ap = rows.as_ptr();
-                    tile_entries!(@fp32 $tile, $nr, $fast, $mr, ncols, w_stride, 1, kc, ap, a_xor,
-                        w, bias, q, &st, o, out_stride)
+                    let rows = tile_entries!(@rows $mr, a, lda, r);
+                    // SAFETY: row block r's outputs are inside `out` (the caller's contract).
+                    let o = unsafe { out.add(r * $mr * out_stride) };
+                    tile_entries!(@fp32 $tile, $nr, $fast, $mr, ncols, w_stride, 1, kc,
+                        rows.as_ptr(), a_xor, w, bias, q, &st, o, out_stride)
                 }
             }
         }
@@ -193,17 +195,14 @@ macro_rules! tile_entries {
         kernel_fn! {
             $(#[$mh])*
             pub gemm_i32 $gemm_i32(mb, ncols, w_stride, kc4, a, lda, a_xor, w, bias, out, out_stride) {
+                let st = super::out::Stage::new(&$crate::ukernel::Fp32Requant::UNUSED);
                 let kc = 4 * kc4;
                 for r in 0..mb {
-                    // SAFETY: as in the fp32 form, with i32 outputs.
-                    let (rows, o) = unsafe {
-                        let rows: [*const u8; $mr] =
-                            core::array::from_fn(|m| a.add((r * $mr + m) * lda));
-                        (rows, out.add(r * $mr * out_stride))
-                    };
-                    let ap = rows.as_ptr();
-                    tile_entries!(@i32 $tile, $nr, $fast_i32, $mr, ncols, w_stride, 1, kc, ap,
-                        a_xor, w, bias, o, out_stride)
+                    let rows = tile_entries!(@rows $mr, a, lda, r);
+                    // SAFETY: row block r's outputs are inside `out` (the caller's contract).
+                    let o = unsafe { out.add(r * $mr * out_stride) };
+                    tile_entries!(@i32 $tile, $nr, $fast_i32, $mr, ncols, w_stride, 1, kc,
+                        rows.as_ptr(), a_xor, w, bias, &st, o, out_stride)
                 }
             }
         }
