@@ -920,9 +920,9 @@ fn i16_pair_kernel_plans() {
                 };
                 let p = plan(None).unwrap();
                 let chosen = p.kernel().name;
-                // Whole groups, or padded channels at most 1/4 and >= 4 groups (Kernels::suits).
-                let fills = k.is_multiple_of(16)
-                    || (k.div_ceil(16) * 16 * 3 <= k * 4 && k.div_ceil(16) >= 4);
+                // >= 4 groups, whole or with padded channels at most 1/4 (Kernels::suits).
+                let fills = k.div_ceil(16) >= 4
+                    && (k.is_multiple_of(16) || k.div_ceil(16) * 16 * 3 <= k * 4);
                 if c16.is_some() && neon_best && fills && !minus128 {
                     assert_eq!(chosen, C16, "{what}");
                 } else {

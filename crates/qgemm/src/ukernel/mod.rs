@@ -271,20 +271,23 @@ impl Kernels {
 
     /// Whether a plan should choose these kernels for `taps` taps of `kc` input channels and
     /// packed weights whose smallest value is `w_min`: exact for them, and, for packings of more
-    /// than 8 channels per k-group (`igemm_2x8c16__neon`), either whole groups (`kc` a multiple
-    /// of 16: its one-asm whole-block path runs) or at most 1/4 of each tap's padded channels
-    /// being padding (the 3 input channels of a first layer would run 16-channel groups at 3/16
-    /// use) with at least 4 groups per output (`K >= 64`): below that the fixed costs of its
-    /// 2-row tiles outweigh its cheaper loop. QEMU `cortex-a53` counts against
-    /// `igemm_8x8c4__neon` with the whole-block path (2026-12-07): 1x1 K = 32 0.90-0.92x
-    /// (MV1-pw1, MV2-pw7; 1.03x at N = 16, MV2-pw1), K = 16 0.99x (MV2-pw2), K = 24 (padded,
-    /// no whole-block path) 1.73x; before that path K = 32 was 1.06-1.31x.
+    /// than 8 channels per k-group (`igemm_2x8c16__neon`), at least 4 groups per output over
+    /// the taps (`K >= 64`), either whole groups (`kc` a multiple of 16: its one-asm
+    /// whole-block path runs) or at most 1/4 of each tap's padded channels being padding (the 3
+    /// input channels of a first layer would run 16-channel groups at 3/16 use). Below 4 groups
+    /// the fixed costs of its 2-row tiles (about 80 instructions per 2 × 8 block besides the
+    /// k-loop, against about 130 per 8 × 8 block for `igemm_8x8c4__neon`'s whole-block path)
+    /// outweigh its cheaper loop (59 against 82 instructions per 256 MACs). QEMU `cortex-a53`
+    /// counts, `igemm_8x8c4__neon` (both with their whole-block paths) over this entry
+    /// (2026-12-08): 1x1 K = 16 0.80x (MV2-pw2), K = 32 0.86-0.97x (MV2-pw1, MV1-pw1,
+    /// MV2-pw7); K = 64 1.10-1.13x (MV1-pw2, MV2-pw9, Q2), K >= 96 1.11-1.32x, 3x3 with 32
+    /// channels (Q4) 1.21x.
     pub fn suits(&self, taps: usize, kc: usize, w_min: i8) -> bool {
         let groups = kc.div_ceil(self.kr);
         self.exact_for(w_min)
             && (self.kr <= 8
-                || kc.is_multiple_of(self.kr)
-                || (groups * self.kr * 3 <= kc * 4 && taps.saturating_mul(groups) >= 4))
+                || (taps.saturating_mul(groups) >= 4
+                    && (kc.is_multiple_of(self.kr) || groups * self.kr * 3 <= kc * 4)))
     }
 }
 

@@ -223,10 +223,23 @@ fn whole_shape<const MR: usize, const NR: usize, const TAIL: usize>(
     taps: usize,
     kc: usize,
 ) -> Option<(usize, usize, usize)> {
-    let (n16, tail, nb) = (kc / 16, kc % 16 / TAIL, ncols / NR);
+    whole_shape_by::<MR, NR, 16, TAIL>(mr, ncols, w_stride, taps, kc)
+}
+
+/// [`whole_shape`] for a path whose k-loop steps by `STEP` channels (then `TAIL`-channel
+/// groups): `Some((kc / STEP, (kc mod STEP) / TAIL, ncols / NR))`.
+#[inline(always)]
+fn whole_shape_by<const MR: usize, const NR: usize, const STEP: usize, const TAIL: usize>(
+    mr: usize,
+    ncols: usize,
+    w_stride: usize,
+    taps: usize,
+    kc: usize,
+) -> Option<(usize, usize, usize)> {
+    let (steps, tail, nb) = (kc / STEP, kc % STEP / TAIL, ncols / NR);
     let block = taps.checked_mul(kc).and_then(|x| x.checked_mul(NR));
     (mr == MR && kc.is_multiple_of(TAIL) && kc > 0 && taps > 0 && nb > 0 && block == Some(w_stride))
-        .then_some((n16, tail, nb))
+        .then_some((steps, tail, nb))
 }
 
 /// The column scales a whole-block `asm!` reads, 4·`N` per block from `{sc}`, advanced by
@@ -404,11 +417,14 @@ macro_rules! ldpq {
 /// i32 vectors `[a b c d]` (columns 0-3, 4-7, 8-11, 12-15; rewritten) go through `scvtf`,
 /// `fmul` by the column scales `[s0 s1 s2 s3]`, `fcvtns` (all rows step by step), then per row
 /// `sqxtn`/`sqxtn2` to i16, `sqadd` of the zero point (v`zp`), the narrowing to bytes of the
-/// output type `$out` (`u8`: `sqxtun`, `i8`: `sqxtn`; [`fp32_narrow`]), `max`/`min` with the clamps (v`lo`, v`hi`) and one
-/// `str q` of the 16 bytes to the named pointer operand `{o}` (advanced by 16). Assembly lines.
+/// output type `$out` (`u8`: `sqxtun`, `i8`: `sqxtn`; [`fp32_narrow`]), `max`/`min` with the
+/// clamps (v`lo`, v`hi`) and the store ([`fp32_store`]): `=> "o"`, one `str q` of the 16 bytes
+/// to the named pointer operand `{o}` (advanced by 16); `=> (rows "p")`, the "row" is two rows
+/// of 8 columns (`[a b]` the first, `[c d]` the second), stored 8 bytes each at `{p}`, which
+/// steps by `{os}` after each. Assembly lines.
 macro_rules! fp32_asm {
     (
-        [$([$a:literal $b:literal $c:literal $d:literal] => $o:literal),*],
+        [$([$a:literal $b:literal $c:literal $d:literal] => $o:tt),*],
         [$s0:literal $s1:literal $s2:literal $s3:literal], $zp:literal, $lo:literal, $hi:literal,
         $out:tt
     ) => {
@@ -442,8 +458,29 @@ macro_rules! fp32_asm {
                 fp32_narrow!(n2 $out), " v", $a, ".16b, v", $c, ".8h\n",
                 fp32_narrow!(max $out), " v", $a, ".16b, v", $a, ".16b, v", $lo, ".16b\n",
                 fp32_narrow!(min $out), " v", $a, ".16b, v", $a, ".16b, v", $hi, ".16b\n",
-                "str q", $a, ", [{", $o, "}], #16\n",
+                fp32_store!($a, $o),
             )*
+        )
+    };
+}
+
+/// The store of one 16-byte result v`$a` of [`fp32_asm`], as assembly lines.
+macro_rules! fp32_store {
+    ($a:literal, $o:literal) => {
+        concat!("str q", $a, ", [{", $o, "}], #16\n")
+    };
+    ($a:literal, (rows $p:literal)) => {
+        concat!(
+            "st1 {{v",
+            $a,
+            ".d}}[0], [{",
+            $p,
+            "}], {os}\n",
+            "st1 {{v",
+            $a,
+            ".d}}[1], [{",
+            $p,
+            "}], {os}\n"
         )
     };
 }

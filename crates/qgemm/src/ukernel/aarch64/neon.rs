@@ -68,7 +68,7 @@ pub const MR_8X8: usize = 8;
 pub const NR_8X8: usize = 8;
 
 tile_entries! {
-    tile_8x8, NR_8X8, MR_8X8, fast = (none, none),
+    tile_8x8, NR_8X8, MR_8X8, fast = (whole_blocks_8x8, whole_blocks_8x8_i32),
     /// `igemm_8x8c4__neon`: 8 rows × 8 columns on ARMv8.0 NEON, the class of QNNPACK's
     /// `8x8-aarch64-neon` kernel, on the `c4` packing with `NR = 8` (the packing of
     /// `igemm_4x8c4__neon`). Per 8 input channels: one `ldr d` + `uxtl` per row (8 channels of
@@ -289,6 +289,33 @@ macro_rules! k8_body_xor {
     };
 }
 
+/// The 8-row channel-loop body: `xor` ([`k8_body_xor`]) or `plain`, where the second k-group's
+/// `ld4` into v12-v15 and its `sxtl`s are interleaved with the first group's `smlal`s.
+macro_rules! k8_body_8 {
+    (xor) => {
+        k8_body_xor!([0 1 2 3 4 5 6 7])
+    };
+    (plain) => {
+        concat!(
+            k8_head!(plain [0 1 2 3 4 5 6 7]),
+            mac!(8, 0, [0]),
+            ld4!(12 13 14 15),
+            mac!(8, 0, [1 2 3 4]),
+            each!("sxtl v", ".8h, v", ".8b"; 12),
+            mac!(8, 0, [5]),
+            each!("sxtl v", ".8h, v", ".8b"; 13),
+            mac!(8, 0, [6]),
+            each!("sxtl v", ".8h, v", ".8b"; 14),
+            mac!(8, 0, [7]),
+            each!("sxtl v", ".8h, v", ".8b"; 15),
+            mac!(9, 1, [0]),
+            "subs {n}, {n}, #1\n",
+            mac!(9, 1, [1 2 3 4 5 6 7]),
+            macs!([10 2, 11 3, 12 4, 13 5, 14 6, 15 7], [0 1 2 3 4 5 6 7]),
+        )
+    };
+}
+
 /// `asm!` of one [`k8`] variant ([`kloop_asm`]): `k8_asm!(R, xor | plain, a, taps, n8, wp, c,
 /// xv, body)` with the channel-loop template `body`; row m's accumulators are v(16 + 2m),
 /// v(17 + 2m) (`c[m]`), its activations v`m`; the weights v8-v11, then v12: the xor (`xor`) or,
@@ -414,33 +441,7 @@ unsafe fn k8<const XOR: bool, const R: usize>(
                 k8_body_xor!([0 1 2 3 4 5 6 7])
             );
         } else {
-            k8_asm!(
-                8,
-                plain,
-                a,
-                taps,
-                n8,
-                wp,
-                c,
-                xv,
-                concat!(
-                    k8_head!(plain [0 1 2 3 4 5 6 7]),
-                    mac!(8, 0, [0]),
-                    ld4!(12 13 14 15),
-                    mac!(8, 0, [1 2 3 4]),
-                    each!("sxtl v", ".8h, v", ".8b"; 12),
-                    mac!(8, 0, [5]),
-                    each!("sxtl v", ".8h, v", ".8b"; 13),
-                    mac!(8, 0, [6]),
-                    each!("sxtl v", ".8h, v", ".8b"; 14),
-                    mac!(8, 0, [7]),
-                    each!("sxtl v", ".8h, v", ".8b"; 15),
-                    mac!(9, 1, [0]),
-                    "subs {n}, {n}, #1\n",
-                    mac!(9, 1, [1 2 3 4 5 6 7]),
-                    macs!([10 2, 11 3, 12 4, 13 5, 14 6, 15 7], [0 1 2 3 4 5 6 7]),
-                )
-            );
+            k8_asm!(8, plain, a, taps, n8, wp, c, xv, k8_body_8!(plain));
         }
     }
 }
@@ -467,6 +468,207 @@ unsafe fn kloop<const XOR: bool>(
             2..=4 => k8::<XOR, 4>(a, taps, n8, wp, c, xv),
             _ => k8::<XOR, 8>(a, taps, n8, wp, c, xv),
         }
+    }
+}
+
+/// One 4-channel k-group of the 8 rows (the `kc mod 8 = 4` channels of [`whole_blocks_8x8`]'s
+/// taps): 4 bytes per row (`ldr s`, `eor` with v12 for `xor`, `uxtl`), the group's `ld4` into
+/// v8-v11 and their `sxtl`, 64 `smlal`/`smlal2` by lanes 0-3, as assembly lines.
+macro_rules! k4_tail_8x8 {
+    ($eor:tt) => {
+        concat!(
+            ld4!(8 9 10 11),
+            each!("ldr s", ", [{r", "}], #4"; 0 1 2 3 4 5 6 7),
+            k8_head!(@eor $eor 0 1 2 3 4 5 6 7),
+            each!("uxtl v", ".8h, v", ".8b"; 0 1 2 3 4 5 6 7),
+            each!("sxtl v", ".8h, v", ".8b"; 8 9 10 11),
+            macs!([8 0, 9 1, 10 2, 11 3], [0 1 2 3 4 5 6 7]),
+        )
+    };
+}
+
+/// The tap loop of [`blocks_8x8_asm`]: `notail` ([`tap_loop`]: `{n8}` >= 1 steps of 8
+/// channels per tap) or `tail` (per tap `{n8}` steps, maybe none, then one 4-channel group,
+/// [`k4_tail_8x8`]), as assembly lines (labels 2, 3, 6).
+macro_rules! blocks_8x8_loop {
+    (notail, $eor:tt) => {
+        tap_loop!(8, 64, "n8", k8_body_8!($eor))
+    };
+    (tail, $eor:tt) => {
+        concat!(
+            "3:\n",
+            row_ptrs!(8),
+            "add {a}, {a}, #64\nmov {n}, {n8}\ncbz {n}, 6f\n2:\n",
+            k8_body_8!($eor),
+            "b.ne 2b\n6:\n",
+            k4_tail_8x8!($eor),
+            "subs {t}, {t}, #1\nb.ne 3b\n"
+        )
+    };
+}
+
+/// The `asm!` of [`whole_blocks_8x8`] and [`whole_blocks_8x8_i32`]: `blocks_8x8_asm!(xor |
+/// plain, tail | notail, epilogue lines, operands…, [named operands of the epilogue])`. Per
+/// 8-column block: the 16 accumulators from the bias (v16 + 2m, v17 + 2m: row m), the k-loop of
+/// [`k8`] over the taps ([`blocks_8x8_loop`]), then the epilogue, which stores the block's 8
+/// rows from `{o0}` (row stride `{os}` bytes; `{r0}` is free to walk them) and advances `{o0}`
+/// past the block; v0-v11 are free there (v12 holds the xor).
+macro_rules! blocks_8x8_asm {
+    ($eor:tt, $tl:tt, $epi:expr, $a:expr, $taps:expr, $n8:expr, $w:expr, $bias:expr, $o:expr,
+        $os:expr, $nb:expr, $xv:expr, [$($named:tt)*]) => {
+        core::arch::asm!(
+            "5:\n",
+            "ldp q16, q17, [{bias}]\nldp q18, q19, [{bias}]\n",
+            "ldp q20, q21, [{bias}]\nldp q22, q23, [{bias}]\n",
+            "ldp q24, q25, [{bias}]\nldp q26, q27, [{bias}]\n",
+            "ldp q28, q29, [{bias}]\nldp q30, q31, [{bias}]\n",
+            "add {bias}, {bias}, #32\n",
+            "mov {a}, {a0}\n",
+            "mov {t}, {taps}\n",
+            blocks_8x8_loop!($tl, $eor),
+            $epi,
+            "subs {nb}, {nb}, #1\n",
+            "b.ne 5b\n",
+            a0 = in(reg) $a,
+            a = out(reg) _,
+            t = out(reg) _,
+            taps = in(reg) $taps,
+            n8 = in(reg) $n8,
+            n = out(reg) _,
+            r0 = out(reg) _,
+            r1 = out(reg) _,
+            r2 = out(reg) _,
+            r3 = out(reg) _,
+            r4 = out(reg) _,
+            r5 = out(reg) _,
+            r6 = out(reg) _,
+            r7 = out(reg) _,
+            w = inout(reg) $w => _,
+            bias = inout(reg) $bias => _,
+            o0 = inout(reg) $o => _,
+            os = in(reg) $os,
+            nb = inout(reg) $nb => _,
+            $($named)*
+            inout("v12") $xv => _,
+            out("v0") _, out("v1") _, out("v2") _, out("v3") _,
+            out("v4") _, out("v5") _, out("v6") _, out("v7") _,
+            out("v8") _, out("v9") _, out("v10") _, out("v11") _,
+            out("v13") _, out("v14") _, out("v15") _,
+            out("v16") _, out("v17") _, out("v18") _, out("v19") _,
+            out("v20") _, out("v21") _, out("v22") _, out("v23") _,
+            out("v24") _, out("v25") _, out("v26") _, out("v27") _,
+            out("v28") _, out("v29") _, out("v30") _, out("v31") _,
+            options(nostack),
+        )
+    };
+}
+
+/// The `Fp32` epilogue of [`whole_blocks_8x8`] for the output type `$out`: the block's 8
+/// column scales into v0/v1 (`ld1` from `{sc}`, advanced by `{sstep}`), the stage (zero point
+/// v2, clamps v3/v4, from `{stg}`), then [`super::fp32_asm`] on row pairs (one 16-byte result
+/// per two rows, stored 8 bytes per row through `{r0}`), as assembly lines.
+macro_rules! fp32_epilogue_8x8 {
+    ($out:tt) => {
+        concat!(
+            "ld1 {{v0.4s, v1.4s}}, [{sc}], {sstep}\n",
+            "ldp q2, q3, [{stg}]\n",
+            "ldr q4, [{stg}, #32]\n",
+            "mov {r0}, {o0}\n",
+            fp32_asm!([[16 17 18 19] => (rows "r0"), [20 21 22 23] => (rows "r0"),
+                [24 25 26 27] => (rows "r0"), [28 29 30 31] => (rows "r0")], [0 1 0 1], 2, 3, 4,
+                $out),
+            "add {o0}, {o0}, #8\n",
+        )
+    };
+}
+
+kernel_fn! {
+    /// The whole-block part of `igemm_8x8c4_fp32__neon` (and its strided form): for calls of
+    /// [`super::whole_shape_by`] (`kc` a multiple of 4), the first `ncols / 8` column blocks in
+    /// one `asm!` block ([`blocks_8x8_asm`]: the bias, the k-loop of [`k8`], a 4-channel group
+    /// per tap when `kc mod 8 = 4`, the `Fp32` stage of [`super::out`] in registers, 8 bytes
+    /// stored per row); returns how many columns it stored (0 for other calls). Against the
+    /// per-block tile body it saves the call, the spilled stage constants and the per-row
+    /// stores with runtime lengths (about 100 instructions per 8 × 8 block).
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::IgemmFp32Fn`] with `MR = 8`, `NR = 8`, `KR = 4`.
+    #[inline(always)]
+    fast_fp32 whole_blocks_8x8(mr, ncols, w_stride, taps, kc, a, a_xor, w, bias, q, st, out, out_stride) {
+        let Some((n8, g, nb)) =
+            super::whole_shape_by::<MR_8X8, NR_8X8, 8, 4>(mr, ncols, w_stride, taps, kc)
+        else {
+            return 0;
+        };
+        let scales = super::ColScales::<NR_8X8>::new(q);
+        let (sc, sstep) = scales.ptr_step();
+        let stage = st.bytes();
+        // SAFETY: the asm reads, per block, the NR biases (advancing 32 bytes), taps · 8 row
+        // pointers at `a` and kc bytes of each row (8 per step, 4 in the tail group: kc is a
+        // multiple of 4), the block's taps · kc · 8 packed bytes (the next block follows:
+        // w_stride is one block), 8 scales (channel scales: the call's columns, which the
+        // contract says are there; per tensor: `scales`, not advanced) and the 48 bytes of
+        // `stage`; it writes 8 bytes per row and block at out + m · out_stride (the call's
+        // rows and columns: nb · 8 <= ncols). Every register it changes is an output or
+        // clobbered; no stack; NEON is baseline.
+        unsafe {
+            let xv = vdupq_n_u8(a_xor);
+            let stg = stage.as_ptr();
+            macro_rules! run {
+                ($eor:tt, $out:tt, $tl:tt) => {
+                    blocks_8x8_asm!($eor, $tl, fp32_epilogue_8x8!($out), a, taps, n8, w, bias,
+                        out, out_stride, nb, xv,
+                        [sc = inout(reg) sc => _, sstep = in(reg) sstep, stg = in(reg) stg,])
+                };
+            }
+            fp32_variant!(run, a_xor != 0, st.signed, g > 0);
+        }
+        nb * NR_8X8
+    }
+}
+
+kernel_fn! {
+    /// The one-`asm!` whole blocks of [`whole_blocks_8x8`] storing the i32 sums (one `st1` of
+    /// two vectors per row and block) for the i32 entries; returns how many columns it stored.
+    ///
+    /// # Safety
+    /// `a` holds `taps · 8` row pointers readable for `kc` bytes, the packed blocks and biases
+    /// as in [`crate::ukernel::IgemmFp32Fn`], `out` writable for 8 rows of `ncols` i32 (stride
+    /// `out_stride` elements).
+    #[inline(always)]
+    fast_i32 whole_blocks_8x8_i32(mr, ncols, w_stride, taps, kc, a, a_xor, w, bias, out, out_stride) {
+        let Some((n8, g, nb)) =
+            super::whole_shape_by::<MR_8X8, NR_8X8, 8, 4>(mr, ncols, w_stride, taps, kc)
+        else {
+            return 0;
+        };
+        // The row stride in bytes (the rows are inside one allocation, so this cannot wrap).
+        let os = out_stride * 4;
+        // SAFETY: as in `whole_blocks_8x8` for the reads; it writes 8 i32 per row and block at
+        // out + m · out_stride (the call's rows and columns: nb · 8 <= ncols).
+        unsafe {
+            let xv = vdupq_n_u8(a_xor);
+            macro_rules! run {
+                ($eor:tt, $tl:tt) => {
+                    blocks_8x8_asm!($eor, $tl,
+                        concat!(
+                            "mov {r0}, {o0}\n",
+                            "st1 {{v16.4s, v17.4s}}, [{r0}], {os}\n",
+                            "st1 {{v18.4s, v19.4s}}, [{r0}], {os}\n",
+                            "st1 {{v20.4s, v21.4s}}, [{r0}], {os}\n",
+                            "st1 {{v22.4s, v23.4s}}, [{r0}], {os}\n",
+                            "st1 {{v24.4s, v25.4s}}, [{r0}], {os}\n",
+                            "st1 {{v26.4s, v27.4s}}, [{r0}], {os}\n",
+                            "st1 {{v28.4s, v29.4s}}, [{r0}], {os}\n",
+                            "st1 {{v30.4s, v31.4s}}, [{r0}], {os}\n",
+                            "add {o0}, {o0}, #32\n",
+                        ),
+                        a, taps, n8, w, bias, out, os, nb, xv, [])
+                };
+            }
+            i32_variant!(run, a_xor != 0, g > 0);
+        }
+        nb * NR_8X8
     }
 }
 
@@ -569,12 +771,12 @@ kernel_fn! {
             let mut wp = w;
             if taps > 0 && n16 > 0 && rem == 0 {
                 // Every tap in whole 16-channel steps: one asm block for all taps.
-                k16(mr, a, taps, n16, &mut wp, &mut c, xv);
+                k16(mr, a, taps, n16, &mut wp, &mut c, a_xor);
             } else if rem > 0 {
                 for t in 0..taps {
                     let rows = a.add(t * MR_2X8);
                     if n16 > 0 {
-                        k16(mr, rows, 1, n16, &mut wp, &mut c, xv);
+                        k16(mr, rows, 1, n16, &mut wp, &mut c, a_xor);
                     }
                     // The last kc mod 16 channels, zero-filled (their packed weights are 0).
                     let wv: [int8x16_t; NR_2X8] = core::array::from_fn(|j| vld1q_s8(wp.add(16 * j)));
@@ -649,9 +851,12 @@ macro_rules! c16_pair {
     };
 }
 
-/// The 2-row channel-loop body of [`k16_rows`] (see there), as assembly lines.
-macro_rules! k16_body_2x8 {
-    () => {
+/// The loads that start the 2-row channel-loop body: each row's 16 activations and the first
+/// four weight columns, with the `eor` of the activations by v14 (`xor`) or without (`plain`,
+/// the loads interleaved as in-order cores like them: llvm-mca `cortex-a53` 74 cycles per
+/// iteration, 76 in the order of the `xor` form).
+macro_rules! k16_loads_2x8 {
+    (xor) => {
         concat!(
             "ldr q0, [{r0}], #16\n",
             "ldr q1, [{r1}], #16\n",
@@ -659,6 +864,24 @@ macro_rules! k16_body_2x8 {
             "ldp q2, q3, [{w}]\n",
             "eor v1.16b, v1.16b, v14.16b\n",
             "ldp q4, q5, [{w}, #32]\n",
+        )
+    };
+    (plain) => {
+        concat!(
+            "ldr q0, [{r0}], #16\n",
+            "ldp q2, q3, [{w}]\n",
+            "ldr q1, [{r1}], #16\n",
+            "ldp q4, q5, [{w}, #32]\n",
+        )
+    };
+}
+
+/// The 2-row channel-loop body of [`k16_rows`] (see there), as assembly lines: `xor` (the
+/// activations' `eor` with v14) or `plain` (the kernel's xor is 0: signed activations).
+macro_rules! k16_body_2x8 {
+    ($eor:tt) => {
+        concat!(
+            k16_loads_2x8!($eor),
             mul16!("smull" (6 0 2) (7 1 2) (8 0 3) (9 1 3)),
             mul16!("smlal2" (6 0 2) (7 1 2) (8 0 3) (9 1 3)),
             c16_pair!([10 11 12 13], [4 5], [6 7 8 9], [16 24 17 25],
@@ -673,21 +896,31 @@ macro_rules! k16_body_2x8 {
     };
 }
 
+/// The `eor` of the one-row k-loop's activations (v0) by v14 (`xor`), or nothing (`plain`).
+macro_rules! c16_eor1 {
+    (xor) => {
+        "eor v0.16b, v0.16b, v14.16b\n"
+    };
+    (plain) => {
+        ""
+    };
+}
+
 /// The 16-channel k-loop of `igemm_2x8c16__neon` for the first `R` rows (1 or 2) over `taps`
 /// taps in one `asm!` block: per tap the row pointers (the tap's two pointers 16 bytes apart
 /// from `a`), then `n16` steps of 16 channels: each row's 16 activations (`ldr q`, `eor` with
-/// v14), the 8 weight columns (128 bytes), and per row and column `smull` + `smlal2` into an i16
-/// temporary and `sadalp` into the column's accumulator v(16 + 8m + j) (`c[m][j]`), scheduled
-/// for in-order cores: each temporary's `sadalp` waits behind the next group's `smull`s (llvm-mca
-/// `cortex-a53`: 79 cycles per 256 MACs with 2 rows; XNNPACK's 2x8c16 `neon-mlal`, which needs no
-/// `eor`: 74). Rows `R..` are untouched.
+/// v14 when `XOR`), the 8 weight columns (128 bytes), and per row and column `smull` + `smlal2`
+/// into an i16 temporary and `sadalp` into the column's accumulator v(16 + 8m + j)
+/// (`c[m][j]`), scheduled for in-order cores: each temporary's `sadalp` waits behind the next
+/// group's `smull`s (llvm-mca `cortex-a53`, 2 rows: 74 cycles per 256 MACs without the xor, as
+/// XNNPACK's 2x8c16 `neon-mlal`; 79 with it). Rows `R..` are untouched.
 ///
 /// # Safety
 /// `taps >= 1`, `n16 >= 1`; `a` holds `taps · 2` row pointers, the first `R` of each tap
 /// readable for `16 · n16` bytes; `*wp` is readable for `taps · n16 · 128` bytes (advanced past
 /// them on return).
 #[inline(always)]
-unsafe fn k16_rows<const R: usize>(
+unsafe fn k16_rows<const XOR: bool, const R: usize>(
     a: *const *const u8,
     taps: usize,
     n16: usize,
@@ -695,19 +928,16 @@ unsafe fn k16_rows<const R: usize>(
     c: &mut [[int32x4_t; NR_2X8]; MR_2X8],
     xv: uint8x16_t,
 ) {
-    // SAFETY: the reads are the ones the caller guarantees (R pointers per tap, 16 bytes per
-    // row and 128 packed bytes per step); no memory is written; every register the block
-    // changes is an output or declared clobbered.
-    unsafe {
-        if R == 1 {
-            // All 8 columns in v2-v9; temporaries v10-v13, then v24-v27 (row 1's accumulator
-            // registers, free here).
+    // All 8 columns in v2-v9; temporaries v10-v13, then v24-v27 (row 1's accumulator
+    // registers, free here).
+    macro_rules! one_row {
+        ($eor:tt) => {
             kloop_asm!(
                 concat!(
                     "ldr q0, [{r0}], #16\n",
                     "ld1 {{v2.16b, v3.16b, v4.16b, v5.16b}}, [{w}], #64\n",
                     "ld1 {{v6.16b, v7.16b, v8.16b, v9.16b}}, [{w}], #64\n",
-                    "eor v0.16b, v0.16b, v14.16b\n",
+                    c16_eor1!($eor),
                     mul16!("smull" (10 0 2) (11 0 3) (12 0 4) (13 0 5)),
                     mul16!("smlal2" (10 0 2) (11 0 3) (12 0 4) (13 0 5)),
                     mul16!("smull" (24 0 6)), "sadalp v16.4s, v10.8h\n",
@@ -724,29 +954,43 @@ unsafe fn k16_rows<const R: usize>(
                 ["v0" "v2" "v3" "v4" "v5" "v6" "v7" "v8" "v9" "v10" "v11" "v12" "v13" "v24"
                  "v25" "v26" "v27"],
                 [in("v14") xv,]
-            );
-        } else {
-            // Two columns at a time (v2-v3, v4-v5, loaded in turn); temporaries v6-v9 and
-            // v10-v13 in turn.
+            )
+        };
+    }
+    // Two columns at a time (v2-v3, v4-v5, loaded in turn); temporaries v6-v9 and v10-v13 in
+    // turn.
+    macro_rules! two_rows {
+        ($eor:tt) => {
             kloop_asm!(
-                k16_body_2x8!(),
+                k16_body_2x8!($eor),
                 2, 16, n16 = n16, a = a, t = taps, w = wp, [r0 r1], [], c,
                 [0 ["v16" 0 "v17" 1 "v18" 2 "v19" 3 "v20" 4 "v21" 5 "v22" 6 "v23" 7]
                  1 ["v24" 0 "v25" 1 "v26" 2 "v27" 3 "v28" 4 "v29" 5 "v30" 6 "v31" 7]],
                 ["v0" "v1" "v2" "v3" "v4" "v5" "v6" "v7" "v8" "v9" "v10" "v11" "v12" "v13"],
                 [in("v14") xv,]
-            );
+            )
+        };
+    }
+    // SAFETY: the reads are the ones the caller guarantees (R pointers per tap, 16 bytes per
+    // row and 128 packed bytes per step); no memory is written; every register the block
+    // changes is an output or declared clobbered.
+    unsafe {
+        match (R, XOR) {
+            (1, true) => one_row!(xor),
+            (1, false) => one_row!(plain),
+            (_, true) => two_rows!(xor),
+            (_, false) => two_rows!(plain),
         }
     }
 }
 
-/// The `asm!` of [`whole_blocks_2x8`] and [`whole_blocks_2x8_i32`]: `blocks_2x8_asm!(epilogue
-/// lines, operands…, [named operands of the epilogue])`. Per 8-column block: the accumulators
+/// The `asm!` of [`whole_blocks_2x8`] and [`whole_blocks_2x8_i32`]: `blocks_2x8_asm!(xor |
+/// plain, epilogue lines, operands…, [named operands of the epilogue])`. Per 8-column block: the accumulators
 /// zeroed, the k-loop of [`k16_body_2x8`] over the taps, each column's four lanes summed
 /// (`addp`), the biases added (row 0 in v16/v20, row 1 in v24/v28), then the epilogue, which
 /// stores the block through `{o0}`, `{o1}` (v0-v13 are free there).
 macro_rules! blocks_2x8_asm {
-    ($epi:expr, $a:expr, $taps:expr, $n16:expr, $w:expr, $bias:expr, $o0:expr, $o1:expr,
+    ($eor:tt, $epi:expr, $a:expr, $taps:expr, $n16:expr, $w:expr, $bias:expr, $o0:expr, $o1:expr,
         $nb:expr, $xv:expr, [$($named:tt)*]) => {
         core::arch::asm!(
             "5:\n",
@@ -756,7 +1000,7 @@ macro_rules! blocks_2x8_asm {
             "movi v28.2d, #0\nmovi v29.2d, #0\nmovi v30.2d, #0\nmovi v31.2d, #0\n",
             "mov {a}, {a0}\n",
             "mov {t}, {taps}\n",
-            tap_loop!(2, 16, "n16", k16_body_2x8!()),
+            tap_loop!(2, 16, "n16", k16_body_2x8!($eor)),
             "addp v16.4s, v16.4s, v17.4s\naddp v18.4s, v18.4s, v19.4s\n",
             "addp v20.4s, v20.4s, v21.4s\naddp v22.4s, v22.4s, v23.4s\n",
             "addp v24.4s, v24.4s, v25.4s\naddp v26.4s, v26.4s, v27.4s\n",
@@ -801,9 +1045,10 @@ macro_rules! blocks_2x8_asm {
 /// from `{sc}`, advanced by `{sstep}`), the stage (zero point v4, clamps v5/v6, from `{stg}`),
 /// then [`super::fp32_asm8`].
 macro_rules! fp32_2x8_asm {
-    ($out:tt, $a:expr, $taps:expr, $n16:expr, $w:expr, $bias:expr, $o0:expr, $o1:expr,
+    ($eor:tt, $out:tt, $a:expr, $taps:expr, $n16:expr, $w:expr, $bias:expr, $o0:expr, $o1:expr,
         $nb:expr, $xv:expr, $sc:expr, $sstep:expr, $stg:expr) => {
         blocks_2x8_asm!(
+            $eor,
             concat!(
                 "ldp q2, q3, [{sc}]\n",
                 "add {sc}, {sc}, {sstep}\n",
@@ -848,10 +1093,11 @@ kernel_fn! {
             let xv = vdupq_n_u8(a_xor);
             let stg = stage.as_ptr();
             let o1 = out.add(out_stride);
-            if st.signed {
-                fp32_2x8_asm!(i8, a, taps, n16, w, bias, out, o1, nb, xv, sc, sstep, stg);
-            } else {
-                fp32_2x8_asm!(u8, a, taps, n16, w, bias, out, o1, nb, xv, sc, sstep, stg);
+            match (a_xor != 0, st.signed) {
+                (true, true) => fp32_2x8_asm!(xor, i8, a, taps, n16, w, bias, out, o1, nb, xv, sc, sstep, stg),
+                (true, false) => fp32_2x8_asm!(xor, u8, a, taps, n16, w, bias, out, o1, nb, xv, sc, sstep, stg),
+                (false, true) => fp32_2x8_asm!(plain, i8, a, taps, n16, w, bias, out, o1, nb, xv, sc, sstep, stg),
+                (false, false) => fp32_2x8_asm!(plain, u8, a, taps, n16, w, bias, out, o1, nb, xv, sc, sstep, stg),
             }
         }
         nb * NR_2X8
@@ -878,16 +1124,27 @@ kernel_fn! {
         unsafe {
             let xv = vdupq_n_u8(a_xor);
             let o1 = out.add(out_stride);
-            blocks_2x8_asm!(
-                "stp q16, q20, [{o0}], #32\nstp q24, q28, [{o1}], #32\n",
-                a, taps, n16, w, bias, out, o1, nb, xv, []
-            );
+            macro_rules! run {
+                ($eor:tt) => {
+                    blocks_2x8_asm!(
+                        $eor,
+                        "stp q16, q20, [{o0}], #32\nstp q24, q28, [{o1}], #32\n",
+                        a, taps, n16, w, bias, out, o1, nb, xv, []
+                    )
+                };
+            }
+            if a_xor != 0 {
+                run!(xor);
+            } else {
+                run!(plain);
+            }
         }
         nb * NR_2X8
     }
 }
 
-/// [`k16_rows`] for the rows a tile of `mr` rows needs (a GEMV row does not pay for two).
+/// [`k16_rows`] for the rows a tile of `mr` rows needs (a GEMV row does not pay for two), with
+/// the kernel's activation xor `a_xor` (the variant without the `eor` when it is 0).
 ///
 /// # Safety
 /// As [`k16_rows`] with `R` = 1 when `mr == 1`, else 2.
@@ -899,14 +1156,17 @@ unsafe fn k16(
     n16: usize,
     wp: &mut *const i8,
     c: &mut [[int32x4_t; NR_2X8]; MR_2X8],
-    xv: uint8x16_t,
+    a_xor: u8,
 ) {
-    // SAFETY: the caller's contract; each variant reads its first R <= 2 rows of each tap.
+    // SAFETY: the caller's contract; each variant reads its first R <= 2 rows of each tap;
+    // NEON is baseline.
     unsafe {
-        if mr == 1 {
-            k16_rows::<1>(a, taps, n16, wp, c, xv);
-        } else {
-            k16_rows::<2>(a, taps, n16, wp, c, xv);
+        let xv = vdupq_n_u8(a_xor);
+        match (mr == 1, a_xor != 0) {
+            (true, true) => k16_rows::<true, 1>(a, taps, n16, wp, c, xv),
+            (true, false) => k16_rows::<false, 1>(a, taps, n16, wp, c, xv),
+            (false, true) => k16_rows::<true, 2>(a, taps, n16, wp, c, xv),
+            (false, false) => k16_rows::<false, 2>(a, taps, n16, wp, c, xv),
         }
     }
 }

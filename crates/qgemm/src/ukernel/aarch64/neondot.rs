@@ -39,7 +39,7 @@ tile_entries! {
     /// the loop, one k-group at a time. See [`crate::ukernel::IgemmFn`] for the contract.
     ///
     /// The `Fp32` entry runs full tiles (4 rows, whole 16-channel steps, 16-column blocks) in
-    /// one `asm!` block per call ([`whole_blocks`]): every column block's accumulators start
+    /// one `asm!` block per call (`whole_blocks`): every column block's accumulators start
     /// from the bias, run the k-loop, are requantized in registers and stored as 16 bytes per
     /// row, without leaving the block (about 110 instructions per block besides the k-loop).
     ///
