@@ -17,8 +17,9 @@
 # --qnnpack / --xnnpack: a checkout or a bare git directory of github.com/pytorch/QNNPACK and
 # github.com/google/XNNPACK (default: shallow clones into the temporary directory). Each function
 # whose name ends in __neon, __neondot or __neoni8mm is disassembled (aarch64-linux-gnu-objdump),
-# its innermost loops found from backward branches, and the one with the most multiply-accumulate
-# lane products fed to llvm-mca for each -mcpu (scripts/qemu/arm_mca.py). The newest installed
+# its innermost loops found from backward branches, and its hot loop (no calls, the most
+# multiply-accumulate lane products) fed to llvm-mca for each -mcpu, every variant of it the
+# function holds a row (e.g. with and without the activations' `eor`; scripts/qemu/arm_mca.py). The newest installed
 # llvm-mca-NN is used; with none, Debian's `llvm` package is installed.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -143,6 +144,7 @@ extract "$xnnpack" "$x" include ':(glob)src/**/*.h' ':(glob)src/**/*.inc' \
   src/qs8-qc8w-igemm/gen/qs8-qc8w-igemm-4x16c4-minmax-fp32-asm-aarch64-neondot-ld128.S \
   src/qs8-qc8w-gemm/gen/qs8-qc8w-gemm-4x16c8-minmax-fp32-neoni8mm.c \
   src/qs8-qc8w-gemm/gen/qs8-qc8w-gemm-2x8c16-minmax-fp32-asm-aarch64-neon-mlal.S \
+  src/qu8-gemm/gen/qu8-gemm-4x16-minmax-rndnu-asm-aarch64-neon-mlal-lane-cortex-a53.S \
   src/qs8-dwconv/gen/qs8-dwconv-9p16c-minmax-rndnu-neon-mla8-ld64.c \
   src/qs8-dwconv/gen/qs8-dwconv-25p16c-minmax-rndnu-neon-mla8-ld64.c
 qrev=$(git -C "$qnnpack" rev-parse --short HEAD 2>/dev/null || git --git-dir="$qnnpack" rev-parse --short HEAD)
@@ -162,6 +164,7 @@ xi=(-I "$x" -I "$x/include" -I "$x/src")
 "${cc[@]}" "${dot[@]}" "${xi[@]}" "$x/src/qs8-qc8w-igemm/gen/qs8-qc8w-igemm-4x16c4-minmax-fp32-asm-aarch64-neondot-ld128.S" -o "$o/xigemm.o"
 "${cc[@]}" "${dot[@]}" "${xi[@]}" "$x/src/qs8-qc8w-gemm/gen/qs8-qc8w-gemm-4x16c8-minmax-fp32-neoni8mm.c" -o "$o/xi8mm.o"
 "${cc[@]}" "${xi[@]}" "$x/src/qs8-qc8w-gemm/gen/qs8-qc8w-gemm-2x8c16-minmax-fp32-asm-aarch64-neon-mlal.S" -o "$o/x2x8c16.o"
+"${cc[@]}" "${xi[@]}" "$x/src/qu8-gemm/gen/qu8-gemm-4x16-minmax-rndnu-asm-aarch64-neon-mlal-lane-cortex-a53.S" -o "$o/xqu8.o"
 "${cc[@]}" "${xi[@]}" "$x/src/qs8-dwconv/gen/qs8-dwconv-9p16c-minmax-rndnu-neon-mla8-ld64.c" -o "$o/xdw9.o"
 "${cc[@]}" "${xi[@]}" "$x/src/qs8-dwconv/gen/qs8-dwconv-25p16c-minmax-rndnu-neon-mla8-ld64.c" -o "$o/xdw25.o"
 
@@ -172,6 +175,7 @@ python3 scripts/qemu/arm_mca.py --mca "$mca" --cpus "$cpus" --ours "$bin" \
   --published "XNNPACK qs8-qc8w-igemm 4x16c4 aarch64-neondot-ld128 (.S)=$o/xigemm.o:igemm" \
   --published "XNNPACK qs8-qc8w-gemm 4x16c8 neoni8mm (C, gcc -O2)=$o/xi8mm.o:gemm" \
   --published "XNNPACK qs8-qc8w-gemm 2x8c16 aarch64-neon-mlal (.S)=$o/x2x8c16.o:gemm" \
+  --published "XNNPACK qu8-gemm 4x16 aarch64-neon-mlal-lane-cortex-a53 (.S; u8 activations)=$o/xqu8.o:gemm" \
   --published "XNNPACK qs8-dwconv 9p16c rndnu neon-mla8-ld64 (C, gcc -O2)=$o/xdw9.o:dwconv" \
   --published "XNNPACK qs8-dwconv 25p16c rndnu neon-mla8-ld64 (C, gcc -O2)=$o/xdw25.o:dwconv" \
   --published "QNNPACK q8dwconv up8x9 neon (C, gcc -O2)=$o/q8dwconv.o:dwconv" \

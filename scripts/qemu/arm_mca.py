@@ -314,18 +314,21 @@ def analyse(funcs, select, follow, mca, cpus):
                 done.add(key)
                 rows.append({"function": label, "symbol": name, "size_insns": len(code)})
             continue
-        # Per function of the closure: its loop with the most MACs (then the largest).
+        # Per function of the closure: its hot loop, the one with no calls (a loop calling
+        # memcpy is a tail's), then the most MACs, then the largest.
+        def hot(c):
+            return (c["calls"] == 0, c["macs"])
         by_f = {}
         for c in cands:
             b = by_f.get(c["f"])
-            if b is None or (c["macs"], c["insns"]) > (b["macs"], b["insns"]):
+            if b is None or (*hot(c), c["insns"]) > (*hot(b), b["insns"]):
                 by_f[c["f"]] = c
         picks = [c for c in by_f.values() if c["macs"]] or [max(cands, key=lambda c: c["insns"])]
-        if ARCH["a"] == "a32":
-            # Every loop with the function's most MACs: the A32 kernels keep several variants of
-            # their loop inlined in one function (e.g. with and without the activations' xor).
-            top = {f: c["macs"] for f, c in by_f.items()}
-            picks = [c for c in cands if c["macs"] and c["macs"] == top[c["f"]]] or picks
+        # Every variant of it (as many MACs, call-free like it): the kernels keep several
+        # variants of their loop inlined in one function (with and without the activations'
+        # xor, one per output form), each a row.
+        top = {f: hot(c) for f, c in by_f.items()}
+        picks = [c for c in cands if c["macs"] and hot(c) == top[c["f"]]] or picks
         for main in picks:
             # Same instruction sequence up to addresses and registers: a copy of the same code.
             key = (label, main["macs"], tuple(main["code"][i][1] for i in main["idx"]))
@@ -336,7 +339,11 @@ def analyse(funcs, select, follow, mca, cpus):
             mns = {c[1] for c in body}
             isa = "i8mm" if mns & {"smmla", "ummla", "usmmla"} else \
                 "dotprod" if mns & {"sdot", "udot", "usdot", "sudot"} else "neon"
+            # The activations' xor (u8 activations into a signed kernel, or i8 into an unsigned
+            # one): an `eor` of vector registers in the loop.
+            xor = any(c[1] == "eor" and c[2].lstrip().startswith("v") for c in body)
             row = {"function": label, "symbol": name, "address": hex(start), "via": main["via"],
+                   "variant": "eor" if xor else "",
                    "loop": {k: main[k] for k in ("start", "insns", "macs", "calls")},
                    "loop_asm": main["asm"], "isa": isa, "mca": {}}
             for cpu in cpus:
@@ -483,10 +490,10 @@ def main():
                           + " - |" * (2 * len(cpus)))
                 continue
             via = f" → `{r['via']}`" if r.get("via") else ""
-            if not via and sum(1 for x in rows if x.get("function") == r["function"]) > 1:
-                via = f" @{r.get('address')}"
-                if a.arch == "a32":
-                    via = f" (loop @{r['loop']['start']})"
+            if sum(1 for x in rows if x.get("function") == r["function"] and x.get("via") == r.get("via")) > 1:
+                via += f" (loop @{r['loop']['start']})"
+            if r.get("variant"):
+                via += " [eor]"
             md.append(f"| `{r['function']}`{via} | {r['loop']['insns']} | {r['loop']['macs'] or '-'} | "
                       + " | ".join(fmt_cell(r["mca"].get(c), False) for c in cpus) + " | "
                       + " | ".join(fmt_cell(r["mca"].get(c), True) for c in cpus) + " |")
