@@ -527,7 +527,7 @@ kernel_fn! {
     /// inlined into a function with FEAT_I8MM.
     #[inline(always)]
     fast_fp32 whole_blocks(mr, ncols, w_stride, taps, kc, a, a_xor, w, bias, q, st, out, out_stride) {
-        let Some((n16, g, nb)) = super::whole_shape::<MR, NR, 8>(mr, ncols, w_stride, taps, kc)
+        let Some((n16, g, nb)) = super::whole_shape::<MR, NR, 16, 8>(mr, ncols, w_stride, taps, kc)
         else {
             return 0;
         };
@@ -568,7 +568,7 @@ kernel_fn! {
     /// `out_stride` elements); inlined into a function with FEAT_I8MM.
     #[inline(always)]
     fast_i32 whole_blocks_i32(mr, ncols, w_stride, taps, kc, a, a_xor, w, bias, out, out_stride) {
-        let Some((n16, g, nb)) = super::whole_shape::<MR, NR, 8>(mr, ncols, w_stride, taps, kc)
+        let Some((n16, g, nb)) = super::whole_shape::<MR, NR, 16, 8>(mr, ncols, w_stride, taps, kc)
         else {
             return 0;
         };

@@ -211,25 +211,12 @@ macro_rules! tile_entries {
 
 /// The calls the one-`asm!` whole-block paths of the `MR × NR` tiles take (the `fast`
 /// functions of [`tile_entries`]): a full tile (`mr = MR`) of at least one tap of `kc > 0`
-/// channels, a multiple of `TAIL` (the k-group the path steps by after its 16-channel steps:
-/// `kc mod 16` must be whole groups, or 16 for no tail), at least one whole `NR`-column block,
-/// and packed blocks that follow each other (`w_stride` = one block of `taps · kc · NR`
-/// bytes). `Some((kc / 16, (kc mod 16) / TAIL, ncols / NR))` then.
+/// channels, a multiple of `TAIL` (the k-group the path steps by after its `STEP`-channel
+/// steps: `kc mod STEP` must be whole groups, or `TAIL = STEP` for no tail), at least one whole
+/// `NR`-column block, and packed blocks that follow each other (`w_stride` = one block of
+/// `taps · kc · NR` bytes). `Some((kc / STEP, (kc mod STEP) / TAIL, ncols / NR))` then.
 #[inline(always)]
-fn whole_shape<const MR: usize, const NR: usize, const TAIL: usize>(
-    mr: usize,
-    ncols: usize,
-    w_stride: usize,
-    taps: usize,
-    kc: usize,
-) -> Option<(usize, usize, usize)> {
-    whole_shape_by::<MR, NR, 16, TAIL>(mr, ncols, w_stride, taps, kc)
-}
-
-/// [`whole_shape`] for a path whose k-loop steps by `STEP` channels (then `TAIL`-channel
-/// groups): `Some((kc / STEP, (kc mod STEP) / TAIL, ncols / NR))`.
-#[inline(always)]
-fn whole_shape_by<const MR: usize, const NR: usize, const STEP: usize, const TAIL: usize>(
+fn whole_shape<const MR: usize, const NR: usize, const STEP: usize, const TAIL: usize>(
     mr: usize,
     ncols: usize,
     w_stride: usize,

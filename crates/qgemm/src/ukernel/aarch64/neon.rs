@@ -584,7 +584,7 @@ macro_rules! fp32_epilogue_8x8 {
 
 kernel_fn! {
     /// The whole-block part of `igemm_8x8c4_fp32__neon` (and its strided form): for calls of
-    /// [`super::whole_shape_by`] (`kc` a multiple of 4), the first `ncols / 8` column blocks in
+    /// [`super::whole_shape`] (`kc` a multiple of 4), the first `ncols / 8` column blocks in
     /// one `asm!` block ([`blocks_8x8_asm`]: the bias, the k-loop of [`k8`], a 4-channel group
     /// per tap when `kc mod 8 = 4`, the `Fp32` stage of [`super::out`] in registers, 8 bytes
     /// stored per row); returns how many columns it stored (0 for other calls). Against the
@@ -596,7 +596,7 @@ kernel_fn! {
     #[inline(always)]
     fast_fp32 whole_blocks_8x8(mr, ncols, w_stride, taps, kc, a, a_xor, w, bias, q, st, out, out_stride) {
         let Some((n8, g, nb)) =
-            super::whole_shape_by::<MR_8X8, NR_8X8, 8, 4>(mr, ncols, w_stride, taps, kc)
+            super::whole_shape::<MR_8X8, NR_8X8, 8, 4>(mr, ncols, w_stride, taps, kc)
         else {
             return 0;
         };
@@ -638,7 +638,7 @@ kernel_fn! {
     #[inline(always)]
     fast_i32 whole_blocks_8x8_i32(mr, ncols, w_stride, taps, kc, a, a_xor, w, bias, out, out_stride) {
         let Some((n8, g, nb)) =
-            super::whole_shape_by::<MR_8X8, NR_8X8, 8, 4>(mr, ncols, w_stride, taps, kc)
+            super::whole_shape::<MR_8X8, NR_8X8, 8, 4>(mr, ncols, w_stride, taps, kc)
         else {
             return 0;
         };
@@ -1075,7 +1075,7 @@ kernel_fn! {
     #[inline(always)]
     fast_fp32 whole_blocks_2x8(mr, ncols, w_stride, taps, kc, a, a_xor, w, bias, q, st, out, out_stride) {
         let Some((n16, _, nb)) =
-            super::whole_shape::<MR_2X8, NR_2X8, 16>(mr, ncols, w_stride, taps, kc)
+            super::whole_shape::<MR_2X8, NR_2X8, 16, 16>(mr, ncols, w_stride, taps, kc)
         else {
             return 0;
         };
@@ -1115,7 +1115,7 @@ kernel_fn! {
     #[inline(always)]
     fast_i32 whole_blocks_2x8_i32(mr, ncols, w_stride, taps, kc, a, a_xor, w, bias, out, out_stride) {
         let Some((n16, _, nb)) =
-            super::whole_shape::<MR_2X8, NR_2X8, 16>(mr, ncols, w_stride, taps, kc)
+            super::whole_shape::<MR_2X8, NR_2X8, 16, 16>(mr, ncols, w_stride, taps, kc)
         else {
             return 0;
         };

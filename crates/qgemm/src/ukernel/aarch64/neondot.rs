@@ -449,7 +449,7 @@ kernel_fn! {
     #[inline(always)]
     fast_fp32 whole_blocks(mr, ncols, w_stride, taps, kc, a, a_xor, w, bias, q, st, out, out_stride) {
         let Some((n16, g, nb)) =
-            super::whole_shape::<MR_4X16, NR_4X16, 4>(mr, ncols, w_stride, taps, kc)
+            super::whole_shape::<MR_4X16, NR_4X16, 16, 4>(mr, ncols, w_stride, taps, kc)
         else {
             return 0;
         };
@@ -489,7 +489,7 @@ kernel_fn! {
     #[inline(always)]
     fast_i32 whole_blocks_i32(mr, ncols, w_stride, taps, kc, a, a_xor, w, bias, out, out_stride) {
         let Some((n16, g, nb)) =
-            super::whole_shape::<MR_4X16, NR_4X16, 4>(mr, ncols, w_stride, taps, kc)
+            super::whole_shape::<MR_4X16, NR_4X16, 16, 4>(mr, ncols, w_stride, taps, kc)
         else {
             return 0;
         };
