@@ -121,7 +121,9 @@ kernel_fn! {
     }
 }
 
-/// `acc += Σ_k a[4i + k] · b[4i + k]` per lane `i` (s8 × s8, by vector).
+/// `acc += Σ_k a[4i + k] · b[4i + k]` per lane `i` (s8 × s8, by vector). The
+/// `.arch_extension` lets the assembler take `sdot` where this helper is not inlined into its
+/// `dotprod` callers (unoptimized builds emit it as a function of its own).
 #[inline(always)]
 unsafe fn sdot(acc: int32x4_t, a: int8x16_t, b: int8x16_t) -> int32x4_t {
     let mut acc = acc;
@@ -129,6 +131,7 @@ unsafe fn sdot(acc: int32x4_t, a: int8x16_t, b: int8x16_t) -> int32x4_t {
     // only run on CPUs with FEAT_DotProd.
     unsafe {
         core::arch::asm!(
+            ".arch_extension dotprod",
             "sdot {acc:v}.4s, {a:v}.16b, {b:v}.16b",
             acc = inout(vreg) acc,
             a = in(vreg) a,
