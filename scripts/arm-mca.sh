@@ -5,7 +5,7 @@
 # Writes bench-results/aarch64-qemu/mca.{md,json}.
 #
 #   scripts/arm-mca.sh [--arch aarch64|armv7] [--qnnpack DIR] [--xnnpack DIR] [--cpus a,b,...]
-#                      [--out DIR] [--keep]
+#                      [--out DIR] [--mca PATH] [--keep]
 #
 # --arch armv7: the 32-bit ARM (A32) loops instead: ours (functions ending in __aarch32_neon) from
 # the release armv7-unknown-linux-gnueabihf kbench, beside QNNPACK's q8gemm / q8conv
@@ -19,8 +19,11 @@
 # whose name ends in __neon, __neondot or __neoni8mm is disassembled (aarch64-linux-gnu-objdump),
 # its innermost loops found from backward branches, and its hot loop (no calls, the most
 # multiply-accumulate lane products) fed to llvm-mca for each -mcpu, every variant of it the
-# function holds a row (e.g. with and without the activations' `eor`; scripts/qemu/arm_mca.py). The newest installed
-# llvm-mca-NN is used; with none, Debian's `llvm` package is installed.
+# function holds a row (e.g. with and without the activations' `eor`; scripts/qemu/arm_mca.py).
+# --mca PATH: the llvm-mca to use; default: `llvm-mca` of Debian's `llvm` package (LLVM 14 on
+# Debian 12, installed when missing), the instrument the ARM issue names. Newer LLVMs have other
+# models (LLVM 19, Debian 12's `llvm-19`: a Neoverse-N1 model of its own, a revised Cortex-A55),
+# e.g. `--mca llvm-mca-19 --out bench-results/aarch64-qemu/llvm19`.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -31,6 +34,7 @@ xnnpack=""
 cpus=""
 out=""
 keep=0
+mca=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --arch) arch=$2; shift 2 ;;
@@ -39,7 +43,8 @@ while [ $# -gt 0 ]; do
     --cpus) cpus=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    --mca) mca=$(command -v "$2" || true); [ -n "$mca" ] || { echo "arm-mca.sh: no $2" >&2; exit 2; }; shift 2 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "arm-mca.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -66,7 +71,6 @@ need=()
 command -v "$gnu-gcc" >/dev/null || need+=("gcc-$gnu")
 command -v "$gnu-objdump" >/dev/null || need+=("binutils-$gnu")
 [ -d "/usr/$gnu/lib" ] || need+=("$libc_pkg")
-mca=$(ls /usr/bin/llvm-mca-[0-9]* 2>/dev/null | sort -t- -k3 -n | tail -1 || true)
 [ -n "$mca" ] || command -v llvm-mca >/dev/null || need+=(llvm)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
