@@ -190,7 +190,7 @@ impl QConv2d {
         // plan's scales).
         let fused = match &self.stage {
             _ if self.packed.needs_row_sums() => None,
-            StagePlan::PerChannel(pc, _) => ukernel::Fp32Requant::from_per_channel(pc),
+            StagePlan::PerChannel(pc, _) => self.kernel.fused_per_channel(pc),
             _ => self.fused,
         };
         // 1x1, stride 1, no padding: output pixel p reads input pixel p, a strided GEMM.

@@ -10,8 +10,8 @@
 //! * Geometry: groups (incl. grouped 1x1), stride, dilation, 4-sided explicit padding, SAME
 //!   (upper/lower), batch, an input pixel stride (channel slices of a bigger tensor).
 //! * Outputs: requantized u8/i8 with any `quant-params` scheme and clamp, or raw i32. On a
-//!   kernel with the `Fp32` requantization fused (AVX-512 VNNI) that stage, per tensor or per
-//!   channel, is stored by the kernel itself (no i32 scratch pass), and 1x1 stride-1 unpadded
+//!   kernel with the requantization fused (`Fp32`: AVX2, AVX-512 VNNI, aarch64; `Rndnu`: aarch64)
+//!   that stage, per tensor or per channel, is stored by the kernel itself (no i32 scratch pass), and 1x1 stride-1 unpadded
 //!   convolutions run as a strided GEMM (the pixel stride as the row stride, no indirection).
 //! * Accumulation is exact: the plan refuses weights/zero points whose worst case could leave i32.
 //!
@@ -681,9 +681,7 @@ impl QConv2d {
         }
         .map_err(from_gemm)?;
         let fused = match &cfg.output {
-            OutputStage::PerTensor(r) if kernel.run_fp32.is_some() && !packed.needs_row_sums() => {
-                ukernel::Fp32Requant::from_requantizer(r)
-            }
+            OutputStage::PerTensor(r) if !packed.needs_row_sums() => kernel.fused(r),
             _ => None,
         };
         let stage = cfg.output.plan(cout)?;

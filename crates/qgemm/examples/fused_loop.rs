@@ -28,6 +28,7 @@ fn main() {
         zero_point: 128,
         signed: false,
         channel_scales: None,
+        rndnu: None,
     };
     // 4 bytes of slack: the strided kernel reads whole 4-byte groups of the last row.
     let a: Vec<u8> = (0..m * k + 4).map(|i| (i * 13 % 256) as u8).collect();

@@ -219,18 +219,19 @@ impl PackedB {
         Ok(Some(ldc))
     }
 
-    /// The `Fp32` requantization the plan's kernel fuses into its store for this output, if any
-    /// (per tensor or per channel, u8/i8 C, a kernel with a fused entry, no row sums).
+    /// The requantization the plan's kernel fuses into its store for this output, if any (per
+    /// tensor or per channel `Fp32`, or `Rndnu` on kernels that fuse it; u8/i8 C, a kernel with
+    /// a fused entry, no row sums).
     fn fused_stage<'o>(&self, out: &GemmOutput<'o>) -> Option<Fp32Requant<'o>> {
         if self.packed.needs_row_sums() || self.kernel.run_fp32.is_none() {
             return None;
         }
         match out {
             GemmOutput::U8 { requant: r, .. } | GemmOutput::I8 { requant: r, .. } => {
-                Fp32Requant::from_requantizer(r)
+                self.kernel.fused(r)
             }
             GemmOutput::U8PerChannel { requant: r, .. }
-            | GemmOutput::I8PerChannel { requant: r, .. } => Fp32Requant::from_per_channel(r),
+            | GemmOutput::I8PerChannel { requant: r, .. } => self.kernel.fused_per_channel(r),
             _ => None,
         }
     }

@@ -13,10 +13,12 @@
 //!   `__neoni8mm` (SUDOT), `igemm_4x16c8__neoni8mm` (USMMLA, `c8` packing), `igemm_4x8c4__avx2`,
 //!   `igemm_8x32c4__avx512vnni`. They are *indirect*: A rows are
 //!   read through pointers, one per row and kernel tap, so `qconv-direct` runs convolutions on
-//!   the same kernels through its indirection buffer; a GEMM is the one-tap case. The AVX-512
-//!   VNNI kernel also has an entry with the `Fp32` requantization (per tensor or per channel)
-//!   fused into its store ([`ukernel::Kernels::run_fp32`], all NR blocks of a row block per
-//!   call): u8/i8 outputs with that scheme skip the i32 scratch pass; i32 outputs are stored
+//!   the same kernels through its indirection buffer; a GEMM is the one-tap case. The AVX2,
+//!   AVX-512 VNNI and aarch64 (8x8c4, 2x8c16, 4x16c4 neondot, 4x16c8 i8mm) kernels also have an
+//!   entry with the `Fp32` requantization (per tensor or per channel) fused into its store
+//!   ([`ukernel::Kernels::run_fp32`], all NR blocks of a row block per call), the aarch64 ones
+//!   the `Rndnu` scheme too (`sqshl`, `sqdmulh`, `srshl`; [`ukernel::Kernels::fuses_rndnu`]):
+//!   u8/i8 outputs with those schemes skip the i32 scratch pass; i32 outputs are stored
 //!   straight into C. For plain GEMM (A rows `lda` apart) it has strided entries
 //!   ([`ukernel::Kernels::gemm_fp32`], [`ukernel::Kernels::gemm_i32`]) that run every full 8-row
 //!   block of a task in one call, the first with a cheaper, still bit-exact requantization

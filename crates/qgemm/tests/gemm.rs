@@ -592,15 +592,28 @@ fn driver_tiling() {
     assert!(e.to_string().contains("tiling"), "{e}");
 }
 
-/// The fused Fp32 requantization (AVX-512 VNNI: strided and per-block kernels), per tensor and
-/// per channel, at its edges: scales from 2^-20 to 255 (products past ±2^31 and past the i16
-/// range), biases near ±2^31, u8 and i8 outputs with and without a [qmin, qmax] clamp, every
+/// The fused requantization (strided and per-block kernels), per tensor and per channel,
+/// `Fp32` (every fused entry) and `Rndnu` (the aarch64 entries fuse it, the others run it
+/// through the i32 scratch), at its edges: scales from 2^-20 to 255 (products past ±2^31 and
+/// past the i16 range; `Rndnu` pre-shifts from 0.5 up), biases near ±2^31, u8 and i8 outputs with and without a [qmin, qmax] clamp, every
 /// zero point kind; rows 8 · 3 + 5 so both the many-block entry and the row-block tail run;
 /// column panels that start past column 0; every variant, == the scalar
 /// `Requantizer::requantize` of the reference accumulators.
 #[test]
 fn fused_requantization_edges() {
-    let (m, k, n) = (29usize, 12usize, 45usize);
+    for scheme in [RequantScheme::Fp32, RequantScheme::Rndnu] {
+        // k = 12: 4-channel k-group tails; k = 32: whole 16-channel steps (every whole-block
+        // path, `igemm_2x8c16__neon`'s included).
+        for k in [12usize, 32] {
+            fused_edges(scheme, k);
+        }
+    }
+}
+
+/// [`fused_requantization_edges`] for one scheme (fused by the kernels that fuse it, through
+/// the i32 scratch by the others) and depth.
+fn fused_edges(scheme: RequantScheme, k: usize) {
+    let (m, n) = (29usize, 45usize);
     let mut s = 7u64;
     let a: Vec<u8> = (0..m * k).map(|_| lcg(&mut s) as u8).collect();
     // >= −127: every entry, `igemm_2x8c16__neon` included, runs these requantization edges.
@@ -649,12 +662,11 @@ fn fused_requantization_edges() {
                 (QType::I8, -5, Some((-100, 100))),
                 (QType::I8, 9, Some((-128, 0))),
             ] {
-                let mut r = Requantizer::new(RequantScheme::Fp32, scale, zp, qt).unwrap();
+                let mut r = Requantizer::new(scheme, scale, zp, qt).unwrap();
                 // Per channel: the scales rotated by si over the columns.
                 let col_scales: Vec<f32> =
                     (0..n).map(|j| scales[(j + si) % scales.len()]).collect();
-                let mut pc =
-                    PerChannelRequantizer::new(RequantScheme::Fp32, &col_scales, zp, qt).unwrap();
+                let mut pc = PerChannelRequantizer::new(scheme, &col_scales, zp, qt).unwrap();
                 if let Some((lo, hi)) = clamp {
                     r = r.with_clamp(lo, hi).unwrap();
                     pc = pc.with_clamp(lo, hi).unwrap();
@@ -715,7 +727,7 @@ fn fused_requantization_edges() {
                             };
                             assert_eq!(
                                 got, exp,
-                                "{v:?} scale {scale} {qt:?} zp {zp} clamp {clamp:?} per channel \
+                                "{v:?} {scheme:?} k {k} scale {scale} {qt:?} zp {zp} clamp {clamp:?} per channel \
                                  {per_channel} {tiling:?} ({i},{j}) acc {acc}"
                             );
                         }

@@ -241,6 +241,7 @@ fn one(
             zero_point: zp,
             signed,
             channel_scales: per_channel.then_some(&cs[..]),
+            rndnu: None,
         };
         check_fp32(e, &c, ncols, &q, per_channel.then_some(&cs[..]));
     }
@@ -342,6 +343,7 @@ fn empty_sums_store_the_bias() {
                 zero_point: 128,
                 signed: false,
                 channel_scales: None,
+                rndnu: None,
             };
             check_fp32(e, &c, 2 * k.nr - 1, &q, None);
         }

@@ -368,6 +368,35 @@ pub struct PerChannelRequantizer {
     requantizers: Vec<Requantizer>,
     scales: Vec<f32>,
     consts: Vec<RequantConsts>,
+    /// `Rndnu`: the channels' [`crate::requant::rndnu_fixed_point`] constants.
+    rndnu: Option<RndnuTable>,
+}
+
+/// The `Rndnu` fixed-point constants of every channel, one array each (what fused kernels load
+/// a vector of columns from): the Q31 multipliers, the `sqshl` counts (`pre >= 0`) and the
+/// `srshl` counts (`−post < 0`).
+#[derive(Clone, Debug)]
+struct RndnuTable {
+    multiplier: Vec<i32>,
+    pre_shl: Vec<i32>,
+    post_shl: Vec<i32>,
+}
+
+impl RndnuTable {
+    fn of(requantizers: &[Requantizer]) -> Option<RndnuTable> {
+        if requantizers.first()?.scheme() != crate::RequantScheme::Rndnu {
+            return None;
+        }
+        let fixed: Vec<(i32, i32, i32)> = requantizers
+            .iter()
+            .map(|r| crate::requant::rndnu_fixed_point(r.mantissa(), r.shift()))
+            .collect();
+        Some(RndnuTable {
+            multiplier: fixed.iter().map(|f| f.0).collect(),
+            pre_shl: fixed.iter().map(|f| f.1).collect(),
+            post_shl: fixed.iter().map(|f| -f.2).collect(),
+        })
+    }
 }
 
 impl PerChannelRequantizer {
@@ -389,6 +418,7 @@ impl PerChannelRequantizer {
         Ok(PerChannelRequantizer {
             consts: requantizers.iter().map(RequantConsts::new).collect(),
             scales: scales.to_vec(),
+            rndnu: RndnuTable::of(&requantizers),
             requantizers,
         })
     }
@@ -403,6 +433,7 @@ impl PerChannelRequantizer {
         Ok(PerChannelRequantizer {
             consts: requantizers.iter().map(RequantConsts::new).collect(),
             scales: self.scales,
+            rndnu: self.rndnu,
             requantizers,
         })
     }
@@ -421,6 +452,15 @@ impl PerChannelRequantizer {
     /// their stores multiply by).
     pub fn scales(&self) -> &[f32] {
         &self.scales
+    }
+
+    /// `Rndnu` only: the channels' [`crate::requant::rndnu_fixed_point`] constants as three
+    /// arrays in channel order (what kernels that fuse the `Rndnu` scheme load): the Q31
+    /// multipliers, the `sqshl` counts (`pre`) and the `srshl` counts (`−post`).
+    pub fn rndnu_fixed_point(&self) -> Option<(&[i32], &[i32], &[i32])> {
+        self.rndnu
+            .as_ref()
+            .map(|t| (&t.multiplier[..], &t.pre_shl[..], &t.post_shl[..]))
     }
 
     fn check(&self, n_in: usize, n_out: usize, want: QType) -> Result<(), QuantError> {

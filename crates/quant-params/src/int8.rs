@@ -264,8 +264,12 @@ impl StagePlan {
     }
 }
 
-/// The `Fp32` requantization in the form micro-kernels fuse into their store:
-/// `out = clamp(acc · scale, lo, hi) + zero_point`, rounded half to even.
+/// The requantization micro-kernels fuse into their store: `Fp32`,
+/// `out = clamp(acc · scale, lo, hi) + zero_point`, rounded half to even; or, with `rndnu`, the
+/// `Rndnu` scheme in its fixed-point form (`Requantizer::requantize` of
+/// [`RequantScheme::Rndnu`]: `clamp(round_half_up(acc · scale), lo, hi) + zero_point`), which
+/// only the kernels that say so take (`qgemm`'s `Kernels::fuses_rndnu`; the others are never
+/// given such a stage).
 #[derive(Clone, Copy, Debug)]
 pub struct Fp32Requant<'a> {
     /// Multiplier per tensor; with `channel_scales`, the largest of them (kernels use it to
@@ -282,6 +286,24 @@ pub struct Fp32Requant<'a> {
     /// One multiplier per output column, starting at the kernel call's first column (at least
     /// as many as the call's columns), instead of `scale`.
     pub channel_scales: Option<&'a [f32]>,
+    /// The `Rndnu` scheme instead of `Fp32` (then `scale` and `channel_scales` are the same
+    /// scales, for information; the kernels use these constants).
+    pub rndnu: Option<RndnuFused<'a>>,
+}
+
+/// The `Rndnu` constants of a fused stage ([`crate::requant::rndnu_fixed_point`]): per
+/// accumulator `srshl(sqdmulh(sqshl(acc, pre_shl), multiplier), post_shl)`.
+#[derive(Clone, Copy, Debug)]
+pub struct RndnuFused<'a> {
+    /// The Q31 multiplier (per tensor).
+    pub multiplier: i32,
+    /// The saturating left shift before the multiply (`pre >= 0`).
+    pub pre_shl: i32,
+    /// The rounding shift after it, as `srshl` takes it (`−post < 0`: a right shift).
+    pub post_shl: i32,
+    /// Per output column, from the kernel call's first column (at least as many as the call's
+    /// columns), instead of the three above: multipliers, `pre_shl`, `post_shl`.
+    pub channels: Option<(&'a [i32], &'a [i32], &'a [i32])>,
 }
 
 impl Fp32Requant<'static> {
@@ -294,6 +316,7 @@ impl Fp32Requant<'static> {
         zero_point: 0,
         signed: false,
         channel_scales: None,
+        rndnu: None,
     };
 }
 
@@ -307,6 +330,46 @@ impl<'a> Fp32Requant<'a> {
             zero_point: r.zero_point(),
             signed: r.qtype() == QType::I8,
             channel_scales: None,
+            rndnu: None,
+        })
+    }
+
+    /// The fused form of `r`, if its scheme is `Rndnu` (for the kernels that fuse it).
+    pub fn from_rndnu(r: &Requantizer) -> Option<Fp32Requant<'static>> {
+        if r.scheme() != RequantScheme::Rndnu {
+            return None;
+        }
+        let (multiplier, pre, post) = crate::requant::rndnu_fixed_point(r.mantissa(), r.shift());
+        Some(Fp32Requant {
+            scale: r.scale(),
+            lo: (i64::from(r.qmin()) - i64::from(r.zero_point())) as f32,
+            hi: (i64::from(r.qmax()) - i64::from(r.zero_point())) as f32,
+            zero_point: r.zero_point(),
+            signed: r.qtype() == QType::I8,
+            channel_scales: None,
+            rndnu: Some(RndnuFused {
+                multiplier,
+                pre_shl: pre,
+                post_shl: -post,
+                channels: None,
+            }),
+        })
+    }
+
+    /// The fused form of a per-channel requantizer whose scheme is `Rndnu` (channel `j` =
+    /// column `j`; every channel shares the clamp and zero point of channel 0).
+    pub fn from_rndnu_per_channel(r: &'a PerChannelRequantizer) -> Option<Fp32Requant<'a>> {
+        let first = Fp32Requant::from_rndnu(r.channel(0)?)?;
+        let channels = r.rndnu_fixed_point()?;
+        let max = r.scales().iter().fold(0f32, |m, &s| m.max(s));
+        Some(Fp32Requant {
+            scale: max,
+            channel_scales: Some(r.scales()),
+            rndnu: first.rndnu.map(|f| RndnuFused {
+                channels: Some(channels),
+                ..f
+            }),
+            ..first
         })
     }
 
@@ -325,8 +388,13 @@ impl<'a> Fp32Requant<'a> {
 
     /// The same requantization for a call whose first column is column `c0` of this one.
     pub fn from_column(&self, c0: usize) -> Fp32Requant<'a> {
+        let tail = |s: &'a [i32]| s.get(c0..).unwrap_or(&[]);
         Fp32Requant {
             channel_scales: self.channel_scales.map(|s| s.get(c0..).unwrap_or(&[])),
+            rndnu: self.rndnu.map(|f| RndnuFused {
+                channels: f.channels.map(|(m, p, q)| (tail(m), tail(p), tail(q))),
+                ..f
+            }),
             ..*self
         }
     }

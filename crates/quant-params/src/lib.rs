@@ -99,7 +99,7 @@ pub mod ukernel;
 
 pub use bulk::{BulkKernels, PerChannelRequantizer, RequantPlan};
 pub use error::QuantError;
-pub use int8::{Fp32Requant, Input8, Output8, OutputStage, StagePlan};
+pub use int8::{Fp32Requant, Input8, Output8, OutputStage, RndnuFused, StagePlan};
 pub use params::{PerChannelParams, QType, QuantParams};
 pub use requant::{RequantScheme, Requantizer};
 pub use ukernel::{BulkEntry, BULK};

@@ -71,6 +71,24 @@ pub fn mantissa_shift(scale: f32) -> (i64, u32) {
     (mantissa, shift)
 }
 
+/// `Rndnu` in the fixed-point form of NEON's `sqshl`/`sqdmulh`/`srshl` (XNNPACK's `rndnu`
+/// kernels compute it this way): for the scale `mantissa · 2^-shift` ([`mantissa_shift`]),
+/// `(multiplier, pre, post)` with `multiplier = mantissa << 7` (a Q31 value in
+/// `[2^30, 2^31)`), `post = max(shift − 24, 1)` and `pre = post − (shift − 24)` (0 for scales
+/// below 1/2). Then `(acc · mantissa + 2^(shift−1)) >> shift` is
+/// `rounding_shr(sat_high_mul(sat_shl(acc, pre), multiplier), post)`, where `sat_shl` is a
+/// saturating left shift (`sqshl`), `sat_high_mul(x, m)` is `floor(2·x·m / 2^32)` (`sqdmulh`)
+/// and `rounding_shr(x, p)` adds `2^(p−1)` and shifts right (`srshl` by `−p`): the flooring of
+/// the middle step does not change the one rounding at the end (`floor(floor(y) / 2^p) =
+/// floor(y / 2^p)`), and the saturation of the first step only happens where the exact result
+/// is beyond `±2^29`, far outside every clamp.
+pub fn rndnu_fixed_point(mantissa: i64, shift: u32) -> (i32, i32, i32) {
+    let s = shift as i32;
+    let post = (s - 24).max(1);
+    let pre = post - (s - 24);
+    ((mantissa << 7) as i32, pre, post)
+}
+
 /// gemmlowp's representation of a scale: `scale = multiplier * 2^-31 * 2^exponent`, with
 /// `multiplier` in `[2^30, 2^31)` (TFLite's `QuantizeMultiplier`). For scales in
 /// `[2^-32, 256)`, `exponent` is in `[-31, 8]`.
@@ -401,5 +419,64 @@ mod tests {
         assert_eq!(c.requantize(-5), 10);
         assert_eq!(c.requantize(100), 20);
         assert_eq!(c.requantize(3), 13);
+    }
+
+    /// `rndnu_fixed_point`'s sequence (the NEON instructions emulated on integers) equals
+    /// `Requantizer::requantize` for `Rndnu`, clamps included, over scales from `2^-32` to
+    /// just below 256 (both signs of `pre`) and accumulators from the whole i32 range.
+    #[test]
+    fn rndnu_fixed_point_is_exact() {
+        fn sqshl(x: i32, n: i32) -> i32 {
+            (i64::from(x) << n).clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
+        }
+        fn sqdmulh(x: i32, m: i32) -> i32 {
+            ((2 * i64::from(x) * i64::from(m)) >> 32)
+                .clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
+        }
+        fn srshl_right(x: i32, p: i32) -> i32 {
+            ((i64::from(x) + (1i64 << (p - 1))) >> p) as i32
+        }
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let scales = [
+            2f32.powi(-32),
+            1e-6,
+            0.0007,
+            0.3,
+            0.4999,
+            0.5,
+            0.75,
+            1.0,
+            3.0,
+            255.9,
+        ];
+        for &scale in &scales {
+            for (zp, qt) in [(7, QType::U8), (-5, QType::I8), (0, QType::I8)] {
+                let r = Requantizer::new(RequantScheme::Rndnu, scale, zp, qt).unwrap();
+                let (m, pre, post) = rndnu_fixed_point(r.mantissa(), r.shift());
+                assert!((1 << 30..=i32::MAX).contains(&m) && pre >= 0 && post >= 1);
+                let lo = r.qmin() - zp;
+                let hi = r.qmax() - zp;
+                let mut accs = vec![0, 1, -1, i32::MAX, i32::MIN, 1 << 20, -(1 << 20)];
+                accs.extend((0..2000).map(|i| {
+                    let x = next() as i32;
+                    if i % 2 == 0 {
+                        x >> (i % 31)
+                    } else {
+                        x
+                    }
+                }));
+                for acc in accs {
+                    let v = srshl_right(sqdmulh(sqshl(acc, pre), m), post);
+                    let got = v.clamp(lo, hi) + zp;
+                    assert_eq!(got, r.requantize(acc), "scale {scale} acc {acc}");
+                }
+            }
+        }
     }
 }

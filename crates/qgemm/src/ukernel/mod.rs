@@ -188,11 +188,12 @@ pub struct Kernels {
     pub kr: usize,
     /// The indirect micro-kernel (the function the entry is named after).
     pub run: IgemmFn,
-    /// The same kernel with the `Fp32` requantization (per tensor or per channel) fused into
-    /// its store, where the entry has one (AVX-512 VNNI).
+    /// The same kernel with the `Fp32` requantization (per tensor or per channel; the `Rndnu`
+    /// form too where [`Kernels::fuses_rndnu`]) fused into its store, where the entry has one
+    /// (`igemm_6x8c4__avx2`, AVX-512 VNNI, the aarch64 8x8c4 / 2x8c16 / 4x16c4 / 4x16c8).
     pub run_fp32: Option<IgemmFp32Fn>,
     /// A strided-A GEMM kernel with the same fusion that runs many row blocks per call, where
-    /// the entry has one (AVX-512 VNNI): the driver's path for plain GEMM.
+    /// the entry has one: the driver's path for plain GEMM.
     pub gemm_fp32: Option<GemmFp32Fn>,
     /// The strided-A kernel with i32 output (the driver's path for i32 C).
     pub gemm_i32: Option<GemmI32Fn>,
@@ -204,6 +205,10 @@ pub struct Kernels {
     /// `|a''·w'| · 2 <= 32512`). Plans choose such an entry only for weights inside its range
     /// ([`choose`]).
     pub w_min: i8,
+    /// Whether the fused entries ([`Kernels::run_fp32`], [`Kernels::gemm_fp32`]) also take the
+    /// `Rndnu` form of [`Fp32Requant`] (`rndnu` set): the aarch64 entries. The others are only
+    /// ever given the `Fp32` form ([`Kernels::fused`]).
+    pub fuses_rndnu: bool,
 }
 
 /// One entry of [`IGEMM`]: the ISA level, the name (= the name of the function in
@@ -222,6 +227,7 @@ const fn plain(mr: usize, nr: usize, run: IgemmFn, signed_a: bool) -> Kernels {
         gemm_i32: None,
         signed_a,
         w_min: i8::MIN,
+        fuses_rndnu: false,
     }
 }
 
@@ -249,6 +255,39 @@ impl Kernels {
             gemm_i32: Some(gemm_i32),
             ..self
         }
+    }
+
+    /// These kernels, whose fused entries also take the `Rndnu` form ([`Kernels::fuses_rndnu`]).
+    #[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
+    const fn with_rndnu(self) -> Kernels {
+        Kernels {
+            fuses_rndnu: true,
+            ..self
+        }
+    }
+
+    /// The stage these kernels' fused entries take for `r`, if they have such entries and can
+    /// fuse its scheme (`Fp32`; `Rndnu` where [`Kernels::fuses_rndnu`]).
+    pub fn fused(&self, r: &quant_params::Requantizer) -> Option<Fp32Requant<'static>> {
+        self.run_fp32?;
+        Fp32Requant::from_requantizer(r).or_else(|| {
+            self.fuses_rndnu
+                .then(|| Fp32Requant::from_rndnu(r))
+                .flatten()
+        })
+    }
+
+    /// [`Kernels::fused`] for a per-channel requantizer (channel `j` = column `j`).
+    pub fn fused_per_channel<'a>(
+        &self,
+        r: &'a quant_params::PerChannelRequantizer,
+    ) -> Option<Fp32Requant<'a>> {
+        self.run_fp32?;
+        Fp32Requant::from_per_channel(r).or_else(|| {
+            self.fuses_rndnu
+                .then(|| Fp32Requant::from_rndnu_per_channel(r))
+                .flatten()
+        })
     }
 
     /// These kernels on the packing with `kr` channels per k-group.
@@ -318,6 +357,7 @@ pub static IGEMM: Table<Kernels> = Table::new(&[
         name: "igemm_8x8c4__neon",
         kernels: plain(neon::MR_8X8, neon::NR_8X8, neon::igemm_8x8c4__neon, false)
             .with_fp32(neon::igemm_8x8c4_fp32__neon)
+            .with_rndnu()
             .with_strided(neon::gemm_8x8c4_fp32__neon, neon::gemm_8x8c4_i32__neon),
     },
     // NEON 2×8, 8-bit `smull`/`smlal2` into i16 pairs + `sadalp` (MLAS/gemmlowp class): `c16`
@@ -330,6 +370,7 @@ pub static IGEMM: Table<Kernels> = Table::new(&[
             .with_kr(neon::KR_2X8)
             .with_w_min(-127)
             .with_fp32(neon::igemm_2x8c16_fp32__neon)
+            .with_rndnu()
             .with_strided(neon::gemm_2x8c16_fp32__neon, neon::gemm_2x8c16_i32__neon),
     },
     // NEON `sdot` by element (FEAT_DotProd): signed activations.
@@ -356,6 +397,7 @@ pub static IGEMM: Table<Kernels> = Table::new(&[
             true,
         )
         .with_fp32(neondot::igemm_4x16c4_fp32__neondot)
+        .with_rndnu()
         .with_strided(
             neondot::gemm_4x16c4_fp32__neondot,
             neondot::gemm_4x16c4_i32__neondot,
@@ -376,6 +418,7 @@ pub static IGEMM: Table<Kernels> = Table::new(&[
         kernels: plain(i8mm::MR, i8mm::NR, i8mm::igemm_4x16c8__neoni8mm, false)
             .with_kr(8)
             .with_fp32(i8mm::igemm_4x16c8_fp32__neoni8mm)
+            .with_rndnu()
             .with_strided(
                 i8mm::gemm_4x16c8_fp32__neoni8mm,
                 i8mm::gemm_4x16c8_i32__neoni8mm,

@@ -1035,6 +1035,7 @@ mod tests {
                     zero_point: zp,
                     signed,
                     channel_scales: None,
+                    rndnu: None,
                 };
                 let e: Vec<u8> = want
                     .iter()

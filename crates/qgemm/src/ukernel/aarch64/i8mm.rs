@@ -19,7 +19,7 @@
 #![allow(non_snake_case)]
 
 use super::super::load8;
-use super::out::{bytes16, requant8, scales, store16, store_i32};
+use super::out::{bytes16, cols, store16, store_i32};
 use core::arch::aarch64::*;
 
 /// Rows per tile of `igemm_4x16c8__neoni8mm` (and of `igemm_4x8c4__neoni8mm`).
@@ -32,7 +32,7 @@ pub const NR_C4: usize = 8;
 super::dot_kernel!(igemm_4x8c4__neoni8mm, inner_sudot, "neon,i8mm", "sudot");
 
 tile_entries! {
-    inner, NR, MR, fast = (whole_blocks, whole_blocks_i32),
+    inner, NR, MR, fast = (whole_blocks, whole_blocks_rndnu, whole_blocks_i32),
     /// See [`super::super::IgemmFn`] (`c8` packing).
     ///
     /// # Safety
@@ -201,11 +201,11 @@ kernel_fn! {
             };
             let rows = [row(0, false), row(0, true), row(1, false), row(1, true)];
             if FUSED {
-                let s = scales::<4>(q, col, nr);
+                let s = cols::<4>(q, col, nr);
                 for (m, r) in rows.iter().enumerate().take(mr) {
                     let v = bytes16(
-                        requant8(r[0], r[1], s[0], s[1], st),
-                        requant8(r[2], r[3], s[2], s[3], st),
+                        s.requant8(0, r[0], r[1], st),
+                        s.requant8(2, r[2], r[3], st),
                         st,
                     );
                     store16(out.add(m * out_stride), v, nr);
@@ -478,6 +478,36 @@ macro_rules! fp32_blocks_asm {
     };
 }
 
+/// [`blocks_asm`] with the `Rndnu` epilogue ([`super::rndnu_asm`]) for the output type `$out`:
+/// the stage (v12-v14 from `{stg}`), row pair 0 unzipped (which frees its accumulators
+/// v16-v23), the block's 16 multipliers, `sqshl` and `srshl` counts into v8-v11, v16-v19,
+/// v20-v23 (`ld1` from `{rm}`, `{rp}`, `{rq}`, each advanced by `{sstep}`), then both row pairs
+/// through [`super::rndnu_asm`].
+macro_rules! rndnu_blocks_asm {
+    ($eor:tt, $out:tt, $a:expr, $taps:expr, $n16:tt, $w:expr, $bias:expr, $o:tt, $nb:expr,
+        $x:expr, $r:expr, $sstep:expr, $stg:expr) => {
+        blocks_asm!(
+            $eor,
+            concat!(
+                "ldp q12, q13, [{stg}]\n",
+                "ldr q14, [{stg}, #32]\n",
+                unzip_pair!(0),
+                "ld1 {{v8.4s, v9.4s, v10.4s, v11.4s}}, [{rm}], {sstep}\n",
+                "ld1 {{v16.4s, v17.4s, v18.4s, v19.4s}}, [{rp}], {sstep}\n",
+                "ld1 {{v20.4s, v21.4s, v22.4s, v23.4s}}, [{rq}], {sstep}\n",
+                rndnu_asm!([[0 1 2 3] => "o0", [4 5 6 7] => "o1"], [8 9 10 11],
+                    [16 17 18 19], [20 21 22 23], 12, 13, 14, $out),
+                unzip_pair!(1),
+                rndnu_asm!([[0 1 2 3] => "o2", [4 5 6 7] => "o3"], [8 9 10 11],
+                    [16 17 18 19], [20 21 22 23], 12, 13, 14, $out),
+            ),
+            $a, $taps, $n16, $w, $bias, $o, $nb, $x,
+            [rm = inout(reg) $r[0] => _, rp = inout(reg) $r[1] => _,
+             rq = inout(reg) $r[2] => _, sstep = in(reg) $sstep, stg = in(reg) $stg,]
+        )
+    };
+}
+
 /// The 8-channel k-group of the rows' tails (`kc mod 16 = 8` in the whole-block paths): 8
 /// bytes per row (`ldr d`), the two row pairs (`zip1`; `eor` with the broadcast `{x}` for
 /// `xor`), the group's 8 column-pair weight vectors (`ldp q`), 16 `usmmla`, and the `subs` of
@@ -516,11 +546,12 @@ macro_rules! i32_epilogue {
 }
 
 kernel_fn! {
-    /// The whole-block part of `igemm_4x16c8_fp32__neoni8mm` (and its strided form): for calls
-    /// of [`super::whole_shape`], the first `ncols / 16` column blocks in one `asm!` block
+    /// The whole-block part of `igemm_4x16c8_fp32__neoni8mm` (and its strided form): for calls of
+    /// [`super::whole_shape`], the first `ncols / 16` column blocks in one `asm!` block
     /// ([`fp32_blocks_asm`]: the k-loop of [`k16`], the rows unzipped from the 2 × 2 blocks, the
-    /// `Fp32` stage of [`super::out`] in registers, one `str q` per row); returns how many
-    /// columns it stored (0 for other calls).
+    /// `Fp32` stage of [`super::out`] in registers (`q.rndnu` unset; [`whole_blocks_rndnu`] with
+    /// [`rndnu_blocks_asm`] takes the `Rndnu` form); one `str q` per row); returns how many columns
+    /// it stored (0 for other calls).
     ///
     /// # Safety
     /// The contract of [`crate::ukernel::IgemmFp32Fn`] with `MR = 4`, `NR = 16`, `KR = 8`;
@@ -531,9 +562,9 @@ kernel_fn! {
         else {
             return 0;
         };
+        let stage = st.bytes();
         let scales = super::ColScales::<NR>::new(q);
         let (sc, sstep) = scales.ptr_step();
-        let stage = st.bytes();
         // SAFETY: the asm reads, per block, the NR biases (advancing 64 bytes), taps · 4 row
         // pointers at `a` and kc bytes of each row, the block's taps · kc · 16 packed bytes
         // (the next block follows: w_stride is one block), 16 scales (channel scales: the
@@ -549,6 +580,43 @@ kernel_fn! {
                 ($eor:tt, $out:tt, $tl:tt) => {
                     fp32_blocks_asm!($eor, $out, a, taps, (n16, g, $tl), w, bias,
                         [o0, o1, o2, o3], nb, a_xor, sc, sstep, stg)
+                };
+            }
+            fp32_variant!(run, a_xor != 0, st.signed, g > 0);
+        }
+        nb * NR
+    }
+}
+
+kernel_fn! {
+    /// The `Rndnu` form of [`whole_blocks`] (its calls with `q.rndnu` set): the same blocks with
+    /// the `Rndnu` epilogue; returns how many columns it stored (0 for other calls).
+    ///
+    /// # Safety
+    /// As [`whole_blocks`], with `q.rndnu` set; inlined into a function with the kernel's
+    /// features.
+    #[inline(always)]
+    fast_fp32 whole_blocks_rndnu(mr, ncols, w_stride, taps, kc, a, a_xor, w, bias, q, st, out, out_stride) {
+        let Some((n16, g, nb)) = super::whole_shape::<MR, NR, 16, 8>(mr, ncols, w_stride, taps, kc)
+        else {
+            return 0;
+        };
+        let stage = st.bytes();
+        let Some(rn) = &q.rndnu else {
+            return 0;
+        };
+        let cols = super::RndnuCols::<NR>::new(rn);
+        let (r, sstep) = cols.ptrs_step();
+        // SAFETY: as in the `Fp32` form, with 16 constants of each kind per block read from the three
+        // pointers (channel constants: the call's columns; per tensor: `cols`, not
+        // advanced) instead of the scales.
+        unsafe {
+            let stg = stage.as_ptr();
+            let [o0, o1, o2, o3] = super::rows4(out, out_stride);
+            macro_rules! run {
+                ($eor:tt, $out:tt, $tl:tt) => {
+                    rndnu_blocks_asm!($eor, $out, a, taps, (n16, g, $tl), w, bias,
+                        [o0, o1, o2, o3], nb, a_xor, r, sstep, stg)
                 };
             }
             fp32_variant!(run, a_xor != 0, st.signed, g > 0);

@@ -100,10 +100,12 @@ pub(crate) use dot_kernel;
 ///   (one tap, `kc = 4 · kc4` channels: the bytes past the GEMM's `k` meet zero weights), then
 ///   the `$fp32` loop, or the same loop storing i32.
 ///
-/// `fast = ($f, $fi)`: functions of the `igemm_fp32` parameters (`$f`, with the stage) and of
-/// the i32 ones over `ncols` (`$fi`) that store the leading whole-block columns in one go where
-/// they can and return how many (a multiple of `$nr`; 0 where the call is not of their shape);
-/// the loops above run the tile body on the rest. `none` for either: no such path. The doc
+/// `fast = ($f, $fr, $fi)`: functions of the `igemm_fp32` parameters (`$f` for the `Fp32`
+/// stage, `$fr` for its `Rndnu` form) and of the i32 ones over `ncols` (`$fi`) that store the
+/// leading whole-block columns in one go where they can and return how many (a multiple of
+/// `$nr`; 0 where the call is not of their shape); the loops above run the tile body on the
+/// rest. The fused entries choose `$f` or `$fr` once per call (the strided one keeps a row-block
+/// loop per scheme, so neither pays for the other's code). `none` for any: no such path. The doc
 /// comments (with `# Safety`) and attributes (`#[target_feature]`) precede each name.
 macro_rules! tile_entries {
     (@fast none, $($x:tt)*) => { 0 };
@@ -130,6 +132,18 @@ macro_rules! tile_entries {
             col += $nr;
         }
     }};
+    // The fused loop with $fast (Fp32) or $fast_r (Rndnu), chosen by the stage.
+    (@fused $tile:ident, $nr:expr, ($fast:ident, $fast_r:ident), $mr:expr, $ncols:expr,
+        $ws:expr, $taps:expr, $kc:expr, $a:expr, $x:expr, $w:expr, $bias:expr, $q:expr,
+        $st:expr, $out:expr, $os:expr) => {{
+        if $q.rndnu.is_some() {
+            tile_entries!(@fp32 $tile, $nr, $fast_r, $mr, $ncols, $ws, $taps, $kc, $a, $x, $w,
+                $bias, $q, $st, $out, $os)
+        } else {
+            tile_entries!(@fp32 $tile, $nr, $fast, $mr, $ncols, $ws, $taps, $kc, $a, $x, $w,
+                $bias, $q, $st, $out, $os)
+        }
+    }};
     (@fp32 $tile:ident, $nr:expr, $fast:ident, $mr:expr, $ncols:expr, $ws:expr, $taps:expr,
         $kc:expr, $a:expr, $x:expr, $w:expr, $bias:expr, $q:expr, $st:expr, $out:expr,
         $os:expr) => {{
@@ -153,7 +167,7 @@ macro_rules! tile_entries {
         });
         rows
     }};
-    ($tile:ident, $nr:expr, $mr:expr, fast = ($fast:ident, $fast_i32:ident),
+    ($tile:ident, $nr:expr, $mr:expr, fast = ($fast:ident, $fast_r:ident, $fast_i32:ident),
         $(#[$mi:meta])* $name:ident, $(#[$mf:meta])* $fp32:ident,
         $(#[$mg:meta])* $gemm_fp32:ident, $(#[$mh:meta])* $gemm_i32:ident $(,)?) => {
         kernel_fn! {
@@ -172,8 +186,8 @@ macro_rules! tile_entries {
             $(#[$mf])*
             pub igemm_fp32 $fp32(mr, ncols, w_stride, taps, kc, a, a_xor, w, bias, q, out, out_stride) {
                 let st = super::out::Stage::new(q);
-                tile_entries!(@fp32 $tile, $nr, $fast, mr, ncols, w_stride, taps, kc, a, a_xor, w,
-                    bias, q, &st, out, out_stride)
+                tile_entries!(@fused $tile, $nr, ($fast, $fast_r), mr, ncols, w_stride, taps, kc,
+                    a, a_xor, w, bias, q, &st, out, out_stride)
             }
         }
 
@@ -182,12 +196,23 @@ macro_rules! tile_entries {
             pub gemm_fp32 $gemm_fp32(mb, ncols, w_stride, kc4, a, lda, a_xor, w, bias, q, out, out_stride) {
                 let st = super::out::Stage::new(q);
                 let kc = 4 * kc4;
-                for r in 0..mb {
-                    let rows = tile_entries!(@rows $mr, a, lda, r);
-                    // SAFETY: row block r's outputs are inside `out` (the caller's contract).
-                    let o = unsafe { out.add(r * $mr * out_stride) };
-                    tile_entries!(@fp32 $tile, $nr, $fast, $mr, ncols, w_stride, 1, kc,
-                        rows.as_ptr(), a_xor, w, bias, q, &st, o, out_stride)
+                // One row-block loop per scheme (the choice made once per call).
+                macro_rules! blocks {
+                    ($f:ident) => {
+                        for r in 0..mb {
+                            let rows = tile_entries!(@rows $mr, a, lda, r);
+                            // SAFETY: row block r's outputs are inside `out` (the caller's
+                            // contract).
+                            let o = unsafe { out.add(r * $mr * out_stride) };
+                            tile_entries!(@fp32 $tile, $nr, $f, $mr, ncols, w_stride, 1, kc,
+                                rows.as_ptr(), a_xor, w, bias, q, &st, o, out_stride)
+                        }
+                    };
+                }
+                if q.rndnu.is_some() {
+                    blocks!($fast_r)
+                } else {
+                    blocks!($fast)
                 }
             }
         }
@@ -253,6 +278,37 @@ impl<const N: usize> ColScales<N> {
         match self.channel {
             Some(p) => (p, 4 * N),
             None => (self.tensor.as_ptr(), 0),
+        }
+    }
+}
+
+/// The `Rndnu` constants a whole-block `asm!` reads, 4·`N` each per block from `{rm}` (Q31
+/// multipliers), `{rp}` (`sqshl` counts), `{rq}` (`srshl` counts), each advanced by `{sstep}`
+/// bytes: the call's channel constants, or `N` copies of the per-tensor ones (not advanced).
+pub(crate) struct RndnuCols<const N: usize> {
+    tensor: [[i32; N]; 3],
+    channel: Option<[*const i32; 3]>,
+}
+
+impl<const N: usize> RndnuCols<N> {
+    /// The constants of `r` (channel constants: at least the call's columns, as the kernel
+    /// contracts say).
+    #[inline(always)]
+    pub(crate) fn new(r: &quant_params::RndnuFused) -> Self {
+        RndnuCols {
+            tensor: [[r.multiplier; N], [r.pre_shl; N], [r.post_shl; N]],
+            channel: r
+                .channels
+                .map(|(m, p, q)| [m.as_ptr(), p.as_ptr(), q.as_ptr()]),
+        }
+    }
+
+    /// `([{rm}, {rp}, {rq}], {sstep})`; the pointers live as long as `self`.
+    #[inline(always)]
+    pub(crate) fn ptrs_step(&self) -> ([*const i32; 3], usize) {
+        match self.channel {
+            Some(p) => (p, 4 * N),
+            None => (self.tensor.each_ref().map(|t| t.as_ptr()), 0),
         }
     }
 }
@@ -434,6 +490,56 @@ macro_rules! fp32_asm {
                 "fcvtns v", $c, ".4s, v", $c, ".4s\n",
                 "fcvtns v", $d, ".4s, v", $d, ".4s\n",
             )*
+            narrow_asm!([$([$a $b $c $d] => $o),*], $zp, $lo, $hi, $out),
+        )
+    };
+}
+
+/// [`fp32_asm`] with the `Rndnu` scheme instead of `Fp32`: each vector `sqshl` by its
+/// columns' pre-shifts `[p0 p1 p2 p3]`, `sqdmulh` by their multipliers `[m0 m1 m2 m3]`,
+/// `srshl` by their (negative) post-shifts `[q0 q1 q2 q3]` (all rows step by step;
+/// [`quant_params::requant::rndnu_fixed_point`]), then the same narrowing, clamps and stores.
+macro_rules! rndnu_asm {
+    (
+        [$([$a:literal $b:literal $c:literal $d:literal] => $o:tt),*],
+        [$m0:literal $m1:literal $m2:literal $m3:literal],
+        [$p0:literal $p1:literal $p2:literal $p3:literal],
+        [$q0:literal $q1:literal $q2:literal $q3:literal], $zp:literal, $lo:literal, $hi:literal,
+        $out:tt
+    ) => {
+        concat!(
+            $(
+                "sqshl v", $a, ".4s, v", $a, ".4s, v", $p0, ".4s\n",
+                "sqshl v", $b, ".4s, v", $b, ".4s, v", $p1, ".4s\n",
+                "sqshl v", $c, ".4s, v", $c, ".4s, v", $p2, ".4s\n",
+                "sqshl v", $d, ".4s, v", $d, ".4s, v", $p3, ".4s\n",
+            )*
+            $(
+                "sqdmulh v", $a, ".4s, v", $a, ".4s, v", $m0, ".4s\n",
+                "sqdmulh v", $b, ".4s, v", $b, ".4s, v", $m1, ".4s\n",
+                "sqdmulh v", $c, ".4s, v", $c, ".4s, v", $m2, ".4s\n",
+                "sqdmulh v", $d, ".4s, v", $d, ".4s, v", $m3, ".4s\n",
+            )*
+            $(
+                "srshl v", $a, ".4s, v", $a, ".4s, v", $q0, ".4s\n",
+                "srshl v", $b, ".4s, v", $b, ".4s, v", $q1, ".4s\n",
+                "srshl v", $c, ".4s, v", $c, ".4s, v", $q2, ".4s\n",
+                "srshl v", $d, ".4s, v", $d, ".4s, v", $q3, ".4s\n",
+            )*
+            narrow_asm!([$([$a $b $c $d] => $o),*], $zp, $lo, $hi, $out),
+        )
+    };
+}
+
+/// The second half of [`fp32_asm`] and [`rndnu_asm`]: per row, the four requantized i32
+/// vectors narrowed to i16 (`sqxtn`/`sqxtn2`), the zero point added (`sqadd`), narrowed to the
+/// output type (`sqxtun`/`sqxtn` and their `2` forms), clamped and stored ([`fp32_store`]).
+macro_rules! narrow_asm {
+    (
+        [$([$a:literal $b:literal $c:literal $d:literal] => $o:tt),*], $zp:literal, $lo:literal,
+        $hi:literal, $out:tt
+    ) => {
+        concat!(
             $(
                 "sqxtn v", $a, ".4h, v", $a, ".4s\n",
                 "sqxtn2 v", $a, ".8h, v", $b, ".4s\n",
@@ -487,6 +593,45 @@ macro_rules! fp32_asm8 {
                 "fmul v", $b, ".4s, v", $b, ".4s, v", $s1, ".4s\n",
             )*
             $("fcvtns v", $a, ".4s, v", $a, ".4s\n", "fcvtns v", $b, ".4s, v", $b, ".4s\n",)*
+            narrow_asm8!([$([$a $b] => $o),*], $zp, $lo, $hi, $out),
+        )
+    };
+}
+
+/// [`fp32_asm8`] with the `Rndnu` scheme ([`rndnu_asm`]): pre-shifts `[p0 p1]`, multipliers
+/// `[m0 m1]`, post-shifts `[q0 q1]`.
+macro_rules! rndnu_asm8 {
+    (
+        [$([$a:literal $b:literal] => $o:literal),*], [$m0:literal $m1:literal],
+        [$p0:literal $p1:literal], [$q0:literal $q1:literal], $zp:literal, $lo:literal,
+        $hi:literal, $out:tt
+    ) => {
+        concat!(
+            $(
+                "sqshl v", $a, ".4s, v", $a, ".4s, v", $p0, ".4s\n",
+                "sqshl v", $b, ".4s, v", $b, ".4s, v", $p1, ".4s\n",
+            )*
+            $(
+                "sqdmulh v", $a, ".4s, v", $a, ".4s, v", $m0, ".4s\n",
+                "sqdmulh v", $b, ".4s, v", $b, ".4s, v", $m1, ".4s\n",
+            )*
+            $(
+                "srshl v", $a, ".4s, v", $a, ".4s, v", $q0, ".4s\n",
+                "srshl v", $b, ".4s, v", $b, ".4s, v", $q1, ".4s\n",
+            )*
+            narrow_asm8!([$([$a $b] => $o),*], $zp, $lo, $hi, $out),
+        )
+    };
+}
+
+/// The second half of [`fp32_asm8`] and [`rndnu_asm8`] (see [`narrow_asm`]), one `str d` per
+/// row to `{o}` (advanced by 8).
+macro_rules! narrow_asm8 {
+    (
+        [$([$a:literal $b:literal] => $o:literal),*], $zp:literal, $lo:literal, $hi:literal,
+        $out:tt
+    ) => {
+        concat!(
             $(
                 "sqxtn v", $a, ".4h, v", $a, ".4s\n",
                 "sqxtn2 v", $a, ".8h, v", $b, ".4s\n",

@@ -6,7 +6,7 @@
 #![allow(non_snake_case)]
 
 use super::super::load4;
-use super::out::{bytes8, requant8, scales, store8, store_i32};
+use super::out::{bytes8, cols, store8, store_i32};
 use core::arch::aarch64::*;
 
 /// Rows per tile.
@@ -68,7 +68,7 @@ pub const MR_8X8: usize = 8;
 pub const NR_8X8: usize = 8;
 
 tile_entries! {
-    tile_8x8, NR_8X8, MR_8X8, fast = (whole_blocks_8x8, whole_blocks_8x8_i32),
+    tile_8x8, NR_8X8, MR_8X8, fast = (whole_blocks_8x8, whole_blocks_8x8_rndnu, whole_blocks_8x8_i32),
     /// `igemm_8x8c4__neon`: 8 rows × 8 columns on ARMv8.0 NEON, the class of QNNPACK's
     /// `8x8-aarch64-neon` kernel, on the `c4` packing with `NR = 8` (the packing of
     /// `igemm_4x8c4__neon`). Per 8 input channels: one `ldr d` + `uxtl` per row (8 channels of
@@ -181,16 +181,16 @@ kernel_fn! {
                 }
             }
             let s = if FUSED {
-                scales::<2>(q, col, nr)
+                cols::<2>(q, col, nr)
             } else {
-                [vdupq_n_f32(0.0); 2]
+                super::out::Cols::Fp32([vdupq_n_f32(0.0); 2])
             };
             // Rows by constant index (a runtime index would put the accumulators in memory).
             macro_rules! emit {
                 ($($m:literal)*) => {$(
                     if $m < mr {
                         if FUSED {
-                            let v = bytes8(requant8(c[$m][0], c[$m][1], s[0], s[1], st), st);
+                            let v = bytes8(s.requant8(0, c[$m][0], c[$m][1], st), st);
                             store8(out.add($m * out_stride), v, nr);
                         } else {
                             store_i32::<2>(out.cast::<i32>().add($m * out_stride), &c[$m], nr);
@@ -582,14 +582,36 @@ macro_rules! fp32_epilogue_8x8 {
     };
 }
 
+/// The `Rndnu` epilogue of [`whole_blocks_8x8`] for the output type `$out`: the block's 8
+/// multipliers, `sqshl` and `srshl` counts into v0/v1, v5/v6, v7/v8 (`ld1` from `{rm}`, `{rp}`,
+/// `{rq}`, each advanced by `{sstep}`), the stage (v2-v4 from `{stg}`), then
+/// [`super::rndnu_asm`] on row pairs as in [`fp32_epilogue_8x8`], as assembly lines.
+macro_rules! rndnu_epilogue_8x8 {
+    ($out:tt) => {
+        concat!(
+            "ld1 {{v0.4s, v1.4s}}, [{rm}], {sstep}\n",
+            "ld1 {{v5.4s, v6.4s}}, [{rp}], {sstep}\n",
+            "ld1 {{v7.4s, v8.4s}}, [{rq}], {sstep}\n",
+            "ldp q2, q3, [{stg}]\n",
+            "ldr q4, [{stg}, #32]\n",
+            "mov {r0}, {o0}\n",
+            rndnu_asm!([[16 17 18 19] => (rows "r0"), [20 21 22 23] => (rows "r0"),
+                [24 25 26 27] => (rows "r0"), [28 29 30 31] => (rows "r0")], [0 1 0 1],
+                [5 6 5 6], [7 8 7 8], 2, 3, 4, $out),
+            "add {o0}, {o0}, #8\n",
+        )
+    };
+}
+
 kernel_fn! {
     /// The whole-block part of `igemm_8x8c4_fp32__neon` (and its strided form): for calls of
-    /// [`super::whole_shape`] (`kc` a multiple of 4), the first `ncols / 8` column blocks in
-    /// one `asm!` block ([`blocks_8x8_asm`]: the bias, the k-loop of [`k8`], a 4-channel group
-    /// per tap when `kc mod 8 = 4`, the `Fp32` stage of [`super::out`] in registers, 8 bytes
+    /// [`super::whole_shape`] (`kc` a multiple of 4), the first `ncols / 8` column blocks in one
+    /// `asm!` block ([`blocks_8x8_asm`]: the bias, the k-loop of [`k8`], a 4-channel group per tap
+    /// when `kc mod 8 = 4`, the `Fp32` stage of [`super::out`] in registers (`q.rndnu` unset;
+    /// [`whole_blocks_8x8_rndnu`] with [`rndnu_epilogue_8x8`] takes the `Rndnu` form), 8 bytes
     /// stored per row); returns how many columns it stored (0 for other calls). Against the
-    /// per-block tile body it saves the call, the spilled stage constants and the per-row
-    /// stores with runtime lengths (about 100 instructions per 8 × 8 block).
+    /// per-block tile body it saves the call, the spilled stage constants and the per-row stores
+    /// with runtime lengths (about 100 instructions per 8 × 8 block).
     ///
     /// # Safety
     /// The contract of [`crate::ukernel::IgemmFp32Fn`] with `MR = 8`, `NR = 8`, `KR = 4`.
@@ -600,9 +622,9 @@ kernel_fn! {
         else {
             return 0;
         };
+        let stage = st.bytes();
         let scales = super::ColScales::<NR_8X8>::new(q);
         let (sc, sstep) = scales.ptr_step();
-        let stage = st.bytes();
         // SAFETY: the asm reads, per block, the NR biases (advancing 32 bytes), taps · 8 row
         // pointers at `a` and kc bytes of each row (8 per step, 4 in the tail group: kc is a
         // multiple of 4), the block's taps · kc · 8 packed bytes (the next block follows:
@@ -619,6 +641,46 @@ kernel_fn! {
                     blocks_8x8_asm!($eor, $tl, fp32_epilogue_8x8!($out), a, taps, n8, w, bias,
                         out, out_stride, nb, xv,
                         [sc = inout(reg) sc => _, sstep = in(reg) sstep, stg = in(reg) stg,])
+                };
+            }
+            fp32_variant!(run, a_xor != 0, st.signed, g > 0);
+        }
+        nb * NR_8X8
+    }
+}
+
+kernel_fn! {
+    /// The `Rndnu` form of [`whole_blocks_8x8`] (its calls with `q.rndnu` set): the same blocks
+    /// with the `Rndnu` epilogue; returns how many columns it stored (0 for other calls).
+    ///
+    /// # Safety
+    /// As [`whole_blocks_8x8`], with `q.rndnu` set.
+    #[inline(always)]
+    fast_fp32 whole_blocks_8x8_rndnu(mr, ncols, w_stride, taps, kc, a, a_xor, w, bias, q, st, out, out_stride) {
+        let Some((n8, g, nb)) =
+            super::whole_shape::<MR_8X8, NR_8X8, 8, 4>(mr, ncols, w_stride, taps, kc)
+        else {
+            return 0;
+        };
+        let stage = st.bytes();
+        let Some(rn) = &q.rndnu else {
+            return 0;
+        };
+        let cols = super::RndnuCols::<NR_8X8>::new(rn);
+        let (r, sstep) = cols.ptrs_step();
+        // SAFETY: as in the `Fp32` form, with 8 constants of each kind per block read from the three
+        // pointers (channel constants: the call's columns; per tensor: `cols`, not
+        // advanced) instead of the scales.
+        unsafe {
+            let xv = vdupq_n_u8(a_xor);
+            let stg = stage.as_ptr();
+            macro_rules! run {
+                ($eor:tt, $out:tt, $tl:tt) => {
+                    blocks_8x8_asm!($eor, $tl, rndnu_epilogue_8x8!($out), a, taps, n8, w,
+                        bias, out, out_stride, nb, xv,
+                        [rm = inout(reg) r[0] => _, rp = inout(reg) r[1] => _,
+                         rq = inout(reg) r[2] => _, sstep = in(reg) sstep,
+                         stg = in(reg) stg,])
                 };
             }
             fp32_variant!(run, a_xor != 0, st.signed, g > 0);
@@ -684,7 +746,7 @@ pub const NR_2X8: usize = 8;
 pub const KR_2X8: usize = 16;
 
 tile_entries! {
-    tile_2x8c16, NR_2X8, MR_2X8, fast = (whole_blocks_2x8, whole_blocks_2x8_i32),
+    tile_2x8c16, NR_2X8, MR_2X8, fast = (whole_blocks_2x8, whole_blocks_2x8_rndnu, whole_blocks_2x8_i32),
     /// `igemm_2x8c16__neon`: 2 rows × 8 columns on ARMv8.0 NEON with 8-bit multiplies, the
     /// scheme of XNNPACK's `2x8c16` `neon-mlal` and of ONNX Runtime's MLAS on cores without a dot
     /// product. Per 16 input channels: one `ldr q` (+ `eor`) per row, 128 bytes of weights (the
@@ -794,9 +856,9 @@ kernel_fn! {
             let b0 = vld1q_s32(bias);
             let b1 = vld1q_s32(bias.add(4));
             let s = if FUSED {
-                scales::<2>(q, col, nr)
+                cols::<2>(q, col, nr)
             } else {
-                [vdupq_n_f32(0.0); 2]
+                super::out::Cols::Fp32([vdupq_n_f32(0.0); 2])
             };
             // Rows by constant index (a runtime index would put the accumulators in memory).
             macro_rules! emit {
@@ -807,7 +869,7 @@ kernel_fn! {
                         let hi = vpaddq_s32(vpaddq_s32(r[4], r[5]), vpaddq_s32(r[6], r[7]));
                         let (lo, hi) = (vaddq_s32(lo, b0), vaddq_s32(hi, b1));
                         if FUSED {
-                            let v = bytes8(requant8(lo, hi, s[0], s[1], st), st);
+                            let v = bytes8(s.requant8(0, lo, hi, st), st);
                             store8(out.add($m * out_stride), v, nr);
                         } else {
                             store_i32::<2>(out.cast::<i32>().add($m * out_stride), &[lo, hi], nr);
@@ -984,10 +1046,10 @@ unsafe fn k16_rows<const XOR: bool, const R: usize>(
     }
 }
 
-/// The `asm!` of [`whole_blocks_2x8`] and [`whole_blocks_2x8_i32`]: `blocks_2x8_asm!(xor |
-/// plain, epilogue lines, operands…, [named operands of the epilogue])`. Per 8-column block: the accumulators
-/// zeroed, the k-loop of [`k16_body_2x8`] over the taps, each column's four lanes summed
-/// (`addp`), the biases added (row 0 in v16/v20, row 1 in v24/v28), then the epilogue, which
+/// The `asm!` of [`whole_blocks_2x8`] and [`whole_blocks_2x8_i32`]: `blocks_2x8_asm!(xor | plain,
+/// epilogue lines, operands…, [named operands of the epilogue])`. Per 8-column block: the
+/// accumulators zeroed, the k-loop of [`k16_body_2x8`] over the taps, each column's four lanes
+/// summed (`addp`), the biases added (row 0 in v16/v20, row 1 in v24/v28), then the epilogue, which
 /// stores the block through `{o0}`, `{o1}` (v0-v13 are free there).
 macro_rules! blocks_2x8_asm {
     ($eor:tt, $epi:expr, $a:expr, $taps:expr, $n16:expr, $w:expr, $bias:expr, $o0:expr, $o1:expr,
@@ -1062,11 +1124,37 @@ macro_rules! fp32_2x8_asm {
     };
 }
 
+/// [`blocks_2x8_asm`] with the `Rndnu` epilogue for the output type `$out`: the block's 8
+/// multipliers, `sqshl` and `srshl` counts into v2/v3, v7/v8, v9/v10 (`ld1` from `{rm}`, `{rp}`,
+/// `{rq}`, each advanced by `{sstep}`), the stage as for `Fp32`, then
+/// [`super::rndnu_asm8`].
+macro_rules! rndnu_2x8_asm {
+    ($eor:tt, $out:tt, $a:expr, $taps:expr, $n16:expr, $w:expr, $bias:expr, $o0:expr, $o1:expr,
+        $nb:expr, $xv:expr, $r:expr, $sstep:expr, $stg:expr) => {
+        blocks_2x8_asm!(
+            $eor,
+            concat!(
+                "ld1 {{v2.4s, v3.4s}}, [{rm}], {sstep}\n",
+                "ld1 {{v7.4s, v8.4s}}, [{rp}], {sstep}\n",
+                "ld1 {{v9.4s, v10.4s}}, [{rq}], {sstep}\n",
+                "ldp q4, q5, [{stg}]\n",
+                "ldr q6, [{stg}, #32]\n",
+                rndnu_asm8!([[16 20] => "o0", [24 28] => "o1"], [2 3], [7 8], [9 10], 4, 5, 6,
+                    $out),
+            ),
+            $a, $taps, $n16, $w, $bias, $o0, $o1, $nb, $xv,
+            [rm = inout(reg) $r[0] => _, rp = inout(reg) $r[1] => _,
+             rq = inout(reg) $r[2] => _, sstep = in(reg) $sstep, stg = in(reg) $stg,]
+        )
+    };
+}
+
 kernel_fn! {
     /// The whole-block part of `igemm_2x8c16_fp32__neon` (and its strided form): for calls of
     /// [`super::whole_shape`], the first `ncols / 8` column blocks in one `asm!` block
-    /// ([`fp32_2x8_asm`]: the k-loop of [`k16_rows`], the lane sums, the bias and the `Fp32`
-    /// stage of [`super::out`] in registers, one `str d` per row); returns how many columns it
+    /// ([`fp32_2x8_asm`]: the k-loop of [`k16_rows`], the lane sums, the bias and the `Fp32` stage
+    /// of [`super::out`] in registers (`q.rndnu` unset; [`whole_blocks_2x8_rndnu`] with
+    /// [`rndnu_2x8_asm`] takes the `Rndnu` form); one `str d` per row); returns how many columns it
     /// stored (0 for other calls).
     ///
     /// # Safety
@@ -1079,9 +1167,9 @@ kernel_fn! {
         else {
             return 0;
         };
+        let stage = st.bytes();
         let scales = super::ColScales::<NR_2X8>::new(q);
         let (sc, sstep) = scales.ptr_step();
-        let stage = st.bytes();
         // SAFETY: the asm reads, per block, the NR biases (advancing 32 bytes), taps · 2 row
         // pointers at `a` and kc bytes of each row, the block's taps · kc · 8 packed bytes (the
         // next block follows: w_stride is one block), 8 scales (channel scales: the call's
@@ -1098,6 +1186,49 @@ kernel_fn! {
                 (true, false) => fp32_2x8_asm!(xor, u8, a, taps, n16, w, bias, out, o1, nb, xv, sc, sstep, stg),
                 (false, true) => fp32_2x8_asm!(plain, i8, a, taps, n16, w, bias, out, o1, nb, xv, sc, sstep, stg),
                 (false, false) => fp32_2x8_asm!(plain, u8, a, taps, n16, w, bias, out, o1, nb, xv, sc, sstep, stg),
+            }
+        }
+        nb * NR_2X8
+    }
+}
+
+kernel_fn! {
+    /// The `Rndnu` form of [`whole_blocks_2x8`] (its calls with `q.rndnu` set): the same blocks
+    /// with the `Rndnu` epilogue; returns how many columns it stored (0 for other calls).
+    ///
+    /// # Safety
+    /// As [`whole_blocks_2x8`], with `q.rndnu` set.
+    #[inline(always)]
+    fast_fp32 whole_blocks_2x8_rndnu(mr, ncols, w_stride, taps, kc, a, a_xor, w, bias, q, st, out, out_stride) {
+        let Some((n16, _, nb)) =
+            super::whole_shape::<MR_2X8, NR_2X8, 16, 16>(mr, ncols, w_stride, taps, kc)
+        else {
+            return 0;
+        };
+        let stage = st.bytes();
+        let Some(rn) = &q.rndnu else {
+            return 0;
+        };
+        let cols = super::RndnuCols::<NR_2X8>::new(rn);
+        let (r, sstep) = cols.ptrs_step();
+        // SAFETY: as in the `Fp32` form, with 8 constants of each kind per block read from the three
+        // pointers (channel constants: the call's columns; per tensor: `cols`, not
+        // advanced) instead of the scales.
+        unsafe {
+            let xv = vdupq_n_u8(a_xor);
+            let stg = stage.as_ptr();
+            let o1 = out.add(out_stride);
+            macro_rules! run {
+                ($eor:tt, $out:tt) => {
+                    rndnu_2x8_asm!($eor, $out, a, taps, n16, w, bias, out, o1, nb, xv, r,
+                        sstep, stg)
+                };
+            }
+            match (a_xor != 0, st.signed) {
+                (true, true) => run!(xor, i8),
+                (true, false) => run!(xor, u8),
+                (false, true) => run!(plain, i8),
+                (false, false) => run!(plain, u8),
             }
         }
         nb * NR_2X8

@@ -12,7 +12,7 @@
 //! the k-loop in one `asm!` block, and an `Fp32` fused-store entry.
 #![allow(non_snake_case)]
 
-use super::out::{bytes16, requant8, scales, store16, store_i32};
+use super::out::{bytes16, cols, store16, store_i32};
 use crate::ukernel::load_tail;
 use core::arch::aarch64::*;
 
@@ -29,7 +29,7 @@ pub const MR_4X16: usize = 4;
 pub const NR_4X16: usize = 16;
 
 tile_entries! {
-    block_4x16, NR_4X16, MR_4X16, fast = (whole_blocks, whole_blocks_i32),
+    block_4x16, NR_4X16, MR_4X16, fast = (whole_blocks, whole_blocks_rndnu, whole_blocks_i32),
     /// `igemm_4x16c4__neondot`: 4 rows × 16 columns, `c4` packing (`NR = 16`, `KR = 4`: a k-group
     /// is 64 bytes, four vectors of 4 columns × 4 channels), the class of XNNPACK's
     /// `4x16c4 neondot ld128` kernels: each row's activations are loaded 16 bytes (4 k-groups) at a
@@ -120,11 +120,11 @@ kernel_fn! {
             let [c0, c1, c2, c3] = c;
             // Rows by constant index (a runtime index would put the accumulators in memory).
             if FUSED {
-                let s = scales::<4>(q, col, nr);
+                let s = cols::<4>(q, col, nr);
                 let emit = |m: usize, c: &[int32x4_t; 4]| {
                     let v = bytes16(
-                        requant8(c[0], c[1], s[0], s[1], st),
-                        requant8(c[2], c[3], s[2], s[3], st),
+                        s.requant8(0, c[0], c[1], st),
+                        s.requant8(2, c[2], c[3], st),
                         st,
                     );
                     store16(out.add(m * out_stride), v, nr);
@@ -437,11 +437,36 @@ macro_rules! fp32_blocks_asm {
     };
 }
 
+/// [`blocks_asm`] with the `Rndnu` epilogue ([`super::rndnu_asm`]) for the output type `$out`:
+/// the block's 16 multipliers, `sqshl` and `srshl` counts into v0-v3, v4-v7, v8-v11 (`ld1` from
+/// `{rm}`, `{rp}`, `{rq}`, each advanced by `{sstep}`), the stage in v13-v15 as for `Fp32`.
+macro_rules! rndnu_blocks_asm {
+    ($eor:tt, $out:tt, $a:expr, $taps:expr, $n16:tt, $w:expr, $bias:expr, $o:tt, $nb:expr,
+        $xv:expr, $r:expr, $sstep:expr, $st:expr) => {
+        blocks_asm!(
+            $eor,
+            concat!(
+                "ld1 {{v0.4s, v1.4s, v2.4s, v3.4s}}, [{rm}], {sstep}\n",
+                "ld1 {{v4.4s, v5.4s, v6.4s, v7.4s}}, [{rp}], {sstep}\n",
+                "ld1 {{v8.4s, v9.4s, v10.4s, v11.4s}}, [{rq}], {sstep}\n",
+                rndnu_asm!([[16 17 18 19] => "o0", [20 21 22 23] => "o1",
+                    [24 25 26 27] => "o2", [28 29 30 31] => "o3"], [0 1 2 3], [4 5 6 7],
+                    [8 9 10 11], 13, 14, 15, $out),
+            ),
+            $a, $taps, $n16, $w, $bias, $o, $nb, $xv,
+            [rm = inout(reg) $r[0] => _, rp = inout(reg) $r[1] => _,
+             rq = inout(reg) $r[2] => _, sstep = in(reg) $sstep,],
+            [in("v13") $st.zp, in("v14") $st.min, in("v15") $st.max,]
+        )
+    };
+}
+
 kernel_fn! {
     /// The whole-block part of `igemm_4x16c4_fp32__neondot` (and its strided form): for calls of
     /// [`super::whole_shape`], the first `ncols / 16` column blocks in one `asm!` block
     /// ([`fp32_blocks_asm`]: the k-loop of [`k16`], then the `Fp32` stage of [`super::out`] in
-    /// registers, one `str q` per row); returns how many columns it stored (0 for other calls).
+    /// registers (`q.rndnu` unset; [`whole_blocks_rndnu`] with [`rndnu_blocks_asm`] takes the
+    /// `Rndnu` form); one `str q` per row); returns how many columns it stored (0 for other calls).
     ///
     /// # Safety
     /// The contract of [`crate::ukernel::IgemmFp32Fn`] with `MR = 4`, `NR = 16`, `KR = 4`;
@@ -469,6 +494,43 @@ kernel_fn! {
                 ($eor:tt, $out:tt, $tl:tt) => {
                     fp32_blocks_asm!($eor, $out, a, taps, (n16, g, $tl), w, bias,
                         [o0, o1, o2, o3], nb, xv, sc, sstep, st)
+                };
+            }
+            fp32_variant!(run, a_xor != 0, st.signed, g > 0);
+        }
+        nb * NR_4X16
+    }
+}
+
+kernel_fn! {
+    /// The `Rndnu` form of [`whole_blocks`] (its calls with `q.rndnu` set): the same blocks with
+    /// the `Rndnu` epilogue; returns how many columns it stored (0 for other calls).
+    ///
+    /// # Safety
+    /// As [`whole_blocks`], with `q.rndnu` set; inlined into a function with the kernel's
+    /// features.
+    #[inline(always)]
+    fast_fp32 whole_blocks_rndnu(mr, ncols, w_stride, taps, kc, a, a_xor, w, bias, q, st, out, out_stride) {
+        let Some((n16, g, nb)) =
+            super::whole_shape::<MR_4X16, NR_4X16, 16, 4>(mr, ncols, w_stride, taps, kc)
+        else {
+            return 0;
+        };
+        let Some(rn) = &q.rndnu else {
+            return 0;
+        };
+        let cols = super::RndnuCols::<NR_4X16>::new(rn);
+        let (r, sstep) = cols.ptrs_step();
+        // SAFETY: as in the `Fp32` form, with 16 constants of each kind per block read from the three
+        // pointers (channel constants: the call's columns; per tensor: `cols`, not
+        // advanced) instead of the scales.
+        unsafe {
+            let xv = vdupq_n_u8(a_xor);
+            let [o0, o1, o2, o3] = super::rows4(out, out_stride);
+            macro_rules! run {
+                ($eor:tt, $out:tt, $tl:tt) => {
+                    rndnu_blocks_asm!($eor, $out, a, taps, (n16, g, $tl), w, bias,
+                        [o0, o1, o2, o3], nb, xv, r, sstep, st)
                 };
             }
             fp32_variant!(run, a_xor != 0, st.signed, g > 0);

@@ -1,6 +1,7 @@
 //! The fused output stage of the aarch64 kernels (plain NEON, ARMv8.0): the `Fp32`
-//! requantization of [`crate::ukernel::Fp32Requant`] done in registers, and byte stores of a
-//! row's first `n` columns straight from a register.
+//! requantization of [`crate::ukernel::Fp32Requant`] done in registers, or its `Rndnu` form
+//! (`sqshl`, `sqdmulh`, `srshl`: [`quant_params::requant::rndnu_fixed_point`], exact), and byte
+//! stores of a row's first `n` columns straight from a register.
 //!
 //! Per 8 outputs: `scvtf`, `fmul`, `fcvtns` (round half to even, saturating to i32) on two
 //! vectors, `sqxtn`/`sqxtn2` to i16, `sqadd` of the zero point, `sqxtun`/`sqxtn` to bytes, and a
@@ -58,21 +59,36 @@ impl Stage {
     }
 }
 
-/// Eight i32 accumulators (`a`: columns 0-3, `b`: 4-7) times their scales, rounded, as i16 with
-/// the zero point added (saturating).
-#[inline(always)]
-pub(crate) fn requant8(
-    a: int32x4_t,
-    b: int32x4_t,
-    sa: float32x4_t,
-    sb: float32x4_t,
-    st: &Stage,
-) -> int16x8_t {
-    // SAFETY: NEON is baseline on aarch64.
-    unsafe {
-        let ia = vcvtnq_s32_f32(vmulq_f32(vcvtq_f32_s32(a), sa));
-        let ib = vcvtnq_s32_f32(vmulq_f32(vcvtq_f32_s32(b), sb));
-        vqaddq_s16(vqmovn_high_s32(vqmovn_s32(ia), ib), st.zp)
+/// The per-column constants of a tile's fused stage, `V` vectors of 4 columns: the `Fp32`
+/// scales, or the `Rndnu` multipliers, `sqshl` and `srshl` counts.
+#[derive(Clone, Copy)]
+pub(crate) enum Cols<const V: usize> {
+    Fp32([float32x4_t; V]),
+    Rndnu([int32x4_t; V], [int32x4_t; V], [int32x4_t; V]),
+}
+
+impl<const V: usize> Cols<V> {
+    /// Eight i32 accumulators (`a`: columns `4i..4i + 4`, `b`: the next 4) requantized by
+    /// vectors `i`, `i + 1` of the constants, as i16 with the zero point added (saturating).
+    #[inline(always)]
+    pub(crate) fn requant8(&self, i: usize, a: int32x4_t, b: int32x4_t, st: &Stage) -> int16x8_t {
+        // SAFETY: NEON is baseline on aarch64.
+        unsafe {
+            let (ia, ib) = match self {
+                Cols::Fp32(s) => (
+                    vcvtnq_s32_f32(vmulq_f32(vcvtq_f32_s32(a), s[i])),
+                    vcvtnq_s32_f32(vmulq_f32(vcvtq_f32_s32(b), s[i + 1])),
+                ),
+                Cols::Rndnu(m, pre, post) => (
+                    vrshlq_s32(vqdmulhq_s32(vqshlq_s32(a, pre[i]), m[i]), post[i]),
+                    vrshlq_s32(
+                        vqdmulhq_s32(vqshlq_s32(b, pre[i + 1]), m[i + 1]),
+                        post[i + 1],
+                    ),
+                ),
+            };
+            vqaddq_s16(vqmovn_high_s32(vqmovn_s32(ia), ib), st.zp)
+        }
     }
 }
 
@@ -165,34 +181,56 @@ pub(crate) unsafe fn store16(p: *mut u8, v: uint8x16_t, n: usize) {
     }
 }
 
-/// The multipliers of columns `col..col + nr` of a kernel call, `V` vectors of 4 (`nr <= 4V`):
-/// `q`'s channel scales there (0 past `nr`, whose columns are not stored), or its one scale.
+/// `V` vectors of columns `col..col + nr` (`nr <= 4V`) of a per-column array `p`: loaded
+/// whole when all `4V` are there, else from a copy of the `nr` there, 0 past them (those
+/// columns are not stored). `T` is `f32` or `i32`, `load` its `vld1q`.
 ///
 /// # Safety
-/// With channel scales, they hold at least `col + nr` entries.
+/// `p` holds at least `col + nr` entries; `load` reads 4 elements at its pointer.
 #[inline(always)]
-pub(crate) unsafe fn scales<const V: usize>(
-    q: &Fp32Requant,
+unsafe fn columns<T: Copy + Default, R: Copy, const V: usize>(
+    p: *const T,
     col: usize,
     nr: usize,
-) -> [float32x4_t; V] {
-    // SAFETY: the loads read `4V` scales from `col` only when `nr = 4V` of them are there
-    // (caller contract), else a zero-padded copy of the `nr` there; NEON is baseline.
+    load: impl Fn(*const T) -> R,
+) -> [R; V] {
+    // SAFETY: whole loads only when 4V entries from col are the caller's, else reads below
+    // col + nr into a buffer of 16 (V <= 4).
     unsafe {
-        match q.channel_scales {
-            Some(cs) => {
-                let p = cs.as_ptr().add(col);
-                if nr >= 4 * V {
-                    core::array::from_fn(|i| vld1q_f32(p.add(4 * i)))
-                } else {
-                    let mut buf = [0f32; 16];
-                    for (i, b) in buf.iter_mut().enumerate().take(nr.min(4 * V)) {
-                        *b = *p.add(i);
-                    }
-                    core::array::from_fn(|i| vld1q_f32(buf.as_ptr().add(4 * i)))
-                }
+        let p = p.add(col);
+        if nr >= 4 * V {
+            core::array::from_fn(|i| load(p.add(4 * i)))
+        } else {
+            let mut buf = [T::default(); 16];
+            for (i, b) in buf.iter_mut().enumerate().take(nr.min(4 * V)) {
+                *b = *p.add(i);
             }
-            None => [vdupq_n_f32(q.scale); V],
+            core::array::from_fn(|i| load(buf.as_ptr().add(4 * i)))
+        }
+    }
+}
+
+/// The stage constants of columns `col..col + nr` of a kernel call, `V` vectors of 4
+/// (`nr <= 4V`): `q`'s channel constants there (0 past `nr`), or its one set ([`Cols`]).
+///
+/// # Safety
+/// With channel constants, they hold at least `col + nr` entries.
+#[inline(always)]
+pub(crate) unsafe fn cols<const V: usize>(q: &Fp32Requant, col: usize, nr: usize) -> Cols<V> {
+    // SAFETY: `columns` reads below `col + nr` (caller contract); NEON is baseline.
+    unsafe {
+        let i32s = |p: &[i32]| columns(p.as_ptr(), col, nr, |x| vld1q_s32(x));
+        match (q.rndnu, q.channel_scales) {
+            (Some(r), _) => match r.channels {
+                Some((m, pre, post)) => Cols::Rndnu(i32s(m), i32s(pre), i32s(post)),
+                None => Cols::Rndnu(
+                    [vdupq_n_s32(r.multiplier); V],
+                    [vdupq_n_s32(r.pre_shl); V],
+                    [vdupq_n_s32(r.post_shl); V],
+                ),
+            },
+            (None, Some(cs)) => Cols::Fp32(columns(cs.as_ptr(), col, nr, |x| vld1q_f32(x))),
+            (None, None) => Cols::Fp32([vdupq_n_f32(q.scale); V]),
         }
     }
 }

@@ -257,10 +257,7 @@ pub(crate) unsafe fn requant_fp32_pc_x8__neon(
 /// post-shift (module docs).
 #[inline]
 fn rndnu_split(c: &RequantConsts) -> (i32, i32, i32) {
-    let s = c.shift as i32; // [16, 55]
-    let post = (s - 24).max(1);
-    let pre = post - (s - 24);
-    ((c.mantissa << 7) as i32, pre, post)
+    crate::requant::rndnu_fixed_point(i64::from(c.mantissa), c.shift)
 }
 
 /// Requantize with `Rndnu`.

@@ -534,10 +534,8 @@ pub(crate) unsafe fn requant_rndnu_x16__aarch32_neon(
     acc: &[i32],
     out: &mut [u8],
 ) {
-    let s = c.shift as i32; // [16, 55]
-    let post = (s - 24).max(1);
-    let pre = post - (s - 24);
-    let k = SatConsts::new(c, (c.mantissa << 7) as i32, pre, post);
+    let (m31, pre, post) = crate::requant::rndnu_fixed_point(i64::from(c.mantissa), c.shift);
+    let k = SatConsts::new(c, m31, pre, post);
     split::<i32, u8, 16>(acc, out, 0, |a, o, n| {
         // SAFETY: NEON (caller); `split` gives `a` readable and `o` writable for 16·n ≥ 16
         // elements, 16 per step, n steps. Only declared registers are written (d8-d9 are
