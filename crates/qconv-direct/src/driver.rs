@@ -195,10 +195,14 @@ impl QConv2d {
         };
         // 1x1, stride 1, no padding: output pixel p reads input pixel p, a strided GEMM.
         let d = &self.desc;
+        let (run, gemm) = match &fused {
+            Some(q) => self.kernel.fused_entries(q),
+            None => (None, None),
+        };
         let strided = (self.dims.taps == 1 && d.stride == [1, 1] && sp.pads == [0; 4])
-            .then_some(self.kernel.gemm_fp32)
+            .then_some(gemm)
             .flatten();
-        match (output, fused.as_ref().zip(self.kernel.run_fp32)) {
+        match (output, fused.as_ref().zip(run)) {
             (Output8::U8(o), Some((q, f))) => job.run_fused(o, |c| c.as_mut_ptr(), f, strided, q),
             (Output8::I8(o), Some((q, f))) => {
                 job.run_fused(o, |c| c.as_mut_ptr().cast(), f, strided, q)
@@ -471,7 +475,7 @@ impl QConv2d {
         let pk = &self.packed;
         let xor = self.a_xor ^ if k.signed_a { 0x80 } else { 0 };
         let bl = pk.block_len();
-        if let (Some(kp), Some(gf)) = (self.gather, k.gemm_fp32) {
+        if let (Some(kp), Some(gf)) = (self.gather, k.fused_entries(q).1) {
             // Gathered rows: the task's pixels p0..p1 gathered at once, its whole MR blocks in
             // one strided-kernel call, the last partial block through the row-pointer entry.
             let mr = k.mr;

@@ -223,7 +223,7 @@ impl PackedB {
     /// tensor or per channel `Fp32`, or `Rndnu` on kernels that fuse it; u8/i8 C, a kernel with
     /// a fused entry, no row sums).
     fn fused_stage<'o>(&self, out: &GemmOutput<'o>) -> Option<Fp32Requant<'o>> {
-        if self.packed.needs_row_sums() || self.kernel.run_fp32.is_none() {
+        if self.packed.needs_row_sums() {
             return None;
         }
         match out {
@@ -363,7 +363,8 @@ impl Job<'_> {
         let f = self
             .plan
             .kernel
-            .run_fp32
+            .fused_entries(q)
+            .0
             .expect("a fused stage has a fused kernel");
         self.for_each_task(c, |mut t, b0, b1| {
             let (r0, r1, ldc) = (t.row0(), t.row0() + t.rows(), t.stride());
@@ -700,7 +701,7 @@ impl PackedB {
         let ncols = (b1 * k.nr).min(self.n) - col0;
         // Channel scales from this panel's first column.
         let q = &q.from_column(col0);
-        if let Some(g) = k.gemm_fp32 {
+        if let Some(g) = k.fused_entries(q).1 {
             // Full row blocks in one call; the kernel reads whole k-groups (kc4 · 4 bytes) of
             // every row, so a block may go only where its last row has them inside A.
             let kc4 = self.k.div_ceil(4);

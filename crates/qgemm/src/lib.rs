@@ -17,7 +17,7 @@
 //!   AVX-512 VNNI and aarch64 (8x8c4, 2x8c16, 4x16c4 neondot, 4x16c8 i8mm) kernels also have an
 //!   entry with the `Fp32` requantization (per tensor or per channel) fused into its store
 //!   ([`ukernel::Kernels::run_fp32`], all NR blocks of a row block per call), the aarch64 ones
-//!   the `Rndnu` scheme too (`sqshl`, `sqdmulh`, `srshl`; [`ukernel::Kernels::fuses_rndnu`]):
+//!   the `Rndnu` scheme too (`sqshl`, `sqdmulh`, `srshl`; [`ukernel::Kernels::run_rndnu`]):
 //!   u8/i8 outputs with those schemes skip the i32 scratch pass; i32 outputs are stored
 //!   straight into C. For plain GEMM (A rows `lda` apart) it has strided entries
 //!   ([`ukernel::Kernels::gemm_fp32`], [`ukernel::Kernels::gemm_i32`]) that run every full 8-row

@@ -268,7 +268,7 @@ impl StagePlan {
 /// `out = clamp(acc · scale, lo, hi) + zero_point`, rounded half to even; or, with `rndnu`, the
 /// `Rndnu` scheme in its fixed-point form (`Requantizer::requantize` of
 /// [`RequantScheme::Rndnu`]: `clamp(round_half_up(acc · scale), lo, hi) + zero_point`), which
-/// only the kernels that say so take (`qgemm`'s `Kernels::fuses_rndnu`; the others are never
+/// only the entries made for it take (`qgemm`'s `Kernels::run_rndnu`; the others are never
 /// given such a stage).
 #[derive(Clone, Copy, Debug)]
 pub struct Fp32Requant<'a> {

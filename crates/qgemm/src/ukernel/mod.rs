@@ -188,9 +188,9 @@ pub struct Kernels {
     pub kr: usize,
     /// The indirect micro-kernel (the function the entry is named after).
     pub run: IgemmFn,
-    /// The same kernel with the `Fp32` requantization (per tensor or per channel; the `Rndnu`
-    /// form too where [`Kernels::fuses_rndnu`]) fused into its store, where the entry has one
-    /// (`igemm_6x8c4__avx2`, AVX-512 VNNI, the aarch64 8x8c4 / 2x8c16 / 4x16c4 / 4x16c8).
+    /// The same kernel with the `Fp32` requantization (per tensor or per channel) fused into
+    /// its store, where the entry has one (`igemm_6x8c4__avx2`, AVX-512 VNNI, the aarch64
+    /// 8x8c4 / 2x8c16 / 4x16c4 / 4x16c8; for `Rndnu` see [`Kernels::run_rndnu`]).
     pub run_fp32: Option<IgemmFp32Fn>,
     /// A strided-A GEMM kernel with the same fusion that runs many row blocks per call, where
     /// the entry has one: the driver's path for plain GEMM.
@@ -205,10 +205,13 @@ pub struct Kernels {
     /// `|a''·w'| · 2 <= 32512`). Plans choose such an entry only for weights inside its range
     /// ([`choose`]).
     pub w_min: i8,
-    /// Whether the fused entries ([`Kernels::run_fp32`], [`Kernels::gemm_fp32`]) also take the
-    /// `Rndnu` form of [`Fp32Requant`] (`rndnu` set): the aarch64 entries. The others are only
-    /// ever given the `Fp32` form ([`Kernels::fused`]).
-    pub fuses_rndnu: bool,
+    /// The indirect entry with the `Rndnu` form of [`Fp32Requant`] (`rndnu` set) fused instead,
+    /// where the entry has one (the aarch64 8x8c4 / 2x8c16 / 4x16c4 / 4x16c8).
+    /// [`Kernels::run_fp32`] and [`Kernels::gemm_fp32`] are only ever given the `Fp32` form
+    /// ([`Kernels::fused`], [`Kernels::fused_entries`]).
+    pub run_rndnu: Option<IgemmFp32Fn>,
+    /// The strided-A entry of [`Kernels::run_rndnu`].
+    pub gemm_rndnu: Option<GemmFp32Fn>,
 }
 
 /// One entry of [`IGEMM`]: the ISA level, the name (= the name of the function in
@@ -227,7 +230,8 @@ const fn plain(mr: usize, nr: usize, run: IgemmFn, signed_a: bool) -> Kernels {
         gemm_i32: None,
         signed_a,
         w_min: i8::MIN,
-        fuses_rndnu: false,
+        run_rndnu: None,
+        gemm_rndnu: None,
     }
 }
 
@@ -257,24 +261,29 @@ impl Kernels {
         }
     }
 
-    /// These kernels, whose fused entries also take the `Rndnu` form ([`Kernels::fuses_rndnu`]).
+    /// These kernels with the `Rndnu` fused entries [`Kernels::run_rndnu`],
+    /// [`Kernels::gemm_rndnu`].
     #[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
-    const fn with_rndnu(self) -> Kernels {
+    const fn with_rndnu(self, run: IgemmFp32Fn, gemm: GemmFp32Fn) -> Kernels {
         Kernels {
-            fuses_rndnu: true,
+            run_rndnu: Some(run),
+            gemm_rndnu: Some(gemm),
             ..self
         }
     }
 
-    /// The stage these kernels' fused entries take for `r`, if they have such entries and can
-    /// fuse its scheme (`Fp32`; `Rndnu` where [`Kernels::fuses_rndnu`]).
+    /// The stage these kernels' fused entries take for `r`, if they have entries for its scheme
+    /// (`Fp32`: [`Kernels::run_fp32`]; `Rndnu`: [`Kernels::run_rndnu`]).
     pub fn fused(&self, r: &quant_params::Requantizer) -> Option<Fp32Requant<'static>> {
-        self.run_fp32?;
-        Fp32Requant::from_requantizer(r).or_else(|| {
-            self.fuses_rndnu
-                .then(|| Fp32Requant::from_rndnu(r))
-                .flatten()
-        })
+        match r.scheme() {
+            quant_params::RequantScheme::Fp32 if self.run_fp32.is_some() => {
+                Fp32Requant::from_requantizer(r)
+            }
+            quant_params::RequantScheme::Rndnu if self.run_rndnu.is_some() => {
+                Fp32Requant::from_rndnu(r)
+            }
+            _ => None,
+        }
     }
 
     /// [`Kernels::fused`] for a per-channel requantizer (channel `j` = column `j`).
@@ -282,12 +291,25 @@ impl Kernels {
         &self,
         r: &'a quant_params::PerChannelRequantizer,
     ) -> Option<Fp32Requant<'a>> {
-        self.run_fp32?;
-        Fp32Requant::from_per_channel(r).or_else(|| {
-            self.fuses_rndnu
-                .then(|| Fp32Requant::from_rndnu_per_channel(r))
-                .flatten()
-        })
+        match r.channel(0)?.scheme() {
+            quant_params::RequantScheme::Fp32 if self.run_fp32.is_some() => {
+                Fp32Requant::from_per_channel(r)
+            }
+            quant_params::RequantScheme::Rndnu if self.run_rndnu.is_some() => {
+                Fp32Requant::from_rndnu_per_channel(r)
+            }
+            _ => None,
+        }
+    }
+
+    /// The fused entries (indirect, strided) for the stage `q`: [`Kernels::run_fp32`] and
+    /// [`Kernels::gemm_fp32`], or the `Rndnu` ones where `q.rndnu` is set.
+    pub fn fused_entries(&self, q: &Fp32Requant) -> (Option<IgemmFp32Fn>, Option<GemmFp32Fn>) {
+        if q.rndnu.is_some() {
+            (self.run_rndnu, self.gemm_rndnu)
+        } else {
+            (self.run_fp32, self.gemm_fp32)
+        }
     }
 
     /// These kernels on the packing with `kr` channels per k-group.
@@ -357,7 +379,7 @@ pub static IGEMM: Table<Kernels> = Table::new(&[
         name: "igemm_8x8c4__neon",
         kernels: plain(neon::MR_8X8, neon::NR_8X8, neon::igemm_8x8c4__neon, false)
             .with_fp32(neon::igemm_8x8c4_fp32__neon)
-            .with_rndnu()
+            .with_rndnu(neon::igemm_8x8c4_rndnu__neon, neon::gemm_8x8c4_rndnu__neon)
             .with_strided(neon::gemm_8x8c4_fp32__neon, neon::gemm_8x8c4_i32__neon),
     },
     // NEON 2×8, 8-bit `smull`/`smlal2` into i16 pairs + `sadalp` (MLAS/gemmlowp class): `c16`
@@ -370,7 +392,10 @@ pub static IGEMM: Table<Kernels> = Table::new(&[
             .with_kr(neon::KR_2X8)
             .with_w_min(-127)
             .with_fp32(neon::igemm_2x8c16_fp32__neon)
-            .with_rndnu()
+            .with_rndnu(
+                neon::igemm_2x8c16_rndnu__neon,
+                neon::gemm_2x8c16_rndnu__neon,
+            )
             .with_strided(neon::gemm_2x8c16_fp32__neon, neon::gemm_2x8c16_i32__neon),
     },
     // NEON `sdot` by element (FEAT_DotProd): signed activations.
@@ -397,7 +422,10 @@ pub static IGEMM: Table<Kernels> = Table::new(&[
             true,
         )
         .with_fp32(neondot::igemm_4x16c4_fp32__neondot)
-        .with_rndnu()
+        .with_rndnu(
+            neondot::igemm_4x16c4_rndnu__neondot,
+            neondot::gemm_4x16c4_rndnu__neondot,
+        )
         .with_strided(
             neondot::gemm_4x16c4_fp32__neondot,
             neondot::gemm_4x16c4_i32__neondot,
@@ -418,7 +446,10 @@ pub static IGEMM: Table<Kernels> = Table::new(&[
         kernels: plain(i8mm::MR, i8mm::NR, i8mm::igemm_4x16c8__neoni8mm, false)
             .with_kr(8)
             .with_fp32(i8mm::igemm_4x16c8_fp32__neoni8mm)
-            .with_rndnu()
+            .with_rndnu(
+                i8mm::igemm_4x16c8_rndnu__neoni8mm,
+                i8mm::gemm_4x16c8_rndnu__neoni8mm,
+            )
             .with_strided(
                 i8mm::gemm_4x16c8_fp32__neoni8mm,
                 i8mm::gemm_4x16c8_i32__neoni8mm,

@@ -64,6 +64,21 @@ tile_entries! {
     /// with NEON and FEAT_I8MM.
     #[target_feature(enable = "neon,i8mm")]
     gemm_4x16c8_i32__neoni8mm,
+    /// `igemm_4x16c8_fp32__neoni8mm` with the `Rndnu` form of the stage instead (`q.rndnu` set:
+    /// sqshl, sqdmulh, srshl on the accumulators; [`crate::ukernel::Kernels::run_rndnu`]).
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::IgemmFp32Fn`] with `MR = 4`, `NR = 16`, `KR = 8`,
+    /// `q.rndnu` set on a CPU with FEAT_I8MM.
+    #[target_feature(enable = "neon,i8mm")]
+    igemm_4x16c8_rndnu__neoni8mm,
+    /// The strided-A form of `igemm_4x16c8_rndnu__neoni8mm`: see [`crate::ukernel::GemmFp32Fn`].
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::GemmFp32Fn`] with `MR = 4`, `NR = 16`, `KR = 8`, `q.rndnu`
+    /// set on a CPU with FEAT_I8MM.
+    #[target_feature(enable = "neon,i8mm")]
+    gemm_4x16c8_rndnu__neoni8mm,
 }
 
 /// Rows `r` and `r + 1` of k-group `q` in one vector, xored into the `a'` domain.
@@ -90,7 +105,7 @@ kernel_fn! {
     /// with `FUSED`, `q`'s channel scales (if any) hold `col + nr` entries.
     /// Inlined into the entries, whose `#[target_feature]` its `smmla`s assemble under.
     #[inline(always)]
-    tile inner[const FUSED: bool](mr, nr, taps, kc, a, a_xor, w, bias, q, col, st, out, out_stride) {
+    tile inner[const FUSED: bool, const RNDNU: bool](mr, nr, taps, kc, a, a_xor, w, bias, q, col, st, out, out_stride) {
         let kc8 = kc.div_ceil(8);
         // SAFETY: every access follows the IgemmFn contract: bias holds NR values, the packed block
         // taps · kc8 groups of 128 bytes read in order, each row pointer kc bytes (`k16` reads
@@ -201,7 +216,7 @@ kernel_fn! {
             };
             let rows = [row(0, false), row(0, true), row(1, false), row(1, true)];
             if FUSED {
-                let s = cols::<4>(q, col, nr);
+                let s = cols::<4>(q, col, nr, RNDNU);
                 for (m, r) in rows.iter().enumerate().take(mr) {
                     let v = bytes16(
                         s.requant8(0, r[0], r[1], st),

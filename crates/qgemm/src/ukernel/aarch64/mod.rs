@@ -88,7 +88,7 @@ macro_rules! dot_kernel {
 
 pub(crate) use dot_kernel;
 
-/// Defines the entry points of a tile body `$tile::<FUSED>` (a `tile` function of
+/// Defines the entry points of a tile body `$tile::<FUSED, RNDNU>` (a `tile` function of
 /// `kernel_fn!` over one block of `$nr` columns: i32 rows when `FUSED = false`, else bytes
 /// requantized by `q` through the `out::Stage`), `MR = $mr`:
 /// - `$name`, the [`crate::ukernel::IgemmFn`] (one block, i32);
@@ -98,14 +98,16 @@ pub(crate) use dot_kernel;
 /// - `$gemm_fp32` and `$gemm_i32`, the strided-A [`crate::ukernel::GemmFp32Fn`] and
 ///   [`crate::ukernel::GemmI32Fn`]: per block of `MR` rows, the row pointers `a + r · lda`
 ///   (one tap, `kc = 4 · kc4` channels: the bytes past the GEMM's `k` meet zero weights), then
-///   the `$fp32` loop, or the same loop storing i32.
+///   the `$fp32` loop, or the same loop storing i32;
+/// - `$rndnu`, `$gemm_rndnu`: the two fused entries again for the `Rndnu` form of the stage
+///   (`q.rndnu` set; [`crate::ukernel::Kernels::run_rndnu`]), so that neither scheme's entries
+///   carry the other's code.
 ///
 /// `fast = ($f, $fr, $fi)`: functions of the `igemm_fp32` parameters (`$f` for the `Fp32`
 /// stage, `$fr` for its `Rndnu` form) and of the i32 ones over `ncols` (`$fi`) that store the
 /// leading whole-block columns in one go where they can and return how many (a multiple of
 /// `$nr`; 0 where the call is not of their shape); the loops above run the tile body on the
-/// rest. The fused entries choose `$f` or `$fr` once per call (the strided one keeps a row-block
-/// loop per scheme, so neither pays for the other's code). `none` for any: no such path. The doc
+/// rest. `none` for any: no such path. The doc
 /// comments (with `# Safety`) and attributes (`#[target_feature]`) precede each name.
 macro_rules! tile_entries {
     (@fast none, $($x:tt)*) => { 0 };
@@ -115,7 +117,7 @@ macro_rules! tile_entries {
     };
     // The tile body over columns $col.. of the call (FUSED: requantized bytes by $q / $st;
     // else i32, $q the unused placeholder).
-    (@rest $tile:ident, $fused:literal, $nr:expr, $col:expr, $mr:expr, $ncols:expr, $ws:expr,
+    (@rest $tile:ident, $fused:literal, $rndnu:literal, $nr:expr, $col:expr, $mr:expr, $ncols:expr, $ws:expr,
         $taps:expr, $kc:expr, $a:expr, $x:expr, $w:expr, $bias:expr, $q:expr, $st:expr,
         $out:expr, $os:expr) => {{
         let mut col = $col;
@@ -127,37 +129,39 @@ macro_rules! tile_entries {
             // (if any) cover the call's columns; the caller guarantees the CPU features.
             unsafe {
                 let (w, bias, o) = ($w.add(b * $ws), $bias.add(col), $out.add(col));
-                $tile::<$fused>($mr, nr, $taps, $kc, $a, $x, w, bias, $q, col, $st, o.cast(), $os)
+                $tile::<$fused, $rndnu>($mr, nr, $taps, $kc, $a, $x, w, bias, $q, col, $st, o.cast(), $os)
             }
             col += $nr;
         }
     }};
-    // The fused loop with $fast (Fp32) or $fast_r (Rndnu), chosen by the stage.
-    (@fused $tile:ident, $nr:expr, ($fast:ident, $fast_r:ident), $mr:expr, $ncols:expr,
-        $ws:expr, $taps:expr, $kc:expr, $a:expr, $x:expr, $w:expr, $bias:expr, $q:expr,
-        $st:expr, $out:expr, $os:expr) => {{
-        if $q.rndnu.is_some() {
-            tile_entries!(@fp32 $tile, $nr, $fast_r, $mr, $ncols, $ws, $taps, $kc, $a, $x, $w,
-                $bias, $q, $st, $out, $os)
-        } else {
-            tile_entries!(@fp32 $tile, $nr, $fast, $mr, $ncols, $ws, $taps, $kc, $a, $x, $w,
-                $bias, $q, $st, $out, $os)
-        }
-    }};
-    (@fp32 $tile:ident, $nr:expr, $fast:ident, $mr:expr, $ncols:expr, $ws:expr, $taps:expr,
+    (@fp32 $tile:ident, $nr:expr, ($fast:ident, $rndnu:literal), $mr:expr, $ncols:expr, $ws:expr, $taps:expr,
         $kc:expr, $a:expr, $x:expr, $w:expr, $bias:expr, $q:expr, $st:expr, $out:expr,
         $os:expr) => {{
         let col = tile_entries!(@fast $fast, $mr, $ncols, $ws, $taps, $kc, $a, $x, $w, $bias,
             $q, $st, $out, $os);
-        tile_entries!(@rest $tile, true, $nr, col, $mr, $ncols, $ws, $taps, $kc, $a, $x, $w,
+        tile_entries!(@rest $tile, true, $rndnu, $nr, col, $mr, $ncols, $ws, $taps, $kc, $a, $x, $w,
             $bias, $q, $st, $out, $os)
     }};
     (@i32 $tile:ident, $nr:expr, $fast:ident, $mr:expr, $ncols:expr, $ws:expr, $taps:expr,
         $kc:expr, $a:expr, $x:expr, $w:expr, $bias:expr, $st:expr, $out:expr, $os:expr) => {{
         let col = tile_entries!(@fast $fast, $mr, $ncols, $ws, $taps, $kc, $a, $x, $w, $bias,
             $out, $os);
-        tile_entries!(@rest $tile, false, $nr, col, $mr, $ncols, $ws, $taps, $kc, $a, $x, $w,
+        tile_entries!(@rest $tile, false, false, $nr, col, $mr, $ncols, $ws, $taps, $kc, $a, $x, $w,
             $bias, &$crate::ukernel::Fp32Requant::UNUSED, $st, $out, $os)
+    }};
+    // The strided fused entry's row-block loop with the fast path $fast.
+    (@strided $tile:ident, $nr:expr, $mr:expr, $fast:tt, $mb:expr, $ncols:expr, $ws:expr,
+        $kc4:expr, $a:expr, $lda:expr, $x:expr, $w:expr, $bias:expr, $q:expr, $out:expr,
+        $os:expr) => {{
+        let st = super::out::Stage::new($q);
+        let kc = 4 * $kc4;
+        for r in 0..$mb {
+            let rows = tile_entries!(@rows $mr, $a, $lda, r);
+            // SAFETY: row block r's outputs are inside `out` (the caller's contract).
+            let o = unsafe { $out.add(r * $mr * $os) };
+            tile_entries!(@fp32 $tile, $nr, $fast, $mr, $ncols, $ws, 1, kc, rows.as_ptr(), $x,
+                $w, $bias, $q, &st, o, $os)
+        }
     }};
     // The MR row pointers of row block r of a strided A (row stride $lda).
     (@rows $mr:expr, $a:expr, $lda:expr, $r:expr) => {{
@@ -169,7 +173,8 @@ macro_rules! tile_entries {
     }};
     ($tile:ident, $nr:expr, $mr:expr, fast = ($fast:ident, $fast_r:ident, $fast_i32:ident),
         $(#[$mi:meta])* $name:ident, $(#[$mf:meta])* $fp32:ident,
-        $(#[$mg:meta])* $gemm_fp32:ident, $(#[$mh:meta])* $gemm_i32:ident $(,)?) => {
+        $(#[$mg:meta])* $gemm_fp32:ident, $(#[$mh:meta])* $gemm_i32:ident,
+        $(#[$mr_:meta])* $rndnu:ident, $(#[$mgr:meta])* $gemm_rndnu:ident $(,)?) => {
         kernel_fn! {
             $(#[$mi])*
             pub igemm $name(mr, nr, taps, kc, a, a_xor, w, bias, out, out_stride) {
@@ -177,7 +182,7 @@ macro_rules! tile_entries {
                 let st = super::out::Stage::new(q);
                 // SAFETY: the caller's contract; FUSED = false stores i32 rows.
                 unsafe {
-                    $tile::<false>(mr, nr, taps, kc, a, a_xor, w, bias, q, 0, &st, out.cast(), out_stride)
+                    $tile::<false, false>(mr, nr, taps, kc, a, a_xor, w, bias, q, 0, &st, out.cast(), out_stride)
                 }
             }
         }
@@ -186,34 +191,35 @@ macro_rules! tile_entries {
             $(#[$mf])*
             pub igemm_fp32 $fp32(mr, ncols, w_stride, taps, kc, a, a_xor, w, bias, q, out, out_stride) {
                 let st = super::out::Stage::new(q);
-                tile_entries!(@fused $tile, $nr, ($fast, $fast_r), mr, ncols, w_stride, taps, kc,
-                    a, a_xor, w, bias, q, &st, out, out_stride)
+                tile_entries!(@fp32 $tile, $nr, ($fast, false), mr, ncols, w_stride, taps, kc, a,
+                    a_xor, w,
+                    bias, q, &st, out, out_stride)
+            }
+        }
+
+        kernel_fn! {
+            $(#[$mr_])*
+            pub igemm_fp32 $rndnu(mr, ncols, w_stride, taps, kc, a, a_xor, w, bias, q, out, out_stride) {
+                let st = super::out::Stage::new(q);
+                tile_entries!(@fp32 $tile, $nr, ($fast_r, true), mr, ncols, w_stride, taps, kc, a,
+                    a_xor,
+                    w, bias, q, &st, out, out_stride)
             }
         }
 
         kernel_fn! {
             $(#[$mg])*
             pub gemm_fp32 $gemm_fp32(mb, ncols, w_stride, kc4, a, lda, a_xor, w, bias, q, out, out_stride) {
-                let st = super::out::Stage::new(q);
-                let kc = 4 * kc4;
-                // One row-block loop per scheme (the choice made once per call).
-                macro_rules! blocks {
-                    ($f:ident) => {
-                        for r in 0..mb {
-                            let rows = tile_entries!(@rows $mr, a, lda, r);
-                            // SAFETY: row block r's outputs are inside `out` (the caller's
-                            // contract).
-                            let o = unsafe { out.add(r * $mr * out_stride) };
-                            tile_entries!(@fp32 $tile, $nr, $f, $mr, ncols, w_stride, 1, kc,
-                                rows.as_ptr(), a_xor, w, bias, q, &st, o, out_stride)
-                        }
-                    };
-                }
-                if q.rndnu.is_some() {
-                    blocks!($fast_r)
-                } else {
-                    blocks!($fast)
-                }
+                tile_entries!(@strided $tile, $nr, $mr, ($fast, false), mb, ncols, w_stride, kc4, a, lda,
+                    a_xor, w, bias, q, out, out_stride)
+            }
+        }
+
+        kernel_fn! {
+            $(#[$mgr])*
+            pub gemm_fp32 $gemm_rndnu(mb, ncols, w_stride, kc4, a, lda, a_xor, w, bias, q, out, out_stride) {
+                tile_entries!(@strided $tile, $nr, $mr, ($fast_r, true), mb, ncols, w_stride, kc4, a, lda,
+                    a_xor, w, bias, q, out, out_stride)
             }
         }
 

@@ -98,6 +98,19 @@ tile_entries! {
     /// # Safety
     /// The contract of [`crate::ukernel::GemmI32Fn`] with `MR = 8`, `NR = 8`, `KR = 4`.
     gemm_8x8c4_i32__neon,
+    /// `igemm_8x8c4_fp32__neon` with the `Rndnu` form of the stage instead (`q.rndnu` set: sqshl,
+    /// sqdmulh, srshl on the accumulators; [`crate::ukernel::Kernels::run_rndnu`]).
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::IgemmFp32Fn`] with `MR = 8`, `NR = 8`, `KR = 4`, `q.rndnu`
+    /// set.
+    igemm_8x8c4_rndnu__neon,
+    /// The strided-A form of `igemm_8x8c4_rndnu__neon`: see [`crate::ukernel::GemmFp32Fn`].
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::GemmFp32Fn`] with `MR = 8`, `NR = 8`, `KR = 4`, `q.rndnu`
+    /// set.
+    gemm_8x8c4_rndnu__neon,
 }
 
 kernel_fn! {
@@ -106,15 +119,15 @@ kernel_fn! {
     /// # Safety
     /// As [`block_8x8`].
     #[inline(always)]
-    tile tile_8x8[const FUSED: bool](mr, nr, taps, kc, a, a_xor, w, bias, q, col, st, out,
+    tile tile_8x8[const FUSED: bool, const RNDNU: bool](mr, nr, taps, kc, a, a_xor, w, bias, q, col, st, out,
         out_stride) {
         // SAFETY: the caller's contract, passed on.
         unsafe {
             if a_xor == 0 {
-                block_8x8::<false, FUSED>(mr, nr, taps, kc, a, a_xor, w, bias, q, col, st, out,
+                block_8x8::<false, FUSED, RNDNU>(mr, nr, taps, kc, a, a_xor, w, bias, q, col, st, out,
                     out_stride)
             } else {
-                block_8x8::<true, FUSED>(mr, nr, taps, kc, a, a_xor, w, bias, q, col, st, out,
+                block_8x8::<true, FUSED, RNDNU>(mr, nr, taps, kc, a, a_xor, w, bias, q, col, st, out,
                     out_stride)
             }
         }
@@ -142,7 +155,7 @@ kernel_fn! {
     /// As [`igemm_8x8c4__neon`] for `a`, `w`, `bias`, `out` (`mr` rows of `nr` elements); with
     /// `FUSED`, `q`'s channel scales (if any) hold `col + nr` entries.
     #[inline(always)]
-    tile block_8x8[const XOR: bool, const FUSED: bool](mr, nr, taps, kc, a, a_xor, w, bias, q, col, st, out, out_stride) {
+    tile block_8x8[const XOR: bool, const FUSED: bool, const RNDNU: bool](mr, nr, taps, kc, a, a_xor, w, bias, q, col, st, out, out_stride) {
         // SAFETY: bias holds NR i32; the packed block holds taps · ceil(kc / 4) groups of 32
         // bytes, read in order (two per 8 channels, then one per tail group); each row pointer is
         // read for bytes below kc only (8 at a time while 8 remain, then `load4`, which stops at
@@ -181,7 +194,7 @@ kernel_fn! {
                 }
             }
             let s = if FUSED {
-                cols::<2>(q, col, nr)
+                cols::<2>(q, col, nr, RNDNU)
             } else {
                 super::out::Cols::Fp32([vdupq_n_f32(0.0); 2])
             };
@@ -787,6 +800,19 @@ tile_entries! {
     /// The contract of [`crate::ukernel::GemmI32Fn`] with `MR = 2`, `NR = 8`, `KR = 16`; every
     /// packed weight `>= −127`.
     gemm_2x8c16_i32__neon,
+    /// `igemm_2x8c16_fp32__neon` with the `Rndnu` form of the stage instead (`q.rndnu` set: sqshl,
+    /// sqdmulh, srshl on the accumulators; [`crate::ukernel::Kernels::run_rndnu`]).
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::IgemmFp32Fn`] with `MR = 2`, `NR = 8`, `KR = 16`; every
+    /// packed weight `>= −127`, `q.rndnu` set.
+    igemm_2x8c16_rndnu__neon,
+    /// The strided-A form of `igemm_2x8c16_rndnu__neon`: see [`crate::ukernel::GemmFp32Fn`].
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::GemmFp32Fn`] with `MR = 2`, `NR = 8`, `KR = 16`; every
+    /// packed weight `>= −127`, `q.rndnu` set.
+    gemm_2x8c16_rndnu__neon,
 }
 
 /// The `n < 16` bytes at `p` in the low lanes of a vector, the rest 0.
@@ -818,7 +844,7 @@ kernel_fn! {
     /// As [`igemm_2x8c16__neon`] for `a`, `w`, `bias`, `out` (`mr` rows of `nr` elements); with
     /// `FUSED`, `q`'s channel scales (if any) hold `col + nr` entries.
     #[inline(always)]
-    tile tile_2x8c16[const FUSED: bool](mr, nr, taps, kc, a, a_xor, w, bias, q, col, st, out,
+    tile tile_2x8c16[const FUSED: bool, const RNDNU: bool](mr, nr, taps, kc, a, a_xor, w, bias, q, col, st, out,
         out_stride) {
         // SAFETY: bias holds NR i32; the packed block holds taps · ceil(kc / 16) groups of 128
         // bytes, read in order; each row pointer is read for bytes below kc only (16 at a time
@@ -856,7 +882,7 @@ kernel_fn! {
             let b0 = vld1q_s32(bias);
             let b1 = vld1q_s32(bias.add(4));
             let s = if FUSED {
-                cols::<2>(q, col, nr)
+                cols::<2>(q, col, nr, RNDNU)
             } else {
                 super::out::Cols::Fp32([vdupq_n_f32(0.0); 2])
             };

@@ -72,6 +72,21 @@ tile_entries! {
     /// with FEAT_DotProd.
     #[target_feature(enable = "neon,dotprod")]
     gemm_4x16c4_i32__neondot,
+    /// `igemm_4x16c4_fp32__neondot` with the `Rndnu` form of the stage instead (`q.rndnu` set:
+    /// sqshl, sqdmulh, srshl on the accumulators; [`crate::ukernel::Kernels::run_rndnu`]).
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::IgemmFp32Fn`] with `MR = 4`, `NR = 16`, `KR = 4`,
+    /// `q.rndnu` set on a CPU with FEAT_DotProd.
+    #[target_feature(enable = "neon,dotprod")]
+    igemm_4x16c4_rndnu__neondot,
+    /// The strided-A form of `igemm_4x16c4_rndnu__neondot`: see [`crate::ukernel::GemmFp32Fn`].
+    ///
+    /// # Safety
+    /// The contract of [`crate::ukernel::GemmFp32Fn`] with `MR = 4`, `NR = 16`, `KR = 4`, `q.rndnu`
+    /// set on a CPU with FEAT_DotProd.
+    #[target_feature(enable = "neon,dotprod")]
+    gemm_4x16c4_rndnu__neondot,
 }
 
 kernel_fn! {
@@ -84,7 +99,7 @@ kernel_fn! {
     /// entries, whose `#[target_feature]` its `sdot`s assemble under (a call per 16-column block
     /// cost ~45 instructions: the callee-saved registers and the arguments).
     #[inline(always)]
-    tile block_4x16[const FUSED: bool](mr, nr, taps, kc, a, a_xor, w, bias, q, col, st, out, out_stride) {
+    tile block_4x16[const FUSED: bool, const RNDNU: bool](mr, nr, taps, kc, a, a_xor, w, bias, q, col, st, out, out_stride) {
         // SAFETY: bias holds NR i32; the packed block holds taps · ceil(kc / 4) groups of 64 bytes,
         // read in order (16 channels = 256 bytes per loop iteration, then one group per tail
         // step); each row pointer is read for exactly its kc bytes (16 per iteration while 16
@@ -120,7 +135,7 @@ kernel_fn! {
             let [c0, c1, c2, c3] = c;
             // Rows by constant index (a runtime index would put the accumulators in memory).
             if FUSED {
-                let s = cols::<4>(q, col, nr);
+                let s = cols::<4>(q, col, nr, RNDNU);
                 let emit = |m: usize, c: &[int32x4_t; 4]| {
                     let v = bytes16(
                         s.requant8(0, c[0], c[1], st),

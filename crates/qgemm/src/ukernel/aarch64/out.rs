@@ -211,16 +211,23 @@ unsafe fn columns<T: Copy + Default, R: Copy, const V: usize>(
 }
 
 /// The stage constants of columns `col..col + nr` of a kernel call, `V` vectors of 4
-/// (`nr <= 4V`): `q`'s channel constants there (0 past `nr`), or its one set ([`Cols`]).
+/// (`nr <= 4V`): `q`'s channel constants there (0 past `nr`), or its one set ([`Cols`]); the
+/// `Rndnu` ones only where `rndnu` (a constant of the caller: the `Fp32` entries never build
+/// them, which keeps their loops free of those registers).
 ///
 /// # Safety
 /// With channel constants, they hold at least `col + nr` entries.
 #[inline(always)]
-pub(crate) unsafe fn cols<const V: usize>(q: &Fp32Requant, col: usize, nr: usize) -> Cols<V> {
+pub(crate) unsafe fn cols<const V: usize>(
+    q: &Fp32Requant,
+    col: usize,
+    nr: usize,
+    rndnu: bool,
+) -> Cols<V> {
     // SAFETY: `columns` reads below `col + nr` (caller contract); NEON is baseline.
     unsafe {
         let i32s = |p: &[i32]| columns(p.as_ptr(), col, nr, |x| vld1q_s32(x));
-        match (q.rndnu, q.channel_scales) {
+        match (q.rndnu.filter(|_| rndnu), q.channel_scales) {
             (Some(r), _) => match r.channels {
                 Some((m, pre, post)) => Cols::Rndnu(i32s(m), i32s(pre), i32s(post)),
                 None => Cols::Rndnu(
