@@ -321,9 +321,15 @@ impl Fp32Requant<'static> {
 }
 
 impl<'a> Fp32Requant<'a> {
-    /// The fused form of `r`, if its scheme is `Fp32` (the only one the kernels fuse).
+    /// The fused form of `r`, if its scheme is `Fp32`.
     pub fn from_requantizer(r: &Requantizer) -> Option<Fp32Requant<'static>> {
-        (r.scheme() == RequantScheme::Fp32).then(|| Fp32Requant {
+        (r.scheme() == RequantScheme::Fp32).then(|| Fp32Requant::clamps_of(r))
+    }
+
+    /// The scale, clamps, zero point and type of `r`, with no channel scales and no `Rndnu`
+    /// constants.
+    fn clamps_of(r: &Requantizer) -> Fp32Requant<'static> {
+        Fp32Requant {
             scale: r.scale(),
             lo: (i64::from(r.qmin()) - i64::from(r.zero_point())) as f32,
             hi: (i64::from(r.qmax()) - i64::from(r.zero_point())) as f32,
@@ -331,7 +337,7 @@ impl<'a> Fp32Requant<'a> {
             signed: r.qtype() == QType::I8,
             channel_scales: None,
             rndnu: None,
-        })
+        }
     }
 
     /// The fused form of `r`, if its scheme is `Rndnu` (for the kernels that fuse it).
@@ -341,18 +347,13 @@ impl<'a> Fp32Requant<'a> {
         }
         let (multiplier, pre, post) = crate::requant::rndnu_fixed_point(r.mantissa(), r.shift());
         Some(Fp32Requant {
-            scale: r.scale(),
-            lo: (i64::from(r.qmin()) - i64::from(r.zero_point())) as f32,
-            hi: (i64::from(r.qmax()) - i64::from(r.zero_point())) as f32,
-            zero_point: r.zero_point(),
-            signed: r.qtype() == QType::I8,
-            channel_scales: None,
             rndnu: Some(RndnuFused {
                 multiplier,
                 pre_shl: pre,
                 post_shl: -post,
                 channels: None,
             }),
+            ..Fp32Requant::clamps_of(r)
         })
     }
 
