@@ -551,7 +551,13 @@ impl QConv2d {
                 for g in 0..d.groups {
                     let (w_group, bias_group) = pk.block_range(g, 0, pk.blocks());
                     let (wp, bp) = (w_group.as_ptr(), bias_group.as_ptr());
-                    let qg = &q.from_column(g * cout_g);
+                    let shifted;
+                    let qg = if g == 0 {
+                        q
+                    } else {
+                        shifted = q.from_column(g * cout_g);
+                        &shifted
+                    };
                     // SAFETY: pixels p0..p0 + mb·MR of the input are readable for
                     // g·cin_g + 4·kc4 bytes (above; 1x1 stride 1 unpadded: output pixel p is
                     // input pixel p, at p · px); their outputs are the caller's; the group's
@@ -574,7 +580,14 @@ impl QConv2d {
                 let goff = g * cin_g;
                 let (w_group, bias_group) = pk.block_range(g, 0, pk.blocks());
                 let (wp, bp) = (w_group.as_ptr(), bias_group.as_ptr());
-                let qg = &q.from_column(g * cout_g);
+                // Group 0's stage is `q` itself (no copy per row block).
+                let shifted;
+                let qg = if g == 0 {
+                    q
+                } else {
+                    shifted = q.from_column(g * cout_g);
+                    &shifted
+                };
                 let (ap, kt, kc) =
                     self.kernel_rows(offsets, runs, input, p, rows, goff, ptrs, rows_buf);
                 // SAFETY: ap holds kt · MR pointers to kc readable bytes (the tile's taps, or
