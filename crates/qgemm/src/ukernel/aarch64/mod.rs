@@ -260,62 +260,52 @@ fn whole_shape<const MR: usize, const NR: usize, const STEP: usize, const TAIL: 
         .then_some((steps, tail, nb))
 }
 
-/// The column scales a whole-block `asm!` reads, 4·`N` per block from `{sc}`, advanced by
-/// `{sstep}` bytes: the call's channel scales, or `N` copies of the one scale (not advanced).
-pub(crate) struct ColScales<const N: usize> {
-    tensor: [f32; N],
-    channel: Option<*const f32>,
+/// The per-column constants a whole-block `asm!` reads, `K` arrays of 4·`N` bytes per block,
+/// each from its pointer operand advanced by `{sstep}` bytes: the call's channel constants, or
+/// `N` copies of the per-tensor ones (not advanced). `Fp32`: the scales (`K = 1`, `{sc}`);
+/// `Rndnu`: the Q31 multipliers, `sqshl` and `srshl` counts (`K = 3`, `{rm}`, `{rp}`, `{rq}`).
+pub(crate) struct ColConsts<T, const N: usize, const K: usize> {
+    tensor: [[T; N]; K],
+    channel: Option<[*const T; K]>,
 }
 
-impl<const N: usize> ColScales<N> {
-    /// The scales of `q` (channel scales: at least the call's columns, as the kernel contracts
-    /// say).
+impl<T: Copy, const N: usize, const K: usize> ColConsts<T, N, K> {
+    /// The per-tensor values `tensor`, or the channel arrays `channel` (at least the call's
+    /// columns, as the kernel contracts say).
     #[inline(always)]
-    pub(crate) fn new(q: &crate::ukernel::Fp32Requant) -> Self {
-        ColScales {
-            tensor: [q.scale; N],
-            channel: q.channel_scales.map(|cs| cs.as_ptr()),
+    fn of(tensor: [T; K], channel: Option<[&[T]; K]>) -> Self {
+        ColConsts {
+            tensor: tensor.map(|t| [t; N]),
+            channel: channel.map(|c| c.map(|s| s.as_ptr())),
         }
     }
 
-    /// `({sc}, {sstep})`; the pointer lives as long as `self`.
+    /// `(pointers, {sstep})`; the pointers live as long as `self`.
     #[inline(always)]
-    pub(crate) fn ptr_step(&self) -> (*const f32, usize) {
-        match self.channel {
-            Some(p) => (p, 4 * N),
-            None => (self.tensor.as_ptr(), 0),
-        }
-    }
-}
-
-/// The `Rndnu` constants a whole-block `asm!` reads, 4·`N` each per block from `{rm}` (Q31
-/// multipliers), `{rp}` (`sqshl` counts), `{rq}` (`srshl` counts), each advanced by `{sstep}`
-/// bytes: the call's channel constants, or `N` copies of the per-tensor ones (not advanced).
-pub(crate) struct RndnuCols<const N: usize> {
-    tensor: [[i32; N]; 3],
-    channel: Option<[*const i32; 3]>,
-}
-
-impl<const N: usize> RndnuCols<N> {
-    /// The constants of `r` (channel constants: at least the call's columns, as the kernel
-    /// contracts say).
-    #[inline(always)]
-    pub(crate) fn new(r: &quant_params::RndnuFused) -> Self {
-        RndnuCols {
-            tensor: [[r.multiplier; N], [r.pre_shl; N], [r.post_shl; N]],
-            channel: r
-                .channels
-                .map(|(m, p, q)| [m.as_ptr(), p.as_ptr(), q.as_ptr()]),
-        }
-    }
-
-    /// `([{rm}, {rp}, {rq}], {sstep})`; the pointers live as long as `self`.
-    #[inline(always)]
-    pub(crate) fn ptrs_step(&self) -> ([*const i32; 3], usize) {
+    pub(crate) fn ptrs_step(&self) -> ([*const T; K], usize) {
         match self.channel {
             Some(p) => (p, 4 * N),
             None => (self.tensor.each_ref().map(|t| t.as_ptr()), 0),
         }
+    }
+}
+
+impl<const N: usize> ColConsts<f32, N, 1> {
+    /// The `Fp32` scales of `q`.
+    #[inline(always)]
+    pub(crate) fn scales(q: &crate::ukernel::Fp32Requant) -> Self {
+        ColConsts::of([q.scale], q.channel_scales.map(|cs| [cs]))
+    }
+}
+
+impl<const N: usize> ColConsts<i32, N, 3> {
+    /// The `Rndnu` constants of `r`.
+    #[inline(always)]
+    pub(crate) fn rndnu(r: &quant_params::RndnuFused) -> Self {
+        ColConsts::of(
+            [r.multiplier, r.pre_shl, r.post_shl],
+            r.channels.map(|(m, p, q)| [m, p, q]),
+        )
     }
 }
 

@@ -636,8 +636,8 @@ kernel_fn! {
             return 0;
         };
         let stage = st.bytes();
-        let scales = super::ColScales::<NR_8X8>::new(q);
-        let (sc, sstep) = scales.ptr_step();
+        let scales = super::ColConsts::<f32, NR_8X8, 1>::scales(q);
+        let ([sc], sstep) = scales.ptrs_step();
         // SAFETY: the asm reads, per block, the NR biases (advancing 32 bytes), taps · 8 row
         // pointers at `a` and kc bytes of each row (8 per step, 4 in the tail group: kc is a
         // multiple of 4), the block's taps · kc · 8 packed bytes (the next block follows:
@@ -679,7 +679,7 @@ kernel_fn! {
         let Some(rn) = &q.rndnu else {
             return 0;
         };
-        let cols = super::RndnuCols::<NR_8X8>::new(rn);
+        let cols = super::ColConsts::<i32, NR_8X8, 3>::rndnu(rn);
         let (r, sstep) = cols.ptrs_step();
         // SAFETY: as in the `Fp32` form, with 8 constants of each kind per block read from the three
         // pointers (channel constants: the call's columns; per tensor: `cols`, not
@@ -1194,8 +1194,8 @@ kernel_fn! {
             return 0;
         };
         let stage = st.bytes();
-        let scales = super::ColScales::<NR_2X8>::new(q);
-        let (sc, sstep) = scales.ptr_step();
+        let scales = super::ColConsts::<f32, NR_2X8, 1>::scales(q);
+        let ([sc], sstep) = scales.ptrs_step();
         // SAFETY: the asm reads, per block, the NR biases (advancing 32 bytes), taps · 2 row
         // pointers at `a` and kc bytes of each row, the block's taps · kc · 8 packed bytes (the
         // next block follows: w_stride is one block), 8 scales (channel scales: the call's
@@ -1235,7 +1235,7 @@ kernel_fn! {
         let Some(rn) = &q.rndnu else {
             return 0;
         };
-        let cols = super::RndnuCols::<NR_2X8>::new(rn);
+        let cols = super::ColConsts::<i32, NR_2X8, 3>::rndnu(rn);
         let (r, sstep) = cols.ptrs_step();
         // SAFETY: as in the `Fp32` form, with 8 constants of each kind per block read from the three
         // pointers (channel constants: the call's columns; per tensor: `cols`, not

@@ -493,8 +493,8 @@ kernel_fn! {
         else {
             return 0;
         };
-        let scales = super::ColScales::<NR_4X16>::new(q);
-        let (sc, sstep) = scales.ptr_step();
+        let scales = super::ColConsts::<f32, NR_4X16, 1>::scales(q);
+        let ([sc], sstep) = scales.ptrs_step();
         // SAFETY: the asm reads, per block, the NR biases (then advances 64 bytes), taps · 4
         // row pointers at `a` and kc bytes of each row, the block's taps · kc · 16 packed bytes
         // (the next block follows: w_stride is one block), 16 scales (channel scales: the
@@ -534,7 +534,7 @@ kernel_fn! {
         let Some(rn) = &q.rndnu else {
             return 0;
         };
-        let cols = super::RndnuCols::<NR_4X16>::new(rn);
+        let cols = super::ColConsts::<i32, NR_4X16, 3>::rndnu(rn);
         let (r, sstep) = cols.ptrs_step();
         // SAFETY: as in the `Fp32` form, with 16 constants of each kind per block read from the three
         // pointers (channel constants: the call's columns; per tensor: `cols`, not
