@@ -378,7 +378,7 @@ pub static DWCONV_INT8: Table<Int8Kernels> = Table::new(&[
             }),
         },
     },
-    // `vpmaddwd` two taps at a time, 16-channel tiles.
+    // `vpmaddwd` two taps at a time, 16-channel tiles; per-tensor Fp32 requantization fused.
     #[cfg(target_arch = "x86_64")]
     Entry {
         isa: Isa::Avx2,
@@ -387,7 +387,11 @@ pub static DWCONV_INT8: Table<Int8Kernels> = Table::new(&[
             pack: x86_64::avx2::pack_i8,
             u8: x86_64::avx2::dwconv_c16__avx2::<false>,
             i8: x86_64::avx2::dwconv_c16__avx2::<true>,
-            fused: None,
+            fused: Some(FusedKernels {
+                name: "dwconv_c16_fp32__avx2",
+                u8: x86_64::avx2::dwconv_c16_fp32__avx2::<false>,
+                i8: x86_64::avx2::dwconv_c16_fp32__avx2::<true>,
+            }),
             fused_s1: None,
         },
     },
@@ -470,7 +474,7 @@ pub static DWCONV_F32: Table<F32Kernels> = Table::new(&[
             s1: None,
         },
     },
-    // 8 channels x 4 pixels.
+    // 8 channels x 4 pixels; with stride 1 along W, 8 pixels, each input column loaded once.
     #[cfg(target_arch = "x86_64")]
     Entry {
         isa: Isa::Avx2,
@@ -478,7 +482,10 @@ pub static DWCONV_F32: Table<F32Kernels> = Table::new(&[
         kernels: F32Kernels {
             pack: x86_64::avx2::pack_f32,
             run: x86_64::avx2::dwconv_f32_c8x4__avx2,
-            s1: None,
+            s1: Some((
+                "dwconv_f32_c8x8s1__avx2",
+                x86_64::avx2::dwconv_f32_c8x8s1__avx2,
+            )),
         },
     },
     // 16 channels x 8 pixels; with stride 1 along W each input column loaded once.
