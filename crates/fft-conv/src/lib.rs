@@ -69,14 +69,16 @@
 //!
 //! [`FFT`] is the table of kernel families of this build (scalar first, best last), each entry
 //! named after its tuple GEMM function, XNNPACK style `cgemm_<output channels>x<tiles>__<isa>`:
-//! `cgemm_2x4__scalar`, `cgemm_4x4__neon`, `cgemm_2x8__avx2`, `cgemm_4x16__avx512`. The
+//! `cgemm_2x4__scalar`, `cgemm_4x4__neon`, `cgemm_4x8__avx2`, `cgemm_4x16__avx512`. The
 //! transforms of an entry carry its suffix: `fft_fwd_8x8__avx2`, `fft_inv_16x16__neon`, the
 //! fused `fft_fwd_in_8x8__avx512` (gather + forward) and `fft_inv_out_8x8__avx512` (inverse +
 //! scatter), `gather_x16__avx512`, `scatter_x8__avx2`; the 8-lane half-width kernels of the
 //! AVX-512 entry end in `__avx512vl`. [`FftConv::new`] takes the best entry or the one forced
 //! by [`FftConfig::ukernel`]; [`FftConv::name`] prints it. Code: `ukernel/scalar.rs`,
 //! `ukernel/x86_64/{avx2,avx512}.rs`, `ukernel/aarch64/neon.rs`, all over the one vector trait
-//! of `ukernel/mod.rs` (`Simd`) and the algorithm of `ukernel/generic.rs`.
+//! of `ukernel/mod.rs` (`Simd`) and the algorithm of `ukernel/generic.rs`, except the AVX2
+//! tuple GEMM, whose k-loop over the input channels is an `asm!` block: 4 output channels,
+//! 12 accumulators in 16 ymm registers, which LLVM spilled.
 //!
 //! ## Hostile inputs and NaN
 //!
@@ -191,7 +193,7 @@ pub struct FftConfig<'a> {
     /// Optional output clamp `(min, max)`: `(0, ∞)` is ReLU, `(0, 6)` ReLU6.
     pub clamp: Option<(f32, f32)>,
     /// Force an entry of [`FFT`] (`None`: the best one this CPU runs), e.g.
-    /// `Some(FFT.by_name("cgemm_2x8__avx2")?)`.
+    /// `Some(FFT.by_name("cgemm_4x8__avx2")?)`.
     pub ukernel: Option<&'static FftEntry>,
 }
 

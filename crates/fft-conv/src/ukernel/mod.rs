@@ -12,7 +12,7 @@
 //! - packed kernels per bin are `[oc / MR][ic][MR][c, c + d, d − c]` scalars (`Ŵ = c + id`).
 
 /// The entry points of one variant over the vector type `$S`: the transforms and the tuple GEMM
-/// (`generic::gemm::<$S, $nr, $mh>`) of `generic.rs`, each with the attributes `$attr` (the
+/// (`generic::gemm::<$S, $nr, $mh>`, or `gemm = path` for a variant's own) of `generic.rs`, each with the attributes `$attr` (the
 /// ISA's `#[target_feature]`, none for the portable variant), and its [`Kernels`] constant
 /// `$konst`, named after the tuple GEMM `$gemm`, with `$fused`, `$half`, `$gather`, `$scatter`.
 /// Names resolve where it is invoked (`generic`, `Post`, `GemmArgs`, `Kernels`, `Simd`).
@@ -32,12 +32,18 @@ macro_rules! entry_points {
     };
     ($(#[$attr:meta])* $S:ty, $nr:literal, $mh:literal, $fused:expr, $half:expr, $konst:ident, $gather:ident, $scatter:ident, $fwd8:ident, $fwd16:ident, $inv8:ident,
      $inv16:ident, $gemm:ident) => {
+        entry_points!($(#[$attr])* $S, gemm = generic::gemm::<$S, $nr, $mh>, $fused, $half, $konst,
+            $gather, $scatter, $fwd8, $fwd16, $inv8, $inv16, $gemm);
+    };
+    // The same with the tuple GEMM `$imp` of the variant's own instead of the generic one.
+    ($(#[$attr:meta])* $S:ty, gemm = $imp:path, $fused:expr, $half:expr, $konst:ident, $gather:ident, $scatter:ident, $fwd8:ident, $fwd16:ident, $inv8:ident,
+     $inv16:ident, $gemm:ident) => {
         entry_points!(@transforms [$(#[$attr])*] $S, 8, $fwd8, $inv8);
         entry_points!(@transforms [$(#[$attr])*] $S, 16, $fwd16, $inv16);
         $(#[$attr])*
         unsafe fn $gemm(a: &GemmArgs) {
             // SAFETY: forwarded contract of `GemmFn`; the ISA, if any, is enabled here.
-            unsafe { generic::gemm::<$S, $nr, $mh>(a) }
+            unsafe { $imp(a) }
         }
         pub(crate) const $konst: Kernels = Kernels {
             name: stringify!($gemm),
