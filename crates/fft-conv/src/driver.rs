@@ -753,6 +753,7 @@ impl FftConv {
                 let post = Post {
                     bias: self.bias[oc],
                     clamp: self.clamp,
+                    cols: g.mw,
                 };
                 // SAFETY: reads Y[·][gl][oc] inside this block's Y; writes `mh` rows of
                 // `T·L` floats into `s.tile` and `T·H·2·L` floats into `s.mid`; ISA checked

@@ -111,10 +111,20 @@ fn inverse_transform_matches_rustfft() {
                 }
             }
             let f = if t == 8 { k.inv8 } else { k.inv16 };
-            for rows in [1, t / 2 + 1, t] {
+            // (rows, columns read): all, and the crops of 7x7 and 5x5 kernels on 16x16 tiles (10
+            // and 12 columns: the pruned inverse), and fewer rows than columns.
+            for (rows, cols) in [
+                (1, t),
+                (t / 2 + 1, t),
+                (t, t),
+                (t + 1 - 7, t + 1 - 7),
+                (t + 1 - 5, t + 1 - 5),
+                (3, t + 1 - 7),
+            ] {
                 let post = Post {
                     bias: 0.25,
                     clamp: None,
+                    cols,
                 };
                 let mut mid = vec![0.0f32; t * (t / 2 + 1) * 2 * l];
                 let mut out = vec![f32::NAN; t * t * l];
@@ -132,10 +142,13 @@ fn inverse_transform_matches_rustfft() {
                 let n2 = (t * t) as f64;
                 for (lane, tl) in tiles.iter().enumerate() {
                     for r in 0..rows {
-                        for c in 0..t {
+                        for c in 0..cols {
                             let got = (out[(r * t + c) * l + lane] as f64 - 0.25) / n2;
                             let err = (got - tl[r * t + c] as f64).abs();
-                            assert!(err < 1e-5, "{v:?} t={t} rows={rows} ({r},{c}) err {err}");
+                            assert!(
+                                err < 1e-5,
+                                "{v:?} t={t} rows={rows} cols={cols} ({r},{c}) err {err}"
+                            );
                         }
                     }
                 }
@@ -171,6 +184,7 @@ fn kernel_timing() {
             let post = Post {
                 bias: 0.0,
                 clamp: None,
+                cols: t,
             };
             let n = 10;
             let mut best_f = f64::MAX;
@@ -286,6 +300,7 @@ fn fused_transforms_match_gather_and_scatter() {
             let post = Post {
                 bias: 0.5,
                 clamp: Some((-3.0, 3.0)),
+                cols: cell,
             };
             let mut want = vec![7.0f32; 4 * cell * ow];
             let mut got = want.clone();

@@ -412,6 +412,31 @@ pub(crate) unsafe fn inverse<S: Simd, const T: usize, K: RowSink<S>>(
     unsafe { inverse_first::<S, T, T, K>(y, bin_stride, rows, post, mid, sink) }
 }
 
+/// [`inverse`] pruned to what the caller reads: rows `< rows`, columns `< post.cols` (see
+/// [`super::Post`]); for 16x16 tiles, outputs of 10 or 12 columns (kernels of 7 and 5 columns)
+/// skip the rest in the last butterfly stage of every IFFT ([`inverse_first`]).
+#[inline(always)]
+pub(crate) unsafe fn inverse_pruned<S: Simd, const T: usize, K: RowSink<S>>(
+    y: *const f32,
+    bin_stride: usize,
+    rows: usize,
+    post: &Post,
+    mid: *mut f32,
+    sink: &K,
+) {
+    let n = ((rows + 1) & !1).max(post.cols);
+    // SAFETY: forwarded contract; rows <= n <= NP in each branch.
+    unsafe {
+        if T == 16 && n <= 10 {
+            inverse_first::<S, T, 10, K>(y, bin_stride, rows, post, mid, sink)
+        } else if T == 16 && n <= 12 {
+            inverse_first::<S, T, 12, K>(y, bin_stride, rows, post, mid, sink)
+        } else {
+            inverse::<S, T, K>(y, bin_stride, rows, post, mid, sink)
+        }
+    }
+}
+
 /// As [`inverse`], computing only rows and columns `< NP` (`T/2 <= NP <= T`, `rows <= NP`) in
 /// the last butterfly stage of every IFFT: columns `NP..T` reach the sink unspecified.
 #[inline(always)]

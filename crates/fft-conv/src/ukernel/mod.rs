@@ -27,7 +27,7 @@ macro_rules! entry_points {
         $(#[$attr])*
         unsafe fn $inv(y: *const f32, bs: usize, rows: usize, post: &Post, mid: *mut f32, out: *mut f32) {
             // SAFETY: forwarded contract of `InvFn`; the ISA, if any, is enabled here.
-            unsafe { generic::inverse::<$S, $t, _>(y, bs, rows, post, mid, &generic::TileBuf(out)) }
+            unsafe { generic::inverse_pruned::<$S, $t, _>(y, bs, rows, post, mid, &generic::TileBuf(out)) }
         }
     };
     ($(#[$attr:meta])* $S:ty, $nr:literal, $mh:literal, $fused:expr, $half:expr, $konst:ident, $gather:ident, $scatter:ident, $fwd8:ident, $fwd16:ident, $inv8:ident,
@@ -121,7 +121,8 @@ pub type FftEntry = Entry<Kernels>;
 pub(crate) type FwdFn = unsafe fn(*const f32, *mut f32, *mut f32, usize);
 
 /// Inverse transform of one block: `(y, bin_stride, rows, post, mid, out)`; `out` receives `rows`
-/// rows (rounded up to even, at most `T`) of `T` columns `[row][col][L]` with bias and clamp.
+/// rows (rounded up to even, at most `T`) of `T` columns `[row][col][L]` with bias and clamp, of
+/// which columns `< post.cols` (at least) are specified.
 ///
 /// # Safety
 /// `y + b·bin_stride` is readable for `2·L` floats for every bin, `mid` is writable for
@@ -134,11 +135,14 @@ pub(crate) type InvFn = unsafe fn(*const f32, usize, usize, &Post, *mut f32, *mu
 /// The pointers of [`GemmArgs`] cover the sizes it documents; the CPU supports the ISA.
 pub(crate) type GemmFn = unsafe fn(&GemmArgs);
 
-/// What the output transform adds after the inverse FFT.
+/// What the output transform adds after the inverse FFT, and how many columns of each row the
+/// caller reads (`cols <= T`; the output tile's width): the non-fused inverse transforms may
+/// leave the columns from `max(cols, rows)` on unspecified (the last butterfly stage skips them).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Post {
     pub bias: f32,
     pub clamp: Option<(f32, f32)>,
+    pub cols: usize,
 }
 
 /// One bin of the tuple GEMM: `y[g][oc] = Σ_ic w[oc][ic] · x[g][ic]` (complex, `L` tiles a
