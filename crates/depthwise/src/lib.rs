@@ -23,10 +23,10 @@
 //! fused into the store (`dwconv_c16_fp32__avx2`). Kernels are specialised for 3x3
 //! and 5x5 (9 and 25 taps, unrolled) with a generic loop for any other kernel size; fp32 kernels
 //! compute 4 (AVX-512: 8) output pixels per iteration and apply the clamp at the store; with
-//! stride 1 along W the AVX-512 and AVX2 fp32 kernels (`dwconv_f32_c16x8s1__avx512`,
-//! `dwconv_f32_c8x8s1__avx2`, 8 pixels per iteration) load each input column once for the up
-//! to `kw` pixels that use it, and the AVX-512 kernel's channel tiles follow the input's
-//! cache-line alignment. See
+//! stride 1 along W the AVX-512, AVX2 and NEON fp32 kernels (`dwconv_f32_c16x8s1__avx512`,
+//! `dwconv_f32_c8x8s1__avx2`, `dwconv_f32_c4x8s1__neon`, 8 pixels per iteration) load each
+//! input column once for the up to `kw` pixels that use it, and the AVX-512 kernel's channel
+//! tiles follow the input's cache-line alignment. See
 //! [`DWCONV_INT8`] and [`DWCONV_F32`]: one entry per ISA level, named after its function
 //! (`dwconv_c32__avx512vnni` is `ukernel::x86_64::avx512vnni::dwconv_c32__avx512vnni`); a plan
 //! takes the best entry this CPU runs or one the caller forces, and [`QDepthwise::name`] /

@@ -452,7 +452,7 @@ pub static DWCONV_F32: Table<F32Kernels> = Table::new(&[
             s1: None,
         },
     },
-    // 4 channels x 4 pixels.
+    // 4 channels x 4 pixels; with stride 1 along W, 8 pixels, each input column loaded once.
     #[cfg(target_arch = "aarch64")]
     Entry {
         isa: Isa::Neon,
@@ -460,7 +460,10 @@ pub static DWCONV_F32: Table<F32Kernels> = Table::new(&[
         kernels: F32Kernels {
             pack: aarch64::neon::pack_f32,
             run: aarch64::neon::dwconv_f32_c4x4__neon,
-            s1: None,
+            s1: Some((
+                "dwconv_f32_c4x8s1__neon",
+                aarch64::neon::dwconv_f32_c4x8s1__neon,
+            )),
         },
     },
     // armv7: 8 channels, `vmla.f32` (`asm!`).
