@@ -790,15 +790,17 @@ fn row_indirection<T: Copy>(
         (img, c)
     };
     // Per tap: the pixels ox whose input column ix = ox·sw + kx·dw − pl lies inside the image
-    // form one range [lo, hi); everything else reads the zero row.
+    // form one range [lo, hi); everything else reads the zero row. Every slot is written once
+    // below (the list is resized, not filled first).
     let zp = zero.as_ptr();
-    s.ind.clear();
+    s.ind.truncate(g.ind_len);
     s.ind.resize(g.ind_len, zp);
     let (sw, taps, pl) = (d.stride[1], g.taps, d.pad[1]);
     let base = src.as_ptr();
+    let ind = s.ind.as_mut_ptr();
     for ky in 0..kh {
-        let Some(iy) = iy_of(ky) else { continue };
-        let row = if mult > 1 { ky } else { iy } * in_w * stride;
+        let iy = iy_of(ky);
+        let row = if mult > 1 { ky } else { iy.unwrap_or(0) } * in_w * stride;
         for kx in 0..kw {
             // Pixel ox reads column ox·sw + off − pl: inside the image for
             // pl <= ox·sw + off < pl + in_w, the pixels lo..hi.
@@ -814,16 +816,39 @@ fn row_indirection<T: Copy>(
             } else {
                 (end - off).div_ceil(sw).min(ow)
             };
+            // An empty range (or a kernel row outside the image): every pixel reads the zero row.
+            let (lo, hi) = if lo < hi && iy.is_some() {
+                (lo, hi)
+            } else {
+                (ow, ow)
+            };
             let t = ky * kw + kx;
-            if lo < hi {
-                // Pixel ox (lo <= ox < hi) reads column ix = ox·sw + off − pl, 0 <= ix < in_w:
-                // the pointers stay inside `src`, sw · stride elements apart.
-                let first = base.wrapping_add(row + (lo * sw + off - pl) * stride);
-                let step = sw * stride;
-                let mut ptr = first;
-                for px in s.ind[lo * taps..hi * taps].chunks_exact_mut(taps) {
-                    px[t] = ptr;
+            // Pixel ox (lo <= ox < hi) reads column ix = ox·sw + off − pl, 0 <= ix < in_w: the
+            // pointers stay inside `src`, sw · stride elements apart (formed with wrapping_add,
+            // never dereferenced here).
+            let step = sw * stride;
+            let mut ptr = if lo < hi {
+                base.wrapping_add(row + (lo * sw + off - pl) * stride)
+            } else {
+                zp
+            };
+            // SAFETY: the slots written are ox·taps + t for ox < ow and t < taps, inside the
+            // list's ow · taps = g.ind_len elements (resized above); `ind` is not otherwise
+            // borrowed while it is written.
+            unsafe {
+                let mut p = ind.add(t);
+                for _ in 0..lo {
+                    *p = zp;
+                    p = p.wrapping_add(taps);
+                }
+                for _ in lo..hi {
+                    *p = ptr;
                     ptr = ptr.wrapping_add(step);
+                    p = p.wrapping_add(taps);
+                }
+                for _ in hi..ow {
+                    *p = zp;
+                    p = p.wrapping_add(taps);
                 }
             }
         }
