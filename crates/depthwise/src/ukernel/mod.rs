@@ -114,6 +114,8 @@ macro_rules! kernel_fn {
 pub mod aarch64;
 #[cfg(target_arch = "arm")]
 pub mod arm;
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+mod f32_tiles;
 pub mod scalar;
 #[cfg(target_arch = "x86_64")]
 pub mod x86_64;

@@ -13,6 +13,7 @@
 #![allow(non_snake_case)]
 
 use super::{store16, QVec, Sink};
+use crate::ukernel::f32_tiles::{self, F32Lanes, Tile as F32Tile};
 use crate::ukernel::{check_pack, pack_f32_tiles, packed_len};
 use crate::DwError;
 use core::arch::aarch64::*;
@@ -306,40 +307,59 @@ unsafe fn f32_rows<const S1: bool, const KW: usize, const K: usize>(
     }
 }
 
-/// 4 floats at `p`; `FULL`: all 4 exist, else the first `n` (through a zeroed copy).
-#[inline(always)]
-unsafe fn ld4<const FULL: bool>(p: *const f32, n: usize) -> float32x4_t {
-    // SAFETY: the caller guarantees p readable for 4 floats (FULL) or n.
-    unsafe {
-        if FULL {
-            vld1q_f32(p)
-        } else {
-            let mut buf = [0f32; 4];
-            core::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), n);
-            vld1q_f32(buf.as_ptr())
+/// The NEON fp32 lanes of [`f32_tiles`]: `float32x4_t`, a partial tile's lanes as a count
+/// (read and written through zeroed copies).
+struct NeonF32;
+
+impl F32Lanes for NeonF32 {
+    type V = float32x4_t;
+    type M = usize;
+
+    #[inline(always)]
+    unsafe fn zero() -> float32x4_t {
+        // SAFETY: register-only (NEON is baseline).
+        unsafe { vdupq_n_f32(0.0) }
+    }
+
+    #[inline(always)]
+    unsafe fn load<const FULL: bool>(p: *const f32, n: usize) -> float32x4_t {
+        // SAFETY: the caller guarantees p readable for 4 floats (FULL) or n.
+        unsafe {
+            if FULL {
+                vld1q_f32(p)
+            } else {
+                let mut buf = [0f32; 4];
+                core::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), n);
+                vld1q_f32(buf.as_ptr())
+            }
         }
     }
-}
 
-/// Clamps and stores 4 floats at `p` (`FULL`, else the first `n`); `FMAX`/`FMIN` return NaN
-/// when either operand is NaN.
-#[inline(always)]
-unsafe fn st4<const FULL: bool>(
-    p: *mut f32,
-    n: usize,
-    v: float32x4_t,
-    lo: float32x4_t,
-    hi: float32x4_t,
-) {
-    // SAFETY: the caller guarantees p writable for 4 floats (FULL) or n.
-    unsafe {
-        let r = vminq_f32(vmaxq_f32(v, lo), hi);
-        if FULL {
-            vst1q_f32(p, r);
-        } else {
-            let mut buf = [0f32; 4];
-            vst1q_f32(buf.as_mut_ptr(), r);
-            core::ptr::copy_nonoverlapping(buf.as_ptr(), p, n);
+    #[inline(always)]
+    unsafe fn fma(acc: float32x4_t, x: float32x4_t, w: float32x4_t) -> float32x4_t {
+        // SAFETY: register-only.
+        unsafe { vfmaq_f32(acc, x, w) }
+    }
+
+    /// `FMAX`/`FMIN` return NaN when either operand is NaN.
+    #[inline(always)]
+    unsafe fn store<const FULL: bool>(
+        p: *mut f32,
+        n: usize,
+        v: float32x4_t,
+        lo: float32x4_t,
+        hi: float32x4_t,
+    ) {
+        // SAFETY: the caller guarantees p writable for 4 floats (FULL) or n.
+        unsafe {
+            let r = vminq_f32(vmaxq_f32(v, lo), hi);
+            if FULL {
+                vst1q_f32(p, r);
+            } else {
+                let mut buf = [0f32; 4];
+                vst1q_f32(buf.as_mut_ptr(), r);
+                core::ptr::copy_nonoverlapping(buf.as_ptr(), p, n);
+            }
         }
     }
 }
@@ -362,16 +382,23 @@ unsafe fn f32_px<const S1: bool, const KW: usize, const K: usize, const P: usize
     // SAFETY: full tiles read/write channels c..c+4 <= ch; the partial tile copies n floats
     // through buffers; weights stay inside the packed buffer.
     unsafe {
-        let vlo = vdupq_n_f32(lo);
-        let vhi = vdupq_n_f32(hi);
+        let (lo, hi) = (vdupq_n_f32(lo), vdupq_n_f32(hi));
         macro_rules! tile {
             ($full:literal, $c:expr, $n:expr) => {{
-                let (c, n) = ($c, $n);
-                let wt = w.add(c / 4 * tile_len);
+                let t = F32Tile::<NeonF32> {
+                    kw,
+                    taps,
+                    c: $c,
+                    m: $n,
+                    ch,
+                    lo,
+                    hi,
+                };
+                let wt = w.add(t.c / 4 * tile_len);
                 if S1 {
-                    f32_s1_tile::<KW, K, P, $full>(kw, taps, ind, wt, c, n, ch, vlo, vhi, out)
+                    f32_tiles::s1_tile::<NeonF32, 4, KW, K, P, $full>(&t, ind, wt, out)
                 } else {
-                    f32_tile::<K, P, $full>(taps, ind, wt, c, n, ch, vlo, vhi, out)
+                    f32_tiles::tile::<NeonF32, 4, K, P, $full>(&t, ind, wt, out)
                 }
             }};
         }
@@ -380,102 +407,6 @@ unsafe fn f32_px<const S1: bool, const KW: usize, const K: usize, const P: usize
         }
         if 4 * full < ch {
             tile!(false, 4 * full, ch - 4 * full);
-        }
-    }
-}
-
-/// One 4-channel tile (channels `c..c + n`; `FULL`: n = 4) of P pixels, the tile's packed
-/// weights at `wt`: per tap, one weight load shared by the P pixels.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-unsafe fn f32_tile<const K: usize, const P: usize, const FULL: bool>(
-    taps_rt: usize,
-    ind: *const *const f32,
-    wt: *const f32,
-    c: usize,
-    n: usize,
-    ch: usize,
-    vlo: float32x4_t,
-    vhi: float32x4_t,
-    out: *mut f32,
-) {
-    let taps = if K == 0 { taps_rt } else { K };
-    // SAFETY: see f32_px.
-    unsafe {
-        let mut acc = [vld1q_f32(wt); P];
-        for t in 0..taps {
-            let wv = vld1q_f32(wt.add(4 + 4 * t));
-            for (q, a) in acc.iter_mut().enumerate() {
-                let x = ld4::<FULL>((*ind.add(q * taps + t)).add(c), n);
-                *a = vfmaq_f32(*a, x, wv);
-            }
-        }
-        for (q, a) in acc.iter().enumerate() {
-            st4::<FULL>(out.add(q * ch + c), n, *a, vlo, vhi);
-        }
-    }
-}
-
-/// One 4-channel tile of P pixels, stride 1: per kernel row, column `j` (`0 ≤ j < P + kw − 1`)
-/// is pixel `j`'s tap `kx = 0` for `j < P`, then the last pixel's tap `j − (P − 1)` (the
-/// contract of [`crate::ukernel::DwF32S1Fn`]: pixel `q + 1`'s tap `kx` is pixel `q`'s tap
-/// `kx + 1`). Column `j` feeds pixel `j − kx` with weight `kx`, so each pixel still sees its taps
-/// in order.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-unsafe fn f32_s1_tile<const KW: usize, const K: usize, const P: usize, const FULL: bool>(
-    kw: usize,
-    taps_rt: usize,
-    ind: *const *const f32,
-    wt: *const f32,
-    c: usize,
-    n: usize,
-    ch: usize,
-    vlo: float32x4_t,
-    vhi: float32x4_t,
-    out: *mut f32,
-) {
-    let taps = if K == 0 { taps_rt } else { K };
-    let kh = taps / kw;
-    // SAFETY: as f32_tile; every column pointer is one of the block's P · taps pointers.
-    unsafe {
-        let mut acc = [vld1q_f32(wt); P];
-        for ky in 0..kh {
-            let row = ind.add(ky * kw);
-            let col = |j: usize| {
-                let k = if j < P {
-                    j * taps
-                } else {
-                    (P - 1) * taps + j + 1 - P
-                };
-                *row.add(k)
-            };
-            let wr = wt.add(4 * (1 + ky * kw));
-            if KW != 0 {
-                let mut wv = [vdupq_n_f32(0.0); KW];
-                for (kx, v) in wv.iter_mut().enumerate() {
-                    *v = vld1q_f32(wr.add(4 * kx));
-                }
-                for j in 0..P + KW - 1 {
-                    let x = ld4::<FULL>(col(j).add(c), n);
-                    for (kx, wk) in wv.iter().enumerate() {
-                        if j >= kx && j - kx < P {
-                            acc[j - kx] = vfmaq_f32(acc[j - kx], x, *wk);
-                        }
-                    }
-                }
-            } else {
-                for j in 0..P + kw - 1 {
-                    let x = ld4::<FULL>(col(j).add(c), n);
-                    for kx in j.saturating_sub(P - 1)..kw.min(j + 1) {
-                        let wk = vld1q_f32(wr.add(4 * kx));
-                        acc[j - kx] = vfmaq_f32(acc[j - kx], x, wk);
-                    }
-                }
-            }
-        }
-        for (q, a) in acc.iter().enumerate() {
-            st4::<FULL>(out.add(q * ch + c), n, *a, vlo, vhi);
         }
     }
 }

@@ -11,6 +11,7 @@
 
 #![allow(non_snake_case)]
 
+use crate::ukernel::f32_tiles::{self, F32Lanes, Tile};
 use crate::ukernel::{pack_f32_tiles, pack_i8_pairs, Fp32Requant};
 use crate::DwError;
 use core::arch::x86_64::*;
@@ -317,30 +318,51 @@ unsafe fn f32_256<const S1: bool, const KW: usize, const K: usize>(
     }
 }
 
-/// 8 floats at `p`; `MASKED`: only the lanes of `m` (the others read as 0).
-#[inline(always)]
-unsafe fn ld8<const MASKED: bool>(p: *const f32, m: __m256i) -> __m256 {
-    // SAFETY: the caller guarantees the selected lanes readable (`vmaskmovps` touches no other).
-    unsafe {
-        if MASKED {
-            _mm256_maskload_ps(p, m)
-        } else {
-            _mm256_loadu_ps(p)
+/// The AVX2 + FMA fp32 lanes of [`f32_tiles`]: `__m256`, a partial tile's lanes as a
+/// `vmaskmovps` mask (sign bit set: the lane is read / written).
+struct Avx2F32;
+
+impl F32Lanes for Avx2F32 {
+    type V = __m256;
+    type M = __m256i;
+
+    #[inline(always)]
+    unsafe fn zero() -> __m256 {
+        // SAFETY: register-only; the callers run with AVX2 + FMA (the trait's contract).
+        unsafe { _mm256_setzero_ps() }
+    }
+
+    #[inline(always)]
+    unsafe fn load<const FULL: bool>(p: *const f32, m: __m256i) -> __m256 {
+        // SAFETY: the caller guarantees the selected lanes readable (`vmaskmovps` touches no
+        // other).
+        unsafe {
+            if FULL {
+                _mm256_loadu_ps(p)
+            } else {
+                _mm256_maskload_ps(p, m)
+            }
         }
     }
-}
 
-/// Clamps and stores 8 floats at `p` (`MASKED`: the lanes of `m`). NaN stays NaN: `maxps` and
-/// `minps` return their second operand when either is NaN, so the value goes second.
-#[inline(always)]
-unsafe fn st8<const MASKED: bool>(p: *mut f32, m: __m256i, v: __m256, lo: __m256, hi: __m256) {
-    // SAFETY: the caller guarantees the selected lanes writable.
-    unsafe {
-        let r = _mm256_min_ps(hi, _mm256_max_ps(lo, v));
-        if MASKED {
-            _mm256_maskstore_ps(p, m, r);
-        } else {
-            _mm256_storeu_ps(p, r);
+    #[inline(always)]
+    unsafe fn fma(acc: __m256, x: __m256, w: __m256) -> __m256 {
+        // SAFETY: register-only (AVX2 + FMA callers).
+        unsafe { _mm256_fmadd_ps(x, w, acc) }
+    }
+
+    /// NaN stays NaN: `maxps` and `minps` return their second operand when either is NaN, so
+    /// the value goes second.
+    #[inline(always)]
+    unsafe fn store<const FULL: bool>(p: *mut f32, m: __m256i, v: __m256, lo: __m256, hi: __m256) {
+        // SAFETY: the caller guarantees the selected lanes writable.
+        unsafe {
+            let r = _mm256_min_ps(hi, _mm256_max_ps(lo, v));
+            if FULL {
+                _mm256_storeu_ps(p, r);
+            } else {
+                _mm256_maskstore_ps(p, m, r);
+            }
         }
     }
 }
@@ -363,127 +385,38 @@ unsafe fn f32_256_px<const S1: bool, const KW: usize, const K: usize, const P: u
     // SAFETY: full tiles read/write channels c..c+8 <= ch; the tail uses vmaskmovps, which
     // touches only the selected lanes; weights stay in the packed buffer.
     unsafe {
-        let vlo = _mm256_set1_ps(lo);
-        let vhi = _mm256_set1_ps(hi);
+        let (lo, hi) = (_mm256_set1_ps(lo), _mm256_set1_ps(hi));
         macro_rules! tile {
-            ($masked:literal, $c:expr, $m:expr) => {{
-                let (c, m) = ($c, $m);
-                let wt = w.add(c / 8 * tile_len);
+            ($full:literal, $c:expr, $m:expr) => {{
+                let t = Tile::<Avx2F32> {
+                    kw,
+                    taps,
+                    c: $c,
+                    m: $m,
+                    ch,
+                    lo,
+                    hi,
+                };
+                let wt = w.add(t.c / 8 * tile_len);
                 if S1 {
-                    f32_256_s1_tile::<KW, K, P, $masked>(kw, taps, ind, wt, c, m, ch, vlo, vhi, out)
+                    f32_tiles::s1_tile::<Avx2F32, 8, KW, K, P, $full>(&t, ind, wt, out)
                 } else {
-                    f32_256_tile::<K, P, $masked>(taps, ind, wt, c, m, ch, vlo, vhi, out)
+                    f32_tiles::tile::<Avx2F32, 8, K, P, $full>(&t, ind, wt, out)
                 }
             }};
         }
         let all = _mm256_set1_epi32(-1);
         for j in 0..full {
-            tile!(false, 8 * j, all);
+            tile!(true, 8 * j, all);
         }
         let n = ch - 8 * full;
         if n > 0 {
             let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
             tile!(
-                true,
+                false,
                 8 * full,
                 _mm256_cmpgt_epi32(_mm256_set1_epi32(n as i32), lanes)
             );
-        }
-    }
-}
-
-/// One 8-channel tile (channels `c..`; `MASKED`: the lanes of `m`) of P pixels, the tile's
-/// packed weights at `wt`: per tap, one weight load shared by the P pixels.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-unsafe fn f32_256_tile<const K: usize, const P: usize, const MASKED: bool>(
-    taps_rt: usize,
-    ind: *const *const f32,
-    wt: *const f32,
-    c: usize,
-    m: __m256i,
-    ch: usize,
-    vlo: __m256,
-    vhi: __m256,
-    out: *mut f32,
-) {
-    let taps = if K == 0 { taps_rt } else { K };
-    // SAFETY: see f32_256_px.
-    unsafe {
-        let mut acc = [_mm256_loadu_ps(wt); P];
-        for t in 0..taps {
-            let wv = _mm256_loadu_ps(wt.add(8 + 8 * t));
-            for (q, a) in acc.iter_mut().enumerate() {
-                let x = ld8::<MASKED>((*ind.add(q * taps + t)).add(c), m);
-                *a = _mm256_fmadd_ps(x, wv, *a);
-            }
-        }
-        for (q, a) in acc.iter().enumerate() {
-            st8::<MASKED>(out.add(q * ch + c), m, *a, vlo, vhi);
-        }
-    }
-}
-
-/// One 8-channel tile of P pixels, stride 1: per kernel row, column `j` (`0 ≤ j < P + kw − 1`)
-/// is pixel `j`'s tap `kx = 0` for `j < P`, then the last pixel's tap `j − (P − 1)` (the
-/// contract of [`crate::ukernel::DwF32S1Fn`]: pixel `q + 1`'s tap `kx` is pixel `q`'s tap
-/// `kx + 1`). Column `j` feeds pixel `j − kx` with weight `kx`, so each pixel still sees its taps
-/// in order.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-unsafe fn f32_256_s1_tile<const KW: usize, const K: usize, const P: usize, const MASKED: bool>(
-    kw: usize,
-    taps_rt: usize,
-    ind: *const *const f32,
-    wt: *const f32,
-    c: usize,
-    m: __m256i,
-    ch: usize,
-    vlo: __m256,
-    vhi: __m256,
-    out: *mut f32,
-) {
-    let taps = if K == 0 { taps_rt } else { K };
-    let kh = taps / kw;
-    // SAFETY: as f32_256_tile; every column pointer is one of the block's P · taps pointers.
-    unsafe {
-        let mut acc = [_mm256_loadu_ps(wt); P];
-        for ky in 0..kh {
-            let row = ind.add(ky * kw);
-            let col = |j: usize| {
-                let k = if j < P {
-                    j * taps
-                } else {
-                    (P - 1) * taps + j + 1 - P
-                };
-                *row.add(k)
-            };
-            let wr = wt.add(8 * (1 + ky * kw));
-            if KW != 0 {
-                let mut wv = [_mm256_setzero_ps(); KW];
-                for (kx, v) in wv.iter_mut().enumerate() {
-                    *v = _mm256_loadu_ps(wr.add(8 * kx));
-                }
-                for j in 0..P + KW - 1 {
-                    let x = ld8::<MASKED>(col(j).add(c), m);
-                    for (kx, wk) in wv.iter().enumerate() {
-                        if j >= kx && j - kx < P {
-                            acc[j - kx] = _mm256_fmadd_ps(x, *wk, acc[j - kx]);
-                        }
-                    }
-                }
-            } else {
-                for j in 0..P + kw - 1 {
-                    let x = ld8::<MASKED>(col(j).add(c), m);
-                    for kx in j.saturating_sub(P - 1)..kw.min(j + 1) {
-                        let wk = _mm256_loadu_ps(wr.add(8 * kx));
-                        acc[j - kx] = _mm256_fmadd_ps(x, wk, acc[j - kx]);
-                    }
-                }
-            }
-        }
-        for (q, a) in acc.iter().enumerate() {
-            st8::<MASKED>(out.add(q * ch + c), m, *a, vlo, vhi);
         }
     }
 }
