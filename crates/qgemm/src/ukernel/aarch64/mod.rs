@@ -488,26 +488,29 @@ macro_rules! fp32_asm {
         $out:tt
     ) => {
         concat!(
-            $(
-                "scvtf v", $a, ".4s, v", $a, ".4s\n",
-                "scvtf v", $b, ".4s, v", $b, ".4s\n",
-                "scvtf v", $c, ".4s, v", $c, ".4s\n",
-                "scvtf v", $d, ".4s, v", $d, ".4s\n",
-            )*
-            $(
-                "fmul v", $a, ".4s, v", $a, ".4s, v", $s0, ".4s\n",
-                "fmul v", $b, ".4s, v", $b, ".4s, v", $s1, ".4s\n",
-                "fmul v", $c, ".4s, v", $c, ".4s, v", $s2, ".4s\n",
-                "fmul v", $d, ".4s, v", $d, ".4s, v", $s3, ".4s\n",
-            )*
-            $(
-                "fcvtns v", $a, ".4s, v", $a, ".4s\n",
-                "fcvtns v", $b, ".4s, v", $b, ".4s\n",
-                "fcvtns v", $c, ".4s, v", $c, ".4s\n",
-                "fcvtns v", $d, ".4s, v", $d, ".4s\n",
-            )*
+            v_ops!("scvtf", [$([$a $b $c $d]),*]),
+            vk_ops!("fmul", [$([$a $b $c $d]),*], [$s0 $s1 $s2 $s3]),
+            v_ops!("fcvtns", [$([$a $b $c $d]),*]),
             narrow_asm!([$([$a $b $c $d] => $o),*], $zp, $lo, $hi, $out),
         )
+    };
+}
+
+/// `op vN.4s, vN.4s` for every vector `N` of the rows listed, row by row, as assembly lines.
+macro_rules! v_ops {
+    ($op:literal, [$([$($v:literal)*]),*]) => {
+        concat!($($($op, " v", $v, ".4s, v", $v, ".4s\n",)*)*)
+    };
+}
+
+/// `op vN.4s, vN.4s, vK.4s` for every vector `N` of the rows listed, `K` the constant of its
+/// column (`[k0 k1 ..]`, one per vector of a row), row by row, as assembly lines.
+macro_rules! vk_ops {
+    ($op:literal, [$($row:tt),*], $k:tt) => {
+        concat!($(vk_ops!(@row $op, $row, $k),)*)
+    };
+    (@row $op:literal, [$($v:literal)*], [$($k:literal)*]) => {
+        concat!($($op, " v", $v, ".4s, v", $v, ".4s, v", $k, ".4s\n",)*)
     };
 }
 
@@ -524,24 +527,9 @@ macro_rules! rndnu_asm {
         $out:tt
     ) => {
         concat!(
-            $(
-                "sqshl v", $a, ".4s, v", $a, ".4s, v", $p0, ".4s\n",
-                "sqshl v", $b, ".4s, v", $b, ".4s, v", $p1, ".4s\n",
-                "sqshl v", $c, ".4s, v", $c, ".4s, v", $p2, ".4s\n",
-                "sqshl v", $d, ".4s, v", $d, ".4s, v", $p3, ".4s\n",
-            )*
-            $(
-                "sqdmulh v", $a, ".4s, v", $a, ".4s, v", $m0, ".4s\n",
-                "sqdmulh v", $b, ".4s, v", $b, ".4s, v", $m1, ".4s\n",
-                "sqdmulh v", $c, ".4s, v", $c, ".4s, v", $m2, ".4s\n",
-                "sqdmulh v", $d, ".4s, v", $d, ".4s, v", $m3, ".4s\n",
-            )*
-            $(
-                "srshl v", $a, ".4s, v", $a, ".4s, v", $q0, ".4s\n",
-                "srshl v", $b, ".4s, v", $b, ".4s, v", $q1, ".4s\n",
-                "srshl v", $c, ".4s, v", $c, ".4s, v", $q2, ".4s\n",
-                "srshl v", $d, ".4s, v", $d, ".4s, v", $q3, ".4s\n",
-            )*
+            vk_ops!("sqshl", [$([$a $b $c $d]),*], [$p0 $p1 $p2 $p3]),
+            vk_ops!("sqdmulh", [$([$a $b $c $d]),*], [$m0 $m1 $m2 $m3]),
+            vk_ops!("srshl", [$([$a $b $c $d]),*], [$q0 $q1 $q2 $q3]),
             narrow_asm!([$([$a $b $c $d] => $o),*], $zp, $lo, $hi, $out),
         )
     };
@@ -603,12 +591,9 @@ macro_rules! fp32_asm8 {
         $lo:literal, $hi:literal, $out:tt
     ) => {
         concat!(
-            $("scvtf v", $a, ".4s, v", $a, ".4s\n", "scvtf v", $b, ".4s, v", $b, ".4s\n",)*
-            $(
-                "fmul v", $a, ".4s, v", $a, ".4s, v", $s0, ".4s\n",
-                "fmul v", $b, ".4s, v", $b, ".4s, v", $s1, ".4s\n",
-            )*
-            $("fcvtns v", $a, ".4s, v", $a, ".4s\n", "fcvtns v", $b, ".4s, v", $b, ".4s\n",)*
+            v_ops!("scvtf", [$([$a $b]),*]),
+            vk_ops!("fmul", [$([$a $b]),*], [$s0 $s1]),
+            v_ops!("fcvtns", [$([$a $b]),*]),
             narrow_asm8!([$([$a $b] => $o),*], $zp, $lo, $hi, $out),
         )
     };
@@ -623,18 +608,9 @@ macro_rules! rndnu_asm8 {
         $hi:literal, $out:tt
     ) => {
         concat!(
-            $(
-                "sqshl v", $a, ".4s, v", $a, ".4s, v", $p0, ".4s\n",
-                "sqshl v", $b, ".4s, v", $b, ".4s, v", $p1, ".4s\n",
-            )*
-            $(
-                "sqdmulh v", $a, ".4s, v", $a, ".4s, v", $m0, ".4s\n",
-                "sqdmulh v", $b, ".4s, v", $b, ".4s, v", $m1, ".4s\n",
-            )*
-            $(
-                "srshl v", $a, ".4s, v", $a, ".4s, v", $q0, ".4s\n",
-                "srshl v", $b, ".4s, v", $b, ".4s, v", $q1, ".4s\n",
-            )*
+            vk_ops!("sqshl", [$([$a $b]),*], [$p0 $p1]),
+            vk_ops!("sqdmulh", [$([$a $b]),*], [$m0 $m1]),
+            vk_ops!("srshl", [$([$a $b]),*], [$q0 $q1]),
             narrow_asm8!([$([$a $b] => $o),*], $zp, $lo, $hi, $out),
         )
     };
